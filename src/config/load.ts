@@ -1,0 +1,143 @@
+// Loads the configuration in layers — schema defaults ← YAML file ← POSTLANE_* environment —
+// validates it, and returns a frozen Config. Errors name the offending key.
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { configSchema, type Config } from './schema.js';
+import { ConfigError } from '../errors.js';
+
+const ENV_PREFIX = 'POSTLANE_';
+/** Variables with that prefix that are not config keys. */
+const ENV_NOT_KEYS = new Set(['POSTLANE_CONFIG']);
+
+/** Every key path the schema knows, e.g. ['delivery','retrySchedule','initial']. */
+function keyPaths(schema: z.ZodTypeAny, prefix: string[] = []): string[][] {
+  const objects = objectShapes(schema);
+  if (objects.length === 0) return [prefix];
+  const out: string[][] = prefix.length ? [prefix] : [];
+  for (const shape of objects) {
+    for (const [key, child] of Object.entries(shape)) out.push(...keyPaths(child as z.ZodTypeAny, [...prefix, key]));
+  }
+  return out;
+}
+
+function objectShapes(schema: z.ZodTypeAny): z.ZodRawShape[] {
+  if (schema instanceof z.ZodObject) return [schema.shape];
+  if (schema instanceof z.ZodDefault) return objectShapes(schema._def.innerType);
+  if (schema instanceof z.ZodOptional || schema instanceof z.ZodNullable) return objectShapes(schema.unwrap());
+  if (schema instanceof z.ZodEffects) return objectShapes(schema.innerType());
+  if (schema instanceof z.ZodUnion) return (schema.options as z.ZodTypeAny[]).flatMap((o) => objectShapes(o));
+  return [];
+}
+
+const normalise = (parts: string[]) => parts.join('').replace(/_/g, '').toLowerCase();
+
+/** POSTLANE_DELIVERY_PORT=2526 → { path: ['delivery','port'], value: 2526 } (YAML-typed value). */
+export function envOverrides(env: NodeJS.ProcessEnv): { path: string[]; value: unknown; name: string }[] {
+  const byNormalised = new Map<string, string[]>();
+  for (const p of keyPaths(configSchema)) byNormalised.set(p.map((k) => k.toLowerCase()).join('.'), p);
+  const out: { path: string[]; value: unknown; name: string }[] = [];
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || ENV_NOT_KEYS.has(name) || raw === undefined) continue;
+    const found = matchEnvName(name.slice(ENV_PREFIX.length).toLowerCase().split('_'), byNormalised);
+    if (!found) throw new ConfigError(`${name}: no such configuration key`, name);
+    out.push({ path: found, value: parseEnvValue(raw), name });
+  }
+  return out;
+}
+
+/** Tokens from the variable name are grouped into path segments; segments match keys ignoring case and _. */
+function matchEnvName(tokens: string[], known: Map<string, string[]>): string[] | null {
+  const search = (start: number, segs: string[]): string[] | null => {
+    if (start === tokens.length) return known.get(segs.join('.')) ?? null;
+    for (let end = start + 1; end <= tokens.length; end++) {
+      const seg = normalise(tokens.slice(start, end));
+      const prefix = [...segs, seg].join('.');
+      if (![...known.keys()].some((k) => k === prefix || k.startsWith(prefix + '.'))) continue;
+      const r = search(end, [...segs, seg]);
+      if (r) return r;
+    }
+    return null;
+  };
+  return search(0, []);
+}
+
+function parseEnvValue(raw: string): unknown {
+  try { return YAML.parse(raw); } catch { return raw; }
+}
+
+function setPath(target: Record<string, unknown>, keyPath: string[], value: unknown) {
+  let node = target;
+  for (const key of keyPath.slice(0, -1)) {
+    const next = node[key];
+    if (next === false || next === null || typeof next !== 'object') node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keyPath[keyPath.length - 1]!] = value;
+}
+
+export interface LoadOptions {
+  /** YAML file; undefined: POSTLANE_CONFIG, else ./postlane.yaml if present, else defaults only. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Programmatic overrides applied last (used by `postlane start --data-dir`). */
+  overrides?: Record<string, unknown>;
+}
+
+export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
+  const env = opts.env ?? process.env;
+  const file = opts.file ?? env.POSTLANE_CONFIG ?? (fs.existsSync('postlane.yaml') ? 'postlane.yaml' : undefined);
+  let raw: Record<string, unknown> = {};
+  let baseDir = process.cwd();
+  if (file) {
+    let text: string;
+    try { text = fs.readFileSync(file, 'utf8'); } catch (err) {
+      throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`, 'config');
+    }
+    try { raw = (YAML.parse(text) ?? {}) as Record<string, unknown>; } catch (err) {
+      throw new ConfigError(`${file}: invalid YAML: ${(err as Error).message}`, 'config');
+    }
+    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${file}: top level must be a mapping`, 'config');
+    baseDir = path.dirname(path.resolve(file));
+  }
+  for (const o of envOverrides(env)) setPath(raw, o.path, o.value);
+  for (const [k, v] of Object.entries(opts.overrides ?? {})) setPath(raw, k.split('.'), v);
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = issue.path.join('.') || '(top level)';
+    const detail = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+    throw new ConfigError(`invalid configuration at ${key}: ${detail}`, key);
+  }
+  const cfg = parsed.data;
+  cfg.dataDir = path.resolve(baseDir, cfg.dataDir);
+  if (cfg.tls.cert) cfg.tls.cert = path.resolve(baseDir, cfg.tls.cert);
+  if (cfg.tls.key) cfg.tls.key = path.resolve(baseDir, cfg.tls.key);
+  checkCrossFieldRules(cfg);
+  return deepFreeze(cfg);
+}
+
+function checkCrossFieldRules(cfg: Config) {
+  if ((cfg.tls.cert === null) !== (cfg.tls.key === null)) {
+    throw new ConfigError('invalid configuration at tls: set both cert and key, or neither', 'tls');
+  }
+  const s = cfg.delivery.retrySchedule;
+  if (s.initial > s.max) throw new ConfigError('invalid configuration at delivery.retrySchedule.initial: larger than max', 'delivery.retrySchedule.initial');
+  const seen = new Map<string, string>();
+  for (const name of ['submission', 'submissions', 'alt', 'mx'] as const) {
+    const l = cfg.smtp[name];
+    if (l === false || l.port === 0) continue;
+    const k = `${l.host}:${l.port}`;
+    if (seen.has(k)) throw new ConfigError(`invalid configuration at smtp.${name}: same address as smtp.${seen.get(k)} (${k})`, `smtp.${name}`);
+    seen.set(k, name);
+  }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,135 @@
+// The single source of truth for Postlane's configuration: every key, its type, default,
+// unit and the reason it exists. load.ts layers defaults ← YAML file ← environment over it.
+import os from 'node:os';
+import { z } from 'zod';
+import { parseDurationMs, parseSizeBytes } from './units.js';
+
+const duration = (what: string) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const ms = parseDurationMs(v);
+    if (ms === null) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${what}: expected a duration like "30s", "5m", "5d"` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const size = (what: string) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const bytes = parseSizeBytes(v);
+    if (bytes === null) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${what}: expected a size like "25MB", "512KB" or bytes` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
+/** "host:port", "[v6]:port" or "host" (port 53) — a DNS server address. */
+const hostPort = (defaultPort: number) =>
+  z.string().transform((v, ctx) => {
+    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(v) ?? /^([^:]+)(?::(\d+))?$/.exec(v);
+    if (m) {
+      const port = m[2] ? Number(m[2]) : defaultPort;
+      if (port > 0 && port < 65536) return { host: m[1]!, port };
+    } else if (v.includes(':') && !v.includes('.')) {
+      return { host: v, port: defaultPort }; // bare IPv6
+    }
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected "host" or "host:port", got "${v}"` });
+    return z.NEVER;
+  });
+
+const listener = (defaultPort: number) =>
+  z.union([
+    z.literal(false),
+    z.object({
+      host: z.string().default('127.0.0.1').describe('address to bind; 0.0.0.0 or :: for all'),
+      port: z.number().int().min(0).max(65535).default(defaultPort).describe('TCP port; 0 picks a free one'),
+    }).strict(),
+  ]).default({ host: '127.0.0.1', port: defaultPort });
+
+export const smarthostSchema = z.union([
+  z.null(),
+  hostPort(25).transform((hp) => ({ ...hp, auth: null as null | { user: string; pass: string }, tls: 'opportunistic' as TlsMode })),
+  z.object({
+    host: z.string(),
+    port: z.number().int().min(1).max(65535).default(25),
+    auth: z.object({ user: z.string(), pass: z.string() }).strict().nullable().default(null)
+      .describe('credentials for AUTH at the upstream relay'),
+    tls: z.enum(['opportunistic', 'required', 'implicit']).default('opportunistic')
+      .describe('STARTTLS when offered, STARTTLS required, or TLS from the first byte (port 465)'),
+  }).strict(),
+]).default(null);
+
+export type TlsMode = 'opportunistic' | 'required' | 'implicit';
+
+export const configSchema = z.object({
+  hostname: z.string().min(1).default(os.hostname())
+    .describe('EHLO/HELO name, Received headers, Message-ID domain, DSN sender domain'),
+  dataDir: z.string().default('./data').describe('where the queue database, spool and generated TLS keys live'),
+  localDomains: z.array(z.string()).default([])
+    .describe('domains besides hostname whose mail the MX listener accepts for local processing (bounce domains)'),
+  smtp: z.object({
+    submission: listener(1587).describe('STARTTLS submission (587 in production); AUTH required, only after TLS'),
+    submissions: listener(1465).describe('implicit-TLS submission (465 in production); AUTH required'),
+    alt: listener(2525).describe('alternative submission port; same rules as submission'),
+    mx: listener(2500).describe('inbound MX (25 in production): only mail for local domains, never relays'),
+    banner: z.string().default('Postlane ESMTP').describe('text after the hostname in the 220 greeting'),
+    maxConnections: z.number().int().positive().default(500).describe('simultaneous SMTP sessions, all listeners'),
+    maxConnectionsPerIp: z.number().int().positive().default(50).describe('simultaneous sessions from one client address'),
+    commandTimeout: duration('smtp.commandTimeout').default('5m').describe('idle time allowed between commands (RFC 5321 §4.5.3.2)'),
+    dataTimeout: duration('smtp.dataTimeout').default('10m').describe('idle time allowed between data chunks'),
+    maxBadCommands: z.number().int().positive().default(10).describe('errors in one session before it is closed'),
+    auth: z.object({
+      maxFailures: z.number().int().positive().default(5).describe('failed AUTH attempts per client IP before lockout'),
+      failureWindow: duration('smtp.auth.failureWindow').default('15m').describe('window in which failures are counted'),
+      lockout: duration('smtp.auth.lockout').default('15m').describe('how long a locked-out IP is refused AUTH'),
+      failureDelay: duration('smtp.auth.failureDelay').default('1s').describe('delay before answering a failed AUTH, doubled per failure'),
+    }).strict().default({}),
+  }).strict().default({}),
+  tls: z.object({
+    cert: z.string().nullable().default(null).describe('PEM certificate chain; null: self-signed, generated in dataDir/tls'),
+    key: z.string().nullable().default(null).describe('PEM private key for cert'),
+  }).strict().default({}),
+  dns: z.object({
+    servers: z.array(hostPort(53)).default([]).describe('resolvers as host or host:port; empty: the system resolvers'),
+    timeout: duration('dns.timeout').default('5s').describe('per-query timeout'),
+  }).strict().default({}),
+  delivery: z.object({
+    port: z.number().int().min(1).max(65535).default(25).describe('TCP port used on MX hosts (tests point it elsewhere)'),
+    smarthost: smarthostSchema.describe('send everything through an upstream relay instead of MX: "host:port" or an object'),
+    maxQueueTime: duration('delivery.maxQueueTime').default('5d').describe('then the recipient bounces as expired'),
+    retrySchedule: z.object({
+      initial: duration('delivery.retrySchedule.initial').default('5m').describe('delay before the first retry'),
+      factor: z.number().min(1).default(2).describe('each further delay is the previous one times this'),
+      max: duration('delivery.retrySchedule.max').default('4h').describe('ceiling of a single delay'),
+      jitter: z.number().min(0).max(1).default(0.1).describe('random spread ± this fraction, so retries do not stampede'),
+    }).strict().default({}),
+    delayWarning: z.union([z.literal(false), duration('delivery.delayWarning')]).default('4h')
+      .describe('send one "delayed" DSN after this long in the queue; false: never'),
+    concurrency: z.number().int().positive().default(100).describe('simultaneous outbound SMTP connections in all'),
+    maxConnectionsPerDestination: z.number().int().positive().default(10)
+      .describe('simultaneous connections per recipient domain, so one big domain cannot starve the others'),
+    maxMessagesPerConnection: z.number().int().positive().default(100).describe('then the cached connection is closed'),
+    connectTimeout: duration('delivery.connectTimeout').default('30s').describe('TCP connect + greeting'),
+    commandTimeout: duration('delivery.commandTimeout').default('5m').describe('per SMTP command of a delivery'),
+    idleConnectionTimeout: duration('delivery.idleConnectionTimeout').default('5s').describe('keep an idle outbound connection for reuse this long'),
+    ipv6: z.boolean().default(true).describe('also try AAAA addresses of MX hosts'),
+    tls: z.enum(['opportunistic', 'required', 'none']).default('opportunistic')
+      .describe('outbound STARTTLS: use when offered, insist, or never'),
+    pollInterval: duration('delivery.pollInterval').default('1s').describe('how often the scheduler looks for due work it was not told about'),
+    leaseTime: duration('delivery.leaseTime').default('10m').describe('a claimed delivery is reclaimable after this, if its owner died'),
+  }).strict().default({}),
+  limits: z.object({
+    maxMessageSize: size('limits.maxMessageSize').default('25MB').describe('SIZE advertised and enforced while reading DATA'),
+    maxRecipients: z.number().int().positive().default(100).describe('RCPT TO per transaction; more get 452 4.5.3'),
+    maxLineLength: z.number().int().min(1000).default(10_000).describe('bytes per DATA line incl. CRLF; longer lines are rejected'),
+  }).strict().default({}),
+  log: z.object({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  }).strict().default({}),
+}).strict();
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+export type ListenerConfig = Exclude<Config['smtp']['submission'], false>;
+export type SmarthostConfig = NonNullable<Config['delivery']['smarthost']>;
