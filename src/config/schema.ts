@@ -124,6 +124,10 @@ export const configSchema = z.object({
     maxRecipients: z.number().int().positive().default(100).describe('RCPT TO per transaction; more get 452 4.5.3'),
     maxLineLength: z.number().int().min(1000).default(10_000).describe('bytes per DATA line incl. CRLF; longer lines are rejected'),
   }).strict().default({}),
+  storage: z.object({
+    retainFinished: duration('storage.retainFinished').default('7d')
+      .describe('keep delivered/bounced messages (without bodies) this long for `queue show`'),
+  }).strict().default({}),
   log: z.object({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   }).strict().default({}),

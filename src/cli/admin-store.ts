@@ -1,0 +1,16 @@
+// Opens the queue store for one admin command and closes it afterwards.
+import { loadConfig } from '../config/load.js';
+import { createLogger } from '../events/log.js';
+import { openStore } from '../queue/open-store.js';
+import { Option } from 'commander';
+import type { QueueStore } from '../queue/store.js';
+
+export async function withStore<T>(configFile: string | undefined, fn: (store: QueueStore) => Promise<T>): Promise<T> {
+  const config = loadConfig({ file: configFile });
+  const store = openStore(config, createLogger('warn', process.stderr), 'admin');
+  await store.open();
+  try { return await fn(store); } finally { await store.close(); }
+}
+
+export const configOption = () =>
+  new Option('-c, --config <file>', 'YAML configuration file (default: $POSTLANE_CONFIG, else ./postlane.yaml if present)');

@@ -1,0 +1,94 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, envOverrides } from './load.js';
+import { parseDurationMs, parseSizeBytes } from './units.js';
+import { ConfigError } from '../errors.js';
+
+const tmpFile = (text: string) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postlane-cfg-'));
+  const file = path.join(dir, 'postlane.yaml');
+  fs.writeFileSync(file, text);
+  return { dir, file };
+};
+
+test('durations and sizes parse as documented', () => {
+  const durations: [string | number, number | null][] = [
+    ['5m', 300_000], ['5d', 432_000_000], ['1h30m', 5_400_000], ['250ms', 250], ['90', 90_000], [2, 2000],
+    ['', null], ['5 minutes', null], ['m5', null], ['-1s', null],
+  ];
+  for (const [input, want] of durations) assert.equal(parseDurationMs(input), want, `duration ${input}`);
+  const sizes: [string | number, number | null][] = [
+    ['25MB', 26_214_400], ['512KB', 524_288], ['1000', 1000], [4096, 4096], ['1.5k', 1536], ['ten', null], ['5XB', null],
+  ];
+  for (const [input, want] of sizes) assert.equal(parseSizeBytes(input), want, `size ${input}`);
+});
+
+test('defaults: unprivileged ports on loopback, SQLite under ./data', () => {
+  const cfg = loadConfig({ env: {} });
+  assert.deepEqual(cfg.smtp.submission, { host: '127.0.0.1', port: 1587 });
+  assert.deepEqual(cfg.smtp.mx, { host: '127.0.0.1', port: 2500 });
+  assert.equal(cfg.delivery.port, 25);
+  assert.equal(cfg.delivery.maxQueueTime, 5 * 86_400_000);
+  assert.equal(cfg.limits.maxMessageSize, 25 * 1024 * 1024);
+  assert.equal(cfg.dataDir, path.resolve('./data'));
+  assert.ok(Object.isFrozen(cfg.delivery));
+});
+
+test('the YAML file of the issue parses, listeners can be disabled, paths resolve against the file', () => {
+  const { dir, file } = tmpFile(`
+hostname: relay.example.com
+dataDir: ./data
+smtp:
+  submission:  { host: 0.0.0.0, port: 587 }
+  submissions: false
+  alt:         { host: 0.0.0.0, port: 2525 }
+  mx:          { host: 0.0.0.0, port: 25 }
+tls: { cert: ./tls/cert.pem, key: ./tls/key.pem }
+dns: { servers: ["1.1.1.1", "127.0.0.1:5353", "[::1]:5300"] }
+delivery:
+  port: 25
+  smarthost: null
+  maxQueueTime: 5d
+limits: { maxMessageSize: 25MB, maxRecipients: 100 }
+`);
+  const cfg = loadConfig({ file, env: {} });
+  assert.equal(cfg.hostname, 'relay.example.com');
+  assert.equal(cfg.smtp.submissions, false);
+  assert.equal(cfg.tls.cert, path.join(dir, 'tls/cert.pem'));
+  assert.equal(cfg.dataDir, path.join(dir, 'data'));
+  assert.deepEqual(cfg.dns.servers, [{ host: '1.1.1.1', port: 53 }, { host: '127.0.0.1', port: 5353 }, { host: '::1', port: 5300 }]);
+});
+
+test('environment overrides any key, typed, with camelCase keys matched across underscores', () => {
+  const cfg = loadConfig({ env: {
+    POSTLANE_DELIVERY_PORT: '2526',
+    POSTLANE_LIMITS_MAX_MESSAGE_SIZE: '10MB',
+    POSTLANE_DELIVERY_RETRYSCHEDULE_INITIAL: '1s',
+    POSTLANE_SMTP_MX: 'false',
+    POSTLANE_DELIVERY_SMARTHOST: 'upstream.example:587',
+  } });
+  assert.equal(cfg.delivery.port, 2526);
+  assert.equal(cfg.limits.maxMessageSize, 10 * 1024 * 1024);
+  assert.equal(cfg.delivery.retrySchedule.initial, 1000);
+  assert.equal(cfg.smtp.mx, false);
+  assert.deepEqual(cfg.delivery.smarthost, { host: 'upstream.example', port: 587, auth: null, tls: 'opportunistic' });
+});
+
+test('errors name the bad key', () => {
+  const bad: [string, RegExp][] = [
+    ['delivery: { port: "x" }', /delivery\.port/],
+    ['delivery: { maxQueueTime: soon }', /delivery\.maxQueueTime/],
+    ['limits: { maxRecipent: 5 }', /limits.*maxRecipent/],
+    ['smtp: { submission: { host: a, port: 70000 } }', /smtp\.submission\.port/],
+    ['tls: { cert: ./c.pem }', /at tls:/],
+    ['hostname: [1', /invalid YAML/],
+  ];
+  for (const [yaml, re] of bad) {
+    const { file } = tmpFile(yaml);
+    assert.throws(() => loadConfig({ file, env: {} }), (err: unknown) => err instanceof ConfigError && re.test(err.message), yaml);
+  }
+  assert.throws(() => envOverrides({ POSTLANE_DELIVERY_PROT: '1' }), /POSTLANE_DELIVERY_PROT: no such configuration key/);
+});

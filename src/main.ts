@@ -1,0 +1,83 @@
+// Wiring only: config → store → TLS → ingress + delivery → signals. Nothing here owns state;
+// each stage owns its own (see docs/ARCHITECTURE.md).
+import os from 'node:os';
+import fs from 'node:fs/promises';
+import type { Config } from './config/schema.js';
+import { createLogger, type Logger } from './events/log.js';
+import { openStore } from './queue/open-store.js';
+import type { QueueStore } from './queue/store.js';
+import { loadOrCreateTls } from './tls/certificates.js';
+import { startSmtpIngress } from './ingress/index.js';
+import { DeliveryScheduler } from './delivery/index.js';
+import { verifyPassword } from './users/password.js';
+
+export interface Relay {
+  store: QueueStore;
+  addresses: Record<string, { host: string; port: number }>;
+  stop(): Promise<void>;
+}
+
+const SHUTDOWN_DELIVERY_GRACE_MS = 20_000;
+const PURGE_INTERVAL_MS = 3_600_000;
+
+export async function startRelay(config: Readonly<Config>, logger = createLogger(config.log.level)): Promise<Relay> {
+  await fs.mkdir(config.dataDir, { recursive: true, mode: 0o750 });
+  const nodeId = `${os.hostname()}:${process.pid}`;
+  const store = openStore(config, logger, 'relay');
+  await store.open();
+  const released = await store.releaseLeases(null);
+  if (released > 0) logger.warn({ event: 'queue.recovered', recipients: released }, 'resuming deliveries interrupted by a previous stop');
+
+  const tls = await loadOrCreateTls(config);
+  if (tls.generated) logger.warn({ event: 'tls.self_signed', dir: `${config.dataDir}/tls` }, 'generated a self-signed certificate; configure tls.cert/tls.key for production');
+
+  const scheduler = new DeliveryScheduler({ config, store, logger, nodeId });
+  const authenticate = async (name: string, password: string) => {
+    const user = await store.getUser(name);
+    return user !== null && (await verifyPassword(password, user.passwordHash));
+  };
+  const ingress = await startSmtpIngress({ config, store, tls, authenticate, logger, onQueued: () => scheduler.notify() });
+  scheduler.start();
+
+  const purge = setInterval(() => {
+    store.purgeFinished(Date.now() - config.storage.retainFinished)
+      .catch((err: unknown) => logger.error({ event: 'queue.purge_failed', err }, 'purge failed'));
+  }, PURGE_INTERVAL_MS);
+  purge.unref();
+
+  logger.info({ event: 'relay.started', nodeId, hostname: config.hostname, dataDir: config.dataDir, listeners: ingress.addresses }, 'Postlane started');
+  let stopping: Promise<void> | null = null;
+  return {
+    store,
+    addresses: ingress.addresses,
+    stop: () => (stopping ??= (async () => {
+      clearInterval(purge);
+      await ingress.close();
+      await scheduler.stop(SHUTDOWN_DELIVERY_GRACE_MS);
+      await store.close();
+      logger.info({ event: 'relay.stopped' }, 'Postlane stopped');
+    })()),
+  };
+}
+
+/** Run until SIGTERM/SIGINT, then shut down gracefully. A second signal exits at once. */
+export async function runRelay(config: Readonly<Config>): Promise<void> {
+  const logger = createLogger(config.log.level);
+  const relay = await startRelay(config, logger);
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) process.exit(1);
+    logger.info({ event: 'relay.stopping', signal }, 'stopping: no new mail accepted, finishing deliveries');
+    relay.stop().then(() => process.exit(0), (err: unknown) => {
+      logger.error({ event: 'relay.stop_failed', err }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('unhandledRejection', (err) => {
+    // An invariant broke somewhere: crash and let the durable queue recover on restart.
+    logger.fatal({ event: 'relay.crash', err }, 'unhandled rejection');
+    process.exit(70);
+  });
+}
