@@ -1,0 +1,84 @@
+// The SQLite schema as ordered, versioned migrations (PRAGMA user_version). Kept in TypeScript
+// because tsc does not copy .sql files. Never edit a released migration; append a new one.
+import type Database from 'better-sqlite3';
+
+export const MIGRATIONS: readonly { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE queued_message (
+        id             TEXT PRIMARY KEY,
+        mail_from      TEXT NOT NULL,
+        size           INTEGER NOT NULL,
+        received_at    INTEGER NOT NULL,
+        origin         TEXT NOT NULL,            -- JSON: { listener, clientIp, user }
+        is_bounce      INTEGER NOT NULL,
+        route          TEXT NOT NULL CHECK (route IN ('relay', 'local')),
+        delay_notified INTEGER NOT NULL DEFAULT 0,
+        completed_at   INTEGER                   -- set when every recipient is final
+      ) STRICT;
+      CREATE INDEX queued_message_completed ON queued_message (completed_at) WHERE completed_at IS NOT NULL;
+
+      CREATE TABLE recipient (
+        id              INTEGER PRIMARY KEY,
+        message_id      TEXT NOT NULL REFERENCES queued_message (id) ON DELETE CASCADE,
+        address         TEXT NOT NULL,
+        domain          TEXT NOT NULL,           -- lower-case, the part after the last @
+        state           TEXT NOT NULL CHECK (state IN
+                          ('queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        lease_owner     TEXT,
+        lease_until     INTEGER,
+        last_response   TEXT,
+        updated_at      INTEGER NOT NULL
+      ) STRICT;
+      -- claimDue walks these two in due order; partial, so they hold only waiting/leased rows.
+      CREATE INDEX recipient_due ON recipient (next_attempt_at) WHERE state IN ('queued', 'deferred');
+      CREATE INDEX recipient_lease ON recipient (lease_until) WHERE state = 'delivering';
+      CREATE INDEX recipient_message ON recipient (message_id, domain);
+      CREATE INDEX recipient_state ON recipient (state);
+
+      CREATE TABLE attempt (
+        id         INTEGER PRIMARY KEY,
+        message_id TEXT NOT NULL REFERENCES queued_message (id) ON DELETE CASCADE,
+        rcpt_id    INTEGER NOT NULL REFERENCES recipient (id) ON DELETE CASCADE,
+        at         INTEGER NOT NULL,
+        status     TEXT NOT NULL,
+        host       TEXT,
+        response   TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX attempt_message ON attempt (message_id, at);
+      CREATE INDEX attempt_rcpt ON attempt (rcpt_id);
+
+      CREATE TABLE smtp_user (
+        name          TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        created_at    INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+];
+
+/** Brings the database to the latest version; safe when several processes open it at once. */
+export function migrate(db: Database.Database): number {
+  const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+  if (userVersion(db) === latest) return latest;
+  db.exec('BEGIN IMMEDIATE'); // serializes concurrent migrators; re-read the version under the lock
+  try {
+    const current = userVersion(db);
+    if (current > latest) throw new Error(`queue database schema v${current} is newer than this Postlane (v${latest})`);
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    }
+    db.exec('COMMIT');
+  } catch (err) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+  return latest;
+}
+
+const userVersion = (db: Database.Database) => db.pragma('user_version', { simple: true }) as number;

@@ -1,0 +1,30 @@
+// The message protocol between SqliteQueueStore (main thread) and the database worker: which
+// operations exist, which of them write (and so join a group commit), and the wire shapes.
+// Only plain, structured-cloneable data crosses the boundary.
+
+/** Operations that write: executed inside the worker's group-commit transaction. */
+export const WRITE_OPS = [
+  'put', 'claimDue', 'recordResults', 'releaseLeases', 'retry', 'hold', 'release',
+  'deleteMessage', 'purgeFinished', 'addUser', 'removeUser',
+] as const;
+
+/** Operations that only read: answered at once from a second (read-only) connection. */
+export const READ_OPS = ['nextDueAt', 'listRecipients', 'getMessage', 'counts', 'getUser', 'listUsers'] as const;
+
+export type WriteOp = (typeof WRITE_OPS)[number];
+export type ReadOp = (typeof READ_OPS)[number];
+export type Op = WriteOp | ReadOp | 'close';
+
+export interface WorkerRequest { id: number; op: Op; args: unknown[] }
+
+/** Error kinds the main thread maps back to typed errors. */
+export type WorkerErrorKind = 'write' | 'user-exists' | 'internal';
+
+export type WorkerResponse =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; kind: WorkerErrorKind; message: string; code?: string };
+
+/** Sent once by the worker after opening and migrating, or with the failure. */
+export type WorkerReady = { ready: true } | { ready: false; message: string; code?: string };
+
+export interface WorkerConfig { dbPath: string; spoolDir: string; sweepOrphans: boolean; orphanAgeMs: number }

@@ -1,0 +1,47 @@
+// The worker's read-only operations, run on a separate connection that sees committed data only,
+// so they never wait for (nor observe) a group commit in progress.
+import { FINAL_STATES, type MessageView, type QueueCounts, type RecipientState, type RecipientView, type UserRecord } from '../store.js';
+import { sql, toMessageView, toRecipientView, toUser, type Db, type MessageRow } from './rows.js';
+
+const RECIPIENT_VIEW = `SELECT r.*, m.mail_from, m.received_at, m.size FROM recipient r JOIN queued_message m ON m.id = r.message_id`;
+const DEFAULT_LIST_LIMIT = 1000;
+
+export function nextDueAt(db: Db): number | null {
+  const row = sql(db, `SELECT MIN(next_attempt_at) AS t FROM recipient WHERE state IN ('queued', 'deferred')`).get() as { t: number | null };
+  return row.t;
+}
+
+export function listRecipients(db: Db, opts: { state?: RecipientState; includeFinal?: boolean; limit?: number } = {}): RecipientView[] {
+  const where = opts.state ? 'r.state = ?' : opts.includeFinal ? '1 = 1' : `r.state NOT IN (${FINAL_STATES.map((s) => `'${s}'`).join(', ')})`;
+  const params: unknown[] = opts.state ? [opts.state] : [];
+  const rows = sql(db, `${RECIPIENT_VIEW} WHERE ${where} ORDER BY m.received_at, m.id, r.id LIMIT ?`)
+    .all(...params, opts.limit ?? DEFAULT_LIST_LIMIT);
+  return (rows as Parameters<typeof toRecipientView>[0][]).map(toRecipientView);
+}
+
+export function getMessage(db: Db, id: string): MessageView | null {
+  const m = sql(db, 'SELECT * FROM queued_message WHERE id = ?').get(id) as MessageRow | undefined;
+  if (!m) return null;
+  const recipients = (sql(db, `${RECIPIENT_VIEW} WHERE r.message_id = ? ORDER BY r.id`).all(id) as Parameters<typeof toRecipientView>[0][])
+    .map(toRecipientView);
+  const attempts = sql(db, `SELECT a.rcpt_id, r.address, a.at, a.status, a.host, a.response
+                            FROM attempt a JOIN recipient r ON r.id = a.rcpt_id WHERE a.message_id = ? ORDER BY a.at, a.id`).all(id);
+  return toMessageView(m, recipients, attempts as Parameters<typeof toMessageView>[2]);
+}
+
+export function counts(db: Db): QueueCounts {
+  const c: QueueCounts = { queued: 0, deferred: 0, delivering: 0, held: 0, delivered: 0, bounced: 0, expired: 0 };
+  for (const row of sql(db, 'SELECT state, COUNT(*) AS n FROM recipient GROUP BY state').all() as { state: RecipientState; n: number }[]) {
+    c[row.state] = row.n;
+  }
+  return c;
+}
+
+export function getUser(db: Db, name: string): UserRecord | null {
+  const row = sql(db, 'SELECT * FROM smtp_user WHERE name = ?').get(name);
+  return row ? toUser(row as Parameters<typeof toUser>[0]) : null;
+}
+
+export function listUsers(db: Db): UserRecord[] {
+  return (sql(db, 'SELECT * FROM smtp_user ORDER BY name').all() as Parameters<typeof toUser>[0][]).map(toUser);
+}

@@ -1,0 +1,66 @@
+// Shared by the worker's operations: the prepared-statement cache, the per-operation side
+// effects applied around the commit, and the mapping from SQLite rows to QueueStore values.
+import type Database from 'better-sqlite3';
+import type { AttemptRecord, MessageView, NewMessage, RecipientState, RecipientView, UserRecord } from '../store.js';
+
+export type Db = Database.Database;
+
+/** What an operation needs done around its commit: fsync the spool dir before, unlink bodies after. */
+export interface Effects { syncSpool: boolean; unlink: string[] }
+
+const caches = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/** Prepares once per connection and reuses: `sql(db, 'SELECT ...').get(...)`. */
+export function sql(db: Db, text: string): Database.Statement {
+  let cache = caches.get(db);
+  if (!cache) caches.set(db, (cache = new Map()));
+  let stmt = cache.get(text);
+  if (!stmt) cache.set(text, (stmt = db.prepare(text)));
+  return stmt;
+}
+
+export const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+
+export interface MessageRow {
+  id: string; mail_from: string; size: number; received_at: number; origin: string;
+  is_bounce: number; route: 'relay' | 'local'; delay_notified: number; completed_at: number | null;
+}
+export interface RecipientRow {
+  id: number; message_id: string; address: string; domain: string; state: RecipientState; attempts: number;
+  next_attempt_at: number | null; lease_owner: string | null; lease_until: number | null;
+  last_response: string | null; updated_at: number;
+}
+interface AttemptRow { rcpt_id: number; address: string; at: number; status: AttemptRecord['status']; host: string | null; response: string }
+interface UserRow { name: string; password_hash: string; created_at: number }
+
+export const toRecipientView = (r: RecipientRow & Pick<MessageRow, 'mail_from' | 'received_at' | 'size'>): RecipientView => ({
+  messageId: r.message_id,
+  rcptId: r.id,
+  mailFrom: r.mail_from,
+  address: r.address,
+  state: r.state,
+  attempts: r.attempts,
+  nextAttemptAt: r.next_attempt_at,
+  lastResponse: r.last_response,
+  receivedAt: r.received_at,
+  size: r.size,
+});
+
+export const toMessageView = (m: MessageRow, recipients: RecipientView[], attempts: AttemptRow[]): MessageView => ({
+  id: m.id,
+  mailFrom: m.mail_from,
+  size: m.size,
+  receivedAt: m.received_at,
+  origin: JSON.parse(m.origin) as NewMessage['origin'],
+  isBounce: m.is_bounce === 1,
+  route: m.route,
+  recipients,
+  attempts: attempts.map((a) => ({ at: a.at, rcptId: a.rcpt_id, address: a.address, status: a.status, host: a.host, response: a.response })),
+});
+
+export const toUser = (u: UserRow): UserRecord => ({ name: u.name, passwordHash: u.password_hash, createdAt: u.created_at });
+
+/** An expected failure an operation reports by kind (the main thread maps kinds to typed errors). */
+export class OpError extends Error {
+  constructor(readonly kind: 'write' | 'user-exists', message: string) { super(message); }
+}

@@ -1,0 +1,139 @@
+// A tiny authoritative DNS server for tests, answering over UDP and TCP on one 127.x port with
+// records you set. Point the relay at it with config `dns.servers: ['127.0.0.1:' + dns.port]`.
+//
+//   const dns = await startDnsServer();            // { host: '127.0.0.1' } by default
+//   dns.set('example.test', 'MX', [{ exchange: 'mx1.example.test', priority: 10 }]);
+//   dns.set('mx1.example.test', 'A', ['127.0.0.2']);
+//   dns.set('example.test', 'TXT', ['v=spf1 -all']);   // a string[] entry is one TXT record in chunks
+//   dns.setZone({ 'other.test': { MX: [...], A: [...], AAAA: [...], TXT: [...] } });
+//   dns.fail('broken.test', 'servfail' | 'timeout' | 'refused'); dns.fail('broken.test', null);
+//   dns.queries  → [{ name, type, transport }] received so far
+//   await dns.close();
+//
+// Semantics: names are case-insensitive, without the trailing dot. A name with any record set (of
+// any type) exists: other types answer NOERROR with no answers (NODATA). Unknown names answer
+// NXDOMAIN. A null MX (RFC 7505) is `{ exchange: '.', priority: 0 }`. TTL is 0 so no resolver
+// caches between test steps. A UDP answer larger than the client's buffer has TC set (the client
+// retries over TCP).
+import dgram from 'node:dgram';
+import net from 'node:net';
+import dnsPacket from 'dns-packet';
+
+export type DnsRecordType = 'MX' | 'A' | 'AAAA' | 'TXT';
+export interface MxRecord { exchange: string; priority: number }
+export type TxtRecord = string | string[];
+export interface DnsRecords { MX?: MxRecord[]; A?: string[]; AAAA?: string[]; TXT?: TxtRecord[] }
+export type DnsFailure = 'servfail' | 'timeout' | 'refused';
+
+export interface DnsServer {
+  host: string;
+  port: number;
+  set(name: string, type: 'MX', records: MxRecord[]): void;
+  set(name: string, type: 'A' | 'AAAA', records: string[]): void;
+  set(name: string, type: 'TXT', records: TxtRecord[]): void;
+  setZone(zone: Record<string, DnsRecords>): void;
+  fail(name: string, mode: DnsFailure | null): void;
+  readonly queries: { name: string; type: string; transport: 'udp' | 'tcp' }[];
+  close(): Promise<void>;
+}
+
+const RCODE = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const;
+const norm = (name: string) => name.toLowerCase().replace(/\.$/, '');
+
+export async function startDnsServer(opts: { host?: string } = {}): Promise<DnsServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const zone = new Map<string, DnsRecords>();
+  const failures = new Map<string, DnsFailure>();
+  const queries: DnsServer['queries'] = [];
+
+  const answer = (query: Buffer, transport: 'udp' | 'tcp'): Buffer | null => {
+    let req: dnsPacket.DecodedPacket;
+    try { req = dnsPacket.decode(query); } catch { return null; }
+    const q = req.questions?.[0];
+    if (!q) return null;
+    const name = norm(q.name);
+    queries.push({ name, type: q.type, transport });
+    const failure = failures.get(name);
+    if (failure === 'timeout') return null;
+    let rcode: number = RCODE.NOERROR;
+    let answers: dnsPacket.Answer[] = [];
+    if (failure) rcode = failure === 'servfail' ? RCODE.SERVFAIL : RCODE.REFUSED;
+    else if (!zone.has(name)) rcode = RCODE.NXDOMAIN;
+    else answers = recordsFor(q.name, q.type, zone.get(name)!);
+    const flags = dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_AVAILABLE | (req.flags ?? 0) & dnsPacket.RECURSION_DESIRED | rcode;
+    const res = dnsPacket.encode({ type: 'response', id: req.id, flags, questions: [q], answers });
+    if (transport === 'udp' && res.length > udpLimit(req)) {
+      return dnsPacket.encode({ type: 'response', id: req.id, flags: flags | dnsPacket.TRUNCATED_RESPONSE, questions: [q], answers: [] });
+    }
+    return res;
+  };
+
+  const udp = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+  udp.on('message', (msg, rinfo) => {
+    const res = answer(msg, 'udp');
+    if (res) udp.send(res, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind(0, host, () => resolve()); });
+  const port = udp.address().port;
+
+  const sockets = new Set<net.Socket>();
+  const tcp = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => sock.destroy());
+    let buf = Buffer.alloc(0);
+    sock.on('data', (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        const len = buf.readUInt16BE(0);
+        const res = answer(buf.subarray(2, 2 + len), 'tcp');
+        buf = buf.subarray(2 + len);
+        if (res) { const head = Buffer.alloc(2); head.writeUInt16BE(res.length); sock.write(Buffer.concat([head, res])); }
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(port, host, () => resolve()); });
+
+  function set(name: string, type: DnsRecordType, records: unknown[]) {
+    const key = norm(name);
+    const entry = zone.get(key) ?? {};
+    (entry as Record<string, unknown[]>)[type] = records;
+    zone.set(key, entry);
+  }
+
+  return {
+    host,
+    port,
+    set: set as DnsServer['set'],
+    setZone(z) { for (const [name, recs] of Object.entries(z)) zone.set(norm(name), { ...recs }); },
+    fail(name, mode) { if (mode) failures.set(norm(name), mode); else failures.delete(norm(name)); },
+    queries,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await Promise.all([
+        new Promise<void>((resolve) => udp.close(() => resolve())),
+        new Promise<void>((resolve) => tcp.close(() => resolve())),
+      ]);
+    },
+  };
+}
+
+function recordsFor(name: string, type: string, recs: DnsRecords): dnsPacket.Answer[] {
+  const base = { name, ttl: 0, class: 'IN' as const };
+  switch (type) {
+    case 'MX':
+      return (recs.MX ?? []).map((r) => ({ ...base, type: 'MX' as const, data: { preference: r.priority, exchange: r.exchange === '.' ? '' : r.exchange } }));
+    case 'A':
+    case 'AAAA':
+      return (recs[type] ?? []).map((ip) => ({ ...base, type, data: ip }));
+    case 'TXT':
+      return (recs.TXT ?? []).map((t) => ({ ...base, type: 'TXT' as const, data: Array.isArray(t) ? t : [t] }));
+    default:
+      return [];
+  }
+}
+
+function udpLimit(req: dnsPacket.DecodedPacket): number {
+  const opt = req.additionals?.find((a) => a.type === 'OPT') as dnsPacket.OptAnswer | undefined;
+  return Math.max(512, opt?.udpPayloadSize ?? 512);
+}

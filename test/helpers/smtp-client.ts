@@ -1,0 +1,44 @@
+// A submission client for tests, built on nodemailer's SMTPConnection (an implementation independent
+// of Postlane's server code): STARTTLS or implicit TLS, AUTH PLAIN, one message per send().
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+
+export interface SubmitOptions { host?: string; port: number; secure?: boolean; user: string; pass: string }
+
+export class Submitter {
+  private conn: SMTPConnection | null = null;
+  constructor(private opts: SubmitOptions) {}
+
+  private async connect(): Promise<SMTPConnection> {
+    if (this.conn) return this.conn;
+    const conn = new SMTPConnection({
+      host: this.opts.host ?? '127.0.0.1', port: this.opts.port, secure: !!this.opts.secure,
+      requireTLS: !this.opts.secure, tls: { rejectUnauthorized: false }, name: 'client.test',
+      connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000,
+    });
+    conn.on('error', () => { /* surfaced through the callbacks */ });
+    await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => conn.login({ user: this.opts.user, pass: this.opts.pass }, (err) => (err ? reject(err) : resolve())));
+    this.conn = conn;
+    return conn;
+  }
+
+  /** Resolves with the final server response ("250 2.0.0 Ok: queued as …") once accepted. */
+  async send(from: string, to: string[], message: string | Buffer): Promise<string> {
+    const conn = await this.connect();
+    try {
+      return await new Promise<string>((resolve, reject) =>
+        conn.send({ from, to }, message, (err, info) => (err ? reject(err) : resolve(info.response))));
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  close() {
+    const c = this.conn;
+    this.conn = null;
+    if (c) { try { c.quit(); } catch { /* already closed */ } c.close(); }
+  }
+}
+
+export const queueIdOf = (response: string) => /queued as ([0-9A-Z]{20})/.exec(response)?.[1] ?? null;
