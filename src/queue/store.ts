@@ -95,6 +95,18 @@ export interface QueueCounts { queued: number; deferred: number; delivering: num
 /** A message generated while recording results (a DSN), stored in the same transaction. */
 export interface GeneratedMessage { message: NewMessage; /** body already written with createBody(message.id) */ }
 
+export interface RecordResultsOptions {
+  /** A "delayed" DSN was sent with this attempt: remember it on the message. */
+  delayNotified?: boolean;
+  /**
+   * The lease owner reporting. When given, only recipients still leased to it are updated, so a
+   * worker whose lease expired and was reclaimed cannot overwrite the new owner's outcome.
+   * Either way only recipients still 'delivering' are updated (a deleted or released recipient
+   * is never resurrected); the attempt is kept in the history regardless.
+   */
+  owner?: string;
+}
+
 export interface QueueStore {
   /** Open/migrate. Must be called once before anything else. */
   open(): Promise<void>;
@@ -117,7 +129,7 @@ export interface QueueStore {
    * `generated` messages (DSNs) are committed in the same transaction. When every recipient of the
    * message is final, its body is removed.
    */
-  recordResults(messageId: string, outcomes: RecipientOutcome[], generated?: GeneratedMessage[], opts?: { delayNotified?: boolean }): Promise<void>;
+  recordResults(messageId: string, outcomes: RecipientOutcome[], generated?: GeneratedMessage[], opts?: RecordResultsOptions): Promise<void>;
   /** Give up leases held by `owner` (graceful shutdown, or startup of a single node): back to queued, due now. */
   releaseLeases(owner: string | null): Promise<number>;
   /** Earliest next_attempt_at among waiting recipients, for the scheduler's timer; null if none. */
@@ -132,6 +144,8 @@ export interface QueueStore {
   release(id: string, now: number): Promise<number>;
   /** Delete the message, its recipients and body. Returns false if unknown. */
   deleteMessage(id: string): Promise<boolean>;
+  /** Delete finished messages (every recipient final) completed before `before` (ms). Returns messages removed. */
+  purgeFinished(before: number): Promise<number>;
   counts(): Promise<QueueCounts>;
 
   // users (SMTP AUTH)

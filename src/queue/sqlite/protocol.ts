@@ -25,6 +25,6 @@ export type WorkerResponse =
   | { id: number; ok: false; kind: WorkerErrorKind; message: string; code?: string };
 
 /** Sent once by the worker after opening and migrating, or with the failure. */
-export type WorkerReady = { ready: true } | { ready: false; message: string; code?: string };
+export type WorkerReady = { ready: true; swept: number } | { ready: false; message: string; code?: string };
 
 export interface WorkerConfig { dbPath: string; spoolDir: string; sweepOrphans: boolean; orphanAgeMs: number }

@@ -1,0 +1,42 @@
+# relay-bench plugin for Postlane (bench/run.sh copies it into the harness's relays/).
+# Postlane listens on $RELAY_HOST:$RELAY_PORT (the `alt` listener, which takes mail from
+# smtp.relayNetworks without AUTH, like Postfix mynetworks) and sends everything to smtp-sink
+# through its smarthost setting. Env: POSTLANE_ROOT (checkout with a built dist/).
+
+relay_setup() {
+    mkdir -p "$RELAY_DIR/log"
+    cat > "$RELAY_DIR/postlane.yaml" <<EOF
+hostname: relay.bench.test
+dataDir: $RELAY_DIR/data
+smtp:
+  submission: false
+  submissions: false
+  mx: false
+  alt: { host: $RELAY_HOST, port: $RELAY_PORT }
+  relayNetworks: [127.0.0.0/8]
+  maxConnectionsPerIp: 1000
+delivery:
+  smarthost: "$SINK_HOST:$SINK_PORT"
+  tls: none
+  concurrency: 40
+  maxConnectionsPerDestination: 40
+log: { level: warn }
+EOF
+}
+
+relay_start() {
+    setsid node "${POSTLANE_ROOT:?set POSTLANE_ROOT}/bin/postlane.js" start --config "$RELAY_DIR/postlane.yaml" \
+        >"$RELAY_DIR/log/relay.log" 2>&1 </dev/null &
+    echo $! > "$RELAY_DIR/relay.pid"
+}
+
+relay_stop() {
+    local pid; pid=$(cat "$RELAY_DIR/relay.pid" 2>/dev/null) || return 0
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+}
+
+relay_queue_count() {
+    node "$POSTLANE_ROOT/bin/postlane.js" queue stats --json --config "$RELAY_DIR/postlane.yaml" 2>/dev/null || echo null
+}

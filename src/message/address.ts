@@ -1,0 +1,224 @@
+// Owns the syntax of SMTP envelope addresses (RFC 5321 §4.1.2, UTF-8 per RFC 6531) and of the
+// MAIL FROM / RCPT TO arguments around them: the <path>, its length limits and the ESMTP
+// parameters. Pure functions; the session maps the error kinds to replies. Inner stages only ever
+// see the `Address` strings produced here (domain lower-cased, source route dropped).
+import net from 'node:net';
+import { domainToASCII } from 'node:url';
+
+export type Address = string & { readonly __brand: 'Address' };
+
+export interface Mailbox {
+  /** Local part as written (a quoted local part keeps its quotes). */
+  local: string;
+  /** Lower-case domain, or an address literal like "[192.0.2.1]"; '' only for bare <postmaster>. */
+  domain: string;
+  address: Address;
+  isQuoted: boolean;
+  isAddressLiteral: boolean;
+  /** The path carried an RFC 5321 source route (<@a,@b:user@c>); it was dropped. */
+  hasSourceRoute: boolean;
+  /** Contains non-ASCII characters: allowed only with SMTPUTF8. */
+  isUtf8: boolean;
+}
+
+export type ArgsError =
+  | 'syntax'          // the keyword or the <path> is malformed
+  | 'path-too-long'   // over 256 octets (or local part over 64, domain over 255)
+  | 'param-syntax'    // a parameter is malformed, duplicated or has a bad value
+  | 'param-unknown';  // a parameter (or value) this server does not implement
+
+export type ArgsResult<T> = { ok: true; value: T } | { ok: false; error: ArgsError };
+
+export interface MailParams { size: number | null; body: '7BIT' | '8BITMIME' | null; smtputf8: boolean }
+export interface MailArgs { sender: Mailbox | null; params: MailParams }
+export interface RcptArgs { recipient: Mailbox }
+
+export const MAX_PATH_OCTETS = 256;
+const MAX_LOCAL_OCTETS = 64;
+const MAX_DOMAIN_OCTETS = 255;
+
+const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\u{10ffff}]$/u;
+const LDH_LABEL = /^[A-Za-z0-9\u0080-\u{10ffff}]([A-Za-z0-9\-\u0080-\u{10ffff}]*[A-Za-z0-9\u0080-\u{10ffff}])?$/u;
+const NON_ASCII = /[^\x00-\x7f]/;
+const KEYWORD = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
+const VALUE = /^[\x21-\x3c\x3e-\x7e]+$/;
+const octets = (s: string) => Buffer.byteLength(s, 'utf8');
+
+const fail = (error: ArgsError): { ok: false; error: ArgsError } => ({ ok: false, error });
+
+/** "FROM:<a@b.c> SIZE=10 BODY=8BITMIME" (the text after MAIL). <> is the null sender. */
+export function parseMailArgs(arg: string): ArgsResult<MailArgs> {
+  const m = /^FROM:[ ]*/i.exec(arg);
+  if (!m) return fail('syntax');
+  const rest = arg.slice(m[0].length);
+  if (rest.startsWith('<>')) {
+    const params = parseMailParams(rest.slice(2));
+    return params.ok ? { ok: true, value: { sender: null, params: params.value } } : params;
+  }
+  const path = parsePath(rest);
+  if (!path.ok) return path;
+  const params = parseMailParams(rest.slice(path.value.end));
+  return params.ok ? { ok: true, value: { sender: path.value.mailbox, params: params.value } } : params;
+}
+
+/** "TO:<a@b.c>" (the text after RCPT); "<postmaster>" alone is allowed (RFC 5321 §4.1.1.3). */
+export function parseRcptArgs(arg: string): ArgsResult<RcptArgs> {
+  const m = /^TO:[ ]*/i.exec(arg);
+  if (!m) return fail('syntax');
+  const rest = arg.slice(m[0].length);
+  const bare = /^<postmaster>/i.exec(rest);
+  const path = bare
+    ? { ok: true as const, value: { mailbox: mailbox('postmaster', '', { isQuoted: false, isAddressLiteral: false, hasSourceRoute: false }), end: bare[0].length } }
+    : parsePath(rest);
+  if (!path.ok) return path;
+  const params = parseParams(rest.slice(path.value.end));
+  if (!params.ok) return params;
+  if (params.value.size > 0) return fail('param-unknown'); // no RCPT parameters are offered
+  return { ok: true, value: { recipient: path.value.mailbox } };
+}
+
+/** A bare mailbox "local@domain" (no angle brackets), e.g. for configuration or the HTTP API. */
+export function parseMailbox(text: string): Mailbox | null {
+  const r = parsePath(`<${text}>`);
+  return r.ok && r.value.end === text.length + 2 && !r.value.mailbox.hasSourceRoute ? r.value.mailbox : null;
+}
+
+/**
+ * Why delivering to this mailbox could relay mail elsewhere, or null. Checked for every recipient
+ * of a client that is not authenticated: percent hack, bang path, source route, quoted local
+ * parts hiding @ % !, and IP literals.
+ */
+export function relayTrickIn(m: Mailbox): 'source-route' | 'percent-hack' | 'bang-path' | 'quoted-routing' | 'ip-literal' | null {
+  if (m.hasSourceRoute) return 'source-route';
+  if (m.isAddressLiteral) return 'ip-literal';
+  if (m.isQuoted && /[@%!]/.test(m.local)) return 'quoted-routing';
+  if (m.local.includes('%')) return 'percent-hack';
+  if (m.local.includes('!')) return 'bang-path';
+  return null;
+}
+
+function mailbox(local: string, domain: string, flags: Pick<Mailbox, 'isQuoted' | 'isAddressLiteral' | 'hasSourceRoute'>): Mailbox {
+  const address = (domain ? `${local}@${domain}` : local) as Address;
+  return { local, domain, address, ...flags, isUtf8: NON_ASCII.test(address) };
+}
+
+/** Parses "<[@route,...:]local@domain>" at the start of `s`; `end` is the index after '>'. */
+function parsePath(s: string): ArgsResult<{ mailbox: Mailbox; end: number }> {
+  if (s[0] !== '<') return fail('syntax');
+  const close = findPathEnd(s);
+  if (close < 0) return fail('syntax');
+  if (octets(s.slice(0, close + 1)) > MAX_PATH_OCTETS) return fail('path-too-long');
+  let inner = s.slice(1, close);
+  let hasSourceRoute = false;
+  if (inner.startsWith('@')) {
+    const colon = inner.indexOf(':');
+    if (colon < 0) return fail('syntax');
+    const hops = inner.slice(0, colon).split(',');
+    if (!hops.every((h) => h.startsWith('@') && isDomainName(h.slice(1)))) return fail('syntax');
+    inner = inner.slice(colon + 1);
+    hasSourceRoute = true;
+  }
+  const at = inner.lastIndexOf('@');
+  if (at <= 0) return fail('syntax');
+  const local = inner.slice(0, at);
+  const domain = inner.slice(at + 1);
+  const isQuoted = local.startsWith('"');
+  if (!(isQuoted ? isQuotedString(local) : isDotString(local))) return fail('syntax');
+  const isAddressLiteral = domain.startsWith('[');
+  if (!(isAddressLiteral ? isAddressLiteralText(domain) : isDomainName(domain))) return fail('syntax');
+  if (octets(local) > MAX_LOCAL_OCTETS || octets(domain) > MAX_DOMAIN_OCTETS) return fail('path-too-long');
+  const normalized = isAddressLiteral ? domain : domain.toLowerCase();
+  return { ok: true, value: { mailbox: mailbox(local, normalized, { isQuoted, isAddressLiteral, hasSourceRoute }), end: close + 1 } };
+}
+
+/** Index of the '>' closing the path, skipping quoted strings; -1 if none. */
+function findPathEnd(s: string): number {
+  let quoted = false;
+  for (let i = 1; i < s.length; i++) {
+    const c = s[i];
+    if (quoted && c === '\\') i++;
+    else if (c === '"') quoted = !quoted;
+    else if (c === '>' && !quoted) return i;
+    else if (c === '<' && !quoted) return -1;
+  }
+  return -1;
+}
+
+function isDotString(local: string): boolean {
+  return local.length > 0 && local.split('.').every((atom) => atom.length > 0 && [...atom].every((c) => ATEXT.test(c)));
+}
+
+/** RFC 5321 Quoted-string: qtextSMTP (and UTF-8) or backslash + printable ASCII. */
+function isQuotedString(local: string): boolean {
+  if (local.length < 2 || !local.endsWith('"')) return false;
+  const body = [...local.slice(1, -1)];
+  for (let i = 0; i < body.length; i++) {
+    const code = body[i]!.codePointAt(0)!;
+    if (code === 0x5c) {
+      const next = body[++i]?.codePointAt(0);
+      if (next === undefined || next < 32 || next > 126) return false;
+    } else if (code < 32 || code === 0x22 || code === 0x7f) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function isDomainName(domain: string): boolean {
+  if (domain.length === 0 || domain.length > MAX_DOMAIN_OCTETS) return false;
+  const labels = domain.split('.');
+  if (!labels.every((l) => l.length > 0 && l.length <= 63 && LDH_LABEL.test(l))) return false;
+  return !NON_ASCII.test(domain) || domainToASCII(domain) !== '';
+}
+
+function isAddressLiteralText(lit: string): boolean {
+  if (!lit.endsWith(']')) return false;
+  const body = lit.slice(1, -1);
+  if (/^IPv6:/i.test(body)) return net.isIPv6(body.slice(5));
+  return net.isIPv4(body);
+}
+
+/** " KEY=VALUE KEY2" → Map(upper-case key → value or null); duplicates and bad syntax rejected. */
+function parseParams(text: string): ArgsResult<Map<string, string | null>> {
+  const params = new Map<string, string | null>();
+  if (text === '') return { ok: true, value: params };
+  if (text[0] !== ' ') return fail('syntax');
+  for (const item of text.split(' ').filter((t) => t !== '')) {
+    const eq = item.indexOf('=');
+    const key = (eq < 0 ? item : item.slice(0, eq)).toUpperCase();
+    const value = eq < 0 ? null : item.slice(eq + 1);
+    if (!KEYWORD.test(key) || (value !== null && !VALUE.test(value)) || params.has(key)) return fail('param-syntax');
+    params.set(key, value);
+  }
+  return { ok: true, value: params };
+}
+
+function parseMailParams(text: string): ArgsResult<MailParams> {
+  const parsed = parseParams(text);
+  if (!parsed.ok) return parsed;
+  const out: MailParams = { size: null, body: null, smtputf8: false };
+  for (const [key, value] of parsed.value) {
+    switch (key) {
+      case 'SIZE':
+        if (value === null || !/^\d{1,20}$/.test(value)) return fail('param-syntax');
+        out.size = Number(value);
+        break;
+      case 'BODY': {
+        const body = value?.toUpperCase();
+        if (body !== '7BIT' && body !== '8BITMIME') return fail('param-unknown');
+        out.body = body;
+        break;
+      }
+      case 'SMTPUTF8':
+        if (value !== null) return fail('param-syntax');
+        out.smtputf8 = true;
+        break;
+      case 'AUTH': // RFC 4954 §5: accepted and ignored (we never trust a client-asserted identity)
+        if (value === null) return fail('param-syntax');
+        break;
+      default:
+        return fail('param-unknown');
+    }
+  }
+  return { ok: true, value: out };
+}

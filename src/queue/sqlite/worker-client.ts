@@ -1,0 +1,75 @@
+// The main-thread end of the database worker: request id → promise. The worker is kept referenced
+// only while requests are pending, so a forgotten close() never keeps a CLI process alive, yet
+// the process cannot exit while a commit is still outstanding.
+import { Worker } from 'node:worker_threads';
+import type { Op, WorkerConfig, WorkerReady, WorkerResponse } from './protocol.js';
+
+type Failure = Extract<WorkerResponse, { ok: false }>;
+interface Waiter { resolve(v: unknown): void; reject(f: Failure): void }
+
+export class WorkerClient {
+  #pending = new Map<number, Waiter>();
+  #nextId = 1;
+  #dead: string | null = null;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (msg: WorkerResponse) => this.#settle(msg));
+    worker.on('error', (err) => this.#fail(`database worker crashed: ${err.message}`));
+    worker.on('exit', () => this.#fail('database worker exited'));
+  }
+
+  /** Starts the worker and waits until it has opened and migrated the database. */
+  static start(config: WorkerConfig): Promise<{ client: WorkerClient; swept: number }> {
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: config });
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      worker.once('error', onError);
+      worker.once('message', (ready: WorkerReady) => {
+        worker.off('error', onError);
+        if (!ready.ready) {
+          void worker.terminate();
+          return reject(Object.assign(new Error(ready.message), { code: ready.code }));
+        }
+        worker.unref();
+        resolve({ client: new WorkerClient(worker), swept: ready.swept });
+      });
+    });
+  }
+
+  call(op: Op, args: unknown[]): Promise<unknown> {
+    if (this.#dead) return Promise.reject(failure(this.#dead));
+    const id = this.#nextId++;
+    if (this.#pending.size === 0) this.worker.ref();
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, op, args });
+    });
+  }
+
+  /** Commits what is in flight, closes the database and ends the thread. */
+  async close(): Promise<void> {
+    if (this.#dead) return;
+    const exited = new Promise((resolve) => this.worker.once('exit', resolve));
+    await this.call('close', []);
+    this.#dead = 'queue store is closed';
+    this.worker.ref(); // stay alive until the thread has really gone
+    await exited;
+  }
+
+  #settle(msg: WorkerResponse): void {
+    const waiter = this.#pending.get(msg.id);
+    if (!waiter) return;
+    this.#pending.delete(msg.id);
+    if (this.#pending.size === 0) this.worker.unref();
+    if (msg.ok) waiter.resolve(msg.result);
+    else waiter.reject(msg);
+  }
+
+  #fail(reason: string): void {
+    this.#dead ??= reason;
+    for (const w of this.#pending.values()) w.reject(failure(reason));
+    this.#pending.clear();
+  }
+}
+
+const failure = (message: string): Failure => ({ id: 0, ok: false, kind: 'write', message });

@@ -1,0 +1,144 @@
+// The database thread. Owns the two better-sqlite3 connections (one writer, one reader) so no
+// synchronous SQLite call or fsync ever runs on the main event loop. Writes are group-committed:
+// the first write request opens a transaction, every request that arrives in the same turn runs
+// in it (each in its own savepoint), and one setImmediate later the spool directory is fsynced
+// (if a new body is referenced), the transaction is committed once, and all of them are answered.
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { claimDue } from './claim-due.js';
+import { migrate } from './migrations.js';
+import type { Op, ReadOp, WorkerConfig, WorkerErrorKind, WorkerReady, WorkerRequest, WorkerResponse, WriteOp } from './protocol.js';
+import { READ_OPS } from './protocol.js';
+import * as reads from './read-ops.js';
+import { OpError, sql, type Db, type Effects } from './rows.js';
+import { fsyncDirSync, listOldBodiesSync, removeBodiesSync } from './spool.js';
+import * as writes from './write-ops.js';
+
+type WriteHandler = (db: Db, fx: Effects, ...args: never[]) => unknown;
+const WRITE_HANDLERS: Record<WriteOp, WriteHandler> = { ...writes, claimDue };
+const READ_HANDLERS: Record<ReadOp, (db: Db, ...args: never[]) => unknown> = reads;
+
+interface Pending { id: number; result: unknown; fx: Effects }
+
+class GroupCommitter {
+  #pending: Pending[] = [];
+  #open = false;
+  constructor(private readonly db: Db, private readonly spoolDir: string, private readonly send: (r: WorkerResponse) => void) {}
+
+  execute(req: WorkerRequest): void {
+    if (!this.#begin(req.id)) return;
+    const fx: Effects = { syncSpool: false, unlink: [] };
+    const handler = WRITE_HANDLERS[req.op as WriteOp];
+    try {
+      const result = this.db.transaction(() => handler(this.db, fx, ...(req.args as never[])))(); // a savepoint
+      this.#pending.push({ id: req.id, result, fx });
+    } catch (err) {
+      this.send(failure(req.id, err, 'write'));
+    }
+  }
+
+  /** Commits the open batch now (also used by close). */
+  commit(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    const batch = this.#pending;
+    this.#pending = [];
+    try {
+      if (batch.some((p) => p.fx.syncSpool)) fsyncDirSync(this.spoolDir);
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      for (const p of batch) this.send(failure(p.id, err, 'write'));
+      return;
+    }
+    removeBodiesSync(this.spoolDir, batch.flatMap((p) => p.fx.unlink));
+    for (const p of batch) this.send({ id: p.id, ok: true, result: p.result });
+  }
+
+  /** Opens the batch transaction if needed; false (request answered) when that is impossible. */
+  #begin(id: number): boolean {
+    if (this.#open) {
+      if (this.db.inTransaction) return true;
+      // SQLite rolled the whole transaction back (e.g. disk full): the batch fails at commit.
+      this.send(failure(id, new Error('transaction aborted'), 'write'));
+      return false;
+    }
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      this.send(failure(id, err, 'write'));
+      return false;
+    }
+    this.#open = true;
+    setImmediate(() => this.commit());
+    return true;
+  }
+}
+
+function failure(id: number, err: unknown, kind: WorkerErrorKind): WorkerResponse {
+  const e = err as { message?: string; code?: string };
+  return { id, ok: false, kind: err instanceof OpError ? err.kind : kind, message: String(e?.message ?? err), code: e?.code };
+}
+
+function openConnections(cfg: WorkerConfig): { writer: Db; reader: Db } {
+  const writer = new Database(cfg.dbPath);
+  writer.pragma('journal_mode = WAL');
+  writer.pragma('synchronous = FULL');
+  writer.pragma('busy_timeout = 5000');
+  writer.pragma('foreign_keys = ON');
+  migrate(writer);
+  const reader = new Database(cfg.dbPath, { readonly: true, fileMustExist: true });
+  reader.pragma('busy_timeout = 5000');
+  return { writer, reader };
+}
+
+/** Removes spool files older than the age limit that no live message references. */
+function sweepOrphans(db: Db, cfg: WorkerConfig): number {
+  const live = sql(db, 'SELECT completed_at FROM queued_message WHERE id = ?');
+  const orphans = listOldBodiesSync(cfg.spoolDir, Date.now() - cfg.orphanAgeMs).filter((id) => {
+    const row = live.get(id) as { completed_at: number | null } | undefined;
+    return !row || row.completed_at !== null;
+  });
+  removeBodiesSync(cfg.spoolDir, orphans);
+  return orphans.length;
+}
+
+function main(): void {
+  const port = parentPort!;
+  const cfg = workerData as WorkerConfig;
+  let conns: { writer: Db; reader: Db };
+  let swept = 0;
+  try {
+    conns = openConnections(cfg);
+    if (cfg.sweepOrphans) swept = sweepOrphans(conns.writer, cfg);
+  } catch (err) {
+    const e = err as { message?: string; code?: string };
+    port.postMessage({ ready: false, message: String(e?.message ?? err), code: e?.code } satisfies WorkerReady);
+    return;
+  }
+  const send = (r: WorkerResponse) => port.postMessage(r);
+  const committer = new GroupCommitter(conns.writer, cfg.spoolDir, send);
+  let closed = false;
+  port.on('message', (req: WorkerRequest) => {
+    if (closed) return send(failure(req.id, new Error('queue store is closed'), 'write'));
+    if (req.op === 'close') {
+      closed = true;
+      committer.commit();
+      conns.reader.close();
+      conns.writer.close();
+      send({ id: req.id, ok: true, result: null });
+      return port.close();
+    }
+    if (isReadOp(req.op)) {
+      try { send({ id: req.id, ok: true, result: READ_HANDLERS[req.op](conns.reader, ...(req.args as never[])) }); }
+      catch (err) { send(failure(req.id, err, 'internal')); }
+      return;
+    }
+    committer.execute(req);
+  });
+  port.postMessage({ ready: true, swept } satisfies WorkerReady);
+}
+
+const isReadOp = (op: Op): op is ReadOp => (READ_OPS as readonly string[]).includes(op);
+
+main();

@@ -1,0 +1,209 @@
+// End to end: the built relay as a child process, a test DNS server, receiving MX servers on
+// 127.0.0.2/.3, and independent clients (swaks, Python smtplib). Asserts what arrives, byte for byte.
+import test, { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { simpleParser } from 'mailparser';
+import { RelayProcess, eventually } from '../helpers/relay-process.js';
+import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
+import { startReceiver, type Receiver } from '../helpers/smtp-receiver.js';
+import { Submitter, queueIdOf } from '../helpers/smtp-client.js';
+
+const PASSWORD = 'correct horse battery';
+let dns: DnsServer;
+let mx1: Receiver;          // 127.0.0.2: example.net (preference 10), sender domain example.com
+let mx2: Receiver;          // 127.0.0.3: example.net (preference 20), fallback.test, flaky.test, reject.test
+let relay: RelayProcess;
+let flakyFailures = 0;
+
+before(async () => {
+  dns = await startDnsServer();
+  mx1 = await startReceiver({ host: '127.0.0.2', port: 0 });
+  mx2 = await startReceiver({
+    host: '127.0.0.3', port: mx1.port,
+    behaviour: {
+      rcpt: (addr: string) => {
+        if (addr.endsWith('@reject.test')) return { code: 550, message: '5.1.1 No such user here' };
+        if (addr.endsWith('@flaky.test') && flakyFailures < 2) { flakyFailures++; return { code: 451, message: '4.3.0 Try again later' }; }
+        if (addr.endsWith('@stuck.test')) return { code: 450, message: '4.2.1 Mailbox busy' };
+        return null;
+      },
+    },
+  });
+  dns.setZone({
+    'example.net': { MX: [{ exchange: 'mx1.example.net', priority: 10 }, { exchange: 'mx2.example.net', priority: 20 }] },
+    'example.com': { MX: [{ exchange: 'mx1.example.net', priority: 10 }] },
+    'mx1.example.net': { A: ['127.0.0.2'] },
+    'mx2.example.net': { A: ['127.0.0.3'] },
+    'fallback.test': { MX: [{ exchange: 'dead.fallback.test', priority: 5 }, { exchange: 'mx2.example.net', priority: 50 }] },
+    'dead.fallback.test': { A: ['127.0.0.9'] },
+    'flaky.test': { MX: [{ exchange: 'mx2.example.net', priority: 10 }] },
+    'reject.test': { MX: [{ exchange: 'mx2.example.net', priority: 10 }] },
+    'stuck.test': { MX: [{ exchange: 'mx2.example.net', priority: 10 }] },
+    'implicit.test': { A: ['127.0.0.2'] },
+    'nullmx.test': { MX: [{ exchange: '.', priority: 0 }] },
+  });
+  relay = await RelayProcess.create({
+    dns: { servers: [`127.0.0.1:${dns.port}`] },
+    delivery: {
+      port: mx1.port, pollInterval: '200ms', connectTimeout: '3s',
+      retrySchedule: { initial: '300ms', factor: 1, max: '300ms', jitter: 0 },
+    },
+  });
+  const add = await relay.cli(['users', 'add', 'alice'], PASSWORD + '\n');
+  assert.equal(add.code, 0, add.stderr);
+  await relay.start();
+});
+
+after(async () => {
+  await relay?.cleanup();
+  await Promise.all([mx1?.close(), mx2?.close(), dns?.close()]);
+});
+
+const bodyText = (m: { body: Buffer }) => m.body.toString('utf8');
+const findMessage = (r: Receiver, marker: string) => r.messages.find((m) => bodyText(m).includes(marker));
+
+function swaks(args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => execFile('swaks', args, { timeout: 30_000 }, (err, stdout, stderr) =>
+    resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr })));
+}
+
+const haveSwaks = await new Promise<boolean>((r) => execFile('swaks', ['--version'], (err) => r(!err)));
+
+test('swaks submits over STARTTLS + AUTH; the MX receives the exact envelope and body, with headers added', { skip: !haveSwaks && !process.env.CI && 'swaks not installed' }, async () => {
+  const marker = `swaks-${Date.now()}`;
+  const r = await swaks(['--server', `127.0.0.1:${relay.port('submission')}`, '--tls', '--tls-verify-off' /* ignored by old swaks */,
+    '--auth', 'PLAIN', '--auth-user', 'alice', '--auth-password', PASSWORD,
+    '--from', 'alice@example.com', '--to', 'bob@example.net', '--ehlo', 'client.test',
+    '--header', `Subject: ${marker}`, '--body', `Hello Bob\nline two ${marker}`, '--add-header', 'X-Test: 1']);
+  assert.equal(r.code, 0, r.out);
+  const id = queueIdOf(r.out);
+  assert.ok(id, `queue id in the 250 reply: ${r.out}`);
+  const got = await eventually(() => findMessage(mx1, marker));
+  assert.equal(got.mailFrom, 'alice@example.com');
+  assert.deepEqual(got.rcptTo, ['bob@example.net']);
+  const text = bodyText(got);
+  assert.match(text, /^Received: from client\.test \(\[127\.0\.0\.1\]\)\r?\n?\s*by relay\.test/, 'Received is the first header');
+  assert.match(text, new RegExp(`with ESMTPSA id ${id}`));
+  assert.match(text, /\r\nSubject: swaks-\d+\r\n/);
+  assert.match(text, /\r\nX-Test: 1\r\n/);
+  assert.ok(text.endsWith(`\r\n\r\nHello Bob\r\nline two ${marker}\r\n`), 'body intact with CRLF');
+  assert.equal(got.tls, true, 'delivered over STARTTLS');
+  const parsed = await simpleParser(got.body);
+  assert.ok(parsed.messageId, 'a Message-ID exists');
+  assert.ok(parsed.date, 'a Date exists');
+  const show = await relay.cli(['queue', 'show', id!, '--json']);
+  assert.equal(show.code, 0, show.stderr);
+  const view = JSON.parse(show.stdout);
+  assert.equal(view.recipients[0].state, 'delivered');
+  assert.equal(view.attempts[0].status, 'delivered');
+});
+
+test('Python smtplib: two recipient domains, one transaction each; Message-ID and Date added', async () => {
+  const marker = `py-${Date.now()}`;
+  const script = `
+import smtplib, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="py.test")
+s.starttls(context=ctx); s.ehlo("py.test"); s.login("alice", sys.argv[2])
+s.sendmail("alice@example.com", ["carol@example.net", "dave@example.net", "erin@implicit.test"],
+           "From: alice@example.com\\r\\nTo: carol@example.net\\r\\nSubject: ${marker}\\r\\n\\r\\nbody ${marker}\\r\\n")
+s.quit()
+`;
+  await new Promise<void>((resolve, reject) => execFile('python3', ['-c', script, String(relay.port('submission')), PASSWORD], (err, _o, e) => (err ? reject(new Error(e)) : resolve())));
+  const atNet = await eventually(() => findMessage(mx1, marker));
+  assert.deepEqual([...atNet.rcptTo].sort(), ['carol@example.net', 'dave@example.net'], 'both example.net recipients in one transaction');
+  const text = bodyText(atNet);
+  assert.match(text, /\r\nMessage-ID: <[0-9A-Z]{20}@relay\.test>\r\n/i);
+  assert.match(text, /\r\nDate: /);
+  assert.ok(text.endsWith(`\r\n\r\nbody ${marker}\r\n`));
+  const implicit = await eventually(() => mx1.messages.find((m) => m.rcptTo.includes('erin@implicit.test')));
+  assert.ok(bodyText(implicit).includes(marker), 'implicit MX (A record) delivery');
+});
+
+test('MX fallback: the preferred MX refuses connections, the next one gets the message', async () => {
+  const sub = new Submitter({ port: relay.port('submission'), user: 'alice', pass: PASSWORD });
+  const marker = `fallback-${Date.now()}`;
+  await sub.send('alice@example.com', ['frank@fallback.test'], `Subject: ${marker}\r\n\r\n${marker}\r\n`);
+  sub.close();
+  const got = await eventually(() => findMessage(mx2, marker));
+  assert.deepEqual(got.rcptTo, ['frank@fallback.test']);
+});
+
+test('4xx from the receiver: deferred, retried with backoff, then delivered', async () => {
+  const sub = new Submitter({ port: relay.port('submission'), user: 'alice', pass: PASSWORD });
+  const marker = `flaky-${Date.now()}`;
+  const id = queueIdOf(await sub.send('alice@example.com', ['gina@flaky.test'], `Subject: ${marker}\r\n\r\n${marker}\r\n`));
+  sub.close();
+  await eventually(() => findMessage(mx2, marker), 20_000);
+  const view = JSON.parse((await relay.cli(['queue', 'show', id!, '--json'])).stdout);
+  assert.deepEqual(view.attempts.map((a: { status: string }) => a.status), ['deferred', 'deferred', 'delivered']);
+  assert.match(view.attempts[0].response, /451/);
+});
+
+test('5xx from the receiver: bounced, and a DSN with a null sender reaches the original sender', async () => {
+  const sub = new Submitter({ port: relay.port('submission'), user: 'alice', pass: PASSWORD });
+  const marker = `reject-${Date.now()}`;
+  await sub.send('alice@example.com', ['nobody@reject.test'], `Subject: ${marker}\r\nMessage-ID: <${marker}@client.test>\r\n\r\n${marker}\r\n`);
+  sub.close();
+  const dsn = await eventually(() => mx1.messages.find((m) => m.mailFrom === '' && bodyText(m).includes(marker)), 20_000);
+  assert.deepEqual(dsn.rcptTo, ['alice@example.com']);
+  const parsed = await simpleParser(dsn.body);
+  assert.match(String(parsed.headers.get('content-type') && (parsed.headers.get('content-type') as { value: string }).value), /multipart\/report/);
+  const text = bodyText(dsn);
+  assert.match(text, /report-type="?delivery-status"?/i);
+  assert.match(text, /Final-Recipient: rfc822; ?nobody@reject\.test/i);
+  assert.match(text, /Status: 5\.1\.1/);
+  assert.match(text, /Action: failed/i);
+  assert.match(text, new RegExp(`Message-ID: <${marker}@client.test>`), 'original headers included');
+});
+
+test('queue CLI: list, hold, release, retry and delete a deferred message on the running relay', async () => {
+  const sub = new Submitter({ port: relay.port('submission'), user: 'alice', pass: PASSWORD });
+  const id = queueIdOf(await sub.send('alice@example.com', ['hank@stuck.test'], 'Subject: stuck\r\n\r\nstuck\r\n'))!;
+  sub.close();
+  await eventually(async () => {
+    const rows = JSON.parse((await relay.cli(['queue', 'list', '--json'])).stdout) as { messageId: string; state: string; attempts: number }[];
+    return rows.find((r) => r.messageId === id && r.state === 'deferred' && r.attempts >= 1);
+  });
+  const human = await relay.cli(['queue', 'list']);
+  assert.match(human.stdout, new RegExp(`${id}\\s+deferred`));
+  assert.equal((await relay.cli(['queue', 'hold', id])).code, 0);
+  await eventually(async () => JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout).recipients[0].state === 'held');
+  const attemptsHeld = JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout).attempts.length;
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout).attempts.length, attemptsHeld, 'no attempts while held');
+  assert.equal((await relay.cli(['queue', 'release', id])).code, 0);
+  assert.equal((await relay.cli(['queue', 'retry', '--all'])).code, 0);
+  await eventually(async () => JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout).attempts.length > attemptsHeld);
+  assert.equal((await relay.cli(['queue', 'delete', id])).code, 0);
+  assert.equal((await relay.cli(['queue', 'show', id])).code, 3, 'deleted message is gone');
+  assert.equal((await relay.cli(['queue', 'delete', 'NOSUCHID'])).code, 3);
+});
+
+test('null MX bounces at once without any connection', async () => {
+  const sub = new Submitter({ port: relay.port('submission'), user: 'alice', pass: PASSWORD });
+  const marker = `nullmx-${Date.now()}`;
+  await sub.send('alice@example.com', ['ivy@nullmx.test'], `Subject: ${marker}\r\n\r\n${marker}\r\n`);
+  sub.close();
+  const dsn = await eventually(() => mx1.messages.find((m) => m.mailFrom === '' && bodyText(m).includes(marker)), 20_000);
+  assert.match(bodyText(dsn), /Status: 5\.1\.10/);
+});
+
+test('SIGTERM: graceful shutdown exits 0 and a restart resumes the queue', async () => {
+  const stopped = await relay.stop('SIGTERM');
+  assert.equal(stopped.code, 0);
+  assert.ok(relay.logs.some((l) => l.event === 'relay.stopped'));
+  await relay.start();
+  const sub = new Submitter({ port: relay.port('submission'), user: 'alice', pass: PASSWORD });
+  const marker = `after-restart-${Date.now()}`;
+  await sub.send('alice@example.com', ['bob@example.net'], `Subject: ${marker}\r\n\r\n${marker}\r\n`);
+  sub.close();
+  await eventually(() => findMessage(mx1, marker));
+});
+
+test('logs are JSON lines and never contain the password', () => {
+  assert.ok(relay.logs.length > 10);
+  assert.ok(relay.logs.every((l) => typeof l.level === 'number'), 'every stdout line is a JSON log record');
+  assert.ok(!JSON.stringify(relay.logs).includes(PASSWORD));
+});
