@@ -76,8 +76,13 @@ export function classifyError(err: unknown): Verdict {
     return { kind: err.kind, status: err.kind === 'temporary' ? '4.0.0' : '5.0.0', reason: err.message };
   }
   const e = (err ?? {}) as TransportErrorLike;
-  if (typeof e.response === 'string' && /^\d{3}/.test(e.response)) return classifyReply(e.response);
-  const rule = ruleFor(undefined, '', typeof e.code === 'string' ? e.code : undefined);
+  const reply = typeof e.response === 'string' && /^\d{3}/.test(e.response) ? e.response : undefined;
+  // A transport error code decides the kind even when a reply came with it: a 5xx answer to
+  // STARTTLS or AUTH, or a 554 greeting, says nothing about the message itself.
+  const transport = typeof e.code === 'string' ? BOUNCE_RULES.find((r) => r.errorCode === e.code) : undefined;
+  if (transport) return { kind: transport.kind, status: transport.status, reason: transport.reason, ...(reply ? { reply: flattenReply(reply) } : {}) };
+  if (reply) return classifyReply(reply);
+  const rule = ruleFor(undefined, '');
   return { kind: rule.kind, status: rule.status, reason: rule.reason };
 }
 
@@ -86,5 +91,11 @@ function dnsVerdict(err: DnsLookupError): Verdict {
   return { kind: 'permanent', status: '5.1.2', reason: 'the recipient domain does not exist' };
 }
 
-/** The one-line text stored as a recipient's last response: the remote reply, else status + reason. */
-export const describeVerdict = (v: Verdict) => v.reply ?? `${v.status} ${v.reason}`;
+/**
+ * The one-line text stored as a recipient's last response: the remote reply when it speaks for
+ * the verdict, else status and reason (followed by the reply, e.g. a 5xx refusal of STARTTLS).
+ */
+export function describeVerdict(v: Verdict): string {
+  if (v.reply && v.reply[0] === v.status[0]) return v.reply;
+  return `${v.status} ${v.reason}${v.reply ? `: ${v.reply}` : ''}`;
+}

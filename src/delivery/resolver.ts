@@ -19,8 +19,8 @@ export type LookupFailure = 'nxdomain' | 'nodata' | 'temporary';
 
 /** A lookup failed; `failure` says whether waiting can help. */
 export class DnsLookupError extends Error {
-  constructor(readonly failure: LookupFailure, readonly name: string, readonly rrtype: string, readonly errorCode: string) {
-    super(`DNS ${rrtype} lookup for ${name} failed: ${errorCode}`);
+  constructor(readonly failure: LookupFailure, readonly query: string, readonly rrtype: string, readonly errorCode: string) {
+    super(`DNS ${rrtype} lookup for ${query} failed: ${errorCode}`);
     this.name = 'DnsLookupError';
   }
 }

@@ -136,10 +136,12 @@ export interface QueueStore {
   nextDueAt(): Promise<number | null>;
 
   // admin (CLI)
+  /** Ordered by received time; non-final recipients unless `state` or `includeFinal`; at most `limit` (default 1000). */
   listRecipients(opts?: { state?: RecipientState; includeFinal?: boolean; limit?: number }): Promise<RecipientView[]>;
   getMessage(id: string): Promise<MessageView | null>;
   /** Make waiting recipients due now; id null = all. Returns recipients affected. */
   retry(id: string | null, now: number): Promise<number>;
+  /** Hold the message's waiting (queued/deferred) recipients; one being delivered right now finishes its attempt. */
   hold(id: string): Promise<number>;
   release(id: string, now: number): Promise<number>;
   /** Delete the message, its recipients and body. Returns false if unknown. */

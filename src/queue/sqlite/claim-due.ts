@@ -9,9 +9,9 @@ export interface ClaimOptions { now: number; limit: number; leaseMs: number; own
 interface Group { messageId: string; domain: string; dueAt: number }
 
 const NOT_EXCLUDED = 'domain NOT IN (SELECT value FROM json_each(?))';
-const EXPIRED = `SELECT message_id, domain, lease_until AS due_at FROM recipient
+const EXPIRED = `SELECT message_id, domain, lease_until AS due_at FROM recipient INDEXED BY recipient_lease
                  WHERE state = 'delivering' AND lease_until < ? AND ${NOT_EXCLUDED} ORDER BY lease_until`;
-const WAITING = `SELECT message_id, domain, next_attempt_at AS due_at FROM recipient
+const WAITING = `SELECT message_id, domain, next_attempt_at AS due_at FROM recipient INDEXED BY recipient_due
                  WHERE state IN ('queued', 'deferred') AND next_attempt_at <= ? AND ${NOT_EXCLUDED} ORDER BY next_attempt_at`;
 const IS_DUE = `((state IN ('queued', 'deferred') AND next_attempt_at <= ?) OR (state = 'delivering' AND lease_until < ?))`;
 

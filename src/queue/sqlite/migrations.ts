@@ -17,6 +17,7 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
         delay_notified INTEGER NOT NULL DEFAULT 0,
         completed_at   INTEGER                   -- set when every recipient is final
       ) STRICT;
+      CREATE INDEX queued_message_open ON queued_message (received_at, id) WHERE completed_at IS NULL;
       CREATE INDEX queued_message_completed ON queued_message (completed_at) WHERE completed_at IS NOT NULL;
 
       CREATE TABLE recipient (
@@ -33,7 +34,9 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
         last_response   TEXT,
         updated_at      INTEGER NOT NULL
       ) STRICT;
-      -- claimDue walks these two in due order; partial, so they hold only waiting/leased rows.
+      -- claimDue and nextDueAt walk these two in due order (named with INDEXED BY: without
+      -- ANALYZE statistics the planner would pick recipient_state and sort the whole backlog).
+      -- Partial, so they hold only waiting/leased rows, never the retained finished ones.
       CREATE INDEX recipient_due ON recipient (next_attempt_at) WHERE state IN ('queued', 'deferred');
       CREATE INDEX recipient_lease ON recipient (lease_until) WHERE state = 'delivering';
       CREATE INDEX recipient_message ON recipient (message_id, domain);

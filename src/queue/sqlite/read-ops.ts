@@ -7,15 +7,25 @@ const RECIPIENT_VIEW = `SELECT r.*, m.mail_from, m.received_at, m.size FROM reci
 const DEFAULT_LIST_LIMIT = 1000;
 
 export function nextDueAt(db: Db): number | null {
-  const row = sql(db, `SELECT MIN(next_attempt_at) AS t FROM recipient WHERE state IN ('queued', 'deferred')`).get() as { t: number | null };
-  return row.t;
+  const row = sql(db, `SELECT next_attempt_at AS t FROM recipient INDEXED BY recipient_due
+                       WHERE state IN ('queued', 'deferred') ORDER BY next_attempt_at LIMIT 1`).get() as { t: number | null } | undefined;
+  return row?.t ?? null;
 }
 
 export function listRecipients(db: Db, opts: { state?: RecipientState; includeFinal?: boolean; limit?: number } = {}): RecipientView[] {
-  const where = opts.state ? 'r.state = ?' : opts.includeFinal ? '1 = 1' : `r.state NOT IN (${FINAL_STATES.map((s) => `'${s}'`).join(', ')})`;
-  const params: unknown[] = opts.state ? [opts.state] : [];
-  const rows = sql(db, `${RECIPIENT_VIEW} WHERE ${where} ORDER BY m.received_at, m.id, r.id LIMIT ?`)
-    .all(...params, opts.limit ?? DEFAULT_LIST_LIMIT);
+  const limit = opts.limit ?? DEFAULT_LIST_LIMIT;
+  let rows: unknown[];
+  if (opts.state) {
+    rows = sql(db, `${RECIPIENT_VIEW} WHERE r.state = ? ORDER BY m.received_at, m.id, r.id LIMIT ?`).all(opts.state, limit);
+  } else if (opts.includeFinal) {
+    rows = sql(db, `${RECIPIENT_VIEW} ORDER BY m.received_at, m.id, r.id LIMIT ?`).all(limit);
+  } else {
+    // Non-final recipients only belong to messages not yet completed: walk those in received order.
+    rows = sql(db, `SELECT r.*, m.mail_from, m.received_at, m.size
+                    FROM queued_message m INDEXED BY queued_message_open JOIN recipient r ON r.message_id = m.id
+                    WHERE m.completed_at IS NULL AND r.state NOT IN (${FINAL_STATES.map((s) => `'${s}'`).join(', ')})
+                    ORDER BY m.received_at, m.id, r.id LIMIT ?`).all(limit);
+  }
   return (rows as Parameters<typeof toRecipientView>[0][]).map(toRecipientView);
 }
 

@@ -48,7 +48,7 @@ export class SqliteQueueStore implements QueueStore {
       await syncDir(this.opts.dataDir); // the spool directory's own entry
       const { client, swept } = await WorkerClient.start({
         dbPath: this.#dbPath, spoolDir: this.#spoolDir, sweepOrphans: !!this.opts.sweepOrphans, orphanAgeMs: ORPHAN_AGE_MS,
-      });
+      }, (reason) => this.#logger.fatal({ event: 'queue.worker_died', reason }, 'queue database thread died; queue writes now fail'));
       this.#client = client;
       if (swept > 0) this.#logger.warn({ event: 'queue.orphans_removed', count: swept }, 'removed unreferenced spool files');
     } catch (err) {

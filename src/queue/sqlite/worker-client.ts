@@ -12,14 +12,14 @@ export class WorkerClient {
   #nextId = 1;
   #dead: string | null = null;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(private readonly worker: Worker, private readonly onDead: (reason: string) => void) {
     worker.on('message', (msg: WorkerResponse) => this.#settle(msg));
     worker.on('error', (err) => this.#fail(`database worker crashed: ${err.message}`));
     worker.on('exit', () => this.#fail('database worker exited'));
   }
 
   /** Starts the worker and waits until it has opened and migrated the database. */
-  static start(config: WorkerConfig): Promise<{ client: WorkerClient; swept: number }> {
+  static start(config: WorkerConfig, onDead: (reason: string) => void): Promise<{ client: WorkerClient; swept: number }> {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: config });
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
@@ -31,7 +31,7 @@ export class WorkerClient {
           return reject(Object.assign(new Error(ready.message), { code: ready.code }));
         }
         worker.unref();
-        resolve({ client: new WorkerClient(worker), swept: ready.swept });
+        resolve({ client: new WorkerClient(worker, onDead), swept: ready.swept });
       });
     });
   }
@@ -65,7 +65,9 @@ export class WorkerClient {
     else waiter.reject(msg);
   }
 
+  /** The thread died without close(): every pending and later request fails (451 for puts). */
   #fail(reason: string): void {
+    if (this.#dead === null) this.onDead(reason);
     this.#dead ??= reason;
     for (const w of this.#pending.values()) w.reject(failure(reason));
     this.#pending.clear();

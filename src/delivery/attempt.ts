@@ -1,0 +1,127 @@
+// Owns one SMTP transaction: one message (one job's recipients, one domain) to one address of
+// one host, over a cached session when there is one. Returns per-recipient results, or a host
+// failure meaning "this host could not take the message; try the next one". Never throws.
+import type { Readable } from 'node:stream';
+import type { QueueStore } from '../queue/store.js';
+import { classifyError, type Verdict } from './classify.js';
+import type { ConnectionPool, SendInfo, SessionTarget, SmtpError, SmtpSession, TlsFacts } from './connection-pool.js';
+
+export interface AttemptMessage {
+  messageId: string;
+  /** '' for the null reverse-path. */
+  mailFrom: string;
+  size: number;
+  /** Unique recipient addresses, in RCPT order. */
+  recipients: string[];
+}
+
+export type RecipientResult =
+  | { address: string; outcome: 'delivered'; response: string }
+  | { address: string; outcome: 'failed'; verdict: Verdict };
+
+export interface HostAttempt {
+  target: SessionTarget;
+  tls: TlsFacts | null;
+  /** Set when the host took no decision on the message (connection, TLS, greeting, 4xx MAIL…). */
+  hostFailure: Verdict | null;
+  /** One per recipient when hostFailure is null. */
+  recipients: RecipientResult[];
+}
+
+interface Transaction { recipients: RecipientResult[]; hostFailure: Verdict | null; reusable: boolean; connectionLost: boolean }
+
+/** Errors that mean the connection itself broke (as opposed to a reply about the message). */
+const CONNECTION_ERRORS = new Set(['ECONNECTION', 'ESOCKET', 'ETIMEDOUT', 'EPROTOCOL']);
+
+export class SmtpAttempt {
+  readonly #pool: ConnectionPool;
+  readonly #store: Pick<QueueStore, 'readBody'>;
+
+  constructor(opts: { pool: ConnectionPool; store: Pick<QueueStore, 'readBody'> }) {
+    this.#pool = opts.pool;
+    this.#store = opts.store;
+  }
+
+  async run(message: AttemptMessage, target: SessionTarget, signal?: AbortSignal): Promise<HostAttempt> {
+    let session = this.#pool.take(target);
+    // A cached session may have died while idle: one retry on a fresh connection.
+    for (let retried = false; ; retried = true) {
+      const reused = session !== null;
+      try {
+        if (session) await session.reset();
+        else session = await this.#pool.open(target, signal);
+      } catch (err) {
+        session?.close();
+        session = null;
+        if (reused && !retried && !signal?.aborted) continue;
+        return { target, tls: null, hostFailure: classifyError(err), recipients: [] };
+      }
+      const t = await this.#transact(session, message, signal);
+      this.#pool.release(session, t.reusable && !signal?.aborted);
+      if (t.connectionLost && reused && !retried && !signal?.aborted) { session = null; continue; }
+      return { target, tls: session.tls, hostFailure: t.hostFailure, recipients: t.recipients };
+    }
+  }
+
+  async #transact(session: SmtpSession, m: AttemptMessage, signal?: AbortSignal): Promise<Transaction> {
+    let body: Readable;
+    try {
+      body = this.#store.readBody(m.messageId);
+    } catch (err) {
+      return { recipients: [], hostFailure: { ...classifyError(Object.assign(err as Error, { code: 'ESTREAM' })) }, reusable: true, connectionLost: false };
+    }
+    session.messages++;
+    try {
+      const info = await session.send({ from: m.mailFrom, to: m.recipients, size: m.size, use8BitMime: true }, body, signal);
+      return { recipients: resultsFromInfo(m.recipients, info), hostFailure: null, reusable: true, connectionLost: false };
+    } catch (err) {
+      body.destroy();
+      return resultsFromError(m.recipients, err as SmtpError, session);
+    }
+  }
+}
+
+function resultsFromInfo(recipients: string[], info: SendInfo): RecipientResult[] {
+  const accepted = new Set(info.accepted.map(String));
+  const rejected = byRecipient(info.rejectedErrors);
+  return recipients.map((address) => {
+    if (accepted.has(address)) return { address, outcome: 'delivered', response: info.response };
+    return { address, outcome: 'failed', verdict: classifyError(rejected.get(address)) };
+  });
+}
+
+/** A failed send: a reply about the envelope or the message, or a broken connection. */
+function resultsFromError(recipients: string[], err: SmtpError, session: SmtpSession): Transaction {
+  const verdict = classifyError(err);
+  const replied = typeof err.responseCode === 'number' && (err.code === 'EENVELOPE' || err.code === 'EMESSAGE');
+  if (err.code === 'EMESSAGE' && !replied && /size/i.test(err.message)) {
+    // The server's advertised SIZE is smaller than the message: it will never take it.
+    const tooBig: Verdict = { kind: 'permanent', status: '5.3.4', reason: 'the message is larger than the receiving server accepts' };
+    return { recipients: recipients.map((address) => ({ address, outcome: 'failed', verdict: tooBig })), hostFailure: null, reusable: true, connectionLost: false };
+  }
+  if (!replied) {
+    return { recipients: [], hostFailure: verdict, reusable: false, connectionLost: CONNECTION_ERRORS.has(String(err.code)) };
+  }
+  if (err.command === 'MAIL FROM' && verdict.kind === 'temporary') {
+    return { recipients: [], hostFailure: verdict, reusable: true, connectionLost: false };
+  }
+  const rcptErrors = byRecipient(err.rejectedErrors ?? envelopeRejections(session));
+  const results: RecipientResult[] = recipients.map((address) => {
+    const own = err.command === 'MAIL FROM' ? undefined : rcptErrors.get(address);
+    return { address, outcome: 'failed', verdict: own ? classifyError(own) : verdict };
+  });
+  return { recipients: results, hostFailure: null, reusable: true, connectionLost: false };
+}
+
+function byRecipient(errors: SmtpError[] | undefined): Map<string, SmtpError> {
+  return new Map((errors ?? []).map((e) => [String((e as SmtpError & { recipient?: string }).recipient), e]));
+}
+
+/**
+ * RCPT rejections of the transaction when DATA failed: nodemailer reports them only on success
+ * or when all recipients were refused, so read its envelope state (internal; absent → none).
+ */
+function envelopeRejections(session: SmtpSession): SmtpError[] | undefined {
+  const envelope = (session.conn as unknown as { _envelope?: { rejectedErrors?: SmtpError[] } | false })._envelope;
+  return envelope ? envelope.rejectedErrors : undefined;
+}

@@ -1,0 +1,228 @@
+// Owns outbound SMTP sessions: opening one (connect, EHLO, STARTTLS per policy, AUTH), and
+// keeping idle ones per (address, port, TLS policy, user) for reuse, each for
+// delivery.idleConnectionTimeout and at most delivery.maxMessagesPerConnection messages.
+// Wraps nodemailer's SMTPConnection callbacks and events into promises.
+import net from 'node:net';
+import type { Readable } from 'node:stream';
+import type tls from 'node:tls';
+import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
+import type { Config } from '../config/schema.js';
+import { LocalFailure } from './classify.js';
+import type { TlsPolicy } from './route.js';
+
+/** One address of one route host: where a session goes and how. */
+export interface SessionTarget {
+  host: string;
+  address: string;
+  port: number;
+  tls: TlsPolicy;
+  verifyCertificate: boolean;
+  auth: { user: string; pass: string } | null;
+}
+
+export interface TlsFacts { protocol: string | null; cipher: string | null }
+
+export type SendInfo = SMTPConnection.SentMessageInfo;
+export type SmtpError = SMTPConnection.SMTPError;
+
+const QUIT_GRACE_MS = 1000;
+
+interface IdleEntry { session: SmtpSession; timer: NodeJS.Timeout; onEnd: () => void }
+
+const connectionLost = () => Object.assign(new Error('Connection closed'), { code: 'ECONNECTION' });
+
+/** An open SMTP session, ready for MAIL FROM. */
+export class SmtpSession {
+  messages = 0;
+  constructor(readonly conn: SMTPConnection, readonly key: string, readonly tls: TlsFacts | null) {}
+
+  get isOpen(): boolean { return !this.conn.destroyed; }
+
+  /** RSET before reusing the session for another transaction. */
+  reset(): Promise<void> {
+    return this.#call((done) => this.conn.reset((err) => done(err ?? null)));
+  }
+
+  send(envelope: SMTPConnection.Envelope, body: Readable, signal?: AbortSignal): Promise<SendInfo> {
+    return this.#call((done) => this.conn.send(envelope, body, (err, info) => done(err, info)), signal);
+  }
+
+  /** Runs one callback-style call, failing if the connection ends or the signal aborts first. */
+  #call<T>(start: (done: (err: SmtpError | null, value?: T) => void) => void, signal?: AbortSignal): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const onEnd = () => finish(connectionLost());
+      const onAbort = () => { this.close(); finish(Object.assign(new Error('Delivery aborted'), { code: 'EABORT' })); };
+      const finish = (err: Error | null, value?: T) => {
+        this.conn.off('end', onEnd);
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err); else resolve(value as T);
+      };
+      if (signal?.aborted) return onAbort();
+      this.conn.once('end', onEnd);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      start(finish);
+    });
+  }
+
+  /** QUIT politely; a server that does not answer within a second is cut off. */
+  quit(): void {
+    if (!this.isOpen) return;
+    this.conn.quit();
+    setTimeout(() => this.conn.close(), QUIT_GRACE_MS).unref();
+  }
+  close(): void { this.conn.close(); }
+}
+
+export interface PoolOptions {
+  config: Pick<Config, 'hostname' | 'delivery'>;
+}
+
+export class ConnectionPool {
+  readonly #idle = new Map<string, IdleEntry[]>();
+  readonly #config: PoolOptions['config'];
+  #closed = false;
+
+  constructor(opts: PoolOptions) { this.#config = opts.config; }
+
+  static keyOf(t: SessionTarget): string {
+    return [t.address, t.port, t.tls, t.auth?.user ?? ''].join('|');
+  }
+
+  /** An idle cached session for `target`, if any (removed from the idle set). */
+  take(target: SessionTarget): SmtpSession | null {
+    const list = this.#idle.get(ConnectionPool.keyOf(target));
+    while (list && list.length > 0) {
+      const { session, timer, onEnd } = list.pop()!;
+      clearTimeout(timer);
+      session.conn.off('end', onEnd);
+      if (session.isOpen) return session;
+    }
+    return null;
+  }
+
+  /** A fresh session: connect, EHLO, STARTTLS per policy, AUTH if configured. */
+  async open(target: SessionTarget, signal?: AbortSignal): Promise<SmtpSession> {
+    try {
+      return await this.#open(target, target.tls, signal);
+    } catch (err) {
+      // Opportunistic TLS that fails in the handshake: like Postfix, retry once in plaintext
+      // (old servers that only speak retired TLS versions must still get their mail).
+      if (target.tls !== 'opportunistic' || (err as SmtpError).code !== 'ETLS' || signal?.aborted) throw err;
+      return this.#open(target, 'none', signal);
+    }
+  }
+
+  async #open(target: SessionTarget, policy: TlsPolicy, signal?: AbortSignal): Promise<SmtpSession> {
+    const conn = new SMTPConnection(this.#connectionOptions(target, policy));
+    conn.on('error', () => undefined); // errors are delivered through callbacks/'end'; never unhandled
+    const onAbort = () => conn.close();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await connect(conn);
+      if (signal?.aborted) throw Object.assign(new Error('Delivery aborted'), { code: 'EABORT' });
+      if (target.auth) await authenticate(conn, target.auth);
+      return new SmtpSession(conn, ConnectionPool.keyOf(target), tlsFacts(conn));
+    } catch (err) {
+      conn.close();
+      throw asTlsFailure(conn, err as SmtpError);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  #connectionOptions(target: SessionTarget, policy: TlsPolicy): SMTPConnection.Options {
+    const d = this.#config.delivery;
+    const servername = net.isIP(target.host) ? undefined : target.host;
+    return {
+      host: target.address,
+      port: target.port,
+      name: this.#config.hostname,
+      secure: policy === 'implicit',
+      requireTLS: policy === 'required',
+      opportunisticTLS: policy === 'opportunistic',
+      ignoreTLS: policy === 'none',
+      servername,
+      tls: { rejectUnauthorized: target.verifyCertificate, ...(servername ? { servername } : {}) },
+      connectionTimeout: d.connectTimeout,
+      greetingTimeout: d.connectTimeout,
+      socketTimeout: d.commandTimeout,
+      logger: false,
+    };
+  }
+
+  /** Keep the session for reuse, or end it (QUIT) if it is spent, broken or `reusable` is false. */
+  release(session: SmtpSession, reusable: boolean): void {
+    const d = this.#config.delivery;
+    if (this.#closed || !reusable || !session.isOpen || session.messages >= d.maxMessagesPerConnection) {
+      session.quit();
+      return;
+    }
+    const list = this.#idle.get(session.key) ?? [];
+    const entry: IdleEntry = {
+      session,
+      timer: setTimeout(() => this.#expire(session.key, entry), d.idleConnectionTimeout).unref(),
+      onEnd: () => this.#expire(session.key, entry),
+    };
+    list.push(entry);
+    this.#idle.set(session.key, list);
+    session.conn.once('end', entry.onEnd);
+  }
+
+  #expire(key: string, entry: IdleEntry): void {
+    clearTimeout(entry.timer);
+    entry.session.conn.off('end', entry.onEnd);
+    const list = this.#idle.get(key);
+    const i = list?.indexOf(entry) ?? -1;
+    if (i < 0) return; // taken or already gone
+    list!.splice(i, 1);
+    if (list!.length === 0) this.#idle.delete(key);
+    entry.session.quit();
+  }
+
+  /** Close every idle session; later releases close immediately. */
+  closeAll(): void {
+    this.#closed = true;
+    for (const [key, list] of [...this.#idle]) for (const entry of [...list]) this.#expire(key, entry);
+  }
+
+  get idleCount(): number {
+    let n = 0;
+    for (const list of this.#idle.values()) n += list.length;
+    return n;
+  }
+}
+
+function connect(conn: SMTPConnection): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (err: Error) => { cleanup(); reject(err); };
+    const onEnd = () => fail(connectionLost());
+    const cleanup = () => { conn.off('error', fail); conn.off('end', onEnd); };
+    conn.once('error', fail);
+    conn.once('end', onEnd);
+    conn.connect((err) => { cleanup(); if (err) reject(err); else resolve(); });
+  });
+}
+
+/** nodemailer reports a failed STARTTLS handshake as a socket error: report it as ETLS. */
+function asTlsFailure(conn: SMTPConnection, err: SmtpError): SmtpError {
+  const handshake = conn.upgrading === true || /^ERR_(SSL|TLS)_/.test(String(err.originalCode ?? err.code ?? ''));
+  if (handshake && err.code !== 'ETLS') {
+    err.originalCode ??= err.code;
+    err.code = 'ETLS';
+  }
+  return err;
+}
+
+function authenticate(conn: SMTPConnection, auth: { user: string; pass: string }): Promise<void> {
+  // Never send credentials in clear, whatever the TLS policy says.
+  if (!conn.secure) return Promise.reject(new LocalFailure('temporary', '4.7.10', 'the relay offers no TLS; credentials are never sent in clear'));
+  return new Promise((resolve, reject) => {
+    conn.login({ user: auth.user, pass: auth.pass }, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+function tlsFacts(conn: SMTPConnection): TlsFacts | null {
+  if (!conn.secure || !conn._socket) return null;
+  const socket = conn._socket as tls.TLSSocket;
+  return { protocol: socket.getProtocol?.() ?? null, cipher: socket.getCipher?.()?.name ?? null };
+}

@@ -1,0 +1,162 @@
+// Owns the steps of one claimed job, in order: route the domain → try its hosts in order until
+// one decides → turn findings into recipient outcomes (delivered / deferred / bounced / expired)
+// → build the DSN when one is due → record everything in one store call → log each outcome.
+// The scheduler decides when jobs run; this decides what happens to their recipients.
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import { createDsn, type DsnRecipient } from '../events/dsn.js';
+import type { Logger } from '../events/log.js';
+import { computeRetryDelayMs } from '../queue/retry-schedule.js';
+import type { DeliveryJob, GeneratedMessage, QueueStore, RecipientOutcome } from '../queue/store.js';
+import type { HostAttempt, SmtpAttempt } from './attempt.js';
+import { classifyError, describeVerdict, flattenReply, type Verdict } from './classify.js';
+import type { TlsFacts } from './connection-pool.js';
+import type { LocalDelivery } from './local.js';
+import type { Router } from './route.js';
+
+/** At most this many addresses (over all MX hosts) are tried per attempt (Postfix: 5 + 2 sessions). */
+const MAX_ADDRESSES_PER_JOB = 10;
+
+/** What one attempt found out about one recipient address. */
+interface Finding { delivered?: string; verdict?: Verdict; host: string | null; tls: TlsFacts | null }
+
+type Decided = { outcome: RecipientOutcome; address: string; attempt: number; finding: Finding };
+
+export interface JobRunnerOptions {
+  config: Readonly<Config>;
+  store: QueueStore;
+  logger: Logger;
+  clock: Clock;
+  nodeId: string;
+  router: Router;
+  attempt: SmtpAttempt;
+  local: LocalDelivery;
+  random?: () => number;
+}
+
+export class JobRunner {
+  constructor(private readonly o: JobRunnerOptions) {}
+
+  async run(job: DeliveryJob, signal: AbortSignal): Promise<void> {
+    if (job.route === 'local') {
+      await this.o.store.recordResults(job.messageId, await this.o.local.deliver(job), [], { owner: this.o.nodeId });
+      return;
+    }
+    const findings = await this.#deliver(job, signal);
+    if (signal.aborted && ![...findings.values()].some((f) => f.delivered !== undefined || f.verdict?.kind === 'permanent')) {
+      throw Object.assign(new Error('delivery aborted'), { code: 'EABORT' }); // nothing decided: the lease is released
+    }
+    await this.#finish(job, findings);
+  }
+
+  /** An attempt that threw unexpectedly: every recipient is deferred (unknown = temporary). */
+  async recordCrash(job: DeliveryJob, err: unknown): Promise<void> {
+    const verdict: Verdict = { kind: 'temporary', status: '4.3.0', reason: 'internal error during delivery' };
+    this.o.logger.error({ event: 'delivery.crashed', id: job.messageId, domain: job.domain, err }, 'delivery attempt failed unexpectedly');
+    await this.#finish(job, new Map(job.recipients.map((r) => [r.address, { verdict, host: null, tls: null }])));
+  }
+
+  /** Route, then try hosts in order until one takes a decision on the message. */
+  async #deliver(job: DeliveryJob, signal: AbortSignal): Promise<Map<string, Finding>> {
+    const addresses = [...new Set(job.recipients.map((r) => r.address))];
+    const all = (f: Finding) => new Map(addresses.map((a) => [a, f]));
+    let hosts;
+    try {
+      hosts = await this.o.router.route(job.domain);
+    } catch (err) {
+      return all({ verdict: classifyError(err), host: null, tls: null });
+    }
+    let last: HostAttempt | null = null;
+    const targets = hosts.flatMap((h) => h.addresses.map((address) => ({ ...h, address }))).slice(0, MAX_ADDRESSES_PER_JOB);
+    for (const target of targets) {
+      if (signal.aborted) break;
+      const message = { messageId: job.messageId, mailFrom: job.mailFrom, size: job.size, recipients: addresses };
+      const a = await this.o.attempt.run(message, target, signal);
+      if (!a.hostFailure) {
+        return new Map(a.recipients.map((r) => [r.address, r.outcome === 'delivered'
+          ? { delivered: flattenReply(r.response), host: target.host, tls: a.tls }
+          : { verdict: r.verdict, host: target.host, tls: a.tls }]));
+      }
+      last = a;
+      this.o.logger.info({ event: 'delivery.host_failed', id: job.messageId, host: target.host, address: target.address, response: describeVerdict(a.hostFailure) }, 'mail server unavailable');
+    }
+    const verdict = last?.hostFailure ?? { kind: 'temporary', status: '4.4.1', reason: 'no mail server could be tried' };
+    return all({ verdict, host: last?.target.host ?? null, tls: null });
+  }
+
+  async #finish(job: DeliveryJob, findings: Map<string, Finding>): Promise<void> {
+    const now = this.o.clock.now();
+    let decided = job.recipients.map((r) => this.#decide(job, r, findings.get(r.address), now));
+    let generated: GeneratedMessage[] = [];
+    let delayNotified = false;
+    const dsn = this.#dsnRecipients(job, decided, now);
+    if (dsn.length > 0) {
+      try {
+        generated = [await createDsn(this.o.store, {
+          hostname: this.o.config.hostname, originalId: job.messageId, originalSender: job.mailFrom,
+          arrivalDate: job.receivedAt, date: now, recipients: dsn,
+        })];
+        delayNotified = dsn.some((d) => d.action === 'delayed');
+      } catch (err) {
+        // Without its DSN a bounce would be silent: keep those recipients for a later try instead.
+        this.o.logger.error({ event: 'delivery.dsn_failed', id: job.messageId, err }, 'could not write the DSN; bounce postponed');
+        decided = decided.map((d) => (d.outcome.status === 'bounced' || d.outcome.status === 'expired' ? this.#postpone(d, now) : d));
+      }
+    }
+    await this.o.store.recordResults(job.messageId, decided.map((d) => d.outcome), generated, { owner: this.o.nodeId, delayNotified });
+    for (const d of decided) this.#log(job, d, now);
+  }
+
+  #decide(job: DeliveryJob, r: DeliveryJob['recipients'][number], found: Finding | undefined, now: number): Decided {
+    const finding: Finding = found ?? { verdict: { kind: 'temporary', status: '4.0.0', reason: 'no result for this recipient' }, host: null, tls: null };
+    const base = { rcptId: r.id, ...(finding.host ? { host: finding.host } : {}) };
+    const decided = (outcome: RecipientOutcome): Decided => ({ outcome, address: r.address, attempt: r.attempts + 1, finding });
+    if (finding.delivered !== undefined) return decided({ ...base, status: 'delivered', response: finding.delivered });
+    const v = finding.verdict!;
+    const response = describeVerdict(v);
+    if (v.kind === 'permanent') return decided({ ...base, status: 'bounced', response });
+    const d = this.o.config.delivery;
+    const giveUpAt = job.receivedAt + d.maxQueueTime;
+    if (now >= giveUpAt) return decided({ ...base, status: 'expired', response });
+    const delay = computeRetryDelayMs(d.retrySchedule, r.attempts + 1, this.o.random);
+    return decided({ ...base, status: 'deferred', response, nextAttemptAt: Math.min(now + delay, giveUpAt) });
+  }
+
+  #postpone(d: Decided, now: number): Decided {
+    const nextAttemptAt = now + this.o.config.delivery.retrySchedule.initial;
+    return { ...d, outcome: { rcptId: d.outcome.rcptId, status: 'deferred', response: d.outcome.response, nextAttemptAt } };
+  }
+
+  /** Recipients to report: failed ones, and delayed ones once past delayWarning. Never for a bounce. */
+  #dsnRecipients(job: DeliveryJob, decided: Decided[], now: number): DsnRecipient[] {
+    if (job.isBounce || job.mailFrom === '') return [];
+    const d = this.o.config.delivery;
+    const warnDelay = d.delayWarning !== false && !job.delayNotified && now - job.receivedAt >= d.delayWarning;
+    return decided.flatMap((x): DsnRecipient[] => {
+      const s = x.outcome.status;
+      if (s !== 'bounced' && s !== 'expired' && !(s === 'deferred' && warnDelay)) return [];
+      const v = x.finding.verdict!;
+      return [{
+        address: x.address,
+        action: s === 'deferred' ? 'delayed' : 'failed',
+        status: v.status,
+        reason: s === 'expired' ? `delivery gave up after the maximum queue time; last error: ${v.reason}` : v.reason,
+        ...(x.finding.host && v.reply ? { remoteMta: x.finding.host } : {}),
+        ...(v.reply ? { diagnostic: v.reply } : {}),
+        lastAttemptAt: now,
+        ...(s === 'deferred' ? { willRetryUntil: job.receivedAt + d.maxQueueTime } : {}),
+      }];
+    });
+  }
+
+  #log(job: DeliveryJob, d: Decided, now: number): void {
+    const o = d.outcome;
+    const entry = {
+      event: `delivery.${o.status}`, id: job.messageId, rcpt: d.address, host: d.finding.host, response: o.response,
+      tls: d.finding.tls, attempt: d.attempt, delayMs: now - job.receivedAt,
+      ...(o.status === 'deferred' ? { nextAttemptAt: o.nextAttemptAt } : {}),
+    };
+    if (o.status === 'delivered') this.o.logger.info(entry, 'delivered');
+    else this.o.logger.warn(entry, o.status);
+  }
+}

@@ -1,0 +1,129 @@
+// The scheduler without sockets: an in-memory store and a scripted runner, to check the slot
+// accounting (total and per domain, including jobs claimed beyond a domain's free slots), fairness
+// between domains, crash handling and graceful stop.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig } from '../config/load.js';
+import { createLogger } from '../events/log.js';
+import type { DeliveryJob, QueueStore } from '../queue/store.js';
+import { DeliveryScheduler } from './scheduler.js';
+
+const config = (perDest: number, concurrency: number) => loadConfig({
+  env: {},
+  overrides: { 'delivery.maxConnectionsPerDestination': perDest, 'delivery.concurrency': concurrency, 'delivery.pollInterval': '50ms' },
+});
+const logger = createLogger('silent');
+
+const job = (n: number, domain: string): DeliveryJob => ({
+  messageId: `M${n}`, domain, mailFrom: 'a@x.test', isBounce: false, route: 'relay', size: 1, receivedAt: 0,
+  recipients: [{ id: n, address: `r${n}@${domain}`, attempts: 0 }], leaseUntil: 0, delayNotified: false,
+});
+
+/** Due jobs handed out oldest first; `greedy` ignores the per-call limit for one domain (as a racing claim might). */
+function fakeStore(jobs: DeliveryJob[], greedy = false) {
+  const pending = [...jobs];
+  const released: string[] = [];
+  const store = {
+    async claimDue(o: { limit: number; excludeDomains?: string[] }) {
+      const out: DeliveryJob[] = [];
+      for (let i = 0; i < pending.length && (out.length < o.limit || (greedy && pending[i]!.domain === out[0]?.domain));) {
+        if (o.excludeDomains?.includes(pending[i]!.domain)) { i++; continue; }
+        out.push(...pending.splice(i, 1));
+      }
+      return out;
+    },
+    async nextDueAt() { return pending.length ? 0 : null; },
+    async releaseLeases(owner: string) { released.push(owner); return 0; },
+  };
+  return { store: store as unknown as QueueStore, pending, released };
+}
+
+/** A runner whose jobs take a few ticks, recording concurrency per domain. */
+function countingRunner() {
+  const running = new Map<string, number>();
+  const stats = { maxTotal: 0, maxPerDomain: 0, done: [] as string[], order: [] as string[], crashed: [] as string[] };
+  let total = 0;
+  return {
+    stats,
+    runner: {
+      async run(j: DeliveryJob) {
+        total++;
+        running.set(j.domain, (running.get(j.domain) ?? 0) + 1);
+        stats.order.push(j.domain);
+        stats.maxTotal = Math.max(stats.maxTotal, total);
+        stats.maxPerDomain = Math.max(stats.maxPerDomain, running.get(j.domain)!);
+        for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+        running.set(j.domain, running.get(j.domain)! - 1);
+        total--;
+        stats.done.push(j.messageId);
+      },
+      async recordCrash(j: DeliveryJob) { stats.crashed.push(j.messageId); },
+    },
+  };
+}
+
+async function until(pred: () => boolean, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('DeliveryScheduler', () => {
+  const mixed = () => [
+    ...Array.from({ length: 20 }, (_, i) => job(i, 'big.test')),
+    ...Array.from({ length: 5 }, (_, i) => job(100 + i, 'b.test')),
+    ...Array.from({ length: 5 }, (_, i) => job(200 + i, 'c.test')),
+  ];
+
+  for (const greedy of [false, true]) {
+    it(`holds the total and per-domain limits${greedy ? ' even when a claim returns too many jobs of one domain' : ''}`, async () => {
+      const { store } = fakeStore(mixed(), greedy);
+      const { runner, stats } = countingRunner();
+      const s = new DeliveryScheduler({ config: config(2, 4), store, logger, nodeId: 'n1', runner });
+      s.start();
+      await until(() => stats.done.length === 30);
+      await s.stop(100);
+      assert.equal(stats.maxPerDomain, 2);
+      assert.ok(stats.maxTotal <= 4);
+      // The big domain cannot take every slot: other domains start before it is drained.
+      assert.ok(stats.order.slice(0, 6).some((d) => d !== 'big.test'), stats.order.join(','));
+    });
+  }
+
+  it('records a job that throws as a crash (deferred), never dropping it', async () => {
+    const { store } = fakeStore([job(1, 'a.test'), job(2, 'a.test')]);
+    const crashed: string[] = [];
+    const runner = {
+      async run(j: DeliveryJob) { if (j.messageId === 'M1') throw new TypeError('bug'); },
+      async recordCrash(j: DeliveryJob) { crashed.push(j.messageId); },
+    };
+    const s = new DeliveryScheduler({ config: config(2, 4), store, logger, nodeId: 'n1', runner });
+    s.start();
+    await until(() => crashed.length === 1);
+    await s.stop(100);
+    assert.deepEqual(crashed, ['M1']);
+  });
+
+  it('stop() waits, then aborts stuck jobs and releases its leases', async () => {
+    const { store, released } = fakeStore([job(1, 'a.test')]);
+    let aborted = false;
+    let started = false;
+    const runner = {
+      run: (_j: DeliveryJob, signal: AbortSignal) => new Promise<void>((_resolve, reject) => {
+        started = true;
+        signal.addEventListener('abort', () => { aborted = true; reject(new Error('aborted')); });
+      }),
+      async recordCrash() { throw new Error('must not record an aborted job'); },
+    };
+    const s = new DeliveryScheduler({ config: config(2, 4), store, logger, nodeId: 'n1', runner });
+    s.start();
+    await until(() => started);
+    const t0 = Date.now();
+    await s.stop(50);
+    assert.ok(aborted);
+    assert.ok(Date.now() - t0 < 1000);
+    assert.deepEqual(released, ['n1']);
+  });
+});

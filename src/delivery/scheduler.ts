@@ -1,0 +1,194 @@
+// The delivery scheduler: the sole owner of outbound concurrency, in total (delivery.concurrency)
+// and per recipient domain (delivery.maxConnectionsPerDestination). It claims due jobs from the
+// store, runs them, and wakes on notify(), at the store's next due time, and every pollInterval.
+// Strategy (after Postfix qmgr): claim in rounds of at most one destination's worth, excluding
+// saturated domains, so one busy domain cannot take every slot; a claimed job whose domain filled
+// up within the round waits here (leased) for the next free slot of its domain. Graceful stop lets
+// attempts finish, then aborts them and releases this node's leases.
+import { systemClock, type Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../events/log.js';
+import type { DeliveryJob, QueueStore } from '../queue/store.js';
+import { SmtpAttempt } from './attempt.js';
+import { ConnectionPool } from './connection-pool.js';
+import { LocalDelivery } from './local.js';
+import { createResolver, type MxResolver } from './resolver.js';
+import { Router } from './route.js';
+import { JobRunner } from './run-job.js';
+
+export interface DeliverySchedulerOptions {
+  config: Readonly<Config>;
+  store: QueueStore;
+  logger: Logger;
+  clock?: Clock;
+  resolver?: MxResolver;
+  nodeId: string;
+  /** [0, 1): MX shuffling and retry jitter; injected by tests. */
+  random?: () => number;
+  /** What runs a claimed job; default: the JobRunner (route → attempts → record). */
+  runner?: Pick<JobRunner, 'run' | 'recordCrash'>;
+}
+
+/** After an abort, how long stop() still waits for attempts (a DNS query cannot be cancelled). */
+const ABORT_GRACE_MS = 2000;
+
+export class DeliveryScheduler {
+  readonly #o: Required<Omit<DeliverySchedulerOptions, 'resolver' | 'random' | 'runner'>>;
+  readonly #runner: Pick<JobRunner, 'run' | 'recordCrash'>;
+  readonly #pool: ConnectionPool;
+  readonly #perDomain = new Map<string, number>();
+  readonly #running = new Set<Promise<void>>();
+  #waiting: DeliveryJob[] = [];
+  readonly #abort = new AbortController();
+  #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  #timer: NodeJS.Timeout | null = null;
+  #pump: Promise<void> | null = null;
+  #again = false;
+
+  constructor(opts: DeliverySchedulerOptions) {
+    const clock = opts.clock ?? systemClock;
+    this.#o = { config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId };
+    const resolver = opts.resolver ?? createResolver(opts.config.dns);
+    this.#pool = new ConnectionPool({ config: opts.config });
+    this.#runner = opts.runner ?? new JobRunner({
+      config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId, random: opts.random,
+      router: new Router({ config: opts.config, resolver, random: opts.random }),
+      attempt: new SmtpAttempt({ pool: this.#pool, store: opts.store }),
+      local: new LocalDelivery({ dataDir: opts.config.dataDir, store: opts.store, logger: opts.logger }),
+    });
+  }
+
+  start(): void {
+    if (this.#state !== 'new') throw new Error('delivery scheduler already started');
+    this.#state = 'running';
+    this.#o.logger.info({ event: 'delivery.started', node: this.#o.nodeId }, 'delivery started');
+    this.notify();
+  }
+
+  /** New work was queued (or a slot freed): claim soon. */
+  notify(): void {
+    if (this.#state !== 'running') return;
+    if (this.#pump) { this.#again = true; return; }
+    this.#pump = this.#runPump().finally(() => {
+      this.#pump = null;
+      if (this.#again) this.notify(); // asked for while the last round was finishing
+    });
+  }
+
+  /** Stop claiming; let attempts finish for up to timeoutMs, then abort them; release our leases. */
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.#state !== 'running' && this.#state !== 'new') return;
+    this.#state = 'stopping';
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#pump;
+    if (!(await settlesWithin([...this.#running], timeoutMs))) {
+      this.#abort.abort();
+      await settlesWithin([...this.#running], ABORT_GRACE_MS);
+    }
+    this.#waiting = [];
+    this.#pool.closeAll();
+    const released = await this.#o.store.releaseLeases(this.#o.nodeId);
+    this.#state = 'stopped';
+    this.#o.logger.info({ event: 'delivery.stopped', node: this.#o.nodeId, released }, 'delivery stopped');
+  }
+
+  async #runPump(): Promise<void> {
+    try {
+      do {
+        this.#again = false;
+        await this.#fill();
+        await this.#scheduleWake();
+      } while (this.#again && this.#state === 'running');
+    } catch (err) {
+      this.#o.logger.error({ event: 'delivery.claim_failed', err }, 'could not claim due deliveries');
+      this.#wakeIn(this.#o.config.delivery.pollInterval);
+    }
+  }
+
+  /** Claim and start jobs while there are free slots and due work. */
+  async #fill(): Promise<void> {
+    const d = this.#o.config.delivery;
+    for (;;) {
+      const free = d.concurrency - this.#running.size;
+      if (free <= 0 || this.#state !== 'running') return;
+      const limit = Math.min(free, d.maxConnectionsPerDestination);
+      const jobs = await this.#o.store.claimDue({
+        now: this.#o.clock.now(), limit, leaseMs: d.leaseTime, owner: this.#o.nodeId, excludeDomains: this.#saturatedDomains(),
+      });
+      if (this.#state !== 'running') return; // stopping: these leases are released by stop()
+      for (const job of jobs) this.#admit(job);
+      if (jobs.length < limit) return;
+    }
+  }
+
+  #saturatedDomains(): string[] {
+    const max = this.#o.config.delivery.maxConnectionsPerDestination;
+    return [...this.#perDomain].filter(([, n]) => n >= max).map(([domain]) => domain);
+  }
+
+  #hasSlot(domain: string): boolean {
+    const d = this.#o.config.delivery;
+    return this.#running.size < d.concurrency && (this.#perDomain.get(domain) ?? 0) < d.maxConnectionsPerDestination;
+  }
+
+  #admit(job: DeliveryJob): void {
+    if (this.#hasSlot(job.domain)) this.#start(job);
+    else this.#waiting.push(job);
+  }
+
+  #start(job: DeliveryJob): void {
+    this.#perDomain.set(job.domain, (this.#perDomain.get(job.domain) ?? 0) + 1);
+    const run: Promise<void> = this.#runJob(job).finally(() => {
+      this.#running.delete(run);
+      const left = (this.#perDomain.get(job.domain) ?? 1) - 1;
+      if (left > 0) this.#perDomain.set(job.domain, left); else this.#perDomain.delete(job.domain);
+      this.#startWaiting();
+      this.notify();
+    });
+    this.#running.add(run);
+  }
+
+  /** Start claimed jobs that were waiting for a slot, oldest first. */
+  #startWaiting(): void {
+    if (this.#state !== 'running') return;
+    for (let i = 0; i < this.#waiting.length && this.#running.size < this.#o.config.delivery.concurrency;) {
+      if (this.#hasSlot(this.#waiting[i]!.domain)) this.#start(this.#waiting.splice(i, 1)[0]!);
+      else i++;
+    }
+  }
+
+  async #runJob(job: DeliveryJob): Promise<void> {
+    const signal = this.#abort.signal;
+    try {
+      await this.#runner.run(job, signal);
+    } catch (err) {
+      if (signal.aborted) return; // stop() releases the lease: due again at once, on restart
+      await this.#runner.recordCrash(job, err).catch((e: unknown) =>
+        this.#o.logger.error({ event: 'delivery.record_failed', id: job.messageId, err: e }, 'could not record a delivery result; the lease will expire'));
+    }
+  }
+
+  async #scheduleWake(): Promise<void> {
+    if (this.#state !== 'running') return;
+    const poll = this.#o.config.delivery.pollInterval;
+    const next = await this.#o.store.nextDueAt();
+    const until = next === null ? poll : next - this.#o.clock.now();
+    // Due now but not claimed (slots or domains full, or leased elsewhere): completions and the poll wake us.
+    this.#wakeIn(until > 0 ? Math.min(until, poll) : poll);
+  }
+
+  #wakeIn(ms: number): void {
+    if (this.#state !== 'running') return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => { this.#timer = null; this.notify(); }, ms);
+    this.#timer.unref();
+  }
+}
+
+/** True if all settle within ms. */
+async function settlesWithin(promises: Promise<unknown>[], ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  const done = Promise.allSettled(promises).then(() => true as const);
+  try { return await Promise.race([done, timeout]); } finally { clearTimeout(timer); }
+}

@@ -1,0 +1,189 @@
+// Owns the one path from a DATA transfer to the queue: the header additions (Received first;
+// Message-ID and Date when missing, for authenticated submissions only), the body write through
+// store.createBody(), and store.put(). A message counts as accepted only once put() resolved:
+// the caller sends "250 queued" from the outcome of finish(), never earlier.
+//
+// Only the header block is buffered (capped at MAX_HEADER_BYTES) to learn which fields exist;
+// the rest streams to the BodyWriter as it arrives, each write awaited (backpressure).
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { BodyWriter, QueueStore } from '../queue/store.js';
+import { newQueueId } from '../message/ids.js';
+import { reply, type Reply } from '../message/reply.js';
+import type { DataOutcome, ListenerName, Transaction } from './smtp/session.js';
+
+export const MAX_HEADER_BYTES = 1024 * 1024;
+
+const CRLF2 = Buffer.from('\r\n\r\n');
+const queueFailed = reply(451, '4.3.0', 'Temporary local problem, try again later');
+const headerTooBig = reply(554, '5.6.0', 'Header block too large');
+
+export interface AcceptDeps {
+  store: QueueStore;
+  hostname: string;
+  clock: Clock;
+  logger: Logger;
+  /** Told each committed queue id (after put() resolved). */
+  onQueued?: (id: string) => void;
+}
+export interface IncomingOrigin { listener: ListenerName; clientIp: string; transaction: Transaction }
+
+/** Starts one incoming message per DATA. */
+export class Acceptor {
+  constructor(private readonly deps: AcceptDeps) {}
+
+  begin(origin: IncomingOrigin): IncomingMessage {
+    return new IncomingMessage(this.deps, origin, newQueueId(this.deps.clock.now()));
+  }
+}
+
+export class IncomingMessage {
+  #writer: BodyWriter | null = null;
+  #header: Buffer[] = [];
+  #headerBytes = 0;
+  #tail: Buffer = Buffer.alloc(0);
+  #inBody = false;
+  #failure: Reply | null = null;
+  #receivedAt: number;
+
+  constructor(private readonly deps: AcceptDeps, private readonly origin: IncomingOrigin, readonly id: string) {
+    this.#receivedAt = deps.clock.now();
+    try {
+      this.#writer = deps.store.createBody(id);
+    } catch (err) {
+      this.#fail(queueFailed, err);
+    }
+  }
+
+  /** Body bytes (already unstuffed) in order. Never throws: a failure is kept for finish(). */
+  async write(chunk: Buffer): Promise<void> {
+    if (this.#failure || chunk.length === 0) return;
+    if (this.#inBody) return this.#write(chunk);
+    const split = this.#findHeaderEnd(chunk);
+    this.#header.push(chunk);
+    this.#headerBytes += chunk.length;
+    if (split < 0) {
+      if (this.#headerBytes > MAX_HEADER_BYTES) this.#fail(headerTooBig);
+      return;
+    }
+    if (split > MAX_HEADER_BYTES) return this.#fail(headerTooBig);
+    const block = Buffer.concat(this.#header);
+    this.#inBody = true;
+    this.#header = [];
+    await this.#write(Buffer.concat([this.#prologue(block.subarray(0, split)), block.subarray(split)]));
+  }
+
+  /**
+   * Offset (in the whole message) where the header block ends, just before its empty line, once
+   * `chunk` is added; -1 if not seen yet. The data reader never splits a CRLF, but CRLF CRLF may
+   * straddle two chunks, so the last bytes of the previous chunk are searched too.
+   */
+  #findHeaderEnd(chunk: Buffer): number {
+    if (this.#headerBytes === 0 && chunk[0] === 0x0d && chunk[1] === 0x0a) return 0;
+    const probe = this.#tail.length ? Buffer.concat([this.#tail, chunk]) : chunk;
+    this.#tail = Buffer.from(probe.subarray(Math.max(0, probe.length - 3)));
+    const at = probe.indexOf(CRLF2);
+    return at < 0 ? -1 : this.#headerBytes - (probe.length - chunk.length) + at + 2;
+  }
+
+  /** The data was refused while reading (too big, framing, ...): nothing will be stored. */
+  reject(r: Reply): void {
+    if (!this.#failure) this.#fail(r);
+  }
+
+  /** End of data: finish the body, commit it, and give the session its answer. */
+  async finish(): Promise<DataOutcome> {
+    if (!this.#failure && !this.#inBody) await this.#write(this.#prologue(Buffer.concat(this.#header)));
+    if (this.#failure) {
+      await this.abort();
+      return { reply: this.#failure };
+    }
+    const writer = this.#writer!;
+    const tx = this.origin.transaction;
+    try {
+      await writer.finish();
+      await this.deps.store.put({
+        id: this.id, mailFrom: tx.mailFrom, recipients: tx.recipients, size: writer.bytesWritten,
+        receivedAt: this.#receivedAt, isBounce: false, route: this.origin.listener === 'mx' ? 'local' : 'relay',
+        origin: { listener: this.origin.listener, clientIp: this.origin.clientIp, user: tx.user },
+      });
+    } catch (err) {
+      this.#fail(queueFailed, err);
+      await this.abort();
+      return { reply: queueFailed };
+    }
+    this.deps.logger.info({
+      event: 'smtp.accepted', id: this.id, from: tx.mailFrom, rcpts: tx.recipients, size: writer.bytesWritten,
+      listener: this.origin.listener, user: tx.user, ip: this.origin.clientIp, tls: tx.tls?.protocol ?? null,
+    }, 'message accepted');
+    try { this.deps.onQueued?.(this.id); } catch (err) {
+      this.deps.logger.error({ event: 'smtp.on_queued_failed', id: this.id, err: (err as Error)?.message }, 'onQueued callback failed');
+    }
+    return { queuedAs: this.id };
+  }
+
+  /** Drop whatever was written (connection lost, or refused). Safe to call more than once. */
+  async abort(): Promise<void> {
+    const writer = this.#writer;
+    this.#writer = null;
+    if (!writer) return;
+    try { await writer.abort(); } catch (err) {
+      this.deps.logger.warn({ event: 'smtp.body_abort_failed', id: this.id, err: (err as Error).message }, 'could not remove an aborted body');
+    }
+  }
+
+  async #write(bytes: Buffer): Promise<void> {
+    if (this.#failure || !this.#writer) return;
+    try { await this.#writer.write(bytes); } catch (err) {
+      this.#fail(queueFailed, err);
+    }
+  }
+
+  #fail(r: Reply, err?: unknown) {
+    this.#failure = r;
+    this.#header = [];
+    if (err !== undefined) {
+      this.deps.logger.error({ event: 'smtp.queue_failed', id: this.id, err: (err as Error)?.message ?? String(err) }, 'could not queue a message');
+    }
+  }
+
+  /** Received, the client's header block, then Message-ID / Date when missing (submissions). */
+  #prologue(headerBlock: Buffer): Buffer {
+    const tx = this.origin.transaction;
+    const now = new Date(this.deps.clock.now());
+    const added: string[] = [];
+    if (tx.user !== null) {
+      const text = headerBlock.toString('latin1');
+      if (!hasField(text, 'message-id')) added.push(`Message-ID: <${this.id}@${this.deps.hostname}>\r\n`);
+      if (!hasField(text, 'date')) added.push(`Date: ${rfc5322Date(now)}\r\n`);
+    }
+    const received = receivedHeader({
+      helo: tx.helo, ip: this.origin.clientIp, hostname: this.deps.hostname, id: this.id, date: now, tls: tx.tls,
+      protocol: tx.esmtp ? `ESMTP${tx.tls ? 'S' : ''}${tx.user !== null ? 'A' : ''}` : 'SMTP',
+    });
+    return Buffer.concat([Buffer.from(received, 'latin1'), headerBlock, Buffer.from(added.join(''), 'latin1')]);
+  }
+}
+
+function hasField(headerBlock: string, name: string): boolean {
+  return new RegExp(`(^|\\r\\n)${name}[ \\t]*:`, 'i').test(headerBlock);
+}
+
+/** RFC 5321 §4.4 trace field, folded; the AUTH user is never named in it. */
+export function receivedHeader(p: { helo: string; ip: string; hostname: string; protocol: string; id: string; date: Date; tls: { protocol: string; cipher: string } | null }): string {
+  const ip = p.ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+  const lines = [`Received: from ${p.helo} ([${ip.includes(':') ? `IPv6:${ip}` : ip}])`];
+  if (p.tls) lines.push(`\t(using ${p.tls.protocol} with cipher ${p.tls.cipher})`);
+  lines.push(`\tby ${p.hostname} (Postlane) with ${p.protocol} id ${p.id};`, `\t${rfc5322Date(p.date)}`);
+  return lines.join('\r\n') + '\r\n';
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const two = (n: number) => String(n).padStart(2, '0');
+
+/** "Tue, 01 Jul 2025 12:00:00 +0000" (RFC 5322 §3.3), in UTC. */
+export function rfc5322Date(d: Date): string {
+  return `${DAYS[d.getUTCDay()]}, ${two(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
+    `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
+}

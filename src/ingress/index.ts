@@ -1,0 +1,80 @@
+// The public API of the ingress stage: start the SMTP listeners (submission, submissions, alt,
+// mx) that accept mail into the queue, and stop them. Everything else in ingress/ is internal.
+import tls from 'node:tls';
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import type { QueueStore } from '../queue/store.js';
+import { Acceptor } from './accept.js';
+import { AuthLimiter } from './smtp/auth-limiter.js';
+import { ConnectionLimits, SmtpListener } from './smtp/listener.js';
+import type { ListenerName } from './smtp/session.js';
+
+export interface SmtpIngressDeps {
+  config: Readonly<Config>;
+  store: QueueStore;
+  tls: { cert: string; key: string };
+  /** Checks SMTP AUTH credentials; a rejection is answered 454 4.7.0 (temporary). */
+  authenticate: (user: string, password: string) => Promise<boolean>;
+  logger: Logger;
+  clock?: Clock;
+  /** Called after a message was committed by store.put() (e.g. to wake the delivery scheduler). */
+  onQueued?: (id: string) => void;
+}
+
+export interface SmtpIngress {
+  /** The bound address of each enabled listener (the real port when the config said 0). */
+  addresses: Record<string, { host: string; port: number }>;
+  /**
+   * Stop accepting connections; idle sessions get 421 4.3.2, sessions in a transaction may finish
+   * it within graceMs (default 5 s); then every remaining connection is destroyed.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+const LISTENERS: readonly ListenerName[] = ['submission', 'submissions', 'alt', 'mx'];
+const DEFAULT_CLOSE_GRACE_MS = 5000;
+
+export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngress> {
+  const { config, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const secureContext = tls.createSecureContext({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' });
+  const acceptor = new Acceptor({ store: deps.store, hostname: config.hostname, clock, logger, onQueued: deps.onQueued });
+  const authLimiter = new AuthLimiter(config.smtp.auth, clock);
+  const limits = new ConnectionLimits(config.smtp.maxConnections, config.smtp.maxConnectionsPerIp);
+  const localDomains = new Set([config.hostname, ...config.localDomains].map((d) => d.toLowerCase()));
+  const listeners: SmtpListener[] = [];
+  const addresses: SmtpIngress['addresses'] = {};
+  try {
+    for (const name of LISTENERS) {
+      const bind = config.smtp[name];
+      if (bind === false) continue;
+      const listener = new SmtpListener({
+        name, limits, logger,
+        connection: {
+          session: {
+            listener: name, hostname: config.hostname, banner: config.smtp.banner, localDomains,
+            maxMessageSize: config.limits.maxMessageSize, maxRecipients: config.limits.maxRecipients,
+            maxBadCommands: config.smtp.maxBadCommands,
+          },
+          secureContext, acceptor, authLimiter, authenticate: deps.authenticate, logger,
+          timeouts: { commandMs: config.smtp.commandTimeout, dataMs: config.smtp.dataTimeout },
+          limits: { maxMessageSize: config.limits.maxMessageSize, maxLineLength: config.limits.maxLineLength },
+        },
+      });
+      listeners.push(listener);
+      const address = await listener.listen(bind.host, bind.port);
+      addresses[name] = address;
+      logger.info({ event: 'smtp.listening', listener: name, host: address.host, port: address.port }, `SMTP ${name} listening`);
+    }
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close(0)));
+    throw err;
+  }
+  return {
+    addresses,
+    close: async (graceMs = DEFAULT_CLOSE_GRACE_MS) => {
+      await Promise.all(listeners.map((l) => l.close(graceMs)));
+    },
+  };
+}

@@ -1,0 +1,343 @@
+// Owns the I/O of one SMTP connection: reads lines and DATA from the socket, feeds them to the
+// SmtpSession strictly in order, carries out the session's actions (STARTTLS upgrade, AUTH check,
+// DATA into accept.ts) and writes the replies in order. Replies to pipelined commands are
+// coalesced and written when the next wait for input begins.
+//
+// Backpressure: received bytes wait in an inbox; above INBOX_HIGH_BYTES the socket is paused
+// until the session has caught up. Timeouts: commandTimeout while waiting for a command,
+// dataTimeout while waiting for DATA bytes; never while our own work (auth check, store) runs.
+import type net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from 'pino';
+import { formatReply, type Reply } from '../../message/reply.js';
+import type { Acceptor } from '../accept.js';
+import type { AuthLimiter } from './auth-limiter.js';
+import { DataReader, dataReplies } from './data-reader.js';
+import { MAX_AUTH_LINE, SmtpSession, type AuthOutcome, type DataOutcome, type SessionOutput, type SessionOptions, type TlsInfo, type Transaction } from './session.js';
+
+export interface ConnectionDeps {
+  session: Omit<SessionOptions, 'tls'>;
+  implicitTls: boolean;
+  secureContext: tls.SecureContext;
+  acceptor: Acceptor;
+  authLimiter: AuthLimiter;
+  authenticate: (user: string, password: string) => Promise<boolean>;
+  logger: Logger;
+  timeouts: { commandMs: number; dataMs: number };
+  limits: { maxMessageSize: number; maxLineLength: number };
+}
+
+const INBOX_HIGH_BYTES = 256 * 1024;
+const INBOX_LOW_BYTES = 64 * 1024;
+const WRITE_HIGH_BYTES = 256 * 1024;
+/** After we end a connection, how long the peer may take to close its side. */
+const LINGER_MS = 2000;
+const LF = 0x0a;
+const EMPTY = Buffer.alloc(0);
+const TOO_LONG = Symbol('line too long');
+
+export class Connection {
+  readonly closed: Promise<void>;
+  #socket: net.Socket;
+  #session: SmtpSession | null = null;
+  #inbox: Buffer[] = [];
+  #inboxBytes = 0;
+  #buf: Buffer = EMPTY;
+  #skippingLongLine = false;
+  #out: Reply[] = [];
+  #ended = false;
+  #eof = false;
+  #wake: (() => void) | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #resolveClosed!: () => void;
+  readonly #ip: string;
+
+  constructor(private readonly raw: net.Socket, private readonly deps: ConnectionDeps) {
+    this.#socket = raw;
+    this.#ip = clientIp(raw);
+    this.closed = new Promise((resolve) => { this.#resolveClosed = resolve; });
+    raw.on('error', (err) => this.#onSocketError(err));
+    raw.once('close', () => this.#onClosed());
+  }
+
+  get ip(): string { return this.#ip; }
+
+  /** Runs the conversation to its end; never rejects (errors are logged and the socket destroyed). */
+  async run(): Promise<void> {
+    try {
+      if (this.deps.implicitTls) {
+        const info = await this.#upgrade();
+        if (!info) return;
+        this.#session = new SmtpSession({ ...this.deps.session, tls: info });
+      } else {
+        this.#session = new SmtpSession({ ...this.deps.session, tls: null });
+        this.#listen(this.raw);
+      }
+      await this.#perform(this.#session.greet());
+      while (!this.#ended) {
+        const line = await this.#readLine();
+        if (line === null) break;
+        const out = line === TOO_LONG ? this.#session.lineTooLong() : this.#session.handleLine(line);
+        await this.#perform(out);
+      }
+    } catch (err) {
+      this.deps.logger.error({ event: 'smtp.session_error', listener: this.deps.session.listener, ip: this.#ip, err: errorText(err) }, 'SMTP session failed');
+      this.destroy();
+    } finally {
+      await this.#end();
+    }
+  }
+
+  /** Graceful shutdown: an idle session gets 421 now; a busy one after its transaction. */
+  shutdown(): void {
+    if (!this.#session) return this.destroy();
+    if (this.#ended) return;
+    const out = this.#session.shutdown();
+    if (out.replies.length) {
+      this.#out.push(...out.replies);
+      this.#ended = true;
+      this.#wakeUp();
+    }
+  }
+
+  destroy(): void {
+    this.#ended = true;
+    this.#socket.destroy();
+    if (this.#socket !== this.raw) this.raw.destroy();
+    this.#wakeUp();
+  }
+
+  /** Write out the replies, carry out the action, and repeat with the session's next output. */
+  async #perform(first: SessionOutput): Promise<void> {
+    let out: SessionOutput | null = first;
+    while (out) {
+      this.#record(out);
+      if (out.close) { this.#ended = true; return; }
+      const action = out.action;
+      if (!action) return;
+      const session = this.#session!;
+      if (action.type === 'startTls') {
+        const info = await this.#upgrade();
+        out = info ? session.tlsStarted(info) : null;
+      } else if (action.type === 'verifyAuth') {
+        out = session.authVerified(await this.#verify(action.user, action.password));
+      } else {
+        const outcome = await this.#receiveData(action.transaction);
+        out = outcome ? session.dataFinished(outcome) : null;
+      }
+    }
+  }
+
+  #record(out: SessionOutput) {
+    this.#out.push(...out.replies);
+    for (const r of out.replies) {
+      if (r.code < 400) continue;
+      this.deps.logger.info({ event: 'smtp.rejected', listener: this.deps.session.listener, ip: this.#ip, command: out.command ?? null, code: r.code, enhanced: r.enhanced ?? null }, 'SMTP reply');
+    }
+  }
+
+  /** STARTTLS / implicit TLS. Anything the client pipelined before the handshake is discarded. */
+  async #upgrade(): Promise<TlsInfo | null> {
+    // Paused, the raw socket keeps later bytes (the ClientHello) for the TLS layer to read; bytes
+    // already received were pipelined after STARTTLS and are dropped (STARTTLS command injection).
+    this.raw.removeAllListeners('data');
+    this.raw.removeAllListeners('end');
+    this.raw.pause();
+    this.#inbox = [];
+    this.#inboxBytes = 0;
+    this.#buf = EMPTY;
+    await this.#flush();
+    const secure = new tls.TLSSocket(this.raw, { isServer: true, secureContext: this.deps.secureContext });
+    this.#socket = secure;
+    secure.on('error', (err) => this.#onSocketError(err));
+    secure.once('close', () => this.#onClosed());
+    const ok = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), this.deps.timeouts.commandMs);
+      const done = (v: boolean) => { clearTimeout(timer); resolve(v); };
+      secure.once('secure', () => done(true));
+      secure.once('_tlsError', () => done(false));
+      secure.once('close', () => done(false));
+    });
+    if (!ok || this.#ended) {
+      this.deps.logger.debug({ event: 'smtp.tls_failed', listener: this.deps.session.listener, ip: this.#ip }, 'TLS handshake failed');
+      this.destroy();
+      return null;
+    }
+    this.#listen(secure);
+    this.deps.logger.debug({ event: 'smtp.tls', listener: this.deps.session.listener, ip: this.#ip, protocol: secure.getProtocol(), cipher: secure.getCipher()?.name }, 'TLS established');
+    return { protocol: secure.getProtocol() ?? 'TLS', cipher: secure.getCipher()?.name ?? 'unknown' };
+  }
+
+  async #verify(user: string, password: string): Promise<AuthOutcome> {
+    const { authLimiter, logger } = this.deps;
+    const listener = this.deps.session.listener;
+    if (!authLimiter.isAllowed(this.#ip)) {
+      logger.warn({ event: 'smtp.auth_locked', listener, ip: this.#ip }, 'AUTH refused: client locked out');
+      return 'locked';
+    }
+    let ok: boolean;
+    try { ok = await this.deps.authenticate(user, password); } catch (err) {
+      logger.error({ event: 'smtp.auth_error', listener, ip: this.#ip, err: errorText(err) }, 'AUTH check failed');
+      return 'error';
+    }
+    if (ok) {
+      authLimiter.recordSuccess(this.#ip);
+      logger.info({ event: 'smtp.authenticated', listener, ip: this.#ip, user }, 'AUTH succeeded');
+      return 'ok';
+    }
+    const { delayMs, lockedOut } = authLimiter.recordFailure(this.#ip);
+    logger.warn({ event: 'smtp.auth_failed', listener, ip: this.#ip, lockedOut }, 'AUTH failed');
+    await this.#pause(delayMs);
+    return 'failed';
+  }
+
+  /** Streams DATA through the reader into accept.ts; null when the connection was lost. */
+  async #receiveData(transaction: Transaction): Promise<DataOutcome | null> {
+    await this.#flush();
+    const incoming = this.deps.acceptor.begin({ listener: this.deps.session.listener, clientIp: this.#ip, transaction });
+    const reader = new DataReader(this.deps.limits);
+    let pending = this.#buf;
+    this.#buf = EMPTY;
+    try {
+      for (;;) {
+        const chunk = pending.length ? pending : await this.#nextChunk(this.deps.timeouts.dataMs);
+        pending = EMPTY;
+        if (!chunk) { await incoming.abort(); return null; }
+        const r = reader.push(chunk);
+        if (r.kind === 'invalid') {
+          await incoming.abort();
+          this.deps.logger.warn({ event: 'smtp.bad_data', listener: this.deps.session.listener, ip: this.#ip, reason: r.reason }, 'bare CR/LF in DATA');
+          return { reply: dataReplies.invalid };
+        }
+        for (const part of r.data) await incoming.write(part);
+        if (r.kind === 'end') {
+          this.#buf = r.rest;
+          if (r.problem) incoming.reject(dataReplies[r.problem]);
+          return await incoming.finish();
+        }
+      }
+    } catch (err) {
+      await incoming.abort();
+      throw err;
+    }
+  }
+
+  /** The next command line (without its line ending), TOO_LONG, or null at the end. */
+  async #readLine(): Promise<Buffer | typeof TOO_LONG | null> {
+    for (;;) {
+      const lf = this.#buf.indexOf(LF);
+      if (lf >= 0) {
+        const line = this.#buf.subarray(0, lf > 0 && this.#buf[lf - 1] === 0x0d ? lf - 1 : lf);
+        this.#buf = this.#buf.subarray(lf + 1);
+        if (!this.#skippingLongLine) return line;
+        this.#skippingLongLine = false;
+        return TOO_LONG;
+      }
+      if (this.#buf.length > MAX_AUTH_LINE + 2) {
+        this.#skippingLongLine = true;
+        this.#buf = EMPTY;
+      }
+      const chunk = await this.#nextChunk(this.deps.timeouts.commandMs);
+      if (!chunk) return null;
+      this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
+    }
+  }
+
+  async #nextChunk(timeoutMs: number): Promise<Buffer | null> {
+    while (this.#inbox.length === 0) {
+      if (this.#ended || this.#eof) return null;
+      if (this.#out.length) { await this.#flush(); continue; }
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        this.#timer = setTimeout(() => this.#onTimeout(), timeoutMs);
+      });
+      this.#clearTimer();
+    }
+    const chunk = this.#inbox.shift()!;
+    this.#inboxBytes -= chunk.length;
+    if (this.#inboxBytes < INBOX_LOW_BYTES && this.#socket.isPaused()) this.#socket.resume();
+    return chunk;
+  }
+
+  #listen(socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      if (this.#ended) return;
+      this.#inbox.push(chunk);
+      this.#inboxBytes += chunk.length;
+      if (this.#inboxBytes > INBOX_HIGH_BYTES) socket.pause();
+      this.#wakeUp();
+    });
+    socket.on('end', () => { this.#eof = true; this.#wakeUp(); });
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#out.length === 0 || this.#socket.destroyed) { this.#out = []; return; }
+    const text = this.#out.map(formatReply).join('');
+    this.#out = [];
+    this.#socket.write(text);
+    if (this.#socket.writableLength > WRITE_HIGH_BYTES) {
+      // the client is not reading our replies: wait, but not longer than a command may take
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => { this.destroy(); resolve(); }, this.deps.timeouts.commandMs);
+        this.#socket.once('drain', () => { clearTimeout(timer); resolve(); });
+        this.#socket.once('close', () => { clearTimeout(timer); resolve(); });
+      });
+    }
+  }
+
+  /** Writes what is left and ends our side; the peer gets LINGER_MS to close its side. */
+  async #end(): Promise<void> {
+    this.#ended = true;
+    this.#clearTimer();
+    const socket = this.#socket;
+    if (socket.destroyed) return;
+    const text = this.#out.map(formatReply).join('');
+    this.#out = [];
+    socket.end(text);
+    socket.resume(); // keep draining what the client still sends, so our last reply is not lost to a reset
+    setTimeout(() => this.destroy(), LINGER_MS).unref();
+  }
+
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.closed.then(() => { clearTimeout(timer); resolve(); });
+    });
+  }
+
+  #onTimeout() {
+    this.#timer = null;
+    this.deps.logger.info({ event: 'smtp.timeout', listener: this.deps.session.listener, ip: this.#ip }, 'client timed out');
+    if (this.#session && !this.#ended) this.#out.push(...this.#session.timedOut().replies);
+    this.#ended = true;
+    this.#wakeUp();
+  }
+
+  #onSocketError(err: Error) {
+    this.deps.logger.debug({ event: 'smtp.socket_error', listener: this.deps.session.listener, ip: this.#ip, err: err.message }, 'socket error');
+    this.destroy();
+  }
+
+  #onClosed() {
+    this.#ended = true;
+    this.#clearTimer();
+    this.#wakeUp();
+    this.#resolveClosed();
+  }
+
+  #wakeUp() {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  #clearTimer() {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+}
+
+/** The client's address as logged and stored: IPv4-mapped IPv6 (dual-stack listeners) as plain IPv4. */
+export const clientIp = (socket: net.Socket): string => (socket.remoteAddress ?? 'unknown').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+
+const errorText = (err: unknown) => (err instanceof Error ? err.stack ?? err.message : String(err));

@@ -1,0 +1,114 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DataReader, type PushResult } from './data-reader.js';
+
+const LIMITS = { maxMessageSize: 1000, maxLineLength: 1000 };
+
+/** Feeds the chunks in order; returns the body, the last result and how many chunks were used. */
+function run(chunks: (string | Buffer)[], limits = LIMITS) {
+  const reader = new DataReader(limits);
+  const body: Buffer[] = [];
+  let last: PushResult | null = null;
+  let used = 0;
+  for (const c of chunks) {
+    used++;
+    last = reader.push(Buffer.isBuffer(c) ? c : Buffer.from(c, 'latin1'));
+    if (last.kind !== 'invalid') body.push(...last.data);
+    if (last.kind !== 'more') break;
+  }
+  return { body: Buffer.concat(body).toString('latin1'), last: last!, used, reader };
+}
+
+/** Every way of cutting `wire` into two pieces, plus one byte at a time. */
+function splits(wire: string): string[][] {
+  const out: string[][] = [[wire], [...wire]];
+  for (let i = 1; i < wire.length; i++) out.push([wire.slice(0, i), wire.slice(i)]);
+  return out;
+}
+
+test('ends at CRLF.CRLF, unstuffs dots, returns the bytes after the end, in any chunking', () => {
+  const wire = 'Subject: x\r\n\r\n..leading dot\r\n.\r\n.. \r\nend\r\n.\r\nQUIT\r\n';
+  for (const chunks of splits(wire)) {
+    const r = run(chunks);
+    assert.equal(r.last.kind, 'end', JSON.stringify(chunks));
+    assert.equal(r.body, 'Subject: x\r\n\r\n.leading dot\r\n');
+    if (r.last.kind === 'end') {
+      const rest = r.last.rest.toString('latin1') + chunks.slice(r.used).join('');
+      assert.equal(rest, '.. \r\nend\r\n.\r\nQUIT\r\n');
+      assert.equal(r.last.problem, null);
+    }
+  }
+});
+
+test('empty message and a message of one dot-stuffed line', () => {
+  assert.deepEqual([run(['.\r\n']).last.kind, run(['.\r\n']).body], ['end', '']);
+  assert.equal(run(['...\r\n.\r\n']).body, '..\r\n');
+});
+
+test('SMTP smuggling: every bare LF / bare CR end-of-data variant is invalid, whatever the chunking', () => {
+  const variants: [string, 'bare-lf' | 'bare-cr'][] = [
+    ['a\r\n\n.\n', 'bare-lf'],
+    ['a\r\n\r.\r', 'bare-cr'],
+    ['a\n.\r\n', 'bare-lf'],
+    ['a\r\n.\n', 'bare-lf'],
+    ['a\r\n.\r', 'bare-cr'],   // followed by more data below
+    ['a\r.\r\n', 'bare-cr'],
+    ['a\nb\r\n', 'bare-lf'],
+  ];
+  for (const [prefix, reason] of variants) {
+    const wire = `${prefix}x\r\nMAIL FROM:<evil@example.com>\r\n.\r\n`;
+    for (const chunks of splits(wire)) {
+      const r = run(chunks);
+      assert.deepEqual(r.last, { kind: 'invalid', reason }, JSON.stringify(chunks));
+      assert.ok(!r.body.includes('MAIL FROM'), 'nothing after the violation is passed on');
+    }
+  }
+});
+
+test('a bare CR or LF in the first line', () => {
+  assert.deepEqual(run(['\n.\r\n']).last, { kind: 'invalid', reason: 'bare-lf' });
+  assert.deepEqual(run(['\r.\r\n']).last, { kind: 'invalid', reason: 'bare-cr' });
+});
+
+test('too big: stops passing data on, reads to the end, reports too-big', () => {
+  const line = 'x'.repeat(98) + '\r\n';
+  const r = run([line.repeat(5), line.repeat(6), line, '.\r\nNOOP\r\n']);
+  assert.equal(r.last.kind, 'end');
+  if (r.last.kind === 'end') {
+    assert.equal(r.last.problem, 'too-big');
+    assert.equal(r.last.rest.toString(), 'NOOP\r\n');
+  }
+  assert.equal(r.body.length, 500, 'only the part before the limit was passed on');
+  assert.equal(r.reader.size, 1200);
+});
+
+test('exactly at the size limit is fine', () => {
+  const r = run(['x'.repeat(998) + '\r\n.\r\n']);
+  assert.equal(r.last.kind === 'end' && r.last.problem, null);
+  assert.equal(r.body.length, 1000);
+});
+
+test('NUL bytes and over-long lines are content problems, framing goes on', () => {
+  const nul = run(['a\0b\r\n', 'more\r\n.\r\n'], { maxMessageSize: 10_000, maxLineLength: 1000 });
+  assert.equal(nul.last.kind === 'end' && nul.last.problem, 'nul');
+  const long = run(['y'.repeat(600), 'y'.repeat(600), '\r\n.\r\n'], { maxMessageSize: 10_000, maxLineLength: 1000 });
+  assert.equal(long.last.kind === 'end' && long.last.problem, 'line-too-long');
+  const fits = run(['y'.repeat(998), '\r\n.\r\n'], { maxMessageSize: 10_000, maxLineLength: 1000 });
+  assert.equal(fits.last.kind === 'end' && fits.last.problem, null, 'the limit includes CRLF');
+});
+
+test('random chunkings of a random message give the same body', () => {
+  let seed = 42;
+  const rand = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+  for (let round = 0; round < 50; round++) {
+    const lines: string[] = [];
+    for (let i = 0; i < 30; i++) lines.push(['.', '..', 'a.b', '', 'x'.repeat(rand(80))][rand(5)]!);
+    const body = lines.map((l) => l + '\r\n').join('');
+    const wire = lines.map((l) => (l.startsWith('.') ? '.' + l : l) + '\r\n').join('') + '.\r\n';
+    const chunks: string[] = [];
+    for (let i = 0; i < wire.length;) { const n = 1 + rand(20); chunks.push(wire.slice(i, i + n)); i += n; }
+    const r = run(chunks, { maxMessageSize: 100_000, maxLineLength: 1000 });
+    assert.equal(r.last.kind, 'end');
+    assert.equal(r.body, body);
+  }
+});

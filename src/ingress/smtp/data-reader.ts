@@ -1,0 +1,113 @@
+// Owns DATA framing (RFC 5321 §4.1.1.4, §4.5.2): finds the CRLF.CRLF end, removes dot-stuffing,
+// counts the size while streaming, and enforces the content limits. Sans-IO: push() takes the
+// bytes that arrived and returns the body bytes to store.
+//
+// SMTP smuggling defence: a bare LF or a bare CR anywhere in the data is a framing violation
+// (result 'invalid'): the caller answers 550 5.5.2 and closes the connection, never looking for
+// another end of data (as chasquid does). So `\n.\n`, `\r.\r`, `\n.\r\n` and `\r\n.\n` can never
+// end a message, nor start a second one.
+//
+// Content problems (too big, NUL byte, line too long) do not stop framing: the rest of the data is
+// read and discarded up to CRLF.CRLF, then the message is refused and the session goes on.
+import { reply } from '../../message/reply.js';
+
+export type ContentProblem = 'too-big' | 'nul' | 'line-too-long';
+
+export type PushResult =
+  /** Need more bytes; `data` is body output (already unstuffed) to pass on, possibly empty. */
+  | { kind: 'more'; data: Buffer[] }
+  /** CRLF.CRLF seen. `rest` holds the bytes after it (pipelined commands). */
+  | { kind: 'end'; data: Buffer[]; rest: Buffer; problem: ContentProblem | null }
+  /** Bare CR or LF: the connection must be closed. */
+  | { kind: 'invalid'; reason: 'bare-lf' | 'bare-cr' };
+
+const CR = 0x0d;
+const LF = 0x0a;
+const DOT = 0x2e;
+const EMPTY = Buffer.alloc(0);
+
+export class DataReader {
+  /** Body bytes produced (after unstuffing), counted even once over the limit. */
+  size = 0;
+  #problem: ContentProblem | null = null;
+  #atLineStart = true;
+  #lineBytes = 0;
+  #carry: Buffer = EMPTY;
+
+  constructor(private readonly limits: { maxMessageSize: number; maxLineLength: number }) {}
+
+  get problem(): ContentProblem | null { return this.#problem; }
+
+  push(chunk: Buffer): PushResult {
+    const buf = this.#carry.length ? Buffer.concat([this.#carry, chunk]) : chunk;
+    this.#carry = EMPTY;
+    const data: Buffer[] = [];
+    let segStart = 0;
+    let i = 0;
+    while (i < buf.length) {
+      if (this.#atLineStart && buf[i] === DOT) {
+        if (buf.length - i < 3) { this.#carry = buf.subarray(i); break; }
+        if (buf[i + 1] === CR && buf[i + 2] === LF) {
+          this.#emit(data, buf.subarray(segStart, i));
+          return { kind: 'end', data, rest: buf.subarray(i + 3), problem: this.#problem };
+        }
+        this.#emit(data, buf.subarray(segStart, i)); // drop the stuffed dot
+        segStart = i + 1;
+        this.#lineBytes = 1;
+        i++;
+      }
+      this.#atLineStart = false;
+      const eol = nextLineBreak(buf, i);
+      if (eol < 0) {
+        this.#scan(buf, i, buf.length);
+        i = buf.length;
+        break;
+      }
+      if (buf[eol] === LF) return { kind: 'invalid', reason: 'bare-lf' };
+      if (eol + 1 >= buf.length) { // a CR at the end of the chunk: decide when the next byte comes
+        this.#scan(buf, i, eol);
+        this.#emit(data, buf.subarray(segStart, eol));
+        this.#carry = buf.subarray(eol);
+        return { kind: 'more', data };
+      }
+      if (buf[eol + 1] !== LF) return { kind: 'invalid', reason: 'bare-cr' };
+      this.#scan(buf, i, eol + 2);
+      this.#atLineStart = true;
+      this.#lineBytes = 0;
+      i = eol + 2;
+    }
+    this.#emit(data, buf.subarray(segStart, i));
+    return { kind: 'more', data };
+  }
+
+  /** Checks buf[from, to) of the current line for NUL and length. */
+  #scan(buf: Buffer, from: number, to: number) {
+    this.#lineBytes += to - from;
+    if (this.#problem) return;
+    if (this.#lineBytes > this.limits.maxLineLength) this.#problem = 'line-too-long';
+    else if (buf.subarray(from, to).includes(0)) this.#problem = 'nul';
+  }
+
+  #emit(out: Buffer[], part: Buffer) {
+    if (part.length === 0) return;
+    this.size += part.length;
+    if (this.size > this.limits.maxMessageSize && !this.#problem) this.#problem = 'too-big';
+    if (!this.#problem) out.push(part);
+  }
+}
+
+function nextLineBreak(buf: Buffer, from: number): number {
+  const cr = buf.indexOf(CR, from);
+  const lf = buf.indexOf(LF, from);
+  if (cr < 0) return lf;
+  if (lf < 0) return cr;
+  return Math.min(cr, lf);
+}
+
+/** The answers to DATA framing violations (which close the connection) and content problems. */
+export const dataReplies = {
+  invalid: reply(550, '5.5.2', 'Bare CR or LF in message data is not allowed', true),
+  'too-big': reply(552, '5.3.4', 'Message too big'),
+  nul: reply(550, '5.6.0', 'NUL bytes in message data are not allowed'),
+  'line-too-long': reply(550, '5.6.0', 'Message has a line too long'),
+} as const;

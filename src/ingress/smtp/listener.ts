@@ -1,0 +1,108 @@
+// Owns one listening socket (submission, submissions, alt or mx) and its connections: the
+// connection limits (smtp.maxConnections in all, smtp.maxConnectionsPerIp), handing each
+// accepted socket to a Connection, and the graceful close. A failure in one connection is logged
+// and ends that connection only.
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { Connection, clientIp, type ConnectionDeps } from './connection.js';
+import type { ListenerName } from './session.js';
+
+/** Shared by every listener, so the limits count all sessions. */
+export class ConnectionLimits {
+  #total = 0;
+  #perIp = new Map<string, number>();
+
+  constructor(private readonly maxTotal: number, private readonly maxPerIp: number) {}
+
+  tryAcquire(ip: string): boolean {
+    const n = this.#perIp.get(ip) ?? 0;
+    if (this.#total >= this.maxTotal || n >= this.maxPerIp) return false;
+    this.#total++;
+    this.#perIp.set(ip, n + 1);
+    return true;
+  }
+
+  release(ip: string): void {
+    this.#total--;
+    const n = (this.#perIp.get(ip) ?? 1) - 1;
+    if (n <= 0) this.#perIp.delete(ip);
+    else this.#perIp.set(ip, n);
+  }
+
+  get total(): number { return this.#total; }
+}
+
+export interface ListenerDeps {
+  name: ListenerName;
+  connection: Omit<ConnectionDeps, 'implicitTls'>;
+  limits: ConnectionLimits;
+  logger: Logger;
+}
+
+const TOO_MANY = '421 4.7.0 Too many connections, try again later\r\n';
+
+export class SmtpListener {
+  #server: net.Server;
+  #connections = new Set<Connection>();
+  #refused = new Set<net.Socket>();
+
+  constructor(private readonly deps: ListenerDeps) {
+    // allowHalfOpen: a client that sends its commands and shuts down its side still gets replies
+    this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
+    this.#server.on('error', (err) => deps.logger.error({ event: 'smtp.listener_error', listener: deps.name, err: err.message }, 'listener error'));
+  }
+
+  get connectionCount(): number { return this.#connections.size; }
+
+  listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.#server.once('error', onError);
+      this.#server.listen({ host, port }, () => {
+        this.#server.off('error', onError);
+        const addr = this.#server.address() as net.AddressInfo;
+        resolve({ host: addr.address, port: addr.port });
+      });
+    });
+  }
+
+  /**
+   * Stop accepting; idle sessions are told 421 4.3.2 at once, sessions inside a transaction may
+   * finish it within `graceMs`; whatever is left then is destroyed.
+   */
+  async close(graceMs: number): Promise<void> {
+    const stopped = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const c of this.#connections) c.shutdown();
+    const all = () => Promise.all([...this.#connections].map((c) => c.closed));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all(), new Promise((resolve) => { timer = setTimeout(resolve, graceMs); })]);
+    clearTimeout(timer);
+    for (const c of this.#connections) c.destroy();
+    for (const s of this.#refused) s.destroy();
+    await all();
+    await stopped;
+  }
+
+  #accept(socket: net.Socket) {
+    socket.on('error', () => { /* reported by the Connection, or irrelevant after a refusal */ });
+    if (!socket.remoteAddress) return socket.destroy(); // already gone
+    const ip = clientIp(socket);
+    if (!this.deps.limits.tryAcquire(ip)) {
+      this.deps.logger.warn({ event: 'smtp.rejected', listener: this.deps.name, ip, code: 421, enhanced: '4.7.0', reason: 'connection limit' }, 'too many connections');
+      if (this.deps.name === 'submissions') return socket.destroy(); // no TLS yet: a plaintext reply would not be understood
+      this.#refused.add(socket);
+      socket.once('close', () => this.#refused.delete(socket));
+      socket.end(TOO_MANY);
+      setTimeout(() => socket.destroy(), 2000).unref();
+      return;
+    }
+    const conn = new Connection(socket, { ...this.deps.connection, implicitTls: this.deps.name === 'submissions' });
+    this.#connections.add(conn);
+    this.deps.logger.debug({ event: 'smtp.connected', listener: this.deps.name, ip }, 'connection');
+    conn.closed.then(() => {
+      this.#connections.delete(conn);
+      this.deps.limits.release(ip);
+    });
+    void conn.run();
+  }
+}

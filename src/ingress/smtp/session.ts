@@ -1,0 +1,375 @@
+// Owns the SMTP conversation of one connection (RFC 5321, 3207, 4954, 6531, 1870, 2034) as a
+// sans-IO state machine: inputs are events (greet, a command line, TLS done, AUTH verified, DATA
+// finished, timeout, shutdown), outputs are replies plus at most one action for the listener to
+// carry out (startTls, verifyAuth, receiveData). No sockets, no timers, no clock.
+//
+// Per listener: submission/alt offer STARTTLS, and AUTH only after TLS; submissions is TLS from
+// the first byte; all three require AUTH before MAIL. mx never offers AUTH and accepts RCPT only
+// for local domains. Relay tricks are refused for every client that is not authenticated.
+import { reply, type Reply } from '../../message/reply.js';
+import { parseMailArgs, parseRcptArgs, relayTrickIn, type ArgsError, type Mailbox, type MailParams } from '../../message/address.js';
+
+export type ListenerName = 'submission' | 'submissions' | 'alt' | 'mx';
+
+export interface SessionOptions {
+  listener: ListenerName;
+  hostname: string;
+  banner: string;
+  /** Lower-case domains whose mail the mx listener accepts (hostname included). */
+  localDomains: ReadonlySet<string>;
+  maxMessageSize: number;
+  maxRecipients: number;
+  maxBadCommands: number;
+  /** TLS established before the greeting (the submissions listener). */
+  tls: TlsInfo | null;
+}
+
+export interface TlsInfo { protocol: string; cipher: string }
+
+/** Everything accept.ts needs about one finished transaction. */
+export interface Transaction {
+  mailFrom: string;
+  recipients: string[];
+  smtputf8: boolean;
+  helo: string;
+  esmtp: boolean;
+  tls: TlsInfo | null;
+  user: string | null;
+}
+
+export type SessionAction =
+  | { type: 'startTls' }
+  | { type: 'verifyAuth'; user: string; password: string }
+  | { type: 'receiveData'; transaction: Transaction };
+
+export interface SessionOutput {
+  replies: Reply[];
+  action?: SessionAction;
+  /** Close the connection once the replies are written. */
+  close: boolean;
+  /** The command verb handled, for logs (never its arguments: AUTH payloads stay out of logs). */
+  command?: string;
+}
+
+export type DataOutcome = { queuedAs: string } | { reply: Reply };
+/** ok; failed (wrong credentials); locked (client locked out); error (could not check, e.g. store down). */
+export type AuthOutcome = 'ok' | 'failed' | 'locked' | 'error';
+
+type Waiting = 'command' | 'auth-plain' | 'auth-login-user' | 'auth-login-pass' | 'verify' | 'data' | 'tls' | 'closed';
+interface Step { replies: Reply[]; action?: SessionAction }
+interface Tx { from: Mailbox | null; params: MailParams; rcpts: string[] }
+
+/** Command lines may be 512 octets with CRLF (RFC 5321 §4.5.3.1.4); AUTH lines carry base64 up to 2048. */
+export const MAX_COMMAND_LINE = 510;
+export const MAX_AUTH_LINE = 2046;
+
+const HELO_NAME = /^[A-Za-z0-9._:[\]-]{1,255}$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const NOT_IMPLEMENTED = new Set(['EXPN', 'ETRN', 'TURN', 'ATRN', 'BDAT', 'SEND', 'SOML', 'SAML', 'VERB']);
+const HTTP_VERBS = new Set(['GET', 'POST', 'HEAD', 'PUT', 'CONNECT', 'OPTIONS']);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+const say = (...replies: Reply[]): Step => ({ replies });
+const R = {
+  ok: reply(250, '2.0.0', 'Ok'),
+  bye: reply(221, '2.0.0', 'Bye', true),
+  needHelo: reply(503, '5.5.1', 'Send HELO/EHLO first'),
+  needEhlo: reply(503, '5.5.1', 'Send EHLO first'),
+  needMail: reply(503, '5.5.1', 'Need MAIL command'),
+  notImplemented: reply(502, '5.5.1', 'Command not implemented'),
+  unrecognized: reply(500, '5.5.2', 'Command unrecognized'),
+  lineTooLong: reply(500, '5.5.2', 'Line too long'),
+  tooManyErrors: reply(421, '4.7.0', 'Too many errors, closing connection', true),
+  shuttingDown: reply(421, '4.3.2', 'Service shutting down', true),
+  relayDenied: reply(550, '5.7.1', 'Relaying denied'),
+  needUtf8: reply(553, '5.6.7', 'Non-ASCII address requires SMTPUTF8'),
+  badBase64: reply(501, '5.5.2', 'Invalid base64 data'),
+};
+
+export class SmtpSession {
+  #helo: string | null = null;
+  #esmtp = false;
+  #tls: TlsInfo | null;
+  #user: string | null = null;
+  #tx: Tx | null = null;
+  #waiting: Waiting = 'command';
+  #loginUser = '';
+  #pendingUser = '';
+  #badCommands = 0;
+  #draining = false;
+
+  constructor(private readonly opts: SessionOptions) {
+    this.#tls = opts.tls;
+  }
+
+  get isBusy(): boolean { return this.#tx !== null || (this.#waiting !== 'command' && this.#waiting !== 'closed'); }
+  get isClosed(): boolean { return this.#waiting === 'closed'; }
+  /** The authenticated user, if any. */
+  get user(): string | null { return this.#user; }
+
+  greet(): SessionOutput {
+    return this.#finish(say(reply(220, undefined, `${this.opts.hostname} ${this.opts.banner}`)));
+  }
+
+  /** One line from the client, without its line ending. */
+  handleLine(line: Buffer): SessionOutput {
+    const auth = this.#waiting.startsWith('auth-');
+    if (!auth && this.#waiting !== 'command') throw new Error(`SmtpSession: line while waiting for ${this.#waiting}`);
+    const isAuthLine = auth || /^AUTH /i.test(line.subarray(0, 5).toString('latin1'));
+    if (line.length > (isAuthLine ? MAX_AUTH_LINE : MAX_COMMAND_LINE)) return this.lineTooLong();
+    if (line.includes(0)) return this.#finish(this.#endAuth(say(reply(500, '5.5.2', 'NUL bytes are not allowed'))), auth ? 'AUTH' : undefined);
+    let text: string;
+    try { text = utf8.decode(line); } catch {
+      return this.#finish(this.#endAuth(say(reply(500, '5.5.2', 'Invalid UTF-8'))), auth ? 'AUTH' : undefined);
+    }
+    if (auth) return this.#finish(this.#authContinue(text), 'AUTH');
+    const sp = text.indexOf(' ');
+    const verb = (sp < 0 ? text : text.slice(0, sp)).toUpperCase();
+    const arg = sp < 0 ? '' : text.slice(sp + 1);
+    const known = this.#handlers[verb] ? verb : undefined;
+    if (this.#draining && !this.#tx && verb !== 'QUIT') return this.#finish(say(R.shuttingDown), known);
+    return this.#finish(this.#dispatch(verb, arg), known);
+  }
+
+  /** The listener dropped a line longer than the limits. */
+  lineTooLong(): SessionOutput {
+    return this.#finish(this.#endAuth(say(R.lineTooLong)));
+  }
+
+  tlsStarted(info: TlsInfo): SessionOutput {
+    this.#expect('tls');
+    // RFC 3207 §4.2: forget everything learnt before TLS; the client must EHLO again.
+    this.#tls = info;
+    this.#helo = null;
+    this.#esmtp = false;
+    this.#tx = null;
+    this.#user = null;
+    this.#waiting = 'command';
+    return { replies: [], close: false };
+  }
+
+  authVerified(outcome: AuthOutcome): SessionOutput {
+    this.#expect('verify');
+    this.#waiting = 'command';
+    if (outcome === 'ok') {
+      this.#user = this.#pendingUser;
+      return this.#finish(say(reply(235, '2.7.0', 'Authentication successful')), 'AUTH');
+    }
+    if (outcome === 'error') return this.#finish(say(reply(454, '4.7.0', 'Temporary authentication failure')), 'AUTH');
+    if (outcome === 'locked') return this.#finish(say(reply(421, '4.7.0', 'Too many failed authentications, try again later', true)), 'AUTH');
+    return this.#finish(say(reply(535, '5.7.8', 'Authentication credentials invalid')), 'AUTH');
+  }
+
+  dataFinished(outcome: DataOutcome): SessionOutput {
+    this.#expect('data');
+    this.#waiting = 'command';
+    this.#tx = null;
+    const r = 'queuedAs' in outcome ? reply(250, '2.0.0', `Ok: queued as ${outcome.queuedAs}`) : outcome.reply;
+    return this.#finish(this.#draining && !r.close ? say(r, R.shuttingDown) : say(r), 'DATA');
+  }
+
+  timedOut(): SessionOutput {
+    return this.#finish(say(reply(421, '4.4.2', 'Timeout, closing connection', true)));
+  }
+
+  /** Graceful shutdown: an idle session is told 421 now; a busy one finishes its transaction first. */
+  shutdown(): SessionOutput {
+    this.#draining = true;
+    if (this.isBusy || this.isClosed) return { replies: [], close: false };
+    return this.#finish(say(R.shuttingDown));
+  }
+
+  #expect(state: Waiting) {
+    if (this.#waiting !== state) throw new Error(`SmtpSession: expected ${state}, in ${this.#waiting}`);
+  }
+
+  /** Applies what every step shares: RFC 2034 codes only after EHLO, the error budget, closing. */
+  #finish(step: Step, command?: string): SessionOutput {
+    let replies = step.replies;
+    if (replies.some((r) => r.code >= 500) && ++this.#badCommands >= this.opts.maxBadCommands && !replies.some((r) => r.close)) {
+      replies = [...replies, R.tooManyErrors];
+    }
+    if (!this.#esmtp) replies = replies.map(({ enhanced: _drop, ...r }) => r);
+    const close = replies.some((r) => r.close);
+    if (close) this.#waiting = 'closed';
+    return { replies, close, ...(step.action && !close ? { action: step.action } : {}), ...(command ? { command } : {}) };
+  }
+
+  #dispatch(verb: string, arg: string): Step {
+    const handler = this.#handlers[verb];
+    if (handler) return handler(arg);
+    if (NOT_IMPLEMENTED.has(verb)) return say(R.notImplemented);
+    if (HTTP_VERBS.has(verb)) return say(reply(421, '4.7.0', 'Protocol error', true));
+    return say(R.unrecognized);
+  }
+
+  readonly #handlers: Record<string, (arg: string) => Step> = {
+    EHLO: (arg) => this.#hello(arg, true),
+    HELO: (arg) => this.#hello(arg, false),
+    STARTTLS: (arg) => this.#startTls(arg),
+    AUTH: (arg) => this.#auth(arg),
+    MAIL: (arg) => this.#mail(arg),
+    RCPT: (arg) => this.#rcpt(arg),
+    DATA: (arg) => this.#data(arg),
+    RSET: () => { this.#tx = null; return say(R.ok); },
+    NOOP: () => say(R.ok),
+    QUIT: () => say(R.bye),
+    VRFY: (arg) => say(arg.trim() ? reply(252, '2.5.0', 'Cannot verify user, but will accept message and attempt delivery') : reply(501, '5.5.4', 'Syntax: VRFY <address>')),
+    HELP: () => say(reply(214, '2.0.0', 'Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS AUTH')),
+  };
+
+  get #offersStartTls(): boolean { return this.opts.listener !== 'submissions' && this.#tls === null; }
+  get #offersAuth(): boolean { return this.opts.listener !== 'mx'; }
+
+  #hello(arg: string, esmtp: boolean): Step {
+    const name = arg.trim();
+    if (!HELO_NAME.test(name)) return say(reply(501, '5.5.4', `Syntax: ${esmtp ? 'EHLO' : 'HELO'} <domain>`));
+    this.#helo = name;
+    this.#esmtp = esmtp;
+    this.#tx = null;
+    if (!esmtp) return say(reply(250, undefined, this.opts.hostname));
+    const ext = ['PIPELINING', `SIZE ${this.opts.maxMessageSize}`, '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES'];
+    if (this.#offersStartTls) ext.push('STARTTLS');
+    if (this.#offersAuth && this.#tls) ext.push('AUTH PLAIN LOGIN');
+    return say(reply(250, undefined, [this.opts.hostname, ...ext]));
+  }
+
+  #startTls(arg: string): Step {
+    if (arg.trim()) return say(reply(501, '5.5.4', 'Syntax: STARTTLS'));
+    if (this.#tls) return say(reply(503, '5.5.1', 'TLS already active'));
+    if (!this.#offersStartTls) return say(R.notImplemented);
+    if (!this.#esmtp) return say(R.needEhlo);
+    this.#waiting = 'tls';
+    return { replies: [reply(220, '2.0.0', 'Ready to start TLS')], action: { type: 'startTls' } };
+  }
+
+  #auth(arg: string): Step {
+    if (!this.#offersAuth) return say(R.notImplemented);
+    if (!this.#esmtp) return say(R.needEhlo);
+    if (!this.#tls) return say(reply(538, '5.7.11', 'Encryption required for requested authentication mechanism'));
+    if (this.#user !== null) return say(reply(503, '5.5.1', 'Already authenticated'));
+    if (this.#tx) return say(reply(503, '5.5.1', 'Not allowed during a mail transaction'));
+    const [mech = '', initial, extra] = arg.trim().split(/ +/);
+    if (extra !== undefined || mech === '') return say(reply(501, '5.5.4', 'Syntax: AUTH <mechanism> [initial-response]'));
+    switch (mech.toUpperCase()) {
+      case 'PLAIN':
+        if (initial === undefined) return this.#challenge('auth-plain', '');
+        return this.#authPlain(initial);
+      case 'LOGIN':
+        if (initial === undefined) return this.#challenge('auth-login-user', 'VXNlcm5hbWU6');
+        return this.#authContinueLogin(initial, 'auth-login-user');
+      default:
+        return say(reply(504, '5.5.4', 'Unrecognized authentication type'));
+    }
+  }
+
+  #challenge(next: Waiting, text: string): Step {
+    this.#waiting = next;
+    return say(reply(334, undefined, text));
+  }
+
+  #authContinue(text: string): Step {
+    const state = this.#waiting;
+    this.#waiting = 'command';
+    if (text === '*') return say(reply(501, '5.0.0', 'Authentication canceled'));
+    if (state === 'auth-plain') return this.#authPlain(text);
+    return this.#authContinueLogin(text, state);
+  }
+
+  #authContinueLogin(b64: string, state: Waiting): Step {
+    const decoded = decodeBase64(b64);
+    if (decoded === null) return say(R.badBase64);
+    if (state === 'auth-login-user') {
+      this.#loginUser = decoded.toString('utf8');
+      return this.#challenge('auth-login-pass', 'UGFzc3dvcmQ6');
+    }
+    return this.#verify(this.#loginUser, decoded.toString('utf8'));
+  }
+
+  #authPlain(b64: string): Step {
+    const decoded = decodeBase64(b64);
+    if (decoded === null) return say(R.badBase64);
+    const parts = decoded.toString('utf8').split('\0');
+    if (parts.length !== 3 || !parts[1]) return say(reply(501, '5.5.2', 'Invalid AUTH PLAIN data'));
+    const [authzid, authcid, password] = parts as [string, string, string];
+    if (authzid !== '' && authzid !== authcid) return say(reply(535, '5.7.8', 'Authentication credentials invalid'));
+    return this.#verify(authcid, password);
+  }
+
+  #verify(user: string, password: string): Step {
+    this.#pendingUser = user;
+    this.#waiting = 'verify';
+    return { replies: [], action: { type: 'verifyAuth', user, password } };
+  }
+
+  /** A reply that ends an AUTH exchange in progress (bad line during the 334 dialogue). */
+  #endAuth(step: Step): Step {
+    if (this.#waiting.startsWith('auth-')) this.#waiting = 'command';
+    return step;
+  }
+
+  #mail(arg: string): Step {
+    if (!this.#helo) return say(R.needHelo);
+    if (this.opts.listener !== 'mx' && this.#user === null) {
+      return say(reply(530, '5.7.0', this.#tls ? 'Authentication required' : 'Must issue a STARTTLS command first'));
+    }
+    if (this.#tx) return say(reply(503, '5.5.1', 'Sender already specified'));
+    const parsed = parseMailArgs(arg);
+    if (!parsed.ok) return say(argsErrorReply(parsed.error, reply(501, '5.1.7', 'Bad sender address syntax')));
+    const { sender, params } = parsed.value;
+    if (sender?.isUtf8 && !params.smtputf8) return say(R.needUtf8);
+    if (params.size !== null && params.size > this.opts.maxMessageSize) return say(reply(552, '5.3.4', 'Message too big'));
+    this.#tx = { from: sender, params, rcpts: [] };
+    return say(reply(250, '2.1.0', 'Ok'));
+  }
+
+  #rcpt(arg: string): Step {
+    const tx = this.#tx;
+    if (!tx) return say(R.needMail);
+    const parsed = parseRcptArgs(arg);
+    if (!parsed.ok) return say(argsErrorReply(parsed.error, reply(501, '5.1.3', 'Bad recipient address syntax')));
+    const rcpt = parsed.value.recipient;
+    if (rcpt.isUtf8 && !tx.params.smtputf8) return say(R.needUtf8);
+    const address = rcpt.domain === '' ? `${rcpt.local}@${this.opts.hostname.toLowerCase()}` : rcpt.address;
+    if (this.#user === null && !this.#isLocal(rcpt)) return say(R.relayDenied);
+    if (tx.rcpts.includes(address)) return say(reply(250, '2.1.5', 'Ok'));
+    if (tx.rcpts.length >= this.opts.maxRecipients) return say(reply(452, '4.5.3', 'Too many recipients'));
+    tx.rcpts.push(address);
+    return say(reply(250, '2.1.5', 'Ok'));
+  }
+
+  /** Unauthenticated clients may only name local mailboxes, written plainly. */
+  #isLocal(rcpt: Mailbox): boolean {
+    if (relayTrickIn(rcpt) !== null) return false;
+    return rcpt.domain === '' || this.opts.localDomains.has(rcpt.domain);
+  }
+
+  #data(arg: string): Step {
+    if (!this.#tx) return say(R.needMail);
+    if (this.#tx.rcpts.length === 0) return say(reply(503, '5.5.1', 'Need RCPT command'));
+    if (arg.trim()) return say(reply(501, '5.5.4', 'Syntax: DATA'));
+    this.#waiting = 'data';
+    const transaction: Transaction = {
+      mailFrom: this.#tx.from?.address ?? '',
+      recipients: [...this.#tx.rcpts],
+      smtputf8: this.#tx.params.smtputf8,
+      helo: this.#helo!,
+      esmtp: this.#esmtp,
+      tls: this.#tls,
+      user: this.#user,
+    };
+    return { replies: [reply(354, undefined, 'End data with <CR><LF>.<CR><LF>')], action: { type: 'receiveData', transaction } };
+  }
+}
+
+function argsErrorReply(error: ArgsError, addressReply: Reply): Reply {
+  if (error === 'param-syntax') return reply(501, '5.5.4', 'Invalid parameters');
+  if (error === 'param-unknown') return reply(555, '5.5.4', 'Unsupported parameter');
+  return addressReply;
+}
+
+/** Strict base64 (RFC 4648, padded); "=" is the empty response (RFC 4954 §4). */
+function decodeBase64(text: string): Buffer | null {
+  if (text === '=') return Buffer.alloc(0);
+  return text !== '' && BASE64.test(text) ? Buffer.from(text, 'base64') : null;
+}

@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseMailArgs, parseRcptArgs, parseMailbox, relayTrickIn } from './address.js';
+
+const mailOk = (arg: string) => {
+  const r = parseMailArgs(arg);
+  assert.ok(r.ok, `expected ok for ${arg}: ${JSON.stringify(r)}`);
+  return r.value;
+};
+const mailErr = (arg: string) => {
+  const r = parseMailArgs(arg);
+  assert.ok(!r.ok, `expected error for ${arg}`);
+  return r.error;
+};
+const rcptOk = (arg: string) => {
+  const r = parseRcptArgs(arg);
+  assert.ok(r.ok, `expected ok for ${arg}: ${JSON.stringify(r)}`);
+  return r.value.recipient;
+};
+const rcptErr = (arg: string) => {
+  const r = parseRcptArgs(arg);
+  assert.ok(!r.ok, `expected error for ${arg}`);
+  return r.error;
+};
+
+test('MAIL FROM: plain, null sender, tolerated space after the colon, domain lower-cased', () => {
+  assert.equal(mailOk('FROM:<Alice@Example.COM>').sender?.address, 'Alice@example.com');
+  assert.equal(mailOk('from:<>').sender, null);
+  assert.equal(mailOk('FROM: <a@b.example>').sender?.address, 'a@b.example');
+  assert.deepEqual(mailOk('FROM:<a@b.example>').params, { size: null, body: null, smtputf8: false });
+});
+
+test('MAIL FROM parameters', () => {
+  assert.deepEqual(mailOk('FROM:<a@b.example> SIZE=1000 BODY=8bitmime SMTPUTF8').params, { size: 1000, body: '8BITMIME', smtputf8: true });
+  assert.deepEqual(mailOk('FROM:<> BODY=7BIT').params, { size: null, body: '7BIT', smtputf8: false });
+  assert.equal(mailOk('FROM:<a@b.example> AUTH=<>').sender?.address, 'a@b.example');
+  assert.equal(mailErr('FROM:<a@b.example> SIZE=abc'), 'param-syntax');
+  assert.equal(mailErr('FROM:<a@b.example> SIZE'), 'param-syntax');
+  assert.equal(mailErr('FROM:<a@b.example> SIZE=1 SIZE=2'), 'param-syntax');
+  assert.equal(mailErr('FROM:<a@b.example> SMTPUTF8=yes'), 'param-syntax');
+  assert.equal(mailErr('FROM:<a@b.example> BODY=BINARYMIME'), 'param-unknown');
+  assert.equal(mailErr('FROM:<a@b.example> RET=FULL'), 'param-unknown');
+  assert.equal(mailErr('FROM:<a@b.example>SIZE=1'), 'syntax');
+});
+
+test('malformed paths', () => {
+  for (const arg of ['FROM:a@b.example', 'FROM:<a@b.example', 'FROM:<a>', 'FROM:<@b.example>', 'FROM:<a@>',
+    'FROM:<a@b..example>', 'FROM:<a..b@c.example>', 'FROM:<.a@c.example>', 'FROM:<a b@c.example>',
+    'FROM:<a@-b.example>', 'FROM:<a@b_c.example>', 'FROM:<a@[1.2.3]>', 'FROM:<a@@b.example>', 'FROM <a@b.example>',
+    'TO:<a@b.example>', 'FROM:<"unterminated@b.example>', 'FROM:<a@b.example.>', 'FROM:<<a@b.example>>']) {
+    assert.equal(mailErr(arg), 'syntax', arg);
+  }
+});
+
+test('length limits: 64 local, 256 path', () => {
+  assert.equal(mailOk(`FROM:<${'a'.repeat(64)}@b.example>`).sender?.local.length, 64);
+  assert.equal(mailErr(`FROM:<${'a'.repeat(65)}@b.example>`), 'path-too-long');
+  const domain = `${'d'.repeat(60)}.`.repeat(4) + 'example';
+  assert.equal(mailOk(`FROM:<a@${domain}>`).sender?.domain, domain, '255-octet path (with brackets)');
+  assert.equal(mailErr(`FROM:<abc@${domain}>`), 'path-too-long', '257-octet path');
+});
+
+test('quoted local parts, address literals and UTF-8', () => {
+  const q = mailOk('FROM:<"john smith"@b.example>').sender!;
+  assert.equal(q.isQuoted, true);
+  assert.equal(q.address, '"john smith"@b.example');
+  assert.equal(mailOk('FROM:<a@[192.0.2.1]>').sender?.isAddressLiteral, true);
+  assert.equal(mailOk('FROM:<a@[IPv6:2001:db8::1]>').sender?.domain, '[IPv6:2001:db8::1]');
+  const u = mailOk('FROM:<josé@Bücher.example> SMTPUTF8').sender!;
+  assert.equal(u.isUtf8, true);
+  assert.equal(u.domain, 'bücher.example');
+  assert.equal(mailOk('FROM:<a@b.example>').sender?.isUtf8, false);
+});
+
+test('RCPT TO: <postmaster> alone; no parameters; errors', () => {
+  assert.equal(rcptOk('TO:<Postmaster>').address, 'postmaster');
+  assert.equal(rcptOk('TO:<postmaster@Relay.Test>').address, 'postmaster@relay.test');
+  assert.equal(rcptErr('TO:<>'), 'syntax');
+  assert.equal(rcptErr('TO:<a@b.example> NOTIFY=NEVER'), 'param-unknown');
+  assert.equal(rcptErr('TO:<a@b.example> =x'), 'param-syntax');
+  assert.equal(rcptErr('TO:<bob>'), 'syntax');
+});
+
+test('source routes are parsed and dropped; the real domain is the last one', () => {
+  const m = rcptOk('TO:<@relay.test,@hop.example:user@other.example>');
+  assert.equal(m.hasSourceRoute, true);
+  assert.equal(m.domain, 'other.example');
+  assert.equal(m.address, 'user@other.example');
+  assert.equal(rcptErr('TO:<@relay.test user@other.example>'), 'syntax');
+});
+
+test('relay tricks', () => {
+  const trick = (arg: string) => relayTrickIn(rcptOk(arg));
+  assert.equal(trick('TO:<user@relay.test>'), null);
+  assert.equal(trick('TO:<user%other.example@relay.test>'), 'percent-hack');
+  assert.equal(trick('TO:<other.example!user@relay.test>'), 'bang-path');
+  assert.equal(trick('TO:<@relay.test:user@other.example>'), 'source-route');
+  assert.equal(trick('TO:<"user@other.example"@relay.test>'), 'quoted-routing');
+  assert.equal(trick('TO:<"user%other"@relay.test>'), 'quoted-routing');
+  assert.equal(trick('TO:<"john smith"@relay.test>'), null);
+  assert.equal(trick('TO:<user@[127.0.0.1]>'), 'ip-literal');
+});
+
+test('parseMailbox', () => {
+  assert.equal(parseMailbox('a@B.example')?.address, 'a@b.example');
+  assert.equal(parseMailbox('a@b.example> SIZE=1'), null);
+  assert.equal(parseMailbox('nope'), null);
+});

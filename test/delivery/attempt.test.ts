@@ -1,0 +1,123 @@
+// SmtpAttempt + ConnectionPool against real receivers: per-recipient results, session reuse with
+// RSET, a broken cached session retried on a fresh one, TLS policies and the plaintext fallback.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { loadConfig } from '../../src/config/load.js';
+import { SmtpAttempt, type AttemptMessage } from '../../src/delivery/attempt.js';
+import { ConnectionPool, type SessionTarget } from '../../src/delivery/connection-pool.js';
+import { startReceiver, type Receiver, type SmtpReply } from '../helpers/smtp-receiver.js';
+
+const BODY = Buffer.from('Subject: hi\r\n\r\nbody\r\n');
+const store = { readBody: () => Readable.from([BODY]) };
+const config = loadConfig({ env: {}, overrides: { hostname: 'relay.test', 'delivery.connectTimeout': '3s', 'delivery.commandTimeout': '5s', 'delivery.idleConnectionTimeout': '5s' } });
+
+const message = (recipients: string[]): AttemptMessage => ({ messageId: 'M1', mailFrom: 'a@sender.test', size: BODY.length, recipients });
+const target = (r: Receiver, tls: SessionTarget['tls'] = 'opportunistic'): SessionTarget =>
+  ({ host: 'mx.example.test', address: r.host, port: r.port, tls, verifyCertificate: false, auth: null });
+
+describe('SmtpAttempt', () => {
+  let ok: Receiver;
+  let picky: Receiver;
+  let plain: Receiver;
+  let oldTls: Receiver;
+  let rcpt: (addr: string) => SmtpReply | null = () => null;
+  let data: () => SmtpReply | null = () => null;
+
+  before(async () => {
+    ok = await startReceiver({ host: '127.0.0.2' });
+    picky = await startReceiver({ host: '127.0.0.3', behaviour: { rcpt: (a) => rcpt(a), data: () => data() } });
+    plain = await startReceiver({ host: '127.0.0.4', tls: false });
+    // A server whose TLS the client refuses (TLS 1.0 only): the STARTTLS handshake fails.
+    oldTls = await startReceiver({ host: '127.0.0.5', tlsOptions: { minVersion: 'TLSv1', maxVersion: 'TLSv1' } });
+  });
+  after(async () => { await Promise.all([ok, picky, plain, oldTls].map((r) => r.close())); });
+
+  const fresh = () => { const pool = new ConnectionPool({ config }); return { pool, attempt: new SmtpAttempt({ pool, store }) }; };
+
+  it('delivers and reports TLS facts; reuses the session with RSET for the next message', async () => {
+    const { pool, attempt } = fresh();
+    const before = ok.sessions;
+    const a = await attempt.run(message(['x@example.test']), target(ok));
+    const b = await attempt.run(message(['y@example.test']), target(ok));
+    for (const r of [a, b]) {
+      assert.equal(r.hostFailure, null);
+      assert.equal(r.recipients[0]!.outcome, 'delivered');
+    }
+    assert.match(a.tls?.protocol ?? '', /^TLSv1\.[23]$/);
+    assert.ok(a.tls?.cipher);
+    assert.equal(ok.sessions - before, 1);
+    assert.ok(ok.messages.slice(-2).every((m) => m.body.equals(BODY) && m.tls));
+    pool.closeAll();
+  });
+
+  it('retries once on a fresh session when the cached one turns out to be broken', async () => {
+    const { pool, attempt } = fresh();
+    const before = ok.sessions;
+    await attempt.run(message(['x@example.test']), target(ok));
+    const cached = pool.take(target(ok))!;
+    assert.ok(cached, 'the session was cached');
+    (cached.conn._socket as import('node:net').Socket).end(); // our side half-closed: RSET cannot be sent
+    pool.release(cached, true);
+    const r = await attempt.run(message(['z@example.test']), target(ok));
+    assert.equal(r.hostFailure, null);
+    assert.equal(r.recipients[0]!.outcome, 'delivered');
+    assert.equal(ok.sessions - before, 2);
+    pool.closeAll();
+  });
+
+  it('reports per-recipient results: RCPT refusals keep their own reply, others get the DATA reply', async () => {
+    const { pool, attempt } = fresh();
+    rcpt = (a) => (a.startsWith('gone') ? { code: 550, message: '5.1.1 No such user' } : null);
+    data = () => ({ code: 451, message: '4.3.0 Try again later' });
+    const r = await attempt.run(message(['gone@example.test', 'here@example.test']), target(picky));
+    assert.equal(r.hostFailure, null);
+    assert.deepEqual(r.recipients.map((x) => [x.address, x.outcome === 'failed' ? [x.verdict.kind, x.verdict.status] : x.outcome]), [
+      ['gone@example.test', ['permanent', '5.1.1']],
+      ['here@example.test', ['temporary', '4.3.0']],
+    ]);
+    data = () => null;
+    const s = await attempt.run(message(['gone@example.test', 'here@example.test']), target(picky));
+    assert.deepEqual(s.recipients.map((x) => x.outcome), ['failed', 'delivered']);
+    rcpt = () => ({ code: 452, message: '4.2.2 Over quota' });
+    const t = await attempt.run(message(['a@example.test']), target(picky));
+    assert.equal(t.hostFailure, null);
+    assert.deepEqual(t.recipients.map((x) => x.outcome === 'failed' && x.verdict.kind), ['temporary']);
+    rcpt = () => null;
+    pool.closeAll();
+  });
+
+  it("fails the host (temporary) under 'required' TLS when STARTTLS is not offered, sending nothing", async () => {
+    const { pool, attempt } = fresh();
+    const r = await attempt.run(message(['x@example.test']), target(plain, 'required'));
+    assert.equal(r.hostFailure?.kind, 'temporary');
+    assert.equal(r.hostFailure?.status, '4.7.5');
+    assert.equal(plain.messages.length, 0);
+    const clear = await attempt.run(message(['x@example.test']), target(plain, 'opportunistic'));
+    assert.equal(clear.recipients[0]!.outcome, 'delivered');
+    assert.equal(clear.tls, null);
+    assert.equal(plain.messages[0]!.tls, false);
+    pool.closeAll();
+  });
+
+  it('falls back to plaintext when an opportunistic STARTTLS handshake fails, never when TLS is required', async () => {
+    const { pool, attempt } = fresh();
+    const r = await attempt.run(message(['x@example.test']), target(oldTls, 'opportunistic'));
+    assert.equal(r.hostFailure, null);
+    assert.equal(r.recipients[0]!.outcome, 'delivered');
+    assert.equal(oldTls.messages[0]!.tls, false);
+    const req = await attempt.run(message(['x@example.test']), target(oldTls, 'required'));
+    assert.equal(req.hostFailure?.status, '4.7.5');
+    assert.equal(oldTls.messages.length, 1);
+    pool.closeAll();
+  });
+
+  it('fails the host when nothing listens', async () => {
+    const { pool, attempt } = fresh();
+    const down = await startReceiver({ host: '127.0.0.6', behaviour: { refuse: true } });
+    const r = await attempt.run(message(['x@example.test']), target(down));
+    assert.equal(r.hostFailure?.kind, 'temporary');
+    assert.equal(r.hostFailure?.status, '4.4.1');
+    pool.closeAll();
+  });
+});

@@ -1,0 +1,113 @@
+// The scheduler's lifecycle over real sockets: smarthost mode with AUTH, graceful stop (in-flight
+// work finishes; stuck work is aborted and its lease released), a job that throws is deferred and
+// retried rather than lost, and 'local' jobs are stored under dataDir/inbound.
+import { after, afterEach, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
+import { startReceiver, type Receiver } from '../helpers/smtp-receiver.js';
+import { body, createFixture, enqueue, waitForLog, waitForMessage, waitForStates, type Fixture } from './fixture.js';
+
+describe('delivery lifecycle', () => {
+  let dns: DnsServer;
+  let mx: Receiver; // 127.0.0.2
+  let relay: Receiver; // 127.0.0.3: smarthost with AUTH
+  let silent: net.Server; // 127.0.0.4: accepts connections, never greets
+  const held = new Set<net.Socket>();
+  let f: Fixture | undefined;
+
+  before(async () => {
+    dns = await startDnsServer();
+    mx = await startReceiver({ host: '127.0.0.2' });
+    relay = await startReceiver({ host: '127.0.0.3', auth: { user: 'relayuser', pass: 's3cret' } });
+    silent = net.createServer((s) => { held.add(s); s.on('error', () => undefined); });
+    await new Promise<void>((resolve) => silent.listen(mx.port, '127.0.0.4', () => resolve()));
+    dns.setZone({
+      'example.test': { MX: [{ exchange: 'mx.example.test', priority: 10 }] },
+      'mx.example.test': { A: ['127.0.0.2'] },
+      'stuck.test': { MX: [{ exchange: 'mx.stuck.test', priority: 10 }] },
+      'mx.stuck.test': { A: ['127.0.0.4'] },
+    });
+  });
+  after(async () => {
+    for (const s of held) s.destroy();
+    await Promise.all([mx.close(), relay.close(), new Promise((r) => silent.close(r)), dns.close()]);
+  });
+  afterEach(async () => { await f?.close(); f = undefined; mx.messages.length = 0; relay.messages.length = 0; });
+
+  const smarthost = (pass: string) => ({ 'delivery.smarthost': { host: '127.0.0.3', port: relay.port, auth: { user: 'relayuser', pass }, tls: 'opportunistic' } });
+
+  it('sends everything through the smarthost, authenticated over STARTTLS', async () => {
+    f = await createFixture({ port: mx.port, dns, overrides: smarthost('s3cret') });
+    f.scheduler.start();
+    const id = await enqueue(f, { from: 'alice@sender.test', to: ['bob@anywhere.test', 'carol@example.test'] });
+    await waitForStates(f, id, ['delivered']);
+    const got = relay.messages.filter((m) => m.mailFrom === 'alice@sender.test');
+    assert.deepEqual(got.map((m) => m.rcptTo).flat().sort(), ['bob@anywhere.test', 'carol@example.test']);
+    assert.ok(got.every((m) => m.user === 'relayuser' && m.tls));
+    assert.equal(mx.messages.length, 0, 'MX hosts are not used');
+    assert.ok(!JSON.stringify(f.logs).includes('s3cret'), 'the password is never logged');
+  });
+
+  it('defers (never bounces) when the smarthost refuses our credentials', async () => {
+    f = await createFixture({ port: mx.port, dns, overrides: smarthost('wrong') });
+    f.scheduler.start();
+    const id = await enqueue(f, { from: 'alice@sender.test', to: ['bob@anywhere.test'] });
+    const m = await waitForStates(f, id, ['deferred']);
+    assert.match(m.recipients[0]!.lastResponse ?? '', /^4\.7\.8 .*535/);
+  });
+
+  it('graceful stop lets an in-flight delivery finish', async () => {
+    f = await createFixture({ port: mx.port, dns });
+    f.scheduler.start();
+    const id = await enqueue(f, { from: 'alice@sender.test', to: ['bob@example.test'] });
+    await waitForMessage(f, id, (m) => m.recipients[0]!.state !== 'queued', 'claimed');
+    await f.scheduler.stop(5000);
+    const m = await f.store.getMessage(id);
+    assert.equal(m!.recipients[0]!.state, 'delivered');
+  });
+
+  it('graceful stop aborts a stuck attempt after the timeout and releases its lease', async () => {
+    f = await createFixture({ port: mx.port, dns, overrides: { 'delivery.connectTimeout': '30s' } });
+    f.scheduler.start();
+    const id = await enqueue(f, { from: 'alice@sender.test', to: ['bob@stuck.test'] });
+    await waitForMessage(f, id, (m) => m.recipients[0]!.state === 'delivering', 'leased');
+    const started = Date.now();
+    await f.scheduler.stop(300);
+    assert.ok(Date.now() - started < 3000, 'stop is bounded by its timeout');
+    const m = await f.store.getMessage(id);
+    assert.equal(m!.recipients[0]!.state, 'queued', 'lease released: due again at once');
+    assert.equal(m!.recipients[0]!.attempts, 0, 'an aborted attempt is not counted');
+    assert.ok(f.logs.some((l) => l.event === 'delivery.stopped' && l.released === 1));
+  });
+
+  it('defers a job that throws unexpectedly, then retries it', async () => {
+    f = await createFixture({ port: mx.port, dns });
+    const id = await enqueue(f, { from: 'alice@sender.test', to: ['postmaster@relay.test'], route: 'local' });
+    const spool = path.join(f.dir, 'spool', id);
+    const saved = await fs.readFile(spool);
+    await fs.rm(spool); // the body vanished: LocalDelivery throws
+    f.scheduler.start();
+    const m = await waitForStates(f, id, ['deferred']);
+    assert.match(m.recipients[0]!.lastResponse ?? '', /^4\.3\.0 /);
+    assert.equal(m.recipients[0]!.attempts, 1);
+    await waitForLog(f, (l) => l.event === 'delivery.crashed' && l.id === id);
+    await fs.writeFile(spool, saved);
+    await waitForStates(f, id, ['delivered']);
+  });
+
+  it("stores 'local' jobs under dataDir/inbound and marks them delivered", async () => {
+    f = await createFixture({ port: mx.port, dns });
+    f.scheduler.start();
+    const data = body('inbound report');
+    const id = await enqueue(f, { from: 'mailer@remote.test', to: ['bounces@relay.test', 'abuse@relay.test'], body: data, route: 'local' });
+    const m = await waitForStates(f, id, ['delivered']);
+    assert.ok(m.recipients.every((r) => r.lastResponse === 'local'));
+    assert.ok((await fs.readFile(path.join(f.dir, 'inbound', `${id}.eml`))).equals(data));
+    const log = await waitForLog(f, (l) => l.event === 'inbound.stored' && l.id === id);
+    assert.deepEqual(log.rcpts, ['bounces@relay.test', 'abuse@relay.test']);
+    assert.equal(mx.messages.length, 0);
+  });
+});

@@ -1,0 +1,171 @@
+// A receiving SMTP server for tests (an independent peer built on the `smtp-server` package):
+// records every accepted message and counts sessions, with scripted refusals.
+//
+//   const mx = await startReceiver({ host: '127.0.0.2' });          // port 0: pick a free one
+//   const mx2 = await startReceiver({ host: '127.0.0.3', port: mx.port }); // same port, other address
+//   startReceiver({ host, tls: false })              // no STARTTLS offered (default: STARTTLS, self-signed)
+//   startReceiver({ host, auth: { user, pass } })    // AUTH PLAIN/LOGIN required (after STARTTLS)
+//   startReceiver({ host, tlsOptions: { maxVersion: 'TLSv1' } })  // extra node:tls server options
+//   startReceiver({ host, behaviour: {
+//     connect: () => ({ code: 421, message: '4.3.2 busy' }),      // refuse at the greeting
+//     mail: (addr) => null, rcpt: (addr) => ({ code: 550, message: '5.1.1 unknown' }),
+//     data: () => ({ code: 451, message: '4.3.0 try later' }),   // after the body was read
+//     refuse: true,                                              // nothing listens: ECONNREFUSED
+//   } })
+//   mx.messages → [{ mailFrom, rcptTo, body, tls, user, receivedAt }]  ('' for the null sender)
+//   mx.sessions, mx.maxConcurrentSessions;  await mx.waitFor(2, 5000);  await mx.close();
+// A behaviour function returning null accepts. Messages are recorded only when accepted. Reply
+// texts are sent as given (put the enhanced status code in `message` yourself).
+import net from 'node:net';
+import type tls from 'node:tls';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import { createSelfSigned } from '../../src/tls/certificates.js';
+
+export interface SmtpReply { code: number; message: string }
+
+export interface ReceiverBehaviour {
+  connect?(): SmtpReply | null;
+  mail?(address: string): SmtpReply | null;
+  rcpt?(address: string): SmtpReply | null;
+  data?(): SmtpReply | null;
+  refuse?: boolean;
+}
+
+export interface ReceivedMessage { mailFrom: string; rcptTo: string[]; body: Buffer; tls: boolean; user: string | null; receivedAt: number }
+
+export interface Receiver {
+  host: string;
+  port: number;
+  messages: ReceivedMessage[];
+  /** Sessions opened so far. */
+  readonly sessions: number;
+  /** Most sessions open at the same time. */
+  readonly maxConcurrentSessions: number;
+  waitFor(n: number, timeoutMs: number): Promise<ReceivedMessage[]>;
+  close(): Promise<void>;
+}
+
+export interface ReceiverOptions {
+  host?: string;
+  port?: number;
+  tls?: boolean;
+  auth?: { user: string; pass: string };
+  /** Extra node:tls server options for STARTTLS (e.g. to make the handshake fail). */
+  tlsOptions?: tls.TlsOptions;
+  behaviour?: ReceiverBehaviour;
+}
+
+let certificate: Promise<{ cert: string; key: string }> | undefined;
+const selfSigned = () => (certificate ??= createSelfSigned('receiver.test'));
+
+const smtpError = (r: SmtpReply) => Object.assign(new Error(r.message), { responseCode: r.code });
+const reply = (r: SmtpReply | null | undefined) => (r ? smtpError(r) : null);
+
+export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receiver> {
+  const host = opts.host ?? '127.0.0.2';
+  const b = opts.behaviour ?? {};
+  if (b.refuse) return refusingReceiver(host, opts.port ?? 0);
+  const messages: ReceivedMessage[] = [];
+  const waiters = new Set<() => void>();
+  let sessions = 0;
+  let open = 0;
+  let maxOpen = 0;
+  const tls = opts.tls ?? true;
+
+  const options: SMTPServerOptions = {
+    name: host,
+    logger: false,
+    size: 64 * 1024 * 1024,
+    closeTimeout: 250,
+    disableReverseLookup: true,
+    disabledCommands: [...(tls ? [] : ['STARTTLS']), ...(opts.auth ? [] : ['AUTH'])],
+    authOptional: !opts.auth,
+    ...(tls ? { ...(await selfSigned()), ...opts.tlsOptions } : {}),
+    onConnect(_session, cb) {
+      sessions++;
+      maxOpen = Math.max(maxOpen, ++open);
+      cb(reply(b.connect?.()));
+    },
+    onClose() { open--; },
+    onAuth(auth, _session, cb) {
+      const ok = opts.auth && auth.username === opts.auth.user && auth.password === opts.auth.pass;
+      cb(ok ? null : smtpError({ code: 535, message: '5.7.8 Authentication failed' }), ok ? { user: auth.username } : undefined);
+    },
+    onMailFrom(address, _session, cb) { cb(reply(b.mail?.(address.address))); },
+    onRcptTo(address, _session, cb) { cb(reply(b.rcpt?.(address.address))); },
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const refusal = reply(b.data?.());
+        if (!refusal) record(session, Buffer.concat(chunks));
+        cb(refusal);
+      });
+    },
+  };
+
+  function record(session: SMTPServerSession, body: Buffer) {
+    const env = session.envelope;
+    messages.push({
+      mailFrom: env.mailFrom ? env.mailFrom.address : '',
+      rcptTo: env.rcptTo.map((r) => r.address),
+      body,
+      tls: session.secure,
+      user: (session.user as string | undefined) ?? null,
+      receivedAt: Date.now(),
+    });
+    for (const w of waiters) w();
+  }
+
+  const server = new SMTPServer(options);
+  server.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const port = (server.server.address() as net.AddressInfo).port;
+
+  return {
+    host,
+    port,
+    messages,
+    get sessions() { return sessions; },
+    get maxConcurrentSessions() { return maxOpen; },
+    waitFor: (n, timeoutMs) => waitFor(messages, waiters, n, timeoutMs),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+function waitFor(messages: ReceivedMessage[], waiters: Set<() => void>, n: number, timeoutMs: number): Promise<ReceivedMessage[]> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (messages.length < n) return;
+      clearTimeout(timer);
+      waiters.delete(check);
+      resolve(messages);
+    };
+    const timer = setTimeout(() => {
+      waiters.delete(check);
+      reject(new Error(`receiver: ${messages.length} of ${n} messages after ${timeoutMs} ms`));
+    }, timeoutMs);
+    waiters.add(check);
+    check();
+  });
+}
+
+/** Reserves nothing: binds to learn a free port (if 0), then closes so connections are refused. */
+async function refusingReceiver(host: string, port: number): Promise<Receiver> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => { probe.once('error', reject); probe.listen(port, host, () => resolve()); });
+  const chosen = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return {
+    host,
+    port: chosen,
+    messages: [],
+    sessions: 0,
+    maxConcurrentSessions: 0,
+    waitFor: (n, timeoutMs) => waitFor([], new Set(), n, timeoutMs),
+    close: async () => undefined,
+  };
+}

@@ -1,0 +1,123 @@
+// Session limits over real sockets: idle and DATA timeouts, AUTH brute force, connection limits,
+// the error budget, and a graceful close() that lets a transaction in DATA finish.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client, b64, eventually, startHarness } from './harness.js';
+
+test('a slow client is timed out: 421 4.4.2 and close, between commands and during DATA', async () => {
+  const h = await startHarness({ 'smtp.commandTimeout': '300ms', 'smtp.dataTimeout': '300ms' });
+  try {
+    const c = await Client.connect(h.port('mx'));
+    assert.equal(await c.read(), '220 relay.test Postlane ESMTP\r\n');
+    const t0 = Date.now();
+    assert.equal(await c.read(2000), '421 Timeout, closing connection\r\n', 'before EHLO: no enhanced code');
+    assert.ok(Date.now() - t0 >= 250);
+    assert.equal(await c.isClosedWithin(), true);
+
+    const d = await Client.ready(h.port('mx'), 'plain');
+    await d.cmd('MAIL FROM:<a@far.example>');
+    await d.cmd('RCPT TO:<postmaster@relay.test>');
+    await d.cmd('DATA');
+    d.write('Subject: stalled\r\n\r\nhalf a messa');
+    assert.equal(await d.read(2000), '421 4.4.2 Timeout, closing connection\r\n');
+    assert.equal(await d.isClosedWithin(), true);
+    assert.deepEqual(await h.storedIds(), []);
+  } finally {
+    await h.close();
+  }
+});
+
+test('AUTH brute force: failures are slowed down, then the client address is locked out', async () => {
+  const h = await startHarness({ 'smtp.auth': { maxFailures: 3, failureDelay: '100ms', failureWindow: '1h', lockout: '1h' } });
+  try {
+    const c = await Client.ready(h.port('submission'), 'starttls');
+    const delays: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = Date.now();
+      assert.equal(await c.cmd(`AUTH PLAIN ${b64(`\0alice\0guess${i}`)}`), '535 5.7.8 Authentication credentials invalid\r\n');
+      delays.push(Date.now() - t0);
+    }
+    assert.ok(delays[0]! >= 90 && delays[1]! >= 190 && delays[2]! >= 390, `delays double: ${delays}`);
+    assert.equal(await c.cmd(`AUTH PLAIN ${b64('\0alice\0secret')}`), '421 4.7.0 Too many failed authentications, try again later\r\n',
+      'locked out: even the right password is not checked');
+    assert.equal(await c.isClosedWithin(), true);
+
+    const again = await Client.ready(h.port('submissions'), 'implicit-auth').then(() => 'authenticated', (err: Error) => err.message);
+    assert.match(again, /AUTH failed: 421 4\.7\.0/, 'the lockout covers every listener');
+    assert.ok(h.logs.some((l) => l.event === 'smtp.auth_locked'));
+    assert.equal(h.logs.filter((l) => l.event === 'smtp.auth_failed').length, 3);
+  } finally {
+    await h.close();
+  }
+});
+
+test('connection limits: per client address and in total, 421 4.7.0', async () => {
+  const h = await startHarness({ 'smtp.maxConnectionsPerIp': 2, 'smtp.maxConnections': 3 });
+  const open: Client[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      open.push(await Client.connect(h.port('mx')));
+      assert.match(await open[i]!.read(), /^220 /);
+    }
+    const third = await Client.connect(h.port('mx'));
+    assert.equal(await third.read(), '421 4.7.0 Too many connections, try again later\r\n');
+    assert.equal(await third.isClosedWithin(), true);
+
+    open.push(await Client.connect(h.port('submission'), { localAddress: '127.0.0.2' }));
+    assert.match(await open[2]!.read(), /^220 /, 'another address may still connect');
+    const fourth = await Client.connect(h.port('mx'), { localAddress: '127.0.0.3' });
+    assert.equal(await fourth.read(), '421 4.7.0 Too many connections, try again later\r\n', 'the total counts all listeners');
+
+    open.shift()!.end();
+    await eventually(async () => { // a slot is free again once the server saw that session end
+      const later = await Client.connect(h.port('mx'));
+      if ((await later.read()).startsWith('220 ')) return open.push(later) > 0;
+      later.end();
+      return false;
+    });
+  } finally {
+    for (const c of open) c.end();
+    await h.close();
+  }
+});
+
+test('too many errors in one session: 421 and close', async () => {
+  const h = await startHarness({ 'smtp.maxBadCommands': 3 });
+  try {
+    const c = await Client.ready(h.port('mx'), 'plain');
+    assert.equal(await c.cmd('FOO'), '500 5.5.2 Command unrecognized\r\n');
+    assert.equal(await c.cmd('BAR'), '500 5.5.2 Command unrecognized\r\n');
+    c.send('BAZ');
+    assert.equal(await c.read(), '500 5.5.2 Command unrecognized\r\n');
+    assert.equal(await c.read(), '421 4.7.0 Too many errors, closing connection\r\n');
+    assert.equal(await c.isClosedWithin(), true);
+  } finally {
+    await h.close();
+  }
+});
+
+test('close(): idle sessions get 421 4.3.2, a transaction in DATA finishes and is stored', async () => {
+  const h = await startHarness();
+  let closed = false;
+  try {
+    const idle = await Client.ready(h.port('mx'), 'plain');
+    const busy = await Client.ready(h.port('mx'), 'plain');
+    await busy.cmd('MAIL FROM:<a@far.example>');
+    await busy.cmd('RCPT TO:<postmaster@relay.test>');
+    await busy.cmd('DATA');
+    busy.write('Subject: in flight\r\n\r\nfirst half\r\n');
+    const closing = h.ingress.close(3000).then(() => { closed = true; });
+    assert.equal(await idle.read(), '421 4.3.2 Service shutting down\r\n');
+    assert.equal(await idle.isClosedWithin(), true);
+    assert.equal(closed, false, 'close() waits for the transaction');
+    busy.write('second half\r\n.\r\n');
+    const id = /queued as (\w+)/.exec(await busy.read())?.[1];
+    assert.equal(await busy.read(), '421 4.3.2 Service shutting down\r\n');
+    await closing;
+    assert.ok(id);
+    assert.match(await h.body(id!), /first half\r\nsecond half\r\n$/);
+    await assert.rejects(Client.connect(h.port('mx')), /ECONNREFUSED/, 'no longer listening');
+  } finally {
+    await h.close();
+  }
+});
