@@ -31,7 +31,7 @@ function memoryStore(fail: { write?: boolean; put?: boolean } = {}) {
 
 const tx = (over: Partial<Transaction> = {}): Transaction => ({
   mailFrom: 'alice@example.com', recipients: ['bob@dest.example'], smtputf8: false, helo: 'client.test',
-  esmtp: true, tls: { protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256' }, user: 'alice', ...over,
+  esmtp: true, tls: { protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256' }, user: 'alice', submission: true, ...over,
 });
 
 async function accept(chunks: string[], over: Partial<Transaction> = {}, listener: 'submission' | 'mx' = 'submission', mem = memoryStore()) {
@@ -79,11 +79,24 @@ test('a header that only contains "date" in another name does not count', async 
 });
 
 test('mx: only Received is added; route local; no headers at all; empty message', async () => {
-  const r = await accept(['\r\njust a body\r\n'], { user: null, tls: null }, 'mx');
+  const r = await accept(['\r\njust a body\r\n'], { user: null, tls: null, submission: false }, 'mx');
   assert.equal(r.body(r.id), `Received: from client.test ([192.0.2.7])\r\n\tby relay.test (Postlane) with ESMTP id ${r.id};\r\n\tTue, 01 Jul 2025 12:03:04 +0000\r\n\r\njust a body\r\n`);
   assert.equal(r.put[0]!.route, 'local');
-  const empty = await accept([], { user: null, tls: null, esmtp: false }, 'mx');
+  const empty = await accept([], { user: null, tls: null, esmtp: false, submission: false }, 'mx');
   assert.match(empty.body(empty.id), /^Received: from client\.test \(\[192\.0\.2\.7\]\)\r\n\tby relay\.test \(Postlane\) with SMTP id \w+;\r\n\t.*\r\n$/);
+});
+
+test('the "with" protocol: UTF8SMTPSA for SMTPUTF8 transactions (RFC 6531), ESMTPS without AUTH', async () => {
+  const u = await accept(['A: b\r\n\r\n'], { smtputf8: true });
+  assert.match(u.body(u.id), /\)\r\n\tby relay\.test \(Postlane\) with UTF8SMTPSA id \w+;\r\n/);
+  const s = await accept(['A: b\r\n\r\n'], { user: null, submission: false }, 'mx');
+  assert.match(s.body(s.id), /\tby relay\.test \(Postlane\) with ESMTPS id /);
+});
+
+test('a submission from relayNetworks (no AUTH) gets Message-ID and Date, and "with ESMTP"', async () => {
+  const r = await accept(['Subject: app\r\n\r\nx\r\n'], { user: null, tls: null, submission: true });
+  assert.match(r.body(r.id), /with ESMTP id \w+;\r\n\t.*\r\nSubject: app\r\nMessage-ID: <\w+@relay\.test>\r\nDate: .*\r\n\r\nx\r\n$/);
+  assert.deepEqual(r.put[0]!.origin, { listener: 'submission', clientIp: '192.0.2.7', user: null });
 });
 
 test('a message with headers only gets the additions at its end', async () => {

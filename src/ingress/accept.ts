@@ -1,5 +1,5 @@
 // Owns the one path from a DATA transfer to the queue: the header additions (Received first;
-// Message-ID and Date when missing, for authenticated submissions only), the body write through
+// Message-ID and Date when missing, for submissions only, not mx mail), the body write through
 // store.createBody(), and store.put(). A message counts as accepted only once put() resolved:
 // the caller sends "250 queued" from the outcome of finish(), never earlier.
 //
@@ -152,24 +152,30 @@ export class IncomingMessage {
     const tx = this.origin.transaction;
     const now = new Date(this.deps.clock.now());
     const added: string[] = [];
-    if (tx.user !== null) {
+    if (tx.submission) {
       const text = headerBlock.toString('latin1');
       if (!hasField(text, 'message-id')) added.push(`Message-ID: <${this.id}@${this.deps.hostname}>\r\n`);
       if (!hasField(text, 'date')) added.push(`Date: ${rfc5322Date(now)}\r\n`);
     }
     const received = receivedHeader({
       helo: tx.helo, ip: this.origin.clientIp, hostname: this.deps.hostname, id: this.id, date: now, tls: tx.tls,
-      protocol: tx.esmtp ? `ESMTP${tx.tls ? 'S' : ''}${tx.user !== null ? 'A' : ''}` : 'SMTP',
+      protocol: withProtocol(tx),
     });
     return Buffer.concat([Buffer.from(received, 'latin1'), headerBlock, Buffer.from(added.join(''), 'latin1')]);
   }
+}
+
+/** RFC 3848 / RFC 6531 §3.7.3 "with" keyword: SMTP, ESMTP[S][A], UTF8SMTP[S][A]. */
+function withProtocol(tx: Transaction): string {
+  if (!tx.esmtp) return 'SMTP';
+  return `${tx.smtputf8 ? 'UTF8SMTP' : 'ESMTP'}${tx.tls ? 'S' : ''}${tx.user !== null ? 'A' : ''}`;
 }
 
 function hasField(headerBlock: string, name: string): boolean {
   return new RegExp(`(^|\\r\\n)${name}[ \\t]*:`, 'i').test(headerBlock);
 }
 
-/** RFC 5321 §4.4 trace field, folded; the AUTH user is never named in it. */
+/** RFC 5321 §4.4 trace field, folded, TLS in a comment after the from clause (as Postfix does); the AUTH user is never named in it. */
 export function receivedHeader(p: { helo: string; ip: string; hostname: string; protocol: string; id: string; date: Date; tls: { protocol: string; cipher: string } | null }): string {
   const ip = p.ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
   const lines = [`Received: from ${p.helo} ([${ip.includes(':') ? `IPv6:${ip}` : ip}])`];

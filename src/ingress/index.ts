@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { QueueStore } from '../queue/store.js';
 import { Acceptor } from './accept.js';
 import { AuthLimiter } from './smtp/auth-limiter.js';
-import { ConnectionLimits, SmtpListener } from './smtp/listener.js';
+import { ConnectionLimits, SmtpListener, networkMatcher } from './smtp/listener.js';
 import type { ListenerName } from './smtp/session.js';
 
 export interface SmtpIngressDeps {
@@ -42,6 +42,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const acceptor = new Acceptor({ store: deps.store, hostname: config.hostname, clock, logger, onQueued: deps.onQueued });
   const authLimiter = new AuthLimiter(config.smtp.auth, clock);
   const limits = new ConnectionLimits(config.smtp.maxConnections, config.smtp.maxConnectionsPerIp);
+  const isRelayNetwork = networkMatcher(config.smtp.relayNetworks);
   const localDomains = new Set([config.hostname, ...config.localDomains].map((d) => d.toLowerCase()));
   const listeners: SmtpListener[] = [];
   const addresses: SmtpIngress['addresses'] = {};
@@ -50,7 +51,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
       const bind = config.smtp[name];
       if (bind === false) continue;
       const listener = new SmtpListener({
-        name, limits, logger,
+        name, limits, logger, isRelayNetwork,
         connection: {
           session: {
             listener: name, hostname: config.hostname, banner: config.smtp.banner, localDomains,

@@ -106,3 +106,17 @@ test('parseMailbox', () => {
   assert.equal(parseMailbox('a@b.example> SIZE=1'), null);
   assert.equal(parseMailbox('nope'), null);
 });
+
+test('random input never throws and never yields an address with spaces, brackets or control characters', () => {
+  let seed = 7;
+  const rand = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+  const alphabet = ['<', '>', '@', '"', '\\', ':', ',', '.', '%', '!', ' ', '[', ']', 'a', 'B', '1', '-', 'é', '=', '\t', '\0', 'IPv6:'];
+  for (let i = 0; i < 5000; i++) {
+    const s = Array.from({ length: rand(30) }, () => alphabet[rand(alphabet.length)]).join('');
+    for (const r of [parseMailArgs('FROM:' + s), parseRcptArgs('TO:' + s), parseRcptArgs('TO:<' + s + '>')]) {
+      if (!r.ok) continue;
+      const m = 'sender' in r.value ? r.value.sender : r.value.recipient;
+      if (m && !m.isQuoted) assert.doesNotMatch(m.address, /[\s<>\0"\\]/, s);
+    }
+  }
+});

@@ -14,13 +14,12 @@ const KILL_AFTER_ACKED = 100;
 
 test(`kill -9 during acceptance and delivery: every acknowledged message is delivered (${MESSAGES} msgs)`, async (t) => {
   const dns = await startDnsServer();
-  // A slowish receiver, so that deliveries are in flight when the relay dies.
-  const mx = await startReceiver({ host: '127.0.0.2', port: 0, behaviour: { dataDelayMs: 30 } });
+  // smtp-server waits 100 ms before each greeting, so deliveries are in flight when the relay dies.
+  const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
   dns.setZone({ 'crash.test': { MX: [{ exchange: 'mx.crash.test', priority: 10 }] }, 'mx.crash.test': { A: ['127.0.0.2'] } });
   const relay = await RelayProcess.create({
     dns: { servers: [`127.0.0.1:${dns.port}`] },
     delivery: { port: mx.port, pollInterval: '200ms', retrySchedule: { initial: '300ms', factor: 1, max: '300ms', jitter: 0 } },
-    log: { level: 'warn' },
   });
   t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
   assert.equal((await relay.cli(['users', 'add', 'loader', '--password', 'load-password-1'])).code, 0);

@@ -40,44 +40,87 @@ export interface DnsServer {
 const RCODE = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const;
 const norm = (name: string) => name.toLowerCase().replace(/\.$/, '');
 
+interface ZoneState { zone: Map<string, DnsRecords>; failures: Map<string, DnsFailure>; queries: DnsServer['queries'] }
+
 export async function startDnsServer(opts: { host?: string } = {}): Promise<DnsServer> {
   const host = opts.host ?? '127.0.0.1';
-  const zone = new Map<string, DnsRecords>();
-  const failures = new Map<string, DnsFailure>();
-  const queries: DnsServer['queries'] = [];
+  const state: ZoneState = { zone: new Map(), failures: new Map(), queries: [] };
+  const answer = (query: Buffer, transport: 'udp' | 'tcp') => answerQuery(state, query, transport);
+  const { udp, tcp, port } = await listenBoth(host, answer);
 
-  const answer = (query: Buffer, transport: 'udp' | 'tcp'): Buffer | null => {
-    let req: dnsPacket.DecodedPacket;
-    try { req = dnsPacket.decode(query); } catch { return null; }
-    const q = req.questions?.[0];
-    if (!q) return null;
-    const name = norm(q.name);
-    queries.push({ name, type: q.type, transport });
-    const failure = failures.get(name);
-    if (failure === 'timeout') return null;
-    let rcode: number = RCODE.NOERROR;
-    let answers: dnsPacket.Answer[] = [];
-    if (failure) rcode = failure === 'servfail' ? RCODE.SERVFAIL : RCODE.REFUSED;
-    else if (!zone.has(name)) rcode = RCODE.NXDOMAIN;
-    else answers = recordsFor(q.name, q.type, zone.get(name)!);
-    const flags = dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_AVAILABLE | (req.flags ?? 0) & dnsPacket.RECURSION_DESIRED | rcode;
-    const res = dnsPacket.encode({ type: 'response', id: req.id, flags, questions: [q], answers });
-    if (transport === 'udp' && res.length > udpLimit(req)) {
-      return dnsPacket.encode({ type: 'response', id: req.id, flags: flags | dnsPacket.TRUNCATED_RESPONSE, questions: [q], answers: [] });
-    }
-    return res;
+  function set(name: string, type: DnsRecordType, records: unknown[]) {
+    const key = norm(name);
+    const entry = state.zone.get(key) ?? {};
+    (entry as Record<string, unknown[]>)[type] = records;
+    state.zone.set(key, entry);
+  }
+
+  return {
+    host,
+    port,
+    set: set as DnsServer['set'],
+    setZone(z) { for (const [name, recs] of Object.entries(z)) state.zone.set(norm(name), { ...recs }); },
+    fail(name, mode) { if (mode) state.failures.set(norm(name), mode); else state.failures.delete(norm(name)); },
+    queries: state.queries,
+    close: async () => {
+      await Promise.all([new Promise<void>((resolve) => udp.close(() => resolve())), tcp.close()]);
+    },
   };
+}
 
+/** The response to one query, or null to stay silent (undecodable, or a 'timeout' name). */
+function answerQuery(state: ZoneState, query: Buffer, transport: 'udp' | 'tcp'): Buffer | null {
+  let req: dnsPacket.DecodedPacket;
+  try { req = dnsPacket.decode(query); } catch { return null; }
+  const q = req.questions?.[0];
+  if (!q) return null;
+  const name = norm(q.name);
+  state.queries.push({ name, type: q.type, transport });
+  const failure = state.failures.get(name);
+  if (failure === 'timeout') return null;
+  let rcode: number = RCODE.NOERROR;
+  let answers: dnsPacket.Answer[] = [];
+  if (failure) rcode = failure === 'servfail' ? RCODE.SERVFAIL : RCODE.REFUSED;
+  else if (!state.zone.has(name)) rcode = RCODE.NXDOMAIN;
+  else answers = recordsFor(q.name, q.type, state.zone.get(name)!);
+  const flags = dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_AVAILABLE | ((req.flags ?? 0) & dnsPacket.RECURSION_DESIRED) | rcode;
+  const res = dnsPacket.encode({ type: 'response', id: req.id, flags, questions: [q], answers });
+  if (transport === 'udp' && res.length > udpLimit(req)) {
+    return dnsPacket.encode({ type: 'response', id: req.id, flags: flags | dnsPacket.TRUNCATED_RESPONSE, questions: [q], answers: [] });
+  }
+  return res;
+}
+
+/** UDP on a free port, then TCP on the same one (retrying if that TCP port happens to be taken). */
+async function listenBoth(host: string, answer: Answerer) {
+  for (let tries = 1; ; tries++) {
+    const udp = await listenUdp(host, answer);
+    const port = udp.address().port;
+    try {
+      return { udp, tcp: await listenTcp(host, port, answer), port };
+    } catch (err) {
+      udp.close();
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || tries >= 5) throw err;
+    }
+  }
+}
+
+type Answerer = (query: Buffer, transport: 'udp' | 'tcp') => Buffer | null;
+
+async function listenUdp(host: string, answer: Answerer): Promise<dgram.Socket> {
   const udp = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
   udp.on('message', (msg, rinfo) => {
     const res = answer(msg, 'udp');
     if (res) udp.send(res, rinfo.port, rinfo.address);
   });
   await new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind(0, host, () => resolve()); });
-  const port = udp.address().port;
+  return udp;
+}
 
+/** DNS over TCP: each message is preceded by its 2-byte length. */
+async function listenTcp(host: string, port: number, answer: Answerer): Promise<{ close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
-  const tcp = net.createServer((sock) => {
+  const server = net.createServer((sock) => {
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
     sock.on('error', () => sock.destroy());
@@ -92,28 +135,11 @@ export async function startDnsServer(opts: { host?: string } = {}): Promise<DnsS
       }
     });
   });
-  await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(port, host, () => resolve()); });
-
-  function set(name: string, type: DnsRecordType, records: unknown[]) {
-    const key = norm(name);
-    const entry = zone.get(key) ?? {};
-    (entry as Record<string, unknown[]>)[type] = records;
-    zone.set(key, entry);
-  }
-
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, host, () => resolve()); });
   return {
-    host,
-    port,
-    set: set as DnsServer['set'],
-    setZone(z) { for (const [name, recs] of Object.entries(z)) zone.set(norm(name), { ...recs }); },
-    fail(name, mode) { if (mode) failures.set(norm(name), mode); else failures.delete(norm(name)); },
-    queries,
-    close: async () => {
+    close: () => {
       for (const s of sockets) s.destroy();
-      await Promise.all([
-        new Promise<void>((resolve) => udp.close(() => resolve())),
-        new Promise<void>((resolve) => tcp.close(() => resolve())),
-      ]);
+      return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

@@ -61,18 +61,34 @@ const selfSigned = () => (certificate ??= createSelfSigned('receiver.test'));
 const smtpError = (r: SmtpReply) => Object.assign(new Error(r.message), { responseCode: r.code });
 const reply = (r: SmtpReply | null | undefined) => (r ? smtpError(r) : null);
 
+/** What the server hooks update; read by the Receiver's getters. */
+interface ReceiverState { messages: ReceivedMessage[]; waiters: Set<() => void>; sessions: number; open: number; maxOpen: number }
+
 export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receiver> {
   const host = opts.host ?? '127.0.0.2';
-  const b = opts.behaviour ?? {};
-  if (b.refuse) return refusingReceiver(host, opts.port ?? 0);
-  const messages: ReceivedMessage[] = [];
-  const waiters = new Set<() => void>();
-  let sessions = 0;
-  let open = 0;
-  let maxOpen = 0;
-  const tls = opts.tls ?? true;
+  if (opts.behaviour?.refuse) return refusingReceiver(host, opts.port ?? 0);
+  const state: ReceiverState = { messages: [], waiters: new Set(), sessions: 0, open: 0, maxOpen: 0 };
+  const server = new SMTPServer(await serverOptions(host, opts, state));
+  server.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  return {
+    host,
+    port: (server.server.address() as net.AddressInfo).port,
+    messages: state.messages,
+    get sessions() { return state.sessions; },
+    get maxConcurrentSessions() { return state.maxOpen; },
+    waitFor: (n, timeoutMs) => waitFor(state.messages, state.waiters, n, timeoutMs),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
 
-  const options: SMTPServerOptions = {
+async function serverOptions(host: string, opts: ReceiverOptions, state: ReceiverState): Promise<SMTPServerOptions> {
+  const b = opts.behaviour ?? {};
+  const tls = opts.tls ?? true;
+  return {
     name: host,
     logger: false,
     size: 64 * 1024 * 1024,
@@ -82,11 +98,11 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
     authOptional: !opts.auth,
     ...(tls ? { ...(await selfSigned()), ...opts.tlsOptions } : {}),
     onConnect(_session, cb) {
-      sessions++;
-      maxOpen = Math.max(maxOpen, ++open);
+      state.sessions++;
+      state.maxOpen = Math.max(state.maxOpen, ++state.open);
       cb(reply(b.connect?.()));
     },
-    onClose() { open--; },
+    onClose() { state.open--; },
     onAuth(auth, _session, cb) {
       const ok = opts.auth && auth.username === opts.auth.user && auth.password === opts.auth.pass;
       cb(ok ? null : smtpError({ code: 535, message: '5.7.8 Authentication failed' }), ok ? { user: auth.username } : undefined);
@@ -98,42 +114,24 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         const refusal = reply(b.data?.());
-        if (!refusal) record(session, Buffer.concat(chunks));
+        if (!refusal) record(state, session, Buffer.concat(chunks));
         cb(refusal);
       });
     },
   };
+}
 
-  function record(session: SMTPServerSession, body: Buffer) {
-    const env = session.envelope;
-    messages.push({
-      mailFrom: env.mailFrom ? env.mailFrom.address : '',
-      rcptTo: env.rcptTo.map((r) => r.address),
-      body,
-      tls: session.secure,
-      user: (session.user as string | undefined) ?? null,
-      receivedAt: Date.now(),
-    });
-    for (const w of waiters) w();
-  }
-
-  const server = new SMTPServer(options);
-  server.on('error', () => undefined);
-  await new Promise<void>((resolve, reject) => {
-    server.server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
+function record(state: ReceiverState, session: SMTPServerSession, body: Buffer) {
+  const env = session.envelope;
+  state.messages.push({
+    mailFrom: env.mailFrom ? env.mailFrom.address : '',
+    rcptTo: env.rcptTo.map((r) => r.address),
+    body,
+    tls: session.secure,
+    user: (session.user as string | undefined) ?? null,
+    receivedAt: Date.now(),
   });
-  const port = (server.server.address() as net.AddressInfo).port;
-
-  return {
-    host,
-    port,
-    messages,
-    get sessions() { return sessions; },
-    get maxConcurrentSessions() { return maxOpen; },
-    waitFor: (n, timeoutMs) => waitFor(messages, waiters, n, timeoutMs),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  for (const w of state.waiters) w();
 }
 
 function waitFor(messages: ReceivedMessage[], waiters: Set<() => void>, n: number, timeoutMs: number): Promise<ReceivedMessage[]> {

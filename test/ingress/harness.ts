@@ -33,7 +33,13 @@ export interface Harness {
 
 export const USERS = new Map([['alice', 'secret'], ['bob', 'pä$$ wörd']]);
 
-export async function startHarness(overrides: Record<string, unknown> = {}, opts: { clock?: Clock } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  clock?: Clock;
+  /** Replaces the check against USERS. */
+  authenticate?: (user: string, password: string) => Promise<boolean>;
+}
+
+export async function startHarness(overrides: Record<string, unknown> = {}, opts: HarnessOptions = {}): Promise<Harness> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-ingress-'));
   const config = loadConfig({
     file: undefined, env: {},
@@ -51,7 +57,7 @@ export async function startHarness(overrides: Record<string, unknown> = {}, opts
   await store.open();
   const ingress = await startSmtpIngress({
     config, store, tls: await testCertificate(), logger, clock: opts.clock,
-    authenticate: async (user, password) => USERS.get(user) === password,
+    authenticate: opts.authenticate ?? (async (user, password) => USERS.get(user) === password),
   });
   return {
     config, store, ingress, logs,

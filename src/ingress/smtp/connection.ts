@@ -16,8 +16,10 @@ import { DataReader, dataReplies } from './data-reader.js';
 import { MAX_AUTH_LINE, SmtpSession, type AuthOutcome, type DataOutcome, type SessionOutput, type SessionOptions, type TlsInfo, type Transaction } from './session.js';
 
 export interface ConnectionDeps {
-  session: Omit<SessionOptions, 'tls'>;
+  session: Omit<SessionOptions, 'tls' | 'trustedNetwork'>;
   implicitTls: boolean;
+  /** The client is in smtp.relayNetworks and this is submission or alt. */
+  trustedNetwork: boolean;
   secureContext: tls.SecureContext;
   acceptor: Acceptor;
   authLimiter: AuthLimiter;
@@ -60,17 +62,15 @@ export class Connection {
     raw.once('close', () => this.#onClosed());
   }
 
-  get ip(): string { return this.#ip; }
-
   /** Runs the conversation to its end; never rejects (errors are logged and the socket destroyed). */
   async run(): Promise<void> {
     try {
       if (this.deps.implicitTls) {
         const info = await this.#upgrade();
         if (!info) return;
-        this.#session = new SmtpSession({ ...this.deps.session, tls: info });
+        this.#session = new SmtpSession({ ...this.deps.session, tls: info, trustedNetwork: this.deps.trustedNetwork });
       } else {
-        this.#session = new SmtpSession({ ...this.deps.session, tls: null });
+        this.#session = new SmtpSession({ ...this.deps.session, tls: null, trustedNetwork: this.deps.trustedNetwork });
         this.#listen(this.raw);
       }
       await this.#perform(this.#session.greet());

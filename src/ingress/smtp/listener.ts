@@ -32,9 +32,23 @@ export class ConnectionLimits {
   get total(): number { return this.#total; }
 }
 
+/** A matcher for smtp.relayNetworks: "10.0.0.0/8", "192.0.2.7", "2001:db8::/32". */
+export function networkMatcher(cidrs: readonly string[]): (ip: string) => boolean {
+  if (cidrs.length === 0) return () => false;
+  const list = new net.BlockList();
+  for (const cidr of cidrs) {
+    const [addr = '', bits] = cidr.split('/');
+    const type = net.isIPv6(addr) ? 'ipv6' : 'ipv4';
+    list.addSubnet(addr, bits === undefined ? (type === 'ipv6' ? 128 : 32) : Number(bits), type);
+  }
+  return (ip) => net.isIP(ip) !== 0 && list.check(ip, net.isIPv6(ip) ? 'ipv6' : 'ipv4');
+}
+
 export interface ListenerDeps {
   name: ListenerName;
-  connection: Omit<ConnectionDeps, 'implicitTls'>;
+  connection: Omit<ConnectionDeps, 'implicitTls' | 'trustedNetwork'>;
+  /** smtp.relayNetworks; honoured on submission and alt only. */
+  isRelayNetwork: (ip: string) => boolean;
   limits: ConnectionLimits;
   logger: Logger;
 }
@@ -96,7 +110,9 @@ export class SmtpListener {
       setTimeout(() => socket.destroy(), 2000).unref();
       return;
     }
-    const conn = new Connection(socket, { ...this.deps.connection, implicitTls: this.deps.name === 'submissions' });
+    const { name } = this.deps;
+    const trustedNetwork = (name === 'submission' || name === 'alt') && this.deps.isRelayNetwork(ip);
+    const conn = new Connection(socket, { ...this.deps.connection, implicitTls: name === 'submissions', trustedNetwork });
     this.#connections.add(conn);
     this.deps.logger.debug({ event: 'smtp.connected', listener: this.deps.name, ip }, 'connection');
     conn.closed.then(() => {

@@ -10,7 +10,7 @@ function open(over: Partial<SessionOptions> = {}) {
   const s = new SmtpSession({
     listener: 'submission', hostname: 'relay.test', banner: 'Postlane ESMTP',
     localDomains: new Set(['relay.test', 'bounces.test']), maxMessageSize: 1000, maxRecipients: 3,
-    maxBadCommands: 50, tls: null, ...over,
+    maxBadCommands: 50, tls: null, trustedNetwork: false, ...over,
   });
   const greeting = wire(s.greet());
   return { s, greeting, send: (line: string | Buffer) => s.handleLine(Buffer.isBuffer(line) ? line : Buffer.from(line, 'utf8')) };
@@ -129,7 +129,7 @@ test('a transaction: MAIL, RCPT, DATA, queued', () => {
   assert.equal(wire(data), '354 End data with <CR><LF>.<CR><LF>\r\n');
   assert.deepEqual(data.action, { type: 'receiveData', transaction: {
     mailFrom: 'Alice@example.com', recipients: ['bob@dest.example', 'carol@dest.example'], smtputf8: false,
-    helo: 'client.test', esmtp: true, tls: TLS, user: 'alice',
+    helo: 'client.test', esmtp: true, tls: TLS, user: 'alice', submission: true,
   } });
   assert.equal(wire(s.dataFinished({ queuedAs: '01ABCDEFGHJKMNPQRSTV' })), '250 2.0.0 Ok: queued as 01ABCDEFGHJKMNPQRSTV\r\n');
   assert.equal(wire(send('RCPT TO:<bob@dest.example>')), '503 5.5.1 Need MAIL command\r\n', 'the transaction is over');
@@ -193,6 +193,23 @@ test('mx: no AUTH, local domains only, relay tricks refused, <postmaster> accept
   send('STARTTLS');
   s.tlsStarted(TLS);
   assert.ok(!wire(send('EHLO mx.example')).includes('AUTH'), 'never AUTH on mx, even with TLS');
+});
+
+test('relayNetworks: a trusted client submits on submission/alt without TLS or AUTH, to any domain; never on mx', () => {
+  const { s, send } = open({ listener: 'alt', trustedNetwork: true });
+  send('EHLO client.test');
+  assert.equal(wire(send('MAIL FROM:<app@example.com>')), '250 2.1.0 Ok\r\n');
+  assert.equal(wire(send('RCPT TO:<someone@far.example>')), '250 2.1.5 Ok\r\n');
+  assert.deepEqual((send('DATA').action as { transaction: unknown }).transaction, {
+    mailFrom: 'app@example.com', recipients: ['someone@far.example'], smtputf8: false,
+    helo: 'client.test', esmtp: true, tls: null, user: null, submission: true,
+  });
+  s.dataFinished({ queuedAs: '01ABCDEFGHJKMNPQRSTV' });
+  assert.equal(wire(send(`AUTH PLAIN ${b64('\0a\0b')}`)), '538 5.7.11 Encryption required for requested authentication mechanism\r\n', 'AUTH rules unchanged');
+  const mx = open({ listener: 'mx', trustedNetwork: true });
+  mx.send('EHLO client.test');
+  mx.send('MAIL FROM:<app@example.com>');
+  assert.equal(wire(mx.send('RCPT TO:<someone@far.example>')), '550 5.7.1 Relaying denied\r\n');
 });
 
 test('HELO: no extensions and no enhanced codes', () => {

@@ -4,8 +4,9 @@
 // carry out (startTls, verifyAuth, receiveData). No sockets, no timers, no clock.
 //
 // Per listener: submission/alt offer STARTTLS, and AUTH only after TLS; submissions is TLS from
-// the first byte; all three require AUTH before MAIL. mx never offers AUTH and accepts RCPT only
-// for local domains. Relay tricks are refused for every client that is not authenticated.
+// the first byte; all three require AUTH before MAIL, except for clients in smtp.relayNetworks on
+// submission/alt (like Postfix mynetworks). mx never offers AUTH and accepts RCPT only for local
+// domains. Relay tricks are refused for every client that may not relay.
 import { reply, type Reply } from '../../message/reply.js';
 import { parseMailArgs, parseRcptArgs, relayTrickIn, type ArgsError, type Mailbox, type MailParams } from '../../message/address.js';
 
@@ -22,6 +23,8 @@ export interface SessionOptions {
   maxBadCommands: number;
   /** TLS established before the greeting (the submissions listener). */
   tls: TlsInfo | null;
+  /** The client is in smtp.relayNetworks (submission/alt only): may submit without TLS or AUTH. */
+  trustedNetwork: boolean;
 }
 
 export interface TlsInfo { protocol: string; cipher: string }
@@ -35,6 +38,8 @@ export interface Transaction {
   esmtp: boolean;
   tls: TlsInfo | null;
   user: string | null;
+  /** Authenticated, or from smtp.relayNetworks: a submission (accept.ts adds Message-ID/Date). */
+  submission: boolean;
 }
 
 export type SessionAction =
@@ -126,7 +131,7 @@ export class SmtpSession {
     const sp = text.indexOf(' ');
     const verb = (sp < 0 ? text : text.slice(0, sp)).toUpperCase();
     const arg = sp < 0 ? '' : text.slice(sp + 1);
-    const known = this.#handlers[verb] ? verb : undefined;
+    const known = Object.hasOwn(this.#handlers, verb) ? verb : undefined;
     if (this.#draining && !this.#tx && verb !== 'QUIT') return this.#finish(say(R.shuttingDown), known);
     return this.#finish(this.#dispatch(verb, arg), known);
   }
@@ -196,8 +201,7 @@ export class SmtpSession {
   }
 
   #dispatch(verb: string, arg: string): Step {
-    const handler = this.#handlers[verb];
-    if (handler) return handler(arg);
+    if (Object.hasOwn(this.#handlers, verb)) return this.#handlers[verb]!(arg);
     if (NOT_IMPLEMENTED.has(verb)) return say(R.notImplemented);
     if (HTTP_VERBS.has(verb)) return say(reply(421, '4.7.0', 'Protocol error', true));
     return say(R.unrecognized);
@@ -220,6 +224,8 @@ export class SmtpSession {
 
   get #offersStartTls(): boolean { return this.opts.listener !== 'submissions' && this.#tls === null; }
   get #offersAuth(): boolean { return this.opts.listener !== 'mx'; }
+  /** Authenticated, or trusted by network: may send to any domain. */
+  get #mayRelay(): boolean { return this.#user !== null || (this.opts.trustedNetwork && this.opts.listener !== 'mx'); }
 
   #hello(arg: string, esmtp: boolean): Step {
     const name = arg.trim();
@@ -310,7 +316,7 @@ export class SmtpSession {
 
   #mail(arg: string): Step {
     if (!this.#helo) return say(R.needHelo);
-    if (this.opts.listener !== 'mx' && this.#user === null) {
+    if (this.opts.listener !== 'mx' && !this.#mayRelay) {
       return say(reply(530, '5.7.0', this.#tls ? 'Authentication required' : 'Must issue a STARTTLS command first'));
     }
     if (this.#tx) return say(reply(503, '5.5.1', 'Sender already specified'));
@@ -331,14 +337,14 @@ export class SmtpSession {
     const rcpt = parsed.value.recipient;
     if (rcpt.isUtf8 && !tx.params.smtputf8) return say(R.needUtf8);
     const address = rcpt.domain === '' ? `${rcpt.local}@${this.opts.hostname.toLowerCase()}` : rcpt.address;
-    if (this.#user === null && !this.#isLocal(rcpt)) return say(R.relayDenied);
+    if (!this.#mayRelay && !this.#isLocal(rcpt)) return say(R.relayDenied);
     if (tx.rcpts.includes(address)) return say(reply(250, '2.1.5', 'Ok'));
     if (tx.rcpts.length >= this.opts.maxRecipients) return say(reply(452, '4.5.3', 'Too many recipients'));
     tx.rcpts.push(address);
     return say(reply(250, '2.1.5', 'Ok'));
   }
 
-  /** Unauthenticated clients may only name local mailboxes, written plainly. */
+  /** Clients that may not relay may only name local mailboxes, written plainly. */
   #isLocal(rcpt: Mailbox): boolean {
     if (relayTrickIn(rcpt) !== null) return false;
     return rcpt.domain === '' || this.opts.localDomains.has(rcpt.domain);
@@ -357,6 +363,7 @@ export class SmtpSession {
       esmtp: this.#esmtp,
       tls: this.#tls,
       user: this.#user,
+      submission: this.#mayRelay,
     };
     return { replies: [reply(354, undefined, 'End data with <CR><LF>.<CR><LF>')], action: { type: 'receiveData', transaction } };
   }
