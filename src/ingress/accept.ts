@@ -175,12 +175,13 @@ function hasField(headerBlock: string, name: string): boolean {
   return new RegExp(`(^|\\r\\n)${name}[ \\t]*:`, 'i').test(headerBlock);
 }
 
-/** RFC 5321 §4.4 trace field, folded, TLS in a comment after the from clause (as Postfix does); the AUTH user is never named in it. */
+/** RFC 5321 §4.4 trace field, folded, TLS in a comment before the ';' (as Gmail does); the AUTH user is never named in it. */
 export function receivedHeader(p: { helo: string; ip: string; hostname: string; protocol: string; id: string; date: Date; tls: { protocol: string; cipher: string } | null }): string {
   const ip = p.ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
-  const lines = [`Received: from ${p.helo} ([${ip.includes(':') ? `IPv6:${ip}` : ip}])`];
+  const lines = [`Received: from ${p.helo} ([${ip.includes(':') ? `IPv6:${ip}` : ip}])`, `\tby ${p.hostname} (Postlane) with ${p.protocol} id ${p.id}`];
   if (p.tls) lines.push(`\t(using ${p.tls.protocol} with cipher ${p.tls.cipher})`);
-  lines.push(`\tby ${p.hostname} (Postlane) with ${p.protocol} id ${p.id};`, `\t${rfc5322Date(p.date)}`);
+  lines[lines.length - 1] += ';';
+  lines.push(`\t${rfc5322Date(p.date)}`);
   return lines.join('\r\n') + '\r\n';
 }
 

@@ -34,8 +34,8 @@ test('STARTTLS + AUTH PLAIN + DATA: the exact stored body, envelope and origin',
   assert.equal(await c.cmd('QUIT'), '221 2.0.0 Bye\r\n');
 
   const received = 'Received: from client.test ([127.0.0.1])\r\n' +
-    `\t(using ${protocol} with cipher ${cipher})\r\n` +
-    `\tby relay.test (Postlane) with ESMTPSA id ${id};\r\n` +
+    `\tby relay.test (Postlane) with ESMTPSA id ${id}\r\n` +
+    `\t(using ${protocol} with cipher ${cipher});\r\n` +
     '\tTue, 01 Jul 2025 12:03:04 +0000\r\n';
   assert.equal(await h.body(id!), received + headers + `Message-ID: <${id}@relay.test>\r\n` +
     'Date: Tue, 01 Jul 2025 12:03:04 +0000\r\n\r\nHi Bob,\r\n.a line starting with a dot\r\n');
