@@ -17,6 +17,8 @@ export interface LogLine { event?: string; level?: number; msg?: string; [k: str
 export class RelayProcess {
   child: ChildProcess | null = null;
   logs: LogLine[] = [];
+  /** Log lines of earlier runs of this relay (before the last start()). */
+  previousLogs: LogLine[] = [];
   addresses: Record<string, { host: string; port: number }> = {};
   private waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
 
@@ -42,6 +44,8 @@ export class RelayProcess {
 
   /** Start and wait for 'relay.started'; resolves with the listener addresses. */
   async start(timeoutMs = 20_000): Promise<void> {
+    this.previousLogs.push(...this.logs);
+    this.logs = [];
     this.child = spawn(process.execPath, [BIN, 'start', '--config', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
     const rl = readline.createInterface({ input: this.child.stdout! });
     rl.on('line', (line) => this.onLine(line));
