@@ -1,22 +1,31 @@
 // Owns delivery of 'local' jobs: mail that arrived on the MX listener for the relay's own domains.
 // The body is stored durably as dataDir/inbound/<queue id>.eml (written to a temporary name,
 // fsynced, renamed, directory fsynced); every recipient is then delivered with response "local".
+// Before it is stored, the message is checked for SPF, DKIM, DMARC and ARC (inbound-auth.ts) and
+// an Authentication-Results header is prepended; the verdicts are logged (inbound.authenticated).
 // (Later: parse bounces and feedback reports found here.)
 import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../events/log.js';
 import type { DeliveryJob, QueueStore, RecipientOutcome } from '../queue/store.js';
+import { verifyInbound, type DnsResolveFn } from './inbound-auth.js';
+
+type LocalStore = Pick<QueueStore, 'readBody' | 'getMessage'>;
+export interface InboundAuthOptions { hostname: string; resolve: DnsResolveFn }
 
 export class LocalDelivery {
   readonly #dir: string;
-  readonly #store: Pick<QueueStore, 'readBody'>;
+  readonly #store: LocalStore;
   readonly #logger: Logger;
+  readonly #auth: InboundAuthOptions | null;
 
-  constructor(opts: { dataDir: string; store: Pick<QueueStore, 'readBody'>; logger: Logger }) {
+  /** Without `auth` the message is stored as received (no SPF/DKIM/DMARC/ARC verdict). */
+  constructor(opts: { dataDir: string; store: LocalStore; logger: Logger; auth?: InboundAuthOptions }) {
     this.#dir = path.join(opts.dataDir, 'inbound');
     this.#store = opts.store;
     this.#logger = opts.logger;
+    this.#auth = opts.auth ?? null;
   }
 
   /** Path of the stored copy of a message. */
@@ -27,7 +36,7 @@ export class LocalDelivery {
     const final = this.pathOf(job.messageId);
     const tmp = `${final}.${randomBytes(6).toString('hex')}.tmp`;
     try {
-      await this.#copyBody(job.messageId, tmp);
+      await this.#copyBody(job, tmp);
       await fsp.rename(tmp, final);
       await syncDir(this.#dir);
     } catch (err) {
@@ -39,13 +48,35 @@ export class LocalDelivery {
     return job.recipients.map((r) => ({ rcptId: r.id, status: 'delivered', response: 'local' }));
   }
 
-  async #copyBody(messageId: string, file: string): Promise<void> {
+  async #copyBody(job: DeliveryJob, file: string): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.#store.readBody(job.messageId)) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const prefix = await this.#authenticate(job, body);
     const fh = await fsp.open(file, 'wx', 0o600);
     try {
-      for await (const chunk of this.#store.readBody(messageId)) await fh.write(chunk as Buffer);
+      await fh.write(prefix);
+      await fh.write(body);
       await fh.sync();
     } finally {
       await fh.close();
+    }
+  }
+
+  /** The Authentication-Results block for this message; '' when verification is off or failed. */
+  async #authenticate(job: DeliveryJob, body: Buffer): Promise<string> {
+    if (!this.#auth) return '';
+    const origin = (await this.#store.getMessage(job.messageId))?.origin;
+    if (!origin) return '';
+    try {
+      const r = await verifyInbound(body, {
+        ip: origin.clientIp, helo: origin.helo ?? '', sender: job.mailFrom, mta: this.#auth.hostname, resolve: this.#auth.resolve,
+      });
+      this.#logger.info({ event: 'inbound.authenticated', id: job.messageId, ip: origin.clientIp, ...r.summary }, 'inbound message verified');
+      return r.headers;
+    } catch (err) {
+      this.#logger.warn({ event: 'inbound.auth_failed', id: job.messageId, err: (err as Error).message }, 'inbound verification failed; stored without it');
+      return '';
     }
   }
 }

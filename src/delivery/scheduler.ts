@@ -5,16 +5,24 @@
 // saturated domains, so one busy domain cannot take every slot; a claimed job whose domain filled
 // up within the round waits here (leased) for the next free slot of its domain. Graceful stop lets
 // attempts finish, then aborts them and releases this node's leases.
+import fs from 'node:fs';
+import path from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
+import { ConfigError } from '../errors.js';
 import type { Logger } from '../events/log.js';
 import type { DeliveryJob, QueueStore } from '../queue/store.js';
 import { SmtpAttempt } from './attempt.js';
 import { ConnectionPool } from './connection-pool.js';
 import { LocalDelivery } from './local.js';
+import { createResolveFn } from './inbound-auth.js';
+import { createHttpsPolicyFetcher, type PolicyFetcher } from './mta-sts-fetch.js';
+import { MtaStsResolver, type MtaStsDns } from './mta-sts.js';
 import { createResolver, type MxResolver } from './resolver.js';
 import { Router } from './route.js';
 import { JobRunner } from './run-job.js';
+import { createSecureResolver, type SecureResolver } from './secure-resolver.js';
+import { TransportSecurity } from './transport-security.js';
 
 export interface DeliverySchedulerOptions {
   config: Readonly<Config>;
@@ -27,13 +35,17 @@ export interface DeliverySchedulerOptions {
   random?: () => number;
   /** What runs a claimed job; default: the JobRunner (route → attempts → record). */
   runner?: Pick<JobRunner, 'run' | 'recordCrash'>;
+  /** Fetches MTA-STS policy files; default: HTTPS per delivery.mtaSts, names resolved by `resolver`. */
+  mtaStsFetcher?: PolicyFetcher;
+  /** DNSSEC-aware queries for DANE; default: dns-packet to dns.servers. */
+  secureResolver?: SecureResolver;
 }
 
 /** After an abort, how long stop() still waits for attempts (a DNS query cannot be cancelled). */
 const ABORT_GRACE_MS = 2000;
 
 export class DeliveryScheduler {
-  readonly #o: Required<Omit<DeliverySchedulerOptions, 'resolver' | 'random' | 'runner'>>;
+  readonly #o: Required<Pick<DeliverySchedulerOptions, 'config' | 'store' | 'logger' | 'clock' | 'nodeId'>>;
   readonly #runner: Pick<JobRunner, 'run' | 'recordCrash'>;
   readonly #pool: ConnectionPool;
   readonly #perDomain = new Map<string, number>();
@@ -49,12 +61,16 @@ export class DeliveryScheduler {
     const clock = opts.clock ?? systemClock;
     this.#o = { config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId };
     const resolver = opts.resolver ?? createResolver(opts.config.dns);
-    this.#pool = new ConnectionPool({ config: opts.config });
+    this.#pool = new ConnectionPool({ config: opts.config, clock, ca: readCaFile(opts.config.delivery.tlsCaFile, 'delivery.tlsCaFile') });
     this.#runner = opts.runner ?? new JobRunner({
       config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId, random: opts.random,
       router: new Router({ config: opts.config, resolver, random: opts.random }),
+      security: createTransportSecurity(opts, resolver, clock),
       attempt: new SmtpAttempt({ pool: this.#pool, store: opts.store }),
-      local: new LocalDelivery({ dataDir: opts.config.dataDir, store: opts.store, logger: opts.logger }),
+      local: new LocalDelivery({
+        dataDir: opts.config.dataDir, store: opts.store, logger: opts.logger,
+        auth: { hostname: opts.config.hostname, resolve: createResolveFn(opts.config.dns) },
+      }),
     });
   }
 
@@ -182,6 +198,33 @@ export class DeliveryScheduler {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => { this.#timer = null; this.notify(); }, ms);
     this.#timer.unref();
+  }
+}
+
+/** DANE and MTA-STS as configured, with their defaults for what was not injected. */
+function createTransportSecurity(opts: DeliverySchedulerOptions, resolver: MxResolver, clock: Clock): TransportSecurity {
+  const { config, logger } = opts;
+  const sts = config.delivery.mtaSts;
+  const fetch = opts.mtaStsFetcher ?? createHttpsPolicyFetcher({
+    resolver, port: sts.port, ca: readCaFile(sts.caFile, 'delivery.mtaSts.caFile'), timeoutMs: config.delivery.connectTimeout,
+  });
+  const txt: MtaStsDns = 'resolveTxt' in resolver ? (resolver as MxResolver & MtaStsDns) : createResolver(config.dns);
+  return new TransportSecurity({
+    config, logger,
+    mtaSts: sts.enabled
+      ? new MtaStsResolver({ dns: txt, fetch, clock, logger, cacheFile: path.join(config.dataDir, 'mta-sts', 'policies.json') })
+      : null,
+    dane: config.delivery.dane ? opts.secureResolver ?? createSecureResolver(config.dns) : null,
+  });
+}
+
+/** A configured PEM bundle, read once at start; a missing file is a configuration error. */
+function readCaFile(file: string | null, key: string): string | undefined {
+  if (file === null) return undefined;
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`invalid configuration at ${key}: cannot read ${file}: ${(err as Error).message}`, key);
   }
 }
 

@@ -96,7 +96,7 @@ test('the "with" protocol: UTF8SMTPSA for SMTPUTF8 transactions (RFC 6531), ESMT
 test('a submission from relayNetworks (no AUTH) gets Message-ID and Date, and "with ESMTP"', async () => {
   const r = await accept(['Subject: app\r\n\r\nx\r\n'], { user: null, tls: null, submission: true });
   assert.match(r.body(r.id), /with ESMTP id \w+;\r\n\t.*\r\nSubject: app\r\nMessage-ID: <\w+@relay\.test>\r\nDate: .*\r\n\r\nx\r\n$/);
-  assert.deepEqual(r.put[0]!.origin, { listener: 'submission', clientIp: '192.0.2.7', user: null });
+  assert.deepEqual(r.put[0]!.origin, { listener: 'submission', clientIp: '192.0.2.7', user: null, helo: 'client.test' });
 });
 
 test('a message with headers only gets the additions at its end', async () => {

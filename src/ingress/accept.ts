@@ -105,7 +105,7 @@ export class IncomingMessage {
       await this.deps.store.put({
         id: this.id, mailFrom: tx.mailFrom, recipients: tx.recipients, size: writer.bytesWritten,
         receivedAt: this.#receivedAt, isBounce: false, route: this.origin.listener === 'mx' ? 'local' : 'relay',
-        origin: { listener: this.origin.listener, clientIp: this.origin.clientIp, user: tx.user },
+        origin: { listener: this.origin.listener, clientIp: this.origin.clientIp, user: tx.user, helo: tx.helo },
       });
     } catch (err) {
       this.#fail(queueFailed, err);

@@ -1,0 +1,74 @@
+// Inbound mail on the MX listener: only local domains, never a relay; what is accepted is stored
+// in dataDir/inbound with an Authentication-Results header (SPF, DKIM, DMARC, ARC via mailauth),
+// verified against records served by the test DNS server.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { dkimSign } from 'mailauth';
+import { RelayProcess, eventually } from '../helpers/relay-process.js';
+import { startDnsServer } from '../helpers/dns-server.js';
+
+function sendPlain(port: number, from: string, to: string[], body: string): Promise<string> {
+  const conn = new SMTPConnection({ host: '127.0.0.1', port, ignoreTLS: true, name: 'mta.sender.test' });
+  return new Promise<string>((resolve, reject) => {
+    conn.on('error', reject);
+    conn.connect(() => conn.send({ from, to }, body, (err, info) => {
+      conn.quit();
+      if (err) reject(err); else resolve(info.response);
+    }));
+  });
+}
+
+test('a signed bounce from an SPF-authorised host is stored with spf=pass dkim=pass dmarc=pass', async (t) => {
+  const dns = await startDnsServer();
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pub = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+  dns.setZone({
+    'sender.test': { TXT: ['v=spf1 ip4:127.0.0.1 -all'] },
+    'sel._domainkey.sender.test': { TXT: [[`v=DKIM1; k=rsa; p=${pub.slice(0, 200)}`, pub.slice(200)]] },
+    '_dmarc.sender.test': { TXT: ['v=DMARC1; p=reject'] },
+    'forged.test': { TXT: ['v=spf1 ip4:192.0.2.1 -all'] },
+    '_dmarc.forged.test': { TXT: ['v=DMARC1; p=reject'] },
+  });
+  const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, localDomains: ['bounces.relay.test'] });
+  t.after(async () => { await relay.cleanup(); await dns.close(); });
+  await relay.start();
+  const mxPort = relay.port('mx');
+
+  const message = 'From: mailer@sender.test\r\nTo: bounce+abc@bounces.relay.test\r\nSubject: report\r\n' +
+    'Message-ID: <r1@sender.test>\r\nDate: Sat, 28 Nov 2026 08:00:00 +0000\r\n\r\nDelivery report\r\n';
+  const signed = await dkimSign(message, {
+    signingDomain: 'sender.test',
+    signatureData: [{ signingDomain: 'sender.test', selector: 'sel', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string }],
+  } as never);
+  assert.match(signed.signatures, /^DKIM-Signature: /);
+  const reply = await sendPlain(mxPort, 'mailer@sender.test', ['bounce+abc@bounces.relay.test'], signed.signatures + message);
+  const id = /queued as (\w+)/.exec(reply)![1]!;
+  const file = path.join(relay.dir, 'data', 'inbound', `${id}.eml`);
+  const stored = await eventually(() => fs.readFile(file, 'utf8').catch(() => null));
+  assert.match(stored, /^Received-SPF: pass/m);
+  assert.match(stored, /Authentication-Results: relay\.test;/);
+  assert.match(stored, /dkim=pass header\.i=@sender\.test header\.s=sel/);
+  assert.match(stored, /spf=pass/);
+  assert.match(stored, /dmarc=pass/);
+  assert.ok(stored.endsWith('\r\n\r\nDelivery report\r\n'));
+  const log = await relay.waitForLog((l) => l.event === 'inbound.authenticated' && l.id === id);
+  assert.equal(log.spf, 'pass');
+  assert.equal(log.dmarc, 'pass');
+
+  // Forged sender: an unsigned message claiming a domain whose SPF does not list us.
+  const reply2 = await sendPlain(mxPort, 'x@forged.test', ['postmaster@relay.test'], 'From: x@forged.test\r\nSubject: forged\r\n\r\nhi\r\n');
+  const id2 = /queued as (\w+)/.exec(reply2)![1]!;
+  const stored2 = await eventually(() => fs.readFile(path.join(relay.dir, 'data', 'inbound', `${id2}.eml`), 'utf8').catch(() => null));
+  assert.match(stored2, /spf=fail/);
+  assert.match(stored2, /dmarc=fail/);
+
+  // And the MX port never relays.
+  await assert.rejects(sendPlain(mxPort, 'x@sender.test', ['victim@elsewhere.test'], 'Subject: relay?\r\n\r\nx\r\n'), (err: Error & { responseCode?: number }) => {
+    assert.equal(err.responseCode, 550);
+    return true;
+  });
+});
