@@ -9,10 +9,10 @@ WL=${1:-i-3k} REPS=${2:-3}
 SHARED=${SHARED_BENCH:-$ROOT/../shared/bench}
 WORK=$(mktemp -d /tmp/postlane-bench.XXXX)
 cp -r "$SHARED"/. "$WORK"/
-chmod -R u+w "$WORK"
+chmod -R u+w "$WORK"; chmod 755 "$WORK"   # postfix (user postfix) must reach its run dirs
 cp "$ROOT/bench/relays/postlane.sh" "$WORK/relays/postlane.sh"
 mkdir -p "$ROOT/bench/results"
 OUT="$ROOT/bench/results/$(date +%Y%m%d-%H%M)-$WL.jsonl"
-export POSTLANE_ROOT=$ROOT
+export BENCH_POSTLANE_ROOT=$ROOT
 "$WORK/run-anchors.sh" "$WL" "$REPS" "$OUT" postfix postlane
 python3 "$WORK/lib/summarize.py" "$OUT"

@@ -1,7 +1,7 @@
 # relay-bench plugin for Postlane (bench/run.sh copies it into the harness's relays/).
 # Postlane listens on $RELAY_HOST:$RELAY_PORT (the `alt` listener, which takes mail from
 # smtp.relayNetworks without AUTH, like Postfix mynetworks) and sends everything to smtp-sink
-# through its smarthost setting. Env: POSTLANE_ROOT (checkout with a built dist/).
+# through its smarthost setting. Env: BENCH_POSTLANE_ROOT (checkout with a built dist/).
 
 relay_setup() {
     mkdir -p "$RELAY_DIR/log"
@@ -25,7 +25,7 @@ EOF
 }
 
 relay_start() {
-    setsid node "${POSTLANE_ROOT:?set POSTLANE_ROOT}/bin/postlane.js" start --config "$RELAY_DIR/postlane.yaml" \
+    setsid node "${BENCH_POSTLANE_ROOT:?set BENCH_POSTLANE_ROOT}/bin/postlane.js" start --config "$RELAY_DIR/postlane.yaml" \
         >"$RELAY_DIR/log/relay.log" 2>&1 </dev/null &
     echo $! > "$RELAY_DIR/relay.pid"
 }
@@ -38,5 +38,8 @@ relay_stop() {
 }
 
 relay_queue_count() {
-    node "$POSTLANE_ROOT/bin/postlane.js" queue stats --json --config "$RELAY_DIR/postlane.yaml" 2>/dev/null || echo null
+    # recipients not yet final (queued + deferred + delivering + held)
+    node "$BENCH_POSTLANE_ROOT/bin/postlane.js" queue stats --json --config "$RELAY_DIR/postlane.yaml" 2>/dev/null \
+        | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const c=JSON.parse(s);console.log(c.queued+c.deferred+c.delivering+c.held)})' \
+        || echo -1
 }
