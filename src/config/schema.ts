@@ -116,10 +116,45 @@ export const configSchema = z.object({
     commandTimeout: duration('delivery.commandTimeout').default('5m').describe('per SMTP command of a delivery'),
     idleConnectionTimeout: duration('delivery.idleConnectionTimeout').default('5s').describe('keep an idle outbound connection for reuse this long'),
     ipv6: z.boolean().default(true).describe('also try AAAA addresses of MX hosts'),
-    tls: z.enum(['opportunistic', 'required', 'none']).default('opportunistic')
-      .describe('outbound STARTTLS: use when offered, insist, or never'),
+    tls: z.enum(['none', 'opportunistic', 'required', 'verify']).default('opportunistic')
+      .describe('default outbound TLS policy where no tlsPolicies rule, DANE or MTA-STS decides: STARTTLS when offered, insist, insist on a certificate valid for the MX name, or never'),
+    tlsPolicies: z.array(z.object({
+      match: z.string().regex(/^\.?([a-z0-9_-]+\.)*[a-z0-9_-]+\.?$/i, 'expected a domain like "example.com", or ".example.com" for its subdomains')
+        .transform((m) => m.toLowerCase().replace(/\.$/, '')),
+      policy: z.enum(['none', 'opportunistic', 'required', 'verify']),
+    }).strict()).default([])
+      .describe('per-destination TLS policy by recipient domain, first match wins (like Postfix smtp_tls_policy_maps); "none" also turns DANE and MTA-STS off for the domain, other levels are a floor they can only raise'),
+    tlsCaFile: z.string().nullable().default(null)
+      .describe('PEM CA bundle that verifies MX certificates (policy verify and MTA-STS) instead of the Node CA store; for tests and private PKIs'),
+    dane: z.boolean().default(true)
+      .describe('check MX certificates against DNSSEC-validated TLSA records (RFC 7672); needs a validating resolver in dns.servers (the AD bit is trusted as sent)'),
+    mtaSts: z.object({
+      enabled: z.boolean().default(true).describe('honour recipient domains\' MTA-STS policies (RFC 8461); cached in dataDir/mta-sts/'),
+      port: z.number().int().min(1).max(65535).default(443).describe('HTTPS port of mta-sts.<domain>; only tests and private deployments change it'),
+      caFile: z.string().nullable().default(null).describe('PEM CA bundle that verifies policy servers instead of the Node CA store; for tests and private PKIs'),
+    }).strict().default({}),
     pollInterval: duration('delivery.pollInterval').default('1s').describe('how often the scheduler looks for due work it was not told about'),
     leaseTime: duration('delivery.leaseTime').default('10m').describe('a claimed delivery is reclaimable after this, if its owner died'),
+  }).strict().default({}),
+  domains: z.object({
+    spf: z.string().regex(/^\S+( \S+)*$/, 'expected SPF mechanisms like "include:_spf.relay.example" or "ip4:192.0.2.10 ip6:2001:db8::10"')
+      .nullable().default(null)
+      .describe('SPF mechanism(s) each sending domain must publish for this relay (printed and checked by `domains records/check`); null: "a:<hostname>"'),
+    bounceDomain: z.object({
+      label: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i, 'expected one DNS label like "bounces"').default('bounces')
+        .describe('the return-path host is <label>.<sending domain>'),
+      target: z.string().min(1)
+        .describe('what <label>.<domain> is a CNAME of: a host whose MX/A reach this relay\'s MX listener and whose SPF record covers the relay'),
+    }).strict().nullable().default(null)
+      .describe('a return-path domain aligned with each From domain, so SPF aligns for DMARC (bounce+<id>@<label>.<domain>); null: none'),
+    signUnconfiguredWith: z.union([z.string().min(1), z.literal(false), z.null()]).default(null)
+      .describe('the sending domain whose keys sign mail from domains not configured here (not aligned, but signed); null: hostname, if it is a configured sending domain; false: relay such mail unsigned'),
+    mtaSts: z.object({
+      policyHost: z.string().min(1).describe('host serving https://mta-sts.<domain>/.well-known/mta-sts.txt for the domains (the CNAME target)'),
+    }).strict().nullable().default(null)
+      .describe('also print/check MTA-STS records (RFC 8461) for sending domains; null: not printed'),
+    tlsRpt: z.boolean().default(false)
+      .describe('also print/check a TLS-RPT record (RFC 8460): _smtp._tls.<domain> TXT with rua=mailto:tls-reports@<domain>'),
   }).strict().default({}),
   limits: z.object({
     maxMessageSize: size('limits.maxMessageSize').default('25MB').describe('SIZE advertised and enforced while reading DATA'),
@@ -139,3 +174,4 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 export type ListenerConfig = Exclude<Config['smtp']['submission'], false>;
 export type SmarthostConfig = NonNullable<Config['delivery']['smarthost']>;
+export type DomainsConfig = Config['domains'];

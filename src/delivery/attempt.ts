@@ -4,7 +4,9 @@
 import type { Readable } from 'node:stream';
 import type { QueueStore } from '../queue/store.js';
 import { classifyError, type Verdict } from './classify.js';
-import type { ConnectionPool, SendInfo, SessionTarget, SmtpError, SmtpSession, TlsFacts } from './connection-pool.js';
+import type { ConnectionPool, SendInfo, SessionTarget, SmtpError, SmtpSession } from './connection-pool.js';
+import { TlsRequirementFailure } from './tls-check.js';
+import type { TlsResult } from './tls-policy.js';
 
 export interface AttemptMessage {
   messageId: string;
@@ -21,7 +23,8 @@ export type RecipientResult =
 
 export interface HostAttempt {
   target: SessionTarget;
-  tls: TlsFacts | null;
+  /** The session's TLS outcome; null when no session got as far as a TLS judgement. */
+  tls: TlsResult | null;
   /** Set when the host took no decision on the message (connection, TLS, greeting, 4xx MAIL…). */
   hostFailure: Verdict | null;
   /** One per recipient when hostFailure is null. */
@@ -54,7 +57,8 @@ export class SmtpAttempt {
         session?.close();
         session = null;
         if (reused && !retried && !signal?.aborted) continue;
-        return { target, tls: null, hostFailure: classifyError(err), recipients: [] };
+        const tls = err instanceof TlsRequirementFailure ? err.tls : null;
+        return { target, tls, hostFailure: classifyError(err), recipients: [] };
       }
       const t = await this.#transact(session, message, signal);
       this.#pool.release(session, t.reusable && !signal?.aborted);

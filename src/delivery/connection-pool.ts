@@ -1,26 +1,27 @@
-// Owns outbound SMTP sessions: opening one (connect, EHLO, STARTTLS per policy, AUTH), and
-// keeping idle ones per (address, port, TLS policy, user) for reuse, each for
-// delivery.idleConnectionTimeout and at most delivery.maxMessagesPerConnection messages.
+// Owns outbound SMTP sessions: opening one (connect, EHLO, STARTTLS per the target's
+// TlsRequirement, the TLS judgement of tls-check.ts, then AUTH), and keeping idle ones per
+// (address, port, requirement, user) for reuse, each for delivery.idleConnectionTimeout and at
+// most delivery.maxMessagesPerConnection messages. A session is only ever reused for the very
+// same requirement, so a plaintext or unverified session never carries mail that needs better.
 // Wraps nodemailer's SMTPConnection callbacks and events into promises.
 import net from 'node:net';
 import type { Readable } from 'node:stream';
 import type tls from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { LocalFailure } from './classify.js';
-import type { TlsPolicy } from './route.js';
+import { judgeTls, TlsRequirementFailure } from './tls-check.js';
+import { policyLabel, requirementKey, requiresTls, type TlsRequirement, type TlsResult } from './tls-policy.js';
 
-/** One address of one route host: where a session goes and how. */
+/** One address of one route host: where a session goes and what its TLS must achieve. */
 export interface SessionTarget {
   host: string;
   address: string;
   port: number;
-  tls: TlsPolicy;
-  verifyCertificate: boolean;
+  security: TlsRequirement;
   auth: { user: string; pass: string } | null;
 }
-
-export interface TlsFacts { protocol: string | null; cipher: string | null }
 
 export type SendInfo = SMTPConnection.SentMessageInfo;
 export type SmtpError = SMTPConnection.SMTPError;
@@ -34,7 +35,7 @@ const connectionLost = () => Object.assign(new Error('Connection closed'), { cod
 /** An open SMTP session, ready for MAIL FROM. */
 export class SmtpSession {
   messages = 0;
-  constructor(readonly conn: SMTPConnection, readonly key: string, readonly tls: TlsFacts | null) {}
+  constructor(readonly conn: SMTPConnection, readonly key: string, readonly tls: TlsResult) {}
 
   get isOpen(): boolean { return !this.conn.destroyed; }
 
@@ -75,17 +76,27 @@ export class SmtpSession {
 
 export interface PoolOptions {
   config: Pick<Config, 'hostname' | 'delivery'>;
+  /** PEM bundle (delivery.tlsCaFile's contents) replacing the Node CA store for certificate checks. */
+  ca?: string;
+  /** For certificate validity dates in DANE-TA checks. */
+  clock?: Clock;
 }
 
 export class ConnectionPool {
   readonly #idle = new Map<string, IdleEntry[]>();
   readonly #config: PoolOptions['config'];
+  readonly #ca: string | undefined;
+  readonly #clock: Clock;
   #closed = false;
 
-  constructor(opts: PoolOptions) { this.#config = opts.config; }
+  constructor(opts: PoolOptions) {
+    this.#config = opts.config;
+    this.#ca = opts.ca;
+    this.#clock = opts.clock ?? systemClock;
+  }
 
   static keyOf(t: SessionTarget): string {
-    return [t.address, t.port, t.tls, t.auth?.user ?? ''].join('|');
+    return [t.address, t.port, requirementKey(t.security), t.auth?.user ?? ''].join('|');
   }
 
   /** An idle cached session for `target`, if any (removed from the idle set). */
@@ -100,49 +111,54 @@ export class ConnectionPool {
     return null;
   }
 
-  /** A fresh session: connect, EHLO, STARTTLS per policy, AUTH if configured. */
+  /** A fresh session: connect, EHLO, STARTTLS per requirement, TLS judged, AUTH if configured. */
   async open(target: SessionTarget, signal?: AbortSignal): Promise<SmtpSession> {
     try {
-      return await this.#open(target, target.tls, signal);
+      return await this.#open(target, target.security, signal);
     } catch (err) {
       // Opportunistic TLS that fails in the handshake: like Postfix, retry once in plaintext
       // (old servers that only speak retired TLS versions must still get their mail).
-      if (target.tls !== 'opportunistic' || (err as SmtpError).code !== 'ETLS' || signal?.aborted) throw err;
-      return this.#open(target, 'none', signal);
+      if (target.security.level !== 'opportunistic' || (err as SmtpError).code !== 'ETLS' || signal?.aborted) throw err;
+      return this.#open(target, { ...target.security, level: 'none' }, signal);
     }
   }
 
-  async #open(target: SessionTarget, policy: TlsPolicy, signal?: AbortSignal): Promise<SmtpSession> {
-    const conn = new SMTPConnection(this.#connectionOptions(target, policy));
+  /** `security` is the target's, or its plaintext fallback (the session is still judged and keyed by the target's). */
+  async #open(target: SessionTarget, security: TlsRequirement, signal?: AbortSignal): Promise<SmtpSession> {
+    const conn = new SMTPConnection(this.#connectionOptions(target, security));
     conn.on('error', () => undefined); // errors are delivered through callbacks/'end'; never unhandled
     const onAbort = () => conn.close();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await connect(conn);
       if (signal?.aborted) throw Object.assign(new Error('Delivery aborted'), { code: 'EABORT' });
+      const judged = judgeTls(conn.secure ? (conn._socket as tls.TLSSocket) : null, target.security, target.host, this.#clock.now());
+      if (judged.failure) throw new TlsRequirementFailure(judged.failure, judged.result);
       if (target.auth) await authenticate(conn, target.auth);
-      return new SmtpSession(conn, ConnectionPool.keyOf(target), tlsFacts(conn));
+      return new SmtpSession(conn, ConnectionPool.keyOf(target), judged.result);
     } catch (err) {
       conn.close();
-      throw asTlsFailure(conn, err as SmtpError);
+      throw asRequirementFailure(target, asTlsFailure(conn, err as SmtpError));
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  #connectionOptions(target: SessionTarget, policy: TlsPolicy): SMTPConnection.Options {
+  #connectionOptions(target: SessionTarget, security: TlsRequirement): SMTPConnection.Options {
     const d = this.#config.delivery;
     const servername = net.isIP(target.host) ? undefined : target.host;
     return {
       host: target.address,
       port: target.port,
       name: this.#config.hostname,
-      secure: policy === 'implicit',
-      requireTLS: policy === 'required',
-      opportunisticTLS: policy === 'opportunistic',
-      ignoreTLS: policy === 'none',
+      secure: security.implicit === true,
+      requireTLS: requiresTls(security.level) && security.implicit !== true,
+      opportunisticTLS: security.level === 'opportunistic',
+      ignoreTLS: security.level === 'none',
       servername,
-      tls: { rejectUnauthorized: target.verifyCertificate, ...(servername ? { servername } : {}) },
+      // Certificates are judged after the handshake (tls-check.ts), for every level, so the
+      // result is recorded even where it is not enforced and a refusal has a precise reason.
+      tls: { rejectUnauthorized: false, ...(this.#ca ? { ca: this.#ca } : {}), ...(servername ? { servername } : {}) },
       connectionTimeout: d.connectTimeout,
       greetingTimeout: d.connectTimeout,
       socketTimeout: d.commandTimeout,
@@ -205,6 +221,7 @@ function connect(conn: SMTPConnection): Promise<void> {
 
 /** nodemailer reports a failed STARTTLS handshake as a socket error: report it as ETLS. */
 function asTlsFailure(conn: SMTPConnection, err: SmtpError): SmtpError {
+  if (err instanceof LocalFailure) return err;
   const handshake = conn.upgrading === true || /^ERR_(SSL|TLS)_/.test(String(err.originalCode ?? err.code ?? ''));
   if (handshake && err.code !== 'ETLS') {
     err.originalCode ??= err.code;
@@ -221,8 +238,9 @@ function authenticate(conn: SMTPConnection, auth: { user: string; pass: string }
   });
 }
 
-function tlsFacts(conn: SMTPConnection): TlsFacts | null {
-  if (!conn.secure || !conn._socket) return null;
-  const socket = conn._socket as tls.TLSSocket;
-  return { protocol: socket.getProtocol?.() ?? null, cipher: socket.getCipher?.()?.name ?? null };
+/** Where TLS is required, a failed STARTTLS says which policy required it and what went wrong. */
+function asRequirementFailure(target: SessionTarget, err: SmtpError | LocalFailure): Error {
+  if (err instanceof LocalFailure || err.code !== 'ETLS' || !requiresTls(target.security.level)) return err;
+  const what = typeof err.response === 'string' && /^[45]/.test(err.response) ? 'does not offer STARTTLS' : 'failed the TLS handshake';
+  return new TlsRequirementFailure(`${policyLabel(target.security.source)}: ${target.host} ${what}`, null, { cause: err });
 }

@@ -51,8 +51,15 @@ export function formatServer(s: { host: string; port: number }): string {
   return net.isIPv6(s.host) ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`;
 }
 
+/** TXT and CNAME lookups, for checking a sending domain's published records (src/domains/). */
+export interface RecordResolver {
+  /** Each record as its character-strings, as node:dns returns them. */
+  resolveTxt(name: string): Promise<string[][]>;
+  resolveCname(name: string): Promise<string[]>;
+}
+
 /** The MxResolver on node:dns/promises, using config.dns (servers empty: the system resolvers). */
-export function createResolver(dns: Config['dns']): MxResolver {
+export function createResolver(dns: Config['dns']): MxResolver & RecordResolver {
   const resolver = new Resolver({ timeout: dns.timeout, tries: DNS_TRIES });
   if (dns.servers.length > 0) resolver.setServers(dns.servers.map(formatServer));
   const wrap = <T>(rrtype: string, name: string, p: Promise<T>): Promise<T> =>
@@ -64,5 +71,7 @@ export function createResolver(dns: Config['dns']): MxResolver {
     resolveMx: (domain) => wrap('MX', domain, resolver.resolveMx(domain)),
     resolve4: (host) => wrap('A', host, resolver.resolve4(host)),
     resolve6: (host) => wrap('AAAA', host, resolver.resolve6(host)),
+    resolveTxt: (name) => wrap('TXT', name, resolver.resolveTxt(name)),
+    resolveCname: (name) => wrap('CNAME', name, resolver.resolveCname(name)),
   };
 }

@@ -49,9 +49,10 @@ describe('Router', () => {
 
   it('orders MX hosts by preference, with both address families', async () => {
     const hosts = await router(zone).route('example.test');
-    assert.deepEqual(hosts.map((h) => [h.host, h.addresses, h.port, h.tls]), [
-      ['mx1.example.test', ['127.0.0.2', '::1'], 2525, 'opportunistic'],
-      ['mx2.example.test', ['127.0.0.3'], 2525, 'opportunistic'],
+    // MX hosts carry no TLS requirement: the destination's policies decide it (transport-security.ts).
+    assert.deepEqual(hosts.map((h) => [h.host, h.addresses, h.port, h.security]), [
+      ['mx1.example.test', ['127.0.0.2', '::1'], 2525, null],
+      ['mx2.example.test', ['127.0.0.3'], 2525, null],
     ]);
   });
 
@@ -80,9 +81,14 @@ describe('Router', () => {
   it('routes everything to the smarthost in smarthost mode', async () => {
     const r = router(zone, { 'delivery.smarthost': { host: 'mx2.example.test', port: 587, tls: 'required', auth: { user: 'u', pass: 'p' } } });
     const hosts = await r.route('anything.test');
-    assert.deepEqual(hosts, [{ host: 'mx2.example.test', addresses: ['127.0.0.3'], port: 587, tls: 'required', verifyCertificate: true, auth: { user: 'u', pass: 'p' } }]);
+    assert.deepEqual(hosts, [{
+      host: 'mx2.example.test', addresses: ['127.0.0.3'], port: 587, auth: { user: 'u', pass: 'p' },
+      security: { level: 'verify', source: 'policy', names: ['mx2.example.test'], tlsa: [] },
+    }]);
     const byIp = await router(zone, { 'delivery.smarthost': '127.0.0.9:2526' }).route('x.test');
-    assert.deepEqual(byIp.map((h) => [h.addresses, h.port, h.tls, h.verifyCertificate, h.auth]), [[['127.0.0.9'], 2526, 'opportunistic', false, null]]);
+    assert.deepEqual(byIp.map((h) => [h.addresses, h.port, h.security?.level, h.auth]), [[['127.0.0.9'], 2526, 'opportunistic', null]]);
+    const implicit = await router(zone, { 'delivery.smarthost': { host: 'mx2.example.test', port: 465, tls: 'implicit' } }).route('x.test');
+    assert.deepEqual(implicit[0]!.security, { level: 'verify', source: 'policy', names: ['mx2.example.test'], tlsa: [], implicit: true });
     assert.deepEqual(await failure(router(zone, { 'delivery.smarthost': 'nowhere.test' }).route('x.test')), { kind: 'temporary', status: '4.4.3' });
   });
 });

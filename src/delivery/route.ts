@@ -1,24 +1,23 @@
 // Owns routing: recipient domain → the ordered list of hosts to try (RFC 5321 §5.1). MX records
 // sorted by preference with equal preferences shuffled; no MX → the domain itself (implicit MX);
 // null MX (RFC 7505) → permanent failure; or, in smarthost mode, always the configured relay.
-// Failures are thrown as LocalFailure (temporary/permanent with an RFC 3463 status).
+// Failures are thrown as LocalFailure (temporary/permanent with an RFC 3463 status). The TLS
+// requirement of MX hosts is not decided here but by transport-security.ts; a smarthost's comes
+// from its own configuration.
 import net from 'node:net';
 import type { Config, SmarthostConfig } from '../config/schema.js';
 import { LocalFailure } from './classify.js';
 import { classifyLookupError, type LookupFailure, type MxRecord, type MxResolver } from './resolver.js';
-
-/** How to treat STARTTLS for a host: MX hosts use delivery.tls; a smarthost its own mode. */
-export type TlsPolicy = 'opportunistic' | 'required' | 'none' | 'implicit';
+import { smarthostRequirement, type TlsRequirement } from './tls-policy.js';
 
 export interface RouteHost {
-  /** MX host name (or smarthost name / IP): used for logs, SNI and the DSN Remote-MTA. */
+  /** MX host name (or smarthost name / IP): used for logs, SNI, certificate checks and the DSN Remote-MTA. */
   host: string;
   /** IPv4 first, then IPv6 (when enabled). */
   addresses: string[];
   port: number;
-  tls: TlsPolicy;
-  /** Verify the server certificate (only for a smarthost with required/implicit TLS). */
-  verifyCertificate: boolean;
+  /** A smarthost's fixed TLS requirement; null for MX hosts (the destination's policies decide). */
+  security: TlsRequirement | null;
   auth: { user: string; pass: string } | null;
 }
 
@@ -88,14 +87,14 @@ export class Router {
   }
 
   #mxHost(host: string, addresses: string[]): RouteHost {
-    return { host, addresses, port: this.#delivery.port, tls: this.#delivery.tls, verifyCertificate: false, auth: null };
+    return { host, addresses, port: this.#delivery.port, security: null, auth: null };
   }
 
   async #smarthostRoute(s: SmarthostConfig): Promise<RouteHost> {
     const { addresses } = await this.#addresses(s.host);
     // A smarthost that does not resolve is a local configuration problem: never bounce for it.
     if (addresses.length === 0) throw new LocalFailure('temporary', '4.4.3', 'the smarthost has no address');
-    return { host: s.host, addresses, port: s.port, tls: s.tls, verifyCertificate: s.tls !== 'opportunistic', auth: s.auth };
+    return { host: s.host, addresses, port: s.port, security: smarthostRequirement(s.host, s.tls), auth: s.auth };
   }
 }
 

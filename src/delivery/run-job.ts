@@ -1,6 +1,7 @@
-// Owns the steps of one claimed job, in order: route the domain → try its hosts in order until
-// one decides → turn findings into recipient outcomes (delivered / deferred / bounced / expired)
-// → build the DSN when one is due → record everything in one store call → log each outcome.
+// Owns the steps of one claimed job, in order: route the domain → decide each host's TLS
+// requirement (transport-security.ts) → try the hosts in order until one decides → turn findings
+// into recipient outcomes (delivered / deferred / bounced / expired) → build the DSN when one is
+// due → record everything in one store call → log each outcome (with the TLS result).
 // The scheduler decides when jobs run; this decides what happens to their recipients.
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
@@ -8,17 +9,22 @@ import { createDsn, type DsnRecipient } from '../events/dsn.js';
 import type { Logger } from '../events/log.js';
 import { computeRetryDelayMs } from '../queue/retry-schedule.js';
 import type { DeliveryJob, GeneratedMessage, QueueStore, RecipientOutcome } from '../queue/store.js';
-import type { HostAttempt, SmtpAttempt } from './attempt.js';
+import type { AttemptMessage, HostAttempt, SmtpAttempt } from './attempt.js';
 import { classifyError, describeVerdict, flattenReply, type Verdict } from './classify.js';
-import type { TlsFacts } from './connection-pool.js';
+import type { SessionTarget } from './connection-pool.js';
 import type { LocalDelivery } from './local.js';
-import type { Router } from './route.js';
+import type { RouteHost, Router } from './route.js';
+import type { TlsResult } from './tls-policy.js';
+import { notInPolicyVerdict, type DomainSecurity, type HostSecurity, type TransportSecurity } from './transport-security.js';
 
 /** At most this many addresses (over all MX hosts) are tried per attempt (Postfix: 5 + 2 sessions). */
 const MAX_ADDRESSES_PER_JOB = 10;
 
 /** What one attempt found out about one recipient address. */
-interface Finding { delivered?: string; verdict?: Verdict; host: string | null; tls: TlsFacts | null }
+interface Finding { delivered?: string; verdict?: Verdict; host: string | null; tls: TlsResult | null }
+
+/** Where trying the hosts got: a host's decision on the message, or the last failure. */
+type HostsOutcome = { decided: HostAttempt } | { failed: { verdict: Verdict; host: string | null; tls: TlsResult | null } };
 
 type Decided = { outcome: RecipientOutcome; address: string; attempt: number; finding: Finding };
 
@@ -29,6 +35,7 @@ export interface JobRunnerOptions {
   clock: Clock;
   nodeId: string;
   router: Router;
+  security: TransportSecurity;
   attempt: SmtpAttempt;
   local: LocalDelivery;
   random?: () => number;
@@ -60,28 +67,62 @@ export class JobRunner {
   async #deliver(job: DeliveryJob, signal: AbortSignal): Promise<Map<string, Finding>> {
     const addresses = [...new Set(job.recipients.map((r) => r.address))];
     const all = (f: Finding) => new Map(addresses.map((a) => [a, f]));
-    let hosts;
+    let hosts: RouteHost[];
     try {
       hosts = await this.o.router.route(job.domain);
     } catch (err) {
       return all({ verdict: classifyError(err), host: null, tls: null });
     }
-    let last: HostAttempt | null = null;
-    const targets = hosts.flatMap((h) => h.addresses.map((address) => ({ ...h, address }))).slice(0, MAX_ADDRESSES_PER_JOB);
-    for (const target of targets) {
-      if (signal.aborted) break;
-      const message = { messageId: job.messageId, mailFrom: job.mailFrom, size: job.size, recipients: addresses };
-      const a = await this.o.attempt.run(message, target, signal);
-      if (!a.hostFailure) {
-        return new Map(a.recipients.map((r) => [r.address, r.outcome === 'delivered'
-          ? { delivered: flattenReply(r.response), host: target.host, tls: a.tls }
-          : { verdict: r.verdict, host: target.host, tls: a.tls }]));
+    const message: AttemptMessage = { messageId: job.messageId, mailFrom: job.mailFrom, size: job.size, recipients: addresses };
+    const out = await this.#tryHosts(job, message, hosts, signal);
+    if ('failed' in out) return all(out.failed);
+    const a = out.decided;
+    return new Map(a.recipients.map((r) => [r.address, r.outcome === 'delivered'
+      ? { delivered: flattenReply(r.response), host: a.target.host, tls: a.tls }
+      : { verdict: r.verdict, host: a.target.host, tls: a.tls }]));
+  }
+
+  /** Each host in order (its TLS requirement first), each of its addresses, until one decides. */
+  async #tryHosts(job: DeliveryJob, message: AttemptMessage, hosts: RouteHost[], signal: AbortSignal): Promise<HostsOutcome> {
+    let failed: Extract<HostsOutcome, { failed: unknown }>['failed'] = { verdict: { kind: 'temporary', status: '4.4.1', reason: 'no mail server could be tried' }, host: null, tls: null };
+    const notInPolicy: string[] = [];
+    let tried = 0;
+    let domain: DomainSecurity | null = null;
+    for (const h of hosts) {
+      if (signal.aborted || tried >= MAX_ADDRESSES_PER_JOB) break;
+      if (!h.security) domain ??= await this.o.security.forDomain(job.domain);
+      const sec: HostSecurity = h.security ? { ok: true, requirement: h.security } : await this.o.security.forHost(domain!, h.host, h.port);
+      if (!sec.ok) {
+        if (sec.notInPolicy) notInPolicy.push(h.host);
+        failed = { verdict: sec.verdict, host: h.host, tls: null };
+        this.#logHostFailure(job, h.host, null, sec.verdict);
+        continue;
       }
-      last = a;
-      this.o.logger.info({ event: 'delivery.host_failed', id: job.messageId, host: target.host, address: target.address, response: describeVerdict(a.hostFailure) }, 'mail server unavailable');
+      for (const address of h.addresses.slice(0, MAX_ADDRESSES_PER_JOB - tried)) {
+        if (signal.aborted) break;
+        tried++;
+        const target: SessionTarget = { host: h.host, address, port: h.port, security: sec.requirement, auth: h.auth };
+        const a = await this.o.attempt.run(message, target, signal);
+        this.#auditTls(job, target, a);
+        if (!a.hostFailure) return { decided: a };
+        failed = { verdict: a.hostFailure, host: h.host, tls: a.tls };
+        this.#logHostFailure(job, h.host, address, a.hostFailure, a.tls);
+      }
     }
-    const verdict = last?.hostFailure ?? { kind: 'temporary', status: '4.4.1', reason: 'no mail server could be tried' };
-    return all({ verdict, host: last?.target.host ?? null, tls: null });
+    if (notInPolicy.length > 0 && notInPolicy.length === hosts.length) failed = { verdict: notInPolicyVerdict(notInPolicy), host: null, tls: null };
+    return { failed };
+  }
+
+  #logHostFailure(job: DeliveryJob, host: string, address: string | null, v: Verdict, tls: TlsResult | null = null): void {
+    this.o.logger.info({ event: 'delivery.host_failed', id: job.messageId, domain: job.domain, host, address, response: describeVerdict(v), tls }, 'mail server unavailable');
+  }
+
+  /** MTA-STS testing mode: a session that would have failed enforcement is logged, not refused. */
+  #auditTls(job: DeliveryJob, target: SessionTarget, a: HostAttempt): void {
+    if (!target.security.audit || !a.tls || a.tls.verified) return;
+    const violation = a.tls.version === null ? `${target.host} offers no TLS` : a.tls.error ?? 'the certificate is not verified';
+    this.o.logger.warn({ event: 'delivery.tls_violation', id: job.messageId, domain: job.domain, host: target.host, policy: 'mta-sts', mode: 'testing', violation, tls: a.tls },
+      'MTA-STS (testing): TLS would not satisfy the policy; delivering anyway');
   }
 
   async #finish(job: DeliveryJob, findings: Map<string, Finding>): Promise<void> {

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { loadConfig } from '../../src/config/load.js';
 import { SmtpAttempt, type AttemptMessage } from '../../src/delivery/attempt.js';
 import { ConnectionPool, type SessionTarget } from '../../src/delivery/connection-pool.js';
+import type { TlsLevel } from '../../src/delivery/tls-policy.js';
 import { startReceiver, type Receiver, type SmtpReply } from '../helpers/smtp-receiver.js';
 
 const BODY = Buffer.from('Subject: hi\r\n\r\nbody\r\n');
@@ -13,8 +14,10 @@ const store = { readBody: () => Readable.from([BODY]) };
 const config = loadConfig({ env: {}, overrides: { hostname: 'relay.test', 'delivery.connectTimeout': '3s', 'delivery.commandTimeout': '5s', 'delivery.idleConnectionTimeout': '5s' } });
 
 const message = (recipients: string[]): AttemptMessage => ({ messageId: 'M1', mailFrom: 'a@sender.test', size: BODY.length, recipients });
-const target = (r: Receiver, tls: SessionTarget['tls'] = 'opportunistic'): SessionTarget =>
-  ({ host: 'mx.example.test', address: r.host, port: r.port, tls, verifyCertificate: false, auth: null });
+const target = (r: Receiver, level: TlsLevel = 'opportunistic'): SessionTarget => ({
+  host: 'mx.example.test', address: r.host, port: r.port, auth: null,
+  security: { level, source: level === 'opportunistic' ? 'opportunistic' : 'policy', names: ['mx.example.test'], tlsa: [] },
+});
 
 describe('SmtpAttempt', () => {
   let ok: Receiver;
@@ -44,8 +47,11 @@ describe('SmtpAttempt', () => {
       assert.equal(r.hostFailure, null);
       assert.equal(r.recipients[0]!.outcome, 'delivered');
     }
-    assert.match(a.tls?.protocol ?? '', /^TLSv1\.[23]$/);
+    assert.match(a.tls?.version ?? '', /^TLSv1\.[23]$/);
     assert.ok(a.tls?.cipher);
+    // The receiver's certificate is self-signed: used (opportunistic), recorded as not verified.
+    assert.deepEqual([a.tls?.verified, a.tls?.policy, a.tls?.level], [false, 'opportunistic', 'opportunistic']);
+    assert.match(a.tls?.error ?? '', /not trusted/);
     assert.equal(ok.sessions - before, 1);
     assert.ok(ok.messages.slice(-2).every((m) => m.body.equals(BODY) && m.tls));
     pool.closeAll();
@@ -95,7 +101,8 @@ describe('SmtpAttempt', () => {
     assert.equal(plain.messages.length, 0);
     const clear = await attempt.run(message(['x@example.test']), target(plain, 'opportunistic'));
     assert.equal(clear.recipients[0]!.outcome, 'delivered');
-    assert.equal(clear.tls, null);
+    assert.equal(clear.tls?.version, null);
+    assert.equal(clear.tls?.verified, false);
     assert.equal(plain.messages[0]!.tls, false);
     pool.closeAll();
   });

@@ -49,7 +49,9 @@ describe('delivery to MX hosts', () => {
     assert.equal(log.host, 'mx1.example.test');
     assert.equal(log.attempt, 1);
     assert.equal(typeof log.delayMs, 'number');
-    assert.match(String((log.tls as { protocol: string }).protocol), /^TLSv1\.[23]$/);
+    const tls = log.tls as { version: string; verified: boolean; policy: string };
+    assert.match(tls.version, /^TLSv1\.[23]$/);
+    assert.deepEqual([tls.verified, tls.policy], [false, 'opportunistic']);
     assert.equal(m.attempts[0]!.host, 'mx1.example.test');
   });
 

@@ -7,22 +7,27 @@
 //   dns.set('example.test', 'TXT', ['v=spf1 -all']);   // a string[] entry is one TXT record in chunks
 //   dns.setZone({ 'other.test': { MX: [...], A: [...], AAAA: [...], TXT: [...] } });
 //   dns.fail('broken.test', 'servfail' | 'timeout' | 'refused'); dns.fail('broken.test', null);
-//   dns.queries  → [{ name, type, transport }] received so far
+//   dns.set('_25._tcp.mx1.example.test', 'TLSA', [{ usage: 3, selector: 1, matchingType: 1, certificate: sha256OfSpki }]);
+//   dns.secure('_25._tcp.mx1.example.test');      // answers for this name carry the AD bit (DNSSEC-validated)
+//   dns.secure('_25._tcp.mx1.example.test', false);
+//   dns.queries  → [{ name, type, transport, dnssecOk }] received so far
 //   await dns.close();
 //
 // Semantics: names are case-insensitive, without the trailing dot. A name with any record set (of
 // any type) exists: other types answer NOERROR with no answers (NODATA). Unknown names answer
 // NXDOMAIN. A null MX (RFC 7505) is `{ exchange: '.', priority: 0 }`. TTL is 0 so no resolver
 // caches between test steps. A UDP answer larger than the client's buffer has TC set (the client
-// retries over TCP).
+// retries over TCP). The AD bit is set, like a validating resolver does (RFC 6840 §5.8), on
+// answers (NOERROR, NODATA or NXDOMAIN) for a name marked secure, when the query had DO or AD set.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
 
-export type DnsRecordType = 'MX' | 'A' | 'AAAA' | 'TXT';
+export type DnsRecordType = 'MX' | 'A' | 'AAAA' | 'TXT' | 'TLSA';
 export interface MxRecord { exchange: string; priority: number }
 export type TxtRecord = string | string[];
-export interface DnsRecords { MX?: MxRecord[]; A?: string[]; AAAA?: string[]; TXT?: TxtRecord[] }
+export interface TlsaRecord { usage: number; selector: number; matchingType: number; certificate: Buffer }
+export interface DnsRecords { MX?: MxRecord[]; A?: string[]; AAAA?: string[]; TXT?: TxtRecord[]; TLSA?: TlsaRecord[] }
 export type DnsFailure = 'servfail' | 'timeout' | 'refused';
 
 export interface DnsServer {
@@ -31,20 +36,23 @@ export interface DnsServer {
   set(name: string, type: 'MX', records: MxRecord[]): void;
   set(name: string, type: 'A' | 'AAAA', records: string[]): void;
   set(name: string, type: 'TXT', records: TxtRecord[]): void;
+  set(name: string, type: 'TLSA', records: TlsaRecord[]): void;
   setZone(zone: Record<string, DnsRecords>): void;
   fail(name: string, mode: DnsFailure | null): void;
-  readonly queries: { name: string; type: string; transport: 'udp' | 'tcp' }[];
+  /** Mark answers for `name` as DNSSEC-validated (the AD bit), or stop doing so. */
+  secure(name: string, on?: boolean): void;
+  readonly queries: { name: string; type: string; transport: 'udp' | 'tcp'; dnssecOk: boolean }[];
   close(): Promise<void>;
 }
 
 const RCODE = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const;
 const norm = (name: string) => name.toLowerCase().replace(/\.$/, '');
 
-interface ZoneState { zone: Map<string, DnsRecords>; failures: Map<string, DnsFailure>; queries: DnsServer['queries'] }
+interface ZoneState { zone: Map<string, DnsRecords>; failures: Map<string, DnsFailure>; secure: Set<string>; queries: DnsServer['queries'] }
 
 export async function startDnsServer(opts: { host?: string } = {}): Promise<DnsServer> {
   const host = opts.host ?? '127.0.0.1';
-  const state: ZoneState = { zone: new Map(), failures: new Map(), queries: [] };
+  const state: ZoneState = { zone: new Map(), failures: new Map(), secure: new Set(), queries: [] };
   const answer = (query: Buffer, transport: 'udp' | 'tcp') => answerQuery(state, query, transport);
   const { udp, tcp, port } = await listenBoth(host, answer);
 
@@ -61,6 +69,7 @@ export async function startDnsServer(opts: { host?: string } = {}): Promise<DnsS
     set: set as DnsServer['set'],
     setZone(z) { for (const [name, recs] of Object.entries(z)) state.zone.set(norm(name), { ...recs }); },
     fail(name, mode) { if (mode) state.failures.set(norm(name), mode); else state.failures.delete(norm(name)); },
+    secure(name, on = true) { if (on) state.secure.add(norm(name)); else state.secure.delete(norm(name)); },
     queries: state.queries,
     close: async () => {
       await Promise.all([new Promise<void>((resolve) => udp.close(() => resolve())), tcp.close()]);
@@ -75,7 +84,9 @@ function answerQuery(state: ZoneState, query: Buffer, transport: 'udp' | 'tcp'):
   const q = req.questions?.[0];
   if (!q) return null;
   const name = norm(q.name);
-  state.queries.push({ name, type: q.type, transport });
+  const opt = requestOpt(req);
+  const dnssecOk = opt?.flag_do === true;
+  state.queries.push({ name, type: q.type, transport, dnssecOk });
   const failure = state.failures.get(name);
   if (failure === 'timeout') return null;
   let rcode: number = RCODE.NOERROR;
@@ -83,8 +94,11 @@ function answerQuery(state: ZoneState, query: Buffer, transport: 'udp' | 'tcp'):
   if (failure) rcode = failure === 'servfail' ? RCODE.SERVFAIL : RCODE.REFUSED;
   else if (!state.zone.has(name)) rcode = RCODE.NXDOMAIN;
   else answers = recordsFor(q.name, q.type, state.zone.get(name)!);
-  const flags = dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_AVAILABLE | ((req.flags ?? 0) & dnsPacket.RECURSION_DESIRED) | rcode;
-  const res = dnsPacket.encode({ type: 'response', id: req.id, flags, questions: [q], answers });
+  const authenticated = !failure && state.secure.has(name) && (dnssecOk || req.flag_ad);
+  const flags = dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_AVAILABLE | ((req.flags ?? 0) & dnsPacket.RECURSION_DESIRED)
+    | (authenticated ? dnsPacket.AUTHENTIC_DATA : 0) | rcode;
+  const additionals: dnsPacket.Answer[] = opt ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: dnssecOk ? dnsPacket.DNSSEC_OK : 0 } as dnsPacket.OptAnswer] : [];
+  const res = dnsPacket.encode({ type: 'response', id: req.id, flags, questions: [q], answers, additionals });
   if (transport === 'udp' && res.length > udpLimit(req)) {
     return dnsPacket.encode({ type: 'response', id: req.id, flags: flags | dnsPacket.TRUNCATED_RESPONSE, questions: [q], answers: [] });
   }
@@ -154,12 +168,17 @@ function recordsFor(name: string, type: string, recs: DnsRecords): dnsPacket.Ans
       return (recs[type] ?? []).map((ip) => ({ ...base, type, data: ip }));
     case 'TXT':
       return (recs.TXT ?? []).map((t) => ({ ...base, type: 'TXT' as const, data: Array.isArray(t) ? t : [t] }));
+    case 'TLSA':
+      return (recs.TLSA ?? []).map((t) => ({ ...base, type: 'TLSA' as const, data: t }));
     default:
       return [];
   }
 }
 
+function requestOpt(req: dnsPacket.DecodedPacket): dnsPacket.OptAnswer | undefined {
+  return req.additionals?.find((a) => a.type === 'OPT') as dnsPacket.OptAnswer | undefined;
+}
+
 function udpLimit(req: dnsPacket.DecodedPacket): number {
-  const opt = req.additionals?.find((a) => a.type === 'OPT') as dnsPacket.OptAnswer | undefined;
-  return Math.max(512, opt?.udpPayloadSize ?? 512);
+  return Math.max(512, requestOpt(req)?.udpPayloadSize ?? 512);
 }
