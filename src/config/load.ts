@@ -114,6 +114,8 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   cfg.dataDir = path.resolve(baseDir, cfg.dataDir);
   if (cfg.tls.cert) cfg.tls.cert = path.resolve(baseDir, cfg.tls.cert);
   if (cfg.tls.key) cfg.tls.key = path.resolve(baseDir, cfg.tls.key);
+  if (cfg.delivery.tlsCaFile) cfg.delivery.tlsCaFile = path.resolve(baseDir, cfg.delivery.tlsCaFile);
+  if (cfg.delivery.mtaSts.caFile) cfg.delivery.mtaSts.caFile = path.resolve(baseDir, cfg.delivery.mtaSts.caFile);
   checkCrossFieldRules(cfg);
   return deepFreeze(cfg);
 }
