@@ -10,6 +10,10 @@ import { loadOrCreateTls } from './tls/certificates.js';
 import { startSmtpIngress } from './ingress/index.js';
 import { DeliveryScheduler } from './delivery/index.js';
 import { verifyPassword } from './users/password.js';
+import { systemClock } from './clock.js';
+import { MessageSigner } from './domains/message-signer.js';
+import { promoteRotations } from './domains/key-rotation.js';
+import { createResolver } from './delivery/resolver.js';
 
 export interface Relay {
   store: QueueStore;
@@ -19,6 +23,7 @@ export interface Relay {
 
 const SHUTDOWN_DELIVERY_GRACE_MS = 20_000;
 const PURGE_INTERVAL_MS = 3_600_000;
+const KEY_ROTATION_CHECK_MS = 3_600_000;
 
 export async function startRelay(config: Readonly<Config>, logger = createLogger(config.log.level)): Promise<Relay> {
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o750 });
@@ -34,9 +39,11 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   const scheduler = new DeliveryScheduler({ config, store, logger, nodeId });
   const authenticate = async (name: string, password: string) => {
     const user = await store.getUser(name);
-    return user !== null && (await verifyPassword(password, user.passwordHash));
+    if (user === null || !(await verifyPassword(password, user.passwordHash))) return false;
+    return { allowedDomains: user.allowedDomains, anyDomain: user.anyDomain };
   };
-  const ingress = await startSmtpIngress({ config, store, tls, authenticate, logger, onQueued: () => scheduler.notify() });
+  const signer = new MessageSigner({ store, hostname: config.hostname, domains: config.domains, clock: systemClock, logger });
+  const ingress = await startSmtpIngress({ config, store, tls, authenticate, signer, logger, onQueued: () => scheduler.notify() });
   scheduler.start();
 
   const purge = setInterval(() => {
@@ -44,6 +51,12 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
       .catch((err: unknown) => logger.error({ event: 'queue.purge_failed', err }, 'purge failed'));
   }, PURGE_INTERVAL_MS);
   purge.unref();
+  const resolver = createResolver(config.dns);
+  const promote = () => promoteRotations({ store, resolver, logger })
+    .catch((err: unknown) => logger.error({ event: 'dkim.rotation_failed', err: (err as Error)?.message }, 'DKIM key rotation check failed'));
+  void promote();
+  const rotations = setInterval(promote, KEY_ROTATION_CHECK_MS);
+  rotations.unref();
 
   logger.info({ event: 'relay.started', nodeId, hostname: config.hostname, dataDir: config.dataDir, listeners: ingress.addresses }, 'Postlane started');
   let stopping: Promise<void> | null = null;
@@ -52,6 +65,7 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
     addresses: ingress.addresses,
     stop: () => (stopping ??= (async () => {
       clearInterval(purge);
+      clearInterval(rotations);
       await ingress.close();
       await scheduler.stop(SHUTDOWN_DELIVERY_GRACE_MS);
       await store.close();

@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.js';
 import { RelayError } from '../errors.js';
 import { registerUserCommands } from './users.js';
 import { registerQueueCommands } from './queue.js';
+import { registerDomainCommands } from './domains.js';
 
 const program = new Command();
 program
@@ -32,6 +33,7 @@ program.command('config')
 
 registerUserCommands(program);
 registerQueueCommands(program);
+registerDomainCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof RelayError) {

@@ -150,7 +150,7 @@ export class JobRunner {
 
   #decide(job: DeliveryJob, r: DeliveryJob['recipients'][number], found: Finding | undefined, now: number): Decided {
     const finding: Finding = found ?? { verdict: { kind: 'temporary', status: '4.0.0', reason: 'no result for this recipient' }, host: null, tls: null };
-    const base = { rcptId: r.id, ...(finding.host ? { host: finding.host } : {}) };
+    const base = { rcptId: r.id, ...(finding.host ? { host: finding.host } : {}), ...(finding.tls ? { tls: finding.tls } : {}) };
     const decided = (outcome: RecipientOutcome): Decided => ({ outcome, address: r.address, attempt: r.attempts + 1, finding });
     if (finding.delivered !== undefined) return decided({ ...base, status: 'delivered', response: finding.delivered });
     const v = finding.verdict!;
@@ -165,7 +165,8 @@ export class JobRunner {
 
   #postpone(d: Decided, now: number): Decided {
     const nextAttemptAt = now + this.o.config.delivery.retrySchedule.initial;
-    return { ...d, outcome: { rcptId: d.outcome.rcptId, status: 'deferred', response: d.outcome.response, nextAttemptAt } };
+    const tls = d.outcome.tls ? { tls: d.outcome.tls } : {};
+    return { ...d, outcome: { rcptId: d.outcome.rcptId, status: 'deferred', response: d.outcome.response, nextAttemptAt, ...tls } };
   }
 
   /** Recipients to report: failed ones, and delayed ones once past delayWarning. Never for a bounce. */

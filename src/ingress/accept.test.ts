@@ -31,7 +31,7 @@ function memoryStore(fail: { write?: boolean; put?: boolean } = {}) {
 
 const tx = (over: Partial<Transaction> = {}): Transaction => ({
   mailFrom: 'alice@example.com', recipients: ['bob@dest.example'], smtputf8: false, helo: 'client.test',
-  esmtp: true, tls: { protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256' }, user: 'alice', submission: true, ...over,
+  esmtp: true, tls: { protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256' }, user: 'alice', grant: null, submission: true, ...over,
 });
 
 async function accept(chunks: string[], over: Partial<Transaction> = {}, listener: 'submission' | 'mx' = 'submission', mem = memoryStore()) {
@@ -61,7 +61,7 @@ test('submission: Received first, Message-ID and Date added when missing, header
     `From: a@example.com\r\nSubject: hi\r\nMessage-ID: <${r.id}@relay.test>\r\nDate: Tue, 01 Jul 2025 12:03:04 +0000\r\n\r\nbody\r\n`);
   assert.deepEqual(r.put, [{
     id: r.id, mailFrom: 'alice@example.com', recipients: ['bob@dest.example'], size: Buffer.byteLength(r.body(r.id)), receivedAt: NOW,
-    isBounce: false, route: 'relay', origin: { listener: 'submission', clientIp: '192.0.2.7', user: 'alice' },
+    isBounce: false, route: 'relay', origin: { listener: 'submission', clientIp: '192.0.2.7', user: 'alice', helo: 'client.test' },
   }]);
 });
 

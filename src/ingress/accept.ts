@@ -3,9 +3,18 @@
 // store.createBody(), and store.put(). A message counts as accepted only once put() resolved:
 // the caller sends "250 queued" from the outcome of finish(), never earlier.
 //
+// Authenticated users may only use their domains in From: (src/domains/authorisation.ts). Relayed
+// mail is DKIM-signed here, once, as it streams in (MessageSigner reads a tee of the stored bytes):
+// the signature is stored as the message's header prefix, so a retry never re-signs.
+//
 // Only the header block is buffered (capped at MAX_HEADER_BYTES) to learn which fields exist;
 // the rest streams to the BodyWriter as it arrives, each write awaited (backpressure).
+import { PassThrough } from 'node:stream';
+import { once } from 'node:events';
 import type { Logger } from 'pino';
+import { authorisedDomain } from '../domains/authorisation.js';
+import { authorDomain, parseHeaderFrom } from '../domains/header-from.js';
+import type { MessageSigner, SignOutcome } from '../domains/message-signer.js';
 import type { Clock } from '../clock.js';
 import type { BodyWriter, QueueStore } from '../queue/store.js';
 import { newQueueId } from '../message/ids.js';
@@ -25,6 +34,8 @@ export interface AcceptDeps {
   logger: Logger;
   /** Told each committed queue id (after put() resolved). */
   onQueued?: (id: string) => void;
+  /** Signs relayed (non-mx) mail; absent: stored unsigned. */
+  signer?: MessageSigner;
 }
 export interface IncomingOrigin { listener: ListenerName; clientIp: string; transaction: Transaction }
 
@@ -45,6 +56,8 @@ export class IncomingMessage {
   #inBody = false;
   #failure: Reply | null = null;
   #receivedAt: number;
+  #tee: PassThrough | null = null;
+  #signing: Promise<SignOutcome> | null = null;
 
   constructor(private readonly deps: AcceptDeps, private readonly origin: IncomingOrigin, readonly id: string) {
     this.#receivedAt = deps.clock.now();
@@ -70,6 +83,10 @@ export class IncomingMessage {
     const block = Buffer.concat(this.#header);
     this.#inBody = true;
     this.#header = [];
+    const from = parseHeaderFrom(block.subarray(0, split));
+    const notAuthorised = authorisedDomain(this.origin.transaction.grant, null, from.domains);
+    if (notAuthorised) return this.#fail(notAuthorised);
+    this.#startSigning(authorDomain(from));
     await this.#write(Buffer.concat([this.#prologue(block.subarray(0, split)), block.subarray(split)]));
   }
 
@@ -100,10 +117,19 @@ export class IncomingMessage {
     }
     const writer = this.#writer!;
     const tx = this.origin.transaction;
+    let headerPrefix = '';
+    try {
+      headerPrefix = await this.#finishSigning();
+    } catch (err) {
+      this.deps.logger.error({ event: 'dkim.sign_failed', id: this.id, err: (err as Error)?.message }, 'DKIM signing failed');
+      await this.abort();
+      return { reply: queueFailed };
+    }
     try {
       await writer.finish();
       await this.deps.store.put({
-        id: this.id, mailFrom: tx.mailFrom, recipients: tx.recipients, size: writer.bytesWritten,
+        id: this.id, mailFrom: tx.mailFrom, recipients: tx.recipients, size: writer.bytesWritten + Buffer.byteLength(headerPrefix),
+        ...(headerPrefix ? { headerPrefix } : {}),
         receivedAt: this.#receivedAt, isBounce: false, route: this.origin.listener === 'mx' ? 'local' : 'relay',
         origin: { listener: this.origin.listener, clientIp: this.origin.clientIp, user: tx.user, helo: tx.helo },
       });
@@ -124,6 +150,8 @@ export class IncomingMessage {
 
   /** Drop whatever was written (connection lost, or refused). Safe to call more than once. */
   async abort(): Promise<void> {
+    this.#tee?.destroy();
+    this.#tee = null;
     const writer = this.#writer;
     this.#writer = null;
     if (!writer) return;
@@ -136,7 +164,24 @@ export class IncomingMessage {
     if (this.#failure || !this.#writer) return;
     try { await this.#writer.write(bytes); } catch (err) {
       this.#fail(queueFailed, err);
+      return;
     }
+    if (this.#tee && !this.#tee.write(bytes)) await once(this.#tee, 'drain');
+  }
+
+  /** Relayed mail only: the signer reads everything written from here on (the whole message). */
+  #startSigning(fromDomain: string | null) {
+    if (!this.deps.signer || this.origin.listener === 'mx') return;
+    this.#tee = new PassThrough();
+    this.#signing = this.deps.signer.sign(this.#tee, fromDomain, { id: this.id });
+    this.#signing.catch(() => { /* surfaced by #finishSigning */ });
+  }
+
+  /** The DKIM-Signature lines to store in front of the message ('' when unsigned). */
+  async #finishSigning(): Promise<string> {
+    if (!this.#signing) return '';
+    this.#tee!.end();
+    return (await this.#signing).headers;
   }
 
   #fail(r: Reply, err?: unknown) {

@@ -4,7 +4,8 @@ import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
-import type { QueueStore } from '../queue/store.js';
+import type { QueueStore, UserDomainGrant } from '../queue/store.js';
+import type { MessageSigner } from '../domains/message-signer.js';
 import { Acceptor } from './accept.js';
 import { AuthLimiter } from './smtp/auth-limiter.js';
 import { ConnectionLimits, SmtpListener, networkMatcher } from './smtp/listener.js';
@@ -15,7 +16,13 @@ export interface SmtpIngressDeps {
   store: QueueStore;
   tls: { cert: string; key: string };
   /** Checks SMTP AUTH credentials; a rejection is answered 454 4.7.0 (temporary). */
-  authenticate: (user: string, password: string) => Promise<boolean>;
+  /**
+   * Checks credentials: false = wrong; true = right, any sender domain; a grant = right, and MAIL FROM
+   * and From: are limited to the grant's domains (src/domains/authorisation.ts).
+   */
+  authenticate: (user: string, password: string) => Promise<boolean | UserDomainGrant>;
+  /** DKIM-signs relayed mail at acceptance (src/domains/message-signer.ts); absent: unsigned. */
+  signer?: MessageSigner;
   logger: Logger;
   clock?: Clock;
   /** Called after a message was committed by store.put() (e.g. to wake the delivery scheduler). */
@@ -39,7 +46,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const { config, logger } = deps;
   const clock = deps.clock ?? systemClock;
   const secureContext = tls.createSecureContext({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' });
-  const acceptor = new Acceptor({ store: deps.store, hostname: config.hostname, clock, logger, onQueued: deps.onQueued });
+  const acceptor = new Acceptor({ store: deps.store, hostname: config.hostname, clock, logger, onQueued: deps.onQueued, signer: deps.signer });
   const authLimiter = new AuthLimiter(config.smtp.auth, clock);
   const limits = new ConnectionLimits(config.smtp.maxConnections, config.smtp.maxConnectionsPerIp);
   const isRelayNetwork = networkMatcher(config.smtp.relayNetworks);

@@ -12,20 +12,30 @@ export interface NewMessage {
   id: string;                 // queue id (message/ids.ts)
   mailFrom: string;           // envelope sender; '' is the null reverse-path
   recipients: string[];       // envelope recipients, already validated, in RCPT order
-  size: number;               // bytes of the stored body (what BodyWriter wrote)
+  size: number;               // bytes readBody returns: what BodyWriter wrote, plus headerPrefix
   receivedAt: number;         // ms since epoch
   origin: {
     listener: string;         // 'submission' | 'submissions' | 'alt' | 'mx' | 'http' | 'local'
     clientIp: string;
     user: string | null;      // authenticated SMTP user
+    helo?: string;            // the client's EHLO/HELO name (SPF checks of inbound mail)
   };
   /** A DSN Postlane generated (null sender): never bounced itself. */
   isBounce: boolean;
   /** 'relay' goes out by MX/smarthost; 'local' is inbound mail for this relay's own domains. */
   route: 'relay' | 'local';
+  /**
+   * Header lines (ASCII, each CRLF-terminated) that readBody streams before the body: the
+   * DKIM-Signature fields computed while the body was being written, stored in the same commit.
+   */
+  headerPrefix?: string;
 }
 
-/** Writes a body to durable storage. finish() resolves only when the bytes are on disk (fsync). */
+/**
+ * Writes a body to durable storage. finish() resolves once the body is complete; it is durable
+ * when put() (or recordResults for a generated message) resolves. An implementation may keep a
+ * small body in memory until then and store it in the same commit as the message rows.
+ */
 export interface BodyWriter {
   write(chunk: Buffer): Promise<void>;
   finish(): Promise<void>;
@@ -49,10 +59,29 @@ export interface DeliveryJob {
   delayNotified: boolean;
 }
 
+/**
+ * The transport security of one delivery attempt, kept with its history. Mirrors the delivery
+ * stage's TlsResult (the queue does not import delivery): policy and level are its names.
+ */
+export interface AttemptTls {
+  /** 'TLSv1.3'…; null when the session stayed in plaintext. */
+  version: string | null;
+  cipher: string | null;
+  /** The certificate was authenticated (DANE match, or a valid chain for the MX name). */
+  verified: boolean;
+  /** Which policy decided: 'dane' | 'mta-sts' | 'policy' | 'opportunistic'. */
+  policy: string;
+  /** The level required: 'none' | 'opportunistic' | 'required' | 'verify' | 'dane'. */
+  level: string;
+  /** Why the certificate was not authenticated. */
+  error?: string;
+}
+
+interface OutcomeBase { rcptId: number; response: string; host?: string; tls?: AttemptTls }
 export type RecipientOutcome =
-  | { rcptId: number; status: 'delivered'; response: string; host?: string }
-  | { rcptId: number; status: 'deferred'; response: string; host?: string; nextAttemptAt: number }
-  | { rcptId: number; status: 'bounced' | 'expired'; response: string; host?: string };
+  | OutcomeBase & { status: 'delivered' }
+  | OutcomeBase & { status: 'deferred'; nextAttemptAt: number }
+  | OutcomeBase & { status: 'bounced' | 'expired' };
 
 export interface AttemptRecord {
   at: number;
@@ -61,6 +90,8 @@ export interface AttemptRecord {
   status: 'delivered' | 'deferred' | 'bounced' | 'expired';
   host: string | null;
   response: string;
+  /** Present when the attempt reached a TLS decision (remote deliveries). */
+  tls?: AttemptTls;
 }
 
 export interface RecipientView {
@@ -88,7 +119,39 @@ export interface MessageView {
   attempts: AttemptRecord[];
 }
 
-export interface UserRecord { name: string; passwordHash: string; createdAt: number }
+/** Which sender domains an authenticated user may use (MAIL FROM and the From: header). */
+export interface UserDomainGrant {
+  /** Lower-case A-labels; a listed domain also covers its subdomains. */
+  allowedDomains: string[];
+  /** The admin allowed this user any domain. */
+  anyDomain: boolean;
+}
+
+export interface UserRecord extends UserDomainGrant { name: string; passwordHash: string; createdAt: number }
+/** What addUser takes: the domain grant defaults to none (no domain allowed, anyDomain false). */
+export type NewUser = Omit<UserRecord, keyof UserDomainGrant> & Partial<UserDomainGrant>;
+
+export type DkimAlgorithm = 'rsa' | 'ed25519';
+/**
+ * active: signs outgoing mail (at most one per algorithm); pending: created by a key rotation,
+ * waiting for its TXT record to appear in DNS; retired: replaced, no longer signs.
+ */
+export type DkimKeyState = 'active' | 'pending' | 'retired';
+
+export interface DkimKey {
+  selector: string;           // lower-case; the TXT record is <selector>._domainkey.<domain>
+  algorithm: DkimAlgorithm;
+  privateKey: string;         // PKCS#8 PEM; never printed or logged
+  publicKey: string;          // the p= value: base64 SPKI DER (rsa) or the raw 32-byte key (ed25519, RFC 8463)
+  createdAt: number;
+  state: DkimKeyState;
+}
+
+export interface SendingDomain {
+  name: string;               // lower-case A-label
+  createdAt: number;
+  keys: DkimKey[];            // oldest first, then in the order added
+}
 
 export interface QueueCounts { queued: number; deferred: number; delivering: number; held: number; delivered: number; bounced: number; expired: number }
 
@@ -118,6 +181,7 @@ export interface QueueStore {
   put(message: NewMessage): Promise<void>;
 
   // delivery
+  /** The message as delivered: its headerPrefix (if any), then the body as written. */
   readBody(id: string): Readable;
   /**
    * Lease up to `limit` due jobs (recipients queued/deferred with next attempt <= now, or whose
@@ -151,8 +215,26 @@ export interface QueueStore {
   counts(): Promise<QueueCounts>;
 
   // users (SMTP AUTH)
-  addUser(user: UserRecord): Promise<void>;     // throws if exists
+  addUser(user: NewUser): Promise<void>;     // throws ERR_USER_EXISTS if the name exists
   getUser(name: string): Promise<UserRecord | null>;
   listUsers(): Promise<UserRecord[]>;
   removeUser(name: string): Promise<boolean>;
+  /** Replaces the user's domain grant (domains are stored lower-case, deduplicated). False if no such user. */
+  setUserDomains(name: string, grant: UserDomainGrant): Promise<boolean>;
+
+  // sending domains and their DKIM keys
+  /** Adds the domain with its keys; throws ERR_DOMAIN_EXISTS if the name exists. */
+  addDomain(domain: SendingDomain): Promise<void>;
+  getDomain(name: string): Promise<SendingDomain | null>;
+  /** Ordered by name. */
+  listDomains(): Promise<SendingDomain[]>;
+  /** Removes the domain and its keys. False if unknown. */
+  removeDomain(name: string): Promise<boolean>;
+  /** Adds a key (usually 'pending'); ERR_NOT_FOUND for an unknown domain, ERR_SELECTOR_EXISTS for a used selector. */
+  addDkimKey(domain: string, key: DkimKey): Promise<void>;
+  /**
+   * Makes the key active and, in the same transaction, retires the other active keys of its
+   * algorithm (the switch of a key rotation). False if the domain or selector is unknown.
+   */
+  activateDkimKey(domain: string, selector: string): Promise<boolean>;
 }

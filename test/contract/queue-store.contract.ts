@@ -8,6 +8,8 @@ import type { Readable } from 'node:stream';
 import { QueueWriteError, RelayError } from '../../src/errors.js';
 import { newQueueId } from '../../src/message/ids.js';
 import type { NewMessage, QueueStore, RecipientOutcome } from '../../src/queue/store.js';
+import { domainStoreContract } from './domain-store.contract.js';
+import { queueBodyContract } from './queue-body.contract.js';
 
 export type MakeStore = () => Promise<{ store: QueueStore; cleanup: () => Promise<void> }>;
 
@@ -59,6 +61,8 @@ export function queueStoreContract(name: string, makeStore: MakeStore): void {
       const { store, cleanup } = await makeStore();
       try { await body(store); } finally { await cleanup(); }
     });
+  domainStoreContract(it);
+  queueBodyContract(it);
 
   it('put + readBody round-trips every byte value and stores the envelope', async (store) => {
     const bytes = Buffer.alloc(5000);
@@ -289,7 +293,7 @@ export function queueStoreContract(name: string, makeStore: MakeStore): void {
     await store.addUser({ name: 'alice', passwordHash: 'scrypt$2', createdAt: T0 + 1 });
     await assert.rejects(store.addUser({ name: 'bob', passwordHash: 'other', createdAt: T0 }),
       (err: unknown) => err instanceof RelayError && err.code === 'ERR_USER_EXISTS');
-    assert.deepEqual(await store.getUser('bob'), { name: 'bob', passwordHash: 'scrypt$1', createdAt: T0 });
+    assert.deepEqual(await store.getUser('bob'), { name: 'bob', passwordHash: 'scrypt$1', createdAt: T0, allowedDomains: [], anyDomain: false });
     assert.equal(await store.getUser('carol'), null);
     assert.deepEqual((await store.listUsers()).map((u) => u.name), ['alice', 'bob']);
     assert.equal(await store.removeUser('bob'), true);

@@ -53,6 +53,7 @@ describe('delivery to MX hosts', () => {
     assert.match(tls.version, /^TLSv1\.[23]$/);
     assert.deepEqual([tls.verified, tls.policy], [false, 'opportunistic']);
     assert.equal(m.attempts[0]!.host, 'mx1.example.test');
+    assert.deepEqual(m.attempts.map((a) => a.tls), [tls, tls], 'each attempt keeps its TLS result');
   });
 
   it('falls back to the next MX when the first refuses connections', async () => {

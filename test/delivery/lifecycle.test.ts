@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { INLINE_MAX_BYTES } from '../../src/queue/sqlite/inline-body.js';
 import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 import { startReceiver, type Receiver } from '../helpers/smtp-receiver.js';
 import { body, createFixture, enqueue, waitForLog, waitForMessage, waitForStates, type Fixture } from './fixture.js';
@@ -85,7 +86,9 @@ describe('delivery lifecycle', () => {
 
   it('defers a job that throws unexpectedly, then retries it', async () => {
     f = await createFixture({ port: mx.port, dns });
-    const id = await enqueue(f, { from: 'alice@sender.test', to: ['postmaster@relay.test'], route: 'local' });
+    // A body above the inline limit, so it lives in a spool file the test can take away.
+    const big = body('vanishing', 'x'.repeat(INLINE_MAX_BYTES));
+    const id = await enqueue(f, { from: 'alice@sender.test', to: ['postmaster@relay.test'], route: 'local', body: big });
     const spool = path.join(f.dir, 'spool', id);
     const saved = await fs.readFile(spool);
     await fs.rm(spool); // the body vanished: LocalDelivery throws

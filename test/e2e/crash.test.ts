@@ -22,7 +22,7 @@ test(`kill -9 during acceptance and delivery: every acknowledged message is deli
     delivery: { port: mx.port, pollInterval: '200ms', retrySchedule: { initial: '300ms', factor: 1, max: '300ms', jitter: 0 } },
   });
   t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
-  assert.equal((await relay.cli(['users', 'add', 'loader', '--password', 'load-password-1'])).code, 0);
+  assert.equal((await relay.cli(['users', 'add', 'loader', '--password', 'load-password-1', '--domain', 'crash.test'])).code, 0);
   await relay.start();
   const port = relay.port('submission');
 

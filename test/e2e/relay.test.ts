@@ -50,7 +50,7 @@ before(async () => {
       retrySchedule: { initial: '300ms', factor: 1, max: '300ms', jitter: 0 },
     },
   });
-  const add = await relay.cli(['users', 'add', 'alice'], PASSWORD + '\n');
+  const add = await relay.cli(['users', 'add', 'alice', '--domain', 'example.com'], PASSWORD + '\n');
   assert.equal(add.code, 0, add.stderr);
   await relay.start();
 });

@@ -34,7 +34,7 @@ test('Python smtplib: STARTTLS, login, sendmail', async () => {
   const m = await h.store.getMessage(id);
   assert.equal(m?.mailFrom, 'alice@example.com');
   assert.deepEqual(m?.recipients.map((r) => r.address), ['py@dest.example', 'py2@dest.example']);
-  assert.deepEqual(m?.origin, { listener: 'submission', clientIp: '127.0.0.1', user: 'alice' });
+  assert.deepEqual(m?.origin, { listener: 'submission', clientIp: '127.0.0.1', user: 'alice', helo: 'py.client.test' });
   const body = await h.body(id);
   assert.match(body, /^Received: from py\.client\.test \(\[127\.0\.0\.1\]\)\r\n\tby relay\.test \(Postlane\) with ESMTPSA id \w+\r\n\t\(using TLSv1\.[23] with cipher [\w-]+\);\r\n\t\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n/);
   assert.ok(!body.slice(0, body.indexOf('\r\nFrom: ')).includes('alice'), 'the Received header does not reveal the AUTH user');

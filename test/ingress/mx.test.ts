@@ -56,7 +56,7 @@ test('mx accepts postmaster and local domains (any case) and stores them with ro
   assert.ok(id);
   const m = await h.store.getMessage(id!);
   assert.equal(m?.route, 'local');
-  assert.deepEqual(m?.origin, { listener: 'mx', clientIp: '127.0.0.1', user: null });
+  assert.deepEqual(m?.origin, { listener: 'mx', clientIp: '127.0.0.1', user: null, helo: 'client.test' });
   assert.deepEqual(m?.recipients.map((r) => r.address), ['postmaster@relay.test', 'bounce+abc@bounces.relay.test'], 'the duplicate postmaster is kept once');
   // mx-port mail gets only a Received header: no Message-ID or Date is made up for it
   assert.match(await h.body(id!), new RegExp(`^Received: from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\)\\r\\n\\tby relay\\.test \\(Postlane\\) with ESMTP id ${id};\\r\\n\\t[^\\r]+\\r\\nFrom: sender@far\\.example\\r\\nSubject: inbound\\r\\n\\r\\nhello\\r\\n$`));

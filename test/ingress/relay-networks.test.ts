@@ -27,7 +27,7 @@ test('a client in relayNetworks submits in plaintext without AUTH to any domain'
   const id = /queued as (\w+)/.exec(await c.read())?.[1];
   c.end();
   const m = await h.store.getMessage(id!);
-  assert.deepEqual(m?.origin, { listener: 'alt', clientIp: '127.0.0.1', user: null });
+  assert.deepEqual(m?.origin, { listener: 'alt', clientIp: '127.0.0.1', user: null, helo: 'client.test' });
   assert.equal(m?.route, 'relay');
   assert.match(await h.body(id!), /with ESMTP id \w+;\r\n\t.+\r\nSubject: from the app\r\nMessage-ID: <\w+@relay\.test>\r\nDate: .+\r\n\r\nhi\r\n$/);
 });

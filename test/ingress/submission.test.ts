@@ -42,7 +42,7 @@ test('STARTTLS + AUTH PLAIN + DATA: the exact stored body, envelope and origin',
   const m = await h.store.getMessage(id!);
   assert.equal(m?.mailFrom, 'alice@example.com');
   assert.deepEqual(m?.recipients.map((r) => [r.address, r.state]), [['bob@dest.example', 'queued']]);
-  assert.deepEqual(m?.origin, { listener: 'submission', clientIp: '127.0.0.1', user: 'alice' });
+  assert.deepEqual(m?.origin, { listener: 'submission', clientIp: '127.0.0.1', user: 'alice', helo: 'client.test' });
   assert.equal(m?.route, 'relay');
   assert.equal(m?.size, Buffer.byteLength(await h.body(id!)));
   const { level: _l, time: _t, pid: _p, hostname: _h, msg: _m, ...accepted } = h.logs.find((l) => l.event === 'smtp.accepted' && l.id === id)!;
@@ -78,7 +78,7 @@ test('implicit TLS on submissions: TLS from the first byte, AUTH required and of
   c.write('Subject: implicit\r\n\r\nx\r\n.\r\n');
   const id = queuedId(await c.read());
   assert.match(await h.body(id!), /with ESMTPSA id/);
-  assert.deepEqual((await h.store.getMessage(id!))?.origin, { listener: 'submissions', clientIp: '127.0.0.1', user: 'alice' });
+  assert.deepEqual((await h.store.getMessage(id!))?.origin, { listener: 'submissions', clientIp: '127.0.0.1', user: 'alice', helo: 'client.test' });
   c.end();
 });
 

@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { formatReply, type Reply } from '../../message/reply.js';
 import type { Acceptor } from '../accept.js';
+import type { UserDomainGrant } from '../../queue/store.js';
 import type { AuthLimiter } from './auth-limiter.js';
 import { DataReader, dataReplies } from './data-reader.js';
 import { MAX_AUTH_LINE, SmtpSession, type AuthOutcome, type DataOutcome, type SessionOutput, type SessionOptions, type TlsInfo, type Transaction } from './session.js';
@@ -23,7 +24,7 @@ export interface ConnectionDeps {
   secureContext: tls.SecureContext;
   acceptor: Acceptor;
   authLimiter: AuthLimiter;
-  authenticate: (user: string, password: string) => Promise<boolean>;
+  authenticate: (user: string, password: string) => Promise<boolean | UserDomainGrant>;
   logger: Logger;
   timeouts: { commandMs: number; dataMs: number };
   limits: { maxMessageSize: number; maxLineLength: number };
@@ -120,7 +121,8 @@ export class Connection {
         const info = await this.#upgrade();
         out = info ? session.tlsStarted(info) : null;
       } else if (action.type === 'verifyAuth') {
-        out = session.authVerified(await this.#verify(action.user, action.password));
+        const verified = await this.#verify(action.user, action.password);
+        out = session.authVerified(verified.outcome, verified.grant);
       } else {
         const outcome = await this.#receiveData(action.transaction);
         out = outcome ? session.dataFinished(outcome) : null;
@@ -168,27 +170,27 @@ export class Connection {
     return { protocol: secure.getProtocol() ?? 'TLS', cipher: secure.getCipher()?.name ?? 'unknown' };
   }
 
-  async #verify(user: string, password: string): Promise<AuthOutcome> {
+  async #verify(user: string, password: string): Promise<{ outcome: AuthOutcome; grant: UserDomainGrant | null }> {
     const { authLimiter, logger } = this.deps;
     const listener = this.deps.session.listener;
     if (!authLimiter.isAllowed(this.#ip)) {
       logger.warn({ event: 'smtp.auth_locked', listener, ip: this.#ip }, 'AUTH refused: client locked out');
-      return 'locked';
+      return { outcome: 'locked', grant: null };
     }
-    let ok: boolean;
+    let ok: boolean | UserDomainGrant;
     try { ok = await this.deps.authenticate(user, password); } catch (err) {
       logger.error({ event: 'smtp.auth_error', listener, ip: this.#ip, err: errorText(err) }, 'AUTH check failed');
-      return 'error';
+      return { outcome: 'error', grant: null };
     }
     if (ok) {
       authLimiter.recordSuccess(this.#ip);
       logger.info({ event: 'smtp.authenticated', listener, ip: this.#ip, user }, 'AUTH succeeded');
-      return 'ok';
+      return { outcome: 'ok', grant: ok === true ? null : ok };
     }
     const { delayMs, lockedOut } = authLimiter.recordFailure(this.#ip);
     logger.warn({ event: 'smtp.auth_failed', listener, ip: this.#ip, lockedOut }, 'AUTH failed');
     await this.#pause(delayMs);
-    return 'failed';
+    return { outcome: 'failed', grant: null };
   }
 
   /** Streams DATA through the reader into accept.ts; null when the connection was lost. */

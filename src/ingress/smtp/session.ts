@@ -8,6 +8,8 @@
 // submission/alt (like Postfix mynetworks). mx never offers AUTH and accepts RCPT only for local
 // domains. Relay tricks are refused for every client that may not relay.
 import { reply, type Reply } from '../../message/reply.js';
+import type { UserDomainGrant } from '../../queue/store.js';
+import { authorisedDomain, type DomainUser } from '../../domains/authorisation.js';
 import { parseMailArgs, parseRcptArgs, relayTrickIn, type ArgsError, type Mailbox, type MailParams } from '../../message/address.js';
 
 export type ListenerName = 'submission' | 'submissions' | 'alt' | 'mx';
@@ -38,6 +40,8 @@ export interface Transaction {
   esmtp: boolean;
   tls: TlsInfo | null;
   user: string | null;
+  /** The authenticated user's sender-domain grant; null: unrestricted (or not authenticated). */
+  grant: DomainUser | null;
   /** Authenticated, or from smtp.relayNetworks: a submission (accept.ts adds Message-ID/Date). */
   submission: boolean;
 }
@@ -96,6 +100,7 @@ export class SmtpSession {
   #esmtp = false;
   #tls: TlsInfo | null;
   #user: string | null = null;
+  #grant: DomainUser | null = null;
   #tx: Tx | null = null;
   #waiting: Waiting = 'command';
   #loginUser = '';
@@ -149,15 +154,17 @@ export class SmtpSession {
     this.#esmtp = false;
     this.#tx = null;
     this.#user = null;
+    this.#grant = null;
     this.#waiting = 'command';
     return { replies: [], close: false };
   }
 
-  authVerified(outcome: AuthOutcome): SessionOutput {
+  authVerified(outcome: AuthOutcome, grant: UserDomainGrant | null = null): SessionOutput {
     this.#expect('verify');
     this.#waiting = 'command';
     if (outcome === 'ok') {
       this.#user = this.#pendingUser;
+      this.#grant = grant && this.#user !== null ? { name: this.#user, ...grant } : null;
       return this.#finish(say(reply(235, '2.7.0', 'Authentication successful')), 'AUTH');
     }
     if (outcome === 'error') return this.#finish(say(reply(454, '4.7.0', 'Temporary authentication failure')), 'AUTH');
@@ -325,6 +332,8 @@ export class SmtpSession {
     const { sender, params } = parsed.value;
     if (sender?.isUtf8 && !params.smtputf8) return say(R.needUtf8);
     if (params.size !== null && params.size > this.opts.maxMessageSize) return say(reply(552, '5.3.4', 'Message too big'));
+    const notAuthorised = authorisedDomain(this.#grant, sender?.domain ?? null, null);
+    if (notAuthorised) return say(notAuthorised);
     this.#tx = { from: sender, params, rcpts: [] };
     return say(reply(250, '2.1.0', 'Ok'));
   }
@@ -363,6 +372,7 @@ export class SmtpSession {
       esmtp: this.#esmtp,
       tls: this.#tls,
       user: this.#user,
+      grant: this.#grant,
       submission: this.#mayRelay,
     };
     return { replies: [reply(354, undefined, 'End data with <CR><LF>.<CR><LF>')], action: { type: 'receiveData', transaction } };

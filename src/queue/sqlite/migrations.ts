@@ -61,6 +61,52 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    sql: `
+      CREATE TABLE sending_domain (
+        name       TEXT PRIMARY KEY,             -- lower-case A-label
+        created_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE dkim_key (
+        domain      TEXT NOT NULL REFERENCES sending_domain (name) ON DELETE CASCADE,
+        selector    TEXT NOT NULL,
+        algorithm   TEXT NOT NULL CHECK (algorithm IN ('rsa', 'ed25519')),
+        private_key TEXT NOT NULL,               -- PKCS#8 PEM
+        public_key  TEXT NOT NULL,               -- the p= value of the DKIM TXT record
+        created_at  INTEGER NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('active', 'pending', 'retired')),
+        PRIMARY KEY (domain, selector)
+      ) STRICT;
+
+      -- DKIM-Signature lines computed at acceptance, streamed before the spooled body
+      ALTER TABLE queued_message ADD COLUMN header_prefix TEXT;
+
+      ALTER TABLE smtp_user ADD COLUMN any_domain INTEGER NOT NULL DEFAULT 0;
+      -- users created before domain grants existed could send as any domain: keep it so for them
+      UPDATE smtp_user SET any_domain = 1;
+      CREATE TABLE smtp_user_domain (
+        user_name TEXT NOT NULL REFERENCES smtp_user (name) ON DELETE CASCADE,
+        domain    TEXT NOT NULL,                 -- lower-case A-label; covers its subdomains
+        PRIMARY KEY (user_name, domain)
+      ) STRICT;
+    `,
+  },
+  {
+    version: 3,
+    sql: `
+      -- Bodies up to INLINE_MAX_BYTES (inline-body.ts), committed with their message's rows;
+      -- a message without a row here has its body in the spool. Deleted when the message completes.
+      CREATE TABLE message_body (
+        message_id TEXT PRIMARY KEY REFERENCES queued_message (id) ON DELETE CASCADE,
+        data       BLOB NOT NULL
+      ) STRICT;
+
+      -- JSON AttemptTls: the transport security of a remote delivery attempt
+      ALTER TABLE attempt ADD COLUMN tls TEXT;
+    `,
+  },
 ];
 
 /** Brings the database to the latest version; safe when several processes open it at once. */

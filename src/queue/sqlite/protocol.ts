@@ -1,15 +1,26 @@
 // The message protocol between SqliteQueueStore (main thread) and the database worker: which
 // operations exist, which of them write (and so join a group commit), and the wire shapes.
-// Only plain, structured-cloneable data crosses the boundary.
+// Only plain, structured-cloneable data crosses the boundary; inline body buffers are transferred.
 
 /** Operations that write: executed inside the worker's group-commit transaction. */
 export const WRITE_OPS = [
   'put', 'claimDue', 'recordResults', 'releaseLeases', 'retry', 'hold', 'release',
-  'deleteMessage', 'purgeFinished', 'addUser', 'removeUser',
+  'deleteMessage', 'purgeFinished', 'addUser', 'removeUser', 'setUserDomains',
+  'addDomain', 'removeDomain', 'addDkimKey', 'activateDkimKey',
 ] as const;
 
 /** Operations that only read: answered at once from a second (read-only) connection. */
-export const READ_OPS = ['nextDueAt', 'listRecipients', 'getMessage', 'counts', 'getUser', 'listUsers'] as const;
+export const READ_OPS = [
+  'nextDueAt', 'listRecipients', 'getMessage', 'counts', 'getUser', 'listUsers', 'getDomain', 'listDomains', 'getHeaderPrefix',
+  'bodySource',
+] as const;
+
+/**
+ * What readBody needs, in one round trip: the header prefix and the body itself when stored
+ * inline (its buffer transferred), 'file' when it is in the spool, null when the message is
+ * unknown or finished (its body removed).
+ */
+export interface BodySource { prefix: string | null; body: Uint8Array | 'file' | null }
 
 export type WriteOp = (typeof WRITE_OPS)[number];
 export type ReadOp = (typeof READ_OPS)[number];
@@ -18,7 +29,7 @@ export type Op = WriteOp | ReadOp | 'close';
 export interface WorkerRequest { id: number; op: Op; args: unknown[] }
 
 /** Error kinds the main thread maps back to typed errors. */
-export type WorkerErrorKind = 'write' | 'user-exists' | 'internal';
+export type WorkerErrorKind = 'write' | 'user-exists' | 'domain-exists' | 'selector-exists' | 'not-found' | 'internal';
 
 export type WorkerResponse =
   | { id: number; ok: true; result: unknown }

@@ -1,7 +1,8 @@
 // The worker's read-only operations, run on a separate connection that sees committed data only,
 // so they never wait for (nor observe) a group commit in progress.
 import { FINAL_STATES, type MessageView, type QueueCounts, type RecipientState, type RecipientView, type UserRecord } from '../store.js';
-import { sql, toMessageView, toRecipientView, toUser, type Db, type MessageRow } from './rows.js';
+import type { BodySource } from './protocol.js';
+import { sql, toMessageView, toRecipientView, toUser, type Db, type MessageRow, type UserRow } from './rows.js';
 
 const RECIPIENT_VIEW = `SELECT r.*, m.mail_from, m.received_at, m.size FROM recipient r JOIN queued_message m ON m.id = r.message_id`;
 const DEFAULT_LIST_LIMIT = 1000;
@@ -34,7 +35,7 @@ export function getMessage(db: Db, id: string): MessageView | null {
   if (!m) return null;
   const recipients = (sql(db, `${RECIPIENT_VIEW} WHERE r.message_id = ? ORDER BY r.id`).all(id) as Parameters<typeof toRecipientView>[0][])
     .map(toRecipientView);
-  const attempts = sql(db, `SELECT a.rcpt_id, r.address, a.at, a.status, a.host, a.response
+  const attempts = sql(db, `SELECT a.rcpt_id, r.address, a.at, a.status, a.host, a.response, a.tls
                             FROM attempt a JOIN recipient r ON r.id = a.rcpt_id WHERE a.message_id = ? ORDER BY a.at, a.id`).all(id);
   return toMessageView(m, recipients, attempts as Parameters<typeof toMessageView>[2]);
 }
@@ -48,10 +49,31 @@ export function counts(db: Db): QueueCounts {
 }
 
 export function getUser(db: Db, name: string): UserRecord | null {
-  const row = sql(db, 'SELECT * FROM smtp_user WHERE name = ?').get(name);
-  return row ? toUser(row as Parameters<typeof toUser>[0]) : null;
+  const row = sql(db, 'SELECT * FROM smtp_user WHERE name = ?').get(name) as UserRow | undefined;
+  if (!row) return null;
+  const domains = sql(db, 'SELECT domain FROM smtp_user_domain WHERE user_name = ? ORDER BY domain').all(name) as { domain: string }[];
+  return toUser(row, domains.map((d) => d.domain));
 }
 
 export function listUsers(db: Db): UserRecord[] {
-  return (sql(db, 'SELECT * FROM smtp_user ORDER BY name').all() as Parameters<typeof toUser>[0][]).map(toUser);
+  const byUser = new Map<string, string[]>();
+  for (const d of sql(db, 'SELECT user_name, domain FROM smtp_user_domain ORDER BY user_name, domain').all() as { user_name: string; domain: string }[]) {
+    byUser.set(d.user_name, [...(byUser.get(d.user_name) ?? []), d.domain]);
+  }
+  return (sql(db, 'SELECT * FROM smtp_user ORDER BY name').all() as UserRow[]).map((u) => toUser(u, byUser.get(u.name) ?? []));
+}
+
+/** The header lines stored to go before the body; null if none (or no such message). */
+export function getHeaderPrefix(db: Db, id: string): string | null {
+  const row = sql(db, 'SELECT header_prefix FROM queued_message WHERE id = ?').get(id) as { header_prefix: string | null } | undefined;
+  return row?.header_prefix ?? null;
+}
+
+/** readBody's one query: the header prefix, and the inline body or 'file'; nothing once finished. */
+export function bodySource(db: Db, id: string): BodySource {
+  const row = sql(db, `SELECT m.header_prefix, m.completed_at, b.data FROM queued_message m
+                       LEFT JOIN message_body b ON b.message_id = m.id WHERE m.id = ?`).get(id) as
+    { header_prefix: string | null; completed_at: number | null; data: Buffer | null } | undefined;
+  if (!row || row.completed_at !== null) return { prefix: null, body: null };
+  return { prefix: row.header_prefix, body: row.data ?? 'file' };
 }

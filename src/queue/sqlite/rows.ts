@@ -1,11 +1,11 @@
 // Shared by the worker's operations: the prepared-statement cache, the per-operation side
 // effects applied around the commit, and the mapping from SQLite rows to QueueStore values.
 import type Database from 'better-sqlite3';
-import type { AttemptRecord, MessageView, NewMessage, RecipientState, RecipientView, UserRecord } from '../store.js';
+import type { AttemptRecord, AttemptTls, MessageView, NewMessage, RecipientState, RecipientView, UserRecord } from '../store.js';
 
 export type Db = Database.Database;
 
-/** What an operation needs done around its commit: fsync the spool dir before, unlink bodies after. */
+/** What an operation needs done around its commit: fsync the spool dir before, unlink body files after. */
 export interface Effects { syncSpool: boolean; unlink: string[] }
 
 const caches = new WeakMap<Db, Map<string, Database.Statement>>();
@@ -30,8 +30,11 @@ export interface RecipientRow {
   next_attempt_at: number | null; lease_owner: string | null; lease_until: number | null;
   last_response: string | null; updated_at: number;
 }
-interface AttemptRow { rcpt_id: number; address: string; at: number; status: AttemptRecord['status']; host: string | null; response: string }
-interface UserRow { name: string; password_hash: string; created_at: number }
+interface AttemptRow {
+  rcpt_id: number; address: string; at: number; status: AttemptRecord['status']; host: string | null; response: string;
+  tls: string | null; // JSON AttemptTls
+}
+export interface UserRow { name: string; password_hash: string; created_at: number; any_domain: number }
 
 export const toRecipientView = (r: RecipientRow & Pick<MessageRow, 'mail_from' | 'received_at' | 'size'>): RecipientView => ({
   messageId: r.message_id,
@@ -55,12 +58,19 @@ export const toMessageView = (m: MessageRow, recipients: RecipientView[], attemp
   isBounce: m.is_bounce === 1,
   route: m.route,
   recipients,
-  attempts: attempts.map((a) => ({ at: a.at, rcptId: a.rcpt_id, address: a.address, status: a.status, host: a.host, response: a.response })),
+  attempts: attempts.map((a) => ({
+    at: a.at, rcptId: a.rcpt_id, address: a.address, status: a.status, host: a.host, response: a.response,
+    ...(a.tls ? { tls: JSON.parse(a.tls) as AttemptTls } : {}),
+  })),
 });
 
-export const toUser = (u: UserRow): UserRecord => ({ name: u.name, passwordHash: u.password_hash, createdAt: u.created_at });
+export const toUser = (u: UserRow, allowedDomains: string[]): UserRecord =>
+  ({ name: u.name, passwordHash: u.password_hash, createdAt: u.created_at, allowedDomains, anyDomain: u.any_domain === 1 });
+
+/** Lower-cased, deduplicated and sorted: how domain lists are stored. */
+export const normalizeDomains = (domains: readonly string[]) => [...new Set(domains.map((d) => d.toLowerCase()))].sort();
 
 /** An expected failure an operation reports by kind (the main thread maps kinds to typed errors). */
 export class OpError extends Error {
-  constructor(readonly kind: 'write' | 'user-exists', message: string) { super(message); }
+  constructor(readonly kind: 'write' | 'user-exists' | 'domain-exists' | 'selector-exists' | 'not-found', message: string) { super(message); }
 }

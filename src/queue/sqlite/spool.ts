@@ -1,6 +1,7 @@
 // The spool: one file per message body, dataDir/spool/<queue id>. Owns body file names, the
-// streaming BodyWriter (fsync on finish), readBody, and the synchronous helpers the database
-// worker uses around a commit (directory fsync before it, unlinks after it, orphan sweep).
+// streaming BodyWriter (fsync on finish), readBody, and the helpers the database worker uses
+// around a commit (directory fsync before it, unlinks after it, orphan sweep). Only bodies larger
+// than INLINE_MAX_BYTES (inline-body.ts) get a file; smaller ones live in the database.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -87,6 +88,16 @@ export class FileBodyWriter implements BodyWriter {
 export function fsyncDirSync(dir: string): void {
   const fd = fs.openSync(dir, 'r');
   try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+}
+
+/**
+ * Removes bodies without blocking the calling thread (libuv's pool does the unlinks). Failures
+ * are left to the orphan sweep, which also covers a crash before this ran.
+ */
+export async function removeBodies(spoolDir: string, ids: readonly string[]): Promise<void> {
+  await Promise.all(ids.map(async (id) => {
+    try { await fsp.rm(bodyPath(spoolDir, id), { force: true }); } catch { /* the sweep retries */ }
+  }));
 }
 
 export function removeBodiesSync(spoolDir: string, ids: Iterable<string>): void {

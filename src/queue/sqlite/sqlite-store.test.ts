@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { queueStoreContract } from '../../../test/contract/queue-store.contract.js';
 import { createLogger } from '../../events/log.js';
 import { newQueueId } from '../../message/ids.js';
+import { INLINE_MAX_BYTES } from './inline-body.js';
 import { SqliteQueueStore } from './sqlite-store.js';
 
 const logger = createLogger('silent');
@@ -22,43 +23,53 @@ queueStoreContract('sqlite', async () => {
   return { store, cleanup: async () => { await store.close(); await fs.rm(dataDir, { recursive: true, force: true }); } };
 });
 
-test('sqlite: everything put survives a reopen; sweepOrphans removes only old unreferenced bodies', async () => {
+const origin = { listener: 'mx', clientIp: '127.0.0.1', user: null };
+const readAll = async (s: AsyncIterable<unknown>) => { const c: Buffer[] = []; for await (const x of s) c.push(x as Buffer); return Buffer.concat(c); };
+const bodyOf = (id: string, size: number) => Buffer.concat([Buffer.from(`body of ${id}\r\n`), Buffer.alloc(size, 'x')]);
+
+test('sqlite: everything put survives a reopen; sweepOrphans removes only old unreferenced body files', async () => {
   const dataDir = await tempDir();
   try {
     const first = new SqliteQueueStore({ dataDir, logger });
     await first.open();
-    const ids = Array.from({ length: 10 }, () => newQueueId());
-    await Promise.all(ids.map(async (id) => {
+    const small = Array.from({ length: 10 }, () => newQueueId());
+    const large = Array.from({ length: 3 }, () => newQueueId());
+    const size = (id: string) => (large.includes(id) ? INLINE_MAX_BYTES : 0);
+    await Promise.all([...small, ...large].map(async (id) => {
       const w = first.createBody(id);
-      await w.write(Buffer.from(`body of ${id}\r\n`));
+      await w.write(bodyOf(id, size(id)));
       await w.finish();
-      await first.put({ id, mailFrom: 'a@example.org', recipients: ['b@example.com'], size: w.bytesWritten, receivedAt: 1,
-        origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay' });
+      const receivedAt = id === large[2] ? 0 : 1; // large[2] is due first
+      await first.put({ id, mailFrom: 'a@example.org', recipients: ['b@example.com'], size: w.bytesWritten, receivedAt, origin, isBounce: false, route: 'relay' });
     }));
-    await first.claimDue({ now: 2, limit: 3, leaseMs: 1000, owner: 'crashed' });
     const spool = path.join(dataDir, 'spool');
+    assert.deepEqual((await fs.readdir(spool)).sort(), [...large].sort(), 'only bodies above INLINE_MAX_BYTES have a file');
+    // large[2] completes; a crash before its file was unlinked is simulated by writing it back
+    const [done] = await first.claimDue({ now: 0, limit: 1, leaseMs: 1000, owner: 'x' });
+    assert.equal(done?.messageId, large[2]);
+    await first.recordResults(large[2]!, [{ rcptId: done.recipients[0]!.id, status: 'delivered', response: '250 ok' }]);
+    await first.claimDue({ now: 2, limit: 3, leaseMs: 1000, owner: 'crashed' });
     const old = new Date(Date.now() - 11 * 60_000);
     const orphan = newQueueId();
     const young = newQueueId();
-    await fs.writeFile(path.join(spool, orphan), 'left behind by a crash');
-    await fs.utimes(path.join(spool, orphan), old, old);
+    for (const f of [orphan, large[2]!]) {
+      await fs.writeFile(path.join(spool, f), 'left behind by a crash');
+      await fs.utimes(path.join(spool, f), old, old);
+    }
     await fs.writeFile(path.join(spool, young), 'a body still being received');
-    for (const id of ids.slice(0, 2)) await fs.utimes(path.join(spool, id), old, old); // old but referenced
+    for (const id of large.slice(0, 2)) await fs.utimes(path.join(spool, id), old, old); // old but referenced
     // no close(): the process "dies"; a second store opens the same files meanwhile
     const second = new SqliteQueueStore({ dataDir, logger, sweepOrphans: true });
     await second.open();
     try {
-      assert.deepEqual(await second.counts(), { queued: 7, deferred: 0, delivering: 3, held: 0, delivered: 0, bounced: 0, expired: 0 });
+      assert.deepEqual(await second.counts(), { queued: 9, deferred: 0, delivering: 3, held: 0, delivered: 1, bounced: 0, expired: 0 });
       assert.equal(await second.releaseLeases(null), 3);
-      for (const id of ids) {
-        const m = await second.getMessage(id);
-        assert.equal(m?.recipients[0]?.address, 'b@example.com');
-        const body = await fs.readFile(path.join(spool, id), 'utf8');
-        assert.equal(body, `body of ${id}\r\n`);
+      for (const id of [...small, ...large.slice(0, 2)]) {
+        assert.equal((await second.getMessage(id))?.recipients[0]?.address, 'b@example.com');
+        assert.deepEqual(await readAll(second.readBody(id)), bodyOf(id, size(id)));
       }
-      const left = await fs.readdir(spool);
-      assert.ok(!left.includes(orphan), 'old orphan removed');
-      assert.ok(left.includes(young), 'recent unreferenced body kept (may be in flight)');
+      assert.deepEqual((await fs.readdir(spool)).sort(), [...large.slice(0, 2), young].sort(),
+        'old orphans removed (unknown, or of a finished message); referenced and recent files kept');
     } finally {
       await second.close();
       await first.close();
@@ -73,13 +84,14 @@ test('sqlite: everything put survives a reopen; sweepOrphans removes only old un
 const CHILD = `
   const { SqliteQueueStore } = await import(process.argv[2]);
   const { createLogger } = await import(process.argv[3]);
+  const pad = Number(process.argv[5]);
   const store = new SqliteQueueStore({ dataDir: process.argv[4], logger: createLogger('silent') });
   await store.open();
   for (let i = 0; ; i++) {
     await Promise.all(Array.from({ length: 5 }, async (_, j) => {
       const id = 'M' + String(i * 5 + j).padStart(19, '0');
       const w = store.createBody(id);
-      await w.write(Buffer.from('body ' + id));
+      await w.write(Buffer.concat([Buffer.from('body of ' + id + '\\r\\n'), Buffer.alloc(pad, 'x')]));
       await w.finish();
       await store.put({ id, mailFrom: '', recipients: ['r@example.com'], size: w.bytesWritten, receivedAt: 1,
         origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay' });
@@ -87,32 +99,65 @@ const CHILD = `
     }));
   }`;
 
-test('sqlite: every acknowledged put survives SIGKILL of the writing process', async () => {
+/** Runs CHILD in dataDir/q with bodies of `pad` extra bytes, SIGKILLs it after `killAfter` acks; returns the acked ids. */
+async function killWhilePutting(dataDir: string, pad: number, killAfter: number): Promise<string[]> {
+  const storeUrl = new URL('./sqlite-store.js', import.meta.url).href;
+  const logUrl = new URL('../../events/log.js', import.meta.url).href;
+  const script = path.join(dataDir, 'child.mjs');
+  await fs.writeFile(script, CHILD);
+  const child = spawn(process.execPath, [script, storeUrl, logUrl, path.join(dataDir, 'q'), String(pad)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const acked: string[] = [];
+  let buf = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d: string) => {
+    buf += d;
+    const lines = buf.split('\n');
+    buf = lines.pop()!;
+    acked.push(...lines);
+    if (acked.length >= killAfter) child.kill('SIGKILL');
+  });
+  await once(child, 'exit');
+  assert.ok(acked.length >= killAfter);
+  return acked;
+}
+
+test('sqlite: acknowledged inline puts survive SIGKILL before delivery, and are then delivered from the database', async () => {
   const dataDir = await tempDir();
   try {
-    const storeUrl = new URL('./sqlite-store.js', import.meta.url).href;
-    const logUrl = new URL('../../events/log.js', import.meta.url).href;
-    const script = path.join(dataDir, 'child.mjs');
-    await fs.writeFile(script, CHILD);
-    const child = spawn(process.execPath, [script, storeUrl, logUrl, path.join(dataDir, 'q')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const acked: string[] = [];
-    let buf = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (d: string) => {
-      buf += d;
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      acked.push(...lines);
-      if (acked.length >= 200) child.kill('SIGKILL');
-    });
-    await once(child, 'exit');
-    assert.ok(acked.length >= 200);
+    const acked = await killWhilePutting(dataDir, 100, 200);
+    assert.deepEqual(await fs.readdir(path.join(dataDir, 'q', 'spool')), [], 'inline bodies use no spool file');
+    const store = new SqliteQueueStore({ dataDir: path.join(dataDir, 'q'), logger, sweepOrphans: true });
+    await store.open();
+    try {
+      const jobs = await store.claimDue({ now: 2, limit: 100_000, leaseMs: 60_000, owner: 'after-crash' });
+      const byId = new Map(jobs.map((j) => [j.messageId, j]));
+      for (const id of acked) {
+        const job = byId.get(id);
+        assert.ok(job, `acknowledged ${id} is stored and due`);
+        assert.deepEqual(await readAll(store.readBody(id)), bodyOf(id, 100));
+        await store.recordResults(id, [{ rcptId: job.recipients[0]!.id, status: 'delivered', response: '250 ok' }]);
+        await assert.rejects(readAll(store.readBody(id)), { code: 'ERR_NOT_FOUND' });
+      }
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('sqlite: acknowledged puts of bodies above INLINE_MAX_BYTES (spool files) survive SIGKILL', async () => {
+  const dataDir = await tempDir();
+  try {
+    const acked = await killWhilePutting(dataDir, INLINE_MAX_BYTES, 40);
     const store = new SqliteQueueStore({ dataDir: path.join(dataDir, 'q'), logger });
     await store.open();
     try {
       for (const id of acked) {
         assert.ok(await store.getMessage(id), `acknowledged ${id} is stored`);
-        assert.equal((await fs.readFile(path.join(dataDir, 'q', 'spool', id), 'utf8')), 'body ' + id);
+        const expected = bodyOf(id, INLINE_MAX_BYTES);
+        assert.deepEqual(await fs.readFile(path.join(dataDir, 'q', 'spool', id)), expected);
+        assert.deepEqual(await readAll(store.readBody(id)), expected);
       }
     } finally {
       await store.close();

@@ -1,19 +1,21 @@
-// SqliteQueueStore: the embedded QueueStore. Bodies live in dataDir/spool (streamed and fsynced
-// on the main thread through libuv); rows live in dataDir/queue.db, owned by a worker thread that
-// group-commits writes (WAL, synchronous=FULL). This class only translates calls into worker
+// SqliteQueueStore: the embedded QueueStore. Rows live in dataDir/queue.db, owned by a worker
+// thread that group-commits writes (WAL, synchronous=FULL); bodies up to INLINE_MAX_BYTES are kept
+// in memory until put() and committed with the rows, larger ones live in dataDir/spool (streamed
+// and fsynced on the main thread through libuv). This class only translates calls into worker
 // requests and worker failures into typed errors: a failed write is a QueueWriteError (451).
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { systemClock, type Clock } from '../../clock.js';
-import { QueueWriteError, RelayError } from '../../errors.js';
+import { NotFoundError, QueueWriteError, RelayError } from '../../errors.js';
 import type { Logger } from '../../events/log.js';
 import type {
-  BodyWriter, DeliveryJob, GeneratedMessage, MessageView, NewMessage, QueueCounts, QueueStore, RecipientOutcome, RecordResultsOptions,
-  RecipientState, RecipientView, UserRecord,
+  BodyWriter, DeliveryJob, DkimKey, GeneratedMessage, MessageView, NewMessage, NewUser, QueueCounts, QueueStore, RecipientOutcome,
+  RecordResultsOptions, RecipientState, RecipientView, SendingDomain, UserDomainGrant, UserRecord,
 } from '../store.js';
-import type { Op, WorkerResponse } from './protocol.js';
-import { FileBodyWriter, readBodyFile } from './spool.js';
+import { InlineBodies, InlineBodyWriter } from './inline-body.js';
+import type { BodySource, Op, WorkerResponse } from './protocol.js';
+import { readBodyFile } from './spool.js';
 import { WorkerClient } from './worker-client.js';
 
 export interface SqliteQueueStoreOptions {
@@ -33,6 +35,8 @@ export class SqliteQueueStore implements QueueStore {
   readonly #logger: Logger;
   readonly #clock: Clock;
   #client: WorkerClient | null = null;
+  /** Wall time, like the orphan sweep: the injected clock may be a test's simulated time. */
+  readonly #inline = new InlineBodies(systemClock, ORPHAN_AGE_MS);
 
   constructor(private readonly opts: SqliteQueueStoreOptions) {
     this.#spoolDir = path.join(opts.dataDir, 'spool');
@@ -62,10 +66,32 @@ export class SqliteQueueStore implements QueueStore {
     await client?.close();
   }
 
-  createBody(id: string): BodyWriter { return new FileBodyWriter(this.#spoolDir, id); }
-  readBody(id: string): Readable { return readBodyFile(this.#spoolDir, id); }
+  /** In memory up to INLINE_MAX_BYTES (stored in the database by put), a spool file beyond. */
+  createBody(id: string): BodyWriter { return new InlineBodyWriter(this.#spoolDir, id, this.#inline); }
 
-  async put(message: NewMessage): Promise<void> { await this.#call('put', message, this.#clock.now()); }
+  /**
+   * The header prefix, then the inline body or the spool file. The one worker request for both is
+   * sent now, so it overlaps what the caller does before reading (e.g. the MAIL/RCPT exchange).
+   */
+  readBody(id: string): Readable {
+    const source = this.#call('bodySource', id) as Promise<BodySource>;
+    source.catch(() => undefined); // handled when the stream is read
+    return Readable.from(this.#messageChunks(id, source), { objectMode: false });
+  }
+
+  async *#messageChunks(id: string, source: Promise<BodySource>): AsyncGenerator<Buffer> {
+    const { prefix, body } = await source;
+    if (body === null) throw new NotFoundError(`body of message ${id}`);
+    if (prefix) yield Buffer.from(prefix, 'latin1');
+    if (body === 'file') yield* readBodyFile(this.#spoolDir, id) as AsyncIterable<Buffer>;
+    else yield Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  }
+
+  /** An inline body goes to the worker with the rows (transferred, not copied): one commit, one fsync. */
+  async put(message: NewMessage): Promise<void> {
+    const body = this.#inline.take(message.id) ?? null;
+    await this.#send('put', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []);
+  }
 
   claimDue(opts: { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: string[] }): Promise<DeliveryJob[]> {
     return this.#call('claimDue', opts) as Promise<DeliveryJob[]>;
@@ -73,7 +99,9 @@ export class SqliteQueueStore implements QueueStore {
 
   async recordResults(messageId: string, outcomes: RecipientOutcome[], generated: GeneratedMessage[] = [],
     opts: RecordResultsOptions = {}): Promise<void> {
-    await this.#call('recordResults', messageId, outcomes, generated, opts, this.#clock.now());
+    const bodies = generated.map((g) => this.#inline.take(g.message.id) ?? null);
+    await this.#send('recordResults', [messageId, outcomes, generated, opts, this.#clock.now(), bodies],
+      bodies.flatMap((b) => (b ? [b.buffer as ArrayBuffer] : [])));
   }
 
   releaseLeases(owner: string | null): Promise<number> {
@@ -95,15 +123,29 @@ export class SqliteQueueStore implements QueueStore {
   purgeFinished(before: number): Promise<number> { return this.#call('purgeFinished', before) as Promise<number>; }
   counts(): Promise<QueueCounts> { return this.#call('counts') as Promise<QueueCounts>; }
 
-  async addUser(user: UserRecord): Promise<void> { await this.#call('addUser', user); }
+  async addUser(user: NewUser): Promise<void> { await this.#call('addUser', user); }
   getUser(name: string): Promise<UserRecord | null> { return this.#call('getUser', name) as Promise<UserRecord | null>; }
   listUsers(): Promise<UserRecord[]> { return this.#call('listUsers') as Promise<UserRecord[]>; }
   removeUser(name: string): Promise<boolean> { return this.#call('removeUser', name) as Promise<boolean>; }
+  setUserDomains(name: string, grant: UserDomainGrant): Promise<boolean> {
+    return this.#call('setUserDomains', name, grant) as Promise<boolean>;
+  }
 
-  async #call(op: Op, ...args: unknown[]): Promise<unknown> {
+  async addDomain(domain: SendingDomain): Promise<void> { await this.#call('addDomain', domain); }
+  getDomain(name: string): Promise<SendingDomain | null> { return this.#call('getDomain', name) as Promise<SendingDomain | null>; }
+  listDomains(): Promise<SendingDomain[]> { return this.#call('listDomains') as Promise<SendingDomain[]>; }
+  removeDomain(name: string): Promise<boolean> { return this.#call('removeDomain', name) as Promise<boolean>; }
+  async addDkimKey(domain: string, key: DkimKey): Promise<void> { await this.#call('addDkimKey', domain, key); }
+  activateDkimKey(domain: string, selector: string): Promise<boolean> {
+    return this.#call('activateDkimKey', domain, selector) as Promise<boolean>;
+  }
+
+  #call(op: Op, ...args: unknown[]): Promise<unknown> { return this.#send(op, args, []); }
+
+  async #send(op: Op, args: unknown[], transfer: ArrayBuffer[]): Promise<unknown> {
     if (!this.#client) throw new QueueWriteError('queue store is not open');
     try {
-      return await this.#client.call(op, args);
+      return await this.#client.call(op, args, transfer);
     } catch (err) {
       throw this.#toError(op, err as Extract<WorkerResponse, { ok: false }>);
     }
@@ -112,6 +154,9 @@ export class SqliteQueueStore implements QueueStore {
   #toError(op: Op, f: Extract<WorkerResponse, { ok: false }>): Error {
     const cause = Object.assign(new Error(f.message), { code: f.code });
     if (f.kind === 'user-exists') return new RelayError('ERR_USER_EXISTS', f.message, undefined, { cause });
+    if (f.kind === 'domain-exists') return new RelayError('ERR_DOMAIN_EXISTS', f.message, undefined, { cause });
+    if (f.kind === 'selector-exists') return new RelayError('ERR_SELECTOR_EXISTS', f.message, undefined, { cause });
+    if (f.kind === 'not-found') return new NotFoundError(f.message);
     if (f.kind === 'internal') {
       this.#logger.error({ event: 'queue.read_failed', op, code: f.code, reason: f.message }, 'queue read failed');
       return new RelayError('ERR_QUEUE_READ', `queue ${op} failed`, undefined, { cause });

@@ -36,13 +36,16 @@ export class WorkerClient {
     });
   }
 
-  call(op: Op, args: unknown[]): Promise<unknown> {
+  /** `transfer`: buffers in `args` handed to the thread rather than copied (unusable here afterwards). */
+  call(op: Op, args: unknown[], transfer: ArrayBuffer[] = []): Promise<unknown> {
     if (this.#dead) return Promise.reject(failure(this.#dead));
     const id = this.#nextId++;
     if (this.#pending.size === 0) this.worker.ref();
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, op, args });
+      try { this.worker.postMessage({ id, op, args }, transfer); } catch (err) { // e.g. a buffer already transferred
+        this.#settle({ id, ok: false, kind: 'write', message: String((err as Error)?.message ?? err) });
+      }
     });
   }
 

@@ -2,28 +2,32 @@
 // synchronous SQLite call or fsync ever runs on the main event loop. Writes are group-committed:
 // the first write request opens a transaction, every request that arrives in the same turn runs
 // in it (each in its own savepoint), and one setImmediate later the spool directory is fsynced
-// (if a new body is referenced), the transaction is committed once, and all of them are answered.
+// (if a new body file is referenced), the transaction is committed once, and all of them are
+// answered. Inline bodies ride in the transaction; body files of finished messages are unlinked
+// after the answers, asynchronously, so unlinks never hold up a group commit.
+import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { claimDue } from './claim-due.js';
+import { DOMAIN_READS, DOMAIN_WRITES } from './domain-ops.js';
 import { migrate } from './migrations.js';
-import type { Op, ReadOp, WorkerConfig, WorkerErrorKind, WorkerReady, WorkerRequest, WorkerResponse, WriteOp } from './protocol.js';
+import type { BodySource, Op, ReadOp, WorkerConfig, WorkerErrorKind, WorkerReady, WorkerRequest, WorkerResponse, WriteOp } from './protocol.js';
 import { READ_OPS } from './protocol.js';
 import * as reads from './read-ops.js';
 import { OpError, sql, type Db, type Effects } from './rows.js';
-import { fsyncDirSync, listOldBodiesSync, removeBodiesSync } from './spool.js';
+import { fsyncDirSync, listOldBodiesSync, removeBodies, removeBodiesSync } from './spool.js';
 import * as writes from './write-ops.js';
 
 type WriteHandler = (db: Db, fx: Effects, ...args: never[]) => unknown;
-const WRITE_HANDLERS: Record<WriteOp, WriteHandler> = { ...writes, claimDue };
-const READ_HANDLERS: Record<ReadOp, (db: Db, ...args: never[]) => unknown> = reads;
+const WRITE_HANDLERS: Record<WriteOp, WriteHandler> = { ...writes, ...DOMAIN_WRITES, claimDue };
+const READ_HANDLERS: Record<ReadOp, (db: Db, ...args: never[]) => unknown> = { ...reads, ...DOMAIN_READS };
 
 interface Pending { id: number; result: unknown; fx: Effects }
 
 class GroupCommitter {
   #pending: Pending[] = [];
   #open = false;
-  constructor(private readonly db: Db, private readonly spoolDir: string, private readonly send: (r: WorkerResponse) => void) {}
+  constructor(private readonly db: Db, private readonly spoolDir: string, private readonly send: (r: WorkerResponse, transfer?: ArrayBuffer[]) => void) {}
 
   execute(req: WorkerRequest): void {
     if (!this.#begin(req.id)) return;
@@ -51,8 +55,9 @@ class GroupCommitter {
       for (const p of batch) this.send(failure(p.id, err, 'write'));
       return;
     }
-    removeBodiesSync(this.spoolDir, batch.flatMap((p) => p.fx.unlink));
     for (const p of batch) this.send({ id: p.id, ok: true, result: p.result });
+    const unlink = batch.flatMap((p) => p.fx.unlink);
+    if (unlink.length > 0) void removeBodies(this.spoolDir, unlink); // a crash before it ran: the orphan sweep
   }
 
   /** Opens the batch transaction if needed; false (request answered) when that is impossible. */
@@ -80,7 +85,21 @@ function failure(id: number, err: unknown, kind: WorkerErrorKind): WorkerRespons
   return { id, ok: false, kind: err instanceof OpError ? err.kind : kind, message: String(e?.message ?? err), code: e?.code };
 }
 
+/**
+ * The database holds DKIM private keys and password hashes: owner-only (0600). SQLite gives the
+ * -wal and -shm files the database file's mode, so creating it 0600 first covers them too.
+ */
+function restrictDbFiles(dbPath: string): void {
+  fs.closeSync(fs.openSync(dbPath, 'a', 0o600));
+  for (const f of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) {
+    try { fs.chmodSync(f, 0o600); } catch (err) {
+      if (!['ENOENT', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    }
+  }
+}
+
 function openConnections(cfg: WorkerConfig): { writer: Db; reader: Db } {
+  restrictDbFiles(cfg.dbPath);
   const writer = new Database(cfg.dbPath);
   writer.pragma('journal_mode = WAL');
   writer.pragma('synchronous = FULL');
@@ -116,7 +135,7 @@ function main(): void {
     port.postMessage({ ready: false, message: String(e?.message ?? err), code: e?.code } satisfies WorkerReady);
     return;
   }
-  const send = (r: WorkerResponse) => port.postMessage(r);
+  const send = (r: WorkerResponse, transfer: ArrayBuffer[] = []) => port.postMessage(r, transfer);
   const committer = new GroupCommitter(conns.writer, cfg.spoolDir, send);
   let closed = false;
   port.on('message', (req: WorkerRequest) => {
@@ -130,8 +149,10 @@ function main(): void {
       return port.close();
     }
     if (isReadOp(req.op)) {
-      try { send({ id: req.id, ok: true, result: READ_HANDLERS[req.op](conns.reader, ...(req.args as never[])) }); }
-      catch (err) { send(failure(req.id, err, 'internal')); }
+      try {
+        const result = READ_HANDLERS[req.op](conns.reader, ...(req.args as never[]));
+        send({ id: req.id, ok: true, result }, req.op === 'bodySource' ? ownBuffers((result as BodySource).body) : []);
+      } catch (err) { send(failure(req.id, err, 'internal')); }
       return;
     }
     committer.execute(req);
@@ -140,5 +161,10 @@ function main(): void {
 }
 
 const isReadOp = (op: Op): op is ReadOp => (READ_OPS as readonly string[]).includes(op);
+
+/** A blob read from SQLite owns its whole ArrayBuffer: transfer it rather than copy it. */
+const ownBuffers = (body: unknown): ArrayBuffer[] =>
+  body instanceof Uint8Array && body.byteLength > 0 && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength
+    ? [body.buffer as ArrayBuffer] : [];
 
 main();

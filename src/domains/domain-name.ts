@@ -1,0 +1,34 @@
+// Owns the syntax of the names this module deals in: sending domains (stored as lower-case
+// A-labels, so a U-label and its punycode are one domain) and DKIM selectors. Pure functions.
+import { domainToASCII } from 'node:url';
+
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** The lower-case A-label form of a host name with at least two labels, or null if it is not one. */
+export function normalizeDomain(input: string): string | null {
+  const trimmed = input.trim().replace(/\.$/, '');
+  if (trimmed === '' || /[\s@[\]]/.test(trimmed)) return null;
+  const ascii = domainToASCII(trimmed).toLowerCase();
+  if (ascii === '' || ascii.length > 253) return null;
+  const labels = ascii.split('.');
+  if (labels.length < 2 || !labels.every((l) => LABEL.test(l)) || /^\d+$/.test(labels.at(-1)!)) return null;
+  return ascii;
+}
+
+/** `domain` is `parent` or one of its subdomains (both already normalized). */
+export const isWithinDomain = (domain: string, parent: string) => domain === parent || domain.endsWith(`.${parent}`);
+
+/** The domain itself, then each parent down to two labels: a.b.example.com → [a.b.example.com, b.example.com, example.com]. */
+export function domainAndParents(domain: string): string[] {
+  const labels = domain.split('.');
+  return labels.slice(0, -1).map((_, i) => labels.slice(i).join('.')).filter((d) => d.includes('.'));
+}
+
+/** A DKIM selector (RFC 6376 §3.1): dot-separated labels of letters, digits and inner hyphens. */
+export const isValidSelector = (s: string) => s.length <= 63 && s.split('.').every((l) => LABEL.test(l.toLowerCase()));
+
+/** The domain of an address ("user@Example.COM" → "example.com"), or null if it has none that is valid. */
+export function domainOfAddress(address: string): string | null {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? null : normalizeDomain(address.slice(at + 1));
+}

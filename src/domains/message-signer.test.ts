@@ -1,0 +1,81 @@
+// Which key the accept path signs with: the From domain's, a configured parent's, the fallback
+// domain's (not aligned, logged), or none (logged). Signatures are checked with mailauth.
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { PassThrough, Writable } from 'node:stream';
+import { dkimVerify } from 'mailauth';
+import { createLogger } from '../events/log.js';
+import type { DkimKey, SendingDomain } from '../queue/store.js';
+import { dkimRecordValue, generateDkimKey } from './dkim-keys.js';
+import { MessageSigner } from './message-signer.js';
+
+const NOW = Date.UTC(2025, 6, 1, 12);
+const MESSAGE = Buffer.from('From: a@news.example.com\r\nSubject: hi\r\n\r\nbody\r\n');
+
+describe('MessageSigner', () => {
+  const domains = new Map<string, SendingDomain>();
+  const zone = new Map<string, string>();
+  const logs: { event?: string; domain?: string; signedAs?: string | null }[] = [];
+  const logger = createLogger('info', new Writable({ write(chunk, _e, cb) { logs.push(JSON.parse(String(chunk))); cb(); } }));
+  const store = { getDomain: async (name: string) => domains.get(name) ?? null };
+  const signer = (signUnconfiguredWith: string | false | null = null) =>
+    new MessageSigner({ store, hostname: 'relay.example.net', domains: { signUnconfiguredWith }, clock: { now: () => NOW }, logger });
+
+  async function add(name: string, selectors: [string, 'rsa' | 'ed25519', DkimKey['state']][]) {
+    const keys = await Promise.all(selectors.map(async ([selector, algorithm, state]) => {
+      const m = await generateDkimKey(algorithm);
+      zone.set(`${selector}._domainkey.${name}`, dkimRecordValue(m));
+      return { ...m, selector, createdAt: NOW, state };
+    }));
+    domains.set(name, { name, createdAt: NOW, keys });
+  }
+
+  async function verified(headers: string): Promise<string[]> {
+    const resolver = async (name: string) => {
+      const v = zone.get(name);
+      if (!v) throw Object.assign(new Error('nx'), { code: 'ENOTFOUND' });
+      return [[v]];
+    };
+    const res = await dkimVerify(Buffer.concat([Buffer.from(headers), MESSAGE]), { resolver, curTime: new Date(NOW) } as never);
+    return res.results.map((r) => `${r.status.result}:${r.signingDomain}:${r.selector}`);
+  }
+
+  before(async () => {
+    await add('example.com', [['r1', 'rsa', 'active'], ['e1', 'ed25519', 'active'], ['r0', 'rsa', 'retired'], ['r2', 'rsa', 'pending']]);
+    await add('relay.example.net', [['relay', 'ed25519', 'active']]);
+    await add('nokeys.example', [['old', 'rsa', 'retired']]);
+  });
+
+  it('signs with the active keys of the From domain or its configured parent (aligned)', async () => {
+    const out = await signer().sign(MESSAGE, 'news.example.com', { id: 'Q1' });
+    assert.equal(out.domain, 'example.com');
+    assert.equal(out.aligned, true);
+    assert.deepEqual(await verified(out.headers), ['pass:example.com:r1', 'pass:example.com:e1']);
+    assert.match(out.headers, new RegExp(`t=${NOW / 1000}`), 't= from the injected clock');
+    assert.ok(!logs.some((l) => l.event === 'dkim.unconfigured_domain'));
+  });
+
+  it('signs a stream fed chunk by chunk while the body is written (the accept path): same signature as the buffer', async () => {
+    const tee = new PassThrough();
+    const signing = signer().sign(tee, 'example.com', { id: 'Q6' });
+    for (let i = 0; i < MESSAGE.length; i += 7) { tee.write(MESSAGE.subarray(i, i + 7)); await new Promise(setImmediate); }
+    tee.end();
+    const streamed = await signing;
+    assert.deepEqual(await verified(streamed.headers), ['pass:example.com:r1', 'pass:example.com:e1']);
+    assert.equal(streamed.headers, (await signer().sign(MESSAGE, 'example.com', { id: 'Q7' })).headers, 'same clock, same bytes: same signature');
+  });
+
+  it('an unconfigured From domain is signed with the hostname domain by default, and logged', async () => {
+    const out = await signer().sign(MESSAGE, 'other.example', { id: 'Q2' });
+    assert.deepEqual([out.domain, out.aligned], ['relay.example.net', false]);
+    assert.deepEqual(await verified(out.headers), ['pass:relay.example.net:relay']);
+    assert.deepEqual(logs.at(-1), { ...logs.at(-1), event: 'dkim.unconfigured_domain', domain: 'other.example', signedAs: 'relay.example.net' });
+  });
+
+  it('signUnconfiguredWith names the fallback; false, or a fallback without keys, leaves it unsigned', async () => {
+    assert.equal((await signer('example.com').sign(MESSAGE, null, { id: 'Q3' })).domain, 'example.com');
+    assert.deepEqual(await signer(false).sign(MESSAGE, 'other.example', { id: 'Q4' }), { headers: '', domain: null, aligned: false });
+    assert.deepEqual(await signer('nokeys.example').sign(MESSAGE, 'nokeys.example', { id: 'Q5' }), { headers: '', domain: null, aligned: false });
+    assert.equal(logs.at(-1)!.signedAs, null);
+  });
+});

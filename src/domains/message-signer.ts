@@ -1,0 +1,71 @@
+// Owns the choice of DKIM key for one message, for the accept path (and generated DSNs): the
+// From domain's own keys, else a configured parent domain's (still aligned for DMARC under relaxed
+// alignment), else the fallback domain (domains.signUnconfiguredWith, by default the hostname
+// when it is a sending domain), else no signature. Mail from unconfigured domains is logged.
+import type { Readable } from 'node:stream';
+import type { Clock } from '../clock.js';
+import type { DomainsConfig } from '../config/schema.js';
+import type { Logger } from '../events/log.js';
+import type { QueueStore, SendingDomain } from '../queue/store.js';
+import { signMessage, type SigningKey } from './dkim-sign.js';
+import { domainAndParents } from './domain-name.js';
+
+export interface MessageSignerDeps {
+  store: Pick<QueueStore, 'getDomain'>;
+  hostname: string;
+  domains: Pick<DomainsConfig, 'signUnconfiguredWith'>;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface SignOutcome {
+  /** DKIM-Signature lines (CRLF-terminated) to put at the top of the message; '' when unsigned. */
+  headers: string;
+  /** d= of the signatures, or null when unsigned. */
+  domain: string | null;
+  /** d= is the author domain or its parent (passes DMARC's relaxed DKIM alignment). */
+  aligned: boolean;
+}
+
+const activeKeys = (d: SendingDomain | null): SigningKey[] =>
+  (d?.keys ?? []).filter((k) => k.state === 'active').map(({ selector, algorithm, privateKey }) => ({ selector, algorithm, privateKey }));
+
+export class MessageSigner {
+  constructor(private readonly deps: MessageSignerDeps) {}
+
+  /**
+   * Signs `message` (the complete message as it will be stored, header block first) for its author
+   * domain `fromDomain` (header-from.ts authorDomain(); null: none or ambiguous). Throws
+   * DkimSignError (ERR_DKIM_SIGN) if a stored key cannot sign; store errors propagate.
+   */
+  async sign(message: Buffer | Readable, fromDomain: string | null, ctx: { id: string }): Promise<SignOutcome> {
+    const own = fromDomain ? await this.#ownKeys(fromDomain) : null;
+    const chosen = own ?? (await this.#fallback());
+    if (!own) {
+      this.deps.logger.info({ event: 'dkim.unconfigured_domain', id: ctx.id, domain: fromDomain, signedAs: chosen?.domain ?? null },
+        chosen ? 'From domain is not a sending domain: signed with the fallback domain (not aligned)' : 'From domain is not a sending domain: not signed');
+    }
+    if (!chosen) {
+      if (!Buffer.isBuffer(message)) message.resume(); // nothing will read it: do not buffer the message
+      return { headers: '', domain: null, aligned: false };
+    }
+    const headers = await signMessage(message, { domain: chosen.domain, keys: chosen.keys, signTime: new Date(this.deps.clock.now()) });
+    return { headers, domain: chosen.domain, aligned: own !== null };
+  }
+
+  async #ownKeys(fromDomain: string): Promise<{ domain: string; keys: SigningKey[] } | null> {
+    for (const name of domainAndParents(fromDomain)) {
+      const keys = activeKeys(await this.deps.store.getDomain(name));
+      if (keys.length > 0) return { domain: name, keys };
+    }
+    return null;
+  }
+
+  async #fallback(): Promise<{ domain: string; keys: SigningKey[] } | null> {
+    const setting = this.deps.domains.signUnconfiguredWith;
+    if (setting === false) return null;
+    const name = (setting ?? this.deps.hostname).toLowerCase();
+    const keys = activeKeys(await this.deps.store.getDomain(name));
+    return keys.length > 0 ? { domain: name, keys } : null;
+  }
+}

@@ -1,0 +1,85 @@
+// The worker's operations on sending domains, their DKIM keys and users' domain grants. Writes
+// run inside a savepoint of the current group-commit transaction (like write-ops.ts); reads run on
+// the read-only connection. Domain names and selectors are stored lower-case.
+import type { DkimKey, SendingDomain, UserDomainGrant } from '../store.js';
+import { normalizeDomains, OpError, sql, type Db, type Effects } from './rows.js';
+
+interface DomainRow { name: string; created_at: number }
+interface KeyRow {
+  domain: string; selector: string; algorithm: DkimKey['algorithm']; private_key: string; public_key: string;
+  created_at: number; state: DkimKey['state'];
+}
+
+const toKey = (k: KeyRow): DkimKey => ({
+  selector: k.selector, algorithm: k.algorithm, privateKey: k.private_key, publicKey: k.public_key, createdAt: k.created_at, state: k.state,
+});
+
+const KEYS_IN_ORDER = 'ORDER BY created_at, rowid'; // oldest first, then in the order added
+
+function insertKey(db: Db, domain: string, k: DkimKey): void {
+  const r = sql(db, `INSERT INTO dkim_key (domain, selector, algorithm, private_key, public_key, created_at, state)
+                     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (domain, selector) DO NOTHING`)
+    .run(domain, k.selector.toLowerCase(), k.algorithm, k.privateKey, k.publicKey, k.createdAt, k.state);
+  if (r.changes === 0) throw new OpError('selector-exists', `selector ${k.selector} already exists for ${domain}`);
+}
+
+/** Used by addUser too: the rows of a user's allowed domains. */
+export function insertUserDomains(db: Db, user: string, domains: readonly string[]): void {
+  const insert = sql(db, 'INSERT INTO smtp_user_domain (user_name, domain) VALUES (?, ?)');
+  for (const d of normalizeDomains(domains)) insert.run(user, d);
+}
+
+export const DOMAIN_WRITES = {
+  addDomain(db: Db, _fx: Effects, d: SendingDomain): void {
+    const name = d.name.toLowerCase();
+    const r = sql(db, 'INSERT INTO sending_domain (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(name, d.createdAt);
+    if (r.changes === 0) throw new OpError('domain-exists', `domain ${name} already exists`);
+    for (const k of d.keys) insertKey(db, name, k);
+  },
+
+  removeDomain(db: Db, _fx: Effects, name: string): boolean {
+    return sql(db, 'DELETE FROM sending_domain WHERE name = ?').run(name.toLowerCase()).changes > 0; // cascades to keys
+  },
+
+  addDkimKey(db: Db, _fx: Effects, domain: string, key: DkimKey): void {
+    const name = domain.toLowerCase();
+    if (!sql(db, 'SELECT 1 FROM sending_domain WHERE name = ?').get(name)) throw new OpError('not-found', `domain ${name}`);
+    insertKey(db, name, key);
+  },
+
+  activateDkimKey(db: Db, _fx: Effects, domain: string, selector: string): boolean {
+    const name = domain.toLowerCase();
+    const key = sql(db, 'SELECT algorithm FROM dkim_key WHERE domain = ? AND selector = ?').get(name, selector.toLowerCase()) as
+      { algorithm: string } | undefined;
+    if (!key) return false;
+    sql(db, `UPDATE dkim_key SET state = 'retired' WHERE domain = ? AND algorithm = ? AND state = 'active' AND selector <> ?`)
+      .run(name, key.algorithm, selector.toLowerCase());
+    sql(db, `UPDATE dkim_key SET state = 'active' WHERE domain = ? AND selector = ?`).run(name, selector.toLowerCase());
+    return true;
+  },
+
+  setUserDomains(db: Db, _fx: Effects, user: string, grant: UserDomainGrant): boolean {
+    if (sql(db, 'UPDATE smtp_user SET any_domain = ? WHERE name = ?').run(grant.anyDomain ? 1 : 0, user).changes === 0) return false;
+    sql(db, 'DELETE FROM smtp_user_domain WHERE user_name = ?').run(user);
+    insertUserDomains(db, user, grant.allowedDomains);
+    return true;
+  },
+};
+
+export const DOMAIN_READS = {
+  getDomain(db: Db, name: string): SendingDomain | null {
+    const d = sql(db, 'SELECT * FROM sending_domain WHERE name = ?').get(name.toLowerCase()) as DomainRow | undefined;
+    if (!d) return null;
+    const keys = sql(db, `SELECT * FROM dkim_key WHERE domain = ? ${KEYS_IN_ORDER}`).all(d.name) as KeyRow[];
+    return { name: d.name, createdAt: d.created_at, keys: keys.map(toKey) };
+  },
+
+  listDomains(db: Db): SendingDomain[] {
+    const keys = new Map<string, DkimKey[]>();
+    for (const k of sql(db, `SELECT * FROM dkim_key ${KEYS_IN_ORDER}`).all() as KeyRow[]) {
+      keys.set(k.domain, [...(keys.get(k.domain) ?? []), toKey(k)]);
+    }
+    return (sql(db, 'SELECT * FROM sending_domain ORDER BY name').all() as DomainRow[])
+      .map((d) => ({ name: d.name, createdAt: d.created_at, keys: keys.get(d.name) ?? [] }));
+  },
+};

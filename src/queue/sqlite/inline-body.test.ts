@@ -1,0 +1,103 @@
+// Inline bodies: the writer keeps up to INLINE_MAX_BYTES in memory (no file at all) and spills
+// beyond; the registry hands each finished body to its commit once and forgets abandoned ones;
+// through the store, a spilled body's file is unlinked after its message completes.
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { QueueWriteError } from '../../errors.js';
+import { createLogger } from '../../events/log.js';
+import { newQueueId } from '../../message/ids.js';
+import { INLINE_MAX_BYTES, InlineBodies, InlineBodyWriter } from './inline-body.js';
+import { SqliteQueueStore } from './sqlite-store.js';
+
+const MAX_AGE = 600_000;
+
+async function withDir(fn: (dir: string) => Promise<void>) {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-inline-'));
+  try { await fn(dir); } finally { await fs.rm(dir, { recursive: true, force: true }); }
+}
+
+function fakeClock(t = 0) { return { t, now() { return this.t; } }; }
+
+test('inline body: up to INLINE_MAX_BYTES stays in memory, in an unpooled buffer that can be transferred; no file', () => withDir(async (dir) => {
+  const registry = new InlineBodies(fakeClock(), MAX_AGE);
+  const id = newQueueId();
+  const w = new InlineBodyWriter(dir, id, registry);
+  const first = Buffer.from('first chunk,');
+  await w.write(first);
+  first.fill(0); // the caller may reuse its buffer once write() resolved
+  await w.write(Buffer.alloc(INLINE_MAX_BYTES - 12, 'y'));
+  assert.equal(w.bytesWritten, INLINE_MAX_BYTES);
+  await w.finish();
+  await assert.rejects(w.write(Buffer.from('late')), QueueWriteError);
+  assert.deepEqual(await fs.readdir(dir), []);
+  const data = registry.take(id)!;
+  assert.equal(data.byteLength, INLINE_MAX_BYTES);
+  assert.equal(Buffer.from(data.buffer, 0, 12).toString(), 'first chunk,');
+  const moved = structuredClone(data, { transfer: [data.buffer] });
+  assert.equal(data.byteLength, 0, 'transferred, not copied');
+  assert.equal(moved.byteLength, INLINE_MAX_BYTES);
+  assert.equal(registry.take(id), undefined, 'taken once');
+}));
+
+test('inline body: one byte over INLINE_MAX_BYTES spills everything to a spool file, in order', () => withDir(async (dir) => {
+  const registry = new InlineBodies(fakeClock(), MAX_AGE);
+  const id = newQueueId();
+  const w = new InlineBodyWriter(dir, id, registry);
+  const a = Buffer.alloc(INLINE_MAX_BYTES, 'a');
+  await w.write(a);
+  await w.write(Buffer.from('b'));
+  await w.write(Buffer.from('cd'));
+  assert.equal(w.bytesWritten, INLINE_MAX_BYTES + 3);
+  await w.finish();
+  assert.equal(registry.take(id), undefined);
+  assert.deepEqual(await fs.readFile(path.join(dir, id)), Buffer.concat([a, Buffer.from('bcd')]));
+}));
+
+test('inline body: abort forgets a finished body; an unsafe id is refused up front', () => withDir(async (dir) => {
+  const registry = new InlineBodies(fakeClock(), MAX_AGE);
+  const id = newQueueId();
+  const w = new InlineBodyWriter(dir, id, registry);
+  await w.write(Buffer.from('x'));
+  await w.finish();
+  await w.abort();
+  assert.equal(registry.take(id), undefined);
+  assert.throws(() => new InlineBodyWriter(dir, '../etc/passwd', registry), QueueWriteError);
+}));
+
+test('inline bodies: one never committed is dropped after the orphan age, younger ones are kept', () => {
+  const clock = fakeClock(1000);
+  const registry = new InlineBodies(clock, MAX_AGE);
+  registry.add('abandoned', new Uint8Array(1));
+  clock.t += MAX_AGE - 1;
+  registry.add('young', new Uint8Array(2));
+  clock.t += 1;
+  registry.add('new', new Uint8Array(3));
+  assert.equal(registry.take('abandoned'), undefined);
+  assert.equal(registry.take('young')?.byteLength, 2);
+  assert.equal(registry.take('new')?.byteLength, 3);
+});
+
+test('store: a spilled body file is unlinked after its message completes (by close at the latest); inline ones never had one', () => withDir(async (dir) => {
+  const store = new SqliteQueueStore({ dataDir: dir, logger: createLogger('silent') });
+  await store.open();
+  const spool = path.join(dir, 'spool');
+  const ids: string[] = [];
+  for (const size of [INLINE_MAX_BYTES + 1, 100]) {
+    const id = newQueueId();
+    ids.push(id);
+    const w = store.createBody(id);
+    await w.write(Buffer.alloc(size, 'z'));
+    await w.finish();
+    await store.put({ id, mailFrom: '', recipients: ['r@example.com'], size, receivedAt: 1,
+      origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay' });
+  }
+  assert.deepEqual(await fs.readdir(spool), [ids[0]]);
+  for (const job of await store.claimDue({ now: 1, limit: 10, leaseMs: 1000, owner: 'n' })) {
+    await store.recordResults(job.messageId, [{ rcptId: job.recipients[0]!.id, status: 'delivered', response: '250 ok' }]);
+  }
+  await store.close();
+  assert.deepEqual(await fs.readdir(spool), []);
+}));

@@ -1,0 +1,166 @@
+// DKIM signatures made by signMessage, verified through real DNS (the test DNS server) by two
+// verifiers: mailauth's dkimVerify and the independent python3-dkim (dkimpy). RSA, Ed25519 and
+// both at once; relaxed canonicalisation survives a receiver re-folding headers; tampering and
+// a From field added after signing (oversigned From) fail.
+import { PYTHON, hasPythonDkim, pythonVerify } from '../helpers/python-dkim.js';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { dkimVerify } from 'mailauth';
+import { createResolver } from '../../src/delivery/resolver.js';
+import { generateDkimKey, type KeyMaterial } from '../../src/domains/dkim-keys.js';
+import { signMessage, type SigningKey } from '../../src/domains/dkim-sign.js';
+import { dkimRecordValue } from '../../src/domains/dkim-keys.js';
+import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
+
+const DOMAIN = 'example.test';
+const SIGN_TIME = new Date('2025-07-01T12:00:00Z');
+
+const MESSAGE = [
+  'From: Alice Example <alice@example.test>',
+  'To: Bob <bob@example.net>,',
+  '  Carol <carol@example.net>',
+  'Subject: Quarterly report: numbers, plans and a rather long subject line that a',
+  ' receiver may well re-fold',
+  'Date: Tue, 01 Jul 2025 12:00:00 +0000',
+  'Message-ID: <q3.report@example.test>',
+  'MIME-Version: 1.0',
+  'Content-Type: text/plain; charset=utf-8',
+  'Content-Transfer-Encoding: 8bit',
+  'List-Unsubscribe: <https://example.test/u/123>',
+  'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
+  'X-Mailer: not signed',
+  '',
+  'Hello Bob,  ',
+  '',
+  'the numbers are in.\t',
+  '',
+  '',
+].join('\r\n');
+
+/** A receiver that unfolds Subject and To and re-folds them elsewhere, with other whitespace. */
+function refold(message: Buffer): Buffer {
+  const text = message.toString('utf8');
+  const split = text.indexOf('\r\n\r\n');
+  const header = text.slice(0, split).replace(/\r\n[ \t]+/g, ' ')
+    .replace(/^(Subject:)(.*)$/m, (_m, k: string, v: string) => `${k}   ${v.trim().replace(/ and /, '\r\n\t and  ')}`)
+    .replace(/^(To:)(.*)$/m, (_m, k: string, v: string) => `${k}${v.replace(', ', ',\r\n      ')}`);
+  return Buffer.from(header + text.slice(split), 'utf8');
+}
+
+describe('signMessage (mailauth dkimSign) verified through DNS by mailauth and python3-dkim', () => {
+  let dns: DnsServer;
+  let rsa: KeyMaterial;
+  let ed: KeyMaterial;
+  const pythonAvailable = hasPythonDkim();
+  const requirePython = process.env.CI === 'true';
+  const resolveTxt = (name: string) => createResolver({ servers: [{ host: dns.host, port: dns.port }], timeout: 1000 }).resolveTxt(name);
+  // mailauth's resolver contract: node:dns errors (code ENOTFOUND/ENODATA) or records.
+  const mailauthResolver = async (name: string, rrtype: string) => {
+    assert.equal(rrtype, 'TXT');
+    try { return await resolveTxt(name); } catch (err) {
+      throw Object.assign(new Error('lookup failed'), { code: (err as { errorCode?: string }).errorCode });
+    }
+  };
+
+  const key = (selector: string, k: KeyMaterial): SigningKey => ({ selector, algorithm: k.algorithm, privateKey: k.privateKey });
+  const sign = async (keys: SigningKey[], message = Buffer.from(MESSAGE)) =>
+    Buffer.concat([Buffer.from(await signMessage(message, { domain: DOMAIN, keys, signTime: SIGN_TIME })), message]);
+
+  /** 'pass', or 'fail' for anything else (mailauth reports a body hash mismatch as 'neutral'). */
+  async function mailauthResults(signed: Buffer): Promise<string[]> {
+    const res = await dkimVerify(signed, { resolver: mailauthResolver as never, curTime: SIGN_TIME } as never);
+    return res.results.map((r) => (r.status.result === 'pass' ? 'pass' : 'fail'));
+  }
+
+  async function assertBoth(signed: Buffer, expected: string[], what: string) {
+    assert.deepEqual(await mailauthResults(signed), expected, `mailauth: ${what}`);
+    if (pythonAvailable) assert.deepEqual(await pythonVerify(dns.port, signed, expected.length), expected, `python3-dkim: ${what}`);
+  }
+
+  before(async () => {
+    [rsa, ed] = await Promise.all([generateDkimKey('rsa'), generateDkimKey('ed25519')]);
+    dns = await startDnsServer();
+    const txt = (k: KeyMaterial) => { const v = dkimRecordValue(k); return [v.slice(0, 255), v.slice(255)].filter(Boolean); };
+    dns.setZone({
+      [`rsa1._domainkey.${DOMAIN}`]: { TXT: [txt(rsa)] },
+      [`ed1._domainkey.${DOMAIN}`]: { TXT: [txt(ed)] },
+    });
+  });
+  after(() => dns?.close());
+
+  it('python3-dkim is available (required under CI=true)', (t) => {
+    if (!pythonAvailable) {
+      if (requirePython) assert.fail(`${PYTHON} cannot import dkim and dns.resolver (install python3-dkim python3-dnspython): required under CI=true`);
+      t.skip(`independent verifier missing: ${PYTHON} cannot import dkim/dns.resolver (apt-get install python3-dkim python3-dnspython)`);
+      return;
+    }
+    assert.ok(pythonAvailable);
+  });
+
+  it('RSA-SHA256 signature verifies', async () => {
+    await assertBoth(await sign([key('rsa1', rsa)]), ['pass'], 'rsa');
+  });
+
+  it('Ed25519-SHA256 signature (RFC 8463) verifies', async () => {
+    await assertBoth(await sign([key('ed1', ed)]), ['pass'], 'ed25519');
+  });
+
+  it('dual signing: an RSA and an Ed25519 signature, both verify', async () => {
+    const signed = await sign([key('ed1', ed), key('rsa1', rsa)]);
+    const sigs = signed.toString().match(/^DKIM-Signature:.*a=([a-z0-9-]+)/gm)!;
+    assert.equal(sigs.length, 2);
+    assert.match(sigs[0]!, /a=rsa-sha256/, 'RSA first');
+    assert.match(sigs[1]!, /a=ed25519-sha256/);
+    await assertBoth(signed, ['pass', 'pass'], 'dual');
+  });
+
+  it('h= names the listed fields that are present, relaxed/relaxed, From oversigned', async () => {
+    const header = await signMessage(Buffer.from(MESSAGE), { domain: DOMAIN, keys: [key('rsa1', rsa)], signTime: SIGN_TIME });
+    const tags = header.replace(/\r\n[ \t]+/g, ' ');
+    assert.match(tags, /c=relaxed\/relaxed/);
+    assert.match(tags, /d=example\.test/);
+    assert.match(tags, /s=rsa1/);
+    assert.match(tags, new RegExp(`t=${SIGN_TIME.getTime() / 1000}\\b`));
+    const h = /h=([^;]+)/.exec(tags)![1]!.split(':').map((s) => s.trim().toLowerCase());
+    assert.deepEqual([...h].sort(), ['content-transfer-encoding', 'content-type', 'date', 'from', 'from', 'list-unsubscribe',
+      'list-unsubscribe-post', 'message-id', 'mime-version', 'subject', 'to']);
+  });
+
+  it('still verifies after a receiver re-folds Subject and To (relaxed canonicalisation)', async () => {
+    const signed = await sign([key('rsa1', rsa), key('ed1', ed)]);
+    const refolded = refold(signed);
+    assert.notDeepEqual(refolded, signed);
+    assert.match(refolded.toString(), /\r\n\t and {2}plans|\r\n\t and {2}a rather/);
+    await assertBoth(refolded, ['pass', 'pass'], 're-folded');
+  });
+
+  it('fails when the body or a signed header is changed', async () => {
+    const signed = (await sign([key('rsa1', rsa)])).toString();
+    await assertBoth(Buffer.from(signed.replace('the numbers are in.', 'the numbers are out.')), ['fail'], 'body changed');
+    await assertBoth(Buffer.from(signed.replace('Subject: Quarterly', 'Subject: Monthly')), ['fail'], 'subject changed');
+  });
+
+  it('fails when a second From field is added after signing (oversigned From)', async () => {
+    const signed = (await sign([key('rsa1', rsa)])).toString();
+    const split = signed.indexOf('\r\n\r\n');
+    const spoofed = `${signed.slice(0, split)}\r\nFrom: Mallory <ceo@example.test>${signed.slice(split)}`;
+    assert.equal((await mailauthResults(Buffer.from(spoofed)))[0], 'fail', 'mailauth');
+    if (pythonAvailable) assert.deepEqual(await pythonVerify(dns.port, Buffer.from(spoofed), 1), ['fail'], 'python3-dkim');
+  });
+
+  it('a message without the optional fields signs only what is there', async () => {
+    const header = await signMessage(Buffer.from('From: a@example.test\r\nSubject: hi\r\n\r\nbody\r\n'),
+      { domain: DOMAIN, keys: [key('ed1', ed)], signTime: SIGN_TIME });
+    const h = /h=([^;]+)/.exec(header.replace(/\r\n[ \t]+/g, ' '))![1]!.split(':').map((s) => s.trim().toLowerCase());
+    assert.deepEqual(h.sort(), ['from', 'from', 'subject']);
+  });
+
+  it('no keys: no signature; an unusable key is an ERR_DKIM_SIGN error', async () => {
+    assert.equal(await signMessage(Buffer.from(MESSAGE), { domain: DOMAIN, keys: [] }), '');
+    await assert.rejects(signMessage(Buffer.from(MESSAGE), { domain: DOMAIN, keys: [{ selector: 'x', algorithm: 'rsa', privateKey: 'not a key' }] }),
+      { code: 'ERR_DKIM_SIGN' });
+    await assert.rejects(signMessage(Buffer.from(MESSAGE), { domain: DOMAIN, keys: [{ selector: 'x', algorithm: 'rsa', privateKey: ed.privateKey }] }),
+      { code: 'ERR_DKIM_SIGN' }, 'algorithm must match the key');
+  });
+});
