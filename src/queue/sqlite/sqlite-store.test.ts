@@ -49,6 +49,10 @@ test('sqlite: everything put survives a reopen; sweepOrphans removes only old un
     assert.equal(done?.messageId, large[2]);
     await first.recordResults(large[2]!, [{ rcptId: done.recipients[0]!.id, status: 'delivered', response: '250 ok' }]);
     await first.claimDue({ now: 2, limit: 3, leaseMs: 1000, owner: 'crashed' });
+    // the finished body's file is unlinked asynchronously after the commit: wait for that first
+    for (let i = 0; i < 200 && (await fs.stat(path.join(spool, large[2]!)).then(() => true, () => false)); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const old = new Date(Date.now() - 11 * 60_000);
     const orphan = newQueueId();
     const young = newQueueId();
