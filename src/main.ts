@@ -36,13 +36,18 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   const tls = await loadOrCreateTls(config);
   if (tls.generated) logger.warn({ event: 'tls.self_signed', dir: `${config.dataDir}/tls` }, 'generated a self-signed certificate; configure tls.cert/tls.key for production');
 
-  const scheduler = new DeliveryScheduler({ config, store, logger, nodeId });
+  const signer = new MessageSigner({ store, hostname: config.hostname, domains: config.domains, clock: systemClock, logger });
+  // Bounces Postlane generates are signed as the relay's own domain (hostname), when it is a sending domain.
+  const signDsn = (dsn: Buffer, id: string) => signer.sign(dsn, config.hostname, { id }).then((r) => r.headers, (err: unknown) => {
+    logger.error({ event: 'dkim.sign_failed', id, err: (err as Error)?.message }, 'could not sign a DSN; sending it unsigned');
+    return '';
+  });
+  const scheduler = new DeliveryScheduler({ config, store, logger, nodeId, signDsn });
   const authenticate = async (name: string, password: string) => {
     const user = await store.getUser(name);
     if (user === null || !(await verifyPassword(password, user.passwordHash))) return false;
     return { allowedDomains: user.allowedDomains, anyDomain: user.anyDomain };
   };
-  const signer = new MessageSigner({ store, hostname: config.hostname, domains: config.domains, clock: systemClock, logger });
   const ingress = await startSmtpIngress({ config, store, tls, authenticate, signer, logger, onQueued: () => scheduler.notify() });
   scheduler.start();
 

@@ -5,7 +5,7 @@
 // The scheduler decides when jobs run; this decides what happens to their recipients.
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
-import { createDsn, type DsnRecipient } from '../events/dsn.js';
+import { createDsn, type DsnRecipient, type DsnSigner } from '../events/dsn.js';
 import type { Logger } from '../events/log.js';
 import { computeRetryDelayMs } from '../queue/retry-schedule.js';
 import type { DeliveryJob, GeneratedMessage, QueueStore, RecipientOutcome } from '../queue/store.js';
@@ -39,6 +39,8 @@ export interface JobRunnerOptions {
   attempt: SmtpAttempt;
   local: LocalDelivery;
   random?: () => number;
+  /** Signs the DSNs Postlane generates (with the relay's own domain); absent: unsigned. */
+  signDsn?: DsnSigner;
 }
 
 export class JobRunner {
@@ -136,7 +138,7 @@ export class JobRunner {
         generated = [await createDsn(this.o.store, {
           hostname: this.o.config.hostname, originalId: job.messageId, originalSender: job.mailFrom,
           arrivalDate: job.receivedAt, date: now, recipients: dsn,
-        })];
+        }, this.o.signDsn)];
         delayNotified = dsn.some((d) => d.action === 'delayed');
       } catch (err) {
         // Without its DSN a bounce would be silent: keep those recipients for a later try instead.

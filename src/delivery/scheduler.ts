@@ -15,6 +15,7 @@ import type { DeliveryJob, QueueStore } from '../queue/store.js';
 import { SmtpAttempt } from './attempt.js';
 import { ConnectionPool } from './connection-pool.js';
 import { LocalDelivery } from './local.js';
+import type { DsnSigner } from '../events/dsn.js';
 import { createResolveFn } from './inbound-auth.js';
 import { createHttpsPolicyFetcher, type PolicyFetcher } from './mta-sts-fetch.js';
 import { MtaStsResolver, type MtaStsDns } from './mta-sts.js';
@@ -39,6 +40,8 @@ export interface DeliverySchedulerOptions {
   mtaStsFetcher?: PolicyFetcher;
   /** DNSSEC-aware queries for DANE; default: dns-packet to dns.servers. */
   secureResolver?: SecureResolver;
+  /** Signs generated DSNs with the relay's own domain (main.ts wires the DKIM signer). */
+  signDsn?: DsnSigner;
 }
 
 /** After an abort, how long stop() still waits for attempts (a DNS query cannot be cancelled). */
@@ -63,7 +66,7 @@ export class DeliveryScheduler {
     const resolver = opts.resolver ?? createResolver(opts.config.dns);
     this.#pool = new ConnectionPool({ config: opts.config, clock, ca: readCaFile(opts.config.delivery.tlsCaFile, 'delivery.tlsCaFile') });
     this.#runner = opts.runner ?? new JobRunner({
-      config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId, random: opts.random,
+      config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId, random: opts.random, signDsn: opts.signDsn,
       router: new Router({ config: opts.config, resolver, random: opts.random }),
       security: createTransportSecurity(opts, resolver, clock),
       attempt: new SmtpAttempt({ pool: this.#pool, store: opts.store }),

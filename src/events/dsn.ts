@@ -161,6 +161,9 @@ export function buildDsn(r: DsnReport): Buffer {
 }
 
 /** Reads a stored body up to the end of its header section (at most 64 KiB), then stops reading. */
+/** DKIM-signs a DSN as the relay's own domain: returns the DKIM-Signature lines ('' = unsigned). */
+export type DsnSigner = (dsn: Buffer, dsnId: string) => Promise<string>;
+
 export async function readHeaderSection(body: Readable, maxBytes = MAX_HEADER_BYTES): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -188,10 +191,13 @@ export async function readHeaderSection(body: Readable, maxBytes = MAX_HEADER_BY
  * durably and returns it as a GeneratedMessage for recordResults. The caller must not call this
  * for a message with the null sender or one that is itself a bounce.
  */
-export async function createDsn(store: QueueStore, report: Omit<DsnReport, 'dsnId' | 'originalHeaders'>): Promise<GeneratedMessage> {
+export async function createDsn(
+  store: QueueStore, report: Omit<DsnReport, 'dsnId' | 'originalHeaders'>, sign?: DsnSigner,
+): Promise<GeneratedMessage> {
   const dsnId = newQueueId(report.date);
   const originalHeaders = await readHeaderSection(store.readBody(report.originalId)).catch(() => Buffer.alloc(0));
-  const body = buildDsn({ ...report, dsnId, originalHeaders });
+  const unsigned = buildDsn({ ...report, dsnId, originalHeaders });
+  const body = sign ? Buffer.concat([Buffer.from(await sign(unsigned, dsnId)), unsigned]) : unsigned;
   const writer = store.createBody(dsnId);
   try {
     await writer.write(body);

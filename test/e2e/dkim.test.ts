@@ -15,12 +15,15 @@ const requirePython = process.env.CI === 'true';
 
 test('DKIM-signed at acceptance (RSA + Ed25519), verified by python3-dkim; spoofing refused', async (t) => {
   const dns = await startDnsServer();
-  const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
-  dns.setZone({ 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'mx.dest.test': { A: ['127.0.0.2'] } });
+  const mx = await startReceiver({ host: '127.0.0.2', port: 0, behaviour: { rcpt: (a: string) => (a === 'nobody@dest.test' ? { code: 550, message: '5.1.1 No such user' } : null) } });
+  dns.setZone({
+    'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'acme.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] },
+    'mx.dest.test': { A: ['127.0.0.2'] },
+  });
   const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port } });
   t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
 
-  for (const domain of ['acme.test', 'other.test']) {
+  for (const domain of ['acme.test', 'other.test', 'relay.test']) {
     const added = await relay.cli(['domains', 'add', domain, '--key', 'both', '--selector', 's1', '--json']);
     assert.equal(added.code, 0, added.stderr);
     for (const r of JSON.parse(added.stdout).records as { name: string; type: string; value: string; purpose: string }[]) {
@@ -55,6 +58,16 @@ test('DKIM-signed at acceptance (RSA + Ed25519), verified by python3-dkim; spoof
   } else {
     t.diagnostic('python3-dkim not installed: independent verification skipped');
   }
+
+  // A bounce Postlane generates is signed as the relay's own domain (its hostname, relay.test).
+  const b = sub();
+  await b.send('alice@acme.test', ['nobody@dest.test'], 'From: alice@acme.test\r\nSubject: to nobody\r\n\r\nlost\r\n');
+  b.close();
+  const dsn = await eventually(() => mx.messages.find((m) => m.mailFrom === '' && m.rcptTo[0] === 'alice@acme.test'));
+  assert.match(dsn.body.toString(), /^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed; d=relay\.test;/);
+  const dsnVerdicts = await dkimVerify(dsn.body, { resolver: resolver as never } as never);
+  assert.deepEqual(dsnVerdicts.results.map((r) => r.status.result), ['pass', 'pass'], 'the DSN verifies');
+  if (hasPythonDkim()) assert.deepEqual(await pythonVerify(dns.port, dsn.body, 2), ['pass', 'pass']);
 
   // Spoofing: MAIL FROM in a domain alice was not granted → 550 5.7.1 at MAIL FROM.
   const spoof = sub();
