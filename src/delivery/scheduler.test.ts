@@ -15,7 +15,7 @@ const config = (perDest: number, concurrency: number) => loadConfig({
 const logger = createLogger('silent');
 
 const job = (n: number, domain: string): DeliveryJob => ({
-  messageId: `M${n}`, domain, mailFrom: 'a@x.test', isBounce: false, route: 'relay', size: 1, receivedAt: 0,
+  messageId: `M${n}`, domain, mailFrom: 'a@x.test', returnPath: 'a@x.test', isBounce: false, route: 'relay', size: 1, receivedAt: 0,
   recipients: [{ id: n, address: `r${n}@${domain}`, attempts: 0 }], leaseUntil: 0, delayNotified: false,
 });
 

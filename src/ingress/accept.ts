@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import type { Logger } from 'pino';
 import { authorisedDomain } from '../domains/authorisation.js';
 import { authorDomain, parseHeaderFrom } from '../domains/header-from.js';
+import { bounceAddress } from '../domains/bounce-address.js';
 import type { MessageSigner, SignOutcome } from '../domains/message-signer.js';
 import type { Clock } from '../clock.js';
 import type { BodyWriter, QueueStore } from '../queue/store.js';
@@ -36,6 +37,8 @@ export interface AcceptDeps {
   onQueued?: (id: string) => void;
   /** Signs relayed (non-mx) mail; absent: stored unsigned. */
   signer?: MessageSigner;
+  /** domains.bounceDomain.label: aligned mail gets the return-path bounce+<id>@<label>.<domain>; null: none. */
+  bounceLabel?: string | null;
 }
 export interface IncomingOrigin { listener: ListenerName; clientIp: string; transaction: Transaction }
 
@@ -117,9 +120,9 @@ export class IncomingMessage {
     }
     const writer = this.#writer!;
     const tx = this.origin.transaction;
-    let headerPrefix = '';
+    let signed: SignOutcome | null = null;
     try {
-      headerPrefix = await this.#finishSigning();
+      signed = await this.#finishSigning();
     } catch (err) {
       this.deps.logger.error({ event: 'dkim.sign_failed', id: this.id, err: (err as Error)?.message }, 'DKIM signing failed');
       await this.abort();
@@ -127,9 +130,11 @@ export class IncomingMessage {
     }
     try {
       await writer.finish();
+      const headerPrefix = signed?.headers ?? '';
+      const returnPath = this.#returnPath(signed);
       await this.deps.store.put({
         id: this.id, mailFrom: tx.mailFrom, recipients: tx.recipients, size: writer.bytesWritten + Buffer.byteLength(headerPrefix),
-        ...(headerPrefix ? { headerPrefix } : {}),
+        ...(headerPrefix ? { headerPrefix } : {}), ...(returnPath ? { returnPath } : {}),
         receivedAt: this.#receivedAt, isBounce: false, route: this.origin.listener === 'mx' ? 'local' : 'relay',
         origin: { listener: this.origin.listener, clientIp: this.origin.clientIp, user: tx.user, helo: tx.helo },
       });
@@ -177,11 +182,18 @@ export class IncomingMessage {
     this.#signing.catch(() => { /* surfaced by #finishSigning */ });
   }
 
-  /** The DKIM-Signature lines to store in front of the message ('' when unsigned). */
-  async #finishSigning(): Promise<string> {
-    if (!this.#signing) return '';
+  /** The signature to store in front of the message (headers '' when unsigned); null: not signing. */
+  async #finishSigning(): Promise<SignOutcome | null> {
+    if (!this.#signing) return null;
     this.#tee!.end();
-    return (await this.#signing).headers;
+    return this.#signing;
+  }
+
+  /** VERP return-path in the bounce domain of the (aligned) signing domain, so SPF aligns for DMARC. */
+  #returnPath(signed: SignOutcome | null): string | null {
+    const label = this.deps.bounceLabel;
+    if (!label || !signed?.aligned || !signed.domain || this.origin.transaction.mailFrom === '') return null;
+    return bounceAddress(this.id, signed.domain, label);
   }
 
   #fail(r: Reply, err?: unknown) {

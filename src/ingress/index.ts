@@ -46,7 +46,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const { config, logger } = deps;
   const clock = deps.clock ?? systemClock;
   const secureContext = tls.createSecureContext({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' });
-  const acceptor = new Acceptor({ store: deps.store, hostname: config.hostname, clock, logger, onQueued: deps.onQueued, signer: deps.signer });
+  const acceptor = new Acceptor({ store: deps.store, hostname: config.hostname, clock, logger, onQueued: deps.onQueued, signer: deps.signer, bounceLabel: config.domains.bounceDomain?.label ?? null });
   const authLimiter = new AuthLimiter(config.smtp.auth, clock);
   const limits = new ConnectionLimits(config.smtp.maxConnections, config.smtp.maxConnectionsPerIp);
   const isRelayNetwork = networkMatcher(config.smtp.relayNetworks);
@@ -61,7 +61,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
         name, limits, logger, isRelayNetwork,
         connection: {
           session: {
-            listener: name, hostname: config.hostname, banner: config.smtp.banner, localDomains,
+            listener: name, hostname: config.hostname, banner: config.smtp.banner, localDomains, bounceLabel: config.domains.bounceDomain?.label ?? null,
             maxMessageSize: config.limits.maxMessageSize, maxRecipients: config.limits.maxRecipients,
             maxBadCommands: config.smtp.maxBadCommands,
           },

@@ -22,6 +22,8 @@ export interface NewMessage {
   };
   /** A DSN Postlane generated (null sender): never bounced itself. */
   isBounce: boolean;
+  /** MAIL FROM on the wire when it differs from mailFrom (VERP bounce address aligned with the DKIM domain). */
+  returnPath?: string;
   /** 'relay' goes out by MX/smarthost; 'local' is inbound mail for this relay's own domains. */
   route: 'relay' | 'local';
   /**
@@ -48,6 +50,8 @@ export interface DeliveryJob {
   messageId: string;
   domain: string;             // lower-case recipient domain (A-label)
   mailFrom: string;
+  /** MAIL FROM to use when delivering (NewMessage.returnPath, else mailFrom); DSNs go to mailFrom. */
+  returnPath: string;
   isBounce: boolean;
   route: 'relay' | 'local';
   size: number;

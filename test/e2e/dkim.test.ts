@@ -20,7 +20,10 @@ test('DKIM-signed at acceptance (RSA + Ed25519), verified by python3-dkim; spoof
     'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'acme.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] },
     'mx.dest.test': { A: ['127.0.0.2'] },
   });
-  const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port } });
+  const relay = await RelayProcess.create({
+    dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port },
+    domains: { bounceDomain: { label: 'bounces', target: 'relay.test' } },
+  });
   t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
 
   for (const domain of ['acme.test', 'other.test', 'relay.test']) {
@@ -43,6 +46,15 @@ test('DKIM-signed at acceptance (RSA + Ed25519), verified by python3-dkim; spoof
   const text = got.body.toString();
   assert.match(text, /^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed; d=acme\.test;/);
   assert.match(text, /DKIM-Signature: v=1; a=ed25519-sha256;/);
+  // The return-path is in the bounce domain of acme.test (aligned for SPF), naming the message.
+  assert.match(got.mailFrom, /^bounce\+[0-9A-Z]{20}@bounces\.acme\.test$/);
+  // ... and a bounce sent there comes back to the relay's MX listener, stored locally.
+  const mxConn = new (await import('nodemailer/lib/smtp-connection')).default({ host: '127.0.0.1', port: relay.port('mx'), ignoreTLS: true });
+  const back = await new Promise<string>((resolve, reject) => {
+    mxConn.on('error', reject);
+    mxConn.connect(() => mxConn.send({ from: '', to: [got.mailFrom] }, 'Subject: bounce\r\n\r\nx\r\n', (err, info) => { mxConn.quit(); if (err) reject(err); else resolve(info.response); }));
+  });
+  assert.match(back, /^250 /);
 
   const resolver = async (name: string) => {
     const { Resolver } = await import('node:dns/promises');

@@ -10,6 +10,7 @@
 import { reply, type Reply } from '../../message/reply.js';
 import type { UserDomainGrant } from '../../queue/store.js';
 import { authorisedDomain, type DomainUser } from '../../domains/authorisation.js';
+import { parseBounceAddress } from '../../domains/bounce-address.js';
 import { parseMailArgs, parseRcptArgs, relayTrickIn, type ArgsError, type Mailbox, type MailParams } from '../../message/address.js';
 
 export type ListenerName = 'submission' | 'submissions' | 'alt' | 'mx';
@@ -20,6 +21,8 @@ export interface SessionOptions {
   banner: string;
   /** Lower-case domains whose mail the mx listener accepts (hostname included). */
   localDomains: ReadonlySet<string>;
+  /** domains.bounceDomain.label: bounce+<id>@<label>.<domain> recipients are local (VERP returns); null: none. */
+  bounceLabel?: string | null;
   maxMessageSize: number;
   maxRecipients: number;
   maxBadCommands: number;
@@ -356,7 +359,8 @@ export class SmtpSession {
   /** Clients that may not relay may only name local mailboxes, written plainly. */
   #isLocal(rcpt: Mailbox): boolean {
     if (relayTrickIn(rcpt) !== null) return false;
-    return rcpt.domain === '' || this.opts.localDomains.has(rcpt.domain);
+    if (rcpt.domain === '' || this.opts.localDomains.has(rcpt.domain)) return true;
+    return !!this.opts.bounceLabel && parseBounceAddress(rcpt.address, this.opts.bounceLabel) !== null;
   }
 
   #data(arg: string): Step {

@@ -58,6 +58,7 @@ function leaseGroup(db: Db, g: Group, opts: ClaimOptions): DeliveryJob | null {
     messageId: m.id,
     domain: g.domain,
     mailFrom: m.mail_from,
+    returnPath: m.return_path ?? m.mail_from,
     isBounce: m.is_bounce === 1,
     route: m.route,
     size: m.size,

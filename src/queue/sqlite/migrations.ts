@@ -107,6 +107,14 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE attempt ADD COLUMN tls TEXT;
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- The envelope sender used on the wire when it differs from mail_from: the VERP return-path
+      -- aligned with the signing domain (domains.bounceDomain). DSNs still go to mail_from.
+      ALTER TABLE queued_message ADD COLUMN return_path TEXT;
+    `,
+  },
 ];
 
 /** Brings the database to the latest version; safe when several processes open it at once. */

@@ -22,7 +22,7 @@ export function sql(db: Db, text: string): Database.Statement {
 export const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 
 export interface MessageRow {
-  id: string; mail_from: string; size: number; received_at: number; origin: string;
+  id: string; mail_from: string; return_path: string | null; size: number; received_at: number; origin: string;
   is_bounce: number; route: 'relay' | 'local'; delay_notified: number; completed_at: number | null;
 }
 export interface RecipientRow {

@@ -12,9 +12,9 @@ const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired')`;
 /** `body`: the inline body (stored in this transaction); null when it is a spool file. */
 export function put(db: Db, fx: Effects, m: NewMessage, now: number, body: Uint8Array | null = null): void {
   if (m.recipients.length === 0) throw new OpError('write', 'message has no recipients');
-  sql(db, `INSERT INTO queued_message (id, mail_from, size, received_at, origin, is_bounce, route, header_prefix)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-    .run(m.id, m.mailFrom, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce ? 1 : 0, m.route, m.headerPrefix || null);
+  sql(db, `INSERT INTO queued_message (id, mail_from, size, received_at, origin, is_bounce, route, header_prefix, return_path)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    .run(m.id, m.mailFrom, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce ? 1 : 0, m.route, m.headerPrefix || null, m.returnPath ?? null);
   const insert = sql(db, `INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at)
                           VALUES (?, ?, ?, 'queued', ?, ?)`);
   for (const rcpt of m.recipients) insert.run(m.id, rcpt, domainOf(rcpt), m.receivedAt, now);
