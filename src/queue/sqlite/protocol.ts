@@ -11,7 +11,7 @@ export const WRITE_OPS = [
 
 /** Operations that only read: answered at once from a second (read-only) connection. */
 export const READ_OPS = [
-  'nextDueAt', 'listRecipients', 'getMessage', 'counts', 'getUser', 'listUsers', 'getDomain', 'listDomains', 'getHeaderPrefix',
+  'nextDueAt', 'listRecipients', 'getMessage', 'counts', 'getUser', 'listUsers', 'getDomain', 'listDomains',
   'bodySource',
 ] as const;
 

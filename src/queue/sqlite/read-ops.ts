@@ -63,12 +63,6 @@ export function listUsers(db: Db): UserRecord[] {
   return (sql(db, 'SELECT * FROM smtp_user ORDER BY name').all() as UserRow[]).map((u) => toUser(u, byUser.get(u.name) ?? []));
 }
 
-/** The header lines stored to go before the body; null if none (or no such message). */
-export function getHeaderPrefix(db: Db, id: string): string | null {
-  const row = sql(db, 'SELECT header_prefix FROM queued_message WHERE id = ?').get(id) as { header_prefix: string | null } | undefined;
-  return row?.header_prefix ?? null;
-}
-
 /** readBody's one query: the header prefix, and the inline body or 'file'; nothing once finished. */
 export function bodySource(db: Db, id: string): BodySource {
   const row = sql(db, `SELECT m.header_prefix, m.completed_at, b.data FROM queued_message m
