@@ -147,8 +147,12 @@ export function queueStoreContract(name: string, makeStore: MakeStore): void {
     assert.ok(theirs);
     assert.equal(theirs.leaseUntil, T0 + 2 * LEASE + 1);
     const rcpt = theirs.recipients[0]!.id;
-    await store.recordResults(id, outcomes([rcpt], 'bounced', '550 stale'), [], { owner: 'dead-node' });
+    const dsnId = newQueueId();
+    const size = await writeBody(store, dsnId, 'Subject: Undelivered\r\n\r\nstale\r\n');
+    const dsn = message(dsnId, ['author@origin.example'], { mailFrom: '', isBounce: true, size, receivedAt: T0 + 1, origin: { listener: 'local', clientIp: '127.0.0.1', user: null } });
+    await store.recordResults(id, outcomes([rcpt], 'bounced', '550 stale'), [{ message: dsn }], { owner: 'dead-node' });
     assert.equal((await store.getMessage(id))!.recipients[0]!.state, 'delivering');
+    assert.equal(await store.getMessage(dsnId), null, 'a stale owner\'s DSN is not stored (it would duplicate the new owner\'s)');
     await store.recordResults(id, outcomes([rcpt], 'delivered'), [], { owner: 'node-b' });
     const m = (await store.getMessage(id))!;
     assert.equal(m.recipients[0]!.state, 'delivered');

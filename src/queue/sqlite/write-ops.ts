@@ -39,10 +39,17 @@ export function recordResults(
   const history = sql(db, `INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls)
                            SELECT message_id, id, ?, ?, ?, ?, ? FROM recipient WHERE id = ? AND message_id = ?`);
   const owner = opts.owner ?? null;
+  let updated = 0;
   for (const o of outcomes) {
     const next = o.status === 'deferred' ? o.nextAttemptAt : null;
-    update.run(o.status, next, o.response, now, o.rcptId, messageId, owner, owner);
+    updated += update.run(o.status, next, o.response, now, o.rcptId, messageId, owner, owner).changes;
     history.run(now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.rcptId, messageId);
+  }
+  if (updated === 0 && outcomes.length > 0) {
+    // Our lease was lost (reclaimed, released or held meanwhile): the new owner reports; a DSN
+    // from us would be a duplicate. Drop it (and its body file, if it has one).
+    fx.unlink.push(...generated.filter((_, i) => !bodies[i]).map((g) => g.message.id));
+    return;
   }
   if (opts.delayNotified) sql(db, 'UPDATE queued_message SET delay_notified = 1 WHERE id = ?').run(messageId);
   generated.forEach((g, i) => put(db, fx, g.message, now, bodies[i] ?? null));
