@@ -27,7 +27,11 @@ program.command('config')
   .addOption(configOption())
   .action((opts: { config?: string }) => {
     const cfg = loadConfig({ file: opts.config });
-    const shown = JSON.parse(JSON.stringify(cfg, (k, v) => (k === 'pass' || k === 'password' ? '[redacted]' : v)));
+    const shown = JSON.parse(JSON.stringify(cfg, (k, v) => {
+      if (k === 'pass' || k === 'password') return '[redacted]';
+      if (k === 'url' && typeof v === 'string') return v.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:[redacted]@');
+      return v;
+    }));
     process.stdout.write(JSON.stringify(shown, null, 2) + '\n');
   });
 

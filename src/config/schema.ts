@@ -162,6 +162,10 @@ export const configSchema = z.object({
     maxLineLength: z.number().int().min(1000).default(10_000).describe('bytes per DATA line incl. CRLF; longer lines are rejected'),
   }).strict().default({}),
   storage: z.object({
+    url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').nullable().default(null)
+      .describe('PostgreSQL connection URL: several relay nodes share one queue; null: the embedded SQLite queue in dataDir'),
+    poolSize: z.number().int().positive().default(10).describe('PostgreSQL connections per node'),
+    statementTimeout: duration('storage.statementTimeout').default('30s').describe('PostgreSQL statement timeout; a write that times out is answered 451'),
     retainFinished: duration('storage.retainFinished').default('7d')
       .describe('keep delivered/bounced messages (without bodies) this long for `queue show`'),
   }).strict().default({}),

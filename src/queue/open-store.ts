@@ -1,10 +1,19 @@
-// Chooses the QueueStore implementation from the config (SQLite now; PostgreSQL with storage.url later).
+// Chooses the QueueStore implementation from the config: PostgreSQL when storage.url is set (several
+// nodes share it), else the embedded SQLite queue in dataDir.
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../events/log.js';
 import { SqliteQueueStore } from './sqlite/sqlite-store.js';
+import { PostgresQueueStore } from './postgres/postgres-store.js';
 import type { QueueStore } from './store.js';
 
 /** role 'relay' may clean up after a crash (orphan bodies); 'admin' (the CLI) never does. */
 export function openStore(config: Readonly<Config>, logger: Logger, role: 'relay' | 'admin'): QueueStore {
+  if (config.storage.url) {
+    return new PostgresQueueStore({
+      url: config.storage.url, logger, poolSize: config.storage.poolSize, statementTimeoutMs: config.storage.statementTimeout,
+      // room for the headers Postlane adds (Received, Message-ID, Date, DKIM-Signature)
+      maxBodyBytes: config.limits.maxMessageSize + 64 * 1024,
+    });
+  }
   return new SqliteQueueStore({ dataDir: config.dataDir, logger, sweepOrphans: role === 'relay' });
 }

@@ -1,0 +1,85 @@
+// Operations on sending domains, their DKIM keys and users' domain grants. Writes run inside the
+// store's transaction; domain names and selectors are stored lower-case.
+import type { DkimKey, SendingDomain, UserDomainGrant } from '../store.js';
+import { normalizeDomains, OpError, type Conn } from './rows.js';
+
+interface DomainRow { name: string; created_at: number }
+interface KeyRow {
+  domain: string; selector: string; algorithm: DkimKey['algorithm']; private_key: string; public_key: string;
+  created_at: number; state: DkimKey['state'];
+}
+
+const toKey = (k: KeyRow): DkimKey => ({
+  selector: k.selector, algorithm: k.algorithm, privateKey: k.private_key, publicKey: k.public_key, createdAt: k.created_at, state: k.state,
+});
+
+const KEYS_IN_ORDER = 'ORDER BY created_at, seq'; // oldest first, then in the order added
+
+async function insertKey(c: Conn, domain: string, k: DkimKey): Promise<void> {
+  const r = await c.query(`INSERT INTO dkim_key (domain, selector, algorithm, private_key, public_key, created_at, state)
+                           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (domain, selector) DO NOTHING`,
+  [domain, k.selector.toLowerCase(), k.algorithm, k.privateKey, k.publicKey, k.createdAt, k.state]);
+  if (r.rowCount === 0) throw new OpError('selector-exists', `selector ${k.selector} already exists for ${domain}`);
+}
+
+/** Used by addUser too: the rows of a user's allowed domains. */
+export async function insertUserDomains(c: Conn, user: string, domains: readonly string[]): Promise<void> {
+  const list = normalizeDomains(domains);
+  if (list.length === 0) return;
+  await c.query('INSERT INTO smtp_user_domain (user_name, domain) SELECT $1, d FROM unnest($2::text[]) AS d', [user, list]);
+}
+
+export async function addDomain(c: Conn, d: SendingDomain): Promise<void> {
+  const name = d.name.toLowerCase();
+  const r = await c.query('INSERT INTO sending_domain (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, d.createdAt]);
+  if (r.rowCount === 0) throw new OpError('domain-exists', `domain ${name} already exists`);
+  for (const k of d.keys) await insertKey(c, name, k);
+}
+
+export async function removeDomain(c: Conn, name: string): Promise<boolean> {
+  return ((await c.query('DELETE FROM sending_domain WHERE name = $1', [name.toLowerCase()])).rowCount ?? 0) > 0; // cascades to keys
+}
+
+export async function addDkimKey(c: Conn, domain: string, key: DkimKey): Promise<void> {
+  const name = domain.toLowerCase();
+  const d = await c.query('SELECT 1 FROM sending_domain WHERE name = $1 FOR UPDATE', [name]);
+  if (d.rowCount === 0) throw new OpError('not-found', `domain ${name}`);
+  await insertKey(c, name, key);
+}
+
+/** Activates the key and retires the other active keys of its algorithm, in one transaction. */
+export async function activateDkimKey(c: Conn, domain: string, selector: string): Promise<boolean> {
+  const name = domain.toLowerCase();
+  const sel = selector.toLowerCase();
+  await c.query('SELECT 1 FROM sending_domain WHERE name = $1 FOR UPDATE', [name]); // serializes rotations of one domain
+  const key = await c.query<{ algorithm: string }>('SELECT algorithm FROM dkim_key WHERE domain = $1 AND selector = $2', [name, sel]);
+  if (key.rowCount === 0) return false;
+  await c.query(`UPDATE dkim_key SET state = 'retired' WHERE domain = $1 AND algorithm = $2 AND state = 'active' AND selector <> $3`,
+    [name, key.rows[0]!.algorithm, sel]);
+  await c.query(`UPDATE dkim_key SET state = 'active' WHERE domain = $1 AND selector = $2`, [name, sel]);
+  return true;
+}
+
+export async function setUserDomains(c: Conn, user: string, grant: UserDomainGrant): Promise<boolean> {
+  const r = await c.query('UPDATE smtp_user SET any_domain = $1 WHERE name = $2', [grant.anyDomain, user]);
+  if (r.rowCount === 0) return false;
+  await c.query('DELETE FROM smtp_user_domain WHERE user_name = $1', [user]);
+  await insertUserDomains(c, user, grant.allowedDomains);
+  return true;
+}
+
+export async function getDomain(c: Conn, name: string): Promise<SendingDomain | null> {
+  const d = (await c.query<DomainRow>('SELECT * FROM sending_domain WHERE name = $1', [name.toLowerCase()])).rows[0];
+  if (!d) return null;
+  const keys = await c.query<KeyRow>(`SELECT * FROM dkim_key WHERE domain = $1 ${KEYS_IN_ORDER}`, [d.name]);
+  return { name: d.name, createdAt: d.created_at, keys: keys.rows.map(toKey) };
+}
+
+export async function listDomains(c: Conn): Promise<SendingDomain[]> {
+  const keys = new Map<string, DkimKey[]>();
+  for (const k of (await c.query<KeyRow>(`SELECT * FROM dkim_key ${KEYS_IN_ORDER}`)).rows) {
+    keys.set(k.domain, [...(keys.get(k.domain) ?? []), toKey(k)]);
+  }
+  const domains = await c.query<DomainRow>('SELECT * FROM sending_domain ORDER BY name COLLATE "C"');
+  return domains.rows.map((d) => ({ name: d.name, createdAt: d.created_at, keys: keys.get(d.name) ?? [] }));
+}

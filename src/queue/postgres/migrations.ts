@@ -1,0 +1,124 @@
+// The PostgreSQL schema as ordered, versioned migrations recorded in schema_migrations. Kept in
+// TypeScript because tsc does not copy .sql files. migrate() runs them under a session advisory
+// lock, so several nodes starting at once migrate exactly once. Never edit a released migration.
+import type pg from 'pg';
+
+export const MIGRATIONS: readonly { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE queued_message (
+        id             text PRIMARY KEY,
+        mail_from      text NOT NULL,
+        return_path    text,                     -- MAIL FROM on the wire when it differs (VERP)
+        size           bigint NOT NULL,
+        received_at    bigint NOT NULL,          -- ms since epoch, like every time column
+        origin         jsonb NOT NULL,           -- { listener, clientIp, user, helo? }
+        is_bounce      boolean NOT NULL,
+        route          text NOT NULL CHECK (route IN ('relay', 'local')),
+        delay_notified boolean NOT NULL DEFAULT false,
+        header_prefix  text,                     -- DKIM-Signature lines streamed before the body
+        completed_at   bigint                    -- set when every recipient is final
+      );
+      CREATE INDEX queued_message_open ON queued_message (received_at, id) WHERE completed_at IS NULL;
+      CREATE INDEX queued_message_completed ON queued_message (completed_at) WHERE completed_at IS NOT NULL;
+
+      -- The body of a message until it completes: every node reads it from here.
+      CREATE TABLE message_body (
+        message_id text PRIMARY KEY REFERENCES queued_message (id) ON DELETE CASCADE,
+        data       bytea NOT NULL
+      );
+
+      CREATE TABLE recipient (
+        id              bigserial PRIMARY KEY,
+        message_id      text NOT NULL REFERENCES queued_message (id) ON DELETE CASCADE,
+        address         text NOT NULL,
+        domain          text NOT NULL,           -- lower-case, the part after the last @
+        state           text NOT NULL CHECK (state IN
+                          ('queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired')),
+        attempts        integer NOT NULL DEFAULT 0,
+        next_attempt_at bigint,
+        lease_owner     text,
+        lease_until     bigint,
+        last_response   text,
+        updated_at      bigint NOT NULL
+      );
+      CREATE INDEX recipient_due ON recipient (next_attempt_at) WHERE state IN ('queued', 'deferred');
+      CREATE INDEX recipient_lease ON recipient (lease_until) WHERE state = 'delivering';
+      CREATE INDEX recipient_message ON recipient (message_id, domain);
+      CREATE INDEX recipient_state ON recipient (state);
+
+      CREATE TABLE attempt (
+        id         bigserial PRIMARY KEY,
+        message_id text NOT NULL REFERENCES queued_message (id) ON DELETE CASCADE,
+        rcpt_id    bigint NOT NULL REFERENCES recipient (id) ON DELETE CASCADE,
+        at         bigint NOT NULL,
+        status     text NOT NULL,
+        host       text,
+        response   text NOT NULL,
+        tls        jsonb                         -- AttemptTls of a remote delivery attempt
+      );
+      CREATE INDEX attempt_message ON attempt (message_id, at);
+      CREATE INDEX attempt_rcpt ON attempt (rcpt_id);
+
+      CREATE TABLE smtp_user (
+        name          text PRIMARY KEY,
+        password_hash text NOT NULL,
+        created_at    bigint NOT NULL,
+        any_domain    boolean NOT NULL DEFAULT false
+      );
+      CREATE TABLE smtp_user_domain (
+        user_name text NOT NULL REFERENCES smtp_user (name) ON DELETE CASCADE,
+        domain    text NOT NULL,                 -- lower-case A-label; covers its subdomains
+        PRIMARY KEY (user_name, domain)
+      );
+
+      CREATE TABLE sending_domain (
+        name       text PRIMARY KEY,             -- lower-case A-label
+        created_at bigint NOT NULL
+      );
+      CREATE TABLE dkim_key (
+        domain      text NOT NULL REFERENCES sending_domain (name) ON DELETE CASCADE,
+        selector    text NOT NULL,
+        seq         bigserial,                   -- the order keys were added (ties of created_at)
+        algorithm   text NOT NULL CHECK (algorithm IN ('rsa', 'ed25519')),
+        private_key text NOT NULL,               -- PKCS#8 PEM
+        public_key  text NOT NULL,               -- the p= value of the DKIM TXT record
+        created_at  bigint NOT NULL,
+        state       text NOT NULL CHECK (state IN ('active', 'pending', 'retired')),
+        PRIMARY KEY (domain, selector)
+      );
+    `,
+  },
+];
+
+/** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */
+const MIGRATION_LOCK = '8101821198534536805';
+
+/** Brings the database to the latest version under an advisory lock; returns that version. */
+export async function migrate(client: pg.PoolClient): Promise<number> {
+  const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+  try {
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+                          version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+    const current = rows[0]?.v ?? 0;
+    if (current > latest) throw new Error(`queue database schema v${current} is newer than this Postlane (v${latest})`);
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [m.version]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw err;
+      }
+    }
+    return latest;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+  }
+}

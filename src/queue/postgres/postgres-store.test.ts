@@ -1,0 +1,133 @@
+// Runs the QueueStore contract (queue, bodies, domains) against PostgresQueueStore on a fresh
+// database created for this file (dropped at the end), plus what only a shared database has:
+// concurrent migration by several nodes, and concurrent claimers never leasing a recipient twice.
+// The server is PL_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres); when it is
+// unreachable the tests are skipped, except under CI=true where that is a failure.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, test } from 'node:test';
+import pg from 'pg';
+import { queueStoreContract } from '../../../test/contract/queue-store.contract.js';
+import { createLogger } from '../../events/log.js';
+import { newQueueId } from '../../message/ids.js';
+import { PostgresQueueStore } from './postgres-store.js';
+
+const logger = createLogger('silent');
+const ADMIN_URL = process.env.PL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const DB_NAME = `postlane_test_${randomBytes(6).toString('hex')}`;
+const TABLES = 'queued_message, message_body, recipient, attempt, smtp_user, smtp_user_domain, sending_domain, dkim_key';
+
+function withDatabase(base: string, db: string): string {
+  const u = new URL(base);
+  u.pathname = `/${db}`;
+  return u.href;
+}
+
+/** Creates the test database; null (with the reason) when the server cannot be reached. */
+async function createDatabase(): Promise<string | null> {
+  const admin = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 5000 });
+  try {
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${DB_NAME}`);
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+}
+
+async function dropDatabase(): Promise<void> {
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  try { await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`); } finally { await admin.end(); }
+}
+
+const unreachable = await createDatabase();
+const url = withDatabase(ADMIN_URL, DB_NAME);
+const newStore = (poolSize = 4) => new PostgresQueueStore({ url, logger, poolSize });
+
+/** Empties every table between tests (the schema stays): each contract test starts from an empty queue. */
+async function truncate(): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try { await c.query(`TRUNCATE ${TABLES} RESTART IDENTITY CASCADE`); } finally { await c.end(); }
+}
+
+if (unreachable !== null) {
+  const reason = `PostgreSQL unreachable at ${ADMIN_URL} (${unreachable}); set PL_TEST_PG_URL`;
+  if (process.env.CI === 'true') test('postgres: server reachable (required under CI)', () => assert.fail(reason));
+  else test('postgres: contract and concurrency tests', { skip: reason }, () => undefined);
+} else {
+  after(dropDatabase);
+
+  test('postgres: several nodes opening a fresh database at once migrate it exactly once', async () => {
+    const stores = Array.from({ length: 4 }, () => newStore(2));
+    await Promise.all(stores.map((s) => s.open()));
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const { rows } = await c.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+      assert.deepEqual(rows.map((r) => r.version), [1]);
+    } finally {
+      await c.end();
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  queueStoreContract('postgres', async () => {
+    const store = newStore();
+    await store.open();
+    await truncate();
+    return { store, cleanup: () => store.close() };
+  });
+
+  test('postgres: two stores claiming concurrently never lease the same recipient twice', async () => {
+    await truncate();
+    const a = newStore();
+    const b = newStore();
+    await a.open();
+    await b.open();
+    try {
+      const origin = { listener: 'mx', clientIp: '127.0.0.1', user: null };
+      const total = 300;
+      for (let i = 0; i < total / 3; i++) {
+        const id = newQueueId();
+        const w = a.createBody(id);
+        await w.write(Buffer.from(`body ${i}\r\n`));
+        await w.finish();
+        await a.put({ id, mailFrom: 's@example.org', recipients: [`x${i}@one.example`, `y${i}@one.example`, `z${i}@two.example`],
+          size: w.bytesWritten, receivedAt: i, origin, isBounce: false, route: 'relay' });
+      }
+      const leased = new Map<number, string>();
+      const worker = async (store: PostgresQueueStore, owner: string) => {
+        for (;;) {
+          const jobs = await store.claimDue({ now: 1_000, limit: 7, leaseMs: 60_000, owner });
+          if (jobs.length === 0) return;
+          for (const r of jobs.flatMap((j) => j.recipients)) {
+            assert.equal(leased.get(r.id), undefined, `recipient ${r.id} leased twice`);
+            leased.set(r.id, owner);
+          }
+        }
+      };
+      await Promise.all([worker(a, 'a1'), worker(a, 'a2'), worker(b, 'b1'), worker(b, 'b2')]);
+      assert.equal(leased.size, total, 'every recipient leased exactly once');
+      assert.ok(new Set(leased.values()).size > 1, 'the work was shared between claimers');
+      assert.deepEqual(await b.counts(), { queued: 0, deferred: 0, delivering: total, held: 0, delivered: 0, bounced: 0, expired: 0 });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test('postgres: a store not open, closed, or given an oversize body rejects with QueueWriteError', async () => {
+    const store = new PostgresQueueStore({ url, logger, maxBodyBytes: 10 });
+    await assert.rejects(store.counts(), { code: 'ERR_QUEUE_WRITE' });
+    await store.open();
+    const w = store.createBody(newQueueId());
+    await w.write(Buffer.alloc(10));
+    await assert.rejects(w.write(Buffer.alloc(1)), { code: 'ERR_QUEUE_WRITE' });
+    await store.close();
+    await assert.rejects(store.nextDueAt(), { code: 'ERR_QUEUE_WRITE' });
+  });
+}

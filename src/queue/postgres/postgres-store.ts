@@ -1,0 +1,207 @@
+// PostgresQueueStore: the QueueStore on a PostgreSQL database shared by several relay nodes.
+// Rows and bodies all live in the database (a node never depends on another node's disk); work
+// is leased with FOR UPDATE SKIP LOCKED and lease expiry (claim-due.ts). Each write is one
+// transaction, durable when its promise resolves. This class owns the pool, the transaction
+// helper and the translation of failures into typed errors: a failed write is a QueueWriteError
+// (SMTP answers 451), a failed read is ERR_QUEUE_READ.
+import { Readable } from 'node:stream';
+import pg from 'pg';
+import { systemClock, type Clock } from '../../clock.js';
+import { NotFoundError, QueueWriteError, RelayError } from '../../errors.js';
+import type { Logger } from '../../events/log.js';
+import type {
+  BodyWriter, DeliveryJob, DkimKey, GeneratedMessage, MessageView, NewMessage, NewUser, QueueCounts, QueueStore, RecipientOutcome,
+  RecordResultsOptions, RecipientState, RecipientView, SendingDomain, UserDomainGrant, UserRecord,
+} from '../store.js';
+import { MemoryBodyWriter, PendingBodies } from './body-writer.js';
+import { claimDue, type ClaimOptions } from './claim-due.js';
+import * as domains from './domain-ops.js';
+import { migrate } from './migrations.js';
+import * as reads from './read-ops.js';
+import { OpError, pgTypes, type Conn } from './rows.js';
+import * as writes from './write-ops.js';
+
+export interface PostgresQueueStoreOptions {
+  /** postgres://user@host:port/db */
+  url: string;
+  logger: Logger;
+  /** Stamps updated_at/completed_at/attempt times; defaults to the system clock. */
+  clock?: Clock;
+  /** Connections in this node's pool (default 10). */
+  poolSize?: number;
+  /** Server-side statement_timeout for every statement (default 30 s). */
+  statementTimeoutMs?: number;
+  /** Largest body createBody() accepts (pass limits.maxMessageSize plus header room); default 26 MiB. */
+  maxBodyBytes?: number;
+}
+
+const PENDING_MAX_AGE_MS = 10 * 60_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export class PostgresQueueStore implements QueueStore {
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #maxBodyBytes: number;
+  /** Wall time: the injected clock may be a test's simulated time. */
+  readonly #pending = new PendingBodies(systemClock, PENDING_MAX_AGE_MS);
+  #pool: pg.Pool | null = null;
+
+  constructor(private readonly opts: PostgresQueueStoreOptions) {
+    this.#logger = opts.logger;
+    this.#clock = opts.clock ?? systemClock;
+    this.#maxBodyBytes = opts.maxBodyBytes ?? 26 * 1024 * 1024;
+  }
+
+  async open(): Promise<void> {
+    if (this.#pool) throw new Error('queue store already open');
+    const pool = new pg.Pool({
+      connectionString: this.opts.url, max: this.opts.poolSize ?? 10, types: pgTypes,
+      statement_timeout: this.opts.statementTimeoutMs ?? 30_000, connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      application_name: 'postlane',
+    });
+    // An idle connection dropped by the server must not crash the process; the next query reconnects.
+    pool.on('error', (err) => this.#logger.warn({ event: 'queue.pg_connection_lost', reason: err.message }, 'database connection lost'));
+    try {
+      const client = await pool.connect();
+      try {
+        const version = await migrate(client);
+        this.#logger.info({ event: 'queue.opened', backend: 'postgres', schema: version }, 'queue database ready');
+      } finally {
+        client.release();
+      }
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw new RelayError('ERR_QUEUE_OPEN', `could not open the PostgreSQL queue: ${(err as Error).message}`, undefined, { cause: err });
+    }
+    this.#pool = pool;
+  }
+
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = null;
+    await pool?.end();
+  }
+
+  /** Held in memory until put() inserts it with the message rows. */
+  createBody(id: string): BodyWriter { return new MemoryBodyWriter(id, this.#pending, this.#maxBodyBytes); }
+
+  /** The header prefix, then the body. The query starts now, overlapping what the caller does before reading. */
+  readBody(id: string): Readable {
+    const source = this.#read('bodySource', (c) => reads.bodySource(c, id));
+    source.catch(() => undefined); // handled when the stream is read
+    return Readable.from(bodyChunks(id, source), { objectMode: false });
+  }
+
+  async put(message: NewMessage): Promise<void> {
+    const body = this.#pending.take(message.id);
+    if (!body) throw new QueueWriteError(`no finished body for message ${message.id}`);
+    await this.#write('put', (c) => writes.put(c, message, this.#clock.now(), body));
+  }
+
+  claimDue(opts: ClaimOptions): Promise<DeliveryJob[]> { return this.#write('claimDue', (c) => claimDue(c, opts)); }
+
+  async recordResults(messageId: string, outcomes: RecipientOutcome[], generated: GeneratedMessage[] = [],
+    opts: RecordResultsOptions = {}): Promise<void> {
+    const withBodies = generated.map((g) => ({ g, body: this.#pending.take(g.message.id) }));
+    const missing = withBodies.find((x) => !x.body);
+    if (missing) throw new QueueWriteError(`no finished body for generated message ${missing.g.message.id}`);
+    await this.#write('recordResults', (c) =>
+      writes.recordResults(c, messageId, outcomes, withBodies as { g: GeneratedMessage; body: Buffer }[], opts, this.#clock.now()));
+  }
+
+  releaseLeases(owner: string | null): Promise<number> {
+    return this.#write('releaseLeases', (c) => writes.releaseLeases(c, owner, this.#clock.now()));
+  }
+
+  nextDueAt(): Promise<number | null> { return this.#read('nextDueAt', reads.nextDueAt); }
+
+  listRecipients(opts: { state?: RecipientState; includeFinal?: boolean; limit?: number } = {}): Promise<RecipientView[]> {
+    return this.#read('listRecipients', (c) => reads.listRecipients(c, opts));
+  }
+
+  getMessage(id: string): Promise<MessageView | null> { return this.#read('getMessage', (c) => reads.getMessage(c, id)); }
+  retry(id: string | null, now: number): Promise<number> { return this.#write('retry', (c) => writes.retry(c, id, now)); }
+  /** Holds queued/deferred recipients only; ones being delivered at this moment finish their attempt. */
+  hold(id: string): Promise<number> { return this.#write('hold', (c) => writes.hold(c, id, this.#clock.now())); }
+  release(id: string, now: number): Promise<number> { return this.#write('release', (c) => writes.release(c, id, now)); }
+  deleteMessage(id: string): Promise<boolean> { return this.#write('deleteMessage', (c) => writes.deleteMessage(c, id)); }
+  purgeFinished(before: number): Promise<number> { return this.#write('purgeFinished', (c) => writes.purgeFinished(c, before)); }
+  counts(): Promise<QueueCounts> { return this.#read('counts', reads.counts); }
+
+  addUser(user: NewUser): Promise<void> { return this.#write('addUser', (c) => writes.addUser(c, user)); }
+  getUser(name: string): Promise<UserRecord | null> { return this.#read('getUser', (c) => reads.getUser(c, name)); }
+  listUsers(): Promise<UserRecord[]> { return this.#read('listUsers', reads.listUsers); }
+  removeUser(name: string): Promise<boolean> { return this.#write('removeUser', (c) => writes.removeUser(c, name)); }
+  setUserDomains(name: string, grant: UserDomainGrant): Promise<boolean> {
+    return this.#write('setUserDomains', (c) => domains.setUserDomains(c, name, grant));
+  }
+
+  addDomain(domain: SendingDomain): Promise<void> { return this.#write('addDomain', (c) => domains.addDomain(c, domain)); }
+  getDomain(name: string): Promise<SendingDomain | null> { return this.#read('getDomain', (c) => domains.getDomain(c, name)); }
+  listDomains(): Promise<SendingDomain[]> { return this.#read('listDomains', domains.listDomains); }
+  removeDomain(name: string): Promise<boolean> { return this.#write('removeDomain', (c) => domains.removeDomain(c, name)); }
+  addDkimKey(domain: string, key: DkimKey): Promise<void> { return this.#write('addDkimKey', (c) => domains.addDkimKey(c, domain, key)); }
+  activateDkimKey(domain: string, selector: string): Promise<boolean> {
+    return this.#write('activateDkimKey', (c) => domains.activateDkimKey(c, domain, selector));
+  }
+
+  /** One transaction: committed (durable) when this resolves; rolled back and a typed error otherwise. */
+  async #write<T>(op: string, fn: (c: Conn) => Promise<T>): Promise<T> {
+    const client = await this.#connect(op);
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => { broken = true; });
+      throw this.#toError(op, err, true);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async #read<T>(op: string, fn: (c: Conn) => Promise<T>): Promise<T> {
+    const client = await this.#connect(op);
+    try {
+      return await fn(client);
+    } catch (err) {
+      throw this.#toError(op, err, false);
+    } finally {
+      client.release();
+    }
+  }
+
+  async #connect(op: string): Promise<pg.PoolClient> {
+    if (!this.#pool) throw new QueueWriteError('queue store is not open');
+    try {
+      return await this.#pool.connect();
+    } catch (err) {
+      throw this.#toError(op, err, true);
+    }
+  }
+
+  #toError(op: string, err: unknown, write: boolean): Error {
+    if (err instanceof OpError) {
+      if (err.kind === 'user-exists') return new RelayError('ERR_USER_EXISTS', err.message, undefined, { cause: err });
+      if (err.kind === 'domain-exists') return new RelayError('ERR_DOMAIN_EXISTS', err.message, undefined, { cause: err });
+      if (err.kind === 'selector-exists') return new RelayError('ERR_SELECTOR_EXISTS', err.message, undefined, { cause: err });
+      if (err.kind === 'not-found') return new NotFoundError(err.message);
+    }
+    const { message, code } = err as { message?: string; code?: string };
+    if (!write) {
+      this.#logger.error({ event: 'queue.read_failed', op, code, reason: message }, 'queue read failed');
+      return new RelayError('ERR_QUEUE_READ', `queue ${op} failed`, undefined, { cause: err });
+    }
+    this.#logger.error({ event: 'queue.write_failed', op, code, reason: message }, 'queue write failed');
+    return new QueueWriteError(`queue ${op} failed: ${message}`, { cause: err });
+  }
+}
+
+async function* bodyChunks(id: string, source: Promise<{ prefix: string | null; data: Buffer } | null>): AsyncGenerator<Buffer> {
+  const body = await source;
+  if (!body) throw new NotFoundError(`body of message ${id}`);
+  if (body.prefix) yield Buffer.from(body.prefix, 'latin1');
+  yield body.data;
+}

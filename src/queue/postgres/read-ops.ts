@@ -1,0 +1,75 @@
+// The read-only operations: admin views, counts, users and the body source of readBody. Each is
+// one or two statements on a pooled connection (no transaction needed). Text is ordered with the
+// "C" collation so order is bytewise, as in SQLite, whatever the database's locale.
+import { FINAL_STATES, type MessageView, type QueueCounts, type RecipientState, type RecipientView, type UserRecord } from '../store.js';
+import {
+  toMessageView, toRecipientView, toUser, type AttemptRow, type Conn, type MessageRow, type RecipientViewRow, type UserRow,
+} from './rows.js';
+
+const RECIPIENT_VIEW = 'SELECT r.*, m.mail_from, m.received_at, m.size FROM recipient r JOIN queued_message m ON m.id = r.message_id';
+const IN_ORDER = 'ORDER BY m.received_at, m.id COLLATE "C", r.id';
+const DEFAULT_LIST_LIMIT = 1000;
+const FINAL = FINAL_STATES.map((s) => `'${s}'`).join(', ');
+
+export async function nextDueAt(c: Conn): Promise<number | null> {
+  const { rows } = await c.query<{ t: number | null }>(`SELECT next_attempt_at AS t FROM recipient
+                                                        WHERE state IN ('queued', 'deferred') ORDER BY next_attempt_at LIMIT 1`);
+  return rows[0]?.t ?? null;
+}
+
+export async function listRecipients(c: Conn, opts: { state?: RecipientState; includeFinal?: boolean; limit?: number } = {}): Promise<RecipientView[]> {
+  const limit = opts.limit ?? DEFAULT_LIST_LIMIT;
+  let rows: RecipientViewRow[];
+  if (opts.state) {
+    rows = (await c.query<RecipientViewRow>(`${RECIPIENT_VIEW} WHERE r.state = $1 ${IN_ORDER} LIMIT $2`, [opts.state, limit])).rows;
+  } else if (opts.includeFinal) {
+    rows = (await c.query<RecipientViewRow>(`${RECIPIENT_VIEW} ${IN_ORDER} LIMIT $1`, [limit])).rows;
+  } else {
+    rows = (await c.query<RecipientViewRow>(`${RECIPIENT_VIEW} WHERE m.completed_at IS NULL AND r.state NOT IN (${FINAL})
+                                             ${IN_ORDER} LIMIT $1`, [limit])).rows;
+  }
+  return rows.map(toRecipientView);
+}
+
+export async function getMessage(c: Conn, id: string): Promise<MessageView | null> {
+  const m = (await c.query<MessageRow>('SELECT * FROM queued_message WHERE id = $1', [id])).rows[0];
+  if (!m) return null;
+  const recipients = (await c.query<RecipientViewRow>(`${RECIPIENT_VIEW} WHERE r.message_id = $1 ORDER BY r.id`, [id])).rows.map(toRecipientView);
+  const attempts = await c.query<AttemptRow>(`SELECT a.rcpt_id, r.address, a.at, a.status, a.host, a.response, a.tls
+                                              FROM attempt a JOIN recipient r ON r.id = a.rcpt_id
+                                              WHERE a.message_id = $1 ORDER BY a.at, a.id`, [id]);
+  return toMessageView(m, recipients, attempts.rows);
+}
+
+export async function counts(c: Conn): Promise<QueueCounts> {
+  const out: QueueCounts = { queued: 0, deferred: 0, delivering: 0, held: 0, delivered: 0, bounced: 0, expired: 0 };
+  const { rows } = await c.query<{ state: RecipientState; n: number }>('SELECT state, count(*)::int AS n FROM recipient GROUP BY state');
+  for (const row of rows) out[row.state] = row.n;
+  return out;
+}
+
+export async function getUser(c: Conn, name: string): Promise<UserRecord | null> {
+  const row = (await c.query<UserRow>('SELECT * FROM smtp_user WHERE name = $1', [name])).rows[0];
+  if (!row) return null;
+  const domains = await c.query<{ domain: string }>('SELECT domain FROM smtp_user_domain WHERE user_name = $1 ORDER BY domain COLLATE "C"', [name]);
+  return toUser(row, domains.rows.map((d) => d.domain));
+}
+
+export async function listUsers(c: Conn): Promise<UserRecord[]> {
+  const byUser = new Map<string, string[]>();
+  const grants = await c.query<{ user_name: string; domain: string }>(
+    'SELECT user_name, domain FROM smtp_user_domain ORDER BY user_name COLLATE "C", domain COLLATE "C"');
+  for (const d of grants.rows) byUser.set(d.user_name, [...(byUser.get(d.user_name) ?? []), d.domain]);
+  const users = await c.query<UserRow>('SELECT * FROM smtp_user ORDER BY name COLLATE "C"');
+  return users.rows.map((u) => toUser(u, byUser.get(u.name) ?? []));
+}
+
+/** readBody's one query: the header prefix and the body; null once the message finished (or is unknown). */
+export async function bodySource(c: Conn, id: string): Promise<{ prefix: string | null; data: Buffer } | null> {
+  const { rows } = await c.query<{ header_prefix: string | null; completed_at: number | null; data: Buffer | null }>(
+    `SELECT m.header_prefix, m.completed_at, b.data FROM queued_message m
+     LEFT JOIN message_body b ON b.message_id = m.id WHERE m.id = $1`, [id]);
+  const row = rows[0];
+  if (!row || row.completed_at !== null || row.data === null) return null;
+  return { prefix: row.header_prefix, data: row.data };
+}

@@ -1,0 +1,54 @@
+// Shared by the PostgreSQL operations: the row shapes, their mapping to QueueStore values, the
+// expected-failure type, and the pg type parsers (int8 as a JS number: every bigint column holds
+// ms timestamps, sizes or serial ids, all far below 2^53).
+import pg from 'pg';
+import type { AttemptRecord, AttemptTls, MessageView, NewMessage, RecipientState, RecipientView, UserRecord } from '../store.js';
+
+export type Conn = pg.PoolClient;
+
+const INT8_OID = 20;
+/** Per-pool type parsers (never the process-global pg.types). */
+export const pgTypes: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary' ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+export const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+
+/** Lower-cased, deduplicated and sorted: how domain lists are stored. */
+export const normalizeDomains = (domains: readonly string[]) => [...new Set(domains.map((d) => d.toLowerCase()))].sort();
+
+export interface MessageRow {
+  id: string; mail_from: string; return_path: string | null; size: number; received_at: number; origin: NewMessage['origin'];
+  is_bounce: boolean; route: 'relay' | 'local'; delay_notified: boolean; header_prefix: string | null; completed_at: number | null;
+}
+export interface RecipientRow {
+  id: number; message_id: string; address: string; domain: string; state: RecipientState; attempts: number;
+  next_attempt_at: number | null; lease_owner: string | null; lease_until: number | null; last_response: string | null;
+}
+export type RecipientViewRow = RecipientRow & Pick<MessageRow, 'mail_from' | 'received_at' | 'size'>;
+export interface AttemptRow {
+  rcpt_id: number; address: string; at: number; status: AttemptRecord['status']; host: string | null; response: string; tls: AttemptTls | null;
+}
+export interface UserRow { name: string; password_hash: string; created_at: number; any_domain: boolean }
+
+export const toRecipientView = (r: RecipientViewRow): RecipientView => ({
+  messageId: r.message_id, rcptId: r.id, mailFrom: r.mail_from, address: r.address, state: r.state, attempts: r.attempts,
+  nextAttemptAt: r.next_attempt_at, lastResponse: r.last_response, receivedAt: r.received_at, size: r.size,
+});
+
+export const toMessageView = (m: MessageRow, recipients: RecipientView[], attempts: AttemptRow[]): MessageView => ({
+  id: m.id, mailFrom: m.mail_from, size: m.size, receivedAt: m.received_at, origin: m.origin, isBounce: m.is_bounce, route: m.route,
+  recipients,
+  attempts: attempts.map((a) => ({
+    at: a.at, rcptId: a.rcpt_id, address: a.address, status: a.status, host: a.host, response: a.response, ...(a.tls ? { tls: a.tls } : {}),
+  })),
+});
+
+export const toUser = (u: UserRow, allowedDomains: string[]): UserRecord =>
+  ({ name: u.name, passwordHash: u.password_hash, createdAt: u.created_at, allowedDomains, anyDomain: u.any_domain });
+
+/** An expected failure an operation reports by kind (the store maps kinds to typed errors). */
+export class OpError extends Error {
+  constructor(readonly kind: 'write' | 'user-exists' | 'domain-exists' | 'selector-exists' | 'not-found', message: string) { super(message); }
+}

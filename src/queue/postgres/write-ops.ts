@@ -1,0 +1,104 @@
+// The writing operations other than claimDue, each run by the store inside one transaction.
+// Late results: recordResults only updates recipients still 'delivering' (and, when the caller
+// names its lease owner, still leased to it), so a recipient deleted, released or reclaimed
+// meanwhile is never resurrected or overwritten; the attempt is still kept in the history, and a
+// stale reporter's DSNs are dropped.
+// recordResults locks the message row first, so two nodes finishing different domains of one
+// message serialize and exactly one of them sees it complete.
+import type { GeneratedMessage, NewMessage, NewUser, RecipientOutcome, RecordResultsOptions } from '../store.js';
+import { insertUserDomains } from './domain-ops.js';
+import { domainOf, OpError, type Conn } from './rows.js';
+
+const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired')`;
+
+export async function put(c: Conn, m: NewMessage, now: number, body: Buffer): Promise<void> {
+  if (m.recipients.length === 0) throw new OpError('write', 'message has no recipients');
+  await c.query(`INSERT INTO queued_message (id, mail_from, return_path, size, received_at, origin, is_bounce, route, header_prefix)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+  [m.id, m.mailFrom, m.returnPath ?? null, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce, m.route, m.headerPrefix || null]);
+  await c.query(`INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at)
+                 SELECT $1, a, d, 'queued', $4, $5 FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS r (a, d, n) ORDER BY n`,
+  [m.id, m.recipients, m.recipients.map(domainOf), m.receivedAt, now]);
+  await c.query('INSERT INTO message_body (message_id, data) VALUES ($1, $2)', [m.id, body]);
+}
+
+export async function recordResults(
+  c: Conn, messageId: string, outcomes: RecipientOutcome[], generated: { g: GeneratedMessage; body: Buffer }[],
+  opts: RecordResultsOptions, now: number,
+): Promise<void> {
+  const locked = await c.query('SELECT 1 FROM queued_message WHERE id = $1 FOR UPDATE', [messageId]);
+  if (locked.rowCount === 0) return; // deleted meanwhile: a no-op, and its DSNs are not stored
+  const owner = opts.owner ?? null;
+  let updated = 0;
+  for (const o of outcomes) {
+    const next = o.status === 'deferred' ? o.nextAttemptAt : null;
+    updated += (await c.query(`UPDATE recipient SET state = $1, attempts = attempts + 1, next_attempt_at = $2, lease_owner = NULL,
+                     lease_until = NULL, last_response = $3, updated_at = $4
+                   WHERE id = $5 AND message_id = $6 AND state = 'delivering' AND ($7::text IS NULL OR lease_owner = $7)`,
+    [o.status, next, o.response, now, o.rcptId, messageId, owner])).rowCount ?? 0;
+    await c.query(`INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls)
+                   SELECT message_id, id, $1, $2, $3, $4, $5 FROM recipient WHERE id = $6 AND message_id = $7`,
+    [now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.rcptId, messageId]);
+  }
+  // Our lease was lost (reclaimed, released or held meanwhile): the new owner reports, and a DSN
+  // from us would be a duplicate. Keep only the attempt history.
+  if (updated === 0 && outcomes.length > 0) return;
+  if (opts.delayNotified) await c.query('UPDATE queued_message SET delay_notified = true WHERE id = $1', [messageId]);
+  for (const { g, body } of generated) await put(c, g.message, now, body);
+  await completeIfFinal(c, messageId, now);
+}
+
+/** Stamps completed_at once every recipient is final, and deletes the body with it. */
+async function completeIfFinal(c: Conn, messageId: string, now: number): Promise<void> {
+  const open = await c.query(`SELECT 1 FROM recipient WHERE message_id = $1 AND ${NOT_FINAL} LIMIT 1`, [messageId]);
+  if ((open.rowCount ?? 0) > 0) return;
+  const r = await c.query('UPDATE queued_message SET completed_at = $1 WHERE id = $2 AND completed_at IS NULL', [now, messageId]);
+  if ((r.rowCount ?? 0) > 0) await c.query('DELETE FROM message_body WHERE message_id = $1', [messageId]);
+}
+
+export async function releaseLeases(c: Conn, owner: string | null, now: number): Promise<number> {
+  const r = await c.query(`UPDATE recipient SET state = 'queued', next_attempt_at = $1, lease_owner = NULL, lease_until = NULL, updated_at = $1
+                           WHERE state = 'delivering' AND ($2::text IS NULL OR lease_owner = $2)`, [now, owner]);
+  return r.rowCount ?? 0;
+}
+
+export async function retry(c: Conn, id: string | null, now: number): Promise<number> {
+  const r = await c.query(`UPDATE recipient SET next_attempt_at = $1, updated_at = $1
+                           WHERE state IN ('queued', 'deferred') AND ($2::text IS NULL OR message_id = $2)`, [now, id]);
+  return r.rowCount ?? 0;
+}
+
+/** Holds waiting (queued/deferred) recipients; ones being delivered right now are not held. */
+export async function hold(c: Conn, id: string, now: number): Promise<number> {
+  const r = await c.query(`UPDATE recipient SET state = 'held', next_attempt_at = NULL, updated_at = $1
+                           WHERE message_id = $2 AND state IN ('queued', 'deferred')`, [now, id]);
+  return r.rowCount ?? 0;
+}
+
+export async function release(c: Conn, id: string, now: number): Promise<number> {
+  const r = await c.query(`UPDATE recipient SET state = 'queued', next_attempt_at = $1, updated_at = $1
+                           WHERE message_id = $2 AND state = 'held'`, [now, id]);
+  return r.rowCount ?? 0;
+}
+
+/** Deletes the message; recipients, attempts and body cascade. */
+export async function deleteMessage(c: Conn, id: string): Promise<boolean> {
+  return ((await c.query('DELETE FROM queued_message WHERE id = $1', [id])).rowCount ?? 0) > 0;
+}
+
+/** Deletes finished messages (completed_at < before) with their recipients and history. */
+export async function purgeFinished(c: Conn, before: number): Promise<number> {
+  const r = await c.query('DELETE FROM queued_message WHERE completed_at IS NOT NULL AND completed_at < $1', [before]);
+  return r.rowCount ?? 0;
+}
+
+export async function addUser(c: Conn, u: NewUser): Promise<void> {
+  const r = await c.query(`INSERT INTO smtp_user (name, password_hash, created_at, any_domain) VALUES ($1, $2, $3, $4)
+                           ON CONFLICT (name) DO NOTHING`, [u.name, u.passwordHash, u.createdAt, !!u.anyDomain]);
+  if (r.rowCount === 0) throw new OpError('user-exists', `user ${u.name} already exists`);
+  await insertUserDomains(c, u.name, u.allowedDomains ?? []);
+}
+
+export async function removeUser(c: Conn, name: string): Promise<boolean> {
+  return ((await c.query('DELETE FROM smtp_user WHERE name = $1', [name])).rowCount ?? 0) > 0;
+}
