@@ -30,7 +30,9 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   const nodeId = `${os.hostname()}:${process.pid}`;
   const store = openStore(config, logger, 'relay');
   await store.open();
-  const released = await store.releaseLeases(null);
+  // Single node (SQLite): every lease left is ours from before a crash. Shared (PostgreSQL): other
+  // live nodes hold leases too; a dead node's expire after delivery.leaseTime and are reclaimed.
+  const released = config.storage.url ? 0 : await store.releaseLeases(null);
   if (released > 0) logger.warn({ event: 'queue.recovered', recipients: released }, 'resuming deliveries interrupted by a previous stop');
 
   const tls = await loadOrCreateTls(config);

@@ -19,20 +19,31 @@ async function pgReachable(): Promise<boolean> {
 }
 
 const reachable = await pgReachable();
+const skip = !reachable && process.env.CI !== 'true' && 'PostgreSQL not reachable';
 
-test('two nodes on one PostgreSQL queue: every message delivered exactly once', { skip: !reachable && process.env.CI !== 'true' && 'PostgreSQL not reachable' }, async (t) => {
+/** A fresh database for one test, dropped (with its connections) afterwards. */
+async function freshDatabase(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   assert.ok(reachable, 'PostgreSQL is required under CI');
   const dbName = `postlane_e2e_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${dbName}`);
+  t.after(async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin.end();
+  });
   const url = new URL(ADMIN_URL);
   url.pathname = `/${dbName}`;
+  return url.toString();
+}
+
+test('two nodes on one PostgreSQL queue: every message delivered exactly once', { skip }, async (t) => {
+  const url = await freshDatabase(t);
   const dns = await startDnsServer();
   const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
   dns.setZone({ 'cluster.test': { MX: [{ exchange: 'mx.cluster.test', priority: 10 }] }, 'mx.cluster.test': { A: ['127.0.0.2'] } });
   const config = {
-    storage: { url: url.toString() },
+    storage: { url },
     dns: { servers: [`127.0.0.1:${dns.port}`] },
     delivery: { port: mx.port, pollInterval: '200ms' },
   };
@@ -40,8 +51,6 @@ test('two nodes on one PostgreSQL queue: every message delivered exactly once', 
   t.after(async () => {
     await Promise.all(nodes.map((n) => n.cleanup()));
     await mx.close(); await dns.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
   });
   // A user added through node A's CLI exists for node B too: it is in the shared database.
   assert.equal((await nodes[0]!.cli(['users', 'add', 'app', '--password', 'app-password', '--domain', 'cluster.test'])).code, 0);
@@ -60,4 +69,35 @@ test('two nodes on one PostgreSQL queue: every message delivered exactly once', 
   const deliveredBy = nodes.map((n) => n.logs.filter((l) => l.event === 'delivery.delivered').length);
   t.diagnostic(`deliveries per node: ${deliveredBy.join(', ')}`);
   assert.equal(deliveredBy[0]! + deliveredBy[1]!, MESSAGES);
+});
+
+test('kill -9 a node holding leases: the other node delivers its work after the lease expires', { skip }, async (t) => {
+  const url = await freshDatabase(t);
+  const dns = await startDnsServer();
+  const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
+  dns.setZone({ 'takeover.test': { MX: [{ exchange: 'mx.takeover.test', priority: 10 }] }, 'mx.takeover.test': { A: ['127.0.0.2'] } });
+  const config = {
+    storage: { url },
+    dns: { servers: [`127.0.0.1:${dns.port}`] },
+    delivery: { port: mx.port, pollInterval: '200ms', leaseTime: '2s', maxConnectionsPerDestination: 2 },
+  };
+  const a = await RelayProcess.create(config);
+  const b = await RelayProcess.create(config);
+  t.after(async () => { await a.cleanup(); await b.cleanup(); await mx.close(); await dns.close(); });
+  assert.equal((await a.cli(['users', 'add', 'app', '--password', 'app-password', '--domain', 'takeover.test'])).code, 0);
+  await a.start();
+  const sub = new Submitter({ port: a.port('submission'), user: 'app', pass: 'app-password' });
+  for (let i = 0; i < MESSAGES; i++) {
+    await sub.send('app@takeover.test', [`r${i}@takeover.test`], `Subject: t${i}\r\nX-Seq: ${i}\r\n\r\nseq ${i}\r\n`);
+  }
+  sub.close();
+  await eventually(() => mx.messages.length >= 1, 15_000, 5);
+  await a.stop('SIGKILL'); // node A dies with deliveries leased and in flight
+  const deliveredByA = mx.messages.length;
+  await b.start();
+  const seqs = () => mx.messages.map((m) => Number(/X-Seq: (\d+)/.exec(m.body.toString())?.[1]));
+  await eventually(() => new Set(seqs()).size === MESSAGES, 45_000, 100);
+  const duplicates = seqs().length - new Set(seqs()).size;
+  t.diagnostic(`delivered before the kill ${deliveredByA}, by node B ${b.logs.filter((l) => l.event === 'delivery.delivered').length}, duplicates ${duplicates}, lost 0`);
+  assert.ok(b.logs.some((l) => l.event === 'delivery.delivered'), 'node B took the work over');
 });
