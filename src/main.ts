@@ -24,6 +24,7 @@ export interface Relay {
 const SHUTDOWN_DELIVERY_GRACE_MS = 20_000;
 const PURGE_INTERVAL_MS = 3_600_000;
 const KEY_ROTATION_CHECK_MS = 3_600_000;
+const HEARTBEAT_MS = 10_000;
 
 export async function startRelay(config: Readonly<Config>, logger = createLogger(config.log.level)): Promise<Relay> {
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o750 });
@@ -64,6 +65,12 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   void promote();
   const rotations = setInterval(promote, KEY_ROTATION_CHECK_MS);
   rotations.unref();
+  const startedAt = Date.now();
+  const beat = () => store.recordHeartbeat({ nodeId, startedAt, lastSeenAt: Date.now(), inFlight: scheduler.inFlight })
+    .catch((err: unknown) => logger.warn({ event: 'cluster.heartbeat_failed', err: (err as Error)?.message }, 'heartbeat not recorded'));
+  await beat();
+  const heartbeats = setInterval(beat, HEARTBEAT_MS);
+  heartbeats.unref();
 
   logger.info({ event: 'relay.started', nodeId, hostname: config.hostname, dataDir: config.dataDir, listeners: ingress.addresses }, 'Postlane started');
   let stopping: Promise<void> | null = null;
@@ -73,6 +80,7 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
     stop: () => (stopping ??= (async () => {
       clearInterval(purge);
       clearInterval(rotations);
+      clearInterval(heartbeats);
       await ingress.close();
       await scheduler.stop(SHUTDOWN_DELIVERY_GRACE_MS);
       await store.close();

@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.js';
 import { RelayError } from '../errors.js';
 import { registerUserCommands } from './users.js';
 import { registerQueueCommands } from './queue.js';
+import { registerClusterCommands } from './cluster.js';
 import { registerDomainCommands } from './domains.js';
 
 const program = new Command();
@@ -37,6 +38,7 @@ program.command('config')
 
 registerUserCommands(program);
 registerQueueCommands(program);
+registerClusterCommands(program);
 registerDomainCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

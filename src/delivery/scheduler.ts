@@ -53,6 +53,8 @@ export class DeliveryScheduler {
   readonly #pool: ConnectionPool;
   readonly #perDomain = new Map<string, number>();
   readonly #running = new Set<Promise<void>>();
+  /** Deliveries running now (for heartbeats and status). */
+  get inFlight(): number { return this.#running.size; }
   #waiting: DeliveryJob[] = [];
   readonly #abort = new AbortController();
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';

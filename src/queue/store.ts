@@ -174,6 +174,14 @@ export interface RecordResultsOptions {
   owner?: string;
 }
 
+/** A relay node's liveness record (one row per running process), for `postlane cluster status`. */
+export interface NodeHeartbeat {
+  nodeId: string;             // hostname:pid
+  startedAt: number;
+  lastSeenAt: number;
+  inFlight: number;           // deliveries running on that node at lastSeenAt
+}
+
 export interface QueueStore {
   /** Open/migrate. Must be called once before anything else. */
   open(): Promise<void>;
@@ -223,6 +231,12 @@ export interface QueueStore {
   getUser(name: string): Promise<UserRecord | null>;
   listUsers(): Promise<UserRecord[]>;
   removeUser(name: string): Promise<boolean>;
+
+  // cluster
+  /** Upsert this node's heartbeat. */
+  recordHeartbeat(h: NodeHeartbeat): Promise<void>;
+  /** Every node that sent a heartbeat since `since` (ms), most recent first. */
+  listNodes(since: number): Promise<NodeHeartbeat[]>;
   /** Replaces the user's domain grant (domains are stored lower-case, deduplicated). False if no such user. */
   setUserDomains(name: string, grant: UserDomainGrant): Promise<boolean>;
 

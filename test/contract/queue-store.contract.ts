@@ -159,6 +159,17 @@ export function queueStoreContract(name: string, makeStore: MakeStore): void {
     assert.equal(m.recipients[0]!.attempts, 1);
   });
 
+  it('node heartbeats are upserted per node and listed most recent first', async (store) => {
+    await store.recordHeartbeat({ nodeId: 'a:1', startedAt: T0, lastSeenAt: T0 + 10, inFlight: 3 });
+    await store.recordHeartbeat({ nodeId: 'b:2', startedAt: T0, lastSeenAt: T0 + 20, inFlight: 0 });
+    await store.recordHeartbeat({ nodeId: 'a:1', startedAt: T0 + 99, lastSeenAt: T0 + 30, inFlight: 1 });
+    assert.deepEqual(await store.listNodes(T0), [
+      { nodeId: 'a:1', startedAt: T0, lastSeenAt: T0 + 30, inFlight: 1 },
+      { nodeId: 'b:2', startedAt: T0, lastSeenAt: T0 + 20, inFlight: 0 },
+    ]);
+    assert.deepEqual((await store.listNodes(T0 + 25)).map((n) => n.nodeId), ['a:1']);
+  });
+
   it('releaseLeases(owner) and releaseLeases(null) put leased work back, due now', async (store) => {
     await enqueue(store, ['a@one.example'], { receivedAt: T0 - 5 });
     await enqueue(store, ['a@two.example', 'b@two.example'], { receivedAt: T0 - 5 });

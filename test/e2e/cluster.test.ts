@@ -66,6 +66,9 @@ test('two nodes on one PostgreSQL queue: every message delivered exactly once', 
   const seqs = mx.messages.map((m) => Number(/X-Seq: (\d+)/.exec(m.body.toString())?.[1]));
   assert.equal(seqs.length, MESSAGES, 'no duplicates');
   assert.deepEqual([...new Set(seqs)].sort((a, b) => a - b), Array.from({ length: MESSAGES }, (_, i) => i));
+  const status = JSON.parse((await nodes[1]!.cli(['cluster', 'status', '--json'])).stdout) as { nodes: { nodeId: string; up: boolean }[]; queue: { delivered: number } };
+  assert.equal(status.nodes.filter((n) => n.up).length, 2, 'cluster status shows both nodes up');
+  assert.equal(status.queue.delivered, MESSAGES);
   const deliveredBy = nodes.map((n) => n.logs.filter((l) => l.event === 'delivery.delivered').length);
   t.diagnostic(`deliveries per node: ${deliveredBy.join(', ')}`);
   assert.equal(deliveredBy[0]! + deliveredBy[1]!, MESSAGES);

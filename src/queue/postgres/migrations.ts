@@ -90,6 +90,18 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- One row per relay process: liveness for \`postlane cluster status\`.
+      CREATE TABLE relay_node (
+        node_id      text PRIMARY KEY,
+        started_at   bigint NOT NULL,
+        last_seen_at bigint NOT NULL,
+        in_flight    integer NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */

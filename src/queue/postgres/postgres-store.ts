@@ -4,6 +4,7 @@
 // transaction, durable when its promise resolves. This class owns the pool, the transaction
 // helper and the translation of failures into typed errors: a failed write is a QueueWriteError
 // (SMTP answers 451), a failed read is ERR_QUEUE_READ.
+import type { NodeHeartbeat } from '../store.js';
 import { Readable } from 'node:stream';
 import pg from 'pg';
 import { systemClock, type Clock } from '../../clock.js';
@@ -131,6 +132,8 @@ export class PostgresQueueStore implements QueueStore {
   addUser(user: NewUser): Promise<void> { return this.#write('addUser', (c) => writes.addUser(c, user)); }
   getUser(name: string): Promise<UserRecord | null> { return this.#read('getUser', (c) => reads.getUser(c, name)); }
   listUsers(): Promise<UserRecord[]> { return this.#read('listUsers', reads.listUsers); }
+  recordHeartbeat(h: NodeHeartbeat): Promise<void> { return this.#write('recordHeartbeat', (c) => writes.recordHeartbeat(c, h)); }
+  listNodes(since: number): Promise<NodeHeartbeat[]> { return this.#read('listNodes', (c) => reads.listNodes(c, since)); }
   removeUser(name: string): Promise<boolean> { return this.#write('removeUser', (c) => writes.removeUser(c, name)); }
   setUserDomains(name: string, grant: UserDomainGrant): Promise<boolean> {
     return this.#write('setUserDomains', (c) => domains.setUserDomains(c, name, grant));

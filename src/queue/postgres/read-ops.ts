@@ -1,6 +1,7 @@
 // The read-only operations: admin views, counts, users and the body source of readBody. Each is
 // one or two statements on a pooled connection (no transaction needed). Text is ordered with the
 // "C" collation so order is bytewise, as in SQLite, whatever the database's locale.
+import type { NodeHeartbeat } from '../store.js';
 import { FINAL_STATES, type MessageView, type QueueCounts, type RecipientState, type RecipientView, type UserRecord } from '../store.js';
 import {
   toMessageView, toRecipientView, toUser, type AttemptRow, type Conn, type MessageRow, type RecipientViewRow, type UserRow,
@@ -72,4 +73,10 @@ export async function bodySource(c: Conn, id: string): Promise<{ prefix: string 
   const row = rows[0];
   if (!row || row.completed_at !== null || row.data === null) return null;
   return { prefix: row.header_prefix, data: row.data };
+}
+
+export async function listNodes(c: Conn, since: number): Promise<NodeHeartbeat[]> {
+  const r = await c.query<{ node_id: string; started_at: number; last_seen_at: number; in_flight: number }>(
+    'SELECT * FROM relay_node WHERE last_seen_at >= $1 ORDER BY last_seen_at DESC, node_id COLLATE "C"', [since]);
+  return r.rows.map((x) => ({ nodeId: x.node_id, startedAt: Number(x.started_at), lastSeenAt: Number(x.last_seen_at), inFlight: Number(x.in_flight) }));
 }

@@ -5,6 +5,7 @@
 // stale reporter's DSNs are dropped.
 // recordResults locks the message row first, so two nodes finishing different domains of one
 // message serialize and exactly one of them sees it complete.
+import type { NodeHeartbeat } from '../store.js';
 import type { GeneratedMessage, NewMessage, NewUser, RecipientOutcome, RecordResultsOptions } from '../store.js';
 import { insertUserDomains } from './domain-ops.js';
 import { domainOf, OpError, type Conn } from './rows.js';
@@ -101,4 +102,10 @@ export async function addUser(c: Conn, u: NewUser): Promise<void> {
 
 export async function removeUser(c: Conn, name: string): Promise<boolean> {
   return ((await c.query('DELETE FROM smtp_user WHERE name = $1', [name])).rowCount ?? 0) > 0;
+}
+
+export async function recordHeartbeat(c: Conn, h: NodeHeartbeat): Promise<void> {
+  await c.query(`INSERT INTO relay_node (node_id, started_at, last_seen_at, in_flight) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (node_id) DO UPDATE SET last_seen_at = excluded.last_seen_at, in_flight = excluded.in_flight`,
+  [h.nodeId, h.startedAt, h.lastSeenAt, h.inFlight]);
 }

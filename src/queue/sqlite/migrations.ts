@@ -115,6 +115,18 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE queued_message ADD COLUMN return_path TEXT;
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- One row per relay process: liveness for \`postlane cluster status\`.
+      CREATE TABLE relay_node (
+        node_id      TEXT PRIMARY KEY,
+        started_at   INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        in_flight    INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 /** Brings the database to the latest version; safe when several processes open it at once. */

@@ -6,13 +6,13 @@
 export const WRITE_OPS = [
   'put', 'claimDue', 'recordResults', 'releaseLeases', 'retry', 'hold', 'release',
   'deleteMessage', 'purgeFinished', 'addUser', 'removeUser', 'setUserDomains',
-  'addDomain', 'removeDomain', 'addDkimKey', 'activateDkimKey',
+  'addDomain', 'removeDomain', 'addDkimKey', 'activateDkimKey', 'recordHeartbeat',
 ] as const;
 
 /** Operations that only read: answered at once from a second (read-only) connection. */
 export const READ_OPS = [
   'nextDueAt', 'listRecipients', 'getMessage', 'counts', 'getUser', 'listUsers', 'getDomain', 'listDomains',
-  'bodySource',
+  'bodySource', 'listNodes',
 ] as const;
 
 /**

@@ -1,5 +1,6 @@
 // The worker's read-only operations, run on a separate connection that sees committed data only,
 // so they never wait for (nor observe) a group commit in progress.
+import type { NodeHeartbeat } from '../store.js';
 import { FINAL_STATES, type MessageView, type QueueCounts, type RecipientState, type RecipientView, type UserRecord } from '../store.js';
 import type { BodySource } from './protocol.js';
 import { sql, toMessageView, toRecipientView, toUser, type Db, type MessageRow, type UserRow } from './rows.js';
@@ -70,4 +71,10 @@ export function bodySource(db: Db, id: string): BodySource {
     { header_prefix: string | null; completed_at: number | null; data: Buffer | null } | undefined;
   if (!row || row.completed_at !== null) return { prefix: null, body: null };
   return { prefix: row.header_prefix, body: row.data ?? 'file' };
+}
+
+export function listNodes(db: Db, since: number): NodeHeartbeat[] {
+  return (sql(db, 'SELECT * FROM relay_node WHERE last_seen_at >= ? ORDER BY last_seen_at DESC, node_id').all(since) as
+    { node_id: string; started_at: number; last_seen_at: number; in_flight: number }[])
+    .map((r) => ({ nodeId: r.node_id, startedAt: r.started_at, lastSeenAt: r.last_seen_at, inFlight: r.in_flight }));
 }

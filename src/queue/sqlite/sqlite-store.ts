@@ -3,6 +3,7 @@
 // in memory until put() and committed with the rows, larger ones live in dataDir/spool (streamed
 // and fsynced on the main thread through libuv). This class only translates calls into worker
 // requests and worker failures into typed errors: a failed write is a QueueWriteError (451).
+import type { NodeHeartbeat } from '../store.js';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -126,6 +127,8 @@ export class SqliteQueueStore implements QueueStore {
   async addUser(user: NewUser): Promise<void> { await this.#call('addUser', user); }
   getUser(name: string): Promise<UserRecord | null> { return this.#call('getUser', name) as Promise<UserRecord | null>; }
   listUsers(): Promise<UserRecord[]> { return this.#call('listUsers') as Promise<UserRecord[]>; }
+  recordHeartbeat(h: NodeHeartbeat): Promise<void> { return this.#call('recordHeartbeat', h) as Promise<void>; }
+  listNodes(since: number): Promise<NodeHeartbeat[]> { return this.#call('listNodes', since) as Promise<NodeHeartbeat[]>; }
   removeUser(name: string): Promise<boolean> { return this.#call('removeUser', name) as Promise<boolean>; }
   setUserDomains(name: string, grant: UserDomainGrant): Promise<boolean> {
     return this.#call('setUserDomains', name, grant) as Promise<boolean>;

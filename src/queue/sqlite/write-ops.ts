@@ -3,6 +3,7 @@
 // Late results: recordResults only updates recipients still 'delivering' (and, when the caller
 // names its lease owner, still leased to it), so a recipient deleted, released or reclaimed
 // meanwhile is never resurrected or overwritten; the attempt is still kept in the history.
+import type { NodeHeartbeat } from '../store.js';
 import type { GeneratedMessage, NewMessage, NewUser, RecipientOutcome } from '../store.js';
 import { insertUserDomains } from './domain-ops.js';
 import { domainOf, OpError, sql, type Db, type Effects } from './rows.js';
@@ -111,4 +112,10 @@ export function addUser(db: Db, _fx: Effects, u: NewUser): void {
 
 export function removeUser(db: Db, _fx: Effects, name: string): boolean {
   return sql(db, 'DELETE FROM smtp_user WHERE name = ?').run(name).changes > 0;
+}
+
+export function recordHeartbeat(db: Db, _fx: Effects, h: NodeHeartbeat): void {
+  sql(db, `INSERT INTO relay_node (node_id, started_at, last_seen_at, in_flight) VALUES (?, ?, ?, ?)
+           ON CONFLICT (node_id) DO UPDATE SET last_seen_at = excluded.last_seen_at, in_flight = excluded.in_flight`)
+    .run(h.nodeId, h.startedAt, h.lastSeenAt, h.inFlight);
 }
