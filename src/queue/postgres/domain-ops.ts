@@ -1,17 +1,9 @@
 // Operations on sending domains, their DKIM keys and users' domain grants. Writes run inside the
 // store's transaction; domain names and selectors are stored lower-case.
 import type { DkimKey, SendingDomain, UserDomainGrant } from '../store.js';
+import { toKey, type DomainRow, type KeyRow } from '../row-mapping.js';
 import { normalizeDomains, OpError, type Conn } from './rows.js';
 
-interface DomainRow { name: string; created_at: number }
-interface KeyRow {
-  domain: string; selector: string; algorithm: DkimKey['algorithm']; private_key: string; public_key: string;
-  created_at: number; state: DkimKey['state'];
-}
-
-const toKey = (k: KeyRow): DkimKey => ({
-  selector: k.selector, algorithm: k.algorithm, privateKey: k.private_key, publicKey: k.public_key, createdAt: k.created_at, state: k.state,
-});
 
 const KEYS_IN_ORDER = 'ORDER BY created_at, seq'; // oldest first, then in the order added
 

@@ -3,6 +3,7 @@
 // ms timestamps, sizes or serial ids, all far below 2^53).
 import pg from 'pg';
 import type { AttemptRecord, AttemptTls, MessageView, NewMessage, RecipientState, RecipientView, UserRecord } from '../store.js';
+export { domainOf, normalizeDomains } from '../row-mapping.js';
 
 export type Conn = pg.PoolClient;
 
@@ -13,10 +14,8 @@ export const pgTypes: pg.CustomTypesConfig = {
     oid === INT8_OID && format !== 'binary' ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
 };
 
-export const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 
 /** Lower-cased, deduplicated and sorted: how domain lists are stored. */
-export const normalizeDomains = (domains: readonly string[]) => [...new Set(domains.map((d) => d.toLowerCase()))].sort();
 
 export interface MessageRow {
   id: string; mail_from: string; return_path: string | null; size: number; received_at: number; origin: NewMessage['origin'];

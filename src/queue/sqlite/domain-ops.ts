@@ -2,17 +2,9 @@
 // run inside a savepoint of the current group-commit transaction (like write-ops.ts); reads run on
 // the read-only connection. Domain names and selectors are stored lower-case.
 import type { DkimKey, SendingDomain, UserDomainGrant } from '../store.js';
+import { toKey, type DomainRow, type KeyRow } from '../row-mapping.js';
 import { normalizeDomains, OpError, sql, type Db, type Effects } from './rows.js';
 
-interface DomainRow { name: string; created_at: number }
-interface KeyRow {
-  domain: string; selector: string; algorithm: DkimKey['algorithm']; private_key: string; public_key: string;
-  created_at: number; state: DkimKey['state'];
-}
-
-const toKey = (k: KeyRow): DkimKey => ({
-  selector: k.selector, algorithm: k.algorithm, privateKey: k.private_key, publicKey: k.public_key, createdAt: k.created_at, state: k.state,
-});
 
 const KEYS_IN_ORDER = 'ORDER BY created_at, rowid'; // oldest first, then in the order added
 

@@ -2,6 +2,7 @@
 // effects applied around the commit, and the mapping from SQLite rows to QueueStore values.
 import type Database from 'better-sqlite3';
 import type { AttemptRecord, AttemptTls, MessageView, NewMessage, RecipientState, RecipientView, UserRecord } from '../store.js';
+export { domainOf, normalizeDomains } from '../row-mapping.js';
 
 export type Db = Database.Database;
 
@@ -19,7 +20,6 @@ export function sql(db: Db, text: string): Database.Statement {
   return stmt;
 }
 
-export const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 
 export interface MessageRow {
   id: string; mail_from: string; return_path: string | null; size: number; received_at: number; origin: string;
@@ -68,7 +68,6 @@ export const toUser = (u: UserRow, allowedDomains: string[]): UserRecord =>
   ({ name: u.name, passwordHash: u.password_hash, createdAt: u.created_at, allowedDomains, anyDomain: u.any_domain === 1 });
 
 /** Lower-cased, deduplicated and sorted: how domain lists are stored. */
-export const normalizeDomains = (domains: readonly string[]) => [...new Set(domains.map((d) => d.toLowerCase()))].sort();
 
 /** An expected failure an operation reports by kind (the main thread maps kinds to typed errors). */
 export class OpError extends Error {

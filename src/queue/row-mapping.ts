@@ -1,0 +1,19 @@
+// Row shapes and mappers that are the same in every store implementation (no SQL dialect here):
+// recipient domains, domain-grant normalization, and DKIM key rows.
+import type { DkimKey } from './store.js';
+
+/** Lower-case domain of an address (the part after the last @): the unit of delivery. */
+export const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+
+/** Grants are stored lower-case, deduplicated and sorted. */
+export const normalizeDomains = (domains: readonly string[]) => [...new Set(domains.map((d) => d.toLowerCase()))].sort();
+
+export interface DomainRow { name: string; created_at: number }
+export interface KeyRow {
+  domain: string; selector: string; algorithm: DkimKey['algorithm']; private_key: string; public_key: string;
+  created_at: number; state: DkimKey['state'];
+}
+
+export const toKey = (k: KeyRow): DkimKey => ({
+  selector: k.selector, algorithm: k.algorithm, privateKey: k.private_key, publicKey: k.public_key, createdAt: k.created_at, state: k.state,
+});
