@@ -102,6 +102,22 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- Cluster-wide per-destination concurrency: row (destination, slot) is one permitted
+      -- connection to that recipient domain, leased by a node for as long as it holds the
+      -- connection (renewed while it lives); a dead node's slots are free once lease_until passes.
+      CREATE TABLE destination_slot (
+        destination text NOT NULL,               -- lower-case recipient domain (the scheduler's key)
+        slot        integer NOT NULL,            -- 0 .. delivery.maxConnectionsPerDestination - 1
+        owner       text,                        -- node id; NULL when free
+        lease_until bigint NOT NULL DEFAULT 0,   -- ms since epoch
+        PRIMARY KEY (destination, slot)
+      );
+      CREATE INDEX destination_slot_owner ON destination_slot (owner) WHERE owner IS NOT NULL;
+    `,
+  },
 ];
 
 /** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */
