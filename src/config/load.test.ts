@@ -28,8 +28,8 @@ test('durations and sizes parse as documented', () => {
 
 test('defaults: unprivileged ports on loopback, SQLite under ./data', () => {
   const cfg = loadConfig({ env: {} });
-  assert.deepEqual(cfg.smtp.submission, { host: '127.0.0.1', port: 1587 });
-  assert.deepEqual(cfg.smtp.mx, { host: '127.0.0.1', port: 2500 });
+  assert.deepEqual(cfg.smtp.submission, { host: '127.0.0.1', port: 1587, proxyProtocol: false });
+  assert.deepEqual(cfg.smtp.mx, { host: '127.0.0.1', port: 2500, proxyProtocol: false });
   assert.equal(cfg.delivery.port, 25);
   assert.equal(cfg.delivery.maxQueueTime, 5 * 86_400_000);
   assert.equal(cfg.limits.maxMessageSize, 25 * 1024 * 1024);
@@ -91,4 +91,19 @@ test('errors name the bad key', () => {
     assert.throws(() => loadConfig({ file, env: {} }), (err: unknown) => err instanceof ConfigError && re.test(err.message), yaml);
   }
   assert.throws(() => envOverrides({ POSTLANE_DELIVERY_PROT: '1' }), /POSTLANE_DELIVERY_PROT: no such configuration key/);
+});
+
+test('smtp.<listener>.proxyProtocol: off by default; trusted IP/CIDR list, required by default; bad entries name the key', () => {
+  const cfg = loadConfig({ env: { POSTLANE_SMTP_MX_PROXY_PROTOCOL: '{ trusted: [10.0.0.0/8, "2001:db8::/32"] }' } });
+  assert.deepEqual(cfg.smtp.mx, { host: '127.0.0.1', port: 2500, proxyProtocol: { trusted: ['10.0.0.0/8', '2001:db8::/32'], required: true } });
+  assert.equal(cfg.smtp.submission === false ? null : cfg.smtp.submission.proxyProtocol, false);
+  const bad: [unknown, RegExp][] = [
+    [{ trusted: [] }, /smtp\.mx\.proxyProtocol\.trusted/],
+    [{ trusted: ['10.0.0.0/33'] }, /smtp\.mx\.proxyProtocol\.trusted\.0/],
+    [{ trusted: ['lb.example'] }, /smtp\.mx\.proxyProtocol\.trusted\.0/],
+    [{ trusted: ['10.0.0.1'], requird: false }, /smtp\.mx\.proxyProtocol/],
+  ];
+  for (const [value, re] of bad) {
+    assert.throws(() => loadConfig({ env: {}, overrides: { 'smtp.mx': { proxyProtocol: value } } }), (err: unknown) => err instanceof ConfigError && re.test(err.message), JSON.stringify(value));
+  }
 });

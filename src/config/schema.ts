@@ -1,5 +1,6 @@
 // The single source of truth for Postlane's configuration: every key, its type, default,
 // unit and the reason it exists. load.ts layers defaults ← YAML file ← environment over it.
+import net from 'node:net';
 import os from 'node:os';
 import { z } from 'zod';
 import { parseDurationMs, parseSizeBytes } from './units.js';
@@ -38,14 +39,32 @@ const hostPort = (defaultPort: number) =>
     return z.NEVER;
   });
 
+const cidr = z.string().regex(/^[0-9a-fA-F.:]+(\/\d{1,3})?$/, 'expected an IP or CIDR like 10.0.0.0/8')
+  .refine((v) => {
+    const [ip = '', bits] = v.split('/');
+    return net.isIP(ip) !== 0 && (bits === undefined || Number(bits) <= (net.isIPv6(ip) ? 128 : 32));
+  }, 'expected an IP or CIDR like 10.0.0.0/8');
+
+const proxyProtocol = z.union([
+  z.literal(false),
+  z.object({
+    trusted: z.array(cidr).min(1)
+      .describe('load balancer addresses (IP or CIDR) whose connections must start with a PROXY v1/v2 header; only these may name the client address'),
+    required: z.boolean().default(true)
+      .describe('true: connections from any other address are closed (nothing bypasses the load balancer); false: they are served as direct clients under their own address'),
+  }).strict(),
+]).default(false)
+  .describe('PROXY protocol (HAProxy send-proxy / send-proxy-v2) so client addresses survive a TCP load balancer for logs, limits, relayNetworks and Received; false: off');
+
 const listener = (defaultPort: number) =>
   z.union([
     z.literal(false),
     z.object({
       host: z.string().default('127.0.0.1').describe('address to bind; 0.0.0.0 or :: for all'),
       port: z.number().int().min(0).max(65535).default(defaultPort).describe('TCP port; 0 picks a free one'),
+      proxyProtocol,
     }).strict(),
-  ]).default({ host: '127.0.0.1', port: defaultPort });
+  ]).default({ host: '127.0.0.1', port: defaultPort, proxyProtocol: false });
 
 export const smarthostSchema = z.union([
   z.null(),
@@ -166,6 +185,8 @@ export const configSchema = z.object({
       .describe('PostgreSQL connection URL: several relay nodes share one queue; null: the embedded SQLite queue in dataDir'),
     poolSize: z.number().int().positive().default(10).describe('PostgreSQL connections per node'),
     statementTimeout: duration('storage.statementTimeout').default('30s').describe('PostgreSQL statement timeout; a write that times out is answered 451'),
+    connectTimeout: duration('storage.connectTimeout').default('5s')
+      .describe('PostgreSQL: how long a call waits for a connection (new, or a free one from the pool) before failing; bounds how long an SMTP client waits for its 451 when the database is unreachable'),
     retainFinished: duration('storage.retainFinished').default('7d')
       .describe('keep delivered/bounced messages (without bodies) this long for `queue show`'),
   }).strict().default({}),
