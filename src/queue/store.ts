@@ -3,6 +3,7 @@
 // Implementations: sqlite/ (embedded default) and, later, postgres/. All methods are async so no
 // implementation blocks the event loop; no SQL dialect leaks through this interface.
 import type { Readable } from 'node:stream';
+import type { MessageMeta, PlatformStore, RateLimits } from './platform-store.js';
 
 /** Recipient lifecycle. Final states: delivered, bounced, expired. */
 export type RecipientState = 'queued' | 'deferred' | 'delivering' | 'held' | 'delivered' | 'bounced' | 'expired';
@@ -31,6 +32,10 @@ export interface NewMessage {
    * DKIM-Signature fields computed while the body was being written, stored in the same commit.
    */
   headerPrefix?: string;
+  /** Account, tags, metadata and stream (the HTTP API sets them); absent: the 'default' account, no tags. */
+  meta?: MessageMeta;
+  /** Scheduled send: recipients are first due at this time (ms) instead of at once. */
+  notBefore?: number;
 }
 
 /**
@@ -121,6 +126,7 @@ export interface MessageView {
   route: 'relay' | 'local';
   recipients: RecipientView[];
   attempts: AttemptRecord[];
+  meta: MessageMeta;
 }
 
 /** Which sender domains an authenticated user may use (MAIL FROM and the From: header). */
@@ -131,9 +137,15 @@ export interface UserDomainGrant {
   anyDomain: boolean;
 }
 
-export interface UserRecord extends UserDomainGrant { name: string; passwordHash: string; createdAt: number }
-/** What addUser takes: the domain grant defaults to none (no domain allowed, anyDomain false). */
-export type NewUser = Omit<UserRecord, keyof UserDomainGrant> & Partial<UserDomainGrant>;
+export interface UserRecord extends UserDomainGrant {
+  name: string; passwordHash: string; createdAt: number;
+  /** The owning account (tenant); 'default' for the single-tenant setup. */
+  account: string;
+  /** Per-user limits on top of the account's; empty = only the account's. */
+  limits: RateLimits;
+}
+/** What addUser takes: the domain grant defaults to none, the account to 'default', limits to none. */
+export type NewUser = Omit<UserRecord, keyof UserDomainGrant | 'account' | 'limits'> & Partial<UserDomainGrant> & { account?: string; limits?: RateLimits };
 
 export type DkimAlgorithm = 'rsa' | 'ed25519';
 /**
@@ -154,6 +166,8 @@ export interface DkimKey {
 export interface SendingDomain {
   name: string;               // lower-case A-label
   createdAt: number;
+  /** The owning account; absent in addDomain = 'default'. Always set when read back. */
+  account?: string;
   keys: DkimKey[];            // oldest first, then in the order added
 }
 
@@ -182,7 +196,7 @@ export interface NodeHeartbeat {
   inFlight: number;           // deliveries running on that node at lastSeenAt
 }
 
-export interface QueueStore {
+export interface QueueStore extends PlatformStore {
   /** Open/migrate. Must be called once before anything else. */
   open(): Promise<void>;
   close(): Promise<void>;
@@ -229,7 +243,10 @@ export interface QueueStore {
   // users (SMTP AUTH)
   addUser(user: NewUser): Promise<void>;     // throws ERR_USER_EXISTS if the name exists
   getUser(name: string): Promise<UserRecord | null>;
-  listUsers(): Promise<UserRecord[]>;
+  /** All users, or one account's. */
+  listUsers(account?: string): Promise<UserRecord[]>;
+  /** Replaces the user's own limits. False if no such user. */
+  setUserLimits(name: string, limits: RateLimits): Promise<boolean>;
   removeUser(name: string): Promise<boolean>;
 
   // cluster
@@ -245,7 +262,7 @@ export interface QueueStore {
   addDomain(domain: SendingDomain): Promise<void>;
   getDomain(name: string): Promise<SendingDomain | null>;
   /** Ordered by name. */
-  listDomains(): Promise<SendingDomain[]>;
+  listDomains(account?: string): Promise<SendingDomain[]>;
   /** Removes the domain and its keys. False if unknown. */
   removeDomain(name: string): Promise<boolean>;
   /** Adds a key (usually 'pending'); ERR_NOT_FOUND for an unknown domain, ERR_SELECTOR_EXISTS for a used selector. */
@@ -255,4 +272,32 @@ export interface QueueStore {
    * algorithm (the switch of a key rotation). False if the domain or selector is unknown.
    */
   activateDkimKey(domain: string, selector: string): Promise<boolean>;
+
+  // cluster-wide per-destination concurrency (delivery.maxConnectionsPerDestination): a node holds
+  // one slot per connection it keeps to a destination; slots are leased and renewed like jobs.
+  /**
+   * Lease up to `want` more slots per destination for `owner`, among slots 0..limit-1 that are free
+   * or whose lease ended before `now`; never more than `limit` per destination over every owner.
+   * Returns the slots granted: possibly fewer than asked, or none.
+   */
+  acquireDestinationSlots(opts: AcquireSlotsOptions): Promise<DestinationSlot[]>;
+  /** Extend every slot `owner` still holds to now + leaseMs; returns them (a slot lost after expiry is absent). */
+  renewDestinationSlots(opts: { owner: string; now: number; leaseMs: number }): Promise<DestinationSlot[]>;
+  /** Free the given slots of `owner` (all of them when omitted). Returns how many were freed. */
+  releaseDestinationSlots(owner: string, slots?: DestinationSlot[]): Promise<number>;
+  /** Give back jobs `owner` claimed but never started: due again as before, no attempt counted. Returns recipients. */
+  unclaimJobs(owner: string, jobs: { messageId: string; domain: string }[]): Promise<number>;
+}
+
+/** One permitted connection to a destination (recipient domain), leased by a node. */
+export interface DestinationSlot { destination: string; slot: number }
+
+export interface AcquireSlotsOptions {
+  owner: string;
+  /** Destinations (lower-case recipient domains) and how many more slots each. */
+  requests: { destination: string; want: number }[];
+  /** Slots per destination in all (delivery.maxConnectionsPerDestination). */
+  limit: number;
+  now: number;
+  leaseMs: number;
 }

@@ -1,0 +1,101 @@
+// Quotas and rate limits: which counter windows a submission charges, and the answer when one is
+// full. Limits are set per account (its plan) and optionally per SMTP user or API key; each is
+// counted in recipients over four windows (second, hour, day, calendar month, all UTC). The
+// counters live in the store (store.consumeQuota, atomic), so they survive restarts and are shared
+// by every node on one PostgreSQL database: the cluster never exceeds a limit, because a charge
+// either fits every window or changes none. The margin is one-sided: recipients charged at RCPT
+// whose transaction then fails are still counted (documented in docs/ARCHITECTURE.md).
+import type { Clock } from '../clock.js';
+import { reply, type Reply } from '../message/reply.js';
+import type { PlatformStore, QuotaWindow, RateLimits } from '../queue/platform-store.js';
+
+const SECOND = 1000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+/** A window that resets further away than this is treated as permanent (SMTP 5.7.1): no client queue waits that long. */
+const PERMANENT_AFTER_MS = DAY;
+const ACCOUNT_CACHE_MS = 5000;
+
+export interface QuotaSubject {
+  account: string;
+  /** The SMTP user or API key charged besides the account, with its own limits. */
+  principal?: { kind: 'user' | 'key'; id: string; limits: RateLimits };
+}
+
+export type QuotaDecision =
+  | { ok: true }
+  | {
+    ok: false;
+    /** Whose limit: 'account:acme', 'user:app', 'key:<id>'. */
+    key: string;
+    window: string;
+    limit: number;
+    /** ms until the window resets (HTTP Retry-After). */
+    retryAfterMs: number;
+    /** The reset is more than a day away: answer permanently (SMTP 550 5.7.1). */
+    permanent: boolean;
+    /** The SMTP reply for the RCPT: 452 4.7.1 or 550 5.7.1. */
+    reply: Reply;
+  };
+
+/** The counter windows of one limit set at `now`. */
+export function windowsFor(key: string, limits: RateLimits, now: number): QuotaWindow[] {
+  const out: QuotaWindow[] = [];
+  const add = (window: string, start: number, end: number, limit: number | null | undefined) => {
+    if (limit !== null && limit !== undefined) out.push({ key, window, windowStart: start, windowEnd: end, limit });
+  };
+  const sec = Math.floor(now / SECOND) * SECOND;
+  const hour = Math.floor(now / HOUR) * HOUR;
+  const day = Math.floor(now / DAY) * DAY;
+  const d = new Date(now);
+  const month = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  const nextMonth = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  add('second', sec, sec + SECOND, limits.perSecond);
+  add('hour', hour, hour + HOUR, limits.perHour);
+  add('day', day, day + DAY, limits.perDay);
+  add('month', month, nextMonth, limits.perMonth);
+  return out;
+}
+
+const hasLimits = (l: RateLimits) => [l.perSecond, l.perHour, l.perDay, l.perMonth].some((v) => v !== null && v !== undefined);
+
+type QuotaStore = Pick<PlatformStore, 'consumeQuota' | 'getAccount'>;
+
+export class QuotaService {
+  readonly #accounts = new Map<string, { limits: RateLimits; at: number }>();
+  constructor(private readonly store: QuotaStore, private readonly clock: Clock) {}
+
+  /**
+   * Charge `n` recipients to the subject's account and principal. Unlimited subjects cost no
+   * store call. A store failure propagates (callers answer 451 / 503: never send unmetered).
+   */
+  async charge(subject: QuotaSubject, n = 1): Promise<QuotaDecision> {
+    const now = this.clock.now();
+    const accountLimits = await this.#accountLimits(subject.account, now);
+    const windows = windowsFor(`account:${subject.account}`, accountLimits, now);
+    const p = subject.principal;
+    if (p && hasLimits(p.limits)) windows.push(...windowsFor(`${p.kind}:${p.id}`, p.limits, now));
+    if (windows.length === 0) return { ok: true };
+    const result = await this.store.consumeQuota(windows, n);
+    if (result.ok) return result;
+    const w = result.exceeded;
+    const retryAfterMs = Math.max(0, w.windowEnd - now);
+    const permanent = retryAfterMs > PERMANENT_AFTER_MS;
+    const text = `${w.key.startsWith('account:') ? 'Account' : 'Sender'} limit of ${w.limit} per ${w.window} reached`;
+    return {
+      ok: false, key: w.key, window: w.window, limit: w.limit, retryAfterMs, permanent,
+      reply: permanent ? reply(550, '5.7.1', `${text}; sending refused until the ${w.window} ends`)
+        : reply(452, '4.7.1', `${text}; try again in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s`),
+    };
+  }
+
+  /** Limits of an account, cached a few seconds (the CLI may change them from another process). */
+  async #accountLimits(account: string, now: number): Promise<RateLimits> {
+    const hit = this.#accounts.get(account);
+    if (hit && now - hit.at < ACCOUNT_CACHE_MS) return hit.limits;
+    const a = await this.store.getAccount(account);
+    const limits = a?.limits ?? {};
+    this.#accounts.set(account, { limits, at: now });
+    return limits;
+  }
+}

@@ -1,0 +1,249 @@
+// The platform half of the store contract (issue 4): accounts (tenants), API keys, usage
+// counters for quotas, the message event log, webhooks and their delivery outbox, and
+// idempotency records. QueueStore extends it, so the one store that owns message rows also owns
+// these, and an event is written in the same transaction as the state change it reports
+// (put → accepted; recordResults → delivered/deferred/bounced/failed): no event is lost or
+// invented by a crash between the two. Every account-scoped read takes the account and never
+// returns another account's rows: tenant isolation is enforced here, not only in the API.
+
+/** Limits per window; absent or null = unlimited. Counted in recipients (one email = one recipient). */
+export interface RateLimits {
+  perSecond?: number | null;
+  perHour?: number | null;
+  perDay?: number | null;
+  /** The monthly plan (calendar month, UTC). */
+  perMonth?: number | null;
+}
+
+export const DEFAULT_ACCOUNT = 'default';
+
+export interface Account {
+  name: string;               // [a-z0-9][a-z0-9_-]{0,62}
+  createdAt: number;
+  limits: RateLimits;
+}
+
+export type ApiScope = 'send' | 'read' | 'admin';
+export const API_SCOPES: readonly ApiScope[] = ['send', 'read', 'admin'];
+
+export interface ApiKeyRecord {
+  /** Public identifier, also the lookup part of the token `pl_<id>_<secret>`. */
+  id: string;
+  account: string;
+  name: string | null;
+  /** sha256 hex of the secret part (the secret is 32 random bytes: a fast hash is enough). */
+  secretHash: string;
+  scopes: ApiScope[];
+  limits: RateLimits;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+/** One counter window to charge: `key` like 'account:acme' or 'key:<id>' or 'user:app'. */
+export interface QuotaWindow {
+  key: string;
+  /** 'second' | 'hour' | 'day' | 'month' (for messages and reports). */
+  window: string;
+  /** Start of the current window (ms); the row key with `key`. */
+  windowStart: number;
+  /** End of the window (ms): when the counter resets (Retry-After). */
+  windowEnd: number;
+  limit: number;
+}
+
+export type QuotaResult =
+  | { ok: true }
+  | { ok: false; exceeded: QuotaWindow; used: number };
+
+export type EventType =
+  | 'accepted' | 'delivered' | 'deferred' | 'bounced' | 'failed' | 'suppressed'
+  | 'opened' | 'clicked' | 'unsubscribed' | 'complained'
+  | 'webhook.disabled';
+export const EVENT_TYPES: readonly EventType[] = [
+  'accepted', 'delivered', 'deferred', 'bounced', 'failed', 'suppressed',
+  'opened', 'clicked', 'unsubscribed', 'complained', 'webhook.disabled',
+];
+
+export interface MessageEvent {
+  /** Stable id: 'ev_' + the sequence number, unique across the store. */
+  id: string;
+  /** Monotonic store sequence (cursor order). */
+  seq: number;
+  at: number;
+  account: string;
+  type: EventType;
+  messageId: string | null;
+  recipient: string | null;
+  /**
+   * Type-specific details: { response, host, tls, attempt, bounceType: 'hard'|'soft', code,
+   * enhanced, nextAttemptAt } for delivery events; the message's tags, metadata and stream
+   * are copied into every event of that message (they come back in webhooks).
+   */
+  data: Record<string, unknown>;
+}
+
+export interface EventQuery {
+  account: string;
+  /** Events with seq > after (the cursor). */
+  after?: number;
+  limit?: number;             // default 100, max 1000
+  types?: EventType[];
+  messageId?: string;
+  recipient?: string;
+  since?: number;
+  until?: number;
+}
+
+export interface Webhook {
+  id: string;
+  account: string;
+  url: string;
+  /** Event types sent; empty = all. */
+  events: EventType[];
+  /** HMAC-SHA256 signing secret (kept in the store like DKIM keys: the database file is 0600). */
+  secret: string;
+  enabled: boolean;
+  createdAt: number;
+  disabledAt: number | null;
+  disabledReason: string | null;
+}
+
+/** Pending webhook work leased to one dispatcher: one webhook, its due events in seq order. */
+export interface WebhookBatch {
+  webhook: Webhook;
+  events: MessageEvent[];
+  /** Attempts already made for the oldest event in the batch. */
+  attempts: number;
+  /** When the oldest event was first due (its event time): the dispatcher gives up after the retry horizon. */
+  firstDueAt: number;
+  leaseUntil: number;
+}
+
+export interface WebhookAttempt {
+  webhookId: string;
+  at: number;
+  eventIds: string[];
+  ok: boolean;
+  /** HTTP status, null when no response (connection error, timeout). */
+  status: number | null;
+  error: string | null;
+  durationMs: number;
+}
+
+export interface IdempotencyRecord {
+  account: string;
+  key: string;
+  /** sha256 of the request (method, path, body) that first used the key. */
+  requestHash: string;
+  /** null while the first request is still being processed. */
+  response: { status: number; body: unknown } | null;
+  createdAt: number;
+}
+
+/** Message fields for the HTTP API and events: stored with the message. */
+export interface MessageMeta {
+  account: string;
+  tags: string[];
+  metadata: Record<string, string>;
+  stream: 'transactional' | 'broadcast';
+}
+
+export interface MessageSearch {
+  account: string;
+  /** A recipient state: queued|deferred|delivering|held|delivered|bounced|expired. */
+  status?: string;
+  recipient?: string;
+  tag?: string;
+  /** Envelope sender (exact, case-insensitive). */
+  from?: string;
+  since?: number;
+  /** Cursor: messages received before this (receivedAt, id) pair, newest first. */
+  before?: { receivedAt: number; id: string };
+  limit?: number;             // default 50, max 500
+}
+
+export interface MessageSummary {
+  id: string;
+  account: string;
+  mailFrom: string;
+  receivedAt: number;
+  size: number;
+  tags: string[];
+  stream: 'transactional' | 'broadcast';
+  recipients: { address: string; state: string }[];
+}
+
+export interface PlatformStore {
+  // accounts
+  /** Throws ERR_ACCOUNT_EXISTS. The 'default' account always exists (created by the migration). */
+  addAccount(account: Account): Promise<void>;
+  getAccount(name: string): Promise<Account | null>;
+  listAccounts(): Promise<Account[]>;
+  /** Removes the account and what it owns (users, domains, keys, webhooks, events). False if unknown. 'default' cannot be removed (ERR_ACCOUNT_DEFAULT). */
+  removeAccount(name: string): Promise<boolean>;
+  setAccountLimits(name: string, limits: RateLimits): Promise<boolean>;
+
+  // API keys
+  addApiKey(key: ApiKeyRecord): Promise<void>;
+  /** By id, whatever the account (authentication looks keys up by id before knowing the account). */
+  getApiKey(id: string): Promise<ApiKeyRecord | null>;
+  listApiKeys(account: string): Promise<ApiKeyRecord[]>;
+  /** Sets revokedAt; false if no such key in that account. */
+  revokeApiKey(account: string, id: string, at: number): Promise<boolean>;
+  /** Records the last use (callers throttle it: at most once a minute per key). */
+  touchApiKey(id: string, at: number): Promise<void>;
+
+  // quotas (counters survive restarts and are shared by every node on the same database)
+  /**
+   * Atomically: if every window's count + n <= its limit, add n to all of them and return ok;
+   * otherwise change nothing and return the first window exceeded with its current count.
+   */
+  consumeQuota(windows: QuotaWindow[], n: number): Promise<QuotaResult>;
+  /** Current counts of the given windows (0 when absent). */
+  quotaUsage(windows: Omit<QuotaWindow, 'limit'>[]): Promise<number[]>;
+
+  // events
+  /** Append events not tied to put/recordResults (opened, clicked, webhook.disabled...). Returns them with id/seq. */
+  appendEvents(events: Omit<MessageEvent, 'id' | 'seq'>[]): Promise<MessageEvent[]>;
+  listEvents(q: EventQuery): Promise<MessageEvent[]>;
+  /** Deletes events (and their finished webhook deliveries) older than `before`. Returns events removed. */
+  purgeEvents(before: number): Promise<number>;
+
+  // messages by account (the API's view; the queue CLI uses the admin methods of QueueStore)
+  getMessageMeta(id: string): Promise<MessageMeta | null>;
+  searchMessages(q: MessageSearch): Promise<MessageSummary[]>;
+
+  // webhooks
+  addWebhook(w: Webhook): Promise<void>;
+  listWebhooks(account: string): Promise<Webhook[]>;
+  getWebhook(account: string, id: string): Promise<Webhook | null>;
+  removeWebhook(account: string, id: string): Promise<boolean>;
+  /** Enable (clears disabledAt/Reason) or disable with a reason. */
+  setWebhookEnabled(account: string, id: string, enabled: boolean, reason: string | null, at: number): Promise<boolean>;
+  /**
+   * Lease due webhook deliveries: for up to `limit` enabled webhooks, their pending events due at
+   * `now` (up to `batchSize` each, seq order). A webhook with a leased batch is skipped (one batch
+   * in flight per webhook keeps per-message order). Works across nodes (SKIP LOCKED on PG).
+   */
+  claimWebhookBatches(opts: { now: number; limit: number; batchSize: number; leaseMs: number; owner: string }): Promise<WebhookBatch[]>;
+  /**
+   * Record one attempt. ok: the batch's deliveries are done. Not ok: they stay pending, due at
+   * `retryAt`, attempts + 1; retryAt null = give up on them (dropped from the outbox, kept in the
+   * attempt log). Releases the lease either way.
+   */
+  recordWebhookAttempt(attempt: WebhookAttempt, retryAt: number | null): Promise<void>;
+  listWebhookAttempts(account: string, webhookId: string, limit: number): Promise<WebhookAttempt[]>;
+
+  // idempotency
+  /**
+   * Reserve `key` for a request: returns null when newly reserved (process the request), else
+   * the existing record (same hash and response: replay it; response null: in progress → 409;
+   * different hash: 422).
+   */
+  reserveIdempotencyKey(account: string, key: string, requestHash: string, now: number): Promise<IdempotencyRecord | null>;
+  completeIdempotencyKey(account: string, key: string, response: { status: number; body: unknown }): Promise<void>;
+  /** Remove the reservation of a request that failed before queuing anything. */
+  releaseIdempotencyKey(account: string, key: string): Promise<void>;
+  purgeIdempotencyKeys(before: number): Promise<number>;
+}
