@@ -190,6 +190,28 @@ export const configSchema = z.object({
     retainFinished: duration('storage.retainFinished').default('7d')
       .describe('keep delivered/bounced messages (without bodies) this long for `queue show`'),
   }).strict().default({}),
+  http: z.union([
+    z.literal(false),
+    z.object({
+      host: z.string().default('127.0.0.1').describe('address to bind; 0.0.0.0 or :: for all'),
+      port: z.number().int().min(0).max(65535).default(8025).describe('TCP port; 0 picks a free one'),
+      tls: z.boolean().default(false).describe('serve HTTPS with the tls.cert/tls.key certificate (self-signed when those are null)'),
+      bodyLimit: size('http.bodyLimit').default('40MB').describe('largest request body accepted (413 beyond); base64 attachments grow by a third'),
+      trustProxy: z.union([z.boolean(), z.array(z.string())]).default(false)
+        .describe('trust X-Forwarded-For from these proxy addresses (true: any) for client IPs in logs'),
+    }).strict(),
+  ]).default({}).describe('the HTTP API (/v1), /metrics, /healthz and /readyz; false: off'),
+  events: z.object({
+    retention: duration('events.retention').default('30d').describe('keep message events this long (GET /v1/events); older ones are purged hourly'),
+  }).strict().default({}),
+  webhooks: z.object({
+    timeout: duration('webhooks.timeout').default('10s').describe('per POST to a webhook URL'),
+    batchSize: z.number().int().min(1).max(1000).default(100).describe('events per POST at most'),
+    concurrency: z.number().int().positive().default(10).describe('webhook POSTs in flight per node'),
+    retryFor: duration('webhooks.retryFor').default('24h').describe('keep retrying an event this long (with backoff) before dropping it'),
+    disableAfter: duration('webhooks.disableAfter').default('24h').describe('disable a webhook (event webhook.disabled) that has failed continuously this long'),
+    pollInterval: duration('webhooks.pollInterval').default('1s').describe('how often each node looks for pending webhook deliveries'),
+  }).strict().default({}),
   log: z.object({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   }).strict().default({}),

@@ -34,6 +34,7 @@ export class RelayProcess {
         submission: { host: '127.0.0.1', port: 0 }, submissions: { host: '127.0.0.1', port: 0 },
         alt: false, mx: { host: '127.0.0.1', port: 0 },
       },
+      http: { host: '127.0.0.1', port: 0 },
       log: { level: 'info' },
     };
     const merged = deepMerge(base, config);
