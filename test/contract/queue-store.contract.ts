@@ -10,6 +10,7 @@ import { newQueueId } from '../../src/message/ids.js';
 import type { NewMessage, QueueStore, RecipientOutcome } from '../../src/queue/store.js';
 import { domainStoreContract } from './domain-store.contract.js';
 import { queueBodyContract } from './queue-body.contract.js';
+import { destinationSlotContract } from './destination-slot.contract.js';
 
 export type MakeStore = () => Promise<{ store: QueueStore; cleanup: () => Promise<void> }>;
 
@@ -63,6 +64,7 @@ export function queueStoreContract(name: string, makeStore: MakeStore): void {
     });
   domainStoreContract(it);
   queueBodyContract(it);
+  destinationSlotContract(it);
 
   it('put + readBody round-trips every byte value and stores the envelope', async (store) => {
     const bytes = Buffer.alloc(5000);

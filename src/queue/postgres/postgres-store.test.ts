@@ -16,7 +16,7 @@ import { PostgresQueueStore } from './postgres-store.js';
 const logger = createLogger('silent');
 const ADMIN_URL = process.env.PL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB_NAME = `postlane_test_${randomBytes(6).toString('hex')}`;
-const TABLES = 'queued_message, message_body, recipient, attempt, smtp_user, smtp_user_domain, sending_domain, dkim_key';
+const TABLES = 'queued_message, message_body, recipient, attempt, smtp_user, smtp_user_domain, sending_domain, dkim_key, destination_slot';
 
 function withDatabase(base: string, db: string): string {
   const u = new URL(base);
@@ -118,6 +118,42 @@ if (unreachable !== null) {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  test('postgres: concurrent acquirers on several stores never hold more than the limit of destination slots', async () => {
+    await truncate();
+    const stores = [newStore(3), newStore(3), newStore(3)];
+    await Promise.all(stores.map((s) => s.open()));
+    const LIMIT = 3;
+    const held = new Map<string, string>(); // 'dest#slot' → owner, as granted by the database
+    let peak = 0;
+    let grants = 0;
+    try {
+      const worker = async (store: PostgresQueueStore, owner: string) => {
+        for (let round = 0; round < 15; round++) {
+          const got = await store.acquireDestinationSlots({
+            owner, requests: [{ destination: 'hot.example', want: 1 + (round % 2) }, { destination: 'cold.example', want: 1 }],
+            limit: LIMIT, now: 1_000, leaseMs: 60_000,
+          });
+          for (const g of got) {
+            const k = `${g.destination}#${g.slot}`;
+            assert.equal(held.get(k), undefined, `${k} granted to ${owner} while ${held.get(k)} holds it`);
+            held.set(k, owner);
+          }
+          grants += got.length;
+          peak = Math.max(peak, [...held.keys()].filter((k) => k.startsWith('hot.example#')).length);
+          await new Promise((r) => setTimeout(r, 2));
+          for (const g of got) held.delete(`${g.destination}#${g.slot}`); // before the database frees it
+          await store.releaseDestinationSlots(owner, got);
+        }
+      };
+      await Promise.all(stores.flatMap((s, i) => [0, 1, 2].map((j) => worker(s, `node-${i}-${j}`))));
+      assert.ok(peak <= LIMIT, `at most ${LIMIT} hot.example slots held at once (peak ${peak})`);
+      assert.ok(grants > 0);
+      assert.equal(await stores[0]!.releaseDestinationSlots('node-0-0'), 0, 'everything was released');
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
     }
   });
 

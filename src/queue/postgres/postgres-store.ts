@@ -4,7 +4,7 @@
 // transaction, durable when its promise resolves. This class owns the pool, the transaction
 // helper and the translation of failures into typed errors: a failed write is a QueueWriteError
 // (SMTP answers 451), a failed read is ERR_QUEUE_READ.
-import type { NodeHeartbeat } from '../store.js';
+import type { AcquireSlotsOptions, DestinationSlot, NodeHeartbeat } from '../store.js';
 import { Readable } from 'node:stream';
 import pg from 'pg';
 import { systemClock, type Clock } from '../../clock.js';
@@ -19,6 +19,7 @@ import { claimDue, type ClaimOptions } from './claim-due.js';
 import * as domains from './domain-ops.js';
 import { migrate } from './migrations.js';
 import * as reads from './read-ops.js';
+import * as slots from './slot-ops.js';
 import { OpError, pgTypes, type Conn } from './rows.js';
 import * as writes from './write-ops.js';
 
@@ -115,6 +116,17 @@ export class PostgresQueueStore implements QueueStore {
   }
 
   nextDueAt(): Promise<number | null> { return this.#read('nextDueAt', reads.nextDueAt); }
+
+  acquireDestinationSlots(o: AcquireSlotsOptions): Promise<DestinationSlot[]> { return this.#write('acquireDestinationSlots', (c) => slots.acquireSlots(c, o)); }
+  renewDestinationSlots(o: { owner: string; now: number; leaseMs: number }): Promise<DestinationSlot[]> {
+    return this.#write('renewDestinationSlots', (c) => slots.renewSlots(c, o));
+  }
+  releaseDestinationSlots(owner: string, which?: DestinationSlot[]): Promise<number> {
+    return this.#write('releaseDestinationSlots', (c) => slots.releaseSlots(c, owner, which));
+  }
+  unclaimJobs(owner: string, jobs: { messageId: string; domain: string }[]): Promise<number> {
+    return this.#write('unclaimJobs', (c) => slots.unclaimJobs(c, owner, jobs, this.#clock.now()));
+  }
 
   listRecipients(opts: { state?: RecipientState; includeFinal?: boolean; limit?: number } = {}): Promise<RecipientView[]> {
     return this.#read('listRecipients', (c) => reads.listRecipients(c, opts));

@@ -6,7 +6,7 @@
 export const WRITE_OPS = [
   'put', 'claimDue', 'recordResults', 'releaseLeases', 'retry', 'hold', 'release',
   'deleteMessage', 'purgeFinished', 'addUser', 'removeUser', 'setUserDomains',
-  'addDomain', 'removeDomain', 'addDkimKey', 'activateDkimKey', 'recordHeartbeat',
+  'addDomain', 'removeDomain', 'addDkimKey', 'activateDkimKey', 'recordHeartbeat', 'unclaimJobs',
 ] as const;
 
 /** Operations that only read: answered at once from a second (read-only) connection. */

@@ -3,7 +3,8 @@
 // in memory until put() and committed with the rows, larger ones live in dataDir/spool (streamed
 // and fsynced on the main thread through libuv). This class only translates calls into worker
 // requests and worker failures into typed errors: a failed write is a QueueWriteError (451).
-import type { NodeHeartbeat } from '../store.js';
+import type { AcquireSlotsOptions, DestinationSlot, NodeHeartbeat } from '../store.js';
+import { InProcessSlots } from '../in-process-slots.js';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -38,6 +39,7 @@ export class SqliteQueueStore implements QueueStore {
   #client: WorkerClient | null = null;
   /** Wall time, like the orphan sweep: the injected clock may be a test's simulated time. */
   readonly #inline = new InlineBodies(systemClock, ORPHAN_AGE_MS);
+  readonly #slots = new InProcessSlots();
 
   constructor(private readonly opts: SqliteQueueStoreOptions) {
     this.#spoolDir = path.join(opts.dataDir, 'spool');
@@ -110,6 +112,14 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   nextDueAt(): Promise<number | null> { return this.#call('nextDueAt') as Promise<number | null>; }
+
+  // Destination slots: one relay process uses this queue, so they live in its memory.
+  async acquireDestinationSlots(o: AcquireSlotsOptions): Promise<DestinationSlot[]> { return this.#slots.acquire(o); }
+  async renewDestinationSlots(o: { owner: string; now: number; leaseMs: number }): Promise<DestinationSlot[]> { return this.#slots.renew(o); }
+  async releaseDestinationSlots(owner: string, which?: DestinationSlot[]): Promise<number> { return this.#slots.release(owner, which); }
+  unclaimJobs(owner: string, jobs: { messageId: string; domain: string }[]): Promise<number> {
+    return this.#call('unclaimJobs', owner, jobs, this.#clock.now()) as Promise<number>;
+  }
 
   listRecipients(opts: { state?: RecipientState; includeFinal?: boolean; limit?: number } = {}): Promise<RecipientView[]> {
     return this.#call('listRecipients', opts) as Promise<RecipientView[]>;

@@ -75,6 +75,16 @@ export function releaseLeases(db: Db, _fx: Effects, owner: string | null, now: n
                   WHERE state = 'delivering' AND (? IS NULL OR lease_owner = ?)`).run(now, now, owner, owner).changes;
 }
 
+/** Jobs claimed but never started (no destination slot): back to waiting with their due time, no attempt counted. */
+export function unclaimJobs(db: Db, _fx: Effects, owner: string, jobs: { messageId: string; domain: string }[], now: number): number {
+  const stmt = sql(db, `UPDATE recipient SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
+                          next_attempt_at = COALESCE(next_attempt_at, ?), lease_owner = NULL, lease_until = NULL, updated_at = ?
+                        WHERE state = 'delivering' AND lease_owner = ? AND message_id = ? AND domain = ?`);
+  let n = 0;
+  for (const j of jobs) n += stmt.run(now, now, owner, j.messageId, j.domain.toLowerCase()).changes;
+  return n;
+}
+
 export function retry(db: Db, _fx: Effects, id: string | null, now: number): number {
   return sql(db, `UPDATE recipient SET next_attempt_at = ?, updated_at = ?
                   WHERE state IN ('queued', 'deferred') AND (? IS NULL OR message_id = ?)`).run(now, now, id, id).changes;
