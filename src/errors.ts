@@ -21,6 +21,20 @@ export class QueueWriteError extends RelayError {
   }
 }
 
+/**
+ * The queue database cannot be reached right now (connection refused or lost, connect or statement
+ * timeout): nothing was committed, and the same call may succeed later. SMTP answers 451 4.3.0;
+ * delivery pauses and retries (docs/operations.md).
+ */
+export class QueueUnavailableError extends RelayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_QUEUE_UNAVAILABLE', message, { code: 451, enhanced: '4.3.0', text: 'Temporary local problem, try again later' }, options);
+  }
+}
+
+/** True for a QueueUnavailableError (also across module copies: by code). */
+export const isQueueUnavailable = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === 'ERR_QUEUE_UNAVAILABLE';
+
 /** An unknown queue id was named by an admin command. */
 export class NotFoundError extends RelayError {
   constructor(what: string) { super('ERR_NOT_FOUND', `${what} not found`); }

@@ -1,18 +1,20 @@
 // Owns the steps of one claimed job, in order: route the domain → decide each host's TLS
 // requirement (transport-security.ts) → try the hosts in order until one decides → turn findings
 // into recipient outcomes (delivered / deferred / bounced / expired) → build the DSN when one is
-// due → record everything in one store call → log each outcome (with the TLS result).
+// due → record everything in one store call (retried while the store is unreachable, until the
+// lease expires: record-retry.ts) → log each outcome (with the TLS result).
 // The scheduler decides when jobs run; this decides what happens to their recipients.
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { createDsn, type DsnRecipient, type DsnSigner } from '../events/dsn.js';
 import type { Logger } from '../events/log.js';
 import { computeRetryDelayMs } from '../queue/retry-schedule.js';
-import type { DeliveryJob, GeneratedMessage, QueueStore, RecipientOutcome } from '../queue/store.js';
+import type { DeliveryJob, GeneratedMessage, QueueStore, RecipientOutcome, RecordResultsOptions } from '../queue/store.js';
 import type { AttemptMessage, HostAttempt, SmtpAttempt } from './attempt.js';
 import { classifyError, describeVerdict, flattenReply, type Verdict } from './classify.js';
 import type { SessionTarget } from './connection-pool.js';
 import type { LocalDelivery } from './local.js';
+import { recordWithRetry } from './record-retry.js';
 import type { RouteHost, Router } from './route.js';
 import type { TlsResult } from './tls-policy.js';
 import { notInPolicyVerdict, type DomainSecurity, type HostSecurity, type TransportSecurity } from './transport-security.js';
@@ -48,14 +50,14 @@ export class JobRunner {
 
   async run(job: DeliveryJob, signal: AbortSignal): Promise<void> {
     if (job.route === 'local') {
-      await this.o.store.recordResults(job.messageId, await this.o.local.deliver(job), [], { owner: this.o.nodeId });
+      await this.#record(job, await this.o.local.deliver(job), [], { owner: this.o.nodeId }, signal);
       return;
     }
     const findings = await this.#deliver(job, signal);
     if (signal.aborted && ![...findings.values()].some((f) => f.delivered !== undefined || f.verdict?.kind === 'permanent')) {
       throw Object.assign(new Error('delivery aborted'), { code: 'EABORT' }); // nothing decided: the lease is released
     }
-    await this.#finish(job, findings);
+    await this.#finish(job, findings, signal);
   }
 
   /** An attempt that threw unexpectedly: every recipient is deferred (unknown = temporary). */
@@ -127,7 +129,7 @@ export class JobRunner {
       'MTA-STS (testing): TLS would not satisfy the policy; delivering anyway');
   }
 
-  async #finish(job: DeliveryJob, findings: Map<string, Finding>): Promise<void> {
+  async #finish(job: DeliveryJob, findings: Map<string, Finding>, signal?: AbortSignal): Promise<void> {
     const now = this.o.clock.now();
     let decided = job.recipients.map((r) => this.#decide(job, r, findings.get(r.address), now));
     let generated: GeneratedMessage[] = [];
@@ -146,8 +148,14 @@ export class JobRunner {
         decided = decided.map((d) => (d.outcome.status === 'bounced' || d.outcome.status === 'expired' ? this.#postpone(d, now) : d));
       }
     }
-    await this.o.store.recordResults(job.messageId, decided.map((d) => d.outcome), generated, { owner: this.o.nodeId, delayNotified });
+    await this.#record(job, decided.map((d) => d.outcome), generated, { owner: this.o.nodeId, delayNotified }, signal);
     for (const d of decided) this.#log(job, d, now);
+  }
+
+  /** One store call; while the store is unreachable, kept and retried until the job's lease expires. */
+  #record(job: DeliveryJob, outcomes: RecipientOutcome[], generated: GeneratedMessage[], opts: RecordResultsOptions, signal?: AbortSignal): Promise<void> {
+    return recordWithRetry(() => this.o.store.recordResults(job.messageId, outcomes, generated, opts),
+      { clock: this.o.clock, logger: this.o.logger, id: job.messageId, deadline: job.leaseUntil, signal });
   }
 
   #decide(job: DeliveryJob, r: DeliveryJob['recipients'][number], found: Finding | undefined, now: number): Decided {

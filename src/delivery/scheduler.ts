@@ -5,16 +5,20 @@
 // saturated domains, so one busy domain cannot take every slot; a claimed job whose domain filled
 // up within the round waits here (leased) for the next free slot of its domain. Graceful stop lets
 // attempts finish, then aborts them and releases this node's leases.
+// When the store cannot be reached, claiming pauses: `delivery.paused` is logged once, claims are
+// retried with a capped backoff (outage-backoff.ts) and nothing else wakes the pump meanwhile;
+// the first claim that works logs `delivery.resumed`.
 import fs from 'node:fs';
 import path from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, isQueueUnavailable } from '../errors.js';
 import type { Logger } from '../events/log.js';
 import type { DeliveryJob, QueueStore } from '../queue/store.js';
 import { SmtpAttempt } from './attempt.js';
 import { ConnectionPool } from './connection-pool.js';
 import { LocalDelivery } from './local.js';
+import { OutageBackoff, type BackoffLimits } from './outage-backoff.js';
 import type { DsnSigner } from '../events/dsn.js';
 import { createResolveFn } from './inbound-auth.js';
 import { createHttpsPolicyFetcher, type PolicyFetcher } from './mta-sts-fetch.js';
@@ -46,6 +50,8 @@ export interface DeliverySchedulerOptions {
 
 /** After an abort, how long stop() still waits for attempts (a DNS query cannot be cancelled). */
 const ABORT_GRACE_MS = 2000;
+/** Claims while the store is unreachable: 250 ms, 500 ms, 1 s … every 5 s (resumes at most 5 s after it returns). */
+export const PAUSE_BACKOFF: BackoffLimits = { initialMs: 250, maxMs: 5_000 };
 
 export class DeliveryScheduler {
   readonly #o: Required<Pick<DeliverySchedulerOptions, 'config' | 'store' | 'logger' | 'clock' | 'nodeId'>>;
@@ -61,10 +67,12 @@ export class DeliveryScheduler {
   #timer: NodeJS.Timeout | null = null;
   #pump: Promise<void> | null = null;
   #again = false;
+  readonly #outage: OutageBackoff;
 
   constructor(opts: DeliverySchedulerOptions) {
     const clock = opts.clock ?? systemClock;
     this.#o = { config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId };
+    this.#outage = new OutageBackoff(PAUSE_BACKOFF, clock);
     const resolver = opts.resolver ?? createResolver(opts.config.dns);
     this.#pool = new ConnectionPool({ config: opts.config, clock, ca: readCaFile(opts.config.delivery.tlsCaFile, 'delivery.tlsCaFile') });
     this.#runner = opts.runner ?? new JobRunner({
@@ -89,6 +97,7 @@ export class DeliveryScheduler {
   /** New work was queued (or a slot freed): claim soon. */
   notify(): void {
     if (this.#state !== 'running') return;
+    if (this.#outage.paused && this.#timer) return; // paused: only the backoff timer retries
     if (this.#pump) { this.#again = true; return; }
     this.#pump = this.#runPump().finally(() => {
       this.#pump = null;
@@ -108,7 +117,11 @@ export class DeliveryScheduler {
     }
     this.#waiting = [];
     this.#pool.closeAll();
-    const released = await this.#o.store.releaseLeases(this.#o.nodeId);
+    const released = await this.#o.store.releaseLeases(this.#o.nodeId).catch((err: unknown) => {
+      this.#o.logger.warn({ event: 'delivery.release_failed', node: this.#o.nodeId, reason: (err as Error)?.message },
+        'could not release leases; they expire after delivery.leaseTime');
+      return 0;
+    });
     this.#state = 'stopped';
     this.#o.logger.info({ event: 'delivery.stopped', node: this.#o.nodeId, released }, 'delivery stopped');
   }
@@ -119,11 +132,27 @@ export class DeliveryScheduler {
         this.#again = false;
         await this.#fill();
         await this.#scheduleWake();
+        this.#resumed();
       } while (this.#again && this.#state === 'running');
     } catch (err) {
-      this.#o.logger.error({ event: 'delivery.claim_failed', err }, 'could not claim due deliveries');
-      this.#wakeIn(this.#o.config.delivery.pollInterval);
+      this.#paused(err);
     }
+  }
+
+  /** A claim failed: log once per outage, retry after the backoff delay. */
+  #paused(err: unknown): void {
+    const { delayMs, began } = this.#outage.failed();
+    if (began) {
+      const unavailable = isQueueUnavailable(err);
+      this.#o.logger[unavailable ? 'warn' : 'error']({ event: 'delivery.paused', node: this.#o.nodeId, unavailable, reason: (err as Error)?.message ?? String(err) },
+        'delivery paused: cannot claim work from the queue; retrying with backoff');
+    }
+    this.#wakeIn(delayMs);
+  }
+
+  #resumed(): void {
+    const end = this.#outage.succeeded();
+    if (end) this.#o.logger.info({ event: 'delivery.resumed', node: this.#o.nodeId, ...end }, 'delivery resumed');
   }
 
   /** Claim and start jobs while there are free slots and due work. */
@@ -184,6 +213,7 @@ export class DeliveryScheduler {
       await this.#runner.run(job, signal);
     } catch (err) {
       if (signal.aborted) return; // stop() releases the lease: due again at once, on restart
+      if (isQueueUnavailable(err)) return; // logged by record-retry.ts; the lease expires and the job is retried
       await this.#runner.recordCrash(job, err).catch((e: unknown) =>
         this.#o.logger.error({ event: 'delivery.record_failed', id: job.messageId, err: e }, 'could not record a delivery result; the lease will expire'));
     }

@@ -179,7 +179,9 @@ export class IncomingMessage {
     if (!this.deps.signer || this.origin.listener === 'mx') return;
     this.#tee = new PassThrough();
     this.#signing = this.deps.signer.sign(this.#tee, fromDomain, { id: this.id });
-    this.#signing.catch(() => { /* surfaced by #finishSigning */ });
+    // Surfaced by #finishSigning. A signer that failed early (its key lookup found the store
+    // unreachable) never reads the tee: drain it, or #write would wait for 'drain' forever.
+    this.#signing.catch(() => { this.#tee?.resume(); });
   }
 
   /** The signature to store in front of the message (headers '' when unsigned); null: not signing. */

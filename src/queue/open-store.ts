@@ -11,6 +11,7 @@ export function openStore(config: Readonly<Config>, logger: Logger, role: 'relay
   if (config.storage.url) {
     return new PostgresQueueStore({
       url: config.storage.url, logger, poolSize: config.storage.poolSize, statementTimeoutMs: config.storage.statementTimeout,
+      connectTimeoutMs: config.storage.connectTimeout,
       // room for the headers Postlane adds (Received, Message-ID, Date, DKIM-Signature)
       maxBodyBytes: config.limits.maxMessageSize + 64 * 1024,
     });

@@ -3,17 +3,19 @@
 // is leased with FOR UPDATE SKIP LOCKED and lease expiry (claim-due.ts). Each write is one
 // transaction, durable when its promise resolves. This class owns the pool, the transaction
 // helper and the translation of failures into typed errors: a failed write is a QueueWriteError
-// (SMTP answers 451), a failed read is ERR_QUEUE_READ.
+// (SMTP answers 451), a failed read is ERR_QUEUE_READ, and either one caused by the database being
+// unreachable (availability.ts) is a QueueUnavailableError, logged once per outage.
 import type { AcquireSlotsOptions, DestinationSlot, NodeHeartbeat } from '../store.js';
 import { Readable } from 'node:stream';
 import pg from 'pg';
 import { systemClock, type Clock } from '../../clock.js';
-import { NotFoundError, QueueWriteError, RelayError } from '../../errors.js';
+import { NotFoundError, QueueUnavailableError, QueueWriteError, RelayError } from '../../errors.js';
 import type { Logger } from '../../events/log.js';
 import type {
   BodyWriter, DeliveryJob, DkimKey, GeneratedMessage, MessageView, NewMessage, NewUser, QueueCounts, QueueStore, RecipientOutcome,
   RecordResultsOptions, RecipientState, RecipientView, SendingDomain, UserDomainGrant, UserRecord,
 } from '../store.js';
+import { AvailabilityLog, isUnavailable } from './availability.js';
 import { MemoryBodyWriter, PendingBodies } from './body-writer.js';
 import { claimDue, type ClaimOptions } from './claim-due.js';
 import * as domains from './domain-ops.js';
@@ -33,12 +35,14 @@ export interface PostgresQueueStoreOptions {
   poolSize?: number;
   /** Server-side statement_timeout for every statement (default 30 s). */
   statementTimeoutMs?: number;
+  /** How long to wait for a connection (a new one, or a free one from the pool) before failing (default 5 s). */
+  connectTimeoutMs?: number;
   /** Largest body createBody() accepts (pass limits.maxMessageSize plus header room); default 26 MiB. */
   maxBodyBytes?: number;
 }
 
 const PENDING_MAX_AGE_MS = 10 * 60_000;
-const CONNECT_TIMEOUT_MS = 10_000;
+const CONNECT_TIMEOUT_MS = 5_000;
 
 export class PostgresQueueStore implements QueueStore {
   readonly #logger: Logger;
@@ -46,23 +50,28 @@ export class PostgresQueueStore implements QueueStore {
   readonly #maxBodyBytes: number;
   /** Wall time: the injected clock may be a test's simulated time. */
   readonly #pending = new PendingBodies(systemClock, PENDING_MAX_AGE_MS);
+  readonly #availability: AvailabilityLog;
   #pool: pg.Pool | null = null;
 
   constructor(private readonly opts: PostgresQueueStoreOptions) {
     this.#logger = opts.logger;
     this.#clock = opts.clock ?? systemClock;
     this.#maxBodyBytes = opts.maxBodyBytes ?? 26 * 1024 * 1024;
+    this.#availability = new AvailabilityLog(opts.logger);
   }
 
   async open(): Promise<void> {
     if (this.#pool) throw new Error('queue store already open');
     const pool = new pg.Pool({
       connectionString: this.opts.url, max: this.opts.poolSize ?? 10, types: pgTypes,
-      statement_timeout: this.opts.statementTimeoutMs ?? 30_000, connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      statement_timeout: this.opts.statementTimeoutMs ?? 30_000, connectionTimeoutMillis: this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
       application_name: 'postlane',
     });
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
     pool.on('error', (err) => this.#logger.warn({ event: 'queue.pg_connection_lost', reason: err.message }, 'database connection lost'));
+    // Nor one dropped while checked out (pg-pool listens only on idle clients): its query fails
+    // (a typed error for the caller) and release() sees it is no longer queryable and discards it.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     try {
       const client = await pool.connect();
       try {
@@ -107,8 +116,14 @@ export class PostgresQueueStore implements QueueStore {
     const withBodies = generated.map((g) => ({ g, body: this.#pending.take(g.message.id) }));
     const missing = withBodies.find((x) => !x.body);
     if (missing) throw new QueueWriteError(`no finished body for generated message ${missing.g.message.id}`);
-    await this.#write('recordResults', (c) =>
-      writes.recordResults(c, messageId, outcomes, withBodies as { g: GeneratedMessage; body: Buffer }[], opts, this.#clock.now()));
+    try {
+      await this.#write('recordResults', (c) =>
+        writes.recordResults(c, messageId, outcomes, withBodies as { g: GeneratedMessage; body: Buffer }[], opts, this.#clock.now()));
+    } catch (err) {
+      // Nothing was committed: keep the DSN bodies so the caller may retry (delivery/record-retry.ts).
+      for (const { g, body } of withBodies) this.#pending.add(g.message.id, body!);
+      throw err;
+    }
   }
 
   releaseLeases(owner: string | null): Promise<number> {
@@ -168,6 +183,7 @@ export class PostgresQueueStore implements QueueStore {
       await client.query('BEGIN');
       const result = await fn(client);
       await client.query('COMMIT');
+      this.#availability.succeeded();
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => { broken = true; });
@@ -180,7 +196,9 @@ export class PostgresQueueStore implements QueueStore {
   async #read<T>(op: string, fn: (c: Conn) => Promise<T>): Promise<T> {
     const client = await this.#connect(op);
     try {
-      return await fn(client);
+      const result = await fn(client);
+      this.#availability.succeeded();
+      return result;
     } catch (err) {
       throw this.#toError(op, err, false);
     } finally {
@@ -205,6 +223,11 @@ export class PostgresQueueStore implements QueueStore {
       if (err.kind === 'not-found') return new NotFoundError(err.message);
     }
     const { message, code } = err as { message?: string; code?: string };
+    if (isUnavailable(err)) {
+      this.#availability.failed(op, err);
+      this.#logger.debug({ event: 'queue.op_unavailable', op, code, reason: message }, 'queue operation failed: database unavailable');
+      return new QueueUnavailableError(`queue ${op} failed: database unavailable (${message})`, { cause: err });
+    }
     if (!write) {
       this.#logger.error({ event: 'queue.read_failed', op, code, reason: message }, 'queue read failed');
       return new RelayError('ERR_QUEUE_READ', `queue ${op} failed`, undefined, { cause: err });
