@@ -2,6 +2,7 @@
 // expected-failure type, and the pg type parsers (int8 as a JS number: every bigint column holds
 // ms timestamps, sizes or serial ids, all far below 2^53).
 import pg from 'pg';
+import type { MessageMeta, RateLimits } from '../platform-store.js';
 import type { AttemptRecord, AttemptTls, MessageView, NewMessage, RecipientState, RecipientView, UserRecord } from '../store.js';
 export { domainOf, normalizeDomains } from '../row-mapping.js';
 
@@ -20,6 +21,7 @@ export const pgTypes: pg.CustomTypesConfig = {
 export interface MessageRow {
   id: string; mail_from: string; return_path: string | null; size: number; received_at: number; origin: NewMessage['origin'];
   is_bounce: boolean; route: 'relay' | 'local'; delay_notified: boolean; header_prefix: string | null; completed_at: number | null;
+  account: string; tags: string[]; metadata: Record<string, string>; stream: MessageMeta['stream'];
 }
 export interface RecipientRow {
   id: number; message_id: string; address: string; domain: string; state: RecipientState; attempts: number;
@@ -29,7 +31,7 @@ export type RecipientViewRow = RecipientRow & Pick<MessageRow, 'mail_from' | 're
 export interface AttemptRow {
   rcpt_id: number; address: string; at: number; status: AttemptRecord['status']; host: string | null; response: string; tls: AttemptTls | null;
 }
-export interface UserRow { name: string; password_hash: string; created_at: number; any_domain: boolean }
+export interface UserRow { name: string; password_hash: string; created_at: number; any_domain: boolean; account: string; limits: RateLimits }
 
 export const toRecipientView = (r: RecipientViewRow): RecipientView => ({
   messageId: r.message_id, rcptId: r.id, mailFrom: r.mail_from, address: r.address, state: r.state, attempts: r.attempts,
@@ -38,14 +40,20 @@ export const toRecipientView = (r: RecipientViewRow): RecipientView => ({
 
 export const toMessageView = (m: MessageRow, recipients: RecipientView[], attempts: AttemptRow[]): MessageView => ({
   id: m.id, mailFrom: m.mail_from, size: m.size, receivedAt: m.received_at, origin: m.origin, isBounce: m.is_bounce, route: m.route,
-  recipients,
+  meta: toMeta(m), recipients,
   attempts: attempts.map((a) => ({
     at: a.at, rcptId: a.rcpt_id, address: a.address, status: a.status, host: a.host, response: a.response, ...(a.tls ? { tls: a.tls } : {}),
   })),
 });
 
-export const toUser = (u: UserRow, allowedDomains: string[]): UserRecord =>
-  ({ name: u.name, passwordHash: u.password_hash, createdAt: u.created_at, allowedDomains, anyDomain: u.any_domain });
+export const toUser = (u: UserRow, allowedDomains: string[]): UserRecord => ({
+  name: u.name, passwordHash: u.password_hash, createdAt: u.created_at, allowedDomains, anyDomain: u.any_domain,
+  account: u.account, limits: u.limits,
+});
+
+/** The API fields of a message row (jsonb columns arrive parsed). */
+export const toMeta = (m: Pick<MessageRow, 'account' | 'tags' | 'metadata' | 'stream'>): MessageMeta =>
+  ({ account: m.account, tags: m.tags, metadata: m.metadata, stream: m.stream });
 
 /** An expected failure an operation reports by kind (the store maps kinds to typed errors). */
 export class OpError extends Error {

@@ -1,6 +1,7 @@
 // Shared by the worker's operations: the prepared-statement cache, the per-operation side
 // effects applied around the commit, and the mapping from SQLite rows to QueueStore values.
 import type Database from 'better-sqlite3';
+import type { MessageMeta, RateLimits } from '../platform-store.js';
 import type { AttemptRecord, AttemptTls, MessageView, NewMessage, RecipientState, RecipientView, UserRecord } from '../store.js';
 export { domainOf, normalizeDomains } from '../row-mapping.js';
 
@@ -24,6 +25,7 @@ export function sql(db: Db, text: string): Database.Statement {
 export interface MessageRow {
   id: string; mail_from: string; return_path: string | null; size: number; received_at: number; origin: string;
   is_bounce: number; route: 'relay' | 'local'; delay_notified: number; completed_at: number | null;
+  account: string; tags: string | null; metadata: string | null; stream: MessageMeta['stream'];
 }
 export interface RecipientRow {
   id: number; message_id: string; address: string; domain: string; state: RecipientState; attempts: number;
@@ -34,7 +36,7 @@ interface AttemptRow {
   rcpt_id: number; address: string; at: number; status: AttemptRecord['status']; host: string | null; response: string;
   tls: string | null; // JSON AttemptTls
 }
-export interface UserRow { name: string; password_hash: string; created_at: number; any_domain: number }
+export interface UserRow { name: string; password_hash: string; created_at: number; any_domain: number; account: string; limits: string }
 
 export const toRecipientView = (r: RecipientRow & Pick<MessageRow, 'mail_from' | 'received_at' | 'size'>): RecipientView => ({
   messageId: r.message_id,
@@ -57,6 +59,7 @@ export const toMessageView = (m: MessageRow, recipients: RecipientView[], attemp
   origin: JSON.parse(m.origin) as NewMessage['origin'],
   isBounce: m.is_bounce === 1,
   route: m.route,
+  meta: toMeta(m),
   recipients,
   attempts: attempts.map((a) => ({
     at: a.at, rcptId: a.rcpt_id, address: a.address, status: a.status, host: a.host, response: a.response,
@@ -64,8 +67,16 @@ export const toMessageView = (m: MessageRow, recipients: RecipientView[], attemp
   })),
 });
 
-export const toUser = (u: UserRow, allowedDomains: string[]): UserRecord =>
-  ({ name: u.name, passwordHash: u.password_hash, createdAt: u.created_at, allowedDomains, anyDomain: u.any_domain === 1 });
+export const toUser = (u: UserRow, allowedDomains: string[]): UserRecord => ({
+  name: u.name, passwordHash: u.password_hash, createdAt: u.created_at, allowedDomains, anyDomain: u.any_domain === 1,
+  account: u.account, limits: JSON.parse(u.limits) as RateLimits,
+});
+
+/** The API fields of a message row (tags and metadata are JSON text, NULL when empty). */
+export const toMeta = (m: Pick<MessageRow, 'account' | 'tags' | 'metadata' | 'stream'>): MessageMeta => ({
+  account: m.account, tags: m.tags ? JSON.parse(m.tags) as string[] : [],
+  metadata: m.metadata ? JSON.parse(m.metadata) as Record<string, string> : {}, stream: m.stream,
+});
 
 /** Lower-cased, deduplicated and sorted: how domain lists are stored. */
 
