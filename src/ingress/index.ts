@@ -3,13 +3,14 @@
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock.js';
-import type { Config } from '../config/schema.js';
+import type { Config, ListenerConfig } from '../config/schema.js';
 import type { QueueStore, UserDomainGrant } from '../queue/store.js';
 import type { MessageSigner } from '../domains/message-signer.js';
 import { Acceptor } from './accept.js';
 import { AuthLimiter } from './smtp/auth-limiter.js';
 import { ConnectionLimits, SmtpListener, networkMatcher } from './smtp/listener.js';
 import type { ListenerName } from './smtp/session.js';
+import type { ProxyPolicy } from './smtp/proxy-handshake.js';
 
 export interface SmtpIngressDeps {
   config: Readonly<Config>;
@@ -41,6 +42,13 @@ export interface SmtpIngress {
 
 const LISTENERS: readonly ListenerName[] = ['submission', 'submissions', 'alt', 'mx'];
 const DEFAULT_CLOSE_GRACE_MS = 5000;
+/** A load balancer sends the PROXY header at once; a peer that has not within this is closed. */
+const PROXY_HEADER_TIMEOUT_MS = 5000;
+
+function proxyPolicy(setting: ListenerConfig['proxyProtocol'], commandTimeoutMs: number): ProxyPolicy | null {
+  if (setting === false) return null;
+  return { isTrusted: networkMatcher(setting.trusted), required: setting.required, timeoutMs: Math.min(PROXY_HEADER_TIMEOUT_MS, commandTimeoutMs) };
+}
 
 export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngress> {
   const { config, logger } = deps;
@@ -59,6 +67,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
       if (bind === false) continue;
       const listener = new SmtpListener({
         name, limits, logger, isRelayNetwork,
+        proxy: proxyPolicy(bind.proxyProtocol, config.smtp.commandTimeout),
         connection: {
           session: {
             listener: name, hostname: config.hostname, banner: config.smtp.banner, localDomains, bounceLabel: config.domains.bounceDomain?.label ?? null,

@@ -89,8 +89,10 @@ export class Client {
     this.#attach(socket);
   }
 
-  static async connect(port: number, o: { tls?: boolean; localAddress?: string } = {}): Promise<Client> {
+  /** `preface`: bytes written first, before any TLS (a load balancer's PROXY header). */
+  static async connect(port: number, o: { tls?: boolean; localAddress?: string; preface?: string | Buffer } = {}): Promise<Client> {
     const tcp = net.connect({ host: '127.0.0.1', port, localAddress: o.localAddress });
+    if (o.preface !== undefined) tcp.write(o.preface);
     const socket = o.tls ? tls.connect({ socket: tcp, rejectUnauthorized: false, servername: 'relay.test' }) : tcp;
     await new Promise<void>((resolve, reject) => {
       socket.once(o.tls ? 'secureConnect' : 'connect', () => resolve());

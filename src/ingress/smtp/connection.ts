@@ -21,6 +21,8 @@ export interface ConnectionDeps {
   implicitTls: boolean;
   /** The client is in smtp.relayNetworks and this is submission or alt. */
   trustedNetwork: boolean;
+  /** The client's address: the socket's peer, or the one a trusted proxy's PROXY header named. */
+  clientIp: string;
   secureContext: tls.SecureContext;
   acceptor: Acceptor;
   authLimiter: AuthLimiter;
@@ -57,7 +59,7 @@ export class Connection {
 
   constructor(private readonly raw: net.Socket, private readonly deps: ConnectionDeps) {
     this.#socket = raw;
-    this.#ip = clientIp(raw);
+    this.#ip = deps.clientIp;
     this.closed = new Promise((resolve) => { this.#resolveClosed = resolve; });
     raw.on('error', (err) => this.#onSocketError(err));
     raw.once('close', () => this.#onClosed());
@@ -270,6 +272,7 @@ export class Connection {
       this.#wakeUp();
     });
     socket.on('end', () => { this.#eof = true; this.#wakeUp(); });
+    socket.resume(); // proxy-handshake.ts leaves the raw socket paused after the PROXY header
   }
 
   async #flush(): Promise<void> {

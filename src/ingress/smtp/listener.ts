@@ -1,10 +1,12 @@
 // Owns one listening socket (submission, submissions, alt or mx) and its connections: the
-// connection limits (smtp.maxConnections in all, smtp.maxConnectionsPerIp), handing each
-// accepted socket to a Connection, and the graceful close. A failure in one connection is logged
-// and ends that connection only.
+// PROXY header of trusted load balancers (proxy-handshake.ts), the connection limits
+// (smtp.maxConnections in all, smtp.maxConnectionsPerIp, counted by the real client address),
+// handing each accepted socket to a Connection, and the graceful close. A failure in one
+// connection is logged and ends that connection only.
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { Connection, clientIp, type ConnectionDeps } from './connection.js';
+import { admitConnection, type ProxyPolicy } from './proxy-handshake.js';
 import type { ListenerName } from './session.js';
 
 /** Shared by every listener, so the limits count all sessions. */
@@ -46,7 +48,9 @@ export function networkMatcher(cidrs: readonly string[]): (ip: string) => boolea
 
 export interface ListenerDeps {
   name: ListenerName;
-  connection: Omit<ConnectionDeps, 'implicitTls' | 'trustedNetwork'>;
+  connection: Omit<ConnectionDeps, 'implicitTls' | 'trustedNetwork' | 'clientIp'>;
+  /** smtp.<name>.proxyProtocol; null: every peer is the client itself. */
+  proxy: ProxyPolicy | null;
   /** smtp.relayNetworks; honoured on submission and alt only. */
   isRelayNetwork: (ip: string) => boolean;
   limits: ConnectionLimits;
@@ -59,10 +63,13 @@ export class SmtpListener {
   #server: net.Server;
   #connections = new Set<Connection>();
   #refused = new Set<net.Socket>();
+  /** Sockets of trusted proxies whose PROXY header has not arrived yet. */
+  #awaitingHeader = new Set<net.Socket>();
+  #closing = false;
 
   constructor(private readonly deps: ListenerDeps) {
     // allowHalfOpen: a client that sends its commands and shuts down its side still gets replies
-    this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
+    this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => void this.#accept(socket));
     this.#server.on('error', (err) => deps.logger.error({ event: 'smtp.listener_error', listener: deps.name, err: err.message }, 'listener error'));
   }
 
@@ -85,7 +92,9 @@ export class SmtpListener {
    * finish it within `graceMs`; whatever is left then is destroyed.
    */
   async close(graceMs: number): Promise<void> {
+    this.#closing = true;
     const stopped = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const s of this.#awaitingHeader) s.destroy();
     for (const c of this.#connections) c.shutdown();
     const all = () => Promise.all([...this.#connections].map((c) => c.closed));
     let timer: NodeJS.Timeout | undefined;
@@ -97,10 +106,20 @@ export class SmtpListener {
     await stopped;
   }
 
-  #accept(socket: net.Socket) {
+  async #accept(socket: net.Socket) {
     socket.on('error', () => { /* reported by the Connection, or irrelevant after a refusal */ });
     if (!socket.remoteAddress) return socket.destroy(); // already gone
-    const ip = clientIp(socket);
+    const peer = clientIp(socket);
+    this.#awaitingHeader.add(socket);
+    const admission = await admitConnection(socket, peer, this.deps.proxy);
+    this.#awaitingHeader.delete(socket);
+    if (admission.kind === 'refused') {
+      if (this.#closing) return socket.destroy();
+      this.deps.logger.warn({ event: 'smtp.proxy_refused', listener: this.deps.name, peer, reason: admission.reason }, 'PROXY protocol: connection refused');
+      return socket.destroy();
+    }
+    if (this.#closing || socket.destroyed) return socket.destroy();
+    const ip = admission.ip;
     if (!this.deps.limits.tryAcquire(ip)) {
       this.deps.logger.warn({ event: 'smtp.rejected', listener: this.deps.name, ip, code: 421, enhanced: '4.7.0', reason: 'connection limit' }, 'too many connections');
       if (this.deps.name === 'submissions') return socket.destroy(); // no TLS yet: a plaintext reply would not be understood
@@ -112,9 +131,10 @@ export class SmtpListener {
     }
     const { name } = this.deps;
     const trustedNetwork = (name === 'submission' || name === 'alt') && this.deps.isRelayNetwork(ip);
-    const conn = new Connection(socket, { ...this.deps.connection, implicitTls: name === 'submissions', trustedNetwork });
+    const conn = new Connection(socket, { ...this.deps.connection, implicitTls: name === 'submissions', trustedNetwork, clientIp: ip });
     this.#connections.add(conn);
-    this.deps.logger.debug({ event: 'smtp.connected', listener: this.deps.name, ip }, 'connection');
+    const via = admission.kind === 'proxied' ? { proxy: admission.peer, proxyVersion: admission.version } : {};
+    this.deps.logger.debug({ event: 'smtp.connected', listener: this.deps.name, ip, ...via }, 'connection');
     conn.closed.then(() => {
       this.#connections.delete(conn);
       this.deps.limits.release(ip);
