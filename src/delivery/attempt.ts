@@ -15,6 +15,8 @@ export interface AttemptMessage {
   size: number;
   /** Unique recipient addresses, in RCPT order. */
   recipients: string[];
+  /** The scheduler's per-destination key (the job's recipient domain): sessions are kept per destination. */
+  destination?: string;
 }
 
 export type RecipientResult =
@@ -46,15 +48,16 @@ export class SmtpAttempt {
   }
 
   async run(message: AttemptMessage, target: SessionTarget, signal?: AbortSignal): Promise<HostAttempt> {
-    let session = this.#pool.take(target);
+    const destination = message.destination ?? '';
+    let session = this.#pool.take(target, destination);
     // A cached session may have died while idle: one retry on a fresh connection.
     for (let retried = false; ; retried = true) {
       const reused = session !== null;
       try {
         if (session) await session.reset();
-        else session = await this.#pool.open(target, signal);
+        else session = await this.#pool.open(target, signal, destination);
       } catch (err) {
-        session?.close();
+        if (session) this.#pool.discard(session);
         session = null;
         if (reused && !retried && !signal?.aborted) continue;
         const tls = err instanceof TlsRequirementFailure ? err.tls : null;

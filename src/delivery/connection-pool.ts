@@ -3,6 +3,10 @@
 // (address, port, requirement, user) for reuse, each for delivery.idleConnectionTimeout and at
 // most delivery.maxMessagesPerConnection messages. A session is only ever reused for the very
 // same requirement, so a plaintext or unverified session never carries mail that needs better.
+// Sessions belong to one destination (the scheduler's per-destination key, the recipient domain)
+// and are counted per destination from connect until the socket has closed, so the scheduler can
+// hold one destination slot per connection: before opening another session to a destination, an
+// unused one of that destination is retired first (connections never outnumber the slots held).
 // Wraps nodemailer's SMTPConnection callbacks and events into promises.
 import net from 'node:net';
 import type { Readable } from 'node:stream';
@@ -27,15 +31,21 @@ export type SendInfo = SMTPConnection.SentMessageInfo;
 export type SmtpError = SMTPConnection.SMTPError;
 
 const QUIT_GRACE_MS = 1000;
+/** How long a closed session's socket may take to finish closing before it stops being counted. */
+const SOCKET_CLOSE_MS = 2000;
 
 interface IdleEntry { session: SmtpSession; timer: NodeJS.Timeout; onEnd: () => void }
+
+/** One destination's sessions: open counts every one from connect until its socket closed; busy, those handed out. */
+interface DestinationSessions { open: number; busy: number; closing: Set<Promise<void>> }
 
 const connectionLost = () => Object.assign(new Error('Connection closed'), { code: 'ECONNECTION' });
 
 /** An open SMTP session, ready for MAIL FROM. */
 export class SmtpSession {
   messages = 0;
-  constructor(readonly conn: SMTPConnection, readonly key: string, readonly tls: TlsResult) {}
+  constructor(readonly conn: SMTPConnection, readonly key: string, readonly tls: TlsResult,
+    readonly destination = '', readonly closed: Promise<void> = Promise.resolve()) {}
 
   get isOpen(): boolean { return !this.conn.destroyed; }
 
@@ -78,6 +88,8 @@ export interface PoolOptions {
   config: Pick<Config, 'hostname' | 'delivery'>;
   /** PEM bundle (delivery.tlsCaFile's contents) replacing the Node CA store for certificate checks. */
   ca?: string;
+  /** A session of this destination has closed (its socket, after QUIT or a failure): a slot may be free. */
+  onSessionClosed?: (destination: string) => void;
   /** For certificate validity dates in DANE-TA checks. */
   clock?: Clock;
 }
@@ -87,46 +99,134 @@ export class ConnectionPool {
   readonly #config: PoolOptions['config'];
   readonly #ca: string | undefined;
   readonly #clock: Clock;
+  readonly #onSessionClosed: (destination: string) => void;
+  readonly #destinations = new Map<string, DestinationSessions>();
+  /** Every connection not yet closed (its socket). */
+  readonly #live = new Set<Promise<void>>();
   #closed = false;
 
   constructor(opts: PoolOptions) {
     this.#config = opts.config;
     this.#ca = opts.ca;
     this.#clock = opts.clock ?? systemClock;
+    this.#onSessionClosed = opts.onSessionClosed ?? (() => undefined);
   }
 
-  static keyOf(t: SessionTarget): string {
-    return [t.address, t.port, requirementKey(t.security), t.auth?.user ?? ''].join('|');
+  static keyOf(t: SessionTarget, destination = ''): string {
+    return [destination, t.address, t.port, requirementKey(t.security), t.auth?.user ?? ''].join('|');
   }
 
-  /** An idle cached session for `target`, if any (removed from the idle set). */
-  take(target: SessionTarget): SmtpSession | null {
-    const list = this.#idle.get(ConnectionPool.keyOf(target));
+  /** Sessions of `destination` not handed out (idle, or closing until their socket closed). */
+  unusedSessions(destination: string): number {
+    const d = this.#destinations.get(destination);
+    return d ? d.open - d.busy : 0;
+  }
+
+  /** An idle cached session for `target` and `destination`, if any (removed from the idle set). */
+  take(target: SessionTarget, destination = ''): SmtpSession | null {
+    const list = this.#idle.get(ConnectionPool.keyOf(target, destination));
     while (list && list.length > 0) {
       const { session, timer, onEnd } = list.pop()!;
       clearTimeout(timer);
       session.conn.off('end', onEnd);
-      if (session.isOpen) return session;
+      if (session.isOpen) {
+        this.#count(destination).busy++;
+        return session;
+      }
     }
     return null;
   }
 
-  /** A fresh session: connect, EHLO, STARTTLS per requirement, TLS judged, AUTH if configured. */
-  async open(target: SessionTarget, signal?: AbortSignal): Promise<SmtpSession> {
+  /**
+   * A fresh session: connect, EHLO, STARTTLS per requirement, TLS judged, AUTH if configured. An
+   * unused session of the destination (idle for another address, or still closing) is retired first.
+   */
+  async open(target: SessionTarget, signal?: AbortSignal, destination = ''): Promise<SmtpSession> {
+    await this.#retireOne(destination);
+    this.#count(destination).busy++; // until release(); a failed connection stays counted until its socket closed
     try {
-      return await this.#open(target, target.security, signal);
+      try {
+        return await this.#open(target, target.security, destination, signal);
+      } catch (err) {
+        // Opportunistic TLS that fails in the handshake: like Postfix, retry once in plaintext
+        // (old servers that only speak retired TLS versions must still get their mail).
+        if (target.security.level !== 'opportunistic' || (err as SmtpError).code !== 'ETLS' || signal?.aborted) throw err;
+        return await this.#open(target, { ...target.security, level: 'none' }, destination, signal);
+      }
     } catch (err) {
-      // Opportunistic TLS that fails in the handshake: like Postfix, retry once in plaintext
-      // (old servers that only speak retired TLS versions must still get their mail).
-      if (target.security.level !== 'opportunistic' || (err as SmtpError).code !== 'ETLS' || signal?.aborted) throw err;
-      return this.#open(target, { ...target.security, level: 'none' }, signal);
+      this.#unbusy(destination);
+      throw err;
     }
   }
 
+  /** Close a session taken or opened here that cannot be used or kept (e.g. RSET failed). */
+  discard(session: SmtpSession): void {
+    session.close();
+    this.#unbusy(session.destination);
+  }
+
+  #unbusy(destination: string): void {
+    const d = this.#destinations.get(destination);
+    if (!d) return;
+    d.busy--;
+    if (d.open === 0 && d.busy <= 0) this.#destinations.delete(destination);
+  }
+
+  #count(destination: string): DestinationSessions {
+    let d = this.#destinations.get(destination);
+    if (!d) this.#destinations.set(destination, (d = { open: 0, busy: 0, closing: new Set() }));
+    return d;
+  }
+
+  /** Close one unused session of `destination` and wait for its socket to close: an idle one, else one closing. */
+  async #retireOne(destination: string): Promise<void> {
+    for (const [key, list] of this.#idle) {
+      const entry = list.find((e) => e.session.destination === destination);
+      if (entry) {
+        this.#expire(key, entry);
+        await entry.session.closed;
+        return;
+      }
+    }
+    const closing = this.#destinations.get(destination)?.closing;
+    if (closing && closing.size > 0) await Promise.race(closing);
+  }
+
+  /** Counts the connection as open for `destination` until its socket has closed; returns that moment. */
+  #track(conn: SMTPConnection, destination: string): Promise<void> {
+    const count = this.#count(destination);
+    count.open++;
+    let settle!: () => void;
+    const closed = new Promise<void>((resolve) => { settle = resolve; });
+    this.#live.add(closed);
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      count.open--;
+      count.closing.delete(closed);
+      this.#live.delete(closed);
+      if (count.open === 0 && count.busy === 0) this.#destinations.delete(destination);
+      settle();
+      this.#onSessionClosed(destination);
+    };
+    conn.once('end', () => {
+      // 'end' comes when the client is done with it; the socket may still be closing (FIN sent).
+      const socket = conn._socket as net.Socket | undefined;
+      if (!socket || socket.destroyed) return finish();
+      count.closing.add(closed);
+      const timer = setTimeout(finish, SOCKET_CLOSE_MS);
+      timer.unref();
+      socket.once('close', () => { clearTimeout(timer); finish(); });
+    });
+    return closed;
+  }
+
   /** `security` is the target's, or its plaintext fallback (the session is still judged and keyed by the target's). */
-  async #open(target: SessionTarget, security: TlsRequirement, signal?: AbortSignal): Promise<SmtpSession> {
+  async #open(target: SessionTarget, security: TlsRequirement, destination: string, signal?: AbortSignal): Promise<SmtpSession> {
     const conn = new SMTPConnection(this.#connectionOptions(target, security));
     conn.on('error', () => undefined); // errors are delivered through callbacks/'end'; never unhandled
+    const closed = this.#track(conn, destination);
     const onAbort = () => conn.close();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -135,7 +235,7 @@ export class ConnectionPool {
       const judged = judgeTls(conn.secure ? (conn._socket as tls.TLSSocket) : null, target.security, target.host, this.#clock.now());
       if (judged.failure) throw new TlsRequirementFailure(judged.failure, judged.result);
       if (target.auth) await authenticate(conn, target.auth);
-      return new SmtpSession(conn, ConnectionPool.keyOf(target), judged.result);
+      return new SmtpSession(conn, ConnectionPool.keyOf(target, destination), judged.result, destination, closed);
     } catch (err) {
       conn.close();
       throw asRequirementFailure(target, asTlsFailure(conn, err as SmtpError));
@@ -169,6 +269,7 @@ export class ConnectionPool {
   /** Keep the session for reuse, or end it (QUIT) if it is spent, broken or `reusable` is false. */
   release(session: SmtpSession, reusable: boolean): void {
     const d = this.#config.delivery;
+    this.#unbusy(session.destination);
     if (this.#closed || !reusable || !session.isOpen || session.messages >= d.maxMessagesPerConnection) {
       session.quit();
       return;
@@ -199,6 +300,13 @@ export class ConnectionPool {
   closeAll(): void {
     this.#closed = true;
     for (const [key, list] of [...this.#idle]) for (const entry of [...list]) this.#expire(key, entry);
+  }
+
+  /** Wait (at most ms) until every connection has closed, e.g. after closeAll(). */
+  async drain(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); });
+    try { await Promise.race([Promise.all([...this.#live]), timeout]); } finally { clearTimeout(timer); }
   }
 
   get idleCount(): number {

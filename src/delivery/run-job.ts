@@ -77,7 +77,7 @@ export class JobRunner {
     } catch (err) {
       return all({ verdict: classifyError(err), host: null, tls: null });
     }
-    const message: AttemptMessage = { messageId: job.messageId, mailFrom: job.returnPath, size: job.size, recipients: addresses };
+    const message: AttemptMessage = { messageId: job.messageId, mailFrom: job.returnPath, size: job.size, recipients: addresses, destination: job.domain };
     const out = await this.#tryHosts(job, message, hosts, signal);
     if ('failed' in out) return all(out.failed);
     const a = out.decided;

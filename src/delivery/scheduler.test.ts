@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../events/log.js';
-import type { DeliveryJob, QueueStore } from '../queue/store.js';
+import { InProcessSlots } from '../queue/in-process-slots.js';
+import type { AcquireSlotsOptions, DeliveryJob, DestinationSlot, QueueStore } from '../queue/store.js';
 import { DeliveryScheduler } from './scheduler.js';
 
 const config = (perDest: number, concurrency: number) => loadConfig({
@@ -23,6 +24,7 @@ const job = (n: number, domain: string): DeliveryJob => ({
 function fakeStore(jobs: DeliveryJob[], greedy = false) {
   const pending = [...jobs];
   const released: string[] = [];
+  const slots = new InProcessSlots();
   const store = {
     async claimDue(o: { limit: number; excludeDomains?: string[] }) {
       const out: DeliveryJob[] = [];
@@ -34,6 +36,13 @@ function fakeStore(jobs: DeliveryJob[], greedy = false) {
     },
     async nextDueAt() { return pending.length ? 0 : null; },
     async releaseLeases(owner: string) { released.push(owner); return 0; },
+    acquireDestinationSlots: async (o: AcquireSlotsOptions) => slots.acquire(o),
+    renewDestinationSlots: async (o: { owner: string; now: number; leaseMs: number }) => slots.renew(o),
+    releaseDestinationSlots: async (owner: string, which?: DestinationSlot[]) => slots.release(owner, which),
+    async unclaimJobs(_owner: string, given: { messageId: string; domain: string }[]) {
+      pending.unshift(...jobs.filter((j) => given.some((g) => g.messageId === j.messageId && g.domain === j.domain)));
+      return given.length;
+    },
   };
   return { store: store as unknown as QueueStore, pending, released };
 }
@@ -91,6 +100,20 @@ describe('DeliveryScheduler', () => {
       assert.ok(stats.order.slice(0, 6).some((d) => d !== 'big.test'), stats.order.join(','));
     });
   }
+
+  it('three schedulers on one store share the per-destination limit (destination slots), giving back jobs they cannot start', async () => {
+    const { store, pending } = fakeStore(mixed());
+    const { runner, stats } = countingRunner(); // counts over all three nodes
+    const nodes = ['n1', 'n2', 'n3'].map((nodeId) => new DeliveryScheduler({ config: config(2, 4), store, logger, nodeId, runner }));
+    nodes.forEach((n) => n.start());
+    await until(() => stats.done.length === 30);
+    await Promise.all(nodes.map((n) => n.stop(100)));
+    assert.equal(stats.maxPerDomain, 2, 'at most 2 per domain over the three nodes, and the limit was reached');
+    assert.equal(new Set(stats.done).size, 30, 'each job run once');
+    assert.equal(pending.length, 0);
+    assert.equal(await store.releaseDestinationSlots('n1') + await store.releaseDestinationSlots('n2') + await store.releaseDestinationSlots('n3'), 0,
+      'stop() released every slot');
+  });
 
   it('records a job that throws as a crash (deferred), never dropping it', async () => {
     const { store } = fakeStore([job(1, 'a.test'), job(2, 'a.test')]);

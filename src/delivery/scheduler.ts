@@ -5,6 +5,11 @@
 // saturated domains, so one busy domain cannot take every slot; a claimed job whose domain filled
 // up within the round waits here (leased) for the next free slot of its domain. Graceful stop lets
 // attempts finish, then aborts them and releases this node's leases.
+// Cluster-wide, a relay job also needs a destination slot (destination-slots.ts: leased in the
+// store, so the limit holds over every node on one database): a running job or an open connection
+// of ours holds one; slots are acquired in one batch per claim round and handed from a finished
+// job to a waiting one; a claimed job for which no slot can be had, and none of ours will free,
+// is given back to the queue (unclaimJobs) and the destination is not claimed for a while.
 // When the store cannot be reached, claiming pauses: `delivery.paused` is logged once, claims are
 // retried with a capped backoff (outage-backoff.ts) and nothing else wakes the pump meanwhile;
 // the first claim that works logs `delivery.resumed`.
@@ -17,6 +22,7 @@ import type { Logger } from '../events/log.js';
 import type { DeliveryJob, QueueStore } from '../queue/store.js';
 import { SmtpAttempt } from './attempt.js';
 import { ConnectionPool } from './connection-pool.js';
+import { DestinationSlots } from './destination-slots.js';
 import { LocalDelivery } from './local.js';
 import { OutageBackoff, type BackoffLimits } from './outage-backoff.js';
 import type { DsnSigner } from '../events/dsn.js';
@@ -57,6 +63,7 @@ export class DeliveryScheduler {
   readonly #o: Required<Pick<DeliverySchedulerOptions, 'config' | 'store' | 'logger' | 'clock' | 'nodeId'>>;
   readonly #runner: Pick<JobRunner, 'run' | 'recordCrash'>;
   readonly #pool: ConnectionPool;
+  readonly #slots: DestinationSlots;
   readonly #perDomain = new Map<string, number>();
   readonly #running = new Set<Promise<void>>();
   /** Deliveries running now (for heartbeats and status). */
@@ -74,7 +81,15 @@ export class DeliveryScheduler {
     this.#o = { config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId };
     this.#outage = new OutageBackoff(PAUSE_BACKOFF, clock);
     const resolver = opts.resolver ?? createResolver(opts.config.dns);
-    this.#pool = new ConnectionPool({ config: opts.config, clock, ca: readCaFile(opts.config.delivery.tlsCaFile, 'delivery.tlsCaFile') });
+    this.#pool = new ConnectionPool({
+      config: opts.config, clock, ca: readCaFile(opts.config.delivery.tlsCaFile, 'delivery.tlsCaFile'),
+      onSessionClosed: (destination) => this.#releaseIdleSlots(destination),
+    });
+    const d = opts.config.delivery;
+    this.#slots = new DestinationSlots({
+      store: opts.store, owner: opts.nodeId, limit: d.maxConnectionsPerDestination, leaseMs: d.leaseTime,
+      fullBackoffMs: d.pollInterval, clock, logger: opts.logger,
+    });
     this.#runner = opts.runner ?? new JobRunner({
       config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId, random: opts.random, signDsn: opts.signDsn,
       router: new Router({ config: opts.config, resolver, random: opts.random }),
@@ -117,6 +132,8 @@ export class DeliveryScheduler {
     }
     this.#waiting = [];
     this.#pool.closeAll();
+    await this.#pool.drain(ABORT_GRACE_MS); // our connections are closed before our slots are freed
+    await this.#slots.stop();
     const released = await this.#o.store.releaseLeases(this.#o.nodeId).catch((err: unknown) => {
       this.#o.logger.warn({ event: 'delivery.release_failed', node: this.#o.nodeId, reason: (err as Error)?.message },
         'could not release leases; they expire after delivery.leaseTime');
@@ -167,23 +184,58 @@ export class DeliveryScheduler {
       });
       if (this.#state !== 'running') return; // stopping: these leases are released by stop()
       for (const job of jobs) this.#admit(job);
+      await this.#acquireForWaiting();
       if (jobs.length < limit) return;
     }
   }
 
+  /** Domains not to claim for now: full here, or every slot held elsewhere (and none of ours free). */
   #saturatedDomains(): string[] {
     const max = this.#o.config.delivery.maxConnectionsPerDestination;
-    return [...this.#perDomain].filter(([, n]) => n >= max).map(([domain]) => domain);
+    const full = [...this.#perDomain].filter(([, n]) => n >= max).map(([domain]) => domain);
+    const elsewhere = this.#slots.fullDestinations().filter((d) => (this.#perDomain.get(d) ?? 0) >= this.#slots.held(d));
+    return [...new Set([...full, ...elsewhere])];
   }
 
-  #hasSlot(domain: string): boolean {
+  #hasSlot(job: DeliveryJob): boolean {
     const d = this.#o.config.delivery;
-    return this.#running.size < d.concurrency && (this.#perDomain.get(domain) ?? 0) < d.maxConnectionsPerDestination;
+    const n = this.#perDomain.get(job.domain) ?? 0;
+    return this.#running.size < d.concurrency && n < d.maxConnectionsPerDestination
+      && (job.route === 'local' || n < this.#slots.held(job.domain));
   }
 
   #admit(job: DeliveryJob): void {
-    if (this.#hasSlot(job.domain)) this.#start(job);
+    if (this.#hasSlot(job)) this.#start(job);
     else this.#waiting.push(job);
+  }
+
+  /**
+   * Acquire, in one batch, the destination slots waiting relay jobs need (up to the limit), start
+   * what can start, and give back jobs that can get no slot here: none granted, none of ours to free.
+   */
+  async #acquireForWaiting(): Promise<void> {
+    const max = this.#o.config.delivery.maxConnectionsPerDestination;
+    const waiting = new Map<string, number>();
+    for (const j of this.#waiting) if (j.route === 'relay') waiting.set(j.domain, (waiting.get(j.domain) ?? 0) + 1);
+    if (waiting.size === 0) return;
+    const wants = new Map<string, number>();
+    for (const [domain, n] of waiting) {
+      const want = Math.min(max, (this.#perDomain.get(domain) ?? 0) + n) - this.#slots.held(domain);
+      if (want > 0) wants.set(domain, want);
+    }
+    await this.#slots.acquire(wants);
+    this.#startWaiting();
+    const stranded = this.#waiting.filter((j) => j.route === 'relay' && !this.#perDomain.has(j.domain) && this.#slots.held(j.domain) === 0);
+    if (stranded.length === 0 || this.#state !== 'running') return;
+    this.#waiting = this.#waiting.filter((j) => !stranded.includes(j));
+    await this.#o.store.unclaimJobs(this.#o.nodeId, stranded.map((j) => ({ messageId: j.messageId, domain: j.domain }))).catch((err: unknown) =>
+      this.#o.logger.warn({ event: 'delivery.unclaim_failed', count: stranded.length, err }, 'could not give back jobs; their leases expire'));
+  }
+
+  /** Free the slots of a domain that neither a running job, a waiting one nor an open connection of ours needs. */
+  #releaseIdleSlots(domain: string): void {
+    if (this.#state !== 'running' || this.#waiting.some((j) => j.domain === domain)) return;
+    this.#slots.releaseSurplus(domain, (this.#perDomain.get(domain) ?? 0) + this.#pool.unusedSessions(domain));
   }
 
   #start(job: DeliveryJob): void {
@@ -193,6 +245,7 @@ export class DeliveryScheduler {
       const left = (this.#perDomain.get(job.domain) ?? 1) - 1;
       if (left > 0) this.#perDomain.set(job.domain, left); else this.#perDomain.delete(job.domain);
       this.#startWaiting();
+      this.#releaseIdleSlots(job.domain);
       this.notify();
     });
     this.#running.add(run);
@@ -202,7 +255,7 @@ export class DeliveryScheduler {
   #startWaiting(): void {
     if (this.#state !== 'running') return;
     for (let i = 0; i < this.#waiting.length && this.#running.size < this.#o.config.delivery.concurrency;) {
-      if (this.#hasSlot(this.#waiting[i]!.domain)) this.#start(this.#waiting.splice(i, 1)[0]!);
+      if (this.#hasSlot(this.#waiting[i]!)) this.#start(this.#waiting.splice(i, 1)[0]!);
       else i++;
     }
   }
