@@ -5,7 +5,8 @@
 // every API request checks one. Comparison is constant-time.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import type { ApiKeyRecord, ApiScope, RateLimits } from '../queue/platform-store.js';
+import { RelayError } from '../errors.js';
+import { API_SCOPES, type ApiKeyRecord, type ApiScope, type RateLimits } from '../queue/platform-store.js';
 
 export const TOKEN_PREFIX = 'pl_';
 const TOKEN_RE = /^pl_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
@@ -16,6 +17,10 @@ export const hashSecret = (secret: string): string => createHash('sha256').updat
 
 /** A new key and its token; store the record, show the token once. */
 export function newApiKey(opts: { account: string; scopes: ApiScope[]; name?: string | null; limits?: RateLimits; now: number }): { record: ApiKeyRecord; token: string } {
+  const bad = opts.scopes.filter((s) => !API_SCOPES.includes(s));
+  if (opts.scopes.length === 0 || bad.length) {
+    throw new RelayError('ERR_USAGE', `API key scopes must be one or more of ${API_SCOPES.join(', ')}${bad.length ? ` (not ${bad.join(', ')})` : ''}`);
+  }
   const id = randomBytes(8).toString('hex');
   const secret = randomBytes(32).toString('base64url');
   return {
@@ -28,15 +33,17 @@ export function newApiKey(opts: { account: string; scopes: ApiScope[]; name?: st
 }
 
 /** The id and secret of a well-formed token, else null (no store lookup for garbage). */
-export function parseApiToken(token: string): { id: string; secret: string } | null {
+export function parseApiToken(token: unknown): { id: string; secret: string } | null {
+  if (typeof token !== 'string') return null;
   const m = TOKEN_RE.exec(token);
   return m ? { id: m[1]!, secret: m[2]! } : null;
 }
 
+/** Constant-time comparison of the secret's hash with the stored one (a malformed stored hash never matches). */
 export function secretMatches(record: ApiKeyRecord, secret: string): boolean {
   const a = Buffer.from(record.secretHash, 'hex');
   const b = Buffer.from(hashSecret(secret), 'hex');
-  return a.length === b.length && timingSafeEqual(a, b);
+  return a.length === 32 && a.length === b.length && timingSafeEqual(a, b);
 }
 
 interface KeyLookup {
@@ -50,13 +57,14 @@ export class ApiKeyAuthenticator {
   constructor(private readonly store: KeyLookup, private readonly clock: Clock, private readonly onTouchError?: (err: unknown) => void) {}
 
   /** The key's record when the token is valid and not revoked, else null. */
-  async authenticate(token: string): Promise<ApiKeyRecord | null> {
+  async authenticate(token: unknown): Promise<ApiKeyRecord | null> {
     const parsed = parseApiToken(token);
     if (!parsed) return null;
     const record = await this.store.getApiKey(parsed.id);
     if (!record || record.revokedAt !== null || !secretMatches(record, parsed.secret)) return null;
     const now = this.clock.now();
-    if (now - (this.#touched.get(record.id) ?? 0) >= TOUCH_INTERVAL_MS) {
+    const last = this.#touched.get(record.id);
+    if (last === undefined || now - last >= TOUCH_INTERVAL_MS) {
       this.#touched.set(record.id, now);
       this.store.touchApiKey(record.id, now).catch((err: unknown) => this.onTouchError?.(err));
     }

@@ -5,6 +5,11 @@
 // by every node on one PostgreSQL database: the cluster never exceeds a limit, because a charge
 // either fits every window or changes none. The margin is one-sided: recipients charged at RCPT
 // whose transaction then fails are still counted (documented in docs/ARCHITECTURE.md).
+//
+// Windows are charged longest-reset first (month, day, hour, second; ties by key), so the window
+// reported when several are full is the one that resets last (the honest Retry-After, and a full
+// month answers permanently even while the second is also full), and every charge names its rows
+// in one global order (no lock-order deadlock between concurrent charges on PostgreSQL).
 import type { Clock } from '../clock.js';
 import { reply, type Reply } from '../message/reply.js';
 import type { PlatformStore, QuotaWindow, RateLimits } from '../queue/platform-store.js';
@@ -32,7 +37,11 @@ export type QuotaDecision =
     limit: number;
     /** ms until the window resets (HTTP Retry-After). */
     retryAfterMs: number;
-    /** The reset is more than a day away: answer permanently (SMTP 550 5.7.1). */
+    /**
+     * Answer permanently (SMTP 550 5.7.1): the window resets more than a day away, or the charge
+     * is larger than the limit itself (a limit of 0, or an HTTP batch with more recipients than
+     * the limit), so no retry can succeed before an admin changes the limit.
+     */
     permanent: boolean;
     /** The SMTP reply for the RCPT: 452 4.7.1 or 550 5.7.1. */
     reply: Reply;
@@ -57,7 +66,25 @@ export function windowsFor(key: string, limits: RateLimits, now: number): QuotaW
   return out;
 }
 
-const hasLimits = (l: RateLimits) => [l.perSecond, l.perHour, l.perDay, l.perMonth].some((v) => v !== null && v !== undefined);
+const hasLimits = (l: RateLimits | undefined) => !!l && [l.perSecond, l.perHour, l.perDay, l.perMonth].some((v) => v !== null && v !== undefined);
+
+/** Longest reset first, then by key and window: the charge order (see the header). */
+const chargeOrder = (a: QuotaWindow, b: QuotaWindow) =>
+  b.windowEnd - a.windowEnd || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || (a.window < b.window ? -1 : a.window > b.window ? 1 : 0);
+
+const WHO: Record<string, string> = { account: 'Account', user: 'User', key: 'API key' };
+
+/** The refusal for a full window: 452 4.7.1 (retry later) or 550 5.7.1 (permanent). */
+export function refusal(w: QuotaWindow, n: number, now: number): Exclude<QuotaDecision, { ok: true }> {
+  const retryAfterMs = Math.max(0, w.windowEnd - now);
+  const permanent = retryAfterMs > PERMANENT_AFTER_MS || n > w.limit;
+  const text = `${WHO[w.key.slice(0, w.key.indexOf(':'))] ?? 'Sender'} limit of ${w.limit} per ${w.window} reached`;
+  return {
+    ok: false, key: w.key, window: w.window, limit: w.limit, retryAfterMs, permanent,
+    reply: permanent ? reply(550, '5.7.1', `${text}; sending refused`)
+      : reply(452, '4.7.1', `${text}; try again in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s`),
+  };
+}
 
 type QuotaStore = Pick<PlatformStore, 'consumeQuota' | 'getAccount'>;
 
@@ -70,23 +97,16 @@ export class QuotaService {
    * store call. A store failure propagates (callers answer 451 / 503: never send unmetered).
    */
   async charge(subject: QuotaSubject, n = 1): Promise<QuotaDecision> {
+    if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`quota charge must be a positive integer, got ${n}`);
     const now = this.clock.now();
     const accountLimits = await this.#accountLimits(subject.account, now);
     const windows = windowsFor(`account:${subject.account}`, accountLimits, now);
     const p = subject.principal;
     if (p && hasLimits(p.limits)) windows.push(...windowsFor(`${p.kind}:${p.id}`, p.limits, now));
     if (windows.length === 0) return { ok: true };
+    windows.sort(chargeOrder);
     const result = await this.store.consumeQuota(windows, n);
-    if (result.ok) return result;
-    const w = result.exceeded;
-    const retryAfterMs = Math.max(0, w.windowEnd - now);
-    const permanent = retryAfterMs > PERMANENT_AFTER_MS;
-    const text = `${w.key.startsWith('account:') ? 'Account' : 'Sender'} limit of ${w.limit} per ${w.window} reached`;
-    return {
-      ok: false, key: w.key, window: w.window, limit: w.limit, retryAfterMs, permanent,
-      reply: permanent ? reply(550, '5.7.1', `${text}; sending refused until the ${w.window} ends`)
-        : reply(452, '4.7.1', `${text}; try again in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s`),
-    };
+    return result.ok ? result : refusal(result.exceeded, n, now);
   }
 
   /** Limits of an account, cached a few seconds (the CLI may change them from another process). */
