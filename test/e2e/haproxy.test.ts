@@ -1,0 +1,129 @@
+// End to end behind a real load balancer: HAProxy (Debian's haproxy, mode tcp) in front of the
+// built relay, send-proxy-v2 to submission (with health checks) and send-proxy (v1) to the
+// implicit-TLS submissions listener. swaks connects from 127.0.0.9; the relay only ever sees
+// HAProxy's 127.0.0.1, yet the delivered Received header and the logs name 127.0.0.9.
+// Skipped when haproxy or swaks is missing, except under CI (.ci/run installs both).
+import test, { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { once } from 'node:events';
+import { RelayProcess, eventually } from '../helpers/relay-process.js';
+import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
+import { startReceiver, type Receiver } from '../helpers/smtp-receiver.js';
+
+const PASSWORD = 'correct horse battery';
+const CLIENT_IP = '127.0.0.9';
+const has = (cmd: string, args: string[]) => new Promise<boolean>((r) => execFile(cmd, args, (err) => r(!err)));
+// Debian installs it in /usr/sbin, which is not on every user's PATH
+const HAPROXY = (await has('haproxy', ['-v'])) ? 'haproxy' : '/usr/sbin/haproxy';
+const [haveHaproxy, haveSwaks] = await Promise.all([has(HAPROXY, ['-v']), has('swaks', ['--version'])]);
+const skip = (!haveHaproxy || !haveSwaks) && process.env.CI !== 'true' && `${haveHaproxy ? 'swaks' : 'haproxy'} not installed`;
+
+let dns: DnsServer;
+let mx: Receiver;
+let relay: RelayProcess;
+let haproxy: ChildProcess | null = null;
+const haproxyOutput: string[] = [];
+const front = { submission: 0, submissions: 0 };
+
+before(async () => {
+  if (skip) return;
+  assert.ok(haveHaproxy && haveSwaks, 'haproxy and swaks are required under CI');
+  dns = await startDnsServer();
+  mx = await startReceiver({ host: '127.0.0.2', port: 0 });
+  dns.setZone({ 'example.net': { MX: [{ exchange: 'mx.example.net', priority: 10 }] }, 'mx.example.net': { A: ['127.0.0.2'] } });
+  const behind = { trusted: ['127.0.0.1'] };
+  relay = await RelayProcess.create({
+    smtp: { submission: { host: '127.0.0.1', port: 0, proxyProtocol: behind }, submissions: { host: '127.0.0.1', port: 0, proxyProtocol: behind } },
+    dns: { servers: [`127.0.0.1:${dns.port}`] },
+    delivery: { port: mx.port, pollInterval: '200ms' },
+    log: { level: 'debug' },
+  });
+  const add = await relay.cli(['users', 'add', 'alice', '--any-domain'], PASSWORD + '\n');
+  assert.equal(add.code, 0, add.stderr);
+  await relay.start();
+  front.submission = await freePort();
+  front.submissions = await freePort();
+  const cfg = path.join(relay.dir, 'haproxy.cfg');
+  await fs.writeFile(cfg, [
+    'global', '  maxconn 100',
+    'defaults', '  mode tcp', '  timeout connect 5s', '  timeout client 30s', '  timeout server 30s',
+    'frontend submission', `  bind 127.0.0.1:${front.submission}`, '  default_backend relay_submission',
+    // health checks every 500 ms carry a v2 LOCAL header (check-send-proxy is implied by send-proxy-v2)
+    'backend relay_submission', `  server relay 127.0.0.1:${relay.port('submission')} send-proxy-v2 check inter 500ms`,
+    'frontend submissions', `  bind 127.0.0.1:${front.submissions}`, '  default_backend relay_submissions',
+    'backend relay_submissions', `  server relay 127.0.0.1:${relay.port('submissions')} send-proxy`,
+    '',
+  ].join('\n'));
+  const check = await new Promise<string | null>((r) => execFile(HAPROXY, ['-c', '-f', cfg], (err, o, e) => r(err ? o + e : null)));
+  assert.equal(check, null, 'haproxy -c');
+  haproxy = spawn(HAPROXY, ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  haproxy.stdout!.on('data', (d: Buffer) => haproxyOutput.push(d.toString()));
+  haproxy.stderr!.on('data', (d: Buffer) => haproxyOutput.push(d.toString()));
+  await eventually(() => canConnect(front.submission), 10_000);
+  await eventually(() => canConnect(front.submissions), 10_000);
+});
+
+after(async () => {
+  if (haproxy && haproxy.exitCode === null) {
+    const exited = once(haproxy, 'exit');
+    haproxy.kill('SIGTERM');
+    await exited;
+  }
+  await relay?.cleanup();
+  await Promise.all([mx?.close(), dns?.close()]);
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    }).on('error', reject);
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => { s.destroy(); resolve(true); });
+    s.on('error', () => resolve(false));
+  });
+}
+
+function swaks(args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => execFile('swaks', args, { timeout: 30_000 }, (err, stdout, stderr) =>
+    resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr })));
+}
+
+const submitVia = (port: number, marker: string, tlsArg: string) => swaks(['--server', `127.0.0.1:${port}`, tlsArg,
+  '--local-interface', CLIENT_IP, '--auth', 'PLAIN', '--auth-user', 'alice', '--auth-password', PASSWORD,
+  '--from', 'alice@example.com', '--to', 'bob@example.net', '--ehlo', 'client.test',
+  '--header', `Subject: ${marker}`, '--body', marker]);
+
+for (const [listener, tlsArg, version] of [['submission', '--tls', 2], ['submissions', '--tls-on-connect', 1]] as const) {
+  test(`swaks → HAProxy (PROXY v${version}) → ${listener}: the delivered Received header and the logs name the real client`, { skip }, async () => {
+    const marker = `haproxy-${listener}-${Date.now()}`;
+    const r = await submitVia(front[listener], marker, tlsArg);
+    assert.equal(r.code, 0, `${r.out}\n${haproxyOutput.join('')}`);
+    const got = await eventually(() => mx.messages.find((m) => m.body.toString().includes(marker)));
+    assert.match(got.body.toString(), new RegExp(`^Received: from client\\.test \\(\\[${CLIENT_IP.replace(/\./g, '\\.')}\\]\\)\r\n\tby relay\\.test \\(Postlane\\) with ESMTPSA id `));
+    const accepted = relay.logs.find((l) => l.event === 'smtp.accepted' && l.listener === listener && l.ip === CLIENT_IP);
+    assert.ok(accepted, 'smtp.accepted logs the real client');
+    assert.ok(relay.logs.some((l) => l.event === 'smtp.connected' && l.listener === listener && l.ip === CLIENT_IP && l.proxy === '127.0.0.1' && l.proxyVersion === version));
+  });
+}
+
+test('HAProxy health checks (v2 LOCAL) are served under the balancer\'s own address and never refused', { skip }, async () => {
+  const isCheck = (l: { event?: string; [k: string]: unknown }) => l.event === 'smtp.connected' && l.listener === 'submission' && l.ip === '127.0.0.1' && l.proxyVersion === 2;
+  await eventually(() => relay.logs.filter(isCheck).length >= 3, 10_000);
+  assert.deepEqual(relay.logs.filter((l) => l.event === 'smtp.proxy_refused' && l.peer === '127.0.0.1'), []);
+});
+
+test('a client bypassing HAProxy cannot reach the proxied listener at all', { skip }, async () => {
+  const r = await swaks(['--server', `127.0.0.1:${relay.port('submission')}`, '--local-interface', CLIENT_IP, '--quit-after', 'EHLO']);
+  assert.notEqual(r.code, 0, r.out);
+  await relay.waitForLog((l) => l.event === 'smtp.proxy_refused' && l.peer === CLIENT_IP);
+});
