@@ -39,9 +39,9 @@ test('windowsFor does not depend on the process time zone', () => {
   const now = at('2026-06-30T23:30:00Z'); // already July 1 in UTC+14, still June 30 in UTC-10
   const expected = shape(windowsFor('a', { perHour: 1, perDay: 1, perMonth: 1 }, now));
   try {
-    for (const tz of ['Pacific/Kiritimati', 'Pacific/Honolulu', 'Asia/Kolkata', 'America/St_Johns']) {
+    for (const [tz, localDate] of [['Pacific/Kiritimati', 1], ['Pacific/Honolulu', 30], ['Asia/Kolkata', 1], ['America/St_Johns', 30]] as const) {
       process.env.TZ = tz;
-      assert.equal(new Date(now).getDate(), tz.startsWith('Pacific/K') ? 1 : 30, `the zone ${tz} is in effect`);
+      assert.equal(new Date(now).getDate(), localDate, `the zone ${tz} is in effect`);
       assert.deepEqual(shape(windowsFor('a', { perHour: 1, perDay: 1, perMonth: 1 }, now)), expected, tz);
     }
   } finally {
