@@ -14,13 +14,15 @@ import { once } from 'node:events';
 import type { Logger } from 'pino';
 import { authorisedDomain } from '../domains/authorisation.js';
 import { authorDomain, parseHeaderFrom } from '../domains/header-from.js';
-import { bounceAddress } from '../domains/bounce-address.js';
 import type { MessageSigner, SignOutcome } from '../domains/message-signer.js';
 import type { Clock } from '../clock.js';
 import type { BodyWriter, QueueStore } from '../queue/store.js';
 import { newQueueId } from '../message/ids.js';
 import { reply, type Reply } from '../message/reply.js';
 import type { DataOutcome, ListenerName, Transaction } from './smtp/session.js';
+import { alignedReturnPath, receivedHeader, rfc5322Date } from './trace-fields.js';
+
+export { receivedHeader, rfc5322Date };
 
 export const MAX_HEADER_BYTES = 1024 * 1024;
 
@@ -193,9 +195,7 @@ export class IncomingMessage {
 
   /** VERP return-path in the bounce domain of the (aligned) signing domain, so SPF aligns for DMARC. */
   #returnPath(signed: SignOutcome | null): string | null {
-    const label = this.deps.bounceLabel;
-    if (!label || !signed?.aligned || !signed.domain || this.origin.transaction.mailFrom === '') return null;
-    return bounceAddress(this.id, signed.domain, label);
+    return alignedReturnPath(this.id, this.origin.transaction.mailFrom, signed, this.deps.bounceLabel);
   }
 
   #fail(r: Reply, err?: unknown) {
@@ -232,24 +232,4 @@ function withProtocol(tx: Transaction): string {
 
 function hasField(headerBlock: string, name: string): boolean {
   return new RegExp(`(^|\\r\\n)${name}[ \\t]*:`, 'i').test(headerBlock);
-}
-
-/** RFC 5321 §4.4 trace field, folded, TLS in a comment before the ';' (as Gmail does); the AUTH user is never named in it. */
-export function receivedHeader(p: { helo: string; ip: string; hostname: string; protocol: string; id: string; date: Date; tls: { protocol: string; cipher: string } | null }): string {
-  const ip = p.ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
-  const lines = [`Received: from ${p.helo} ([${ip.includes(':') ? `IPv6:${ip}` : ip}])`, `\tby ${p.hostname} (Postlane) with ${p.protocol} id ${p.id}`];
-  if (p.tls) lines.push(`\t(using ${p.tls.protocol} with cipher ${p.tls.cipher})`);
-  lines[lines.length - 1] += ';';
-  lines.push(`\t${rfc5322Date(p.date)}`);
-  return lines.join('\r\n') + '\r\n';
-}
-
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const two = (n: number) => String(n).padStart(2, '0');
-
-/** "Tue, 01 Jul 2025 12:00:00 +0000" (RFC 5322 §3.3), in UTC. */
-export function rfc5322Date(d: Date): string {
-  return `${DAYS[d.getUTCDay()]}, ${two(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
-    `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
 }

@@ -1,0 +1,56 @@
+// The public API of the HTTP view: build the route table for a relay and start the listener.
+// main.ts calls startApi(); everything else in http/ is internal.
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import { QuotaService } from '../accounts/quota.js';
+import type { MessageSigner } from '../domains/message-signer.js';
+import { HttpSubmission } from '../ingress/http/submission.js';
+import type { QueueStore } from '../queue/store.js';
+import type { RouteContext } from './routes/context.js';
+import { domainRoutes } from './routes/domains.js';
+import { eventRoutes } from './routes/events.js';
+import { keyRoutes } from './routes/keys.js';
+import { messageRoutes } from './routes/messages.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import type { ApiRoute } from './route.js';
+import { startHttpApi, type HttpApi, type MetricsSource } from './server.js';
+
+export type { HttpApi, MetricsSource };
+
+const MAX_SCHEDULE_AHEAD_MS = 72 * 3_600_000;
+
+export const apiRoutes = (ctx: RouteContext): ApiRoute[] =>
+  [...messageRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...domainRoutes(ctx)];
+
+export interface ApiDeps {
+  config: Readonly<Config>;
+  store: QueueStore;
+  clock: Clock;
+  logger: Logger;
+  tls: { cert: string; key: string };
+  signer?: MessageSigner;
+  quota?: Pick<QuotaService, 'charge'>;
+  metrics?: MetricsSource;
+  onQueued?: (id: string) => void;
+}
+
+/** Starts the HTTP API of config.http; null when it is off (http: false). */
+export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
+  const { config, store, clock, logger } = deps;
+  const http = config.http;
+  if (http === false) return null;
+  const submission = new HttpSubmission({
+    store, hostname: config.hostname, clock, logger, quota: deps.quota ?? new QuotaService(store, clock), signer: deps.signer,
+    bounceLabel: config.domains.bounceDomain?.label ?? null, maxMessageSize: config.limits.maxMessageSize, onQueued: deps.onQueued,
+  });
+  const ctx: RouteContext = {
+    store, submission, clock, hostname: config.hostname, domains: config.domains,
+    // The retry window (delivery.maxQueueTime) counts from acceptance: a scheduled send keeps at least half of it.
+    composeLimits: { maxRecipients: config.limits.maxRecipients, maxScheduleAheadMs: Math.min(MAX_SCHEDULE_AHEAD_MS, config.delivery.maxQueueTime / 2) },
+  };
+  return startHttpApi({
+    host: http.host, port: http.port, bodyLimit: http.bodyLimit, trustProxy: http.trustProxy, tls: http.tls ? deps.tls : null,
+    store, routes: apiRoutes(ctx), clock, logger, metrics: deps.metrics,
+  });
+}

@@ -1,0 +1,16 @@
+// What the route handlers are given: the store (account-scoped reads only), the HTTP submission
+// path of the ingress stage, and the few settings the answers need.
+import type { Clock } from '../../clock.js';
+import type { DomainsConfig } from '../../config/schema.js';
+import type { ComposeLimits } from '../../ingress/http/compose.js';
+import type { HttpSubmission } from '../../ingress/http/submission.js';
+import type { QueueStore } from '../../queue/store.js';
+
+export interface RouteContext {
+  store: QueueStore;
+  submission: HttpSubmission;
+  composeLimits: ComposeLimits;
+  clock: Clock;
+  hostname: string;
+  domains: DomainsConfig;
+}

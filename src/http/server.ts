@@ -1,0 +1,184 @@
+// Owns the HTTP listener of the API (fastify): TLS, body limit, bearer authentication and scope
+// checks (before the body is read), request validation with the routes' zod schemas, the
+// Idempotency-Key wrapper, the error format {"error":{code,message,fields}}, one `http.request`
+// log line per request (never the Authorization header), and the system routes /healthz,
+// /readyz, /metrics and /openapi.json. The routes themselves are data (routes/*.ts).
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import { ApiKeyAuthenticator, hasScope } from '../accounts/api-keys.js';
+import { isQueueUnavailable } from '../errors.js';
+import { ApiError, zodFields } from '../ingress/http/api-error.js';
+import type { ApiKeyRecord } from '../queue/platform-store.js';
+import type { QueueStore } from '../queue/store.js';
+import { requestHash, withIdempotency } from './idempotency.js';
+import { buildOpenApi, type SystemRoute } from './openapi.js';
+import type { ApiResponse, ApiRoute } from './route.js';
+
+export interface MetricsSource { contentType: string; render(): Promise<string> }
+
+export interface HttpApiDeps {
+  host: string;
+  port: number;
+  bodyLimit: number;
+  trustProxy: boolean | string[];
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { cert: string; key: string } | null;
+  store: QueueStore;
+  routes: ApiRoute[];
+  clock: Clock;
+  logger: Logger;
+  metrics?: MetricsSource;
+  version?: string;
+}
+
+export interface HttpApi {
+  address: { host: string; port: number };
+  /** Method and URL of every route fastify registered (for the OpenAPI completeness test). */
+  registered: { method: string; url: string }[];
+  close(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 2000;
+
+declare module 'fastify' {
+  interface FastifyRequest { apiKey: ApiKeyRecord | null }
+  interface FastifyContextConfig { scope?: string }
+}
+
+export async function startHttpApi(deps: HttpApiDeps): Promise<HttpApi> {
+  const { logger } = deps;
+  const app = Fastify({
+    logger: false, disableRequestLogging: true, bodyLimit: deps.bodyLimit, trustProxy: deps.trustProxy,
+    exposeHeadRoutes: false, return503OnClosing: true, requestIdHeader: false,
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' as const } } : {}),
+  }) as unknown as FastifyInstance;
+  const registered: HttpApi['registered'] = [];
+  app.addHook('onRoute', (r) => { for (const m of [r.method].flat()) registered.push({ method: m, url: r.url }); });
+  app.decorateRequest('apiKey', null);
+  const auth = new ApiKeyAuthenticator(deps.store, deps.clock, (err) =>
+    logger.warn({ event: 'http.key_touch_failed', err: (err as Error)?.message }, 'could not record an API key\'s last use'));
+
+  app.addHook('onResponse', async (req, res) => {
+    logger.info({
+      event: 'http.request', method: req.method, route: req.routeOptions.url ?? null, path: req.url.split('?')[0],
+      status: res.statusCode, ms: Math.round(res.elapsedTime), ip: req.ip, account: req.apiKey?.account ?? null, key: req.apiKey?.id ?? null,
+    }, 'http request');
+  });
+  app.setErrorHandler((err, req, res) => sendError(res, toApiError(err, logger, req)));
+  app.setNotFoundHandler((req, res) => sendError(res, new ApiError(404, 'not_found', 'No such route')));
+
+  for (const route of deps.routes) mountRoute(app, route, deps, auth);
+  mountSystemRoutes(app, deps);
+
+  await app.listen({ host: deps.host, port: deps.port });
+  const bound = app.server.address();
+  const address = typeof bound === 'object' && bound ? { host: bound.address, port: bound.port } : { host: deps.host, port: deps.port };
+  logger.info({ event: 'http.listening', ...address, tls: Boolean(deps.tls) }, 'HTTP API listening');
+  return { address, registered, close: () => app.close() };
+}
+
+function mountRoute(app: FastifyInstance, route: ApiRoute, deps: HttpApiDeps, auth: ApiKeyAuthenticator) {
+  app.route({
+    method: route.method, url: route.url,
+    // Authenticate before the body is read: an anonymous client cannot make us parse 40 MB.
+    onRequest: async (req) => { req.apiKey = await authenticate(req, route, auth); },
+    handler: async (req, res) => {
+      const key = req.apiKey!;
+      const input = {
+        key, clientIp: req.ip, secure: req.protocol === 'https',
+        params: parse(route.params, req.params, 'invalid_path', 404),
+        query: parse(route.query, req.query, 'invalid_query', 400),
+        body: parse(route.body, req.body, 'validation_failed', 422),
+      };
+      const idemKey = req.headers['idempotency-key'];
+      const run = () => route.handler(input);
+      const out = route.idempotent && typeof idemKey === 'string'
+        ? await withIdempotency(deps.store, deps.clock, key.account, idemKey, requestHash(route.method, req.url.split('?')[0]!, req.body), run)
+        : await run();
+      return send(res, out);
+    },
+  });
+}
+
+async function authenticate(req: FastifyRequest, route: ApiRoute, auth: ApiKeyAuthenticator): Promise<ApiKeyRecord> {
+  const header = req.headers.authorization;
+  const m = typeof header === 'string' ? /^Bearer[ ]+(\S+)$/i.exec(header) : null;
+  if (!m) throw new ApiError(401, 'unauthorized', 'An API key is required: Authorization: Bearer <key>');
+  const key = await auth.authenticate(m[1]!);
+  if (!key) throw new ApiError(401, 'invalid_key', 'The API key is invalid or revoked');
+  if (!hasScope(key, route.scope)) {
+    req.apiKey = key;
+    throw new ApiError(403, 'insufficient_scope', `This API key lacks the ${route.scope} scope`);
+  }
+  return key;
+}
+
+function parse(schema: ApiRoute['body'], value: unknown, code: string, status: number): unknown {
+  if (!schema) return undefined;
+  const r = schema.safeParse(value ?? (status === 422 ? undefined : {}));
+  if (r.success) return r.data;
+  if (status === 404) throw new ApiError(404, 'not_found', 'Not found');
+  throw new ApiError(status, code, status === 422 ? 'The request has invalid fields' : 'The query is invalid', zodFields(r.error));
+}
+
+function send(res: FastifyReply, out: ApiResponse) {
+  for (const [k, v] of Object.entries(out.headers ?? {})) res.header(k, v);
+  res.code(out.status);
+  return out.status === 204 ? res.send() : res.send(out.body ?? {});
+}
+
+function sendError(res: FastifyReply, err: ApiError) {
+  if (err.status === 401) res.header('www-authenticate', `Bearer realm="postlane"${err.code === 'invalid_key' ? ', error="invalid_token"' : ''}`);
+  if (err.status === 403) res.header('www-authenticate', 'Bearer realm="postlane", error="insufficient_scope"');
+  if (err.retryAfterSeconds !== null) res.header('retry-after', String(err.retryAfterSeconds));
+  res.code(err.status).send(err.toBody());
+}
+
+/** fastify's own errors (body parsing, limits) and unexpected ones, as API errors. */
+function toApiError(err: unknown, logger: Logger, req: FastifyRequest): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = err as { code?: string; statusCode?: number; message?: string };
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': return new ApiError(413, 'payload_too_large', 'The request body is too large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return new ApiError(415, 'unsupported_media_type', 'Send JSON: Content-Type: application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return new ApiError(400, 'invalid_json', 'The JSON body is empty');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return new ApiError(400, 'bad_request', 'Invalid Content-Length');
+    default: break;
+  }
+  if (e.statusCode === 400 && err instanceof SyntaxError) return new ApiError(400, 'invalid_json', 'The body is not valid JSON');
+  if (isQueueUnavailable(err)) return new ApiError(503, 'unavailable', 'Temporarily unavailable, try again later', [], 5);
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return new ApiError(e.statusCode, 'bad_request', 'The request is invalid');
+  logger.error({ event: 'http.error', method: req.method, route: req.routeOptions.url ?? null, err: e.message ?? String(err) }, 'request failed');
+  return new ApiError(500, 'internal', 'Internal error');
+}
+
+const SYSTEM_ROUTES: SystemRoute[] = [
+  { method: 'GET', url: '/healthz', summary: 'The process is up', contentType: 'application/json' },
+  { method: 'GET', url: '/readyz', summary: 'The queue store answers (503 otherwise)', contentType: 'application/json' },
+  { method: 'GET', url: '/metrics', summary: 'Prometheus metrics', contentType: 'text/plain' },
+  { method: 'GET', url: '/openapi.json', summary: 'This document', contentType: 'application/json' },
+];
+
+function mountSystemRoutes(app: FastifyInstance, deps: HttpApiDeps) {
+  const system = SYSTEM_ROUTES.filter((r) => r.url !== '/metrics' || deps.metrics);
+  const doc = buildOpenApi(deps.routes, system, { version: deps.version ?? '1' });
+  app.get('/openapi.json', async () => doc);
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await withTimeout(deps.store.nextDueAt(), READY_TIMEOUT_MS);
+      return { status: 'ready' };
+    } catch {
+      return res.code(503).send({ status: 'unavailable' });
+    }
+  });
+  const metrics = deps.metrics;
+  if (metrics) app.get('/metrics', async (_req, res) => res.header('content-type', metrics.contentType).send(await metrics.render()));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error('timeout')), ms); })])
+    .finally(() => clearTimeout(timer));
+}

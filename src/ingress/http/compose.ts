@@ -1,0 +1,181 @@
+// Owns turning a validated API request into what the queue stores: the envelope (sender and
+// recipients, parsed into branded addresses by src/message/address.ts), the From: domains to
+// authorise and sign for, and the MIME message built by nodemailer's MailComposer (Message-ID
+// @hostname and Date set here, Bcc left out of the headers). Pure except for the composer;
+// every refusal is an ApiError with field paths, raised before anything is queued.
+import MailComposer from 'nodemailer/lib/mail-composer';
+import addressparser from 'nodemailer/lib/addressparser';
+import { parseMailbox, type Address } from '../../message/address.js';
+import { domainOfAddress } from '../../domains/domain-name.js';
+import { parseHeaderFrom } from '../../domains/header-from.js';
+import type { MessageMeta } from '../../queue/platform-store.js';
+import { ApiError, invalidFields, type FieldError } from './api-error.js';
+import { isStructuralHeader, MAX_METADATA_KEYS, type RawMessageRequest, type SendMessageRequest } from './message-request.js';
+import { rfc5322Date } from '../trace-fields.js';
+
+export interface ComposeLimits {
+  maxRecipients: number;
+  /** Largest send_at ahead of now (ms). */
+  maxScheduleAheadMs: number;
+}
+
+/** A request that passed every check that needs no store: ready to authorise, charge and queue. */
+export interface PreparedMessage {
+  mailFrom: Address;
+  /** Envelope recipients in request order (to, cc, bcc), duplicates removed. */
+  recipients: Address[];
+  /** Domains of the From: header (null for an address without a valid domain). */
+  fromDomains: (string | null)[];
+  meta: Omit<MessageMeta, 'account'>;
+  notBefore: number | null;
+  /** The message bytes (header block first, CRLF line ends) for queue id `id`. */
+  build(id: string, hostname: string, now: number): Promise<Buffer>;
+}
+
+interface Named { name: string; address: Address }
+
+class Collector {
+  readonly errors: FieldError[] = [];
+  add(path: string, message: string) { this.errors.push({ path, message }); }
+  throwIfAny() { if (this.errors.length) throw invalidFields(this.errors); }
+}
+
+/** One mailbox from "Name <a@b>", "a@b" or { name, email }; null (with an error noted) when invalid. */
+function parseNamed(input: string | { name?: string | undefined; email: string }, path: string, c: Collector): Named | null {
+  let name = '';
+  let address: string;
+  if (typeof input === 'string') {
+    const parsed = addressparser(input, { flatten: true });
+    if (parsed.length !== 1 || !parsed[0]!.address) {
+      c.add(path, 'must be one address: "Name <local@domain>" or "local@domain"');
+      return null;
+    }
+    name = parsed[0]!.name ?? '';
+    address = parsed[0]!.address;
+  } else {
+    name = input.name ?? '';
+    address = input.email;
+  }
+  const mailbox = parseMailbox(address);
+  if (!mailbox || mailbox.isAddressLiteral || domainOfAddress(mailbox.address) === null) {
+    c.add(typeof input === 'string' ? path : `${path}.email`, 'is not a valid email address');
+    return null;
+  }
+  return { name, address: mailbox.address };
+}
+
+function parseList(list: readonly (string | { name?: string | undefined; email: string })[] | undefined, path: string, c: Collector): Named[] {
+  return (list ?? []).flatMap((m, i) => parseNamed(m, `${path}.${i}`, c) ?? []);
+}
+
+const uniqueAddresses = (lists: Named[][]): Address[] => {
+  const seen = new Set<string>();
+  return lists.flat().map((m) => m.address).filter((a) => !seen.has(a.toLowerCase()) && seen.add(a.toLowerCase()));
+};
+
+function checkMeta(req: Pick<SendMessageRequest, 'metadata' | 'send_at'>, limits: ComposeLimits, now: number, c: Collector): number | null {
+  if (req.metadata && Object.keys(req.metadata).length > MAX_METADATA_KEYS) c.add('metadata', `at most ${MAX_METADATA_KEYS} keys`);
+  if (!req.send_at) return null;
+  const at = Date.parse(req.send_at);
+  if (at > now + limits.maxScheduleAheadMs) c.add('send_at', `at most ${Math.floor(limits.maxScheduleAheadMs / 3_600_000)} hours ahead`);
+  return at > now ? at : null;
+}
+
+const metaOf = (req: Pick<SendMessageRequest, 'tags' | 'metadata' | 'stream'>): Omit<MessageMeta, 'account'> =>
+  ({ tags: req.tags ?? [], metadata: req.metadata ?? {}, stream: req.stream ?? 'transactional' });
+
+const decodeBase64 = (s: string) => Buffer.from(s.replace(/\s+/g, ''), s.includes('-') || s.includes('_') ? 'base64url' : 'base64');
+
+/** Checks a POST /v1/messages request (already schema-valid) and prepares it for queuing. */
+export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, now: number): PreparedMessage {
+  const c = new Collector();
+  const from = parseNamed(req.from, 'from', c);
+  const to = parseList(req.to, 'to', c);
+  const cc = parseList(req.cc, 'cc', c);
+  const bcc = parseList(req.bcc, 'bcc', c);
+  const replyTo = parseList(req.reply_to === undefined ? [] : Array.isArray(req.reply_to) ? req.reply_to : [req.reply_to], 'reply_to', c);
+  const recipients = uniqueAddresses([to, cc, bcc]);
+  if (to.length + cc.length + bcc.length === 0 && c.errors.length === 0) c.add('to', 'at least one recipient (to, cc or bcc) is required');
+  if (recipients.length > limits.maxRecipients) c.add('to', `at most ${limits.maxRecipients} recipients in all`);
+  if (req.text === undefined && req.html === undefined) c.add('text', 'text or html is required');
+  for (const name of Object.keys(req.headers ?? {})) {
+    if (isStructuralHeader(name)) c.add(`headers.${name}`, 'this header is set by Postlane or by a dedicated field');
+  }
+  (req.attachments ?? []).forEach((a, i) => {
+    if (a.disposition === 'inline' && !a.content_id) c.add(`attachments.${i}.content_id`, 'required for inline parts');
+  });
+  const notBefore = checkMeta(req, limits, now, c);
+  c.throwIfAny();
+  const sender = from!;
+  const mail = {
+    from: { name: sender.name, address: sender.address },
+    to: to.map(asNodemailer), cc: cc.map(asNodemailer), bcc: bcc.map(asNodemailer),
+    ...(replyTo.length ? { replyTo: replyTo.map(asNodemailer) } : {}),
+    subject: req.subject ?? '', text: req.text, html: req.html,
+    headers: req.headers ?? {},
+    attachments: (req.attachments ?? []).map((a) => ({
+      filename: a.filename, content: decodeBase64(a.content), contentType: a.content_type,
+      ...(a.content_id ? { cid: a.content_id } : {}),
+      contentDisposition: a.disposition ?? (a.content_id ? 'inline' as const : 'attachment' as const),
+    })),
+    disableFileAccess: true, disableUrlAccess: true,
+  };
+  return {
+    mailFrom: sender.address, recipients, fromDomains: [domainOfAddress(sender.address)], meta: metaOf(req), notBefore,
+    build: async (id, hostname, at) => {
+      const node = new MailComposer({ ...mail, messageId: `<${id}@${hostname}>`, date: new Date(at) }).compile();
+      return node.build();
+    },
+  };
+}
+
+const asNodemailer = (m: Named) => ({ name: m.name, address: m.address });
+
+/** Checks a POST /v1/messages/raw request: envelope addresses, the message text, its From: field. */
+export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits, now: number): PreparedMessage {
+  const c = new Collector();
+  const mailFrom = parseMailbox(req.envelope.from);
+  if (!mailFrom || domainOfAddress(mailFrom.address) === null) c.add('envelope.from', 'is not a valid email address');
+  const rcpts = req.envelope.to.flatMap((a, i) => {
+    const m = parseMailbox(a);
+    if (!m || m.isAddressLiteral || domainOfAddress(m.address) === null) { c.add(`envelope.to.${i}`, 'is not a valid email address'); return []; }
+    return [{ name: '', address: m.address }];
+  });
+  const recipients = uniqueAddresses([rcpts]);
+  if (recipients.length > limits.maxRecipients) c.add('envelope.to', `at most ${limits.maxRecipients} recipients`);
+  if ((req.message === undefined) === (req.message_base64 === undefined)) c.add('message', 'exactly one of message and message_base64 is required');
+  const notBefore = checkMeta(req, limits, now, c);
+  c.throwIfAny();
+  const bytes = toCrlf(req.message !== undefined ? Buffer.from(req.message, 'utf8') : decodeBase64(req.message_base64!));
+  const headerEnd = bytes.indexOf('\r\n\r\n');
+  if (headerEnd < 0 && !bytes.subarray(0, 2).equals(Buffer.from('\r\n'))) {
+    throw invalidFields([{ path: req.message !== undefined ? 'message' : 'message_base64', message: 'must have a header block and an empty line before the body' }]);
+  }
+  const headerBlock = bytes.subarray(0, headerEnd < 0 ? 0 : headerEnd + 2).toString('latin1');
+  const from = parseHeaderFrom(headerBlock);
+  if (from.fields !== 1) throw invalidFields([{ path: 'message', message: 'must have exactly one From: field' }]);
+  return {
+    mailFrom: mailFrom!.address, recipients, fromDomains: from.domains, meta: metaOf(req), notBefore,
+    build: async (id, hostname, at) => {
+      const added: string[] = [];
+      if (!hasField(headerBlock, 'message-id')) added.push(`Message-ID: <${id}@${hostname}>\r\n`);
+      if (!hasField(headerBlock, 'date')) added.push(`Date: ${rfc5322Date(new Date(at))}\r\n`);
+      if (added.length === 0) return bytes;
+      const at2 = headerEnd < 0 ? 0 : headerEnd + 2;
+      return Buffer.concat([bytes.subarray(0, at2), Buffer.from(added.join(''), 'latin1'), bytes.subarray(at2)]);
+    },
+  };
+}
+
+/** Bare LF (or CR) line ends as CRLF: what SMTP carries and DKIM signs. */
+function toCrlf(b: Buffer): Buffer {
+  if (!b.includes(0x0a) || !/(^|[^\r])\n|\r(?!\n)/.test(b.toString('latin1'))) return b;
+  return Buffer.from(b.toString('latin1').replace(/\r\n|\r|\n/g, '\r\n'), 'latin1');
+}
+
+function hasField(headerBlock: string, name: string): boolean {
+  return new RegExp(`(^|\\r\\n)${name}[ \\t]*:`, 'i').test(headerBlock);
+}
+
+/** The message is larger than limits.maxMessageSize. */
+export const tooLarge = (max: number) => new ApiError(413, 'message_too_large', `The message is larger than ${max} bytes`);

@@ -1,0 +1,90 @@
+// Owns the shape of a message submitted over the HTTP API, as zod schemas: the same schemas
+// validate requests (src/http/routes/messages.ts) and generate the OpenAPI document
+// (src/http/openapi.ts), so the two cannot drift. Every field that ends up in a header line
+// refuses CR, LF and NUL here (header injection), before anything is composed or queued.
+import { z } from 'zod/v4';
+
+/** No CR, LF or NUL: the value goes into a header line. */
+const HEADER_SAFE = /^[^\r\n\0]*$/;
+const headerText = (max: number) => z.string().max(max).regex(HEADER_SAFE, 'must not contain CR, LF or NUL');
+
+/** Header fields a client may not set: Postlane writes them (or they define the MIME structure). */
+export const STRUCTURAL_HEADERS = [
+  'from', 'to', 'cc', 'bcc', 'subject', 'date', 'message-id', 'dkim-signature', 'received', 'return-path',
+  'mime-version', 'reply-to', 'sender',
+];
+export const isStructuralHeader = (name: string) => STRUCTURAL_HEADERS.includes(name.toLowerCase()) || /^content-/i.test(name);
+
+export const MAX_TAGS = 10;
+export const MAX_METADATA_KEYS = 50;
+export const MAX_BATCH = 500;
+
+const email = z.string().min(3).max(254).regex(HEADER_SAFE, 'must not contain CR, LF or NUL')
+  .describe('an address: local@domain (checked like an SMTP envelope address)');
+
+/** "Name <local@domain>", "local@domain", or { name, email }. */
+export const mailboxInput = z.union([
+  headerText(400).describe('"Name <local@domain>" or "local@domain"'),
+  z.object({ name: headerText(200).optional(), email }).strict(),
+]).meta({ id: 'Mailbox' });
+
+const recipients = z.array(mailboxInput).max(1000);
+
+export const attachmentInput = z.object({
+  filename: headerText(255).min(1).optional(),
+  content: z.string().max(60_000_000).regex(/^[A-Za-z0-9+/=\s_-]*$/, 'must be base64').describe('the bytes, base64'),
+  content_type: headerText(255).regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a MIME type like image/png').optional(),
+  content_id: headerText(255).regex(/^[^<>\s]+$/, 'without angle brackets').optional()
+    .describe('for inline parts: referenced as cid:<content_id> from the HTML'),
+  disposition: z.enum(['attachment', 'inline']).optional().describe('default: inline when content_id is set, else attachment'),
+}).strict().meta({ id: 'Attachment' });
+
+const headerName = z.string().min(1).max(76).regex(/^[!-9;-~]+$/, 'must be a header field name (printable ASCII, no colon)');
+
+export const sendMessageRequest = z.object({
+  from: mailboxInput,
+  to: recipients.optional(),
+  cc: recipients.optional(),
+  bcc: recipients.optional().describe('envelope recipients only: never in the headers'),
+  reply_to: z.union([mailboxInput, z.array(mailboxInput).max(50)]).optional(),
+  subject: headerText(998).optional(),
+  text: z.string().optional(),
+  html: z.string().optional(),
+  attachments: z.array(attachmentInput).max(100).optional(),
+  headers: z.record(headerName, headerText(998)).optional()
+    .describe('custom header fields; structural ones (From, To, Subject, Date, Message-ID, Content-*, ...) are refused'),
+  tags: z.array(headerText(128).min(1)).max(MAX_TAGS).optional().describe('returned in events; searchable with ?tag='),
+  metadata: z.record(z.string().min(1).max(64), z.string().max(1000)).optional()
+    .describe(`string values returned in every event of the message (at most ${MAX_METADATA_KEYS} keys)`),
+  stream: z.enum(['transactional', 'broadcast']).optional().describe('default transactional'),
+  send_at: z.iso.datetime({ offset: true }).optional().describe('scheduled send: recipients are not due before this time'),
+}).strict().meta({ id: 'SendMessageRequest' });
+export type SendMessageRequest = z.infer<typeof sendMessageRequest>;
+
+export const rawMessageRequest = z.object({
+  envelope: z.object({
+    from: email.describe('MAIL FROM (envelope sender)'),
+    to: z.array(email).min(1).max(1000),
+  }).strict(),
+  message: z.string().optional().describe('the RFC 5322 message as text'),
+  message_base64: z.string().regex(/^[A-Za-z0-9+/=\s]*$/, 'must be base64').optional().describe('or as base64 bytes (8-bit content)'),
+  tags: z.array(headerText(128).min(1)).max(MAX_TAGS).optional(),
+  metadata: z.record(z.string().min(1).max(64), z.string().max(1000)).optional(),
+  stream: z.enum(['transactional', 'broadcast']).optional(),
+  send_at: z.iso.datetime({ offset: true }).optional(),
+}).strict().meta({ id: 'RawMessageRequest' });
+export type RawMessageRequest = z.infer<typeof rawMessageRequest>;
+
+/** A batch item that failed validation: kept (with its issues) so the other items still go. */
+export class InvalidItem {
+  constructor(readonly issues: z.core.$ZodIssue[]) {}
+}
+
+/**
+ * Each message is validated on its own by the same schema: an invalid item becomes an InvalidItem
+ * instead of failing the batch (zod's catch, which the JSON Schema output documents as the item schema).
+ */
+export const batchRequest = z.object({
+  messages: z.array(sendMessageRequest.catch((ctx) => (ctx ? new InvalidItem(ctx.error.issues) : undefined) as never))
+    .min(1).max(MAX_BATCH),
+}).strict().meta({ id: 'BatchRequest' });
