@@ -1,0 +1,160 @@
+// Prometheus metrics (prom-client, on a Registry of our own, never the global one): what the
+// HTTP server's /metrics renders. Stages report through small observer calls (countAccepted,
+// observeDeliveries, observeWebhookAttempt); queue depth is read from the store when scraped,
+// cached for a few seconds so frequent scrapes never hammer the database.
+//
+// Label cardinality is bounded: `account` is a tenant name (operator-created); `domain` is the
+// recipient domain, which senders choose freely, so only the first `maxDomainLabels` distinct
+// domains seen by this process get their own series and the rest are counted as 'other'.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { systemClock, type Clock } from '../clock.js';
+import { DEFAULT_ACCOUNT, type MessageMeta } from '../queue/platform-store.js';
+import type { DeliveryJob, QueueCounts, RecipientOutcome } from '../queue/store.js';
+
+export interface MetricsStore {
+  counts(): Promise<QueueCounts>;
+  getMessageMeta(id: string): Promise<MessageMeta | null>;
+}
+
+export interface MetricsOptions {
+  store: MetricsStore;
+  clock?: Clock;
+  /** Distinct recipient domains given their own label value; the rest are 'other'. Default 100. */
+  maxDomainLabels?: number;
+  /** How long a queue-depth reading is reused. Default 5 s. */
+  queueDepthCacheMs?: number;
+  /** Process metrics (CPU, memory, event loop lag, GC). Default true. */
+  processMetrics?: boolean;
+}
+
+export const OTHER_DOMAIN = 'other';
+const ACCOUNT_CACHE_SIZE = 10_000;
+/** receivedAt → final outcome: seconds to days (the queue keeps retrying for days). */
+const LATENCY_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86_400, 3 * 86_400, 5 * 86_400];
+/** One delivery attempt (route, connect, TLS, transaction). */
+const ATTEMPT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];
+
+export type DeliveryOutcome = 'delivered' | 'deferred' | 'bounced' | 'expired';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #o: Required<Omit<MetricsOptions, 'store'>> & { store: MetricsStore };
+  readonly #domains = new Set<string>();
+  /** messageId → account (FIFO-bounded): most jobs of a message follow each other closely. */
+  readonly #accounts = new Map<string, string>();
+  #depth: { at: number; value: Promise<QueueCounts> } | null = null;
+
+  readonly #accepted: Counter<'account' | 'listener'>;
+  readonly #deliveries: Counter<'account' | 'domain' | 'outcome'>;
+  readonly #latency: Histogram<'outcome'>;
+  readonly #attemptDuration: Histogram<'outcome'>;
+  readonly #webhookDeliveries: Counter<'account' | 'outcome'>;
+  readonly #webhookFailures: Counter<'account'>;
+
+  constructor(opts: MetricsOptions) {
+    this.#o = {
+      store: opts.store, clock: opts.clock ?? systemClock, maxDomainLabels: opts.maxDomainLabels ?? 100,
+      queueDepthCacheMs: opts.queueDepthCacheMs ?? 5000, processMetrics: opts.processMetrics ?? true,
+    };
+    const registers = [this.registry];
+    if (this.#o.processMetrics) collectDefaultMetrics({ register: this.registry });
+    this.#accepted = new Counter({
+      name: 'postlane_messages_accepted_total', help: 'Messages accepted and queued (SMTP or HTTP), by account and listener',
+      labelNames: ['account', 'listener'], registers,
+    });
+    this.#deliveries = new Counter({
+      name: 'postlane_deliveries_total',
+      help: `Recipient delivery outcomes by account, recipient domain (beyond ${this.#o.maxDomainLabels} domains: "${OTHER_DOMAIN}") and outcome (delivered|deferred|bounced|expired)`,
+      labelNames: ['account', 'domain', 'outcome'], registers,
+    });
+    this.#latency = new Histogram({
+      name: 'postlane_delivery_latency_seconds',
+      help: 'Time from acceptance (receivedAt) to the final outcome of a recipient (delivered|bounced|expired)',
+      labelNames: ['outcome'], buckets: LATENCY_BUCKETS, registers,
+    });
+    this.#attemptDuration = new Histogram({
+      name: 'postlane_delivery_attempt_duration_seconds',
+      help: 'Duration of one delivery attempt of a job (routing, connection, TLS and SMTP transaction), by the outcome of its first recipient',
+      labelNames: ['outcome'], buckets: ATTEMPT_BUCKETS, registers,
+    });
+    this.#webhookDeliveries = new Counter({
+      name: 'postlane_webhook_deliveries_total', help: 'Webhook POSTs by account and outcome (ok|failed)',
+      labelNames: ['account', 'outcome'], registers,
+    });
+    this.#webhookFailures = new Counter({
+      name: 'postlane_webhook_failures_total', help: 'Failed webhook POSTs (non-2xx, network error or timeout), by account',
+      labelNames: ['account'], registers,
+    });
+    const metrics = this;
+    new Gauge({
+      name: 'postlane_queue_depth', help: 'Recipients in the queue by state (read from the store at most every few seconds)',
+      labelNames: ['state'], registers,
+      async collect() {
+        // A store that cannot answer leaves the last values: a scrape never fails for it.
+        const counts = await metrics.#queueCounts().catch(() => null);
+        if (counts) for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+      },
+    });
+  }
+
+  get contentType(): string { return this.registry.contentType; }
+
+  /** The text exposition format for a scrape. */
+  render(): Promise<string> { return this.registry.metrics(); }
+
+  /** A message was accepted and queued. */
+  countAccepted(account: string | null | undefined, listener: string): void {
+    this.#accepted.inc({ account: account ?? DEFAULT_ACCOUNT, listener });
+  }
+
+  /**
+   * The outcomes of one delivery job were recorded (the scheduler's onOutcome observer).
+   * `durationMs`: how long the attempt took. Never throws; resolves when counted.
+   */
+  async observeDeliveries(job: Pick<DeliveryJob, 'messageId' | 'domain' | 'receivedAt'> & { account?: string }, outcomes: readonly Pick<RecipientOutcome, 'status'>[], durationMs?: number): Promise<void> {
+    const account = job.account ?? await this.#accountOf(job.messageId);
+    const domain = this.#domainLabel(job.domain);
+    const now = this.#o.clock.now();
+    for (const o of outcomes) {
+      this.#deliveries.inc({ account, domain, outcome: o.status });
+      if (o.status !== 'deferred') this.#latency.observe({ outcome: o.status }, Math.max(0, now - job.receivedAt) / 1000);
+    }
+    if (durationMs !== undefined && outcomes.length > 0) this.#attemptDuration.observe({ outcome: outcomes[0]!.status }, durationMs / 1000);
+  }
+
+  observeWebhookAttempt(account: string, ok: boolean): void {
+    this.#webhookDeliveries.inc({ account, outcome: ok ? 'ok' : 'failed' });
+    if (!ok) this.#webhookFailures.inc({ account });
+  }
+
+  #domainLabel(domain: string): string {
+    const d = domain.toLowerCase();
+    if (this.#domains.has(d)) return d;
+    if (this.#domains.size >= this.#o.maxDomainLabels) return OTHER_DOMAIN;
+    this.#domains.add(d);
+    return d;
+  }
+
+  async #accountOf(messageId: string): Promise<string> {
+    const cached = this.#accounts.get(messageId);
+    if (cached !== undefined) return cached;
+    let account: string;
+    try {
+      account = (await this.#o.store.getMessageMeta(messageId))?.account ?? DEFAULT_ACCOUNT;
+    } catch {
+      return DEFAULT_ACCOUNT; // a label is not worth an error; not cached
+    }
+    if (this.#accounts.size >= ACCOUNT_CACHE_SIZE) this.#accounts.delete(this.#accounts.keys().next().value!);
+    this.#accounts.set(messageId, account);
+    return account;
+  }
+
+  #queueCounts(): Promise<QueueCounts> {
+    const now = this.#o.clock.now();
+    if (this.#depth && now - this.#depth.at < this.#o.queueDepthCacheMs) return this.#depth.value;
+    const value = this.#o.store.counts();
+    this.#depth = { at: now, value };
+    value.catch(() => { if (this.#depth?.value === value) this.#depth = null; }); // an error is not cached
+    return value;
+  }
+}
