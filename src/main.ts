@@ -14,6 +14,7 @@ import { systemClock } from './clock.js';
 import { MessageSigner } from './domains/message-signer.js';
 import { promoteRotations } from './domains/key-rotation.js';
 import { createResolver } from './delivery/resolver.js';
+import { startApi } from './http/index.js';
 
 export interface Relay {
   store: QueueStore;
@@ -25,6 +26,7 @@ const SHUTDOWN_DELIVERY_GRACE_MS = 20_000;
 const PURGE_INTERVAL_MS = 3_600_000;
 const KEY_ROTATION_CHECK_MS = 3_600_000;
 const HEARTBEAT_MS = 10_000;
+const IDEMPOTENCY_RETENTION_MS = 86_400_000;
 
 export async function startRelay(config: Readonly<Config>, logger = createLogger(config.log.level)): Promise<Relay> {
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o750 });
@@ -53,10 +55,15 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   };
   const ingress = await startSmtpIngress({ config, store, tls, authenticate, signer, logger, onQueued: () => scheduler.notify() });
   scheduler.start();
+  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, onQueued: () => scheduler.notify() });
+  const addresses = { ...ingress.addresses, ...(api ? { http: api.address } : {}) };
 
   const purge = setInterval(() => {
     store.purgeFinished(Date.now() - config.storage.retainFinished)
       .catch((err: unknown) => logger.error({ event: 'queue.purge_failed', err }, 'purge failed'));
+    // Idempotency-Key records answer retries for a day (docs/api.md).
+    store.purgeIdempotencyKeys(Date.now() - IDEMPOTENCY_RETENTION_MS)
+      .catch((err: unknown) => logger.error({ event: 'http.idempotency_purge_failed', err: (err as Error)?.message }, 'purge failed'));
   }, PURGE_INTERVAL_MS);
   purge.unref();
   const resolver = createResolver(config.dns);
@@ -72,16 +79,16 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   const heartbeats = setInterval(beat, HEARTBEAT_MS);
   heartbeats.unref();
 
-  logger.info({ event: 'relay.started', nodeId, hostname: config.hostname, dataDir: config.dataDir, listeners: ingress.addresses }, 'Postlane started');
+  logger.info({ event: 'relay.started', nodeId, hostname: config.hostname, dataDir: config.dataDir, listeners: addresses }, 'Postlane started');
   let stopping: Promise<void> | null = null;
   return {
     store,
-    addresses: ingress.addresses,
+    addresses,
     stop: () => (stopping ??= (async () => {
       clearInterval(purge);
       clearInterval(rotations);
       clearInterval(heartbeats);
-      await ingress.close();
+      await Promise.all([ingress.close(), api?.close()]);
       await scheduler.stop(SHUTDOWN_DELIVERY_GRACE_MS);
       await store.close();
       logger.info({ event: 'relay.stopped' }, 'Postlane stopped');
