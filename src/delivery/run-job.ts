@@ -43,12 +43,25 @@ export interface JobRunnerOptions {
   random?: () => number;
   /** Signs the DSNs Postlane generates (with the relay's own domain); absent: unsigned. */
   signDsn?: DsnSigner;
+  /** Observer of recorded outcomes (metrics, webhook wake-up); called after the store call succeeded. */
+  onOutcome?: OutcomeObserver;
 }
+
+/** Told each job's recorded outcomes and how long its attempt took (ms, from the start of run()). */
+export type OutcomeObserver = (job: DeliveryJob, outcomes: readonly RecipientOutcome[], durationMs: number) => void;
 
 export class JobRunner {
   constructor(private readonly o: JobRunnerOptions) {}
 
   async run(job: DeliveryJob, signal: AbortSignal): Promise<void> {
+    this.#started.set(job, this.o.clock.now());
+    try { await this.#run(job, signal); } finally { this.#started.delete(job); }
+  }
+
+  /** When run() began for each job in flight (the attempt duration reported to onOutcome). */
+  readonly #started = new WeakMap<DeliveryJob, number>();
+
+  async #run(job: DeliveryJob, signal: AbortSignal): Promise<void> {
     if (job.route === 'local') {
       await this.#record(job, await this.o.local.deliver(job), [], { owner: this.o.nodeId }, signal);
       return;
@@ -153,9 +166,11 @@ export class JobRunner {
   }
 
   /** One store call; while the store is unreachable, kept and retried until the job's lease expires. */
-  #record(job: DeliveryJob, outcomes: RecipientOutcome[], generated: GeneratedMessage[], opts: RecordResultsOptions, signal?: AbortSignal): Promise<void> {
-    return recordWithRetry(() => this.o.store.recordResults(job.messageId, outcomes, generated, opts),
+  async #record(job: DeliveryJob, outcomes: RecipientOutcome[], generated: GeneratedMessage[], opts: RecordResultsOptions, signal?: AbortSignal): Promise<void> {
+    await recordWithRetry(() => this.o.store.recordResults(job.messageId, outcomes, generated, opts),
       { clock: this.o.clock, logger: this.o.logger, id: job.messageId, deadline: job.leaseUntil, signal });
+    const now = this.o.clock.now();
+    try { this.o.onOutcome?.(job, outcomes, now - (this.#started.get(job) ?? now)); } catch { /* observers never break delivery */ }
   }
 
   #decide(job: DeliveryJob, r: DeliveryJob['recipients'][number], found: Finding | undefined, now: number): Decided {

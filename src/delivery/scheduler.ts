@@ -31,7 +31,7 @@ import { createHttpsPolicyFetcher, type PolicyFetcher } from './mta-sts-fetch.js
 import { MtaStsResolver, type MtaStsDns } from './mta-sts.js';
 import { createResolver, type MxResolver } from './resolver.js';
 import { Router } from './route.js';
-import { JobRunner } from './run-job.js';
+import { JobRunner, type OutcomeObserver } from './run-job.js';
 import { createSecureResolver, type SecureResolver } from './secure-resolver.js';
 import { TransportSecurity } from './transport-security.js';
 
@@ -52,6 +52,8 @@ export interface DeliverySchedulerOptions {
   secureResolver?: SecureResolver;
   /** Signs generated DSNs with the relay's own domain (main.ts wires the DKIM signer). */
   signDsn?: DsnSigner;
+  /** Observer of each job's recorded outcomes (metrics, webhook wake-up). */
+  onOutcome?: OutcomeObserver;
 }
 
 /** After an abort, how long stop() still waits for attempts (a DNS query cannot be cancelled). */
@@ -91,7 +93,7 @@ export class DeliveryScheduler {
       fullBackoffMs: d.pollInterval, clock, logger: opts.logger,
     });
     this.#runner = opts.runner ?? new JobRunner({
-      config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId, random: opts.random, signDsn: opts.signDsn,
+      config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId, random: opts.random, signDsn: opts.signDsn, onOutcome: opts.onOutcome,
       router: new Router({ config: opts.config, resolver, random: opts.random }),
       security: createTransportSecurity(opts, resolver, clock),
       attempt: new SmtpAttempt({ pool: this.#pool, store: opts.store }),
