@@ -49,7 +49,7 @@ declare module 'fastify' {
 export async function startHttpApi(deps: HttpApiDeps): Promise<HttpApi> {
   const { logger } = deps;
   const app = Fastify({
-    logger: false, disableRequestLogging: true, bodyLimit: deps.bodyLimit, trustProxy: deps.trustProxy,
+    logger: false, bodyLimit: deps.bodyLimit, trustProxy: deps.trustProxy,
     exposeHeadRoutes: false, return503OnClosing: true, requestIdHeader: false,
     ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' as const } } : {}),
   }) as unknown as FastifyInstance;

@@ -1,0 +1,84 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { simpleParser } from 'mailparser';
+import { prepareMessage, prepareRawMessage } from './compose.js';
+import { sendMessageRequest, rawMessageRequest, batchRequest, InvalidItem } from './message-request.js';
+import { ApiError } from './api-error.js';
+
+const LIMITS = { maxRecipients: 5, maxScheduleAheadMs: 3_600_000 };
+const NOW = Date.UTC(2025, 6, 1, 12);
+
+const fieldsOf = (fn: () => unknown) => {
+  try { fn(); } catch (err) {
+    assert.ok(err instanceof ApiError, String(err));
+    return err.fields.map((f) => f.path);
+  }
+  assert.fail('expected an ApiError');
+};
+
+test('composes MIME with names, cc, bcc kept out of the headers, inline image and attachment', async () => {
+  const req = sendMessageRequest.parse({
+    from: 'Alice Example <alice@acme.test>', to: [{ name: 'Bob', email: 'bob@dest.test' }], cc: ['carol@dest.test'], bcc: ['dave@dest.test'],
+    subject: 'Hello ✓', text: 'plain', html: '<p>hi <img src="cid:logo@x"></p>', headers: { 'X-Campaign': 'c1' },
+    attachments: [
+      { filename: 'logo.png', content: Buffer.from('PNGDATA').toString('base64'), content_type: 'image/png', content_id: 'logo@x' },
+      { filename: 'a.bin', content: Buffer.from([0, 1, 2, 255]).toString('base64'), content_type: 'application/octet-stream' },
+    ],
+    tags: ['welcome'], metadata: { user: '42' },
+  });
+  const p = prepareMessage(req, LIMITS, NOW);
+  assert.equal(p.mailFrom, 'alice@acme.test');
+  assert.deepEqual(p.recipients, ['bob@dest.test', 'carol@dest.test', 'dave@dest.test']);
+  assert.deepEqual(p.fromDomains, ['acme.test']);
+  assert.deepEqual(p.meta, { tags: ['welcome'], metadata: { user: '42' }, stream: 'transactional' });
+  const mime = await p.build('01ABCDEFGHJKMNPQRSTV', 'relay.test', NOW);
+  const text = mime.toString('latin1');
+  assert.doesNotMatch(text, /^bcc:/im);
+  assert.match(text, /^Message-ID: <01ABCDEFGHJKMNPQRSTV@relay\.test>/m);
+  const parsed = await simpleParser(mime);
+  assert.equal(parsed.subject, 'Hello ✓');
+  assert.equal(parsed.from?.value[0]?.name, 'Alice Example');
+  assert.equal(parsed.headers.get('x-campaign'), 'c1');
+  const logo = parsed.attachments.find((a) => a.filename === 'logo.png')!;
+  assert.equal(logo.cid, 'logo@x');
+  assert.equal(logo.content.toString(), 'PNGDATA');
+  assert.deepEqual([...parsed.attachments.find((a) => a.filename === 'a.bin')!.content], [0, 1, 2, 255]);
+});
+
+test('header injection (CR/LF) is refused by the schema in every header-bound field', () => {
+  const base = { from: 'a@acme.test', to: ['b@dest.test'], text: 'x' };
+  for (const bad of [
+    { subject: 'hi\r\nBcc: victim@x.test' }, { from: 'a@acme.test\r\nBcc: v@x.test' }, { from: { name: 'A\nB', email: 'a@acme.test' } },
+    { to: ['b@dest.test\nBcc: v@x.test'] }, { headers: { 'X-A': 'v\r\nBcc: v@x.test' } }, { headers: { 'X-A\r\nBcc': 'v' } },
+  ]) {
+    assert.equal(sendMessageRequest.safeParse({ ...base, ...bad }).success, false, JSON.stringify(bad));
+  }
+});
+
+test('semantic refusals carry field paths', () => {
+  const base = { from: 'a@acme.test', text: 'x' };
+  assert.deepEqual(fieldsOf(() => prepareMessage(sendMessageRequest.parse({ ...base, to: ['not-an-address'] }), LIMITS, NOW)), ['to.0']);
+  assert.deepEqual(fieldsOf(() => prepareMessage(sendMessageRequest.parse({ ...base, to: [{ email: 'x@[1.2.3.4]' }] }), LIMITS, NOW)), ['to.0.email']);
+  assert.deepEqual(fieldsOf(() => prepareMessage(sendMessageRequest.parse({ ...base }), LIMITS, NOW)), ['to']);
+  assert.deepEqual(fieldsOf(() => prepareMessage(sendMessageRequest.parse({ ...base, to: ['b@d.test'], headers: { subject: 'x', 'Content-Type': 'y' } }), LIMITS, NOW)),
+    ['headers.subject', 'headers.Content-Type']);
+  assert.deepEqual(fieldsOf(() => prepareMessage(sendMessageRequest.parse({ ...base, to: ['1@d.test', '2@d.test', '3@d.test', '4@d.test', '5@d.test', '6@d.test'] }), LIMITS, NOW)), ['to']);
+  assert.deepEqual(fieldsOf(() => prepareMessage(sendMessageRequest.parse({ ...base, to: ['b@d.test'], send_at: new Date(NOW + 7_200_000).toISOString() }), LIMITS, NOW)), ['send_at']);
+  const later = prepareMessage(sendMessageRequest.parse({ ...base, to: ['b@d.test'], send_at: new Date(NOW + 60_000).toISOString() }), LIMITS, NOW);
+  assert.equal(later.notBefore, NOW + 60_000);
+});
+
+test('raw messages: LF made CRLF, Message-ID and Date added, one From field required', async () => {
+  const p = prepareRawMessage(rawMessageRequest.parse({ envelope: { from: 'a@acme.test', to: ['b@dest.test', 'B@dest.test'] }, message: 'From: a@acme.test\nSubject: s\n\nbody\n' }), LIMITS, NOW);
+  assert.deepEqual(p.recipients, ['b@dest.test']);
+  const out = (await p.build('ID', 'relay.test', NOW)).toString();
+  assert.match(out, /^From: a@acme\.test\r\nSubject: s\r\nMessage-ID: <ID@relay\.test>\r\nDate: Tue, 01 Jul 2025 12:00:00 \+0000\r\n\r\nbody\r\n$/);
+  assert.deepEqual(fieldsOf(() => prepareRawMessage(rawMessageRequest.parse({ envelope: { from: 'a@acme.test', to: ['b@d.test'] }, message: 'Subject: s\r\n\r\nx' }), LIMITS, NOW)), ['message']);
+});
+
+test('a batch keeps valid items and marks invalid ones', () => {
+  const b = batchRequest.parse({ messages: [{ from: 'a@acme.test', to: ['b@d.test'], text: 'x' }, { from: 'a@acme.test', bogus: 1 }] });
+  assert.ok(!(b.messages[0] instanceof InvalidItem));
+  assert.ok(b.messages[1] instanceof InvalidItem);
+  assert.equal(batchRequest.safeParse({ messages: [] }).success, false);
+});
