@@ -14,7 +14,11 @@ import { systemClock } from './clock.js';
 import { MessageSigner } from './domains/message-signer.js';
 import { promoteRotations } from './domains/key-rotation.js';
 import { createResolver } from './delivery/resolver.js';
+import { QuotaService } from './accounts/quota.js';
 import { startApi } from './http/index.js';
+import { Metrics } from './events/metrics.js';
+import { WebhookDispatcher } from './events/webhooks.js';
+import type { OutcomeObserver } from './delivery/run-job.js';
 
 export interface Relay {
   store: QueueStore;
@@ -47,15 +51,30 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
     logger.error({ event: 'dkim.sign_failed', id, err: (err as Error)?.message }, 'could not sign a DSN; sending it unsigned');
     return '';
   });
-  const scheduler = new DeliveryScheduler({ config, store, logger, nodeId, signDsn });
+  const metrics = new Metrics({ store });
+  const webhooks = new WebhookDispatcher({ store, config, logger, nodeId, onAttempt: (w, a) => metrics.observeWebhookAttempt(w.account, a.ok) });
+  // Delivery outcomes are events (written with the results): count them and wake the webhooks.
+  const onOutcome: OutcomeObserver = (job, outcomes, durationMs) => {
+    metrics.observeDeliveries(job, outcomes, durationMs).catch(() => undefined);
+    webhooks.notify();
+  };
+  const scheduler = new DeliveryScheduler({ config, store, logger, nodeId, signDsn, onOutcome });
+  const onQueued = (id: string, info?: { listener: string; account?: string | null }) => {
+    scheduler.notify();
+    webhooks.notify();
+    metrics.countAccepted(info?.account, info?.listener ?? 'unknown');
+  };
   const authenticate = async (name: string, password: string) => {
     const user = await store.getUser(name);
     if (user === null || !(await verifyPassword(password, user.passwordHash))) return false;
-    return { allowedDomains: user.allowedDomains, anyDomain: user.anyDomain };
+    return { allowedDomains: user.allowedDomains, anyDomain: user.anyDomain, account: user.account, limits: user.limits };
   };
-  const ingress = await startSmtpIngress({ config, store, tls, authenticate, signer, logger, onQueued: () => scheduler.notify() });
+  // One quota service per process: SMTP and HTTP charge the same store counters (shared by every node).
+  const quota = new QuotaService(store, systemClock);
+  const ingress = await startSmtpIngress({ config, store, tls, authenticate, quota, signer, logger, onQueued });
   scheduler.start();
-  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, onQueued: () => scheduler.notify() });
+  webhooks.start();
+  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, metrics, onQueued });
   const addresses = { ...ingress.addresses, ...(api ? { http: api.address } : {}) };
 
   const purge = setInterval(() => {
@@ -64,6 +83,8 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
     // Idempotency-Key records answer retries for a day (docs/api.md).
     store.purgeIdempotencyKeys(Date.now() - IDEMPOTENCY_RETENTION_MS)
       .catch((err: unknown) => logger.error({ event: 'http.idempotency_purge_failed', err: (err as Error)?.message }, 'purge failed'));
+    store.purgeEvents(Date.now() - config.events.retention)
+      .catch((err: unknown) => logger.error({ event: 'events.purge_failed', err: (err as Error)?.message }, 'purge failed'));
   }, PURGE_INTERVAL_MS);
   purge.unref();
   const resolver = createResolver(config.dns);
@@ -89,7 +110,7 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
       clearInterval(rotations);
       clearInterval(heartbeats);
       await Promise.all([ingress.close(), api?.close()]);
-      await scheduler.stop(SHUTDOWN_DELIVERY_GRACE_MS);
+      await Promise.all([scheduler.stop(SHUTDOWN_DELIVERY_GRACE_MS), webhooks.stop()]);
       await store.close();
       logger.info({ event: 'relay.stopped' }, 'Postlane stopped');
     })()),

@@ -139,6 +139,7 @@ export class IncomingMessage {
         ...(headerPrefix ? { headerPrefix } : {}), ...(returnPath ? { returnPath } : {}),
         receivedAt: this.#receivedAt, isBounce: false, route: this.origin.listener === 'mx' ? 'local' : 'relay',
         origin: { listener: this.origin.listener, clientIp: this.origin.clientIp, user: tx.user, helo: tx.helo },
+        ...(tx.account ? { meta: { account: tx.account, tags: [], metadata: {}, stream: 'transactional' } } : {}),
       });
     } catch (err) {
       this.#fail(queueFailed, err);

@@ -4,12 +4,13 @@ import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
-import type { QueueStore, UserDomainGrant } from '../queue/store.js';
+import type { QueueStore } from '../queue/store.js';
 import type { MessageSigner } from '../domains/message-signer.js';
 import { Acceptor } from './accept.js';
 import { AuthLimiter } from './smtp/auth-limiter.js';
 import { ConnectionLimits, SmtpListener, networkMatcher } from './smtp/listener.js';
-import type { ListenerName } from './smtp/session.js';
+import type { AuthGrant, ListenerName } from './smtp/session.js';
+import type { QuotaCharger } from './smtp/connection.js';
 import type { ProxyPolicy } from './smtp/proxy-handshake.js';
 
 export interface SmtpIngressDeps {
@@ -21,7 +22,12 @@ export interface SmtpIngressDeps {
    * Checks credentials: false = wrong; true = right, any sender domain; a grant = right, and MAIL FROM
    * and From: are limited to the grant's domains (src/domains/authorisation.ts).
    */
-  authenticate: (user: string, password: string) => Promise<boolean | UserDomainGrant>;
+  authenticate: (user: string, password: string) => Promise<boolean | AuthGrant>;
+  /**
+   * Quotas (src/accounts/quota.ts): each RCPT of a submission is charged to the user's account
+   * (relayNetworks: 'default') and the user's own limits; absent: no quotas.
+   */
+  quota?: QuotaCharger;
   /** DKIM-signs relayed mail at acceptance (src/domains/message-signer.ts); absent: unsigned. */
   signer?: MessageSigner;
   logger: Logger;
@@ -72,9 +78,9 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
           session: {
             listener: name, hostname: config.hostname, banner: config.smtp.banner, localDomains, bounceLabel: config.domains.bounceDomain?.label ?? null,
             maxMessageSize: config.limits.maxMessageSize, maxRecipients: config.limits.maxRecipients,
-            maxBadCommands: config.smtp.maxBadCommands,
+            maxBadCommands: config.smtp.maxBadCommands, quotas: deps.quota !== undefined,
           },
-          secureContext, acceptor, authLimiter, authenticate: deps.authenticate, logger,
+          secureContext, acceptor, authLimiter, authenticate: deps.authenticate, quota: deps.quota, logger,
           timeouts: { commandMs: config.smtp.commandTimeout, dataMs: config.smtp.dataTimeout },
           limits: { maxMessageSize: config.limits.maxMessageSize, maxLineLength: config.limits.maxLineLength },
         },

@@ -5,16 +5,20 @@
 //
 // Backpressure: received bytes wait in an inbox; above INBOX_HIGH_BYTES the socket is paused
 // until the session has caught up. Timeouts: commandTimeout while waiting for a command,
-// dataTimeout while waiting for DATA bytes; never while our own work (auth check, store) runs.
+// dataTimeout while waiting for DATA bytes; never while our own work (auth check, quota charge,
+// store) runs.
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { formatReply, type Reply } from '../../message/reply.js';
 import type { Acceptor } from '../accept.js';
-import type { UserDomainGrant } from '../../queue/store.js';
+import type { QuotaDecision, QuotaSubject } from '../../accounts/quota.js';
 import type { AuthLimiter } from './auth-limiter.js';
 import { DataReader, dataReplies } from './data-reader.js';
-import { MAX_AUTH_LINE, SmtpSession, type AuthOutcome, type DataOutcome, type SessionOutput, type SessionOptions, type TlsInfo, type Transaction } from './session.js';
+import { MAX_AUTH_LINE, SmtpSession, type AuthGrant, type AuthOutcome, type DataOutcome, type QuotaOutcome, type SessionOutput, type SessionOptions, type TlsInfo, type Transaction } from './session.js';
+
+/** Charges recipients to an account (src/accounts/quota.ts QuotaService). */
+export interface QuotaCharger { charge(subject: QuotaSubject, n?: number): Promise<QuotaDecision> }
 
 export interface ConnectionDeps {
   session: Omit<SessionOptions, 'tls' | 'trustedNetwork'>;
@@ -26,12 +30,15 @@ export interface ConnectionDeps {
   secureContext: tls.SecureContext;
   acceptor: Acceptor;
   authLimiter: AuthLimiter;
-  authenticate: (user: string, password: string) => Promise<boolean | UserDomainGrant>;
+  authenticate: (user: string, password: string) => Promise<boolean | AuthGrant>;
+  /** Charges each RCPT of a submission (the session's chargeQuota action); absent: no quotas. */
+  quota?: QuotaCharger;
   logger: Logger;
   timeouts: { commandMs: number; dataMs: number };
   limits: { maxMessageSize: number; maxLineLength: number };
 }
 
+const QUOTA_UNAVAILABLE: Reply = { code: 451, enhanced: '4.3.0', text: 'Temporary local problem, try again later' };
 const INBOX_HIGH_BYTES = 256 * 1024;
 const INBOX_LOW_BYTES = 64 * 1024;
 const WRITE_HIGH_BYTES = 256 * 1024;
@@ -125,6 +132,8 @@ export class Connection {
       } else if (action.type === 'verifyAuth') {
         const verified = await this.#verify(action.user, action.password);
         out = session.authVerified(verified.outcome, verified.grant);
+      } else if (action.type === 'chargeQuota') {
+        out = session.quotaCharged(await this.#chargeQuota(action.subject));
       } else {
         const outcome = await this.#receiveData(action.transaction);
         out = outcome ? session.dataFinished(outcome) : null;
@@ -172,14 +181,14 @@ export class Connection {
     return { protocol: secure.getProtocol() ?? 'TLS', cipher: secure.getCipher()?.name ?? 'unknown' };
   }
 
-  async #verify(user: string, password: string): Promise<{ outcome: AuthOutcome; grant: UserDomainGrant | null }> {
+  async #verify(user: string, password: string): Promise<{ outcome: AuthOutcome; grant: AuthGrant | null }> {
     const { authLimiter, logger } = this.deps;
     const listener = this.deps.session.listener;
     if (!authLimiter.isAllowed(this.#ip)) {
       logger.warn({ event: 'smtp.auth_locked', listener, ip: this.#ip }, 'AUTH refused: client locked out');
       return { outcome: 'locked', grant: null };
     }
-    let ok: boolean | UserDomainGrant;
+    let ok: boolean | AuthGrant;
     try { ok = await this.deps.authenticate(user, password); } catch (err) {
       logger.error({ event: 'smtp.auth_error', listener, ip: this.#ip, err: errorText(err) }, 'AUTH check failed');
       return { outcome: 'error', grant: null };
@@ -193,6 +202,23 @@ export class Connection {
     logger.warn({ event: 'smtp.auth_failed', listener, ip: this.#ip, lockedOut }, 'AUTH failed');
     await this.#pause(delayMs);
     return { outcome: 'failed', grant: null };
+  }
+
+  /** One recipient charged to the subject: ok, the quota's refusal (logged), or 451 4.3.0 when the store failed. */
+  async #chargeQuota(subject: QuotaSubject): Promise<QuotaOutcome> {
+    if (!this.deps.quota) return { ok: true };
+    const base = { listener: this.deps.session.listener, ip: this.#ip, account: subject.account, user: subject.principal?.id ?? null };
+    let decision: QuotaDecision;
+    try { decision = await this.deps.quota.charge(subject, 1); } catch (err) {
+      this.deps.logger.error({ event: 'smtp.quota_error', ...base, err: errorText(err) }, 'quota check failed');
+      return { ok: false, reply: QUOTA_UNAVAILABLE };
+    }
+    if (decision.ok) return decision;
+    this.deps.logger.warn({
+      event: 'smtp.quota_exceeded', ...base, key: decision.key, window: decision.window, limit: decision.limit,
+      permanent: decision.permanent, retryAfterMs: decision.retryAfterMs,
+    }, 'recipient refused: quota exceeded');
+    return { ok: false, reply: decision.reply };
   }
 
   /** Streams DATA through the reader into accept.ts; null when the connection was lost. */

@@ -129,7 +129,7 @@ test('a transaction: MAIL, RCPT, DATA, queued', () => {
   assert.equal(wire(data), '354 End data with <CR><LF>.<CR><LF>\r\n');
   assert.deepEqual(data.action, { type: 'receiveData', transaction: {
     mailFrom: 'Alice@example.com', recipients: ['bob@dest.example', 'carol@dest.example'], smtputf8: false,
-    helo: 'client.test', esmtp: true, tls: TLS, user: 'alice', grant: null, submission: true,
+    helo: 'client.test', esmtp: true, tls: TLS, user: 'alice', grant: null, submission: true, account: 'default',
   } });
   assert.equal(wire(s.dataFinished({ queuedAs: '01ABCDEFGHJKMNPQRSTV' })), '250 2.0.0 Ok: queued as 01ABCDEFGHJKMNPQRSTV\r\n');
   assert.equal(wire(send('RCPT TO:<bob@dest.example>')), '503 5.5.1 Need MAIL command\r\n', 'the transaction is over');
@@ -202,7 +202,7 @@ test('relayNetworks: a trusted client submits on submission/alt without TLS or A
   assert.equal(wire(send('RCPT TO:<someone@far.example>')), '250 2.1.5 Ok\r\n');
   assert.deepEqual((send('DATA').action as { transaction: unknown }).transaction, {
     mailFrom: 'app@example.com', recipients: ['someone@far.example'], smtputf8: false,
-    helo: 'client.test', esmtp: true, tls: null, user: null, grant: null, submission: true,
+    helo: 'client.test', esmtp: true, tls: null, user: null, grant: null, submission: true, account: 'default',
   });
   s.dataFinished({ queuedAs: '01ABCDEFGHJKMNPQRSTV' });
   assert.equal(wire(send(`AUTH PLAIN ${b64('\0a\0b')}`)), '538 5.7.11 Encryption required for requested authentication mechanism\r\n', 'AUTH rules unchanged');

@@ -7,8 +7,14 @@
 // the first byte; all three require AUTH before MAIL, except for clients in smtp.relayNetworks on
 // submission/alt (like Postfix mynetworks). mx never offers AUTH and accepts RCPT only for local
 // domains. Relay tricks are refused for every client that may not relay.
+//
+// Quotas (when opts.quotas): each RCPT a submission would accept is first charged to the sender's
+// account (and the user's own limits) through the chargeQuota action; quotaCharged() then answers
+// 250 or the refusal (452 4.7.1 / 550 5.7.1 / 451 4.3.0) for that RCPT only. mx is never charged.
 import { reply, type Reply } from '../../message/reply.js';
 import type { UserDomainGrant } from '../../queue/store.js';
+import { DEFAULT_ACCOUNT, type RateLimits } from '../../queue/platform-store.js';
+import type { QuotaSubject } from '../../accounts/quota.js';
 import { authorisedDomain, type DomainUser } from '../../domains/authorisation.js';
 import { parseBounceAddress } from '../../domains/bounce-address.js';
 import { parseMailArgs, parseRcptArgs, relayTrickIn, type ArgsError, type Mailbox, type MailParams } from '../../message/address.js';
@@ -30,6 +36,16 @@ export interface SessionOptions {
   tls: TlsInfo | null;
   /** The client is in smtp.relayNetworks (submission/alt only): may submit without TLS or AUTH. */
   trustedNetwork: boolean;
+  /** Charge each accepted RCPT of a submission to its account (the chargeQuota action). */
+  quotas?: boolean;
+}
+
+/** What a successful AUTH check may return: the sender-domain grant, the user's account and own limits. */
+export interface AuthGrant extends UserDomainGrant {
+  /** The user's account; absent: 'default'. */
+  account?: string;
+  /** The user's own limits, on top of the account's. */
+  limits?: RateLimits;
 }
 
 export interface TlsInfo { protocol: string; cipher: string }
@@ -47,12 +63,18 @@ export interface Transaction {
   grant: DomainUser | null;
   /** Authenticated, or from smtp.relayNetworks: a submission (accept.ts adds Message-ID/Date). */
   submission: boolean;
+  /** The account the message belongs to: the user's, 'default' for relayNetworks; null/absent for mx mail. */
+  account?: string | null;
 }
 
 export type SessionAction =
   | { type: 'startTls' }
   | { type: 'verifyAuth'; user: string; password: string }
-  | { type: 'receiveData'; transaction: Transaction };
+  | { type: 'receiveData'; transaction: Transaction }
+  | { type: 'chargeQuota'; subject: QuotaSubject; recipient: string };
+
+/** The answer to chargeQuota: charged, or the reply refusing this RCPT. */
+export type QuotaOutcome = { ok: true } | { ok: false; reply: Reply };
 
 export interface SessionOutput {
   replies: Reply[];
@@ -67,7 +89,7 @@ export type DataOutcome = { queuedAs: string } | { reply: Reply };
 /** ok; failed (wrong credentials); locked (client locked out); error (could not check, e.g. store down). */
 export type AuthOutcome = 'ok' | 'failed' | 'locked' | 'error';
 
-type Waiting = 'command' | 'auth-plain' | 'auth-login-user' | 'auth-login-pass' | 'verify' | 'data' | 'tls' | 'closed';
+type Waiting = 'command' | 'auth-plain' | 'auth-login-user' | 'auth-login-pass' | 'verify' | 'quota' | 'data' | 'tls' | 'closed';
 interface Step { replies: Reply[]; action?: SessionAction }
 interface Tx { from: Mailbox | null; params: MailParams; rcpts: string[] }
 
@@ -104,6 +126,9 @@ export class SmtpSession {
   #tls: TlsInfo | null;
   #user: string | null = null;
   #grant: DomainUser | null = null;
+  #account: string | null = null;
+  #userLimits: RateLimits = {};
+  #pendingRcpt = '';
   #tx: Tx | null = null;
   #waiting: Waiting = 'command';
   #loginUser = '';
@@ -158,21 +183,34 @@ export class SmtpSession {
     this.#tx = null;
     this.#user = null;
     this.#grant = null;
+    this.#account = null;
+    this.#userLimits = {};
     this.#waiting = 'command';
     return { replies: [], close: false };
   }
 
-  authVerified(outcome: AuthOutcome, grant: UserDomainGrant | null = null): SessionOutput {
+  authVerified(outcome: AuthOutcome, grant: AuthGrant | null = null): SessionOutput {
     this.#expect('verify');
     this.#waiting = 'command';
     if (outcome === 'ok') {
       this.#user = this.#pendingUser;
-      this.#grant = grant && this.#user !== null ? { name: this.#user, ...grant } : null;
+      this.#grant = grant ? { name: this.#user, allowedDomains: grant.allowedDomains, anyDomain: grant.anyDomain } : null;
+      this.#account = grant?.account ?? DEFAULT_ACCOUNT;
+      this.#userLimits = grant?.limits ?? {};
       return this.#finish(say(reply(235, '2.7.0', 'Authentication successful')), 'AUTH');
     }
     if (outcome === 'error') return this.#finish(say(reply(454, '4.7.0', 'Temporary authentication failure')), 'AUTH');
     if (outcome === 'locked') return this.#finish(say(reply(421, '4.7.0', 'Too many failed authentications, try again later', true)), 'AUTH');
     return this.#finish(say(reply(535, '5.7.8', 'Authentication credentials invalid')), 'AUTH');
+  }
+
+  /** The result of the chargeQuota action for the pending RCPT. */
+  quotaCharged(outcome: QuotaOutcome): SessionOutput {
+    this.#expect('quota');
+    this.#waiting = 'command';
+    if (!outcome.ok) return this.#finish(say(outcome.reply), 'RCPT');
+    this.#tx?.rcpts.push(this.#pendingRcpt);
+    return this.#finish(say(reply(250, '2.1.5', 'Ok')), 'RCPT');
   }
 
   dataFinished(outcome: DataOutcome): SessionOutput {
@@ -352,8 +390,22 @@ export class SmtpSession {
     if (!this.#mayRelay && !this.#isLocal(rcpt)) return say(R.relayDenied);
     if (tx.rcpts.includes(address)) return say(reply(250, '2.1.5', 'Ok'));
     if (tx.rcpts.length >= this.opts.maxRecipients) return say(reply(452, '4.5.3', 'Too many recipients'));
+    if (this.opts.quotas && this.#isSubmission) {
+      this.#pendingRcpt = address;
+      this.#waiting = 'quota';
+      return { replies: [], action: { type: 'chargeQuota', subject: this.#quotaSubject(), recipient: address } };
+    }
     tx.rcpts.push(address);
     return say(reply(250, '2.1.5', 'Ok'));
+  }
+
+  /** Authenticated or relayNetworks mail on submission/alt/submissions (never mx). */
+  get #isSubmission(): boolean { return this.opts.listener !== 'mx' && this.#mayRelay; }
+
+  /** Whom a recipient is charged to: the user's account and own limits, or 'default' for relayNetworks. */
+  #quotaSubject(): QuotaSubject {
+    if (this.#user === null) return { account: DEFAULT_ACCOUNT };
+    return { account: this.#account ?? DEFAULT_ACCOUNT, principal: { kind: 'user', id: this.#user, limits: this.#userLimits } };
   }
 
   /** Clients that may not relay may only name local mailboxes, written plainly. */
@@ -378,6 +430,7 @@ export class SmtpSession {
       user: this.#user,
       grant: this.#grant,
       submission: this.#mayRelay,
+      account: this.#isSubmission ? this.#account ?? DEFAULT_ACCOUNT : null,
     };
     return { replies: [reply(354, undefined, 'End data with <CR><LF>.<CR><LF>')], action: { type: 'receiveData', transaction } };
   }
