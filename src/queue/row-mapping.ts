@@ -8,7 +8,7 @@ export const domainOf = (address: string) => address.slice(address.lastIndexOf('
 /** Grants are stored lower-case, deduplicated and sorted. */
 export const normalizeDomains = (domains: readonly string[]) => [...new Set(domains.map((d) => d.toLowerCase()))].sort();
 
-export interface DomainRow { name: string; created_at: number }
+export interface DomainRow { name: string; created_at: number; account: string }
 export interface KeyRow {
   domain: string; selector: string; algorithm: DkimKey['algorithm']; private_key: string; public_key: string;
   created_at: number; state: DkimKey['state'];

@@ -57,8 +57,8 @@ export function domainStoreContract(it: It): void {
     const b = domain('b.example', [key('s1'), key('s1-ed', { algorithm: 'ed25519', publicKey: 'x'.repeat(44), createdAt: T0 + 1 })]);
     await store.addDomain(b);
     await store.addDomain(domain('a.example'));
-    assert.deepEqual(await store.getDomain('b.example'), b);
-    assert.deepEqual(await store.getDomain('B.Example'), b);
+    assert.deepEqual(await store.getDomain('b.example'), { ...b, account: 'default' }, 'no account given: the default one');
+    assert.deepEqual(await store.getDomain('B.Example'), { ...b, account: 'default' });
     assert.equal(await store.getDomain('c.example'), null);
     assert.deepEqual((await store.listDomains()).map((d) => [d.name, d.keys.map((k) => k.selector)]),
       [['a.example', ['s1']], ['b.example', ['s1', 's1-ed']]]);
@@ -98,7 +98,8 @@ export function domainStoreContract(it: It): void {
   it('users: domain grants are stored lower-case and deduplicated, replaced by setUserDomains', async (store) => {
     await store.addUser({ name: 'alice', passwordHash: 'h', createdAt: T0, allowedDomains: ['Example.COM', 'example.com', 'b.org'] });
     await store.addUser({ name: 'root', passwordHash: 'h', createdAt: T0, anyDomain: true });
-    assert.deepEqual(await store.getUser('alice'), { name: 'alice', passwordHash: 'h', createdAt: T0, allowedDomains: ['b.org', 'example.com'], anyDomain: false });
+    assert.deepEqual(await store.getUser('alice'), { name: 'alice', passwordHash: 'h', createdAt: T0, allowedDomains: ['b.org', 'example.com'], anyDomain: false,
+      account: 'default', limits: {} });
     assert.deepEqual((await store.listUsers()).map((u) => [u.name, u.allowedDomains, u.anyDomain]),
       [['alice', ['b.org', 'example.com'], false], ['root', [], true]]);
     assert.equal(await store.setUserDomains('alice', { allowedDomains: ['c.net'], anyDomain: true }), true);

@@ -3,6 +3,7 @@
 // the read-only connection. Domain names and selectors are stored lower-case.
 import type { DkimKey, SendingDomain, UserDomainGrant } from '../store.js';
 import { toKey, type DomainRow, type KeyRow } from '../row-mapping.js';
+import { requireAccount } from './account-ops.js';
 import { normalizeDomains, OpError, sql, type Db, type Effects } from './rows.js';
 
 
@@ -24,7 +25,10 @@ export function insertUserDomains(db: Db, user: string, domains: readonly string
 export const DOMAIN_WRITES = {
   addDomain(db: Db, _fx: Effects, d: SendingDomain): void {
     const name = d.name.toLowerCase();
-    const r = sql(db, 'INSERT INTO sending_domain (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(name, d.createdAt);
+    const account = d.account ?? 'default';
+    requireAccount(db, account);
+    const r = sql(db, 'INSERT INTO sending_domain (name, created_at, account) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING')
+      .run(name, d.createdAt, account);
     if (r.changes === 0) throw new OpError('domain-exists', `domain ${name} already exists`);
     for (const k of d.keys) insertKey(db, name, k);
   },
@@ -63,15 +67,16 @@ export const DOMAIN_READS = {
     const d = sql(db, 'SELECT * FROM sending_domain WHERE name = ?').get(name.toLowerCase()) as DomainRow | undefined;
     if (!d) return null;
     const keys = sql(db, `SELECT * FROM dkim_key WHERE domain = ? ${KEYS_IN_ORDER}`).all(d.name) as KeyRow[];
-    return { name: d.name, createdAt: d.created_at, keys: keys.map(toKey) };
+    return { name: d.name, createdAt: d.created_at, account: d.account, keys: keys.map(toKey) };
   },
 
-  listDomains(db: Db): SendingDomain[] {
+  /** All domains, or one account's. */
+  listDomains(db: Db, account: string | null = null): SendingDomain[] {
     const keys = new Map<string, DkimKey[]>();
     for (const k of sql(db, `SELECT * FROM dkim_key ${KEYS_IN_ORDER}`).all() as KeyRow[]) {
       keys.set(k.domain, [...(keys.get(k.domain) ?? []), toKey(k)]);
     }
-    return (sql(db, 'SELECT * FROM sending_domain ORDER BY name').all() as DomainRow[])
-      .map((d) => ({ name: d.name, createdAt: d.created_at, keys: keys.get(d.name) ?? [] }));
+    return (sql(db, 'SELECT * FROM sending_domain WHERE (@account IS NULL OR account = @account) ORDER BY name').all({ account }) as DomainRow[])
+      .map((d) => ({ name: d.name, createdAt: d.created_at, account: d.account, keys: keys.get(d.name) ?? [] }));
   },
 };

@@ -127,6 +127,121 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 6,
+    sql: `
+      -- Issue 4: accounts (tenants) and what they own, quota counters, the message event log
+      -- (written in the transaction of the state change it reports), webhooks with their
+      -- delivery outbox and attempt log, and idempotency keys of the HTTP API.
+      CREATE TABLE account (
+        name       TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        limits     TEXT NOT NULL DEFAULT '{}'   -- JSON RateLimits
+      ) STRICT;
+      INSERT INTO account (name, created_at) VALUES ('default', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+
+      -- SQLite cannot add a column with both a REFERENCES clause and a non-NULL default, so the
+      -- account of users, domains and messages is checked by the store (addUser/addDomain reject an
+      -- unknown account; removeAccount deletes the users and domains) instead of by a foreign key.
+      ALTER TABLE smtp_user ADD COLUMN account TEXT NOT NULL DEFAULT 'default';
+      ALTER TABLE smtp_user ADD COLUMN limits TEXT NOT NULL DEFAULT '{}';
+      CREATE INDEX smtp_user_account ON smtp_user (account);
+      ALTER TABLE sending_domain ADD COLUMN account TEXT NOT NULL DEFAULT 'default';
+      CREATE INDEX sending_domain_account ON sending_domain (account);
+
+      ALTER TABLE queued_message ADD COLUMN account TEXT NOT NULL DEFAULT 'default';
+      ALTER TABLE queued_message ADD COLUMN tags TEXT;        -- JSON string[]; NULL = none
+      ALTER TABLE queued_message ADD COLUMN metadata TEXT;    -- JSON object; NULL = none
+      ALTER TABLE queued_message ADD COLUMN stream TEXT NOT NULL DEFAULT 'transactional';
+      CREATE INDEX queued_message_account ON queued_message (account, received_at);
+
+      CREATE TABLE api_key (
+        id           TEXT PRIMARY KEY,
+        account      TEXT NOT NULL REFERENCES account (name) ON DELETE CASCADE,
+        name         TEXT,
+        secret_hash  TEXT NOT NULL,              -- sha256 hex of the secret part of the token
+        scopes       TEXT NOT NULL,              -- JSON ApiScope[]
+        limits       TEXT NOT NULL DEFAULT '{}', -- JSON RateLimits
+        created_at   INTEGER NOT NULL,
+        last_used_at INTEGER,
+        revoked_at   INTEGER
+      ) STRICT;
+      CREATE INDEX api_key_account ON api_key (account);
+
+      -- One row per quota key and window; rows of windows that ended are purged with events.
+      CREATE TABLE usage_counter (
+        key          TEXT NOT NULL,              -- 'account:acme', 'user:app', 'key:<id>'
+        window_start INTEGER NOT NULL,
+        window_end   INTEGER NOT NULL,
+        count        INTEGER NOT NULL,
+        PRIMARY KEY (key, window_start)
+      ) STRICT;
+      CREATE INDEX usage_counter_end ON usage_counter (window_end);
+
+      -- AUTOINCREMENT: a sequence number is never reused, even after the newest events are purged,
+      -- so event ids and cursors stay stable.
+      CREATE TABLE event (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        at         INTEGER NOT NULL,
+        account    TEXT NOT NULL,               -- no FK: a message's events outlive a removed account
+        type       TEXT NOT NULL,
+        message_id TEXT,
+        recipient  TEXT,
+        data       TEXT NOT NULL                -- JSON
+      ) STRICT;
+      CREATE INDEX event_account ON event (account, seq);
+      CREATE INDEX event_message ON event (message_id, seq) WHERE message_id IS NOT NULL;
+
+      CREATE TABLE webhook (
+        id              TEXT PRIMARY KEY,
+        account         TEXT NOT NULL REFERENCES account (name) ON DELETE CASCADE,
+        url             TEXT NOT NULL,
+        events          TEXT NOT NULL,          -- JSON EventType[]; [] = all
+        secret          TEXT NOT NULL,
+        enabled         INTEGER NOT NULL,
+        created_at      INTEGER NOT NULL,
+        disabled_at     INTEGER,
+        disabled_reason TEXT
+      ) STRICT;
+      CREATE INDEX webhook_account ON webhook (account);
+
+      -- The outbox: one row per (webhook, event) still to deliver. A batch in flight is leased
+      -- (lease_owner/lease_until) on its rows; the first pending row of a webhook is its head.
+      CREATE TABLE webhook_delivery (
+        webhook_id      TEXT NOT NULL REFERENCES webhook (id) ON DELETE CASCADE,
+        event_seq       INTEGER NOT NULL REFERENCES event (seq) ON DELETE CASCADE,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        lease_owner     TEXT,
+        lease_until     INTEGER,
+        PRIMARY KEY (webhook_id, event_seq)
+      ) STRICT;
+      CREATE INDEX webhook_delivery_event ON webhook_delivery (event_seq);
+
+      CREATE TABLE webhook_attempt (
+        id          INTEGER PRIMARY KEY,
+        webhook_id  TEXT NOT NULL REFERENCES webhook (id) ON DELETE CASCADE,
+        at          INTEGER NOT NULL,
+        event_ids   TEXT NOT NULL,              -- JSON string[]
+        ok          INTEGER NOT NULL,
+        status      INTEGER,
+        error       TEXT,
+        duration_ms INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX webhook_attempt_webhook ON webhook_attempt (webhook_id, id);
+      CREATE INDEX webhook_attempt_at ON webhook_attempt (at);
+
+      CREATE TABLE idempotency_key (
+        account      TEXT NOT NULL,
+        key          TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        response     TEXT,                      -- JSON { status, body }; NULL while in progress
+        created_at   INTEGER NOT NULL,
+        PRIMARY KEY (account, key)
+      ) STRICT;
+      CREATE INDEX idempotency_key_created ON idempotency_key (created_at);
+    `,
+  },
 ];
 
 /** Brings the database to the latest version; safe when several processes open it at once. */

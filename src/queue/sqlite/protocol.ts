@@ -2,17 +2,20 @@
 // operations exist, which of them write (and so join a group commit), and the wire shapes.
 // Only plain, structured-cloneable data crosses the boundary; inline body buffers are transferred.
 
+import { PLATFORM_READ_OPS, PLATFORM_WRITE_OPS } from './platform-protocol.js';
+
 /** Operations that write: executed inside the worker's group-commit transaction. */
 export const WRITE_OPS = [
   'put', 'claimDue', 'recordResults', 'releaseLeases', 'retry', 'hold', 'release',
   'deleteMessage', 'purgeFinished', 'addUser', 'removeUser', 'setUserDomains',
   'addDomain', 'removeDomain', 'addDkimKey', 'activateDkimKey', 'recordHeartbeat', 'unclaimJobs',
+  ...PLATFORM_WRITE_OPS,
 ] as const;
 
 /** Operations that only read: answered at once from a second (read-only) connection. */
 export const READ_OPS = [
   'nextDueAt', 'listRecipients', 'getMessage', 'counts', 'getUser', 'listUsers', 'getDomain', 'listDomains',
-  'bodySource', 'listNodes',
+  'bodySource', 'listNodes', ...PLATFORM_READ_OPS,
 ] as const;
 
 /**
@@ -29,7 +32,8 @@ export type Op = WriteOp | ReadOp | 'close';
 export interface WorkerRequest { id: number; op: Op; args: unknown[] }
 
 /** Error kinds the main thread maps back to typed errors. */
-export type WorkerErrorKind = 'write' | 'user-exists' | 'domain-exists' | 'selector-exists' | 'not-found' | 'internal';
+export type WorkerErrorKind = 'write' | 'user-exists' | 'domain-exists' | 'selector-exists' | 'not-found' | 'internal'
+  | 'account-exists' | 'account-default';
 
 export type WorkerResponse =
   | { id: number; ok: true; result: unknown }

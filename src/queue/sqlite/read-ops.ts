@@ -56,12 +56,14 @@ export function getUser(db: Db, name: string): UserRecord | null {
   return toUser(row, domains.map((d) => d.domain));
 }
 
-export function listUsers(db: Db): UserRecord[] {
+/** All users, or one account's. */
+export function listUsers(db: Db, account: string | null = null): UserRecord[] {
   const byUser = new Map<string, string[]>();
   for (const d of sql(db, 'SELECT user_name, domain FROM smtp_user_domain ORDER BY user_name, domain').all() as { user_name: string; domain: string }[]) {
     byUser.set(d.user_name, [...(byUser.get(d.user_name) ?? []), d.domain]);
   }
-  return (sql(db, 'SELECT * FROM smtp_user ORDER BY name').all() as UserRow[]).map((u) => toUser(u, byUser.get(u.name) ?? []));
+  return (sql(db, 'SELECT * FROM smtp_user WHERE (@account IS NULL OR account = @account) ORDER BY name').all({ account }) as UserRow[])
+    .map((u) => toUser(u, byUser.get(u.name) ?? []));
 }
 
 /** readBody's one query: the header prefix, and the inline body or 'file'; nothing once finished. */

@@ -82,5 +82,6 @@ export const toMeta = (m: Pick<MessageRow, 'account' | 'tags' | 'metadata' | 'st
 
 /** An expected failure an operation reports by kind (the main thread maps kinds to typed errors). */
 export class OpError extends Error {
-  constructor(readonly kind: 'write' | 'user-exists' | 'domain-exists' | 'selector-exists' | 'not-found', message: string) { super(message); }
+  constructor(readonly kind: 'write' | 'user-exists' | 'domain-exists' | 'selector-exists' | 'not-found' | 'account-exists' | 'account-default',
+    message: string) { super(message); }
 }

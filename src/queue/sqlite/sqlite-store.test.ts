@@ -7,6 +7,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
+import { platformStoreContract } from '../../../test/contract/platform-store.contract.js';
 import { queueStoreContract } from '../../../test/contract/queue-store.contract.js';
 import { createLogger } from '../../events/log.js';
 import { newQueueId } from '../../message/ids.js';
@@ -21,6 +22,23 @@ queueStoreContract('sqlite', async () => {
   const store = new SqliteQueueStore({ dataDir, logger });
   await store.open();
   return { store, cleanup: async () => { await store.close(); await fs.rm(dataDir, { recursive: true, force: true }); } };
+});
+
+platformStoreContract('sqlite', async () => {
+  const dataDir = await tempDir();
+  const store = new SqliteQueueStore({ dataDir, logger });
+  await store.open();
+  const peers: SqliteQueueStore[] = [];
+  return {
+    store,
+    // a second store on the same files: its own worker and connections, like a second process
+    openPeer: async () => { const p = new SqliteQueueStore({ dataDir, logger }); await p.open(); peers.push(p); return p; },
+    cleanup: async () => {
+      for (const p of peers) await p.close();
+      await store.close();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
 });
 
 const origin = { listener: 'mx', clientIp: '127.0.0.1', user: null };

@@ -4,7 +4,10 @@
 // and fsynced on the main thread through libuv). This class only translates calls into worker
 // requests and worker failures into typed errors: a failed write is a QueueWriteError (451).
 import type { AcquireSlotsOptions, DestinationSlot, NodeHeartbeat } from '../store.js';
-import type { PlatformStore } from '../platform-store.js';
+import type {
+  Account, ApiKeyRecord, EventQuery, IdempotencyRecord, MessageEvent, MessageMeta, MessageSearch, MessageSummary, QuotaResult, QuotaWindow,
+  RateLimits, Webhook, WebhookAttempt, WebhookBatch,
+} from '../platform-store.js';
 import { InProcessSlots } from '../in-process-slots.js';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -137,7 +140,8 @@ export class SqliteQueueStore implements QueueStore {
 
   async addUser(user: NewUser): Promise<void> { await this.#call('addUser', user); }
   getUser(name: string): Promise<UserRecord | null> { return this.#call('getUser', name) as Promise<UserRecord | null>; }
-  listUsers(): Promise<UserRecord[]> { return this.#call('listUsers') as Promise<UserRecord[]>; }
+  listUsers(account?: string): Promise<UserRecord[]> { return this.#call('listUsers', account ?? null) as Promise<UserRecord[]>; }
+  setUserLimits(name: string, limits: RateLimits): Promise<boolean> { return this.#call('setUserLimits', name, limits) as Promise<boolean>; }
   recordHeartbeat(h: NodeHeartbeat): Promise<void> { return this.#call('recordHeartbeat', h) as Promise<void>; }
   listNodes(since: number): Promise<NodeHeartbeat[]> { return this.#call('listNodes', since) as Promise<NodeHeartbeat[]>; }
   removeUser(name: string): Promise<boolean> { return this.#call('removeUser', name) as Promise<boolean>; }
@@ -147,12 +151,53 @@ export class SqliteQueueStore implements QueueStore {
 
   async addDomain(domain: SendingDomain): Promise<void> { await this.#call('addDomain', domain); }
   getDomain(name: string): Promise<SendingDomain | null> { return this.#call('getDomain', name) as Promise<SendingDomain | null>; }
-  listDomains(): Promise<SendingDomain[]> { return this.#call('listDomains') as Promise<SendingDomain[]>; }
+  listDomains(account?: string): Promise<SendingDomain[]> { return this.#call('listDomains', account ?? null) as Promise<SendingDomain[]>; }
   removeDomain(name: string): Promise<boolean> { return this.#call('removeDomain', name) as Promise<boolean>; }
   async addDkimKey(domain: string, key: DkimKey): Promise<void> { await this.#call('addDkimKey', domain, key); }
   activateDkimKey(domain: string, selector: string): Promise<boolean> {
     return this.#call('activateDkimKey', domain, selector) as Promise<boolean>;
   }
+
+  // the platform store (account-ops.ts, event-ops.ts, webhook-ops.ts run them in the worker)
+  async addAccount(a: Account): Promise<void> { await this.#call('addAccount', a); }
+  getAccount(name: string): Promise<Account | null> { return this.#call('getAccount', name) as Promise<Account | null>; }
+  listAccounts(): Promise<Account[]> { return this.#call('listAccounts') as Promise<Account[]>; }
+  removeAccount(name: string): Promise<boolean> { return this.#call('removeAccount', name) as Promise<boolean>; }
+  setAccountLimits(name: string, limits: RateLimits): Promise<boolean> { return this.#call('setAccountLimits', name, limits) as Promise<boolean>; }
+  async addApiKey(k: ApiKeyRecord): Promise<void> { await this.#call('addApiKey', k); }
+  getApiKey(id: string): Promise<ApiKeyRecord | null> { return this.#call('getApiKey', id) as Promise<ApiKeyRecord | null>; }
+  listApiKeys(account: string): Promise<ApiKeyRecord[]> { return this.#call('listApiKeys', account) as Promise<ApiKeyRecord[]>; }
+  revokeApiKey(account: string, id: string, at: number): Promise<boolean> { return this.#call('revokeApiKey', account, id, at) as Promise<boolean>; }
+  async touchApiKey(id: string, at: number): Promise<void> { await this.#call('touchApiKey', id, at); }
+  consumeQuota(windows: QuotaWindow[], n: number): Promise<QuotaResult> { return this.#call('consumeQuota', windows, n) as Promise<QuotaResult>; }
+  quotaUsage(windows: Omit<QuotaWindow, 'limit'>[]): Promise<number[]> { return this.#call('quotaUsage', windows) as Promise<number[]>; }
+  appendEvents(events: Omit<MessageEvent, 'id' | 'seq'>[]): Promise<MessageEvent[]> { return this.#call('appendEvents', events) as Promise<MessageEvent[]>; }
+  listEvents(q: EventQuery): Promise<MessageEvent[]> { return this.#call('listEvents', q) as Promise<MessageEvent[]>; }
+  purgeEvents(before: number): Promise<number> { return this.#call('purgeEvents', before) as Promise<number>; }
+  getMessageMeta(id: string): Promise<MessageMeta | null> { return this.#call('getMessageMeta', id) as Promise<MessageMeta | null>; }
+  searchMessages(q: MessageSearch): Promise<MessageSummary[]> { return this.#call('searchMessages', q) as Promise<MessageSummary[]>; }
+  async addWebhook(w: Webhook): Promise<void> { await this.#call('addWebhook', w); }
+  listWebhooks(account: string): Promise<Webhook[]> { return this.#call('listWebhooks', account) as Promise<Webhook[]>; }
+  getWebhook(account: string, id: string): Promise<Webhook | null> { return this.#call('getWebhook', account, id) as Promise<Webhook | null>; }
+  removeWebhook(account: string, id: string): Promise<boolean> { return this.#call('removeWebhook', account, id) as Promise<boolean>; }
+  setWebhookEnabled(account: string, id: string, enabled: boolean, reason: string | null, at: number): Promise<boolean> {
+    return this.#call('setWebhookEnabled', account, id, enabled, reason, at) as Promise<boolean>;
+  }
+  claimWebhookBatches(opts: { now: number; limit: number; batchSize: number; leaseMs: number; owner: string }): Promise<WebhookBatch[]> {
+    return this.#call('claimWebhookBatches', opts) as Promise<WebhookBatch[]>;
+  }
+  async recordWebhookAttempt(a: WebhookAttempt, retryAt: number | null): Promise<void> { await this.#call('recordWebhookAttempt', a, retryAt); }
+  listWebhookAttempts(account: string, webhookId: string, limit: number): Promise<WebhookAttempt[]> {
+    return this.#call('listWebhookAttempts', account, webhookId, limit) as Promise<WebhookAttempt[]>;
+  }
+  reserveIdempotencyKey(account: string, key: string, requestHash: string, now: number): Promise<IdempotencyRecord | null> {
+    return this.#call('reserveIdempotencyKey', account, key, requestHash, now) as Promise<IdempotencyRecord | null>;
+  }
+  async completeIdempotencyKey(account: string, key: string, response: { status: number; body: unknown }): Promise<void> {
+    await this.#call('completeIdempotencyKey', account, key, response);
+  }
+  async releaseIdempotencyKey(account: string, key: string): Promise<void> { await this.#call('releaseIdempotencyKey', account, key); }
+  purgeIdempotencyKeys(before: number): Promise<number> { return this.#call('purgeIdempotencyKeys', before) as Promise<number>; }
 
   #call(op: Op, ...args: unknown[]): Promise<unknown> { return this.#send(op, args, []); }
 
@@ -168,6 +213,8 @@ export class SqliteQueueStore implements QueueStore {
   #toError(op: Op, f: Extract<WorkerResponse, { ok: false }>): Error {
     const cause = Object.assign(new Error(f.message), { code: f.code });
     if (f.kind === 'user-exists') return new RelayError('ERR_USER_EXISTS', f.message, undefined, { cause });
+    if (f.kind === 'account-exists') return new RelayError('ERR_ACCOUNT_EXISTS', f.message, undefined, { cause });
+    if (f.kind === 'account-default') return new RelayError('ERR_ACCOUNT_DEFAULT', f.message, undefined, { cause });
     if (f.kind === 'domain-exists') return new RelayError('ERR_DOMAIN_EXISTS', f.message, undefined, { cause });
     if (f.kind === 'selector-exists') return new RelayError('ERR_SELECTOR_EXISTS', f.message, undefined, { cause });
     if (f.kind === 'not-found') return new NotFoundError(f.message);
@@ -184,8 +231,3 @@ async function syncDir(dir: string): Promise<void> {
   const fh = await fsp.open(dir, 'r');
   try { await fh.sync(); } finally { await fh.close(); }
 }
-
-// TEMPORARY (issue 4 storage helper): the platform methods are being implemented; this merge only
-// lets the tree compile meanwhile (calling one throws a TypeError).
-// eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-unsafe-declaration-merging
-export interface SqliteQueueStore extends PlatformStore, Pick<QueueStore, 'setUserLimits'> {}

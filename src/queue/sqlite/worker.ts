@@ -8,19 +8,22 @@
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { ACCOUNT_READS, ACCOUNT_WRITES } from './account-ops.js';
 import { claimDue } from './claim-due.js';
 import { DOMAIN_READS, DOMAIN_WRITES } from './domain-ops.js';
+import { EVENT_READS, EVENT_WRITES } from './event-ops.js';
 import { migrate } from './migrations.js';
 import type { BodySource, Op, ReadOp, WorkerConfig, WorkerErrorKind, WorkerReady, WorkerRequest, WorkerResponse, WriteOp } from './protocol.js';
 import { READ_OPS } from './protocol.js';
 import * as reads from './read-ops.js';
 import { OpError, sql, type Db, type Effects } from './rows.js';
 import { fsyncDirSync, listOldBodiesSync, removeBodies, removeBodiesSync } from './spool.js';
+import { WEBHOOK_READS, WEBHOOK_WRITES } from './webhook-ops.js';
 import * as writes from './write-ops.js';
 
 type WriteHandler = (db: Db, fx: Effects, ...args: never[]) => unknown;
-const WRITE_HANDLERS: Record<WriteOp, WriteHandler> = { ...writes, ...DOMAIN_WRITES, claimDue };
-const READ_HANDLERS: Record<ReadOp, (db: Db, ...args: never[]) => unknown> = { ...reads, ...DOMAIN_READS };
+const WRITE_HANDLERS: Record<WriteOp, WriteHandler> = { ...writes, ...DOMAIN_WRITES, ...ACCOUNT_WRITES, ...EVENT_WRITES, ...WEBHOOK_WRITES, claimDue };
+const READ_HANDLERS: Record<ReadOp, (db: Db, ...args: never[]) => unknown> = { ...reads, ...DOMAIN_READS, ...ACCOUNT_READS, ...EVENT_READS, ...WEBHOOK_READS };
 
 interface Pending { id: number; result: unknown; fx: Effects }
 

@@ -5,20 +5,30 @@
 // meanwhile is never resurrected or overwritten; the attempt is still kept in the history.
 import type { NodeHeartbeat } from '../store.js';
 import type { GeneratedMessage, NewMessage, NewUser, RecipientOutcome } from '../store.js';
+import { hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.js';
+import type { MessageMeta } from '../platform-store.js';
+import { requireAccount } from './account-ops.js';
 import { insertUserDomains } from './domain-ops.js';
-import { domainOf, OpError, sql, type Db, type Effects } from './rows.js';
+import { writeAccepted, writeEvents, type NewEvent } from './event-ops.js';
+import { domainOf, OpError, sql, toMeta, type Db, type Effects, type MessageRow } from './rows.js';
 
 const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired')`;
 
 /** `body`: the inline body (stored in this transaction); null when it is a spool file. */
 export function put(db: Db, fx: Effects, m: NewMessage, now: number, body: Uint8Array | null = null): void {
   if (m.recipients.length === 0) throw new OpError('write', 'message has no recipients');
-  sql(db, `INSERT INTO queued_message (id, mail_from, size, received_at, origin, is_bounce, route, header_prefix, return_path)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-    .run(m.id, m.mailFrom, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce ? 1 : 0, m.route, m.headerPrefix || null, m.returnPath ?? null);
+  const meta = metaOf(m);
+  sql(db, `INSERT INTO queued_message (id, mail_from, size, received_at, origin, is_bounce, route, header_prefix, return_path,
+                                       account, tags, metadata, stream)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    .run(m.id, m.mailFrom, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce ? 1 : 0, m.route, m.headerPrefix || null, m.returnPath ?? null,
+      meta.account, meta.tags.length ? JSON.stringify(meta.tags) : null,
+      Object.keys(meta.metadata).length ? JSON.stringify(meta.metadata) : null, meta.stream);
   const insert = sql(db, `INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at)
                           VALUES (?, ?, ?, 'queued', ?, ?)`);
-  for (const rcpt of m.recipients) insert.run(m.id, rcpt, domainOf(rcpt), m.receivedAt, now);
+  const dueAt = m.notBefore ?? m.receivedAt;
+  for (const rcpt of m.recipients) insert.run(m.id, rcpt, domainOf(rcpt), dueAt, now);
+  if (hasEvents(m)) writeAccepted(db, m.id, m.recipients, meta, now);
   if (body) sql(db, 'INSERT INTO message_body (message_id, data) VALUES (?, ?)').run(m.id, body);
   else fx.syncSpool = true; // the body file's directory entry must be durable before this commit
 }
@@ -27,7 +37,9 @@ export function recordResults(
   db: Db, fx: Effects, messageId: string, outcomes: RecipientOutcome[], generated: GeneratedMessage[] = [],
   opts: { delayNotified?: boolean; owner?: string } = {}, now: number, bodies: (Uint8Array | null)[] = [],
 ): void {
-  if (!sql(db, 'SELECT 1 FROM queued_message WHERE id = ?').get(messageId)) {
+  const msg = sql(db, 'SELECT account, tags, metadata, stream, route, is_bounce FROM queued_message WHERE id = ?').get(messageId) as
+    Pick<MessageRow, 'account' | 'tags' | 'metadata' | 'stream' | 'route' | 'is_bounce'> | undefined;
+  if (!msg) {
     // Deleted meanwhile: a no-op. Body files written for DSNs that will never be stored go too.
     const unknown = generated.map((g) => g.message.id)
       .filter((id, i) => !bodies[i] && !sql(db, 'SELECT 1 FROM queued_message WHERE id = ?').get(id));
@@ -36,15 +48,23 @@ export function recordResults(
   }
   const update = sql(db, `UPDATE recipient SET state = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL,
                             lease_until = NULL, last_response = ?, updated_at = ?
-                          WHERE id = ? AND message_id = ? AND state = 'delivering' AND (? IS NULL OR lease_owner = ?)`);
+                          WHERE id = ? AND message_id = ? AND state = 'delivering' AND (? IS NULL OR lease_owner = ?)
+                          RETURNING address, attempts`);
   const history = sql(db, `INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls)
                            SELECT message_id, id, ?, ?, ?, ?, ? FROM recipient WHERE id = ? AND message_id = ?`);
   const owner = opts.owner ?? null;
   let updated = 0;
+  const meta = toMeta(msg);
+  const events: NewEvent[] = [];
+  const base = messageData(meta);
+  const withEvents = hasEvents({ route: msg.route, isBounce: msg.is_bounce === 1 });
   for (const o of outcomes) {
     const next = o.status === 'deferred' ? o.nextAttemptAt : null;
-    updated += update.run(o.status, next, o.response, now, o.rcptId, messageId, owner, owner).changes;
+    const row = update.get(o.status, next, o.response, now, o.rcptId, messageId, owner, owner) as { address: string; attempts: number } | undefined;
     history.run(now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.rcptId, messageId);
+    if (!row) continue;
+    updated++;
+    if (withEvents) events.push({ at: now, account: meta.account, messageId, recipient: row.address, ...outcomeEvent(o, row.attempts, base) });
   }
   if (updated === 0 && outcomes.length > 0) {
     // Our lease was lost (reclaimed, released or held meanwhile): the new owner reports; a DSN
@@ -52,10 +72,18 @@ export function recordResults(
     fx.unlink.push(...generated.filter((_, i) => !bodies[i]).map((g) => g.message.id));
     return;
   }
+  writeEvents(db, meta.account, events);
   if (opts.delayNotified) sql(db, 'UPDATE queued_message SET delay_notified = 1 WHERE id = ?').run(messageId);
-  generated.forEach((g, i) => put(db, fx, g.message, now, bodies[i] ?? null));
+  generated.forEach((g, i) => put(db, fx, inheritAccount(g.message, meta), now, bodies[i] ?? null));
   completeIfFinal(db, fx, messageId, now);
 }
+
+/**
+ * A DSN about a tenant's message quotes that message: it belongs to the same account (so only that
+ * account can see it), unless the caller set its meta.
+ */
+const inheritAccount = (m: NewMessage, parent: MessageMeta): NewMessage =>
+  (m.meta ? m : { ...m, meta: { account: parent.account, tags: [], metadata: {}, stream: parent.stream } });
 
 /** Stamps completed_at once every recipient is final; an inline body goes with it, a body file after the commit. */
 function completeIfFinal(db: Db, fx: Effects, messageId: string, now: number): void {
@@ -114,8 +142,10 @@ export function purgeFinished(db: Db, _fx: Effects, before: number): number {
 }
 
 export function addUser(db: Db, _fx: Effects, u: NewUser): void {
-  const r = sql(db, `INSERT INTO smtp_user (name, password_hash, created_at, any_domain) VALUES (?, ?, ?, ?)
-                     ON CONFLICT (name) DO NOTHING`).run(u.name, u.passwordHash, u.createdAt, u.anyDomain ? 1 : 0);
+  const account = u.account ?? 'default';
+  requireAccount(db, account);
+  const r = sql(db, `INSERT INTO smtp_user (name, password_hash, created_at, any_domain, account, limits) VALUES (?, ?, ?, ?, ?, ?)
+                     ON CONFLICT (name) DO NOTHING`).run(u.name, u.passwordHash, u.createdAt, u.anyDomain ? 1 : 0, account, JSON.stringify(u.limits ?? {}));
   if (r.changes === 0) throw new OpError('user-exists', `user ${u.name} already exists`);
   insertUserDomains(db, u.name, u.allowedDomains ?? []);
 }

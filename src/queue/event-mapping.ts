@@ -1,0 +1,56 @@
+// Dialect-free rules of the transactional event log, shared by both stores: which messages
+// produce events, the event a recorded outcome becomes (type and data), the message fields copied
+// into every event, and which webhooks an event fans out to. The stores only write the rows.
+import { classifyBounce } from '../events/bounce-type.js';
+import { DEFAULT_ACCOUNT, type EventType, type MessageEvent, type MessageMeta } from './platform-store.js';
+import type { NewMessage, RecipientOutcome } from './store.js';
+
+export const DEFAULT_META: Readonly<MessageMeta> = Object.freeze({ account: DEFAULT_ACCOUNT, tags: [], metadata: {}, stream: 'transactional' });
+
+/** The meta stored with a message: the given one, else the default account's (no tags). */
+export const metaOf = (m: Pick<NewMessage, 'meta'>): MessageMeta => m.meta ?? DEFAULT_META;
+
+/** Only mail relayed for a client produces events: not DSNs Postlane generates, not inbound mail. */
+export const hasEvents = (m: { route: 'relay' | 'local'; isBounce: boolean }): boolean => m.route === 'relay' && !m.isBounce;
+
+/** What every event of a message carries: its tags, metadata and stream. */
+export const messageData = (meta: MessageMeta): Record<string, unknown> =>
+  ({ tags: meta.tags, metadata: meta.metadata, stream: meta.stream });
+
+/** The event one recorded outcome becomes; `attempt` is the recipient's attempt count after it. */
+export function outcomeEvent(o: RecipientOutcome, attempt: number, base: Record<string, unknown>): { type: EventType; data: Record<string, unknown> } {
+  const host = o.host ?? null;
+  switch (o.status) {
+    case 'delivered':
+      return { type: 'delivered', data: { ...base, response: o.response, host, tls: o.tls ?? null, attempt } };
+    case 'deferred':
+      return { type: 'deferred', data: { ...base, response: o.response, host, nextAttemptAt: o.nextAttemptAt, attempt } };
+    case 'bounced': {
+      const c = classifyBounce(o.response);
+      return { type: 'bounced', data: { ...base, bounceType: c.bounceType, code: c.code, enhanced: c.enhanced, response: o.response, host, attempt } };
+    }
+    case 'expired':
+      return { type: 'failed', data: { ...base, reason: 'expired', response: o.response, host, attempt } };
+  }
+}
+
+/** A webhook subscribed to `events` receives `type` (an empty list means every type). */
+export const wantsEvent = (events: readonly string[], type: string): boolean => events.length === 0 || events.includes(type);
+
+/** Stable event id from the store sequence. */
+export const eventId = (seq: number): string => `ev_${seq}`;
+/** The sequence of an event id; null when malformed. */
+export function eventSeq(id: string): number | null {
+  const m = /^ev_(\d{1,15})$/.exec(id);
+  return m ? Number(m[1]) : null;
+}
+
+export interface EventRowValues { seq: number; at: number; account: string; type: string; message_id: string | null; recipient: string | null }
+export const toEvent = (r: EventRowValues, data: Record<string, unknown>): MessageEvent => ({
+  id: eventId(r.seq), seq: r.seq, at: r.at, account: r.account, type: r.type as EventType, messageId: r.message_id, recipient: r.recipient, data,
+});
+
+/** listEvents page size: default 100, at most 1000. */
+export const eventLimit = (limit: number | undefined): number => Math.max(1, Math.min(limit ?? 100, 1000));
+/** searchMessages page size: default 50, at most 500. */
+export const searchLimit = (limit: number | undefined): number => Math.max(1, Math.min(limit ?? 50, 500));

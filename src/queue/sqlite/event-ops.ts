@@ -1,0 +1,111 @@
+// The worker's event-log operations. writeEvents is called by put/recordResults inside their
+// savepoint (the transactional outbox: an event commits with the state change it reports, or not
+// at all) and fans each event out to the outbox of the account's enabled webhooks that want it.
+// Reads (listEvents, getMessageMeta, searchMessages) always filter by account.
+import { eventLimit, messageData, searchLimit, toEvent, wantsEvent, type EventRowValues } from '../event-mapping.js';
+import type { EventQuery, MessageEvent, MessageMeta, MessageSearch, MessageSummary } from '../platform-store.js';
+import { sql, toMeta, type Db, type Effects, type MessageRow } from './rows.js';
+
+export interface NewEvent { at: number; account: string; type: string; messageId: string | null; recipient: string | null; data: Record<string, unknown> }
+interface Hook { id: string; events: string[] }
+
+/** The account's enabled webhooks (one indexed lookup; usually none). */
+function webhooksOf(db: Db, account: string): Hook[] {
+  const rows = sql(db, 'SELECT id, events FROM webhook WHERE account = ? AND enabled = 1').all(account) as { id: string; events: string }[];
+  return rows.map((r) => ({ id: r.id, events: JSON.parse(r.events) as string[] }));
+}
+
+/** Appends events of one account in order and queues them for its webhooks; returns their seqs. */
+export function writeEvents(db: Db, account: string, events: NewEvent[]): number[] {
+  if (events.length === 0) return [];
+  const insert = sql(db, 'INSERT INTO event (at, account, type, message_id, recipient, data) VALUES (?, ?, ?, ?, ?, ?)');
+  const hooks = webhooksOf(db, account);
+  const outbox = sql(db, 'INSERT INTO webhook_delivery (webhook_id, event_seq, next_attempt_at) VALUES (?, ?, ?)');
+  const seqs: number[] = [];
+  let lastData: Record<string, unknown> | null = null;
+  let lastJson = '';
+  for (const e of events) {
+    if (e.data !== lastData) { lastData = e.data; lastJson = JSON.stringify(e.data); } // one serialization per shared data object
+    const seq = Number(insert.run(e.at, account, e.type, e.messageId, e.recipient, lastJson).lastInsertRowid);
+    seqs.push(seq);
+    for (const h of hooks) if (wantsEvent(h.events, e.type)) outbox.run(h.id, seq, e.at);
+  }
+  return seqs;
+}
+
+/** The 'accepted' event of each recipient of a message just stored. */
+export function writeAccepted(db: Db, messageId: string, recipients: string[], meta: MessageMeta, now: number): void {
+  const data = messageData(meta);
+  writeEvents(db, meta.account, recipients.map((recipient) => ({ at: now, account: meta.account, type: 'accepted', messageId, recipient, data })));
+}
+
+export const EVENT_WRITES = {
+  appendEvents(db: Db, _fx: Effects, events: Omit<MessageEvent, 'id' | 'seq'>[]): MessageEvent[] {
+    return events.map((e) => {
+      const [seq] = writeEvents(db, e.account, [e]);
+      return toEvent({ seq: seq!, at: e.at, account: e.account, type: e.type, message_id: e.messageId, recipient: e.recipient }, e.data);
+    });
+  },
+
+  /** Old events (their pending webhook deliveries cascade), attempt logs, and quota windows that ended. */
+  purgeEvents(db: Db, _fx: Effects, before: number): number {
+    // Old events have the lowest seqs: walk the primary key in chunks rather than scan the log.
+    const chunk = sql(db, 'DELETE FROM event WHERE seq IN (SELECT seq FROM event WHERE at < ? ORDER BY seq LIMIT 5000)');
+    let removed = 0;
+    for (let n = chunk.run(before).changes; n > 0; n = chunk.run(before).changes) removed += n;
+    sql(db, 'DELETE FROM webhook_attempt WHERE at < ?').run(before);
+    sql(db, 'DELETE FROM usage_counter WHERE window_end < ?').run(before);
+    return removed;
+  },
+};
+
+type EventRow = EventRowValues & { data: string };
+const mapEvent = (r: EventRow) => toEvent(r, JSON.parse(r.data) as Record<string, unknown>);
+
+type SummaryRow = Pick<MessageRow, 'id' | 'account' | 'mail_from' | 'received_at' | 'size' | 'tags' | 'metadata' | 'stream'>;
+
+export const EVENT_READS = {
+  listEvents(db: Db, q: EventQuery): MessageEvent[] {
+    const rows = sql(db, `SELECT * FROM event WHERE account = @account AND seq > @after
+                            AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types)))
+                            AND (@messageId IS NULL OR message_id = @messageId)
+                            AND (@recipient IS NULL OR lower(recipient) = lower(@recipient))
+                            AND (@since IS NULL OR at >= @since) AND (@until IS NULL OR at < @until)
+                          ORDER BY seq LIMIT @limit`)
+      .all({
+        account: q.account, after: q.after ?? 0, types: q.types?.length ? JSON.stringify(q.types) : null, messageId: q.messageId ?? null,
+        recipient: q.recipient ?? null, since: q.since ?? null, until: q.until ?? null, limit: eventLimit(q.limit),
+      }) as EventRow[];
+    return rows.map(mapEvent);
+  },
+
+  getMessageMeta(db: Db, id: string): MessageMeta | null {
+    const r = sql(db, 'SELECT account, tags, metadata, stream FROM queued_message WHERE id = ?').get(id) as SummaryRow | undefined;
+    return r ? toMeta(r) : null;
+  },
+
+  /** Newest first; only mail relayed for a client (not DSNs, not inbound mail). */
+  searchMessages(db: Db, q: MessageSearch): MessageSummary[] {
+    const rows = sql(db, `SELECT id, account, mail_from, received_at, size, tags, metadata, stream FROM queued_message m
+                          WHERE account = @account AND route = 'relay' AND is_bounce = 0
+                            AND (@since IS NULL OR received_at >= @since)
+                            AND (@beforeAt IS NULL OR received_at < @beforeAt OR (received_at = @beforeAt AND id < @beforeId))
+                            AND (@from IS NULL OR lower(mail_from) = lower(@from))
+                            AND (@tag IS NULL OR EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value = @tag))
+                            AND (@status IS NULL OR EXISTS (SELECT 1 FROM recipient r WHERE r.message_id = m.id AND r.state = @status))
+                            AND (@rcpt IS NULL OR EXISTS (SELECT 1 FROM recipient r WHERE r.message_id = m.id AND lower(r.address) = lower(@rcpt)))
+                          ORDER BY received_at DESC, id DESC LIMIT @limit`)
+      .all({
+        account: q.account, since: q.since ?? null, beforeAt: q.before?.receivedAt ?? null, beforeId: q.before?.id ?? null,
+        from: q.from ?? null, tag: q.tag ?? null, status: q.status ?? null, rcpt: q.recipient ?? null, limit: searchLimit(q.limit),
+      }) as SummaryRow[];
+    const rcpts = sql(db, 'SELECT address, state FROM recipient WHERE message_id = ? ORDER BY id');
+    return rows.map((m) => {
+      const meta = toMeta(m);
+      return {
+        id: m.id, account: m.account, mailFrom: m.mail_from, receivedAt: m.received_at, size: m.size, tags: meta.tags, stream: meta.stream,
+        recipients: rcpts.all(m.id) as { address: string; state: string }[],
+      };
+    });
+  },
+};

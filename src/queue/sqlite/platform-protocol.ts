@@ -1,0 +1,16 @@
+// The worker operations of the platform store (accounts, keys, quotas, events, webhooks,
+// idempotency), split by whether they write (group commit) or only read (read-only connection).
+// protocol.ts appends them to its WRITE_OPS / READ_OPS.
+
+export const PLATFORM_WRITE_OPS = [
+  'addAccount', 'removeAccount', 'setAccountLimits', 'setUserLimits', 'addApiKey', 'revokeApiKey', 'touchApiKey', 'consumeQuota',
+  'reserveIdempotencyKey', 'completeIdempotencyKey', 'releaseIdempotencyKey', 'purgeIdempotencyKeys',
+  'appendEvents', 'purgeEvents',
+  'addWebhook', 'removeWebhook', 'setWebhookEnabled', 'claimWebhookBatches', 'recordWebhookAttempt',
+] as const;
+
+export const PLATFORM_READ_OPS = [
+  'getAccount', 'listAccounts', 'getApiKey', 'listApiKeys', 'quotaUsage',
+  'listEvents', 'getMessageMeta', 'searchMessages',
+  'listWebhooks', 'getWebhook', 'listWebhookAttempts',
+] as const;
