@@ -15,6 +15,7 @@ import { messageRoutes } from './routes/messages.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import type { ApiRoute } from './route.js';
 import { startHttpApi, type HttpApi, type MetricsSource } from './server.js';
+import type { AcceptDeps } from '../ingress/accept.js';
 
 export type { HttpApi, MetricsSource };
 
@@ -32,7 +33,7 @@ export interface ApiDeps {
   signer?: MessageSigner;
   quota?: Pick<QuotaService, 'charge'>;
   metrics?: MetricsSource;
-  onQueued?: (id: string) => void;
+  onQueued?: AcceptDeps['onQueued'];
 }
 
 /** Starts the HTTP API of config.http; null when it is off (http: false). */

@@ -30,13 +30,16 @@ const CRLF2 = Buffer.from('\r\n\r\n');
 const queueFailed = reply(451, '4.3.0', 'Temporary local problem, try again later');
 const headerTooBig = reply(554, '5.6.0', 'Header block too large');
 
+/** What onQueued learns besides the queue id: the listener ('submission', 'mx', 'http'…) and the account (null: mx mail). */
+export interface QueuedInfo { listener: string; account: string | null }
+
 export interface AcceptDeps {
   store: QueueStore;
   hostname: string;
   clock: Clock;
   logger: Logger;
-  /** Told each committed queue id (after put() resolved). */
-  onQueued?: (id: string) => void;
+  /** Told each committed queue id (after put() resolved), with where it came from (metrics). */
+  onQueued?: (id: string, info: QueuedInfo) => void;
   /** Signs relayed (non-mx) mail; absent: stored unsigned. */
   signer?: MessageSigner;
   /** domains.bounceDomain.label: aligned mail gets the return-path bounce+<id>@<label>.<domain>; null: none. */
@@ -150,7 +153,7 @@ export class IncomingMessage {
       event: 'smtp.accepted', id: this.id, from: tx.mailFrom, rcpts: tx.recipients, size: writer.bytesWritten,
       listener: this.origin.listener, user: tx.user, ip: this.origin.clientIp, tls: tx.tls?.protocol ?? null,
     }, 'message accepted');
-    try { this.deps.onQueued?.(this.id); } catch (err) {
+    try { this.deps.onQueued?.(this.id, { listener: this.origin.listener, account: tx.account ?? null }); } catch (err) {
       this.deps.logger.error({ event: 'smtp.on_queued_failed', id: this.id, err: (err as Error)?.message }, 'onQueued callback failed');
     }
     return { queuedAs: this.id };

@@ -6,7 +6,7 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
 import type { QueueStore } from '../queue/store.js';
 import type { MessageSigner } from '../domains/message-signer.js';
-import { Acceptor } from './accept.js';
+import { Acceptor, type AcceptDeps } from './accept.js';
 import { AuthLimiter } from './smtp/auth-limiter.js';
 import { ConnectionLimits, SmtpListener, networkMatcher } from './smtp/listener.js';
 import type { AuthGrant, ListenerName } from './smtp/session.js';
@@ -33,7 +33,7 @@ export interface SmtpIngressDeps {
   logger: Logger;
   clock?: Clock;
   /** Called after a message was committed by store.put() (e.g. to wake the delivery scheduler). */
-  onQueued?: (id: string) => void;
+  onQueued?: AcceptDeps['onQueued'];
 }
 
 export interface SmtpIngress {

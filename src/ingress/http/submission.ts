@@ -15,6 +15,7 @@ import type { QueueStore } from '../../queue/store.js';
 import { alignedReturnPath, receivedHeader } from '../trace-fields.js';
 import { ApiError, invalidFields, queueUnavailable } from './api-error.js';
 import { tooLarge, type PreparedMessage } from './compose.js';
+import type { AcceptDeps } from '../accept.js';
 
 export interface HttpSubmissionDeps {
   store: QueueStore;
@@ -25,7 +26,7 @@ export interface HttpSubmissionDeps {
   signer?: MessageSigner;
   bounceLabel?: string | null;
   maxMessageSize: number;
-  onQueued?: (id: string) => void;
+  onQueued?: AcceptDeps['onQueued'];
 }
 
 export interface SubmissionContext {
@@ -63,7 +64,7 @@ export class HttpSubmission {
       event: 'http.accepted', id, account: ctx.key.account, key: ctx.key.id, from: msg.mailFrom, rcpts: msg.recipients.length,
       size: message.length, notBefore: msg.notBefore,
     }, 'message accepted');
-    try { this.deps.onQueued?.(id); } catch (err) {
+    try { this.deps.onQueued?.(id, { listener: 'http', account: ctx.key.account }); } catch (err) {
       this.deps.logger.error({ event: 'http.on_queued_failed', id, err: (err as Error)?.message }, 'onQueued callback failed');
     }
     return { id, recipients: msg.recipients.map((email, i) => ({ email, id: recipientId(id, i) })) };
