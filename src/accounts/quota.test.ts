@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Account, QuotaResult, QuotaWindow, RateLimits } from '../queue/platform-store.js';
-import { QuotaService, windowsFor } from './quota.js';
+import { QuotaService, subjectOf, windowsFor } from './quota.js';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -18,7 +18,14 @@ test('windowsFor: second, hour, day and calendar month, in UTC; absent and null 
   assert.deepEqual(windowsFor('account:acme', {}, 0), []);
   assert.deepEqual(shape(windowsFor('user:app', { perSecond: null, perDay: 0, perMonth: undefined }, at('2026-03-15T10:20:30Z'))),
     [['day', '2026-03-15T00:00:00.000Z', '2026-03-16T00:00:00.000Z', 0]], 'a limit of 0 is a limit; null/undefined are none');
-  assert.ok(windowsFor('key:k', all, 0).every((w) => w.key === 'key:k'));
+  assert.deepEqual(windowsFor('key:k', all, 0).map((w) => w.key), ['key:k/second', 'key:k/hour', 'key:k/day', 'key:k/month']);
+});
+
+test('windowsFor: windows starting at the same instant have distinct counter keys (the store keys rows by key + start)', () => {
+  const ws = windowsFor('account:acme', { perSecond: 1, perHour: 1, perDay: 1, perMonth: 1 }, at('2026-04-01T00:00:00.300Z'));
+  assert.equal(new Set(ws.map((w) => w.windowStart)).size, 1, 'all four start at 2026-04-01T00:00:00Z');
+  assert.equal(new Set(ws.map((w) => `${w.key}|${w.windowStart}`)).size, 4);
+  assert.deepEqual(ws.map(subjectOf), ['account:acme', 'account:acme', 'account:acme', 'account:acme']);
 });
 
 test('windowsFor: month boundaries (year end, February in leap and common years, 31-day months, the last ms)', () => {
@@ -61,7 +68,7 @@ class MemoryQuotaStore {
   async consumeQuota(windows: QuotaWindow[], n: number): Promise<QuotaResult> {
     if (this.failing) throw new Error('database down');
     this.charges.push(windows);
-    const id = (w: QuotaWindow) => `${w.key}|${w.window}|${w.windowStart}`;
+    const id = (w: QuotaWindow) => `${w.key}|${w.windowStart}`; // the store's row key
     for (const w of windows) {
       const used = this.counts.get(id(w)) ?? 0;
       if (used + n > w.limit) return { ok: false, exceeded: w, used };
@@ -73,6 +80,21 @@ class MemoryQuotaStore {
 }
 
 const clockAt = (iso: string) => { const c = { t: at(iso), now: () => c.t }; return c; };
+
+test('charge: the hour, day and month counters of the 1st at 00:00 are separate rows (no double counting)', async () => {
+  const store = new MemoryQuotaStore().withAccount('acme', { perHour: 3, perDay: 3, perMonth: 5 });
+  const clock = clockAt('2026-04-01T00:00:00.000Z');
+  const quota = new QuotaService(store, clock);
+  for (let i = 0; i < 3; i++) assert.ok((await quota.charge({ account: 'acme' })).ok, `charge ${i + 1}`);
+  assert.deepEqual([...store.counts.values()], [3, 3, 3]);
+  const r = await quota.charge({ account: 'acme' });
+  assert.ok(!r.ok && r.window === 'day' && r.key === 'account:acme');
+  clock.t = at('2026-04-02T00:00:00.000Z');
+  assert.ok((await quota.charge({ account: 'acme' })).ok);
+  assert.ok((await quota.charge({ account: 'acme' })).ok);
+  const month = await quota.charge({ account: 'acme' });
+  assert.ok(!month.ok && month.window === 'month' && month.permanent);
+});
 
 test('charge: within the limits ok; over a per-second limit 452 4.7.1 with the time to wait; the next second is fresh', async () => {
   const store = new MemoryQuotaStore().withAccount('acme', { perSecond: 2 });
@@ -140,7 +162,7 @@ test('charge: windows go to the store longest-reset first, ties by key; with sev
   const store = new MemoryQuotaStore().withAccount('acme', { perSecond: 1, perMonth: 1, perDay: 5 });
   const quota = new QuotaService(store, clockAt('2026-03-15T10:00:00Z'));
   await quota.charge({ account: 'acme', principal: { kind: 'user', id: 'app', limits: { perDay: 3, perSecond: 1 } } });
-  assert.deepEqual(store.charges[0]!.map((w) => `${w.key}/${w.window}`),
+  assert.deepEqual(store.charges[0]!.map((w) => w.key),
     ['account:acme/month', 'account:acme/day', 'user:app/day', 'account:acme/second', 'user:app/second']);
   const r = await quota.charge({ account: 'acme' }); // second and month both full
   assert.ok(!r.ok);

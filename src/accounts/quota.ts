@@ -10,6 +10,10 @@
 // reported when several are full is the one that resets last (the honest Retry-After, and a full
 // month answers permanently even while the second is also full), and every charge names its rows
 // in one global order (no lock-order deadlock between concurrent charges on PostgreSQL).
+//
+// A counter row is identified by (key, windowStart) in the store, and windows of one subject can
+// start at the same instant (the hour, day and month counters on the 1st at 00:00; the second and
+// the hour at hh:00:00), so each counter key is qualified by its window: 'account:acme/day'.
 import type { Clock } from '../clock.js';
 import { reply, type Reply } from '../message/reply.js';
 import type { PlatformStore, QuotaWindow, RateLimits } from '../queue/platform-store.js';
@@ -47,11 +51,11 @@ export type QuotaDecision =
     reply: Reply;
   };
 
-/** The counter windows of one limit set at `now`. */
+/** The counter windows of one limit set at `now`; `key` names the subject ('account:acme'), each counter key adds '/<window>'. */
 export function windowsFor(key: string, limits: RateLimits, now: number): QuotaWindow[] {
   const out: QuotaWindow[] = [];
   const add = (window: string, start: number, end: number, limit: number | null | undefined) => {
-    if (limit !== null && limit !== undefined) out.push({ key, window, windowStart: start, windowEnd: end, limit });
+    if (limit !== null && limit !== undefined) out.push({ key: `${key}/${window}`, window, windowStart: start, windowEnd: end, limit });
   };
   const sec = Math.floor(now / SECOND) * SECOND;
   const hour = Math.floor(now / HOUR) * HOUR;
@@ -74,13 +78,20 @@ const chargeOrder = (a: QuotaWindow, b: QuotaWindow) =>
 
 const WHO: Record<string, string> = { account: 'Account', user: 'User', key: 'API key' };
 
+/** The subject of a counter key: 'account:acme/day' → 'account:acme'. */
+export function subjectOf(w: Pick<QuotaWindow, 'key'>): string {
+  const slash = w.key.lastIndexOf('/');
+  return slash < 0 ? w.key : w.key.slice(0, slash);
+}
+
 /** The refusal for a full window: 452 4.7.1 (retry later) or 550 5.7.1 (permanent). */
 export function refusal(w: QuotaWindow, n: number, now: number): Exclude<QuotaDecision, { ok: true }> {
   const retryAfterMs = Math.max(0, w.windowEnd - now);
   const permanent = retryAfterMs > PERMANENT_AFTER_MS || n > w.limit;
-  const text = `${WHO[w.key.slice(0, w.key.indexOf(':'))] ?? 'Sender'} limit of ${w.limit} per ${w.window} reached`;
+  const key = subjectOf(w);
+  const text = `${WHO[key.slice(0, key.indexOf(':'))] ?? 'Sender'} limit of ${w.limit} per ${w.window} reached`;
   return {
-    ok: false, key: w.key, window: w.window, limit: w.limit, retryAfterMs, permanent,
+    ok: false, key, window: w.window, limit: w.limit, retryAfterMs, permanent,
     reply: permanent ? reply(550, '5.7.1', `${text}; sending refused`)
       : reply(452, '4.7.1', `${text}; try again in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s`),
   };

@@ -40,8 +40,13 @@ export interface ApiKeyRecord {
   revokedAt: number | null;
 }
 
-/** One counter window to charge: `key` like 'account:acme' or 'key:<id>' or 'user:app'. */
+/** One counter window to charge. */
 export interface QuotaWindow {
+  /**
+   * The counter: its subject and window, like 'account:acme/day', 'key:<id>/second', 'user:app/month'
+   * (accounts/quota.ts windowsFor). Qualified by the window because windows of one subject can
+   * start at the same instant (hour, day and month on the 1st at 00:00): the row is (key, windowStart).
+   */
   key: string;
   /** 'second' | 'hour' | 'day' | 'month' (for messages and reports). */
   window: string;
