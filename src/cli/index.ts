@@ -7,6 +7,7 @@ import { registerUserCommands } from './users.js';
 import { registerQueueCommands } from './queue.js';
 import { registerClusterCommands } from './cluster.js';
 import { registerDomainCommands } from './domains.js';
+import { registerWebhookCommands } from './webhooks.js';
 
 const program = new Command();
 program
@@ -40,6 +41,7 @@ registerUserCommands(program);
 registerQueueCommands(program);
 registerClusterCommands(program);
 registerDomainCommands(program);
+registerWebhookCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof RelayError) {
