@@ -82,7 +82,7 @@ function mountRoute(app: FastifyInstance, route: ApiRoute, deps: HttpApiDeps, au
   app.route({
     method: route.method, url: route.url,
     // Authenticate before the body is read: an anonymous client cannot make us parse 40 MB.
-    onRequest: async (req) => { req.apiKey = await authenticate(req, route, auth); },
+    onRequest: async (req) => { req.apiKey = await authenticate(req, route, auth, deps.logger); },
     handler: async (req, res) => {
       const key = req.apiKey!;
       const input = {
@@ -101,11 +101,17 @@ function mountRoute(app: FastifyInstance, route: ApiRoute, deps: HttpApiDeps, au
   });
 }
 
-async function authenticate(req: FastifyRequest, route: ApiRoute, auth: ApiKeyAuthenticator): Promise<ApiKeyRecord> {
+async function authenticate(req: FastifyRequest, route: ApiRoute, auth: ApiKeyAuthenticator, logger: Logger): Promise<ApiKeyRecord> {
   const header = req.headers.authorization;
   const m = typeof header === 'string' ? /^Bearer[ ]+(\S+)$/i.exec(header) : null;
   if (!m) throw new ApiError(401, 'unauthorized', 'An API key is required: Authorization: Bearer <key>');
-  const key = await auth.authenticate(m[1]!);
+  let key: ApiKeyRecord | null;
+  try {
+    key = await auth.authenticate(m[1]!);
+  } catch (err) {
+    logger.error({ event: 'http.auth_failed', err: (err as Error)?.message }, 'API key lookup failed');
+    throw new ApiError(503, 'unavailable', 'Temporarily unavailable, try again later', [], 5);
+  }
   if (!key) throw new ApiError(401, 'invalid_key', 'The API key is invalid or revoked');
   if (!hasScope(key, route.scope)) {
     req.apiKey = key;
@@ -143,6 +149,7 @@ function toApiError(err: unknown, logger: Logger, req: FastifyRequest): ApiError
     case 'FST_ERR_CTP_BODY_TOO_LARGE': return new ApiError(413, 'payload_too_large', 'The request body is too large');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return new ApiError(415, 'unsupported_media_type', 'Send JSON: Content-Type: application/json');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY': return new ApiError(400, 'invalid_json', 'The JSON body is empty');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY': return new ApiError(400, 'invalid_json', 'The body is not valid JSON');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return new ApiError(400, 'bad_request', 'Invalid Content-Length');
     default: break;
   }

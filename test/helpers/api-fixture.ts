@@ -1,0 +1,52 @@
+// Seeds API tenants straight into a store (an account, its sending domains with DKIM keys, API
+// keys) and makes API calls with fetch. Used by the HTTP API tests before (or instead of) the CLI.
+import { newApiKey } from '../../src/accounts/api-keys.js';
+import { newSendingDomain } from '../../src/domains/sending-domain.js';
+import { dkimRecords } from '../../src/domains/dns-records.js';
+import type { ApiScope } from '../../src/queue/platform-store.js';
+import type { QueueStore } from '../../src/queue/store.js';
+
+export interface Tenant {
+  account: string;
+  /** token per scope set name, e.g. tokens.send, tokens.read, tokens.admin */
+  tokens: Record<string, string>;
+  /** DKIM TXT records to publish: [name, value] */
+  dkim: [string, string][];
+}
+
+export async function seedTenant(store: QueueStore, opts: {
+  account: string; domains: string[]; keys: Record<string, ApiScope[]>; dkim?: 'rsa2048' | 'ed25519' | 'both';
+}): Promise<Tenant> {
+  const now = Date.now();
+  if (!(await store.getAccount(opts.account))) await store.addAccount({ name: opts.account, createdAt: now, limits: {} });
+  const dkim: [string, string][] = [];
+  for (const name of opts.domains) {
+    const d = await newSendingDomain(name, { key: opts.dkim ?? 'ed25519', selector: 's1', now });
+    await store.addDomain({ ...d, account: opts.account });
+    for (const r of dkimRecords(name, d.keys)) dkim.push([r.name, r.value]);
+  }
+  const tokens: Record<string, string> = {};
+  for (const [label, scopes] of Object.entries(opts.keys)) {
+    const { record, token } = newApiKey({ account: opts.account, scopes, name: label, now });
+    await store.addApiKey(record);
+    tokens[label] = token;
+  }
+  return { account: opts.account, tokens, dkim };
+}
+
+export interface ApiAnswer { status: number; headers: Headers; body: any; text: string }
+
+/** One JSON call; `body` is sent as JSON unless it is a string (sent as is). */
+export async function call(base: string, method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<ApiAnswer> {
+  const headers: Record<string, string> = { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...opts.headers };
+  let body: string | undefined;
+  if (opts.body !== undefined) {
+    body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(base + path, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = null;
+  try { parsed = text ? JSON.parse(text) : null; } catch { parsed = null; }
+  return { status: res.status, headers: res.headers, body: parsed, text };
+}
