@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Throughput of 1, 2 and 3 Postlane nodes on one PostgreSQL database (behind HAProxy, round-robin),
+# with the shared harness (../shared/bench: smtp-source → HAProxy → nodes → smtp-sink), plus one
+# SQLite node through the same HAProxy for context. Configurations are interleaved in every
+# repetition (order reversed on even ones); every PostgreSQL run gets a fresh database.
+#   bench/cluster.sh [MESSAGES=3000] [REPS=3]   results in bench/results/<date>-cluster-<n>.jsonl
+# Needs Debian's postfix (smtp-source, smtp-sink), haproxy, psql, PostgreSQL on 127.0.0.1:5432
+# (CLUSTER_PG_URL) and a built dist/.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+N=${1:-3000} REPS=${2:-3}
+SHARED=${SHARED_BENCH:-$ROOT/../shared/bench}
+WORK=$(mktemp -d /tmp/postlane-bench.XXXX)
+cp -r "$SHARED"/. "$WORK"/
+chmod -R u+w "$WORK"; chmod 755 "$WORK"
+cp "$ROOT/bench/relays/postlane-cluster.sh" "$WORK/relays/postlane-cluster.sh"
+mkdir -p "$ROOT/bench/results"
+OUT=${CLUSTER_OUT:-$ROOT/bench/results/$(date +%Y%m%d-%H%M)-cluster-$N.jsonl}
+# A private build of the committed tree (BENCH_REF, default HEAD): the shared dist/ may be rebuilt
+# by someone else in the middle of a campaign.
+REF=${BENCH_REF:-HEAD}
+mkdir -p "$WORK/postlane"
+git -C "$ROOT" archive "$REF" src bin package.json tsconfig.json | tar -x -C "$WORK/postlane"
+ln -s "$ROOT/node_modules" "$WORK/postlane/node_modules"
+(cd "$WORK/postlane" && sed -i 's#"include": \[[^]]*\]#"include": ["src/**/*.ts"]#' tsconfig.json && "$ROOT/node_modules/.bin/tsc" -p tsconfig.json >/dev/null || true)
+[ -f "$WORK/postlane/dist/src/cli/index.js" ] || { echo "build failed" >&2; exit 1; }
+export BENCH_POSTLANE_ROOT=$WORK/postlane
+echo "=== benchmarking $(git -C "$ROOT" rev-parse --short "$REF")" >&2
+# CLUSTER_CONFIGS="pg 1,pg 3" runs a subset (default: all four)
+IFS=, read -r -a CONFIGS <<<"${CLUSTER_CONFIGS:-sqlite 1,pg 1,pg 2,pg 3}"
+for rep in $(seq 1 "$REPS"); do
+    order=("${CONFIGS[@]}")
+    if [ $((rep % 2)) = 0 ]; then order=(); for ((i=${#CONFIGS[@]}-1; i>=0; i--)); do order+=("${CONFIGS[$i]}"); done; fi
+    for cfg in "${order[@]}"; do
+        read -r store nodes <<<"$cfg"
+        echo "=== $(date +%T) rep=$rep store=$store nodes=$nodes" >&2
+        CLUSTER_STORE=$store CLUSTER_NODES=$nodes VARIANT="store=$store nodes=$nodes rep=$rep" \
+            "$WORK/relay-bench.sh" -r postlane-cluster -l cluster -o "$OUT" -T 300 -n "$N" -c 20 -s 4096 -R 1 >/dev/null \
+            || echo "run failed: $cfg rep $rep" >&2
+    done
+done
+[ "${KEEP_RUN:-0}" = 1 ] || rm -rf "$WORK"
+python3 "$ROOT/bench/cluster-summary.py" "$OUT"

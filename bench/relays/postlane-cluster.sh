@@ -1,0 +1,102 @@
+# relay-bench plugin: N Postlane nodes behind HAProxy (bench/cluster.sh copies it into the harness).
+# HAProxy listens on $RELAY_HOST:$RELAY_PORT and spreads client connections round-robin over the
+# nodes (each on the `alt` listener, port RELAY_PORT+i); every node sends everything to smtp-sink
+# through its smarthost. Env: BENCH_POSTLANE_ROOT (checkout with a built dist/), CLUSTER_NODES
+# (1..3, default 1), CLUSTER_STORE (pg | sqlite, default pg; sqlite needs 1 node), CLUSTER_PG_URL
+# (server admin URL, default postgres://postgres@127.0.0.1:5432/postgres). With pg each run gets a
+# fresh database, dropped by relay_stop. HAProxy runs in the measured process tree; PostgreSQL
+# does not (its CPU shows in the machine-wide figure).
+
+cluster_db_name() { echo "postlane_bench_$(basename "$RELAY_DIR" | tr -c 'a-zA-Z0-9\n' '_' | tail -c 40)_$$"; }
+
+relay_setup() {
+    local nodes=${CLUSTER_NODES:-1} store=${CLUSTER_STORE:-pg} admin=${CLUSTER_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+    mkdir -p "$RELAY_DIR/log"
+    local storage="" db
+    if [ "$store" = pg ]; then
+        db=$(cluster_db_name)
+        psql -q "$admin" -c "CREATE DATABASE $db" >/dev/null
+        echo "$db" > "$RELAY_DIR/dbname"
+        storage="storage: { url: \"${admin%/*}/$db\", poolSize: 10 }"
+    fi
+    local servers=""
+    for i in $(seq 1 "$nodes"); do
+        local port=$((RELAY_PORT + i))
+        servers="$servers    server node$i $RELAY_HOST:$port
+"
+        cat > "$RELAY_DIR/node$i.yaml" <<EOF
+hostname: relay.bench.test
+dataDir: $RELAY_DIR/data$i
+$storage
+http: false
+smtp:
+  submission: false
+  submissions: false
+  mx: false
+  alt: { host: $RELAY_HOST, port: $port }
+  relayNetworks: [127.0.0.0/8]
+  maxConnectionsPerIp: 1000
+delivery:
+  smarthost: "$SINK_HOST:$SINK_PORT"
+  tls: none
+  concurrency: 40
+  maxConnectionsPerDestination: 40
+log: { level: warn }
+EOF
+    done
+    cat > "$RELAY_DIR/haproxy.cfg" <<EOF
+global
+    maxconn 4096
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+frontend smtp
+    bind $RELAY_HOST:$RELAY_PORT
+    default_backend nodes
+backend nodes
+    balance roundrobin
+$servers
+EOF
+}
+
+relay_start() {
+    local nodes=${CLUSTER_NODES:-1}
+    for i in $(seq 1 "$nodes"); do
+        setsid node "${BENCH_POSTLANE_ROOT:?set BENCH_POSTLANE_ROOT}/bin/postlane.js" start --config "$RELAY_DIR/node$i.yaml" \
+            >"$RELAY_DIR/log/node$i.log" 2>&1 </dev/null &
+        echo $! > "$RELAY_DIR/node$i.pid"
+    done
+    # every node answers before HAProxy takes connections (the harness waits for one 220 only)
+    for i in $(seq 1 "$nodes"); do
+        for _ in $(seq 200); do
+            (exec 3<>"/dev/tcp/$RELAY_HOST/$((RELAY_PORT + i))") 2>/dev/null && break
+            sleep 0.1
+        done
+    done
+    setsid haproxy -db -f "$RELAY_DIR/haproxy.cfg" >"$RELAY_DIR/log/haproxy.log" 2>&1 </dev/null &
+    echo $! > "$RELAY_DIR/haproxy.pid"
+}
+
+cluster_kill() { # cluster_kill PIDFILE
+    local pid; pid=$(cat "$1" 2>/dev/null) || return 0
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+}
+
+relay_stop() {
+    cluster_kill "$RELAY_DIR/haproxy.pid"
+    for f in "$RELAY_DIR"/node*.pid; do [ -e "$f" ] && cluster_kill "$f"; done
+    local db; db=$(cat "$RELAY_DIR/dbname" 2>/dev/null) || return 0
+    psql -q "${CLUSTER_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+    rm -f "$RELAY_DIR/dbname"
+}
+
+relay_queue_count() {
+    # recipients not yet final, over the cluster (one node's CLI sees the shared queue)
+    node "$BENCH_POSTLANE_ROOT/bin/postlane.js" queue stats --json --config "$RELAY_DIR/node1.yaml" 2>/dev/null \
+        | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const c=JSON.parse(s);console.log(c.queued+c.deferred+c.delivering+c.held)})' \
+        || echo -1
+}
