@@ -16,7 +16,9 @@ import { rotateKey } from '../domains/key-rotation.js';
 import { newSendingDomain, recordsFor } from '../domains/sending-domain.js';
 import { NotFoundError, RelayError } from '../errors.js';
 import type { QueueStore, SendingDomain } from '../queue/store.js';
+import { DEFAULT_ACCOUNT } from '../queue/platform-store.js';
 import { configOption, withStore } from './admin-store.js';
+import { accountArg, requireAccount } from './accounts.js';
 
 const EXIT_CHECK_FAILED = 4;
 const out = (s = ''): void => { process.stdout.write(s + '\n'); };
@@ -31,7 +33,7 @@ export function domainArg(input: string): string {
 
 /** Public view of a domain: never the private keys. */
 const describe = (d: SendingDomain) => ({
-  name: d.name, createdAt: iso(d.createdAt),
+  name: d.name, account: d.account ?? DEFAULT_ACCOUNT, createdAt: iso(d.createdAt),
   keys: d.keys.map((k) => ({ selector: k.selector, algorithm: k.algorithm, state: k.state, createdAt: iso(k.createdAt) })),
 });
 
@@ -75,11 +77,16 @@ async function withStoreAndConfig<T>(file: string | undefined, fn: (cfg: Config,
   return withStore(file, (store) => fn(cfg, store));
 }
 
-async function addDomain(input: string, opts: { config?: string; selector?: string; key: KeyChoice; privateKey?: string; json?: boolean }) {
+async function addDomain(input: string, opts: { config?: string; selector?: string; key: KeyChoice; privateKey?: string; json?: boolean; account: string }) {
   const name = domainArg(input);
+  const account = accountArg(opts.account);
   const privateKeyPem = opts.privateKey ? (await readDkimKeyFile(opts.privateKey)).privateKey : undefined;
-  const domain = await newSendingDomain(name, { key: opts.key, selector: opts.selector, privateKeyPem, now: systemClock.now() });
-  const cfg = await withStoreAndConfig(opts.config, async (c, store) => { await store.addDomain(domain); return c; });
+  const domain = { ...await newSendingDomain(name, { key: opts.key, selector: opts.selector, privateKeyPem, now: systemClock.now() }), account };
+  const cfg = await withStoreAndConfig(opts.config, async (c, store) => {
+    await requireAccount(store, account);
+    await store.addDomain(domain);
+    return c;
+  });
   const records = recordsFor(domain, cfg);
   if (opts.json) return out(JSON.stringify({ domain: describe(domain), records }));
   out(`domain ${name} added (${domain.keys.map((k) => `${k.selector}: ${k.algorithm}`).join(', ')}${privateKeyPem ? ', imported' : ''})\n`);
@@ -108,17 +115,20 @@ export function registerDomainCommands(program: Command) {
     .option('--selector <selector>', 'DKIM selector (default pl<yyyymmdd>; with --key both, <selector>-rsa and <selector>-ed25519)')
     .addOption(new Option('--key <type>', 'key(s) to generate').choices(KEY_CHOICES as string[]).default('rsa2048'))
     .option('--private-key <file>', 'import this PEM private key (RSA or Ed25519) instead of generating one')
+    .option('--account <name>', 'the account that owns the domain (only its users may be granted it)', DEFAULT_ACCOUNT)
     .option('--json', 'machine-readable output')
     .action(addDomain);
 
   domains.command('list')
-    .description('sending domains and their DKIM selectors')
+    .description('sending domains, their DKIM selectors and account')
     .addOption(configOption())
+    .option('--account <name>', 'only this account\'s domains')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { config?: string; json?: boolean }) => {
-      const list = (await withStore(opts.config, (s) => s.listDomains())).map(describe);
+    .action(async (opts: { config?: string; json?: boolean; account?: string }) => {
+      const account = opts.account === undefined ? undefined : accountArg(opts.account);
+      const list = (await withStore(opts.config, (s) => s.listDomains(account))).map(describe);
       if (opts.json) return out(JSON.stringify(list));
-      for (const d of list) out(`${d.name}\t${d.keys.map((k) => `${k.selector}(${k.algorithm},${k.state})`).join(' ') || '-'}\t${d.createdAt}`);
+      for (const d of list) out(`${d.name}\t${d.keys.map((k) => `${k.selector}(${k.algorithm},${k.state})`).join(' ') || '-'}\t${d.createdAt}\taccount ${d.account}`);
     });
 
   domains.command('remove <domain>')

@@ -7,6 +7,8 @@ import { registerUserCommands } from './users.js';
 import { registerQueueCommands } from './queue.js';
 import { registerClusterCommands } from './cluster.js';
 import { registerDomainCommands } from './domains.js';
+import { registerAccountCommands } from './accounts.js';
+import { registerKeyCommands } from './keys.js';
 import { registerWebhookCommands } from './webhooks.js';
 
 const program = new Command();
@@ -41,6 +43,8 @@ registerUserCommands(program);
 registerQueueCommands(program);
 registerClusterCommands(program);
 registerDomainCommands(program);
+registerAccountCommands(program);
+registerKeyCommands(program);
 registerWebhookCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

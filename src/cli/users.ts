@@ -1,6 +1,10 @@
-// `postlane users add|list|remove|allow`: SMTP AUTH users and the sender domains each may use.
-// Passwords come from --password, a prompt (no echo) or stdin, are hashed with scrypt, and are
-// never printed or logged.
+// `postlane users add|list|remove|allow|limits`: SMTP AUTH users, the account each belongs to,
+// the sender domains each may use and its own limits. Passwords come from --password, a prompt
+// (no echo) or stdin, are hashed with scrypt, and are never printed or logged.
+//
+// Domain grants and accounts: a user of account X may be granted a domain only if it (or a parent
+// domain) is a sending domain of X; users of 'default' may also be granted domains that are not
+// sending domains (the single-tenant setup, unchanged), but never another account's domain.
 import type { Command } from 'commander';
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
@@ -8,7 +12,10 @@ import { hashPassword, isValidUserName } from '../users/password.js';
 import { RelayError } from '../errors.js';
 import { configOption, withStore } from './admin-store.js';
 import { domainArg } from './domains.js';
-import type { UserDomainGrant } from '../queue/store.js';
+import type { QueueStore, UserDomainGrant } from '../queue/store.js';
+import { DEFAULT_ACCOUNT } from '../queue/platform-store.js';
+import { accountArg, requireAccount } from './accounts.js';
+import { addLimitOptions, formatLimits, hasAnyLimitOption, limitsFrom, mergeLimits, type LimitOptions } from './limits-options.js';
 
 async function readPassword(): Promise<string> {
   if (!process.stdin.isTTY) {
@@ -30,25 +37,58 @@ async function readPassword(): Promise<string> {
   } finally { rl.close(); }
 }
 
+/** The sending domain that owns `domain` (itself or its nearest parent), if any. */
+async function owningDomain(store: QueueStore, domain: string) {
+  const labels = domain.split('.');
+  for (let i = 0; i < labels.length - 1; i++) {
+    const found = await store.getDomain(labels.slice(i).join('.'));
+    if (found) return found;
+  }
+  return null;
+}
+
+/** Refuses granting `domains` to a user of `account` (see the header). */
+async function checkDomainsBelong(store: QueueStore, account: string, domains: string[]): Promise<void> {
+  for (const d of domains) {
+    const owner = await owningDomain(store, d);
+    const ownerAccount = owner ? owner.account ?? DEFAULT_ACCOUNT : null;
+    if (ownerAccount === account || (ownerAccount === null && account === DEFAULT_ACCOUNT)) continue;
+    throw new RelayError('ERR_DOMAIN_ACCOUNT', ownerAccount === null
+      ? `${d} is not a sending domain of account ${account}: add it first with "postlane domains add ${d} --account ${account}"`
+      : `${d} belongs to another account, not to ${account}`);
+  }
+}
+
 const grantText = (g: UserDomainGrant) => (g.anyDomain ? 'any domain' : g.allowedDomains.length ? [...new Set(g.allowedDomains)].join(', ') : 'no domain');
 
 export function registerUserCommands(program: Command) {
   const users = program.command('users').description('manage SMTP AUTH users');
 
-  users.command('add <name>')
+  const add = users.command('add <name>')
     .description('add a user; the password comes from --password, a prompt, or stdin')
     .addOption(configOption())
     .option('--password <password>', 'the password (visible in the process list: prefer the prompt or stdin)')
     .option('--domain <domain...>', 'sender domains the user may use (MAIL FROM and From:), subdomains included')
     .option('--any-domain', 'the user may send as any domain')
-    .action(async (name: string, opts: { config?: string; password?: string; domain?: string[]; anyDomain?: boolean }) => {
+    .option('--account <name>', 'the account the user belongs to (its mail counts against that account\'s quotas)', DEFAULT_ACCOUNT);
+  addLimitOptions(add, 'this user, on top of the account\'s')
+    .action(async (name: string, opts: LimitOptions & { config?: string; password?: string; domain?: string[]; anyDomain?: boolean; account: string }) => {
       if (!isValidUserName(name)) throw new RelayError('ERR_USAGE', `invalid user name "${name}" (letters, digits, . _ @ + -)`);
+      const account = accountArg(opts.account);
       const allowedDomains = (opts.domain ?? []).map(domainArg);
+      const limits = mergeLimits({}, limitsFrom(opts));
+      // check the account and domains before asking for a password
+      await withStore(opts.config, async (store) => {
+        await requireAccount(store, account);
+        await checkDomainsBelong(store, account, allowedDomains);
+      });
       const password = opts.password ?? (await readPassword());
       if (password.length < 8) throw new RelayError('ERR_USAGE', 'password too short (8 characters at least)');
       const passwordHash = await hashPassword(password);
-      await withStore(opts.config, (store) => store.addUser({ name, passwordHash, createdAt: Date.now(), allowedDomains, anyDomain: !!opts.anyDomain }));
-      process.stdout.write(`user ${name} added${allowedDomains.length || opts.anyDomain ? ` (may send as ${grantText({ allowedDomains, anyDomain: !!opts.anyDomain })})` : ''}\n`);
+      await withStore(opts.config, (store) => store.addUser({ name, passwordHash, createdAt: Date.now(), allowedDomains, anyDomain: !!opts.anyDomain, account, limits }));
+      const granted = allowedDomains.length || opts.anyDomain ? ` (may send as ${grantText({ allowedDomains, anyDomain: !!opts.anyDomain })})` : '';
+      const where = account === DEFAULT_ACCOUNT && !hasAnyLimitOption(opts) ? '' : ` in account ${account} (limits: ${formatLimits(limits)})`;
+      process.stdout.write(`user ${name} added${granted}${where}\n`);
     });
 
   users.command('allow <name> [domains...]')
@@ -62,6 +102,7 @@ export function registerUserCommands(program: Command) {
       const grant = await withStore(opts.config, async (store) => {
         const user = await store.getUser(name);
         if (!user) throw new RelayError('ERR_NOT_FOUND', `user ${name} not found`);
+        if (!opts.revoke) await checkDomainsBelong(store, user.account, named);
         const next = {
           allowedDomains: opts.revoke ? user.allowedDomains.filter((d) => !named.includes(d)) : [...user.allowedDomains, ...named],
           anyDomain: opts.any ? !opts.revoke : user.anyDomain,
@@ -73,18 +114,36 @@ export function registerUserCommands(program: Command) {
     });
 
   users.command('list')
-    .description('list users')
+    .description('list users with their account and own limits')
     .addOption(configOption())
+    .option('--account <name>', 'only this account\'s users')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { config?: string; json?: boolean }) => {
-      const list = await withStore(opts.config, (store) => store.listUsers());
+    .action(async (opts: { config?: string; json?: boolean; account?: string }) => {
+      const account = opts.account === undefined ? undefined : accountArg(opts.account);
+      const list = await withStore(opts.config, (store) => store.listUsers(account));
       if (opts.json) {
         process.stdout.write(JSON.stringify(list.map((u) => ({
           name: u.name, createdAt: new Date(u.createdAt).toISOString(), allowedDomains: u.allowedDomains, anyDomain: u.anyDomain,
+          account: u.account, limits: u.limits,
         }))) + '\n');
       } else {
-        for (const u of list) process.stdout.write(`${u.name}\t${new Date(u.createdAt).toISOString()}\t${grantText(u)}\n`);
+        for (const u of list) process.stdout.write(`${u.name}\t${new Date(u.createdAt).toISOString()}\t${grantText(u)}\taccount ${u.account}\tlimits ${formatLimits(u.limits)}\n`);
       }
+    });
+
+  addLimitOptions(users.command('limits <name>')
+    .description('set the user\'s own limits (on top of its account\'s): the named windows change, none clears one')
+    .addOption(configOption()), 'this user')
+    .action(async (name: string, opts: LimitOptions & { config?: string }) => {
+      const change = limitsFrom(opts);
+      const limits = await withStore(opts.config, async (store) => {
+        const user = await store.getUser(name);
+        if (!user) throw new RelayError('ERR_NOT_FOUND', `user ${name} not found`);
+        const next = mergeLimits(user.limits, change);
+        if (hasAnyLimitOption(opts) && !(await store.setUserLimits(name, next))) throw new RelayError('ERR_NOT_FOUND', `user ${name} not found`);
+        return next;
+      });
+      process.stdout.write(`user ${name} limits: ${formatLimits(limits)}\n`);
     });
 
   users.command('remove <name>')
