@@ -153,7 +153,10 @@ describe('WebhookDispatcher', () => {
     assert.match(String(r.headers['user-agent']), /^Postlane\//);
     assert.equal(r.headers['idempotency-key'], evs[0]!.id);
     assert.equal(r.headers['postlane-webhook-id'], 'wh_1');
-    assert.deepEqual(r.payload, { version: 1, webhookId: 'wh_1', events: evs });
+    assert.deepEqual(r.payload, {
+      version: 1, webhook_id: 'wh_1',
+      events: evs.map((e) => ({ id: e.id, type: e.type, at: new Date(e.at).toISOString(), message_id: 'M1', recipient: 'bob@example.net', data: { code: 250 } })),
+    });
     assert.deepEqual(store.attempts[0]!.eventIds, evs.map((e) => e.id));
     assert.equal(store.attempts[0]!.ok, true);
     assert.equal(store.attempts[0]!.status, 200);
@@ -170,7 +173,7 @@ describe('WebhookDispatcher', () => {
     const d = dispatcher(store, undefined, { batchSize: 2, pollInterval: 60_000 });
     await until(() => store.pending.length === 0);
     assert.deepEqual(rx.received.map((r) => r.payload.events.length), [2, 2, 1]);
-    assert.deepEqual(rx.received.flatMap((r) => r.payload.events.map((e) => e.seq)), [1, 2, 3, 4, 5], 'in seq order');
+    assert.deepEqual(rx.received.flatMap((r) => r.payload.events.map((e) => e.id)), ['ev_1', 'ev_2', 'ev_3', 'ev_4', 'ev_5'], 'in seq order');
     store.emit('wh_1', Date.now(), 'delivered');
     d.notify();
     await until(() => rx.received.length === 4);

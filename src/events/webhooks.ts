@@ -42,12 +42,22 @@ export interface WebhookDispatcherOptions {
   onAttempt?: (webhook: Webhook, attempt: WebhookAttempt) => void;
 }
 
-/** One event as sent: the stored event, field for field (GET /v1/events shows the same). */
-export type WebhookEventPayload = MessageEvent;
-export interface WebhookPayload { version: number; webhookId: string; events: WebhookEventPayload[] }
+/** One event as sent: the same fields as GET /v1/events returns (snake_case, ISO 8601 time). */
+export interface WebhookEventPayload {
+  id: string;
+  type: MessageEvent['type'];
+  at: string;
+  message_id: string | null;
+  recipient: string | null;
+  data: Record<string, unknown>;
+}
+export interface WebhookPayload { version: number; webhook_id: string; events: WebhookEventPayload[] }
+
+export const renderWebhookEvent = (e: MessageEvent): WebhookEventPayload =>
+  ({ id: e.id, type: e.type, at: new Date(e.at).toISOString(), message_id: e.messageId, recipient: e.recipient, data: e.data });
 
 export function buildWebhookBody(webhook: Webhook, events: readonly MessageEvent[]): string {
-  const payload: WebhookPayload = { version: WEBHOOK_PAYLOAD_VERSION, webhookId: webhook.id, events: [...events] };
+  const payload: WebhookPayload = { version: WEBHOOK_PAYLOAD_VERSION, webhook_id: webhook.id, events: events.map(renderWebhookEvent) };
   return JSON.stringify(payload);
 }
 
