@@ -2,6 +2,7 @@
 // store's transaction; domain names and selectors are stored lower-case.
 import type { DkimKey, SendingDomain, UserDomainGrant } from '../store.js';
 import { toKey, type DomainRow, type KeyRow } from '../row-mapping.js';
+import { requireAccount } from './account-ops.js';
 import { normalizeDomains, OpError, type Conn } from './rows.js';
 
 
@@ -23,7 +24,10 @@ export async function insertUserDomains(c: Conn, user: string, domains: readonly
 
 export async function addDomain(c: Conn, d: SendingDomain): Promise<void> {
   const name = d.name.toLowerCase();
-  const r = await c.query('INSERT INTO sending_domain (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, d.createdAt]);
+  const account = d.account ?? 'default';
+  await requireAccount(c, account);
+  const r = await c.query('INSERT INTO sending_domain (name, created_at, account) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING',
+    [name, d.createdAt, account]);
   if (r.rowCount === 0) throw new OpError('domain-exists', `domain ${name} already exists`);
   for (const k of d.keys) await insertKey(c, name, k);
 }
@@ -64,14 +68,15 @@ export async function getDomain(c: Conn, name: string): Promise<SendingDomain | 
   const d = (await c.query<DomainRow>('SELECT * FROM sending_domain WHERE name = $1', [name.toLowerCase()])).rows[0];
   if (!d) return null;
   const keys = await c.query<KeyRow>(`SELECT * FROM dkim_key WHERE domain = $1 ${KEYS_IN_ORDER}`, [d.name]);
-  return { name: d.name, createdAt: d.created_at, keys: keys.rows.map(toKey) };
+  return { name: d.name, createdAt: d.created_at, account: d.account, keys: keys.rows.map(toKey) };
 }
 
-export async function listDomains(c: Conn): Promise<SendingDomain[]> {
+/** All domains, or one account's. */
+export async function listDomains(c: Conn, account: string | null = null): Promise<SendingDomain[]> {
   const keys = new Map<string, DkimKey[]>();
   for (const k of (await c.query<KeyRow>(`SELECT * FROM dkim_key ${KEYS_IN_ORDER}`)).rows) {
     keys.set(k.domain, [...(keys.get(k.domain) ?? []), toKey(k)]);
   }
-  const domains = await c.query<DomainRow>('SELECT * FROM sending_domain ORDER BY name COLLATE "C"');
-  return domains.rows.map((d) => ({ name: d.name, createdAt: d.created_at, keys: keys.get(d.name) ?? [] }));
+  const domains = await c.query<DomainRow>('SELECT * FROM sending_domain WHERE ($1::text IS NULL OR account = $1) ORDER BY name COLLATE "C"', [account]);
+  return domains.rows.map((d) => ({ name: d.name, createdAt: d.created_at, account: d.account, keys: keys.get(d.name) ?? [] }));
 }

@@ -118,6 +118,116 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX destination_slot_owner ON destination_slot (owner) WHERE owner IS NOT NULL;
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- Issue 4: accounts (tenants) and what they own, quota counters, the message event log
+      -- (written in the transaction of the state change it reports), webhooks with their
+      -- delivery outbox and attempt log, and idempotency keys of the HTTP API.
+      CREATE TABLE account (
+        name       text PRIMARY KEY,
+        created_at bigint NOT NULL,
+        limits     jsonb NOT NULL DEFAULT '{}'   -- RateLimits
+      );
+      INSERT INTO account (name, created_at) VALUES ('default', (extract(epoch FROM now()) * 1000)::bigint);
+
+      ALTER TABLE smtp_user ADD COLUMN account text NOT NULL DEFAULT 'default' REFERENCES account (name) ON DELETE CASCADE;
+      ALTER TABLE smtp_user ADD COLUMN limits jsonb NOT NULL DEFAULT '{}';
+      CREATE INDEX smtp_user_account ON smtp_user (account);
+      ALTER TABLE sending_domain ADD COLUMN account text NOT NULL DEFAULT 'default' REFERENCES account (name) ON DELETE CASCADE;
+      CREATE INDEX sending_domain_account ON sending_domain (account);
+
+      -- No FK: a message (and its events) outlives a removed account until it is delivered.
+      ALTER TABLE queued_message ADD COLUMN account text NOT NULL DEFAULT 'default';
+      ALTER TABLE queued_message ADD COLUMN tags jsonb NOT NULL DEFAULT '[]';
+      ALTER TABLE queued_message ADD COLUMN metadata jsonb NOT NULL DEFAULT '{}';
+      ALTER TABLE queued_message ADD COLUMN stream text NOT NULL DEFAULT 'transactional';
+      CREATE INDEX queued_message_account ON queued_message (account, received_at);
+
+      CREATE TABLE api_key (
+        id           text PRIMARY KEY,
+        account      text NOT NULL REFERENCES account (name) ON DELETE CASCADE,
+        name         text,
+        secret_hash  text NOT NULL,              -- sha256 hex of the secret part of the token
+        scopes       jsonb NOT NULL,             -- ApiScope[]
+        limits       jsonb NOT NULL DEFAULT '{}',
+        created_at   bigint NOT NULL,
+        last_used_at bigint,
+        revoked_at   bigint
+      );
+      CREATE INDEX api_key_account ON api_key (account);
+
+      -- One row per quota key and window, shared by every node; ended windows are purged with events.
+      CREATE TABLE usage_counter (
+        key          text NOT NULL,              -- 'account:acme', 'user:app', 'key:<id>'
+        window_start bigint NOT NULL,
+        window_end   bigint NOT NULL,
+        count        bigint NOT NULL,
+        PRIMARY KEY (key, window_start)
+      );
+      CREATE INDEX usage_counter_end ON usage_counter (window_end);
+
+      CREATE TABLE event (
+        seq        bigserial PRIMARY KEY,
+        at         bigint NOT NULL,
+        account    text NOT NULL,               -- no FK, like queued_message.account
+        type       text NOT NULL,
+        message_id text,
+        recipient  text,
+        data       jsonb NOT NULL
+      );
+      CREATE INDEX event_account ON event (account, seq);
+      CREATE INDEX event_message ON event (message_id, seq) WHERE message_id IS NOT NULL;
+
+      CREATE TABLE webhook (
+        id              text PRIMARY KEY,
+        account         text NOT NULL REFERENCES account (name) ON DELETE CASCADE,
+        url             text NOT NULL,
+        events          jsonb NOT NULL,         -- EventType[]; [] = all
+        secret          text NOT NULL,
+        enabled         boolean NOT NULL,
+        created_at      bigint NOT NULL,
+        disabled_at     bigint,
+        disabled_reason text
+      );
+      CREATE INDEX webhook_account ON webhook (account) WHERE enabled;
+
+      -- The outbox: one row per (webhook, event) still to deliver; a batch in flight is leased on its rows.
+      CREATE TABLE webhook_delivery (
+        webhook_id      text NOT NULL REFERENCES webhook (id) ON DELETE CASCADE,
+        event_seq       bigint NOT NULL REFERENCES event (seq) ON DELETE CASCADE,
+        attempts        integer NOT NULL DEFAULT 0,
+        next_attempt_at bigint NOT NULL,
+        lease_owner     text,
+        lease_until     bigint,
+        PRIMARY KEY (webhook_id, event_seq)
+      );
+      CREATE INDEX webhook_delivery_event ON webhook_delivery (event_seq);
+
+      CREATE TABLE webhook_attempt (
+        id          bigserial PRIMARY KEY,
+        webhook_id  text NOT NULL REFERENCES webhook (id) ON DELETE CASCADE,
+        at          bigint NOT NULL,
+        event_ids   jsonb NOT NULL,             -- string[]
+        ok          boolean NOT NULL,
+        status      integer,
+        error       text,
+        duration_ms integer NOT NULL
+      );
+      CREATE INDEX webhook_attempt_webhook ON webhook_attempt (webhook_id, id);
+      CREATE INDEX webhook_attempt_at ON webhook_attempt (at);
+
+      CREATE TABLE idempotency_key (
+        account      text NOT NULL,
+        key          text NOT NULL,
+        request_hash text NOT NULL,
+        response     jsonb,                     -- { status, body }; NULL while in progress
+        created_at   bigint NOT NULL,
+        PRIMARY KEY (account, key)
+      );
+      CREATE INDEX idempotency_key_created ON idempotency_key (created_at);
+    `,
+  },
 ];
 
 /** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */

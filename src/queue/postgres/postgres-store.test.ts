@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import pg from 'pg';
+import { platformStoreContract } from '../../../test/contract/platform-store.contract.js';
 import { queueStoreContract } from '../../../test/contract/queue-store.contract.js';
 import { createLogger } from '../../events/log.js';
 import { newQueueId } from '../../message/ids.js';
@@ -16,7 +17,7 @@ import { PostgresQueueStore } from './postgres-store.js';
 const logger = createLogger('silent');
 const ADMIN_URL = process.env.PL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB_NAME = `postlane_test_${randomBytes(6).toString('hex')}`;
-const TABLES = 'queued_message, message_body, recipient, attempt, smtp_user, smtp_user_domain, sending_domain, dkim_key, destination_slot';
+const TABLES = 'queued_message, message_body, recipient, attempt, smtp_user, smtp_user_domain, sending_domain, dkim_key, destination_slot, api_key, usage_counter, event, webhook, webhook_delivery, webhook_attempt, idempotency_key';
 
 function withDatabase(base: string, db: string): string {
   const u = new URL(base);
@@ -52,7 +53,10 @@ const newStore = (poolSize = 4) => new PostgresQueueStore({ url, logger, poolSiz
 async function truncate(): Promise<void> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
-  try { await c.query(`TRUNCATE ${TABLES} RESTART IDENTITY CASCADE`); } finally { await c.end(); }
+  try {
+    await c.query(`TRUNCATE ${TABLES} RESTART IDENTITY CASCADE`);
+    await c.query(`DELETE FROM account WHERE name <> 'default'`); // the default account is part of the schema
+  } finally { await c.end(); }
 }
 
 if (unreachable !== null) {
@@ -74,6 +78,18 @@ if (unreachable !== null) {
       await c.end();
       await Promise.all(stores.map((s) => s.close()));
     }
+  });
+
+  platformStoreContract('postgres', async () => {
+    const store = newStore();
+    await store.open();
+    await truncate();
+    const peers: PostgresQueueStore[] = [];
+    return {
+      store,
+      openPeer: async () => { const p = newStore(); await p.open(); peers.push(p); return p; }, // a second node
+      cleanup: async () => { for (const p of peers) await p.close(); await store.close(); },
+    };
   });
 
   queueStoreContract('postgres', async () => {

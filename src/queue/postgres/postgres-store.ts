@@ -6,7 +6,13 @@
 // (SMTP answers 451), a failed read is ERR_QUEUE_READ, and either one caused by the database being
 // unreachable (availability.ts) is a QueueUnavailableError, logged once per outage.
 import type { AcquireSlotsOptions, DestinationSlot, NodeHeartbeat } from '../store.js';
-import type { PlatformStore } from '../platform-store.js';
+import type {
+  Account, ApiKeyRecord, EventQuery, IdempotencyRecord, MessageEvent, MessageMeta, MessageSearch, MessageSummary, QuotaResult, QuotaWindow,
+  RateLimits, Webhook, WebhookAttempt, WebhookBatch,
+} from '../platform-store.js';
+import * as accounts from './account-ops.js';
+import * as events from './event-ops.js';
+import * as webhooks from './webhook-ops.js';
 import { Readable } from 'node:stream';
 import pg from 'pg';
 import { systemClock, type Clock } from '../../clock.js';
@@ -159,7 +165,8 @@ export class PostgresQueueStore implements QueueStore {
 
   addUser(user: NewUser): Promise<void> { return this.#write('addUser', (c) => writes.addUser(c, user)); }
   getUser(name: string): Promise<UserRecord | null> { return this.#read('getUser', (c) => reads.getUser(c, name)); }
-  listUsers(): Promise<UserRecord[]> { return this.#read('listUsers', reads.listUsers); }
+  listUsers(account?: string): Promise<UserRecord[]> { return this.#read('listUsers', (c) => reads.listUsers(c, account ?? null)); }
+  setUserLimits(name: string, limits: RateLimits): Promise<boolean> { return this.#write('setUserLimits', (c) => accounts.setUserLimits(c, name, limits)); }
   recordHeartbeat(h: NodeHeartbeat): Promise<void> { return this.#write('recordHeartbeat', (c) => writes.recordHeartbeat(c, h)); }
   listNodes(since: number): Promise<NodeHeartbeat[]> { return this.#read('listNodes', (c) => reads.listNodes(c, since)); }
   removeUser(name: string): Promise<boolean> { return this.#write('removeUser', (c) => writes.removeUser(c, name)); }
@@ -169,11 +176,74 @@ export class PostgresQueueStore implements QueueStore {
 
   addDomain(domain: SendingDomain): Promise<void> { return this.#write('addDomain', (c) => domains.addDomain(c, domain)); }
   getDomain(name: string): Promise<SendingDomain | null> { return this.#read('getDomain', (c) => domains.getDomain(c, name)); }
-  listDomains(): Promise<SendingDomain[]> { return this.#read('listDomains', domains.listDomains); }
+  listDomains(account?: string): Promise<SendingDomain[]> { return this.#read('listDomains', (c) => domains.listDomains(c, account ?? null)); }
   removeDomain(name: string): Promise<boolean> { return this.#write('removeDomain', (c) => domains.removeDomain(c, name)); }
   addDkimKey(domain: string, key: DkimKey): Promise<void> { return this.#write('addDkimKey', (c) => domains.addDkimKey(c, domain, key)); }
   activateDkimKey(domain: string, selector: string): Promise<boolean> {
     return this.#write('activateDkimKey', (c) => domains.activateDkimKey(c, domain, selector));
+  }
+
+  // the platform store (account-ops.ts, event-ops.ts, webhook-ops.ts)
+  addAccount(a: Account): Promise<void> { return this.#write('addAccount', (c) => accounts.addAccount(c, a)); }
+  getAccount(name: string): Promise<Account | null> { return this.#read('getAccount', (c) => accounts.getAccount(c, name)); }
+  listAccounts(): Promise<Account[]> { return this.#read('listAccounts', accounts.listAccounts); }
+  removeAccount(name: string): Promise<boolean> { return this.#write('removeAccount', (c) => accounts.removeAccount(c, name)); }
+  setAccountLimits(name: string, limits: RateLimits): Promise<boolean> { return this.#write('setAccountLimits', (c) => accounts.setAccountLimits(c, name, limits)); }
+  addApiKey(k: ApiKeyRecord): Promise<void> { return this.#write('addApiKey', (c) => accounts.addApiKey(c, k)); }
+  getApiKey(id: string): Promise<ApiKeyRecord | null> { return this.#read('getApiKey', (c) => accounts.getApiKey(c, id)); }
+  listApiKeys(account: string): Promise<ApiKeyRecord[]> { return this.#read('listApiKeys', (c) => accounts.listApiKeys(c, account)); }
+  revokeApiKey(account: string, id: string, at: number): Promise<boolean> { return this.#write('revokeApiKey', (c) => accounts.revokeApiKey(c, account, id, at)); }
+  touchApiKey(id: string, at: number): Promise<void> { return this.#write('touchApiKey', (c) => accounts.touchApiKey(c, id, at)); }
+  consumeQuota(windows: QuotaWindow[], n: number): Promise<QuotaResult> {
+    return this.#writeRetrying('consumeQuota', (c) => accounts.consumeQuota(c, windows, n));
+  }
+  quotaUsage(windows: Omit<QuotaWindow, 'limit'>[]): Promise<number[]> { return this.#read('quotaUsage', (c) => accounts.quotaUsage(c, windows)); }
+  appendEvents(list: Omit<MessageEvent, 'id' | 'seq'>[]): Promise<MessageEvent[]> { return this.#write('appendEvents', (c) => events.appendEvents(c, list)); }
+  listEvents(q: EventQuery): Promise<MessageEvent[]> { return this.#read('listEvents', (c) => events.listEvents(c, q)); }
+  purgeEvents(before: number): Promise<number> { return this.#write('purgeEvents', (c) => events.purgeEvents(c, before)); }
+  getMessageMeta(id: string): Promise<MessageMeta | null> { return this.#read('getMessageMeta', (c) => events.getMessageMeta(c, id)); }
+  searchMessages(q: MessageSearch): Promise<MessageSummary[]> { return this.#read('searchMessages', (c) => events.searchMessages(c, q)); }
+  addWebhook(w: Webhook): Promise<void> { return this.#write('addWebhook', (c) => webhooks.addWebhook(c, w)); }
+  listWebhooks(account: string): Promise<Webhook[]> { return this.#read('listWebhooks', (c) => webhooks.listWebhooks(c, account)); }
+  getWebhook(account: string, id: string): Promise<Webhook | null> { return this.#read('getWebhook', (c) => webhooks.getWebhook(c, account, id)); }
+  removeWebhook(account: string, id: string): Promise<boolean> { return this.#write('removeWebhook', (c) => webhooks.removeWebhook(c, account, id)); }
+  setWebhookEnabled(account: string, id: string, enabled: boolean, reason: string | null, at: number): Promise<boolean> {
+    return this.#write('setWebhookEnabled', (c) => webhooks.setWebhookEnabled(c, account, id, enabled, reason, at));
+  }
+  claimWebhookBatches(opts: webhooks.ClaimWebhookOptions): Promise<WebhookBatch[]> {
+    return this.#write('claimWebhookBatches', (c) => webhooks.claimWebhookBatches(c, opts));
+  }
+  recordWebhookAttempt(a: WebhookAttempt, retryAt: number | null): Promise<void> {
+    return this.#write('recordWebhookAttempt', (c) => webhooks.recordWebhookAttempt(c, a, retryAt));
+  }
+  listWebhookAttempts(account: string, webhookId: string, limit: number): Promise<WebhookAttempt[]> {
+    return this.#read('listWebhookAttempts', (c) => webhooks.listWebhookAttempts(c, account, webhookId, limit));
+  }
+  reserveIdempotencyKey(account: string, key: string, requestHash: string, now: number): Promise<IdempotencyRecord | null> {
+    return this.#writeRetrying('reserveIdempotencyKey', (c) => accounts.reserveIdempotencyKey(c, account, key, requestHash, now));
+  }
+  completeIdempotencyKey(account: string, key: string, response: { status: number; body: unknown }): Promise<void> {
+    return this.#write('completeIdempotencyKey', (c) => accounts.completeIdempotencyKey(c, account, key, response));
+  }
+  releaseIdempotencyKey(account: string, key: string): Promise<void> {
+    return this.#write('releaseIdempotencyKey', (c) => accounts.releaseIdempotencyKey(c, account, key));
+  }
+  purgeIdempotencyKeys(before: number): Promise<number> { return this.#write('purgeIdempotencyKeys', (c) => accounts.purgeIdempotencyKeys(c, before)); }
+
+  /**
+   * #write, run again (up to 3 times) when the transaction lost a race it cannot win by waiting: a
+   * deadlock or serialization failure, or a row that changed between two of its statements.
+   */
+  async #writeRetrying<T>(op: string, fn: (c: Conn) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#write(op, fn);
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string; kind?: string } }).cause;
+        const retryable = cause?.code === '40P01' || cause?.code === '40001' || (cause instanceof OpError && cause.kind === 'retry');
+        if (!retryable || attempt >= 3) throw err;
+      }
+    }
   }
 
   /** One transaction: committed (durable) when this resolves; rolled back and a typed error otherwise. */
@@ -219,6 +289,8 @@ export class PostgresQueueStore implements QueueStore {
   #toError(op: string, err: unknown, write: boolean): Error {
     if (err instanceof OpError) {
       if (err.kind === 'user-exists') return new RelayError('ERR_USER_EXISTS', err.message, undefined, { cause: err });
+      if (err.kind === 'account-exists') return new RelayError('ERR_ACCOUNT_EXISTS', err.message, undefined, { cause: err });
+      if (err.kind === 'account-default') return new RelayError('ERR_ACCOUNT_DEFAULT', err.message, undefined, { cause: err });
       if (err.kind === 'domain-exists') return new RelayError('ERR_DOMAIN_EXISTS', err.message, undefined, { cause: err });
       if (err.kind === 'selector-exists') return new RelayError('ERR_SELECTOR_EXISTS', err.message, undefined, { cause: err });
       if (err.kind === 'not-found') return new NotFoundError(err.message);
@@ -244,8 +316,3 @@ async function* bodyChunks(id: string, source: Promise<{ prefix: string | null; 
   if (body.prefix) yield Buffer.from(body.prefix, 'latin1');
   yield body.data;
 }
-
-// TEMPORARY (issue 4 storage helper): the platform methods are being implemented; this merge only
-// lets the tree compile meanwhile (calling one throws a TypeError).
-// eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-unsafe-declaration-merging
-export interface PostgresQueueStore extends PlatformStore, Pick<QueueStore, 'setUserLimits'> {}

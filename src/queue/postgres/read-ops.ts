@@ -56,12 +56,13 @@ export async function getUser(c: Conn, name: string): Promise<UserRecord | null>
   return toUser(row, domains.rows.map((d) => d.domain));
 }
 
-export async function listUsers(c: Conn): Promise<UserRecord[]> {
+/** All users, or one account's. */
+export async function listUsers(c: Conn, account: string | null = null): Promise<UserRecord[]> {
   const byUser = new Map<string, string[]>();
   const grants = await c.query<{ user_name: string; domain: string }>(
     'SELECT user_name, domain FROM smtp_user_domain ORDER BY user_name COLLATE "C", domain COLLATE "C"');
   for (const d of grants.rows) byUser.set(d.user_name, [...(byUser.get(d.user_name) ?? []), d.domain]);
-  const users = await c.query<UserRow>('SELECT * FROM smtp_user ORDER BY name COLLATE "C"');
+  const users = await c.query<UserRow>('SELECT * FROM smtp_user WHERE ($1::text IS NULL OR account = $1) ORDER BY name COLLATE "C"', [account]);
   return users.rows.map((u) => toUser(u, byUser.get(u.name) ?? []));
 }
 

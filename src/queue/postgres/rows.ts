@@ -57,5 +57,6 @@ export const toMeta = (m: Pick<MessageRow, 'account' | 'tags' | 'metadata' | 'st
 
 /** An expected failure an operation reports by kind (the store maps kinds to typed errors). */
 export class OpError extends Error {
-  constructor(readonly kind: 'write' | 'user-exists' | 'domain-exists' | 'selector-exists' | 'not-found', message: string) { super(message); }
+  constructor(readonly kind: 'write' | 'user-exists' | 'domain-exists' | 'selector-exists' | 'not-found' | 'account-exists' | 'account-default'
+    | 'retry', message: string) { super(message); }
 }

@@ -7,47 +7,73 @@
 // message serialize and exactly one of them sees it complete.
 import type { NodeHeartbeat } from '../store.js';
 import type { GeneratedMessage, NewMessage, NewUser, RecipientOutcome, RecordResultsOptions } from '../store.js';
+import { hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.js';
+import type { MessageMeta } from '../platform-store.js';
+import { requireAccount } from './account-ops.js';
 import { insertUserDomains } from './domain-ops.js';
-import { domainOf, OpError, type Conn } from './rows.js';
+import { writeAccepted, writeEvents, type NewEvent } from './event-ops.js';
+import { domainOf, OpError, toMeta, type Conn, type MessageRow } from './rows.js';
 
 const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired')`;
 
 export async function put(c: Conn, m: NewMessage, now: number, body: Buffer): Promise<void> {
   if (m.recipients.length === 0) throw new OpError('write', 'message has no recipients');
-  await c.query(`INSERT INTO queued_message (id, mail_from, return_path, size, received_at, origin, is_bounce, route, header_prefix)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-  [m.id, m.mailFrom, m.returnPath ?? null, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce, m.route, m.headerPrefix || null]);
+  const meta = metaOf(m);
+  await c.query(`INSERT INTO queued_message (id, mail_from, return_path, size, received_at, origin, is_bounce, route, header_prefix,
+                                             account, tags, metadata, stream)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+  [m.id, m.mailFrom, m.returnPath ?? null, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce, m.route, m.headerPrefix || null,
+    meta.account, JSON.stringify(meta.tags), JSON.stringify(meta.metadata), meta.stream]);
   await c.query(`INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at)
                  SELECT $1, a, d, 'queued', $4, $5 FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS r (a, d, n) ORDER BY n`,
-  [m.id, m.recipients, m.recipients.map(domainOf), m.receivedAt, now]);
+  [m.id, m.recipients, m.recipients.map(domainOf), m.notBefore ?? m.receivedAt, now]);
   await c.query('INSERT INTO message_body (message_id, data) VALUES ($1, $2)', [m.id, body]);
+  if (hasEvents(m)) await writeAccepted(c, m.id, m.recipients, meta, now);
 }
 
 export async function recordResults(
   c: Conn, messageId: string, outcomes: RecipientOutcome[], generated: { g: GeneratedMessage; body: Buffer }[],
   opts: RecordResultsOptions, now: number,
 ): Promise<void> {
-  const locked = await c.query('SELECT 1 FROM queued_message WHERE id = $1 FOR UPDATE', [messageId]);
-  if (locked.rowCount === 0) return; // deleted meanwhile: a no-op, and its DSNs are not stored
+  const locked = await c.query<Pick<MessageRow, 'account' | 'tags' | 'metadata' | 'stream' | 'route' | 'is_bounce'>>(
+    'SELECT account, tags, metadata, stream, route, is_bounce FROM queued_message WHERE id = $1 FOR UPDATE', [messageId]);
+  const msg = locked.rows[0];
+  if (!msg) return; // deleted meanwhile: a no-op, and its DSNs are not stored
   const owner = opts.owner ?? null;
+  const meta = toMeta(msg);
+  const base = messageData(meta);
+  const withEvents = hasEvents({ route: msg.route, isBounce: msg.is_bounce });
+  const events: NewEvent[] = [];
   let updated = 0;
   for (const o of outcomes) {
     const next = o.status === 'deferred' ? o.nextAttemptAt : null;
-    updated += (await c.query(`UPDATE recipient SET state = $1, attempts = attempts + 1, next_attempt_at = $2, lease_owner = NULL,
-                     lease_until = NULL, last_response = $3, updated_at = $4
-                   WHERE id = $5 AND message_id = $6 AND state = 'delivering' AND ($7::text IS NULL OR lease_owner = $7)`,
-    [o.status, next, o.response, now, o.rcptId, messageId, owner])).rowCount ?? 0;
+    const row = (await c.query<{ address: string; attempts: number }>(`UPDATE recipient SET state = $1, attempts = attempts + 1,
+                     next_attempt_at = $2, lease_owner = NULL, lease_until = NULL, last_response = $3, updated_at = $4
+                   WHERE id = $5 AND message_id = $6 AND state = 'delivering' AND ($7::text IS NULL OR lease_owner = $7)
+                   RETURNING address, attempts`,
+    [o.status, next, o.response, now, o.rcptId, messageId, owner])).rows[0];
     await c.query(`INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls)
                    SELECT message_id, id, $1, $2, $3, $4, $5 FROM recipient WHERE id = $6 AND message_id = $7`,
     [now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.rcptId, messageId]);
+    if (!row) continue;
+    updated++;
+    if (withEvents) events.push({ at: now, messageId, recipient: row.address, ...outcomeEvent(o, row.attempts, base) });
   }
   // Our lease was lost (reclaimed, released or held meanwhile): the new owner reports, and a DSN
   // from us would be a duplicate. Keep only the attempt history.
   if (updated === 0 && outcomes.length > 0) return;
+  await writeEvents(c, meta.account, events);
   if (opts.delayNotified) await c.query('UPDATE queued_message SET delay_notified = true WHERE id = $1', [messageId]);
-  for (const { g, body } of generated) await put(c, g.message, now, body);
+  for (const { g, body } of generated) await put(c, inheritAccount(g.message, meta), now, body);
   await completeIfFinal(c, messageId, now);
 }
+
+/**
+ * A DSN about a tenant's message quotes that message: it belongs to the same account (so only that
+ * account can see it), unless the caller set its meta.
+ */
+const inheritAccount = (m: NewMessage, parent: MessageMeta): NewMessage =>
+  (m.meta ? m : { ...m, meta: { account: parent.account, tags: [], metadata: {}, stream: parent.stream } });
 
 /** Stamps completed_at once every recipient is final, and deletes the body with it. */
 async function completeIfFinal(c: Conn, messageId: string, now: number): Promise<void> {
@@ -94,8 +120,10 @@ export async function purgeFinished(c: Conn, before: number): Promise<number> {
 }
 
 export async function addUser(c: Conn, u: NewUser): Promise<void> {
-  const r = await c.query(`INSERT INTO smtp_user (name, password_hash, created_at, any_domain) VALUES ($1, $2, $3, $4)
-                           ON CONFLICT (name) DO NOTHING`, [u.name, u.passwordHash, u.createdAt, !!u.anyDomain]);
+  const account = u.account ?? 'default';
+  await requireAccount(c, account);
+  const r = await c.query(`INSERT INTO smtp_user (name, password_hash, created_at, any_domain, account, limits) VALUES ($1, $2, $3, $4, $5, $6)
+                           ON CONFLICT (name) DO NOTHING`, [u.name, u.passwordHash, u.createdAt, !!u.anyDomain, account, JSON.stringify(u.limits ?? {})]);
   if (r.rowCount === 0) throw new OpError('user-exists', `user ${u.name} already exists`);
   await insertUserDomains(c, u.name, u.allowedDomains ?? []);
 }

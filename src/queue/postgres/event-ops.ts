@@ -1,0 +1,99 @@
+// Event-log operations. writeEvents runs inside put/recordResults' transaction (the
+// transactional outbox: an event commits with the state change it reports, or not at all) and
+// fans the events out to the outbox of the account's enabled webhooks that want them, all in
+// one statement each. Reads always filter by account.
+// Sequence numbers come from a bigserial, so a transaction that commits late can make an event
+// with a lower seq appear after a reader has paged past it; events of one message are always in
+// order (their writers lock the message row), which is what webhooks promise.
+import { eventLimit, messageData, searchLimit, toEvent, type EventRowValues } from '../event-mapping.js';
+import type { EventQuery, MessageEvent, MessageMeta, MessageSearch, MessageSummary } from '../platform-store.js';
+import { toMeta, type Conn, type MessageRow } from './rows.js';
+
+export interface NewEvent { at: number; type: string; messageId: string | null; recipient: string | null; data: Record<string, unknown> }
+
+/**
+ * Appends events of one account in order and queues each for the account's enabled webhooks
+ * that want its type. Returns their seqs. The webhook lookup is one indexed probe (usually empty).
+ */
+export async function writeEvents(c: Conn, account: string, events: NewEvent[]): Promise<number[]> {
+  if (events.length === 0) return [];
+  const { rows } = await c.query<{ seq: number; type: string; at: number }>(
+    `INSERT INTO event (at, account, type, message_id, recipient, data)
+     SELECT at, $1::text, type, mid, rcpt, data::jsonb
+     FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS e (at, type, mid, rcpt, data, i)
+     ORDER BY i RETURNING seq, type, at`,
+    [account, events.map((e) => e.at), events.map((e) => e.type), events.map((e) => e.messageId), events.map((e) => e.recipient),
+      events.map((e) => JSON.stringify(e.data))]);
+  rows.sort((a, b) => a.seq - b.seq);
+  await c.query(`INSERT INTO webhook_delivery (webhook_id, event_seq, next_attempt_at)
+                 SELECT w.id, e.seq, e.at FROM webhook w CROSS JOIN unnest($2::bigint[], $3::text[], $4::bigint[]) AS e (seq, type, at)
+                 WHERE w.account = $1 AND w.enabled AND (w.events = '[]'::jsonb OR w.events ? e.type)`,
+  [account, rows.map((r) => r.seq), rows.map((r) => r.type), rows.map((r) => r.at)]);
+  return rows.map((r) => r.seq);
+}
+
+/** The 'accepted' event of each recipient of a message just stored. */
+export async function writeAccepted(c: Conn, messageId: string, recipients: string[], meta: MessageMeta, now: number): Promise<void> {
+  const data = messageData(meta);
+  await writeEvents(c, meta.account, recipients.map((recipient) => ({ at: now, type: 'accepted', messageId, recipient, data })));
+}
+
+export async function appendEvents(c: Conn, events: Omit<MessageEvent, 'id' | 'seq'>[]): Promise<MessageEvent[]> {
+  const out: MessageEvent[] = [];
+  for (const e of events) {
+    const [seq] = await writeEvents(c, e.account, [e]);
+    out.push(toEvent({ seq: seq!, at: e.at, account: e.account, type: e.type, message_id: e.messageId, recipient: e.recipient }, e.data));
+  }
+  return out;
+}
+
+/** Old events (their pending webhook deliveries cascade), attempt logs, and quota windows that ended. */
+export async function purgeEvents(c: Conn, before: number): Promise<number> {
+  const r = await c.query('DELETE FROM event WHERE at < $1', [before]);
+  await c.query('DELETE FROM webhook_attempt WHERE at < $1', [before]);
+  await c.query('DELETE FROM usage_counter WHERE window_end < $1', [before]);
+  return r.rowCount ?? 0;
+}
+
+type EventRow = EventRowValues & { data: Record<string, unknown> };
+
+export async function listEvents(c: Conn, q: EventQuery): Promise<MessageEvent[]> {
+  const { rows } = await c.query<EventRow>(
+    `SELECT * FROM event WHERE account = $1 AND seq > $2
+       AND ($3::text[] IS NULL OR type = ANY($3::text[])) AND ($4::text IS NULL OR message_id = $4)
+       AND ($5::text IS NULL OR lower(recipient) = lower($5)) AND ($6::bigint IS NULL OR at >= $6) AND ($7::bigint IS NULL OR at < $7)
+     ORDER BY seq LIMIT $8`,
+    [q.account, q.after ?? 0, q.types?.length ? q.types : null, q.messageId ?? null, q.recipient ?? null, q.since ?? null, q.until ?? null,
+      eventLimit(q.limit)]);
+  return rows.map((r) => toEvent(r, r.data));
+}
+
+export async function getMessageMeta(c: Conn, id: string): Promise<MessageMeta | null> {
+  const r = (await c.query<MessageRow>('SELECT account, tags, metadata, stream FROM queued_message WHERE id = $1', [id])).rows[0];
+  return r ? toMeta(r) : null;
+}
+
+/** Newest first; only mail relayed for a client (not DSNs, not inbound mail). */
+export async function searchMessages(c: Conn, q: MessageSearch): Promise<MessageSummary[]> {
+  const { rows } = await c.query<MessageRow>(
+    `SELECT id, account, mail_from, received_at, size, tags, metadata, stream FROM queued_message m
+     WHERE account = $1 AND route = 'relay' AND NOT is_bounce
+       AND ($2::bigint IS NULL OR received_at >= $2)
+       AND ($3::bigint IS NULL OR (received_at, id COLLATE "C") < ($3, $4::text COLLATE "C"))
+       AND ($5::text IS NULL OR lower(mail_from) = lower($5))
+       AND ($6::text IS NULL OR tags ? $6)
+       AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM recipient r WHERE r.message_id = m.id AND r.state = $7))
+       AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM recipient r WHERE r.message_id = m.id AND lower(r.address) = lower($8)))
+     ORDER BY received_at DESC, id COLLATE "C" DESC LIMIT $9`,
+    [q.account, q.since ?? null, q.before?.receivedAt ?? null, q.before?.id ?? null, q.from ?? null, q.tag ?? null, q.status ?? null,
+      q.recipient ?? null, searchLimit(q.limit)]);
+  if (rows.length === 0) return [];
+  const rcpts = await c.query<{ message_id: string; address: string; state: string }>(
+    'SELECT message_id, address, state FROM recipient WHERE message_id = ANY($1::text[]) ORDER BY id', [rows.map((m) => m.id)]);
+  const byMessage = new Map<string, { address: string; state: string }[]>();
+  for (const r of rcpts.rows) byMessage.set(r.message_id, [...(byMessage.get(r.message_id) ?? []), { address: r.address, state: r.state }]);
+  return rows.map((m) => ({
+    id: m.id, account: m.account, mailFrom: m.mail_from, receivedAt: m.received_at, size: m.size, tags: m.tags, stream: m.stream,
+    recipients: byMessage.get(m.id) ?? [],
+  }));
+}
