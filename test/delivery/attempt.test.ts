@@ -119,6 +119,30 @@ describe('SmtpAttempt', () => {
     pool.closeAll();
   });
 
+  it('keeps and counts sessions per destination: another address of a destination retires its idle session first', async () => {
+    const closed: string[] = [];
+    const pool = new ConnectionPool({ config, onSessionClosed: (d) => closed.push(d) });
+    const attempt = new SmtpAttempt({ pool, store });
+    const to = (destination: string) => ({ ...message([`x@${destination}`]), destination });
+    assert.equal((await attempt.run(to('d.test'), target(ok))).hostFailure, null);
+    assert.equal((await attempt.run(to('e.test'), target(ok))).hostFailure, null);
+    assert.equal(pool.idleCount, 2, 'same address, two destinations: two sessions');
+    assert.equal(pool.unusedSessions('d.test'), 1);
+    assert.equal((await attempt.run(to('d.test'), target(plain))).hostFailure, null);
+    assert.deepEqual(closed, ['d.test'], "d.test's idle session to the other address was closed (socket and all) before the new one");
+    assert.equal(pool.idleCount, 2);
+    assert.equal(pool.unusedSessions('d.test'), 1);
+    assert.equal(pool.take(target(ok), 'd.test'), null);
+    const s = pool.take(target(plain), 'd.test');
+    assert.ok(s);
+    assert.equal(pool.unusedSessions('d.test'), 0, 'taken: busy');
+    pool.discard(s);
+    pool.closeAll();
+    await pool.drain(3000);
+    assert.deepEqual([pool.unusedSessions('d.test'), pool.unusedSessions('e.test')], [0, 0]);
+    assert.deepEqual(closed.sort(), ['d.test', 'd.test', 'e.test']);
+  });
+
   it('fails the host when nothing listens', async () => {
     const { pool, attempt } = fresh();
     const down = await startReceiver({ host: '127.0.0.6', behaviour: { refuse: true } });
