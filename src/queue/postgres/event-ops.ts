@@ -13,22 +13,26 @@ export interface NewEvent { at: number; type: string; messageId: string | null; 
 
 /**
  * Appends events of one account in order and queues each for the account's enabled webhooks
- * that want its type. Returns their seqs. The webhook lookup is one indexed probe (usually empty).
+ * that want its type, in one statement (one round trip; the webhook lookup is an indexed probe,
+ * usually empty). Returns their seqs in order.
  */
+const WRITE_EVENTS = `
+  WITH ins AS (
+    INSERT INTO event (at, account, type, message_id, recipient, data)
+    SELECT at, $1::text, type, mid, rcpt, data::jsonb
+    FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS e (at, type, mid, rcpt, data, i)
+    ORDER BY i RETURNING seq, type, at),
+  fan AS (
+    INSERT INTO webhook_delivery (webhook_id, event_seq, next_attempt_at)
+    SELECT w.id, ins.seq, ins.at FROM ins JOIN webhook w
+      ON w.account = $1 AND w.enabled AND (w.events = '[]'::jsonb OR w.events ? ins.type))
+  SELECT seq FROM ins ORDER BY seq`;
+
 export async function writeEvents(c: Conn, account: string, events: NewEvent[]): Promise<number[]> {
   if (events.length === 0) return [];
-  const { rows } = await c.query<{ seq: number; type: string; at: number }>(
-    `INSERT INTO event (at, account, type, message_id, recipient, data)
-     SELECT at, $1::text, type, mid, rcpt, data::jsonb
-     FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS e (at, type, mid, rcpt, data, i)
-     ORDER BY i RETURNING seq, type, at`,
+  const { rows } = await c.query<{ seq: number }>(WRITE_EVENTS,
     [account, events.map((e) => e.at), events.map((e) => e.type), events.map((e) => e.messageId), events.map((e) => e.recipient),
       events.map((e) => JSON.stringify(e.data))]);
-  rows.sort((a, b) => a.seq - b.seq);
-  await c.query(`INSERT INTO webhook_delivery (webhook_id, event_seq, next_attempt_at)
-                 SELECT w.id, e.seq, e.at FROM webhook w CROSS JOIN unnest($2::bigint[], $3::text[], $4::bigint[]) AS e (seq, type, at)
-                 WHERE w.account = $1 AND w.enabled AND (w.events = '[]'::jsonb OR w.events ? e.type)`,
-  [account, rows.map((r) => r.seq), rows.map((r) => r.type), rows.map((r) => r.at)]);
   return rows.map((r) => r.seq);
 }
 

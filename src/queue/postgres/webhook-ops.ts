@@ -42,30 +42,41 @@ export async function setWebhookEnabled(c: Conn, account: string, id: string, en
 const DUE_WEBHOOKS = `
   SELECT w.* FROM webhook w
   JOIN LATERAL (SELECT next_attempt_at, lease_until FROM webhook_delivery d WHERE d.webhook_id = w.id ORDER BY event_seq LIMIT 1) h ON true
-  WHERE w.enabled AND h.next_attempt_at <= $1 AND (h.lease_until IS NULL OR h.lease_until <= $1)
+  WHERE w.enabled AND h.next_attempt_at <= $1 AND (h.lease_until IS NULL OR h.lease_until <= $1) AND NOT (w.id = ANY($3::text[]))
   ORDER BY h.next_attempt_at, w.id COLLATE "C" LIMIT $2
   FOR UPDATE OF w SKIP LOCKED`;
+/** Rounds of candidate locking: a round's candidates may turn out leased by a claimer that committed meanwhile. */
+const CLAIM_ROUNDS = 3;
 
 export async function claimWebhookBatches(c: Conn, o: ClaimWebhookOptions): Promise<WebhookBatch[]> {
   if (!(o.limit > 0) || !(o.batchSize > 0)) return [];
-  const { rows: hooks } = await c.query<WebhookRow>(DUE_WEBHOOKS, [o.now, o.limit]);
-  const leaseUntil = o.now + o.leaseMs;
   const batches: WebhookBatch[] = [];
-  for (const hook of hooks) {
-    const { rows } = await c.query<PendingRow>(
-      `SELECT e.*, d.next_attempt_at, d.lease_until, d.attempts FROM webhook_delivery d JOIN event e ON e.seq = d.event_seq
-       WHERE d.webhook_id = $1 ORDER BY d.event_seq LIMIT $2`, [hook.id, o.batchSize]);
-    const head = rows[0];
-    if (!head || head.next_attempt_at > o.now || (head.lease_until !== null && head.lease_until > o.now)) continue; // leased meanwhile
-    const cut = rows.findIndex((r) => r.next_attempt_at > o.now);
-    const taken = cut === -1 ? rows : rows.slice(0, cut);
-    await c.query('UPDATE webhook_delivery SET lease_owner = $1, lease_until = $2 WHERE webhook_id = $3 AND event_seq = ANY($4::bigint[])',
-      [o.owner, leaseUntil, hook.id, taken.map((r) => r.seq)]);
-    batches.push({
-      webhook: toWebhook(hook), events: taken.map((r) => toEvent(r, r.data)), attempts: head.attempts, firstDueAt: head.at, leaseUntil,
-    });
+  const seen: string[] = [];
+  for (let round = 0; round < CLAIM_ROUNDS && batches.length < o.limit; round++) {
+    const { rows: hooks } = await c.query<WebhookRow>(DUE_WEBHOOKS, [o.now, o.limit - batches.length, seen]);
+    if (hooks.length === 0) break;
+    for (const hook of hooks) {
+      seen.push(hook.id);
+      const batch = await leaseBatch(c, hook, o);
+      if (batch) batches.push(batch);
+    }
   }
   return batches;
+}
+
+/** The locked webhook's batch, re-read in this statement's fresh snapshot; null if it is leased or not due after all. */
+async function leaseBatch(c: Conn, hook: WebhookRow, o: ClaimWebhookOptions): Promise<WebhookBatch | null> {
+  const leaseUntil = o.now + o.leaseMs;
+  const { rows } = await c.query<PendingRow>(
+    `SELECT e.*, d.next_attempt_at, d.lease_until, d.attempts FROM webhook_delivery d JOIN event e ON e.seq = d.event_seq
+     WHERE d.webhook_id = $1 ORDER BY d.event_seq LIMIT $2`, [hook.id, o.batchSize]);
+  const head = rows[0];
+  if (!head || head.next_attempt_at > o.now || (head.lease_until !== null && head.lease_until > o.now)) return null;
+  const cut = rows.findIndex((r) => r.next_attempt_at > o.now);
+  const taken = cut === -1 ? rows : rows.slice(0, cut);
+  await c.query('UPDATE webhook_delivery SET lease_owner = $1, lease_until = $2 WHERE webhook_id = $3 AND event_seq = ANY($4::bigint[])',
+    [o.owner, leaseUntil, hook.id, taken.map((r) => r.seq)]);
+  return { webhook: toWebhook(hook), events: taken.map((r) => toEvent(r, r.data)), attempts: head.attempts, firstDueAt: head.at, leaseUntil };
 }
 
 /** ok or give-up (retryAt null): the deliveries are done; else due again at retryAt. The attempt is logged either way. */
