@@ -62,7 +62,7 @@ export async function startHttpApi(deps: HttpApiDeps): Promise<HttpApi> {
   app.addHook('onResponse', async (req, res) => {
     logger.info({
       event: 'http.request', method: req.method, route: req.routeOptions.url ?? null, path: req.url.split('?')[0],
-      status: res.statusCode, ms: Math.round(res.elapsedTime), ip: req.ip, account: req.apiKey?.account ?? null, key: req.apiKey?.id ?? null,
+      status: res.statusCode, ms: Math.round(res.elapsedTime), ip: req.ip, account: req.apiKey?.account ?? null, keyId: req.apiKey?.id ?? null,
     }, 'http request');
   });
   app.setErrorHandler((err, req, res) => sendError(res, toApiError(err, logger, req)));

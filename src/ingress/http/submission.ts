@@ -61,7 +61,7 @@ export class HttpSubmission {
     const signed = await this.#sign(message, msg, id);
     await this.#store(id, message, signed, msg, ctx, now);
     this.deps.logger.info({
-      event: 'http.accepted', id, account: ctx.key.account, key: ctx.key.id, from: msg.mailFrom, rcpts: msg.recipients.length,
+      event: 'http.accepted', id, account: ctx.key.account, keyId: ctx.key.id, from: msg.mailFrom, rcpts: msg.recipients.length,
       size: message.length, notBefore: msg.notBefore,
     }, 'message accepted');
     try { this.deps.onQueued?.(id, { listener: 'http', account: ctx.key.account }); } catch (err) {
