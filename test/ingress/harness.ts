@@ -13,7 +13,10 @@ import type { Config } from '../../src/config/schema.js';
 import { startSmtpIngress, type SmtpIngress } from '../../src/ingress/index.js';
 import { SqliteQueueStore } from '../../src/queue/sqlite/sqlite-store.js';
 import { createSelfSigned } from '../../src/tls/certificates.js';
-import type { Clock } from '../../src/clock.js';
+import { systemClock, type Clock } from '../../src/clock.js';
+import { QuotaService } from '../../src/accounts/quota.js';
+import type { AuthGrant } from '../../src/ingress/smtp/session.js';
+import type { QuotaCharger } from '../../src/ingress/smtp/connection.js';
 
 let certificate: Promise<{ cert: string; key: string }> | null = null;
 export const testCertificate = () => (certificate ??= createSelfSigned('relay.test'));
@@ -36,7 +39,9 @@ export const USERS = new Map([['alice', 'secret'], ['bob', 'pä$$ wörd']]);
 export interface HarnessOptions {
   clock?: Clock;
   /** Replaces the check against USERS. */
-  authenticate?: (user: string, password: string) => Promise<boolean>;
+  authenticate?: (user: string, password: string) => Promise<boolean | AuthGrant>;
+  /** Quotas: true = a QuotaService on the harness store and clock; or a charger of the test's own. */
+  quota?: boolean | QuotaCharger;
 }
 
 export async function startHarness(overrides: Record<string, unknown> = {}, opts: HarnessOptions = {}): Promise<Harness> {
@@ -55,8 +60,9 @@ export async function startHarness(overrides: Record<string, unknown> = {}, opts
   const logger = pino({ level: 'debug' }, sink);
   const store = new SqliteQueueStore({ dataDir: dir, logger: pino({ level: 'silent' }) });
   await store.open();
+  const quota = opts.quota === true ? new QuotaService(store, opts.clock ?? systemClock) : opts.quota || undefined;
   const ingress = await startSmtpIngress({
-    config, store, tls: await testCertificate(), logger, clock: opts.clock,
+    config, store, tls: await testCertificate(), logger, clock: opts.clock, quota,
     authenticate: opts.authenticate ?? (async (user, password) => USERS.get(user) === password),
   });
   return {
