@@ -74,7 +74,7 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   const ingress = await startSmtpIngress({ config, store, tls, authenticate, quota, signer, logger, onQueued });
   scheduler.start();
   webhooks.start();
-  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, metrics, onQueued });
+  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, metrics, quota, onQueued });
   const addresses = { ...ingress.addresses, ...(api ? { http: api.address } : {}) };
 
   const purge = setInterval(() => {
