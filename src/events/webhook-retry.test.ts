@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { failingSinceFrom, isDueForDisable, nextWebhookRetryAt, webhookRetryDelayMs } from './webhook-retry.js';
+import { MAX_FAILURE_GAP_MS, failingSinceFrom, isDueForDisable, nextWebhookRetryAt, webhookRetryDelayMs } from './webhook-retry.js';
 
 const noJitter = () => 0.5;
 const S = 1000, M = 60 * S, H = 60 * M;
@@ -52,5 +52,14 @@ describe('webhook retry policy', () => {
     assert.equal(failingSinceFrom([{ at: 60, ok: true }], 100), 100);
     assert.equal(failingSinceFrom([], 100), 100);
     assert.equal(failingSinceFrom([{ at: 5, ok: false }, { at: 7, ok: false }], 100), 5, 'no success in the log: the oldest failure');
+  });
+
+  it('a run of failures ends at a gap longer than twice the longest backoff (nothing to send meanwhile)', () => {
+    assert.equal(MAX_FAILURE_GAP_MS, 2.4 * H);
+    const day = 24 * H;
+    assert.equal(failingSinceFrom([{ at: 0, ok: false }, { at: 2 * day, ok: false }], 2 * day + H), 2 * day, 'an old failure before a quiet day does not count');
+    assert.equal(failingSinceFrom([{ at: 0, ok: false }], 3 * H), 3 * H, 'one old failure: not failing now');
+    const hourly = Array.from({ length: 25 }, (_, i) => ({ at: i * H, ok: false }));
+    assert.equal(failingSinceFrom(hourly, 25 * H), 0, 'hourly retries are one run');
   });
 });

@@ -45,13 +45,20 @@ export function isDueForDisable(failingSince: number, now: number, disableAfterM
 }
 
 /**
+ * Failures further apart than this are not one continuous run (the webhook had nothing to send in
+ * between): twice the longest retry delay with its jitter.
+ */
+export const MAX_FAILURE_GAP_MS = 2 * WEBHOOK_RETRY_DELAYS_MS.at(-1)! * (1 + WEBHOOK_RETRY_JITTER);
+
+/**
  * The start of the current run of failures, from a webhook's attempt log (any order): the oldest
- * failed attempt after the newest successful one; `now` when the log shows no failure yet.
+ * failed attempt after the newest successful one, going back only while failures follow each
+ * other within MAX_FAILURE_GAP_MS; `now` when the log shows no recent failure.
  */
 export function failingSinceFrom(attempts: readonly { at: number; ok: boolean }[], now: number): number {
   let since = now;
   for (const a of [...attempts].sort((x, y) => y.at - x.at)) {
-    if (a.ok) break;
+    if (a.ok || since - a.at > MAX_FAILURE_GAP_MS) break;
     since = Math.min(since, a.at);
   }
   return since;

@@ -250,14 +250,19 @@ export class WebhookDispatcher {
     const reason = `failing since ${new Date(since).toISOString()}: ${last.error ?? 'error'}`.slice(0, 500);
     try {
       if (!(await this.#o.store.setWebhookEnabled(webhook.account, webhook.id, false, reason, now))) return; // removed meanwhile
+    } catch (err) {
+      this.#o.logger.error({ event: 'webhooks.disable_failed', webhookId: webhook.id, reason: (err as Error)?.message ?? String(err) },
+        'could not disable a failing webhook; trying again after its next failure');
+      return;
+    }
+    try {
       await this.#o.store.appendEvents([{
         at: now, account: webhook.account, type: 'webhook.disabled', messageId: null, recipient: null,
         data: { webhookId: webhook.id, url: redactUrl(webhook.url), reason, failingSince: since, lastStatus: last.status },
       }]);
     } catch (err) {
-      this.#o.logger.error({ event: 'webhooks.disable_failed', webhookId: webhook.id, reason: (err as Error)?.message ?? String(err) },
-        'could not disable a failing webhook; trying again after its next failure');
-      return;
+      this.#o.logger.error({ event: 'webhooks.event_failed', webhookId: webhook.id, reason: (err as Error)?.message ?? String(err) },
+        'could not store the webhook.disabled event');
     }
     this.#o.logger.warn({ event: 'webhook.disabled', webhookId: webhook.id, account: webhook.account, url: redactUrl(webhook.url), failingSince: since, reason },
       'webhook disabled after failing continuously; re-enable it with `postlane webhooks enable`');
