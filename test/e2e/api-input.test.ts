@@ -2,8 +2,9 @@
 // a temp dir: malformed JSON, huge bodies, wrong content types, wrong types, unknown fields and
 // CR/LF header injection are clear 4xx with field errors and queue nothing (store.counts()
 // unchanged); authentication and scopes; Idempotency-Key replay / 409 / 422; a batch with mixed
-// messages; a scheduled send; quota 429; a failing store is 503 with Retry-After.
-import test from 'node:test';
+// messages; a scheduled send; quota 429; a failing store is 503 with Retry-After. Run against
+// both stores (PostgreSQL in a fresh database).
+import test, { type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -17,12 +18,24 @@ import { requestHash } from '../../src/http/idempotency.js';
 import { openStore } from '../../src/queue/open-store.js';
 import type { QueueCounts, QueueStore } from '../../src/queue/store.js';
 import { call, seedTenant, type Tenant } from '../helpers/api-fixture.js';
+import { freshDatabase, pgReachable } from '../helpers/postgres.js';
 
 const total = (c: QueueCounts) => Object.values(c).reduce((a, b) => a + b, 0);
 
-test('HTTP API input handling', async (t) => {
+test('HTTP API input handling (SQLite store)', (t) => inputSuite(t, null));
+
+test('HTTP API input handling (PostgreSQL store)', async (t) => {
+  if (!(await pgReachable())) {
+    if (process.env.CI === 'true') assert.fail('PostgreSQL is required under CI');
+    t.skip('PostgreSQL not reachable');
+    return;
+  }
+  await inputSuite(t, await freshDatabase(t, 'postlane_api'));
+});
+
+async function inputSuite(t: TestContext, pgUrl: string | null) {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-api-'));
-  const config = configSchema.parse({ hostname: 'relay.test', dataDir: dir, http: { port: 0, bodyLimit: '64KB' } });
+  const config = configSchema.parse({ hostname: 'relay.test', dataDir: dir, http: { port: 0, bodyLimit: '64KB' }, storage: { url: pgUrl } });
   const logger = pino({ level: 'silent' });
   const store: QueueStore = openStore(config, logger, 'relay');
   await store.open();
@@ -250,4 +263,4 @@ test('HTTP API input handling', async (t) => {
     assert.ok(Number(r.headers.get('retry-after')) >= 1);
     assert.equal((await call(base, 'GET', '/readyz')).status, 503);
   });
-});
+}

@@ -23,6 +23,8 @@ export const eventBody = z.object({
   message_id: z.string().nullable(), recipient: z.string().nullable(), data: z.record(z.string(), z.unknown()),
 }).meta({ id: 'Event' });
 
+const eventPage = z.object({ data: z.array(eventBody), next_cursor: z.string() }).meta({ id: 'EventPage' });
+
 export const renderEvent = (e: MessageEvent) =>
   ({ id: e.id, type: e.type, at: isoTime(e.at), message_id: e.messageId, recipient: e.recipient, data: e.data });
 
@@ -30,7 +32,7 @@ export function eventRoutes(ctx: RouteContext): ApiRoute[] {
   return [defineRoute({
     method: 'GET', url: '/v1/events', scope: 'read', tag: 'events', query: eventQuery,
     summary: 'Message events (accepted, delivered, deferred, bounced, ...), oldest first, cursor-paged',
-    responses: { 200: { description: 'a page of events', schema: z.object({ data: z.array(eventBody), next_cursor: z.string() }).meta({ id: 'EventPage' }) } },
+    responses: { 200: { description: 'a page of events', schema: eventPage } },
     handler: async (r) => {
       const q = r.query;
       const after = decodeCursor(q.cursor, z.object({ s: z.number().int().min(0) }))?.s ?? 0;

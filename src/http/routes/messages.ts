@@ -39,6 +39,8 @@ const summary = z.object({
   recipients: z.array(z.object({ email: z.string(), status: z.string() })),
 }).meta({ id: 'MessageSummary' });
 
+const messagePage = page(summary, 'MessagePage');
+
 const searchQuery = z.object({
   status: z.enum(['queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired']).optional(),
   recipient: z.string().max(254).optional(),
@@ -105,7 +107,7 @@ export function messageRoutes(ctx: RouteContext): ApiRoute[] {
     defineRoute({
       method: 'GET', url: '/v1/messages', scope: 'read', tag: 'messages', query: searchQuery,
       summary: 'Search messages, newest first, paged by cursor',
-      responses: { 200: { description: 'a page of messages', schema: page(summary, 'MessagePage') } },
+      responses: { 200: { description: 'a page of messages', schema: messagePage } },
       handler: async (r) => {
         const q = r.query;
         const before = decodeCursor(q.cursor, searchCursor);
