@@ -120,6 +120,24 @@ export function platformEventsContract(it: PlatformIt): void {
     assert.equal((await store.listEvents({ account: 'default' })).length, 2, 'a recipient already final writes no second event');
   });
 
+  it('events: a DSN generated for a tenant\'s bounce belongs to that tenant and writes no event of its own', async (store) => {
+    await accounts(store, 'acme');
+    const id = await send(store, ['gone@x.example'], { meta: meta('acme') });
+    const [job] = await claimAll(store);
+    const dsnId = newQueueId();
+    const w = store.createBody(dsnId);
+    await w.write(Buffer.from('Subject: Undelivered Mail\r\n\r\nquoted headers of the tenant\'s message\r\n'));
+    await w.finish();
+    const dsn: NewMessage = {
+      id: dsnId, mailFrom: '', recipients: ['Sender@Example.org'], size: w.bytesWritten, receivedAt: T0,
+      origin: { listener: 'local', clientIp: '127.0.0.1', user: null }, isBounce: true, route: 'relay',
+    };
+    await store.recordResults(id, [{ rcptId: job!.recipients[0]!.id, status: 'bounced', response: '550 5.1.1 unknown' }], [{ message: dsn }]);
+    assert.equal((await store.getMessageMeta(dsnId))?.account, 'acme', 'only acme may see the DSN quoting its message');
+    assert.deepEqual(types(await store.listEvents({ account: 'acme' })), ['accepted:gone@x.example', 'bounced:gone@x.example']);
+    assert.deepEqual(await store.listEvents({ account: 'default' }), []);
+  });
+
   it('events: listEvents is per account, filtered, and cursor-paged in seq order', async (store) => {
     await accounts(store, 'acme', 'beta');
     const a1 = await send(store, ['one@x.example', 'two@x.example'], { meta: meta('acme') });
