@@ -3,6 +3,7 @@
 // Idempotent-Replayed: true), never a second send; the same key with another body is 422; a retry
 // while the first is still running is 409. A request that failed without effect (5xx, 429) gives
 // its key back, so the client's retry runs for real. Records live in the store (shared by nodes).
+// A token or secret in an answer is never stored: its replay carries null there (shown once).
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { PlatformStore } from '../queue/platform-store.js';
@@ -19,8 +20,15 @@ export const requestHash = (method: string, path: string, body: unknown) =>
 /** Whether an answer is final for the key (kept and replayed) or leaves the request retryable. */
 const isFinal = (status: number) => status < 500 && status !== 429 && status !== 409;
 
+/** The answer as stored for replays: fields shown only once (tokens, secrets) set to null. */
+function storable(body: unknown, secretFields: readonly string[]): unknown {
+  if (!secretFields.length || !body || typeof body !== 'object') return body ?? null;
+  return { ...body, ...Object.fromEntries(secretFields.filter((f) => f in body).map((f) => [f, null])) };
+}
+
 export async function withIdempotency(
   store: IdempotencyStore, clock: Clock, account: string, key: string, hash: string, run: () => Promise<ApiResponse>,
+  secretFields: readonly string[] = [],
 ): Promise<ApiResponse> {
   if (!KEY_RE.test(key)) {
     throw new ApiError(400, 'invalid_header', 'The Idempotency-Key header is invalid', [{ path: 'Idempotency-Key', message: '1 to 255 printable ASCII characters' }]);
@@ -41,7 +49,7 @@ export async function withIdempotency(
   }
   // The work is done: a failure to record the answer must not turn it into an error (a retry then
   // gets 409 until the record is purged, never a second send).
-  if (isFinal(res.status)) await store.completeIdempotencyKey(account, key, { status: res.status, body: res.body ?? null }).catch(() => undefined);
+  if (isFinal(res.status)) await store.completeIdempotencyKey(account, key, { status: res.status, body: storable(res.body, secretFields) }).catch(() => undefined);
   else await store.releaseIdempotencyKey(account, key).catch(() => undefined);
   return res;
 }

@@ -38,6 +38,8 @@ export interface RouteDef<B extends z.ZodType | undefined, Q extends z.ZodType |
   params?: P;
   /** Honours the Idempotency-Key header (POST routes that create something). */
   idempotent?: boolean;
+  /** Top-level answer fields shown once (a token, a secret): stored for replay as null, never kept. */
+  secretFields?: string[];
   responses: Record<number, ResponseDoc>;
   handler(req: ApiRequest<Parsed<B>, Parsed<Q>, Parsed<P>>): Promise<ApiResponse>;
 }
@@ -52,6 +54,8 @@ export interface ApiRoute {
   query?: z.ZodType;
   params?: z.ZodType;
   idempotent?: boolean;
+  /** Top-level answer fields shown once (a token, a secret): stored for replay as null, never kept. */
+  secretFields?: string[];
   responses: Record<number, ResponseDoc>;
   handler(req: ApiRequest<unknown, unknown, unknown>): Promise<ApiResponse>;
 }

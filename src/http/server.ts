@@ -94,7 +94,7 @@ function mountRoute(app: FastifyInstance, route: ApiRoute, deps: HttpApiDeps, au
       const idemKey = req.headers['idempotency-key'];
       const run = () => route.handler(input);
       const out = route.idempotent && typeof idemKey === 'string'
-        ? await withIdempotency(deps.store, deps.clock, key.account, idemKey, requestHash(route.method, req.url.split('?')[0]!, req.body), run)
+        ? await withIdempotency(deps.store, deps.clock, key.account, idemKey, requestHash(route.method, req.url.split('?')[0]!, req.body), run, route.secretFields)
         : await run();
       return send(res, out);
     },

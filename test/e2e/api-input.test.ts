@@ -194,6 +194,15 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
     const refusedAgain = await send({ ...body, from: 'x@other.test' }, { 'idempotency-key': 'order-3' });
     assert.equal(refusedAgain.status, 422);
     assert.equal(refusedAgain.headers.get('idempotent-replayed'), 'true');
+    // A token is shown once: the replay names the same key, without its token (never stored).
+    const k1 = await call(base, 'POST', '/v1/keys', { token: acme.tokens.admin, body: { scopes: ['read'] }, headers: { 'idempotency-key': 'key-1' } });
+    const k2 = await call(base, 'POST', '/v1/keys', { token: acme.tokens.admin, body: { scopes: ['read'] }, headers: { 'idempotency-key': 'key-1' } });
+    assert.equal(k1.status, 201);
+    assert.match(k1.body.token, /^pl_/);
+    assert.equal(k2.status, 201);
+    assert.equal(k2.headers.get('idempotent-replayed'), 'true');
+    assert.equal(k2.body.id, k1.body.id);
+    assert.equal(k2.body.token, null);
   });
 
   await t.test('batch: each message on its own', async () => {

@@ -38,7 +38,7 @@ export function keyRoutes(ctx: RouteContext): ApiRoute[] {
       handler: async (r) => ({ status: 200, body: { data: (await ctx.store.listApiKeys(r.key.account)).map(renderKey) } }),
     }),
     defineRoute({
-      method: 'POST', url: '/v1/keys', scope: 'admin', tag: 'keys', body: createKey, idempotent: true,
+      method: 'POST', url: '/v1/keys', scope: 'admin', tag: 'keys', body: createKey, idempotent: true, secretFields: ['token'],
       summary: 'Create an API key; its token is in this response only',
       responses: { 201: { description: 'created', schema: keyBody.extend({ token: z.string().describe('pl_<id>_<secret>: shown once') }) }, 422: { description: 'invalid fields', schema: errorBody } },
       handler: async (r) => {

@@ -41,7 +41,7 @@ export function webhookRoutes(ctx: RouteContext): ApiRoute[] {
       handler: async (r) => ({ status: 200, body: { data: (await ctx.store.listWebhooks(r.key.account)).map(renderWebhook) } }),
     }),
     defineRoute({
-      method: 'POST', url: '/v1/webhooks', scope: 'admin', tag: 'webhooks', body: createWebhook, idempotent: true,
+      method: 'POST', url: '/v1/webhooks', scope: 'admin', tag: 'webhooks', body: createWebhook, idempotent: true, secretFields: ['secret'],
       summary: 'Create a webhook; its signing secret is in this response only',
       responses: { 201: { description: 'created', schema: webhookBody.extend({ secret: z.string() }) }, 422: { description: 'invalid fields', schema: errorBody } },
       handler: async (r) => {
