@@ -2,7 +2,7 @@
 // with RSA + Ed25519 keys, API key), a test DNS server and a receiving MX. The message built from
 // JSON (cc, bcc, reply-to, custom header, an attachment and an inline image referenced by cid)
 // reaches the MX and parses back (mailparser) to the same fields and bytes; bcc is in the envelope
-// only; both DKIM signatures verify with python3-dkim; GET /v1/messages/{id}, fetched with curl as
+// only; the return-path is the aligned VERP address; both DKIM signatures verify with python3-dkim; GET /v1/messages/{id}, fetched with curl as
 // an independent client, shows each recipient delivered with the MX host and the TLS session.
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,7 +35,9 @@ test('API send: MIME, attachments, inline image, bcc, DKIM, delivery status', as
   const dns = await startDnsServer();
   const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
   dns.setZone({ 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'mx.dest.test': { A: ['127.0.0.2'] } });
-  const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port } });
+  const relay = await RelayProcess.create({
+    dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port }, domains: { bounceDomain: { label: 'bounces', target: 'relay.test' } },
+  });
   t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
 
   // The tenant, written to the relay's store before it starts.
@@ -67,7 +69,8 @@ test('API send: MIME, attachments, inline image, bcc, DKIM, delivery status', as
   assert.deepEqual(sent.body.recipients.map((r: { email: string }) => r.email), ['bob@dest.test', 'carol@dest.test', 'dave@dest.test']);
 
   const got = await eventually(() => mx.messages.find((m) => m.body.toString().includes(`<${id}@relay.test>`)));
-  assert.equal(got.mailFrom, 'support@acme.test');
+  // The return-path is the VERP address in acme.test's bounce domain (aligned), as for SMTP mail.
+  assert.equal(got.mailFrom, `bounce+${id}@bounces.acme.test`);
   assert.deepEqual([...got.rcptTo].sort(), ['bob@dest.test', 'carol@dest.test', 'dave@dest.test']);
   const raw = got.body.toString('latin1');
   assert.match(raw, /^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed; d=acme\.test;/);
