@@ -66,15 +66,16 @@ type SummaryRow = Pick<MessageRow, 'id' | 'account' | 'mail_from' | 'received_at
 
 export const EVENT_READS = {
   listEvents(db: Db, q: EventQuery): MessageEvent[] {
-    const rows = sql(db, `SELECT * FROM event WHERE account = @account AND seq > @after
+    // A message's history walks event_message; everything else the account's events in seq order.
+    const scope = q.messageId === undefined ? 'WHERE account = @account' : 'INDEXED BY event_message WHERE message_id = @messageId AND account = @account';
+    const rows = sql(db, `SELECT * FROM event ${scope} AND seq > @after
                             AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types)))
-                            AND (@messageId IS NULL OR message_id = @messageId)
                             AND (@recipient IS NULL OR lower(recipient) = lower(@recipient))
                             AND (@since IS NULL OR at >= @since) AND (@until IS NULL OR at < @until)
                           ORDER BY seq LIMIT @limit`)
       .all({
-        account: q.account, after: q.after ?? 0, types: q.types?.length ? JSON.stringify(q.types) : null, messageId: q.messageId ?? null,
-        recipient: q.recipient ?? null, since: q.since ?? null, until: q.until ?? null, limit: eventLimit(q.limit),
+        account: q.account, after: q.after ?? 0, types: q.types?.length ? JSON.stringify(q.types) : null,
+        ...(q.messageId === undefined ? {} : { messageId: q.messageId }), recipient: q.recipient ?? null, since: q.since ?? null, until: q.until ?? null, limit: eventLimit(q.limit),
       }) as EventRow[];
     return rows.map(mapEvent);
   },
