@@ -125,6 +125,19 @@ test('API send: MIME, attachments, inline image, bcc, DKIM, delivery status', as
     assert.match(last.response, /^250/);
     assert.match(last.tls?.version ?? '', /^TLSv1\.[23]$/, 'STARTTLS with the MX is recorded');
   }
+  // The events of the message, paged by cursor, carry its metadata.
+  const events = await eventually(async () => {
+    const r = await call(base, 'GET', `/v1/events?message_id=${id}`, { token: acme.tokens.app });
+    const delivered = r.body.data.filter((e: { type: string }) => e.type === 'delivered');
+    return delivered.length === 3 ? r.body : null;
+  });
+  assert.equal(events.data[0].type, 'accepted');
+  assert.deepEqual(events.data.filter((e: { type: string }) => e.type === 'delivered').map((e: { recipient: string }) => e.recipient).sort(),
+    ['bob@dest.test', 'carol@dest.test', 'dave@dest.test']);
+  for (const e of events.data) assert.deepEqual(e.data.metadata, { order: '42' });
+  const after = await call(base, 'GET', `/v1/events?message_id=${id}&cursor=${events.next_cursor}`, { token: acme.tokens.app });
+  assert.deepEqual(after.body.data, [], 'nothing after the cursor');
+  assert.equal(after.body.next_cursor, events.next_cursor, 'an empty page keeps the position');
   // curl without a key: 401 with a WWW-Authenticate challenge.
   const anon = await curl(['-D', '-', `${base}/v1/messages/${id}`]);
   assert.equal(anon.status, 401);
