@@ -44,7 +44,11 @@ export interface Queued {
 
 export const recipientId = (messageId: string, index: number) => `${messageId}.${index}`;
 
+/** How long an account's list of sending domains is reused (like QuotaService's account limits). */
+const DOMAIN_CACHE_MS = 5000;
+
 export class HttpSubmission {
+  readonly #domains = new Map<string, { names: string[]; at: number }>();
   constructor(private readonly deps: HttpSubmissionDeps) {}
 
   async submit(msg: PreparedMessage, ctx: SubmissionContext): Promise<Queued> {
@@ -72,12 +76,7 @@ export class HttpSubmission {
 
   /** The envelope sender and every From: domain must be a sending domain of the account (or a subdomain). */
   async #authorise(msg: PreparedMessage, account: string): Promise<void> {
-    let owned: string[];
-    try {
-      owned = (await this.deps.store.listDomains(account)).map((d) => d.name);
-    } catch (err) {
-      this.#storeFailed('listDomains', err);
-    }
+    const owned = await this.#sendingDomains(account);
     const covered = (d: string | null) => d !== null && owned.some((o) => isWithinDomain(d, o));
     const senderDomain = normalizeDomain(msg.mailFrom.slice(msg.mailFrom.lastIndexOf('@') + 1));
     if (!msg.fromDomains.every(covered)) {
@@ -85,6 +84,20 @@ export class HttpSubmission {
     }
     if (!covered(senderDomain)) {
       throw invalidFields([{ path: 'envelope.from', message: 'the envelope sender domain is not a sending domain of this account' }], 'The sender is not authorised');
+    }
+  }
+
+  /** The account's sending domains, cached a few seconds (the CLI changes them from another process). */
+  async #sendingDomains(account: string): Promise<string[]> {
+    const now = this.deps.clock.now();
+    const hit = this.#domains.get(account);
+    if (hit && now - hit.at < DOMAIN_CACHE_MS) return hit.names;
+    try {
+      const names = (await this.deps.store.listDomains(account)).map((d) => d.name);
+      this.#domains.set(account, { names, at: now });
+      return names;
+    } catch (err) {
+      this.#storeFailed('listDomains', err);
     }
   }
 
