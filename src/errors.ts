@@ -32,8 +32,9 @@ export class QueueUnavailableError extends RelayError {
   }
 }
 
-/** True for a QueueUnavailableError (also across module copies: by code). */
-export const isQueueUnavailable = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === 'ERR_QUEUE_UNAVAILABLE';
+/** True for a QueueUnavailableError (by class: a library may rewrite `code` on an error it passes on, as nodemailer does with stream errors). */
+export const isQueueUnavailable = (err: unknown): boolean =>
+  err instanceof QueueUnavailableError || (err as { code?: unknown } | null)?.code === 'ERR_QUEUE_UNAVAILABLE';
 
 /** An unknown queue id was named by an admin command. */
 export class NotFoundError extends RelayError {

@@ -2,6 +2,7 @@
 // one host, over a cached session when there is one. Returns per-recipient results, or a host
 // failure meaning "this host could not take the message; try the next one". Never throws.
 import type { Readable } from 'node:stream';
+import { isQueueUnavailable, QueueUnavailableError } from '../errors.js';
 import type { QueueStore } from '../queue/store.js';
 import { classifyError, type Verdict } from './classify.js';
 import type { ConnectionPool, SendInfo, SessionTarget, SmtpError, SmtpSession } from './connection-pool.js';
@@ -31,9 +32,15 @@ export interface HostAttempt {
   hostFailure: Verdict | null;
   /** One per recipient when hostFailure is null. */
   recipients: RecipientResult[];
+  /**
+   * The queued message could not be read because the queue store is unreachable (a
+   * QueueUnavailableError): the transaction was abandoned before its end of data, nothing was
+   * delivered, and no other host can do better. Set together with hostFailure.
+   */
+  queueUnavailable?: unknown;
 }
 
-interface Transaction { recipients: RecipientResult[]; hostFailure: Verdict | null; reusable: boolean; connectionLost: boolean }
+interface Transaction { recipients: RecipientResult[]; hostFailure: Verdict | null; reusable: boolean; connectionLost: boolean; queueUnavailable?: unknown }
 
 /** Errors that mean the connection itself broke (as opposed to a reply about the message). */
 const CONNECTION_ERRORS = new Set(['ECONNECTION', 'ESOCKET', 'ETIMEDOUT', 'EPROTOCOL']);
@@ -66,7 +73,7 @@ export class SmtpAttempt {
       const t = await this.#transact(session, message, signal);
       this.#pool.release(session, t.reusable && !signal?.aborted);
       if (t.connectionLost && reused && !retried && !signal?.aborted) { session = null; continue; }
-      return { target, tls: session.tls, hostFailure: t.hostFailure, recipients: t.recipients };
+      return { target, tls: session.tls, hostFailure: t.hostFailure, recipients: t.recipients, ...(t.queueUnavailable ? { queueUnavailable: t.queueUnavailable } : {}) };
     }
   }
 
@@ -78,12 +85,17 @@ export class SmtpAttempt {
       return { recipients: [], hostFailure: { ...classifyError(Object.assign(err as Error, { code: 'ESTREAM' })) }, reusable: true, connectionLost: false };
     }
     session.messages++;
+    let unreadable: Error | null = null; // nodemailer rewrites the error's code to ESTREAM: judge it as it comes
+    body.once('error', (err) => { if (isQueueUnavailable(err)) unreadable = new QueueUnavailableError(err.message, { cause: err }); });
     try {
       const info = await session.send({ from: m.mailFrom, to: m.recipients, size: m.size, use8BitMime: true }, body, signal);
       return { recipients: resultsFromInfo(m.recipients, info), hostFailure: null, reusable: true, connectionLost: false };
     } catch (err) {
       body.destroy();
-      return resultsFromError(m.recipients, err as SmtpError, session);
+      const t = resultsFromError(m.recipients, err as SmtpError, session);
+      if (!unreadable) return t;
+      const hostFailure = t.hostFailure ?? { kind: 'temporary', status: '4.3.0', reason: 'could not read the queued message' };
+      return { recipients: [], hostFailure, reusable: false, connectionLost: false, queueUnavailable: unreadable };
     }
   }
 }

@@ -5,6 +5,7 @@
 // lease expires: record-retry.ts) → log each outcome (with the TLS result).
 // The scheduler decides when jobs run; this decides what happens to their recipients.
 import type { Clock } from '../clock.js';
+import { isQueueUnavailable } from '../errors.js';
 import type { Config } from '../config/schema.js';
 import { createDsn, type DsnRecipient, type DsnSigner } from '../events/dsn.js';
 import type { Logger } from '../events/log.js';
@@ -66,11 +67,29 @@ export class JobRunner {
       await this.#record(job, await this.o.local.deliver(job), [], { owner: this.o.nodeId }, signal);
       return;
     }
-    const findings = await this.#deliver(job, signal);
+    let findings: Map<string, Finding>;
+    try {
+      findings = await this.#deliver(job, signal);
+    } catch (err) {
+      if (!isQueueUnavailable(err)) throw err;
+      return this.#giveBack(job, err, signal);
+    }
     if (signal.aborted && ![...findings.values()].some((f) => f.delivered !== undefined || f.verdict?.kind === 'permanent')) {
       throw Object.assign(new Error('delivery aborted'), { code: 'EABORT' }); // nothing decided: the lease is released
     }
     await this.#finish(job, findings, signal);
+  }
+
+  /**
+   * The message could not be read (the queue store is unreachable) before anything was delivered:
+   * not the destination's fault, so no attempt is counted and no retry delay applies. The job is
+   * given back (due again as before, claimed once the store is back), retried like a result.
+   */
+  async #giveBack(job: DeliveryJob, err: unknown, signal: AbortSignal): Promise<void> {
+    this.o.logger.warn({ event: 'delivery.unclaimed', id: job.messageId, domain: job.domain, reason: (err as Error).message },
+      'queue unavailable: could not read the message; giving the job back without counting an attempt');
+    await recordWithRetry(() => this.o.store.unclaimJobs(this.o.nodeId, [{ messageId: job.messageId, domain: job.domain }]).then(() => undefined),
+      { clock: this.o.clock, logger: this.o.logger, id: job.messageId, deadline: job.leaseUntil, signal });
   }
 
   /** An attempt that threw unexpectedly: every recipient is deferred (unknown = temporary). */
@@ -120,6 +139,7 @@ export class JobRunner {
         tried++;
         const target: SessionTarget = { host: h.host, address, port: h.port, security: sec.requirement, auth: h.auth };
         const a = await this.o.attempt.run(message, target, signal);
+        if (a.queueUnavailable) throw a.queueUnavailable; // nothing was sent; no other host can do better
         this.#auditTls(job, target, a);
         if (!a.hostFailure) return { decided: a };
         failed = { verdict: a.hostFailure, host: h.host, tls: a.tls };

@@ -8,7 +8,8 @@ import { PassThrough } from 'node:stream';
 import { loadConfig } from '../config/load.js';
 import { QueueUnavailableError } from '../errors.js';
 import { createLogger } from '../events/log.js';
-import type { DeliveryJob, QueueStore } from '../queue/store.js';
+import { InProcessSlots } from '../queue/in-process-slots.js';
+import type { AcquireSlotsOptions, DeliveryJob, DestinationSlot, QueueStore } from '../queue/store.js';
 import { DeliveryScheduler } from './scheduler.js';
 
 const config = loadConfig({ env: {}, overrides: { 'delivery.pollInterval': '20ms' } });
@@ -21,6 +22,7 @@ const job = (n: number): DeliveryJob => ({
 function harness(jobs: DeliveryJob[]) {
   const state = { down: true, claims: 0, pending: [...jobs] };
   const unavailable = () => new QueueUnavailableError('queue claimDue failed: database unavailable');
+  const slots = new InProcessSlots();
   const store = {
     async claimDue(o: { limit: number }) {
       state.claims++;
@@ -29,6 +31,10 @@ function harness(jobs: DeliveryJob[]) {
     },
     async nextDueAt() { if (state.down) throw unavailable(); return state.pending.length ? 0 : null; },
     async releaseLeases() { if (state.down) throw unavailable(); return 0; },
+    async acquireDestinationSlots(o: AcquireSlotsOptions) { if (state.down) throw unavailable(); return slots.acquire(o); },
+    async renewDestinationSlots(o: { owner: string; now: number; leaseMs: number }) { if (state.down) throw unavailable(); return slots.renew(o); },
+    async releaseDestinationSlots(owner: string, which?: DestinationSlot[]) { if (state.down) throw unavailable(); return slots.release(owner, which); },
+    async unclaimJobs() { throw new Error('not expected'); },
   } as unknown as QueueStore;
   const out = new PassThrough();
   const events: string[] = [];

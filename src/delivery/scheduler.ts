@@ -230,8 +230,12 @@ export class DeliveryScheduler {
     const stranded = this.#waiting.filter((j) => j.route === 'relay' && !this.#perDomain.has(j.domain) && this.#slots.held(j.domain) === 0);
     if (stranded.length === 0 || this.#state !== 'running') return;
     this.#waiting = this.#waiting.filter((j) => !stranded.includes(j));
-    await this.#o.store.unclaimJobs(this.#o.nodeId, stranded.map((j) => ({ messageId: j.messageId, domain: j.domain }))).catch((err: unknown) =>
-      this.#o.logger.warn({ event: 'delivery.unclaim_failed', count: stranded.length, err }, 'could not give back jobs; their leases expire'));
+    await this.#o.store.unclaimJobs(this.#o.nodeId, stranded.map((j) => ({ messageId: j.messageId, domain: j.domain }))).catch((err: unknown) => {
+      // Still leased to us: keep them for the next round (e.g. once the store is back) rather than
+      // leave them unclaimable until their lease expires.
+      this.#waiting.push(...stranded);
+      this.#o.logger.warn({ event: 'delivery.unclaim_failed', count: stranded.length, reason: (err as Error)?.message }, 'could not give back jobs; keeping them for the next round');
+    });
   }
 
   /** Free the slots of a domain that neither a running job, a waiting one nor an open connection of ours needs. */

@@ -16,8 +16,13 @@ export class Submitter {
       connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000,
     });
     conn.on('error', () => { /* surfaced through the callbacks */ });
-    await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
-    await new Promise<void>((resolve, reject) => conn.login({ user: this.opts.user, pass: this.opts.pass }, (err) => (err ? reject(err) : resolve())));
+    try {
+      await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) => conn.login({ user: this.opts.user, pass: this.opts.pass }, (err) => (err ? reject(err) : resolve())));
+    } catch (err) {
+      conn.close(); // e.g. AUTH answered 454: do not leave the session open
+      throw err;
+    }
     this.conn = conn;
     return conn;
   }

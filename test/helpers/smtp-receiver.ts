@@ -10,6 +10,7 @@
 //     connect: () => ({ code: 421, message: '4.3.2 busy' }),      // refuse at the greeting
 //     mail: (addr) => null, rcpt: (addr) => ({ code: 550, message: '5.1.1 unknown' }),
 //     data: () => ({ code: 451, message: '4.3.0 try later' }),   // after the body was read
+//     dataDelayMs: 300,                                          // answer (and record) the DATA this much later
 //     refuse: true,                                              // nothing listens: ECONNREFUSED
 //   } })
 //   mx.messages → [{ mailFrom, rcptTo, body, tls, user, receivedAt }]  ('' for the null sender)
@@ -28,6 +29,8 @@ export interface ReceiverBehaviour {
   mail?(address: string): SmtpReply | null;
   rcpt?(address: string): SmtpReply | null;
   data?(): SmtpReply | null;
+  /** Answer each DATA this many ms after its end (a slow MX: deliveries stay in flight longer). */
+  dataDelayMs?: number;
   refuse?: boolean;
 }
 
@@ -113,9 +116,12 @@ async function serverOptions(host: string, opts: ReceiverOptions, state: Receive
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        const refusal = reply(b.data?.());
-        if (!refusal) record(state, session, Buffer.concat(chunks));
-        cb(refusal);
+        const answer = () => {
+          const refusal = reply(b.data?.());
+          if (!refusal) record(state, session, Buffer.concat(chunks));
+          cb(refusal);
+        };
+        if (b.dataDelayMs) setTimeout(answer, b.dataDelayMs); else answer();
       });
     },
   };

@@ -33,14 +33,20 @@ export function isUnavailable(err: unknown): boolean {
   return typeof message === 'string' && PG_CLIENT_MESSAGES.some((re) => re.test(message));
 }
 
-/** Logs `queue.unavailable` at the first failure of an outage and `queue.available` at the first success after it. */
+/**
+ * Logs `queue.unavailable` at the first failure of an outage and `queue.available` at the first
+ * success at least `settleMs` after the last failure: while a server shuts down, its sessions are
+ * terminated one by one and a call may still succeed between two failures (no flapping lines).
+ */
 export class AvailabilityLog {
   #downSince: number | null = null;
+  #lastFailure = 0;
   #failures = 0;
-  constructor(private readonly logger: Logger, private readonly now: () => number = Date.now) {}
+  constructor(private readonly logger: Logger, private readonly now: () => number = Date.now, private readonly settleMs = 1_000) {}
 
   failed(op: string, err: unknown): void {
     this.#failures++;
+    this.#lastFailure = this.now();
     if (this.#downSince !== null) return;
     this.#downSince = this.now();
     const { code, message } = (err ?? {}) as { code?: string; message?: string };
@@ -49,7 +55,7 @@ export class AvailabilityLog {
   }
 
   succeeded(): void {
-    if (this.#downSince === null) return;
+    if (this.#downSince === null || this.now() - this.#lastFailure < this.settleMs) return;
     this.logger.info({ event: 'queue.available', downMs: this.now() - this.#downSince, failedCalls: this.#failures },
       'PostgreSQL is reachable again');
     this.#downSince = null;

@@ -1,0 +1,53 @@
+// SmtpAttempt when the queued message cannot be read because the queue store is unreachable
+// (the body stream fails with QueueUnavailableError): the transaction is abandoned before its end
+// of data, the attempt says so (queueUnavailable) instead of blaming the host, and the receiving
+// server records nothing. Another body error is still an ordinary host failure.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { loadConfig } from '../../src/config/load.js';
+import { SmtpAttempt, type AttemptMessage } from '../../src/delivery/attempt.js';
+import { ConnectionPool, type SessionTarget } from '../../src/delivery/connection-pool.js';
+import { QueueUnavailableError } from '../../src/errors.js';
+import { startReceiver, type Receiver } from '../helpers/smtp-receiver.js';
+
+const config = loadConfig({ env: {}, overrides: { hostname: 'relay.test', 'delivery.connectTimeout': '3s', 'delivery.commandTimeout': '5s' } });
+const message: AttemptMessage = { messageId: 'M1', mailFrom: 'a@sender.test', size: 100, recipients: ['x@example.test'] };
+const target = (r: Receiver): SessionTarget => ({
+  host: 'mx.example.test', address: r.host, port: r.port, auth: null,
+  security: { level: 'opportunistic', source: 'opportunistic', names: ['mx.example.test'], tlsa: [] },
+});
+
+/** A body whose read fails the way PostgresQueueStore.readBody fails (after the query, asynchronously). */
+function failingBody(err: Error): Readable {
+  const source = new Promise<Buffer>((_, reject) => setTimeout(() => reject(err), 20));
+  source.catch(() => undefined);
+  return Readable.from((async function* () { yield await source; })(), { objectMode: false });
+}
+
+describe('SmtpAttempt: queue store unavailable', () => {
+  let mx: Receiver;
+  before(async () => { mx = await startReceiver({ host: '127.0.0.2' }); });
+  after(() => mx.close());
+
+  it('reports queueUnavailable and delivers nothing', async () => {
+    const pool = new ConnectionPool({ config });
+    const attempt = new SmtpAttempt({ pool, store: { readBody: () => failingBody(new QueueUnavailableError('queue bodySource failed: database unavailable')) } });
+    const a = await attempt.run(message, target(mx));
+    pool.closeAll();
+    assert.equal((a.queueUnavailable as { code?: string } | undefined)?.code, 'ERR_QUEUE_UNAVAILABLE');
+    assert.ok(a.hostFailure, 'no decision by the host');
+    assert.deepEqual(a.recipients, []);
+    assert.equal(mx.messages.length, 0);
+  });
+
+  it('another body failure stays an ordinary host failure', async () => {
+    const pool = new ConnectionPool({ config });
+    const attempt = new SmtpAttempt({ pool, store: { readBody: () => failingBody(new Error('disk on fire')) } });
+    const a = await attempt.run(message, target(mx));
+    pool.closeAll();
+    assert.equal(a.queueUnavailable, undefined);
+    assert.equal(a.hostFailure?.status, '4.3.0');
+    assert.equal(mx.messages.length, 0);
+  });
+});
