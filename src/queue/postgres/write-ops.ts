@@ -11,7 +11,7 @@ import { hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.j
 import type { MessageMeta } from '../platform-store.js';
 import { requireAccount } from './account-ops.js';
 import { insertUserDomains } from './domain-ops.js';
-import { writeAccepted, writeEvents, type NewEvent } from './event-ops.js';
+import { INSERT_RECIPIENTS, RECIPIENTS_ACCEPTED, writeEvents, type NewEvent } from './event-ops.js';
 import { domainOf, OpError, toMeta, type Conn, type MessageRow } from './rows.js';
 
 const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired')`;
@@ -24,11 +24,11 @@ export async function put(c: Conn, m: NewMessage, now: number, body: Buffer): Pr
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
   [m.id, m.mailFrom, m.returnPath ?? null, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce, m.route, m.headerPrefix || null,
     meta.account, JSON.stringify(meta.tags), JSON.stringify(meta.metadata), meta.stream]);
-  await c.query(`INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at)
-                 SELECT $1, a, d, 'queued', $4, $5 FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS r (a, d, n) ORDER BY n`,
-  [m.id, m.recipients, m.recipients.map(domainOf), m.notBefore ?? m.receivedAt, now]);
+  const rcpts = [m.id, m.recipients, m.recipients.map(domainOf), m.notBefore ?? m.receivedAt, now];
+  // Client mail: the recipients and their 'accepted' events (and outbox rows) in one statement.
+  if (hasEvents(m)) await c.query(RECIPIENTS_ACCEPTED, [...rcpts, meta.account, JSON.stringify(messageData(meta))]);
+  else await c.query(INSERT_RECIPIENTS, rcpts);
   await c.query('INSERT INTO message_body (message_id, data) VALUES ($1, $2)', [m.id, body]);
-  if (hasEvents(m)) await writeAccepted(c, m.id, m.recipients, meta, now);
 }
 
 export async function recordResults(
