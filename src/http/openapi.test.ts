@@ -35,6 +35,8 @@ test('/openapi.json documents every registered route, and only those', async () 
     // Path parameters are declared; every $ref resolves to a component.
     assert.deepEqual(doc.paths['/v1/messages/{id}']!.get!.parameters!.filter((p) => p.in === 'path').map((p) => p.name), ['id']);
     assert.equal(doc.paths['/v1/keys']!.post!['x-scope'], 'admin');
+    const ids = Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((o) => (o as { operationId: string }).operationId));
+    assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
     const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]!);
     assert.ok(refs.includes('SendMessageRequest') && refs.includes('Error'));
     for (const r of refs) assert.ok(doc.components.schemas[r], `component ${r}`);
