@@ -37,6 +37,20 @@ for rep in $(seq 1 "$REPS"); do
         CLUSTER_STORE=$store CLUSTER_NODES=$nodes VARIANT="store=$store nodes=$nodes rep=$rep" \
             "$WORK/relay-bench.sh" -r postlane-cluster -l cluster -o "$OUT" -T 300 -n "$N" -c 20 -s 4096 -R 1 >/dev/null \
             || echo "run failed: $cfg rep $rep" >&2
+        # add the PostgreSQL backends' CPU (from start, so per message over warm-up + measured)
+        run=$(ls -td "$WORK"/runs/* | head -1)
+        python3 - "$OUT" "$run/relay/pg_cpu_s" <<'PY'
+import json, os, sys
+out, f = sys.argv[1], sys.argv[2]
+lines = open(out).read().splitlines()
+r = json.loads(lines[-1])
+if "pg_cpu_s" not in r:
+    cpu = float(open(f).read()) if os.path.exists(f) else 0.0
+    r["pg_cpu_s"] = cpu
+    r["pg_cpu_ms_per_msg"] = round(cpu * 1000 / (r["n"] + r["warmup"]), 3)
+    lines[-1] = json.dumps(r)
+    open(out, "w").write("\n".join(lines) + "\n")
+PY
     done
 done
 [ "${KEEP_RUN:-0}" = 1 ] || rm -rf "$WORK"

@@ -5,7 +5,8 @@
 # (1..3, default 1), CLUSTER_STORE (pg | sqlite, default pg; sqlite needs 1 node), CLUSTER_PG_URL
 # (server admin URL, default postgres://postgres@127.0.0.1:5432/postgres). With pg each run gets a
 # fresh database, dropped by relay_stop. HAProxy runs in the measured process tree; PostgreSQL
-# does not (its CPU shows in the machine-wide figure).
+# does not: the CPU of the backends serving the run's database is written to RELAY_DIR/pg_cpu_s
+# (bench/cluster.sh adds it to the result line).
 
 cluster_db_name() { echo "postlane_bench_$(basename "$RELAY_DIR" | tr -c 'a-zA-Z0-9\n' '_' | tail -c 40)_$$"; }
 
@@ -94,7 +95,27 @@ relay_stop() {
     rm -f "$RELAY_DIR/dbname"
 }
 
+cluster_pg_cpu() { # CPU seconds of the PostgreSQL backends serving this run's database (live ones)
+    local db; db=$(cat "$RELAY_DIR/dbname" 2>/dev/null) || { echo 0; return; }
+    python3 - "$db" <<'PY'
+import os, sys
+db, clk, total = sys.argv[1], os.sysconf("SC_CLK_TCK"), 0
+for p in os.listdir("/proc"):
+    if not p.isdigit(): continue
+    try:
+        cmd = open(f"/proc/{p}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+        if not cmd.startswith("postgres: ") or f" {db} " not in cmd: continue
+        f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+        total += int(f[11]) + int(f[12])
+    except OSError:
+        pass
+print(round(total / clk, 2))
+PY
+}
+
 relay_queue_count() {
+    # (called once, after the measured run) PostgreSQL backend CPU since start, warm-up included
+    cluster_pg_cpu > "$RELAY_DIR/pg_cpu_s"
     # recipients not yet final, over the cluster (one node's CLI sees the shared queue)
     node "$BENCH_POSTLANE_ROOT/bin/postlane.js" queue stats --json --config "$RELAY_DIR/node1.yaml" 2>/dev/null \
         | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const c=JSON.parse(s);console.log(c.queued+c.deferred+c.delivering+c.held)})' \
