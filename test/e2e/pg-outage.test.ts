@@ -106,6 +106,9 @@ test('PostgreSQL stopped under load: 4xx, never 250 then loss; everything accept
     `results kept and recorded after the outage ${count('delivery.record_recovered')}, given up ${count('delivery.record_gave_up')}`);
 
   t.diagnostic(`outage events: ${relay.logs.filter((l) => /^(queue\.(un)?available|delivery\.(paused|resumed))$/.test(String(l.event))).map((l) => `${String(l.time).slice(17, 23)} ${l.event} ${l.op ?? ''} ${l.code ?? ''} ${l.reason ?? ''}`).join('; ')}`);
+  const warnings = new Map<string, number>();
+  for (const l of relay.logs) if ((l.level ?? 0) >= 40) warnings.set(String(l.event), (warnings.get(String(l.event)) ?? 0) + 1);
+  t.diagnostic(`warn/error lines by event: ${JSON.stringify(Object.fromEntries(warnings))}`);
   for (const s of lost) { // what the relay did with a lost message, to debug a failure
     const o = outcomes.get(s) as { id: string | null };
     t.diagnostic(`lost ${s} (${o.id}): ${JSON.stringify(relay.logs.filter((l) => l.id === o.id).map(({ event, response, msg }) => ({ event, response, msg })))}`);
