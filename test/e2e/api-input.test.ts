@@ -166,6 +166,15 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
     const search = await call(base, 'GET', '/v1/messages?tag=t1&limit=5', { token: acme.tokens.read });
     assert.equal(search.status, 200);
     assert.ok(search.body.data.some((m: { id: string }) => m.id === r.body.id));
+    // Paging: limit=1 twice with the cursor gives two different messages, newest first.
+    const newer = await send({ ...good, subject: 'newer' });
+    assert.equal(newer.status, 202);
+    const p1 = await call(base, 'GET', '/v1/messages?limit=1', { token: acme.tokens.read });
+    assert.deepEqual(p1.body.data.map((m: { id: string }) => m.id), [newer.body.id], 'newest first');
+    assert.ok(p1.body.next_cursor);
+    const p2 = await call(base, 'GET', `/v1/messages?limit=1&cursor=${p1.body.next_cursor}`, { token: acme.tokens.read });
+    assert.equal(p2.status, 200);
+    assert.deepEqual(p2.body.data.map((m: { id: string }) => m.id), [r.body.id]);
     assert.equal((await call(base, 'GET', '/v1/messages?limit=0', { token: acme.tokens.read })).status, 400);
     assert.equal((await call(base, 'GET', '/v1/messages?cursor=zzz', { token: acme.tokens.read })).status, 400);
   });
