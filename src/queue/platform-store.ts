@@ -185,7 +185,11 @@ export interface PlatformStore {
   addAccount(account: Account): Promise<void>;
   getAccount(name: string): Promise<Account | null>;
   listAccounts(): Promise<Account[]>;
-  /** Removes the account and what it owns (users, domains, keys, webhooks, events). False if unknown. 'default' cannot be removed (ERR_ACCOUNT_DEFAULT). */
+  /**
+   * Removes the account and what it owns (users, domains, keys, webhooks, events, idempotency keys).
+   * False if unknown. 'default' cannot be removed (ERR_ACCOUNT_DEFAULT). Its queued messages stay
+   * and are delivered (their events are still written, under the removed name).
+   */
   removeAccount(name: string): Promise<boolean>;
   setAccountLimits(name: string, limits: RateLimits): Promise<boolean>;
 
@@ -211,8 +215,15 @@ export interface PlatformStore {
   // events
   /** Append events not tied to put/recordResults (opened, clicked, webhook.disabled...). Returns them with id/seq. */
   appendEvents(events: Omit<MessageEvent, 'id' | 'seq'>[]): Promise<MessageEvent[]>;
+  /**
+   * seq order. On PostgreSQL a transaction that commits late can add an event with a lower seq than
+   * one already returned (seqs are taken at insert); events of one message are always in order.
+   */
   listEvents(q: EventQuery): Promise<MessageEvent[]>;
-  /** Deletes events (and their finished webhook deliveries) older than `before`. Returns events removed. */
+  /**
+   * Deletes events older than `before` with their pending webhook deliveries, webhook attempt log
+   * rows older than `before`, and quota counter windows that ended before it. Returns events removed.
+   */
   purgeEvents(before: number): Promise<number>;
 
   // messages by account (the API's view; the queue CLI uses the admin methods of QueueStore)
@@ -248,7 +259,7 @@ export interface PlatformStore {
    */
   reserveIdempotencyKey(account: string, key: string, requestHash: string, now: number): Promise<IdempotencyRecord | null>;
   completeIdempotencyKey(account: string, key: string, response: { status: number; body: unknown }): Promise<void>;
-  /** Remove the reservation of a request that failed before queuing anything. */
+  /** Remove the reservation of a request that failed before queuing anything (a completed record is kept). */
   releaseIdempotencyKey(account: string, key: string): Promise<void>;
   purgeIdempotencyKeys(before: number): Promise<number>;
 }
