@@ -14,6 +14,8 @@ export interface ApiRequest<B, Q, P> {
   params: P;
   clientIp: string;
   secure: boolean;
+  /** The TLS session of an HTTPS request (for the Received field). */
+  tls: { protocol: string; cipher: string } | null;
 }
 
 export interface ApiResponse {

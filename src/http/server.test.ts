@@ -34,7 +34,7 @@ test('HTTPS listener, request log lines without credentials, JSON 404', async ()
   const logger = createLogger('info', sink);
   const routes = [defineRoute({
     method: 'GET', url: '/v1/ping', scope: 'read', tag: 'test', summary: 'ping', responses: { 200: { description: 'pong' } },
-    handler: async (r) => ({ status: 200, body: { account: r.key.account, secure: r.secure } }),
+    handler: async (r) => ({ status: 200, body: { account: r.key.account, secure: r.secure, tls: r.tls?.protocol } }),
   })];
   const api = await startHttpApi({
     host: '127.0.0.1', port: 0, bodyLimit: 1000, trustProxy: false, tls: await createSelfSigned('relay.test'),
@@ -43,7 +43,7 @@ test('HTTPS listener, request log lines without credentials, JSON 404', async ()
   try {
     const ok = await get(api.address.port, '/v1/ping', token);
     assert.equal(ok.status, 200);
-    assert.deepEqual(JSON.parse(ok.body), { account: 'acme', secure: true });
+    assert.deepEqual(JSON.parse(ok.body), { account: 'acme', secure: true, tls: 'TLSv1.3' });
     const missing = await get(api.address.port, '/v1/nothing', token);
     assert.equal(missing.status, 404);
     assert.equal(JSON.parse(missing.body).error.code, 'not_found');

@@ -3,6 +3,7 @@
 // Idempotency-Key wrapper, the error format {"error":{code,message,fields}}, one `http.request`
 // log line per request (never the Authorization header), and the system routes /healthz,
 // /readyz, /metrics and /openapi.json. The routes themselves are data (routes/*.ts).
+import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
@@ -86,7 +87,7 @@ function mountRoute(app: FastifyInstance, route: ApiRoute, deps: HttpApiDeps, au
     handler: async (req, res) => {
       const key = req.apiKey!;
       const input = {
-        key, clientIp: req.ip, secure: req.protocol === 'https',
+        key, clientIp: req.ip, secure: req.protocol === 'https', tls: tlsOf(req),
         params: parse(route.params, req.params, 'invalid_path', 404),
         query: parse(route.query, req.query, 'invalid_query', 400),
         body: parse(route.body, req.body, 'validation_failed', 422),
@@ -118,6 +119,13 @@ async function authenticate(req: FastifyRequest, route: ApiRoute, auth: ApiKeyAu
     throw new ApiError(403, 'insufficient_scope', `This API key lacks the ${route.scope} scope`);
   }
   return key;
+}
+
+/** Protocol and cipher of the request's TLS session; null over plain HTTP. */
+function tlsOf(req: FastifyRequest): { protocol: string; cipher: string } | null {
+  const socket = req.raw.socket as Partial<TLSSocket>;
+  const protocol = socket.getProtocol?.();
+  return protocol ? { protocol, cipher: socket.getCipher?.()?.name ?? 'unknown' } : null;
 }
 
 function parse(schema: ApiRoute['body'], value: unknown, code: string, status: number): unknown {

@@ -63,7 +63,7 @@ const sendErrors = {
 };
 
 const accepted = (q: Queued) => ({ status: 202, body: q });
-const submissionContext = (r: { key: SubmissionContext['key']; clientIp: string; secure: boolean }): SubmissionContext => ({ key: r.key, clientIp: r.clientIp, secure: r.secure });
+const submissionContext = (r: SubmissionContext): SubmissionContext => ({ key: r.key, clientIp: r.clientIp, secure: r.secure, tls: r.tls });
 
 export function messageRoutes(ctx: RouteContext): ApiRoute[] {
   return [

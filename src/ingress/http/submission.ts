@@ -34,6 +34,8 @@ export interface SubmissionContext {
   clientIp: string;
   /** The request came over TLS: "with HTTPS" in the Received field. */
   secure: boolean;
+  /** Its TLS session: named in the Received field like SMTP's STARTTLS. */
+  tls: { protocol: string; cipher: string } | null;
 }
 
 export interface Queued {
@@ -59,7 +61,7 @@ export class HttpSubmission {
     const body = await msg.build(id, this.deps.hostname, now);
     if (body.length > this.deps.maxMessageSize) throw tooLarge(this.deps.maxMessageSize);
     const received = Buffer.from(receivedHeader({
-      helo: null, ip: ctx.clientIp, hostname: this.deps.hostname, protocol: ctx.secure ? 'HTTPS' : 'HTTP', id, date: new Date(now), tls: null,
+      helo: null, ip: ctx.clientIp, hostname: this.deps.hostname, protocol: ctx.secure ? 'HTTPS' : 'HTTP', id, date: new Date(now), tls: ctx.tls,
     }), 'latin1');
     const message = Buffer.concat([received, body]);
     const signed = await this.#sign(message, msg, id);
