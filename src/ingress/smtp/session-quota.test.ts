@@ -109,3 +109,19 @@ test('STARTTLS forgets the account: after TLS and a new AUTH the new grant count
   const out = send('RCPT TO:<x@dest.test>');
   assert.equal(out.action?.type === 'chargeQuota' && out.action.subject.account, 'acme');
 });
+
+test('permanent quota refusals do not use up the error budget (the accepted recipients survive)', () => {
+  const { s, send } = authed({ allowedDomains: [], anyDomain: true, account: 'acme' }, { maxBadCommands: 3, maxRecipients: 100 });
+  send('MAIL FROM:<a@acme.test>');
+  send('RCPT TO:<ok@dest.test>');
+  s.quotaCharged({ ok: true });
+  for (let i = 0; i < 10; i++) {
+    send(`RCPT TO:<r${i}@dest.test>`);
+    const out = s.quotaCharged({ ok: false, reply: reply(550, '5.7.1', 'Account limit of 1 per month reached; sending refused') });
+    assert.equal(out.close, false);
+    assert.equal(wire(out), '550 5.7.1 Account limit of 1 per month reached; sending refused\r\n');
+  }
+  const data = send('DATA');
+  assert.ok(data.action?.type === 'receiveData');
+  assert.deepEqual(data.action.transaction.recipients, ['ok@dest.test']);
+});

@@ -208,7 +208,9 @@ export class SmtpSession {
   quotaCharged(outcome: QuotaOutcome): SessionOutput {
     this.#expect('quota');
     this.#waiting = 'command';
-    if (!outcome.ok) return this.#finish(say(outcome.reply), 'RCPT');
+    // A quota refusal is policy, not a client error: it does not use up the error budget (closing
+    // with 421 would also lose the recipients already accepted in this transaction).
+    if (!outcome.ok) return this.#finish(say(outcome.reply), 'RCPT', false);
     this.#tx?.rcpts.push(this.#pendingRcpt);
     return this.#finish(say(reply(250, '2.1.5', 'Ok')), 'RCPT');
   }
@@ -237,9 +239,9 @@ export class SmtpSession {
   }
 
   /** Applies what every step shares: RFC 2034 codes only after EHLO, the error budget, closing. */
-  #finish(step: Step, command?: string): SessionOutput {
+  #finish(step: Step, command?: string, isClientError = true): SessionOutput {
     let replies = step.replies;
-    if (replies.some((r) => r.code >= 500) && ++this.#badCommands >= this.opts.maxBadCommands && !replies.some((r) => r.close)) {
+    if (isClientError && replies.some((r) => r.code >= 500) && ++this.#badCommands >= this.opts.maxBadCommands && !replies.some((r) => r.close)) {
       replies = [...replies, R.tooManyErrors];
     }
     if (!this.#esmtp) replies = replies.map(({ enhanced: _drop, ...r }) => r);
