@@ -293,4 +293,33 @@ export function platformEventsContract(it: PlatformIt): void {
     assert.deepEqual([...claimed].sort(), hooks, 'every webhook was leased once');
     assert.ok(batches.every((b) => b.events.length === 4));
   });
+
+  it('webhooks: claimers on two nodes deliver every event of every webhook exactly once, in seq order', async (store, fx) => {
+    const peer = await fx.openPeer();
+    const hooks = ['w0', 'w1', 'w2'];
+    for (const id of hooks) await store.addWebhook(hook(id, 'default'));
+    const appended = await store.appendEvents(Array.from({ length: 30 }, (_, i) => (
+      { at: T0 + i, account: 'default', type: 'opened' as const, messageId: null, recipient: null, data: { i } })));
+    const delivered = new Map<string, number[]>(hooks.map((h) => [h, []]));
+    const inFlight = new Set<string>();
+    const claimer = async (s: QueueStore, owner: string) => {
+      for (let idle = 0; idle < 3;) {
+        const batches = await s.claimWebhookBatches({ now: T0 + 100, limit: 2, batchSize: 4, leaseMs: LEASE, owner });
+        if (batches.length === 0) { idle++; await new Promise((r) => setTimeout(r, 5)); continue; }
+        idle = 0;
+        for (const b of batches) {
+          assert.ok(!inFlight.has(b.webhook.id), `${b.webhook.id} claimed while its batch was in flight`);
+          inFlight.add(b.webhook.id);
+          delivered.get(b.webhook.id)!.push(...b.events.map((e) => e.seq));
+        }
+        await new Promise((r) => setImmediate(r));
+        for (const b of batches) {
+          inFlight.delete(b.webhook.id);
+          await s.recordWebhookAttempt({ webhookId: b.webhook.id, at: T0 + 100, eventIds: b.events.map((e) => e.id), ok: true, status: 204, error: null, durationMs: 1 }, null);
+        }
+      }
+    };
+    await Promise.all([claimer(store, 'a1'), claimer(store, 'a2'), claimer(peer, 'b1'), claimer(peer, 'b2')]);
+    for (const h of hooks) assert.deepEqual(delivered.get(h), appended.map((e) => e.seq), `${h}: every event once, in order`);
+  });
 }
