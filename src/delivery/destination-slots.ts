@@ -29,6 +29,8 @@ export class DestinationSlots {
   /** destination → until when another node holds all its slots (as far as we know). */
   readonly #fullUntil = new Map<string, number>();
   #timer: NodeJS.Timeout | null = null;
+  /** Releases not yet committed: an acquire waits for them, or it would find our own freed slots still taken. */
+  #releasing: Promise<unknown> = Promise.resolve();
 
   constructor(opts: DestinationSlotsOptions) { this.#o = opts; }
 
@@ -50,6 +52,7 @@ export class DestinationSlots {
   async acquire(wants: Map<string, number>): Promise<void> {
     const requests = [...wants].filter(([d, n]) => n > 0 && !this.isFull(d)).map(([destination, want]) => ({ destination, want }));
     if (requests.length === 0) return;
+    await this.#releasing;
     const now = this.#o.clock.now();
     let granted: DestinationSlot[] = [];
     try {
@@ -72,8 +75,9 @@ export class DestinationSlots {
     const freed = slots.splice(Math.max(needed, 0));
     if (slots.length === 0) this.#held.delete(destination);
     this.#fullUntil.delete(destination);
-    this.#o.store.releaseDestinationSlots(this.#o.owner, freed.map((slot) => ({ destination, slot }))).catch((err: unknown) =>
+    const release = this.#o.store.releaseDestinationSlots(this.#o.owner, freed.map((slot) => ({ destination, slot }))).catch((err: unknown) =>
       this.#o.logger.warn({ event: 'delivery.slots_failed', op: 'release', destination, err }, 'could not release destination slots; they expire with their lease'));
+    this.#releasing = Promise.all([this.#releasing, release]);
   }
 
   /** Stop renewing; release every slot this node holds. */
@@ -81,6 +85,7 @@ export class DestinationSlots {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     this.#held.clear();
+    await this.#releasing;
     try {
       await this.#o.store.releaseDestinationSlots(this.#o.owner);
     } catch (err) {
