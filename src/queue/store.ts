@@ -287,34 +287,6 @@ export interface QueueStore extends PlatformStore {
   releaseDestinationSlots(owner: string, slots?: DestinationSlot[]): Promise<number>;
   /** Give back jobs `owner` claimed but never started: due again as before, no attempt counted. Returns recipients. */
   unclaimJobs(owner: string, jobs: { messageId: string; domain: string }[]): Promise<number>;
-
-  // cluster-wide per-destination concurrency (delivery.maxConnectionsPerDestination): a node holds
-  // one slot per connection it keeps to a destination; slots are leased and renewed like jobs.
-  /**
-   * Lease up to `want` more slots per destination for `owner`, among slots 0..limit-1 that are free
-   * or whose lease ended before `now`; never more than `limit` per destination over every owner.
-   * Returns the slots granted: possibly fewer than asked, or none.
-   */
-  acquireDestinationSlots(opts: AcquireSlotsOptions): Promise<DestinationSlot[]>;
-  /** Extend every slot `owner` still holds to now + leaseMs; returns them (a slot lost after expiry is absent). */
-  renewDestinationSlots(opts: { owner: string; now: number; leaseMs: number }): Promise<DestinationSlot[]>;
-  /** Free the given slots of `owner` (all of them when omitted). Returns how many were freed. */
-  releaseDestinationSlots(owner: string, slots?: DestinationSlot[]): Promise<number>;
-  /** Give back jobs `owner` claimed but never started: due again as before, no attempt counted. Returns recipients. */
-  unclaimJobs(owner: string, jobs: { messageId: string; domain: string }[]): Promise<number>;
-}
-
-/** One permitted connection to a destination (recipient domain), leased by a node. */
-export interface DestinationSlot { destination: string; slot: number }
-
-export interface AcquireSlotsOptions {
-  owner: string;
-  /** Destinations (lower-case recipient domains) and how many more slots each. */
-  requests: { destination: string; want: number }[];
-  /** Slots per destination in all (delivery.maxConnectionsPerDestination). */
-  limit: number;
-  now: number;
-  leaseMs: number;
 }
 
 /** One permitted connection to a destination (recipient domain), leased by a node. */
