@@ -118,7 +118,9 @@ for (const [listener, tlsArg, version] of [['submission', '--tls', 2], ['submiss
 
 test('HAProxy health checks (v2 LOCAL) are served under the balancer\'s own address and never refused', { skip }, async () => {
   const isCheck = (l: { event?: string; [k: string]: unknown }) => l.event === 'smtp.connected' && l.listener === 'submission' && l.ip === '127.0.0.1' && l.proxyVersion === 2;
-  await eventually(() => relay.logs.filter(isCheck).length >= 3, 10_000);
+  // HAProxy's check interval stretches under load (seen: 7 s for "inter 500ms"), so one check
+  // seen is the proof; none of them may have been refused.
+  await eventually(() => relay.logs.filter(isCheck).length >= 1, 15_000);
   assert.deepEqual(relay.logs.filter((l) => l.event === 'smtp.proxy_refused' && l.peer === '127.0.0.1'), []);
 });
 

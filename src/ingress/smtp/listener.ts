@@ -118,8 +118,11 @@ export class SmtpListener {
       this.deps.logger.warn({ event: 'smtp.proxy_refused', listener: this.deps.name, peer, reason: admission.reason }, 'PROXY protocol: connection refused');
       return socket.destroy();
     }
-    if (this.#closing || socket.destroyed) return socket.destroy();
     const ip = admission.ip;
+    const via = admission.kind === 'proxied' ? { proxy: admission.peer, proxyVersion: admission.version } : {};
+    // Logged before the liveness check: a balancer's health check sends its header and resets at once.
+    this.deps.logger.debug({ event: 'smtp.connected', listener: this.deps.name, ip, ...via }, 'connection');
+    if (this.#closing || socket.destroyed) return socket.destroy();
     if (!this.deps.limits.tryAcquire(ip)) {
       this.deps.logger.warn({ event: 'smtp.rejected', listener: this.deps.name, ip, code: 421, enhanced: '4.7.0', reason: 'connection limit' }, 'too many connections');
       if (this.deps.name === 'submissions') return socket.destroy(); // no TLS yet: a plaintext reply would not be understood
@@ -133,8 +136,6 @@ export class SmtpListener {
     const trustedNetwork = (name === 'submission' || name === 'alt') && this.deps.isRelayNetwork(ip);
     const conn = new Connection(socket, { ...this.deps.connection, implicitTls: name === 'submissions', trustedNetwork, clientIp: ip });
     this.#connections.add(conn);
-    const via = admission.kind === 'proxied' ? { proxy: admission.peer, proxyVersion: admission.version } : {};
-    this.deps.logger.debug({ event: 'smtp.connected', listener: this.deps.name, ip, ...via }, 'connection');
     conn.closed.then(() => {
       this.#connections.delete(conn);
       this.deps.limits.release(ip);
