@@ -1,15 +1,16 @@
 // Opens the queue store for one admin command and closes it afterwards.
+import type { Config } from '../config/schema.js';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../events/log.js';
 import { openStore } from '../queue/open-store.js';
 import { Option } from 'commander';
 import type { QueueStore } from '../queue/store.js';
 
-export async function withStore<T>(configFile: string | undefined, fn: (store: QueueStore) => Promise<T>): Promise<T> {
+export async function withStore<T>(configFile: string | undefined, fn: (store: QueueStore, config: Readonly<Config>) => Promise<T>): Promise<T> {
   const config = loadConfig({ file: configFile });
   const store = openStore(config, createLogger('warn', process.stderr), 'admin');
   await store.open();
-  try { return await fn(store); } finally { await store.close(); }
+  try { return await fn(store, config); } finally { await store.close(); }
 }
 
 export const configOption = () =>

@@ -1,12 +1,11 @@
 // `postlane webhooks add|list|remove|enable|attempts`: an account's webhook endpoints, for
 // operators (the HTTP API offers the same under /v1/webhooks). The signing secret is generated
 // here, printed once by `add`, and never shown again (list shows no secrets).
-import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { RelayError } from '../errors.js';
 import { DEFAULT_ACCOUNT, EVENT_TYPES, type EventType, type Webhook, type WebhookAttempt } from '../queue/platform-store.js';
 import type { QueueStore } from '../queue/store.js';
-import { generateWebhookSecret } from '../events/webhook-signature.js';
+import { newWebhook, privateDestinationProblem } from '../events/webhook-destination.js';
 import { configOption, withStore } from './admin-store.js';
 
 interface Common { config?: string; account: string; json?: boolean }
@@ -57,11 +56,10 @@ export function registerWebhookCommands(program: Command) {
     .requiredOption('--url <url>', 'http(s) URL receiving POSTed event batches')
     .option('--events <types>', `comma-separated event types (default: all): ${EVENT_TYPES.join(',')}`))
     .action(async (opts: Common & { url: string; events?: string }) => {
-      const w: Webhook = {
-        id: `wh_${randomBytes(8).toString('hex')}`, account: opts.account, url: parseWebhookUrl(opts.url), events: parseEventTypes(opts.events),
-        secret: generateWebhookSecret(), enabled: true, createdAt: Date.now(), disabledAt: null, disabledReason: null,
-      };
-      await withStore(opts.config, async (store) => {
+      const w = newWebhook({ account: opts.account, url: parseWebhookUrl(opts.url), events: parseEventTypes(opts.events), now: Date.now() });
+      await withStore(opts.config, async (store, config) => {
+        const problem = config.webhooks.allowPrivateDestinations ? null : privateDestinationProblem(w.url);
+        if (problem) throw new RelayError('ERR_WEBHOOK_DESTINATION', `${problem}: webhooks may only reach public addresses (see webhooks.allowPrivateDestinations)`);
         await requireAccount(store, opts.account);
         await store.addWebhook(w);
       });

@@ -211,6 +211,8 @@ export const configSchema = z.object({
     retryFor: duration('webhooks.retryFor').default('24h').describe('keep retrying an event this long (with backoff) before dropping it'),
     disableAfter: duration('webhooks.disableAfter').default('24h').describe('disable a webhook (event webhook.disabled) that has failed continuously this long'),
     pollInterval: duration('webhooks.pollInterval').default('1s').describe('how often each node looks for pending webhook deliveries'),
+    allowPrivateDestinations: z.boolean().default(false)
+      .describe('let webhooks reach loopback, private, link-local and other non-public addresses; off, a tenant cannot aim the relay at internal services or cloud metadata (SSRF)'),
   }).strict().default({}),
   log: z.object({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

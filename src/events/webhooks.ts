@@ -13,6 +13,7 @@ import type { Logger } from './log.js';
 import type { MessageEvent, PlatformStore, Webhook, WebhookAttempt, WebhookBatch } from '../queue/platform-store.js';
 import { SIGNATURE_HEADER, signPayload } from './webhook-signature.js';
 import { failingSinceFrom, isDueForDisable, nextWebhookRetryAt } from './webhook-retry.js';
+import { publicOnlyFetch } from './webhook-destination.js';
 
 /** The payload version: fields are only ever added (mox webhook.go). */
 export const WEBHOOK_PAYLOAD_VERSION = 1;
@@ -34,7 +35,7 @@ export interface WebhookDispatcherOptions {
   logger: Logger;
   clock?: Clock;
   nodeId: string;
-  /** Default: the global fetch (undici). */
+  /** Default: a fetch limited to public addresses (webhook-destination.ts), or the global fetch when webhooks.allowPrivateDestinations. */
   fetch?: typeof fetch;
   /** [0, 1): retry jitter; injected by tests. */
   random?: () => number;
@@ -76,7 +77,7 @@ export class WebhookDispatcher {
 
   constructor(opts: WebhookDispatcherOptions) {
     this.#o = { ...opts, clock: opts.clock ?? systemClock };
-    this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#fetch = opts.fetch ?? (opts.config.webhooks.allowPrivateDestinations ? globalThis.fetch.bind(globalThis) : publicOnlyFetch());
   }
 
   /** POSTs running now. */

@@ -47,6 +47,7 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
   });
   const ctx: RouteContext = {
     store, submission, clock, hostname: config.hostname, domains: config.domains,
+    allowPrivateWebhooks: config.webhooks.allowPrivateDestinations,
     // The retry window (delivery.maxQueueTime) counts from acceptance: a scheduled send keeps at least half of it.
     composeLimits: { maxRecipients: config.limits.maxRecipients, maxScheduleAheadMs: Math.min(MAX_SCHEDULE_AHEAD_MS, config.delivery.maxQueueTime / 2) },
   };

@@ -68,6 +68,13 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
     assert.equal((await call(base, 'GET', '/v1/keys', { token: acme.tokens.send })).status, 403);
     assert.equal((await call(base, 'GET', '/v1/events', { token: acme.tokens.send })).status, 403);
     assert.equal((await call(base, 'POST', '/v1/webhooks', { token: acme.tokens.read, body: { url: 'http://127.0.0.1:9/x' } })).status, 403);
+    // SSRF: a tenant cannot aim webhooks at loopback, private or metadata addresses (webhooks.allowPrivateDestinations is off).
+    for (const url of ['http://127.0.0.1:9/x', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/x', 'http://localhost:8080/x', 'http://10.0.0.7/x']) {
+      const refused = await call(base, 'POST', '/v1/webhooks', { token: acme.tokens.admin, body: { url } });
+      assert.equal(refused.status, 422, url);
+      assert.equal(refused.body.error.fields[0].path, 'url');
+    }
+    assert.deepEqual((await call(base, 'GET', '/v1/webhooks', { token: acme.tokens.admin })).body.data, []);
     assert.equal((await call(base, 'GET', '/v1/keys', { token: acme.tokens.admin })).status, 200, 'admin covers everything');
     assert.equal((await call(base, 'GET', '/v1/events', { token: acme.tokens.admin })).status, 200);
     // A revoked key stops working at once.

@@ -13,7 +13,7 @@ const keyId = (token: string) => token.slice(3, 19);
 
 test('tenant isolation across every endpoint family', async (t) => {
   // No DNS for the recipients' domain: messages stay queued/deferred, which is all this test needs.
-  const relay = await RelayProcess.create({ dns: { servers: ['127.0.0.1:9'] } });
+  const relay = await RelayProcess.create({ dns: { servers: ['127.0.0.1:9'] }, webhooks: { allowPrivateDestinations: true } });
   t.after(() => relay.cleanup());
   const store = openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
   await store.open();

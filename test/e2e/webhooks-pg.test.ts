@@ -45,7 +45,7 @@ test('two nodes on one PostgreSQL database: one webhook, every event once in ord
     storage: { url },
     dns: { servers: [`127.0.0.1:${dns.port}`] },
     delivery: { port: mx.port, pollInterval: '200ms' },
-    webhooks: { pollInterval: '100ms', batchSize: 5 },
+    webhooks: { pollInterval: '100ms', batchSize: 5, allowPrivateDestinations: true },
   };
   const nodes = [await RelayProcess.create(config), await RelayProcess.create(config)];
   t.after(async () => {

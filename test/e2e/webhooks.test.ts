@@ -132,7 +132,7 @@ before(async () => {
     'mx.example.net': { A: ['127.0.0.2'] },
   });
   await hooks.up();
-  ({ relay, token } = await setupRelay({ webhooks: { pollInterval: '200ms', timeout: '2s' } }));
+  ({ relay, token } = await setupRelay({ webhooks: { pollInterval: '200ms', timeout: '2s', allowPrivateDestinations: true } }));
   secret = (await addWebhook(relay, hooks.url)).secret;
   await relay.start();
 });
@@ -258,7 +258,7 @@ test('a receiver failing for webhooks.disableAfter is disabled (event + log line
   const healthy = new HookReceiver(() => healthySecret);
   await failing.up();
   await healthy.up();
-  const { relay: r, token: key } = await setupRelay({ webhooks: { pollInterval: '200ms', timeout: '2s', disableAfter: '3s', retryFor: '4s' } });
+  const { relay: r, token: key } = await setupRelay({ webhooks: { pollInterval: '200ms', timeout: '2s', disableAfter: '3s', retryFor: '4s', allowPrivateDestinations: true } });
   try {
     const bad = await addWebhook(r, failing.url);
     failingSecret = bad.secret;

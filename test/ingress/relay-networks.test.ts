@@ -2,7 +2,7 @@
 // without TLS or AUTH (like Postfix mynetworks); everyone else still needs AUTH; mx is unaffected.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { networkMatcher } from '../../src/ingress/smtp/listener.js';
+import { networkMatcher } from '../../src/net/networks.js';
 import { Client, startHarness, type Harness } from './harness.js';
 
 let h: Harness;

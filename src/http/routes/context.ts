@@ -13,4 +13,6 @@ export interface RouteContext {
   clock: Clock;
   hostname: string;
   domains: DomainsConfig;
+  /** webhooks.allowPrivateDestinations: webhook URLs may name non-public hosts. */
+  allowPrivateWebhooks: boolean;
 }

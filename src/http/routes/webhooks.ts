@@ -1,10 +1,10 @@
 // /v1/webhooks: the account's webhook endpoints. Listing and reading need the read scope; creating,
 // removing and re-enabling need admin. The signing secret (`whsec_` + 32 random bytes, base64url)
 // is generated here and returned once, on creation; the dispatcher (src/events/) signs with it.
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod/v4';
 import { EVENT_TYPES, type EventType, type Webhook, type WebhookAttempt } from '../../queue/platform-store.js';
-import { ApiError } from '../../ingress/http/api-error.js';
+import { ApiError, invalidFields } from '../../ingress/http/api-error.js';
+import { newWebhook, privateDestinationProblem } from '../../events/webhook-destination.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { errorBody, idParams, isoTime, limitParam } from '../schemas.js';
 import type { RouteContext } from './context.js';
@@ -29,7 +29,6 @@ const renderWebhook = (w: Webhook) => ({
 });
 const renderAttempt = (a: WebhookAttempt) => ({ at: isoTime(a.at), ok: a.ok, status: a.status, error: a.error, duration_ms: a.durationMs, event_ids: a.eventIds });
 
-export const newWebhookSecret = () => `whsec_${randomBytes(32).toString('base64url')}`;
 const notFound = () => new ApiError(404, 'not_found', 'No such webhook');
 
 export function webhookRoutes(ctx: RouteContext): ApiRoute[] {
@@ -45,10 +44,9 @@ export function webhookRoutes(ctx: RouteContext): ApiRoute[] {
       summary: 'Create a webhook; its signing secret is in this response only',
       responses: { 201: { description: 'created', schema: webhookBody.extend({ secret: z.string() }) }, 422: { description: 'invalid fields', schema: errorBody } },
       handler: async (r) => {
-        const w: Webhook = {
-          id: `wh_${randomBytes(8).toString('hex')}`, account: r.key.account, url: r.body.url, events: [...new Set(r.body.events ?? [])],
-          secret: newWebhookSecret(), enabled: true, createdAt: ctx.clock.now(), disabledAt: null, disabledReason: null,
-        };
+        const problem = ctx.allowPrivateWebhooks ? null : privateDestinationProblem(r.body.url);
+        if (problem) throw invalidFields([{ path: 'url', message: `${problem}: webhooks may only reach public addresses` }]);
+        const w = newWebhook({ account: r.key.account, url: r.body.url, events: r.body.events ?? [], now: ctx.clock.now() });
         await ctx.store.addWebhook(w);
         return { status: 201, body: { ...renderWebhook(w), secret: w.secret } };
       },

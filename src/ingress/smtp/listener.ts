@@ -35,17 +35,6 @@ export class ConnectionLimits {
 }
 
 /** A matcher for smtp.relayNetworks: "10.0.0.0/8", "192.0.2.7", "2001:db8::/32". */
-export function networkMatcher(cidrs: readonly string[]): (ip: string) => boolean {
-  if (cidrs.length === 0) return () => false;
-  const list = new net.BlockList();
-  for (const cidr of cidrs) {
-    const [addr = '', bits] = cidr.split('/');
-    const type = net.isIPv6(addr) ? 'ipv6' : 'ipv4';
-    list.addSubnet(addr, bits === undefined ? (type === 'ipv6' ? 128 : 32) : Number(bits), type);
-  }
-  return (ip) => net.isIP(ip) !== 0 && list.check(ip, net.isIPv6(ip) ? 'ipv6' : 'ipv4');
-}
-
 export interface ListenerDeps {
   name: ListenerName;
   connection: Omit<ConnectionDeps, 'implicitTls' | 'trustedNetwork' | 'clientIp'>;
