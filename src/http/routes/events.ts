@@ -2,11 +2,12 @@
 // position after the last event returned (also when the page is empty), so a client can poll
 // with the same cursor until new events arrive.
 import { z } from 'zod/v4';
-import { EVENT_TYPES, type EventType, type MessageEvent } from '../../queue/platform-store.js';
+import { EVENT_TYPES, type EventType } from '../../queue/platform-store.js';
 import { ApiError } from '../../ingress/http/api-error.js';
 import { defineRoute, type ApiRoute } from '../route.js';
-import { decodeCursor, encodeCursor, isoTime, limitParam, queryTime } from '../schemas.js';
+import { decodeCursor, encodeCursor, limitParam, queryTime } from '../schemas.js';
 import type { RouteContext } from './context.js';
+import { renderWebhookEvent } from '../../events/webhooks.js';
 
 const eventQuery = z.object({
   cursor: z.string().max(200).optional(),
@@ -25,8 +26,8 @@ export const eventBody = z.object({
 
 const eventPage = z.object({ data: z.array(eventBody), next_cursor: z.string() }).meta({ id: 'EventPage' });
 
-export const renderEvent = (e: MessageEvent) =>
-  ({ id: e.id, type: e.type, at: isoTime(e.at), message_id: e.messageId, recipient: e.recipient, data: e.data });
+/** The same shape webhooks carry (docs/webhooks.md promises it): one renderer for both. */
+const renderEvent = renderWebhookEvent;
 
 export function eventRoutes(ctx: RouteContext): ApiRoute[] {
   return [defineRoute({
