@@ -3,7 +3,7 @@
 import type { DkimKey, SendingDomain, UserDomainGrant } from '../store.js';
 import { toKey, type DomainRow, type KeyRow } from '../row-mapping.js';
 import { requireAccount } from './account-ops.js';
-import { normalizeDomains, OpError, type Conn } from './rows.js';
+import { normalizeDomains, OpError, prepared, runPrepared, type Conn } from './rows.js';
 
 
 const KEYS_IN_ORDER = 'ORDER BY created_at, seq'; // oldest first, then in the order added
@@ -64,10 +64,15 @@ export async function setUserDomains(c: Conn, user: string, grant: UserDomainGra
   return true;
 }
 
+// Looked up for every message signed (the From: domain and its parents): prepared (rows.ts).
+const DOMAIN = prepared('domain', 'SELECT name, created_at, account FROM sending_domain WHERE name = $1');
+const DOMAIN_KEYS = prepared('domain_keys', `SELECT domain, selector, algorithm, private_key, public_key, created_at, state
+                                             FROM dkim_key WHERE domain = $1 ${KEYS_IN_ORDER}`);
+
 export async function getDomain(c: Conn, name: string): Promise<SendingDomain | null> {
-  const d = (await c.query<DomainRow>('SELECT * FROM sending_domain WHERE name = $1', [name.toLowerCase()])).rows[0];
+  const d = (await runPrepared<DomainRow>(c, DOMAIN, [name.toLowerCase()])).rows[0];
   if (!d) return null;
-  const keys = await c.query<KeyRow>(`SELECT * FROM dkim_key WHERE domain = $1 ${KEYS_IN_ORDER}`, [d.name]);
+  const keys = await runPrepared<KeyRow>(c, DOMAIN_KEYS, [d.name]);
   return { name: d.name, createdAt: d.created_at, account: d.account, keys: keys.rows.map(toKey) };
 }
 

@@ -7,7 +7,7 @@
 // order (their writers lock the message row), which is what webhooks promise.
 import { eventLimit, searchLimit, toEvent, type EventRowValues } from '../event-mapping.js';
 import type { EventQuery, MessageEvent, MessageMeta, MessageSearch, MessageSummary } from '../platform-store.js';
-import { toMeta, type Conn, type MessageRow } from './rows.js';
+import { prepared, runPrepared, toMeta, type Conn, type MessageRow } from './rows.js';
 
 export interface NewEvent { at: number; type: string; messageId: string | null; recipient: string | null; data: Record<string, unknown> }
 
@@ -16,7 +16,7 @@ export interface NewEvent { at: number; type: string; messageId: string | null; 
  * that want its type, in one statement (one round trip; the webhook lookup is an indexed probe,
  * usually empty). Returns their seqs in order.
  */
-const WRITE_EVENTS = `
+const WRITE_EVENTS = prepared('write_events', `
   WITH ins AS (
     INSERT INTO event (at, account, type, message_id, recipient, data)
     SELECT at, $1::text, type, mid, rcpt, data::jsonb
@@ -26,27 +26,27 @@ const WRITE_EVENTS = `
     INSERT INTO webhook_delivery (webhook_id, event_seq, next_attempt_at)
     SELECT w.id, ins.seq, ins.at FROM ins JOIN webhook w
       ON w.account = $1 AND w.enabled AND (w.events = '[]'::jsonb OR w.events ? ins.type))
-  SELECT seq FROM ins ORDER BY seq`;
+  SELECT seq FROM ins ORDER BY seq`);
 
 export async function writeEvents(c: Conn, account: string, events: NewEvent[]): Promise<number[]> {
   if (events.length === 0) return [];
-  const { rows } = await c.query<{ seq: number }>(WRITE_EVENTS,
-    [account, events.map((e) => e.at), events.map((e) => e.type), events.map((e) => e.messageId), events.map((e) => e.recipient),
+  const { rows } = await runPrepared<{ seq: number }>(c, WRITE_EVENTS, [account, events.map((e) => e.at), events.map((e) => e.type), events.map((e) => e.messageId), events.map((e) => e.recipient),
       events.map((e) => JSON.stringify(e.data))]);
   return rows.map((r) => r.seq);
 }
 
 /** put's recipient rows: $1 message id, $2 addresses, $3 their domains, $4 first due time, $5 now. */
-export const INSERT_RECIPIENTS = `
+const RECIPIENT_ROWS = `
   INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at)
   SELECT $1, a, d, 'queued', $4, $5 FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS r (a, d, n) ORDER BY n`;
+export const INSERT_RECIPIENTS = prepared('insert_recipients', RECIPIENT_ROWS);
 
 /**
  * The same, plus each recipient's 'accepted' event ($6 account, $7 data) and its outbox rows, in
  * one statement: put() of client mail costs no extra round trip for its events.
  */
-export const RECIPIENTS_ACCEPTED = `
-  WITH rcpt AS (${INSERT_RECIPIENTS}),
+export const RECIPIENTS_ACCEPTED = prepared('recipients_accepted', `
+  WITH rcpt AS (${RECIPIENT_ROWS}),
   ins AS (
     INSERT INTO event (at, account, type, message_id, recipient, data)
     SELECT $5, $6::text, 'accepted', $1, a, $7::jsonb FROM unnest($2::text[]) WITH ORDINALITY AS r (a, n) ORDER BY n
@@ -55,7 +55,7 @@ export const RECIPIENTS_ACCEPTED = `
     INSERT INTO webhook_delivery (webhook_id, event_seq, next_attempt_at)
     SELECT w.id, ins.seq, ins.at FROM ins JOIN webhook w
       ON w.account = $6 AND w.enabled AND (w.events = '[]'::jsonb OR w.events ? ins.type))
-  SELECT count(*) FROM ins`;
+  SELECT count(*) FROM ins`);
 
 export async function appendEvents(c: Conn, events: Omit<MessageEvent, 'id' | 'seq'>[]): Promise<MessageEvent[]> {
   const out: MessageEvent[] = [];
@@ -87,8 +87,10 @@ export async function listEvents(c: Conn, q: EventQuery): Promise<MessageEvent[]
   return rows.map((r) => toEvent(r, r.data));
 }
 
+const MESSAGE_META = prepared('message_meta', 'SELECT account, tags, metadata, stream FROM queued_message WHERE id = $1');
+
 export async function getMessageMeta(c: Conn, id: string): Promise<MessageMeta | null> {
-  const r = (await c.query<MessageRow>('SELECT account, tags, metadata, stream FROM queued_message WHERE id = $1', [id])).rows[0];
+  const r = (await runPrepared<MessageRow>(c, MESSAGE_META, [id])).rows[0];
   return r ? toMeta(r) : null;
 }
 

@@ -4,7 +4,7 @@
 import type { NodeHeartbeat } from '../store.js';
 import { FINAL_STATES, type MessageView, type QueueCounts, type RecipientState, type RecipientView, type UserRecord } from '../store.js';
 import {
-  toMessageView, toRecipientView, toUser, type AttemptRow, type Conn, type MessageRow, type RecipientViewRow, type UserRow,
+  prepared, runPrepared, toMessageView, toRecipientView, toUser, type AttemptRow, type Conn, type MessageRow, type RecipientViewRow, type UserRow,
 } from './rows.js';
 
 const RECIPIENT_VIEW = 'SELECT r.*, m.mail_from, m.received_at, m.size FROM recipient r JOIN queued_message m ON m.id = r.message_id';
@@ -67,10 +67,11 @@ export async function listUsers(c: Conn, account: string | null = null): Promise
 }
 
 /** readBody's one query: the header prefix and the body; null once the message finished (or is unknown). */
+const BODY_SOURCE = prepared('body_source', `SELECT m.header_prefix, m.completed_at, b.data FROM queued_message m
+                                             LEFT JOIN message_body b ON b.message_id = m.id WHERE m.id = $1`);
+
 export async function bodySource(c: Conn, id: string): Promise<{ prefix: string | null; data: Buffer } | null> {
-  const { rows } = await c.query<{ header_prefix: string | null; completed_at: number | null; data: Buffer | null }>(
-    `SELECT m.header_prefix, m.completed_at, b.data FROM queued_message m
-     LEFT JOIN message_body b ON b.message_id = m.id WHERE m.id = $1`, [id]);
+  const { rows } = await runPrepared<{ header_prefix: string | null; completed_at: number | null; data: Buffer | null }>(c, BODY_SOURCE, [id]);
   const row = rows[0];
   if (!row || row.completed_at !== null || row.data === null) return null;
   return { prefix: row.header_prefix, data: row.data };

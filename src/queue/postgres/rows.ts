@@ -8,6 +8,18 @@ export { domainOf, normalizeDomains } from '../row-mapping.js';
 
 export type Conn = pg.PoolClient;
 
+/**
+ * A per-message statement, prepared once per connection under its name: later runs skip parsing
+ * and, once PostgreSQL settles on a generic plan, planning (the larger part of the database's
+ * CPU per message; bench/README.md). Its result columns must be listed, never `*`: a prepared
+ * statement whose result shape changes (a migration adding a column) fails instead of re-planning.
+ */
+export interface Prepared { readonly name: string; readonly text: string }
+export const prepared = (name: string, text: string): Prepared => ({ name: `pl_${name}`, text });
+export function runPrepared<R extends pg.QueryResultRow = pg.QueryResultRow>(c: Conn, s: Prepared, values: unknown[]): Promise<pg.QueryResult<R>> {
+  return c.query<R>({ name: s.name, text: s.text, values });
+}
+
 const INT8_OID = 20;
 /** Per-pool type parsers (never the process-global pg.types). */
 export const pgTypes: pg.CustomTypesConfig = {

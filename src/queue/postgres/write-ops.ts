@@ -12,31 +12,46 @@ import type { MessageMeta } from '../platform-store.js';
 import { requireAccount } from './account-ops.js';
 import { insertUserDomains } from './domain-ops.js';
 import { INSERT_RECIPIENTS, RECIPIENTS_ACCEPTED, writeEvents, type NewEvent } from './event-ops.js';
-import { domainOf, OpError, toMeta, type Conn, type MessageRow } from './rows.js';
+import { domainOf, OpError, prepared, runPrepared, toMeta, type Conn, type MessageRow } from './rows.js';
 
 const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired')`;
+
+// The statements every message runs (prepared once per connection: rows.ts).
+const INSERT_MESSAGE = prepared('insert_message', `
+  INSERT INTO queued_message (id, mail_from, return_path, size, received_at, origin, is_bounce, route, header_prefix, account, tags, metadata, stream)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`);
+const INSERT_BODY = prepared('insert_body', 'INSERT INTO message_body (message_id, data) VALUES ($1, $2)');
+const LOCK_MESSAGE = prepared('lock_message',
+  'SELECT account, tags, metadata, stream, route, is_bounce FROM queued_message WHERE id = $1 FOR UPDATE');
+const RECORD_OUTCOME = prepared('record_outcome', `
+  UPDATE recipient SET state = $1, attempts = attempts + 1, next_attempt_at = $2, lease_owner = NULL, lease_until = NULL,
+                       last_response = $3, updated_at = $4
+  WHERE id = $5 AND message_id = $6 AND state = 'delivering' AND ($7::text IS NULL OR lease_owner = $7)
+  RETURNING address, attempts`);
+const INSERT_ATTEMPT = prepared('insert_attempt', `
+  INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls)
+  SELECT message_id, id, $1, $2, $3, $4, $5 FROM recipient WHERE id = $6 AND message_id = $7`);
+const ANY_OPEN = prepared('any_open', `SELECT 1 FROM recipient WHERE message_id = $1 AND ${NOT_FINAL} LIMIT 1`);
+const COMPLETE = prepared('complete', 'UPDATE queued_message SET completed_at = $1 WHERE id = $2 AND completed_at IS NULL');
+const DELETE_BODY = prepared('delete_body', 'DELETE FROM message_body WHERE message_id = $1');
 
 export async function put(c: Conn, m: NewMessage, now: number, body: Buffer): Promise<void> {
   if (m.recipients.length === 0) throw new OpError('write', 'message has no recipients');
   const meta = metaOf(m);
-  await c.query(`INSERT INTO queued_message (id, mail_from, return_path, size, received_at, origin, is_bounce, route, header_prefix,
-                                             account, tags, metadata, stream)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-  [m.id, m.mailFrom, m.returnPath ?? null, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce, m.route, m.headerPrefix || null,
+  await runPrepared(c, INSERT_MESSAGE, [m.id, m.mailFrom, m.returnPath ?? null, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce, m.route, m.headerPrefix || null,
     meta.account, JSON.stringify(meta.tags), JSON.stringify(meta.metadata), meta.stream]);
   const rcpts = [m.id, m.recipients, m.recipients.map(domainOf), m.notBefore ?? m.receivedAt, now];
   // Client mail: the recipients and their 'accepted' events (and outbox rows) in one statement.
-  if (hasEvents(m)) await c.query(RECIPIENTS_ACCEPTED, [...rcpts, meta.account, JSON.stringify(messageData(meta))]);
-  else await c.query(INSERT_RECIPIENTS, rcpts);
-  await c.query('INSERT INTO message_body (message_id, data) VALUES ($1, $2)', [m.id, body]);
+  if (hasEvents(m)) await runPrepared(c, RECIPIENTS_ACCEPTED, [...rcpts, meta.account, JSON.stringify(messageData(meta))]);
+  else await runPrepared(c, INSERT_RECIPIENTS, rcpts);
+  await runPrepared(c, INSERT_BODY, [m.id, body]);
 }
 
 export async function recordResults(
   c: Conn, messageId: string, outcomes: RecipientOutcome[], generated: { g: GeneratedMessage; body: Buffer }[],
   opts: RecordResultsOptions, now: number,
 ): Promise<void> {
-  const locked = await c.query<Pick<MessageRow, 'account' | 'tags' | 'metadata' | 'stream' | 'route' | 'is_bounce'>>(
-    'SELECT account, tags, metadata, stream, route, is_bounce FROM queued_message WHERE id = $1 FOR UPDATE', [messageId]);
+  const locked = await runPrepared<Pick<MessageRow, 'account' | 'tags' | 'metadata' | 'stream' | 'route' | 'is_bounce'>>(c, LOCK_MESSAGE, [messageId]);
   const msg = locked.rows[0];
   if (!msg) return; // deleted meanwhile: a no-op, and its DSNs are not stored
   const owner = opts.owner ?? null;
@@ -47,14 +62,8 @@ export async function recordResults(
   let updated = 0;
   for (const o of outcomes) {
     const next = o.status === 'deferred' ? o.nextAttemptAt : null;
-    const row = (await c.query<{ address: string; attempts: number }>(`UPDATE recipient SET state = $1, attempts = attempts + 1,
-                     next_attempt_at = $2, lease_owner = NULL, lease_until = NULL, last_response = $3, updated_at = $4
-                   WHERE id = $5 AND message_id = $6 AND state = 'delivering' AND ($7::text IS NULL OR lease_owner = $7)
-                   RETURNING address, attempts`,
-    [o.status, next, o.response, now, o.rcptId, messageId, owner])).rows[0];
-    await c.query(`INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls)
-                   SELECT message_id, id, $1, $2, $3, $4, $5 FROM recipient WHERE id = $6 AND message_id = $7`,
-    [now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.rcptId, messageId]);
+    const row = (await runPrepared<{ address: string; attempts: number }>(c, RECORD_OUTCOME, [o.status, next, o.response, now, o.rcptId, messageId, owner])).rows[0];
+    await runPrepared(c, INSERT_ATTEMPT, [now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.rcptId, messageId]);
     if (!row) continue;
     updated++;
     if (withEvents) events.push({ at: now, messageId, recipient: row.address, ...outcomeEvent(o, row.attempts, base) });
@@ -77,10 +86,10 @@ const inheritAccount = (m: NewMessage, parent: MessageMeta): NewMessage =>
 
 /** Stamps completed_at once every recipient is final, and deletes the body with it. */
 async function completeIfFinal(c: Conn, messageId: string, now: number): Promise<void> {
-  const open = await c.query(`SELECT 1 FROM recipient WHERE message_id = $1 AND ${NOT_FINAL} LIMIT 1`, [messageId]);
+  const open = await runPrepared(c, ANY_OPEN, [messageId]);
   if ((open.rowCount ?? 0) > 0) return;
-  const r = await c.query('UPDATE queued_message SET completed_at = $1 WHERE id = $2 AND completed_at IS NULL', [now, messageId]);
-  if ((r.rowCount ?? 0) > 0) await c.query('DELETE FROM message_body WHERE message_id = $1', [messageId]);
+  const r = await runPrepared(c, COMPLETE, [now, messageId]);
+  if ((r.rowCount ?? 0) > 0) await runPrepared(c, DELETE_BODY, [messageId]);
 }
 
 export async function releaseLeases(c: Conn, owner: string | null, now: number): Promise<number> {
