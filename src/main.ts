@@ -55,7 +55,7 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   const webhooks = new WebhookDispatcher({ store, config, logger, nodeId, onAttempt: (w, a) => metrics.observeWebhookAttempt(w.account, a.ok) });
   // Delivery outcomes are events (written with the results): count them and wake the webhooks.
   const onOutcome: OutcomeObserver = (job, outcomes, durationMs) => {
-    metrics.observeDeliveries(job, outcomes, durationMs).catch(() => undefined);
+    metrics.observeDeliveries(job, outcomes, durationMs);
     webhooks.notify();
   };
   const scheduler = new DeliveryScheduler({ config, store, logger, nodeId, signDsn, onOutcome });

@@ -8,12 +8,11 @@
 // domains seen by this process get their own series and the rest are counted as 'other'.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { systemClock, type Clock } from '../clock.js';
-import { DEFAULT_ACCOUNT, type MessageMeta } from '../queue/platform-store.js';
+import { DEFAULT_ACCOUNT } from '../queue/platform-store.js';
 import type { DeliveryJob, QueueCounts, RecipientOutcome } from '../queue/store.js';
 
 export interface MetricsStore {
   counts(): Promise<QueueCounts>;
-  getMessageMeta(id: string): Promise<MessageMeta | null>;
 }
 
 export interface MetricsOptions {
@@ -28,7 +27,6 @@ export interface MetricsOptions {
 }
 
 export const OTHER_DOMAIN = 'other';
-const ACCOUNT_CACHE_SIZE = 10_000;
 /** receivedAt → final outcome: seconds to days (the queue keeps retrying for days). */
 const LATENCY_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86_400, 3 * 86_400, 5 * 86_400];
 /** One delivery attempt (route, connect, TLS, transaction). */
@@ -40,8 +38,6 @@ export class Metrics {
   readonly registry = new Registry();
   readonly #o: Required<Omit<MetricsOptions, 'store'>> & { store: MetricsStore };
   readonly #domains = new Set<string>();
-  /** messageId → account (FIFO-bounded): most jobs of a message follow each other closely. */
-  readonly #accounts = new Map<string, string>();
   #depth: { at: number; value: Promise<QueueCounts> } | null = null;
 
   readonly #accepted: Counter<'account' | 'listener'>;
@@ -108,15 +104,15 @@ export class Metrics {
   }
 
   /**
-   * The outcomes of one delivery job were recorded (the scheduler's onOutcome observer).
-   * `durationMs`: how long the attempt took. Never throws; resolves when counted.
+   * The outcomes of one delivery job were recorded (the scheduler's onOutcome observer); the job
+   * carries its message's account (read by the claim with the message row).
+   * `durationMs`: how long the attempt took.
    */
-  async observeDeliveries(job: Pick<DeliveryJob, 'messageId' | 'domain' | 'receivedAt'> & { account?: string }, outcomes: readonly Pick<RecipientOutcome, 'status'>[], durationMs?: number): Promise<void> {
-    const account = job.account ?? await this.#accountOf(job.messageId);
+  observeDeliveries(job: Pick<DeliveryJob, 'domain' | 'receivedAt' | 'account'>, outcomes: readonly Pick<RecipientOutcome, 'status'>[], durationMs?: number): void {
     const domain = this.#domainLabel(job.domain);
     const now = this.#o.clock.now();
     for (const o of outcomes) {
-      this.#deliveries.inc({ account, domain, outcome: o.status });
+      this.#deliveries.inc({ account: job.account, domain, outcome: o.status });
       if (o.status !== 'deferred') this.#latency.observe({ outcome: o.status }, Math.max(0, now - job.receivedAt) / 1000);
     }
     if (durationMs !== undefined && outcomes.length > 0) this.#attemptDuration.observe({ outcome: outcomes[0]!.status }, durationMs / 1000);
@@ -133,20 +129,6 @@ export class Metrics {
     if (this.#domains.size >= this.#o.maxDomainLabels) return OTHER_DOMAIN;
     this.#domains.add(d);
     return d;
-  }
-
-  async #accountOf(messageId: string): Promise<string> {
-    const cached = this.#accounts.get(messageId);
-    if (cached !== undefined) return cached;
-    let account: string;
-    try {
-      account = (await this.#o.store.getMessageMeta(messageId))?.account ?? DEFAULT_ACCOUNT;
-    } catch {
-      return DEFAULT_ACCOUNT; // a label is not worth an error; not cached
-    }
-    if (this.#accounts.size >= ACCOUNT_CACHE_SIZE) this.#accounts.delete(this.#accounts.keys().next().value!);
-    this.#accounts.set(messageId, account);
-    return account;
   }
 
   #queueCounts(): Promise<QueueCounts> {

@@ -66,6 +66,8 @@ export interface DeliveryJob {
   leaseUntil: number;
   /** Whether a "delayed" DSN was already sent for this message. */
   delayNotified: boolean;
+  /** The message's account (metrics label), read with the message row the claim loads anyway. */
+  account: string;
 }
 
 /**

@@ -64,6 +64,10 @@ export function platformEventsContract(it: PlatformIt): void {
     assert.deepEqual((await store.getMessage(id))?.meta, meta('acme', { stream: 'broadcast' }));
     assert.deepEqual(await store.getMessageMeta(plain), { account: 'default', tags: [], metadata: {}, stream: 'transactional' });
     assert.equal(await store.getMessageMeta('nope'), null);
+    // Delivery jobs carry their message's account (the metrics label), with no extra read.
+    const accountsByMessage = new Map((await claimAll(store)).map((j) => [j.messageId, j.account]));
+    assert.equal(accountsByMessage.get(id), 'acme');
+    assert.equal(accountsByMessage.get(plain), 'default');
   });
 
   it('events: notBefore makes the recipients first due at that time', async (store) => {

@@ -67,7 +67,7 @@ async function buildJobs(c: Conn, chosen: Group[], leased: Leased[], leaseUntil:
       messageId: m.id, domain: g.domain, mailFrom: m.mail_from, returnPath: m.return_path ?? m.mail_from, isBounce: m.is_bounce,
       route: m.route, size: m.size, receivedAt: m.received_at,
       recipients: rcpts.map((r) => ({ id: r.id, address: r.address, attempts: r.attempts })),
-      leaseUntil, delayNotified: m.delay_notified,
+      leaseUntil, delayNotified: m.delay_notified, account: m.account,
     });
   }
   return jobs;

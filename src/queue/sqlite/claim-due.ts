@@ -66,5 +66,6 @@ function leaseGroup(db: Db, g: Group, opts: ClaimOptions): DeliveryJob | null {
     recipients: rows.sort((a, b) => a.id - b.id).map((r) => ({ id: r.id, address: r.address, attempts: r.attempts })),
     leaseUntil,
     delayNotified: m.delay_notified === 1,
+    account: m.account,
   };
 }
