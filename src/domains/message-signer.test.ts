@@ -78,4 +78,28 @@ describe('MessageSigner', () => {
     assert.deepEqual(await signer('nokeys.example').sign(MESSAGE, 'nokeys.example', { id: 'Q5' }), { headers: '', domain: null, aligned: false });
     assert.equal(logs.at(-1)!.signedAs, null);
   });
+
+  it('reuses domain lookups (found or not) for 5 s, then sees changes; failed lookups are not kept', async () => {
+    let now = NOW;
+    const calls: string[] = [];
+    let failing = false;
+    const counting = {
+      getDomain: async (name: string) => {
+        calls.push(name);
+        if (failing) throw new Error('store down');
+        return domains.get(name) ?? null;
+      },
+    };
+    const s = new MessageSigner({ store: counting, hostname: 'relay.example.net', domains: { signUnconfiguredWith: null }, clock: { now: () => now }, logger });
+    for (let i = 0; i < 3; i++) assert.equal((await s.sign(MESSAGE, 'later.example', { id: `C${i}` })).domain, 'relay.example.net');
+    assert.deepEqual(calls, ['later.example', 'relay.example.net'], 'one lookup per name for three messages');
+    await add('later.example', [['l1', 'ed25519', 'active']]);
+    now += 5000;
+    assert.equal((await s.sign(MESSAGE, 'later.example', { id: 'C3' })).domain, 'later.example', 'a domain added is used after the cache time');
+    now += 5000;
+    failing = true;
+    await assert.rejects(s.sign(MESSAGE, 'later.example', { id: 'C4' }), /store down/);
+    failing = false;
+    assert.equal((await s.sign(MESSAGE, 'later.example', { id: 'C5' })).domain, 'later.example', 'the failure was not cached');
+  });
 });

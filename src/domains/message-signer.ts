@@ -2,6 +2,8 @@
 // From domain's own keys, else a configured parent domain's (still aligned for DMARC under relaxed
 // alignment), else the fallback domain (domains.signUnconfiguredWith, by default the hostname
 // when it is a sending domain), else no signature. Mail from unconfigured domains is logged.
+// Domain lookups (found or not) are reused for DOMAIN_CACHE_MS, so a busy sender costs no store
+// round trip per message; a key activated or a domain removed by the CLI applies within that time.
 import type { Readable } from 'node:stream';
 import type { Clock } from '../clock.js';
 import type { DomainsConfig } from '../config/schema.js';
@@ -27,10 +29,14 @@ export interface SignOutcome {
   aligned: boolean;
 }
 
+const DOMAIN_CACHE_MS = 5000;
+const DOMAIN_CACHE_MAX = 10_000;
+
 const activeKeys = (d: SendingDomain | null): SigningKey[] =>
   (d?.keys ?? []).filter((k) => k.state === 'active').map(({ selector, algorithm, privateKey }) => ({ selector, algorithm, privateKey }));
 
 export class MessageSigner {
+  readonly #domains = new Map<string, { at: number; value: Promise<SendingDomain | null> }>();
   constructor(private readonly deps: MessageSignerDeps) {}
 
   /**
@@ -55,7 +61,7 @@ export class MessageSigner {
 
   async #ownKeys(fromDomain: string): Promise<{ domain: string; keys: SigningKey[] } | null> {
     for (const name of domainAndParents(fromDomain)) {
-      const keys = activeKeys(await this.deps.store.getDomain(name));
+      const keys = activeKeys(await this.#domain(name));
       if (keys.length > 0) return { domain: name, keys };
     }
     return null;
@@ -65,7 +71,19 @@ export class MessageSigner {
     const setting = this.deps.domains.signUnconfiguredWith;
     if (setting === false) return null;
     const name = (setting ?? this.deps.hostname).toLowerCase();
-    const keys = activeKeys(await this.deps.store.getDomain(name));
+    const keys = activeKeys(await this.#domain(name));
     return keys.length > 0 ? { domain: name, keys } : null;
+  }
+
+  /** store.getDomain, reused for DOMAIN_CACHE_MS (a failed lookup is not kept). */
+  #domain(name: string): Promise<SendingDomain | null> {
+    const now = this.deps.clock.now();
+    const hit = this.#domains.get(name);
+    if (hit && now - hit.at < DOMAIN_CACHE_MS) return hit.value;
+    if (this.#domains.size >= DOMAIN_CACHE_MAX) this.#domains.clear();
+    const value = this.deps.store.getDomain(name);
+    this.#domains.set(name, { at: now, value });
+    value.catch(() => { if (this.#domains.get(name)?.value === value) this.#domains.delete(name); });
+    return value;
   }
 }
