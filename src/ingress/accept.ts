@@ -88,7 +88,15 @@ export class IncomingMessage {
       return;
     }
     if (split > MAX_HEADER_BYTES) return this.#fail(headerTooBig);
-    const block = Buffer.concat(this.#header);
+    await this.#completeHeader(Buffer.concat(this.#header), split);
+  }
+
+  /**
+   * The header block is known (it ends at `split`; the rest of `block` is body): every check that
+   * depends on it runs here, whether the block was ended by an empty line or by the end of the
+   * data (a message that is all header), so neither shape can skip one.
+   */
+  async #completeHeader(block: Buffer, split: number): Promise<void> {
     this.#inBody = true;
     this.#header = [];
     const from = parseHeaderFrom(block.subarray(0, split));
@@ -118,7 +126,10 @@ export class IncomingMessage {
 
   /** End of data: finish the body, commit it, and give the session its answer. */
   async finish(): Promise<DataOutcome> {
-    if (!this.#failure && !this.#inBody) await this.#write(this.#prologue(Buffer.concat(this.#header)));
+    if (!this.#failure && !this.#inBody) {
+      const block = Buffer.concat(this.#header);
+      await this.#completeHeader(block, block.length);
+    }
     if (this.#failure) {
       await this.abort();
       return { reply: this.#failure };
