@@ -102,6 +102,8 @@ export const configSchema = z.object({
     maxBadCommands: z.number().int().positive().default(10).describe('errors in one session before it is closed'),
     auth: z.object({
       maxFailures: z.number().int().positive().default(5).describe('failed AUTH attempts per client IP before lockout'),
+      maxFailuresPerUser: z.number().int().positive().optional()
+        .describe('failed AUTH attempts against one user name, from any address, before it is locked out (default: 2 × maxFailures); addresses that logged in as the user in the last day are not locked out'),
       failureWindow: duration('smtp.auth.failureWindow').default('15m').describe('window in which failures are counted'),
       lockout: duration('smtp.auth.lockout').default('15m').describe('how long a locked-out IP is refused AUTH'),
       failureDelay: duration('smtp.auth.failureDelay').default('1s').describe('delay before answering a failed AUTH, doubled per failure'),

@@ -2,7 +2,7 @@
 // the error budget, and a graceful close() that lets a transaction in DATA finish.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, b64, eventually, startHarness } from './harness.js';
+import { Client, USERS, b64, eventually, startHarness } from './harness.js';
 
 test('a slow client is timed out: 421 4.4.2 and close, between commands and during DATA', async () => {
   const h = await startHarness({ 'smtp.commandTimeout': '300ms', 'smtp.dataTimeout': '300ms' });
@@ -46,6 +46,45 @@ test('AUTH brute force: failures are slowed down, then the client address is loc
     assert.match(again, /AUTH failed: 421 4\.7\.0/, 'the lockout covers every listener');
     assert.ok(h.logs.some((l) => l.event === 'smtp.auth_locked'));
     assert.equal(h.logs.filter((l) => l.event === 'smtp.auth_failed').length, 3);
+  } finally {
+    await h.close();
+  }
+});
+
+test('AUTH in parallel: 30 sessions from one address get no more guesses than sequential ones', async () => {
+  // The password check takes time, as scrypt does: the guesses really are in flight together.
+  const slowCheck = async (user: string, password: string) => { await new Promise((r) => setTimeout(r, 50)); return USERS.get(user) === password; };
+  const h = await startHarness({ 'smtp.auth': { maxFailures: 5, failureDelay: '10ms', failureWindow: '1h', lockout: '1h' } }, { authenticate: slowCheck });
+  try {
+    const clients = await Promise.all(Array.from({ length: 30 }, () => Client.ready(h.port('submission'), 'starttls')));
+    // 29 wrong passwords and the right one, all sent at once.
+    const answers = await Promise.all(clients.map((c, i) => c.cmd(`AUTH PLAIN ${b64(i === 29 ? '\0alice\0secret' : `\0alice\0guess${i}`)}`)));
+    const wrong = answers.slice(0, 29);
+    assert.ok(wrong.filter((a) => a.startsWith('535 ')).length <= 5, `at most maxFailures guesses are checked: ${wrong.map((a) => a.slice(0, 3))}`);
+    assert.ok(wrong.every((a) => a.startsWith('535 ') || a.startsWith('421 4.7.0 ')), 'the rest are locked out');
+    assert.ok(h.logs.filter((l) => l.event === 'smtp.auth_failed').length <= 5);
+    const late = await Client.ready(h.port('submission'), 'starttls');
+    assert.equal(await late.cmd(`AUTH PLAIN ${b64('\0alice\0secret')}`), '421 4.7.0 Too many failed authentications, try again later\r\n');
+  } finally {
+    await h.close();
+  }
+});
+
+test('a good login as one user does not reset the guesses at another', async () => {
+  const h = await startHarness({ 'smtp.auth': { maxFailures: 5, failureDelay: '10ms', failureWindow: '1h', lockout: '1h' } });
+  try {
+    const answers: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      const c = await Client.ready(h.port('submission'), 'starttls');
+      for (let i = 0; i < 4; i++) answers.push(await c.cmd(`AUTH PLAIN ${b64(`\0alice\0guess${round}${i}`)}`).catch(() => 'closed'));
+      const b = await Client.ready(h.port('submission'), 'starttls');
+      answers.push(await b.cmd(`AUTH PLAIN ${b64('\0bob\0pä$$ wörd')}`));
+    }
+    assert.deepEqual(answers.slice(0, 5).map((a) => a.slice(0, 3)), ['535', '535', '535', '535', '235'], 'round 1: four guesses, then bob logs in');
+    assert.equal(answers[5]!.slice(0, 3), '535', 'the fifth guess at alice is still counted');
+    const c = await Client.ready(h.port('submission'), 'starttls');
+    assert.equal(await c.cmd(`AUTH PLAIN ${b64('\0alice\0secret')}`), '421 4.7.0 Too many failed authentications, try again later\r\n',
+      'locked after five guesses, whatever bob did in between');
   } finally {
     await h.close();
   }

@@ -1,64 +1,172 @@
-// Owns the per-client AUTH failure counts (config smtp.auth.*): each failure from a client
-// address is answered after a delay that doubles per failure, and after maxFailures within
-// failureWindow the address is refused AUTH for `lockout`. IPv6 clients are counted per /64, since
-// one host can use a whole prefix. Memory is bounded: expired entries are swept as the map grows.
+// Owns the AUTH failure counts (config smtp.auth.*). Failures are counted twice: per client
+// address (IPv6 per /64, since one host can use a whole prefix) and per target user name (a
+// guesser spread over many addresses), each within failureWindow; reaching maxFailures
+// (maxFailuresPerUser) locks that address (user) out of AUTH for `lockout`.
+//
+// Three rules make the counts hold against an attacker:
+// - An attempt counts from the moment it starts: `begin` admits it only while the failures
+//   already counted plus the attempts still being checked stay under the limit; further attempts
+//   wait for those to finish. Thirty parallel sessions from one address therefore get at most
+//   maxFailures answers of 535, then 421, exactly like thirty sequential ones: concurrency buys
+//   nothing. (Right passwords are not slowed: up to maxFailures checks run at once.)
+// - A success clears only what it proves: the failures of that address for that user name (the
+//   user mistyped, then got it right). It clears nothing for other user names, so an attacker who
+//   owns one account cannot reset its address's count by logging in between guesses at another.
+// - An address that logged in as a user in the last day stays admitted for that user while the
+//   user is locked (the lockout is meant for guessers, not for the application that owns the
+//   account); the per-address limit still applies to it.
+// Each failure is answered after a delay that doubles per failure. Memory is bounded: expired
+// entries are swept as the map grows.
 import type { Clock } from '../../clock.js';
 
-export interface AuthLimits { maxFailures: number; failureWindow: number; lockout: number; failureDelay: number }
+export interface AuthLimits {
+  maxFailures: number;
+  /** Failures against one user name, from any address, before it is locked; default 2 × maxFailures. */
+  maxFailuresPerUser?: number;
+  failureWindow: number;
+  lockout: number;
+  failureDelay: number;
+}
 
-interface Entry { failures: number; firstAt: number; lockedUntil: number }
+/** One AUTH check admitted by `begin`: report how it ended, exactly once. */
+export interface AuthAttempt {
+  succeeded(): void;
+  /** Counts the failure; how long to wait before answering it, and whether it locked the address or user out. */
+  failed(): { delayMs: number; lockedOut: boolean };
+  /** The check itself failed (store unavailable): releases the attempt without counting it. */
+  abandoned(): void;
+}
+
+interface Counter {
+  failures: number;
+  firstAt: number;
+  lockedUntil: number;
+  /** Attempts admitted and not finished yet. */
+  inFlight: number;
+  /** Failures by the other side of the pair (user name for an address counter, address for a user counter). */
+  byPeer: Map<string, number>;
+  /** User counters: addresses that logged in as this user, and until when they are trusted. */
+  trusted: Map<string, number>;
+  waiters: Array<() => void>;
+}
 
 /** No single failure waits longer than this, whatever the configured doubling gives. */
 const MAX_DELAY_MS = 30_000;
 const SWEEP_AT_ENTRIES = 10_000;
+const TRUST_MS = 24 * 3600_000;
 
 export class AuthLimiter {
-  #entries = new Map<string, Entry>();
+  #counters = new Map<string, Counter>();
+  readonly #maxPerUser: number;
 
-  constructor(private readonly limits: AuthLimits, private readonly clock: Clock) {}
-
-  /** Whether AUTH may be tried now; false while the client is locked out. */
-  isAllowed(ip: string): boolean {
-    const e = this.#current(clientKey(ip));
-    return !e || e.lockedUntil <= this.clock.now();
+  constructor(private readonly limits: AuthLimits, private readonly clock: Clock) {
+    this.#maxPerUser = limits.maxFailuresPerUser ?? limits.maxFailures * 2;
   }
 
-  /** Counts a failure; returns how long to wait before answering it, and whether it locked the client out. */
-  recordFailure(ip: string): { delayMs: number; lockedOut: boolean } {
-    const key = clientKey(ip);
+  /** Admits one AUTH check for `user` from `ip`, waiting for checks in flight if need be; 'locked' while locked out. */
+  async begin(ip: string, user: string): Promise<AuthAttempt | 'locked'> {
+    const ipKey = clientKey(ip);
+    const userName = user.toLowerCase();
+    for (;;) {
+      const byIp = this.#counter(`ip:${ipKey}`);
+      const byUser = this.#counter(`user:${userName}`);
+      const now = this.clock.now();
+      const trusted = (byUser.trusted.get(ipKey) ?? 0) > now;
+      if (byIp.lockedUntil > now || (!trusted && byUser.lockedUntil > now)) return 'locked';
+      const full = byIp.failures + byIp.inFlight >= this.limits.maxFailures ? byIp
+        : !trusted && byUser.failures + byUser.inFlight >= this.#maxPerUser ? byUser : null;
+      if (full) {
+        await new Promise<void>((resolve) => full.waiters.push(resolve));
+        continue;
+      }
+      byIp.inFlight++;
+      byUser.inFlight++;
+      return this.#attempt(byIp, byUser, ipKey, userName);
+    }
+  }
+
+  #attempt(byIp: Counter, byUser: Counter, ipKey: string, userName: string): AuthAttempt {
+    let done = false;
+    const finish = () => {
+      if (done) throw new Error('AuthAttempt: reported twice');
+      done = true;
+      byIp.inFlight--;
+      byUser.inFlight--;
+    };
+    return {
+      succeeded: () => {
+        finish();
+        forget(byIp, userName);
+        forget(byUser, ipKey);
+        byUser.trusted.set(ipKey, this.clock.now() + TRUST_MS);
+        wake(byIp, byUser);
+      },
+      failed: () => {
+        finish();
+        const now = this.clock.now();
+        const ipLocked = this.#count(byIp, userName, this.limits.maxFailures, now);
+        const userLocked = this.#count(byUser, ipKey, this.#maxPerUser, now);
+        wake(byIp, byUser);
+        if (this.#counters.size > SWEEP_AT_ENTRIES) this.#sweep();
+        const failures = Math.max(byIp.failures, byUser.failures);
+        return { delayMs: Math.min(this.limits.failureDelay * 2 ** (failures - 1), MAX_DELAY_MS), lockedOut: ipLocked || userLocked };
+      },
+      abandoned: () => {
+        finish();
+        wake(byIp, byUser);
+      },
+    };
+  }
+
+  /** Adds one failure to `c` (from `peer`); true when that reached `max` and locked it. */
+  #count(c: Counter, peer: string, max: number, now: number): boolean {
+    if (c.failures === 0) c.firstAt = now;
+    c.failures++;
+    c.byPeer.set(peer, (c.byPeer.get(peer) ?? 0) + 1);
+    if (c.failures < max || c.lockedUntil > now) return false;
+    c.lockedUntil = now + this.limits.lockout;
+    return true;
+  }
+
+  /** The counter for `key`, its counts reset when its window (or lockout) has passed. */
+  #counter(key: string): Counter {
+    let c = this.#counters.get(key);
+    if (!c) {
+      c = { failures: 0, firstAt: 0, lockedUntil: 0, inFlight: 0, byPeer: new Map(), trusted: new Map(), waiters: [] };
+      this.#counters.set(key, c);
+      return c;
+    }
     const now = this.clock.now();
-    const e = this.#current(key) ?? { failures: 0, firstAt: now, lockedUntil: 0 };
-    e.failures++;
-    const lockedOut = e.failures >= this.limits.maxFailures;
-    if (lockedOut) e.lockedUntil = now + this.limits.lockout;
-    this.#entries.set(key, e);
-    if (this.#entries.size > SWEEP_AT_ENTRIES) this.#sweep();
-    const delayMs = Math.min(this.limits.failureDelay * 2 ** (e.failures - 1), MAX_DELAY_MS);
-    return { delayMs, lockedOut };
-  }
-
-  /** A success forgets the client's earlier failures. */
-  recordSuccess(ip: string): void {
-    this.#entries.delete(clientKey(ip));
-  }
-
-  /** The entry if it still matters: inside its failure window or its lockout. */
-  #current(key: string): Entry | undefined {
-    const e = this.#entries.get(key);
-    if (!e) return undefined;
-    const now = this.clock.now();
-    if (e.lockedUntil > now) return e;
-    if (e.lockedUntil === 0 && now - e.firstAt < this.limits.failureWindow) return e;
-    this.#entries.delete(key);
-    return undefined;
+    const expired = c.lockedUntil > 0 ? c.lockedUntil <= now : now - c.firstAt >= this.limits.failureWindow;
+    if (c.failures > 0 && expired) {
+      c.failures = 0;
+      c.lockedUntil = 0;
+      c.byPeer.clear();
+    }
+    return c;
   }
 
   #sweep() {
-    for (const key of [...this.#entries.keys()]) this.#current(key);
+    const now = this.clock.now();
+    for (const [key, c] of this.#counters) {
+      for (const [peer, until] of c.trusted) if (until <= now) c.trusted.delete(peer);
+      this.#counter(key);
+      if (c.failures === 0 && c.inFlight === 0 && c.waiters.length === 0 && c.trusted.size === 0) this.#counters.delete(key);
+    }
   }
 
-  /** For tests and metrics. */
-  get size(): number { return this.#entries.size; }
+  /** Entries held (addresses and user names), for tests and metrics. */
+  get size(): number { return this.#counters.size; }
+}
+
+/** A success: the failures `c` counted from `peer` were that peer's own mistakes. */
+function forget(c: Counter, peer: string) {
+  c.failures -= c.byPeer.get(peer) ?? 0;
+  c.byPeer.delete(peer);
+}
+
+function wake(...counters: Counter[]) {
+  for (const c of counters) for (const resolve of c.waiters.splice(0)) resolve();
 }
 
 /** IPv4 as is (also when IPv4-mapped), IPv6 reduced to its /64. */

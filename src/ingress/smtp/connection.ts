@@ -184,21 +184,23 @@ export class Connection {
   async #verify(user: string, password: string): Promise<{ outcome: AuthOutcome; grant: AuthGrant | null }> {
     const { authLimiter, logger } = this.deps;
     const listener = this.deps.session.listener;
-    if (!authLimiter.isAllowed(this.#ip)) {
-      logger.warn({ event: 'smtp.auth_locked', listener, ip: this.#ip }, 'AUTH refused: client locked out');
+    const attempt = await authLimiter.begin(this.#ip, user);
+    if (attempt === 'locked') {
+      logger.warn({ event: 'smtp.auth_locked', listener, ip: this.#ip }, 'AUTH refused: client or user locked out');
       return { outcome: 'locked', grant: null };
     }
     let ok: boolean | AuthGrant;
     try { ok = await this.deps.authenticate(user, password); } catch (err) {
+      attempt.abandoned();
       logger.error({ event: 'smtp.auth_error', listener, ip: this.#ip, err: errorText(err) }, 'AUTH check failed');
       return { outcome: 'error', grant: null };
     }
     if (ok) {
-      authLimiter.recordSuccess(this.#ip);
+      attempt.succeeded();
       logger.info({ event: 'smtp.authenticated', listener, ip: this.#ip, user }, 'AUTH succeeded');
       return { outcome: 'ok', grant: ok === true ? null : ok };
     }
-    const { delayMs, lockedOut } = authLimiter.recordFailure(this.#ip);
+    const { delayMs, lockedOut } = attempt.failed();
     logger.warn({ event: 'smtp.auth_failed', listener, ip: this.#ip, lockedOut }, 'AUTH failed');
     await this.#pause(delayMs);
     return { outcome: 'failed', grant: null };
