@@ -206,6 +206,13 @@ export const configSchema = z.object({
   events: z.object({
     retention: duration('events.retention').default('30d').describe('keep message events this long (GET /v1/events); older ones are purged hourly'),
   }).strict().default({}),
+  suppression: z.object({
+    softBounces: z.object({
+      count: z.number().int().min(1).default(3).describe('consecutive soft bounces (mailbox full, expired after retries; no delivery in between) that suppress an address'),
+      window: duration('suppression.softBounces.window').default('30d').describe('…counted within this time from the first of them'),
+    }).strict().nullable().default({})
+      .describe('suppress an address that keeps soft-bouncing; null: soft bounces never suppress (hard bounces and complaints always do)'),
+  }).strict().default({}),
   webhooks: z.object({
     timeout: duration('webhooks.timeout').default('10s').describe('per POST to a webhook URL'),
     batchSize: z.number().int().min(1).max(1000).default(100).describe('events per POST at most'),

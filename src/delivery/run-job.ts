@@ -23,6 +23,19 @@ import { notInPolicyVerdict, type DomainSecurity, type HostSecurity, type Transp
 /** At most this many addresses (over all MX hosts) are tried per attempt (Postfix: 5 + 2 sessions). */
 const MAX_ADDRESSES_PER_JOB = 10;
 
+/**
+ * A recipient on the suppression list: not sent, final. Its DSN says why (5.7.1, like a policy
+ * refusal), so an SMTP sender is told even without webhooks; the event is 'suppressed'.
+ */
+function suppressedDecision(r: DeliveryJob['recipients'][number], s: NonNullable<DeliveryJob['recipients'][number]['suppression']>): Decided {
+  const reason = `not sent: the recipient is on the suppression list (${s.reason}, since ${new Date(s.createdAt).toISOString().slice(0, 10)})`;
+  const verdict: Verdict = { kind: 'permanent', status: '5.7.1', reason };
+  return {
+    outcome: { rcptId: r.id, status: 'suppressed', response: `550 5.7.1 ${reason}`, suppression: { reason: s.reason, scope: s.scope, createdAt: s.createdAt, source: s.source } },
+    address: r.address, attempt: r.attempts, finding: { verdict, host: null, tls: null },
+  };
+}
+
 /** What one attempt found out about one recipient address. */
 interface Finding { delivered?: string; verdict?: Verdict; host: string | null; tls: TlsResult | null }
 
@@ -67,15 +80,19 @@ export class JobRunner {
       await this.#record(job, await this.o.local.deliver(job), [], { owner: this.o.nodeId }, signal);
       return;
     }
-    let findings: Map<string, Finding>;
-    try {
-      findings = await this.#deliver(job, signal);
-    } catch (err) {
-      if (!isQueueUnavailable(err)) throw err;
-      return this.#giveBack(job, err, signal);
-    }
-    if (signal.aborted && ![...findings.values()].some((f) => f.delivered !== undefined || f.verdict?.kind === 'permanent')) {
-      throw Object.assign(new Error('delivery aborted'), { code: 'EABORT' }); // nothing decided: the lease is released
+    // Suppressed recipients are never sent; the others of the message go on.
+    const sendable = job.recipients.filter((r) => !r.suppression);
+    let findings = new Map<string, Finding>();
+    if (sendable.length > 0) {
+      try {
+        findings = await this.#deliver({ ...job, recipients: sendable }, signal);
+      } catch (err) {
+        if (!isQueueUnavailable(err)) throw err;
+        return this.#giveBack(job, err, signal);
+      }
+      if (signal.aborted && ![...findings.values()].some((f) => f.delivered !== undefined || f.verdict?.kind === 'permanent')) {
+        throw Object.assign(new Error('delivery aborted'), { code: 'EABORT' }); // nothing decided: the lease is released
+      }
     }
     await this.#finish(job, findings, signal);
   }
@@ -194,6 +211,7 @@ export class JobRunner {
   }
 
   #decide(job: DeliveryJob, r: DeliveryJob['recipients'][number], found: Finding | undefined, now: number): Decided {
+    if (r.suppression) return suppressedDecision(r, r.suppression);
     const finding: Finding = found ?? { verdict: { kind: 'temporary', status: '4.0.0', reason: 'no result for this recipient' }, host: null, tls: null };
     const base = { rcptId: r.id, ...(finding.host ? { host: finding.host } : {}), ...(finding.tls ? { tls: finding.tls } : {}) };
     const decided = (outcome: RecipientOutcome): Decided => ({ outcome, address: r.address, attempt: r.attempts + 1, finding });
@@ -221,7 +239,7 @@ export class JobRunner {
     const warnDelay = d.delayWarning !== false && !job.delayNotified && now - job.receivedAt >= d.delayWarning;
     return decided.flatMap((x): DsnRecipient[] => {
       const s = x.outcome.status;
-      if (s !== 'bounced' && s !== 'expired' && !(s === 'deferred' && warnDelay)) return [];
+      if (s !== 'bounced' && s !== 'expired' && s !== 'suppressed' && !(s === 'deferred' && warnDelay)) return [];
       const v = x.finding.verdict!;
       return [{
         address: x.address,

@@ -16,7 +16,7 @@ const config = loadConfig({ env: {}, overrides: { 'delivery.pollInterval': '20ms
 
 const job = (n: number): DeliveryJob => ({
   messageId: `M${n}`, domain: 'x.test', mailFrom: 'a@x.test', returnPath: 'a@x.test', isBounce: false, route: 'relay', size: 1, receivedAt: 0,
-  recipients: [{ id: n, address: `r${n}@x.test`, attempts: 0 }], leaseUntil: 0, delayNotified: false, account: 'default',
+  recipients: [{ id: n, address: `r${n}@x.test`, attempts: 0 }], leaseUntil: 0, delayNotified: false, account: 'default', stream: 'transactional',
 });
 
 function harness(jobs: DeliveryJob[]) {

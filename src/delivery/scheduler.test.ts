@@ -17,7 +17,7 @@ const logger = createLogger('silent');
 
 const job = (n: number, domain: string): DeliveryJob => ({
   messageId: `M${n}`, domain, mailFrom: 'a@x.test', returnPath: 'a@x.test', isBounce: false, route: 'relay', size: 1, receivedAt: 0,
-  recipients: [{ id: n, address: `r${n}@${domain}`, attempts: 0 }], leaseUntil: 0, delayNotified: false, account: 'default',
+  recipients: [{ id: n, address: `r${n}@${domain}`, attempts: 0 }], leaseUntil: 0, delayNotified: false, account: 'default', stream: 'transactional',
 });
 
 /** Due jobs handed out oldest first; `greedy` ignores the per-call limit for one domain (as a racing claim might). */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Metrics, type MetricsStore } from './metrics.js';
 import type { QueueCounts } from '../queue/store.js';
 
-const COUNTS: QueueCounts = { queued: 3, deferred: 2, delivering: 1, held: 0, delivered: 10, bounced: 1, expired: 0 };
+const COUNTS: QueueCounts = { queued: 3, deferred: 2, delivering: 1, held: 0, delivered: 10, bounced: 1, expired: 0, suppressed: 0 };
 
 function fakeStore(over: Partial<MetricsStore> = {}) {
   const calls = { counts: 0 };

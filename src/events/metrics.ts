@@ -32,7 +32,7 @@ const LATENCY_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 12 
 /** One delivery attempt (route, connect, TLS, transaction). */
 const ATTEMPT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];
 
-export type DeliveryOutcome = 'delivered' | 'deferred' | 'bounced' | 'expired';
+export type DeliveryOutcome = 'delivered' | 'deferred' | 'bounced' | 'expired' | 'suppressed';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -60,12 +60,12 @@ export class Metrics {
     });
     this.#deliveries = new Counter({
       name: 'postlane_deliveries_total',
-      help: `Recipient delivery outcomes by account, recipient domain (beyond ${this.#o.maxDomainLabels} domains: "${OTHER_DOMAIN}") and outcome (delivered|deferred|bounced|expired)`,
+      help: `Recipient delivery outcomes by account, recipient domain (beyond ${this.#o.maxDomainLabels} domains: "${OTHER_DOMAIN}") and outcome (delivered|deferred|bounced|expired|suppressed)`,
       labelNames: ['account', 'domain', 'outcome'], registers,
     });
     this.#latency = new Histogram({
       name: 'postlane_delivery_latency_seconds',
-      help: 'Time from acceptance (receivedAt) to the final outcome of a recipient (delivered|bounced|expired)',
+      help: 'Time from acceptance (receivedAt) to the final outcome of a recipient (delivered|bounced|expired|suppressed)',
       labelNames: ['outcome'], buckets: LATENCY_BUCKETS, registers,
     });
     this.#attemptDuration = new Histogram({

@@ -31,6 +31,8 @@ export function outcomeEvent(o: RecipientOutcome, attempt: number, base: Record<
     }
     case 'expired':
       return { type: 'failed', data: { ...base, reason: 'expired', response: o.response, host, attempt } };
+    case 'suppressed':
+      return { type: 'suppressed', data: { ...base, reason: o.suppression.reason, scope: o.suppression.scope, suppressedAt: o.suppression.createdAt, response: o.response } };
   }
 }
 

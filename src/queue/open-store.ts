@@ -5,6 +5,12 @@ import type { Logger } from '../events/log.js';
 import { SqliteQueueStore } from './sqlite/sqlite-store.js';
 import { PostgresQueueStore } from './postgres/postgres-store.js';
 import type { QueueStore } from './store.js';
+import type { SoftBouncePolicy } from './suppression-store.js';
+
+/** The soft-bounce rule of suppression.softBounces (null: never; count beyond any real sequence). */
+export const softBouncePolicy = (config: Readonly<Config>): SoftBouncePolicy =>
+  config.suppression.softBounces ? { count: config.suppression.softBounces.count, windowMs: config.suppression.softBounces.window }
+    : { count: Number.MAX_SAFE_INTEGER, windowMs: 0 };
 
 /** role 'relay' may clean up after a crash (orphan bodies); 'admin' (the CLI) never does. */
 export function openStore(config: Readonly<Config>, logger: Logger, role: 'relay' | 'admin'): QueueStore {
@@ -14,7 +20,8 @@ export function openStore(config: Readonly<Config>, logger: Logger, role: 'relay
       connectTimeoutMs: config.storage.connectTimeout,
       // room for the headers Postlane adds (Received, Message-ID, Date, DKIM-Signature)
       maxBodyBytes: config.limits.maxMessageSize + 64 * 1024,
+      softBounces: softBouncePolicy(config),
     });
   }
-  return new SqliteQueueStore({ dataDir: config.dataDir, logger, sweepOrphans: role === 'relay' });
+  return new SqliteQueueStore({ dataDir: config.dataDir, logger, sweepOrphans: role === 'relay', softBounces: softBouncePolicy(config) });
 }

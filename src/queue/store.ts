@@ -4,10 +4,12 @@
 // implementation blocks the event loop; no SQL dialect leaks through this interface.
 import type { Readable } from 'node:stream';
 import type { MessageMeta, PlatformStore, RateLimits } from './platform-store.js';
+import type { Suppression, SuppressionStore } from './suppression-store.js';
 
-/** Recipient lifecycle. Final states: delivered, bounced, expired. */
-export type RecipientState = 'queued' | 'deferred' | 'delivering' | 'held' | 'delivered' | 'bounced' | 'expired';
-export const FINAL_STATES: readonly RecipientState[] = ['delivered', 'bounced', 'expired'];
+/** Recipient lifecycle. Final states: delivered, bounced, expired, suppressed. */
+export type RecipientState = 'queued' | 'deferred' | 'delivering' | 'held' | 'delivered' | 'bounced' | 'expired' | 'suppressed';
+/** Suppressed: never sent, the address is on the account's suppression list (queue/suppression-store.ts). */
+export const FINAL_STATES: readonly RecipientState[] = ['delivered', 'bounced', 'expired', 'suppressed'];
 
 export interface NewMessage {
   id: string;                 // queue id (message/ids.ts)
@@ -61,7 +63,13 @@ export interface DeliveryJob {
   route: 'relay' | 'local';
   size: number;
   receivedAt: number;
-  recipients: { id: number; address: string; attempts: number }[];
+  /**
+   * `suppression`: the address is on the account's suppression list for this message's stream
+   * (read with the claim): the recipient is not sent and ends 'suppressed'.
+   */
+  recipients: { id: number; address: string; attempts: number; suppression?: Suppression }[];
+  /** The message's stream (suppressions of scope 'broadcast' apply only to broadcast mail). */
+  stream: 'transactional' | 'broadcast';
   /** This lease is ours until then; after it the job may be claimed by another worker/node. */
   leaseUntil: number;
   /** Whether a "delayed" DSN was already sent for this message. */
@@ -92,13 +100,14 @@ interface OutcomeBase { rcptId: number; response: string; host?: string; tls?: A
 export type RecipientOutcome =
   | OutcomeBase & { status: 'delivered' }
   | OutcomeBase & { status: 'deferred'; nextAttemptAt: number }
-  | OutcomeBase & { status: 'bounced' | 'expired' };
+  | OutcomeBase & { status: 'bounced' | 'expired' }
+  | OutcomeBase & { status: 'suppressed'; suppression: Pick<Suppression, 'reason' | 'scope' | 'createdAt' | 'source'> };
 
 export interface AttemptRecord {
   at: number;
   rcptId: number;
   address: string;
-  status: 'delivered' | 'deferred' | 'bounced' | 'expired';
+  status: 'delivered' | 'deferred' | 'bounced' | 'expired' | 'suppressed';
   host: string | null;
   response: string;
   /** Present when the attempt reached a TLS decision (remote deliveries). */
@@ -173,7 +182,7 @@ export interface SendingDomain {
   keys: DkimKey[];            // oldest first, then in the order added
 }
 
-export interface QueueCounts { queued: number; deferred: number; delivering: number; held: number; delivered: number; bounced: number; expired: number }
+export interface QueueCounts { queued: number; deferred: number; delivering: number; held: number; delivered: number; bounced: number; expired: number; suppressed: number }
 
 /** A message generated while recording results (a DSN), stored in the same transaction. */
 export interface GeneratedMessage { message: NewMessage; /** body already written with createBody(message.id) */ }
@@ -198,7 +207,7 @@ export interface NodeHeartbeat {
   inFlight: number;           // deliveries running on that node at lastSeenAt
 }
 
-export interface QueueStore extends PlatformStore {
+export interface QueueStore extends PlatformStore, SuppressionStore {
   /** Open/migrate. Must be called once before anything else. */
   open(): Promise<void>;
   close(): Promise<void>;

@@ -5,7 +5,9 @@
 // each other; then every due recipient of each chosen group is flipped to 'delivering' under the
 // new lease (again SKIP LOCKED: a row another claimer holds is its, not ours).
 import type { DeliveryJob } from '../store.js';
+import { stopsStream, strongest, suppressionKey } from '../suppression-store.js';
 import type { Conn, MessageRow } from './rows.js';
+import { findIn } from './suppression-ops.js';
 
 export interface ClaimOptions { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: string[] }
 interface Group { messageId: string; domain: string; dueAt: number }
@@ -52,6 +54,20 @@ export async function claimDue(c: Conn, opts: ClaimOptions): Promise<DeliveryJob
   return buildJobs(c, chosen, leased, leaseUntil);
 }
 
+/** Client mail only: each recipient on its account's suppression list for its message's stream carries its entry (one statement). */
+async function attachSuppressions(c: Conn, jobs: DeliveryJob[]): Promise<DeliveryJob[]> {
+  const client = jobs.filter((j) => j.route === 'relay' && !j.isBounce);
+  if (client.length === 0) return jobs;
+  const entries = await findIn(c, client.map((j) => j.account), null, client.map((j) => j.recipients.map((r) => r.address)));
+  if (entries.length === 0) return jobs;
+  return jobs.map((j) => {
+    if (j.route !== 'relay' || j.isBounce) return j;
+    const found = strongest(entries.filter((e) => e.account === j.account && stopsStream(e.scope, j.stream)));
+    if (found.size === 0) return j;
+    return { ...j, recipients: j.recipients.map((r) => { const s = found.get(suppressionKey(r.address)); return s ? { ...r, suppression: s } : r; }) };
+  });
+}
+
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 async function buildJobs(c: Conn, chosen: Group[], leased: Leased[], leaseUntil: number): Promise<DeliveryJob[]> {
@@ -67,8 +83,8 @@ async function buildJobs(c: Conn, chosen: Group[], leased: Leased[], leaseUntil:
       messageId: m.id, domain: g.domain, mailFrom: m.mail_from, returnPath: m.return_path ?? m.mail_from, isBounce: m.is_bounce,
       route: m.route, size: m.size, receivedAt: m.received_at,
       recipients: rcpts.map((r) => ({ id: r.id, address: r.address, attempts: r.attempts })),
-      leaseUntil, delayNotified: m.delay_notified, account: m.account,
+      stream: m.stream, leaseUntil, delayNotified: m.delay_notified, account: m.account,
     });
   }
-  return jobs;
+  return attachSuppressions(c, jobs);
 }

@@ -7,7 +7,11 @@
 // order (their writers lock the message row), which is what webhooks promise.
 import { eventLimit, searchLimit, toEvent, type EventRowValues } from '../event-mapping.js';
 import type { EventQuery, MessageEvent, MessageMeta, MessageSearch, MessageSummary } from '../platform-store.js';
+import { DEFAULT_SOFT_BOUNCE_POLICY, effectsOf, softBounceSuppression, type EffectEvent, type StatDelta } from '../event-effects.js';
+import { COUNT_SOFT_BOUNCE } from '../sql/suppressions.js';
+import type { SoftBouncePolicy } from '../suppression-store.js';
 import { prepared, runPrepared, toMeta, type Conn, type MessageRow } from './rows.js';
+import { insertSuppressions } from './suppression-ops.js';
 
 export interface NewEvent { at: number; type: string; messageId: string | null; recipient: string | null; data: Record<string, unknown> }
 
@@ -25,14 +29,57 @@ const WRITE_EVENTS = prepared('write_events', `
   fan AS (
     INSERT INTO webhook_delivery (webhook_id, event_seq, next_attempt_at)
     SELECT w.id, ins.seq, ins.at FROM ins JOIN webhook w
-      ON w.account = $1 AND w.enabled AND (w.events = '[]'::jsonb OR w.events ? ins.type))
+      ON w.account = $1 AND w.enabled AND (w.events = '[]'::jsonb OR w.events ? ins.type)),
+  ${STAT_DELTAS(7)},
+  clr AS (DELETE FROM soft_bounce WHERE account = $1 AND address = ANY($13::text[]))
   SELECT seq FROM ins ORDER BY seq`);
 
+/**
+ * Appends events of one account in order, queues each for the account's enabled webhooks that
+ * want its type, adds their statistics and clears the soft-bounce count of addresses delivered
+ * to, in one statement (one round trip; the webhook lookup is an indexed probe, usually empty).
+ * Suppressions and soft bounces (rare) follow as statements of their own. Returns the seqs in order.
+ */
 export async function writeEvents(c: Conn, account: string, events: NewEvent[]): Promise<number[]> {
   if (events.length === 0) return [];
+  const fx = effectsOf(account, events);
   const { rows } = await runPrepared<{ seq: number }>(c, WRITE_EVENTS, [account, events.map((e) => e.at), events.map((e) => e.type), events.map((e) => e.messageId), events.map((e) => e.recipient),
-      events.map((e) => JSON.stringify(e.data))]);
-  return rows.map((r) => r.seq);
+      events.map((e) => JSON.stringify(e.data)), ...statValues(fx.stats), fx.delivered]);
+  const seqs = rows.map((r) => r.seq);
+  if (events.some((e) => SUPPRESSING.has(e.type))) await applySuppressions(c, account, events.map((e, i) => ({ ...e, seq: seqs[i]! })));
+  return seqs;
+}
+
+/**
+ * A CTE adding statistics as deltas (rolled up into stat_counter by stats-ops.ts): appending
+ * never waits on another transaction's lock, where an upsert of a hot counter row (this hour's
+ * deliveries to gmail.com) would serialize every node's commits on that row.
+ */
+function STAT_DELTAS(first: number, account = '$1'): string {
+  const p = (i: number) => `$${first + i}`;
+  return `st AS (INSERT INTO stat_delta (account, hour, stream, domain, tag, metric, n)
+    SELECT ${account}, h, s, d, t, m, n FROM unnest(${p(0)}::bigint[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::bigint[])
+      AS x (h, s, d, t, m, n))`;
+}
+
+const statValues = (stats: StatDelta[]): unknown[] =>
+  [stats.map((d) => d.hour), stats.map((d) => d.stream), stats.map((d) => d.domain), stats.map((d) => d.tag), stats.map((d) => d.metric), stats.map((d) => d.n)];
+
+/** Event types that may suppress an address or count a soft bounce. */
+const SUPPRESSING = new Set(['bounced', 'failed', 'complained', 'unsubscribed']);
+
+const policies = new WeakMap<Conn, SoftBouncePolicy>();
+/** The soft-bounce rule of a pooled connection (set when the pool opens it). */
+export const setSoftBouncePolicy = (c: Conn, policy: SoftBouncePolicy): void => { policies.set(c, policy); };
+
+async function applySuppressions(c: Conn, account: string, events: EffectEvent[]): Promise<void> {
+  const fx = effectsOf(account, events);
+  if (fx.suppressions.length > 0) await insertSuppressions(c, fx.suppressions, false);
+  const policy = policies.get(c) ?? DEFAULT_SOFT_BOUNCE_POLICY;
+  for (const b of fx.softBounces) {
+    const { rows } = await c.query<{ count: number }>(COUNT_SOFT_BOUNCE.text, [account, b.address, b.at, b.at - policy.windowMs]);
+    if (rows[0]!.count >= policy.count) await insertSuppressions(c, [softBounceSuppression(account, b, rows[0]!.count)], false);
+  }
 }
 
 /** put's recipient rows: $1 message id, $2 addresses, $3 their domains, $4 first due time, $5 now. */
@@ -54,8 +101,15 @@ export const RECIPIENTS_ACCEPTED = prepared('recipients_accepted', `
   fan AS (
     INSERT INTO webhook_delivery (webhook_id, event_seq, next_attempt_at)
     SELECT w.id, ins.seq, ins.at FROM ins JOIN webhook w
-      ON w.account = $6 AND w.enabled AND (w.events = '[]'::jsonb OR w.events ? ins.type))
+      ON w.account = $6 AND w.enabled AND (w.events = '[]'::jsonb OR w.events ? ins.type)),
+  ${STAT_DELTAS(8, '$6')}
   SELECT count(*) FROM ins`);
+
+/** The values of RECIPIENTS_ACCEPTED after the recipient rows': account, event data, and the events' statistics. */
+export function acceptedValues(account: string, recipients: string[], data: Record<string, unknown>, now: number): unknown[] {
+  const fx = effectsOf(account, recipients.map((recipient) => ({ at: now, type: 'accepted', messageId: null, recipient, data })));
+  return [account, JSON.stringify(data), ...statValues(fx.stats)];
+}
 
 export async function appendEvents(c: Conn, events: Omit<MessageEvent, 'id' | 'seq'>[]): Promise<MessageEvent[]> {
   const out: MessageEvent[] = [];

@@ -228,6 +228,74 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX idempotency_key_created ON idempotency_key (created_at);
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- Issue 10: a recipient may end 'suppressed' (never sent: on the account's suppression list).
+      ALTER TABLE recipient DROP CONSTRAINT recipient_state_check;
+      ALTER TABLE recipient ADD CONSTRAINT recipient_state_check CHECK (state IN
+        ('queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired', 'suppressed'));
+
+      -- The suppression list (queue/suppression-store.ts): one row per account, address and scope.
+      CREATE TABLE suppression (
+        account    text NOT NULL REFERENCES account (name) ON DELETE CASCADE,
+        address    text NOT NULL,               -- lower-case
+        scope      text NOT NULL CHECK (scope IN ('all', 'broadcast')),
+        reason     text NOT NULL,
+        source     text,
+        message_id text,
+        detail     text,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (account, address, scope)
+      );
+
+      -- Consecutive soft bounces per address (cleared by a delivery), for the soft-bounce rule.
+      CREATE TABLE soft_bounce (
+        account  text NOT NULL,
+        address  text NOT NULL,
+        count    integer NOT NULL,
+        first_at bigint NOT NULL,
+        last_at  bigint NOT NULL,
+        PRIMARY KEY (account, address)
+      );
+
+      -- Pre-aggregated statistics (queue/event-effects.ts): events counted per hour, account,
+      -- stream, recipient domain and tag ('' = every message; a tagged message is also counted
+      -- once under each of its tags), written in the transaction of the events they count.
+      CREATE TABLE stat_counter (
+        account text NOT NULL,
+        hour    bigint NOT NULL,                -- ms, start of the UTC hour
+        stream  text NOT NULL,
+        domain  text NOT NULL,
+        tag     text NOT NULL,
+        metric  text NOT NULL,
+        n       bigint NOT NULL,
+        PRIMARY KEY (account, hour, stream, domain, tag, metric)
+      );
+      CREATE INDEX stat_counter_hour ON stat_counter (hour);
+      -- Counters as appended by the event writers (no lock on a hot row), rolled up into
+      -- stat_counter by one node at a time (postgres/stats-ops.ts); reads add the two.
+      CREATE TABLE stat_delta (
+        id      bigserial PRIMARY KEY,
+        account text NOT NULL,
+        hour    bigint NOT NULL,
+        stream  text NOT NULL,
+        domain  text NOT NULL,
+        tag     text NOT NULL,
+        metric  text NOT NULL,
+        n       bigint NOT NULL
+      );
+
+      -- Per-installation secrets (VERP return paths, unsubscribe and tracking links), shared by
+      -- every node; the newest signs, the others still verify until retired.
+      CREATE TABLE installation_secret (
+        purpose    text NOT NULL,
+        created_at bigint NOT NULL,
+        secret     bytea NOT NULL,
+        PRIMARY KEY (purpose, created_at)
+      );
+    `,
+  },
 ];
 
 /** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */

@@ -13,6 +13,9 @@ import type {
 import * as accounts from './account-ops.js';
 import * as events from './event-ops.js';
 import * as webhooks from './webhook-ops.js';
+import * as suppressions from './suppression-ops.js';
+import type { SoftBouncePolicy, Suppression, SuppressionQuery, SuppressionScope } from '../suppression-store.js';
+import { DEFAULT_SOFT_BOUNCE_POLICY } from '../event-effects.js';
 import { Readable } from 'node:stream';
 import pg from 'pg';
 import { systemClock, type Clock } from '../../clock.js';
@@ -46,6 +49,8 @@ export interface PostgresQueueStoreOptions {
   connectTimeoutMs?: number;
   /** Largest body createBody() accepts (pass limits.maxMessageSize plus header room); default 26 MiB. */
   maxBodyBytes?: number;
+  /** When repeated soft bounces suppress an address (config suppression.softBounces); default 3 in 30 days. */
+  softBounces?: SoftBouncePolicy;
 }
 
 const PENDING_MAX_AGE_MS = 10 * 60_000;
@@ -78,7 +83,10 @@ export class PostgresQueueStore implements QueueStore {
     pool.on('error', (err) => this.#logger.warn({ event: 'queue.pg_connection_lost', reason: err.message }, 'database connection lost'));
     // Nor one dropped while checked out (pg-pool listens only on idle clients): its query fails
     // (a typed error for the caller) and release() sees it is no longer queryable and discards it.
-    pool.on('connect', (client) => client.on('error', () => undefined));
+    pool.on('connect', (client) => {
+      client.on('error', () => undefined);
+      events.setSoftBouncePolicy(client, this.opts.softBounces ?? DEFAULT_SOFT_BOUNCE_POLICY);
+    });
     try {
       const client = await pool.connect();
       try {
@@ -185,6 +193,16 @@ export class PostgresQueueStore implements QueueStore {
 
   // the platform store (account-ops.ts, event-ops.ts, webhook-ops.ts)
   addAccount(a: Account): Promise<void> { return this.#write('addAccount', (c) => accounts.addAccount(c, a)); }
+  addSuppressions(entries: Suppression[], opts: { replace?: boolean } = {}): Promise<number> {
+    return this.#write('addSuppressions', (c) => suppressions.addSuppressions(c, entries, opts));
+  }
+  removeSuppression(account: string, address: string, scope?: SuppressionScope): Promise<number> {
+    return this.#write('removeSuppression', (c) => suppressions.removeSuppression(c, account, address, scope ?? null));
+  }
+  listSuppressions(q: SuppressionQuery): Promise<Suppression[]> { return this.#read('listSuppressions', (c) => suppressions.listSuppressions(c, q)); }
+  findSuppressions(account: string, stream: 'transactional' | 'broadcast', addresses: string[]): Promise<Map<string, Suppression>> {
+    return this.#read('findSuppressions', (c) => suppressions.findSuppressions(c, account, stream, addresses));
+  }
   getAccount(name: string): Promise<Account | null> { return this.#read('getAccount', (c) => accounts.getAccount(c, name)); }
   listAccounts(): Promise<Account[]> { return this.#read('listAccounts', accounts.listAccounts); }
   removeAccount(name: string): Promise<boolean> { return this.#write('removeAccount', (c) => accounts.removeAccount(c, name)); }

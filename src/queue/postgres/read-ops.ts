@@ -43,7 +43,7 @@ export async function getMessage(c: Conn, id: string): Promise<MessageView | nul
 }
 
 export async function counts(c: Conn): Promise<QueueCounts> {
-  const out: QueueCounts = { queued: 0, deferred: 0, delivering: 0, held: 0, delivered: 0, bounced: 0, expired: 0 };
+  const out: QueueCounts = { queued: 0, deferred: 0, delivering: 0, held: 0, delivered: 0, bounced: 0, expired: 0, suppressed: 0 };
   const { rows } = await c.query<{ state: RecipientState; n: number }>('SELECT state, count(*)::int AS n FROM recipient GROUP BY state');
   for (const row of rows) out[row.state] = row.n;
   return out;

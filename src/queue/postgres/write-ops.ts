@@ -11,10 +11,10 @@ import { hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.j
 import type { MessageMeta } from '../platform-store.js';
 import { requireAccount } from './account-ops.js';
 import { insertUserDomains } from './domain-ops.js';
-import { INSERT_RECIPIENTS, RECIPIENTS_ACCEPTED, writeEvents, type NewEvent } from './event-ops.js';
+import { INSERT_RECIPIENTS, RECIPIENTS_ACCEPTED, acceptedValues, writeEvents, type NewEvent } from './event-ops.js';
 import { domainOf, OpError, prepared, runPrepared, toMeta, type Conn, type MessageRow } from './rows.js';
 
-const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired')`;
+const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired', 'suppressed')`;
 
 // The statements every message runs (prepared once per connection: rows.ts).
 const INSERT_MESSAGE = prepared('insert_message', `
@@ -42,7 +42,7 @@ export async function put(c: Conn, m: NewMessage, now: number, body: Buffer): Pr
     meta.account, JSON.stringify(meta.tags), JSON.stringify(meta.metadata), meta.stream]);
   const rcpts = [m.id, m.recipients, m.recipients.map(domainOf), m.notBefore ?? m.receivedAt, now];
   // Client mail: the recipients and their 'accepted' events (and outbox rows) in one statement.
-  if (hasEvents(m)) await runPrepared(c, RECIPIENTS_ACCEPTED, [...rcpts, meta.account, JSON.stringify(messageData(meta))]);
+  if (hasEvents(m)) await runPrepared(c, RECIPIENTS_ACCEPTED, [...rcpts, ...acceptedValues(meta.account, m.recipients, messageData(meta), now)]);
   else await runPrepared(c, INSERT_RECIPIENTS, rcpts);
   await runPrepared(c, INSERT_BODY, [m.id, body]);
 }

@@ -3,7 +3,9 @@
 // next_attempt_at, and 'delivering' ones whose lease expired (dead owner) by lease_until — then
 // each chosen group's due recipients are flipped to 'delivering' under the new lease.
 import type { DeliveryJob } from '../store.js';
+import { strongest, suppressionKey } from '../suppression-store.js';
 import { sql, type Db, type Effects, type MessageRow } from './rows.js';
+import { findIn } from './suppression-ops.js';
 
 export interface ClaimOptions { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: string[] }
 interface Group { messageId: string; domain: string; dueAt: number }
@@ -46,6 +48,17 @@ function collectGroups(db: Db, query: string, now: number, exclude: string, limi
   }
 }
 
+/** Client mail only: each recipient on the account's suppression list for the message's stream carries its entry. */
+function withSuppressions(db: Db, m: MessageRow, rcpts: DeliveryJob['recipients']): DeliveryJob['recipients'] {
+  if (m.route !== 'relay' || m.is_bounce === 1) return rcpts;
+  const found = strongest(findIn(db, m.account, m.stream, rcpts.map((r) => r.address)));
+  if (found.size === 0) return rcpts;
+  return rcpts.map((r) => {
+    const s = found.get(suppressionKey(r.address));
+    return s ? { ...r, suppression: s } : r;
+  });
+}
+
 function leaseGroup(db: Db, g: Group, opts: ClaimOptions): DeliveryJob | null {
   const leaseUntil = opts.now + opts.leaseMs;
   const rows = sql(db, `UPDATE recipient SET state = 'delivering', lease_owner = ?, lease_until = ?, updated_at = ?
@@ -63,7 +76,8 @@ function leaseGroup(db: Db, g: Group, opts: ClaimOptions): DeliveryJob | null {
     route: m.route,
     size: m.size,
     receivedAt: m.received_at,
-    recipients: rows.sort((a, b) => a.id - b.id).map((r) => ({ id: r.id, address: r.address, attempts: r.attempts })),
+    recipients: withSuppressions(db, m, rows.sort((a, b) => a.id - b.id).map((r) => ({ id: r.id, address: r.address, attempts: r.attempts }))),
+    stream: m.stream,
     leaseUntil,
     delayNotified: m.delay_notified === 1,
     account: m.account,

@@ -4,6 +4,7 @@
 // Reads (listEvents, getMessageMeta, searchMessages) always filter by account.
 import { eventLimit, messageData, searchLimit, toEvent, wantsEvent, type EventRowValues } from '../event-mapping.js';
 import type { EventQuery, MessageEvent, MessageMeta, MessageSearch, MessageSummary } from '../platform-store.js';
+import { applyEventEffects } from './effect-ops.js';
 import { sql, toMeta, type Db, type Effects, type MessageRow } from './rows.js';
 
 export interface NewEvent { at: number; account: string; type: string; messageId: string | null; recipient: string | null; data: Record<string, unknown> }
@@ -30,6 +31,7 @@ export function writeEvents(db: Db, account: string, events: NewEvent[]): number
     seqs.push(seq);
     for (const h of hooks) if (wantsEvent(h.events, e.type)) outbox.run(h.id, seq, e.at);
   }
+  applyEventEffects(db, account, events.map((e, i) => ({ ...e, seq: seqs[i]! })));
   return seqs;
 }
 

@@ -2,7 +2,7 @@
 // because tsc does not copy .sql files. Never edit a released migration; append a new one.
 import type Database from 'better-sqlite3';
 
-export const MIGRATIONS: readonly { version: number; sql: string }[] = [
+export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: boolean }[] = [
   {
     version: 1,
     sql: `
@@ -242,12 +242,94 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX idempotency_key_created ON idempotency_key (created_at);
     `,
   },
+  {
+    version: 7,
+    // The recipient table is rebuilt (SQLite cannot change a CHECK constraint in place), with
+    // foreign keys off as SQLite's documented procedure requires, so that dropping the old table
+    // does not cascade into the attempt history that refers to it.
+    rebuild: true,
+    sql: `
+      -- Issue 10: a recipient may end 'suppressed' (never sent: on the account's suppression list).
+      CREATE TABLE recipient_v7 (
+        id              INTEGER PRIMARY KEY,
+        message_id      TEXT NOT NULL REFERENCES queued_message (id) ON DELETE CASCADE,
+        address         TEXT NOT NULL,
+        domain          TEXT NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN
+                          ('queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired', 'suppressed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        lease_owner     TEXT,
+        lease_until     INTEGER,
+        last_response   TEXT,
+        updated_at      INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO recipient_v7 (id, message_id, address, domain, state, attempts, next_attempt_at, lease_owner, lease_until, last_response, updated_at)
+        SELECT id, message_id, address, domain, state, attempts, next_attempt_at, lease_owner, lease_until, last_response, updated_at FROM recipient;
+      DROP TABLE recipient;
+      ALTER TABLE recipient_v7 RENAME TO recipient;
+      CREATE INDEX recipient_due ON recipient (next_attempt_at) WHERE state IN ('queued', 'deferred');
+      CREATE INDEX recipient_lease ON recipient (lease_until) WHERE state = 'delivering';
+      CREATE INDEX recipient_message ON recipient (message_id, domain);
+      CREATE INDEX recipient_state ON recipient (state);
+
+      -- The suppression list (queue/suppression-store.ts): one row per account, address and scope.
+      CREATE TABLE suppression (
+        account    TEXT NOT NULL REFERENCES account (name) ON DELETE CASCADE,
+        address    TEXT NOT NULL,               -- lower-case
+        scope      TEXT NOT NULL CHECK (scope IN ('all', 'broadcast')),
+        reason     TEXT NOT NULL,
+        source     TEXT,
+        message_id TEXT,
+        detail     TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (account, address, scope)
+      ) STRICT, WITHOUT ROWID;
+
+      -- Consecutive soft bounces per address (cleared by a delivery), for the soft-bounce rule.
+      CREATE TABLE soft_bounce (
+        account  TEXT NOT NULL,
+        address  TEXT NOT NULL,
+        count    INTEGER NOT NULL,
+        first_at INTEGER NOT NULL,
+        last_at  INTEGER NOT NULL,
+        PRIMARY KEY (account, address)
+      ) STRICT, WITHOUT ROWID;
+
+      -- Pre-aggregated statistics (queue/event-effects.ts): events counted per hour, account,
+      -- stream, recipient domain and tag ('' = every message; a tagged message is also counted
+      -- once under each of its tags), written in the transaction of the events they count.
+      CREATE TABLE stat_counter (
+        account TEXT NOT NULL,
+        hour    INTEGER NOT NULL,               -- ms, start of the UTC hour
+        stream  TEXT NOT NULL,
+        domain  TEXT NOT NULL,
+        tag     TEXT NOT NULL,
+        metric  TEXT NOT NULL,
+        n       INTEGER NOT NULL,
+        PRIMARY KEY (account, hour, stream, domain, tag, metric)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX stat_counter_hour ON stat_counter (hour);
+
+      -- Per-installation secrets (VERP return paths, unsubscribe and tracking links), shared by
+      -- every process on this database; the newest signs, the others still verify until retired.
+      CREATE TABLE installation_secret (
+        purpose    TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        secret     BLOB NOT NULL,
+        PRIMARY KEY (purpose, created_at)
+      ) STRICT;
+    `,
+  },
 ];
 
 /** Brings the database to the latest version; safe when several processes open it at once. */
 export function migrate(db: Database.Database): number {
   const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
   if (userVersion(db) === latest) return latest;
+  // A table rebuild needs foreign keys off, and the pragma is a no-op inside a transaction.
+  const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number;
+  if (MIGRATIONS.some((m) => m.rebuild && m.version > userVersion(db))) db.pragma('foreign_keys = OFF');
   db.exec('BEGIN IMMEDIATE'); // serializes concurrent migrators; re-read the version under the lock
   try {
     const current = userVersion(db);
@@ -257,10 +339,14 @@ export function migrate(db: Database.Database): number {
       db.exec(m.sql);
       db.pragma(`user_version = ${m.version}`);
     }
+    const broken = db.pragma('foreign_key_check') as unknown[];
+    if (broken.length > 0) throw new Error(`migration left ${broken.length} broken foreign key(s)`);
     db.exec('COMMIT');
   } catch (err) {
     if (db.inTransaction) db.exec('ROLLBACK');
     throw err;
+  } finally {
+    db.pragma(`foreign_keys = ${foreignKeys ? 'ON' : 'OFF'}`);
   }
   return latest;
 }

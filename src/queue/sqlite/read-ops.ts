@@ -42,7 +42,7 @@ export function getMessage(db: Db, id: string): MessageView | null {
 }
 
 export function counts(db: Db): QueueCounts {
-  const c: QueueCounts = { queued: 0, deferred: 0, delivering: 0, held: 0, delivered: 0, bounced: 0, expired: 0 };
+  const c: QueueCounts = { queued: 0, deferred: 0, delivering: 0, held: 0, delivered: 0, bounced: 0, expired: 0, suppressed: 0 };
   for (const row of sql(db, 'SELECT state, COUNT(*) AS n FROM recipient GROUP BY state').all() as { state: RecipientState; n: number }[]) {
     c[row.state] = row.n;
   }

@@ -9,6 +9,8 @@ import type {
   RateLimits, Webhook, WebhookAttempt, WebhookBatch,
 } from '../platform-store.js';
 import { InProcessSlots } from '../in-process-slots.js';
+import type { SoftBouncePolicy, Suppression, SuppressionQuery, SuppressionScope } from '../suppression-store.js';
+import { DEFAULT_SOFT_BOUNCE_POLICY } from '../event-effects.js';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -31,6 +33,8 @@ export interface SqliteQueueStoreOptions {
   sweepOrphans?: boolean;
   /** Stamps updated_at/completed_at/attempt times; defaults to the system clock. */
   clock?: Clock;
+  /** When repeated soft bounces suppress an address (config suppression.softBounces); default 3 in 30 days. */
+  softBounces?: SoftBouncePolicy;
 }
 
 const ORPHAN_AGE_MS = 10 * 60_000;
@@ -59,6 +63,7 @@ export class SqliteQueueStore implements QueueStore {
       await syncDir(this.opts.dataDir); // the spool directory's own entry
       const { client, swept } = await WorkerClient.start({
         dbPath: this.#dbPath, spoolDir: this.#spoolDir, sweepOrphans: !!this.opts.sweepOrphans, orphanAgeMs: ORPHAN_AGE_MS,
+        softBounces: this.opts.softBounces ?? DEFAULT_SOFT_BOUNCE_POLICY,
       }, (reason) => this.#logger.fatal({ event: 'queue.worker_died', reason }, 'queue database thread died; queue writes now fail'));
       this.#client = client;
       if (swept > 0) this.#logger.warn({ event: 'queue.orphans_removed', count: swept }, 'removed unreferenced spool files');
@@ -198,6 +203,18 @@ export class SqliteQueueStore implements QueueStore {
   }
   async releaseIdempotencyKey(account: string, key: string): Promise<void> { await this.#call('releaseIdempotencyKey', account, key); }
   purgeIdempotencyKeys(before: number): Promise<number> { return this.#call('purgeIdempotencyKeys', before) as Promise<number>; }
+
+  // the suppression list (suppression-ops.ts)
+  addSuppressions(entries: Suppression[], opts: { replace?: boolean } = {}): Promise<number> {
+    return this.#call('addSuppressions', entries, opts) as Promise<number>;
+  }
+  removeSuppression(account: string, address: string, scope?: SuppressionScope): Promise<number> {
+    return this.#call('removeSuppression', account, address, scope ?? null) as Promise<number>;
+  }
+  listSuppressions(q: SuppressionQuery): Promise<Suppression[]> { return this.#call('listSuppressions', q) as Promise<Suppression[]>; }
+  findSuppressions(account: string, stream: 'transactional' | 'broadcast', addresses: string[]): Promise<Map<string, Suppression>> {
+    return this.#call('findSuppressions', account, stream, addresses) as Promise<Map<string, Suppression>>;
+  }
 
   #call(op: Op, ...args: unknown[]): Promise<unknown> { return this.#send(op, args, []); }
 

@@ -12,18 +12,20 @@ import { ACCOUNT_READS, ACCOUNT_WRITES } from './account-ops.js';
 import { claimDue } from './claim-due.js';
 import { DOMAIN_READS, DOMAIN_WRITES } from './domain-ops.js';
 import { EVENT_READS, EVENT_WRITES } from './event-ops.js';
+import { setSoftBouncePolicy } from './effect-ops.js';
 import { migrate } from './migrations.js';
 import type { BodySource, Op, ReadOp, WorkerConfig, WorkerErrorKind, WorkerReady, WorkerRequest, WorkerResponse, WriteOp } from './protocol.js';
 import { READ_OPS } from './protocol.js';
 import * as reads from './read-ops.js';
 import { OpError, sql, type Db, type Effects } from './rows.js';
 import { fsyncDirSync, listOldBodiesSync, removeBodies, removeBodiesSync } from './spool.js';
+import { SUPPRESSION_READS, SUPPRESSION_WRITES } from './suppression-ops.js';
 import { WEBHOOK_READS, WEBHOOK_WRITES } from './webhook-ops.js';
 import * as writes from './write-ops.js';
 
 type WriteHandler = (db: Db, fx: Effects, ...args: never[]) => unknown;
-const WRITE_HANDLERS: Record<WriteOp, WriteHandler> = { ...writes, ...DOMAIN_WRITES, ...ACCOUNT_WRITES, ...EVENT_WRITES, ...WEBHOOK_WRITES, claimDue };
-const READ_HANDLERS: Record<ReadOp, (db: Db, ...args: never[]) => unknown> = { ...reads, ...DOMAIN_READS, ...ACCOUNT_READS, ...EVENT_READS, ...WEBHOOK_READS };
+const WRITE_HANDLERS: Record<WriteOp, WriteHandler> = { ...writes, ...DOMAIN_WRITES, ...ACCOUNT_WRITES, ...EVENT_WRITES, ...WEBHOOK_WRITES, ...SUPPRESSION_WRITES, claimDue };
+const READ_HANDLERS: Record<ReadOp, (db: Db, ...args: never[]) => unknown> = { ...reads, ...DOMAIN_READS, ...ACCOUNT_READS, ...EVENT_READS, ...WEBHOOK_READS, ...SUPPRESSION_READS };
 
 interface Pending { id: number; result: unknown; fx: Effects }
 
@@ -109,6 +111,7 @@ function openConnections(cfg: WorkerConfig): { writer: Db; reader: Db } {
   writer.pragma('busy_timeout = 5000');
   writer.pragma('foreign_keys = ON');
   migrate(writer);
+  setSoftBouncePolicy(writer, cfg.softBounces);
   const reader = new Database(cfg.dbPath, { readonly: true, fileMustExist: true });
   reader.pragma('busy_timeout = 5000');
   return { writer, reader };

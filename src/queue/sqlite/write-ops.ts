@@ -12,7 +12,7 @@ import { insertUserDomains } from './domain-ops.js';
 import { writeAccepted, writeEvents, type NewEvent } from './event-ops.js';
 import { domainOf, OpError, sql, toMeta, type Db, type Effects, type MessageRow } from './rows.js';
 
-const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired')`;
+const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired', 'suppressed')`;
 
 /** `body`: the inline body (stored in this transaction); null when it is a spool file. */
 export function put(db: Db, fx: Effects, m: NewMessage, now: number, body: Uint8Array | null = null): void {

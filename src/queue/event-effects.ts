@@ -1,0 +1,108 @@
+// What an event does besides being logged, decided once for both stores (dialect-free): the
+// statistics counters it adds to, the suppression it causes, and its part in the soft-bounce
+// rule. Each store applies these in the transaction that writes the events, so a counter or a
+// suppression can never disagree with the event log after a crash.
+//
+// Suppressions: a hard bounce and a complaint stop all mail to the address; an unsubscribe stops
+// broadcast mail (or what its data.scope says); a soft bounce (a final failure whose cause may
+// pass: mailbox full, expired after retries) counts towards the soft-bounce rule, and a delivery
+// clears that count. A 'block' bounce (the sender was refused: reputation, policy, authentication)
+// never suppresses: the address is fine.
+import type { SoftBouncePolicy, Suppression, SuppressionScope } from './suppression-store.js';
+import { suppressionKey } from './suppression-store.js';
+
+export interface EffectEvent {
+  at: number; type: string; messageId: string | null; recipient: string | null; data: Record<string, unknown>;
+  /** The store sequence, once inserted (names the cause of a suppression). */
+  seq?: number;
+}
+
+/** One counter to add to; `tag` '' counts every message, a tag counts that tag's messages. */
+export interface StatDelta { hour: number; stream: string; domain: string; tag: string; metric: string; n: number }
+
+export interface EventEffects {
+  /** Aggregated and sorted by key (one lock order for every writer). */
+  stats: StatDelta[];
+  suppressions: Suppression[];
+  /** Soft bounces to count (address lower-case), in event order. */
+  softBounces: { address: string; at: number; messageId: string | null; detail: string | null; source: string | null }[];
+  /** Addresses delivered to: their soft-bounce count is cleared. */
+  delivered: string[];
+}
+
+export const HOUR_MS = 3_600_000;
+export const DEFAULT_SOFT_BOUNCE_POLICY: SoftBouncePolicy = { count: 3, windowMs: 30 * 24 * HOUR_MS };
+
+/** The metrics an event adds one to. */
+export function metricsOf(type: string, data: Record<string, unknown>): string[] {
+  switch (type) {
+    case 'bounced': return [`bounced_${typeof data.bounceType === 'string' ? data.bounceType : 'soft'}`];
+    case 'opened':
+    case 'clicked': {
+      const m: string[] = [type];
+      if (data.unique === true) m.push(`${type}_unique`);
+      if (data.machine === true) m.push(`${type}_machine`);
+      return m;
+    }
+    case 'accepted': case 'delivered': case 'deferred': case 'failed': case 'suppressed': case 'complained': case 'unsubscribed':
+      return [type];
+    default: return [];
+  }
+}
+
+const domainOf = (recipient: string | null): string => {
+  if (!recipient) return '';
+  const at = recipient.lastIndexOf('@');
+  return at < 0 ? '' : recipient.slice(at + 1).toLowerCase();
+};
+
+const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+
+/** The effects of events of one account, written in one transaction. */
+export function effectsOf(account: string, events: readonly EffectEvent[]): EventEffects {
+  const counts = new Map<string, StatDelta>();
+  const out: EventEffects = { stats: [], suppressions: [], softBounces: [], delivered: [] };
+  for (const e of events) {
+    countStats(e, counts);
+    if (!e.recipient) continue;
+    const address = suppressionKey(e.recipient);
+    const source = e.seq === undefined ? null : `ev_${e.seq}`;
+    const suppress = (scope: SuppressionScope, reason: Suppression['reason'], detail: string | null) =>
+      out.suppressions.push({ account, address, scope, reason, source, messageId: e.messageId, detail, createdAt: e.at });
+    if (e.type === 'bounced' && e.data.bounceType === 'hard') suppress('all', 'hard-bounce', text(e.data.response));
+    else if (e.type === 'complained') suppress('all', 'complaint', text(e.data.feedbackType) ?? 'abuse');
+    else if (e.type === 'unsubscribed') suppress(e.data.scope === 'all' ? 'all' : 'broadcast', 'unsubscribe', text(e.data.method));
+    else if ((e.type === 'bounced' && e.data.bounceType === 'soft') || e.type === 'failed') {
+      out.softBounces.push({ address, at: e.at, messageId: e.messageId, detail: text(e.data.response), source });
+    } else if (e.type === 'delivered') out.delivered.push(address);
+  }
+  out.stats = [...counts.values()].sort(compareStat);
+  return out;
+}
+
+function countStats(e: EffectEvent, into: Map<string, StatDelta>): void {
+  const metrics = metricsOf(e.type, e.data);
+  if (metrics.length === 0) return;
+  const hour = Math.floor(e.at / HOUR_MS) * HOUR_MS;
+  const stream = text(e.data.stream) ?? 'transactional';
+  const domain = domainOf(e.recipient);
+  const tags = Array.isArray(e.data.tags) ? [...new Set(e.data.tags.filter((t): t is string => typeof t === 'string' && t !== ''))] : [];
+  for (const metric of metrics) {
+    for (const tag of ['', ...tags]) {
+      const key = `${hour}\u0000${stream}\u0000${domain}\u0000${tag}\u0000${metric}`;
+      const d = into.get(key);
+      if (d) d.n++;
+      else into.set(key, { hour, stream, domain, tag, metric, n: 1 });
+    }
+  }
+}
+
+const compareStat = (a: StatDelta, b: StatDelta): number =>
+  a.hour - b.hour || cmp(a.stream, b.stream) || cmp(a.domain, b.domain) || cmp(a.tag, b.tag) || cmp(a.metric, b.metric);
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The suppression the soft-bounce rule adds once an address reached `count` consecutive soft bounces. */
+export const softBounceSuppression = (account: string, b: EventEffects['softBounces'][number], count: number): Suppression => ({
+  account, address: b.address, scope: 'all', reason: 'soft-bounce', source: b.source, messageId: b.messageId,
+  detail: `${count} consecutive soft bounces${b.detail ? `; last: ${b.detail}` : ''}`, createdAt: b.at,
+});

@@ -1,0 +1,36 @@
+// Applies the effects of events (queue/event-effects.ts) in the worker's current transaction:
+// statistics counters (one upsert per key: SQLite has a single writer, so a hot counter row costs
+// no lock wait), suppressions, and the soft-bounce rule. Called by writeEvents, so every writer
+// of events (put, recordResults, appendEvents) gets them in the same commit.
+import { effectsOf, softBounceSuppression, DEFAULT_SOFT_BOUNCE_POLICY, type EffectEvent } from '../event-effects.js';
+import { sqliteArgs } from '../sql/dialect.js';
+import { COUNT_SOFT_BOUNCE } from '../sql/suppressions.js';
+import type { SoftBouncePolicy } from '../suppression-store.js';
+import { sql, type Db } from './rows.js';
+import { insertSuppressions } from './suppression-ops.js';
+
+const policies = new WeakMap<Db, SoftBouncePolicy>();
+
+/** The soft-bounce rule of this database connection (from the store's options). */
+export const setSoftBouncePolicy = (db: Db, policy: SoftBouncePolicy): void => { policies.set(db, policy); };
+
+export function applyEventEffects(db: Db, account: string, events: readonly EffectEvent[]): void {
+  const fx = effectsOf(account, events);
+  if (fx.stats.length > 0) {
+    const bump = sql(db, `INSERT INTO stat_counter (account, hour, stream, domain, tag, metric, n) VALUES (?, ?, ?, ?, ?, ?, ?)
+                          ON CONFLICT (account, hour, stream, domain, tag, metric) DO UPDATE SET n = n + excluded.n`);
+    for (const d of fx.stats) bump.run(account, d.hour, d.stream, d.domain, d.tag, d.metric, d.n);
+  }
+  if (fx.suppressions.length > 0) insertSuppressions(db, fx.suppressions, false);
+  if (fx.softBounces.length > 0) {
+    const policy = policies.get(db) ?? DEFAULT_SOFT_BOUNCE_POLICY;
+    for (const b of fx.softBounces) {
+      const row = sql(db, COUNT_SOFT_BOUNCE.sqlite).get(sqliteArgs([account, b.address, b.at, b.at - policy.windowMs])) as { count: number };
+      if (row.count >= policy.count) insertSuppressions(db, [softBounceSuppression(account, b, row.count)], false);
+    }
+  }
+  if (fx.delivered.length > 0) {
+    const clear = sql(db, 'DELETE FROM soft_bounce WHERE account = ? AND address = ?');
+    for (const address of fx.delivered) clear.run(account, address);
+  }
+}

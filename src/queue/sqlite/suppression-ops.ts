@@ -1,0 +1,48 @@
+// The worker's suppression-list operations (queue/suppression-store.ts). The statements are the
+// shared ones of queue/sql/suppressions.ts; only the many-address lookup is SQLite's own (json_each).
+import { sqliteArgs, type SharedQuery } from '../sql/dialect.js';
+import {
+  DELETE_ENTRIES, INSERT_KEEP, INSERT_REPLACE, LIST, SUPPRESSION_COLUMNS, insertValues, listValues, toSuppression, type SuppressionRow,
+} from '../sql/suppressions.js';
+import { strongest, suppressionKey, type Suppression, type SuppressionQuery, type SuppressionScope } from '../suppression-store.js';
+import { requireAccount } from './account-ops.js';
+import { sql, type Db, type Effects } from './rows.js';
+
+/** Runs a shared statement on SQLite. */
+export const run = (db: Db, q: SharedQuery, values: readonly unknown[]) => sql(db, q.sqlite).run(sqliteArgs(values));
+export const all = <R>(db: Db, q: SharedQuery, values: readonly unknown[]) => sql(db, q.sqlite).all(sqliteArgs(values)) as R[];
+
+/** Inserts entries in the current transaction (the event log's effects call it too); returns rows changed. */
+export function insertSuppressions(db: Db, entries: Suppression[], replace: boolean): number {
+  let n = 0;
+  for (const e of entries) n += run(db, replace ? INSERT_REPLACE : INSERT_KEEP, insertValues(e)).changes;
+  return n;
+}
+
+export const SUPPRESSION_WRITES = {
+  addSuppressions(db: Db, _fx: Effects, entries: Suppression[], opts: { replace?: boolean } = {}): number {
+    for (const account of new Set(entries.map((e) => e.account))) requireAccount(db, account);
+    return insertSuppressions(db, entries, opts.replace === true);
+  },
+  removeSuppression(db: Db, _fx: Effects, account: string, address: string, scope: SuppressionScope | null = null): number {
+    return run(db, DELETE_ENTRIES, [account, suppressionKey(address), scope]).changes;
+  },
+};
+
+export const SUPPRESSION_READS = {
+  listSuppressions(db: Db, q: SuppressionQuery): Suppression[] {
+    return all<SuppressionRow>(db, LIST, listValues(q)).map(toSuppression);
+  },
+  findSuppressions(db: Db, account: string, stream: string, addresses: string[]): Map<string, Suppression> {
+    return strongest(findIn(db, account, stream, addresses));
+  },
+};
+
+/** The entries stopping `stream` mail to any of `addresses` (normalized here). */
+export function findIn(db: Db, account: string, stream: string, addresses: string[]): Suppression[] {
+  if (addresses.length === 0) return [];
+  const rows = sql(db, `SELECT ${SUPPRESSION_COLUMNS} FROM suppression
+                        WHERE account = ? AND address IN (SELECT value FROM json_each(?)) AND scope IN ('all', ?)`)
+    .all(account, JSON.stringify(addresses.map(suppressionKey)), stream) as SuppressionRow[];
+  return rows.map(toSuppression);
+}
