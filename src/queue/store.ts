@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream';
 import type { MessageMeta, PlatformStore, RateLimits } from './platform-store.js';
 import type { Suppression, SuppressionStore } from './suppression-store.js';
+import type { StatsStore } from './stats-store.js';
 
 /** Recipient lifecycle. Final states: delivered, bounced, expired, suppressed. */
 export type RecipientState = 'queued' | 'deferred' | 'delivering' | 'held' | 'delivered' | 'bounced' | 'expired' | 'suppressed';
@@ -207,7 +208,7 @@ export interface NodeHeartbeat {
   inFlight: number;           // deliveries running on that node at lastSeenAt
 }
 
-export interface QueueStore extends PlatformStore, SuppressionStore {
+export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore {
   /** Open/migrate. Must be called once before anything else. */
   open(): Promise<void>;
   close(): Promise<void>;

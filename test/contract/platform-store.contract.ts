@@ -8,6 +8,7 @@ import { RelayError } from '../../src/errors.js';
 import type { ApiKeyRecord, QuotaWindow } from '../../src/queue/platform-store.js';
 import type { QueueStore } from '../../src/queue/store.js';
 import { platformEventsContract } from './platform-events.contract.js';
+import { suppressionContract } from './suppression.contract.js';
 
 export interface PlatformFixture {
   store: QueueStore;
@@ -162,4 +163,5 @@ export function platformStoreContract(name: string, makeStore: MakePlatformStore
   });
 
   platformEventsContract(it);
+  suppressionContract(it);
 }

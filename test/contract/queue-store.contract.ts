@@ -249,7 +249,7 @@ export function queueStoreContract(name: string, makeStore: MakeStore): void {
     await store.recordResults(id, outcomes([job!.recipients[0]!.id], 'bounced'), [{ message: message(dsnId, ['x@example.org'], { isBounce: true }) }]);
     assert.equal(await store.getMessage(id), null);
     assert.equal(await store.getMessage(dsnId), null);
-    assert.deepEqual(await store.counts(), { queued: 0, deferred: 0, delivering: 0, held: 0, delivered: 0, bounced: 0, expired: 0 });
+    assert.deepEqual(await store.counts(), { queued: 0, deferred: 0, delivering: 0, held: 0, delivered: 0, bounced: 0, expired: 0, suppressed: 0 });
   });
 
   it('finished messages are kept for inspection until purgeFinished', async (store) => {
@@ -294,15 +294,16 @@ export function queueStoreContract(name: string, makeStore: MakeStore): void {
   });
 
   it('counts covers every state', async (store) => {
-    const id = await enqueue(store, ['a@d1.example', 'b@d2.example', 'c@d3.example', 'd@d4.example', 'e@d5.example', 'f@d6.example']);
+    const id = await enqueue(store, ['a@d1.example', 'b@d2.example', 'c@d3.example', 'd@d4.example', 'e@d5.example', 'g@d0.example', 'f@d6.example']);
     await enqueue(store, ['held@d7.example']).then((h) => store.hold(h));
-    const jobs = await claim(store, T0, { limit: 5 });
+    const jobs = await claim(store, T0, { limit: 6 });
     const rcpt = (domain: string) => jobs.find((j) => j.domain === domain)!.recipients[0]!.id;
     await store.recordResults(id, [
       ...outcomes([rcpt('d1.example')], 'delivered'), ...outcomes([rcpt('d2.example')], 'bounced'), ...outcomes([rcpt('d3.example')], 'expired'),
       { rcptId: rcpt('d4.example'), status: 'deferred', response: '451', nextAttemptAt: T0 + 1 },
+      { rcptId: rcpt('d0.example'), status: 'suppressed', response: '550 5.7.1 not sent', suppression: { reason: 'manual', scope: 'all', createdAt: T0, source: 'cli' } },
     ]);
-    assert.deepEqual(await store.counts(), { queued: 1, deferred: 1, delivering: 1, held: 1, delivered: 1, bounced: 1, expired: 1 });
+    assert.deepEqual(await store.counts(), { queued: 1, deferred: 1, delivering: 1, held: 1, delivered: 1, bounced: 1, expired: 1, suppressed: 1 });
   });
 
   it('users: add, get, list, remove; duplicates are refused with ERR_USER_EXISTS', async (store) => {

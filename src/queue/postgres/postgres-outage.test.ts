@@ -63,7 +63,7 @@ test('postgres store: server stopped and started again', { skip, timeout: 60_000
   await store.recordResults(a, outcome, generated, { owner: 'n1' });
   assert.equal((await store.getMessage(dsn))?.isBounce, true, 'the DSN generated with the retried results is stored');
   assert.equal(await store.getMessage(b), null, 'the refused put committed nothing');
-  assert.deepEqual(await store.counts(), { queued: 1, deferred: 0, delivering: 0, held: 0, delivered: 0, bounced: 1, expired: 0 });
+  assert.deepEqual(await store.counts(), { queued: 1, deferred: 0, delivering: 0, held: 0, delivered: 0, bounced: 1, expired: 0, suppressed: 0 });
   await new Promise((r) => setImmediate(r));
   assert.equal(events.filter((e) => e === 'queue.unavailable').length, 1, 'the outage is logged once'); // its end: availability.test.ts
 });

@@ -17,7 +17,7 @@ import { PostgresQueueStore } from './postgres-store.js';
 const logger = createLogger('silent');
 const ADMIN_URL = process.env.PL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB_NAME = `postlane_test_${randomBytes(6).toString('hex')}`;
-const TABLES = 'queued_message, message_body, recipient, attempt, smtp_user, smtp_user_domain, sending_domain, dkim_key, destination_slot, api_key, usage_counter, event, webhook, webhook_delivery, webhook_attempt, idempotency_key';
+const TABLES = 'queued_message, message_body, recipient, attempt, smtp_user, smtp_user_domain, sending_domain, dkim_key, destination_slot, api_key, usage_counter, event, webhook, webhook_delivery, webhook_attempt, idempotency_key, suppression, soft_bounce, stat_counter, stat_delta, installation_secret';
 
 function withDatabase(base: string, db: string): string {
   const u = new URL(base);
@@ -130,7 +130,7 @@ if (unreachable !== null) {
       await Promise.all([worker(a, 'a1'), worker(a, 'a2'), worker(b, 'b1'), worker(b, 'b2')]);
       assert.equal(leased.size, total, 'every recipient leased exactly once');
       assert.ok(new Set(leased.values()).size > 1, 'the work was shared between claimers');
-      assert.deepEqual(await b.counts(), { queued: 0, deferred: 0, delivering: total, held: 0, delivered: 0, bounced: 0, expired: 0 });
+      assert.deepEqual(await b.counts(), { queued: 0, deferred: 0, delivering: total, held: 0, delivered: 0, bounced: 0, expired: 0, suppressed: 0 });
     } finally {
       await a.close();
       await b.close();

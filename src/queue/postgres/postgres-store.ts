@@ -14,6 +14,8 @@ import * as accounts from './account-ops.js';
 import * as events from './event-ops.js';
 import * as webhooks from './webhook-ops.js';
 import * as suppressions from './suppression-ops.js';
+import * as stats from './stats-ops.js';
+import type { StatsQuery, StatsRow } from '../stats-store.js';
 import type { SoftBouncePolicy, Suppression, SuppressionQuery, SuppressionScope } from '../suppression-store.js';
 import { DEFAULT_SOFT_BOUNCE_POLICY } from '../event-effects.js';
 import { Readable } from 'node:stream';
@@ -193,6 +195,8 @@ export class PostgresQueueStore implements QueueStore {
 
   // the platform store (account-ops.ts, event-ops.ts, webhook-ops.ts)
   addAccount(a: Account): Promise<void> { return this.#write('addAccount', (c) => accounts.addAccount(c, a)); }
+  readStats(q: StatsQuery): Promise<StatsRow[]> { return this.#read('readStats', (c) => stats.readStats(c, q)); }
+  compactStats(): Promise<number> { return this.#write('compactStats', stats.compactStats); }
   addSuppressions(entries: Suppression[], opts: { replace?: boolean } = {}): Promise<number> {
     return this.#write('addSuppressions', (c) => suppressions.addSuppressions(c, entries, opts));
   }

@@ -84,7 +84,7 @@ test('sqlite: everything put survives a reopen; sweepOrphans removes only old un
     const second = new SqliteQueueStore({ dataDir, logger, sweepOrphans: true });
     await second.open();
     try {
-      assert.deepEqual(await second.counts(), { queued: 9, deferred: 0, delivering: 3, held: 0, delivered: 1, bounced: 0, expired: 0 });
+      assert.deepEqual(await second.counts(), { queued: 9, deferred: 0, delivering: 3, held: 0, delivered: 1, bounced: 0, expired: 0, suppressed: 0 });
       assert.equal(await second.releaseLeases(null), 3);
       for (const id of [...small, ...large.slice(0, 2)]) {
         assert.equal((await second.getMessage(id))?.recipients[0]?.address, 'b@example.com');

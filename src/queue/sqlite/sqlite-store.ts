@@ -11,6 +11,7 @@ import type {
 import { InProcessSlots } from '../in-process-slots.js';
 import type { SoftBouncePolicy, Suppression, SuppressionQuery, SuppressionScope } from '../suppression-store.js';
 import { DEFAULT_SOFT_BOUNCE_POLICY } from '../event-effects.js';
+import type { StatsQuery, StatsRow } from '../stats-store.js';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -203,6 +204,10 @@ export class SqliteQueueStore implements QueueStore {
   }
   async releaseIdempotencyKey(account: string, key: string): Promise<void> { await this.#call('releaseIdempotencyKey', account, key); }
   purgeIdempotencyKeys(before: number): Promise<number> { return this.#call('purgeIdempotencyKeys', before) as Promise<number>; }
+
+  // statistics (stats-ops.ts)
+  readStats(q: StatsQuery): Promise<StatsRow[]> { return this.#call('readStats', q) as Promise<StatsRow[]>; }
+  compactStats(): Promise<number> { return this.#call('compactStats') as Promise<number>; }
 
   // the suppression list (suppression-ops.ts)
   addSuppressions(entries: Suppression[], opts: { replace?: boolean } = {}): Promise<number> {

@@ -1,0 +1,187 @@
+// The suppression and statistics half of the store contract (issue 10), run by
+// platformStoreContract against every store: the list itself (add, find by stream, search and
+// paging, removal, tenant isolation), the entries events add in their own transaction (hard
+// bounce, complaint, unsubscribe, the soft-bounce rule), delivery's view of them (claimDue marks
+// suppressed recipients; a 'suppressed' outcome is final and has its event), and the counters.
+import assert from 'node:assert/strict';
+import { newQueueId } from '../../src/message/ids.js';
+import type { MessageMeta } from '../../src/queue/platform-store.js';
+import type { NewMessage, QueueStore, RecipientOutcome } from '../../src/queue/store.js';
+import type { Suppression } from '../../src/queue/suppression-store.js';
+import type { PlatformIt } from './platform-store.contract.js';
+
+const T0 = 1_700_000_000_000;
+const HOUR = 3_600_000;
+
+const entry = (account: string, address: string, over: Partial<Suppression> = {}): Suppression => ({
+  account, address, scope: 'all', reason: 'manual', source: 'cli', messageId: null, detail: null, createdAt: T0, ...over,
+});
+
+async function send(store: QueueStore, recipients: string[], meta: MessageMeta, receivedAt = T0): Promise<string> {
+  const id = newQueueId();
+  const w = store.createBody(id);
+  await w.write(Buffer.from('Subject: t\r\n\r\nhi\r\n'));
+  await w.finish();
+  const m: NewMessage = {
+    id, mailFrom: 'app@acme.example', recipients, size: w.bytesWritten, receivedAt, meta,
+    origin: { listener: 'http', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay',
+  };
+  await store.put(m);
+  return id;
+}
+
+const meta = (account: string, stream: MessageMeta['stream'] = 'transactional', tags: string[] = []): MessageMeta =>
+  ({ account, tags, metadata: {}, stream });
+
+/** Claims everything due and records one outcome per recipient, chosen by address. */
+async function deliverAll(store: QueueStore, at: number, outcome: (address: string, rcptId: number) => RecipientOutcome): Promise<void> {
+  for (const job of await store.claimDue({ now: at, limit: 100, leaseMs: 60_000, owner: 'n1' })) {
+    await store.recordResults(job.messageId, job.recipients.map((r) => outcome(r.address, r.id)), [], { owner: 'n1' });
+  }
+}
+
+export function suppressionContract(it: PlatformIt): void {
+  it('suppressions: add, find by stream, remove; case-insensitive; first cause kept unless replaced; per account', async (store) => {
+    await store.addAccount({ name: 'acme', createdAt: T0, limits: {} });
+    await store.addAccount({ name: 'beta', createdAt: T0, limits: {} });
+    assert.equal(await store.addSuppressions([
+      entry('acme', 'Gone@Example.COM', { reason: 'hard-bounce' }), entry('acme', 'news@example.com', { scope: 'broadcast', reason: 'unsubscribe' }),
+    ]), 2);
+    assert.equal(await store.addSuppressions([entry('acme', 'gone@example.com', { reason: 'complaint' })]), 0, 'existing entry kept');
+    const tx = await store.findSuppressions('acme', 'transactional', ['GONE@example.com', 'news@example.com', 'ok@example.com']);
+    assert.deepEqual([...tx.keys()], ['gone@example.com'], 'a broadcast-only entry does not stop transactional mail');
+    assert.equal(tx.get('gone@example.com')!.reason, 'hard-bounce');
+    const bc = await store.findSuppressions('acme', 'broadcast', ['gone@example.com', 'news@example.com']);
+    assert.deepEqual([...bc.keys()].sort(), ['gone@example.com', 'news@example.com']);
+    assert.equal((await store.findSuppressions('beta', 'broadcast', ['gone@example.com'])).size, 0, 'another account sees nothing');
+    assert.equal(await store.addSuppressions([entry('acme', 'gone@example.com', { reason: 'complaint' })], { replace: true }), 1);
+    assert.equal((await store.listSuppressions({ account: 'acme', search: 'gone' }))[0]!.reason, 'complaint');
+    assert.equal(await store.removeSuppression('beta', 'gone@example.com'), 0, 'not beta’s to remove');
+    assert.equal(await store.removeSuppression('acme', 'GONE@example.com'), 1);
+    assert.equal((await store.findSuppressions('acme', 'broadcast', ['gone@example.com'])).size, 0);
+    await assert.rejects(store.addSuppressions([entry('nobody', 'x@example.com')]), (err: Error & { code?: string }) => err.code === 'ERR_NOT_FOUND');
+  });
+
+  it('suppressions: list pages by cursor in address order, filters by reason, scope and a search that treats % and _ literally', async (store) => {
+    await store.addAccount({ name: 'acme', createdAt: T0, limits: {} });
+    const addresses = Array.from({ length: 25 }, (_, i) => `user${String(i).padStart(2, '0')}@example.com`);
+    await store.addSuppressions(addresses.map((a, i) => entry('acme', a, { reason: i % 2 ? 'hard-bounce' : 'complaint' })));
+    await store.addSuppressions([entry('acme', 'odd_one%x@example.com')]);
+    const seen: string[] = [];
+    let after: Suppression | undefined;
+    for (;;) {
+      const page = await store.listSuppressions({ account: 'acme', limit: 10, ...(after ? { after } : {}) });
+      seen.push(...page.map((s) => s.address));
+      if (page.length < 10) break;
+      after = page[page.length - 1];
+    }
+    assert.deepEqual(seen, ['odd_one%x@example.com', ...addresses]);
+    assert.equal((await store.listSuppressions({ account: 'acme', reason: 'complaint' })).length, 13);
+    assert.deepEqual((await store.listSuppressions({ account: 'acme', search: '_one%' })).map((s) => s.address), ['odd_one%x@example.com']);
+    assert.deepEqual(await store.listSuppressions({ account: 'acme', search: 'r_1' }), [], '_ is not a wildcard');
+    assert.equal((await store.listSuppressions({ account: 'acme', scope: 'broadcast' })).length, 0);
+  });
+
+  it('events suppress in their own transaction: hard bounce (not soft or block), complaint, unsubscribe (broadcast only)', async (store) => {
+    await store.addAccount({ name: 'acme', createdAt: T0, limits: {} });
+    await send(store, ['hard@x.example', 'soft@x.example', 'block@x.example', 'fine@x.example'], meta('acme'));
+    await deliverAll(store, T0, (address, rcptId) => {
+      if (address === 'fine@x.example') return { rcptId, status: 'delivered', response: '250 ok' };
+      if (address === 'hard@x.example') return { rcptId, status: 'bounced', response: '550 5.1.1 <hard@x.example>: user unknown' };
+      if (address === 'soft@x.example') return { rcptId, status: 'bounced', response: '552 5.2.2 mailbox full' };
+      return { rcptId, status: 'bounced', response: '554 5.7.1 Service unavailable; client host blocked using zen.spamhaus.org' };
+    });
+    const list = await store.listSuppressions({ account: 'acme' });
+    assert.deepEqual(list.map((s) => [s.address, s.reason, s.scope]), [['hard@x.example', 'hard-bounce', 'all']]);
+    const bounce = (await store.listEvents({ account: 'acme', types: ['bounced'], recipient: 'hard@x.example' }))[0]!;
+    assert.equal(list[0]!.source, bounce.id, 'the entry names the event that caused it');
+    assert.match(list[0]!.detail!, /user unknown/);
+
+    await store.appendEvents([
+      { at: T0 + 1, account: 'acme', type: 'complained', messageId: null, recipient: 'Angry@X.example', data: { feedbackType: 'abuse' } },
+      { at: T0 + 2, account: 'acme', type: 'unsubscribed', messageId: null, recipient: 'bye@x.example', data: { method: 'one-click' } },
+    ]);
+    const after = await store.listSuppressions({ account: 'acme' });
+    assert.deepEqual(after.map((s) => [s.address, s.reason, s.scope]), [
+      ['angry@x.example', 'complaint', 'all'], ['bye@x.example', 'unsubscribe', 'broadcast'], ['hard@x.example', 'hard-bounce', 'all'],
+    ]);
+  });
+
+  it('soft bounces suppress after the configured count in a row; a delivery in between starts the count again', async (store) => {
+    await store.addAccount({ name: 'acme', createdAt: T0, limits: {} });
+    const soft = (rcptId: number): RecipientOutcome => ({ rcptId, status: 'bounced', response: '552 5.2.2 mailbox full' });
+    for (let i = 0; i < 2; i++) { await send(store, ['full@x.example'], meta('acme')); await deliverAll(store, T0 + i, (_a, id) => soft(id)); }
+    await send(store, ['full@x.example'], meta('acme'));
+    await deliverAll(store, T0 + 5, (_a, rcptId) => ({ rcptId, status: 'delivered', response: '250 ok' }));
+    for (let i = 0; i < 2; i++) { await send(store, ['full@x.example'], meta('acme')); await deliverAll(store, T0 + 10 + i, (_a, id) => soft(id)); }
+    assert.equal((await store.listSuppressions({ account: 'acme' })).length, 0, 'two in a row since the delivery');
+    await send(store, ['full@x.example'], meta('acme'));
+    await deliverAll(store, T0 + 20, (_a, rcptId) => ({ rcptId, status: 'expired', response: '451 4.2.2 try later' }));
+    const [s] = await store.listSuppressions({ account: 'acme' });
+    assert.equal(s?.reason, 'soft-bounce', 'an expiry counts as a soft bounce: the third in a row');
+    assert.match(s!.detail!, /^3 consecutive soft bounces/);
+  });
+
+  it('claimDue marks suppressed recipients by stream; a suppressed outcome is final, has its event and completes the message', async (store) => {
+    await store.addAccount({ name: 'acme', createdAt: T0, limits: {} });
+    await store.addSuppressions([entry('acme', 'unsub@x.example', { scope: 'broadcast', reason: 'unsubscribe' }), entry('acme', 'gone@x.example')]);
+    const tx = await send(store, ['unsub@x.example', 'gone@x.example', 'ok@x.example'], meta('acme', 'transactional'));
+    const bc = await send(store, ['unsub@x.example', 'ok@x.example'], meta('acme', 'broadcast'));
+    const jobs = await store.claimDue({ now: T0, limit: 10, leaseMs: 60_000, owner: 'n1' });
+    const marks = (id: string) => jobs.find((j) => j.messageId === id)!.recipients.map((r) => `${r.address}:${r.suppression?.reason ?? '-'}`);
+    assert.deepEqual(marks(tx), ['unsub@x.example:-', 'gone@x.example:manual', 'ok@x.example:-']);
+    assert.deepEqual(marks(bc), ['unsub@x.example:unsubscribe', 'ok@x.example:-']);
+    assert.equal(jobs.find((j) => j.messageId === bc)!.stream, 'broadcast');
+    for (const job of jobs) {
+      await store.recordResults(job.messageId, job.recipients.map((r): RecipientOutcome => (r.suppression
+        ? { rcptId: r.id, status: 'suppressed', response: '550 5.7.1 not sent', suppression: r.suppression }
+        : { rcptId: r.id, status: 'delivered', response: '250 ok' })), [], { owner: 'n1' });
+    }
+    const view = await store.getMessage(bc);
+    assert.deepEqual(view!.recipients.map((r) => r.state), ['suppressed', 'delivered']);
+    const events = await store.listEvents({ account: 'acme', types: ['suppressed'] });
+    assert.deepEqual(events.map((e) => [e.messageId, e.recipient, e.data.reason, e.data.scope]),
+      [[tx, 'gone@x.example', 'manual', 'all'], [bc, 'unsub@x.example', 'unsubscribe', 'broadcast']].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)));
+    assert.equal((await store.counts()).suppressed, 2);
+    assert.equal(await store.purgeFinished(Date.now() + HOUR), 2, 'both messages are complete');
+  });
+
+  it('statistics: counters per hour, domain, stream and tag, written with the events; tagged messages counted once per tag', async (store) => {
+    await store.addAccount({ name: 'acme', createdAt: T0, limits: {} });
+    await store.addAccount({ name: 'beta', createdAt: T0, limits: {} });
+    await send(store, ['a@gmail.example', 'b@yahoo.example'], meta('acme', 'broadcast', ['news', 'weekly']), T0);
+    await send(store, ['c@gmail.example'], meta('acme', 'transactional'), T0);
+    await send(store, ['d@gmail.example'], meta('beta'), T0);
+    await deliverAll(store, T0 + HOUR, (address, rcptId) => (address.startsWith('b@')
+      ? { rcptId, status: 'bounced', response: '550 5.1.1 no such user' } : { rcptId, status: 'delivered', response: '250 ok' }));
+    await store.compactStats();
+    // Events are stamped with the store's clock: the window spans them, and the hourly split is
+    // checked against an independent count of the event log.
+    const window = { from: 0, to: Date.now() + 2 * HOUR };
+    const total = await store.readStats({ account: 'acme', ...window, groupBy: 'total' });
+    assert.deepEqual(total, [{ key: '', metrics: { accepted: 3, delivered: 2, bounced_hard: 1 } }]);
+    const byDomain = await store.readStats({ account: 'acme', ...window, groupBy: 'domain' });
+    assert.deepEqual(byDomain, [
+      { key: 'gmail.example', metrics: { accepted: 2, delivered: 2 } }, { key: 'yahoo.example', metrics: { accepted: 1, bounced_hard: 1 } },
+    ]);
+    const byTag = await store.readStats({ account: 'acme', ...window, groupBy: 'tag' });
+    assert.deepEqual(byTag.map((r) => [r.key, r.metrics.accepted]), [['news', 2], ['weekly', 2]]);
+    assert.deepEqual((await store.readStats({ account: 'acme', ...window, groupBy: 'total', tag: 'news' }))[0]!.metrics,
+      { accepted: 2, delivered: 1, bounced_hard: 1 });
+    const expected = new Map<number, Record<string, number>>();
+    for (const e of await store.listEvents({ account: 'acme' })) {
+      const hour = Math.floor(e.at / HOUR) * HOUR;
+      const metric = e.type === 'bounced' ? 'bounced_hard' : e.type;
+      const m = expected.get(hour) ?? {};
+      m[metric] = (m[metric] ?? 0) + 1;
+      expected.set(hour, m);
+    }
+    const byHour = await store.readStats({ account: 'acme', ...window, groupBy: 'hour' });
+    assert.deepEqual(byHour.map((r) => [Number(r.key), r.metrics]), [...expected.entries()].sort((a, b) => a[0] - b[0]));
+    const stream = await store.readStats({ account: 'acme', ...window, groupBy: 'stream' });
+    assert.deepEqual(stream.map((r) => [r.key, r.metrics.accepted]), [['broadcast', 2], ['transactional', 1]]);
+    const all = await store.readStats({ account: null, ...window, groupBy: 'account' });
+    assert.deepEqual(all.map((r) => [r.key, r.metrics.accepted]), [['acme', 3], ['beta', 1]]);
+    assert.deepEqual(await store.readStats({ account: 'acme', from: T0, to: T0 + HOUR, groupBy: 'total' }), [], 'nothing outside the window');
+  });
+}
