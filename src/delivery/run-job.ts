@@ -11,6 +11,7 @@ import { createDsn, type DsnRecipient, type DsnSigner } from '../events/dsn.js';
 import type { Logger } from '../events/log.js';
 import { computeRetryDelayMs } from '../queue/retry-schedule.js';
 import type { DeliveryJob, GeneratedMessage, QueueStore, RecipientOutcome, RecordResultsOptions } from '../queue/store.js';
+import { suppressedReason, suppressedResponse } from '../queue/suppression-store.js';
 import type { AttemptMessage, HostAttempt, SmtpAttempt } from './attempt.js';
 import { classifyError, describeVerdict, flattenReply, type Verdict } from './classify.js';
 import type { SessionTarget } from './connection-pool.js';
@@ -28,10 +29,9 @@ const MAX_ADDRESSES_PER_JOB = 10;
  * refusal), so an SMTP sender is told even without webhooks; the event is 'suppressed'.
  */
 function suppressedDecision(r: DeliveryJob['recipients'][number], s: NonNullable<DeliveryJob['recipients'][number]['suppression']>): Decided {
-  const reason = `not sent: the recipient is on the suppression list (${s.reason}, since ${new Date(s.createdAt).toISOString().slice(0, 10)})`;
-  const verdict: Verdict = { kind: 'permanent', status: '5.7.1', reason };
+  const verdict: Verdict = { kind: 'permanent', status: '5.7.1', reason: suppressedReason(s) };
   return {
-    outcome: { rcptId: r.id, status: 'suppressed', response: `550 5.7.1 ${reason}`, suppression: { reason: s.reason, scope: s.scope, createdAt: s.createdAt, source: s.source } },
+    outcome: { rcptId: r.id, status: 'suppressed', response: suppressedResponse(s), suppression: { reason: s.reason, scope: s.scope, createdAt: s.createdAt, source: s.source } },
     address: r.address, attempt: r.attempts, finding: { verdict, host: null, tls: null },
   };
 }

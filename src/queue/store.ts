@@ -4,7 +4,7 @@
 // implementation blocks the event loop; no SQL dialect leaks through this interface.
 import type { Readable } from 'node:stream';
 import type { MessageMeta, PlatformStore, RateLimits } from './platform-store.js';
-import type { Suppression, SuppressionStore } from './suppression-store.js';
+import type { Suppression, SuppressionCause, SuppressionStore } from './suppression-store.js';
 import type { StatsStore } from './stats-store.js';
 
 /** Recipient lifecycle. Final states: delivered, bounced, expired, suppressed. */
@@ -39,6 +39,11 @@ export interface NewMessage {
   meta?: MessageMeta;
   /** Scheduled send: recipients are first due at this time (ms) instead of at once. */
   notBefore?: number;
+  /**
+   * Recipients (of `recipients`) found on the suppression list at acceptance (HTTP API): stored
+   * final ('suppressed') with their 'suppressed' event in the same commit, never delivered.
+   */
+  suppressed?: { address: string; suppression: SuppressionCause }[];
 }
 
 /**
@@ -102,7 +107,7 @@ export type RecipientOutcome =
   | OutcomeBase & { status: 'delivered' }
   | OutcomeBase & { status: 'deferred'; nextAttemptAt: number }
   | OutcomeBase & { status: 'bounced' | 'expired' }
-  | OutcomeBase & { status: 'suppressed'; suppression: Pick<Suppression, 'reason' | 'scope' | 'createdAt' | 'source'> };
+  | OutcomeBase & { status: 'suppressed'; suppression: SuppressionCause };
 
 export interface AttemptRecord {
   at: number;

@@ -66,6 +66,14 @@ export const suppressionKey = (address: string): string => address.trim().toLowe
 /** Whether an entry of `scope` stops mail of `stream`. */
 export const stopsStream = (scope: SuppressionScope, stream: string): boolean => scope === 'all' || scope === stream;
 
+/** What a suppressed recipient's outcome carries (stored with its 'suppressed' event). */
+export type SuppressionCause = Pick<Suppression, 'reason' | 'scope' | 'createdAt' | 'source'>;
+
+/** The reply text recorded for a recipient not sent because of `s` (like a 5.7.1 policy refusal). */
+export const suppressedReason = (s: Pick<Suppression, 'reason' | 'createdAt'>): string =>
+  `not sent: the recipient is on the suppression list (${s.reason}, since ${new Date(s.createdAt).toISOString().slice(0, 10)})`;
+export const suppressedResponse = (s: Pick<Suppression, 'reason' | 'createdAt'>): string => `550 5.7.1 ${suppressedReason(s)}`;
+
 /** listSuppressions page size: default 100, at most 1000. */
 export const suppressionLimit = (limit: number | undefined): number => Math.max(1, Math.min(limit ?? 100, 1000));
 

@@ -146,6 +146,35 @@ export function suppressionContract(it: PlatformIt): void {
     assert.equal(await store.purgeFinished(Date.now() + HOUR), 2, 'both messages are complete');
   });
 
+  it('put with recipients suppressed at acceptance: they are final with their event at once; the others are queued', async (store) => {
+    await store.addAccount({ name: 'acme', createdAt: T0, limits: {} });
+    const cause = { reason: 'hard-bounce' as const, scope: 'all' as const, createdAt: T0 - 1000, source: 'ev_1' };
+    const id = newQueueId();
+    const w = store.createBody(id);
+    await w.write(Buffer.from('Subject: t\r\n\r\nhi\r\n'));
+    await w.finish();
+    await store.put({
+      id, mailFrom: 'app@acme.example', recipients: ['gone@x.example', 'ok@x.example'], size: w.bytesWritten, receivedAt: T0, meta: meta('acme'),
+      origin: { listener: 'http', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay', suppressed: [{ address: 'gone@x.example', suppression: cause }],
+    });
+    const view = await store.getMessage(id);
+    assert.deepEqual(view!.recipients.map((r) => [r.address, r.state]), [['gone@x.example', 'suppressed'], ['ok@x.example', 'queued']]);
+    assert.match(view!.recipients[0]!.lastResponse!, /^550 5\.7\.1 not sent: the recipient is on the suppression list \(hard-bounce/);
+    assert.deepEqual((await store.listEvents({ account: 'acme' })).map((e) => `${e.type}:${e.recipient}`),
+      ['accepted:gone@x.example', 'accepted:ok@x.example', 'suppressed:gone@x.example']);
+    const jobs = await store.claimDue({ now: T0, limit: 10, leaseMs: 60_000, owner: 'n1' });
+    assert.deepEqual(jobs.flatMap((j) => j.recipients.map((r) => r.address)), ['ok@x.example'], 'only the other recipient is delivered');
+    const all = newQueueId();
+    const w2 = store.createBody(all);
+    await w2.write(Buffer.from('Subject: t\r\n\r\nhi\r\n'));
+    await w2.finish();
+    await store.put({
+      id: all, mailFrom: 'app@acme.example', recipients: ['gone@x.example'], size: w2.bytesWritten, receivedAt: T0, meta: meta('acme'),
+      origin: { listener: 'http', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay', suppressed: [{ address: 'gone@x.example', suppression: cause }],
+    });
+    assert.equal(await store.purgeFinished(Date.now() + HOUR), 1, 'a message whose every recipient is suppressed is complete');
+  });
+
   it('statistics: counters per hour, domain, stream and tag, written with the events; tagged messages counted once per tag', async (store) => {
     await store.addAccount({ name: 'acme', createdAt: T0, limits: {} });
     await store.addAccount({ name: 'beta', createdAt: T0, limits: {} });

@@ -8,6 +8,7 @@
 import type { NodeHeartbeat } from '../store.js';
 import type { GeneratedMessage, NewMessage, NewUser, RecipientOutcome, RecordResultsOptions } from '../store.js';
 import { hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.js';
+import { suppressedResponse } from '../suppression-store.js';
 import type { MessageMeta } from '../platform-store.js';
 import { requireAccount } from './account-ops.js';
 import { insertUserDomains } from './domain-ops.js';
@@ -45,6 +46,24 @@ export async function put(c: Conn, m: NewMessage, now: number, body: Buffer): Pr
   if (hasEvents(m)) await runPrepared(c, RECIPIENTS_ACCEPTED, [...rcpts, ...acceptedValues(meta.account, m.recipients, messageData(meta), now)]);
   else await runPrepared(c, INSERT_RECIPIENTS, rcpts);
   await runPrepared(c, INSERT_BODY, [m.id, body]);
+  if (m.suppressed?.length) await suppressAtAcceptance(c, m, meta, now);
+}
+
+/** Recipients suppressed at acceptance: final at once, with their events; the message completes if none is left. */
+async function suppressAtAcceptance(c: Conn, m: NewMessage, meta: MessageMeta, now: number): Promise<void> {
+  const events: NewEvent[] = [];
+  for (const s of m.suppressed!) {
+    const response = suppressedResponse(s.suppression);
+    const { rows } = await c.query<{ id: number; address: string }>(
+      `UPDATE recipient SET state = 'suppressed', next_attempt_at = NULL, last_response = $1, updated_at = $2
+       WHERE message_id = $3 AND address = $4 AND state = 'queued' RETURNING id, address`, [response, now, m.id, s.address]);
+    for (const row of rows) {
+      const o = { rcptId: row.id, status: 'suppressed' as const, response, suppression: s.suppression };
+      if (hasEvents(m)) events.push({ at: now, messageId: m.id, recipient: row.address, ...outcomeEvent(o, 0, messageData(meta)) });
+    }
+  }
+  await writeEvents(c, meta.account, events);
+  await completeIfFinal(c, m.id, now);
 }
 
 export async function recordResults(

@@ -6,6 +6,7 @@
 import type { NodeHeartbeat } from '../store.js';
 import type { GeneratedMessage, NewMessage, NewUser, RecipientOutcome } from '../store.js';
 import { hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.js';
+import { suppressedResponse } from '../suppression-store.js';
 import type { MessageMeta } from '../platform-store.js';
 import { requireAccount } from './account-ops.js';
 import { insertUserDomains } from './domain-ops.js';
@@ -31,6 +32,23 @@ export function put(db: Db, fx: Effects, m: NewMessage, now: number, body: Uint8
   if (hasEvents(m)) writeAccepted(db, m.id, m.recipients, meta, now);
   if (body) sql(db, 'INSERT INTO message_body (message_id, data) VALUES (?, ?)').run(m.id, body);
   else fx.syncSpool = true; // the body file's directory entry must be durable before this commit
+  if (m.suppressed?.length) suppressAtAcceptance(db, fx, m, meta, now);
+}
+
+/** Recipients suppressed at acceptance: final at once, with their events; the message completes if none is left. */
+function suppressAtAcceptance(db: Db, fx: Effects, m: NewMessage, meta: MessageMeta, now: number): void {
+  const update = sql(db, `UPDATE recipient SET state = 'suppressed', next_attempt_at = NULL, last_response = ?, updated_at = ?
+                          WHERE message_id = ? AND address = ? AND state = 'queued' RETURNING id, address`);
+  const events: NewEvent[] = [];
+  for (const s of m.suppressed!) {
+    const response = suppressedResponse(s.suppression);
+    for (const row of update.all(response, now, m.id, s.address) as { id: number; address: string }[]) {
+      const o = { rcptId: row.id, status: 'suppressed' as const, response, suppression: s.suppression };
+      if (hasEvents(m)) events.push({ at: now, account: meta.account, messageId: m.id, recipient: row.address, ...outcomeEvent(o, 0, messageData(meta)) });
+    }
+  }
+  writeEvents(db, meta.account, events);
+  completeIfFinal(db, fx, m.id, now);
 }
 
 export function recordResults(
