@@ -13,7 +13,11 @@ import type { RouteContext } from './context.js';
 
 const queuedBody = z.object({
   id: z.string().describe('the message (queue) id'),
-  recipients: z.array(z.object({ email: z.string(), id: z.string().describe('<message id>.<index>, stable') })),
+  recipients: z.array(z.object({
+    email: z.string(), id: z.string().describe('<message id>.<index>, stable'),
+    status: z.enum(['queued', 'suppressed']).describe('suppressed: on the account\'s suppression list for this stream; not sent (event "suppressed")'),
+    suppression: z.object({ reason: z.string(), since: z.string() }).optional().describe('why, when suppressed'),
+  })),
 }).meta({ id: 'Queued' });
 
 const batchResult = z.object({
@@ -42,7 +46,7 @@ const summary = z.object({
 const messagePage = page(summary, 'MessagePage');
 
 const searchQuery = z.object({
-  status: z.enum(['queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired']).optional(),
+  status: z.enum(['queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired', 'suppressed']).optional(),
   recipient: z.string().max(254).optional(),
   tag: z.string().max(128).optional(),
   from: z.string().max(254).optional(),

@@ -1,6 +1,7 @@
 // Owns queuing one message submitted over the HTTP API, as a list of named steps (like
-// accept.ts does for SMTP DATA): authorise the sender domains for the key's account → charge the
-// quota → compose → add the Received field → DKIM-sign (MessageSigner, once, before storing) →
+// accept.ts does for SMTP DATA): authorise the sender domains for the key's account → look up the
+// recipients on the account's suppression list (they are stored 'suppressed' and reported so in
+// the answer, never sent nor charged) → charge the quota for the others → compose → add the Received field → DKIM-sign (MessageSigner, once, before storing) →
 // createBody/put (one commit: nothing is half-queued) → wake the scheduler. Every refusal is an
 // ApiError; a store failure is 503 with Retry-After, never a 2xx.
 import type { Logger } from 'pino';
@@ -11,7 +12,8 @@ import { isWithinDomain, normalizeDomain } from '../../domains/domain-name.js';
 import type { MessageSigner, SignOutcome } from '../../domains/message-signer.js';
 import { newQueueId } from '../../message/ids.js';
 import type { ApiKeyRecord } from '../../queue/platform-store.js';
-import type { QueueStore } from '../../queue/store.js';
+import type { NewMessage, QueueStore } from '../../queue/store.js';
+import { suppressionKey, type Suppression } from '../../queue/suppression-store.js';
 import { alignedReturnPath, receivedHeader } from '../trace-fields.js';
 import { ApiError, invalidFields, queueUnavailable } from './api-error.js';
 import { tooLarge, type PreparedMessage } from './compose.js';
@@ -40,11 +42,20 @@ export interface SubmissionContext {
 
 export interface Queued {
   id: string;
-  /** One id per recipient: `<queue id>.<index>` in envelope order (the store's recipient ids are internal). */
-  recipients: { email: string; id: string }[];
+  /**
+   * One id per recipient: `<queue id>.<index>` in envelope order (the store's recipient ids are
+   * internal); status 'suppressed' (with the entry's reason and date) for one not sent.
+   */
+  recipients: { email: string; id: string; status: 'queued' | 'suppressed'; suppression?: { reason: string; since: string } }[];
 }
 
 export const recipientId = (messageId: string, index: number) => `${messageId}.${index}`;
+
+const suppressedRecipients = (recipients: string[], found: Map<string, Suppression>): NonNullable<NewMessage['suppressed']> =>
+  [...new Set(recipients)].flatMap((address) => {
+    const s = found.get(suppressionKey(address));
+    return s ? [{ address, suppression: { reason: s.reason, scope: s.scope, createdAt: s.createdAt, source: s.source } }] : [];
+  });
 
 /** How long an account's list of sending domains is reused (like QuotaService's account limits). */
 const DOMAIN_CACHE_MS = 5000;
@@ -55,7 +66,8 @@ export class HttpSubmission {
 
   async submit(msg: PreparedMessage, ctx: SubmissionContext): Promise<Queued> {
     await this.#authorise(msg, ctx.key.account);
-    await this.#charge(msg, ctx.key);
+    const suppressed = await this.#suppressed(msg, ctx.key.account);
+    await this.#charge(msg.recipients.length - suppressed.size, ctx.key);
     const id = newQueueId(this.deps.clock.now());
     const now = this.deps.clock.now();
     const body = await msg.build(id, this.deps.hostname, now);
@@ -65,7 +77,7 @@ export class HttpSubmission {
     }), 'latin1');
     const message = Buffer.concat([received, body]);
     const signed = await this.#sign(message, msg, id);
-    await this.#store(id, message, signed, msg, ctx, now);
+    await this.#store(id, message, signed, msg, ctx, now, suppressed);
     this.deps.logger.info({
       event: 'http.accepted', id, account: ctx.key.account, keyId: ctx.key.id, from: msg.mailFrom, rcpts: msg.recipients.length,
       size: message.length, notBefore: msg.notBefore,
@@ -73,7 +85,23 @@ export class HttpSubmission {
     try { this.deps.onQueued?.(id, { listener: 'http', account: ctx.key.account }); } catch (err) {
       this.deps.logger.error({ event: 'http.on_queued_failed', id, err: (err as Error)?.message }, 'onQueued callback failed');
     }
-    return { id, recipients: msg.recipients.map((email, i) => ({ email, id: recipientId(id, i) })) };
+    return {
+      id,
+      recipients: msg.recipients.map((email, i) => {
+        const s = suppressed.get(suppressionKey(email));
+        return s ? { email, id: recipientId(id, i), status: 'suppressed' as const, suppression: { reason: s.reason, since: new Date(s.createdAt).toISOString() } }
+          : { email, id: recipientId(id, i), status: 'queued' as const };
+      }),
+    };
+  }
+
+  /** The recipients the account's suppression list stops for this message's stream. */
+  async #suppressed(msg: PreparedMessage, account: string): Promise<Map<string, Suppression>> {
+    try {
+      return await this.deps.store.findSuppressions(account, msg.meta.stream, msg.recipients);
+    } catch (err) {
+      this.#storeFailed('findSuppressions', err);
+    }
   }
 
   /** The envelope sender and every From: domain must be a sending domain of the account (or a subdomain). */
@@ -103,10 +131,11 @@ export class HttpSubmission {
     }
   }
 
-  async #charge(msg: PreparedMessage, key: ApiKeyRecord): Promise<void> {
+  async #charge(recipients: number, key: ApiKeyRecord): Promise<void> {
+    if (recipients === 0) return;
     let decision;
     try {
-      decision = await this.deps.quota.charge({ account: key.account, principal: { kind: 'key', id: key.id, limits: key.limits } }, msg.recipients.length);
+      decision = await this.deps.quota.charge({ account: key.account, principal: { kind: 'key', id: key.id, limits: key.limits } }, recipients);
     } catch (err) {
       this.#storeFailed('consumeQuota', err);
     }
@@ -127,7 +156,8 @@ export class HttpSubmission {
     }
   }
 
-  async #store(id: string, message: Buffer, signed: SignOutcome | null, msg: PreparedMessage, ctx: SubmissionContext, now: number): Promise<void> {
+  async #store(id: string, message: Buffer, signed: SignOutcome | null, msg: PreparedMessage, ctx: SubmissionContext, now: number,
+    suppressed: Map<string, Suppression>): Promise<void> {
     const { store } = this.deps;
     const headerPrefix = signed?.headers ?? '';
     const returnPath = alignedReturnPath(id, msg.mailFrom, signed, this.deps.bounceLabel);
@@ -143,6 +173,7 @@ export class HttpSubmission {
         origin: { listener: 'http', clientIp: ctx.clientIp, user: ctx.key.id },
         meta: { account: ctx.key.account, ...msg.meta },
         ...(msg.notBefore !== null ? { notBefore: msg.notBefore } : {}),
+        ...(suppressed.size > 0 ? { suppressed: suppressedRecipients(msg.recipients, suppressed) } : {}),
       });
     } catch (err) {
       await writer?.abort().catch(() => undefined);
