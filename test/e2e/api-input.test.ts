@@ -69,7 +69,8 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
     assert.equal((await call(base, 'GET', '/v1/events', { token: acme.tokens.send })).status, 403);
     assert.equal((await call(base, 'POST', '/v1/webhooks', { token: acme.tokens.read, body: { url: 'http://127.0.0.1:9/x' } })).status, 403);
     // SSRF: a tenant cannot aim webhooks at loopback, private or metadata addresses (webhooks.allowPrivateDestinations is off).
-    for (const url of ['http://127.0.0.1:9/x', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/x', 'http://localhost:8080/x', 'http://10.0.0.7/x']) {
+    for (const url of ['http://127.0.0.1:9/x', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/x', 'http://localhost:8080/x', 'http://10.0.0.7/x',
+      'http://[::127.0.0.1]/x', 'http://[::ffff:7f00:1]/x', 'http://[64:ff9b::a9fe:a9fe]/x', 'http://[2002:a00:7::1]/x', 'http://[::]/x']) {
       const refused = await call(base, 'POST', '/v1/webhooks', { token: acme.tokens.admin, body: { url } });
       assert.equal(refused.status, 422, url);
       assert.equal(refused.body.error.fields[0].path, 'url');
