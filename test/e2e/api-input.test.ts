@@ -122,6 +122,10 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
     const spoof = await send({ ...good, from: 'ceo@other.test' });
     assert.equal(spoof.status, 422);
     assert.deepEqual(spoof.body.error.fields.map((f: { path: string }) => f.path), ['from']);
+    // Every originator field is authorised like From (Resent-From / Resent-Sender can be set through headers).
+    const resent = await send({ ...good, headers: { 'Resent-From': 'x@other.com', 'resent-sender': 'Ops <ops@acme.test>' } });
+    assert.equal(resent.status, 422);
+    assert.deepEqual(resent.body.error.fields, [{ path: 'headers.Resent-From', message: 'the Resent-From domain is not a sending domain of this account' }]);
     await nothingQueued(before);
   });
 
@@ -249,6 +253,11 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
       body: { envelope: { from: 'app@acme.test', to: ['bob@dest.test'] }, message: 'From: ceo@other.test\r\n\r\nbody\r\n' },
     });
     assert.equal(spoof.status, 422);
+    for (const field of ['Sender', 'Resent-From', 'Resent-Sender']) {
+      const r = await call(base, 'POST', '/v1/messages/raw', { token: acme.tokens.send, body: { envelope: { from: 'app@acme.test', to: ['bob@dest.test'] },
+        message: `From: app@acme.test\r\n${field}: x@other.com\r\n\r\nbody\r\n` } });
+      assert.deepEqual([r.status, r.body.error.fields], [422, [{ path: 'message', message: `the ${field} domain is not a sending domain of this account` }]], field);
+    }
   });
 
   await t.test('scheduled send: not due before send_at', async () => {

@@ -76,6 +76,23 @@ test('raw messages: LF made CRLF, Message-ID and Date added, one From field requ
   assert.deepEqual(fieldsOf(() => prepareRawMessage(rawMessageRequest.parse({ envelope: { from: 'a@acme.test', to: ['b@d.test'] }, message: 'Subject: s\r\n\r\nx' }), LIMITS, NOW)), ['message']);
 });
 
+test('originators to authorise: From, Resent-* set through headers, and every originator field of a raw message', () => {
+  const p = prepareMessage(sendMessageRequest.parse({
+    from: 'a@acme.test', to: ['b@d.test'], text: 'x', headers: { 'resent-from': 'R <r@other.test>, s@acme.test', 'Resent-Sender': 'ops@acme.test', 'X-From': 'z@z.test' },
+  }), LIMITS, NOW);
+  assert.deepEqual(p.originators, [
+    { field: 'From', domain: 'acme.test', path: 'from' },
+    { field: 'Resent-From', domain: 'other.test', path: 'headers.resent-from' }, { field: 'Resent-From', domain: 'acme.test', path: 'headers.resent-from' },
+    { field: 'Resent-Sender', domain: 'acme.test', path: 'headers.Resent-Sender' },
+  ]);
+  const raw = prepareRawMessage(rawMessageRequest.parse({ envelope: { from: 'a@acme.test', to: ['b@d.test'] },
+    message: 'From: a@acme.test\r\nSender: s@one.test\r\nReply-To: r@any.test\r\nResent-From: f@two.test\r\nResent-Sender: x\r\n\r\nbody\r\n' }), LIMITS, NOW);
+  assert.deepEqual(raw.originators, [
+    { field: 'From', domain: 'acme.test', path: 'from' }, { field: 'Sender', domain: 'one.test', path: 'message' },
+    { field: 'Resent-From', domain: 'two.test', path: 'message' }, { field: 'Resent-Sender', domain: null, path: 'message' },
+  ]);
+});
+
 test('a batch keeps valid items and marks invalid ones', () => {
   const b = batchRequest.parse({ messages: [{ from: 'a@acme.test', to: ['b@d.test'], text: 'x' }, { from: 'a@acme.test', bogus: 1 }] });
   assert.ok(!(b.messages[0] instanceof InvalidItem));

@@ -1,13 +1,13 @@
 // Owns turning a validated API request into what the queue stores: the envelope (sender and
-// recipients, parsed into branded addresses by src/message/address.ts), the From: domains to
-// authorise and sign for, and the MIME message built by nodemailer's MailComposer (Message-ID
+// recipients, parsed into branded addresses by src/message/address.ts), the originator domains to
+// authorise (From, Sender, Resent-From, Resent-Sender) and the From domain to sign for, and the MIME message built by nodemailer's MailComposer (Message-ID
 // @hostname and Date set here, Bcc left out of the headers). Pure except for the composer;
 // every refusal is an ApiError with field paths, raised before anything is queued.
 import MailComposer from 'nodemailer/lib/mail-composer';
 import addressparser from 'nodemailer/lib/addressparser';
 import { parseMailbox, type Address } from '../../message/address.js';
 import { domainOfAddress } from '../../domains/domain-name.js';
-import { parseHeaderFrom } from '../../domains/header-from.js';
+import { parseHeaderFrom, type Originator } from '../../domains/header-from.js';
 import type { MessageMeta } from '../../queue/platform-store.js';
 import { ApiError, invalidFields, type FieldError } from './api-error.js';
 import { isStructuralHeader, MAX_METADATA_KEYS, type RawMessageRequest, type SendMessageRequest } from './message-request.js';
@@ -26,6 +26,8 @@ export interface PreparedMessage {
   recipients: Address[];
   /** Domains of the From: header (null for an address without a valid domain). */
   fromDomains: (string | null)[];
+  /** Every originator address (From, and Sender/Resent-From/Resent-Sender when present), with the request field it came from. */
+  originators: (Originator & { path: string })[];
   meta: Omit<MessageMeta, 'account'>;
   notBefore: number | null;
   /** The message bytes (header block first, CRLF line ends) for queue id `id`. */
@@ -120,8 +122,10 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
     })),
     disableFileAccess: true, disableUrlAccess: true,
   };
+  const fromDomain = domainOfAddress(sender.address);
   return {
-    mailFrom: sender.address, recipients, fromDomains: [domainOfAddress(sender.address)], meta: metaOf(req), notBefore,
+    mailFrom: sender.address, recipients, fromDomains: [fromDomain], meta: metaOf(req), notBefore,
+    originators: [{ field: 'From', domain: fromDomain, path: 'from' }, ...headerOriginators(req.headers ?? {})],
     build: async (id, hostname, at) => {
       const node = new MailComposer({ ...mail, messageId: `<${id}@${hostname}>`, date: new Date(at) }).compile();
       return node.build();
@@ -130,6 +134,10 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
 }
 
 const asNodemailer = (m: Named) => ({ name: m.name, address: m.address });
+
+/** Originator fields set through `headers` (Resent-From, Resent-Sender; From and Sender are structural). */
+const headerOriginators = (headers: Record<string, string>) => Object.entries(headers)
+  .flatMap(([name, value]) => parseHeaderFrom(`${name}: ${value}\r\n`).originators.map((o) => ({ ...o, path: `headers.${name}` })));
 
 /** Checks a POST /v1/messages/raw request: envelope addresses, the message text, its From: field. */
 export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits, now: number): PreparedMessage {
@@ -156,6 +164,7 @@ export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits,
   if (from.fields !== 1) throw invalidFields([{ path: 'message', message: 'must have exactly one From: field' }]);
   return {
     mailFrom: mailFrom!.address, recipients, fromDomains: from.domains, meta: metaOf(req), notBefore,
+    originators: from.originators.map((o) => ({ ...o, path: o.field === 'From' ? 'from' : 'message' })),
     build: async (id, hostname, at) => {
       const added: string[] = [];
       if (!hasField(headerBlock, 'message-id')) added.push(`Message-ID: <${id}@${hostname}>\r\n`);
