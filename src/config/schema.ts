@@ -178,7 +178,8 @@ export const configSchema = z.object({
   limits: z.object({
     maxMessageSize: size('limits.maxMessageSize').default('25MB').describe('SIZE advertised and enforced while reading DATA'),
     maxRecipients: z.number().int().positive().default(100).describe('RCPT TO per transaction; more get 452 4.5.3'),
-    maxLineLength: z.number().int().min(1000).default(10_000).describe('bytes per DATA line incl. CRLF; longer lines are rejected'),
+    maxLineLength: z.number().int().min(1000).default(1000)
+      .describe('octets per message line incl. CRLF (RFC 5321/5322: 1000, i.e. 998 + CRLF): SMTP DATA with a longer line is refused 550 5.6.0, a raw API message 422; raise only for legacy senders, since receivers may refuse or break such lines (and their DKIM signatures)'),
   }).strict().default({}),
   storage: z.object({
     url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').nullable().default(null)

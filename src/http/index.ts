@@ -49,7 +49,7 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
     store, submission, clock, hostname: config.hostname, domains: config.domains,
     allowPrivateWebhooks: config.webhooks.allowPrivateDestinations,
     // The retry window (delivery.maxQueueTime) counts from acceptance: a scheduled send keeps at least half of it.
-    composeLimits: { maxRecipients: config.limits.maxRecipients, maxScheduleAheadMs: Math.min(MAX_SCHEDULE_AHEAD_MS, config.delivery.maxQueueTime / 2) },
+    composeLimits: { maxRecipients: config.limits.maxRecipients, maxLineLength: config.limits.maxLineLength, maxScheduleAheadMs: Math.min(MAX_SCHEDULE_AHEAD_MS, config.delivery.maxQueueTime / 2) },
   };
   return startHttpApi({
     host: http.host, port: http.port, bodyLimit: http.bodyLimit, trustProxy: http.trustProxy, tls: http.tls ? deps.tls : null,

@@ -15,6 +15,8 @@ import { rfc5322Date } from '../trace-fields.js';
 
 export interface ComposeLimits {
   maxRecipients: number;
+  /** Octets per line of a raw message, CRLF included (limits.maxLineLength, like SMTP DATA). */
+  maxLineLength: number;
   /** Largest send_at ahead of now (ms). */
   maxScheduleAheadMs: number;
 }
@@ -159,6 +161,9 @@ export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits,
   if (headerEnd < 0 && !bytes.subarray(0, 2).equals(Buffer.from('\r\n'))) {
     throw invalidFields([{ path: req.message !== undefined ? 'message' : 'message_base64', message: 'must have a header block and an empty line before the body' }]);
   }
+  if (hasLongLine(bytes, limits.maxLineLength - 2)) {
+    throw invalidFields([{ path: req.message !== undefined ? 'message' : 'message_base64', message: `has a line longer than ${limits.maxLineLength - 2} octets; encode long lines (quoted-printable or base64)` }]);
+  }
   const headerBlock = bytes.subarray(0, headerEnd < 0 ? 0 : headerEnd + 2).toString('latin1');
   const from = parseHeaderFrom(headerBlock);
   if (from.fields !== 1) throw invalidFields([{ path: 'message', message: 'must have exactly one From: field' }]);
@@ -174,6 +179,17 @@ export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits,
       return Buffer.concat([bytes.subarray(0, at2), Buffer.from(added.join(''), 'latin1'), bytes.subarray(at2)]);
     },
   };
+}
+
+/** A line (CRLF line ends) longer than `max` octets without its CRLF: refused like SMTP DATA refuses it. */
+function hasLongLine(b: Buffer, max: number): boolean {
+  for (let start = 0; start < b.length;) {
+    const lf = b.indexOf(0x0a, start);
+    const end = lf < 0 ? b.length : lf - 1; // toCrlf made every line end CRLF
+    if (end - start > max) return true;
+    start = lf < 0 ? b.length : lf + 1;
+  }
+  return false;
 }
 
 /** Bare LF (or CR) line ends as CRLF: what SMTP carries and DKIM signs. */
