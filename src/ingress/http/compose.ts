@@ -1,7 +1,9 @@
 // Owns turning a validated API request into what the queue stores: the envelope (sender and
 // recipients, parsed into branded addresses by src/message/address.ts), the originator domains to
-// authorise (From, Sender, Resent-From, Resent-Sender) and the From domain to sign for, and the MIME message built by nodemailer's MailComposer (Message-ID
-// @hostname and Date set here, Bcc left out of the headers). Pure except for the composer;
+// authorise (From, Sender, Resent-From, Resent-Sender) and the From domain to sign for, and the
+// MIME message built by nodemailer's MailComposer (Message-ID @hostname and Date set here, Bcc left
+// out of the headers; text and html encoded into short lines). A raw message is taken as is, so
+// its lines are checked against limits.maxLineLength like SMTP DATA. Pure except for the composer;
 // every refusal is an ApiError with field paths, raised before anything is queued.
 import MailComposer from 'nodemailer/lib/mail-composer';
 import addressparser from 'nodemailer/lib/addressparser';
