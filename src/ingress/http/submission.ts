@@ -1,8 +1,8 @@
 // Owns queuing one message submitted over the HTTP API, as a list of named steps (like
-// accept.ts does for SMTP DATA): authorise the envelope sender and originator domains for the key's
-// account → charge the quota → compose → add the Received field → DKIM-sign (MessageSigner, once, before storing) →
-// createBody/put (one commit: nothing is half-queued) → wake the scheduler. Every refusal is an
-// ApiError; a store failure is 503 with Retry-After, never a 2xx.
+// accept.ts does for SMTP DATA): authorise the envelope sender and originator domains for the
+// key's account → charge the quota → compose → add the Received field → DKIM-sign (MessageSigner,
+// once, before storing) → createBody/put (one commit: nothing is half-queued) → wake the
+// scheduler. Every refusal is an ApiError; a store failure is 503 with Retry-After, never a 2xx.
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import type { QuotaService } from '../../accounts/quota.js';
