@@ -15,7 +15,7 @@ import { MessageSigner } from './domains/message-signer.js';
 import { promoteRotations } from './domains/key-rotation.js';
 import { createResolver } from './delivery/resolver.js';
 import { QuotaService } from './accounts/quota.js';
-import { startApi } from './http/index.js';
+import { startApi, startMetrics } from './http/index.js';
 import { Metrics } from './events/metrics.js';
 import { WebhookDispatcher } from './events/webhooks.js';
 import type { OutcomeObserver } from './delivery/run-job.js';
@@ -74,8 +74,9 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   const ingress = await startSmtpIngress({ config, store, tls, authenticate, quota, signer, logger, onQueued });
   scheduler.start();
   webhooks.start();
-  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, metrics, quota, onQueued });
-  const addresses = { ...ingress.addresses, ...(api ? { http: api.address } : {}) };
+  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, quota, onQueued });
+  const metricsListener = await startMetrics({ config, store, logger, tls, metrics });
+  const addresses = { ...ingress.addresses, ...(api ? { http: api.address } : {}), ...(metricsListener ? { metrics: metricsListener.address } : {}) };
 
   const purge = setInterval(() => {
     store.purgeFinished(Date.now() - config.storage.retainFinished)
@@ -109,7 +110,7 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
       clearInterval(purge);
       clearInterval(rotations);
       clearInterval(heartbeats);
-      await Promise.all([ingress.close(), api?.close()]);
+      await Promise.all([ingress.close(), api?.close(), metricsListener?.close()]);
       await Promise.all([scheduler.stop(SHUTDOWN_DELIVERY_GRACE_MS), webhooks.stop()]);
       await store.close();
       logger.info({ event: 'relay.stopped' }, 'Postlane stopped');

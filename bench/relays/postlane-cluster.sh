@@ -30,6 +30,7 @@ hostname: relay.bench.test
 dataDir: $RELAY_DIR/data$i
 $storage
 http: false
+metrics: false
 smtp:
   submission: false
   submissions: false

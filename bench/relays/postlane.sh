@@ -8,6 +8,7 @@ relay_setup() {
     cat > "$RELAY_DIR/postlane.yaml" <<EOF
 hostname: relay.bench.test
 dataDir: $RELAY_DIR/data
+metrics: false
 smtp:
   submission: false
   submissions: false

@@ -32,7 +32,7 @@ program.command('config')
   .action((opts: { config?: string }) => {
     const cfg = loadConfig({ file: opts.config });
     const shown = JSON.parse(JSON.stringify(cfg, (k, v) => {
-      if (k === 'pass' || k === 'password') return '[redacted]';
+      if ((k === 'pass' || k === 'password' || k === 'token') && typeof v === 'string') return '[redacted]';
       if (k === 'url' && typeof v === 'string') return v.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:[redacted]@');
       return v;
     }));

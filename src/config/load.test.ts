@@ -33,6 +33,8 @@ test('defaults: unprivileged ports on loopback, SQLite under ./data', () => {
   assert.equal(cfg.delivery.port, 25);
   assert.equal(cfg.delivery.maxQueueTime, 5 * 86_400_000);
   assert.equal(cfg.limits.maxMessageSize, 25 * 1024 * 1024);
+  assert.equal(cfg.limits.maxLineLength, 1000, '998 octets + CRLF (RFC 5322 2.1.1)');
+  assert.deepEqual(cfg.metrics, { host: '127.0.0.1', port: 9025, token: null, tls: false }, 'metrics on a listener of their own, loopback');
   assert.equal(cfg.dataDir, path.resolve('./data'));
   assert.ok(Object.isFrozen(cfg.delivery));
 });
@@ -85,12 +87,17 @@ test('errors name the bad key', () => {
     ['smtp: { submission: { host: a, port: 70000 } }', /smtp\.submission\.port/],
     ['tls: { cert: ./c.pem }', /at tls:/],
     ['hostname: [1', /invalid YAML/],
+    ['metrics: { token: short }', /metrics\.token: at least 16 characters/],
+    ['metrics: { token: "has a space in the token" }', /metrics\.token: printable ASCII/],
   ];
   for (const [yaml, re] of bad) {
     const { file } = tmpFile(yaml);
     assert.throws(() => loadConfig({ file, env: {} }), (err: unknown) => err instanceof ConfigError && re.test(err.message), yaml);
   }
   assert.throws(() => envOverrides({ POSTLANE_DELIVERY_PROT: '1' }), /POSTLANE_DELIVERY_PROT: no such configuration key/);
+  assert.equal(loadConfig({ env: { POSTLANE_METRICS: 'false' } }).metrics, false);
+  const withToken = loadConfig({ env: { POSTLANE_METRICS_TOKEN: 'prometheus-0123456789' } }).metrics;
+  assert.ok(withToken !== false && withToken.token === 'prometheus-0123456789' && withToken.port === 9025);
 });
 
 test('smtp.<listener>.proxyProtocol: off by default; trusted IP/CIDR list, required by default; bad entries name the key', () => {

@@ -180,7 +180,8 @@ export const configSchema = z.object({
   limits: z.object({
     maxMessageSize: size('limits.maxMessageSize').default('25MB').describe('SIZE advertised and enforced while reading DATA'),
     maxRecipients: z.number().int().positive().default(100).describe('RCPT TO per transaction; more get 452 4.5.3'),
-    maxLineLength: z.number().int().min(1000).default(10_000).describe('bytes per DATA line incl. CRLF; longer lines are rejected'),
+    maxLineLength: z.number().int().min(1000).default(1000)
+      .describe('octets per message line incl. CRLF (RFC 5321/5322: 1000, i.e. 998 + CRLF): SMTP DATA with a longer line is refused 550 5.6.0, a raw API message 422; raise only for legacy senders, since receivers may refuse or break such lines (and their DKIM signatures)'),
   }).strict().default({}),
   storage: z.object({
     url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').nullable().default(null)
@@ -202,7 +203,20 @@ export const configSchema = z.object({
       trustProxy: z.union([z.boolean(), z.array(z.string())]).default(false)
         .describe('trust X-Forwarded-For from these proxy addresses (true: any) for client IPs in logs'),
     }).strict(),
-  ]).default({}).describe('the HTTP API (/v1), /metrics, /healthz and /readyz; false: off'),
+  ]).default({}).describe('the HTTP API (/v1), /openapi.json, /healthz and /readyz; false: off'),
+  metrics: z.union([
+    z.literal(false),
+    z.object({
+      host: z.string().default('127.0.0.1')
+        .describe('address to bind; the series name every account, its volumes and recipient domains, so keep it private or set token'),
+      port: z.number().int().min(0).max(65535).default(9025).describe('TCP port; 0 picks a free one'),
+      token: z.string().min(16, 'metrics.token: at least 16 characters').regex(/^[\x21-\x7e]+$/, 'metrics.token: printable ASCII without spaces')
+        .nullable().default(null)
+        .describe('bearer token a scrape must send (Authorization: Bearer <token>; Prometheus authorization.credentials); null: none, the bind address is the only protection'),
+      tls: z.boolean().default(false).describe('serve HTTPS with the tls.cert/tls.key certificate (self-signed when those are null)'),
+    }).strict(),
+  ]).default({})
+    .describe('the Prometheus listener: /metrics (plus /healthz and /readyz), apart from the public API listener; false: off'),
   events: z.object({
     retention: duration('events.retention').default('30d').describe('keep message events this long (GET /v1/events); older ones are purged hourly'),
   }).strict().default({}),

@@ -1,10 +1,11 @@
-// The user ↔ domain policy as a table: who may use which MAIL FROM and From: domains, and the
-// exact reply otherwise. Plus the From: parsing that feeds it and the domain-name rules.
+// The user ↔ domain policy as a table: who may use which MAIL FROM and originator (From:, Sender:,
+// Resent-From:, Resent-Sender:) domains, and the exact reply otherwise. Plus the header parsing
+// that feeds it and the domain-name rules.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { authorisedDomain, type DomainUser } from './authorisation.js';
 import { domainAndParents, normalizeDomain } from './domain-name.js';
-import { authorDomain, parseHeaderFrom } from './header-from.js';
+import { authorDomain, parseHeaderFrom, type Originator, type OriginatorField } from './header-from.js';
 
 const alice: DomainUser = { name: 'alice', allowedDomains: ['example.com', 'shop.example.org'], anyDomain: false };
 const bob: DomainUser = { name: 'bob', allowedDomains: ['bob.test'], anyDomain: false };
@@ -12,10 +13,13 @@ const admin: DomainUser = { name: 'admin', allowedDomains: [], anyDomain: true }
 const nobody: DomainUser = { name: 'nobody', allowedDomains: [], anyDomain: false };
 
 const SENDER = (d: string) => ({ code: 550, enhanced: '5.7.1', text: `Sender address domain ${d} is not authorised for this user` });
-const HEADER = (d: string) => ({ code: 550, enhanced: '5.7.1', text: `From: header domain ${d} is not authorised for this user` });
+const HEADER = (d: string, field = 'From') => ({ code: 550, enhanced: '5.7.1', text: `${field}: header domain ${d} is not authorised for this user` });
+/** From: addresses only; [field, domain] pairs for the other originator fields. */
+const header = (...list: (string | null | [OriginatorField, string | null])[]): { originators: Originator[] } =>
+  ({ originators: list.map((x) => (Array.isArray(x) ? { field: x[0], domain: x[1] } : { field: 'From' as const, domain: x })) });
 
 describe('authorisedDomain', () => {
-  const table: [string, DomainUser | null, string | null, (string | null)[] | null, ReturnType<typeof authorisedDomain>][] = [
+  const table: [string, DomainUser | null, string | null, (string | null | [OriginatorField, string | null])[] | null, ReturnType<typeof authorisedDomain>][] = [
     ['own domain, both places', alice, 'example.com', ['example.com'], null],
     ['subdomain of an allowed domain', alice, 'mail.example.com', ['news.example.com'], null],
     ['upper-case and trailing dot normalized', alice, 'EXAMPLE.com', ['Example.COM.'], null],
@@ -34,14 +38,22 @@ describe('authorisedDomain', () => {
     ['null reverse-path: nothing to check', alice, '', ['example.com'], null],
     ['MAIL FROM time: header not checked yet', alice, 'example.com', null, null],
     ['no From: field at all', alice, 'example.com', [], null],
+    ['Sender: of another domain', alice, 'example.com', ['example.com', ['Sender', 'bob.test']], HEADER('bob.test', 'Sender')],
+    ['Resent-From: of another domain', alice, 'example.com', ['example.com', ['Resent-From', 'bob.test']], HEADER('bob.test', 'Resent-From')],
+    ['Resent-Sender: of another domain', alice, 'example.com', ['example.com', ['Resent-Sender', 'other.com']], HEADER('other.com', 'Resent-Sender')],
+    ['Resent-From: without a From: field', alice, 'example.com', [['Resent-From', 'other.com']], HEADER('other.com', 'Resent-From')],
+    ['Resent-From: address without a valid domain', alice, 'example.com', ['example.com', ['Resent-From', null]], { code: 550, enhanced: '5.7.1', text: 'Resent-From: header address is not valid for this user' }],
+    ['every originator in own domains', alice, 'example.com', ['example.com', ['Sender', 'mail.example.com'], ['Resent-From', 'shop.example.org'], ['Resent-Sender', 'example.com']], null],
+    ['any-domain user, any Resent-From:', admin, 'x.example', [['Resent-From', 'bob.test']], null],
     ['address literal sender', alice, '[192.0.2.1]', null, { code: 550, enhanced: '5.7.1', text: 'Sender address domain is not authorised for this user' }],
     ['client text is not echoed when it is not a host name', alice, 'a\r\nb.com', null, { code: 550, enhanced: '5.7.1', text: 'Sender address domain is not authorised for this user' }],
   ];
-  for (const [what, user, mailFrom, header, expected] of table) {
-    it(what, () => assert.deepEqual(authorisedDomain(user, mailFrom, header), expected));
+  for (const [what, user, mailFrom, list, expected] of table) {
+    it(what, () => assert.deepEqual(authorisedDomain(user, mailFrom, list === null ? null : header(...list)), expected));
   }
-  it('accepts a single From: domain as a string', () => {
-    assert.deepEqual(authorisedDomain(alice, null, 'bob.test'), HEADER('bob.test'));
+  it('checks what parseHeaderFrom found in a header block', () => {
+    const block = 'From: alice@example.com\r\nReply-To: anyone@bob.test\r\nresent-from : x@other.com\r\n\r\n';
+    assert.deepEqual(authorisedDomain(alice, null, parseHeaderFrom(block)), HEADER('other.com', 'Resent-From'));
   });
 });
 
@@ -60,10 +72,27 @@ describe('parseHeaderFrom / authorDomain', () => {
   for (const [what, header, domains, fields, author] of table) {
     it(what, () => {
       const from = parseHeaderFrom(Buffer.from(header));
-      assert.deepEqual(from, { domains, fields });
+      assert.deepEqual({ domains: from.domains, fields: from.fields }, { domains, fields });
       assert.equal(authorDomain(from), author);
     });
   }
+});
+
+describe('parseHeaderFrom: originator fields', () => {
+  it('From, Sender, Resent-From and Resent-Sender in header order; Reply-To and look-alikes are not originators', () => {
+    const block = [
+      'Resent-From: r@resent.test', 'Resent-Sender: Ops <ops@resent.test>', 'Reply-To: anyone@reply.test', 'From: a@one.test, b@two.test',
+      'X-Original-From: x@forged.test', 'SENDER:\r\n s@Sender.TEST', 'Resent-To: t@to.test', 'Resent-From: bad', '', 'Sender: body@not.header',
+    ].join('\r\n');
+    const h = parseHeaderFrom(block);
+    assert.deepEqual(h.originators, [
+      { field: 'Resent-From', domain: 'resent.test' }, { field: 'Resent-Sender', domain: 'resent.test' },
+      { field: 'From', domain: 'one.test' }, { field: 'From', domain: 'two.test' }, { field: 'Sender', domain: 'sender.test' },
+      { field: 'Resent-From', domain: null },
+    ]);
+    assert.deepEqual(h.domains, ['one.test', 'two.test']);
+    assert.equal(h.fields, 1);
+  });
 });
 
 describe('domain names', () => {

@@ -1,9 +1,11 @@
 // Owns the sender-domain policy for authenticated users: a user may use only its allowed domains
-// (and their subdomains), or any domain if the admin said so, both in MAIL FROM and in the From:
-// header, so one user cannot send as another user's domain. Pure; returns the Reply to give.
+// (and their subdomains), or any domain if the admin said so, in MAIL FROM and in every originator
+// header field (From:, Sender:, Resent-From:, Resent-Sender:), so one user cannot send, or re-send,
+// as another user's domain. Pure; returns the Reply to give.
 import { reply, type Reply } from '../message/reply.js';
 import type { UserDomainGrant } from '../queue/store.js';
 import { isWithinDomain, normalizeDomain } from './domain-name.js';
+import type { HeaderFrom } from './header-from.js';
 
 /** The user as the session knows it after AUTH; null: not authenticated (trusted network, MX). */
 export type DomainUser = UserDomainGrant & { name: string };
@@ -21,12 +23,12 @@ const refuse = (what: string) => reply(550, '5.7.1', what);
 /**
  * The reply refusing the transaction, or null when it may proceed.
  * - mailFromDomain: the MAIL FROM domain; null or '' for the null reverse-path or when not checked.
- * - fromHeaderDomains: the From: field's domains (header-from.ts; null entries for addresses without
- *   a valid domain); null when not checked (at MAIL FROM time). An empty list means the header block
- *   has no From address at all, which is allowed (there is no author domain to spoof).
+ * - header: the header block's originators (header-from.ts parseHeaderFrom; a null domain for an
+ *   address without a valid one); null when not checked (at MAIL FROM time). No originator address
+ *   at all is allowed (there is no author domain to spoof).
  */
 export function authorisedDomain(
-  user: DomainUser | null, mailFromDomain: string | null, fromHeaderDomains: readonly (string | null)[] | string | null,
+  user: DomainUser | null, mailFromDomain: string | null, header: Pick<HeaderFrom, 'originators'> | null,
 ): Reply | null {
   if (user === null || user.anyDomain) return null;
   if (mailFromDomain) {
@@ -35,12 +37,11 @@ export function authorisedDomain(
       return refuse(`Sender address domain ${shown(mailFromDomain.toLowerCase())}is not authorised for this user`);
     }
   }
-  const fromDomains = typeof fromHeaderDomains === 'string' ? [fromHeaderDomains] : fromHeaderDomains ?? [];
-  for (const d of fromDomains) {
-    if (d === null) return refuse('From: header address is not valid for this user');
+  for (const { field, domain: d } of header?.originators ?? []) {
+    if (d === null) return refuse(`${field}: header address is not valid for this user`);
     const domain = normalizeDomain(d);
     if (domain === null || !isDomainAllowed(user, domain)) {
-      return refuse(`From: header domain ${shown(d.toLowerCase())}is not authorised for this user`);
+      return refuse(`${field}: header domain ${shown(d.toLowerCase())}is not authorised for this user`);
     }
   }
   return null;

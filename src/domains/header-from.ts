@@ -1,27 +1,52 @@
-// Owns reading the RFC 5322 From: field out of a message's header block: the author domains
-// DMARC aligns with, which the user authorisation checks and the signer picks its key by.
+// Owns reading the originator fields (RFC 5322 §3.6.2, §3.6.6) out of a message's header block:
+// From: gives the author domains DMARC aligns with, which the signer picks its key by; From:,
+// Sender:, Resent-From: and Resent-Sender: together are every address a message claims to come
+// from, which the user authorisation checks (Reply-To: names no originator and is not restricted).
 import addressparser from 'nodemailer/lib/addressparser';
 import { domainOfAddress } from './domain-name.js';
+
+/** The fields that name who wrote or sent (or re-sent) a message, as spelled in replies. */
+export const ORIGINATOR_FIELDS = ['From', 'Sender', 'Resent-From', 'Resent-Sender'] as const;
+export type OriginatorField = (typeof ORIGINATOR_FIELDS)[number];
+
+/** One address of an originator field. */
+export interface Originator {
+  field: OriginatorField;
+  /** Lower-case A-label domain; null for an address without a valid domain. */
+  domain: string | null;
+}
 
 export interface HeaderFrom {
   /** Lower-case A-label domain of each From address, in order; null for an address without a valid domain. */
   domains: (string | null)[];
   /** How many From fields the header block has (RFC 5322 allows exactly one). */
   fields: number;
+  /** Every address of every originator field (From, Sender, Resent-From, Resent-Sender), in header order. */
+  originators: Originator[];
 }
 
-/** The From field(s) of a header block (bytes up to the empty line, or the whole message). */
+const FIELD_BY_NAME = new Map<string, OriginatorField>(ORIGINATOR_FIELDS.map((f) => [f.toLowerCase(), f]));
+
+/** The originator fields of a header block (bytes up to the empty line, or the whole message). */
 export function parseHeaderFrom(headerBlock: Buffer | string): HeaderFrom {
   const text = typeof headerBlock === 'string' ? headerBlock : headerBlock.toString('utf8');
   const end = text.search(/\r?\n\r?\n/);
   const unfolded = (end < 0 ? text : text.slice(0, end)).replace(/\r?\n(?=[ \t])/g, '');
-  const values = unfolded.split(/\r?\n/).filter((l) => /^from[ \t]*:/i.test(l)).map((l) => l.slice(l.indexOf(':') + 1));
-  const domains = values.flatMap((v) => addressparser(v, { flatten: true }))
-    .map((a) => (a.address ? domainOfAddress(a.address) : null));
-  return { domains, fields: values.length };
+  const originators: Originator[] = [];
+  let fields = 0;
+  for (const line of unfolded.split(/\r?\n/)) {
+    const m = /^([!-9;-~]+)[ \t]*:/.exec(line);
+    const field = m ? FIELD_BY_NAME.get(m[1]!.toLowerCase()) : undefined;
+    if (!field) continue;
+    if (field === 'From') fields++;
+    for (const a of addressparser(line.slice(m![0].length), { flatten: true })) {
+      originators.push({ field, domain: a.address ? domainOfAddress(a.address) : null });
+    }
+  }
+  return { domains: originators.filter((o) => o.field === 'From').map((o) => o.domain), fields, originators };
 }
 
 /** The single author domain to sign for, or null (no From, several addresses, or no valid domain). */
-export function authorDomain(from: HeaderFrom): string | null {
+export function authorDomain(from: Pick<HeaderFrom, 'domains' | 'fields'>): string | null {
   return from.fields === 1 && from.domains.length === 1 ? from.domains[0] ?? null : null;
 }

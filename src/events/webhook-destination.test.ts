@@ -25,6 +25,24 @@ describe('webhook destinations', () => {
     assert.equal(privateDestinationProblem('https://8.8.8.8/'), null);
   });
 
+  // IPv6 forms that carry an IPv4 address are judged by it (src/net/networks.test.ts has the full table).
+  const EMBEDDED_LOOPBACK = ['[::127.0.0.1]', '[::7f00:1]', '[::ffff:7f00:1]', '[::ffff:0:127.0.0.1]', '[64:ff9b::7f00:1]',
+    '[64:ff9b:1::7f00:1]', '[2002:7f00:1::]', '[2001:0:4136:e378:8000:63bf:80ff:fffe]', '[::]', '0.0.0.0', '[::a9fe:a9fe]'];
+
+  it('refuses every IPv4-embedding IPv6 form of a non-public address at creation', () => {
+    for (const host of EMBEDDED_LOOPBACK) assert.match(privateDestinationProblem(`http://${host}:8080/hook`) ?? 'accepted', /not a public address/, host);
+    assert.equal(privateDestinationProblem('http://[::ffff:8.8.8.8]/'), null, 'mapped public address');
+    assert.equal(privateDestinationProblem('http://[2002:808:808::1]/'), null, '6to4 of a public address');
+  });
+
+  it('the guarded lookup refuses them at connect time too', async () => {
+    for (const host of EMBEDDED_LOOPBACK) {
+      const literal = host.replace(/^\[|\]$/g, '');
+      const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => publicLookup(literal, {}, (e) => resolve(e)));
+      assert.equal((err as { code?: string } | null)?.code, 'ERR_WEBHOOK_DESTINATION', host);
+    }
+  });
+
   it('the guarded lookup answers an error for names resolving to non-public addresses', async () => {
     const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => publicLookup('127.0.0.1', {}, (e) => resolve(e)));
     assert.ok(err);
@@ -38,6 +56,8 @@ describe('webhook destinations', () => {
     try {
       const port = (server.address() as AddressInfo).port;
       await assert.rejects(publicOnlyFetch()(`http://127.0.0.1:${port}/hook`, { method: 'POST', body: '{}' }), /not a public address/);
+      await assert.rejects(publicOnlyFetch()(`http://[::127.0.0.1]:${port}/hook`, { method: 'POST', body: '{}' }), /not a public address/);
+      await assert.rejects(publicOnlyFetch()(`http://[::ffff:7f00:1]:${port}/hook`, { method: 'POST', body: '{}' }), /not a public address/);
       assert.equal(hits, 0);
     } finally {
       await new Promise((r) => server.close(r));

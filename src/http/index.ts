@@ -1,5 +1,6 @@
-// The public API of the HTTP view: build the route table for a relay and start the listener.
-// main.ts calls startApi(); everything else in http/ is internal.
+// The public API of the HTTP view: build the route table for a relay and start the listener, and
+// start the metrics listener. main.ts calls startApi() and startMetrics(); everything else in
+// http/ is internal.
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
@@ -14,10 +15,11 @@ import { keyRoutes } from './routes/keys.js';
 import { messageRoutes } from './routes/messages.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import type { ApiRoute } from './route.js';
-import { startHttpApi, type HttpApi, type MetricsSource } from './server.js';
+import { startHttpApi, type HttpApi } from './server.js';
+import { startMetricsListener, type MetricsListener, type MetricsSource } from './metrics-server.js';
 import type { AcceptDeps } from '../ingress/accept.js';
 
-export type { HttpApi, MetricsSource };
+export type { HttpApi, MetricsListener, MetricsSource };
 
 const MAX_SCHEDULE_AHEAD_MS = 72 * 3_600_000;
 
@@ -32,7 +34,6 @@ export interface ApiDeps {
   tls: { cert: string; key: string };
   signer?: MessageSigner;
   quota?: Pick<QuotaService, 'charge'>;
-  metrics?: MetricsSource;
   onQueued?: AcceptDeps['onQueued'];
 }
 
@@ -49,10 +50,19 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
     store, submission, clock, hostname: config.hostname, domains: config.domains,
     allowPrivateWebhooks: config.webhooks.allowPrivateDestinations,
     // The retry window (delivery.maxQueueTime) counts from acceptance: a scheduled send keeps at least half of it.
-    composeLimits: { maxRecipients: config.limits.maxRecipients, maxScheduleAheadMs: Math.min(MAX_SCHEDULE_AHEAD_MS, config.delivery.maxQueueTime / 2) },
+    composeLimits: { maxRecipients: config.limits.maxRecipients, maxLineLength: config.limits.maxLineLength, maxScheduleAheadMs: Math.min(MAX_SCHEDULE_AHEAD_MS, config.delivery.maxQueueTime / 2) },
   };
   return startHttpApi({
     host: http.host, port: http.port, bodyLimit: http.bodyLimit, trustProxy: http.trustProxy, tls: http.tls ? deps.tls : null,
-    store, routes: apiRoutes(ctx), clock, logger, metrics: deps.metrics,
+    store, routes: apiRoutes(ctx), clock, logger,
+  });
+}
+
+/** Starts the metrics listener of config.metrics (apart from the API's); null when it is off (metrics: false). */
+export async function startMetrics(deps: Pick<ApiDeps, 'config' | 'store' | 'logger' | 'tls'> & { metrics: MetricsSource }): Promise<MetricsListener | null> {
+  const m = deps.config.metrics;
+  if (m === false) return null;
+  return startMetricsListener({
+    host: m.host, port: m.port, token: m.token, tls: m.tls ? deps.tls : null, metrics: deps.metrics, store: deps.store, logger: deps.logger,
   });
 }

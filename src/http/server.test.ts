@@ -47,7 +47,7 @@ test('HTTPS listener, request log lines without credentials, JSON 404', async ()
     const missing = await get(api.address.port, '/v1/nothing', token);
     assert.equal(missing.status, 404);
     assert.equal(JSON.parse(missing.body).error.code, 'not_found');
-    assert.equal((await get(api.address.port, '/metrics', token)).status, 404, '/metrics only with a metrics source');
+    assert.equal((await get(api.address.port, '/metrics', token)).status, 404, '/metrics is never on the API listener');
     const logged = lines.filter((l) => l.event === 'http.request');
     assert.equal(logged.length, 3);
     assert.deepEqual({ ...logged[0], time: undefined, ms: undefined, pid: undefined, hostname: undefined }, {

@@ -2,7 +2,8 @@
 // checks (before the body is read), request validation with the routes' zod schemas, the
 // Idempotency-Key wrapper, the error format {"error":{code,message,fields}}, one `http.request`
 // log line per request (never the Authorization header), and the system routes /healthz,
-// /readyz, /metrics and /openapi.json. The routes themselves are data (routes/*.ts).
+// /readyz (health.ts) and /openapi.json. The routes themselves are data (routes/*.ts). /metrics
+// is not served here: it names every account, so it has a listener of its own (metrics-server.ts).
 import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -13,10 +14,9 @@ import { ApiError, zodFields } from '../ingress/http/api-error.js';
 import type { ApiKeyRecord } from '../queue/platform-store.js';
 import type { QueueStore } from '../queue/store.js';
 import { requestHash, withIdempotency } from './idempotency.js';
+import { mountHealthRoutes } from './health.js';
 import { buildOpenApi, type SystemRoute } from './openapi.js';
 import type { ApiResponse, ApiRoute } from './route.js';
-
-export interface MetricsSource { contentType: string; render(): Promise<string> }
 
 export interface HttpApiDeps {
   host: string;
@@ -29,7 +29,6 @@ export interface HttpApiDeps {
   routes: ApiRoute[];
   clock: Clock;
   logger: Logger;
-  metrics?: MetricsSource;
   version?: string;
 }
 
@@ -39,8 +38,6 @@ export interface HttpApi {
   registered: { method: string; url: string }[];
   close(): Promise<void>;
 }
-
-const READY_TIMEOUT_MS = 2000;
 
 declare module 'fastify' {
   interface FastifyRequest { apiKey: ApiKeyRecord | null }
@@ -171,29 +168,11 @@ function toApiError(err: unknown, logger: Logger, req: FastifyRequest): ApiError
 const SYSTEM_ROUTES: SystemRoute[] = [
   { method: 'GET', url: '/healthz', summary: 'The process is up', contentType: 'application/json' },
   { method: 'GET', url: '/readyz', summary: 'The queue store answers (503 otherwise)', contentType: 'application/json' },
-  { method: 'GET', url: '/metrics', summary: 'Prometheus metrics', contentType: 'text/plain' },
   { method: 'GET', url: '/openapi.json', summary: 'This document', contentType: 'application/json' },
 ];
 
 function mountSystemRoutes(app: FastifyInstance, deps: HttpApiDeps) {
-  const system = SYSTEM_ROUTES.filter((r) => r.url !== '/metrics' || deps.metrics);
-  const doc = buildOpenApi(deps.routes, system, { version: deps.version ?? '1' });
+  const doc = buildOpenApi(deps.routes, SYSTEM_ROUTES, { version: deps.version ?? '1' });
   app.get('/openapi.json', async () => doc);
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, res) => {
-    try {
-      await withTimeout(deps.store.nextDueAt(), READY_TIMEOUT_MS);
-      return { status: 'ready' };
-    } catch {
-      return res.code(503).send({ status: 'unavailable' });
-    }
-  });
-  const metrics = deps.metrics;
-  if (metrics) app.get('/metrics', async (_req, res) => res.header('content-type', metrics.contentType).send(await metrics.render()));
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error('timeout')), ms); })])
-    .finally(() => clearTimeout(timer));
+  mountHealthRoutes(app, deps.store);
 }

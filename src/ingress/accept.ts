@@ -3,7 +3,7 @@
 // store.createBody(), and store.put(). A message counts as accepted only once put() resolved:
 // the caller sends "250 queued" from the outcome of finish(), never earlier.
 //
-// Authenticated users may only use their domains in From: (src/domains/authorisation.ts). Relayed
+// Authenticated users may only use their domains in From:/Sender:/Resent-* (domains/authorisation.ts). Relayed
 // mail is DKIM-signed here, once, as it streams in (MessageSigner reads a tee of the stored bytes):
 // the signature is stored as the message's header prefix, so a retry never re-signs.
 //
@@ -100,7 +100,7 @@ export class IncomingMessage {
     this.#inBody = true;
     this.#header = [];
     const from = parseHeaderFrom(block.subarray(0, split));
-    const notAuthorised = authorisedDomain(this.origin.transaction.grant, null, from.domains);
+    const notAuthorised = authorisedDomain(this.origin.transaction.grant, null, from);
     if (notAuthorised) return this.#fail(notAuthorised);
     this.#startSigning(authorDomain(from));
     await this.#write(Buffer.concat([this.#prologue(block.subarray(0, split)), block.subarray(split)]));

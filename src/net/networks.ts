@@ -16,33 +16,63 @@ export function networkMatcher(cidrs: readonly string[]): (ip: string) => boolea
 
 /**
  * Addresses that are not on the public internet: this host, private networks, link-local (cloud
- * metadata at 169.254.169.254), carrier-grade NAT, benchmarking, multicast and reserved ranges.
- * IPv4-mapped and NAT64 IPv6 forms (dotted or hex) are unwrapped before the check.
+ * metadata at 169.254.169.254), carrier-grade NAT, benchmarking, documentation, multicast and
+ * reserved ranges (IANA special-purpose registries). IPv6 is public only inside global unicast
+ * 2000::/3, less the non-global blocks in it.
  */
-const NON_PUBLIC = networkMatcher([
+const NON_PUBLIC_V4 = networkMatcher([
   '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12',
-  '192.0.0.0/24', '192.0.2.0/24', '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24',
-  '224.0.0.0/4', '240.0.0.0/4',
-  '::/128', '::1/128', 'fc00::/7', 'fe80::/10', 'ff00::/8', '2001:db8::/32', '100::/64',
+  '192.0.0.0/24', '192.0.2.0/24', '192.88.99.0/24', '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24',
+  '203.0.113.0/24', '224.0.0.0/4', '240.0.0.0/4',
+]);
+const GLOBAL_UNICAST_V6 = networkMatcher(['2000::/3']);
+const NON_PUBLIC_V6 = networkMatcher([
+  '2001:2::/48', '2001:10::/28', '2001:db8::/32', '3fff::/20', // benchmarking, ORCHID, documentation
 ]);
 
+/**
+ * True when `ip` is a literal address on the public internet. An IPv6 address that carries an IPv4
+ * address (embeddedIpv4) is judged by that address: reaching it reaches the IPv4 host (through the
+ * kernel, a NAT64 gateway, a 6to4 or Teredo relay), so ::ffff:127.0.0.1, [::127.0.0.1] or
+ * 2002:7f00:1:: are loopback, not public.
+ */
 export function isPublicAddress(ip: string): boolean {
-  const addr = embeddedIpv4(ip) ?? ip;
-  return net.isIP(addr) !== 0 && !NON_PUBLIC(addr);
+  if (net.isIPv4(ip)) return !NON_PUBLIC_V4(ip);
+  if (!net.isIPv6(ip)) return false;
+  const embedded = embeddedIpv4(ip);
+  if (embedded.length > 0) return embedded.every((v4) => !NON_PUBLIC_V4(v4));
+  const bare = ip.replace(/%.*$/, ''); // a zone id (fe80::1%eth0) is not part of the address
+  return GLOBAL_UNICAST_V6(bare) && !NON_PUBLIC_V6(bare);
 }
 
-/** The IPv4 address inside an IPv4-mapped (::ffff:0:0/96) or NAT64 (64:ff9b::/96) IPv6 address. */
-function embeddedIpv4(ip: string): string | null {
-  if (!net.isIPv6(ip)) return null;
-  const groups = expandIpv6(ip);
-  const prefix = groups.slice(0, 6).map((g) => g.toString(16)).join(':');
-  if (prefix !== '0:0:0:0:0:ffff' && prefix !== '64:ff9b:0:0:0:0') return null;
-  const [hi, lo] = [groups[6]!, groups[7]!];
-  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+/**
+ * The IPv4 addresses inside an IPv6 address, by its form; [] for a plain IPv6 address:
+ * - ::a.b.c.d (IPv4-compatible, ::/96, deprecated; includes :: = 0.0.0.0 and ::1 = 0.0.0.1),
+ *   ::ffff:a.b.c.d (IPv4-mapped) and ::ffff:0:a.b.c.d (IPv4-translated, SIIT): the last 32 bits;
+ * - 64:ff9b::a.b.c.d (NAT64 well-known prefix, RFC 6052): the last 32 bits;
+ * - 2002:aabb:ccdd:: (6to4, RFC 3056): bits 16-47;
+ * - 2001:0:ssss:ssss:…:cccc:cccc (Teredo, RFC 4380): the server in bits 32-63 and the client, bit-inverted, in the last 32.
+ * 64:ff9b:1::/48 (local-use NAT64, RFC 8215) has no fixed layout; it is outside 2000::/3, so never public.
+ */
+export function embeddedIpv4(ip: string): string[] {
+  if (!net.isIPv6(ip)) return [];
+  const g = expandIpv6(ip);
+  const zero = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  const last32 = () => [v4(g[6]!, g[7]!)];
+  if (zero(0, 6)) return last32();
+  if (zero(0, 5) && g[5] === 0xffff) return last32();
+  if (zero(0, 4) && g[4] === 0xffff && g[5] === 0) return last32();
+  if (g[0] === 0x64 && g[1] === 0xff9b && zero(2, 6)) return last32();
+  if (g[0] === 0x2002) return [v4(g[1]!, g[2]!)];
+  if (g[0] === 0x2001 && g[1] === 0) return [v4(g[2]!, g[3]!), v4(g[6]! ^ 0xffff, g[7]! ^ 0xffff)];
+  return [];
 }
 
+const v4 = (hi: number, lo: number) => [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+
+/** The eight 16-bit groups of a valid IPv6 address (a trailing dotted IPv4 becomes two groups). */
 function expandIpv6(ip: string): number[] {
-  let s = ip;
+  let s = ip.replace(/%.*$/, ''); // a zone id is not part of the address
   const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
   if (dotted) {
     const [a, b, c, d] = dotted[1]!.split('.').map(Number) as [number, number, number, number];

@@ -69,7 +69,8 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
     assert.equal((await call(base, 'GET', '/v1/events', { token: acme.tokens.send })).status, 403);
     assert.equal((await call(base, 'POST', '/v1/webhooks', { token: acme.tokens.read, body: { url: 'http://127.0.0.1:9/x' } })).status, 403);
     // SSRF: a tenant cannot aim webhooks at loopback, private or metadata addresses (webhooks.allowPrivateDestinations is off).
-    for (const url of ['http://127.0.0.1:9/x', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/x', 'http://localhost:8080/x', 'http://10.0.0.7/x']) {
+    for (const url of ['http://127.0.0.1:9/x', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/x', 'http://localhost:8080/x', 'http://10.0.0.7/x',
+      'http://[::127.0.0.1]/x', 'http://[::ffff:7f00:1]/x', 'http://[64:ff9b::a9fe:a9fe]/x', 'http://[2002:a00:7::1]/x', 'http://[::]/x']) {
       const refused = await call(base, 'POST', '/v1/webhooks', { token: acme.tokens.admin, body: { url } });
       assert.equal(refused.status, 422, url);
       assert.equal(refused.body.error.fields[0].path, 'url');
@@ -121,6 +122,10 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
     const spoof = await send({ ...good, from: 'ceo@other.test' });
     assert.equal(spoof.status, 422);
     assert.deepEqual(spoof.body.error.fields.map((f: { path: string }) => f.path), ['from']);
+    // Every originator field is authorised like From (Resent-From / Resent-Sender can be set through headers).
+    const resent = await send({ ...good, headers: { 'Resent-From': 'x@other.com', 'resent-sender': 'Ops <ops@acme.test>' } });
+    assert.equal(resent.status, 422);
+    assert.deepEqual(resent.body.error.fields, [{ path: 'headers.Resent-From', message: 'the Resent-From domain is not a sending domain of this account' }]);
     await nothingQueued(before);
   });
 
@@ -248,6 +253,11 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
       body: { envelope: { from: 'app@acme.test', to: ['bob@dest.test'] }, message: 'From: ceo@other.test\r\n\r\nbody\r\n' },
     });
     assert.equal(spoof.status, 422);
+    for (const field of ['Sender', 'Resent-From', 'Resent-Sender']) {
+      const r = await call(base, 'POST', '/v1/messages/raw', { token: acme.tokens.send, body: { envelope: { from: 'app@acme.test', to: ['bob@dest.test'] },
+        message: `From: app@acme.test\r\n${field}: x@other.com\r\n\r\nbody\r\n` } });
+      assert.deepEqual([r.status, r.body.error.fields], [422, [{ path: 'message', message: `the ${field} domain is not a sending domain of this account` }]], field);
+    }
   });
 
   await t.test('scheduled send: not due before send_at', async () => {

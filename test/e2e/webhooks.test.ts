@@ -230,8 +230,8 @@ test('the receiver fails (HTTP 500, then connection refused) and recovers: no ev
   assert.ok(log.some((a) => !a.ok && a.status === 500) && log.some((a) => !a.ok && a.status === null) && log.some((a) => a.ok), 'attempt log shows both failures and the recovery');
 });
 
-test('GET /metrics shows accepted, delivery, webhook failure counters and queue depth', async () => {
-  const res = await fetch(`http://127.0.0.1:${relay.port('http')}/metrics`);
+test('GET /metrics (on the metrics listener) shows accepted, delivery, webhook failure counters and queue depth', async () => {
+  const res = await fetch(`http://127.0.0.1:${relay.port('metrics')}/metrics`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
   const text = await res.text();

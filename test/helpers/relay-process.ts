@@ -35,6 +35,7 @@ export class RelayProcess {
         alt: false, mx: { host: '127.0.0.1', port: 0 },
       },
       http: { host: '127.0.0.1', port: 0 },
+      metrics: { host: '127.0.0.1', port: 0 }, // never the default 9025: tests and nodes run side by side
       log: { level: 'info' },
     };
     const merged = deepMerge(base, config);

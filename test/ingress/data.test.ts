@@ -8,7 +8,7 @@ import { Client, eventually, startHarness, type Harness } from './harness.js';
 
 const MAX = 64 * 1024;
 let h: Harness;
-before(async () => { h = await startHarness({ 'limits.maxMessageSize': MAX, 'limits.maxLineLength': 1000 }); });
+before(async () => { h = await startHarness({ 'limits.maxMessageSize': MAX }); }); // limits.maxLineLength: the default
 after(async () => { await h.close(); });
 
 const spoolFiles = async () => (await fs.readdir(path.join(h.config.dataDir, 'spool'))).filter((f) => !f.startsWith('.'));
@@ -98,10 +98,33 @@ test('NUL bytes and over-long lines in data are refused; the session goes on', a
   await c.cmd('RCPT TO:<postmaster@relay.test>');
   await c.cmd('DATA');
   c.write(`Subject: long\r\n\r\n${'z'.repeat(1500)}\r\n.\r\n`);
-  assert.equal(await c.read(), '550 5.6.0 Message has a line too long\r\n');
+  assert.equal(await c.read(), '550 5.6.0 Message has a line longer than 998 octets; encode long lines (quoted-printable or base64)\r\n');
   assert.equal(await c.cmd('NOOP'), '250 2.0.0 Ok\r\n');
   c.end();
   assert.deepEqual(await h.storedIds(), []);
+});
+
+test('lines over 998 octets (RFC 5322 2.1.1): refused after the data, 550 5.6.0; 998 exactly is accepted as sent', async () => {
+  const c = await Client.ready(h.port('submission'), 'auth');
+  const transaction = async (body: string) => {
+    assert.equal(await c.cmd('MAIL FROM:<alice@example.com>'), '250 2.1.0 Ok\r\n');
+    assert.equal(await c.cmd('RCPT TO:<bob@dest.example>'), '250 2.1.5 Ok\r\n');
+    assert.match(await c.cmd('DATA'), /^354 /);
+    c.write(`From: alice@example.com\r\nSubject: lines\r\n\r\n${body}.\r\n`);
+    return c.read();
+  };
+  const refusal = '550 5.6.0 Message has a line longer than 998 octets; encode long lines (quoted-printable or base64)\r\n';
+  assert.equal(await transaction(`first\r\n${'L'.repeat(5000)}\r\nlast\r\n`), refusal);
+  assert.equal(await transaction(`${'L'.repeat(999)}\r\n`), refusal);
+  assert.equal(await c.cmd('NOOP'), '250 2.0.0 Ok\r\n', 'the connection stays open');
+  assert.deepEqual(await h.storedIds(), []);
+  const line998 = 'M'.repeat(998);
+  const ok = /^250 2\.0\.0 Ok: queued as (\w+)\r\n$/.exec(await transaction(`${line998}\r\n..${'D'.repeat(997)}\r\n`));
+  assert.ok(ok, 'a 998-octet line, and a 998-octet line starting with a dot, are accepted');
+  const stored = await h.body(ok[1]!);
+  assert.ok(stored.endsWith(`\r\n\r\n${line998}\r\n.${'D'.repeat(997)}\r\n`), 'stored as sent');
+  c.end();
+  await h.store.deleteMessage(ok[1]!);
 });
 
 test('a client that disconnects mid-DATA leaves nothing stored; the server keeps serving', async () => {

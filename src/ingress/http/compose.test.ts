@@ -5,7 +5,7 @@ import { prepareMessage, prepareRawMessage } from './compose.js';
 import { sendMessageRequest, rawMessageRequest, batchRequest, InvalidItem } from './message-request.js';
 import { ApiError } from './api-error.js';
 
-const LIMITS = { maxRecipients: 5, maxScheduleAheadMs: 3_600_000 };
+const LIMITS = { maxRecipients: 5, maxLineLength: 1000, maxScheduleAheadMs: 3_600_000 };
 const NOW = Date.UTC(2025, 6, 1, 12);
 
 const fieldsOf = (fn: () => unknown) => {
@@ -74,6 +74,51 @@ test('raw messages: LF made CRLF, Message-ID and Date added, one From field requ
   const out = (await p.build('ID', 'relay.test', NOW)).toString();
   assert.match(out, /^From: a@acme\.test\r\nSubject: s\r\nMessage-ID: <ID@relay\.test>\r\nDate: Tue, 01 Jul 2025 12:00:00 \+0000\r\n\r\nbody\r\n$/);
   assert.deepEqual(fieldsOf(() => prepareRawMessage(rawMessageRequest.parse({ envelope: { from: 'a@acme.test', to: ['b@d.test'] }, message: 'Subject: s\r\n\r\nx' }), LIMITS, NOW)), ['message']);
+});
+
+test('originators to authorise: From, Resent-* set through headers, and every originator field of a raw message', () => {
+  const p = prepareMessage(sendMessageRequest.parse({
+    from: 'a@acme.test', to: ['b@d.test'], text: 'x', headers: { 'resent-from': 'R <r@other.test>, s@acme.test', 'Resent-Sender': 'ops@acme.test', 'X-From': 'z@z.test' },
+  }), LIMITS, NOW);
+  assert.deepEqual(p.originators, [
+    { field: 'From', domain: 'acme.test', path: 'from' },
+    { field: 'Resent-From', domain: 'other.test', path: 'headers.resent-from' }, { field: 'Resent-From', domain: 'acme.test', path: 'headers.resent-from' },
+    { field: 'Resent-Sender', domain: 'acme.test', path: 'headers.Resent-Sender' },
+  ]);
+  const raw = prepareRawMessage(rawMessageRequest.parse({ envelope: { from: 'a@acme.test', to: ['b@d.test'] },
+    message: 'From: a@acme.test\r\nSender: s@one.test\r\nReply-To: r@any.test\r\nResent-From: f@two.test\r\nResent-Sender: x\r\n\r\nbody\r\n' }), LIMITS, NOW);
+  assert.deepEqual(raw.originators, [
+    { field: 'From', domain: 'acme.test', path: 'from' }, { field: 'Sender', domain: 'one.test', path: 'message' },
+    { field: 'Resent-From', domain: 'two.test', path: 'message' }, { field: 'Resent-Sender', domain: null, path: 'message' },
+  ]);
+});
+
+const longestLine = (b: Buffer) => Math.max(...b.toString('latin1').split('\r\n').map((l) => Buffer.byteLength(l, 'latin1')));
+
+test('lines: long text and html are encoded into lines of at most 78 octets; header values fit 998; a raw long line is refused', async () => {
+  const long = 'word'.repeat(1250); // one 5,000-character line without a space
+  const p = prepareMessage(sendMessageRequest.parse({
+    from: 'a@acme.test', to: ['b@d.test'], text: `${long}\n${'ü'.repeat(3000)}`, html: `<p>${long}</p>`,
+    subject: 's'.repeat(997), headers: { 'X-Long-Header-Name-Of-Some-Length': 'h'.repeat(997) },
+  }), LIMITS, NOW);
+  const mime = await p.build('ID', 'relay.test', NOW);
+  const [head, ...body] = mime.toString('latin1').split('\r\n\r\n');
+  assert.ok(longestLine(Buffer.from(head!, 'latin1')) <= 998, 'header lines within 998 octets');
+  assert.ok(longestLine(Buffer.from(body.join('\r\n\r\n'), 'latin1')) <= 78, 'body lines within 78 octets');
+  const parsed = await simpleParser(mime);
+  assert.equal(parsed.text?.trim(), `${long}\n${'ü'.repeat(3000)}`);
+  assert.equal(String(parsed.html).trim(), `<p>${long}</p>`);
+  assert.equal(parsed.subject, 's'.repeat(997));
+  assert.equal(sendMessageRequest.safeParse({ from: 'a@acme.test', to: ['b@d.test'], text: 'x', subject: 's'.repeat(998) }).success, false,
+    'an unbroken 998-octet value would fold into a 999-octet line');
+
+  const raw = (message: string) => rawMessageRequest.parse({ envelope: { from: 'a@acme.test', to: ['b@d.test'] }, message });
+  assert.deepEqual(fieldsOf(() => prepareRawMessage(raw(`From: a@acme.test\r\n\r\n${'x'.repeat(999)}\r\n`), LIMITS, NOW)), ['message']);
+  assert.deepEqual(fieldsOf(() => prepareRawMessage(raw(`From: a@acme.test\n\nok\n${'x'.repeat(5000)}`), LIMITS, NOW)), ['message'], 'the last line, LF ends');
+  assert.deepEqual(fieldsOf(() => prepareRawMessage(raw(`From: a@acme.test\r\nX-H: ${'x'.repeat(995)}\r\n\r\nb\r\n`), LIMITS, NOW)), ['message'], 'a header line');
+  const fits = prepareRawMessage(raw(`From: a@acme.test\r\n\r\n${'é'.repeat(499)}\r\n`), LIMITS, NOW); // 998 octets in UTF-8
+  assert.equal(longestLine(await fits.build('ID', 'relay.test', NOW)), 998);
+  assert.deepEqual(fieldsOf(() => prepareRawMessage(raw(`From: a@acme.test\r\n\r\n${'é'.repeat(500)}\r\n`), LIMITS, NOW)), ['message'], 'octets, not characters');
 });
 
 test('a batch keeps valid items and marks invalid ones', () => {

@@ -1,13 +1,15 @@
 // Owns turning a validated API request into what the queue stores: the envelope (sender and
-// recipients, parsed into branded addresses by src/message/address.ts), the From: domains to
-// authorise and sign for, and the MIME message built by nodemailer's MailComposer (Message-ID
-// @hostname and Date set here, Bcc left out of the headers). Pure except for the composer;
+// recipients, parsed into branded addresses by src/message/address.ts), the originator domains to
+// authorise (From, Sender, Resent-From, Resent-Sender) and the From domain to sign for, and the
+// MIME message built by nodemailer's MailComposer (Message-ID @hostname and Date set here, Bcc left
+// out of the headers; text and html encoded into short lines). A raw message is taken as is, so
+// its lines are checked against limits.maxLineLength like SMTP DATA. Pure except for the composer;
 // every refusal is an ApiError with field paths, raised before anything is queued.
 import MailComposer from 'nodemailer/lib/mail-composer';
 import addressparser from 'nodemailer/lib/addressparser';
 import { parseMailbox, type Address } from '../../message/address.js';
 import { domainOfAddress } from '../../domains/domain-name.js';
-import { parseHeaderFrom } from '../../domains/header-from.js';
+import { parseHeaderFrom, type Originator } from '../../domains/header-from.js';
 import type { MessageMeta } from '../../queue/platform-store.js';
 import { ApiError, invalidFields, type FieldError } from './api-error.js';
 import { isStructuralHeader, MAX_METADATA_KEYS, type RawMessageRequest, type SendMessageRequest } from './message-request.js';
@@ -15,6 +17,8 @@ import { rfc5322Date } from '../trace-fields.js';
 
 export interface ComposeLimits {
   maxRecipients: number;
+  /** Octets per line of a raw message, CRLF included (limits.maxLineLength, like SMTP DATA). */
+  maxLineLength: number;
   /** Largest send_at ahead of now (ms). */
   maxScheduleAheadMs: number;
 }
@@ -26,6 +30,8 @@ export interface PreparedMessage {
   recipients: Address[];
   /** Domains of the From: header (null for an address without a valid domain). */
   fromDomains: (string | null)[];
+  /** Every originator address (From, and Sender/Resent-From/Resent-Sender when present), with the request field it came from. */
+  originators: (Originator & { path: string })[];
   meta: Omit<MessageMeta, 'account'>;
   notBefore: number | null;
   /** The message bytes (header block first, CRLF line ends) for queue id `id`. */
@@ -120,8 +126,10 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
     })),
     disableFileAccess: true, disableUrlAccess: true,
   };
+  const fromDomain = domainOfAddress(sender.address);
   return {
-    mailFrom: sender.address, recipients, fromDomains: [domainOfAddress(sender.address)], meta: metaOf(req), notBefore,
+    mailFrom: sender.address, recipients, fromDomains: [fromDomain], meta: metaOf(req), notBefore,
+    originators: [{ field: 'From', domain: fromDomain, path: 'from' }, ...headerOriginators(req.headers ?? {})],
     build: async (id, hostname, at) => {
       const node = new MailComposer({ ...mail, messageId: `<${id}@${hostname}>`, date: new Date(at) }).compile();
       return node.build();
@@ -130,6 +138,10 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
 }
 
 const asNodemailer = (m: Named) => ({ name: m.name, address: m.address });
+
+/** Originator fields set through `headers` (Resent-From, Resent-Sender; From and Sender are structural). */
+const headerOriginators = (headers: Record<string, string>) => Object.entries(headers)
+  .flatMap(([name, value]) => parseHeaderFrom(`${name}: ${value}\r\n`).originators.map((o) => ({ ...o, path: `headers.${name}` })));
 
 /** Checks a POST /v1/messages/raw request: envelope addresses, the message text, its From: field. */
 export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits, now: number): PreparedMessage {
@@ -151,11 +163,15 @@ export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits,
   if (headerEnd < 0 && !bytes.subarray(0, 2).equals(Buffer.from('\r\n'))) {
     throw invalidFields([{ path: req.message !== undefined ? 'message' : 'message_base64', message: 'must have a header block and an empty line before the body' }]);
   }
+  if (hasLongLine(bytes, limits.maxLineLength - 2)) {
+    throw invalidFields([{ path: req.message !== undefined ? 'message' : 'message_base64', message: `has a line longer than ${limits.maxLineLength - 2} octets; encode long lines (quoted-printable or base64)` }]);
+  }
   const headerBlock = bytes.subarray(0, headerEnd < 0 ? 0 : headerEnd + 2).toString('latin1');
   const from = parseHeaderFrom(headerBlock);
   if (from.fields !== 1) throw invalidFields([{ path: 'message', message: 'must have exactly one From: field' }]);
   return {
     mailFrom: mailFrom!.address, recipients, fromDomains: from.domains, meta: metaOf(req), notBefore,
+    originators: from.originators.map((o) => ({ ...o, path: o.field === 'From' ? 'from' : 'message' })),
     build: async (id, hostname, at) => {
       const added: string[] = [];
       if (!hasField(headerBlock, 'message-id')) added.push(`Message-ID: <${id}@${hostname}>\r\n`);
@@ -165,6 +181,17 @@ export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits,
       return Buffer.concat([bytes.subarray(0, at2), Buffer.from(added.join(''), 'latin1'), bytes.subarray(at2)]);
     },
   };
+}
+
+/** A line (CRLF line ends) longer than `max` octets without its CRLF: refused like SMTP DATA refuses it. */
+function hasLongLine(b: Buffer, max: number): boolean {
+  for (let start = 0; start < b.length;) {
+    const lf = b.indexOf(0x0a, start);
+    const end = lf < 0 ? b.length : lf - 1; // toCrlf made every line end CRLF
+    if (end - start > max) return true;
+    start = lf < 0 ? b.length : lf + 1;
+  }
+  return false;
 }
 
 /** Bare LF (or CR) line ends as CRLF: what SMTP carries and DKIM signs. */

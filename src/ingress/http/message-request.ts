@@ -7,6 +7,12 @@ import { z } from 'zod/v4';
 /** No CR, LF or NUL: the value goes into a header line. */
 const HEADER_SAFE = /^[^\r\n\0]*$/;
 const headerText = (max: number) => z.string().max(max).regex(HEADER_SAFE, 'must not contain CR, LF or NUL');
+/**
+ * A header value MailComposer may have to fold onto a line of its own: one leading space plus at
+ * most 997 octets keeps it within the 998-octet line limit (RFC 5322 §2.1.1) even without a space
+ * to fold at (a longer unbroken value would come out as a 999-octet line).
+ */
+export const MAX_HEADER_VALUE = 997;
 
 /** Header fields a client may not set: Postlane writes them (or they define the MIME structure). */
 export const STRUCTURAL_HEADERS = [
@@ -47,11 +53,11 @@ export const sendMessageRequest = z.object({
   cc: recipients.optional(),
   bcc: recipients.optional().describe('envelope recipients only: never in the headers'),
   reply_to: z.union([mailboxInput, z.array(mailboxInput).max(50)]).optional(),
-  subject: headerText(998).optional(),
+  subject: headerText(MAX_HEADER_VALUE).optional(),
   text: z.string().optional(),
   html: z.string().optional(),
   attachments: z.array(attachmentInput).max(100).optional(),
-  headers: z.record(headerName, headerText(998)).optional()
+  headers: z.record(headerName, headerText(MAX_HEADER_VALUE)).optional()
     .describe('custom header fields; structural ones (From, To, Subject, Date, Message-ID, Content-*, ...) are refused'),
   tags: z.array(headerText(128).min(1)).max(MAX_TAGS).optional().describe('returned in events; searchable with ?tag='),
   metadata: z.record(z.string().min(1).max(64), z.string().max(1000)).optional()

@@ -1,7 +1,8 @@
 // Owns queuing one message submitted over the HTTP API, as a list of named steps (like
-// accept.ts does for SMTP DATA): authorise the sender domains for the key's account → look up the
-// recipients on the account's suppression list (they are stored 'suppressed' and reported so in
-// the answer, never sent nor charged) → charge the quota for the others → compose → add the Received field → DKIM-sign (MessageSigner, once, before storing) →
+// accept.ts does for SMTP DATA): authorise the envelope sender and originator domains for the
+// key's account → look up the recipients on the account's suppression list (they are stored
+// 'suppressed' and reported so in the answer, never sent nor charged) → charge the quota for the
+// others → compose → add the Received field → DKIM-sign (MessageSigner, once, before storing) →
 // createBody/put (one commit: nothing is half-queued) → wake the scheduler. Every refusal is an
 // ApiError; a store failure is 503 with Retry-After, never a 2xx.
 import type { Logger } from 'pino';
@@ -104,14 +105,17 @@ export class HttpSubmission {
     }
   }
 
-  /** The envelope sender and every From: domain must be a sending domain of the account (or a subdomain). */
+  /**
+   * The envelope sender and every originator domain (From, and Sender/Resent-From/Resent-Sender
+   * when present) must be a sending domain of the account (or a subdomain of one).
+   */
   async #authorise(msg: PreparedMessage, account: string): Promise<void> {
     const owned = await this.#sendingDomains(account);
     const covered = (d: string | null) => d !== null && owned.some((o) => isWithinDomain(d, o));
     const senderDomain = normalizeDomain(msg.mailFrom.slice(msg.mailFrom.lastIndexOf('@') + 1));
-    if (!msg.fromDomains.every(covered)) {
-      throw invalidFields([{ path: 'from', message: 'the From domain is not a sending domain of this account' }], 'The sender is not authorised');
-    }
+    const refused = msg.originators.filter((o) => !covered(o.domain))
+      .map((o) => ({ path: o.path, message: `the ${o.field} domain is not a sending domain of this account` }));
+    if (refused.length) throw invalidFields(refused, 'The sender is not authorised');
     if (!covered(senderDomain)) {
       throw invalidFields([{ path: 'envelope.from', message: 'the envelope sender domain is not a sending domain of this account' }], 'The sender is not authorised');
     }

@@ -14,7 +14,7 @@ import { formatReply, type Reply } from '../../message/reply.js';
 import type { Acceptor } from '../accept.js';
 import type { QuotaDecision, QuotaSubject } from '../../accounts/quota.js';
 import type { AuthLimiter } from './auth-limiter.js';
-import { DataReader, dataReplies } from './data-reader.js';
+import { DataReader, contentReply, dataReplies } from './data-reader.js';
 import { MAX_AUTH_LINE, SmtpSession, type AuthGrant, type AuthOutcome, type DataOutcome, type QuotaOutcome, type SessionOutput, type SessionOptions, type TlsInfo, type Transaction } from './session.js';
 
 /** Charges recipients to an account (src/accounts/quota.ts QuotaService). */
@@ -244,7 +244,7 @@ export class Connection {
         for (const part of r.data) await incoming.write(part);
         if (r.kind === 'end') {
           this.#buf = r.rest;
-          if (r.problem) incoming.reject(dataReplies[r.problem]);
+          if (r.problem) incoming.reject(contentReply(r.problem, this.deps.limits));
           return await incoming.finish();
         }
       }

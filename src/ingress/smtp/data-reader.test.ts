@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DataReader, type PushResult } from './data-reader.js';
+import { DataReader, contentReply, type PushResult } from './data-reader.js';
 
 const LIMITS = { maxMessageSize: 1000, maxLineLength: 1000 };
 
@@ -95,6 +95,29 @@ test('NUL bytes and over-long lines are content problems, framing goes on', () =
   assert.equal(long.last.kind === 'end' && long.last.problem, 'line-too-long');
   const fits = run(['y'.repeat(998), '\r\n.\r\n'], { maxMessageSize: 10_000, maxLineLength: 1000 });
   assert.equal(fits.last.kind === 'end' && fits.last.problem, null, 'the limit includes CRLF');
+});
+
+test('the 998-octet line limit (RFC 5322 2.1.1): CRLF included, a transparency dot not counted, in any chunking', () => {
+  const big = { maxMessageSize: 100_000, maxLineLength: 1000 };
+  const problemOf = (wire: string, chunks = [wire]) => { const r = run(chunks, big); return r.last.kind === 'end' ? r.last.problem : r.last.kind; };
+  const at998 = `Subject: x\r\n\r\n${'a'.repeat(998)}\r\nshort\r\n.\r\n`;
+  const at999 = `Subject: x\r\n\r\n${'a'.repeat(999)}\r\n.\r\n`;
+  for (const chunks of [[at998], at998.match(/[^]{1,7}/g)!, [at998.slice(0, 600), at998.slice(600, 1015), at998.slice(1015)]]) {
+    assert.equal(problemOf(at998, chunks), null);
+  }
+  for (const chunks of [[at999], at999.match(/[^]{1,7}/g)!, [at999.slice(0, 1016), at999.slice(1016)]]) {
+    assert.equal(problemOf(at999, chunks), 'line-too-long');
+  }
+  assert.equal(problemOf(`${'h'.repeat(999)}: x\r\n\r\nbody\r\n.\r\n`), 'line-too-long', 'header lines too');
+  assert.equal(problemOf(`x\r\n\r\n..${'d'.repeat(997)}\r\n.\r\n`), null, 'a stuffed line of 998 octets (999 on the wire)');
+  assert.equal(problemOf(`x\r\n\r\n..${'d'.repeat(998)}\r\n.\r\n`), 'line-too-long');
+  assert.equal(problemOf(`x\r\n\r\n${'e'.repeat(5000)}\r\n.\r\n`), 'line-too-long');
+});
+
+test('the line-too-long reply names the limit', () => {
+  assert.deepEqual(contentReply('line-too-long', { maxLineLength: 1000 }),
+    { code: 550, enhanced: '5.6.0', text: 'Message has a line longer than 998 octets; encode long lines (quoted-printable or base64)' });
+  assert.equal(contentReply('nul', { maxLineLength: 1000 }).text, 'NUL bytes in message data are not allowed');
 });
 
 test('random chunkings of a random message give the same body', () => {

@@ -9,7 +9,12 @@
 //
 // Content problems (too big, NUL byte, line too long) do not stop framing: the rest of the data is
 // read and discarded up to CRLF.CRLF, then the message is refused and the session goes on.
-import { reply } from '../../message/reply.js';
+//
+// Line length: RFC 5322 §2.1.1 and RFC 5321 §4.5.3.1.6 allow 998 octets plus CRLF (the dot added
+// for transparency not counted). Longer lines are refused, not rewrapped: receivers may refuse or
+// break them, and rewrapping would change a message its sender may already have DKIM-signed.
+// Counted while streaming (limits.maxLineLength, default 1000 with the CRLF); nothing is buffered.
+import { reply, type Reply } from '../../message/reply.js';
 
 export type ContentProblem = 'too-big' | 'nul' | 'line-too-long';
 
@@ -51,9 +56,8 @@ export class DataReader {
           this.#emit(data, buf.subarray(segStart, i));
           return { kind: 'end', data, rest: buf.subarray(i + 3), problem: this.#problem };
         }
-        this.#emit(data, buf.subarray(segStart, i)); // drop the stuffed dot
+        this.#emit(data, buf.subarray(segStart, i)); // drop the stuffed dot (not part of the line)
         segStart = i + 1;
-        this.#lineBytes = 1;
         i++;
       }
       this.#atLineStart = false;
@@ -109,5 +113,10 @@ export const dataReplies = {
   invalid: reply(550, '5.5.2', 'Bare CR or LF in message data is not allowed', true),
   'too-big': reply(552, '5.3.4', 'Message too big'),
   nul: reply(550, '5.6.0', 'NUL bytes in message data are not allowed'),
-  'line-too-long': reply(550, '5.6.0', 'Message has a line too long'),
 } as const;
+
+/** The answer to a content problem found by a reader with these limits. */
+export function contentReply(problem: ContentProblem, limits: { maxLineLength: number }): Reply {
+  if (problem !== 'line-too-long') return dataReplies[problem];
+  return reply(550, '5.6.0', `Message has a line longer than ${limits.maxLineLength - 2} octets; encode long lines (quoted-printable or base64)`);
+}
