@@ -1,6 +1,8 @@
 // The public API of the HTTP view: build the route table for a relay and start the listener, and
 // start the metrics listener. main.ts calls startApi() and startMetrics(); everything else in
 // http/ is internal.
+import { statsRoutes } from './routes/stats.js';
+import { suppressionRoutes } from './routes/suppressions.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
@@ -24,7 +26,7 @@ export type { HttpApi, MetricsListener, MetricsSource };
 const MAX_SCHEDULE_AHEAD_MS = 72 * 3_600_000;
 
 export const apiRoutes = (ctx: RouteContext): ApiRoute[] =>
-  [...messageRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...domainRoutes(ctx)];
+  [...messageRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...domainRoutes(ctx), ...suppressionRoutes(ctx), ...statsRoutes(ctx)];
 
 export interface ApiDeps {
   config: Readonly<Config>;

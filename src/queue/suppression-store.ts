@@ -35,6 +35,8 @@ export interface SuppressionQuery {
   after?: { address: string; scope: SuppressionScope };
   /** Addresses containing this text (case-insensitive). */
   search?: string;
+  /** Only this address's entries. */
+  address?: string;
   reason?: SuppressionReason;
   scope?: SuppressionScope;
   limit?: number;             // default 100, max 1000

@@ -23,6 +23,7 @@ export const LIST = shared(`SELECT ${COLUMNS} FROM suppression
     AND (CAST($4 AS text) IS NULL OR address LIKE $4 ESCAPE '\\')
     AND (CAST($5 AS text) IS NULL OR reason = $5)
     AND (CAST($6 AS text) IS NULL OR scope = $6)
+    AND (CAST($8 AS text) IS NULL OR address = $8)
   ORDER BY address, scope LIMIT $7`);
 
 export const ACCOUNT_EXISTS = shared('SELECT 1 AS one FROM account WHERE name = $1');
@@ -51,5 +52,6 @@ export const insertValues = (e: Suppression): unknown[] =>
 /** The values of LIST. */
 export function listValues(q: SuppressionQuery): unknown[] {
   const search = q.search ? `%${suppressionKey(q.search).replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
-  return [q.account, q.after ? suppressionKey(q.after.address) : null, q.after?.scope ?? null, search, q.reason ?? null, q.scope ?? null, suppressionLimit(q.limit)];
+  return [q.account, q.after ? suppressionKey(q.after.address) : null, q.after?.scope ?? null, search, q.reason ?? null, q.scope ?? null,
+    suppressionLimit(q.limit), q.address ? suppressionKey(q.address) : null];
 }
