@@ -25,6 +25,8 @@ export interface HttpSubmissionDeps {
   quota: Pick<QuotaService, 'charge'>;
   signer?: MessageSigner;
   bounceLabel?: string | null;
+  /** The current bounce secret (AcceptDeps.bounceSecret). */
+  bounceSecret?: Buffer | null;
   maxMessageSize: number;
   onQueued?: AcceptDeps['onQueued'];
 }
@@ -130,7 +132,7 @@ export class HttpSubmission {
   async #store(id: string, message: Buffer, signed: SignOutcome | null, msg: PreparedMessage, ctx: SubmissionContext, now: number): Promise<void> {
     const { store } = this.deps;
     const headerPrefix = signed?.headers ?? '';
-    const returnPath = alignedReturnPath(id, msg.mailFrom, signed, this.deps.bounceLabel);
+    const returnPath = alignedReturnPath(id, msg.mailFrom, signed, this.deps.bounceLabel, this.deps.bounceSecret);
     let writer;
     try {
       writer = store.createBody(id);
