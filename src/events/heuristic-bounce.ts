@@ -63,6 +63,7 @@ function statusIn(diagnostic: string | null): string | null {
 /** Address lines, each with the lines below it up to a blank line or the next address. */
 function recipientBlocks(lines: readonly string[]): TextBounceRecipient[] {
   const found = new Map<string, TextBounceRecipient>();
+  const transcript = transcriptReplies(lines);
   for (let i = 0; i < lines.length && found.size < MAX_RECIPIENTS; i++) {
     const address = ADDRESS_LINE.exec(lines[i]!)?.[1];
     if (!address) continue;
@@ -72,20 +73,26 @@ function recipientBlocks(lines: readonly string[]): TextBounceRecipient[] {
       if (line === '' || ADDRESS_LINE.test(line)) break;
       block.push(line);
     }
-    const diagnostic = diagnosticOf(block) ?? transcriptReply(lines, address);
+    const diagnostic = diagnosticOf(block) ?? transcript.get(address.toLowerCase()) ?? null;
     if (!found.has(address.toLowerCase())) found.set(address.toLowerCase(), { address, diagnostic, status: statusIn(diagnostic) });
   }
   return [...found.values()];
 }
 
-/** Sendmail names the address alone and the reply in its session transcript ("<<< 550 …"). */
-function transcriptReply(lines: readonly string[], address: string): string | null {
-  const lower = address.toLowerCase();
+/**
+ * Sendmail names the address alone and the reply in its session transcript ("<<< 550 5.1.1
+ * <a@b>... User unknown"): the first reply line naming each address, by lower-case address.
+ */
+function transcriptReplies(lines: readonly string[]): Map<string, string> {
+  const replies = new Map<string, string>();
   for (const line of lines) {
     const m = REPLY_LINE.exec(line);
-    if (m && line.toLowerCase().includes(lower)) return m[1]!.trim();
+    if (!m) continue;
+    for (const address of addressesIn(line)) {
+      if (!replies.has(address.toLowerCase())) replies.set(address.toLowerCase(), m[1]!.trim());
+    }
   }
-  return null;
+  return replies;
 }
 
 /** The bounce's recipients and original, or null when `input` does not look like a bounce. */

@@ -8,6 +8,7 @@ import type { OriginalHeaders } from './inbound-report.js';
 export type FieldGroup = ReadonlyArray<readonly [name: string, value: string]>;
 
 const MAX_GROUPS = 1000;
+const MAX_LINES = 20_000;
 const MAX_FIELDS = 500;
 const MAX_VALUE = 8192;
 const FIELD_NAME = /^[!-9;-~]{1,76}$/;       // printable US-ASCII except ':' (RFC 5322 ftext)
@@ -19,7 +20,7 @@ const FIELD_NAME = /^[!-9;-~]{1,76}$/;       // printable US-ASCII except ':' (R
 export function parseFieldGroups(text: string): FieldGroup[] {
   const groups: [string, string][][] = [];
   let current: [string, string][] = [];
-  for (const line of text.split(/\r\n|\r|\n/)) {
+  for (const line of text.split(/\r\n|\r|\n/, MAX_LINES)) {
     if (line.trim() === '') {
       if (current.length > 0) groups.push(current);
       current = [];
@@ -48,19 +49,30 @@ export const fieldsOf = (group: FieldGroup, name: string): string[] => group.fil
 /** "rfc822; a@b" → "a@b", "smtp; 550 …" → "550 …"; a value without a type is returned as is. */
 export const withoutType = (value: string): string => value.replace(/^[a-z][a-z0-9-]{0,30}\s*;\s*/i, '').trim();
 
-const ADDR_SPEC = /[^\s<>()",;:@[\]]{1,256}@[^\s<>()",;:@[\]]{1,256}/;
+const MAX_ADDRESSES = 100;
+/** Characters of an unquoted addr-spec as reports write them (no space, brackets, quotes, separators). */
+const isAddressChar = (c: string) => !/[\s<>()",;:@[\]]/.test(c);
+
+/**
+ * Every address in a value such as To ("A <a@x>, "B, C" <b@y>" → ["a@x", "b@y"]), at most 100:
+ * grown left and right from each '@' (≤ 256 characters each way), so linear in the input.
+ */
+export function addressesIn(value: string | null): string[] {
+  const found: string[] = [];
+  if (value === null) return found;
+  for (let at = value.indexOf('@'); at !== -1 && found.length < MAX_ADDRESSES; at = value.indexOf('@', at + 1)) {
+    let start = at;
+    while (start > 0 && at - start < 256 && isAddressChar(value[start - 1]!)) start--;
+    let end = at + 1;
+    while (end < value.length && end - at <= 256 && isAddressChar(value[end]!)) end++;
+    if (start < at && end > at + 1) found.push(value.slice(start, end).replace(/\.$/, ''));
+  }
+  return found;
+}
 
 /** The first address in a value ("rfc822; <Bob@example.org> (comment)" → "Bob@example.org"); null if none. */
 export function addressOf(value: string | null): string | null {
-  if (value === null) return null;
-  const m = ADDR_SPEC.exec(withoutType(value));
-  return m ? m[0].replace(/\.$/, '') : null;
-}
-
-/** Every address in a header value such as To ("A <a@x>, "B, C" <b@y>" → ["a@x", "b@y"]). */
-export function addressesIn(value: string | null): string[] {
-  if (value === null) return [];
-  return [...value.matchAll(new RegExp(ADDR_SPEC.source, 'g'))].map((m) => m[0]).slice(0, 100);
+  return value === null ? null : (addressesIn(withoutType(value))[0] ?? null);
 }
 
 /** "dns; mx.example.org. (192.0.2.1, the server…)" → "mx.example.org"; null when empty. */

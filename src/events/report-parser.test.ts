@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readReportFixture, reportFixtureNames } from '../../test/helpers/report-fixtures.js';
 import type { DsnRecipient, InboundReport, OriginalHeaders } from './inbound-report.js';
+import { classifyBounce } from './bounce-classifier.js';
 import { parseReport } from './report-parser.js';
 
 const ID = '<01JZ3K4M5N6P7Q8R9S0T@relay.acme.example>';
@@ -97,6 +98,15 @@ describe('parseReport: limits and hints', () => {
     assert.deepEqual(await parseReport(raw, { maxBytes: 200 }), { kind: 'other' }, 'only the first header lines');
   });
 
+  it('reads a report returning a 6 MB message quickly, from its first 512 KiB', async () => {
+    const raw = readReportFixture('postfix-dsn.eml', 'crlf');
+    const at = raw.indexOf('Hello Bob');
+    const big = Buffer.concat([raw.subarray(0, at), Buffer.alloc(6 * 1024 * 1024, 'All work and no play.\r\n'), raw.subarray(at)]);
+    const started = performance.now();
+    assert.deepEqual(await parseReport(big), EXPECTED['postfix-dsn.eml']);
+    assert.ok(performance.now() - started < 1500);
+  });
+
   it('takes the null envelope sender as a sign of a bounce', async () => {
     const raw = Buffer.from(readReportFixture('qmail.eml').toString('latin1').replace('From: MAILER-DAEMON@mail.example.net', 'From: mail.example.net'), 'latin1');
     assert.equal((await parseReport(raw)).kind, 'other', 'neither from a daemon nor from the null sender');
@@ -132,5 +142,30 @@ describe('parseReport: limits and hints', () => {
       kind: 'dsn', reportingMta: null, originalMessageId: null, originalEnvelopeId: null, originalReturnPath: null,
       recipients: [{ finalRecipient: 'odd@example.org', originalRecipient: null, action: 'failed', status: '5.1.1', diagnosticCode: '550 no such user', remoteMta: null }],
     });
+  });
+});
+
+describe('parseReport then classifyBounce', () => {
+  it('classifies what each report says about each recipient', async () => {
+    const expected: Record<string, string[]> = {
+      'postfix-dsn.eml': ['bob@example.org hard unknown-user'],
+      'icloud-delayed.eml': ['carol@icloud.com soft mailbox-full'],
+      'exim-dsn.eml': ['dave@example.net hard mailbox-disabled'],
+      'sendmail-dsn.eml': ['gina@example.edu hard unknown-user'],
+      'gmail-dsn.eml': ['ivan@gmail.com hard unknown-user'],
+      'o365-ndr.eml': ['judy@contoso.com hard unknown-user'],
+      'exchange-onprem.eml': ['kim@fabrikam.example hard unknown-user', 'leo@fabrikam.example hard unknown-user'],
+      'exim-classic.eml': ['erin@example.com hard unknown-user', 'frank@example.com hard bad-domain'],
+      'qmail.eml': ['mallory@example.net hard unknown-user', 'nina@example.net soft mailbox-full'],
+      'yahoo-failure.eml': ['oscar@example.com hard unknown-user'],
+      'sendmail-text.eml': ['hank@legacy.example.org hard unknown-user'],
+    };
+    for (const [name, lines] of Object.entries(expected)) {
+      const report = await parseReport(readReportFixture(name));
+      const got = report.kind === 'dsn'
+        ? report.recipients.map((r) => [r.finalRecipient, classifyBounce(r.diagnosticCode ?? '', r.status)] as const)
+        : report.kind === 'bounce-text' ? report.recipients.map((r) => [r.address, classifyBounce(r.diagnostic ?? '', r.status)] as const) : [];
+      assert.deepEqual(got.map(([a, c]) => `${a} ${c.bounceType} ${c.category}`), lines, name);
+    }
   });
 });

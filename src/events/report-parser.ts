@@ -17,13 +17,17 @@ import { addressOf, messageIdOf, originalHeadersOf } from './report-fields.js';
 export type { InboundReport } from './inbound-report.js';
 
 export interface ParseReportOptions {
-  /** Read at most this many bytes of `raw` (default 1 MiB); the rest is ignored. */
+  /** Read at most this many bytes of `raw` (default 512 KiB); the rest is ignored. */
   maxBytes?: number;
   /** The envelope sender, when known ('' = the null sender): helps recognise text bounces. */
   envelopeFrom?: string | null;
 }
 
-export const DEFAULT_MAX_REPORT_BYTES = 1024 * 1024;
+/**
+ * Reports carry what we use in their first kilobytes (the returned message's body comes last); the
+ * bound keeps the worst case (a pathological MIME structure) near a quarter of a second.
+ */
+export const DEFAULT_MAX_REPORT_BYTES = 512 * 1024;
 
 /**
  * Report parts stay attachments (delivery-status not merged into the text; a returned message not
