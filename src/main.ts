@@ -1,5 +1,6 @@
 // Wiring only: config → store → TLS → ingress + delivery → signals. Nothing here owns state;
 // each stage owns its own (see docs/ARCHITECTURE.md).
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import fs from 'node:fs/promises';
 import type { Config } from './config/schema.js';
@@ -71,10 +72,14 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   };
   // One quota service per process: SMTP and HTTP charge the same store counters (shared by every node).
   const quota = new QuotaService(store, systemClock);
-  const ingress = await startSmtpIngress({ config, store, tls, authenticate, quota, signer, logger, onQueued });
+  // TODO(lead): bounce secrets from the store (current first, then previous ones), the same on every
+  // node and across restarts. Until then one key per process: return-paths carry a MAC that only
+  // this process could verify.
+  const bounceSecrets = [randomBytes(32)];
+  const ingress = await startSmtpIngress({ config, store, tls, authenticate, quota, signer, logger, onQueued, bounceSecrets });
   scheduler.start();
   webhooks.start();
-  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, quota, onQueued });
+  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, quota, onQueued, bounceSecrets });
   const metricsListener = await startMetrics({ config, store, logger, tls, metrics });
   const addresses = { ...ingress.addresses, ...(api ? { http: api.address } : {}), ...(metricsListener ? { metrics: metricsListener.address } : {}) };
 

@@ -167,7 +167,7 @@ export const configSchema = z.object({
       target: z.string().min(1)
         .describe('what <label>.<domain> is a CNAME of: a host whose MX/A reach this relay\'s MX listener and whose SPF record covers the relay'),
     }).strict().nullable().default(null)
-      .describe('a return-path domain aligned with each From domain, so SPF aligns for DMARC (bounce+<id>@<label>.<domain>); null: none'),
+      .describe('a return-path domain aligned with each From domain, so SPF aligns for DMARC (bounce+<id>.<mac>@<label>.<domain>); null: none'),
     signUnconfiguredWith: z.union([z.string().min(1), z.literal(false), z.null()]).default(null)
       .describe('the sending domain whose keys sign mail from domains not configured here (not aligned, but signed); null: hostname, if it is a configured sending domain; false: relay such mail unsigned'),
     mtaSts: z.object({

@@ -3,7 +3,7 @@
 // authorisation), main.ts (rotation) and the CLI; it depends only on queue/store types and the
 // resolver it is given.
 export { authorisedDomain, isDomainAllowed, type DomainUser } from './authorisation.js';
-export { bounceAddress, parseBounceAddress } from './bounce-address.js';
+export { bounceAddress, currentBounceSecret, isBounceAddress, parseBounceAddress, type ParsedBounceAddress } from './bounce-address.js';
 export { signMessage, SIGNED_HEADERS, DkimSignError, type SigningKey, type SignOptions } from './dkim-sign.js';
 export {
   dkimRecordValue, generateDkimKey, importDkimKey, readDkimKeyFile, KEY_CHOICES, DkimKeyError, type KeyChoice, type KeyMaterial,

@@ -8,6 +8,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { QuotaService } from '../accounts/quota.js';
 import type { MessageSigner } from '../domains/message-signer.js';
+import { currentBounceSecret } from '../domains/bounce-address.js';
 import { HttpSubmission } from '../ingress/http/submission.js';
 import type { QueueStore } from '../queue/store.js';
 import type { RouteContext } from './routes/context.js';
@@ -37,6 +38,8 @@ export interface ApiDeps {
   signer?: MessageSigner;
   quota?: Pick<QuotaService, 'charge'>;
   onQueued?: AcceptDeps['onQueued'];
+  /** MAC keys of the VERP return-path, current first (SmtpIngressDeps.bounceSecrets). */
+  bounceSecrets: readonly Buffer[];
 }
 
 /** Starts the HTTP API of config.http; null when it is off (http: false). */
@@ -46,7 +49,8 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
   if (http === false) return null;
   const submission = new HttpSubmission({
     store, hostname: config.hostname, clock, logger, quota: deps.quota ?? new QuotaService(store, clock), signer: deps.signer,
-    bounceLabel: config.domains.bounceDomain?.label ?? null, maxMessageSize: config.limits.maxMessageSize, onQueued: deps.onQueued,
+    bounceLabel: config.domains.bounceDomain?.label ?? null,
+    bounceSecret: currentBounceSecret(config.domains.bounceDomain?.label, deps.bounceSecrets), maxMessageSize: config.limits.maxMessageSize, onQueued: deps.onQueued,
   });
   const ctx: RouteContext = {
     store, submission, clock, hostname: config.hostname, domains: config.domains,

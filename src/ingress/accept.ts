@@ -42,8 +42,10 @@ export interface AcceptDeps {
   onQueued?: (id: string, info: QueuedInfo) => void;
   /** Signs relayed (non-mx) mail; absent: stored unsigned. */
   signer?: MessageSigner;
-  /** domains.bounceDomain.label: aligned mail gets the return-path bounce+<id>@<label>.<domain>; null: none. */
+  /** domains.bounceDomain.label: aligned mail gets the return-path bounce+<id>.<mac>@<label>.<domain>; null: none. */
   bounceLabel?: string | null;
+  /** The current bounce secret (the MAC key of that return-path); without it: no VERP return-path. */
+  bounceSecret?: Buffer | null;
 }
 export interface IncomingOrigin { listener: ListenerName; clientIp: string; transaction: Transaction }
 
@@ -210,7 +212,7 @@ export class IncomingMessage {
 
   /** VERP return-path in the bounce domain of the (aligned) signing domain, so SPF aligns for DMARC. */
   #returnPath(signed: SignOutcome | null): string | null {
-    return alignedReturnPath(this.id, this.origin.transaction.mailFrom, signed, this.deps.bounceLabel);
+    return alignedReturnPath(this.id, this.origin.transaction.mailFrom, signed, this.deps.bounceLabel, this.deps.bounceSecret);
   }
 
   #fail(r: Reply, err?: unknown) {

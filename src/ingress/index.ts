@@ -6,6 +6,7 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
 import type { QueueStore } from '../queue/store.js';
 import type { MessageSigner } from '../domains/message-signer.js';
+import { currentBounceSecret } from '../domains/bounce-address.js';
 import { Acceptor, type AcceptDeps } from './accept.js';
 import { AuthLimiter } from './smtp/auth-limiter.js';
 import { ConnectionLimits, SmtpListener } from './smtp/listener.js';
@@ -35,6 +36,11 @@ export interface SmtpIngressDeps {
   clock?: Clock;
   /** Called after a message was committed by store.put() (e.g. to wake the delivery scheduler). */
   onQueued?: AcceptDeps['onQueued'];
+  /**
+   * MAC keys of the VERP return-path (src/domains/bounce-address.ts), current first; required
+   * (non-empty) when domains.bounceDomain is set, else unused.
+   */
+  bounceSecrets: readonly Buffer[];
 }
 
 export interface SmtpIngress {
@@ -61,7 +67,9 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const { config, logger } = deps;
   const clock = deps.clock ?? systemClock;
   const secureContext = tls.createSecureContext({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' });
-  const acceptor = new Acceptor({ store: deps.store, hostname: config.hostname, clock, logger, onQueued: deps.onQueued, signer: deps.signer, bounceLabel: config.domains.bounceDomain?.label ?? null });
+  const bounceLabel = config.domains.bounceDomain?.label ?? null;
+  const bounceSecret = currentBounceSecret(bounceLabel, deps.bounceSecrets);
+  const acceptor = new Acceptor({ store: deps.store, hostname: config.hostname, clock, logger, onQueued: deps.onQueued, signer: deps.signer, bounceLabel, bounceSecret });
   const authLimiter = new AuthLimiter(config.smtp.auth, clock);
   const limits = new ConnectionLimits(config.smtp.maxConnections, config.smtp.maxConnectionsPerIp);
   const isRelayNetwork = networkMatcher(config.smtp.relayNetworks);
@@ -77,7 +85,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
         proxy: proxyPolicy(bind.proxyProtocol, config.smtp.commandTimeout),
         connection: {
           session: {
-            listener: name, hostname: config.hostname, banner: config.smtp.banner, localDomains, bounceLabel: config.domains.bounceDomain?.label ?? null,
+            listener: name, hostname: config.hostname, banner: config.smtp.banner, localDomains, bounceLabel,
             maxMessageSize: config.limits.maxMessageSize, maxRecipients: config.limits.maxRecipients,
             maxBadCommands: config.smtp.maxBadCommands, quotas: deps.quota !== undefined,
           },

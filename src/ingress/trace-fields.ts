@@ -29,10 +29,12 @@ export function rfc5322Date(d: Date): string {
 }
 
 /**
- * The VERP return-path in the bounce domain of the (aligned) signing domain, so SPF aligns for
- * DMARC; null (keep MAIL FROM) without a bounce label, an aligned signature, or for the null sender.
+ * The VERP return-path (with its MAC, domains/bounce-address.ts) in the bounce domain of the
+ * (aligned) signing domain, so SPF aligns for DMARC; null (keep MAIL FROM) without a bounce label
+ * and secret, an aligned signature, or for the null sender.
  */
-export function alignedReturnPath(id: string, mailFrom: string, signed: SignOutcome | null, bounceLabel: string | null | undefined): string | null {
-  if (!bounceLabel || !signed?.aligned || !signed.domain || mailFrom === '') return null;
-  return bounceAddress(id, signed.domain, bounceLabel);
+export function alignedReturnPath(id: string, mailFrom: string, signed: SignOutcome | null, bounceLabel: string | null | undefined,
+  bounceSecret: Buffer | null | undefined): string | null {
+  if (!bounceLabel || !bounceSecret || !signed?.aligned || !signed.domain || mailFrom === '') return null;
+  return bounceAddress({ queueId: id, domain: signed.domain, label: bounceLabel, secret: bounceSecret });
 }

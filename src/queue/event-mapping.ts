@@ -1,7 +1,7 @@
 // Dialect-free rules of the transactional event log, shared by both stores: which messages
 // produce events, the event a recorded outcome becomes (type and data), the message fields copied
 // into every event, and which webhooks an event fans out to. The stores only write the rows.
-import { classifyBounce } from '../events/bounce-type.js';
+import { classifyBounce } from '../events/bounce-classifier.js';
 import { DEFAULT_ACCOUNT, type EventType, type MessageEvent, type MessageMeta } from './platform-store.js';
 import type { NewMessage, RecipientOutcome } from './store.js';
 
@@ -27,7 +27,8 @@ export function outcomeEvent(o: RecipientOutcome, attempt: number, base: Record<
       return { type: 'deferred', data: { ...base, response: o.response, host, nextAttemptAt: o.nextAttemptAt, attempt } };
     case 'bounced': {
       const c = classifyBounce(o.response);
-      return { type: 'bounced', data: { ...base, bounceType: c.bounceType, code: c.code, enhanced: c.enhanced, response: o.response, host, attempt } };
+      const data = { ...base, bounceType: c.bounceType, bounceCategory: c.category, code: c.code, enhanced: c.enhanced, response: o.response, host, attempt };
+      return { type: 'bounced', data };
     }
     case 'expired':
       return { type: 'failed', data: { ...base, reason: 'expired', response: o.response, host, attempt } };

@@ -81,8 +81,8 @@ export interface MessageEvent {
   messageId: string | null;
   recipient: string | null;
   /**
-   * Type-specific details: { response, host, tls, attempt, bounceType: 'hard'|'soft', code,
-   * enhanced, nextAttemptAt } for delivery events; the message's tags, metadata and stream
+   * Type-specific details: { response, host, tls, attempt, bounceType: 'hard'|'soft'|'block',
+   * bounceCategory (events/bounce-rules.ts), code, enhanced, nextAttemptAt } for delivery events; the message's tags, metadata and stream
    * are copied into every event of that message (they come back in webhooks).
    */
   data: Record<string, unknown>;

@@ -97,9 +97,9 @@ export function platformEventsContract(it: PlatformIt): void {
       ['delivered', 'ok@x.example', id, { ...base, response: '250 2.0.0 queued as X', host: 'mx.x.example', tls, attempt: 1 }],
       ['deferred', 'later@x.example', id, { ...base, response: '451 4.7.1 greylisted', host: 'mx.x.example', nextAttemptAt: T0 + 300_000, attempt: 1 }],
       ['bounced', 'gone@x.example', id,
-        { ...base, bounceType: 'hard', code: 550, enhanced: '5.1.1', response: '550 5.1.1 no such user', host: 'mx.x.example', attempt: 1 }],
+        { ...base, bounceType: 'hard', bounceCategory: 'unknown-user', code: 550, enhanced: '5.1.1', response: '550 5.1.1 no such user', host: 'mx.x.example', attempt: 1 }],
       ['bounced', 'full@x.example', id,
-        { ...base, bounceType: 'soft', code: 552, enhanced: '5.2.2', response: '552 5.2.2 mailbox full', host: 'mx.x.example', attempt: 1 }],
+        { ...base, bounceType: 'soft', bounceCategory: 'mailbox-full', code: 552, enhanced: '5.2.2', response: '552 5.2.2 mailbox full', host: 'mx.x.example', attempt: 1 }],
       ['failed', 'old@x.example', id, { ...base, reason: 'expired', response: '421 4.4.2 timeout', host: null, attempt: 1 }],
     ]);
     // the deferred one is retried: attempt 2

@@ -44,7 +44,7 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
   });
   const queued: string[] = [];
   const signer = new MessageSigner({ store, hostname: config.hostname, domains: config.domains, clock: systemClock, logger });
-  const api = (await startApi({ config, store, clock: systemClock, logger, tls: { cert: '', key: '' }, signer, onQueued: (id) => queued.push(id) }))!;
+  const api = (await startApi({ config, store, clock: systemClock, logger, tls: { cert: '', key: '' }, signer, onQueued: (id) => queued.push(id), bounceSecrets: [] }))!;
   const base = `http://127.0.0.1:${api.address.port}`;
   let closed = false;
   t.after(async () => { await api.close(); if (!closed) await store.close(); await fs.rm(dir, { recursive: true, force: true }); });

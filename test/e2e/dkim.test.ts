@@ -47,7 +47,7 @@ test('DKIM-signed at acceptance (RSA + Ed25519), verified by python3-dkim; spoof
   assert.match(text, /^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed; d=acme\.test;/);
   assert.match(text, /DKIM-Signature: v=1; a=ed25519-sha256;/);
   // The return-path is in the bounce domain of acme.test (aligned for SPF), naming the message.
-  assert.match(got.mailFrom, /^bounce\+[0-9A-Z]{20}@bounces\.acme\.test$/);
+  assert.match(got.mailFrom, /^bounce\+[0-9A-Z]{20}\.[a-z2-7]{10}@bounces\.acme\.test$/);
   // ... and a bounce sent there comes back to the relay's MX listener, stored locally.
   const mxConn = new (await import('nodemailer/lib/smtp-connection')).default({ host: '127.0.0.1', port: relay.port('mx'), ignoreTLS: true });
   const back = await new Promise<string>((resolve, reject) => {

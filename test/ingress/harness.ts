@@ -62,7 +62,7 @@ export async function startHarness(overrides: Record<string, unknown> = {}, opts
   await store.open();
   const quota = opts.quota === true ? new QuotaService(store, opts.clock ?? systemClock) : opts.quota || undefined;
   const ingress = await startSmtpIngress({
-    config, store, tls: await testCertificate(), logger, clock: opts.clock, quota,
+    config, store, tls: await testCertificate(), logger, clock: opts.clock, quota, bounceSecrets: [Buffer.from('ingress harness bounce secret')],
     authenticate: opts.authenticate ?? (async (user, password) => USERS.get(user) === password),
   });
   return {

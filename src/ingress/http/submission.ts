@@ -28,6 +28,8 @@ export interface HttpSubmissionDeps {
   quota: Pick<QuotaService, 'charge'>;
   signer?: MessageSigner;
   bounceLabel?: string | null;
+  /** The current bounce secret (AcceptDeps.bounceSecret). */
+  bounceSecret?: Buffer | null;
   maxMessageSize: number;
   onQueued?: AcceptDeps['onQueued'];
 }
@@ -164,7 +166,7 @@ export class HttpSubmission {
     suppressed: Map<string, Suppression>): Promise<void> {
     const { store } = this.deps;
     const headerPrefix = signed?.headers ?? '';
-    const returnPath = alignedReturnPath(id, msg.mailFrom, signed, this.deps.bounceLabel);
+    const returnPath = alignedReturnPath(id, msg.mailFrom, signed, this.deps.bounceLabel, this.deps.bounceSecret);
     let writer;
     try {
       writer = store.createBody(id);

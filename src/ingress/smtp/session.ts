@@ -16,7 +16,7 @@ import type { UserDomainGrant } from '../../queue/store.js';
 import { DEFAULT_ACCOUNT, type RateLimits } from '../../queue/platform-store.js';
 import type { QuotaSubject } from '../../accounts/quota.js';
 import { authorisedDomain, type DomainUser } from '../../domains/authorisation.js';
-import { parseBounceAddress } from '../../domains/bounce-address.js';
+import { isBounceAddress } from '../../domains/bounce-address.js';
 import { parseMailArgs, parseRcptArgs, relayTrickIn, type ArgsError, type Mailbox, type MailParams } from '../../message/address.js';
 
 export type ListenerName = 'submission' | 'submissions' | 'alt' | 'mx';
@@ -27,7 +27,10 @@ export interface SessionOptions {
   banner: string;
   /** Lower-case domains whose mail the mx listener accepts (hostname included). */
   localDomains: ReadonlySet<string>;
-  /** domains.bounceDomain.label: bounce+<id>@<label>.<domain> recipients are local (VERP returns); null: none. */
+  /**
+   * domains.bounceDomain.label: bounce+<id>…@<label>.<domain> recipients are local (VERP returns);
+   * null: none. Their form is enough here: bounce processing checks the MAC (and logs forgeries).
+   */
   bounceLabel?: string | null;
   maxMessageSize: number;
   maxRecipients: number;
@@ -414,7 +417,7 @@ export class SmtpSession {
   #isLocal(rcpt: Mailbox): boolean {
     if (relayTrickIn(rcpt) !== null) return false;
     if (rcpt.domain === '' || this.opts.localDomains.has(rcpt.domain)) return true;
-    return !!this.opts.bounceLabel && parseBounceAddress(rcpt.address, this.opts.bounceLabel) !== null;
+    return !!this.opts.bounceLabel && isBounceAddress(rcpt.address, this.opts.bounceLabel);
   }
 
   #data(arg: string): Step {
