@@ -1,10 +1,9 @@
 // Wiring only: config → store → TLS → ingress + delivery → signals. Nothing here owns state;
 // each stage owns its own (see docs/ARCHITECTURE.md).
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import fs from 'node:fs/promises';
 import type { Config } from './config/schema.js';
-import { createLogger, type Logger } from './events/log.js';
+import { createLogger } from './events/log.js';
 import { openStore } from './queue/open-store.js';
 import type { QueueStore } from './queue/store.js';
 import { loadOrCreateTls } from './tls/certificates.js';
@@ -13,13 +12,13 @@ import { DeliveryScheduler } from './delivery/index.js';
 import { verifyPassword } from './users/password.js';
 import { systemClock } from './clock.js';
 import { MessageSigner } from './domains/message-signer.js';
-import { promoteRotations } from './domains/key-rotation.js';
-import { createResolver } from './delivery/resolver.js';
 import { QuotaService } from './accounts/quota.js';
 import { startApi, startMetrics } from './http/index.js';
 import { Metrics } from './events/metrics.js';
 import { WebhookDispatcher } from './events/webhooks.js';
 import type { OutcomeObserver } from './delivery/run-job.js';
+import { SecretRing } from './events/secret-ring.js';
+import { startHousekeeping } from './housekeeping.js';
 
 export interface Relay {
   store: QueueStore;
@@ -28,10 +27,6 @@ export interface Relay {
 }
 
 const SHUTDOWN_DELIVERY_GRACE_MS = 20_000;
-const PURGE_INTERVAL_MS = 3_600_000;
-const KEY_ROTATION_CHECK_MS = 3_600_000;
-const HEARTBEAT_MS = 10_000;
-const IDEMPOTENCY_RETENTION_MS = 86_400_000;
 
 export async function startRelay(config: Readonly<Config>, logger = createLogger(config.log.level)): Promise<Relay> {
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o750 });
@@ -72,10 +67,9 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   };
   // One quota service per process: SMTP and HTTP charge the same store counters (shared by every node).
   const quota = new QuotaService(store, systemClock);
-  // TODO(lead): bounce secrets from the store (current first, then previous ones), the same on every
-  // node and across restarts. Until then one key per process: return-paths carry a MAC that only
-  // this process could verify.
-  const bounceSecrets = [randomBytes(32)];
+  // MAC keys of return-paths and links: in the store, the same on every node and across restarts.
+  const bounceSecrets = await SecretRing.open(store, 'bounce', systemClock);
+  const linkSecrets = await SecretRing.open(store, 'links', systemClock);
   const ingress = await startSmtpIngress({ config, store, tls, authenticate, quota, signer, logger, onQueued, bounceSecrets });
   scheduler.start();
   webhooks.start();
@@ -83,28 +77,7 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   const metricsListener = await startMetrics({ config, store, logger, tls, metrics });
   const addresses = { ...ingress.addresses, ...(api ? { http: api.address } : {}), ...(metricsListener ? { metrics: metricsListener.address } : {}) };
 
-  const purge = setInterval(() => {
-    store.purgeFinished(Date.now() - config.storage.retainFinished)
-      .catch((err: unknown) => logger.error({ event: 'queue.purge_failed', err }, 'purge failed'));
-    // Idempotency-Key records answer retries for a day (docs/api.md).
-    store.purgeIdempotencyKeys(Date.now() - IDEMPOTENCY_RETENTION_MS)
-      .catch((err: unknown) => logger.error({ event: 'http.idempotency_purge_failed', err: (err as Error)?.message }, 'purge failed'));
-    store.purgeEvents(Date.now() - config.events.retention)
-      .catch((err: unknown) => logger.error({ event: 'events.purge_failed', err: (err as Error)?.message }, 'purge failed'));
-  }, PURGE_INTERVAL_MS);
-  purge.unref();
-  const resolver = createResolver(config.dns);
-  const promote = () => promoteRotations({ store, resolver, logger })
-    .catch((err: unknown) => logger.error({ event: 'dkim.rotation_failed', err: (err as Error)?.message }, 'DKIM key rotation check failed'));
-  void promote();
-  const rotations = setInterval(promote, KEY_ROTATION_CHECK_MS);
-  rotations.unref();
-  const startedAt = Date.now();
-  const beat = () => store.recordHeartbeat({ nodeId, startedAt, lastSeenAt: Date.now(), inFlight: scheduler.inFlight })
-    .catch((err: unknown) => logger.warn({ event: 'cluster.heartbeat_failed', err: (err as Error)?.message }, 'heartbeat not recorded'));
-  await beat();
-  const heartbeats = setInterval(beat, HEARTBEAT_MS);
-  heartbeats.unref();
+  const housekeeping = await startHousekeeping({ config, store, logger, nodeId, inFlight: () => scheduler.inFlight, secrets: [bounceSecrets, linkSecrets] });
 
   logger.info({ event: 'relay.started', nodeId, hostname: config.hostname, dataDir: config.dataDir, listeners: addresses }, 'Postlane started');
   let stopping: Promise<void> | null = null;
@@ -112,9 +85,7 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
     store,
     addresses,
     stop: () => (stopping ??= (async () => {
-      clearInterval(purge);
-      clearInterval(rotations);
-      clearInterval(heartbeats);
+      housekeeping.stop();
       await Promise.all([ingress.close(), api?.close(), metricsListener?.close()]);
       await Promise.all([scheduler.stop(SHUTDOWN_DELIVERY_GRACE_MS), webhooks.stop()]);
       await store.close();

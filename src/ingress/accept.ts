@@ -45,7 +45,7 @@ export interface AcceptDeps {
   /** domains.bounceDomain.label: aligned mail gets the return-path bounce+<id>.<mac>@<label>.<domain>; null: none. */
   bounceLabel?: string | null;
   /** The current bounce secret (the MAC key of that return-path); without it: no VERP return-path. */
-  bounceSecret?: Buffer | null;
+  bounceSecret?: () => Buffer | null;
 }
 export interface IncomingOrigin { listener: ListenerName; clientIp: string; transaction: Transaction }
 
@@ -212,7 +212,7 @@ export class IncomingMessage {
 
   /** VERP return-path in the bounce domain of the (aligned) signing domain, so SPF aligns for DMARC. */
   #returnPath(signed: SignOutcome | null): string | null {
-    return alignedReturnPath(this.id, this.origin.transaction.mailFrom, signed, this.deps.bounceLabel, this.deps.bounceSecret);
+    return alignedReturnPath(this.id, this.origin.transaction.mailFrom, signed, this.deps.bounceLabel, this.deps.bounceSecret?.() ?? null);
   }
 
   #fail(r: Reply, err?: unknown) {

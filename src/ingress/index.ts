@@ -6,7 +6,8 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
 import type { QueueStore } from '../queue/store.js';
 import type { MessageSigner } from '../domains/message-signer.js';
-import { currentBounceSecret } from '../domains/bounce-address.js';
+import { bounceSecretOf } from '../domains/bounce-address.js';
+import type { Secrets } from '../events/secret-ring.js';
 import { Acceptor, type AcceptDeps } from './accept.js';
 import { AuthLimiter } from './smtp/auth-limiter.js';
 import { ConnectionLimits, SmtpListener } from './smtp/listener.js';
@@ -40,7 +41,7 @@ export interface SmtpIngressDeps {
    * MAC keys of the VERP return-path (src/domains/bounce-address.ts), current first; required
    * (non-empty) when domains.bounceDomain is set, else unused.
    */
-  bounceSecrets: readonly Buffer[];
+  bounceSecrets: Secrets;
 }
 
 export interface SmtpIngress {
@@ -68,7 +69,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const clock = deps.clock ?? systemClock;
   const secureContext = tls.createSecureContext({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' });
   const bounceLabel = config.domains.bounceDomain?.label ?? null;
-  const bounceSecret = currentBounceSecret(bounceLabel, deps.bounceSecrets);
+  const bounceSecret = bounceSecretOf(bounceLabel, deps.bounceSecrets);
   const acceptor = new Acceptor({ store: deps.store, hostname: config.hostname, clock, logger, onQueued: deps.onQueued, signer: deps.signer, bounceLabel, bounceSecret });
   const authLimiter = new AuthLimiter(config.smtp.auth, clock);
   const limits = new ConnectionLimits(config.smtp.maxConnections, config.smtp.maxConnectionsPerIp);

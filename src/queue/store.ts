@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import type { MessageMeta, PlatformStore, RateLimits } from './platform-store.js';
 import type { Suppression, SuppressionCause, SuppressionStore } from './suppression-store.js';
 import type { StatsStore } from './stats-store.js';
+import type { SecretStore } from './secret-store.js';
 
 /** Recipient lifecycle. Final states: delivered, bounced, expired, suppressed. */
 export type RecipientState = 'queued' | 'deferred' | 'delivering' | 'held' | 'delivered' | 'bounced' | 'expired' | 'suppressed';
@@ -213,7 +214,7 @@ export interface NodeHeartbeat {
   inFlight: number;           // deliveries running on that node at lastSeenAt
 }
 
-export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore {
+export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore {
   /** Open/migrate. Must be called once before anything else. */
   open(): Promise<void>;
   close(): Promise<void>;

@@ -19,6 +19,7 @@ import { openStore } from '../../src/queue/open-store.js';
 import type { QueueCounts, QueueStore } from '../../src/queue/store.js';
 import { call, seedTenant, type Tenant } from '../helpers/api-fixture.js';
 import { freshDatabase, pgReachable } from '../helpers/postgres.js';
+import { fixedSecrets } from '../../src/events/secret-ring.js';
 
 const total = (c: QueueCounts) => Object.values(c).reduce((a, b) => a + b, 0);
 
@@ -44,7 +45,7 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
   });
   const queued: string[] = [];
   const signer = new MessageSigner({ store, hostname: config.hostname, domains: config.domains, clock: systemClock, logger });
-  const api = (await startApi({ config, store, clock: systemClock, logger, tls: { cert: '', key: '' }, signer, onQueued: (id) => queued.push(id), bounceSecrets: [] }))!;
+  const api = (await startApi({ config, store, clock: systemClock, logger, tls: { cert: '', key: '' }, signer, onQueued: (id) => queued.push(id), bounceSecrets: fixedSecrets() }))!;
   const base = `http://127.0.0.1:${api.address.port}`;
   let closed = false;
   t.after(async () => { await api.close(); if (!closed) await store.close(); await fs.rm(dir, { recursive: true, force: true }); });

@@ -29,7 +29,7 @@ export interface HttpSubmissionDeps {
   signer?: MessageSigner;
   bounceLabel?: string | null;
   /** The current bounce secret (AcceptDeps.bounceSecret). */
-  bounceSecret?: Buffer | null;
+  bounceSecret?: () => Buffer | null;
   maxMessageSize: number;
   onQueued?: AcceptDeps['onQueued'];
 }
@@ -166,7 +166,7 @@ export class HttpSubmission {
     suppressed: Map<string, Suppression>): Promise<void> {
     const { store } = this.deps;
     const headerPrefix = signed?.headers ?? '';
-    const returnPath = alignedReturnPath(id, msg.mailFrom, signed, this.deps.bounceLabel, this.deps.bounceSecret);
+    const returnPath = alignedReturnPath(id, msg.mailFrom, signed, this.deps.bounceLabel, this.deps.bounceSecret?.() ?? null);
     let writer;
     try {
       writer = store.createBody(id);

@@ -16,6 +16,8 @@ import * as webhooks from './webhook-ops.js';
 import * as suppressions from './suppression-ops.js';
 import * as stats from './stats-ops.js';
 import type { StatsQuery, StatsRow } from '../stats-store.js';
+import type { SecretPurpose } from '../secret-store.js';
+import { INSERT_SECRET, RETIRE_SECRETS, SELECT_SECRETS } from '../sql/secrets.js';
 import type { SoftBouncePolicy, Suppression, SuppressionQuery, SuppressionScope } from '../suppression-store.js';
 import { DEFAULT_SOFT_BOUNCE_POLICY } from '../event-effects.js';
 import { Readable } from 'node:stream';
@@ -195,6 +197,15 @@ export class PostgresQueueStore implements QueueStore {
 
   // the platform store (account-ops.ts, event-ops.ts, webhook-ops.ts)
   addAccount(a: Account): Promise<void> { return this.#write('addAccount', (c) => accounts.addAccount(c, a)); }
+  getSecrets(purpose: SecretPurpose): Promise<Buffer[]> {
+    return this.#read('getSecrets', async (c) => (await c.query<{ secret: Buffer }>(SELECT_SECRETS.text, [purpose])).rows.map((r) => r.secret));
+  }
+  addSecret(purpose: SecretPurpose, secret: Buffer, createdAt: number, retireBefore: number): Promise<void> {
+    return this.#write('addSecret', async (c) => {
+      await c.query(INSERT_SECRET.text, [purpose, createdAt, secret]);
+      await c.query(RETIRE_SECRETS.text, [purpose, retireBefore]);
+    });
+  }
   readStats(q: StatsQuery): Promise<StatsRow[]> { return this.#read('readStats', (c) => stats.readStats(c, q)); }
   compactStats(): Promise<number> { return this.#write('compactStats', stats.compactStats); }
   addSuppressions(entries: Suppression[], opts: { replace?: boolean } = {}): Promise<number> {

@@ -12,6 +12,7 @@ import { InProcessSlots } from '../in-process-slots.js';
 import type { SoftBouncePolicy, Suppression, SuppressionQuery, SuppressionScope } from '../suppression-store.js';
 import { DEFAULT_SOFT_BOUNCE_POLICY } from '../event-effects.js';
 import type { StatsQuery, StatsRow } from '../stats-store.js';
+import type { SecretPurpose } from '../secret-store.js';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -204,6 +205,14 @@ export class SqliteQueueStore implements QueueStore {
   }
   async releaseIdempotencyKey(account: string, key: string): Promise<void> { await this.#call('releaseIdempotencyKey', account, key); }
   purgeIdempotencyKeys(before: number): Promise<number> { return this.#call('purgeIdempotencyKeys', before) as Promise<number>; }
+
+  // installation secrets (suppression-ops.ts)
+  async getSecrets(purpose: SecretPurpose): Promise<Buffer[]> {
+    return ((await this.#call('getSecrets', purpose)) as Uint8Array[]).map((s) => Buffer.from(s));
+  }
+  async addSecret(purpose: SecretPurpose, secret: Buffer, createdAt: number, retireBefore: number): Promise<void> {
+    await this.#call('addSecret', purpose, secret, createdAt, retireBefore);
+  }
 
   // statistics (stats-ops.ts)
   readStats(q: StatsQuery): Promise<StatsRow[]> { return this.#call('readStats', q) as Promise<StatsRow[]>; }
