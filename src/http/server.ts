@@ -170,7 +170,7 @@ function toApiError(err: unknown, logger: Logger, req: FastifyRequest): ApiError
 
 const SYSTEM_ROUTES: SystemRoute[] = [
   { method: 'GET', url: '/healthz', summary: 'The process is up', contentType: 'application/json' },
-  { method: 'GET', url: '/readyz', summary: 'The queue store answers (503 otherwise)', contentType: 'application/json' },
+  { method: 'GET', url: '/readyz', summary: 'The queue store answers and can write (503 otherwise)', contentType: 'application/json' },
   { method: 'GET', url: '/metrics', summary: 'Prometheus metrics', contentType: 'text/plain' },
   { method: 'GET', url: '/openapi.json', summary: 'This document', contentType: 'application/json' },
 ];
@@ -180,13 +180,17 @@ function mountSystemRoutes(app: FastifyInstance, deps: HttpApiDeps) {
   const doc = buildOpenApi(deps.routes, system, { version: deps.version ?? '1' });
   app.get('/openapi.json', async () => doc);
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // Ready = the store answers a read and can write (no write failed for a full or failing disk or
+  // an unreachable database since the last one that worked; on SQLite, the disk is not full).
   app.get('/readyz', async (_req, res) => {
     try {
       await withTimeout(deps.store.nextDueAt(), READY_TIMEOUT_MS);
-      return { status: 'ready' };
     } catch {
-      return res.code(503).send({ status: 'unavailable' });
+      return res.code(503).send({ status: 'unavailable', reason: 'the queue store does not answer' });
     }
+    const check = await deps.store.checkWritable();
+    if (!check.writable) return res.code(503).send({ status: 'unavailable', reason: 'the queue store cannot write' });
+    return { status: 'ready' };
   });
   const metrics = deps.metrics;
   if (metrics) app.get('/metrics', async (_req, res) => res.header('content-type', metrics.contentType).send(await metrics.render()));

@@ -4,7 +4,8 @@
 // transaction, durable when its promise resolves. This class owns the pool, the transaction
 // helper and the translation of failures into typed errors: a failed write is a QueueWriteError
 // (SMTP answers 451), a failed read is ERR_QUEUE_READ, and either one caused by the database being
-// unreachable (availability.ts) is a QueueUnavailableError, logged once per outage.
+// unreachable, out of disk or failing (availability.ts) is a QueueUnavailableError, logged once per
+// outage (../store-availability.ts, which also answers checkWritable for /readyz).
 import type { AcquireSlotsOptions, DestinationSlot, NodeHeartbeat } from '../store.js';
 import type {
   Account, ApiKeyRecord, EventQuery, IdempotencyRecord, MessageEvent, MessageMeta, MessageSearch, MessageSummary, QuotaResult, QuotaWindow,
@@ -20,9 +21,10 @@ import { NotFoundError, QueueUnavailableError, QueueWriteError, RelayError } fro
 import type { Logger } from '../../events/log.js';
 import type {
   BodyWriter, DeliveryJob, DkimKey, GeneratedMessage, MessageView, NewMessage, NewUser, QueueCounts, QueueStore, RecipientOutcome,
-  RecordResultsOptions, RecipientState, RecipientView, SendingDomain, UserDomainGrant, UserRecord,
+  RecordResultsOptions, RecipientState, RecipientView, SendingDomain, UserDomainGrant, UserRecord, WriteCheck,
 } from '../store.js';
-import { AvailabilityLog, isUnavailable } from './availability.js';
+import { StoreAvailability } from '../store-availability.js';
+import { isUnavailable } from './availability.js';
 import { MemoryBodyWriter, PendingBodies } from './body-writer.js';
 import { claimDue, type ClaimOptions } from './claim-due.js';
 import * as domains from './domain-ops.js';
@@ -57,14 +59,14 @@ export class PostgresQueueStore implements QueueStore {
   readonly #maxBodyBytes: number;
   /** Wall time: the injected clock may be a test's simulated time. */
   readonly #pending = new PendingBodies(systemClock, PENDING_MAX_AGE_MS);
-  readonly #availability: AvailabilityLog;
+  readonly #availability: StoreAvailability;
   #pool: pg.Pool | null = null;
 
   constructor(private readonly opts: PostgresQueueStoreOptions) {
     this.#logger = opts.logger;
     this.#clock = opts.clock ?? systemClock;
     this.#maxBodyBytes = opts.maxBodyBytes ?? 26 * 1024 * 1024;
-    this.#availability = new AvailabilityLog(opts.logger);
+    this.#availability = new StoreAvailability({ logger: opts.logger, store: 'postgres' });
   }
 
   async open(): Promise<void> {
@@ -92,6 +94,12 @@ export class PostgresQueueStore implements QueueStore {
       throw new RelayError('ERR_QUEUE_OPEN', `could not open the PostgreSQL queue: ${(err as Error).message}`, undefined, { cause: err });
     }
     this.#pool = pool;
+  }
+
+  async checkWritable(): Promise<WriteCheck> {
+    const outage = this.#availability.outage;
+    return outage ? { writable: false, reason: `writes failing since ${new Date(outage.since).toISOString()} (${outage.code ?? outage.reason})` }
+      : { writable: true, reason: null };
   }
 
   async close(): Promise<void> {
@@ -267,9 +275,7 @@ export class PostgresQueueStore implements QueueStore {
   async #read<T>(op: string, fn: (c: Conn) => Promise<T>): Promise<T> {
     const client = await this.#connect(op);
     try {
-      const result = await fn(client);
-      this.#availability.succeeded();
-      return result;
+      return await fn(client); // only a write ends an outage (store-availability.ts)
     } catch (err) {
       throw this.#toError(op, err, false);
     } finally {

@@ -30,6 +30,8 @@ interface Pending { id: number; result: unknown; fx: Effects }
 class GroupCommitter {
   #pending: Pending[] = [];
   #open = false;
+  /** The failure that made SQLite roll the open batch back, if it did. */
+  #abortedBy: unknown = null;
   constructor(private readonly db: Db, private readonly spoolDir: string, private readonly send: (r: WorkerResponse, transfer?: ArrayBuffer[]) => void) {}
 
   execute(req: WorkerRequest): void {
@@ -40,6 +42,9 @@ class GroupCommitter {
       const result = this.db.transaction(() => handler(this.db, fx, ...(req.args as never[])))(); // a savepoint
       this.#pending.push({ id: req.id, result, fx });
     } catch (err) {
+      // On SQLITE_FULL, an I/O error or SQLITE_BUSY, SQLite may roll the whole batch back: the
+      // requests that already ran in it are lost too, and must fail with the same cause.
+      if (!this.db.inTransaction) this.#abortedBy ??= err;
       this.send(failure(req.id, err, 'write'));
     }
   }
@@ -50,11 +55,14 @@ class GroupCommitter {
     this.#open = false;
     const batch = this.#pending;
     this.#pending = [];
+    const abortedBy = this.#abortedBy;
+    this.#abortedBy = null;
     try {
+      if (abortedBy !== null) throw aborted(abortedBy);
       if (batch.some((p) => p.fx.syncSpool)) fsyncDirSync(this.spoolDir);
       this.db.exec('COMMIT');
     } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      try { if (this.db.inTransaction) this.db.exec('ROLLBACK'); } catch { /* rolled back anyway (disk full): never kill the thread */ }
       for (const p of batch) this.send(failure(p.id, err, 'write'));
       return;
     }
@@ -68,7 +76,7 @@ class GroupCommitter {
     if (this.#open) {
       if (this.db.inTransaction) return true;
       // SQLite rolled the whole transaction back (e.g. disk full): the batch fails at commit.
-      this.send(failure(id, new Error('transaction aborted'), 'write'));
+      this.send(failure(id, aborted(this.#abortedBy), 'write'));
       return false;
     }
     try {
@@ -81,6 +89,13 @@ class GroupCommitter {
     setImmediate(() => this.commit());
     return true;
   }
+}
+
+/** The error for requests of a batch SQLite rolled back: the cause's code, so the store classifies it alike. */
+function aborted(cause: unknown): Error {
+  if (cause == null) return new Error('transaction aborted');
+  const c = cause as { message?: string; code?: string };
+  return Object.assign(new Error(`transaction aborted: ${String(c.message ?? cause)}`), { code: c.code });
 }
 
 function failure(id: number, err: unknown, kind: WorkerErrorKind): WorkerResponse {
