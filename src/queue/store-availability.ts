@@ -3,9 +3,11 @@
 // server unreachable, out of disk or memory; sqlite/availability.ts: disk full, I/O error, lock
 // timeout) and ends at the first successful write at least settleMs after the last such failure.
 // Both stores log `queue.unavailable` once when an outage begins and `queue.available` once when
-// it ends, and /readyz asks `writable`. Only a write ends an outage: on a full disk reads keep
-// working, and a small write that fits in space already allocated can succeed between two failed
-// ones (no flapping); main.ts's heartbeat (a write every 10 s) notices the end of an idle outage.
+// it ends, and /readyz asks `writable`. Only a commit that wrote something ends an outage (the
+// stores call succeeded() only then): on a full disk reads keep working, an empty transaction (a
+// claim that found nothing due) commits without touching the disk, and a small write that fits in
+// space already allocated can succeed between two failed ones (hence the settle time).
+// main.ts's heartbeat (a row written every 10 s) is the probe that notices an idle outage's end.
 import type { Logger } from '../events/log.js';
 
 export interface StoreAvailabilityOptions {
@@ -48,7 +50,7 @@ export class StoreAvailability {
       'the queue store is unavailable (unreachable, disk full or failing): SMTP answers 451, delivery pauses until it returns');
   }
 
-  /** A write succeeded (committed). */
+  /** A transaction that wrote something was committed. */
   succeeded(): void {
     if (this.#outage === null || this.#now() - this.#lastFailure < this.#settleMs) return;
     this.o.logger.info({ event: 'queue.available', store: this.o.store, downMs: this.#now() - this.#outage.since, failedCalls: this.#failures },

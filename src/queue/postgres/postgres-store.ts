@@ -261,8 +261,11 @@ export class PostgresQueueStore implements QueueStore {
     try {
       await client.query('BEGIN');
       const result = await fn(client);
+      // During an outage only a transaction that wrote (an xid was assigned) proves the server takes
+      // writes again: an empty one (nothing due to claim) commits without a WAL record, even on a full disk.
+      const proves = this.#availability.writable || await wroteSomething(client);
       await client.query('COMMIT');
-      this.#availability.succeeded();
+      if (proves) this.#availability.succeeded();
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => { broken = true; });
@@ -314,6 +317,11 @@ export class PostgresQueueStore implements QueueStore {
     this.#logger.error({ event: 'queue.write_failed', op, code, reason: message }, 'queue write failed');
     return new QueueWriteError(`queue ${op} failed: ${message}`, { cause: err });
   }
+}
+
+async function wroteSomething(c: pg.PoolClient): Promise<boolean> {
+  const { rows } = await c.query<{ xid: string | null }>('SELECT txid_current_if_assigned()::text AS xid');
+  return rows[0]?.xid != null;
 }
 
 async function* bodyChunks(id: string, source: Promise<{ prefix: string | null; data: Buffer } | null>): AsyncGenerator<Buffer> {

@@ -25,7 +25,7 @@ import type {
 import { StoreAvailability } from '../store-availability.js';
 import { isUnavailable } from './availability.js';
 import { InlineBodies, InlineBodyWriter } from './inline-body.js';
-import { READ_OPS, type BodySource, type Op, type WorkerResponse } from './protocol.js';
+import type { BodySource, Op, WorkerResponse } from './protocol.js';
 import { readBodyFile } from './spool.js';
 import { WorkerClient } from './worker-client.js';
 
@@ -74,6 +74,7 @@ export class SqliteQueueStore implements QueueStore {
         dbPath: this.#dbPath, spoolDir: this.#spoolDir, sweepOrphans: !!this.opts.sweepOrphans, orphanAgeMs: ORPHAN_AGE_MS,
       }, (reason) => this.#logger.fatal({ event: 'queue.worker_died', reason }, 'queue database thread died; queue writes now fail'));
       this.#client = client;
+      client.onWrote = () => this.#availability.succeeded(); // only a commit that wrote rows ends an outage
       if (swept > 0) this.#logger.warn({ event: 'queue.orphans_removed', count: swept }, 'removed unreferenced spool files');
     } catch (err) {
       throw new RelayError('ERR_QUEUE_OPEN', `could not open the queue in ${this.opts.dataDir}: ${(err as Error).message}`, undefined, { cause: err });
@@ -229,14 +230,11 @@ export class SqliteQueueStore implements QueueStore {
 
   async #send(op: Op, args: unknown[], transfer: ArrayBuffer[]): Promise<unknown> {
     if (!this.#client) throw new QueueWriteError('queue store is not open');
-    let result: unknown;
     try {
-      result = await this.#client.call(op, args, transfer);
+      return await this.#client.call(op, args, transfer);
     } catch (err) {
       throw this.#toError(op, err as Extract<WorkerResponse, { ok: false }>);
     }
-    if (!isRead(op)) this.#availability.succeeded(); // only a write ends an outage
-    return result;
   }
 
   #toError(op: Op, f: Extract<WorkerResponse, { ok: false }>): Error {
@@ -260,8 +258,6 @@ export class SqliteQueueStore implements QueueStore {
     return new QueueWriteError(`queue ${op} failed: ${f.message}`, { cause });
   }
 }
-
-const isRead = (op: Op): boolean => (READ_OPS as readonly string[]).includes(op);
 
 async function syncDir(dir: string): Promise<void> {
   const fh = await fsp.open(dir, 'r');

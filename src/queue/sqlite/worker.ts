@@ -32,7 +32,12 @@ class GroupCommitter {
   #open = false;
   /** The failure that made SQLite roll the open batch back, if it did. */
   #abortedBy: unknown = null;
-  constructor(private readonly db: Db, private readonly spoolDir: string, private readonly send: (r: WorkerResponse, transfer?: ArrayBuffer[]) => void) {}
+  #changesAtBegin = 0;
+  readonly #totalChanges: () => number;
+  constructor(private readonly db: Db, private readonly spoolDir: string, private readonly send: (r: WorkerResponse, transfer?: ArrayBuffer[]) => void) {
+    const stmt = db.prepare('SELECT total_changes()').pluck();
+    this.#totalChanges = () => stmt.get() as number;
+  }
 
   execute(req: WorkerRequest): void {
     if (!this.#begin(req.id)) return;
@@ -66,7 +71,8 @@ class GroupCommitter {
       for (const p of batch) this.send(failure(p.id, err, 'write'));
       return;
     }
-    for (const p of batch) this.send({ id: p.id, ok: true, result: p.result });
+    const wrote = this.#totalChanges() > this.#changesAtBegin;
+    for (const p of batch) this.send({ id: p.id, ok: true, result: p.result, wrote });
     const unlink = batch.flatMap((p) => p.fx.unlink);
     if (unlink.length > 0) void removeBodies(this.spoolDir, unlink); // a crash before it ran: the orphan sweep
   }
@@ -81,6 +87,7 @@ class GroupCommitter {
     }
     try {
       this.db.exec('BEGIN IMMEDIATE');
+      this.#changesAtBegin = this.#totalChanges();
     } catch (err) {
       this.send(failure(id, err, 'write'));
       return false;
