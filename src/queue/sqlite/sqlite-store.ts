@@ -91,8 +91,8 @@ export class SqliteQueueStore implements QueueStore {
     const outage = this.#availability.outage;
     if (outage) return { writable: false, reason: `writes failing since ${new Date(outage.since).toISOString()} (${outage.code ?? outage.reason})` };
     try {
-      const fs = await fsp.statfs(this.opts.dataDir);
-      const free = fs.bavail * fs.bsize;
+      const stat = await fsp.statfs(this.opts.dataDir);
+      const free = stat.bavail * stat.bsize;
       if (free < MIN_FREE_BYTES) return { writable: false, reason: `${free} bytes free in the data directory` };
     } catch (err) {
       return { writable: false, reason: `cannot check the data directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };

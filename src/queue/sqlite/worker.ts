@@ -5,6 +5,8 @@
 // (if a new body file is referenced), the transaction is committed once, and all of them are
 // answered. Inline bodies ride in the transaction; body files of finished messages are unlinked
 // after the answers, asynchronously, so unlinks never hold up a group commit.
+// Each answer says whether its commit changed rows (`wrote`): only such a commit proves, after a
+// full disk, that writes work again (an empty one touches no file).
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
