@@ -167,7 +167,7 @@ function toApiError(err: unknown, logger: Logger, req: FastifyRequest): ApiError
 
 const SYSTEM_ROUTES: SystemRoute[] = [
   { method: 'GET', url: '/healthz', summary: 'The process is up', contentType: 'application/json' },
-  { method: 'GET', url: '/readyz', summary: 'The queue store answers (503 otherwise)', contentType: 'application/json' },
+  { method: 'GET', url: '/readyz', summary: 'The queue store answers and can write (503 otherwise)', contentType: 'application/json' },
   { method: 'GET', url: '/openapi.json', summary: 'This document', contentType: 'application/json' },
 ];
 

@@ -214,10 +214,20 @@ export interface NodeHeartbeat {
   inFlight: number;           // deliveries running on that node at lastSeenAt
 }
 
+/** The answer of checkWritable; `reason` is for operators (never sent to SMTP clients). */
+export interface WriteCheck { writable: boolean; reason: string | null }
+
 export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore {
   /** Open/migrate. Must be called once before anything else. */
   open(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Whether writes work now (/readyz): false from a write that failed because the store is
+   * unavailable (QueueUnavailableError: unreachable, disk full, I/O error) until a write succeeds
+   * again; an embedded store also answers false when its disk has almost no space left. Cheap: no
+   * write of its own (main.ts's heartbeat is the periodic probe write).
+   */
+  checkWritable(): Promise<WriteCheck>;
 
   // ingress
   createBody(id: string): BodyWriter;
