@@ -18,6 +18,7 @@ import { Metrics } from './events/metrics.js';
 import { WebhookDispatcher } from './events/webhooks.js';
 import type { OutcomeObserver } from './delivery/run-job.js';
 import { SecretRing } from './events/secret-ring.js';
+import { InboundReports } from './events/inbound-reports.js';
 import { startHousekeeping } from './housekeeping.js';
 
 export interface Relay {
@@ -54,7 +55,13 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
     metrics.observeDeliveries(job, outcomes, durationMs);
     webhooks.notify();
   };
-  const scheduler = new DeliveryScheduler({ config, store, logger, nodeId, signDsn, onOutcome });
+  // MAC keys of return-paths and links: in the store, the same on every node and across restarts.
+  const bounceSecrets = await SecretRing.open(store, 'bounce', systemClock);
+  const linkSecrets = await SecretRing.open(store, 'links', systemClock);
+  const inboundReports = new InboundReports({
+    store, logger, clock: systemClock, hostname: config.hostname, bounceLabel: config.domains.bounceDomain?.label ?? null, bounceSecrets,
+  });
+  const scheduler = new DeliveryScheduler({ config, store, logger, nodeId, signDsn, onOutcome, inboundReports });
   const onQueued = (id: string, info?: { listener: string; account?: string | null }) => {
     scheduler.notify();
     webhooks.notify();
@@ -67,9 +74,6 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   };
   // One quota service per process: SMTP and HTTP charge the same store counters (shared by every node).
   const quota = new QuotaService(store, systemClock);
-  // MAC keys of return-paths and links: in the store, the same on every node and across restarts.
-  const bounceSecrets = await SecretRing.open(store, 'bounce', systemClock);
-  const linkSecrets = await SecretRing.open(store, 'links', systemClock);
   const ingress = await startSmtpIngress({ config, store, tls, authenticate, quota, signer, logger, onQueued, bounceSecrets });
   scheduler.start();
   webhooks.start();

@@ -26,6 +26,7 @@ import { SmtpAttempt } from './attempt.js';
 import { ConnectionPool } from './connection-pool.js';
 import { DestinationSlots } from './destination-slots.js';
 import { LocalDelivery } from './local.js';
+import type { InboundReports } from '../events/inbound-reports.js';
 import { OutageBackoff, type BackoffLimits } from './outage-backoff.js';
 import type { DsnSigner } from '../events/dsn.js';
 import { createResolveFn } from './inbound-auth.js';
@@ -56,6 +57,8 @@ export interface DeliverySchedulerOptions {
   signDsn?: DsnSigner;
   /** Observer of each job's recorded outcomes (metrics, webhook wake-up). */
   onOutcome?: OutcomeObserver;
+  /** Reads late bounces and complaints among inbound mail (main.ts wires it with the bounce secrets). */
+  inboundReports?: InboundReports;
 }
 
 /** Runs claimed jobs; `heldOutcomes`: finished jobs whose outcome waits for the store (none if absent). */
@@ -104,7 +107,7 @@ export class DeliveryScheduler {
       attempt: new SmtpAttempt({ pool: this.#pool, store: opts.store }),
       local: new LocalDelivery({
         dataDir: opts.config.dataDir, store: opts.store, logger: opts.logger,
-        auth: { hostname: opts.config.hostname, resolve: createResolveFn(opts.config.dns) },
+        auth: { hostname: opts.config.hostname, resolve: createResolveFn(opts.config.dns) }, reports: opts.inboundReports,
       }),
     });
   }
