@@ -71,7 +71,7 @@ test('postgres store: disk_full (53100) is an outage: 451, not writable, the sam
 
   await admin.query('DROP TRIGGER pl_test_disk_full ON recipient');
   await store.recordResults(a, outcome, [], { owner: 'n1' }); // the outcome kept in memory, recorded as it was
-  assert.deepEqual(await store.counts(), { queued: 0, deferred: 0, delivering: 0, held: 0, delivered: 1, bounced: 0, expired: 0 });
+  assert.deepEqual(await store.counts(), { queued: 0, deferred: 0, delivering: 0, held: 0, delivered: 1, bounced: 0, expired: 0, suppressed: 0 });
   for (let i = 0; !(await store.checkWritable()).writable; i++) { // writable after a write past the settle time
     assert.ok(i < 100, 'writable again within 10 s');
     await new Promise((r) => setTimeout(r, 100));
@@ -121,7 +121,7 @@ test('postgres store: a private server on a full tmpfs: 53100 is an outage (451,
     await new Promise((r) => setTimeout(r, 100));
     await store.recordHeartbeat({ nodeId: 'n1', startedAt: 1, lastSeenAt: Date.now(), inFlight: 0 });
   }
-  assert.deepEqual(await store.counts(), { queued: 1, deferred: 0, delivering: 0, held: 0, delivered: 1, bounced: 0, expired: 0 });
+  assert.deepEqual(await store.counts(), { queued: 1, deferred: 0, delivering: 0, held: 0, delivered: 1, bounced: 0, expired: 0, suppressed: 0 });
   const log = await fs.readFile(path.join(server.dir, 'server.log'), 'utf8');
   assert.doesNotMatch(log, /PANIC/, 'the server survived its full disk');
   assert.deepEqual(events.filter((e) => /^queue\.(un)?available$/.test(e)), ['queue.unavailable', 'queue.available'], 'logged once each');
