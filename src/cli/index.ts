@@ -10,6 +10,8 @@ import { registerDomainCommands } from './domains.js';
 import { registerAccountCommands } from './accounts.js';
 import { registerKeyCommands } from './keys.js';
 import { registerWebhookCommands } from './webhooks.js';
+import { registerSuppressionCommands } from './suppressions.js';
+import { registerStatsCommands } from './stats.js';
 
 const program = new Command();
 program
@@ -46,6 +48,8 @@ registerDomainCommands(program);
 registerAccountCommands(program);
 registerKeyCommands(program);
 registerWebhookCommands(program);
+registerSuppressionCommands(program);
+registerStatsCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof RelayError) {
