@@ -21,6 +21,7 @@ import { newQueueId } from '../message/ids.js';
 import { reply, type Reply } from '../message/reply.js';
 import type { DataOutcome, ListenerName, Transaction } from './smtp/session.js';
 import { alignedReturnPath, receivedHeader, rfc5322Date } from './trace-fields.js';
+import { takeStreamField, type Stream } from './stream-field.js';
 
 export { receivedHeader, rfc5322Date };
 
@@ -68,6 +69,7 @@ export class IncomingMessage {
   #receivedAt: number;
   #tee: PassThrough | null = null;
   #signing: Promise<SignOutcome> | null = null;
+  #stream: Stream = 'transactional';
 
   constructor(private readonly deps: AcceptDeps, private readonly origin: IncomingOrigin, readonly id: string) {
     this.#receivedAt = deps.clock.now();
@@ -101,11 +103,23 @@ export class IncomingMessage {
   async #completeHeader(block: Buffer, split: number): Promise<void> {
     this.#inBody = true;
     this.#header = [];
-    const from = parseHeaderFrom(block.subarray(0, split));
+    let header = block.subarray(0, split);
+    const from = parseHeaderFrom(header);
     const notAuthorised = authorisedDomain(this.origin.transaction.grant, null, from);
     if (notAuthorised) return this.#fail(notAuthorised);
+    if (this.origin.transaction.submission) header = this.#takeStream(header);
     this.#startSigning(authorDomain(from));
-    await this.#write(Buffer.concat([this.#prologue(block.subarray(0, split)), block.subarray(split)]));
+    await this.#write(Buffer.concat([this.#prologue(header), block.subarray(split)]));
+  }
+
+  /** X-Postlane-Stream chooses the stream and is removed before the message is stored and signed. */
+  #takeStream(header: Buffer): Buffer {
+    const s = takeStreamField(header);
+    if (s.stream) this.#stream = s.stream;
+    if (s.invalid !== null) {
+      this.deps.logger.warn({ event: 'smtp.stream_invalid', id: this.id, value: s.invalid }, 'X-Postlane-Stream not transactional or broadcast; ignored');
+    }
+    return s.header;
   }
 
   /**
@@ -155,7 +169,7 @@ export class IncomingMessage {
         ...(headerPrefix ? { headerPrefix } : {}), ...(returnPath ? { returnPath } : {}),
         receivedAt: this.#receivedAt, isBounce: false, route: this.origin.listener === 'mx' ? 'local' : 'relay',
         origin: { listener: this.origin.listener, clientIp: this.origin.clientIp, user: tx.user, helo: tx.helo },
-        ...(tx.account ? { meta: { account: tx.account, tags: [], metadata: {}, stream: 'transactional' } } : {}),
+        ...(tx.account ? { meta: { account: tx.account, tags: [], metadata: {}, stream: this.#stream } } : {}),
       });
     } catch (err) {
       this.#fail(queueFailed, err);
