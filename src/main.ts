@@ -59,7 +59,7 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   const bounceSecrets = await SecretRing.open(store, 'bounce', systemClock);
   const linkSecrets = await SecretRing.open(store, 'links', systemClock);
   const inboundReports = new InboundReports({
-    store, logger, clock: systemClock, hostname: config.hostname, bounceLabel: config.domains.bounceDomain?.label ?? null, bounceSecrets,
+    store, logger, clock: systemClock, hostname: config.hostname, bounceLabel: config.domains.bounceDomain?.label ?? null, bounceSecrets, linkSecrets,
   });
   const scheduler = new DeliveryScheduler({ config, store, logger, nodeId, signDsn, onOutcome, inboundReports });
   const onQueued = (id: string, info?: { listener: string; account?: string | null }) => {
@@ -74,10 +74,10 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   };
   // One quota service per process: SMTP and HTTP charge the same store counters (shared by every node).
   const quota = new QuotaService(store, systemClock);
-  const ingress = await startSmtpIngress({ config, store, tls, authenticate, quota, signer, logger, onQueued, bounceSecrets });
+  const ingress = await startSmtpIngress({ config, store, tls, authenticate, quota, signer, logger, onQueued, bounceSecrets, linkSecrets });
   scheduler.start();
   webhooks.start();
-  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, quota, onQueued, bounceSecrets });
+  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, quota, onQueued, bounceSecrets, linkSecrets });
   const metricsListener = await startMetrics({ config, store, logger, tls, metrics });
   const addresses = { ...ingress.addresses, ...(api ? { http: api.address } : {}), ...(metricsListener ? { metrics: metricsListener.address } : {}) };
 

@@ -220,6 +220,8 @@ export const configSchema = z.object({
   events: z.object({
     retention: duration('events.retention').default('30d').describe('keep message events this long (GET /v1/events); older ones are purged hourly'),
   }).strict().default({}),
+  publicUrl: z.string().regex(/^https?:\/\/[^/\s?#]+(\/[^\s?#]*)?$/, 'expected a base URL like "https://relay.example.com"').nullable().default(null)
+    .describe('where the HTTP listener is reached from the internet (behind your TLS proxy): one-click unsubscribe and tracking links start with it; null: https://<hostname>'),
   suppression: z.object({
     softBounces: z.object({
       count: z.number().int().min(1).default(3).describe('consecutive soft bounces (mailbox full, expired after retries; no delivery in between) that suppress an address'),

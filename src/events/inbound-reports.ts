@@ -15,6 +15,7 @@ import type { Secrets } from './secret-ring.js';
 import { classifyBounce } from './bounce-classifier.js';
 import type { ArfReport, DsnReport, InboundReport, TextBounceReport } from './inbound-report.js';
 import { parseReport } from './report-parser.js';
+import { parseUnsubscribeMailto, recordUnsubscribe, type UnsubscribeStore } from './unsubscribe.js';
 import { parseBounceAddress } from '../domains/bounce-address.js';
 import { isQueueId } from '../message/ids.js';
 import { messageData } from '../queue/event-mapping.js';
@@ -23,13 +24,15 @@ import type { MessageView, QueueStore } from '../queue/store.js';
 import type { Clock } from '../clock.js';
 
 export interface InboundReportsDeps {
-  store: Pick<QueueStore, 'getMessage' | 'appendEvents' | 'listEvents'>;
+  store: Pick<QueueStore, 'getMessage' | 'appendEvents' | 'listEvents'> & UnsubscribeStore;
   logger: Logger;
   clock: Clock;
   hostname: string;
   /** domains.bounceDomain.label; null: no VERP return paths, so bounces cannot be matched. */
   bounceLabel: string | null;
   bounceSecrets: Secrets;
+  /** Verify the mailto: unsubscribe addresses; absent: those are stored as plain inbound mail. */
+  linkSecrets?: Secrets;
 }
 
 /** Feedback types that mean "this recipient does not want this mail" (not-spam reports do not). */
@@ -43,6 +46,7 @@ export class InboundReports {
 
   /** Reads one inbound message (its envelope recipients and bytes); appends the events it reports. */
   async process(id: string, envelope: { mailFrom: string; recipients: string[] }, raw: Buffer): Promise<void> {
+    if (await this.#unsubscribe(id, envelope.recipients)) return;
     const report = await parseReport(raw, { envelopeFrom: envelope.mailFrom });
     if (report.kind === 'other') return;
     const verp = this.#verp(envelope.recipients);
@@ -60,6 +64,27 @@ export class InboundReports {
       this.d.logger.info({ event: 'inbound.report', id, kind: report.kind, type: e.type, message: e.messageId, rcpt: e.recipient, account: e.account,
         bounceType: e.data.bounceType, feedbackType: e.data.feedbackType }, `report: ${e.type}`);
     }
+  }
+
+  /**
+   * A mail to a List-Unsubscribe mailto: address (RFC 2369) unsubscribes the single recipient of
+   * the message it names. True when the envelope was such an address (authentic or not).
+   */
+  async #unsubscribe(id: string, recipients: string[]): Promise<boolean> {
+    const label = this.d.bounceLabel;
+    const secrets = this.d.linkSecrets;
+    if (!label || !secrets) return false;
+    const parsed = recipients.map((r) => parseUnsubscribeMailto(r, label, secrets)).find((p) => p !== null);
+    if (!parsed) return false;
+    const reject = (reason: string) => { this.d.logger.warn({ event: 'unsubscribe.mailto_ignored', id, reason }, `unsubscribe mail ignored: ${reason}`); return true; };
+    if (!parsed.authentic) return reject('the address token is not authentic');
+    const message = await this.d.store.getMessage(parsed.queueId);
+    const rcpts = [...new Set(message?.recipients.map((r) => r.address.toLowerCase()) ?? [])];
+    if (!message || rcpts.length !== 1) return reject('no message of ours with a single recipient matches');
+    const outcome = await recordUnsubscribe(this.d.store, this.d.clock.now(),
+      { account: message.meta.account, recipient: message.recipients[0]!.address, messageId: message.id, scope: 'broadcast' }, { method: 'mailto' });
+    this.d.logger.info({ event: 'unsubscribe.recorded', id, account: message.meta.account, message: message.id, outcome, method: 'mailto' }, 'unsubscribed');
+    return true;
   }
 
   /** The VERP return path among the envelope recipients: its message and index, 'forged', or null when none. */

@@ -30,6 +30,8 @@ export interface HttpApiDeps {
   clock: Clock;
   logger: Logger;
   version?: string;
+  /** Routes reached without an API key (one-click unsubscribe, tracking), each in its own fastify scope. */
+  publicRoutes?: ((app: FastifyInstance) => Promise<void>)[];
 }
 
 export interface HttpApi {
@@ -48,7 +50,7 @@ export async function startHttpApi(deps: HttpApiDeps): Promise<HttpApi> {
   const { logger } = deps;
   const app = Fastify({
     logger: false, bodyLimit: deps.bodyLimit, trustProxy: deps.trustProxy,
-    exposeHeadRoutes: false, return503OnClosing: true, requestIdHeader: false,
+    exposeHeadRoutes: false, return503OnClosing: true, requestIdHeader: false, maxParamLength: 2100, // link tokens (/u/…) are long
     ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' as const } } : {}),
   }) as unknown as FastifyInstance;
   const registered: HttpApi['registered'] = [];
@@ -68,6 +70,7 @@ export async function startHttpApi(deps: HttpApiDeps): Promise<HttpApi> {
 
   for (const route of deps.routes) mountRoute(app, route, deps, auth);
   mountSystemRoutes(app, deps);
+  for (const mount of deps.publicRoutes ?? []) await app.register(async (scope) => mount(scope));
 
   await app.listen({ host: deps.host, port: deps.port });
   const bound = app.server.address();

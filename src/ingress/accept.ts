@@ -22,6 +22,8 @@ import { reply, type Reply } from '../message/reply.js';
 import type { DataOutcome, ListenerName, Transaction } from './smtp/session.js';
 import { alignedReturnPath, receivedHeader, rfc5322Date } from './trace-fields.js';
 import { takeStreamField, type Stream } from './stream-field.js';
+import { unsubscribeFields, type UnsubscribeSettings } from './unsubscribe-fields.js';
+import { DEFAULT_ACCOUNT } from '../queue/platform-store.js';
 
 export { receivedHeader, rfc5322Date };
 
@@ -43,6 +45,8 @@ export interface AcceptDeps {
   onQueued?: (id: string, info: QueuedInfo) => void;
   /** Signs relayed (non-mx) mail; absent: stored unsigned. */
   signer?: MessageSigner;
+  /** One-click unsubscribe for broadcast mail (ingress/unsubscribe-fields.ts); absent: never added. */
+  unsubscribe?: UnsubscribeSettings;
   /** domains.bounceDomain.label: aligned mail gets the return-path bounce+<id>.<mac>@<label>.<domain>; null: none. */
   bounceLabel?: string | null;
   /** The current bounce secret (the MAC key of that return-path); without it: no VERP return-path. */
@@ -107,9 +111,25 @@ export class IncomingMessage {
     const from = parseHeaderFrom(header);
     const notAuthorised = authorisedDomain(this.origin.transaction.grant, null, from);
     if (notAuthorised) return this.#fail(notAuthorised);
-    if (this.origin.transaction.submission) header = this.#takeStream(header);
+    if (this.origin.transaction.submission) header = await this.#submissionFields(this.#takeStream(header), authorDomain(from));
+    if (this.#failure) return;
     this.#startSigning(authorDomain(from));
     await this.#write(Buffer.concat([this.#prologue(header), block.subarray(split)]));
+  }
+
+  /** One-click unsubscribe fields for a broadcast message (accept.ts adds them before signing). */
+  async #submissionFields(header: Buffer, fromDomain: string | null): Promise<Buffer> {
+    if (!this.deps.unsubscribe) return header;
+    const tx = this.origin.transaction;
+    try {
+      const fields = await unsubscribeFields(this.deps.unsubscribe, {
+        id: this.id, account: tx.account ?? DEFAULT_ACCOUNT, recipients: tx.recipients, stream: this.#stream, fromDomain, header,
+      });
+      return fields ? Buffer.concat([header, Buffer.from(fields, 'latin1')]) : header;
+    } catch (err) {
+      this.#fail(queueFailed, err);
+      return header;
+    }
   }
 
   /** X-Postlane-Stream chooses the stream and is removed before the message is stored and signed. */

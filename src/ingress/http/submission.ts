@@ -16,6 +16,7 @@ import type { ApiKeyRecord } from '../../queue/platform-store.js';
 import type { NewMessage, QueueStore } from '../../queue/store.js';
 import { suppressionKey, type Suppression } from '../../queue/suppression-store.js';
 import { alignedReturnPath, receivedHeader } from '../trace-fields.js';
+import { unsubscribeFields, type UnsubscribeSettings } from '../unsubscribe-fields.js';
 import { ApiError, invalidFields, queueUnavailable } from './api-error.js';
 import { tooLarge, type PreparedMessage } from './compose.js';
 import type { AcceptDeps } from '../accept.js';
@@ -28,6 +29,8 @@ export interface HttpSubmissionDeps {
   quota: Pick<QuotaService, 'charge'>;
   signer?: MessageSigner;
   bounceLabel?: string | null;
+  /** One-click unsubscribe for broadcast mail; absent: never added. */
+  unsubscribe?: UnsubscribeSettings;
   /** The current bounce secret (AcceptDeps.bounceSecret). */
   bounceSecret?: () => Buffer | null;
   maxMessageSize: number;
@@ -78,7 +81,8 @@ export class HttpSubmission {
     const received = Buffer.from(receivedHeader({
       helo: null, ip: ctx.clientIp, hostname: this.deps.hostname, protocol: ctx.secure ? 'HTTPS' : 'HTTP', id, date: new Date(now), tls: ctx.tls,
     }), 'latin1');
-    const message = Buffer.concat([received, body]);
+    const unsubscribe = await this.#unsubscribeFields(id, msg, ctx.key.account, body);
+    const message = Buffer.concat([received, Buffer.from(unsubscribe, 'latin1'), body]);
     const signed = await this.#sign(message, msg, id);
     await this.#store(id, message, signed, msg, ctx, now, suppressed);
     this.deps.logger.info({
@@ -96,6 +100,20 @@ export class HttpSubmission {
           : { email, id: recipientId(id, i), status: 'queued' as const };
       }),
     };
+  }
+
+  /** One-click unsubscribe fields (before signing), unless the request said list_unsubscribe: false. */
+  async #unsubscribeFields(id: string, msg: PreparedMessage, account: string, body: Buffer): Promise<string> {
+    if (!this.deps.unsubscribe || msg.listUnsubscribe === false) return '';
+    const end = body.indexOf('\r\n\r\n');
+    try {
+      return await unsubscribeFields(this.deps.unsubscribe, {
+        id, account, recipients: msg.recipients, stream: msg.meta.stream, requested: msg.listUnsubscribe === true,
+        fromDomain: authorDomain({ domains: msg.fromDomains, fields: 1 }), header: end < 0 ? body : body.subarray(0, end + 2),
+      });
+    } catch (err) {
+      this.#storeFailed('unsubscribe', err, id);
+    }
   }
 
   /** The recipients the account's suppression list stops for this message's stream. */
