@@ -1,8 +1,8 @@
 // Wiring only: config → store → TLS → ingress + delivery → signals. Nothing here owns state;
 // each stage owns its own (see docs/ARCHITECTURE.md).
-import os from 'node:os';
 import fs from 'node:fs/promises';
 import type { Config } from './config/schema.js';
+import { hostnameProblem } from './config/hostname.js';
 import { createLogger, type Logger } from './events/log.js';
 import { openStore } from './queue/open-store.js';
 import type { QueueStore } from './queue/store.js';
@@ -34,7 +34,9 @@ const IDEMPOTENCY_RETENTION_MS = 86_400_000;
 
 export async function startRelay(config: Readonly<Config>, logger = createLogger(config.log.level)): Promise<Relay> {
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o750 });
-  const nodeId = `${os.hostname()}:${process.pid}`;
+  const nodeId = `${config.hostname}:${process.pid}`; // hostname: the relay's name (config), not the OS short name
+  const badHostname = hostnameProblem(config.hostname);
+  if (badHostname) logger.warn({ event: 'config.hostname_not_fqdn', hostname: config.hostname }, badHostname);
   const store = openStore(config, logger, 'relay');
   await store.open();
   // Single node (SQLite): every lease left is ours from before a crash. Shared (PostgreSQL): other
@@ -118,8 +120,7 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
 }
 
 /** Run until SIGTERM/SIGINT, then shut down gracefully. A second signal exits at once. */
-export async function runRelay(config: Readonly<Config>): Promise<void> {
-  const logger = createLogger(config.log.level);
+export async function runRelay(config: Readonly<Config>, logger = createLogger(config.log.level)): Promise<Relay> {
   const relay = await startRelay(config, logger);
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -137,4 +138,5 @@ export async function runRelay(config: Readonly<Config>): Promise<void> {
     logger.fatal({ event: 'relay.crash', err }, 'unhandled rejection');
     process.exit(70);
   });
+  return relay;
 }
