@@ -121,6 +121,10 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
     const spoof = await send({ ...good, from: 'ceo@other.test' });
     assert.equal(spoof.status, 422);
     assert.deepEqual(spoof.body.error.fields.map((f: { path: string }) => f.path), ['from']);
+    assert.equal(spoof.body.error.fields[0].message, 'other.test is not a sending domain of account acme; add it with: postlane domains add other.test --account acme');
+    assert.equal(spoof.body.error.message, `The sender is not authorised: ${spoof.body.error.fields[0].message}`);
+    const plain = await send(JSON.stringify(good), { 'content-type': 'text/plain' });
+    assert.equal(plain.status, 415, 'text/plain is not JSON (docs/api.md)');
     await nothingQueued(before);
   });
 

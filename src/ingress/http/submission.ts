@@ -10,7 +10,7 @@ import { authorDomain } from '../../domains/header-from.js';
 import { isWithinDomain, normalizeDomain } from '../../domains/domain-name.js';
 import type { MessageSigner, SignOutcome } from '../../domains/message-signer.js';
 import { newQueueId } from '../../message/ids.js';
-import type { ApiKeyRecord } from '../../queue/platform-store.js';
+import { DEFAULT_ACCOUNT, type ApiKeyRecord } from '../../queue/platform-store.js';
 import type { QueueStore } from '../../queue/store.js';
 import { alignedReturnPath, receivedHeader } from '../trace-fields.js';
 import { ApiError, invalidFields, queueUnavailable } from './api-error.js';
@@ -81,11 +81,14 @@ export class HttpSubmission {
     const owned = await this.#sendingDomains(account);
     const covered = (d: string | null) => d !== null && owned.some((o) => isWithinDomain(d, o));
     const senderDomain = normalizeDomain(msg.mailFrom.slice(msg.mailFrom.lastIndexOf('@') + 1));
-    if (!msg.fromDomains.every(covered)) {
-      throw invalidFields([{ path: 'from', message: 'the From domain is not a sending domain of this account' }], 'The sender is not authorised');
+    const howToAdd = (d: string | null) => (d === null ? 'the sender domain is not a sending domain of this account'
+      : `${d} is not a sending domain of account ${account}; add it with: postlane domains add ${d}${account === DEFAULT_ACCOUNT ? '' : ` --account ${account}`}`);
+    const uncovered = msg.fromDomains.find((d) => !covered(d));
+    if (uncovered !== undefined) {
+      throw invalidFields([{ path: 'from', message: howToAdd(uncovered) }], `The sender is not authorised: ${howToAdd(uncovered)}`);
     }
     if (!covered(senderDomain)) {
-      throw invalidFields([{ path: 'envelope.from', message: 'the envelope sender domain is not a sending domain of this account' }], 'The sender is not authorised');
+      throw invalidFields([{ path: 'envelope.from', message: howToAdd(senderDomain) }], `The sender is not authorised: ${howToAdd(senderDomain)}`);
     }
   }
 
