@@ -119,17 +119,21 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   };
 }
 
-/** Run until SIGTERM/SIGINT, then shut down gracefully. A second signal exits at once. */
+/** Run until SIGTERM/SIGINT, then shut down gracefully; a second signal exits at once. Handlers come
+ *  first: a signal during start-up (even as "relay.started" is logged) stops the relay once it is up. */
 export async function runRelay(config: Readonly<Config>, logger = createLogger(config.log.level)): Promise<Relay> {
-  const relay = await startRelay(config, logger);
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (++signals > 1) process.exit(1);
+  let relay: Relay | null = null;
+  const signals: NodeJS.Signals[] = [];
+  const stop = (r: Relay, signal: NodeJS.Signals) => {
     logger.info({ event: 'relay.stopping', signal }, 'stopping: no new mail accepted, finishing deliveries');
-    relay.stop().then(() => process.exit(0), (err: unknown) => {
+    r.stop().then(() => process.exit(0), (err: unknown) => {
       logger.error({ event: 'relay.stop_failed', err }, 'shutdown failed');
       process.exit(1);
     });
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signals.push(signal) > 1) process.exit(1);
+    if (relay) stop(relay, signal);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -138,5 +142,7 @@ export async function runRelay(config: Readonly<Config>, logger = createLogger(c
     logger.fatal({ event: 'relay.crash', err }, 'unhandled rejection');
     process.exit(70);
   });
+  relay = await startRelay(config, logger);
+  if (signals[0]) stop(relay, signals[0]);
   return relay;
 }
