@@ -1,6 +1,7 @@
 // Wiring only: config → store → TLS → ingress + delivery → signals. Nothing here owns state;
 // each stage owns its own (see docs/ARCHITECTURE.md).
 import fs from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import type { Config } from './config/schema.js';
 import { hostnameProblem } from './config/hostname.js';
 import { createLogger, type Logger } from './events/log.js';
@@ -34,7 +35,8 @@ const IDEMPOTENCY_RETENTION_MS = 86_400_000;
 
 export async function startRelay(config: Readonly<Config>, logger = createLogger(config.log.level)): Promise<Relay> {
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o750 });
-  const nodeId = `${config.hostname}:${process.pid}`; // hostname: the relay's name (config), not the OS short name
+  // The relay's name (config), not the OS short name; the suffix keeps ids unique where nodes share a name and a pid (containers).
+  const nodeId = `${config.hostname}:${process.pid}:${randomBytes(2).toString('hex')}`;
   const badHostname = hostnameProblem(config.hostname);
   if (badHostname) logger.warn({ event: 'config.hostname_not_fqdn', hostname: config.hostname }, badHostname);
   const store = openStore(config, logger, 'relay');

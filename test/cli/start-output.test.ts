@@ -20,11 +20,11 @@ describe('postlane start output', () => {
     cleanups.push(() => { if (tty.child.exitCode === null) tty.child.kill('SIGKILL'); });
     await tty.waitFor('Ctrl-C stops the relay.\n');
     const out = tty.stdout;
-    const pid = /nodeId=vm:(\d+)/.exec(out)?.[1];
+    const pid = /nodeId=vm:(\d+):[0-9a-f]{4}/.exec(out)?.[1];
     cleanups.push(() => { try { if (pid) process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ } });
 
     assert.match(out, /^\d\d:\d\d:\d\d {2}WARN {3}config\.hostname_not_fqdn {2}hostname "vm" is not a fully qualified domain name/m);
-    assert.match(out, /^\d\d:\d\d:\d\d {2}INFO {3}relay\.started {2}Postlane started {2}nodeId=vm:\d+ /m);
+    assert.match(out, /^\d\d:\d\d:\d\d {2}INFO {3}relay\.started {2}Postlane started {2}nodeId=vm:\d+:[0-9a-f]{4} /m);
     assert.ok(!/^\{/m.test(out), 'no JSON on a terminal');
     const banner = out.slice(out.indexOf('Postlane 0'));
     assert.match(banner, /^Postlane \d+\.\d+\.\d+\S* is running as vm\n/);
@@ -49,7 +49,7 @@ describe('postlane start output', () => {
     const warning = await relay.waitForLog((l) => l.event === 'config.hostname_not_fqdn');
     assert.deepEqual([warning.level, warning.hostname], [40, 'vm']);
     const started = await relay.waitForLog((l) => l.event === 'relay.started');
-    assert.match(String(started.nodeId), /^vm:\d+$/);
+    assert.match(String(started.nodeId), /^vm:\d+:[0-9a-f]{4}$/);
     const stopped = await relay.stop('SIGTERM');
     assert.equal(stopped.code, 0, JSON.stringify({ stopped, logs: relay.logs.map((l) => l.event) }));
     assert.ok(relay.logs.length > 3);
@@ -60,6 +60,6 @@ describe('postlane start output', () => {
     await good.start();
     await good.stop('SIGTERM');
     assert.equal(good.logs.find((l) => l.event === 'config.hostname_not_fqdn'), undefined, 'relay.test is fully qualified');
-    assert.match(String(good.logs.find((l) => l.event === 'relay.started')?.nodeId), /^relay\.test:\d+$/);
+    assert.match(String(good.logs.find((l) => l.event === 'relay.started')?.nodeId), /^relay\.test:\d+:[0-9a-f]{4}$/);
   });
 });
