@@ -23,6 +23,7 @@ import type { OutcomeObserver } from './delivery/run-job.js';
 
 export interface Relay {
   store: QueueStore;
+  nodeId: string;
   addresses: Record<string, { host: string; port: number }>;
   stop(): Promise<void>;
 }
@@ -104,10 +105,10 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   const heartbeats = setInterval(beat, HEARTBEAT_MS);
   heartbeats.unref();
 
-  logger.info({ event: 'relay.started', nodeId, hostname: config.hostname, dataDir: config.dataDir, listeners: addresses }, 'Postlane started');
   let stopping: Promise<void> | null = null;
   return {
     store,
+    nodeId,
     addresses,
     stop: () => (stopping ??= (async () => {
       clearInterval(purge);
@@ -121,21 +122,18 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   };
 }
 
-/** Run until SIGTERM/SIGINT, then shut down gracefully; a second signal exits at once. Handlers come
- *  first: a signal during start-up (even as "relay.started" is logged) stops the relay once it is up. */
+/** Run until SIGTERM/SIGINT, then shut down gracefully; a second signal exits at once. "relay.started"
+ *  is logged once the handlers are in place, so a signal sent on seeing it always stops gracefully. */
 export async function runRelay(config: Readonly<Config>, logger = createLogger(config.log.level)): Promise<Relay> {
-  let relay: Relay | null = null;
-  const signals: NodeJS.Signals[] = [];
-  const stop = (r: Relay, signal: NodeJS.Signals) => {
+  const relay = await startRelay(config, logger);
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) process.exit(1);
     logger.info({ event: 'relay.stopping', signal }, 'stopping: no new mail accepted, finishing deliveries');
-    r.stop().then(() => process.exit(0), (err: unknown) => {
+    relay.stop().then(() => process.exit(0), (err: unknown) => {
       logger.error({ event: 'relay.stop_failed', err }, 'shutdown failed');
       process.exit(1);
     });
-  };
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (signals.push(signal) > 1) process.exit(1);
-    if (relay) stop(relay, signal);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -144,7 +142,6 @@ export async function runRelay(config: Readonly<Config>, logger = createLogger(c
     logger.fatal({ event: 'relay.crash', err }, 'unhandled rejection');
     process.exit(70);
   });
-  relay = await startRelay(config, logger);
-  if (signals[0]) stop(relay, signals[0]);
+  logger.info({ event: 'relay.started', nodeId: relay.nodeId, hostname: config.hostname, dataDir: config.dataDir, listeners: relay.addresses }, 'Postlane started');
   return relay;
 }

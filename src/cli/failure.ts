@@ -14,11 +14,12 @@ export interface SystemError { code?: string; syscall?: string; address?: string
 
 /** What an operating-system error means, in words, and what to do about it. */
 function describeSystemError(e: SystemError): string | null {
-  const where = e.port !== undefined ? `${e.address ?? ''}:${e.port}${e.configKey ? ` (${e.configKey})` : ''}` : e.path ?? '';
+  const at = e.address !== undefined ? `${e.address}${e.port !== undefined ? `:${e.port}` : ''}` : e.path ?? '';
+  const where = `${at}${e.configKey ? ` (${e.configKey})` : ''}`;
   if (e.syscall === 'listen' || e.syscall === 'bind') {
     if (e.code === 'EADDRINUSE') return `cannot listen on ${where}: the address is already in use (another Postlane or mail server?); stop it or change ${e.configKey ?? 'the port'} in the config`;
     if (e.code === 'EACCES') return `cannot listen on ${where}: permission denied; ports below 1024 need CAP_NET_BIND_SERVICE (README, "Production: the standard ports")`;
-    if (e.code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such address on this machine; check the listener's host in the config`;
+    if (e.code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such address on this machine; change ${e.configKey ?? 'the listener\'s host'} in the config`;
   }
   if (e.code === 'EACCES' || e.code === 'EPERM') return `${e.syscall ?? 'access'} ${where}: permission denied`;
   if (e.code === 'ENOSPC') return `${e.syscall ?? 'write'} ${where}: no space left on the device`;

@@ -20,14 +20,19 @@ const ROLES: Record<string, string> = {
   http: 'HTTP API /v1, /metrics, /healthz',
 };
 
-/** The config key of the listener a failed bind was for (smtp.mx.port, http.port), if any. */
+/** The config key of the listener a failed bind was for (smtp.mx.port, http.host…), by port, else by address. */
 export function listenerKeyOf(err: SystemError, config: Readonly<Config>): string | null {
-  if (err.port === undefined) return null;
-  for (const name of ['submission', 'submissions', 'alt', 'mx'] as const) {
-    const l = config.smtp[name];
-    if (l !== false && l.port === err.port) return `smtp.${name}.port`;
+  const all: [string, false | { host: string; port: number }][] = [
+    ...(['submission', 'submissions', 'alt', 'mx'] as const).map((name): [string, false | { host: string; port: number }] => [`smtp.${name}`, config.smtp[name]]),
+    ['http', config.http],
+  ];
+  const listeners = all.filter((l): l is [string, { host: string; port: number }] => l[1] !== false);
+  if (err.port !== undefined) {
+    const found = listeners.find(([, l]) => l.port === err.port);
+    return found ? `${found[0]}.port` : null;
   }
-  return config.http !== false && config.http.port === err.port ? 'http.port' : null;
+  const found = err.address === undefined ? undefined : listeners.find(([, l]) => l.host === err.address);
+  return found ? `${found[0]}.host` : null;
 }
 
 export interface BannerInput {
