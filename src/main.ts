@@ -1,9 +1,10 @@
 // Wiring only: config → store → TLS → ingress + delivery → signals. Nothing here owns state;
 // each stage owns its own (see docs/ARCHITECTURE.md).
-import os from 'node:os';
 import fs from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import type { Config } from './config/schema.js';
-import { createLogger } from './events/log.js';
+import { hostnameProblem } from './config/hostname.js';
+import { createLogger, type Logger } from './events/log.js';
 import { openStore } from './queue/open-store.js';
 import type { QueueStore } from './queue/store.js';
 import { loadOrCreateTls } from './tls/certificates.js';
@@ -23,6 +24,7 @@ import { startHousekeeping } from './housekeeping.js';
 
 export interface Relay {
   store: QueueStore;
+  nodeId: string;
   addresses: Record<string, { host: string; port: number }>;
   stop(): Promise<void>;
 }
@@ -31,7 +33,10 @@ const SHUTDOWN_DELIVERY_GRACE_MS = 20_000;
 
 export async function startRelay(config: Readonly<Config>, logger = createLogger(config.log.level)): Promise<Relay> {
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o750 });
-  const nodeId = `${os.hostname()}:${process.pid}`;
+  // The relay's name (config), not the OS short name; the suffix keeps ids unique where nodes share a name and a pid (containers).
+  const nodeId = `${config.hostname}:${process.pid}:${randomBytes(2).toString('hex')}`;
+  const badHostname = hostnameProblem(config.hostname);
+  if (badHostname) logger.warn({ event: 'config.hostname_not_fqdn', hostname: config.hostname }, badHostname);
   const store = openStore(config, logger, 'relay');
   await store.open();
   // Single node (SQLite): every lease left is ours from before a crash. Shared (PostgreSQL): other
@@ -83,10 +88,10 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
 
   const housekeeping = await startHousekeeping({ config, store, logger, nodeId, inFlight: () => scheduler.inFlight, secrets: [bounceSecrets, linkSecrets] });
 
-  logger.info({ event: 'relay.started', nodeId, hostname: config.hostname, dataDir: config.dataDir, listeners: addresses }, 'Postlane started');
   let stopping: Promise<void> | null = null;
   return {
     store,
+    nodeId,
     addresses,
     stop: () => (stopping ??= (async () => {
       housekeeping.stop();
@@ -98,9 +103,9 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   };
 }
 
-/** Run until SIGTERM/SIGINT, then shut down gracefully. A second signal exits at once. */
-export async function runRelay(config: Readonly<Config>): Promise<void> {
-  const logger = createLogger(config.log.level);
+/** Run until SIGTERM/SIGINT, then shut down gracefully; a second signal exits at once. "relay.started"
+ *  is logged once the handlers are in place, so a signal sent on seeing it always stops gracefully. */
+export async function runRelay(config: Readonly<Config>, logger = createLogger(config.log.level)): Promise<Relay> {
   const relay = await startRelay(config, logger);
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -118,4 +123,6 @@ export async function runRelay(config: Readonly<Config>): Promise<void> {
     logger.fatal({ event: 'relay.crash', err }, 'unhandled rejection');
     process.exit(70);
   });
+  logger.info({ event: 'relay.started', nodeId: relay.nodeId, hostname: config.hostname, dataDir: config.dataDir, listeners: relay.addresses }, 'Postlane started');
+  return relay;
 }

@@ -56,6 +56,8 @@ export async function startHttpApi(deps: HttpApiDeps): Promise<HttpApi> {
   const registered: HttpApi['registered'] = [];
   app.addHook('onRoute', (r) => { for (const m of [r.method].flat()) registered.push({ method: m, url: r.url }); });
   app.decorateRequest('apiKey', null);
+  // The API takes JSON only: without fastify's built-in text/plain parser, any other body is 415.
+  app.removeContentTypeParser('text/plain');
   const auth = new ApiKeyAuthenticator(deps.store, deps.clock, (err) =>
     logger.warn({ event: 'http.key_touch_failed', err: (err as Error)?.message }, 'could not record an API key\'s last use'));
 

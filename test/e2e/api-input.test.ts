@@ -127,6 +127,10 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
     const resent = await send({ ...good, headers: { 'Resent-From': 'x@other.com', 'resent-sender': 'Ops <ops@acme.test>' } });
     assert.equal(resent.status, 422);
     assert.deepEqual(resent.body.error.fields, [{ path: 'headers.Resent-From', message: 'the Resent-From domain is not a sending domain of this account' }]);
+    assert.equal(spoof.body.error.fields[0].message, 'other.test is not a sending domain of account acme; add it with: postlane domains add other.test --account acme');
+    assert.equal(spoof.body.error.message, `The sender is not authorised: ${spoof.body.error.fields[0].message}`);
+    const plain = await send(JSON.stringify(good), { 'content-type': 'text/plain' });
+    assert.equal(plain.status, 415, 'text/plain is not JSON (docs/api.md)');
     await nothingQueued(before);
   });
 

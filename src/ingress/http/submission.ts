@@ -12,7 +12,7 @@ import { authorDomain } from '../../domains/header-from.js';
 import { isWithinDomain, normalizeDomain } from '../../domains/domain-name.js';
 import type { MessageSigner, SignOutcome } from '../../domains/message-signer.js';
 import { newQueueId } from '../../message/ids.js';
-import type { ApiKeyRecord } from '../../queue/platform-store.js';
+import { DEFAULT_ACCOUNT, type ApiKeyRecord } from '../../queue/platform-store.js';
 import type { NewMessage, QueueStore } from '../../queue/store.js';
 import { suppressionKey, type Suppression } from '../../queue/suppression-store.js';
 import { alignedReturnPath, receivedHeader } from '../trace-fields.js';
@@ -133,11 +133,13 @@ export class HttpSubmission {
     const owned = await this.#sendingDomains(account);
     const covered = (d: string | null) => d !== null && owned.some((o) => isWithinDomain(d, o));
     const senderDomain = normalizeDomain(msg.mailFrom.slice(msg.mailFrom.lastIndexOf('@') + 1));
+    const howToAdd = (d: string | null) => (d === null ? 'the sender domain is not a sending domain of this account'
+      : `${d} is not a sending domain of account ${account}; add it with: postlane domains add ${d}${account === DEFAULT_ACCOUNT ? '' : ` --account ${account}`}`);
     const refused = msg.originators.filter((o) => !covered(o.domain))
-      .map((o) => ({ path: o.path, message: `the ${o.field} domain is not a sending domain of this account` }));
-    if (refused.length) throw invalidFields(refused, 'The sender is not authorised');
+      .map((o) => ({ path: o.path, message: o.field === 'From' ? howToAdd(o.domain) : `the ${o.field} domain is not a sending domain of this account` }));
+    if (refused.length) throw invalidFields(refused, `The sender is not authorised: ${refused[0]!.message}`);
     if (!covered(senderDomain)) {
-      throw invalidFields([{ path: 'envelope.from', message: 'the envelope sender domain is not a sending domain of this account' }], 'The sender is not authorised');
+      throw invalidFields([{ path: 'envelope.from', message: howToAdd(senderDomain) }], `The sender is not authorised: ${howToAdd(senderDomain)}`);
     }
   }
 
