@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config/schema.js';
 import { hostnameProblem } from './config/hostname.js';
-import { createLogger, type Logger } from './events/log.js';
+import { createLogger } from './events/log.js';
 import { openStore } from './queue/open-store.js';
 import type { QueueStore } from './queue/store.js';
 import { loadOrCreateTls } from './tls/certificates.js';
