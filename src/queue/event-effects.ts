@@ -6,8 +6,9 @@
 // Suppressions: a hard bounce and a complaint stop all mail to the address; an unsubscribe stops
 // broadcast mail (or what its data.scope says); a soft bounce (a final failure whose cause may
 // pass: mailbox full, expired after retries) counts towards the soft-bounce rule, and a delivery
-// clears that count. A 'block' bounce (the sender was refused: reputation, policy, authentication)
-// never suppresses: the address is fine.
+// clears that count. A 'block' (the sender was refused: reputation, policy, authentication) never
+// suppresses nor counts, whether it bounced at once or was the last failure of an expired message:
+// the address is fine.
 import type { SoftBouncePolicy, Suppression, SuppressionScope } from './suppression-store.js';
 import { suppressionKey } from './suppression-store.js';
 
@@ -72,7 +73,7 @@ export function effectsOf(account: string, events: readonly EffectEvent[]): Even
     if (e.type === 'bounced' && e.data.bounceType === 'hard') suppress('all', 'hard-bounce', text(e.data.response));
     else if (e.type === 'complained') suppress('all', 'complaint', text(e.data.feedbackType) ?? 'abuse');
     else if (e.type === 'unsubscribed') suppress(e.data.scope === 'all' ? 'all' : 'broadcast', 'unsubscribe', text(e.data.method));
-    else if ((e.type === 'bounced' && e.data.bounceType === 'soft') || e.type === 'failed') {
+    else if ((e.type === 'bounced' && e.data.bounceType === 'soft') || (e.type === 'failed' && e.data.lastFailure !== 'block')) {
       out.softBounces.push({ address, at: e.at, messageId: e.messageId, detail: text(e.data.response), source });
     } else if (e.type === 'delivered') out.delivered.push(address);
   }
