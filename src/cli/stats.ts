@@ -5,7 +5,7 @@ import { RelayError } from '../errors.js';
 import { byProvider, statsReport, type StatsGroupReport } from '../events/stats-report.js';
 import { parseDurationMs } from '../config/units.js';
 import { DEFAULT_ACCOUNT } from '../queue/platform-store.js';
-import { STATS_GROUPS, type StatsGroup } from '../queue/stats-store.js';
+import { STATS_GROUPS, statsProblem, type StatsGroup } from '../queue/stats-store.js';
 import { configOption, withStore } from './admin-store.js';
 
 const GROUPS = [...STATS_GROUPS, 'provider'] as const;
@@ -48,6 +48,8 @@ export function registerStatsCommands(program: Command) {
       if (since === null) throw new RelayError('ERR_USAGE', '--since must be a duration like 24h or 30d');
       const from = o.from ? time('--from', o.from) : to - since;
       const account = o.account === '*' ? null : o.account;
+      const problem = statsProblem({ groupBy: o.by === 'provider' ? 'domain' : o.by as StatsGroup, tag: o.tag, domain: o.domain });
+      if (problem) throw new RelayError('ERR_USAGE', problem);
       if (o.by === 'account' && account !== null) throw new RelayError('ERR_USAGE', '--by account needs --account "*"');
       await withStore(o.config, async (store) => {
         if (account !== null && !(await store.getAccount(account))) throw new RelayError('ERR_NOT_FOUND', `account ${account} not found`);
