@@ -13,6 +13,7 @@ import { registerKeyCommands } from './keys.js';
 import { registerWebhookCommands } from './webhooks.js';
 import { registerSuppressionCommands } from './suppressions.js';
 import { registerStatsCommands } from './stats.js';
+import { registerSecretCommands } from './secrets.js';
 import { registerStartCommand } from './start.js';
 import { VERSION } from './version.js';
 
@@ -55,5 +56,6 @@ export function buildProgram(): Command {
   registerWebhookCommands(program);
   registerSuppressionCommands(program);
   registerStatsCommands(program);
+  registerSecretCommands(program);
   return program;
 }
