@@ -102,6 +102,8 @@ export const configSchema = z.object({
     maxConnections: z.number().int().positive().default(500).describe('simultaneous SMTP sessions, all listeners'),
     maxConnectionsPerIp: z.number().int().positive().default(50).describe('simultaneous sessions from one client address'),
     commandTimeout: duration('smtp.commandTimeout').default('5m').describe('idle time allowed between commands (RFC 5321 §4.5.3.2)'),
+    preAuthTimeout: duration('smtp.preAuthTimeout').default('30s')
+      .describe('idle time allowed between commands before AUTH on submission/submissions/alt (not mx, not relayNetworks): idle unauthenticated sessions hold no connection slot for long'),
     dataTimeout: duration('smtp.dataTimeout').default('10m').describe('idle time allowed between data chunks'),
     maxBadCommands: z.number().int().positive().default(10).describe('errors in one session before it is closed'),
     auth: z.object({

@@ -77,7 +77,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
     ? { secrets: deps.linkSecrets, baseUrl: publicBaseUrl(config), bounceLabel, signer: deps.signer, logger } : undefined;
   const acceptor = new Acceptor({ store: deps.store, hostname: config.hostname, clock, logger, onQueued: deps.onQueued, signer: deps.signer, bounceLabel, bounceSecret, unsubscribe });
   const authLimiter = new AuthLimiter(config.smtp.auth, clock);
-  const limits = new ConnectionLimits(config.smtp.maxConnections, config.smtp.maxConnectionsPerIp);
+  const limits = new ConnectionLimits(config.smtp.maxConnections, config.smtp.maxConnectionsPerIp, () => clock.now());
   const isRelayNetwork = networkMatcher(config.smtp.relayNetworks);
   const localDomains = new Set([config.hostname, ...config.localDomains].map((d) => d.toLowerCase()));
   const listeners: SmtpListener[] = [];
@@ -96,7 +96,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
             maxBadCommands: config.smtp.maxBadCommands, quotas: deps.quota !== undefined,
           },
           secureContext, acceptor, authLimiter, authenticate: deps.authenticate, quota: deps.quota, logger,
-          timeouts: { commandMs: config.smtp.commandTimeout, dataMs: config.smtp.dataTimeout },
+          timeouts: { commandMs: config.smtp.commandTimeout, dataMs: config.smtp.dataTimeout, preAuthMs: config.smtp.preAuthTimeout },
           limits: { maxMessageSize: config.limits.maxMessageSize, maxLineLength: config.limits.maxLineLength },
         },
       });

@@ -91,7 +91,8 @@ test('a good login as one user does not reset the guesses at another', async () 
 });
 
 test('connection limits: per client address and in total, 421 4.7.0', async () => {
-  const h = await startHarness({ 'smtp.maxConnectionsPerIp': 2, 'smtp.maxConnections': 3 });
+  // A clock that stands still: no session ever gets old enough to be evicted to make room.
+  const h = await startHarness({ 'smtp.maxConnectionsPerIp': 2, 'smtp.maxConnections': 3 }, { clock: { now: () => 1_700_000_000_000 } });
   const open: Client[] = [];
   try {
     for (let i = 0; i < 2; i++) {
@@ -116,6 +117,60 @@ test('connection limits: per client address and in total, 421 4.7.0', async () =
     });
   } finally {
     for (const c of open) c.end();
+    await h.close();
+  }
+});
+
+test('every slot held by idle clients from many addresses: a real client still gets in and sends (oldest idle evicted)', async () => {
+  const clock = { t: 1_700_000_000_000, now() { return this.t; } };
+  const h = await startHarness({ 'smtp.maxConnectionsPerIp': 5, 'smtp.maxConnections': 20 }, { clock });
+  const attackers: Client[] = [];
+  try {
+    for (let i = 0; i < 20; i++) {
+      const c = await Client.connect(h.port('submission'), { localAddress: `127.0.1.${10 + Math.floor(i / 5)}` });
+      assert.match(await c.read(), /^220 /);
+      attackers.push(c);
+      clock.t += 10;
+    }
+    const refused = await Client.connect(h.port('submission'), { localAddress: '127.0.1.50' });
+    assert.equal(await refused.read(), '421 4.7.0 Too many connections, try again later\r\n', 'all young: nobody is evicted');
+    clock.t += 5000; // the idle sessions are now old enough to give way
+    const client = await Client.ready(h.port('submission'), 'auth');
+    assert.match(await client.cmd('MAIL FROM:<alice@example.com>'), /^250 /);
+    assert.match(await client.cmd('RCPT TO:<bob@dest.example>'), /^250 /);
+    assert.match(await client.cmd('DATA'), /^354 /);
+    client.write('Subject: got in\r\n\r\nhi\r\n.\r\n');
+    assert.match(await client.read(), /^250 2\.0\.0 Ok: queued as /);
+    assert.equal(await attackers[0]!.read(), '421 4.7.0 Too many connections, try again later\r\n', 'the oldest idle session was closed');
+    assert.equal(await attackers[0]!.isClosedWithin(), true);
+    assert.ok(h.logs.some((l) => l.event === 'smtp.evicted' && l.ip === '127.0.1.10'));
+    // An authenticated session is never evicted: the next newcomer takes the next oldest idle one.
+    clock.t += 5000;
+    const other = await Client.connect(h.port('submission'), { localAddress: '127.0.1.51' });
+    assert.match(await other.read(), /^220 /);
+    assert.match(await client.cmd('NOOP'), /^250 /, 'the authenticated client is still there');
+    assert.equal(await attackers[1]!.read(), '421 4.7.0 Too many connections, try again later\r\n');
+    other.end();
+    client.end();
+  } finally {
+    for (const c of attackers) c.end();
+    await h.close();
+  }
+});
+
+test('before AUTH, an idle submission session is closed after smtp.preAuthTimeout; after AUTH, commandTimeout applies', async () => {
+  const h = await startHarness({ 'smtp.preAuthTimeout': '300ms', 'smtp.commandTimeout': '1h' });
+  try {
+    const idle = await Client.ready(h.port('submission'), 'starttls');
+    const authed = await Client.ready(h.port('submission'), 'auth');
+    assert.equal(await idle.read(5000), '421 4.4.2 Timeout, closing connection\r\n');
+    assert.equal(await idle.isClosedWithin(), true);
+    assert.match(await authed.cmd('NOOP'), /^250 /, 'the authenticated session outlived the pre-AUTH limit');
+    const mx = await Client.ready(h.port('mx'), 'plain');
+    assert.match(await mx.cmd('NOOP'), /^250 /, 'mx peers keep the RFC 5321 timeout');
+    authed.end();
+    mx.end();
+  } finally {
     await h.close();
   }
 });

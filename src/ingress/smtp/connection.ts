@@ -37,7 +37,8 @@ export interface ConnectionDeps {
   /** Charges each RCPT of a submission (the session's chargeQuota action); absent: no quotas. */
   quota?: QuotaCharger;
   logger: Logger;
-  timeouts: { commandMs: number; dataMs: number };
+  /** preAuthMs: the idle limit before AUTH on the submission listeners (smtp.preAuthTimeout). */
+  timeouts: { commandMs: number; dataMs: number; preAuthMs?: number };
   limits: { maxMessageSize: number; maxLineLength: number };
 }
 
@@ -47,6 +48,8 @@ const INBOX_LOW_BYTES = 64 * 1024;
 const WRITE_HIGH_BYTES = 256 * 1024;
 /** After we end a connection, how long the peer may take to close its side. */
 const LINGER_MS = 2000;
+/** An evicted session's 421 is written, then its slot must free quickly for the newcomer. */
+const EVICT_LINGER_MS = 100;
 const LF = 0x0a;
 const EMPTY = Buffer.alloc(0);
 const TOO_LONG = Symbol('line too long');
@@ -74,6 +77,27 @@ export class Connection {
     this.closed = new Promise((resolve) => { this.#resolveClosed = resolve; });
     raw.on('error', (err) => this.#onSocketError(err));
     raw.once('close', () => this.#onClosed());
+  }
+
+  /**
+   * May be closed to make room (listener.ts ConnectionLimits): not authenticated, not a trusted
+   * network client, and idle — no transaction, no command or AUTH exchange in progress.
+   */
+  get isEvictable(): boolean {
+    if (this.deps.trustedNetwork || this.#ended) return false;
+    const s = this.#session;
+    return !s || (s.user === null && !s.isBusy);
+  }
+
+  /** Closed to make room for a newcomer at the connection limit: 421, then the socket goes. */
+  evict(): void {
+    if (this.#ended) return;
+    this.deps.logger.info({ event: 'smtp.evicted', listener: this.deps.session.listener, ip: this.#ip }, 'idle unauthenticated session closed to make room');
+    this.#ended = true;
+    this.#clearTimer();
+    if (this.#session && this.#socket.writable) this.#socket.end('421 4.7.0 Too many connections, try again later\r\n');
+    setTimeout(() => this.destroy(), EVICT_LINGER_MS).unref();
+    this.#wakeUp();
   }
 
   /** Runs the conversation to its end; never rejects (errors are logged and the socket destroyed). */
@@ -274,10 +298,17 @@ export class Connection {
         this.#skippingLongLine = true;
         this.#buf = EMPTY;
       }
-      const chunk = await this.#nextChunk(this.deps.timeouts.commandMs);
+      const chunk = await this.#nextChunk(this.#commandTimeout());
       if (!chunk) return null;
       this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
     }
+  }
+
+  /** Before AUTH on the submission listeners the wait is shorter (smtp.preAuthTimeout): idle unauthenticated sessions hold no slot for long. */
+  #commandTimeout(): number {
+    const t = this.deps.timeouts;
+    const preAuth = this.deps.session.listener !== 'mx' && !this.deps.trustedNetwork && (this.#session?.user ?? null) === null;
+    return preAuth && t.preAuthMs !== undefined ? Math.min(t.preAuthMs, t.commandMs) : t.commandMs;
   }
 
   async #nextChunk(timeoutMs: number): Promise<Buffer | null> {

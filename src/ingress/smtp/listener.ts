@@ -10,17 +10,54 @@ import { admitConnection, type ProxyPolicy } from './proxy-handshake.js';
 import type { ListenerName } from './session.js';
 
 /** Shared by every listener, so the limits count all sessions. */
+/** A session that may be closed to make room for a newcomer (connection.ts). */
+export interface Evictable { readonly isEvictable: boolean; evict(): void; readonly closed: Promise<void> }
+
+/** An idle session this young is never evicted: it may be a client about to authenticate. */
+const MIN_EVICT_AGE_MS = 2000;
+const EVICT_WAIT_MS = 1000;
+
+/**
+ * Owns the session counts (every listener shares one): in total and per client address. When the
+ * total is reached, the oldest session that has not authenticated and is idle (no transaction, no
+ * command in progress; never a relayNetworks client) is closed with 421 to make room, so an
+ * attacker holding every slot from many addresses cannot keep a real client out: authenticated
+ * sessions are never evicted, and a newcomer gets a slot and the time to authenticate.
+ */
 export class ConnectionLimits {
   #total = 0;
   #perIp = new Map<string, number>();
+  /** Open sessions and when each started (by `now`). */
+  #sessions = new Map<Evictable, number>();
 
-  constructor(private readonly maxTotal: number, private readonly maxPerIp: number) {}
+  constructor(private readonly maxTotal: number, private readonly maxPerIp: number, private readonly now: () => number = Date.now) {}
 
   tryAcquire(ip: string): boolean {
     const n = this.#perIp.get(ip) ?? 0;
     if (this.#total >= this.maxTotal || n >= this.maxPerIp) return false;
     this.#total++;
     this.#perIp.set(ip, n + 1);
+    return true;
+  }
+
+  /** Whether `ip` is at its own limit (eviction does not help then). */
+  isIpFull(ip: string): boolean { return (this.#perIp.get(ip) ?? 0) >= this.maxPerIp; }
+
+  track(s: Evictable): void { this.#sessions.set(s, this.now()); }
+  untrack(s: Evictable): void { this.#sessions.delete(s); }
+
+  /** Closes the oldest evictable session and waits for it to go; false when none qualifies. */
+  async makeRoom(): Promise<boolean> {
+    const cutoff = this.now() - MIN_EVICT_AGE_MS;
+    let oldest: Evictable | null = null;
+    let oldestAt = Infinity;
+    for (const [s, at] of this.#sessions) if (s.isEvictable && at <= cutoff && at < oldestAt) { oldest = s; oldestAt = at; }
+    if (!oldest) return false;
+    this.#sessions.delete(oldest);
+    oldest.evict();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([oldest.closed, new Promise((r) => { timer = setTimeout(r, EVICT_WAIT_MS); })]);
+    clearTimeout(timer);
     return true;
   }
 
@@ -95,6 +132,13 @@ export class SmtpListener {
     await stopped;
   }
 
+  /** At the total limit: make room by evicting an idle unauthenticated session, then take its slot. */
+  async #evictFor(ip: string): Promise<boolean> {
+    const { limits } = this.deps;
+    if (limits.isIpFull(ip) || this.#closing) return false;
+    return (await limits.makeRoom()) && limits.tryAcquire(ip);
+  }
+
   async #accept(socket: net.Socket) {
     socket.on('error', () => { /* reported by the Connection, or irrelevant after a refusal */ });
     if (!socket.remoteAddress) return socket.destroy(); // already gone
@@ -112,7 +156,7 @@ export class SmtpListener {
     // Logged before the liveness check: a balancer's health check sends its header and resets at once.
     this.deps.logger.debug({ event: 'smtp.connected', listener: this.deps.name, ip, ...via }, 'connection');
     if (this.#closing || socket.destroyed) return socket.destroy();
-    if (!this.deps.limits.tryAcquire(ip)) {
+    if (!this.deps.limits.tryAcquire(ip) && !(await this.#evictFor(ip))) {
       this.deps.logger.warn({ event: 'smtp.rejected', listener: this.deps.name, ip, code: 421, enhanced: '4.7.0', reason: 'connection limit' }, 'too many connections');
       if (this.deps.name === 'submissions') return socket.destroy(); // no TLS yet: a plaintext reply would not be understood
       this.#refused.add(socket);
@@ -125,8 +169,10 @@ export class SmtpListener {
     const trustedNetwork = (name === 'submission' || name === 'alt') && this.deps.isRelayNetwork(ip);
     const conn = new Connection(socket, { ...this.deps.connection, implicitTls: name === 'submissions', trustedNetwork, clientIp: ip });
     this.#connections.add(conn);
+    this.deps.limits.track(conn);
     conn.closed.then(() => {
       this.#connections.delete(conn);
+      this.deps.limits.untrack(conn);
       this.deps.limits.release(ip);
     });
     void conn.run();
