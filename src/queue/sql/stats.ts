@@ -25,14 +25,22 @@ function keyOf(g: StatsGroup): string {
   }
 }
 
+/**
+ * Only the filters asked for are in the text (no `$n IS NULL OR …`: that would keep PostgreSQL from
+ * using the primary key (account, grain, bucket, …) under a generic plan and scan every counter).
+ */
 export function statsQuery(source: string, q: StatsQuery): { text: string; values: unknown[] } {
   const grain = grainOf(q);
   const unit = grain === 'hour' ? HOUR_MS : DAY_MS;
+  const values: unknown[] = [];
+  const param = (v: unknown) => { values.push(v); return `$${values.length}`; };
+  const where = [`grain = ${param(grain)}`];
+  if (q.account !== null) where.push(`account = ${param(q.account)}`);
+  where.push(`bucket >= ${param(Math.floor(q.from / unit) * unit)}`, `bucket < ${param(q.to)}`);
+  const key = grain === 'tag' ? q.tag : grain === 'domain' ? q.domain?.toLowerCase() : undefined;
+  if (key !== undefined) where.push(`key = ${param(key)}`);
+  if (q.stream !== undefined) where.push(`stream = ${param(q.stream)}`);
   const text = `SELECT ${keyOf(q.groupBy)} AS k, metric, CAST(SUM(n) AS bigint) AS n FROM ${source}
-    WHERE grain = $1 AND (CAST($2 AS text) IS NULL OR account = $2) AND bucket >= $3 AND bucket < $4
-      AND (CAST($5 AS text) IS NULL OR key = $5) AND (CAST($6 AS text) IS NULL OR stream = $6)
-    GROUP BY 1, metric`;
-  const from = Math.floor(q.from / unit) * unit;
-  const key = grain === 'tag' ? q.tag ?? null : grain === 'domain' ? q.domain?.toLowerCase() ?? null : null;
-  return { text, values: [grain, q.account, from, q.to, key, q.stream ?? null] };
+    WHERE ${where.join(' AND ')} GROUP BY 1, metric`;
+  return { text, values };
 }
