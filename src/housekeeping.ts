@@ -35,7 +35,9 @@ export async function startHousekeeping(d: HousekeepingDeps): Promise<Housekeepi
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, chore: () => void) => { const t = setInterval(chore, ms); t.unref(); timers.push(t); };
 
-  every(HOUR_MS, () => {
+  // Purges run hourly, or often enough for short retentions (a purge is an indexed delete).
+  const purgeEvery = Math.max(30_000, Math.min(HOUR_MS, config.storage.retainFinished / 4, config.events.retention / 4));
+  every(purgeEvery, () => {
     store.purgeFinished(Date.now() - config.storage.retainFinished).catch(failed('queue.purge_failed', 'purge'));
     store.purgeIdempotencyKeys(Date.now() - IDEMPOTENCY_RETENTION_MS).catch(failed('http.idempotency_purge_failed', 'purge'));
     store.purgeEvents(Date.now() - config.events.retention).catch(failed('events.purge_failed', 'purge'));

@@ -50,7 +50,8 @@ export async function startHttpApi(deps: HttpApiDeps): Promise<HttpApi> {
   const { logger } = deps;
   const app = Fastify({
     logger: false, bodyLimit: deps.bodyLimit, trustProxy: deps.trustProxy,
-    exposeHeadRoutes: false, return503OnClosing: true, requestIdHeader: false, maxParamLength: 2100, // link tokens (/u/…) are long
+    exposeHeadRoutes: false, return503OnClosing: true, requestIdHeader: false,
+    routerOptions: { maxParamLength: 2100 }, // link tokens (/u/…) are long
     ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' as const } } : {}),
   }) as unknown as FastifyInstance;
   const registered: HttpApi['registered'] = [];
