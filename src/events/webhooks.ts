@@ -11,7 +11,7 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from './log.js';
 import type { MessageEvent, PlatformStore, Webhook, WebhookAttempt, WebhookBatch } from '../queue/platform-store.js';
-import { SIGNATURE_HEADER, signPayload } from './webhook-signature.js';
+import { SIGNATURE_HEADER, signPayload, standardWebhookHeaders, standardWebhookId } from './webhook-signature.js';
 import { failingSinceFrom, isDueForDisable, nextWebhookRetryAt } from './webhook-retry.js';
 import { publicOnlyFetch } from './webhook-destination.js';
 
@@ -213,6 +213,7 @@ export class WebhookDispatcher {
           [SIGNATURE_HEADER]: signPayload(webhook.secret, body, at),
           [IDEMPOTENCY_HEADER]: events[0]!.id,
           'Postlane-Webhook-Id': webhook.id,
+          ...standardWebhookHeaders(webhook.secret, standardWebhookId(base.eventIds), body, at),
         },
         signal: AbortSignal.any([AbortSignal.timeout(this.#o.config.webhooks.timeout), this.#abort.signal]),
       });

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { startReceiver } from '../helpers/smtp-receiver.js';
-import { freshDatabase, pgReachable } from '../helpers/postgres.js';
+import { freshDatabase } from '../helpers/postgres.js';
+import { TOOLS, skipUnless } from '../helpers/require-tool.js';
 import { Client, b64 } from '../ingress/harness.js';
 
 const NODES = 3;
@@ -18,7 +19,7 @@ const RCPTS_PER_SESSION = 5;   // 3 × 4 × 5 = 60 recipients asked for
 const PER_DAY = 30;
 const PASSWORD = 'cluster-quota-password';
 
-const skip = !(await pgReachable()) && process.env.CI !== 'true' && 'PostgreSQL not reachable';
+const skip = await skipUnless(TOOLS.postgres);
 
 /** One authenticated session on `port`: MAIL, the RCPTs one by one, DATA if any was accepted. */
 async function session(port: number, tag: string): Promise<{ replies: string[]; queued: boolean }> {

@@ -3,39 +3,15 @@
 // server on 127.0.0.1:5432 (PL_TEST_PG_URL); skipped without it, except under CI.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { startReceiver } from '../helpers/smtp-receiver.js';
 import { Submitter } from '../helpers/smtp-client.js';
+import { freshDatabase } from '../helpers/postgres.js';
+import { TOOLS, skipUnless } from '../helpers/require-tool.js';
 
-const ADMIN_URL = process.env.PL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const MESSAGES = 40;
-
-async function pgReachable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
-  try { await c.connect(); return true; } catch { return false; } finally { await c.end().catch(() => undefined); }
-}
-
-const reachable = await pgReachable();
-const skip = !reachable && process.env.CI !== 'true' && 'PostgreSQL not reachable';
-
-/** A fresh database for one test, dropped (with its connections) afterwards. */
-async function freshDatabase(t: { after(fn: () => Promise<void>): void }): Promise<string> {
-  assert.ok(reachable, 'PostgreSQL is required under CI');
-  const dbName = `postlane_e2e_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  t.after(async () => {
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
-  });
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${dbName}`;
-  return url.toString();
-}
+const skip = await skipUnless(TOOLS.postgres);
 
 test('two nodes on one PostgreSQL queue: every message delivered exactly once', { skip }, async (t) => {
   const url = await freshDatabase(t);

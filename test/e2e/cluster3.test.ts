@@ -7,14 +7,15 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';
 import { startDnsServer } from '../helpers/dns-server.js';
-import { freshDatabase, pgReachable } from '../helpers/postgres.js';
+import { freshDatabase } from '../helpers/postgres.js';
+import { TOOLS, skipUnless } from '../helpers/require-tool.js';
 import { startReceiver } from '../helpers/smtp-receiver.js';
 import { Submitter } from '../helpers/smtp-client.js';
 
 const MESSAGES = 60;
 const LIMIT = 2;
 
-const skip = !(await pgReachable()) && process.env.CI !== 'true' && 'PostgreSQL not reachable';
+const skip = await skipUnless(TOOLS.postgres);
 
 test('three nodes on one PostgreSQL queue: each message delivered once, per-destination limit held cluster-wide', { skip }, async (t) => {
   const url = await freshDatabase(t);

@@ -13,7 +13,8 @@
 // the time between the commit and its reply, and the assertion below would report it.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { PgInstance, findPgBinDir } from '../helpers/pg-instance.js';
+import { PgInstance } from '../helpers/pg-instance.js';
+import { TOOLS, skipUnless } from '../helpers/require-tool.js';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { startReceiver } from '../helpers/smtp-receiver.js';
@@ -27,8 +28,7 @@ const OUTAGE_REFUSALS = 10;     // ... and at least this many refusals meanwhile
 const AFTER = 20;               // accepted after it is back
 const MAX_MESSAGES = 140;       // bound on the whole load
 
-const bin = await findPgBinDir();
-const skip = !bin && process.env.CI !== 'true' && 'PostgreSQL server binaries (initdb, pg_ctl) not installed';
+const skip = await skipUnless(TOOLS.pgServerBinaries);
 
 /** eventually(), failing with the name of the step that did not happen. */
 const step = <T>(name: string, fn: () => T, ms: number) => eventually(fn, ms, 50).catch(() => { throw new Error(`timed out: ${name}`); });

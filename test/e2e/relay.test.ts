@@ -8,6 +8,7 @@ import { RelayProcess, eventually } from '../helpers/relay-process.js';
 import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 import { startReceiver, type Receiver } from '../helpers/smtp-receiver.js';
 import { Submitter, queueIdOf } from '../helpers/smtp-client.js';
+import { TOOLS, skipUnless, toolPath } from '../helpers/require-tool.js';
 
 const PASSWORD = 'correct horse battery';
 let dns: DnsServer;
@@ -64,13 +65,16 @@ const bodyText = (m: { body: Buffer }) => m.body.toString('utf8');
 const findMessage = (r: Receiver, marker: string) => r.messages.find((m) => bodyText(m).includes(marker));
 
 function swaks(args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => execFile('swaks', args, { timeout: 30_000 }, (err, stdout, stderr) =>
+  return new Promise((resolve) => execFile(SWAKS, args, { timeout: 30_000 }, (err, stdout, stderr) =>
     resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr })));
 }
 
-const haveSwaks = await new Promise<boolean>((r) => execFile('swaks', ['--version'], (err) => r(!err)));
+const skipSwaks = await skipUnless(TOOLS.swaks);
+const skipPython = await skipUnless(TOOLS.python3);
+const SWAKS = (await toolPath(TOOLS.swaks)) ?? 'swaks';
+const PYTHON3 = (await toolPath(TOOLS.python3)) ?? 'python3';
 
-test('swaks submits over STARTTLS + AUTH; the MX receives the exact envelope and body, with headers added', { skip: !haveSwaks && !process.env.CI && 'swaks not installed' }, async () => {
+test('swaks submits over STARTTLS + AUTH; the MX receives the exact envelope and body, with headers added', { skip: skipSwaks }, async () => {
   const marker = `swaks-${Date.now()}`;
   const r = await swaks(['--server', `127.0.0.1:${relay.port('submission')}`, '--tls',
     '--auth', 'PLAIN', '--auth-user', 'alice', '--auth-password', PASSWORD,
@@ -99,7 +103,7 @@ test('swaks submits over STARTTLS + AUTH; the MX receives the exact envelope and
   assert.equal(view.attempts[0].status, 'delivered');
 });
 
-test('Python smtplib: two recipient domains, one transaction each; Message-ID and Date added', async () => {
+test('Python smtplib: two recipient domains, one transaction each; Message-ID and Date added', { skip: skipPython }, async () => {
   const marker = `py-${Date.now()}`;
   const script = `
 import smtplib, ssl, sys
@@ -110,7 +114,7 @@ s.sendmail("alice@example.com", ["carol@example.net", "dave@example.net", "erin@
            "From: alice@example.com\\r\\nTo: carol@example.net\\r\\nSubject: ${marker}\\r\\n\\r\\nbody ${marker}\\r\\n")
 s.quit()
 `;
-  await new Promise<void>((resolve, reject) => execFile('python3', ['-c', script, String(relay.port('submission')), PASSWORD], (err, _o, e) => (err ? reject(new Error(e)) : resolve())));
+  await new Promise<void>((resolve, reject) => execFile(PYTHON3, ['-c', script, String(relay.port('submission')), PASSWORD], (err, _o, e) => (err ? reject(new Error(e)) : resolve())));
   const atNet = await eventually(() => findMessage(mx1, marker));
   assert.deepEqual([...atNet.rcptTo].sort(), ['carol@example.net', 'dave@example.net'], 'both example.net recipients in one transaction');
   const text = bodyText(atNet);
