@@ -10,6 +10,8 @@ import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { dkimSign } from 'mailauth';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';
 import { startDnsServer } from '../helpers/dns-server.js';
+import { pythonArcSign, pythonArcVerify } from '../helpers/python-dkim.js';
+import { TOOLS, skipUnless } from '../helpers/require-tool.js';
 
 function sendPlain(port: number, from: string, to: string[], body: string): Promise<string> {
   const conn = new SMTPConnection({ host: '127.0.0.1', port, ignoreTLS: true, name: 'mta.sender.test' });
@@ -73,4 +75,46 @@ test('a signed bounce from an SPF-authorised host is stored with spf=pass dkim=p
     assert.equal(err.responseCode, 550);
     return true;
   });
+});
+
+// ARC (RFC 8617) as the README claims it for inbound mail, checked against an independent
+// implementation: python3-dkim seals the message as a forwarder would (forwarder.test, with the
+// test's own key served by the test DNS server), and the relay's stored Authentication-Results
+// must say arc=pass; the same sealed message changed in transit must say arc=fail.
+const skipArc = await skipUnless(TOOLS.pythonDkim);
+
+test('a message ARC-sealed by python3-dkim is stored with arc=pass; changed after sealing, arc=fail', { skip: skipArc }, async (t) => {
+  const dns = await startDnsServer();
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pub = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+  dns.setZone({
+    'arc._domainkey.forwarder.test': { TXT: [[`v=DKIM1; k=rsa; p=${pub.slice(0, 200)}`, pub.slice(200)]] },
+    'forwarder.test': { TXT: ['v=spf1 ip4:127.0.0.1 -all'] },
+  });
+  const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, localDomains: ['bounces.relay.test'] });
+  t.after(async () => { await relay.cleanup(); await dns.close(); });
+  const keyFile = path.join(relay.dir, 'arc-key.pem');
+  await fs.writeFile(keyFile, privateKey.export({ type: 'pkcs1', format: 'pem' }) as string);
+  await relay.start();
+
+  // What the forwarder received and authenticated (its own Authentication-Results), then sealed.
+  const original = 'Authentication-Results: forwarder.test; spf=pass smtp.mailfrom=list@origin.test\r\n' +
+    'From: list@origin.test\r\nTo: bounce+arc@bounces.relay.test\r\nSubject: forwarded report\r\n' +
+    'Message-ID: <arc1@origin.test>\r\nDate: Sat, 28 Nov 2026 08:00:00 +0000\r\n\r\nForwarded through an ARC-sealing list.\r\n';
+  const sealed = await pythonArcSign(Buffer.from(original), { selector: 'arc', domain: 'forwarder.test', keyFile, authservId: 'forwarder.test' });
+  assert.match(sealed.toString(), /^ARC-Seal: i=1; /m);
+  assert.equal((await pythonArcVerify(dns.port, sealed)).cv, 'pass', 'dkimpy validates its own seal through the test DNS');
+  const tampered = Buffer.from(sealed.toString().replace('ARC-sealing list.', 'ARC-sealing list, then changed.'));
+  assert.equal((await pythonArcVerify(dns.port, tampered)).cv, 'fail', 'dkimpy rejects the changed copy');
+
+  const stored = async (message: Buffer) => {
+    const reply = await sendPlain(relay.port('mx'), 'list@forwarder.test', ['bounce+arc@bounces.relay.test'], message.toString());
+    const id = /queued as (\w+)/.exec(reply)![1]!;
+    return eventually(() => fs.readFile(path.join(relay.dir, 'data', 'inbound', `${id}.eml`), 'utf8').catch(() => null));
+  };
+  const ours = (eml: string) => /^Authentication-Results: relay\.test;[^]*?(?=\r\n\S)/m.exec(eml)?.[0] ?? '';
+  const good = await stored(sealed);
+  assert.match(ours(good), /\barc=pass\b/, ours(good));
+  const bad = await stored(tampered);
+  assert.match(ours(bad), /\barc=fail\b/, ours(bad));
 });

@@ -59,9 +59,9 @@ export const TOOLS = {
   smtpSource: { name: 'smtp-source (Postfix)', install: 'apt-get install postfix', find: () => onPath('smtp-source') },
   python3: program('python3', 'apt-get install python3', ['-c', 'import smtplib, ssl, hmac, hashlib, base64']),
   pythonDkim: {
-    name: `python3-dkim (${DEBIAN_PYTHON} importing dkim, dkim.arcsign and dns.resolver)`,
-    install: 'apt-get install python3-dkim python3-dnspython',
-    find: async () => ((await run(DEBIAN_PYTHON, ['-c', 'import dkim, dns.resolver; dkim.arc_sign; dkim.arc_verify'])) ? DEBIAN_PYTHON : null),
+    name: `python3-dkim (${DEBIAN_PYTHON} importing dkim with ARC, authres and dns.resolver)`,
+    install: 'apt-get install python3-dkim python3-dnspython python3-authres',
+    find: async () => ((await run(DEBIAN_PYTHON, ['-c', 'import dkim, dns.resolver, authres; dkim.arc_sign; dkim.arc_verify'])) ? DEBIAN_PYTHON : null),
   },
   postgres: {
     name: `a PostgreSQL server at ${PG_ADMIN_URL} (PL_TEST_PG_URL)`,
