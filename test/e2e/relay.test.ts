@@ -9,6 +9,7 @@ import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 import { startReceiver, type Receiver } from '../helpers/smtp-receiver.js';
 import { Submitter, queueIdOf } from '../helpers/smtp-client.js';
 import { TOOLS, skipUnless, toolPath } from '../helpers/require-tool.js';
+import { startSmtpSink } from '../helpers/smtp-sink.js';
 
 const PASSWORD = 'correct horse battery';
 let dns: DnsServer;
@@ -43,6 +44,9 @@ before(async () => {
     'stuck.test': { MX: [{ exchange: 'mx2.example.net', priority: 10 }] },
     'implicit.test': { A: ['127.0.0.2'] },
     'nullmx.test': { MX: [{ exchange: '.', priority: 0 }] },
+    // nothing listens on 127.0.0.4 until the restart test starts Postfix's smtp-sink there
+    'later.test': { MX: [{ exchange: 'mx.later.test', priority: 10 }] },
+    'mx.later.test': { A: ['127.0.0.4'] },
   });
   relay = await RelayProcess.create({
     dns: { servers: [`127.0.0.1:${dns.port}`] },
@@ -71,6 +75,7 @@ function swaks(args: string[]): Promise<{ code: number; out: string }> {
 
 const skipSwaks = await skipUnless(TOOLS.swaks);
 const skipPython = await skipUnless(TOOLS.python3);
+const skipSink = await skipUnless(TOOLS.smtpSink);
 const SWAKS = (await toolPath(TOOLS.swaks)) ?? 'swaks';
 const PYTHON3 = (await toolPath(TOOLS.python3)) ?? 'python3';
 
@@ -176,8 +181,14 @@ test('queue CLI: list, hold, release, retry and delete a deferred message on the
   await eventually(async () => (await relay.cli(['queue', 'hold', id])).code === 0);
   await eventually(async () => JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout).recipients[0].state === 'held');
   const attemptsHeld = JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout).attempts.length;
-  await new Promise((r) => setTimeout(r, 1000));
+  // Meanwhile the scheduler keeps trying stuck.test (another message, not held): once that one has
+  // been tried twice more, the held one would have been too.
+  const probeSub = new Submitter({ port: relay.port('submission'), user: 'alice', pass: PASSWORD });
+  const probe = queueIdOf(await probeSub.send('alice@example.com', ['ivan@stuck.test'], 'Subject: probe\r\n\r\nprobe\r\n'))!;
+  probeSub.close();
+  await eventually(async () => JSON.parse((await relay.cli(['queue', 'show', probe, '--json'])).stdout).attempts.length >= 2);
   assert.equal(JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout).attempts.length, attemptsHeld, 'no attempts while held');
+  assert.equal((await relay.cli(['queue', 'delete', probe])).code, 0);
   assert.equal((await relay.cli(['queue', 'release', id])).code, 0);
   assert.equal((await relay.cli(['queue', 'retry', '--all'])).code, 0);
   await eventually(async () => JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout).attempts.length > attemptsHeld);
@@ -195,17 +206,41 @@ test('null MX bounces at once without any connection', async () => {
   assert.match(bodyText(dsn), /Status: 5\.1\.10/);
 });
 
-test('SIGTERM: graceful shutdown exits 0 and a restart resumes the queue', async () => {
+test('SIGTERM with mail pending (its MX down): exits 0; after the restart, with the MX up, the pending mail leaves', { skip: skipSink }, async () => {
+  // Pending: later.test's MX (127.0.0.4) refuses connections, so the message is deferred.
+  const sub = new Submitter({ port: relay.port('submission'), user: 'alice', pass: PASSWORD });
+  const marker = `pending-over-restart-${Date.now()}`;
+  const id = queueIdOf(await sub.send('alice@example.com', ['pat@later.test'], `Subject: ${marker}\r\n\r\nbody ${marker} end\r\n`))!;
+  sub.close();
+  await eventually(async () => {
+    const v = JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout) as { recipients: { state: string }[]; attempts: { status: string }[] };
+    return v.recipients[0]!.state === 'deferred' && v.attempts.length >= 1;
+  });
+
   const stopped = await relay.stop('SIGTERM');
   assert.equal(stopped.code, 0);
   assert.ok(relay.logs.some((l) => l.event === 'relay.stopped'));
-  assert.ok(relay.logs.some((l) => l.event === 'delivery.delivered'), 'deliveries were logged');
-  await relay.start();
-  const sub = new Submitter({ port: relay.port('submission'), user: 'alice', pass: PASSWORD });
-  const marker = `after-restart-${Date.now()}`;
-  await sub.send('alice@example.com', ['bob@example.net'], `Subject: ${marker}\r\n\r\n${marker}\r\n`);
-  sub.close();
-  await eventually(() => findMessage(mx1, marker));
+  const before = JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout) as { recipients: { state: string }[]; attempts: { status: string }[] };
+  assert.notEqual(before.recipients[0]!.state, 'delivered', 'still pending while the relay is down');
+  assert.ok(before.attempts.every((a) => a.status !== 'delivered'));
+
+  // The MX comes up only now, while the relay is stopped: whatever reaches it was sent after the restart.
+  const sink = await startSmtpSink({ host: '127.0.0.4', port: mx1.port });
+  try {
+    await relay.start();
+    const got = await eventually(async () => (await sink.messages()).find((m) => m.includes(`body ${marker} end`)), 30_000)
+      .catch(async (err) => { throw new Error(`${err.message}: ${(await relay.cli(['queue', 'show', id, '--json'])).stdout} ${JSON.stringify(relay.logs.filter((l) => l.id === id || String(l.event).startsWith('delivery')).slice(-5))}`); });
+    assert.match(got, /^X-Mail-Args: <alice@example\.com>/m);
+    assert.match(got, /^X-Rcpt-Args: <pat@later\.test>/m);
+    const after = await eventually(async () => {
+      const v = JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout) as { recipients: { state: string }[]; attempts: { status: string }[] };
+      return v.recipients[0]!.state === 'delivered' ? v : null;
+    });
+    assert.deepEqual(after.attempts.at(-1)!.status, 'delivered');
+    assert.ok(after.attempts.slice(0, -1).every((a) => a.status === 'deferred'), 'deferred before the restart, delivered after');
+  } finally {
+    await sink.stop();
+  }
 });
 
 test('logs are JSON lines and never contain the password', () => {
