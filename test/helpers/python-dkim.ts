@@ -45,6 +45,16 @@ if not headers:
 sys.stdout.buffer.write(b''.join(headers) + msg)
 `;
 
+/** Signs the message on stdin with DKIM (argv: selector, domain, key file); prints the signed message. */
+const PY_SIGN = `
+import sys, dkim
+msg = sys.stdin.buffer.read()
+key = open(sys.argv[3], 'rb').read()
+sig = dkim.sign(msg, sys.argv[1].encode(), sys.argv[2].encode(), key,
+                include_headers=[b'from', b'to', b'subject', b'date', b'message-id'])
+sys.stdout.buffer.write(sig + msg)
+`;
+
 /** dkimpy's verdict on the ARC chain of the message on stdin: pass / fail / none. */
 const PY_ARC_VERIFY = `${PY_DNS}
 msg = sys.stdin.buffer.read()
@@ -73,6 +83,11 @@ export async function pythonVerify(port: number, message: Buffer, signatures: nu
  */
 export function pythonArcSign(message: Buffer, o: { selector: string; domain: string; keyFile: string; authservId: string }): Promise<Buffer> {
   return runPython(PY_ARC_SIGN, ['0', o.selector, o.domain, o.keyFile, o.authservId], message);
+}
+
+/** The message with a DKIM-Signature (rsa-sha256, relaxed/simple) made by dkimpy. */
+export function pythonDkimSign(message: Buffer, o: { selector: string; domain: string; keyFile: string }): Promise<Buffer> {
+  return runPython(PY_SIGN, [o.selector, o.domain, o.keyFile], message);
 }
 
 /** dkimpy's ARC chain validation: 'pass', 'fail' or 'none', with its reason. */
