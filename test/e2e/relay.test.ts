@@ -76,6 +76,8 @@ function swaks(args: string[]): Promise<{ code: number; out: string }> {
 const skipSwaks = await skipUnless(TOOLS.swaks);
 const skipPython = await skipUnless(TOOLS.python3);
 const skipSink = await skipUnless(TOOLS.smtpSink);
+const skipOpenssl = await skipUnless(TOOLS.openssl);
+const OPENSSL = (await toolPath(TOOLS.openssl)) ?? 'openssl';
 const SWAKS = (await toolPath(TOOLS.swaks)) ?? 'swaks';
 const PYTHON3 = (await toolPath(TOOLS.python3)) ?? 'python3';
 
@@ -106,6 +108,19 @@ test('swaks submits over STARTTLS + AUTH; the MX receives the exact envelope and
   const view = JSON.parse(show.stdout);
   assert.equal(view.recipients[0].state, 'delivered');
   assert.equal(view.attempts[0].status, 'delivered');
+});
+
+test('openssl s_client: implicit TLS on submissions and STARTTLS on submission negotiate TLS 1.2+ before the SMTP dialog', { skip: skipOpenssl }, async () => {
+  const sClient = (args: string[]) => new Promise<string>((resolve) => {
+    const p = execFile(OPENSSL, ['s_client', '-brief', '-ign_eof', '-crlf', '-servername', 'relay.test', ...args], { timeout: 30_000 }, (_err, stdout, stderr) => resolve(stdout + stderr));
+    p.stdin!.end('QUIT\n'); // -ign_eof: after QUIT, read on until the server closes
+  });
+  const implicit = await sClient(['-connect', `127.0.0.1:${relay.port('submissions')}`]);
+  assert.match(implicit, /Protocol version: TLSv1\.[23]/, implicit);
+  assert.match(implicit, /^220 relay\.test /m, 'the greeting comes inside TLS');
+  const starttls = await sClient(['-starttls', 'smtp', '-connect', `127.0.0.1:${relay.port('submission')}`]);
+  assert.match(starttls, /Protocol version: TLSv1\.[23]/, starttls);
+  assert.match(starttls, /^221 /m, 'the dialog goes on inside TLS');
 });
 
 test('Python smtplib: two recipient domains, one transaction each; Message-ID and Date added', { skip: skipPython }, async () => {
