@@ -11,6 +11,8 @@ import { configSchema } from '../src/config/schema.js';
 import { MessageSigner } from '../src/domains/message-signer.js';
 import { startApi } from '../src/http/index.js';
 import { openStore } from '../src/queue/open-store.js';
+import { fixedSecrets } from '../src/events/secret-ring.js';
+import { randomBytes } from 'node:crypto';
 import { seedTenant } from '../test/helpers/api-fixture.js';
 
 const MESSAGES = 300;
@@ -28,7 +30,7 @@ async function run(concurrency: number): Promise<{ rate: number; p50: number; p9
   await store.open();
   const t = await seedTenant(store, { account: 'acme', domains: ['acme.test'], keys: { send: ['send'] } });
   const signer = new MessageSigner({ store, hostname: config.hostname, domains: config.domains, clock: systemClock, logger });
-  const api = (await startApi({ config, store, clock: systemClock, logger, tls: { cert: '', key: '' }, signer }))!;
+  const api = (await startApi({ config, store, clock: systemClock, logger, tls: { cert: '', key: '' }, signer, bounceSecrets: fixedSecrets(randomBytes(32)) }))!;
   const url = `http://127.0.0.1:${api.address.port}/v1/messages`;
   const latencies: number[] = [];
   let next = 0;

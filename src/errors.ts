@@ -9,9 +9,13 @@ export class RelayError extends Error {
   }
 }
 
-/** Invalid configuration; `key` names the offending key path. */
+/** Invalid configuration; `key` names the (first) offending key path, `problems` every one found. */
 export class ConfigError extends RelayError {
-  constructor(message: string, readonly key: string) { super('ERR_CONFIG_INVALID', message); }
+  readonly problems: { key: string; message: string }[];
+  constructor(message: string, readonly key: string, problems?: { key: string; message: string }[]) {
+    super('ERR_CONFIG_INVALID', message);
+    this.problems = problems ?? [{ key, message }];
+  }
 }
 
 /** The queue could not store a message: answered 451 4.3.0, never 250. */

@@ -1,10 +1,10 @@
 // Wiring only: config → store → TLS → ingress + delivery → signals. Nothing here owns state;
 // each stage owns its own (see docs/ARCHITECTURE.md).
-import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import fs from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import type { Config } from './config/schema.js';
-import { createLogger, type Logger } from './events/log.js';
+import { hostnameProblem } from './config/hostname.js';
+import { createLogger } from './events/log.js';
 import { openStore } from './queue/open-store.js';
 import type { QueueStore } from './queue/store.js';
 import { loadOrCreateTls } from './tls/certificates.js';
@@ -13,29 +13,30 @@ import { DeliveryScheduler } from './delivery/index.js';
 import { verifyPassword } from './users/password.js';
 import { systemClock } from './clock.js';
 import { MessageSigner } from './domains/message-signer.js';
-import { promoteRotations } from './domains/key-rotation.js';
-import { createResolver } from './delivery/resolver.js';
 import { QuotaService } from './accounts/quota.js';
 import { startApi, startMetrics } from './http/index.js';
 import { Metrics } from './events/metrics.js';
 import { WebhookDispatcher } from './events/webhooks.js';
 import type { OutcomeObserver } from './delivery/run-job.js';
+import { SecretRing } from './events/secret-ring.js';
+import { InboundReports } from './events/inbound-reports.js';
+import { startHousekeeping } from './housekeeping.js';
 
 export interface Relay {
   store: QueueStore;
+  nodeId: string;
   addresses: Record<string, { host: string; port: number }>;
   stop(): Promise<void>;
 }
 
 const SHUTDOWN_DELIVERY_GRACE_MS = 20_000;
-const PURGE_INTERVAL_MS = 3_600_000;
-const KEY_ROTATION_CHECK_MS = 3_600_000;
-const HEARTBEAT_MS = 10_000;
-const IDEMPOTENCY_RETENTION_MS = 86_400_000;
 
 export async function startRelay(config: Readonly<Config>, logger = createLogger(config.log.level)): Promise<Relay> {
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o750 });
-  const nodeId = `${os.hostname()}:${process.pid}`;
+  // The relay's name (config), not the OS short name; the suffix keeps ids unique where nodes share a name and a pid (containers).
+  const nodeId = `${config.hostname}:${process.pid}:${randomBytes(2).toString('hex')}`;
+  const badHostname = hostnameProblem(config.hostname);
+  if (badHostname) logger.warn({ event: 'config.hostname_not_fqdn', hostname: config.hostname }, badHostname);
   const store = openStore(config, logger, 'relay');
   await store.open();
   // Single node (SQLite): every lease left is ours from before a crash. Shared (PostgreSQL): other
@@ -59,7 +60,13 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
     metrics.observeDeliveries(job, outcomes, durationMs);
     webhooks.notify();
   };
-  const scheduler = new DeliveryScheduler({ config, store, logger, nodeId, signDsn, onOutcome });
+  // MAC keys of return-paths and links: in the store, the same on every node and across restarts.
+  const bounceSecrets = await SecretRing.open(store, 'bounce', systemClock);
+  const linkSecrets = await SecretRing.open(store, 'links', systemClock);
+  const inboundReports = new InboundReports({
+    store, logger, clock: systemClock, hostname: config.hostname, bounceLabel: config.domains.bounceDomain?.label ?? null, bounceSecrets, linkSecrets,
+  });
+  const scheduler = new DeliveryScheduler({ config, store, logger, nodeId, signDsn, onOutcome, inboundReports });
   const onQueued = (id: string, info?: { listener: string; account?: string | null }) => {
     scheduler.notify();
     webhooks.notify();
@@ -72,49 +79,22 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   };
   // One quota service per process: SMTP and HTTP charge the same store counters (shared by every node).
   const quota = new QuotaService(store, systemClock);
-  // TODO(lead): bounce secrets from the store (current first, then previous ones), the same on every
-  // node and across restarts. Until then one key per process: return-paths carry a MAC that only
-  // this process could verify.
-  const bounceSecrets = [randomBytes(32)];
-  const ingress = await startSmtpIngress({ config, store, tls, authenticate, quota, signer, logger, onQueued, bounceSecrets });
+  const ingress = await startSmtpIngress({ config, store, tls, authenticate, quota, signer, logger, onQueued, bounceSecrets, linkSecrets });
   scheduler.start();
   webhooks.start();
-  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, quota, onQueued, bounceSecrets });
+  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, quota, onQueued, bounceSecrets, linkSecrets });
   const metricsListener = await startMetrics({ config, store, logger, tls, metrics });
   const addresses = { ...ingress.addresses, ...(api ? { http: api.address } : {}), ...(metricsListener ? { metrics: metricsListener.address } : {}) };
 
-  const purge = setInterval(() => {
-    store.purgeFinished(Date.now() - config.storage.retainFinished)
-      .catch((err: unknown) => logger.error({ event: 'queue.purge_failed', err }, 'purge failed'));
-    // Idempotency-Key records answer retries for a day (docs/api.md).
-    store.purgeIdempotencyKeys(Date.now() - IDEMPOTENCY_RETENTION_MS)
-      .catch((err: unknown) => logger.error({ event: 'http.idempotency_purge_failed', err: (err as Error)?.message }, 'purge failed'));
-    store.purgeEvents(Date.now() - config.events.retention)
-      .catch((err: unknown) => logger.error({ event: 'events.purge_failed', err: (err as Error)?.message }, 'purge failed'));
-  }, PURGE_INTERVAL_MS);
-  purge.unref();
-  const resolver = createResolver(config.dns);
-  const promote = () => promoteRotations({ store, resolver, logger })
-    .catch((err: unknown) => logger.error({ event: 'dkim.rotation_failed', err: (err as Error)?.message }, 'DKIM key rotation check failed'));
-  void promote();
-  const rotations = setInterval(promote, KEY_ROTATION_CHECK_MS);
-  rotations.unref();
-  const startedAt = Date.now();
-  const beat = () => store.recordHeartbeat({ nodeId, startedAt, lastSeenAt: Date.now(), inFlight: scheduler.inFlight })
-    .catch((err: unknown) => logger.warn({ event: 'cluster.heartbeat_failed', err: (err as Error)?.message }, 'heartbeat not recorded'));
-  await beat();
-  const heartbeats = setInterval(beat, HEARTBEAT_MS);
-  heartbeats.unref();
+  const housekeeping = await startHousekeeping({ config, store, logger, nodeId, inFlight: () => scheduler.inFlight, secrets: [bounceSecrets, linkSecrets] });
 
-  logger.info({ event: 'relay.started', nodeId, hostname: config.hostname, dataDir: config.dataDir, listeners: addresses }, 'Postlane started');
   let stopping: Promise<void> | null = null;
   return {
     store,
+    nodeId,
     addresses,
     stop: () => (stopping ??= (async () => {
-      clearInterval(purge);
-      clearInterval(rotations);
-      clearInterval(heartbeats);
+      housekeeping.stop();
       await Promise.all([ingress.close(), api?.close(), metricsListener?.close()]);
       await Promise.all([scheduler.stop(SHUTDOWN_DELIVERY_GRACE_MS), webhooks.stop()]);
       await store.close();
@@ -123,9 +103,9 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   };
 }
 
-/** Run until SIGTERM/SIGINT, then shut down gracefully. A second signal exits at once. */
-export async function runRelay(config: Readonly<Config>): Promise<void> {
-  const logger = createLogger(config.log.level);
+/** Run until SIGTERM/SIGINT, then shut down gracefully; a second signal exits at once. "relay.started"
+ *  is logged once the handlers are in place, so a signal sent on seeing it always stops gracefully. */
+export async function runRelay(config: Readonly<Config>, logger = createLogger(config.log.level)): Promise<Relay> {
   const relay = await startRelay(config, logger);
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -143,4 +123,6 @@ export async function runRelay(config: Readonly<Config>): Promise<void> {
     logger.fatal({ event: 'relay.crash', err }, 'unhandled rejection');
     process.exit(70);
   });
+  logger.info({ event: 'relay.started', nodeId: relay.nodeId, hostname: config.hostname, dataDir: config.dataDir, listeners: relay.addresses }, 'Postlane started');
+  return relay;
 }

@@ -1,10 +1,13 @@
 // `postlane domains …`: sending domains and their DKIM keys. add/rotate-key create keys (kept in
 // the data store, never printed); records prints what to publish in DNS; check compares it with
 // what the configured resolvers answer. Exit codes: 0 ok, 2 usage, 3 unknown domain, 4 the check
-// found a required record missing or wrong (or the domain is not configured).
+// found a required record missing or wrong (or the domain is not configured). The printed records
+// end with what they depend on: a hostname that is not fully qualified (the SPF hint a:<hostname>),
+// and the MTA-STS / TLS-RPT records that are left out until configured.
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { systemClock } from '../clock.js';
+import { HOSTNAME_FIX, isFullyQualified } from '../config/hostname.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 // Not domains/index.js: that also loads the signer (mailauth), which no command here needs.
@@ -37,7 +40,18 @@ const describe = (d: SendingDomain) => ({
   keys: d.keys.map((k) => ({ selector: k.selector, algorithm: k.algorithm, state: k.state, createdAt: iso(k.createdAt) })),
 });
 
-function printRecords(domain: string, records: ExpectedRecord[]) {
+/** What the printed records depend on that the operator may not have set up (as zone-file comments). */
+function recordCaveats(cfg: Config): string[] {
+  const lines: string[] = [];
+  if (cfg.domains.spf === null && !isFullyQualified(cfg.hostname)) {
+    lines.push(`; WARNING: hostname "${cfg.hostname}" is not a fully qualified domain name, so the SPF mechanism a:${cfg.hostname} is wrong: ${HOSTNAME_FIX} (or set domains.spf).`);
+  }
+  const off = [cfg.domains.mtaSts ? null : 'MTA-STS (set domains.mtaSts.policyHost)', cfg.domains.tlsRpt ? null : 'TLS-RPT (set domains.tlsRpt: true)'].filter(Boolean);
+  if (off.length) lines.push(`; Not shown, because not configured: ${off.join(', ')}.`);
+  return lines;
+}
+
+function printRecords(domain: string, records: ExpectedRecord[], cfg: Config) {
   out(`DNS records for ${domain}: publish these at the domain's DNS provider.`);
   for (const r of records) {
     const what = r.key ? `DKIM, selector ${r.key.selector} (${r.key.algorithm}, ${r.key.state})` : r.purpose.toUpperCase();
@@ -46,6 +60,9 @@ function printRecords(domain: string, records: ExpectedRecord[]) {
     out(formatZoneLine(r));
     if (r.note) out(`; ${r.note}`);
   }
+  const caveats = recordCaveats(cfg);
+  if (caveats.length) out();
+  for (const line of caveats) out(line);
 }
 
 /** The domain whose keys sign mail from unconfigured domains (message-signer.ts), if it can sign. */
@@ -90,7 +107,7 @@ async function addDomain(input: string, opts: { config?: string; selector?: stri
   const records = recordsFor(domain, cfg);
   if (opts.json) return out(JSON.stringify({ domain: describe(domain), records }));
   out(`domain ${name} added (${domain.keys.map((k) => `${k.selector}: ${k.algorithm}`).join(', ')}${privateKeyPem ? ', imported' : ''})\n`);
-  printRecords(name, records);
+  printRecords(name, records, cfg);
 }
 
 async function checkDomain(input: string, opts: { config?: string; json?: boolean }) {
@@ -122,7 +139,7 @@ export function registerDomainCommands(program: Command) {
   domains.command('list')
     .description('sending domains, their DKIM selectors and account')
     .addOption(configOption())
-    .option('--account <name>', 'only this account\'s domains')
+    .option('--account <name>', 'only this account\'s domains (default: every account)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { config?: string; json?: boolean; account?: string }) => {
       const account = opts.account === undefined ? undefined : accountArg(opts.account);
@@ -149,7 +166,7 @@ export function registerDomainCommands(program: Command) {
       const [cfg, domain] = await withStoreAndConfig(opts.config, async (c, s) => [c, await s.getDomain(name)] as const);
       if (!domain) throw new NotFoundError(`domain ${name}`);
       if (opts.json) out(JSON.stringify(recordsFor(domain, cfg)));
-      else printRecords(name, recordsFor(domain, cfg));
+      else printRecords(name, recordsFor(domain, cfg), cfg);
     });
 
   domains.command('check <domain>')

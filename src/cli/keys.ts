@@ -1,10 +1,11 @@
 // `postlane keys create|list|revoke`: API keys of one account. create prints the token once (the
 // only line on stdout, or inside the --json object) and stores only its hash; list never shows
-// secrets or hashes. Exit codes: 2 usage, 3 unknown account or key.
+// secrets or hashes. Like every command, --account defaults to the `default` account.
+// Exit codes: 2 usage, 3 unknown account or key.
 import type { Command } from 'commander';
 import { newApiKey } from '../accounts/api-keys.js';
 import { NotFoundError, RelayError } from '../errors.js';
-import { API_SCOPES, type ApiKeyRecord, type ApiScope } from '../queue/platform-store.js';
+import { API_SCOPES, DEFAULT_ACCOUNT, type ApiKeyRecord, type ApiScope } from '../queue/platform-store.js';
 import { accountArg, requireAccount } from './accounts.js';
 import { configOption, withStore } from './admin-store.js';
 import { addLimitOptions, formatLimits, limitsFrom, mergeLimits, type LimitOptions } from './limits-options.js';
@@ -31,8 +32,8 @@ export function registerKeyCommands(program: Command) {
   addLimitOptions(keys.command('create')
     .description('create an API key; its token is printed once, on stdout, and never shown again')
     .addOption(configOption())
-    .requiredOption('--account <name>', 'the account the key acts for')
-    .requiredOption('--scope <scopes>', `comma-separated: ${API_SCOPES.join(', ')} (admin implies the others)`)
+    .option('--account <name>', 'the account the key acts for', DEFAULT_ACCOUNT)
+    .requiredOption('--scope <scopes>', `required: comma-separated ${API_SCOPES.join(', ')} (send to submit mail; admin implies the others)`)
     .option('--name <name>', 'a label for the key')
     .option('--json', 'print {id, account, scopes, ..., token} instead of the bare token'), 'this key, on top of the account\'s')
     .action(async (opts: LimitOptions & { config?: string; account: string; scope: string; name?: string; json?: boolean }) => {
@@ -51,7 +52,7 @@ export function registerKeyCommands(program: Command) {
   keys.command('list')
     .description('the account\'s API keys (id, name, scopes, last use, revoked); never their secrets')
     .addOption(configOption())
-    .requiredOption('--account <name>', 'the account')
+    .option('--account <name>', 'the account', DEFAULT_ACCOUNT)
     .option('--json', 'machine-readable output')
     .action(async (opts: { config?: string; account: string; json?: boolean }) => {
       const account = accountArg(opts.account);
@@ -68,7 +69,7 @@ export function registerKeyCommands(program: Command) {
   keys.command('revoke <id>')
     .description('revoke an API key at once (it stays listed as revoked)')
     .addOption(configOption())
-    .requiredOption('--account <name>', 'the account that owns the key')
+    .option('--account <name>', 'the account that owns the key', DEFAULT_ACCOUNT)
     .action(async (id: string, opts: { config?: string; account: string }) => {
       const account = accountArg(opts.account);
       const revoked = await withStore(opts.config, (store) => store.revokeApiKey(account, id, Date.now()));

@@ -1,6 +1,6 @@
 // `postlane queue …`: the operator's mailq/postsuper. Reads and changes queue rows through the
 // store; the running relay's scheduler notices changes at its next poll.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { RelayError, NotFoundError } from '../errors.js';
 import type { MessageView, RecipientView } from '../queue/store.js';
 import { configOption, withStore } from './admin-store.js';
@@ -28,6 +28,13 @@ function printMessage(m: MessageView) {
   process.stdout.write(out.join('\n') + '\n');
 }
 
+/** What an empty listing means, and where to look instead. */
+function nothingListed(opts: { all?: boolean; state?: string }): string {
+  if (opts.state) return `no recipient is ${opts.state}`;
+  if (opts.all) return 'the queue is empty: nothing pending, and no finished mail kept (storage.retainFinished)';
+  return 'nothing is pending (delivered, bounced and expired mail: postlane queue list --all)';
+}
+
 async function requireCount(count: Promise<number>, id: string, verb: string) {
   const n = await count;
   if (n === 0) throw new NotFoundError(`message ${id} (or no recipient that can be ${verb})`);
@@ -41,11 +48,12 @@ export function registerQueueCommands(program: Command) {
     .description('waiting recipients: state, attempts, next try, last response')
     .addOption(configOption())
     .option('--all', 'include delivered, bounced and expired recipients')
-    .option('--state <state>', 'only this state (queued, deferred, delivering, held, delivered, bounced, expired)')
+    .addOption(new Option('--state <state>', 'only this state').choices(['queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired']))
     .option('--json', 'one JSON array, machine-readable')
     .action(async (opts: { config?: string; all?: boolean; state?: string; json?: boolean }) => {
       const rows = await withStore(opts.config, (s) => s.listRecipients({ includeFinal: !!opts.all, state: opts.state as never }));
       if (opts.json) process.stdout.write(JSON.stringify(rows) + '\n');
+      else if (rows.length === 0) process.stdout.write(nothingListed(opts) + '\n');
       else printRecipients(rows);
     });
 

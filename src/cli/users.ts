@@ -17,21 +17,32 @@ import { DEFAULT_ACCOUNT } from '../queue/platform-store.js';
 import { accountArg, requireAccount } from './accounts.js';
 import { addLimitOptions, formatLimits, hasAnyLimitOption, limitsFrom, mergeLimits, type LimitOptions } from './limits-options.js';
 
+const noPassword = () => new RelayError('ERR_USAGE', 'no password given (type it at the prompt, pipe it on stdin, or use --password)');
+
 async function readPassword(): Promise<string> {
   if (!process.stdin.isTTY) {
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    if (password === '') throw noPassword();
+    return password;
   }
   let muted = false;
   const out = new Writable({ write: (chunk, _enc, cb) => { if (!muted) process.stderr.write(chunk); cb(); } });
   const rl = readline.createInterface({ input: process.stdin, output: out, terminal: true });
-  const ask = (q: string) => new Promise<string>((resolve) => { muted = false; process.stderr.write(q); muted = true; rl.question('', resolve); });
+  // Ctrl-C (the terminal is raw while reading): leave as a shell would, 130.
+  rl.on('SIGINT', () => { rl.close(); process.stderr.write('\n'); process.exit(130); });
+  // Ctrl-D closes the input: no answer is coming.
+  const ask = (q: string) => new Promise<string>((resolve, reject) => {
+    muted = false; process.stderr.write(q); muted = true;
+    const onClose = () => { process.stderr.write('\n'); reject(noPassword()); };
+    rl.once('close', onClose);
+    rl.question('', (answer) => { rl.off('close', onClose); process.stderr.write('\n'); resolve(answer); });
+  });
   try {
     const first = await ask('Password: ');
-    process.stderr.write('\n');
+    if (first === '') throw noPassword();
     const second = await ask('Repeat password: ');
-    process.stderr.write('\n');
     if (first !== second) throw new RelayError('ERR_USAGE', 'passwords do not match');
     return first;
   } finally { rl.close(); }
@@ -116,7 +127,7 @@ export function registerUserCommands(program: Command) {
   users.command('list')
     .description('list users with their account and own limits')
     .addOption(configOption())
-    .option('--account <name>', 'only this account\'s users')
+    .option('--account <name>', 'only this account\'s users (default: every account)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { config?: string; json?: boolean; account?: string }) => {
       const account = opts.account === undefined ? undefined : accountArg(opts.account);

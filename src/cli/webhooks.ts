@@ -53,7 +53,7 @@ export function registerWebhookCommands(program: Command) {
 
   accountOption(webhooks.command('add')
     .description('add a webhook; prints its signing secret once')
-    .requiredOption('--url <url>', 'http(s) URL receiving POSTed event batches')
+    .requiredOption('--url <url>', 'required: the http(s) URL receiving POSTed event batches')
     .option('--events <types>', `comma-separated event types (default: all): ${EVENT_TYPES.join(',')}`))
     .action(async (opts: Common & { url: string; events?: string }) => {
       const w = newWebhook({ account: opts.account, url: parseWebhookUrl(opts.url), events: parseEventTypes(opts.events), now: Date.now() });

@@ -100,6 +100,31 @@ test('errors name the bad key', () => {
   assert.ok(withToken !== false && withToken.token === 'prometheus-0123456789' && withToken.port === 9025);
 });
 
+test('every problem of a config is reported, each with its key path, in one error', () => {
+  const { file } = tmpFile('delivery: { port: 0, maxQueueTime: soon }\nlimits: { maxMessageSize: huge }\nsmtp: { submission: yes, mx: { port: 70000 } }\nfoo: 1\n');
+  assert.throws(() => loadConfig({ file, env: {} }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.deepEqual(err.problems, [
+      { key: 'smtp.submission', message: 'expected false or object' },
+      { key: 'smtp.mx.port', message: 'Number must be less than or equal to 65535' },
+      { key: 'delivery.port', message: 'Number must be greater than or equal to 1' },
+      { key: 'delivery.maxQueueTime', message: 'expected a duration like "30s", "5m", "5d"' },
+      { key: 'limits.maxMessageSize', message: 'expected a size like "25MB", "512KB" or bytes' },
+      { key: 'foo', message: 'unknown key' },
+    ]);
+    assert.equal(err.message.split('\n')[0], `invalid configuration in ${file} (6 problems):`);
+    assert.match(err.message, /^  delivery\.maxQueueTime: expected a duration like "30s", "5m", "5d"$/m);
+    return true;
+  });
+  // one problem: one line, the key named once
+  const one = tmpFile('delivery: { maxQueueTime: soon }');
+  assert.throws(() => loadConfig({ file: one.file, env: {} }), { message: 'invalid configuration at delivery.maxQueueTime: expected a duration like "30s", "5m", "5d"' });
+});
+
+test('POSTLANE_CONFIG and POSTLANE_DEBUG are not configuration keys', () => {
+  assert.deepEqual(envOverrides({ POSTLANE_CONFIG: '/etc/postlane.yaml', POSTLANE_DEBUG: '1' }), []);
+});
+
 test('smtp.<listener>.proxyProtocol: off by default; trusted IP/CIDR list, required by default; bad entries name the key', () => {
   const cfg = loadConfig({ env: { POSTLANE_SMTP_MX_PROXY_PROTOCOL: '{ trusted: [10.0.0.0/8, "2001:db8::/32"] }' } });
   assert.deepEqual(cfg.smtp.mx, { host: '127.0.0.1', port: 2500, proxyProtocol: { trusted: ['10.0.0.0/8', '2001:db8::/32'], required: true } });

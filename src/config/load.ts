@@ -9,7 +9,7 @@ import { ConfigError } from '../errors.js';
 
 const ENV_PREFIX = 'POSTLANE_';
 /** Variables with that prefix that are not config keys. */
-const ENV_NOT_KEYS = new Set(['POSTLANE_CONFIG']);
+const ENV_NOT_KEYS = new Set(['POSTLANE_CONFIG', 'POSTLANE_DEBUG']);
 
 /** Every key path the schema knows, e.g. ['delivery','retrySchedule','initial']. */
 function keyPaths(schema: z.ZodTypeAny, prefix: string[] = []): string[][] {
@@ -104,12 +104,7 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   for (const o of envOverrides(env)) setPath(raw, o.path, o.value);
   for (const [k, v] of Object.entries(opts.overrides ?? {})) setPath(raw, k.split('.'), v);
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const key = issue.path.join('.') || '(top level)';
-    const detail = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
-    throw new ConfigError(`invalid configuration at ${key}: ${detail}`, key);
-  }
+  if (!parsed.success) throw configErrorOf(parsed.error.issues, file);
   const cfg = parsed.data;
   cfg.dataDir = path.resolve(baseDir, cfg.dataDir);
   if (cfg.tls.cert) cfg.tls.cert = path.resolve(baseDir, cfg.tls.cert);
@@ -118,6 +113,39 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   if (cfg.delivery.mtaSts.caFile) cfg.delivery.mtaSts.caFile = path.resolve(baseDir, cfg.delivery.mtaSts.caFile);
   checkCrossFieldRules(cfg);
   return deepFreeze(cfg);
+}
+
+/** Every problem zod found, one per key path: "delivery.maxQueueTime: expected a duration like …". */
+export function describeIssues(issues: readonly z.ZodIssue[]): { key: string; message: string }[] {
+  const out: { key: string; message: string }[] = [];
+  for (const issue of issues) {
+    const at = issue.path.join('.');
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys) out.push({ key: at ? `${at}.${k}` : k, message: 'unknown key' });
+      continue;
+    }
+    const key = at || '(top level)';
+    let message = issue.message.startsWith(`${key}: `) ? issue.message.slice(key.length + 2) : issue.message;
+    if (issue.code === 'invalid_union') {
+      // A union (false | { … }): the problems inside the branch that matched best, or what was expected.
+      const deeper = issue.unionErrors.map((e) => e.issues).find((l) => l.some((i) => i.path.length > issue.path.length));
+      if (deeper) { out.push(...describeIssues(deeper)); continue; }
+      const expected = new Set(issue.unionErrors.flatMap((e) => e.issues).map((i) =>
+        i.code === 'invalid_type' ? i.expected : i.code === 'invalid_literal' ? JSON.stringify(i.expected) : null).filter(Boolean));
+      if (expected.size) message = `expected ${[...expected].join(' or ')}`;
+    }
+    out.push({ key, message });
+  }
+  return out.filter((p, i) => out.findIndex((q) => q.key === p.key && q.message === p.message) === i);
+}
+
+function configErrorOf(issues: readonly z.ZodIssue[], file: string | undefined): ConfigError {
+  const problems = describeIssues(issues);
+  const first = problems[0] ?? { key: '(top level)', message: 'invalid' };
+  if (problems.length === 1) return new ConfigError(`invalid configuration at ${first.key}: ${first.message}`, first.key, problems);
+  const where = file ? ` in ${file}` : '';
+  const lines = problems.map((p) => `  ${p.key}: ${p.message}`).join('\n');
+  return new ConfigError(`invalid configuration${where} (${problems.length} problems):\n${lines}`, first.key, problems);
 }
 
 function checkCrossFieldRules(cfg: Config) {

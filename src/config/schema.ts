@@ -5,7 +5,11 @@ import os from 'node:os';
 import { z } from 'zod';
 import { parseDurationMs, parseSizeBytes } from './units.js';
 
-const duration = (what: string) =>
+/** The keys with a unit, so `postlane config` can print them back as "5d" and "25MB" (print.ts). */
+export const unitOfSchema = new WeakMap<z.ZodTypeAny, 'duration' | 'size' | 'hostPort'>();
+const withUnit = <T extends z.ZodTypeAny>(unit: 'duration' | 'size' | 'hostPort', schema: T): T => (unitOfSchema.set(schema, unit), schema);
+
+const duration = (what: string) => withUnit('duration',
   z.union([z.string(), z.number()]).transform((v, ctx) => {
     const ms = parseDurationMs(v);
     if (ms === null) {
@@ -13,9 +17,9 @@ const duration = (what: string) =>
       return z.NEVER;
     }
     return ms;
-  });
+  }));
 
-const size = (what: string) =>
+const size = (what: string) => withUnit('size',
   z.union([z.string(), z.number()]).transform((v, ctx) => {
     const bytes = parseSizeBytes(v);
     if (bytes === null) {
@@ -23,10 +27,10 @@ const size = (what: string) =>
       return z.NEVER;
     }
     return bytes;
-  });
+  }));
 
 /** "host:port", "[v6]:port" or "host" (port 53) — a DNS server address. */
-const hostPort = (defaultPort: number) =>
+const hostPort = (defaultPort: number) => withUnit('hostPort',
   z.string().transform((v, ctx) => {
     const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(v) ?? /^([^:]+)(?::(\d+))?$/.exec(v);
     if (m) {
@@ -37,7 +41,7 @@ const hostPort = (defaultPort: number) =>
     }
     ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected "host" or "host:port", got "${v}"` });
     return z.NEVER;
-  });
+  }));
 
 const cidr = z.string().regex(/^[0-9a-fA-F.:]+(\/\d{1,3})?$/, 'expected an IP or CIDR like 10.0.0.0/8')
   .refine((v) => {
@@ -220,6 +224,8 @@ export const configSchema = z.object({
   events: z.object({
     retention: duration('events.retention').default('30d').describe('keep message events this long (GET /v1/events); older ones are purged hourly'),
   }).strict().default({}),
+  publicUrl: z.string().regex(/^https?:\/\/[^/\s?#]+(\/[^\s?#]*)?$/, 'expected a base URL like "https://relay.example.com"').nullable().default(null)
+    .describe('where the HTTP listener is reached from the internet (behind your TLS proxy): one-click unsubscribe and tracking links start with it; null: https://<hostname>'),
   suppression: z.object({
     softBounces: z.object({
       count: z.number().int().min(1).default(3).describe('consecutive soft bounces (mailbox full, expired after retries; no delivery in between) that suppress an address'),

@@ -3,13 +3,15 @@
 // fsynced, renamed, directory fsynced); every recipient is then delivered with response "local".
 // Before it is stored, the message is checked for SPF, DKIM, DMARC and ARC (inbound-auth.ts) and
 // an Authentication-Results header is prepended; the verdicts are logged (inbound.authenticated).
-// (Later: parse bounces and feedback reports found here.)
+// Once stored, a report among them (a late bounce, a complaint) is turned into events by
+// events/inbound-reports.ts; if that fails (the store is unreachable) the job fails and is retried.
 import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../events/log.js';
 import type { DeliveryJob, QueueStore, RecipientOutcome } from '../queue/store.js';
 import { verifyInbound, type DnsResolveFn } from './inbound-auth.js';
+import type { InboundReports } from '../events/inbound-reports.js';
 
 type LocalStore = Pick<QueueStore, 'readBody' | 'getMessage'>;
 export interface InboundAuthOptions { hostname: string; resolve: DnsResolveFn }
@@ -19,13 +21,15 @@ export class LocalDelivery {
   readonly #store: LocalStore;
   readonly #logger: Logger;
   readonly #auth: InboundAuthOptions | null;
+  readonly #reports: InboundReports | null;
 
-  /** Without `auth` the message is stored as received (no SPF/DKIM/DMARC/ARC verdict). */
-  constructor(opts: { dataDir: string; store: LocalStore; logger: Logger; auth?: InboundAuthOptions }) {
+  /** Without `auth` the message is stored as received (no SPF/DKIM/DMARC/ARC verdict); without `reports`, reports are not read. */
+  constructor(opts: { dataDir: string; store: LocalStore; logger: Logger; auth?: InboundAuthOptions; reports?: InboundReports }) {
     this.#dir = path.join(opts.dataDir, 'inbound');
     this.#store = opts.store;
     this.#logger = opts.logger;
     this.#auth = opts.auth ?? null;
+    this.#reports = opts.reports ?? null;
   }
 
   /** Path of the stored copy of a message. */
@@ -35,8 +39,9 @@ export class LocalDelivery {
     await fsp.mkdir(this.#dir, { recursive: true, mode: 0o700 });
     const final = this.pathOf(job.messageId);
     const tmp = `${final}.${randomBytes(6).toString('hex')}.tmp`;
+    let body: Buffer;
     try {
-      await this.#copyBody(job, tmp);
+      body = await this.#copyBody(job, tmp);
       await fsp.rename(tmp, final);
       await syncDir(this.#dir);
     } catch (err) {
@@ -45,10 +50,12 @@ export class LocalDelivery {
     }
     const rcpts = job.recipients.map((r) => r.address);
     this.#logger.info({ event: 'inbound.stored', id: job.messageId, rcpts }, 'inbound message stored');
+    await this.#reports?.process(job.messageId, { mailFrom: job.mailFrom, recipients: rcpts }, body);
     return job.recipients.map((r) => ({ rcptId: r.id, status: 'delivered', response: 'local' }));
   }
 
-  async #copyBody(job: DeliveryJob, file: string): Promise<void> {
+  /** Writes the stored copy; returns the message as received. */
+  async #copyBody(job: DeliveryJob, file: string): Promise<Buffer> {
     const chunks: Buffer[] = [];
     for await (const chunk of this.#store.readBody(job.messageId)) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
@@ -61,6 +68,7 @@ export class LocalDelivery {
     } finally {
       await fh.close();
     }
+    return body;
   }
 
   /** The Authentication-Results block for this message; '' when verification is off or failed. */

@@ -1,8 +1,8 @@
 // Owns the steps of one claimed job, in order: route the domain → decide each host's TLS
 // requirement (transport-security.ts) → try the hosts in order until one decides → turn findings
 // into recipient outcomes (delivered / deferred / bounced / expired) → build the DSN when one is
-// due → record everything in one store call (retried while the store is unreachable, until the
-// lease expires: record-retry.ts) → log each outcome (with the TLS result).
+// due → record everything in one store call (retried while the store is unavailable — unreachable,
+// disk full — until recorded: record-retry.ts) → log each outcome (with the TLS result).
 // The scheduler decides when jobs run; this decides what happens to their recipients.
 import type { Clock } from '../clock.js';
 import { isQueueUnavailable } from '../errors.js';
@@ -67,6 +67,10 @@ export type OutcomeObserver = (job: DeliveryJob, outcomes: readonly RecipientOut
 export class JobRunner {
   constructor(private readonly o: JobRunnerOptions) {}
 
+  /** Outcomes of finished jobs waiting in memory for the store (record-retry.ts); the scheduler claims nothing meanwhile. */
+  get heldOutcomes(): number { return this.#held.size; }
+  readonly #held = new Set<symbol>();
+
   async run(job: DeliveryJob, signal: AbortSignal): Promise<void> {
     this.#started.set(job, this.o.clock.now());
     try { await this.#run(job, signal); } finally { this.#started.delete(job); }
@@ -106,7 +110,7 @@ export class JobRunner {
     this.o.logger.warn({ event: 'delivery.unclaimed', id: job.messageId, domain: job.domain, reason: (err as Error).message },
       'queue unavailable: could not read the message; giving the job back without counting an attempt');
     await recordWithRetry(() => this.o.store.unclaimJobs(this.o.nodeId, [{ messageId: job.messageId, domain: job.domain }]).then(() => undefined),
-      { clock: this.o.clock, logger: this.o.logger, id: job.messageId, deadline: job.leaseUntil, signal });
+      { clock: this.o.clock, logger: this.o.logger, id: job.messageId, leaseUntil: job.leaseUntil, held: this.#held, signal });
   }
 
   /** An attempt that threw unexpectedly: every recipient is deferred (unknown = temporary). */
@@ -202,10 +206,10 @@ export class JobRunner {
     for (const d of decided) this.#log(job, d, now);
   }
 
-  /** One store call; while the store is unreachable, kept and retried until the job's lease expires. */
+  /** One store call; while the store is unavailable, kept in memory and retried (record-retry.ts). */
   async #record(job: DeliveryJob, outcomes: RecipientOutcome[], generated: GeneratedMessage[], opts: RecordResultsOptions, signal?: AbortSignal): Promise<void> {
     await recordWithRetry(() => this.o.store.recordResults(job.messageId, outcomes, generated, opts),
-      { clock: this.o.clock, logger: this.o.logger, id: job.messageId, deadline: job.leaseUntil, signal });
+      { clock: this.o.clock, logger: this.o.logger, id: job.messageId, leaseUntil: job.leaseUntil, held: this.#held, signal });
     const now = this.o.clock.now();
     try { this.o.onOutcome?.(job, outcomes, now - (this.#started.get(job) ?? now)); } catch { /* observers never break delivery */ }
   }

@@ -1,7 +1,8 @@
 // The scheduler while the queue store is unreachable, without sockets: claims fail with
 // QueueUnavailableError, so delivery pauses (logged once however often it retries or is
 // notified), retries with the backoff, resumes (logged once) when claims work again, and a job
-// whose result could not be recorded is left to its lease rather than recorded as a crash.
+// whose result could not be recorded is left to its lease rather than recorded as a crash. While
+// the runner holds an outcome the store could not take yet, nothing is claimed (results first).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
@@ -19,8 +20,8 @@ const job = (n: number): DeliveryJob => ({
   recipients: [{ id: n, address: `r${n}@x.test`, attempts: 0 }], leaseUntil: 0, delayNotified: false, account: 'default', stream: 'transactional',
 });
 
-function harness(jobs: DeliveryJob[]) {
-  const state = { down: true, claims: 0, pending: [...jobs] };
+function harness(jobs: DeliveryJob[], runnerOf?: (ran: string[]) => ConstructorParameters<typeof DeliveryScheduler>[0]['runner']) {
+  const state = { down: true, claims: 0, polls: 0, pending: [...jobs] };
   const unavailable = () => new QueueUnavailableError('queue claimDue failed: database unavailable');
   const slots = new InProcessSlots();
   const store = {
@@ -29,7 +30,7 @@ function harness(jobs: DeliveryJob[]) {
       if (state.down) throw unavailable();
       return state.pending.splice(0, o.limit);
     },
-    async nextDueAt() { if (state.down) throw unavailable(); return state.pending.length ? 0 : null; },
+    async nextDueAt() { state.polls++; if (state.down) throw unavailable(); return state.pending.length ? 0 : null; },
     async releaseLeases() { if (state.down) throw unavailable(); return 0; },
     async acquireDestinationSlots(o: AcquireSlotsOptions) { if (state.down) throw unavailable(); return slots.acquire(o); },
     async renewDestinationSlots(o: { owner: string; now: number; leaseMs: number }) { if (state.down) throw unavailable(); return slots.renew(o); },
@@ -45,7 +46,7 @@ function harness(jobs: DeliveryJob[]) {
     async run(j: DeliveryJob) { ran.push(j.messageId); if (j.messageId === 'M0') throw unavailable(); },
     async recordCrash(j: DeliveryJob) { crashed.push(j.messageId); },
   };
-  const scheduler = new DeliveryScheduler({ config, store, logger: createLogger('info', out), nodeId: 'n1', runner });
+  const scheduler = new DeliveryScheduler({ config, store, logger: createLogger('info', out), nodeId: 'n1', runner: runnerOf?.(ran) ?? runner });
   return { state, scheduler, events, ran, crashed };
 }
 
@@ -87,5 +88,36 @@ describe('DeliveryScheduler while the queue store is unavailable', () => {
     await tick(10);
     assert.ok(h.events.includes('delivery.release_failed'));
     assert.ok(h.events.includes('delivery.stopped'));
+  });
+
+  it('claims nothing while an outcome is held for the store, then claims again once it is recorded', async () => {
+    let held = 0;
+    let record!: () => void;
+    const recorded = new Promise<void>((resolve) => { record = resolve; });
+    const h = harness([job(0)], (ran) => ({
+      get heldOutcomes() { return held; },
+      async run(j: DeliveryJob) {
+        ran.push(j.messageId);
+        if (j.messageId !== 'M0') return;
+        held = 1; // delivered; the store refused the result: kept in memory (record-retry.ts)
+        await recorded;
+        held = 0;
+      },
+      async recordCrash() { throw new Error('not expected'); },
+    }));
+    h.state.down = false;
+    h.scheduler.start();
+    await until(() => h.ran.includes('M0'));
+    const claims = h.state.claims;
+    h.state.pending.push(job(1), job(2)); // due now, e.g. M0's own recipients after its lease expired
+    h.scheduler.notify();
+    const polls = h.state.polls;
+    await until(() => h.state.polls >= polls + 3); // three more scheduling rounds (pollInterval 20 ms)
+    assert.equal(h.state.claims, claims, 'no claim while an outcome is held');
+    assert.deepEqual(h.ran, ['M0']);
+    record();
+    await until(() => h.ran.length === 3);
+    assert.deepEqual(h.ran, ['M0', 'M1', 'M2']);
+    await h.scheduler.stop(1000);
   });
 });

@@ -12,7 +12,9 @@
 // is given back to the queue (unclaimJobs) and the destination is not claimed for a while.
 // When the store cannot be reached, claiming pauses: `delivery.paused` is logged once, claims are
 // retried with a capped backoff (outage-backoff.ts) and nothing else wakes the pump meanwhile;
-// the first claim that works logs `delivery.resumed`.
+// the first claim that works logs `delivery.resumed`. Results first: while the runner holds
+// outcomes of finished deliveries that the store could not take yet (record-retry.ts), nothing is
+// claimed, so a job whose lease expired meanwhile is recorded, never claimed and sent again here.
 import fs from 'node:fs';
 import path from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
@@ -24,6 +26,7 @@ import { SmtpAttempt } from './attempt.js';
 import { ConnectionPool } from './connection-pool.js';
 import { DestinationSlots } from './destination-slots.js';
 import { LocalDelivery } from './local.js';
+import type { InboundReports } from '../events/inbound-reports.js';
 import { OutageBackoff, type BackoffLimits } from './outage-backoff.js';
 import type { DsnSigner } from '../events/dsn.js';
 import { createResolveFn } from './inbound-auth.js';
@@ -45,7 +48,7 @@ export interface DeliverySchedulerOptions {
   /** [0, 1): MX shuffling and retry jitter; injected by tests. */
   random?: () => number;
   /** What runs a claimed job; default: the JobRunner (route → attempts → record). */
-  runner?: Pick<JobRunner, 'run' | 'recordCrash'>;
+  runner?: Runner;
   /** Fetches MTA-STS policy files; default: HTTPS per delivery.mtaSts, names resolved by `resolver`. */
   mtaStsFetcher?: PolicyFetcher;
   /** DNSSEC-aware queries for DANE; default: dns-packet to dns.servers. */
@@ -54,7 +57,12 @@ export interface DeliverySchedulerOptions {
   signDsn?: DsnSigner;
   /** Observer of each job's recorded outcomes (metrics, webhook wake-up). */
   onOutcome?: OutcomeObserver;
+  /** Reads late bounces and complaints among inbound mail (main.ts wires it with the bounce secrets). */
+  inboundReports?: InboundReports;
 }
+
+/** Runs claimed jobs; `heldOutcomes`: finished jobs whose outcome waits for the store (none if absent). */
+export type Runner = Pick<JobRunner, 'run' | 'recordCrash'> & { readonly heldOutcomes?: number };
 
 /** After an abort, how long stop() still waits for attempts (a DNS query cannot be cancelled). */
 const ABORT_GRACE_MS = 2000;
@@ -63,7 +71,7 @@ export const PAUSE_BACKOFF: BackoffLimits = { initialMs: 250, maxMs: 5_000 };
 
 export class DeliveryScheduler {
   readonly #o: Required<Pick<DeliverySchedulerOptions, 'config' | 'store' | 'logger' | 'clock' | 'nodeId'>>;
-  readonly #runner: Pick<JobRunner, 'run' | 'recordCrash'>;
+  readonly #runner: Runner;
   readonly #pool: ConnectionPool;
   readonly #slots: DestinationSlots;
   readonly #perDomain = new Map<string, number>();
@@ -99,7 +107,7 @@ export class DeliveryScheduler {
       attempt: new SmtpAttempt({ pool: this.#pool, store: opts.store }),
       local: new LocalDelivery({
         dataDir: opts.config.dataDir, store: opts.store, logger: opts.logger,
-        auth: { hostname: opts.config.hostname, resolve: createResolveFn(opts.config.dns) },
+        auth: { hostname: opts.config.hostname, resolve: createResolveFn(opts.config.dns) }, reports: opts.inboundReports,
       }),
     });
   }
@@ -149,9 +157,9 @@ export class DeliveryScheduler {
     try {
       do {
         this.#again = false;
-        await this.#fill();
+        const claimed = await this.#fill();
         await this.#scheduleWake();
-        this.#resumed();
+        if (claimed) this.#resumed();
       } while (this.#again && this.#state === 'running');
     } catch (err) {
       this.#paused(err);
@@ -174,20 +182,24 @@ export class DeliveryScheduler {
     if (end) this.#o.logger.info({ event: 'delivery.resumed', node: this.#o.nodeId, ...end }, 'delivery resumed');
   }
 
-  /** Claim and start jobs while there are free slots and due work. */
-  async #fill(): Promise<void> {
+  /**
+   * Claim and start jobs while there are free slots and due work; false when claiming was skipped
+   * because outcomes are held (recorded first: a finished job finishing its record wakes us).
+   */
+  async #fill(): Promise<boolean> {
     const d = this.#o.config.delivery;
+    if (this.#runner.heldOutcomes) return false;
     for (;;) {
       const free = d.concurrency - this.#running.size;
-      if (free <= 0 || this.#state !== 'running') return;
+      if (free <= 0 || this.#state !== 'running') return true;
       const limit = Math.min(free, d.maxConnectionsPerDestination);
       const jobs = await this.#o.store.claimDue({
         now: this.#o.clock.now(), limit, leaseMs: d.leaseTime, owner: this.#o.nodeId, excludeDomains: this.#saturatedDomains(),
       });
-      if (this.#state !== 'running') return; // stopping: these leases are released by stop()
+      if (this.#state !== 'running') return true; // stopping: these leases are released by stop()
       for (const job of jobs) this.#admit(job);
       await this.#acquireForWaiting();
-      if (jobs.length < limit) return;
+      if (jobs.length < limit) return true;
     }
   }
 
@@ -272,7 +284,7 @@ export class DeliveryScheduler {
       await this.#runner.run(job, signal);
     } catch (err) {
       if (signal.aborted) return; // stop() releases the lease: due again at once, on restart
-      if (isQueueUnavailable(err)) return; // logged by record-retry.ts; the lease expires and the job is retried
+      if (isQueueUnavailable(err)) return; // only when stopping (record-retry.ts): the lease expires and the job is retried
       await this.#runner.recordCrash(job, err).catch((e: unknown) =>
         this.#o.logger.error({ event: 'delivery.record_failed', id: job.messageId, err: e }, 'could not record a delivery result; the lease will expire'));
     }

@@ -134,3 +134,9 @@ export function currentBounceSecret(label: string | null | undefined, secrets: r
   }
   return secret;
 }
+
+/** The current bounce secret, read at each use (a rotation applies at once); null without a bounce label. */
+export function bounceSecretOf(label: string | null | undefined, secrets: { all(): readonly Buffer[] }): () => Buffer | null {
+  currentBounceSecret(label, secrets.all()); // refuse to start without a usable secret
+  return () => currentBounceSecret(label, secrets.all());
+}

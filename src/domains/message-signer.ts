@@ -59,6 +59,11 @@ export class MessageSigner {
     return { headers, domain: chosen.domain, aligned: own !== null };
   }
 
+  /** The sending domain that will sign mail from `fromDomain` when it is aligned (it or a parent has active keys); null otherwise. */
+  async alignedDomain(fromDomain: string | null): Promise<string | null> {
+    return fromDomain ? (await this.#ownKeys(fromDomain))?.domain ?? null : null;
+  }
+
   async #ownKeys(fromDomain: string): Promise<{ domain: string; keys: SigningKey[] } | null> {
     for (const name of domainAndParents(fromDomain)) {
       const keys = activeKeys(await this.#domain(name));

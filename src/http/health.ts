@@ -1,20 +1,24 @@
 // Owns the probe routes both HTTP listeners serve (the API's and the metrics listener): /healthz
-// (the process answers) and /readyz (the queue store answers within 2 s; 503 otherwise). Neither
-// needs a key and neither says more than its status.
+// (the process answers) and /readyz (the queue store answers a read within 2 s and can write: no
+// write failed for a full or failing disk or an unreachable database since the last one that
+// worked, and on SQLite the disk is not full; 503 otherwise). Neither needs a key and neither says
+// more than its status and a bland reason.
 import type { FastifyInstance } from 'fastify';
 import type { QueueStore } from '../queue/store.js';
 
 const READY_TIMEOUT_MS = 2000;
 
-export function mountHealthRoutes(app: FastifyInstance, store: Pick<QueueStore, 'nextDueAt'>): void {
+export function mountHealthRoutes(app: FastifyInstance, store: Pick<QueueStore, 'nextDueAt' | 'checkWritable'>): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, res) => {
     try {
       await withTimeout(store.nextDueAt(), READY_TIMEOUT_MS);
-      return { status: 'ready' };
     } catch {
-      return res.code(503).send({ status: 'unavailable' });
+      return res.code(503).send({ status: 'unavailable', reason: 'the queue store does not answer' });
     }
+    const check = await store.checkWritable();
+    if (!check.writable) return res.code(503).send({ status: 'unavailable', reason: 'the queue store cannot write' });
+    return { status: 'ready' };
   });
 }
 

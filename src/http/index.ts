@@ -8,7 +8,10 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { QuotaService } from '../accounts/quota.js';
 import type { MessageSigner } from '../domains/message-signer.js';
-import { currentBounceSecret } from '../domains/bounce-address.js';
+import { bounceSecretOf } from '../domains/bounce-address.js';
+import type { Secrets } from '../events/secret-ring.js';
+import { publicBaseUrl } from '../config/public-url.js';
+import { unsubscribeRoutes } from './public/unsubscribe-routes.js';
 import { HttpSubmission } from '../ingress/http/submission.js';
 import type { QueueStore } from '../queue/store.js';
 import type { RouteContext } from './routes/context.js';
@@ -39,7 +42,9 @@ export interface ApiDeps {
   quota?: Pick<QuotaService, 'charge'>;
   onQueued?: AcceptDeps['onQueued'];
   /** MAC keys of the VERP return-path, current first (SmtpIngressDeps.bounceSecrets). */
-  bounceSecrets: readonly Buffer[];
+  bounceSecrets: Secrets;
+  /** MAC keys of unsubscribe (and tracking) links; absent: no one-click unsubscribe fields or endpoint. */
+  linkSecrets?: Secrets;
 }
 
 /** Starts the HTTP API of config.http; null when it is off (http: false). */
@@ -50,7 +55,10 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
   const submission = new HttpSubmission({
     store, hostname: config.hostname, clock, logger, quota: deps.quota ?? new QuotaService(store, clock), signer: deps.signer,
     bounceLabel: config.domains.bounceDomain?.label ?? null,
-    bounceSecret: currentBounceSecret(config.domains.bounceDomain?.label, deps.bounceSecrets), maxMessageSize: config.limits.maxMessageSize, onQueued: deps.onQueued,
+    bounceSecret: bounceSecretOf(config.domains.bounceDomain?.label, deps.bounceSecrets),
+    unsubscribe: deps.linkSecrets ? {
+      secrets: deps.linkSecrets, baseUrl: publicBaseUrl(config), bounceLabel: config.domains.bounceDomain?.label ?? null, signer: deps.signer, logger,
+    } : undefined, maxMessageSize: config.limits.maxMessageSize, onQueued: deps.onQueued,
   });
   const ctx: RouteContext = {
     store, submission, clock, hostname: config.hostname, domains: config.domains,
@@ -61,6 +69,7 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
   return startHttpApi({
     host: http.host, port: http.port, bodyLimit: http.bodyLimit, trustProxy: http.trustProxy, tls: http.tls ? deps.tls : null,
     store, routes: apiRoutes(ctx), clock, logger,
+    publicRoutes: deps.linkSecrets ? [(app) => unsubscribeRoutes(app, { store, secrets: deps.linkSecrets!, clock, logger })] : [],
   });
 }
 

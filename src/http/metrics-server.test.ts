@@ -15,7 +15,7 @@ const metrics = { contentType: 'text/plain; version=0.0.4; charset=utf-8', rende
 function listen(token: string | null, opts: { ready?: boolean; tls?: { cert: string; key: string } } = {}) {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(JSON.parse(chunk.toString())); cb(); } });
-  const store = { nextDueAt: async () => { if (opts.ready === false) throw new Error('down'); return null; } };
+  const store = { nextDueAt: async () => { if (opts.ready === false) throw new Error('down'); return null; }, checkWritable: async () => ({ writable: true, reason: null }) };
   return startMetricsListener({ host: '127.0.0.1', port: 0, token, tls: opts.tls ?? null, metrics, store, logger: createLogger('info', sink) })
     .then((l) => ({ ...l, lines }));
 }

@@ -21,7 +21,7 @@ export interface MetricsListenerDeps {
   /** PEM certificate and key: serve HTTPS. */
   tls?: { cert: string; key: string } | null;
   metrics: MetricsSource;
-  store: Pick<QueueStore, 'nextDueAt'>;
+  store: Pick<QueueStore, 'nextDueAt' | 'checkWritable'>;
   logger: Logger;
 }
 

@@ -11,6 +11,7 @@ import { createSelfSigned } from '../tls/certificates.js';
 import type { QueueStore } from '../queue/store.js';
 import { defineRoute } from './route.js';
 import { startHttpApi } from './server.js';
+import { z } from 'zod/v4';
 
 function get(port: number, path: string, token: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -55,6 +56,31 @@ test('HTTPS listener, request log lines without credentials, JSON 404', async ()
       ip: '127.0.0.1', account: 'acme', keyId: record.id, msg: 'http request', time: undefined, ms: undefined, pid: undefined, hostname: undefined,
     });
     assert.ok(!JSON.stringify(lines).includes(token.slice(20)), 'the secret never reaches the log');
+  } finally {
+    await api.close();
+  }
+});
+
+test('the API takes JSON only: text/plain and other bodies are 415, as docs/api.md says', async () => {
+  const { record, token } = newApiKey({ account: 'acme', scopes: ['send'], now: Date.now() });
+  const store = { getApiKey: async (id: string) => (id === record.id ? record : null), touchApiKey: async () => undefined } as unknown as QueueStore;
+  const routes = [defineRoute({
+    method: 'POST', url: '/v1/echo', scope: 'send', tag: 'test', summary: 'echo', body: z.object({ text: z.string() }).strict(),
+    responses: { 200: { description: 'the text' } },
+    handler: async (r) => ({ status: 200, body: { text: r.body.text } }),
+  })];
+  const api = await startHttpApi({ host: '127.0.0.1', port: 0, bodyLimit: 1000, trustProxy: false, store, routes, clock: systemClock, logger: createLogger('silent') });
+  const post = async (contentType: string, body: string) => {
+    const res = await fetch(`http://127.0.0.1:${api.address.port}/v1/echo`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': contentType }, body });
+    return { status: res.status, body: await res.json() as { text?: string; error?: { code: string; message: string } } };
+  };
+  try {
+    const plain = await post('text/plain', '{"text":"hi"}');
+    assert.equal(plain.status, 415);
+    assert.deepEqual(plain.body.error, { code: 'unsupported_media_type', message: 'Send JSON: Content-Type: application/json' });
+    assert.equal((await post('text/plain; charset=utf-8', 'hello')).status, 415);
+    assert.equal((await post('application/x-www-form-urlencoded', 'text=hi')).status, 415);
+    assert.deepEqual(await post('application/json', '{"text":"hi"}'), { status: 200, body: { text: 'hi' } });
   } finally {
     await api.close();
   }

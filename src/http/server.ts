@@ -30,6 +30,8 @@ export interface HttpApiDeps {
   clock: Clock;
   logger: Logger;
   version?: string;
+  /** Routes reached without an API key (one-click unsubscribe, tracking), each in its own fastify scope. */
+  publicRoutes?: ((app: FastifyInstance) => Promise<void>)[];
 }
 
 export interface HttpApi {
@@ -48,12 +50,14 @@ export async function startHttpApi(deps: HttpApiDeps): Promise<HttpApi> {
   const { logger } = deps;
   const app = Fastify({
     logger: false, bodyLimit: deps.bodyLimit, trustProxy: deps.trustProxy,
-    exposeHeadRoutes: false, return503OnClosing: true, requestIdHeader: false,
+    exposeHeadRoutes: false, return503OnClosing: true, requestIdHeader: false, maxParamLength: 2100, // link tokens (/u/…) are long
     ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' as const } } : {}),
   }) as unknown as FastifyInstance;
   const registered: HttpApi['registered'] = [];
   app.addHook('onRoute', (r) => { for (const m of [r.method].flat()) registered.push({ method: m, url: r.url }); });
   app.decorateRequest('apiKey', null);
+  // The API takes JSON only: without fastify's built-in text/plain parser, any other body is 415.
+  app.removeContentTypeParser('text/plain');
   const auth = new ApiKeyAuthenticator(deps.store, deps.clock, (err) =>
     logger.warn({ event: 'http.key_touch_failed', err: (err as Error)?.message }, 'could not record an API key\'s last use'));
 
@@ -68,6 +72,7 @@ export async function startHttpApi(deps: HttpApiDeps): Promise<HttpApi> {
 
   for (const route of deps.routes) mountRoute(app, route, deps, auth);
   mountSystemRoutes(app, deps);
+  for (const mount of deps.publicRoutes ?? []) await app.register(async (scope) => mount(scope));
 
   await app.listen({ host: deps.host, port: deps.port });
   const bound = app.server.address();
@@ -167,7 +172,7 @@ function toApiError(err: unknown, logger: Logger, req: FastifyRequest): ApiError
 
 const SYSTEM_ROUTES: SystemRoute[] = [
   { method: 'GET', url: '/healthz', summary: 'The process is up', contentType: 'application/json' },
-  { method: 'GET', url: '/readyz', summary: 'The queue store answers (503 otherwise)', contentType: 'application/json' },
+  { method: 'GET', url: '/readyz', summary: 'The queue store answers and can write (503 otherwise)', contentType: 'application/json' },
   { method: 'GET', url: '/openapi.json', summary: 'This document', contentType: 'application/json' },
 ];
 

@@ -21,6 +21,9 @@ import { newQueueId } from '../message/ids.js';
 import { reply, type Reply } from '../message/reply.js';
 import type { DataOutcome, ListenerName, Transaction } from './smtp/session.js';
 import { alignedReturnPath, receivedHeader, rfc5322Date } from './trace-fields.js';
+import { takeStreamField, type Stream } from './stream-field.js';
+import { unsubscribeFields, type UnsubscribeSettings } from './unsubscribe-fields.js';
+import { DEFAULT_ACCOUNT } from '../queue/platform-store.js';
 
 export { receivedHeader, rfc5322Date };
 
@@ -42,10 +45,12 @@ export interface AcceptDeps {
   onQueued?: (id: string, info: QueuedInfo) => void;
   /** Signs relayed (non-mx) mail; absent: stored unsigned. */
   signer?: MessageSigner;
+  /** One-click unsubscribe for broadcast mail (ingress/unsubscribe-fields.ts); absent: never added. */
+  unsubscribe?: UnsubscribeSettings;
   /** domains.bounceDomain.label: aligned mail gets the return-path bounce+<id>.<mac>@<label>.<domain>; null: none. */
   bounceLabel?: string | null;
   /** The current bounce secret (the MAC key of that return-path); without it: no VERP return-path. */
-  bounceSecret?: Buffer | null;
+  bounceSecret?: () => Buffer | null;
 }
 export interface IncomingOrigin { listener: ListenerName; clientIp: string; transaction: Transaction }
 
@@ -68,6 +73,7 @@ export class IncomingMessage {
   #receivedAt: number;
   #tee: PassThrough | null = null;
   #signing: Promise<SignOutcome> | null = null;
+  #stream: Stream = 'transactional';
 
   constructor(private readonly deps: AcceptDeps, private readonly origin: IncomingOrigin, readonly id: string) {
     this.#receivedAt = deps.clock.now();
@@ -101,11 +107,39 @@ export class IncomingMessage {
   async #completeHeader(block: Buffer, split: number): Promise<void> {
     this.#inBody = true;
     this.#header = [];
-    const from = parseHeaderFrom(block.subarray(0, split));
+    let header = block.subarray(0, split);
+    const from = parseHeaderFrom(header);
     const notAuthorised = authorisedDomain(this.origin.transaction.grant, null, from);
     if (notAuthorised) return this.#fail(notAuthorised);
+    if (this.origin.transaction.submission) header = await this.#submissionFields(this.#takeStream(header), authorDomain(from));
+    if (this.#failure) return;
     this.#startSigning(authorDomain(from));
-    await this.#write(Buffer.concat([this.#prologue(block.subarray(0, split)), block.subarray(split)]));
+    await this.#write(Buffer.concat([this.#prologue(header), block.subarray(split)]));
+  }
+
+  /** One-click unsubscribe fields for a broadcast message (accept.ts adds them before signing). */
+  async #submissionFields(header: Buffer, fromDomain: string | null): Promise<Buffer> {
+    if (!this.deps.unsubscribe) return header;
+    const tx = this.origin.transaction;
+    try {
+      const fields = await unsubscribeFields(this.deps.unsubscribe, {
+        id: this.id, account: tx.account ?? DEFAULT_ACCOUNT, recipients: tx.recipients, stream: this.#stream, fromDomain, header,
+      });
+      return fields ? Buffer.concat([header, Buffer.from(fields, 'latin1')]) : header;
+    } catch (err) {
+      this.#fail(queueFailed, err);
+      return header;
+    }
+  }
+
+  /** X-Postlane-Stream chooses the stream and is removed before the message is stored and signed. */
+  #takeStream(header: Buffer): Buffer {
+    const s = takeStreamField(header);
+    if (s.stream) this.#stream = s.stream;
+    if (s.invalid !== null) {
+      this.deps.logger.warn({ event: 'smtp.stream_invalid', id: this.id, value: s.invalid }, 'X-Postlane-Stream not transactional or broadcast; ignored');
+    }
+    return s.header;
   }
 
   /**
@@ -155,7 +189,7 @@ export class IncomingMessage {
         ...(headerPrefix ? { headerPrefix } : {}), ...(returnPath ? { returnPath } : {}),
         receivedAt: this.#receivedAt, isBounce: false, route: this.origin.listener === 'mx' ? 'local' : 'relay',
         origin: { listener: this.origin.listener, clientIp: this.origin.clientIp, user: tx.user, helo: tx.helo },
-        ...(tx.account ? { meta: { account: tx.account, tags: [], metadata: {}, stream: 'transactional' } } : {}),
+        ...(tx.account ? { meta: { account: tx.account, tags: [], metadata: {}, stream: this.#stream } } : {}),
       });
     } catch (err) {
       this.#fail(queueFailed, err);
@@ -212,7 +246,7 @@ export class IncomingMessage {
 
   /** VERP return-path in the bounce domain of the (aligned) signing domain, so SPF aligns for DMARC. */
   #returnPath(signed: SignOutcome | null): string | null {
-    return alignedReturnPath(this.id, this.origin.transaction.mailFrom, signed, this.deps.bounceLabel, this.deps.bounceSecret);
+    return alignedReturnPath(this.id, this.origin.transaction.mailFrom, signed, this.deps.bounceLabel, this.deps.bounceSecret?.() ?? null);
   }
 
   #fail(r: Reply, err?: unknown) {

@@ -6,7 +6,9 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
 import type { QueueStore } from '../queue/store.js';
 import type { MessageSigner } from '../domains/message-signer.js';
-import { currentBounceSecret } from '../domains/bounce-address.js';
+import { bounceSecretOf } from '../domains/bounce-address.js';
+import type { Secrets } from '../events/secret-ring.js';
+import { publicBaseUrl } from '../config/public-url.js';
 import { Acceptor, type AcceptDeps } from './accept.js';
 import { AuthLimiter } from './smtp/auth-limiter.js';
 import { ConnectionLimits, SmtpListener } from './smtp/listener.js';
@@ -40,7 +42,9 @@ export interface SmtpIngressDeps {
    * MAC keys of the VERP return-path (src/domains/bounce-address.ts), current first; required
    * (non-empty) when domains.bounceDomain is set, else unused.
    */
-  bounceSecrets: readonly Buffer[];
+  bounceSecrets: Secrets;
+  /** MAC keys of unsubscribe (and tracking) links; absent: no one-click unsubscribe fields. */
+  linkSecrets?: Secrets;
 }
 
 export interface SmtpIngress {
@@ -68,8 +72,10 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const clock = deps.clock ?? systemClock;
   const secureContext = tls.createSecureContext({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' });
   const bounceLabel = config.domains.bounceDomain?.label ?? null;
-  const bounceSecret = currentBounceSecret(bounceLabel, deps.bounceSecrets);
-  const acceptor = new Acceptor({ store: deps.store, hostname: config.hostname, clock, logger, onQueued: deps.onQueued, signer: deps.signer, bounceLabel, bounceSecret });
+  const bounceSecret = bounceSecretOf(bounceLabel, deps.bounceSecrets);
+  const unsubscribe = deps.linkSecrets
+    ? { secrets: deps.linkSecrets, baseUrl: publicBaseUrl(config), bounceLabel, signer: deps.signer, logger } : undefined;
+  const acceptor = new Acceptor({ store: deps.store, hostname: config.hostname, clock, logger, onQueued: deps.onQueued, signer: deps.signer, bounceLabel, bounceSecret, unsubscribe });
   const authLimiter = new AuthLimiter(config.smtp.auth, clock);
   const limits = new ConnectionLimits(config.smtp.maxConnections, config.smtp.maxConnectionsPerIp);
   const isRelayNetwork = networkMatcher(config.smtp.relayNetworks);

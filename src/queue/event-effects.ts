@@ -6,8 +6,9 @@
 // Suppressions: a hard bounce and a complaint stop all mail to the address; an unsubscribe stops
 // broadcast mail (or what its data.scope says); a soft bounce (a final failure whose cause may
 // pass: mailbox full, expired after retries) counts towards the soft-bounce rule, and a delivery
-// clears that count. A 'block' bounce (the sender was refused: reputation, policy, authentication)
-// never suppresses: the address is fine.
+// clears that count. A 'block' (the sender was refused: reputation, policy, authentication) never
+// suppresses nor counts, whether it bounced at once or was the last failure of an expired message:
+// the address is fine.
 import type { SoftBouncePolicy, Suppression, SuppressionScope } from './suppression-store.js';
 import { suppressionKey } from './suppression-store.js';
 
@@ -17,8 +18,12 @@ export interface EffectEvent {
   seq?: number;
 }
 
-/** One counter to add to; `tag` '' counts every message, a tag counts that tag's messages. */
-export interface StatDelta { hour: number; stream: string; domain: string; tag: string; metric: string; n: number }
+/**
+ * One counter to add to. Grains: 'hour' (bucket = the UTC hour, key ''), 'domain' (bucket = the
+ * UTC day, key = the recipient domain), 'tag' (bucket = the UTC day, key = the tag).
+ */
+export type StatGrain = 'hour' | 'domain' | 'tag';
+export interface StatDelta { grain: StatGrain; bucket: number; stream: string; key: string; metric: string; n: number }
 
 export interface EventEffects {
   /** Aggregated and sorted by key (one lock order for every writer). */
@@ -31,6 +36,7 @@ export interface EventEffects {
 }
 
 export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
 export const DEFAULT_SOFT_BOUNCE_POLICY: SoftBouncePolicy = { count: 3, windowMs: 30 * 24 * HOUR_MS };
 
 /** The metrics an event adds one to. */
@@ -72,7 +78,7 @@ export function effectsOf(account: string, events: readonly EffectEvent[]): Even
     if (e.type === 'bounced' && e.data.bounceType === 'hard') suppress('all', 'hard-bounce', text(e.data.response));
     else if (e.type === 'complained') suppress('all', 'complaint', text(e.data.feedbackType) ?? 'abuse');
     else if (e.type === 'unsubscribed') suppress(e.data.scope === 'all' ? 'all' : 'broadcast', 'unsubscribe', text(e.data.method));
-    else if ((e.type === 'bounced' && e.data.bounceType === 'soft') || e.type === 'failed') {
+    else if ((e.type === 'bounced' && e.data.bounceType === 'soft') || (e.type === 'failed' && e.data.lastFailure !== 'block')) {
       out.softBounces.push({ address, at: e.at, messageId: e.messageId, detail: text(e.data.response), source });
     } else if (e.type === 'delivered') out.delivered.push(address);
   }
@@ -84,21 +90,24 @@ function countStats(e: EffectEvent, into: Map<string, StatDelta>): void {
   const metrics = metricsOf(e.type, e.data);
   if (metrics.length === 0) return;
   const hour = Math.floor(e.at / HOUR_MS) * HOUR_MS;
+  const day = Math.floor(e.at / DAY_MS) * DAY_MS;
   const stream = text(e.data.stream) ?? 'transactional';
   const domain = domainOf(e.recipient);
   const tags = Array.isArray(e.data.tags) ? [...new Set(e.data.tags.filter((t): t is string => typeof t === 'string' && t !== ''))] : [];
+  const rows: [StatGrain, number, string][] = [['hour', hour, ''], ...(domain ? [['domain', day, domain] as [StatGrain, number, string]] : []),
+    ...tags.map((t): [StatGrain, number, string] => ['tag', day, t])];
   for (const metric of metrics) {
-    for (const tag of ['', ...tags]) {
-      const key = `${hour}\u0000${stream}\u0000${domain}\u0000${tag}\u0000${metric}`;
-      const d = into.get(key);
+    for (const [grain, bucket, key] of rows) {
+      const id = `${grain}\u0000${bucket}\u0000${stream}\u0000${key}\u0000${metric}`;
+      const d = into.get(id);
       if (d) d.n++;
-      else into.set(key, { hour, stream, domain, tag, metric, n: 1 });
+      else into.set(id, { grain, bucket, stream, key, metric, n: 1 });
     }
   }
 }
 
 const compareStat = (a: StatDelta, b: StatDelta): number =>
-  a.hour - b.hour || cmp(a.stream, b.stream) || cmp(a.domain, b.domain) || cmp(a.tag, b.tag) || cmp(a.metric, b.metric);
+  cmp(a.grain, b.grain) || a.bucket - b.bucket || cmp(a.stream, b.stream) || cmp(a.key, b.key) || cmp(a.metric, b.metric);
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The suppression the soft-bounce rule adds once an address reached `count` consecutive soft bounces. */

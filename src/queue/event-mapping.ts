@@ -30,8 +30,12 @@ export function outcomeEvent(o: RecipientOutcome, attempt: number, base: Record<
       const data = { ...base, bounceType: c.bounceType, bounceCategory: c.category, code: c.code, enhanced: c.enhanced, response: o.response, host, attempt };
       return { type: 'bounced', data };
     }
-    case 'expired':
-      return { type: 'failed', data: { ...base, reason: 'expired', response: o.response, host, attempt } };
+    case 'expired': {
+      // The class of the last failure: a message that expired refused as the sender's fault (a block)
+      // says nothing against the address (event-effects.ts counts only the others as soft bounces).
+      const c = classifyBounce(o.response);
+      return { type: 'failed', data: { ...base, reason: 'expired', lastFailure: c.bounceType === 'block' ? 'block' : 'soft', bounceCategory: c.category, response: o.response, host, attempt } };
+    }
     case 'suppressed':
       return { type: 'suppressed', data: { ...base, reason: o.suppression.reason, scope: o.suppression.scope, suppressedAt: o.suppression.createdAt, response: o.response } };
   }

@@ -10,7 +10,7 @@ export const STATS_GROUPS: readonly StatsGroup[] = ['hour', 'day', 'domain', 'st
 export interface StatsQuery {
   /** null: every account (the admin view). */
   account: string | null;
-  /** ms, inclusive; counted by whole hours (the hour containing `from` is included). */
+  /** ms, inclusive; counted by whole hours (whole days for domain and tag statistics). */
   from: number;
   /** ms, exclusive. */
   to: number;
@@ -31,15 +31,16 @@ export interface StatsStore {
   compactStats(): Promise<number>;
 }
 
-const DAY_MS = 86_400_000;
-/** The SQL expression of a group's key over a counter row (both dialects). */
-export function groupKey(g: StatsGroup): string {
-  switch (g) {
-    case 'hour': return 'CAST(hour AS text)';
-    case 'day': return `CAST(hour - (hour % ${DAY_MS}) AS text)`;
-    case 'total': return `''`;
-    default: return g;
-  }
+/**
+ * Why the counters cannot answer `q` (the API answers 400, the CLI exits 2), or null. Domain and
+ * tag counters are kept per UTC day, each on its own (not per hour, nor crossed).
+ */
+export function statsProblem(q: Pick<StatsQuery, 'groupBy' | 'tag' | 'domain'>): string | null {
+  const byTag = q.groupBy === 'tag' || q.tag !== undefined;
+  const byDomain = q.groupBy === 'domain' || q.domain !== undefined;
+  if (byTag && byDomain) return 'domain and tag cannot be combined (counters are kept per domain or per tag)';
+  if ((byTag || byDomain) && q.groupBy === 'hour') return 'domain and tag statistics are kept per day: group by day';
+  return null;
 }
 
 /** Rows of (k, metric, n) into groups, in key order. */

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import type { MessageMeta, PlatformStore, RateLimits } from './platform-store.js';
 import type { Suppression, SuppressionCause, SuppressionStore } from './suppression-store.js';
 import type { StatsStore } from './stats-store.js';
+import type { SecretStore } from './secret-store.js';
 
 /** Recipient lifecycle. Final states: delivered, bounced, expired, suppressed. */
 export type RecipientState = 'queued' | 'deferred' | 'delivering' | 'held' | 'delivered' | 'bounced' | 'expired' | 'suppressed';
@@ -213,10 +214,20 @@ export interface NodeHeartbeat {
   inFlight: number;           // deliveries running on that node at lastSeenAt
 }
 
-export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore {
+/** The answer of checkWritable; `reason` is for operators (never sent to SMTP clients). */
+export interface WriteCheck { writable: boolean; reason: string | null }
+
+export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore {
   /** Open/migrate. Must be called once before anything else. */
   open(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Whether writes work now (/readyz): false from a write that failed because the store is
+   * unavailable (QueueUnavailableError: unreachable, disk full, I/O error) until a write succeeds
+   * again; an embedded store also answers false when its disk has almost no space left. Cheap: no
+   * write of its own (main.ts's heartbeat is the periodic probe write).
+   */
+  checkWritable(): Promise<WriteCheck>;
 
   // ingress
   createBody(id: string): BodyWriter;

@@ -107,16 +107,22 @@ export function suppressionContract(it: PlatformIt): void {
     ]);
   });
 
-  it('soft bounces suppress after the configured count in a row; a delivery in between starts the count again', async (store) => {
+  it('soft bounces suppress after the configured count in a row; a delivery in between starts the count again; blocks never count', async (store) => {
     await store.addAccount({ name: 'acme', createdAt: T0, limits: {} });
     const soft = (rcptId: number): RecipientOutcome => ({ rcptId, status: 'bounced', response: '552 5.2.2 mailbox full' });
-    for (let i = 0; i < 2; i++) { await send(store, ['full@x.example'], meta('acme')); await deliverAll(store, T0 + i, (_a, id) => soft(id)); }
-    await send(store, ['full@x.example'], meta('acme'));
-    await deliverAll(store, T0 + 5, (_a, rcptId) => ({ rcptId, status: 'delivered', response: '250 ok' }));
-    for (let i = 0; i < 2; i++) { await send(store, ['full@x.example'], meta('acme')); await deliverAll(store, T0 + 10 + i, (_a, id) => soft(id)); }
-    assert.equal((await store.listSuppressions({ account: 'acme' })).length, 0, 'two in a row since the delivery');
-    await send(store, ['full@x.example'], meta('acme'));
-    await deliverAll(store, T0 + 20, (_a, rcptId) => ({ rcptId, status: 'expired', response: '451 4.2.2 try later' }));
+    const once = async (at: number, outcome: (rcptId: number) => RecipientOutcome) => {
+      await send(store, ['full@x.example'], meta('acme'));
+      await deliverAll(store, at, (_a, id) => outcome(id));
+    };
+    await once(T0, soft);
+    await once(T0 + 1, soft);
+    await once(T0 + 5, (rcptId) => ({ rcptId, status: 'delivered', response: '250 ok' }));
+    await once(T0 + 10, soft);
+    await once(T0 + 11, soft);
+    await once(T0 + 12, (rcptId) => ({ rcptId, status: 'expired', response: '421 4.7.28 unusual rate of unsolicited mail' }));
+    await once(T0 + 13, (rcptId) => ({ rcptId, status: 'bounced', response: '554 5.7.1 client host blocked using zen.spamhaus.org' }));
+    assert.equal((await store.listSuppressions({ account: 'acme' })).length, 0, 'two in a row since the delivery; blocks (the sender\'s fault) do not count');
+    await once(T0 + 20, (rcptId) => ({ rcptId, status: 'expired', response: '451 4.2.2 try later' }));
     const [s] = await store.listSuppressions({ account: 'acme' });
     assert.equal(s?.reason, 'soft-bounce', 'an expiry counts as a soft bounce: the third in a row');
     assert.match(s!.detail!, /^3 consecutive soft bounces/);

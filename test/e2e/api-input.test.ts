@@ -20,6 +20,7 @@ import type { QueueCounts, QueueStore } from '../../src/queue/store.js';
 import { call, seedTenant, type Tenant } from '../helpers/api-fixture.js';
 import { freshDatabase } from '../helpers/postgres.js';
 import { TOOLS, requireTools } from '../helpers/require-tool.js';
+import { fixedSecrets } from '../../src/events/secret-ring.js';
 
 const total = (c: QueueCounts) => Object.values(c).reduce((a, b) => a + b, 0);
 
@@ -41,7 +42,7 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
   });
   const queued: string[] = [];
   const signer = new MessageSigner({ store, hostname: config.hostname, domains: config.domains, clock: systemClock, logger });
-  const api = (await startApi({ config, store, clock: systemClock, logger, tls: { cert: '', key: '' }, signer, onQueued: (id) => queued.push(id), bounceSecrets: [] }))!;
+  const api = (await startApi({ config, store, clock: systemClock, logger, tls: { cert: '', key: '' }, signer, onQueued: (id) => queued.push(id), bounceSecrets: fixedSecrets() }))!;
   const base = `http://127.0.0.1:${api.address.port}`;
   let closed = false;
   t.after(async () => { await api.close(); if (!closed) await store.close(); await fs.rm(dir, { recursive: true, force: true }); });
@@ -123,6 +124,10 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
     const resent = await send({ ...good, headers: { 'Resent-From': 'x@other.com', 'resent-sender': 'Ops <ops@acme.test>' } });
     assert.equal(resent.status, 422);
     assert.deepEqual(resent.body.error.fields, [{ path: 'headers.Resent-From', message: 'the Resent-From domain is not a sending domain of this account' }]);
+    assert.equal(spoof.body.error.fields[0].message, 'other.test is not a sending domain of account acme; add it with: postlane domains add other.test --account acme');
+    assert.equal(spoof.body.error.message, `The sender is not authorised: ${spoof.body.error.fields[0].message}`);
+    const plain = await send(JSON.stringify(good), { 'content-type': 'text/plain' });
+    assert.equal(plain.status, 415, 'text/plain is not JSON (docs/api.md)');
     await nothingQueued(before);
   });
 
@@ -159,7 +164,7 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
     const r = await send({ ...good, cc: ['carol@dest.test'], tags: ['t1'], metadata: { order: '7' } });
     assert.equal(r.status, 202, r.text);
     assert.match(r.body.id, /^[0-9A-Z]{20}$/);
-    assert.deepEqual(r.body.recipients, [{ email: 'bob@dest.test', id: `${r.body.id}.0` }, { email: 'carol@dest.test', id: `${r.body.id}.1` }]);
+    assert.deepEqual(r.body.recipients, [{ email: 'bob@dest.test', id: `${r.body.id}.0`, status: 'queued' }, { email: 'carol@dest.test', id: `${r.body.id}.1`, status: 'queued' }]);
     assert.ok(queued.includes(r.body.id), 'the scheduler was woken');
     assert.equal(total(await store.counts()), before + 2);
     const got = await call(base, 'GET', `/v1/messages/${r.body.id}`, { token: acme.tokens.read });

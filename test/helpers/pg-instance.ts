@@ -6,6 +6,7 @@
 //
 //   const pg = await PgInstance.create();   // null when no server binaries are installed
 //   await pg.start(); pg.url('postgres');  await pg.stop('fast');  await pg.start();  await pg.cleanup();
+//   PgInstance.create({ parentDir: smallFs.dir, small: true })  // on a given filesystem, 1 MB WAL segments
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
@@ -41,22 +42,30 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export class PgInstance {
-  private constructor(private readonly bin: string, readonly dir: string, readonly port: number, private readonly asPostgres: boolean) {}
+export interface PgInstanceOptions {
+  /** Where the server's directory is created (default: the system temp dir), e.g. a small tmpfs. */
+  parentDir?: string;
+  /** A small footprint: 1 MB WAL segments and 2–8 MB of WAL kept (default: initdb's and the server's defaults). */
+  small?: boolean;
+}
 
-  static async create(): Promise<PgInstance | null> {
+export class PgInstance {
+  private constructor(private readonly bin: string, readonly dir: string, readonly port: number, private readonly asPostgres: boolean,
+    private readonly small: boolean) {}
+
+  static async create(opts: PgInstanceOptions = {}): Promise<PgInstance | null> {
     const bin = await findPgBinDir();
     if (!bin) return null;
     const asPostgres = process.getuid?.() === 0;
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-pg-'));
+    const dir = await fs.mkdtemp(path.join(opts.parentDir ?? os.tmpdir(), 'postlane-pg-'));
     if (asPostgres) {
       const { stdout } = await run('id', ['-u', 'postgres']);
       const uid = Number(stdout.trim());
       const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
       await fs.chown(dir, uid, gid);
     }
-    const pg = new PgInstance(bin, dir, await freePort(), asPostgres);
-    await pg.exec('initdb', ['-D', pg.dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
+    const pg = new PgInstance(bin, dir, await freePort(), asPostgres, !!opts.small);
+    await pg.exec('initdb', ['-D', pg.dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', ...(opts.small ? ['--wal-segsize=1'] : [])]);
     return pg;
   }
 
@@ -68,7 +77,8 @@ export class PgInstance {
   async start(): Promise<void> {
     // fsync off: this server is stopped cleanly (a fast shutdown writes everything out); what is
     // tested is the relay losing its database, not the machine losing power.
-    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=40`;
+    const small = this.small ? ' -c min_wal_size=2MB -c max_wal_size=8MB' : '';
+    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=40${small}`;
     await this.exec('pg_ctl', ['-D', this.dataDir, '-o', options, '-l', path.join(this.dir, 'server.log'), '-w', '-t', '30', 'start']);
   }
 

@@ -11,6 +11,7 @@
 //     mail: (addr) => null, rcpt: (addr) => ({ code: 550, message: '5.1.1 unknown' }),
 //     data: () => ({ code: 451, message: '4.3.0 try later' }),   // after the body was read
 //     dataDelayMs: 300,                                          // answer (and record) the DATA this much later
+//     holdData: () => released,                                  // answer each DATA once this resolves (mx.heldData: how many wait)
 //     refuse: true,                                              // nothing listens: ECONNREFUSED
 //   } })
 //   mx.messages → [{ mailFrom, rcptTo, body, tls, user, receivedAt }]  ('' for the null sender)
@@ -31,6 +32,8 @@ export interface ReceiverBehaviour {
   data?(): SmtpReply | null;
   /** Answer each DATA this many ms after its end (a slow MX: deliveries stay in flight longer). */
   dataDelayMs?: number;
+  /** Answer each DATA only once the promise this returns resolves (deliveries held in flight on cue). */
+  holdData?: () => Promise<void>;
   refuse?: boolean;
 }
 
@@ -44,6 +47,8 @@ export interface Receiver {
   readonly sessions: number;
   /** Most sessions open at the same time. */
   readonly maxConcurrentSessions: number;
+  /** DATA answers waiting for behaviour.holdData now. */
+  readonly heldData: number;
   waitFor(n: number, timeoutMs: number): Promise<ReceivedMessage[]>;
   close(): Promise<void>;
 }
@@ -65,12 +70,12 @@ const smtpError = (r: SmtpReply) => Object.assign(new Error(r.message), { respon
 const reply = (r: SmtpReply | null | undefined) => (r ? smtpError(r) : null);
 
 /** What the server hooks update; read by the Receiver's getters. */
-interface ReceiverState { messages: ReceivedMessage[]; waiters: Set<() => void>; sessions: number; open: number; maxOpen: number }
+interface ReceiverState { messages: ReceivedMessage[]; waiters: Set<() => void>; sessions: number; open: number; maxOpen: number; held: number }
 
 export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receiver> {
   const host = opts.host ?? '127.0.0.2';
   if (opts.behaviour?.refuse) return refusingReceiver(host, opts.port ?? 0);
-  const state: ReceiverState = { messages: [], waiters: new Set(), sessions: 0, open: 0, maxOpen: 0 };
+  const state: ReceiverState = { messages: [], waiters: new Set(), sessions: 0, open: 0, maxOpen: 0, held: 0 };
   const server = new SMTPServer(await serverOptions(host, opts, state));
   server.on('error', () => undefined);
   await new Promise<void>((resolve, reject) => {
@@ -83,6 +88,7 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
     messages: state.messages,
     get sessions() { return state.sessions; },
     get maxConcurrentSessions() { return state.maxOpen; },
+    get heldData() { return state.held; },
     waitFor: (n, timeoutMs) => waitFor(state.messages, state.waiters, n, timeoutMs),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -121,7 +127,10 @@ async function serverOptions(host: string, opts: ReceiverOptions, state: Receive
           if (!refusal) record(state, session, Buffer.concat(chunks));
           cb(refusal);
         };
-        if (b.dataDelayMs) setTimeout(answer, b.dataDelayMs); else answer();
+        const later = () => { if (b.dataDelayMs) setTimeout(answer, b.dataDelayMs); else answer(); };
+        if (!b.holdData) return later();
+        state.held++;
+        void b.holdData().then(() => { state.held--; later(); });
       });
     },
   };
@@ -169,6 +178,7 @@ async function refusingReceiver(host: string, port: number): Promise<Receiver> {
     messages: [],
     sessions: 0,
     maxConcurrentSessions: 0,
+    heldData: 0,
     waitFor: (n, timeoutMs) => waitFor([], new Set(), n, timeoutMs),
     close: async () => undefined,
   };

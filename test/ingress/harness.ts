@@ -17,6 +17,7 @@ import { systemClock, type Clock } from '../../src/clock.js';
 import { QuotaService } from '../../src/accounts/quota.js';
 import type { AuthGrant } from '../../src/ingress/smtp/session.js';
 import type { QuotaCharger } from '../../src/ingress/smtp/connection.js';
+import { fixedSecrets } from '../../src/events/secret-ring.js';
 
 let certificate: Promise<{ cert: string; key: string }> | null = null;
 export const testCertificate = () => (certificate ??= createSelfSigned('relay.test'));
@@ -62,7 +63,7 @@ export async function startHarness(overrides: Record<string, unknown> = {}, opts
   await store.open();
   const quota = opts.quota === true ? new QuotaService(store, opts.clock ?? systemClock) : opts.quota || undefined;
   const ingress = await startSmtpIngress({
-    config, store, tls: await testCertificate(), logger, clock: opts.clock, quota, bounceSecrets: [Buffer.from('ingress harness bounce secret')],
+    config, store, tls: await testCertificate(), logger, clock: opts.clock, quota, bounceSecrets: fixedSecrets(Buffer.from('ingress harness bounce secret')),
     authenticate: opts.authenticate ?? (async (user, password) => USERS.get(user) === password),
   });
   return {

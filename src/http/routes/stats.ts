@@ -6,7 +6,7 @@
 import { z } from 'zod/v4';
 import { ApiError } from '../../ingress/http/api-error.js';
 import { DEFAULT_ACCOUNT } from '../../queue/platform-store.js';
-import { STATS_GROUPS, type StatsGroup } from '../../queue/stats-store.js';
+import { STATS_GROUPS, statsProblem, type StatsGroup } from '../../queue/stats-store.js';
 import { byProvider, COUNT_NAMES, statsReport } from '../../events/stats-report.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { errorBody, queryTime } from '../schemas.js';
@@ -47,6 +47,8 @@ export function statsRoutes(ctx: RouteContext): ApiRoute[] {
       }
       const account = accountOf(r.query.account, r.key);
       const groupBy = r.query.group_by as StatsGroup | 'provider';
+      const problem = statsProblem({ groupBy: groupBy === 'provider' ? 'domain' : groupBy, tag: r.query.tag, domain: r.query.domain });
+      if (problem) throw new ApiError(400, 'invalid_query', 'The query is invalid', [{ path: 'group_by', message: problem }]);
       if (groupBy === 'account' && account !== null) {
         throw new ApiError(400, 'invalid_query', 'The query is invalid', [{ path: 'group_by', message: 'account grouping needs account=*' }]);
       }

@@ -19,6 +19,8 @@ export const suppressionBody = z.object({
   message_id: z.string().nullable(), detail: z.string().nullable(),
 }).meta({ id: 'Suppression' });
 
+const suppressionPage = z.object({ data: z.array(suppressionBody), next_cursor: z.string().nullable() }).meta({ id: 'SuppressionPage' });
+
 const listQuery = z.object({
   search: z.string().max(254).optional().describe('addresses containing this text'),
   reason: reason.optional(), scope: scope.optional(),
@@ -43,7 +45,7 @@ export function suppressionRoutes(ctx: RouteContext): ApiRoute[] {
     defineRoute({
       method: 'GET', url: '/v1/suppressions', scope: 'read', tag: 'suppressions', query: listQuery,
       summary: 'The account\'s suppression list in address order, searchable, paged by cursor',
-      responses: { 200: { description: 'a page of entries', schema: z.object({ data: z.array(suppressionBody), next_cursor: z.string().nullable() }).meta({ id: 'SuppressionPage' }) } },
+      responses: { 200: { description: 'a page of entries', schema: suppressionPage } },
       handler: async (r) => {
         const after = decodeCursor(r.query.cursor, cursorSchema);
         const found = await ctx.store.listSuppressions({

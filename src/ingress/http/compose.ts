@@ -34,6 +34,8 @@ export interface PreparedMessage {
   originators: (Originator & { path: string })[];
   meta: Omit<MessageMeta, 'account'>;
   notBefore: number | null;
+  /** list_unsubscribe: true/false asked explicitly; undefined: the default (broadcast mail gets it). */
+  listUnsubscribe?: boolean;
   /** The message bytes (header block first, CRLF line ends) for queue id `id`. */
   build(id: string, hostname: string, now: number): Promise<Buffer>;
 }
@@ -128,7 +130,7 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
   };
   const fromDomain = domainOfAddress(sender.address);
   return {
-    mailFrom: sender.address, recipients, fromDomains: [fromDomain], meta: metaOf(req), notBefore,
+    mailFrom: sender.address, recipients, fromDomains: [fromDomain], meta: metaOf(req), notBefore, listUnsubscribe: req.list_unsubscribe,
     originators: [{ field: 'From', domain: fromDomain, path: 'from' }, ...headerOriginators(req.headers ?? {})],
     build: async (id, hostname, at) => {
       const node = new MailComposer({ ...mail, messageId: `<${id}@${hostname}>`, date: new Date(at) }).compile();
@@ -170,7 +172,7 @@ export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits,
   const from = parseHeaderFrom(headerBlock);
   if (from.fields !== 1) throw invalidFields([{ path: 'message', message: 'must have exactly one From: field' }]);
   return {
-    mailFrom: mailFrom!.address, recipients, fromDomains: from.domains, meta: metaOf(req), notBefore,
+    mailFrom: mailFrom!.address, recipients, fromDomains: from.domains, meta: metaOf(req), notBefore, listUnsubscribe: req.list_unsubscribe,
     originators: from.originators.map((o) => ({ ...o, path: o.field === 'From' ? 'from' : 'message' })),
     build: async (id, hostname, at) => {
       const added: string[] = [];

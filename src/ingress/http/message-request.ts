@@ -63,6 +63,8 @@ export const sendMessageRequest = z.object({
   metadata: z.record(z.string().min(1).max(64), z.string().max(1000)).optional()
     .describe(`string values returned in every event of the message (at most ${MAX_METADATA_KEYS} keys)`),
   stream: z.enum(['transactional', 'broadcast']).optional().describe('default transactional'),
+  list_unsubscribe: z.boolean().optional()
+    .describe('add one-click unsubscribe (List-Unsubscribe, RFC 8058) for the single recipient; default: for broadcast mail, unless a List-Unsubscribe header is given'),
   send_at: z.iso.datetime({ offset: true }).optional().describe('scheduled send: recipients are not due before this time'),
 }).strict().meta({ id: 'SendMessageRequest' });
 export type SendMessageRequest = z.infer<typeof sendMessageRequest>;
@@ -77,6 +79,7 @@ export const rawMessageRequest = z.object({
   tags: z.array(headerText(128).min(1)).max(MAX_TAGS).optional(),
   metadata: z.record(z.string().min(1).max(64), z.string().max(1000)).optional(),
   stream: z.enum(['transactional', 'broadcast']).optional(),
+  list_unsubscribe: z.boolean().optional(),
   send_at: z.iso.datetime({ offset: true }).optional(),
 }).strict().meta({ id: 'RawMessageRequest' });
 export type RawMessageRequest = z.infer<typeof rawMessageRequest>;

@@ -12,10 +12,11 @@ import { authorDomain } from '../../domains/header-from.js';
 import { isWithinDomain, normalizeDomain } from '../../domains/domain-name.js';
 import type { MessageSigner, SignOutcome } from '../../domains/message-signer.js';
 import { newQueueId } from '../../message/ids.js';
-import type { ApiKeyRecord } from '../../queue/platform-store.js';
+import { DEFAULT_ACCOUNT, type ApiKeyRecord } from '../../queue/platform-store.js';
 import type { NewMessage, QueueStore } from '../../queue/store.js';
 import { suppressionKey, type Suppression } from '../../queue/suppression-store.js';
 import { alignedReturnPath, receivedHeader } from '../trace-fields.js';
+import { unsubscribeFields, type UnsubscribeSettings } from '../unsubscribe-fields.js';
 import { ApiError, invalidFields, queueUnavailable } from './api-error.js';
 import { tooLarge, type PreparedMessage } from './compose.js';
 import type { AcceptDeps } from '../accept.js';
@@ -28,8 +29,10 @@ export interface HttpSubmissionDeps {
   quota: Pick<QuotaService, 'charge'>;
   signer?: MessageSigner;
   bounceLabel?: string | null;
+  /** One-click unsubscribe for broadcast mail; absent: never added. */
+  unsubscribe?: UnsubscribeSettings;
   /** The current bounce secret (AcceptDeps.bounceSecret). */
-  bounceSecret?: Buffer | null;
+  bounceSecret?: () => Buffer | null;
   maxMessageSize: number;
   onQueued?: AcceptDeps['onQueued'];
 }
@@ -78,7 +81,8 @@ export class HttpSubmission {
     const received = Buffer.from(receivedHeader({
       helo: null, ip: ctx.clientIp, hostname: this.deps.hostname, protocol: ctx.secure ? 'HTTPS' : 'HTTP', id, date: new Date(now), tls: ctx.tls,
     }), 'latin1');
-    const message = Buffer.concat([received, body]);
+    const unsubscribe = await this.#unsubscribeFields(id, msg, ctx.key.account, body);
+    const message = Buffer.concat([received, Buffer.from(unsubscribe, 'latin1'), body]);
     const signed = await this.#sign(message, msg, id);
     await this.#store(id, message, signed, msg, ctx, now, suppressed);
     this.deps.logger.info({
@@ -98,6 +102,20 @@ export class HttpSubmission {
     };
   }
 
+  /** One-click unsubscribe fields (before signing), unless the request said list_unsubscribe: false. */
+  async #unsubscribeFields(id: string, msg: PreparedMessage, account: string, body: Buffer): Promise<string> {
+    if (!this.deps.unsubscribe || msg.listUnsubscribe === false) return '';
+    const end = body.indexOf('\r\n\r\n');
+    try {
+      return await unsubscribeFields(this.deps.unsubscribe, {
+        id, account, recipients: msg.recipients, stream: msg.meta.stream, requested: msg.listUnsubscribe === true,
+        fromDomain: authorDomain({ domains: msg.fromDomains, fields: 1 }), header: end < 0 ? body : body.subarray(0, end + 2),
+      });
+    } catch (err) {
+      this.#storeFailed('unsubscribe', err, id);
+    }
+  }
+
   /** The recipients the account's suppression list stops for this message's stream. */
   async #suppressed(msg: PreparedMessage, account: string): Promise<Map<string, Suppression>> {
     try {
@@ -115,11 +133,13 @@ export class HttpSubmission {
     const owned = await this.#sendingDomains(account);
     const covered = (d: string | null) => d !== null && owned.some((o) => isWithinDomain(d, o));
     const senderDomain = normalizeDomain(msg.mailFrom.slice(msg.mailFrom.lastIndexOf('@') + 1));
+    const howToAdd = (d: string | null) => (d === null ? 'the sender domain is not a sending domain of this account'
+      : `${d} is not a sending domain of account ${account}; add it with: postlane domains add ${d}${account === DEFAULT_ACCOUNT ? '' : ` --account ${account}`}`);
     const refused = msg.originators.filter((o) => !covered(o.domain))
-      .map((o) => ({ path: o.path, message: `the ${o.field} domain is not a sending domain of this account` }));
-    if (refused.length) throw invalidFields(refused, 'The sender is not authorised');
+      .map((o) => ({ path: o.path, message: o.field === 'From' ? howToAdd(o.domain) : `the ${o.field} domain is not a sending domain of this account` }));
+    if (refused.length) throw invalidFields(refused, `The sender is not authorised: ${refused[0]!.message}`);
     if (!covered(senderDomain)) {
-      throw invalidFields([{ path: 'envelope.from', message: 'the envelope sender domain is not a sending domain of this account' }], 'The sender is not authorised');
+      throw invalidFields([{ path: 'envelope.from', message: howToAdd(senderDomain) }], `The sender is not authorised: ${howToAdd(senderDomain)}`);
     }
   }
 
@@ -166,7 +186,7 @@ export class HttpSubmission {
     suppressed: Map<string, Suppression>): Promise<void> {
     const { store } = this.deps;
     const headerPrefix = signed?.headers ?? '';
-    const returnPath = alignedReturnPath(id, msg.mailFrom, signed, this.deps.bounceLabel, this.deps.bounceSecret);
+    const returnPath = alignedReturnPath(id, msg.mailFrom, signed, this.deps.bounceLabel, this.deps.bounceSecret?.() ?? null);
     let writer;
     try {
       writer = store.createBody(id);

@@ -7,6 +7,8 @@
 // until the session has caught up. Timeouts: commandTimeout while waiting for a command,
 // dataTimeout while waiting for DATA bytes; never while our own work (auth check, quota charge,
 // store) runs.
+// Logging: repetitive lines (refusals, quota refusals and errors) are limited per session by
+// log-budget.ts; what was only counted is reported in one `smtp.log_suppressed` line at the end.
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
@@ -15,6 +17,7 @@ import type { Acceptor } from '../accept.js';
 import type { QuotaDecision, QuotaSubject } from '../../accounts/quota.js';
 import type { AuthLimiter } from './auth-limiter.js';
 import { DataReader, contentReply, dataReplies } from './data-reader.js';
+import { SessionLogBudget } from './log-budget.js';
 import { MAX_AUTH_LINE, SmtpSession, type AuthGrant, type AuthOutcome, type DataOutcome, type QuotaOutcome, type SessionOutput, type SessionOptions, type TlsInfo, type Transaction } from './session.js';
 
 /** Charges recipients to an account (src/accounts/quota.ts QuotaService). */
@@ -63,6 +66,7 @@ export class Connection {
   #timer: NodeJS.Timeout | null = null;
   #resolveClosed!: () => void;
   readonly #ip: string;
+  readonly #logBudget = new SessionLogBudget();
 
   constructor(private readonly raw: net.Socket, private readonly deps: ConnectionDeps) {
     this.#socket = raw;
@@ -95,6 +99,7 @@ export class Connection {
       this.destroy();
     } finally {
       await this.#end();
+      this.#logBudget.report(this.deps.logger, { listener: this.deps.session.listener, ip: this.#ip });
     }
   }
 
@@ -144,7 +149,7 @@ export class Connection {
   #record(out: SessionOutput) {
     this.#out.push(...out.replies);
     for (const r of out.replies) {
-      if (r.code < 400) continue;
+      if (r.code < 400 || !this.#logBudget.allow('smtp.rejected')) continue;
       this.deps.logger.info({ event: 'smtp.rejected', listener: this.deps.session.listener, ip: this.#ip, command: out.command ?? null, code: r.code, enhanced: r.enhanced ?? null }, 'SMTP reply');
     }
   }
@@ -212,11 +217,11 @@ export class Connection {
     const base = { listener: this.deps.session.listener, ip: this.#ip, account: subject.account, user: subject.principal?.id ?? null };
     let decision: QuotaDecision;
     try { decision = await this.deps.quota.charge(subject, 1); } catch (err) {
-      this.deps.logger.error({ event: 'smtp.quota_error', ...base, err: errorText(err) }, 'quota check failed');
+      if (this.#logBudget.allow('smtp.quota_error')) this.deps.logger.error({ event: 'smtp.quota_error', ...base, err: errorText(err) }, 'quota check failed');
       return { ok: false, reply: QUOTA_UNAVAILABLE };
     }
     if (decision.ok) return decision;
-    this.deps.logger.warn({
+    if (this.#logBudget.allow('smtp.quota_exceeded')) this.deps.logger.warn({
       event: 'smtp.quota_exceeded', ...base, key: decision.key, window: decision.window, limit: decision.limit,
       permanent: decision.permanent, retryAfterMs: decision.retryAfterMs,
     }, 'recipient refused: quota exceeded');

@@ -17,6 +17,7 @@ import { DEFAULT_ACCOUNT, type RateLimits } from '../../queue/platform-store.js'
 import type { QuotaSubject } from '../../accounts/quota.js';
 import { authorisedDomain, type DomainUser } from '../../domains/authorisation.js';
 import { isBounceAddress } from '../../domains/bounce-address.js';
+import { isUnsubscribeAddress } from '../../events/unsubscribe.js';
 import { parseMailArgs, parseRcptArgs, relayTrickIn, type ArgsError, type Mailbox, type MailParams } from '../../message/address.js';
 
 export type ListenerName = 'submission' | 'submissions' | 'alt' | 'mx';
@@ -417,7 +418,7 @@ export class SmtpSession {
   #isLocal(rcpt: Mailbox): boolean {
     if (relayTrickIn(rcpt) !== null) return false;
     if (rcpt.domain === '' || this.opts.localDomains.has(rcpt.domain)) return true;
-    return !!this.opts.bounceLabel && isBounceAddress(rcpt.address, this.opts.bounceLabel);
+    return !!this.opts.bounceLabel && (isBounceAddress(rcpt.address, this.opts.bounceLabel) || isUnsubscribeAddress(rcpt.address, this.opts.bounceLabel));
   }
 
   #data(arg: string): Step {

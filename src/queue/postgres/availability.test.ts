@@ -1,10 +1,8 @@
 // Which failures count as "PostgreSQL unavailable" (retry later) — a literal table of what
-// node-postgres and the server produce — and the once-per-outage log.
+// node-postgres and the server produce. The once-per-outage log: ../store-availability.test.ts.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
-import { createLogger } from '../../events/log.js';
-import { AvailabilityLog, isUnavailable } from './availability.js';
+import { isUnavailable } from './availability.js';
 
 const err = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {});
 
@@ -17,6 +15,12 @@ describe('PostgreSQL availability', () => {
     [err('canceling statement due to statement timeout', '57014'), true],
     [err('connection failure', '08006'), true],
     [err('sorry, too many clients already', '53300'), true],
+    [err('could not extend file "base/16384/16400": No space left on device', '53100'), true],
+    [err('could not write to file "pg_wal/xlogtemp.123": No space left on device', '53100'), true],
+    [err('out of memory', '53200'), true],
+    [err('temporary file size exceeds temp_file_limit', '53400'), true],
+    [err('could not read block 0 in file "base/16384/16400": Input/output error', '58030'), true],
+    [err('could not open file "base/16384/16400": No such file or directory', '58P01'), false],
     [err('could not serialize access', '40001'), true],
     [err('Connection terminated unexpectedly'), true],
     [err('Connection terminated due to connection timeout'), true],
@@ -35,26 +39,5 @@ describe('PostgreSQL availability', () => {
   it('handles non-errors', () => {
     assert.equal(isUnavailable(undefined), false);
     assert.equal(isUnavailable('ECONNREFUSED'), false);
-  });
-
-  it('logs an outage once when it begins and once when it ends, not at each call in between', async () => {
-    const out = new PassThrough();
-    const lines: { event?: string; downMs?: number; failedCalls?: number }[] = [];
-    out.on('data', (d: Buffer) => { for (const l of d.toString().split('\n')) if (l) lines.push(JSON.parse(l) as typeof lines[number]); });
-    let now = 0;
-    const log = new AvailabilityLog(createLogger('info', out), () => now);
-    log.succeeded();
-    for (let i = 0; i < 5; i++) {
-      log.failed('put', err('refused', 'ECONNREFUSED'));
-      now += 100;
-      log.succeeded(); // a call that still got through while the server was going down: not a recovery
-    }
-    now += 1_000;
-    log.succeeded();
-    log.succeeded();
-    await new Promise((r) => setImmediate(r));
-    assert.deepEqual(lines.map((l) => l.event), ['queue.unavailable', 'queue.available']);
-    assert.equal(lines[1]!.downMs, 1_500);
-    assert.equal(lines[1]!.failedCalls, 5);
   });
 });

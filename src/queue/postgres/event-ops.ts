@@ -57,13 +57,13 @@ export async function writeEvents(c: Conn, account: string, events: NewEvent[]):
  */
 function STAT_DELTAS(first: number, account = '$1'): string {
   const p = (i: number) => `$${first + i}`;
-  return `st AS (INSERT INTO stat_delta (account, hour, stream, domain, tag, metric, n)
-    SELECT ${account}, h, s, d, t, m, n FROM unnest(${p(0)}::bigint[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::bigint[])
-      AS x (h, s, d, t, m, n))`;
+  return `st AS (INSERT INTO stat_delta (account, grain, bucket, stream, key, metric, n)
+    SELECT ${account}, g, b, s, k, m, n FROM unnest(${p(0)}::text[], ${p(1)}::bigint[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::bigint[])
+      AS x (g, b, s, k, m, n))`;
 }
 
 const statValues = (stats: StatDelta[]): unknown[] =>
-  [stats.map((d) => d.hour), stats.map((d) => d.stream), stats.map((d) => d.domain), stats.map((d) => d.tag), stats.map((d) => d.metric), stats.map((d) => d.n)];
+  [stats.map((d) => d.grain), stats.map((d) => d.bucket), stats.map((d) => d.stream), stats.map((d) => d.key), stats.map((d) => d.metric), stats.map((d) => d.n)];
 
 /** Event types that may suppress an address or count a soft bounce. */
 const SUPPRESSING = new Set(['bounced', 'failed', 'complained', 'unsubscribed']);
@@ -111,11 +111,16 @@ export function acceptedValues(account: string, recipients: string[], data: Reco
   return [account, JSON.stringify(data), ...statValues(fx.stats)];
 }
 
+/** Consecutive events of one account are written by one statement (a batch costs one round trip per account run). */
 export async function appendEvents(c: Conn, events: Omit<MessageEvent, 'id' | 'seq'>[]): Promise<MessageEvent[]> {
   const out: MessageEvent[] = [];
-  for (const e of events) {
-    const [seq] = await writeEvents(c, e.account, [e]);
-    out.push(toEvent({ seq: seq!, at: e.at, account: e.account, type: e.type, message_id: e.messageId, recipient: e.recipient }, e.data));
+  for (let i = 0; i < events.length;) {
+    let j = i + 1;
+    while (j < events.length && events[j]!.account === events[i]!.account) j++;
+    const run = events.slice(i, j);
+    const seqs = await writeEvents(c, run[0]!.account, run);
+    run.forEach((e, k) => out.push(toEvent({ seq: seqs[k]!, at: e.at, account: e.account, type: e.type, message_id: e.messageId, recipient: e.recipient }, e.data)));
+    i = j;
   }
   return out;
 }

@@ -259,29 +259,30 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
         PRIMARY KEY (account, address)
       );
 
-      -- Pre-aggregated statistics (queue/event-effects.ts): events counted per hour, account,
-      -- stream, recipient domain and tag ('' = every message; a tagged message is also counted
-      -- once under each of its tags), written in the transaction of the events they count.
+      -- Pre-aggregated statistics (queue/event-effects.ts), written in the transaction of the
+      -- events they count, at three grains: 'hour' (per UTC hour and stream, key ''), 'domain'
+      -- (per UTC day, stream and recipient domain) and 'tag' (per UTC day, stream and tag; a
+      -- message is counted once under each of its tags).
       CREATE TABLE stat_counter (
         account text NOT NULL,
-        hour    bigint NOT NULL,                -- ms, start of the UTC hour
+        grain   text NOT NULL CHECK (grain IN ('hour', 'domain', 'tag')),
+        bucket  bigint NOT NULL,                -- ms, start of the UTC hour or day
         stream  text NOT NULL,
-        domain  text NOT NULL,
-        tag     text NOT NULL,
+        key     text NOT NULL,
         metric  text NOT NULL,
         n       bigint NOT NULL,
-        PRIMARY KEY (account, hour, stream, domain, tag, metric)
+        PRIMARY KEY (account, grain, bucket, stream, key, metric)
       );
-      CREATE INDEX stat_counter_hour ON stat_counter (hour);
+      CREATE INDEX stat_counter_bucket ON stat_counter (grain, bucket);
       -- Counters as appended by the event writers (no lock on a hot row), rolled up into
       -- stat_counter by one node at a time (postgres/stats-ops.ts); reads add the two.
       CREATE TABLE stat_delta (
         id      bigserial PRIMARY KEY,
         account text NOT NULL,
-        hour    bigint NOT NULL,
+        grain   text NOT NULL,
+        bucket  bigint NOT NULL,
         stream  text NOT NULL,
-        domain  text NOT NULL,
-        tag     text NOT NULL,
+        key     text NOT NULL,
         metric  text NOT NULL,
         n       bigint NOT NULL
       );

@@ -4,7 +4,8 @@
 // transaction, durable when its promise resolves. This class owns the pool, the transaction
 // helper and the translation of failures into typed errors: a failed write is a QueueWriteError
 // (SMTP answers 451), a failed read is ERR_QUEUE_READ, and either one caused by the database being
-// unreachable (availability.ts) is a QueueUnavailableError, logged once per outage.
+// unreachable, out of disk or failing (availability.ts) is a QueueUnavailableError, logged once per
+// outage (../store-availability.ts, which also answers checkWritable for /readyz).
 import type { AcquireSlotsOptions, DestinationSlot, NodeHeartbeat } from '../store.js';
 import type {
   Account, ApiKeyRecord, EventQuery, IdempotencyRecord, MessageEvent, MessageMeta, MessageSearch, MessageSummary, QuotaResult, QuotaWindow,
@@ -16,6 +17,8 @@ import * as webhooks from './webhook-ops.js';
 import * as suppressions from './suppression-ops.js';
 import * as stats from './stats-ops.js';
 import type { StatsQuery, StatsRow } from '../stats-store.js';
+import type { SecretPurpose } from '../secret-store.js';
+import { INSERT_SECRET, RETIRE_SECRETS, SELECT_SECRETS } from '../sql/secrets.js';
 import type { SoftBouncePolicy, Suppression, SuppressionQuery, SuppressionScope } from '../suppression-store.js';
 import { DEFAULT_SOFT_BOUNCE_POLICY } from '../event-effects.js';
 import { Readable } from 'node:stream';
@@ -25,9 +28,10 @@ import { NotFoundError, QueueUnavailableError, QueueWriteError, RelayError } fro
 import type { Logger } from '../../events/log.js';
 import type {
   BodyWriter, DeliveryJob, DkimKey, GeneratedMessage, MessageView, NewMessage, NewUser, QueueCounts, QueueStore, RecipientOutcome,
-  RecordResultsOptions, RecipientState, RecipientView, SendingDomain, UserDomainGrant, UserRecord,
+  RecordResultsOptions, RecipientState, RecipientView, SendingDomain, UserDomainGrant, UserRecord, WriteCheck,
 } from '../store.js';
-import { AvailabilityLog, isUnavailable } from './availability.js';
+import { StoreAvailability } from '../store-availability.js';
+import { isUnavailable } from './availability.js';
 import { MemoryBodyWriter, PendingBodies } from './body-writer.js';
 import { claimDue, type ClaimOptions } from './claim-due.js';
 import * as domains from './domain-ops.js';
@@ -64,14 +68,14 @@ export class PostgresQueueStore implements QueueStore {
   readonly #maxBodyBytes: number;
   /** Wall time: the injected clock may be a test's simulated time. */
   readonly #pending = new PendingBodies(systemClock, PENDING_MAX_AGE_MS);
-  readonly #availability: AvailabilityLog;
+  readonly #availability: StoreAvailability;
   #pool: pg.Pool | null = null;
 
   constructor(private readonly opts: PostgresQueueStoreOptions) {
     this.#logger = opts.logger;
     this.#clock = opts.clock ?? systemClock;
     this.#maxBodyBytes = opts.maxBodyBytes ?? 26 * 1024 * 1024;
-    this.#availability = new AvailabilityLog(opts.logger);
+    this.#availability = new StoreAvailability({ logger: opts.logger, store: 'postgres' });
   }
 
   async open(): Promise<void> {
@@ -102,6 +106,12 @@ export class PostgresQueueStore implements QueueStore {
       throw new RelayError('ERR_QUEUE_OPEN', `could not open the PostgreSQL queue: ${(err as Error).message}`, undefined, { cause: err });
     }
     this.#pool = pool;
+  }
+
+  async checkWritable(): Promise<WriteCheck> {
+    const outage = this.#availability.outage;
+    return outage ? { writable: false, reason: `writes failing since ${new Date(outage.since).toISOString()} (${outage.code ?? outage.reason})` }
+      : { writable: true, reason: null };
   }
 
   async close(): Promise<void> {
@@ -195,6 +205,15 @@ export class PostgresQueueStore implements QueueStore {
 
   // the platform store (account-ops.ts, event-ops.ts, webhook-ops.ts)
   addAccount(a: Account): Promise<void> { return this.#write('addAccount', (c) => accounts.addAccount(c, a)); }
+  getSecrets(purpose: SecretPurpose): Promise<Buffer[]> {
+    return this.#read('getSecrets', async (c) => (await c.query<{ secret: Buffer }>(SELECT_SECRETS.text, [purpose])).rows.map((r) => r.secret));
+  }
+  addSecret(purpose: SecretPurpose, secret: Buffer, createdAt: number, retireBefore: number): Promise<void> {
+    return this.#write('addSecret', async (c) => {
+      await c.query(INSERT_SECRET.text, [purpose, createdAt, secret]);
+      await c.query(RETIRE_SECRETS.text, [purpose, retireBefore]);
+    });
+  }
   readStats(q: StatsQuery): Promise<StatsRow[]> { return this.#read('readStats', (c) => stats.readStats(c, q)); }
   compactStats(): Promise<number> { return this.#write('compactStats', stats.compactStats); }
   addSuppressions(entries: Suppression[], opts: { replace?: boolean } = {}): Promise<number> {
@@ -275,8 +294,11 @@ export class PostgresQueueStore implements QueueStore {
     try {
       await client.query('BEGIN');
       const result = await fn(client);
+      // During an outage only a transaction that wrote (an xid was assigned) proves the server takes
+      // writes again: an empty one (nothing due to claim) commits without a WAL record, even on a full disk.
+      const proves = this.#availability.writable || await wroteSomething(client);
       await client.query('COMMIT');
-      this.#availability.succeeded();
+      if (proves) this.#availability.succeeded();
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => { broken = true; });
@@ -289,9 +311,7 @@ export class PostgresQueueStore implements QueueStore {
   async #read<T>(op: string, fn: (c: Conn) => Promise<T>): Promise<T> {
     const client = await this.#connect(op);
     try {
-      const result = await fn(client);
-      this.#availability.succeeded();
-      return result;
+      return await fn(client); // only a write ends an outage (store-availability.ts)
     } catch (err) {
       throw this.#toError(op, err, false);
     } finally {
@@ -330,6 +350,11 @@ export class PostgresQueueStore implements QueueStore {
     this.#logger.error({ event: 'queue.write_failed', op, code, reason: message }, 'queue write failed');
     return new QueueWriteError(`queue ${op} failed: ${message}`, { cause: err });
   }
+}
+
+async function wroteSomething(c: pg.PoolClient): Promise<boolean> {
+  const { rows } = await c.query<{ xid: string | null }>('SELECT txid_current_if_assigned()::text AS xid');
+  return rows[0]?.xid != null;
 }
 
 async function* bodyChunks(id: string, source: Promise<{ prefix: string | null; data: Buffer } | null>): AsyncGenerator<Buffer> {

@@ -5,8 +5,8 @@ import { statsQuery } from '../sql/stats.js';
 import { toStatsRows, type StatsQuery, type StatsRow } from '../stats-store.js';
 import type { Conn } from './rows.js';
 
-const COUNTERS = `(SELECT account, hour, stream, domain, tag, metric, n FROM stat_counter
-                   UNION ALL SELECT account, hour, stream, domain, tag, metric, n FROM stat_delta) AS counters`;
+const COUNTERS = `(SELECT account, grain, bucket, stream, key, metric, n FROM stat_counter
+                   UNION ALL SELECT account, grain, bucket, stream, key, metric, n FROM stat_delta) AS counters`;
 /** 'postlane:stats' as an int8 advisory-lock key. */
 const COMPACT_LOCK = '8101821198534536806';
 const BATCH = 50_000;
@@ -24,12 +24,12 @@ export async function compactStats(c: Conn): Promise<number> {
   const { rows } = await c.query<{ moved: number }>(`
     WITH moved AS (
       DELETE FROM stat_delta WHERE id IN (SELECT id FROM stat_delta ORDER BY id LIMIT ${BATCH})
-      RETURNING account, hour, stream, domain, tag, metric, n),
+      RETURNING account, grain, bucket, stream, key, metric, n),
     folded AS (
-      INSERT INTO stat_counter (account, hour, stream, domain, tag, metric, n)
-      SELECT account, hour, stream, domain, tag, metric, sum(n) FROM moved
-      GROUP BY account, hour, stream, domain, tag, metric ORDER BY account, hour, stream, domain, tag, metric
-      ON CONFLICT (account, hour, stream, domain, tag, metric) DO UPDATE SET n = stat_counter.n + excluded.n)
+      INSERT INTO stat_counter (account, grain, bucket, stream, key, metric, n)
+      SELECT account, grain, bucket, stream, key, metric, sum(n) FROM moved
+      GROUP BY account, grain, bucket, stream, key, metric ORDER BY account, grain, bucket, stream, key, metric
+      ON CONFLICT (account, grain, bucket, stream, key, metric) DO UPDATE SET n = stat_counter.n + excluded.n)
     SELECT count(*) AS moved FROM moved`);
   return Number(rows[0]?.moved ?? 0);
 }

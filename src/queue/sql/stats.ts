@@ -1,17 +1,38 @@
 // The statistics read, written once for both stores (see dialect.ts): the counter rows of the
-// window, grouped by the asked key and metric. `source` is the relation read: stat_counter on
-// SQLite; on PostgreSQL the counters plus the deltas not yet folded into them.
-import { groupKey, type StatsQuery } from '../stats-store.js';
+// window at the grain the question needs, grouped by the asked key and metric. `source` is the
+// relation read: stat_counter on SQLite; on PostgreSQL the counters plus the deltas not yet folded.
+// Grain: a breakdown or filter by tag reads the daily 'tag' rows, by domain the daily 'domain'
+// rows (so those windows are whole UTC days), everything else the hourly rows.
+import { statsProblem, type StatsGroup, type StatsQuery } from '../stats-store.js';
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/** Callers check statsProblem first: an unanswerable question here is a bug. */
+function grainOf(q: StatsQuery): 'hour' | 'domain' | 'tag' {
+  const problem = statsProblem(q);
+  if (problem) throw new Error(`statistics query not answerable: ${problem}`);
+  return q.groupBy === 'tag' || q.tag !== undefined ? 'tag' : q.groupBy === 'domain' || q.domain !== undefined ? 'domain' : 'hour';
+}
+
+function keyOf(g: StatsGroup): string {
+  switch (g) {
+    case 'hour': return 'CAST(bucket AS text)';
+    case 'day': return `CAST(bucket - (bucket % ${DAY_MS}) AS text)`;
+    case 'domain': case 'tag': return 'key';
+    case 'total': return `''`;
+    default: return g; // stream, account
+  }
+}
 
 export function statsQuery(source: string, q: StatsQuery): { text: string; values: unknown[] } {
-  const byTag = q.groupBy === 'tag' || q.tag !== undefined;
-  const text = `SELECT ${groupKey(q.groupBy)} AS k, metric, CAST(SUM(n) AS bigint) AS n FROM ${source}
-    WHERE (CAST($1 AS text) IS NULL OR account = $1) AND hour >= $2 AND hour < $3
-      AND ${byTag ? `tag <> '' AND (CAST($4 AS text) IS NULL OR tag = $4)` : `tag = '' AND CAST($4 AS text) IS NULL`}
-      AND (CAST($5 AS text) IS NULL OR stream = $5) AND (CAST($6 AS text) IS NULL OR domain = $6)
+  const grain = grainOf(q);
+  const unit = grain === 'hour' ? HOUR_MS : DAY_MS;
+  const text = `SELECT ${keyOf(q.groupBy)} AS k, metric, CAST(SUM(n) AS bigint) AS n FROM ${source}
+    WHERE grain = $1 AND (CAST($2 AS text) IS NULL OR account = $2) AND bucket >= $3 AND bucket < $4
+      AND (CAST($5 AS text) IS NULL OR key = $5) AND (CAST($6 AS text) IS NULL OR stream = $6)
     GROUP BY 1, metric`;
-  const from = Math.floor(q.from / HOUR_MS) * HOUR_MS;
-  return { text, values: [q.account, from, q.to, q.tag ?? null, q.stream ?? null, q.domain?.toLowerCase() ?? null] };
+  const from = Math.floor(q.from / unit) * unit;
+  const key = grain === 'tag' ? q.tag ?? null : grain === 'domain' ? q.domain?.toLowerCase() ?? null : null;
+  return { text, values: [grain, q.account, from, q.to, key, q.stream ?? null] };
 }

@@ -17,9 +17,9 @@ export const setSoftBouncePolicy = (db: Db, policy: SoftBouncePolicy): void => {
 export function applyEventEffects(db: Db, account: string, events: readonly EffectEvent[]): void {
   const fx = effectsOf(account, events);
   if (fx.stats.length > 0) {
-    const bump = sql(db, `INSERT INTO stat_counter (account, hour, stream, domain, tag, metric, n) VALUES (?, ?, ?, ?, ?, ?, ?)
-                          ON CONFLICT (account, hour, stream, domain, tag, metric) DO UPDATE SET n = n + excluded.n`);
-    for (const d of fx.stats) bump.run(account, d.hour, d.stream, d.domain, d.tag, d.metric, d.n);
+    const bump = sql(db, `INSERT INTO stat_counter (account, grain, bucket, stream, key, metric, n) VALUES (?, ?, ?, ?, ?, ?, ?)
+                          ON CONFLICT (account, grain, bucket, stream, key, metric) DO UPDATE SET n = n + excluded.n`);
+    for (const d of fx.stats) bump.run(account, d.grain, d.bucket, d.stream, d.key, d.metric, d.n);
   }
   if (fx.suppressions.length > 0) insertSuppressions(db, fx.suppressions, false);
   if (fx.softBounces.length > 0) {

@@ -42,11 +42,18 @@ export function writeAccepted(db: Db, messageId: string, recipients: string[], m
 }
 
 export const EVENT_WRITES = {
+  /** Consecutive events of one account are written together (their statistics aggregated once). */
   appendEvents(db: Db, _fx: Effects, events: Omit<MessageEvent, 'id' | 'seq'>[]): MessageEvent[] {
-    return events.map((e) => {
-      const [seq] = writeEvents(db, e.account, [e]);
-      return toEvent({ seq: seq!, at: e.at, account: e.account, type: e.type, message_id: e.messageId, recipient: e.recipient }, e.data);
-    });
+    const out: MessageEvent[] = [];
+    for (let i = 0; i < events.length;) {
+      let j = i + 1;
+      while (j < events.length && events[j]!.account === events[i]!.account) j++;
+      const run = events.slice(i, j);
+      const seqs = writeEvents(db, run[0]!.account, run);
+      run.forEach((e, k) => out.push(toEvent({ seq: seqs[k]!, at: e.at, account: e.account, type: e.type, message_id: e.messageId, recipient: e.recipient }, e.data)));
+      i = j;
+    }
+    return out;
   },
 
   /** Old events (their pending webhook deliveries cascade), attempt logs, and quota windows that ended. */

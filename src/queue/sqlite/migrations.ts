@@ -296,20 +296,21 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
         PRIMARY KEY (account, address)
       ) STRICT, WITHOUT ROWID;
 
-      -- Pre-aggregated statistics (queue/event-effects.ts): events counted per hour, account,
-      -- stream, recipient domain and tag ('' = every message; a tagged message is also counted
-      -- once under each of its tags), written in the transaction of the events they count.
+      -- Pre-aggregated statistics (queue/event-effects.ts), written in the transaction of the
+      -- events they count, at three grains: 'hour' (per UTC hour and stream, key ''), 'domain'
+      -- (per UTC day, stream and recipient domain) and 'tag' (per UTC day, stream and tag; a
+      -- message is counted once under each of its tags).
       CREATE TABLE stat_counter (
         account TEXT NOT NULL,
-        hour    INTEGER NOT NULL,               -- ms, start of the UTC hour
+        grain   TEXT NOT NULL CHECK (grain IN ('hour', 'domain', 'tag')),
+        bucket  INTEGER NOT NULL,               -- ms, start of the UTC hour or day
         stream  TEXT NOT NULL,
-        domain  TEXT NOT NULL,
-        tag     TEXT NOT NULL,
+        key     TEXT NOT NULL,
         metric  TEXT NOT NULL,
         n       INTEGER NOT NULL,
-        PRIMARY KEY (account, hour, stream, domain, tag, metric)
+        PRIMARY KEY (account, grain, bucket, stream, key, metric)
       ) STRICT, WITHOUT ROWID;
-      CREATE INDEX stat_counter_hour ON stat_counter (hour);
+      CREATE INDEX stat_counter_bucket ON stat_counter (grain, bucket);
 
       -- Per-installation secrets (VERP return paths, unsubscribe and tracking links), shared by
       -- every process on this database; the newest signs, the others still verify until retired.

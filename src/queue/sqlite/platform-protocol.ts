@@ -7,12 +7,12 @@ export const PLATFORM_WRITE_OPS = [
   'reserveIdempotencyKey', 'completeIdempotencyKey', 'releaseIdempotencyKey', 'purgeIdempotencyKeys',
   'appendEvents', 'purgeEvents',
   'addWebhook', 'removeWebhook', 'setWebhookEnabled', 'claimWebhookBatches', 'recordWebhookAttempt',
-  'addSuppressions', 'removeSuppression', 'compactStats',
+  'addSuppressions', 'removeSuppression', 'compactStats', 'addSecret',
 ] as const;
 
 export const PLATFORM_READ_OPS = [
   'getAccount', 'listAccounts', 'getApiKey', 'listApiKeys', 'quotaUsage',
   'listEvents', 'getMessageMeta', 'searchMessages',
   'listWebhooks', 'getWebhook', 'listWebhookAttempts',
-  'listSuppressions', 'findSuppressions', 'readStats',
+  'listSuppressions', 'findSuppressions', 'readStats', 'getSecrets',
 ] as const;

@@ -37,7 +37,8 @@ export type WorkerErrorKind = 'write' | 'user-exists' | 'domain-exists' | 'selec
   | 'account-exists' | 'account-default';
 
 export type WorkerResponse =
-  | { id: number; ok: true; result: unknown }
+  /** `wrote`: committed in a batch that changed rows (proof that the disk takes writes; an empty commit is not). */
+  | { id: number; ok: true; result: unknown; wrote?: boolean }
   | { id: number; ok: false; kind: WorkerErrorKind; message: string; code?: string };
 
 /** Sent once by the worker after opening and migrating, or with the failure. */

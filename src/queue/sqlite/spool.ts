@@ -1,13 +1,15 @@
 // The spool: one file per message body, dataDir/spool/<queue id>. Owns body file names, the
 // streaming BodyWriter (fsync on finish), readBody, and the helpers the database worker uses
 // around a commit (directory fsync before it, unlinks after it, orphan sweep). Only bodies larger
-// than INLINE_MAX_BYTES (inline-body.ts) get a file; smaller ones live in the database.
+// than INLINE_MAX_BYTES (inline-body.ts) get a file; smaller ones live in the database. A write
+// that fails because the disk is full or failing is a QueueUnavailableError (451, never a crash).
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { QueueWriteError } from '../../errors.js';
+import { QueueUnavailableError, QueueWriteError } from '../../errors.js';
 import type { BodyWriter } from '../store.js';
+import { isUnavailable } from './availability.js';
 
 /** Queue ids are file names here: refuse anything that could escape the directory. */
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
@@ -75,7 +77,10 @@ export class FileBodyWriter implements BodyWriter {
 
   #enqueue(step: () => Promise<void>): Promise<void> {
     const run = this.#tail.then(step).catch((err: unknown) => {
-      throw err instanceof QueueWriteError ? err : new QueueWriteError('could not write message body', { cause: err });
+      if (err instanceof QueueWriteError) throw err;
+      // A full or failing disk: "try again later" like the database on the same disk (451, 503).
+      if (isUnavailable((err as NodeJS.ErrnoException)?.code)) throw new QueueUnavailableError('could not write message body: storage unavailable', { cause: err });
+      throw new QueueWriteError('could not write message body', { cause: err });
     });
     this.#tail = run.catch(() => undefined);
     return run;

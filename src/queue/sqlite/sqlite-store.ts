@@ -2,7 +2,10 @@
 // thread that group-commits writes (WAL, synchronous=FULL); bodies up to INLINE_MAX_BYTES are kept
 // in memory until put() and committed with the rows, larger ones live in dataDir/spool (streamed
 // and fsynced on the main thread through libuv). This class only translates calls into worker
-// requests and worker failures into typed errors: a failed write is a QueueWriteError (451).
+// requests and worker failures into typed errors: a failed write is a QueueWriteError (451), and
+// one the disk caused (full, failing, or the write lock held too long: availability.ts) is a
+// QueueUnavailableError, logged once per outage (../store-availability.ts), like an unreachable
+// PostgreSQL: delivery pauses and keeps finished outcomes in memory, /readyz says not ready.
 import type { AcquireSlotsOptions, DestinationSlot, NodeHeartbeat } from '../store.js';
 import type {
   Account, ApiKeyRecord, EventQuery, IdempotencyRecord, MessageEvent, MessageMeta, MessageSearch, MessageSummary, QuotaResult, QuotaWindow,
@@ -12,16 +15,19 @@ import { InProcessSlots } from '../in-process-slots.js';
 import type { SoftBouncePolicy, Suppression, SuppressionQuery, SuppressionScope } from '../suppression-store.js';
 import { DEFAULT_SOFT_BOUNCE_POLICY } from '../event-effects.js';
 import type { StatsQuery, StatsRow } from '../stats-store.js';
+import type { SecretPurpose } from '../secret-store.js';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { systemClock, type Clock } from '../../clock.js';
-import { NotFoundError, QueueWriteError, RelayError } from '../../errors.js';
+import { NotFoundError, QueueUnavailableError, QueueWriteError, RelayError } from '../../errors.js';
 import type { Logger } from '../../events/log.js';
 import type {
   BodyWriter, DeliveryJob, DkimKey, GeneratedMessage, MessageView, NewMessage, NewUser, QueueCounts, QueueStore, RecipientOutcome,
-  RecordResultsOptions, RecipientState, RecipientView, SendingDomain, UserDomainGrant, UserRecord,
+  RecordResultsOptions, RecipientState, RecipientView, SendingDomain, UserDomainGrant, UserRecord, WriteCheck,
 } from '../store.js';
+import { StoreAvailability } from '../store-availability.js';
+import { isUnavailable } from './availability.js';
 import { InlineBodies, InlineBodyWriter } from './inline-body.js';
 import type { BodySource, Op, WorkerResponse } from './protocol.js';
 import { readBodyFile } from './spool.js';
@@ -39,6 +45,12 @@ export interface SqliteQueueStoreOptions {
 }
 
 const ORPHAN_AGE_MS = 10 * 60_000;
+/**
+ * Below this much free space (for us: statfs bavail) checkWritable answers false even before a
+ * write fails: a body or a WAL append is likely not to fit, and an idle relay would otherwise
+ * look ready until its next write (the heartbeat, up to 10 s later).
+ */
+export const MIN_FREE_BYTES = 1024 * 1024;
 
 export class SqliteQueueStore implements QueueStore {
   readonly #spoolDir: string;
@@ -49,12 +61,14 @@ export class SqliteQueueStore implements QueueStore {
   /** Wall time, like the orphan sweep: the injected clock may be a test's simulated time. */
   readonly #inline = new InlineBodies(systemClock, ORPHAN_AGE_MS);
   readonly #slots = new InProcessSlots();
+  readonly #availability: StoreAvailability;
 
   constructor(private readonly opts: SqliteQueueStoreOptions) {
     this.#spoolDir = path.join(opts.dataDir, 'spool');
     this.#dbPath = path.join(opts.dataDir, 'queue.db');
     this.#logger = opts.logger;
     this.#clock = opts.clock ?? systemClock;
+    this.#availability = new StoreAvailability({ logger: opts.logger, store: 'sqlite' }); // wall time, like the sweep
   }
 
   async open(): Promise<void> {
@@ -67,6 +81,7 @@ export class SqliteQueueStore implements QueueStore {
         softBounces: this.opts.softBounces ?? DEFAULT_SOFT_BOUNCE_POLICY,
       }, (reason) => this.#logger.fatal({ event: 'queue.worker_died', reason }, 'queue database thread died; queue writes now fail'));
       this.#client = client;
+      client.onWrote = () => this.#availability.succeeded(); // only a commit that wrote rows ends an outage
       if (swept > 0) this.#logger.warn({ event: 'queue.orphans_removed', count: swept }, 'removed unreferenced spool files');
     } catch (err) {
       throw new RelayError('ERR_QUEUE_OPEN', `could not open the queue in ${this.opts.dataDir}: ${(err as Error).message}`, undefined, { cause: err });
@@ -77,6 +92,19 @@ export class SqliteQueueStore implements QueueStore {
     const client = this.#client;
     this.#client = null;
     await client?.close();
+  }
+
+  async checkWritable(): Promise<WriteCheck> {
+    const outage = this.#availability.outage;
+    if (outage) return { writable: false, reason: `writes failing since ${new Date(outage.since).toISOString()} (${outage.code ?? outage.reason})` };
+    try {
+      const stat = await fsp.statfs(this.opts.dataDir);
+      const free = stat.bavail * stat.bsize;
+      if (free < MIN_FREE_BYTES) return { writable: false, reason: `${free} bytes free in the data directory` };
+    } catch (err) {
+      return { writable: false, reason: `cannot check the data directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+    }
+    return { writable: true, reason: null };
   }
 
   /** In memory up to INLINE_MAX_BYTES (stored in the database by put), a spool file beyond. */
@@ -205,6 +233,14 @@ export class SqliteQueueStore implements QueueStore {
   async releaseIdempotencyKey(account: string, key: string): Promise<void> { await this.#call('releaseIdempotencyKey', account, key); }
   purgeIdempotencyKeys(before: number): Promise<number> { return this.#call('purgeIdempotencyKeys', before) as Promise<number>; }
 
+  // installation secrets (suppression-ops.ts)
+  async getSecrets(purpose: SecretPurpose): Promise<Buffer[]> {
+    return ((await this.#call('getSecrets', purpose)) as Uint8Array[]).map((s) => Buffer.from(s));
+  }
+  async addSecret(purpose: SecretPurpose, secret: Buffer, createdAt: number, retireBefore: number): Promise<void> {
+    await this.#call('addSecret', purpose, secret, createdAt, retireBefore);
+  }
+
   // statistics (stats-ops.ts)
   readStats(q: StatsQuery): Promise<StatsRow[]> { return this.#call('readStats', q) as Promise<StatsRow[]>; }
   compactStats(): Promise<number> { return this.#call('compactStats') as Promise<number>; }
@@ -240,6 +276,11 @@ export class SqliteQueueStore implements QueueStore {
     if (f.kind === 'domain-exists') return new RelayError('ERR_DOMAIN_EXISTS', f.message, undefined, { cause });
     if (f.kind === 'selector-exists') return new RelayError('ERR_SELECTOR_EXISTS', f.message, undefined, { cause });
     if (f.kind === 'not-found') return new NotFoundError(f.message);
+    if (isUnavailable(f.code)) {
+      this.#availability.failed(op, cause);
+      this.#logger.debug({ event: 'queue.op_unavailable', op, code: f.code, reason: f.message }, 'queue operation failed: storage unavailable');
+      return new QueueUnavailableError(`queue ${op} failed: storage unavailable (${f.message})`, { cause });
+    }
     if (f.kind === 'internal') {
       this.#logger.error({ event: 'queue.read_failed', op, code: f.code, reason: f.message }, 'queue read failed');
       return new RelayError('ERR_QUEUE_READ', `queue ${op} failed`, undefined, { cause });

@@ -1,6 +1,7 @@
 // The worker's suppression-list operations (queue/suppression-store.ts). The statements are the
 // shared ones of queue/sql/suppressions.ts; only the many-address lookup is SQLite's own (json_each).
 import { sqliteArgs, type SharedQuery } from '../sql/dialect.js';
+import { INSERT_SECRET, RETIRE_SECRETS, SELECT_SECRETS } from '../sql/secrets.js';
 import {
   DELETE_ENTRIES, INSERT_KEEP, INSERT_REPLACE, LIST, SUPPRESSION_COLUMNS, insertValues, listValues, toSuppression, type SuppressionRow,
 } from '../sql/suppressions.js';
@@ -46,3 +47,16 @@ export function findIn(db: Db, account: string, stream: string, addresses: strin
     .all(account, JSON.stringify(addresses.map(suppressionKey)), stream) as SuppressionRow[];
   return rows.map(toSuppression);
 }
+
+// The installation secrets (queue/secret-store.ts), on the same shared-statement runner.
+export const SECRET_WRITES = {
+  addSecret(db: Db, _fx: Effects, purpose: string, secret: Uint8Array, createdAt: number, retireBefore: number): void {
+    run(db, INSERT_SECRET, [purpose, createdAt, Buffer.from(secret)]);
+    run(db, RETIRE_SECRETS, [purpose, retireBefore]);
+  },
+};
+export const SECRET_READS = {
+  getSecrets(db: Db, purpose: string): Uint8Array[] {
+    return all<{ secret: Uint8Array }>(db, SELECT_SECRETS, [purpose]).map((r) => r.secret);
+  },
+};

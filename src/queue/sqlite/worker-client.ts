@@ -12,6 +12,9 @@ export class WorkerClient {
   #nextId = 1;
   #dead: string | null = null;
 
+  /** Told of each commit that changed rows (the store's availability: the disk takes writes again). */
+  onWrote: () => void = () => undefined;
+
   private constructor(private readonly worker: Worker, private readonly onDead: (reason: string) => void) {
     worker.on('message', (msg: WorkerResponse) => this.#settle(msg));
     worker.on('error', (err) => this.#fail(`database worker crashed: ${err.message}`));
@@ -64,6 +67,7 @@ export class WorkerClient {
     if (!waiter) return;
     this.#pending.delete(msg.id);
     if (this.#pending.size === 0) this.worker.unref();
+    if (msg.ok && msg.wrote) this.onWrote();
     if (msg.ok) waiter.resolve(msg.result);
     else waiter.reject(msg);
   }

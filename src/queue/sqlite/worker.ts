@@ -5,6 +5,8 @@
 // (if a new body file is referenced), the transaction is committed once, and all of them are
 // answered. Inline bodies ride in the transaction; body files of finished messages are unlinked
 // after the answers, asynchronously, so unlinks never hold up a group commit.
+// Each answer says whether its commit changed rows (`wrote`): only such a commit proves, after a
+// full disk, that writes work again (an empty one touches no file).
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -20,20 +22,27 @@ import * as reads from './read-ops.js';
 import { OpError, sql, type Db, type Effects } from './rows.js';
 import { fsyncDirSync, listOldBodiesSync, removeBodies, removeBodiesSync } from './spool.js';
 import { STATS_READS, STATS_WRITES } from './stats-ops.js';
-import { SUPPRESSION_READS, SUPPRESSION_WRITES } from './suppression-ops.js';
+import { SECRET_READS, SECRET_WRITES, SUPPRESSION_READS, SUPPRESSION_WRITES } from './suppression-ops.js';
 import { WEBHOOK_READS, WEBHOOK_WRITES } from './webhook-ops.js';
 import * as writes from './write-ops.js';
 
 type WriteHandler = (db: Db, fx: Effects, ...args: never[]) => unknown;
-const WRITE_HANDLERS: Record<WriteOp, WriteHandler> = { ...writes, ...DOMAIN_WRITES, ...ACCOUNT_WRITES, ...EVENT_WRITES, ...WEBHOOK_WRITES, ...SUPPRESSION_WRITES, ...STATS_WRITES, claimDue };
-const READ_HANDLERS: Record<ReadOp, (db: Db, ...args: never[]) => unknown> = { ...reads, ...DOMAIN_READS, ...ACCOUNT_READS, ...EVENT_READS, ...WEBHOOK_READS, ...SUPPRESSION_READS, ...STATS_READS };
+const WRITE_HANDLERS: Record<WriteOp, WriteHandler> = { ...writes, ...DOMAIN_WRITES, ...ACCOUNT_WRITES, ...EVENT_WRITES, ...WEBHOOK_WRITES, ...SUPPRESSION_WRITES, ...STATS_WRITES, ...SECRET_WRITES, claimDue };
+const READ_HANDLERS: Record<ReadOp, (db: Db, ...args: never[]) => unknown> = { ...reads, ...DOMAIN_READS, ...ACCOUNT_READS, ...EVENT_READS, ...WEBHOOK_READS, ...SUPPRESSION_READS, ...STATS_READS, ...SECRET_READS };
 
 interface Pending { id: number; result: unknown; fx: Effects }
 
 class GroupCommitter {
   #pending: Pending[] = [];
   #open = false;
-  constructor(private readonly db: Db, private readonly spoolDir: string, private readonly send: (r: WorkerResponse, transfer?: ArrayBuffer[]) => void) {}
+  /** The failure that made SQLite roll the open batch back, if it did. */
+  #abortedBy: unknown = null;
+  #changesAtBegin = 0;
+  readonly #totalChanges: () => number;
+  constructor(private readonly db: Db, private readonly spoolDir: string, private readonly send: (r: WorkerResponse, transfer?: ArrayBuffer[]) => void) {
+    const stmt = db.prepare('SELECT total_changes()').pluck();
+    this.#totalChanges = () => stmt.get() as number;
+  }
 
   execute(req: WorkerRequest): void {
     if (!this.#begin(req.id)) return;
@@ -43,6 +52,9 @@ class GroupCommitter {
       const result = this.db.transaction(() => handler(this.db, fx, ...(req.args as never[])))(); // a savepoint
       this.#pending.push({ id: req.id, result, fx });
     } catch (err) {
+      // On SQLITE_FULL, an I/O error or SQLITE_BUSY, SQLite may roll the whole batch back: the
+      // requests that already ran in it are lost too, and must fail with the same cause.
+      if (!this.db.inTransaction) this.#abortedBy ??= err;
       this.send(failure(req.id, err, 'write'));
     }
   }
@@ -53,15 +65,19 @@ class GroupCommitter {
     this.#open = false;
     const batch = this.#pending;
     this.#pending = [];
+    const abortedBy = this.#abortedBy;
+    this.#abortedBy = null;
     try {
+      if (abortedBy !== null) throw aborted(abortedBy);
       if (batch.some((p) => p.fx.syncSpool)) fsyncDirSync(this.spoolDir);
       this.db.exec('COMMIT');
     } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      try { if (this.db.inTransaction) this.db.exec('ROLLBACK'); } catch { /* rolled back anyway (disk full): never kill the thread */ }
       for (const p of batch) this.send(failure(p.id, err, 'write'));
       return;
     }
-    for (const p of batch) this.send({ id: p.id, ok: true, result: p.result });
+    const wrote = this.#totalChanges() > this.#changesAtBegin;
+    for (const p of batch) this.send({ id: p.id, ok: true, result: p.result, wrote });
     const unlink = batch.flatMap((p) => p.fx.unlink);
     if (unlink.length > 0) void removeBodies(this.spoolDir, unlink); // a crash before it ran: the orphan sweep
   }
@@ -71,11 +87,12 @@ class GroupCommitter {
     if (this.#open) {
       if (this.db.inTransaction) return true;
       // SQLite rolled the whole transaction back (e.g. disk full): the batch fails at commit.
-      this.send(failure(id, new Error('transaction aborted'), 'write'));
+      this.send(failure(id, aborted(this.#abortedBy), 'write'));
       return false;
     }
     try {
       this.db.exec('BEGIN IMMEDIATE');
+      this.#changesAtBegin = this.#totalChanges();
     } catch (err) {
       this.send(failure(id, err, 'write'));
       return false;
@@ -84,6 +101,13 @@ class GroupCommitter {
     setImmediate(() => this.commit());
     return true;
   }
+}
+
+/** The error for requests of a batch SQLite rolled back: the cause's code, so the store classifies it alike. */
+function aborted(cause: unknown): Error {
+  if (cause == null) return new Error('transaction aborted');
+  const c = cause as { message?: string; code?: string };
+  return Object.assign(new Error(`transaction aborted: ${String(c.message ?? cause)}`), { code: c.code });
 }
 
 function failure(id: number, err: unknown, kind: WorkerErrorKind): WorkerResponse {

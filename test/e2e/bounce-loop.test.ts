@@ -1,0 +1,137 @@
+// The delivery loop end to end, over real sockets: mail leaves through a test MX with its VERP
+// return path; a DSN or text bounce of each fixture shape (test/fixtures/reports), sent back by an
+// SMTP client to the relay's MX listener at that return path, becomes 'bounced' events of the right
+// recipients and class, and the hard ones suppressions; the same report with an altered token
+// changes nothing; an ARF complaint becomes 'complained' and a suppression; the next message to a
+// suppressed address is not sent ('suppressed' event, over SMTP and in the HTTP 202) while its
+// other recipients are delivered.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { RelayProcess, eventually } from '../helpers/relay-process.js';
+import { startDnsServer } from '../helpers/dns-server.js';
+import { startReceiver, type Receiver } from '../helpers/smtp-receiver.js';
+import { Submitter } from '../helpers/smtp-client.js';
+import { readReportFixture } from '../helpers/report-fixtures.js';
+import { parseReport } from '../../src/events/report-parser.js';
+import { classifyBounce } from '../../src/events/bounce-classifier.js';
+
+const PLACEHOLDER = 'bounce+01JZ3K4M5N6P7Q8R9S0T.k3j5d7a2qp@bounces.acme.example';
+const BOUNCES = ['postfix-dsn.eml', 'exim-dsn.eml', 'sendmail-dsn.eml', 'gmail-dsn.eml', 'o365-ndr.eml', 'exchange-onprem.eml',
+  'exim-classic.eml', 'qmail.eml', 'yahoo-failure.eml', 'sendmail-text.eml'];
+
+interface ApiEvent { type: string; message_id: string; recipient: string; data: Record<string, unknown> }
+
+/** The failed recipients a fixture reports, with the class each must get. */
+async function expectations(name: string): Promise<{ address: string; bounceType: string }[]> {
+  const r = await parseReport(readReportFixture(name));
+  if (r.kind === 'dsn') {
+    return r.recipients.filter((x) => x.action === 'failed').map((x) => ({
+      address: x.finalRecipient!, bounceType: classifyBounce(x.diagnosticCode ?? `550 ${x.status}`, x.status ?? undefined).bounceType,
+    }));
+  }
+  if (r.kind === 'bounce-text') return r.recipients.map((x) => ({ address: x.address, bounceType: classifyBounce(x.diagnostic ?? '', x.status ?? undefined).bounceType }));
+  throw new Error(`${name} is not a bounce`);
+}
+
+/** Sends raw bytes to the relay's MX listener as an SMTP client would. */
+async function sendToMx(port: number, from: string, to: string, raw: Buffer): Promise<string> {
+  const c = new SMTPConnection({ host: '127.0.0.1', port, ignoreTLS: true, name: 'mx.example.org' });
+  return new Promise<string>((resolve, reject) => {
+    c.on('error', reject);
+    c.connect(() => c.send({ from, to: [to] }, raw, (err, info) => { c.quit(); if (err) reject(err); else resolve(info.response); }));
+  });
+}
+
+const crlf = (s: string) => Buffer.from(s.replace(/\r?\n/g, '\r\n'), 'latin1');
+
+test('late bounces and complaints on the MX port become events and suppressions; suppressed recipients are skipped', async (t) => {
+  const dns = await startDnsServer();
+  const mx: Receiver = await startReceiver({ host: '127.0.0.2', port: 0 });
+  const recipientDomains = ['example.org', 'example.net', 'example.edu', 'gmail.com', 'contoso.com', 'fabrikam.example', 'example.com',
+    'legacy.example.org', 'yahoo.com', 'dest.test'];
+  dns.setZone({ 'mx.dest.test': { A: ['127.0.0.2'] }, ...Object.fromEntries(recipientDomains.map((d) => [d, { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }])) });
+  const relay = await RelayProcess.create({
+    dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port }, localDomains: ['fbl.relay.test'],
+    domains: { bounceDomain: { label: 'bounces', target: 'relay.test' } },
+  });
+  t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
+  assert.equal((await relay.cli(['domains', 'add', 'acme.test', '--key', 'rsa2048'])).code, 0);
+  assert.equal((await relay.cli(['users', 'add', 'alice', '--password', 'alice-password', '--domain', 'acme.test'])).code, 0);
+  const key = JSON.parse((await relay.cli(['keys', 'create', '--account', 'default', '--scope', 'admin', '--json'])).stdout).token as string;
+  await relay.start();
+  const api = async (path: string, init: RequestInit = {}) => {
+    const res = await fetch(`http://127.0.0.1:${relay.port('http')}${path}`, {
+      ...init, headers: { authorization: `Bearer ${key}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers },
+    });
+    return { status: res.status, body: res.status === 204 ? null : await res.json() as Record<string, unknown> };
+  };
+  const events = async (type: string) => ((await api(`/v1/events?type=${type}&limit=1000`)).body!.data as ApiEvent[]);
+  const suppressed = async () => ((await api('/v1/suppressions?limit=1000')).body!.data as { email: string; reason: string; scope: string }[]);
+  const submitter = new Submitter({ port: relay.port('submission'), user: 'alice', pass: 'alice-password' });
+  t.after(() => submitter.close());
+
+  /** Sends one message to `to` through the relay; resolves with its queue id and the return path the MX saw. */
+  const sendThrough = async (to: string[], subject: string) => {
+    const reply = await submitter.send('alice@acme.test', to, `From: alice@acme.test\r\nTo: ${to.join(', ')}\r\nSubject: ${subject}\r\n\r\nHello\r\n`);
+    const id = /queued as ([0-9A-Z]{20})/.exec(reply)![1]!;
+    const got = await eventually(() => mx.messages.find((m) => m.body.toString().includes(`Subject: ${subject}`)));
+    assert.match(got.mailFrom, /^bounce\+[0-9A-Z]{20}\.[a-z2-7]{10}@bounces\.acme\.test$/);
+    return { id, returnPath: got.mailFrom };
+  };
+
+  // Every bounce shape, each about a message of its own.
+  const expected = new Map<string, string>();
+  for (const name of BOUNCES) {
+    const wanted = await expectations(name);
+    const { id, returnPath } = await sendThrough(wanted.map((w) => w.address), `about ${name}`);
+    for (const w of wanted) expected.set(`${id}|${w.address.toLowerCase()}`, w.bounceType);
+    const dsn = crlf(readReportFixture(name).toString('latin1').split(PLACEHOLDER).join(returnPath));
+    assert.match(await sendToMx(relay.port('mx'), '', returnPath, dsn), /^250 /, name);
+  }
+  const bounced = await eventually(async () => { const e = await events('bounced'); return e.length >= expected.size ? e : null; }, 30_000);
+  assert.deepEqual(new Map(bounced.map((e) => [`${e.message_id}|${e.recipient.toLowerCase()}`, e.data.bounceType as string])), expected);
+  for (const e of bounced) assert.equal(e.data.async, true);
+  const hard = [...expected].filter(([, type]) => type === 'hard').map(([k]) => k.split('|')[1]!).sort();
+  assert.ok(hard.length >= 8 && hard.length < expected.size, `some hard, some not: ${[...expected.values()]}`);
+  assert.deepEqual((await suppressed()).map((s) => s.email).sort(), hard, 'hard bounces are suppressed, soft and block ones are not');
+
+  // The same bounce delivered again changes nothing; with an altered token it is ignored and logged.
+  const again = await sendThrough(['tamper@dest.test'], 'to be forged');
+  const forged = again.returnPath.replace(/\.([a-z2-7])([a-z2-7]{9})@/, (_m, c: string, rest: string) => `.${c === 'a' ? 'b' : 'a'}${rest}@`);
+  const forgedDsn = crlf(readReportFixture('postfix-dsn.eml').toString('latin1').split(PLACEHOLDER).join(forged).split('bob@example.org').join('tamper@dest.test'));
+  assert.match(await sendToMx(relay.port('mx'), '', forged, forgedDsn), /^250 /, 'accepted and stored as inbound mail');
+  await relay.waitForLog((l) => l.event === 'inbound.report_ignored' && /not authentic/.test(String(l.reason)));
+  assert.equal((await events('bounced')).length, expected.size, 'no event from a forged return path');
+  assert.ok(!(await suppressed()).some((s) => s.email === 'tamper@dest.test'), 'and no suppression');
+
+  // A complaint (ARF) about a message to peggy@yahoo.com, sent to the relay's feedback address.
+  const complainedAbout = await sendThrough(['peggy@yahoo.com'], 'complained about');
+  const arf = crlf(readReportFixture('yahoo-arf.eml').toString('latin1').split(PLACEHOLDER).join(complainedAbout.returnPath));
+  assert.match(await sendToMx(relay.port('mx'), 'feedback@arf.mail.yahoo.com', 'fbl@fbl.relay.test', arf), /^250 /);
+  const complaint = await eventually(async () => (await events('complained'))[0]);
+  assert.deepEqual([complaint.message_id, complaint.recipient, complaint.data.feedbackType], [complainedAbout.id, 'peggy@yahoo.com', 'abuse']);
+  assert.ok((await suppressed()).some((s) => s.email === 'peggy@yahoo.com' && s.reason === 'complaint' && s.scope === 'all'));
+
+  // The next message to a suppressed address: not sent, 'suppressed'; its other recipient is delivered.
+  const before = mx.messages.length;
+  const reply = await submitter.send('alice@acme.test', ['bob@example.org', 'fresh@dest.test'], 'From: alice@acme.test\r\nSubject: after\r\n\r\nHi\r\n');
+  const id = /queued as ([0-9A-Z]{20})/.exec(reply)![1]!;
+  const skipped = await eventually(async () => (await events('suppressed')).find((e) => e.message_id === id));
+  assert.equal(skipped.recipient, 'bob@example.org');
+  assert.equal(skipped.data.reason, 'hard-bounce');
+  const delivered = await eventually(() => mx.messages.slice(before).find((m) => m.body.toString().includes('Subject: after')));
+  assert.deepEqual(delivered.rcptTo, ['fresh@dest.test'], 'only the other recipient was sent');
+  const view = (await api(`/v1/messages/${id}`)).body as { recipients: { email: string; status: string }[] };
+  assert.deepEqual(view.recipients.map((r) => [r.email, r.status]), [['bob@example.org', 'suppressed'], ['fresh@dest.test', 'delivered']]);
+
+  // Over the API the suppression is reported at once, in the 202.
+  const sent = await api('/v1/messages', { method: 'POST', body: JSON.stringify({ from: 'alice@acme.test', to: ['peggy@yahoo.com', 'other@dest.test'], subject: 'api', text: 'x' }) });
+  assert.equal(sent.status, 202);
+  assert.deepEqual((sent.body!.recipients as { email: string; status: string; suppression?: { reason: string } }[]).map((r) => [r.email, r.status, r.suppression?.reason ?? null]),
+    [['peggy@yahoo.com', 'suppressed', 'complaint'], ['other@dest.test', 'queued', null]]);
+
+  // Removing the entry lets mail through again.
+  assert.equal((await api('/v1/suppressions/bob@example.org', { method: 'DELETE' })).status, 204);
+  assert.equal((await api('/v1/suppressions/bob@example.org')).status, 404);
+});
