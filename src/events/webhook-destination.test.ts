@@ -67,7 +67,7 @@ describe('webhook destinations', () => {
   it('new webhooks get an id and a whsec_ secret, events deduplicated', () => {
     const w = newWebhook({ account: 'acme', url: 'https://h.example/x', events: ['delivered', 'delivered', 'bounced'], now: 5 });
     assert.match(w.id, /^wh_[0-9a-f]{16}$/);
-    assert.match(w.secret, /^whsec_[A-Za-z0-9_-]{43}$/);
+    assert.match(w.secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
     assert.deepEqual(w.events, ['delivered', 'bounced']);
     assert.equal(w.enabled, true);
   });

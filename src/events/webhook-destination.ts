@@ -4,8 +4,11 @@
 // twice: on the URL when the webhook is created (a clear 422 / CLI error for literal private IPs
 // and localhost), and on every connection, against the addresses DNS actually returned, so a name
 // that resolves (or later re-resolves, DNS rebinding) to 127.0.0.1 or 169.254.169.254 is refused.
+// Names are resolved through the configured DNS servers (config dns.servers) when there are any,
+// like every other lookup of the relay, else through the system's resolver.
 import { randomBytes } from 'node:crypto';
 import dns from 'node:dns';
+import { Resolver } from 'node:dns/promises';
 import net from 'node:net';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { isPublicAddress } from '../net/networks.js';
@@ -34,25 +37,57 @@ export class DestinationNotAllowedError extends Error {
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
 
+/** Every address of a name (A and AAAA). */
+export type AddressLookup = (hostname: string) => Promise<dns.LookupAddress[]>;
+
+/** The system resolver (getaddrinfo). */
+const systemLookup: AddressLookup = (hostname) => dns.promises.lookup(hostname, { all: true });
+
+/** A and AAAA from the given DNS servers (config dns.servers); fails only when neither answers. */
+export function lookupVia(servers: readonly { host: string; port: number }[], timeoutMs: number): AddressLookup {
+  const resolver = new Resolver({ timeout: timeoutMs, tries: 2 });
+  resolver.setServers(servers.map((s) => (s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`)));
+  return async (hostname) => {
+    if (net.isIP(hostname)) return [{ address: hostname, family: net.isIP(hostname) }];
+    const [v4, v6] = await Promise.allSettled([resolver.resolve4(hostname), resolver.resolve6(hostname)]);
+    const out = [
+      ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 })) : []),
+      ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 })) : []),
+    ];
+    if (out.length === 0 && v4.status === 'rejected') throw v4.reason;
+    return out;
+  };
+}
+
 /** dns.lookup that answers only public addresses (all of them must be: no mixing in a private one). */
 export function publicLookup(hostname: string, options: dns.LookupOptions, callback: LookupCallback): void {
-  dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
-    if (err) return callback(err, []);
-    const blocked = addresses.find((a) => !isPublicAddress(a.address));
-    if (blocked || addresses.length === 0) {
-      return callback(Object.assign(new DestinationNotAllowedError(`${hostname} resolves to ${blocked?.address ?? 'nothing'}, not a public address`), { errno: 0 }), []);
-    }
-    if (options.all) return callback(null, addresses);
-    callback(null, addresses[0]!.address, addresses[0]!.family);
-  });
+  guardedLookup(systemLookup)(hostname, options, callback);
+}
+
+/** A net.connect-style lookup through `lookup` that answers only public addresses. */
+export function guardedLookup(lookup: AddressLookup) {
+  return (hostname: string, options: dns.LookupOptions, callback: LookupCallback): void => {
+    lookup(hostname).then((addresses) => checkPublic(hostname, options, addresses, callback), (err: NodeJS.ErrnoException) => callback(err, []));
+  };
+}
+
+/** Answers the addresses (of the asked family) only when every one of them is public. */
+function checkPublic(hostname: string, options: dns.LookupOptions, all: dns.LookupAddress[], callback: LookupCallback): void {
+  const addresses = options.family === 4 || options.family === 6 ? all.filter((a) => a.family === options.family) : all;
+  const blocked = addresses.find((a) => !isPublicAddress(a.address));
+  if (blocked || addresses.length === 0) {
+    return callback(Object.assign(new DestinationNotAllowedError(`${hostname} resolves to ${blocked?.address ?? 'nothing'}, not a public address`), { errno: 0 }), []);
+  }
+  if (options.all) return callback(null, addresses);
+  callback(null, addresses[0]!.address, addresses[0]!.family);
 }
 
 /**
  * A fetch that connects only to public addresses: literal IPs are checked before connecting, names
  * at connection time through the guarded lookup (undici passes `lookup` to net/tls.connect).
  */
-export function publicOnlyFetch(): typeof fetch {
-  const agent = new Agent({ connect: { lookup: publicLookup as never } });
+export function publicOnlyFetch(lookup: AddressLookup = systemLookup): typeof fetch {
+  const agent = new Agent({ connect: { lookup: guardedLookup(lookup) as never } });
   return (async (input: string | URL | Request, init?: RequestInit) => {
     const url = typeof input === 'string' || input instanceof URL ? String(input) : input.url;
     const problem = privateDestinationProblem(url);

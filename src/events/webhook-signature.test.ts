@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import {
-  computeSignature, generateWebhookSecret, parseSignatureHeader, signPayload, verifySignature,
+  computeSignature, generateWebhookSecret, parseSignatureHeader, signPayload, standardKey, standardWebhookHeaders,
+  standardWebhookId, verifySignature,
 } from './webhook-signature.js';
 
 const SECRET = 'whsec_test_secret';
@@ -58,10 +59,39 @@ describe('webhook signatures', () => {
     assert.deepEqual(verifySignature(SECRET, `t=soon,v1=${'a'.repeat(64)}`, BODY, NOW), { ok: false, reason: 'malformed' });
   });
 
-  it('generates whsec_ + 32 random bytes in base64url', () => {
+  it('generates whsec_ + 32 random bytes in standard base64 (what Standard Webhooks libraries decode)', () => {
     const a = generateWebhookSecret();
-    assert.match(a, /^whsec_[A-Za-z0-9_-]{43}$/);
-    assert.equal(Buffer.from(a.slice(6), 'base64url').length, 32);
+    assert.match(a, /^whsec_[A-Za-z0-9+/]{43}=$/);
+    assert.equal(Buffer.from(a.slice(6), 'base64').length, 32);
     assert.notEqual(a, generateWebhookSecret());
+  });
+});
+
+describe('Standard Webhooks headers', () => {
+  it('reproduce the reference vector of the Standard Webhooks test suite', () => {
+    const h = standardWebhookHeaders('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', '{"test": 2432232314}', 1614265330_000);
+    assert.deepEqual(h, {
+      'webhook-id': 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+      'webhook-timestamp': '1614265330',
+      'webhook-signature': 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+    });
+  });
+
+  it('one v1 signature per secret, space-separated; the key of an older base64url secret is its decoded bytes', () => {
+    const key = crypto.randomBytes(32);
+    const old = `whsec_${key.toString('base64url')}`;
+    assert.ok(standardKey(old).equals(key));
+    assert.ok(standardKey(`whsec_${key.toString('base64')}`).equals(key));
+    const h = standardWebhookHeaders([generateWebhookSecret(), old], 'ev_1-ev_2', BODY, NOW);
+    const sigs = h['webhook-signature']!.split(' ');
+    assert.equal(sigs.length, 2);
+    const expected = crypto.createHmac('sha256', key).update(`ev_1-ev_2.${NOW / 1000}.${BODY}`).digest('base64');
+    assert.equal(sigs[1], `v1,${expected}`);
+  });
+
+  it('the id names the batch (first and last event) and never contains "."', () => {
+    assert.equal(standardWebhookId(['ev_7']), 'ev_7-ev_7');
+    assert.equal(standardWebhookId(['ev_7', 'ev_8', 'ev_12']), 'ev_7-ev_12');
+    assert.throws(() => standardWebhookHeaders(SECRET, 'a.b', BODY, NOW));
   });
 });

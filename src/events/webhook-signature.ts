@@ -7,17 +7,53 @@
 //
 // During a secret rotation the header may carry several v1= values (one per secret); a receiver
 // accepts the request when any of them matches its secret.
+//
+// The same request also carries the Standard Webhooks headers (standardwebhooks.com), so that
+// receivers can verify it with any Standard Webhooks library:
+//
+//   webhook-id: <id>   webhook-timestamp: <unix seconds>
+//   webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<raw body>")>[ v1,<…>]
+//
+// where key is the secret's part after `whsec_`, base64-decoded (the spec's secret serialization).
 import crypto from 'node:crypto';
 
 export const SIGNATURE_HEADER = 'Postlane-Signature';
 /** Requests older (or further in the future) than this are replays: rejected. */
 export const DEFAULT_TOLERANCE_SEC = 300;
-/** The secret format: `whsec_` + 32 random bytes, base64url. */
+/**
+ * The secret format: `whsec_` + 32 random bytes in (standard, padded) base64, the serialization
+ * Standard Webhooks libraries decode. Secrets made before were base64url; standardKey reads both.
+ */
 export const SECRET_PREFIX = 'whsec_';
 
 export function generateWebhookSecret(): string {
-  return SECRET_PREFIX + crypto.randomBytes(32).toString('base64url');
+  return SECRET_PREFIX + crypto.randomBytes(32).toString('base64');
 }
+
+export const STANDARD_ID_HEADER = 'webhook-id';
+export const STANDARD_TIMESTAMP_HEADER = 'webhook-timestamp';
+export const STANDARD_SIGNATURE_HEADER = 'webhook-signature';
+
+/** The Standard Webhooks HMAC key: the secret after `whsec_`, base64-decoded (base64url accepted too). */
+export function standardKey(secret: string): Buffer {
+  return Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
+}
+
+/**
+ * The three Standard Webhooks headers for a body sent at nowMs: one `v1,<base64>` signature per
+ * secret, space-separated. `id` must not contain '.' (it is a field of the signed content).
+ */
+export function standardWebhookHeaders(secrets: string | readonly string[], id: string, rawBody: string | Buffer, nowMs: number): Record<string, string> {
+  if (id.includes('.')) throw new Error('a webhook-id cannot contain "."');
+  const t = Math.floor(nowMs / 1000);
+  const list = typeof secrets === 'string' ? [secrets] : secrets;
+  if (list.length === 0) throw new Error('no webhook secret to sign with');
+  const signatures = list.map((s) => `v1,${crypto.createHmac('sha256', standardKey(s)).update(`${id}.${t}.`).update(rawBody).digest('base64')}`);
+  return { [STANDARD_ID_HEADER]: id, [STANDARD_TIMESTAMP_HEADER]: String(t), [STANDARD_SIGNATURE_HEADER]: signatures.join(' ') };
+}
+
+/** The webhook-id of a batch: its first and last event ids, so a retry that carries more events is a new id. */
+export const standardWebhookId = (eventIds: readonly string[]): string => `${eventIds[0]}-${eventIds[eventIds.length - 1]}`;
 
 /** Hex HMAC-SHA256 of "<t>.<body>" with the secret (used as given, prefix included, as UTF-8). */
 export function computeSignature(secret: string, timestampSec: number, rawBody: string | Buffer): string {

@@ -265,9 +265,10 @@ describe('WebhookDispatcher', () => {
     store.attempts.push({ webhookId: 'wh_1', at: Date.now() - 60_000, ok: true, status: 200, error: null, durationMs: 1, eventIds: [] });
     store.emit('wh_1', Date.now());
     const { lines, logger } = captureLogs();
-    dispatcher(store, logger, { disableAfter: 10_000 });
+    const d = dispatcher(store, logger, { disableAfter: 10_000 });
     await until(() => store.attempts.length === 2);
-    await new Promise((r) => setTimeout(r, 100));
+    // The attempt's handling (record, then the disable decision) is over once nothing is in flight.
+    await until(() => d.inFlight === 0);
     assert.equal(store.webhooks.get('wh_1')!.enabled, true);
     assert.ok(!lines.some((l) => l.event === 'webhook.disabled'));
   });
@@ -320,6 +321,10 @@ describe('WebhookDispatcher', () => {
     const claims = store.claims;
     store.emit('wh_1', Date.now());
     d.notify();
+    // A stopped dispatcher has nothing in flight, and a notify() (which would claim after the
+    // 100 ms coalescing delay) claims nothing. A correct dispatcher cannot fail this on a slow
+    // machine; the wait only gives a wrong one the time to show itself.
+    assert.equal(d.inFlight, 0);
     await new Promise((r) => setTimeout(r, 150));
     assert.equal(store.claims, claims);
   });

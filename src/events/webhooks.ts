@@ -11,9 +11,9 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from './log.js';
 import type { MessageEvent, PlatformStore, Webhook, WebhookAttempt, WebhookBatch } from '../queue/platform-store.js';
-import { SIGNATURE_HEADER, signPayload } from './webhook-signature.js';
+import { SIGNATURE_HEADER, signPayload, standardWebhookHeaders, standardWebhookId } from './webhook-signature.js';
 import { failingSinceFrom, isDueForDisable, nextWebhookRetryAt } from './webhook-retry.js';
-import { publicOnlyFetch } from './webhook-destination.js';
+import { lookupVia, publicOnlyFetch } from './webhook-destination.js';
 
 /** The payload version: fields are only ever added (mox webhook.go). */
 export const WEBHOOK_PAYLOAD_VERSION = 1;
@@ -31,7 +31,8 @@ export type WebhookStore = Pick<PlatformStore,
 
 export interface WebhookDispatcherOptions {
   store: WebhookStore;
-  config: Pick<Readonly<Config>, 'webhooks'>;
+  /** `dns`: the servers webhook host names are resolved through (the system's when absent or empty). */
+  config: Pick<Readonly<Config>, 'webhooks'> & Partial<Pick<Readonly<Config>, 'dns'>>;
   logger: Logger;
   clock?: Clock;
   nodeId: string;
@@ -77,7 +78,9 @@ export class WebhookDispatcher {
 
   constructor(opts: WebhookDispatcherOptions) {
     this.#o = { ...opts, clock: opts.clock ?? systemClock };
-    this.#fetch = opts.fetch ?? (opts.config.webhooks.allowPrivateDestinations ? globalThis.fetch.bind(globalThis) : publicOnlyFetch());
+    const dns = opts.config.dns;
+    this.#fetch = opts.fetch ?? (opts.config.webhooks.allowPrivateDestinations ? globalThis.fetch.bind(globalThis)
+      : publicOnlyFetch(dns && dns.servers.length > 0 ? lookupVia(dns.servers, dns.timeout) : undefined));
   }
 
   /** POSTs running now. */
@@ -213,6 +216,7 @@ export class WebhookDispatcher {
           [SIGNATURE_HEADER]: signPayload(webhook.secret, body, at),
           [IDEMPOTENCY_HEADER]: events[0]!.id,
           'Postlane-Webhook-Id': webhook.id,
+          ...standardWebhookHeaders(webhook.secret, standardWebhookId(base.eventIds), body, at),
         },
         signal: AbortSignal.any([AbortSignal.timeout(this.#o.config.webhooks.timeout), this.#abort.signal]),
       });

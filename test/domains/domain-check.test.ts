@@ -1,6 +1,6 @@
 // checkRecords through createResolver against the test DNS server: every record correct, then
 // missing, then wrong, then a failing lookup. CNAME records (bounce, MTA-STS host) are checked
-// with an in-memory resolver, since the test DNS server answers MX/A/AAAA/TXT only.
+// with an in-memory resolver here; against the test DNS server (which serves CNAMEs) in domains-cli.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { configSchema } from '../../src/config/schema.js';

@@ -134,3 +134,57 @@ describe('postlane domains / users allow (CLI)', () => {
     assert.deepEqual(list.map((u) => [u.name, u.allowedDomains, u.anyDomain]), [['alice', ['example.test', 'other.test'], true]]);
   });
 });
+
+// CNAMEs as real DNS serves them (the test DNS server answers CNAME queries, and follows the
+// alias for TXT like a recursive resolver): the bounce domain must be a CNAME of the configured
+// target, and a DKIM key published through a CNAME at the selector (a provider-hosted key) is found.
+describe('postlane domains check: CNAME records through the test DNS server', () => {
+  const C = 'cname.test';
+  let dns: DnsServer;
+  let relay: RelayProcess;
+  const cli = async (...args: string[]) => relay.cli(args);
+
+  before(async () => {
+    dns = await startDnsServer();
+    relay = await RelayProcess.create({
+      dns: { servers: [`127.0.0.1:${dns.port}`], timeout: '1s' },
+      domains: { spf: 'ip4:192.0.2.10', bounceDomain: { label: 'rp', target: 'bounces.relay.test' } },
+    });
+  });
+  after(async () => { await relay.cleanup(); await dns.close(); });
+
+  it('bounce CNAME ok / wrong / missing; a DKIM key behind a CNAME verifies', async () => {
+    const add = await cli('domains', 'add', C, '--key', 'ed25519', '--selector', 's1', '--json');
+    assert.equal(add.code, 0, add.stderr);
+    const { records } = JSON.parse(add.stdout) as { records: ExpectedRecord[] };
+    const bounce = records.find((r) => r.type === 'CNAME' && r.purpose === 'bounce')!;
+    assert.deepEqual([bounce.name, bounce.value.replace(/\.$/, '')], [`rp.${C}`, 'bounces.relay.test']);
+    const dkim = records.find((r) => r.purpose === 'dkim')!;
+    // Everything but DKIM as printed; the DKIM key lives at a provider, the selector is an alias.
+    for (const r of records) if (r.type === 'TXT' && r.purpose !== 'dkim') dns.set(r.name, 'TXT', [chunked(r.value)]);
+    dns.set(dkim.name, 'CNAME', ['s1.keys.provider.test']);
+    dns.set('s1.keys.provider.test', 'TXT', [chunked(dkim.value)]);
+    dns.set(bounce.name, 'CNAME', ['Bounces.Relay.Test.']);
+
+    const ok = await cli('domains', 'check', C, '--json');
+    const verdicts = (out: string) => (JSON.parse(out) as { checks: { status: string; record: { purpose: string; type: string } }[] }).checks
+      .map((c) => `${c.record.purpose} ${c.record.type}: ${c.status}`);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.ok(verdicts(ok.stdout).includes('bounce CNAME: ok'), ok.stdout);
+    assert.ok(verdicts(ok.stdout).includes('dkim TXT: ok'), 'the key is read through the CNAME');
+    assert.ok(dns.queries.some((q) => q.name === bounce.name && q.type === 'CNAME'), 'asked DNS for the CNAME itself');
+
+    dns.set(bounce.name, 'CNAME', ['elsewhere.test']);
+    const wrong = await cli('domains', 'check', C, '--json');
+    assert.equal(wrong.code, 4, wrong.stdout);
+    const w = (JSON.parse(wrong.stdout) as { checks: { status: string; found: string[]; fix: string | null; record: { purpose: string } }[] }).checks
+      .find((c) => c.record.purpose === 'bounce')!;
+    assert.deepEqual([w.status, w.found], ['wrong', ['elsewhere.test']]);
+    assert.equal(w.fix, `replace the CNAME record at rp.${C} with "bounces.relay.test"`);
+
+    dns.setZone({ [bounce.name]: { A: ['192.0.2.7'] } }); // the name exists, without a CNAME
+    const missing = await cli('domains', 'check', C);
+    assert.equal(missing.code, 4, missing.stdout);
+    assert.match(missing.stdout, new RegExp(`^MISSING .*CNAME +rp\\.cname\\.test\\n +fix: publish CNAME rp\\.cname\\.test "bounces\\.relay\\.test"`, 'm'));
+  });
+});

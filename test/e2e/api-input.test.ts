@@ -18,7 +18,8 @@ import { requestHash } from '../../src/http/idempotency.js';
 import { openStore } from '../../src/queue/open-store.js';
 import type { QueueCounts, QueueStore } from '../../src/queue/store.js';
 import { call, seedTenant, type Tenant } from '../helpers/api-fixture.js';
-import { freshDatabase, pgReachable } from '../helpers/postgres.js';
+import { freshDatabase } from '../helpers/postgres.js';
+import { TOOLS, requireTools } from '../helpers/require-tool.js';
 import { fixedSecrets } from '../../src/events/secret-ring.js';
 
 const total = (c: QueueCounts) => Object.values(c).reduce((a, b) => a + b, 0);
@@ -26,11 +27,7 @@ const total = (c: QueueCounts) => Object.values(c).reduce((a, b) => a + b, 0);
 test('HTTP API input handling (SQLite store)', (t) => inputSuite(t, null));
 
 test('HTTP API input handling (PostgreSQL store)', async (t) => {
-  if (!(await pgReachable())) {
-    if (process.env.CI === 'true') assert.fail('PostgreSQL is required under CI');
-    t.skip('PostgreSQL not reachable');
-    return;
-  }
+  if (!(await requireTools(t, TOOLS.postgres))) return;
   await inputSuite(t, await freshDatabase(t, 'postlane_api'));
 });
 

@@ -84,7 +84,7 @@ test('tenant isolation across every endpoint family', async (t) => {
   await t.test('webhooks', async () => {
     const hook = await asA('POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['delivered'] });
     assert.equal(hook.status, 201);
-    assert.match(hook.body.secret, /^whsec_[A-Za-z0-9_-]{43}$/);
+    assert.match(hook.body.secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
     const hid: string = hook.body.id;
     assert.deepEqual((await asB('GET', '/v1/webhooks')).body.data, []);
     for (const [method, path] of [['GET', `/v1/webhooks/${hid}`], ['GET', `/v1/webhooks/${hid}/attempts`], ['POST', `/v1/webhooks/${hid}/enable`], ['DELETE', `/v1/webhooks/${hid}`]] as const) {

@@ -2,7 +2,7 @@
 // built relay, send-proxy-v2 to submission (with health checks) and send-proxy (v1) to the
 // implicit-TLS submissions listener. swaks connects from 127.0.0.9; the relay only ever sees
 // HAProxy's 127.0.0.1, yet the delivered Received header and the logs name 127.0.0.9.
-// Skipped when haproxy or swaks is missing, except under CI (.ci/run installs both).
+// Needs haproxy and swaks (test/helpers/require-tool.ts: skipped without them, a failure under CI).
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -13,14 +13,13 @@ import { once } from 'node:events';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';
 import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 import { startReceiver, type Receiver } from '../helpers/smtp-receiver.js';
+import { TOOLS, skipUnless, toolPath } from '../helpers/require-tool.js';
 
 const PASSWORD = 'correct horse battery';
 const CLIENT_IP = '127.0.0.9';
-const has = (cmd: string, args: string[]) => new Promise<boolean>((r) => execFile(cmd, args, (err) => r(!err)));
-// Debian installs it in /usr/sbin, which is not on every user's PATH
-const HAPROXY = (await has('haproxy', ['-v'])) ? 'haproxy' : '/usr/sbin/haproxy';
-const [haveHaproxy, haveSwaks] = await Promise.all([has(HAPROXY, ['-v']), has('swaks', ['--version'])]);
-const skip = (!haveHaproxy || !haveSwaks) && process.env.CI !== 'true' && `${haveHaproxy ? 'swaks' : 'haproxy'} not installed`;
+const skip = await skipUnless(TOOLS.haproxy, TOOLS.swaks);
+const HAPROXY = (await toolPath(TOOLS.haproxy)) ?? 'haproxy';
+const SWAKS = (await toolPath(TOOLS.swaks)) ?? 'swaks';
 
 let dns: DnsServer;
 let mx: Receiver;
@@ -31,7 +30,6 @@ const front = { submission: 0, submissions: 0 };
 
 before(async () => {
   if (skip) return;
-  assert.ok(haveHaproxy && haveSwaks, 'haproxy and swaks are required under CI');
   dns = await startDnsServer();
   mx = await startReceiver({ host: '127.0.0.2', port: 0 });
   dns.setZone({ 'example.net': { MX: [{ exchange: 'mx.example.net', priority: 10 }] }, 'mx.example.net': { A: ['127.0.0.2'] } });
@@ -94,7 +92,7 @@ function canConnect(port: number): Promise<boolean> {
 }
 
 function swaks(args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => execFile('swaks', args, { timeout: 30_000 }, (err, stdout, stderr) =>
+  return new Promise((resolve) => execFile(SWAKS, args, { timeout: 30_000 }, (err, stdout, stderr) =>
     resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr })));
 }
 

@@ -10,6 +10,7 @@ import { RelayProcess, eventually } from '../helpers/relay-process.js';
 import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 import { startReceiver, type Receiver } from '../helpers/smtp-receiver.js';
 import { call } from '../helpers/api-fixture.js';
+import { TOOLS, skipUnless, toolPath } from '../helpers/require-tool.js';
 
 const PASSWORD = 'quota-password';
 let dns: DnsServer;
@@ -70,17 +71,20 @@ except smtplib.SMTPRecipientsRefused as e:
     print(json.dumps({"error": "all refused", "detail": {k: [v[0], v[1].decode()] for k, v in e.recipients.items()}}))
 s.quit()
 `;
-  return new Promise((resolve, reject) => execFile('python3', ['-c', script, String(port), user, PASSWORD, from, ...rcpts], { timeout: 30_000 }, (err, stdout, stderr) => {
+  return new Promise((resolve, reject) => execFile(PYTHON3, ['-c', script, String(port), user, PASSWORD, from, ...rcpts], { timeout: 30_000 }, (err, stdout, stderr) => {
     if (err) return reject(new Error(`python: ${err.message}\n${stderr}`));
     resolve(JSON.parse(stdout));
   }));
 }
 
 function swaks(args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => execFile('swaks', args, { timeout: 30_000 }, (err, stdout, stderr) =>
+  return new Promise((resolve) => execFile(SWAKS, args, { timeout: 30_000 }, (err, stdout, stderr) =>
     resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr })));
 }
-const haveSwaks = await new Promise<boolean>((r) => execFile('swaks', ['--version'], (err) => r(!err)));
+// Both clients are required for the SMTP test: a missing one fails under CI, skips elsewhere.
+const skipSmtp = await skipUnless(TOOLS.python3, TOOLS.swaks);
+const SWAKS = (await toolPath(TOOLS.swaks)) ?? 'swaks';
+const PYTHON3 = (await toolPath(TOOLS.python3)) ?? 'python3';
 
 const dayUsage = async (account: string) => {
   const list = JSON.parse(await cli('accounts', 'list', '--json')) as { name: string; usage: { window: string; used: number }[] }[];
@@ -88,7 +92,7 @@ const dayUsage = async (account: string) => {
 };
 const delivered = (domainPart: string) => mx.messages.flatMap((m) => m.rcptTo).filter((r) => r.includes(domainPart)).length;
 
-test('per day over SMTP: the excess RCPTs get 452 4.7.1 (smtplib, swaks); after a restart the count holds', async () => {
+test('per day over SMTP: the excess RCPTs get 452 4.7.1 (smtplib, swaks); after a restart the count holds', { skip: skipSmtp }, async () => {
   const port = relay.port('submission');
   assert.deepEqual(await smtplib(port, 'app', 'app@acme.test', ['a1@dest.test', 'a2@dest.test', 'a3@dest.test', 'a4@dest.test']), { refused: {} });
   const second = await smtplib(port, 'app', 'app@acme.test', ['a5@dest.test', 'a6@dest.test', 'a7@dest.test']);
@@ -97,12 +101,10 @@ test('per day over SMTP: the excess RCPTs get 452 4.7.1 (smtplib, swaks); after 
   assert.equal(code, 452);
   assert.match(text, /^4\.7\.1 Account limit of 6 per day reached; try again in \d+ s$/);
 
-  if (haveSwaks || process.env.CI) {
-    const r = await swaks(['--server', `127.0.0.1:${port}`, '--tls', '--auth', 'PLAIN', '--auth-user', 'app', '--auth-password', PASSWORD,
-      '--from', 'app@acme.test', '--to', 'a8@dest.test', '--ehlo', 'client.test', '--header', 'Subject: over']);
-    assert.notEqual(r.code, 0, r.out);
-    assert.match(r.out, /<~\* 452 4\.7\.1 Account limit of 6 per day reached/);
-  }
+  const r = await swaks(['--server', `127.0.0.1:${port}`, '--tls', '--auth', 'PLAIN', '--auth-user', 'app', '--auth-password', PASSWORD,
+    '--from', 'app@acme.test', '--to', 'a8@dest.test', '--ehlo', 'client.test', '--header', 'Subject: over']);
+  assert.notEqual(r.code, 0, r.out);
+  assert.match(r.out, /<~\* 452 4\.7\.1 Account limit of 6 per day reached/);
   assert.equal(await dayUsage('acme'), 6);
   await eventually(() => delivered('a') >= 6 && delivered('@dest.test') >= 6);
   assert.deepEqual(mx.messages.flatMap((m) => m.rcptTo).filter((r) => /^a\d@/.test(r)).sort(),
@@ -120,15 +122,16 @@ test('per day over SMTP: the excess RCPTs get 452 4.7.1 (smtplib, swaks); after 
 const message = (from: string, to: string[]) => ({ from, to, subject: 'quota', text: 'hello' });
 
 test('HTTP: a burst past the key\'s per-second limit gets 429 with Retry-After', async (t) => {
-  const http = relay.addresses.http;
-  if (!http) return t.skip('no HTTP listener in relay.started');
-  const base = `http://127.0.0.1:${http.port}`;
+  const base = `http://127.0.0.1:${relay.port('http')}`;
   const LIMIT = 2;
   const BURST = 6;
-  // Counts are exact for a burst inside one fresh second (no earlier round charged it); a burst that
-  // straddles a second boundary is run again, from the start of the next second.
-  for (let round = 0; round < 5; round++) {
-    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 10));
+  // The server charges each request to the UTC second it handles it in, which lies between the
+  // burst's start and its last answer here: a burst whose span touched `seconds` wall-clock seconds
+  // may have at most LIMIT × seconds accepted, whatever the machine's speed. Bursts are repeated
+  // until one outruns the limit (it must be refused with 429 and Retry-After: 1).
+  let limitedSeen = 0;
+  for (let round = 0; limitedSeen === 0; round++) {
+    assert.ok(round < 20, 'no burst of 6 ever outran 2 per second');
     const t0 = Date.now();
     const answers = await Promise.all(Array.from({ length: BURST }, (_, i) =>
       call(base, 'POST', '/v1/messages', { token: burstToken, body: message('app@burst.test', [`b${round}-${i}@dest.test`]) })));
@@ -136,23 +139,15 @@ test('HTTP: a burst past the key\'s per-second limit gets 429 with Retry-After',
     const ok = answers.filter((a) => a.status === 202);
     const limited = answers.filter((a) => a.status === 429);
     assert.equal(ok.length + limited.length, BURST, answers.map((a) => `${a.status} ${a.text}`).join('\n'));
-    assert.ok(ok.length <= LIMIT * seconds, `${ok.length} accepted in ${seconds} s`);
-    for (const a of limited) {
-      assert.ok(['1'].includes(a.headers.get('retry-after') ?? ''), `Retry-After: ${a.headers.get('retry-after')}`);
-    }
-    if (seconds === 1) {
-      assert.equal(ok.length, LIMIT);
-      assert.equal(limited.length, BURST - LIMIT);
-      return;
-    }
+    assert.ok(ok.length <= LIMIT * seconds, `${ok.length} accepted within ${seconds} s`);
+    for (const a of limited) assert.equal(a.headers.get('retry-after'), '1', a.text);
+    limitedSeen += limited.length;
+    t.diagnostic(`round ${round}: ${ok.length} accepted, ${limited.length} refused, within ${seconds} s`);
   }
-  assert.fail('no burst fitted in one second in 5 rounds');
 });
 
-test('per day shared by SMTP and HTTP for one account', async (t) => {
-  const http = relay.addresses.http;
-  if (!http) return t.skip('no HTTP listener in relay.started');
-  const base = `http://127.0.0.1:${http.port}`;
+test('per day shared by SMTP and HTTP for one account', { skip: skipSmtp }, async () => {
+  const base = `http://127.0.0.1:${relay.port('http')}`;
   const port = relay.port('submission');
   assert.deepEqual(await smtplib(port, 'mixed', 'app@shared.test', ['s1@dest.test', 's2@dest.test', 's3@dest.test']), { refused: {} });
   const two = await call(base, 'POST', '/v1/messages', { token: sharedToken, body: message('app@shared.test', ['s4@dest.test', 's5@dest.test']) });

@@ -8,6 +8,8 @@ import { RelayProcess, eventually } from '../helpers/relay-process.js';
 import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 import { startReceiver, type Receiver } from '../helpers/smtp-receiver.js';
 import { Submitter, queueIdOf } from '../helpers/smtp-client.js';
+import { TOOLS, skipUnless, toolPath } from '../helpers/require-tool.js';
+import { startSmtpSink } from '../helpers/smtp-sink.js';
 
 const PASSWORD = 'correct horse battery';
 let dns: DnsServer;
@@ -42,6 +44,9 @@ before(async () => {
     'stuck.test': { MX: [{ exchange: 'mx2.example.net', priority: 10 }] },
     'implicit.test': { A: ['127.0.0.2'] },
     'nullmx.test': { MX: [{ exchange: '.', priority: 0 }] },
+    // nothing listens on 127.0.0.4 until the restart test starts Postfix's smtp-sink there
+    'later.test': { MX: [{ exchange: 'mx.later.test', priority: 10 }] },
+    'mx.later.test': { A: ['127.0.0.4'] },
   });
   relay = await RelayProcess.create({
     dns: { servers: [`127.0.0.1:${dns.port}`] },
@@ -64,13 +69,19 @@ const bodyText = (m: { body: Buffer }) => m.body.toString('utf8');
 const findMessage = (r: Receiver, marker: string) => r.messages.find((m) => bodyText(m).includes(marker));
 
 function swaks(args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => execFile('swaks', args, { timeout: 30_000 }, (err, stdout, stderr) =>
+  return new Promise((resolve) => execFile(SWAKS, args, { timeout: 30_000 }, (err, stdout, stderr) =>
     resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr })));
 }
 
-const haveSwaks = await new Promise<boolean>((r) => execFile('swaks', ['--version'], (err) => r(!err)));
+const skipSwaks = await skipUnless(TOOLS.swaks);
+const skipPython = await skipUnless(TOOLS.python3);
+const skipSink = await skipUnless(TOOLS.smtpSink);
+const skipOpenssl = await skipUnless(TOOLS.openssl);
+const OPENSSL = (await toolPath(TOOLS.openssl)) ?? 'openssl';
+const SWAKS = (await toolPath(TOOLS.swaks)) ?? 'swaks';
+const PYTHON3 = (await toolPath(TOOLS.python3)) ?? 'python3';
 
-test('swaks submits over STARTTLS + AUTH; the MX receives the exact envelope and body, with headers added', { skip: !haveSwaks && !process.env.CI && 'swaks not installed' }, async () => {
+test('swaks submits over STARTTLS + AUTH; the MX receives the exact envelope and body, with headers added', { skip: skipSwaks }, async () => {
   const marker = `swaks-${Date.now()}`;
   const r = await swaks(['--server', `127.0.0.1:${relay.port('submission')}`, '--tls',
     '--auth', 'PLAIN', '--auth-user', 'alice', '--auth-password', PASSWORD,
@@ -99,7 +110,20 @@ test('swaks submits over STARTTLS + AUTH; the MX receives the exact envelope and
   assert.equal(view.attempts[0].status, 'delivered');
 });
 
-test('Python smtplib: two recipient domains, one transaction each; Message-ID and Date added', async () => {
+test('openssl s_client: implicit TLS on submissions and STARTTLS on submission negotiate TLS 1.2+ before the SMTP dialog', { skip: skipOpenssl }, async () => {
+  const sClient = (args: string[]) => new Promise<string>((resolve) => {
+    const p = execFile(OPENSSL, ['s_client', '-brief', '-ign_eof', '-crlf', '-servername', 'relay.test', ...args], { timeout: 30_000 }, (_err, stdout, stderr) => resolve(stdout + stderr));
+    p.stdin!.end('QUIT\n'); // -ign_eof: after QUIT, read on until the server closes
+  });
+  const implicit = await sClient(['-connect', `127.0.0.1:${relay.port('submissions')}`]);
+  assert.match(implicit, /Protocol version: TLSv1\.[23]/, implicit);
+  assert.match(implicit, /^220 relay\.test /m, 'the greeting comes inside TLS');
+  const starttls = await sClient(['-starttls', 'smtp', '-connect', `127.0.0.1:${relay.port('submission')}`]);
+  assert.match(starttls, /Protocol version: TLSv1\.[23]/, starttls);
+  assert.match(starttls, /^221 /m, 'the dialog goes on inside TLS');
+});
+
+test('Python smtplib: two recipient domains, one transaction each; Message-ID and Date added', { skip: skipPython }, async () => {
   const marker = `py-${Date.now()}`;
   const script = `
 import smtplib, ssl, sys
@@ -110,7 +134,7 @@ s.sendmail("alice@example.com", ["carol@example.net", "dave@example.net", "erin@
            "From: alice@example.com\\r\\nTo: carol@example.net\\r\\nSubject: ${marker}\\r\\n\\r\\nbody ${marker}\\r\\n")
 s.quit()
 `;
-  await new Promise<void>((resolve, reject) => execFile('python3', ['-c', script, String(relay.port('submission')), PASSWORD], (err, _o, e) => (err ? reject(new Error(e)) : resolve())));
+  await new Promise<void>((resolve, reject) => execFile(PYTHON3, ['-c', script, String(relay.port('submission')), PASSWORD], (err, _o, e) => (err ? reject(new Error(e)) : resolve())));
   const atNet = await eventually(() => findMessage(mx1, marker));
   assert.deepEqual([...atNet.rcptTo].sort(), ['carol@example.net', 'dave@example.net'], 'both example.net recipients in one transaction');
   const text = bodyText(atNet);
@@ -172,8 +196,14 @@ test('queue CLI: list, hold, release, retry and delete a deferred message on the
   await eventually(async () => (await relay.cli(['queue', 'hold', id])).code === 0);
   await eventually(async () => JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout).recipients[0].state === 'held');
   const attemptsHeld = JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout).attempts.length;
-  await new Promise((r) => setTimeout(r, 1000));
+  // Meanwhile the scheduler keeps trying stuck.test (another message, not held): once that one has
+  // been tried twice more, the held one would have been too.
+  const probeSub = new Submitter({ port: relay.port('submission'), user: 'alice', pass: PASSWORD });
+  const probe = queueIdOf(await probeSub.send('alice@example.com', ['ivan@stuck.test'], 'Subject: probe\r\n\r\nprobe\r\n'))!;
+  probeSub.close();
+  await eventually(async () => JSON.parse((await relay.cli(['queue', 'show', probe, '--json'])).stdout).attempts.length >= 2);
   assert.equal(JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout).attempts.length, attemptsHeld, 'no attempts while held');
+  assert.equal((await relay.cli(['queue', 'delete', probe])).code, 0);
   assert.equal((await relay.cli(['queue', 'release', id])).code, 0);
   assert.equal((await relay.cli(['queue', 'retry', '--all'])).code, 0);
   await eventually(async () => JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout).attempts.length > attemptsHeld);
@@ -191,17 +221,41 @@ test('null MX bounces at once without any connection', async () => {
   assert.match(bodyText(dsn), /Status: 5\.1\.10/);
 });
 
-test('SIGTERM: graceful shutdown exits 0 and a restart resumes the queue', async () => {
+test('SIGTERM with mail pending (its MX down): exits 0; after the restart, with the MX up, the pending mail leaves', { skip: skipSink }, async () => {
+  // Pending: later.test's MX (127.0.0.4) refuses connections, so the message is deferred.
+  const sub = new Submitter({ port: relay.port('submission'), user: 'alice', pass: PASSWORD });
+  const marker = `pending-over-restart-${Date.now()}`;
+  const id = queueIdOf(await sub.send('alice@example.com', ['pat@later.test'], `Subject: ${marker}\r\n\r\nbody ${marker} end\r\n`))!;
+  sub.close();
+  await eventually(async () => {
+    const v = JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout) as { recipients: { state: string }[]; attempts: { status: string }[] };
+    return v.recipients[0]!.state === 'deferred' && v.attempts.length >= 1;
+  });
+
   const stopped = await relay.stop('SIGTERM');
   assert.equal(stopped.code, 0);
   assert.ok(relay.logs.some((l) => l.event === 'relay.stopped'));
-  assert.ok(relay.logs.some((l) => l.event === 'delivery.delivered'), 'deliveries were logged');
-  await relay.start();
-  const sub = new Submitter({ port: relay.port('submission'), user: 'alice', pass: PASSWORD });
-  const marker = `after-restart-${Date.now()}`;
-  await sub.send('alice@example.com', ['bob@example.net'], `Subject: ${marker}\r\n\r\n${marker}\r\n`);
-  sub.close();
-  await eventually(() => findMessage(mx1, marker));
+  const before = JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout) as { recipients: { state: string }[]; attempts: { status: string }[] };
+  assert.notEqual(before.recipients[0]!.state, 'delivered', 'still pending while the relay is down');
+  assert.ok(before.attempts.every((a) => a.status !== 'delivered'));
+
+  // The MX comes up only now, while the relay is stopped: whatever reaches it was sent after the restart.
+  const sink = await startSmtpSink({ host: '127.0.0.4', port: mx1.port });
+  try {
+    await relay.start();
+    const got = await eventually(async () => (await sink.messages()).find((m) => m.includes(`body ${marker} end`)), 30_000)
+      .catch(async (err) => { throw new Error(`${err.message}: ${(await relay.cli(['queue', 'show', id, '--json'])).stdout} ${JSON.stringify(relay.logs.filter((l) => l.id === id || String(l.event).startsWith('delivery')).slice(-5))}`); });
+    assert.match(got, /^X-Mail-Args: <alice@example\.com>/m);
+    assert.match(got, /^X-Rcpt-Args: <pat@later\.test>/m);
+    const after = await eventually(async () => {
+      const v = JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout) as { recipients: { state: string }[]; attempts: { status: string }[] };
+      return v.recipients[0]!.state === 'delivered' ? v : null;
+    });
+    assert.deepEqual(after.attempts.at(-1)!.status, 'delivered');
+    assert.ok(after.attempts.slice(0, -1).every((a) => a.status === 'deferred'), 'deferred before the restart, delivered after');
+  } finally {
+    await sink.stop();
+  }
 });
 
 test('logs are JSON lines and never contain the password', () => {

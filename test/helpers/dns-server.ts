@@ -8,6 +8,7 @@
 //   dns.setZone({ 'other.test': { MX: [...], A: [...], AAAA: [...], TXT: [...] } });
 //   dns.fail('broken.test', 'servfail' | 'timeout' | 'refused'); dns.fail('broken.test', null);
 //   dns.set('_25._tcp.mx1.example.test', 'TLSA', [{ usage: 3, selector: 1, matchingType: 1, certificate: sha256OfSpki }]);
+//   dns.set('s1._domainkey.example.test', 'CNAME', ['s1.dkim.provider.test']);  // an alias (one target)
 //   dns.secure('_25._tcp.mx1.example.test');      // answers for this name carry the AD bit (DNSSEC-validated)
 //   dns.secure('_25._tcp.mx1.example.test', false);
 //   dns.queries  → [{ name, type, transport, dnssecOk }] received so far
@@ -15,7 +16,9 @@
 //
 // Semantics: names are case-insensitive, without the trailing dot. A name with any record set (of
 // any type) exists: other types answer NOERROR with no answers (NODATA). Unknown names answer
-// NXDOMAIN. A null MX (RFC 7505) is `{ exchange: '.', priority: 0 }`. TTL is 0 so no resolver
+// NXDOMAIN. A null MX (RFC 7505) is `{ exchange: '.', priority: 0 }`. A name with a CNAME answers
+// every other type as a recursive resolver does: the CNAME, then the target's records of that type
+// (chains followed up to 8 deep; the rcode is the final target's). TTL is 0 so no resolver
 // caches between test steps. A UDP answer larger than the client's buffer has TC set (the client
 // retries over TCP). The AD bit is set, like a validating resolver does (RFC 6840 §5.8), on
 // answers (NOERROR, NODATA or NXDOMAIN) for a name marked secure, when the query had DO or AD set.
@@ -23,18 +26,18 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
 
-export type DnsRecordType = 'MX' | 'A' | 'AAAA' | 'TXT' | 'TLSA';
+export type DnsRecordType = 'MX' | 'A' | 'AAAA' | 'TXT' | 'TLSA' | 'CNAME';
 export interface MxRecord { exchange: string; priority: number }
 export type TxtRecord = string | string[];
 export interface TlsaRecord { usage: number; selector: number; matchingType: number; certificate: Buffer }
-export interface DnsRecords { MX?: MxRecord[]; A?: string[]; AAAA?: string[]; TXT?: TxtRecord[]; TLSA?: TlsaRecord[] }
+export interface DnsRecords { MX?: MxRecord[]; A?: string[]; AAAA?: string[]; TXT?: TxtRecord[]; TLSA?: TlsaRecord[]; CNAME?: string[] }
 export type DnsFailure = 'servfail' | 'timeout' | 'refused';
 
 export interface DnsServer {
   host: string;
   port: number;
   set(name: string, type: 'MX', records: MxRecord[]): void;
-  set(name: string, type: 'A' | 'AAAA', records: string[]): void;
+  set(name: string, type: 'A' | 'AAAA' | 'CNAME', records: string[]): void;
   set(name: string, type: 'TXT', records: TxtRecord[]): void;
   set(name: string, type: 'TLSA', records: TlsaRecord[]): void;
   setZone(zone: Record<string, DnsRecords>): void;
@@ -92,8 +95,7 @@ function answerQuery(state: ZoneState, query: Buffer, transport: 'udp' | 'tcp'):
   let rcode: number = RCODE.NOERROR;
   let answers: dnsPacket.Answer[] = [];
   if (failure) rcode = failure === 'servfail' ? RCODE.SERVFAIL : RCODE.REFUSED;
-  else if (!state.zone.has(name)) rcode = RCODE.NXDOMAIN;
-  else answers = recordsFor(q.name, q.type, state.zone.get(name)!);
+  else ({ rcode, answers } = resolveChain(state, q.name, q.type));
   const authenticated = !failure && state.secure.has(name) && (dnssecOk || req.flag_ad);
   const flags = dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_AVAILABLE | ((req.flags ?? 0) & dnsPacket.RECURSION_DESIRED)
     | (authenticated ? dnsPacket.AUTHENTIC_DATA : 0) | rcode;
@@ -103,6 +105,21 @@ function answerQuery(state: ZoneState, query: Buffer, transport: 'udp' | 'tcp'):
     return dnsPacket.encode({ type: 'response', id: req.id, flags: flags | dnsPacket.TRUNCATED_RESPONSE, questions: [q], answers: [] });
   }
   return res;
+}
+
+/** The answers for name/type, following CNAMEs (for any other type) as a recursive resolver would. */
+function resolveChain(state: ZoneState, qname: string, type: string): { rcode: number; answers: dnsPacket.Answer[] } {
+  const answers: dnsPacket.Answer[] = [];
+  let owner = qname;
+  for (let depth = 0; depth < 8; depth++) {
+    const recs = state.zone.get(norm(owner));
+    if (!recs) return { rcode: RCODE.NXDOMAIN, answers };
+    const alias = recs.CNAME?.[0];
+    if (!alias || type === 'CNAME') return { rcode: RCODE.NOERROR, answers: [...answers, ...recordsFor(owner, type, recs)] };
+    answers.push({ name: owner, ttl: 0, class: 'IN', type: 'CNAME', data: alias });
+    owner = alias;
+  }
+  return { rcode: RCODE.SERVFAIL, answers: [] };
 }
 
 /** UDP on a free port, then TCP on the same one (retrying if that TCP port happens to be taken). */
@@ -170,6 +187,8 @@ function recordsFor(name: string, type: string, recs: DnsRecords): dnsPacket.Ans
       return (recs.TXT ?? []).map((t) => ({ ...base, type: 'TXT' as const, data: Array.isArray(t) ? t : [t] }));
     case 'TLSA':
       return (recs.TLSA ?? []).map((t) => ({ ...base, type: 'TLSA' as const, data: t }));
+    case 'CNAME':
+      return (recs.CNAME ?? []).slice(0, 1).map((target) => ({ ...base, type: 'CNAME' as const, data: target }));
     default:
       return [];
   }

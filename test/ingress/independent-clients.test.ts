@@ -7,8 +7,11 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Submitter, queueIdOf } from '../helpers/smtp-client.js';
 import { startHarness, type Harness } from './harness.js';
+import { TOOLS, skipUnless, toolPath } from '../helpers/require-tool.js';
 
 const run = promisify(execFile);
+const skipPython = await skipUnless(TOOLS.python3);
+const PYTHON3 = (await toolPath(TOOLS.python3)) ?? 'python3';
 let h: Harness;
 before(async () => { h = await startHarness(); });
 after(async () => { await h.close(); });
@@ -26,8 +29,8 @@ with smtplib.SMTP("127.0.0.1", port, local_hostname="py.client.test", timeout=10
 print("ok")
 `;
 
-test('Python smtplib: STARTTLS, login, sendmail', async () => {
-  const { stdout } = await run('python3', ['-c', PYTHON, String(h.port('submission')), 'secret'], { timeout: 20_000 });
+test('Python smtplib: STARTTLS, login, sendmail', { skip: skipPython }, async () => {
+  const { stdout } = await run(PYTHON3, ['-c', PYTHON, String(h.port('submission')), 'secret'], { timeout: 20_000 });
   assert.equal(stdout.trim(), 'ok');
   const rows = await h.store.listRecipients({ includeFinal: true });
   const id = rows.find((r) => r.address === 'py@dest.example')!.messageId;

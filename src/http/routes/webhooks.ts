@@ -1,5 +1,5 @@
 // /v1/webhooks: the account's webhook endpoints. Listing and reading need the read scope; creating,
-// removing and re-enabling need admin. The signing secret (`whsec_` + 32 random bytes, base64url)
+// removing and re-enabling need admin. The signing secret (`whsec_` + 32 random bytes, base64)
 // is generated here and returned once, on creation; the dispatcher (src/events/) signs with it.
 import { z } from 'zod/v4';
 import { EVENT_TYPES, type EventType, type Webhook, type WebhookAttempt } from '../../queue/platform-store.js';

@@ -4,12 +4,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
-import { freshDatabase, pgReachable } from '../../../test/helpers/postgres.js';
+import { freshDatabase } from '../../../test/helpers/postgres.js';
+import { TOOLS, skipUnless } from '../../../test/helpers/require-tool.js';
 import { createLogger } from '../../events/log.js';
 import { MIGRATIONS } from './migrations.js';
 import { PostgresQueueStore } from './postgres-store.js';
 
-const skip = !(await pgReachable()) && process.env.CI !== 'true' && 'PostgreSQL unreachable (set PL_TEST_PG_URL)';
+const skip = await skipUnless(TOOLS.postgres);
 
 test('postgres: a v3 database with users, domains and queued mail migrates to accounts; the mail is delivered with events', { skip }, async (t) => {
   const url = await freshDatabase(t, 'postlane_migr');

@@ -20,8 +20,9 @@ import { createLogger } from '../../events/log.js';
 import { newQueueId } from '../../message/ids.js';
 import type { NewMessage, RecipientOutcome } from '../store.js';
 import { PostgresQueueStore } from './postgres-store.js';
+import { TOOLS, skipUnless } from '../../../test/helpers/require-tool.js';
 
-const skip = !(await pgReachable()) && process.env.CI !== 'true' && 'PostgreSQL not reachable (PL_TEST_PG_URL)';
+const skip = await skipUnless(TOOLS.postgres);
 
 const message = (id: string): NewMessage => ({
   id, mailFrom: 'sender@example.org', recipients: ['rcpt@example.net'], size: 10, receivedAt: 1_000,
@@ -80,7 +81,7 @@ test('postgres store: disk_full (53100) is an outage: 451, not writable, the sam
 });
 
 const bin = await findPgBinDir();
-const realSkip = smallFsSkip || (!bin && process.env.CI !== 'true' && 'PostgreSQL server binaries (initdb, pg_ctl) not installed');
+const realSkip = smallFsSkip || (await skipUnless(TOOLS.pgServerBinaries));
 
 test('postgres store: a private server on a full tmpfs: 53100 is an outage (451, not writable), then it recovers', { skip: realSkip, timeout: 120_000 }, async (t) => {
   const disk = await SmallFs.mount(96);

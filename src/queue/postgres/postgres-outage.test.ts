@@ -11,11 +11,11 @@ import pg from 'pg';
 import { createLogger } from '../../events/log.js';
 import { newQueueId } from '../../message/ids.js';
 import type { NewMessage } from '../store.js';
-import { findPgBinDir, PgInstance } from '../../../test/helpers/pg-instance.js';
+import { PgInstance } from '../../../test/helpers/pg-instance.js';
+import { TOOLS, skipUnless } from '../../../test/helpers/require-tool.js';
 import { PostgresQueueStore } from './postgres-store.js';
 
-const bin = await findPgBinDir();
-const skip = !bin && process.env.CI !== 'true' && 'PostgreSQL server binaries (initdb, pg_ctl) not installed';
+const skip = await skipUnless(TOOLS.pgServerBinaries);
 
 const message = (id: string, over: Partial<NewMessage> = {}): NewMessage => ({
   id, mailFrom: 'sender@example.org', recipients: ['rcpt@example.net'], size: 10, receivedAt: 1_000,
