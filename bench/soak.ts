@@ -78,16 +78,34 @@ async function main(): Promise<void> {
     readline.createInterface({ input: relay.stdout! }).on('line', (l) => { try { const j = JSON.parse(l); if (j.event === 'relay.started') resolve(j.listeners); } catch { /* not JSON */ } });
   });
   const pid = relay.pid!;
-  let sent = 0; let refused = 0;
-  const clients = Array.from({ length: 8 }, () => new SMTPConnection({ host: '127.0.0.1', port: addresses.alt!.port, ignoreTLS: true }));
-  await Promise.all(clients.map((c) => new Promise<void>((r) => c.connect(() => r()))));
-  const body = `Subject: soak\r\n\r\n${'x'.repeat(3000)}\r\n`;
-  const tick = setInterval(() => {
-    for (let i = 0; i < RATE / 10; i++) {
-      const c = clients[(sent + refused) % clients.length]!;
-      c.send({ from: 'app@soak.test', to: [`u${Math.floor(rnd() * 5000)}@dest.test`] }, body, (err) => { if (err) refused++; else sent++; });
+  let sent = 0; let refused = 0; let running = true;
+  const body = `Subject: soak\r\n\r\n${`${'x'.repeat(70)}\r\n`.repeat(40)}`;
+  const WORKERS = 8;
+  /** One SMTP session per worker, one message at a time, paced to RATE / WORKERS per second; a broken session is replaced. */
+  const worker = async () => {
+    let c: SMTPConnection | null = null;
+    const gapMs = 1000 * WORKERS / RATE;
+    while (running) {
+      const t0 = Date.now();
+      try {
+        if (!c) {
+          const conn = new SMTPConnection({ host: '127.0.0.1', port: addresses.alt!.port, ignoreTLS: true });
+          conn.on('error', () => undefined);
+          await new Promise<void>((resolve, reject) => { conn.once('error', reject); conn.connect(() => resolve()); });
+          c = conn;
+        }
+        const conn = c;
+        await new Promise<void>((resolve, reject) => conn.send({ from: 'app@soak.test', to: [`u${Math.floor(rnd() * 5000)}@dest.test`] }, body, (err) => (err ? reject(err) : resolve())));
+        sent++;
+      } catch (err) {
+        if (refused++ === 0) console.error(`first refusal: ${(err as Error).message}`);
+        c?.close(); c = null;
+      }
+      await new Promise((r) => setTimeout(r, Math.max(0, gapMs - (Date.now() - t0))));
     }
-  }, 100);
+    c?.quit();
+  };
+  const workers = Array.from({ length: WORKERS }, () => worker());
   const samples: Record<string, number>[] = [];
   const started = Date.now();
   const sample = async () => {
@@ -103,9 +121,10 @@ async function main(): Promise<void> {
   };
   const sampler = setInterval(() => void sample().catch((e: Error) => console.error('sample failed', e.message)), SAMPLE_MS);
   await new Promise((r) => setTimeout(r, MINUTES * 60_000));
-  clearInterval(tick); clearInterval(sampler);
+  running = false;
+  clearInterval(sampler);
+  await Promise.all(workers);
   await sample();
-  for (const c of clients) c.quit();
   relay.kill('SIGTERM');
   await new Promise((r) => relay.once('exit', r));
   await mx.close(); await hook.close();
