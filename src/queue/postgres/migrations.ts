@@ -286,6 +286,8 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
         metric  text NOT NULL,
         n       bigint NOT NULL
       );
+      -- Reads add the deltas not folded yet: by range, never a scan of a table that churns.
+      CREATE INDEX stat_delta_bucket ON stat_delta (grain, bucket);
 
       -- Per-installation secrets (VERP return paths, unsubscribe and tracking links), shared by
       -- every node; the newest signs, the others still verify until retired.
