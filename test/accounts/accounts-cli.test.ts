@@ -2,29 +2,17 @@
 // plans and their usage, API key tokens printed once (and only their hash stored), revocation,
 // accounts refusing removal while they own things, users and domains bound to accounts.
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
 import { ApiKeyAuthenticator } from '../../src/accounts/api-keys.js';
 import { QuotaService } from '../../src/accounts/quota.js';
 import { systemClock } from '../../src/clock.js';
-import { SqliteQueueStore } from '../../src/queue/sqlite/sqlite-store.js';
 import { RelayProcess } from '../helpers/relay-process.js';
+import { cliFixture } from '../helpers/cli-fixture.js';
 
 describe('postlane accounts / keys (CLI)', () => {
   let relay: RelayProcess;
-  const cli = async (...args: string[]) => relay.cli(args);
-  const ok = async (...args: string[]) => {
-    const r = await cli(...args);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    return r;
-  };
-  /** The relay's own store, opened in this process for what the CLI cannot show. */
-  const withStore = async <T>(fn: (s: SqliteQueueStore) => Promise<T>) => {
-    const store = new SqliteQueueStore({ dataDir: path.join(relay.dir, 'data'), logger: pino({ level: 'silent' }) });
-    await store.open();
-    try { return await fn(store); } finally { await store.close(); }
-  };
+  /** The relay's own store is opened in this process for what the CLI cannot show. */
+  const { cli, ok, withStore } = cliFixture(() => relay);
 
   before(async () => { relay = await RelayProcess.create({}); });
   after(async () => { await relay.cleanup(); });

@@ -5,25 +5,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
 import { newQueueId } from '../../src/message/ids.js';
-import { SqliteQueueStore } from '../../src/queue/sqlite/sqlite-store.js';
 import type { RecipientOutcome } from '../../src/queue/store.js';
 import { RelayProcess } from '../helpers/relay-process.js';
+import { cliFixture } from '../helpers/cli-fixture.js';
 
 describe('postlane suppressions / stats (CLI)', () => {
   let relay: RelayProcess;
-  const cli = async (...args: string[]) => relay.cli(args);
-  const ok = async (...args: string[]) => {
-    const r = await cli(...args);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    return r;
-  };
-  const withStore = async <T>(fn: (s: SqliteQueueStore) => Promise<T>) => {
-    const store = new SqliteQueueStore({ dataDir: path.join(relay.dir, 'data'), logger: pino({ level: 'silent' }) });
-    await store.open();
-    try { return await fn(store); } finally { await store.close(); }
-  };
+  /** The relay's own store is opened in this process for what the CLI cannot show. */
+  const { cli, ok, withStore } = cliFixture(() => relay);
 
   before(async () => {
     relay = await RelayProcess.create({});
