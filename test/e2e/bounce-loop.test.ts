@@ -97,13 +97,30 @@ test('late bounces and complaints on the MX port become events and suppressions;
   assert.deepEqual((await suppressed()).map((s) => s.email).sort(), hard, 'hard bounces are suppressed, soft and block ones are not');
 
   // The same bounce delivered again changes nothing; with an altered token it is ignored and logged.
-  const again = await sendThrough(['tamper@dest.test'], 'to be forged');
+  const again = await sendThrough(['tamper@dest.test'], 'to be forged'); // its genuine late bounce comes below, huge
   const forged = again.returnPath.replace(/\.([a-z2-7])([a-z2-7]{9})@/, (_m, c: string, rest: string) => `.${c === 'a' ? 'b' : 'a'}${rest}@`);
   const forgedDsn = crlf(readReportFixture('postfix-dsn.eml').toString('latin1').split(PLACEHOLDER).join(forged).split('bob@example.org').join('tamper@dest.test'));
   assert.match(await sendToMx(relay.port('mx'), '', forged, forgedDsn), /^250 /, 'accepted and stored as inbound mail');
   await relay.waitForLog((l) => l.event === 'inbound.report_ignored' && /not authentic/.test(String(l.reason)));
   assert.equal((await events('bounced')).length, expected.size, 'no event from a forged return path');
   assert.ok(!(await suppressed()).some((s) => s.email === 'tamper@dest.test'), 'and no suppression');
+
+  // Bad reports: malformed, huge, about a message that does not exist. Each is stored as inbound
+  // mail and logged; nothing crashes and nothing is suppressed.
+  const eventsBefore = (await events('bounced')).length;
+  const suppressedBefore = (await suppressed()).length;
+  const unknownId = again.returnPath.replace(/bounce\+[0-9A-Z]{20}\./, 'bounce+01JZ3K4M5N6P7Q8R9S0T.');
+  const malformed = crlf('From: MAILER-DAEMON@x.example\nSubject: Undelivered\nContent-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns;\n\nX-Garbage: \x01\x02 ;;; Action\n--b'); // cut short, no recipient block
+  const huge = crlf(readReportFixture('postfix-dsn.eml').toString('latin1').split(PLACEHOLDER).join(again.returnPath).split('bob@example.org').join('tamper@dest.test')
+    + `${'x'.repeat(76)}\n`.repeat(200_000));
+  assert.match(await sendToMx(relay.port('mx'), '', again.returnPath, malformed), /^250 /);
+  assert.match(await sendToMx(relay.port('mx'), '', unknownId, forgedDsn), /^250 /, 'a well-formed token for a message that is not ours');
+  assert.match(await sendToMx(relay.port('mx'), '', again.returnPath, huge), /^250 /, 'a 15 MB report');
+  await relay.waitForLog((l) => l.event === 'inbound.report' && l.message === again.id, 60_000);
+  assert.ok(relay.logs.some((l) => l.event === 'inbound.report_ignored'), 'the bad ones are logged');
+  assert.equal((await events('bounced')).length, eventsBefore + 1, 'only the huge but genuine report counted (its machine-readable part comes first)');
+  assert.deepEqual((await suppressed()).length, suppressedBefore + 1);
+  assert.ok(relay.child && relay.child.exitCode === null, 'the relay is still running');
 
   // A complaint (ARF) about a message to peggy@yahoo.com, sent to the relay's feedback address.
   const complainedAbout = await sendThrough(['peggy@yahoo.com'], 'complained about');
