@@ -24,7 +24,7 @@ export interface TrackingRouteDeps {
 }
 
 /** 1×1 transparent GIF89a. */
-export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
 const NO_STORE = { 'cache-control': 'no-store, no-cache, must-revalidate, private, max-age=0', pragma: 'no-cache', expires: '0' };
 
 const notFound = (res: FastifyReply) => res.code(404).headers(NO_STORE).type('text/plain').send('not found\n');
