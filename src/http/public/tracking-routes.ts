@@ -39,11 +39,10 @@ function redirectTarget(ref: TrackingRef): string | null {
   }
 }
 
-export async function trackingRoutes(app: FastifyInstance, d: TrackingRouteDeps): Promise<void> {
+/** Records a GET's open or click unless its client is over the limit; never throws. */
+function recorderOf(d: TrackingRouteDeps) {
   const limiter = new IpWindowLimiter(d.clock, d.eventsPerIpPerMinute);
-
-  /** Records a GET's open or click unless its client is over the limit; never throws. */
-  const record = async (req: FastifyRequest, ref: TrackingRef) => {
+  return async (req: FastifyRequest, ref: TrackingRef): Promise<void> => {
     if (req.method !== 'GET') return;
     const allowed = limiter.take(req.ip);
     if (allowed !== 'ok') {
@@ -56,6 +55,10 @@ export async function trackingRoutes(app: FastifyInstance, d: TrackingRouteDeps)
       d.logger.error({ event: 'tracking.record_failed', account: ref.account, message: ref.messageId, kind: ref.kind, err: (err as Error)?.message }, 'could not record an open or click');
     }
   };
+}
+
+export async function trackingRoutes(app: FastifyInstance, d: TrackingRouteDeps): Promise<void> {
+  const record = recorderOf(d);
 
   app.route<{ Params: { file: string } }>({
     method: ['GET', 'HEAD'], url: '/t/o/:file',
