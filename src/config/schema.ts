@@ -228,6 +228,17 @@ export const configSchema = z.object({
   }).strict().default({}),
   publicUrl: z.string().regex(/^https?:\/\/[^/\s?#]+(\/[^\s?#]*)?$/, 'expected a base URL like "https://relay.example.com"').nullable().default(null)
     .describe('where the HTTP listener is reached from the internet (behind your TLS proxy): one-click unsubscribe and tracking links start with it; null: https://<hostname>'),
+  tracking: z.object({
+    opens: z.boolean().default(false)
+      .describe('add an open-tracking pixel to HTML mail of the streams below that does not say otherwise (X-Postlane-Track, the API\'s track.opens); a message can always ask for it itself'),
+    clicks: z.boolean().default(false)
+      .describe('rewrite the http(s) links of HTML mail of the streams below, unless the message says otherwise, to redirects through <publicUrl>/t/c/ that record clicks'),
+    streams: z.array(z.enum(['transactional', 'broadcast'])).default(['broadcast'])
+      .describe('the streams the opens/clicks defaults apply to (receipts and password resets are rarely worth tracking)'),
+    eventsPerIpPerMinute: z.number().int().positive().default(600)
+      .describe('opens and clicks recorded per client address per minute; beyond it the pixel and redirects are still served but not recorded, so one client cannot flood the event log. Keep it generous: Gmail and Apple fetch images for many readers from few addresses'),
+  }).strict().default({})
+    .describe('open and click tracking (single-recipient HTML mail only; the links use publicUrl and the links secret)'),
   suppression: z.object({
     softBounces: z.object({
       count: z.number().int().min(1).default(3).describe('consecutive soft bounces (mailbox full, expired after retries; no delivery in between) that suppress an address'),

@@ -12,6 +12,9 @@ import { bounceSecretOf } from '../domains/bounce-address.js';
 import type { Secrets } from '../events/secret-ring.js';
 import { publicBaseUrl } from '../config/public-url.js';
 import { unsubscribeRoutes } from './public/unsubscribe-routes.js';
+import { trackingRoutes } from './public/tracking-routes.js';
+import { TrackingRecorder } from '../events/tracking.js';
+import { trackingSettings } from '../ingress/tracking-plan.js';
 import { HttpSubmission } from '../ingress/http/submission.js';
 import type { QueueStore } from '../queue/store.js';
 import type { RouteContext } from './routes/context.js';
@@ -43,7 +46,7 @@ export interface ApiDeps {
   onQueued?: AcceptDeps['onQueued'];
   /** MAC keys of the VERP return-path, current first (SmtpIngressDeps.bounceSecrets). */
   bounceSecrets: Secrets;
-  /** MAC keys of unsubscribe (and tracking) links; absent: no one-click unsubscribe fields or endpoint. */
+  /** MAC keys of unsubscribe and tracking links; absent: no one-click unsubscribe or tracking (fields, links or endpoints). */
   linkSecrets?: Secrets;
 }
 
@@ -58,7 +61,9 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
     bounceSecret: bounceSecretOf(config.domains.bounceDomain?.label, deps.bounceSecrets),
     unsubscribe: deps.linkSecrets ? {
       secrets: deps.linkSecrets, baseUrl: publicBaseUrl(config), bounceLabel: config.domains.bounceDomain?.label ?? null, signer: deps.signer, logger,
-    } : undefined, maxMessageSize: config.limits.maxMessageSize, onQueued: deps.onQueued,
+    } : undefined,
+    tracking: deps.linkSecrets ? trackingSettings(config, deps.linkSecrets, logger) : undefined,
+    maxMessageSize: config.limits.maxMessageSize, onQueued: deps.onQueued,
   });
   const ctx: RouteContext = {
     store, submission, clock, hostname: config.hostname, domains: config.domains,
@@ -69,8 +74,18 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
   return startHttpApi({
     host: http.host, port: http.port, bodyLimit: http.bodyLimit, trustProxy: http.trustProxy, tls: http.tls ? deps.tls : null,
     store, routes: apiRoutes(ctx), clock, logger,
-    publicRoutes: deps.linkSecrets ? [(app) => unsubscribeRoutes(app, { store, secrets: deps.linkSecrets!, clock, logger })] : [],
+    publicRoutes: deps.linkSecrets ? publicRoutes(deps, deps.linkSecrets) : [],
   });
+}
+
+/** One-click unsubscribe and open/click tracking, reached without an API key. */
+function publicRoutes(deps: ApiDeps, secrets: Secrets): NonNullable<Parameters<typeof startHttpApi>[0]['publicRoutes']> {
+  const { store, clock, logger, config } = deps;
+  const recorder = new TrackingRecorder(store, clock);
+  return [
+    (app) => unsubscribeRoutes(app, { store, secrets, clock, logger }),
+    (app) => trackingRoutes(app, { recorder, secrets, clock, logger, eventsPerIpPerMinute: config.tracking.eventsPerIpPerMinute }),
+  ];
 }
 
 /** Starts the metrics listener of config.metrics (apart from the API's); null when it is off (metrics: false). */

@@ -4,6 +4,9 @@ import { pino } from 'pino';
 import type { BodyWriter, NewMessage, QueueStore } from '../queue/store.js';
 import { Acceptor, MAX_HEADER_BYTES, receivedHeader, rfc5322Date } from './accept.js';
 import type { Transaction } from './smtp/session.js';
+import { fixedSecrets } from '../events/secret-ring.js';
+import { readTrackingToken } from '../events/tracking-token.js';
+import type { TrackingSettings } from './tracking-plan.js';
 
 const NOW = Date.UTC(2025, 6, 1, 12, 3, 4);
 const logger = pino({ level: 'silent' });
@@ -130,4 +133,46 @@ test('write or put failures give 451 4.3.0 and abort the body', async () => {
   const p = await accept(['A: b\r\n\r\nbody\r\n'], {}, 'submission', memoryStore({ put: true }));
   assert.deepEqual(p.outcome, { reply: { code: 451, enhanced: '4.3.0', text: 'Temporary local problem, try again later' } });
   assert.deepEqual([p.aborted, p.queued], [[p.id], []]);
+});
+
+const tracking: TrackingSettings = {
+  secrets: fixedSecrets(Buffer.alloc(32, 1)), baseUrl: 'https://relay.example', logger, defaults: { opens: false, clicks: false, streams: ['broadcast'] },
+};
+function trackingAcceptor(mem = memoryStore()) {
+  return { mem, acceptor: new Acceptor({ store: mem.store, hostname: 'relay.test', clock: { now: () => NOW }, logger, tracking }) };
+}
+
+test('X-Postlane-Track: the message is held to the end of DATA, rewritten, then stored; the field never leaves', async () => {
+  const { mem, acceptor } = trackingAcceptor();
+  const incoming = acceptor.begin({ listener: 'submission', clientIp: '192.0.2.7', transaction: tx({ account: 'acme' }) });
+  for (const c of ['From: a@example.com\r\nX-Postlane-Track: opens,\r\n clicks\r\nContent-Type: text/html\r\n', '\r\n<body><a href="http://a.example/">x', '</a></body>\r\n']) {
+    await incoming.write(Buffer.from(c));
+  }
+  assert.equal(mem.body(incoming.id), '', 'nothing written before the end of DATA');
+  assert.deepEqual(await incoming.finish(), { queuedAs: incoming.id });
+  const body = mem.body(incoming.id);
+  assert.doesNotMatch(body, /x-postlane-track/i);
+  const click = /<a href="https:\/\/relay\.example\/t\/c\/([^"]+)">x<\/a><img src="https:\/\/relay\.example\/t\/o\/[^"]+\.gif"[^>]*><\/body>\r\n$/.exec(body);
+  assert.ok(click, body);
+  assert.deepEqual(readTrackingToken(tracking.secrets, click[1]!, 'click'),
+    { kind: 'click', account: 'acme', messageId: incoming.id, recipient: 'bob@dest.example', url: 'http://a.example/' });
+  assert.equal(mem.put[0]!.size, Buffer.byteLength(body));
+});
+
+test('tracking: "none", several recipients, or a refused message: nothing rewritten, nothing stored when refused', async () => {
+  const message = 'From: a@example.com\r\nX-Postlane-Track: %s\r\nContent-Type: text/html\r\n\r\n<a href="http://a.example/">x</a>\r\n';
+  const cases: [string, Partial<Transaction>][] = [['none', {}], ['opens, clicks', { recipients: ['bob@dest.example', 'carol@dest.example'] }]];
+  for (const [value, over] of cases) {
+    const { mem, acceptor } = trackingAcceptor();
+    const incoming = acceptor.begin({ listener: 'submission', clientIp: '192.0.2.7', transaction: tx(over) });
+    await incoming.write(Buffer.from(message.replace('%s', value)));
+    assert.deepEqual(await incoming.finish(), { queuedAs: incoming.id });
+    assert.match(mem.body(incoming.id), /\r\nFrom: a@example\.com\r\nContent-Type: text\/html\r\nMessage-ID: .*\r\nDate: .*\r\n\r\n<a href="http:\/\/a\.example\/">x<\/a>\r\n$/, value);
+  }
+  const { mem, acceptor } = trackingAcceptor();
+  const incoming = acceptor.begin({ listener: 'submission', clientIp: '192.0.2.7', transaction: tx() });
+  await incoming.write(Buffer.from(message.replace('%s', 'clicks')));
+  incoming.reject({ code: 552, enhanced: '5.3.4', text: 'Message too big' });
+  assert.equal((await incoming.finish() as { reply: { code: number } }).reply.code, 552);
+  assert.deepEqual([mem.put, mem.aborted], [[], [incoming.id]]);
 });

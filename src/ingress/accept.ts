@@ -8,7 +8,9 @@
 // the signature is stored as the message's header prefix, so a retry never re-signs.
 //
 // Only the header block is buffered (capped at MAX_HEADER_BYTES) to learn which fields exist;
-// the rest streams to the BodyWriter as it arrives, each write awaited (backpressure).
+// the rest streams to the BodyWriter as it arrives, each write awaited (backpressure). A message
+// to be tracked (tracking-plan.ts, opt-in) is the exception: it is held in memory (within the
+// size limit) until the end of DATA, rewritten, then written and signed.
 import { PassThrough } from 'node:stream';
 import { once } from 'node:events';
 import type { Logger } from 'pino';
@@ -20,8 +22,10 @@ import type { BodyWriter, QueueStore } from '../queue/store.js';
 import { newQueueId } from '../message/ids.js';
 import { reply, type Reply } from '../message/reply.js';
 import type { DataOutcome, ListenerName, Transaction } from './smtp/session.js';
-import { alignedReturnPath, receivedHeader, rfc5322Date } from './trace-fields.js';
+import { alignedReturnPath, hasField, receivedHeader, rfc5322Date, withProtocol } from './trace-fields.js';
 import { takeStreamField, type Stream } from './stream-field.js';
+import { takeTrackField, type TrackRequest } from './track-field.js';
+import { applyTracking, trackingPlan, type TrackingPlan, type TrackingSettings } from './tracking-plan.js';
 import { unsubscribeFields, type UnsubscribeSettings } from './unsubscribe-fields.js';
 import { DEFAULT_ACCOUNT } from '../queue/platform-store.js';
 
@@ -47,6 +51,8 @@ export interface AcceptDeps {
   signer?: MessageSigner;
   /** One-click unsubscribe for broadcast mail (ingress/unsubscribe-fields.ts); absent: never added. */
   unsubscribe?: UnsubscribeSettings;
+  /** Open and click tracking (ingress/tracking-plan.ts); absent: never added. */
+  tracking?: TrackingSettings;
   /** domains.bounceDomain.label: aligned mail gets the return-path bounce+<id>.<mac>@<label>.<domain>; null: none. */
   bounceLabel?: string | null;
   /** The current bounce secret (the MAC key of that return-path); without it: no VERP return-path. */
@@ -74,6 +80,9 @@ export class IncomingMessage {
   #tee: PassThrough | null = null;
   #signing: Promise<SignOutcome> | null = null;
   #stream: Stream = 'transactional';
+  #track: TrackRequest | null = null;
+  /** A tracked message, held until the end of DATA (the prologue first); null: streaming. */
+  #held: { chunks: Buffer[]; plan: TrackingPlan; fromDomain: string | null } | null = null;
 
   constructor(private readonly deps: AcceptDeps, private readonly origin: IncomingOrigin, readonly id: string) {
     this.#receivedAt = deps.clock.now();
@@ -111,10 +120,28 @@ export class IncomingMessage {
     const from = parseHeaderFrom(header);
     const notAuthorised = authorisedDomain(this.origin.transaction.grant, null, from);
     if (notAuthorised) return this.#fail(notAuthorised);
-    if (this.origin.transaction.submission) header = await this.#submissionFields(this.#takeStream(header), authorDomain(from));
+    if (this.origin.transaction.submission) header = await this.#submissionFields(this.#takeClientFields(header), authorDomain(from));
     if (this.#failure) return;
+    const start = Buffer.concat([this.#prologue(header), block.subarray(split)]);
+    const plan = this.#trackingPlan();
+    if (plan) { this.#held = { chunks: [start], plan, fromDomain: authorDomain(from) }; return; }
     this.#startSigning(authorDomain(from));
-    await this.#write(Buffer.concat([this.#prologue(header), block.subarray(split)]));
+    await this.#write(start);
+  }
+
+  #trackingPlan(): TrackingPlan | null {
+    const tx = this.origin.transaction;
+    if (!this.deps.tracking || !tx.submission) return null;
+    return trackingPlan(this.deps.tracking, { id: this.id, account: tx.account ?? DEFAULT_ACCOUNT, recipients: tx.recipients, stream: this.#stream, asked: this.#track });
+  }
+
+  /** End of DATA of a tracked message: rewrite it whole, then write and sign it like any other. */
+  async #releaseHeld(): Promise<void> {
+    const held = this.#held!;
+    this.#held = null;
+    const message = await applyTracking(this.deps.tracking!, held.plan, Buffer.concat(held.chunks));
+    this.#startSigning(held.fromDomain);
+    await this.#write(message);
   }
 
   /** One-click unsubscribe fields for a broadcast message (accept.ts adds them before signing). */
@@ -132,14 +159,17 @@ export class IncomingMessage {
     }
   }
 
-  /** X-Postlane-Stream chooses the stream and is removed before the message is stored and signed. */
-  #takeStream(header: Buffer): Buffer {
+  /** X-Postlane-Stream chooses the stream, X-Postlane-Track the tracking; both are removed before the message is stored and signed. */
+  #takeClientFields(header: Buffer): Buffer {
     const s = takeStreamField(header);
     if (s.stream) this.#stream = s.stream;
     if (s.invalid !== null) {
       this.deps.logger.warn({ event: 'smtp.stream_invalid', id: this.id, value: s.invalid }, 'X-Postlane-Stream not transactional or broadcast; ignored');
     }
-    return s.header;
+    const t = takeTrackField(s.header);
+    this.#track = t.track;
+    if (t.invalid !== null) this.deps.logger.warn({ event: 'smtp.track_invalid', id: this.id, value: t.invalid }, 'X-Postlane-Track not "opens", "clicks" or "none"; ignored');
+    return t.header;
   }
 
   /**
@@ -166,6 +196,7 @@ export class IncomingMessage {
       const block = Buffer.concat(this.#header);
       await this.#completeHeader(block, block.length);
     }
+    if (!this.#failure && this.#held) await this.#releaseHeld();
     if (this.#failure) {
       await this.abort();
       return { reply: this.#failure };
@@ -208,6 +239,7 @@ export class IncomingMessage {
 
   /** Drop whatever was written (connection lost, or refused). Safe to call more than once. */
   async abort(): Promise<void> {
+    this.#held = null;
     this.#tee?.destroy();
     this.#tee = null;
     const writer = this.#writer;
@@ -220,6 +252,7 @@ export class IncomingMessage {
 
   async #write(bytes: Buffer): Promise<void> {
     if (this.#failure || !this.#writer) return;
+    if (this.#held) { this.#held.chunks.push(bytes); return; }
     try { await this.#writer.write(bytes); } catch (err) {
       this.#fail(queueFailed, err);
       return;
@@ -252,6 +285,7 @@ export class IncomingMessage {
   #fail(r: Reply, err?: unknown) {
     this.#failure = r;
     this.#header = [];
+    this.#held = null;
     if (err !== undefined) {
       this.deps.logger.error({ event: 'smtp.queue_failed', id: this.id, err: (err as Error)?.message ?? String(err) }, 'could not queue a message');
     }
@@ -273,14 +307,4 @@ export class IncomingMessage {
     });
     return Buffer.concat([Buffer.from(received, 'latin1'), headerBlock, Buffer.from(added.join(''), 'latin1')]);
   }
-}
-
-/** RFC 3848 / RFC 6531 §3.7.3 "with" keyword: SMTP, ESMTP[S][A], UTF8SMTP[S][A]. */
-function withProtocol(tx: Transaction): string {
-  if (!tx.esmtp) return 'SMTP';
-  return `${tx.smtputf8 ? 'UTF8SMTP' : 'ESMTP'}${tx.tls ? 'S' : ''}${tx.user !== null ? 'A' : ''}`;
-}
-
-function hasField(headerBlock: string, name: string): boolean {
-  return new RegExp(`(^|\\r\\n)${name}[ \\t]*:`, 'i').test(headerBlock);
 }

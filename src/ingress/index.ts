@@ -10,6 +10,7 @@ import { bounceSecretOf } from '../domains/bounce-address.js';
 import type { Secrets } from '../events/secret-ring.js';
 import { publicBaseUrl } from '../config/public-url.js';
 import { Acceptor, type AcceptDeps } from './accept.js';
+import { trackingSettings } from './tracking-plan.js';
 import { AuthLimiter } from './smtp/auth-limiter.js';
 import { ConnectionLimits, SmtpListener } from './smtp/listener.js';
 import { networkMatcher } from '../net/networks.js';
@@ -43,7 +44,7 @@ export interface SmtpIngressDeps {
    * (non-empty) when domains.bounceDomain is set, else unused.
    */
   bounceSecrets: Secrets;
-  /** MAC keys of unsubscribe (and tracking) links; absent: no one-click unsubscribe fields. */
+  /** MAC keys of unsubscribe and tracking links; absent: no one-click unsubscribe fields, no tracking. */
   linkSecrets?: Secrets;
 }
 
@@ -75,7 +76,8 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const bounceSecret = bounceSecretOf(bounceLabel, deps.bounceSecrets);
   const unsubscribe = deps.linkSecrets
     ? { secrets: deps.linkSecrets, baseUrl: publicBaseUrl(config), bounceLabel, signer: deps.signer, logger } : undefined;
-  const acceptor = new Acceptor({ store: deps.store, hostname: config.hostname, clock, logger, onQueued: deps.onQueued, signer: deps.signer, bounceLabel, bounceSecret, unsubscribe });
+  const tracking = deps.linkSecrets ? trackingSettings(config, deps.linkSecrets, logger) : undefined;
+  const acceptor = new Acceptor({ store: deps.store, hostname: config.hostname, clock, logger, onQueued: deps.onQueued, signer: deps.signer, bounceLabel, bounceSecret, unsubscribe, tracking });
   const authLimiter = new AuthLimiter(config.smtp.auth, clock);
   const limits = new ConnectionLimits(config.smtp.maxConnections, config.smtp.maxConnectionsPerIp, () => clock.now());
   const isRelayNetwork = networkMatcher(config.smtp.relayNetworks);

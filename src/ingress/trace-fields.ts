@@ -3,6 +3,7 @@
 // message signed for an aligned sending domain. Pure functions shared by accept.ts and http/.
 import type { SignOutcome } from '../domains/message-signer.js';
 import { bounceAddress } from '../domains/bounce-address.js';
+import type { Transaction } from './smtp/session.js';
 
 /**
  * RFC 5321 §4.4 trace field, folded, TLS in a comment before the ';' (as Gmail does); the
@@ -37,4 +38,15 @@ export function alignedReturnPath(id: string, mailFrom: string, signed: SignOutc
   bounceSecret: Buffer | null | undefined): string | null {
   if (!bounceLabel || !bounceSecret || !signed?.aligned || !signed.domain || mailFrom === '') return null;
   return bounceAddress({ queueId: id, domain: signed.domain, label: bounceLabel, secret: bounceSecret });
+}
+
+/** RFC 3848 / RFC 6531 §3.7.3 "with" keyword of an SMTP transaction: SMTP, ESMTP[S][A], UTF8SMTP[S][A]. */
+export function withProtocol(tx: Pick<Transaction, 'esmtp' | 'smtputf8' | 'tls' | 'user'>): string {
+  if (!tx.esmtp) return 'SMTP';
+  return `${tx.smtputf8 ? 'UTF8SMTP' : 'ESMTP'}${tx.tls ? 'S' : ''}${tx.user !== null ? 'A' : ''}`;
+}
+
+/** Whether a header block (CRLF line ends) has a field called `name` (lower-case). */
+export function hasField(headerBlock: string, name: string): boolean {
+  return new RegExp(`(^|\\r\\n)${name}[ \\t]*:`, 'i').test(headerBlock);
 }

@@ -11,10 +11,10 @@ import type { Clock } from '../../clock.js';
 import type { Secrets } from '../../events/secret-ring.js';
 import { readUnsubscribeToken, recordUnsubscribe, type UnsubscribeStore } from '../../events/unsubscribe.js';
 import { isQueueUnavailable } from '../../errors.js';
+import { IpWindowLimiter } from './ip-limiter.js';
 
 export interface UnsubscribeRouteDeps { store: UnsubscribeStore; secrets: Secrets; clock: Clock; logger: Logger }
 
-const WINDOW_MS = 60_000;
 const POSTS_PER_WINDOW = 30;
 const ONE_CLICK = /(^|&|\r?\n)List-Unsubscribe=One-Click(&|\r?\n|$)|name="List-Unsubscribe"\r?\n\r?\nOne-Click\b/;
 
@@ -31,21 +31,8 @@ function html(res: FastifyReply, status: number, content: string) {
   }).send(content);
 }
 
-/** Fixed-window counter per client address, swept as it grows. */
-class PostLimiter {
-  #windows = new Map<string, { start: number; n: number }>();
-  constructor(private readonly clock: Clock) {}
-  allow(ip: string): boolean {
-    const now = this.clock.now();
-    if (this.#windows.size > 10_000) for (const [k, w] of this.#windows) if (now - w.start >= WINDOW_MS) this.#windows.delete(k);
-    const w = this.#windows.get(ip);
-    if (!w || now - w.start >= WINDOW_MS) { this.#windows.set(ip, { start: now, n: 1 }); return true; }
-    return ++w.n <= POSTS_PER_WINDOW;
-  }
-}
-
 export async function unsubscribeRoutes(app: FastifyInstance, d: UnsubscribeRouteDeps): Promise<void> {
-  const limiter = new PostLimiter(d.clock);
+  const limiter = new IpWindowLimiter(d.clock, POSTS_PER_WINDOW);
   app.addContentTypeParser(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'], { parseAs: 'string', bodyLimit: 16 * 1024 },
     (_req, body, done) => done(null, body));
   const invalid = (res: FastifyReply) => html(res, 404, page('Link not valid', '<h1>This link is not valid</h1><p>It may have been mistyped or cut short.</p>'));

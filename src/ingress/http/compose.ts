@@ -13,7 +13,8 @@ import { parseHeaderFrom, type Originator } from '../../domains/header-from.js';
 import type { MessageMeta } from '../../queue/platform-store.js';
 import { ApiError, invalidFields, type FieldError } from './api-error.js';
 import { isStructuralHeader, MAX_METADATA_KEYS, type RawMessageRequest, type SendMessageRequest } from './message-request.js';
-import { rfc5322Date } from '../trace-fields.js';
+import { hasField, rfc5322Date } from '../trace-fields.js';
+import type { TrackRequest } from '../track-field.js';
 
 export interface ComposeLimits {
   maxRecipients: number;
@@ -36,6 +37,8 @@ export interface PreparedMessage {
   notBefore: number | null;
   /** list_unsubscribe: true/false asked explicitly; undefined: the default (broadcast mail gets it). */
   listUnsubscribe?: boolean;
+  /** What the request asked of tracking (`track`); undefined: the configured defaults. */
+  track?: TrackRequest;
   /** The message bytes (header block first, CRLF line ends) for queue id `id`. */
   build(id: string, hostname: string, now: number): Promise<Buffer>;
 }
@@ -130,7 +133,7 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
   };
   const fromDomain = domainOfAddress(sender.address);
   return {
-    mailFrom: sender.address, recipients, fromDomains: [fromDomain], meta: metaOf(req), notBefore, listUnsubscribe: req.list_unsubscribe,
+    mailFrom: sender.address, recipients, fromDomains: [fromDomain], meta: metaOf(req), notBefore, listUnsubscribe: req.list_unsubscribe, track: req.track,
     originators: [{ field: 'From', domain: fromDomain, path: 'from' }, ...headerOriginators(req.headers ?? {})],
     build: async (id, hostname, at) => {
       const node = new MailComposer({ ...mail, messageId: `<${id}@${hostname}>`, date: new Date(at) }).compile();
@@ -172,7 +175,7 @@ export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits,
   const from = parseHeaderFrom(headerBlock);
   if (from.fields !== 1) throw invalidFields([{ path: 'message', message: 'must have exactly one From: field' }]);
   return {
-    mailFrom: mailFrom!.address, recipients, fromDomains: from.domains, meta: metaOf(req), notBefore, listUnsubscribe: req.list_unsubscribe,
+    mailFrom: mailFrom!.address, recipients, fromDomains: from.domains, meta: metaOf(req), notBefore, listUnsubscribe: req.list_unsubscribe, track: req.track,
     originators: from.originators.map((o) => ({ ...o, path: o.field === 'From' ? 'from' : 'message' })),
     build: async (id, hostname, at) => {
       const added: string[] = [];
@@ -200,10 +203,6 @@ function hasLongLine(b: Buffer, max: number): boolean {
 function toCrlf(b: Buffer): Buffer {
   if (!b.includes(0x0a) || !/(^|[^\r])\n|\r(?!\n)/.test(b.toString('latin1'))) return b;
   return Buffer.from(b.toString('latin1').replace(/\r\n|\r|\n/g, '\r\n'), 'latin1');
-}
-
-function hasField(headerBlock: string, name: string): boolean {
-  return new RegExp(`(^|\\r\\n)${name}[ \\t]*:`, 'i').test(headerBlock);
 }
 
 /** The message is larger than limits.maxMessageSize. */

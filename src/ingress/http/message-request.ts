@@ -45,6 +45,13 @@ export const attachmentInput = z.object({
   disposition: z.enum(['attachment', 'inline']).optional().describe('default: inline when content_id is set, else attachment'),
 }).strict().meta({ id: 'Attachment' });
 
+/** Open and click tracking of one message (ingress/tracking-plan.ts). */
+export const trackInput = z.object({
+  opens: z.boolean().optional().describe('add a 1×1 pixel to the HTML: an `opened` event when it is fetched; default: tracking.opens for the streams in tracking.streams'),
+  clicks: z.boolean().optional().describe('send the http(s) links of the HTML through a redirect that records a `clicked` event; default: tracking.clicks for the streams in tracking.streams'),
+}).strict().meta({ id: 'Track' })
+  .describe('open/click tracking for this message; only a message with a single recipient is tracked, only its HTML, never mailto: or unsubscribe links');
+
 const headerName = z.string().min(1).max(76).regex(/^[!-9;-~]+$/, 'must be a header field name (printable ASCII, no colon)');
 
 export const sendMessageRequest = z.object({
@@ -65,6 +72,7 @@ export const sendMessageRequest = z.object({
   stream: z.enum(['transactional', 'broadcast']).optional().describe('default transactional'),
   list_unsubscribe: z.boolean().optional()
     .describe('add one-click unsubscribe (List-Unsubscribe, RFC 8058) for the single recipient; default: for broadcast mail, unless a List-Unsubscribe header is given'),
+  track: trackInput.optional(),
   send_at: z.iso.datetime({ offset: true }).optional().describe('scheduled send: recipients are not due before this time'),
 }).strict().meta({ id: 'SendMessageRequest' });
 export type SendMessageRequest = z.infer<typeof sendMessageRequest>;
@@ -80,6 +88,7 @@ export const rawMessageRequest = z.object({
   metadata: z.record(z.string().min(1).max(64), z.string().max(1000)).optional(),
   stream: z.enum(['transactional', 'broadcast']).optional(),
   list_unsubscribe: z.boolean().optional(),
+  track: trackInput.optional(),
   send_at: z.iso.datetime({ offset: true }).optional(),
 }).strict().meta({ id: 'RawMessageRequest' });
 export type RawMessageRequest = z.infer<typeof rawMessageRequest>;

@@ -2,7 +2,7 @@
 // accept.ts does for SMTP DATA): authorise the envelope sender and originator domains for the
 // key's account → look up the recipients on the account's suppression list (they are stored
 // 'suppressed' and reported so in the answer, never sent nor charged) → charge the quota for the
-// others → compose → add the Received field → DKIM-sign (MessageSigner, once, before storing) →
+// others → compose → open/click tracking (tracking-plan.ts) → add the Received field → DKIM-sign (MessageSigner, once, before storing) →
 // createBody/put (one commit: nothing is half-queued) → wake the scheduler. Every refusal is an
 // ApiError; a store failure is 503 with Retry-After, never a 2xx.
 import type { Logger } from 'pino';
@@ -17,6 +17,7 @@ import type { NewMessage, QueueStore } from '../../queue/store.js';
 import { suppressionKey, type Suppression } from '../../queue/suppression-store.js';
 import { alignedReturnPath, receivedHeader } from '../trace-fields.js';
 import { unsubscribeFields, type UnsubscribeSettings } from '../unsubscribe-fields.js';
+import { applyTracking, trackingPlan, type TrackingSettings } from '../tracking-plan.js';
 import { ApiError, invalidFields, queueUnavailable } from './api-error.js';
 import { tooLarge, type PreparedMessage } from './compose.js';
 import type { AcceptDeps } from '../accept.js';
@@ -31,6 +32,8 @@ export interface HttpSubmissionDeps {
   bounceLabel?: string | null;
   /** One-click unsubscribe for broadcast mail; absent: never added. */
   unsubscribe?: UnsubscribeSettings;
+  /** Open and click tracking; absent: never added. */
+  tracking?: TrackingSettings;
   /** The current bounce secret (AcceptDeps.bounceSecret). */
   bounceSecret?: () => Buffer | null;
   maxMessageSize: number;
@@ -76,8 +79,9 @@ export class HttpSubmission {
     await this.#charge(msg.recipients.length - suppressed.size, ctx.key);
     const id = newQueueId(this.deps.clock.now());
     const now = this.deps.clock.now();
-    const body = await msg.build(id, this.deps.hostname, now);
-    if (body.length > this.deps.maxMessageSize) throw tooLarge(this.deps.maxMessageSize);
+    const built = await msg.build(id, this.deps.hostname, now);
+    if (built.length > this.deps.maxMessageSize) throw tooLarge(this.deps.maxMessageSize);
+    const body = await this.#track(id, msg, ctx.key.account, built);
     const received = Buffer.from(receivedHeader({
       helo: null, ip: ctx.clientIp, hostname: this.deps.hostname, protocol: ctx.secure ? 'HTTPS' : 'HTTP', id, date: new Date(now), tls: ctx.tls,
     }), 'latin1');
@@ -100,6 +104,13 @@ export class HttpSubmission {
           : { email, id: recipientId(id, i), status: 'queued' as const };
       }),
     };
+  }
+
+  /** The message with open/click tracking when the request or the configured defaults ask for it (before signing). */
+  async #track(id: string, msg: PreparedMessage, account: string, body: Buffer): Promise<Buffer> {
+    const settings = this.deps.tracking;
+    const plan = settings ? trackingPlan(settings, { id, account, recipients: msg.recipients, stream: msg.meta.stream, asked: msg.track ?? null }) : null;
+    return plan ? applyTracking(settings!, plan, body) : body;
   }
 
   /** One-click unsubscribe fields (before signing), unless the request said list_unsubscribe: false. */

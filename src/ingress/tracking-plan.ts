@@ -1,0 +1,96 @@
+// Owns the decision to track a message at acceptance, for SMTP (accept.ts) and HTTP
+// (http/submission.ts) alike, and the call that rewrites it (mime-tracking.ts) before it is
+// DKIM-signed. Tracking is opt-in: what the message asks (X-Postlane-Track, the API's `track`),
+// else the configured defaults (tracking.opens/clicks) for the streams they apply to. Only a
+// message with a single recipient is tracked: a pixel or a link names one person, so a message
+// to several is sent as it is, and the skip is logged. Never rewritten: mailto: and other
+// non-http links, the List-Unsubscribe URLs of the message, and links to this relay's own /u/
+// and /t/ endpoints. A message that cannot be parsed is sent untracked (logged), never refused.
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { publicBaseUrl } from '../config/public-url.js';
+import type { Secrets } from '../events/secret-ring.js';
+import { clickUrl, isServableToken, isTrackableUrl, openPixelUrl, trackingToken } from '../events/tracking-token.js';
+import { trackMime } from './mime-tracking.js';
+import type { Stream } from './stream-field.js';
+import type { TrackRequest } from './track-field.js';
+
+/** config.tracking: what a message that does not say gets, in which streams. */
+export interface TrackingDefaults { opens: boolean; clicks: boolean; streams: readonly Stream[] }
+
+export interface TrackingSettings {
+  secrets: Secrets;
+  /** Public base URL of the HTTP listener (config/public-url.ts). */
+  baseUrl: string;
+  defaults: TrackingDefaults;
+  logger: Logger;
+}
+
+export const trackingSettings = (config: Pick<Config, 'tracking' | 'publicUrl' | 'hostname'>, secrets: Secrets, logger: Logger): TrackingSettings =>
+  ({ secrets, baseUrl: publicBaseUrl(config), defaults: config.tracking, logger });
+
+export interface TrackingSubject {
+  id: string;
+  account: string;
+  recipients: readonly string[];
+  stream: Stream;
+  /** What the message asked; null: nothing (the defaults apply). */
+  asked: TrackRequest | null;
+}
+
+export interface TrackingPlan { id: string; account: string; recipient: string; opens: boolean; clicks: boolean }
+
+/** The tracking a message gets; null: none. */
+export function trackingPlan(s: TrackingSettings, m: TrackingSubject): TrackingPlan | null {
+  const byDefault = s.defaults.streams.includes(m.stream);
+  const opens = m.asked?.opens ?? (byDefault && s.defaults.opens);
+  const clicks = m.asked?.clicks ?? (byDefault && s.defaults.clicks);
+  if (!opens && !clicks) return null;
+  const recipients = new Set(m.recipients.map((r) => r.toLowerCase()));
+  if (recipients.size !== 1) {
+    s.logger.warn({ event: 'tracking.skipped', id: m.id, rcpts: recipients.size }, 'tracked message with several recipients: sent without tracking (send one message per recipient)');
+    return null;
+  }
+  return { id: m.id, account: m.account, recipient: m.recipients[0]!, opens, clicks };
+}
+
+/** The message with the plan's pixel and links; the message as it was when it cannot be parsed. */
+export async function applyTracking(s: TrackingSettings, plan: TrackingPlan, message: Buffer): Promise<Buffer> {
+  const ref = { account: plan.account, messageId: plan.id, recipient: plan.recipient };
+  const kept = keptUrls(s.baseUrl, headerOf(message));
+  const wrapLink = (url: string): string | null => {
+    if (!isTrackableUrl(url) || kept.exact.has(url) || kept.prefixes.some((p) => url.startsWith(p))) return null;
+    const token = trackingToken(s.secrets, { kind: 'click', ...ref, url });
+    return isServableToken(token) ? clickUrl(s.baseUrl, token) : null;
+  };
+  try {
+    const r = await trackMime(message, {
+      pixelUrl: plan.opens ? openPixelUrl(s.baseUrl, trackingToken(s.secrets, { kind: 'open', ...ref })) : null,
+      wrapLink: plan.clicks ? wrapLink : null,
+    });
+    s.logger.debug({ event: 'tracking.applied', id: plan.id, parts: r.parts, links: r.links, skipped: r.skipped }, 'tracking added');
+    if (r.skipped > 0) s.logger.warn({ event: 'tracking.charset_skipped', id: plan.id, parts: r.skipped }, 'HTML part in a charset that cannot be edited: left untracked');
+    return r.message;
+  } catch (err) {
+    s.logger.warn({ event: 'tracking.failed', id: plan.id, err: (err as Error)?.message }, 'message could not be parsed for tracking: sent untracked');
+    return message;
+  }
+}
+
+const headerOf = (message: Buffer): string => {
+  const end = message.indexOf('\r\n\r\n');
+  return message.subarray(0, end < 0 ? message.length : end + 2).toString('latin1');
+};
+
+/** Links never wrapped: the message's List-Unsubscribe URLs, and anything under this relay's /u/ and /t/. */
+function keptUrls(baseUrl: string, header: string): { exact: Set<string>; prefixes: string[] } {
+  const base = baseUrl.replace(/\/*$/, '/');
+  const prefixes = ['u/', 't/'].map((p) => new URL(p, base).href);
+  const exact = new Set<string>();
+  for (const [, value] of header.replace(/\r\n[ \t]+/g, ' ').matchAll(/(?:^|\r\n)list-unsubscribe[ \t]*:([^\r\n]*)/gi)) {
+    for (const [, target] of value!.matchAll(/<([^>]*)>/g)) {
+      try { exact.add(new URL(target!.trim()).href); } catch { /* not a URL: nothing to keep */ }
+    }
+  }
+  return { exact, prefixes };
+}
