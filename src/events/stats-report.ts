@@ -23,8 +23,9 @@ const ratio = (n: number, d: number): number | null => (d > 0 ? Math.round((n / 
 
 /**
  * Rates over the recipients that reached an end: delivery and bounce over delivered + bounced +
- * failed (expired); complaint, open and click over delivered, opens and clicks unique and without
- * machine opens (Apple's proxy, link scanners) as far as they were told apart.
+ * failed (expired); complaint, open and click over delivered, opens and clicks counted once per
+ * message and recipient and only when a person (not Apple's proxy, an image proxy or a link
+ * scanner, as far as they are told apart) fetched them.
  */
 export function ratesOf(c: Counts): Rates {
   const ended = c.delivered + c.bounced + c.failed;
@@ -32,8 +33,8 @@ export function ratesOf(c: Counts): Rates {
     delivery: ratio(c.delivered, ended),
     bounce: ratio(c.bounced + c.failed, ended),
     complaint: ratio(c.complained, c.delivered),
-    open: ratio(Math.max(0, c.opened_unique - c.opened_machine), c.delivered),
-    click: ratio(Math.max(0, c.clicked_unique - c.clicked_machine), c.delivered),
+    open: ratio(c.opened_unique, c.delivered),
+    click: ratio(c.clicked_unique, c.delivered),
   };
 }
 

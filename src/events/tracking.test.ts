@@ -51,7 +51,7 @@ test('concurrent fetches on one node: exactly one is unique', async () => {
   assert.deepEqual(all.map((e) => e.data.unique), [true, false, false, false]);
 });
 
-test('a click within seconds of the delivered event is a machine; the url is in the data; opens are unique apart from clicks', async () => {
+test('a click within seconds of the delivered event is a machine; the url is in the data; unique among people and among machines apart', async () => {
   const mem = memoryStore({ account: 'other', tags: ['x'], metadata: {}, stream: 'broadcast' });
   mem.add({ at: DELIVERED_AT, account: 'acme', type: 'delivered', messageId: ID, recipient: 'bob@dest.example', data: {} });
   let now = DELIVERED_AT + 3_000;
@@ -59,11 +59,14 @@ test('a click within seconds of the delivered event is a machine; the url is in 
   const scanner = await recorder.record(click, { ip: '203.0.113.9', userAgent: CHROME });
   assert.deepEqual(scanner.data, { url: 'https://shop.example/p', ip: '203.0.113.9', userAgent: CHROME, unique: true, machine: true, agent: 'too-fast' },
     'no tags of a message of another account');
-  assert.deepEqual(metricsOf(scanner.type, scanner.data), ['clicked', 'clicked_unique', 'clicked_machine']);
+  assert.deepEqual(metricsOf(scanner.type, scanner.data), ['clicked', 'clicked_machine']);
   now = DELIVERED_AT + 120_000;
   const person = await recorder.record(click, { ip: '198.51.100.7', userAgent: CHROME });
   assert.equal(person.data.machine, false);
-  assert.equal(person.data.unique, false);
+  assert.equal(person.data.unique, true, 'the person\'s first click counts even after the scanner\'s');
+  assert.deepEqual(metricsOf(person.type, person.data), ['clicked', 'clicked_unique']);
+  const again = await recorder.record(click, { ip: '198.51.100.7', userAgent: CHROME });
+  assert.equal(again.data.unique, false);
   const mpp = await recorder.record(open, { ip: '17.58.1.1', userAgent: 'Mozilla/5.0' });
   assert.deepEqual([mpp.data.unique, mpp.data.machine, mpp.data.agent], [true, true, 'apple-mpp']);
 });

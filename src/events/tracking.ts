@@ -3,7 +3,8 @@
 // statistics counters (queue/event-effects.ts: opened, opened_unique, opened_machine, …) and the
 // webhooks follow in the same commit. The event carries the message's tags/metadata/stream, the
 // client address and user agent, unique: true for the first of its type for that message and
-// recipient (looked up in the event log), and machine: true with the matching rule
+// recipient among human fetches, or among machine ones (looked up in the event log), and
+// machine: true with the matching rule
 // (events/machine-agents.ts) when the fetch is recognisably automated. Fetches of one
 // message/recipient/type are recorded one at a time on a node, so only one of them is unique.
 import type { Clock } from '../clock.js';
@@ -39,7 +40,7 @@ export class TrackingRecorder {
     const type = ref.kind === 'open' ? 'opened' : 'clicked';
     const [meta, earlier] = await Promise.all([
       this.store.getMessageMeta(ref.messageId),
-      this.store.listEvents({ account: ref.account, messageId: ref.messageId, recipient: ref.recipient, types: [type, 'delivered'], limit: 10 }),
+      this.store.listEvents({ account: ref.account, messageId: ref.messageId, recipient: ref.recipient, types: [type, 'delivered'], limit: 1000 }),
     ]);
     const at = this.clock.now();
     const delivered = earlier.find((e) => e.type === 'delivered');
@@ -50,7 +51,8 @@ export class TrackingRecorder {
       at, account: ref.account, type, messageId: ref.messageId, recipient: ref.recipient,
       data: {
         ...base, ...(ref.kind === 'click' ? { url: ref.url } : {}), ip: fetch.ip, userAgent,
-        unique: !earlier.some((e) => e.type === type), machine: agent !== null, agent,
+        // Unique among its kind: the reader's first open counts even after Apple's proxy fetched the pixel.
+        unique: !earlier.some((e) => e.type === type && (e.data.machine === true) === (agent !== null)), machine: agent !== null, agent,
       },
     }]);
     return event!;

@@ -45,9 +45,9 @@ export function metricsOf(type: string, data: Record<string, unknown>): string[]
     case 'bounced': return [`bounced_${typeof data.bounceType === 'string' ? data.bounceType : 'soft'}`];
     case 'opened':
     case 'clicked': {
+      // _unique: the first human fetch of a message by a recipient; _machine: the first machine one.
       const m: string[] = [type];
-      if (data.unique === true) m.push(`${type}_unique`);
-      if (data.machine === true) m.push(`${type}_machine`);
+      if (data.unique === true) m.push(data.machine === true ? `${type}_machine` : `${type}_unique`);
       return m;
     }
     case 'accepted': case 'delivered': case 'deferred': case 'failed': case 'suppressed': case 'complained': case 'unsubscribed':
