@@ -135,7 +135,8 @@ test('Postfix smtp-source: 20 messages over 4 concurrent sessions to the MX list
   assert.equal(out.code, 0, out.text);
   const dir = path.join(relay.dir, 'data', 'inbound');
   const stored = await eventually(async () => {
-    const files = await fs.readdir(dir).catch(() => [] as string[]);
+    // Only finished copies: a .tmp file may be renamed away between the listing and the read.
+    const files = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.eml'));
     const bodies = await Promise.all(files.map((f) => fs.readFile(path.join(dir, f), 'utf8')));
     const ours = bodies.filter((b) => /^Subject: smtp-source load\r$/m.test(b));
     return ours.length >= 20 ? ours : null;
