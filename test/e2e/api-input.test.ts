@@ -156,6 +156,9 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
     const structural = await send({ ...good, headers: { Bcc: 'v@evil.test', 'Content-Type': 'text/html' } });
     assert.equal(structural.status, 422);
     assert.deepEqual(structural.body.error.fields.map((f: { path: string }) => f.path), ['headers.Bcc', 'headers.Content-Type']);
+    // Postlane's own SMTP control fields never travel through the API (its fields say the same).
+    const control = await send({ ...good, headers: { 'X-Postlane-Stream': 'broadcast' } });
+    assert.deepEqual(control.body.error.fields.map((f: { path: string }) => f.path), ['headers.X-Postlane-Stream']);
     await nothingQueued(before);
   });
 
@@ -255,6 +258,9 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
       body: { envelope: { from: 'app@acme.test', to: ['bob@dest.test'] }, message: 'From: ceo@other.test\r\n\r\nbody\r\n' },
     });
     assert.equal(spoof.status, 422);
+    const control = await call(base, 'POST', '/v1/messages/raw', { token: acme.tokens.send, body: { envelope: { from: 'app@acme.test', to: ['bob@dest.test'] },
+      message: 'From: app@acme.test\r\nX-Postlane-Track: opens\r\n\r\nbody\r\n' } });
+    assert.deepEqual([control.status, control.body.error.fields[0].path], [422, 'message'], 'SMTP control fields are refused in raw API messages');
     for (const field of ['Sender', 'Resent-From', 'Resent-Sender']) {
       const r = await call(base, 'POST', '/v1/messages/raw', { token: acme.tokens.send, body: { envelope: { from: 'app@acme.test', to: ['bob@dest.test'] },
         message: `From: app@acme.test\r\n${field}: x@other.com\r\n\r\nbody\r\n` } });

@@ -172,6 +172,9 @@ export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits,
     throw invalidFields([{ path: req.message !== undefined ? 'message' : 'message_base64', message: `has a line longer than ${limits.maxLineLength - 2} octets; encode long lines (quoted-printable or base64)` }]);
   }
   const headerBlock = bytes.subarray(0, headerEnd < 0 ? 0 : headerEnd + 2).toString('latin1');
+  if (/(^|\r\n)x-postlane-[a-z0-9-]*[ \t]*:/i.test(headerBlock)) {
+    throw invalidFields([{ path: req.message !== undefined ? 'message' : 'message_base64', message: 'X-Postlane-* fields are for SMTP; use the request fields stream, track and list_unsubscribe' }]);
+  }
   const from = parseHeaderFrom(headerBlock);
   if (from.fields !== 1) throw invalidFields([{ path: 'message', message: 'must have exactly one From: field' }]);
   return {

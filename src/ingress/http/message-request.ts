@@ -19,7 +19,8 @@ export const STRUCTURAL_HEADERS = [
   'from', 'to', 'cc', 'bcc', 'subject', 'date', 'message-id', 'dkim-signature', 'received', 'return-path',
   'mime-version', 'reply-to', 'sender',
 ];
-export const isStructuralHeader = (name: string) => STRUCTURAL_HEADERS.includes(name.toLowerCase()) || /^content-/i.test(name);
+/** X-Postlane-* fields are SMTP's way to say what the API's own fields (stream, track) say; never sent on. */
+export const isStructuralHeader = (name: string) => STRUCTURAL_HEADERS.includes(name.toLowerCase()) || /^(content-|x-postlane-)/i.test(name);
 
 export const MAX_TAGS = 10;
 export const MAX_METADATA_KEYS = 50;
