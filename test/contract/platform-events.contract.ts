@@ -100,7 +100,8 @@ export function platformEventsContract(it: PlatformIt): void {
         { ...base, bounceType: 'hard', bounceCategory: 'unknown-user', code: 550, enhanced: '5.1.1', response: '550 5.1.1 no such user', host: 'mx.x.example', attempt: 1 }],
       ['bounced', 'full@x.example', id,
         { ...base, bounceType: 'soft', bounceCategory: 'mailbox-full', code: 552, enhanced: '5.2.2', response: '552 5.2.2 mailbox full', host: 'mx.x.example', attempt: 1 }],
-      ['failed', 'old@x.example', id, { ...base, reason: 'expired', response: '421 4.4.2 timeout', host: null, attempt: 1 }],
+      ['failed', 'old@x.example', id,
+        { ...base, reason: 'expired', lastFailure: 'soft', bounceCategory: 'temporary', response: '421 4.4.2 timeout', host: null, attempt: 1 }],
     ]);
     // the deferred one is retried: attempt 2
     const [retry] = await claimAll(store, 'node-a', T0 + 300_000);
