@@ -68,7 +68,8 @@ export function createResolver(dns: Config['dns']): MxResolver & RecordResolver 
       throw new DnsLookupError(classifyLookupError(err), name, rrtype, code);
     });
   return {
-    resolveMx: (domain) => wrap('MX', domain, resolver.resolveMx(domain)),
+    // Only exchange and priority, on every Node (Node 26 adds type: 'MX' to each record).
+    resolveMx: (domain) => wrap('MX', domain, resolver.resolveMx(domain).then((rs) => rs.map(({ exchange, priority }) => ({ exchange, priority })))),
     resolve4: (host) => wrap('A', host, resolver.resolve4(host)),
     resolve6: (host) => wrap('AAAA', host, resolver.resolve6(host)),
     resolveTxt: (name) => wrap('TXT', name, resolver.resolveTxt(name)),
