@@ -52,7 +52,9 @@ export class TtyRun {
   private waiters: { text: string; resolve: () => void }[] = [];
 
   constructor(script: string, args: string[], env: Record<string, string> = {}) {
-    const command = [process.execPath, BIN, ...args].map(shellQuote).join(' ');
+    // `exec`: the shell that script(1) starts is replaced by node, whatever $SHELL is, so Ctrl-C
+    // reaches the relay alone (a shell left waiting would die of the SIGINT and set the exit code).
+    const command = `exec ${[process.execPath, BIN, ...args].map(shellQuote).join(' ')}`;
     this.child = spawn(script, ['-qec', command, '/dev/null'], { env: cliEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d: Buffer) => {
       this.stdout += d.toString().replace(/\r\n/g, '\n');

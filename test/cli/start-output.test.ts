@@ -38,7 +38,7 @@ describe('postlane start output', () => {
 
     tty.type('\x03');
     const end = await tty.closed;
-    assert.equal(end.code, 0, end.stdout);
+    assert.equal(end.code, 0, `exit ${end.code}; the end of the output:\n${end.stdout.slice(-3000)}${end.stderr}`);
     assert.match(end.stdout, /INFO {3}relay\.stopped {2}Postlane stopped/);
   });
 
