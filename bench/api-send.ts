@@ -10,7 +10,7 @@ import { systemClock } from '../src/clock.js';
 import { configSchema } from '../src/config/schema.js';
 import { MessageSigner } from '../src/domains/message-signer.js';
 import { startApi } from '../src/http/index.js';
-import { openStore } from '../src/queue/open-store.js';
+import { openStore } from '../src/store/open-store.js';
 import { fixedSecrets } from '../src/events/secret-ring.js';
 import { randomBytes } from 'node:crypto';
 import { seedTenant } from '../test/helpers/api-fixture.js';

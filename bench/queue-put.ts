@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../src/events/log.js';
 import { newQueueId } from '../src/message/ids.js';
-import { SqliteQueueStore } from '../src/queue/sqlite/sqlite-store.js';
+import { SqliteQueueStore } from '../src/store/sqlite/sqlite-store.js';
 
 const BODY = Buffer.alloc(4096, 'x');
 const MESSAGES = 400;

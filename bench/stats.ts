@@ -12,11 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
-import { SqliteQueueStore } from '../src/queue/sqlite/sqlite-store.js';
-import { PostgresQueueStore } from '../src/queue/postgres/postgres-store.js';
-import type { QueueStore } from '../src/queue/store.js';
-import type { EventType, MessageEvent } from '../src/queue/platform-store.js';
-import type { StatsQuery } from '../src/queue/stats-store.js';
+import { SqliteQueueStore } from '../src/store/sqlite/sqlite-store.js';
+import { PostgresQueueStore } from '../src/store/postgres/postgres-store.js';
+import type { QueueStore } from '../src/store/store.js';
+import type { EventType, MessageEvent } from '../src/store/platform-store.js';
+import type { StatsQuery } from '../src/store/stats-store.js';
 import Database from 'better-sqlite3';
 
 const EVENTS = Number(process.argv[2] ?? 1_000_000);

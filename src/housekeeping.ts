@@ -6,7 +6,7 @@
 import type { Config } from './config/schema.js';
 import type { Logger } from './events/log.js';
 import type { SecretRing } from './events/secret-ring.js';
-import type { QueueStore } from './queue/store.js';
+import type { QueueStore } from './store/store.js';
 import { promoteRotations } from './domains/key-rotation.js';
 import { createResolver } from './delivery/resolver.js';
 

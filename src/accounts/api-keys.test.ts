@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import type { ApiKeyRecord } from '../queue/platform-store.js';
+import type { ApiKeyRecord } from '../store/platform-store.js';
 import { ApiKeyAuthenticator, hasScope, hashSecret, newApiKey, parseApiToken, secretMatches } from './api-keys.js';
 
 test('newApiKey: token pl_<16 hex>_<43 base64url>, the record keeps only the SHA-256 of the secret', () => {

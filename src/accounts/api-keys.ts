@@ -6,7 +6,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { RelayError } from '../errors.js';
-import { API_SCOPES, type ApiKeyRecord, type ApiScope, type RateLimits } from '../queue/platform-store.js';
+import { API_SCOPES, type ApiKeyRecord, type ApiScope, type RateLimits } from '../store/platform-store.js';
 
 export const TOKEN_PREFIX = 'pl_';
 const TOKEN_RE = /^pl_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Account, QuotaResult, QuotaWindow, RateLimits } from '../queue/platform-store.js';
+import type { Account, QuotaResult, QuotaWindow, RateLimits } from '../store/platform-store.js';
 import { QuotaService, subjectOf, windowsFor } from './quota.js';
 
 const at = (iso: string) => Date.parse(iso);

@@ -16,7 +16,7 @@
 // the hour at hh:00:00), so each counter key is qualified by its window: 'account:acme/day'.
 import type { Clock } from '../clock.js';
 import { reply, type Reply } from '../message/reply.js';
-import type { PlatformStore, QuotaWindow, RateLimits } from '../queue/platform-store.js';
+import type { PlatformStore, QuotaWindow, RateLimits } from '../store/platform-store.js';
 
 const SECOND = 1000;
 const HOUR = 3_600_000;

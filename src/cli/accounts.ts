@@ -5,8 +5,8 @@
 import type { Command } from 'commander';
 import { isValidAccountName } from '../accounts/account-name.js';
 import { NotFoundError, RelayError } from '../errors.js';
-import { DEFAULT_ACCOUNT, type Account } from '../queue/platform-store.js';
-import type { QueueStore } from '../queue/store.js';
+import { DEFAULT_ACCOUNT, type Account } from '../store/platform-store.js';
+import type { QueueStore } from '../store/store.js';
 import { configOption, withStore } from './admin-store.js';
 import {
   addLimitOptions, formatLimits, formatUsage, hasAnyLimitOption, limitsFrom, mergeLimits, usageOf, type LimitOptions,

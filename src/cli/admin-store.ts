@@ -2,9 +2,9 @@
 import type { Config } from '../config/schema.js';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../events/log.js';
-import { openStore } from '../queue/open-store.js';
+import { openStore } from '../store/open-store.js';
 import { Option } from 'commander';
-import type { QueueStore } from '../queue/store.js';
+import type { QueueStore } from '../store/store.js';
 
 export async function withStore<T>(configFile: string | undefined, fn: (store: QueueStore, config: Readonly<Config>) => Promise<T>): Promise<T> {
   const config = loadConfig({ file: configFile });

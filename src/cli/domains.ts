@@ -18,8 +18,8 @@ import { formatZoneLine, type ExpectedRecord } from '../domains/dns-records.js';
 import { rotateKey } from '../domains/key-rotation.js';
 import { newSendingDomain, recordsFor } from '../domains/sending-domain.js';
 import { NotFoundError, RelayError } from '../errors.js';
-import type { QueueStore, SendingDomain } from '../queue/store.js';
-import { DEFAULT_ACCOUNT } from '../queue/platform-store.js';
+import type { QueueStore, SendingDomain } from '../store/store.js';
+import { DEFAULT_ACCOUNT } from '../store/platform-store.js';
 import { configOption, withStore } from './admin-store.js';
 import { accountArg, requireAccount } from './accounts.js';
 

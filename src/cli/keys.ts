@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { newApiKey } from '../accounts/api-keys.js';
 import { NotFoundError, RelayError } from '../errors.js';
-import { API_SCOPES, DEFAULT_ACCOUNT, type ApiKeyRecord, type ApiScope } from '../queue/platform-store.js';
+import { API_SCOPES, DEFAULT_ACCOUNT, type ApiKeyRecord, type ApiScope } from '../store/platform-store.js';
 import { accountArg, requireAccount } from './accounts.js';
 import { configOption, withStore } from './admin-store.js';
 import { addLimitOptions, formatLimits, limitsFrom, mergeLimits, type LimitOptions } from './limits-options.js';

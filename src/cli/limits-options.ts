@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { windowsFor } from '../accounts/quota.js';
 import { RelayError } from '../errors.js';
-import type { PlatformStore, RateLimits } from '../queue/platform-store.js';
+import type { PlatformStore, RateLimits } from '../store/platform-store.js';
 
 const FLAGS = [
   ['perSecond', '--per-second <n>', 'second'],

@@ -2,7 +2,7 @@
 // store; the running relay's scheduler notices changes at its next poll.
 import { Option, type Command } from 'commander';
 import { RelayError, NotFoundError } from '../errors.js';
-import type { MessageView, RecipientView } from '../queue/store.js';
+import type { MessageView, RecipientView } from '../store/store.js';
 import { configOption, withStore } from './admin-store.js';
 
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { systemClock } from '../clock.js';
 import { RelayError } from '../errors.js';
 import { rotateSecret, SECRET_GRACE_MS } from '../events/secret-ring.js';
-import { SECRET_PURPOSES, type SecretPurpose } from '../queue/secret-store.js';
+import { SECRET_PURPOSES, type SecretPurpose } from '../store/secret-store.js';
 import { configOption, withStore } from './admin-store.js';
 
 export function registerSecretCommands(program: Command) {

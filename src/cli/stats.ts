@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import { RelayError } from '../errors.js';
 import { byProvider, statsReport, type StatsGroupReport } from '../events/stats-report.js';
 import { parseDurationMs } from '../config/units.js';
-import { DEFAULT_ACCOUNT } from '../queue/platform-store.js';
-import { STATS_GROUPS, statsProblem, type StatsGroup } from '../queue/stats-store.js';
+import { DEFAULT_ACCOUNT } from '../store/platform-store.js';
+import { STATS_GROUPS, statsProblem, type StatsGroup } from '../store/stats-store.js';
 import { configOption, withStore } from './admin-store.js';
 
 const GROUPS = [...STATS_GROUPS, 'provider'] as const;

@@ -5,9 +5,9 @@ import fs from 'node:fs/promises';
 import type { Command } from 'commander';
 import { RelayError } from '../errors.js';
 import { formatSuppressionsCsv, parseSuppressionsCsv } from '../events/suppression-csv.js';
-import { DEFAULT_ACCOUNT } from '../queue/platform-store.js';
-import type { QueueStore } from '../queue/store.js';
-import { SUPPRESSION_REASONS, SUPPRESSION_SCOPES, type Suppression, type SuppressionReason, type SuppressionScope } from '../queue/suppression-store.js';
+import { DEFAULT_ACCOUNT } from '../store/platform-store.js';
+import type { QueueStore } from '../store/store.js';
+import { SUPPRESSION_REASONS, SUPPRESSION_SCOPES, type Suppression, type SuppressionReason, type SuppressionScope } from '../store/suppression-store.js';
 import { configOption, withStore } from './admin-store.js';
 
 interface Common { config?: string; account: string; json?: boolean }

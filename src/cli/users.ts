@@ -12,8 +12,8 @@ import { hashPassword, isValidUserName } from '../users/password.js';
 import { RelayError } from '../errors.js';
 import { configOption, withStore } from './admin-store.js';
 import { domainArg } from './domains.js';
-import type { QueueStore, UserDomainGrant } from '../queue/store.js';
-import { DEFAULT_ACCOUNT } from '../queue/platform-store.js';
+import type { QueueStore, UserDomainGrant } from '../store/store.js';
+import { DEFAULT_ACCOUNT } from '../store/platform-store.js';
 import { accountArg, requireAccount } from './accounts.js';
 import { addLimitOptions, formatLimits, hasAnyLimitOption, limitsFrom, mergeLimits, type LimitOptions } from './limits-options.js';
 

@@ -3,8 +3,8 @@
 // here, printed once by `add`, and never shown again (list shows no secrets).
 import type { Command } from 'commander';
 import { RelayError } from '../errors.js';
-import { DEFAULT_ACCOUNT, EVENT_TYPES, type EventType, type Webhook, type WebhookAttempt } from '../queue/platform-store.js';
-import type { QueueStore } from '../queue/store.js';
+import { DEFAULT_ACCOUNT, EVENT_TYPES, type EventType, type Webhook, type WebhookAttempt } from '../store/platform-store.js';
+import type { QueueStore } from '../store/store.js';
 import { newWebhook, privateDestinationProblem } from '../events/webhook-destination.js';
 import { configOption, withStore } from './admin-store.js';
 

@@ -3,7 +3,7 @@
 // failure meaning "this host could not take the message; try the next one". Never throws.
 import type { Readable } from 'node:stream';
 import { isQueueUnavailable, QueueUnavailableError } from '../errors.js';
-import type { QueueStore } from '../queue/store.js';
+import type { QueueStore } from '../store/store.js';
 import { classifyError, type Verdict } from './classify.js';
 import type { ConnectionPool, SendInfo, SessionTarget, SmtpError, SmtpSession } from './connection-pool.js';
 import { TlsRequirementFailure } from './tls-check.js';

@@ -6,7 +6,7 @@
 // The scheduler decides how many it needs; this class only keeps the books and talks to the store.
 import type { Clock } from '../clock.js';
 import type { Logger } from '../events/log.js';
-import type { DestinationSlot, QueueStore } from '../queue/store.js';
+import type { DestinationSlot, QueueStore } from '../store/store.js';
 
 type SlotStore = Pick<QueueStore, 'acquireDestinationSlots' | 'renewDestinationSlots' | 'releaseDestinationSlots'>;
 

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../events/log.js';
-import type { DeliveryJob, QueueStore, RecipientOutcome } from '../queue/store.js';
+import type { DeliveryJob, QueueStore, RecipientOutcome } from '../store/store.js';
 import { verifyInbound, type DnsResolveFn } from './inbound-auth.js';
 import type { InboundReports } from '../events/inbound-reports.js';
 

@@ -9,8 +9,8 @@ import { PassThrough } from 'node:stream';
 import { loadConfig } from '../config/load.js';
 import { QueueUnavailableError } from '../errors.js';
 import { createLogger } from '../events/log.js';
-import { InProcessSlots } from '../queue/in-process-slots.js';
-import type { AcquireSlotsOptions, DeliveryJob, DestinationSlot, QueueStore } from '../queue/store.js';
+import { InProcessSlots } from '../store/in-process-slots.js';
+import type { AcquireSlotsOptions, DeliveryJob, DestinationSlot, QueueStore } from '../store/store.js';
 import { DeliveryScheduler } from './scheduler.js';
 
 const config = loadConfig({ env: {}, overrides: { 'delivery.pollInterval': '20ms' } });

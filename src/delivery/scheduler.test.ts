@@ -5,8 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../events/log.js';
-import { InProcessSlots } from '../queue/in-process-slots.js';
-import type { AcquireSlotsOptions, DeliveryJob, DestinationSlot, QueueStore } from '../queue/store.js';
+import { InProcessSlots } from '../store/in-process-slots.js';
+import type { AcquireSlotsOptions, DeliveryJob, DestinationSlot, QueueStore } from '../store/store.js';
 import { DeliveryScheduler } from './scheduler.js';
 
 const config = (perDest: number, concurrency: number) => loadConfig({

@@ -21,7 +21,7 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError, isQueueUnavailable } from '../errors.js';
 import type { Logger } from '../events/log.js';
-import type { DeliveryJob, QueueStore } from '../queue/store.js';
+import type { DeliveryJob, QueueStore } from '../store/store.js';
 import { SmtpAttempt } from './attempt.js';
 import { ConnectionPool } from './connection-pool.js';
 import { DestinationSlots } from './destination-slots.js';

@@ -3,7 +3,7 @@
 // header field (From:, Sender:, Resent-From:, Resent-Sender:), so one user cannot send, or re-send,
 // as another user's domain. Pure; returns the Reply to give.
 import { reply, type Reply } from '../message/reply.js';
-import type { UserDomainGrant } from '../queue/store.js';
+import type { UserDomainGrant } from '../store/store.js';
 import { isWithinDomain, normalizeDomain } from './domain-name.js';
 import type { HeaderFrom } from './header-from.js';
 

@@ -5,7 +5,7 @@ import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } fr
 import fs from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { RelayError } from '../errors.js';
-import type { DkimAlgorithm, DkimKey, DkimKeyState } from '../queue/store.js';
+import type { DkimAlgorithm, DkimKey, DkimKeyState } from '../store/store.js';
 import { isValidSelector } from './domain-name.js';
 
 const generate = promisify(generateKeyPair);

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import type { DKIMSignOptions } from 'mailauth';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js'; // not the package root: that loads SPF/DMARC/BIMI/ARC too
 import { RelayError } from '../errors.js';
-import type { DkimAlgorithm } from '../queue/store.js';
+import type { DkimAlgorithm } from '../store/store.js';
 
 /** Signed when present, in this order of preference (h= lists them as found, bottom-up). */
 export const SIGNED_HEADERS = [

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { configSchema } from '../config/schema.js';
-import type { DkimKey } from '../queue/store.js';
+import type { DkimKey } from '../store/store.js';
 import { expectedRecords, formatZoneLine, txtStrings } from './dns-records.js';
 
 const CREATED = Date.UTC(2025, 6, 1);

@@ -3,7 +3,7 @@
 // with a report address), the optional MTA-STS / TLS-RPT records and the return-path (bounce)
 // CNAME. `domains records` prints them; domain-check.ts compares them with what DNS answers.
 import type { DomainsConfig } from '../config/schema.js';
-import type { DkimKey } from '../queue/store.js';
+import type { DkimKey } from '../store/store.js';
 import { dkimRecordValue } from './dkim-keys.js';
 
 export type RecordPurpose = 'dkim' | 'spf' | 'dmarc' | 'mta-sts' | 'tls-rpt' | 'bounce';

@@ -1,6 +1,6 @@
 // Public API of sending domains: DKIM keys and signing, the DNS records to publish and their
 // check, key rotation, and the user ↔ domain authorisation policy. Used by ingress (signing,
-// authorisation), main.ts (rotation) and the CLI; it depends only on queue/store types and the
+// authorisation), main.ts (rotation) and the CLI; it depends only on store/store types and the
 // resolver it is given.
 export { authorisedDomain, isDomainAllowed, type DomainUser } from './authorisation.js';
 export { bounceAddress, currentBounceSecret, isBounceAddress, parseBounceAddress, type ParsedBounceAddress } from './bounce-address.js';

@@ -6,7 +6,7 @@
 import type { Clock } from '../clock.js';
 import { NotFoundError } from '../errors.js';
 import type { Logger } from '../events/log.js';
-import type { DkimAlgorithm, DkimKey, QueueStore } from '../queue/store.js';
+import type { DkimAlgorithm, DkimKey, QueueStore } from '../store/store.js';
 import { defaultSelector, DkimKeyError, generateDkimKey, toDkimKeys } from './dkim-keys.js';
 import { checkRecords, type RecordResolver } from './domain-check.js';
 import { dkimRecords } from './dns-records.js';

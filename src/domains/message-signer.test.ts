@@ -5,7 +5,7 @@ import { before, describe, it } from 'node:test';
 import { PassThrough, Writable } from 'node:stream';
 import { dkimVerify } from 'mailauth';
 import { createLogger } from '../events/log.js';
-import type { DkimKey, SendingDomain } from '../queue/store.js';
+import type { DkimKey, SendingDomain } from '../store/store.js';
 import { dkimRecordValue, generateDkimKey } from './dkim-keys.js';
 import { MessageSigner } from './message-signer.js';
 

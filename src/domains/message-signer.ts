@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { Clock } from '../clock.js';
 import type { DomainsConfig } from '../config/schema.js';
 import type { Logger } from '../events/log.js';
-import type { QueueStore, SendingDomain } from '../queue/store.js';
+import type { QueueStore, SendingDomain } from '../store/store.js';
 import { signMessage, type SigningKey } from './dkim-sign.js';
 import { domainAndParents } from './domain-name.js';
 

@@ -1,6 +1,6 @@
 // Owns making a new sending domain: its first DKIM key(s), generated (RSA-2048, Ed25519 or both)
 // or imported from the operator's PEM (to move from another relay without touching DNS).
-import type { SendingDomain } from '../queue/store.js';
+import type { SendingDomain } from '../store/store.js';
 import { algorithmsOf, defaultSelector, generateDkimKey, importDkimKey, toDkimKeys, type KeyChoice } from './dkim-keys.js';
 import { expectedRecords, type ExpectedRecord, type RecordContext } from './dns-records.js';
 

@@ -1,7 +1,7 @@
 // Classifies the reply a recipient failed with — a remote SMTP reply (multi-line or not), a DSN's
 // Diagnostic-Code, or the text of a failure we decided ourselves ("5.1.10 … null MX") — as hard,
 // soft or block with a category, by applying the table in bounce-rules.ts (first match wins).
-// Pure; used for 'bounced' events (queue/event-mapping.ts) and for inbound bounce reports.
+// Pure; used for 'bounced' events (store/event-mapping.ts) and for inbound bounce reports.
 //
 // A temporary reply (4xx, or a 4.x.x status without a basic code) is never hard: a rule that says
 // hard is read as soft there ("450 4.1.1 User unknown" may be a test setup or a directory outage).

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { newQueueId } from '../message/ids.js';
-import type { GeneratedMessage, QueueStore } from '../queue/store.js';
+import type { GeneratedMessage, QueueStore } from '../store/store.js';
 
 export interface DsnRecipient {
   address: string;

@@ -18,9 +18,9 @@ import { parseReport } from './report-parser.js';
 import { parseUnsubscribeMailto, recordUnsubscribe, type UnsubscribeStore } from './unsubscribe.js';
 import { parseBounceAddress } from '../domains/bounce-address.js';
 import { isQueueId } from '../message/ids.js';
-import { messageData } from '../queue/event-mapping.js';
-import type { MessageEvent, MessageMeta } from '../queue/platform-store.js';
-import type { MessageView, QueueStore } from '../queue/store.js';
+import { messageData } from '../store/event-mapping.js';
+import type { MessageEvent, MessageMeta } from '../store/platform-store.js';
+import type { MessageView, QueueStore } from '../store/store.js';
 import type { Clock } from '../clock.js';
 
 export interface InboundReportsDeps {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Metrics, type MetricsStore } from './metrics.js';
-import type { QueueCounts } from '../queue/store.js';
+import type { QueueCounts } from '../store/store.js';
 
 const COUNTS: QueueCounts = { queued: 3, deferred: 2, delivering: 1, held: 0, delivered: 10, bounced: 1, expired: 0, suppressed: 0 };
 

@@ -8,8 +8,8 @@
 // domains seen by this process get their own series and the rest are counted as 'other'.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { systemClock, type Clock } from '../clock.js';
-import { DEFAULT_ACCOUNT } from '../queue/platform-store.js';
-import type { DeliveryJob, QueueCounts, RecipientOutcome } from '../queue/store.js';
+import { DEFAULT_ACCOUNT } from '../store/platform-store.js';
+import type { DeliveryJob, QueueCounts, RecipientOutcome } from '../store/store.js';
 
 export interface MetricsStore {
   counts(): Promise<QueueCounts>;

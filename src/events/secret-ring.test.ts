@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { SqliteQueueStore } from '../queue/sqlite/sqlite-store.js';
+import { SqliteQueueStore } from '../store/sqlite/sqlite-store.js';
 import { rotateSecret, SecretRing, SECRET_GRACE_MS } from './secret-ring.js';
 
 test('secrets: created once, shared, rotated with a grace period, then retired', async () => {

@@ -1,10 +1,10 @@
-// Owns this process's copy of the installation secrets of one purpose (queue/secret-store.ts):
+// Owns this process's copy of the installation secrets of one purpose (store/secret-store.ts):
 // loaded at start (and created, the first time the installation runs), refreshed from the store
 // every minute so a rotation done on any node (`postlane secrets rotate`) reaches every node
 // without a restart. The newest secret signs; every kept one verifies.
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import type { SecretPurpose, SecretStore } from '../queue/secret-store.js';
+import type { SecretPurpose, SecretStore } from '../store/secret-store.js';
 
 /** How long a replaced secret still verifies: links in mail sent before a rotation keep working. */
 export const SECRET_GRACE_MS = 30 * 24 * 3_600_000;

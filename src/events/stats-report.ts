@@ -1,8 +1,8 @@
-// Turns the store's counter groups (queue/stats-store.ts) into the statistics answer shared by the
+// Turns the store's counter groups (store/stats-store.ts) into the statistics answer shared by the
 // API (GET /v1/stats) and the CLI (`postlane stats`): every count present (zero when none), the
 // rates, and the provider grouping (domains rolled up by delivery/providers.ts).
 import { providerOf } from '../delivery/providers.js';
-import type { StatsRow } from '../queue/stats-store.js';
+import type { StatsRow } from '../store/stats-store.js';
 
 export const COUNT_NAMES = [
   'accepted', 'delivered', 'deferred', 'bounced', 'bounced_hard', 'bounced_soft', 'bounced_block', 'failed', 'suppressed',

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatSuppressionsCsv, parseCsv, parseSuppressionsCsv } from './suppression-csv.js';
-import type { Suppression } from '../queue/suppression-store.js';
+import type { Suppression } from '../store/suppression-store.js';
 
 const entry = (address: string, over: Partial<Suppression> = {}): Suppression => ({
   account: 'acme', address, scope: 'all', reason: 'hard-bounce', source: 'ev_12', messageId: 'M1', detail: null, createdAt: Date.UTC(2026, 0, 2), ...over,

@@ -2,7 +2,7 @@
 // provider made): RFC 4180 fields (quotes, "" escapes, CRLF or LF), a header row naming the
 // columns (email or address; scope, reason, detail or note, optional), or a bare list of addresses.
 // Parsing is total: each bad row is reported with its line number, never thrown.
-import { SUPPRESSION_REASONS, SUPPRESSION_SCOPES, type Suppression, type SuppressionReason, type SuppressionScope } from '../queue/suppression-store.js';
+import { SUPPRESSION_REASONS, SUPPRESSION_SCOPES, type Suppression, type SuppressionReason, type SuppressionScope } from '../store/suppression-store.js';
 
 export const CSV_COLUMNS = ['email', 'scope', 'reason', 'created_at', 'source', 'message_id', 'detail'] as const;
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EventQuery, MessageEvent, MessageMeta } from '../queue/platform-store.js';
-import { metricsOf } from '../queue/event-effects.js';
+import type { EventQuery, MessageEvent, MessageMeta } from '../store/platform-store.js';
+import { metricsOf } from '../store/event-effects.js';
 import { TrackingRecorder, type TrackingStore } from './tracking.js';
 import type { TrackingRef } from './tracking-token.js';
 

@@ -1,6 +1,6 @@
 // Owns recording opens and clicks (the fetches of the tracking pixel and redirect links,
 // events/tracking-token.ts): one 'opened' or 'clicked' event through store.appendEvents, so the
-// statistics counters (queue/event-effects.ts: opened, opened_unique, opened_machine, …) and the
+// statistics counters (store/event-effects.ts: opened, opened_unique, opened_machine, …) and the
 // webhooks follow in the same commit. The event carries the message's tags/metadata/stream, the
 // client address and user agent, unique: true for the first of its type for that message and
 // recipient among human fetches, or among machine ones (looked up in the event log), and
@@ -8,9 +8,9 @@
 // (events/machine-agents.ts) when the fetch is recognisably automated. Fetches of one
 // message/recipient/type are recorded one at a time on a node, so only one of them is unique.
 import type { Clock } from '../clock.js';
-import { messageData } from '../queue/event-mapping.js';
-import type { MessageEvent } from '../queue/platform-store.js';
-import type { QueueStore } from '../queue/store.js';
+import { messageData } from '../store/event-mapping.js';
+import type { MessageEvent } from '../store/platform-store.js';
+import type { QueueStore } from '../store/store.js';
 import { machineAgent } from './machine-agents.js';
 import type { TrackingRef } from './tracking-token.js';
 

@@ -7,9 +7,9 @@
 // recipient is the one who unsubscribes.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isQueueId } from '../message/ids.js';
-import type { SuppressionScope } from '../queue/suppression-store.js';
-import type { QueueStore } from '../queue/store.js';
-import { messageData } from '../queue/event-mapping.js';
+import type { SuppressionScope } from '../store/suppression-store.js';
+import type { QueueStore } from '../store/store.js';
+import { messageData } from '../store/event-mapping.js';
 import type { Secrets } from './secret-ring.js';
 
 export interface UnsubscribeRef {

@@ -12,7 +12,7 @@ import { Resolver } from 'node:dns/promises';
 import net from 'node:net';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { isPublicAddress } from '../net/networks.js';
-import type { EventType, Webhook } from '../queue/platform-store.js';
+import type { EventType, Webhook } from '../store/platform-store.js';
 import { generateWebhookSecret } from './webhook-signature.js';
 
 /** A new enabled webhook with a fresh id and signing secret (the HTTP API and the CLI create them alike). */

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createLogger } from './log.js';
 import { verifySignature } from './webhook-signature.js';
 import { WebhookDispatcher, type WebhookPayload, type WebhookStore } from './webhooks.js';
-import type { MessageEvent, Webhook, WebhookAttempt, WebhookBatch } from '../queue/platform-store.js';
+import type { MessageEvent, Webhook, WebhookAttempt, WebhookBatch } from '../store/platform-store.js';
 
 const SECRET = 'whsec_unit';
 

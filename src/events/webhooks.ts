@@ -10,7 +10,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from './log.js';
-import type { MessageEvent, PlatformStore, Webhook, WebhookAttempt, WebhookBatch } from '../queue/platform-store.js';
+import type { MessageEvent, PlatformStore, Webhook, WebhookAttempt, WebhookBatch } from '../store/platform-store.js';
 import { SIGNATURE_HEADER, signPayload, standardWebhookHeaders, standardWebhookId } from './webhook-signature.js';
 import { failingSinceFrom, isDueForDisable, nextWebhookRetryAt } from './webhook-retry.js';
 import { lookupVia, publicOnlyFetch } from './webhook-destination.js';

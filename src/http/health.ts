@@ -4,7 +4,7 @@
 // worked, and on SQLite the disk is not full; 503 otherwise). Neither needs a key and neither says
 // more than its status and a bland reason.
 import type { FastifyInstance } from 'fastify';
-import type { QueueStore } from '../queue/store.js';
+import type { QueueStore } from '../store/store.js';
 
 const READY_TIMEOUT_MS = 2000;
 

@@ -6,7 +6,7 @@
 // A token or secret in an answer is never stored: its replay carries null there (shown once).
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import type { PlatformStore } from '../queue/platform-store.js';
+import type { PlatformStore } from '../store/platform-store.js';
 import { ApiError } from '../ingress/http/api-error.js';
 import type { ApiResponse } from './route.js';
 

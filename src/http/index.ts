@@ -16,7 +16,7 @@ import { trackingRoutes } from './public/tracking-routes.js';
 import { TrackingRecorder } from '../events/tracking.js';
 import { trackingSettings } from '../ingress/tracking-plan.js';
 import { HttpSubmission } from '../ingress/http/submission.js';
-import type { QueueStore } from '../queue/store.js';
+import type { QueueStore } from '../store/store.js';
 import type { RouteContext } from './routes/context.js';
 import { domainRoutes } from './routes/domains.js';
 import { eventRoutes } from './routes/events.js';

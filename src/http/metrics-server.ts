@@ -8,7 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { QueueStore } from '../queue/store.js';
+import type { QueueStore } from '../store/store.js';
 import { mountHealthRoutes } from './health.js';
 
 export interface MetricsSource { contentType: string; render(): Promise<string> }

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { systemClock } from '../clock.js';
 import { configSchema } from '../config/schema.js';
 import { HttpSubmission } from '../ingress/http/submission.js';
-import type { QueueStore } from '../queue/store.js';
+import type { QueueStore } from '../store/store.js';
 import { apiRoutes } from './index.js';
 import { startHttpApi } from './server.js';
 

@@ -3,7 +3,7 @@
 // with fastify and openapi.ts documents them, from the same objects: the document cannot list a
 // route the server does not serve, nor a schema the route does not validate with.
 import type { z } from 'zod/v4';
-import type { ApiKeyRecord, ApiScope } from '../queue/platform-store.js';
+import type { ApiKeyRecord, ApiScope } from '../store/platform-store.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
 

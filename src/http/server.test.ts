@@ -8,7 +8,7 @@ import { systemClock } from '../clock.js';
 import { newApiKey } from '../accounts/api-keys.js';
 import { createLogger } from '../events/log.js';
 import { createSelfSigned } from '../tls/certificates.js';
-import type { QueueStore } from '../queue/store.js';
+import type { QueueStore } from '../store/store.js';
 import { defineRoute } from './route.js';
 import { startHttpApi } from './server.js';
 import { z } from 'zod/v4';

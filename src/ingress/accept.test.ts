@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import type { BodyWriter, NewMessage, QueueStore } from '../queue/store.js';
+import type { BodyWriter, NewMessage, QueueStore } from '../store/store.js';
 import { Acceptor, MAX_HEADER_BYTES, receivedHeader, rfc5322Date } from './accept.js';
 import type { Transaction } from './smtp/session.js';
 import { fixedSecrets } from '../events/secret-ring.js';

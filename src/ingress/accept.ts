@@ -18,7 +18,7 @@ import { authorisedDomain } from '../domains/authorisation.js';
 import { authorDomain, parseHeaderFrom } from '../domains/header-from.js';
 import type { MessageSigner, SignOutcome } from '../domains/message-signer.js';
 import type { Clock } from '../clock.js';
-import type { BodyWriter, QueueStore } from '../queue/store.js';
+import type { BodyWriter, QueueStore } from '../store/store.js';
 import { newQueueId } from '../message/ids.js';
 import { reply, type Reply } from '../message/reply.js';
 import type { DataOutcome, ListenerName, Transaction } from './smtp/session.js';
@@ -27,7 +27,7 @@ import { takeStreamField, type Stream } from './stream-field.js';
 import { takeTrackField, type TrackRequest } from './track-field.js';
 import { applyTracking, trackingPlan, type TrackingPlan, type TrackingSettings } from './tracking-plan.js';
 import { unsubscribeFields, type UnsubscribeSettings } from './unsubscribe-fields.js';
-import { DEFAULT_ACCOUNT } from '../queue/platform-store.js';
+import { DEFAULT_ACCOUNT } from '../store/platform-store.js';
 
 export { receivedHeader, rfc5322Date };
 

@@ -4,7 +4,7 @@ import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
-import type { QueueStore } from '../queue/store.js';
+import type { QueueStore } from '../store/store.js';
 import type { MessageSigner } from '../domains/message-signer.js';
 import { bounceSecretOf } from '../domains/bounce-address.js';
 import type { Secrets } from '../events/secret-ring.js';

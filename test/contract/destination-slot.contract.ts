@@ -3,7 +3,7 @@
 // used; times are fixed literals passed in.
 import assert from 'node:assert/strict';
 import { newQueueId } from '../../src/message/ids.js';
-import type { DestinationSlot, QueueStore } from '../../src/queue/store.js';
+import type { DestinationSlot, QueueStore } from '../../src/store/store.js';
 
 type It = (title: string, body: (store: QueueStore) => Promise<void>) => void;
 

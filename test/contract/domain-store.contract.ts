@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { NotFoundError, RelayError } from '../../src/errors.js';
 import { newQueueId } from '../../src/message/ids.js';
-import type { DkimKey, QueueStore, SendingDomain } from '../../src/queue/store.js';
+import type { DkimKey, QueueStore, SendingDomain } from '../../src/store/store.js';
 
 type It = (title: string, body: (store: QueueStore) => Promise<void>) => void;
 

@@ -4,8 +4,8 @@
 // attempts, give-up). Times given to the store are fixed literals.
 import assert from 'node:assert/strict';
 import { newQueueId } from '../../src/message/ids.js';
-import type { EventType, MessageEvent, MessageMeta, Webhook } from '../../src/queue/platform-store.js';
-import type { NewMessage, QueueStore, RecipientOutcome } from '../../src/queue/store.js';
+import type { EventType, MessageEvent, MessageMeta, Webhook } from '../../src/store/platform-store.js';
+import type { NewMessage, QueueStore, RecipientOutcome } from '../../src/store/store.js';
 import type { PlatformIt } from './platform-store.contract.js';
 
 const T0 = 1_700_000_000_000;

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RelayError } from '../../src/errors.js';
-import type { ApiKeyRecord, QuotaWindow } from '../../src/queue/platform-store.js';
-import type { QueueStore } from '../../src/queue/store.js';
+import type { ApiKeyRecord, QuotaWindow } from '../../src/store/platform-store.js';
+import type { QueueStore } from '../../src/store/store.js';
 import { platformEventsContract } from './platform-events.contract.js';
 import { suppressionContract } from './suppression.contract.js';
 

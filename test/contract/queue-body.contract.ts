@@ -4,7 +4,7 @@
 // and go away when the message completes; each attempt keeps its TLS result. Interface only.
 import assert from 'node:assert/strict';
 import { newQueueId } from '../../src/message/ids.js';
-import type { AttemptTls, NewMessage, QueueStore } from '../../src/queue/store.js';
+import type { AttemptTls, NewMessage, QueueStore } from '../../src/store/store.js';
 
 type It = (title: string, body: (store: QueueStore) => Promise<void>) => void;
 

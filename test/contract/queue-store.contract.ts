@@ -1,5 +1,5 @@
 // The QueueStore contract as node:test tests, run against every implementation (SQLite now,
-// PostgreSQL later): only the interface in src/queue/store.ts is used, never SQL or file paths.
+// PostgreSQL later): only the interface in src/store/store.ts is used, never SQL or file paths.
 // Times passed in are fixed literals; the store's own stamps (completed_at, attempt.at) are only
 // compared against 0 and MAX_SAFE_INTEGER, so any clock the store was built with works.
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import type { Readable } from 'node:stream';
 import { QueueWriteError, RelayError } from '../../src/errors.js';
 import { newQueueId } from '../../src/message/ids.js';
-import type { NewMessage, QueueStore, RecipientOutcome } from '../../src/queue/store.js';
+import type { NewMessage, QueueStore, RecipientOutcome } from '../../src/store/store.js';
 import { domainStoreContract } from './domain-store.contract.js';
 import { queueBodyContract } from './queue-body.contract.js';
 import { destinationSlotContract } from './destination-slot.contract.js';

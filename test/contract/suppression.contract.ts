@@ -5,9 +5,9 @@
 // suppressed recipients; a 'suppressed' outcome is final and has its event), and the counters.
 import assert from 'node:assert/strict';
 import { newQueueId } from '../../src/message/ids.js';
-import type { MessageMeta } from '../../src/queue/platform-store.js';
-import type { NewMessage, QueueStore, RecipientOutcome } from '../../src/queue/store.js';
-import type { Suppression } from '../../src/queue/suppression-store.js';
+import type { MessageMeta } from '../../src/store/platform-store.js';
+import type { NewMessage, QueueStore, RecipientOutcome } from '../../src/store/store.js';
+import type { Suppression } from '../../src/store/suppression-store.js';
 import type { PlatformIt } from './platform-store.contract.js';
 
 const T0 = 1_700_000_000_000;

@@ -12,8 +12,8 @@ import { DeliveryScheduler } from '../../src/delivery/index.js';
 import type { MxResolver } from '../../src/delivery/resolver.js';
 import { createLogger, type Logger } from '../../src/events/log.js';
 import { newQueueId } from '../../src/message/ids.js';
-import { SqliteQueueStore } from '../../src/queue/sqlite/sqlite-store.js';
-import type { MessageView, RecipientState } from '../../src/queue/store.js';
+import { SqliteQueueStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { MessageView, RecipientState } from '../../src/store/store.js';
 import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 
 export interface LogEntry { event?: string; [k: string]: unknown }

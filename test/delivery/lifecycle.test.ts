@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { INLINE_MAX_BYTES } from '../../src/queue/sqlite/inline-body.js';
+import { INLINE_MAX_BYTES } from '../../src/store/sqlite/inline-body.js';
 import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 import { startReceiver, type Receiver } from '../helpers/smtp-receiver.js';
 import { body, createFixture, enqueue, waitForLog, waitForMessage, waitForStates, type Fixture } from './fixture.js';

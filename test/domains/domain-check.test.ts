@@ -7,7 +7,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { createResolver } from '../../src/delivery/resolver.js';
 import { checkRecords, hasProblems, type RecordCheck, type RecordResolver } from '../../src/domains/domain-check.js';
 import { expectedRecords } from '../../src/domains/dns-records.js';
-import type { DkimKey } from '../../src/queue/store.js';
+import type { DkimKey } from '../../src/store/store.js';
 import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 
 const D = 'example.test';

@@ -11,7 +11,7 @@ import { createResolver } from '../../src/delivery/resolver.js';
 import { promoteRotations } from '../../src/domains/key-rotation.js';
 import type { ExpectedRecord } from '../../src/domains/dns-records.js';
 import { createLogger } from '../../src/events/log.js';
-import { SqliteQueueStore } from '../../src/queue/sqlite/sqlite-store.js';
+import { SqliteQueueStore } from '../../src/store/sqlite/sqlite-store.js';
 import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 import { RelayProcess } from '../helpers/relay-process.js';
 

@@ -5,7 +5,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
-import { openStore } from '../../src/queue/open-store.js';
+import { openStore } from '../../src/store/open-store.js';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';
 import { call, seedTenant, type Tenant } from '../helpers/api-fixture.js';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { simpleParser } from 'mailparser';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
-import { openStore } from '../../src/queue/open-store.js';
+import { openStore } from '../../src/store/open-store.js';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { startReceiver } from '../helpers/smtp-receiver.js';

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { simpleParser } from 'mailparser';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
-import { openStore } from '../../src/queue/open-store.js';
+import { openStore } from '../../src/store/open-store.js';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { startReceiver } from '../helpers/smtp-receiver.js';

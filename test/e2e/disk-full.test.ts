@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
-import { openStore } from '../../src/queue/open-store.js';
+import { openStore } from '../../src/store/open-store.js';
 import { call, seedTenant } from '../helpers/api-fixture.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';

@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { newQueueId } from '../../src/message/ids.js';
-import type { RecipientOutcome } from '../../src/queue/store.js';
+import type { RecipientOutcome } from '../../src/store/store.js';
 import { RelayProcess } from '../helpers/relay-process.js';
 import { cliFixture } from '../helpers/cli-fixture.js';
 

@@ -3,8 +3,8 @@
 import { newApiKey } from '../../src/accounts/api-keys.js';
 import { newSendingDomain } from '../../src/domains/sending-domain.js';
 import { dkimRecords } from '../../src/domains/dns-records.js';
-import type { ApiScope } from '../../src/queue/platform-store.js';
-import type { QueueStore } from '../../src/queue/store.js';
+import type { ApiScope } from '../../src/store/platform-store.js';
+import type { QueueStore } from '../../src/store/store.js';
 
 export interface Tenant {
   account: string;

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { pino } from 'pino';
-import { SqliteQueueStore } from '../../src/queue/sqlite/sqlite-store.js';
+import { SqliteQueueStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { RelayProcess } from './relay-process.js';
 
 export function cliFixture(relay: () => RelayProcess) {

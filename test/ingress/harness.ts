@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { startSmtpIngress, type SmtpIngress } from '../../src/ingress/index.js';
-import { SqliteQueueStore } from '../../src/queue/sqlite/sqlite-store.js';
+import { SqliteQueueStore } from '../../src/store/sqlite/sqlite-store.js';
 import { createSelfSigned } from '../../src/tls/certificates.js';
 import { systemClock, type Clock } from '../../src/clock.js';
 import { QuotaService } from '../../src/accounts/quota.js';

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AuthGrant } from '../../src/ingress/smtp/session.js';
-import type { RateLimits } from '../../src/queue/platform-store.js';
+import type { RateLimits } from '../../src/store/platform-store.js';
 import { Client, USERS, startHarness, type Harness } from './harness.js';
 
 const clockAt = (iso: string) => { const c = { t: Date.parse(iso), now: () => c.t }; return c; };

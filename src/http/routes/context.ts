@@ -4,7 +4,7 @@ import type { Clock } from '../../clock.js';
 import type { DomainsConfig } from '../../config/schema.js';
 import type { ComposeLimits } from '../../ingress/http/compose.js';
 import type { HttpSubmission } from '../../ingress/http/submission.js';
-import type { QueueStore } from '../../queue/store.js';
+import type { QueueStore } from '../../store/store.js';
 
 export interface RouteContext {
   store: QueueStore;

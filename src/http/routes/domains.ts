@@ -3,7 +3,7 @@
 import { z } from 'zod/v4';
 import { expectedRecords } from '../../domains/dns-records.js';
 import { normalizeDomain } from '../../domains/domain-name.js';
-import type { SendingDomain } from '../../queue/store.js';
+import type { SendingDomain } from '../../store/store.js';
 import { ApiError } from '../../ingress/http/api-error.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { errorBody, isoTime } from '../schemas.js';

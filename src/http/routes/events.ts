@@ -2,7 +2,7 @@
 // position after the last event returned (also when the page is empty), so a client can poll
 // with the same cursor until new events arrive.
 import { z } from 'zod/v4';
-import { EVENT_TYPES, type EventType } from '../../queue/platform-store.js';
+import { EVENT_TYPES, type EventType } from '../../store/platform-store.js';
 import { ApiError } from '../../ingress/http/api-error.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { decodeCursor, encodeCursor, limitParam, queryTime } from '../schemas.js';

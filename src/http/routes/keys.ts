@@ -2,7 +2,7 @@
 // the store keeps only its hash. Revoking is immediate for every node (the key row is read per request).
 import { z } from 'zod/v4';
 import { newApiKey } from '../../accounts/api-keys.js';
-import { API_SCOPES, type ApiKeyRecord, type ApiScope } from '../../queue/platform-store.js';
+import { API_SCOPES, type ApiKeyRecord, type ApiScope } from '../../store/platform-store.js';
 import { ApiError } from '../../ingress/http/api-error.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { errorBody, idParams, isoTime } from '../schemas.js';

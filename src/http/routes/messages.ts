@@ -6,7 +6,7 @@ import { ApiError, zodFields } from '../../ingress/http/api-error.js';
 import { prepareMessage, prepareRawMessage } from '../../ingress/http/compose.js';
 import { batchRequest, InvalidItem, rawMessageRequest, sendMessageRequest, type SendMessageRequest } from '../../ingress/http/message-request.js';
 import { recipientId, type Queued, type SubmissionContext } from '../../ingress/http/submission.js';
-import type { MessageView } from '../../queue/store.js';
+import type { MessageView } from '../../store/store.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { decodeCursor, encodeCursor, errorBody, idParams, isoTime, limitParam, page, queryTime } from '../schemas.js';
 import type { RouteContext } from './context.js';

@@ -1,12 +1,12 @@
 // GET /v1/stats: delivery statistics of the account over a time window, grouped by hour, day,
 // recipient domain, mailbox provider, stream, tag or not at all, with the rates. Read from the
-// store's pre-aggregated counters (queue/stats-store.ts), so the cost does not grow with the event
+// store's pre-aggregated counters (store/stats-store.ts), so the cost does not grow with the event
 // log. The installation's operator (an admin key of the 'default' account) may ask for another
 // account (?account=name) or all of them (?account=*, groupable by account); nobody else can.
 import { z } from 'zod/v4';
 import { ApiError } from '../../ingress/http/api-error.js';
-import { DEFAULT_ACCOUNT } from '../../queue/platform-store.js';
-import { STATS_GROUPS, statsProblem, type StatsGroup } from '../../queue/stats-store.js';
+import { DEFAULT_ACCOUNT } from '../../store/platform-store.js';
+import { STATS_GROUPS, statsProblem, type StatsGroup } from '../../store/stats-store.js';
 import { byProvider, COUNT_NAMES, statsReport } from '../../events/stats-report.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { errorBody, queryTime } from '../schemas.js';

@@ -1,10 +1,10 @@
-// /v1/suppressions: the account's suppression list (queue/suppression-store.ts). Reading needs the
+// /v1/suppressions: the account's suppression list (store/suppression-store.ts). Reading needs the
 // read scope; adding needs send (an application reporting an unsubscribe it handled itself only
 // stops mail); removing needs admin (it lets mail reach an address that bounced or complained).
 // Addresses are case-insensitive. Another account's entries are never visible.
 import { z } from 'zod/v4';
 import { ApiError } from '../../ingress/http/api-error.js';
-import { SUPPRESSION_REASONS, SUPPRESSION_SCOPES, type Suppression, type SuppressionReason, type SuppressionScope } from '../../queue/suppression-store.js';
+import { SUPPRESSION_REASONS, SUPPRESSION_SCOPES, type Suppression, type SuppressionReason, type SuppressionScope } from '../../store/suppression-store.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { decodeCursor, encodeCursor, errorBody, isoTime, limitParam } from '../schemas.js';
 import type { RouteContext } from './context.js';

@@ -2,7 +2,7 @@
 // removing and re-enabling need admin. The signing secret (`whsec_` + 32 random bytes, base64)
 // is generated here and returned once, on creation; the dispatcher (src/events/) signs with it.
 import { z } from 'zod/v4';
-import { EVENT_TYPES, type EventType, type Webhook, type WebhookAttempt } from '../../queue/platform-store.js';
+import { EVENT_TYPES, type EventType, type Webhook, type WebhookAttempt } from '../../store/platform-store.js';
 import { ApiError, invalidFields } from '../../ingress/http/api-error.js';
 import { newWebhook, privateDestinationProblem } from '../../events/webhook-destination.js';
 import { defineRoute, type ApiRoute } from '../route.js';

@@ -10,7 +10,7 @@ import addressparser from 'nodemailer/lib/addressparser';
 import { parseMailbox, type Address } from '../../message/address.js';
 import { domainOfAddress } from '../../domains/domain-name.js';
 import { parseHeaderFrom, type Originator } from '../../domains/header-from.js';
-import type { MessageMeta } from '../../queue/platform-store.js';
+import type { MessageMeta } from '../../store/platform-store.js';
 import { ApiError, invalidFields, type FieldError } from './api-error.js';
 import { isStructuralHeader, MAX_METADATA_KEYS, type RawMessageRequest, type SendMessageRequest } from './message-request.js';
 import { hasField, rfc5322Date } from '../trace-fields.js';

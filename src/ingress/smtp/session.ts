@@ -12,8 +12,8 @@
 // account (and the user's own limits) through the chargeQuota action; quotaCharged() then answers
 // 250 or the refusal (452 4.7.1 / 550 5.7.1 / 451 4.3.0) for that RCPT only. mx is never charged.
 import { reply, type Reply } from '../../message/reply.js';
-import type { UserDomainGrant } from '../../queue/store.js';
-import { DEFAULT_ACCOUNT, type RateLimits } from '../../queue/platform-store.js';
+import type { UserDomainGrant } from '../../store/store.js';
+import { DEFAULT_ACCOUNT, type RateLimits } from '../../store/platform-store.js';
 import type { QuotaSubject } from '../../accounts/quota.js';
 import { authorisedDomain, type DomainUser } from '../../domains/authorisation.js';
 import { isBounceAddress } from '../../domains/bounce-address.js';

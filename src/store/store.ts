@@ -10,7 +10,7 @@ import type { SecretStore } from './secret-store.js';
 
 /** Recipient lifecycle. Final states: delivered, bounced, expired, suppressed. */
 export type RecipientState = 'queued' | 'deferred' | 'delivering' | 'held' | 'delivered' | 'bounced' | 'expired' | 'suppressed';
-/** Suppressed: never sent, the address is on the account's suppression list (queue/suppression-store.ts). */
+/** Suppressed: never sent, the address is on the account's suppression list (store/suppression-store.ts). */
 export const FINAL_STATES: readonly RecipientState[] = ['delivered', 'bounced', 'expired', 'suppressed'];
 
 export interface NewMessage {

@@ -1,4 +1,4 @@
-// Statistics on PostgreSQL (queue/stats-store.ts). Event writers append deltas (event-ops.ts:
+// Statistics on PostgreSQL (store/stats-store.ts). Event writers append deltas (event-ops.ts:
 // no lock on a hot counter row); compactStats folds them into stat_counter, one node at a time
 // (a transaction-scoped advisory lock; the others skip), in key order; reads add both.
 import { statsQuery } from '../sql/stats.js';

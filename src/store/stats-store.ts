@@ -1,6 +1,6 @@
 // The statistics half of the store contract (issue 10): counters of events per hour, account,
 // stream, recipient domain and tag, maintained by the event writers in the transactions that
-// write the events (queue/event-effects.ts decides what counts), so a statistics call reads a few
+// write the events (store/event-effects.ts decides what counts), so a statistics call reads a few
 // pre-aggregated rows instead of scanning the event log. Metrics are the event types, with
 // bounces split by class and opens/clicks also counted unique and machine (see metricsOf).
 

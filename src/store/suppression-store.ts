@@ -1,6 +1,6 @@
 // The suppression half of the store contract (issue 10): per account, the addresses Postlane
 // will not send to, with why and since when. Entries are added by the event log itself (a hard
-// bounce, a complaint, an unsubscribe, repeated soft bounces: queue/event-effects.ts decides, in
+// bounce, a complaint, an unsubscribe, repeated soft bounces: store/event-effects.ts decides, in
 // the transaction that writes the event), and by people (CLI, API, CSV import). Delivery reads
 // them with the jobs it claims (DeliveryJob recipients carry their suppression), the HTTP API at
 // acceptance. Every read and write takes the account: tenant isolation is enforced here.

@@ -273,7 +273,7 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
       CREATE INDEX recipient_message ON recipient (message_id, domain);
       CREATE INDEX recipient_state ON recipient (state);
 
-      -- The suppression list (queue/suppression-store.ts): one row per account, address and scope.
+      -- The suppression list (store/suppression-store.ts): one row per account, address and scope.
       CREATE TABLE suppression (
         account    TEXT NOT NULL REFERENCES account (name) ON DELETE CASCADE,
         address    TEXT NOT NULL,               -- lower-case
@@ -296,7 +296,7 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
         PRIMARY KEY (account, address)
       ) STRICT, WITHOUT ROWID;
 
-      -- Pre-aggregated statistics (queue/event-effects.ts), written in the transaction of the
+      -- Pre-aggregated statistics (store/event-effects.ts), written in the transaction of the
       -- events they count, at three grains: 'hour' (per UTC hour and stream, key ''), 'domain'
       -- (per UTC day, stream and recipient domain) and 'tag' (per UTC day, stream and tag; a
       -- message is counted once under each of its tags).

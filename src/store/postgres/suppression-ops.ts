@@ -1,5 +1,5 @@
-// Suppression-list operations on PostgreSQL (queue/suppression-store.ts). The statements are the
-// shared ones of queue/sql/suppressions.ts; only the many-address lookup is PostgreSQL's own (ANY).
+// Suppression-list operations on PostgreSQL (store/suppression-store.ts). The statements are the
+// shared ones of store/sql/suppressions.ts; only the many-address lookup is PostgreSQL's own (ANY).
 import {
   DELETE_ENTRIES, INSERT_KEEP, INSERT_REPLACE, LIST, SUPPRESSION_COLUMNS, insertValues, listValues, toSuppression, type SuppressionRow,
 } from '../sql/suppressions.js';

@@ -1,4 +1,4 @@
-// The worker's statistics read (queue/stats-store.ts): the shared query over stat_counter, which
+// The worker's statistics read (store/stats-store.ts): the shared query over stat_counter, which
 // the event writers keep up to date directly (effect-ops.ts), so there is nothing to compact.
 import { sqliteArgs, shared } from '../sql/dialect.js';
 import { statsQuery } from '../sql/stats.js';

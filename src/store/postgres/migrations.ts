@@ -236,7 +236,7 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE recipient ADD CONSTRAINT recipient_state_check CHECK (state IN
         ('queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired', 'suppressed'));
 
-      -- The suppression list (queue/suppression-store.ts): one row per account, address and scope.
+      -- The suppression list (store/suppression-store.ts): one row per account, address and scope.
       CREATE TABLE suppression (
         account    text NOT NULL REFERENCES account (name) ON DELETE CASCADE,
         address    text NOT NULL,               -- lower-case
@@ -259,7 +259,7 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
         PRIMARY KEY (account, address)
       );
 
-      -- Pre-aggregated statistics (queue/event-effects.ts), written in the transaction of the
+      -- Pre-aggregated statistics (store/event-effects.ts), written in the transaction of the
       -- events they count, at three grains: 'hour' (per UTC hour and stream, key ''), 'domain'
       -- (per UTC day, stream and recipient domain) and 'tag' (per UTC day, stream and tag; a
       -- message is counted once under each of its tags).

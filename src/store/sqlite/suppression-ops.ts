@@ -1,5 +1,5 @@
-// The worker's suppression-list operations (queue/suppression-store.ts). The statements are the
-// shared ones of queue/sql/suppressions.ts; only the many-address lookup is SQLite's own (json_each).
+// The worker's suppression-list operations (store/suppression-store.ts). The statements are the
+// shared ones of store/sql/suppressions.ts; only the many-address lookup is SQLite's own (json_each).
 import { sqliteArgs, type SharedQuery } from '../sql/dialect.js';
 import { INSERT_SECRET, RETIRE_SECRETS, SELECT_SECRETS } from '../sql/secrets.js';
 import {
@@ -48,7 +48,7 @@ export function findIn(db: Db, account: string, stream: string, addresses: strin
   return rows.map(toSuppression);
 }
 
-// The installation secrets (queue/secret-store.ts), on the same shared-statement runner.
+// The installation secrets (store/secret-store.ts), on the same shared-statement runner.
 export const SECRET_WRITES = {
   addSecret(db: Db, _fx: Effects, purpose: string, secret: Uint8Array, createdAt: number, retireBefore: number): void {
     run(db, INSERT_SECRET, [purpose, createdAt, Buffer.from(secret)]);
