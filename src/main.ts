@@ -13,6 +13,7 @@ import { DeliveryScheduler } from './delivery/index.js';
 import { verifyPassword } from './users/password.js';
 import { systemClock } from './clock.js';
 import { MessageSigner } from './domains/message-signer.js';
+import { AccountCache } from './accounts/account-cache.js';
 import { QuotaService } from './accounts/quota.js';
 import { startApi, startMetrics } from './http/index.js';
 import { Metrics } from './events/metrics.js';
@@ -78,11 +79,13 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
     return { allowedDomains: user.allowedDomains, anyDomain: user.anyDomain, account: user.account, limits: user.limits };
   };
   // One quota service per process: SMTP and HTTP charge the same store counters (shared by every node).
-  const quota = new QuotaService(store, systemClock);
-  const ingress = await startSmtpIngress({ config, store, tls, authenticate, quota, signer, logger, onQueued, bounceSecrets, linkSecrets });
+  // One account cache per process too: quota limits and tracking domains, a few seconds old at most.
+  const accounts = new AccountCache(store, systemClock);
+  const quota = new QuotaService(store, systemClock, accounts);
+  const ingress = await startSmtpIngress({ config, store, tls, authenticate, quota, signer, logger, onQueued, bounceSecrets, linkSecrets, accounts });
   scheduler.start();
   webhooks.start();
-  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, quota, onQueued, bounceSecrets, linkSecrets });
+  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, quota, onQueued, bounceSecrets, linkSecrets, accounts });
   const metricsListener = await startMetrics({ config, store, logger, tls, metrics });
   const addresses = { ...ingress.addresses, ...(api ? { http: api.address } : {}), ...(metricsListener ? { metrics: metricsListener.address } : {}) };
 

@@ -15,6 +15,7 @@
 // start at the same instant (the hour, day and month counters on the 1st at 00:00; the second and
 // the hour at hh:00:00), so each counter key is qualified by its window: 'account:acme/day'.
 import type { Clock } from '../clock.js';
+import { AccountCache } from './account-cache.js';
 import { reply, type Reply } from '../message/reply.js';
 import type { PlatformStore, QuotaWindow, RateLimits } from '../store/platform-store.js';
 
@@ -23,7 +24,6 @@ const HOUR = 3_600_000;
 const DAY = 86_400_000;
 /** A window that resets further away than this is treated as permanent (SMTP 5.7.1): no client queue waits that long. */
 const PERMANENT_AFTER_MS = DAY;
-const ACCOUNT_CACHE_MS = 5000;
 
 export interface QuotaSubject {
   account: string;
@@ -100,8 +100,10 @@ export function refusal(w: QuotaWindow, n: number, now: number): Exclude<QuotaDe
 type QuotaStore = Pick<PlatformStore, 'consumeQuota' | 'getAccount'>;
 
 export class QuotaService {
-  readonly #accounts = new Map<string, { limits: RateLimits; at: number }>();
-  constructor(private readonly store: QuotaStore, private readonly clock: Clock) {}
+  readonly #accounts: AccountCache;
+  constructor(private readonly store: QuotaStore, private readonly clock: Clock, accounts?: AccountCache) {
+    this.#accounts = accounts ?? new AccountCache(store, clock);
+  }
 
   /**
    * Charge `n` recipients to the subject's account and principal. Unlimited subjects cost no
@@ -110,7 +112,7 @@ export class QuotaService {
   async charge(subject: QuotaSubject, n = 1): Promise<QuotaDecision> {
     if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`quota charge must be a positive integer, got ${n}`);
     const now = this.clock.now();
-    const accountLimits = await this.#accountLimits(subject.account, now);
+    const accountLimits = await this.#accountLimits(subject.account);
     const windows = windowsFor(`account:${subject.account}`, accountLimits, now);
     const p = subject.principal;
     if (p && hasLimits(p.limits)) windows.push(...windowsFor(`${p.kind}:${p.id}`, p.limits, now));
@@ -121,12 +123,7 @@ export class QuotaService {
   }
 
   /** Limits of an account, cached a few seconds (the CLI may change them from another process). */
-  async #accountLimits(account: string, now: number): Promise<RateLimits> {
-    const hit = this.#accounts.get(account);
-    if (hit && now - hit.at < ACCOUNT_CACHE_MS) return hit.limits;
-    const a = await this.store.getAccount(account);
-    const limits = a?.limits ?? {};
-    this.#accounts.set(account, { limits, at: now });
-    return limits;
+  async #accountLimits(account: string): Promise<RateLimits> {
+    return (await this.#accounts.get(account))?.limits ?? {};
   }
 }

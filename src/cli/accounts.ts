@@ -1,5 +1,5 @@
-// `postlane accounts add|list|limits|remove`: accounts (tenants) and their plans (quotas and rate
-// limits). An account owns SMTP users, sending domains, API keys, webhooks and events; 'default'
+// `postlane accounts add|list|limits|tracking-domain|remove`: accounts (tenants), their plans
+// (quotas and rate limits) and the host of their tracking and unsubscribe links. An account owns SMTP users, sending domains, API keys, webhooks and events; 'default'
 // always exists (the single-tenant setup) and cannot be removed. Exit codes: 2 usage or
 // refused, 3 unknown account.
 import type { Command } from 'commander';
@@ -7,10 +7,26 @@ import { isValidAccountName } from '../accounts/account-name.js';
 import { NotFoundError, RelayError } from '../errors.js';
 import { DEFAULT_ACCOUNT, type Account } from '../store/platform-store.js';
 import type { QueueStore } from '../store/store.js';
+import { withHost } from '../accounts/link-base.js';
+import { publicBaseUrl } from '../config/public-url.js';
+import { createResolver, DnsLookupError, type RecordResolver } from '../delivery/resolver.js';
+import { normalizeDomain } from '../domains/domain-name.js';
 import { configOption, withStore } from './admin-store.js';
 import {
   addLimitOptions, formatLimits, formatUsage, hasAnyLimitOption, limitsFrom, mergeLimits, usageOf, type LimitOptions,
 } from './limits-options.js';
+
+/** Whether `domain` is a CNAME to `target` (the publicUrl host), as DNS answers now. */
+async function checkTrackingCname(resolver: RecordResolver, domain: string, target: string): Promise<{ ok: boolean; text: string }> {
+  try {
+    const found = (await resolver.resolveCname(domain)).map((t) => t.replace(/\.$/, '').toLowerCase());
+    if (found.includes(target.toLowerCase())) return { ok: true, text: `ok (${domain} is a CNAME to ${target})` };
+    return { ok: false, text: `${domain} is a CNAME to ${found.join(', ')}, not ${target}` };
+  } catch (err) {
+    const reason = err instanceof DnsLookupError && (err.failure === 'nodata' || err.failure === 'nxdomain') ? 'no CNAME record yet' : `lookup failed (${(err as Error).message})`;
+    return { ok: false, text: `${domain}: ${reason}` };
+  }
+}
 
 const out = (s = ''): void => { process.stdout.write(s + '\n'); };
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -40,9 +56,12 @@ async function listAccounts(opts: { config?: string; json?: boolean }) {
   const now = Date.now();
   const rows = await withStore(opts.config, async (store) => Promise.all((await store.listAccounts()).map(async (a) => ({
     name: a.name, createdAt: iso(a.createdAt), limits: a.limits, usage: await usageOf(store, `account:${a.name}`, a.limits, now),
+    trackingDomain: a.trackingDomain ?? null,
   }))));
   if (opts.json) return out(JSON.stringify(rows));
-  for (const r of rows) out(`${r.name}\t${r.createdAt}\tlimits ${formatLimits(r.limits)}\tused ${formatUsage(r.usage)}`);
+  for (const r of rows) {
+    out(`${r.name}\t${r.createdAt}\tlimits ${formatLimits(r.limits)}\tused ${formatUsage(r.usage)}${r.trackingDomain ? `\tlinks ${r.trackingDomain}` : ''}`);
+  }
 }
 
 export function registerAccountCommands(program: Command) {
@@ -81,6 +100,35 @@ export function registerAccountCommands(program: Command) {
       });
       if (opts.json) return out(JSON.stringify({ name, limits }));
       out(`account ${name} limits: ${formatLimits(limits)}`);
+    });
+
+  accounts.command('tracking-domain <name> [domain]')
+    .description('the account\'s own host for tracking and unsubscribe links (a CNAME to the relay\'s publicUrl host); without a domain, show it')
+    .addOption(configOption())
+    .option('--clear', 'links go back to publicUrl\'s host')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, input: string | undefined, opts: { config?: string; clear?: boolean; json?: boolean }) => {
+      if (input !== undefined && opts.clear) throw new RelayError('ERR_USAGE', 'give a domain or --clear, not both');
+      const domain = input === undefined ? undefined : normalizeDomain(input);
+      if (domain === null) throw new RelayError('ERR_USAGE', `invalid tracking domain "${input}" (a host name such as track.example.com)`);
+      const result = await withStore(opts.config, async (store, config) => {
+        const account = await requireAccount(store, name);
+        let current = account.trackingDomain ?? null;
+        if (domain !== undefined || opts.clear) {
+          current = domain ?? null;
+          if (!(await store.setAccountTrackingDomain(name, current))) throw new NotFoundError(`account ${name}`);
+        }
+        const base = publicBaseUrl(config);
+        const target = new URL(base).hostname;
+        const dns = current ? await checkTrackingCname(createResolver(config.dns), current, target) : null;
+        return { name, trackingDomain: current, linkBase: current ? withHost(base, current) : base, cname: current ? { name: current, target } : null, dns };
+      });
+      if (opts.json) return out(JSON.stringify(result));
+      if (!result.trackingDomain) return out(`account ${name}: links use publicUrl (${result.linkBase})`);
+      out(`account ${name}: links use ${result.linkBase}`);
+      out(`publish: ${result.cname!.name}. CNAME ${result.cname!.target}.`);
+      out(`DNS: ${result.dns!.text}`);
+      if (!result.dns!.ok) out('(the links of mail accepted from now on name this host: publish the record first, and your TLS proxy needs a certificate for it)');
     });
 
   accounts.command('remove <name>')

@@ -1,6 +1,8 @@
 // The public API of the HTTP view: build the route table for a relay and start the listener, and
 // start the metrics listener. main.ts calls startApi() and startMetrics(); everything else in
 // http/ is internal.
+import { AccountCache } from '../accounts/account-cache.js';
+import { LinkBase } from '../accounts/link-base.js';
 import { statsRoutes } from './routes/stats.js';
 import { suppressionRoutes } from './routes/suppressions.js';
 import type { Logger } from 'pino';
@@ -48,6 +50,8 @@ export interface ApiDeps {
   bounceSecrets: Secrets;
   /** MAC keys of unsubscribe and tracking links; absent: no one-click unsubscribe or tracking (fields, links or endpoints). */
   linkSecrets?: Secrets;
+  /** The process's account cache (quota limits, tracking domains); one of its own if absent. */
+  accounts?: AccountCache;
 }
 
 /** Starts the HTTP API of config.http; null when it is off (http: false). */
@@ -55,14 +59,16 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
   const { config, store, clock, logger } = deps;
   const http = config.http;
   if (http === false) return null;
+  const accounts = deps.accounts ?? new AccountCache(store, clock);
+  const links = new LinkBase(publicBaseUrl(config), accounts, logger);
   const submission = new HttpSubmission({
-    store, hostname: config.hostname, clock, logger, quota: deps.quota ?? new QuotaService(store, clock), signer: deps.signer,
+    store, hostname: config.hostname, clock, logger, quota: deps.quota ?? new QuotaService(store, clock, accounts), signer: deps.signer,
     bounceLabel: config.domains.bounceDomain?.label ?? null,
     bounceSecret: bounceSecretOf(config.domains.bounceDomain?.label, deps.bounceSecrets),
     unsubscribe: deps.linkSecrets ? {
-      secrets: deps.linkSecrets, baseUrl: publicBaseUrl(config), bounceLabel: config.domains.bounceDomain?.label ?? null, signer: deps.signer, logger,
+      secrets: deps.linkSecrets, links, bounceLabel: config.domains.bounceDomain?.label ?? null, signer: deps.signer, logger,
     } : undefined,
-    tracking: deps.linkSecrets ? trackingSettings(config, deps.linkSecrets, logger) : undefined,
+    tracking: deps.linkSecrets ? trackingSettings(config, deps.linkSecrets, links, logger) : undefined,
     maxMessageSize: config.limits.maxMessageSize, onQueued: deps.onQueued,
   });
   const ctx: RouteContext = {

@@ -1,3 +1,4 @@
+import { fixedLinkBase } from '../accounts/link-base.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
@@ -136,7 +137,7 @@ test('write or put failures give 451 4.3.0 and abort the body', async () => {
 });
 
 const tracking: TrackingSettings = {
-  secrets: fixedSecrets(Buffer.alloc(32, 1)), baseUrl: 'https://relay.example', logger, defaults: { opens: false, clicks: false, streams: ['broadcast'] },
+  secrets: fixedSecrets(Buffer.alloc(32, 1)), links: fixedLinkBase('https://relay.example'), logger, defaults: { opens: false, clicks: false, streams: ['broadcast'] },
 };
 function trackingAcceptor(mem = memoryStore()) {
   return { mem, acceptor: new Acceptor({ store: mem.store, hostname: 'relay.test', clock: { now: () => NOW }, logger, tracking }) };

@@ -1,5 +1,7 @@
 // The public API of the ingress stage: start the SMTP listeners (submission, submissions, alt,
 // mx) that accept mail into the queue, and stop them. Everything else in ingress/ is internal.
+import { AccountCache } from '../accounts/account-cache.js';
+import { LinkBase } from '../accounts/link-base.js';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock.js';
@@ -46,6 +48,8 @@ export interface SmtpIngressDeps {
   bounceSecrets: Secrets;
   /** MAC keys of unsubscribe and tracking links; absent: no one-click unsubscribe fields, no tracking. */
   linkSecrets?: Secrets;
+  /** The process's account cache (quota limits, tracking domains); one of its own if absent. */
+  accounts?: AccountCache;
 }
 
 export interface SmtpIngress {
@@ -74,9 +78,9 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const secureContext = tls.createSecureContext({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' });
   const bounceLabel = config.domains.bounceDomain?.label ?? null;
   const bounceSecret = bounceSecretOf(bounceLabel, deps.bounceSecrets);
-  const unsubscribe = deps.linkSecrets
-    ? { secrets: deps.linkSecrets, baseUrl: publicBaseUrl(config), bounceLabel, signer: deps.signer, logger } : undefined;
-  const tracking = deps.linkSecrets ? trackingSettings(config, deps.linkSecrets, logger) : undefined;
+  const links = new LinkBase(publicBaseUrl(config), deps.accounts ?? new AccountCache(deps.store, clock), logger);
+  const unsubscribe = deps.linkSecrets ? { secrets: deps.linkSecrets, links, bounceLabel, signer: deps.signer, logger } : undefined;
+  const tracking = deps.linkSecrets ? trackingSettings(config, deps.linkSecrets, links, logger) : undefined;
   const acceptor = new Acceptor({ store: deps.store, hostname: config.hostname, clock, logger, onQueued: deps.onQueued, signer: deps.signer, bounceLabel, bounceSecret, unsubscribe, tracking });
   const authLimiter = new AuthLimiter(config.smtp.auth, clock);
   const limits = new ConnectionLimits(config.smtp.maxConnections, config.smtp.maxConnectionsPerIp, () => clock.now());

@@ -1,3 +1,4 @@
+import { fixedLinkBase } from '../accounts/link-base.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
@@ -9,7 +10,7 @@ const logs: Record<string, unknown>[] = [];
 const logger = pino({ level: 'debug' }, { write: (line: string) => { logs.push(JSON.parse(line) as Record<string, unknown>); } });
 const secrets = fixedSecrets(Buffer.alloc(32, 1));
 const settings = (defaults: Partial<TrackingSettings['defaults']> = {}): TrackingSettings => ({
-  secrets, baseUrl: 'https://relay.example/', logger, defaults: { opens: false, clicks: false, streams: ['broadcast'], ...defaults },
+  secrets, links: fixedLinkBase('https://relay.example/'), logger, defaults: { opens: false, clicks: false, streams: ['broadcast'], ...defaults },
 });
 const subject = (over: Partial<TrackingSubject> = {}): TrackingSubject =>
   ({ id: '01JZ3K4M5N6P7Q8R9S0T', account: 'acme', recipients: ['bob@dest.example'], stream: 'broadcast', asked: null, ...over });

@@ -8,7 +8,7 @@
 // and /t/ endpoints. A message that cannot be parsed is sent untracked (logged), never refused.
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { publicBaseUrl } from '../config/public-url.js';
+import type { LinkBaseOf } from '../accounts/link-base.js';
 import type { Secrets } from '../events/secret-ring.js';
 import { clickUrl, isServableToken, isTrackableUrl, openPixelUrl, trackingToken } from '../events/tracking-token.js';
 import { trackMime } from './mime-tracking.js';
@@ -20,14 +20,14 @@ export interface TrackingDefaults { opens: boolean; clicks: boolean; streams: re
 
 export interface TrackingSettings {
   secrets: Secrets;
-  /** Public base URL of the HTTP listener (config/public-url.ts). */
-  baseUrl: string;
+  /** The links' base URL per account: publicUrl, or its tracking domain (accounts/link-base.ts). */
+  links: LinkBaseOf;
   defaults: TrackingDefaults;
   logger: Logger;
 }
 
-export const trackingSettings = (config: Pick<Config, 'tracking' | 'publicUrl' | 'hostname'>, secrets: Secrets, logger: Logger): TrackingSettings =>
-  ({ secrets, baseUrl: publicBaseUrl(config), defaults: config.tracking, logger });
+export const trackingSettings = (config: Pick<Config, 'tracking'>, secrets: Secrets, links: LinkBaseOf, logger: Logger): TrackingSettings =>
+  ({ secrets, links, defaults: config.tracking, logger });
 
 export interface TrackingSubject {
   id: string;
@@ -57,15 +57,16 @@ export function trackingPlan(s: TrackingSettings, m: TrackingSubject): TrackingP
 /** The message with the plan's pixel and links; the message as it was when it cannot be parsed. */
 export async function applyTracking(s: TrackingSettings, plan: TrackingPlan, message: Buffer): Promise<Buffer> {
   const ref = { account: plan.account, messageId: plan.id, recipient: plan.recipient };
-  const kept = keptUrls(s.baseUrl, headerOf(message));
+  const baseUrl = await s.links.of(plan.account);
+  const kept = keptUrls([baseUrl, s.links.publicBase], headerOf(message));
   const wrapLink = (url: string): string | null => {
     if (!isTrackableUrl(url) || kept.exact.has(url) || kept.prefixes.some((p) => url.startsWith(p))) return null;
     const token = trackingToken(s.secrets, { kind: 'click', ...ref, url });
-    return isServableToken(token) ? clickUrl(s.baseUrl, token) : null;
+    return isServableToken(token) ? clickUrl(baseUrl, token) : null;
   };
   try {
     const r = await trackMime(message, {
-      pixelUrl: plan.opens ? openPixelUrl(s.baseUrl, trackingToken(s.secrets, { kind: 'open', ...ref })) : null,
+      pixelUrl: plan.opens ? openPixelUrl(baseUrl, trackingToken(s.secrets, { kind: 'open', ...ref })) : null,
       wrapLink: plan.clicks ? wrapLink : null,
     });
     s.logger.debug({ event: 'tracking.applied', id: plan.id, parts: r.parts, links: r.links, skipped: r.skipped }, 'tracking added');
@@ -83,9 +84,8 @@ const headerOf = (message: Buffer): string => {
 };
 
 /** Links never wrapped: the message's List-Unsubscribe URLs, and anything under this relay's /u/ and /t/. */
-function keptUrls(baseUrl: string, header: string): { exact: Set<string>; prefixes: string[] } {
-  const base = baseUrl.replace(/\/*$/, '/');
-  const prefixes = ['u/', 't/'].map((p) => new URL(p, base).href);
+function keptUrls(baseUrls: string[], header: string): { exact: Set<string>; prefixes: string[] } {
+  const prefixes = baseUrls.flatMap((b) => ['u/', 't/'].map((p) => new URL(p, b.replace(/\/*$/, '/')).href));
   const exact = new Set<string>();
   for (const [, value] of header.replace(/\r\n[ \t]+/g, ' ').matchAll(/(?:^|\r\n)list-unsubscribe[ \t]*:([^\r\n]*)/gi)) {
     for (const [, target] of value!.matchAll(/<([^>]*)>/g)) {

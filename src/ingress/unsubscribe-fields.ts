@@ -5,14 +5,15 @@
 // them (Gmail and Yahoo require that of bulk senders). A message with several recipients cannot
 // carry one person's link: it is sent without, and the skip is logged.
 import type { Logger } from 'pino';
+import type { LinkBaseOf } from '../accounts/link-base.js';
 import type { MessageSigner } from '../domains/message-signer.js';
 import type { Secrets } from '../events/secret-ring.js';
 import { hasListUnsubscribe, listUnsubscribeFields, unsubscribeMailto, unsubscribeToken, unsubscribeUrl } from '../events/unsubscribe.js';
 
 export interface UnsubscribeSettings {
   secrets: Secrets;
-  /** Public base URL of the HTTP listener (unsubscribe.baseUrl). */
-  baseUrl: string;
+  /** The links' base URL per account: publicUrl, or its tracking domain (accounts/link-base.ts). */
+  links: LinkBaseOf;
   /** domains.bounceDomain.label: the mailto: address is unsubscribe+…@<label>.<signing domain>; null: no mailto. */
   bounceLabel: string | null;
   signer?: MessageSigner;
@@ -44,5 +45,5 @@ export async function unsubscribeFields(s: UnsubscribeSettings, r: UnsubscribeRe
   const token = unsubscribeToken(s.secrets, { account: r.account, recipient: r.recipients[0]!, messageId: r.id, scope: 'broadcast' });
   const domain = s.bounceLabel && s.signer ? await s.signer.alignedDomain(r.fromDomain) : null;
   const mailto = domain ? unsubscribeMailto(s.secrets, r.id, s.bounceLabel!, domain) : null;
-  return listUnsubscribeFields(unsubscribeUrl(s.baseUrl, token), mailto);
+  return listUnsubscribeFields(unsubscribeUrl(await s.links.of(r.account), token), mailto);
 }

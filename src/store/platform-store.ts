@@ -21,6 +21,8 @@ export interface Account {
   name: string;               // [a-z0-9][a-z0-9_-]{0,62}
   createdAt: number;
   limits: RateLimits;
+  /** The account's own host for tracking and unsubscribe links (a CNAME to the relay); null: publicUrl. */
+  trackingDomain?: string | null;
 }
 
 export type ApiScope = 'send' | 'read' | 'admin';
@@ -192,6 +194,8 @@ export interface PlatformStore {
    */
   removeAccount(name: string): Promise<boolean>;
   setAccountLimits(name: string, limits: RateLimits): Promise<boolean>;
+  /** Sets (or with null clears) the account's tracking domain; false if the account is unknown. */
+  setAccountTrackingDomain(name: string, domain: string | null): Promise<boolean>;
 
   // API keys
   addApiKey(key: ApiKeyRecord): Promise<void>;

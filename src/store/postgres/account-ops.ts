@@ -6,16 +6,17 @@
 import {
   DEFAULT_ACCOUNT, type Account, type ApiKeyRecord, type IdempotencyRecord, type QuotaResult, type QuotaWindow, type RateLimits,
 } from '../platform-store.js';
+import { SET_TRACKING_DOMAIN } from '../sql/accounts.js';
 import { OpError, type Conn } from './rows.js';
 
-interface AccountRow { name: string; created_at: number; limits: RateLimits }
+interface AccountRow { name: string; created_at: number; limits: RateLimits; tracking_domain: string | null }
 interface ApiKeyRow {
   id: string; account: string; name: string | null; secret_hash: string; scopes: ApiKeyRecord['scopes']; limits: RateLimits;
   created_at: number; last_used_at: number | null; revoked_at: number | null;
 }
 interface IdempotencyRow { account: string; key: string; request_hash: string; response: IdempotencyRecord['response']; created_at: number }
 
-const toAccount = (r: AccountRow): Account => ({ name: r.name, createdAt: r.created_at, limits: r.limits });
+const toAccount = (r: AccountRow): Account => ({ name: r.name, createdAt: r.created_at, limits: r.limits, trackingDomain: r.tracking_domain });
 const toApiKey = (r: ApiKeyRow): ApiKeyRecord => ({
   id: r.id, account: r.account, name: r.name, secretHash: r.secret_hash, scopes: r.scopes, limits: r.limits, createdAt: r.created_at,
   lastUsedAt: r.last_used_at, revokedAt: r.revoked_at,
@@ -30,8 +31,8 @@ export async function requireAccount(c: Conn, name: string): Promise<void> {
 }
 
 export async function addAccount(c: Conn, a: Account): Promise<void> {
-  const r = await c.query('INSERT INTO account (name, created_at, limits) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING',
-    [a.name, a.createdAt, JSON.stringify(a.limits ?? {})]);
+  const r = await c.query('INSERT INTO account (name, created_at, limits, tracking_domain) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING',
+    [a.name, a.createdAt, JSON.stringify(a.limits ?? {}), a.trackingDomain ?? null]);
   if (r.rowCount === 0) throw new OpError('account-exists', `account ${a.name} already exists`);
 }
 
@@ -47,6 +48,10 @@ export async function removeAccount(c: Conn, name: string): Promise<boolean> {
 
 export async function setAccountLimits(c: Conn, name: string, limits: RateLimits): Promise<boolean> {
   return ((await c.query('UPDATE account SET limits = $1 WHERE name = $2', [JSON.stringify(limits), name])).rowCount ?? 0) > 0;
+}
+
+export async function setAccountTrackingDomain(c: Conn, name: string, domain: string | null): Promise<boolean> {
+  return ((await c.query(SET_TRACKING_DOMAIN.text, [name, domain])).rowCount ?? 0) > 0;
 }
 
 export async function setUserLimits(c: Conn, name: string, limits: RateLimits): Promise<boolean> {

@@ -299,6 +299,13 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 6,
+    sql: `
+      -- Issue 10: an account's own host for tracking and unsubscribe links (a CNAME to the relay).
+      ALTER TABLE account ADD COLUMN tracking_domain text;
+    `,
+  },
 ];
 
 /** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */

@@ -230,6 +230,9 @@ export class PostgresQueueStore implements QueueStore {
   listAccounts(): Promise<Account[]> { return this.#read('listAccounts', accounts.listAccounts); }
   removeAccount(name: string): Promise<boolean> { return this.#write('removeAccount', (c) => accounts.removeAccount(c, name)); }
   setAccountLimits(name: string, limits: RateLimits): Promise<boolean> { return this.#write('setAccountLimits', (c) => accounts.setAccountLimits(c, name, limits)); }
+  setAccountTrackingDomain(name: string, domain: string | null): Promise<boolean> {
+    return this.#write('setAccountTrackingDomain', (c) => accounts.setAccountTrackingDomain(c, name, domain));
+  }
   addApiKey(k: ApiKeyRecord): Promise<void> { return this.#write('addApiKey', (c) => accounts.addApiKey(c, k)); }
   getApiKey(id: string): Promise<ApiKeyRecord | null> { return this.#read('getApiKey', (c) => accounts.getApiKey(c, id)); }
   listApiKeys(account: string): Promise<ApiKeyRecord[]> { return this.#read('listApiKeys', (c) => accounts.listApiKeys(c, account)); }

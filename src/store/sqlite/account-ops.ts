@@ -5,16 +5,19 @@
 import {
   DEFAULT_ACCOUNT, type Account, type ApiKeyRecord, type IdempotencyRecord, type QuotaResult, type QuotaWindow, type RateLimits,
 } from '../platform-store.js';
-import { OpError, sql, type Db, type Effects } from './rows.js';
+import { SET_TRACKING_DOMAIN } from '../sql/accounts.js';
+import { OpError, run, sql, type Db, type Effects } from './rows.js';
 
-interface AccountRow { name: string; created_at: number; limits: string }
+interface AccountRow { name: string; created_at: number; limits: string; tracking_domain: string | null }
 interface ApiKeyRow {
   id: string; account: string; name: string | null; secret_hash: string; scopes: string; limits: string;
   created_at: number; last_used_at: number | null; revoked_at: number | null;
 }
 interface IdempotencyRow { account: string; key: string; request_hash: string; response: string | null; created_at: number }
 
-const toAccount = (r: AccountRow): Account => ({ name: r.name, createdAt: r.created_at, limits: JSON.parse(r.limits) as RateLimits });
+const toAccount = (r: AccountRow): Account => ({
+  name: r.name, createdAt: r.created_at, limits: JSON.parse(r.limits) as RateLimits, trackingDomain: r.tracking_domain,
+});
 const toApiKey = (r: ApiKeyRow): ApiKeyRecord => ({
   id: r.id, account: r.account, name: r.name, secretHash: r.secret_hash, scopes: JSON.parse(r.scopes) as ApiKeyRecord['scopes'],
   limits: JSON.parse(r.limits) as RateLimits, createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at,
@@ -31,8 +34,8 @@ export function requireAccount(db: Db, name: string): void {
 
 export const ACCOUNT_WRITES = {
   addAccount(db: Db, _fx: Effects, a: Account): void {
-    const r = sql(db, 'INSERT INTO account (name, created_at, limits) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING')
-      .run(a.name, a.createdAt, JSON.stringify(a.limits ?? {}));
+    const r = sql(db, 'INSERT INTO account (name, created_at, limits, tracking_domain) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING')
+      .run(a.name, a.createdAt, JSON.stringify(a.limits ?? {}), a.trackingDomain ?? null);
     if (r.changes === 0) throw new OpError('account-exists', `account ${a.name} already exists`);
   },
 
@@ -50,6 +53,10 @@ export const ACCOUNT_WRITES = {
 
   setAccountLimits(db: Db, _fx: Effects, name: string, limits: RateLimits): boolean {
     return sql(db, 'UPDATE account SET limits = ? WHERE name = ?').run(JSON.stringify(limits), name).changes > 0;
+  },
+
+  setAccountTrackingDomain(db: Db, _fx: Effects, name: string, domain: string | null): boolean {
+    return run(db, SET_TRACKING_DOMAIN, [name, domain]).changes > 0;
   },
 
   setUserLimits(db: Db, _fx: Effects, name: string, limits: RateLimits): boolean {

@@ -322,6 +322,13 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
       ) STRICT;
     `,
   },
+  {
+    version: 8,
+    sql: `
+      -- Issue 10: an account's own host for tracking and unsubscribe links (a CNAME to the relay).
+      ALTER TABLE account ADD COLUMN tracking_domain TEXT;
+    `,
+  },
 ];
 
 /** Brings the database to the latest version; safe when several processes open it at once. */

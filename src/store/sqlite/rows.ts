@@ -1,6 +1,7 @@
 // Shared by the worker's operations: the prepared-statement cache, the per-operation side
 // effects applied around the commit, and the mapping from SQLite rows to QueueStore values.
 import type Database from 'better-sqlite3';
+import { sqliteArgs, type SharedQuery } from '../sql/dialect.js';
 import type { MessageMeta, RateLimits } from '../platform-store.js';
 import type { AttemptRecord, AttemptTls, MessageView, NewMessage, RecipientState, RecipientView, UserRecord } from '../store.js';
 export { domainOf, normalizeDomains } from '../row-mapping.js';
@@ -20,6 +21,10 @@ export function sql(db: Db, text: string): Database.Statement {
   if (!stmt) cache.set(text, (stmt = db.prepare(text)));
   return stmt;
 }
+
+/** A statement written once for both stores (../sql/), run with SQLite's named parameters. */
+export const run = (db: Db, q: SharedQuery, values: readonly unknown[]) => sql(db, q.sqlite).run(sqliteArgs(values));
+export const all = <R>(db: Db, q: SharedQuery, values: readonly unknown[]) => sql(db, q.sqlite).all(sqliteArgs(values)) as R[];
 
 
 export interface MessageRow {

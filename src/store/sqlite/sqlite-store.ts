@@ -198,6 +198,7 @@ export class SqliteQueueStore implements QueueStore {
   listAccounts(): Promise<Account[]> { return this.#call('listAccounts') as Promise<Account[]>; }
   removeAccount(name: string): Promise<boolean> { return this.#call('removeAccount', name) as Promise<boolean>; }
   setAccountLimits(name: string, limits: RateLimits): Promise<boolean> { return this.#call('setAccountLimits', name, limits) as Promise<boolean>; }
+  setAccountTrackingDomain(name: string, domain: string | null): Promise<boolean> { return this.#call('setAccountTrackingDomain', name, domain) as Promise<boolean>; }
   async addApiKey(k: ApiKeyRecord): Promise<void> { await this.#call('addApiKey', k); }
   getApiKey(id: string): Promise<ApiKeyRecord | null> { return this.#call('getApiKey', id) as Promise<ApiKeyRecord | null>; }
   listApiKeys(account: string): Promise<ApiKeyRecord[]> { return this.#call('listApiKeys', account) as Promise<ApiKeyRecord[]>; }

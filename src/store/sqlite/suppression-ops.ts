@@ -1,17 +1,12 @@
 // The worker's suppression-list operations (store/suppression-store.ts). The statements are the
 // shared ones of store/sql/suppressions.ts; only the many-address lookup is SQLite's own (json_each).
-import { sqliteArgs, type SharedQuery } from '../sql/dialect.js';
 import { INSERT_SECRET, RETIRE_SECRETS, SELECT_SECRETS } from '../sql/secrets.js';
 import {
   DELETE_ENTRIES, INSERT_KEEP, INSERT_REPLACE, LIST, SUPPRESSION_COLUMNS, insertValues, listValues, toSuppression, type SuppressionRow,
 } from '../sql/suppressions.js';
 import { strongest, suppressionKey, type Suppression, type SuppressionQuery, type SuppressionScope } from '../suppression-store.js';
 import { requireAccount } from './account-ops.js';
-import { sql, type Db, type Effects } from './rows.js';
-
-/** Runs a shared statement on SQLite. */
-export const run = (db: Db, q: SharedQuery, values: readonly unknown[]) => sql(db, q.sqlite).run(sqliteArgs(values));
-export const all = <R>(db: Db, q: SharedQuery, values: readonly unknown[]) => sql(db, q.sqlite).all(sqliteArgs(values)) as R[];
+import { all, run, sql, type Db, type Effects } from './rows.js';
 
 /** Inserts entries in the current transaction (the event log's effects call it too); returns rows changed. */
 export function insertSuppressions(db: Db, entries: Suppression[], replace: boolean): number {

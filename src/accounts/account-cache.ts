@@ -1,0 +1,25 @@
+// Accounts as the hot paths read them (quota limits, the links domain): from the store, each kept a
+// few seconds, since the CLI or another node may change an account at any time and a change that
+// takes effect within ACCOUNT_CACHE_MS is soon enough. One per process, shared by its readers.
+import type { Clock } from '../clock.js';
+import type { Account, PlatformStore } from '../store/platform-store.js';
+
+export const ACCOUNT_CACHE_MS = 5000;
+
+export class AccountCache {
+  readonly #hits = new Map<string, { account: Account | null; at: number }>();
+  constructor(private readonly store: Pick<PlatformStore, 'getAccount'>, private readonly clock: Clock) {}
+
+  /** The account (null if unknown), at most ACCOUNT_CACHE_MS old. A store failure propagates. */
+  async get(name: string): Promise<Account | null> {
+    const now = this.clock.now();
+    const hit = this.#hits.get(name);
+    if (hit && now - hit.at < ACCOUNT_CACHE_MS) return hit.account;
+    const account = await this.store.getAccount(name);
+    this.#hits.set(name, { account, at: now });
+    return account;
+  }
+
+  /** The last value read, however old (a fallback while the store cannot answer). */
+  stale(name: string): Account | null | undefined { return this.#hits.get(name)?.account; }
+}
