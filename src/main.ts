@@ -76,7 +76,7 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   const authenticate = async (name: string, password: string) => {
     const user = await store.getUser(name);
     if (user === null || !(await verifyPassword(password, user.passwordHash))) return false;
-    return { allowedDomains: user.allowedDomains, anyDomain: user.anyDomain, account: user.account, limits: user.limits };
+    return { allowedDomains: user.allowedDomains, anyDomain: user.anyDomain, account: user.account, limits: user.limits, defaultStream: user.defaultStream };
   };
   // One quota service per process: SMTP and HTTP charge the same store counters (shared by every node).
   // One account cache per process too: quota limits and tracking domains, a few seconds old at most.

@@ -73,6 +73,10 @@ async function checkDomainsBelong(store: QueueStore, account: string, domains: s
 const grantText = (g: UserDomainGrant) => (g.anyDomain ? 'any domain' : g.allowedDomains.length ? [...new Set(g.allowedDomains)].join(', ') : 'no domain');
 
 export function registerUserCommands(program: Command) {
+  const streamArg = (s: string): 'transactional' | 'broadcast' => {
+    if (s === 'transactional' || s === 'broadcast') return s;
+    throw new RelayError('ERR_USAGE', `invalid stream "${s}" (transactional or broadcast)`);
+  };
   const users = program.command('users').description('manage SMTP AUTH users');
 
   const add = users.command('add <name>')
@@ -81,10 +85,12 @@ export function registerUserCommands(program: Command) {
     .option('--password <password>', 'the password (visible in the process list: prefer the prompt or stdin)')
     .option('--domain <domain...>', 'sender domains the user may use (MAIL FROM and From:), subdomains included')
     .option('--any-domain', 'the user may send as any domain')
-    .option('--account <name>', 'the account the user belongs to (its mail counts against that account\'s quotas)', DEFAULT_ACCOUNT);
+    .option('--account <name>', 'the account the user belongs to (its mail counts against that account\'s quotas)', DEFAULT_ACCOUNT)
+    .option('--stream <stream>', 'the stream of the user\'s messages that name none with X-Postlane-Stream: transactional or broadcast', 'transactional');
   addLimitOptions(add, 'this user, on top of the account\'s')
-    .action(async (name: string, opts: LimitOptions & { config?: string; password?: string; domain?: string[]; anyDomain?: boolean; account: string }) => {
+    .action(async (name: string, opts: LimitOptions & { config?: string; password?: string; domain?: string[]; anyDomain?: boolean; account: string; stream: string }) => {
       if (!isValidUserName(name)) throw new RelayError('ERR_USAGE', `invalid user name "${name}" (letters, digits, . _ @ + -)`);
+      const defaultStream = streamArg(opts.stream);
       const account = accountArg(opts.account);
       const allowedDomains = (opts.domain ?? []).map(domainArg);
       const limits = mergeLimits({}, limitsFrom(opts));
@@ -96,10 +102,11 @@ export function registerUserCommands(program: Command) {
       const password = opts.password ?? (await readPassword());
       if (password.length < 8) throw new RelayError('ERR_USAGE', 'password too short (8 characters at least)');
       const passwordHash = await hashPassword(password);
-      await withStore(opts.config, (store) => store.addUser({ name, passwordHash, createdAt: Date.now(), allowedDomains, anyDomain: !!opts.anyDomain, account, limits }));
+      await withStore(opts.config, (store) => store.addUser({ name, passwordHash, createdAt: Date.now(), allowedDomains, anyDomain: !!opts.anyDomain, account, limits, defaultStream }));
       const granted = allowedDomains.length || opts.anyDomain ? ` (may send as ${grantText({ allowedDomains, anyDomain: !!opts.anyDomain })})` : '';
       const where = account === DEFAULT_ACCOUNT && !hasAnyLimitOption(opts) ? '' : ` in account ${account} (limits: ${formatLimits(limits)})`;
-      process.stdout.write(`user ${name} added${granted}${where}\n`);
+      const stream = defaultStream === 'broadcast' ? '; its mail is broadcast unless it says X-Postlane-Stream: transactional' : '';
+      process.stdout.write(`user ${name} added${granted}${where}${stream}\n`);
     });
 
   users.command('allow <name> [domains...]')
@@ -135,10 +142,12 @@ export function registerUserCommands(program: Command) {
       if (opts.json) {
         process.stdout.write(JSON.stringify(list.map((u) => ({
           name: u.name, createdAt: new Date(u.createdAt).toISOString(), allowedDomains: u.allowedDomains, anyDomain: u.anyDomain,
-          account: u.account, limits: u.limits,
+          account: u.account, limits: u.limits, defaultStream: u.defaultStream,
         }))) + '\n');
       } else {
-        for (const u of list) process.stdout.write(`${u.name}\t${new Date(u.createdAt).toISOString()}\t${grantText(u)}\taccount ${u.account}\tlimits ${formatLimits(u.limits)}\n`);
+        for (const u of list) {
+          process.stdout.write(`${u.name}\t${new Date(u.createdAt).toISOString()}\t${grantText(u)}\taccount ${u.account}\tlimits ${formatLimits(u.limits)}\tstream ${u.defaultStream}\n`);
+        }
       }
     });
 
@@ -155,6 +164,16 @@ export function registerUserCommands(program: Command) {
         return next;
       });
       process.stdout.write(`user ${name} limits: ${formatLimits(limits)}\n`);
+    });
+
+  users.command('stream <name> <stream>')
+    .description('the stream of the user\'s SMTP submissions that name none with X-Postlane-Stream (transactional or broadcast)')
+    .addOption(configOption())
+    .action(async (name: string, input: string, opts: { config?: string }) => {
+      const stream = streamArg(input);
+      const changed = await withStore(opts.config, (store) => store.setUserDefaultStream(name, stream));
+      if (!changed) throw new RelayError('ERR_NOT_FOUND', `user ${name} not found`);
+      process.stdout.write(`user ${name}: messages without X-Postlane-Stream are ${stream}\n`);
     });
 
   users.command('remove <name>')

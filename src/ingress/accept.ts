@@ -86,6 +86,7 @@ export class IncomingMessage {
 
   constructor(private readonly deps: AcceptDeps, private readonly origin: IncomingOrigin, readonly id: string) {
     this.#receivedAt = deps.clock.now();
+    this.#stream = origin.transaction.defaultStream ?? 'transactional';
     try {
       this.#writer = deps.store.createBody(id);
     } catch (err) {

@@ -161,9 +161,12 @@ export interface UserRecord extends UserDomainGrant {
   account: string;
   /** Per-user limits on top of the account's; empty = only the account's. */
   limits: RateLimits;
+  /** The stream of this user's SMTP submissions that name none (X-Postlane-Stream). */
+  defaultStream: 'transactional' | 'broadcast';
 }
-/** What addUser takes: the domain grant defaults to none, the account to 'default', limits to none. */
-export type NewUser = Omit<UserRecord, keyof UserDomainGrant | 'account' | 'limits'> & Partial<UserDomainGrant> & { account?: string; limits?: RateLimits };
+/** What addUser takes: the domain grant defaults to none, the account to 'default', limits to none, the stream to transactional. */
+export type NewUser = Omit<UserRecord, keyof UserDomainGrant | 'account' | 'limits' | 'defaultStream'> & Partial<UserDomainGrant>
+  & { account?: string; limits?: RateLimits; defaultStream?: UserRecord['defaultStream'] };
 
 export type DkimAlgorithm = 'rsa' | 'ed25519';
 /**
@@ -275,6 +278,8 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
   listUsers(account?: string): Promise<UserRecord[]>;
   /** Replaces the user's own limits. False if no such user. */
   setUserLimits(name: string, limits: RateLimits): Promise<boolean>;
+  /** Sets the stream of the user's submissions that name none. False if no such user. */
+  setUserDefaultStream(name: string, stream: UserRecord['defaultStream']): Promise<boolean>;
   removeUser(name: string): Promise<boolean>;
 
   // cluster

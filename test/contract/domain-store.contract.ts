@@ -99,7 +99,7 @@ export function domainStoreContract(it: It): void {
     await store.addUser({ name: 'alice', passwordHash: 'h', createdAt: T0, allowedDomains: ['Example.COM', 'example.com', 'b.org'] });
     await store.addUser({ name: 'root', passwordHash: 'h', createdAt: T0, anyDomain: true });
     assert.deepEqual(await store.getUser('alice'), { name: 'alice', passwordHash: 'h', createdAt: T0, allowedDomains: ['b.org', 'example.com'], anyDomain: false,
-      account: 'default', limits: {} });
+      account: 'default', limits: {}, defaultStream: 'transactional' });
     assert.deepEqual((await store.listUsers()).map((u) => [u.name, u.allowedDomains, u.anyDomain]),
       [['alice', ['b.org', 'example.com'], false], ['root', [], true]]);
     assert.equal(await store.setUserDomains('alice', { allowedDomains: ['c.net'], anyDomain: true }), true);

@@ -77,6 +77,13 @@ export function platformStoreContract(name: string, makeStore: MakePlatformStore
     assert.equal(await store.setUserLimits('plain', { perSecond: 1 }), true);
     assert.deepEqual((await store.getUser('plain'))?.limits, { perSecond: 1 });
     assert.equal(await store.setUserLimits('nobody', {}), false);
+    assert.equal(await store.setUserDefaultStream('plain', 'broadcast'), true);
+    assert.equal((await store.getUser('plain'))?.defaultStream, 'broadcast');
+    assert.equal((await store.listUsers('default'))[0]?.defaultStream, 'broadcast');
+    assert.equal(await store.setUserDefaultStream('nobody', 'broadcast'), false);
+    await store.addUser({ name: 'news', passwordHash: 'h', createdAt: T0, account: 'acme', defaultStream: 'broadcast' });
+    assert.equal((await store.getUser('news'))?.defaultStream, 'broadcast');
+    await store.removeUser('news');
 
     await store.addDomain({ name: 'acme.example', createdAt: T0, account: 'acme', keys: [] });
     await store.addDomain({ name: 'main.example', createdAt: T0, keys: [] });

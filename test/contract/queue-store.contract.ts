@@ -312,7 +312,7 @@ export function queueStoreContract(name: string, makeStore: MakeStore): void {
     await assert.rejects(store.addUser({ name: 'bob', passwordHash: 'other', createdAt: T0 }),
       (err: unknown) => err instanceof RelayError && err.code === 'ERR_USER_EXISTS');
     assert.deepEqual(await store.getUser('bob'), { name: 'bob', passwordHash: 'scrypt$1', createdAt: T0, allowedDomains: [], anyDomain: false,
-      account: 'default', limits: {} });
+      account: 'default', limits: {}, defaultStream: 'transactional' });
     assert.equal(await store.getUser('carol'), null);
     assert.deepEqual((await store.listUsers()).map((u) => u.name), ['alice', 'bob']);
     assert.equal(await store.removeUser('bob'), true);

@@ -50,6 +50,8 @@ export interface AuthGrant extends UserDomainGrant {
   account?: string;
   /** The user's own limits, on top of the account's. */
   limits?: RateLimits;
+  /** The stream of the user's messages that name none (X-Postlane-Stream); absent: transactional. */
+  defaultStream?: 'transactional' | 'broadcast';
 }
 
 export interface TlsInfo { protocol: string; cipher: string }
@@ -69,6 +71,8 @@ export interface Transaction {
   submission: boolean;
   /** The account the message belongs to: the user's, 'default' for relayNetworks; null/absent for mx mail. */
   account?: string | null;
+  /** The authenticated user's default stream; absent: transactional. */
+  defaultStream?: 'transactional' | 'broadcast';
 }
 
 export type SessionAction =
@@ -131,6 +135,7 @@ export class SmtpSession {
   #user: string | null = null;
   #grant: DomainUser | null = null;
   #account: string | null = null;
+  #defaultStream: 'transactional' | 'broadcast' | undefined;
   #userLimits: RateLimits = {};
   #pendingRcpt = '';
   #tx: Tx | null = null;
@@ -188,6 +193,7 @@ export class SmtpSession {
     this.#user = null;
     this.#grant = null;
     this.#account = null;
+    this.#defaultStream = undefined;
     this.#userLimits = {};
     this.#waiting = 'command';
     return { replies: [], close: false };
@@ -201,6 +207,7 @@ export class SmtpSession {
       this.#grant = grant ? { name: this.#user, allowedDomains: grant.allowedDomains, anyDomain: grant.anyDomain } : null;
       this.#account = grant?.account ?? DEFAULT_ACCOUNT;
       this.#userLimits = grant?.limits ?? {};
+      this.#defaultStream = grant?.defaultStream;
       return this.#finish(say(reply(235, '2.7.0', 'Authentication successful')), 'AUTH');
     }
     if (outcome === 'error') return this.#finish(say(reply(454, '4.7.0', 'Temporary authentication failure')), 'AUTH');
@@ -437,6 +444,7 @@ export class SmtpSession {
       grant: this.#grant,
       submission: this.#mayRelay,
       account: this.#isSubmission ? this.#account ?? DEFAULT_ACCOUNT : null,
+      ...(this.#defaultStream ? { defaultStream: this.#defaultStream } : {}),
     };
     return { replies: [reply(354, undefined, 'End data with <CR><LF>.<CR><LF>')], action: { type: 'receiveData', transaction } };
   }

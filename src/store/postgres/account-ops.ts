@@ -6,7 +6,7 @@
 import {
   DEFAULT_ACCOUNT, type Account, type ApiKeyRecord, type IdempotencyRecord, type QuotaResult, type QuotaWindow, type RateLimits,
 } from '../platform-store.js';
-import { SET_TRACKING_DOMAIN } from '../sql/accounts.js';
+import { SET_TRACKING_DOMAIN, SET_USER_STREAM } from '../sql/accounts.js';
 import { OpError, type Conn } from './rows.js';
 
 interface AccountRow { name: string; created_at: number; limits: RateLimits; tracking_domain: string | null }
@@ -52,6 +52,10 @@ export async function setAccountLimits(c: Conn, name: string, limits: RateLimits
 
 export async function setAccountTrackingDomain(c: Conn, name: string, domain: string | null): Promise<boolean> {
   return ((await c.query(SET_TRACKING_DOMAIN.text, [name, domain])).rowCount ?? 0) > 0;
+}
+
+export async function setUserDefaultStream(c: Conn, name: string, stream: string): Promise<boolean> {
+  return ((await c.query(SET_USER_STREAM.text, [name, stream])).rowCount ?? 0) > 0;
 }
 
 export async function setUserLimits(c: Conn, name: string, limits: RateLimits): Promise<boolean> {

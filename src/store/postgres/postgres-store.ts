@@ -187,6 +187,9 @@ export class PostgresQueueStore implements QueueStore {
   getUser(name: string): Promise<UserRecord | null> { return this.#read('getUser', (c) => reads.getUser(c, name)); }
   listUsers(account?: string): Promise<UserRecord[]> { return this.#read('listUsers', (c) => reads.listUsers(c, account ?? null)); }
   setUserLimits(name: string, limits: RateLimits): Promise<boolean> { return this.#write('setUserLimits', (c) => accounts.setUserLimits(c, name, limits)); }
+  setUserDefaultStream(name: string, stream: UserRecord['defaultStream']): Promise<boolean> {
+    return this.#write('setUserDefaultStream', (c) => accounts.setUserDefaultStream(c, name, stream));
+  }
   recordHeartbeat(h: NodeHeartbeat): Promise<void> { return this.#write('recordHeartbeat', (c) => writes.recordHeartbeat(c, h)); }
   listNodes(since: number): Promise<NodeHeartbeat[]> { return this.#read('listNodes', (c) => reads.listNodes(c, since)); }
   removeUser(name: string): Promise<boolean> { return this.#write('removeUser', (c) => writes.removeUser(c, name)); }

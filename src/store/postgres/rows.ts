@@ -43,7 +43,9 @@ export type RecipientViewRow = RecipientRow & Pick<MessageRow, 'mail_from' | 're
 export interface AttemptRow {
   rcpt_id: number; address: string; at: number; status: AttemptRecord['status']; host: string | null; response: string; tls: AttemptTls | null;
 }
-export interface UserRow { name: string; password_hash: string; created_at: number; any_domain: boolean; account: string; limits: RateLimits }
+export interface UserRow {
+  name: string; password_hash: string; created_at: number; any_domain: boolean; account: string; limits: RateLimits; default_stream: UserRecord['defaultStream'];
+}
 
 export const toRecipientView = (r: RecipientViewRow): RecipientView => ({
   messageId: r.message_id, rcptId: r.id, mailFrom: r.mail_from, address: r.address, state: r.state, attempts: r.attempts,
@@ -60,7 +62,7 @@ export const toMessageView = (m: MessageRow, recipients: RecipientView[], attemp
 
 export const toUser = (u: UserRow, allowedDomains: string[]): UserRecord => ({
   name: u.name, passwordHash: u.password_hash, createdAt: u.created_at, allowedDomains, anyDomain: u.any_domain,
-  account: u.account, limits: u.limits,
+  account: u.account, limits: u.limits, defaultStream: u.default_stream,
 });
 
 /** The API fields of a message row (jsonb columns arrive parsed). */

@@ -150,8 +150,9 @@ export async function purgeFinished(c: Conn, before: number): Promise<number> {
 export async function addUser(c: Conn, u: NewUser): Promise<void> {
   const account = u.account ?? 'default';
   await requireAccount(c, account);
-  const r = await c.query(`INSERT INTO smtp_user (name, password_hash, created_at, any_domain, account, limits) VALUES ($1, $2, $3, $4, $5, $6)
-                           ON CONFLICT (name) DO NOTHING`, [u.name, u.passwordHash, u.createdAt, !!u.anyDomain, account, JSON.stringify(u.limits ?? {})]);
+  const r = await c.query(`INSERT INTO smtp_user (name, password_hash, created_at, any_domain, account, limits, default_stream)
+                           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING`,
+  [u.name, u.passwordHash, u.createdAt, !!u.anyDomain, account, JSON.stringify(u.limits ?? {}), u.defaultStream ?? 'transactional']);
   if (r.rowCount === 0) throw new OpError('user-exists', `user ${u.name} already exists`);
   await insertUserDomains(c, u.name, u.allowedDomains ?? []);
 }

@@ -5,7 +5,7 @@
 import {
   DEFAULT_ACCOUNT, type Account, type ApiKeyRecord, type IdempotencyRecord, type QuotaResult, type QuotaWindow, type RateLimits,
 } from '../platform-store.js';
-import { SET_TRACKING_DOMAIN } from '../sql/accounts.js';
+import { SET_TRACKING_DOMAIN, SET_USER_STREAM } from '../sql/accounts.js';
 import { OpError, run, sql, type Db, type Effects } from './rows.js';
 
 interface AccountRow { name: string; created_at: number; limits: string; tracking_domain: string | null }
@@ -57,6 +57,10 @@ export const ACCOUNT_WRITES = {
 
   setAccountTrackingDomain(db: Db, _fx: Effects, name: string, domain: string | null): boolean {
     return run(db, SET_TRACKING_DOMAIN, [name, domain]).changes > 0;
+  },
+
+  setUserDefaultStream(db: Db, _fx: Effects, name: string, stream: string): boolean {
+    return run(db, SET_USER_STREAM, [name, stream]).changes > 0;
   },
 
   setUserLimits(db: Db, _fx: Effects, name: string, limits: RateLimits): boolean {

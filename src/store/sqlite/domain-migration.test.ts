@@ -27,7 +27,7 @@ test('sqlite: a v1 database migrates; its existing users keep any domain, new us
   const store = new SqliteQueueStore({ dataDir: dir, logger });
   await store.open();
   try {
-    assert.deepEqual(await store.getUser('old'), { name: 'old', passwordHash: 'h', createdAt: 1, allowedDomains: [], anyDomain: true, account: 'default', limits: {} });
+    assert.deepEqual(await store.getUser('old'), { name: 'old', passwordHash: 'h', createdAt: 1, allowedDomains: [], anyDomain: true, account: 'default', limits: {}, defaultStream: 'transactional' });
     await store.addUser({ name: 'new', passwordHash: 'h', createdAt: 2 });
     assert.equal((await store.getUser('new'))!.anyDomain, false);
     await store.addDomain({ name: 'example.com', createdAt: 3, keys: [] });

@@ -327,6 +327,9 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
     sql: `
       -- Issue 10: an account's own host for tracking and unsubscribe links (a CNAME to the relay).
       ALTER TABLE account ADD COLUMN tracking_domain TEXT;
+      -- The stream of a user's SMTP submissions that do not name one (X-Postlane-Stream).
+      ALTER TABLE smtp_user ADD COLUMN default_stream TEXT NOT NULL DEFAULT 'transactional'
+        CHECK (default_stream IN ('transactional', 'broadcast'));
     `,
   },
 ];

@@ -3,7 +3,7 @@
 // protocol.ts appends them to its WRITE_OPS / READ_OPS.
 
 export const PLATFORM_WRITE_OPS = [
-  'addAccount', 'removeAccount', 'setAccountLimits', 'setAccountTrackingDomain', 'setUserLimits', 'addApiKey', 'revokeApiKey', 'touchApiKey', 'consumeQuota',
+  'addAccount', 'removeAccount', 'setAccountLimits', 'setAccountTrackingDomain', 'setUserLimits', 'setUserDefaultStream', 'addApiKey', 'revokeApiKey', 'touchApiKey', 'consumeQuota',
   'reserveIdempotencyKey', 'completeIdempotencyKey', 'releaseIdempotencyKey', 'purgeIdempotencyKeys',
   'appendEvents', 'purgeEvents',
   'addWebhook', 'removeWebhook', 'setWebhookEnabled', 'claimWebhookBatches', 'recordWebhookAttempt',

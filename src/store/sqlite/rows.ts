@@ -41,7 +41,9 @@ interface AttemptRow {
   rcpt_id: number; address: string; at: number; status: AttemptRecord['status']; host: string | null; response: string;
   tls: string | null; // JSON AttemptTls
 }
-export interface UserRow { name: string; password_hash: string; created_at: number; any_domain: number; account: string; limits: string }
+export interface UserRow {
+  name: string; password_hash: string; created_at: number; any_domain: number; account: string; limits: string; default_stream: UserRecord['defaultStream'];
+}
 
 export const toRecipientView = (r: RecipientRow & Pick<MessageRow, 'mail_from' | 'received_at' | 'size'>): RecipientView => ({
   messageId: r.message_id,
@@ -74,7 +76,7 @@ export const toMessageView = (m: MessageRow, recipients: RecipientView[], attemp
 
 export const toUser = (u: UserRow, allowedDomains: string[]): UserRecord => ({
   name: u.name, passwordHash: u.password_hash, createdAt: u.created_at, allowedDomains, anyDomain: u.any_domain === 1,
-  account: u.account, limits: JSON.parse(u.limits) as RateLimits,
+  account: u.account, limits: JSON.parse(u.limits) as RateLimits, defaultStream: u.default_stream,
 });
 
 /** The API fields of a message row (tags and metadata are JSON text, NULL when empty). */

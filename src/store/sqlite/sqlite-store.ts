@@ -176,6 +176,7 @@ export class SqliteQueueStore implements QueueStore {
   getUser(name: string): Promise<UserRecord | null> { return this.#call('getUser', name) as Promise<UserRecord | null>; }
   listUsers(account?: string): Promise<UserRecord[]> { return this.#call('listUsers', account ?? null) as Promise<UserRecord[]>; }
   setUserLimits(name: string, limits: RateLimits): Promise<boolean> { return this.#call('setUserLimits', name, limits) as Promise<boolean>; }
+  setUserDefaultStream(name: string, stream: UserRecord['defaultStream']): Promise<boolean> { return this.#call('setUserDefaultStream', name, stream) as Promise<boolean>; }
   recordHeartbeat(h: NodeHeartbeat): Promise<void> { return this.#call('recordHeartbeat', h) as Promise<void>; }
   listNodes(since: number): Promise<NodeHeartbeat[]> { return this.#call('listNodes', since) as Promise<NodeHeartbeat[]>; }
   removeUser(name: string): Promise<boolean> { return this.#call('removeUser', name) as Promise<boolean>; }

@@ -162,8 +162,9 @@ export function purgeFinished(db: Db, _fx: Effects, before: number): number {
 export function addUser(db: Db, _fx: Effects, u: NewUser): void {
   const account = u.account ?? 'default';
   requireAccount(db, account);
-  const r = sql(db, `INSERT INTO smtp_user (name, password_hash, created_at, any_domain, account, limits) VALUES (?, ?, ?, ?, ?, ?)
-                     ON CONFLICT (name) DO NOTHING`).run(u.name, u.passwordHash, u.createdAt, u.anyDomain ? 1 : 0, account, JSON.stringify(u.limits ?? {}));
+  const r = sql(db, `INSERT INTO smtp_user (name, password_hash, created_at, any_domain, account, limits, default_stream) VALUES (?, ?, ?, ?, ?, ?, ?)
+                     ON CONFLICT (name) DO NOTHING`)
+    .run(u.name, u.passwordHash, u.createdAt, u.anyDomain ? 1 : 0, account, JSON.stringify(u.limits ?? {}), u.defaultStream ?? 'transactional');
   if (r.changes === 0) throw new OpError('user-exists', `user ${u.name} already exists`);
   insertUserDomains(db, u.name, u.allowedDomains ?? []);
 }
