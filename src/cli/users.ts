@@ -146,7 +146,7 @@ export function registerUserCommands(program: Command) {
         }))) + '\n');
       } else {
         for (const u of list) {
-          process.stdout.write(`${u.name}\t${new Date(u.createdAt).toISOString()}\t${grantText(u)}\taccount ${u.account}\tlimits ${formatLimits(u.limits)}\tstream ${u.defaultStream}\n`);
+          process.stdout.write(`${u.name}\t${new Date(u.createdAt).toISOString()}\t${grantText(u)}\taccount ${u.account}\tlimits ${formatLimits(u.limits)}${u.defaultStream === 'broadcast' ? '\tstream broadcast' : ''}\n`);
         }
       }
     });
