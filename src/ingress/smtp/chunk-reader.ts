@@ -21,7 +21,6 @@ export type ChunkProblem = ContentProblem | 'bare-cr' | 'bare-lf';
 
 const CR = 0x0d;
 const LF = 0x0a;
-const CR_ONLY = Buffer.from('\r');
 const CRLF = Buffer.from('\r\n');
 
 export class ChunkReader {
@@ -43,33 +42,32 @@ export class ChunkReader {
     if (this.#problem || bytes.length === 0) return [];
     if (this.size > this.limits.maxMessageSize) return this.#fail('too-big');
     const out: Buffer[] = [];
-    let i = 0;
+    let from = 0;
     if (this.#heldCr) {
       this.#heldCr = false;
       if (bytes[0] !== LF) return this.#fail('bare-cr');
-      this.#count(bytes, 0, 1);
-      this.#lineBytes = 0;
-      out.push(CR_ONLY);
-      i = 1;
+      this.#endLine();
+      out.push(CRLF);
+      from = 1;
     }
+    let i = from;
     let end = bytes.length;
-    while (i < bytes.length && !this.#problem) {
+    while (i < bytes.length) {
       const eol = nextLineBreak(bytes, i);
-      if (eol < 0) { this.#count(bytes, i, bytes.length); break; }
+      this.#count(bytes, i, eol < 0 ? bytes.length : eol);
+      if (this.#problem || eol < 0) break;
       if (bytes[eol] === LF) return this.#fail('bare-lf');
       if (eol + 1 === bytes.length) { // CR at the end of this piece: decided by the next byte
-        this.#count(bytes, i, eol + 1);
         this.#heldCr = true;
         end = eol;
         break;
       }
       if (bytes[eol + 1] !== LF) return this.#fail('bare-cr');
-      this.#count(bytes, i, eol + 2);
-      if (!this.#problem) this.#lineBytes = 0;
+      this.#endLine();
       i = eol + 2;
     }
     if (this.#problem) return [];
-    if (end > 0) out.push(bytes.subarray(0, end));
+    if (end > from) out.push(bytes.subarray(from, end));
     return out;
   }
 
@@ -77,7 +75,9 @@ export class ChunkReader {
   end(): Buffer[] {
     if (this.#problem) return [];
     if (this.#heldCr) return this.#fail('bare-cr');
-    return this.#lineBytes > 0 ? [CRLF] : [];
+    if (this.#lineBytes === 0) return [];
+    this.#endLine();
+    return this.#problem ? [] : [CRLF];
   }
 
   /** Adds buf[from, to) to the current line: its length and NUL bytes. */
@@ -86,6 +86,13 @@ export class ChunkReader {
     if (this.#problem) return;
     if (this.#lineBytes > this.limits.maxLineLength) this.#problem = 'line-too-long';
     else if (buf.subarray(from, to).includes(0)) this.#problem = 'nul';
+  }
+
+  /** A CRLF ends the current line (it counts toward the line's length, as in data-reader.ts). */
+  #endLine() {
+    this.#lineBytes += 2;
+    if (this.#lineBytes > this.limits.maxLineLength) this.#problem ??= 'line-too-long';
+    this.#lineBytes = 0;
   }
 
   #fail(problem: ChunkProblem): Buffer[] {
