@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Client, USERS, eventually, startHarness, type Harness } from './harness.js';
 import { INLINE_MAX_BYTES } from '../../src/store/sqlite/inline-body.js';
+import { LINES_PER_EVENT } from '../../src/ingress/smtp/log-budget.js';
 import type { AuthGrant } from '../../src/ingress/smtp/session.js';
 
 const MAX = 1024 * 1024;
@@ -257,6 +258,30 @@ test('a peer that never sends the announced octets meets the data timeout (421 4
     c.write('BDAT 100 LAST\r\nonly a few octets');
     assert.equal(await c.read(), '421 4.4.2 Timeout, closing connection\r\n');
     assert.equal(await c.isClosedWithin(), true);
+    assert.deepEqual(await t.storedIds(), []);
+  } finally {
+    await t.close();
+  }
+});
+
+test('refused chunks in one session use the session log budget: a few lines, then one summary', async () => {
+  const t = await startHarness({ 'smtp.maxBadCommands': 1000 });
+  try {
+    const c = await Client.ready(t.port('mx'), 'plain');
+    const n = 30;
+    const tx = Buffer.concat([Buffer.from('MAIL FROM:<s@far.example>\r\nRCPT TO:<postmaster@relay.test>\r\n'), bdat('Subject: x\r\n\r\nbare\nLF\r\n', true)]);
+    c.write(Buffer.concat(Array.from({ length: n }, () => tx))); // pipelined
+    for (let i = 0; i < n; i++) {
+      assert.equal(await c.read(), '250 2.1.0 Ok\r\n');
+      assert.equal(await c.read(), '250 2.1.5 Ok\r\n');
+      assert.equal(await c.read(), '550 5.5.2 Bare CR or LF in message data is not allowed\r\n', `transaction ${i}`);
+    }
+    assert.match(await c.cmd('QUIT'), /^221 /);
+    await c.closed;
+    await eventually(() => t.logs.some((l) => l.event === 'smtp.log_suppressed'));
+    const summary = t.logs.find((l) => l.event === 'smtp.log_suppressed')!;
+    assert.deepEqual(summary.suppressed, { 'smtp.bad_data': n - LINES_PER_EVENT, 'smtp.rejected': n - LINES_PER_EVENT });
+    assert.equal(t.logs.filter((l) => l.event === 'smtp.bad_data').length, LINES_PER_EVENT);
     assert.deepEqual(await t.storedIds(), []);
   } finally {
     await t.close();
