@@ -191,11 +191,11 @@ test('BDAT mixed with DATA: 503, the chunks already sent are dropped; RSET, then
   assert.deepEqual(await h.storedIds(), []);
 });
 
-test('a malformed BDAT size: 501 and the connection closes; what followed is never run', async () => {
+test('a malformed BDAT size: 521 and the connection closes; what followed is never run', async () => {
   for (const bad of ['BDAT ten', 'BDAT -5', 'BDAT 5 NOTLAST', 'BDAT']) {
     const c = await inTransaction();
     c.write(`${bad}\r\nRSET\r\nMAIL FROM:<x@far.example>\r\n`);
-    assert.equal(await c.read(), '501 5.5.4 Syntax: BDAT count [LAST]\r\n', bad);
+    assert.equal(await c.read(), '521 5.5.4 Syntax: BDAT count [LAST]\r\n', bad);
     assert.equal(await c.isClosedWithin(), true, bad);
     assert.equal(c.unread, '', bad);
   }

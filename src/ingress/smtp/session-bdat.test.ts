@@ -127,11 +127,11 @@ test('DATA or RCPT after BDAT: 503; RSET clears the chunks; MAIL is a nested MAI
   assert.equal(wire(again.s.chunkReceived('ok')), '503 5.5.1 Need MAIL command\r\n');
 });
 
-test('a malformed BDAT: 501 and close (the chunk length is unknown, so the rest cannot be framed)', () => {
+test('a malformed BDAT: 521 and close (the chunk length is unknown, so the rest cannot be framed)', () => {
   for (const arg of ['', ' ', 'x', '-1', '10 LAS', '10 LAST x', '10  LAST', ' 10', '1e3', '0x10', '1234567890123456', '10\tLAST']) {
     const { send } = inTransaction();
     const out = send(arg ? `BDAT ${arg}` : 'BDAT');
-    assert.deepEqual([wire(out), out.close, out.action], ['501 5.5.4 Syntax: BDAT count [LAST]\r\n', true, undefined], JSON.stringify(arg));
+    assert.deepEqual([wire(out), out.close, out.action], ['521 5.5.4 Syntax: BDAT count [LAST]\r\n', true, undefined], JSON.stringify(arg));
   }
   const { send } = inTransaction();
   assert.equal((send('BDAT 123456789012345 LAST').action as { size: number }).size, 123456789012345, '15 digits is the most');

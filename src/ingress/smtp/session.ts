@@ -9,7 +9,7 @@
 // are never read as commands; the reply comes after them (chunkReceived). Without MAIL or RCPT the
 // bytes are discarded and the answer is 503; after a refused chunk the later chunks of the
 // transaction are discarded with the same refusal, up to LAST or RSET. A malformed BDAT leaves the
-// chunk's length unknown, so the reply is 501 and the connection is closed. DATA or RCPT after BDAT
+// chunk's length unknown, so the reply is 521 and the connection is closed (as Postfix). DATA or RCPT after BDAT
 // in one transaction: 503.
 //
 // Per listener: submission/alt offer STARTTLS, and AUTH only after TLS; submissions is TLS from
@@ -140,7 +140,8 @@ const R = {
   needEhlo: reply(503, '5.5.1', 'Send EHLO first'),
   needMail: reply(503, '5.5.1', 'Need MAIL command'),
   needRcpt: reply(503, '5.5.1', 'Need RCPT command'),
-  badBdat: reply(501, '5.5.4', 'Syntax: BDAT count [LAST]', true),
+  /** RFC 7504 521: we close; Postfix answers a malformed BDAT the same way and hangs up. */
+  badBdat: reply(521, '5.5.4', 'Syntax: BDAT count [LAST]', true),
   notImplemented: reply(502, '5.5.1', 'Command not implemented'),
   unrecognized: reply(500, '5.5.2', 'Command unrecognized'),
   lineTooLong: reply(500, '5.5.2', 'Line too long'),
