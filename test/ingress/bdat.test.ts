@@ -287,3 +287,28 @@ test('refused chunks in one session use the session log budget: a few lines, the
     await t.close();
   }
 });
+
+test('the LAST reply waits for the store: 250 only once put() committed; a failing put is 451 4.3.0 and nothing is kept', async () => {
+  const put = h.store.put.bind(h.store);
+  let committed = 0;
+  h.store.put = async (...args: Parameters<typeof put>) => { await put(...args); committed++; };
+  try {
+    const c = await inTransaction();
+    c.write(Buffer.concat([bdat('Subject: durable\r\n\r\n'), bdat('body\r\n', true)]));
+    assert.match(await c.read(), /^250 2\.0\.0 Ok: 20 octets/);
+    const id = queuedId(await c.read());
+    assert.equal(committed, 1, 'committed before the 250 was written');
+    await storedAfter(id);
+    h.store.put = async () => { throw new Error('store down'); };
+    await c.cmd('MAIL FROM:<sender@far.example>');
+    await c.cmd('RCPT TO:<postmaster@relay.test>');
+    c.write(bdat('Subject: lost\r\n\r\nbody\r\n', true));
+    assert.equal(await c.read(), '451 4.3.0 Temporary local problem, try again later\r\n');
+    assert.equal(await c.cmd('NOOP'), '250 2.0.0 Ok\r\n');
+    c.end();
+  } finally {
+    h.store.put = put;
+  }
+  assert.deepEqual(await h.storedIds(), []);
+  await eventually(async () => (await spoolFiles()).length === 0);
+});
