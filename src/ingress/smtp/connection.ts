@@ -18,12 +18,11 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { formatReply, type Reply } from '../../message/reply.js';
-import type { Acceptor } from '../accept.js';
+import type { Acceptor, IncomingMessage } from '../accept.js';
 import type { QuotaDecision, QuotaSubject } from '../../accounts/quota.js';
 import type { AuthLimiter } from './auth-limiter.js';
 import { DataReader, contentReply, dataReplies } from './data-reader.js';
 import { ChunkReader, chunkReply } from './chunk-reader.js';
-import type { IncomingMessage } from '../accept.js';
 import { SessionLogBudget } from './log-budget.js';
 import { MAX_AUTH_LINE, SmtpSession, type AuthGrant, type AuthOutcome, type ChunkOutcome, type DataOutcome, type QuotaOutcome, type SessionAction, type SessionOutput, type SessionOptions, type TlsInfo, type Transaction } from './session.js';
 
