@@ -13,12 +13,16 @@ import type { AuthGrant } from '../../src/ingress/smtp/session.js';
 
 const MAX = 1024 * 1024;
 let h: Harness;
-const grants: Record<string, AuthGrant> = { alice: { allowedDomains: ['acme.test'], anyDomain: false, account: 'acme', limits: {} } };
+const grants: Record<string, AuthGrant> = {
+  alice: { allowedDomains: ['acme.test'], anyDomain: false, account: 'acme', limits: {} },
+  bob: { allowedDomains: ['acme.test'], anyDomain: false, account: 'spare', limits: {} },
+};
 before(async () => {
   h = await startHarness({ 'limits.maxMessageSize': MAX }, {
     quota: true, authenticate: async (user, password) => USERS.get(user) === password && (grants[user] ?? false),
   });
   await h.store.addAccount({ name: 'acme', createdAt: 0, limits: { perDay: 6 } });
+  await h.store.addAccount({ name: 'spare', createdAt: 0, limits: {} });
 });
 after(async () => { await h.close(); });
 
@@ -311,4 +315,18 @@ test('the LAST reply waits for the store: 250 only once put() committed; a faili
   }
   assert.deepEqual(await h.storedIds(), []);
   await eventually(async () => (await spoolFiles()).length === 0);
+});
+
+test('submissions (TLS from the first byte): a pipelined BDAT transaction', async () => {
+  const c = await Client.ready(h.port('submissions'), 'implicit-auth', 'bob'); // bob: an account without limits
+  c.write(Buffer.concat([
+    Buffer.from('MAIL FROM:<alice@acme.test>\r\nRCPT TO:<tls@dest.example>\r\n'),
+    bdat('From: alice@acme.test\r\nSubject: implicit TLS\r\n\r\n'), bdat('over TLS\r\n', true),
+  ]));
+  assert.deepEqual([await c.read(), await c.read()], ['250 2.1.0 Ok\r\n', '250 2.1.5 Ok\r\n']);
+  assert.match(await c.read(), /^250 2\.0\.0 Ok: \d+ octets\r\n$/);
+  const body = await storedAfter(queuedId(await c.read()));
+  assert.match(body, /\(using TLSv1\.[23] with cipher /);
+  assert.ok(body.endsWith('\r\n\r\nover TLS\r\n'));
+  c.end();
 });
