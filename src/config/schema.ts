@@ -104,7 +104,7 @@ export const configSchema = z.object({
     commandTimeout: duration('smtp.commandTimeout').default('5m').describe('idle time allowed between commands (RFC 5321 §4.5.3.2)'),
     preAuthTimeout: duration('smtp.preAuthTimeout').default('30s')
       .describe('idle time allowed between commands before AUTH on submission/submissions/alt (not mx, not relayNetworks): idle unauthenticated sessions hold no connection slot for long'),
-    dataTimeout: duration('smtp.dataTimeout').default('10m').describe('idle time allowed between data chunks'),
+    dataTimeout: duration('smtp.dataTimeout').default('10m').describe('idle time allowed between data chunks (DATA, and the announced octets of a BDAT chunk)'),
     maxBadCommands: z.number().int().positive().default(10).describe('errors in one session before it is closed'),
     auth: z.object({
       maxFailures: z.number().int().positive().default(5).describe('failed AUTH attempts per client IP before lockout'),
@@ -184,10 +184,10 @@ export const configSchema = z.object({
       .describe('also print/check a TLS-RPT record (RFC 8460): _smtp._tls.<domain> TXT with rua=mailto:tls-reports@<domain>'),
   }).strict().default({}),
   limits: z.object({
-    maxMessageSize: size('limits.maxMessageSize').default('25MB').describe('SIZE advertised and enforced while reading DATA'),
+    maxMessageSize: size('limits.maxMessageSize').default('25MB').describe('SIZE advertised and enforced while reading DATA or BDAT chunks'),
     maxRecipients: z.number().int().positive().default(100).describe('RCPT TO per transaction; more get 452 4.5.3'),
     maxLineLength: z.number().int().min(1000).default(1000)
-      .describe('octets per message line incl. CRLF (RFC 5321/5322: 1000, i.e. 998 + CRLF): SMTP DATA with a longer line is refused 550 5.6.0, a raw API message 422; raise only for legacy senders, since receivers may refuse or break such lines (and their DKIM signatures)'),
+      .describe('octets per message line incl. CRLF (RFC 5321/5322: 1000, i.e. 998 + CRLF): SMTP DATA or BDAT with a longer line is refused 550 5.6.0, a raw API message 422; raise only for legacy senders, since receivers may refuse or break such lines (and their DKIM signatures)'),
   }).strict().default({}),
   storage: z.object({
     url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').nullable().default(null)

@@ -1,7 +1,12 @@
-// Owns the I/O of one SMTP connection: reads lines and DATA from the socket, feeds them to the
-// SmtpSession strictly in order, carries out the session's actions (STARTTLS upgrade, AUTH check,
-// DATA into accept.ts) and writes the replies in order. Replies to pipelined commands are
-// coalesced and written when the next wait for input begins.
+// Owns the I/O of one SMTP connection: reads lines, DATA and BDAT chunks from the socket, feeds
+// them to the SmtpSession strictly in order, carries out the session's actions (STARTTLS upgrade,
+// AUTH check, DATA or BDAT chunks into accept.ts) and writes the replies in order. Replies to
+// pipelined commands (BDAT included) are coalesced and written when the next wait for input begins.
+//
+// BDAT: exactly the announced octets are read, from what is buffered and then from the socket,
+// under dataTimeout, and streamed through chunk-reader.ts into the one IncomingMessage of the
+// transaction (the sink DATA uses; nothing buffered beyond it). That message is dropped as soon as
+// the session no longer receives it (a refused chunk, RSET, DATA after BDAT, a lost connection).
 //
 // Backpressure: received bytes wait in an inbox; above INBOX_HIGH_BYTES the socket is paused
 // until the session has caught up. Timeouts: commandTimeout while waiting for a command,
@@ -13,12 +18,13 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { formatReply, type Reply } from '../../message/reply.js';
-import type { Acceptor } from '../accept.js';
+import type { Acceptor, IncomingMessage } from '../accept.js';
 import type { QuotaDecision, QuotaSubject } from '../../accounts/quota.js';
 import type { AuthLimiter } from './auth-limiter.js';
 import { DataReader, contentReply, dataReplies } from './data-reader.js';
+import { ChunkReader, chunkReply } from './chunk-reader.js';
 import { SessionLogBudget } from './log-budget.js';
-import { MAX_AUTH_LINE, SmtpSession, type AuthGrant, type AuthOutcome, type DataOutcome, type QuotaOutcome, type SessionOutput, type SessionOptions, type TlsInfo, type Transaction } from './session.js';
+import { MAX_AUTH_LINE, SmtpSession, type AuthGrant, type AuthOutcome, type ChunkOutcome, type DataOutcome, type QuotaOutcome, type SessionAction, type SessionOutput, type SessionOptions, type TlsInfo, type Transaction } from './session.js';
 
 /** Charges recipients to an account (src/accounts/quota.ts QuotaService). */
 export interface QuotaCharger { charge(subject: QuotaSubject, n?: number): Promise<QuotaDecision> }
@@ -54,6 +60,8 @@ const LF = 0x0a;
 const EMPTY = Buffer.alloc(0);
 const TOO_LONG = Symbol('line too long');
 
+type ChunkAction = Extract<SessionAction, { type: 'receiveChunk' }>;
+
 export class Connection {
   readonly closed: Promise<void>;
   #socket: net.Socket;
@@ -70,6 +78,8 @@ export class Connection {
   #resolveClosed!: () => void;
   readonly #ip: string;
   readonly #logBudget = new SessionLogBudget();
+  /** The message of the BDAT transaction in progress, with the checks on its bytes. */
+  #chunked: { incoming: IncomingMessage; reader: ChunkReader } | null = null;
 
   constructor(private readonly raw: net.Socket, private readonly deps: ConnectionDeps) {
     this.#socket = raw;
@@ -117,11 +127,13 @@ export class Connection {
         if (line === null) break;
         const out = line === TOO_LONG ? this.#session.lineTooLong() : this.#session.handleLine(line);
         await this.#perform(out);
+        if (this.#chunked && !this.#session.isReceivingChunks) await this.#dropChunked();
       }
     } catch (err) {
       this.deps.logger.error({ event: 'smtp.session_error', listener: this.deps.session.listener, ip: this.#ip, err: errorText(err) }, 'SMTP session failed');
       this.destroy();
     } finally {
+      await this.#dropChunked().catch(() => { /* abort() logs and never throws */ });
       await this.#end();
       this.#logBudget.report(this.deps.logger, { listener: this.deps.session.listener, ip: this.#ip });
     }
@@ -163,6 +175,9 @@ export class Connection {
         out = session.authVerified(verified.outcome, verified.grant);
       } else if (action.type === 'chargeQuota') {
         out = session.quotaCharged(await this.#chargeQuota(action.subject));
+      } else if (action.type === 'receiveChunk') {
+        const outcome = await this.#receiveChunk(action);
+        out = outcome ? session.chunkReceived(outcome) : null;
       } else {
         const outcome = await this.#receiveData(action.transaction);
         out = outcome ? session.dataFinished(outcome) : null;
@@ -281,6 +296,49 @@ export class Connection {
       await incoming.abort();
       throw err;
     }
+  }
+
+  /**
+   * Reads the `size` octets of one BDAT chunk into the transaction's message (or drops them, as the
+   * session asked); null when the connection was lost or timed out before they all came.
+   */
+  async #receiveChunk(action: ChunkAction): Promise<ChunkOutcome | null> {
+    if (action.sink === 'begin') {
+      await this.#dropChunked();
+      const incoming = this.deps.acceptor.begin({ listener: this.deps.session.listener, clientIp: this.#ip, transaction: action.transaction! });
+      this.#chunked = { incoming, reader: new ChunkReader(this.deps.limits) };
+    }
+    const target = action.sink === 'discard' ? null : this.#chunked;
+    if (action.sink !== 'discard' && !target) throw new Error('Connection: BDAT chunk for a message that is not open');
+    let left = action.size;
+    while (left > 0) {
+      let piece = this.#buf.length ? this.#buf : await this.#nextChunk(this.deps.timeouts.dataMs);
+      this.#buf = EMPTY;
+      if (!piece) return null;
+      if (piece.length > left) { this.#buf = piece.subarray(left); piece = piece.subarray(0, left); }
+      left -= piece.length;
+      if (target) for (const part of target.reader.push(piece)) await target.incoming.write(part);
+    }
+    if (!target) return 'ok';
+    if (action.last) for (const part of target.reader.end()) await target.incoming.write(part);
+    const problem = target.reader.problem;
+    if (problem) {
+      await this.#dropChunked();
+      if ((problem === 'bare-cr' || problem === 'bare-lf') && this.#logBudget.allow('smtp.bad_data')) {
+        this.deps.logger.warn({ event: 'smtp.bad_data', listener: this.deps.session.listener, ip: this.#ip, reason: problem, command: 'BDAT' }, 'bare CR/LF in BDAT data');
+      }
+      return { reply: chunkReply(problem, this.deps.limits) };
+    }
+    if (!action.last) return 'ok';
+    this.#chunked = null;
+    return target.incoming.finish();
+  }
+
+  /** Drops the message of a BDAT transaction that ended without being accepted. */
+  async #dropChunked(): Promise<void> {
+    const chunked = this.#chunked;
+    this.#chunked = null;
+    await chunked?.incoming.abort();
   }
 
   /** The next command line (without its line ending), TOO_LONG, or null at the end. */

@@ -1,7 +1,16 @@
-// Owns the SMTP conversation of one connection (RFC 5321, 3207, 4954, 6531, 1870, 2034) as a
-// sans-IO state machine: inputs are events (greet, a command line, TLS done, AUTH verified, DATA
-// finished, timeout, shutdown), outputs are replies plus at most one action for the listener to
-// carry out (startTls, verifyAuth, receiveData). No sockets, no timers, no clock.
+// Owns the SMTP conversation of one connection (RFC 5321, 3207, 4954, 6531, 1870, 2034, 3030) as
+// a sans-IO state machine: inputs are events (greet, a command line, TLS done, AUTH verified, DATA
+// finished, a BDAT chunk read, timeout, shutdown), outputs are replies plus at most one action for
+// the listener to carry out (startTls, verifyAuth, receiveData, receiveChunk). No sockets, no
+// timers, no clock.
+//
+// CHUNKING (RFC 3030, BDAT; BINARYMIME is not offered): every well-formed `BDAT <size> [LAST]`
+// makes the listener read exactly <size> octets (receiveChunk), whatever the state, so chunk bytes
+// are never read as commands; the reply comes after them (chunkReceived). Without MAIL or RCPT the
+// bytes are discarded and the answer is 503; after a refused chunk the later chunks of the
+// transaction are discarded with the same refusal, up to LAST or RSET. A malformed BDAT leaves the
+// chunk's length unknown, so the reply is 521 and the connection is closed (as Postfix). DATA or RCPT after BDAT
+// in one transaction: 503.
 //
 // Per listener: submission/alt offer STARTTLS, and AUTH only after TLS; submissions is TLS from
 // the first byte; all three require AUTH before MAIL, except for clients in smtp.relayNetworks on
@@ -79,6 +88,11 @@ export type SessionAction =
   | { type: 'startTls' }
   | { type: 'verifyAuth'; user: string; password: string }
   | { type: 'receiveData'; transaction: Transaction }
+  /**
+   * Read exactly `size` octets: 'begin' starts a message with `transaction` (the first chunk),
+   * 'append' adds to it, 'discard' reads and drops them (the session already knows its refusal).
+   */
+  | { type: 'receiveChunk'; size: number; last: boolean; sink: 'begin' | 'append' | 'discard'; transaction?: Transaction }
   | { type: 'chargeQuota'; subject: QuotaSubject; recipient: string };
 
 /** The answer to chargeQuota: charged, or the reply refusing this RCPT. */
@@ -94,12 +108,21 @@ export interface SessionOutput {
 }
 
 export type DataOutcome = { queuedAs: string } | { reply: Reply };
+/**
+ * What reading a BDAT chunk came to: 'ok' (stored, or discarded as asked), a refusal of the message
+ * (too big, bare CR/LF, ...), or, for a LAST chunk that was stored, the message's acceptance.
+ */
+export type ChunkOutcome = 'ok' | DataOutcome;
 /** ok; failed (wrong credentials); locked (client locked out); error (could not check, e.g. store down). */
 export type AuthOutcome = 'ok' | 'failed' | 'locked' | 'error';
 
-type Waiting = 'command' | 'auth-plain' | 'auth-login-user' | 'auth-login-pass' | 'verify' | 'quota' | 'data' | 'tls' | 'closed';
+type Waiting = 'command' | 'auth-plain' | 'auth-login-user' | 'auth-login-pass' | 'verify' | 'quota' | 'data' | 'chunk' | 'tls' | 'closed';
 interface Step { replies: Reply[]; action?: SessionAction }
 interface Tx { from: Mailbox | null; params: MailParams; rcpts: string[] }
+/** A BDAT transaction: its message was started by a first chunk; failed: the refusal every later chunk gets. */
+interface Chunked { failed: Reply | null }
+/** The chunk being read: its BDAT arguments and, if it is refused whatever its bytes, the refusal. */
+interface PendingChunk { size: number; last: boolean; refusal: Reply | null }
 
 /** Command lines may be 512 octets with CRLF (RFC 5321 §4.5.3.1.4); AUTH lines carry base64 up to 2048. */
 export const MAX_COMMAND_LINE = 510;
@@ -107,7 +130,9 @@ export const MAX_AUTH_LINE = 2046;
 
 const HELO_NAME = /^[A-Za-z0-9._:[\]-]{1,255}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const NOT_IMPLEMENTED = new Set(['EXPN', 'ETRN', 'TURN', 'ATRN', 'BDAT', 'SEND', 'SOML', 'SAML', 'VERB']);
+const NOT_IMPLEMENTED = new Set(['EXPN', 'ETRN', 'TURN', 'ATRN', 'SEND', 'SOML', 'SAML', 'VERB']);
+/** RFC 3030: "BDAT" SP chunk-size [SP "LAST"]; at most 15 digits, so the size is an exact number. */
+const BDAT_ARGS = /^(\d{1,15})(?: (LAST))?$/i;
 const HTTP_VERBS = new Set(['GET', 'POST', 'HEAD', 'PUT', 'CONNECT', 'OPTIONS']);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -118,6 +143,9 @@ const R = {
   needHelo: reply(503, '5.5.1', 'Send HELO/EHLO first'),
   needEhlo: reply(503, '5.5.1', 'Send EHLO first'),
   needMail: reply(503, '5.5.1', 'Need MAIL command'),
+  needRcpt: reply(503, '5.5.1', 'Need RCPT command'),
+  /** RFC 7504 521: we close; Postfix answers a malformed BDAT the same way and hangs up. */
+  badBdat: reply(521, '5.5.4', 'Syntax: BDAT count [LAST]', true),
   notImplemented: reply(502, '5.5.1', 'Command not implemented'),
   unrecognized: reply(500, '5.5.2', 'Command unrecognized'),
   lineTooLong: reply(500, '5.5.2', 'Line too long'),
@@ -139,6 +167,8 @@ export class SmtpSession {
   #userLimits: RateLimits = {};
   #pendingRcpt = '';
   #tx: Tx | null = null;
+  #chunked: Chunked | null = null;
+  #chunk: PendingChunk | null = null;
   #waiting: Waiting = 'command';
   #loginUser = '';
   #pendingUser = '';
@@ -151,6 +181,8 @@ export class SmtpSession {
 
   get isBusy(): boolean { return this.#tx !== null || (this.#waiting !== 'command' && this.#waiting !== 'closed'); }
   get isClosed(): boolean { return this.#waiting === 'closed'; }
+  /** A message is being received in BDAT chunks and has not been refused: the listener keeps its sink open. */
+  get isReceivingChunks(): boolean { return this.#chunked !== null && this.#chunked.failed === null; }
   /** The authenticated user, if any. */
   get user(): string | null { return this.#user; }
 
@@ -189,7 +221,7 @@ export class SmtpSession {
     this.#tls = info;
     this.#helo = null;
     this.#esmtp = false;
-    this.#tx = null;
+    this.#resetTransaction();
     this.#user = null;
     this.#grant = null;
     this.#account = null;
@@ -229,9 +261,25 @@ export class SmtpSession {
   dataFinished(outcome: DataOutcome): SessionOutput {
     this.#expect('data');
     this.#waiting = 'command';
-    this.#tx = null;
-    const r = 'queuedAs' in outcome ? reply(250, '2.0.0', `Ok: queued as ${outcome.queuedAs}`) : outcome.reply;
-    return this.#finish(this.#draining && !r.close ? say(r, R.shuttingDown) : say(r), 'DATA');
+    this.#resetTransaction();
+    return this.#finish(this.#endOfMessage(outcomeReply(outcome)), 'DATA');
+  }
+
+  /** The chunk asked for by receiveChunk was read (all `size` octets, or the message refused). */
+  chunkReceived(outcome: ChunkOutcome): SessionOutput {
+    this.#expect('chunk');
+    this.#waiting = 'command';
+    const { size, last, refusal } = this.#chunk!;
+    this.#chunk = null;
+    if (outcome === 'ok' && last && !refusal) throw new Error('SmtpSession: LAST chunk read without an outcome');
+    const r = refusal ?? (outcome === 'ok' ? reply(250, '2.0.0', `Ok: ${size} octets`) : outcomeReply(outcome));
+    if (!this.#chunked) return this.#finish(say(r), 'BDAT');
+    if (last) {
+      this.#resetTransaction();
+      return this.#finish(this.#endOfMessage(r), 'BDAT');
+    }
+    if (r.code >= 400) this.#chunked.failed ??= r;
+    return this.#finish(say(r), 'BDAT');
   }
 
   timedOut(): SessionOutput {
@@ -243,6 +291,16 @@ export class SmtpSession {
     this.#draining = true;
     if (this.isBusy || this.isClosed) return { replies: [], close: false };
     return this.#finish(say(R.shuttingDown));
+  }
+
+  /** The reply that ends a message (DATA or BDAT LAST), then 421 if the server is shutting down. */
+  #endOfMessage(r: Reply): Step {
+    return this.#draining && !r.close ? say(r, R.shuttingDown) : say(r);
+  }
+
+  #resetTransaction() {
+    this.#tx = null;
+    this.#chunked = null;
   }
 
   #expect(state: Waiting) {
@@ -276,11 +334,12 @@ export class SmtpSession {
     MAIL: (arg) => this.#mail(arg),
     RCPT: (arg) => this.#rcpt(arg),
     DATA: (arg) => this.#data(arg),
-    RSET: () => { this.#tx = null; return say(R.ok); },
+    BDAT: (arg) => this.#bdat(arg),
+    RSET: () => { this.#resetTransaction(); return say(R.ok); },
     NOOP: () => say(R.ok),
     QUIT: () => say(R.bye),
     VRFY: (arg) => say(arg.trim() ? reply(252, '2.5.0', 'Cannot verify user, but will accept message and attempt delivery') : reply(501, '5.5.4', 'Syntax: VRFY <address>')),
-    HELP: () => say(reply(214, '2.0.0', 'Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS AUTH')),
+    HELP: () => say(reply(214, '2.0.0', 'Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH')),
   };
 
   get #offersStartTls(): boolean { return this.opts.listener !== 'submissions' && this.#tls === null; }
@@ -293,9 +352,9 @@ export class SmtpSession {
     if (!HELO_NAME.test(name)) return say(reply(501, '5.5.4', `Syntax: ${esmtp ? 'EHLO' : 'HELO'} <domain>`));
     this.#helo = name;
     this.#esmtp = esmtp;
-    this.#tx = null;
+    this.#resetTransaction();
     if (!esmtp) return say(reply(250, undefined, this.opts.hostname));
-    const ext = ['PIPELINING', `SIZE ${this.opts.maxMessageSize}`, '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES'];
+    const ext = ['PIPELINING', `SIZE ${this.opts.maxMessageSize}`, '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'CHUNKING'];
     if (this.#offersStartTls) ext.push('STARTTLS');
     if (this.#offersAuth && this.#tls) ext.push('AUTH PLAIN LOGIN');
     return say(reply(250, undefined, [this.opts.hostname, ...ext]));
@@ -395,6 +454,7 @@ export class SmtpSession {
   #rcpt(arg: string): Step {
     const tx = this.#tx;
     if (!tx) return say(R.needMail);
+    if (this.#chunked) return say(reply(503, '5.5.1', 'RCPT not allowed after BDAT'));
     const parsed = parseRcptArgs(arg);
     if (!parsed.ok) return say(argsErrorReply(parsed.error, reply(501, '5.1.3', 'Bad recipient address syntax')));
     const rcpt = parsed.value.recipient;
@@ -430,13 +490,43 @@ export class SmtpSession {
 
   #data(arg: string): Step {
     if (!this.#tx) return say(R.needMail);
-    if (this.#tx.rcpts.length === 0) return say(reply(503, '5.5.1', 'Need RCPT command'));
+    if (this.#chunked) {
+      // RFC 3030 §2: 503, and the transaction's state is indeterminate until RSET: refuse the rest.
+      const r = reply(503, '5.5.1', 'DATA not allowed after BDAT; send RSET');
+      this.#chunked.failed ??= r;
+      return say(r);
+    }
+    if (this.#tx.rcpts.length === 0) return say(R.needRcpt);
     if (arg.trim()) return say(reply(501, '5.5.4', 'Syntax: DATA'));
     this.#waiting = 'data';
-    const transaction: Transaction = {
-      mailFrom: this.#tx.from?.address ?? '',
-      recipients: [...this.#tx.rcpts],
-      smtputf8: this.#tx.params.smtputf8,
+    return { replies: [reply(354, undefined, 'End data with <CR><LF>.<CR><LF>')], action: { type: 'receiveData', transaction: this.#transaction() } };
+  }
+
+  /** BDAT: the chunk is always read (a refusal is answered after its bytes); only a malformed size closes. */
+  #bdat(arg: string): Step {
+    const m = BDAT_ARGS.exec(arg);
+    if (!m) return say(R.badBdat);
+    const size = Number(m[1]);
+    const last = m[2] !== undefined;
+    let refusal: Reply | null = null;
+    if (!this.#tx) refusal = R.needMail;
+    else if (this.#tx.rcpts.length === 0) refusal = R.needRcpt;
+    else if (this.#chunked?.failed) refusal = this.#chunked.failed;
+    this.#chunk = { size, last, refusal };
+    this.#waiting = 'chunk';
+    if (refusal) return { replies: [], action: { type: 'receiveChunk', size, last, sink: 'discard' } };
+    if (this.#chunked) return { replies: [], action: { type: 'receiveChunk', size, last, sink: 'append' } };
+    this.#chunked = { failed: null };
+    return { replies: [], action: { type: 'receiveChunk', size, last, sink: 'begin', transaction: this.#transaction() } };
+  }
+
+  /** What accept.ts is told about the transaction whose message now begins. */
+  #transaction(): Transaction {
+    const tx = this.#tx!;
+    return {
+      mailFrom: tx.from?.address ?? '',
+      recipients: [...tx.rcpts],
+      smtputf8: tx.params.smtputf8,
       helo: this.#helo!,
       esmtp: this.#esmtp,
       tls: this.#tls,
@@ -446,9 +536,11 @@ export class SmtpSession {
       account: this.#isSubmission ? this.#account ?? DEFAULT_ACCOUNT : null,
       ...(this.#defaultStream ? { defaultStream: this.#defaultStream } : {}),
     };
-    return { replies: [reply(354, undefined, 'End data with <CR><LF>.<CR><LF>')], action: { type: 'receiveData', transaction } };
   }
 }
+
+const outcomeReply = (outcome: DataOutcome): Reply =>
+  ('queuedAs' in outcome ? reply(250, '2.0.0', `Ok: queued as ${outcome.queuedAs}`) : outcome.reply);
 
 function argsErrorReply(error: ArgsError, addressReply: Reply): Reply {
   if (error === 'param-syntax') return reply(501, '5.5.4', 'Invalid parameters');

@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ChunkReader, chunkReply, type ChunkProblem } from './chunk-reader.js';
+
+const LIMITS = { maxMessageSize: 1000, maxLineLength: 1000 };
+
+/** Feeds the pieces, then ends the message; returns what would be stored and the problem. */
+function run(pieces: string[], limits = LIMITS): { stored: string; problem: ChunkProblem | null; writes: string[] } {
+  const reader = new ChunkReader(limits);
+  const writes: string[] = [];
+  for (const p of pieces) for (const b of reader.push(Buffer.from(p, 'latin1'))) writes.push(b.toString('latin1'));
+  for (const b of reader.end()) writes.push(b.toString('latin1'));
+  return { stored: reader.problem ? '' : writes.join(''), problem: reader.problem, writes };
+}
+
+/** Every cut of `wire` into two pieces, one byte at a time, and whole. */
+function splits(wire: string): string[][] {
+  const out: string[][] = [[wire], [...wire]];
+  for (let i = 1; i < wire.length; i++) out.push([wire.slice(0, i), wire.slice(i)]);
+  return out;
+}
+
+test('the bytes are the message: no dot-stuffing, no end marker, in any split', () => {
+  const wire = 'Subject: x\r\n\r\n.\r\n..two dots stay two\r\n.\r\nQUIT\r\nMAIL FROM:<x@y>\r\n';
+  for (const pieces of splits(wire)) {
+    const r = run(pieces);
+    assert.deepEqual([r.stored, r.problem], [wire, null], JSON.stringify(pieces));
+    assert.ok(r.writes.every((w, i) => !(w.endsWith('\r') && r.writes[i + 1]?.startsWith('\n'))), 'a CRLF is never split between writes');
+  }
+});
+
+test('a last line without CRLF gets one; an empty message stays empty', () => {
+  assert.equal(run(['Subject: x\r\n\r\nno newline']).stored, 'Subject: x\r\n\r\nno newline\r\n');
+  assert.equal(run([]).stored, '');
+  assert.equal(run(['', '']).stored, '');
+});
+
+test('bare LF or bare CR anywhere, also across pieces and at the very end: refused', () => {
+  const cases: [string, ChunkProblem][] = [
+    ['a\nb\r\n', 'bare-lf'], ['a\r\n\n.\n\r\n', 'bare-lf'], ['a\rb\r\n', 'bare-cr'], ['a\r\r\n', 'bare-cr'],
+    ['ends with CR\r', 'bare-cr'], ['x\r\n.\r', 'bare-cr'], ['\n', 'bare-lf'],
+  ];
+  for (const [wire, problem] of cases) {
+    for (const pieces of splits(wire)) assert.equal(run(pieces).problem, problem, JSON.stringify(pieces));
+  }
+});
+
+test('NUL, lines over the limit and size over the limit: refused, nothing stored', () => {
+  assert.equal(run(['a\0b\r\n']).problem, 'nul');
+  const line998 = 'x'.repeat(998);
+  const roomy = { maxMessageSize: 10_000, maxLineLength: 1000 };
+  assert.equal(run([`${line998}\r\n`], roomy).problem, null, '998 octets and CRLF is the limit');
+  assert.equal(run([line998], roomy).stored, `${line998}\r\n`, 'also when the CRLF is added');
+  for (const pieces of splits(`${line998}y\r\n`)) if (pieces.length <= 2) assert.equal(run(pieces, roomy).problem, 'line-too-long');
+  assert.equal(run([`${line998}y`], roomy).problem, 'line-too-long', 'a last line without CRLF is counted too');
+  const r = new ChunkReader(LIMITS);
+  assert.equal(r.push(Buffer.alloc(600, 0x61)).length, 1);
+  assert.deepEqual(r.push(Buffer.alloc(401, 0x61)), [], 'over 1000 octets in all');
+  assert.equal(r.problem, 'too-big');
+  assert.deepEqual(r.push(Buffer.from('more')), []);
+  assert.equal(r.size, 1005, 'still counted');
+  assert.deepEqual(r.end(), []);
+  assert.equal(run([Buffer.alloc(1000, 0x61).toString('latin1')], { maxMessageSize: 1000, maxLineLength: 2000 }).problem, null, 'exactly the limit');
+});
+
+test('replies: bare CR/LF keeps DATA\'s code without closing; content problems as DATA', () => {
+  assert.deepEqual(chunkReply('bare-lf', LIMITS), { code: 550, enhanced: '5.5.2', text: 'Bare CR or LF in message data is not allowed' });
+  assert.deepEqual(chunkReply('too-big', LIMITS), { code: 552, enhanced: '5.3.4', text: 'Message too big' });
+  assert.equal(chunkReply('line-too-long', LIMITS).code, 550);
+});
+
+test('property: any split gives the same verdict and the same stored bytes as the whole', () => {
+  const alphabet = fc.constantFrom('a', '.', '\r', '\n', '\r\n', '\0', 'é');
+  fc.assert(fc.property(fc.array(alphabet, { maxLength: 60 }), fc.array(fc.nat(60), { maxLength: 6 }), (parts, cuts) => {
+    const wire = parts.join('');
+    const at = [...new Set(cuts.map((c) => c % (wire.length + 1)))].sort((a, b) => a - b);
+    const pieces = [0, ...at].map((start, i) => wire.slice(start, [...at, wire.length][i]));
+    const whole = run([wire]);
+    const split = run(pieces);
+    assert.deepEqual([split.stored, split.problem], [whole.stored, whole.problem]);
+    if (!whole.problem) assert.equal(whole.stored, /(?:^|\r\n)$/.test(wire) ? wire : wire + '\r\n');
+    if (/\r(?!\n)|(?<!\r)\n/.test(wire)) assert.ok(whole.problem !== null);
+  }));
+});
