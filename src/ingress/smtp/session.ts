@@ -19,6 +19,7 @@ import { authorisedDomain, type DomainUser } from '../../domains/authorisation.j
 import { isBounceAddress } from '../../domains/bounce-address.js';
 import { isUnsubscribeAddress } from '../../events/unsubscribe.js';
 import { parseMailArgs, parseRcptArgs, relayTrickIn, type ArgsError, type Mailbox, type MailParams } from '../../message/address.js';
+import { queuedText } from '../recipient-split.js';
 
 export type ListenerName = 'submission' | 'submissions' | 'alt' | 'mx';
 
@@ -89,7 +90,8 @@ export interface SessionOutput {
   command?: string;
 }
 
-export type DataOutcome = { queuedAs: string } | { reply: Reply };
+/** `copies`: the message was split into that many stored messages (one per recipient), queuedAs the first. */
+export type DataOutcome = { queuedAs: string; copies?: number } | { reply: Reply };
 /** ok; failed (wrong credentials); locked (client locked out); error (could not check, e.g. store down). */
 export type AuthOutcome = 'ok' | 'failed' | 'locked' | 'error';
 
@@ -223,7 +225,7 @@ export class SmtpSession {
     this.#expect('data');
     this.#waiting = 'command';
     this.#tx = null;
-    const r = 'queuedAs' in outcome ? reply(250, '2.0.0', `Ok: queued as ${outcome.queuedAs}`) : outcome.reply;
+    const r = 'queuedAs' in outcome ? reply(250, '2.0.0', queuedText(outcome.queuedAs, outcome.copies ?? 1)) : outcome.reply;
     return this.#finish(this.#draining && !r.close ? say(r, R.shuttingDown) : say(r), 'DATA');
   }
 
