@@ -34,7 +34,15 @@ export function isSplit(personal: boolean, recipients: readonly string[]): boole
 /** The header block without its Bcc fields (and their folded lines). */
 export const withoutBcc = (header: Buffer): Buffer => takeHeaderField(header, 'bcc').header;
 
-/** The refusal when `copies` copies of about `bytesPerCopy` (or their actual total) pass the size limit; null: within it. */
+/** The whole message without the Bcc fields of its header. */
+export function messageWithoutBcc(message: Buffer): Buffer {
+  const end = message.indexOf('\r\n\r\n');
+  if (end < 0) return withoutBcc(message);
+  const header = withoutBcc(message.subarray(0, end + 2));
+  return header.length === end + 2 ? message : Buffer.concat([header, message.subarray(end + 2)]);
+}
+
+/** The refusal when the copies (their estimate, or their actual total) pass the size limit; null: within it. */
 export function splitSizeRefusal(totalBytes: number, maxMessageBytes: number | undefined): Reply | null {
   if (maxMessageBytes === undefined || totalBytes <= maxMessageBytes) return null;
   return reply(552, '5.3.4', 'Message too big to send one copy per recipient; send fewer recipients per message');
