@@ -229,4 +229,18 @@ test('a tracked broadcast to three recipients (one Bcc), over SMTP and the API: 
   assert.deepEqual((await api('/v1/suppressions')).data.map((e) => [e.email, e.scope, e.reason]), [['bob@dest.test', 'broadcast', 'unsubscribe']]);
   const unsubscribed = (await api('/v1/events?type=unsubscribed')).data;
   assert.deepEqual(unsubscribed.map((e) => [e.recipient, e.message_id]), [['bob@dest.test', viaApi.get('bob@dest.test')!.id]]);
+
+  // The next split broadcast reports bob suppressed (his copy stored final, never sent); carol's copy goes.
+  const again = await api('/v1/messages', { from: 'alice@acme.test', to: ['bob@dest.test', 'carol@dest.test'], subject: 'split again', html: HTML, stream: 'broadcast', track: { opens: true } });
+  const againEntries = again.recipients as { email: string; message_id: string; status: string; suppression?: { reason: string } }[];
+  assert.deepEqual(againEntries.map((e) => [e.email, e.status, e.suppression?.reason]), [['bob@dest.test', 'suppressed', 'unsubscribe'], ['carol@dest.test', 'queued', undefined]]);
+  assert.notEqual(againEntries[0]!.message_id, againEntries[1]!.message_id);
+  const bobCopy = await api(`/v1/messages/${againEntries[0]!.message_id}`);
+  assert.deepEqual((bobCopy.recipients as { email: string; status: string }[]).map((r) => [r.email, r.status]), [['bob@dest.test', 'suppressed']]);
+  await eventually(() => mx.messages.find((m) => m.body.toString().includes('Subject: split again\r\n') && m.rcptTo[0] === 'carol@dest.test'));
+  await eventually(async () => {
+    const carolCopy = await api(`/v1/messages/${againEntries[1]!.message_id}`);
+    return (carolCopy.recipients as { email: string; status: string }[])[0]!.status === 'delivered' || null;
+  });
+  assert.ok(!mx.messages.some((m) => m.body.toString().includes('Subject: split again\r\n') && m.rcptTo.includes('bob@dest.test')), 'bob\'s copy was never sent');
 });
