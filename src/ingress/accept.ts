@@ -391,7 +391,8 @@ export class IncomingMessage {
 
   /**
    * Received (naming `id`: a copy's own), the client's header block, then Message-ID / Date when
-   * missing (submissions; the Message-ID of every copy is the first id's: one message, one id).
+   * missing (submissions). An added Message-ID names `id` too, so a complaint report that only
+   * gives the Message-ID finds the copy, and so its one recipient; the client's own is kept.
    */
   #prologue(headerBlock: Buffer, id = this.id): Buffer {
     const tx = this.origin.transaction;
@@ -399,7 +400,7 @@ export class IncomingMessage {
     const added: string[] = [];
     if (tx.submission) {
       const text = headerBlock.toString('latin1');
-      if (!hasField(text, 'message-id')) added.push(`Message-ID: <${this.id}@${this.deps.hostname}>\r\n`);
+      if (!hasField(text, 'message-id')) added.push(`Message-ID: <${id}@${this.deps.hostname}>\r\n`);
       if (!hasField(text, 'date')) added.push(`Date: ${rfc5322Date(now)}\r\n`);
     }
     const received = receivedHeader({

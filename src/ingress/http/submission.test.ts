@@ -85,6 +85,7 @@ test('split over HTTP: one putMany, a copy per recipient with its own tokens and
     assert.deepEqual(c.meta, { account: 'acme', tags: [], metadata: {}, stream: 'broadcast' });
     assert.match(raw, new RegExp(`^Received: from \\[192\\.0\\.2\\.9\\][^]*? id ${c.id};`));
     assert.doesNotMatch(raw.split('\r\n\r\n')[0]!, /^bcc:/im);
+    assert.match(raw, new RegExp(`\r\nMessage-ID: <${c.id}@relay\\.test>\r\n`), 'its own Message-ID');
     if (c.recipients[0] !== 'dave@dest.test') assert.doesNotMatch(raw, /dave@/, 'the Bcc recipient is named in its own copy only');
     const open = /\/t\/o\/([^"]+)\.gif/.exec(raw)![1]!;
     assert.deepEqual(readTrackingToken(secrets, open, 'open'), { kind: 'open', account: 'acme', messageId: c.id, recipient: c.recipients[0] });

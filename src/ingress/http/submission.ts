@@ -100,7 +100,10 @@ export class HttpSubmission {
     const copies: Copy[] = [];
     try {
       for (const [i, recipients] of groups.entries()) {
-        copies.push(await this.#copy(i === 0 ? id : newQueueId(now), recipients, groups.length > 1, built, msg, ctx, now, suppressed));
+        const copyId = i === 0 ? id : newQueueId(now);
+        // Built again per copy: its Message-ID names the copy (a complaint report giving only that finds its recipient).
+        const own = i === 0 ? built : await msg.build(copyId, this.deps.hostname, now);
+        copies.push(await this.#copy(copyId, recipients, groups.length > 1, own, msg, ctx, now, suppressed));
       }
       if (groups.length > 1 && copies.reduce((n, c) => n + c.message.size, 0) > max) throw tooLargeSplit(max);
       await this.#store(copies);
