@@ -13,7 +13,8 @@
 // size limit) until the end of DATA, rewritten, then written and signed. So is a message split
 // into one copy per recipient (recipient-split.ts: tracking or one-click unsubscribe, several
 // recipients): at the end of DATA each copy gets its own id, Received field, List-Unsubscribe,
-// tracking and signature, and store.putMany() commits them all or none before the one 250.
+// tracking and signature, and store.putMany() commits them all or none before the one 250
+// (split-copies.ts holds it and stores the copies; this file builds each copy's header).
 import { PassThrough } from 'node:stream';
 import { once } from 'node:events';
 import type { Logger } from 'pino';
@@ -30,7 +31,8 @@ import { takeStreamField, type Stream } from './stream-field.js';
 import { takeTrackField, type TrackRequest } from './track-field.js';
 import { applyTracking, trackingPlan, trackingWanted, type TrackingPlan, type TrackingSettings } from './tracking-plan.js';
 import { unsubscribeFields, unsubscribeWanted, type UnsubscribeSettings } from './unsubscribe-fields.js';
-import { isSplit, recipientGroups, splitSizeRefusal, withoutBcc } from './recipient-split.js';
+import { isSplit } from './recipient-split.js';
+import { HeldForSplit } from './split-copies.js';
 import { DEFAULT_ACCOUNT } from '../store/platform-store.js';
 
 export { receivedHeader, rfc5322Date };
@@ -89,10 +91,8 @@ export class IncomingMessage {
   #track: TrackRequest | null = null;
   /** A tracked message, held until the end of DATA (the prologue first); null: streaming. */
   #held: { chunks: Buffer[]; plan: TrackingPlan; fromDomain: string | null } | null = null;
-  /** A message to split into one copy per recipient, held until the end of DATA (its header without the prologue). */
-  #split: { header: Buffer; body: Buffer[]; fromDomain: string | null } | null = null;
-  /** The writers of the copies after the first (which uses #writer). */
-  #copyWriters: BodyWriter[] = [];
+  /** A message to split into one copy per recipient, held until the end of DATA (split-copies.ts). */
+  #split: HeldForSplit | null = null;
 
   constructor(private readonly deps: AcceptDeps, private readonly origin: IncomingOrigin, readonly id: string) {
     this.#receivedAt = deps.clock.now();
@@ -132,7 +132,7 @@ export class IncomingMessage {
     if (notAuthorised) return this.#fail(notAuthorised);
     const fromDomain = authorDomain(from);
     if (this.origin.transaction.submission) header = this.#takeClientFields(header);
-    if (this.#isSplit(header)) { this.#split = { header, body: [block.subarray(split)], fromDomain }; return; }
+    if (this.#isSplit(header)) { this.#split = new HeldForSplit(header, block.subarray(split), fromDomain); return; }
     if (this.origin.transaction.submission) header = await this.#submissionFields(header, fromDomain);
     if (this.#failure) return;
     const start = Buffer.concat([this.#prologue(header), block.subarray(split)]);
@@ -261,25 +261,25 @@ export class IncomingMessage {
    */
   async #finishSplit(): Promise<DataOutcome> {
     const held = this.#split!;
-    this.#split = null;
-    const groups = recipientGroups(this.origin.transaction.recipients);
-    const body = Buffer.concat(held.body);
-    const copies: NewMessage[] = [];
+    const tx = this.origin.transaction;
+    let copies;
     try {
-      const estimate = splitSizeRefusal((held.header.length + body.length) * groups.length, this.deps.maxMessageBytes);
-      if (estimate) return await this.#refuse(estimate);
-      for (const [i, recipients] of groups.entries()) {
-        copies.push(await this.#copy(i === 0 ? this.id : newQueueId(this.deps.clock.now()), recipients, held, body));
-        const tooBig = splitSizeRefusal(copies.reduce((n, c) => n + c.size, 0), this.deps.maxMessageBytes);
-        if (tooBig) return await this.#refuse(tooBig);
-      }
-      await this.deps.store.putMany(copies);
+      copies = await held.store(this.deps, { id: this.id, writer: this.#writer! }, tx.recipients, {
+        build: async (header, body, id, recipients) => {
+          const head = await this.#withUnsubscribe(header, held.fromDomain, id, recipients);
+          const start = Buffer.concat([this.#prologue(head, id), body]);
+          const plan = this.#trackingPlan(id, recipients);
+          return plan ? applyTracking(this.deps.tracking!, plan, start) : start;
+        },
+        rows: (id, recipients, bodyBytes, signed) => this.#newMessage(id, recipients, bodyBytes, signed),
+      });
     } catch (err) {
       this.#fail(queueFailed, err);
       await this.abort();
       return { reply: queueFailed };
     }
-    const tx = this.origin.transaction;
+    if (!Array.isArray(copies)) return this.#refuse(copies);
+    this.#split = null;
     this.deps.logger.info({
       event: 'smtp.accepted', id: this.id, ids: copies.map((c) => c.id), from: tx.mailFrom, rcpts: tx.recipients,
       size: copies.reduce((n, c) => n + c.size, 0), listener: this.origin.listener, user: tx.user, ip: this.origin.clientIp,
@@ -287,26 +287,6 @@ export class IncomingMessage {
     }, 'message accepted, one copy per recipient');
     for (const c of copies) this.#tellQueued(c.id);
     return { queuedAs: this.id, copies: copies.length };
-  }
-
-  /** One recipient's copy: without Bcc, its own Received, List-Unsubscribe and tracking; written and signed. */
-  async #copy(id: string, recipients: string[], held: { header: Buffer; fromDomain: string | null }, body: Buffer): Promise<NewMessage> {
-    const header = await this.#withUnsubscribe(withoutBcc(held.header), held.fromDomain, id, recipients);
-    const start = Buffer.concat([this.#prologue(header, id), body]);
-    const plan = this.#trackingPlan(id, recipients);
-    const message = plan ? await applyTracking(this.deps.tracking!, plan, start) : start;
-    let signed: SignOutcome | null = null;
-    if (this.deps.signer) {
-      try { signed = await this.deps.signer.sign(message, held.fromDomain, { id }); } catch (err) {
-        this.deps.logger.error({ event: 'dkim.sign_failed', id, err: (err as Error)?.message }, 'DKIM signing failed');
-        throw err;
-      }
-    }
-    const writer = id === this.id ? this.#writer! : this.deps.store.createBody(id);
-    if (writer !== this.#writer) this.#copyWriters.push(writer);
-    await writer.write(message);
-    await writer.finish();
-    return this.#newMessage(id, recipients, writer.bytesWritten, signed);
   }
 
   async #refuse(r: Reply): Promise<DataOutcome> {
@@ -338,23 +318,23 @@ export class IncomingMessage {
   /** Drop whatever was written (connection lost, or refused). Safe to call more than once. */
   async abort(): Promise<void> {
     this.#held = null;
+    const split = this.#split;
     this.#split = null;
     this.#tee?.destroy();
     this.#tee = null;
-    const writers = [this.#writer, ...this.#copyWriters].filter((w) => w !== null);
+    await split?.abort(this.deps.logger);
+    const writer = this.#writer;
     this.#writer = null;
-    this.#copyWriters = [];
-    for (const writer of writers) {
-      try { await writer.abort(); } catch (err) {
-        this.deps.logger.warn({ event: 'smtp.body_abort_failed', id: this.id, err: (err as Error).message }, 'could not remove an aborted body');
-      }
+    if (!writer) return;
+    try { await writer.abort(); } catch (err) {
+      this.deps.logger.warn({ event: 'smtp.body_abort_failed', id: this.id, err: (err as Error).message }, 'could not remove an aborted body');
     }
   }
 
   async #write(bytes: Buffer): Promise<void> {
     if (this.#failure || !this.#writer) return;
     if (this.#held) { this.#held.chunks.push(bytes); return; }
-    if (this.#split) { this.#split.body.push(bytes); return; }
+    if (this.#split) { this.#split.push(bytes); return; }
     try { await this.#writer.write(bytes); } catch (err) {
       this.#fail(queueFailed, err);
       return;
