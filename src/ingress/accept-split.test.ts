@@ -13,7 +13,7 @@ import { readTrackingToken } from '../events/tracking-token.js';
 import { readUnsubscribeToken } from '../events/unsubscribe.js';
 import type { TrackingSettings } from './tracking-plan.js';
 import type { UnsubscribeSettings } from './unsubscribe-fields.js';
-import { isSplit, queuedText, recipientGroups, splitSizeRefusal, withoutBcc } from './recipient-split.js';
+import { isSplit, messageWithoutBcc, queuedText, recipientGroups, splitSizeRefusal, withoutBcc } from './recipient-split.js';
 
 const NOW = Date.UTC(2025, 6, 1, 12, 3, 4);
 const logger = pino({ level: 'silent' });
@@ -65,6 +65,9 @@ test('recipient-split: groups by address in any case, splits only per-recipient 
   assert.deepEqual(recipientGroups(['a@x.example', 'B@x.example', 'A@x.example', 'c@x.example']), [['a@x.example', 'A@x.example'], ['B@x.example'], ['c@x.example']]);
   assert.deepEqual([isSplit(true, ['a@x', 'A@x']), isSplit(true, ['a@x', 'b@x']), isSplit(false, ['a@x', 'b@x'])], [false, true, false]);
   assert.equal(withoutBcc(Buffer.from('To: a\r\nbcc: b,\r\n c\r\nBCC : d\r\nSubject: s\r\n')).toString(), 'To: a\r\nSubject: s\r\n');
+  assert.equal(messageWithoutBcc(Buffer.from('To: a\r\nBcc: b\r\n\r\nBcc: in the body\r\n')).toString(), 'To: a\r\n\r\nBcc: in the body\r\n');
+  const untouched = Buffer.from('To: a\r\n\r\nx\r\n');
+  assert.equal(messageWithoutBcc(untouched), untouched, 'no Bcc: the same buffer');
   assert.equal(splitSizeRefusal(100, 100), null);
   assert.equal(splitSizeRefusal(100, undefined), null);
   assert.deepEqual(splitSizeRefusal(101, 100)?.enhanced, '5.3.4');
