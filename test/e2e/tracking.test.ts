@@ -7,7 +7,9 @@
 // A tracked broadcast message to three recipients (one of them Bcc), over SMTP and over the API,
 // is split into one copy per recipient: each copy reaching the MX has its own pixel, links and
 // List-Unsubscribe, no Bcc field, a signature python3-dkim verifies; one copy's pixel records an
-// open for its recipient only, one copy's one-click POST suppresses its recipient only.
+// open for its recipient only, one copy's one-click POST suppresses its recipient only; a
+// recipient suppressed then is reported so by the next split and its copy never sent. Run on
+// SQLite and on PostgreSQL (skipped without the server, except under CI).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -19,8 +21,10 @@ import { startReceiver } from '../helpers/smtp-receiver.js';
 import { Submitter } from '../helpers/smtp-client.js';
 import { pythonVerify } from '../helpers/python-dkim.js';
 import { TOOLS, skipUnless } from '../helpers/require-tool.js';
+import { freshDatabase } from '../helpers/postgres.js';
 
 const skipPython = await skipUnless(TOOLS.pythonDkim);
+const skipPostgres = await skipUnless(TOOLS.pythonDkim, TOOLS.postgres);
 
 const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 const TEXT = 'Spring sale: https://shop.acme.test/sale?utm=mail&x=1\nWrite to us: sales@acme.test';
@@ -44,13 +48,13 @@ async function untracked(html: string, followed: (url: string) => Promise<string
 }
 
 /** A relay with acme.test (DKIM keys in the test DNS), SMTP user alice, an admin API key, and a test MX for dest.test. */
-async function startRelay(t: test.TestContext) {
+async function startRelay(t: test.TestContext, storage?: { url: string }) {
   const dns = await startDnsServer();
   const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
   dns.setZone({ 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'mx.dest.test': { A: ['127.0.0.2'] } });
   const httpPort = await freePort();
   const base = `http://127.0.0.1:${httpPort}`;
-  const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port }, http: { host: '127.0.0.1', port: httpPort }, publicUrl: base });
+  const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port }, http: { host: '127.0.0.1', port: httpPort }, publicUrl: base, ...(storage ? { storage } : {}) });
   t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
   const added = await relay.cli(['domains', 'add', 'acme.test', '--key', 'both', '--selector', 's1', '--json']);
   assert.equal(added.code, 0, added.stderr);
@@ -152,8 +156,8 @@ test('open and click tracking: SMTP header and API field, valid signed MIME, eve
 /** The JSON a token (tracking or unsubscribe) carries: base64url(JSON).MAC. */
 const tokenData = (url: string): Record<string, string> => JSON.parse(Buffer.from(/\/([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+(?:\.gif)?$/.exec(url)![1]!, 'base64url').toString());
 
-test('a tracked broadcast to three recipients (one Bcc), over SMTP and the API: one signed copy each, own tokens, events and unsubscribe per recipient', { skip: skipPython }, async (t) => {
-  const { dns, mx, relay, submitter, api } = await startRelay(t);
+for (const store of ['sqlite', 'postgres'] as const) test(`${store}: a tracked broadcast to three recipients (one Bcc), over SMTP and the API: one signed copy each, own tokens, events and unsubscribe per recipient`, { skip: store === 'sqlite' ? skipPython : skipPostgres }, async (t) => {
+  const { dns, mx, relay, submitter, api } = await startRelay(t, store === 'postgres' ? { url: await freshDatabase(t) } : undefined);
   const post = (url: string) => fetch(url, { method: 'POST', redirect: 'manual', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
   const copiesOf = (subject: string) => eventually(() => {
     const got = mx.messages.filter((m) => m.body.toString().includes(`Subject: ${subject}\r\n`));
