@@ -1,14 +1,16 @@
 // Owns queuing one message submitted over the HTTP API, as a list of named steps (like
 // accept.ts does for SMTP DATA): authorise the envelope sender and originator domains for the
 // key's account → look up the recipients on the account's suppression list (they are stored
-// 'suppressed' and reported so in the answer, never sent nor charged) → charge the quota for the
-// others → compose → open/click tracking (tracking-plan.ts) → add the Received field → DKIM-sign (MessageSigner, once, before storing) →
+// 'suppressed' and reported so in the answer, never sent nor charged) → compose and check the size
+// (a split's estimate too) → charge the quota for the others → open/click tracking
+// (tracking-plan.ts) → add the Received field → DKIM-sign (MessageSigner, once, before storing) →
 // createBody/put (one commit: nothing is half-queued) → wake the scheduler. Every refusal is an
 // ApiError; a store failure is 503 with Retry-After, never a 2xx.
 // A message with per-recipient content (tracking, one-click unsubscribe) and several recipients
-// is split (recipient-split.ts): the tracking → Received → List-Unsubscribe → sign steps run once
-// per recipient, each copy with its own queue id, and putMany commits all the copies or none. The
-// answer keeps the first id as `id`; each recipient entry names its own copy (`message_id`).
+// is split (recipient-split.ts): the compose → tracking → Received → List-Unsubscribe → sign steps
+// run once per recipient, each copy with its own queue id (and Message-ID), and putMany commits
+// all the copies or none. The quota is still charged once, per recipient. The answer keeps the
+// first id as `id`; each recipient entry names its own copy (`message_id`).
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import type { QuotaService } from '../../accounts/quota.js';
