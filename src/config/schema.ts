@@ -184,7 +184,7 @@ export const configSchema = z.object({
       .describe('also print/check a TLS-RPT record (RFC 8460): _smtp._tls.<domain> TXT with rua=mailto:tls-reports@<domain>'),
   }).strict().default({}),
   limits: z.object({
-    maxMessageSize: size('limits.maxMessageSize').default('25MB').describe('SIZE advertised and enforced while reading DATA or BDAT chunks'),
+    maxMessageSize: size('limits.maxMessageSize').default('25MB').describe('SIZE advertised and enforced while reading DATA or BDAT chunks; also the total of the copies of a message split into one per recipient (tracking, one-click unsubscribe)'),
     maxRecipients: z.number().int().positive().default(100).describe('RCPT TO per transaction; more get 452 4.5.3'),
     maxLineLength: z.number().int().min(1000).default(1000)
       .describe('octets per message line incl. CRLF (RFC 5321/5322: 1000, i.e. 998 + CRLF): SMTP DATA or BDAT with a longer line is refused 550 5.6.0, a raw API message 422; raise only for legacy senders, since receivers may refuse or break such lines (and their DKIM signatures)'),

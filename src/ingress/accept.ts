@@ -10,7 +10,11 @@
 // Only the header block is buffered (capped at MAX_HEADER_BYTES) to learn which fields exist;
 // the rest streams to the BodyWriter as it arrives, each write awaited (backpressure). A message
 // to be tracked (tracking-plan.ts, opt-in) is the exception: it is held in memory (within the
-// size limit) until the end of DATA, rewritten, then written and signed.
+// size limit) until the end of DATA, rewritten, then written and signed. So is a message split
+// into one copy per recipient (recipient-split.ts: tracking or one-click unsubscribe, several
+// recipients): at the end of DATA each copy gets its own id, Received field, List-Unsubscribe,
+// tracking and signature, and store.putMany() commits them all or none before the one 250
+// (split-copies.ts holds it and stores the copies; this file builds each copy's header).
 import { PassThrough } from 'node:stream';
 import { once } from 'node:events';
 import type { Logger } from 'pino';
@@ -18,15 +22,17 @@ import { authorisedDomain } from '../domains/authorisation.js';
 import { authorDomain, parseHeaderFrom } from '../domains/header-from.js';
 import type { MessageSigner, SignOutcome } from '../domains/message-signer.js';
 import type { Clock } from '../clock.js';
-import type { BodyWriter, QueueStore } from '../store/store.js';
+import type { BodyWriter, NewMessage, QueueStore } from '../store/store.js';
 import { newQueueId } from '../message/ids.js';
 import { reply, type Reply } from '../message/reply.js';
 import type { DataOutcome, ListenerName, Transaction } from './smtp/session.js';
 import { alignedReturnPath, hasField, receivedHeader, rfc5322Date, withProtocol } from './trace-fields.js';
 import { takeStreamField, type Stream } from './stream-field.js';
 import { takeTrackField, type TrackRequest } from './track-field.js';
-import { applyTracking, trackingPlan, type TrackingPlan, type TrackingSettings } from './tracking-plan.js';
-import { unsubscribeFields, type UnsubscribeSettings } from './unsubscribe-fields.js';
+import { applyTracking, trackingPlan, trackingWanted, type TrackingPlan, type TrackingSettings } from './tracking-plan.js';
+import { unsubscribeFields, unsubscribeWanted, type UnsubscribeSettings } from './unsubscribe-fields.js';
+import { isSplit } from './recipient-split.js';
+import { HeldForSplit } from './split-copies.js';
 import { DEFAULT_ACCOUNT } from '../store/platform-store.js';
 
 export { receivedHeader, rfc5322Date };
@@ -57,6 +63,8 @@ export interface AcceptDeps {
   bounceLabel?: string | null;
   /** The current bounce secret (the MAC key of that return-path); without it: no VERP return-path. */
   bounceSecret?: () => Buffer | null;
+  /** limits.maxMessageSize: the copies of a split message count against it together; absent: no such check. */
+  maxMessageBytes?: number;
 }
 export interface IncomingOrigin { listener: ListenerName; clientIp: string; transaction: Transaction }
 
@@ -83,6 +91,8 @@ export class IncomingMessage {
   #track: TrackRequest | null = null;
   /** A tracked message, held until the end of DATA (the prologue first); null: streaming. */
   #held: { chunks: Buffer[]; plan: TrackingPlan; fromDomain: string | null } | null = null;
+  /** A message to split into one copy per recipient, held until the end of DATA (split-copies.ts). */
+  #split: HeldForSplit | null = null;
 
   constructor(private readonly deps: AcceptDeps, private readonly origin: IncomingOrigin, readonly id: string) {
     this.#receivedAt = deps.clock.now();
@@ -121,19 +131,31 @@ export class IncomingMessage {
     const from = parseHeaderFrom(header);
     const notAuthorised = authorisedDomain(this.origin.transaction.grant, null, from);
     if (notAuthorised) return this.#fail(notAuthorised);
-    if (this.origin.transaction.submission) header = await this.#submissionFields(this.#takeClientFields(header), authorDomain(from));
+    const fromDomain = authorDomain(from);
+    if (this.origin.transaction.submission) header = this.#takeClientFields(header);
+    if (this.#isSplit(header)) { this.#split = new HeldForSplit(header, block.subarray(split), fromDomain); return; }
+    if (this.origin.transaction.submission) header = await this.#submissionFields(header, fromDomain);
     if (this.#failure) return;
     const start = Buffer.concat([this.#prologue(header), block.subarray(split)]);
     const plan = this.#trackingPlan();
-    if (plan) { this.#held = { chunks: [start], plan, fromDomain: authorDomain(from) }; return; }
-    this.#startSigning(authorDomain(from));
+    if (plan) { this.#held = { chunks: [start], plan, fromDomain }; return; }
+    this.#startSigning(fromDomain);
     await this.#write(start);
   }
 
-  #trackingPlan(): TrackingPlan | null {
+  #trackingPlan(id = this.id, recipients = this.origin.transaction.recipients): TrackingPlan | null {
     const tx = this.origin.transaction;
     if (!this.deps.tracking || !tx.submission) return null;
-    return trackingPlan(this.deps.tracking, { id: this.id, account: tx.account ?? DEFAULT_ACCOUNT, recipients: tx.recipients, stream: this.#stream, asked: this.#track });
+    return trackingPlan(this.deps.tracking, { id, account: tx.account ?? DEFAULT_ACCOUNT, recipients, stream: this.#stream, asked: this.#track });
+  }
+
+  /** A submission that gets per-recipient content (tracking, one-click unsubscribe) and has several recipients. */
+  #isSplit(header: Buffer): boolean {
+    const tx = this.origin.transaction;
+    if (!tx.submission) return false;
+    const personal = trackingWanted(this.deps.tracking, { stream: this.#stream, asked: this.#track }) !== null
+      || unsubscribeWanted(this.deps.unsubscribe, { stream: this.#stream, header });
+    return isSplit(personal, tx.recipients);
   }
 
   /** End of DATA of a tracked message: rewrite it whole, then write and sign it like any other. */
@@ -147,17 +169,22 @@ export class IncomingMessage {
 
   /** One-click unsubscribe fields for a broadcast message (accept.ts adds them before signing). */
   async #submissionFields(header: Buffer, fromDomain: string | null): Promise<Buffer> {
-    if (!this.deps.unsubscribe) return header;
-    const tx = this.origin.transaction;
     try {
-      const fields = await unsubscribeFields(this.deps.unsubscribe, {
-        id: this.id, account: tx.account ?? DEFAULT_ACCOUNT, recipients: tx.recipients, stream: this.#stream, fromDomain, header,
-      });
-      return fields ? Buffer.concat([header, Buffer.from(fields, 'latin1')]) : header;
+      return await this.#withUnsubscribe(header, fromDomain, this.id, this.origin.transaction.recipients);
     } catch (err) {
       this.#fail(queueFailed, err);
       return header;
     }
+  }
+
+  /** The header with the one-click unsubscribe fields of message `id` to `recipients`, when it gets them. */
+  async #withUnsubscribe(header: Buffer, fromDomain: string | null, id: string, recipients: readonly string[]): Promise<Buffer> {
+    if (!this.deps.unsubscribe) return header;
+    const tx = this.origin.transaction;
+    const fields = await unsubscribeFields(this.deps.unsubscribe, {
+      id, account: tx.account ?? DEFAULT_ACCOUNT, recipients, stream: this.#stream, fromDomain, header,
+    });
+    return fields ? Buffer.concat([header, Buffer.from(fields, 'latin1')]) : header;
   }
 
   /** X-Postlane-Stream chooses the stream, X-Postlane-Track the tracking; both are removed before the message is stored and signed. */
@@ -198,6 +225,7 @@ export class IncomingMessage {
       await this.#completeHeader(block, block.length);
     }
     if (!this.#failure && this.#held) await this.#releaseHeld();
+    if (!this.#failure && this.#split) return this.#finishSplit();
     if (this.#failure) {
       await this.abort();
       return { reply: this.#failure };
@@ -214,15 +242,7 @@ export class IncomingMessage {
     }
     try {
       await writer.finish();
-      const headerPrefix = signed?.headers ?? '';
-      const returnPath = this.#returnPath(signed);
-      await this.deps.store.put({
-        id: this.id, mailFrom: tx.mailFrom, recipients: tx.recipients, size: writer.bytesWritten + Buffer.byteLength(headerPrefix),
-        ...(headerPrefix ? { headerPrefix } : {}), ...(returnPath ? { returnPath } : {}),
-        receivedAt: this.#receivedAt, isBounce: false, route: this.origin.listener === 'mx' ? 'local' : 'relay',
-        origin: { listener: this.origin.listener, clientIp: this.origin.clientIp, user: tx.user, helo: tx.helo },
-        ...(tx.account ? { meta: { account: tx.account, tags: [], metadata: {}, stream: this.#stream } } : {}),
-      });
+      await this.deps.store.put(this.#newMessage(this.id, tx.recipients, writer.bytesWritten, signed));
     } catch (err) {
       this.#fail(queueFailed, err);
       await this.abort();
@@ -232,17 +252,78 @@ export class IncomingMessage {
       event: 'smtp.accepted', id: this.id, from: tx.mailFrom, rcpts: tx.recipients, size: writer.bytesWritten,
       listener: this.origin.listener, user: tx.user, ip: this.origin.clientIp, tls: tx.tls?.protocol ?? null,
     }, 'message accepted');
-    try { this.deps.onQueued?.(this.id, { listener: this.origin.listener, account: tx.account ?? null }); } catch (err) {
-      this.deps.logger.error({ event: 'smtp.on_queued_failed', id: this.id, err: (err as Error)?.message }, 'onQueued callback failed');
-    }
+    this.#tellQueued(this.id);
     return { queuedAs: this.id };
+  }
+
+  /**
+   * End of DATA of a split message: one copy per recipient, each with its own fields, tracking and
+   * signature, committed together (putMany: all or none); within maxMessageBytes all together.
+   */
+  async #finishSplit(): Promise<DataOutcome> {
+    const held = this.#split!;
+    const tx = this.origin.transaction;
+    let copies;
+    try {
+      copies = await held.store(this.deps, { id: this.id, writer: this.#writer! }, tx.recipients, {
+        build: async (header, body, id, recipients) => {
+          const head = await this.#withUnsubscribe(header, held.fromDomain, id, recipients);
+          const start = Buffer.concat([this.#prologue(head, id), body]);
+          const plan = this.#trackingPlan(id, recipients);
+          return plan ? applyTracking(this.deps.tracking!, plan, start) : start;
+        },
+        rows: (id, recipients, bodyBytes, signed) => this.#newMessage(id, recipients, bodyBytes, signed),
+      });
+    } catch (err) {
+      this.#fail(queueFailed, err);
+      await this.abort();
+      return { reply: queueFailed };
+    }
+    if (!Array.isArray(copies)) return this.#refuse(copies);
+    this.#split = null;
+    this.deps.logger.info({
+      event: 'smtp.accepted', id: this.id, ids: copies.map((c) => c.id), from: tx.mailFrom, rcpts: tx.recipients,
+      size: copies.reduce((n, c) => n + c.size, 0), listener: this.origin.listener, user: tx.user, ip: this.origin.clientIp,
+      tls: tx.tls?.protocol ?? null, split: copies.length,
+    }, 'message accepted, one copy per recipient');
+    for (const c of copies) this.#tellQueued(c.id);
+    return { queuedAs: this.id, copies: copies.length };
+  }
+
+  async #refuse(r: Reply): Promise<DataOutcome> {
+    this.#fail(r);
+    await this.abort();
+    return { reply: r };
+  }
+
+  /** The rows of message `id` (the whole message, or one copy of a split one) whose body has `bodyBytes`. */
+  #newMessage(id: string, recipients: string[], bodyBytes: number, signed: SignOutcome | null): NewMessage {
+    const tx = this.origin.transaction;
+    const headerPrefix = signed?.headers ?? '';
+    const returnPath = alignedReturnPath(id, tx.mailFrom, signed, this.deps.bounceLabel, this.deps.bounceSecret?.() ?? null);
+    return {
+      id, mailFrom: tx.mailFrom, recipients, size: bodyBytes + Buffer.byteLength(headerPrefix),
+      ...(headerPrefix ? { headerPrefix } : {}), ...(returnPath ? { returnPath } : {}),
+      receivedAt: this.#receivedAt, isBounce: false, route: this.origin.listener === 'mx' ? 'local' : 'relay',
+      origin: { listener: this.origin.listener, clientIp: this.origin.clientIp, user: tx.user, helo: tx.helo },
+      ...(tx.account ? { meta: { account: tx.account, tags: [], metadata: {}, stream: this.#stream } } : {}),
+    };
+  }
+
+  #tellQueued(id: string): void {
+    try { this.deps.onQueued?.(id, { listener: this.origin.listener, account: this.origin.transaction.account ?? null }); } catch (err) {
+      this.deps.logger.error({ event: 'smtp.on_queued_failed', id, err: (err as Error)?.message }, 'onQueued callback failed');
+    }
   }
 
   /** Drop whatever was written (connection lost, or refused). Safe to call more than once. */
   async abort(): Promise<void> {
     this.#held = null;
+    const split = this.#split;
+    this.#split = null;
     this.#tee?.destroy();
     this.#tee = null;
+    await split?.abort(this.deps.logger);
     const writer = this.#writer;
     this.#writer = null;
     if (!writer) return;
@@ -254,6 +335,7 @@ export class IncomingMessage {
   async #write(bytes: Buffer): Promise<void> {
     if (this.#failure || !this.#writer) return;
     if (this.#held) { this.#held.chunks.push(bytes); return; }
+    if (this.#split) { this.#split.push(bytes); return; }
     try { await this.#writer.write(bytes); } catch (err) {
       this.#fail(queueFailed, err);
       return;
@@ -278,32 +360,32 @@ export class IncomingMessage {
     return this.#signing;
   }
 
-  /** VERP return-path in the bounce domain of the (aligned) signing domain, so SPF aligns for DMARC. */
-  #returnPath(signed: SignOutcome | null): string | null {
-    return alignedReturnPath(this.id, this.origin.transaction.mailFrom, signed, this.deps.bounceLabel, this.deps.bounceSecret?.() ?? null);
-  }
-
   #fail(r: Reply, err?: unknown) {
     this.#failure = r;
     this.#header = [];
     this.#held = null;
+    this.#split = null;
     if (err !== undefined) {
       this.deps.logger.error({ event: 'smtp.queue_failed', id: this.id, err: (err as Error)?.message ?? String(err) }, 'could not queue a message');
     }
   }
 
-  /** Received, the client's header block, then Message-ID / Date when missing (submissions). */
-  #prologue(headerBlock: Buffer): Buffer {
+  /**
+   * Received (naming `id`: a copy's own), the client's header block, then Message-ID / Date when
+   * missing (submissions). An added Message-ID names `id` too, so a complaint report that only
+   * gives the Message-ID finds the copy, and so its one recipient; the client's own is kept.
+   */
+  #prologue(headerBlock: Buffer, id = this.id): Buffer {
     const tx = this.origin.transaction;
     const now = new Date(this.deps.clock.now());
     const added: string[] = [];
     if (tx.submission) {
       const text = headerBlock.toString('latin1');
-      if (!hasField(text, 'message-id')) added.push(`Message-ID: <${this.id}@${this.deps.hostname}>\r\n`);
+      if (!hasField(text, 'message-id')) added.push(`Message-ID: <${id}@${this.deps.hostname}>\r\n`);
       if (!hasField(text, 'date')) added.push(`Date: ${rfc5322Date(now)}\r\n`);
     }
     const received = receivedHeader({
-      helo: tx.helo, ip: this.origin.clientIp, hostname: this.deps.hostname, id: this.id, date: now, tls: tx.tls,
+      helo: tx.helo, ip: this.origin.clientIp, hostname: this.deps.hostname, id, date: now, tls: tx.tls,
       protocol: withProtocol(tx),
     });
     return Buffer.concat([Buffer.from(received, 'latin1'), headerBlock, Buffer.from(added.join(''), 'latin1')]);

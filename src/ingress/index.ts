@@ -81,7 +81,10 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const links = new LinkBase(publicBaseUrl(config), deps.accounts ?? new AccountCache(deps.store, clock), logger);
   const unsubscribe = deps.linkSecrets ? { secrets: deps.linkSecrets, links, bounceLabel, signer: deps.signer, logger } : undefined;
   const tracking = deps.linkSecrets ? trackingSettings(config, deps.linkSecrets, links, logger) : undefined;
-  const acceptor = new Acceptor({ store: deps.store, hostname: config.hostname, clock, logger, onQueued: deps.onQueued, signer: deps.signer, bounceLabel, bounceSecret, unsubscribe, tracking });
+  const acceptor = new Acceptor({
+    store: deps.store, hostname: config.hostname, clock, logger, onQueued: deps.onQueued, signer: deps.signer, bounceLabel, bounceSecret, unsubscribe, tracking,
+    maxMessageBytes: config.limits.maxMessageSize,
+  });
   const authLimiter = new AuthLimiter(config.smtp.auth, clock);
   const limits = new ConnectionLimits(config.smtp.maxConnections, config.smtp.maxConnectionsPerIp, () => clock.now());
   const isRelayNetwork = networkMatcher(config.smtp.relayNetworks);

@@ -1,9 +1,10 @@
 // Owns the decision to track a message at acceptance, for SMTP (accept.ts) and HTTP
 // (http/submission.ts) alike, and the call that rewrites it (mime-tracking.ts) before it is
 // DKIM-signed. Tracking is opt-in: what the message asks (X-Postlane-Track, the API's `track`),
-// else the configured defaults (tracking.opens/clicks) for the streams they apply to. Only a
-// message with a single recipient is tracked: a pixel or a link names one person, so a message
-// to several is sent as it is, and the skip is logged. Never rewritten: mailto: and other
+// else the configured defaults (tracking.opens/clicks) for the streams they apply to. A pixel or a
+// link names one person, so a tracked message with several recipients is first split into one
+// copy per recipient (recipient-split.ts) and each copy is planned and rewritten on its own; a
+// plan asked for several recipients anyway is refused (null, logged). Never rewritten: mailto: and other
 // non-http links, the List-Unsubscribe URLs of the message, and links to this relay's own /u/
 // and /t/ endpoints. A message that cannot be parsed is sent untracked (logged), never refused.
 import type { Logger } from 'pino';
@@ -40,15 +41,23 @@ export interface TrackingSubject {
 
 export interface TrackingPlan { id: string; account: string; recipient: string; opens: boolean; clicks: boolean }
 
-/** The tracking a message gets; null: none. */
-export function trackingPlan(s: TrackingSettings, m: TrackingSubject): TrackingPlan | null {
+/** What tracking a message in this stream that asked this gets, whoever its recipients; null: none. */
+export function trackingWanted(s: TrackingSettings | undefined, m: Pick<TrackingSubject, 'stream' | 'asked'>): { opens: boolean; clicks: boolean } | null {
+  if (!s) return null;
   const byDefault = s.defaults.streams.includes(m.stream);
   const opens = m.asked?.opens ?? (byDefault && s.defaults.opens);
   const clicks = m.asked?.clicks ?? (byDefault && s.defaults.clicks);
-  if (!opens && !clicks) return null;
+  return opens || clicks ? { opens, clicks } : null;
+}
+
+/** The tracking a message (a copy for one recipient) gets; null: none. */
+export function trackingPlan(s: TrackingSettings, m: TrackingSubject): TrackingPlan | null {
+  const wanted = trackingWanted(s, m);
+  if (!wanted) return null;
+  const { opens, clicks } = wanted;
   const recipients = new Set(m.recipients.map((r) => r.toLowerCase()));
   if (recipients.size !== 1) {
-    s.logger.warn({ event: 'tracking.skipped', id: m.id, rcpts: recipients.size }, 'tracked message with several recipients: sent without tracking (send one message per recipient)');
+    s.logger.warn({ event: 'tracking.skipped', id: m.id, rcpts: recipients.size }, 'tracking planned for several recipients (not split): sent without tracking');
     return null;
   }
   return { id: m.id, account: m.account, recipient: m.recipients[0]!, opens, clicks };

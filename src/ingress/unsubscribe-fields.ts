@@ -1,9 +1,10 @@
 // Owns the decision to add one-click unsubscribe fields (events/unsubscribe.ts) to a message at
 // acceptance, for SMTP (accept.ts) and HTTP (http/submission.ts) alike: broadcast mail (or mail
-// that asks for them) with a single recipient, whose sender did not supply its own
-// List-Unsubscribe. The fields go into the header before DKIM signing, so the signature covers
-// them (Gmail and Yahoo require that of bulk senders). A message with several recipients cannot
-// carry one person's link: it is sent without, and the skip is logged.
+// that asks for them) whose sender did not supply its own List-Unsubscribe. The fields go into
+// the header before DKIM signing, so the signature covers them (Gmail and Yahoo require that of
+// bulk senders). The link names one person, so such a message with several recipients is first
+// split into one copy per recipient (recipient-split.ts), each with its own fields; fields asked
+// for several recipients anyway are refused ('' , logged).
 import type { Logger } from 'pino';
 import type { LinkBaseOf } from '../accounts/link-base.js';
 import type { MessageSigner } from '../domains/message-signer.js';
@@ -33,13 +34,17 @@ export interface UnsubscribeRequest {
   header: Buffer | string;
 }
 
-/** The fields to add ('' when none). */
+/** Whether a message in this stream with this header gets the fields, whoever its recipients. */
+export function unsubscribeWanted(s: UnsubscribeSettings | undefined, r: Pick<UnsubscribeRequest, 'stream' | 'requested' | 'header'>): boolean {
+  return !!s && (r.stream === 'broadcast' || !!r.requested) && !hasListUnsubscribe(r.header);
+}
+
+/** The fields to add to a message (a copy for one recipient); '' when none. */
 export async function unsubscribeFields(s: UnsubscribeSettings, r: UnsubscribeRequest): Promise<string> {
-  if (r.stream !== 'broadcast' && !r.requested) return '';
-  if (hasListUnsubscribe(r.header)) return '';
+  if (!unsubscribeWanted(s, r)) return '';
   const recipients = [...new Set(r.recipients.map((x) => x.toLowerCase()))];
   if (recipients.length !== 1) {
-    s.logger.warn({ event: 'unsubscribe.skipped', id: r.id, rcpts: recipients.length }, 'broadcast message with several recipients: sent without one-click unsubscribe (send one message per recipient)');
+    s.logger.warn({ event: 'unsubscribe.skipped', id: r.id, rcpts: recipients.length }, 'unsubscribe fields asked for several recipients (not split): sent without');
     return '';
   }
   const token = unsubscribeToken(s.secrets, { account: r.account, recipient: r.recipients[0]!, messageId: r.id, scope: 'broadcast' });

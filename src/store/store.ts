@@ -236,6 +236,12 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
   createBody(id: string): BodyWriter;
   /** Commit a message whose body was finished. Resolves only when durable (the 250 may then be sent). */
   put(message: NewMessage): Promise<void>;
+  /**
+   * Commit several messages (each body finished) in one transaction: all of them or none. Used for
+   * a message split into one copy per recipient at acceptance (ingress/recipient-split.ts), so the
+   * client never gets its 250/202 for part of the copies. Resolves only when durable.
+   */
+  putMany(messages: NewMessage[]): Promise<void>;
 
   // delivery
   /** The message as delivered: its headerPrefix (if any), then the body as written. */

@@ -334,4 +334,45 @@ export function queueStoreContract(name: string, makeStore: MakeStore): void {
     assert.equal((await store.counts()).queued, 1 + 2 * 39);
     for (const id of ids) assert.equal((await readAll(store.readBody(id))).toString(), `body ${id}`);
   });
+
+  it('putMany commits every message (inline and large bodies) with its own accepted events', async (store) => {
+    const meta = { account: 'default', tags: ['spring'], metadata: { campaign: '7' }, stream: 'broadcast' as const };
+    const ids = [newQueueId(), newQueueId(), newQueueId()];
+    const bodies = ids.map((id, i) => (i === 1 ? Buffer.alloc(300 * 1024, 'x') : Buffer.from(`Subject: copy ${i}\r\n\r\nfor ${id}\r\n`)));
+    const sizes = await Promise.all(ids.map((id, i) => writeBody(store, id, bodies[i]!)));
+    await store.putMany(ids.map((id, i) => message(id, [`r${i}@example.com`], { size: sizes[i]!, meta, headerPrefix: `DKIM-Signature: v=1; b=${i}\r\n` })));
+    for (const [i, id] of ids.entries()) {
+      assert.deepEqual(await readAll(store.readBody(id)), Buffer.concat([Buffer.from(`DKIM-Signature: v=1; b=${i}\r\n`), bodies[i]!]));
+      assert.deepEqual((await store.getMessage(id))?.recipients.map((r) => [r.address, r.state]), [[`r${i}@example.com`, 'queued']]);
+    }
+    const events = await store.listEvents({ account: 'default' });
+    assert.deepEqual(events.map((e) => [e.type, e.messageId, e.recipient, e.data]),
+      ids.map((id, i) => ['accepted', id, `r${i}@example.com`, { tags: ['spring'], metadata: { campaign: '7' }, stream: 'broadcast' }]));
+    assert.equal((await claim(store)).length, 3);
+  });
+
+  it('putMany is all or nothing: one id already queued rejects it and stores none of the others', async (store) => {
+    const taken = await enqueue(store, ['first@example.com']);
+    const ids = [newQueueId(), taken, newQueueId()];
+    for (const id of [ids[0]!, ids[2]!]) await writeBody(store, id, Buffer.alloc(id === ids[2] ? 300 * 1024 : 100, 'y'));
+    await writeBody(store, taken, 'again');
+    await assert.rejects(store.putMany(ids.map((id, i) => message(id, [`r${i}@example.com`]))), QueueWriteError);
+    assert.equal(await store.getMessage(ids[0]!), null);
+    assert.equal(await store.getMessage(ids[2]!), null);
+    assert.deepEqual((await store.getMessage(taken))?.recipients.map((r) => r.address), ['first@example.com']);
+    assert.equal((await store.counts()).queued, 1);
+    assert.equal((await claim(store)).length, 1);
+  });
+
+  it('putMany with a recipient suppressed at acceptance: that copy ends suppressed, the others are due', async (store) => {
+    const ids = [newQueueId(), newQueueId()];
+    for (const id of ids) await writeBody(store, id, 'Subject: s\r\n\r\nhi\r\n');
+    const suppression = { reason: 'hard-bounce' as const, scope: 'all' as const, createdAt: T0 - 1000, source: 'bounced' as const };
+    await store.putMany([
+      message(ids[0]!, ['ok@example.com']),
+      message(ids[1]!, ['gone@example.com'], { suppressed: [{ address: 'gone@example.com', suppression }] }),
+    ]);
+    assert.deepEqual((await store.getMessage(ids[1]!))?.recipients.map((r) => r.state), ['suppressed']);
+    assert.deepEqual((await claim(store)).map((j) => j.messageId), [ids[0]]);
+  });
 }

@@ -167,7 +167,7 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
     const r = await send({ ...good, cc: ['carol@dest.test'], tags: ['t1'], metadata: { order: '7' } });
     assert.equal(r.status, 202, r.text);
     assert.match(r.body.id, /^[0-9A-Z]{20}$/);
-    assert.deepEqual(r.body.recipients, [{ email: 'bob@dest.test', id: `${r.body.id}.0`, status: 'queued' }, { email: 'carol@dest.test', id: `${r.body.id}.1`, status: 'queued' }]);
+    assert.deepEqual(r.body.recipients, [{ email: 'bob@dest.test', id: `${r.body.id}.0`, message_id: r.body.id, status: 'queued' }, { email: 'carol@dest.test', id: `${r.body.id}.1`, message_id: r.body.id, status: 'queued' }]);
     assert.ok(queued.includes(r.body.id), 'the scheduler was woken');
     assert.equal(total(await store.counts()), before + 2);
     const got = await call(base, 'GET', `/v1/messages/${r.body.id}`, { token: acme.tokens.read });

@@ -3,8 +3,13 @@
 // /t/c/ redirects and a pixel, as valid MIME with the same text in every part (mailparser), signed
 // after the rewrite (python3-dkim verifies); fetching the pixel and a link records opened/clicked
 // events (the first unique, Apple's MPP proxy and a script recognised as machines), the redirect
-// goes to the original URL, a tampered link is 404 and no redirect; /v1/stats counts them; a
-// message to two recipients is not tracked.
+// goes to the original URL, a tampered link is 404 and no redirect; /v1/stats counts them.
+// A tracked broadcast message to three recipients (one of them Bcc), over SMTP and over the API,
+// is split into one copy per recipient: each copy reaching the MX has its own pixel, links and
+// List-Unsubscribe, no Bcc field, a signature python3-dkim verifies; one copy's pixel records an
+// open for its recipient only, one copy's one-click POST suppresses its recipient only; a
+// recipient suppressed then is reported so by the next split and its copy never sent. Run on
+// SQLite and on PostgreSQL (skipped without the server, except under CI).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -16,8 +21,10 @@ import { startReceiver } from '../helpers/smtp-receiver.js';
 import { Submitter } from '../helpers/smtp-client.js';
 import { pythonVerify } from '../helpers/python-dkim.js';
 import { TOOLS, skipUnless } from '../helpers/require-tool.js';
+import { freshDatabase } from '../helpers/postgres.js';
 
 const skipPython = await skipUnless(TOOLS.pythonDkim);
+const skipPostgres = await skipUnless(TOOLS.pythonDkim, TOOLS.postgres);
 
 const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 const TEXT = 'Spring sale: https://shop.acme.test/sale?utm=mail&x=1\nWrite to us: sales@acme.test';
@@ -40,13 +47,14 @@ async function untracked(html: string, followed: (url: string) => Promise<string
   return out;
 }
 
-test('open and click tracking: SMTP header and API field, valid signed MIME, events, stats, no open redirect', { skip: skipPython }, async (t) => {
+/** A relay with acme.test (DKIM keys in the test DNS), SMTP user alice, an admin API key, and a test MX for dest.test. */
+async function startRelay(t: test.TestContext, storage?: { url: string }) {
   const dns = await startDnsServer();
   const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
   dns.setZone({ 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'mx.dest.test': { A: ['127.0.0.2'] } });
   const httpPort = await freePort();
   const base = `http://127.0.0.1:${httpPort}`;
-  const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port }, http: { host: '127.0.0.1', port: httpPort }, publicUrl: base });
+  const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port }, http: { host: '127.0.0.1', port: httpPort }, publicUrl: base, ...(storage ? { storage } : {}) });
   t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
   const added = await relay.cli(['domains', 'add', 'acme.test', '--key', 'both', '--selector', 's1', '--json']);
   assert.equal(added.code, 0, added.stderr);
@@ -63,6 +71,11 @@ test('open and click tracking: SMTP header and API field, valid signed MIME, eve
     return res.json() as Promise<Record<string, unknown> & { data: Record<string, unknown>[] }>;
   };
   const received = (subject: string) => eventually(() => mx.messages.find((m) => m.body.toString().includes(`Subject: ${subject}\r\n`)));
+  return { dns, mx, relay, base, submitter, api, received };
+}
+
+test('open and click tracking: SMTP header and API field, valid signed MIME, events, stats, no open redirect', { skip: skipPython }, async (t) => {
+  const { dns, submitter, api, received } = await startRelay(t);
   const get = (url: string, userAgent = CHROME) => fetch(url, { redirect: 'manual', headers: { 'user-agent': userAgent } });
   /** Where a link leads, asked with HEAD: records nothing. */
   const location = async (url: string) => (await fetch(url, { method: 'HEAD', redirect: 'manual' })).headers.get('location')!;
@@ -138,10 +151,100 @@ test('open and click tracking: SMTP header and API field, valid signed MIME, eve
   assert.deepEqual([counts.opened, counts.opened_unique, counts.opened_machine], [4, 2, 1]);
   assert.deepEqual([counts.clicked, counts.clicked_unique, counts.clicked_machine],
     [3, tally('clicked', (d) => d.unique && !d.machine), tally('clicked', (d) => d.unique && d.machine)]);
+});
 
-  // Two recipients: sent as it is, the skip logged.
-  await submitter.send('alice@acme.test', ['bob@dest.test', 'dave@dest.test'], original.toString().replace('Subject: sale smtp', 'Subject: sale two'));
-  const two = await received('sale two');
-  assert.doesNotMatch(two.body.toString(), /\/t\/[oc]\/|x-postlane-track/i);
-  await relay.waitForLog((l) => l.event === 'tracking.skipped' && l.rcpts === 2);
+/** The JSON a token (tracking or unsubscribe) carries: base64url(JSON).MAC. */
+const tokenData = (url: string): Record<string, string> => JSON.parse(Buffer.from(/\/([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+(?:\.gif)?$/.exec(url)![1]!, 'base64url').toString());
+
+for (const store of ['sqlite', 'postgres'] as const) test(`${store}: a tracked broadcast to three recipients (one Bcc), over SMTP and the API: one signed copy each, own tokens, events and unsubscribe per recipient`, { skip: store === 'sqlite' ? skipPython : skipPostgres }, async (t) => {
+  const { dns, mx, relay, submitter, api } = await startRelay(t, store === 'postgres' ? { url: await freshDatabase(t) } : undefined);
+  const post = (url: string) => fetch(url, { method: 'POST', redirect: 'manual', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const copiesOf = (subject: string) => eventually(() => {
+    const got = mx.messages.filter((m) => m.body.toString().includes(`Subject: ${subject}\r\n`));
+    return got.length >= 3 ? got : null;
+  });
+  /** Each copy: one recipient, no Bcc, its own pixel, link and List-Unsubscribe naming that recipient and copy, both signatures pass. */
+  async function checkCopies(subject: string, queuedIds: string[]) {
+    const copies = await copiesOf(subject);
+    assert.deepEqual(copies.map((c) => c.rcptTo).sort(), [['bob@dest.test'], ['carol@dest.test'], ['dave@dest.test']], subject);
+    const seen = new Set<string>();
+    const byRecipient = new Map<string, { id: string; pixel: string; unsubscribe: string }>();
+    for (const c of copies) {
+      const raw = c.body.toString();
+      const who = c.rcptTo[0]!;
+      assert.doesNotMatch(raw.split('\r\n\r\n')[0]!, /^bcc:|x-postlane|secret@/im, `${who}: no Bcc field, no control field`);
+      const id = /\(Postlane\) with \w+ id (\w{20})/.exec(raw)![1]!;
+      const html = (await simpleParser(c.body)).html as string;
+      const pixel = /<img src="(http:\/\/127\.0\.0\.1:\d+\/t\/o\/[^"]+\.gif)"/.exec(html)![1]!;
+      const link = /href="(http:\/\/127\.0\.0\.1:\d+\/t\/c\/[^"]+)"/.exec(html)![1]!;
+      const unsubscribe = /\r\nList-Unsubscribe: <(http:\/\/127\.0\.0\.1:\d+\/u\/[^>]+)>/.exec(raw)![1]!;
+      for (const url of [pixel, link, unsubscribe]) {
+        const d = tokenData(url);
+        assert.deepEqual([d.r, d.m], [who, id], `${who}: ${url}`);
+        assert.ok(!seen.has(url), 'a token of its own');
+        seen.add(url);
+      }
+      assert.deepEqual(await pythonVerify(dns.port, c.body, 2), ['pass', 'pass'], `python3-dkim verifies ${who}'s copy`);
+      byRecipient.set(who, { id, pixel, unsubscribe });
+    }
+    assert.deepEqual([...byRecipient.values()].map((c) => c.id).sort(), [...queuedIds].sort(), 'the ids the client was told');
+    return byRecipient;
+  }
+
+  // Over SMTP: dave is Bcc (in the envelope and, as some clients leave it, in a Bcc field).
+  const composed = await new MailComposer({
+    from: 'alice@acme.test', to: 'bob@dest.test', cc: 'carol@dest.test', subject: 'split smtp', text: TEXT, html: HTML,
+    headers: { 'X-Postlane-Track': 'opens, clicks', 'X-Postlane-Stream': 'broadcast' },
+  }).compile().build();
+  const smtpMessage = Buffer.concat([Buffer.from('Bcc: dave@dest.test,\r\n secret@dest.test\r\n'), composed]);
+  const answer = await submitter.send('alice@acme.test', ['bob@dest.test', 'carol@dest.test', 'dave@dest.test'], smtpMessage);
+  const [, first] = /^250 2\.0\.0 Ok: queued as (\w{20}) \(\+2 more, one per recipient\)$/.exec(answer) ?? [];
+  assert.ok(first, answer);
+  const accepted = await relay.waitForLog((l) => l.event === 'smtp.accepted' && l.id === first);
+  assert.equal((accepted.ids as string[]).length, 3);
+  assert.equal((accepted.ids as string[])[0], first);
+  const smtp = await checkCopies('split smtp', accepted.ids as string[]);
+
+  // Over the API: dave in bcc; each recipient entry names its own copy.
+  const sent = await api('/v1/messages', {
+    from: 'alice@acme.test', to: ['bob@dest.test'], cc: ['carol@dest.test'], bcc: ['dave@dest.test'], subject: 'split api', text: TEXT, html: HTML,
+    stream: 'broadcast', track: { opens: true, clicks: true }, tags: ['spring'],
+  });
+  const entries = sent.recipients as { email: string; id: string; message_id: string; status: string }[];
+  assert.deepEqual(entries.map((e) => [e.email, e.status, e.id === `${e.message_id}.0`]), [['bob@dest.test', 'queued', true], ['carol@dest.test', 'queued', true], ['dave@dest.test', 'queued', true]]);
+  assert.equal(entries[0]!.message_id, sent.id);
+  const viaApi = await checkCopies('split api', entries.map((e) => e.message_id));
+  for (const e of entries) assert.equal(viaApi.get(e.email)!.id, e.message_id);
+
+  // Every copy has its own accepted event, with the request's tags and stream.
+  const acceptedEvents = (await api('/v1/events?type=accepted')).data;
+  for (const e of entries) {
+    const mine = acceptedEvents.filter((x) => x.message_id === e.message_id);
+    assert.deepEqual(mine.map((x) => [x.recipient, (x.data as Record<string, unknown>).tags, (x.data as Record<string, unknown>).stream]), [[e.email, ['spring'], 'broadcast']]);
+  }
+
+  // Carol opens her SMTP copy: one opened event, hers, for her copy only.
+  assert.equal((await fetch(smtp.get('carol@dest.test')!.pixel, { headers: { 'user-agent': CHROME } })).status, 200);
+  const opened = await eventually(async () => { const d = (await api('/v1/events?type=opened')).data; return d.length ? d : null; });
+  assert.deepEqual(opened.map((e) => [e.recipient, e.message_id]), [['carol@dest.test', smtp.get('carol@dest.test')!.id]]);
+
+  // Bob unsubscribes with his API copy's one-click link: only bob is suppressed.
+  assert.equal((await post(viaApi.get('bob@dest.test')!.unsubscribe)).status, 200);
+  assert.deepEqual((await api('/v1/suppressions')).data.map((e) => [e.email, e.scope, e.reason]), [['bob@dest.test', 'broadcast', 'unsubscribe']]);
+  const unsubscribed = (await api('/v1/events?type=unsubscribed')).data;
+  assert.deepEqual(unsubscribed.map((e) => [e.recipient, e.message_id]), [['bob@dest.test', viaApi.get('bob@dest.test')!.id]]);
+
+  // The next split broadcast reports bob suppressed (his copy stored final, never sent); carol's copy goes.
+  const again = await api('/v1/messages', { from: 'alice@acme.test', to: ['bob@dest.test', 'carol@dest.test'], subject: 'split again', html: HTML, stream: 'broadcast', track: { opens: true } });
+  const againEntries = again.recipients as { email: string; message_id: string; status: string; suppression?: { reason: string } }[];
+  assert.deepEqual(againEntries.map((e) => [e.email, e.status, e.suppression?.reason]), [['bob@dest.test', 'suppressed', 'unsubscribe'], ['carol@dest.test', 'queued', undefined]]);
+  assert.notEqual(againEntries[0]!.message_id, againEntries[1]!.message_id);
+  const bobCopy = await api(`/v1/messages/${againEntries[0]!.message_id}`);
+  assert.deepEqual((bobCopy.recipients as { email: string; status: string }[]).map((r) => [r.email, r.status]), [['bob@dest.test', 'suppressed']]);
+  await eventually(() => mx.messages.find((m) => m.body.toString().includes('Subject: split again\r\n') && m.rcptTo[0] === 'carol@dest.test'));
+  await eventually(async () => {
+    const carolCopy = await api(`/v1/messages/${againEntries[1]!.message_id}`);
+    return (carolCopy.recipients as { email: string; status: string }[])[0]!.status === 'delivered' || null;
+  });
+  assert.ok(!mx.messages.some((m) => m.body.toString().includes('Subject: split again\r\n') && m.rcptTo.includes('bob@dest.test')), 'bob\'s copy was never sent');
 });

@@ -14,7 +14,8 @@ import type { RouteContext } from './context.js';
 const queuedBody = z.object({
   id: z.string().describe('the message (queue) id'),
   recipients: z.array(z.object({
-    email: z.string(), id: z.string().describe('<message id>.<index>, stable'),
+    email: z.string(), id: z.string().describe('<message id>.<index>, stable (the message is message_id)'),
+    message_id: z.string().describe('the stored message this recipient is in: id, or its own copy\'s id when the message was split into one copy per recipient (tracking or one-click unsubscribe)'),
     status: z.enum(['queued', 'suppressed']).describe('suppressed: on the account\'s suppression list for this stream; not sent (event "suppressed")'),
     suppression: z.object({ reason: z.string(), since: z.string() }).optional().describe('why, when suppressed'),
   })),

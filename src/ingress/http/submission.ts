@@ -1,10 +1,16 @@
 // Owns queuing one message submitted over the HTTP API, as a list of named steps (like
 // accept.ts does for SMTP DATA): authorise the envelope sender and originator domains for the
 // key's account → look up the recipients on the account's suppression list (they are stored
-// 'suppressed' and reported so in the answer, never sent nor charged) → charge the quota for the
-// others → compose → open/click tracking (tracking-plan.ts) → add the Received field → DKIM-sign (MessageSigner, once, before storing) →
+// 'suppressed' and reported so in the answer, never sent nor charged) → compose and check the size
+// (a split's estimate too) → charge the quota for the others → open/click tracking
+// (tracking-plan.ts) → add the Received field → DKIM-sign (MessageSigner, once, before storing) →
 // createBody/put (one commit: nothing is half-queued) → wake the scheduler. Every refusal is an
 // ApiError; a store failure is 503 with Retry-After, never a 2xx.
+// A message with per-recipient content (tracking, one-click unsubscribe) and several recipients
+// is split (recipient-split.ts): the compose → tracking → Received → List-Unsubscribe → sign steps
+// run once per recipient, each copy with its own queue id (and Message-ID), and putMany commits
+// all the copies or none. The quota is still charged once, per recipient. The answer keeps the
+// first id as `id`; each recipient entry names its own copy (`message_id`).
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import type { QuotaService } from '../../accounts/quota.js';
@@ -13,11 +19,12 @@ import { isWithinDomain, normalizeDomain } from '../../domains/domain-name.js';
 import type { MessageSigner, SignOutcome } from '../../domains/message-signer.js';
 import { newQueueId } from '../../message/ids.js';
 import { DEFAULT_ACCOUNT, type ApiKeyRecord } from '../../store/platform-store.js';
-import type { NewMessage, QueueStore } from '../../store/store.js';
+import type { BodyWriter, NewMessage, QueueStore } from '../../store/store.js';
 import { suppressionKey, type Suppression } from '../../store/suppression-store.js';
 import { alignedReturnPath, receivedHeader } from '../trace-fields.js';
-import { unsubscribeFields, type UnsubscribeSettings } from '../unsubscribe-fields.js';
-import { applyTracking, trackingPlan, type TrackingSettings } from '../tracking-plan.js';
+import { unsubscribeFields, unsubscribeWanted, type UnsubscribeSettings } from '../unsubscribe-fields.js';
+import { applyTracking, trackingPlan, trackingWanted, type TrackingSettings } from '../tracking-plan.js';
+import { isSplit, messageWithoutBcc, recipientGroups } from '../recipient-split.js';
 import { ApiError, invalidFields, queueUnavailable } from './api-error.js';
 import { tooLarge, type PreparedMessage } from './compose.js';
 import type { AcceptDeps } from '../accept.js';
@@ -54,11 +61,19 @@ export interface Queued {
   /**
    * One id per recipient: `<queue id>.<index>` in envelope order (the store's recipient ids are
    * internal); status 'suppressed' (with the entry's reason and date) for one not sent.
+   * `message_id`: the stored message the recipient is in — `id`, or its own copy's id when the
+   * message was split (then the recipient id is `<copy id>.<index in the copy>`).
    */
-  recipients: { email: string; id: string; status: 'queued' | 'suppressed'; suppression?: { reason: string; since: string } }[];
+  recipients: { email: string; id: string; message_id: string; status: 'queued' | 'suppressed'; suppression?: { reason: string; since: string } }[];
 }
 
+/** One stored message of a submission: the whole message, or one recipient's copy of a split one. */
+interface Copy { message: NewMessage; writer: BodyWriter }
+
 export const recipientId = (messageId: string, index: number) => `${messageId}.${index}`;
+
+const tooLargeSplit = (max: number) => new ApiError(413, 'message_too_large',
+  `One copy per recipient (tracking or one-click unsubscribe) would be larger than ${max} bytes in all; send fewer recipients per message`);
 
 const suppressedRecipients = (recipients: string[], found: Map<string, Suppression>): NonNullable<NewMessage['suppressed']> =>
   [...new Set(recipients)].flatMap((address) => {
@@ -76,50 +91,104 @@ export class HttpSubmission {
   async submit(msg: PreparedMessage, ctx: SubmissionContext): Promise<Queued> {
     await this.#authorise(msg, ctx.key.account);
     const suppressed = await this.#suppressed(msg, ctx.key.account);
-    await this.#charge(msg.recipients.length - suppressed.size, ctx.key);
     const id = newQueueId(this.deps.clock.now());
     const now = this.deps.clock.now();
     const built = await msg.build(id, this.deps.hostname, now);
-    if (built.length > this.deps.maxMessageSize) throw tooLarge(this.deps.maxMessageSize);
-    const body = await this.#track(id, msg, ctx.key.account, built);
+    const max = this.deps.maxMessageSize;
+    if (built.length > max) throw tooLarge(max);
+    const groups = this.#isSplit(msg, built) ? recipientGroups(msg.recipients) : [msg.recipients];
+    if (groups.length > 1 && built.length * groups.length > max) throw tooLargeSplit(max);
+    await this.#charge(msg.recipients.length - suppressed.size, ctx.key);
+    const copies: Copy[] = [];
+    try {
+      for (const [i, recipients] of groups.entries()) {
+        const copyId = i === 0 ? id : newQueueId(now);
+        // Built again per copy: its Message-ID names the copy (a complaint report giving only that finds its recipient).
+        const own = i === 0 ? built : await msg.build(copyId, this.deps.hostname, now);
+        copies.push(await this.#copy(copyId, recipients, groups.length > 1, own, msg, ctx, now, suppressed));
+      }
+      if (groups.length > 1 && copies.reduce((n, c) => n + c.message.size, 0) > max) throw tooLargeSplit(max);
+      await this.#store(copies);
+    } catch (err) {
+      await Promise.all(copies.map((c) => c.writer.abort().catch(() => undefined)));
+      throw err;
+    }
+    const ids = copies.map((c) => c.message.id);
+    this.deps.logger.info({
+      event: 'http.accepted', id, ...(ids.length > 1 ? { ids, split: ids.length } : {}), account: ctx.key.account, keyId: ctx.key.id, from: msg.mailFrom,
+      rcpts: msg.recipients.length, size: copies.reduce((n, c) => n + c.message.size, 0), notBefore: msg.notBefore,
+    }, 'message accepted');
+    for (const queued of ids) {
+      try { this.deps.onQueued?.(queued, { listener: 'http', account: ctx.key.account }); } catch (err) {
+        this.deps.logger.error({ event: 'http.on_queued_failed', id: queued, err: (err as Error)?.message }, 'onQueued callback failed');
+      }
+    }
+    return { id, recipients: msg.recipients.map((email) => this.#entry(email, copies, suppressed)) };
+  }
+
+  /** A recipient's entry in the answer: its id in the stored message it is in, and its status. */
+  #entry(email: string, copies: Copy[], suppressed: Map<string, Suppression>): Queued['recipients'][number] {
+    const copy = copies.find((c) => c.message.recipients.includes(email))!.message;
+    const ref = { email, id: recipientId(copy.id, copy.recipients.indexOf(email)), message_id: copy.id };
+    const s = suppressed.get(suppressionKey(email));
+    return s ? { ...ref, status: 'suppressed', suppression: { reason: s.reason, since: new Date(s.createdAt).toISOString() } } : { ...ref, status: 'queued' };
+  }
+
+  /** Per-recipient content (tracking, one-click unsubscribe) for a message with several recipients. */
+  #isSplit(msg: PreparedMessage, built: Buffer): boolean {
+    const end = built.indexOf('\r\n\r\n');
+    const personal = trackingWanted(this.deps.tracking, { stream: msg.meta.stream, asked: msg.track ?? null }) !== null
+      || (msg.listUnsubscribe !== false && unsubscribeWanted(this.deps.unsubscribe, {
+        stream: msg.meta.stream, requested: msg.listUnsubscribe === true, header: end < 0 ? built : built.subarray(0, end + 2),
+      }));
+    return isSplit(personal, msg.recipients);
+  }
+
+  /**
+   * Message `id` to `recipients` (all of them, or one recipient's copy when `split`: no Bcc field),
+   * tracked, with its Received and List-Unsubscribe fields, signed, its body written.
+   */
+  async #copy(id: string, recipients: string[], split: boolean, built: Buffer, msg: PreparedMessage, ctx: SubmissionContext, now: number,
+    suppressed: Map<string, Suppression>): Promise<Copy> {
+    const body = await this.#track(id, recipients, msg, ctx.key.account, split ? messageWithoutBcc(built) : built);
     const received = Buffer.from(receivedHeader({
       helo: null, ip: ctx.clientIp, hostname: this.deps.hostname, protocol: ctx.secure ? 'HTTPS' : 'HTTP', id, date: new Date(now), tls: ctx.tls,
     }), 'latin1');
-    const unsubscribe = await this.#unsubscribeFields(id, msg, ctx.key.account, body);
+    const unsubscribe = await this.#unsubscribeFields(id, recipients, msg, ctx.key.account, body);
     const message = Buffer.concat([received, Buffer.from(unsubscribe, 'latin1'), body]);
     const signed = await this.#sign(message, msg, id);
-    await this.#store(id, message, signed, msg, ctx, now, suppressed);
-    this.deps.logger.info({
-      event: 'http.accepted', id, account: ctx.key.account, keyId: ctx.key.id, from: msg.mailFrom, rcpts: msg.recipients.length,
-      size: message.length, notBefore: msg.notBefore,
-    }, 'message accepted');
-    try { this.deps.onQueued?.(id, { listener: 'http', account: ctx.key.account }); } catch (err) {
-      this.deps.logger.error({ event: 'http.on_queued_failed', id, err: (err as Error)?.message }, 'onQueued callback failed');
-    }
+    const writer = await this.#writeBody(id, message);
+    const headerPrefix = signed?.headers ?? '';
+    const returnPath = alignedReturnPath(id, msg.mailFrom, signed, this.deps.bounceLabel, this.deps.bounceSecret?.() ?? null);
+    const mine = new Map([...suppressed].filter(([key]) => recipients.some((r) => suppressionKey(r) === key)));
     return {
-      id,
-      recipients: msg.recipients.map((email, i) => {
-        const s = suppressed.get(suppressionKey(email));
-        return s ? { email, id: recipientId(id, i), status: 'suppressed' as const, suppression: { reason: s.reason, since: new Date(s.createdAt).toISOString() } }
-          : { email, id: recipientId(id, i), status: 'queued' as const };
-      }),
+      writer,
+      message: {
+        id, mailFrom: msg.mailFrom, recipients, size: writer.bytesWritten + Buffer.byteLength(headerPrefix),
+        ...(headerPrefix ? { headerPrefix } : {}), ...(returnPath ? { returnPath } : {}),
+        receivedAt: now, isBounce: false, route: 'relay',
+        origin: { listener: 'http', clientIp: ctx.clientIp, user: ctx.key.id },
+        meta: { account: ctx.key.account, ...msg.meta },
+        ...(msg.notBefore !== null ? { notBefore: msg.notBefore } : {}),
+        ...(mine.size > 0 ? { suppressed: suppressedRecipients(recipients, mine) } : {}),
+      },
     };
   }
 
   /** The message with open/click tracking when the request or the configured defaults ask for it (before signing). */
-  async #track(id: string, msg: PreparedMessage, account: string, body: Buffer): Promise<Buffer> {
+  async #track(id: string, recipients: string[], msg: PreparedMessage, account: string, body: Buffer): Promise<Buffer> {
     const settings = this.deps.tracking;
-    const plan = settings ? trackingPlan(settings, { id, account, recipients: msg.recipients, stream: msg.meta.stream, asked: msg.track ?? null }) : null;
+    const plan = settings ? trackingPlan(settings, { id, account, recipients, stream: msg.meta.stream, asked: msg.track ?? null }) : null;
     return plan ? applyTracking(settings!, plan, body) : body;
   }
 
   /** One-click unsubscribe fields (before signing), unless the request said list_unsubscribe: false. */
-  async #unsubscribeFields(id: string, msg: PreparedMessage, account: string, body: Buffer): Promise<string> {
+  async #unsubscribeFields(id: string, recipients: string[], msg: PreparedMessage, account: string, body: Buffer): Promise<string> {
     if (!this.deps.unsubscribe || msg.listUnsubscribe === false) return '';
     const end = body.indexOf('\r\n\r\n');
     try {
       return await unsubscribeFields(this.deps.unsubscribe, {
-        id, account, recipients: msg.recipients, stream: msg.meta.stream, requested: msg.listUnsubscribe === true,
+        id, account, recipients, stream: msg.meta.stream, requested: msg.listUnsubscribe === true,
         fromDomain: authorDomain({ domains: msg.fromDomains, fields: 1 }), header: end < 0 ? body : body.subarray(0, end + 2),
       });
     } catch (err) {
@@ -193,28 +262,28 @@ export class HttpSubmission {
     }
   }
 
-  async #store(id: string, message: Buffer, signed: SignOutcome | null, msg: PreparedMessage, ctx: SubmissionContext, now: number,
-    suppressed: Map<string, Suppression>): Promise<void> {
-    const { store } = this.deps;
-    const headerPrefix = signed?.headers ?? '';
-    const returnPath = alignedReturnPath(id, msg.mailFrom, signed, this.deps.bounceLabel, this.deps.bounceSecret?.() ?? null);
-    let writer;
+  /** The body of message `id`, finished (durable with the put that follows); a failure is 503. */
+  async #writeBody(id: string, message: Buffer): Promise<BodyWriter> {
+    let writer: BodyWriter | undefined;
     try {
-      writer = store.createBody(id);
+      writer = this.deps.store.createBody(id);
       await writer.write(message);
       await writer.finish();
-      await store.put({
-        id, mailFrom: msg.mailFrom, recipients: msg.recipients, size: writer.bytesWritten + Buffer.byteLength(headerPrefix),
-        ...(headerPrefix ? { headerPrefix } : {}), ...(returnPath ? { returnPath } : {}),
-        receivedAt: now, isBounce: false, route: 'relay',
-        origin: { listener: 'http', clientIp: ctx.clientIp, user: ctx.key.id },
-        meta: { account: ctx.key.account, ...msg.meta },
-        ...(msg.notBefore !== null ? { notBefore: msg.notBefore } : {}),
-        ...(suppressed.size > 0 ? { suppressed: suppressedRecipients(msg.recipients, suppressed) } : {}),
-      });
+      return writer;
     } catch (err) {
       await writer?.abort().catch(() => undefined);
-      this.#storeFailed('put', err, id);
+      this.#storeFailed('createBody', err, id);
+    }
+  }
+
+  /** One commit: put for a single message, putMany for the copies of a split one (all or none). */
+  async #store(copies: Copy[]): Promise<void> {
+    const { store } = this.deps;
+    try {
+      if (copies.length === 1) await store.put(copies[0]!.message);
+      else await store.putMany(copies.map((c) => c.message));
+    } catch (err) {
+      this.#storeFailed(copies.length === 1 ? 'put' : 'putMany', err, copies[0]!.message.id);
     }
   }
 

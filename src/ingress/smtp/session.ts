@@ -28,6 +28,7 @@ import { authorisedDomain, type DomainUser } from '../../domains/authorisation.j
 import { isBounceAddress } from '../../domains/bounce-address.js';
 import { isUnsubscribeAddress } from '../../events/unsubscribe.js';
 import { parseMailArgs, parseRcptArgs, relayTrickIn, type ArgsError, type Mailbox, type MailParams } from '../../message/address.js';
+import { queuedText } from '../recipient-split.js';
 
 export type ListenerName = 'submission' | 'submissions' | 'alt' | 'mx';
 
@@ -107,7 +108,8 @@ export interface SessionOutput {
   command?: string;
 }
 
-export type DataOutcome = { queuedAs: string } | { reply: Reply };
+/** `copies`: the message was split into that many stored messages (one per recipient), queuedAs the first. */
+export type DataOutcome = { queuedAs: string; copies?: number } | { reply: Reply };
 /**
  * What reading a BDAT chunk came to: 'ok' (stored, or discarded as asked), a refusal of the message
  * (too big, bare CR/LF, ...), or, for a LAST chunk that was stored, the message's acceptance.
@@ -540,7 +542,7 @@ export class SmtpSession {
 }
 
 const outcomeReply = (outcome: DataOutcome): Reply =>
-  ('queuedAs' in outcome ? reply(250, '2.0.0', `Ok: queued as ${outcome.queuedAs}`) : outcome.reply);
+  ('queuedAs' in outcome ? reply(250, '2.0.0', queuedText(outcome.queuedAs, outcome.copies ?? 1)) : outcome.reply);
 
 function argsErrorReply(error: ArgsError, addressReply: Reply): Reply {
   if (error === 'param-syntax') return reply(501, '5.5.4', 'Invalid parameters');

@@ -136,6 +136,17 @@ export class PostgresQueueStore implements QueueStore {
     await this.#write('put', (c) => writes.put(c, message, this.#clock.now(), body));
   }
 
+  /** One transaction for all of them; every body is taken first, so a missing one writes nothing. */
+  async putMany(messages: NewMessage[]): Promise<void> {
+    if (messages.length === 0) throw new QueueWriteError('putMany: no messages');
+    const bodies = messages.map((m) => this.#pending.take(m.id));
+    const missing = messages.find((_, i) => !bodies[i]);
+    if (missing) throw new QueueWriteError(`no finished body for message ${missing.id}`);
+    await this.#write('putMany', async (c) => {
+      for (const [i, m] of messages.entries()) await writes.put(c, m, this.#clock.now(), bodies[i]!);
+    });
+  }
+
   claimDue(opts: ClaimOptions): Promise<DeliveryJob[]> { return this.#write('claimDue', (c) => claimDue(c, opts)); }
 
   async recordResults(messageId: string, outcomes: RecipientOutcome[], generated: GeneratedMessage[] = [],

@@ -7,7 +7,7 @@ import type { SoftBouncePolicy } from '../suppression-store.js';
 
 /** Operations that write: executed inside the worker's group-commit transaction. */
 export const WRITE_OPS = [
-  'put', 'claimDue', 'recordResults', 'releaseLeases', 'retry', 'hold', 'release',
+  'put', 'putMany', 'claimDue', 'recordResults', 'releaseLeases', 'retry', 'hold', 'release',
   'deleteMessage', 'purgeFinished', 'addUser', 'removeUser', 'setUserDomains',
   'addDomain', 'removeDomain', 'addDkimKey', 'activateDkimKey', 'recordHeartbeat', 'unclaimJobs',
   ...PLATFORM_WRITE_OPS,

@@ -134,6 +134,12 @@ export class SqliteQueueStore implements QueueStore {
     await this.#send('put', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []);
   }
 
+  /** One worker request, so one savepoint of one group commit: all the messages or none. */
+  async putMany(messages: NewMessage[]): Promise<void> {
+    const bodies = messages.map((m) => this.#inline.take(m.id) ?? null);
+    await this.#send('putMany', [messages, this.#clock.now(), bodies], bodies.flatMap((b) => (b ? [b.buffer as ArrayBuffer] : [])));
+  }
+
   claimDue(opts: { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: string[] }): Promise<DeliveryJob[]> {
     return this.#call('claimDue', opts) as Promise<DeliveryJob[]>;
   }

@@ -35,6 +35,12 @@ export function put(db: Db, fx: Effects, m: NewMessage, now: number, body: Uint8
   if (m.suppressed?.length) suppressAtAcceptance(db, fx, m, meta, now);
 }
 
+/** Several messages in the caller's savepoint: a failure of any one rolls them all back. */
+export function putMany(db: Db, fx: Effects, messages: NewMessage[], now: number, bodies: (Uint8Array | null)[] = []): void {
+  if (messages.length === 0) throw new OpError('write', 'no messages');
+  messages.forEach((m, i) => put(db, fx, m, now, bodies[i] ?? null));
+}
+
 /** Recipients suppressed at acceptance: final at once, with their events; the message completes if none is left. */
 function suppressAtAcceptance(db: Db, fx: Effects, m: NewMessage, meta: MessageMeta, now: number): void {
   const update = sql(db, `UPDATE recipient SET state = 'suppressed', next_attempt_at = NULL, last_response = ?, updated_at = ?

@@ -1,0 +1,117 @@
+// HttpSubmission's split into one copy per recipient, without sockets or a store: one putMany for
+// all the copies, each with its own tokens and no Bcc; the quota charged once for the recipients
+// (never per copy); a suppressed recipient marked in its own copy and reported; a store failure
+// is 503 with every body removed; copies over maxMessageSize together are 413 before any charge.
+import { fixedLinkBase } from '../../accounts/link-base.js';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import type { BodyWriter, NewMessage, QueueStore } from '../../store/store.js';
+import type { Suppression } from '../../store/suppression-store.js';
+import type { ApiKeyRecord } from '../../store/platform-store.js';
+import { fixedSecrets } from '../../events/secret-ring.js';
+import { readTrackingToken } from '../../events/tracking-token.js';
+import { readUnsubscribeToken } from '../../events/unsubscribe.js';
+import { prepareMessage } from './compose.js';
+import { sendMessageRequest } from './message-request.js';
+import { HttpSubmission } from './submission.js';
+import { ApiError } from './api-error.js';
+
+const NOW = Date.UTC(2025, 6, 1, 12);
+const logger = pino({ level: 'silent' });
+const secrets = fixedSecrets(Buffer.alloc(32, 2));
+const key: ApiKeyRecord = { id: 'k1', account: 'acme', name: null, secretHash: '', scopes: ['send'] as ApiKeyRecord['scopes'], limits: {}, createdAt: 0, lastUsedAt: null, revokedAt: null };
+const ctx = { key, clientIp: '192.0.2.9', secure: false, tls: null };
+
+function fakeStore(opts: { failPutMany?: boolean; suppressed?: string[] } = {}) {
+  const bodies = new Map<string, Buffer>();
+  const aborted: string[] = [];
+  const put: NewMessage[] = [];
+  const batches: NewMessage[][] = [];
+  const store = {
+    async listDomains() { return [{ name: 'acme.test', createdAt: 0, keys: [] }]; },
+    async findSuppressions(account: string, _stream: string, addresses: string[]) {
+      return new Map(addresses.filter((a) => opts.suppressed?.includes(a)).map((a): [string, Suppression] =>
+        [a, { account, address: a, scope: 'all', reason: 'hard-bounce', source: 'cli', messageId: null, detail: null, createdAt: NOW - 1000 }]));
+    },
+    createBody(id: string): BodyWriter {
+      const parts: Buffer[] = [];
+      return {
+        get bytesWritten() { return parts.reduce((n, p) => n + p.length, 0); },
+        async write(c: Buffer) { parts.push(Buffer.from(c)); },
+        async finish() { bodies.set(id, Buffer.concat(parts)); },
+        async abort() { aborted.push(id); bodies.delete(id); },
+      };
+    },
+    async put(m: NewMessage) { put.push(m); },
+    async putMany(ms: NewMessage[]) { if (opts.failPutMany) throw new Error('connection lost'); batches.push(ms); },
+  } as unknown as QueueStore;
+  return { store, bodies, aborted, put, batches };
+}
+
+function submission(mem: ReturnType<typeof fakeStore>, maxMessageSize = 1_000_000) {
+  const charges: number[] = [];
+  const queued: string[] = [];
+  const http = new HttpSubmission({
+    store: mem.store, hostname: 'relay.test', clock: { now: () => NOW }, logger, maxMessageSize,
+    quota: { charge: async (_s, n = 1) => { charges.push(n); return { ok: true } as never; } },
+    tracking: { secrets, links: fixedLinkBase('https://relay.example'), logger, defaults: { opens: false, clicks: false, streams: ['broadcast'] } },
+    unsubscribe: { secrets, links: fixedLinkBase('https://relay.example'), bounceLabel: null, logger },
+    onQueued: (id) => queued.push(id),
+  });
+  return { http, charges, queued };
+}
+
+const request = (over: Record<string, unknown> = {}) => prepareMessage(sendMessageRequest.parse({
+  from: 'news@acme.test', to: ['bob@dest.test'], cc: ['carol@dest.test'], bcc: ['dave@dest.test'], subject: 'sale',
+  html: '<html><body><a href="https://shop.example/">Shop</a></body></html>', stream: 'broadcast', track: { opens: true, clicks: true }, ...over,
+}), { maxRecipients: 100, maxLineLength: 1000, maxScheduleAheadMs: 3_600_000 }, NOW);
+
+test('split over HTTP: one putMany, a copy per recipient with its own tokens and no Bcc, charged once, suppressed in its own copy', async () => {
+  const mem = fakeStore({ suppressed: ['carol@dest.test'] });
+  const { http, charges, queued } = submission(mem);
+  const r = await http.submit(request(), ctx);
+  assert.deepEqual(charges, [2], 'the recipients not suppressed, once');
+  assert.equal(mem.put.length, 0);
+  const copies = mem.batches[0]!;
+  assert.deepEqual(copies.map((c) => c.recipients), [['bob@dest.test'], ['carol@dest.test'], ['dave@dest.test']]);
+  assert.deepEqual(queued, copies.map((c) => c.id));
+  assert.equal(r.id, copies[0]!.id);
+  assert.deepEqual(r.recipients.map((e) => [e.email, e.id, e.message_id, e.status]),
+    copies.map((c, i) => [c.recipients[0], `${c.id}.0`, c.id, i === 1 ? 'suppressed' : 'queued']));
+  assert.deepEqual(copies.map((c) => c.suppressed?.map((s) => s.address)), [undefined, ['carol@dest.test'], undefined]);
+  for (const c of copies) {
+    const raw = mem.bodies.get(c.id)!.toString('latin1');
+    assert.equal(c.size, Buffer.byteLength(raw, 'latin1'));
+    assert.deepEqual(c.meta, { account: 'acme', tags: [], metadata: {}, stream: 'broadcast' });
+    assert.match(raw, new RegExp(`^Received: from \\[192\\.0\\.2\\.9\\][^]*? id ${c.id};`));
+    assert.doesNotMatch(raw.split('\r\n\r\n')[0]!, /^bcc:/im);
+    assert.match(raw, new RegExp(`\r\nMessage-ID: <${c.id}@relay\\.test>\r\n`), 'its own Message-ID');
+    if (c.recipients[0] !== 'dave@dest.test') assert.doesNotMatch(raw, /dave@/, 'the Bcc recipient is named in its own copy only');
+    const open = /\/t\/o\/([^"]+)\.gif/.exec(raw)![1]!;
+    assert.deepEqual(readTrackingToken(secrets, open, 'open'), { kind: 'open', account: 'acme', messageId: c.id, recipient: c.recipients[0] });
+    const unsub = /List-Unsubscribe: <https:\/\/relay\.example\/u\/([^>]+)>/.exec(raw)![1]!;
+    assert.deepEqual(readUnsubscribeToken(secrets, unsub), { account: 'acme', recipient: c.recipients[0], messageId: c.id, scope: 'broadcast' });
+  }
+});
+
+test('no per-recipient content: one message for all recipients, one put; message_id is the id', async () => {
+  const mem = fakeStore();
+  const { http, charges } = submission(mem);
+  const r = await http.submit(request({ stream: 'transactional', track: undefined }), ctx);
+  assert.deepEqual([charges, mem.batches.length, mem.put.map((m) => m.recipients)], [[3], 0, [['bob@dest.test', 'carol@dest.test', 'dave@dest.test']]]);
+  assert.deepEqual(r.recipients.map((e) => [e.id, e.message_id]), [0, 1, 2].map((i) => [`${r.id}.${i}`, r.id]));
+});
+
+test('split over HTTP: a store failure is 503 and removes every copy; copies too big together are 413 before the charge', async () => {
+  const failing = fakeStore({ failPutMany: true });
+  const f = submission(failing);
+  await assert.rejects(f.http.submit(request(), ctx), (err: unknown) => err instanceof ApiError && err.status === 503);
+  assert.equal(failing.aborted.length, 3);
+  assert.deepEqual(f.queued, []);
+  const small = fakeStore();
+  const oneFits = (await request().build('01JZ0000000000000000', 'relay.test', NOW)).length * 2;
+  const s = submission(small, oneFits);
+  await assert.rejects(s.http.submit(request(), ctx), (err: unknown) => err instanceof ApiError && err.status === 413 && /one copy per recipient/i.test(err.message));
+  assert.deepEqual([s.charges, small.batches, small.aborted], [[], [], []]);
+});
