@@ -58,4 +58,26 @@ describe('StoreAvailability', () => {
     a.succeeded();
     assert.equal(a.writable, true);
   });
+
+  it('times writes: slow while one is pending a second or more or took that long recently, logged once per window', async () => {
+    const { availability: a, lines, clock, settled } = harness();
+    const fast = a.writeStarted('put');
+    clock.t += 999;
+    assert.equal(a.slowness, null, 'pending under a second: not slow');
+    fast();
+    const slow = a.writeStarted('put');
+    clock.t += 1_500;
+    assert.deepEqual(a.slowness, { pendingMs: 1_500, slowestMs: 1_500 }, 'pending a second or more');
+    clock.t += 2_500;
+    slow();
+    assert.deepEqual(a.slowness, { pendingMs: 0, slowestMs: 4_000 }, 'finished slow: remembered');
+    const second = a.writeStarted('recordResults');
+    clock.t += 1_000;
+    second();
+    await settled();
+    assert.deepEqual(lines.map((l) => [l.event, l.op]), [['queue.slow', 'put']], 'logged once per window');
+    assert.equal(a.writable, true, 'slow is not an outage');
+    clock.t += 30_000;
+    assert.equal(a.slowness, null, 'fast again once the window has passed without a slow write');
+  });
 });
