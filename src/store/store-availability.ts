@@ -12,13 +12,15 @@
 // pending for SLOW_WRITE_MS or more, or one took that long within the last SLOW_WINDOW_MS; /readyz
 // reports such a store as degraded (still 200: the writes complete, and taking every node out of
 // the load balancer because their shared database is slow would turn slow mail into no mail), and
-// `queue.slow` is logged at most once per window.
+// `queue.slow` is logged at most once a minute.
 import type { Logger } from '../events/log.js';
 
 /** A write that takes this long is slow (normal commits take milliseconds, even with fsync). */
 export const SLOW_WRITE_MS = 1_000;
-/** A slow write is remembered (/readyz degraded, one `queue.slow` line) this long. */
-export const SLOW_WINDOW_MS = 30_000;
+/** A slow write is remembered (/readyz degraded) this long: a probe every 10 s sees every episode. */
+export const SLOW_WINDOW_MS = 10_000;
+/** At most one `queue.slow` line per this long. */
+const SLOW_LOG_EVERY_MS = 60_000;
 
 /** A store whose writes are slow now: the oldest still pending (0 if none) and the slowest recent one. */
 export interface Slowness { pendingMs: number; slowestMs: number }
@@ -80,7 +82,7 @@ export class StoreAvailability {
       const ms = now - start;
       if (ms < SLOW_WRITE_MS) return;
       if (!this.#slow || now - this.#slow.at >= SLOW_WINDOW_MS || ms >= this.#slow.ms) this.#slow = { ms, at: now };
-      if (now - this.#slowLoggedAt < SLOW_WINDOW_MS) return;
+      if (now - this.#slowLoggedAt < SLOW_LOG_EVERY_MS) return;
       this.#slowLoggedAt = now;
       this.o.logger.warn({ event: 'queue.slow', store: this.o.store, op, ms },
         'a queue write took over a second (slow disk or overloaded database): replies to SMTP and HTTP clients are delayed');
