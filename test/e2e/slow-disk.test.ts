@@ -29,7 +29,7 @@ import { startReceiver, type Receiver } from '../helpers/smtp-receiver.js';
 
 const LEASE = '2s';
 const SLOW_MS = 300;
-const SPIKE_MS = 4_000;          // longer than the lease: a claim or a result recorded this late must not resend
+const SPIKE_MS = 3_000;          // longer than the lease: a claim or a result recorded this late must not resend
 const SESSIONS = 3;
 const PER_PHASE = 2;             // messages per SMTP session in each phase
 const PHASES = ['slow', 'spike', 'slow', 'spike', 'fast'] as const;
@@ -99,6 +99,9 @@ async function scenario(t: test.TestContext, store: 'sqlite' | 'postgres') {
     outcomes.set(seq, { via: 'http', accepted: a.status === 202, code: a.status, text: a.text });
   };
 
+  const t0 = Date.now();
+  const marks: string[] = [];
+  const mark = (what: string) => marks.push(`${what} ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   for (const phase of PHASES) {
     await disk.set(phase === 'fast' ? 0 : phase === 'spike' ? SPIKE_MS : SLOW_MS);
     await Promise.all([
@@ -106,16 +109,21 @@ async function scenario(t: test.TestContext, store: 'sqlite' | 'postgres') {
       viaHttp(),
     ]);
     if (phase === 'spike') await step('/readyz reports the slow store', () => readiness.has('200 degraded'), 30_000);
+    mark(phase);
   }
   await step('ready again once the disk is fast, without a restart', async () => (await readyz()) === '200 ready');
+  mark('ready');
   watching.on = false;
   await watch;
 
   // Barrier: nothing left in the queue, so nothing more can be delivered (no fixed sleep).
   const accepted = [...outcomes].filter(([, o]) => o.accepted).map(([s]) => s).sort((a, b) => a - b);
+  mark('barrier');
   await step('every accepted message delivered', () => { const got = new Set(mx.messages.map((m) => seqOf(m.body))); return accepted.every((s) => got.has(s)); });
   await step('the queue is empty', async () => (JSON.parse((await r.cli(['queue', 'list', '--json'])).stdout) as unknown[]).length === 0);
 
+  mark('queue empty');
+  t.diagnostic(marks.join(', '));
   const delivered = mx.messages.map((m) => seqOf(m.body)).sort((a, b) => a - b);
   const refused = [...outcomes].filter(([, o]) => !o.accepted);
   const delays = await disk.delayedCalls();
