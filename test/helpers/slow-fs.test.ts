@@ -1,6 +1,7 @@
-// The slow-disk library itself: a child process's fsync of a file under the directory is delayed
-// (logged by the library) while the control file says so, a file elsewhere is not, and setting 0
-// makes the disk fast again without restarting the process.
+// The slow-disk library itself: a child process's fsync and fdatasync of a file under the
+// directory are delayed (logged by the library) while the control file says so, its writes only
+// when asked, a file elsewhere never, and setting 0 makes the disk fast again without restarting
+// the process.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -16,7 +17,13 @@ const skip = await skipUnless(TOOLS.gcc);
 const CHILD = `
 const fs = require('node:fs');
 const rl = require('node:readline').createInterface({ input: process.stdin });
-rl.on('line', (file) => { const fd = fs.openSync(file, 'a'); fs.writeSync(fd, 'x'); fs.fsyncSync(fd); fs.fdatasyncSync(fd); fs.closeSync(fd); console.log('ok'); });
+rl.on('line', (line) => {
+  const [how, file] = line.split(' ');
+  const fd = fs.openSync(file, 'a');
+  if (how === 'write') fs.writeSync(fd, 'x'); else { fs.fsyncSync(fd); fs.fdatasyncSync(fd); }
+  fs.closeSync(fd);
+  console.log('ok');
+});
 `;
 
 test('slow-fs delays fsync and fdatasync under its directory only, switched at run time', { skip, timeout: 60_000 }, async (t) => {
@@ -25,7 +32,8 @@ test('slow-fs delays fsync and fdatasync under its directory only, switched at r
   const child = spawn(process.execPath, ['-e', CHILD], { env: { ...process.env, ...disk.env }, stdio: ['pipe', 'pipe', 'inherit'] });
   t.after(() => { child.kill(); });
   const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const sync = async (file: string) => { child.stdin!.write(`${file}\n`); assert.equal((await lines.next()).value, 'ok'); };
+  const ask = async (how: 'sync' | 'write', file: string) => { child.stdin!.write(`${how} ${file}\n`); assert.equal((await lines.next()).value, 'ok'); };
+  const sync = (file: string) => ask('sync', file);
   const inside = path.join(disk.dir, 'f');
   const outside = path.join(os.tmpdir(), `postlane-slowfs-outside-${process.pid}`);
 
@@ -35,8 +43,16 @@ test('slow-fs delays fsync and fdatasync under its directory only, switched at r
   await sync(inside);
   await sync(outside);
   assert.deepEqual((await disk.delayedCalls()).map((c) => [c.pid, c.call, c.ms]), [[child.pid, 'fsync', 20], [child.pid, 'fdatasync', 20]]);
+  await ask('write', inside);
+  assert.equal((await disk.delayedCalls()).length, 2, 'writes are not delayed unless asked');
+  await disk.set({ syncMs: 0, writeMs: 5 });
+  await ask('write', inside);
+  await ask('write', outside);
+  await sync(inside);
+  assert.deepEqual((await disk.delayedCalls()).slice(2).map((c) => [c.call, c.ms]), [['write', 5]], 'a write under the directory, when asked');
   await disk.set(0);
   await sync(inside);
-  assert.equal((await disk.delayedCalls()).length, 2, 'fast again without a restart');
+  await ask('write', inside);
+  assert.equal((await disk.delayedCalls()).length, 3, 'fast again without a restart');
   child.stdin!.end();
 });
