@@ -202,9 +202,11 @@ export class DeliveryScheduler {
         now: this.#o.clock.now(), limit, leaseMs: d.leaseTime, owner: this.#o.nodeId, excludeDomains: this.#saturatedDomains(),
       });
       if (this.#state !== 'running') return true; // stopping: these leases are released by stop()
-      for (const job of jobs) this.#admit(job);
+      const admitted = jobs.filter((job) => this.#admit(job)).length;
       await this.#acquireForWaiting();
-      if (jobs.length < limit) return true;
+      // Copies of our own running jobs do not count: claiming on at once would return them again
+      // each time a claim's commit outlasts the lease (a slow disk). Completions and the poll wake us.
+      if (admitted < limit) return true;
     }
   }
 
@@ -223,7 +225,8 @@ export class DeliveryScheduler {
       && (job.route === 'local' || n < this.#slots.held(job.domain));
   }
 
-  #admit(job: DeliveryJob): void {
+  /** Runs or queues a claimed job; false for a copy of one already ours (not started twice). */
+  #admit(job: DeliveryJob): boolean {
     // Ours already: its lease ran out while it runs (a claim or a result committed late on a slow
     // disk, a long attempt) and the store handed it out again. The running one records the outcome
     // (the lease still names this node); starting it again would deliver it twice.
@@ -231,11 +234,12 @@ export class DeliveryScheduler {
     if (this.#mine.has(key)) {
       this.#o.logger.warn({ event: 'delivery.lease_overrun', id: job.messageId, domain: job.domain },
         'a job still running here was claimed again (its lease expired); not started twice');
-      return;
+      return false;
     }
     this.#mine.add(key);
     if (this.#hasSlot(job)) this.#start(job);
     else this.#waiting.push(job);
+    return true;
   }
 
   /**
