@@ -10,10 +10,12 @@
 //     nothing refused is delivered;
 //   - the slowness really reached the store (the library's log of delayed calls);
 //   - /readyz answers 200 "degraded" while writes are slow, 200 "ready" once they are fast again,
-//     without a restart; the relay never exits or crashes, and gives up no result.
+//     without a restart; the relay never exits or crashes, and gives up no result;
+//   - PostgreSQL logged no deadlock (the node's slot renewals used to overlap and deadlock).
 // No timing is asserted: the steps wait for conditions (the machine is a loaded 2-core VM).
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
@@ -143,6 +145,10 @@ async function scenario(t: test.TestContext, store: 'sqlite' | 'postgres') {
   assert.equal(count('relay.crash'), 0);
   assert.equal(count('queue.worker_died'), 0);
   assert.equal(r.child?.exitCode ?? null, null, 'the relay is still running');
+  if (pg) { // overlapping slot renewals deadlocked each other here before (src/delivery/destination-slots.test.ts)
+    const serverLog = await fs.readFile(path.join(pg.dir, 'server.log'), 'utf8');
+    assert.doesNotMatch(serverLog, /deadlock detected/, 'no deadlock in the PostgreSQL server log');
+  }
   return { accepted: accepted.length, refused: refused.length };
 }
 
