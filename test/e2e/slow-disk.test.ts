@@ -45,8 +45,6 @@ const seqOf = (body: Buffer) => Number(/Subject: slow (\d+)/.exec(body.toString(
 
 type Outcome = { via: 'smtp' | 'http'; accepted: boolean; code: number | null; text: string };
 
-interface Setup { relay: RelayProcess; disk: SlowFs; storePids: () => Promise<Set<number>> }
-
 async function scenario(t: test.TestContext, store: 'sqlite' | 'postgres') {
   const disk = await SlowFs.create((await toolPath(TOOLS.gcc))!);
   const dns = await startDnsServer();
@@ -77,6 +75,7 @@ async function scenario(t: test.TestContext, store: 'sqlite' | 'postgres') {
   const readyz = async () => { const a = await call(base, 'GET', '/readyz'); return `${a.status} ${a.body?.status}`; };
   const readiness = new Set<string>();
   const watching = { on: true };
+  t.after(() => { watching.on = false; }); // also when a step fails
   const watch = (async () => { while (watching.on) { readiness.add(await readyz().catch(() => 'error')); await new Promise((res) => setTimeout(res, 200)); } })();
 
   const outcomes = new Map<number, Outcome>();
