@@ -1,7 +1,8 @@
 // The cluster-wide half of the per-destination limit (delivery.maxConnectionsPerDestination): the
 // destination slots this node holds. Slots are leased in the queue store (shared by every node on
 // PostgreSQL, in process on SQLite), acquired in one batch per claim round for what claimed jobs
-// need, renewed together every leaseTime/3 while held, and released when neither a running job
+// need, renewed together every leaseTime/3 while held (never two renewals at once: on a slow store
+// they would overlap, and identical multi-row UPDATEs deadlock), and released when neither a running job
 // nor an open connection of this node needs them. A dead node's slots expire with its leases.
 // The scheduler decides how many it needs; this class only keeps the books and talks to the store.
 import type { Clock } from '../clock.js';
@@ -29,6 +30,8 @@ export class DestinationSlots {
   /** destination → until when another node holds all its slots (as far as we know). */
   readonly #fullUntil = new Map<string, number>();
   #timer: NodeJS.Timeout | null = null;
+  /** A renewal is in flight: the next tick skips (a slow store; overlapping renewals deadlock on PostgreSQL). */
+  #renewing = false;
   /** Releases not yet committed: an acquire waits for them, or it would find our own freed slots still taken. */
   #releasing: Promise<unknown> = Promise.resolve();
 
@@ -95,7 +98,11 @@ export class DestinationSlots {
 
   #ensureRenewal(): void {
     if (this.#timer || this.#held.size === 0) return;
-    this.#timer = setInterval(() => void this.#renew(), Math.max(Math.floor(this.#o.leaseMs / 3), 50));
+    this.#timer = setInterval(() => {
+      if (this.#renewing) return;
+      this.#renewing = true;
+      void this.#renew().finally(() => { this.#renewing = false; });
+    }, Math.max(Math.floor(this.#o.leaseMs / 3), 50));
     this.#timer.unref();
   }
 

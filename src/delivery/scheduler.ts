@@ -15,6 +15,8 @@
 // the first claim that works logs `delivery.resumed`. Results first: while the runner holds
 // outcomes of finished deliveries that the store could not take yet (record-retry.ts), nothing is
 // claimed, so a job whose lease expired meanwhile is recorded, never claimed and sent again here.
+// Nor is a job that is still running here when a claim returns it again (its lease ran out: a
+// claim or a result that a slow disk committed late): the copy is dropped (`delivery.lease_overrun`).
 import fs from 'node:fs';
 import path from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
@@ -76,6 +78,8 @@ export class DeliveryScheduler {
   readonly #slots: DestinationSlots;
   readonly #perDomain = new Map<string, number>();
   readonly #running = new Set<Promise<void>>();
+  /** messageId + domain of every job running or waiting here: a claim that returns one again is not run twice. */
+  readonly #mine = new Set<string>();
   /** Deliveries running now (for heartbeats and status). */
   get inFlight(): number { return this.#running.size; }
   #waiting: DeliveryJob[] = [];
@@ -140,6 +144,7 @@ export class DeliveryScheduler {
       this.#abort.abort();
       await settlesWithin([...this.#running], ABORT_GRACE_MS);
     }
+    for (const j of this.#waiting) this.#mine.delete(jobKey(j));
     this.#waiting = [];
     this.#pool.closeAll();
     await this.#pool.drain(ABORT_GRACE_MS); // our connections are closed before our slots are freed
@@ -197,9 +202,11 @@ export class DeliveryScheduler {
         now: this.#o.clock.now(), limit, leaseMs: d.leaseTime, owner: this.#o.nodeId, excludeDomains: this.#saturatedDomains(),
       });
       if (this.#state !== 'running') return true; // stopping: these leases are released by stop()
-      for (const job of jobs) this.#admit(job);
+      const admitted = jobs.filter((job) => this.#admit(job)).length;
       await this.#acquireForWaiting();
-      if (jobs.length < limit) return true;
+      // Copies of our own running jobs do not count: claiming on at once would return them again
+      // each time a claim's commit outlasts the lease (a slow disk). Completions and the poll wake us.
+      if (admitted < limit) return true;
     }
   }
 
@@ -218,9 +225,21 @@ export class DeliveryScheduler {
       && (job.route === 'local' || n < this.#slots.held(job.domain));
   }
 
-  #admit(job: DeliveryJob): void {
+  /** Runs or queues a claimed job; false for a copy of one already ours (not started twice). */
+  #admit(job: DeliveryJob): boolean {
+    // Ours already: its lease ran out while it runs (a claim or a result committed late on a slow
+    // disk, a long attempt) and the store handed it out again. The running one records the outcome
+    // (the lease still names this node); starting it again would deliver it twice.
+    const key = jobKey(job);
+    if (this.#mine.has(key)) {
+      this.#o.logger.warn({ event: 'delivery.lease_overrun', id: job.messageId, domain: job.domain },
+        'a job still running here was claimed again (its lease expired); not started twice');
+      return false;
+    }
+    this.#mine.add(key);
     if (this.#hasSlot(job)) this.#start(job);
     else this.#waiting.push(job);
+    return true;
   }
 
   /**
@@ -242,10 +261,12 @@ export class DeliveryScheduler {
     const stranded = this.#waiting.filter((j) => j.route === 'relay' && !this.#perDomain.has(j.domain) && this.#slots.held(j.domain) === 0);
     if (stranded.length === 0 || this.#state !== 'running') return;
     this.#waiting = this.#waiting.filter((j) => !stranded.includes(j));
+    for (const j of stranded) this.#mine.delete(jobKey(j));
     await this.#o.store.unclaimJobs(this.#o.nodeId, stranded.map((j) => ({ messageId: j.messageId, domain: j.domain }))).catch((err: unknown) => {
       // Still leased to us: keep them for the next round (e.g. once the store is back) rather than
       // leave them unclaimable until their lease expires.
       this.#waiting.push(...stranded);
+      for (const j of stranded) this.#mine.add(jobKey(j));
       this.#o.logger.warn({ event: 'delivery.unclaim_failed', count: stranded.length, reason: (err as Error)?.message }, 'could not give back jobs; keeping them for the next round');
     });
   }
@@ -260,6 +281,7 @@ export class DeliveryScheduler {
     this.#perDomain.set(job.domain, (this.#perDomain.get(job.domain) ?? 0) + 1);
     const run: Promise<void> = this.#runJob(job).finally(() => {
       this.#running.delete(run);
+      this.#mine.delete(jobKey(job));
       const left = (this.#perDomain.get(job.domain) ?? 1) - 1;
       if (left > 0) this.#perDomain.set(job.domain, left); else this.#perDomain.delete(job.domain);
       this.#startWaiting();
@@ -306,6 +328,8 @@ export class DeliveryScheduler {
     this.#timer.unref();
   }
 }
+
+const jobKey = (job: Pick<DeliveryJob, 'messageId' | 'domain'>) => `${job.messageId}\u0000${job.domain}`;
 
 /** DANE and MTA-STS as configured, with their defaults for what was not injected. */
 function createTransportSecurity(opts: DeliverySchedulerOptions, resolver: MxResolver, clock: Clock): TransportSecurity {

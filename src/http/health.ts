@@ -1,23 +1,35 @@
 // Owns the probe routes both HTTP listeners serve (the API's and the metrics listener): /healthz
-// (the process answers) and /readyz (the queue store answers a read within 2 s and can write: no
-// write failed for a full or failing disk or an unreachable database since the last one that
-// worked, and on SQLite the disk is not full; 503 otherwise). Neither needs a key and neither says
+// (the process answers) and /readyz. /readyz is 503 when the queue store cannot take mail: a write
+// failed for a full or failing disk or an unreachable database since the last one that worked (on
+// SQLite also: the disk is full), a write has been pending STUCK_WRITE_MS, or the store does not
+// answer a read within 2 s. It is 200 `degraded` when writes are slow but complete
+// (store-availability.ts: one pending or recently taking a second or more) — mail is still
+// accepted, each 250 later; a read that times out behind such a write (SQLite has one database
+// thread) is that slowness too. Otherwise 200 `ready`. Neither route needs a key and neither says
 // more than its status and a bland reason.
 import type { FastifyInstance } from 'fastify';
-import type { QueueStore } from '../store/store.js';
+import type { QueueStore, WriteCheck } from '../store/store.js';
 
 const READY_TIMEOUT_MS = 2000;
+/** A write pending this long is stuck, not slow (PostgreSQL's default statement timeout). */
+export const STUCK_WRITE_MS = 30_000;
+
+const DEGRADED = { status: 'degraded', reason: 'the queue store is slow' };
 
 export function mountHealthRoutes(app: FastifyInstance, store: Pick<QueueStore, 'nextDueAt' | 'checkWritable'>): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, res) => {
+    let answered = true;
     try {
       await withTimeout(store.nextDueAt(), READY_TIMEOUT_MS);
     } catch {
-      return res.code(503).send({ status: 'unavailable', reason: 'the queue store does not answer' });
+      answered = false;
     }
-    const check = await store.checkWritable();
+    const check: WriteCheck = await store.checkWritable();
     if (!check.writable) return res.code(503).send({ status: 'unavailable', reason: 'the queue store cannot write' });
+    if (check.slow && check.slow.pendingMs >= STUCK_WRITE_MS) return res.code(503).send({ status: 'unavailable', reason: 'the queue store does not complete writes' });
+    if (!answered && !check.slow) return res.code(503).send({ status: 'unavailable', reason: 'the queue store does not answer' });
+    if (check.slow) return DEGRADED;
     return { status: 'ready' };
   });
 }

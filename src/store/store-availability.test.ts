@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { createLogger } from '../events/log.js';
-import { StoreAvailability } from './store-availability.js';
+import { SLOW_WINDOW_MS, StoreAvailability } from './store-availability.js';
 
 const err = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {});
 
@@ -57,5 +57,27 @@ describe('StoreAvailability', () => {
     clock.t += 1;
     a.succeeded();
     assert.equal(a.writable, true);
+  });
+
+  it('times writes: slow while one is pending a second or more or took that long recently, logged once a minute', async () => {
+    const { availability: a, lines, clock, settled } = harness();
+    const fast = a.writeStarted('put');
+    clock.t += 999;
+    assert.equal(a.slowness, null, 'pending under a second: not slow');
+    fast();
+    const slow = a.writeStarted('put');
+    clock.t += 1_500;
+    assert.deepEqual(a.slowness, { pendingMs: 1_500, slowestMs: 1_500 }, 'pending a second or more');
+    clock.t += 2_500;
+    slow();
+    assert.deepEqual(a.slowness, { pendingMs: 0, slowestMs: 4_000 }, 'finished slow: remembered');
+    const second = a.writeStarted('recordResults');
+    clock.t += 1_000;
+    second();
+    await settled();
+    assert.deepEqual(lines.map((l) => [l.event, l.op]), [['queue.slow', 'put']], 'logged once');
+    assert.equal(a.writable, true, 'slow is not an outage');
+    clock.t += SLOW_WINDOW_MS;
+    assert.equal(a.slowness, null, 'fast again once the window has passed without a slow write');
   });
 });

@@ -217,8 +217,12 @@ export interface NodeHeartbeat {
   inFlight: number;           // deliveries running on that node at lastSeenAt
 }
 
-/** The answer of checkWritable; `reason` is for operators (never sent to SMTP clients). */
-export interface WriteCheck { writable: boolean; reason: string | null }
+/**
+ * The answer of checkWritable; `reason` is for operators (never sent to SMTP clients). `slow`, only
+ * when writes are slow (store-availability.ts: one pending or recently taking a second or more):
+ * the oldest pending write's age and the slowest recent one, in ms.
+ */
+export interface WriteCheck { writable: boolean; reason: string | null; slow?: { pendingMs: number; slowestMs: number } }
 
 export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore {
   /** Open/migrate. Must be called once before anything else. */

@@ -7,6 +7,7 @@
 //   const pg = await PgInstance.create();   // null when no server binaries are installed
 //   await pg.start(); pg.url('postgres');  await pg.stop('fast');  await pg.start();  await pg.cleanup();
 //   PgInstance.create({ parentDir: smallFs.dir, small: true })  // on a given filesystem, 1 MB WAL segments
+//   PgInstance.create({ parentDir: slowFs.dir, env: slowFs.env, fsync: true })  // on a slow disk (slow-fs.ts)
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
@@ -47,11 +48,15 @@ export interface PgInstanceOptions {
   parentDir?: string;
   /** A small footprint: 1 MB WAL segments and 2–8 MB of WAL kept (default: initdb's and the server's defaults). */
   small?: boolean;
+  /** Extra environment of the server (pg_ctl start), e.g. a slow disk's LD_PRELOAD (slow-fs.ts). */
+  env?: Record<string, string>;
+  /** Keep fsync on (default off: most tests stop the server cleanly; a slow-disk test needs the fsyncs). */
+  fsync?: boolean;
 }
 
 export class PgInstance {
   private constructor(private readonly bin: string, readonly dir: string, readonly port: number, private readonly asPostgres: boolean,
-    private readonly small: boolean) {}
+    private readonly small: boolean, private readonly opts: PgInstanceOptions = {}) {}
 
   static async create(opts: PgInstanceOptions = {}): Promise<PgInstance | null> {
     const bin = await findPgBinDir();
@@ -64,7 +69,7 @@ export class PgInstance {
       const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
       await fs.chown(dir, uid, gid);
     }
-    const pg = new PgInstance(bin, dir, await freePort(), asPostgres, !!opts.small);
+    const pg = new PgInstance(bin, dir, await freePort(), asPostgres, !!opts.small, opts);
     await pg.exec('initdb', ['-D', pg.dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', ...(opts.small ? ['--wal-segsize=1'] : [])]);
     return pg;
   }
@@ -75,11 +80,12 @@ export class PgInstance {
 
   /** Starts the server and waits until it accepts connections. */
   async start(): Promise<void> {
-    // fsync off: this server is stopped cleanly (a fast shutdown writes everything out); what is
-    // tested is the relay losing its database, not the machine losing power.
+    // fsync off unless asked: this server is stopped cleanly (a fast shutdown writes everything
+    // out); what is tested is the relay losing its database, not the machine losing power.
     const small = this.small ? ' -c min_wal_size=2MB -c max_wal_size=8MB' : '';
-    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=40${small}`;
-    await this.exec('pg_ctl', ['-D', this.dataDir, '-o', options, '-l', path.join(this.dir, 'server.log'), '-w', '-t', '30', 'start']);
+    const fsync = this.opts.fsync ? 'on' : 'off';
+    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=${fsync} -c max_connections=40${small}`;
+    await this.exec('pg_ctl', ['-D', this.dataDir, '-o', options, '-l', path.join(this.dir, 'server.log'), '-w', '-t', '30', 'start'], this.opts.env);
   }
 
   /** fast: sessions are terminated (57P01) and the server exits; immediate: it dies without a checkpoint. */
@@ -92,11 +98,12 @@ export class PgInstance {
     await fs.rm(this.dir, { recursive: true, force: true });
   }
 
-  private async exec(tool: string, args: string[]): Promise<void> {
+  /** `env`: added to the tool's environment (runuser passes it on: it resets only with -l). */
+  private async exec(tool: string, args: string[], env: Record<string, string> = {}): Promise<void> {
     const file = path.join(this.bin, tool);
     const [cmd, argv] = this.asPostgres ? ['runuser', ['-u', 'postgres', '--', file, ...args]] : [file, args];
     try {
-      await run(cmd, argv, { cwd: this.dir, timeout: 60_000 });
+      await run(cmd, argv, { cwd: this.dir, timeout: 60_000, env: { ...process.env, ...env } });
     } catch (err) {
       const e = err as { stderr?: string; message: string };
       throw new Error(`${tool} failed: ${e.stderr || e.message}`);

@@ -22,6 +22,9 @@ export class RelayProcess {
   addresses: Record<string, { host: string; port: number }> = {};
   private waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
 
+  /** Extra environment of the relay process (not of cli()), e.g. a slow disk's LD_PRELOAD (slow-fs.ts). */
+  env: Record<string, string> = {};
+
   private constructor(readonly dir: string, readonly configFile: string) {}
 
   /** Write the config (merged over test defaults) into a fresh temp dir. */
@@ -48,7 +51,7 @@ export class RelayProcess {
   async start(timeoutMs = 20_000): Promise<void> {
     this.previousLogs.push(...this.logs);
     this.logs = [];
-    this.child = spawn(process.execPath, [BIN, 'start', '--config', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
+    this.child = spawn(process.execPath, [BIN, 'start', '--config', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...cleanEnv(), ...this.env } });
     const rl = readline.createInterface({ input: this.child.stdout! });
     rl.on('line', (line) => this.onLine(line));
     const stderr: string[] = [];

@@ -1,5 +1,5 @@
 // The external peers the tests drive (swaks, HAProxy, curl, Postfix's smtp-sink/smtp-source,
-// openssl, python3 and python3-dkim, PostgreSQL), found once per process, and the one rule for a
+// openssl, python3 and python3-dkim, PostgreSQL, gcc for the slow disk), found once per process, and the one rule for a
 // missing one: under CI (CI=true) the test FAILS, naming the Debian package that .ci/run installs;
 // elsewhere it is skipped with the same message. No test quietly shrinks to what happens to be
 // installed.
@@ -68,6 +68,7 @@ export const TOOLS = {
     install: 'apt-get install postgresql postgresql-client, then start the cluster (.ci/run does both)',
     find: async () => ((await pgReachable()) ? PG_ADMIN_URL : null),
   },
+  gcc: program('gcc', 'apt-get install gcc', ['--version']),
   pgServerBinaries: {
     name: 'PostgreSQL server binaries (initdb, pg_ctl)',
     install: 'apt-get install postgresql',

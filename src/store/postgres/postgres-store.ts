@@ -110,8 +110,9 @@ export class PostgresQueueStore implements QueueStore {
 
   async checkWritable(): Promise<WriteCheck> {
     const outage = this.#availability.outage;
-    return outage ? { writable: false, reason: `writes failing since ${new Date(outage.since).toISOString()} (${outage.code ?? outage.reason})` }
-      : { writable: true, reason: null };
+    if (outage) return { writable: false, reason: `writes failing since ${new Date(outage.since).toISOString()} (${outage.code ?? outage.reason})` };
+    const slow = this.#availability.slowness;
+    return slow ? { writable: true, reason: `writes slow: ${slow.slowestMs} ms`, slow } : { writable: true, reason: null };
   }
 
   async close(): Promise<void> {
@@ -306,7 +307,9 @@ export class PostgresQueueStore implements QueueStore {
 
   /** One transaction: committed (durable) when this resolves; rolled back and a typed error otherwise. */
   async #write<T>(op: string, fn: (c: Conn) => Promise<T>): Promise<T> {
-    const client = await this.#connect(op);
+    const done = this.#availability.writeStarted(op); // timed from the wait for a connection (/readyz degraded)
+    let client: pg.PoolClient;
+    try { client = await this.#connect(op); } catch (err) { done(); throw err; }
     let broken = false;
     try {
       await client.query('BEGIN');
@@ -322,6 +325,7 @@ export class PostgresQueueStore implements QueueStore {
       throw this.#toError(op, err, true);
     } finally {
       client.release(broken);
+      done();
     }
   }
 

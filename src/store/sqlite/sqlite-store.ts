@@ -29,7 +29,7 @@ import type {
 import { StoreAvailability } from '../store-availability.js';
 import { isUnavailable } from './availability.js';
 import { InlineBodies, InlineBodyWriter } from './inline-body.js';
-import type { BodySource, Op, WorkerResponse } from './protocol.js';
+import { READ_OPS, type BodySource, type Op, type ReadOp, type WorkerResponse } from './protocol.js';
 import { readBodyFile } from './spool.js';
 import { WorkerClient } from './worker-client.js';
 
@@ -97,6 +97,7 @@ export class SqliteQueueStore implements QueueStore {
   async checkWritable(): Promise<WriteCheck> {
     const outage = this.#availability.outage;
     if (outage) return { writable: false, reason: `writes failing since ${new Date(outage.since).toISOString()} (${outage.code ?? outage.reason})` };
+    const slow = this.#availability.slowness;
     try {
       const stat = await fsp.statfs(this.opts.dataDir);
       const free = stat.bavail * stat.bsize;
@@ -104,7 +105,7 @@ export class SqliteQueueStore implements QueueStore {
     } catch (err) {
       return { writable: false, reason: `cannot check the data directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
     }
-    return { writable: true, reason: null };
+    return slow ? { writable: true, reason: `writes slow: ${slow.slowestMs} ms`, slow } : { writable: true, reason: null };
   }
 
   /** In memory up to INLINE_MAX_BYTES (stored in the database by put), a spool file beyond. */
@@ -269,10 +270,14 @@ export class SqliteQueueStore implements QueueStore {
 
   async #send(op: Op, args: unknown[], transfer: ArrayBuffer[]): Promise<unknown> {
     if (!this.#client) throw new QueueWriteError('queue store is not open');
+    // Writes are timed (a slow disk: /readyz degraded); reads wait behind them in the same thread.
+    const done = READ_OPS.includes(op as ReadOp) ? null : this.#availability.writeStarted(op);
     try {
       return await this.#client.call(op, args, transfer);
     } catch (err) {
       throw this.#toError(op, err as Extract<WorkerResponse, { ok: false }>);
+    } finally {
+      done?.();
     }
   }
 
