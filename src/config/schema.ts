@@ -246,6 +246,15 @@ export const configSchema = z.object({
     }).strict().nullable().default({})
       .describe('suppress an address that keeps soft-bouncing; null: soft bounces never suppress (hard bounces and complaints always do)'),
   }).strict().default({}),
+  verify: z.object({
+    extraDisposableDomains: z.string().nullable().default(null)
+      .describe('a file of more disposable mailbox domains (one a line, \'#\' comments) added to the built-in list; re-read within 30 s when it changes, so a newer list needs no release; null: the built-in list only'),
+    concurrency: z.number().int().min(1).max(100).default(8)
+      .describe('addresses of one request (API batch, CLI run) verified at a time: bounds the DNS queries in flight per request'),
+    perAccountPerMinute: z.number().int().min(1).default(600)
+      .describe('addresses an account may verify per minute through POST /v1/verify, per node (each costs DNS queries); beyond it 429 + Retry-After'),
+  }).strict().default({})
+    .describe('address verification (POST /v1/verify, postlane verify): docs/verification.md'),
   webhooks: z.object({
     timeout: duration('webhooks.timeout').default('10s').describe('per POST to a webhook URL'),
     batchSize: z.number().int().min(1).max(1000).default(100).describe('events per POST at most'),
