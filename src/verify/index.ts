@@ -1,0 +1,33 @@
+// The public face of address verification (docs/verification.md): the HTTP route and the CLI
+// build a Verifier from the configuration and ask it about addresses; everything else in verify/
+// is internal. Verification reads (DNS, the store) and never writes.
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import type { MxResolver } from '../delivery/resolver.js';
+import type { VerifyDeps, VerifyResult } from './verify-address.js';
+import { verifyBatch, VerifyBudget } from './verify-batch.js';
+import { VerifyLists } from './verify-lists.js';
+
+export type { VerifyResult, Reason, VerifyChecks } from './verify-address.js';
+export { REASON_RULES, VERDICTS, type Verdict, type ReasonCode } from './verdict-rules.js';
+
+/** Addresses in one request at most (API and CLI). */
+export const MAX_BATCH = 100;
+
+export interface Verifier {
+  /** Results in the order of `addresses`, judged against `account`'s suppressions and history. */
+  verify(account: string, addresses: readonly string[]): Promise<VerifyResult[]>;
+  /** Charges the account's per-minute budget (API only). */
+  take(account: string, n: number): ReturnType<VerifyBudget['take']>;
+}
+
+export function createVerifier(opts: { config: Pick<Config, 'verify' | 'delivery'>; store: VerifyDeps['store']; resolver: MxResolver; clock: Clock }): Verifier {
+  const { verify, delivery } = opts.config;
+  const lists = new VerifyLists({ extraDisposableFile: verify.extraDisposableDomains });
+  const deps: VerifyDeps = { resolver: opts.resolver, store: opts.store, lists, ipv6: delivery.ipv6 };
+  const budget = new VerifyBudget(verify.perAccountPerMinute, opts.clock);
+  return {
+    verify: (account, addresses) => verifyBatch(deps, account, addresses, verify.concurrency),
+    take: (account, n) => budget.take(account, n),
+  };
+}
