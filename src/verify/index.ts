@@ -7,6 +7,7 @@ import type { MxResolver } from '../delivery/resolver.js';
 import type { VerifyDeps, VerifyResult } from './verify-address.js';
 import { verifyBatch, VerifyBudget } from './verify-batch.js';
 import { VerifyLists } from './verify-lists.js';
+import { SmtpProber } from './smtp-probe.js';
 
 export type { VerifyResult, Reason, VerifyChecks } from './verify-address.js';
 export { REASON_RULES, VERDICTS, type Verdict, type ReasonCode } from './verdict-rules.js';
@@ -21,10 +22,14 @@ export interface Verifier {
   take(account: string, n: number): ReturnType<VerifyBudget['take']>;
 }
 
-export function createVerifier(opts: { config: Pick<Config, 'verify' | 'delivery'>; store: VerifyDeps['store']; resolver: MxResolver; clock: Clock }): Verifier {
+export function createVerifier(opts: { config: Pick<Config, 'verify' | 'delivery' | 'hostname'>; store: VerifyDeps['store']; resolver: MxResolver; clock: Clock }): Verifier {
   const { verify, delivery } = opts.config;
   const lists = new VerifyLists({ extraDisposableFile: verify.extraDisposableDomains });
-  const deps: VerifyDeps = { resolver: opts.resolver, store: opts.store, lists, ipv6: delivery.ipv6 };
+  const probe = verify.smtpProbe;
+  const prober = probe === false ? undefined : new SmtpProber({
+    timeoutMs: probe.timeout, perHostPerMinute: probe.perHostPerMinute, skipMxHosts: probe.skipMxHosts, port: delivery.port, heloName: opts.config.hostname,
+  }, opts.clock);
+  const deps: VerifyDeps = { resolver: opts.resolver, store: opts.store, lists, ipv6: delivery.ipv6, prober };
   const budget = new VerifyBudget(verify.perAccountPerMinute, opts.clock);
   return {
     verify: (account, addresses) => verifyBatch(deps, account, addresses, verify.concurrency),

@@ -13,9 +13,9 @@ export const VERDICTS: readonly Verdict[] = ['deliverable', 'risky', 'undelivera
 export type ReasonCode =
   | 'syntax_invalid' | 'domain_not_found' | 'null_mx' | 'no_mail_host' | 'mail_host_unresolvable'
   | 'suppressed' | 'hard_bounced' | 'rcpt_rejected'
-  | 'dns_temporary' | 'probe_inconclusive'
+  | 'dns_temporary'
   | 'suppressed_broadcast' | 'complained' | 'role_account' | 'disposable_domain' | 'catch_all' | 'address_literal'
-  | 'implicit_mx' | 'smtputf8' | 'previously_delivered';
+  | 'implicit_mx' | 'smtputf8' | 'previously_delivered' | 'rcpt_accepted' | 'probe_inconclusive' | 'probe_skipped';
 
 export interface ReasonRule { code: ReasonCode; verdict: Verdict; meaning: string }
 
@@ -30,7 +30,6 @@ export const REASON_RULES: readonly ReasonRule[] = [
   { code: 'hard_bounced', verdict: 'undeliverable', meaning: 'this account\'s mail to it hard-bounced, with no delivery since' },
   { code: 'rcpt_rejected', verdict: 'undeliverable', meaning: 'the SMTP probe: the MX refused the recipient permanently (5xx)' },
   { code: 'dns_temporary', verdict: 'unknown', meaning: 'a DNS lookup failed for now (SERVFAIL, timeout, refused): try again later' },
-  { code: 'probe_inconclusive', verdict: 'unknown', meaning: 'the SMTP probe got a temporary answer or no connection' },
   { code: 'suppressed_broadcast', verdict: 'risky', meaning: 'suppressed for broadcast mail only (unsubscribed): transactional mail still goes' },
   { code: 'complained', verdict: 'risky', meaning: 'the recipient reported this account\'s mail as spam' },
   { code: 'role_account', verdict: 'risky', meaning: 'a role mailbox (postmaster@, info@, …), not a person' },
@@ -40,6 +39,9 @@ export const REASON_RULES: readonly ReasonRule[] = [
   { code: 'implicit_mx', verdict: 'deliverable', meaning: 'no MX record: mail goes to the domain\'s own A/AAAA address (RFC 5321 §5.1)' },
   { code: 'smtputf8', verdict: 'deliverable', meaning: 'a UTF-8 address: only servers offering SMTPUTF8 (RFC 6531) take it' },
   { code: 'previously_delivered', verdict: 'deliverable', meaning: 'this account\'s mail to it was delivered before' },
+  { code: 'rcpt_accepted', verdict: 'deliverable', meaning: 'the SMTP probe: the MX accepted the recipient (and refused a random address at the domain when checks.catch_all is false)' },
+  { code: 'probe_inconclusive', verdict: 'deliverable', meaning: 'the SMTP probe got a temporary answer (greylisting) or no connection: the verdict rests on the other checks' },
+  { code: 'probe_skipped', verdict: 'deliverable', meaning: 'no SMTP probe: the MX belongs to a provider that blocks probers, or its probe rate was reached' },
 ];
 
 const RULE_BY_CODE = new Map(REASON_RULES.map((r) => [r.code, r]));

@@ -10,6 +10,7 @@ import type { MxResolver } from '../delivery/resolver.js';
 import type { QueueStore } from '../store/store.js';
 import { suppressionKey } from '../store/suppression-store.js';
 import type { VerifyLists } from './verify-lists.js';
+import type { ProbeOutcome, SmtpProber } from './smtp-probe.js';
 import { decideVerdict, orderReasons, type ReasonCode, type Verdict } from './verdict-rules.js';
 
 export type MxKind = 'mx' | 'implicit' | 'null' | 'none';
@@ -27,8 +28,10 @@ export interface VerifyChecks {
   suppressed: { scope: 'all' | 'broadcast'; reason: string; since: string } | null;
   /** The account's delivery events for the address still kept (events.retention). */
   history: { delivered: number; hard_bounces: number; soft_bounces: number; complaints: number; last_hard_bounce: string | null; last_delivered: string | null };
-  /** Only the SMTP probe can tell; without it 'not_checked'. */
+  /** Only the SMTP probe can tell; without it (or when it could not tell) 'not_checked'. */
   catch_all: boolean | 'not_checked';
+  /** The SMTP RCPT probe's outcome (verify.smtpProbe); null when it did not run. */
+  smtp_probe: { outcome: ProbeOutcome['kind']; host: string; detail: string } | null;
 }
 
 export interface VerifyResult {
@@ -41,7 +44,13 @@ export interface VerifyResult {
   checks: VerifyChecks;
 }
 
-export interface DomainFacts { state: DomainState; mx: VerifyChecks['mx']; reasons: Reason[] }
+export interface DomainFacts {
+  state: DomainState;
+  mx: VerifyChecks['mx'];
+  reasons: Reason[];
+  /** The first mail host with an address: where a probe would go. */
+  target?: { host: string; ip: string };
+}
 
 export interface VerifyDeps {
   resolver: MxResolver;
@@ -51,6 +60,8 @@ export interface VerifyDeps {
   ipv6: boolean;
   /** Shared by the addresses of one batch: each domain is looked up once. */
   domainCache?: Map<string, Promise<DomainFacts>>;
+  /** The SMTP RCPT probe; absent: off (verify.smtpProbe: false, the default). */
+  prober?: Pick<SmtpProber, 'probe'>;
 }
 
 /** MX hosts whose addresses are looked up (enough to find one that resolves). */
@@ -68,17 +79,19 @@ export async function verifyAddress(deps: VerifyDeps, account: string, address: 
   ]);
   const role = deps.lists.isRole(mailbox.local);
   const disposable = !mailbox.isAddressLiteral && deps.lists.isDisposable(mailbox.domain);
-  const reasons = [
+  const reasons: Reason[] = [
     ...syntaxReasons(mailbox), ...domain.reasons, ...suppressed.reasons, ...history.reasons,
     ...(role ? [{ code: 'role_account' as const, detail: `${mailbox.local}@ is a role mailbox` }] : []),
     ...(disposable ? [{ code: 'disposable_domain' as const, detail: `${mailbox.domain} is a disposable mailbox provider` }] : []),
   ];
+  const probe = await runProbe(deps, mailbox, domain, reasons);
+  reasons.push(...probe.reasons);
   return {
     address, normalized: mailbox.address,
     verdict: decideVerdict(reasons.map((r) => r.code)), reasons: orderReasons(reasons),
     checks: {
       syntax: { valid: true, smtputf8: mailbox.isUtf8 }, domain: domain.state, mx: domain.mx,
-      role, disposable, suppressed: suppressed.entry, history: history.summary, catch_all: 'not_checked',
+      role, disposable, suppressed: suppressed.entry, history: history.summary, catch_all: probe.catchAll, smtp_probe: probe.check,
     },
   };
 }
@@ -95,7 +108,7 @@ function invalidSyntax(address: string): VerifyResult {
     address, normalized: null, verdict: decideVerdict(['syntax_invalid']), reasons,
     checks: {
       syntax: { valid: false, smtputf8: false }, domain: 'not_checked', mx: { kind: 'none', hosts: [] },
-      role: false, disposable: false, suppressed: null, history: NOT_CHECKED_HISTORY, catch_all: 'not_checked',
+      role: false, disposable: false, suppressed: null, history: NOT_CHECKED_HISTORY, catch_all: 'not_checked', smtp_probe: null,
     },
   };
 }
@@ -127,7 +140,7 @@ export async function lookupDomain(deps: Pick<VerifyDeps, 'resolver' | 'ipv6'>, 
     case 'null': return { state: 'exists', mx: { kind: 'null', hosts: [] }, reasons: [{ code: 'null_mx', detail: `${domain} publishes a null MX (RFC 7505)` }] };
     case 'implicit': {
       const r = await resolveHostAddresses(deps.resolver, domain, deps.ipv6);
-      if (r.addresses.length > 0) return { state: 'exists', mx: { kind: 'implicit', hosts: [domain] }, reasons: [{ code: 'implicit_mx', detail: `${domain} has no MX; its A/AAAA address receives mail` }] };
+      if (r.addresses.length > 0) return { state: 'exists', mx: { kind: 'implicit', hosts: [domain] }, reasons: [{ code: 'implicit_mx', detail: `${domain} has no MX; its A/AAAA address receives mail` }], target: { host: domain, ip: r.addresses[0]! } };
       if (r.failure === 'temporary') return { state: 'temporary_failure', mx: none, reasons: [{ code: 'dns_temporary', detail: `the address lookup of ${domain} failed for now` }] };
       return { state: 'exists', mx: none, reasons: [{ code: 'no_mail_host', detail: `${domain} has no MX and no A/AAAA record` }] };
     }
@@ -135,7 +148,8 @@ export async function lookupDomain(deps: Pick<VerifyDeps, 'resolver' | 'ipv6'>, 
       const hosts = orderByPreference(found.records, () => 0).map((r) => normalizeHost(r.exchange));
       const resolved = await Promise.all(hosts.slice(0, MAX_HOSTS_RESOLVED).map((h) => resolveHostAddresses(deps.resolver, h, deps.ipv6)));
       const mx = { kind: 'mx' as const, hosts };
-      if (resolved.some((r) => r.addresses.length > 0)) return { state: 'exists', mx, reasons: [] };
+      const first = resolved.findIndex((r) => r.addresses.length > 0);
+      if (first >= 0) return { state: 'exists', mx, reasons: [], target: { host: hosts[first]!, ip: resolved[first]!.addresses[0]! } };
       if (resolved.some((r) => r.failure === 'temporary')) return { state: 'exists', mx, reasons: [{ code: 'dns_temporary', detail: `the address lookup of ${domain}'s MX hosts failed for now` }] };
       return { state: 'exists', mx, reasons: [{ code: 'mail_host_unresolvable', detail: `the MX hosts of ${domain} have no address` }] };
     }
@@ -173,4 +187,25 @@ async function checkHistory(deps: VerifyDeps, account: string, address: string):
   else if (lastDelivered >= 0) reasons.push({ code: 'previously_delivered', detail: `delivered ${summary.last_delivered!.slice(0, 10)}` });
   if (summary.complaints > 0) reasons.push({ code: 'complained', detail: `${summary.complaints} spam complaint${summary.complaints > 1 ? 's' : ''}` });
   return { summary, reasons };
+}
+
+/**
+ * Step 5 (verify.smtpProbe only): ask the first mail host about the address and a random one at
+ * the domain. Not made when the other checks already say undeliverable or unknown (nothing to
+ * learn, and a probe of a bad address is what gets senders blocklisted), nor for address literals.
+ */
+async function runProbe(deps: VerifyDeps, m: Mailbox, domain: DomainFacts, found: Reason[]): Promise<{ reasons: Reason[]; catchAll: VerifyChecks['catch_all']; check: VerifyChecks['smtp_probe'] }> {
+  const skip = { reasons: [], catchAll: 'not_checked' as const, check: null };
+  if (!deps.prober || !domain.target || ['undeliverable', 'unknown'].includes(decideVerdict(found.map((r) => r.code)))) return skip;
+  const { host, ip } = domain.target;
+  const o = await deps.prober.probe(m.address, domainToASCII(m.domain) || m.domain, host, ip);
+  switch (o.kind) {
+    case 'rejected': return { reasons: [{ code: 'rcpt_rejected', detail: `${host} refused it: ${o.reply}` }], catchAll: 'not_checked', check: { outcome: o.kind, host, detail: o.reply } };
+    case 'accepted': return {
+      reasons: [o.catchAll ? { code: 'catch_all', detail: `${host} accepts any address at ${m.domain}` } : { code: 'rcpt_accepted', detail: `${host} accepted it: ${o.reply}` }],
+      catchAll: o.catchAll ?? 'not_checked', check: { outcome: o.kind, host, detail: o.reply },
+    };
+    case 'inconclusive': return { reasons: [{ code: 'probe_inconclusive', detail: `${host}: ${o.why}` }], catchAll: 'not_checked', check: { outcome: o.kind, host, detail: o.why } };
+    case 'skipped': return { reasons: [{ code: 'probe_skipped', detail: o.why }], catchAll: 'not_checked', check: { outcome: o.kind, host, detail: o.why } };
+  }
 }
