@@ -15,6 +15,7 @@ import { openStore } from '../../src/store/open-store.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { RelayProcess } from '../helpers/relay-process.js';
 import { call, seedTenant } from '../helpers/api-fixture.js';
+import { startReceiver } from '../helpers/smtp-receiver.js';
 
 interface Result { address: string; normalized: string | null; verdict: string; reasons: { code: string; detail: string }[]; checks: Record<string, any> }
 
@@ -96,6 +97,7 @@ test('POST /v1/verify and postlane verify against a test DNS server', async (t) 
     assert.equal(bounced.checks.suppressed, null);
     assert.equal(data.find((x) => x.address === '用户@mx.test')!.checks.syntax.smtputf8, true);
     assert.equal(data.find((x) => x.address === 'gone@mx.test')!.checks.suppressed.scope, 'all');
+    assert.ok(data.every((x) => x.checks.smtp_probe === null && x.checks.catch_all === 'not_checked'), 'no probe unless configured');
   });
 
   await t.test('one address: its result; tenant isolation both ways', async () => {
@@ -165,4 +167,34 @@ test('POST /v1/verify and postlane verify against a test DNS server', async (t) 
       assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
     }
   });
+});
+
+test('the SMTP probe when configured: a test MX that refuses unknown users with 550 5.1.1', async (t) => {
+  const dns = await startDnsServer();
+  t.after(() => dns.close());
+  const rcpts: string[] = [];
+  const mx = await startReceiver({ host: '127.0.0.1', tls: false, behaviour: {
+    rcpt: (a) => (rcpts.push(a), a === 'ann@probe.test' ? null : { code: 550, message: '5.1.1 no such user' }),
+  } });
+  t.after(() => mx.close());
+  dns.setZone({ 'probe.test': { MX: [{ exchange: 'mx.probe.test', priority: 10 }] }, 'mx.probe.test': { A: ['127.0.0.1'] } });
+  const relay = await RelayProcess.create({
+    dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port }, verify: { smtpProbe: { timeout: '5s' } },
+  });
+  t.after(() => relay.cleanup());
+  const store = openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
+  await store.open();
+  const alpha = await seedTenant(store, { account: 'alpha', domains: ['alpha.test'], keys: { send: ['send'] } });
+  await store.close();
+  await relay.start();
+  const r = await call(`http://127.0.0.1:${relay.port('http')}`, 'POST', '/v1/verify', { token: alpha.tokens.send!, body: { addresses: ['ann@probe.test', 'bob@probe.test'] } });
+  assert.equal(r.status, 200, r.text);
+  const [ann, bob] = r.body.data as Result[];
+  assert.equal(ann!.verdict, 'deliverable');
+  assert.equal(ann!.checks.catch_all, false);
+  assert.equal(ann!.checks.smtp_probe.outcome, 'accepted');
+  assert.equal(bob!.verdict, 'undeliverable');
+  assert.equal(bob!.reasons[0]!.code, 'rcpt_rejected');
+  assert.ok(rcpts.includes('ann@probe.test') && rcpts.includes('bob@probe.test'));
+  assert.equal(mx.messages.length, 0, 'never DATA');
 });
