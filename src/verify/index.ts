@@ -3,7 +3,7 @@
 // is internal. Verification reads (DNS, the store) and never writes.
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
-import type { MxResolver } from '../delivery/resolver.js';
+import type { MxResolver } from '../delivery/index.js';
 import type { VerifyDeps, VerifyResult } from './verify-address.js';
 import { verifyBatch, VerifyBudget } from './verify-batch.js';
 import { VerifyLists } from './verify-lists.js';

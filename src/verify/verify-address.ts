@@ -5,8 +5,7 @@
 // Lookups are injected (resolver, store, lists), so the steps are tested without sockets.
 import { domainToASCII } from 'node:url';
 import { parseMailbox, type Mailbox } from '../message/address.js';
-import { lookupMailHosts, normalizeHost, orderByPreference, resolveHostAddresses } from '../delivery/route.js';
-import type { MxResolver } from '../delivery/resolver.js';
+import { lookupMailHosts, normalizeHost, orderByPreference, resolveHostAddresses, type MxResolver } from '../delivery/index.js';
 import type { QueueStore } from '../store/store.js';
 import { suppressionKey } from '../store/suppression-store.js';
 import type { VerifyLists } from './verify-lists.js';
