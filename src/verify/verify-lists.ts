@@ -1,5 +1,5 @@
 // Owns the two word lists of verification: role local parts and disposable domains. Both ship as
-// data in src/verify/data/ (one entry a line, '#' comments); operators may add a file of extra
+// data in src/verify/lists/ (one entry a line, '#' comments); operators may add a file of extra
 // disposable domains (config verify.extraDisposableDomains), re-read when its modification time
 // changes (checked at most every `recheckMs`), so a newer list needs no new release.
 import fs from 'node:fs';
@@ -7,8 +7,8 @@ import { domainToASCII } from 'node:url';
 import { ConfigError, RelayError } from '../errors.js';
 
 const BUILT_IN = {
-  roles: new URL('../../../src/verify/data/role-local-parts.txt', import.meta.url),
-  disposable: new URL('../../../src/verify/data/disposable-domains.txt', import.meta.url),
+  roles: new URL('../../../src/verify/lists/role-local-parts.txt', import.meta.url),
+  disposable: new URL('../../../src/verify/lists/disposable-domains.txt', import.meta.url),
 };
 
 /** One entry a line, lower-cased; blank lines and '#' comments skipped. */
