@@ -3,7 +3,8 @@
 // MX, NXDOMAIN, no MX and no A, SERVFAIL), the lists (role, built-in disposable, an operator's
 // extra file), the account's suppressions and history (a hard bounce appended through the store,
 // its suppression lifted so only the history speaks), UTF-8 and malformed addresses, the batch
-// limit, scopes, the per-account budget and tenant isolation.
+// limit, scopes, the per-account budget and tenant isolation; then, with the probe configured, a
+// test MX that refuses unknown users, and a real hard bounce from it read back as history.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -13,7 +14,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import { openStore } from '../../src/store/open-store.js';
 import { startDnsServer } from '../helpers/dns-server.js';
-import { RelayProcess } from '../helpers/relay-process.js';
+import { RelayProcess, eventually } from '../helpers/relay-process.js';
 import { call, seedTenant } from '../helpers/api-fixture.js';
 import { startReceiver } from '../helpers/smtp-receiver.js';
 
@@ -184,10 +185,11 @@ test('the SMTP probe when configured: a test MX that refuses unknown users with 
   t.after(() => relay.cleanup());
   const store = openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
   await store.open();
-  const alpha = await seedTenant(store, { account: 'alpha', domains: ['alpha.test'], keys: { send: ['send'] } });
+  const alpha = await seedTenant(store, { account: 'alpha', domains: ['alpha.test'], keys: { send: ['send'], read: ['read'] } });
   await store.close();
   await relay.start();
-  const r = await call(`http://127.0.0.1:${relay.port('http')}`, 'POST', '/v1/verify', { token: alpha.tokens.send!, body: { addresses: ['ann@probe.test', 'bob@probe.test'] } });
+  const base = `http://127.0.0.1:${relay.port('http')}`;
+  const r = await call(base, 'POST', '/v1/verify', { token: alpha.tokens.send!, body: { addresses: ['ann@probe.test', 'bob@probe.test'] } });
   assert.equal(r.status, 200, r.text);
   const [ann, bob] = r.body.data as Result[];
   assert.equal(ann!.verdict, 'deliverable');
@@ -197,4 +199,21 @@ test('the SMTP probe when configured: a test MX that refuses unknown users with 
   assert.equal(bob!.reasons[0]!.code, 'rcpt_rejected');
   assert.ok(rcpts.includes('ann@probe.test') && rcpts.includes('bob@probe.test'));
   assert.equal(mx.messages.length, 0, 'never DATA');
+
+  // Real history: mail to carl@ is refused 550 5.1.1 by the MX; once bounced, verification says so
+  // from the account's own records and does not probe again.
+  const sent = await call(base, 'POST', '/v1/messages', { token: alpha.tokens.send!, body: { from: 'news@alpha.test', to: ['carl@probe.test'], subject: 'hi', text: 'x' } });
+  assert.equal(sent.status, 202, sent.text);
+  await eventually(async () => {
+    const ev = await call(base, 'GET', '/v1/events?recipient=carl@probe.test&type=bounced', { token: alpha.tokens.read! });
+    return ev.body.data.length > 0;
+  });
+  const probesBefore = rcpts.length;
+  const carl = await call(base, 'POST', '/v1/verify', { token: alpha.tokens.send!, body: { address: 'carl@probe.test' } });
+  assert.equal(carl.body.verdict, 'undeliverable');
+  assert.deepEqual(carl.body.reasons.map((x: { code: string }) => x.code).sort(), ['hard_bounced', 'suppressed']);
+  assert.equal(carl.body.checks.history.hard_bounces, 1);
+  assert.equal(carl.body.checks.suppressed.reason, 'hard-bounce');
+  assert.equal(carl.body.checks.smtp_probe, null, 'known undeliverable: not probed');
+  assert.equal(rcpts.length, probesBefore);
 });
