@@ -1,6 +1,6 @@
 // Address verification end to end: a relay process whose resolver is the test DNS server, asked
 // over real HTTP (fetch) and through the built CLI. Covers each DNS shape (MX, implicit MX, null
-// MX, NXDOMAIN, no MX and no A, SERVFAIL), the lists (role, built-in disposable, an operator's
+// MX, NXDOMAIN, no MX and no A, SERVFAIL, timeout, an IDN domain), the lists (role, built-in disposable, an operator's
 // extra file), the account's suppressions and history (a hard bounce appended through the store,
 // its suppression lifted so only the history speaks), UTF-8 and malformed addresses, the batch
 // limit, scopes, the per-account budget and tenant isolation; then, with the probe configured, a
@@ -32,8 +32,11 @@ test('POST /v1/verify and postlane verify against a test DNS server', async (t) 
     'servfail.test': { MX: [{ exchange: 'mx1.mx.test', priority: 10 }] },
     'mailinator.com': { MX: [{ exchange: 'mx1.mx.test', priority: 10 }] },
     'burner.test': { MX: [{ exchange: 'mx1.mx.test', priority: 10 }] },
+    'xn--bcher-kva.test': { MX: [{ exchange: 'mx1.mx.test', priority: 10 }] },   // bücher.test
+    'timeout.test': { MX: [{ exchange: 'mx1.mx.test', priority: 10 }] },
   });
   dns.fail('servfail.test', 'servfail');
+  dns.fail('timeout.test', 'timeout');
 
   const extraDir = await fs.mkdtemp(path.join(os.tmpdir(), 'verify-extra-'));
   t.after(() => fs.rm(extraDir, { recursive: true, force: true }));
@@ -71,6 +74,7 @@ test('POST /v1/verify and postlane verify against a test DNS server', async (t) 
     ['ann@nxdomain.test', 'undeliverable', ['domain_not_found'], { kind: 'none', hosts: [] }],
     ['ann@nothing.test', 'undeliverable', ['no_mail_host'], { kind: 'none', hosts: [] }],
     ['ann@servfail.test', 'unknown', ['dns_temporary']],
+    ['ann@timeout.test', 'unknown', ['dns_temporary']],
     ['ann@mailinator.com', 'risky', ['disposable_domain']],
     ['ann@burner.test', 'risky', ['disposable_domain']],
     ['postmaster@mx.test', 'risky', ['role_account']],
@@ -78,6 +82,7 @@ test('POST /v1/verify and postlane verify against a test DNS server', async (t) 
     ['unsub@mx.test', 'risky', ['suppressed_broadcast']],
     ['bounced@mx.test', 'undeliverable', ['hard_bounced']],
     ['用户@mx.test', 'deliverable', ['smtputf8']],
+    ['ann@bücher.test', 'deliverable', ['smtputf8'], { kind: 'mx', hosts: ['mx1.mx.test'] }],
     ['not an address', 'undeliverable', ['syntax_invalid']],
     ['secret@mx.test', 'deliverable', []],   // beta's suppression is not alpha's
   ];
