@@ -256,6 +256,8 @@ export const configSchema = z.object({
       .describe('addresses of one request (API batch, CLI run) verified at a time: bounds the DNS queries in flight per request'),
     perAccountPerMinute: z.number().int().min(1).default(600)
       .describe('addresses an account may verify per minute through POST /v1/verify, per node (each costs DNS queries); beyond it 429 + Retry-After'),
+    history: z.boolean().default(true)
+      .describe('read the account\'s delivered/bounced/complained events for each address (hard bounces since lifted from the suppression list, deliveries). There is no index on event recipients yet: on SQLite each address scans the account\'s events within events.retention (about 100 ms per 200,000 events), one at a time per node; false: the suppression list alone, which holds every hard bounce and complaint'),
     smtpProbe: z.union([z.literal(false), z.object({
       timeout: duration('verify.smtpProbe.timeout').default('10s').describe('per read of one probe dialog (connect, greeting, each reply)'),
       perHostPerMinute: z.number().int().min(1).default(6)

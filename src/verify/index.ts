@@ -29,10 +29,27 @@ export function createVerifier(opts: { config: Pick<Config, 'verify' | 'delivery
   const prober = probe === false ? undefined : new SmtpProber({
     timeoutMs: probe.timeout, perHostPerMinute: probe.perHostPerMinute, skipMxHosts: probe.skipMxHosts, port: delivery.port, heloName: opts.config.hostname,
   }, opts.clock);
-  const deps: VerifyDeps = { resolver: opts.resolver, store: opts.store, lists, ipv6: delivery.ipv6, prober };
+  // One history read in flight per process: on SQLite it is a scan of the account's events in the
+  // store's single worker, and acceptance writes must never queue behind a batch of them.
+  const oneAtATime = serialize();
+  const store: VerifyDeps['store'] = {
+    listSuppressions: (q) => opts.store.listSuppressions(q),
+    listEvents: (q) => oneAtATime(() => opts.store.listEvents(q)),
+  };
+  const deps: VerifyDeps = { resolver: opts.resolver, store, lists, ipv6: delivery.ipv6, prober, history: verify.history };
   const budget = new VerifyBudget(verify.perAccountPerMinute, opts.clock);
   return {
     verify: (account, addresses) => verifyBatch(deps, account, addresses, verify.concurrency),
     take: (account, n) => budget.take(account, n),
+  };
+}
+
+/** Runs the tasks given to it one after another, in call order. */
+function serialize(): <T>(task: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(task: () => Promise<T>) => {
+    const run = tail.then(task, task);
+    tail = run.catch(() => undefined);
+    return run;
   };
 }

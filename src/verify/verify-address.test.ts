@@ -132,6 +132,15 @@ describe('verifyAddress: the verdict table', () => {
     assert.deepEqual(h.checks.history, { delivered: 1, hard_bounces: 1, soft_bounces: 0, complaints: 0, last_hard_bounce: new Date(T0).toISOString(), last_delivered: new Date(T0 + DAY).toISOString() });
   });
 
+  it('verify.history: false reads no events; the suppression list still speaks', async () => {
+    const off = deps({ history: false });
+    const bounced = await verifyAddress(off, 'acme', 'bounced@mx.test');
+    assert.equal(bounced.verdict, 'deliverable');
+    assert.equal(bounced.checks.history, null);
+    assert.equal((await verifyAddress(off, 'acme', 'gone@mx.test')).verdict, 'undeliverable');
+    assert.equal((await verifyAddress(deps(), 'acme', 'bad address')).checks.history, null);
+  });
+
   it('a certain finding wins over a DNS failure; a DNS failure never makes "undeliverable" alone', async () => {
     const zone = { ...ZONE, 'mx.test': { fail: true as const } };
     assert.equal((await verifyAddress(deps({ resolver: fakeResolver(zone) }), 'acme', 'gone@mx.test')).verdict, 'undeliverable');

@@ -26,7 +26,8 @@ export interface VerifyChecks {
   /** The account's entry for the address (the 'all' one when there are both), or null. */
   suppressed: { scope: 'all' | 'broadcast'; reason: string; since: string } | null;
   /** The account's delivery events for the address still kept (events.retention). */
-  history: { delivered: number; hard_bounces: number; soft_bounces: number; complaints: number; last_hard_bounce: string | null; last_delivered: string | null };
+  /** null when not read (verify.history: false, or invalid syntax). */
+  history: { delivered: number; hard_bounces: number; soft_bounces: number; complaints: number; last_hard_bounce: string | null; last_delivered: string | null } | null;
   /** Only the SMTP probe can tell; without it (or when it could not tell) 'not_checked'. */
   catch_all: boolean | 'not_checked';
   /** The SMTP RCPT probe's outcome (verify.smtpProbe); null when it did not run. */
@@ -59,6 +60,8 @@ export interface VerifyDeps {
   ipv6: boolean;
   /** Shared by the addresses of one batch: each domain is looked up once. */
   domainCache?: Map<string, Promise<DomainFacts>>;
+  /** verify.history: read the account's events for the address (false: the suppression list alone). */
+  history?: boolean;
   /** The SMTP RCPT probe; absent: off (verify.smtpProbe: false, the default). */
   prober?: Pick<SmtpProber, 'probe'>;
 }
@@ -68,7 +71,7 @@ const MAX_HOSTS_RESOLVED = 5;
 /** Delivery events read per address. */
 const HISTORY_LIMIT = 1000;
 
-const NOT_CHECKED_HISTORY: VerifyChecks['history'] = { delivered: 0, hard_bounces: 0, soft_bounces: 0, complaints: 0, last_hard_bounce: null, last_delivered: null };
+const EMPTY_HISTORY: NonNullable<VerifyChecks['history']> = { delivered: 0, hard_bounces: 0, soft_bounces: 0, complaints: 0, last_hard_bounce: null, last_delivered: null };
 
 export async function verifyAddress(deps: VerifyDeps, account: string, address: string): Promise<VerifyResult> {
   const mailbox = parseSyntax(address);
@@ -107,7 +110,7 @@ function invalidSyntax(address: string): VerifyResult {
     address, normalized: null, verdict: decideVerdict(['syntax_invalid']), reasons,
     checks: {
       syntax: { valid: false, smtputf8: false }, domain: 'not_checked', mx: { kind: 'none', hosts: [] },
-      role: false, disposable: false, suppressed: null, history: NOT_CHECKED_HISTORY, catch_all: 'not_checked', smtp_probe: null,
+      role: false, disposable: false, suppressed: null, history: null, catch_all: 'not_checked', smtp_probe: null,
     },
   };
 }
@@ -169,8 +172,9 @@ async function checkSuppression(deps: VerifyDeps, account: string, address: stri
 
 /** Step 4: the account's delivered / bounced / complained events for the address. */
 async function checkHistory(deps: VerifyDeps, account: string, address: string): Promise<{ summary: VerifyChecks['history']; reasons: Reason[] }> {
+  if (deps.history === false) return { summary: null, reasons: [] };
   const events = await deps.store.listEvents({ account, recipient: address, types: ['delivered', 'bounced', 'complained'], limit: HISTORY_LIMIT });
-  const summary = { ...NOT_CHECKED_HISTORY };
+  const summary = { ...EMPTY_HISTORY };
   let lastHard = -1;
   let lastDelivered = -1;
   for (const e of events) {

@@ -36,7 +36,7 @@ export const verifyResultBody = z.object({
     history: z.object({
       delivered: z.number().int(), hard_bounces: z.number().int(), soft_bounces: z.number().int(), complaints: z.number().int(),
       last_hard_bounce: z.string().nullable(), last_delivered: z.string().nullable(),
-    }).describe('this account\'s events for the address still kept (events.retention)'),
+    }).nullable().describe('this account\'s events for the address still kept (events.retention); null when not read (verify.history: false, or invalid syntax)'),
     catch_all: z.union([z.boolean(), z.literal('not_checked')]).describe('only the SMTP probe can tell (verify.smtpProbe); otherwise not_checked'),
     smtp_probe: z.object({ outcome: z.enum(['accepted', 'rejected', 'inconclusive', 'skipped']), host: z.string(), detail: z.string() }).nullable()
       .describe('the SMTP RCPT probe, when verify.smtpProbe is on and the other checks left something to learn; else null'),
