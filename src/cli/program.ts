@@ -13,6 +13,7 @@ import { registerKeyCommands } from './keys.js';
 import { registerWebhookCommands } from './webhooks.js';
 import { registerSuppressionCommands } from './suppressions.js';
 import { registerStatsCommands } from './stats.js';
+import { registerVerifyCommand } from './verify.js';
 import { registerSecretCommands } from './secrets.js';
 import { registerStartCommand } from './start.js';
 import { VERSION } from './version.js';
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   registerWebhookCommands(program);
   registerSuppressionCommands(program);
   registerStatsCommands(program);
+  registerVerifyCommand(program);
   registerSecretCommands(program);
   return program;
 }

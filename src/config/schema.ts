@@ -43,6 +43,9 @@ const hostPort = (defaultPort: number) => withUnit('hostPort',
     return z.NEVER;
   }));
 
+/** MX hosts of providers known to blocklist senders that probe with RCPT (verify.smtpProbe.skipMxHosts). */
+export const PROBE_SKIP_MX_HOSTS = ['google.com', 'googlemail.com', 'yahoodns.net', 'yahoo.com', 'aol.com', 'outlook.com', 'hotmail.com', 'live.com', 'icloud.com', 'me.com'];
+
 const cidr = z.string().regex(/^[0-9a-fA-F.:]+(\/\d{1,3})?$/, 'expected an IP or CIDR like 10.0.0.0/8')
   .refine((v) => {
     const [ip = '', bits] = v.split('/');
@@ -246,6 +249,25 @@ export const configSchema = z.object({
     }).strict().nullable().default({})
       .describe('suppress an address that keeps soft-bouncing; null: soft bounces never suppress (hard bounces and complaints always do)'),
   }).strict().default({}),
+  verify: z.object({
+    extraDisposableDomains: z.string().nullable().default(null)
+      .describe('a file of more disposable mailbox domains (one a line, \'#\' comments) added to the built-in list; re-read within 30 s when it changes, so a newer list needs no release; null: the built-in list only'),
+    concurrency: z.number().int().min(1).max(100).default(8)
+      .describe('addresses of one request (API batch, CLI run) verified at a time: bounds the DNS queries in flight per request'),
+    perAccountPerMinute: z.number().int().min(1).default(600)
+      .describe('addresses an account may verify per minute through POST /v1/verify, per node (each costs DNS queries); beyond it 429 + Retry-After'),
+    history: z.boolean().default(true)
+      .describe('read the account\'s delivered/bounced/complained events for each address (hard bounces since lifted from the suppression list, deliveries). There is no index on event recipients yet: on SQLite each address scans the account\'s events within events.retention (about 100 ms per 200,000 events), one at a time per node; false: the suppression list alone, which holds every hard bounce and complaint'),
+    smtpProbe: z.union([z.literal(false), z.object({
+      timeout: duration('verify.smtpProbe.timeout').default('10s').describe('per read of one probe dialog (connect, greeting, each reply)'),
+      perHostPerMinute: z.number().int().min(1).default(6)
+        .describe('probes per MX host per minute, per node: beyond it the probe is skipped (a burst of RCPTs from one address is what gets it blocklisted)'),
+      skipMxHosts: z.array(z.string().regex(/^[a-z0-9.-]+$/, 'a lower-case host or domain')).default(PROBE_SKIP_MX_HOSTS)
+        .describe('never probe MX hosts equal to or under these names: providers known to blocklist probers (default: Google, Yahoo/AOL, Microsoft, Apple)'),
+    }).strict()]).default(false)
+      .describe('the optional SMTP RCPT probe (EHLO, MAIL FROM:<>, RCPT TO the address and a random one for catch-all, QUIT; never DATA) from this host on delivery.port; false: off. Read docs/verification.md on its risks first'),
+  }).strict().default({})
+    .describe('address verification (POST /v1/verify, postlane verify): docs/verification.md'),
   webhooks: z.object({
     timeout: duration('webhooks.timeout').default('10s').describe('per POST to a webhook URL'),
     batchSize: z.number().int().min(1).max(1000).default(100).describe('events per POST at most'),

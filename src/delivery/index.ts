@@ -1,4 +1,7 @@
 // Public API of the delivery stage (stage 3): the scheduler main.ts starts and stops, and the
-// resolver factory. Everything else in delivery/ is internal to the stage.
+// resolver factory, and the mail-host lookups address verification shares with route.ts.
+// Everything else in delivery/ is internal to the stage.
 export { DeliveryScheduler, type DeliverySchedulerOptions } from './scheduler.js';
 export { createResolver, type MxResolver, type MxRecord } from './resolver.js';
+// The MX / implicit MX / null MX lookups, for address verification (src/verify/).
+export { lookupMailHosts, resolveHostAddresses, orderByPreference, normalizeHost, type MailHostLookup } from './route.js';

@@ -60,30 +60,18 @@ export class Router {
 
   /** MX host names in the order to try; [domain] when it has no MX (implicit MX). */
   async #mxHostNames(domain: string): Promise<{ names: string[]; implicit: boolean }> {
-    let records: MxRecord[];
-    try {
-      records = await this.#resolver.resolveMx(domain);
-    } catch (err) {
-      const failure = classifyLookupError(err);
-      if (failure === 'nodata') return { names: [domain], implicit: true };
-      if (failure === 'nxdomain') throw new LocalFailure('permanent', '5.1.2', 'the recipient domain does not exist', { cause: err });
-      throw new LocalFailure('temporary', '4.4.3', 'DNS lookup of the recipient domain failed', { cause: err });
+    const found = await lookupMailHosts(this.#resolver, domain);
+    switch (found.kind) {
+      case 'implicit': return { names: found.names, implicit: true };
+      case 'mx': return { names: orderByPreference(found.records, this.#random).map((r) => normalizeHost(r.exchange)), implicit: false };
+      case 'null': throw new LocalFailure('permanent', '5.1.10', 'the recipient domain does not accept mail (null MX)');
+      case 'nxdomain': throw new LocalFailure('permanent', '5.1.2', 'the recipient domain does not exist', { cause: found.cause });
+      case 'temporary': throw new LocalFailure('temporary', '4.4.3', 'DNS lookup of the recipient domain failed', { cause: found.cause });
     }
-    if (records.length === 0) return { names: [domain], implicit: true };
-    const real = records.filter((r) => !isNullMx(r));
-    if (real.length === 0) throw new LocalFailure('permanent', '5.1.10', 'the recipient domain does not accept mail (null MX)');
-    const names = orderByPreference(real, this.#random).map((r) => r.exchange.toLowerCase().replace(/\.$/, ''));
-    return { names, implicit: false };
   }
 
-  async #addresses(host: string): Promise<{ addresses: string[]; failure?: LookupFailure }> {
-    if (net.isIP(host)) return { addresses: [host] };
-    const lookups = [this.#resolver.resolve4(host)];
-    if (this.#delivery.ipv6) lookups.push(this.#resolver.resolve6(host));
-    const results = await Promise.allSettled(lookups);
-    const addresses = results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
-    const failures = results.flatMap((r) => (r.status === 'rejected' ? [classifyLookupError(r.reason)] : []));
-    return { addresses: [...new Set(addresses)], failure: failures.find((f) => f === 'temporary') ?? failures[0] };
+  #addresses(host: string): Promise<HostAddresses> {
+    return resolveHostAddresses(this.#resolver, host, this.#delivery.ipv6);
   }
 
   #mxHost(host: string, addresses: string[]): RouteHost {
@@ -97,6 +85,48 @@ export class Router {
     return { host: s.host, addresses, port: s.port, security: smarthostRequirement(s.host, s.tls), auth: s.auth };
   }
 }
+
+/**
+ * What a domain's MX lookup says about where its mail goes (RFC 5321 §5.1, RFC 7505): MX records
+ * (null MX removed), the domain itself when it has none (implicit MX), a null MX, or a failure.
+ * The router turns this into hosts or a LocalFailure; src/verify/ reports it. Records are in DNS
+ * order: the caller orders them (orderByPreference).
+ */
+export type MailHostLookup =
+  | { kind: 'mx'; records: MxRecord[] }
+  | { kind: 'implicit'; names: [string] }
+  | { kind: 'null' }
+  | { kind: 'nxdomain' | 'temporary'; cause: unknown };
+
+export async function lookupMailHosts(resolver: Pick<MxResolver, 'resolveMx'>, domain: string): Promise<MailHostLookup> {
+  let records: MxRecord[];
+  try {
+    records = await resolver.resolveMx(domain);
+  } catch (err) {
+    const failure = classifyLookupError(err);
+    if (failure === 'nodata') return { kind: 'implicit', names: [domain] };
+    return { kind: failure, cause: err };
+  }
+  if (records.length === 0) return { kind: 'implicit', names: [domain] };
+  const real = records.filter((r) => !isNullMx(r));
+  return real.length === 0 ? { kind: 'null' } : { kind: 'mx', records: real };
+}
+
+export interface HostAddresses { addresses: string[]; failure?: LookupFailure }
+
+/** A host's A (and, with ipv6, AAAA) addresses; `failure` the worst lookup failure (temporary first). */
+export async function resolveHostAddresses(resolver: MxResolver, host: string, ipv6: boolean): Promise<HostAddresses> {
+  if (net.isIP(host)) return { addresses: [host] };
+  const lookups = [resolver.resolve4(host)];
+  if (ipv6) lookups.push(resolver.resolve6(host));
+  const results = await Promise.allSettled(lookups);
+  const addresses = results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [classifyLookupError(r.reason)] : []));
+  return { addresses: [...new Set(addresses)], failure: failures.find((f) => f === 'temporary') ?? failures[0] };
+}
+
+/** An MX exchange as a host name: lower case, no trailing dot. */
+export const normalizeHost = (name: string): string => name.toLowerCase().replace(/\.$/, '');
 
 /** RFC 7505: a single MX whose exchange is the root ("." — node returns ""). */
 const isNullMx = (r: MxRecord) => r.exchange === '' || r.exchange === '.';

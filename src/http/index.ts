@@ -5,6 +5,9 @@ import { AccountCache } from '../accounts/account-cache.js';
 import { LinkBase } from '../accounts/link-base.js';
 import { statsRoutes } from './routes/stats.js';
 import { suppressionRoutes } from './routes/suppressions.js';
+import { verifyRoutes } from './routes/verify.js';
+import { createVerifier } from '../verify/index.js';
+import { createResolver, type MxResolver } from '../delivery/index.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
@@ -35,7 +38,7 @@ export type { HttpApi, MetricsListener, MetricsSource };
 const MAX_SCHEDULE_AHEAD_MS = 72 * 3_600_000;
 
 export const apiRoutes = (ctx: RouteContext): ApiRoute[] =>
-  [...messageRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...domainRoutes(ctx), ...suppressionRoutes(ctx), ...statsRoutes(ctx)];
+  [...messageRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...domainRoutes(ctx), ...suppressionRoutes(ctx), ...statsRoutes(ctx), ...verifyRoutes(ctx)];
 
 export interface ApiDeps {
   config: Readonly<Config>;
@@ -52,6 +55,8 @@ export interface ApiDeps {
   linkSecrets?: Secrets;
   /** The process's account cache (quota limits, tracking domains); one of its own if absent. */
   accounts?: AccountCache;
+  /** DNS for POST /v1/verify; createResolver(config.dns) if absent. */
+  resolver?: MxResolver;
 }
 
 /** Starts the HTTP API of config.http; null when it is off (http: false). */
@@ -74,6 +79,7 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
   const ctx: RouteContext = {
     store, submission, clock, hostname: config.hostname, domains: config.domains,
     allowPrivateWebhooks: config.webhooks.allowPrivateDestinations,
+    verifier: createVerifier({ config, store, resolver: deps.resolver ?? createResolver(config.dns), clock }),
     // The retry window (delivery.maxQueueTime) counts from acceptance: a scheduled send keeps at least half of it.
     composeLimits: { maxRecipients: config.limits.maxRecipients, maxLineLength: config.limits.maxLineLength, maxScheduleAheadMs: Math.min(MAX_SCHEDULE_AHEAD_MS, config.delivery.maxQueueTime / 2) },
   };

@@ -1,10 +1,11 @@
 // What the route handlers are given: the store (account-scoped reads only), the HTTP submission
-// path of the ingress stage, and the few settings the answers need.
+// path of the ingress stage, the address verifier, and the few settings the answers need.
 import type { Clock } from '../../clock.js';
 import type { DomainsConfig } from '../../config/schema.js';
 import type { ComposeLimits } from '../../ingress/http/compose.js';
 import type { HttpSubmission } from '../../ingress/http/submission.js';
 import type { QueueStore } from '../../store/store.js';
+import type { Verifier } from '../../verify/index.js';
 
 export interface RouteContext {
   store: QueueStore;
@@ -15,4 +16,6 @@ export interface RouteContext {
   domains: DomainsConfig;
   /** webhooks.allowPrivateDestinations: webhook URLs may name non-public hosts. */
   allowPrivateWebhooks: boolean;
+  /** POST /v1/verify (src/verify/). */
+  verifier: Verifier;
 }
