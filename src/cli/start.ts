@@ -17,7 +17,8 @@ const ROLES: Record<string, string> = {
   submissions: 'SMTP submission over TLS, AUTH',
   alt: 'SMTP submission (alternative port)',
   mx: 'inbound mail for local domains only',
-  http: 'HTTP API /v1, /metrics, /healthz',
+  http: 'HTTP API /v1, /openapi.json, /healthz, /readyz',
+  metrics: 'Prometheus /metrics, /healthz, /readyz',
 };
 
 /** The config key of the listener a failed bind was for (smtp.mx.port, http.host…), by port, else by address. */
