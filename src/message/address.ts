@@ -174,7 +174,8 @@ function isDomainName(domain: string): boolean {
 function isAddressLiteralText(lit: string): boolean {
   if (!lit.endsWith(']')) return false;
   const body = lit.slice(1, -1);
-  if (/^IPv6:/i.test(body)) return net.isIPv6(body.slice(5));
+  // node:net accepts a zone index ("fe80::1%eth0"); RFC 5321's IPv6-addr has none.
+  if (/^IPv6:/i.test(body)) return !body.includes('%') && net.isIPv6(body.slice(5));
   return net.isIPv4(body);
 }
 

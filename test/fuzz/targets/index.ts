@@ -1,10 +1,12 @@
 // Every fuzz target, with the size of its bounded run in `npm test` (about two seconds each on the
 // shared 2-core machine; the long run in bench/fuzz.ts does at least a million of each).
 import type { FuzzTarget } from '../harness.js';
+import { addressTarget } from './address.js';
 import { dataReaderTarget } from './data-reader.js';
 
 export interface TargetEntry { target: FuzzTarget<any>; short: { propertyRuns: number; mutationRuns: number } }
 
 export const TARGETS: TargetEntry[] = [
   { target: dataReaderTarget, short: { propertyRuns: 1500, mutationRuns: 3000 } },
+  { target: addressTarget, short: { propertyRuns: 5000, mutationRuns: 5000 } },
 ];
