@@ -40,6 +40,7 @@ const MAX_DOMAIN_OCTETS = 255;
 const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\u{10ffff}]$/u;
 const LDH_LABEL = /^[A-Za-z0-9\u0080-\u{10ffff}]([A-Za-z0-9\-\u0080-\u{10ffff}]*[A-Za-z0-9\u0080-\u{10ffff}])?$/u;
 const NON_ASCII = /[^\x00-\x7f]/;
+const LONE_SURROGATE = /\p{Surrogate}/u;
 const KEYWORD = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
 const VALUE = /^[\x21-\x3c\x3e-\x7e]+$/;
 const octets = (s: string) => Buffer.byteLength(s, 'utf8');
@@ -109,6 +110,8 @@ function parsePath(s: string): ArgsResult<{ mailbox: Mailbox; end: number }> {
   if (close < 0) return fail('syntax');
   if (octets(s.slice(0, close + 1)) > MAX_PATH_OCTETS) return fail('path-too-long');
   let inner = s.slice(1, close);
+  // A lone UTF-16 surrogate (possible in a JSON string, not in UTF-8) would be stored as U+FFFD.
+  if (LONE_SURROGATE.test(inner)) return fail('syntax');
   let hasSourceRoute = false;
   if (inner.startsWith('@')) {
     const colon = inner.indexOf(':');
