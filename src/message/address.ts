@@ -151,9 +151,13 @@ function isDotString(local: string): boolean {
   return local.length > 0 && local.split('.').every((atom) => atom.length > 0 && [...atom].every((c) => ATEXT.test(c)));
 }
 
-/** RFC 5321 Quoted-string: qtextSMTP (and UTF-8) or backslash + printable ASCII. */
+/**
+ * RFC 5321 Quoted-string: qtextSMTP (and UTF-8) or backslash + printable ASCII, except < and >
+ * (even escaped): the address is written between angle brackets in Received, DSNs and logs, and
+ * nodemailer's header writer turns them into spaces, so one address would become another.
+ */
 function isQuotedString(local: string): boolean {
-  if (local.length < 2 || !local.endsWith('"')) return false;
+  if (local.length < 2 || !local.endsWith('"') || /[<>]/.test(local)) return false;
   const body = [...local.slice(1, -1)];
   for (let i = 0; i < body.length; i++) {
     const code = body[i]!.codePointAt(0)!;
