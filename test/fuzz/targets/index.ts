@@ -3,10 +3,12 @@
 import type { FuzzTarget } from '../harness.js';
 import { addressTarget } from './address.js';
 import { dataReaderTarget } from './data-reader.js';
+import { proxyTarget } from './proxy-protocol.js';
 
 export interface TargetEntry { target: FuzzTarget<any>; short: { propertyRuns: number; mutationRuns: number } }
 
 export const TARGETS: TargetEntry[] = [
   { target: dataReaderTarget, short: { propertyRuns: 1500, mutationRuns: 3000 } },
   { target: addressTarget, short: { propertyRuns: 5000, mutationRuns: 5000 } },
+  { target: proxyTarget, short: { propertyRuns: 4000, mutationRuns: 5000 } },
 ];
