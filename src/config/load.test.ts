@@ -139,3 +139,25 @@ test('smtp.<listener>.proxyProtocol: off by default; trusted IP/CIDR list, requi
     assert.throws(() => loadConfig({ env: {}, overrides: { 'smtp.mx': { proxyProtocol: value } } }), (err: unknown) => err instanceof ConfigError && re.test(err.message), JSON.stringify(value));
   }
 });
+
+test('durations used as timers are bounded by what setTimeout can wait (2^31-1 ms); the error names the key', () => {
+  // 2147484 meant as seconds (or any duration over 24.8 days) overflowed Node's timers: a
+  // TimeoutOverflowWarning, and the timeout became 1 ms.
+  const refused: [string, string][] = [
+    ['delivery:\n  connectTimeout: 2147484\n', 'delivery.connectTimeout'],
+    ['smtp:\n  commandTimeout: 25d\n', 'smtp.commandTimeout'],
+    ['dns:\n  timeout: 3w\n', 'dns.timeout'],
+    ['webhooks:\n  pollInterval: 2147483648ms\n', 'webhooks.pollInterval'],
+    ['storage:\n  statementTimeout: 30d\n', 'storage.statementTimeout'],
+    [`delivery:\n  maxQueueTime: ${'9'.repeat(400)}\n`, 'delivery.maxQueueTime'],
+    [`limits:\n  maxMessageSize: ${'9'.repeat(400)}MB\n`, 'limits.maxMessageSize'],
+  ];
+  for (const [yaml, key] of refused) {
+    const { file } = tmpFile(yaml);
+    assert.throws(() => loadConfig({ file, env: {} }), (err: unknown) => err instanceof ConfigError && err.key === key, yaml);
+  }
+  const { file } = tmpFile('delivery:\n  connectTimeout: 2147483ms\nsmtp:\n  commandTimeout: 24d\nevents:\n  retention: 365d\n');
+  const cfg = loadConfig({ file, env: {} });
+  assert.equal(cfg.smtp.commandTimeout, 24 * 86_400_000);
+  assert.equal(cfg.events.retention, 365 * 86_400_000, 'a retention is no timer: it may be longer');
+});
