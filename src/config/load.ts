@@ -88,18 +88,27 @@ export interface LoadOptions {
 export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   const env = opts.env ?? process.env;
   const file = opts.file ?? env.POSTLANE_CONFIG ?? (fs.existsSync('postlane.yaml') ? 'postlane.yaml' : undefined);
+  if (!file) return loadConfigText(null, { env, overrides: opts.overrides, baseDir: process.cwd() });
+  let text: string;
+  try { text = fs.readFileSync(file, 'utf8'); } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`, 'config');
+  }
+  return loadConfigText(text, { env, overrides: opts.overrides, file, baseDir: path.dirname(path.resolve(file)) });
+}
+
+/**
+ * The configuration from YAML text (null: none) ← env ← overrides; what loadConfig does once the
+ * file is read (and what the fuzzer calls). Throws only ConfigError.
+ */
+export function loadConfigText(text: string | null, opts: { env: NodeJS.ProcessEnv; overrides?: Record<string, unknown>; file?: string; baseDir: string }): Readonly<Config> {
+  const { env, file, baseDir } = opts;
+  const name = file ?? 'config';
   let raw: Record<string, unknown> = {};
-  let baseDir = process.cwd();
-  if (file) {
-    let text: string;
-    try { text = fs.readFileSync(file, 'utf8'); } catch (err) {
-      throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`, 'config');
-    }
+  if (text !== null) {
     try { raw = (YAML.parse(text) ?? {}) as Record<string, unknown>; } catch (err) {
-      throw new ConfigError(`${file}: invalid YAML: ${(err as Error).message}`, 'config');
+      throw new ConfigError(`${name}: invalid YAML: ${(err as Error).message}`, 'config');
     }
-    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${file}: top level must be a mapping`, 'config');
-    baseDir = path.dirname(path.resolve(file));
+    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${name}: top level must be a mapping`, 'config');
   }
   for (const o of envOverrides(env)) setPath(raw, o.path, o.value);
   for (const [k, v] of Object.entries(opts.overrides ?? {})) setPath(raw, k.split('.'), v);
