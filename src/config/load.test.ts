@@ -161,3 +161,10 @@ test('durations used as timers are bounded by what setTimeout can wait (2^31-1 m
   assert.equal(cfg.smtp.commandTimeout, 24 * 86_400_000);
   assert.equal(cfg.events.retention, 365 * 86_400_000, 'a retention is no timer: it may be longer');
 });
+
+test('an empty key is named in the error (found by fuzzing)', () => {
+  for (const yaml of [': 1\n', 'smtp:\n  "": 2\n']) {
+    const { file } = tmpFile(yaml);
+    assert.throws(() => loadConfig({ file, env: {} }), (err: unknown) => err instanceof ConfigError && err.key !== '' && !err.key.endsWith('.') && err.message.includes(err.key), yaml);
+  }
+});
