@@ -130,7 +130,10 @@ export function describeIssues(issues: readonly z.ZodIssue[]): { key: string; me
   for (const issue of issues) {
     const at = issue.path.join('.');
     if (issue.code === 'unrecognized_keys') {
-      for (const k of issue.keys) out.push({ key: at ? `${at}.${k}` : k, message: 'unknown key' });
+      for (const key of issue.keys) {
+        const k = key === '' ? '""' : key; // YAML's ": 1" has an empty key, still to be named
+        out.push({ key: at ? `${at}.${k}` : k, message: 'unknown key' });
+      }
       continue;
     }
     const key = at || '(top level)';
