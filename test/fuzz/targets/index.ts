@@ -5,6 +5,7 @@ import { addressTarget } from './address.js';
 import { configTarget } from './config.js';
 import { dataReaderTarget } from './data-reader.js';
 import { proxyTarget } from './proxy-protocol.js';
+import { sessionTarget } from './session.js';
 
 export interface TargetEntry { target: FuzzTarget<any>; short: { propertyRuns: number; mutationRuns: number } }
 
@@ -12,5 +13,6 @@ export const TARGETS: TargetEntry[] = [
   { target: dataReaderTarget, short: { propertyRuns: 1500, mutationRuns: 3000 } },
   { target: addressTarget, short: { propertyRuns: 5000, mutationRuns: 5000 } },
   { target: proxyTarget, short: { propertyRuns: 4000, mutationRuns: 5000 } },
+  { target: sessionTarget, short: { propertyRuns: 1500, mutationRuns: 2000 } },
   { target: configTarget, short: { propertyRuns: 1000, mutationRuns: 1500 } },
 ];
