@@ -141,3 +141,13 @@ test('client header fields that would come out longer than 998 octets are refuse
   const mime = await prepareMessage(fine, LIMITS, NOW).build('01ABCDEFGHJKMNPQRSTV', 'relay.test', NOW);
   for (const line of mime.toString('latin1').split('\r\n')) assert.ok(line.length <= 998, `line of ${line.length}`);
 });
+
+test('text and html with LF or CR line ends are composed with CRLF only (found by fuzzing)', async () => {
+  // MailComposer keeps the line ends it is given: "\n.\n" in a JSON text went into the stored
+  // message as is, bare LFs that DKIM signed and a lenient receiver might read as end of data.
+  const req = sendMessageRequest.parse({ from: 'a@acme.test', to: ['b@dest.test'], text: 'Thanks!\n\n.\nTotal: 10 €\rend', html: '<p>a</p>\n.\n<p>b</p>' });
+  const mime = (await prepareMessage(req, LIMITS, NOW).build('01ABCDEFGHJKMNPQRSTV', 'relay.test', NOW)).toString('latin1');
+  assert.doesNotMatch(mime, /\r(?!\n)|(?<!\r)\n/, 'no bare CR or LF');
+  const parsed = await simpleParser(Buffer.from(mime, 'latin1'));
+  assert.match(parsed.text ?? '', /Thanks!\r?\n\r?\n\.\r?\nTotal: 10 €/);
+});
