@@ -125,7 +125,7 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
     from: { name: sender.name, address: sender.address },
     to: to.map(asNodemailer), cc: cc.map(asNodemailer), bcc: bcc.map(asNodemailer),
     ...(replyTo.length ? { replyTo: replyTo.map(asNodemailer) } : {}),
-    subject: req.subject ?? '', text: req.text, html: req.html,
+    subject: req.subject ?? '', text: crlfLines(req.text), html: crlfLines(req.html),
     headers: req.headers ?? {},
     attachments: (req.attachments ?? []).map((a) => ({
       filename: a.filename, content: decodeBase64(a.content), contentType: a.content_type,
@@ -133,6 +133,9 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
       contentDisposition: a.disposition ?? (a.content_id ? 'inline' as const : 'attachment' as const),
     })),
     disableFileAccess: true, disableUrlAccess: true,
+    // MailComposer keeps the line ends it is given (text and html are made CRLF above, this
+    // catches any other LF); SMTP carries and DKIM signs CRLF only.
+    newline: 'windows',
   };
   const fromDomain = domainOfAddress(sender.address);
   return {
@@ -146,6 +149,9 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
 }
 
 const asNodemailer = (m: Named) => ({ name: m.name, address: m.address });
+
+/** Every line end (LF, CR, CRLF) as CRLF: a bare CR or LF must not reach the stored message. */
+const crlfLines = (s: string | undefined) => s?.replace(/\r\n|\r|\n/g, '\r\n');
 
 /** RFC 5322 §2.1.1: a line is at most 998 octets without its CRLF. */
 const MAX_LINE_OCTETS = 998;
