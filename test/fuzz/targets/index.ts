@@ -2,6 +2,7 @@
 // shared 2-core machine; the long run in bench/fuzz.ts does at least a million of each).
 import type { FuzzTarget } from '../harness.js';
 import { addressTarget } from './address.js';
+import { apiTarget } from './api-json.js';
 import { configTarget } from './config.js';
 import { dataReaderTarget } from './data-reader.js';
 import { proxyTarget } from './proxy-protocol.js';
@@ -14,5 +15,6 @@ export const TARGETS: TargetEntry[] = [
   { target: addressTarget, short: { propertyRuns: 5000, mutationRuns: 5000 } },
   { target: proxyTarget, short: { propertyRuns: 4000, mutationRuns: 5000 } },
   { target: sessionTarget, short: { propertyRuns: 1500, mutationRuns: 2000 } },
+  { target: apiTarget, short: { propertyRuns: 1000, mutationRuns: 1500 } },
   { target: configTarget, short: { propertyRuns: 1000, mutationRuns: 1500 } },
 ];
