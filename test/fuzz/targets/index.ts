@@ -6,6 +6,7 @@ import { apiTarget } from './api-json.js';
 import { configTarget } from './config.js';
 import { dataReaderTarget } from './data-reader.js';
 import { proxyTarget } from './proxy-protocol.js';
+import { reportsTarget } from './reports.js';
 import { sessionTarget } from './session.js';
 
 export interface TargetEntry { target: FuzzTarget<any>; short: { propertyRuns: number; mutationRuns: number } }
@@ -16,5 +17,6 @@ export const TARGETS: TargetEntry[] = [
   { target: proxyTarget, short: { propertyRuns: 4000, mutationRuns: 5000 } },
   { target: sessionTarget, short: { propertyRuns: 1500, mutationRuns: 2000 } },
   { target: apiTarget, short: { propertyRuns: 1000, mutationRuns: 1500 } },
+  { target: reportsTarget, short: { propertyRuns: 1000, mutationRuns: 1000 } },
   { target: configTarget, short: { propertyRuns: 1000, mutationRuns: 1500 } },
 ];
