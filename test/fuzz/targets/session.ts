@@ -150,8 +150,27 @@ const command = fc.oneof(
   fc.constantFrom('x'.repeat(600), 'AUTH PLAIN ' + 'A'.repeat(3000), 'NOOP\0', '\xff\xfe', 'MAIL FROM:<a@b.example>\rRCPT TO:<c@d.example>'),
 );
 const dataBody = fc.constantFrom('Subject: x\r\n\r\nhi\r\n.\r\n', '..\r\n.\r\n', 'a\n.\n', 'x\r\n.\rMAIL FROM:<e@vil>\r\n.\r\n', `${'y'.repeat(1200)}\r\n.\r\n`, '.\r\n', 'no end');
-const dialogue = fc.array(fc.oneof({ weight: 6, arbitrary: command.map((c) => `${c}\r\n`) }, { weight: 1, arbitrary: dataBody }, { weight: 1, arbitrary: command.map((c) => `${c}\n`) }), { maxLength: 40 })
-  .map((parts) => Buffer.from(parts.join(''), 'utf8'));
+const anyStep = fc.oneof({ weight: 6, arbitrary: command.map((c) => `${c}\r\n`) }, { weight: 1, arbitrary: dataBody }, { weight: 1, arbitrary: command.map((c) => `${c}\n`) });
+/** A well-ordered transaction (optionally twice), then edited: steps dropped, inserted, repeated. */
+const script = fc.tuple(fc.constantFrom('EHLO client.example', 'HELO client.example'), fc.boolean(), fc.constantFrom(`AUTH PLAIN ${b64('\0alice\0secret')}`, `AUTH LOGIN\r\n${b64('alice')}\r\n${b64('pw')}`, ''),
+  fc.tuple(fc.constantFrom('MAIL FROM:', 'MAIL FROM:'), addr, fc.constantFrom('', ' SMTPUTF8', ' BODY=8BITMIME', ' SIZE=10')).map((p) => p.join('')),
+  fc.array(fc.tuple(fc.constant('RCPT TO:'), addr).map((p) => p.join('')), { minLength: 1, maxLength: 7 }), dataBody, fc.boolean())
+  .map(([hello, tls, auth, mail, rcpts, body, twice]) => {
+    const tx = [mail, ...rcpts, 'DATA'].map((c) => `${c}\r\n`).concat(body);
+    return [`${hello}\r\n`, ...(tls ? ['STARTTLS\r\n', `${hello}\r\n`] : []), ...(auth ? [`${auth}\r\n`] : []), ...tx, ...(twice ? ['RSET\r\n', ...tx] : []), 'QUIT\r\n'];
+  });
+const edits = fc.array(fc.tuple(fc.constantFrom('drop', 'insert', 'repeat'), fc.nat(), anyStep), { maxLength: 4 });
+const dialogue = fc.oneof(
+  { weight: 4, arbitrary: fc.tuple(script, edits).map(([steps, ops]) => {
+    const out = [...steps];
+    for (const [op, at, step] of ops) {
+      const i = at % (out.length + 1);
+      if (op === 'drop') out.splice(i, 1); else if (op === 'insert') out.splice(i, 0, step); else if (out[i] !== undefined) out.splice(i, 0, out[i]!);
+    }
+    return out;
+  }) },
+  { weight: 1, arbitrary: fc.array(anyStep, { maxLength: 40 }) },
+).map((parts) => Buffer.from(parts.join(''), 'utf8'));
 
 export const sessionTarget: FuzzTarget<Input> = {
   name: 'session',
