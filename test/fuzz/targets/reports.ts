@@ -85,10 +85,19 @@ const token = fc.constantFrom('Final-Recipient: rfc822; ', 'Original-Recipient: 
   '(reason: ', '--- Below this line is a copy of the message.\n', 'Hi. This is the qmail-send program', 'x'.repeat(300), 'é', '\0');
 const reportText = fc.array(token, { maxLength: 80 }).map((t) => Buffer.from(t.join(''), 'utf8'));
 
+/** Field lines as a DSN or ARF body has them, values from the tokens, blocks split by blank lines. */
+const fieldName = fc.constantFrom('Final-Recipient', 'Original-Recipient', 'Action', 'Status', 'Diagnostic-Code', 'Remote-MTA', 'Reporting-MTA', 'Feedback-Type',
+  'Original-Mail-From', 'Original-Rcpt-To', 'Message-ID', 'X-Original-Message-ID', 'Return-Path', 'To', 'Source-IP', ' ', '');
+const fieldLines = fc.array(fc.oneof({ weight: 5, arbitrary: fc.tuple(fieldName, fc.oneof(fc.array(token, { maxLength: 4 }).map((v) => v.join('')),
+    fc.constantFrom('5.1.1', '4.2.2 (mailbox full)', '5.01.001', '2.0.0', '5.7.1.5', 'failed', 'Delayed', 'rfc822; a@b.example', 'rfc822;<x@y.example> (c)', 'dns; mx.example.',
+      'smtp; 550-5.1.1 user unknown', '<id@x>', 'abuse', 'rfc822; a@b@c', 'rfc822; "a b"@c.example'))).map(([n, v]) => `${n}: ${v}`) }, { weight: 1, arbitrary: fc.constant('') }), { maxLength: 30 })
+  .chain((lines) => fc.constantFrom('\n', '\r\n').map((eol) => Buffer.from(lines.join(eol), 'utf8')));
+
 export const reportsTarget: FuzzTarget<Input> = {
   name: 'reports',
   arbitrary: fc.oneof(
-    { weight: 6, arbitrary: reportText.map((bytes) => ({ bytes, mime: false })) },
+    { weight: 3, arbitrary: reportText.map((bytes) => ({ bytes, mime: false })) },
+    { weight: 4, arbitrary: fieldLines.map((bytes) => ({ bytes, mime: false })) },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 600 }).map((a) => ({ bytes: Buffer.from(a), mime: false })) },
     { weight: 1, arbitrary: reportText.map((bytes) => ({ bytes: Buffer.concat([Buffer.from('Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\n'), bytes, Buffer.from('\r\n--b--\r\n')]), mime: true })) },
   ),
