@@ -168,3 +168,15 @@ test('an empty key is named in the error (found by fuzzing)', () => {
     assert.throws(() => loadConfig({ file, env: {} }), (err: unknown) => err instanceof ConfigError && err.key !== '' && !err.key.endsWith('.') && err.message.includes(err.key), yaml);
   }
 });
+
+test('YAML warnings (an unknown tag or directive, a mapping as a key) are errors, not a process warning and a guess (found by fuzzing)', () => {
+  for (const yaml of ['delivery:\n  connectTimeout: !!js/function 30s\n', '%FOO bar\n---\nhostname: relay.example\n', '? { a: 1 }\n: 2\n', 'hostname: !custom relay.example\n']) {
+    const { file } = tmpFile(yaml);
+    const warned: unknown[] = [];
+    const onWarning = (w: unknown) => warned.push(w);
+    process.on('warning', onWarning);
+    try {
+      assert.throws(() => loadConfig({ file, env: {} }), (err: unknown) => err instanceof ConfigError && err.key === 'config', yaml);
+    } finally { process.off('warning', onWarning); }
+  }
+});
