@@ -64,7 +64,27 @@ function matchEnvName(tokens: string[], known: Map<string, string[]>): string[] 
 }
 
 function parseEnvValue(raw: string): unknown {
-  try { return YAML.parse(raw); } catch { return raw; }
+  try { return YAML.parse(raw, { logLevel: 'silent' }); } catch { return raw; }
+}
+
+/**
+ * The YAML document as plain data. What the yaml library only warns about (an unknown tag or
+ * directive, a mapping used as a key) is an error here: it would otherwise print a process warning
+ * and load a guess.
+ */
+function parseYaml(text: string, name: string): unknown {
+  let doc: YAML.Document.Parsed;
+  try { doc = YAML.parseDocument(text, { prettyErrors: true, logLevel: 'silent' }); } catch (err) {
+    throw new ConfigError(`${name}: invalid YAML: ${(err as Error).message}`, 'config');
+  }
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) throw new ConfigError(`${name}: invalid YAML: ${problem.message}`, 'config');
+  let collectionKey = false;
+  YAML.visit(doc, { Pair: (_, pair) => { if (YAML.isCollection(pair.key)) { collectionKey = true; return YAML.visit.BREAK; } return undefined; } });
+  if (collectionKey) throw new ConfigError(`${name}: invalid YAML: a mapping or sequence used as a key`, 'config');
+  try { return doc.toJS({ maxAliasCount: 100 }) ?? {}; } catch (err) {
+    throw new ConfigError(`${name}: invalid YAML: ${(err as Error).message}`, 'config');
+  }
 }
 
 function setPath(target: Record<string, unknown>, keyPath: string[], value: unknown) {
@@ -105,9 +125,7 @@ export function loadConfigText(text: string | null, opts: { env: NodeJS.ProcessE
   const name = file ?? 'config';
   let raw: Record<string, unknown> = {};
   if (text !== null) {
-    try { raw = (YAML.parse(text) ?? {}) as Record<string, unknown>; } catch (err) {
-      throw new ConfigError(`${name}: invalid YAML: ${(err as Error).message}`, 'config');
-    }
+    raw = parseYaml(text, name) as Record<string, unknown>;
     if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${name}: top level must be a mapping`, 'config');
   }
   for (const o of envOverrides(env)) setPath(raw, o.path, o.value);
