@@ -17,7 +17,7 @@ import type { FuzzTarget } from '../harness.js';
 
 interface Input { bytes: Buffer; mime: boolean }
 
-const ADDRESS = /^[^\s<>@]+@[^\s<>@]+$/;
+const ADDRESS = /^[^\s<>@]+@(?![.]*$)[^\s<>@]+$/; // a domain of dots alone is none
 const STATUS = /^[245]\.\d{1,3}\.\d{1,3}$/;
 const MESSAGE_ID = /^<[^<>\s]+>$/;
 const ACTIONS = new Set(['failed', 'delayed', 'delivered', 'relayed', 'expanded']);
