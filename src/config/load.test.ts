@@ -139,3 +139,44 @@ test('smtp.<listener>.proxyProtocol: off by default; trusted IP/CIDR list, requi
     assert.throws(() => loadConfig({ env: {}, overrides: { 'smtp.mx': { proxyProtocol: value } } }), (err: unknown) => err instanceof ConfigError && re.test(err.message), JSON.stringify(value));
   }
 });
+
+test('durations used as timers are bounded by what setTimeout can wait (2^31-1 ms); the error names the key', () => {
+  // 2147484 meant as seconds (or any duration over 24.8 days) overflowed Node's timers: a
+  // TimeoutOverflowWarning, and the timeout became 1 ms.
+  const refused: [string, string][] = [
+    ['delivery:\n  connectTimeout: 2147484\n', 'delivery.connectTimeout'],
+    ['smtp:\n  commandTimeout: 25d\n', 'smtp.commandTimeout'],
+    ['dns:\n  timeout: 4w\n', 'dns.timeout'],
+    ['webhooks:\n  pollInterval: 2147483648ms\n', 'webhooks.pollInterval'],
+    ['storage:\n  statementTimeout: 30d\n', 'storage.statementTimeout'],
+    [`delivery:\n  maxQueueTime: ${'9'.repeat(400)}\n`, 'delivery.maxQueueTime'],
+    [`limits:\n  maxMessageSize: ${'9'.repeat(400)}MB\n`, 'limits.maxMessageSize'],
+  ];
+  for (const [yaml, key] of refused) {
+    const { file } = tmpFile(yaml);
+    assert.throws(() => loadConfig({ file, env: {} }), (err: unknown) => err instanceof ConfigError && err.key === key, yaml);
+  }
+  const { file } = tmpFile('delivery:\n  connectTimeout: 2147483ms\nsmtp:\n  commandTimeout: 24d\nevents:\n  retention: 365d\n');
+  const cfg = loadConfig({ file, env: {} });
+  assert.equal(cfg.smtp.commandTimeout, 24 * 86_400_000);
+  assert.equal(cfg.events.retention, 365 * 86_400_000, 'a retention is no timer: it may be longer');
+});
+
+test('an empty key is named in the error (found by fuzzing)', () => {
+  for (const yaml of [': 1\n', 'smtp:\n  "": 2\n']) {
+    const { file } = tmpFile(yaml);
+    assert.throws(() => loadConfig({ file, env: {} }), (err: unknown) => err instanceof ConfigError && err.key !== '' && !err.key.endsWith('.') && err.message.includes(err.key), yaml);
+  }
+});
+
+test('YAML warnings (an unknown tag or directive, a mapping as a key) are errors, not a process warning and a guess (found by fuzzing)', () => {
+  for (const yaml of ['delivery:\n  connectTimeout: !!js/function 30s\n', '%FOO bar\n---\nhostname: relay.example\n', '? { a: 1 }\n: 2\n', 'hostname: !custom relay.example\n']) {
+    const { file } = tmpFile(yaml);
+    const warned: unknown[] = [];
+    const onWarning = (w: unknown) => warned.push(w);
+    process.on('warning', onWarning);
+    try {
+      assert.throws(() => loadConfig({ file, env: {} }), (err: unknown) => err instanceof ConfigError && err.key === 'config', yaml);
+    } finally { process.off('warning', onWarning); }
+  }
+});

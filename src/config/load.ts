@@ -64,7 +64,27 @@ function matchEnvName(tokens: string[], known: Map<string, string[]>): string[] 
 }
 
 function parseEnvValue(raw: string): unknown {
-  try { return YAML.parse(raw); } catch { return raw; }
+  try { return YAML.parse(raw, { logLevel: 'silent' }); } catch { return raw; }
+}
+
+/**
+ * The YAML document as plain data. What the yaml library only warns about (an unknown tag or
+ * directive, a mapping used as a key) is an error here: it would otherwise print a process warning
+ * and load a guess.
+ */
+function parseYaml(text: string, name: string): unknown {
+  let doc: YAML.Document.Parsed;
+  try { doc = YAML.parseDocument(text, { prettyErrors: true, logLevel: 'silent' }); } catch (err) {
+    throw new ConfigError(`${name}: invalid YAML: ${(err as Error).message}`, 'config');
+  }
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) throw new ConfigError(`${name}: invalid YAML: ${problem.message}`, 'config');
+  let collectionKey = false;
+  YAML.visit(doc, { Pair: (_, pair) => { if (YAML.isCollection(pair.key)) { collectionKey = true; return YAML.visit.BREAK; } return undefined; } });
+  if (collectionKey) throw new ConfigError(`${name}: invalid YAML: a mapping or sequence used as a key`, 'config');
+  try { return doc.toJS({ maxAliasCount: 100 }) ?? {}; } catch (err) {
+    throw new ConfigError(`${name}: invalid YAML: ${(err as Error).message}`, 'config');
+  }
 }
 
 function setPath(target: Record<string, unknown>, keyPath: string[], value: unknown) {
@@ -88,18 +108,25 @@ export interface LoadOptions {
 export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   const env = opts.env ?? process.env;
   const file = opts.file ?? env.POSTLANE_CONFIG ?? (fs.existsSync('postlane.yaml') ? 'postlane.yaml' : undefined);
+  if (!file) return loadConfigText(null, { env, overrides: opts.overrides, baseDir: process.cwd() });
+  let text: string;
+  try { text = fs.readFileSync(file, 'utf8'); } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`, 'config');
+  }
+  return loadConfigText(text, { env, overrides: opts.overrides, file, baseDir: path.dirname(path.resolve(file)) });
+}
+
+/**
+ * The configuration from YAML text (null: none) ← env ← overrides; what loadConfig does once the
+ * file is read (and what the fuzzer calls). Throws only ConfigError.
+ */
+export function loadConfigText(text: string | null, opts: { env: NodeJS.ProcessEnv; overrides?: Record<string, unknown>; file?: string; baseDir: string }): Readonly<Config> {
+  const { env, file, baseDir } = opts;
+  const name = file ?? 'config';
   let raw: Record<string, unknown> = {};
-  let baseDir = process.cwd();
-  if (file) {
-    let text: string;
-    try { text = fs.readFileSync(file, 'utf8'); } catch (err) {
-      throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`, 'config');
-    }
-    try { raw = (YAML.parse(text) ?? {}) as Record<string, unknown>; } catch (err) {
-      throw new ConfigError(`${file}: invalid YAML: ${(err as Error).message}`, 'config');
-    }
-    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${file}: top level must be a mapping`, 'config');
-    baseDir = path.dirname(path.resolve(file));
+  if (text !== null) {
+    raw = parseYaml(text, name) as Record<string, unknown>;
+    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${name}: top level must be a mapping`, 'config');
   }
   for (const o of envOverrides(env)) setPath(raw, o.path, o.value);
   for (const [k, v] of Object.entries(opts.overrides ?? {})) setPath(raw, k.split('.'), v);
@@ -121,7 +148,10 @@ export function describeIssues(issues: readonly z.ZodIssue[]): { key: string; me
   for (const issue of issues) {
     const at = issue.path.join('.');
     if (issue.code === 'unrecognized_keys') {
-      for (const k of issue.keys) out.push({ key: at ? `${at}.${k}` : k, message: 'unknown key' });
+      for (const key of issue.keys) {
+        const k = key === '' ? '""' : key; // YAML's ": 1" has an empty key, still to be named
+        out.push({ key: at ? `${at}.${k}` : k, message: 'unknown key' });
+      }
       continue;
     }
     const key = at || '(top level)';

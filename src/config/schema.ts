@@ -3,17 +3,30 @@
 import net from 'node:net';
 import os from 'node:os';
 import { z } from 'zod';
-import { parseDurationMs, parseSizeBytes } from './units.js';
+import { formatDuration, parseDurationMs, parseSizeBytes } from './units.js';
 
 /** The keys with a unit, so `postlane config` can print them back as "5d" and "25MB" (print.ts). */
 export const unitOfSchema = new WeakMap<z.ZodTypeAny, 'duration' | 'size' | 'hostPort'>();
 const withUnit = <T extends z.ZodTypeAny>(unit: 'duration' | 'size' | 'hostPort', schema: T): T => (unitOfSchema.set(schema, unit), schema);
 
-const duration = (what: string) => withUnit('duration',
+/** The longest a Node timer can wait (2^31-1 ms, about 24.8 days); longer ones fire after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+/** Bound of the durations that are periods compared with timestamps, not timers (retention, queue time). */
+export const MAX_PERIOD_MS = 3650 * 86_400_000;
+
+/**
+ * A duration in ms. Every duration is bounded, so the error names the key instead of a timer
+ * firing at once or an Infinity spreading: timers (the default) by MAX_TIMER_MS, periods by MAX_PERIOD_MS.
+ */
+const duration = (what: string, maxMs = MAX_TIMER_MS) => withUnit('duration',
   z.union([z.string(), z.number()]).transform((v, ctx) => {
     const ms = parseDurationMs(v);
     if (ms === null) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${what}: expected a duration like "30s", "5m", "5d"` });
+      return z.NEVER;
+    }
+    if (!(ms <= maxMs)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${what}: at most ${formatDuration(maxMs)}${maxMs === MAX_TIMER_MS ? ' (the longest a timer can wait)' : ''}; a bare number is seconds` });
       return z.NEVER;
     }
     return ms;
@@ -22,7 +35,7 @@ const duration = (what: string) => withUnit('duration',
 const size = (what: string) => withUnit('size',
   z.union([z.string(), z.number()]).transform((v, ctx) => {
     const bytes = parseSizeBytes(v);
-    if (bytes === null) {
+    if (bytes === null || !Number.isSafeInteger(bytes)) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${what}: expected a size like "25MB", "512KB" or bytes` });
       return z.NEVER;
     }
@@ -113,8 +126,8 @@ export const configSchema = z.object({
       maxFailures: z.number().int().positive().default(5).describe('failed AUTH attempts per client IP before lockout'),
       maxFailuresPerUser: z.number().int().positive().optional()
         .describe('failed AUTH attempts against one user name, from any address, before it is locked out (default: 2 × maxFailures); addresses that logged in as the user in the last day are not locked out'),
-      failureWindow: duration('smtp.auth.failureWindow').default('15m').describe('window in which failures are counted'),
-      lockout: duration('smtp.auth.lockout').default('15m').describe('how long a locked-out IP is refused AUTH'),
+      failureWindow: duration('smtp.auth.failureWindow', MAX_PERIOD_MS).default('15m').describe('window in which failures are counted'),
+      lockout: duration('smtp.auth.lockout', MAX_PERIOD_MS).default('15m').describe('how long a locked-out IP is refused AUTH'),
       failureDelay: duration('smtp.auth.failureDelay').default('1s').describe('delay before answering a failed AUTH, doubled per failure'),
     }).strict().default({}),
   }).strict().default({}),
@@ -129,14 +142,14 @@ export const configSchema = z.object({
   delivery: z.object({
     port: z.number().int().min(1).max(65535).default(25).describe('TCP port used on MX hosts (tests point it elsewhere)'),
     smarthost: smarthostSchema.describe('send everything through an upstream relay instead of MX: "host:port" or an object'),
-    maxQueueTime: duration('delivery.maxQueueTime').default('5d').describe('then the recipient bounces as expired'),
+    maxQueueTime: duration('delivery.maxQueueTime', MAX_PERIOD_MS).default('5d').describe('then the recipient bounces as expired'),
     retrySchedule: z.object({
       initial: duration('delivery.retrySchedule.initial').default('5m').describe('delay before the first retry'),
       factor: z.number().min(1).default(2).describe('each further delay is the previous one times this'),
       max: duration('delivery.retrySchedule.max').default('4h').describe('ceiling of a single delay'),
       jitter: z.number().min(0).max(1).default(0.1).describe('random spread ± this fraction, so retries do not stampede'),
     }).strict().default({}),
-    delayWarning: z.union([z.literal(false), duration('delivery.delayWarning')]).default('4h')
+    delayWarning: z.union([z.literal(false), duration('delivery.delayWarning', MAX_PERIOD_MS)]).default('4h')
       .describe('send one "delayed" DSN after this long in the queue; false: never'),
     concurrency: z.number().int().positive().default(100).describe('simultaneous outbound SMTP connections in all'),
     maxConnectionsPerDestination: z.number().int().positive().default(10)
@@ -199,7 +212,7 @@ export const configSchema = z.object({
     statementTimeout: duration('storage.statementTimeout').default('30s').describe('PostgreSQL statement timeout; a write that times out is answered 451'),
     connectTimeout: duration('storage.connectTimeout').default('5s')
       .describe('PostgreSQL: how long a call waits for a connection (new, or a free one from the pool) before failing; bounds how long an SMTP client waits for its 451 when the database is unreachable'),
-    retainFinished: duration('storage.retainFinished').default('7d')
+    retainFinished: duration('storage.retainFinished', MAX_PERIOD_MS).default('7d')
       .describe('keep delivered/bounced messages (without bodies) this long for `queue show`'),
   }).strict().default({}),
   http: z.union([
@@ -227,7 +240,7 @@ export const configSchema = z.object({
   ]).default({})
     .describe('the Prometheus listener: /metrics (plus /healthz and /readyz), apart from the public API listener; false: off'),
   events: z.object({
-    retention: duration('events.retention').default('30d').describe('keep message events this long (GET /v1/events); older ones are purged hourly'),
+    retention: duration('events.retention', MAX_PERIOD_MS).default('30d').describe('keep message events this long (GET /v1/events); older ones are purged hourly'),
   }).strict().default({}),
   publicUrl: z.string().regex(/^https?:\/\/[^/\s?#]+(\/[^\s?#]*)?$/, 'expected a base URL like "https://relay.example.com"').nullable().default(null)
     .describe('where the HTTP listener is reached from the internet (behind your TLS proxy): one-click unsubscribe and tracking links start with it; null: https://<hostname>'),
@@ -245,7 +258,7 @@ export const configSchema = z.object({
   suppression: z.object({
     softBounces: z.object({
       count: z.number().int().min(1).default(3).describe('consecutive soft bounces (mailbox full, expired after retries; no delivery in between) that suppress an address'),
-      window: duration('suppression.softBounces.window').default('30d').describe('…counted within this time from the first of them'),
+      window: duration('suppression.softBounces.window', MAX_PERIOD_MS).default('30d').describe('…counted within this time from the first of them'),
     }).strict().nullable().default({})
       .describe('suppress an address that keeps soft-bouncing; null: soft bounces never suppress (hard bounces and complaints always do)'),
   }).strict().default({}),
@@ -272,8 +285,8 @@ export const configSchema = z.object({
     timeout: duration('webhooks.timeout').default('10s').describe('per POST to a webhook URL'),
     batchSize: z.number().int().min(1).max(1000).default(100).describe('events per POST at most'),
     concurrency: z.number().int().positive().default(10).describe('webhook POSTs in flight per node'),
-    retryFor: duration('webhooks.retryFor').default('24h').describe('keep retrying an event this long (with backoff) before dropping it'),
-    disableAfter: duration('webhooks.disableAfter').default('24h').describe('disable a webhook (event webhook.disabled) that has failed continuously this long'),
+    retryFor: duration('webhooks.retryFor', MAX_PERIOD_MS).default('24h').describe('keep retrying an event this long (with backoff) before dropping it'),
+    disableAfter: duration('webhooks.disableAfter', MAX_PERIOD_MS).default('24h').describe('disable a webhook (event webhook.disabled) that has failed continuously this long'),
     pollInterval: duration('webhooks.pollInterval').default('1s').describe('how often each node looks for pending webhook deliveries'),
     allowPrivateDestinations: z.boolean().default(false)
       .describe('let webhooks reach loopback, private, link-local and other non-public addresses; off, a tenant cannot aim the relay at internal services or cloud metadata (SSRF)'),

@@ -44,3 +44,8 @@ describe('readTextBounce', () => {
     assert.equal(report?.originalMessageId, '<m@x>');
   });
 });
+
+it('an address line whose domain is only dots names no recipient (found by fuzzing)', () => {
+  const input: TextBounceInput = { from: 'MAILER-DAEMON@mx.example', subject: 'Undelivered Mail', text: '<way@.>\n\nbob@dest.example:\n550 5.1.1 unknown\n', envelopeFrom: '', failedRecipients: null, original: null, namedMessageId: null };
+  assert.deepEqual(readTextBounce(input)?.recipients.map((r) => r.address), ['bob@dest.example']);
+});

@@ -33,7 +33,7 @@ const BODY_MARKER = /this is the qmail-send program|could not be delivered to on
 /** The line after which the original message is quoted. */
 const COPY_MARKER = /^\s*-{2,}\s*(?:this is a copy of the message|below this line is a copy of the message|(?:original|unsent|returned) message (?:follows|below)|message headers? follows?|a copy of the original message|original message headers)/i;
 /** A line that is only an address, maybe in angle brackets, maybe followed by ':'. */
-const ADDRESS_LINE = /^\s*<?([^\s<>@()",;:]{1,64}@[^\s<>@()",;:]{1,255})>?:?\s*$/;
+const ADDRESS_LINE = /^\s*<?([^\s<>@()",;:]{1,64}@(?!\.*>?:?\s*$)[^\s<>@()",;:]{1,255})>?:?\s*$/; // a domain of dots alone is none
 const REPLY_LINE = /^\s*(?:<<<\s*)?([245]\d\d[ :-].*)$/;
 
 /** From a mail daemon (or the null sender), with a bounce's subject or wording. */

@@ -58,3 +58,10 @@ describe('headers of a returned message', () => {
     assert.deepEqual(originalHeadersOf('Return-Path: <>\r\n'), { returnPath: null, to: [], messageId: null, listUnsubscribe: null });
   });
 });
+
+it('addressesIn: an address whose domain is only dots is no address (found by fuzzing)', () => {
+  // The trailing dot of a sentence is dropped ("a@b." → "a@b"); "way@." used to become "way@".
+  assert.deepEqual(addressesIn('write to way@. or a@b.example.'), ['a@b.example']);
+  assert.deepEqual(addressesIn('\0@.:'), []);
+  assert.deepEqual(addressesIn('x@..'), []);
+});

@@ -65,7 +65,9 @@ export function addressesIn(value: string | null): string[] {
     while (start > 0 && at - start < 256 && isAddressChar(value[start - 1]!)) start--;
     let end = at + 1;
     while (end < value.length && end - at <= 256 && isAddressChar(value[end]!)) end++;
-    if (start < at && end > at + 1) found.push(value.slice(start, end).replace(/\.$/, ''));
+    // A sentence's full stop is not part of the domain; a domain of dots alone is no domain.
+    const domainEnd = value.slice(at + 1, end).replace(/\.+$/, '').length;
+    if (start < at && domainEnd > 0) found.push(value.slice(start, at + 1 + domainEnd));
   }
   return found;
 }

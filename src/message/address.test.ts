@@ -120,3 +120,26 @@ test('random input never throws and never yields an address with spaces, bracket
     }
   }
 });
+
+test('IPv6 address literals: no zone index (found by fuzzing)', () => {
+  // node:net's isIPv6 accepts "fe80::1%eth0"; RFC 5321's IPv6-addr has no zone, and a zone names
+  // an interface of the machine that reads it.
+  for (const lit of ['fe80::1%eth0', 'fe80::1%25lo', '::1%1']) {
+    assert.equal(mailErr(`FROM:<a@[IPv6:${lit}]>`), 'syntax', lit);
+    assert.equal(parseMailbox(`a@[IPv6:${lit}]`), null, lit);
+  }
+  assert.equal(mailOk('FROM:<a@[IPv6:fe80::1]>').sender?.domain, '[IPv6:fe80::1]');
+  assert.equal(mailOk('FROM:<a@[IPv6:::ffff:192.0.2.1]>').sender?.isAddressLiteral, true);
+});
+
+test('lone UTF-16 surrogates are refused (an API string can carry them; UTF-8 cannot; found by fuzzing)', () => {
+  for (const text of ['\ud800@example.com', 'a\udfffb@example.com', '"\ud83d"@example.com']) assert.equal(parseMailbox(text), null, JSON.stringify(text));
+  assert.equal(parseMailbox('😀@example.com')?.isUtf8, true, 'a surrogate pair is one character');
+});
+
+test('no < or > in a quoted local part, even escaped (found by fuzzing)', () => {
+  // Valid RFC 5321, but the address is written between angle brackets in Received, DSNs, logs and
+  // by nodemailer, whose header writer turns < and > into spaces: one address would become another.
+  for (const arg of ['FROM:<"<"@a.example>', 'FROM:<"a>b"@a.example>', 'FROM:<"\\<x\\>"@a.example>']) assert.equal(mailErr(arg), 'syntax', arg);
+  assert.equal(mailOk('FROM:<"a b(c)"@a.example>').sender?.local, '"a b(c)"');
+});

@@ -40,6 +40,7 @@ const MAX_DOMAIN_OCTETS = 255;
 const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\u{10ffff}]$/u;
 const LDH_LABEL = /^[A-Za-z0-9\u0080-\u{10ffff}]([A-Za-z0-9\-\u0080-\u{10ffff}]*[A-Za-z0-9\u0080-\u{10ffff}])?$/u;
 const NON_ASCII = /[^\x00-\x7f]/;
+const LONE_SURROGATE = /\p{Surrogate}/u;
 const KEYWORD = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
 const VALUE = /^[\x21-\x3c\x3e-\x7e]+$/;
 const octets = (s: string) => Buffer.byteLength(s, 'utf8');
@@ -109,6 +110,8 @@ function parsePath(s: string): ArgsResult<{ mailbox: Mailbox; end: number }> {
   if (close < 0) return fail('syntax');
   if (octets(s.slice(0, close + 1)) > MAX_PATH_OCTETS) return fail('path-too-long');
   let inner = s.slice(1, close);
+  // A lone UTF-16 surrogate (possible in a JSON string, not in UTF-8) would be stored as U+FFFD.
+  if (LONE_SURROGATE.test(inner)) return fail('syntax');
   let hasSourceRoute = false;
   if (inner.startsWith('@')) {
     const colon = inner.indexOf(':');
@@ -148,9 +151,13 @@ function isDotString(local: string): boolean {
   return local.length > 0 && local.split('.').every((atom) => atom.length > 0 && [...atom].every((c) => ATEXT.test(c)));
 }
 
-/** RFC 5321 Quoted-string: qtextSMTP (and UTF-8) or backslash + printable ASCII. */
+/**
+ * RFC 5321 Quoted-string: qtextSMTP (and UTF-8) or backslash + printable ASCII, except < and >
+ * (even escaped): the address is written between angle brackets in Received, DSNs and logs, and
+ * nodemailer's header writer turns them into spaces, so one address would become another.
+ */
 function isQuotedString(local: string): boolean {
-  if (local.length < 2 || !local.endsWith('"')) return false;
+  if (local.length < 2 || !local.endsWith('"') || /[<>]/.test(local)) return false;
   const body = [...local.slice(1, -1)];
   for (let i = 0; i < body.length; i++) {
     const code = body[i]!.codePointAt(0)!;
@@ -174,7 +181,8 @@ function isDomainName(domain: string): boolean {
 function isAddressLiteralText(lit: string): boolean {
   if (!lit.endsWith(']')) return false;
   const body = lit.slice(1, -1);
-  if (/^IPv6:/i.test(body)) return net.isIPv6(body.slice(5));
+  // node:net accepts a zone index ("fe80::1%eth0"); RFC 5321's IPv6-addr has none.
+  if (/^IPv6:/i.test(body)) return !body.includes('%') && net.isIPv6(body.slice(5));
   return net.isIPv4(body);
 }
 

@@ -127,3 +127,27 @@ test('a batch keeps valid items and marks invalid ones', () => {
   assert.ok(b.messages[1] instanceof InvalidItem);
   assert.equal(batchRequest.safeParse({ messages: [] }).success, false);
 });
+
+test('client header fields that would come out longer than 998 octets are refused with 422 naming the field', async () => {
+  // In-Reply-To and References get angle brackets added and are not folded inside an id: a
+  // 997-character id came out as a 1000-octet line (RFC 5322 §2.1.1 allows 998).
+  const long = 'i'.repeat(997);
+  for (const [name, value] of [['In-Reply-To', long], ['References', long], ['In-Reply-To', 'j'.repeat(996)]] as const) {
+    const req = sendMessageRequest.parse({ from: 'a@acme.test', to: ['b@dest.test'], text: 'x', headers: { [name]: value } });
+    assert.deepEqual(fieldsOf(() => prepareMessage(req, LIMITS, NOW)), [`headers.${name}`], name);
+  }
+  const fine = sendMessageRequest.parse({ from: 'a@acme.test', to: ['b@dest.test'], text: 'x',
+    headers: { 'In-Reply-To': `<${'k'.repeat(993)}@x>`, References: Array.from({ length: 40 }, (_, i) => `<id${i}@acme.test>`).join(' '), 'X-Long': 'w '.repeat(490) } });
+  const mime = await prepareMessage(fine, LIMITS, NOW).build('01ABCDEFGHJKMNPQRSTV', 'relay.test', NOW);
+  for (const line of mime.toString('latin1').split('\r\n')) assert.ok(line.length <= 998, `line of ${line.length}`);
+});
+
+test('text and html with LF or CR line ends are composed with CRLF only (found by fuzzing)', async () => {
+  // MailComposer keeps the line ends it is given: "\n.\n" in a JSON text went into the stored
+  // message as is, bare LFs that DKIM signed and a lenient receiver might read as end of data.
+  const req = sendMessageRequest.parse({ from: 'a@acme.test', to: ['b@dest.test'], text: 'Thanks!\n\n.\nTotal: 10 €\rend', html: '<p>a</p>\n.\n<p>b</p>' });
+  const mime = (await prepareMessage(req, LIMITS, NOW).build('01ABCDEFGHJKMNPQRSTV', 'relay.test', NOW)).toString('latin1');
+  assert.doesNotMatch(mime, /\r(?!\n)|(?<!\r)\n/, 'no bare CR or LF');
+  const parsed = await simpleParser(Buffer.from(mime, 'latin1'));
+  assert.match(parsed.text ?? '', /Thanks!\r?\n\r?\n\.\r?\nTotal: 10 €/);
+});

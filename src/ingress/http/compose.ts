@@ -6,6 +6,8 @@
 // its lines are checked against limits.maxLineLength like SMTP DATA. Pure except for the composer;
 // every refusal is an ApiError with field paths, raised before anything is queued.
 import MailComposer from 'nodemailer/lib/mail-composer';
+import MimeNode from 'nodemailer/lib/mime-node';
+import { foldLines } from 'nodemailer/lib/mime-funcs';
 import addressparser from 'nodemailer/lib/addressparser';
 import { parseMailbox, type Address } from '../../message/address.js';
 import { domainOfAddress } from '../../domains/domain-name.js';
@@ -109,8 +111,9 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
   if (to.length + cc.length + bcc.length === 0 && c.errors.length === 0) c.add('to', 'at least one recipient (to, cc or bcc) is required');
   if (recipients.length > limits.maxRecipients) c.add('to', `at most ${limits.maxRecipients} recipients in all`);
   if (req.text === undefined && req.html === undefined) c.add('text', 'text or html is required');
-  for (const name of Object.keys(req.headers ?? {})) {
+  for (const [name, value] of Object.entries(req.headers ?? {})) {
     if (isStructuralHeader(name)) c.add(`headers.${name}`, 'this header is set by Postlane or by a dedicated field');
+    else if (longestWrittenLine(name, value) > MAX_LINE_OCTETS) c.add(`headers.${name}`, `would be written as a line longer than ${MAX_LINE_OCTETS} octets (an unbroken part, such as a message id, is too long)`);
   }
   (req.attachments ?? []).forEach((a, i) => {
     if (a.disposition === 'inline' && !a.content_id) c.add(`attachments.${i}.content_id`, 'required for inline parts');
@@ -122,7 +125,7 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
     from: { name: sender.name, address: sender.address },
     to: to.map(asNodemailer), cc: cc.map(asNodemailer), bcc: bcc.map(asNodemailer),
     ...(replyTo.length ? { replyTo: replyTo.map(asNodemailer) } : {}),
-    subject: req.subject ?? '', text: req.text, html: req.html,
+    subject: req.subject ?? '', text: crlfLines(req.text), html: crlfLines(req.html),
     headers: req.headers ?? {},
     attachments: (req.attachments ?? []).map((a) => ({
       filename: a.filename, content: decodeBase64(a.content), contentType: a.content_type,
@@ -130,6 +133,9 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
       contentDisposition: a.disposition ?? (a.content_id ? 'inline' as const : 'attachment' as const),
     })),
     disableFileAccess: true, disableUrlAccess: true,
+    // MailComposer keeps the line ends it is given (text and html are made CRLF above, this
+    // catches any other LF); SMTP carries and DKIM signs CRLF only.
+    newline: 'windows',
   };
   const fromDomain = domainOfAddress(sender.address);
   return {
@@ -143,6 +149,23 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
 }
 
 const asNodemailer = (m: Named) => ({ name: m.name, address: m.address });
+
+/** Every line end (LF, CR, CRLF) as CRLF: a bare CR or LF must not reach the stored message. */
+const crlfLines = (s: string | undefined) => s?.replace(/\r\n|\r|\n/g, '\r\n');
+
+/** RFC 5322 §2.1.1: a line is at most 998 octets without its CRLF. */
+const MAX_LINE_OCTETS = 998;
+const headerWriter = new MimeNode('text/plain');
+
+/**
+ * The longest line MailComposer will write for this client field: it encodes the value as it does
+ * in build() (In-Reply-To and References get angle brackets, non-ASCII becomes encoded words) and
+ * folds it at spaces only, so an unbroken part longer than a line cannot be folded.
+ */
+function longestWrittenLine(name: string, value: string): number {
+  const lines = foldLines(`${name}: ${headerWriter.encodeHeaderValue(name, value)}`, 76).split(/\r?\n/);
+  return Math.max(...lines.map((l) => Buffer.byteLength(l, 'utf8')));
+}
 
 /** Originator fields set through `headers` (Resent-From, Resent-Sender; From and Sender are structural). */
 const headerOriginators = (headers: Record<string, string>) => Object.entries(headers)

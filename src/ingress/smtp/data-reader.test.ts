@@ -135,3 +135,19 @@ test('random chunkings of a random message give the same body', () => {
     assert.equal(r.body, body);
   }
 });
+
+test('several content problems: the same one is reported in any chunking (too-big, then line-too-long, then NUL)', () => {
+  // Found by the fuzzer (test/fuzz/targets/data-reader.ts): the first problem seen used to win, so
+  // the reply depended on where the packets were cut.
+  const small = { maxMessageSize: 10, maxLineLength: 1000 };
+  const bigAndNul = `${'x'.repeat(20)}\0\r\n.\r\n`;
+  for (const chunks of splits(bigAndNul)) {
+    const r = run(chunks, small);
+    assert.equal(r.last.kind === 'end' && r.last.problem, 'too-big', JSON.stringify(chunks));
+  }
+  const longAndNul = `\0${'y'.repeat(1200)}\r\n.\r\n`;
+  for (const chunks of [[longAndNul], ['\0', longAndNul.slice(1)], [longAndNul.slice(0, 600), longAndNul.slice(600)]]) {
+    const r = run(chunks, { maxMessageSize: 10_000, maxLineLength: 1000 });
+    assert.equal(r.last.kind === 'end' && r.last.problem, 'line-too-long', JSON.stringify(chunks.map((c) => c.length)));
+  }
+});

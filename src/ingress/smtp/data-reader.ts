@@ -8,7 +8,9 @@
 // end a message, nor start a second one.
 //
 // Content problems (too big, NUL byte, line too long) do not stop framing: the rest of the data is
-// read and discarded up to CRLF.CRLF, then the message is refused and the session goes on.
+// read and discarded up to CRLF.CRLF, then the message is refused and the session goes on. When
+// there are several, the answer does not depend on where the packets were cut: too-big first,
+// then line-too-long, then NUL (each is tracked to the end; the first one seen used to win).
 //
 // Line length: RFC 5322 §2.1.1 and RFC 5321 §4.5.3.1.6 allow 998 octets plus CRLF (the dot added
 // for transparency not counted). Longer lines are refused, not rewrapped: receivers may refuse or
@@ -34,14 +36,18 @@ const EMPTY = Buffer.alloc(0);
 export class DataReader {
   /** Body bytes produced (after unstuffing), counted even once over the limit. */
   size = 0;
-  #problem: ContentProblem | null = null;
+  #longLine = false;
+  #nul = false;
   #atLineStart = true;
   #lineBytes = 0;
   #carry: Buffer = EMPTY;
 
   constructor(private readonly limits: { maxMessageSize: number; maxLineLength: number }) {}
 
-  get problem(): ContentProblem | null { return this.#problem; }
+  get problem(): ContentProblem | null {
+    if (this.size > this.limits.maxMessageSize) return 'too-big';
+    return this.#longLine ? 'line-too-long' : this.#nul ? 'nul' : null;
+  }
 
   push(chunk: Buffer): PushResult {
     const buf = this.#carry.length ? Buffer.concat([this.#carry, chunk]) : chunk;
@@ -54,7 +60,7 @@ export class DataReader {
         if (buf.length - i < 3) { this.#carry = buf.subarray(i); break; }
         if (buf[i + 1] === CR && buf[i + 2] === LF) {
           this.#emit(data, buf.subarray(segStart, i));
-          return { kind: 'end', data, rest: buf.subarray(i + 3), problem: this.#problem };
+          return { kind: 'end', data, rest: buf.subarray(i + 3), problem: this.problem };
         }
         this.#emit(data, buf.subarray(segStart, i)); // drop the stuffed dot (not part of the line)
         segStart = i + 1;
@@ -87,16 +93,14 @@ export class DataReader {
   /** Checks buf[from, to) of the current line for NUL and length. */
   #scan(buf: Buffer, from: number, to: number) {
     this.#lineBytes += to - from;
-    if (this.#problem) return;
-    if (this.#lineBytes > this.limits.maxLineLength) this.#problem = 'line-too-long';
-    else if (buf.subarray(from, to).includes(0)) this.#problem = 'nul';
+    if (this.#lineBytes > this.limits.maxLineLength) this.#longLine = true;
+    if (!this.#nul && buf.subarray(from, to).includes(0)) this.#nul = true;
   }
 
   #emit(out: Buffer[], part: Buffer) {
     if (part.length === 0) return;
     this.size += part.length;
-    if (this.size > this.limits.maxMessageSize && !this.#problem) this.#problem = 'too-big';
-    if (!this.#problem) out.push(part);
+    if (this.problem === null) out.push(part);
   }
 }
 

@@ -194,3 +194,12 @@ test('random bytes after plausible prefixes never throw, in any chunking', () =>
     assert.ok(['more', 'done', 'invalid'].includes(r.status));
   }
 });
+
+test('v1: an IPv6 address with a zone index is refused (found by fuzzing)', () => {
+  // node:net's isIPv6 accepts "fe80::1%eth0"; the spec's TCP6 address has no zone, and a zone
+  // names an interface of the balancer, not something a client address can carry.
+  for (const line of ['PROXY TCP6 fe80::1%eth0 ::1 40000 25\r\n', 'PROXY TCP6 2001:db8::7 ::1%1 40000 25\r\n', 'PROXY TCP6 1:2:3:4:5:6:7:8%a ::1 1 2\r\n']) {
+    assert.equal(parseAllWays(bytes(line)).status, 'invalid', line);
+  }
+  assert.equal(parseAllWays(bytes('PROXY TCP6 fe80::1 ::1 40000 25\r\n')).status, 'done');
+});

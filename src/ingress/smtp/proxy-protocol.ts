@@ -86,7 +86,8 @@ function parseV1(buf: Buffer): ProxyParse {
 
 function textAddress(address: string, port: string, family: 'ipv4' | 'ipv6'): ProxyAddress | null {
   if (!PORT.test(port) || Number(port) > 65535) return null;
-  if (family === 'ipv4' ? !net.isIPv4(address) : !net.isIPv6(address)) return null;
+  // node:net's isIPv6 accepts a zone index ("fe80::1%eth0"), which no client address carries.
+  if (family === 'ipv4' ? !net.isIPv4(address) : address.includes('%') || !net.isIPv6(address)) return null;
   return { address: normalizeIp(address, family), port: Number(port) };
 }
 
