@@ -87,6 +87,13 @@ export function checkSession(input: Input): void {
         const ok = choose(3) > 0;
         if (ok) accepted.push(a.recipient);
         o = s.quotaCharged(ok ? { ok: true } : { ok: false, reply: { code: 452, enhanced: '4.7.1', text: 'Quota exceeded' } });
+      } else if (a.type === 'receiveChunk') {
+        // BDAT: exactly `size` octets, whatever they hold; the LAST chunk of a stored message is its acceptance.
+        if (a.transaction) assert.ok(a.transaction.recipients.length > 0 && mailOk, 'BDAT stored without recipients');
+        if (buf.length < a.size) return false; // the client went away mid-chunk
+        buf = buf.subarray(a.size);
+        o = s.chunkReceived(a.last && a.sink !== 'discard' ? { queuedAs: `Q${choice}` } : 'ok');
+        if (a.last) { mailOk = false; accepted = []; }
       } else {
         const t: Transaction = a.transaction;
         assert.ok(t.recipients.length > 0 && t.recipients.length <= 5, 'recipients');
