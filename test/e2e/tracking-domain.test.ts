@@ -7,7 +7,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import net from 'node:net';
 import { promisify } from 'node:util';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';
@@ -16,16 +15,9 @@ import { startReceiver } from '../helpers/smtp-receiver.js';
 import { Submitter } from '../helpers/smtp-client.js';
 import { pythonVerify } from '../helpers/python-dkim.js';
 import { TOOLS, requireTools, toolPath } from '../helpers/require-tool.js';
+import { freePort } from '../helpers/free-port.js';
 
 const run = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 test('an account\'s tracking domain: CNAME check, links and List-Unsubscribe on it, a click through it, --clear', async (t) => {
   if (!(await requireTools(t, TOOLS.curl, TOOLS.pythonDkim))) return;
@@ -39,11 +31,7 @@ test('an account\'s tracking domain: CNAME check, links and List-Unsubscribe on 
     dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port }, http: { host: '127.0.0.1', port: httpPort }, publicUrl,
   });
   t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
-  const added = await relay.cli(['domains', 'add', 'acme.test', '--key', 'ed25519', '--selector', 's1', '--json']);
-  assert.equal(added.code, 0, added.stderr);
-  for (const r of JSON.parse(added.stdout).records as { name: string; type: string; value: string }[]) {
-    if (r.type === 'TXT') dns.set(r.name, 'TXT', [r.value.match(/.{1,250}/g)!]);
-  }
+  await relay.addSigningDomain(dns, 'acme.test', ['--key', 'ed25519', '--selector', 's1']);
   assert.equal((await relay.cli(['users', 'add', 'alice', '--password', 'alice-password', '--domain', 'acme.test'])).code, 0);
   const key = JSON.parse((await relay.cli(['keys', 'create', '--scope', 'admin', '--json'])).stdout).token as string;
 

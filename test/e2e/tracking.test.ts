@@ -12,7 +12,6 @@
 // SQLite and on PostgreSQL (skipped without the server, except under CI).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { simpleParser } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';
@@ -22,6 +21,7 @@ import { Submitter } from '../helpers/smtp-client.js';
 import { pythonVerify } from '../helpers/python-dkim.js';
 import { TOOLS, skipUnless } from '../helpers/require-tool.js';
 import { freshDatabase } from '../helpers/postgres.js';
+import { freePort } from '../helpers/free-port.js';
 
 const skipPython = await skipUnless(TOOLS.pythonDkim);
 const skipPostgres = await skipUnless(TOOLS.pythonDkim, TOOLS.postgres);
@@ -31,14 +31,6 @@ const TEXT = 'Spring sale: https://shop.acme.test/sale?utm=mail&x=1\nWrite to us
 const HTML = '<html><body><h1>Spring sale</h1><p>Everything -20%, café included. '.concat('More words to make long lines. '.repeat(8),
   '<a href="https://shop.acme.test/sale?utm=mail&amp;x=1">Shop now</a> or <a href="mailto:sales@acme.test">write to us</a>.</p>',
   '<!-- <a href="https://hidden.acme.test/">not a link</a> --></body></html>');
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 /** The tracked HTML with the pixel removed and every redirect put back to the link it carries. */
 async function untracked(html: string, followed: (url: string) => Promise<string>): Promise<string> {
@@ -56,11 +48,7 @@ async function startRelay(t: test.TestContext, storage?: { url: string }) {
   const base = `http://127.0.0.1:${httpPort}`;
   const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port }, http: { host: '127.0.0.1', port: httpPort }, publicUrl: base, ...(storage ? { storage } : {}) });
   t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
-  const added = await relay.cli(['domains', 'add', 'acme.test', '--key', 'both', '--selector', 's1', '--json']);
-  assert.equal(added.code, 0, added.stderr);
-  for (const r of JSON.parse(added.stdout).records as { name: string; type: string; value: string }[]) {
-    if (r.type === 'TXT') dns.set(r.name, 'TXT', [r.value.match(/.{1,250}/g)!]);
-  }
+  await relay.addSigningDomain(dns, 'acme.test');
   assert.equal((await relay.cli(['users', 'add', 'alice', '--password', 'alice-password', '--domain', 'acme.test'])).code, 0);
   const key = JSON.parse((await relay.cli(['keys', 'create', '--account', 'default', '--scope', 'admin', '--json'])).stdout).token as string;
   await relay.start();

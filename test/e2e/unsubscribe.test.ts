@@ -5,7 +5,6 @@
 // tampered link is 404; a mail to the mailto: address unsubscribes too; POST floods are limited.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';
 import { startDnsServer } from '../helpers/dns-server.js';
@@ -13,16 +12,9 @@ import { startReceiver } from '../helpers/smtp-receiver.js';
 import { Submitter } from '../helpers/smtp-client.js';
 import { pythonVerify } from '../helpers/python-dkim.js';
 import { TOOLS, skipUnless } from '../helpers/require-tool.js';
+import { freePort } from '../helpers/free-port.js';
 
 const skipPython = await skipUnless(TOOLS.pythonDkim);
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 /** The header fields of a raw message, unfolded, by lower-case name. */
 function fields(raw: Buffer): Map<string, string[]> {
@@ -46,11 +38,7 @@ test('one-click unsubscribe: signed List-Unsubscribe, GET shows a page, POST uns
     publicUrl: `http://127.0.0.1:${httpPort}`, domains: { bounceDomain: { label: 'bounces', target: 'relay.test' } },
   });
   t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
-  const added = await relay.cli(['domains', 'add', 'acme.test', '--key', 'both', '--selector', 's1', '--json']);
-  assert.equal(added.code, 0, added.stderr);
-  for (const r of JSON.parse(added.stdout).records as { name: string; type: string; value: string }[]) {
-    if (r.type === 'TXT') dns.set(r.name, 'TXT', [r.value.match(/.{1,250}/g)!]);
-  }
+  await relay.addSigningDomain(dns, 'acme.test');
   assert.equal((await relay.cli(['users', 'add', 'alice', '--password', 'alice-password', '--domain', 'acme.test'])).code, 0);
   const key = JSON.parse((await relay.cli(['keys', 'create', '--account', 'default', '--scope', 'admin', '--json'])).stdout).token as string;
   await relay.start();

@@ -10,10 +10,10 @@
 //   PgInstance.create({ parentDir: slowFs.dir, env: slowFs.env, fsync: true })  // on a slow disk (slow-fs.ts)
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from './free-port.js';
 
 const run = promisify(execFile);
 
@@ -33,14 +33,6 @@ export async function findPgBinDir(): Promise<string | null> {
     if (await exists(path.join(dir, 'initdb')) && await exists(path.join(dir, 'pg_ctl'))) return dir;
   }
   return null;
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve, reject) => { s.once('error', reject); s.listen(0, '127.0.0.1', () => resolve()); });
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
 }
 
 export interface PgInstanceOptions {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import readline from 'node:readline';
 import YAML from 'yaml';
+import type { DnsServer } from './dns-server.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
 export const BIN = path.join(ROOT, 'bin/postlane.js');
@@ -94,6 +95,15 @@ export class RelayProcess {
     const [code, sig] = await exited;
     this.child = null;
     return { code, signal: sig };
+  }
+
+  /** `postlane domains add <domain>` (both DKIM keys, selector s1 unless given), its TXT records published on `dns`. */
+  async addSigningDomain(dns: Pick<DnsServer, 'set'>, domain: string, args: string[] = ['--key', 'both', '--selector', 's1']): Promise<void> {
+    const added = await this.cli(['domains', 'add', domain, ...args, '--json']);
+    if (added.code !== 0) throw new Error(`domains add ${domain} failed (${added.code}): ${added.stderr}`);
+    for (const r of JSON.parse(added.stdout).records as { name: string; type: string; value: string }[]) {
+      if (r.type === 'TXT') dns.set(r.name, 'TXT', [r.value.match(/.{1,250}/g)!]);
+    }
   }
 
   /** Run `postlane <args> --config <this config>`; input goes to stdin. */
