@@ -4,6 +4,7 @@
 // see the `Address` strings produced here (domain lower-cased, source route dropped).
 import net from 'node:net';
 import { domainToASCII } from 'node:url';
+import { parseEnvid, parseNotify, parseOrcpt, parseRet, type DsnNotify, type DsnOrcpt, type DsnRet } from './dsn-params.js';
 
 export type Address = string & { readonly __brand: 'Address' };
 
@@ -29,9 +30,11 @@ export type ArgsError =
 
 export type ArgsResult<T> = { ok: true; value: T } | { ok: false; error: ArgsError };
 
-export interface MailParams { size: number | null; body: '7BIT' | '8BITMIME' | null; smtputf8: boolean }
+/** ret/envid: the DSN parameters (RFC 3461), envid xtext-decoded; null when not given. */
+export interface MailParams { size: number | null; body: '7BIT' | '8BITMIME' | null; smtputf8: boolean; ret: DsnRet | null; envid: string | null }
 export interface MailArgs { sender: Mailbox | null; params: MailParams }
-export interface RcptArgs { recipient: Mailbox }
+/** notify/orcpt: the DSN parameters (RFC 3461), orcpt xtext-decoded; null when not given. */
+export interface RcptArgs { recipient: Mailbox; notify: DsnNotify | null; orcpt: DsnOrcpt | null }
 
 export const MAX_PATH_OCTETS = 256;
 const MAX_LOCAL_OCTETS = 64;
@@ -74,8 +77,20 @@ export function parseRcptArgs(arg: string): ArgsResult<RcptArgs> {
   if (!path.ok) return path;
   const params = parseParams(rest.slice(path.value.end));
   if (!params.ok) return params;
-  if (params.value.size > 0) return fail('param-unknown'); // no RCPT parameters are offered
-  return { ok: true, value: { recipient: path.value.mailbox } };
+  let notify: DsnNotify | null = null;
+  let orcpt: DsnOrcpt | null = null;
+  for (const [key, value] of params.value) {
+    if (key === 'NOTIFY') {
+      notify = parseNotify(value);
+      if (!notify) return fail('param-syntax');
+    } else if (key === 'ORCPT') {
+      orcpt = parseOrcpt(value);
+      if (!orcpt) return fail('param-syntax');
+    } else {
+      return fail('param-unknown');
+    }
+  }
+  return { ok: true, value: { recipient: path.value.mailbox, notify, orcpt } };
 }
 
 /** A bare mailbox "local@domain" (no angle brackets), e.g. for configuration or the HTTP API. */
@@ -204,7 +219,7 @@ function parseParams(text: string): ArgsResult<Map<string, string | null>> {
 function parseMailParams(text: string): ArgsResult<MailParams> {
   const parsed = parseParams(text);
   if (!parsed.ok) return parsed;
-  const out: MailParams = { size: null, body: null, smtputf8: false };
+  const out: MailParams = { size: null, body: null, smtputf8: false, ret: null, envid: null };
   for (const [key, value] of parsed.value) {
     switch (key) {
       case 'SIZE':
@@ -220,6 +235,14 @@ function parseMailParams(text: string): ArgsResult<MailParams> {
       case 'SMTPUTF8':
         if (value !== null) return fail('param-syntax');
         out.smtputf8 = true;
+        break;
+      case 'RET': // RFC 3461 §4.3
+        out.ret = parseRet(value);
+        if (!out.ret) return fail('param-syntax');
+        break;
+      case 'ENVID': // RFC 3461 §4.4 (xtext)
+        out.envid = parseEnvid(value);
+        if (out.envid === null) return fail('param-syntax');
         break;
       case 'AUTH': // RFC 4954 §5: accepted and ignored (we never trust a client-asserted identity)
         if (value === null) return fail('param-syntax');
