@@ -1,0 +1,215 @@
+// End to end: the SMTP DSN extension (RFC 3461 / RFC 3464). Python smtplib submits with
+// mail_options/rcpt_options (RET, ENVID, NOTIFY, ORCPT); the built relay runs as a child process;
+// one receiving MX advertises DSN (127.0.0.2: dsn.test, and example.com where the DSNs go), one does
+// not (127.0.0.3: nodsn.test, stuck.test). The DSNs that come back are parsed by Python's email
+// package (an independent reader of message/delivery-status) and checked field by field.
+import test, { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { RelayProcess, eventually } from '../helpers/relay-process.js';
+import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
+import { startReceiver, type Receiver, type ReceivedMessage } from '../helpers/smtp-receiver.js';
+import { TOOLS, skipUnless, toolPath } from '../helpers/require-tool.js';
+
+const PASSWORD = 'correct horse battery';
+const skipPython = await skipUnless(TOOLS.python3);
+const PYTHON3 = (await toolPath(TOOLS.python3)) ?? 'python3';
+let dns: DnsServer;
+let withDsn: Receiver;     // 127.0.0.2: advertises DSN
+let withoutDsn: Receiver;  // 127.0.0.3: does not
+let relay: RelayProcess;
+
+before(async () => {
+  dns = await startDnsServer();
+  withDsn = await startReceiver({ host: '127.0.0.2', port: 0, dsn: true });
+  withoutDsn = await startReceiver({
+    host: '127.0.0.3', port: withDsn.port,
+    behaviour: {
+      rcpt: (addr: string) => {
+        if (addr.startsWith('reject')) return { code: 550, message: '5.1.1 No such user here' };
+        if (addr.endsWith('@stuck.test')) return { code: 450, message: '4.2.1 Mailbox busy' };
+        return null;
+      },
+    },
+  });
+  dns.setZone({
+    'dsn.test': { MX: [{ exchange: 'mx.dsn.test', priority: 10 }] },
+    'example.com': { MX: [{ exchange: 'mx.dsn.test', priority: 10 }] },
+    'mx.dsn.test': { A: ['127.0.0.2'] },
+    'nodsn.test': { MX: [{ exchange: 'mx.nodsn.test', priority: 10 }] },
+    'stuck.test': { MX: [{ exchange: 'mx.nodsn.test', priority: 10 }] },
+    'mx.nodsn.test': { A: ['127.0.0.3'] },
+  });
+  relay = await RelayProcess.create({
+    dns: { servers: [`127.0.0.1:${dns.port}`] },
+    delivery: {
+      port: withDsn.port, pollInterval: '200ms', connectTimeout: '3s', delayWarning: '1s',
+      retrySchedule: { initial: '300ms', factor: 1, max: '300ms', jitter: 0 },
+    },
+  });
+  const add = await relay.cli(['users', 'add', 'alice', '--domain', 'example.com'], PASSWORD + '\n');
+  assert.equal(add.code, 0, add.stderr);
+  await relay.start();
+});
+
+after(async () => {
+  await relay?.cleanup();
+  await Promise.all([withDsn?.close(), withoutDsn?.close(), dns?.close()]);
+});
+
+function python(script: string, args: string[], input?: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(PYTHON3, ['-c', script, ...args], { timeout: 30_000, maxBuffer: 8 << 20 }, (err, out, e) => (err ? reject(new Error(`${err.message}\n${e}`)) : resolve(out)));
+    child.stdin!.end(input ?? '');
+  });
+}
+
+/** Submits each message in one session (STARTTLS + AUTH); prints one JSON line: DSN offered, and the replies to the probe RCPTs. */
+const SUBMIT = `
+import json, smtplib, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="py.test")
+s.starttls(context=ctx); s.ehlo("py.test"); s.login("alice", sys.argv[2])
+out = {"dsn": s.has_extn("dsn"), "probes": []}
+for m in json.loads(sys.argv[3]):
+    body = "From: alice@example.com\\r\\nTo: %s\\r\\nSubject: %s\\r\\nMessage-ID: <%s@client.test>\\r\\n\\r\\nbody of %s\\r\\n" % (m["to"], m["name"], m["name"], m["name"])
+    s.sendmail("alice@example.com", [m["to"]], body, mail_options=m["mail"], rcpt_options=m["rcpt"])
+for arg in json.loads(sys.argv[4]):
+    s.rset(); s.mail("alice@example.com")
+    out["probes"].append(list(s.rcpt("x@nodsn.test", [arg])))
+    out["probes"][-1][1] = out["probes"][-1][1].decode()
+s.quit()
+print(json.dumps(out))
+`;
+
+/** Reads a DSN with Python's email package: its parts' types and the delivery-status blocks as field maps. */
+const READ_DSN = `
+import email, json, sys
+from email import policy
+msg = email.message_from_bytes(sys.stdin.buffer.read(), policy=policy.compat32)
+parts = msg.get_payload()
+status = parts[1].get_payload()
+third = parts[2]
+inner = third.get_payload()
+print(json.dumps({
+  "type": msg.get_content_type(), "reportType": msg.get_param("report-type"), "subject": msg["Subject"], "to": msg["To"],
+  "parts": [p.get_content_type() for p in parts],
+  "perMessage": dict((k.lower(), v) for k, v in status[0].items()),
+  "recipients": [dict((k.lower(), v) for k, v in b.items()) for b in status[1:]],
+  "returned": inner[0].as_string() if isinstance(inner, list) else inner,
+}))
+`;
+
+interface ReadDsn {
+  type: string; reportType: string; subject: string; to: string; parts: string[];
+  perMessage: Record<string, string>; recipients: Record<string, string>[]; returned: string;
+}
+const readDsn = async (m: ReceivedMessage): Promise<ReadDsn> => JSON.parse(await python(READ_DSN, [], m.body)) as ReadDsn;
+const dsnAbout = (name: string) => withDsn.messages.find((m) => m.mailFrom === '' && m.body.includes(`<${name}@client.test>`));
+const show = async (id: string) => JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout) as {
+  receivedAt: number; recipients: { state: string }[]; attempts: { at: number; status: string }[];
+};
+
+test('DSN end to end: parameters passed on to a next hop with DSN; relayed, failure and delay notices as NOTIFY asks', { skip: skipPython }, async () => {
+  const tag = `${Date.now()}`;
+  const messages = [
+    // A: the next hop speaks DSN: everything passed on (xtext-encoded again), no notice from us.
+    { name: `a${tag}`, to: 'u1@dsn.test', mail: ['RET=HDRS', 'ENVID=A+2B1'], rcpt: ['NOTIFY=SUCCESS,FAILURE', 'ORCPT=rfc822;orig+2BAB@example.org'] },
+    // B: no DSN at the next hop, SUCCESS asked: a "relayed" notice.
+    { name: `b${tag}`, to: 'u2@nodsn.test', mail: ['ENVID=B' + tag], rcpt: ['NOTIFY=SUCCESS', 'ORCPT=rfc822;b@example.org'] },
+    // C: refused, RET=FULL: a failure notice with the whole message.
+    { name: `c${tag}`, to: 'reject-c@nodsn.test', mail: ['RET=FULL', 'ENVID=C' + tag], rcpt: ['NOTIFY=FAILURE,DELAY', 'ORCPT=rfc822;c+2Bx@example.org'] },
+    // D: refused, NOTIFY=NEVER: no notice at all (the recipient still ends bounced).
+    { name: `d${tag}`, to: 'reject-d@nodsn.test', mail: [], rcpt: ['NOTIFY=NEVER'] },
+    // E: refused, no DSN parameters: today's failure notice, headers only, no envelope id.
+    { name: `e${tag}`, to: 'reject-e@nodsn.test', mail: [], rcpt: [] },
+    // F: kept deferred past delayWarning, DELAY asked: a delay warning.
+    { name: `f${tag}`, to: 'wait-f@stuck.test', mail: [], rcpt: ['NOTIFY=DELAY'] },
+    // G: kept deferred, only FAILURE asked: no delay warning.
+    { name: `g${tag}`, to: 'wait-g@stuck.test', mail: [], rcpt: ['NOTIFY=FAILURE'] },
+    // H: delivered where the next hop speaks DSN, SUCCESS not asked: parameters passed as given.
+    { name: `h${tag}`, to: 'u3@dsn.test', mail: [], rcpt: ['NOTIFY=NEVER'] },
+  ];
+  const probes = ['NOTIFY=NEVER,SUCCESS', 'NOTIFY=SOMETIMES', 'ORCPT=a@b.example', 'ORCPT=rfc822;a+ZZ'];
+  const out = JSON.parse(await python(SUBMIT, [String(relay.port('submission')), PASSWORD, JSON.stringify(messages), JSON.stringify(probes)])) as
+    { dsn: boolean; probes: [number, string][] };
+  assert.equal(out.dsn, true, 'DSN is in the EHLO list');
+  for (const [code, text] of out.probes) {
+    assert.equal(code, 501);
+    assert.match(text, /^5\.5\.4 /);
+  }
+  const ids = new Map<string, string>();
+  const idOf = async (name: string) => {
+    if (!ids.has(name)) {
+      const rows = JSON.parse((await relay.cli(['queue', 'list', '--all', '--json'])).stdout) as { messageId: string; address: string; mailFrom: string }[];
+      for (const m of messages) {
+        const row = rows.find((r) => r.address === m.to && r.mailFrom === 'alice@example.com');
+        if (row) ids.set(m.name, row.messageId);
+      }
+    }
+    return ids.get(name)!;
+  };
+
+  // A: at the DSN-capable next hop, as the client gave them.
+  const a = await eventually(() => withDsn.messages.find((m) => m.rcptTo.includes('u1@dsn.test')));
+  assert.deepEqual(a.dsn, { ret: 'HDRS', envid: 'A+1', rcpt: [{ notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;orig+AB@example.org' }] });
+  const h = await eventually(() => withDsn.messages.find((m) => m.rcptTo.includes('u3@dsn.test')));
+  assert.deepEqual(h.dsn, { rcpt: [{ notify: ['NEVER'] }] });
+  // B, C, D, E reached the one without DSN without the parameters (it would refuse them).
+  await eventually(() => withoutDsn.messages.find((m) => m.rcptTo.includes('u2@nodsn.test')));
+
+  // B: relayed.
+  const b = await readDsn(await eventually(() => dsnAbout(`b${tag}`)));
+  assert.equal(b.type, 'multipart/report');
+  assert.equal(b.reportType, 'delivery-status');
+  assert.equal(b.subject, 'Successful Mail Delivery Report');
+  assert.equal(b.to, '<alice@example.com>');
+  assert.deepEqual(b.parts, ['text/plain', 'message/delivery-status', 'text/rfc822-headers']);
+  assert.equal(b.perMessage['original-envelope-id'], `B${tag}`);
+  assert.equal(b.perMessage['reporting-mta'], 'dns; relay.test');
+  assert.equal(b.recipients.length, 1);
+  assert.equal(b.recipients[0]!['original-recipient'], 'rfc822; b@example.org');
+  assert.equal(b.recipients[0]!['final-recipient'], 'rfc822; u2@nodsn.test');
+  assert.equal(b.recipients[0]!['action'], 'relayed');
+  assert.equal(b.recipients[0]!['status'], '2.0.0');
+  assert.equal(b.recipients[0]!['remote-mta'], 'dns; mx.nodsn.test');
+  assert.match(b.returned, new RegExp(`Message-ID: <b${tag}@client.test>`));
+  assert.doesNotMatch(b.returned, /body of/, 'a success notice returns the headers only');
+
+  // C: failed, the whole message returned.
+  const c = await readDsn(await eventually(() => dsnAbout(`c${tag}`)));
+  assert.equal(c.subject, 'Undelivered Mail Returned to Sender');
+  assert.deepEqual(c.parts, ['text/plain', 'message/delivery-status', 'message/rfc822']);
+  assert.equal(c.perMessage['original-envelope-id'], `C${tag}`);
+  assert.equal(c.recipients[0]!['original-recipient'], 'rfc822; c+x@example.org');
+  assert.equal(c.recipients[0]!['final-recipient'], 'rfc822; reject-c@nodsn.test');
+  assert.equal(c.recipients[0]!['action'], 'failed');
+  assert.equal(c.recipients[0]!['status'], '5.1.1');
+  assert.match(c.recipients[0]!['diagnostic-code']!, /^smtp; 550 5\.1\.1 No such user here/);
+  assert.match(c.returned, new RegExp(`Message-ID: <c${tag}@client.test>`));
+  assert.match(c.returned, new RegExp(`body of c${tag}`), 'RET=FULL: the body comes back');
+
+  // E: failed, headers only, no envelope id, no Original-Recipient.
+  const e = await readDsn(await eventually(() => dsnAbout(`e${tag}`)));
+  assert.deepEqual(e.parts, ['text/plain', 'message/delivery-status', 'text/rfc822-headers']);
+  assert.equal(e.perMessage['original-envelope-id'], undefined);
+  assert.equal(e.recipients[0]!['original-recipient'], undefined);
+  assert.equal(e.recipients[0]!['action'], 'failed');
+  assert.doesNotMatch(e.returned, /body of/);
+
+  // F: a delay warning.
+  const f = await readDsn(await eventually(() => dsnAbout(`f${tag}`), 20_000));
+  assert.equal(f.subject, 'Delayed Mail (still being retried)');
+  assert.equal(f.recipients[0]!['action'], 'delayed');
+  assert.equal(f.recipients[0]!['status'], '4.2.1');
+  assert.ok(f.recipients[0]!['will-retry-until']);
+
+  // A and D final, G tried after delayWarning: a notice would have been stored with those results.
+  await eventually(async () => (await show(await idOf(`a${tag}`))).recipients[0]!.state === 'delivered');
+  await eventually(async () => (await show(await idOf(`d${tag}`))).recipients[0]!.state === 'bounced');
+  await eventually(async () => { const g = await show(await idOf(`g${tag}`)); return g.attempts.some((x) => x.at - g.receivedAt >= 1000); }, 20_000);
+  const rows = JSON.parse((await relay.cli(['queue', 'list', '--all', '--json'])).stdout) as { messageId: string; mailFrom: string; address: string }[];
+  const notices = rows.filter((r) => r.mailFrom === '' && r.address === 'alice@example.com');
+  assert.equal(notices.length, 4, 'notices for B, C, E and F only: none for A (next hop speaks DSN), D (NEVER), G (no DELAY)');
+  for (const name of [`g${tag}`, `f${tag}`]) assert.equal((await relay.cli(['queue', 'delete', await idOf(name)])).code, 0);
+});
