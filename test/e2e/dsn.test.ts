@@ -1,7 +1,7 @@
 // End to end: the SMTP DSN extension (RFC 3461 / RFC 3464). Python smtplib submits with
 // mail_options/rcpt_options (RET, ENVID, NOTIFY, ORCPT); the built relay runs as a child process;
 // one receiving MX advertises DSN (127.0.0.2: dsn.test, and example.com where the DSNs go), one does
-// not (127.0.0.3: nodsn.test, stuck.test). The DSNs that come back are parsed by Python's email
+// not (127.0.0.3: nodsn.test, stuck.test). The HTTP API's `dsn` field says the same as SMTP's parameters. The DSNs that come back are parsed by Python's email
 // package (an independent reader of message/delivery-status) and checked field by field.
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +10,10 @@ import { RelayProcess, eventually } from '../helpers/relay-process.js';
 import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 import { startReceiver, type Receiver, type ReceivedMessage } from '../helpers/smtp-receiver.js';
 import { TOOLS, skipUnless, toolPath } from '../helpers/require-tool.js';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config/load.js';
+import { openStore } from '../../src/store/open-store.js';
+import { call, seedTenant, type Tenant } from '../helpers/api-fixture.js';
 
 const PASSWORD = 'correct horse battery';
 const skipPython = await skipUnless(TOOLS.python3);
@@ -18,6 +22,7 @@ let dns: DnsServer;
 let withDsn: Receiver;     // 127.0.0.2: advertises DSN
 let withoutDsn: Receiver;  // 127.0.0.3: does not
 let relay: RelayProcess;
+let acme: Tenant;
 
 before(async () => {
   dns = await startDnsServer();
@@ -35,6 +40,7 @@ before(async () => {
   dns.setZone({
     'dsn.test': { MX: [{ exchange: 'mx.dsn.test', priority: 10 }] },
     'example.com': { MX: [{ exchange: 'mx.dsn.test', priority: 10 }] },
+    'acme.test': { MX: [{ exchange: 'mx.dsn.test', priority: 10 }] },
     'mx.dsn.test': { A: ['127.0.0.2'] },
     'nodsn.test': { MX: [{ exchange: 'mx.nodsn.test', priority: 10 }] },
     'stuck.test': { MX: [{ exchange: 'mx.nodsn.test', priority: 10 }] },
@@ -49,6 +55,10 @@ before(async () => {
   });
   const add = await relay.cli(['users', 'add', 'alice', '--domain', 'example.com'], PASSWORD + '\n');
   assert.equal(add.code, 0, add.stderr);
+  const store = openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
+  await store.open();
+  acme = await seedTenant(store, { account: 'acme', domains: ['acme.test'], keys: { app: ['send', 'read'] } });
+  await store.close();
   await relay.start();
 });
 
@@ -212,4 +222,40 @@ test('DSN end to end: parameters passed on to a next hop with DSN; relayed, fail
   const notices = rows.filter((r) => r.mailFrom === '' && r.address === 'alice@example.com');
   assert.equal(notices.length, 4, 'notices for B, C, E and F only: none for A (next hop speaks DSN), D (NEVER), G (no DELAY)');
   for (const name of [`g${tag}`, `f${tag}`]) assert.equal((await relay.cli(['queue', 'delete', await idOf(name)])).code, 0);
+});
+
+test('DSN over the HTTP API: the dsn field (ret, envid, notify, orcpt) is passed on, honoured, and checked', async () => {
+  const base = `http://127.0.0.1:${relay.port('http')}`;
+  const tag = `${Date.now()}`;
+  const send = (to: string, name: string, dsn: unknown) => call(base, 'POST', '/v1/messages', {
+    token: acme.tokens.app,
+    body: { from: 'support@acme.test', to: [to], subject: name, text: `body of ${name}`, headers: { 'X-Case': name }, dsn },
+  });
+  const passed = await send('u5@dsn.test', `p${tag}`, { ret: 'headers', envid: `api+${tag}`, notify: ['success', 'failure'], orcpt: { 'U5@DSN.test': 'first+x@acme.test' } });
+  assert.equal(passed.status, 202, passed.text);
+  const atHop = await eventually(() => withDsn.messages.find((m) => m.rcptTo.includes('u5@dsn.test')));
+  assert.deepEqual(atHop.dsn, { ret: 'HDRS', envid: `api+${tag}`, rcpt: [{ notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;first+x@acme.test' }] });
+
+  const failed = await send('reject-api@nodsn.test', `q${tag}`, { ret: 'full', envid: `Q${tag}`, orcpt: { 'reject-api@nodsn.test': 'orig@acme.test' } });
+  assert.equal(failed.status, 202, failed.text);
+  const notice = await eventually(() => withDsn.messages.find((m) => m.mailFrom === '' && m.body.includes(`X-Case: q${tag}`)));
+  assert.deepEqual(notice.rcptTo, ['support@acme.test']);
+  const q = await readDsn(notice);
+  assert.deepEqual(q.parts, ['text/plain', 'message/delivery-status', 'message/rfc822']);
+  assert.equal(q.perMessage['original-envelope-id'], `Q${tag}`);
+  assert.equal(q.recipients[0]!['original-recipient'], 'rfc822; orig@acme.test');
+  assert.equal(q.recipients[0]!['final-recipient'], 'rfc822; reject-api@nodsn.test');
+  assert.equal(q.recipients[0]!['action'], 'failed');
+  assert.match(q.returned, new RegExp(`body of q${tag}`));
+
+  for (const [dsn, path] of [
+    [{ notify: ['never', 'success'] }, 'dsn.notify'], [{ notify: ['failure', 'failure'] }, 'dsn.notify'],
+    [{ orcpt: { 'someone@else.test': 'a@acme.test' } }, 'dsn.orcpt.someone@else.test'],
+  ] as const) {
+    const bad = await send('u6@dsn.test', `r${tag}`, dsn);
+    assert.equal(bad.status, 422, bad.text);
+    assert.ok(JSON.stringify(bad.body).includes(path), bad.text);
+  }
+  const badRet = await send('u6@dsn.test', `r${tag}`, { ret: 'body' });
+  assert.equal(badRet.status, 422, badRet.text);
 });
