@@ -259,3 +259,25 @@ test('DSN over the HTTP API: the dsn field (ret, envid, notify, orcpt) is passed
   const badRet = await send('u6@dsn.test', `r${tag}`, { ret: 'body' });
   assert.equal(badRet.status, 422, badRet.text);
 });
+
+test('DSN for local delivery: NOTIFY=SUCCESS on the mx listener gets a "delivered" notice', { skip: skipPython }, async () => {
+  const tag = `${Date.now()}`;
+  const script = `
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="far.example")
+s.sendmail("ext@example.com", ["postmaster@relay.test"], "From: ext@example.com\\r\\nSubject: l${tag}\\r\\nMessage-ID: <l${tag}@client.test>\\r\\n\\r\\nhello\\r\\n",
+           mail_options=["ENVID=L${tag}"], rcpt_options=["NOTIFY=SUCCESS", "ORCPT=rfc822;pm+2Bx@relay.test"])
+s.quit()
+`;
+  await python(script, [String(relay.port('mx'))]);
+  const notice = await eventually(() => dsnAbout(`l${tag}`));
+  assert.deepEqual(notice.rcptTo, ['ext@example.com']);
+  const l = await readDsn(notice);
+  assert.equal(l.subject, 'Successful Mail Delivery Report');
+  assert.equal(l.perMessage['original-envelope-id'], `L${tag}`);
+  assert.equal(l.recipients[0]!['original-recipient'], 'rfc822; pm+x@relay.test');
+  assert.equal(l.recipients[0]!['final-recipient'], 'rfc822; postmaster@relay.test');
+  assert.equal(l.recipients[0]!['action'], 'delivered');
+  assert.equal(l.recipients[0]!['status'], '2.0.0');
+  assert.deepEqual(l.parts, ['text/plain', 'message/delivery-status', 'text/rfc822-headers']);
+});
