@@ -281,3 +281,27 @@ s.quit()
   assert.equal(l.recipients[0]!['status'], '2.0.0');
   assert.deepEqual(l.parts, ['text/plain', 'message/delivery-status', 'text/rfc822-headers']);
 });
+
+test('DSN: each recipient of one transaction keeps its own NOTIFY and ORCPT at the next hop', { skip: skipPython }, async () => {
+  const tag = `${Date.now()}`;
+  const script = `
+import smtplib, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="py.test")
+s.starttls(context=ctx); s.ehlo("py.test"); s.login("alice", sys.argv[2])
+assert s.mail("alice@example.com", ["RET=FULL", "ENVID=M${tag}"])[0] == 250
+assert s.rcpt("u7@dsn.test", ["NOTIFY=SUCCESS", "ORCPT=rfc822;seven+2B7@example.org"])[0] == 250
+assert s.rcpt("u8@dsn.test", ["NOTIFY=NEVER"])[0] == 250
+assert s.rcpt("u9@dsn.test")[0] == 250
+assert s.rcpt("u10@dsn.test", ["ORCPT=utf-8;j+5Cx{E9}@example.org"])[0] == 250
+assert s.data("From: alice@example.com\\r\\nSubject: m${tag}\\r\\n\\r\\nm${tag}\\r\\n")[0] == 250
+s.quit()
+`;
+  await python(script, [String(relay.port('submission')), PASSWORD]);
+  const got = await eventually(() => withDsn.messages.find((m) => m.body.includes(`Subject: m${tag}`)));
+  assert.deepEqual(got.rcptTo, ['u7@dsn.test', 'u8@dsn.test', 'u9@dsn.test', 'u10@dsn.test'], 'one transaction');
+  assert.deepEqual(got.dsn, {
+    ret: 'FULL', envid: `M${tag}`,
+    rcpt: [{ notify: ['SUCCESS'], orcpt: 'rfc822;seven+7@example.org' }, { notify: ['NEVER'] }, {}, { orcpt: 'utf-8;j\\x{E9}@example.org' }],
+  });
+});
