@@ -208,16 +208,17 @@ test('DSN end to end: parameters passed on to a next hop with DSN; relayed, fail
   assert.doesNotMatch(e.returned, /body of/);
 
   // F: a delay warning.
-  const f = await readDsn(await eventually(() => dsnAbout(`f${tag}`), 20_000));
+  const f = await readDsn(await eventually(() => dsnAbout(`f${tag}`), 30_000));
   assert.equal(f.subject, 'Delayed Mail (still being retried)');
   assert.equal(f.recipients[0]!['action'], 'delayed');
   assert.equal(f.recipients[0]!['status'], '4.2.1');
   assert.ok(f.recipients[0]!['will-retry-until']);
 
   // A and D final, G tried twice after delayWarning: a notice would have been stored with those results.
-  await eventually(async () => (await show(await idOf(`a${tag}`))).recipients[0]!.state === 'delivered');
-  await eventually(async () => (await show(await idOf(`d${tag}`))).recipients[0]!.state === 'bounced');
-  await eventually(async () => { const g = await show(await idOf(`g${tag}`)); return g.attempts.filter((x) => x.at - g.receivedAt >= 1000).length >= 2; }, 20_000);
+  // Each step runs the CLI (a process): generous limits for a loaded machine.
+  await eventually(async () => (await show(await idOf(`a${tag}`))).recipients[0]!.state === 'delivered', 60_000);
+  await eventually(async () => (await show(await idOf(`d${tag}`))).recipients[0]!.state === 'bounced', 60_000);
+  await eventually(async () => { const g = await show(await idOf(`g${tag}`)); return g.attempts.filter((x) => x.at - g.receivedAt >= 1000).length >= 2; }, 60_000);
   const rows = JSON.parse((await relay.cli(['queue', 'list', '--all', '--json'])).stdout) as { messageId: string; mailFrom: string; address: string }[];
   const notices = rows.filter((r) => r.mailFrom === '' && r.address === 'alice@example.com');
   assert.equal(notices.length, 4, 'notices for B, C, E and F only: none for A (next hop speaks DSN), D (NEVER), G (no DELAY)');
