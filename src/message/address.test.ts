@@ -156,7 +156,8 @@ test('RCPT TO: DSN parameters NOTIFY and ORCPT (RFC 3461), xtext decoded', () =>
   assert.deepEqual(ok('TO:<a@b.example> NOTIFY=success,Delay').notify, ['SUCCESS', 'DELAY']);
   assert.deepEqual(ok('TO:<a@b.example> ORCPT=rfc822;A+2BB@c.example').orcpt, { type: 'rfc822', address: 'A+B@c.example' });
   assert.deepEqual(ok('TO:<a@b.example> ORCPT=UTF-8;j+5Cx{E9}@c.example').orcpt, { type: 'utf-8', address: 'j\u00e9@c.example' });
-  for (const bad of ['NOTIFY=NEVER,SUCCESS', 'NOTIFY=SUCCESS,SUCCESS', 'NOTIFY=', 'NOTIFY', 'NOTIFY=ALWAYS', 'ORCPT=a@b.example', 'ORCPT=rfc822;', 'ORCPT=rfc822;a+zz', 'ORCPT=;a@b']) {
+  assert.deepEqual(ok('TO:<a@b.example> ORCPT=utf-8;j\u00e9+2B1@c.example').orcpt, { type: 'utf-8', address: 'j\u00e9+1@c.example' }, 'RFC 6533 unitext');
+  for (const bad of ['ORCPT=rfc822;j\u00e9@c.example', 'NOTIFY=NEVER,SUCCESS', 'NOTIFY=SUCCESS,SUCCESS', 'NOTIFY=', 'NOTIFY', 'NOTIFY=ALWAYS', 'ORCPT=a@b.example', 'ORCPT=rfc822;', 'ORCPT=rfc822;a+zz', 'ORCPT=;a@b']) {
     assert.equal(rcptErr(`TO:<a@b.example> ${bad}`), 'param-syntax', bad);
   }
 });

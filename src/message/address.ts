@@ -46,6 +46,8 @@ const NON_ASCII = /[^\x00-\x7f]/;
 const LONE_SURROGATE = /\p{Surrogate}/u;
 const KEYWORD = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
 const VALUE = /^[\x21-\x3c\x3e-\x7e]+$/;
+/** ORCPT=utf-8;… may carry UTF-8 itself (RFC 6533 utf-8-addr-unitext); dsn-params.ts judges it. */
+const UNITEXT_VALUE = /^[\x21-\x3c\x3e-\x7e\u0080-\u{10ffff}]+$/u;
 const octets = (s: string) => Buffer.byteLength(s, 'utf8');
 
 const fail = (error: ArgsError): { ok: false; error: ArgsError } => ({ ok: false, error });
@@ -210,7 +212,8 @@ function parseParams(text: string): ArgsResult<Map<string, string | null>> {
     const eq = item.indexOf('=');
     const key = (eq < 0 ? item : item.slice(0, eq)).toUpperCase();
     const value = eq < 0 ? null : item.slice(eq + 1);
-    if (!KEYWORD.test(key) || (value !== null && !VALUE.test(value)) || params.has(key)) return fail('param-syntax');
+    const valueOk = value === null || VALUE.test(value) || (key === 'ORCPT' && UNITEXT_VALUE.test(value) && !LONE_SURROGATE.test(value));
+    if (!KEYWORD.test(key) || !valueOk || params.has(key)) return fail('param-syntax');
     params.set(key, value);
   }
   return { ok: true, value: params };

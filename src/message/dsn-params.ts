@@ -30,12 +30,19 @@ const MAX_ORCPT = 500;
 const XCHAR = /^[\x21-\x2a\x2c-\x3c\x3e-\x7e]$/;
 const ADDR_TYPE = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
 
-/** xtext → text; null when malformed ("+" not followed by two upper-case hex digits, or a bad char). */
-export function decodeXtext(s: string): string | null {
+/**
+ * xtext → text; null when malformed ("+" not followed by two upper-case hex digits, or a bad char).
+ * `unitext`: UTF-8 characters may appear as themselves (RFC 6533 utf-8-addr-unitext).
+ */
+export function decodeXtext(s: string, unitext = false): string | null {
   const bytes: number[] = [];
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
-    if (c === '+') {
+    if (unitext && c.charCodeAt(0) > 0x7f) {
+      const cp = s.codePointAt(i)!;
+      bytes.push(...Buffer.from(String.fromCodePoint(cp), 'utf8'));
+      if (cp > 0xffff) i++;
+    } else if (c === '+') {
       const hex = s.slice(i + 1, i + 3);
       if (!/^[0-9A-F]{2}$/.test(hex)) return null;
       bytes.push(parseInt(hex, 16));
@@ -92,7 +99,7 @@ export function parseOrcpt(value: string | null): DsnOrcpt | null {
   if (semi <= 0) return null;
   const type = value.slice(0, semi).toLowerCase();
   if (!ADDR_TYPE.test(type)) return null;
-  let address = decodeXtext(value.slice(semi + 1));
+  let address = decodeXtext(value.slice(semi + 1), type === 'utf-8');
   if (address === null || address === '' || /[\x00-\x1f\x7f]/.test(address)) return null;
   if (type === 'utf-8') {
     address = decodeUnitext(address);
