@@ -1,12 +1,16 @@
 // Owns one SMTP transaction: one message (one job's recipients, one domain) to one address of
 // one host, over a cached session when there is one. Returns per-recipient results, or a host
 // failure meaning "this host could not take the message; try the next one". Never throws.
+// DSN (RFC 3461): when the host advertises DSN, RET/ENVID go on MAIL and each recipient's own
+// NOTIFY/ORCPT on its RCPT, xtext-encoded; whether it did is reported (nextHopDsn) so a recipient
+// that asked NOTIFY=SUCCESS gets a "relayed" notice from us when the next hop will not send one.
 import type { Readable } from 'node:stream';
 import { isQueueUnavailable, QueueUnavailableError } from '../errors.js';
 import type { QueueStore } from '../store/store.js';
 import { classifyError, type Verdict } from './classify.js';
 import type { ConnectionPool, SendInfo, SessionTarget, SmtpError, SmtpSession } from './connection-pool.js';
 import { TlsRequirementFailure } from './tls-check.js';
+import { encodeXtext, formatNotify, formatOrcpt, type MessageDsn, type RecipientDsn } from '../message/dsn-params.js';
 import type { TlsResult } from './tls-policy.js';
 
 export interface AttemptMessage {
@@ -18,6 +22,8 @@ export interface AttemptMessage {
   recipients: string[];
   /** The scheduler's per-destination key (the job's recipient domain): sessions are kept per destination. */
   destination?: string;
+  /** RET/ENVID and each recipient's NOTIFY/ORCPT, passed on when the host speaks DSN; absent: none. */
+  dsn?: Pick<MessageDsn, 'ret' | 'envid'> & { recipients?: ReadonlyMap<string, RecipientDsn> };
 }
 
 export type RecipientResult =
@@ -32,6 +38,8 @@ export interface HostAttempt {
   hostFailure: Verdict | null;
   /** One per recipient when hostFailure is null. */
   recipients: RecipientResult[];
+  /** The host advertised DSN (RFC 3461) in its EHLO reply: it carries the notification requests on. */
+  nextHopDsn?: boolean;
   /**
    * The queued message could not be read because the queue store is unreachable (a
    * QueueUnavailableError): the transaction was abandoned before its end of data, nothing was
@@ -73,7 +81,8 @@ export class SmtpAttempt {
       const t = await this.#transact(session, message, signal);
       this.#pool.release(session, t.reusable && !signal?.aborted);
       if (t.connectionLost && reused && !retried && !signal?.aborted) { session = null; continue; }
-      return { target, tls: session.tls, hostFailure: t.hostFailure, recipients: t.recipients, ...(t.queueUnavailable ? { queueUnavailable: t.queueUnavailable } : {}) };
+      return { target, tls: session.tls, hostFailure: t.hostFailure, recipients: t.recipients, nextHopDsn: speaksDsn(session),
+        ...(t.queueUnavailable ? { queueUnavailable: t.queueUnavailable } : {}) };
     }
   }
 
@@ -88,7 +97,9 @@ export class SmtpAttempt {
     let unreadable: Error | null = null; // nodemailer rewrites the error's code to ESTREAM: judge it as it comes
     body.once('error', (err) => { if (isQueueUnavailable(err)) unreadable = new QueueUnavailableError(err.message, { cause: err }); });
     try {
-      const info = await session.send({ from: m.mailFrom, to: m.recipients, size: m.size, use8BitMime: true }, body, signal);
+      passDsn(session, m.dsn);
+      const dsn = m.dsn && (m.dsn.ret || m.dsn.envid) ? { dsn: { ret: m.dsn.ret ?? null, envid: m.dsn.envid ?? null } } : {};
+      const info = await session.send({ from: m.mailFrom, to: m.recipients, size: m.size, use8BitMime: true, ...dsn } as SmtpEnvelope, body, signal);
       return { recipients: resultsFromInfo(m.recipients, info), hostFailure: null, reusable: true, connectionLost: false };
     } catch (err) {
       body.destroy();
@@ -143,4 +154,33 @@ function byRecipient(errors: SmtpError[] | undefined): Map<string, SmtpError> {
 function envelopeRejections(session: SmtpSession): SmtpError[] | undefined {
   const envelope = (session.conn as unknown as { _envelope?: { rejectedErrors?: SmtpError[] } | false })._envelope;
   return envelope ? envelope.rejectedErrors : undefined;
+}
+
+type SmtpEnvelope = Parameters<SmtpSession['send']>[0];
+
+/** Internal state of nodemailer's SMTPConnection used to pass DSN parameters per recipient. */
+interface DsnInternals { _supportedExtensions?: string[]; _recipientQueue?: string[]; _getDsnRcptToArgs?: () => string }
+
+/** Whether the session's server advertised DSN (nodemailer's parsed EHLO extensions; internal). */
+function speaksDsn(session: SmtpSession): boolean {
+  return ((session.conn as unknown as DsnInternals)._supportedExtensions ?? []).includes('DSN');
+}
+
+/**
+ * nodemailer writes one NOTIFY/ORCPT for every RCPT of an envelope; each recipient has its own, so
+ * the connection's RCPT-argument hook (called right after the recipient is queued) is replaced for
+ * this transaction: the last queued recipient's NOTIFY/ORCPT, xtext-encoded, only when the server
+ * advertised DSN. RET/ENVID go through nodemailer's own envelope.dsn (it checks DSN itself).
+ */
+function passDsn(session: SmtpSession, dsn: AttemptMessage['dsn']): void {
+  const conn = session.conn as unknown as DsnInternals;
+  const byRcpt = dsn?.recipients;
+  conn._getDsnRcptToArgs = () => {
+    if (!byRcpt || !speaksDsn(session)) return '';
+    const queue = conn._recipientQueue ?? [];
+    const own = byRcpt.get(queue[queue.length - 1] ?? '');
+    if (!own) return '';
+    const args = [...(own.notify ? [`NOTIFY=${encodeXtext(formatNotify(own.notify))}`] : []), ...(own.orcpt ? [`ORCPT=${formatOrcpt(own.orcpt)}`] : [])];
+    return args.length ? ` ${args.join(' ')}` : '';
+  };
 }

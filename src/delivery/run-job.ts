@@ -4,6 +4,10 @@
 // due → record everything in one store call (retried while the store is unavailable — unreachable,
 // disk full — until recorded: record-retry.ts) → log each outcome (with the TLS result).
 // The scheduler decides when jobs run; this decides what happens to their recipients.
+// DSNs honour each recipient's NOTIFY (RFC 3461, message/dsn-params.ts wantsNotice): FAILURE for
+// bounced/expired/suppressed, DELAY for the delay warning (absent NOTIFY: both, as always),
+// SUCCESS for "delivered" (local delivery) or "relayed" (the next hop did not advertise DSN; a
+// next hop that did carries the request on and reports itself). NEVER: no DSN, the events as ever.
 import type { Clock } from '../clock.js';
 import { isQueueUnavailable } from '../errors.js';
 import type { Config } from '../config/schema.js';
@@ -13,6 +17,7 @@ import { computeRetryDelayMs } from '../store/retry-schedule.js';
 import type { DeliveryJob, GeneratedMessage, QueueStore, RecipientOutcome, RecordResultsOptions } from '../store/store.js';
 import { suppressedReason, suppressedResponse } from '../store/suppression-store.js';
 import type { AttemptMessage, HostAttempt, SmtpAttempt } from './attempt.js';
+import { wantsNotice, type RecipientDsn } from '../message/dsn-params.js';
 import { classifyError, describeVerdict, flattenReply, type Verdict } from './classify.js';
 import type { SessionTarget } from './connection-pool.js';
 import type { LocalDelivery } from './local.js';
@@ -37,7 +42,7 @@ function suppressedDecision(r: DeliveryJob['recipients'][number], s: NonNullable
 }
 
 /** What one attempt found out about one recipient address. */
-interface Finding { delivered?: string; verdict?: Verdict; host: string | null; tls: TlsResult | null }
+interface Finding { delivered?: string; verdict?: Verdict; host: string | null; tls: TlsResult | null; nextHopDsn?: boolean }
 
 /** Where trying the hosts got: a host's decision on the message, or the last failure. */
 type HostsOutcome = { decided: HostAttempt } | { failed: { verdict: Verdict; host: string | null; tls: TlsResult | null } };
@@ -81,7 +86,8 @@ export class JobRunner {
 
   async #run(job: DeliveryJob, signal: AbortSignal): Promise<void> {
     if (job.route === 'local') {
-      await this.#record(job, await this.o.local.deliver(job), [], { owner: this.o.nodeId }, signal);
+      const outcomes = await this.o.local.deliver(job);
+      await this.#record(job, outcomes, await this.#localSuccessDsn(job, outcomes), { owner: this.o.nodeId }, signal);
       return;
     }
     // Suppressed recipients are never sent; the others of the message go on.
@@ -130,12 +136,14 @@ export class JobRunner {
     } catch (err) {
       return all({ verdict: classifyError(err), host: null, tls: null });
     }
-    const message: AttemptMessage = { messageId: job.messageId, mailFrom: job.returnPath, size: job.size, recipients: addresses, destination: job.domain };
+    const rcptDsn = new Map(job.recipients.filter((r) => r.dsn).map((r) => [r.address, r.dsn!]));
+    const dsn = job.dsn || rcptDsn.size ? { dsn: { ...job.dsn, ...(rcptDsn.size ? { recipients: rcptDsn } : {}) } } : {};
+    const message: AttemptMessage = { messageId: job.messageId, mailFrom: job.returnPath, size: job.size, recipients: addresses, destination: job.domain, ...dsn };
     const out = await this.#tryHosts(job, message, hosts, signal);
     if ('failed' in out) return all(out.failed);
     const a = out.decided;
     return new Map(a.recipients.map((r) => [r.address, r.outcome === 'delivered'
-      ? { delivered: flattenReply(r.response), host: a.target.host, tls: a.tls }
+      ? { delivered: flattenReply(r.response), host: a.target.host, tls: a.tls, nextHopDsn: a.nextHopDsn === true }
       : { verdict: r.verdict, host: a.target.host, tls: a.tls }]));
   }
 
@@ -193,7 +201,7 @@ export class JobRunner {
       try {
         generated = [await createDsn(this.o.store, {
           hostname: this.o.config.hostname, originalId: job.messageId, originalSender: job.mailFrom,
-          arrivalDate: job.receivedAt, date: now, recipients: dsn,
+          arrivalDate: job.receivedAt, date: now, recipients: dsn, ...job.dsn,
         }, this.o.signDsn)];
         delayNotified = dsn.some((d) => d.action === 'delayed');
       } catch (err) {
@@ -236,16 +244,55 @@ export class JobRunner {
     return { ...d, outcome: { rcptId: d.outcome.rcptId, status: 'deferred', response: d.outcome.response, nextAttemptAt, ...tls } };
   }
 
-  /** Recipients to report: failed ones, and delayed ones once past delayWarning. Never for a bounce. */
+  /**
+   * "delivered" DSNs of a local delivery for the recipients that asked NOTIFY=SUCCESS (none for a
+   * bounce or the null sender). A DSN that cannot be written is logged: the delivery stands.
+   */
+  async #localSuccessDsn(job: DeliveryJob, outcomes: RecipientOutcome[]): Promise<GeneratedMessage[]> {
+    if (job.isBounce || job.mailFrom === '') return [];
+    const now = this.o.clock.now();
+    const delivered = new Set(outcomes.filter((o) => o.status === 'delivered').map((o) => o.rcptId));
+    const dsn = job.recipients.filter((r) => delivered.has(r.id) && wantsNotice(r.dsn?.notify, 'SUCCESS')).map((r): DsnRecipient => ({
+      address: r.address, action: 'delivered', status: '2.0.0', reason: 'delivered to the mailbox', lastAttemptAt: now, ...originalRecipient(r.dsn),
+    }));
+    if (dsn.length === 0) return [];
+    try {
+      return [await createDsn(this.o.store, {
+        hostname: this.o.config.hostname, originalId: job.messageId, originalSender: job.mailFrom,
+        arrivalDate: job.receivedAt, date: now, recipients: dsn, ...job.dsn,
+      }, this.o.signDsn)];
+    } catch (err) {
+      this.o.logger.error({ event: 'delivery.dsn_failed', id: job.messageId, err }, 'could not write the success DSN');
+      return [];
+    }
+  }
+
+  /**
+   * Recipients to report, each as its NOTIFY asks: failed ones (FAILURE), delayed ones once past
+   * delayWarning (DELAY), delivered ones that asked SUCCESS and whose next hop does not speak DSN
+   * ("relayed"). Never for a bounce or the null sender.
+   */
   #dsnRecipients(job: DeliveryJob, decided: Decided[], now: number): DsnRecipient[] {
     if (job.isBounce || job.mailFrom === '') return [];
     const d = this.o.config.delivery;
     const warnDelay = d.delayWarning !== false && !job.delayNotified && now - job.receivedAt >= d.delayWarning;
+    const asked = new Map(job.recipients.map((r) => [r.id, r.dsn]));
     return decided.flatMap((x): DsnRecipient[] => {
       const s = x.outcome.status;
-      if (s !== 'bounced' && s !== 'expired' && s !== 'suppressed' && !(s === 'deferred' && warnDelay)) return [];
+      const own = asked.get(x.outcome.rcptId);
+      if (s === 'delivered') {
+        if (x.finding.nextHopDsn !== false || !wantsNotice(own?.notify, 'SUCCESS')) return [];
+        return [{
+          address: x.address, action: 'relayed', status: '2.0.0', reason: 'relayed to a server without delivery notifications',
+          ...(x.finding.host ? { remoteMta: x.finding.host } : {}), ...(x.finding.delivered ? { diagnostic: x.finding.delivered } : {}),
+          lastAttemptAt: now, ...originalRecipient(own),
+        }];
+      }
+      const failed = s === 'bounced' || s === 'expired' || s === 'suppressed';
+      if (!(failed && wantsNotice(own?.notify, 'FAILURE')) && !(s === 'deferred' && warnDelay && wantsNotice(own?.notify, 'DELAY'))) return [];
       const v = x.finding.verdict!;
       return [{
+        ...originalRecipient(own),
         address: x.address,
         action: s === 'deferred' ? 'delayed' : 'failed',
         status: v.status,
@@ -269,3 +316,7 @@ export class JobRunner {
     else this.o.logger.warn(entry, o.status);
   }
 }
+
+/** The DsnRecipient field for a recipient's ORCPT, when it gave one. */
+const originalRecipient = (dsn: RecipientDsn | undefined): Pick<DsnRecipient, 'originalRecipient'> =>
+  (dsn?.orcpt ? { originalRecipient: dsn.orcpt } : {});

@@ -105,3 +105,39 @@ describe('readHeaderSection', () => {
     assert.ok(h.length <= 100 && h.toString().endsWith('\r\n'));
   });
 });
+
+describe('buildDsn with the RFC 3461 parameters', () => {
+  it('Original-Envelope-Id first in the per-message block, Original-Recipient before Final-Recipient', async () => {
+    const raw = buildDsn(report({ envid: 'QQ314159', recipients: [{
+      address: 'bob@example.test', action: 'failed', status: '5.1.1', reason: 'rejected',
+      originalRecipient: { type: 'rfc822', address: 'Bob+x@example.test' },
+    }, {
+      address: 'jo@example.test', action: 'failed', status: '5.1.1', reason: 'rejected',
+      originalRecipient: { type: 'utf-8', address: 'jos\u00e9@example.test' },
+    }] }));
+    const mail = await simpleParser(raw, { keepDeliveryStatus: true });
+    const status = unfold(mail.attachments[0]!.content);
+    assert.match(status, /^Original-Envelope-Id: QQ314159\nReporting-MTA: dns; relay\.test$/m);
+    assert.match(status, /^Original-Recipient: rfc822; Bob\+x@example\.test\nFinal-Recipient: rfc822; bob@example\.test$/m);
+    assert.match(status, /^Original-Recipient: utf-8; jos\\x\{E9\}@example\.test$/m, 'utf-8 addresses stay ASCII (RFC 6533 unitext)');
+  });
+
+  it('RET=FULL with a failure: the whole message as message/rfc822; success only: headers', async () => {
+    const full = await simpleParser(buildDsn(report({ returnedFull: true })), { keepDeliveryStatus: true });
+    assert.deepEqual(full.attachments.map((a) => a.contentType), ['message/delivery-status', 'message/rfc822']);
+    assert.match(full.attachments[1]!.content.toString(), /Body line that must not appear in the DSN/);
+    const relayed = buildDsn(report({ returnedFull: true, recipients: [{ address: 'bob@example.test', action: 'relayed', status: '2.0.0', reason: 'relayed', remoteMta: 'mx.example.test' }] }));
+    const mail = await simpleParser(relayed, { keepDeliveryStatus: true });
+    assert.equal(mail.subject, 'Successful Mail Delivery Report');
+    assert.deepEqual(mail.attachments.map((a) => a.contentType), ['message/delivery-status', 'text/rfc822-headers']);
+    assert.doesNotMatch(relayed.toString(), /Body line/);
+    assert.match(unfold(mail.attachments[0]!.content), /^Action: relayed$/m);
+    assert.match((mail.text ?? '').replace(/\s+/g, ' '), /relayed to mx\.example\.test, which does not offer delivery notifications/);
+  });
+
+  it('RET=FULL over the cap: headers, and the notice says why', () => {
+    const raw = buildDsn(report({ fullTooBig: true })).toString();
+    assert.match(raw, /Content-Type: text\/rfc822-headers/);
+    assert.match(raw.replace(/\r\n/g, ' '), /larger than 1048576 bytes: only its header section is returned/);
+  });
+});

@@ -1,14 +1,23 @@
 // Owns delivery status notifications (RFC 3464): building the multipart/report a sender gets
-// when a recipient failed or is delayed, and storing it as a new queued message with the null
-// reverse-path (so it can never cause a bounce itself). Output uses CRLF only, lines ≤ 998.
+// when a recipient failed or is delayed, or — asked with NOTIFY=SUCCESS (RFC 3461) — was
+// delivered or relayed to a next hop without DSN, and storing it as a new queued message with the
+// null reverse-path (so it can never cause a bounce itself). Output uses CRLF only, lines ≤ 998.
+// RFC 3461 in the report: ENVID as Original-Envelope-Id, ORCPT as Original-Recipient; the third
+// part is the original's header section (text/rfc822-headers), or the whole message
+// (message/rfc822) when RET=FULL was asked, the report tells of a failure and the message is at
+// most MAX_RETURNED_BYTES (else its headers, and the notice says why).
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { newQueueId } from '../message/ids.js';
 import type { GeneratedMessage, QueueStore } from '../store/store.js';
+import { originalRecipientField, type DsnOrcpt, type DsnRet } from '../message/dsn-params.js';
 
 export interface DsnRecipient {
   address: string;
-  action: 'failed' | 'delayed';
+  /** delivered: final delivery here; relayed: handed to a next hop that does not speak DSN. */
+  action: 'failed' | 'delayed' | 'delivered' | 'relayed';
+  /** The recipient's ORCPT, for Original-Recipient. */
+  originalRecipient?: DsnOrcpt;
   /** RFC 3463 status, e.g. "5.1.1". */
   status: string;
   /** Human explanation (used when there is no remote reply). */
@@ -31,12 +40,22 @@ export interface DsnReport {
   arrivalDate: number;
   date: number;
   recipients: DsnRecipient[];
-  /** The original message's header section, as stored (CRLF). */
+  /** The original message's header section, as stored (CRLF); or the whole message when `returnedFull`. */
   originalHeaders: Buffer;
+  /** originalHeaders holds the whole message (RET=FULL): the third part is message/rfc822. */
+  returnedFull?: boolean;
+  /** RET=FULL was asked, but the message was over MAX_RETURNED_BYTES: only its headers came back. */
+  fullTooBig?: boolean;
+  /** The ENVID the client gave, for Original-Envelope-Id. */
+  envid?: string;
+  /** The RET the client gave (FULL: the whole message comes back in a failure report). */
+  ret?: DsnRet;
 }
 
 const MAX_LINE = 998;
 const MAX_HEADER_BYTES = 64 * 1024;
+/** RET=FULL returns the whole message up to this size; a bigger one comes back as its headers. */
+export const MAX_RETURNED_BYTES = 1024 * 1024;
 
 /** RFC 5322 date-time in UTC: "Tue, 03 Mar 2026 10:00:00 +0000". */
 export const formatDate = (ms: number) => new Date(ms).toUTCString().replace(/GMT$/, '+0000');
@@ -80,6 +99,7 @@ function wrap(text: string, width = 76): string[] {
 function humanText(r: DsnReport): string[] {
   const failed = r.recipients.filter((x) => x.action === 'failed');
   const delayed = r.recipients.filter((x) => x.action === 'delayed');
+  const done = r.recipients.filter((x) => x.action === 'delivered' || x.action === 'relayed');
   const lines = [`This is the mail system at ${r.hostname}.`, ''];
   const explain = (x: DsnRecipient) => wrap(`<${x.address}>: ${x.diagnostic ? `${x.remoteMta ?? 'the remote server'} said: ${x.diagnostic}` : x.reason}`);
   if (failed.length) {
@@ -91,14 +111,28 @@ function humanText(r: DsnReport): string[] {
     lines.push(...wrap(`Your message has not been delivered yet to the following recipients. The relay keeps trying${until ? ` until ${formatDate(until)}` : ''}; you do not need to send it again.`), '');
     for (const x of delayed) lines.push(...explain(x), '');
   }
+  if (done.length) {
+    lines.push(...wrap('You asked to be told when your message was delivered (NOTIFY=SUCCESS).'), '');
+    for (const x of done) {
+      lines.push(...wrap(x.action === 'delivered'
+        ? `<${x.address}>: delivered to the mailbox.`
+        : `<${x.address}>: relayed to ${x.remoteMta ?? 'the next mail server'}, which does not offer delivery notifications; no further notice will come from there.`), '');
+    }
+  }
+  if (r.fullTooBig) lines.push(...wrap(`The message was larger than ${MAX_RETURNED_BYTES} bytes: only its header section is returned.`), '');
   lines.push(`Queue ID: ${r.originalId}`);
   return lines;
 }
 
 function statusFields(r: DsnReport): string[] {
-  const lines = [...foldField('Reporting-MTA', `dns; ${r.hostname}`), ...foldField('X-Postlane-Queue-ID', r.originalId), ...foldField('Arrival-Date', formatDate(r.arrivalDate))];
+  const lines = [
+    ...(r.envid ? foldField('Original-Envelope-Id', r.envid) : []),
+    ...foldField('Reporting-MTA', `dns; ${r.hostname}`), ...foldField('X-Postlane-Queue-ID', r.originalId), ...foldField('Arrival-Date', formatDate(r.arrivalDate)),
+  ];
   for (const x of r.recipients) {
-    lines.push('', ...foldField('Final-Recipient', `rfc822; ${x.address}`), `Action: ${x.action}`, `Status: ${x.status}`);
+    lines.push('');
+    if (x.originalRecipient) lines.push(...foldField('Original-Recipient', originalRecipientField(x.originalRecipient)));
+    lines.push(...foldField('Final-Recipient', `rfc822; ${x.address}`), `Action: ${x.action}`, `Status: ${x.status}`);
     if (x.remoteMta) lines.push(...foldField('Remote-MTA', `dns; ${x.remoteMta}`));
     if (x.diagnostic) lines.push(...foldField('Diagnostic-Code', `smtp; ${x.diagnostic}`));
     if (x.lastAttemptAt) lines.push(`Last-Attempt-Date: ${formatDate(x.lastAttemptAt)}`);
@@ -133,16 +167,19 @@ const joinLines = (lines: string[]) => Buffer.from(lines.map((l) => l + '\r\n').
 export function buildDsn(r: DsnReport): Buffer {
   const boundary = `=_postlane_report_${randomBytes(12).toString('hex')}`;
   const anyFailed = r.recipients.some((x) => x.action === 'failed');
+  const anyDelayed = r.recipients.some((x) => x.action === 'delayed');
   const human = joinLines(humanText(r));
   const status = joinLines(statusFields(r));
-  const original = headerSection(r.originalHeaders);
+  const full = r.returnedFull === true && anyFailed;
+  const original = full ? r.originalHeaders : headerSection(r.originalHeaders);
+  const subject = anyFailed ? 'Undelivered Mail Returned to Sender' : anyDelayed ? 'Delayed Mail (still being retried)' : 'Successful Mail Delivery Report';
   const part = (type: string, description: string, content: Buffer) =>
     [joinLines([`--${boundary}`, `Content-Type: ${type}`, `Content-Description: ${description}`, cte(content), '']), content, CRLF];
   return Buffer.concat([
     joinLines([
       `From: Mail Delivery System <MAILER-DAEMON@${r.hostname}>`,
       ...foldField('To', `<${r.originalSender}>`),
-      `Subject: ${anyFailed ? 'Undelivered Mail Returned to Sender' : 'Delayed Mail (still being retried)'}`,
+      `Subject: ${subject}`,
       `Date: ${formatDate(r.date)}`,
       `Message-ID: <${r.dsnId}@${r.hostname}>`,
       'Auto-Submitted: auto-replied',
@@ -155,15 +192,15 @@ export function buildDsn(r: DsnReport): Buffer {
     ]),
     ...part('text/plain; charset=utf-8', 'Notification', human),
     ...part('message/delivery-status', 'Delivery report', status),
-    ...part('text/rfc822-headers', 'Headers of the original message', original),
+    ...(full ? part('message/rfc822', 'The original message', original) : part('text/rfc822-headers', 'Headers of the original message', original)),
     joinLines([`--${boundary}--`]),
   ]);
 }
 
-/** Reads a stored body up to the end of its header section (at most 64 KiB), then stops reading. */
 /** DKIM-signs a DSN as the relay's own domain: returns the DKIM-Signature lines ('' = unsigned). */
 export type DsnSigner = (dsn: Buffer, dsnId: string) => Promise<string>;
 
+/** Reads a stored body up to the end of its header section (at most 64 KiB), then stops reading. */
 export async function readHeaderSection(body: Readable, maxBytes = MAX_HEADER_BYTES): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -186,6 +223,23 @@ export async function readHeaderSection(body: Readable, maxBytes = MAX_HEADER_BY
   return Buffer.concat(chunks);
 }
 
+/** The whole stored message when it is at most `maxBytes`; null when bigger (reading stops there). */
+export async function readWhole(body: Readable, maxBytes: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const c of body) {
+      const buf = Buffer.isBuffer(c) ? c : Buffer.from(c as string);
+      size += buf.length;
+      if (size > maxBytes) return null;
+      chunks.push(buf);
+    }
+  } finally {
+    body.destroy();
+  }
+  return Buffer.concat(chunks);
+}
+
 /**
  * Builds the DSN for `report` (reading the original's headers from the store), writes its body
  * durably and returns it as a GeneratedMessage for recordResults. The caller must not call this
@@ -195,8 +249,11 @@ export async function createDsn(
   store: QueueStore, report: Omit<DsnReport, 'dsnId' | 'originalHeaders'>, sign?: DsnSigner,
 ): Promise<GeneratedMessage> {
   const dsnId = newQueueId(report.date);
-  const originalHeaders = await readHeaderSection(store.readBody(report.originalId)).catch(() => Buffer.alloc(0));
-  const unsigned = buildDsn({ ...report, dsnId, originalHeaders });
+  // RET=FULL: the whole message in a failure report (RFC 3461 §4.3), up to MAX_RETURNED_BYTES.
+  const wantsFull = report.ret === 'FULL' && report.recipients.some((x) => x.action === 'failed');
+  const full = wantsFull ? await readWhole(store.readBody(report.originalId), MAX_RETURNED_BYTES).catch(() => null) : null;
+  const originalHeaders = full ?? await readHeaderSection(store.readBody(report.originalId)).catch(() => Buffer.alloc(0));
+  const unsigned = buildDsn({ ...report, dsnId, originalHeaders, ...(full ? { returnedFull: true } : wantsFull ? { fullTooBig: true } : {}) });
   const body = sign ? Buffer.concat([Buffer.from(await sign(unsigned, dsnId)), unsigned]) : unsigned;
   const writer = store.createBody(dsnId);
   try {

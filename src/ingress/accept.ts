@@ -15,6 +15,7 @@
 // recipients): at the end of DATA each copy gets its own id, Received field, List-Unsubscribe,
 // tracking and signature, and store.putMany() commits them all or none before the one 250
 // (split-copies.ts holds it and stores the copies; this file builds each copy's header).
+import { dsnFor, type MessageDsn } from '../message/dsn-params.js';
 import { PassThrough } from 'node:stream';
 import { once } from 'node:events';
 import type { Logger } from 'pino';
@@ -307,6 +308,7 @@ export class IncomingMessage {
       receivedAt: this.#receivedAt, isBounce: false, route: this.origin.listener === 'mx' ? 'local' : 'relay',
       origin: { listener: this.origin.listener, clientIp: this.origin.clientIp, user: tx.user, helo: tx.helo },
       ...(tx.account ? { meta: { account: tx.account, tags: [], metadata: {}, stream: this.#stream } } : {}),
+      ...withDsn(dsnFor(tx.dsn, recipients)),
     };
   }
 
@@ -391,3 +393,5 @@ export class IncomingMessage {
     return Buffer.concat([Buffer.from(received, 'latin1'), headerBlock, Buffer.from(added.join(''), 'latin1')]);
   }
 }
+
+const withDsn = (dsn: MessageDsn | undefined): { dsn?: MessageDsn } => (dsn ? { dsn } : {});

@@ -27,19 +27,24 @@ test('MAIL FROM: plain, null sender, tolerated space after the colon, domain low
   assert.equal(mailOk('FROM:<Alice@Example.COM>').sender?.address, 'Alice@example.com');
   assert.equal(mailOk('from:<>').sender, null);
   assert.equal(mailOk('FROM: <a@b.example>').sender?.address, 'a@b.example');
-  assert.deepEqual(mailOk('FROM:<a@b.example>').params, { size: null, body: null, smtputf8: false });
+  assert.deepEqual(mailOk('FROM:<a@b.example>').params, { size: null, body: null, smtputf8: false, ret: null, envid: null });
 });
 
 test('MAIL FROM parameters', () => {
-  assert.deepEqual(mailOk('FROM:<a@b.example> SIZE=1000 BODY=8bitmime SMTPUTF8').params, { size: 1000, body: '8BITMIME', smtputf8: true });
-  assert.deepEqual(mailOk('FROM:<> BODY=7BIT').params, { size: null, body: '7BIT', smtputf8: false });
+  assert.deepEqual(mailOk('FROM:<a@b.example> SIZE=1000 BODY=8bitmime SMTPUTF8').params, { size: 1000, body: '8BITMIME', smtputf8: true, ret: null, envid: null });
+  assert.deepEqual(mailOk('FROM:<> BODY=7BIT').params, { size: null, body: '7BIT', smtputf8: false, ret: null, envid: null });
   assert.equal(mailOk('FROM:<a@b.example> AUTH=<>').sender?.address, 'a@b.example');
   assert.equal(mailErr('FROM:<a@b.example> SIZE=abc'), 'param-syntax');
   assert.equal(mailErr('FROM:<a@b.example> SIZE'), 'param-syntax');
   assert.equal(mailErr('FROM:<a@b.example> SIZE=1 SIZE=2'), 'param-syntax');
   assert.equal(mailErr('FROM:<a@b.example> SMTPUTF8=yes'), 'param-syntax');
   assert.equal(mailErr('FROM:<a@b.example> BODY=BINARYMIME'), 'param-unknown');
-  assert.equal(mailErr('FROM:<a@b.example> RET=FULL'), 'param-unknown');
+  assert.deepEqual(mailOk('FROM:<a@b.example> RET=hdrs ENVID=QQ+2Bx+3D1').params, { size: null, body: null, smtputf8: false, ret: 'HDRS', envid: 'QQ+x=1' });
+  assert.equal(mailErr('FROM:<a@b.example> RET=BODY'), 'param-syntax');
+  assert.equal(mailErr('FROM:<a@b.example> RET'), 'param-syntax');
+  assert.equal(mailErr('FROM:<a@b.example> ENVID=a+2'), 'param-syntax');
+  assert.equal(mailErr(`FROM:<a@b.example> ENVID=${'x'.repeat(101)}`), 'param-syntax');
+  assert.equal(mailErr('FROM:<a@b.example> RET=FULL RET=HDRS'), 'param-syntax');
   assert.equal(mailErr('FROM:<a@b.example>SIZE=1'), 'syntax');
 });
 
@@ -72,11 +77,11 @@ test('quoted local parts, address literals and UTF-8', () => {
   assert.equal(mailOk('FROM:<a@b.example>').sender?.isUtf8, false);
 });
 
-test('RCPT TO: <postmaster> alone; no parameters; errors', () => {
+test('RCPT TO: <postmaster> alone; unknown parameters; errors', () => {
   assert.equal(rcptOk('TO:<Postmaster>').address, 'postmaster');
   assert.equal(rcptOk('TO:<postmaster@Relay.Test>').address, 'postmaster@relay.test');
   assert.equal(rcptErr('TO:<>'), 'syntax');
-  assert.equal(rcptErr('TO:<a@b.example> NOTIFY=NEVER'), 'param-unknown');
+  assert.equal(rcptErr('TO:<a@b.example> X-FOO=1'), 'param-unknown');
   assert.equal(rcptErr('TO:<a@b.example> =x'), 'param-syntax');
   assert.equal(rcptErr('TO:<bob>'), 'syntax');
 });
@@ -142,4 +147,17 @@ test('no < or > in a quoted local part, even escaped (found by fuzzing)', () => 
   // by nodemailer, whose header writer turns < and > into spaces: one address would become another.
   for (const arg of ['FROM:<"<"@a.example>', 'FROM:<"a>b"@a.example>', 'FROM:<"\\<x\\>"@a.example>']) assert.equal(mailErr(arg), 'syntax', arg);
   assert.equal(mailOk('FROM:<"a b(c)"@a.example>').sender?.local, '"a b(c)"');
+});
+
+test('RCPT TO: DSN parameters NOTIFY and ORCPT (RFC 3461), xtext decoded', () => {
+  const ok = (arg: string) => { const r = parseRcptArgs(arg); assert.ok(r.ok, arg); return r.value; };
+  assert.deepEqual(ok('TO:<a@b.example>').notify, null);
+  assert.deepEqual(ok('TO:<a@b.example> NOTIFY=NEVER').notify, 'NEVER');
+  assert.deepEqual(ok('TO:<a@b.example> NOTIFY=success,Delay').notify, ['SUCCESS', 'DELAY']);
+  assert.deepEqual(ok('TO:<a@b.example> ORCPT=rfc822;A+2BB@c.example').orcpt, { type: 'rfc822', address: 'A+B@c.example' });
+  assert.deepEqual(ok('TO:<a@b.example> ORCPT=UTF-8;j+5Cx{E9}@c.example').orcpt, { type: 'utf-8', address: 'j\u00e9@c.example' });
+  assert.deepEqual(ok('TO:<a@b.example> ORCPT=utf-8;j\u00e9+2B1@c.example').orcpt, { type: 'utf-8', address: 'j\u00e9+1@c.example' }, 'RFC 6533 unitext');
+  for (const bad of ['ORCPT=rfc822;j\u00e9@c.example', 'NOTIFY=NEVER,SUCCESS', 'NOTIFY=SUCCESS,SUCCESS', 'NOTIFY=', 'NOTIFY', 'NOTIFY=ALWAYS', 'ORCPT=a@b.example', 'ORCPT=rfc822;', 'ORCPT=rfc822;a+zz', 'ORCPT=;a@b']) {
+    assert.equal(rcptErr(`TO:<a@b.example> ${bad}`), 'param-syntax', bad);
+  }
 });

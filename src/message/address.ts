@@ -4,6 +4,7 @@
 // see the `Address` strings produced here (domain lower-cased, source route dropped).
 import net from 'node:net';
 import { domainToASCII } from 'node:url';
+import { parseEnvid, parseNotify, parseOrcpt, parseRet, type DsnNotify, type DsnOrcpt, type DsnRet } from './dsn-params.js';
 
 export type Address = string & { readonly __brand: 'Address' };
 
@@ -29,9 +30,11 @@ export type ArgsError =
 
 export type ArgsResult<T> = { ok: true; value: T } | { ok: false; error: ArgsError };
 
-export interface MailParams { size: number | null; body: '7BIT' | '8BITMIME' | null; smtputf8: boolean }
+/** ret/envid: the DSN parameters (RFC 3461), envid xtext-decoded; null when not given. */
+export interface MailParams { size: number | null; body: '7BIT' | '8BITMIME' | null; smtputf8: boolean; ret: DsnRet | null; envid: string | null }
 export interface MailArgs { sender: Mailbox | null; params: MailParams }
-export interface RcptArgs { recipient: Mailbox }
+/** notify/orcpt: the DSN parameters (RFC 3461), orcpt xtext-decoded; null when not given. */
+export interface RcptArgs { recipient: Mailbox; notify: DsnNotify | null; orcpt: DsnOrcpt | null }
 
 export const MAX_PATH_OCTETS = 256;
 const MAX_LOCAL_OCTETS = 64;
@@ -43,6 +46,8 @@ const NON_ASCII = /[^\x00-\x7f]/;
 const LONE_SURROGATE = /\p{Surrogate}/u;
 const KEYWORD = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
 const VALUE = /^[\x21-\x3c\x3e-\x7e]+$/;
+/** ORCPT=utf-8;… may carry UTF-8 itself (RFC 6533 utf-8-addr-unitext); dsn-params.ts judges it. */
+const UNITEXT_VALUE = /^[\x21-\x3c\x3e-\x7e\u0080-\u{10ffff}]+$/u;
 const octets = (s: string) => Buffer.byteLength(s, 'utf8');
 
 const fail = (error: ArgsError): { ok: false; error: ArgsError } => ({ ok: false, error });
@@ -74,8 +79,20 @@ export function parseRcptArgs(arg: string): ArgsResult<RcptArgs> {
   if (!path.ok) return path;
   const params = parseParams(rest.slice(path.value.end));
   if (!params.ok) return params;
-  if (params.value.size > 0) return fail('param-unknown'); // no RCPT parameters are offered
-  return { ok: true, value: { recipient: path.value.mailbox } };
+  let notify: DsnNotify | null = null;
+  let orcpt: DsnOrcpt | null = null;
+  for (const [key, value] of params.value) {
+    if (key === 'NOTIFY') {
+      notify = parseNotify(value);
+      if (!notify) return fail('param-syntax');
+    } else if (key === 'ORCPT') {
+      orcpt = parseOrcpt(value);
+      if (!orcpt) return fail('param-syntax');
+    } else {
+      return fail('param-unknown');
+    }
+  }
+  return { ok: true, value: { recipient: path.value.mailbox, notify, orcpt } };
 }
 
 /** A bare mailbox "local@domain" (no angle brackets), e.g. for configuration or the HTTP API. */
@@ -195,7 +212,8 @@ function parseParams(text: string): ArgsResult<Map<string, string | null>> {
     const eq = item.indexOf('=');
     const key = (eq < 0 ? item : item.slice(0, eq)).toUpperCase();
     const value = eq < 0 ? null : item.slice(eq + 1);
-    if (!KEYWORD.test(key) || (value !== null && !VALUE.test(value)) || params.has(key)) return fail('param-syntax');
+    const valueOk = value === null || VALUE.test(value) || (key === 'ORCPT' && UNITEXT_VALUE.test(value) && !LONE_SURROGATE.test(value));
+    if (!KEYWORD.test(key) || !valueOk || params.has(key)) return fail('param-syntax');
     params.set(key, value);
   }
   return { ok: true, value: params };
@@ -204,7 +222,7 @@ function parseParams(text: string): ArgsResult<Map<string, string | null>> {
 function parseMailParams(text: string): ArgsResult<MailParams> {
   const parsed = parseParams(text);
   if (!parsed.ok) return parsed;
-  const out: MailParams = { size: null, body: null, smtputf8: false };
+  const out: MailParams = { size: null, body: null, smtputf8: false, ret: null, envid: null };
   for (const [key, value] of parsed.value) {
     switch (key) {
       case 'SIZE':
@@ -220,6 +238,14 @@ function parseMailParams(text: string): ArgsResult<MailParams> {
       case 'SMTPUTF8':
         if (value !== null) return fail('param-syntax');
         out.smtputf8 = true;
+        break;
+      case 'RET': // RFC 3461 §4.3
+        out.ret = parseRet(value);
+        if (!out.ret) return fail('param-syntax');
+        break;
+      case 'ENVID': // RFC 3461 §4.4 (xtext)
+        out.envid = parseEnvid(value);
+        if (out.envid === null) return fail('param-syntax');
         break;
       case 'AUTH': // RFC 4954 §5: accepted and ignored (we never trust a client-asserted identity)
         if (value === null) return fail('param-syntax');

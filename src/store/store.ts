@@ -7,6 +7,7 @@ import type { MessageMeta, PlatformStore, RateLimits } from './platform-store.js
 import type { Suppression, SuppressionCause, SuppressionStore } from './suppression-store.js';
 import type { StatsStore } from './stats-store.js';
 import type { SecretStore } from './secret-store.js';
+import type { MessageDsn, RecipientDsn } from '../message/dsn-params.js';
 
 /** Recipient lifecycle. Final states: delivered, bounced, expired, suppressed. */
 export type RecipientState = 'queued' | 'deferred' | 'delivering' | 'held' | 'delivered' | 'bounced' | 'expired' | 'suppressed';
@@ -45,6 +46,8 @@ export interface NewMessage {
    * final ('suppressed') with their 'suppressed' event in the same commit, never delivered.
    */
   suppressed?: { address: string; suppression: SuppressionCause }[];
+  /** The DSN parameters the client gave (RFC 3461: RET, ENVID, each recipient's NOTIFY/ORCPT); absent: none. */
+  dsn?: MessageDsn;
 }
 
 /**
@@ -74,7 +77,9 @@ export interface DeliveryJob {
    * `suppression`: the address is on the account's suppression list for this message's stream
    * (read with the claim): the recipient is not sent and ends 'suppressed'.
    */
-  recipients: { id: number; address: string; attempts: number; suppression?: Suppression }[];
+  recipients: { id: number; address: string; attempts: number; suppression?: Suppression; dsn?: RecipientDsn }[];
+  /** The message's RET and ENVID (RFC 3461); absent: none given. Each recipient carries its NOTIFY/ORCPT. */
+  dsn?: Pick<MessageDsn, 'ret' | 'envid'>;
   /** The message's stream (suppressions of scope 'broadcast' apply only to broadcast mail). */
   stream: 'transactional' | 'broadcast';
   /** This lease is ours until then; after it the job may be claimed by another worker/node. */

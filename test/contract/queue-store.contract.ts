@@ -118,6 +118,23 @@ export function queueStoreContract(name: string, makeStore: MakeStore): void {
     assert.equal(await store.nextDueAt(), null, 'delivering recipients are not waiting');
   });
 
+  it('the DSN parameters (RFC 3461) are stored with the message and come back with each claimed job', async (store) => {
+    const dsn: NewMessage['dsn'] = {
+      ret: 'FULL', envid: 'env-1',
+      recipients: { 'a@example.com': { notify: ['SUCCESS', 'DELAY'], orcpt: { type: 'rfc822', address: 'A+x@example.com' } }, 'c@other.org': { notify: 'NEVER' } },
+    };
+    const id = await enqueue(store, ['a@example.com', 'b@example.com', 'c@other.org'], { dsn });
+    const plain = await enqueue(store, ['d@example.com']);
+    const jobs = await claim(store, T0);
+    const job = (m: string, d: string) => jobs.find((j) => j.messageId === m && j.domain === d)!;
+    assert.deepEqual(job(id, 'example.com').dsn, { ret: 'FULL', envid: 'env-1' });
+    assert.deepEqual(job(id, 'example.com').recipients.map((r) => [r.address, r.dsn]), [
+      ['a@example.com', { notify: ['SUCCESS', 'DELAY'], orcpt: { type: 'rfc822', address: 'A+x@example.com' } }], ['b@example.com', undefined]]);
+    assert.deepEqual(job(id, 'other.org').recipients[0]!.dsn, { notify: 'NEVER' });
+    assert.equal(job(plain, 'example.com').dsn, undefined);
+    assert.equal(job(plain, 'example.com').recipients[0]!.dsn, undefined);
+  });
+
   it('claimDue returns at most `limit` jobs, oldest due first, and never future work', async (store) => {
     const late = await enqueue(store, ['a@one.example'], { receivedAt: T0 - 1 });
     const early = await enqueue(store, ['a@two.example'], { receivedAt: T0 - 100 });

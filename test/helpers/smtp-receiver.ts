@@ -14,7 +14,8 @@
 //     holdData: () => released,                                  // answer each DATA once this resolves (mx.heldData: how many wait)
 //     refuse: true,                                              // nothing listens: ECONNREFUSED
 //   } })
-//   mx.messages → [{ mailFrom, rcptTo, body, tls, user, receivedAt }]  ('' for the null sender)
+//   startReceiver({ host, dsn: true })               // advertise DSN (RFC 3461); messages record its parameters
+//   mx.messages → [{ mailFrom, rcptTo, body, tls, user, receivedAt, dsn }]  ('' for the null sender)
 //   mx.sessions, mx.maxConcurrentSessions;  await mx.waitFor(2, 5000);  await mx.close();
 // A behaviour function returning null accepts. Messages are recorded only when accepted. Reply
 // texts are sent as given (put the enhanced status code in `message` yourself).
@@ -37,7 +38,9 @@ export interface ReceiverBehaviour {
   refuse?: boolean;
 }
 
-export interface ReceivedMessage { mailFrom: string; rcptTo: string[]; body: Buffer; tls: boolean; user: string | null; receivedAt: number }
+/** The DSN parameters as the receiver decoded them (xtext undone); only with `dsn: true`. */
+export interface ReceivedDsn { ret?: string; envid?: string; rcpt: { notify?: string[]; orcpt?: string }[] }
+export interface ReceivedMessage { mailFrom: string; rcptTo: string[]; body: Buffer; tls: boolean; user: string | null; receivedAt: number; dsn?: ReceivedDsn }
 
 export interface Receiver {
   host: string;
@@ -61,6 +64,8 @@ export interface ReceiverOptions {
   /** Extra node:tls server options for STARTTLS (e.g. to make the handshake fail). */
   tlsOptions?: tls.TlsOptions;
   behaviour?: ReceiverBehaviour;
+  /** Advertise DSN and record the parameters received (default: not offered, like smtp-server). */
+  dsn?: boolean;
 }
 
 let certificate: Promise<{ cert: string; key: string }> | undefined;
@@ -105,6 +110,7 @@ async function serverOptions(host: string, opts: ReceiverOptions, state: Receive
     disableReverseLookup: true,
     disabledCommands: [...(tls ? [] : ['STARTTLS']), ...(opts.auth ? [] : ['AUTH'])],
     authOptional: !opts.auth,
+    hideDSN: !opts.dsn,
     ...(tls ? { ...(await selfSigned()), ...opts.tlsOptions } : {}),
     onConnect(_session, cb) {
       state.sessions++;
@@ -137,8 +143,13 @@ async function serverOptions(host: string, opts: ReceiverOptions, state: Receive
 }
 
 function record(state: ReceiverState, session: SMTPServerSession, body: Buffer) {
-  const env = session.envelope;
+  const env = session.envelope as SMTPServerSession['envelope'] & { dsn?: { ret?: string | null; envid?: string | null } };
+  const rcptDsn = (a: unknown) => (a as { dsn?: { notify?: string[]; orcpt?: string } }).dsn ?? {};
+  const dsn: ReceivedDsn | undefined = env.dsn
+    ? { ...(env.dsn.ret ? { ret: env.dsn.ret } : {}), ...(env.dsn.envid ? { envid: env.dsn.envid } : {}), rcpt: env.rcptTo.map(rcptDsn) }
+    : undefined;
   state.messages.push({
+    ...(dsn ? { dsn } : {}),
     mailFrom: env.mailFrom ? env.mailFrom.address : '',
     rcptTo: env.rcptTo.map((r) => r.address),
     body,

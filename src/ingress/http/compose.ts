@@ -10,6 +10,7 @@ import MimeNode from 'nodemailer/lib/mime-node';
 import { foldLines } from 'nodemailer/lib/mime-funcs';
 import addressparser from 'nodemailer/lib/addressparser';
 import { parseMailbox, type Address } from '../../message/address.js';
+import type { DsnNotify, MessageDsn, RecipientDsn } from '../../message/dsn-params.js';
 import { domainOfAddress } from '../../domains/domain-name.js';
 import { parseHeaderFrom, type Originator } from '../../domains/header-from.js';
 import type { MessageMeta } from '../../store/platform-store.js';
@@ -41,11 +42,43 @@ export interface PreparedMessage {
   listUnsubscribe?: boolean;
   /** What the request asked of tracking (`track`); undefined: the configured defaults. */
   track?: TrackRequest;
+  /** The DSN parameters asked for (`dsn`); absent: none. */
+  dsn?: MessageDsn;
   /** The message bytes (header block first, CRLF line ends) for queue id `id`. */
   build(id: string, hostname: string, now: number): Promise<Buffer>;
 }
 
 interface Named { name: string; address: Address }
+
+/** The request's `dsn` as the store keeps it (what SMTP's RET/ENVID/NOTIFY/ORCPT give); errors noted in `c`. */
+function dsnOf(input: SendMessageRequest['dsn'], recipients: readonly Address[], c: Collector): MessageDsn | undefined {
+  if (!input) return undefined;
+  let notify: DsnNotify | undefined;
+  if (input.notify) {
+    const asked = input.notify.map((n) => n.toUpperCase() as 'NEVER' | 'SUCCESS' | 'FAILURE' | 'DELAY');
+    if (new Set(asked).size !== asked.length) c.add('dsn.notify', 'must not repeat a value');
+    else if (asked.includes('NEVER') && asked.length > 1) c.add('dsn.notify', '"never" cannot be combined with other values');
+    else notify = asked.includes('NEVER') ? 'NEVER' : (asked as Exclude<typeof asked[number], 'NEVER'>[]);
+  }
+  const orcpt = new Map<string, string>();
+  for (const [key, original] of Object.entries(input.orcpt ?? {})) {
+    const wanted = parseMailbox(key)?.address.toLowerCase();
+    const rcpt = recipients.find((r) => r.toLowerCase() === wanted);
+    if (!rcpt) c.add(`dsn.orcpt.${key}`, 'is not an envelope recipient of this message');
+    else if (!parseMailbox(original)) c.add(`dsn.orcpt.${key}`, 'is not a valid email address');
+    else orcpt.set(rcpt, original);
+  }
+  const perRecipient: Record<string, RecipientDsn> = {};
+  for (const r of recipients) {
+    const o = orcpt.get(r);
+    if (notify || o) perRecipient[r] = { ...(notify ? { notify } : {}), ...(o ? { orcpt: { type: 'rfc822', address: o } } : {}) };
+  }
+  const dsn: MessageDsn = {
+    ...(input.ret ? { ret: input.ret === 'full' ? 'FULL' : 'HDRS' } : {}), ...(input.envid ? { envid: input.envid } : {}),
+    ...(Object.keys(perRecipient).length ? { recipients: perRecipient } : {}),
+  };
+  return Object.keys(dsn).length ? dsn : undefined;
+}
 
 class Collector {
   readonly errors: FieldError[] = [];
@@ -111,6 +144,7 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
   if (to.length + cc.length + bcc.length === 0 && c.errors.length === 0) c.add('to', 'at least one recipient (to, cc or bcc) is required');
   if (recipients.length > limits.maxRecipients) c.add('to', `at most ${limits.maxRecipients} recipients in all`);
   if (req.text === undefined && req.html === undefined) c.add('text', 'text or html is required');
+  const dsn = dsnOf(req.dsn, recipients, c);
   for (const [name, value] of Object.entries(req.headers ?? {})) {
     if (isStructuralHeader(name)) c.add(`headers.${name}`, 'this header is set by Postlane or by a dedicated field');
     else if (longestWrittenLine(name, value) > MAX_LINE_OCTETS) c.add(`headers.${name}`, `would be written as a line longer than ${MAX_LINE_OCTETS} octets (an unbroken part, such as a message id, is too long)`);
@@ -139,7 +173,7 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
   };
   const fromDomain = domainOfAddress(sender.address);
   return {
-    mailFrom: sender.address, recipients, fromDomains: [fromDomain], meta: metaOf(req), notBefore, listUnsubscribe: req.list_unsubscribe, track: req.track,
+    mailFrom: sender.address, recipients, fromDomains: [fromDomain], meta: metaOf(req), notBefore, listUnsubscribe: req.list_unsubscribe, track: req.track, ...(dsn ? { dsn } : {}),
     originators: [{ field: 'From', domain: fromDomain, path: 'from' }, ...headerOriginators(req.headers ?? {})],
     build: async (id, hostname, at) => {
       const node = new MailComposer({ ...mail, messageId: `<${id}@${hostname}>`, date: new Date(at) }).compile();
@@ -184,6 +218,7 @@ export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits,
   const recipients = uniqueAddresses([rcpts]);
   if (recipients.length > limits.maxRecipients) c.add('envelope.to', `at most ${limits.maxRecipients} recipients`);
   if ((req.message === undefined) === (req.message_base64 === undefined)) c.add('message', 'exactly one of message and message_base64 is required');
+  const dsn = dsnOf(req.dsn, recipients, c);
   const notBefore = checkMeta(req, limits, now, c);
   c.throwIfAny();
   const bytes = toCrlf(req.message !== undefined ? Buffer.from(req.message, 'utf8') : decodeBase64(req.message_base64!));
@@ -201,7 +236,7 @@ export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits,
   const from = parseHeaderFrom(headerBlock);
   if (from.fields !== 1) throw invalidFields([{ path: 'message', message: 'must have exactly one From: field' }]);
   return {
-    mailFrom: mailFrom!.address, recipients, fromDomains: from.domains, meta: metaOf(req), notBefore, listUnsubscribe: req.list_unsubscribe, track: req.track,
+    mailFrom: mailFrom!.address, recipients, fromDomains: from.domains, meta: metaOf(req), notBefore, listUnsubscribe: req.list_unsubscribe, track: req.track, ...(dsn ? { dsn } : {}),
     originators: from.originators.map((o) => ({ ...o, path: o.field === 'From' ? 'from' : 'message' })),
     build: async (id, hostname, at) => {
       const added: string[] = [];

@@ -53,6 +53,18 @@ export const trackInput = z.object({
 }).strict().meta({ id: 'Track' })
   .describe('open/click tracking for this message; only a message with a single recipient is tracked, only its HTML, never mailto: or unsubscribe links');
 
+/** The SMTP DSN parameters (RFC 3461) of a message: what MAIL's RET/ENVID and RCPT's NOTIFY/ORCPT say over SMTP. */
+export const dsnInput = z.object({
+  ret: z.enum(['full', 'headers']).optional().describe('RET: a failure notice returns the whole message (up to 1 MiB) or only its headers; default: headers'),
+  envid: z.string().min(1).max(100).regex(/^[\x20-\x7e]+$/, 'must be printable ASCII').optional()
+    .describe('ENVID: returned as Original-Envelope-Id in every notice, and passed on to a next hop that speaks DSN'),
+  notify: z.array(z.enum(['never', 'success', 'failure', 'delay'])).min(1).max(3).optional()
+    .describe('NOTIFY for every recipient: ["never"], or any of success, failure, delay; default: failure and delay'),
+  orcpt: z.record(email, email).optional()
+    .describe('ORCPT: for an envelope recipient (the key), the original recipient address a notice names (Original-Recipient)'),
+}).strict().meta({ id: 'Dsn' })
+  .describe('delivery status notifications (RFC 3461); notices go to the envelope sender');
+
 const headerName = z.string().min(1).max(76).regex(/^[!-9;-~]+$/, 'must be a header field name (printable ASCII, no colon)');
 
 export const sendMessageRequest = z.object({
@@ -75,6 +87,7 @@ export const sendMessageRequest = z.object({
     .describe('add one-click unsubscribe (List-Unsubscribe, RFC 8058) for the single recipient; default: for broadcast mail, unless a List-Unsubscribe header is given'),
   track: trackInput.optional(),
   send_at: z.iso.datetime({ offset: true }).optional().describe('scheduled send: recipients are not due before this time'),
+  dsn: dsnInput.optional(),
 }).strict().meta({ id: 'SendMessageRequest' });
 export type SendMessageRequest = z.infer<typeof sendMessageRequest>;
 
@@ -91,6 +104,7 @@ export const rawMessageRequest = z.object({
   list_unsubscribe: z.boolean().optional(),
   track: trackInput.optional(),
   send_at: z.iso.datetime({ offset: true }).optional(),
+  dsn: dsnInput.optional(),
 }).strict().meta({ id: 'RawMessageRequest' });
 export type RawMessageRequest = z.infer<typeof rawMessageRequest>;
 

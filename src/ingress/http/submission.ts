@@ -25,6 +25,7 @@ import { alignedReturnPath, receivedHeader } from '../trace-fields.js';
 import { unsubscribeFields, unsubscribeWanted, type UnsubscribeSettings } from '../unsubscribe-fields.js';
 import { applyTracking, trackingPlan, trackingWanted, type TrackingSettings } from '../tracking-plan.js';
 import { isSplit, messageWithoutBcc, recipientGroups } from '../recipient-split.js';
+import { dsnFor, type MessageDsn } from '../../message/dsn-params.js';
 import { ApiError, invalidFields, queueUnavailable } from './api-error.js';
 import { tooLarge, type PreparedMessage } from './compose.js';
 import type { AcceptDeps } from '../accept.js';
@@ -171,6 +172,7 @@ export class HttpSubmission {
         meta: { account: ctx.key.account, ...msg.meta },
         ...(msg.notBefore !== null ? { notBefore: msg.notBefore } : {}),
         ...(mine.size > 0 ? { suppressed: suppressedRecipients(recipients, mine) } : {}),
+        ...withDsn(dsnFor(msg.dsn, recipients)),
       },
     };
   }
@@ -292,3 +294,5 @@ export class HttpSubmission {
     throw queueUnavailable();
   }
 }
+
+const withDsn = (dsn: MessageDsn | undefined): { dsn?: MessageDsn } => (dsn ? { dsn } : {});

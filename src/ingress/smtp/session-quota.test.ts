@@ -125,3 +125,18 @@ test('permanent quota refusals do not use up the error budget (the accepted reci
   assert.ok(data.action?.type === 'receiveData');
   assert.deepEqual(data.action.transaction.recipients, ['ok@dest.test']);
 });
+
+test('a charged RCPT keeps its DSN parameters (NOTIFY/ORCPT); a refused one leaves none behind', () => {
+  const { s, send } = authed({ allowedDomains: [], anyDomain: true, account: 'acme' });
+  send('MAIL FROM:<a@acme.test> ENVID=e1');
+  send('RCPT TO:<one@dest.test> NOTIFY=DELAY ORCPT=rfc822;one@orig.test');
+  s.quotaCharged({ ok: true });
+  send('RCPT TO:<two@dest.test> NOTIFY=NEVER');
+  s.quotaCharged({ ok: false, reply: reply(452, '4.7.1', 'limit') });
+  send('RCPT TO:<three@dest.test>');
+  s.quotaCharged({ ok: true });
+  const data = send('DATA');
+  assert.deepEqual(data.action?.type === 'receiveData' && data.action.transaction.dsn, {
+    envid: 'e1', recipients: { 'one@dest.test': { notify: ['DELAY'], orcpt: { type: 'rfc822', address: 'one@orig.test' } } },
+  });
+});

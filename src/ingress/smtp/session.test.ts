@@ -33,7 +33,7 @@ test('greeting and EHLO on plaintext submission: STARTTLS offered, AUTH not', ()
   const { greeting, send } = open();
   assert.equal(greeting, '220 relay.test Postlane ESMTP\r\n');
   assert.equal(wire(send('EHLO client.test')), '250-relay.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n' +
-    '250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250 STARTTLS\r\n');
+    '250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250-DSN\r\n250 STARTTLS\r\n');
 });
 
 test('STARTTLS resets the session; after TLS AUTH is offered and STARTTLS is not', () => {
@@ -48,7 +48,7 @@ test('STARTTLS resets the session; after TLS AUTH is offered and STARTTLS is not
   assert.deepEqual(s.tlsStarted(TLS).replies, []);
   assert.equal(wire(send('MAIL FROM:<a@b.example>')), '503 Send HELO/EHLO first\r\n', 'EHLO again is required (RFC 3207)');
   assert.equal(wire(send('EHLO client.test')), '250-relay.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n' +
-    '250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250 AUTH PLAIN LOGIN\r\n');
+    '250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250-DSN\r\n250 AUTH PLAIN LOGIN\r\n');
   assert.equal(wire(send('STARTTLS')), '503 5.5.1 TLS already active\r\n');
 });
 
@@ -146,7 +146,9 @@ test('MAIL and RCPT errors', () => {
   assert.equal(wire(send('MAIL FROM:alice@example.com')), '501 5.1.7 Bad sender address syntax\r\n');
   assert.equal(wire(send('MAIL TO:<alice@example.com>')), '501 5.1.7 Bad sender address syntax\r\n');
   assert.equal(wire(send('MAIL FROM:<a@b.example> SIZE=1001')), '552 5.3.4 Message too big\r\n');
-  assert.equal(wire(send('MAIL FROM:<a@b.example> RET=HDRS')), '555 5.5.4 Unsupported parameter\r\n');
+  assert.equal(wire(send('MAIL FROM:<a@b.example> X-FOO=1')), '555 5.5.4 Unsupported parameter\r\n');
+  assert.equal(wire(send('MAIL FROM:<a@b.example> RET=BODY')), '501 5.5.4 Invalid parameters\r\n');
+  assert.equal(wire(send('MAIL FROM:<a@b.example> ENVID=a+zz')), '501 5.5.4 Invalid parameters\r\n');
   assert.equal(wire(send('MAIL FROM:<a@b.example> SIZE=x')), '501 5.5.4 Invalid parameters\r\n');
   assert.equal(wire(send('MAIL FROM:<josé@b.example>')), '553 5.6.7 Non-ASCII address requires SMTPUTF8\r\n');
   assert.equal(wire(send('MAIL FROM:<a@b.example>')), '250 2.1.0 Ok\r\n');
@@ -161,7 +163,9 @@ test('RCPT errors, too many recipients, DATA without recipients', () => {
   assert.equal(wire(send('RCPT TO:<>')), '501 5.1.3 Bad recipient address syntax\r\n');
   assert.equal(wire(send('RCPT TO:<bob>')), '501 5.1.3 Bad recipient address syntax\r\n');
   assert.equal(wire(send(`RCPT TO:<${'x'.repeat(250)}@b.example>`)), '501 5.1.3 Bad recipient address syntax\r\n');
-  assert.equal(wire(send('RCPT TO:<b@b.example> NOTIFY=NEVER')), '555 5.5.4 Unsupported parameter\r\n');
+  assert.equal(wire(send('RCPT TO:<b@b.example> X-FOO=1')), '555 5.5.4 Unsupported parameter\r\n');
+  assert.equal(wire(send('RCPT TO:<b@b.example> NOTIFY=NEVER,SUCCESS')), '501 5.5.4 Invalid parameters\r\n');
+  assert.equal(wire(send('RCPT TO:<b@b.example> ORCPT=b@b.example')), '501 5.5.4 Invalid parameters\r\n');
   assert.equal(wire(send('RCPT TO:<josé@b.example>')), '553 5.6.7 Non-ASCII address requires SMTPUTF8\r\n');
   for (const n of [1, 2, 3]) assert.equal(wire(send(`RCPT TO:<r${n}@b.example>`)), '250 2.1.5 Ok\r\n');
   assert.equal(wire(send('RCPT TO:<r4@b.example>')), '452 4.5.3 Too many recipients\r\n');
@@ -178,7 +182,7 @@ test('SMTPUTF8 transactions accept UTF-8 addresses', () => {
 test('mx: no AUTH, local domains only, relay tricks refused, <postmaster> accepted', () => {
   const { s, send } = open({ listener: 'mx' });
   assert.equal(wire(send('EHLO mx.example')), '250-relay.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n' +
-    '250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250 STARTTLS\r\n');
+    '250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250-DSN\r\n250 STARTTLS\r\n');
   assert.equal(wire(send('AUTH PLAIN AGFAYg==')), '502 5.5.1 Command not implemented\r\n');
   assert.equal(wire(send('MAIL FROM:<someone@far.example>')), '250 2.1.0 Ok\r\n');
   for (const rcpt of ['<user@other.example>', '<user%other.example@relay.test>', '<other.example!user@relay.test>',
@@ -290,4 +294,20 @@ test('inputs out of order are bugs, not silently ignored', () => {
   const { s } = open();
   assert.throws(() => s.authVerified('ok'), /expected verify/);
   assert.throws(() => s.dataFinished({ queuedAs: 'x' }), /expected data/);
+});
+
+test('DSN (RFC 3461): RET/ENVID and each recipient\'s NOTIFY/ORCPT reach the transaction, decoded', () => {
+  const { send } = authed();
+  assert.equal(wire(send('MAIL FROM:<a@b.example> RET=FULL ENVID=id+2B1')), '250 2.1.0 Ok\r\n');
+  assert.equal(wire(send('RCPT TO:<bob@dest.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bob+2Bx@dest.example')), '250 2.1.5 Ok\r\n');
+  assert.equal(wire(send('RCPT TO:<carol@dest.example>')), '250 2.1.5 Ok\r\n');
+  assert.equal(wire(send('RCPT TO:<dan@dest.example> NOTIFY=never')), '250 2.1.5 Ok\r\n');
+  const data = send('DATA');
+  const tx = (data.action as { transaction: { dsn?: unknown } }).transaction;
+  assert.deepEqual(tx.dsn, {
+    ret: 'FULL', envid: 'id+1', recipients: {
+      'bob@dest.example': { notify: ['SUCCESS', 'FAILURE'], orcpt: { type: 'rfc822', address: 'Bob+x@dest.example' } },
+      'dan@dest.example': { notify: 'NEVER' },
+    },
+  });
 });

@@ -29,6 +29,7 @@ import { isBounceAddress } from '../../domains/bounce-address.js';
 import { isUnsubscribeAddress } from '../../events/unsubscribe.js';
 import { parseMailArgs, parseRcptArgs, relayTrickIn, type ArgsError, type Mailbox, type MailParams } from '../../message/address.js';
 import { queuedText } from '../recipient-split.js';
+import type { MessageDsn, RecipientDsn } from '../../message/dsn-params.js';
 
 export type ListenerName = 'submission' | 'submissions' | 'alt' | 'mx';
 
@@ -83,6 +84,8 @@ export interface Transaction {
   account?: string | null;
   /** The authenticated user's default stream; absent: transactional. */
   defaultStream?: 'transactional' | 'broadcast';
+  /** The DSN parameters given (RET, ENVID, each recipient's NOTIFY and ORCPT); absent: none. */
+  dsn?: MessageDsn;
 }
 
 export type SessionAction =
@@ -120,7 +123,7 @@ export type AuthOutcome = 'ok' | 'failed' | 'locked' | 'error';
 
 type Waiting = 'command' | 'auth-plain' | 'auth-login-user' | 'auth-login-pass' | 'verify' | 'quota' | 'data' | 'chunk' | 'tls' | 'closed';
 interface Step { replies: Reply[]; action?: SessionAction }
-interface Tx { from: Mailbox | null; params: MailParams; rcpts: string[] }
+interface Tx { from: Mailbox | null; params: MailParams; rcpts: string[]; rcptDsn: Record<string, RecipientDsn> }
 /** A BDAT transaction: its message was started by a first chunk; failed: the refusal every later chunk gets. */
 interface Chunked { failed: Reply | null }
 /** The chunk being read: its BDAT arguments and, if it is refused whatever its bytes, the refusal. */
@@ -168,6 +171,7 @@ export class SmtpSession {
   #defaultStream: 'transactional' | 'broadcast' | undefined;
   #userLimits: RateLimits = {};
   #pendingRcpt = '';
+  #pendingRcptDsn: RecipientDsn | null = null;
   #tx: Tx | null = null;
   #chunked: Chunked | null = null;
   #chunk: PendingChunk | null = null;
@@ -257,6 +261,7 @@ export class SmtpSession {
     // with 421 would also lose the recipients already accepted in this transaction).
     if (!outcome.ok) return this.#finish(say(outcome.reply), 'RCPT', false);
     this.#tx?.rcpts.push(this.#pendingRcpt);
+    if (this.#tx && this.#pendingRcptDsn) this.#tx.rcptDsn[this.#pendingRcpt] = this.#pendingRcptDsn;
     return this.#finish(say(reply(250, '2.1.5', 'Ok')), 'RCPT');
   }
 
@@ -356,7 +361,7 @@ export class SmtpSession {
     this.#esmtp = esmtp;
     this.#resetTransaction();
     if (!esmtp) return say(reply(250, undefined, this.opts.hostname));
-    const ext = ['PIPELINING', `SIZE ${this.opts.maxMessageSize}`, '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'CHUNKING'];
+    const ext = ['PIPELINING', `SIZE ${this.opts.maxMessageSize}`, '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'CHUNKING', 'DSN'];
     if (this.#offersStartTls) ext.push('STARTTLS');
     if (this.#offersAuth && this.#tls) ext.push('AUTH PLAIN LOGIN');
     return say(reply(250, undefined, [this.opts.hostname, ...ext]));
@@ -449,7 +454,7 @@ export class SmtpSession {
     if (params.size !== null && params.size > this.opts.maxMessageSize) return say(reply(552, '5.3.4', 'Message too big'));
     const notAuthorised = authorisedDomain(this.#grant, sender?.domain ?? null, null);
     if (notAuthorised) return say(notAuthorised);
-    this.#tx = { from: sender, params, rcpts: [] };
+    this.#tx = { from: sender, params, rcpts: [], rcptDsn: {} };
     return say(reply(250, '2.1.0', 'Ok'));
   }
 
@@ -459,18 +464,21 @@ export class SmtpSession {
     if (this.#chunked) return say(reply(503, '5.5.1', 'RCPT not allowed after BDAT'));
     const parsed = parseRcptArgs(arg);
     if (!parsed.ok) return say(argsErrorReply(parsed.error, reply(501, '5.1.3', 'Bad recipient address syntax')));
-    const rcpt = parsed.value.recipient;
+    const { recipient: rcpt, notify, orcpt } = parsed.value;
     if (rcpt.isUtf8 && !tx.params.smtputf8) return say(R.needUtf8);
+    const rcptDsn: RecipientDsn | null = notify || orcpt ? { ...(notify ? { notify } : {}), ...(orcpt ? { orcpt } : {}) } : null;
     const address = rcpt.domain === '' ? `${rcpt.local}@${this.opts.hostname.toLowerCase()}` : rcpt.address;
     if (!this.#mayRelay && !this.#isLocal(rcpt)) return say(R.relayDenied);
     if (tx.rcpts.includes(address)) return say(reply(250, '2.1.5', 'Ok'));
     if (tx.rcpts.length >= this.opts.maxRecipients) return say(reply(452, '4.5.3', 'Too many recipients'));
     if (this.opts.quotas && this.#isSubmission) {
       this.#pendingRcpt = address;
+      this.#pendingRcptDsn = rcptDsn;
       this.#waiting = 'quota';
       return { replies: [], action: { type: 'chargeQuota', subject: this.#quotaSubject(), recipient: address } };
     }
     tx.rcpts.push(address);
+    if (rcptDsn) tx.rcptDsn[address] = rcptDsn;
     return say(reply(250, '2.1.5', 'Ok'));
   }
 
@@ -525,6 +533,8 @@ export class SmtpSession {
   /** What accept.ts is told about the transaction whose message now begins. */
   #transaction(): Transaction {
     const tx = this.#tx!;
+    const rcptDsn = Object.keys(tx.rcptDsn).length ? { recipients: { ...tx.rcptDsn } } : {};
+    const dsn: MessageDsn = { ...(tx.params.ret ? { ret: tx.params.ret } : {}), ...(tx.params.envid ? { envid: tx.params.envid } : {}), ...rcptDsn };
     return {
       mailFrom: tx.from?.address ?? '',
       recipients: [...tx.rcpts],
@@ -537,6 +547,7 @@ export class SmtpSession {
       submission: this.#mayRelay,
       account: this.#isSubmission ? this.#account ?? DEFAULT_ACCOUNT : null,
       ...(this.#defaultStream ? { defaultStream: this.#defaultStream } : {}),
+      ...(Object.keys(dsn).length ? { dsn } : {}),
     };
   }
 }

@@ -8,6 +8,7 @@ import type { DeliveryJob } from '../store.js';
 import { stopsStream, strongest, suppressionKey } from '../suppression-store.js';
 import type { Conn, MessageRow } from './rows.js';
 import { findIn } from './suppression-ops.js';
+import { messageDsn, withRecipientDsn } from '../job-dsn.js';
 
 export interface ClaimOptions { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: string[] }
 interface Group { messageId: string; domain: string; dueAt: number }
@@ -82,8 +83,8 @@ async function buildJobs(c: Conn, chosen: Group[], leased: Leased[], leaseUntil:
     jobs.push({
       messageId: m.id, domain: g.domain, mailFrom: m.mail_from, returnPath: m.return_path ?? m.mail_from, isBounce: m.is_bounce,
       route: m.route, size: m.size, receivedAt: m.received_at,
-      recipients: rcpts.map((r) => ({ id: r.id, address: r.address, attempts: r.attempts })),
-      stream: m.stream, leaseUntil, delayNotified: m.delay_notified, account: m.account,
+      recipients: rcpts.map((r) => withRecipientDsn({ id: r.id, address: r.address, attempts: r.attempts }, m.dsn)),
+      stream: m.stream, leaseUntil, delayNotified: m.delay_notified, account: m.account, ...messageDsn(m.dsn),
     });
   }
   return attachSuppressions(c, jobs);

@@ -309,6 +309,14 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
         CHECK (default_stream IN ('transactional', 'broadcast'));
     `,
   },
+  {
+    version: 7,
+    sql: `
+      -- Issue 13: the DSN parameters of a message (RFC 3461: RET, ENVID, each recipient's NOTIFY
+      -- and ORCPT), as message/dsn-params.ts MessageDsn; NULL: none given.
+      ALTER TABLE queued_message ADD COLUMN dsn jsonb;
+    `,
+  },
 ];
 
 /** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */

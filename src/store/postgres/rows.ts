@@ -3,6 +3,7 @@
 // ms timestamps, sizes or serial ids, all far below 2^53).
 import pg from 'pg';
 import type { MessageMeta, RateLimits } from '../platform-store.js';
+import type { MessageDsn } from '../../message/dsn-params.js';
 import type { AttemptRecord, AttemptTls, MessageView, NewMessage, RecipientState, RecipientView, UserRecord } from '../store.js';
 export { domainOf, normalizeDomains } from '../row-mapping.js';
 
@@ -34,6 +35,7 @@ export interface MessageRow {
   id: string; mail_from: string; return_path: string | null; size: number; received_at: number; origin: NewMessage['origin'];
   is_bounce: boolean; route: 'relay' | 'local'; delay_notified: boolean; header_prefix: string | null; completed_at: number | null;
   account: string; tags: string[]; metadata: Record<string, string>; stream: MessageMeta['stream'];
+  dsn: MessageDsn | null;
 }
 export interface RecipientRow {
   id: number; message_id: string; address: string; domain: string; state: RecipientState; attempts: number;

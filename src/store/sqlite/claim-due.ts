@@ -6,6 +6,8 @@ import type { DeliveryJob } from '../store.js';
 import { strongest, suppressionKey } from '../suppression-store.js';
 import { sql, type Db, type Effects, type MessageRow } from './rows.js';
 import { findIn } from './suppression-ops.js';
+import { messageDsn, withRecipientDsn } from '../job-dsn.js';
+import type { MessageDsn } from '../../message/dsn-params.js';
 
 export interface ClaimOptions { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: string[] }
 interface Group { messageId: string; domain: string; dueAt: number }
@@ -67,6 +69,7 @@ function leaseGroup(db: Db, g: Group, opts: ClaimOptions): DeliveryJob | null {
     .all(opts.owner, leaseUntil, opts.now, g.messageId, g.domain, opts.now, opts.now) as { id: number; address: string; attempts: number }[];
   if (rows.length === 0) return null;
   const m = sql(db, 'SELECT * FROM queued_message WHERE id = ?').get(g.messageId) as MessageRow;
+  const dsn = m.dsn ? JSON.parse(m.dsn) as MessageDsn : null;
   return {
     messageId: m.id,
     domain: g.domain,
@@ -76,10 +79,11 @@ function leaseGroup(db: Db, g: Group, opts: ClaimOptions): DeliveryJob | null {
     route: m.route,
     size: m.size,
     receivedAt: m.received_at,
-    recipients: withSuppressions(db, m, rows.sort((a, b) => a.id - b.id).map((r) => ({ id: r.id, address: r.address, attempts: r.attempts }))),
+    recipients: withSuppressions(db, m, rows.sort((a, b) => a.id - b.id).map((r) => withRecipientDsn({ id: r.id, address: r.address, attempts: r.attempts }, dsn))),
     stream: m.stream,
     leaseUntil,
     delayNotified: m.delay_notified === 1,
     account: m.account,
+    ...messageDsn(dsn),
   };
 }

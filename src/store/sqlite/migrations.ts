@@ -332,6 +332,14 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
         CHECK (default_stream IN ('transactional', 'broadcast'));
     `,
   },
+  {
+    version: 9,
+    sql: `
+      -- Issue 13: the DSN parameters of a message (RFC 3461: RET, ENVID, each recipient's NOTIFY
+      -- and ORCPT), JSON (message/dsn-params.ts MessageDsn); NULL: none given.
+      ALTER TABLE queued_message ADD COLUMN dsn TEXT;
+    `,
+  },
 ];
 
 /** Brings the database to the latest version; safe when several processes open it at once. */

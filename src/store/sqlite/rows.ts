@@ -31,6 +31,8 @@ export interface MessageRow {
   id: string; mail_from: string; return_path: string | null; size: number; received_at: number; origin: string;
   is_bounce: number; route: 'relay' | 'local'; delay_notified: number; completed_at: number | null;
   account: string; tags: string | null; metadata: string | null; stream: MessageMeta['stream'];
+  /** JSON MessageDsn (message/dsn-params.ts); null: none given. */
+  dsn: string | null;
 }
 export interface RecipientRow {
   id: number; message_id: string; address: string; domain: string; state: RecipientState; attempts: number;

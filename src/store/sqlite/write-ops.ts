@@ -20,11 +20,11 @@ export function put(db: Db, fx: Effects, m: NewMessage, now: number, body: Uint8
   if (m.recipients.length === 0) throw new OpError('write', 'message has no recipients');
   const meta = metaOf(m);
   sql(db, `INSERT INTO queued_message (id, mail_from, size, received_at, origin, is_bounce, route, header_prefix, return_path,
-                                       account, tags, metadata, stream)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+                                       account, tags, metadata, stream, dsn)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
     .run(m.id, m.mailFrom, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce ? 1 : 0, m.route, m.headerPrefix || null, m.returnPath ?? null,
       meta.account, meta.tags.length ? JSON.stringify(meta.tags) : null,
-      Object.keys(meta.metadata).length ? JSON.stringify(meta.metadata) : null, meta.stream);
+      Object.keys(meta.metadata).length ? JSON.stringify(meta.metadata) : null, meta.stream, m.dsn ? JSON.stringify(m.dsn) : null);
   const insert = sql(db, `INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at)
                           VALUES (?, ?, ?, 'queued', ?, ?)`);
   const dueAt = m.notBefore ?? m.receivedAt;

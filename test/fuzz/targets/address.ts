@@ -108,7 +108,7 @@ const domain = fc.oneof(
   { weight: 1, arbitrary: pick('a.b.c', `${'d'.repeat(63)}.`.repeat(4) + 'com', `${'d'.repeat(63)}.`.repeat(3) + 'd'.repeat(59), 'a..b', 'a.', '.a') },
 );
 const route = fc.array(domain.map((d) => `@${d}`), { minLength: 1, maxLength: 3 }).map((r) => `${r.join(',')}:`);
-const params = fc.oneof({ weight: 4, arbitrary: fc.constant('') }, { weight: 2, arbitrary: fc.array(pick(' SIZE=100', ' BODY=8BITMIME', ' BODY=7bit', ' SMTPUTF8', ' AUTH=<>'), { maxLength: 3 }).map((p) => p.join('')) },
+const params = fc.oneof({ weight: 4, arbitrary: fc.constant('') }, { weight: 2, arbitrary: fc.array(pick(' SIZE=100', ' BODY=8BITMIME', ' BODY=7bit', ' SMTPUTF8', ' AUTH=<>', ' RET=HDRS', ' ENVID=a+2Bb', ' NOTIFY=SUCCESS,DELAY', ' ORCPT=rfc822;a+2Bb@c.example', ' NOTIFY=NEVER,DELAY'), { maxLength: 3 }).map((p) => p.join('')) },
   { weight: 1, arbitrary: fc.array(pick(' SIZE=100', ' SIZE=99999999999999999999', ' SIZE=1e3', ' BODY=8BITMIME', ' SMTPUTF8', ' AUTH=x@y', ' RET=FULL', ' =', '  ', ' SIZE', ' NOTIFY=NEVER'), { maxLength: 3 }).map((p) => p.join('')) });
 /** One junk character at a random place, one time in four. */
 const withDefect = (a: fc.Arbitrary<string>) => fc.tuple(a, fc.option(fc.tuple(fc.nat(), junk), { freq: 3 }))
