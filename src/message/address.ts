@@ -29,7 +29,8 @@ export type ArgsError =
 
 export type ArgsResult<T> = { ok: true; value: T } | { ok: false; error: ArgsError };
 
-export interface MailParams { size: number | null; body: '7BIT' | '8BITMIME' | null; smtputf8: boolean }
+/** `requireTls`: MAIL FROM … REQUIRETLS (RFC 8689): relay only over verified TLS to hops that offer it. */
+export interface MailParams { size: number | null; body: '7BIT' | '8BITMIME' | null; smtputf8: boolean; requireTls: boolean }
 export interface MailArgs { sender: Mailbox | null; params: MailParams }
 export interface RcptArgs { recipient: Mailbox }
 
@@ -204,7 +205,7 @@ function parseParams(text: string): ArgsResult<Map<string, string | null>> {
 function parseMailParams(text: string): ArgsResult<MailParams> {
   const parsed = parseParams(text);
   if (!parsed.ok) return parsed;
-  const out: MailParams = { size: null, body: null, smtputf8: false };
+  const out: MailParams = { size: null, body: null, smtputf8: false, requireTls: false };
   for (const [key, value] of parsed.value) {
     switch (key) {
       case 'SIZE':
@@ -220,6 +221,10 @@ function parseMailParams(text: string): ArgsResult<MailParams> {
       case 'SMTPUTF8':
         if (value !== null) return fail('param-syntax');
         out.smtputf8 = true;
+        break;
+      case 'REQUIRETLS': // RFC 8689; the session refuses it where it is not offered
+        if (value !== null) return fail('param-syntax');
+        out.requireTls = true;
         break;
       case 'AUTH': // RFC 4954 §5: accepted and ignored (we never trust a client-asserted identity)
         if (value === null) return fail('param-syntax');

@@ -7,6 +7,9 @@ import type { MessageMeta, PlatformStore, RateLimits } from './platform-store.js
 import type { Suppression, SuppressionCause, SuppressionStore } from './suppression-store.js';
 import type { StatsStore } from './stats-store.js';
 import type { SecretStore } from './secret-store.js';
+import type { MessageTransport } from '../message/transport-needs.js';
+
+export type { MessageTransport };
 
 /** Recipient lifecycle. Final states: delivered, bounced, expired, suppressed. */
 export type RecipientState = 'queued' | 'deferred' | 'delivering' | 'held' | 'delivered' | 'bounced' | 'expired' | 'suppressed';
@@ -45,6 +48,8 @@ export interface NewMessage {
    * final ('suppressed') with their 'suppressed' event in the same commit, never delivered.
    */
   suppressed?: { address: string; suppression: SuppressionCause }[];
+  /** What the next hops must offer (REQUIRETLS, SMTPUTF8, TLS-Required: No; message/transport-needs.ts); absent: nothing. */
+  transport?: MessageTransport;
 }
 
 /**
@@ -83,6 +88,8 @@ export interface DeliveryJob {
   delayNotified: boolean;
   /** The message's account (metrics label), read with the message row the claim loads anyway. */
   account: string;
+  /** What the next hops must offer (stored at acceptance); absent: nothing (as for messages queued before SQLite v10 / PostgreSQL v8). */
+  transport?: MessageTransport;
 }
 
 /**

@@ -34,6 +34,7 @@ export interface MessageRow {
   id: string; mail_from: string; return_path: string | null; size: number; received_at: number; origin: NewMessage['origin'];
   is_bounce: boolean; route: 'relay' | 'local'; delay_notified: boolean; header_prefix: string | null; completed_at: number | null;
   account: string; tags: string[]; metadata: Record<string, string>; stream: MessageMeta['stream'];
+  require_tls: boolean; smtputf8: boolean; tls_optional: boolean;
 }
 export interface RecipientRow {
   id: number; message_id: string; address: string; domain: string; state: RecipientState; attempts: number;

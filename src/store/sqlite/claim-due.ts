@@ -81,5 +81,6 @@ function leaseGroup(db: Db, g: Group, opts: ClaimOptions): DeliveryJob | null {
     leaseUntil,
     delayNotified: m.delay_notified === 1,
     account: m.account,
+    transport: { requireTls: m.require_tls === 1, smtpUtf8: m.smtputf8 === 1, tlsOptional: m.tls_optional === 1 },
   };
 }

@@ -31,6 +31,7 @@ export interface MessageRow {
   id: string; mail_from: string; return_path: string | null; size: number; received_at: number; origin: string;
   is_bounce: number; route: 'relay' | 'local'; delay_notified: number; completed_at: number | null;
   account: string; tags: string | null; metadata: string | null; stream: MessageMeta['stream'];
+  require_tls: number; smtputf8: number; tls_optional: number;
 }
 export interface RecipientRow {
   id: number; message_id: string; address: string; domain: string; state: RecipientState; attempts: number;
