@@ -7,6 +7,8 @@ import type { QueueStore } from '../store/store.js';
 import { classifyError, type Verdict } from './classify.js';
 import type { ConnectionPool, SendInfo, SessionTarget, SmtpError, SmtpSession } from './connection-pool.js';
 import { TlsRequirementFailure } from './tls-check.js';
+import { needsEnvelope, requireTlsFailure, sessionRefusal } from './next-hop-needs.js';
+import type { MessageTransport } from '../message/transport-needs.js';
 import type { TlsResult } from './tls-policy.js';
 
 export interface AttemptMessage {
@@ -18,6 +20,8 @@ export interface AttemptMessage {
   recipients: string[];
   /** The scheduler's per-destination key (the job's recipient domain): sessions are kept per destination. */
   destination?: string;
+  /** What the next hop must offer (REQUIRETLS, SMTPUTF8; next-hop-needs.ts); absent: nothing. */
+  transport?: MessageTransport;
 }
 
 export type RecipientResult =
@@ -68,16 +72,18 @@ export class SmtpAttempt {
         session = null;
         if (reused && !retried && !signal?.aborted) continue;
         const tls = err instanceof TlsRequirementFailure ? err.tls : null;
-        return { target, tls, hostFailure: classifyError(err), recipients: [] };
+        return { target, tls, hostFailure: requireTlsFailure(message.transport, err, target.host) ?? classifyError(err), recipients: [] };
       }
-      const t = await this.#transact(session, message, signal);
+      const t = await this.#transact(session, message, target.host, signal);
       this.#pool.release(session, t.reusable && !signal?.aborted);
       if (t.connectionLost && reused && !retried && !signal?.aborted) { session = null; continue; }
       return { target, tls: session.tls, hostFailure: t.hostFailure, recipients: t.recipients, ...(t.queueUnavailable ? { queueUnavailable: t.queueUnavailable } : {}) };
     }
   }
 
-  async #transact(session: SmtpSession, m: AttemptMessage, signal?: AbortSignal): Promise<Transaction> {
+  async #transact(session: SmtpSession, m: AttemptMessage, host: string, signal?: AbortSignal): Promise<Transaction> {
+    const refused = sessionRefusal({ from: m.mailFrom, to: m.recipients, transport: m.transport }, session, host);
+    if (refused) return { recipients: [], hostFailure: refused, reusable: true, connectionLost: false };
     let body: Readable;
     try {
       body = this.#store.readBody(m.messageId);
@@ -88,7 +94,7 @@ export class SmtpAttempt {
     let unreadable: Error | null = null; // nodemailer rewrites the error's code to ESTREAM: judge it as it comes
     body.once('error', (err) => { if (isQueueUnavailable(err)) unreadable = new QueueUnavailableError(err.message, { cause: err }); });
     try {
-      const info = await session.send({ from: m.mailFrom, to: m.recipients, size: m.size, use8BitMime: true }, body, signal);
+      const info = await session.send({ from: m.mailFrom, to: m.recipients, size: m.size, use8BitMime: true, ...needsEnvelope(m.transport) }, body, signal);
       return { recipients: resultsFromInfo(m.recipients, info), hostFailure: null, reusable: true, connectionLost: false };
     } catch (err) {
       body.destroy();

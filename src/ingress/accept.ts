@@ -34,6 +34,7 @@ import { unsubscribeFields, unsubscribeWanted, type UnsubscribeSettings } from '
 import { isSplit } from './recipient-split.js';
 import { HeldForSplit } from './split-copies.js';
 import { DEFAULT_ACCOUNT } from '../store/platform-store.js';
+import { transportNeeds, type MessageTransport } from '../message/transport-needs.js';
 
 export { receivedHeader, rfc5322Date };
 
@@ -93,6 +94,8 @@ export class IncomingMessage {
   #held: { chunks: Buffer[]; plan: TrackingPlan; fromDomain: string | null } | null = null;
   /** A message to split into one copy per recipient, held until the end of DATA (split-copies.ts). */
   #split: HeldForSplit | null = null;
+  /** What the next hops must offer (REQUIRETLS, SMTPUTF8, TLS-Required: No), known once the header block is. */
+  #transport: MessageTransport | null = null;
 
   constructor(private readonly deps: AcceptDeps, private readonly origin: IncomingOrigin, readonly id: string) {
     this.#receivedAt = deps.clock.now();
@@ -128,6 +131,8 @@ export class IncomingMessage {
     this.#inBody = true;
     this.#header = [];
     let header = block.subarray(0, split);
+    const tx = this.origin.transaction;
+    this.#transport = transportNeeds({ mailFrom: tx.mailFrom, recipients: tx.recipients, header, requireTls: tx.requireTls === true });
     const from = parseHeaderFrom(header);
     const notAuthorised = authorisedDomain(this.origin.transaction.grant, null, from);
     if (notAuthorised) return this.#fail(notAuthorised);
@@ -307,6 +312,7 @@ export class IncomingMessage {
       receivedAt: this.#receivedAt, isBounce: false, route: this.origin.listener === 'mx' ? 'local' : 'relay',
       origin: { listener: this.origin.listener, clientIp: this.origin.clientIp, user: tx.user, helo: tx.helo },
       ...(tx.account ? { meta: { account: tx.account, tags: [], metadata: {}, stream: this.#stream } } : {}),
+      ...(this.#transport ? { transport: this.#transport } : {}),
     };
   }
 

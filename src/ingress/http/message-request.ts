@@ -55,6 +55,10 @@ export const trackInput = z.object({
 
 const headerName = z.string().min(1).max(76).regex(/^[!-9;-~]+$/, 'must be a header field name (printable ASCII, no colon)');
 
+/** The API's MAIL FROM … REQUIRETLS (RFC 8689). */
+const requireTlsInput = z.boolean().optional()
+  .describe('REQUIRETLS (RFC 8689): deliver only over TLS with a verified certificate (DANE, MTA-STS or the CA store) to servers that offer REQUIRETLS; otherwise the message bounces (5.7.10 / 5.7.30). Default false');
+
 export const sendMessageRequest = z.object({
   from: mailboxInput,
   to: recipients.optional(),
@@ -75,6 +79,7 @@ export const sendMessageRequest = z.object({
     .describe('add one-click unsubscribe (List-Unsubscribe, RFC 8058) for the single recipient; default: for broadcast mail, unless a List-Unsubscribe header is given'),
   track: trackInput.optional(),
   send_at: z.iso.datetime({ offset: true }).optional().describe('scheduled send: recipients are not due before this time'),
+  require_tls: requireTlsInput,
 }).strict().meta({ id: 'SendMessageRequest' });
 export type SendMessageRequest = z.infer<typeof sendMessageRequest>;
 
@@ -91,6 +96,7 @@ export const rawMessageRequest = z.object({
   list_unsubscribe: z.boolean().optional(),
   track: trackInput.optional(),
   send_at: z.iso.datetime({ offset: true }).optional(),
+  require_tls: requireTlsInput,
 }).strict().meta({ id: 'RawMessageRequest' });
 export type RawMessageRequest = z.infer<typeof rawMessageRequest>;
 
