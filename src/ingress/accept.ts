@@ -34,7 +34,7 @@ import { unsubscribeFields, unsubscribeWanted, type UnsubscribeSettings } from '
 import { isSplit } from './recipient-split.js';
 import { HeldForSplit } from './split-copies.js';
 import { DEFAULT_ACCOUNT } from '../store/platform-store.js';
-import { transportNeeds, type MessageTransport } from '../message/transport-needs.js';
+import { transportField, transportNeeds, type MessageTransport } from '../message/transport-needs.js';
 
 export { receivedHeader, rfc5322Date };
 
@@ -312,7 +312,7 @@ export class IncomingMessage {
       receivedAt: this.#receivedAt, isBounce: false, route: this.origin.listener === 'mx' ? 'local' : 'relay',
       origin: { listener: this.origin.listener, clientIp: this.origin.clientIp, user: tx.user, helo: tx.helo },
       ...(tx.account ? { meta: { account: tx.account, tags: [], metadata: {}, stream: this.#stream } } : {}),
-      ...(this.#transport ? { transport: this.#transport } : {}),
+      ...(this.#transport ? transportField(this.#transport) : {}),
     };
   }
 

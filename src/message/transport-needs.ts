@@ -39,6 +39,10 @@ export function hasTlsRequiredNo(header: Buffer): boolean {
   return m !== null && m[1]!.replace(/\r\n/g, '').trim().toLowerCase() === 'no';
 }
 
+/** The `transport` field of a stored message: present only when the message needs something. */
+export const transportField = (t: MessageTransport): { transport?: MessageTransport } =>
+  (t.requireTls || t.smtpUtf8 || t.tlsOptional ? { transport: t } : {});
+
 /** What the message needs of its next hops: its envelope, its header section, and the REQUIRETLS request. */
 export function transportNeeds(m: { mailFrom: string; recipients: readonly string[]; header: Buffer; requireTls: boolean }): MessageTransport {
   const smtpUtf8 = isUtf8Address(m.mailFrom) || m.recipients.some(isUtf8Address) || hasRawNonAsciiHeader(m.header);

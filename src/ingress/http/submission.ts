@@ -26,7 +26,7 @@ import { unsubscribeFields, unsubscribeWanted, type UnsubscribeSettings } from '
 import { applyTracking, trackingPlan, trackingWanted, type TrackingSettings } from '../tracking-plan.js';
 import { isSplit, messageWithoutBcc, recipientGroups } from '../recipient-split.js';
 import { ApiError, invalidFields, queueUnavailable } from './api-error.js';
-import { transportNeeds } from '../../message/transport-needs.js';
+import { transportField, transportNeeds } from '../../message/transport-needs.js';
 import { tooLarge, type PreparedMessage } from './compose.js';
 import type { AcceptDeps } from '../accept.js';
 
@@ -172,7 +172,7 @@ export class HttpSubmission {
         meta: { account: ctx.key.account, ...msg.meta },
         ...(msg.notBefore !== null ? { notBefore: msg.notBefore } : {}),
         ...(mine.size > 0 ? { suppressed: suppressedRecipients(recipients, mine) } : {}),
-        transport: transportNeeds({ mailFrom: msg.mailFrom, recipients, header: message, requireTls: msg.requireTls === true }),
+        ...transportField(transportNeeds({ mailFrom: msg.mailFrom, recipients, header: message, requireTls: msg.requireTls === true })),
       },
     };
   }
