@@ -61,6 +61,8 @@ class Replies {
 
 async function rawSession(): Promise<{ socket: net.Socket; replies: Replies }> {
   const socket = net.connect(PORT, HOST);
+  socket.setNoDelay(true); // as nodemailer's client: no Nagle delay before the reply is awaited
+  socket.on('error', () => undefined); // a reset after QUIT is not a result
   await once(socket, 'connect');
   const replies = new Replies(socket);
   await replies.expect('220');
@@ -108,6 +110,7 @@ function runSink(): void {
   const server = net.createServer((socket) => {
     let buf: Buffer = Buffer.alloc(0);
     let mode: { kind: 'line' } | { kind: 'data' } | { kind: 'bdat'; left: number } = { kind: 'line' };
+    socket.setNoDelay(true);
     socket.write('220 sink ESMTP\r\n');
     socket.on('error', () => undefined);
     socket.on('data', (d: Buffer) => {
@@ -150,6 +153,7 @@ function runSink(): void {
 
 async function main(): Promise<void> {
   const sink = fork(new URL(import.meta.url).pathname, ['sink', String(PORT)], { silent: true });
+  sink.stderr?.pipe(process.stderr);
   await once(sink, 'message');
   const msg = makeMessage();
   const results: Record<string, { wall: number[]; cpu: number[] }> = {};
