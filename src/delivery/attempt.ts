@@ -94,7 +94,7 @@ export class SmtpAttempt {
     let unreadable: Error | null = null; // nodemailer rewrites the error's code to ESTREAM: judge it as it comes
     body.once('error', (err) => { if (isQueueUnavailable(err)) unreadable = new QueueUnavailableError(err.message, { cause: err }); });
     try {
-      const info = await session.send({ from: m.mailFrom, to: m.recipients, size: m.size, use8BitMime: true, ...needsEnvelope(m.transport) }, body, signal);
+      const info = await session.send({ from: m.mailFrom, to: m.recipients, size: m.size, use8BitMime: true, ...needsEnvelope({ from: m.mailFrom, to: m.recipients, transport: m.transport }) }, body, signal);
       return { recipients: resultsFromInfo(m.recipients, info), hostFailure: null, reusable: true, connectionLost: false };
     } catch (err) {
       body.destroy();

@@ -34,9 +34,12 @@ export function withRequireTls(r: TlsRequirement, transport: MessageTransport | 
 }
 
 /** The MAIL parameters the message's needs add: REQUIRETLS, SMTPUTF8 (nodemailer adds the others). */
-export function needsEnvelope(transport: MessageTransport | undefined): Pick<OutboundEnvelope, 'requireTLSExtensionEnabled' | 'smtpUtf8'> {
-  return { ...(transport?.requireTls ? { requireTLSExtensionEnabled: true } : {}), ...(transport?.smtpUtf8 ? { smtpUtf8: true } : {}) };
+export function needsEnvelope(m: NeedsEnvelope): Pick<OutboundEnvelope, 'requireTLSExtensionEnabled' | 'smtpUtf8'> {
+  return { ...(m.transport?.requireTls ? { requireTLSExtensionEnabled: true } : {}), ...(needsSmtpUtf8(m) ? { smtpUtf8: true } : {}) };
 }
+
+/** This transaction needs SMTPUTF8: the message does (UTF-8 sender or header fields), or one of its recipients here is UTF-8. */
+const needsSmtpUtf8 = (m: NeedsEnvelope): boolean => m.transport?.smtpUtf8 === true || isUtf8Address(m.from) || m.to.some(isUtf8Address);
 
 /** Why this open session must not carry the message (checked before MAIL), or null. */
 export function sessionRefusal(m: NeedsEnvelope, session: SmtpSession, host: string): Verdict | null {
@@ -47,7 +50,7 @@ export function sessionRefusal(m: NeedsEnvelope, session: SmtpSession, host: str
       return { kind: 'permanent', status: '5.7.30', reason: `REQUIRETLS support required: ${host} does not offer REQUIRETLS` };
     }
   }
-  if (t?.smtpUtf8 && !offers(session.conn, 'SMTPUTF8')) {
+  if (needsSmtpUtf8(m) && !offers(session.conn, 'SMTPUTF8')) {
     if (isUtf8Address(m.from) || m.to.some(isUtf8Address)) {
       return { kind: 'permanent', status: '5.6.7', reason: `non-ASCII address: ${host} does not offer SMTPUTF8` };
     }

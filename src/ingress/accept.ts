@@ -132,7 +132,7 @@ export class IncomingMessage {
     this.#header = [];
     let header = block.subarray(0, split);
     const tx = this.origin.transaction;
-    this.#transport = transportNeeds({ mailFrom: tx.mailFrom, recipients: tx.recipients, header, requireTls: tx.requireTls === true });
+    this.#transport = transportNeeds({ mailFrom: tx.mailFrom, header, requireTls: tx.requireTls === true });
     const from = parseHeaderFrom(header);
     const notAuthorised = authorisedDomain(this.origin.transaction.grant, null, from);
     if (notAuthorised) return this.#fail(notAuthorised);

@@ -1,9 +1,11 @@
 // Owns what a message asks of the next hops it is relayed through, decided once at acceptance
 // (ingress: SMTP DATA/BDAT and the HTTP API) and stored with it, so no attempt re-scans the body:
-//   - smtpUtf8: the message can only be carried by hops that offer SMTPUTF8 (RFC 6531): a UTF-8
-//     envelope address, or raw non-ASCII octets in the header section (RFC 6532 UTF-8 header
-//     fields). Non-ASCII in the body alone needs 8BITMIME, not SMTPUTF8; header fields encoded per
-//     RFC 2047 are ASCII and need nothing.
+//   - smtpUtf8: the message can only be carried by hops that offer SMTPUTF8 (RFC 6531), whatever
+//     its recipients: a UTF-8 envelope sender, or raw non-ASCII octets in the header section
+//     (RFC 6532 UTF-8 header fields). A UTF-8 recipient address needs SMTPUTF8 only in the
+//     transactions that carry it: delivery decides that per job (next-hop-needs.ts), so the
+//     ASCII recipients of another domain are not held to it. Non-ASCII in the body alone needs
+//     8BITMIME, not SMTPUTF8; header fields encoded per RFC 2047 are ASCII and need nothing.
 //   - requireTls: MAIL FROM … REQUIRETLS (or the API's require_tls): RFC 8689.
 //   - tlsOptional: a `TLS-Required: No` header field (RFC 8689): recipient-side policy (MTA-STS,
 //     DANE) and the operator's TLS policy are not applied; opportunistic TLS still is. Ignored when
@@ -44,8 +46,8 @@ export const transportField = (t: MessageTransport): { transport?: MessageTransp
   (t.requireTls || t.smtpUtf8 || t.tlsOptional ? { transport: t } : {});
 
 /** What the message needs of its next hops: its envelope, its header section, and the REQUIRETLS request. */
-export function transportNeeds(m: { mailFrom: string; recipients: readonly string[]; header: Buffer; requireTls: boolean }): MessageTransport {
-  const smtpUtf8 = isUtf8Address(m.mailFrom) || m.recipients.some(isUtf8Address) || hasRawNonAsciiHeader(m.header);
+export function transportNeeds(m: { mailFrom: string; header: Buffer; requireTls: boolean }): MessageTransport {
+  const smtpUtf8 = isUtf8Address(m.mailFrom) || hasRawNonAsciiHeader(m.header);
   const tlsOptional = !m.requireTls && hasTlsRequiredNo(m.header);
   return { requireTls: m.requireTls, smtpUtf8, tlsOptional };
 }

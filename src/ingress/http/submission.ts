@@ -172,7 +172,7 @@ export class HttpSubmission {
         meta: { account: ctx.key.account, ...msg.meta },
         ...(msg.notBefore !== null ? { notBefore: msg.notBefore } : {}),
         ...(mine.size > 0 ? { suppressed: suppressedRecipients(recipients, mine) } : {}),
-        ...transportField(transportNeeds({ mailFrom: msg.mailFrom, recipients, header: message, requireTls: msg.requireTls === true })),
+        ...transportField(transportNeeds({ mailFrom: msg.mailFrom, header: message, requireTls: msg.requireTls === true })),
       },
     };
   }
