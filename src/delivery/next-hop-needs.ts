@@ -9,9 +9,10 @@
 //      UTF-8 header fields) needs a server that offers SMTPUTF8. Otherwise nothing is sent to that
 //      host and the verdict is permanent, so the message bounces unless another MX host can take it;
 //   3. the MAIL command (attempt.ts): REQUIRETLS and SMTPUTF8 parameters.
-// Status codes: RFC 8689 5.7.30 "REQUIRETLS support required" (the server does not offer it) and
-// 5.7.10 "Encryption needed" (no verified TLS); RFC 6531/6532 5.6.7 (non-ASCII address not
-// permitted) and 5.6.9 (UTF-8 header message cannot be transferred).
+// Status codes: 5.7.30 "REQUIRETLS support required" (RFC 8689; the server does not offer it),
+// 5.7.10 "Encryption Needed" (the enhanced-status registry's code, used here for "no verified TLS
+// session"), 5.6.7 "Non-ASCII addresses not permitted" and 5.6.9 "UTF-8 header message cannot be
+// transferred" (both RFC 6531).
 import { isUtf8Address, type MessageTransport } from '../message/transport-needs.js';
 import type { GeneratedMessage } from '../store/store.js';
 import type { Verdict } from './classify.js';
@@ -70,9 +71,10 @@ const notVerified = (host: string, why?: string): Verdict =>
   ({ kind: 'permanent', status: '5.7.10', reason: `REQUIRETLS: no verified TLS session with ${host}${why ? ` (${why})` : ''}` });
 
 /**
- * The DSN of a message: sent with REQUIRETLS when the message was (RFC 8689: the report carries
- * the original header section, which may be as sensitive as the message; the body is never
- * returned, dsn.ts), and with SMTPUTF8 when it goes to a UTF-8 address.
+ * The DSN of a message: sent with REQUIRETLS when the message was (our reading of RFC 8689's
+ * non-delivery rules: the report carries the original header section, which may be as sensitive
+ * as the message; the body is never returned, dsn.ts), and marked SMTPUTF8 when it goes to a
+ * UTF-8 address.
  */
 export function dsnTransport(g: GeneratedMessage, original: { transport?: MessageTransport; mailFrom: string }): GeneratedMessage {
   const requireTls = original.transport?.requireTls === true;
