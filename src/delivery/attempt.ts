@@ -11,6 +11,8 @@ import { classifyError, type Verdict } from './classify.js';
 import type { ConnectionPool, SendInfo, SessionTarget, SmtpError, SmtpSession } from './connection-pool.js';
 import { TlsRequirementFailure } from './tls-check.js';
 import { encodeXtext, formatNotify, formatOrcpt, type MessageDsn, type RecipientDsn } from '../message/dsn-params.js';
+import { needsEnvelope, requireTlsFailure, sessionRefusal } from './next-hop-needs.js';
+import type { MessageTransport } from '../message/transport-needs.js';
 import type { TlsResult } from './tls-policy.js';
 
 export interface AttemptMessage {
@@ -24,6 +26,8 @@ export interface AttemptMessage {
   destination?: string;
   /** RET/ENVID and each recipient's NOTIFY/ORCPT, passed on when the host speaks DSN; absent: none. */
   dsn?: Pick<MessageDsn, 'ret' | 'envid'> & { recipients?: ReadonlyMap<string, RecipientDsn> };
+  /** What the next hop must offer (REQUIRETLS, SMTPUTF8; next-hop-needs.ts); absent: nothing. */
+  transport?: MessageTransport;
 }
 
 export type RecipientResult =
@@ -76,9 +80,9 @@ export class SmtpAttempt {
         session = null;
         if (reused && !retried && !signal?.aborted) continue;
         const tls = err instanceof TlsRequirementFailure ? err.tls : null;
-        return { target, tls, hostFailure: classifyError(err), recipients: [] };
+        return { target, tls, hostFailure: requireTlsFailure(message.transport, err, target.host) ?? classifyError(err), recipients: [] };
       }
-      const t = await this.#transact(session, message, signal);
+      const t = await this.#transact(session, message, target.host, signal);
       this.#pool.release(session, t.reusable && !signal?.aborted);
       if (t.connectionLost && reused && !retried && !signal?.aborted) { session = null; continue; }
       return { target, tls: session.tls, hostFailure: t.hostFailure, recipients: t.recipients, nextHopDsn: speaksDsn(session),
@@ -86,7 +90,9 @@ export class SmtpAttempt {
     }
   }
 
-  async #transact(session: SmtpSession, m: AttemptMessage, signal?: AbortSignal): Promise<Transaction> {
+  async #transact(session: SmtpSession, m: AttemptMessage, host: string, signal?: AbortSignal): Promise<Transaction> {
+    const refused = sessionRefusal({ from: m.mailFrom, to: m.recipients, transport: m.transport }, session, host);
+    if (refused) return { recipients: [], hostFailure: refused, reusable: true, connectionLost: false };
     let body: Readable;
     try {
       body = this.#store.readBody(m.messageId);
@@ -99,7 +105,7 @@ export class SmtpAttempt {
     try {
       passDsn(session, m.dsn);
       const dsn = m.dsn && (m.dsn.ret || m.dsn.envid) ? { dsn: { ret: m.dsn.ret ?? null, envid: m.dsn.envid ?? null } } : {};
-      const info = await session.send({ from: m.mailFrom, to: m.recipients, size: m.size, use8BitMime: true, ...dsn } as SmtpEnvelope, body, signal);
+      const info = await session.send({ from: m.mailFrom, to: m.recipients, size: m.size, use8BitMime: true, ...dsn, ...needsEnvelope({ from: m.mailFrom, to: m.recipients, transport: m.transport }) } as SmtpEnvelope, body, signal);
       return { recipients: resultsFromInfo(m.recipients, info), hostFailure: null, reusable: true, connectionLost: false };
     } catch (err) {
       body.destroy();

@@ -15,6 +15,7 @@ import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { LocalFailure } from './classify.js';
+import { OutboundSmtpConnection } from './smtp-connection.js';
 import { judgeTls, TlsRequirementFailure } from './tls-check.js';
 import { policyLabel, requirementKey, requiresTls, type TlsRequirement, type TlsResult } from './tls-policy.js';
 
@@ -224,7 +225,7 @@ export class ConnectionPool {
 
   /** `security` is the target's, or its plaintext fallback (the session is still judged and keyed by the target's). */
   async #open(target: SessionTarget, security: TlsRequirement, destination: string, signal?: AbortSignal): Promise<SmtpSession> {
-    const conn = new SMTPConnection(this.#connectionOptions(target, security));
+    const conn = new OutboundSmtpConnection(this.#connectionOptions(target, security));
     conn.on('error', () => undefined); // errors are delivered through callbacks/'end'; never unhandled
     const closed = this.#track(conn, destination);
     const onAbort = () => conn.close();

@@ -24,6 +24,7 @@ import type { LocalDelivery } from './local.js';
 import { recordWithRetry } from './record-retry.js';
 import type { RouteHost, Router } from './route.js';
 import type { TlsResult } from './tls-policy.js';
+import { dsnTransport, optionalTlsRequirement, withRequireTls } from './next-hop-needs.js';
 import { notInPolicyVerdict, type DomainSecurity, type HostSecurity, type TransportSecurity } from './transport-security.js';
 
 /** At most this many addresses (over all MX hosts) are tried per attempt (Postfix: 5 + 2 sessions). */
@@ -138,7 +139,8 @@ export class JobRunner {
     }
     const rcptDsn = new Map(job.recipients.filter((r) => r.dsn).map((r) => [r.address, r.dsn!]));
     const dsn = job.dsn || rcptDsn.size ? { dsn: { ...job.dsn, ...(rcptDsn.size ? { recipients: rcptDsn } : {}) } } : {};
-    const message: AttemptMessage = { messageId: job.messageId, mailFrom: job.returnPath, size: job.size, recipients: addresses, destination: job.domain, ...dsn };
+    const message: AttemptMessage = { messageId: job.messageId, mailFrom: job.returnPath, size: job.size, recipients: addresses, destination: job.domain, ...dsn,
+      ...(job.transport ? { transport: job.transport } : {}) };
     const out = await this.#tryHosts(job, message, hosts, signal);
     if ('failed' in out) return all(out.failed);
     const a = out.decided;
@@ -152,11 +154,10 @@ export class JobRunner {
     let failed: Extract<HostsOutcome, { failed: unknown }>['failed'] = { verdict: { kind: 'temporary', status: '4.4.1', reason: 'no mail server could be tried' }, host: null, tls: null };
     const notInPolicy: string[] = [];
     let tried = 0;
-    let domain: DomainSecurity | null = null;
+    let domain: Promise<DomainSecurity> | null = null;
     for (const h of hosts) {
       if (signal.aborted || tried >= MAX_ADDRESSES_PER_JOB) break;
-      if (!h.security) domain ??= await this.o.security.forDomain(job.domain);
-      const sec: HostSecurity = h.security ? { ok: true, requirement: h.security } : await this.o.security.forHost(domain!, h.host, h.port);
+      const sec = await this.#hostSecurity(job, h, () => domain ??= this.o.security.forDomain(job.domain));
       if (!sec.ok) {
         if (sec.notInPolicy) notInPolicy.push(h.host);
         failed = { verdict: sec.verdict, host: h.host, tls: null };
@@ -166,7 +167,7 @@ export class JobRunner {
       for (const address of h.addresses.slice(0, MAX_ADDRESSES_PER_JOB - tried)) {
         if (signal.aborted) break;
         tried++;
-        const target: SessionTarget = { host: h.host, address, port: h.port, security: sec.requirement, auth: h.auth };
+        const target: SessionTarget = { host: h.host, address, port: h.port, security: withRequireTls(sec.requirement, job.transport, h.host), auth: h.auth };
         const a = await this.o.attempt.run(message, target, signal);
         if (a.queueUnavailable) throw a.queueUnavailable; // nothing was sent; no other host can do better
         this.#auditTls(job, target, a);
@@ -177,6 +178,13 @@ export class JobRunner {
     }
     if (notInPolicy.length > 0 && notInPolicy.length === hosts.length) failed = { verdict: notInPolicyVerdict(notInPolicy), host: null, tls: null };
     return { failed };
+  }
+
+  /** A smarthost's own requirement; `TLS-Required: No` → opportunistic (no MTA-STS/DANE/policy); else transport-security.ts. */
+  async #hostSecurity(job: DeliveryJob, h: RouteHost, domain: () => Promise<DomainSecurity>): Promise<HostSecurity> {
+    if (h.security) return { ok: true, requirement: h.security };
+    if (job.transport?.tlsOptional) return { ok: true, requirement: optionalTlsRequirement(h.host) };
+    return this.o.security.forHost(await domain(), h.host, h.port);
   }
 
   #logHostFailure(job: DeliveryJob, host: string, address: string | null, v: Verdict, tls: TlsResult | null = null): void {
@@ -199,10 +207,10 @@ export class JobRunner {
     const dsn = this.#dsnRecipients(job, decided, now);
     if (dsn.length > 0) {
       try {
-        generated = [await createDsn(this.o.store, {
+        generated = [dsnTransport(await createDsn(this.o.store, {
           hostname: this.o.config.hostname, originalId: job.messageId, originalSender: job.mailFrom,
           arrivalDate: job.receivedAt, date: now, recipients: dsn, ...job.dsn,
-        }, this.o.signDsn)];
+        }, this.o.signDsn), job)];
         delayNotified = dsn.some((d) => d.action === 'delayed');
       } catch (err) {
         // Without its DSN a bounce would be silent: keep those recipients for a later try instead.

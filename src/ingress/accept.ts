@@ -35,6 +35,7 @@ import { unsubscribeFields, unsubscribeWanted, type UnsubscribeSettings } from '
 import { isSplit } from './recipient-split.js';
 import { HeldForSplit } from './split-copies.js';
 import { DEFAULT_ACCOUNT } from '../store/platform-store.js';
+import { transportField, transportNeeds, type MessageTransport } from '../message/transport-needs.js';
 
 export { receivedHeader, rfc5322Date };
 
@@ -94,6 +95,8 @@ export class IncomingMessage {
   #held: { chunks: Buffer[]; plan: TrackingPlan; fromDomain: string | null } | null = null;
   /** A message to split into one copy per recipient, held until the end of DATA (split-copies.ts). */
   #split: HeldForSplit | null = null;
+  /** What the next hops must offer (REQUIRETLS, SMTPUTF8, TLS-Required: No), known once the header block is. */
+  #transport: MessageTransport | null = null;
 
   constructor(private readonly deps: AcceptDeps, private readonly origin: IncomingOrigin, readonly id: string) {
     this.#receivedAt = deps.clock.now();
@@ -129,6 +132,8 @@ export class IncomingMessage {
     this.#inBody = true;
     this.#header = [];
     let header = block.subarray(0, split);
+    const tx = this.origin.transaction;
+    this.#transport = transportNeeds({ mailFrom: tx.mailFrom, header, requireTls: tx.requireTls === true });
     const from = parseHeaderFrom(header);
     const notAuthorised = authorisedDomain(this.origin.transaction.grant, null, from);
     if (notAuthorised) return this.#fail(notAuthorised);
@@ -309,6 +314,7 @@ export class IncomingMessage {
       origin: { listener: this.origin.listener, clientIp: this.origin.clientIp, user: tx.user, helo: tx.helo },
       ...(tx.account ? { meta: { account: tx.account, tags: [], metadata: {}, stream: this.#stream } } : {}),
       ...withDsn(dsnFor(tx.dsn, recipients)),
+      ...(this.#transport ? transportField(this.#transport) : {}),
     };
   }
 

@@ -27,24 +27,26 @@ test('MAIL FROM: plain, null sender, tolerated space after the colon, domain low
   assert.equal(mailOk('FROM:<Alice@Example.COM>').sender?.address, 'Alice@example.com');
   assert.equal(mailOk('from:<>').sender, null);
   assert.equal(mailOk('FROM: <a@b.example>').sender?.address, 'a@b.example');
-  assert.deepEqual(mailOk('FROM:<a@b.example>').params, { size: null, body: null, smtputf8: false, ret: null, envid: null });
+  assert.deepEqual(mailOk('FROM:<a@b.example>').params, { size: null, body: null, smtputf8: false, ret: null, envid: null, requireTls: false });
 });
 
 test('MAIL FROM parameters', () => {
-  assert.deepEqual(mailOk('FROM:<a@b.example> SIZE=1000 BODY=8bitmime SMTPUTF8').params, { size: 1000, body: '8BITMIME', smtputf8: true, ret: null, envid: null });
-  assert.deepEqual(mailOk('FROM:<> BODY=7BIT').params, { size: null, body: '7BIT', smtputf8: false, ret: null, envid: null });
+  assert.deepEqual(mailOk('FROM:<a@b.example> SIZE=1000 BODY=8bitmime SMTPUTF8').params, { size: 1000, body: '8BITMIME', smtputf8: true, ret: null, envid: null, requireTls: false });
+  assert.deepEqual(mailOk('FROM:<> BODY=7BIT').params, { size: null, body: '7BIT', smtputf8: false, ret: null, envid: null, requireTls: false });
   assert.equal(mailOk('FROM:<a@b.example> AUTH=<>').sender?.address, 'a@b.example');
   assert.equal(mailErr('FROM:<a@b.example> SIZE=abc'), 'param-syntax');
   assert.equal(mailErr('FROM:<a@b.example> SIZE'), 'param-syntax');
   assert.equal(mailErr('FROM:<a@b.example> SIZE=1 SIZE=2'), 'param-syntax');
   assert.equal(mailErr('FROM:<a@b.example> SMTPUTF8=yes'), 'param-syntax');
   assert.equal(mailErr('FROM:<a@b.example> BODY=BINARYMIME'), 'param-unknown');
-  assert.deepEqual(mailOk('FROM:<a@b.example> RET=hdrs ENVID=QQ+2Bx+3D1').params, { size: null, body: null, smtputf8: false, ret: 'HDRS', envid: 'QQ+x=1' });
+  assert.deepEqual(mailOk('FROM:<a@b.example> RET=hdrs ENVID=QQ+2Bx+3D1').params, { size: null, body: null, smtputf8: false, ret: 'HDRS', envid: 'QQ+x=1', requireTls: false });
   assert.equal(mailErr('FROM:<a@b.example> RET=BODY'), 'param-syntax');
   assert.equal(mailErr('FROM:<a@b.example> RET'), 'param-syntax');
   assert.equal(mailErr('FROM:<a@b.example> ENVID=a+2'), 'param-syntax');
   assert.equal(mailErr(`FROM:<a@b.example> ENVID=${'x'.repeat(101)}`), 'param-syntax');
   assert.equal(mailErr('FROM:<a@b.example> RET=FULL RET=HDRS'), 'param-syntax');
+  assert.equal(mailOk('FROM:<a@b.example> requiretls').params.requireTls, true); // RFC 8689
+  assert.equal(mailErr('FROM:<a@b.example> REQUIRETLS=yes'), 'param-syntax');
   assert.equal(mailErr('FROM:<a@b.example>SIZE=1'), 'syntax');
 });
 

@@ -30,8 +30,8 @@ export type ArgsError =
 
 export type ArgsResult<T> = { ok: true; value: T } | { ok: false; error: ArgsError };
 
-/** ret/envid: the DSN parameters (RFC 3461), envid xtext-decoded; null when not given. */
-export interface MailParams { size: number | null; body: '7BIT' | '8BITMIME' | null; smtputf8: boolean; ret: DsnRet | null; envid: string | null }
+/** ret/envid: the DSN parameters (RFC 3461), envid xtext-decoded; null when not given. `requireTls`: MAIL FROM … REQUIRETLS (RFC 8689). */
+export interface MailParams { size: number | null; body: '7BIT' | '8BITMIME' | null; smtputf8: boolean; ret: DsnRet | null; envid: string | null; requireTls: boolean }
 export interface MailArgs { sender: Mailbox | null; params: MailParams }
 /** notify/orcpt: the DSN parameters (RFC 3461), orcpt xtext-decoded; null when not given. */
 export interface RcptArgs { recipient: Mailbox; notify: DsnNotify | null; orcpt: DsnOrcpt | null }
@@ -222,7 +222,7 @@ function parseParams(text: string): ArgsResult<Map<string, string | null>> {
 function parseMailParams(text: string): ArgsResult<MailParams> {
   const parsed = parseParams(text);
   if (!parsed.ok) return parsed;
-  const out: MailParams = { size: null, body: null, smtputf8: false, ret: null, envid: null };
+  const out: MailParams = { size: null, body: null, smtputf8: false, ret: null, envid: null, requireTls: false };
   for (const [key, value] of parsed.value) {
     switch (key) {
       case 'SIZE':
@@ -246,6 +246,10 @@ function parseMailParams(text: string): ArgsResult<MailParams> {
       case 'ENVID': // RFC 3461 §4.4 (xtext)
         out.envid = parseEnvid(value);
         if (out.envid === null) return fail('param-syntax');
+        break;
+      case 'REQUIRETLS': // RFC 8689; the session refuses it where it is not offered
+        if (value !== null) return fail('param-syntax');
+        out.requireTls = true;
         break;
       case 'AUTH': // RFC 4954 §5: accepted and ignored (we never trust a client-asserted identity)
         if (value === null) return fail('param-syntax');

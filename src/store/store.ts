@@ -8,6 +8,9 @@ import type { Suppression, SuppressionCause, SuppressionStore } from './suppress
 import type { StatsStore } from './stats-store.js';
 import type { SecretStore } from './secret-store.js';
 import type { MessageDsn, RecipientDsn } from '../message/dsn-params.js';
+import type { MessageTransport } from '../message/transport-needs.js';
+
+export type { MessageTransport };
 
 /** Recipient lifecycle. Final states: delivered, bounced, expired, suppressed. */
 export type RecipientState = 'queued' | 'deferred' | 'delivering' | 'held' | 'delivered' | 'bounced' | 'expired' | 'suppressed';
@@ -48,6 +51,8 @@ export interface NewMessage {
   suppressed?: { address: string; suppression: SuppressionCause }[];
   /** The DSN parameters the client gave (RFC 3461: RET, ENVID, each recipient's NOTIFY/ORCPT); absent: none. */
   dsn?: MessageDsn;
+  /** What the next hops must offer (REQUIRETLS, SMTPUTF8, TLS-Required: No; message/transport-needs.ts); absent: nothing. */
+  transport?: MessageTransport;
 }
 
 /**
@@ -88,6 +93,8 @@ export interface DeliveryJob {
   delayNotified: boolean;
   /** The message's account (metrics label), read with the message row the claim loads anyway. */
   account: string;
+  /** What the next hops must offer (stored at acceptance); absent: nothing (as for messages queued before SQLite v10 / PostgreSQL v8). */
+  transport?: MessageTransport;
 }
 
 /**

@@ -135,6 +135,16 @@ export function queueStoreContract(name: string, makeStore: MakeStore): void {
     assert.equal(job(plain, 'example.com').recipients[0]!.dsn, undefined);
   });
 
+  it('transport needs (REQUIRETLS, SMTPUTF8, TLS-Required: No) are stored with the message and read with each job', async (store) => {
+    const plain = await enqueue(store, ['a@one.example'], { receivedAt: T0 - 2 });
+    const strict = await enqueue(store, ['a@two.example'], { receivedAt: T0 - 1, transport: { requireTls: true, smtpUtf8: true, tlsOptional: false } });
+    const relaxed = await enqueue(store, ['a@three.example'], { receivedAt: T0, transport: { requireTls: false, smtpUtf8: false, tlsOptional: true } });
+    const jobs = new Map((await claim(store, T0)).map((j) => [j.messageId, j.transport]));
+    assert.deepEqual(jobs.get(plain), { requireTls: false, smtpUtf8: false, tlsOptional: false });
+    assert.deepEqual(jobs.get(strict), { requireTls: true, smtpUtf8: true, tlsOptional: false });
+    assert.deepEqual(jobs.get(relaxed), { requireTls: false, smtpUtf8: false, tlsOptional: true });
+  });
+
   it('claimDue returns at most `limit` jobs, oldest due first, and never future work', async (store) => {
     const late = await enqueue(store, ['a@one.example'], { receivedAt: T0 - 1 });
     const early = await enqueue(store, ['a@two.example'], { receivedAt: T0 - 100 });

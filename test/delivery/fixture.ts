@@ -13,7 +13,7 @@ import type { MxResolver } from '../../src/delivery/resolver.js';
 import { createLogger, type Logger } from '../../src/events/log.js';
 import { newQueueId } from '../../src/message/ids.js';
 import { SqliteQueueStore } from '../../src/store/sqlite/sqlite-store.js';
-import type { MessageView, RecipientState } from '../../src/store/store.js';
+import type { MessageTransport, MessageView, RecipientState } from '../../src/store/store.js';
 import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 
 export interface LogEntry { event?: string; [k: string]: unknown }
@@ -96,7 +96,9 @@ export const body = (subject: string, extra = '') => Buffer.from([
 ].join('\r\n'));
 
 /** Stores a body and queues the message; returns its id. */
-export async function enqueue(f: Fixture, m: { from: string; to: string[]; body?: Buffer; isBounce?: boolean; route?: 'relay' | 'local'; receivedAt?: number }): Promise<string> {
+export async function enqueue(f: Fixture, m: {
+  from: string; to: string[]; body?: Buffer; isBounce?: boolean; route?: 'relay' | 'local'; receivedAt?: number; transport?: MessageTransport;
+}): Promise<string> {
   const id = newQueueId();
   const data = m.body ?? body(`test ${id}`);
   const w = f.store.createBody(id);
@@ -105,6 +107,7 @@ export async function enqueue(f: Fixture, m: { from: string; to: string[]; body?
   await f.store.put({
     id, mailFrom: m.from, recipients: m.to, size: w.bytesWritten, receivedAt: m.receivedAt ?? f.clock.now(),
     origin: { listener: 'submission', clientIp: '127.0.0.1', user: null }, isBounce: m.isBounce ?? false, route: m.route ?? 'relay',
+    ...(m.transport ? { transport: m.transport } : {}),
   });
   f.scheduler.notify();
   return id;

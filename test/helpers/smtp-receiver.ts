@@ -6,6 +6,7 @@
 //   startReceiver({ host, tls: false })              // no STARTTLS offered (default: STARTTLS, self-signed)
 //   startReceiver({ host, auth: { user, pass } })    // AUTH PLAIN/LOGIN required (after STARTTLS)
 //   startReceiver({ host, tlsOptions: { maxVersion: 'TLSv1' } })  // extra node:tls server options
+//   startReceiver({ host, hide: ['SMTPUTF8', 'REQUIRETLS'] })     // extensions not offered (REQUIRETLS: offered under TLS)
 //   startReceiver({ host, behaviour: {
 //     connect: () => ({ code: 421, message: '4.3.2 busy' }),      // refuse at the greeting
 //     mail: (addr) => null, rcpt: (addr) => ({ code: 550, message: '5.1.1 unknown' }),
@@ -15,7 +16,8 @@
 //     refuse: true,                                              // nothing listens: ECONNREFUSED
 //   } })
 //   startReceiver({ host, dsn: true })               // advertise DSN (RFC 3461); messages record its parameters
-//   mx.messages → [{ mailFrom, rcptTo, body, tls, user, receivedAt, dsn }]  ('' for the null sender)
+//   mx.messages → [{ mailFrom, rcptTo, body, tls, user, receivedAt, dsn, smtpUtf8, requireTls }]  ('' for the null sender;
+//                 smtpUtf8/requireTls: the MAIL command carried SMTPUTF8/REQUIRETLS)
 //   mx.sessions, mx.maxConcurrentSessions;  await mx.waitFor(2, 5000);  await mx.close();
 // A behaviour function returning null accepts. Messages are recorded only when accepted. Reply
 // texts are sent as given (put the enhanced status code in `message` yourself).
@@ -40,7 +42,10 @@ export interface ReceiverBehaviour {
 
 /** The DSN parameters as the receiver decoded them (xtext undone); only with `dsn: true`. */
 export interface ReceivedDsn { ret?: string; envid?: string; rcpt: { notify?: string[]; orcpt?: string }[] }
-export interface ReceivedMessage { mailFrom: string; rcptTo: string[]; body: Buffer; tls: boolean; user: string | null; receivedAt: number; dsn?: ReceivedDsn }
+export interface ReceivedMessage {
+  mailFrom: string; rcptTo: string[]; body: Buffer; tls: boolean; user: string | null; receivedAt: number;
+  smtpUtf8: boolean; requireTls: boolean; dsn?: ReceivedDsn;
+}
 
 export interface Receiver {
   host: string;
@@ -63,6 +68,8 @@ export interface ReceiverOptions {
   auth?: { user: string; pass: string };
   /** Extra node:tls server options for STARTTLS (e.g. to make the handshake fail). */
   tlsOptions?: tls.TlsOptions;
+  /** EHLO extensions not to offer. */
+  hide?: ('SMTPUTF8' | 'REQUIRETLS')[];
   behaviour?: ReceiverBehaviour;
   /** Advertise DSN and record the parameters received (default: not offered, like smtp-server). */
   dsn?: boolean;
@@ -111,6 +118,8 @@ async function serverOptions(host: string, opts: ReceiverOptions, state: Receive
     disabledCommands: [...(tls ? [] : ['STARTTLS']), ...(opts.auth ? [] : ['AUTH'])],
     authOptional: !opts.auth,
     hideDSN: !opts.dsn,
+    hideSMTPUTF8: opts.hide?.includes('SMTPUTF8') ?? false,
+    hideREQUIRETLS: opts.hide?.includes('REQUIRETLS') ?? false,
     ...(tls ? { ...(await selfSigned()), ...opts.tlsOptions } : {}),
     onConnect(_session, cb) {
       state.sessions++;
@@ -156,6 +165,8 @@ function record(state: ReceiverState, session: SMTPServerSession, body: Buffer) 
     tls: session.secure,
     user: (session.user as string | undefined) ?? null,
     receivedAt: Date.now(),
+    smtpUtf8: (env as { smtpUtf8?: boolean }).smtpUtf8 === true,
+    requireTls: (env as { requireTLS?: boolean }).requireTLS === true,
   });
   for (const w of state.waiters) w();
 }

@@ -44,6 +44,8 @@ export interface PreparedMessage {
   track?: TrackRequest;
   /** The DSN parameters asked for (`dsn`); absent: none. */
   dsn?: MessageDsn;
+  /** require_tls: true (REQUIRETLS, RFC 8689). */
+  requireTls?: boolean;
   /** The message bytes (header block first, CRLF line ends) for queue id `id`. */
   build(id: string, hostname: string, now: number): Promise<Buffer>;
 }
@@ -173,7 +175,7 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
   };
   const fromDomain = domainOfAddress(sender.address);
   return {
-    mailFrom: sender.address, recipients, fromDomains: [fromDomain], meta: metaOf(req), notBefore, listUnsubscribe: req.list_unsubscribe, track: req.track, ...(dsn ? { dsn } : {}),
+    mailFrom: sender.address, recipients, fromDomains: [fromDomain], meta: metaOf(req), notBefore, listUnsubscribe: req.list_unsubscribe, track: req.track, ...(dsn ? { dsn } : {}), requireTls: req.require_tls === true,
     originators: [{ field: 'From', domain: fromDomain, path: 'from' }, ...headerOriginators(req.headers ?? {})],
     build: async (id, hostname, at) => {
       const node = new MailComposer({ ...mail, messageId: `<${id}@${hostname}>`, date: new Date(at) }).compile();
@@ -236,7 +238,7 @@ export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits,
   const from = parseHeaderFrom(headerBlock);
   if (from.fields !== 1) throw invalidFields([{ path: 'message', message: 'must have exactly one From: field' }]);
   return {
-    mailFrom: mailFrom!.address, recipients, fromDomains: from.domains, meta: metaOf(req), notBefore, listUnsubscribe: req.list_unsubscribe, track: req.track, ...(dsn ? { dsn } : {}),
+    mailFrom: mailFrom!.address, recipients, fromDomains: from.domains, meta: metaOf(req), notBefore, listUnsubscribe: req.list_unsubscribe, track: req.track, ...(dsn ? { dsn } : {}), requireTls: req.require_tls === true,
     originators: from.originators.map((o) => ({ ...o, path: o.field === 'From' ? 'from' : 'message' })),
     build: async (id, hostname, at) => {
       const added: string[] = [];

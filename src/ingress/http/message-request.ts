@@ -67,6 +67,10 @@ export const dsnInput = z.object({
 
 const headerName = z.string().min(1).max(76).regex(/^[!-9;-~]+$/, 'must be a header field name (printable ASCII, no colon)');
 
+/** The API's MAIL FROM … REQUIRETLS (RFC 8689). */
+const requireTlsInput = z.boolean().optional()
+  .describe('REQUIRETLS (RFC 8689): deliver only over TLS with a verified certificate (DANE, MTA-STS or the CA store) to servers that offer REQUIRETLS; otherwise the message bounces (5.7.10 / 5.7.30). Default false');
+
 export const sendMessageRequest = z.object({
   from: mailboxInput,
   to: recipients.optional(),
@@ -88,6 +92,7 @@ export const sendMessageRequest = z.object({
   track: trackInput.optional(),
   send_at: z.iso.datetime({ offset: true }).optional().describe('scheduled send: recipients are not due before this time'),
   dsn: dsnInput.optional(),
+  require_tls: requireTlsInput,
 }).strict().meta({ id: 'SendMessageRequest' });
 export type SendMessageRequest = z.infer<typeof sendMessageRequest>;
 
@@ -105,6 +110,7 @@ export const rawMessageRequest = z.object({
   track: trackInput.optional(),
   send_at: z.iso.datetime({ offset: true }).optional(),
   dsn: dsnInput.optional(),
+  require_tls: requireTlsInput,
 }).strict().meta({ id: 'RawMessageRequest' });
 export type RawMessageRequest = z.infer<typeof rawMessageRequest>;
 

@@ -27,6 +27,7 @@ import { applyTracking, trackingPlan, trackingWanted, type TrackingSettings } fr
 import { isSplit, messageWithoutBcc, recipientGroups } from '../recipient-split.js';
 import { dsnFor, type MessageDsn } from '../../message/dsn-params.js';
 import { ApiError, invalidFields, queueUnavailable } from './api-error.js';
+import { transportField, transportNeeds } from '../../message/transport-needs.js';
 import { tooLarge, type PreparedMessage } from './compose.js';
 import type { AcceptDeps } from '../accept.js';
 
@@ -173,6 +174,7 @@ export class HttpSubmission {
         ...(msg.notBefore !== null ? { notBefore: msg.notBefore } : {}),
         ...(mine.size > 0 ? { suppressed: suppressedRecipients(recipients, mine) } : {}),
         ...withDsn(dsnFor(msg.dsn, recipients)),
+        ...transportField(transportNeeds({ mailFrom: msg.mailFrom, header: message, requireTls: msg.requireTls === true })),
       },
     };
   }

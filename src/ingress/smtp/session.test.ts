@@ -48,7 +48,7 @@ test('STARTTLS resets the session; after TLS AUTH is offered and STARTTLS is not
   assert.deepEqual(s.tlsStarted(TLS).replies, []);
   assert.equal(wire(send('MAIL FROM:<a@b.example>')), '503 Send HELO/EHLO first\r\n', 'EHLO again is required (RFC 3207)');
   assert.equal(wire(send('EHLO client.test')), '250-relay.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n' +
-    '250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250-DSN\r\n250 AUTH PLAIN LOGIN\r\n');
+    '250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250-DSN\r\n250-AUTH PLAIN LOGIN\r\n250 REQUIRETLS\r\n');
   assert.equal(wire(send('STARTTLS')), '503 5.5.1 TLS already active\r\n');
 });
 
@@ -177,6 +177,21 @@ test('SMTPUTF8 transactions accept UTF-8 addresses', () => {
   assert.equal(wire(send('MAIL FROM:<josé@b.example> SMTPUTF8')), '250 2.1.0 Ok\r\n');
   assert.equal(wire(send('RCPT TO:<用户@例子.example>')), '250 2.1.5 Ok\r\n');
   assert.deepEqual((send('DATA').action as { transaction: { recipients: string[]; smtputf8: boolean } }).transaction.smtputf8, true);
+});
+
+test('REQUIRETLS (RFC 8689): offered only under TLS on submission listeners; carried to accept.ts', () => {
+  const { send } = authed();
+  assert.equal(wire(send('MAIL FROM:<a@b.example> REQUIRETLS')), '250 2.1.0 Ok\r\n');
+  send('RCPT TO:<bob@dest.example>');
+  assert.equal((send('DATA').action as { transaction: { requireTls?: boolean } }).transaction.requireTls, true);
+  const implicit = open({ listener: 'submissions', tls: TLS });
+  assert.match(wire(implicit.send('EHLO client.test')), /250 REQUIRETLS\r\n$/, 'implicit TLS: offered at once');
+  const plain = open({ listener: 'alt', trustedNetwork: true });
+  assert.doesNotMatch(wire(plain.send('EHLO client.test')), /REQUIRETLS/);
+  assert.equal(wire(plain.send('MAIL FROM:<a@b.example> REQUIRETLS')), '530 5.7.10 REQUIRETLS needs a TLS-protected session\r\n');
+  const mx = open({ listener: 'mx', tls: TLS });
+  assert.doesNotMatch(wire(mx.send('EHLO mx.example')), /REQUIRETLS/, 'mx mail is not relayed: never offered');
+  assert.equal(wire(mx.send('MAIL FROM:<a@b.example> REQUIRETLS')), '555 5.5.4 Unsupported parameter\r\n');
 });
 
 test('mx: no AUTH, local domains only, relay tricks refused, <postmaster> accepted', () => {

@@ -86,6 +86,8 @@ export interface Transaction {
   defaultStream?: 'transactional' | 'broadcast';
   /** The DSN parameters given (RET, ENVID, each recipient's NOTIFY and ORCPT); absent: none. */
   dsn?: MessageDsn;
+  /** MAIL FROM … REQUIRETLS (RFC 8689): relay only over verified TLS to hops offering REQUIRETLS; absent: false. */
+  requireTls?: boolean;
 }
 
 export type SessionAction =
@@ -351,6 +353,8 @@ export class SmtpSession {
 
   get #offersStartTls(): boolean { return this.opts.listener !== 'submissions' && this.#tls === null; }
   get #offersAuth(): boolean { return this.opts.listener !== 'mx'; }
+  /** RFC 8689: REQUIRETLS is offered only once the session is TLS-protected, and only for submission (not mx). */
+  get #offersRequireTls(): boolean { return this.opts.listener !== 'mx' && this.#tls !== null; }
   /** Authenticated, or trusted by network: may send to any domain. */
   get #mayRelay(): boolean { return this.#user !== null || (this.opts.trustedNetwork && this.opts.listener !== 'mx'); }
 
@@ -364,6 +368,7 @@ export class SmtpSession {
     const ext = ['PIPELINING', `SIZE ${this.opts.maxMessageSize}`, '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'CHUNKING', 'DSN'];
     if (this.#offersStartTls) ext.push('STARTTLS');
     if (this.#offersAuth && this.#tls) ext.push('AUTH PLAIN LOGIN');
+    if (this.#offersRequireTls) ext.push('REQUIRETLS');
     return say(reply(250, undefined, [this.opts.hostname, ...ext]));
   }
 
@@ -451,6 +456,7 @@ export class SmtpSession {
     if (!parsed.ok) return say(argsErrorReply(parsed.error, reply(501, '5.1.7', 'Bad sender address syntax')));
     const { sender, params } = parsed.value;
     if (sender?.isUtf8 && !params.smtputf8) return say(R.needUtf8);
+    if (params.requireTls && !this.#offersRequireTls) return say(requireTlsRefusal(this.opts.listener));
     if (params.size !== null && params.size > this.opts.maxMessageSize) return say(reply(552, '5.3.4', 'Message too big'));
     const notAuthorised = authorisedDomain(this.#grant, sender?.domain ?? null, null);
     if (notAuthorised) return say(notAuthorised);
@@ -548,8 +554,14 @@ export class SmtpSession {
       account: this.#isSubmission ? this.#account ?? DEFAULT_ACCOUNT : null,
       ...(this.#defaultStream ? { defaultStream: this.#defaultStream } : {}),
       ...(Object.keys(dsn).length ? { dsn } : {}),
+      ...(tx.params.requireTls ? { requireTls: true } : {}),
     };
   }
+}
+
+/** MAIL … REQUIRETLS where it is not offered: mx never offers it; submission only once TLS is on (RFC 8689). */
+function requireTlsRefusal(listener: ListenerName): Reply {
+  return listener === 'mx' ? reply(555, '5.5.4', 'Unsupported parameter') : reply(530, '5.7.10', 'REQUIRETLS needs a TLS-protected session');
 }
 
 const outcomeReply = (outcome: DataOutcome): Reply =>

@@ -85,6 +85,7 @@ async function buildJobs(c: Conn, chosen: Group[], leased: Leased[], leaseUntil:
       route: m.route, size: m.size, receivedAt: m.received_at,
       recipients: rcpts.map((r) => withRecipientDsn({ id: r.id, address: r.address, attempts: r.attempts }, m.dsn)),
       stream: m.stream, leaseUntil, delayNotified: m.delay_notified, account: m.account, ...messageDsn(m.dsn),
+      transport: { requireTls: m.require_tls, smtpUtf8: m.smtputf8, tlsOptional: m.tls_optional },
     });
   }
   return attachSuppressions(c, jobs);

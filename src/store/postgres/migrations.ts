@@ -317,6 +317,17 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE queued_message ADD COLUMN dsn jsonb;
     `,
   },
+  {
+    version: 8,
+    sql: `
+      -- Issue 13: what the next hops must offer, decided at acceptance (message/transport-needs.ts):
+      -- MAIL FROM ... REQUIRETLS (RFC 8689), SMTPUTF8 (RFC 6531: UTF-8 addresses or header fields),
+      -- and a TLS-Required: No header field (RFC 8689: recipient-side TLS policy not applied).
+      ALTER TABLE queued_message ADD COLUMN require_tls boolean NOT NULL DEFAULT false;
+      ALTER TABLE queued_message ADD COLUMN smtputf8 boolean NOT NULL DEFAULT false;
+      ALTER TABLE queued_message ADD COLUMN tls_optional boolean NOT NULL DEFAULT false;
+    `,
+  },
 ];
 
 /** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */

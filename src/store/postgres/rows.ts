@@ -36,6 +36,7 @@ export interface MessageRow {
   is_bounce: boolean; route: 'relay' | 'local'; delay_notified: boolean; header_prefix: string | null; completed_at: number | null;
   account: string; tags: string[]; metadata: Record<string, string>; stream: MessageMeta['stream'];
   dsn: MessageDsn | null;
+  require_tls: boolean; smtputf8: boolean; tls_optional: boolean;
 }
 export interface RecipientRow {
   id: number; message_id: string; address: string; domain: string; state: RecipientState; attempts: number;

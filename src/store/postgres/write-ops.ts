@@ -19,8 +19,9 @@ const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired', 'suppressed'
 
 // The statements every message runs (prepared once per connection: rows.ts).
 const INSERT_MESSAGE = prepared('insert_message', `
-  INSERT INTO queued_message (id, mail_from, return_path, size, received_at, origin, is_bounce, route, header_prefix, account, tags, metadata, stream, dsn)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`);
+  INSERT INTO queued_message (id, mail_from, return_path, size, received_at, origin, is_bounce, route, header_prefix, account, tags, metadata, stream, dsn,
+                              require_tls, smtputf8, tls_optional)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`);
 const INSERT_BODY = prepared('insert_body', 'INSERT INTO message_body (message_id, data) VALUES ($1, $2)');
 const LOCK_MESSAGE = prepared('lock_message',
   'SELECT account, tags, metadata, stream, route, is_bounce FROM queued_message WHERE id = $1 FOR UPDATE');
@@ -40,7 +41,8 @@ export async function put(c: Conn, m: NewMessage, now: number, body: Buffer): Pr
   if (m.recipients.length === 0) throw new OpError('write', 'message has no recipients');
   const meta = metaOf(m);
   await runPrepared(c, INSERT_MESSAGE, [m.id, m.mailFrom, m.returnPath ?? null, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce, m.route, m.headerPrefix || null,
-    meta.account, JSON.stringify(meta.tags), JSON.stringify(meta.metadata), meta.stream, m.dsn ? JSON.stringify(m.dsn) : null]);
+    meta.account, JSON.stringify(meta.tags), JSON.stringify(meta.metadata), meta.stream, m.dsn ? JSON.stringify(m.dsn) : null,
+    m.transport?.requireTls === true, m.transport?.smtpUtf8 === true, m.transport?.tlsOptional === true]);
   const rcpts = [m.id, m.recipients, m.recipients.map(domainOf), m.notBefore ?? m.receivedAt, now];
   // Client mail: the recipients and their 'accepted' events (and outbox rows) in one statement.
   if (hasEvents(m)) await runPrepared(c, RECIPIENTS_ACCEPTED, [...rcpts, ...acceptedValues(meta.account, m.recipients, messageData(meta), now)]);

@@ -85,5 +85,6 @@ function leaseGroup(db: Db, g: Group, opts: ClaimOptions): DeliveryJob | null {
     delayNotified: m.delay_notified === 1,
     account: m.account,
     ...messageDsn(dsn),
+    transport: { requireTls: m.require_tls === 1, smtpUtf8: m.smtputf8 === 1, tlsOptional: m.tls_optional === 1 },
   };
 }

@@ -340,6 +340,17 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
       ALTER TABLE queued_message ADD COLUMN dsn TEXT;
     `,
   },
+  {
+    version: 10,
+    sql: `
+      -- Issue 13: what the next hops must offer, decided at acceptance (message/transport-needs.ts):
+      -- MAIL FROM ... REQUIRETLS (RFC 8689), SMTPUTF8 (RFC 6531: UTF-8 addresses or header fields),
+      -- and a TLS-Required: No header field (RFC 8689: recipient-side TLS policy not applied).
+      ALTER TABLE queued_message ADD COLUMN require_tls INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE queued_message ADD COLUMN smtputf8 INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE queued_message ADD COLUMN tls_optional INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** Brings the database to the latest version; safe when several processes open it at once. */

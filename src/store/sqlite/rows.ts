@@ -33,6 +33,7 @@ export interface MessageRow {
   account: string; tags: string | null; metadata: string | null; stream: MessageMeta['stream'];
   /** JSON MessageDsn (message/dsn-params.ts); null: none given. */
   dsn: string | null;
+  require_tls: number; smtputf8: number; tls_optional: number;
 }
 export interface RecipientRow {
   id: number; message_id: string; address: string; domain: string; state: RecipientState; attempts: number;

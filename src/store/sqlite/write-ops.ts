@@ -8,6 +8,7 @@ import type { GeneratedMessage, NewMessage, NewUser, RecipientOutcome } from '..
 import { hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.js';
 import { suppressedResponse } from '../suppression-store.js';
 import type { MessageMeta } from '../platform-store.js';
+import { NO_TRANSPORT_NEEDS } from '../../message/transport-needs.js';
 import { requireAccount } from './account-ops.js';
 import { insertUserDomains } from './domain-ops.js';
 import { writeAccepted, writeEvents, type NewEvent } from './event-ops.js';
@@ -19,12 +20,14 @@ const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired', 'suppressed'
 export function put(db: Db, fx: Effects, m: NewMessage, now: number, body: Uint8Array | null = null): void {
   if (m.recipients.length === 0) throw new OpError('write', 'message has no recipients');
   const meta = metaOf(m);
+  const t = m.transport ?? NO_TRANSPORT_NEEDS;
   sql(db, `INSERT INTO queued_message (id, mail_from, size, received_at, origin, is_bounce, route, header_prefix, return_path,
-                                       account, tags, metadata, stream, dsn)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+                                       account, tags, metadata, stream, dsn, require_tls, smtputf8, tls_optional)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
     .run(m.id, m.mailFrom, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce ? 1 : 0, m.route, m.headerPrefix || null, m.returnPath ?? null,
       meta.account, meta.tags.length ? JSON.stringify(meta.tags) : null,
-      Object.keys(meta.metadata).length ? JSON.stringify(meta.metadata) : null, meta.stream, m.dsn ? JSON.stringify(m.dsn) : null);
+      Object.keys(meta.metadata).length ? JSON.stringify(meta.metadata) : null, meta.stream, m.dsn ? JSON.stringify(m.dsn) : null,
+      t.requireTls ? 1 : 0, t.smtpUtf8 ? 1 : 0, t.tlsOptional ? 1 : 0);
   const insert = sql(db, `INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at)
                           VALUES (?, ?, ?, 'queued', ?, ?)`);
   const dueAt = m.notBefore ?? m.receivedAt;
