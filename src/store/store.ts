@@ -2,6 +2,7 @@
 // Ingress calls put(); delivery calls claimDue()/recordResults(); the CLI calls the admin methods.
 // Implementations: sqlite/ (embedded default) and, later, postgres/. All methods are async so no
 // implementation blocks the event loop; no SQL dialect leaks through this interface.
+import type { BreakerStore } from './breaker-store.js';
 import type { Readable } from 'node:stream';
 import type { MessageMeta, PlatformStore, RateLimits } from './platform-store.js';
 import type { Suppression, SuppressionCause, SuppressionStore } from './suppression-store.js';
@@ -83,6 +84,8 @@ export interface DeliveryJob {
   delayNotified: boolean;
   /** The message's account (metrics label), read with the message row the claim loads anyway. */
   account: string;
+  /** Time these recipients spent held by circuit breakers (the longest of them): not counted towards delivery.maxQueueTime. */
+  heldMs?: number;
 }
 
 /**
@@ -224,7 +227,7 @@ export interface NodeHeartbeat {
  */
 export interface WriteCheck { writable: boolean; reason: string | null; slow?: { pendingMs: number; slowestMs: number } }
 
-export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore {
+export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore, BreakerStore {
   /** Open/migrate. Must be called once before anything else. */
   open(): Promise<void>;
   close(): Promise<void>;
