@@ -12,6 +12,8 @@ import { COUNT_SOFT_BOUNCE } from '../sql/suppressions.js';
 import type { SoftBouncePolicy } from '../suppression-store.js';
 import { prepared, runPrepared, toMeta, type Conn, type MessageRow } from './rows.js';
 import { insertSuppressions } from './suppression-ops.js';
+import { applyBreakers, countsForBreakers } from './breaker-ops.js';
+import { breakerEventData } from '../breaker-rules.js';
 
 export interface NewEvent { at: number; type: string; messageId: string | null; recipient: string | null; data: Record<string, unknown> }
 
@@ -47,6 +49,13 @@ export async function writeEvents(c: Conn, account: string, events: NewEvent[]):
       events.map((e) => JSON.stringify(e.data)), ...statValues(fx.stats), fx.delivered]);
   const seqs = rows.map((r) => r.seq);
   if (events.some((e) => SUPPRESSING.has(e.type))) await applySuppressions(c, account, events.map((e, i) => ({ ...e, seq: seqs[i]! })));
+  // Circuit breakers: counted and tripped in this transaction; a trip's event goes to the same outbox.
+  if (countsForBreakers(events)) {
+    const tripped = await applyBreakers(c, account, events);
+    if (tripped.length > 0) {
+      await writeEvents(c, account, tripped.map((b) => ({ at: b.trippedAt, type: 'breaker.tripped', messageId: null, recipient: null, data: breakerEventData(b) })));
+    }
+  }
   return seqs;
 }
 
@@ -131,6 +140,7 @@ export async function purgeEvents(c: Conn, before: number): Promise<number> {
   const r = await c.query('DELETE FROM event WHERE at < $1', [before]);
   await c.query('DELETE FROM webhook_attempt WHERE at < $1', [before]);
   await c.query('DELETE FROM usage_counter WHERE window_end < $1', [before]);
+  await c.query('DELETE FROM breaker_counter WHERE bucket < $1', [before]);
   return r.rowCount ?? 0;
 }
 
