@@ -62,7 +62,7 @@ export interface Breaker {
 export interface BreakerQuery { open?: boolean; account?: string; limit?: number }
 
 export interface BreakerDelta { scopeType: BreakerScopeType; scopeKey: string; bucket: number; counter: BreakerCounter; n: number }
-/** A scope and the rates to evaluate in it (those whose count went up in this transaction). */
+/** A scope and the rates to evaluate in it (those whose count or volume went up in this transaction). */
 export interface BreakerCheck { scope: BreakerScope; metrics: BreakerMetric[] }
 
 /** Buckets per window: fine enough that the window slides, few enough to sum at every bad event. */
@@ -89,8 +89,14 @@ export function countersOf(type: string, data: Record<string, unknown>): Breaker
   }
 }
 
-const NUMERATOR = new Map<BreakerCounter, BreakerMetric>(
-  (Object.entries(RATE_OF) as [BreakerMetric, { count: BreakerCounter }][]).map(([m, r]) => [r.count, m]));
+/**
+ * The rates a counter moves: its numerator's (the rate rises) and its denominator's (the minimum
+ * volume may be reached by a delivery after the bounces: 4 bounces, then 2 deliveries, is 67 % of 6).
+ */
+const MOVES = new Map<BreakerCounter, BreakerMetric[]>();
+for (const [m, r] of Object.entries(RATE_OF) as [BreakerMetric, { count: BreakerCounter; volume: BreakerCounter }][]) {
+  for (const c of [r.count, r.volume]) MOVES.set(c, [...(MOVES.get(c) ?? []), m]);
+}
 
 /** The source of an attempt: the local address the delivery used, when the event says; else 'default'. */
 const sourceOf = (data: Record<string, unknown>): string => (typeof data.source === 'string' && data.source !== '' ? data.source : 'default');
@@ -120,12 +126,13 @@ export function breakerEffects(policy: BreakerPolicy, account: string, events: r
         const d = deltas.get(id);
         if (d) d.n++;
         else deltas.set(id, { scopeType: scope.type, scopeKey: scope.key, bucket, counter, n: 1 });
-        const metric = NUMERATOR.get(counter);
-        if (metric === undefined || policy.thresholds[metric] === undefined) continue;
-        const sid = `${scope.type}\u0000${scope.key}`;
-        const c = checks.get(sid) ?? { scope, metrics: [] };
-        if (!c.metrics.includes(metric)) c.metrics.push(metric);
-        checks.set(sid, c);
+        for (const metric of MOVES.get(counter) ?? []) {
+          if (policy.thresholds[metric] === undefined) continue;
+          const sid = `${scope.type}\u0000${scope.key}`;
+          const c = checks.get(sid) ?? { scope, metrics: [] };
+          if (!c.metrics.includes(metric)) c.metrics.push(metric);
+          checks.set(sid, c);
+        }
       }
     }
   }

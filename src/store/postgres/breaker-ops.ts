@@ -9,10 +9,10 @@
 // recordResults transaction; stats-ops.ts avoids that with append-only deltas, which would do here
 // too at the price of folding before every sum.
 import {
-  breakerEffects, breakerEventData, breakerLimit, bucketMs, bucketOf, countersOf, crossingOf, DEFAULT_BREAKER_POLICY, sendingDomainOf, toBreaker,
+  breakerEffects, breakerEventData, breakerLimit, bucketMs, countersOf, crossingOf, DEFAULT_BREAKER_POLICY, sendingDomainOf, toBreaker,
   type Breaker, type BreakerCounter, type BreakerEvent, type BreakerPolicy, type BreakerQuery, type BreakerRow,
 } from '../breaker-rules.js';
-import { LAST_RESUME, LIST, OPEN, RELEASE_HELD, RESUME, SUM_WINDOW, TRIP } from '../sql/breakers.js';
+import { LIST, OPEN, RELEASE_HELD, RESUME, SUM_WINDOW, TRIP } from '../sql/breakers.js';
 import type { Conn } from './rows.js';
 
 const policies = new WeakMap<Conn, BreakerPolicy>();
@@ -42,10 +42,9 @@ export async function applyBreakers(c: Conn, account: string, events: readonly B
   const now = Math.max(...events.map((e) => e.at));
   const tripped: Breaker[] = [];
   for (const check of checks) {
-    const last = (await c.query<{ t: number | string | null }>(LAST_RESUME.text, [check.scope.type, check.scope.key])).rows[0]?.t ?? null;
-    const since = Math.max(now - policy.windowMs + 1, last === null ? 0 : bucketOf(Number(last), policy.windowMs) + bucketMs(policy.windowMs));
     const sums: Partial<Record<BreakerCounter, number>> = {};
-    for (const r of (await c.query<{ counter: BreakerCounter; n: string | number }>(SUM_WINDOW.text, [check.scope.type, check.scope.key, since])).rows) sums[r.counter] = Number(r.n);
+    const args = [check.scope.type, check.scope.key, now - policy.windowMs + 1, bucketMs(policy.windowMs)];
+    for (const r of (await c.query<{ counter: BreakerCounter; n: string | number }>(SUM_WINDOW.text, args)).rows) sums[r.counter] = Number(r.n);
     const x = crossingOf(policy, check.metrics, sums);
     if (!x) continue;
     const row = (await c.query<{ id: string | number }>(TRIP.text,

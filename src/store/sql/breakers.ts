@@ -3,11 +3,14 @@
 // per dialect and stay in sqlite/breaker-ops.ts and postgres/breaker-ops.ts.
 import { shared } from './dialect.js';
 
-/** A scope's counters in its window: from $3 (the window's start, or its last resume if later). */
+/**
+ * A scope's counters in its window: buckets from $3 (the window's start), and none before the
+ * bucket after the scope's last resume ($4: the bucket length), so a resume starts a clean slate.
+ */
 export const SUM_WINDOW = shared(`SELECT counter, SUM(n) AS n FROM breaker_counter
-  WHERE scope_type = $1 AND scope_key = $2 AND bucket >= $3 GROUP BY counter`);
-
-export const LAST_RESUME = shared('SELECT MAX(resumed_at) AS t FROM breaker WHERE scope_type = $1 AND scope_key = $2');
+  WHERE scope_type = $1 AND scope_key = $2 AND bucket >= $3
+    AND bucket >= COALESCE((SELECT MAX(resumed_at) FROM breaker WHERE scope_type = $1 AND scope_key = $2) / $4 * $4 + $4, 0)
+  GROUP BY counter`);
 
 /** At most one open breaker per scope (breaker_open, a partial unique index): a second tripper gets no row. */
 export const TRIP = shared(`INSERT INTO breaker (scope_type, scope_key, account, metric, rate, count, volume, threshold, window_ms, tripped_at)

@@ -4,10 +4,10 @@
 // openBreakers is read by claimDue at every claim; holdGroup parks a claimed group's recipients
 // ('held', naming the breaker) instead of leasing them.
 import {
-  breakerEffects, breakerEventData, breakerLimit, bucketMs, bucketOf, crossingOf, DEFAULT_BREAKER_POLICY, sendingDomainOf, toBreaker,
+  breakerEffects, breakerEventData, breakerLimit, bucketMs, crossingOf, DEFAULT_BREAKER_POLICY, sendingDomainOf, toBreaker,
   type Breaker, type BreakerCounter, type BreakerEvent, type BreakerPolicy, type BreakerQuery, type BreakerRow,
 } from '../breaker-rules.js';
-import { LAST_RESUME, LIST, OPEN, RELEASE_HELD, RESUME, SUM_WINDOW, TRIP } from '../sql/breakers.js';
+import { LIST, OPEN, RELEASE_HELD, RESUME, SUM_WINDOW, TRIP } from '../sql/breakers.js';
 import { all, run, sql, type Db, type Effects } from './rows.js';
 import { writeEvents } from './event-ops.js';
 
@@ -35,10 +35,9 @@ export function applyBreakers(db: Db, account: string, events: readonly BreakerE
   const now = Math.max(...events.map((e) => e.at));
   const tripped: Breaker[] = [];
   for (const check of checks) {
-    const last = (all<{ t: number | null }>(db, LAST_RESUME, [check.scope.type, check.scope.key])[0]?.t) ?? null;
-    const since = Math.max(now - policy.windowMs + 1, last === null ? 0 : bucketOf(last, policy.windowMs) + bucketMs(policy.windowMs));
     const sums: Partial<Record<BreakerCounter, number>> = {};
-    for (const r of all<{ counter: BreakerCounter; n: number }>(db, SUM_WINDOW, [check.scope.type, check.scope.key, since])) sums[r.counter] = r.n;
+    const args = [check.scope.type, check.scope.key, now - policy.windowMs + 1, bucketMs(policy.windowMs)];
+    for (const r of all<{ counter: BreakerCounter; n: number }>(db, SUM_WINDOW, args)) sums[r.counter] = r.n;
     const c = crossingOf(policy, check.metrics, sums);
     if (!c) continue;
     const row = all<{ id: number }>(db, TRIP, [check.scope.type, check.scope.key, account, c.metric, c.rate, c.count, c.volume, c.threshold, policy.windowMs, now])[0];
