@@ -103,7 +103,9 @@ test('fairness: 20 transactional messages of one account arrive before most of a
   t.after(async () => { release(); await relay.cleanup(); await mx.close(); await dns.close(); });
   for (const [account, user, domain] of [['bulk', 'bulkuser', 'bulk.test'], ['shop', 'shopuser', 'shop.test']] as const) {
     assert.equal((await relay.cli(['accounts', 'add', account])).code, 0);
-    assert.equal((await relay.cli(['users', 'add', user, '--password', `${user}-password`, '--domain', domain, '--account', account])).code, 0);
+    assert.equal((await relay.cli(['domains', 'add', domain, '--account', account, '--key', 'ed25519'])).code, 0);
+    const added = await relay.cli(['users', 'add', user, '--password', `${user}-password`, '--domain', domain, '--account', account]);
+    assert.equal(added.code, 0, added.stderr);
   }
   await relay.start();
   const bulk = new Submitter({ port: relay.port('submission'), user: 'bulkuser', pass: 'bulkuser-password' });
