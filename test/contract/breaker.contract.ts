@@ -124,6 +124,23 @@ export function breakerContract(name: string, makeStore: MakeBreakerStore): void
     assert.deepEqual(await store.listBreakers({ open: true }), []);
   });
 
+  it('complaints (ARF reports, appended as events) trip the complaint breaker against deliveries', async (store) => {
+    await store.addAccount({ name: 'acme', createdAt: 1, limits: {} });
+    const t0 = Date.now() - 60_000;
+    for (let i = 0; i < 4; i++) await enqueue(store, `r${i}@list.example`, meta('acme', 'broadcast'), t0 + i);
+    const sent = await claim(store, 4);
+    await finish(store, sent, 'delivered', '250 2.0.0 ok');
+    assert.deepEqual(await store.listBreakers({}), [], 'deliveries alone trip nothing');
+    const complaint = (j: DeliveryJob) => ({ at: Date.now(), account: 'acme', type: 'complained' as const, messageId: j.messageId,
+      recipient: j.recipients[0]!.address, data: { stream: 'broadcast', feedbackType: 'abuse' } });
+    await store.appendEvents([complaint(sent[0]!)]);
+    const [b] = await store.listBreakers({ open: true, account: 'acme' });
+    assert.equal(b?.metric, 'complaint', '1 complaint of 4 deliveries >= 25 %');
+    assert.equal(b?.volume, 4);
+    await store.appendEvents([complaint(sent[1]!)]);
+    assert.equal((await store.listEvents({ account: 'acme', types: ['breaker.tripped'] })).filter((e) => e.data.scope === 'account').length, 1);
+  }, { ...POLICY, thresholds: { complaint: 0.25 } });
+
   it('below the minimum volume nothing trips', async (store) => {
     const t0 = Date.now() - 60_000;
     for (let i = 0; i < 3; i++) await enqueue(store, `r${i}@list.example`, meta('default', 'broadcast'), t0 + i);
