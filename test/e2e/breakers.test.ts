@@ -123,6 +123,7 @@ test('fairness: 20 transactional messages of one account arrive before most of a
   const got = await mx.waitFor(2020, 300_000);
   const order = got.map((m) => (m.mailFrom.endsWith('@shop.test') || subjectOf(m.body).startsWith('receipt') ? 'shop' : 'bulk'));
   const lastShop = order.lastIndexOf('shop');
+  t.diagnostic(`shop's 20 arrived as messages ${order.flatMap((o, i) => (o === 'shop' ? [i + 1] : [])).join(', ')} of 2,020`);
   assert.equal(order.filter((o) => o === 'shop').length, 20);
   assert.ok(lastShop < 400, `the last of shop's 20 arrived as message ${lastShop + 1} of 2,020: before most of bulk's 2,000`);
   assert.equal(new Set(got.flatMap((m) => m.rcptTo)).size, 2020, 'every recipient once');
