@@ -89,6 +89,10 @@ test('a hard-bounce spike pauses the account\'s broadcast mail, transactional ma
   assert.equal((await api(operator, '/v1/breakers')).body.data.length, 0, 'nothing open');
   const all = (await api(operator, '/v1/breakers?state=all')).body.data as Record<string, any>[];
   assert.equal(all[0]!.resume_reason, 'list cleaned');
+  const again = await relay.cli(['breakers', 'resume', String(breaker.id), '--by', 'bob', '--reason', 'twice']);
+  assert.notEqual(again.code, 0);
+  assert.match(again.stderr, /no open breaker/);
+  assert.equal((await relay.cli(['breakers', 'resume', 'abc', '--by', 'bob', '--reason', 'x'])).code, 2, 'a usage error');
   const list = await relay.cli(['breakers', 'list', '--all']);
   assert.match(list.stdout, /resumed .* by ops-oncall \(key .*\): list cleaned/);
 });
