@@ -2,6 +2,7 @@
 // (quotas and rate limits) and the host of their tracking and unsubscribe links. An account owns SMTP users, sending domains, API keys, webhooks and events; 'default'
 // always exists (the single-tenant setup) and cannot be removed. Exit codes: 2 usage or
 // refused, 3 unknown account.
+import { pausedReason } from './breakers.js';
 import type { Command } from 'commander';
 import { isValidAccountName } from '../accounts/account-name.js';
 import { NotFoundError, RelayError } from '../errors.js';
@@ -54,13 +55,19 @@ async function contentsOf(store: QueueStore, name: string) {
 
 async function listAccounts(opts: { config?: string; json?: boolean }) {
   const now = Date.now();
-  const rows = await withStore(opts.config, async (store) => Promise.all((await store.listAccounts()).map(async (a) => ({
-    name: a.name, createdAt: iso(a.createdAt), limits: a.limits, usage: await usageOf(store, `account:${a.name}`, a.limits, now),
-    trackingDomain: a.trackingDomain ?? null,
-  }))));
+  const rows = await withStore(opts.config, async (store) => {
+    const open = await store.listBreakers({ open: true, limit: 1000 });
+    return Promise.all((await store.listAccounts()).map(async (a) => ({
+      name: a.name, createdAt: iso(a.createdAt), limits: a.limits, usage: await usageOf(store, `account:${a.name}`, a.limits, now),
+      trackingDomain: a.trackingDomain ?? null,
+      // The account's open circuit breakers: its own, and those of scopes its mail tripped (a sending domain).
+      breakers: open.filter((b) => b.account === a.name || (b.scope.type === 'account' && b.scope.key === a.name)),
+    })));
+  });
   if (opts.json) return out(JSON.stringify(rows));
   for (const r of rows) {
-    out(`${r.name}\t${r.createdAt}\tlimits ${formatLimits(r.limits)}\tused ${formatUsage(r.usage)}${r.trackingDomain ? `\tlinks ${r.trackingDomain}` : ''}`);
+    out(`${r.name}\t${r.createdAt}\tlimits ${formatLimits(r.limits)}\tused ${formatUsage(r.usage)}${r.trackingDomain ? `\tlinks ${r.trackingDomain}` : ''}`
+      + r.breakers.map((b) => `\t${pausedReason(b)}`).join(''));
   }
 }
 

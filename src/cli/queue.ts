@@ -1,5 +1,6 @@
 // `postlane queue …`: the operator's mailq/postsuper. Reads and changes queue rows through the
 // store; the running relay's scheduler notices changes at its next poll.
+import { pausedReason } from './breakers.js';
 import { Option, type Command } from 'commander';
 import { RelayError, NotFoundError } from '../errors.js';
 import type { MessageView, RecipientView } from '../store/store.js';
@@ -105,7 +106,10 @@ export function registerQueueCommands(program: Command) {
     .addOption(configOption())
     .option('--json', 'machine-readable')
     .action(async (opts: { config?: string; json?: boolean }) => {
-      const c = await withStore(opts.config, (s) => s.counts());
-      process.stdout.write(opts.json ? JSON.stringify(c) + '\n' : Object.entries(c).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n');
+      const [c, open] = await withStore(opts.config, (s) => Promise.all([s.counts(), s.listBreakers({ open: true, limit: 1000 })]));
+      // Held recipients include those held by circuit breakers: each open breaker says why and how many.
+      if (opts.json) return void process.stdout.write(JSON.stringify({ ...c, breakers: open }) + '\n');
+      process.stdout.write(Object.entries(c).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n'
+        + open.map((b) => `${pausedReason(b)}\n`).join(''));
     });
 }

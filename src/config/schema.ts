@@ -262,6 +262,24 @@ export const configSchema = z.object({
     }).strict().nullable().default({})
       .describe('suppress an address that keeps soft-bouncing; null: soft bounces never suppress (hard bounces and complaints always do)'),
   }).strict().default({}),
+  breakers: z.object({
+    enabled: z.boolean().default(true).describe('watch bounce, complaint, block and deferral rates and pause broadcast sending of a scope that crosses a threshold (docs/breakers.md)'),
+    scopes: z.array(z.enum(['account', 'domain', 'source'])).min(1).default(['account', 'domain'])
+      .describe('what a breaker watches and pauses: an account, a sending domain (the MAIL FROM domain), an egress source (the local address; every attempt is \'default\' until egress pools exist, so \'source\' is off by default: it would pause every account)'),
+    window: duration('breakers.window', MAX_PERIOD_MS).default('24h').describe('the sliding window rates are computed over (in 48 buckets); the mailbox providers judge complaint rates per day'),
+    minVolume: z.number().int().min(1).default(200).describe('no breaker trips before its scope has this many attempts (deliveries for the complaint rate) in the window'),
+    complaintPercent: z.number().positive().max(100).nullable().default(0.3)
+      .describe('complaints per delivered message (Gmail/Yahoo 2024 sender requirements: keep it below 0.3 %); null: not watched'),
+    hardBouncePercent: z.number().positive().max(100).nullable().default(5)
+      .describe('hard bounces (unknown mailbox, bad domain) per final attempt (Amazon SES reviews an account at 5 %, pauses at 10 %); null: not watched'),
+    blockPercent: z.number().positive().max(100).nullable().default(10)
+      .describe('attempts refused as the sender\'s fault (reputation, policy, authentication; 5xx or 4xx) per attempt; null: not watched'),
+    deferralPercent: z.number().positive().max(100).nullable().default(null)
+      .describe('deferred attempts per attempt (greylisting makes some normal); null (the default): not watched'),
+    pauseTransactional: z.boolean().default(false)
+      .describe('a tripped breaker holds the scope\'s transactional mail too (by default receipts and password resets keep going)'),
+  }).strict().default({})
+    .describe('circuit breakers: a scope whose rate crosses a threshold has its broadcast mail held (never dropped) until an operator resumes it'),
   verify: z.object({
     extraDisposableDomains: z.string().nullable().default(null)
       .describe('a file of more disposable mailbox domains (one a line, \'#\' comments) added to the built-in list; re-read within 30 s when it changes, so a newer list needs no release; null: the built-in list only'),

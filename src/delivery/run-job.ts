@@ -240,7 +240,8 @@ export class JobRunner {
     const response = describeVerdict(v);
     if (v.kind === 'permanent') return decided({ ...base, status: 'bounced', response });
     const d = this.o.config.delivery;
-    const giveUpAt = job.receivedAt + d.maxQueueTime;
+    // Time held by a circuit breaker does not count: a paused campaign does not expire while it waits for an operator.
+    const giveUpAt = job.receivedAt + d.maxQueueTime + (job.heldMs ?? 0);
     if (now >= giveUpAt) return decided({ ...base, status: 'expired', response });
     const delay = computeRetryDelayMs(d.retrySchedule, r.attempts + 1, this.o.random);
     return decided({ ...base, status: 'deferred', response, nextAttemptAt: Math.min(now + delay, giveUpAt) });
@@ -308,7 +309,7 @@ export class JobRunner {
         ...(x.finding.host && v.reply ? { remoteMta: x.finding.host } : {}),
         ...(v.reply ? { diagnostic: v.reply } : {}),
         lastAttemptAt: now,
-        ...(s === 'deferred' ? { willRetryUntil: job.receivedAt + d.maxQueueTime } : {}),
+        ...(s === 'deferred' ? { willRetryUntil: job.receivedAt + d.maxQueueTime + (job.heldMs ?? 0) } : {}),
       }];
     });
   }

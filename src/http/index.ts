@@ -4,6 +4,7 @@
 import { AccountCache } from '../accounts/account-cache.js';
 import { LinkBase } from '../accounts/link-base.js';
 import { statsRoutes } from './routes/stats.js';
+import { breakerRoutes } from './routes/breakers.js';
 import { suppressionRoutes } from './routes/suppressions.js';
 import { verifyRoutes } from './routes/verify.js';
 import { createVerifier } from '../verify/index.js';
@@ -38,7 +39,7 @@ export type { HttpApi, MetricsListener, MetricsSource };
 const MAX_SCHEDULE_AHEAD_MS = 72 * 3_600_000;
 
 export const apiRoutes = (ctx: RouteContext): ApiRoute[] =>
-  [...messageRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...domainRoutes(ctx), ...suppressionRoutes(ctx), ...statsRoutes(ctx), ...verifyRoutes(ctx)];
+  [...messageRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...domainRoutes(ctx), ...suppressionRoutes(ctx), ...statsRoutes(ctx), ...breakerRoutes(ctx), ...verifyRoutes(ctx)];
 
 export interface ApiDeps {
   config: Readonly<Config>;

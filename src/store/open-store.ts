@@ -6,11 +6,21 @@ import { SqliteQueueStore } from './sqlite/sqlite-store.js';
 import { PostgresQueueStore } from './postgres/postgres-store.js';
 import type { QueueStore } from './store.js';
 import type { SoftBouncePolicy } from './suppression-store.js';
+import type { BreakerPolicy } from './breaker-rules.js';
 
 /** The soft-bounce rule of suppression.softBounces (null: never; count beyond any real sequence). */
 export const softBouncePolicy = (config: Readonly<Config>): SoftBouncePolicy =>
   config.suppression.softBounces ? { count: config.suppression.softBounces.count, windowMs: config.suppression.softBounces.window }
     : { count: Number.MAX_SAFE_INTEGER, windowMs: 0 };
+
+/** The circuit breakers of config breakers (percentages become fractions; null: not watched). */
+export function breakerPolicy(config: Readonly<Config>): BreakerPolicy {
+  const b = config.breakers;
+  const thresholds: BreakerPolicy['thresholds'] = {};
+  const pct = { complaint: b.complaintPercent, hard_bounce: b.hardBouncePercent, block: b.blockPercent, deferral: b.deferralPercent } as const;
+  for (const [metric, p] of Object.entries(pct) as [keyof typeof pct, number | null][]) if (p !== null) thresholds[metric] = p / 100;
+  return { enabled: b.enabled, scopes: [...new Set(b.scopes)], windowMs: b.window, minVolume: b.minVolume, thresholds, pauseTransactional: b.pauseTransactional };
+}
 
 /** role 'relay' may clean up after a crash (orphan bodies); 'admin' (the CLI) never does. */
 export function openStore(config: Readonly<Config>, logger: Logger, role: 'relay' | 'admin'): QueueStore {
@@ -20,8 +30,8 @@ export function openStore(config: Readonly<Config>, logger: Logger, role: 'relay
       connectTimeoutMs: config.storage.connectTimeout,
       // room for the headers Postlane adds (Received, Message-ID, Date, DKIM-Signature)
       maxBodyBytes: config.limits.maxMessageSize + 64 * 1024,
-      softBounces: softBouncePolicy(config),
+      softBounces: softBouncePolicy(config), breakers: breakerPolicy(config),
     });
   }
-  return new SqliteQueueStore({ dataDir: config.dataDir, logger, sweepOrphans: role === 'relay', softBounces: softBouncePolicy(config) });
+  return new SqliteQueueStore({ dataDir: config.dataDir, logger, sweepOrphans: role === 'relay', softBounces: softBouncePolicy(config), breakers: breakerPolicy(config) });
 }

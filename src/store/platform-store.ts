@@ -66,10 +66,10 @@ export type QuotaResult =
 export type EventType =
   | 'accepted' | 'delivered' | 'deferred' | 'bounced' | 'failed' | 'suppressed'
   | 'opened' | 'clicked' | 'unsubscribed' | 'complained'
-  | 'webhook.disabled';
+  | 'webhook.disabled' | 'breaker.tripped' | 'breaker.resumed';
 export const EVENT_TYPES: readonly EventType[] = [
   'accepted', 'delivered', 'deferred', 'bounced', 'failed', 'suppressed',
-  'opened', 'clicked', 'unsubscribed', 'complained', 'webhook.disabled',
+  'opened', 'clicked', 'unsubscribed', 'complained', 'webhook.disabled', 'breaker.tripped', 'breaker.resumed',
 ];
 
 export interface MessageEvent {

@@ -2,6 +2,7 @@
 // Ingress calls put(); delivery calls claimDue()/recordResults(); the CLI calls the admin methods.
 // Implementations: sqlite/ (embedded default) and, later, postgres/. All methods are async so no
 // implementation blocks the event loop; no SQL dialect leaks through this interface.
+import type { BreakerStore } from './breaker-store.js';
 import type { Readable } from 'node:stream';
 import type { MessageMeta, PlatformStore, RateLimits } from './platform-store.js';
 import type { Suppression, SuppressionCause, SuppressionStore } from './suppression-store.js';
@@ -95,6 +96,8 @@ export interface DeliveryJob {
   account: string;
   /** What the next hops must offer (stored at acceptance); absent: nothing (as for messages queued before SQLite v10 / PostgreSQL v8). */
   transport?: MessageTransport;
+  /** Time these recipients spent held by circuit breakers (the longest of them): not counted towards delivery.maxQueueTime. */
+  heldMs?: number;
 }
 
 /**
@@ -236,7 +239,7 @@ export interface NodeHeartbeat {
  */
 export interface WriteCheck { writable: boolean; reason: string | null; slow?: { pendingMs: number; slowestMs: number } }
 
-export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore {
+export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore, BreakerStore {
   /** Open/migrate. Must be called once before anything else. */
   open(): Promise<void>;
   close(): Promise<void>;

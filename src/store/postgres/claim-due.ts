@@ -1,53 +1,78 @@
 // claimDue for PostgreSQL: leases due work as (message, domain) jobs in one transaction, safe with
-// any number of nodes claiming at once. Two ordered index walks — waiting recipients by
-// next_attempt_at, and 'delivering' ones whose lease expired by lease_until — lock candidate rows
-// FOR UPDATE SKIP LOCKED, so concurrent claimers take different work instead of queueing behind
-// each other; then every due recipient of each chosen group is flipped to 'delivering' under the
-// new lease (again SKIP LOCKED: a row another claimer holds is its, not ours).
+// any number of nodes claiming at once. Ordered index walks — 'delivering' recipients whose lease
+// expired by lease_until, then waiting transactional recipients, then waiting broadcast ones, by
+// next_attempt_at (recipient_due_stream) — lock candidate rows FOR UPDATE OF r SKIP LOCKED (the
+// message row is only read: recordResults locks it), so concurrent claimers take different work
+// instead of queueing behind each other; claim-order.ts hands the groups out transactional first
+// and accounts in turn. Groups an open circuit breaker holds are parked 'held' (breaker-ops.ts);
+// every due recipient of each other chosen group is flipped to 'delivering' under the new lease
+// (again SKIP LOCKED: a row another claimer holds is its, not ours).
+import { holdingBreaker, sendingDomainOf } from '../breaker-rules.js';
+import { FAIR_SCAN, fairOrder, TIER, type DueGroup } from '../claim-order.js';
 import type { DeliveryJob } from '../store.js';
 import { stopsStream, strongest, suppressionKey } from '../suppression-store.js';
+import { breakerPolicyOf, holdGroups, openBreakers } from './breaker-ops.js';
 import type { Conn, MessageRow } from './rows.js';
 import { findIn } from './suppression-ops.js';
 import { messageDsn, withRecipientDsn } from '../job-dsn.js';
 
 export interface ClaimOptions { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: string[] }
-interface Group { messageId: string; domain: string; dueAt: number }
-interface Leased { id: number; message_id: string; domain: string; address: string; attempts: number }
+type Group = DueGroup;
+interface Leased { id: number; message_id: string; domain: string; address: string; attempts: number; held_ms: number }
+interface WalkRow { message_id: string; domain: string; account: string; mail_from: string; stream: string; due_at: number }
 
-/** Candidate rows read per walk, per job asked for: a group usually has few due recipients. */
+/** Candidate rows read per walk, per job asked for: a group usually has few due recipients; FAIR_SCAN lets other accounts be seen. */
 const ROWS_PER_JOB = 8;
-const NOT_EXCLUDED = 'NOT (domain = ANY($2::text[]))';
-const EXPIRED = `SELECT message_id, domain, lease_until AS due_at FROM recipient
-                 WHERE state = 'delivering' AND lease_until < $1 AND ${NOT_EXCLUDED}
-                 ORDER BY lease_until LIMIT $3 FOR UPDATE SKIP LOCKED`;
-const WAITING = `SELECT message_id, domain, next_attempt_at AS due_at FROM recipient
-                 WHERE state IN ('queued', 'deferred') AND next_attempt_at <= $1 AND ${NOT_EXCLUDED}
-                 ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED`;
+const NOT_EXCLUDED = 'NOT (r.domain = ANY($2::text[]))';
+const COLUMNS = 'r.message_id, r.domain, m.account, m.mail_from, m.stream';
+const EXPIRED = `SELECT ${COLUMNS}, r.lease_until AS due_at FROM recipient r JOIN queued_message m ON m.id = r.message_id
+                 WHERE r.state = 'delivering' AND r.lease_until < $1 AND ${NOT_EXCLUDED}
+                 ORDER BY r.lease_until LIMIT $3 FOR UPDATE OF r SKIP LOCKED`;
+const WAITING = `SELECT ${COLUMNS}, r.next_attempt_at AS due_at FROM recipient r JOIN queued_message m ON m.id = r.message_id
+                 WHERE r.stream = $4 AND r.state IN ('queued', 'deferred') AND r.next_attempt_at <= $1 AND ${NOT_EXCLUDED}
+                 ORDER BY r.next_attempt_at LIMIT $3 FOR UPDATE OF r SKIP LOCKED`;
 const LEASE = `UPDATE recipient SET state = 'delivering', lease_owner = $1, lease_until = $2, updated_at = $3
                WHERE id IN (SELECT id FROM recipient
                             WHERE (message_id, domain) IN (SELECT * FROM unnest($4::text[], $5::text[]))
                               AND ((state IN ('queued', 'deferred') AND next_attempt_at <= $3)
                                    OR (state = 'delivering' AND lease_until < $3))
                             FOR UPDATE SKIP LOCKED)
-               RETURNING id, message_id, domain, address, attempts`;
+               RETURNING id, message_id, domain, address, attempts, held_ms`;
 
 /** Runs inside the caller's transaction. */
 export async function claimDue(c: Conn, opts: ClaimOptions): Promise<DeliveryJob[]> {
   if (!(opts.limit > 0)) return [];
   const exclude = (opts.excludeDomains ?? []).map((d) => d.toLowerCase());
   const groups = new Map<string, Group>();
-  const rowLimit = Math.min(opts.limit * ROWS_PER_JOB, 100_000);
-  for (const query of [EXPIRED, WAITING]) {
-    const { rows } = await c.query<{ message_id: string; domain: string; due_at: number }>(query, [opts.now, exclude, rowLimit]);
+  const rowLimit = Math.min(opts.limit * ROWS_PER_JOB * FAIR_SCAN, 100_000);
+  const walks: [string, unknown[], number][] = [
+    [EXPIRED, [opts.now, exclude, rowLimit], TIER.expired],
+    [WAITING, [opts.now, exclude, rowLimit, 'transactional'], TIER.transactional],
+    [WAITING, [opts.now, exclude, rowLimit, 'broadcast'], TIER.broadcast],
+  ];
+  for (const [query, params, tier] of walks) {
+    // Broadcast only when transactional mail leaves room in this claim: transactional first.
+    if (tier === TIER.broadcast && groups.size >= opts.limit) break;
+    const { rows } = await c.query<WalkRow>(query, params);
     for (const r of rows) {
       const key = `${r.message_id}\u0000${r.domain}`;
       const prev = groups.get(key);
-      if (!prev || r.due_at < prev.dueAt) groups.set(key, { messageId: r.message_id, domain: r.domain, dueAt: r.due_at });
+      if (!prev) groups.set(key, { messageId: r.message_id, domain: r.domain, dueAt: r.due_at, account: r.account, mailFrom: r.mail_from, stream: r.stream, tier });
+      else if (r.due_at < prev.dueAt) prev.dueAt = r.due_at;
     }
   }
-  const chosen = [...groups.values()]
-    .sort((a, b) => a.dueAt - b.dueAt || cmp(a.messageId, b.messageId) || cmp(a.domain, b.domain))
-    .slice(0, opts.limit);
+  const ordered = fairOrder(groups.values(), opts.limit);
+  if (ordered.length === 0) return [];
+  const open = await openBreakers(c);
+  const policy = breakerPolicyOf(c);
+  const held: { messageId: string; domain: string; breakerId: number }[] = [];
+  const chosen: Group[] = [];
+  for (const g of ordered) {
+    const breakerId = holdingBreaker(open, policy, { account: g.account, stream: g.stream, sendingDomain: sendingDomainOf(g.mailFrom) });
+    if (breakerId === null) chosen.push(g);
+    else held.push({ messageId: g.messageId, domain: g.domain, breakerId });
+  }
+  await holdGroups(c, held, opts.now);
   if (chosen.length === 0) return [];
   const leaseUntil = opts.now + opts.leaseMs;
   const { rows: leased } = await c.query<Leased>(LEASE,
@@ -84,7 +109,7 @@ async function buildJobs(c: Conn, chosen: Group[], leased: Leased[], leaseUntil:
       messageId: m.id, domain: g.domain, mailFrom: m.mail_from, returnPath: m.return_path ?? m.mail_from, isBounce: m.is_bounce,
       route: m.route, size: m.size, receivedAt: m.received_at,
       recipients: rcpts.map((r) => withRecipientDsn({ id: r.id, address: r.address, attempts: r.attempts }, m.dsn)),
-      stream: m.stream, leaseUntil, delayNotified: m.delay_notified, account: m.account, ...messageDsn(m.dsn),
+      stream: m.stream, leaseUntil, delayNotified: m.delay_notified, account: m.account, ...messageDsn(m.dsn), heldMs: Math.max(...rcpts.map((r) => r.held_ms)),
       transport: { requireTls: m.require_tls, smtpUtf8: m.smtputf8, tlsOptional: m.tls_optional },
     });
   }

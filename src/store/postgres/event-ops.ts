@@ -12,6 +12,8 @@ import { COUNT_SOFT_BOUNCE } from '../sql/suppressions.js';
 import type { SoftBouncePolicy } from '../suppression-store.js';
 import { prepared, runPrepared, toMeta, type Conn, type MessageRow } from './rows.js';
 import { insertSuppressions } from './suppression-ops.js';
+import { applyBreakers, countsForBreakers } from './breaker-ops.js';
+import { breakerEventData } from '../breaker-rules.js';
 
 export interface NewEvent { at: number; type: string; messageId: string | null; recipient: string | null; data: Record<string, unknown> }
 
@@ -47,6 +49,13 @@ export async function writeEvents(c: Conn, account: string, events: NewEvent[]):
       events.map((e) => JSON.stringify(e.data)), ...statValues(fx.stats), fx.delivered]);
   const seqs = rows.map((r) => r.seq);
   if (events.some((e) => SUPPRESSING.has(e.type))) await applySuppressions(c, account, events.map((e, i) => ({ ...e, seq: seqs[i]! })));
+  // Circuit breakers: counted and tripped in this transaction; a trip's event goes to the same outbox.
+  if (countsForBreakers(events)) {
+    const tripped = await applyBreakers(c, account, events);
+    if (tripped.length > 0) {
+      await writeEvents(c, account, tripped.map((b) => ({ at: b.trippedAt, type: 'breaker.tripped', messageId: null, recipient: null, data: breakerEventData(b) })));
+    }
+  }
   return seqs;
 }
 
@@ -84,8 +93,9 @@ async function applySuppressions(c: Conn, account: string, events: EffectEvent[]
 
 /** put's recipient rows: $1 message id, $2 addresses, $3 their domains, $4 first due time, $5 now. */
 const RECIPIENT_ROWS = `
-  INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at)
-  SELECT $1, a, d, 'queued', $4, $5 FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS r (a, d, n) ORDER BY n`;
+  INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at, stream)
+  SELECT $1, a, d, 'queued', $4, $5, (SELECT stream FROM queued_message WHERE id = $1)
+  FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS r (a, d, n) ORDER BY n`;
 export const INSERT_RECIPIENTS = prepared('insert_recipients', RECIPIENT_ROWS);
 
 /**
@@ -130,6 +140,7 @@ export async function purgeEvents(c: Conn, before: number): Promise<number> {
   const r = await c.query('DELETE FROM event WHERE at < $1', [before]);
   await c.query('DELETE FROM webhook_attempt WHERE at < $1', [before]);
   await c.query('DELETE FROM usage_counter WHERE window_end < $1', [before]);
+  await c.query('DELETE FROM breaker_counter WHERE bucket < $1', [before]);
   return r.rowCount ?? 0;
 }
 

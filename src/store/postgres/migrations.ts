@@ -328,6 +328,48 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE queued_message ADD COLUMN tls_optional boolean NOT NULL DEFAULT false;
     `,
   },
+  {
+    version: 11,
+    sql: `
+      -- Issue 11, fairness: a recipient carries its message's stream, so claimDue walks the
+      -- transactional mail first (recipient_due_stream) without joining every due row.
+      ALTER TABLE recipient ADD COLUMN stream text NOT NULL DEFAULT 'transactional' CHECK (stream IN ('transactional', 'broadcast'));
+      UPDATE recipient r SET stream = 'broadcast' FROM queued_message m WHERE m.id = r.message_id AND m.stream = 'broadcast';
+      CREATE INDEX recipient_due_stream ON recipient (stream, next_attempt_at) WHERE state IN ('queued', 'deferred');
+      -- Issue 11, circuit breakers: a recipient held (state 'held') by an open breaker names it;
+      -- held_ms is the time it spent held by breakers, which its expiry does not count.
+      ALTER TABLE recipient ADD COLUMN breaker_id bigint;
+      ALTER TABLE recipient ADD COLUMN held_ms bigint NOT NULL DEFAULT 0;
+      CREATE INDEX recipient_breaker ON recipient (breaker_id) WHERE breaker_id IS NOT NULL;
+      CREATE TABLE breaker (
+        id            bigserial PRIMARY KEY,
+        scope_type    text NOT NULL CHECK (scope_type IN ('account', 'domain', 'source')),
+        scope_key     text NOT NULL,
+        account       text NOT NULL,          -- whose mail tripped it (its webhooks got the event)
+        metric        text NOT NULL,
+        rate          double precision NOT NULL,
+        count         bigint NOT NULL,
+        volume        bigint NOT NULL,
+        threshold     double precision NOT NULL,
+        window_ms     bigint NOT NULL,
+        tripped_at    bigint NOT NULL,
+        resumed_at    bigint,
+        resumed_by    text,
+        resume_reason text
+      );
+      CREATE UNIQUE INDEX breaker_open ON breaker (scope_type, scope_key) WHERE resumed_at IS NULL;
+      CREATE INDEX breaker_scope ON breaker (scope_type, scope_key, resumed_at);
+      CREATE TABLE breaker_counter (
+        scope_type text NOT NULL,
+        scope_key  text NOT NULL,
+        bucket     bigint NOT NULL,           -- ms, start of the bucket (breakers.window / 48)
+        counter    text NOT NULL,
+        n          bigint NOT NULL,
+        PRIMARY KEY (scope_type, scope_key, bucket, counter)
+      );
+      CREATE INDEX breaker_counter_bucket ON breaker_counter (bucket);
+    `,
+  },
 ];
 
 /** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */

@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import pg from 'pg';
 import { platformStoreContract } from '../../../test/contract/platform-store.contract.js';
+import { breakerContract } from '../../../test/contract/breaker.contract.js';
+import type { BreakerPolicy } from '../breaker-rules.js';
 import { queueStoreContract } from '../../../test/contract/queue-store.contract.js';
 import { createLogger } from '../../events/log.js';
 import { newQueueId } from '../../message/ids.js';
@@ -17,7 +19,7 @@ import { PostgresQueueStore } from './postgres-store.js';
 const logger = createLogger('silent');
 const ADMIN_URL = process.env.PL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB_NAME = `postlane_test_${randomBytes(6).toString('hex')}`;
-const TABLES = 'queued_message, message_body, recipient, attempt, smtp_user, smtp_user_domain, sending_domain, dkim_key, destination_slot, api_key, usage_counter, event, webhook, webhook_delivery, webhook_attempt, idempotency_key, suppression, soft_bounce, stat_counter, stat_delta, installation_secret';
+const TABLES = 'queued_message, message_body, recipient, attempt, smtp_user, smtp_user_domain, sending_domain, dkim_key, destination_slot, api_key, usage_counter, event, webhook, webhook_delivery, webhook_attempt, idempotency_key, suppression, soft_bounce, stat_counter, stat_delta, installation_secret, breaker, breaker_counter';
 
 function withDatabase(base: string, db: string): string {
   const u = new URL(base);
@@ -47,7 +49,7 @@ async function dropDatabase(): Promise<void> {
 
 const unreachable = await createDatabase();
 const url = withDatabase(ADMIN_URL, DB_NAME);
-const newStore = (poolSize = 4) => new PostgresQueueStore({ url, logger, poolSize });
+const newStore = (poolSize = 4, breakers?: BreakerPolicy) => new PostgresQueueStore({ url, logger, poolSize, ...(breakers ? { breakers } : {}) });
 
 /** Empties every table between tests (the schema stays): each contract test starts from an empty queue. */
 async function truncate(): Promise<void> {
@@ -90,6 +92,13 @@ if (unreachable !== null) {
       openPeer: async () => { const p = newStore(); await p.open(); peers.push(p); return p; }, // a second node
       cleanup: async () => { for (const p of peers) await p.close(); await store.close(); },
     };
+  });
+
+  breakerContract('postgres', async (breakers) => {
+    const store = newStore(4, breakers);
+    await store.open();
+    await truncate();
+    return { store, cleanup: () => store.close() };
   });
 
   queueStoreContract('postgres', async () => {

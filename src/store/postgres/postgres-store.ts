@@ -33,6 +33,8 @@ import type {
 import { StoreAvailability } from '../store-availability.js';
 import { isUnavailable } from './availability.js';
 import { MemoryBodyWriter, PendingBodies } from './body-writer.js';
+import * as breakers from './breaker-ops.js';
+import { DEFAULT_BREAKER_POLICY, type Breaker, type BreakerPolicy, type BreakerQuery } from '../breaker-rules.js';
 import { claimDue, type ClaimOptions } from './claim-due.js';
 import * as domains from './domain-ops.js';
 import { migrate } from './migrations.js';
@@ -57,6 +59,8 @@ export interface PostgresQueueStoreOptions {
   maxBodyBytes?: number;
   /** When repeated soft bounces suppress an address (config suppression.softBounces); default 3 in 30 days. */
   softBounces?: SoftBouncePolicy;
+  /** Circuit breakers (config breakers); default: breaker-rules.ts DEFAULT_BREAKER_POLICY. */
+  breakers?: BreakerPolicy;
 }
 
 const PENDING_MAX_AGE_MS = 10 * 60_000;
@@ -92,6 +96,7 @@ export class PostgresQueueStore implements QueueStore {
     pool.on('connect', (client) => {
       client.on('error', () => undefined);
       events.setSoftBouncePolicy(client, this.opts.softBounces ?? DEFAULT_SOFT_BOUNCE_POLICY);
+      breakers.setBreakerPolicy(client, this.opts.breakers ?? DEFAULT_BREAKER_POLICY);
     });
     try {
       const client = await pool.connect();
@@ -288,6 +293,13 @@ export class PostgresQueueStore implements QueueStore {
     return this.#write('releaseIdempotencyKey', (c) => accounts.releaseIdempotencyKey(c, account, key));
   }
   purgeIdempotencyKeys(before: number): Promise<number> { return this.#write('purgeIdempotencyKeys', (c) => accounts.purgeIdempotencyKeys(c, before)); }
+
+  // circuit breakers (breaker-ops.ts)
+  listBreakers(q: BreakerQuery): Promise<Breaker[]> { return this.#read('listBreakers', (c) => breakers.listBreakers(c, q)); }
+  resumeBreaker(id: number, by: string, reason: string, now: number): Promise<Breaker | null> {
+    return this.#write('resumeBreaker', (c) => breakers.resumeBreaker(c, id, by, reason, now,
+      (account, data) => events.writeEvents(c, account, [{ at: now, type: 'breaker.resumed', messageId: null, recipient: null, data }])));
+  }
 
   /**
    * #write, run again (up to 3 times) when the transaction lost a race it cannot win by waiting: a

@@ -133,7 +133,9 @@ export async function hold(c: Conn, id: string, now: number): Promise<number> {
 }
 
 export async function release(c: Conn, id: string, now: number): Promise<number> {
-  const r = await c.query(`UPDATE recipient SET state = 'queued', next_attempt_at = $1, updated_at = $1
+  // Held by a breaker too (the operator overrides it; a claim holds it again while the breaker is open).
+  const r = await c.query(`UPDATE recipient SET state = 'queued', next_attempt_at = $1, updated_at = $1, breaker_id = NULL,
+                             held_ms = held_ms + CASE WHEN breaker_id IS NULL THEN 0 ELSE $1 - updated_at END
                            WHERE message_id = $2 AND state = 'held'`, [now, id]);
   return r.rowCount ?? 0;
 }

@@ -1,51 +1,66 @@
-// claimDue: leases due work as (message, domain) jobs in one transaction. Two ordered index walks
-// find candidate groups without scanning the whole backlog — waiting recipients due by
-// next_attempt_at, and 'delivering' ones whose lease expired (dead owner) by lease_until — then
-// each chosen group's due recipients are flipped to 'delivering' under the new lease.
+// claimDue: leases due work as (message, domain) jobs in one transaction. Ordered index walks
+// find candidate groups without scanning the whole backlog — 'delivering' recipients whose lease
+// expired (dead owner) by lease_until, then waiting transactional recipients, then waiting
+// broadcast ones, each by next_attempt_at (recipient_due_stream) — and claim-order.ts hands them
+// out transactional first and accounts in turn. A chosen group that an open circuit breaker holds
+// (breaker-rules.ts) is parked 'held' instead of leased; every other group's due recipients are
+// flipped to 'delivering' under the new lease.
+import { holdingBreaker, sendingDomainOf, type Breaker } from '../breaker-rules.js';
+import { FAIR_SCAN, fairOrder, TIER, type DueGroup } from '../claim-order.js';
 import type { DeliveryJob } from '../store.js';
 import { strongest, suppressionKey } from '../suppression-store.js';
+import { breakerPolicyOf, holdGroup, openBreakers } from './breaker-ops.js';
 import { sql, type Db, type Effects, type MessageRow } from './rows.js';
 import { findIn } from './suppression-ops.js';
 import { messageDsn, withRecipientDsn } from '../job-dsn.js';
 import type { MessageDsn } from '../../message/dsn-params.js';
 
 export interface ClaimOptions { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: string[] }
-interface Group { messageId: string; domain: string; dueAt: number }
+type Group = DueGroup;
 
-const NOT_EXCLUDED = 'domain NOT IN (SELECT value FROM json_each(?))';
-const EXPIRED = `SELECT message_id, domain, lease_until AS due_at FROM recipient INDEXED BY recipient_lease
-                 WHERE state = 'delivering' AND lease_until < ? AND ${NOT_EXCLUDED} ORDER BY lease_until`;
-const WAITING = `SELECT message_id, domain, next_attempt_at AS due_at FROM recipient INDEXED BY recipient_due
-                 WHERE state IN ('queued', 'deferred') AND next_attempt_at <= ? AND ${NOT_EXCLUDED} ORDER BY next_attempt_at`;
+const NOT_EXCLUDED = 'r.domain NOT IN (SELECT value FROM json_each(@exclude))';
+const COLUMNS = 'r.message_id, r.domain, m.account, m.mail_from, m.stream';
+const EXPIRED = `SELECT ${COLUMNS}, r.lease_until AS due_at FROM recipient r INDEXED BY recipient_lease JOIN queued_message m ON m.id = r.message_id
+                 WHERE r.state = 'delivering' AND r.lease_until < @now AND ${NOT_EXCLUDED} ORDER BY r.lease_until`;
+const WAITING = `SELECT ${COLUMNS}, r.next_attempt_at AS due_at FROM recipient r INDEXED BY recipient_due_stream JOIN queued_message m ON m.id = r.message_id
+                 WHERE r.stream = @stream AND r.state IN ('queued', 'deferred') AND r.next_attempt_at <= @now AND ${NOT_EXCLUDED}
+                 ORDER BY r.next_attempt_at`;
 const IS_DUE = `((state IN ('queued', 'deferred') AND next_attempt_at <= ?) OR (state = 'delivering' AND lease_until < ?))`;
 
 export function claimDue(db: Db, _fx: Effects, opts: ClaimOptions): DeliveryJob[] {
   if (!(opts.limit > 0)) return [];
   const exclude = JSON.stringify((opts.excludeDomains ?? []).map((d) => d.toLowerCase()));
   const groups = new Map<string, Group>();
-  collectGroups(db, EXPIRED, opts.now, exclude, opts.limit, groups);
-  collectGroups(db, WAITING, opts.now, exclude, opts.limit, groups);
-  const chosen = [...groups.values()]
-    .sort((a, b) => a.dueAt - b.dueAt || a.messageId.localeCompare(b.messageId) || a.domain.localeCompare(b.domain))
-    .slice(0, opts.limit);
+  const budget = opts.limit * FAIR_SCAN;
+  collectGroups(db, EXPIRED, { now: opts.now, exclude }, TIER.expired, budget, groups);
+  collectGroups(db, WAITING, { now: opts.now, exclude, stream: 'transactional' }, TIER.transactional, budget, groups);
+  // Broadcast only when transactional mail leaves room in this claim: transactional first.
+  if (groups.size < opts.limit) collectGroups(db, WAITING, { now: opts.now, exclude, stream: 'broadcast' }, TIER.broadcast, budget, groups);
+  const open = openBreakers(db);
+  const policy = breakerPolicyOf(db);
   const jobs: DeliveryJob[] = [];
-  for (const g of chosen) {
+  for (const g of fairOrder(groups.values(), opts.limit)) {
+    const breaker = holdingBreaker(open, policy, { account: g.account, stream: g.stream, sendingDomain: sendingDomainOf(g.mailFrom) });
+    if (breaker !== null) { holdGroup(db, g.messageId, g.domain, breaker, opts.now); continue; }
     const job = leaseGroup(db, g, opts);
     if (job) jobs.push(job);
   }
   return jobs;
 }
 
-/** Walks one due-ordered index until `limit` distinct groups were seen, keeping each group's earliest due time. */
-function collectGroups(db: Db, query: string, now: number, exclude: string, limit: number, into: Map<string, Group>): void {
+interface WalkRow { message_id: string; domain: string; account: string; mail_from: string; stream: string; due_at: number }
+
+/** Walks one due-ordered index until `limit` distinct groups were seen, keeping each group's earliest due time and first tier. */
+function collectGroups(db: Db, query: string, params: Record<string, unknown>, tier: number, limit: number, into: Map<string, Group>): void {
   let seen = 0;
   const local = new Set<string>();
-  for (const row of sql(db, query).iterate(now, exclude) as Iterable<{ message_id: string; domain: string; due_at: number }>) {
+  for (const row of sql(db, query).iterate(params) as Iterable<WalkRow>) {
     const key = `${row.message_id}\u0000${row.domain}`;
     if (local.has(key)) continue;
     local.add(key);
     const prev = into.get(key);
-    if (!prev || row.due_at < prev.dueAt) into.set(key, { messageId: row.message_id, domain: row.domain, dueAt: row.due_at });
+    if (!prev) into.set(key, { messageId: row.message_id, domain: row.domain, dueAt: row.due_at, account: row.account, mailFrom: row.mail_from, stream: row.stream, tier });
+    else if (row.due_at < prev.dueAt) prev.dueAt = row.due_at;
     if (++seen >= limit) break;
   }
 }
@@ -65,8 +80,8 @@ function leaseGroup(db: Db, g: Group, opts: ClaimOptions): DeliveryJob | null {
   const leaseUntil = opts.now + opts.leaseMs;
   const rows = sql(db, `UPDATE recipient SET state = 'delivering', lease_owner = ?, lease_until = ?, updated_at = ?
                         WHERE message_id = ? AND domain = ? AND ${IS_DUE}
-                        RETURNING id, address, attempts`)
-    .all(opts.owner, leaseUntil, opts.now, g.messageId, g.domain, opts.now, opts.now) as { id: number; address: string; attempts: number }[];
+                        RETURNING id, address, attempts, held_ms`)
+    .all(opts.owner, leaseUntil, opts.now, g.messageId, g.domain, opts.now, opts.now) as { id: number; address: string; attempts: number; held_ms: number }[];
   if (rows.length === 0) return null;
   const m = sql(db, 'SELECT * FROM queued_message WHERE id = ?').get(g.messageId) as MessageRow;
   const dsn = m.dsn ? JSON.parse(m.dsn) as MessageDsn : null;
@@ -86,5 +101,6 @@ function leaseGroup(db: Db, g: Group, opts: ClaimOptions): DeliveryJob | null {
     account: m.account,
     ...messageDsn(dsn),
     transport: { requireTls: m.require_tls === 1, smtpUtf8: m.smtputf8 === 1, tlsOptional: m.tls_optional === 1 },
+    heldMs: Math.max(...rows.map((r) => r.held_ms)),
   };
 }

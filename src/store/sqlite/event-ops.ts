@@ -5,6 +5,8 @@
 import { eventLimit, messageData, searchLimit, toEvent, wantsEvent, type EventRowValues } from '../event-mapping.js';
 import type { EventQuery, MessageEvent, MessageMeta, MessageSearch, MessageSummary } from '../platform-store.js';
 import { applyEventEffects } from './effect-ops.js';
+import { applyBreakers } from './breaker-ops.js';
+import { breakerEventData } from '../breaker-rules.js';
 import { sql, toMeta, type Db, type Effects, type MessageRow } from './rows.js';
 
 export interface NewEvent { at: number; account: string; type: string; messageId: string | null; recipient: string | null; data: Record<string, unknown> }
@@ -32,6 +34,11 @@ export function writeEvents(db: Db, account: string, events: NewEvent[]): number
     for (const h of hooks) if (wantsEvent(h.events, e.type)) outbox.run(h.id, seq, e.at);
   }
   applyEventEffects(db, account, events.map((e, i) => ({ ...e, seq: seqs[i]! })));
+  // Circuit breakers: counted and tripped in this commit; a trip's event goes to the same outbox.
+  const tripped = applyBreakers(db, account, events);
+  if (tripped.length > 0) {
+    writeEvents(db, account, tripped.map((b) => ({ at: b.trippedAt, account, type: 'breaker.tripped', messageId: null, recipient: null, data: breakerEventData(b) })));
+  }
   return seqs;
 }
 
@@ -64,6 +71,7 @@ export const EVENT_WRITES = {
     for (let n = chunk.run(before).changes; n > 0; n = chunk.run(before).changes) removed += n;
     sql(db, 'DELETE FROM webhook_attempt WHERE at < ?').run(before);
     sql(db, 'DELETE FROM usage_counter WHERE window_end < ?').run(before);
+    sql(db, 'DELETE FROM breaker_counter WHERE bucket < ?').run(before);
     return removed;
   },
 };

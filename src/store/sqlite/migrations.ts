@@ -351,6 +351,48 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
       ALTER TABLE queued_message ADD COLUMN tls_optional INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 13,
+    sql: `
+      -- Issue 11, fairness: a recipient carries its message's stream, so claimDue walks the
+      -- transactional mail first (recipient_due_stream) without joining every due row.
+      ALTER TABLE recipient ADD COLUMN stream TEXT NOT NULL DEFAULT 'transactional' CHECK (stream IN ('transactional', 'broadcast'));
+      UPDATE recipient SET stream = 'broadcast' WHERE message_id IN (SELECT id FROM queued_message WHERE stream = 'broadcast');
+      CREATE INDEX recipient_due_stream ON recipient (stream, next_attempt_at) WHERE state IN ('queued', 'deferred');
+      -- Issue 11, circuit breakers: a recipient held (state 'held') by an open breaker names it;
+      -- held_ms is the time it spent held by breakers, which its expiry does not count.
+      ALTER TABLE recipient ADD COLUMN breaker_id INTEGER;
+      ALTER TABLE recipient ADD COLUMN held_ms INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX recipient_breaker ON recipient (breaker_id) WHERE breaker_id IS NOT NULL;
+      CREATE TABLE breaker (
+        id            INTEGER PRIMARY KEY,
+        scope_type    TEXT NOT NULL CHECK (scope_type IN ('account', 'domain', 'source')),
+        scope_key     TEXT NOT NULL,
+        account       TEXT NOT NULL,          -- whose mail tripped it (its webhooks got the event)
+        metric        TEXT NOT NULL,
+        rate          REAL NOT NULL,
+        count         INTEGER NOT NULL,
+        volume        INTEGER NOT NULL,
+        threshold     REAL NOT NULL,
+        window_ms     INTEGER NOT NULL,
+        tripped_at    INTEGER NOT NULL,
+        resumed_at    INTEGER,
+        resumed_by    TEXT,
+        resume_reason TEXT
+      ) STRICT;
+      CREATE UNIQUE INDEX breaker_open ON breaker (scope_type, scope_key) WHERE resumed_at IS NULL;
+      CREATE INDEX breaker_scope ON breaker (scope_type, scope_key, resumed_at);
+      CREATE TABLE breaker_counter (
+        scope_type TEXT NOT NULL,
+        scope_key  TEXT NOT NULL,
+        bucket     INTEGER NOT NULL,           -- ms, start of the bucket (breakers.window / 48)
+        counter    TEXT NOT NULL,
+        n          INTEGER NOT NULL,
+        PRIMARY KEY (scope_type, scope_key, bucket, counter)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX breaker_counter_bucket ON breaker_counter (bucket);
+    `,
+  },
 ];
 
 /** Brings the database to the latest version; safe when several processes open it at once. */

@@ -7,12 +7,12 @@ export const PLATFORM_WRITE_OPS = [
   'reserveIdempotencyKey', 'completeIdempotencyKey', 'releaseIdempotencyKey', 'purgeIdempotencyKeys',
   'appendEvents', 'purgeEvents',
   'addWebhook', 'removeWebhook', 'setWebhookEnabled', 'claimWebhookBatches', 'recordWebhookAttempt',
-  'addSuppressions', 'removeSuppression', 'compactStats', 'addSecret',
+  'addSuppressions', 'removeSuppression', 'compactStats', 'addSecret', 'resumeBreaker',
 ] as const;
 
 export const PLATFORM_READ_OPS = [
   'getAccount', 'listAccounts', 'getApiKey', 'listApiKeys', 'quotaUsage',
   'listEvents', 'getMessageMeta', 'searchMessages',
   'listWebhooks', 'getWebhook', 'listWebhookAttempts',
-  'listSuppressions', 'findSuppressions', 'readStats', 'getSecrets',
+  'listSuppressions', 'findSuppressions', 'readStats', 'getSecrets', 'listBreakers',
 ] as const;

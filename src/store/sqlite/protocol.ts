@@ -4,6 +4,7 @@
 
 import { PLATFORM_READ_OPS, PLATFORM_WRITE_OPS } from './platform-protocol.js';
 import type { SoftBouncePolicy } from '../suppression-store.js';
+import type { BreakerPolicy } from '../breaker-rules.js';
 
 /** Operations that write: executed inside the worker's group-commit transaction. */
 export const WRITE_OPS = [
@@ -44,4 +45,4 @@ export type WorkerResponse =
 /** Sent once by the worker after opening and migrating, or with the failure. */
 export type WorkerReady = { ready: true; swept: number } | { ready: false; message: string; code?: string };
 
-export interface WorkerConfig { dbPath: string; spoolDir: string; sweepOrphans: boolean; orphanAgeMs: number; softBounces: SoftBouncePolicy }
+export interface WorkerConfig { dbPath: string; spoolDir: string; sweepOrphans: boolean; orphanAgeMs: number; softBounces: SoftBouncePolicy; breakers: BreakerPolicy }

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { platformStoreContract } from '../../../test/contract/platform-store.contract.js';
 import { queueStoreContract } from '../../../test/contract/queue-store.contract.js';
+import { breakerContract } from '../../../test/contract/breaker.contract.js';
 import { createLogger } from '../../events/log.js';
 import { newQueueId } from '../../message/ids.js';
 import { INLINE_MAX_BYTES } from './inline-body.js';
@@ -20,6 +21,13 @@ const tempDir = () => fs.mkdtemp(path.join(os.tmpdir(), 'postlane-queue-'));
 queueStoreContract('sqlite', async () => {
   const dataDir = await tempDir();
   const store = new SqliteQueueStore({ dataDir, logger });
+  await store.open();
+  return { store, cleanup: async () => { await store.close(); await fs.rm(dataDir, { recursive: true, force: true }); } };
+});
+
+breakerContract('sqlite', async (breakers) => {
+  const dataDir = await tempDir();
+  const store = new SqliteQueueStore({ dataDir, logger, breakers });
   await store.open();
   return { store, cleanup: async () => { await store.close(); await fs.rm(dataDir, { recursive: true, force: true }); } };
 });

@@ -14,6 +14,7 @@ import type {
 import { InProcessSlots } from '../in-process-slots.js';
 import type { SoftBouncePolicy, Suppression, SuppressionQuery, SuppressionScope } from '../suppression-store.js';
 import { DEFAULT_SOFT_BOUNCE_POLICY } from '../event-effects.js';
+import { DEFAULT_BREAKER_POLICY, type Breaker, type BreakerPolicy, type BreakerQuery } from '../breaker-rules.js';
 import type { StatsQuery, StatsRow } from '../stats-store.js';
 import type { SecretPurpose } from '../secret-store.js';
 import fsp from 'node:fs/promises';
@@ -42,6 +43,8 @@ export interface SqliteQueueStoreOptions {
   clock?: Clock;
   /** When repeated soft bounces suppress an address (config suppression.softBounces); default 3 in 30 days. */
   softBounces?: SoftBouncePolicy;
+  /** Circuit breakers (config breakers); default: breaker-rules.ts DEFAULT_BREAKER_POLICY. */
+  breakers?: BreakerPolicy;
 }
 
 const ORPHAN_AGE_MS = 10 * 60_000;
@@ -78,7 +81,7 @@ export class SqliteQueueStore implements QueueStore {
       await syncDir(this.opts.dataDir); // the spool directory's own entry
       const { client, swept } = await WorkerClient.start({
         dbPath: this.#dbPath, spoolDir: this.#spoolDir, sweepOrphans: !!this.opts.sweepOrphans, orphanAgeMs: ORPHAN_AGE_MS,
-        softBounces: this.opts.softBounces ?? DEFAULT_SOFT_BOUNCE_POLICY,
+        softBounces: this.opts.softBounces ?? DEFAULT_SOFT_BOUNCE_POLICY, breakers: this.opts.breakers ?? DEFAULT_BREAKER_POLICY,
       }, (reason) => this.#logger.fatal({ event: 'queue.worker_died', reason }, 'queue database thread died; queue writes now fail'));
       this.#client = client;
       client.onWrote = () => this.#availability.succeeded(); // only a commit that wrote rows ends an outage
@@ -264,6 +267,12 @@ export class SqliteQueueStore implements QueueStore {
   listSuppressions(q: SuppressionQuery): Promise<Suppression[]> { return this.#call('listSuppressions', q) as Promise<Suppression[]>; }
   findSuppressions(account: string, stream: 'transactional' | 'broadcast', addresses: string[]): Promise<Map<string, Suppression>> {
     return this.#call('findSuppressions', account, stream, addresses) as Promise<Map<string, Suppression>>;
+  }
+
+  // circuit breakers (breaker-ops.ts)
+  listBreakers(q: BreakerQuery): Promise<Breaker[]> { return this.#call('listBreakers', q) as Promise<Breaker[]>; }
+  resumeBreaker(id: number, by: string, reason: string, now: number): Promise<Breaker | null> {
+    return this.#call('resumeBreaker', id, by, reason, now) as Promise<Breaker | null>;
   }
 
   #call(op: Op, ...args: unknown[]): Promise<unknown> { return this.#send(op, args, []); }

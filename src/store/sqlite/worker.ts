@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { ACCOUNT_READS, ACCOUNT_WRITES } from './account-ops.js';
+import { BREAKER_READS, BREAKER_WRITES, setBreakerPolicy } from './breaker-ops.js';
 import { claimDue } from './claim-due.js';
 import { DOMAIN_READS, DOMAIN_WRITES } from './domain-ops.js';
 import { EVENT_READS, EVENT_WRITES } from './event-ops.js';
@@ -27,8 +28,8 @@ import { WEBHOOK_READS, WEBHOOK_WRITES } from './webhook-ops.js';
 import * as writes from './write-ops.js';
 
 type WriteHandler = (db: Db, fx: Effects, ...args: never[]) => unknown;
-const WRITE_HANDLERS: Record<WriteOp, WriteHandler> = { ...writes, ...DOMAIN_WRITES, ...ACCOUNT_WRITES, ...EVENT_WRITES, ...WEBHOOK_WRITES, ...SUPPRESSION_WRITES, ...STATS_WRITES, ...SECRET_WRITES, claimDue };
-const READ_HANDLERS: Record<ReadOp, (db: Db, ...args: never[]) => unknown> = { ...reads, ...DOMAIN_READS, ...ACCOUNT_READS, ...EVENT_READS, ...WEBHOOK_READS, ...SUPPRESSION_READS, ...STATS_READS, ...SECRET_READS };
+const WRITE_HANDLERS: Record<WriteOp, WriteHandler> = { ...writes, ...DOMAIN_WRITES, ...ACCOUNT_WRITES, ...EVENT_WRITES, ...WEBHOOK_WRITES, ...SUPPRESSION_WRITES, ...STATS_WRITES, ...SECRET_WRITES, ...BREAKER_WRITES, claimDue };
+const READ_HANDLERS: Record<ReadOp, (db: Db, ...args: never[]) => unknown> = { ...reads, ...DOMAIN_READS, ...ACCOUNT_READS, ...EVENT_READS, ...WEBHOOK_READS, ...SUPPRESSION_READS, ...STATS_READS, ...SECRET_READS, ...BREAKER_READS };
 
 interface Pending { id: number; result: unknown; fx: Effects }
 
@@ -137,6 +138,7 @@ function openConnections(cfg: WorkerConfig): { writer: Db; reader: Db } {
   writer.pragma('foreign_keys = ON');
   migrate(writer);
   setSoftBouncePolicy(writer, cfg.softBounces);
+  setBreakerPolicy(writer, cfg.breakers);
   const reader = new Database(cfg.dbPath, { readonly: true, fileMustExist: true });
   reader.pragma('busy_timeout = 5000');
   return { writer, reader };

@@ -28,10 +28,10 @@ export function put(db: Db, fx: Effects, m: NewMessage, now: number, body: Uint8
       meta.account, meta.tags.length ? JSON.stringify(meta.tags) : null,
       Object.keys(meta.metadata).length ? JSON.stringify(meta.metadata) : null, meta.stream, m.dsn ? JSON.stringify(m.dsn) : null,
       t.requireTls ? 1 : 0, t.smtpUtf8 ? 1 : 0, t.tlsOptional ? 1 : 0);
-  const insert = sql(db, `INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at)
-                          VALUES (?, ?, ?, 'queued', ?, ?)`);
+  const insert = sql(db, `INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at, stream)
+                          VALUES (?, ?, ?, 'queued', ?, ?, ?)`);
   const dueAt = m.notBefore ?? m.receivedAt;
-  for (const rcpt of m.recipients) insert.run(m.id, rcpt, domainOf(rcpt), dueAt, now);
+  for (const rcpt of m.recipients) insert.run(m.id, rcpt, domainOf(rcpt), dueAt, now, meta.stream);
   if (hasEvents(m)) writeAccepted(db, m.id, m.recipients, meta, now);
   if (body) sql(db, 'INSERT INTO message_body (message_id, data) VALUES (?, ?)').run(m.id, body);
   else fx.syncSpool = true; // the body file's directory entry must be durable before this commit
@@ -152,8 +152,10 @@ export function hold(db: Db, _fx: Effects, id: string, now: number): number {
 }
 
 export function release(db: Db, _fx: Effects, id: string, now: number): number {
-  return sql(db, `UPDATE recipient SET state = 'queued', next_attempt_at = ?, updated_at = ?
-                  WHERE message_id = ? AND state = 'held'`).run(now, now, id).changes;
+  // Held by a breaker too (the operator overrides it; a claim holds it again while the breaker is open).
+  return sql(db, `UPDATE recipient SET state = 'queued', next_attempt_at = @now, updated_at = @now, breaker_id = NULL,
+                    held_ms = held_ms + CASE WHEN breaker_id IS NULL THEN 0 ELSE @now - updated_at END
+                  WHERE message_id = @id AND state = 'held'`).run({ now, id }).changes;
 }
 
 export function deleteMessage(db: Db, fx: Effects, id: string): boolean {
