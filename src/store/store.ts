@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import type { MessageMeta, PlatformStore, RateLimits } from './platform-store.js';
 import type { Suppression, SuppressionCause, SuppressionStore } from './suppression-store.js';
 import type { StatsStore } from './stats-store.js';
+import type { TlsReportStore } from './tls-report-store.js';
 import type { SecretStore } from './secret-store.js';
 
 /** Recipient lifecycle. Final states: delivered, bounced, expired, suppressed. */
@@ -224,7 +225,7 @@ export interface NodeHeartbeat {
  */
 export interface WriteCheck { writable: boolean; reason: string | null; slow?: { pendingMs: number; slowestMs: number } }
 
-export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore {
+export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore, TlsReportStore {
   /** Open/migrate. Must be called once before anything else. */
   open(): Promise<void>;
   close(): Promise<void>;
