@@ -20,6 +20,7 @@ import { recordWithRetry } from './record-retry.js';
 import type { RouteHost, Router } from './route.js';
 import type { TlsResult } from './tls-policy.js';
 import { notInPolicyVerdict, type DomainSecurity, type HostSecurity, type TransportSecurity } from './transport-security.js';
+import { policyOf, sessionResult, type TlsOutcomeRecorder } from '../tlsrpt/outcomes.js';
 
 /** At most this many addresses (over all MX hosts) are tried per attempt (Postfix: 5 + 2 sessions). */
 const MAX_ADDRESSES_PER_JOB = 10;
@@ -59,6 +60,8 @@ export interface JobRunnerOptions {
   signDsn?: DsnSigner;
   /** Observer of recorded outcomes (metrics, webhook wake-up); called after the store call succeeded. */
   onOutcome?: OutcomeObserver;
+  /** Counts TLS sessions under MTA-STS/DANE policies for TLS reports (RFC 8460); absent: not counted. */
+  tlsOutcomes?: TlsOutcomeRecorder;
 }
 
 /** Told each job's recorded outcomes and how long its attempt took (ms, from the start of run()). */
@@ -151,6 +154,7 @@ export class JobRunner {
       const sec: HostSecurity = h.security ? { ok: true, requirement: h.security } : await this.o.security.forHost(domain!, h.host, h.port);
       if (!sec.ok) {
         if (sec.notInPolicy) notInPolicy.push(h.host);
+        if (sec.tlsrpt) this.o.tlsOutcomes?.record(job.domain, sec.tlsrpt.policy, sec.tlsrpt.result, h.host);
         failed = { verdict: sec.verdict, host: h.host, tls: null };
         this.#logHostFailure(job, h.host, null, sec.verdict);
         continue;
@@ -162,6 +166,7 @@ export class JobRunner {
         const a = await this.o.attempt.run(message, target, signal);
         if (a.queueUnavailable) throw a.queueUnavailable; // nothing was sent; no other host can do better
         this.#auditTls(job, target, a);
+        if (!h.security) this.#countTls(job, target, a, domain!);
         if (!a.hostFailure) return { decided: a };
         failed = { verdict: a.hostFailure, host: h.host, tls: a.tls };
         this.#logHostFailure(job, h.host, address, a.hostFailure, a.tls);
@@ -173,6 +178,15 @@ export class JobRunner {
 
   #logHostFailure(job: DeliveryJob, host: string, address: string | null, v: Verdict, tls: TlsResult | null = null): void {
     this.o.logger.info({ event: 'delivery.host_failed', id: job.messageId, domain: job.domain, host, address, response: describeVerdict(v), tls }, 'mail server unavailable');
+  }
+
+  /** The session's TLS outcome, for TLS reports, when a DANE or MTA-STS policy applied. */
+  #countTls(job: DeliveryJob, target: SessionTarget, a: HostAttempt, ds: DomainSecurity): void {
+    const rec = this.o.tlsOutcomes;
+    if (!rec) return;
+    const policy = policyOf(target.security, ds.mtaSts, target.host);
+    const result = policy && sessionResult(target.security, a.tls, a.hostFailure?.reason ?? null);
+    if (policy && result) rec.record(job.domain, policy, result, target.host, target.address);
   }
 
   /** MTA-STS testing mode: a session that would have failed enforcement is logged, not refused. */

@@ -48,10 +48,11 @@ export interface TlsReportStore {
   /** The counters of one day (of one domain if given), ordered by domain then key. */
   readTlsOutcomes(day: number, domain?: string): Promise<TlsOutcomeCount[]>;
   /**
-   * Claims the (domain, day) report: the attempt number (1 for the first claim) if this owner now
-   * holds it, null if it is finished or another owner's lease still runs.
+   * Claims the (domain, day) report: its attempt number (1 for the first claim) and the detail the
+   * last attempt left if this owner now holds it, null if it is finished or another owner's lease
+   * still runs.
    */
-  claimTlsReport(c: TlsReportClaim): Promise<number | null>;
+  claimTlsReport(c: TlsReportClaim): Promise<{ attempts: number; detail: string } | null>;
   /**
    * By the claim's owner: 'sent'/'skipped'/'failed' finish it; 'claimed' keeps it unfinished, due
    * for another try (by any node) at `retryAt`.

@@ -239,7 +239,7 @@ export class PostgresQueueStore implements QueueStore {
   readTlsOutcomes(day: number, domain?: string): Promise<TlsOutcomeCount[]> {
     return this.#read('readTlsOutcomes', (c) => tlsReports.readTlsOutcomes(c, day, domain ?? null));
   }
-  claimTlsReport(k: TlsReportClaim): Promise<number | null> { return this.#writeRetrying('claimTlsReport', (c) => tlsReports.claimTlsReport(c, k)); }
+  claimTlsReport(k: TlsReportClaim): Promise<{ attempts: number; detail: string } | null> { return this.#writeRetrying('claimTlsReport', (c) => tlsReports.claimTlsReport(c, k)); }
   finishTlsReport(domain: string, day: number, owner: string, state: TlsReportState, detail: string, retryAt?: number): Promise<void> {
     return this.#write('finishTlsReport', (c) => tlsReports.finishTlsReport(c, domain, day, owner, state, detail, retryAt ?? null));
   }

@@ -21,9 +21,9 @@ export async function readTlsOutcomes(c: Conn, day: number, domain: string | nul
   return rows.map(toOutcome);
 }
 
-export async function claimTlsReport(c: Conn, k: TlsReportClaim): Promise<number | null> {
-  const { rows } = await c.query<{ attempts: number }>(CLAIM_TLS_REPORT.text, [k.domain, k.day, k.owner, k.now + k.leaseMs, k.now]);
-  return rows[0] ? Number(rows[0].attempts) : null;
+export async function claimTlsReport(c: Conn, k: TlsReportClaim): Promise<{ attempts: number; detail: string } | null> {
+  const { rows } = await c.query<{ attempts: number; detail: string }>(CLAIM_TLS_REPORT.text, [k.domain, k.day, k.owner, k.now + k.leaseMs, k.now]);
+  return rows[0] ? { attempts: Number(rows[0].attempts), detail: rows[0].detail } : null;
 }
 
 export async function finishTlsReport(c: Conn, domain: string, day: number, owner: string, state: TlsReportState, detail: string, retryAt: number | null): Promise<void> {

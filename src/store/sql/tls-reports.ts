@@ -18,7 +18,7 @@ export const CLAIM_TLS_REPORT = shared(`INSERT INTO tls_report (domain, day, own
   VALUES ($1, $2, $3, $4, 'claimed', 1, '')
   ON CONFLICT (domain, day) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until, attempts = tls_report.attempts + 1
   WHERE tls_report.state = 'claimed' AND tls_report.lease_until <= $5
-  RETURNING attempts`);
+  RETURNING attempts, detail`);
 /** $1 domain, $2 day, $3 owner, $4 state, $5 detail, $6 lease until (a retry time, or 0). */
 export const FINISH_TLS_REPORT = shared(`UPDATE tls_report SET state = $4, detail = $5, lease_until = $6
   WHERE domain = $1 AND day = $2 AND owner = $3 AND state = 'claimed'`);

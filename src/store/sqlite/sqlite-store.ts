@@ -260,7 +260,9 @@ export class SqliteQueueStore implements QueueStore {
   readTlsOutcomes(day: number, domain?: string): Promise<TlsOutcomeCount[]> {
     return this.#call('readTlsOutcomes', day, domain ?? null) as Promise<TlsOutcomeCount[]>;
   }
-  claimTlsReport(c: TlsReportClaim): Promise<number | null> { return this.#call('claimTlsReport', c) as Promise<number | null>; }
+  claimTlsReport(c: TlsReportClaim): Promise<{ attempts: number; detail: string } | null> {
+    return this.#call('claimTlsReport', c) as Promise<{ attempts: number; detail: string } | null>;
+  }
   async finishTlsReport(domain: string, day: number, owner: string, state: TlsReportState, detail: string, retryAt?: number): Promise<void> {
     await this.#call('finishTlsReport', domain, day, owner, state, detail, retryAt ?? null);
   }

@@ -11,9 +11,9 @@ export const TLS_REPORT_WRITES = {
   addTlsOutcomes(db: Db, _fx: Effects, rows: TlsOutcomeCount[]): void {
     for (const r of rows) run(db, ADD_TLS_OUTCOME, outcomeValues(r));
   },
-  claimTlsReport(db: Db, _fx: Effects, c: TlsReportClaim): number | null {
-    const got = all<{ attempts: number }>(db, CLAIM_TLS_REPORT, [c.domain, c.day, c.owner, c.now + c.leaseMs, c.now]);
-    return got[0] ? Number(got[0].attempts) : null;
+  claimTlsReport(db: Db, _fx: Effects, c: TlsReportClaim): { attempts: number; detail: string } | null {
+    const got = all<{ attempts: number; detail: string }>(db, CLAIM_TLS_REPORT, [c.domain, c.day, c.owner, c.now + c.leaseMs, c.now]);
+    return got[0] ? { attempts: Number(got[0].attempts), detail: got[0].detail } : null;
   },
   finishTlsReport(db: Db, _fx: Effects, domain: string, day: number, owner: string, state: TlsReportState, detail: string, retryAt: number | null): void {
     run(db, FINISH_TLS_REPORT, [domain, day, owner, state, detail, retryAt ?? 0]);
