@@ -59,7 +59,7 @@ export function policyOf(req: TlsRequirement, sts: MtaStsPolicy | null, host: st
 export function sessionResult(req: TlsRequirement, tls: TlsResult | null, hostFailure: string | null): TlsrptResult | null {
   if (tls) {
     if (tls.version !== null && tls.verified) return { resultType: 'success', reason: '' };
-    if (tls.version === null) return { resultType: 'starttls-not-supported', reason: 'no STARTTLS offered' };
+    if (tls.version === null) return { resultType: 'starttls-not-supported', reason: 'STARTTLS not offered' };
     return certificateFailure(req, tls.error ?? 'the certificate is not verified');
   }
   if (hostFailure === null) return null;

@@ -1,0 +1,206 @@
+// TLS reporting (RFC 8460) end to end over real sockets: a day of deliveries under MTA-STS
+// policies (policy files from a local HTTPS server with a test CA; receivers with a trusted
+// certificate, a self-signed one and no STARTTLS) is counted, then, the next day (injected clock),
+// each domain publishing `_smtp._tls` TXT gets one report: by mail (queued and delivered by the
+// relay to an SMTP receiver; parsed with mailparser, gunzipped, checked against the RFC's schema
+// constraints) and by HTTPS POST (a local HTTPS server with a test certificate). A failed POST is
+// retried an hour later without mailing the report twice; finished reports are never sent again.
+import fs from 'node:fs/promises';
+import https from 'node:https';
+import type net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { simpleParser } from 'mailparser';
+import { createResolver } from '../../src/delivery/resolver.js';
+import { createLogger } from '../../src/events/log.js';
+import { TlsOutcomeRecorder, DAY_MS, dayOf } from '../../src/tlsrpt/outcomes.js';
+import { TlsReporter } from '../../src/tlsrpt/reporter.js';
+import type { TlsrptJson } from '../../src/tlsrpt/report.js';
+import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
+import { startReceiver, type Receiver } from '../helpers/smtp-receiver.js';
+import { createFixture, enqueue, ManualClock, waitForStates, type Fixture } from '../delivery/fixture.js';
+import { createTestCa, issueCert, policyText, startPolicyServer, type PolicyServer } from '../delivery/test-pki.js';
+import { assertValidTlsrpt } from './tlsrpt-schema.js';
+
+interface Post { contentType: string; body: Buffer; path: string }
+
+/** An HTTPS report endpoint: records each POST; answers 500 while `failing` > 0. */
+async function startReportEndpoint(host: string, cert: { cert: string; key: string }) {
+  const posts: Post[] = [];
+  const state = { failing: 0 };
+  const server = https.createServer({ cert: cert.cert, key: cert.key }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (state.failing > 0) { state.failing--; res.writeHead(500).end(); return; }
+      posts.push({ contentType: String(req.headers['content-type']), body: Buffer.concat(chunks), path: req.url ?? '' });
+      res.writeHead(201).end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, host, () => resolve()); });
+  return {
+    posts, state, port: (server.address() as net.AddressInfo).port,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+describe('TLS reporting (RFC 8460)', () => {
+  let dns: DnsServer;
+  let trusted: Receiver; // 127.0.13.2: STARTTLS with a certificate from the test CA
+  let plain: Receiver; // 127.0.13.3: no STARTTLS
+  let untrusted: Receiver; // 127.0.13.4: STARTTLS, self-signed
+  let web: PolicyServer; // 127.0.13.10: MTA-STS policies
+  let endpoint: Awaited<ReturnType<typeof startReportEndpoint>>; // 127.0.13.11: https report endpoint
+  let dir: string;
+  let caFile: string;
+  let caPem: string;
+  let f: Fixture;
+  let clock: ManualClock;
+  let recorder: TlsOutcomeRecorder;
+  let reporter: TlsReporter;
+  let day: number;
+
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-tlsrpt-'));
+    const ca = await createTestCa();
+    caPem = ca.cert;
+    caFile = path.join(dir, 'ca.pem');
+    await fs.writeFile(caFile, ca.cert);
+    const mxCert = await issueCert(ca, ['mx.enforce.test', 'mx.trusted.test']);
+    const self = await issueCert(null, ['mx.testing.test']);
+    trusted = await startReceiver({ host: '127.0.13.2', tlsOptions: { cert: mxCert.cert, key: mxCert.key } });
+    plain = await startReceiver({ host: '127.0.13.3', port: trusted.port, tls: false });
+    untrusted = await startReceiver({ host: '127.0.13.4', port: trusted.port, tlsOptions: { cert: self.cert, key: self.key } });
+    const policyDomains = ['enforce.test', 'mismatch.test', 'plainsts.test', 'testing.test'];
+    web = await startPolicyServer({ host: '127.0.13.10', cert: await issueCert(ca, policyDomains.map((d) => `mta-sts.${d}`)) });
+    endpoint = await startReportEndpoint('127.0.13.11', await issueCert(ca, ['tlsrpt.reports.test']));
+    dns = await startDnsServer();
+    const mx = (host: string) => ({ MX: [{ exchange: host, priority: 10 }] });
+    dns.setZone({
+      'mx.enforce.test': { A: ['127.0.13.2'] }, 'mx.trusted.test': { A: ['127.0.13.2'] }, 'mx.other.test': { A: ['127.0.13.2'] },
+      'mx.testing.test': { A: ['127.0.13.4'] }, 'mx.plainsts.test': { A: ['127.0.13.3'] },
+      'enforce.test': mx('mx.enforce.test'), 'mismatch.test': mx('mx.other.test'), 'plainsts.test': mx('mx.plainsts.test'),
+      'testing.test': mx('mx.testing.test'), 'reports.test': mx('mx.trusted.test'), 'tlsrpt.reports.test': { A: ['127.0.13.11'] },
+    });
+    for (const d of policyDomains) {
+      dns.set(`_mta-sts.${d}`, 'TXT', ['v=STSv1; id=20260101T000000;']);
+      dns.set(`mta-sts.${d}`, 'A', ['127.0.13.10']);
+    }
+    web.policies.set('enforce.test', { body: policyText('enforce', ['mx.enforce.test']) });
+    web.policies.set('mismatch.test', { body: policyText('enforce', ['mx.mismatch.test']) });
+    web.policies.set('plainsts.test', { body: policyText('enforce', ['*.plainsts.test']) });
+    web.policies.set('testing.test', { body: policyText('testing', ['mx.elsewhere.test']) });
+
+    clock = new ManualClock(Date.now());
+    day = dayOf(clock.now());
+    // The fixture opens the store and the scheduler together: the recorder reaches the store through f.
+    recorder = new TlsOutcomeRecorder({ store: { addTlsOutcomes: (rows) => f.store.addTlsOutcomes(rows) }, clock, logger: createLogger('silent') });
+    f = await createFixture({
+      port: trusted.port, dns, clock,
+      overrides: { 'delivery.tlsCaFile': caFile, 'delivery.mtaSts': { port: web.port, caFile }, 'tlsReporting.organization': 'Postlane Test' },
+      scheduler: { tlsOutcomes: recorder },
+    });
+    reporter = new TlsReporter({
+      config: f.config, store: f.store, logger: f.logger, clock, nodeId: 'node-test', dns: createResolver(f.config.dns), ca: caPem,
+      onQueued: () => f.scheduler.notify(),
+    });
+    f.scheduler.start();
+  });
+  after(async () => {
+    await f?.close();
+    await Promise.all([trusted.close(), plain.close(), untrusted.close(), web.close(), endpoint.close(), dns.close()]);
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('counts a day of TLS sessions per policy domain, policy and result type', async () => {
+    const ids = {
+      enforce: [await enqueue(f, { from: 'a@sender.test', to: ['x@enforce.test'] }), await enqueue(f, { from: 'a@sender.test', to: ['y@enforce.test'] })],
+      testing: await enqueue(f, { from: 'a@sender.test', to: ['x@testing.test'] }),
+      plainsts: await enqueue(f, { from: 'a@sender.test', to: ['x@plainsts.test'] }),
+      mismatch: await enqueue(f, { from: 'a@sender.test', to: ['x@mismatch.test'] }),
+    };
+    for (const id of ids.enforce) await waitForStates(f, id, ['delivered']);
+    await waitForStates(f, ids.testing, ['delivered']); // testing mode: delivered despite the untrusted certificate
+    await waitForStates(f, ids.plainsts, ['deferred']);
+    await waitForStates(f, ids.mismatch, ['deferred']);
+    await recorder.flush();
+    const counts = await f.store.readTlsOutcomes(day);
+    const of = (domain: string) => counts.filter((c) => c.domain === domain).map((c) => [c.policyType, c.resultType, c.mx, c.reason, c.n]);
+    assert.deepEqual(of('enforce.test'), [['sts', 'success', '', '', 2]]);
+    assert.deepEqual(of('testing.test'), [['sts', 'certificate-not-trusted', 'mx.testing.test', 'DEPTH_ZERO_SELF_SIGNED_CERT', 1]]);
+    assert.deepEqual(of('plainsts.test'), [['sts', 'starttls-not-supported', 'mx.plainsts.test', 'STARTTLS not offered', 1]]);
+    assert.deepEqual(of('mismatch.test'), [['sts', 'validation-failure', 'mx.other.test', 'mx-not-in-policy', 1]]);
+  });
+
+  it('the next day sends each domain with a TLSRPT record one report, by mail and by HTTPS', async () => {
+    dns.set('_smtp._tls.enforce.test', 'TXT', ['v=TLSRPTv1; rua=mailto:tlsrpt@reports.test']);
+    dns.set('_smtp._tls.testing.test', 'TXT', [`v=TLSRPTv1;rua=https://tlsrpt.reports.test:${endpoint.port}/v1/tlsrpt`]);
+    dns.set('_smtp._tls.plainsts.test', 'TXT', [`v=TLSRPTv1; rua=mailto:tlsrpt@reports.test,https://tlsrpt.reports.test:${endpoint.port}/plain`]);
+    // mismatch.test publishes no TLSRPT record: no report.
+    assert.deepEqual(await reporter.runDue(), { sent: 0, skipped: 0, retried: 0, failed: 0 }, 'nothing before the day is over');
+
+    clock.advance(DAY_MS - (clock.now() - day) + 2 * 3_600_000); // 02:00 UTC the next day (tlsReporting.hour 1)
+    endpoint.state.failing = 1; // the first POST (plainsts.test's, in domain order) fails
+    assert.deepEqual(await reporter.runDue(), { sent: 2, skipped: 1, retried: 1, failed: 0 });
+    assert.equal(endpoint.posts.length, 1);
+
+    // The mailed reports are delivered by the relay itself.
+    const mails = await trusted.waitFor(4, 10_000).then((all) => all.filter((m) => m.rcptTo.includes('tlsrpt@reports.test')));
+    assert.equal(mails.length, 2, 'enforce.test and plainsts.test reports');
+    const reports = new Map<string, TlsrptJson>();
+    for (const m of mails) {
+      assert.equal(m.mailFrom, '', 'null reverse-path, like a DSN');
+      const mail = await simpleParser(m.body);
+      const domain = String(mail.headers.get('tls-report-domain'));
+      assert.equal(mail.headers.get('tls-report-submitter'), 'relay.test');
+      const ct = mail.headers.get('content-type') as { value: string; params: Record<string, string> };
+      assert.equal(ct.value, 'multipart/report');
+      assert.equal(ct.params['report-type'], 'tlsrpt');
+      assert.match(String(mail.subject), new RegExp(`^Report Domain: ${domain.replace('.', '\\.')} Submitter: relay\\.test Report-ID: <`));
+      const att = mail.attachments.find((a) => a.contentType === 'application/tlsrpt+gzip');
+      assert.ok(att, 'the gzip report is attached');
+      const begin = day / 1000;
+      assert.equal(att.filename, `relay.test!${domain}!${begin}!${begin + 86_399}.json.gz`);
+      const json = JSON.parse(gunzipSync(att.content).toString('utf8')) as TlsrptJson;
+      assertValidTlsrpt(json);
+      reports.set(domain, json);
+    }
+    const enforce = reports.get('enforce.test')!;
+    assert.equal(enforce['organization-name'], 'Postlane Test');
+    assert.equal(enforce['contact-info'], 'postmaster@relay.test');
+    assert.deepEqual(enforce['date-range'], { 'start-datetime': new Date(day).toISOString().replace('.000', ''), 'end-datetime': new Date(day + DAY_MS - 1000).toISOString().replace('.000', '') });
+    assert.deepEqual(enforce.policies, [{
+      policy: { 'policy-type': 'sts', 'policy-string': ['version: STSv1', 'mode: enforce', 'mx: mx.enforce.test', 'max_age: 86400'], 'policy-domain': 'enforce.test', 'mx-host': ['mx.enforce.test'] },
+      summary: { 'total-successful-session-count': 2, 'total-failure-session-count': 0 },
+    }]);
+    assert.deepEqual(reports.get('plainsts.test')!.policies[0]!['failure-details'], [
+      { 'result-type': 'starttls-not-supported', 'receiving-mx-hostname': 'mx.plainsts.test', 'receiving-ip': '127.0.13.3', 'failed-session-count': 1, 'failure-reason-code': 'STARTTLS not offered' },
+    ]);
+
+    // The HTTPS report of testing.test.
+    const post = endpoint.posts[0]!;
+    assert.equal(post.path, '/v1/tlsrpt');
+    assert.equal(post.contentType, 'application/tlsrpt+gzip');
+    const testing = JSON.parse(gunzipSync(post.body).toString('utf8')) as TlsrptJson;
+    assertValidTlsrpt(testing);
+    assert.equal(testing.policies[0]!.policy['policy-domain'], 'testing.test');
+    assert.deepEqual(testing.policies[0]!.summary, { 'total-successful-session-count': 0, 'total-failure-session-count': 1 });
+    assert.equal(testing.policies[0]!['failure-details']![0]!['result-type'], 'certificate-not-trusted');
+
+    // An hour later the failed POST is retried (by whichever node runs first); the mail is not sent again.
+    assert.deepEqual(await reporter.runDue(), { sent: 0, skipped: 0, retried: 0, failed: 0 }, 'not before its retry time');
+    clock.advance(3_600_000 + 1000);
+    assert.deepEqual(await reporter.runDue(), { sent: 1, skipped: 0, retried: 0, failed: 0 });
+    assert.equal(endpoint.posts.length, 2);
+    assert.equal(endpoint.posts[1]!.path, '/plain');
+    assertValidTlsrpt(JSON.parse(gunzipSync(endpoint.posts[1]!.body).toString('utf8')));
+    const queuedReports = (await f.store.listRecipients({ includeFinal: true, limit: 1000 })).filter((r) => r.address === 'tlsrpt@reports.test');
+    assert.equal(queuedReports.length, 2, 'each mailed report queued once');
+    const claims = (await f.store.listTlsReports(10)).map((r) => [r.domain, r.state]);
+    assert.deepEqual(claims.sort(), [['enforce.test', 'sent'], ['mismatch.test', 'skipped'], ['plainsts.test', 'sent'], ['testing.test', 'sent']]);
+    assert.deepEqual(await reporter.runDue(), { sent: 0, skipped: 0, retried: 0, failed: 0 }, 'finished reports are never sent again');
+  });
+});
