@@ -13,6 +13,7 @@ import { registerKeyCommands } from './keys.js';
 import { registerWebhookCommands } from './webhooks.js';
 import { registerSuppressionCommands } from './suppressions.js';
 import { registerStatsCommands } from './stats.js';
+import { registerTlsReportCommands } from './tls-reports.js';
 import { registerVerifyCommand } from './verify.js';
 import { registerSecretCommands } from './secrets.js';
 import { registerStartCommand } from './start.js';
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
   registerWebhookCommands(program);
   registerSuppressionCommands(program);
   registerStatsCommands(program);
+  registerTlsReportCommands(program);
   registerVerifyCommand(program);
   registerSecretCommands(program);
   return program;

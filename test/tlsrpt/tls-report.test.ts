@@ -24,6 +24,7 @@ import { startReceiver, type Receiver } from '../helpers/smtp-receiver.js';
 import { createFixture, enqueue, ManualClock, waitForStates, type Fixture } from '../delivery/fixture.js';
 import { createTestCa, issueCert, policyText, startPolicyServer, type PolicyServer } from '../delivery/test-pki.js';
 import { assertValidTlsrpt } from './tlsrpt-schema.js';
+import { runCli } from '../cli/cli-run.js';
 
 interface Post { contentType: string; body: Buffer; path: string }
 
@@ -202,5 +203,23 @@ describe('TLS reporting (RFC 8460)', () => {
     const claims = (await f.store.listTlsReports(10)).map((r) => [r.domain, r.state]);
     assert.deepEqual(claims.sort(), [['enforce.test', 'sent'], ['mismatch.test', 'skipped'], ['plainsts.test', 'sent'], ['testing.test', 'sent']]);
     assert.deepEqual(await reporter.runDue(), { sent: 0, skipped: 0, retried: 0, failed: 0 }, 'finished reports are never sent again');
+  });
+
+  it('postlane tls-reports shows the reports and the counters', async () => {
+    const file = path.join(dir, 'postlane.yaml');
+    await fs.writeFile(file, JSON.stringify({ hostname: 'relay.test', dataDir: f.dir }));
+    const sent = await runCli(['tls-reports', 'sent', '--json', '--config', file]);
+    assert.equal(sent.code, 0, sent.stderr);
+    const rows = JSON.parse(sent.stdout) as { domain: string; day: string; state: string }[];
+    assert.deepEqual(rows.map((r) => [r.day, r.domain, r.state]), [
+      [new Date(day).toISOString().slice(0, 10), 'enforce.test', 'sent'], [new Date(day).toISOString().slice(0, 10), 'mismatch.test', 'skipped'],
+      [new Date(day).toISOString().slice(0, 10), 'plainsts.test', 'sent'], [new Date(day).toISOString().slice(0, 10), 'testing.test', 'sent'],
+    ]);
+    const counts = await runCli(['tls-reports', 'counts', '--day', new Date(day).toISOString().slice(0, 10), '--domain', 'testing.test', '--config', file]);
+    assert.equal(counts.code, 0, counts.stderr);
+    assert.match(counts.stdout, /testing\.test\s+sts\s+certificate-not-trusted\s+mx\.testing\.test\s+127\.0\.13\.4\s+DEPTH_ZERO_SELF_SIGNED_CERT\s+1/);
+    const bad = await runCli(['tls-reports', 'counts', '--day', 'yesterday', '--config', file]);
+    assert.equal(bad.code, 2, 'a usage error');
+    assert.match(bad.stderr, /--day must be a date/);
   });
 });
