@@ -25,6 +25,11 @@ import { createFixture, enqueue, ManualClock, waitForStates, type Fixture } from
 import { createTestCa, issueCert, policyText, startPolicyServer, type PolicyServer } from '../delivery/test-pki.js';
 import { assertValidTlsrpt } from './tlsrpt-schema.js';
 import { runCli } from '../cli/cli-run.js';
+import { MessageSigner } from '../../src/domains/message-signer.js';
+import { newSendingDomain } from '../../src/domains/sending-domain.js';
+import { dkimRecordValue } from '../../src/domains/dkim-keys.js';
+import { pythonVerify } from '../helpers/python-dkim.js';
+import { skipUnless, TOOLS } from '../helpers/require-tool.js';
 
 interface Post { contentType: string; body: Buffer; path: string }
 
@@ -104,9 +109,15 @@ describe('TLS reporting (RFC 8460)', () => {
       overrides: { 'delivery.tlsCaFile': caFile, 'delivery.mtaSts': { port: web.port, caFile }, 'tlsReporting.organization': 'Postlane Test' },
       scheduler: { tlsOutcomes: recorder },
     });
+    // Reports are signed as the relay's hostname, a sending domain here (as main.ts wires DSNs).
+    const relayDomain = await newSendingDomain('relay.test', { key: 'rsa2048', selector: 's1', now: clock.now() });
+    await f.store.addDomain(relayDomain);
+    for (const k of relayDomain.keys) dns.set(`${k.selector}._domainkey.relay.test`, 'TXT', [dkimRecordValue(k).match(/.{1,250}/g)!]);
+    // Signed at wall-clock time (the report day is the injected clock's; dkimpy refuses a t= in the future).
+    const signer = new MessageSigner({ store: f.store, hostname: 'relay.test', domains: f.config.domains, clock: { now: () => Date.now() }, logger: f.logger });
     reporter = new TlsReporter({
       config: f.config, store: f.store, logger: f.logger, clock, nodeId: 'node-test', dns: createResolver(f.config.dns), ca: caPem,
-      onQueued: () => f.scheduler.notify(),
+      onQueued: () => f.scheduler.notify(), sign: (mail, id) => signer.sign(mail, 'relay.test', { id }).then((r) => r.headers),
     });
     f.scheduler.start();
   });
@@ -152,8 +163,11 @@ describe('TLS reporting (RFC 8460)', () => {
     const mails = await trusted.waitFor(4, 10_000).then((all) => all.filter((m) => m.rcptTo.includes('tlsrpt@reports.test')));
     assert.equal(mails.length, 2, 'enforce.test and plainsts.test reports');
     const reports = new Map<string, TlsrptJson>();
+    const noDkim = await skipUnless(TOOLS.pythonDkim);
     for (const m of mails) {
       assert.equal(m.mailFrom, '', 'null reverse-path, like a DSN');
+      assert.match(m.body.toString('latin1'), /^DKIM-Signature:[^\r]*d=relay\.test/m);
+      if (!noDkim) assert.deepEqual(await pythonVerify(dns.port, m.body, 1), ['pass'], 'python3-dkim verifies the report mail');
       const mail = await simpleParser(m.body);
       const domain = String(mail.headers.get('tls-report-domain'));
       assert.equal(mail.headers.get('tls-report-submitter'), 'relay.test');
