@@ -22,7 +22,7 @@ import type { TlsrptJson } from '../../src/tlsrpt/report.js';
 import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 import { startReceiver, type Receiver } from '../helpers/smtp-receiver.js';
 import { createFixture, enqueue, ManualClock, waitForStates, type Fixture } from '../delivery/fixture.js';
-import { createTestCa, issueCert, policyText, startPolicyServer, type PolicyServer } from '../delivery/test-pki.js';
+import { createTestCa, issueCert, policyText, startPolicyServer, tlsaData, type PolicyServer } from '../delivery/test-pki.js';
 import { assertValidTlsrpt } from './tlsrpt-schema.js';
 import { runCli } from '../cli/cli-run.js';
 import { MessageSigner } from '../../src/domains/message-signer.js';
@@ -68,6 +68,7 @@ describe('TLS reporting (RFC 8460)', () => {
   let recorder: TlsOutcomeRecorder;
   let reporter: TlsReporter;
   let day: number;
+  let self: { cert: string; key: string };
 
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-tlsrpt-'));
@@ -76,7 +77,7 @@ describe('TLS reporting (RFC 8460)', () => {
     caFile = path.join(dir, 'ca.pem');
     await fs.writeFile(caFile, ca.cert);
     const mxCert = await issueCert(ca, ['mx.enforce.test', 'mx.trusted.test']);
-    const self = await issueCert(null, ['mx.testing.test']);
+    self = await issueCert(null, ['mx.testing.test']);
     trusted = await startReceiver({ host: '127.0.13.2', tlsOptions: { cert: mxCert.cert, key: mxCert.key } });
     plain = await startReceiver({ host: '127.0.13.3', port: trusted.port, tls: false });
     untrusted = await startReceiver({ host: '127.0.13.4', port: trusted.port, tlsOptions: { cert: self.cert, key: self.key } });
@@ -99,6 +100,23 @@ describe('TLS reporting (RFC 8460)', () => {
     web.policies.set('mismatch.test', { body: policyText('enforce', ['mx.mismatch.test']) });
     web.policies.set('plainsts.test', { body: policyText('enforce', ['*.plainsts.test']) });
     web.policies.set('testing.test', { body: policyText('testing', ['mx.elsewhere.test']) });
+    // stsfail.test announces a policy, but the policy host's certificate is not valid for it: sts-webpki-invalid.
+    dns.set('_mta-sts.stsfail.test', 'TXT', ['v=STSv1; id=20260101T000000;']);
+    dns.set('mta-sts.stsfail.test', 'A', ['127.0.13.10']);
+    dns.setZone({ 'stsfail.test': mx('mx.trusted.test') });
+    // DANE (TLSA with the AD bit) for MX hosts at 127.0.13.4 (self-signed: only DANE can vouch for it).
+    const other = await issueCert(null, ['other.test']);
+    const dane = (domain: string, tlsa: Buffer | 'servfail') => {
+      const host = `mx.${domain}`;
+      dns.setZone({ [domain]: mx(host), [host]: { A: ['127.0.13.4'] } });
+      dns.secure(host);
+      const name = `_${trusted.port}._tcp.${host}`;
+      if (tlsa === 'servfail') dns.fail(name, 'servfail');
+      else { dns.set(name, 'TLSA', [{ usage: 3, selector: 1, matchingType: 1, certificate: tlsa }]); dns.secure(name); }
+    };
+    dane('dane.test', tlsaData(self.cert, 1, 1));
+    dane('danebad.test', tlsaData(other.cert, 1, 1));
+    dane('danefail.test', 'servfail');
 
     clock = new ManualClock(Date.now());
     day = dayOf(clock.now());
@@ -133,11 +151,19 @@ describe('TLS reporting (RFC 8460)', () => {
       testing: await enqueue(f, { from: 'a@sender.test', to: ['x@testing.test'] }),
       plainsts: await enqueue(f, { from: 'a@sender.test', to: ['x@plainsts.test'] }),
       mismatch: await enqueue(f, { from: 'a@sender.test', to: ['x@mismatch.test'] }),
+      stsfail: await enqueue(f, { from: 'a@sender.test', to: ['x@stsfail.test'] }),
+      dane: await enqueue(f, { from: 'a@sender.test', to: ['x@dane.test'] }),
+      danebad: await enqueue(f, { from: 'a@sender.test', to: ['x@danebad.test'] }),
+      danefail: await enqueue(f, { from: 'a@sender.test', to: ['x@danefail.test'] }),
     };
     for (const id of ids.enforce) await waitForStates(f, id, ['delivered']);
     await waitForStates(f, ids.testing, ['delivered']); // testing mode: delivered despite the untrusted certificate
     await waitForStates(f, ids.plainsts, ['deferred']);
     await waitForStates(f, ids.mismatch, ['deferred']);
+    await waitForStates(f, ids.stsfail, ['delivered']); // no policy could be had: opportunistic
+    await waitForStates(f, ids.dane, ['delivered']);
+    await waitForStates(f, ids.danebad, ['deferred']);
+    await waitForStates(f, ids.danefail, ['deferred']);
     await recorder.flush();
     const counts = await f.store.readTlsOutcomes(day);
     const of = (domain: string) => counts.filter((c) => c.domain === domain).map((c) => [c.policyType, c.resultType, c.mx, c.reason, c.n]);
@@ -145,22 +171,29 @@ describe('TLS reporting (RFC 8460)', () => {
     assert.deepEqual(of('testing.test'), [['sts', 'certificate-not-trusted', 'mx.testing.test', 'DEPTH_ZERO_SELF_SIGNED_CERT', 1]]);
     assert.deepEqual(of('plainsts.test'), [['sts', 'starttls-not-supported', 'mx.plainsts.test', 'STARTTLS not offered', 1]]);
     assert.deepEqual(of('mismatch.test'), [['sts', 'validation-failure', 'mx.other.test', 'mx-not-in-policy', 1]]);
+    assert.deepEqual(of('stsfail.test'), [['sts', 'sts-webpki-invalid', '', 'policy fetch failed: ERR_TLS_CERT_ALTNAME_INVALID', 1]]);
+    assert.deepEqual(of('dane.test'), [['tlsa', 'success', '', '', 1]]);
+    assert.deepEqual(of('danebad.test'), [['tlsa', 'tlsa-invalid', 'mx.danebad.test', 'no TLSA record matches the certificate', 1]]);
+    assert.deepEqual(of('danefail.test'), [['tlsa', 'dnssec-invalid', 'mx.danefail.test', 'TLSA lookup for mx.danefail.test failed (SERVFAIL)', 1]]);
+    const tlsa = JSON.parse(counts.find((c) => c.domain === 'dane.test')!.policy) as { strings: string[]; mxHost: string[] };
+    assert.deepEqual(tlsa, { strings: [`3 1 1 ${tlsaData(self.cert, 1, 1).toString('hex')}`], mxHost: ['mx.dane.test'] });
   });
 
   it('the next day sends each domain with a TLSRPT record one report, by mail and by HTTPS', async () => {
     dns.set('_smtp._tls.enforce.test', 'TXT', ['v=TLSRPTv1; rua=mailto:tlsrpt@reports.test']);
     dns.set('_smtp._tls.testing.test', 'TXT', [`v=TLSRPTv1;rua=https://tlsrpt.reports.test:${endpoint.port}/v1/tlsrpt`]);
     dns.set('_smtp._tls.plainsts.test', 'TXT', [`v=TLSRPTv1; rua=mailto:tlsrpt@reports.test,https://tlsrpt.reports.test:${endpoint.port}/plain`]);
-    // mismatch.test publishes no TLSRPT record: no report.
+    // mismatch.test, stsfail.test and the DANE domains publish no TLSRPT record: no report.
     assert.deepEqual(await reporter.runDue(), { sent: 0, skipped: 0, retried: 0, failed: 0 }, 'nothing before the day is over');
 
     clock.advance(DAY_MS - (clock.now() - day) + 2 * 3_600_000); // 02:00 UTC the next day (tlsReporting.hour 1)
+    const received = trusted.messages.length;
     endpoint.state.failing = 1; // the first POST (plainsts.test's, in domain order) fails
-    assert.deepEqual(await reporter.runDue(), { sent: 2, skipped: 1, retried: 1, failed: 0 });
+    assert.deepEqual(await reporter.runDue(), { sent: 2, skipped: 5, retried: 1, failed: 0 });
     assert.equal(endpoint.posts.length, 1);
 
     // The mailed reports are delivered by the relay itself.
-    const mails = await trusted.waitFor(4, 10_000).then((all) => all.filter((m) => m.rcptTo.includes('tlsrpt@reports.test')));
+    const mails = await trusted.waitFor(received + 2, 10_000).then((all) => all.filter((m) => m.rcptTo.includes('tlsrpt@reports.test')));
     assert.equal(mails.length, 2, 'enforce.test and plainsts.test reports');
     const reports = new Map<string, TlsrptJson>();
     const noDkim = await skipUnless(TOOLS.pythonDkim);
@@ -215,7 +248,10 @@ describe('TLS reporting (RFC 8460)', () => {
     const queuedReports = (await f.store.listRecipients({ includeFinal: true, limit: 1000 })).filter((r) => r.address === 'tlsrpt@reports.test');
     assert.equal(queuedReports.length, 2, 'each mailed report queued once');
     const claims = (await f.store.listTlsReports(10)).map((r) => [r.domain, r.state]);
-    assert.deepEqual(claims.sort(), [['enforce.test', 'sent'], ['mismatch.test', 'skipped'], ['plainsts.test', 'sent'], ['testing.test', 'sent']]);
+    assert.deepEqual(claims.sort(), [
+      ['dane.test', 'skipped'], ['danebad.test', 'skipped'], ['danefail.test', 'skipped'], ['enforce.test', 'sent'], ['mismatch.test', 'skipped'],
+      ['plainsts.test', 'sent'], ['stsfail.test', 'skipped'], ['testing.test', 'sent'],
+    ]);
     assert.deepEqual(await reporter.runDue(), { sent: 0, skipped: 0, retried: 0, failed: 0 }, 'finished reports are never sent again');
   });
 
@@ -225,9 +261,10 @@ describe('TLS reporting (RFC 8460)', () => {
     const sent = await runCli(['tls-reports', 'sent', '--json', '--config', file]);
     assert.equal(sent.code, 0, sent.stderr);
     const rows = JSON.parse(sent.stdout) as { domain: string; day: string; state: string }[];
+    const d = new Date(day).toISOString().slice(0, 10);
     assert.deepEqual(rows.map((r) => [r.day, r.domain, r.state]), [
-      [new Date(day).toISOString().slice(0, 10), 'enforce.test', 'sent'], [new Date(day).toISOString().slice(0, 10), 'mismatch.test', 'skipped'],
-      [new Date(day).toISOString().slice(0, 10), 'plainsts.test', 'sent'], [new Date(day).toISOString().slice(0, 10), 'testing.test', 'sent'],
+      [d, 'dane.test', 'skipped'], [d, 'danebad.test', 'skipped'], [d, 'danefail.test', 'skipped'], [d, 'enforce.test', 'sent'],
+      [d, 'mismatch.test', 'skipped'], [d, 'plainsts.test', 'sent'], [d, 'stsfail.test', 'skipped'], [d, 'testing.test', 'sent'],
     ]);
     const counts = await runCli(['tls-reports', 'counts', '--day', new Date(day).toISOString().slice(0, 10), '--domain', 'testing.test', '--config', file]);
     assert.equal(counts.code, 0, counts.stderr);
