@@ -109,18 +109,20 @@ export class TlsOutcomeRecorder {
 
   /** Counts one session (or refusal) of `domain` under `policy`. */
   record(domain: string, policy: TlsrptPolicy, result: TlsrptResult, mx = '', ip = ''): void {
-    const policyJson = JSON.stringify({ strings: policy.strings, mxHost: policy.mxHost });
-    const policyHash = this.#hash(policyJson);
+    const day = dayOf(this.#o.clock.now());
     const success = result.resultType === 'success';
-    const row: TlsOutcomeCount = {
-      day: dayOf(this.#o.clock.now()), domain: domain.toLowerCase(), policyType: policy.type, policyHash, policy: policyJson,
-      resultType: result.resultType, mx: success ? '' : mx, ip: success ? '' : ip, reason: success ? '' : result.reason, n: 1,
-    };
-    const key = [row.day, row.domain, row.policyType, row.policyHash, row.resultType, row.mx, row.ip, row.reason].join('\u0000');
+    const d = domain.toLowerCase();
+    // The hit path (almost every call) only builds this key; the policy JSON and its hash are made once per counter.
+    const key = `${day}\u0000${d}\u0000${policy.type}\u0000${policy.strings.join('\n')}\u0000${policy.mxHost.join('\n')}\u0000${result.resultType}`
+      + (success ? '' : `\u0000${mx}\u0000${ip}\u0000${result.reason}`);
     const had = this.#pending.get(key);
     if (had) { had.n++; return; }
     if (this.#pending.size >= MAX_KEYS) { this.#dropped++; return; }
-    this.#pending.set(key, row);
+    const policyJson = JSON.stringify({ strings: policy.strings, mxHost: policy.mxHost });
+    this.#pending.set(key, {
+      day, domain: d, policyType: policy.type, policyHash: this.#hash(policyJson), policy: policyJson,
+      resultType: result.resultType, mx: success ? '' : mx, ip: success ? '' : ip, reason: success ? '' : result.reason, n: 1,
+    });
   }
 
   start(): void {

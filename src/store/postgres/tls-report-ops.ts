@@ -1,17 +1,28 @@
 // TLS reporting on PostgreSQL (store/tls-report-store.ts), on the shared statements
-// (sql/tls-reports.ts). A counter batch upserts in key order, so two nodes flushing overlapping
-// counters wait for each other instead of deadlocking; a claim is one upsert whose RETURNING row
-// says this node won (the unique key (domain, day) makes it exactly one).
+// (sql/tls-reports.ts) but for the counter batch: one upsert of the unnested arrays (one round trip
+// per flush, not per counter), in key order, so two nodes flushing overlapping counters wait for
+// each other instead of deadlocking; a claim is one upsert whose RETURNING row says this node won
+// (the unique key (domain, day) makes it exactly one).
 import {
-  ADD_TLS_OUTCOME, CLAIM_TLS_REPORT, FINISH_TLS_REPORT, LIST_TLS_REPORTS, PURGE_TLS_OUTCOMES, PURGE_TLS_REPORTS, SELECT_TLS_OUTCOMES,
-  SELECT_TLS_OUTCOMES_OF, inKeyOrder, outcomeValues, toOutcome, toReportRow, type TlsOutcomeRow, type TlsReportDbRow,
+  CLAIM_TLS_REPORT, FINISH_TLS_REPORT, LIST_TLS_REPORTS, PURGE_TLS_OUTCOMES, PURGE_TLS_REPORTS, SELECT_TLS_OUTCOMES,
+  SELECT_TLS_OUTCOMES_OF, inKeyOrder, toOutcome, toReportRow, type TlsOutcomeRow, type TlsReportDbRow,
 } from '../sql/tls-reports.js';
 import type { TlsOutcomeCount, TlsReportClaim, TlsReportRow, TlsReportState } from '../tls-report-store.js';
 import type { Conn } from './rows.js';
 
-/** Runs in the caller's transaction. */
+/**
+ * Runs in the caller's transaction: one statement for the whole batch (arrays unnested), in key
+ * order. A batch's keys are distinct (the recorder's map), as one upsert statement requires.
+ */
 export async function addTlsOutcomes(c: Conn, rows: TlsOutcomeCount[]): Promise<void> {
-  for (const r of inKeyOrder(rows)) await c.query(ADD_TLS_OUTCOME.text, outcomeValues(r));
+  const sorted = inKeyOrder(rows);
+  const col = <K extends keyof TlsOutcomeCount>(k: K) => sorted.map((r) => r[k]);
+  await c.query(`INSERT INTO tls_outcome (day, domain, policy_type, policy_hash, policy, result_type, mx, ip, reason, n)
+    SELECT day, domain, policy_type, policy_hash, policy, result_type, mx, ip, reason, n FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
+      WITH ORDINALITY AS t(day, domain, policy_type, policy_hash, policy, result_type, mx, ip, reason, n, ord)
+    ORDER BY ord
+    ON CONFLICT (day, domain, policy_type, policy_hash, result_type, mx, ip, reason) DO UPDATE SET n = tls_outcome.n + excluded.n`,
+  [col('day'), col('domain'), col('policyType'), col('policyHash'), col('policy'), col('resultType'), col('mx'), col('ip'), col('reason'), col('n')]);
 }
 
 export async function readTlsOutcomes(c: Conn, day: number, domain: string | null): Promise<TlsOutcomeCount[]> {
