@@ -1,10 +1,13 @@
 // `postlane tls-reports`: the outbound TLS reports (RFC 8460) — `sent` lists each policy domain's
 // daily report and its state (sent, skipped: no TLSRPT record, failed after retries, or claimed:
-// being sent or waiting for a retry), `counts` the TLS session counters of one UTC day.
+// being sent or waiting for a retry), `counts` the TLS session counters of one UTC day; `received`
+// the reports other senders mailed to this relay (tlsrpt/received.ts).
 import type { Command } from 'commander';
 import { RelayError } from '../errors.js';
 import { dayOf } from '../tlsrpt/outcomes.js';
 import { configOption, withStore } from './admin-store.js';
+import { loadConfig } from '../config/load.js';
+import { readReceivedReports } from '../tlsrpt/received.js';
 
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
@@ -45,5 +48,23 @@ export function registerTlsReportCommands(program: Command) {
         else if (out.length === 0) console.log(`no TLS sessions counted on ${isoDay(day)}`);
         else console.log(table([['domain', 'policy', 'result', 'mx', 'ip', 'reason', 'sessions'], ...out.map((r) => [r.domain, r.policyType, r.result, r.mx, r.ip, r.reason, String(r.sessions)])]));
       });
+    });
+  cmd.command('received').description('TLS reports other senders mailed to this relay (stored inbound mail), newest first')
+    .addOption(configOption())
+    .option('--limit <n>', 'at most this many', '100')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { config?: string; limit: string; json?: boolean }) => {
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new RelayError('ERR_USAGE', '--limit must be a positive integer');
+      const config = loadConfig({ file: o.config });
+      const reports = await readReceivedReports(config.dataDir, limit);
+      if (o.json) { console.log(JSON.stringify(reports, null, 2)); return; }
+      if (reports.length === 0) { console.log('no TLS reports received'); return; }
+      const rows = reports.flatMap((r) => (r.policies && r.policies.length > 0 ? r.policies : [null]).map((p) => [
+        r.id, r.organization ?? r.from ?? '?', (r.start ?? '').slice(0, 10), p ? `${p.type} ${p.domain}` : (r.reportDomain ?? '?'),
+        p ? String(p.successful) : '', p ? String(p.failed) : '',
+        p ? p.failures.map((f) => `${f.resultType}×${f.count}`).join(', ') : `unreadable: ${r.problem ?? '?'}`,
+      ]));
+      console.log(table([['id', 'from', 'day', 'policy', 'ok', 'failed', 'failures'], ...rows]));
     });
 }
