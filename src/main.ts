@@ -22,6 +22,10 @@ import type { OutcomeObserver } from './delivery/run-job.js';
 import { SecretRing } from './events/secret-ring.js';
 import { InboundReports } from './events/inbound-reports.js';
 import { startHousekeeping } from './housekeeping.js';
+import { TlsOutcomeRecorder } from './tlsrpt/outcomes.js';
+import { TlsReporter } from './tlsrpt/reporter.js';
+import { createResolver } from './delivery/resolver.js';
+import { ConfigError } from './errors.js';
 
 export interface Relay {
   store: QueueStore;
@@ -67,7 +71,15 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   const inboundReports = new InboundReports({
     store, logger, clock: systemClock, hostname: config.hostname, bounceLabel: config.domains.bounceDomain?.label ?? null, bounceSecrets, linkSecrets,
   });
-  const scheduler = new DeliveryScheduler({ config, store, logger, nodeId, signDsn, onOutcome, inboundReports });
+  // TLS reporting (RFC 8460): delivery counts TLS outcomes, a daily job sends the reports.
+  const tlsOutcomes = config.tlsReporting.enabled ? new TlsOutcomeRecorder({ store, clock: systemClock, logger }) : undefined;
+  const scheduler = new DeliveryScheduler({ config, store, logger, nodeId, signDsn, onOutcome, inboundReports, tlsOutcomes });
+  const tlsReporter = config.tlsReporting.enabled
+    ? new TlsReporter({
+      config, store, logger, clock: systemClock, nodeId, dns: createResolver(config.dns), sign: signDsn, onQueued: () => scheduler.notify(),
+      ca: await readPem(config.tlsReporting.caFile, 'tlsReporting.caFile'),
+    })
+    : null;
   const onQueued = (id: string, info?: { listener: string; account?: string | null }) => {
     scheduler.notify();
     webhooks.notify();
@@ -85,6 +97,8 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   const ingress = await startSmtpIngress({ config, store, tls, authenticate, quota, signer, logger, onQueued, bounceSecrets, linkSecrets, accounts });
   scheduler.start();
   webhooks.start();
+  tlsOutcomes?.start();
+  tlsReporter?.start();
   const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, quota, onQueued, bounceSecrets, linkSecrets, accounts });
   const metricsListener = await startMetrics({ config, store, logger, tls, metrics });
   const addresses = { ...ingress.addresses, ...(api ? { http: api.address } : {}), ...(metricsListener ? { metrics: metricsListener.address } : {}) };
@@ -98,8 +112,10 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
     addresses,
     stop: () => (stopping ??= (async () => {
       housekeeping.stop();
+      await tlsReporter?.stop();
       await Promise.all([ingress.close(), api?.close(), metricsListener?.close()]);
       await Promise.all([scheduler.stop(SHUTDOWN_DELIVERY_GRACE_MS), webhooks.stop()]);
+      await tlsOutcomes?.stop(); // the last counters, before the store closes
       await store.close();
       logger.info({ event: 'relay.stopped' }, 'Postlane stopped');
     })()),
@@ -128,4 +144,14 @@ export async function runRelay(config: Readonly<Config>, logger = createLogger(c
   });
   logger.info({ event: 'relay.started', nodeId: relay.nodeId, hostname: config.hostname, dataDir: config.dataDir, listeners: relay.addresses }, 'Postlane started');
   return relay;
+}
+
+/** A configured PEM bundle, read once at start; a missing file is a configuration error. */
+async function readPem(file: string | null, key: string): Promise<string | undefined> {
+  if (file === null) return undefined;
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`invalid configuration at ${key}: cannot read ${file}: ${(err as Error).message}`, key);
+  }
 }

@@ -14,6 +14,7 @@ import { registerWebhookCommands } from './webhooks.js';
 import { registerSuppressionCommands } from './suppressions.js';
 import { registerStatsCommands } from './stats.js';
 import { registerBreakerCommands } from './breakers.js';
+import { registerTlsReportCommands } from './tls-reports.js';
 import { registerVerifyCommand } from './verify.js';
 import { registerSecretCommands } from './secrets.js';
 import { registerStartCommand } from './start.js';
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerSuppressionCommands(program);
   registerStatsCommands(program);
   registerBreakerCommands(program);
+  registerTlsReportCommands(program);
   registerVerifyCommand(program);
   registerSecretCommands(program);
   return program;

@@ -309,6 +309,17 @@ export const configSchema = z.object({
     allowPrivateDestinations: z.boolean().default(false)
       .describe('let webhooks reach loopback, private, link-local and other non-public addresses; off, a tenant cannot aim the relay at internal services or cloud metadata (SSRF)'),
   }).strict().default({}),
+  tlsReporting: z.object({
+    enabled: z.boolean().default(true)
+      .describe('SMTP TLS Reporting (RFC 8460): count outbound TLS sessions to domains with an MTA-STS or DANE policy, and once a day send each domain that publishes _smtp._tls TXT with rua= its report (mailto: queued like a DSN, https: POSTed)'),
+    organization: z.string().min(1).nullable().default(null).describe('organization-name of the reports; null: the hostname'),
+    contact: z.string().min(1).nullable().default(null).describe('contact-info of the reports; null: postmaster@<hostname>'),
+    hour: z.number().int().min(0).max(23).default(1)
+      .describe('UTC hour from which the previous day\'s reports go out (one node sends each report); counters of every node are flushed well before'),
+    from: z.string().regex(/^[^\s@]+@[^\s@]+$/, 'expected an address like tls-reports@relay.example.com').nullable().default(null)
+      .describe('From address of mailed reports (the report is DKIM-signed as the hostname when it is a sending domain); null: tls-reports@<hostname>'),
+    caFile: z.string().nullable().default(null).describe('PEM CA bundle that verifies https: report endpoints instead of the Node CA store; for tests and private PKIs'),
+  }).strict().default({}),
   log: z.object({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   }).strict().default({}),

@@ -59,7 +59,7 @@ export function createHttpsPolicyFetcher(opts: HttpsFetcherOptions): PolicyFetch
 }
 
 /** A net lookup function answering from the delivery resolver (A first, then AAAA). */
-function resolverLookup(resolver: HttpsFetcherOptions['resolver']): LookupFunction {
+export function resolverLookup(resolver: HttpsFetcherOptions['resolver']): LookupFunction {
   return ((hostname: string, options: { all?: boolean; family?: number }, callback: (...args: unknown[]) => void) => {
     const wanted = options.family === 6 ? [6] : options.family === 4 ? [4] : [4, 6];
     Promise.allSettled(wanted.map((f) => (f === 4 ? resolver.resolve4(hostname) : resolver.resolve6(hostname))))

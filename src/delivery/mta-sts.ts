@@ -23,6 +23,8 @@ export interface MtaStsOptions {
   logger: Logger;
   /** Where the cache persists; null: memory only. */
   cacheFile: string | null;
+  /** Told each failed policy fetch (TLS reports count them: tlsrpt/outcomes.ts). */
+  onFetchFailed?: (domain: string, reason: string) => void;
 }
 
 /** After a failed fetch, the same policy id is not fetched again for this long. */
@@ -87,6 +89,7 @@ export class MtaStsResolver {
       reason = (err as Error).message;
     }
     this.#failedAt.set(`${domain} ${id}`, now);
+    try { this.#o.onFetchFailed?.(domain, reason); } catch { /* an observer never breaks delivery */ }
     this.#o.logger.warn({ event: 'mta_sts.fetch_failed', domain, id, reason, usingCached: cached !== null }, 'MTA-STS policy fetch failed');
     return cached?.policy ?? null;
   }

@@ -26,6 +26,7 @@ import type { RouteHost, Router } from './route.js';
 import type { TlsResult } from './tls-policy.js';
 import { dsnTransport, optionalTlsRequirement, withRequireTls } from './next-hop-needs.js';
 import { notInPolicyVerdict, type DomainSecurity, type HostSecurity, type TransportSecurity } from './transport-security.js';
+import { policyOf, sessionResult, type TlsOutcomeRecorder } from '../tlsrpt/outcomes.js';
 
 /** At most this many addresses (over all MX hosts) are tried per attempt (Postfix: 5 + 2 sessions). */
 const MAX_ADDRESSES_PER_JOB = 10;
@@ -65,6 +66,8 @@ export interface JobRunnerOptions {
   signDsn?: DsnSigner;
   /** Observer of recorded outcomes (metrics, webhook wake-up); called after the store call succeeded. */
   onOutcome?: OutcomeObserver;
+  /** Counts TLS sessions under MTA-STS/DANE policies for TLS reports (RFC 8460); absent: not counted. */
+  tlsOutcomes?: TlsOutcomeRecorder;
 }
 
 /** Told each job's recorded outcomes and how long its attempt took (ms, from the start of run()). */
@@ -160,6 +163,7 @@ export class JobRunner {
       const sec = await this.#hostSecurity(job, h, () => domain ??= this.o.security.forDomain(job.domain));
       if (!sec.ok) {
         if (sec.notInPolicy) notInPolicy.push(h.host);
+        if (sec.tlsrpt) this.o.tlsOutcomes?.record(job.domain, sec.tlsrpt.policy, sec.tlsrpt.result, h.host);
         failed = { verdict: sec.verdict, host: h.host, tls: null };
         this.#logHostFailure(job, h.host, null, sec.verdict);
         continue;
@@ -171,6 +175,7 @@ export class JobRunner {
         const a = await this.o.attempt.run(message, target, signal);
         if (a.queueUnavailable) throw a.queueUnavailable; // nothing was sent; no other host can do better
         this.#auditTls(job, target, a);
+        if (!h.security && domain) this.#countTls(job, target, a, await domain); // TLS-Required: No: no policy applied, nothing to report
         if (!a.hostFailure) return { decided: a };
         failed = { verdict: a.hostFailure, host: h.host, tls: a.tls };
         this.#logHostFailure(job, h.host, address, a.hostFailure, a.tls);
@@ -189,6 +194,15 @@ export class JobRunner {
 
   #logHostFailure(job: DeliveryJob, host: string, address: string | null, v: Verdict, tls: TlsResult | null = null): void {
     this.o.logger.info({ event: 'delivery.host_failed', id: job.messageId, domain: job.domain, host, address, response: describeVerdict(v), tls }, 'mail server unavailable');
+  }
+
+  /** The session's TLS outcome, for TLS reports, when a DANE or MTA-STS policy applied. */
+  #countTls(job: DeliveryJob, target: SessionTarget, a: HostAttempt, ds: DomainSecurity): void {
+    const rec = this.o.tlsOutcomes;
+    if (!rec) return;
+    const policy = policyOf(target.security, ds.mtaSts, target.host);
+    const result = policy && sessionResult(target.security, a.tls, a.hostFailure?.reason ?? null);
+    if (policy && result) rec.record(job.domain, policy, result, target.host, target.address);
   }
 
   /** MTA-STS testing mode: a session that would have failed enforcement is logged, not refused. */

@@ -39,6 +39,7 @@ import { Router } from './route.js';
 import { JobRunner, type OutcomeObserver } from './run-job.js';
 import { createSecureResolver, type SecureResolver } from './secure-resolver.js';
 import { TransportSecurity } from './transport-security.js';
+import { stsFetchResult, type TlsOutcomeRecorder } from '../tlsrpt/outcomes.js';
 
 export interface DeliverySchedulerOptions {
   config: Readonly<Config>;
@@ -61,6 +62,8 @@ export interface DeliverySchedulerOptions {
   onOutcome?: OutcomeObserver;
   /** Reads late bounces and complaints among inbound mail (main.ts wires it with the bounce secrets). */
   inboundReports?: InboundReports;
+  /** Counts TLS outcomes for TLS reports (RFC 8460; main.ts wires it when tlsReporting.enabled). */
+  tlsOutcomes?: TlsOutcomeRecorder;
 }
 
 /** Runs claimed jobs; `heldOutcomes`: finished jobs whose outcome waits for the store (none if absent). */
@@ -105,7 +108,7 @@ export class DeliveryScheduler {
       fullBackoffMs: d.pollInterval, clock, logger: opts.logger,
     });
     this.#runner = opts.runner ?? new JobRunner({
-      config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId, random: opts.random, signDsn: opts.signDsn, onOutcome: opts.onOutcome,
+      config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId, random: opts.random, signDsn: opts.signDsn, onOutcome: opts.onOutcome, tlsOutcomes: opts.tlsOutcomes,
       router: new Router({ config: opts.config, resolver, random: opts.random }),
       security: createTransportSecurity(opts, resolver, clock),
       attempt: new SmtpAttempt({ pool: this.#pool, store: opts.store }),
@@ -342,7 +345,12 @@ function createTransportSecurity(opts: DeliverySchedulerOptions, resolver: MxRes
   return new TransportSecurity({
     config, logger,
     mtaSts: sts.enabled
-      ? new MtaStsResolver({ dns: txt, fetch, clock, logger, cacheFile: path.join(config.dataDir, 'mta-sts', 'policies.json') })
+      ? new MtaStsResolver({
+        dns: txt, fetch, clock, logger, cacheFile: path.join(config.dataDir, 'mta-sts', 'policies.json'),
+        onFetchFailed: opts.tlsOutcomes
+          ? (domain, reason) => opts.tlsOutcomes!.record(domain, { type: 'sts', strings: [], mxHost: [] }, stsFetchResult(reason))
+          : undefined,
+      })
       : null,
     dane: config.delivery.dane ? opts.secureResolver ?? createSecureResolver(config.dns) : null,
   });

@@ -18,6 +18,7 @@ import { isMxInPolicy, type MtaStsPolicy } from './mta-sts-policy.js';
 import type { MtaStsResolver } from './mta-sts.js';
 import type { SecureResolver } from './secure-resolver.js';
 import { configuredRequirement, isStricter, type TlsLevel, type TlsRequirement } from './tls-policy.js';
+import { stsPolicy, type TlsrptPolicy, type TlsrptResult } from '../tlsrpt/outcomes.js';
 
 export interface TransportSecurityOptions {
   config: Pick<Config, 'delivery'>;
@@ -37,11 +38,14 @@ export interface DomainSecurity {
 
 export type HostSecurity =
   | { ok: true; requirement: TlsRequirement }
-  /** Do not use this host; `notInPolicy`: refused because MTA-STS (enforce) does not list it. */
-  | { ok: false; verdict: Verdict; notInPolicy: boolean };
+  /**
+   * Do not use this host; `notInPolicy`: refused because MTA-STS (enforce) does not list it;
+   * `tlsrpt`: the refusal as a TLS report counts it (tlsrpt/outcomes.ts).
+   */
+  | { ok: false; verdict: Verdict; notInPolicy: boolean; tlsrpt?: { policy: TlsrptPolicy; result: TlsrptResult } };
 
-const refuse = (reason: string, notInPolicy = false): HostSecurity =>
-  ({ ok: false, verdict: { kind: 'temporary', status: '4.7.5', reason }, notInPolicy });
+const refuse = (reason: string, notInPolicy = false, tlsrpt?: { policy: TlsrptPolicy; result: TlsrptResult }): HostSecurity =>
+  ({ ok: false, verdict: { kind: 'temporary', status: '4.7.5', reason }, notInPolicy, ...(tlsrpt ? { tlsrpt } : {}) });
 
 const atLeast = (level: TlsLevel, floor: TlsLevel): TlsLevel => (isStricter(floor, level) ? floor : level);
 
@@ -65,13 +69,17 @@ export class TransportSecurity {
     const floor: TlsRequirement = { ...ds.configured, names: [host] };
     if (floor.level === 'none') return { ok: true, requirement: floor };
     const dane: DaneLookup = this.o.dane && !net.isIP(host) ? await lookupTlsa(this.o.dane, host, port) : { status: 'none' };
-    if (dane.status === 'failed') return refuse(`DANE: ${dane.reason}`);
+    if (dane.status === 'failed') {
+      return refuse(`DANE: ${dane.reason}`, false, { policy: { type: 'tlsa', strings: [], mxHost: [host] }, result: { resultType: 'dnssec-invalid', reason: dane.reason } });
+    }
     if (dane.status === 'secure') return { ok: true, requirement: daneRequirement(dane.records, floor, host, ds.domain) };
     const sts = ds.mtaSts;
     if (!sts) return { ok: true, requirement: floor };
     const listed = isMxInPolicy(host, sts);
     if (sts.mode === 'enforce') {
-      if (!listed) return refuse(`MTA-STS policy: ${host} not in policy`, true);
+      if (!listed) {
+        return refuse(`MTA-STS policy: ${host} not in policy`, true, { policy: stsPolicy(sts), result: { resultType: 'validation-failure', reason: 'mx-not-in-policy' } });
+      }
       return { ok: true, requirement: { level: atLeast('verify', floor.level), source: 'mta-sts', names: [host], tlsa: [] } };
     }
     if (!listed) {

@@ -9,6 +9,7 @@ import type { Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { DeliveryScheduler } from '../../src/delivery/index.js';
+import type { DeliverySchedulerOptions } from '../../src/delivery/scheduler.js';
 import type { MxResolver } from '../../src/delivery/resolver.js';
 import { createLogger, type Logger } from '../../src/events/log.js';
 import { newQueueId } from '../../src/message/ids.js';
@@ -43,6 +44,8 @@ export interface FixtureOptions {
   clock?: Clock;
   resolver?: MxResolver;
   dns?: DnsServer;
+  /** More scheduler options (e.g. tlsOutcomes). */
+  scheduler?: Partial<DeliverySchedulerOptions>;
 }
 
 /** Test defaults: fast retries without jitter, short timeouts, a quick poll. */
@@ -71,7 +74,7 @@ export async function createFixture(opts: FixtureOptions): Promise<Fixture> {
   const store = new SqliteQueueStore({ dataDir: dir, logger });
   await store.open();
   const clock = opts.clock ?? { now: () => Date.now() };
-  const scheduler = new DeliveryScheduler({ config, store, logger, clock, nodeId: 'node-test', resolver: opts.resolver, random: () => 0.5 });
+  const scheduler = new DeliveryScheduler({ config, store, logger, clock, nodeId: 'node-test', resolver: opts.resolver, random: () => 0.5, ...opts.scheduler });
   return {
     dir, dns, store, config, logs, logger, scheduler, clock,
     async close() {

@@ -329,6 +329,38 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
     `,
   },
   {
+    version: 9,
+    sql: `
+      -- Issue 13: TLS reporting (RFC 8460). Outbound TLS session outcomes per UTC day, policy
+      -- domain, policy, result type, receiving MX/address and reason (added in batches).
+      CREATE TABLE tls_outcome (
+        day         bigint NOT NULL,            -- ms, start of the UTC day
+        domain      text NOT NULL,
+        policy_type text NOT NULL CHECK (policy_type IN ('sts', 'tlsa', 'no-policy-found')),
+        policy_hash text NOT NULL,
+        policy      text NOT NULL,              -- JSON { strings, mxHost }
+        result_type text NOT NULL,              -- 'success' or an RFC 8460 result type
+        mx          text NOT NULL,
+        ip          text NOT NULL,
+        reason      text NOT NULL,
+        n           bigint NOT NULL,
+        PRIMARY KEY (day, domain, policy_type, policy_hash, result_type, mx, ip, reason)
+      );
+      -- One report per policy domain and day: the claim of the node sending it (the unique key
+      -- makes it exactly one across nodes).
+      CREATE TABLE tls_report (
+        domain      text NOT NULL,
+        day         bigint NOT NULL,
+        owner       text NOT NULL,
+        lease_until bigint NOT NULL,
+        state       text NOT NULL CHECK (state IN ('claimed', 'sent', 'skipped', 'failed')),
+        attempts    integer NOT NULL,
+        detail      text NOT NULL,
+        PRIMARY KEY (domain, day)
+      );
+    `,
+  },
+  {
     version: 11,
     sql: `
       -- Issue 11, fairness: a recipient carries its message's stream, so claimDue walks the

@@ -16,6 +16,8 @@ import * as events from './event-ops.js';
 import * as webhooks from './webhook-ops.js';
 import * as suppressions from './suppression-ops.js';
 import * as stats from './stats-ops.js';
+import * as tlsReports from './tls-report-ops.js';
+import type { TlsOutcomeCount, TlsReportClaim, TlsReportRow, TlsReportState } from '../tls-report-store.js';
 import type { StatsQuery, StatsRow } from '../stats-store.js';
 import type { SecretPurpose } from '../secret-store.js';
 import { INSERT_SECRET, RETIRE_SECRETS, SELECT_SECRETS } from '../sql/secrets.js';
@@ -236,6 +238,18 @@ export class PostgresQueueStore implements QueueStore {
   }
   readStats(q: StatsQuery): Promise<StatsRow[]> { return this.#read('readStats', (c) => stats.readStats(c, q)); }
   compactStats(): Promise<number> { return this.#write('compactStats', stats.compactStats); }
+  async addTlsOutcomes(rows: TlsOutcomeCount[]): Promise<void> {
+    if (rows.length > 0) await this.#writeRetrying('addTlsOutcomes', (c) => tlsReports.addTlsOutcomes(c, rows));
+  }
+  readTlsOutcomes(day: number, domain?: string): Promise<TlsOutcomeCount[]> {
+    return this.#read('readTlsOutcomes', (c) => tlsReports.readTlsOutcomes(c, day, domain ?? null));
+  }
+  claimTlsReport(k: TlsReportClaim): Promise<{ attempts: number; detail: string } | null> { return this.#writeRetrying('claimTlsReport', (c) => tlsReports.claimTlsReport(c, k)); }
+  finishTlsReport(domain: string, day: number, owner: string, state: TlsReportState, detail: string, retryAt?: number): Promise<void> {
+    return this.#write('finishTlsReport', (c) => tlsReports.finishTlsReport(c, domain, day, owner, state, detail, retryAt ?? null));
+  }
+  listTlsReports(limit: number): Promise<TlsReportRow[]> { return this.#read('listTlsReports', (c) => tlsReports.listTlsReports(c, limit)); }
+  purgeTlsReports(day: number): Promise<number> { return this.#write('purgeTlsReports', (c) => tlsReports.purgeTlsReports(c, day)); }
   addSuppressions(entries: Suppression[], opts: { replace?: boolean } = {}): Promise<number> {
     return this.#write('addSuppressions', (c) => suppressions.addSuppressions(c, entries, opts));
   }

@@ -352,6 +352,37 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
     `,
   },
   {
+    version: 11,
+    sql: `
+      -- Issue 13: TLS reporting (RFC 8460). Outbound TLS session outcomes per UTC day, policy
+      -- domain, policy, result type, receiving MX/address and reason (added in batches).
+      CREATE TABLE tls_outcome (
+        day         INTEGER NOT NULL,           -- ms, start of the UTC day
+        domain      TEXT NOT NULL,
+        policy_type TEXT NOT NULL CHECK (policy_type IN ('sts', 'tlsa', 'no-policy-found')),
+        policy_hash TEXT NOT NULL,
+        policy      TEXT NOT NULL,              -- JSON { strings, mxHost }
+        result_type TEXT NOT NULL,              -- 'success' or an RFC 8460 result type
+        mx          TEXT NOT NULL,
+        ip          TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        n           INTEGER NOT NULL,
+        PRIMARY KEY (day, domain, policy_type, policy_hash, result_type, mx, ip, reason)
+      ) STRICT, WITHOUT ROWID;
+      -- One report per policy domain and day: the claim of the node sending it.
+      CREATE TABLE tls_report (
+        domain      TEXT NOT NULL,
+        day         INTEGER NOT NULL,
+        owner       TEXT NOT NULL,
+        lease_until INTEGER NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('claimed', 'sent', 'skipped', 'failed')),
+        attempts    INTEGER NOT NULL,
+        detail      TEXT NOT NULL,
+        PRIMARY KEY (domain, day)
+      ) STRICT;
+    `,
+  },
+  {
     version: 13,
     sql: `
       -- Issue 11, fairness: a recipient carries its message's stream, so claimDue walks the

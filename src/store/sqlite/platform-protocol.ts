@@ -8,6 +8,7 @@ export const PLATFORM_WRITE_OPS = [
   'appendEvents', 'purgeEvents',
   'addWebhook', 'removeWebhook', 'setWebhookEnabled', 'claimWebhookBatches', 'recordWebhookAttempt',
   'addSuppressions', 'removeSuppression', 'compactStats', 'addSecret', 'resumeBreaker',
+  'addTlsOutcomes', 'claimTlsReport', 'finishTlsReport', 'purgeTlsReports',
 ] as const;
 
 export const PLATFORM_READ_OPS = [
@@ -15,4 +16,5 @@ export const PLATFORM_READ_OPS = [
   'listEvents', 'getMessageMeta', 'searchMessages',
   'listWebhooks', 'getWebhook', 'listWebhookAttempts',
   'listSuppressions', 'findSuppressions', 'readStats', 'getSecrets', 'listBreakers',
+  'readTlsOutcomes', 'listTlsReports',
 ] as const;

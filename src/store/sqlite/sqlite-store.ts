@@ -17,6 +17,7 @@ import { DEFAULT_SOFT_BOUNCE_POLICY } from '../event-effects.js';
 import { DEFAULT_BREAKER_POLICY, type Breaker, type BreakerPolicy, type BreakerQuery } from '../breaker-rules.js';
 import type { StatsQuery, StatsRow } from '../stats-store.js';
 import type { SecretPurpose } from '../secret-store.js';
+import type { TlsOutcomeCount, TlsReportClaim, TlsReportRow, TlsReportState } from '../tls-report-store.js';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -256,6 +257,20 @@ export class SqliteQueueStore implements QueueStore {
   // statistics (stats-ops.ts)
   readStats(q: StatsQuery): Promise<StatsRow[]> { return this.#call('readStats', q) as Promise<StatsRow[]>; }
   compactStats(): Promise<number> { return this.#call('compactStats') as Promise<number>; }
+
+  // TLS reporting (tls-report-ops.ts)
+  async addTlsOutcomes(rows: TlsOutcomeCount[]): Promise<void> { if (rows.length > 0) await this.#call('addTlsOutcomes', rows); }
+  readTlsOutcomes(day: number, domain?: string): Promise<TlsOutcomeCount[]> {
+    return this.#call('readTlsOutcomes', day, domain ?? null) as Promise<TlsOutcomeCount[]>;
+  }
+  claimTlsReport(c: TlsReportClaim): Promise<{ attempts: number; detail: string } | null> {
+    return this.#call('claimTlsReport', c) as Promise<{ attempts: number; detail: string } | null>;
+  }
+  async finishTlsReport(domain: string, day: number, owner: string, state: TlsReportState, detail: string, retryAt?: number): Promise<void> {
+    await this.#call('finishTlsReport', domain, day, owner, state, detail, retryAt ?? null);
+  }
+  listTlsReports(limit: number): Promise<TlsReportRow[]> { return this.#call('listTlsReports', limit) as Promise<TlsReportRow[]>; }
+  purgeTlsReports(day: number): Promise<number> { return this.#call('purgeTlsReports', day) as Promise<number>; }
 
   // the suppression list (suppression-ops.ts)
   addSuppressions(entries: Suppression[], opts: { replace?: boolean } = {}): Promise<number> {
