@@ -5,7 +5,8 @@
 //   const sim = await startSimulator({ providers: [
 //     { name: 'gmail', profile: 'gmail', host: '127.0.0.2', port: 0, overrides: { ratePerMinute: 30 } },
 //     { name: 'outlook', profile: 'microsoft', host: '127.0.0.3', port: 0 },
-//   ] });
+//     { name: 'yahoo', profile: 'yahoo', host: '127.0.0.4' },   // no port: shares the first port-less one's
+//   ], clock });                                                  // clock: optional, for windows and greylisting
 //   sim.address('gmail') → { host, port };  sim.providers → [{ name, host, port, profile }]
 //   sim.received('gmail') / sim.received() → [{ provider, clientIp, mailFrom, rcptTo, size, tls, receivedAt, magic, body }]
 //   sim.refusals() → [{ provider, at, clientIp, stage, reason, code, mailFrom?, rcpt? }]
@@ -28,7 +29,8 @@ export interface SimProviderOptions {
   /** A stock profile name (gmail, microsoft, yahoo) or a full profile (may `extends` a stock one). */
   profile: string | (Partial<SimProfileInput> & { extends?: string });
   host?: string;
-  /** 0 (default) picks a free port. */
+  /** 0 picks a free port. Omitted: the port the first such provider got, so providers on
+   *  different addresses share one port (what a relay's `delivery.port` needs). */
   port?: number;
   overrides?: SimProfileOverrides;
 }
@@ -66,6 +68,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const clock = opts.clock ?? systemClock;
   const keepBodies = opts.keepBodies ?? true;
   const running: Running[] = [];
+  let sharedPort: number | undefined;
   try {
     for (const p of opts.providers) {
       const profile = resolveProfile(p.profile, p.overrides);
@@ -77,9 +80,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       const host = p.host ?? '127.0.0.1';
       await new Promise<void>((resolve, reject) => {
         server.server.once('error', reject);
-        server.listen(p.port ?? 0, host, () => { server.server.off('error', reject); resolve(); });
+        server.listen(p.port ?? sharedPort ?? 0, host, () => { server.server.off('error', reject); resolve(); });
       });
       const port = (server.server.address() as net.AddressInfo).port;
+      if (p.port === undefined) sharedPort ??= port;
       patchMultilineReplies(server);
       running.push({ info: { name, host, port, profile }, state, server });
     }
