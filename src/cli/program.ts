@@ -1,5 +1,6 @@
-// Builds the `postlane` command tree: global options (--config, --debug), `start`, `config` and
-// every admin command group. A view over the stages; owns no state. index.ts runs it.
+// Builds the `postlane` command tree: global options (--config, --debug), `start`, `config`,
+// every admin command group and `sim` (the mailbox-provider simulator). A view over the stages;
+// owns no state. index.ts runs it.
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { formatConfig } from '../config/print.js';
@@ -16,6 +17,7 @@ import { registerStatsCommands } from './stats.js';
 import { registerVerifyCommand } from './verify.js';
 import { registerSecretCommands } from './secrets.js';
 import { registerStartCommand } from './start.js';
+import { registerSimCommand } from './sim.js';
 import { VERSION } from './version.js';
 
 function registerConfigCommand(program: Command) {
@@ -59,5 +61,6 @@ export function buildProgram(): Command {
   registerStatsCommands(program);
   registerVerifyCommand(program);
   registerSecretCommands(program);
+  registerSimCommand(program);
   return program;
 }

@@ -33,6 +33,9 @@ export interface SimReceived {
 
 export interface SimRefusal { provider: string; at: number; clientIp: string; stage: SimStage; reason: RefusalReason; code: number; mailFrom?: string; rcpt?: string }
 
+/** What happened, as it happens (the CLI prints these as JSON lines). Bodies are left out. */
+export type SimEvent = ({ type: 'received' } & Omit<SimReceived, 'body'>) | ({ type: 'refused' } & SimRefusal);
+
 export interface SimStats {
   provider: string;
   sessions: number;
@@ -89,7 +92,7 @@ export class ProviderState {
   #isBlockedIp: (ip: string) => boolean;
   #content: string[];
 
-  constructor(readonly provider: string, readonly profile: SimProfile, private clock: Clock) {
+  constructor(readonly provider: string, readonly profile: SimProfile, private clock: Clock, private onEvent: (e: SimEvent) => void = () => undefined) {
     this.#isUnknown = addressMatcher(profile.unknownRecipients);
     this.#isBlockedSender = addressMatcher(profile.blockedSenders);
     this.#isBlockedIp = networkMatcher(profile.blockedIps);
@@ -192,10 +195,11 @@ export class ProviderState {
     const w = this.#ipWindows.get(ip) ?? new Window();
     w.add(now);
     this.#ipWindows.set(ip, w);
-    this.received.push({
-      provider: this.provider, clientIp: ip, mailFrom: env.mailFrom, rcptTo: [...env.rcptTo], size: body.length,
-      tls: env.tls, receivedAt: now, magic, ...(keepBody ? { body } : {}),
-    });
+    const received: Omit<SimReceived, 'body'> = {
+      provider: this.provider, clientIp: ip, mailFrom: env.mailFrom, rcptTo: [...env.rcptTo], size: body.length, tls: env.tls, receivedAt: now, magic,
+    };
+    this.received.push(keepBody ? { ...received, body } : received);
+    this.onEvent({ type: 'received', ...received });
     this.#counters.messages++;
     this.#counters.recipients += env.rcptTo.length;
     this.#counters.bytes += body.length;
@@ -229,9 +233,11 @@ export class ProviderState {
 
   #refuse(stage: SimStage, reason: RefusalReason, reply: SimReply, vars: { ip: string; sender?: string; rcpt?: string }): WireReply {
     this.#refusalCounts[reason]++;
-    this.refusals.push({ provider: this.provider, at: this.clock.now(), clientIp: vars.ip, stage, reason, code: reply.code,
-      ...(vars.sender !== undefined ? { mailFrom: vars.sender } : {}), ...(vars.rcpt !== undefined ? { rcpt: vars.rcpt } : {}) });
+    const refusal: SimRefusal = { provider: this.provider, at: this.clock.now(), clientIp: vars.ip, stage, reason, code: reply.code,
+      ...(vars.sender !== undefined ? { mailFrom: vars.sender } : {}), ...(vars.rcpt !== undefined ? { rcpt: vars.rcpt } : {}) };
+    this.refusals.push(refusal);
     if (this.refusals.length > MAX_REFUSALS_KEPT) this.refusals.shift();
+    this.onEvent({ type: 'refused', ...refusal });
     return { code: reply.code, lines: fillReply(reply.text, { ...vars, host: this.profile.hostname }), reason };
   }
 }

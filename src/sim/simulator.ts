@@ -21,7 +21,9 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp
 import { systemClock, type Clock } from '../clock.js';
 import { createSelfSigned } from '../tls/certificates.js';
 import { resolveProfile, type SimProfile, type SimProfileOverrides, type SimProfileInput } from './profile.js';
-import { ProviderState, fillReply, type SimReceived, type SimRefusal, type SimStats, type WireReply } from './provider-state.js';
+import { ProviderState, fillReply, type SimEvent, type SimReceived, type SimRefusal, type SimStats, type WireReply } from './provider-state.js';
+
+export type { SimEvent, SimReceived, SimRefusal, SimStats };
 
 export interface SimProviderOptions {
   /** How this listener is called in received()/stats(); defaults to the profile's name. */
@@ -40,6 +42,8 @@ export interface SimulatorOptions {
   /** Keep each received message's bytes in received()[i].body (default true; the CLI keeps none). */
   keepBodies?: boolean;
   clock?: Clock;
+  /** Called for every message received and every refusal, as it happens. */
+  onEvent?: (e: SimEvent) => void;
 }
 
 export interface SimProviderInfo { name: string; host: string; port: number; profile: SimProfile }
@@ -74,7 +78,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       const profile = resolveProfile(p.profile, p.overrides);
       const name = p.name ?? profile.name;
       if (running.some((r) => r.info.name === name)) throw new Error(`simulator: two providers named "${name}"`);
-      const state = new ProviderState(name, profile, clock);
+      const state = new ProviderState(name, profile, clock, opts.onEvent);
       const server = new SMTPServer(await serverOptions(profile, state, keepBodies));
       server.on('error', () => undefined); // a client's broken session is not the simulator's failure
       const host = p.host ?? '127.0.0.1';
