@@ -8,6 +8,7 @@
 //   {host} the provider's hostname, {id} a fresh transaction id (like Gmail's "- gsmtp" tokens).
 import { z } from 'zod';
 import { parseDurationMs } from '../config/units.js';
+import { RelayError } from '../errors.js';
 import { STOCK_PROFILES } from './stock-profiles.js';
 
 export const replySchema = z.object({
@@ -73,8 +74,9 @@ export type SimProfileOverrides = Partial<Omit<SimProfileInput, 'name'>>;
 
 export const STOCK_PROFILE_NAMES = Object.keys(STOCK_PROFILES);
 
-export class SimProfileError extends Error {
-  constructor(message: string) { super(message); this.name = 'SimProfileError'; }
+/** A profile that does not validate (the CLI exits 2 with it, like any usage error). */
+export class SimProfileError extends RelayError {
+  constructor(message: string) { super('ERR_USAGE', message); }
 }
 
 /**
