@@ -3,7 +3,8 @@
 // Microsoft profile on 127.0.0.3, yahoo.test → the Yahoo profile on 127.0.0.4 (one port). The
 // simulator runs on a clock the test moves, so greylisting and rate windows end when the test says:
 // greylisted mail is retried and delivered; 5.1.1 / 5.5.0 become a hard bounce and a suppression;
-// a rate limit makes mail deferred, then delivered once the window has moved.
+// a rate limit makes mail deferred (Yahoo's 421 at MAIL FROM, Gmail's multi-line 421-4.7.28 after
+// DATA, their texts kept), then delivered once the window has moved.
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';
@@ -26,6 +27,7 @@ before(async () => {
       { name: 'gmail', profile: 'gmail', host: '127.0.0.2', overrides: { greylistDelay: '5m', unknownRecipients: ['gone@gmail.test'] } },
       { name: 'outlook', profile: 'microsoft', host: '127.0.0.3', overrides: { unknownRecipients: ['nobody-*@'] } },
       { name: 'yahoo', profile: 'yahoo', host: '127.0.0.4', overrides: { ratePerMinute: 2 } },
+      { name: 'gmail-busy', profile: 'gmail', host: '127.0.0.5', overrides: { ratePerMinute: 1 } },
     ],
   });
   dns.setZone({
@@ -35,6 +37,8 @@ before(async () => {
     'outlook-test.mail.protection.outlook.test': { A: ['127.0.0.3'] },
     'yahoo.test': { MX: [{ exchange: 'mta5.am0.yahoodns.test', priority: 1 }] },
     'mta5.am0.yahoodns.test': { A: ['127.0.0.4'] },
+    'busy.gmail.test': { MX: [{ exchange: 'alt1.gmail-smtp-in.l.gmail.test', priority: 5 }] },
+    'alt1.gmail-smtp-in.l.gmail.test': { A: ['127.0.0.5'] },
   });
   relay = await RelayProcess.create({
     dns: { servers: [`127.0.0.1:${dns.port}`] },
@@ -121,4 +125,18 @@ test('rate limit: over 2 a minute Yahoo answers 421 [TSS04] at MAIL FROM; the re
   const got = sim.received('yahoo').flatMap((m) => m.rcptTo).sort();
   assert.deepEqual(got, ['user0@yahoo.test', 'user1@yahoo.test', 'user2@yahoo.test', 'user3@yahoo.test']);
   for (const id of ids) await eventually(async () => (await show(id)).recipients.every((r) => r.state === 'delivered') || undefined);
+});
+
+test('rate limit after DATA: Gmail\'s multi-line 421-4.7.28 defers the second message with its text; nothing is received twice', async () => {
+  const first = await submit(['ann@busy.gmail.test'], 'gmail burst 1');
+  await eventually(() => sim.received('gmail-busy').length === 1 || undefined);
+  const second = await submit(['ben@busy.gmail.test'], 'gmail burst 2');
+  const deferred = await eventually(async () => (await show(second)).attempts.find((a) => a.status === 'deferred'));
+  assert.match(deferred.response, /^421[ -]4\.7\.28 \[127\.0\.0\.1\] Our system has detected an unusual rate of .*unsolicited mail originating from your IP address\./);
+  assert.match(deferred.response, /review our Bulk Email Senders Guidelines\. [0-9a-f]+ - gsmtp$/);
+  assert.equal(sim.received('gmail-busy').length, 1, 'the refused DATA is not received');
+  now += 60_001;
+  await eventually(async () => (await show(second)).recipients.every((r) => r.state === 'delivered') || undefined, 20_000);
+  assert.deepEqual(sim.received('gmail-busy').map((m) => m.rcptTo[0]), ['ann@busy.gmail.test', 'ben@busy.gmail.test']);
+  assert.equal((await show(first)).attempts.length, 1);
 });
