@@ -1,8 +1,8 @@
 // `postlane sim`: runs the mailbox-provider simulator (src/sim/) in the foreground, for pointing a
 // staging relay at test MX hosts that answer like Gmail, Microsoft or Yahoo. Needs no relay
 // config or store. Prints JSON lines on stdout: sim.started (listeners and the DNS records to
-// publish), sim.received and sim.refused as they happen, sim.stats every --stats-interval and
-// once more on Ctrl-C / SIGTERM, then exits 0.
+// publish), sim.received, sim.refused and sim.complaint as they happen, sim.stats every
+// --stats-interval and once more on Ctrl-C / SIGTERM, then exits 0.
 import type { Command } from 'commander';
 import { parseDurationMs } from '../config/units.js';
 import { RelayError } from '../errors.js';
@@ -11,7 +11,7 @@ import { startSimulator, type Simulator } from '../sim/simulator.js';
 import { startStatusServer } from '../sim/status-server.js';
 import { STOCK_PROFILE_NAMES } from '../sim/profile.js';
 
-interface Options { config?: string; profile: string[]; listen: string[]; set: string[]; status?: string; statsInterval?: string; bodies?: boolean }
+interface Options { config?: string; profile: string[]; listen: string[]; set: string[]; status?: string; statsInterval?: string; complaintsTo?: string }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const line = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...o }) + '\n');
@@ -25,9 +25,13 @@ export function registerSimCommand(program: Command) {
     .option('--set <key=value>', 'a profile override for every --profile, e.g. ratePerMinute=30, greylistDelay=5m, unknownRecipients=\'["bounce+*@"]\' (repeatable)', collect, [])
     .option('--status <ip:port>', 'serve GET /status, /received, /refusals as JSON here (no auth: keep it on loopback)')
     .option('--stats-interval <duration>', 'print a sim.stats line this often, e.g. 30s')
+    .option('--complaints-to <ip:port>', 'mail an ARF complaint (to the return path) here for each message to complaint@, e.g. the relay\'s MX listener')
     .action(async (o: Options) => {
       const run = resolveRun(o);
-      const sim = await startSimulator({ providers: run.providers, keepBodies: false, onEvent: ({ type, ...e }) => line({ event: `sim.${type}`, ...e }) });
+      const sim = await startSimulator({
+        providers: run.providers, keepBodies: false, ...(run.complaints ? { complaints: run.complaints } : {}),
+        onEvent: ({ type, ...e }) => line({ event: `sim.${type}`, ...e }),
+      });
       let status: Awaited<ReturnType<typeof startStatusServer>> | null = null;
       try {
         if (run.status) status = await startStatusServer(sim, run.status.host, run.status.port);
@@ -59,12 +63,17 @@ function resolveRun(o: Options): SimRunConfig {
   }
   const base: SimRunConfig = o.config
     ? loadSimConfig(o.config)
-    : { providers: providersFromFlags(o.profile, o.listen, o.set), status: null, statsIntervalMs: null };
+    : { providers: providersFromFlags(o.profile, o.listen, o.set), status: null, statsIntervalMs: null, complaints: null };
   if (base.providers.length === 0) throw new RelayError('ERR_USAGE', 'nothing to run: give --profile NAME --listen IP:PORT (or --config sim.yaml)');
   if (o.status !== undefined) {
     const hp = parseListen(o.status);
     if (!hp) throw new RelayError('ERR_USAGE', `--status takes IP:port, not "${o.status}"`);
     base.status = hp;
+  }
+  if (o.complaintsTo !== undefined) {
+    const hp = parseListen(o.complaintsTo);
+    if (!hp) throw new RelayError('ERR_USAGE', `--complaints-to takes IP:port, not "${o.complaintsTo}"`);
+    base.complaints = hp;
   }
   if (o.statsInterval !== undefined) {
     const ms = parseDurationMs(o.statsInterval);

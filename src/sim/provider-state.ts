@@ -34,7 +34,10 @@ export interface SimReceived {
 export interface SimRefusal { provider: string; at: number; clientIp: string; stage: SimStage; reason: RefusalReason; code: number; mailFrom?: string; rcpt?: string }
 
 /** What happened, as it happens (the CLI prints these as JSON lines). Bodies are left out. */
-export type SimEvent = ({ type: 'received' } & Omit<SimReceived, 'body'>) | ({ type: 'refused' } & SimRefusal);
+export type SimEvent = ({ type: 'received' } & Omit<SimReceived, 'body'>) | ({ type: 'refused' } & SimRefusal) | ({ type: 'complaint' } & SimComplaint);
+
+/** A feedback report (ARF) the simulator mailed back for a message to complaint@ (complaint.ts). */
+export interface SimComplaint { provider: string; at: number; rcpt: string; to: string; reply?: string; error?: string }
 
 export interface SimStats {
   provider: string;

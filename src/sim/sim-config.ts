@@ -5,6 +5,7 @@
 //
 //   status: 127.0.0.1:8026          # optional HTTP status endpoint (GET /status, /received, /refusals)
 //   statsInterval: 30s              # optional: print a sim.stats JSON line this often
+//   complaints: { send: 127.0.0.1:2500, to: fbl@relay.example }   # optional: ARF for mail to complaint@ (to: default the return path)
 //   providers:
 //     - name: gmail
 //       profile: gmail              # a stock profile, or an object: { extends: gmail, name: corp, ... }
@@ -16,12 +17,13 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { parseDurationMs } from '../config/units.js';
 import { RelayError } from '../errors.js';
-import type { SimProviderOptions } from './simulator.js';
+import type { ComplaintTarget, SimProviderOptions } from './simulator.js';
 
 export interface SimRunConfig {
   providers: SimProviderOptions[];
   status: { host: string; port: number } | null;
   statsIntervalMs: number | null;
+  complaints: ComplaintTarget | null;
 }
 
 /** "127.0.0.2:2525", "[::1]:2525" → host and port (0 allowed: pick a free one). */
@@ -46,6 +48,7 @@ const fileSchema = z.object({
     if (!ms) { ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a duration: ${String(v)}` }); return z.NEVER; }
     return ms;
   }),
+  complaints: z.object({ send: listen, to: z.string().min(3).optional(), from: z.string().min(3).optional() }).strict().nullable().default(null),
   providers: z.array(z.object({
     name: z.string().min(1).optional(),
     profile: z.union([z.string().min(1), z.record(z.unknown())]),
@@ -70,6 +73,7 @@ export function loadSimConfig(file: string): SimRunConfig {
   return {
     status: c.status,
     statsIntervalMs: c.statsInterval,
+    complaints: c.complaints ? { ...c.complaints.send, ...(c.complaints.to ? { to: c.complaints.to } : {}), ...(c.complaints.from ? { from: c.complaints.from } : {}) } : null,
     providers: c.providers.map((p) => ({
       ...(p.name ? { name: p.name } : {}),
       profile: p.profile as SimProviderOptions['profile'],

@@ -21,9 +21,10 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp
 import { systemClock, type Clock } from '../clock.js';
 import { createSelfSigned } from '../tls/certificates.js';
 import { resolveProfile, type SimProfile, type SimProfileOverrides, type SimProfileInput } from './profile.js';
-import { ProviderState, fillReply, type SimEvent, type SimReceived, type SimRefusal, type SimStats, type WireReply } from './provider-state.js';
+import { ProviderState, fillReply, magicKind, type SimComplaint, type SimEvent, type SimReceived, type SimRefusal, type SimStats, type WireReply } from './provider-state.js';
+import { buildArf, sendReport, type ComplaintTarget } from './complaint.js';
 
-export type { SimEvent, SimReceived, SimRefusal, SimStats };
+export type { SimComplaint, SimEvent, SimReceived, SimRefusal, SimStats, ComplaintTarget };
 
 export interface SimProviderOptions {
   /** How this listener is called in received()/stats(); defaults to the profile's name. */
@@ -42,8 +43,10 @@ export interface SimulatorOptions {
   /** Keep each received message's bytes in received()[i].body (default true; the CLI keeps none). */
   keepBodies?: boolean;
   clock?: Clock;
-  /** Called for every message received and every refusal, as it happens. */
+  /** Called for every message received, refusal and complaint sent, as it happens. */
   onEvent?: (e: SimEvent) => void;
+  /** Mail an ARF complaint here for each accepted message to a complaint@ address (complaint.ts). */
+  complaints?: ComplaintTarget;
 }
 
 export interface SimProviderInfo { name: string; host: string; port: number; profile: SimProfile }
@@ -55,6 +58,8 @@ export interface Simulator {
   refusals(name?: string): SimRefusal[];
   stats(): SimStats[];
   waitFor(n: number, timeoutMs: number, name?: string): Promise<SimReceived[]>;
+  /** Complaints (ARF reports) sent so far, with the target's reply or the error. */
+  complaints(): SimComplaint[];
   close(): Promise<void>;
 }
 
@@ -72,6 +77,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const clock = opts.clock ?? systemClock;
   const keepBodies = opts.keepBodies ?? true;
   const running: Running[] = [];
+  const complaints: SimComplaint[] = [];
+  const pending = new Set<Promise<void>>();
+  const complain = opts.complaints ? complainer(opts.complaints, clock, (c) => { complaints.push(c); opts.onEvent?.({ type: 'complaint', ...c }); }, pending) : null;
   let sharedPort: number | undefined;
   try {
     for (const p of opts.providers) {
@@ -79,7 +87,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       const name = p.name ?? profile.name;
       if (running.some((r) => r.info.name === name)) throw new Error(`simulator: two providers named "${name}"`);
       const state = new ProviderState(name, profile, clock, opts.onEvent);
-      const server = new SMTPServer(await serverOptions(profile, state, keepBodies));
+      const server = new SMTPServer(await serverOptions(profile, state, keepBodies, complain && ((m) => complain(name, profile, m))));
       server.on('error', () => undefined); // a client's broken session is not the simulator's failure
       const host = p.host ?? '127.0.0.1';
       await new Promise<void>((resolve, reject) => {
@@ -112,7 +120,28 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       if (running.length === 1) return running[0]!.state.waitFor(n, timeoutMs);
       return waitAcross(running, n, timeoutMs);
     },
-    close: async () => { await Promise.all(running.map((r) => closeServer(r.server))); },
+    complaints: () => [...complaints],
+    close: async () => { await Promise.all(running.map((r) => closeServer(r.server))); await Promise.all(pending); },
+  };
+}
+
+type Accepted = { clientIp: string; mailFrom: string; rcptTo: string[]; body: Buffer };
+
+/** Sends one ARF per complaint@ recipient of an accepted message; never throws (errors are recorded). */
+function complainer(target: ComplaintTarget, clock: Clock, record: (c: SimComplaint) => void, pending: Set<Promise<void>>) {
+  return (provider: string, profile: SimProfile, m: Accepted) => {
+    if (!profile.magicAddresses) return;
+    for (const rcpt of m.rcptTo.filter((r) => magicKind(r) === 'complaint')) {
+      const to = target.to ?? m.mailFrom;
+      if (!to) continue; // a null sender (a bounce) gets no complaint
+      const from = target.from ?? `feedback@${profile.hostname}`;
+      const raw = buildArf({ reporterHost: profile.hostname, from, to, clientIp: m.clientIp, mailFrom: m.mailFrom, rcpt, receivedAt: clock.now(), original: m.body });
+      const p: Promise<void> = sendReport(target, from, to, raw).then(
+        (reply) => record({ provider, at: clock.now(), rcpt, to, reply }),
+        (err: unknown) => record({ provider, at: clock.now(), rcpt, to, error: (err as Error).message }),
+      ).finally(() => pending.delete(p));
+      pending.add(p);
+    }
   };
 }
 
@@ -125,7 +154,7 @@ export function clientIpOf(session: SMTPServerSession): string {
 const asError = (r: WireReply) => Object.assign(new Error(r.lines.join('\n')), { responseCode: r.code });
 const answer = (r: WireReply | null) => (r ? asError(r) : null);
 
-async function serverOptions(profile: SimProfile, state: ProviderState, keepBodies: boolean): Promise<SMTPServerOptions> {
+async function serverOptions(profile: SimProfile, state: ProviderState, keepBodies: boolean, onAccepted: ((m: Accepted) => void) | null): Promise<SMTPServerOptions> {
   const accepted = new Set<string>(); // session ids that `connect` let in (and so must `close`)
   return {
     name: profile.hostname,
@@ -158,11 +187,10 @@ async function serverOptions(profile: SimProfile, state: ProviderState, keepBodi
             return cb(Object.assign(new Error(`5.3.4 Message size exceeds fixed maximum message size (${profile.maxMessageBytes} bytes)`), { responseCode: 552 }));
           }
           const env = session.envelope;
-          cb(answer(state.data(clientIpOf(session), {
-            mailFrom: env.mailFrom ? env.mailFrom.address : '',
-            rcptTo: env.rcptTo.map((r) => r.address),
-            tls: session.secure,
-          }, Buffer.concat(chunks), keepBodies)));
+          const accepted = { clientIp: clientIpOf(session), mailFrom: env.mailFrom ? env.mailFrom.address : '', rcptTo: env.rcptTo.map((r) => r.address), body: Buffer.concat(chunks) };
+          const refusal = state.data(accepted.clientIp, { ...accepted, tls: session.secure }, accepted.body, keepBodies);
+          cb(answer(refusal));
+          if (!refusal) onAccepted?.(accepted);
         };
         if (profile.dataDelay > 0) setTimeout(reply, profile.dataDelay); else reply();
       });

@@ -14,6 +14,7 @@ import { TOOLS, skipUnless, toolPath } from '../helpers/require-tool.js';
 import { runCli, cliEnv } from '../cli/cli-run.js';
 import { freePort } from '../helpers/free-port.js';
 import { dialogue, codeOf } from './smtplib-dialogue.js';
+import { startReceiver } from '../helpers/smtp-receiver.js';
 
 const skip = await skipUnless(TOOLS.python3);
 const PYTHON3 = (await toolPath(TOOLS.python3)) ?? 'python3';
@@ -69,12 +70,14 @@ test('postlane sim --profile/--listen/--set: events as JSON lines, the status en
   }
 });
 
-test('postlane sim --config sim.yaml: providers with inline profiles and overrides; a bad key is named', { skip }, async () => {
+test('postlane sim --config sim.yaml: providers with inline profiles and overrides, complaints; a bad key is named', { skip }, async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-sim-'));
+  const fbl = await startReceiver({ host: '127.0.0.6', port: 0, tls: false });
   try {
     const port = await freePort();
     const file = path.join(dir, 'sim.yaml');
     await fs.writeFile(file, [
+      `complaints: { send: "127.0.0.6:${fbl.port}", to: fbl@relay.test }`,
       'providers:',
       '  - name: corp',
       '    profile: { extends: microsoft, name: corp, greylistDelay: 1h }',
@@ -92,6 +95,13 @@ test('postlane sim --config sim.yaml: providers with inline profiles and overrid
       assert.match((g[3] as { text: string }).text, /^4\.7\.500 Server busy\. Please try again later from \[127\.0\.0\.1\]\. \(S77714\)/);
       const y = await dialogue(PYTHON3, '127.0.0.5', port, [['a', 'connect'], ['a', 'ehlo'], ['a', 'mail', 'x@spam.test']]);
       assert.equal(codeOf(y[2]), 554);
+      const c = await dialogue(PYTHON3, '127.0.0.5', port, [['a', 'connect'], ['a', 'ehlo'], ['a', 'mail', 'a@s.test'], ['a', 'rcpt', 'complaint@yahoo.test'], ['a', 'data', 'Subject: x\r\n\r\nhi\r\n']]);
+      assert.equal(codeOf(c[4]), 250);
+      const complaint = await sim.wait((l) => l.event === 'sim.complaint');
+      assert.deepEqual([complaint.rcpt, complaint.to], ['complaint@yahoo.test', 'fbl@relay.test']);
+      assert.match(String(complaint.reply), /^250 /);
+      assert.deepEqual(fbl.messages[0]?.rcptTo, ['fbl@relay.test']);
+      assert.match(fbl.messages[0]!.body.toString(), /report-type=feedback-report/);
       sim.child.kill('SIGTERM');
       assert.equal((await once(sim.child, 'exit') as [number | null])[0], 0);
     } finally {
@@ -109,6 +119,7 @@ test('postlane sim --config sim.yaml: providers with inline profiles and overrid
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown stock profile "aol"/);
   } finally {
+    await fbl.close();
     await fs.rm(dir, { recursive: true, force: true });
   }
 });

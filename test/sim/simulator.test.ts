@@ -7,6 +7,8 @@ import { startSimulator, type Simulator } from '../../src/sim/simulator.js';
 import { resolveProfile, SimProfileError } from '../../src/sim/profile.js';
 import { TOOLS, skipUnless, toolPath } from '../helpers/require-tool.js';
 import { eventually } from '../helpers/relay-process.js';
+import { startReceiver } from '../helpers/smtp-receiver.js';
+import { parseReport } from '../../src/events/report-parser.js';
 import { dialogue, codeOf, type Step } from './smtplib-dialogue.js';
 
 const skip = await skipUnless(TOOLS.python3);
@@ -236,4 +238,32 @@ test('profiles: a bad key or value is an error naming it; an unknown stock profi
   assert.equal(custom.name, 'corp');
   assert.equal(custom.greylistDelay, 30_000);
   assert.equal(custom.rateLimitReply.code, 451);
+});
+
+test('complaint@: the message is accepted, then an ARF report about it is mailed to the complaint target (read back by our report parser)', { skip }, async () => {
+  const fbl = await startReceiver({ host: '127.0.0.3', port: 0, tls: false });
+  const sim = await startSimulator({ providers: [{ name: 'yahoo', profile: 'yahoo', host: '127.0.0.2', port: 0 }], complaints: { host: fbl.host, port: fbl.port } });
+  try {
+    const { host, port } = sim.address('yahoo');
+    const r = await dialogue(PYTHON3, host, port, send('bounce+01ABC.x@bounces.relay.test', ['complaint@yahoo.test', 'calm@yahoo.test'],
+      'From: news@acme.test\r\nTo: complaint@yahoo.test\r\nSubject: Spring sale\r\nMessage-ID: <m1@relay.test>\r\n\r\n20% off\r\n'));
+    assert.equal(codeOf(r[5]), 250);
+    const [report] = await fbl.waitFor(1, 15_000);
+    assert.equal(report!.mailFrom, 'feedback@mta7.am0.yahoodns.test');
+    assert.deepEqual(report!.rcptTo, ['bounce+01ABC.x@bounces.relay.test'], 'sent to the return path by default');
+    const arf = await parseReport(report!.body);
+    assert.equal(arf.kind, 'arf');
+    if (arf.kind !== 'arf') return;
+    assert.equal(arf.feedbackType, 'abuse');
+    assert.equal(arf.originalMailFrom, 'bounce+01ABC.x@bounces.relay.test');
+    assert.deepEqual(arf.originalRcptTo, ['complaint@yahoo.test']);
+    assert.equal(arf.sourceIp, '127.0.0.1');
+    assert.equal(arf.originalMessageId, '<m1@relay.test>');
+    await eventually(() => sim.complaints().length === 1 || undefined);
+    assert.match(sim.complaints()[0]!.reply ?? '', /^250 /);
+    assert.equal(fbl.messages.length, 1, 'one report: calm@ did not complain');
+  } finally {
+    await sim.close();
+    await fbl.close();
+  }
 });
