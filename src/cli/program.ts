@@ -1,5 +1,6 @@
-// Builds the `postlane` command tree: global options (--config, --debug), `start`, `config` and
-// every admin command group. A view over the stages; owns no state. index.ts runs it.
+// Builds the `postlane` command tree: global options (--config, --debug), `start`, `config`,
+// every admin command group and `sim` (the mailbox-provider simulator). A view over the stages;
+// owns no state. index.ts runs it.
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { formatConfig } from '../config/print.js';
@@ -18,6 +19,7 @@ import { registerTlsReportCommands } from './tls-reports.js';
 import { registerVerifyCommand } from './verify.js';
 import { registerSecretCommands } from './secrets.js';
 import { registerStartCommand } from './start.js';
+import { registerSimCommand } from './sim.js';
 import { VERSION } from './version.js';
 
 function registerConfigCommand(program: Command) {
@@ -63,5 +65,6 @@ export function buildProgram(): Command {
   registerTlsReportCommands(program);
   registerVerifyCommand(program);
   registerSecretCommands(program);
+  registerSimCommand(program);
   return program;
 }

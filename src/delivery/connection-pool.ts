@@ -62,7 +62,9 @@ export class SmtpSession {
   /** Runs one callback-style call, failing if the connection ends or the signal aborts first. */
   #call<T>(start: (done: (err: SmtpError | null, value?: T) => void) => void, signal?: AbortSignal): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const onEnd = () => finish(connectionLost());
+      // nodemailer ends the connection on a 421 *before* it hands the call its reply: wait a turn
+      // so that reply (the provider's "421 4.7.28 … rate limited" text) wins over "connection lost".
+      const onEnd = () => setImmediate(() => finish(connectionLost()));
       const onAbort = () => { this.close(); finish(Object.assign(new Error('Delivery aborted'), { code: 'EABORT' })); };
       const finish = (err: Error | null, value?: T) => {
         this.conn.off('end', onEnd);
