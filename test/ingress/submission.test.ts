@@ -20,7 +20,7 @@ test('STARTTLS + AUTH PLAIN + DATA: the exact stored body, envelope and origin',
   assert.equal(await c.cmd('STARTTLS'), '220 2.0.0 Ready to start TLS\r\n');
   await c.upgrade();
   assert.equal(await c.cmd('EHLO client.test'), '250-relay.test\r\n250-PIPELINING\r\n250-SIZE 26214400\r\n250-8BITMIME\r\n' +
-    '250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250-DSN\r\n250 AUTH PLAIN LOGIN\r\n');
+    '250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250-DSN\r\n250-AUTH PLAIN LOGIN\r\n250 REQUIRETLS\r\n');
   assert.equal(await c.cmd(`AUTH PLAIN ${b64('\0alice\0secret')}`), '235 2.7.0 Authentication successful\r\n');
   assert.equal(await c.cmd('MAIL FROM:<alice@example.com> SIZE=120'), '250 2.1.0 Ok\r\n');
   assert.equal(await c.cmd('RCPT TO:<bob@dest.example>'), '250 2.1.5 Ok\r\n');
@@ -67,7 +67,7 @@ test('implicit TLS on submissions: TLS from the first byte, AUTH required and of
   const c = await Client.connect(h.port('submissions'), { tls: true });
   assert.equal(await c.read(), '220 relay.test Postlane ESMTP\r\n');
   assert.equal(await c.cmd('EHLO client.test'), '250-relay.test\r\n250-PIPELINING\r\n250-SIZE 26214400\r\n250-8BITMIME\r\n' +
-    '250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250-DSN\r\n250 AUTH PLAIN LOGIN\r\n');
+    '250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250-DSN\r\n250-AUTH PLAIN LOGIN\r\n250 REQUIRETLS\r\n');
   assert.equal(await c.cmd('STARTTLS'), '503 5.5.1 TLS already active\r\n');
   assert.equal(await c.cmd('MAIL FROM:<alice@example.com>'), '530 5.7.0 Authentication required\r\n');
   assert.equal(await c.cmd('AUTH PLAIN'), '334 \r\n');
