@@ -319,6 +319,8 @@ export const configSchema = z.object({
     from: z.string().regex(/^[^\s@]+@[^\s@]+$/, 'expected an address like tls-reports@relay.example.com').nullable().default(null)
       .describe('From address of mailed reports (the report is DKIM-signed as the hostname when it is a sending domain); null: tls-reports@<hostname>'),
     caFile: z.string().nullable().default(null).describe('PEM CA bundle that verifies https: report endpoints instead of the Node CA store; for tests and private PKIs'),
+    allowPrivateDestinations: z.boolean().default(false)
+      .describe('let https: report endpoints (taken from any domain\'s DNS) be loopback, private, link-local or other non-public addresses; off, a hostile domain cannot aim the relay at internal services (SSRF), as for webhooks'),
   }).strict().default({}),
   log: z.object({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

@@ -76,10 +76,13 @@ export function buildReport(id: ReportIdentity, day: number, domain: string, cou
 
 export type RuaDestination = { kind: 'mailto'; address: string; uri: string } | { kind: 'https'; url: string; uri: string };
 
+/** Destinations served per report: a domain listing hundreds of mailto: URIs cannot make the relay mail them all. */
+export const MAX_RUA = 5;
+
 /**
  * The rua destinations of a domain's `_smtp._tls` TXT records (§3): of the records starting with
  * "v=TLSRPTv1", exactly one must remain, else the domain does not implement TLSRPT (null). Unknown
- * URI schemes are ignored.
+ * URI schemes are ignored; only the first MAX_RUA usable destinations are kept.
  */
 export function parseTlsrptRecord(txt: string[][]): RuaDestination[] | null {
   const records = txt.map((parts) => parts.join('')).filter((r) => /^v=TLSRPTv1\s*(;|$)/.test(r));
@@ -93,6 +96,7 @@ export function parseTlsrptRecord(txt: string[][]): RuaDestination[] | null {
   if (!rua) return null;
   const out: RuaDestination[] = [];
   for (const raw of rua.split(',').map((u) => u.trim()).filter(Boolean)) {
+    if (out.length >= MAX_RUA) break;
     if (/^mailto:/i.test(raw)) {
       let address: string;
       try { address = decodeURIComponent(raw.slice(7).split('?')[0]!); } catch { continue; }

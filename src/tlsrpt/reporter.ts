@@ -9,12 +9,17 @@
 // node, up to MAX_ATTEMPTS tries; destinations already served are remembered in the claim and not
 // served twice. A node that dies holding a claim leaves it to another once its lease runs out.
 // Checks run every CHECK_MS on a timer (unref'd), with the injected clock deciding the day.
+// An https: endpoint is chosen by whoever controls the domain's DNS, so, like a webhook URL
+// (events/webhook-destination.ts), it may only be a public address unless the operator sets
+// tlsReporting.allowPrivateDestinations: a literal private IP is refused before connecting, a name
+// at connection time against the addresses DNS returned. At most MAX_RUA destinations are served.
 import https from 'node:https';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { resolverLookup } from '../delivery/mta-sts-fetch.js';
 import type { MxResolver } from '../delivery/resolver.js';
 import type { DsnSigner } from '../events/dsn.js';
+import { DestinationNotAllowedError, guardedLookup, privateDestinationProblem, type AddressLookup } from '../events/webhook-destination.js';
 import type { Logger } from '../events/log.js';
 import { newQueueId } from '../message/ids.js';
 import type { QueueStore } from '../store/store.js';
@@ -168,22 +173,46 @@ export class TlsReporter {
 
   /** POSTs the report (§5.4): a 2xx answer is success; no redirects are followed. */
   #post(url: string, gz: Buffer): Promise<void> {
+    const open = this.#o.config.tlsReporting.allowPrivateDestinations;
+    const problem = open ? null : privateDestinationProblem(url);
+    if (problem) return Promise.reject(new Error(`destination refused: ${problem} (see tlsReporting.allowPrivateDestinations)`));
+    const lookup = open ? resolverLookup(this.#o.dns) : guardedLookup(addressesOf(this.#o.dns)) as unknown as ReturnType<typeof resolverLookup>;
     return new Promise((resolve, reject) => {
+      // The whole exchange, not only each idle gap, is bounded; the answer's body is never read.
+      const timer = setTimeout(() => req.destroy(new Error('timed out')), POST_TIMEOUT_MS);
       const req = https.request(url, {
-        method: 'POST', agent: false, lookup: resolverLookup(this.#o.dns), timeout: POST_TIMEOUT_MS, ...(this.#o.ca ? { ca: this.#o.ca } : {}),
+        method: 'POST', agent: false, lookup, timeout: POST_TIMEOUT_MS, ...(this.#o.ca ? { ca: this.#o.ca } : {}),
         headers: { 'content-type': 'application/tlsrpt+gzip', 'content-length': gz.length, 'user-agent': 'Postlane TLS-RPT' },
       });
       req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', (err) => reject(new Error(`POST failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(new Error(err instanceof DestinationNotAllowedError ? `destination refused: ${err.message}` : `POST failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+      });
       req.on('response', (res) => {
-        res.resume();
+        clearTimeout(timer);
         const status = res.statusCode ?? 0;
+        res.on('error', () => undefined);
+        req.destroy();
         if (status >= 200 && status < 300) resolve();
         else reject(new Error(`POST answered HTTP ${status}`));
       });
       req.end(gz);
     });
   }
+}
+
+/** Every A and AAAA address of a name, through the relay's resolver (the guard checks them all). */
+function addressesOf(dns: TlsReporterOptions['dns']): AddressLookup {
+  return async (hostname) => {
+    const [v4, v6] = await Promise.allSettled([dns.resolve4(hostname), dns.resolve6(hostname)]);
+    const out = [
+      ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 })) : []),
+      ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 })) : []),
+    ];
+    if (out.length === 0) throw Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' });
+    return out;
+  };
 }
 
 const isoDay = (day: number) => new Date(day).toISOString().slice(0, 10);

@@ -124,7 +124,7 @@ describe('TLS reporting (RFC 8460)', () => {
     recorder = new TlsOutcomeRecorder({ store: { addTlsOutcomes: (rows) => f.store.addTlsOutcomes(rows) }, clock, logger: createLogger('silent') });
     f = await createFixture({
       port: trusted.port, dns, clock,
-      overrides: { 'delivery.tlsCaFile': caFile, 'delivery.mtaSts': { port: web.port, caFile }, 'tlsReporting.organization': 'Postlane Test' },
+      overrides: { 'delivery.tlsCaFile': caFile, 'delivery.mtaSts': { port: web.port, caFile }, 'tlsReporting.organization': 'Postlane Test', 'tlsReporting.allowPrivateDestinations': true },
       scheduler: { tlsOutcomes: recorder },
     });
     // Reports are signed as the relay's hostname, a sending domain here (as main.ts wires DSNs).
