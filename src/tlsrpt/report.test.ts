@@ -17,6 +17,11 @@ describe('parseTlsrptRecord', () => {
     ['no rua', [['v=TLSRPTv1;']], null],
     ['only unknown schemes (http: is not allowed)', [['v=TLSRPTv1; rua=http://r.example.com/,ftp://x']], null],
     ['wrong version', [['v=TLSRPTv2; rua=mailto:a@example.com']], null],
+    ['mailto: addresses that are not mailboxes (controls, header syntax, IP literal) are ignored',
+      [['v=TLSRPTv1; rua=mailto:a%00b@example.com,mailto:a%1Bb@example.com,mailto:"x"%3Cy@example.com,mailto:a@[127.0.0.1],mailto:ok@example.com']],
+      [{ kind: 'mailto', address: 'ok@example.com', uri: 'mailto:ok@example.com' }]],
+    ['at most MAX_RUA destinations', [[`v=TLSRPTv1; rua=${Array.from({ length: 9 }, (_, i) => `mailto:r${i}@example.com`).join(',')}`]],
+      Array.from({ length: 5 }, (_, i) => ({ kind: 'mailto', address: `r${i}@example.com`, uri: `mailto:r${i}@example.com` }))],
   ];
   for (const [name, txt, want] of cases) it(name, () => assert.deepEqual(parseTlsrptRecord(txt), want));
 });

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { formatDate } from '../events/dsn.js';
+import { parseMailbox } from '../message/address.js';
 import type { TlsOutcomeCount, TlsPolicyType } from '../store/tls-report-store.js';
 import { DAY_MS } from './outcomes.js';
 
@@ -100,7 +101,9 @@ export function parseTlsrptRecord(txt: string[][]): RuaDestination[] | null {
     if (/^mailto:/i.test(raw)) {
       let address: string;
       try { address = decodeURIComponent(raw.slice(7).split('?')[0]!); } catch { continue; }
-      if (/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(address)) out.push({ kind: 'mailto', address, uri: raw });
+      // A plain mailbox at a domain name: no controls, no header syntax, no IP literal (the domain's DNS chose it).
+      const mailbox = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(address) && !/[\x00-\x1f\x7f"]/.test(address) ? parseMailbox(address) : null;
+      if (mailbox && !mailbox.isAddressLiteral) out.push({ kind: 'mailto', address, uri: raw });
     } else if (/^https:\/\//i.test(raw)) {
       try { out.push({ kind: 'https', url: new URL(raw).toString(), uri: raw }); } catch { /* not a URL */ }
     }
