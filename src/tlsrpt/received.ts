@@ -4,7 +4,8 @@
 // and summarises each: who sent it, the day, and per policy the session counts and failure types.
 // Read on demand by `postlane tls-reports received` (nothing is stored besides the mail itself; on
 // several nodes each node's dataDir holds the mail it received). Untrusted input: a file too large,
-// a gzip bomb or a malformed report is listed with its problem, never thrown.
+// a gzip bomb or a malformed report is listed with its problem, never thrown; its text fields lose
+// their control characters (terminal escapes) before the CLI prints them.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -62,9 +63,9 @@ async function readHead(file: string): Promise<string> {
 
 async function readReport(base: { id: string; receivedAt: number }, raw: Buffer): Promise<ReceivedReport> {
   const mail = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true });
-  const fromValue = mail.from?.value[0]?.address ?? null;
+  const fromValue = str(mail.from?.value[0]?.address) ?? null;
   const header = mail.headers.get('tls-report-domain');
-  const r: ReceivedReport = { ...base, from: fromValue, reportDomain: typeof header === 'string' ? header.trim() : null };
+  const r: ReceivedReport = { ...base, from: fromValue, reportDomain: typeof header === 'string' ? clean(header.trim()) : null };
   const att = mail.attachments.find((a) => /^application\/tlsrpt\+(gzip|json)$/i.test(a.contentType));
   if (!att) return { ...r, problem: 'no application/tlsrpt+gzip or +json attachment' };
   let json: string;
@@ -78,7 +79,9 @@ async function readReport(base: { id: string; receivedAt: number }, raw: Buffer)
   return summarise(r, doc);
 }
 
-const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+/** Sender-chosen text, printed on the operator's terminal: control characters (ESC, OSC…) become "?", at most 200 characters. */
+const clean = (v: string) => v.replace(/[\x00-\x1f\x7f-\x9f]/g, '?').slice(0, 200);
+const str = (v: unknown) => (typeof v === 'string' ? clean(v) : undefined);
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 function summarise(r: ReceivedReport, doc: unknown): ReceivedReport {

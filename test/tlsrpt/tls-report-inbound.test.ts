@@ -78,3 +78,29 @@ test('TLS reports mailed to the relay are stored and shown by postlane tls-repor
   assert.match(human.stdout, /Company-X\s+2016-04-01\s+sts relay\.test\s+5326\s+303\s+certificate-expired×100, starttls-not-supported×200, validation-failure×3/);
   assert.match(human.stdout, /unreadable: the attachment does not gunzip/);
 });
+
+test('hostile TLS reports: terminal escapes never reach the operator\'s terminal; a gzip bomb and odd JSON are listed with their problem', async (t) => {
+  const relay = await RelayProcess.create({ tlsReporting: { enabled: false } });
+  t.after(() => relay.cleanup());
+  await relay.start();
+  const mx = relay.port('mx');
+  const esc = '\u001b]52;c;ZWNobyBwd25lZA==\u0007\u001b[2J';
+  const hostile = {
+    ...example, 'organization-name': `Evil${esc}Corp`, 'report-id': 'h1',
+    policies: [null, 5, 'x', { policy: { 'policy-type': 'sts', 'policy-domain': `relay.test${esc}` }, summary: {}, 'failure-details': [null, { 'result-type': `x${esc}`, 'failed-session-count': 1 }] }],
+  };
+  assert.match(await sendToMx(mx, '', 'tls-reports@relay.test', reportMail('h1', 'json', Buffer.from(JSON.stringify(hostile)))), /^250 /);
+  assert.match(await sendToMx(mx, '', 'tls-reports@relay.test', reportMail('h2', 'gzip', gzipSync(Buffer.alloc(64 * 1024 * 1024)))), /^250 /);
+  await eventually(() => relay.logs.filter((l) => l.event === 'inbound.stored').length >= 2 || null);
+
+  const human = await relay.cli(['tls-reports', 'received']);
+  assert.equal(human.code, 0, human.stderr);
+  assert.doesNotMatch(human.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/, 'no control characters printed');
+  assert.match(human.stdout, /Evil\?+.*Corp/);
+  assert.match(human.stdout, /unreadable: the attachment does not gunzip: ERR_BUFFER_TOO_LARGE/);
+  const json = JSON.parse((await relay.cli(['tls-reports', 'received', '--json'])).stdout) as ReceivedReport[];
+  const h1 = json.find((r) => r.reportId === 'h1')!;
+  assert.equal(h1.policies?.length, 4);
+  const values = [h1.organization ?? '', ...(h1.policies ?? []).flatMap((p) => [p.type, p.domain, ...p.failures.map((f) => f.resultType)])];
+  assert.ok(values.every((v) => !/[\u0000-\u001f\u007f-\u009f]/.test(v)), JSON.stringify(values));
+});
