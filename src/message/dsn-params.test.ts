@@ -21,6 +21,11 @@ test('ENVID, NOTIFY and ORCPT values', () => {
   assert.deepEqual(parseOrcpt('RFC822;a+2Bb@c.example'), { type: 'rfc822', address: 'a+b@c.example' });
   assert.equal(parseOrcpt('rfc822;a+0Db@c.example'), null, 'no CR smuggled into a DSN field');
   assert.equal(parseOrcpt(`rfc822;${'a'.repeat(500)}`), null);
+  // utf-8 (RFC 6533): controls hidden in \x{HEX} escapes are refused like xtext ones, once decoded.
+  assert.equal(parseOrcpt('utf-8;a\\x{D}\\x{A}Bcc:+20x@c.example'), null, 'no CR LF through a unitext escape');
+  assert.equal(parseOrcpt('utf-8;a\\x{0}b@c.example'), null, 'no NUL');
+  assert.equal(parseOrcpt('utf-8;a\\x{1B}[2Jb@c.example'), null, 'no terminal escape');
+  assert.equal(parseOrcpt('utf-8;a\\x{85}b@c.example'), null, 'no C1 control');
 });
 
 test('ORCPT for the next hop: xtext again; utf-8 addresses as unitext (RFC 6533)', () => {

@@ -100,11 +100,9 @@ export function parseOrcpt(value: string | null): DsnOrcpt | null {
   const type = value.slice(0, semi).toLowerCase();
   if (!ADDR_TYPE.test(type)) return null;
   let address = decodeXtext(value.slice(semi + 1), type === 'utf-8');
-  if (address === null || address === '' || /[\x00-\x1f\x7f]/.test(address)) return null;
-  if (type === 'utf-8') {
-    address = decodeUnitext(address);
-    if (address === null) return null;
-  }
+  if (address !== null && type === 'utf-8') address = decodeUnitext(address);
+  // Checked once fully decoded: a unitext escape (\x{D}) must not bring back what xtext may not carry.
+  if (address === null || address === '' || /[\x00-\x1f\x7f-\x9f]/.test(address)) return null;
   return { type, address };
 }
 
