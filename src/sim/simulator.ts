@@ -179,11 +179,17 @@ async function serverOptions(profile: SimProfile, state: ProviderState, keepBodi
       cb(answer(state.rcpt(clientIpOf(session), session.envelope.mailFrom ? session.envelope.mailFrom.address : '', address.address)));
     },
     onData(stream, session, cb) {
+      // Nothing past maxMessageBytes is kept: the message gets 552, and a client streaming
+      // gigabytes must not exhaust the simulator's memory.
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      let size = 0;
+      stream.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size <= profile.maxMessageBytes) chunks.push(c);
+      });
       stream.on('end', () => {
         const reply = () => {
-          if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded) {
+          if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded || size > profile.maxMessageBytes) {
             return cb(Object.assign(new Error(`5.3.4 Message size exceeds fixed maximum message size (${profile.maxMessageBytes} bytes)`), { responseCode: 552 }));
           }
           const env = session.envelope;
