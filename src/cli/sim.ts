@@ -11,7 +11,7 @@ import { startSimulator, type Simulator } from '../sim/simulator.js';
 import { startStatusServer } from '../sim/status-server.js';
 import { STOCK_PROFILE_NAMES } from '../sim/profile.js';
 
-interface Options { config?: string; profile: string[]; listen: string[]; set: string[]; status?: string; statsInterval?: string; complaintsTo?: string }
+interface Options { config?: string; profile: string[]; listen: string[]; set: string[]; status?: string; publicStatus?: boolean; statsInterval?: string; complaintsTo?: string }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const line = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...o }) + '\n');
@@ -23,7 +23,8 @@ export function registerSimCommand(program: Command) {
     .option('--profile <name>', 'a stock profile to run (repeatable; paired in order with --listen)', collect, [])
     .option('--listen <ip:port>', 'where that profile listens, e.g. 127.0.0.2:2525 (repeatable)', collect, [])
     .option('--set <key=value>', 'a profile override for every --profile, e.g. ratePerMinute=30, greylistDelay=5m, unknownRecipients=\'["bounce+*@"]\' (repeatable)', collect, [])
-    .option('--status <ip:port>', 'serve GET /status, /received, /refusals as JSON here (no auth: keep it on loopback)')
+    .option('--status <ip:port>', 'serve GET /status, /received, /refusals as JSON here (no auth: loopback only, unless --public-status)')
+    .option('--public-status', 'let --status (or the config\'s status) be a non-loopback address: anyone who reaches it reads every sender and recipient')
     .option('--stats-interval <duration>', 'print a sim.stats line this often, e.g. 30s')
     .option('--complaints-to <ip:port>', 'mail an ARF complaint (to the return path) here for each message to complaint@, e.g. the relay\'s MX listener')
     .action(async (o: Options) => {
@@ -80,8 +81,14 @@ function resolveRun(o: Options): SimRunConfig {
     if (!ms) throw new RelayError('ERR_USAGE', `--stats-interval takes a duration such as 30s, not "${o.statsInterval}"`);
     base.statsIntervalMs = ms;
   }
+  if (base.status && !o.publicStatus && !isLoopback(base.status.host)) {
+    throw new RelayError('ERR_USAGE', `the status endpoint has no authentication and lists every sender and recipient: ${base.status.host} is not a loopback address; use 127.0.0.1, or add --public-status`);
+  }
   return base;
 }
+
+/** 127.0.0.0/8, ::1 and ::ffff:127.x.y.z. */
+const isLoopback = (ip: string): boolean => /^(::ffff:)?127\./i.test(ip) || ip === '::1';
 
 /**
  * The zone a resolver would serve so a relay's MX lookups reach the providers: a domain per

@@ -123,3 +123,9 @@ test('postlane sim --config sim.yaml: providers with inline profiles and overrid
     await fs.rm(dir, { recursive: true, force: true });
   }
 });
+
+test('postlane sim --status on a non-loopback address is refused unless --public-status (the endpoint has no auth)', async () => {
+  const bad = await runCli(['sim', '--profile', 'gmail', '--listen', '127.0.0.2:0', '--status', '192.0.2.1:0']);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /192\.0\.2\.1 is not a loopback address; use 127\.0\.0\.1, or add --public-status/);
+});
