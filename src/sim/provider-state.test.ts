@@ -2,7 +2,7 @@
 // address globs, rate scaling to the window, session counting, and reply placeholders.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { ProviderState, addressMatcher, fillReply, magicKind, type SimEvent } from './provider-state.js';
+import { MAX_RECEIVED_KEPT, ProviderState, addressMatcher, fillReply, magicKind, type SimEvent } from './provider-state.js';
 import { resolveProfile } from './profile.js';
 
 const clock = () => { let t = 1_000_000; return { now: () => t, advance: (ms: number) => { t += ms; } }; };
@@ -60,4 +60,15 @@ test('replies: placeholders filled, lines split, a fresh {id} each time', () => 
   assert.equal(a[0], '4.7.0 [10.1.2.3] s@a.test to r@b.test at b.test via mx.test');
   assert.match(a[1]!, /^4\.7\.0 [0-9a-f]{16}$/);
   assert.notEqual(fillReply('{id}', {})[0], fillReply('{id}', {})[0]);
+});
+
+test('a long run keeps the last MAX_RECEIVED_KEPT messages listed and counts them all (memory stays bounded)', async () => {
+  const c = clock();
+  const s = new ProviderState('p', resolveProfile('gmail', {}), c, () => undefined);
+  const n = MAX_RECEIVED_KEPT + 50;
+  for (let i = 0; i < n; i++) { assert.equal(s.data('ip', env(`r${i}@x.test`), BODY, false), null); c.advance(1); }
+  assert.equal(s.received.length, MAX_RECEIVED_KEPT);
+  assert.equal(s.received[0]!.rcptTo[0], 'r50@x.test', 'the oldest ones go first');
+  assert.equal(s.stats().messages, n);
+  await s.waitFor(n, 1_000); // counted, not listed
 });

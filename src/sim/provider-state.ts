@@ -53,6 +53,8 @@ export interface SimStats {
 const REASONS: RefusalReason[] = ['connection-limit', 'rate-limit', 'recipient-rate-limit', 'greylisted', 'unknown-recipient', 'blocked-ip', 'blocked-sender', 'blocked-content', 'magic-bounce'];
 const MAGIC = /^(success|bounce|ooto|complaint|suppressionlist)(?:\+[^@]*)?@/i;
 const MAX_REFUSALS_KEPT = 10_000;
+/** Received messages listed (received(), /received); older ones only count in stats(). A soak run must not grow without end. */
+export const MAX_RECEIVED_KEPT = 10_000;
 
 /** A glob over an address ("*" any run, "?" one char); a pattern ending in "@" matches any domain. */
 export function addressMatcher(globs: readonly string[]): (address: string) => boolean {
@@ -77,7 +79,7 @@ class Window {
     while (this.#times.length && this.#times[0]! <= now - windowMs) this.#times.shift();
     return this.#times.length;
   }
-  add(now: number) { this.#times.push(now); }
+  add(now: number, windowMs: number) { this.count(now, windowMs); this.#times.push(now); }
 }
 
 export class ProviderState {
@@ -170,14 +172,14 @@ export class ProviderState {
   waitFor(n: number, timeoutMs: number): Promise<SimReceived[]> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        if (this.received.length < n) return;
+        if (this.#counters.messages < n) return;
         clearTimeout(timer);
         this.#waiters.delete(check);
         resolve(this.received);
       };
       const timer = setTimeout(() => {
         this.#waiters.delete(check);
-        reject(new Error(`simulator ${this.provider}: ${this.received.length} of ${n} messages after ${timeoutMs} ms`));
+        reject(new Error(`simulator ${this.provider}: ${this.#counters.messages} of ${n} messages after ${timeoutMs} ms`));
       }, timeoutMs);
       this.#waiters.add(check);
       check();
@@ -190,18 +192,23 @@ export class ProviderState {
     for (const r of env.rcptTo) {
       const kind = this.profile.magicAddresses ? magicKind(r) : null;
       if (kind) magic[r] = kind;
+      // Windows only where a rate is counted, trimmed as they grow: a soak run keeps no per-message state.
+      if (this.profile.recipientRatePerMinute === null) continue;
       const key = r.toLowerCase();
       const w = this.#rcptWindows.get(key) ?? new Window();
-      w.add(now);
+      w.add(now, this.profile.rateWindow);
       this.#rcptWindows.set(key, w);
     }
-    const w = this.#ipWindows.get(ip) ?? new Window();
-    w.add(now);
-    this.#ipWindows.set(ip, w);
+    if (this.profile.ratePerMinute !== null) {
+      const w = this.#ipWindows.get(ip) ?? new Window();
+      w.add(now, this.profile.rateWindow);
+      this.#ipWindows.set(ip, w);
+    }
     const received: Omit<SimReceived, 'body'> = {
       provider: this.provider, clientIp: ip, mailFrom: env.mailFrom, rcptTo: [...env.rcptTo], size: body.length, tls: env.tls, receivedAt: now, magic,
     };
     this.received.push(keepBody ? { ...received, body } : received);
+    if (this.received.length > MAX_RECEIVED_KEPT) this.received.shift();
     this.onEvent({ type: 'received', ...received });
     this.#counters.messages++;
     this.#counters.recipients += env.rcptTo.length;
