@@ -5,6 +5,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { configSchema, unitOfSchema, type Config } from './schema.js';
 import { formatDuration, formatSize } from './units.js';
+import { effectiveRules } from '../delivery/shaping-rules.js';
 
 const SECRET_KEYS = new Set(['pass', 'password', 'secret']);
 
@@ -52,5 +53,18 @@ export const presentConfig = (cfg: Readonly<Config>): Record<string, unknown> =>
 export function formatConfig(cfg: Readonly<Config>, format: 'yaml' | 'json', source: string): string {
   const shown = presentConfig(cfg);
   if (format === 'json') return JSON.stringify(shown, null, 2) + '\n';
-  return `# effective configuration: defaults <- ${source} <- POSTLANE_* environment; secrets hidden\n${YAML.stringify(shown)}`;
+  return `# effective configuration: defaults <- ${source} <- POSTLANE_* environment; secrets hidden\n${YAML.stringify(shown)}${formatShapingRules(cfg)}`;
+}
+
+/**
+ * The effective per-provider shaping rules (stock ← shaping.providers ← shaping.overrides for the
+ * default pool and any account), as YAML comments: shown, but not part of what loads back.
+ */
+export function formatShapingRules(cfg: Readonly<Config>): string {
+  if (!cfg.shaping.enabled) return '# shaping is off: per recipient domain limits only (delivery.maxConnectionsPerDestination)\n';
+  const fmt = (v: number | null) => (v === null ? '-' : String(v));
+  const rows = effectiveRules(cfg.shaping).map((r) =>
+    `#   ${r.provider.padEnd(12)} ${fmt(r.maxConnections).padStart(5)} ${fmt(r.messagesPerConnection).padStart(6)} ${fmt(r.perSecond).padStart(6)} ${fmt(r.perMinute).padStart(7)} ${fmt(r.perHour).padStart(8)}`);
+  return ['# effective shaping rules per provider and egress source (stock <- shaping.providers <- shaping.overrides; default pool):',
+    '#   provider     conns msg/cn  per-s   per-m    per-h', ...rows].join('\n') + '\n';
 }

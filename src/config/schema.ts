@@ -56,6 +56,48 @@ const hostPort = (defaultPort: number) => withUnit('hostPort',
     return z.NEVER;
   }));
 
+const shapingLimitFields = {
+  maxConnections: z.number().int().positive().nullable().optional().describe('simultaneous sessions to the provider per egress source, over the cluster; null: delivery.maxConnectionsPerDestination'),
+  messagesPerConnection: z.number().int().positive().nullable().optional().describe('then the session is closed; null: delivery.maxMessagesPerConnection'),
+  perSecond: z.number().positive().nullable().optional().describe('messages per second per egress source; null: no limit'),
+  perMinute: z.number().positive().nullable().optional().describe('messages per minute per egress source; null: no limit'),
+  perHour: z.number().positive().nullable().optional().describe('messages per hour per egress source; null: no limit'),
+};
+const providerName = z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,99}$/, 'expected a provider name like "gmail" (lower case)');
+
+/** Per-provider traffic shaping (issue 11): docs/shaping.md; the stock rules are in src/delivery/shaping-rules.ts. */
+const shapingSchema = z.object({
+  enabled: z.boolean().default(true)
+    .describe('shape outbound traffic per mailbox provider (MX rollup, stock limits, adaptive suspensions); false: per recipient domain only, as delivery.maxConnectionsPerDestination'),
+  mx: z.array(z.object({
+    provider: providerName,
+    mx: z.string().regex(/^(\*\.)?([a-z0-9_-]+\.)*[a-z0-9_-]+\.?$/i, 'expected an MX host like "mx.example.net" or "*.example.net"'),
+  }).strict()).default([])
+    .describe('extra MX host → provider rules, tried before the stock table (a provider\'s regional hosts, a private test MX)'),
+  providers: z.record(providerName, z.object(shapingLimitFields).strict()).default({})
+    .describe('limits per provider over the stock ones (fields left out keep the stock value); a new name shapes that provider'),
+  overrides: z.array(z.object({
+    provider: providerName.optional(),
+    pool: z.string().min(1).optional().describe('egress pool (the one pool is "default")'),
+    account: z.string().min(1).optional(),
+    ...shapingLimitFields,
+  }).strict()).default([])
+    .describe('limits for a provider, egress pool and/or account; every matching entry applies, in order, over shaping.providers'),
+  accountShare: z.number().gt(0).max(1).default(0.5)
+    .describe('while two or more accounts send to a provider, each may use at most this share of its rates, so one account\'s broadcast cannot starve another\'s mail'),
+  maxSuspend: duration('shaping.maxSuspend').default('1h')
+    .describe('a throttle reply never suspends a provider longer than this (the actions\' own durations are shorter by default)'),
+  recoverEvery: duration('shaping.recoverEvery').default('1m')
+    .describe('after a scale-down or a suspension, rates grow back by a quarter this often while no throttle reply comes'),
+  actions: z.array(z.object({
+    name: z.string().min(1).max(64),
+    match: z.string().min(1).max(500).refine((v) => { try { new RegExp(v, 'i'); return true; } catch { return false; } }, 'expected a regular expression'),
+    suspend: duration('shaping.actions[].suspend').default(0).describe('suspend the provider this long; 0: not'),
+    scale: z.number().gt(0).max(1).default(1).describe('multiply its rates and connections by this'),
+  }).strict()).default([])
+    .describe('extra reply pattern → action rules (case-insensitive regular expression on "code text"), tried before the stock table'),
+}).strict().default({});
+
 /** MX hosts of providers known to blocklist senders that probe with RCPT (verify.smtpProbe.skipMxHosts). */
 export const PROBE_SKIP_MX_HOSTS = ['google.com', 'googlemail.com', 'yahoodns.net', 'yahoo.com', 'aol.com', 'outlook.com', 'hotmail.com', 'live.com', 'icloud.com', 'me.com'];
 
@@ -179,6 +221,7 @@ export const configSchema = z.object({
     pollInterval: duration('delivery.pollInterval').default('1s').describe('how often the scheduler looks for due work it was not told about'),
     leaseTime: duration('delivery.leaseTime').default('10m').describe('a claimed delivery is reclaimable after this, if its owner died'),
   }).strict().default({}),
+  shaping: shapingSchema,
   domains: z.object({
     spf: z.string().regex(/^\S+( \S+)*$/, 'expected SPF mechanisms like "include:_spf.relay.example" or "ip4:192.0.2.10 ip6:2001:db8::10"')
       .nullable().default(null)
