@@ -95,6 +95,8 @@ export interface PoolOptions {
   onSessionClosed?: (destination: string) => void;
   /** For certificate validity dates in DANE-TA checks. */
   clock?: Clock;
+  /** Messages per session for a destination (a shaped provider's messagesPerConnection); default delivery.maxMessagesPerConnection. */
+  maxMessagesOf?: (destination: string) => number | null;
 }
 
 export class ConnectionPool {
@@ -102,6 +104,7 @@ export class ConnectionPool {
   readonly #config: PoolOptions['config'];
   readonly #ca: string | undefined;
   readonly #clock: Clock;
+  readonly #maxMessagesOf: PoolOptions['maxMessagesOf'];
   readonly #onSessionClosed: (destination: string) => void;
   readonly #destinations = new Map<string, DestinationSessions>();
   /** Every connection not yet closed (its socket). */
@@ -113,6 +116,7 @@ export class ConnectionPool {
     this.#ca = opts.ca;
     this.#clock = opts.clock ?? systemClock;
     this.#onSessionClosed = opts.onSessionClosed ?? (() => undefined);
+    this.#maxMessagesOf = opts.maxMessagesOf;
   }
 
   static keyOf(t: SessionTarget, destination = ''): string {
@@ -273,7 +277,7 @@ export class ConnectionPool {
   release(session: SmtpSession, reusable: boolean): void {
     const d = this.#config.delivery;
     this.#unbusy(session.destination);
-    if (this.#closed || !reusable || !session.isOpen || session.messages >= d.maxMessagesPerConnection) {
+    if (this.#closed || !reusable || !session.isOpen || session.messages >= (this.#maxMessagesOf?.(session.destination) ?? d.maxMessagesPerConnection)) {
       session.quit();
       return;
     }

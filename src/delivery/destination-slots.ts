@@ -14,8 +14,8 @@ type SlotStore = Pick<QueueStore, 'acquireDestinationSlots' | 'renewDestinationS
 export interface DestinationSlotsOptions {
   store: SlotStore;
   owner: string;
-  /** Slots per destination over the whole cluster. */
-  limit: number;
+  /** Slots per destination over the whole cluster (a function: per destination, e.g. a shaped provider's cap). */
+  limit: number | ((destination: string) => number);
   leaseMs: number;
   /** After an acquire came back short, the destination counts as full (not claimed for) this long. */
   fullBackoffMs: number;
@@ -39,6 +39,11 @@ export class DestinationSlots {
 
   held(destination: string): number { return this.#held.get(destination)?.length ?? 0; }
 
+  /** The cluster-wide slot count of a destination. */
+  limitOf(destination: string): number {
+    return typeof this.#o.limit === 'number' ? this.#o.limit : this.#o.limit(destination);
+  }
+
   /** Every slot of the destination was taken (by other nodes) at the last try, recently. */
   isFull(destination: string): boolean {
     const until = this.#fullUntil.get(destination);
@@ -57,9 +62,16 @@ export class DestinationSlots {
     if (requests.length === 0) return;
     await this.#releasing;
     const now = this.#o.clock.now();
+    const byLimit = new Map<number, typeof requests>();
+    for (const r of requests) {
+      const limit = this.limitOf(r.destination);
+      byLimit.set(limit, [...(byLimit.get(limit) ?? []), r]);
+    }
     let granted: DestinationSlot[] = [];
     try {
-      granted = await this.#o.store.acquireDestinationSlots({ owner: this.#o.owner, requests, limit: this.#o.limit, now, leaseMs: this.#o.leaseMs });
+      for (const [limit, group] of byLimit) { // one store call per distinct limit (usually one)
+        granted = granted.concat(await this.#o.store.acquireDestinationSlots({ owner: this.#o.owner, requests: group, limit, now, leaseMs: this.#o.leaseMs }));
+      }
     } catch (err) {
       this.#o.logger.warn({ event: 'delivery.slots_failed', op: 'acquire', err }, 'could not acquire destination slots');
     }

@@ -68,6 +68,8 @@ export interface JobRunnerOptions {
   onOutcome?: OutcomeObserver;
   /** Counts TLS sessions under MTA-STS/DANE policies for TLS reports (RFC 8460); absent: not counted. */
   tlsOutcomes?: TlsOutcomeRecorder;
+  /** The scheduler's destination key of a job (a shaped provider's, or the domain): sessions are kept per destination. */
+  destinationOf?: (job: DeliveryJob) => string;
 }
 
 /** Told each job's recorded outcomes and how long its attempt took (ms, from the start of run()). */
@@ -142,7 +144,7 @@ export class JobRunner {
     }
     const rcptDsn = new Map(job.recipients.filter((r) => r.dsn).map((r) => [r.address, r.dsn!]));
     const dsn = job.dsn || rcptDsn.size ? { dsn: { ...job.dsn, ...(rcptDsn.size ? { recipients: rcptDsn } : {}) } } : {};
-    const message: AttemptMessage = { messageId: job.messageId, mailFrom: job.returnPath, size: job.size, recipients: addresses, destination: job.domain, ...dsn,
+    const message: AttemptMessage = { messageId: job.messageId, mailFrom: job.returnPath, size: job.size, recipients: addresses, destination: this.o.destinationOf?.(job) ?? job.domain, ...dsn,
       ...(job.transport ? { transport: job.transport } : {}) };
     const out = await this.#tryHosts(job, message, hosts, signal);
     if ('failed' in out) return all(out.failed);

@@ -17,6 +17,13 @@
 // claimed, so a job whose lease expired meanwhile is recorded, never claimed and sent again here.
 // Nor is a job that is still running here when a claim returns it again (its lease ran out: a
 // claim or a result that a slow disk committed late): the copy is dropped (`delivery.lease_overrun`).
+// Traffic shaping (issue 11, docs/shaping.md): a relay job whose domain rolls up to a shaped
+// provider (provider-directory.ts, by MX) has the destination "<provider>@<egress source>" instead
+// of its domain, so slots, connections and sessions are counted per provider over the cluster,
+// capped by the provider's maxConnections; before it starts, the shaper (shaper.ts) must admit it
+// (rates, account share, suspension). A job it holds back is given back to the queue due when the
+// shaper says, without an attempt, and the provider's domains are not claimed until then. Replies
+// are shown to the shaper, which suspends or scales the provider down (throttle-actions.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
@@ -37,6 +44,8 @@ import { MtaStsResolver, type MtaStsDns } from './mta-sts.js';
 import { createResolver, type MxResolver } from './resolver.js';
 import { Router } from './route.js';
 import { JobRunner, type OutcomeObserver } from './run-job.js';
+import { ProviderDirectory } from './provider-directory.js';
+import { egressSourceOf, Shaper, type ThrottleView } from './shaper.js';
 import { createSecureResolver, type SecureResolver } from './secure-resolver.js';
 import { TransportSecurity } from './transport-security.js';
 import { stsFetchResult, type TlsOutcomeRecorder } from '../tlsrpt/outcomes.js';
@@ -79,7 +88,18 @@ export class DeliveryScheduler {
   readonly #runner: Runner;
   readonly #pool: ConnectionPool;
   readonly #slots: DestinationSlots;
+  /** Running jobs per destination (a recipient domain, or a shaped provider's "<provider>@<source>"). */
   readonly #perDomain = new Map<string, number>();
+  readonly #shaper: Shaper;
+  readonly #providers: ProviderDirectory;
+  /** Shaping applies (shaping.enabled, and no smarthost: everything goes to one host then). */
+  readonly #shaping: boolean;
+  /** The shaped provider and destination of each job admitted here (fixed for the job's life). */
+  readonly #shapedOf = new WeakMap<DeliveryJob, { provider: string; source: string; destination: string }>();
+  /** Destination → until when the shaper holds it back (its domains are not claimed meanwhile). */
+  readonly #heldUntil = new Map<string, { until: number; provider: string }>();
+  /** Jobs the shaper held back this round, to give back to the queue with their due time. */
+  #throttled: { job: DeliveryJob; until: number }[] = [];
   readonly #running = new Set<Promise<void>>();
   /** messageId + domain of every job running or waiting here: a claim that returns one again is not run twice. */
   readonly #mine = new Set<string>();
@@ -98,17 +118,23 @@ export class DeliveryScheduler {
     this.#o = { config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId };
     this.#outage = new OutageBackoff(PAUSE_BACKOFF, clock);
     const resolver = opts.resolver ?? createResolver(opts.config.dns);
+    this.#shaper = new Shaper({ config: opts.config.shaping, clock, logger: opts.logger });
+    this.#providers = new ProviderDirectory(resolver, clock, opts.config.shaping.mx);
+    this.#shaping = opts.config.shaping.enabled && !opts.config.delivery.smarthost;
     this.#pool = new ConnectionPool({
       config: opts.config, clock, ca: readCaFile(opts.config.delivery.tlsCaFile, 'delivery.tlsCaFile'),
       onSessionClosed: (destination) => this.#releaseIdleSlots(destination),
+      maxMessagesOf: (destination) => this.#shaper.messagesPerConnection(providerOfDestination(destination)),
     });
     const d = opts.config.delivery;
     this.#slots = new DestinationSlots({
-      store: opts.store, owner: opts.nodeId, limit: d.maxConnectionsPerDestination, leaseMs: d.leaseTime,
+      store: opts.store, owner: opts.nodeId, limit: (destination) => this.#maxFor(destination), leaseMs: d.leaseTime,
       fullBackoffMs: d.pollInterval, clock, logger: opts.logger,
     });
     this.#runner = opts.runner ?? new JobRunner({
-      config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId, random: opts.random, signDsn: opts.signDsn, onOutcome: opts.onOutcome, tlsOutcomes: opts.tlsOutcomes,
+      config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId, random: opts.random, signDsn: opts.signDsn, tlsOutcomes: opts.tlsOutcomes,
+      onOutcome: (job, outcomes, ms) => { this.#observe(job, outcomes); opts.onOutcome?.(job, outcomes, ms); },
+      destinationOf: (job) => this.#destinationOf(job),
       router: new Router({ config: opts.config, resolver, random: opts.random }),
       security: createTransportSecurity(opts, resolver, clock),
       attempt: new SmtpAttempt({ pool: this.#pool, store: opts.store }),
@@ -205,8 +231,10 @@ export class DeliveryScheduler {
         now: this.#o.clock.now(), limit, leaseMs: d.leaseTime, owner: this.#o.nodeId, excludeDomains: this.#saturatedDomains(),
       });
       if (this.#state !== 'running') return true; // stopping: these leases are released by stop()
+      if (this.#shaping) await this.#providers.learn(jobs.filter((j) => j.route === 'relay').map((j) => j.domain));
       const admitted = jobs.filter((job) => this.#admit(job)).length;
       await this.#acquireForWaiting();
+      await this.#giveBackThrottled();
       // Copies of our own running jobs do not count: claiming on at once would return them again
       // each time a claim's commit outlasts the lease (a slow disk). Completions and the poll wake us.
       if (admitted < limit) return true;
@@ -215,18 +243,96 @@ export class DeliveryScheduler {
 
   /** Domains not to claim for now: full here, or every slot held elsewhere (and none of ours free). */
   #saturatedDomains(): string[] {
-    const max = this.#o.config.delivery.maxConnectionsPerDestination;
-    const full = [...this.#perDomain].filter(([, n]) => n >= max).map(([domain]) => domain);
+    const full = [...this.#perDomain].filter(([dest, n]) => n >= this.#maxFor(dest)).map(([dest]) => dest);
     const elsewhere = this.#slots.fullDestinations().filter((d) => (this.#perDomain.get(d) ?? 0) >= this.#slots.held(d));
-    return [...new Set([...full, ...elsewhere])];
+    const now = this.#o.clock.now();
+    for (const [dest, h] of this.#heldUntil) if (h.until <= now) this.#heldUntil.delete(dest);
+    const out = new Set<string>();
+    for (const dest of [...full, ...elsewhere, ...this.#heldUntil.keys()]) {
+      const provider = this.#heldUntil.get(dest)?.provider ?? (dest.includes('@') ? providerOfDestination(dest) : null);
+      if (provider === null) out.add(dest);
+      else for (const domain of this.#providers.domainsOf(provider)) out.add(domain); // a provider: each domain of it seen here
+    }
+    return [...out];
+  }
+
+  /** Connections per destination: a shaped provider's (scaled) cap, else delivery.maxConnectionsPerDestination. */
+  #maxFor(destination: string): number {
+    const d = this.#o.config.delivery;
+    if (!destination.includes('@')) return d.maxConnectionsPerDestination;
+    const [provider, source] = splitDestination(destination);
+    return this.#shaper.maxConnections(provider, source) ?? d.maxConnectionsPerDestination;
+  }
+
+  /** A job's destination: "<provider>@<source>" for a shaped provider (fixed at admission), else its domain. */
+  #destinationOf(job: DeliveryJob): string {
+    const shaped = this.#shapedOf.get(job);
+    if (shaped) return shaped.destination;
+    if (!this.#shaping || job.route !== 'relay') return job.domain;
+    const provider = this.#providers.known(job.domain);
+    if (provider === undefined || !this.#shaper.isShaped(provider)) return job.domain;
+    const source = egressSourceOf(job);
+    const destination = `${provider}@${source}`;
+    this.#shapedOf.set(job, { provider, source, destination });
+    return destination;
   }
 
   #hasSlot(job: DeliveryJob): boolean {
     const d = this.#o.config.delivery;
-    const n = this.#perDomain.get(job.domain) ?? 0;
-    return this.#running.size < d.concurrency && n < d.maxConnectionsPerDestination
-      && (job.route === 'local' || n < this.#slots.held(job.domain));
+    const dest = this.#destinationOf(job);
+    const n = this.#perDomain.get(dest) ?? 0;
+    return this.#running.size < d.concurrency && n < this.#maxFor(dest)
+      && (job.route === 'local' || n < this.#slots.held(dest));
   }
+
+  /** Start the job if the shaper admits it (always, when not shaped); else hold it back for the queue. */
+  #startOrHold(job: DeliveryJob): void {
+    const shaped = this.#shapedOf.get(job);
+    const admission = shaped ? this.#shaper.admit(shaped.provider, shaped.source, job.account) : { ok: true as const };
+    if (admission.ok) { this.#start(job); return; }
+    this.#throttled.push({ job, until: admission.until });
+    const held = this.#heldUntil.get(shaped!.destination);
+    if (!held || held.until < admission.until) this.#heldUntil.set(shaped!.destination, { until: admission.until, provider: shaped!.provider });
+  }
+
+  /**
+   * Give back to the queue, due when the shaper says and without an attempt, the jobs it held back
+   * and the waiting jobs of a destination it holds; their provider's domains are not claimed meanwhile.
+   */
+  async #giveBackThrottled(): Promise<void> {
+    const now = this.#o.clock.now();
+    const held = this.#waiting.filter((j) => { const h = this.#heldUntil.get(this.#destinationOf(j)); return h !== undefined && h.until > now; });
+    if (held.length > 0) {
+      this.#waiting = this.#waiting.filter((j) => !held.includes(j));
+      for (const j of held) this.#throttled.push({ job: j, until: this.#heldUntil.get(this.#destinationOf(j))!.until });
+    }
+    if (this.#throttled.length === 0 || this.#state !== 'running') return;
+    const batch = this.#throttled;
+    this.#throttled = [];
+    const byUntil = new Map<number, DeliveryJob[]>();
+    for (const t of batch) byUntil.set(t.until, [...(byUntil.get(t.until) ?? []), t.job]);
+    for (const [until, jobs] of byUntil) {
+      try {
+        await this.#o.store.unclaimJobs(this.#o.nodeId, jobs.map((j) => ({ messageId: j.messageId, domain: j.domain })), until);
+        for (const j of jobs) this.#mine.delete(jobKey(j));
+      } catch (err) {
+        this.#waiting.push(...jobs); // still leased to us: the next round tries again
+        this.#o.logger.warn({ event: 'delivery.unclaim_failed', count: jobs.length, reason: (err as Error)?.message }, 'could not give back throttled jobs; keeping them for the next round');
+      }
+    }
+  }
+
+  /** Show each shaped job's replies to the shaper (adaptive suspensions and scale-downs). */
+  #observe(job: DeliveryJob, outcomes: readonly { response?: string }[]): void {
+    const shaped = this.#shapedOf.get(job);
+    if (!shaped) return;
+    for (const response of new Set(outcomes.map((o) => o.response).filter((r): r is string => !!r))) {
+      this.#shaper.observe(shaped.provider, shaped.source, response);
+    }
+  }
+
+  /** Throttle state per shaped provider and egress source on this node (queue views, API). */
+  throttles(): ThrottleView[] { return this.#shaper.views(); }
 
   /** Runs or queues a claimed job; false for a copy of one already ours (not started twice). */
   #admit(job: DeliveryJob): boolean {
@@ -240,7 +346,7 @@ export class DeliveryScheduler {
       return false;
     }
     this.#mine.add(key);
-    if (this.#hasSlot(job)) this.#start(job);
+    if (this.#hasSlot(job)) this.#startOrHold(job);
     else this.#waiting.push(job);
     return true;
   }
@@ -250,18 +356,17 @@ export class DeliveryScheduler {
    * what can start, and give back jobs that can get no slot here: none granted, none of ours to free.
    */
   async #acquireForWaiting(): Promise<void> {
-    const max = this.#o.config.delivery.maxConnectionsPerDestination;
     const waiting = new Map<string, number>();
-    for (const j of this.#waiting) if (j.route === 'relay') waiting.set(j.domain, (waiting.get(j.domain) ?? 0) + 1);
+    for (const j of this.#waiting) if (j.route === 'relay') waiting.set(this.#destinationOf(j), (waiting.get(this.#destinationOf(j)) ?? 0) + 1);
     if (waiting.size === 0) return;
     const wants = new Map<string, number>();
-    for (const [domain, n] of waiting) {
-      const want = Math.min(max, (this.#perDomain.get(domain) ?? 0) + n) - this.#slots.held(domain);
-      if (want > 0) wants.set(domain, want);
+    for (const [dest, n] of waiting) {
+      const want = Math.min(this.#maxFor(dest), (this.#perDomain.get(dest) ?? 0) + n) - this.#slots.held(dest);
+      if (want > 0) wants.set(dest, want);
     }
     await this.#slots.acquire(wants);
     this.#startWaiting();
-    const stranded = this.#waiting.filter((j) => j.route === 'relay' && !this.#perDomain.has(j.domain) && this.#slots.held(j.domain) === 0);
+    const stranded = this.#waiting.filter((j) => j.route === 'relay' && !this.#perDomain.has(this.#destinationOf(j)) && this.#slots.held(this.#destinationOf(j)) === 0);
     if (stranded.length === 0 || this.#state !== 'running') return;
     this.#waiting = this.#waiting.filter((j) => !stranded.includes(j));
     for (const j of stranded) this.#mine.delete(jobKey(j));
@@ -276,19 +381,21 @@ export class DeliveryScheduler {
 
   /** Free the slots of a domain that neither a running job, a waiting one nor an open connection of ours needs. */
   #releaseIdleSlots(domain: string): void {
-    if (this.#state !== 'running' || this.#waiting.some((j) => j.domain === domain)) return;
+    if (this.#state !== 'running' || this.#waiting.some((j) => this.#destinationOf(j) === domain)) return;
     this.#slots.releaseSurplus(domain, (this.#perDomain.get(domain) ?? 0) + this.#pool.unusedSessions(domain));
   }
 
   #start(job: DeliveryJob): void {
-    this.#perDomain.set(job.domain, (this.#perDomain.get(job.domain) ?? 0) + 1);
+    const dest = this.#destinationOf(job);
+    this.#perDomain.set(dest, (this.#perDomain.get(dest) ?? 0) + 1);
     const run: Promise<void> = this.#runJob(job).finally(() => {
       this.#running.delete(run);
       this.#mine.delete(jobKey(job));
-      const left = (this.#perDomain.get(job.domain) ?? 1) - 1;
-      if (left > 0) this.#perDomain.set(job.domain, left); else this.#perDomain.delete(job.domain);
+      const left = (this.#perDomain.get(dest) ?? 1) - 1;
+      if (left > 0) this.#perDomain.set(dest, left); else this.#perDomain.delete(dest);
       this.#startWaiting();
-      this.#releaseIdleSlots(job.domain);
+      this.#releaseIdleSlots(dest);
+      if (this.#throttled.length > 0) void this.#giveBackThrottled();
       this.notify();
     });
     this.#running.add(run);
@@ -298,7 +405,7 @@ export class DeliveryScheduler {
   #startWaiting(): void {
     if (this.#state !== 'running') return;
     for (let i = 0; i < this.#waiting.length && this.#running.size < this.#o.config.delivery.concurrency;) {
-      if (this.#hasSlot(this.#waiting[i]!)) this.#start(this.#waiting.splice(i, 1)[0]!);
+      if (this.#hasSlot(this.#waiting[i]!)) this.#startOrHold(this.#waiting.splice(i, 1)[0]!);
       else i++;
     }
   }
@@ -333,6 +440,13 @@ export class DeliveryScheduler {
 }
 
 const jobKey = (job: Pick<DeliveryJob, 'messageId' | 'domain'>) => `${job.messageId}\u0000${job.domain}`;
+
+/** "gmail@default" → ['gmail', 'default'] (a domain has no '@'). */
+const splitDestination = (destination: string): [string, string] => {
+  const at = destination.lastIndexOf('@');
+  return [destination.slice(0, at), destination.slice(at + 1)];
+};
+const providerOfDestination = (destination: string): string => (destination.includes('@') ? splitDestination(destination)[0] : '');
 
 /** DANE and MTA-STS as configured, with their defaults for what was not injected. */
 function createTransportSecurity(opts: DeliverySchedulerOptions, resolver: MxResolver, clock: Clock): TransportSecurity {

@@ -344,8 +344,11 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
   renewDestinationSlots(opts: { owner: string; now: number; leaseMs: number }): Promise<DestinationSlot[]>;
   /** Free the given slots of `owner` (all of them when omitted). Returns how many were freed. */
   releaseDestinationSlots(owner: string, slots?: DestinationSlot[]): Promise<number>;
-  /** Give back jobs `owner` claimed but never started: due again as before, no attempt counted. Returns recipients. */
-  unclaimJobs(owner: string, jobs: { messageId: string; domain: string }[]): Promise<number>;
+  /**
+   * Give back jobs `owner` claimed but never started: due again as before (or at `dueAt`, if later:
+   * a throttled provider), no attempt counted. Returns recipients.
+   */
+  unclaimJobs(owner: string, jobs: { messageId: string; domain: string }[], dueAt?: number): Promise<number>;
 }
 
 /** One permitted connection to a destination (recipient domain), leased by a node. */

@@ -73,4 +73,19 @@ export function destinationSlotContract(it: It): void {
     assert.equal(again[0]!.recipients[0]!.attempts, 0);
     assert.equal((await store.counts()).delivering, 2);
   });
+
+  it('unclaimJobs with dueAt (a throttled provider): due no earlier than dueAt, still without an attempt', async (store) => {
+    const id = newQueueId();
+    const w = store.createBody(id);
+    await w.write(Buffer.from('Subject: t\r\n\r\nhi\r\n'));
+    await w.finish();
+    await store.put({ id, mailFrom: 's@example.org', recipients: ['a@three.example'], size: w.bytesWritten, receivedAt: T0,
+      origin: { listener: 'submission', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay' });
+    const [job] = await store.claimDue({ now: T0, limit: 10, leaseMs: 60_000, owner: 'node-a' });
+    assert.equal(await store.unclaimJobs('node-a', [job!], T0 + 30_000), 1);
+    assert.deepEqual(await store.claimDue({ now: T0 + 29_999, limit: 10, leaseMs: 60_000, owner: 'node-b' }), []);
+    assert.equal(await store.nextDueAt(), T0 + 30_000);
+    const again = await store.claimDue({ now: T0 + 30_000, limit: 10, leaseMs: 60_000, owner: 'node-b' });
+    assert.deepEqual(again.map((j) => [j.domain, j.recipients[0]!.attempts]), [['three.example', 0]]);
+  });
 }

@@ -185,8 +185,8 @@ export class PostgresQueueStore implements QueueStore {
   releaseDestinationSlots(owner: string, which?: DestinationSlot[]): Promise<number> {
     return this.#write('releaseDestinationSlots', (c) => slots.releaseSlots(c, owner, which));
   }
-  unclaimJobs(owner: string, jobs: { messageId: string; domain: string }[]): Promise<number> {
-    return this.#write('unclaimJobs', (c) => slots.unclaimJobs(c, owner, jobs, this.#clock.now()));
+  unclaimJobs(owner: string, jobs: { messageId: string; domain: string }[], dueAt?: number): Promise<number> {
+    return this.#write('unclaimJobs', (c) => slots.unclaimJobs(c, owner, jobs, this.#clock.now(), dueAt ?? 0));
   }
 
   listRecipients(opts: { state?: RecipientState; includeFinal?: boolean; limit?: number } = {}): Promise<RecipientView[]> {

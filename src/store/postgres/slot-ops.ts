@@ -51,13 +51,13 @@ export async function releaseSlots(c: Conn, owner: string, slots?: DestinationSl
   return r.rowCount ?? 0;
 }
 
-/** Back to waiting with the due time they had (so they keep their place); the lease is dropped. */
-export async function unclaimJobs(c: Conn, owner: string, jobs: { messageId: string; domain: string }[], now: number): Promise<number> {
+/** Back to waiting with the due time they had (so they keep their place), or `dueAt` if later; the lease is dropped. */
+export async function unclaimJobs(c: Conn, owner: string, jobs: { messageId: string; domain: string }[], now: number, dueAt = 0): Promise<number> {
   if (jobs.length === 0) return 0;
-  const r = await c.query(`UPDATE recipient SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END, next_attempt_at = COALESCE(next_attempt_at, $2),
+  const r = await c.query(`UPDATE recipient SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END, next_attempt_at = GREATEST(COALESCE(next_attempt_at, $2), $5),
                              lease_owner = NULL, lease_until = NULL, updated_at = $2
                            WHERE state = 'delivering' AND lease_owner = $1
                              AND (message_id, domain) IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
-  [owner, now, jobs.map((j) => j.messageId), jobs.map((j) => j.domain)]);
+  [owner, now, jobs.map((j) => j.messageId), jobs.map((j) => j.domain), dueAt]);
   return r.rowCount ?? 0;
 }

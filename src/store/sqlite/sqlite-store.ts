@@ -166,8 +166,8 @@ export class SqliteQueueStore implements QueueStore {
   async acquireDestinationSlots(o: AcquireSlotsOptions): Promise<DestinationSlot[]> { return this.#slots.acquire(o); }
   async renewDestinationSlots(o: { owner: string; now: number; leaseMs: number }): Promise<DestinationSlot[]> { return this.#slots.renew(o); }
   async releaseDestinationSlots(owner: string, which?: DestinationSlot[]): Promise<number> { return this.#slots.release(owner, which); }
-  unclaimJobs(owner: string, jobs: { messageId: string; domain: string }[]): Promise<number> {
-    return this.#call('unclaimJobs', owner, jobs, this.#clock.now()) as Promise<number>;
+  unclaimJobs(owner: string, jobs: { messageId: string; domain: string }[], dueAt?: number): Promise<number> {
+    return this.#call('unclaimJobs', owner, jobs, this.#clock.now(), dueAt ?? 0) as Promise<number>;
   }
 
   listRecipients(opts: { state?: RecipientState; includeFinal?: boolean; limit?: number } = {}): Promise<RecipientView[]> {

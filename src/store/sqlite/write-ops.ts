@@ -131,12 +131,12 @@ export function releaseLeases(db: Db, _fx: Effects, owner: string | null, now: n
 }
 
 /** Jobs claimed but never started (no destination slot): back to waiting with their due time, no attempt counted. */
-export function unclaimJobs(db: Db, _fx: Effects, owner: string, jobs: { messageId: string; domain: string }[], now: number): number {
+export function unclaimJobs(db: Db, _fx: Effects, owner: string, jobs: { messageId: string; domain: string }[], now: number, dueAt = 0): number {
   const stmt = sql(db, `UPDATE recipient SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
-                          next_attempt_at = COALESCE(next_attempt_at, ?), lease_owner = NULL, lease_until = NULL, updated_at = ?
+                          next_attempt_at = MAX(COALESCE(next_attempt_at, ?), ?), lease_owner = NULL, lease_until = NULL, updated_at = ?
                         WHERE state = 'delivering' AND lease_owner = ? AND message_id = ? AND domain = ?`);
   let n = 0;
-  for (const j of jobs) n += stmt.run(now, now, owner, j.messageId, j.domain.toLowerCase()).changes;
+  for (const j of jobs) n += stmt.run(now, dueAt, now, owner, j.messageId, j.domain.toLowerCase()).changes;
   return n;
 }
 
