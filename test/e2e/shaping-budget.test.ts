@@ -1,0 +1,93 @@
+// End to end: per-provider traffic shaping (issue 11, docs/shaping.md) with the real relay (a child
+// process) and the mailbox-provider simulator, found through the test DNS server. The relay maps
+// the simulator's MX names to providers with shaping.mx (*.gmail.test → gmail, *.yahoodns.test →
+// yahoo), as an operator would for a provider's regional hosts.
+// 2,000 Workspace-style domains whose MX is the simulated Gmail share Gmail's one budget: with
+//    60 a minute (a burst of 6, then one a second) only a handful are sent, whatever the number of
+//    domains, and the rest waits queued (never bounced).
+// (The adaptive half, a provider answering 421 after N a minute: shaping-adaptive.test.ts.)
+import test, { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { RelayProcess, eventually, type LogLine } from '../helpers/relay-process.js';
+import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
+import { Submitter, queueIdOf } from '../helpers/smtp-client.js';
+import { startSimulator, type Simulator } from '../../src/sim/simulator.js';
+
+const PASSWORD = 'correct horse battery';
+const WORKSPACE_DOMAINS = 2000;
+let dns: DnsServer;
+let sim: Simulator;
+let relay: RelayProcess;
+let simNow = Date.now();
+/** The relay's shaping.* log lines. */
+const shapingLogs = (): LogLine[] => relay.logs.filter((l) => String(l.event ?? '').startsWith('shaping.'));
+
+before(async () => {
+  dns = await startDnsServer();
+  sim = await startSimulator({
+    clock: { now: () => simNow },
+    keepBodies: false,
+    providers: [
+      { name: 'gmail', profile: 'gmail', host: '127.0.0.2' },
+      { name: 'yahoo', profile: 'yahoo', host: '127.0.0.4', overrides: { ratePerMinute: 3, maxConnectionsPerIp: 2 } },
+    ],
+  });
+  const zone: Parameters<DnsServer['setZone']>[0] = {
+    'aspmx.l.gmail.test': { A: ['127.0.0.2'] },
+    'yahoo.test': { MX: [{ exchange: 'mta5.am0.yahoodns.test', priority: 1 }] },
+    'mta5.am0.yahoodns.test': { A: ['127.0.0.4'] },
+  };
+  for (let i = 0; i < WORKSPACE_DOMAINS; i++) zone[`shop${i}.test`] = { MX: [{ exchange: 'aspmx.l.gmail.test', priority: 1 }] };
+  dns.setZone(zone);
+  relay = await RelayProcess.create({
+    dns: { servers: [`127.0.0.1:${dns.port}`] },
+    delivery: {
+      port: sim.address('gmail').port, pollInterval: '200ms', connectTimeout: '3s',
+      retrySchedule: { initial: '300ms', factor: 1, max: '300ms', jitter: 0 },
+    },
+    shaping: {
+      mx: [{ provider: 'gmail', mx: '*.gmail.test' }, { provider: 'yahoo', mx: '*.yahoodns.test' }],
+      providers: { gmail: { perMinute: 60, perHour: null }, yahoo: { maxConnections: 2, perMinute: 600, perHour: null } },
+      maxSuspend: '1s', recoverEvery: '1s',
+    },
+  });
+  const add = await relay.cli(['users', 'add', 'alice', '--domain', 'example.com'], PASSWORD + '\n');
+  assert.equal(add.code, 0, add.stderr);
+  await relay.start();
+});
+
+after(async () => {
+  await relay?.cleanup();
+  await Promise.all([sim?.close(), dns?.close()]);
+});
+
+async function submit(to: string[], subject: string): Promise<string> {
+  const sub = new Submitter({ port: relay.port('submission'), user: 'alice', pass: PASSWORD });
+  try {
+    const id = queueIdOf(await sub.send('alice@example.com', to, `Subject: ${subject}\r\n\r\n${subject}\r\n`));
+    assert.ok(id);
+    return id;
+  } finally { sub.close(); }
+}
+
+interface Counts { queued: number; deferred: number; delivering: number; delivered: number; bounced: number; expired: number }
+const counts = async () => JSON.parse((await relay.cli(['queue', 'stats', '--json'])).stdout) as Counts;
+
+test('2,000 Workspace-style domains whose MX is the simulated Gmail share one provider budget', async () => {
+  const started = Date.now();
+  const messages = Array.from({ length: WORKSPACE_DOMAINS / 100 }, (_, m) => m);
+  for (let k = 0; k < messages.length; k += 5) { // five sessions at once
+    await Promise.all(messages.slice(k, k + 5).map((m) => submit(Array.from({ length: 100 }, (_, i) => `user@shop${m * 100 + i}.test`), `workspace ${m}`)));
+  }
+  await eventually(() => sim.received('gmail').length >= 3 || undefined, 20_000);
+  await new Promise((r) => setTimeout(r, 3000));
+  const got = sim.received('gmail').length;
+  const seconds = (Date.now() - started) / 1000;
+  // A burst of 6 (a tenth of 60), then one a second: per domain there would be thousands by now.
+  assert.ok(got <= 6 + Math.ceil(seconds) + 1, `${got} delivered in ${seconds.toFixed(1)} s`);
+  const c = await counts();
+  assert.equal(c.bounced, 0);
+  assert.equal(c.expired, 0);
+  assert.equal(c.queued + c.deferred + c.delivering + c.delivered, WORKSPACE_DOMAINS, JSON.stringify(c));
+  assert.ok(c.delivered <= 6 + Math.ceil((Date.now() - started) / 1000) + 1, JSON.stringify(c));
+});
