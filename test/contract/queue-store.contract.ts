@@ -11,6 +11,7 @@ import type { NewMessage, QueueStore, RecipientOutcome } from '../../src/store/s
 import { domainStoreContract } from './domain-store.contract.js';
 import { queueBodyContract } from './queue-body.contract.js';
 import { destinationSlotContract } from './destination-slot.contract.js';
+import { shapingContract } from './shaping.contract.js';
 
 export type MakeStore = () => Promise<{ store: QueueStore; cleanup: () => Promise<void> }>;
 
@@ -65,6 +66,7 @@ export function queueStoreContract(name: string, makeStore: MakeStore): void {
   domainStoreContract(it);
   queueBodyContract(it);
   destinationSlotContract(it);
+  shapingContract(it);
 
   it('put + readBody round-trips every byte value and stores the envelope', async (store) => {
     const bytes = Buffer.alloc(5000);

@@ -402,6 +402,20 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX breaker_counter_bucket ON breaker_counter (bucket);
     `,
   },
+  {
+    version: 12,
+    sql: `
+      -- Issue 11, traffic shaping: a provider suspended for an egress source, seen by every node (shaping-store.ts).
+      CREATE TABLE provider_suspension (
+        provider        text NOT NULL,
+        source          text NOT NULL,
+        suspended_until bigint NOT NULL,
+        reason          text NOT NULL,
+        updated_at      bigint NOT NULL,
+        PRIMARY KEY (provider, source)
+      );
+    `,
+  },
 ];
 
 /** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */

@@ -36,6 +36,8 @@ import { StoreAvailability } from '../store-availability.js';
 import { isUnavailable } from './availability.js';
 import { MemoryBodyWriter, PendingBodies } from './body-writer.js';
 import * as breakers from './breaker-ops.js';
+import * as shaping from './shaping-ops.js';
+import type { ProviderSuspension } from '../shaping-store.js';
 import { DEFAULT_BREAKER_POLICY, type Breaker, type BreakerPolicy, type BreakerQuery } from '../breaker-rules.js';
 import { claimDue, type ClaimOptions } from './claim-due.js';
 import * as domains from './domain-ops.js';
@@ -307,6 +309,10 @@ export class PostgresQueueStore implements QueueStore {
     return this.#write('releaseIdempotencyKey', (c) => accounts.releaseIdempotencyKey(c, account, key));
   }
   purgeIdempotencyKeys(before: number): Promise<number> { return this.#write('purgeIdempotencyKeys', (c) => accounts.purgeIdempotencyKeys(c, before)); }
+
+  // provider suspensions of traffic shaping (shaping-ops.ts), shared by every node
+  recordSuspension(s: ProviderSuspension): Promise<void> { return this.#write('recordSuspension', (c) => shaping.recordSuspension(c, s)); }
+  listSuspensions(now: number): Promise<ProviderSuspension[]> { return this.#read('listSuspensions', (c) => shaping.listSuspensions(c, now)); }
 
   // circuit breakers (breaker-ops.ts)
   listBreakers(q: BreakerQuery): Promise<Breaker[]> { return this.#read('listBreakers', (c) => breakers.listBreakers(c, q)); }

@@ -424,6 +424,20 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
       CREATE INDEX breaker_counter_bucket ON breaker_counter (bucket);
     `,
   },
+  {
+    version: 14,
+    sql: `
+      -- Issue 11, traffic shaping: a provider suspended for an egress source (shaping-store.ts).
+      CREATE TABLE provider_suspension (
+        provider        TEXT NOT NULL,
+        source          TEXT NOT NULL,
+        suspended_until INTEGER NOT NULL,
+        reason          TEXT NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        PRIMARY KEY (provider, source)
+      );
+    `,
+  },
 ];
 
 /** Brings the database to the latest version; safe when several processes open it at once. */

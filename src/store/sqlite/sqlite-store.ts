@@ -14,6 +14,7 @@ import type {
 import { InProcessSlots } from '../in-process-slots.js';
 import type { SoftBouncePolicy, Suppression, SuppressionQuery, SuppressionScope } from '../suppression-store.js';
 import { DEFAULT_SOFT_BOUNCE_POLICY } from '../event-effects.js';
+import type { ProviderSuspension } from '../shaping-store.js';
 import { DEFAULT_BREAKER_POLICY, type Breaker, type BreakerPolicy, type BreakerQuery } from '../breaker-rules.js';
 import type { StatsQuery, StatsRow } from '../stats-store.js';
 import type { SecretPurpose } from '../secret-store.js';
@@ -283,6 +284,10 @@ export class SqliteQueueStore implements QueueStore {
   findSuppressions(account: string, stream: 'transactional' | 'broadcast', addresses: string[]): Promise<Map<string, Suppression>> {
     return this.#call('findSuppressions', account, stream, addresses) as Promise<Map<string, Suppression>>;
   }
+
+  // provider suspensions of traffic shaping (shaping-ops.ts)
+  recordSuspension(s: ProviderSuspension): Promise<void> { return this.#call('recordSuspension', s) as Promise<void>; }
+  listSuspensions(now: number): Promise<ProviderSuspension[]> { return this.#call('listSuspensions', now) as Promise<ProviderSuspension[]>; }
 
   // circuit breakers (breaker-ops.ts)
   listBreakers(q: BreakerQuery): Promise<Breaker[]> { return this.#call('listBreakers', q) as Promise<Breaker[]>; }
