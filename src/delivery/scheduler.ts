@@ -118,7 +118,11 @@ export class DeliveryScheduler {
     this.#o = { config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId };
     this.#outage = new OutageBackoff(PAUSE_BACKOFF, clock);
     const resolver = opts.resolver ?? createResolver(opts.config.dns);
-    this.#shaper = new Shaper({ config: opts.config.shaping, clock, logger: opts.logger });
+    this.#shaper = new Shaper({
+      config: opts.config.shaping, clock, logger: opts.logger,
+      onSuspended: (s) => void Promise.resolve().then(() => opts.store.recordSuspension(s)).catch((err: unknown) =>
+        opts.logger.warn({ event: 'shaping.share_failed', provider: s.provider, reason: (err as Error)?.message }, 'could not share a provider suspension with the other nodes')),
+    });
     this.#providers = new ProviderDirectory(resolver, clock, opts.config.shaping.mx);
     this.#shaping = opts.config.shaping.enabled && !opts.config.delivery.smarthost;
     this.#pool = new ConnectionPool({
@@ -227,6 +231,7 @@ export class DeliveryScheduler {
       const free = d.concurrency - this.#running.size;
       if (free <= 0 || this.#state !== 'running') return true;
       const limit = Math.min(free, d.maxConnectionsPerDestination);
+      await this.#syncSuspensions();
       const jobs = await this.#o.store.claimDue({
         now: this.#o.clock.now(), limit, leaseMs: d.leaseTime, owner: this.#o.nodeId, excludeDomains: this.#saturatedDomains(),
       });
@@ -330,6 +335,20 @@ export class DeliveryScheduler {
       this.#shaper.observe(shaped.provider, shaped.source, response);
     }
   }
+
+  /** Adopt the suspensions other nodes recorded, at most once a pollInterval (one small read). */
+  async #syncSuspensions(): Promise<void> {
+    const now = this.#o.clock.now();
+    if (!this.#shaping || now - this.#syncedAt < this.#o.config.delivery.pollInterval) return;
+    this.#syncedAt = now;
+    try {
+      this.#shaper.adopt(await this.#o.store.listSuspensions(now));
+    } catch (err) {
+      // Not a reason to stop claiming (the claim itself tells an outage): our own suspensions still hold.
+      this.#o.logger.warn({ event: 'shaping.share_failed', op: 'list', reason: (err as Error)?.message }, 'could not read the other nodes\' provider suspensions');
+    }
+  }
+  #syncedAt = -Infinity;
 
   /** Throttle state per shaped provider and egress source on this node (queue views, API). */
   throttles(): ThrottleView[] { return this.#shaper.views(); }

@@ -81,3 +81,16 @@ test('a connection-limit reply scales connections down without suspending', () =
   assert.ok(t.lines.some((l) => l.event === 'shaping.scaled_down'));
   assert.equal(t.shaper.observe('yahoo', 'default', '451 4.7.1 Greylisted, please try again later'), null);
 });
+
+test('a suspension recorded by another node is adopted (and ours is handed to the store)', () => {
+  const shared: unknown[] = [];
+  let now = 5_000_000;
+  const cfg = loadConfig({ env: {}, overrides: { hostname: 'relay.example.com' } });
+  const shaper = new Shaper({ config: cfg.shaping, clock: { now: () => now }, logger: createLogger('silent', new PassThrough()), onSuspended: (s) => shared.push(s) });
+  shaper.adopt([{ provider: 'microsoft', source: 'default', until: now + 5000, reason: 'microsoft-reputation' }, { provider: 'mx:x.example', source: 'default', until: now + 5000, reason: 'x' }]);
+  assert.deepEqual(shaper.admit('microsoft', 'default', 'a'), { ok: false, until: now + 5000, reason: 'microsoft-reputation' });
+  shaper.observe('yahoo', 'default', '421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred');
+  assert.deepEqual(shared, [{ provider: 'yahoo', source: 'default', until: now + 600_000, reason: 'yahoo-volume', at: now }]);
+  now += 5000;
+  assert.equal(shaper.admit('microsoft', 'default', 'a').ok, true);
+});

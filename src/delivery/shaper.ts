@@ -42,7 +42,11 @@ export interface ThrottleView {
   ratePerMinute: number; limits: ShapingLimits | null;
 }
 
-export interface ShaperOptions { config: ShapingConfig; clock: Clock; logger: Logger }
+export interface ShaperOptions {
+  config: ShapingConfig; clock: Clock; logger: Logger;
+  /** A suspension began here (the scheduler shares it through the store with the other nodes). */
+  onSuspended?: (s: { provider: string; source: string; until: number; reason: string; at: number }) => void;
+}
 
 export class Shaper {
   readonly #o: ShaperOptions;
@@ -110,11 +114,27 @@ export class Shaper {
         s.suspendedUntil = until;
         s.reason = action.name;
         if (began) this.#o.logger.warn({ event: 'shaping.suspended', provider, source, until, action: action.name, scale: s.scale, reply }, 'provider throttled us: suspended');
+        this.#o.onSuspended?.({ provider, source, until, reason: action.name, at: now });
       }
     } else {
       this.#o.logger.warn({ event: 'shaping.scaled_down', provider, source, action: action.name, scale: s.scale, reply }, 'provider throttled us: slowing down');
     }
     return action;
+  }
+
+  /** Suspensions another node recorded (the store's): adopted when they end later than ours. */
+  adopt(suspensions: readonly { provider: string; source: string; until: number; reason: string }[]): void {
+    const now = this.#o.clock.now();
+    for (const x of suspensions) {
+      if (x.until <= now || !this.isShaped(x.provider)) continue;
+      const s = this.#state(x.provider, x.source, now);
+      if (s.suspendedUntil !== null && s.suspendedUntil >= x.until) continue;
+      if (s.suspendedUntil === null) {
+        this.#o.logger.warn({ event: 'shaping.suspended', provider: x.provider, source: x.source, until: x.until, action: x.reason, shared: true }, 'provider suspended by another node');
+      }
+      s.suspendedUntil = x.until;
+      s.reason = x.reason;
+    }
   }
 
   /** Throttle state of every provider seen, for the queue views. */
