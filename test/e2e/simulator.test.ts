@@ -4,7 +4,9 @@
 // simulator runs on a clock the test moves, so greylisting and rate windows end when the test says:
 // greylisted mail is retried and delivered; 5.1.1 / 5.5.0 become a hard bounce and a suppression;
 // a rate limit makes mail deferred (Yahoo's 421 at MAIL FROM, Gmail's multi-line 421-4.7.28 after
-// DATA, their texts kept), then delivered once the window has moved.
+// DATA, their texts kept), then delivered once the window has moved. yahoo.test is Yahoo to the
+// traffic shaping (its name is in the provider table), so TSS04 also suspends yahoo: the relay
+// runs with shaping.maxSuspend 1s here so the suspension ends while the test moves the window.
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';
@@ -46,6 +48,7 @@ before(async () => {
       port: sim.address('gmail').port, pollInterval: '200ms', connectTimeout: '3s',
       retrySchedule: { initial: '300ms', factor: 1, max: '300ms', jitter: 0 },
     },
+    shaping: { maxSuspend: '1s', recoverEvery: '1s' },
   });
   const add = await relay.cli(['users', 'add', 'alice', '--domain', 'example.com'], PASSWORD + '\n');
   assert.equal(add.code, 0, add.stderr);
@@ -116,6 +119,8 @@ test('rate limit: over 2 a minute Yahoo answers 421 [TSS04] at MAIL FROM; the re
     return undefined;
   });
   assert.match(deferred.response, /421.*\[TSS04\] Messages from 127\.0\.0\.1 temporarily deferred due to unexpected volume or user complaints/);
+  // A throttle reply: yahoo is suspended for this source (capped at 1 s here), never bounced.
+  await relay.waitForLog((l) => l.event === 'shaping.suspended' && l.provider === 'yahoo' && l.action === 'yahoo-volume');
   // The window moves in steps (two more per minute) until everything is in.
   await eventually(() => {
     if (sim.received('yahoo').length >= 4) return true;
