@@ -5,6 +5,7 @@ import { Option, type Command } from 'commander';
 import { RelayError, NotFoundError } from '../errors.js';
 import type { MessageView, RecipientView } from '../store/store.js';
 import { configOption, withStore } from './admin-store.js';
+import { formatProviders, listByProvider } from './queue-providers.js';
 
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
 
@@ -51,7 +52,13 @@ export function registerQueueCommands(program: Command) {
     .option('--all', 'include delivered, bounced and expired recipients')
     .addOption(new Option('--state <state>', 'only this state').choices(['queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired']))
     .option('--json', 'one JSON array, machine-readable')
-    .action(async (opts: { config?: string; all?: boolean; state?: string; json?: boolean }) => {
+    .addOption(new Option('--by <group>', 'group waiting mail: per mailbox provider, with its shaping limits and suspension').choices(['provider']))
+    .action(async (opts: { config?: string; all?: boolean; state?: string; json?: boolean; by?: string }) => {
+      if (opts.by === 'provider') {
+        const groups = await withStore(opts.config, (s, config) => listByProvider(s, config));
+        process.stdout.write(opts.json ? JSON.stringify(groups) + '\n' : formatProviders(groups));
+        return;
+      }
       const rows = await withStore(opts.config, (s) => s.listRecipients({ includeFinal: !!opts.all, state: opts.state as never }));
       if (opts.json) process.stdout.write(JSON.stringify(rows) + '\n');
       else if (rows.length === 0) process.stdout.write(nothingListed(opts) + '\n');

@@ -4,7 +4,7 @@
 // yahoo), as an operator would for a provider's regional hosts.
 // 2,000 Workspace-style domains whose MX is the simulated Gmail share Gmail's one budget: with
 //    60 a minute (a burst of 6, then one a second) only a handful are sent, whatever the number of
-//    domains, and the rest waits queued (never bounced).
+//    domains, and the rest waits queued (never bounced); `queue list --by provider` shows them as one.
 // (The adaptive half, a provider answering 421 after N a minute: shaping-adaptive.test.ts.)
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -90,4 +90,11 @@ test('2,000 Workspace-style domains whose MX is the simulated Gmail share one pr
   assert.equal(c.expired, 0);
   assert.equal(c.queued + c.deferred + c.delivering + c.delivered, WORKSPACE_DOMAINS, JSON.stringify(c));
   assert.ok(c.delivered <= 6 + Math.ceil((Date.now() - started) / 1000) + 1, JSON.stringify(c));
+  // The operator's view: one provider holding (almost) all the waiting mail of 2,000 domains.
+  const out = await relay.cli(['queue', 'list', '--by', 'provider', '--json']);
+  assert.equal(out.code, 0, out.stderr);
+  const groups = JSON.parse(out.stdout) as { provider: string; waiting: number; domains: number; shaped: boolean; perMinute: number | null }[];
+  const gmail = groups.find((g) => g.provider === 'gmail')!;
+  assert.equal(groups[0]!.provider, 'gmail');
+  assert.ok(gmail.shaped && gmail.perMinute === 60 && gmail.waiting >= WORKSPACE_DOMAINS - 40 && gmail.domains === gmail.waiting, JSON.stringify(gmail));
 });
