@@ -99,7 +99,7 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   webhooks.start();
   tlsOutcomes?.start();
   tlsReporter?.start();
-  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, quota, onQueued, bounceSecrets, linkSecrets, accounts });
+  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, quota, onQueued, bounceSecrets, linkSecrets, accounts, throttles: () => scheduler.throttles() });
   const metricsListener = await startMetrics({ config, store, logger, tls, metrics });
   const addresses = { ...ingress.addresses, ...(api ? { http: api.address } : {}), ...(metricsListener ? { metrics: metricsListener.address } : {}) };
 

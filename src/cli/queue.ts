@@ -5,7 +5,8 @@ import { Option, type Command } from 'commander';
 import { RelayError, NotFoundError } from '../errors.js';
 import type { MessageView, RecipientView } from '../store/store.js';
 import { configOption, withStore } from './admin-store.js';
-import { formatProviders, listByProvider } from './queue-providers.js';
+import { formatProviders } from './queue-providers.js';
+import { listByProvider } from '../delivery/index.js';
 
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
 

@@ -5,6 +5,8 @@ import { AccountCache } from '../accounts/account-cache.js';
 import { LinkBase } from '../accounts/link-base.js';
 import { statsRoutes } from './routes/stats.js';
 import { breakerRoutes } from './routes/breakers.js';
+import { providerRoutes } from './routes/providers.js';
+import { listByProvider, type ThrottleView } from '../delivery/index.js';
 import { suppressionRoutes } from './routes/suppressions.js';
 import { verifyRoutes } from './routes/verify.js';
 import { createVerifier } from '../verify/index.js';
@@ -39,7 +41,7 @@ export type { HttpApi, MetricsListener, MetricsSource };
 const MAX_SCHEDULE_AHEAD_MS = 72 * 3_600_000;
 
 export const apiRoutes = (ctx: RouteContext): ApiRoute[] =>
-  [...messageRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...domainRoutes(ctx), ...suppressionRoutes(ctx), ...statsRoutes(ctx), ...breakerRoutes(ctx), ...verifyRoutes(ctx)];
+  [...messageRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...domainRoutes(ctx), ...suppressionRoutes(ctx), ...statsRoutes(ctx), ...breakerRoutes(ctx), ...providerRoutes(ctx), ...verifyRoutes(ctx)];
 
 export interface ApiDeps {
   config: Readonly<Config>;
@@ -58,6 +60,8 @@ export interface ApiDeps {
   accounts?: AccountCache;
   /** DNS for POST /v1/verify; createResolver(config.dns) if absent. */
   resolver?: MxResolver;
+  /** This node's traffic-shaping state (the scheduler's throttles()), for GET /v1/queue/providers. */
+  throttles?: () => ThrottleView[];
 }
 
 /** Starts the HTTP API of config.http; null when it is off (http: false). */
@@ -81,6 +85,7 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
     store, submission, clock, hostname: config.hostname, domains: config.domains,
     allowPrivateWebhooks: config.webhooks.allowPrivateDestinations,
     verifier: createVerifier({ config, store, resolver: deps.resolver ?? createResolver(config.dns), clock }),
+    providers: { list: (now) => listByProvider(store, config, now), throttles: deps.throttles ?? (() => []) },
     // The retry window (delivery.maxQueueTime) counts from acceptance: a scheduled send keeps at least half of it.
     composeLimits: { maxRecipients: config.limits.maxRecipients, maxLineLength: config.limits.maxLineLength, maxScheduleAheadMs: Math.min(MAX_SCHEDULE_AHEAD_MS, config.delivery.maxQueueTime / 2) },
   };

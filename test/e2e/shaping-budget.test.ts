@@ -97,4 +97,12 @@ test('2,000 Workspace-style domains whose MX is the simulated Gmail share one pr
   const gmail = groups.find((g) => g.provider === 'gmail')!;
   assert.equal(groups[0]!.provider, 'gmail');
   assert.ok(gmail.shaped && gmail.perMinute === 60 && gmail.waiting >= WORKSPACE_DOMAINS - 40 && gmail.domains === gmail.waiting, JSON.stringify(gmail));
+  // The same over the API (operator only), with this node's current rate.
+  const operator = JSON.parse((await relay.cli(['keys', 'create', '--account', 'default', '--scope', 'admin', '--json'])).stdout).token as string;
+  const res = await fetch(`http://127.0.0.1:${relay.port('http')}/v1/queue/providers`, { headers: { authorization: `Bearer ${operator}` } });
+  assert.equal(res.status, 200);
+  const api = (await res.json() as { data: { provider: string; waiting: number; per_minute: number; rate_per_minute: number; scale: number }[] }).data;
+  const g = api.find((x) => x.provider === 'gmail')!;
+  assert.ok(g.waiting >= WORKSPACE_DOMAINS - 40 && g.per_minute === 60 && g.scale === 1, JSON.stringify(g));
+  assert.ok(g.rate_per_minute >= 1 && g.rate_per_minute <= 6 + 60, JSON.stringify(g));
 });

@@ -6,6 +6,7 @@ import type { ComposeLimits } from '../../ingress/http/compose.js';
 import type { HttpSubmission } from '../../ingress/http/submission.js';
 import type { QueueStore } from '../../store/store.js';
 import type { Verifier } from '../../verify/index.js';
+import type { ProviderRow, ThrottleView } from '../../delivery/index.js';
 
 export interface RouteContext {
   store: QueueStore;
@@ -18,4 +19,6 @@ export interface RouteContext {
   allowPrivateWebhooks: boolean;
   /** POST /v1/verify (src/verify/). */
   verifier: Verifier;
+  /** GET /v1/queue/providers: the per-provider queue and this node's throttle state; absent: 503. */
+  providers?: { list: (now: number) => Promise<ProviderRow[]>; throttles: () => ThrottleView[] };
 }
