@@ -28,9 +28,16 @@ export class ProviderDirectory {
   /** Known domains of a provider (those seen by this node). */
   domainsOf(provider: string): ReadonlySet<string> { return this.#domains.get(provider) ?? new Set(); }
 
-  /** Look up every domain not known yet, at once. */
-  async learn(domains: Iterable<string>): Promise<void> {
-    await Promise.all([...new Set(domains)].filter((d) => this.known(d) === undefined).map((d) => this.lookup(d)));
+  /**
+   * Look up every domain not known yet, at once, waiting at most `maxWaitMs`: a domain whose DNS is
+   * slower is not shaped for this claim (its lookup goes on and is cached), so a DNS timeout does
+   * not hold the claim loop for the resolver's full timeout.
+   */
+  async learn(domains: Iterable<string>, maxWaitMs = 2000): Promise<void> {
+    const lookups = Promise.all([...new Set(domains)].filter((d) => this.known(d) === undefined).map((d) => this.lookup(d)));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, maxWaitMs); timer.unref(); });
+    try { await Promise.race([lookups, timeout]); } finally { clearTimeout(timer); }
   }
 
   lookup(domain: string): Promise<string> {
