@@ -3,6 +3,7 @@
 // Implementations: sqlite/ (embedded default) and, later, postgres/. All methods are async so no
 // implementation blocks the event loop; no SQL dialect leaks through this interface.
 import type { BreakerStore } from './breaker-store.js';
+import type { SourceStore } from './source-store.js';
 import type { Readable } from 'node:stream';
 import type { MessageMeta, PlatformStore, RateLimits } from './platform-store.js';
 import type { Suppression, SuppressionCause, SuppressionStore } from './suppression-store.js';
@@ -240,7 +241,7 @@ export interface NodeHeartbeat {
  */
 export interface WriteCheck { writable: boolean; reason: string | null; slow?: { pendingMs: number; slowestMs: number } }
 
-export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore, BreakerStore, TlsReportStore {
+export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore, BreakerStore, TlsReportStore, SourceStore {
   /** Open/migrate. Must be called once before anything else. */
   open(): Promise<void>;
   close(): Promise<void>;
