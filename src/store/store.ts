@@ -120,7 +120,11 @@ export interface AttemptTls {
   error?: string;
 }
 
-interface OutcomeBase { rcptId: number; response: string; host?: string; tls?: AttemptTls }
+interface OutcomeBase {
+  rcptId: number; response: string; host?: string; tls?: AttemptTls;
+  /** The egress source the attempt used (delivery/egress.ts); absent for local delivery and when no host was reached. */
+  source?: string;
+}
 export type RecipientOutcome =
   | OutcomeBase & { status: 'delivered' }
   | OutcomeBase & { status: 'deferred'; nextAttemptAt: number }
