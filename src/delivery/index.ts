@@ -8,3 +8,4 @@ export { lookupMailHosts, resolveHostAddresses, orderByPreference, normalizeHost
 // Egress sources: the start-time checks (bind address, PTR) and the checks `postlane sources check` runs.
 export { checkSourcesAtStart, checkPtr, bindProblem, createSourceDns, type PtrResult } from './source-check.js';
 export { Egress, mergeSources, poolOf, type EgressSource } from './egress.js';
+export { listSourceViews, addSource, setSourceState, type SourceView, type NewSourceInput } from './source-admin.js';
