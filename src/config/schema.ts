@@ -311,7 +311,7 @@ export const configSchema = z.object({
   breakers: z.object({
     enabled: z.boolean().default(true).describe('watch bounce, complaint, block and deferral rates and pause broadcast sending of a scope that crosses a threshold (docs/breakers.md)'),
     scopes: z.array(z.enum(['account', 'domain', 'source'])).min(1).default(['account', 'domain'])
-      .describe('what a breaker watches and pauses: an account, a sending domain (the MAIL FROM domain), an egress source (the local address; every attempt is \'default\' until egress pools exist, so \'source\' is off by default: it would pause every account)'),
+      .describe('what a breaker watches and pauses: an account, a sending domain (the MAIL FROM domain), an egress source (egress.sources; \'default\' for every attempt when none is configured, so \'source\' is off by default: it would pause every account)'),
     window: duration('breakers.window', MAX_PERIOD_MS).default('24h').describe('the sliding window rates are computed over (in 48 buckets); the mailbox providers judge complaint rates per day'),
     minVolume: z.number().int().min(1).default(200).describe('no breaker trips before its scope has this many attempts (deliveries for the complaint rate) in the window'),
     complaintPercent: z.number().positive().max(100).nullable().default(0.3)
