@@ -25,6 +25,8 @@ it('no egress config: no sources, the default pool, no routes', () => {
 
 it('bad egress config is refused, naming the key', () => {
   refused({ sources: [s('a', '10.0.0.300')] }, 'egress.sources.0.address', /expected an IPv4 or IPv6 address/);
+  refused({ sources: [s('a', '0.0.0.0')] }, 'egress.sources.0.address', /lets the system pick/);
+  refused({ sources: [s('a', '::')] }, 'egress.sources.0.address', /lets the system pick/);
   refused({ sources: [s('a', '127.0.0.2', { ehlo: 'not a name' })] }, 'egress.sources.0.ehlo', /host name/);
   refused({ sources: [s('a', '127.0.0.2', { warmup: { start: '2026-02-30' } })] }, 'egress.sources.0.warmup.start', /calendar day like "2026-12-01".*"2026-02-30"/);
   refused({ sources: [s('a', '127.0.0.2', { warmup: { start: '12/01/2026' } })] }, 'egress.sources.0.warmup.start', /calendar day/);

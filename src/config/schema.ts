@@ -101,6 +101,8 @@ export const smarthostSchema = z.union([
 
 export type TlsMode = 'opportunistic' | 'required' | 'implicit';
 
+/** 0.0.0.0 or :: (any spelling): binding to it is no choice of address at all. */
+export const isUnspecified = (ip: string): boolean => net.isIPv4(ip) ? ip === '0.0.0.0' : net.isIPv6(ip) && /^[0:]+$/.test(ip);
 /** A name of a source, pool or warmup schedule: shown in logs, CLI and API, used as a key in the store. */
 const egressName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'expected a name of letters, digits, - and _ (at most 63)');
 /** A calendar day "YYYY-MM-DD" (UTC) that exists; kept as the string. */
@@ -111,6 +113,7 @@ const egressSchema = z.object({
   sources: z.array(z.object({
     name: egressName.describe('the source\'s id: in events (data.source), logs, `postlane sources` and the circuit breakers\' source scope'),
     address: z.string().refine((v) => net.isIP(v) !== 0, (v) => ({ message: `expected an IPv4 or IPv6 address of this machine, got "${v}"` }))
+      .refine((v) => !isUnspecified(v), (v) => ({ message: `"${v}" lets the system pick; name one address of this machine` }))
       .describe('local address outbound connections are bound to; it must be an address of this machine (checked at start)'),
     ehlo: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'expected a host name like "mta1.example.com"')
       .describe('EHLO name used from this address; its PTR should name it and it should resolve back to the address (checked at start and by `postlane sources check`)'),

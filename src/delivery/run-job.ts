@@ -101,9 +101,9 @@ export class JobRunner {
     const sendable = job.recipients.filter((r) => !r.suppression);
     let findings = new Map<string, Finding>();
     if (sendable.length > 0) {
-      const source = await this.#chooseSource(job);
-      if (source === 'postponed') return;
       try {
+        const source = await this.#chooseSource(job); // the store's warmup counters and live state: unavailable → given back
+        if (source === 'postponed') return;
         findings = await this.#deliver({ ...job, recipients: sendable }, signal, source);
       } catch (err) {
         if (!isQueueUnavailable(err)) throw err;

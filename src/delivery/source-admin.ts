@@ -4,7 +4,7 @@
 // the config: name, address of this machine, EHLO name, warmup schedule and start day), and
 // drain / pause / resume (stored, so every node sees it within egress.refreshInterval).
 import net from 'node:net';
-import type { Config } from '../config/schema.js';
+import { isUnspecified, type Config } from '../config/schema.js';
 import { capOf, STOCK_SCHEDULE, utcDay, warmupDay } from '../config/warmup-schedules.js';
 import { NotFoundError, RelayError } from '../errors.js';
 import type { SourceState, SourceStore } from '../store/source-store.js';
@@ -42,6 +42,7 @@ const usage = (message: string) => new RelayError('ERR_USAGE', message);
 export async function validateNewSource(config: SourcesConfig, input: NewSourceInput, force: boolean): Promise<void> {
   if (!NAME.test(input.name)) throw usage(`name: expected letters, digits, - and _ (at most 63), got "${input.name}"`);
   if (net.isIP(input.address) === 0) throw usage(`address: expected an IPv4 or IPv6 address, got "${input.address}"`);
+  if (isUnspecified(input.address)) throw usage(`address: "${input.address}" lets the system pick; name one address of this machine`);
   if (!HOST.test(input.ehlo)) throw usage(`ehlo: expected a host name like "mta1.example.com", got "${input.ehlo}"`);
   if (input.pool !== undefined && !NAME.test(input.pool)) throw usage(`pool: expected letters, digits, - and _, got "${input.pool}"`);
   const w = input.warmup;
