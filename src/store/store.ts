@@ -140,6 +140,8 @@ export interface AttemptRecord {
   response: string;
   /** Present when the attempt reached a TLS decision (remote deliveries). */
   tls?: AttemptTls;
+  /** The egress source the attempt used (delivery/egress.ts); absent for local delivery and before SQLite v15 / PostgreSQL v13. */
+  source?: string;
 }
 
 export interface RecipientView {

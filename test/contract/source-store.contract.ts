@@ -61,6 +61,16 @@ export function sourceStoreContract(name: string, makeStore: MakeSourceStore): v
     assert.equal((await store.readWarmup(20_001)).length, 1);
   });
 
+  it('recordResults keeps the egress source on the attempt and on the event', async (store) => {
+    const now = Date.now();
+    const id = await enqueue(store, 'r@dest.example', now - 1000);
+    const [job] = await store.claimDue({ now, limit: 10, leaseMs: 60_000, owner: 'node-a' });
+    await store.recordResults(id, [{ rcptId: job!.recipients[0]!.id, status: 'delivered', response: '250 ok', host: 'mx.dest.example', source: 'mta2' }], [], { owner: 'node-a' });
+    assert.deepEqual((await store.getMessage(id))!.attempts.map((a) => [a.status, a.host, a.source]), [['delivered', 'mx.dest.example', 'mta2']]);
+    const events = await store.listEvents({ account: 'default', messageId: id, types: ['delivered'] });
+    assert.equal(events[0]?.data.source, 'mta2');
+  });
+
   it('postponeJobs: the job waits until the given time, no attempt counted, and only the owner\'s lease is given back', async (store) => {
     const now = Date.now();
     const id = await enqueue(store, 'r@dest.example', now - 1000);

@@ -66,6 +66,7 @@ describe('egress sources', () => {
       assert.deepEqual([second.remoteAddress, second.ehlo], ['127.0.0.11', 'mta2.relay.test']);
       const ev = await f.store.listEvents({ account: 'default', messageId: a, types: ['delivered'] });
       assert.equal(ev[0]?.data.source, 'mta1');
+      assert.deepEqual((await f.store.getMessage(b))!.attempts.map((x) => [x.status, x.source]), [['delivered', 'mta2']], 'and on the attempt history');
     } finally { await f.close(); }
   });
 

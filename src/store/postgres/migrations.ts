@@ -417,6 +417,8 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
         warmup_start    text,
         updated_at      bigint NOT NULL
       );
+      -- The egress source of each attempt (null: before v13, or local delivery).
+      ALTER TABLE attempt ADD COLUMN source text;
       -- Warmup: messages per source, mailbox provider and UTC day (days since 1970-01-01).
       CREATE TABLE warmup_count (
         source   text NOT NULL,

@@ -439,6 +439,8 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
         warmup_start    TEXT,
         updated_at      INTEGER NOT NULL
       ) STRICT;
+      -- The egress source of each attempt (null: before v15, or local delivery).
+      ALTER TABLE attempt ADD COLUMN source TEXT;
       -- Warmup: messages per source, mailbox provider and UTC day (days since 1970-01-01).
       CREATE TABLE warmup_count (
         source   TEXT NOT NULL,
