@@ -15,6 +15,7 @@ import { registerWebhookCommands } from './webhooks.js';
 import { registerSuppressionCommands } from './suppressions.js';
 import { registerStatsCommands } from './stats.js';
 import { registerBreakerCommands } from './breakers.js';
+import { registerSourceCommands } from './sources.js';
 import { registerTlsReportCommands } from './tls-reports.js';
 import { registerVerifyCommand } from './verify.js';
 import { registerSecretCommands } from './secrets.js';
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
   registerSuppressionCommands(program);
   registerStatsCommands(program);
   registerBreakerCommands(program);
+  registerSourceCommands(program);
   registerTlsReportCommands(program);
   registerVerifyCommand(program);
   registerSecretCommands(program);

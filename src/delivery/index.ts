@@ -5,3 +5,7 @@ export { DeliveryScheduler, type DeliverySchedulerOptions } from './scheduler.js
 export { createResolver, type MxResolver, type MxRecord } from './resolver.js';
 // The MX / implicit MX / null MX lookups, for address verification (src/verify/).
 export { lookupMailHosts, resolveHostAddresses, orderByPreference, normalizeHost, type MailHostLookup } from './route.js';
+// Egress sources: the start-time checks (bind address, PTR) and the checks `postlane sources check` runs.
+export { checkSourcesAtStart, checkPtr, bindProblem, createSourceDns, type PtrResult } from './source-check.js';
+export { Egress, mergeSources, poolOf, type EgressSource } from './egress.js';
+export { listSourceViews, addSource, setSourceState, type SourceView, type NewSourceInput } from './source-admin.js';

@@ -37,6 +37,7 @@ import { MtaStsResolver, type MtaStsDns } from './mta-sts.js';
 import { createResolver, type MxResolver } from './resolver.js';
 import { Router } from './route.js';
 import { JobRunner, type OutcomeObserver } from './run-job.js';
+import { Egress } from './egress.js';
 import { createSecureResolver, type SecureResolver } from './secure-resolver.js';
 import { TransportSecurity } from './transport-security.js';
 import { stsFetchResult, type TlsOutcomeRecorder } from '../tlsrpt/outcomes.js';
@@ -64,6 +65,8 @@ export interface DeliverySchedulerOptions {
   inboundReports?: InboundReports;
   /** Counts TLS outcomes for TLS reports (RFC 8460; main.ts wires it when tlsReporting.enabled). */
   tlsOutcomes?: TlsOutcomeRecorder;
+  /** Picks each job's egress source (egress.ts); default: one over config egress and the store's live state. */
+  egress?: Egress;
 }
 
 /** Runs claimed jobs; `heldOutcomes`: finished jobs whose outcome waits for the store (none if absent). */
@@ -112,6 +115,7 @@ export class DeliveryScheduler {
       router: new Router({ config: opts.config, resolver, random: opts.random }),
       security: createTransportSecurity(opts, resolver, clock),
       attempt: new SmtpAttempt({ pool: this.#pool, store: opts.store }),
+      egress: opts.egress ?? new Egress({ config: opts.config, store: opts.store, clock, logger: opts.logger }),
       local: new LocalDelivery({
         dataDir: opts.config.dataDir, store: opts.store, logger: opts.logger,
         auth: { hostname: opts.config.hostname, resolve: createResolveFn(opts.config.dns) }, reports: opts.inboundReports,

@@ -5,6 +5,7 @@ import { AccountCache } from '../accounts/account-cache.js';
 import { LinkBase } from '../accounts/link-base.js';
 import { statsRoutes } from './routes/stats.js';
 import { breakerRoutes } from './routes/breakers.js';
+import { sourceRoutes } from './routes/sources.js';
 import { suppressionRoutes } from './routes/suppressions.js';
 import { verifyRoutes } from './routes/verify.js';
 import { createVerifier } from '../verify/index.js';
@@ -39,7 +40,7 @@ export type { HttpApi, MetricsListener, MetricsSource };
 const MAX_SCHEDULE_AHEAD_MS = 72 * 3_600_000;
 
 export const apiRoutes = (ctx: RouteContext): ApiRoute[] =>
-  [...messageRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...domainRoutes(ctx), ...suppressionRoutes(ctx), ...statsRoutes(ctx), ...breakerRoutes(ctx), ...verifyRoutes(ctx)];
+  [...messageRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...domainRoutes(ctx), ...suppressionRoutes(ctx), ...statsRoutes(ctx), ...breakerRoutes(ctx), ...sourceRoutes(ctx), ...verifyRoutes(ctx)];
 
 export interface ApiDeps {
   config: Readonly<Config>;
@@ -78,7 +79,7 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
     maxMessageSize: config.limits.maxMessageSize, onQueued: deps.onQueued,
   });
   const ctx: RouteContext = {
-    store, submission, clock, hostname: config.hostname, domains: config.domains,
+    store, submission, clock, hostname: config.hostname, domains: config.domains, egress: config,
     allowPrivateWebhooks: config.webhooks.allowPrivateDestinations,
     verifier: createVerifier({ config, store, resolver: deps.resolver ?? createResolver(config.dns), clock }),
     // The retry window (delivery.maxQueueTime) counts from acceptance: a scheduled send keeps at least half of it.

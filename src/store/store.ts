@@ -3,6 +3,7 @@
 // Implementations: sqlite/ (embedded default) and, later, postgres/. All methods are async so no
 // implementation blocks the event loop; no SQL dialect leaks through this interface.
 import type { BreakerStore } from './breaker-store.js';
+import type { SourceStore } from './source-store.js';
 import type { Readable } from 'node:stream';
 import type { MessageMeta, PlatformStore, RateLimits } from './platform-store.js';
 import type { Suppression, SuppressionCause, SuppressionStore } from './suppression-store.js';
@@ -119,7 +120,11 @@ export interface AttemptTls {
   error?: string;
 }
 
-interface OutcomeBase { rcptId: number; response: string; host?: string; tls?: AttemptTls }
+interface OutcomeBase {
+  rcptId: number; response: string; host?: string; tls?: AttemptTls;
+  /** The egress source the attempt used (delivery/egress.ts); absent for local delivery and when no host was reached. */
+  source?: string;
+}
 export type RecipientOutcome =
   | OutcomeBase & { status: 'delivered' }
   | OutcomeBase & { status: 'deferred'; nextAttemptAt: number }
@@ -135,6 +140,8 @@ export interface AttemptRecord {
   response: string;
   /** Present when the attempt reached a TLS decision (remote deliveries). */
   tls?: AttemptTls;
+  /** The egress source the attempt used (delivery/egress.ts); absent for local delivery and before SQLite v15 / PostgreSQL v13. */
+  source?: string;
 }
 
 export interface RecipientView {
@@ -240,7 +247,7 @@ export interface NodeHeartbeat {
  */
 export interface WriteCheck { writable: boolean; reason: string | null; slow?: { pendingMs: number; slowestMs: number } }
 
-export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore, BreakerStore, TlsReportStore {
+export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore, BreakerStore, TlsReportStore, SourceStore {
   /** Open/migrate. Must be called once before anything else. */
   open(): Promise<void>;
   close(): Promise<void>;

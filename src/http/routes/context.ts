@@ -1,7 +1,7 @@
 // What the route handlers are given: the store (account-scoped reads only), the HTTP submission
 // path of the ingress stage, the address verifier, and the few settings the answers need.
 import type { Clock } from '../../clock.js';
-import type { DomainsConfig } from '../../config/schema.js';
+import type { Config, DomainsConfig } from '../../config/schema.js';
 import type { ComposeLimits } from '../../ingress/http/compose.js';
 import type { HttpSubmission } from '../../ingress/http/submission.js';
 import type { QueueStore } from '../../store/store.js';
@@ -18,4 +18,6 @@ export interface RouteContext {
   allowPrivateWebhooks: boolean;
   /** POST /v1/verify (src/verify/). */
   verifier: Verifier;
+  /** egress.* and hostname: the configured sources /v1/sources shows with their stored state. */
+  egress: Pick<Config, 'egress' | 'hostname'>;
 }

@@ -402,6 +402,33 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX breaker_counter_bucket ON breaker_counter (bucket);
     `,
   },
+  {
+    version: 13,
+    sql: `
+      -- Issue 11, egress IP pools: the live state of each egress source (a config source has only
+      -- its state here; one added at run time has its definition too), seen by every node.
+      CREATE TABLE egress_source (
+        name            text PRIMARY KEY,
+        state           text NOT NULL CHECK (state IN ('active', 'draining', 'paused')),
+        address         text,
+        ehlo            text,
+        pool            text,
+        warmup_schedule text,
+        warmup_start    text,
+        updated_at      bigint NOT NULL
+      );
+      -- The egress source of each attempt (null: before v13, or local delivery).
+      ALTER TABLE attempt ADD COLUMN source text;
+      -- Warmup: messages per source, mailbox provider and UTC day (days since 1970-01-01).
+      CREATE TABLE warmup_count (
+        source   text NOT NULL,
+        provider text NOT NULL,
+        day      bigint NOT NULL,
+        n        bigint NOT NULL,
+        PRIMARY KEY (source, provider, day)
+      );
+    `,
+  },
 ];
 
 /** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */

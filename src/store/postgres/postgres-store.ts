@@ -17,6 +17,8 @@ import * as webhooks from './webhook-ops.js';
 import * as suppressions from './suppression-ops.js';
 import * as stats from './stats-ops.js';
 import * as tlsReports from './tls-report-ops.js';
+import * as sources from './source-ops.js';
+import type { NewSource, SourceState, StoredSource, WarmupCount } from '../source-store.js';
 import type { TlsOutcomeCount, TlsReportClaim, TlsReportRow, TlsReportState } from '../tls-report-store.js';
 import type { StatsQuery, StatsRow } from '../stats-store.js';
 import type { SecretPurpose } from '../secret-store.js';
@@ -313,6 +315,19 @@ export class PostgresQueueStore implements QueueStore {
   resumeBreaker(id: number, by: string, reason: string, now: number): Promise<Breaker | null> {
     return this.#write('resumeBreaker', (c) => breakers.resumeBreaker(c, id, by, reason, now,
       (account, data) => events.writeEvents(c, account, [{ at: now, type: 'breaker.resumed', messageId: null, recipient: null, data }])));
+  }
+
+  // egress sources and warmup (source-ops.ts)
+  listSources(): Promise<StoredSource[]> { return this.#read('listSources', (c) => sources.listSources(c)); }
+  addSource(s: NewSource, now: number): Promise<boolean> { return this.#write('addSource', (c) => sources.addSource(c, s, now)); }
+  setSourceState(name: string, state: SourceState, now: number): Promise<void> { return this.#write('setSourceState', (c) => sources.setSourceState(c, name, state, now)); }
+  takeWarmup(source: string, provider: string, day: number, cap: number): Promise<boolean> {
+    return this.#writeRetrying('takeWarmup', (c) => sources.takeWarmup(c, source, provider, day, cap));
+  }
+  readWarmup(day: number): Promise<WarmupCount[]> { return this.#read('readWarmup', (c) => sources.readWarmup(c, day)); }
+  purgeWarmup(day: number): Promise<number> { return this.#write('purgeWarmup', (c) => sources.purgeWarmup(c, day)); }
+  postponeJobs(owner: string, jobs: { messageId: string; domain: string }[], until: number, now: number): Promise<number> {
+    return this.#write('postponeJobs', (c) => sources.postponeJobs(c, owner, jobs, until, now));
   }
 
   /**

@@ -424,6 +424,33 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
       CREATE INDEX breaker_counter_bucket ON breaker_counter (bucket);
     `,
   },
+  {
+    version: 15,
+    sql: `
+      -- Issue 11, egress IP pools: the live state of each egress source (a config source has only
+      -- its state here; one added at run time has its definition too), seen by every node.
+      CREATE TABLE egress_source (
+        name            TEXT PRIMARY KEY,
+        state           TEXT NOT NULL CHECK (state IN ('active', 'draining', 'paused')),
+        address         TEXT,
+        ehlo            TEXT,
+        pool            TEXT,
+        warmup_schedule TEXT,
+        warmup_start    TEXT,
+        updated_at      INTEGER NOT NULL
+      ) STRICT;
+      -- The egress source of each attempt (null: before v15, or local delivery).
+      ALTER TABLE attempt ADD COLUMN source TEXT;
+      -- Warmup: messages per source, mailbox provider and UTC day (days since 1970-01-01).
+      CREATE TABLE warmup_count (
+        source   TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        day      INTEGER NOT NULL,
+        n        INTEGER NOT NULL,
+        PRIMARY KEY (source, provider, day)
+      ) STRICT;
+    `,
+  },
 ];
 
 /** Brings the database to the latest version; safe when several processes open it at once. */

@@ -17,6 +17,7 @@ import { DEFAULT_SOFT_BOUNCE_POLICY } from '../event-effects.js';
 import { DEFAULT_BREAKER_POLICY, type Breaker, type BreakerPolicy, type BreakerQuery } from '../breaker-rules.js';
 import type { StatsQuery, StatsRow } from '../stats-store.js';
 import type { SecretPurpose } from '../secret-store.js';
+import type { NewSource, SourceState, StoredSource, WarmupCount } from '../source-store.js';
 import type { TlsOutcomeCount, TlsReportClaim, TlsReportRow, TlsReportState } from '../tls-report-store.js';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -288,6 +289,19 @@ export class SqliteQueueStore implements QueueStore {
   listBreakers(q: BreakerQuery): Promise<Breaker[]> { return this.#call('listBreakers', q) as Promise<Breaker[]>; }
   resumeBreaker(id: number, by: string, reason: string, now: number): Promise<Breaker | null> {
     return this.#call('resumeBreaker', id, by, reason, now) as Promise<Breaker | null>;
+  }
+
+  // egress sources and warmup (source-ops.ts)
+  listSources(): Promise<StoredSource[]> { return this.#call('listSources') as Promise<StoredSource[]>; }
+  addSource(s: NewSource, now: number): Promise<boolean> { return this.#call('addSource', s, now) as Promise<boolean>; }
+  async setSourceState(name: string, state: SourceState, now: number): Promise<void> { await this.#call('setSourceState', name, state, now); }
+  takeWarmup(source: string, provider: string, day: number, cap: number): Promise<boolean> {
+    return this.#call('takeWarmup', source, provider, day, cap) as Promise<boolean>;
+  }
+  readWarmup(day: number): Promise<WarmupCount[]> { return this.#call('readWarmup', day) as Promise<WarmupCount[]>; }
+  purgeWarmup(day: number): Promise<number> { return this.#call('purgeWarmup', day) as Promise<number>; }
+  postponeJobs(owner: string, jobs: { messageId: string; domain: string }[], until: number, now: number): Promise<number> {
+    return this.#call('postponeJobs', owner, jobs, until, now) as Promise<number>;
   }
 
   #call(op: Op, ...args: unknown[]): Promise<unknown> { return this.#send(op, args, []); }

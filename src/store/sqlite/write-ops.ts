@@ -77,8 +77,8 @@ export function recordResults(
                             lease_until = NULL, last_response = ?, updated_at = ?
                           WHERE id = ? AND message_id = ? AND state = 'delivering' AND (? IS NULL OR lease_owner = ?)
                           RETURNING address, attempts`);
-  const history = sql(db, `INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls)
-                           SELECT message_id, id, ?, ?, ?, ?, ? FROM recipient WHERE id = ? AND message_id = ?`);
+  const history = sql(db, `INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls, source)
+                           SELECT message_id, id, ?, ?, ?, ?, ?, ? FROM recipient WHERE id = ? AND message_id = ?`);
   const owner = opts.owner ?? null;
   let updated = 0;
   const meta = toMeta(msg);
@@ -88,7 +88,7 @@ export function recordResults(
   for (const o of outcomes) {
     const next = o.status === 'deferred' ? o.nextAttemptAt : null;
     const row = update.get(o.status, next, o.response, now, o.rcptId, messageId, owner, owner) as { address: string; attempts: number } | undefined;
-    history.run(now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.rcptId, messageId);
+    history.run(now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.source ?? null, o.rcptId, messageId);
     if (!row) continue;
     updated++;
     if (withEvents) events.push({ at: now, account: meta.account, messageId, recipient: row.address, ...outcomeEvent(o, row.attempts, base) });
