@@ -6,6 +6,7 @@ import type { ComposeLimits } from '../../ingress/http/compose.js';
 import type { HttpSubmission } from '../../ingress/http/submission.js';
 import type { QueueStore } from '../../store/store.js';
 import type { Verifier } from '../../verify/index.js';
+import type { RecordResolver } from '../../domains/index.js';
 
 export interface RouteContext {
   store: QueueStore;
@@ -20,4 +21,8 @@ export interface RouteContext {
   verifier: Verifier;
   /** egress.* and hostname: the configured sources /v1/sources shows with their stored state. */
   egress: Pick<Config, 'egress' | 'hostname'>;
+  /** DNS for the domain checks (GET /v1/domains/:name/check, /v1/alerts): the configured servers. */
+  dnsResolver: RecordResolver;
+  /** The relay's TLS certificate (PEM) for /v1/alerts' expiry warning; null: unknown. */
+  certificatePem: string | null;
 }

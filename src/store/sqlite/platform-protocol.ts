@@ -10,6 +10,8 @@ export const PLATFORM_WRITE_OPS = [
   'addSuppressions', 'removeSuppression', 'compactStats', 'addSecret', 'resumeBreaker',
   'addTlsOutcomes', 'claimTlsReport', 'finishTlsReport', 'purgeTlsReports',
   'addSource', 'setSourceState', 'takeWarmup', 'purgeWarmup', 'postponeJobs',
+  'addDashboardUser', 'removeDashboardUser', 'setDashboardPassword', 'createDashboardSession', 'touchDashboardSession', 'deleteDashboardSession',
+  'replayWebhookEvents',
 ] as const;
 
 export const PLATFORM_READ_OPS = [
@@ -19,4 +21,5 @@ export const PLATFORM_READ_OPS = [
   'listSuppressions', 'findSuppressions', 'readStats', 'getSecrets', 'listBreakers',
   'readTlsOutcomes', 'listTlsReports',
   'listSources', 'readWarmup',
+  'getDashboardUser', 'listDashboardUsers', 'getDashboardSession', 'queueOverview',
 ] as const;

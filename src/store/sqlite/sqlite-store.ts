@@ -19,6 +19,8 @@ import type { StatsQuery, StatsRow } from '../stats-store.js';
 import type { SecretPurpose } from '../secret-store.js';
 import type { NewSource, SourceState, StoredSource, WarmupCount } from '../source-store.js';
 import type { TlsOutcomeCount, TlsReportClaim, TlsReportRow, TlsReportState } from '../tls-report-store.js';
+import type { DashboardSession, DashboardUser } from '../dashboard-store.js';
+import type { QueueOverview } from '../queue-overview-store.js';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -302,6 +304,29 @@ export class SqliteQueueStore implements QueueStore {
   purgeWarmup(day: number): Promise<number> { return this.#call('purgeWarmup', day) as Promise<number>; }
   postponeJobs(owner: string, jobs: { messageId: string; domain: string }[], until: number, now: number): Promise<number> {
     return this.#call('postponeJobs', owner, jobs, until, now) as Promise<number>;
+  }
+
+  // dashboard users and sessions (dashboard-ops.ts)
+  addDashboardUser(user: DashboardUser): Promise<boolean> { return this.#call('addDashboardUser', user) as Promise<boolean>; }
+  getDashboardUser(username: string): Promise<DashboardUser | null> { return this.#call('getDashboardUser', username) as Promise<DashboardUser | null>; }
+  listDashboardUsers(): Promise<DashboardUser[]> { return this.#call('listDashboardUsers') as Promise<DashboardUser[]>; }
+  removeDashboardUser(username: string): Promise<boolean> { return this.#call('removeDashboardUser', username) as Promise<boolean>; }
+  setDashboardPassword(username: string, passwordHash: string, now: number): Promise<boolean> {
+    return this.#call('setDashboardPassword', username, passwordHash, now) as Promise<boolean>;
+  }
+  async createDashboardSession(session: DashboardSession, now: number): Promise<void> { await this.#call('createDashboardSession', session, now); }
+  getDashboardSession(tokenHash: string, now: number): Promise<{ session: DashboardSession; user: DashboardUser } | null> {
+    return this.#call('getDashboardSession', tokenHash, now) as Promise<{ session: DashboardSession; user: DashboardUser } | null>;
+  }
+  async touchDashboardSession(tokenHash: string, idleUntil: number): Promise<void> { await this.#call('touchDashboardSession', tokenHash, idleUntil); }
+  deleteDashboardSession(tokenHash: string): Promise<boolean> { return this.#call('deleteDashboardSession', tokenHash) as Promise<boolean>; }
+
+  // the queue overview (queue-overview-ops.ts)
+  queueOverview(account: string | null, domains: number): Promise<QueueOverview> { return this.#call('queueOverview', account, domains) as Promise<QueueOverview>; }
+
+  // webhook replay (webhook-replay-ops.ts)
+  replayWebhookEvents(account: string, webhookId: string, seqs: number[], now: number): Promise<number> {
+    return this.#call('replayWebhookEvents', account, webhookId, seqs, now) as Promise<number>;
   }
 
   #call(op: Op, ...args: unknown[]): Promise<unknown> { return this.#send(op, args, []); }
