@@ -1,0 +1,113 @@
+// One message: its recipients with their timeline (each attempt: when, MX host, TLS, response),
+// events, headers and a text preview, and the actions retry / hold / release / delete.
+// The message's HTML is never put into this page: only in an iframe sandboxed without scripts,
+// forms, popups or same-origin access.
+import { useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { useLoad } from '../data.js';
+import { formatBytes, formatTime } from '../format.js';
+import { navigate } from '../router.js';
+import { ConfirmButton, ErrorLine, Link, Loading, Notice, PageHeader, StatusBadge } from '../ui.js';
+
+interface Tls { version: string | null; cipher: string | null; verified: boolean; policy: string; level: string }
+interface Attempt { at: string; status: string; mx_host: string | null; ip?: string | null; duration_ms?: number | null; response: string; tls: Tls | null }
+interface TimelineEvent { at: string; type: string; detail?: string | null; recipient?: string | null }
+interface Recipient { id: string; email: string; status: string; attempts: number; next_attempt_at: string | null; last_response: string | null; history: Attempt[] }
+interface Message {
+  id: string; from: string; received_at: string; size: number; stream: string; tags: string[]; metadata: Record<string, string>;
+  recipients: Recipient[]; accepted?: Record<string, string | null>; events?: TimelineEvent[];
+}
+interface Content { headers: { name: string; value: string }[]; text: string | null; html: string | null; truncated?: boolean }
+
+export function MessagePage({ id }: { id: string }) {
+  const message = useLoad(() => api.get<Message>(`/v1/messages/${encodeURIComponent(id)}`), [id]);
+  const content = useLoad(() => api.get<Content>(`/v1/messages/${encodeURIComponent(id)}/content`), [id]);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<Error | null>(null);
+  const act = (action: 'retry' | 'hold' | 'release') => async () => {
+    setActionError(null);
+    try { await api.post(`/v1/messages/${encodeURIComponent(id)}/${action}`); setNotice(`Done: ${action}.`); message.reload(); } catch (e) { setActionError(e as Error); }
+  };
+  const remove = async () => {
+    try { await api.del(`/v1/messages/${encodeURIComponent(id)}`); navigate('/messages'); } catch (e) { setActionError(e as Error); }
+  };
+  const m = message.data;
+  return (
+    <section>
+      <p><Link href="/messages">← Messages</Link></p>
+      <PageHeader title={`Message ${id}`}>
+        <button type="button" onClick={act('retry')}>Retry now</button>
+        <button type="button" onClick={act('hold')}>Hold</button>
+        <button type="button" onClick={act('release')}>Release</button>
+        <ConfirmButton label="Delete" confirmLabel="Confirm delete" danger onConfirm={remove} />
+      </PageHeader>
+      <Notice text={notice} />
+      <ErrorLine error={actionError} />
+      <ErrorLine error={message.error} />
+      <Loading when={message.loading && !m} />
+      {m ? <Details m={m} /> : null}
+      {m ? m.recipients.map((r) => <RecipientTimeline key={r.id} r={r} events={(m.events ?? []).filter((e) => !e.recipient || e.recipient === r.email)} />) : null}
+      <h2>Content</h2>
+      {content.data ? <ContentView c={content.data} /> : <ErrorLine error={content.error} />}
+    </section>
+  );
+}
+
+function Details({ m }: { m: Message }) {
+  return (
+    <dl class="details">
+      <dt>From</dt><dd>{m.from || '<>'}</dd>
+      <dt>Received</dt><dd>{formatTime(m.received_at)}</dd>
+      <dt>Size</dt><dd>{formatBytes(m.size)}</dd>
+      <dt>Stream</dt><dd>{m.stream}</dd>
+      <dt>Tags</dt><dd>{m.tags.join(', ') || '—'}</dd>
+      {m.accepted ? Object.entries(m.accepted).map(([k, v]) => [<dt key={k}>Accepted {k}</dt>, <dd key={k + 'v'}>{v ?? '—'}</dd>]) : null}
+      {Object.entries(m.metadata).map(([k, v]) => [<dt key={k}>{k}</dt>, <dd key={k + 'v'}>{v}</dd>])}
+    </dl>
+  );
+}
+
+function RecipientTimeline({ r, events }: { r: Recipient; events: TimelineEvent[] }) {
+  return (
+    <article class="card recipient" aria-label={`Recipient ${r.email}`}>
+      <h2>{r.email} <StatusBadge status={r.status} /></h2>
+      <p class="muted">{r.attempts} attempt(s){r.next_attempt_at ? `; next at ${formatTime(r.next_attempt_at)}` : ''}</p>
+      <ol class="timeline" aria-label={`Timeline of ${r.email}`}>
+        {r.history.map((a, i) => (
+          <li key={i} data-status={a.status}>
+            <time dateTime={a.at}>{formatTime(a.at)}</time> <StatusBadge status={a.status} />
+            <div>{a.mx_host ? <>MX <code>{a.mx_host}</code>{a.ip ? <> ({a.ip})</> : null}</> : null}
+              {a.duration_ms !== undefined && a.duration_ms !== null ? <> · {a.duration_ms} ms</> : null}
+              {a.tls ? <> · TLS {a.tls.version ?? '?'} {a.tls.cipher ?? ''} ({a.tls.policy}{a.tls.verified ? ', verified' : ''})</> : <> · no TLS</>}</div>
+            <pre class="response">{a.response}</pre>
+          </li>
+        ))}
+        {events.map((e, i) => (
+          <li key={`e${i}`} data-status={e.type}><time dateTime={e.at}>{formatTime(e.at)}</time> <StatusBadge status={e.type} /> {e.detail ?? ''}</li>
+        ))}
+        {r.history.length === 0 && events.length === 0 ? <li class="muted">No attempt yet.</li> : null}
+      </ol>
+    </article>
+  );
+}
+
+function ContentView({ c }: { c: Content }) {
+  const [showHtml, setShowHtml] = useState(false);
+  return (
+    <div>
+      <details>
+        <summary>Headers ({c.headers.length})</summary>
+        <table class="headers"><tbody>{c.headers.map((h, i) => <tr key={i}><th scope="row">{h.name}</th><td>{h.value}</td></tr>)}</tbody></table>
+      </details>
+      <h3>Text preview</h3>
+      <pre class="preview" data-testid="text-preview">{c.text ?? '(no text part)'}</pre>
+      {c.truncated ? <p class="muted">Preview truncated.</p> : null}
+      {c.html ? (
+        <div>
+          <button type="button" aria-expanded={showHtml} onClick={() => setShowHtml(!showHtml)}>{showHtml ? 'Hide' : 'Show'} HTML (sandboxed, no scripts, no remote content)</button>
+          {showHtml ? <iframe class="html-preview" title="HTML part, sandboxed" sandbox="" referrerpolicy="no-referrer" srcdoc={c.html} /> : null}
+        </div>
+      ) : null}
+    </div>
+  );
+}

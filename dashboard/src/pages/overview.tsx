@@ -1,0 +1,99 @@
+// Overview: sent/delivered/deferred/bounced/complained over time (GET /v1/stats by hour or day),
+// the rates, the queue's depth and oldest age (GET /v1/queue), and alerts (GET /v1/alerts).
+import { useMemo, useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { TimeChart, type Series } from '../chart.js';
+import { useLoad } from '../data.js';
+import { formatAge, formatRate } from '../format.js';
+import { ErrorLine, Link, Loading, PageHeader } from '../ui.js';
+
+type Counts = Record<string, number>;
+interface Rates { delivery: number | null; bounce: number | null; complaint: number | null; open: number | null; click: number | null }
+interface Group { key: string; counts: Counts; rates: Rates }
+interface Stats { from: string; to: string; group_by: string; data: Group[]; total: Group }
+interface QueueSummary { depth?: number; oldest_age_seconds?: number | null; oldest_queued_at?: string | null }
+interface Alert { kind?: string; severity?: string; message?: string; title?: string }
+
+const SERIES: { name: string; label: string; color: string }[] = [
+  { name: 'accepted', label: 'Sent', color: '#2457c5' },
+  { name: 'delivered', label: 'Delivered', color: '#1f8a4c' },
+  { name: 'deferred', label: 'Deferred', color: '#b7791f' },
+  { name: 'bounced', label: 'Bounced', color: '#c53030' },
+  { name: 'complained', label: 'Complained', color: '#805ad5' },
+];
+
+const WINDOWS = { '24h': { groupBy: 'hour', ms: 86_400_000, stepMs: 3_600_000 }, '30d': { groupBy: 'day', ms: 30 * 86_400_000, stepMs: 86_400_000 } } as const;
+type WindowName = keyof typeof WINDOWS;
+
+export function OverviewPage() {
+  const [windowName, setWindowName] = useState<WindowName>('24h');
+  const w = WINDOWS[windowName];
+  const stats = useLoad(() => {
+    const to = Math.ceil(Date.now() / w.stepMs) * w.stepMs;
+    return api.get<Stats>('/v1/stats', { group_by: w.groupBy, from: new Date(to - w.ms).toISOString(), to: new Date(to).toISOString() });
+  }, [windowName]);
+  const queue = useLoad(() => api.get<QueueSummary>('/v1/queue'), []);
+  const alerts = useLoad(() => api.get<{ data: Alert[] }>('/v1/alerts'), []);
+  const chart = useMemo(() => (stats.data ? chartData(stats.data, w.stepMs) : null), [stats.data]);
+  const total = stats.data?.total;
+  return (
+    <section>
+      <PageHeader title="Overview">
+        <label>Window{' '}
+          <select value={windowName} onChange={(e) => setWindowName((e.currentTarget as HTMLSelectElement).value as WindowName)}>
+            <option value="24h">Last 24 hours (hourly)</option>
+            <option value="30d">Last 30 days (daily)</option>
+          </select>
+        </label>
+        <button type="button" onClick={() => { stats.reload(); queue.reload(); alerts.reload(); }}>Refresh</button>
+      </PageHeader>
+      <ErrorLine error={stats.error} />
+      <Loading when={stats.loading && !stats.data} />
+      {total ? (
+        <dl class="tiles" aria-label="Totals for the window">
+          {SERIES.map((s) => <Tile key={s.name} label={s.label} value={String(total.counts[s.name] ?? 0)} testId={`total-${s.name}`} />)}
+          <Tile label="Delivery rate" value={formatRate(total.rates.delivery)} />
+          <Tile label="Bounce rate" value={formatRate(total.rates.bounce)} />
+          <Tile label="Complaint rate" value={formatRate(total.rates.complaint)} />
+          <Tile label="Open rate" value={formatRate(total.rates.open)} />
+          <Tile label="Click rate" value={formatRate(total.rates.click)} />
+        </dl>
+      ) : null}
+      {chart ? <TimeChart title={`Messages per ${w.groupBy}`} times={chart.times} series={chart.series} /> : null}
+      <h2>Queue</h2>
+      {queue.data ? (
+        <dl class="tiles">
+          <Tile label="Queued recipients" value={String(queue.data.depth ?? '—')} testId="queue-depth" />
+          <Tile label="Oldest queued" value={formatAge(oldestAge(queue.data))} />
+        </dl>
+      ) : <ErrorLine error={queue.error} />}
+      <p><Link href="/queue">Queue details</Link></p>
+      <h2>Alerts</h2>
+      <ErrorLine error={alerts.error} />
+      {alerts.data ? (alerts.data.data.length ? (
+        <ul class="alerts">{alerts.data.data.map((a, i) => <li key={i} class={`alert alert-${a.severity ?? 'warning'}`}><strong>{a.title ?? a.kind}</strong> {a.message}</li>)}</ul>
+      ) : <p class="muted">No alerts.</p>) : null}
+    </section>
+  );
+}
+
+function Tile({ label, value, testId }: { label: string; value: string; testId?: string }) {
+  return <div class="tile"><dt>{label}</dt><dd data-testid={testId}>{value}</dd></div>;
+}
+
+/** Every hour/day of the window (the API leaves out empty ones), as uPlot's seconds-since-epoch. */
+function chartData(stats: Stats, stepMs: number): { times: number[]; series: Series[] } {
+  const byTime = new Map(stats.data.map((g) => [Date.parse(g.key), g.counts]));
+  const start = Math.floor(Date.parse(stats.from) / stepMs) * stepMs;
+  const times: number[] = [];
+  for (let t = start; t < Date.parse(stats.to); t += stepMs) times.push(t);
+  return {
+    times: times.map((t) => t / 1000),
+    series: SERIES.map((s) => ({ label: s.label, color: s.color, values: times.map((t) => byTime.get(t)?.[s.name] ?? 0) })),
+  };
+}
+
+function oldestAge(q: QueueSummary): number | null {
+  if (typeof q.oldest_age_seconds === 'number') return q.oldest_age_seconds;
+  return q.oldest_queued_at ? (Date.now() - Date.parse(q.oldest_queued_at)) / 1000 : null;
+}
