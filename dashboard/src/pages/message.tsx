@@ -2,7 +2,7 @@
 // events, headers and a text preview, and the actions retry / hold / release / delete.
 // The message's HTML is never put into this page: only in an iframe sandboxed without scripts,
 // forms, popups or same-origin access.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useLoad } from '../data.js';
 import { formatBytes, formatTime } from '../format.js';
@@ -23,6 +23,7 @@ export function MessagePage({ id }: { id: string }) {
   const message = useLoad(() => api.get<Message>(`/v1/messages/${encodeURIComponent(id)}`), [id]);
   const content = useLoad(() => api.get<Content>(`/v1/messages/${encodeURIComponent(id)}/content`), [id]);
   const [notice, setNotice] = useState<string | null>(null);
+  usePollWhilePending(message.data, message.reload);
   const [actionError, setActionError] = useState<Error | null>(null);
   const act = (action: 'retry' | 'hold' | 'release') => async () => {
     setActionError(null);
@@ -51,6 +52,18 @@ export function MessagePage({ id }: { id: string }) {
       {content.data ? <ContentView c={content.data} /> : <ErrorLine error={content.error} />}
     </section>
   );
+}
+
+const PENDING = new Set(['queued', 'deferred', 'delivering']);
+
+/** Re-reads the message every 3 s while a recipient is still on its way, so the timeline fills itself. */
+function usePollWhilePending(m: Message | null, reload: () => void): void {
+  const pending = !!m?.recipients.some((r) => PENDING.has(r.status));
+  useEffect(() => {
+    if (!pending) return;
+    const timer = setInterval(reload, 3000);
+    return () => clearInterval(timer);
+  }, [pending, reload]);
 }
 
 function Details({ m }: { m: Message }) {

@@ -1,0 +1,215 @@
+// The dashboard end to end in headless Chromium: a real relay process (serving dashboard/dist and
+// the /v1 API), a test DNS server and a receiving MX on loopback. Drives what a user does: a
+// wrong password is refused; log in; a message sent through the API appears in Messages and its
+// timeline reaches "delivered"; the overview counts it on its chart; suppress an address; create a
+// key (token shown once, then usable) and revoke it (then refused); a cookie-authenticated POST
+// without the CSRF header is refused; every page passes axe-core (no serious or critical
+// violations) with the served CSP intact; a screenshot of each page, light and dark, and at phone
+// width, goes to test-artifacts/dashboard/.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { RelayProcess, eventually } from '../helpers/relay-process.js';
+import { startDnsServer } from '../helpers/dns-server.js';
+import { startReceiver } from '../helpers/smtp-receiver.js';
+import { call } from '../helpers/api-fixture.js';
+import { CHROMIUM, launchBrowser, saveScreenshot, seriousAxeViolations } from './browser.js';
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
+const PASSWORD = 'correct horse battery staple';
+const skip = !fs.existsSync(CHROMIUM) ? `no ${CHROMIUM} (apt-get install chromium)`
+  : !fs.existsSync(path.join(ROOT, 'dashboard/dist/index.html')) ? 'dashboard/dist not built (npm run build)' : false;
+
+const PAGES = [
+  { path: '/', name: 'overview', heading: 'Overview' },
+  { path: '/messages', name: 'messages', heading: 'Messages' },
+  { path: '/queue', name: 'queue', heading: 'Queue' },
+  { path: '/suppressions', name: 'suppressions', heading: 'Suppressions' },
+  { path: '/domains', name: 'domains', heading: 'Domains' },
+  { path: '/keys', name: 'keys', heading: 'API keys' },
+  { path: '/webhooks', name: 'webhooks', heading: 'Webhooks' },
+];
+
+test('dashboard in a real browser against a real relay', { skip, timeout: 180_000 }, async (t) => {
+  const dns = await startDnsServer();
+  const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
+  dns.setZone({ 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'mx.dest.test': { A: ['127.0.0.2'] } });
+  const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port, pollInterval: '200ms' } });
+  let browser: Browser | null = null;
+  t.after(async () => { await browser?.close(); await relay.cleanup(); await mx.close(); await dns.close(); });
+  const cli = async (args: string[], input?: string) => {
+    const r = await relay.cli(args, input);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  await cli(['accounts', 'add', 'acme']);
+  await relay.addSigningDomain(dns, 'acme.test');
+  const token = await cli(['keys', 'create', '--account', 'acme', '--scope', 'send,read,admin']);
+  await cli(['dashboard-users', 'add', 'alice', '--account', 'acme', '--password-stdin'], `${PASSWORD}\n`);
+  await relay.start();
+  const base = `http://127.0.0.1:${relay.port('http')}`;
+
+  browser = await launchBrowser();
+  const context = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
+  const page = await context.newPage();
+  const cspErrors: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) cspErrors.push(m.text()); });
+  page.on('pageerror', (e) => cspErrors.push(`page error: ${e.message}`));
+
+  await t.test('a wrong password is refused with a message, and no session', async () => {
+    await page.goto('/');
+    await page.getByLabel('Username').fill('alice');
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
+    assert.equal((await context.cookies()).filter((c) => c.name === 'postlane_session').length, 0);
+    assert.equal((await seriousAxeViolations(page)).length, 0, 'login page: axe');
+    await saveScreenshot(page, 'login');
+  });
+
+  await t.test('log in: HttpOnly SameSite=Strict session cookie, navigation shown', async () => {
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    const cookie = (await context.cookies()).find((c) => c.name === 'postlane_session');
+    assert.ok(cookie, 'session cookie set');
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, 'Strict');
+    assert.equal(await page.evaluate(() => document.cookie.includes('postlane_session')), false, 'not readable by scripts');
+  });
+
+  let messageId = '';
+  await t.test('a message sent through the API reaches "delivered" in its timeline', async () => {
+    const sent = await call(base, 'POST', '/v1/messages', { token, body: { from: 'app@acme.test', to: ['bob@dest.test'], subject: 'Hello from the dashboard test', text: 'Plain text body <b>not html</b>' } });
+    assert.equal(sent.status, 202, sent.text);
+    messageId = sent.body.id;
+    await eventually(() => mx.messages.find((m) => m.rcptTo.includes('bob@dest.test')), 30_000);
+    await page.getByRole('link', { name: 'Messages' }).click();
+    await page.getByRole('heading', { name: 'Messages', level: 1 }).waitFor();
+    await page.getByLabel('Recipient').fill('bob@dest.test');
+    await page.getByRole('button', { name: 'Search' }).click();
+    assert.match(page.url(), /recipient=bob%40dest\.test/);
+    await page.locator('tbody tr', { hasText: 'bob@dest.test' }).getByRole('link').click();
+    await page.getByRole('heading', { name: `Message ${messageId}` }).waitFor();
+    const timeline = page.getByRole('list', { name: 'Timeline of bob@dest.test' });
+    await timeline.locator('li[data-status="delivered"]').waitFor({ timeout: 30_000 });
+    assert.match(await timeline.innerText(), /mx\.dest\.test|127\.0\.0\.2/);
+  });
+
+  await t.test('the overview counts the delivered message, on its chart too', async () => {
+    await page.getByRole('link', { name: 'Overview' }).click();
+    const delivered = page.getByTestId('total-delivered');
+    await eventually(async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      await delivered.waitFor();
+      return Number(await delivered.innerText()) >= 1;
+    }, 30_000, 500);
+    await page.locator('.chart-canvas canvas').first().waitFor();
+    const charted = await page.locator('figure.chart table').innerText();
+    assert.match(charted, /\t1\t/, 'the hidden data table behind the chart holds the count');
+  });
+
+  await t.test('suppress an address from the page; the API sees it', async () => {
+    await page.getByRole('link', { name: 'Suppressions' }).click();
+    const form = page.getByRole('form', { name: 'Suppress an address' });
+    await form.getByLabel('Address').fill('carol@dest.test');
+    await form.getByRole('button', { name: 'Suppress' }).click();
+    await page.getByRole('status').filter({ hasText: 'Address suppressed.' }).waitFor();
+    await page.locator('tbody tr', { hasText: 'carol@dest.test' }).waitFor();
+    const seen = await call(base, 'GET', '/v1/suppressions/carol%40dest.test', { token });
+    assert.equal(seen.status, 200, seen.text);
+    assert.equal(seen.body.data[0].reason, 'manual');
+  });
+
+  await t.test('create a key: its token is shown once and works; revoke it: refused', async () => {
+    await page.getByRole('link', { name: 'API keys' }).click();
+    const form = page.getByRole('form', { name: 'Create an API key' });
+    await form.getByLabel('Name').fill('from the dashboard');
+    await form.getByRole('button', { name: 'Create key' }).click();
+    const newToken = await page.getByTestId('new-token').inputValue();
+    assert.match(newToken, /^pl_/);
+    assert.equal((await call(base, 'GET', '/v1/messages', { token: newToken })).status, 200);
+    await page.getByRole('button', { name: 'Done' }).click();
+    await page.reload();
+    assert.equal(await page.getByText(newToken).count(), 0, 'the token is not shown again');
+    const row = page.locator('tbody tr', { hasText: 'from the dashboard' });
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await row.getByRole('button', { name: /^Revoke .*\?$/ }).click();
+    await row.getByText(/^revoked/).waitFor();
+    assert.equal((await call(base, 'GET', '/v1/messages', { token: newToken })).status, 401);
+  });
+
+  await t.test('a cookie-authenticated POST without X-CSRF-Token is refused (403 csrf_required)', async () => {
+    const answer = await page.evaluate(async () => {
+      const r = await fetch('/v1/suppressions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ suppressions: [{ email: 'mallory@dest.test' }] }) });
+      return { status: r.status, body: await r.json() as { error?: { code?: string } } };
+    });
+    assert.equal(answer.status, 403);
+    assert.equal(answer.body.error?.code, 'csrf_required');
+    assert.equal((await call(base, 'GET', '/v1/suppressions/mallory%40dest.test', { token })).status, 404, 'nothing was added');
+  });
+
+  await t.test('every page: axe-core finds no serious violation, light and dark; screenshots', async () => {
+    for (const theme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: theme });
+      await page.evaluate(() => localStorage.removeItem('postlane.theme'));
+      for (const p of PAGES) {
+        await page.goto(p.path);
+        await page.getByRole('heading', { name: p.heading, level: 1 }).waitFor();
+        await page.locator('[aria-live="polite"]', { hasText: 'Loading…' }).waitFor({ state: 'detached' });
+        assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), theme);
+        const violations = await seriousAxeViolations(page);
+        assert.deepEqual(violations, [], `${p.path} (${theme})`);
+        await saveScreenshot(page, `${p.name}-${theme}`);
+      }
+    }
+    await page.goto(`/messages/${encodeURIComponent(messageId)}`);
+    await page.getByRole('heading', { name: `Message ${messageId}` }).waitFor();
+    assert.deepEqual(await seriousAxeViolations(page), [], 'message page');
+    await saveScreenshot(page, 'message-dark');
+  });
+
+  await t.test('phone width: the menu opens from a button and reaches every page by keyboard', async () => {
+    const phone = await browser!.newContext({ baseURL: base, viewport: { width: 390, height: 844 }, storageState: await context.storageState() });
+    const p = await phone.newPage();
+    await p.goto('/');
+    await p.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    const nav = p.getByRole('navigation', { name: 'Main' });
+    assert.equal(await nav.isVisible(), false, 'the sidebar is folded away');
+    await p.getByRole('button', { name: 'Menu' }).focus();
+    await p.keyboard.press('Enter');
+    await nav.getByRole('link', { name: 'Suppressions' }).focus();
+    await p.keyboard.press('Enter');
+    await p.getByRole('heading', { name: 'Suppressions', level: 1 }).waitFor();
+    assert.equal(await hasHorizontalScroll(p), false, 'no sideways scrolling at 390 px');
+    await saveScreenshot(p, 'suppressions-phone');
+    await phone.close();
+  });
+
+  await t.test('the theme toggle switches and is remembered', async () => {
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.goto('/');
+    await page.getByRole('button', { name: 'Switch to dark theme' }).click();
+    await page.reload();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    await page.getByRole('button', { name: 'Switch to light theme' }).click();
+  });
+
+  await t.test('log out: the session is gone, the API refuses the old cookie', async () => {
+    const cookies = await context.cookies();
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    const old = cookies.find((c) => c.name === 'postlane_session')!;
+    const r = await call(base, 'GET', '/v1/dashboard/session', { headers: { cookie: `postlane_session=${old.value}` } });
+    assert.equal(r.status, 401);
+  });
+
+  assert.deepEqual(cspErrors, [], 'no CSP violation or page error in the whole run');
+});
+
+async function hasHorizontalScroll(p: Page): Promise<boolean> {
+  return p.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1);
+}
+
