@@ -6,6 +6,7 @@ import { loadConfig } from '../config/load.js';
 import { formatConfig } from '../config/print.js';
 import { configOption } from './admin-store.js';
 import { registerUserCommands } from './users.js';
+import { registerDashboardUserCommands } from './dashboard-users.js';
 import { registerQueueCommands } from './queue.js';
 import { registerClusterCommands } from './cluster.js';
 import { registerDomainCommands } from './domains.js';
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
   registerStartCommand(program);
   registerConfigCommand(program);
   registerUserCommands(program);
+  registerDashboardUserCommands(program);
   registerQueueCommands(program);
   registerClusterCommands(program);
   registerDomainCommands(program);

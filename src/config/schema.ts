@@ -224,8 +224,10 @@ export const configSchema = z.object({
       bodyLimit: size('http.bodyLimit').default('40MB').describe('largest request body accepted (413 beyond); base64 attachments grow by a third'),
       trustProxy: z.union([z.boolean(), z.array(z.string())]).default(false)
         .describe('trust X-Forwarded-For from these proxy addresses (true: any) for client IPs in logs'),
+      dashboard: z.boolean().default(true)
+        .describe('serve the web dashboard (dashboard/dist) at / and accept its session cookies on /v1 (docs/dashboard.md); false: the API only, bearer keys only'),
     }).strict(),
-  ]).default({}).describe('the HTTP API (/v1), /openapi.json, /healthz and /readyz; false: off'),
+  ]).default({}).describe('the HTTP API (/v1), /openapi.json, /healthz and /readyz, and the web dashboard; false: off'),
   metrics: z.union([
     z.literal(false),
     z.object({

@@ -31,6 +31,8 @@ import { messageRoutes } from './routes/messages.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import type { ApiRoute } from './route.js';
 import { startHttpApi, type HttpApi } from './server.js';
+import { DashboardSessions, DEFAULT_SESSION_POLICY } from './dashboard/sessions.js';
+import { DEFAULT_DASHBOARD_DIR } from './dashboard/static.js';
 import { startMetricsListener, type MetricsListener, type MetricsSource } from './metrics-server.js';
 import type { AcceptDeps } from '../ingress/accept.js';
 
@@ -58,6 +60,8 @@ export interface ApiDeps {
   accounts?: AccountCache;
   /** DNS for POST /v1/verify; createResolver(config.dns) if absent. */
   resolver?: MxResolver;
+  /** The built dashboard; dashboard/dist of this installation if absent. */
+  dashboardDir?: string;
 }
 
 /** Starts the HTTP API of config.http; null when it is off (http: false). */
@@ -88,6 +92,11 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
     host: http.host, port: http.port, bodyLimit: http.bodyLimit, trustProxy: http.trustProxy, tls: http.tls ? deps.tls : null,
     store, routes: apiRoutes(ctx), clock, logger,
     publicRoutes: deps.linkSecrets ? publicRoutes(deps, deps.linkSecrets) : [],
+    dashboard: http.dashboard ? {
+      // Dashboard logins are limited like SMTP AUTH, with its settings (smtp.auth), per address and per user name.
+      sessions: new DashboardSessions(store, clock, config.smtp.auth, DEFAULT_SESSION_POLICY),
+      policy: DEFAULT_SESSION_POLICY, dir: deps.dashboardDir ?? DEFAULT_DASHBOARD_DIR,
+    } : null,
   });
 }
 

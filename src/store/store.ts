@@ -8,6 +8,7 @@ import type { MessageMeta, PlatformStore, RateLimits } from './platform-store.js
 import type { Suppression, SuppressionCause, SuppressionStore } from './suppression-store.js';
 import type { StatsStore } from './stats-store.js';
 import type { TlsReportStore } from './tls-report-store.js';
+import type { DashboardStore } from './dashboard-store.js';
 import type { SecretStore } from './secret-store.js';
 import type { MessageDsn, RecipientDsn } from '../message/dsn-params.js';
 import type { MessageTransport } from '../message/transport-needs.js';
@@ -240,7 +241,7 @@ export interface NodeHeartbeat {
  */
 export interface WriteCheck { writable: boolean; reason: string | null; slow?: { pendingMs: number; slowestMs: number } }
 
-export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore, BreakerStore, TlsReportStore {
+export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore, BreakerStore, TlsReportStore, DashboardStore {
   /** Open/migrate. Must be called once before anything else. */
   open(): Promise<void>;
   close(): Promise<void>;

@@ -402,6 +402,31 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX breaker_counter_bucket ON breaker_counter (bucket);
     `,
   },
+  {
+    version: 14,
+    sql: `
+      -- Issue 12, the web dashboard: its users (an admin, or a user of one account) and their login
+      -- sessions, of which only the SHA-256 of the token is kept.
+      CREATE TABLE dashboard_user (
+        username      text PRIMARY KEY,
+        password_hash text NOT NULL,
+        role          text NOT NULL CHECK (role IN ('admin', 'account')),
+        account       text REFERENCES account (name) ON DELETE CASCADE,
+        created_at    bigint NOT NULL,
+        updated_at    bigint NOT NULL,
+        CHECK ((role = 'admin') = (account IS NULL))
+      );
+      CREATE TABLE dashboard_session (
+        token_hash text PRIMARY KEY,
+        username   text NOT NULL REFERENCES dashboard_user (username) ON DELETE CASCADE,
+        created_at bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        idle_until bigint NOT NULL
+      );
+      CREATE INDEX dashboard_session_user ON dashboard_session (username);
+      CREATE INDEX dashboard_session_end ON dashboard_session (idle_until);
+    `,
+  },
 ];
 
 /** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */

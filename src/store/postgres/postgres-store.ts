@@ -17,6 +17,8 @@ import * as webhooks from './webhook-ops.js';
 import * as suppressions from './suppression-ops.js';
 import * as stats from './stats-ops.js';
 import * as tlsReports from './tls-report-ops.js';
+import * as dashboard from './dashboard-ops.js';
+import type { DashboardSession, DashboardUser } from '../dashboard-store.js';
 import type { TlsOutcomeCount, TlsReportClaim, TlsReportRow, TlsReportState } from '../tls-report-store.js';
 import type { StatsQuery, StatsRow } from '../stats-store.js';
 import type { SecretPurpose } from '../secret-store.js';
@@ -314,6 +316,25 @@ export class PostgresQueueStore implements QueueStore {
     return this.#write('resumeBreaker', (c) => breakers.resumeBreaker(c, id, by, reason, now,
       (account, data) => events.writeEvents(c, account, [{ at: now, type: 'breaker.resumed', messageId: null, recipient: null, data }])));
   }
+
+  // dashboard users and sessions (dashboard-ops.ts)
+  addDashboardUser(user: DashboardUser): Promise<boolean> { return this.#write('addDashboardUser', (c) => dashboard.addDashboardUser(c, user)); }
+  getDashboardUser(username: string): Promise<DashboardUser | null> { return this.#read('getDashboardUser', (c) => dashboard.getDashboardUser(c, username)); }
+  listDashboardUsers(): Promise<DashboardUser[]> { return this.#read('listDashboardUsers', (c) => dashboard.listDashboardUsers(c)); }
+  removeDashboardUser(username: string): Promise<boolean> { return this.#write('removeDashboardUser', (c) => dashboard.removeDashboardUser(c, username)); }
+  setDashboardPassword(username: string, passwordHash: string, now: number): Promise<boolean> {
+    return this.#write('setDashboardPassword', (c) => dashboard.setDashboardPassword(c, username, passwordHash, now));
+  }
+  createDashboardSession(session: DashboardSession, now: number): Promise<void> {
+    return this.#write('createDashboardSession', (c) => dashboard.createDashboardSession(c, session, now));
+  }
+  getDashboardSession(tokenHash: string, now: number): Promise<{ session: DashboardSession; user: DashboardUser } | null> {
+    return this.#read('getDashboardSession', (c) => dashboard.getDashboardSession(c, tokenHash, now));
+  }
+  touchDashboardSession(tokenHash: string, idleUntil: number): Promise<void> {
+    return this.#write('touchDashboardSession', (c) => dashboard.touchDashboardSession(c, tokenHash, idleUntil));
+  }
+  deleteDashboardSession(tokenHash: string): Promise<boolean> { return this.#write('deleteDashboardSession', (c) => dashboard.deleteDashboardSession(c, tokenHash)); }
 
   /**
    * #write, run again (up to 3 times) when the transaction lost a race it cannot win by waiting: a

@@ -424,6 +424,31 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
       CREATE INDEX breaker_counter_bucket ON breaker_counter (bucket);
     `,
   },
+  {
+    version: 16,
+    sql: `
+      -- Issue 12, the web dashboard: its users (an admin, or a user of one account) and their login
+      -- sessions, of which only the SHA-256 of the token is kept.
+      CREATE TABLE dashboard_user (
+        username      TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        role          TEXT NOT NULL CHECK (role IN ('admin', 'account')),
+        account       TEXT REFERENCES account (name) ON DELETE CASCADE,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        CHECK ((role = 'admin') = (account IS NULL))
+      ) STRICT;
+      CREATE TABLE dashboard_session (
+        token_hash TEXT PRIMARY KEY,
+        username   TEXT NOT NULL REFERENCES dashboard_user (username) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        idle_until INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX dashboard_session_user ON dashboard_session (username);
+      CREATE INDEX dashboard_session_end ON dashboard_session (idle_until);
+    `,
+  },
 ];
 
 /** Brings the database to the latest version; safe when several processes open it at once. */

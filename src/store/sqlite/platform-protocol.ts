@@ -9,6 +9,7 @@ export const PLATFORM_WRITE_OPS = [
   'addWebhook', 'removeWebhook', 'setWebhookEnabled', 'claimWebhookBatches', 'recordWebhookAttempt',
   'addSuppressions', 'removeSuppression', 'compactStats', 'addSecret', 'resumeBreaker',
   'addTlsOutcomes', 'claimTlsReport', 'finishTlsReport', 'purgeTlsReports',
+  'addDashboardUser', 'removeDashboardUser', 'setDashboardPassword', 'createDashboardSession', 'touchDashboardSession', 'deleteDashboardSession',
 ] as const;
 
 export const PLATFORM_READ_OPS = [
@@ -17,4 +18,5 @@ export const PLATFORM_READ_OPS = [
   'listWebhooks', 'getWebhook', 'listWebhookAttempts',
   'listSuppressions', 'findSuppressions', 'readStats', 'getSecrets', 'listBreakers',
   'readTlsOutcomes', 'listTlsReports',
+  'getDashboardUser', 'listDashboardUsers', 'getDashboardSession',
 ] as const;

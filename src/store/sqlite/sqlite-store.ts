@@ -18,6 +18,7 @@ import { DEFAULT_BREAKER_POLICY, type Breaker, type BreakerPolicy, type BreakerQ
 import type { StatsQuery, StatsRow } from '../stats-store.js';
 import type { SecretPurpose } from '../secret-store.js';
 import type { TlsOutcomeCount, TlsReportClaim, TlsReportRow, TlsReportState } from '../tls-report-store.js';
+import type { DashboardSession, DashboardUser } from '../dashboard-store.js';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -289,6 +290,21 @@ export class SqliteQueueStore implements QueueStore {
   resumeBreaker(id: number, by: string, reason: string, now: number): Promise<Breaker | null> {
     return this.#call('resumeBreaker', id, by, reason, now) as Promise<Breaker | null>;
   }
+
+  // dashboard users and sessions (dashboard-ops.ts)
+  addDashboardUser(user: DashboardUser): Promise<boolean> { return this.#call('addDashboardUser', user) as Promise<boolean>; }
+  getDashboardUser(username: string): Promise<DashboardUser | null> { return this.#call('getDashboardUser', username) as Promise<DashboardUser | null>; }
+  listDashboardUsers(): Promise<DashboardUser[]> { return this.#call('listDashboardUsers') as Promise<DashboardUser[]>; }
+  removeDashboardUser(username: string): Promise<boolean> { return this.#call('removeDashboardUser', username) as Promise<boolean>; }
+  setDashboardPassword(username: string, passwordHash: string, now: number): Promise<boolean> {
+    return this.#call('setDashboardPassword', username, passwordHash, now) as Promise<boolean>;
+  }
+  async createDashboardSession(session: DashboardSession, now: number): Promise<void> { await this.#call('createDashboardSession', session, now); }
+  getDashboardSession(tokenHash: string, now: number): Promise<{ session: DashboardSession; user: DashboardUser } | null> {
+    return this.#call('getDashboardSession', tokenHash, now) as Promise<{ session: DashboardSession; user: DashboardUser } | null>;
+  }
+  async touchDashboardSession(tokenHash: string, idleUntil: number): Promise<void> { await this.#call('touchDashboardSession', tokenHash, idleUntil); }
+  deleteDashboardSession(tokenHash: string): Promise<boolean> { return this.#call('deleteDashboardSession', tokenHash) as Promise<boolean>; }
 
   #call(op: Op, ...args: unknown[]): Promise<unknown> { return this.#send(op, args, []); }
 
