@@ -29,11 +29,11 @@ export function TimeChart({ title, times, series }: { title: string; times: numb
     <figure class="chart">
       <figcaption>{title}</figcaption>
       <div ref={box} class="chart-canvas" role="img" aria-label={`${title}: chart; the numbers are in the table below`} />
-      <table class="visually-hidden">
+      <div class="visually-hidden"><table>
         <caption>{title}</caption>
         <thead><tr><th scope="col">Time</th>{series.map((s) => <th scope="col" key={s.label}>{s.label}</th>)}</tr></thead>
         <tbody>{times.map((t, i) => <tr key={t}><th scope="row">{new Date(t * 1000).toISOString()}</th>{series.map((s) => <td key={s.label}>{s.values[i]}</td>)}</tr>)}</tbody>
-      </table>
+      </table></div>
     </figure>
   );
 }

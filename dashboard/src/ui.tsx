@@ -11,9 +11,13 @@ export function PageHeader({ title, children }: { title: string; children?: Comp
 
 export function ErrorLine({ error }: { error: Error | null }) {
   if (!error) return null;
-  const text = error instanceof ApiFailure && (error.status === 404 && error.code !== 'not_found')
-    ? 'This server does not offer this view yet.' : error.message;
-  return <p class="error" role="alert">{text}{error instanceof ApiFailure ? <code> ({error.code})</code> : null}</p>;
+  if (isMissingRoute(error)) return <p class="muted">This relay does not offer this view yet.</p>;
+  return <p class="error" role="alert">{error.message}{error instanceof ApiFailure ? <code> ({error.code})</code> : null}</p>;
+}
+
+/** A 404 for the route itself (an older relay), as opposed to a missing message, key, etc. */
+function isMissingRoute(error: Error): boolean {
+  return error instanceof ApiFailure && error.status === 404 && /no such route|route .*not found/i.test(error.message);
 }
 
 export function Notice({ text }: { text: string | null }) {

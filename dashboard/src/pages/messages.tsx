@@ -9,7 +9,7 @@ import { ErrorLine, Link, Loading, PageHeader, Pager, StatusBadge } from '../ui.
 interface Summary { id: string; from: string; received_at: string; size: number; stream: string; tags: string[]; recipients: { email: string; status: string }[] }
 
 const STATUSES = ['queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired', 'suppressed'];
-const FIELDS = ['recipient', 'from', 'subject', 'tag', 'status', 'since'] as const;
+const FIELDS = ['recipient', 'from', 'tag', 'status', 'since'] as const;
 
 export function MessagesPage() {
   const { query } = useLocation();
