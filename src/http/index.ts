@@ -28,6 +28,9 @@ import { domainRoutes } from './routes/domains.js';
 import { eventRoutes } from './routes/events.js';
 import { keyRoutes } from './routes/keys.js';
 import { messageRoutes } from './routes/messages.js';
+import { messageActionRoutes } from './routes/message-actions.js';
+import { accountRoutes } from './routes/accounts.js';
+import { suppressionCsvRoutes } from './routes/suppression-csv.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import type { ApiRoute } from './route.js';
 import { startHttpApi, type HttpApi } from './server.js';
@@ -41,7 +44,7 @@ export type { HttpApi, MetricsListener, MetricsSource };
 const MAX_SCHEDULE_AHEAD_MS = 72 * 3_600_000;
 
 export const apiRoutes = (ctx: RouteContext): ApiRoute[] =>
-  [...messageRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...domainRoutes(ctx), ...suppressionRoutes(ctx), ...statsRoutes(ctx), ...breakerRoutes(ctx), ...verifyRoutes(ctx)];
+  [...messageRoutes(ctx), ...messageActionRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...domainRoutes(ctx), ...suppressionCsvRoutes(ctx), ...suppressionRoutes(ctx), ...accountRoutes(ctx), ...statsRoutes(ctx), ...breakerRoutes(ctx), ...verifyRoutes(ctx)];
 
 export interface ApiDeps {
   config: Readonly<Config>;
