@@ -26,7 +26,7 @@ const SECTIONS: Section[] = [
   { path: '/domains', label: 'Domains', page: DomainsPage },
   { path: '/keys', label: 'API keys', page: KeysPage },
   { path: '/webhooks', label: 'Webhooks', page: WebhooksPage },
-  { path: '/accounts', label: 'Accounts', page: AccountsPage, adminOnly: true },
+  { path: '/accounts', label: 'Accounts', page: AccountsPage, },
 ];
 
 export function App() {

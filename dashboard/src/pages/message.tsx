@@ -1,5 +1,7 @@
-// One message: its recipients with their timeline (each attempt: when, MX host, TLS, response),
-// events, headers and a text preview, and the actions retry / hold / release / delete.
+// One message: how it was accepted and each recipient's timeline (GET /v1/messages/:id for the
+// attempts: when, MX host, TLS, response; GET /v1/messages/:id/timeline for the acceptance and the
+// events), headers and a text preview when the relay offers them (GET /v1/messages/:id/content),
+// and the actions retry / hold / release / delete (POST /v1/messages/bulk with this one id).
 // The message's HTML is never put into this page: only in an iframe sandboxed without scripts,
 // forms, popups or same-origin access.
 import { useEffect, useState } from 'preact/hooks';
@@ -11,26 +13,31 @@ import { ConfirmButton, ErrorLine, Link, Loading, Notice, PageHeader, StatusBadg
 
 interface Tls { version: string | null; cipher: string | null; verified: boolean; policy: string; level: string }
 interface Attempt { at: string; status: string; mx_host: string | null; ip?: string | null; duration_ms?: number | null; response: string; tls: Tls | null }
-interface TimelineEvent { at: string; type: string; detail?: string | null; recipient?: string | null }
+interface TimelineEvent { id: string; at: string; type: string; recipient: string | null; data: Record<string, unknown> }
+interface Accepted { at: string; listener: string; client_ip: string; user: string | null; from: string; size: number; stream: string; tags: string[] }
+interface Timeline { id: string; accepted: Accepted; events: TimelineEvent[] }
 interface Recipient { id: string; email: string; status: string; attempts: number; next_attempt_at: string | null; last_response: string | null; history: Attempt[] }
 interface Message {
   id: string; from: string; received_at: string; size: number; stream: string; tags: string[]; metadata: Record<string, string>;
-  recipients: Recipient[]; accepted?: Record<string, string | null>; events?: TimelineEvent[];
+  recipients: Recipient[];
 }
 interface Content { headers: { name: string; value: string }[]; text: string | null; html: string | null; truncated?: boolean }
 
 export function MessagePage({ id }: { id: string }) {
   const message = useLoad(() => api.get<Message>(`/v1/messages/${encodeURIComponent(id)}`), [id]);
+  const timeline = useLoad(() => api.get<Timeline>(`/v1/messages/${encodeURIComponent(id)}/timeline`), [id, message.data]);
   const content = useLoad(() => api.get<Content>(`/v1/messages/${encodeURIComponent(id)}/content`), [id]);
   const [notice, setNotice] = useState<string | null>(null);
   usePollWhilePending(message.data, message.reload);
   const [actionError, setActionError] = useState<Error | null>(null);
-  const act = (action: 'retry' | 'hold' | 'release') => async () => {
+  const act = (action: 'retry' | 'hold' | 'release' | 'delete') => async () => {
     setActionError(null);
-    try { await api.post(`/v1/messages/${encodeURIComponent(id)}/${action}`); setNotice(`Done: ${action}.`); message.reload(); } catch (e) { setActionError(e as Error); }
-  };
-  const remove = async () => {
-    try { await api.del(`/v1/messages/${encodeURIComponent(id)}`); navigate('/messages'); } catch (e) { setActionError(e as Error); }
+    try {
+      const r = await api.post<BulkResult>('/v1/messages/bulk', { action, ids: [id] });
+      if (action === 'delete' && r.results[0]?.status === 'ok') return navigate('/messages');
+      setNotice(describeResult(action, r.results[0]));
+      message.reload();
+    } catch (e) { setActionError(e as Error); }
   };
   const m = message.data;
   return (
@@ -40,18 +47,29 @@ export function MessagePage({ id }: { id: string }) {
         <button type="button" onClick={act('retry')}>Retry now</button>
         <button type="button" onClick={act('hold')}>Hold</button>
         <button type="button" onClick={act('release')}>Release</button>
-        <ConfirmButton label="Delete" confirmLabel="Confirm delete" danger onConfirm={remove} />
+        <ConfirmButton label="Delete" confirmLabel="Confirm delete" danger onConfirm={act('delete')} />
       </PageHeader>
       <Notice text={notice} />
       <ErrorLine error={actionError} />
       <ErrorLine error={message.error} />
       <Loading when={message.loading && !m} />
-      {m ? <Details m={m} /> : null}
-      {m ? m.recipients.map((r) => <RecipientTimeline key={r.id} r={r} events={(m.events ?? []).filter((e) => !e.recipient || e.recipient === r.email)} />) : null}
+      {m ? <Details m={m} accepted={timeline.data?.accepted} /> : null}
+      {m ? m.recipients.map((r) => <RecipientTimeline key={r.id} r={r} events={(timeline.data?.events ?? []).filter((e) => e.recipient === r.email && !ATTEMPT_EVENTS.has(e.type))} />) : null}
       <h2>Content</h2>
       {content.data ? <ContentView c={content.data} /> : <ErrorLine error={content.error} />}
     </section>
   );
+}
+
+interface BulkResult { results: { id: string; status: 'ok' | 'not_found' | 'unchanged'; recipients: number }[] }
+
+/** Events the attempt list already shows (one per attempt); the others (opens, clicks, …) join the timeline. */
+const ATTEMPT_EVENTS = new Set(['delivered', 'deferred', 'bounced']);
+
+export function describeResult(action: string, r: BulkResult['results'][number] | undefined): string {
+  if (!r || r.status === 'not_found') return `${action}: no such message.`;
+  if (r.status === 'unchanged') return `${action}: no recipient was in a state this applies to.`;
+  return `${action}: ${r.recipients} recipient(s).`;
 }
 
 const PENDING = new Set(['queued', 'deferred', 'delivering']);
@@ -66,7 +84,7 @@ function usePollWhilePending(m: Message | null, reload: () => void): void {
   }, [pending, reload]);
 }
 
-function Details({ m }: { m: Message }) {
+function Details({ m, accepted }: { m: Message; accepted: Accepted | undefined }) {
   return (
     <dl class="details">
       <dt>From</dt><dd>{m.from || '<>'}</dd>
@@ -74,7 +92,7 @@ function Details({ m }: { m: Message }) {
       <dt>Size</dt><dd>{formatBytes(m.size)}</dd>
       <dt>Stream</dt><dd>{m.stream}</dd>
       <dt>Tags</dt><dd>{m.tags.join(', ') || '—'}</dd>
-      {m.accepted ? Object.entries(m.accepted).map(([k, v]) => [<dt key={k}>Accepted {k}</dt>, <dd key={k + 'v'}>{v ?? '—'}</dd>]) : null}
+      {accepted ? <><dt>Accepted by</dt><dd>{accepted.listener} from {accepted.client_ip}{accepted.user ? `, ${accepted.user}` : ''}</dd></> : null}
       {Object.entries(m.metadata).map(([k, v]) => [<dt key={k}>{k}</dt>, <dd key={k + 'v'}>{v}</dd>])}
     </dl>
   );
@@ -96,12 +114,18 @@ function RecipientTimeline({ r, events }: { r: Recipient; events: TimelineEvent[
           </li>
         ))}
         {events.map((e, i) => (
-          <li key={`e${i}`} data-status={e.type}><time dateTime={e.at}>{formatTime(e.at)}</time> <StatusBadge status={e.type} /> {e.detail ?? ''}</li>
+          <li key={`e${i}`} data-status={e.type}><time dateTime={e.at}>{formatTime(e.at)}</time> <StatusBadge status={e.type} /> {eventDetail(e)}</li>
         ))}
         {r.history.length === 0 && events.length === 0 ? <li class="muted">No attempt yet.</li> : null}
       </ol>
     </article>
   );
+}
+
+/** The readable part of an event's data: a clicked URL, a user agent, a reason (text only). */
+function eventDetail(e: TimelineEvent): string {
+  const d = e.data;
+  return ['url', 'reason', 'user_agent', 'response'].map((k) => d[k]).filter((v) => typeof v === 'string').join(' · ');
 }
 
 function ContentView({ c }: { c: Content }) {

@@ -1,9 +1,8 @@
 // Suppressions: the account's list (GET /v1/suppressions, searchable, cursor paged), add one
-// (POST), remove one (DELETE), import a CSV (POSTed in chunks of 1,000) and export the whole list
-// as CSV (read page by page, built in the browser).
+// (POST), remove one (DELETE), import a CSV file (POST /v1/suppressions/import, the refused lines
+// listed) and export the whole list (a plain link to GET /v1/suppressions/export).
 import { useState } from 'preact/hooks';
 import { api, type Page } from '../api.js';
-import { suppressionsFromCsv, toCsv } from '../csv.js';
 import { usePaged } from '../data.js';
 import { formatTime } from '../format.js';
 import { ConfirmButton, ErrorLine, Loading, Notice, PageHeader, Pager } from '../ui.js';
@@ -37,33 +36,17 @@ export function SuppressionsPage() {
     const file = input.files?.[0];
     if (!file) return;
     void run(async () => {
-      const rows = suppressionsFromCsv(await file.text());
-      let added = 0;
-      for (let i = 0; i < rows.length; i += 1000) added += (await api.post<{ added: number }>('/v1/suppressions', { suppressions: rows.slice(i, i + 1000) })).added;
+      const r = await api.post<{ read: number; added: number; errors: { line: number; message: string }[] }>('/v1/suppressions/import', { csv: await file.text() });
       input.value = '';
-      return `Imported ${rows.length} row(s), ${added} new.`;
+      const refused = r.errors.length ? ` Refused: ${r.errors.slice(0, 5).map((x) => `line ${x.line}: ${x.message}`).join('; ')}${r.errors.length > 5 ? '…' : ''}` : '';
+      return `Read ${r.read} line(s), ${r.added} new.${refused}`;
     });
   };
-  const exportCsv = () => void run(async () => {
-    const all: Suppression[] = [];
-    let cursor: string | undefined;
-    do {
-      const p = await api.get<Page<Suppression>>('/v1/suppressions', { cursor, limit: 1000 });
-      all.push(...p.data);
-      cursor = p.next_cursor ?? undefined;
-    } while (cursor);
-    const csv = toCsv(['email', 'scope', 'reason', 'created_at', 'source', 'message_id', 'detail'], all.map((s) => [s.email, s.scope, s.reason, s.created_at, s.source, s.message_id, s.detail]));
-    const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
-    const a = Object.assign(document.createElement('a'), { href: url, download: 'suppressions.csv' });
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
-    return `Exported ${all.length} entr${all.length === 1 ? 'y' : 'ies'}.`;
-  });
   return (
     <section>
       <PageHeader title="Suppressions">
         <label class="file-button">Import CSV<input type="file" accept=".csv,text/csv" onChange={importCsv} /></label>
-        <button type="button" onClick={exportCsv}>Export CSV</button>
+        <a class="button" href="/v1/suppressions/export" download>Export CSV</a>
       </PageHeader>
       <form class="filters" aria-label="Suppress an address" onSubmit={add}>
         <label>Address<input name="email" type="email" required /></label>
