@@ -1,5 +1,6 @@
 // The dashboard's only door to the relay: fetch against the public /v1 API with the session cookie
 // (same origin) and, on every state-changing request, the X-CSRF-Token header the session gave us.
+// An admin picks the account to act for; it travels as X-Postlane-Account on every request.
 // Errors come back as ApiFailure carrying the API's stable error code.
 
 export interface User { username: string; role: 'admin' | 'account'; account: string | null }
@@ -11,9 +12,11 @@ export class ApiFailure extends Error {
 }
 
 let csrfToken = '';
+let actingAccount: string | null = null;
 let onUnauthorized: () => void = () => {};
 
 export function setCsrfToken(token: string): void { csrfToken = token; }
+export function setActingAccount(account: string | null): void { actingAccount = account; }
 export function setUnauthorizedHandler(fn: () => void): void { onUnauthorized = fn; }
 
 type Query = Record<string, string | number | undefined | null>;
@@ -27,13 +30,24 @@ export function buildPath(path: string, query: Query = {}): string {
 }
 
 export async function request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+  const { res, text } = await send(method, path, body, query);
+  if (res.status === 204) return undefined as T;
+  return parseJson(text) as T;
+}
+
+/** A non-JSON answer (CSV export) as text. */
+export async function requestText(path: string): Promise<string> {
+  return (await send('GET', path)).text;
+}
+
+async function send(method: string, path: string, body?: unknown, query?: Query): Promise<{ res: Response; text: string }> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  if (actingAccount && !path.startsWith('/v1/dashboard/')) headers['x-postlane-account'] = actingAccount;
   const res = await fetch(buildPath(path, query), {
     method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (res.status === 204) return undefined as T;
   const text = await res.text();
   const parsed = parseJson(text);
   if (!res.ok) {
@@ -41,7 +55,7 @@ export async function request<T>(method: string, path: string, body?: unknown, q
     if (res.status === 401 && !path.startsWith('/v1/dashboard/')) onUnauthorized();
     throw new ApiFailure(res.status, err?.code ?? 'http_' + res.status, err?.message ?? `The server answered ${res.status}`);
   }
-  return parsed as T;
+  return { res, text };
 }
 
 function parseJson(text: string): unknown {

@@ -2,7 +2,7 @@
 // navigation, the theme toggle, logout and the page the URL names.
 import { useEffect, useState } from 'preact/hooks';
 import type { ComponentType } from 'preact';
-import { ApiFailure, login, logout, readSession, setCsrfToken, setUnauthorizedHandler, type Session } from './api.js';
+import { ApiFailure, api, login, logout, readSession, setActingAccount, setCsrfToken, setUnauthorizedHandler, type Session } from './api.js';
 import { navigate, useLocation } from './router.js';
 import { applyTheme, initialTheme, type Theme } from './theme.js';
 import { Link } from './ui.js';
@@ -38,7 +38,7 @@ export function App() {
   const start = (s: Session) => { setCsrfToken(s.csrfToken); setSession(s); };
   if (session === undefined) return <main class="centered"><p class="muted">Loading…</p></main>;
   if (session === null) return <LoginPage onLogin={start} />;
-  return <Shell session={session} onLogout={async () => { await logout().catch(() => {}); setCsrfToken(''); setSession(null); navigate('/'); }} />;
+  return <Shell session={session} onLogout={async () => { await logout().catch(() => {}); setCsrfToken(''); setActingAccount(null); setSession(null); navigate('/'); }} />;
 }
 
 function LoginPage({ onLogin }: { onLogin: (s: Session) => void }) {
@@ -78,6 +78,7 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
   const { path } = useLocation();
   const [theme, setTheme] = useState<Theme>(initialTheme());
   const [menuOpen, setMenuOpen] = useState(false);
+  const [account, setAccount] = useState<string | null>(session.user.account);
   const sections = SECTIONS.filter((s) => !s.adminOnly || session.user.role === 'admin');
   const current = path.startsWith('/messages/') ? null : sections.find((s) => s.path === path);
   const toggleTheme = () => { const next = theme === 'dark' ? 'light' : 'dark'; applyTheme(next, true); setTheme(next); };
@@ -90,7 +91,8 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
       <header class="topbar">
         <button type="button" class="menu-toggle" aria-expanded={menuOpen} aria-controls="nav" onClick={() => setMenuOpen(!menuOpen)}>Menu</button>
         <span class="brand"><span class="logo" aria-hidden="true">✉</span> Postlane</span>
-        <span class="who">{session.user.username}{session.user.account ? ` · ${session.user.account}` : ' · admin'}</span>
+        <span class="who">{session.user.username}{session.user.account ? ` · ${session.user.account}` : ' (admin)'}</span>
+        {session.user.role === 'admin' ? <AccountPicker value={account} onChange={setAccount} /> : null}
         <button type="button" onClick={toggleTheme} aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`}>{theme === 'dark' ? '☀' : '☾'}</button>
         <button type="button" onClick={onLogout}>Log out</button>
       </header>
@@ -103,11 +105,35 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
           ))}
         </ul>
       </nav>
-      <main id="main" tabIndex={-1}>
+      <main id="main" tabIndex={-1} key={account ?? ''}>
         {path.startsWith('/messages/') ? <MessagePage id={decodeURIComponent(path.slice('/messages/'.length))} />
           : Page ? <Page session={session} /> : <NotFound />}
       </main>
     </div>
+  );
+}
+
+const ACCOUNT_KEY = 'postlane.account';
+
+/** An admin acts for one account at a time ('default' until picked); kept for this browser tab. */
+function AccountPicker({ value, onChange }: { value: string | null; onChange: (a: string) => void }) {
+  const [names, setNames] = useState<string[]>([]);
+  useEffect(() => {
+    const saved = sessionStorage.getItem(ACCOUNT_KEY);
+    api.get<{ data: { name: string }[] }>('/v1/accounts').then((r) => {
+      const list = r.data.map((a) => a.name);
+      setNames(list);
+      pick(saved && list.includes(saved) ? saved : list.includes('default') ? 'default' : list[0] ?? 'default');
+    }, () => setNames([]));
+  }, []);
+  const pick = (name: string) => { setActingAccount(name); sessionStorage.setItem(ACCOUNT_KEY, name); onChange(name); };
+  if (names.length < 2) return null;
+  return (
+    <label class="inline account-picker">Account
+      <select value={value ?? 'default'} onChange={(e) => pick((e.currentTarget as HTMLSelectElement).value)}>
+        {names.map((n) => <option key={n} value={n}>{n}</option>)}
+      </select>
+    </label>
   );
 }
 

@@ -49,6 +49,7 @@ test('dashboard in a real browser against a real relay', { skip, timeout: 180_00
   await relay.addSigningDomain(dns, 'acme.test', ['--account', 'acme', '--key', 'ed25519', '--selector', 's1']);
   const token = await cli(['keys', 'create', '--account', 'acme', '--scope', 'send,read,admin']);
   await cli(['dashboard-users', 'add', 'alice', '--account', 'acme', '--password-stdin'], `${PASSWORD}\n`);
+  await cli(['dashboard-users', 'add', 'root', '--admin', '--password-stdin'], `${PASSWORD}\n`);
   await relay.start();
   const base = `http://127.0.0.1:${relay.port('http')}`;
 
@@ -128,7 +129,8 @@ test('dashboard in a real browser against a real relay', { skip, timeout: 180_00
     await page.getByRole('status').filter({ hasText: /2 new/ }).waitFor();
     assert.match(await page.getByRole('status').filter({ hasText: /2 new/ }).innerText(), /line 4/);
     assert.equal((await call(base, 'GET', '/v1/suppressions/erin%40dest.test', { token })).body.data[0].scope, 'broadcast');
-    const exported = await page.evaluate(async () => (await fetch(document.querySelector<HTMLAnchorElement>('a[href="/v1/suppressions/export"]')!.href)).text());
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    const exported = fs.readFileSync((await download.path())!, 'utf8');
     assert.match(exported, /carol@dest\.test/);
     assert.match(exported, /erin@dest\.test,broadcast/);
   });
@@ -197,6 +199,23 @@ test('dashboard in a real browser against a real relay', { skip, timeout: 180_00
     await saveScreenshot(p, 'suppressions-phone');
     assert.deepEqual(await overflowingElements(p), [], 'no sideways scrolling at 390 px');
     await phone.close();
+  });
+
+  await t.test('an admin picks the account to act for and sees its messages', async () => {
+    const admin = await browser!.newContext({ baseURL: base, viewport: { width: 1280, height: 900 } });
+    const p = await admin.newPage();
+    await p.goto('/messages');
+    await p.getByLabel('Username').fill('root');
+    await p.getByLabel('Password').fill(PASSWORD);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    const picker = p.getByLabel('Account');
+    await picker.waitFor();
+    assert.equal(await picker.inputValue(), 'default');
+    await p.getByRole('heading', { name: 'Messages', level: 1 }).waitFor();
+    assert.equal(await p.locator('tbody tr', { hasText: 'bob@dest.test' }).count(), 0, 'the default account has no such message');
+    await picker.selectOption('acme');
+    await p.locator('tbody tr', { hasText: 'bob@dest.test' }).waitFor();
+    await admin.close();
   });
 
   await t.test('the theme toggle switches and is remembered', async () => {

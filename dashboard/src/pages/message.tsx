@@ -98,27 +98,34 @@ function Details({ m, accepted }: { m: Message; accepted: Accepted | undefined }
   );
 }
 
+type Entry = { at: string; attempt: Attempt; event?: undefined } | { at: string; event: TimelineEvent; attempt?: undefined };
+
 function RecipientTimeline({ r, events }: { r: Recipient; events: TimelineEvent[] }) {
+  const entries: Entry[] = [...r.history.map((attempt) => ({ at: attempt.at, attempt })), ...events.map((event) => ({ at: event.at, event }))]
+    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
   return (
     <article class="card recipient" aria-label={`Recipient ${r.email}`}>
       <h2>{r.email} <StatusBadge status={r.status} /></h2>
       <p class="muted">{r.attempts} attempt(s){r.next_attempt_at ? `; next at ${formatTime(r.next_attempt_at)}` : ''}</p>
       <ol class="timeline" aria-label={`Timeline of ${r.email}`}>
-        {r.history.map((a, i) => (
-          <li key={i} data-status={a.status}>
-            <time dateTime={a.at}>{formatTime(a.at)}</time> <StatusBadge status={a.status} />
-            <div>{a.mx_host ? <>MX <code>{a.mx_host}</code>{a.ip ? <> ({a.ip})</> : null}</> : null}
-              {a.duration_ms !== undefined && a.duration_ms !== null ? <> · {a.duration_ms} ms</> : null}
-              {a.tls ? <> · TLS {a.tls.version ?? '?'} {a.tls.cipher ?? ''} ({a.tls.policy}{a.tls.verified ? ', verified' : ''})</> : <> · no TLS</>}</div>
-            <pre class="response">{a.response}</pre>
-          </li>
-        ))}
-        {events.map((e, i) => (
-          <li key={`e${i}`} data-status={e.type}><time dateTime={e.at}>{formatTime(e.at)}</time> <StatusBadge status={e.type} /> {eventDetail(e)}</li>
-        ))}
-        {r.history.length === 0 && events.length === 0 ? <li class="muted">No attempt yet.</li> : null}
+        {entries.map((e, i) => (e.attempt ? <AttemptItem key={i} a={e.attempt} /> : (
+          <li key={i} data-status={e.event!.type}><time dateTime={e.at}>{formatTime(e.at)}</time> <StatusBadge status={e.event!.type} /> {eventDetail(e.event!)}</li>
+        )))}
+        {entries.length === 0 ? <li class="muted">No attempt yet.</li> : null}
       </ol>
     </article>
+  );
+}
+
+function AttemptItem({ a }: { a: Attempt }) {
+  return (
+    <li data-status={a.status}>
+      <time dateTime={a.at}>{formatTime(a.at)}</time> <StatusBadge status={a.status} />
+      <div>{a.mx_host ? <>MX <code>{a.mx_host}</code>{a.ip ? <> ({a.ip})</> : null}</> : null}
+        {a.duration_ms !== undefined && a.duration_ms !== null ? <> · {a.duration_ms} ms</> : null}
+        {a.tls ? <> · TLS {a.tls.version ?? '?'} {a.tls.cipher ?? ''} ({a.tls.policy}{a.tls.verified ? ', verified' : ''})</> : <> · no TLS</>}</div>
+      <pre class="response">{a.response}</pre>
+    </li>
   );
 }
 

@@ -1,8 +1,8 @@
 // Suppressions: the account's list (GET /v1/suppressions, searchable, cursor paged), add one
 // (POST), remove one (DELETE), import a CSV file (POST /v1/suppressions/import, the refused lines
-// listed) and export the whole list (a plain link to GET /v1/suppressions/export).
+// listed) and export the whole list (GET /v1/suppressions/export, saved as a file).
 import { useState } from 'preact/hooks';
-import { api, type Page } from '../api.js';
+import { api, requestText, type Page } from '../api.js';
 import { usePaged } from '../data.js';
 import { formatTime } from '../format.js';
 import { ConfirmButton, ErrorLine, Loading, Notice, PageHeader, Pager } from '../ui.js';
@@ -42,11 +42,18 @@ export function SuppressionsPage() {
       return `Read ${r.read} line(s), ${r.added} new.${refused}`;
     });
   };
+  const exportCsv = () => void run(async () => {
+    const csv = await requestText('/v1/suppressions/export');
+    const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
+    Object.assign(document.createElement('a'), { href: url, download: 'suppressions.csv' }).click();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    return `Exported ${Math.max(0, csv.split('\n').filter(Boolean).length - 1)} entr(ies).`;
+  });
   return (
     <section>
       <PageHeader title="Suppressions">
         <label class="file-button">Import CSV<input type="file" accept=".csv,text/csv" onChange={importCsv} /></label>
-        <a class="button" href="/v1/suppressions/export" download>Export CSV</a>
+        <button type="button" onClick={exportCsv}>Export CSV</button>
       </PageHeader>
       <form class="filters" aria-label="Suppress an address" onSubmit={add}>
         <label>Address<input name="email" type="email" required /></label>
