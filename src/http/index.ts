@@ -30,6 +30,8 @@ import { keyRoutes } from './routes/keys.js';
 import { messageRoutes } from './routes/messages.js';
 import { messageActionRoutes } from './routes/message-actions.js';
 import { accountRoutes } from './routes/accounts.js';
+import { queueRoutes } from './routes/queue.js';
+import { alertRoutes } from './routes/alerts.js';
 import { suppressionCsvRoutes } from './routes/suppression-csv.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import type { ApiRoute } from './route.js';
@@ -38,13 +40,14 @@ import { DashboardSessions, DEFAULT_SESSION_POLICY } from './dashboard/sessions.
 import { DEFAULT_DASHBOARD_DIR } from './dashboard/static.js';
 import { startMetricsListener, type MetricsListener, type MetricsSource } from './metrics-server.js';
 import type { AcceptDeps } from '../ingress/accept.js';
+import type { RecordResolver } from '../domains/index.js';
 
 export type { HttpApi, MetricsListener, MetricsSource };
 
 const MAX_SCHEDULE_AHEAD_MS = 72 * 3_600_000;
 
 export const apiRoutes = (ctx: RouteContext): ApiRoute[] =>
-  [...messageRoutes(ctx), ...messageActionRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...domainRoutes(ctx), ...suppressionCsvRoutes(ctx), ...suppressionRoutes(ctx), ...accountRoutes(ctx), ...statsRoutes(ctx), ...breakerRoutes(ctx), ...verifyRoutes(ctx)];
+  [...messageRoutes(ctx), ...messageActionRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...domainRoutes(ctx), ...suppressionCsvRoutes(ctx), ...suppressionRoutes(ctx), ...accountRoutes(ctx), ...queueRoutes(ctx), ...alertRoutes(ctx), ...statsRoutes(ctx), ...breakerRoutes(ctx), ...verifyRoutes(ctx)];
 
 export interface ApiDeps {
   config: Readonly<Config>;
@@ -84,10 +87,13 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
     tracking: deps.linkSecrets ? trackingSettings(config, deps.linkSecrets, links, logger) : undefined,
     maxMessageSize: config.limits.maxMessageSize, onQueued: deps.onQueued,
   });
+  const configured = createResolver(config.dns);
+  const resolver = deps.resolver ?? configured;
   const ctx: RouteContext = {
     store, submission, clock, hostname: config.hostname, domains: config.domains,
     allowPrivateWebhooks: config.webhooks.allowPrivateDestinations,
-    verifier: createVerifier({ config, store, resolver: deps.resolver ?? createResolver(config.dns), clock }),
+    verifier: createVerifier({ config, store, resolver, clock }),
+    dnsResolver: isRecordResolver(resolver) ? resolver : configured, certificatePem: deps.tls.cert || null,
     // The retry window (delivery.maxQueueTime) counts from acceptance: a scheduled send keeps at least half of it.
     composeLimits: { maxRecipients: config.limits.maxRecipients, maxLineLength: config.limits.maxLineLength, maxScheduleAheadMs: Math.min(MAX_SCHEDULE_AHEAD_MS, config.delivery.maxQueueTime / 2) },
   };
@@ -102,6 +108,9 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
     } : null,
   });
 }
+
+const isRecordResolver = (r: MxResolver): r is MxResolver & RecordResolver =>
+  typeof (r as Partial<RecordResolver>).resolveTxt === 'function' && typeof (r as Partial<RecordResolver>).resolveCname === 'function';
 
 /** One-click unsubscribe and open/click tracking, reached without an API key. */
 function publicRoutes(deps: ApiDeps, secrets: Secrets): NonNullable<Parameters<typeof startHttpApi>[0]['publicRoutes']> {

@@ -9,6 +9,7 @@ import type { Suppression, SuppressionCause, SuppressionStore } from './suppress
 import type { StatsStore } from './stats-store.js';
 import type { TlsReportStore } from './tls-report-store.js';
 import type { DashboardStore } from './dashboard-store.js';
+import type { QueueOverviewStore } from './queue-overview-store.js';
 import type { SecretStore } from './secret-store.js';
 import type { MessageDsn, RecipientDsn } from '../message/dsn-params.js';
 import type { MessageTransport } from '../message/transport-needs.js';
@@ -241,7 +242,7 @@ export interface NodeHeartbeat {
  */
 export interface WriteCheck { writable: boolean; reason: string | null; slow?: { pendingMs: number; slowestMs: number } }
 
-export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore, BreakerStore, TlsReportStore, DashboardStore {
+export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore, BreakerStore, TlsReportStore, DashboardStore, QueueOverviewStore {
   /** Open/migrate. Must be called once before anything else. */
   open(): Promise<void>;
   close(): Promise<void>;

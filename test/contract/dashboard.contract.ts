@@ -2,9 +2,12 @@
 // every QueueStore by platform-store.contract.ts: a user name is taken once; only live sessions
 // (before their expiry and their idle deadline) are found, with their user; touching moves the idle
 // deadline but never past the expiry; a new password, removing the user or its account ends its
-// sessions; two nodes see the same sessions.
+// sessions; two nodes see the same sessions. The queue overview counts waiting recipients by state
+// and by domain, per account or for all, and forgets finished ones.
 import assert from 'node:assert/strict';
+import { newQueueId } from '../../src/message/ids.js';
 import type { DashboardSession, DashboardUser } from '../../src/store/dashboard-store.js';
+import type { QueueStore } from '../../src/store/store.js';
 import type { PlatformIt } from './platform-store.contract.js';
 
 const T0 = 1_700_000_000_000;
@@ -15,7 +18,45 @@ const seller = (account: string): DashboardUser => ({ ...admin, username: `ops@$
 const session = (tokenHash: string, username: string, idleUntil = T0 + HOUR, expiresAt = T0 + 12 * HOUR): DashboardSession =>
   ({ tokenHash, username, createdAt: T0, expiresAt, idleUntil });
 
+async function enqueue(store: QueueStore, account: string, recipients: string[], receivedAt: number): Promise<string> {
+  const id = newQueueId();
+  const w = store.createBody(id);
+  await w.write(Buffer.from('Subject: t\r\n\r\nhi\r\n'));
+  await w.finish();
+  await store.put({
+    id, mailFrom: `app@${account}.example`, recipients, size: w.bytesWritten, receivedAt, isBounce: false, route: 'relay',
+    origin: { listener: 'submission', clientIp: '127.0.0.1', user: null }, meta: { account, stream: 'transactional', tags: [], metadata: {} },
+  });
+  return id;
+}
+
 export function dashboardContract(it: PlatformIt): void {
+  it('queue overview: waiting recipients by state and domain, per account or all; finished ones not counted', async (store) => {
+    await store.addAccount({ name: 'acme', createdAt: T0, limits: {} });
+    await store.addAccount({ name: 'beta', createdAt: T0, limits: {} });
+    const t = Date.now() - 60_000;
+    const a1 = await enqueue(store, 'acme', ['a@gmail.test', 'b@gmail.test', 'c@yahoo.test'], t);
+    await enqueue(store, 'acme', ['d@gmail.test'], t + 10);
+    const b1 = await enqueue(store, 'beta', ['e@yahoo.test', 'f@gmail.test'], t + 20);
+    assert.equal(await store.hold(b1), 2);
+    const acme = await store.queueOverview('acme', 10);
+    assert.deepEqual(acme.byState, [{ state: 'queued', recipients: 4, oldestReceivedAt: t }]);
+    assert.deepEqual(acme.byDomain, [
+      { domain: 'gmail.test', recipients: 3, deferred: 0, held: 0, oldestReceivedAt: t },
+      { domain: 'yahoo.test', recipients: 1, deferred: 0, held: 0, oldestReceivedAt: t },
+    ]);
+    const all = await store.queueOverview(null, 1);
+    assert.deepEqual(all.byState, [{ state: 'held', recipients: 2, oldestReceivedAt: t + 20 }, { state: 'queued', recipients: 4, oldestReceivedAt: t }]);
+    assert.deepEqual(all.byDomain, [{ domain: 'gmail.test', recipients: 4, deferred: 0, held: 1, oldestReceivedAt: t }], 'the largest domain only');
+    const jobs = await store.claimDue({ now: Date.now(), limit: 10, leaseMs: 60_000, owner: 'n1' });
+    const job = jobs.find((j) => j.messageId === a1 && j.domain === 'gmail.test')!;
+    await store.recordResults(a1, job.recipients.map((r) => ({ rcptId: r.id, status: 'delivered' as const, response: '250 ok' })), [], { owner: 'n1' });
+    await store.releaseLeases('n1');
+    const after = await store.queueOverview('acme', 10);
+    assert.deepEqual(after.byDomain.map((d) => [d.domain, d.recipients]), [['gmail.test', 1], ['yahoo.test', 1]], 'delivered ones left the queue');
+    assert.deepEqual(await store.queueOverview('nobody', 10), { byState: [], byDomain: [] });
+  });
+
   it('dashboard users: added once, listed by name, removed; account users need their account', async (store) => {
     await store.addAccount({ name: 'acme', createdAt: T0, limits: {} });
     assert.equal(await store.addDashboardUser(admin), true);

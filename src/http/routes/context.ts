@@ -6,6 +6,7 @@ import type { ComposeLimits } from '../../ingress/http/compose.js';
 import type { HttpSubmission } from '../../ingress/http/submission.js';
 import type { QueueStore } from '../../store/store.js';
 import type { Verifier } from '../../verify/index.js';
+import type { RecordResolver } from '../../domains/index.js';
 
 export interface RouteContext {
   store: QueueStore;
@@ -18,4 +19,8 @@ export interface RouteContext {
   allowPrivateWebhooks: boolean;
   /** POST /v1/verify (src/verify/). */
   verifier: Verifier;
+  /** DNS for the domain checks (GET /v1/domains/:name/check, /v1/alerts): the configured servers. */
+  dnsResolver: RecordResolver;
+  /** The relay's TLS certificate (PEM) for /v1/alerts' expiry warning; null: unknown. */
+  certificatePem: string | null;
 }

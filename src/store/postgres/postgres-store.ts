@@ -18,6 +18,8 @@ import * as suppressions from './suppression-ops.js';
 import * as stats from './stats-ops.js';
 import * as tlsReports from './tls-report-ops.js';
 import * as dashboard from './dashboard-ops.js';
+import { queueOverview } from './queue-overview-ops.js';
+import type { QueueOverview } from '../queue-overview-store.js';
 import type { DashboardSession, DashboardUser } from '../dashboard-store.js';
 import type { TlsOutcomeCount, TlsReportClaim, TlsReportRow, TlsReportState } from '../tls-report-store.js';
 import type { StatsQuery, StatsRow } from '../stats-store.js';
@@ -335,6 +337,9 @@ export class PostgresQueueStore implements QueueStore {
     return this.#write('touchDashboardSession', (c) => dashboard.touchDashboardSession(c, tokenHash, idleUntil));
   }
   deleteDashboardSession(tokenHash: string): Promise<boolean> { return this.#write('deleteDashboardSession', (c) => dashboard.deleteDashboardSession(c, tokenHash)); }
+
+  // the queue overview (queue-overview-ops.ts)
+  queueOverview(account: string | null, domains: number): Promise<QueueOverview> { return this.#read('queueOverview', (c) => queueOverview(c, account, domains)); }
 
   /**
    * #write, run again (up to 3 times) when the transaction lost a race it cannot win by waiting: a

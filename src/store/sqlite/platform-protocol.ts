@@ -18,5 +18,5 @@ export const PLATFORM_READ_OPS = [
   'listWebhooks', 'getWebhook', 'listWebhookAttempts',
   'listSuppressions', 'findSuppressions', 'readStats', 'getSecrets', 'listBreakers',
   'readTlsOutcomes', 'listTlsReports',
-  'getDashboardUser', 'listDashboardUsers', 'getDashboardSession',
+  'getDashboardUser', 'listDashboardUsers', 'getDashboardSession', 'queueOverview',
 ] as const;

@@ -19,6 +19,7 @@ import type { StatsQuery, StatsRow } from '../stats-store.js';
 import type { SecretPurpose } from '../secret-store.js';
 import type { TlsOutcomeCount, TlsReportClaim, TlsReportRow, TlsReportState } from '../tls-report-store.js';
 import type { DashboardSession, DashboardUser } from '../dashboard-store.js';
+import type { QueueOverview } from '../queue-overview-store.js';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -305,6 +306,9 @@ export class SqliteQueueStore implements QueueStore {
   }
   async touchDashboardSession(tokenHash: string, idleUntil: number): Promise<void> { await this.#call('touchDashboardSession', tokenHash, idleUntil); }
   deleteDashboardSession(tokenHash: string): Promise<boolean> { return this.#call('deleteDashboardSession', tokenHash) as Promise<boolean>; }
+
+  // the queue overview (queue-overview-ops.ts)
+  queueOverview(account: string | null, domains: number): Promise<QueueOverview> { return this.#call('queueOverview', account, domains) as Promise<QueueOverview>; }
 
   #call(op: Op, ...args: unknown[]): Promise<unknown> { return this.#send(op, args, []); }
 
