@@ -112,6 +112,19 @@ test('dashboard in a real browser against a real relay', { skip, timeout: 180_00
     await page.locator('.chart-canvas canvas').first().waitFor();
     const charted = await page.getByRole('table', { name: 'Messages per hour' }).innerText();
     assert.match(charted, /\t1\t/, 'the hidden data table behind the chart holds the count');
+    assert.equal(await page.getByTestId('queue-depth').innerText(), '0', 'nothing left waiting');
+    const alerts = page.locator('section h2:text-is("Alerts") + *');
+    await alerts.waitFor();
+    assert.match(await alerts.innerText(), /No alerts|DNS of acme\.test/);
+  });
+
+  await t.test('domains: the records to publish, then checked against DNS now', async () => {
+    await page.getByRole('link', { name: 'Domains' }).click();
+    await page.getByRole('button', { name: 'Show DNS records' }).click();
+    const dkim = page.locator('tbody tr', { hasText: 's1._domainkey.acme.test' });
+    await dkim.waitFor();
+    await page.getByRole('button', { name: 'Check DNS now' }).click();
+    await dkim.locator('.badge-ok').waitFor();
   });
 
   await t.test('suppress an address from the page; the API sees it', async () => {

@@ -12,7 +12,13 @@ interface Rates { delivery: number | null; bounce: number | null; complaint: num
 interface Group { key: string; counts: Counts; rates: Rates }
 interface Stats { from: string; to: string; group_by: string; data: Group[]; total: Group }
 interface QueueSummary { depth?: number; oldest_age_seconds?: number | null; oldest_queued_at?: string | null }
-interface Alert { kind?: string; severity?: string; message?: string; title?: string }
+interface Alerts {
+  breakers: { id: string; scope: string; scope_key: string; metric: string; rate: number; tripped_at: string; held: number }[];
+  webhooks: { id: string; url: string; problem: 'disabled' | 'failing'; since: string | null; detail: string | null }[];
+  domains: { name: string; problems: { purpose: string; name: string; status: string; fix: string | null }[] }[];
+  certificate: { expires_at: string; days_left: number; subject: string } | null;
+}
+interface AlertLine { severity: 'critical' | 'warning'; title: string; text: string; href: string }
 
 const SERIES: { name: string; label: string; color: string }[] = [
   { name: 'accepted', label: 'Sent', color: '#2457c5' },
@@ -33,7 +39,7 @@ export function OverviewPage() {
     return api.get<Stats>('/v1/stats', { group_by: w.groupBy, from: new Date(to - w.ms).toISOString(), to: new Date(to).toISOString() });
   }, [windowName]);
   const queue = useLoad(() => api.get<QueueSummary>('/v1/queue'), []);
-  const alerts = useLoad(() => api.get<{ data: Alert[] }>('/v1/alerts'), []);
+  const alerts = useLoad(() => api.get<Alerts>('/v1/alerts'), []);
   const chart = useMemo(() => (stats.data ? chartData(stats.data, w.stepMs) : null), [stats.data]);
   const total = stats.data?.total;
   return (
@@ -70,11 +76,24 @@ export function OverviewPage() {
       <p><Link href="/queue">Queue details</Link></p>
       <h2>Alerts</h2>
       <ErrorLine error={alerts.error} />
-      {alerts.data ? (alerts.data.data.length ? (
-        <ul class="alerts">{alerts.data.data.map((a, i) => <li key={i} class={`alert alert-${a.severity ?? 'warning'}`}><strong>{a.title ?? a.kind}</strong> {a.message}</li>)}</ul>
-      ) : <p class="muted">No alerts.</p>) : null}
+      {alerts.data ? <AlertList lines={alertLines(alerts.data)} /> : null}
     </section>
   );
+}
+
+function AlertList({ lines }: { lines: AlertLine[] }) {
+  if (!lines.length) return <p class="muted">No alerts.</p>;
+  return <ul class="alerts">{lines.map((a, i) => <li key={i} class={`alert alert-${a.severity}`}><strong>{a.title}</strong> {a.text} <Link href={a.href}>Details</Link></li>)}</ul>;
+}
+
+/** One line per thing that needs attention, most urgent kinds first. */
+function alertLines(a: Alerts): AlertLine[] {
+  return [
+    ...a.breakers.map((b): AlertLine => ({ severity: 'critical', title: `Paused: ${b.scope} ${b.scope_key}`, text: `${b.metric} at ${formatRate(b.rate)} since ${new Date(b.tripped_at).toLocaleString()}; ${b.held} held.`, href: '/queue' })),
+    ...(a.certificate ? [{ severity: 'critical' as const, title: 'TLS certificate expiring', text: `${a.certificate.subject}: ${a.certificate.days_left} day(s) left.`, href: '/' }] : []),
+    ...a.webhooks.map((w): AlertLine => ({ severity: 'warning', title: `Webhook ${w.problem}`, text: `${w.url}${w.detail ? `: ${w.detail}` : ''}`, href: '/webhooks' })),
+    ...a.domains.map((d): AlertLine => ({ severity: 'warning', title: `DNS of ${d.name}`, text: d.problems.map((p) => `${p.purpose} ${p.status}`).join(', '), href: '/domains' })),
+  ];
 }
 
 function Tile({ label, value, testId }: { label: string; value: string; testId?: string }) {

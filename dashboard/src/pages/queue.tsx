@@ -1,55 +1,45 @@
-// Queue: depth, oldest queued age and the busiest destination domains (GET /v1/queue), the
-// per-provider throttle state (GET /v1/queue/providers), and bulk hold / release / retry of the
-// queued messages to one domain (POST /v1/queue/actions).
-import { useState } from 'preact/hooks';
+// Queue: waiting recipients by state, the oldest one's age, and by destination domain (GET
+// /v1/queue); the per-provider throttle state (GET /v1/queue/providers, when the relay has it).
+// Bulk hold / release / retry / delete is on the Messages page (select rows, or filter by status).
 import { api } from '../api.js';
 import { useLoad } from '../data.js';
 import { formatAge } from '../format.js';
-import { ConfirmButton, ErrorLine, Loading, Notice, PageHeader } from '../ui.js';
+import { ErrorLine, Link, Loading, PageHeader } from '../ui.js';
 
-interface DomainRow { domain: string; count?: number; queued?: number; deferred?: number; held?: number; oldest_age_seconds?: number | null }
-interface Queue { depth?: number; oldest_age_seconds?: number | null; by_domain?: DomainRow[] }
-type ProviderRow = Record<string, unknown> & { provider?: string; name?: string };
+interface Oldest { oldest_received_at: string | null; oldest_age_seconds: number | null }
+interface DomainRow extends Oldest { domain: string; recipients: number; deferred: number; held: number }
+interface Queue extends Oldest { depth: number; by_state: Record<'queued' | 'deferred' | 'delivering' | 'held', number>; by_domain: DomainRow[] }
+type ProviderRow = Record<string, unknown>;
 
 export function QueuePage() {
-  const queue = useLoad(() => api.get<Queue>('/v1/queue'), []);
+  const queue = useLoad(() => api.get<Queue>('/v1/queue', { domains: 100 }), []);
   const providers = useLoad(() => api.get<{ data: ProviderRow[] }>('/v1/queue/providers'), []);
-  const [notice, setNotice] = useState<string | null>(null);
-  const [error, setError] = useState<Error | null>(null);
-  const bulk = (action: string, domain: string) => async () => {
-    setError(null);
-    try {
-      const r = await api.post<{ affected?: number }>('/v1/queue/actions', { action, domain });
-      setNotice(`${action}: ${r?.affected ?? 'done'} for ${domain}.`);
-      queue.reload();
-    } catch (e) { setError(e as Error); }
-  };
+  const q = queue.data;
   return (
     <section>
       <PageHeader title="Queue"><button type="button" onClick={() => { queue.reload(); providers.reload(); }}>Refresh</button></PageHeader>
-      <Notice text={notice} />
-      <ErrorLine error={error ?? queue.error} />
-      <Loading when={queue.loading && !queue.data} />
-      {queue.data ? (
+      <ErrorLine error={queue.error} />
+      <Loading when={queue.loading && !q} />
+      {q ? (
         <>
-          <p>Queued recipients: <strong>{queue.data.depth ?? '—'}</strong> · oldest: <strong>{formatAge(queue.data.oldest_age_seconds)}</strong></p>
+          <dl class="tiles">
+            <div class="tile"><dt>Waiting recipients</dt><dd>{q.depth}</dd></div>
+            <div class="tile"><dt>Oldest</dt><dd>{formatAge(q.oldest_age_seconds)}</dd></div>
+            {(['queued', 'deferred', 'delivering', 'held'] as const).map((s) => (
+              <div class="tile" key={s}><dt><Link href={`/messages?status=${s}`}>{s}</Link></dt><dd>{q.by_state[s]}</dd></div>
+            ))}
+          </dl>
           <div class="table-wrap">
             <table>
-              <caption>By destination domain</caption>
-              <thead><tr><th scope="col">Domain</th><th scope="col">Queued</th><th scope="col">Oldest</th><th scope="col">Bulk actions</th></tr></thead>
+              <caption>By destination domain (most waiting first)</caption>
+              <thead><tr><th scope="col">Domain</th><th scope="col">Waiting</th><th scope="col">Deferred</th><th scope="col">Held</th><th scope="col">Oldest</th></tr></thead>
               <tbody>
-                {(queue.data.by_domain ?? []).map((d) => (
-                  <tr key={d.domain}>
-                    <td>{d.domain}</td><td>{d.count ?? d.queued ?? '—'}</td><td>{formatAge(d.oldest_age_seconds)}</td>
-                    <td class="row-actions">
-                      <button type="button" onClick={bulk('hold', d.domain)} aria-label={`Hold all for ${d.domain}`}>Hold</button>
-                      <button type="button" onClick={bulk('release', d.domain)} aria-label={`Release all for ${d.domain}`}>Release</button>
-                      <ConfirmButton label={`Retry ${d.domain}`} confirmLabel={`Retry all for ${d.domain}?`} onConfirm={bulk('retry', d.domain)} />
-                    </td>
-                  </tr>
+                {q.by_domain.map((d) => (
+                  <tr key={d.domain}><td>{d.domain}</td><td>{d.recipients}</td><td>{d.deferred}</td><td>{d.held}</td><td>{formatAge(d.oldest_age_seconds)}</td></tr>
                 ))}
               </tbody>
             </table>
+            {q.by_domain.length === 0 ? <p class="muted">Nothing is waiting.</p> : null}
           </div>
         </>
       ) : null}
