@@ -1,5 +1,5 @@
 // Overview: sent/delivered/deferred/bounced/complained over time (GET /v1/stats by hour or day),
-// the rates, the queue's depth and oldest age (GET /v1/queue), and alerts (GET /v1/alerts).
+// the rates, the same by provider / domain / stream / tag, the queue's depth and oldest age (GET /v1/queue), and alerts (GET /v1/alerts).
 import { useMemo, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { TimeChart, type Series } from '../chart.js';
@@ -66,6 +66,7 @@ export function OverviewPage() {
         </dl>
       ) : null}
       {chart ? <TimeChart title={`Messages per ${w.groupBy}`} times={chart.times} series={chart.series} /> : null}
+      <Breakdown windowMs={w.ms} stepMs={w.stepMs} />
       <h2>Queue</h2>
       {queue.data ? (
         <dl class="tiles">
@@ -78,6 +79,48 @@ export function OverviewPage() {
       <ErrorLine error={alerts.error} />
       {alerts.data ? <AlertList lines={alertLines(alerts.data)} /> : null}
     </section>
+  );
+}
+
+const BREAKDOWNS = { provider: 'Mailbox provider', domain: 'Recipient domain', stream: 'Stream', tag: 'Tag' } as const;
+type BreakdownName = keyof typeof BREAKDOWNS;
+
+/** The same window's counts and rates by provider, domain, stream or tag (GET /v1/stats?group_by=…). */
+function Breakdown({ windowMs, stepMs }: { windowMs: number; stepMs: number }) {
+  const [by, setBy] = useState<BreakdownName>('provider');
+  const stats = useLoad(() => {
+    const to = Math.ceil(Date.now() / stepMs) * stepMs;
+    return api.get<Stats>('/v1/stats', { group_by: by, from: new Date(to - windowMs).toISOString(), to: new Date(to).toISOString() });
+  }, [by, windowMs]);
+  return (
+    <>
+      <div class="page-header">
+        <h2>Breakdown</h2>
+        <label>By{' '}
+          <select value={by} onChange={(e) => setBy((e.currentTarget as HTMLSelectElement).value as BreakdownName)}>
+            {Object.entries(BREAKDOWNS).map(([k, label]) => <option key={k} value={k}>{label}</option>)}
+          </select>
+        </label>
+      </div>
+      <ErrorLine error={stats.error} />
+      {stats.data ? (
+        <div class="table-wrap">
+          <table>
+            <caption class="visually-hidden">Counts and rates by {BREAKDOWNS[by].toLowerCase()}</caption>
+            <thead><tr><th scope="col">{BREAKDOWNS[by]}</th>{SERIES.map((x) => <th scope="col" key={x.name}>{x.label}</th>)}<th scope="col">Delivery</th><th scope="col">Bounce</th><th scope="col">Complaint</th><th scope="col">Open</th><th scope="col">Click</th></tr></thead>
+            <tbody>
+              {stats.data.data.map((g) => (
+                <tr key={g.key}>
+                  <th scope="row">{g.key || '(none)'}</th>{SERIES.map((x) => <td key={x.name}>{g.counts[x.name] ?? 0}</td>)}
+                  <td>{formatRate(g.rates.delivery)}</td><td>{formatRate(g.rates.bounce)}</td><td>{formatRate(g.rates.complaint)}</td><td>{formatRate(g.rates.open)}</td><td>{formatRate(g.rates.click)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {stats.data.data.length === 0 ? <p class="muted">Nothing sent in this window.</p> : null}
+        </div>
+      ) : null}
+    </>
   );
 }
 
