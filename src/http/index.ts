@@ -32,6 +32,7 @@ import { messageActionRoutes } from './routes/message-actions.js';
 import { accountRoutes } from './routes/accounts.js';
 import { queueRoutes } from './routes/queue.js';
 import { alertRoutes } from './routes/alerts.js';
+import { webhookReplayRoutes } from './routes/webhook-replay.js';
 import { suppressionCsvRoutes } from './routes/suppression-csv.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import type { ApiRoute } from './route.js';
@@ -47,7 +48,7 @@ export type { HttpApi, MetricsListener, MetricsSource };
 const MAX_SCHEDULE_AHEAD_MS = 72 * 3_600_000;
 
 export const apiRoutes = (ctx: RouteContext): ApiRoute[] =>
-  [...messageRoutes(ctx), ...messageActionRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...domainRoutes(ctx), ...suppressionCsvRoutes(ctx), ...suppressionRoutes(ctx), ...accountRoutes(ctx), ...queueRoutes(ctx), ...alertRoutes(ctx), ...statsRoutes(ctx), ...breakerRoutes(ctx), ...verifyRoutes(ctx)];
+  [...messageRoutes(ctx), ...messageActionRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...webhookReplayRoutes(ctx), ...domainRoutes(ctx), ...suppressionCsvRoutes(ctx), ...suppressionRoutes(ctx), ...accountRoutes(ctx), ...queueRoutes(ctx), ...alertRoutes(ctx), ...statsRoutes(ctx), ...breakerRoutes(ctx), ...verifyRoutes(ctx)];
 
 export interface ApiDeps {
   config: Readonly<Config>;

@@ -10,6 +10,7 @@ import type { StatsStore } from './stats-store.js';
 import type { TlsReportStore } from './tls-report-store.js';
 import type { DashboardStore } from './dashboard-store.js';
 import type { QueueOverviewStore } from './queue-overview-store.js';
+import type { WebhookReplayStore } from './webhook-replay-store.js';
 import type { SecretStore } from './secret-store.js';
 import type { MessageDsn, RecipientDsn } from '../message/dsn-params.js';
 import type { MessageTransport } from '../message/transport-needs.js';
@@ -242,7 +243,7 @@ export interface NodeHeartbeat {
  */
 export interface WriteCheck { writable: boolean; reason: string | null; slow?: { pendingMs: number; slowestMs: number } }
 
-export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore, BreakerStore, TlsReportStore, DashboardStore, QueueOverviewStore {
+export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore, BreakerStore, TlsReportStore, DashboardStore, QueueOverviewStore, WebhookReplayStore {
   /** Open/migrate. Must be called once before anything else. */
   open(): Promise<void>;
   close(): Promise<void>;

@@ -3,7 +3,8 @@
 // (before their expiry and their idle deadline) are found, with their user; touching moves the idle
 // deadline but never past the expiry; a new password, removing the user or its account ends its
 // sessions; two nodes see the same sessions. The queue overview counts waiting recipients by state
-// and by domain, per account or for all, and forgets finished ones.
+// and by domain, per account or for all, and forgets finished ones. A webhook replay puts
+// delivered events back in the webhook's outbox, due now, never another account's.
 import assert from 'node:assert/strict';
 import { newQueueId } from '../../src/message/ids.js';
 import type { DashboardSession, DashboardUser } from '../../src/store/dashboard-store.js';
@@ -31,6 +32,28 @@ async function enqueue(store: QueueStore, account: string, recipients: string[],
 }
 
 export function dashboardContract(it: PlatformIt): void {
+  it('webhook replay: delivered events are due again, a waiting one is due now; other accounts\' events are skipped', async (store) => {
+    await store.addAccount({ name: 'acme', createdAt: T0, limits: {} });
+    await store.addAccount({ name: 'beta', createdAt: T0, limits: {} });
+    await store.addWebhook({ id: 'wh_a', account: 'acme', url: 'https://a.test/h', events: [], secret: 's', enabled: true, createdAt: T0, disabledAt: null, disabledReason: null });
+    const mine = await store.appendEvents([0, 1, 2].map((i) => ({ at: T0 + i, account: 'acme', type: 'delivered' as const, messageId: null, recipient: `r${i}@x.test`, data: {} })));
+    const theirs = await store.appendEvents([{ at: T0, account: 'beta', type: 'delivered' as const, messageId: null, recipient: 'z@x.test', data: {} }]);
+    const claim = (now: number) => store.claimWebhookBatches({ now, limit: 10, batchSize: 10, leaseMs: 60_000, owner: 'd1' });
+    const [first] = await claim(T0 + 10);
+    assert.deepEqual(first!.events.map((e) => e.seq), mine.map((e) => e.seq));
+    await store.recordWebhookAttempt({ webhookId: 'wh_a', at: T0 + 11, eventIds: first!.events.map((e) => e.id), ok: true, status: 200, error: null, durationMs: 1 }, null);
+    assert.deepEqual(await claim(T0 + 12), [], 'delivered: the outbox is empty');
+    assert.equal(await store.replayWebhookEvents('acme', 'wh_a', [mine[0]!.seq, mine[2]!.seq, theirs[0]!.seq, 999_999], T0 + 20), 2);
+    assert.equal(await store.replayWebhookEvents('beta', 'wh_a', [theirs[0]!.seq], T0 + 20), 0, 'not beta\'s webhook');
+    assert.deepEqual(await claim(T0 + 19), [], 'due at the replay time');
+    const [again] = await claim(T0 + 20);
+    assert.deepEqual(again!.events.map((e) => e.seq), [mine[0]!.seq, mine[2]!.seq]);
+    assert.equal(again!.attempts, 0);
+    await store.recordWebhookAttempt({ webhookId: 'wh_a', at: T0 + 21, eventIds: again!.events.map((e) => e.id), ok: false, status: 500, error: null, durationMs: 1 }, T0 + 999_000);
+    assert.equal(await store.replayWebhookEvents('acme', 'wh_a', [mine[0]!.seq], T0 + 30), 1, 'a waiting event is made due now');
+    assert.deepEqual((await claim(T0 + 30))[0]?.events.map((e) => e.seq), [mine[0]!.seq]);
+  });
+
   it('queue overview: waiting recipients by state and domain, per account or all; finished ones not counted', async (store) => {
     await store.addAccount({ name: 'acme', createdAt: T0, limits: {} });
     await store.addAccount({ name: 'beta', createdAt: T0, limits: {} });

@@ -3,7 +3,8 @@
 // the dashboard calls them (session cookie + CSRF token) and with keys: a message's timeline
 // (acceptance, an attempt recorded by the store's delivery path, its events); bulk hold / release
 // / retry / delete, never touching another account's message; search by time range; the plan's
-// usage; suppression CSV import and export.
+// usage; suppression CSV import and export; webhook replay (by id and by time window, the
+// events back in the outbox as the dispatcher claims them).
 import test, { type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -130,6 +131,31 @@ async function suite(t: TestContext, pgUrl: string | null) {
     assert.deepEqual((await ops('GET', '/v1/accounts')).body.data.map((a: { name: string }) => a.name), ['acme']);
     assert.deepEqual((await root('GET', '/v1/accounts')).body.data.map((a: { name: string }) => a.name), ['acme', 'beta', 'default']);
     assert.deepEqual((await root('GET', '/v1/accounts', undefined, { 'x-postlane-account': 'beta' })).body.data.map((a: { name: string }) => a.name), ['beta']);
+  });
+
+  await t.test('webhook replay: by event id or time window; disabled 409, another account\'s 404', async () => {
+    await store.addWebhook({ id: 'wh_acme', account: 'acme', url: 'https://hooks.acme.test/in', events: [], secret: 's'.repeat(32), enabled: true, createdAt: now, disabledAt: null, disabledReason: null });
+    await store.addWebhook({ id: 'wh_beta', account: 'beta', url: 'https://hooks.beta.test/in', events: [], secret: 's'.repeat(32), enabled: true, createdAt: now, disabledAt: null, disabledReason: null });
+    const events = (await ops('GET', `/v1/events?message_id=${m1}`)).body.data as { id: string }[];
+    assert.ok(events.length >= 2, 'accepted and delivered');
+    const r = await ops('POST', '/v1/webhooks/wh_acme/replay', { event_ids: events.map((e) => e.id) });
+    assert.equal(r.status, 202);
+    assert.deepEqual(r.body, { queued: events.length });
+    const batches = await store.claimWebhookBatches({ now: Date.now() + 1000, limit: 10, batchSize: 100, leaseMs: 60_000, owner: 'test' });
+    assert.deepEqual(batches.map((b) => b.webhook.id), ['wh_acme'], 'nothing for beta\'s webhook');
+    assert.deepEqual(batches[0]!.events.map((e) => e.id), events.map((e) => e.id));
+    await store.recordWebhookAttempt({ webhookId: 'wh_acme', at: Date.now(), eventIds: events.map((e) => e.id), ok: true, status: 200, error: null, durationMs: 1 }, null);
+    const all = (await ops('GET', '/v1/events?limit=1000')).body.data.length as number;
+    const window = await ops('POST', '/v1/webhooks/wh_acme/replay', { since: new Date(now - 60_000).toISOString() });
+    assert.deepEqual(window.body, { queued: all }, 'every event of the account since then');
+    assert.equal((await ops('POST', '/v1/webhooks/wh_beta/replay', { event_ids: [events[0]!.id] })).status, 404);
+    assert.equal((await ops('POST', '/v1/webhooks/wh_acme/replay', {})).status, 422);
+    assert.equal((await ops('POST', '/v1/webhooks/wh_acme/replay', { event_ids: ['ev_1'], since: new Date().toISOString() })).status, 422);
+    assert.equal((await ops('POST', '/v1/webhooks/wh_acme/replay', { event_ids: ['1; DROP TABLE event'] })).status, 422);
+    await store.setWebhookEnabled('acme', 'wh_acme', false, 'failing', Date.now());
+    const disabled = await ops('POST', '/v1/webhooks/wh_acme/replay', { event_ids: [events[0]!.id] });
+    assert.equal(disabled.status, 409);
+    assert.equal(disabled.body.error.code, 'webhook_disabled');
   });
 
   await t.test('suppression CSV: import (refused lines listed), export; CSRF required; accounts apart', async () => {

@@ -88,6 +88,10 @@ async function suite(t: TestContext, pgUrl: string | null) {
     assert.equal(bad.status, 422);
     const form = await call(base, 'POST', '/v1/dashboard/login', { body: 'username=ops&password=ops-password', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     assert.equal(form.status, 415, 'a cross-site form cannot log anyone in');
+    const huge = await call(base, 'POST', '/v1/dashboard/login', { body: { username: 'ops', password: 'x'.repeat(100_000) } });
+    assert.equal(huge.status, 413, 'an anonymous client cannot make us read a large body');
+    const long = await call(base, 'POST', '/v1/dashboard/login', { body: { username: 'ops', password: 'x'.repeat(2000) } });
+    assert.equal(long.status, 422, 'passwords over 1024 characters are not hashed');
   });
 
   await t.test('login sets an HttpOnly SameSite=Strict cookie; the session answers the user and the CSRF token', async () => {

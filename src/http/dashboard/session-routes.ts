@@ -41,10 +41,13 @@ export const DASHBOARD_SESSION_ROUTES: SystemRoute[] = [
   },
 ];
 
+/** These routes are reached before any authentication: an anonymous client may not make us read more. */
+const BODY_LIMIT = 4096;
+
 export function mountDashboardSessionRoutes(app: FastifyInstance, sessions: DashboardSessions, lifetimeSeconds: number) {
   const tokenOf = (req: FastifyRequest) => readCookie(req.headers.cookie, SESSION_COOKIE) ?? '';
 
-  app.post('/v1/dashboard/login', async (req, res) => {
+  app.post('/v1/dashboard/login', { bodyLimit: BODY_LIMIT }, async (req, res) => {
     const parsed = LoginBody.safeParse(req.body);
     if (!parsed.success) throw new ApiError(422, 'validation_failed', 'The request has invalid fields', zodFields(parsed.error));
     const result = await sessions.login(parsed.data.username, parsed.data.password, req.ip);
@@ -63,7 +66,7 @@ export function mountDashboardSessionRoutes(app: FastifyInstance, sessions: Dash
     return { user: publicUser(found.user), csrfToken: found.csrfToken };
   });
 
-  app.post('/v1/dashboard/logout', async (req, res) => {
+  app.post('/v1/dashboard/logout', { bodyLimit: BODY_LIMIT }, async (req, res) => {
     const token = tokenOf(req);
     const found = await sessions.authenticate(token);
     if (found) {

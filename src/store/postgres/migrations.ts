@@ -425,8 +425,6 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       );
       CREATE INDEX dashboard_session_user ON dashboard_session (username);
       CREATE INDEX dashboard_session_end ON dashboard_session (idle_until);
-      -- The queue overview (GET /v1/queue) groups the waiting recipients by domain and state.
-      CREATE INDEX recipient_waiting ON recipient (domain, state) WHERE state IN ('queued', 'deferred', 'delivering', 'held');
     `,
   },
 ];

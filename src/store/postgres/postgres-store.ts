@@ -19,6 +19,7 @@ import * as stats from './stats-ops.js';
 import * as tlsReports from './tls-report-ops.js';
 import * as dashboard from './dashboard-ops.js';
 import { queueOverview } from './queue-overview-ops.js';
+import { replayWebhookEvents } from './webhook-replay-ops.js';
 import type { QueueOverview } from '../queue-overview-store.js';
 import type { DashboardSession, DashboardUser } from '../dashboard-store.js';
 import type { TlsOutcomeCount, TlsReportClaim, TlsReportRow, TlsReportState } from '../tls-report-store.js';
@@ -340,6 +341,11 @@ export class PostgresQueueStore implements QueueStore {
 
   // the queue overview (queue-overview-ops.ts)
   queueOverview(account: string | null, domains: number): Promise<QueueOverview> { return this.#read('queueOverview', (c) => queueOverview(c, account, domains)); }
+
+  // webhook replay (webhook-replay-ops.ts)
+  replayWebhookEvents(account: string, webhookId: string, seqs: number[], now: number): Promise<number> {
+    return this.#write('replayWebhookEvents', (c) => replayWebhookEvents(c, account, webhookId, seqs, now));
+  }
 
   /**
    * #write, run again (up to 3 times) when the transaction lost a race it cannot win by waiting: a

@@ -10,6 +10,7 @@ export const PLATFORM_WRITE_OPS = [
   'addSuppressions', 'removeSuppression', 'compactStats', 'addSecret', 'resumeBreaker',
   'addTlsOutcomes', 'claimTlsReport', 'finishTlsReport', 'purgeTlsReports',
   'addDashboardUser', 'removeDashboardUser', 'setDashboardPassword', 'createDashboardSession', 'touchDashboardSession', 'deleteDashboardSession',
+  'replayWebhookEvents',
 ] as const;
 
 export const PLATFORM_READ_OPS = [

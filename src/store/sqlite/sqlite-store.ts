@@ -310,6 +310,11 @@ export class SqliteQueueStore implements QueueStore {
   // the queue overview (queue-overview-ops.ts)
   queueOverview(account: string | null, domains: number): Promise<QueueOverview> { return this.#call('queueOverview', account, domains) as Promise<QueueOverview>; }
 
+  // webhook replay (webhook-replay-ops.ts)
+  replayWebhookEvents(account: string, webhookId: string, seqs: number[], now: number): Promise<number> {
+    return this.#call('replayWebhookEvents', account, webhookId, seqs, now) as Promise<number>;
+  }
+
   #call(op: Op, ...args: unknown[]): Promise<unknown> { return this.#send(op, args, []); }
 
   async #send(op: Op, args: unknown[], transfer: ArrayBuffer[]): Promise<unknown> {
