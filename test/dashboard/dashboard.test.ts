@@ -9,6 +9,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';
@@ -37,9 +39,22 @@ test('dashboard in a real browser against a real relay', { skip, timeout: 180_00
   const dns = await startDnsServer();
   const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
   dns.setZone({ 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'mx.dest.test': { A: ['127.0.0.2'] } });
-  const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port, pollInterval: '200ms' } });
+  const hookEvents: string[] = [];
+  const hook = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      for (const e of (JSON.parse(Buffer.concat(chunks).toString()) as { events: { id: string }[] }).events) hookEvents.push(e.id);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+  const relay = await RelayProcess.create({
+    dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port, pollInterval: '200ms' },
+    webhooks: { pollInterval: '100ms', allowPrivateDestinations: true },
+  });
   let browser: Browser | null = null;
-  t.after(async () => { await browser?.close(); await relay.cleanup(); await mx.close(); await dns.close(); });
+  t.after(async () => { await browser?.close(); await relay.cleanup(); await mx.close(); await dns.close(); hook.close(); });
   const cli = async (args: string[], input?: string) => {
     const r = await relay.cli(args, input);
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
@@ -52,6 +67,8 @@ test('dashboard in a real browser against a real relay', { skip, timeout: 180_00
   await cli(['dashboard-users', 'add', 'root', '--admin', '--password-stdin'], `${PASSWORD}\n`);
   await relay.start();
   const base = `http://127.0.0.1:${relay.port('http')}`;
+  const created = await call(base, 'POST', '/v1/webhooks', { token, body: { url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` } });
+  assert.equal(created.status, 201, created.text);
 
   browser = await launchBrowser();
   const context = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
@@ -166,6 +183,19 @@ test('dashboard in a real browser against a real relay', { skip, timeout: 180_00
     await row.getByRole('button', { name: /^Revoke .*\?$/ }).click();
     await row.getByText(/^revoked/).waitFor();
     assert.equal((await call(base, 'GET', '/v1/messages', { token: newToken })).status, 401);
+  });
+
+  await t.test('webhooks: the delivery history, and one delivery replayed', async () => {
+    await eventually(() => hookEvents.length > 0, 30_000);
+    const firstId = hookEvents[0]!;
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByRole('button', { name: 'Show deliveries' }).click();
+    const rows = page.getByRole('table', { name: 'Recent deliveries, newest first' }).locator('tbody tr');
+    await rows.first().waitFor();
+    assert.match(await rows.last().innerText(), /OK 200/);
+    await rows.last().getByRole('button', { name: /^Replay the/ }).click();
+    await page.getByRole('status').filter({ hasText: /Replay: [1-9]\d* event\(s\) queued/ }).waitFor();
+    await eventually(() => hookEvents.filter((id) => id === firstId).length >= 2, 30_000);
   });
 
   await t.test('a cookie-authenticated POST without X-CSRF-Token is refused (403 csrf_required)', async () => {

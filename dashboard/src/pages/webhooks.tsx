@@ -40,10 +40,23 @@ export function WebhooksPage() {
 function Deliveries({ id, onNotice, onError }: { id: string; onNotice: (s: string) => void; onError: (e: Error) => void }) {
   const attempts = useLoad(() => api.get<{ data: Attempt[] }>(`/v1/webhooks/${encodeURIComponent(id)}/attempts`, { limit: 100 }), [id]);
   const replay = async (a: Attempt) => {
-    try { await api.post(`/v1/webhooks/${encodeURIComponent(id)}/replay`, { event_ids: a.event_ids }); onNotice(`Replaying ${a.event_ids.length} event(s).`); } catch (e) { onError(e as Error); }
+    try { onNotice(`Replay: ${(await api.post<{ queued: number }>(`/v1/webhooks/${encodeURIComponent(id)}/replay`, { event_ids: a.event_ids })).queued} event(s) queued.`); } catch (e) { onError(e as Error); }
+  };
+  const replaySince = async (e: Event) => {
+    e.preventDefault();
+    const since = String(new FormData(e.currentTarget as HTMLFormElement).get('since') ?? '');
+    if (!since) return;
+    try {
+      const r = await api.post<{ queued: number }>(`/v1/webhooks/${encodeURIComponent(id)}/replay`, { since: new Date(since).toISOString() });
+      onNotice(`Replay: ${r.queued} event(s) queued.`);
+    } catch (err) { onError(err as Error); }
   };
   return (
     <div class="table-wrap">
+      <form class="filters" aria-label={`Replay events to ${id} since a time`} onSubmit={replaySince}>
+        <label>Replay every event since<input name="since" type="datetime-local" required /></label>
+        <button type="submit">Replay</button>
+      </form>
       <ErrorLine error={attempts.error} />
       {attempts.data ? (
         <table>
