@@ -1,11 +1,12 @@
 // Vite build of the dashboard (a Preact single-page app) into dashboard/dist, served by the relay's
 // HTTP listener at / with a strict CSP: no inline script, no external host, so no module-preload
 // polyfill snippet and every asset under /assets/.
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import preact from '@preact/preset-vite';
 
 export default defineConfig({
-  root: import.meta.dirname,
+  root: fileURLToPath(new URL('.', import.meta.url)),
   base: '/',
   plugins: [preact({ devToolsEnabled: false, prefreshEnabled: false })],
   build: {
