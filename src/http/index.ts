@@ -29,6 +29,7 @@ import { eventRoutes } from './routes/events.js';
 import { keyRoutes } from './routes/keys.js';
 import { messageRoutes } from './routes/messages.js';
 import { messageActionRoutes } from './routes/message-actions.js';
+import { messageContentRoutes } from './routes/message-content.js';
 import { accountRoutes } from './routes/accounts.js';
 import { queueRoutes } from './routes/queue.js';
 import { alertRoutes } from './routes/alerts.js';
@@ -48,7 +49,7 @@ export type { HttpApi, MetricsListener, MetricsSource };
 const MAX_SCHEDULE_AHEAD_MS = 72 * 3_600_000;
 
 export const apiRoutes = (ctx: RouteContext): ApiRoute[] =>
-  [...messageRoutes(ctx), ...messageActionRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...webhookReplayRoutes(ctx), ...domainRoutes(ctx), ...suppressionCsvRoutes(ctx), ...suppressionRoutes(ctx), ...accountRoutes(ctx), ...queueRoutes(ctx), ...alertRoutes(ctx), ...statsRoutes(ctx), ...breakerRoutes(ctx), ...verifyRoutes(ctx)];
+  [...messageRoutes(ctx), ...messageActionRoutes(ctx), ...messageContentRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...webhookReplayRoutes(ctx), ...domainRoutes(ctx), ...suppressionCsvRoutes(ctx), ...suppressionRoutes(ctx), ...accountRoutes(ctx), ...queueRoutes(ctx), ...alertRoutes(ctx), ...statsRoutes(ctx), ...breakerRoutes(ctx), ...verifyRoutes(ctx)];
 
 export interface ApiDeps {
   config: Readonly<Config>;

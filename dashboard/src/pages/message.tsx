@@ -5,7 +5,7 @@
 // The message's HTML is never put into this page: only in an iframe sandboxed without scripts,
 // forms, popups or same-origin access.
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { ApiFailure, api } from '../api.js';
 import { useLoad } from '../data.js';
 import { formatBytes, formatTime } from '../format.js';
 import { navigate } from '../router.js';
@@ -26,7 +26,7 @@ interface Content { headers: { name: string; value: string }[]; text: string | n
 export function MessagePage({ id }: { id: string }) {
   const message = useLoad(() => api.get<Message>(`/v1/messages/${encodeURIComponent(id)}`), [id]);
   const timeline = useLoad(() => api.get<Timeline>(`/v1/messages/${encodeURIComponent(id)}/timeline`), [id, message.data]);
-  const content = useLoad(() => api.get<Content>(`/v1/messages/${encodeURIComponent(id)}/content`), [id]);
+  const content = useLoad(() => api.get<Content>(`/v1/messages/${encodeURIComponent(id)}/content`), [id, isFinal(message.data)]);
   const [notice, setNotice] = useState<string | null>(null);
   usePollWhilePending(message.data, message.reload);
   const [actionError, setActionError] = useState<Error | null>(null);
@@ -56,7 +56,9 @@ export function MessagePage({ id }: { id: string }) {
       {m ? <Details m={m} accepted={timeline.data?.accepted} /> : null}
       {m ? m.recipients.map((r) => <RecipientTimeline key={r.id} r={r} events={(timeline.data?.events ?? []).filter((e) => e.recipient === r.email && !ATTEMPT_EVENTS.has(e.type))} />) : null}
       <h2>Content</h2>
-      {content.data ? <ContentView c={content.data} /> : <ErrorLine error={content.error} />}
+      {content.data ? <ContentView c={content.data} />
+        : content.error instanceof ApiFailure && content.error.code === 'content_gone' ? <p class="muted">Every recipient is final: the body is no longer kept.</p>
+        : <ErrorLine error={content.error} />}
     </section>
   );
 }
@@ -73,6 +75,7 @@ export function describeResult(action: string, r: BulkResult['results'][number] 
 }
 
 const PENDING = new Set(['queued', 'deferred', 'delivering']);
+const isFinal = (m: Message | null) => !!m && m.recipients.every((r) => !PENDING.has(r.status) && r.status !== 'held');
 
 /** Re-reads the message every 3 s while a recipient is still on its way, so the timeline fills itself. */
 function usePollWhilePending(m: Message | null, reload: () => void): void {
