@@ -63,6 +63,8 @@ test('dashboard in a real browser against a real relay', { skip, timeout: 180_00
   await cli(['accounts', 'add', 'acme']);
   await relay.addSigningDomain(dns, 'acme.test', ['--account', 'acme', '--key', 'ed25519', '--selector', 's1']);
   const token = await cli(['keys', 'create', '--account', 'acme', '--scope', 'send,read,admin']);
+  await cli(['accounts', 'add', 'other']);
+  const otherToken = await cli(['keys', 'create', '--account', 'other', '--scope', 'send,read,admin']);
   await cli(['dashboard-users', 'add', 'alice', '--account', 'acme', '--password-stdin'], `${PASSWORD}\n`);
   await cli(['dashboard-users', 'add', 'root', '--admin', '--password-stdin'], `${PASSWORD}\n`);
   await relay.start();
@@ -145,6 +147,10 @@ test('dashboard in a real browser against a real relay', { skip, timeout: 180_00
     await page.frameLocator('iframe.html-preview').getByText('Hi').waitFor();
     await page.waitForTimeout(300);
     assert.deepEqual(dialogs, [], 'no script of the message ran');
+    assert.equal((await call(base, 'GET', `/v1/messages/${later.body.id}/content`, { token: otherToken })).status, 404, 'another account: not found');
+    const gone = await call(base, 'GET', `/v1/messages/${messageId}/content`, { token });
+    assert.equal(gone.status, 410, gone.text);
+    assert.equal(gone.body.error.code, 'content_gone');
   });
 
   await t.test('the overview counts the delivered message, on its chart too', async () => {
