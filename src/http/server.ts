@@ -2,10 +2,11 @@
 // checks (before the body is read), request validation with the routes' zod schemas, the
 // Idempotency-Key wrapper, the error format {"error":{code,message,fields}}, one `http.request`
 // log line per request (never the Authorization header or cookies), and the system routes /healthz,
-// /readyz (health.ts) and /openapi.json. With the dashboard on (dashboard/), a session cookie
-// is accepted instead of a bearer key (with a CSRF check on non-GET requests), the login routes
-// are mounted, and GETs the API has no route for may be pages of the built dashboard. The routes themselves are data (routes/*.ts). /metrics
-// is not served here: it names every account, so it has a listener of its own (metrics-server.ts).
+// /readyz (health.ts) and /openapi.json. With the dashboard on (dashboard/), a session cookie is
+// accepted instead of a bearer key (with a CSRF check on non-GET requests), the login routes are
+// mounted, and GETs the API has no route for may be pages of the built dashboard. The routes
+// themselves are data (routes/*.ts). /metrics is not served here: it names every account, so it
+// has a listener of its own (metrics-server.ts).
 import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';

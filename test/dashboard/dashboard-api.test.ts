@@ -3,7 +3,7 @@
 // the dashboard calls them (session cookie + CSRF token) and with keys: a message's timeline
 // (acceptance, an attempt recorded by the store's delivery path, its events); bulk hold / release
 // / retry / delete, never touching another account's message; search by time range; the plan's
-// usage; suppression CSV import and export; webhook replay (by id and by time window, the
+// usage; suppression CSV import and export; a message's headers and text preview (HTML only as text); webhook replay (by id and by time window, the
 // events back in the outbox as the dispatcher claims them).
 import test, { type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -177,5 +177,24 @@ async function suite(t: TestContext, pgUrl: string | null) {
     assert.equal(betaCsv.status, 403, 'export needs read');
     const rootBeta = await root('GET', '/v1/suppressions/export', undefined, { 'x-postlane-account': 'beta' });
     assert.equal(rootBeta.text.trim().split(/\r?\n/).length, 1, 'beta has none: the header only');
+  });
+  await t.test('content: headers and a text preview, HTML converted to text, 410 once the body is gone', async () => {
+    const c = await ops('GET', `/v1/messages/${m2}/content`);
+    assert.equal(c.status, 200);
+    assert.equal(c.body.subject, 'hi');
+    assert.equal(c.body.text.trim(), 'hello');
+    assert.equal(c.body.truncated, false);
+    const names = c.body.headers.map((h: { name: string }) => h.name);
+    for (const n of ['dkim-signature', 'from', 'subject', 'message-id', 'received']) assert.ok(names.includes(n), n);
+    const html = await call(base, 'POST', '/v1/messages', { token: acme.tokens.send, body: {
+      from: 'app@acme.test', to: ['h@dest.test'], subject: '=?héllo <b>', html: '<p>Hi <b>there</b><script>alert(1)</script></p><img src="https://t.example/x.gif">',
+    } });
+    const hc = await ops('GET', `/v1/messages/${html.body.id}/content`);
+    assert.equal(hc.status, 200);
+    assert.equal(hc.body.subject, '=?héllo <b>');
+    assert.match(hc.body.text, /Hi THERE|Hi there/i);
+    assert.ok(!/<script|<p>|<img/i.test(hc.body.text), 'no markup in the preview');
+    assert.equal((await ops('GET', `/v1/messages/${m1}/content`)).status, 410, 'delivered: the body is not kept');
+    assert.equal((await ops('GET', `/v1/messages/${theirs}/content`)).status, 404);
   });
 }

@@ -126,7 +126,7 @@ test('dashboard in a real browser against a real relay', { skip, timeout: 180_00
     await page.locator('dl.details dd', { hasText: /^http from 127\.0\.0\.1/ }).waitFor();
   });
 
-  await t.test('a waiting message: headers, a text preview, its HTML only in a script-less sandbox', async () => {
+  await t.test('a waiting message: headers and a text preview; none of its HTML reaches the page', async () => {
     const later = await call(base, 'POST', '/v1/messages', {
       token, body: {
         from: 'app@acme.test', to: ['later@dest.test'], subject: 'Preview me', send_at: new Date(Date.now() + 3_600_000).toISOString(),
@@ -140,11 +140,8 @@ test('dashboard in a real browser against a real relay', { skip, timeout: 180_00
     assert.match(await preview.innerText(), /Line one of the <b>text<\/b> part/, 'shown as text, not markup');
     await page.getByText(/^Headers \(\d+\)$/).click();
     await page.locator('table.headers tr', { hasText: 'Preview me' }).waitFor();
-    await page.getByRole('button', { name: /Show HTML/ }).click();
-    const frame = page.locator('iframe.html-preview');
-    await frame.waitFor();
-    assert.equal(await frame.getAttribute('sandbox'), '', 'sandboxed with no permission at all');
-    await page.frameLocator('iframe.html-preview').getByText('Hi').waitFor();
+    assert.equal(await page.locator('main iframe').count(), 0, 'no frame of the message');
+    assert.equal(await page.locator('main script, main img[src="data:,"]').count(), 0, 'none of its markup in the page');
     await page.waitForTimeout(300);
     assert.deepEqual(dialogs, [], 'no script of the message ran');
     assert.equal((await call(base, 'GET', `/v1/messages/${later.body.id}/content`, { token: otherToken })).status, 404, 'another account: not found');
@@ -164,7 +161,12 @@ test('dashboard in a real browser against a real relay', { skip, timeout: 180_00
     await page.locator('.chart-canvas canvas').first().waitFor();
     const charted = await page.getByRole('table', { name: 'Messages per hour' }).innerText();
     assert.match(charted, /\t1\t/, 'the hidden data table behind the chart holds the count');
-    assert.equal(await page.getByTestId('queue-depth').innerText(), '1', 'only the scheduled message waits');
+    // only the scheduled message waits (GET /v1/queue may answer from its 5 s cache at first)
+    await eventually(async () => {
+      if ((await page.getByTestId('queue-depth').innerText()) === '1') return true;
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      return false;
+    }, 20_000, 1000);
     await page.getByLabel('By').selectOption('domain');
     await page.getByRole('table', { name: 'Counts and rates by recipient domain' }).getByRole('row', { name: /dest\.test/ }).waitFor();
     const alerts = page.locator('section h2:text-is("Alerts") + *');

@@ -21,7 +21,12 @@ interface Message {
   id: string; from: string; received_at: string; size: number; stream: string; tags: string[]; metadata: Record<string, string>;
   recipients: Recipient[];
 }
-interface Content { headers: { name: string; value: string }[]; text: string | null; html: string | null; truncated?: boolean }
+interface Content {
+  headers: { name: string; value: string }[]; subject: string | null; text: string; truncated: boolean;
+  attachments: { filename: string | null; content_type: string; size: number }[];
+  /** not sent by this relay (its preview is text only); shown only in a script-less sandbox if one ever is */
+  html?: string | null;
+}
 
 export function MessagePage({ id }: { id: string }) {
   const message = useLoad(() => api.get<Message>(`/v1/messages/${encodeURIComponent(id)}`), [id]);
@@ -147,8 +152,14 @@ function ContentView({ c }: { c: Content }) {
         <table class="headers"><tbody>{c.headers.map((h, i) => <tr key={i}><th scope="row">{h.name}</th><td>{h.value}</td></tr>)}</tbody></table>
       </details>
       <h3>Text preview</h3>
-      <pre class="preview" data-testid="text-preview">{c.text ?? '(no text part)'}</pre>
+      <pre class="preview" data-testid="text-preview">{c.text || '(no text)'}</pre>
       {c.truncated ? <p class="muted">Preview truncated.</p> : null}
+      {c.attachments.length ? (
+        <>
+          <h3>Attachments</h3>
+          <ul>{c.attachments.map((a, i) => <li key={i}>{a.filename ?? '(no name)'} · {a.content_type} · {formatBytes(a.size)}</li>)}</ul>
+        </>
+      ) : null}
       {c.html ? (
         <div>
           <button type="button" aria-expanded={showHtml} onClick={() => setShowHtml(!showHtml)}>{showHtml ? 'Hide' : 'Show'} HTML (sandboxed, no scripts, no remote content)</button>

@@ -3,9 +3,11 @@
 // a strict CSP with X-Frame-Options and Referrer-Policy on each; /v1 and non-HTML misses stay
 // JSON 404s; traversal attempts never leave dist; without a build a JSON 404 says so; with
 // http.dashboard off nothing is served. The OpenAPI document still lists exactly the routes served.
+// Over HTTPS the session cookie is Secure.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import https from 'node:https';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +15,8 @@ import { promisify } from 'node:util';
 import { systemClock } from '../../clock.js';
 import { createLogger } from '../../events/log.js';
 import type { QueueStore } from '../../store/store.js';
+import { createSelfSigned } from '../../tls/certificates.js';
+import { hashPassword } from '../../users/password.js';
 import { startHttpApi } from '../server.js';
 import { DEFAULT_SESSION_POLICY, DashboardSessions } from './sessions.js';
 import { DASHBOARD_CSP } from './static.js';
@@ -105,4 +109,29 @@ test('no build: the pages answer a JSON 404 saying so; dashboard off: plain 404s
   assert.equal(r.headers.get('x-frame-options'), 'DENY');
   assert.equal((await (await fetch(`${off.base}/`, { headers: html })).json() as { error: { code: string } }).error.code, 'not_found');
   assert.equal((await fetch(`${off.base}/v1/dashboard/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status, 404);
+});
+
+test('over HTTPS the session cookie is Secure', async (t) => {
+  const user = { username: 'ops', passwordHash: await hashPassword('ops-password'), role: 'admin' as const, account: null, createdAt: 1, updatedAt: 1 };
+  const sessionStore = {
+    getDashboardUser: async (name: string) => (name === 'ops' ? user : null), createDashboardSession: async () => undefined, nextDueAt: async () => null,
+  } as unknown as QueueStore;
+  const sessions = new DashboardSessions(sessionStore, systemClock, limits);
+  const api = await startHttpApi({
+    host: '127.0.0.1', port: 0, bodyLimit: 1000, trustProxy: false, store: sessionStore, routes: [], clock: systemClock, logger: createLogger('silent'),
+    tls: await createSelfSigned('relay.test'), dashboard: { sessions, policy: DEFAULT_SESSION_POLICY, dir: '/nonexistent' },
+  });
+  t.after(() => api.close());
+  const body = JSON.stringify({ username: 'ops', password: 'ops-password' });
+  const answer = await new Promise<{ status: number; cookie: string }>((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port: api.address.port, path: '/v1/dashboard/login', method: 'POST', rejectUnauthorized: false,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, cookie: String(res.headers['set-cookie'] ?? '') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  assert.equal(answer.status, 200);
+  assert.match(answer.cookie, /^postlane_session=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=43200; Secure$/);
 });

@@ -1,74 +1,87 @@
-// GET /v1/messages/:id/content (issue 12, the dashboard's message page): a waiting message's header
-// fields and its text part, for a safe preview, and its HTML part as a string (the dashboard shows
-// it only inside a sandboxed iframe without scripts). At most MAX_BYTES of the stored body are read;
-// a message whose recipients are all final has no body any more (410). Another account's message
-// is a 404, like an unknown id.
-import { Readable } from 'node:stream';
+// GET /v1/messages/:id/content (issue 12, the dashboard's message page): a message's header
+// fields and a plain-text preview, parsed from the stored body with mailparser. Only text leaves
+// here (an HTML-only message is converted to text), so the page never renders the sender's HTML.
+// At most MAX_READ bytes of the body are read: a large message shows its headers and the start of
+// its text. A body is kept until every recipient is final (delivered mail has none): 410 then.
 import { simpleParser } from 'mailparser';
 import { z } from 'zod/v4';
 import { ApiError } from '../../ingress/http/api-error.js';
+import { NotFoundError } from '../../errors.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { errorBody, idParams } from '../schemas.js';
 import type { RouteContext } from './context.js';
 
-const MAX_BYTES = 512 * 1024;
-const MAX_HEADERS = 200;
-const MAX_HEADER_CHARS = 2000;
-const MAX_TEXT_CHARS = 100_000;
-const MAX_HTML_CHARS = 200_000;
+const MAX_READ = 1024 * 1024;
+const MAX_TEXT = 64 * 1024;
+const MAX_HEADER_VALUE = 4096;
 
 const contentBody = z.object({
-  headers: z.array(z.object({ name: z.string(), value: z.string() })).describe(`in message order, unfolded; at most ${MAX_HEADERS}`),
-  text: z.string().nullable().describe('the text part (decoded), or null'),
-  html: z.string().nullable().describe('the HTML part as sent: never render it unsandboxed'),
-  truncated: z.boolean().describe(`the body is longer than the ${MAX_BYTES} bytes read, or a part was cut`),
+  id: z.string(),
+  headers: z.array(z.object({ name: z.string(), value: z.string() })).describe('in message order, decoded (RFC 2047), each value cut at 4096 characters'),
+  subject: z.string().nullable(),
+  text: z.string().describe('the text part, or the HTML part converted to text; at most 65536 characters'),
+  truncated: z.boolean().describe('the message or its text was longer than what is shown'),
+  attachments: z.array(z.object({ filename: z.string().nullable(), content_type: z.string(), size: z.number().int() })),
 }).meta({ id: 'MessageContent' });
 
 export function messageContentRoutes(ctx: RouteContext): ApiRoute[] {
   return [defineRoute({
     method: 'GET', url: '/v1/messages/:id/content', scope: 'read', tag: 'messages', params: idParams,
-    summary: 'A waiting message\'s header fields, text part and HTML part (for a preview; the body is removed once every recipient is final)',
+    summary: 'A message\'s header fields and a plain-text preview (never HTML), while its body is kept (until every recipient is final)',
     responses: {
       200: { description: 'the content', schema: contentBody },
       404: { description: 'no such message in this account', schema: errorBody },
-      410: { description: 'every recipient is final: the body was removed', schema: errorBody },
+      410: { description: 'the body is no longer kept (every recipient is final)', schema: errorBody },
     },
     handler: async (r) => {
       const meta = await ctx.store.getMessageMeta(r.params.id);
       if (meta?.account !== r.key.account) throw new ApiError(404, 'not_found', 'No such message');
-      const head = await readHead(ctx.store.readBody(r.params.id), MAX_BYTES).catch(() => null);
-      if (!head) throw new ApiError(410, 'content_gone', 'The message body is removed once every recipient is final');
-      return { status: 200, body: await parseContent(head.bytes, head.truncated) };
+      const { bytes, complete } = await readPrefix(ctx, r.params.id);
+      const mail = await simpleParser(bytes, { skipTextLinks: true, skipTextToHtml: true, skipImageLinks: true });
+      const text = mail.text ?? '';
+      return {
+        status: 200,
+        body: {
+          id: r.params.id,
+          headers: mail.headerLines.map((h) => ({ name: h.key, value: headerValue(h.line).slice(0, MAX_HEADER_VALUE) })),
+          subject: mail.subject ?? null,
+          text: text.slice(0, MAX_TEXT),
+          truncated: !complete || text.length > MAX_TEXT,
+          attachments: mail.attachments.map((a) => ({ filename: a.filename ?? null, content_type: a.contentType, size: a.size })),
+        },
+      };
     },
   })];
 }
 
-/** The first `max` bytes of a stream, and whether there was more. */
-async function readHead(stream: Readable, max: number): Promise<{ bytes: Buffer; truncated: boolean }> {
+/** The first MAX_READ bytes of the stored message; 410 when its body is gone. */
+async function readPrefix(ctx: RouteContext, id: string): Promise<{ bytes: Buffer; complete: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of stream) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-    chunks.push(buf);
-    size += buf.length;
-    if (size > max) { stream.destroy(); return { bytes: Buffer.concat(chunks).subarray(0, max), truncated: true }; }
+  const stream = ctx.store.readBody(id);
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= MAX_READ) return { bytes: Buffer.concat(chunks).subarray(0, MAX_READ), complete: false };
+    }
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new ApiError(410, 'content_gone', 'The message body is no longer kept');
+    throw err;
+  } finally {
+    stream.destroy();
   }
-  return { bytes: Buffer.concat(chunks), truncated: false };
+  return { bytes: Buffer.concat(chunks), complete: true };
 }
 
-async function parseContent(raw: Buffer, cut: boolean) {
-  const mail = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });
-  const headers = mail.headerLines.slice(0, MAX_HEADERS).map((h) => {
-    const colon = h.line.indexOf(':');
-    const name = colon > 0 ? h.line.slice(0, colon) : h.key;
-    return { name, value: h.line.slice(colon + 1).replace(/\r?\n[ \t]+/g, ' ').trim().slice(0, MAX_HEADER_CHARS) };
-  });
-  const text = typeof mail.text === 'string' ? mail.text : null;
-  const html = typeof mail.html === 'string' ? mail.html : null;
-  return {
-    headers,
-    text: text?.slice(0, MAX_TEXT_CHARS) ?? null,
-    html: html?.slice(0, MAX_HTML_CHARS) ?? null,
-    truncated: cut || (text?.length ?? 0) > MAX_TEXT_CHARS || (html?.length ?? 0) > MAX_HTML_CHARS || mail.headerLines.length > MAX_HEADERS,
-  };
+/** "Subject: =?utf-8?…" → the decoded value after the colon, unfolded. */
+function headerValue(line: string): string {
+  const value = line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
+  try { return decodeWords(value); } catch { return value; }
 }
+
+const decodeWords = (s: string) => s.replace(/=\?([^?]+)\?([bBqQ])\?([^?]*)\?=/g, (_, charset: string, enc: string, data: string) => {
+  const bytes = enc.toUpperCase() === 'B' ? Buffer.from(data, 'base64')
+    : Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (__, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+  return new TextDecoder(charset.toLowerCase(), { fatal: false }).decode(bytes);
+});
