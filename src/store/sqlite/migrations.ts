@@ -476,6 +476,24 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
       CREATE INDEX dashboard_session_end ON dashboard_session (idle_until);
     `,
   },
+  {
+    version: 17,
+    sql: `
+      -- Issue 14, claimDue cost: a recipient carries its message's account (never changes), so the
+      -- claim walks read one covering index and no table row: neither the recipient row nor a
+      -- primary-key probe of its message per walked entry (the fairness walks read 4 per job).
+      -- recipient_due_claim replaces recipient_due_stream and recipient_due (nextDueAt reads it
+      -- per stream): one index less to update on every state change.
+      ALTER TABLE recipient ADD COLUMN account TEXT NOT NULL DEFAULT '';
+      UPDATE recipient SET account = (SELECT m.account FROM queued_message m WHERE m.id = recipient.message_id);
+      -- state is last only so that the walks' state IN (...), which SQLite does not take as implied
+      -- by the index's WHERE, is answered from the index too.
+      CREATE INDEX recipient_due_claim ON recipient (stream, next_attempt_at, account, message_id, domain, state)
+        WHERE state IN ('queued', 'deferred');
+      DROP INDEX recipient_due_stream;
+      DROP INDEX recipient_due;
+    `,
+  },
 ];
 
 /** Brings the database to the latest version; safe when several processes open it at once. */

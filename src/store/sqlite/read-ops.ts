@@ -7,11 +7,14 @@ import { sql, toMessageView, toRecipientView, toUser, type Db, type MessageRow, 
 
 const RECIPIENT_VIEW = `SELECT r.*, m.mail_from, m.received_at, m.size FROM recipient r JOIN queued_message m ON m.id = r.message_id`;
 const DEFAULT_LIST_LIMIT = 1000;
+const STREAMS = ['transactional', 'broadcast'] as const;
 
+/** The earliest next_attempt_at of a waiting recipient: one probe of recipient_due_claim per stream. */
 export function nextDueAt(db: Db): number | null {
-  const row = sql(db, `SELECT next_attempt_at AS t FROM recipient INDEXED BY recipient_due
-                       WHERE state IN ('queued', 'deferred') ORDER BY next_attempt_at LIMIT 1`).get() as { t: number | null } | undefined;
-  return row?.t ?? null;
+  const first = sql(db, `SELECT next_attempt_at AS t FROM recipient INDEXED BY recipient_due_claim
+                         WHERE stream = ? AND state IN ('queued', 'deferred') ORDER BY next_attempt_at LIMIT 1`);
+  const times = STREAMS.map((s) => (first.get(s) as { t: number | null } | undefined)?.t ?? null).filter((t): t is number => t !== null);
+  return times.length ? Math.min(...times) : null;
 }
 
 export function listRecipients(db: Db, opts: { state?: RecipientState; includeFinal?: boolean; limit?: number } = {}): RecipientView[] {
