@@ -1,7 +1,9 @@
 // Benchmark: POST /v1/messages through the in-process HTTP API (fastify, zod, MailComposer,
-// Ed25519 DKIM signing, SQLite store with group commit) with 1 vs 20 concurrent clients, 300
-// messages each run, median of 3 runs on fresh data directories. Reports messages/s and p50/p99.
+// Ed25519 DKIM signing, SQLite store with group commit) with 1, 20 and 50 concurrent clients, 300
+// messages each run, median of 3 runs on fresh data directories. Reports messages/s and p50/p99;
+// with API_BENCH_JSON=FILE also appends one JSON line per concurrency (bench/run.sh all).
 //   npx tsc -p bench/tsconfig.json && node dist/bench/api-send.js
+import { appendFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,10 +55,16 @@ async function run(concurrency: number): Promise<{ rate: number; p50: number; p9
   return { rate: MESSAGES / elapsed, p50: latencies[Math.floor(latencies.length / 2)]!, p99: latencies[Math.floor(latencies.length * 0.99)]! };
 }
 
-for (const c of [1, 20]) {
+for (const c of [1, 20, 50]) {
   const results = [];
   for (let i = 0; i < RUNS; i++) results.push(await run(c));
   results.sort((a, b) => a.rate - b.rate);
   const m = results[Math.floor(RUNS / 2)]!;
   console.log(`concurrency ${c}: ${m.rate.toFixed(0)} msg/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms (median of ${RUNS})`);
+  const json = process.env.API_BENCH_JSON;
+  if (json) {
+    const line = { ts: new Date().toISOString(), bench: 'api-send', concurrency: c, messages: MESSAGES, runs: RUNS, ...m,
+      peak_rss_mb: process.resourceUsage().maxRSS / 1024, loadavg_after: (await fs.readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ') };
+    appendFileSync(json, JSON.stringify(line) + '\n');
+  }
 }

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Throughput of Postlane side by side with the Postfix reference, with the shared harness
 # (../shared/bench): smtp-source → relay → smtp-sink, systems interleaved in one campaign.
-#   bench/run.sh [WORKLOAD=i-3k] [REPS=3]      results in bench/results/<date>-<workload>.jsonl
-# Needs Debian's postfix (smtp-source, smtp-sink, the reference) and a built dist/ (npm run build).
+#   bench/run.sh [WORKLOAD=i-3k] [REPS=3]   one workload; results in bench/results/<date>-<workload>.jsonl
+#   bench/run.sh all [REPS=1]               the four relay workloads (i ii iii i-keep, full size) and the
+#                                           HTTP API benchmark, one table (bench/summarize-all.py);
+#                                           results in bench/results/<date>-all.jsonl (+ -all-api.jsonl).
+#                                           ALL_WORKLOADS="i-3k ii-500" picks others; ALL_API=0 skips the API.
+# Needs Debian's postfix (smtp-source, smtp-sink, the reference) and a built dist/ (npm run build;
+# `all` also builds bench/ for the API benchmark).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-WL=${1:-i-3k} REPS=${2:-3}
+WL=${1:-i-3k}
+if [ "$WL" = all ]; then REPS=${2:-1}; else REPS=${2:-3}; fi
 SHARED=${SHARED_BENCH:-$ROOT/../shared/bench}
 WORK=$(mktemp -d /tmp/postlane-bench.XXXX)
 cp -r "$SHARED"/. "$WORK"/
@@ -14,5 +20,21 @@ cp "$ROOT/bench/relays/postlane.sh" "$WORK/relays/postlane.sh"
 mkdir -p "$ROOT/bench/results"
 OUT="$ROOT/bench/results/$(date +%Y%m%d-%H%M)-$WL.jsonl"
 export BENCH_POSTLANE_ROOT=$ROOT
-"$WORK/run-anchors.sh" "$WL" "$REPS" "$OUT" postfix postlane
-python3 "$WORK/lib/summarize.py" "$OUT"
+
+if [ "$WL" != all ]; then
+    "$WORK/run-anchors.sh" "$WL" "$REPS" "$OUT" postfix postlane
+    python3 "$WORK/lib/summarize.py" "$OUT"
+    exit 0
+fi
+
+API_OUT="${OUT%.jsonl}-api.jsonl"
+echo "=== $(date +%T) all: workloads ${ALL_WORKLOADS:-i ii iii i-keep}, $REPS repetition(s), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+for w in ${ALL_WORKLOADS:-i ii iii i-keep}; do
+    "$WORK/run-anchors.sh" "$w" "$REPS" "$OUT" postfix postlane
+done
+if [ "${ALL_API:-1}" != 0 ]; then
+    (cd "$ROOT" && npx tsc -p bench/tsconfig.json)
+    echo "=== $(date +%T) HTTP API (bench/api-send.ts)" >&2
+    API_BENCH_JSON="$API_OUT" node "$ROOT/dist/bench/api-send.js" >&2
+fi
+python3 "$ROOT/bench/summarize-all.py" "$OUT" "$API_OUT"

@@ -1,8 +1,9 @@
 // Owns the relay's periodic chores, each on its own timer (unref'd: they never keep the process
 // alive) and each logging its own failure without stopping the others: purge finished mail,
-// idempotency records and old events; promote DKIM key rotations once their DNS is visible; the
+// idempotency records, old events and warmup counters; promote DKIM key rotations once their DNS is visible; the
 // cluster heartbeat; refresh the installation secrets (a rotation on another node applies here
 // within a minute); fold statistics deltas into their counters (PostgreSQL).
+import { utcDay } from './config/warmup-schedules.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './events/log.js';
 import type { SecretRing } from './events/secret-ring.js';
@@ -41,6 +42,8 @@ export async function startHousekeeping(d: HousekeepingDeps): Promise<Housekeepi
     store.purgeFinished(Date.now() - config.storage.retainFinished).catch(failed('queue.purge_failed', 'purge'));
     store.purgeIdempotencyKeys(Date.now() - IDEMPOTENCY_RETENTION_MS).catch(failed('http.idempotency_purge_failed', 'purge'));
     store.purgeEvents(Date.now() - config.events.retention).catch(failed('events.purge_failed', 'purge'));
+    // Warmup counters (egress sources): a week back is plenty for `sources list` and the caps of today.
+    store.purgeWarmup(utcDay(Date.now()) - 7).catch(failed('egress.warmup_purge_failed', 'purge'));
   });
   const resolver = createResolver(config.dns);
   const promote = () => promoteRotations({ store, resolver, logger }).catch(failed('dkim.rotation_failed', 'DKIM key rotation check'));

@@ -9,7 +9,7 @@ import { openStore } from './store/open-store.js';
 import type { QueueStore } from './store/store.js';
 import { loadOrCreateTls } from './tls/certificates.js';
 import { startSmtpIngress } from './ingress/index.js';
-import { DeliveryScheduler } from './delivery/index.js';
+import { checkSourcesAtStart, DeliveryScheduler } from './delivery/index.js';
 import { verifyPassword } from './users/password.js';
 import { systemClock } from './clock.js';
 import { MessageSigner } from './domains/message-signer.js';
@@ -42,6 +42,7 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   const nodeId = `${config.hostname}:${process.pid}:${randomBytes(2).toString('hex')}`;
   const badHostname = hostnameProblem(config.hostname);
   if (badHostname) logger.warn({ event: 'config.hostname_not_fqdn', hostname: config.hostname }, badHostname);
+  await checkSourcesAtStart(config, logger, systemClock.now()); // an egress address not on this machine is refused here
   const store = openStore(config, logger, 'relay');
   await store.open();
   // Single node (SQLite): every lease left is ours from before a crash. Shared (PostgreSQL): other

@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.js';
 import { createLogger } from '../events/log.js';
 import { openStore } from '../store/open-store.js';
 import { Option } from 'commander';
+import { RelayError } from '../errors.js';
 import type { QueueStore } from '../store/store.js';
 
 export async function withStore<T>(configFile: string | undefined, fn: (store: QueueStore, config: Readonly<Config>) => Promise<T>): Promise<T> {
@@ -15,3 +16,10 @@ export async function withStore<T>(configFile: string | undefined, fn: (store: Q
 
 export const configOption = () =>
   new Option('-c, --config <file>', 'YAML configuration file (default: $POSTLANE_CONFIG, else ./postlane.yaml if present)');
+
+/** The value of a `--limit <n>` option: a positive integer, else a usage error naming the option. */
+export function positiveLimit(raw: string | number): number {
+  const n = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new RelayError('ERR_USAGE', '--limit must be a positive integer');
+  return n;
+}

@@ -26,7 +26,7 @@ function printMessage(m: MessageView) {
     `Route:     ${m.route}${m.isBounce ? ' (bounce)' : ''}`, 'Recipients:',
     ...m.recipients.map((r) => `  ${r.address}  ${r.state}  attempts=${r.attempts}  next=${iso(r.nextAttemptAt)}  last=${r.lastResponse ?? '-'}`),
     'Attempts:',
-    ...m.attempts.map((a) => `  ${iso(a.at)}  ${a.address}  ${a.status}  ${a.host ?? '-'}  ${a.response}`),
+    ...m.attempts.map((a) => `  ${iso(a.at)}  ${a.address}  ${a.status}  ${a.host ?? '-'}${a.source ? ` via ${a.source}` : ''}  ${a.response}`),
   ];
   process.stdout.write(out.join('\n') + '\n');
 }

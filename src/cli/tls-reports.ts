@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { RelayError } from '../errors.js';
 import { dayOf } from '../tlsrpt/outcomes.js';
-import { configOption, withStore } from './admin-store.js';
+import { configOption, positiveLimit, withStore } from './admin-store.js';
 import { loadConfig } from '../config/load.js';
 import { readReceivedReports } from '../tlsrpt/received.js';
 
@@ -23,8 +23,7 @@ export function registerTlsReportCommands(program: Command) {
     .option('--limit <n>', 'at most this many', '100')
     .option('--json', 'machine-readable output')
     .action(async (o: { config?: string; limit: string; json?: boolean }) => {
-      const limit = Number(o.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new RelayError('ERR_USAGE', '--limit must be a positive integer');
+      const limit = positiveLimit(o.limit);
       await withStore(o.config, async (store) => {
         const rows = await store.listTlsReports(limit);
         if (o.json) console.log(JSON.stringify(rows.map((r) => ({ ...r, day: isoDay(r.day) })), null, 2));
@@ -54,8 +53,7 @@ export function registerTlsReportCommands(program: Command) {
     .option('--limit <n>', 'at most this many', '100')
     .option('--json', 'machine-readable output')
     .action(async (o: { config?: string; limit: string; json?: boolean }) => {
-      const limit = Number(o.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new RelayError('ERR_USAGE', '--limit must be a positive integer');
+      const limit = positiveLimit(o.limit);
       const config = loadConfig({ file: o.config });
       const reports = await readReceivedReports(config.dataDir, limit);
       if (o.json) { console.log(JSON.stringify(reports, null, 2)); return; }

@@ -19,7 +19,7 @@ import { addLimitOptions, formatLimits, hasAnyLimitOption, limitsFrom, mergeLimi
 
 const noPassword = () => new RelayError('ERR_USAGE', 'no password given (type it at the prompt, pipe it on stdin, or use --password)');
 
-async function readPassword(): Promise<string> {
+export async function readPassword(): Promise<string> {
   if (!process.stdin.isTTY) {
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);

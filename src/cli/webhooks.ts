@@ -6,7 +6,7 @@ import { RelayError } from '../errors.js';
 import { DEFAULT_ACCOUNT, EVENT_TYPES, type EventType, type Webhook, type WebhookAttempt } from '../store/platform-store.js';
 import type { QueueStore } from '../store/store.js';
 import { newWebhook, privateDestinationProblem } from '../events/webhook-destination.js';
-import { configOption, withStore } from './admin-store.js';
+import { configOption, positiveLimit, withStore } from './admin-store.js';
 
 interface Common { config?: string; account: string; json?: boolean }
 
@@ -108,7 +108,7 @@ export function registerWebhookCommands(program: Command) {
   accountOption(webhooks.command('attempts <id>').description('recent delivery attempts of a webhook, newest first')
     .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 20))
     .action(async (id: string, opts: Common & { limit: number }) => {
-      if (!Number.isInteger(opts.limit) || opts.limit < 1) throw new RelayError('ERR_USAGE', '--limit must be a positive integer');
+      positiveLimit(opts.limit);
       const attempts = await withStore(opts.config, async (store) => {
         await requireWebhook(store, opts.account, id);
         return store.listWebhookAttempts(opts.account, id, Math.min(opts.limit, 1000));

@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 import { ConfigError } from '../errors.js';
+import { checkEgressRules } from './egress-rules.js';
 
 const ENV_PREFIX = 'POSTLANE_';
 /** Variables with that prefix that are not config keys. */
@@ -192,6 +193,7 @@ function checkCrossFieldRules(cfg: Config) {
     if (seen.has(k)) throw new ConfigError(`invalid configuration at smtp.${name}: same address as smtp.${seen.get(k)} (${k})`, `smtp.${name}`);
     seen.set(k, name);
   }
+  checkEgressRules(cfg.egress);
 }
 
 function deepFreeze<T>(o: T): T {

@@ -143,6 +143,54 @@ export const smarthostSchema = z.union([
 
 export type TlsMode = 'opportunistic' | 'required' | 'implicit';
 
+/** 0.0.0.0 or :: (any spelling): binding to it is no choice of address at all. */
+export const isUnspecified = (ip: string): boolean => net.isIPv4(ip) ? ip === '0.0.0.0' : net.isIPv6(ip) && /^[0:]+$/.test(ip);
+/** A name of a source, pool or warmup schedule: shown in logs, CLI and API, used as a key in the store. */
+const egressName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'expected a name of letters, digits, - and _ (at most 63)');
+/** A calendar day "YYYY-MM-DD" (UTC) that exists; kept as the string. */
+const calendarDay = z.string().refine((v) => /^\d{4}-\d{2}-\d{2}$/.test(v) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v),
+  (v) => ({ message: `expected a calendar day like "2026-12-01" (UTC), got "${v}"` }));
+
+const egressSchema = z.object({
+  sources: z.array(z.object({
+    name: egressName.describe('the source\'s id: in events (data.source), logs, `postlane sources` and the circuit breakers\' source scope'),
+    address: z.string().refine((v) => net.isIP(v) !== 0, (v) => ({ message: `expected an IPv4 or IPv6 address of this machine, got "${v}"` }))
+      .refine((v) => !isUnspecified(v), (v) => ({ message: `"${v}" lets the system pick; name one address of this machine` }))
+      .describe('local address outbound connections are bound to; it must be an address of this machine (checked at start)'),
+    ehlo: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'expected a host name like "mta1.example.com"')
+      .describe('EHLO name used from this address; its PTR should name it and it should resolve back to the address (checked at start and by `postlane sources check`)'),
+    pool: egressName.default('default').describe('the pool this source belongs to'),
+    warmup: z.object({
+      schedule: egressName.default('stock').describe('a schedule of egress.warmupSchedules, or "stock" (the one shipped, docs/ip-pools.md)'),
+      start: calendarDay.describe('UTC day the warmup began: day 1 of the schedule'),
+    }).strict().nullable().default(null).describe('cap this new address\'s mail per provider per day by a schedule; null: warm (no cap)'),
+  }).strict()).default([])
+    .describe('local addresses to send from, each with its own EHLO name; empty: one implicit source (the system\'s address, hostname as EHLO)'),
+  pools: z.array(z.object({
+    name: egressName,
+    overflow: z.boolean().default(true)
+      .describe('a message a warming source may not take today goes out through a warm source of the pool; false: it waits (deferred, no attempt counted)'),
+  }).strict()).default([]).describe('pool options; a pool named by a source exists without being listed here'),
+  routes: z.array(z.object({
+    account: z.string().min(1).optional().describe('the message\'s account'),
+    stream: z.enum(['transactional', 'broadcast']).optional().describe('the message\'s stream'),
+    sendingDomain: z.string().min(1).transform((d) => d.toLowerCase()).optional().describe('the MAIL FROM domain'),
+    pool: egressName.describe('the pool that sends such mail'),
+  }).strict().refine((r) => r.account !== undefined || r.stream !== undefined || r.sendingDomain !== undefined,
+    'name at least one of account, stream, sendingDomain')).default([])
+    .describe('which pool sends a message: the first rule whose every given field matches; none: defaultPool'),
+  defaultPool: egressName.default('default').describe('the pool of mail no route matches'),
+  warmupSchedules: z.record(egressName, z.array(z.object({
+    day: z.number().int().min(1).describe('from this day of the warmup (day 1 = the start day)'),
+    perProvider: z.number().int().min(0).describe('messages per mailbox provider per day at most'),
+  }).strict()).min(1)).default({})
+    .describe('warmup schedules besides the shipped "stock" one; each step holds until the next one; past the last step\'s day the source is warm'),
+  checkPtr: z.boolean().default(true).describe('at start, check each source\'s PTR and forward-confirmed reverse DNS and log a warning line when it does not match'),
+  refreshInterval: duration('egress.refreshInterval').default('5s')
+    .describe('how often a node re-reads the sources\' live state (added, drained, paused) from the store'),
+}).strict().default({})
+  .describe('egress IP pools and warmup (docs/ip-pools.md)');
+
 export const configSchema = z.object({
   hostname: z.string().min(1).default(os.hostname())
     .describe('EHLO/HELO name, Received headers, Message-ID domain, DSN sender domain'),
@@ -222,6 +270,7 @@ export const configSchema = z.object({
     leaseTime: duration('delivery.leaseTime').default('10m').describe('a claimed delivery is reclaimable after this, if its owner died'),
   }).strict().default({}),
   shaping: shapingSchema,
+  egress: egressSchema,
   domains: z.object({
     spf: z.string().regex(/^\S+( \S+)*$/, 'expected SPF mechanisms like "include:_spf.relay.example" or "ip4:192.0.2.10 ip6:2001:db8::10"')
       .nullable().default(null)
@@ -267,8 +316,10 @@ export const configSchema = z.object({
       bodyLimit: size('http.bodyLimit').default('40MB').describe('largest request body accepted (413 beyond); base64 attachments grow by a third'),
       trustProxy: z.union([z.boolean(), z.array(z.string())]).default(false)
         .describe('trust X-Forwarded-For from these proxy addresses (true: any) for client IPs in logs'),
+      dashboard: z.boolean().default(true)
+        .describe('serve the web dashboard (dashboard/dist) at / and accept its session cookies on /v1 (docs/dashboard.md); false: the API only, bearer keys only'),
     }).strict(),
-  ]).default({}).describe('the HTTP API (/v1), /openapi.json, /healthz and /readyz; false: off'),
+  ]).default({}).describe('the HTTP API (/v1), /openapi.json, /healthz and /readyz, and the web dashboard; false: off'),
   metrics: z.union([
     z.literal(false),
     z.object({
@@ -308,7 +359,7 @@ export const configSchema = z.object({
   breakers: z.object({
     enabled: z.boolean().default(true).describe('watch bounce, complaint, block and deferral rates and pause broadcast sending of a scope that crosses a threshold (docs/breakers.md)'),
     scopes: z.array(z.enum(['account', 'domain', 'source'])).min(1).default(['account', 'domain'])
-      .describe('what a breaker watches and pauses: an account, a sending domain (the MAIL FROM domain), an egress source (the local address; every attempt is \'default\' until egress pools exist, so \'source\' is off by default: it would pause every account)'),
+      .describe('what a breaker watches and pauses: an account, a sending domain (the MAIL FROM domain), an egress source (egress.sources; \'default\' for every attempt when none is configured, so \'source\' is off by default: it would pause every account)'),
     window: duration('breakers.window', MAX_PERIOD_MS).default('24h').describe('the sliding window rates are computed over (in 48 buckets); the mailbox providers judge complaint rates per day'),
     minVolume: z.number().int().min(1).default(200).describe('no breaker trips before its scope has this many attempts (deliveries for the complaint rate) in the window'),
     complaintPercent: z.number().positive().max(100).nullable().default(0.3)
@@ -375,3 +426,5 @@ export type Config = z.output<typeof configSchema>;
 export type ListenerConfig = Exclude<Config['smtp']['submission'], false>;
 export type SmarthostConfig = NonNullable<Config['delivery']['smarthost']>;
 export type DomainsConfig = Config['domains'];
+export type EgressConfig = Config['egress'];
+export type EgressSourceConfig = EgressConfig['sources'][number];

@@ -1,6 +1,6 @@
 // Owns outbound SMTP sessions: opening one (connect, EHLO, STARTTLS per the target's
 // TlsRequirement, the TLS judgement of tls-check.ts, then AUTH), and keeping idle ones per
-// (address, port, requirement, user) for reuse, each for delivery.idleConnectionTimeout and at
+// (address, port, requirement, user, egress source) for reuse, each for delivery.idleConnectionTimeout and at
 // most delivery.maxMessagesPerConnection messages. A session is only ever reused for the very
 // same requirement, so a plaintext or unverified session never carries mail that needs better.
 // Sessions belong to one destination (the scheduler's per-destination key, the recipient domain)
@@ -26,6 +26,8 @@ export interface SessionTarget {
   port: number;
   security: TlsRequirement;
   auth: { user: string; pass: string } | null;
+  /** The egress source (egress.ts): bind address and EHLO name; absent: the system's address and the hostname. */
+  source?: { name: string; address: string | null; ehlo: string };
 }
 
 export type SendInfo = SMTPConnection.SentMessageInfo;
@@ -120,7 +122,7 @@ export class ConnectionPool {
   }
 
   static keyOf(t: SessionTarget, destination = ''): string {
-    return [destination, t.address, t.port, requirementKey(t.security), t.auth?.user ?? ''].join('|');
+    return [destination, t.address, t.port, requirementKey(t.security), t.auth?.user ?? '', t.source?.name ?? ''].join('|');
   }
 
   /** Sessions of `destination` not handed out (idle, or closing until their socket closed). */
@@ -257,7 +259,8 @@ export class ConnectionPool {
     return {
       host: target.address,
       port: target.port,
-      name: this.#config.hostname,
+      name: target.source?.ehlo ?? this.#config.hostname,
+      ...(target.source?.address ? { localAddress: target.source.address } : {}),
       secure: security.implicit === true,
       requireTLS: requiresTls(security.level) && security.implicit !== true,
       opportunisticTLS: security.level === 'opportunistic',

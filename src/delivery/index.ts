@@ -8,3 +8,7 @@ export { lookupMailHosts, resolveHostAddresses, orderByPreference, normalizeHost
 // The per-provider view of the queue (CLI and API).
 export { listByProvider, type ProviderRow } from './provider-queue.js';
 export type { ThrottleView } from './shaper.js';
+// Egress sources: the start-time checks (bind address, PTR) and the checks `postlane sources check` runs.
+export { checkSourcesAtStart, checkPtr, bindProblem, createSourceDns, type PtrResult } from './source-check.js';
+export { Egress, mergeSources, poolOf, type EgressSource } from './egress.js';
+export { listSourceViews, addSource, setSourceState, type SourceView, type NewSourceInput } from './source-admin.js';

@@ -22,6 +22,7 @@ import { classifyError, describeVerdict, flattenReply, type Verdict } from './cl
 import type { SessionTarget } from './connection-pool.js';
 import type { LocalDelivery } from './local.js';
 import { recordWithRetry } from './record-retry.js';
+import { canReach, type Egress, type EgressSource } from './egress.js';
 import type { RouteHost, Router } from './route.js';
 import type { TlsResult } from './tls-policy.js';
 import { dsnTransport, optionalTlsRequirement, withRequireTls } from './next-hop-needs.js';
@@ -44,7 +45,7 @@ function suppressedDecision(r: DeliveryJob['recipients'][number], s: NonNullable
 }
 
 /** What one attempt found out about one recipient address. */
-interface Finding { delivered?: string; verdict?: Verdict; host: string | null; tls: TlsResult | null; nextHopDsn?: boolean }
+interface Finding { delivered?: string; verdict?: Verdict; host: string | null; tls: TlsResult | null; nextHopDsn?: boolean; source?: string }
 
 /** Where trying the hosts got: a host's decision on the message, or the last failure. */
 type HostsOutcome = { decided: HostAttempt } | { failed: { verdict: Verdict; host: string | null; tls: TlsResult | null } };
@@ -70,6 +71,8 @@ export interface JobRunnerOptions {
   tlsOutcomes?: TlsOutcomeRecorder;
   /** The scheduler's destination key of a job (a shaped provider's, or the domain): sessions are kept per destination. */
   destinationOf?: (job: DeliveryJob) => string;
+  /** Picks each job's egress source (bind address, EHLO name, warmup); absent: the system's address and the hostname. */
+  egress?: Egress;
 }
 
 /** Told each job's recorded outcomes and how long its attempt took (ms, from the start of run()). */
@@ -101,7 +104,9 @@ export class JobRunner {
     let findings = new Map<string, Finding>();
     if (sendable.length > 0) {
       try {
-        findings = await this.#deliver({ ...job, recipients: sendable }, signal);
+        const source = await this.#chooseSource(job); // the store's warmup counters and live state: unavailable → given back
+        if (source === 'postponed') return;
+        findings = await this.#deliver({ ...job, recipients: sendable }, signal, source);
       } catch (err) {
         if (!isQueueUnavailable(err)) throw err;
         return this.#giveBack(job, err, signal);
@@ -125,6 +130,20 @@ export class JobRunner {
       { clock: this.o.clock, logger: this.o.logger, id: job.messageId, leaseUntil: job.leaseUntil, held: this.#held, signal });
   }
 
+  /**
+   * The job's egress source (egress.ts), or 'postponed' when none may take it now (all paused or
+   * draining, warmup caps reached): the job waits with no attempt counted, never a bounce.
+   */
+  async #chooseSource(job: DeliveryJob): Promise<EgressSource | null | 'postponed'> {
+    if (!this.o.egress) return null;
+    const choice = await this.o.egress.pick(job);
+    if ('source' in choice) return choice.source;
+    const { until, reason } = choice.wait;
+    await this.o.store.postponeJobs(this.o.nodeId, [{ messageId: job.messageId, domain: job.domain }], until, this.o.clock.now());
+    this.o.logger.info({ event: 'delivery.source_wait', id: job.messageId, domain: job.domain, until, reason }, 'no egress source may take the message now; it waits (no attempt counted)');
+    return 'postponed';
+  }
+
   /** An attempt that threw unexpectedly: every recipient is deferred (unknown = temporary). */
   async recordCrash(job: DeliveryJob, err: unknown): Promise<void> {
     const verdict: Verdict = { kind: 'temporary', status: '4.3.0', reason: 'internal error during delivery' };
@@ -133,7 +152,7 @@ export class JobRunner {
   }
 
   /** Route, then try hosts in order until one takes a decision on the message. */
-  async #deliver(job: DeliveryJob, signal: AbortSignal): Promise<Map<string, Finding>> {
+  async #deliver(job: DeliveryJob, signal: AbortSignal, source: EgressSource | null = null): Promise<Map<string, Finding>> {
     const addresses = [...new Set(job.recipients.map((r) => r.address))];
     const all = (f: Finding) => new Map(addresses.map((a) => [a, f]));
     let hosts: RouteHost[];
@@ -146,16 +165,17 @@ export class JobRunner {
     const dsn = job.dsn || rcptDsn.size ? { dsn: { ...job.dsn, ...(rcptDsn.size ? { recipients: rcptDsn } : {}) } } : {};
     const message: AttemptMessage = { messageId: job.messageId, mailFrom: job.returnPath, size: job.size, recipients: addresses, destination: this.o.destinationOf?.(job) ?? job.domain, ...dsn,
       ...(job.transport ? { transport: job.transport } : {}) };
-    const out = await this.#tryHosts(job, message, hosts, signal);
-    if ('failed' in out) return all(out.failed);
+    const out = await this.#tryHosts(job, message, hosts, signal, source);
+    const used = source ? { source: source.name } : {};
+    if ('failed' in out) return all({ ...out.failed, ...(out.failed.host ? used : {}) });
     const a = out.decided;
     return new Map(a.recipients.map((r) => [r.address, r.outcome === 'delivered'
-      ? { delivered: flattenReply(r.response), host: a.target.host, tls: a.tls, nextHopDsn: a.nextHopDsn === true }
-      : { verdict: r.verdict, host: a.target.host, tls: a.tls }]));
+      ? { delivered: flattenReply(r.response), host: a.target.host, tls: a.tls, nextHopDsn: a.nextHopDsn === true, ...used }
+      : { verdict: r.verdict, host: a.target.host, tls: a.tls, ...used }]));
   }
 
   /** Each host in order (its TLS requirement first), each of its addresses, until one decides. */
-  async #tryHosts(job: DeliveryJob, message: AttemptMessage, hosts: RouteHost[], signal: AbortSignal): Promise<HostsOutcome> {
+  async #tryHosts(job: DeliveryJob, message: AttemptMessage, hosts: RouteHost[], signal: AbortSignal, source: EgressSource | null): Promise<HostsOutcome> {
     let failed: Extract<HostsOutcome, { failed: unknown }>['failed'] = { verdict: { kind: 'temporary', status: '4.4.1', reason: 'no mail server could be tried' }, host: null, tls: null };
     const notInPolicy: string[] = [];
     let tried = 0;
@@ -170,10 +190,12 @@ export class JobRunner {
         this.#logHostFailure(job, h.host, null, sec.verdict);
         continue;
       }
-      for (const address of h.addresses.slice(0, MAX_ADDRESSES_PER_JOB - tried)) {
+      const reachable = source ? h.addresses.filter((a) => canReach(source, a)) : h.addresses;
+      for (const address of reachable.slice(0, MAX_ADDRESSES_PER_JOB - tried)) {
         if (signal.aborted) break;
         tried++;
-        const target: SessionTarget = { host: h.host, address, port: h.port, security: withRequireTls(sec.requirement, job.transport, h.host), auth: h.auth };
+        const target: SessionTarget = { host: h.host, address, port: h.port, security: withRequireTls(sec.requirement, job.transport, h.host), auth: h.auth,
+          ...(source && source.origin !== 'implicit' ? { source: { name: source.name, address: source.address, ehlo: source.ehlo } } : {}) };
         const a = await this.o.attempt.run(message, target, signal);
         if (a.queueUnavailable) throw a.queueUnavailable; // nothing was sent; no other host can do better
         this.#auditTls(job, target, a);
@@ -249,7 +271,7 @@ export class JobRunner {
   #decide(job: DeliveryJob, r: DeliveryJob['recipients'][number], found: Finding | undefined, now: number): Decided {
     if (r.suppression) return suppressedDecision(r, r.suppression);
     const finding: Finding = found ?? { verdict: { kind: 'temporary', status: '4.0.0', reason: 'no result for this recipient' }, host: null, tls: null };
-    const base = { rcptId: r.id, ...(finding.host ? { host: finding.host } : {}), ...(finding.tls ? { tls: finding.tls } : {}) };
+    const base = { rcptId: r.id, ...(finding.host ? { host: finding.host } : {}), ...(finding.tls ? { tls: finding.tls } : {}), ...(finding.source ? { source: finding.source } : {}) };
     const decided = (outcome: RecipientOutcome): Decided => ({ outcome, address: r.address, attempt: r.attempts + 1, finding });
     if (finding.delivered !== undefined) return decided({ ...base, status: 'delivered', response: finding.delivered });
     const v = finding.verdict!;
@@ -333,7 +355,7 @@ export class JobRunner {
   #log(job: DeliveryJob, d: Decided, now: number): void {
     const o = d.outcome;
     const entry = {
-      event: `delivery.${o.status}`, id: job.messageId, rcpt: d.address, host: d.finding.host, response: o.response,
+      event: `delivery.${o.status}`, id: job.messageId, rcpt: d.address, host: d.finding.host, source: d.finding.source ?? null, response: o.response,
       tls: d.finding.tls, attempt: d.attempt, delayMs: now - job.receivedAt,
       ...(o.status === 'deferred' ? { nextAttemptAt: o.nextAttemptAt } : {}),
     };

@@ -45,7 +45,9 @@ import { createResolver, type MxResolver } from './resolver.js';
 import { Router } from './route.js';
 import { JobRunner, type OutcomeObserver } from './run-job.js';
 import { ProviderDirectory } from './provider-directory.js';
-import { egressSourceOf, Shaper, type ThrottleView } from './shaper.js';
+import { providerOf } from './providers.js';
+import { Shaper, type ThrottleView } from './shaper.js';
+import { Egress } from './egress.js';
 import { createSecureResolver, type SecureResolver } from './secure-resolver.js';
 import { TransportSecurity } from './transport-security.js';
 import { stsFetchResult, type TlsOutcomeRecorder } from '../tlsrpt/outcomes.js';
@@ -73,6 +75,8 @@ export interface DeliverySchedulerOptions {
   inboundReports?: InboundReports;
   /** Counts TLS outcomes for TLS reports (RFC 8460; main.ts wires it when tlsReporting.enabled). */
   tlsOutcomes?: TlsOutcomeRecorder;
+  /** Picks each job's egress source (egress.ts); default: one over config egress and the store's live state. */
+  egress?: Egress;
 }
 
 /** Runs claimed jobs; `heldOutcomes`: finished jobs whose outcome waits for the store (none if absent). */
@@ -91,6 +95,8 @@ export class DeliveryScheduler {
   /** Running jobs per destination (a recipient domain, or a shaped provider's "<provider>@<source>"). */
   readonly #perDomain = new Map<string, number>();
   readonly #shaper: Shaper;
+  /** Egress sources (egress.ts): the source a shaped job is counted against, and the runner's pick. */
+  readonly #egress: Egress;
   readonly #providers: ProviderDirectory;
   /** Shaping applies (shaping.enabled, and no smarthost: everything goes to one host then). */
   readonly #shaping: boolean;
@@ -135,6 +141,10 @@ export class DeliveryScheduler {
       store: opts.store, owner: opts.nodeId, limit: (destination) => this.#maxFor(destination), leaseMs: d.leaseTime,
       fullBackoffMs: d.pollInterval, clock, logger: opts.logger,
     });
+    this.#egress = opts.egress ?? new Egress({
+      config: opts.config, store: opts.store, clock, logger: opts.logger,
+      providerOf: (domain) => this.#providers.known(domain) ?? providerOf(domain),
+    });
     this.#runner = opts.runner ?? new JobRunner({
       config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId, random: opts.random, signDsn: opts.signDsn, tlsOutcomes: opts.tlsOutcomes,
       onOutcome: (job, outcomes, ms) => { this.#observe(job, outcomes); opts.onOutcome?.(job, outcomes, ms); },
@@ -142,6 +152,7 @@ export class DeliveryScheduler {
       router: new Router({ config: opts.config, resolver, random: opts.random }),
       security: createTransportSecurity(opts, resolver, clock),
       attempt: new SmtpAttempt({ pool: this.#pool, store: opts.store }),
+      egress: this.#egress,
       local: new LocalDelivery({
         dataDir: opts.config.dataDir, store: opts.store, logger: opts.logger,
         auth: { hostname: opts.config.hostname, resolve: createResolveFn(opts.config.dns) }, reports: opts.inboundReports,
@@ -276,7 +287,7 @@ export class DeliveryScheduler {
     if (!this.#shaping || job.route !== 'relay') return job.domain;
     const provider = this.#providers.known(job.domain);
     if (provider === undefined || !this.#shaper.isShaped(provider)) return job.domain;
-    const source = egressSourceOf(job);
+    const source = this.#egress.sourceFor(job);
     const destination = `${provider}@${source}`;
     this.#shapedOf.set(job, { provider, source, destination });
     return destination;

@@ -4,15 +4,13 @@
 // actions (throttle-actions.ts) set from remote replies and that recovers gradually. The
 // scheduler asks `admit` before starting a job and tells `observe` each reply; nothing here sends
 // mail or touches the queue. Logs `shaping.suspended`, `shaping.scaled_down` and `shaping.resumed`.
-// The egress source is 'default' until egress pools land: egressSourceOf is the one place to change.
+// The egress source of a job is the one egress.ts gives it its turn on (Egress.sourceFor).
 import type { Clock } from '../clock.js';
 import type { Logger } from '../events/log.js';
 import { effectiveLimits, isShaped, type ShapingConfig, type ShapingLimits } from './shaping-rules.js';
 import { throttleActionFor, type ThrottleAction } from './throttle-actions.js';
 import { TokenBucket } from './token-bucket.js';
 
-/** The egress source a job leaves from (one source until the egress-pools work). */
-export const egressSourceOf = (_job: { account: string }): string => 'default';
 
 const MIN_SCALE = 0.05;
 /** An account counts as competing for a provider while it sent there within this window. */

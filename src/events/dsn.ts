@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { newQueueId } from '../message/ids.js';
 import type { GeneratedMessage, QueueStore } from '../store/store.js';
+import { writeWholeBody } from '../store/whole-body.js';
 import { originalRecipientField, type DsnOrcpt, type DsnRet } from '../message/dsn-params.js';
 
 export interface DsnRecipient {
@@ -255,20 +256,13 @@ export async function createDsn(
   const originalHeaders = full ?? await readHeaderSection(store.readBody(report.originalId)).catch(() => Buffer.alloc(0));
   const unsigned = buildDsn({ ...report, dsnId, originalHeaders, ...(full ? { returnedFull: true } : wantsFull ? { fullTooBig: true } : {}) });
   const body = sign ? Buffer.concat([Buffer.from(await sign(unsigned, dsnId)), unsigned]) : unsigned;
-  const writer = store.createBody(dsnId);
-  try {
-    await writer.write(body);
-    await writer.finish();
-  } catch (err) {
-    await writer.abort().catch(() => undefined);
-    throw err;
-  }
+  const size = await writeWholeBody(store, dsnId, body);
   return {
     message: {
       id: dsnId,
       mailFrom: '',
       recipients: [report.originalSender],
-      size: writer.bytesWritten,
+      size,
       receivedAt: report.date,
       origin: { listener: 'local', clientIp: '127.0.0.1', user: null },
       isBounce: true,

@@ -7,6 +7,7 @@ import { statsRoutes } from './routes/stats.js';
 import { breakerRoutes } from './routes/breakers.js';
 import { providerRoutes } from './routes/providers.js';
 import { listByProvider, type ThrottleView } from '../delivery/index.js';
+import { sourceRoutes } from './routes/sources.js';
 import { suppressionRoutes } from './routes/suppressions.js';
 import { verifyRoutes } from './routes/verify.js';
 import { createVerifier } from '../verify/index.js';
@@ -30,18 +31,28 @@ import { domainRoutes } from './routes/domains.js';
 import { eventRoutes } from './routes/events.js';
 import { keyRoutes } from './routes/keys.js';
 import { messageRoutes } from './routes/messages.js';
+import { messageActionRoutes } from './routes/message-actions.js';
+import { messageContentRoutes } from './routes/message-content.js';
+import { accountRoutes } from './routes/accounts.js';
+import { queueRoutes } from './routes/queue.js';
+import { alertRoutes } from './routes/alerts.js';
+import { webhookReplayRoutes } from './routes/webhook-replay.js';
+import { suppressionCsvRoutes } from './routes/suppression-csv.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import type { ApiRoute } from './route.js';
 import { startHttpApi, type HttpApi } from './server.js';
+import { DashboardSessions, DEFAULT_SESSION_POLICY } from './dashboard/sessions.js';
+import { DEFAULT_DASHBOARD_DIR } from './dashboard/static.js';
 import { startMetricsListener, type MetricsListener, type MetricsSource } from './metrics-server.js';
 import type { AcceptDeps } from '../ingress/accept.js';
+import type { RecordResolver } from '../domains/index.js';
 
 export type { HttpApi, MetricsListener, MetricsSource };
 
 const MAX_SCHEDULE_AHEAD_MS = 72 * 3_600_000;
 
 export const apiRoutes = (ctx: RouteContext): ApiRoute[] =>
-  [...messageRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...domainRoutes(ctx), ...suppressionRoutes(ctx), ...statsRoutes(ctx), ...breakerRoutes(ctx), ...providerRoutes(ctx), ...verifyRoutes(ctx)];
+  [...messageRoutes(ctx), ...messageActionRoutes(ctx), ...messageContentRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...webhookReplayRoutes(ctx), ...domainRoutes(ctx), ...suppressionCsvRoutes(ctx), ...suppressionRoutes(ctx), ...accountRoutes(ctx), ...queueRoutes(ctx), ...alertRoutes(ctx), ...statsRoutes(ctx), ...breakerRoutes(ctx), ...providerRoutes(ctx), ...sourceRoutes(ctx), ...verifyRoutes(ctx)];
 
 export interface ApiDeps {
   config: Readonly<Config>;
@@ -62,6 +73,8 @@ export interface ApiDeps {
   resolver?: MxResolver;
   /** This node's traffic-shaping state (the scheduler's throttles()), for GET /v1/queue/providers. */
   throttles?: () => ThrottleView[];
+  /** The built dashboard; dashboard/dist of this installation if absent. */
+  dashboardDir?: string;
 }
 
 /** Starts the HTTP API of config.http; null when it is off (http: false). */
@@ -81,11 +94,14 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
     tracking: deps.linkSecrets ? trackingSettings(config, deps.linkSecrets, links, logger) : undefined,
     maxMessageSize: config.limits.maxMessageSize, onQueued: deps.onQueued,
   });
+  const configured = createResolver(config.dns);
+  const resolver = deps.resolver ?? configured;
   const ctx: RouteContext = {
-    store, submission, clock, hostname: config.hostname, domains: config.domains,
+    store, submission, clock, hostname: config.hostname, domains: config.domains, egress: config,
     allowPrivateWebhooks: config.webhooks.allowPrivateDestinations,
-    verifier: createVerifier({ config, store, resolver: deps.resolver ?? createResolver(config.dns), clock }),
     providers: { list: (now) => listByProvider(store, config, now), throttles: deps.throttles ?? (() => []) },
+    verifier: createVerifier({ config, store, resolver, clock }),
+    dnsResolver: isRecordResolver(resolver) ? resolver : configured, certificatePem: deps.tls.cert || null,
     // The retry window (delivery.maxQueueTime) counts from acceptance: a scheduled send keeps at least half of it.
     composeLimits: { maxRecipients: config.limits.maxRecipients, maxLineLength: config.limits.maxLineLength, maxScheduleAheadMs: Math.min(MAX_SCHEDULE_AHEAD_MS, config.delivery.maxQueueTime / 2) },
   };
@@ -93,8 +109,16 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
     host: http.host, port: http.port, bodyLimit: http.bodyLimit, trustProxy: http.trustProxy, tls: http.tls ? deps.tls : null,
     store, routes: apiRoutes(ctx), clock, logger,
     publicRoutes: deps.linkSecrets ? publicRoutes(deps, deps.linkSecrets) : [],
+    dashboard: http.dashboard ? {
+      // Dashboard logins are limited like SMTP AUTH, with its settings (smtp.auth), per address and per user name.
+      sessions: new DashboardSessions(store, clock, config.smtp.auth, DEFAULT_SESSION_POLICY),
+      policy: DEFAULT_SESSION_POLICY, dir: deps.dashboardDir ?? DEFAULT_DASHBOARD_DIR,
+    } : null,
   });
 }
+
+const isRecordResolver = (r: MxResolver): r is MxResolver & RecordResolver =>
+  typeof (r as Partial<RecordResolver>).resolveTxt === 'function' && typeof (r as Partial<RecordResolver>).resolveCname === 'function';
 
 /** One-click unsubscribe and open/click tracking, reached without an API key. */
 function publicRoutes(deps: ApiDeps, secrets: Secrets): NonNullable<Parameters<typeof startHttpApi>[0]['publicRoutes']> {

@@ -15,7 +15,7 @@ test('/openapi.json documents every registered route, and only those', async () 
   const store = { nextDueAt: async () => null } as unknown as QueueStore;
   const logger = pino({ level: 'silent' });
   const submission = new HttpSubmission({ store, hostname: 'relay.test', clock: systemClock, logger, quota: { charge: async () => ({ ok: true }) }, maxMessageSize: 1000 });
-  const routes = apiRoutes({ store, submission, clock: systemClock, hostname: 'relay.test', domains: config.domains, allowPrivateWebhooks: false, verifier: { verify: async () => [], take: () => ({ ok: true }) }, composeLimits: { maxRecipients: 10, maxLineLength: 1000, maxScheduleAheadMs: 1000 } });
+  const routes = apiRoutes({ store, submission, clock: systemClock, hostname: 'relay.test', domains: config.domains, allowPrivateWebhooks: false, verifier: { verify: async () => [], take: () => ({ ok: true }) }, dnsResolver: { resolveTxt: async () => [], resolveCname: async () => [] }, certificatePem: null, composeLimits: { maxRecipients: 10, maxLineLength: 1000, maxScheduleAheadMs: 1000 }, egress: config });
   const api = await startHttpApi({
     host: '127.0.0.1', port: 0, bodyLimit: 1000, trustProxy: false, store, routes, clock: systemClock, logger,
   });
@@ -30,6 +30,7 @@ test('/openapi.json documents every registered route, and only those', async () 
     for (const expected of ['POST /v1/messages', 'POST /v1/messages/raw', 'POST /v1/messages/batch', 'GET /v1/messages/{id}', 'GET /v1/messages',
       'GET /v1/events', 'GET /v1/keys', 'POST /v1/keys', 'DELETE /v1/keys/{id}', 'GET /v1/webhooks', 'POST /v1/webhooks', 'GET /v1/webhooks/{id}',
       'DELETE /v1/webhooks/{id}', 'POST /v1/webhooks/{id}/enable', 'GET /v1/webhooks/{id}/attempts', 'GET /v1/domains', 'GET /v1/domains/{name}', 'POST /v1/verify',
+      'GET /v1/sources', 'POST /v1/sources', 'POST /v1/sources/{name}/drain', 'POST /v1/sources/{name}/pause', 'POST /v1/sources/{name}/resume',
       'GET /healthz', 'GET /readyz', 'GET /openapi.json']) assert.ok(documented.includes(expected), expected);
     assert.ok(!documented.includes('GET /metrics'), '/metrics has a listener of its own');
     // Path parameters are declared; every $ref resolves to a component.

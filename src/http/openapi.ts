@@ -2,9 +2,22 @@
 // (route.ts) and the zod schemas the routes validate with (zod's JSON Schema 2020-12 output, which
 // OpenAPI 3.1 uses as is): named schemas (.meta({ id })) become components, every route a path.
 import { z } from 'zod/v4';
-import type { ApiRoute } from './route.js';
+import type { ApiRoute, ResponseDoc } from './route.js';
 
-export interface SystemRoute { method: 'GET'; url: string; summary: string; contentType: string }
+/** A route outside the API key routes (health, this document, the dashboard's login). */
+export interface SystemRoute {
+  method: 'GET' | 'POST';
+  url: string;
+  summary: string;
+  contentType: string;
+  /** 'system' if absent. */
+  tag?: string;
+  body?: z.ZodType;
+  /** Default: 200 OK of contentType. */
+  responses?: Record<number, ResponseDoc>;
+  /** 'cookie': the dashboard session cookie; none otherwise. */
+  security?: 'cookie';
+}
 
 type Json = Record<string, unknown>;
 
@@ -18,7 +31,7 @@ export function buildOpenApi(routes: readonly ApiRoute[], system: readonly Syste
     const p = (paths[toOpenApiPath(r.url)] ??= {});
     p[r.method.toLowerCase()] = {
       operationId: operationId(r.method, r.url), summary: r.summary, tags: [r.tag],
-      security: [{ bearerAuth: [] }],
+      security: [{ bearerAuth: [] }, { cookieAuth: [] }],
       'x-scope': r.scope,
       parameters: [
         ...objectParams(r.params, 'path', schema),
@@ -33,8 +46,13 @@ export function buildOpenApi(routes: readonly ApiRoute[], system: readonly Syste
   }
   for (const s of system) {
     (paths[s.url] ??= {})[s.method.toLowerCase()] = {
-      operationId: operationId(s.method, s.url), summary: s.summary, tags: ['system'], security: [],
-      responses: { 200: { description: 'OK', content: { [s.contentType]: {} } }, ...(s.url === '/readyz' ? { 503: { description: 'not ready' } } : {}) },
+      operationId: operationId(s.method, s.url), summary: s.summary, tags: [s.tag ?? 'system'], security: s.security ? [{ cookieAuth: [] }] : [],
+      ...(s.body ? { requestBody: { required: true, content: { 'application/json': { schema: schema(s.body, 'input') } } } } : {}),
+      responses: s.responses
+        ? Object.fromEntries(Object.entries(s.responses).map(([status, d]) => [status, {
+          description: d.description, ...(d.schema ? { content: { [s.contentType]: { schema: schema(d.schema, 'output') } } } : {}),
+        }]))
+        : { 200: { description: 'OK', content: { [s.contentType]: {} } }, ...(s.url === '/readyz' ? { 503: { description: 'not ready' } } : {}) },
     };
   }
   return {
@@ -42,7 +60,10 @@ export function buildOpenApi(routes: readonly ApiRoute[], system: readonly Syste
     info: { title: 'Postlane API', version: info.version, description: 'Send mail, follow its delivery, manage keys, webhooks and domains. See docs/api.md.' },
     ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
     paths,
-    components: { schemas: components, securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'an API key: pl_<id>_<secret>' } } },
+    components: { schemas: components, securitySchemes: {
+      bearerAuth: { type: 'http', scheme: 'bearer', description: 'an API key: pl_<id>_<secret>' },
+      cookieAuth: { type: 'apiKey', in: 'cookie', name: 'postlane_session', description: 'a dashboard session (POST /v1/dashboard/login); non-GET requests also send X-CSRF-Token, and an admin may name the account with X-Postlane-Account' },
+    } },
   };
 }
 

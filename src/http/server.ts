@@ -1,9 +1,12 @@
 // Owns the HTTP listener of the API (fastify): TLS, body limit, bearer authentication and scope
 // checks (before the body is read), request validation with the routes' zod schemas, the
 // Idempotency-Key wrapper, the error format {"error":{code,message,fields}}, one `http.request`
-// log line per request (never the Authorization header), and the system routes /healthz,
-// /readyz (health.ts) and /openapi.json. The routes themselves are data (routes/*.ts). /metrics
-// is not served here: it names every account, so it has a listener of its own (metrics-server.ts).
+// log line per request (never the Authorization header or cookies), and the system routes /healthz,
+// /readyz (health.ts) and /openapi.json. With the dashboard on (dashboard/), a session cookie is
+// accepted instead of a bearer key (with a CSRF check on non-GET requests), the login routes are
+// mounted, and GETs the API has no route for may be pages of the built dashboard. The routes
+// themselves are data (routes/*.ts). /metrics is not served here: it names every account, so it
+// has a listener of its own (metrics-server.ts).
 import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -17,6 +20,10 @@ import { requestHash, withIdempotency } from './idempotency.js';
 import { mountHealthRoutes } from './health.js';
 import { buildOpenApi, type SystemRoute } from './openapi.js';
 import type { ApiResponse, ApiRoute } from './route.js';
+import { authenticateSession, hasSessionCookie } from './dashboard/cookie-auth.js';
+import { DASHBOARD_SESSION_ROUTES, mountDashboardSessionRoutes } from './dashboard/session-routes.js';
+import type { DashboardSessions, SessionPolicy } from './dashboard/sessions.js';
+import { SECURITY_HEADERS, serveDashboard } from './dashboard/static.js';
 
 export interface HttpApiDeps {
   host: string;
@@ -32,6 +39,8 @@ export interface HttpApiDeps {
   version?: string;
   /** Routes reached without an API key (one-click unsubscribe, tracking), each in its own fastify scope. */
   publicRoutes?: ((app: FastifyInstance) => Promise<void>)[];
+  /** The web dashboard (http.dashboard): session logins, cookie authentication, the built app in `dir`. */
+  dashboard?: { sessions: DashboardSessions; policy: SessionPolicy; dir: string } | null;
 }
 
 export interface HttpApi {
@@ -69,10 +78,19 @@ export async function startHttpApi(deps: HttpApiDeps): Promise<HttpApi> {
     }, 'http request');
   });
   app.setErrorHandler((err, req, res) => sendError(res, toApiError(err, logger, req)));
-  app.setNotFoundHandler((req, res) => sendError(res, new ApiError(404, 'not_found', 'No such route')));
+  app.setNotFoundHandler(async (req, res) => {
+    const dashboard = deps.dashboard ? await serveDashboard(req, res, deps.dashboard.dir) : 'not_found';
+    if (dashboard === 'served') return res;
+    if (dashboard === 'not_built') {
+      res.headers(SECURITY_HEADERS);
+      return sendError(res, new ApiError(404, 'dashboard_not_built', 'The dashboard was not built: run npm run build (it builds dashboard/dist)'));
+    }
+    return sendError(res, new ApiError(404, 'not_found', 'No such route'));
+  });
 
   for (const route of deps.routes) mountRoute(app, route, deps, auth);
   mountSystemRoutes(app, deps);
+  if (deps.dashboard) mountDashboardSessionRoutes(app, deps.dashboard.sessions, Math.floor(deps.dashboard.policy.lifetimeMs / 1000));
   for (const mount of deps.publicRoutes ?? []) await app.register(async (scope) => mount(scope));
 
   await app.listen({ host: deps.host, port: deps.port });
@@ -86,7 +104,11 @@ function mountRoute(app: FastifyInstance, route: ApiRoute, deps: HttpApiDeps, au
   app.route({
     method: route.method, url: route.url,
     // Authenticate before the body is read: an anonymous client cannot make us parse 40 MB.
-    onRequest: async (req) => { req.apiKey = await authenticate(req, route, auth, deps.logger); },
+    onRequest: async (req) => {
+      req.apiKey = deps.dashboard && hasSessionCookie(req)
+        ? await authenticateCookie(req, route, deps)
+        : await authenticate(req, route, auth, deps.logger);
+    },
     handler: async (req, res) => {
       const key = req.apiKey!;
       const input = {
@@ -124,6 +146,17 @@ async function authenticate(req: FastifyRequest, route: ApiRoute, auth: ApiKeyAu
   return key;
 }
 
+/** The dashboard session's principal (every scope), or 401/403 (cookie-auth.ts); 503 when the store fails. */
+async function authenticateCookie(req: FastifyRequest, route: ApiRoute, deps: HttpApiDeps): Promise<ApiKeyRecord> {
+  try {
+    return await authenticateSession(req, deps.dashboard!.sessions, async (name) => (await deps.store.getAccount(name)) !== null);
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    deps.logger.error({ event: 'http.auth_failed', route: route.url, err: (err as Error)?.message }, 'dashboard session lookup failed');
+    throw new ApiError(503, 'unavailable', 'Temporarily unavailable, try again later', [], 5);
+  }
+}
+
 /** Protocol and cipher of the request's TLS session; null over plain HTTP. */
 function tlsOf(req: FastifyRequest): { protocol: string; cipher: string } | null {
   const socket = req.raw.socket as Partial<TLSSocket>;
@@ -146,8 +179,8 @@ function send(res: FastifyReply, out: ApiResponse) {
 }
 
 function sendError(res: FastifyReply, err: ApiError) {
-  if (err.status === 401) res.header('www-authenticate', `Bearer realm="postlane"${err.code === 'invalid_key' ? ', error="invalid_token"' : ''}`);
-  if (err.status === 403) res.header('www-authenticate', 'Bearer realm="postlane", error="insufficient_scope"');
+  if (err.status === 401 && err.code !== 'invalid_credentials' && err.code !== 'invalid_session') res.header('www-authenticate', `Bearer realm="postlane"${err.code === 'invalid_key' ? ', error="invalid_token"' : ''}`);
+  if (err.status === 403 && err.code !== 'csrf_required' && err.code !== 'account_forbidden') res.header('www-authenticate', 'Bearer realm="postlane", error="insufficient_scope"');
   if (err.retryAfterSeconds !== null) res.header('retry-after', String(err.retryAfterSeconds));
   res.code(err.status).send(err.toBody());
 }
@@ -178,7 +211,7 @@ const SYSTEM_ROUTES: SystemRoute[] = [
 ];
 
 function mountSystemRoutes(app: FastifyInstance, deps: HttpApiDeps) {
-  const doc = buildOpenApi(deps.routes, SYSTEM_ROUTES, { version: deps.version ?? '1' });
+  const doc = buildOpenApi(deps.routes, [...SYSTEM_ROUTES, ...(deps.dashboard ? DASHBOARD_SESSION_ROUTES : [])], { version: deps.version ?? '1' });
   app.get('/openapi.json', async () => doc);
   mountHealthRoutes(app, deps.store);
 }

@@ -7,6 +7,8 @@
 // asked for): fairness holds among the accounts whose mail lies within that window of the due order.
 
 export interface DueGroup { messageId: string; domain: string; dueAt: number; account: string; mailFrom: string; stream: string; tier: number }
+/** What fairOrder reads of a group (SQLite's walks find the rest, the MAIL FROM, only for the chosen ones). */
+export type FairGroup = Pick<DueGroup, 'messageId' | 'domain' | 'dueAt' | 'account' | 'tier'>;
 
 /** Tiers of due work, in claim order. */
 export const TIER = { expired: 0, transactional: 1, broadcast: 2 } as const;
@@ -14,11 +16,11 @@ export const TIER = { expired: 0, transactional: 1, broadcast: 2 } as const;
 export const FAIR_SCAN = 4;
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const byDue = (a: DueGroup, b: DueGroup) => a.dueAt - b.dueAt || cmp(a.messageId, b.messageId) || cmp(a.domain, b.domain);
+const byDue = (a: FairGroup, b: FairGroup) => a.dueAt - b.dueAt || cmp(a.messageId, b.messageId) || cmp(a.domain, b.domain);
 
 /** The first `limit` groups in claim order: by tier, then accounts in turn. */
-export function fairOrder(groups: Iterable<DueGroup>, limit: number): DueGroup[] {
-  const tiers = new Map<number, Map<string, DueGroup[]>>();
+export function fairOrder<G extends FairGroup>(groups: Iterable<G>, limit: number): G[] {
+  const tiers = new Map<number, Map<string, G[]>>();
   for (const g of groups) {
     let accounts = tiers.get(g.tier);
     if (!accounts) tiers.set(g.tier, (accounts = new Map()));
@@ -26,7 +28,7 @@ export function fairOrder(groups: Iterable<DueGroup>, limit: number): DueGroup[]
     if (list) list.push(g);
     else accounts.set(g.account, [g]);
   }
-  const out: DueGroup[] = [];
+  const out: G[] = [];
   for (const tier of [...tiers.keys()].sort((a, b) => a - b)) {
     const queues = [...tiers.get(tier)!.values()].map((l) => l.sort(byDue)).sort((a, b) => byDue(a[0]!, b[0]!));
     for (let turn = 0; out.length < limit; turn++) {

@@ -20,6 +20,7 @@ export const messageData = (meta: MessageMeta): Record<string, unknown> =>
 /** The event one recorded outcome becomes; `attempt` is the recipient's attempt count after it. */
 export function outcomeEvent(o: RecipientOutcome, attempt: number, base: Record<string, unknown>): { type: EventType; data: Record<string, unknown> } {
   const host = o.host ?? null;
+  base = o.source ? { ...base, source: o.source } : base; // the egress source (breakers' source scope reads it)
   switch (o.status) {
     case 'delivered':
       return { type: 'delivered', data: { ...base, response: o.response, host, tls: o.tls ?? null, attempt } };

@@ -3,12 +3,16 @@
 // Implementations: sqlite/ (embedded default) and, later, postgres/. All methods are async so no
 // implementation blocks the event loop; no SQL dialect leaks through this interface.
 import type { BreakerStore } from './breaker-store.js';
+import type { SourceStore } from './source-store.js';
 import type { Readable } from 'node:stream';
 import type { MessageMeta, PlatformStore, RateLimits } from './platform-store.js';
 import type { Suppression, SuppressionCause, SuppressionStore } from './suppression-store.js';
 import type { StatsStore } from './stats-store.js';
 import type { TlsReportStore } from './tls-report-store.js';
 import type { ShapingStore } from './shaping-store.js';
+import type { DashboardStore } from './dashboard-store.js';
+import type { QueueOverviewStore } from './queue-overview-store.js';
+import type { WebhookReplayStore } from './webhook-replay-store.js';
 import type { SecretStore } from './secret-store.js';
 import type { MessageDsn, RecipientDsn } from '../message/dsn-params.js';
 import type { MessageTransport } from '../message/transport-needs.js';
@@ -120,7 +124,11 @@ export interface AttemptTls {
   error?: string;
 }
 
-interface OutcomeBase { rcptId: number; response: string; host?: string; tls?: AttemptTls }
+interface OutcomeBase {
+  rcptId: number; response: string; host?: string; tls?: AttemptTls;
+  /** The egress source the attempt used (delivery/egress.ts); absent for local delivery and when no host was reached. */
+  source?: string;
+}
 export type RecipientOutcome =
   | OutcomeBase & { status: 'delivered' }
   | OutcomeBase & { status: 'deferred'; nextAttemptAt: number }
@@ -136,6 +144,8 @@ export interface AttemptRecord {
   response: string;
   /** Present when the attempt reached a TLS decision (remote deliveries). */
   tls?: AttemptTls;
+  /** The egress source the attempt used (delivery/egress.ts); absent for local delivery and before SQLite v15 / PostgreSQL v13. */
+  source?: string;
 }
 
 export interface RecipientView {
@@ -241,7 +251,7 @@ export interface NodeHeartbeat {
  */
 export interface WriteCheck { writable: boolean; reason: string | null; slow?: { pendingMs: number; slowestMs: number } }
 
-export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore, BreakerStore, TlsReportStore, ShapingStore {
+export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore, BreakerStore, TlsReportStore, DashboardStore, QueueOverviewStore, WebhookReplayStore, SourceStore, ShapingStore {
   /** Open/migrate. Must be called once before anything else. */
   open(): Promise<void>;
   close(): Promise<void>;

@@ -23,6 +23,7 @@ import { DestinationNotAllowedError, guardedLookup, privateDestinationProblem, t
 import type { Logger } from '../events/log.js';
 import { newQueueId } from '../message/ids.js';
 import type { QueueStore } from '../store/store.js';
+import { writeWholeBody } from '../store/whole-body.js';
 import { DAY_MS, dayOf } from './outcomes.js';
 import { buildReport, buildReportMail, gzipReport, parseTlsrptRecord, type RuaDestination } from './report.js';
 
@@ -156,16 +157,9 @@ export class TlsReporter {
     const from = config.tlsReporting.from ?? `tls-reports@${config.hostname}`;
     const unsigned = buildReportMail({ from, to, hostname: config.hostname, domain, report, gz, messageId, date: now });
     const body = this.#o.sign ? Buffer.concat([Buffer.from(await this.#o.sign(unsigned, messageId)), unsigned]) : unsigned;
-    const writer = store.createBody(messageId);
-    try {
-      await writer.write(body);
-      await writer.finish();
-    } catch (err) {
-      await writer.abort().catch(() => undefined);
-      throw err;
-    }
+    const size = await writeWholeBody(store, messageId, body);
     await store.put({
-      id: messageId, mailFrom: '', recipients: [to], size: writer.bytesWritten, receivedAt: now,
+      id: messageId, mailFrom: '', recipients: [to], size, receivedAt: now,
       origin: { listener: 'local', clientIp: '127.0.0.1', user: null }, isBounce: true, route: 'relay',
     });
     this.#o.onQueued?.();

@@ -9,6 +9,7 @@ import type { ApiKeyRecord, QuotaWindow } from '../../src/store/platform-store.j
 import type { QueueStore } from '../../src/store/store.js';
 import { platformEventsContract } from './platform-events.contract.js';
 import { suppressionContract } from './suppression.contract.js';
+import { dashboardContract } from './dashboard.contract.js';
 
 export interface PlatformFixture {
   store: QueueStore;
@@ -177,4 +178,5 @@ export function platformStoreContract(name: string, makeStore: MakePlatformStore
 
   platformEventsContract(it);
   suppressionContract(it);
+  dashboardContract(it);
 }

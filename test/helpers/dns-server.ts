@@ -9,6 +9,7 @@
 //   dns.fail('broken.test', 'servfail' | 'timeout' | 'refused'); dns.fail('broken.test', null);
 //   dns.set('_25._tcp.mx1.example.test', 'TLSA', [{ usage: 3, selector: 1, matchingType: 1, certificate: sha256OfSpki }]);
 //   dns.set('s1._domainkey.example.test', 'CNAME', ['s1.dkim.provider.test']);  // an alias (one target)
+//   dns.set('2.0.0.127.in-addr.arpa', 'PTR', ['mta1.example.test']);          // reverse DNS
 //   dns.secure('_25._tcp.mx1.example.test');      // answers for this name carry the AD bit (DNSSEC-validated)
 //   dns.secure('_25._tcp.mx1.example.test', false);
 //   dns.queries  → [{ name, type, transport, dnssecOk }] received so far
@@ -26,18 +27,18 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
 
-export type DnsRecordType = 'MX' | 'A' | 'AAAA' | 'TXT' | 'TLSA' | 'CNAME';
+export type DnsRecordType = 'MX' | 'A' | 'AAAA' | 'TXT' | 'TLSA' | 'CNAME' | 'PTR';
 export interface MxRecord { exchange: string; priority: number }
 export type TxtRecord = string | string[];
 export interface TlsaRecord { usage: number; selector: number; matchingType: number; certificate: Buffer }
-export interface DnsRecords { MX?: MxRecord[]; A?: string[]; AAAA?: string[]; TXT?: TxtRecord[]; TLSA?: TlsaRecord[]; CNAME?: string[] }
+export interface DnsRecords { MX?: MxRecord[]; A?: string[]; AAAA?: string[]; TXT?: TxtRecord[]; TLSA?: TlsaRecord[]; CNAME?: string[]; PTR?: string[] }
 export type DnsFailure = 'servfail' | 'timeout' | 'refused';
 
 export interface DnsServer {
   host: string;
   port: number;
   set(name: string, type: 'MX', records: MxRecord[]): void;
-  set(name: string, type: 'A' | 'AAAA' | 'CNAME', records: string[]): void;
+  set(name: string, type: 'A' | 'AAAA' | 'CNAME' | 'PTR', records: string[]): void;
   set(name: string, type: 'TXT', records: TxtRecord[]): void;
   set(name: string, type: 'TLSA', records: TlsaRecord[]): void;
   setZone(zone: Record<string, DnsRecords>): void;
@@ -189,6 +190,8 @@ function recordsFor(name: string, type: string, recs: DnsRecords): dnsPacket.Ans
       return (recs.TLSA ?? []).map((t) => ({ ...base, type: 'TLSA' as const, data: t }));
     case 'CNAME':
       return (recs.CNAME ?? []).slice(0, 1).map((target) => ({ ...base, type: 'CNAME' as const, data: target }));
+    case 'PTR':
+      return (recs.PTR ?? []).map((target) => ({ ...base, type: 'PTR' as const, data: target }));
     default:
       return [];
   }

@@ -16,7 +16,7 @@
 //     refuse: true,                                              // nothing listens: ECONNREFUSED
 //   } })
 //   startReceiver({ host, dsn: true })               // advertise DSN (RFC 3461); messages record its parameters
-//   mx.messages → [{ mailFrom, rcptTo, body, tls, user, receivedAt, dsn, smtpUtf8, requireTls }]  ('' for the null sender;
+//   mx.messages → [{ mailFrom, rcptTo, body, tls, user, receivedAt, dsn, smtpUtf8, requireTls, remoteAddress, ehlo }]  ('' for the null sender;
 //                 smtpUtf8/requireTls: the MAIL command carried SMTPUTF8/REQUIRETLS)
 //   mx.sessions, mx.maxConcurrentSessions;  await mx.waitFor(2, 5000);  await mx.close();
 // A behaviour function returning null accepts. Messages are recorded only when accepted. Reply
@@ -45,6 +45,8 @@ export interface ReceivedDsn { ret?: string; envid?: string; rcpt: { notify?: st
 export interface ReceivedMessage {
   mailFrom: string; rcptTo: string[]; body: Buffer; tls: boolean; user: string | null; receivedAt: number;
   smtpUtf8: boolean; requireTls: boolean; dsn?: ReceivedDsn;
+  /** Which client sent it: its address (the egress source's bind address) and the name it gave in EHLO/HELO. */
+  remoteAddress: string; ehlo: string;
 }
 
 export interface Receiver {
@@ -167,6 +169,8 @@ function record(state: ReceiverState, session: SMTPServerSession, body: Buffer) 
     receivedAt: Date.now(),
     smtpUtf8: (env as { smtpUtf8?: boolean }).smtpUtf8 === true,
     requireTls: (env as { requireTLS?: boolean }).requireTLS === true,
+    remoteAddress: session.remoteAddress.replace(/^::ffff:/, ''),
+    ehlo: session.hostNameAppearsAs,
   });
   for (const w of state.waiters) w();
 }

@@ -1,12 +1,13 @@
 // What the route handlers are given: the store (account-scoped reads only), the HTTP submission
 // path of the ingress stage, the address verifier, and the few settings the answers need.
 import type { Clock } from '../../clock.js';
-import type { DomainsConfig } from '../../config/schema.js';
+import type { Config, DomainsConfig } from '../../config/schema.js';
 import type { ComposeLimits } from '../../ingress/http/compose.js';
 import type { HttpSubmission } from '../../ingress/http/submission.js';
 import type { QueueStore } from '../../store/store.js';
 import type { Verifier } from '../../verify/index.js';
 import type { ProviderRow, ThrottleView } from '../../delivery/index.js';
+import type { RecordResolver } from '../../domains/index.js';
 
 export interface RouteContext {
   store: QueueStore;
@@ -21,4 +22,10 @@ export interface RouteContext {
   verifier: Verifier;
   /** GET /v1/queue/providers: the per-provider queue and this node's throttle state; absent: 503. */
   providers?: { list: (now: number) => Promise<ProviderRow[]>; throttles: () => ThrottleView[] };
+  /** egress.* and hostname: the configured sources /v1/sources shows with their stored state. */
+  egress: Pick<Config, 'egress' | 'hostname'>;
+  /** DNS for the domain checks (GET /v1/domains/:name/check, /v1/alerts): the configured servers. */
+  dnsResolver: RecordResolver;
+  /** The relay's TLS certificate (PEM) for /v1/alerts' expiry warning; null: unknown. */
+  certificatePem: string | null;
 }

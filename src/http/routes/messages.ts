@@ -52,6 +52,7 @@ const searchQuery = z.object({
   tag: z.string().max(128).optional(),
   from: z.string().max(254).optional(),
   since: queryTime.optional(),
+  until: queryTime.optional().describe('only messages received before this (ISO 8601); with since, a time range'),
   cursor: z.string().max(500).optional(),
   limit: limitParam(500, 50),
 }).strict();
@@ -115,7 +116,7 @@ export function messageRoutes(ctx: RouteContext): ApiRoute[] {
       responses: { 200: { description: 'a page of messages', schema: messagePage } },
       handler: async (r) => {
         const q = r.query;
-        const before = decodeCursor(q.cursor, searchCursor);
+        const before = earlier(decodeCursor(q.cursor, searchCursor), q.until);
         const found = await ctx.store.searchMessages({
           account: r.key.account, status: q.status, recipient: q.recipient, tag: q.tag, from: q.from, since: q.since,
           ...(before ? { before: { receivedAt: before.r, id: before.i } } : {}), limit: q.limit,
@@ -134,6 +135,12 @@ export function messageRoutes(ctx: RouteContext): ApiRoute[] {
       },
     }),
   ];
+}
+
+/** The cursor position or the `until` bound, whichever ends the page first ('' sorts before every id). */
+function earlier(cursor: { r: number; i: string } | undefined, until: number | undefined): { r: number; i: string } | undefined {
+  if (until === undefined) return cursor;
+  return cursor && cursor.r < until ? cursor : { r: until, i: '' };
 }
 
 async function sendOne(ctx: RouteContext, item: SendMessageRequest | InvalidItem, index: number, sub: SubmissionContext) {

@@ -416,6 +416,58 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 13,
+    sql: `
+      -- Issue 11, egress IP pools: the live state of each egress source (a config source has only
+      -- its state here; one added at run time has its definition too), seen by every node.
+      CREATE TABLE egress_source (
+        name            text PRIMARY KEY,
+        state           text NOT NULL CHECK (state IN ('active', 'draining', 'paused')),
+        address         text,
+        ehlo            text,
+        pool            text,
+        warmup_schedule text,
+        warmup_start    text,
+        updated_at      bigint NOT NULL
+      );
+      -- The egress source of each attempt (null: before v13, or local delivery).
+      ALTER TABLE attempt ADD COLUMN source text;
+      -- Warmup: messages per source, mailbox provider and UTC day (days since 1970-01-01).
+      CREATE TABLE warmup_count (
+        source   text NOT NULL,
+        provider text NOT NULL,
+        day      bigint NOT NULL,
+        n        bigint NOT NULL,
+        PRIMARY KEY (source, provider, day)
+      );
+    `,
+  },
+  {
+    version: 14,
+    sql: `
+      -- Issue 12, the web dashboard: its users (an admin, or a user of one account) and their login
+      -- sessions, of which only the SHA-256 of the token is kept.
+      CREATE TABLE dashboard_user (
+        username      text PRIMARY KEY,
+        password_hash text NOT NULL,
+        role          text NOT NULL CHECK (role IN ('admin', 'account')),
+        account       text REFERENCES account (name) ON DELETE CASCADE,
+        created_at    bigint NOT NULL,
+        updated_at    bigint NOT NULL,
+        CHECK ((role = 'admin') = (account IS NULL))
+      );
+      CREATE TABLE dashboard_session (
+        token_hash text PRIMARY KEY,
+        username   text NOT NULL REFERENCES dashboard_user (username) ON DELETE CASCADE,
+        created_at bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        idle_until bigint NOT NULL
+      );
+      CREATE INDEX dashboard_session_user ON dashboard_session (username);
+      CREATE INDEX dashboard_session_end ON dashboard_session (idle_until);
+    `,
+  },
 ];
 
 /** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */

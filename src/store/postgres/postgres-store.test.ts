@@ -9,6 +9,7 @@ import { after, test } from 'node:test';
 import pg from 'pg';
 import { platformStoreContract } from '../../../test/contract/platform-store.contract.js';
 import { breakerContract } from '../../../test/contract/breaker.contract.js';
+import { sourceStoreContract } from '../../../test/contract/source-store.contract.js';
 import type { BreakerPolicy } from '../breaker-rules.js';
 import { queueStoreContract } from '../../../test/contract/queue-store.contract.js';
 import { createLogger } from '../../events/log.js';
@@ -19,7 +20,7 @@ import { PostgresQueueStore } from './postgres-store.js';
 const logger = createLogger('silent');
 const ADMIN_URL = process.env.PL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB_NAME = `postlane_test_${randomBytes(6).toString('hex')}`;
-const TABLES = 'queued_message, message_body, recipient, attempt, smtp_user, smtp_user_domain, sending_domain, dkim_key, destination_slot, api_key, usage_counter, event, webhook, webhook_delivery, webhook_attempt, idempotency_key, suppression, soft_bounce, stat_counter, stat_delta, installation_secret, breaker, breaker_counter';
+const TABLES = 'queued_message, message_body, recipient, attempt, smtp_user, smtp_user_domain, sending_domain, dkim_key, destination_slot, api_key, usage_counter, event, webhook, webhook_delivery, webhook_attempt, idempotency_key, suppression, soft_bounce, stat_counter, stat_delta, installation_secret, breaker, breaker_counter, dashboard_session, dashboard_user, egress_source, warmup_count';
 
 function withDatabase(base: string, db: string): string {
   const u = new URL(base);
@@ -83,6 +84,18 @@ if (unreachable !== null) {
   });
 
   platformStoreContract('postgres', async () => {
+    const store = newStore();
+    await store.open();
+    await truncate();
+    const peers: PostgresQueueStore[] = [];
+    return {
+      store,
+      openPeer: async () => { const p = newStore(); await p.open(); peers.push(p); return p; }, // a second node
+      cleanup: async () => { for (const p of peers) await p.close(); await store.close(); },
+    };
+  });
+
+  sourceStoreContract('postgres', async () => {
     const store = newStore();
     await store.open();
     await truncate();

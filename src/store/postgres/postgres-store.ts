@@ -17,6 +17,13 @@ import * as webhooks from './webhook-ops.js';
 import * as suppressions from './suppression-ops.js';
 import * as stats from './stats-ops.js';
 import * as tlsReports from './tls-report-ops.js';
+import * as sources from './source-ops.js';
+import type { NewSource, SourceState, StoredSource, WarmupCount } from '../source-store.js';
+import * as dashboard from './dashboard-ops.js';
+import { queueOverview } from './queue-overview-ops.js';
+import { replayWebhookEvents } from './webhook-replay-ops.js';
+import type { QueueOverview } from '../queue-overview-store.js';
+import type { DashboardSession, DashboardUser } from '../dashboard-store.js';
 import type { TlsOutcomeCount, TlsReportClaim, TlsReportRow, TlsReportState } from '../tls-report-store.js';
 import type { StatsQuery, StatsRow } from '../stats-store.js';
 import type { SecretPurpose } from '../secret-store.js';
@@ -319,6 +326,46 @@ export class PostgresQueueStore implements QueueStore {
   resumeBreaker(id: number, by: string, reason: string, now: number): Promise<Breaker | null> {
     return this.#write('resumeBreaker', (c) => breakers.resumeBreaker(c, id, by, reason, now,
       (account, data) => events.writeEvents(c, account, [{ at: now, type: 'breaker.resumed', messageId: null, recipient: null, data }])));
+  }
+
+  // egress sources and warmup (source-ops.ts)
+  listSources(): Promise<StoredSource[]> { return this.#read('listSources', (c) => sources.listSources(c)); }
+  addSource(s: NewSource, now: number): Promise<boolean> { return this.#write('addSource', (c) => sources.addSource(c, s, now)); }
+  setSourceState(name: string, state: SourceState, now: number): Promise<void> { return this.#write('setSourceState', (c) => sources.setSourceState(c, name, state, now)); }
+  takeWarmup(source: string, provider: string, day: number, cap: number): Promise<boolean> {
+    return this.#writeRetrying('takeWarmup', (c) => sources.takeWarmup(c, source, provider, day, cap));
+  }
+  readWarmup(day: number): Promise<WarmupCount[]> { return this.#read('readWarmup', (c) => sources.readWarmup(c, day)); }
+  purgeWarmup(day: number): Promise<number> { return this.#write('purgeWarmup', (c) => sources.purgeWarmup(c, day)); }
+  postponeJobs(owner: string, jobs: { messageId: string; domain: string }[], until: number, now: number): Promise<number> {
+    return this.#write('postponeJobs', (c) => sources.postponeJobs(c, owner, jobs, until, now));
+  }
+
+  // dashboard users and sessions (dashboard-ops.ts)
+  addDashboardUser(user: DashboardUser): Promise<boolean> { return this.#write('addDashboardUser', (c) => dashboard.addDashboardUser(c, user)); }
+  getDashboardUser(username: string): Promise<DashboardUser | null> { return this.#read('getDashboardUser', (c) => dashboard.getDashboardUser(c, username)); }
+  listDashboardUsers(): Promise<DashboardUser[]> { return this.#read('listDashboardUsers', (c) => dashboard.listDashboardUsers(c)); }
+  removeDashboardUser(username: string): Promise<boolean> { return this.#write('removeDashboardUser', (c) => dashboard.removeDashboardUser(c, username)); }
+  setDashboardPassword(username: string, passwordHash: string, now: number): Promise<boolean> {
+    return this.#write('setDashboardPassword', (c) => dashboard.setDashboardPassword(c, username, passwordHash, now));
+  }
+  createDashboardSession(session: DashboardSession, now: number): Promise<void> {
+    return this.#write('createDashboardSession', (c) => dashboard.createDashboardSession(c, session, now));
+  }
+  getDashboardSession(tokenHash: string, now: number): Promise<{ session: DashboardSession; user: DashboardUser } | null> {
+    return this.#read('getDashboardSession', (c) => dashboard.getDashboardSession(c, tokenHash, now));
+  }
+  touchDashboardSession(tokenHash: string, idleUntil: number): Promise<void> {
+    return this.#write('touchDashboardSession', (c) => dashboard.touchDashboardSession(c, tokenHash, idleUntil));
+  }
+  deleteDashboardSession(tokenHash: string): Promise<boolean> { return this.#write('deleteDashboardSession', (c) => dashboard.deleteDashboardSession(c, tokenHash)); }
+
+  // the queue overview (queue-overview-ops.ts)
+  queueOverview(account: string | null, domains: number): Promise<QueueOverview> { return this.#read('queueOverview', (c) => queueOverview(c, account, domains)); }
+
+  // webhook replay (webhook-replay-ops.ts)
+  replayWebhookEvents(account: string, webhookId: string, seqs: number[], now: number): Promise<number> {
+    return this.#write('replayWebhookEvents', (c) => replayWebhookEvents(c, account, webhookId, seqs, now));
   }
 
   /**

@@ -44,7 +44,7 @@ export interface RecipientRow {
 }
 export type RecipientViewRow = RecipientRow & Pick<MessageRow, 'mail_from' | 'received_at' | 'size'>;
 export interface AttemptRow {
-  rcpt_id: number; address: string; at: number; status: AttemptRecord['status']; host: string | null; response: string; tls: AttemptTls | null;
+  rcpt_id: number; address: string; at: number; status: AttemptRecord['status']; host: string | null; response: string; tls: AttemptTls | null; source: string | null;
 }
 export interface UserRow {
   name: string; password_hash: string; created_at: number; any_domain: boolean; account: string; limits: RateLimits; default_stream: UserRecord['defaultStream'];
@@ -59,7 +59,7 @@ export const toMessageView = (m: MessageRow, recipients: RecipientView[], attemp
   id: m.id, mailFrom: m.mail_from, size: m.size, receivedAt: m.received_at, origin: m.origin, isBounce: m.is_bounce, route: m.route,
   meta: toMeta(m), recipients,
   attempts: attempts.map((a) => ({
-    at: a.at, rcptId: a.rcpt_id, address: a.address, status: a.status, host: a.host, response: a.response, ...(a.tls ? { tls: a.tls } : {}),
+    at: a.at, rcptId: a.rcpt_id, address: a.address, status: a.status, host: a.host, response: a.response, ...(a.tls ? { tls: a.tls } : {}), ...(a.source ? { source: a.source } : {}),
   })),
 });
 

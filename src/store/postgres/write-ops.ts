@@ -31,8 +31,8 @@ const RECORD_OUTCOME = prepared('record_outcome', `
   WHERE id = $5 AND message_id = $6 AND state = 'delivering' AND ($7::text IS NULL OR lease_owner = $7)
   RETURNING address, attempts`);
 const INSERT_ATTEMPT = prepared('insert_attempt', `
-  INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls)
-  SELECT message_id, id, $1, $2, $3, $4, $5 FROM recipient WHERE id = $6 AND message_id = $7`);
+  INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls, source)
+  SELECT message_id, id, $1, $2, $3, $4, $5, $8 FROM recipient WHERE id = $6 AND message_id = $7`);
 const ANY_OPEN = prepared('any_open', `SELECT 1 FROM recipient WHERE message_id = $1 AND ${NOT_FINAL} LIMIT 1`);
 const COMPLETE = prepared('complete', 'UPDATE queued_message SET completed_at = $1 WHERE id = $2 AND completed_at IS NULL');
 const DELETE_BODY = prepared('delete_body', 'DELETE FROM message_body WHERE message_id = $1');
@@ -84,7 +84,7 @@ export async function recordResults(
   for (const o of outcomes) {
     const next = o.status === 'deferred' ? o.nextAttemptAt : null;
     const row = (await runPrepared<{ address: string; attempts: number }>(c, RECORD_OUTCOME, [o.status, next, o.response, now, o.rcptId, messageId, owner])).rows[0];
-    await runPrepared(c, INSERT_ATTEMPT, [now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.rcptId, messageId]);
+    await runPrepared(c, INSERT_ATTEMPT, [now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.rcptId, messageId, o.source ?? null]);
     if (!row) continue;
     updated++;
     if (withEvents) events.push({ at: now, messageId, recipient: row.address, ...outcomeEvent(o, row.attempts, base) });

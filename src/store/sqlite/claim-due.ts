@@ -1,12 +1,14 @@
 // claimDue: leases due work as (message, domain) jobs in one transaction. Ordered index walks
 // find candidate groups without scanning the whole backlog — 'delivering' recipients whose lease
 // expired (dead owner) by lease_until, then waiting transactional recipients, then waiting
-// broadcast ones, each by next_attempt_at (recipient_due_stream) — and claim-order.ts hands them
-// out transactional first and accounts in turn. A chosen group that an open circuit breaker holds
-// (breaker-rules.ts) is parked 'held' instead of leased; every other group's due recipients are
-// flipped to 'delivering' under the new lease.
-import { holdingBreaker, sendingDomainOf, type Breaker } from '../breaker-rules.js';
-import { FAIR_SCAN, fairOrder, TIER, type DueGroup } from '../claim-order.js';
+// broadcast ones, each by next_attempt_at — and claim-order.ts hands them out transactional first
+// and accounts in turn. The waiting walks read only the covering index recipient_due_claim
+// (stream, next_attempt_at, account, message_id, domain, state): the recipient row carries its message's
+// account (v17), so no table row is read per walked entry. A chosen group that an open circuit
+// breaker holds (breaker-rules.ts, read from the message row) is parked 'held' instead of leased;
+// every other group's due recipients are flipped to 'delivering' under the new lease.
+import { holdingBreaker, sendingDomainOf } from '../breaker-rules.js';
+import { FAIR_SCAN, fairOrder, TIER, type FairGroup } from '../claim-order.js';
 import type { DeliveryJob } from '../store.js';
 import { strongest, suppressionKey } from '../suppression-store.js';
 import { breakerPolicyOf, holdGroup, openBreakers } from './breaker-ops.js';
@@ -16,15 +18,15 @@ import { messageDsn, withRecipientDsn } from '../job-dsn.js';
 import type { MessageDsn } from '../../message/dsn-params.js';
 
 export interface ClaimOptions { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: string[] }
-type Group = DueGroup;
+type Group = FairGroup;
 
-const NOT_EXCLUDED = 'r.domain NOT IN (SELECT value FROM json_each(@exclude))';
-const COLUMNS = 'r.message_id, r.domain, m.account, m.mail_from, m.stream';
-const EXPIRED = `SELECT ${COLUMNS}, r.lease_until AS due_at FROM recipient r INDEXED BY recipient_lease JOIN queued_message m ON m.id = r.message_id
-                 WHERE r.state = 'delivering' AND r.lease_until < @now AND ${NOT_EXCLUDED} ORDER BY r.lease_until`;
-const WAITING = `SELECT ${COLUMNS}, r.next_attempt_at AS due_at FROM recipient r INDEXED BY recipient_due_stream JOIN queued_message m ON m.id = r.message_id
-                 WHERE r.stream = @stream AND r.state IN ('queued', 'deferred') AND r.next_attempt_at <= @now AND ${NOT_EXCLUDED}
-                 ORDER BY r.next_attempt_at`;
+const NOT_EXCLUDED = 'domain NOT IN (SELECT value FROM json_each(@exclude))';
+const COLUMNS = 'message_id, domain, account';
+const EXPIRED = `SELECT ${COLUMNS}, lease_until AS due_at FROM recipient INDEXED BY recipient_lease
+                 WHERE state = 'delivering' AND lease_until < @now AND ${NOT_EXCLUDED} ORDER BY lease_until`;
+const WAITING = `SELECT ${COLUMNS}, next_attempt_at AS due_at FROM recipient INDEXED BY recipient_due_claim
+                 WHERE stream = @stream AND state IN ('queued', 'deferred') AND next_attempt_at <= @now AND ${NOT_EXCLUDED}
+                 ORDER BY next_attempt_at`;
 const IS_DUE = `((state IN ('queued', 'deferred') AND next_attempt_at <= ?) OR (state = 'delivering' AND lease_until < ?))`;
 
 export function claimDue(db: Db, _fx: Effects, opts: ClaimOptions): DeliveryJob[] {
@@ -40,15 +42,17 @@ export function claimDue(db: Db, _fx: Effects, opts: ClaimOptions): DeliveryJob[
   const policy = breakerPolicyOf(db);
   const jobs: DeliveryJob[] = [];
   for (const g of fairOrder(groups.values(), opts.limit)) {
-    const breaker = holdingBreaker(open, policy, { account: g.account, stream: g.stream, sendingDomain: sendingDomainOf(g.mailFrom) });
+    const m = sql(db, 'SELECT * FROM queued_message WHERE id = ?').get(g.messageId) as MessageRow | undefined;
+    if (!m) continue;
+    const breaker = holdingBreaker(open, policy, { account: m.account, stream: m.stream, sendingDomain: sendingDomainOf(m.mail_from) });
     if (breaker !== null) { holdGroup(db, g.messageId, g.domain, breaker, opts.now); continue; }
-    const job = leaseGroup(db, g, opts);
+    const job = leaseGroup(db, g, m, opts);
     if (job) jobs.push(job);
   }
   return jobs;
 }
 
-interface WalkRow { message_id: string; domain: string; account: string; mail_from: string; stream: string; due_at: number }
+interface WalkRow { message_id: string; domain: string; account: string; due_at: number }
 
 /** Walks one due-ordered index until `limit` distinct groups were seen, keeping each group's earliest due time and first tier. */
 function collectGroups(db: Db, query: string, params: Record<string, unknown>, tier: number, limit: number, into: Map<string, Group>): void {
@@ -59,7 +63,7 @@ function collectGroups(db: Db, query: string, params: Record<string, unknown>, t
     if (local.has(key)) continue;
     local.add(key);
     const prev = into.get(key);
-    if (!prev) into.set(key, { messageId: row.message_id, domain: row.domain, dueAt: row.due_at, account: row.account, mailFrom: row.mail_from, stream: row.stream, tier });
+    if (!prev) into.set(key, { messageId: row.message_id, domain: row.domain, dueAt: row.due_at, account: row.account, tier });
     else if (row.due_at < prev.dueAt) prev.dueAt = row.due_at;
     if (++seen >= limit) break;
   }
@@ -76,14 +80,13 @@ function withSuppressions(db: Db, m: MessageRow, rcpts: DeliveryJob['recipients'
   });
 }
 
-function leaseGroup(db: Db, g: Group, opts: ClaimOptions): DeliveryJob | null {
+function leaseGroup(db: Db, g: Group, m: MessageRow, opts: ClaimOptions): DeliveryJob | null {
   const leaseUntil = opts.now + opts.leaseMs;
   const rows = sql(db, `UPDATE recipient SET state = 'delivering', lease_owner = ?, lease_until = ?, updated_at = ?
                         WHERE message_id = ? AND domain = ? AND ${IS_DUE}
                         RETURNING id, address, attempts, held_ms`)
     .all(opts.owner, leaseUntil, opts.now, g.messageId, g.domain, opts.now, opts.now) as { id: number; address: string; attempts: number; held_ms: number }[];
   if (rows.length === 0) return null;
-  const m = sql(db, 'SELECT * FROM queued_message WHERE id = ?').get(g.messageId) as MessageRow;
   const dsn = m.dsn ? JSON.parse(m.dsn) as MessageDsn : null;
   return {
     messageId: m.id,

@@ -438,6 +438,76 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
       );
     `,
   },
+  {
+    version: 15,
+    sql: `
+      -- Issue 11, egress IP pools: the live state of each egress source (a config source has only
+      -- its state here; one added at run time has its definition too), seen by every node.
+      CREATE TABLE egress_source (
+        name            TEXT PRIMARY KEY,
+        state           TEXT NOT NULL CHECK (state IN ('active', 'draining', 'paused')),
+        address         TEXT,
+        ehlo            TEXT,
+        pool            TEXT,
+        warmup_schedule TEXT,
+        warmup_start    TEXT,
+        updated_at      INTEGER NOT NULL
+      ) STRICT;
+      -- The egress source of each attempt (null: before v15, or local delivery).
+      ALTER TABLE attempt ADD COLUMN source TEXT;
+      -- Warmup: messages per source, mailbox provider and UTC day (days since 1970-01-01).
+      CREATE TABLE warmup_count (
+        source   TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        day      INTEGER NOT NULL,
+        n        INTEGER NOT NULL,
+        PRIMARY KEY (source, provider, day)
+      ) STRICT;
+    `,
+  },
+  {
+    version: 16,
+    sql: `
+      -- Issue 12, the web dashboard: its users (an admin, or a user of one account) and their login
+      -- sessions, of which only the SHA-256 of the token is kept.
+      CREATE TABLE dashboard_user (
+        username      TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        role          TEXT NOT NULL CHECK (role IN ('admin', 'account')),
+        account       TEXT REFERENCES account (name) ON DELETE CASCADE,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        CHECK ((role = 'admin') = (account IS NULL))
+      ) STRICT;
+      CREATE TABLE dashboard_session (
+        token_hash TEXT PRIMARY KEY,
+        username   TEXT NOT NULL REFERENCES dashboard_user (username) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        idle_until INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX dashboard_session_user ON dashboard_session (username);
+      CREATE INDEX dashboard_session_end ON dashboard_session (idle_until);
+    `,
+  },
+  {
+    version: 17,
+    sql: `
+      -- Issue 14, claimDue cost: a recipient carries its message's account (never changes), so the
+      -- claim walks read one covering index and no table row: neither the recipient row nor a
+      -- primary-key probe of its message per walked entry (the fairness walks read 4 per job).
+      -- recipient_due_claim replaces recipient_due_stream and recipient_due (nextDueAt reads it
+      -- per stream): one index less to update on every state change.
+      ALTER TABLE recipient ADD COLUMN account TEXT NOT NULL DEFAULT '';
+      UPDATE recipient SET account = (SELECT m.account FROM queued_message m WHERE m.id = recipient.message_id);
+      -- state is last only so that the walks' state IN (...), which SQLite does not take as implied
+      -- by the index's WHERE, is answered from the index too.
+      CREATE INDEX recipient_due_claim ON recipient (stream, next_attempt_at, account, message_id, domain, state)
+        WHERE state IN ('queued', 'deferred');
+      DROP INDEX recipient_due_stream;
+      DROP INDEX recipient_due;
+    `,
+  },
 ];
 
 /** Brings the database to the latest version; safe when several processes open it at once. */

@@ -10,6 +10,9 @@ export const PLATFORM_WRITE_OPS = [
   'addSuppressions', 'removeSuppression', 'compactStats', 'addSecret', 'resumeBreaker',
   'addTlsOutcomes', 'claimTlsReport', 'finishTlsReport', 'purgeTlsReports',
   'recordSuspension',
+  'addSource', 'setSourceState', 'takeWarmup', 'purgeWarmup', 'postponeJobs',
+  'addDashboardUser', 'removeDashboardUser', 'setDashboardPassword', 'createDashboardSession', 'touchDashboardSession', 'deleteDashboardSession',
+  'replayWebhookEvents',
 ] as const;
 
 export const PLATFORM_READ_OPS = [
@@ -19,4 +22,6 @@ export const PLATFORM_READ_OPS = [
   'listSuppressions', 'findSuppressions', 'readStats', 'getSecrets', 'listBreakers',
   'readTlsOutcomes', 'listTlsReports',
   'listSuspensions',
+  'listSources', 'readWarmup',
+  'getDashboardUser', 'listDashboardUsers', 'getDashboardSession', 'queueOverview',
 ] as const;

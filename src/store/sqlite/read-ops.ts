@@ -7,11 +7,14 @@ import { sql, toMessageView, toRecipientView, toUser, type Db, type MessageRow, 
 
 const RECIPIENT_VIEW = `SELECT r.*, m.mail_from, m.received_at, m.size FROM recipient r JOIN queued_message m ON m.id = r.message_id`;
 const DEFAULT_LIST_LIMIT = 1000;
+const STREAMS = ['transactional', 'broadcast'] as const;
 
+/** The earliest next_attempt_at of a waiting recipient: one probe of recipient_due_claim per stream. */
 export function nextDueAt(db: Db): number | null {
-  const row = sql(db, `SELECT next_attempt_at AS t FROM recipient INDEXED BY recipient_due
-                       WHERE state IN ('queued', 'deferred') ORDER BY next_attempt_at LIMIT 1`).get() as { t: number | null } | undefined;
-  return row?.t ?? null;
+  const first = sql(db, `SELECT next_attempt_at AS t FROM recipient INDEXED BY recipient_due_claim
+                         WHERE stream = ? AND state IN ('queued', 'deferred') ORDER BY next_attempt_at LIMIT 1`);
+  const times = STREAMS.map((s) => (first.get(s) as { t: number | null } | undefined)?.t ?? null).filter((t): t is number => t !== null);
+  return times.length ? Math.min(...times) : null;
 }
 
 export function listRecipients(db: Db, opts: { state?: RecipientState; includeFinal?: boolean; limit?: number } = {}): RecipientView[] {
@@ -36,7 +39,7 @@ export function getMessage(db: Db, id: string): MessageView | null {
   if (!m) return null;
   const recipients = (sql(db, `${RECIPIENT_VIEW} WHERE r.message_id = ? ORDER BY r.id`).all(id) as Parameters<typeof toRecipientView>[0][])
     .map(toRecipientView);
-  const attempts = sql(db, `SELECT a.rcpt_id, r.address, a.at, a.status, a.host, a.response, a.tls
+  const attempts = sql(db, `SELECT a.rcpt_id, r.address, a.at, a.status, a.host, a.response, a.tls, a.source
                             FROM attempt a JOIN recipient r ON r.id = a.rcpt_id WHERE a.message_id = ? ORDER BY a.at, a.id`).all(id);
   return toMessageView(m, recipients, attempts as Parameters<typeof toMessageView>[2]);
 }

@@ -43,6 +43,7 @@ export interface RecipientRow {
 interface AttemptRow {
   rcpt_id: number; address: string; at: number; status: AttemptRecord['status']; host: string | null; response: string;
   tls: string | null; // JSON AttemptTls
+  source: string | null;
 }
 export interface UserRow {
   name: string; password_hash: string; created_at: number; any_domain: number; account: string; limits: string; default_stream: UserRecord['defaultStream'];
@@ -73,7 +74,7 @@ export const toMessageView = (m: MessageRow, recipients: RecipientView[], attemp
   recipients,
   attempts: attempts.map((a) => ({
     at: a.at, rcptId: a.rcpt_id, address: a.address, status: a.status, host: a.host, response: a.response,
-    ...(a.tls ? { tls: JSON.parse(a.tls) as AttemptTls } : {}),
+    ...(a.tls ? { tls: JSON.parse(a.tls) as AttemptTls } : {}), ...(a.source ? { source: a.source } : {}),
   })),
 });
 

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { platformStoreContract } from '../../../test/contract/platform-store.contract.js';
 import { queueStoreContract } from '../../../test/contract/queue-store.contract.js';
 import { breakerContract } from '../../../test/contract/breaker.contract.js';
+import { sourceStoreContract } from '../../../test/contract/source-store.contract.js';
 import { createLogger } from '../../events/log.js';
 import { newQueueId } from '../../message/ids.js';
 import { INLINE_MAX_BYTES } from './inline-body.js';
@@ -30,6 +31,22 @@ breakerContract('sqlite', async (breakers) => {
   const store = new SqliteQueueStore({ dataDir, logger, breakers });
   await store.open();
   return { store, cleanup: async () => { await store.close(); await fs.rm(dataDir, { recursive: true, force: true }); } };
+});
+
+sourceStoreContract('sqlite', async () => {
+  const dataDir = await tempDir();
+  const store = new SqliteQueueStore({ dataDir, logger });
+  await store.open();
+  const peers: SqliteQueueStore[] = [];
+  return {
+    store,
+    openPeer: async () => { const p = new SqliteQueueStore({ dataDir, logger }); await p.open(); peers.push(p); return p; },
+    cleanup: async () => {
+      for (const p of peers) await p.close();
+      await store.close();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
 });
 
 platformStoreContract('sqlite', async () => {

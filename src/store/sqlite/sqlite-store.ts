@@ -18,7 +18,10 @@ import type { ProviderSuspension } from '../shaping-store.js';
 import { DEFAULT_BREAKER_POLICY, type Breaker, type BreakerPolicy, type BreakerQuery } from '../breaker-rules.js';
 import type { StatsQuery, StatsRow } from '../stats-store.js';
 import type { SecretPurpose } from '../secret-store.js';
+import type { NewSource, SourceState, StoredSource, WarmupCount } from '../source-store.js';
 import type { TlsOutcomeCount, TlsReportClaim, TlsReportRow, TlsReportState } from '../tls-report-store.js';
+import type { DashboardSession, DashboardUser } from '../dashboard-store.js';
+import type { QueueOverview } from '../queue-overview-store.js';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -293,6 +296,42 @@ export class SqliteQueueStore implements QueueStore {
   listBreakers(q: BreakerQuery): Promise<Breaker[]> { return this.#call('listBreakers', q) as Promise<Breaker[]>; }
   resumeBreaker(id: number, by: string, reason: string, now: number): Promise<Breaker | null> {
     return this.#call('resumeBreaker', id, by, reason, now) as Promise<Breaker | null>;
+  }
+
+  // egress sources and warmup (source-ops.ts)
+  listSources(): Promise<StoredSource[]> { return this.#call('listSources') as Promise<StoredSource[]>; }
+  addSource(s: NewSource, now: number): Promise<boolean> { return this.#call('addSource', s, now) as Promise<boolean>; }
+  async setSourceState(name: string, state: SourceState, now: number): Promise<void> { await this.#call('setSourceState', name, state, now); }
+  takeWarmup(source: string, provider: string, day: number, cap: number): Promise<boolean> {
+    return this.#call('takeWarmup', source, provider, day, cap) as Promise<boolean>;
+  }
+  readWarmup(day: number): Promise<WarmupCount[]> { return this.#call('readWarmup', day) as Promise<WarmupCount[]>; }
+  purgeWarmup(day: number): Promise<number> { return this.#call('purgeWarmup', day) as Promise<number>; }
+  postponeJobs(owner: string, jobs: { messageId: string; domain: string }[], until: number, now: number): Promise<number> {
+    return this.#call('postponeJobs', owner, jobs, until, now) as Promise<number>;
+  }
+
+  // dashboard users and sessions (dashboard-ops.ts)
+  addDashboardUser(user: DashboardUser): Promise<boolean> { return this.#call('addDashboardUser', user) as Promise<boolean>; }
+  getDashboardUser(username: string): Promise<DashboardUser | null> { return this.#call('getDashboardUser', username) as Promise<DashboardUser | null>; }
+  listDashboardUsers(): Promise<DashboardUser[]> { return this.#call('listDashboardUsers') as Promise<DashboardUser[]>; }
+  removeDashboardUser(username: string): Promise<boolean> { return this.#call('removeDashboardUser', username) as Promise<boolean>; }
+  setDashboardPassword(username: string, passwordHash: string, now: number): Promise<boolean> {
+    return this.#call('setDashboardPassword', username, passwordHash, now) as Promise<boolean>;
+  }
+  async createDashboardSession(session: DashboardSession, now: number): Promise<void> { await this.#call('createDashboardSession', session, now); }
+  getDashboardSession(tokenHash: string, now: number): Promise<{ session: DashboardSession; user: DashboardUser } | null> {
+    return this.#call('getDashboardSession', tokenHash, now) as Promise<{ session: DashboardSession; user: DashboardUser } | null>;
+  }
+  async touchDashboardSession(tokenHash: string, idleUntil: number): Promise<void> { await this.#call('touchDashboardSession', tokenHash, idleUntil); }
+  deleteDashboardSession(tokenHash: string): Promise<boolean> { return this.#call('deleteDashboardSession', tokenHash) as Promise<boolean>; }
+
+  // the queue overview (queue-overview-ops.ts)
+  queueOverview(account: string | null, domains: number): Promise<QueueOverview> { return this.#call('queueOverview', account, domains) as Promise<QueueOverview>; }
+
+  // webhook replay (webhook-replay-ops.ts)
+  replayWebhookEvents(account: string, webhookId: string, seqs: number[], now: number): Promise<number> {
+    return this.#call('replayWebhookEvents', account, webhookId, seqs, now) as Promise<number>;
   }
 
   #call(op: Op, ...args: unknown[]): Promise<unknown> { return this.#send(op, args, []); }

@@ -25,13 +25,17 @@ import { fsyncDirSync, listOldBodiesSync, removeBodies, removeBodiesSync } from 
 import { STATS_READS, STATS_WRITES } from './stats-ops.js';
 import { TLS_REPORT_READS, TLS_REPORT_WRITES } from './tls-report-ops.js';
 import { SHAPING_READS, SHAPING_WRITES } from './shaping-ops.js';
+import { SOURCE_READS, SOURCE_WRITES } from './source-ops.js';
+import { DASHBOARD_READS, DASHBOARD_WRITES } from './dashboard-ops.js';
+import { QUEUE_OVERVIEW_READS } from './queue-overview-ops.js';
+import { WEBHOOK_REPLAY_WRITES } from './webhook-replay-ops.js';
 import { SECRET_READS, SECRET_WRITES, SUPPRESSION_READS, SUPPRESSION_WRITES } from './suppression-ops.js';
 import { WEBHOOK_READS, WEBHOOK_WRITES } from './webhook-ops.js';
 import * as writes from './write-ops.js';
 
 type WriteHandler = (db: Db, fx: Effects, ...args: never[]) => unknown;
-const WRITE_HANDLERS: Record<WriteOp, WriteHandler> = { ...writes, ...DOMAIN_WRITES, ...ACCOUNT_WRITES, ...EVENT_WRITES, ...WEBHOOK_WRITES, ...SUPPRESSION_WRITES, ...STATS_WRITES, ...SECRET_WRITES, ...BREAKER_WRITES, ...TLS_REPORT_WRITES, ...SHAPING_WRITES, claimDue };
-const READ_HANDLERS: Record<ReadOp, (db: Db, ...args: never[]) => unknown> = { ...reads, ...DOMAIN_READS, ...ACCOUNT_READS, ...EVENT_READS, ...WEBHOOK_READS, ...SUPPRESSION_READS, ...STATS_READS, ...SECRET_READS, ...BREAKER_READS, ...TLS_REPORT_READS, ...SHAPING_READS };
+const WRITE_HANDLERS: Record<WriteOp, WriteHandler> = { ...writes, ...DOMAIN_WRITES, ...ACCOUNT_WRITES, ...EVENT_WRITES, ...WEBHOOK_WRITES, ...SUPPRESSION_WRITES, ...STATS_WRITES, ...SECRET_WRITES, ...BREAKER_WRITES, ...TLS_REPORT_WRITES, ...SOURCE_WRITES, ...SHAPING_WRITES, ...DASHBOARD_WRITES, ...WEBHOOK_REPLAY_WRITES, claimDue };
+const READ_HANDLERS: Record<ReadOp, (db: Db, ...args: never[]) => unknown> = { ...reads, ...DOMAIN_READS, ...ACCOUNT_READS, ...EVENT_READS, ...WEBHOOK_READS, ...SUPPRESSION_READS, ...STATS_READS, ...SECRET_READS, ...BREAKER_READS, ...TLS_REPORT_READS, ...SOURCE_READS, ...SHAPING_READS, ...DASHBOARD_READS, ...QUEUE_OVERVIEW_READS };
 
 interface Pending { id: number; result: unknown; fx: Effects }
 

@@ -1,0 +1,64 @@
+// Domains: the account's sending domains (GET /v1/domains) and, per domain, the DNS records to
+// publish with a copy button each (GET /v1/domains/:name), or checked now against DNS with the fix
+// for each wrong one (GET /v1/domains/:name/check).
+import { useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { useLoad } from '../data.js';
+import { formatTime } from '../format.js';
+import { ErrorLine, Loading, Notice, PageHeader, StatusBadge } from '../ui.js';
+
+interface Domain { name: string; created_at: string; dkim: { selector: string; algorithm: string; state: string }[] }
+interface DnsRecord { purpose: string; name: string; type: string; value: string; required: boolean; note?: string; status?: string; found?: string | null; fix?: string | null }
+interface Check { name: string; ok: boolean; checks: DnsRecord[] }
+
+export function DomainsPage() {
+  const domains = useLoad(() => api.get<{ data: Domain[] }>('/v1/domains'), []);
+  const [open, setOpen] = useState<string | null>(null);
+  return (
+    <section>
+      <PageHeader title="Domains" />
+      <ErrorLine error={domains.error} />
+      <Loading when={domains.loading && !domains.data} />
+      {domains.data?.data.length === 0 ? <p class="muted">No sending domains. Add one with <code>postlane domains add</code>.</p> : null}
+      {domains.data?.data.map((d) => (
+        <article key={d.name} class="card">
+          <h2>{d.name}</h2>
+          <p>Added {formatTime(d.created_at)} · DKIM: {d.dkim.map((k) => `${k.selector} (${k.algorithm}, ${k.state})`).join(', ') || 'none'}</p>
+          <button type="button" aria-expanded={open === d.name} onClick={() => setOpen(open === d.name ? null : d.name)}>{open === d.name ? 'Hide' : 'Show'} DNS records</button>
+          {open === d.name ? <Records name={d.name} /> : null}
+        </article>
+      ))}
+    </section>
+  );
+}
+
+function Records({ name }: { name: string }) {
+  const [checking, setChecking] = useState(false);
+  const detail = useLoad(async () => (checking
+    ? (await api.get<Check>(`/v1/domains/${encodeURIComponent(name)}/check`)).checks
+    : (await api.get<Domain & { records: DnsRecord[] }>(`/v1/domains/${encodeURIComponent(name)}`)).records), [name, checking]);
+  const [copied, setCopied] = useState<string | null>(null);
+  if (detail.error) return <ErrorLine error={detail.error} />;
+  if (!detail.data) return <Loading when />;
+  return (
+    <div class="table-wrap">
+      <button type="button" onClick={() => (checking ? detail.reload() : setChecking(true))} disabled={detail.loading}>Check DNS now</button>
+      <Notice text={copied} />
+      <table>
+        <caption>DNS records for {name}</caption>
+        <thead><tr><th scope="col">Purpose</th><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Value</th><th scope="col"><span class="visually-hidden">Copy</span></th></tr></thead>
+        <tbody>
+          {detail.data.map((r, i) => (
+            <tr key={i}>
+              <td>{r.purpose}{r.required ? '' : ' (optional)'}{r.status ? <div><StatusBadge status={r.status} /></div> : null}</td>
+              <td><code>{r.name}</code></td><td>{r.type}</td><td><code class="wrap">{r.value}</code>{r.note ? <div class="muted">{r.note}</div> : null}
+                {r.status && r.status !== 'ok' && r.found ? <div class="muted">found: <code class="wrap">{r.found}</code></div> : null}
+                {r.fix ? <div class="error">{r.fix}</div> : null}</td>
+              <td><button type="button" aria-label={`Copy the ${r.purpose} record value`} onClick={() => { void navigator.clipboard?.writeText(r.value); setCopied(`${r.purpose} value copied.`); }}>Copy</button></td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
