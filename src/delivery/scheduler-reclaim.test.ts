@@ -13,7 +13,7 @@ import { InProcessSlots } from '../store/in-process-slots.js';
 import type { AcquireSlotsOptions, DeliveryJob, DestinationSlot, QueueStore } from '../store/store.js';
 import { DeliveryScheduler } from './scheduler.js';
 
-const config = loadConfig({ env: {}, overrides: { 'delivery.pollInterval': '10ms' } });
+const config = loadConfig({ env: {}, overrides: { 'delivery.pollInterval': '10ms', 'shaping.enabled': false } }); // no MX lookups
 
 const job = (): DeliveryJob => ({
   messageId: 'M1', domain: 'x.test', mailFrom: 'a@x.test', returnPath: 'a@x.test', isBounce: false, route: 'relay', size: 1, receivedAt: 0,
