@@ -4,7 +4,7 @@
 // counters live in the store (store.consumeQuota, atomic), so they survive restarts and are shared
 // by every node on one PostgreSQL database: the cluster never exceeds a limit, because a charge
 // either fits every window or changes none. The margin is one-sided: recipients charged at RCPT
-// whose transaction then fails are still counted (documented in docs/ARCHITECTURE.md).
+// whose transaction then fails are still counted (documented in docs/design/store.md).
 //
 // Windows are charged longest-reset first (month, day, hour, second; ties by key), so the window
 // reported when several are full is the one that resets last (the honest Retry-After, and a full

@@ -86,7 +86,7 @@ test(`kill -9 during acceptance and delivery: every acknowledged message is deli
   }
   const lost = [...acked].filter((s) => !copies.has(s));
   const neverAcked = [...copies.keys()].filter((s) => !acked.has(s));
-  // A repeat is only allowed where the contract allows it (docs/ARCHITECTURE.md, durability): a
+  // A repeat is only allowed where the contract allows it (docs/design/store.md, durability): a
   // delivery the MX had taken from the killed process whose result the relay had not yet committed, sent
   // once more after the restart. Everything else arrives exactly once.
   const wrongCopies = [...copies].filter(([, c]) => !(c.before + c.after === 1 || (c.before === 1 && c.after === 1)));

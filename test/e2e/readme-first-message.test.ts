@@ -64,7 +64,7 @@ describe('README: send a first message', () => {
   });
 });
 
-/** The API reuses an account's domain list for up to 5 s (docs/ARCHITECTURE.md): retry the 422 until the new domain is seen. */
+/** The API reuses an account's domain list for up to 5 s (docs/design/ingress.md): retry the 422 until the new domain is seen. */
 async function eventuallyAccepted<T extends { status: number }>(send: () => Promise<T>): Promise<T> {
   for (let i = 0; ; i++) {
     const r = await send();
