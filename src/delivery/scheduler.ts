@@ -247,7 +247,10 @@ export class DeliveryScheduler {
         now: this.#o.clock.now(), limit, leaseMs: d.leaseTime, owner: this.#o.nodeId, excludeDomains: this.#saturatedDomains(),
       });
       if (this.#state !== 'running') return true; // stopping: these leases are released by stop()
-      if (this.#shaping) await this.#providers.learn(jobs.filter((j) => j.route === 'relay').map((j) => j.domain));
+      if (this.#shaping) {
+        await this.#providers.learn(jobs.filter((j) => j.route === 'relay').map((j) => j.domain));
+        if (this.#state !== 'running') return true; // stopped while looking MX hosts up: released by stop()
+      }
       const admitted = jobs.filter((job) => this.#admit(job)).length;
       await this.#acquireForWaiting();
       await this.#giveBackThrottled();

@@ -63,8 +63,11 @@ describe('delivery lifecycle', () => {
   it('graceful stop lets an in-flight delivery finish', async () => {
     f = await createFixture({ port: mx.port, dns });
     f.scheduler.start();
+    const sessionsBefore = mx.sessions;
     const id = await enqueue(f, { from: 'alice@sender.test', to: ['bob@example.test'] });
-    await waitForMessage(f, id, (m) => m.recipients[0]!.state !== 'queued', 'claimed');
+    // In flight: the attempt has reached the MX (claimed alone is not: a job claimed but not yet
+    // started when stop() comes, e.g. while its MX is looked up for shaping, is given back instead).
+    await waitForMessage(f, id, (m) => m.recipients[0]!.state !== 'queued' && mx.sessions > sessionsBefore, 'in flight');
     await f.scheduler.stop(5000);
     const m = await f.store.getMessage(id);
     assert.equal(m!.recipients[0]!.state, 'delivered');
