@@ -56,7 +56,11 @@ export class ProviderDirectory {
     let ttl = TTL_MS;
     try {
       const records = await this.resolver.resolveMx(domain);
-      const hosts = records.filter((r) => r.exchange !== '' && r.exchange !== '.').sort((a, b) => a.priority - b.priority).map((r) => r.exchange);
+      const usable = records.filter((r) => r.exchange !== '' && r.exchange !== '.');
+      // Only the most preferred hosts: a backup MX is not where the replies come from (and an
+      // attacker's domain may list a provider's host as a never-used backup to borrow its rollup).
+      const best = Math.min(...usable.map((r) => r.priority));
+      const hosts = usable.filter((r) => r.priority === best).map((r) => r.exchange);
       provider = providerOfRoute(domain, hosts, this.mxRules);
     } catch {
       const byDomain = providerOf(domain); // no MX (implicit), NXDOMAIN or a failure: the domain table

@@ -30,7 +30,8 @@ test('MX rollup: real MX host names of the big providers, as a table', () => {
 
 test('a Workspace domain rolls up to gmail by its MX; config rules come first', () => {
   assert.equal(providerOfRoute('acme.example', ['aspmx.l.google.com', 'alt1.aspmx.l.google.com']), 'gmail');
-  assert.equal(providerOfRoute('acme.example', ['mx.backup.example', 'acme-example.mail.protection.outlook.com']), 'microsoft');
+  assert.equal(providerOfRoute('acme.example', ['acme-example.mail.protection.outlook.com', 'acme-example2.mail.protection.outlook.com']), 'microsoft');
+  assert.equal(providerOfRoute('acme.example', ['mx.backup.example', 'acme-example.mail.protection.outlook.com']), 'mx:backup.example', 'not every host is Microsoft\'s');
   assert.equal(providerOfRoute('shop.test', ['gmail-smtp-in.l.gmail.test'], [{ provider: 'gmail', mx: '*.gmail.test' }]), 'gmail');
   assert.equal(providerOfRoute('x.test', ['mx.google.com'], [{ provider: 'mine', mx: 'mx.google.com' }]), 'mine');
 });

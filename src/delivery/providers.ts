@@ -67,19 +67,17 @@ export function providerOfMx(mxHost: string, extra: readonly ProviderMxRule[] = 
 }
 
 /**
- * The provider a recipient domain rolls up to, given its MX host names (in preference order):
- * the first MX a table knows; else the domain table; else "mx:" + the first MX's registrable
- * domain (a site of its own); with no MX at all, the domain itself.
+ * The provider a recipient domain rolls up to, given its most preferred MX host names: the
+ * provider the tables give every one of them (a hostile domain mixing its own MX with a
+ * provider's must not share that provider's throttle state); else the domain table; else "mx:" +
+ * the first MX's registrable domain (a site of its own); with no MX at all, the domain itself.
  */
 export function providerOfRoute(domain: string, mxHosts: readonly string[], extra: readonly ProviderMxRule[] = []): string {
-  for (const h of mxHosts) {
-    const p = providerOfMx(h, extra);
-    if (p) return p;
-  }
+  const first = mxHosts[0] === undefined ? null : providerOfMx(mxHosts[0], extra);
+  if (first && mxHosts.every((h) => providerOfMx(h, extra) === first)) return first;
   const byDomain = providerOf(domain);
   if (byDomain !== 'other') return byDomain;
-  const first = mxHosts[0];
-  return first ? `mx:${registrableDomain(first)}` : normalize(domain);
+  return mxHosts[0] ? `mx:${registrableDomain(mxHosts[0])}` : normalize(domain);
 }
 
 /** Two-label public suffixes under a country code (co.uk, com.au …): the registrable domain has three labels. */

@@ -6,7 +6,16 @@ import { SUPPRESSION_REASONS, SUPPRESSION_SCOPES, type Suppression, type Suppres
 
 export const CSV_COLUMNS = ['email', 'scope', 'reason', 'created_at', 'source', 'message_id', 'detail'] as const;
 
-const quote = (v: string | null): string => (v === null ? '' : /[",\r\n]/.test(v) || /^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+/** A cell a spreadsheet would run as a formula (or one that looks escaped): exported behind a ' (OWASP CSV injection). */
+const FORMULA = /^'*[=+\-@\t\r]/;
+const defuse = (v: string): string => (FORMULA.test(v) ? `'${v}` : v);
+/** Import undoes export's defuse: one ' before a formula-like cell goes. */
+const undefuse = (v: string): string => (v.startsWith("'") && FORMULA.test(v) ? v.slice(1) : v);
+const quote = (raw: string | null): string => {
+  if (raw === null) return '';
+  const v = defuse(raw);
+  return /[",\r\n]/.test(v) || /^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+};
 
 export function formatSuppressionsCsv(entries: Iterable<Suppression>): string {
   const lines = [CSV_COLUMNS.join(',')];
@@ -57,7 +66,7 @@ export function parseSuppressionsCsv(text: string): CsvImport {
   const [email, scope, reason, detail] = [hasHeader ? col('email', 'address') : 0, col('scope'), col('reason'), col('detail', 'note')];
   const result: CsvImport = { rows: [], errors: [] };
   for (const r of hasHeader ? records.slice(1) : records) {
-    const get = (i: number) => (i >= 0 ? (r.fields[i] ?? '').trim() : '');
+    const get = (i: number) => (i >= 0 ? undefuse(r.fields[i] ?? '').trim() : '');
     const address = get(email);
     if (!EMAIL.test(address)) { result.errors.push({ line: r.line, message: `not an email address: ${JSON.stringify(address.slice(0, 80))}` }); continue; }
     const s = get(scope) || 'all';

@@ -24,6 +24,20 @@ export function readCookie(header: string | undefined, name: string): string | n
   return null;
 }
 
+/**
+ * The session token of a Cookie header; '' (no session) when it carries two different ones: a
+ * cookie planted by a sibling host (cookie tossing, e.g. with Path=/v1) is sent before the
+ * user's own, and picking either could make the user act inside the planter's account.
+ */
+export function sessionTokenOf(header: string | undefined): string {
+  const values = new Set<string>();
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) values.add(part.slice(eq + 1).trim());
+  }
+  return values.size === 1 ? [...values][0]! : '';
+}
+
 /** Secure when the request came over TLS or a trusted proxy said https (fastify's trustProxy). */
 const isSecure = (req: FastifyRequest) => req.protocol === 'https';
 
@@ -50,7 +64,7 @@ export const hasSessionCookie = (req: FastifyRequest) =>
 export async function authenticateSession(
   req: FastifyRequest, sessions: DashboardSessions, accountExists: (name: string) => Promise<boolean>,
 ): Promise<ApiKeyRecord> {
-  const token = readCookie(req.headers.cookie, SESSION_COOKIE) ?? '';
+  const token = sessionTokenOf(req.headers.cookie);
   const found = await sessions.authenticate(token);
   if (!found) throw new ApiError(401, 'invalid_session', 'The session is invalid or has ended: log in again');
   if (req.method !== 'GET' && req.method !== 'HEAD') {

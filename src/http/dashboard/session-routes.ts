@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod/v4';
 import { ApiError, zodFields } from '../../ingress/http/api-error.js';
 import type { SystemRoute } from '../openapi.js';
-import { CSRF_HEADER, SESSION_COOKIE, clearedCookie, publicUser, readCookie, sessionCookie } from './cookie-auth.js';
+import { CSRF_HEADER, clearedCookie, publicUser, sessionCookie, sessionTokenOf } from './cookie-auth.js';
 import { sameToken, type DashboardSessions } from './sessions.js';
 
 const LoginBody = z.object({
@@ -45,7 +45,7 @@ export const DASHBOARD_SESSION_ROUTES: SystemRoute[] = [
 const BODY_LIMIT = 4096;
 
 export function mountDashboardSessionRoutes(app: FastifyInstance, sessions: DashboardSessions, lifetimeSeconds: number) {
-  const tokenOf = (req: FastifyRequest) => readCookie(req.headers.cookie, SESSION_COOKIE) ?? '';
+  const tokenOf = (req: FastifyRequest) => sessionTokenOf(req.headers.cookie);
 
   app.post('/v1/dashboard/login', { bodyLimit: BODY_LIMIT }, async (req, res) => {
     const parsed = LoginBody.safeParse(req.body);
