@@ -2,7 +2,7 @@
 // as in src/sim/stock-profiles.ts and operators' bounce logs).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { throttleActionFor } from './throttle-actions.js';
+import { MAX_MATCHED_REPLY_CHARS, throttleActionFor } from './throttle-actions.js';
 
 const TABLE: [string, string | null][] = [
   ['421-4.7.28 [192.0.2.1] Our system has detected an unusual rate of\r\n421-4.7.28 unsolicited mail originating from your IP address. To protect our\r\n421 4.7.28 users from spam, mail sent from your IP address has been temporarily rate limited. 5si - gsmtp', 'gmail-rate-limited'],
@@ -35,4 +35,14 @@ test('operator actions come first', () => {
   const mine = { name: 'mine', pattern: /greylisted/i, suspendMs: 1000, scale: 1 };
   assert.equal(throttleActionFor('451 4.7.1 Greylisted, please try again later', [mine])?.name, 'mine');
   assert.equal(throttleActionFor('421 4.7.0 [TS01] x', [mine])?.name, 'yahoo-complaints');
+});
+
+test('patterns see only the first MAX_MATCHED_REPLY_CHARS of a hostile receiver\'s reply', () => {
+  const padding = 'x'.repeat(100_000);
+  // A throttle code where every provider writes it (the start) is still read...
+  assert.equal(throttleActionFor(`421 4.7.0 [TSS04] ${padding}`)?.name, 'yahoo-volume');
+  // ...one buried after 100 KB of text is not: an operator's pattern never scans a 100 KB reply.
+  const mine = { name: 'mine', pattern: /too busy$/, suspendMs: 1000, scale: 1 };
+  assert.equal(throttleActionFor(`451 4.3.2 ${padding} too busy`, [mine]), null);
+  assert.equal(throttleActionFor(`451 4.3.2 ${'y'.repeat(MAX_MATCHED_REPLY_CHARS - 30)} too busy`, [mine])?.name, 'mine');
 });

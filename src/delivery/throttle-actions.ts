@@ -40,7 +40,15 @@ export const STOCK_THROTTLE_ACTIONS: readonly ThrottleAction[] = [
 ];
 
 /** The action for a reply: operator rules first, then the stock ones; null when the reply is no throttle. */
+/**
+ * How much of a reply the patterns see. A hostile receiver writes the reply: bounding it bounds the
+ * time an operator's own (possibly backtracking) `shaping.actions` pattern can take on it. Every
+ * provider's throttle code stands in the first few hundred characters.
+ */
+export const MAX_MATCHED_REPLY_CHARS = 1000;
+
 export function throttleActionFor(reply: string, extra: readonly ThrottleAction[] = []): ThrottleAction | null {
-  const flat = reply.split(/\r?\n/).map((l, i) => (i === 0 ? l.trim() : l.replace(/^\d{3}[ -]?/, '').trim())).filter(Boolean).join(' ');
+  const flat = reply.slice(0, MAX_MATCHED_REPLY_CHARS * 2).split(/\r?\n/).map((l, i) => (i === 0 ? l.trim() : l.replace(/^\d{3}[ -]?/, '').trim()))
+    .filter(Boolean).join(' ').slice(0, MAX_MATCHED_REPLY_CHARS);
   return extra.find((a) => a.pattern.test(flat)) ?? STOCK_THROTTLE_ACTIONS.find((a) => a.pattern.test(flat)) ?? null;
 }
