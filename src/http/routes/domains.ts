@@ -33,6 +33,8 @@ const createDomain = z.object({
 const rotateBody = z.object({ selector: selectorField.optional().describe('selector of the new key (default pl<yyyymmdd>)') }).strict().meta({ id: 'RotateKeyRequest' });
 const nameParams = z.object({ name: z.string().min(1).max(253) }).strict();
 
+const rotationBody = z.object({ name: z.string(), keys: domainBody.shape.dkim, records: z.array(recordBody) }).meta({ id: 'KeyRotation' });
+
 const checkBody = z.object({
   name: z.string(), ok: z.boolean().describe('every required record is as expected'),
   checks: z.array(recordBody.extend({
@@ -81,7 +83,7 @@ export function domainRoutes(ctx: RouteContext): ApiRoute[] {
       method: 'POST', url: '/v1/domains/:name/keys', scope: 'admin', tag: 'domains', params: nameParams, body: rotateBody,
       summary: 'Rotate the DKIM key: creates a pending key (new selector) per algorithm and answers its DNS record; the current key keeps signing until the relay sees the new record in DNS, then the old one is retired',
       responses: {
-        201: { description: 'the pending key(s) and their records', schema: z.object({ name: z.string(), keys: domainBody.shape.dkim, records: z.array(recordBody) }).meta({ id: 'KeyRotation' }) },
+        201: { description: 'the pending key(s) and their records', schema: rotationBody },
         404: { description: 'no such domain in this account', schema: errorBody },
         409: { description: 'rotation_pending: a pending key already waits for its record; selector_exists: the selector is used', schema: errorBody },
       },
