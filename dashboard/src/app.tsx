@@ -14,6 +14,7 @@ import { KeysPage } from './pages/keys.js';
 import { WebhooksPage } from './pages/webhooks.js';
 import { QueuePage } from './pages/queue.js';
 import { DomainsPage } from './pages/domains.js';
+import { SmtpUsersPage } from './pages/smtp-users.js';
 import { AccountsPage } from './pages/accounts.js';
 
 interface Section { path: string; label: string; page: ComponentType<{ session: Session }>; adminOnly?: boolean }
@@ -24,6 +25,7 @@ const SECTIONS: Section[] = [
   { path: '/queue', label: 'Queue', page: QueuePage },
   { path: '/suppressions', label: 'Suppressions', page: SuppressionsPage },
   { path: '/domains', label: 'Domains', page: DomainsPage },
+  { path: '/smtp-users', label: 'SMTP users', page: SmtpUsersPage },
   { path: '/keys', label: 'API keys', page: KeysPage },
   { path: '/webhooks', label: 'Webhooks', page: WebhooksPage },
   { path: '/accounts', label: 'Accounts', page: AccountsPage, },

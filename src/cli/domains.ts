@@ -16,12 +16,13 @@ import { checkRecords, hasProblems, type RecordCheck } from '../domains/domain-c
 import { normalizeDomain } from '../domains/domain-name.js';
 import { formatZoneLine, type ExpectedRecord } from '../domains/dns-records.js';
 import { rotateKey } from '../domains/key-rotation.js';
-import { newSendingDomain, recordsFor } from '../domains/sending-domain.js';
+import { addSendingDomain } from '../domains/domain-admin.js';
+import { recordsFor } from '../domains/sending-domain.js';
 import { NotFoundError, RelayError } from '../errors.js';
 import type { QueueStore, SendingDomain } from '../store/store.js';
 import { DEFAULT_ACCOUNT } from '../store/platform-store.js';
 import { configOption, withStore } from './admin-store.js';
-import { accountArg, requireAccount } from './accounts.js';
+import { accountArg } from './accounts.js';
 
 const EXIT_CHECK_FAILED = 4;
 const out = (s = ''): void => { process.stdout.write(s + '\n'); };
@@ -98,12 +99,8 @@ async function addDomain(input: string, opts: { config?: string; selector?: stri
   const name = domainArg(input);
   const account = accountArg(opts.account);
   const privateKeyPem = opts.privateKey ? (await readDkimKeyFile(opts.privateKey)).privateKey : undefined;
-  const domain = { ...await newSendingDomain(name, { key: opts.key, selector: opts.selector, privateKeyPem, now: systemClock.now() }), account };
-  const cfg = await withStoreAndConfig(opts.config, async (c, store) => {
-    await requireAccount(store, account);
-    await store.addDomain(domain);
-    return c;
-  });
+  const [cfg, domain] = await withStoreAndConfig(opts.config, async (c, store) =>
+    [c, await addSendingDomain(store, name, account, { key: opts.key, selector: opts.selector, privateKeyPem, now: systemClock.now() })] as const);
   const records = recordsFor(domain, cfg);
   if (opts.json) return out(JSON.stringify({ domain: describe(domain), records }));
   out(`domain ${name} added (${domain.keys.map((k) => `${k.selector}: ${k.algorithm}`).join(', ')}${privateKeyPem ? ', imported' : ''})\n`);

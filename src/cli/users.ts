@@ -8,7 +8,8 @@
 import type { Command } from 'commander';
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
-import { hashPassword, isValidUserName } from '../users/password.js';
+import { isValidUserName } from '../users/password.js';
+import { checkDomainsBelong, checkPassword, createSmtpUser } from '../users/smtp-user-admin.js';
 import { RelayError } from '../errors.js';
 import { configOption, withStore } from './admin-store.js';
 import { domainArg } from './domains.js';
@@ -48,28 +49,6 @@ export async function readPassword(): Promise<string> {
   } finally { rl.close(); }
 }
 
-/** The sending domain that owns `domain` (itself or its nearest parent), if any. */
-async function owningDomain(store: QueueStore, domain: string) {
-  const labels = domain.split('.');
-  for (let i = 0; i < labels.length - 1; i++) {
-    const found = await store.getDomain(labels.slice(i).join('.'));
-    if (found) return found;
-  }
-  return null;
-}
-
-/** Refuses granting `domains` to a user of `account` (see the header). */
-async function checkDomainsBelong(store: QueueStore, account: string, domains: string[]): Promise<void> {
-  for (const d of domains) {
-    const owner = await owningDomain(store, d);
-    const ownerAccount = owner ? owner.account ?? DEFAULT_ACCOUNT : null;
-    if (ownerAccount === account || (ownerAccount === null && account === DEFAULT_ACCOUNT)) continue;
-    throw new RelayError('ERR_DOMAIN_ACCOUNT', ownerAccount === null
-      ? `${d} is not a sending domain of account ${account}: add it first with "postlane domains add ${d} --account ${account}"`
-      : `${d} belongs to another account, not to ${account}`);
-  }
-}
-
 const grantText = (g: UserDomainGrant) => (g.anyDomain ? 'any domain' : g.allowedDomains.length ? [...new Set(g.allowedDomains)].join(', ') : 'no domain');
 
 export function registerUserCommands(program: Command) {
@@ -100,9 +79,8 @@ export function registerUserCommands(program: Command) {
         await checkDomainsBelong(store, account, allowedDomains);
       });
       const password = opts.password ?? (await readPassword());
-      if (password.length < 8) throw new RelayError('ERR_USAGE', 'password too short (8 characters at least)');
-      const passwordHash = await hashPassword(password);
-      await withStore(opts.config, (store) => store.addUser({ name, passwordHash, createdAt: Date.now(), allowedDomains, anyDomain: !!opts.anyDomain, account, limits, defaultStream }));
+      checkPassword(password);
+      await withStore(opts.config, (store) => createSmtpUser(store, { name, password, now: Date.now(), allowedDomains, anyDomain: !!opts.anyDomain, account, limits, defaultStream }));
       const granted = allowedDomains.length || opts.anyDomain ? ` (may send as ${grantText({ allowedDomains, anyDomain: !!opts.anyDomain })})` : '';
       const where = account === DEFAULT_ACCOUNT && !hasAnyLimitOption(opts) ? '' : ` in account ${account} (limits: ${formatLimits(limits)})`;
       const stream = defaultStream === 'broadcast' ? '; its mail is broadcast unless it says X-Postlane-Stream: transactional' : '';

@@ -30,6 +30,7 @@ import type { RouteContext } from './routes/context.js';
 import { domainRoutes } from './routes/domains.js';
 import { eventRoutes } from './routes/events.js';
 import { keyRoutes } from './routes/keys.js';
+import { smtpUserRoutes } from './routes/smtp-users.js';
 import { messageRoutes } from './routes/messages.js';
 import { messageActionRoutes } from './routes/message-actions.js';
 import { messageContentRoutes } from './routes/message-content.js';
@@ -52,7 +53,7 @@ export type { HttpApi, MetricsListener, MetricsSource };
 const MAX_SCHEDULE_AHEAD_MS = 72 * 3_600_000;
 
 export const apiRoutes = (ctx: RouteContext): ApiRoute[] =>
-  [...messageRoutes(ctx), ...messageActionRoutes(ctx), ...messageContentRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...webhookReplayRoutes(ctx), ...domainRoutes(ctx), ...suppressionCsvRoutes(ctx), ...suppressionRoutes(ctx), ...accountRoutes(ctx), ...queueRoutes(ctx), ...alertRoutes(ctx), ...statsRoutes(ctx), ...breakerRoutes(ctx), ...providerRoutes(ctx), ...sourceRoutes(ctx), ...verifyRoutes(ctx)];
+  [...messageRoutes(ctx), ...messageActionRoutes(ctx), ...messageContentRoutes(ctx), ...eventRoutes(ctx), ...keyRoutes(ctx), ...webhookRoutes(ctx), ...webhookReplayRoutes(ctx), ...domainRoutes(ctx), ...smtpUserRoutes(ctx), ...suppressionCsvRoutes(ctx), ...suppressionRoutes(ctx), ...accountRoutes(ctx), ...queueRoutes(ctx), ...alertRoutes(ctx), ...statsRoutes(ctx), ...breakerRoutes(ctx), ...providerRoutes(ctx), ...sourceRoutes(ctx), ...verifyRoutes(ctx)];
 
 export interface ApiDeps {
   config: Readonly<Config>;

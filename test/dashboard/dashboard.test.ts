@@ -1,13 +1,16 @@
 // The dashboard end to end in headless Chromium: a real relay process (serving dashboard/dist and
 // the /v1 API), a test DNS server and a receiving MX on loopback. Drives what a user does: a
 // wrong password is refused; log in; a message sent through the API appears in Messages and its
-// timeline reaches "delivered"; the overview counts it on its chart; suppress an address; create a
+// timeline reaches "delivered"; the overview counts it on its chart; add a domain and see its
+// records; add an SMTP user that then authenticates over real SMTP (Python smtplib, STARTTLS) and is
+// removed (then refused); suppress an address; create a
 // key (token shown once, then usable) and revoke it (then refused); a cookie-authenticated POST
 // without the CSRF header is refused; every page passes axe-core (no serious or critical
 // violations) with the served CSP intact; a screenshot of each page, light and dark, and at phone
 // width, goes to test-artifacts/dashboard/.
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,6 +33,7 @@ const PAGES = [
   { path: '/queue', name: 'queue', heading: 'Queue' },
   { path: '/suppressions', name: 'suppressions', heading: 'Suppressions' },
   { path: '/domains', name: 'domains', heading: 'Domains' },
+  { path: '/smtp-users', name: 'smtp-users', heading: 'SMTP users' },
   { path: '/keys', name: 'keys', heading: 'API keys' },
   { path: '/webhooks', name: 'webhooks', heading: 'Webhooks' },
   { path: '/accounts', name: 'accounts', heading: 'Accounts' },
@@ -181,6 +185,43 @@ test('dashboard in a real browser against a real relay', { skip, timeout: 180_00
     await dkim.waitFor();
     await page.getByRole('button', { name: 'Check DNS now' }).click();
     await dkim.locator('.badge-ok').waitFor();
+  });
+
+  await t.test('add a domain from the page: its records to publish are shown', async () => {
+    const form = page.getByRole('form', { name: 'Add a sending domain' });
+    await form.getByLabel('Domain name').fill('news.acme.test');
+    await form.getByRole('button', { name: 'Add domain' }).click();
+    await page.getByRole('status').locator('tbody tr', { hasText: '._domainkey.news.acme.test' }).waitFor();
+    await page.getByRole('heading', { name: 'news.acme.test', level: 2 }).waitFor();
+    assert.equal((await call(base, 'GET', '/v1/domains/news.acme.test', { token })).status, 200);
+    assert.equal((await call(base, 'GET', '/v1/domains/news.acme.test', { token: otherToken })).status, 404);
+  });
+
+  await t.test('add an SMTP user: it authenticates over real SMTP (smtplib); removed: refused', async () => {
+    await page.getByRole('link', { name: 'SMTP users' }).click();
+    const form = page.getByRole('form', { name: 'Add an SMTP user' });
+    await form.getByLabel('User name').fill('mailer');
+    await form.getByLabel('Password').fill('s3cret password');
+    await form.getByLabel('May send as (domains, comma-separated)').fill('acme.test');
+    await form.getByRole('button', { name: 'Add user' }).click();
+    await page.locator('tbody tr[data-user="mailer"]').waitFor();
+    const login = (password: string) => new Promise<string>((resolve) => execFile('python3', ['-c', `
+import smtplib, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="py.test")
+s.starttls(context=ctx)
+try:
+    s.login("mailer", sys.argv[2]); print("authenticated")
+except smtplib.SMTPAuthenticationError as e:
+    print("refused", e.smtp_code)
+s.quit()
+`, String(relay.port('submission')), password], { timeout: 30_000 }, (err, out, e) => resolve(err ? `error ${e}` : out.trim())));
+    assert.equal(await login('s3cret password'), 'authenticated');
+    const remove = page.locator('tbody tr[data-user="mailer"]').getByRole('button', { name: 'Remove mailer' });
+    await remove.click();
+    await page.getByRole('button', { name: 'Really remove mailer?' }).click();
+    await page.locator('tbody tr[data-user="mailer"]').waitFor({ state: 'detached' });
+    assert.equal(await login('s3cret password'), 'refused 535');
   });
 
   await t.test('suppress an address from the page; the API sees it', async () => {

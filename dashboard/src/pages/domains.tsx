@@ -1,11 +1,12 @@
 // Domains: the account's sending domains (GET /v1/domains) and, per domain, the DNS records to
 // publish with a copy button each (GET /v1/domains/:name), or checked now against DNS with the fix
-// for each wrong one (GET /v1/domains/:name/check).
+// for each wrong one (GET /v1/domains/:name/check). "Add domain" (POST /v1/domains) and "Rotate DKIM
+// key" (POST /v1/domains/:name/keys) show the records to publish, each copyable.
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useLoad } from '../data.js';
 import { formatTime } from '../format.js';
-import { ErrorLine, Loading, Notice, PageHeader, StatusBadge } from '../ui.js';
+import { ConfirmButton, ErrorLine, Loading, Notice, PageHeader, StatusBadge } from '../ui.js';
 
 interface Domain { name: string; created_at: string; dkim: { selector: string; algorithm: string; state: string }[] }
 interface DnsRecord { purpose: string; name: string; type: string; value: string; required: boolean; note?: string; status?: string; found?: string | null; fix?: string | null }
@@ -14,17 +15,51 @@ interface Check { name: string; ok: boolean; checks: DnsRecord[] }
 export function DomainsPage() {
   const domains = useLoad(() => api.get<{ data: Domain[] }>('/v1/domains'), []);
   const [open, setOpen] = useState<string | null>(null);
+  const [fresh, setFresh] = useState<{ title: string; records: DnsRecord[] } | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  const add = async (e: Event) => {
+    e.preventDefault();
+    const form = e.currentTarget as HTMLFormElement;
+    const name = String(new FormData(form).get('name') ?? '').trim();
+    setError(null);
+    try {
+      const d = await api.post<Domain & { records: DnsRecord[] }>('/v1/domains', { name });
+      setFresh({ title: `Domain ${d.name} added: publish these records`, records: d.records });
+      form.reset();
+      domains.reload();
+    } catch (err) { setError(err as Error); }
+  };
+  const rotate = async (name: string) => {
+    setError(null);
+    try {
+      const r = await api.post<{ name: string; keys: Domain['dkim']; records: DnsRecord[] }>(`/v1/domains/${encodeURIComponent(name)}/keys`, {});
+      setFresh({ title: `New DKIM key for ${name} (${r.keys.map((k) => k.selector).join(', ')}): publish this record; the current key signs until it is seen in DNS`, records: r.records });
+      domains.reload();
+    } catch (err) { setError(err as Error); }
+  };
   return (
     <section>
       <PageHeader title="Domains" />
-      <ErrorLine error={domains.error} />
+      <form class="filters" aria-label="Add a sending domain" onSubmit={add}>
+        <label>Domain name<input name="name" required maxLength={253} placeholder="mail.example.com" autoComplete="off" /></label>
+        <button type="submit" class="primary">Add domain</button>
+      </form>
+      {fresh ? (
+        <div class="card" role="status">
+          <p><strong>{fresh.title}</strong></p>
+          <RecordTable caption={fresh.title} records={fresh.records} />
+          <button type="button" onClick={() => setFresh(null)}>Done</button>
+        </div>
+      ) : null}
+      <ErrorLine error={error ?? domains.error} />
       <Loading when={domains.loading && !domains.data} />
-      {domains.data?.data.length === 0 ? <p class="muted">No sending domains. Add one with <code>postlane domains add</code>.</p> : null}
+      {domains.data?.data.length === 0 ? <p class="muted">No sending domains yet: add one above.</p> : null}
       {domains.data?.data.map((d) => (
         <article key={d.name} class="card">
           <h2>{d.name}</h2>
           <p>Added {formatTime(d.created_at)} · DKIM: {d.dkim.map((k) => `${k.selector} (${k.algorithm}, ${k.state})`).join(', ') || 'none'}</p>
           <button type="button" aria-expanded={open === d.name} onClick={() => setOpen(open === d.name ? null : d.name)}>{open === d.name ? 'Hide' : 'Show'} DNS records</button>
+          {' '}<ConfirmButton label="Rotate DKIM key" confirmLabel={`Rotate the DKIM key of ${d.name}?`} onConfirm={() => rotate(d.name)} />
           {open === d.name ? <Records name={d.name} /> : null}
         </article>
       ))}
@@ -37,24 +72,33 @@ function Records({ name }: { name: string }) {
   const detail = useLoad(async () => (checking
     ? (await api.get<Check>(`/v1/domains/${encodeURIComponent(name)}/check`)).checks
     : (await api.get<Domain & { records: DnsRecord[] }>(`/v1/domains/${encodeURIComponent(name)}`)).records), [name, checking]);
-  const [copied, setCopied] = useState<string | null>(null);
   if (detail.error) return <ErrorLine error={detail.error} />;
   if (!detail.data) return <Loading when />;
   return (
-    <div class="table-wrap">
+    <div>
       <button type="button" onClick={() => (checking ? detail.reload() : setChecking(true))} disabled={detail.loading}>Check DNS now</button>
+      <RecordTable caption={`DNS records for ${name}`} records={detail.data} />
+    </div>
+  );
+}
+
+/** DNS records (with their check, when given), each value copyable. */
+function RecordTable({ caption, records }: { caption: string; records: DnsRecord[] }) {
+  const [copied, setCopied] = useState<string | null>(null);
+  return (
+    <div class="table-wrap">
       <Notice text={copied} />
       <table>
-        <caption>DNS records for {name}</caption>
+        <caption>{caption}</caption>
         <thead><tr><th scope="col">Purpose</th><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Value</th><th scope="col"><span class="visually-hidden">Copy</span></th></tr></thead>
         <tbody>
-          {detail.data.map((r, i) => (
+          {records.map((r, i) => (
             <tr key={i}>
               <td>{r.purpose}{r.required ? '' : ' (optional)'}{r.status ? <div><StatusBadge status={r.status} /></div> : null}</td>
               <td><code>{r.name}</code></td><td>{r.type}</td><td><code class="wrap">{r.value}</code>{r.note ? <div class="muted">{r.note}</div> : null}
                 {r.status && r.status !== 'ok' && r.found ? <div class="muted">found: <code class="wrap">{r.found}</code></div> : null}
                 {r.fix ? <div class="error">{r.fix}</div> : null}</td>
-              <td><button type="button" aria-label={`Copy the ${r.purpose} record value`} onClick={() => { void navigator.clipboard?.writeText(r.value); setCopied(`${r.purpose} value copied.`); }}>Copy</button></td>
+              <td><button type="button" aria-label={`Copy the ${r.purpose} record value for ${r.name}`} onClick={() => { void navigator.clipboard?.writeText(r.value); setCopied(`${r.purpose} value copied.`); }}>Copy</button></td>
             </tr>
           ))}
         </tbody>
