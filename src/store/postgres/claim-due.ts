@@ -16,7 +16,7 @@ import type { Conn, MessageRow } from './rows.js';
 import { findIn } from './suppression-ops.js';
 import { messageDsn, withRecipientDsn } from '../job-dsn.js';
 
-export interface ClaimOptions { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: string[] }
+export interface ClaimOptions { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[] }
 type Group = DueGroup;
 interface Leased { id: number; message_id: string; domain: string; address: string; attempts: number; held_ms: number }
 interface WalkRow { message_id: string; domain: string; account: string; mail_from: string; stream: string; due_at: number }

@@ -17,7 +17,7 @@ import { findIn } from './suppression-ops.js';
 import { messageDsn, withRecipientDsn } from '../job-dsn.js';
 import type { MessageDsn } from '../../message/dsn-params.js';
 
-export interface ClaimOptions { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: string[] }
+export interface ClaimOptions { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[] }
 type Group = FairGroup;
 
 const NOT_EXCLUDED = 'domain NOT IN (SELECT value FROM json_each(@exclude))';

@@ -149,7 +149,7 @@ export class SqliteQueueStore implements QueueStore {
     await this.#send('putMany', [messages, this.#clock.now(), bodies], bodies.flatMap((b) => (b ? [b.buffer as ArrayBuffer] : [])));
   }
 
-  claimDue(opts: { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: string[] }): Promise<DeliveryJob[]> {
+  claimDue(opts: { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[] }): Promise<DeliveryJob[]> {
     return this.#call('claimDue', opts) as Promise<DeliveryJob[]>;
   }
 
