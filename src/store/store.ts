@@ -279,7 +279,8 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
   readBody(id: string): Readable;
   /**
    * Lease up to `limit` due jobs (recipients queued/deferred with next attempt <= now, or whose
-   * lease expired), grouped by (message, domain), oldest due first, skipping `excludeDomains`.
+   * lease expired), grouped by (message, domain), oldest due first, skipping `excludeDomains` (a
+   * frozen list may be handed in again: stores keep what they derive from it by identity).
    */
   claimDue(opts: { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[] }): Promise<DeliveryJob[]>;
   /**

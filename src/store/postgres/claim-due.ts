@@ -83,12 +83,12 @@ export async function claimDue(c: Conn, opts: ClaimOptions): Promise<DeliveryJob
 /** Array literals of recent exclusion lists, by identity: the scheduler hands the same frozen list out while the exclusion recurs. */
 const literals = new WeakMap<readonly string[], string>();
 
-/** The exclusion list as a text[] literal, lower-cased ('{"a.example","b.example"}'), built once per list. */
+/** The exclusion list as a text[] literal, lower-cased ('{"a.example","b.example"}'), built once per frozen list. */
 function excludeParam(list: readonly string[]): string {
   let literal = literals.get(list);
   if (literal === undefined) {
     literal = `{${list.map((d) => `"${d.toLowerCase().replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`;
-    literals.set(list, literal);
+    if (Object.isFrozen(list)) literals.set(list, literal); // a list that may still change is not kept
   }
   return literal;
 }

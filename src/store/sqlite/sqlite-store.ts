@@ -152,11 +152,11 @@ export class SqliteQueueStore implements QueueStore {
 
   /**
    * The exclusion list crosses to the worker once: the scheduler hands the same frozen list out
-   * while an exclusion recurs, so a list seen among the last few is sent by number (claim-due.ts).
+   * while an exclusion recurs, so a frozen list seen among the last few is sent by number (claim-due.ts).
    */
   claimDue(opts: { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[] }): Promise<DeliveryJob[]> {
     const list = opts.excludeDomains;
-    if (!list || list.length === 0) return this.#call('claimDue', opts) as Promise<DeliveryJob[]>;
+    if (!list || list.length === 0 || !Object.isFrozen(list)) return this.#call('claimDue', opts) as Promise<DeliveryJob[]>;
     const known = this.#exclusionIds.get(list);
     let exclusion: Exclusion;
     if (known !== undefined && this.#lastExclusion - known < EXCLUSIONS_KEPT) exclusion = { id: known };
