@@ -28,9 +28,14 @@ const jobs = (): DeliveryJob[] => Array.from({ length: MESSAGES }, (_, n) => ({
 function memoryStore(all: DeliveryJob[]): QueueStore {
   let pending = all;
   const slots = new InProcessSlots();
+  // The exclusion set is derived once per list handed in (the scheduler hands out the same frozen
+  // list while the exclusion recurs), as the real stores keep what they derive from a list.
+  const sets = new WeakMap<readonly string[], Set<string>>();
   return {
-    async claimDue(o: { limit: number; excludeDomains?: string[] }) {
-      const exclude = new Set(o.excludeDomains ?? []);
+    async claimDue(o: { limit: number; excludeDomains?: readonly string[] }) {
+      const list = o.excludeDomains ?? [];
+      let exclude = sets.get(list);
+      if (!exclude) sets.set(list, (exclude = new Set(list)));
       const out: DeliveryJob[] = [];
       const keep: DeliveryJob[] = [];
       let i = 0;

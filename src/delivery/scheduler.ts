@@ -82,6 +82,8 @@ export interface DeliverySchedulerOptions {
 /** Runs claimed jobs; `heldOutcomes`: finished jobs whose outcome waits for the store (none if absent). */
 export type Runner = Pick<JobRunner, 'run' | 'recordCrash'> & { readonly heldOutcomes?: number };
 
+/** Exclusion lists kept (#saturatedDomains): a few, as the same full destinations come and go. */
+const EXCLUSIONS_KEPT = 8;
 /** After an abort, how long stop() still waits for attempts (a DNS query cannot be cancelled). */
 const ABORT_GRACE_MS = 2000;
 /** Claims while the store is unreachable: 250 ms, 500 ms, 1 s … every 5 s (resumes at most 5 s after it returns). */
@@ -260,20 +262,36 @@ export class DeliveryScheduler {
     }
   }
 
-  /** Domains not to claim for now: full here, or every slot held elsewhere (and none of ours free). */
-  #saturatedDomains(): string[] {
+  /**
+   * Domains not to claim for now: full here, or every slot held elsewhere (and none of ours free),
+   * or held by the shaper. A full or held provider stands for every domain of it seen here; a list is
+   * built once for what it is made of (the excluded destinations, each provider's domain count)
+   * and the same frozen array handed out again while that recurs (a full provider frees a slot and
+   * fills again all the time), so stores may keep what they derive from it by identity.
+   */
+  #saturatedDomains(): readonly string[] {
     const full = [...this.#perDomain].filter(([dest, n]) => n >= this.#maxFor(dest)).map(([dest]) => dest);
     const elsewhere = this.#slots.fullDestinations().filter((d) => (this.#perDomain.get(d) ?? 0) >= this.#slots.held(d));
     const now = this.#o.clock.now();
     for (const [dest, h] of this.#heldUntil) if (h.until <= now) this.#heldUntil.delete(dest);
-    const out = new Set<string>();
+    const domains = new Set<string>();
+    const providers = new Set<string>();
     for (const dest of [...full, ...elsewhere, ...this.#heldUntil.keys()]) {
       const provider = this.#heldUntil.get(dest)?.provider ?? (dest.includes('@') ? providerOfDestination(dest) : null);
-      if (provider === null) out.add(dest);
-      else for (const domain of this.#providers.domainsOf(provider)) out.add(domain); // a provider: each domain of it seen here
+      if (provider === null) domains.add(dest); else providers.add(provider);
     }
-    return [...out];
+    const key = exclusionKey(domains, providers, (p) => this.#providers.domainsOf(p).size);
+    const cached = this.#excluded.get(key);
+    if (cached) return cached;
+    const out = new Set(domains);
+    for (const provider of providers) for (const domain of this.#providers.domainsOf(provider)) out.add(domain);
+    if (this.#excluded.size >= EXCLUSIONS_KEPT) this.#excluded.clear();
+    const list = Object.freeze([...out]);
+    this.#excluded.set(key, list);
+    return list;
   }
+  /** Recent exclusion lists by what they were built from (exclusionKey): a provider's fills and frees alternate. */
+  readonly #excluded = new Map<string, readonly string[]>();
 
   /** Connections per destination: a shaped provider's (scaled) cap, else delivery.maxConnectionsPerDestination. */
   #maxFor(destination: string): number {
@@ -470,6 +488,17 @@ export class DeliveryScheduler {
     this.#timer = setTimeout(() => { this.#timer = null; this.notify(); }, ms);
     this.#timer.unref();
   }
+}
+
+/**
+ * What an exclusion list is built from: the excluded domains, and each excluded provider with its
+ * domain count (a provider's known domains only grow, up to the directory's bound, so an unchanged
+ * count means an unchanged set). Sorted: the same exclusion gives the same key whatever the order.
+ */
+function exclusionKey(domains: ReadonlySet<string>, providers: ReadonlySet<string>, sizeOf: (provider: string) => number): string {
+  const parts = [...domains].sort().map((d) => `d:${d}`);
+  for (const p of [...providers].sort()) parts.push(`p:${p}:${sizeOf(p)}`);
+  return parts.join('\u0000');
 }
 
 const jobKey = (job: Pick<DeliveryJob, 'messageId' | 'domain'>) => `${job.messageId}\u0000${job.domain}`;

@@ -279,9 +279,10 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
   readBody(id: string): Readable;
   /**
    * Lease up to `limit` due jobs (recipients queued/deferred with next attempt <= now, or whose
-   * lease expired), grouped by (message, domain), oldest due first, skipping `excludeDomains`.
+   * lease expired), grouped by (message, domain), oldest due first, skipping `excludeDomains` (a
+   * frozen list may be handed in again: stores keep what they derive from it by identity).
    */
-  claimDue(opts: { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: string[] }): Promise<DeliveryJob[]>;
+  claimDue(opts: { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[] }): Promise<DeliveryJob[]>;
   /**
    * Record the outcome for each recipient of a job (and the attempt history), releasing the lease.
    * `generated` messages (DSNs) are committed in the same transaction. When every recipient of the

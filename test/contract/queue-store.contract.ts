@@ -51,7 +51,7 @@ async function enqueue(store: QueueStore, recipients: string[], over: Partial<Ne
   return id;
 }
 
-const claim = (store: QueueStore, now = T0, extra: { limit?: number; owner?: string; excludeDomains?: string[]; leaseMs?: number } = {}) =>
+const claim = (store: QueueStore, now = T0, extra: { limit?: number; owner?: string; excludeDomains?: readonly string[]; leaseMs?: number } = {}) =>
   store.claimDue({ now, limit: extra.limit ?? 100, leaseMs: extra.leaseMs ?? LEASE, owner: extra.owner ?? 'node-a', excludeDomains: extra.excludeDomains });
 
 const outcomes = (ids: number[], status: 'delivered' | 'bounced' | 'expired', response = '250 2.0.0 ok'): RecipientOutcome[] =>
@@ -166,6 +166,19 @@ export function queueStoreContract(name: string, makeStore: MakeStore): void {
     const jobs = await claim(store, T0, { excludeDomains: ['busy.example'] });
     assert.deepEqual(jobs.map((j) => j.domain), ['free.example']);
     const later = await claim(store, T0);
+    assert.deepEqual(later.map((j) => [j.domain, j.recipients.length]), [['busy.example', 2]]);
+  });
+
+  it('claimDue excludes the same for a list handed in again, among many others (stores keep what they derive by identity)', async (store) => {
+    await enqueue(store, ['a@busy.example', 'b@BUSY.example']);
+    const same = Object.freeze(['other.example', 'Busy.Example']);
+    for (let i = 0; i < 12; i++) {
+      // A new list each time, odd names included (quotes, a backslash: a text[] literal must escape them).
+      const fresh = Object.freeze([`x${i}.example`, 'we"ird\\name', 'busy.example']);
+      assert.deepEqual(await claim(store, T0, { excludeDomains: fresh }), [], `fresh list ${i}`);
+      assert.deepEqual(await claim(store, T0, { excludeDomains: same }), [], `same list, round ${i}`);
+    }
+    const later = await claim(store, T0, { excludeDomains: Object.freeze(['other.example']) });
     assert.deepEqual(later.map((j) => [j.domain, j.recipients.length]), [['busy.example', 2]]);
   });
 

@@ -16,7 +16,7 @@ import type { Conn, MessageRow } from './rows.js';
 import { findIn } from './suppression-ops.js';
 import { messageDsn, withRecipientDsn } from '../job-dsn.js';
 
-export interface ClaimOptions { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: string[] }
+export interface ClaimOptions { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[] }
 type Group = DueGroup;
 interface Leased { id: number; message_id: string; domain: string; address: string; attempts: number; held_ms: number }
 interface WalkRow { message_id: string; domain: string; account: string; mail_from: string; stream: string; due_at: number }
@@ -42,7 +42,7 @@ const LEASE = `UPDATE recipient SET state = 'delivering', lease_owner = $1, leas
 /** Runs inside the caller's transaction. */
 export async function claimDue(c: Conn, opts: ClaimOptions): Promise<DeliveryJob[]> {
   if (!(opts.limit > 0)) return [];
-  const exclude = (opts.excludeDomains ?? []).map((d) => d.toLowerCase());
+  const exclude = excludeParam(opts.excludeDomains ?? []);
   const groups = new Map<string, Group>();
   const rowLimit = Math.min(opts.limit * ROWS_PER_JOB * FAIR_SCAN, 100_000);
   const walks: [string, unknown[], number][] = [
@@ -78,6 +78,19 @@ export async function claimDue(c: Conn, opts: ClaimOptions): Promise<DeliveryJob
   const { rows: leased } = await c.query<Leased>(LEASE,
     [opts.owner, leaseUntil, opts.now, chosen.map((g) => g.messageId), chosen.map((g) => g.domain)]);
   return buildJobs(c, chosen, leased, leaseUntil);
+}
+
+/** Array literals of recent exclusion lists, by identity: the scheduler hands the same frozen list out while the exclusion recurs. */
+const literals = new WeakMap<readonly string[], string>();
+
+/** The exclusion list as a text[] literal, lower-cased ('{"a.example","b.example"}'), built once per frozen list. */
+function excludeParam(list: readonly string[]): string {
+  let literal = literals.get(list);
+  if (literal === undefined) {
+    literal = `{${list.map((d) => `"${d.toLowerCase().replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`;
+    if (Object.isFrozen(list)) literals.set(list, literal); // a list that may still change is not kept
+  }
+  return literal;
 }
 
 /** Client mail only: each recipient on its account's suppression list for its message's stream carries its entry (one statement). */

@@ -16,8 +16,15 @@ import { sql, type Db, type Effects, type MessageRow } from './rows.js';
 import { findIn } from './suppression-ops.js';
 import { messageDsn, withRecipientDsn } from '../job-dsn.js';
 import type { MessageDsn } from '../../message/dsn-params.js';
+import { EXCLUSIONS_KEPT, type Exclusion } from './protocol.js';
 
-export interface ClaimOptions { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: string[] }
+export interface ClaimOptions {
+  now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[];
+  /** Instead of excludeDomains (sqlite-store.ts): a numbered list, its domains sent only the first time. */
+  exclusion?: Exclusion;
+}
+/** This worker's recent exclusion lists as json_each input, by number. */
+const exclusions = new Map<number, string>();
 type Group = FairGroup;
 
 const NOT_EXCLUDED = 'domain NOT IN (SELECT value FROM json_each(@exclude))';
@@ -31,7 +38,7 @@ const IS_DUE = `((state IN ('queued', 'deferred') AND next_attempt_at <= ?) OR (
 
 export function claimDue(db: Db, _fx: Effects, opts: ClaimOptions): DeliveryJob[] {
   if (!(opts.limit > 0)) return [];
-  const exclude = JSON.stringify((opts.excludeDomains ?? []).map((d) => d.toLowerCase()));
+  const exclude = excludeJson(opts);
   const groups = new Map<string, Group>();
   const budget = opts.limit * FAIR_SCAN;
   collectGroups(db, EXPIRED, { now: opts.now, exclude }, TIER.expired, budget, groups);
@@ -50,6 +57,22 @@ export function claimDue(db: Db, _fx: Effects, opts: ClaimOptions): DeliveryJob[
     if (job) jobs.push(job);
   }
   return jobs;
+}
+
+const toJson = (domains: readonly string[]) => JSON.stringify(domains.map((d) => d.toLowerCase()));
+
+/** The @exclude parameter: excludeDomains, or a numbered list (defined now, or one of the last few). */
+function excludeJson(opts: ClaimOptions): string {
+  if (!opts.exclusion) return toJson(opts.excludeDomains ?? []);
+  const { id, domains } = opts.exclusion;
+  if (domains) {
+    exclusions.set(id, toJson(domains));
+    for (const k of exclusions.keys()) if (k <= id - EXCLUSIONS_KEPT) exclusions.delete(k);
+  }
+  const json = exclusions.get(id);
+  // Only after a restart of the worker: the client forgets the list on this failure and sends it again.
+  if (json === undefined) throw new Error(`exclusion list ${id} is not known to the store worker`);
+  return json;
 }
 
 interface WalkRow { message_id: string; domain: string; account: string; due_at: number }

@@ -46,3 +46,8 @@ export type WorkerResponse =
 export type WorkerReady = { ready: true; swept: number } | { ready: false; message: string; code?: string };
 
 export interface WorkerConfig { dbPath: string; spoolDir: string; sweepOrphans: boolean; orphanAgeMs: number; softBounces: SoftBouncePolicy; breakers: BreakerPolicy }
+
+/** claimDue's exclusion list by number: `domains` defines it; without, it names one of the last EXCLUSIONS_KEPT defined. */
+export interface Exclusion { id: number; domains?: readonly string[] }
+/** Exclusion lists the worker remembers (the client refers only to these by number). */
+export const EXCLUSIONS_KEPT = 8;

@@ -35,9 +35,10 @@ import type {
 import { StoreAvailability } from '../store-availability.js';
 import { isUnavailable } from './availability.js';
 import { InlineBodies, InlineBodyWriter } from './inline-body.js';
-import { READ_OPS, type BodySource, type Op, type ReadOp, type WorkerResponse } from './protocol.js';
+import { EXCLUSIONS_KEPT, READ_OPS, type Exclusion, type BodySource, type Op, type ReadOp, type WorkerResponse } from './protocol.js';
 import { readBodyFile } from './spool.js';
 import { WorkerClient } from './worker-client.js';
+import type { ClaimOptions } from './claim-due.js';
 
 export interface SqliteQueueStoreOptions {
   dataDir: string;
@@ -149,9 +150,29 @@ export class SqliteQueueStore implements QueueStore {
     await this.#send('putMany', [messages, this.#clock.now(), bodies], bodies.flatMap((b) => (b ? [b.buffer as ArrayBuffer] : [])));
   }
 
-  claimDue(opts: { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: string[] }): Promise<DeliveryJob[]> {
-    return this.#call('claimDue', opts) as Promise<DeliveryJob[]>;
+  /**
+   * The exclusion list crosses to the worker once: the scheduler hands the same frozen list out
+   * while an exclusion recurs, so a frozen list seen among the last few is sent by number (claim-due.ts).
+   */
+  claimDue(opts: { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[] }): Promise<DeliveryJob[]> {
+    const list = opts.excludeDomains;
+    if (!list || list.length === 0 || !Object.isFrozen(list)) return this.#call('claimDue', opts) as Promise<DeliveryJob[]>;
+    const known = this.#exclusionIds.get(list);
+    let exclusion: Exclusion;
+    if (known !== undefined && this.#lastExclusion - known < EXCLUSIONS_KEPT) exclusion = { id: known };
+    else {
+      exclusion = { id: ++this.#lastExclusion, domains: list };
+      this.#exclusionIds.set(list, exclusion.id);
+    }
+    const sent: ClaimOptions = { now: opts.now, limit: opts.limit, leaseMs: opts.leaseMs, owner: opts.owner, exclusion };
+    return (this.#call('claimDue', sent) as Promise<DeliveryJob[]>).catch((err: unknown) => {
+      this.#exclusionIds.delete(list); // maybe not defined in the worker: send it in full next time
+      throw err;
+    });
   }
+  /** Numbers of the exclusion lists sent to the worker, and the last number given. */
+  readonly #exclusionIds = new WeakMap<readonly string[], number>();
+  #lastExclusion = 0;
 
   async recordResults(messageId: string, outcomes: RecipientOutcome[], generated: GeneratedMessage[] = [],
     opts: RecordResultsOptions = {}): Promise<void> {
