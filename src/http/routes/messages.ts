@@ -41,6 +41,7 @@ const messageBody = z.object({
 
 const summary = z.object({
   id: z.string(), from: z.string(), received_at: z.string(), size: z.number(), stream: z.string(), tags: z.array(z.string()),
+  subject: z.string().nullable().describe('the decoded Subject, at most 200 characters; null: none, or accepted before it was kept'),
   recipients: z.array(z.object({ email: z.string(), status: z.string() })),
 }).meta({ id: 'MessageSummary' });
 
@@ -51,6 +52,7 @@ const searchQuery = z.object({
   recipient: z.string().max(254).optional(),
   tag: z.string().max(128).optional(),
   from: z.string().max(254).optional(),
+  subject: z.string().min(1).max(200).optional().describe('only messages whose Subject contains this (case-insensitive; % and _ are literal)'),
   since: queryTime.optional(),
   until: queryTime.optional().describe('only messages received before this (ISO 8601); with since, a time range'),
   cursor: z.string().max(500).optional(),
@@ -118,7 +120,7 @@ export function messageRoutes(ctx: RouteContext): ApiRoute[] {
         const q = r.query;
         const before = earlier(decodeCursor(q.cursor, searchCursor), q.until);
         const found = await ctx.store.searchMessages({
-          account: r.key.account, status: q.status, recipient: q.recipient, tag: q.tag, from: q.from, since: q.since,
+          account: r.key.account, status: q.status, recipient: q.recipient, tag: q.tag, from: q.from, subject: q.subject, since: q.since,
           ...(before ? { before: { receivedAt: before.r, id: before.i } } : {}), limit: q.limit,
         });
         const last = found.at(-1);
@@ -126,7 +128,7 @@ export function messageRoutes(ctx: RouteContext): ApiRoute[] {
           status: 200,
           body: {
             data: found.map((m) => ({
-              id: m.id, from: m.mailFrom, received_at: isoTime(m.receivedAt), size: m.size, stream: m.stream, tags: m.tags,
+              id: m.id, from: m.mailFrom, received_at: isoTime(m.receivedAt), size: m.size, stream: m.stream, tags: m.tags, subject: m.subject,
               recipients: m.recipients.map((x) => ({ email: x.address, status: x.state })),
             })),
             next_cursor: found.length === q.limit && last ? encodeCursor({ r: last.receivedAt, i: last.id }) : null,
