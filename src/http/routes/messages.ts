@@ -35,7 +35,12 @@ const messageBody = z.object({
   tags: z.array(z.string()), metadata: z.record(z.string(), z.string()),
   recipients: z.array(z.object({
     id: z.string(), email: z.string(), status: z.string(), attempts: z.number(), next_attempt_at: z.string().nullable(), last_response: z.string().nullable(),
-    history: z.array(z.object({ at: z.string(), status: z.string(), mx_host: z.string().nullable(), response: z.string(), tls: tlsView })),
+    history: z.array(z.object({
+      at: z.string(), status: z.string(), mx_host: z.string().nullable(),
+      remote_ip: z.string().nullable().describe('the IP address the deciding (or last failed) session connected to; null when no host was reached'),
+      duration_ms: z.number().nullable().describe('how long the attempt took (MX lookup and sessions); null for older attempts'),
+      response: z.string(), tls: tlsView,
+    })),
   })),
 }).meta({ id: 'Message' });
 
@@ -166,7 +171,7 @@ export function renderMessage(view: MessageView) {
       id: recipientId(view.id, i), email: rc.address, status: rc.state, attempts: rc.attempts,
       next_attempt_at: isoTime(rc.nextAttemptAt), last_response: rc.lastResponse,
       history: view.attempts.filter((a) => a.rcptId === rc.rcptId).map((a) => ({
-        at: isoTime(a.at), status: a.status, mx_host: a.host, response: a.response,
+        at: isoTime(a.at), status: a.status, mx_host: a.host, remote_ip: a.remoteIp ?? null, duration_ms: a.durationMs ?? null, response: a.response,
         tls: a.tls ? { version: a.tls.version, cipher: a.tls.cipher, verified: a.tls.verified, policy: a.tls.policy, level: a.tls.level } : null,
       })),
     })),
