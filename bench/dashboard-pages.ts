@@ -3,7 +3,7 @@
 // accounts and 500 skewed recipient domains, SQLite and (with PL_BENCH_PG_URL) PostgreSQL:
 // the queue overview (GET /v1/queue) for one account and for all, the first page of message
 // search and a time-range page (GET /v1/messages), and a message's timeline (getMessage +
-// listEvents). Reports median and p99 of 30 runs each. Reference in the same invocation: the same
+// listEvents), and the subject search (issue 12's timeline work: common and rare substrings). Reports median and p99 of 30 runs each. Reference in the same invocation: the same
 // overview computed the way the CLI lists the queue (listRecipients of every waiting row, grouped
 // in JavaScript). A first run also tried a partial index (domain, state) on the waiting
 // recipients: it made the overview no faster (368 vs 244 ms median), so it was left out.
@@ -42,7 +42,7 @@ async function fill(store: QueueStore): Promise<{ sample: string; t0: number }> 
       const account = ACCOUNTS[done % ACCOUNTS.length]!;
       if (account === 'acme' && done > ROWS / 2 && !sample) sample = id;
       batch.push({ id, mailFrom: `news@${account}.example`, recipients: [`r${done}@${domainOf()}`], size: w.bytesWritten,
-        receivedAt: t0 + done * 500, origin, isBounce: false, route: 'relay', meta: { account, stream: 'broadcast', tags: ['t'], metadata: {} } });
+        receivedAt: t0 + done * 500, origin, isBounce: false, route: 'relay', subject: done % 1000 === 7 ? `Invoice ${done} overdue` : `Your order ${done} has shipped`, meta: { account, stream: 'broadcast', tags: ['t'], metadata: {} } });
     }
     await store.putMany(batch);
   }
@@ -71,6 +71,9 @@ async function measure(name: string, store: QueueStore): Promise<void> {
     ['message search, first page of 50', () => store.searchMessages({ account: 'acme', limit: 50 })],
     ['message search, a time range (until), 50', () => store.searchMessages({ account: 'acme', limit: 50, since: t0, before: { receivedAt: t0 + (ROWS / 2) * 500, id: '' } })],
     ['message search by recipient domain', () => store.searchMessages({ account: 'acme', recipient: 'd0.example', limit: 50 })],
+    ['message search by subject, common (?subject=ORDER)', () => store.searchMessages({ account: 'acme', subject: 'ORDER', limit: 50 })],
+    ['message search by subject, rare: scans the account (?subject=overdue)', () => store.searchMessages({ account: 'acme', subject: 'overdue', limit: 50 })],
+    ['message search by subject, rare, last hour only (since)', () => store.searchMessages({ account: 'acme', subject: 'overdue', since: t0 + ROWS * 500 - 3_600_000, limit: 50 })],
     ['timeline (getMessage + listEvents)', () => Promise.all([store.getMessage(sample), store.listEvents({ account: 'acme', messageId: sample, limit: 1000 })])],
   ];
   for (const [label, fn] of pages) console.log(await time(label, fn));

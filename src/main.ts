@@ -95,12 +95,12 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   // One account cache per process too: quota limits and tracking domains, a few seconds old at most.
   const accounts = new AccountCache(store, systemClock);
   const quota = new QuotaService(store, systemClock, accounts);
-  const ingress = await startSmtpIngress({ config, store, tls, authenticate, quota, signer, logger, onQueued, bounceSecrets, linkSecrets, accounts });
+  const ingress = await startSmtpIngress({ config, store, tls, authenticate, quota, signer, logger, onQueued, bounceSecrets, linkSecrets, accounts, nodeId });
   scheduler.start();
   webhooks.start();
   tlsOutcomes?.start();
   tlsReporter?.start();
-  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, quota, onQueued, bounceSecrets, linkSecrets, accounts, throttles: () => scheduler.throttles() });
+  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, quota, onQueued, bounceSecrets, linkSecrets, accounts, throttles: () => scheduler.throttles(), nodeId });
   const metricsListener = await startMetrics({ config, store, logger, tls, metrics });
   const addresses = { ...ingress.addresses, ...(api ? { http: api.address } : {}), ...(metricsListener ? { metrics: metricsListener.address } : {}) };
 

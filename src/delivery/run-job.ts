@@ -45,10 +45,10 @@ function suppressedDecision(r: DeliveryJob['recipients'][number], s: NonNullable
 }
 
 /** What one attempt found out about one recipient address. */
-interface Finding { delivered?: string; verdict?: Verdict; host: string | null; tls: TlsResult | null; nextHopDsn?: boolean; source?: string }
+interface Finding { delivered?: string; verdict?: Verdict; host: string | null; tls: TlsResult | null; nextHopDsn?: boolean; source?: string; remoteIp?: string }
 
 /** Where trying the hosts got: a host's decision on the message, or the last failure. */
-type HostsOutcome = { decided: HostAttempt } | { failed: { verdict: Verdict; host: string | null; tls: TlsResult | null } };
+type HostsOutcome = { decided: HostAttempt } | { failed: { verdict: Verdict; host: string | null; tls: TlsResult | null; remoteIp?: string } };
 
 type Decided = { outcome: RecipientOutcome; address: string; attempt: number; finding: Finding };
 
@@ -169,9 +169,10 @@ export class JobRunner {
     const used = source ? { source: source.name } : {};
     if ('failed' in out) return all({ ...out.failed, ...(out.failed.host ? used : {}) });
     const a = out.decided;
+    const at = { host: a.target.host, remoteIp: a.target.address, tls: a.tls, ...used };
     return new Map(a.recipients.map((r) => [r.address, r.outcome === 'delivered'
-      ? { delivered: flattenReply(r.response), host: a.target.host, tls: a.tls, nextHopDsn: a.nextHopDsn === true, ...used }
-      : { verdict: r.verdict, host: a.target.host, tls: a.tls, ...used }]));
+      ? { delivered: flattenReply(r.response), nextHopDsn: a.nextHopDsn === true, ...at }
+      : { verdict: r.verdict, ...at }]));
   }
 
   /** Each host in order (its TLS requirement first), each of its addresses, until one decides. */
@@ -201,7 +202,7 @@ export class JobRunner {
         this.#auditTls(job, target, a);
         if (!h.security && domain) this.#countTls(job, target, a, await domain); // TLS-Required: No: no policy applied, nothing to report
         if (!a.hostFailure) return { decided: a };
-        failed = { verdict: a.hostFailure, host: h.host, tls: a.tls };
+        failed = { verdict: a.hostFailure, host: h.host, tls: a.tls, remoteIp: address };
         this.#logHostFailure(job, h.host, address, a.hostFailure, a.tls);
       }
     }
@@ -261,17 +262,27 @@ export class JobRunner {
   }
 
   /** One store call; while the store is unavailable, kept in memory and retried (record-retry.ts). */
-  async #record(job: DeliveryJob, outcomes: RecipientOutcome[], generated: GeneratedMessage[], opts: RecordResultsOptions, signal?: AbortSignal): Promise<void> {
+  async #record(job: DeliveryJob, decided: RecipientOutcome[], generated: GeneratedMessage[], opts: RecordResultsOptions, signal?: AbortSignal): Promise<void> {
+    const outcomes = this.#withDuration(job, decided);
     await recordWithRetry(() => this.o.store.recordResults(job.messageId, outcomes, generated, opts),
       { clock: this.o.clock, logger: this.o.logger, id: job.messageId, leaseUntil: job.leaseUntil, held: this.#held, signal });
     const now = this.o.clock.now();
     try { this.o.onOutcome?.(job, outcomes, now - (this.#started.get(job) ?? now)); } catch { /* observers never break delivery */ }
   }
 
+  /** Each attempted recipient's outcome with the attempt's duration (ms since run() began, injected clock); suppressed ones were never attempted. */
+  #withDuration(job: DeliveryJob, outcomes: RecipientOutcome[]): RecipientOutcome[] {
+    const started = this.#started.get(job);
+    if (started === undefined) return outcomes;
+    const durationMs = Math.max(0, this.o.clock.now() - started);
+    return outcomes.map((o) => (o.status === 'suppressed' ? o : { ...o, durationMs }));
+  }
+
   #decide(job: DeliveryJob, r: DeliveryJob['recipients'][number], found: Finding | undefined, now: number): Decided {
     if (r.suppression) return suppressedDecision(r, r.suppression);
     const finding: Finding = found ?? { verdict: { kind: 'temporary', status: '4.0.0', reason: 'no result for this recipient' }, host: null, tls: null };
-    const base = { rcptId: r.id, ...(finding.host ? { host: finding.host } : {}), ...(finding.tls ? { tls: finding.tls } : {}), ...(finding.source ? { source: finding.source } : {}) };
+    const base = { rcptId: r.id, ...(finding.host ? { host: finding.host } : {}), ...(finding.tls ? { tls: finding.tls } : {}), ...(finding.source ? { source: finding.source } : {}),
+      ...(finding.remoteIp ? { remoteIp: finding.remoteIp } : {}) };
     const decided = (outcome: RecipientOutcome): Decided => ({ outcome, address: r.address, attempt: r.attempts + 1, finding });
     if (finding.delivered !== undefined) return decided({ ...base, status: 'delivered', response: finding.delivered });
     const v = finding.verdict!;
@@ -287,8 +298,9 @@ export class JobRunner {
 
   #postpone(d: Decided, now: number): Decided {
     const nextAttemptAt = now + this.o.config.delivery.retrySchedule.initial;
-    const tls = d.outcome.tls ? { tls: d.outcome.tls } : {};
-    return { ...d, outcome: { rcptId: d.outcome.rcptId, status: 'deferred', response: d.outcome.response, nextAttemptAt, ...tls } };
+    const { rcptId, response, host, tls, source, remoteIp } = d.outcome;
+    const where = { ...(host ? { host } : {}), ...(tls ? { tls } : {}), ...(source ? { source } : {}), ...(remoteIp ? { remoteIp } : {}) };
+    return { ...d, outcome: { rcptId, status: 'deferred', response, nextAttemptAt, ...where } };
   }
 
   /**
@@ -355,7 +367,7 @@ export class JobRunner {
   #log(job: DeliveryJob, d: Decided, now: number): void {
     const o = d.outcome;
     const entry = {
-      event: `delivery.${o.status}`, id: job.messageId, rcpt: d.address, host: d.finding.host, source: d.finding.source ?? null, response: o.response,
+      event: `delivery.${o.status}`, id: job.messageId, rcpt: d.address, host: d.finding.host, ip: d.finding.remoteIp ?? null, source: d.finding.source ?? null, response: o.response,
       tls: d.finding.tls, attempt: d.attempt, delayMs: now - job.receivedAt,
       ...(o.status === 'deferred' ? { nextAttemptAt: o.nextAttemptAt } : {}),
     };

@@ -76,6 +76,8 @@ export interface ApiDeps {
   throttles?: () => ThrottleView[];
   /** The built dashboard; dashboard/dist of this installation if absent. */
   dashboardDir?: string;
+  /** This node's id, kept with each message the API accepts (AcceptDeps.nodeId). */
+  nodeId?: string;
 }
 
 /** Starts the HTTP API of config.http; null when it is off (http: false). */
@@ -93,7 +95,7 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
       secrets: deps.linkSecrets, links, bounceLabel: config.domains.bounceDomain?.label ?? null, signer: deps.signer, logger,
     } : undefined,
     tracking: deps.linkSecrets ? trackingSettings(config, deps.linkSecrets, links, logger) : undefined,
-    maxMessageSize: config.limits.maxMessageSize, onQueued: deps.onQueued,
+    maxMessageSize: config.limits.maxMessageSize, onQueued: deps.onQueued, ...(deps.nodeId ? { nodeId: deps.nodeId } : {}),
   });
   const configured = createResolver(config.dns);
   const resolver = deps.resolver ?? configured;

@@ -65,7 +65,7 @@ test('submission: Received first, Message-ID and Date added when missing, header
     `From: a@example.com\r\nSubject: hi\r\nMessage-ID: <${r.id}@relay.test>\r\nDate: Tue, 01 Jul 2025 12:03:04 +0000\r\n\r\nbody\r\n`);
   assert.deepEqual(r.put, [{
     id: r.id, mailFrom: 'alice@example.com', recipients: ['bob@dest.example'], size: Buffer.byteLength(r.body(r.id)), receivedAt: NOW,
-    isBounce: false, route: 'relay', origin: { listener: 'submission', clientIp: '192.0.2.7', user: 'alice', helo: 'client.test' },
+    isBounce: false, route: 'relay', origin: { listener: 'submission', clientIp: '192.0.2.7', user: 'alice', helo: 'client.test' }, subject: 'hi',
   }]);
 });
 

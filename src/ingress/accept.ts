@@ -15,6 +15,7 @@
 // recipients): at the end of DATA each copy gets its own id, Received field, List-Unsubscribe,
 // tracking and signature, and store.putMany() commits them all or none before the one 250
 // (split-copies.ts holds it and stores the copies; this file builds each copy's header).
+import { subjectOf } from '../message/subject.js';
 import { dsnFor, type MessageDsn } from '../message/dsn-params.js';
 import { PassThrough } from 'node:stream';
 import { once } from 'node:events';
@@ -67,6 +68,8 @@ export interface AcceptDeps {
   bounceSecret?: () => Buffer | null;
   /** limits.maxMessageSize: the copies of a split message count against it together; absent: no such check. */
   maxMessageBytes?: number;
+  /** This node's id, kept with each message it accepts (the timeline's accepted entry); absent: not kept. */
+  nodeId?: string;
 }
 export interface IncomingOrigin { listener: ListenerName; clientIp: string; transaction: Transaction }
 
@@ -97,6 +100,8 @@ export class IncomingMessage {
   #split: HeldForSplit | null = null;
   /** What the next hops must offer (REQUIRETLS, SMTPUTF8, TLS-Required: No), known once the header block is. */
   #transport: MessageTransport | null = null;
+  /** The decoded Subject (message/subject.ts), known once the header block is; null: none. */
+  #subject: string | null = null;
 
   constructor(private readonly deps: AcceptDeps, private readonly origin: IncomingOrigin, readonly id: string) {
     this.#receivedAt = deps.clock.now();
@@ -133,6 +138,7 @@ export class IncomingMessage {
     this.#header = [];
     let header = block.subarray(0, split);
     const tx = this.origin.transaction;
+    this.#subject = subjectOf(header);
     this.#transport = transportNeeds({ mailFrom: tx.mailFrom, header, requireTls: tx.requireTls === true });
     const from = parseHeaderFrom(header);
     const notAuthorised = authorisedDomain(this.origin.transaction.grant, null, from);
@@ -311,7 +317,8 @@ export class IncomingMessage {
       id, mailFrom: tx.mailFrom, recipients, size: bodyBytes + Buffer.byteLength(headerPrefix),
       ...(headerPrefix ? { headerPrefix } : {}), ...(returnPath ? { returnPath } : {}),
       receivedAt: this.#receivedAt, isBounce: false, route: this.origin.listener === 'mx' ? 'local' : 'relay',
-      origin: { listener: this.origin.listener, clientIp: this.origin.clientIp, user: tx.user, helo: tx.helo },
+      origin: { listener: this.origin.listener, clientIp: this.origin.clientIp, user: tx.user, helo: tx.helo, ...(this.deps.nodeId ? { node: this.deps.nodeId } : {}) },
+      ...(this.#subject !== null ? { subject: this.#subject } : {}),
       ...(tx.account ? { meta: { account: tx.account, tags: [], metadata: {}, stream: this.#stream } } : {}),
       ...withDsn(dsnFor(tx.dsn, recipients)),
       ...(this.#transport ? transportField(this.#transport) : {}),

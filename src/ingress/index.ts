@@ -50,6 +50,8 @@ export interface SmtpIngressDeps {
   linkSecrets?: Secrets;
   /** The process's account cache (quota limits, tracking domains); one of its own if absent. */
   accounts?: AccountCache;
+  /** This node's id, kept with each accepted message (AcceptDeps.nodeId). */
+  nodeId?: string;
 }
 
 export interface SmtpIngress {
@@ -83,7 +85,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const tracking = deps.linkSecrets ? trackingSettings(config, deps.linkSecrets, links, logger) : undefined;
   const acceptor = new Acceptor({
     store: deps.store, hostname: config.hostname, clock, logger, onQueued: deps.onQueued, signer: deps.signer, bounceLabel, bounceSecret, unsubscribe, tracking,
-    maxMessageBytes: config.limits.maxMessageSize,
+    maxMessageBytes: config.limits.maxMessageSize, ...(deps.nodeId ? { nodeId: deps.nodeId } : {}),
   });
   const authLimiter = new AuthLimiter(config.smtp.auth, clock);
   const limits = new ConnectionLimits(config.smtp.maxConnections, config.smtp.maxConnectionsPerIp, () => clock.now());

@@ -165,6 +165,8 @@ export interface MessageSearch {
   /** Envelope sender (exact, case-insensitive). */
   from?: string;
   since?: number;
+  /** Subject contains this (case-insensitive substring); messages with no stored Subject never match. */
+  subject?: string;
   /** Cursor: messages received before this (receivedAt, id) pair, newest first. */
   before?: { receivedAt: number; id: string };
   limit?: number;             // default 50, max 500
@@ -178,6 +180,8 @@ export interface MessageSummary {
   size: number;
   tags: string[];
   stream: 'transactional' | 'broadcast';
+  /** The decoded Subject; null: none, or accepted before SQLite v18 / PostgreSQL v16. */
+  subject: string | null;
   recipients: { address: string; state: string }[];
 }
 

@@ -35,7 +35,11 @@ export interface NewMessage {
     clientIp: string;
     user: string | null;      // authenticated SMTP user
     helo?: string;            // the client's EHLO/HELO name (SPF checks of inbound mail)
+    node?: string;            // the id of the node that accepted the message (absent before issue 12's timeline)
+    apiKey?: string;          // over HTTP: the id of the API key that submitted it
   };
+  /** The Subject field, decoded (RFC 2047), at most 200 characters (message/subject.ts); absent: none. */
+  subject?: string;
   /** A DSN Postlane generated (null sender): never bounced itself. */
   isBounce: boolean;
   /** MAIL FROM on the wire when it differs from mailFrom (VERP bounce address aligned with the DKIM domain). */
@@ -128,6 +132,10 @@ interface OutcomeBase {
   rcptId: number; response: string; host?: string; tls?: AttemptTls;
   /** The egress source the attempt used (delivery/egress.ts); absent for local delivery and when no host was reached. */
   source?: string;
+  /** The remote IP address the deciding (or last failed) session connected to; absent when no host was reached. */
+  remoteIp?: string;
+  /** How long the attempt took (ms, injected clock: route, sessions, until decided); absent for suppressed recipients. */
+  durationMs?: number;
 }
 export type RecipientOutcome =
   | OutcomeBase & { status: 'delivered' }
@@ -146,6 +154,10 @@ export interface AttemptRecord {
   tls?: AttemptTls;
   /** The egress source the attempt used (delivery/egress.ts); absent for local delivery and before SQLite v15 / PostgreSQL v13. */
   source?: string;
+  /** The remote IP the session connected to; absent when no host was reached and before SQLite v18 / PostgreSQL v16. */
+  remoteIp?: string;
+  /** The attempt's duration in ms; absent before SQLite v18 / PostgreSQL v16. */
+  durationMs?: number;
 }
 
 export interface RecipientView {
@@ -172,6 +184,8 @@ export interface MessageView {
   recipients: RecipientView[];
   attempts: AttemptRecord[];
   meta: MessageMeta;
+  /** The decoded Subject (at most 200 characters); null: none, or accepted before SQLite v18 / PostgreSQL v16. */
+  subject: string | null;
 }
 
 /** Which sender domains an authenticated user may use (MAIL FROM and the From: header). */

@@ -183,7 +183,7 @@ export function platformEventsContract(it: PlatformIt): void {
     const all = await store.searchMessages({ account: 'acme' });
     assert.deepEqual(all.map((m) => m.id), [...ids].reverse());
     assert.deepEqual(all[0], {
-      id: ids[4], account: 'acme', mailFrom: 'Sender@Example.org', receivedAt: T0 + 4, size: all[0]!.size, tags: ['even'], stream: 'transactional',
+      id: ids[4], account: 'acme', mailFrom: 'Sender@Example.org', receivedAt: T0 + 4, size: all[0]!.size, tags: ['even'], stream: 'transactional', subject: null,
       recipients: [{ address: 'r4@x.example', state: 'queued' }],
     });
     assert.deepEqual((await store.searchMessages({ account: 'beta' })).map((m) => m.id), [other]);

@@ -120,14 +120,20 @@ test('dashboard in a real browser against a real relay', { skip, timeout: 180_00
     await page.getByRole('link', { name: 'Messages' }).click();
     await page.getByRole('heading', { name: 'Messages', level: 1 }).waitFor();
     await page.getByLabel('Recipient').fill('bob@dest.test');
+    await page.getByLabel('Subject').fill('from the DASHBOARD');
     await page.getByRole('button', { name: 'Search' }).click();
     assert.match(page.url(), /recipient=bob%40dest\.test/);
+    assert.match(page.url(), /subject=from\+the\+DASHBOARD/);
+    await page.locator('tbody tr', { hasText: 'Hello from the dashboard test' }).waitFor();
     await page.locator('tbody tr', { hasText: 'bob@dest.test' }).getByRole('link').click();
     await page.getByRole('heading', { name: `Message ${messageId}` }).waitFor();
     const timeline = page.getByRole('list', { name: 'Timeline of bob@dest.test' });
     await timeline.locator('li[data-status="delivered"]').waitFor({ timeout: 30_000 });
-    assert.match(await timeline.innerText(), /mx\.dest\.test|127\.0\.0\.2/);
-    await page.locator('dl.details dd', { hasText: /^http from 127\.0\.0\.1/ }).waitFor();
+    const text = await timeline.innerText();
+    assert.match(text, /MX mx\.dest\.test \(127\.0\.0\.2\)/, 'the MX host and the IP it was delivered to');
+    assert.match(text, /· \d+ ms/, 'the attempt\'s duration');
+    await page.locator('dl.details dd', { hasText: /^http from 127\.0\.0\.1, API key [0-9a-f]{16}$/ }).waitFor();
+    await page.locator('dl.details dd', { hasText: 'Hello from the dashboard test' }).waitFor();
   });
 
   await t.test('a waiting message: headers and a text preview; none of its HTML reaches the page', async () => {

@@ -1,5 +1,5 @@
 // One message: how it was accepted and each recipient's timeline (GET /v1/messages/:id for the
-// attempts: when, MX host, TLS, response; GET /v1/messages/:id/timeline for the acceptance and the
+// attempts: when, MX host and IP, duration, TLS, response; GET /v1/messages/:id/timeline for the acceptance and the
 // events), headers and a text preview when the relay offers them (GET /v1/messages/:id/content),
 // and the actions retry / hold / release / delete (POST /v1/messages/bulk with this one id).
 // The message's HTML is never put into this page: only in an iframe sandboxed without scripts,
@@ -12,9 +12,12 @@ import { navigate } from '../router.js';
 import { ConfirmButton, ErrorLine, Link, Loading, Notice, PageHeader, StatusBadge } from '../ui.js';
 
 interface Tls { version: string | null; cipher: string | null; verified: boolean; policy: string; level: string }
-interface Attempt { at: string; status: string; mx_host: string | null; ip?: string | null; duration_ms?: number | null; response: string; tls: Tls | null }
+interface Attempt { at: string; status: string; mx_host: string | null; remote_ip?: string | null; duration_ms?: number | null; response: string; tls: Tls | null }
 interface TimelineEvent { id: string; at: string; type: string; recipient: string | null; data: Record<string, unknown> }
-interface Accepted { at: string; listener: string; client_ip: string; user: string | null; from: string; size: number; stream: string; tags: string[] }
+interface Accepted {
+  at: string; listener: string; client_ip: string; user: string | null; node?: string | null; api_key?: string | null; subject?: string | null;
+  from: string; size: number; stream: string; tags: string[];
+}
 interface Timeline { id: string; accepted: Accepted; events: TimelineEvent[] }
 interface Recipient { id: string; email: string; status: string; attempts: number; next_attempt_at: string | null; last_response: string | null; history: Attempt[] }
 interface Message {
@@ -100,10 +103,18 @@ function Details({ m, accepted }: { m: Message; accepted: Accepted | undefined }
       <dt>Size</dt><dd>{formatBytes(m.size)}</dd>
       <dt>Stream</dt><dd>{m.stream}</dd>
       <dt>Tags</dt><dd>{m.tags.join(', ') || '—'}</dd>
-      {accepted ? <><dt>Accepted by</dt><dd>{accepted.listener} from {accepted.client_ip}{accepted.user ? `, ${accepted.user}` : ''}</dd></> : null}
+      {accepted?.subject ? <><dt>Subject</dt><dd>{accepted.subject}</dd></> : null}
+      {accepted ? <><dt>Accepted by</dt><dd>{acceptedBy(accepted)}</dd></> : null}
+      {accepted?.node ? <><dt>Node</dt><dd><code>{accepted.node}</code></dd></> : null}
       {Object.entries(m.metadata).map(([k, v]) => [<dt key={k}>{k}</dt>, <dd key={k + 'v'}>{v}</dd>])}
     </dl>
   );
+}
+
+/** The listener and client, then the SMTP user or the API key (a dashboard user's key is its name). */
+function acceptedBy(a: Accepted): string {
+  const who = a.api_key ? (a.api_key.startsWith('dashboard:') ? a.api_key : `API key ${a.api_key}`) : a.user ? `SMTP user ${a.user}` : null;
+  return `${a.listener} from ${a.client_ip}${who ? `, ${who}` : ''}`;
 }
 
 type Entry = { at: string; attempt: Attempt; event?: undefined } | { at: string; event: TimelineEvent; attempt?: undefined };
@@ -129,7 +140,7 @@ function AttemptItem({ a }: { a: Attempt }) {
   return (
     <li data-status={a.status}>
       <time dateTime={a.at}>{formatTime(a.at)}</time> <StatusBadge status={a.status} />
-      <div>{a.mx_host ? <>MX <code>{a.mx_host}</code>{a.ip ? <> ({a.ip})</> : null}</> : null}
+      <div>{a.mx_host ? <>MX <code>{a.mx_host}</code>{a.remote_ip ? <> (<code>{a.remote_ip}</code>)</> : null}</> : null}
         {a.duration_ms !== undefined && a.duration_ms !== null ? <> · {a.duration_ms} ms</> : null}
         {a.tls ? <> · TLS {a.tls.version ?? '?'} {a.tls.cipher ?? ''} ({a.tls.policy}{a.tls.verified ? ', verified' : ''})</> : <> · no TLS</>}</div>
       <pre class="response">{a.response}</pre>

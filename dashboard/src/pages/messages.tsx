@@ -1,4 +1,4 @@
-// Messages: search by recipient, sender, tag, status and time (GET /v1/messages, cursor paged,
+// Messages: search by recipient, sender, subject, tag, status and time (GET /v1/messages, cursor paged,
 // newest first); each row links to the message's timeline. The search lives in the URL. Selected
 // rows can be held, released, retried or deleted together (POST /v1/messages/bulk).
 import { useState } from 'preact/hooks';
@@ -8,10 +8,10 @@ import { formatBytes, formatTime } from '../format.js';
 import { navigate, useLocation } from '../router.js';
 import { ConfirmButton, ErrorLine, Link, Loading, Notice, PageHeader, Pager, StatusBadge } from '../ui.js';
 
-interface Summary { id: string; from: string; received_at: string; size: number; stream: string; tags: string[]; recipients: { email: string; status: string }[] }
+interface Summary { id: string; from: string; received_at: string; size: number; stream: string; tags: string[]; subject?: string | null; recipients: { email: string; status: string }[] }
 
 const STATUSES = ['queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired', 'suppressed'];
-const FIELDS = ['recipient', 'from', 'tag', 'status', 'since', 'until'] as const;
+const FIELDS = ['recipient', 'from', 'subject', 'tag', 'status', 'since', 'until'] as const;
 const isoOf = (local: string) => (local ? new Date(local).toISOString() : undefined);
 
 export function MessagesPage() {
@@ -48,6 +48,7 @@ export function MessagesPage() {
       <form class="filters" role="search" aria-label="Search messages" onSubmit={search}>
         <label>Recipient<input name="recipient" type="search" defaultValue={filters.recipient} /></label>
         <label>Sender<input name="from" type="search" defaultValue={filters.from} /></label>
+        <label>Subject<input name="subject" type="search" maxLength={200} defaultValue={filters.subject} /></label>
         <label>Tag<input name="tag" defaultValue={filters.tag} /></label>
         <label>Status
           <select name="status" defaultValue={filters.status}>
@@ -73,13 +74,14 @@ export function MessagesPage() {
         <div class="table-wrap">
           <table>
             <caption class="visually-hidden">Messages, newest first</caption>
-            <thead><tr><th scope="col"><span class="visually-hidden">Select</span></th><th scope="col">Received</th><th scope="col">From</th><th scope="col">Recipients</th><th scope="col">Stream</th><th scope="col">Size</th></tr></thead>
+            <thead><tr><th scope="col"><span class="visually-hidden">Select</span></th><th scope="col">Received</th><th scope="col">From</th><th scope="col">Subject</th><th scope="col">Recipients</th><th scope="col">Stream</th><th scope="col">Size</th></tr></thead>
             <tbody>
               {page.data.data.map((m) => (
                 <tr key={m.id}>
                   <td><input type="checkbox" checked={selected.has(m.id)} onChange={() => toggle(m.id)} aria-label={`Select message ${m.id}`} /></td>
                   <td><Link href={`/messages/${encodeURIComponent(m.id)}`}>{formatTime(m.received_at)}</Link></td>
                   <td>{m.from || '<>'}</td>
+                  <td>{m.subject ?? <span class="muted">—</span>}</td>
                   <td>{m.recipients.map((r) => <div key={r.email}>{r.email} <StatusBadge status={r.status} /></div>)}</td>
                   <td>{m.stream}{m.tags.length ? <div class="muted">{m.tags.join(', ')}</div> : null}</td>
                   <td>{formatBytes(m.size)}</td>

@@ -35,11 +35,18 @@ const timelineBody = z.object({
   accepted: z.object({
     at: z.string(), listener: z.string().describe('submission, submissions, alt, mx, http or local'),
     client_ip: z.string(), user: z.string().nullable().describe('the SMTP user, or over HTTP the API key id (dashboard:<name> for a dashboard user)'),
+    node: z.string().nullable().describe('the id of the node that accepted the message; null for messages accepted before this was kept'),
+    api_key: z.string().nullable().describe('over HTTP, the id of the API key that submitted the message (dashboard:<name> for a dashboard user); null over SMTP'),
+    subject: z.string().nullable().describe('the decoded Subject, at most 200 characters; null: none, or accepted before this was kept'),
     from: z.string(), size: z.number(), stream: z.string(), tags: z.array(z.string()),
   }),
   recipients: z.array(z.object({ id: z.string(), email: z.string(), status: z.string(), attempts: z.number(), next_attempt_at: z.string().nullable() })),
   attempts: z.array(z.object({
-    at: z.string(), recipient: z.string(), status: z.string(), mx_host: z.string().nullable(), response: z.string(), tls,
+    at: z.string(), recipient: z.string(), status: z.string(), mx_host: z.string().nullable(),
+    remote_ip: z.string().nullable().describe('the IP address the deciding (or last failed) session connected to; null when no host was reached'),
+    duration_ms: z.number().nullable().describe('how long the attempt took: MX lookup and every session until it was decided; null for older attempts'),
+    source: z.string().nullable().describe('the egress source (IP pool member) the attempt used; null: the system\'s address'),
+    response: z.string(), tls,
   })).describe('oldest first'),
   events: z.array(eventBody).describe(`oldest first; at most ${MAX_TIMELINE_EVENTS}`),
 }).meta({ id: 'MessageTimeline' });
@@ -94,14 +101,22 @@ function renderTimeline(view: MessageView) {
     id: view.id,
     accepted: {
       at: isoTime(view.receivedAt)!, listener: view.origin.listener, client_ip: view.origin.clientIp, user: view.origin.user,
+      node: view.origin.node ?? null, api_key: apiKeyOf(view), subject: view.subject,
       from: view.mailFrom, size: view.size, stream: view.meta.stream, tags: view.meta.tags,
     },
     recipients: recipients.map((rc, i) => ({
       id: recipientId(view.id, i), email: rc.address, status: rc.state, attempts: rc.attempts, next_attempt_at: isoTime(rc.nextAttemptAt),
     })),
     attempts: [...view.attempts].sort((a, b) => a.at - b.at).map((a) => ({
-      at: isoTime(a.at)!, recipient: a.address, status: a.status, mx_host: a.host, response: a.response,
+      at: isoTime(a.at)!, recipient: a.address, status: a.status, mx_host: a.host,
+      remote_ip: a.remoteIp ?? null, duration_ms: a.durationMs ?? null, source: a.source ?? null, response: a.response,
       tls: a.tls ? { version: a.tls.version, cipher: a.tls.cipher, verified: a.tls.verified, policy: a.tls.policy, level: a.tls.level } : null,
     })),
   };
+}
+
+/** The submitting API key: kept since the timeline (origin.apiKey); before that an HTTP message's user was its key id. */
+function apiKeyOf(view: MessageView): string | null {
+  if (view.origin.apiKey) return view.origin.apiKey;
+  return view.origin.listener === 'http' ? view.origin.user : null;
 }

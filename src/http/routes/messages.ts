@@ -35,12 +35,18 @@ const messageBody = z.object({
   tags: z.array(z.string()), metadata: z.record(z.string(), z.string()),
   recipients: z.array(z.object({
     id: z.string(), email: z.string(), status: z.string(), attempts: z.number(), next_attempt_at: z.string().nullable(), last_response: z.string().nullable(),
-    history: z.array(z.object({ at: z.string(), status: z.string(), mx_host: z.string().nullable(), response: z.string(), tls: tlsView })),
+    history: z.array(z.object({
+      at: z.string(), status: z.string(), mx_host: z.string().nullable(),
+      remote_ip: z.string().nullable().describe('the IP address the deciding (or last failed) session connected to; null when no host was reached'),
+      duration_ms: z.number().nullable().describe('how long the attempt took (MX lookup and sessions); null for older attempts'),
+      response: z.string(), tls: tlsView,
+    })),
   })),
 }).meta({ id: 'Message' });
 
 const summary = z.object({
   id: z.string(), from: z.string(), received_at: z.string(), size: z.number(), stream: z.string(), tags: z.array(z.string()),
+  subject: z.string().nullable().describe('the decoded Subject, at most 200 characters; null: none, or accepted before it was kept'),
   recipients: z.array(z.object({ email: z.string(), status: z.string() })),
 }).meta({ id: 'MessageSummary' });
 
@@ -51,6 +57,7 @@ const searchQuery = z.object({
   recipient: z.string().max(254).optional(),
   tag: z.string().max(128).optional(),
   from: z.string().max(254).optional(),
+  subject: z.string().min(1).max(200).optional().describe('only messages whose Subject contains this (case-insensitive; % and _ are literal)'),
   since: queryTime.optional(),
   until: queryTime.optional().describe('only messages received before this (ISO 8601); with since, a time range'),
   cursor: z.string().max(500).optional(),
@@ -118,7 +125,7 @@ export function messageRoutes(ctx: RouteContext): ApiRoute[] {
         const q = r.query;
         const before = earlier(decodeCursor(q.cursor, searchCursor), q.until);
         const found = await ctx.store.searchMessages({
-          account: r.key.account, status: q.status, recipient: q.recipient, tag: q.tag, from: q.from, since: q.since,
+          account: r.key.account, status: q.status, recipient: q.recipient, tag: q.tag, from: q.from, subject: q.subject, since: q.since,
           ...(before ? { before: { receivedAt: before.r, id: before.i } } : {}), limit: q.limit,
         });
         const last = found.at(-1);
@@ -126,7 +133,7 @@ export function messageRoutes(ctx: RouteContext): ApiRoute[] {
           status: 200,
           body: {
             data: found.map((m) => ({
-              id: m.id, from: m.mailFrom, received_at: isoTime(m.receivedAt), size: m.size, stream: m.stream, tags: m.tags,
+              id: m.id, from: m.mailFrom, received_at: isoTime(m.receivedAt), size: m.size, stream: m.stream, tags: m.tags, subject: m.subject,
               recipients: m.recipients.map((x) => ({ email: x.address, status: x.state })),
             })),
             next_cursor: found.length === q.limit && last ? encodeCursor({ r: last.receivedAt, i: last.id }) : null,
@@ -164,7 +171,7 @@ export function renderMessage(view: MessageView) {
       id: recipientId(view.id, i), email: rc.address, status: rc.state, attempts: rc.attempts,
       next_attempt_at: isoTime(rc.nextAttemptAt), last_response: rc.lastResponse,
       history: view.attempts.filter((a) => a.rcptId === rc.rcptId).map((a) => ({
-        at: isoTime(a.at), status: a.status, mx_host: a.host, response: a.response,
+        at: isoTime(a.at), status: a.status, mx_host: a.host, remote_ip: a.remoteIp ?? null, duration_ms: a.durationMs ?? null, response: a.response,
         tls: a.tls ? { version: a.tls.version, cipher: a.tls.cipher, verified: a.tls.verified, policy: a.tls.policy, level: a.tls.level } : null,
       })),
     })),

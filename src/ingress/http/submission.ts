@@ -11,6 +11,7 @@
 // run once per recipient, each copy with its own queue id (and Message-ID), and putMany commits
 // all the copies or none. The quota is still charged once, per recipient. The answer keeps the
 // first id as `id`; each recipient entry names its own copy (`message_id`).
+import { subjectOf } from '../../message/subject.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import type { QuotaService } from '../../accounts/quota.js';
@@ -47,6 +48,8 @@ export interface HttpSubmissionDeps {
   bounceSecret?: () => Buffer | null;
   maxMessageSize: number;
   onQueued?: AcceptDeps['onQueued'];
+  /** This node's id (AcceptDeps.nodeId). */
+  nodeId?: string;
 }
 
 export interface SubmissionContext {
@@ -169,7 +172,8 @@ export class HttpSubmission {
         id, mailFrom: msg.mailFrom, recipients, size: writer.bytesWritten + Buffer.byteLength(headerPrefix),
         ...(headerPrefix ? { headerPrefix } : {}), ...(returnPath ? { returnPath } : {}),
         receivedAt: now, isBounce: false, route: 'relay',
-        origin: { listener: 'http', clientIp: ctx.clientIp, user: ctx.key.id },
+        origin: { listener: 'http', clientIp: ctx.clientIp, user: ctx.key.id, apiKey: ctx.key.id, ...(this.deps.nodeId ? { node: this.deps.nodeId } : {}) },
+        ...subjectField(message),
         meta: { account: ctx.key.account, ...msg.meta },
         ...(msg.notBefore !== null ? { notBefore: msg.notBefore } : {}),
         ...(mine.size > 0 ? { suppressed: suppressedRecipients(recipients, mine) } : {}),
@@ -298,3 +302,10 @@ export class HttpSubmission {
 }
 
 const withDsn = (dsn: MessageDsn | undefined): { dsn?: MessageDsn } => (dsn ? { dsn } : {});
+
+/** The stored message's decoded Subject (message/subject.ts), when it has one. */
+function subjectField(message: Buffer): { subject?: string } {
+  const end = message.indexOf('\r\n\r\n');
+  const subject = subjectOf(end < 0 ? message : message.subarray(0, end + 2));
+  return subject !== null ? { subject } : {};
+}

@@ -167,24 +167,25 @@ export async function getMessageMeta(c: Conn, id: string): Promise<MessageMeta |
 /** Newest first; only mail relayed for a client (not DSNs, not inbound mail). */
 export async function searchMessages(c: Conn, q: MessageSearch): Promise<MessageSummary[]> {
   const { rows } = await c.query<MessageRow>(
-    `SELECT id, account, mail_from, received_at, size, tags, metadata, stream FROM queued_message m
+    `SELECT id, account, mail_from, received_at, size, tags, metadata, stream, subject FROM queued_message m
      WHERE account = $1 AND route = 'relay' AND NOT is_bounce
        AND ($2::bigint IS NULL OR received_at >= $2)
        AND ($3::bigint IS NULL OR (received_at, id COLLATE "C") < ($3, $4::text COLLATE "C"))
        AND ($5::text IS NULL OR lower(mail_from) = lower($5))
        AND ($6::text IS NULL OR tags ? $6)
+       AND ($10::text IS NULL OR strpos(lower(subject), lower($10)) > 0)
        AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM recipient r WHERE r.message_id = m.id AND r.state = $7))
        AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM recipient r WHERE r.message_id = m.id AND lower(r.address) = lower($8)))
      ORDER BY received_at DESC, id COLLATE "C" DESC LIMIT $9`,
     [q.account, q.since ?? null, q.before?.receivedAt ?? null, q.before?.id ?? null, q.from ?? null, q.tag ?? null, q.status ?? null,
-      q.recipient ?? null, searchLimit(q.limit)]);
+      q.recipient ?? null, searchLimit(q.limit), q.subject ?? null]);
   if (rows.length === 0) return [];
   const rcpts = await c.query<{ message_id: string; address: string; state: string }>(
     'SELECT message_id, address, state FROM recipient WHERE message_id = ANY($1::text[]) ORDER BY id', [rows.map((m) => m.id)]);
   const byMessage = new Map<string, { address: string; state: string }[]>();
   for (const r of rcpts.rows) byMessage.set(r.message_id, [...(byMessage.get(r.message_id) ?? []), { address: r.address, state: r.state }]);
   return rows.map((m) => ({
-    id: m.id, account: m.account, mailFrom: m.mail_from, receivedAt: m.received_at, size: m.size, tags: m.tags, stream: m.stream,
+    id: m.id, account: m.account, mailFrom: m.mail_from, receivedAt: m.received_at, size: m.size, tags: m.tags, stream: m.stream, subject: m.subject ?? null,
     recipients: byMessage.get(m.id) ?? [],
   }));
 }

@@ -468,6 +468,17 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX dashboard_session_end ON dashboard_session (idle_until);
     `,
   },
+  {
+    version: 16,
+    sql: `
+      -- Issue 12, message timeline: per attempt the remote IP the session connected to and how long
+      -- the attempt took (null: before v16, local delivery, or no host reached); per message its
+      -- Subject (decoded, at most 200 characters; null: before v16 or none) for the subject search.
+      ALTER TABLE attempt ADD COLUMN remote_ip text;
+      ALTER TABLE attempt ADD COLUMN duration_ms bigint;
+      ALTER TABLE queued_message ADD COLUMN subject text;
+    `,
+  },
 ];
 
 /** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */

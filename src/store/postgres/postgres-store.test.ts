@@ -10,6 +10,7 @@ import pg from 'pg';
 import { platformStoreContract } from '../../../test/contract/platform-store.contract.js';
 import { breakerContract } from '../../../test/contract/breaker.contract.js';
 import { sourceStoreContract } from '../../../test/contract/source-store.contract.js';
+import { timelineContract } from '../../../test/contract/timeline.contract.js';
 import type { BreakerPolicy } from '../breaker-rules.js';
 import { queueStoreContract } from '../../../test/contract/queue-store.contract.js';
 import { createLogger } from '../../events/log.js';
@@ -93,6 +94,13 @@ if (unreachable !== null) {
       openPeer: async () => { const p = newStore(); await p.open(); peers.push(p); return p; }, // a second node
       cleanup: async () => { for (const p of peers) await p.close(); await store.close(); },
     };
+  });
+
+  timelineContract('postgres', async () => {
+    const store = newStore();
+    await store.open();
+    await truncate();
+    return { store, cleanup: async () => { await store.close(); } };
   });
 
   sourceStoreContract('postgres', async () => {

@@ -36,7 +36,7 @@ export async function getMessage(c: Conn, id: string): Promise<MessageView | nul
   const m = (await c.query<MessageRow>('SELECT * FROM queued_message WHERE id = $1', [id])).rows[0];
   if (!m) return null;
   const recipients = (await c.query<RecipientViewRow>(`${RECIPIENT_VIEW} WHERE r.message_id = $1 ORDER BY r.id`, [id])).rows.map(toRecipientView);
-  const attempts = await c.query<AttemptRow>(`SELECT a.rcpt_id, r.address, a.at, a.status, a.host, a.response, a.tls, a.source
+  const attempts = await c.query<AttemptRow>(`SELECT a.rcpt_id, r.address, a.at, a.status, a.host, a.response, a.tls, a.source, a.remote_ip, a.duration_ms
                                               FROM attempt a JOIN recipient r ON r.id = a.rcpt_id
                                               WHERE a.message_id = $1 ORDER BY a.at, a.id`, [id]);
   return toMessageView(m, recipients, attempts.rows);

@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { MessageMeta, RateLimits } from '../platform-store.js';
 import type { MessageDsn } from '../../message/dsn-params.js';
 import type { AttemptRecord, AttemptTls, MessageView, NewMessage, RecipientState, RecipientView, UserRecord } from '../store.js';
+import { optionalAttemptFields } from '../row-mapping.js';
 export { domainOf, normalizeDomains } from '../row-mapping.js';
 
 export type Conn = pg.PoolClient;
@@ -37,6 +38,7 @@ export interface MessageRow {
   account: string; tags: string[]; metadata: Record<string, string>; stream: MessageMeta['stream'];
   dsn: MessageDsn | null;
   require_tls: boolean; smtputf8: boolean; tls_optional: boolean;
+  subject: string | null;
 }
 export interface RecipientRow {
   id: number; message_id: string; address: string; domain: string; state: RecipientState; attempts: number;
@@ -45,6 +47,7 @@ export interface RecipientRow {
 export type RecipientViewRow = RecipientRow & Pick<MessageRow, 'mail_from' | 'received_at' | 'size'>;
 export interface AttemptRow {
   rcpt_id: number; address: string; at: number; status: AttemptRecord['status']; host: string | null; response: string; tls: AttemptTls | null; source: string | null;
+  remote_ip: string | null; duration_ms: number | null;
 }
 export interface UserRow {
   name: string; password_hash: string; created_at: number; any_domain: boolean; account: string; limits: RateLimits; default_stream: UserRecord['defaultStream'];
@@ -57,9 +60,10 @@ export const toRecipientView = (r: RecipientViewRow): RecipientView => ({
 
 export const toMessageView = (m: MessageRow, recipients: RecipientView[], attempts: AttemptRow[]): MessageView => ({
   id: m.id, mailFrom: m.mail_from, size: m.size, receivedAt: m.received_at, origin: m.origin, isBounce: m.is_bounce, route: m.route,
-  meta: toMeta(m), recipients,
+  meta: toMeta(m), subject: m.subject ?? null, recipients,
   attempts: attempts.map((a) => ({
     at: a.at, rcptId: a.rcpt_id, address: a.address, status: a.status, host: a.host, response: a.response, ...(a.tls ? { tls: a.tls } : {}), ...(a.source ? { source: a.source } : {}),
+    ...optionalAttemptFields(a),
   })),
 });
 

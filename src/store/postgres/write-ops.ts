@@ -20,8 +20,8 @@ const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired', 'suppressed'
 // The statements every message runs (prepared once per connection: rows.ts).
 const INSERT_MESSAGE = prepared('insert_message', `
   INSERT INTO queued_message (id, mail_from, return_path, size, received_at, origin, is_bounce, route, header_prefix, account, tags, metadata, stream, dsn,
-                              require_tls, smtputf8, tls_optional)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`);
+                              require_tls, smtputf8, tls_optional, subject)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`);
 const INSERT_BODY = prepared('insert_body', 'INSERT INTO message_body (message_id, data) VALUES ($1, $2)');
 const LOCK_MESSAGE = prepared('lock_message',
   'SELECT account, tags, metadata, stream, route, is_bounce FROM queued_message WHERE id = $1 FOR UPDATE');
@@ -31,8 +31,8 @@ const RECORD_OUTCOME = prepared('record_outcome', `
   WHERE id = $5 AND message_id = $6 AND state = 'delivering' AND ($7::text IS NULL OR lease_owner = $7)
   RETURNING address, attempts`);
 const INSERT_ATTEMPT = prepared('insert_attempt', `
-  INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls, source)
-  SELECT message_id, id, $1, $2, $3, $4, $5, $8 FROM recipient WHERE id = $6 AND message_id = $7`);
+  INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls, source, remote_ip, duration_ms)
+  SELECT message_id, id, $1, $2, $3, $4, $5, $8, $9, $10 FROM recipient WHERE id = $6 AND message_id = $7`);
 const ANY_OPEN = prepared('any_open', `SELECT 1 FROM recipient WHERE message_id = $1 AND ${NOT_FINAL} LIMIT 1`);
 const COMPLETE = prepared('complete', 'UPDATE queued_message SET completed_at = $1 WHERE id = $2 AND completed_at IS NULL');
 const DELETE_BODY = prepared('delete_body', 'DELETE FROM message_body WHERE message_id = $1');
@@ -42,7 +42,7 @@ export async function put(c: Conn, m: NewMessage, now: number, body: Buffer): Pr
   const meta = metaOf(m);
   await runPrepared(c, INSERT_MESSAGE, [m.id, m.mailFrom, m.returnPath ?? null, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce, m.route, m.headerPrefix || null,
     meta.account, JSON.stringify(meta.tags), JSON.stringify(meta.metadata), meta.stream, m.dsn ? JSON.stringify(m.dsn) : null,
-    m.transport?.requireTls === true, m.transport?.smtpUtf8 === true, m.transport?.tlsOptional === true]);
+    m.transport?.requireTls === true, m.transport?.smtpUtf8 === true, m.transport?.tlsOptional === true, m.subject ?? null]);
   const rcpts = [m.id, m.recipients, m.recipients.map(domainOf), m.notBefore ?? m.receivedAt, now];
   // Client mail: the recipients and their 'accepted' events (and outbox rows) in one statement.
   if (hasEvents(m)) await runPrepared(c, RECIPIENTS_ACCEPTED, [...rcpts, ...acceptedValues(meta.account, m.recipients, messageData(meta), now)]);
@@ -84,7 +84,7 @@ export async function recordResults(
   for (const o of outcomes) {
     const next = o.status === 'deferred' ? o.nextAttemptAt : null;
     const row = (await runPrepared<{ address: string; attempts: number }>(c, RECORD_OUTCOME, [o.status, next, o.response, now, o.rcptId, messageId, owner])).rows[0];
-    await runPrepared(c, INSERT_ATTEMPT, [now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.rcptId, messageId, o.source ?? null]);
+    await runPrepared(c, INSERT_ATTEMPT, [now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.rcptId, messageId, o.source ?? null, o.remoteIp ?? null, o.durationMs ?? null]);
     if (!row) continue;
     updated++;
     if (withEvents) events.push({ at: now, messageId, recipient: row.address, ...outcomeEvent(o, row.attempts, base) });

@@ -79,7 +79,7 @@ export const EVENT_WRITES = {
 type EventRow = EventRowValues & { data: string };
 const mapEvent = (r: EventRow) => toEvent(r, JSON.parse(r.data) as Record<string, unknown>);
 
-type SummaryRow = Pick<MessageRow, 'id' | 'account' | 'mail_from' | 'received_at' | 'size' | 'tags' | 'metadata' | 'stream'>;
+type SummaryRow = Pick<MessageRow, 'id' | 'account' | 'mail_from' | 'received_at' | 'size' | 'tags' | 'metadata' | 'stream'> & { subject?: string | null };
 
 export const EVENT_READS = {
   listEvents(db: Db, q: EventQuery): MessageEvent[] {
@@ -104,24 +104,25 @@ export const EVENT_READS = {
 
   /** Newest first; only mail relayed for a client (not DSNs, not inbound mail). */
   searchMessages(db: Db, q: MessageSearch): MessageSummary[] {
-    const rows = sql(db, `SELECT id, account, mail_from, received_at, size, tags, metadata, stream FROM queued_message m
+    const rows = sql(db, `SELECT id, account, mail_from, received_at, size, tags, metadata, stream, subject FROM queued_message m
                           WHERE account = @account AND route = 'relay' AND is_bounce = 0
                             AND (@since IS NULL OR received_at >= @since)
                             AND (@beforeAt IS NULL OR received_at < @beforeAt OR (received_at = @beforeAt AND id < @beforeId))
                             AND (@from IS NULL OR lower(mail_from) = lower(@from))
+                            AND (@subject IS NULL OR instr(lower(subject), lower(@subject)) > 0)
                             AND (@tag IS NULL OR EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value = @tag))
                             AND (@status IS NULL OR EXISTS (SELECT 1 FROM recipient r WHERE r.message_id = m.id AND r.state = @status))
                             AND (@rcpt IS NULL OR EXISTS (SELECT 1 FROM recipient r WHERE r.message_id = m.id AND lower(r.address) = lower(@rcpt)))
                           ORDER BY received_at DESC, id DESC LIMIT @limit`)
       .all({
         account: q.account, since: q.since ?? null, beforeAt: q.before?.receivedAt ?? null, beforeId: q.before?.id ?? null,
-        from: q.from ?? null, tag: q.tag ?? null, status: q.status ?? null, rcpt: q.recipient ?? null, limit: searchLimit(q.limit),
+        from: q.from ?? null, tag: q.tag ?? null, status: q.status ?? null, rcpt: q.recipient ?? null, subject: q.subject ?? null, limit: searchLimit(q.limit),
       }) as SummaryRow[];
     const rcpts = sql(db, 'SELECT address, state FROM recipient WHERE message_id = ? ORDER BY id');
     return rows.map((m) => {
       const meta = toMeta(m);
       return {
-        id: m.id, account: m.account, mailFrom: m.mail_from, receivedAt: m.received_at, size: m.size, tags: meta.tags, stream: meta.stream,
+        id: m.id, account: m.account, mailFrom: m.mail_from, receivedAt: m.received_at, size: m.size, tags: meta.tags, stream: meta.stream, subject: m.subject ?? null,
         recipients: rcpts.all(m.id) as { address: string; state: string }[],
       };
     });

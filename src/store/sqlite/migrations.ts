@@ -508,6 +508,17 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
       DROP INDEX recipient_due;
     `,
   },
+  {
+    version: 18,
+    sql: `
+      -- Issue 12, message timeline: per attempt the remote IP the session connected to and how long
+      -- the attempt took (null: before v18, local delivery, or no host reached); per message its
+      -- Subject (decoded, at most 200 characters; null: before v18 or none) for the subject search.
+      ALTER TABLE attempt ADD COLUMN remote_ip TEXT;
+      ALTER TABLE attempt ADD COLUMN duration_ms INTEGER;
+      ALTER TABLE queued_message ADD COLUMN subject TEXT;
+    `,
+  },
 ];
 
 /** Brings the database to the latest version; safe when several processes open it at once. */

@@ -39,7 +39,7 @@ export function getMessage(db: Db, id: string): MessageView | null {
   if (!m) return null;
   const recipients = (sql(db, `${RECIPIENT_VIEW} WHERE r.message_id = ? ORDER BY r.id`).all(id) as Parameters<typeof toRecipientView>[0][])
     .map(toRecipientView);
-  const attempts = sql(db, `SELECT a.rcpt_id, r.address, a.at, a.status, a.host, a.response, a.tls, a.source
+  const attempts = sql(db, `SELECT a.rcpt_id, r.address, a.at, a.status, a.host, a.response, a.tls, a.source, a.remote_ip, a.duration_ms
                             FROM attempt a JOIN recipient r ON r.id = a.rcpt_id WHERE a.message_id = ? ORDER BY a.at, a.id`).all(id);
   return toMessageView(m, recipients, attempts as Parameters<typeof toMessageView>[2]);
 }

@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { sqliteArgs, type SharedQuery } from '../sql/dialect.js';
 import type { MessageMeta, RateLimits } from '../platform-store.js';
 import type { AttemptRecord, AttemptTls, MessageView, NewMessage, RecipientState, RecipientView, UserRecord } from '../store.js';
+import { optionalAttemptFields } from '../row-mapping.js';
 export { domainOf, normalizeDomains } from '../row-mapping.js';
 
 export type Db = Database.Database;
@@ -34,6 +35,7 @@ export interface MessageRow {
   /** JSON MessageDsn (message/dsn-params.ts); null: none given. */
   dsn: string | null;
   require_tls: number; smtputf8: number; tls_optional: number;
+  subject: string | null;
 }
 export interface RecipientRow {
   id: number; message_id: string; address: string; domain: string; state: RecipientState; attempts: number;
@@ -43,7 +45,7 @@ export interface RecipientRow {
 interface AttemptRow {
   rcpt_id: number; address: string; at: number; status: AttemptRecord['status']; host: string | null; response: string;
   tls: string | null; // JSON AttemptTls
-  source: string | null;
+  source: string | null; remote_ip: string | null; duration_ms: number | null;
 }
 export interface UserRow {
   name: string; password_hash: string; created_at: number; any_domain: number; account: string; limits: string; default_stream: UserRecord['defaultStream'];
@@ -71,10 +73,12 @@ export const toMessageView = (m: MessageRow, recipients: RecipientView[], attemp
   isBounce: m.is_bounce === 1,
   route: m.route,
   meta: toMeta(m),
+  subject: m.subject ?? null,
   recipients,
   attempts: attempts.map((a) => ({
     at: a.at, rcptId: a.rcpt_id, address: a.address, status: a.status, host: a.host, response: a.response,
     ...(a.tls ? { tls: JSON.parse(a.tls) as AttemptTls } : {}), ...(a.source ? { source: a.source } : {}),
+    ...optionalAttemptFields(a),
   })),
 });
 

@@ -11,6 +11,7 @@ import { platformStoreContract } from '../../../test/contract/platform-store.con
 import { queueStoreContract } from '../../../test/contract/queue-store.contract.js';
 import { breakerContract } from '../../../test/contract/breaker.contract.js';
 import { sourceStoreContract } from '../../../test/contract/source-store.contract.js';
+import { timelineContract } from '../../../test/contract/timeline.contract.js';
 import { createLogger } from '../../events/log.js';
 import { newQueueId } from '../../message/ids.js';
 import { INLINE_MAX_BYTES } from './inline-body.js';
@@ -29,6 +30,13 @@ queueStoreContract('sqlite', async () => {
 breakerContract('sqlite', async (breakers) => {
   const dataDir = await tempDir();
   const store = new SqliteQueueStore({ dataDir, logger, breakers });
+  await store.open();
+  return { store, cleanup: async () => { await store.close(); await fs.rm(dataDir, { recursive: true, force: true }); } };
+});
+
+timelineContract('sqlite', async () => {
+  const dataDir = await tempDir();
+  const store = new SqliteQueueStore({ dataDir, logger });
   await store.open();
   return { store, cleanup: async () => { await store.close(); await fs.rm(dataDir, { recursive: true, force: true }); } };
 });

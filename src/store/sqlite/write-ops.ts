@@ -22,12 +22,12 @@ export function put(db: Db, fx: Effects, m: NewMessage, now: number, body: Uint8
   const meta = metaOf(m);
   const t = m.transport ?? NO_TRANSPORT_NEEDS;
   sql(db, `INSERT INTO queued_message (id, mail_from, size, received_at, origin, is_bounce, route, header_prefix, return_path,
-                                       account, tags, metadata, stream, dsn, require_tls, smtputf8, tls_optional)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+                                       account, tags, metadata, stream, dsn, require_tls, smtputf8, tls_optional, subject)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
     .run(m.id, m.mailFrom, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce ? 1 : 0, m.route, m.headerPrefix || null, m.returnPath ?? null,
       meta.account, meta.tags.length ? JSON.stringify(meta.tags) : null,
       Object.keys(meta.metadata).length ? JSON.stringify(meta.metadata) : null, meta.stream, m.dsn ? JSON.stringify(m.dsn) : null,
-      t.requireTls ? 1 : 0, t.smtpUtf8 ? 1 : 0, t.tlsOptional ? 1 : 0);
+      t.requireTls ? 1 : 0, t.smtpUtf8 ? 1 : 0, t.tlsOptional ? 1 : 0, m.subject ?? null);
   const insert = sql(db, `INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at, stream, account)
                           VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)`);
   const dueAt = m.notBefore ?? m.receivedAt;
@@ -77,8 +77,8 @@ export function recordResults(
                             lease_until = NULL, last_response = ?, updated_at = ?
                           WHERE id = ? AND message_id = ? AND state = 'delivering' AND (? IS NULL OR lease_owner = ?)
                           RETURNING address, attempts`);
-  const history = sql(db, `INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls, source)
-                           SELECT message_id, id, ?, ?, ?, ?, ?, ? FROM recipient WHERE id = ? AND message_id = ?`);
+  const history = sql(db, `INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls, source, remote_ip, duration_ms)
+                           SELECT message_id, id, ?, ?, ?, ?, ?, ?, ?, ? FROM recipient WHERE id = ? AND message_id = ?`);
   const owner = opts.owner ?? null;
   let updated = 0;
   const meta = toMeta(msg);
@@ -88,7 +88,7 @@ export function recordResults(
   for (const o of outcomes) {
     const next = o.status === 'deferred' ? o.nextAttemptAt : null;
     const row = update.get(o.status, next, o.response, now, o.rcptId, messageId, owner, owner) as { address: string; attempts: number } | undefined;
-    history.run(now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.source ?? null, o.rcptId, messageId);
+    history.run(now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.source ?? null, o.remoteIp ?? null, o.durationMs ?? null, o.rcptId, messageId);
     if (!row) continue;
     updated++;
     if (withEvents) events.push({ at: now, account: meta.account, messageId, recipient: row.address, ...outcomeEvent(o, row.attempts, base) });
