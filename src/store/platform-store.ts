@@ -180,7 +180,7 @@ export interface MessageSummary {
   size: number;
   tags: string[];
   stream: 'transactional' | 'broadcast';
-  /** The decoded Subject; null: none, or accepted before SQLite v18 / PostgreSQL v16. */
+  /** The decoded Subject; null: none, or accepted before SQLite v18 / PostgreSQL v15. */
   subject: string | null;
   recipients: { address: string; state: string }[];
 }

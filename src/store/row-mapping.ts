@@ -18,7 +18,7 @@ export const toKey = (k: KeyRow): DkimKey => ({
   selector: k.selector, algorithm: k.algorithm, privateKey: k.private_key, publicKey: k.public_key, createdAt: k.created_at, state: k.state,
 });
 
-/** An attempt row's remote IP and duration (SQLite v18 / PostgreSQL v16), present only when stored. */
+/** An attempt row's remote IP and duration (SQLite v18 / PostgreSQL v15), present only when stored. */
 export const optionalAttemptFields = (a: { remote_ip: string | null; duration_ms: number | null }): Pick<AttemptRecord, 'remoteIp' | 'durationMs'> => ({
   ...(a.remote_ip ? { remoteIp: a.remote_ip } : {}), ...(a.duration_ms !== null && a.duration_ms !== undefined ? { durationMs: Number(a.duration_ms) } : {}),
 });

@@ -154,9 +154,9 @@ export interface AttemptRecord {
   tls?: AttemptTls;
   /** The egress source the attempt used (delivery/egress.ts); absent for local delivery and before SQLite v15 / PostgreSQL v13. */
   source?: string;
-  /** The remote IP the session connected to; absent when no host was reached and before SQLite v18 / PostgreSQL v16. */
+  /** The remote IP the session connected to; absent when no host was reached and before SQLite v18 / PostgreSQL v15. */
   remoteIp?: string;
-  /** The attempt's duration in ms; absent before SQLite v18 / PostgreSQL v16. */
+  /** The attempt's duration in ms; absent before SQLite v18 / PostgreSQL v15. */
   durationMs?: number;
 }
 
@@ -184,7 +184,7 @@ export interface MessageView {
   recipients: RecipientView[];
   attempts: AttemptRecord[];
   meta: MessageMeta;
-  /** The decoded Subject (at most 200 characters); null: none, or accepted before SQLite v18 / PostgreSQL v16. */
+  /** The decoded Subject (at most 200 characters); null: none, or accepted before SQLite v18 / PostgreSQL v15. */
   subject: string | null;
 }
 

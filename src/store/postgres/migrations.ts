@@ -469,7 +469,7 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
     `,
   },
   {
-    version: 16,
+    version: 15,
     sql: `
       -- Issue 12, message timeline: per attempt the remote IP the session connected to and how long
       -- the attempt took (null: before v16, local delivery, or no host reached); per message its
