@@ -8,12 +8,11 @@
 //    never opens a third session.
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { RelayProcess, eventually, type LogLine } from '../helpers/relay-process.js';
-import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
-import { Submitter, queueIdOf } from '../helpers/smtp-client.js';
-import { startSimulator, type Simulator } from '../../src/sim/simulator.js';
+import { eventually, type LogLine, type RelayProcess } from '../helpers/relay-process.js';
+import type { DnsServer } from '../helpers/dns-server.js';
+import { startShapingSetup, submitTo } from '../helpers/sim-relay.js';
+import type { Simulator } from '../../src/sim/simulator.js';
 
-const PASSWORD = 'correct horse battery';
 let dns: DnsServer;
 let sim: Simulator;
 let relay: RelayProcess;
@@ -22,36 +21,7 @@ let simNow = Date.now();
 const shapingLogs = (): LogLine[] => relay.logs.filter((l) => String(l.event ?? '').startsWith('shaping.'));
 
 before(async () => {
-  dns = await startDnsServer();
-  sim = await startSimulator({
-    clock: { now: () => simNow },
-    keepBodies: false,
-    providers: [
-      { name: 'gmail', profile: 'gmail', host: '127.0.0.2' },
-      { name: 'yahoo', profile: 'yahoo', host: '127.0.0.4', overrides: { ratePerMinute: 3, maxConnectionsPerIp: 2 } },
-    ],
-  });
-  const zone: Parameters<DnsServer['setZone']>[0] = {
-    'aspmx.l.gmail.test': { A: ['127.0.0.2'] },
-    'yahoo.test': { MX: [{ exchange: 'mta5.am0.yahoodns.test', priority: 1 }] },
-    'mta5.am0.yahoodns.test': { A: ['127.0.0.4'] },
-  };
-  dns.setZone(zone);
-  relay = await RelayProcess.create({
-    dns: { servers: [`127.0.0.1:${dns.port}`] },
-    delivery: {
-      port: sim.address('gmail').port, pollInterval: '200ms', connectTimeout: '3s',
-      retrySchedule: { initial: '300ms', factor: 1, max: '300ms', jitter: 0 },
-    },
-    shaping: {
-      mx: [{ provider: 'gmail', mx: '*.gmail.test' }, { provider: 'yahoo', mx: '*.yahoodns.test' }],
-      providers: { gmail: { perMinute: 60, perHour: null }, yahoo: { maxConnections: 2, perMinute: 600, perHour: null } },
-      maxSuspend: '1s', recoverEvery: '1s',
-    },
-  });
-  const add = await relay.cli(['users', 'add', 'alice', '--domain', 'example.com'], PASSWORD + '\n');
-  assert.equal(add.code, 0, add.stderr);
-  await relay.start();
+  ({ dns, sim, relay } = await startShapingSetup(() => simNow));
 });
 
 after(async () => {
@@ -59,17 +29,8 @@ after(async () => {
   await Promise.all([sim?.close(), dns?.close()]);
 });
 
-async function submit(to: string[], subject: string): Promise<string> {
-  const sub = new Submitter({ port: relay.port('submission'), user: 'alice', pass: PASSWORD });
-  try {
-    const id = queueIdOf(await sub.send('alice@example.com', to, `Subject: ${subject}\r\n\r\n${subject}\r\n`));
-    assert.ok(id);
-    return id;
-  } finally { sub.close(); }
-}
+const submit = (to: string[], subject: string): Promise<string> => submitTo(relay, to, subject);
 
-interface Counts { queued: number; deferred: number; delivering: number; delivered: number; bounced: number; expired: number }
-const counts = async () => JSON.parse((await relay.cli(['queue', 'stats', '--json'])).stdout) as Counts;
 
 test('a provider answering 421 [TSS04] after 3 a minute: the relay suspends it, recovers and delivers everything, no bounce, never over 2 sessions', async () => {
   const ids: string[] = [];

@@ -9,12 +9,11 @@
 // runs with shaping.maxSuspend 1s here so the suspension ends while the test moves the window.
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { RelayProcess, eventually } from '../helpers/relay-process.js';
+import { eventually, type RelayProcess } from '../helpers/relay-process.js';
 import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
-import { Submitter, queueIdOf } from '../helpers/smtp-client.js';
+import { startSimRelay, submitTo } from '../helpers/sim-relay.js';
 import { startSimulator, type Simulator } from '../../src/sim/simulator.js';
 
-const PASSWORD = 'correct horse battery';
 let dns: DnsServer;
 let sim: Simulator;
 let relay: RelayProcess;
@@ -42,17 +41,7 @@ before(async () => {
     'busy.gmail.test': { MX: [{ exchange: 'alt1.gmail-smtp-in.l.gmail.test', priority: 5 }] },
     'alt1.gmail-smtp-in.l.gmail.test': { A: ['127.0.0.5'] },
   });
-  relay = await RelayProcess.create({
-    dns: { servers: [`127.0.0.1:${dns.port}`] },
-    delivery: {
-      port: sim.address('gmail').port, pollInterval: '200ms', connectTimeout: '3s',
-      retrySchedule: { initial: '300ms', factor: 1, max: '300ms', jitter: 0 },
-    },
-    shaping: { maxSuspend: '1s', recoverEvery: '1s' },
-  });
-  const add = await relay.cli(['users', 'add', 'alice', '--domain', 'example.com'], PASSWORD + '\n');
-  assert.equal(add.code, 0, add.stderr);
-  await relay.start();
+  relay = await startSimRelay({ dns, sim, port: 'gmail', shaping: { maxSuspend: '1s', recoverEvery: '1s' } });
 });
 
 after(async () => {
@@ -60,14 +49,7 @@ after(async () => {
   await Promise.all([sim?.close(), dns?.close()]);
 });
 
-async function submit(to: string[], subject: string): Promise<string> {
-  const sub = new Submitter({ port: relay.port('submission'), user: 'alice', pass: PASSWORD });
-  try {
-    const id = queueIdOf(await sub.send('alice@example.com', to, `Subject: ${subject}\r\n\r\n${subject}\r\n`));
-    assert.ok(id);
-    return id;
-  } finally { sub.close(); }
-}
+const submit = (to: string[], subject: string): Promise<string> => submitTo(relay, to, subject);
 
 interface QueueView { recipients: { address: string; state: string }[]; attempts: { address: string; status: string; response: string }[] }
 const show = async (id: string) => JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout) as QueueView;
