@@ -107,10 +107,17 @@ test('postgres store: a private server on a full tmpfs: 53100 is an outage (451,
 
   await disk.fill();
   const large = randomBytes(400_000); // incompressible: new TOAST pages
-  await assert.rejects(put(store, newQueueId(), large), (err: Error & { code?: string; cause?: { code?: string } }) => {
+  // The first write that needs space the server does not hold yet fails; one or two may still fit in
+  // space it had allocated before the disk filled (free pages in its relation files), and are kept.
+  let accepted = 0;
+  for (;; accepted++) {
+    assert.ok(accepted < 20, 'a put fails with disk_full within 20 × 400 KB on a full disk');
+    const err = await put(store, newQueueId(), randomBytes(400_000)).then(() => null, (e: unknown) => e as Error & { code?: string; cause?: { code?: string } });
+    if (!err) continue;
     assert.equal(err.cause?.code, '53100', `the server ran out of space: ${err.message}`);
-    return err.code === 'ERR_QUEUE_UNAVAILABLE';
-  });
+    assert.equal(err.code, 'ERR_QUEUE_UNAVAILABLE');
+    break;
+  }
   assert.equal((await store.checkWritable()).writable, false);
   assert.equal((await store.counts()).delivering, 1, 'reads still work');
 
@@ -122,7 +129,7 @@ test('postgres store: a private server on a full tmpfs: 53100 is an outage (451,
     await new Promise((r) => setTimeout(r, 100));
     await store.recordHeartbeat({ nodeId: 'n1', startedAt: 1, lastSeenAt: Date.now(), inFlight: 0 });
   }
-  assert.deepEqual(await store.counts(), { queued: 1, deferred: 0, delivering: 0, held: 0, delivered: 1, bounced: 0, expired: 0, suppressed: 0 });
+  assert.deepEqual(await store.counts(), { queued: 1 + accepted, deferred: 0, delivering: 0, held: 0, delivered: 1, bounced: 0, expired: 0, suppressed: 0 });
   const log = await fs.readFile(path.join(server.dir, 'server.log'), 'utf8');
   assert.doesNotMatch(log, /PANIC/, 'the server survived its full disk');
   assert.deepEqual(events.filter((e) => /^queue\.(un)?available$/.test(e)), ['queue.unavailable', 'queue.available'], 'logged once each');
