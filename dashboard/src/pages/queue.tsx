@@ -1,7 +1,7 @@
 // Queue: waiting recipients by state, the oldest one's age, and by destination domain (GET
 // /v1/queue); the per-provider throttle state (GET /v1/queue/providers, when the relay has it).
 // Bulk hold / release / retry / delete is on the Messages page (select rows, or filter by status).
-import { api } from '../api.js';
+import { api, ApiFailure } from '../api.js';
 import { useLoad } from '../data.js';
 import { formatAge } from '../format.js';
 import { ErrorLine, Link, Loading, PageHeader } from '../ui.js';
@@ -43,9 +43,14 @@ export function QueuePage() {
           </div>
         </>
       ) : null}
-      <h2>Mailbox providers</h2>
-      <ErrorLine error={providers.error} />
-      {providers.data ? <GenericTable caption="Throttle state by provider" rows={providers.data.data} /> : null}
+      {/* The provider queue is the operator's (it spans accounts): an account's user is not shown an error for it. */}
+      {providers.error instanceof ApiFailure && providers.error.status === 403 ? null : (
+        <>
+          <h2>Mailbox providers</h2>
+          <ErrorLine error={providers.error} />
+          {providers.data ? <GenericTable caption="Throttle state by provider" rows={providers.data.data} /> : null}
+        </>
+      )}
     </section>
   );
 }
