@@ -1,10 +1,21 @@
-// Owns DKIM signing (RFC 6376, RFC 8463) through mailauth's dkimSign: relaxed/relaxed, one
-// signature per key (dual RSA + Ed25519), h= naming the fields below that are present, with From
-// listed once more than it occurs ("oversigned"), so a From field added later breaks the
-// signature instead of being displayed by the receiver. Returns the header lines to prepend.
+// Owns DKIM signing (RFC 6376, RFC 8463): relaxed/relaxed by default, one signature per key (dual
+// RSA + Ed25519), h= naming the fields below that are present, with From listed once more than it
+// occurs ("oversigned"), so a From field added later breaks the signature instead of being
+// displayed by the receiver. Returns the header lines to prepend.
+//
+// mailauth does the DKIM work (header/body split, body and header canonicalisation, the tag list
+// and its folding); the one step done here is crypto.sign with a parsed KeyObject. mailauth's
+// dkimSign parses the PEM on every call (createPrivateKey, 1.5–1.9 ms, more than the signature)
+// and refuses a KeyObject, so we drive its parts ourselves and keep parsed keys in a cache keyed
+// by the PEM text: a rotated key is a different PEM, hence a different entry (bench/README.md
+// "The DKIM key parse").
+/// <reference path="./mailauth-dkim.d.ts" />
+import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { DKIMSignOptions } from 'mailauth';
-import { dkimSign } from 'mailauth/lib/dkim/sign.js'; // not the package root: that loads SPF/DMARC/BIMI/ARC too
+import { dkimBody, type BodyHash } from 'mailauth/lib/dkim/body/index.js';
+import { generateCanonicalizedHeader } from 'mailauth/lib/dkim/header/index.js';
+import { MessageParser, type ParsedHeaders } from 'mailauth/lib/dkim/message-parser.js';
+import { formatSignatureHeaderLine, getSigningHeaderLines, writeToStream } from 'mailauth/lib/tools.js';
 import { RelayError } from '../errors.js';
 import type { DkimAlgorithm } from '../store/store.js';
 
@@ -13,59 +24,96 @@ export const SIGNED_HEADERS = [
   'From', 'To', 'Cc', 'Subject', 'Date', 'Message-ID', 'Reply-To', 'MIME-Version', 'Content-Type',
   'Content-Transfer-Encoding', 'List-Unsubscribe', 'List-Unsubscribe-Post',
 ] as const;
+const HEADER_LIST = SIGNED_HEADERS.join(':');
 
 export interface SigningKey { selector: string; algorithm: DkimAlgorithm; privateKey: string }
+
+export type Canonicalization = `${'relaxed' | 'simple'}/${'relaxed' | 'simple'}`;
 
 export interface SignOptions {
   domain: string;                 // d=
   keys: readonly SigningKey[];    // one DKIM-Signature each; RSA first
   /** t= (defaults to now); tests and the accept path pass the injected clock's time. */
   signTime?: Date;
+  /** c= (header/body); relaxed/relaxed unless given. */
+  canonicalization?: Canonicalization;
 }
 
 export class DkimSignError extends RelayError {
   constructor(message: string, options?: { cause?: unknown }) { super('ERR_DKIM_SIGN', message, undefined, options); }
 }
 
-/** A header as mailauth's parser gives it to the hook below. */
-interface ParsedHeader { key: string; casedKey: string }
+const ORDER: Record<DkimAlgorithm, number> = { rsa: 0, ed25519: 1 };
 
-/**
- * Oversigns From. mailauth builds h= by joining the `casedKey` of each signed field, and hashes
- * each field's own line, so naming From twice in the first From field's key adds one "From" to
- * h= without adding bytes to the hash: exactly an oversigned From. mailauth has no option for
- * this; its `getARChain` callback (called with the parsed header block before signing, for ARC)
- * is the one hook. The tests assert the resulting h= and verify with an independent verifier.
- */
-function oversignFrom(headers: { parsed: ParsedHeader[] }): false {
-  const from = headers.parsed.find((h) => h.key === 'from');
-  if (from) from.casedKey = `${from.casedKey}: ${from.casedKey}`;
-  return false; // no ARC chain
+/** Parsed private keys by PEM text. Bounded: cleared when full (keys in use are parsed again once). */
+const parsedKeys = new Map<string, KeyObject>();
+const PARSED_KEYS_MAX = 1000;
+
+function keyObject(key: SigningKey, domain: string): KeyObject {
+  let parsed = parsedKeys.get(key.privateKey);
+  if (!parsed) {
+    try { parsed = createPrivateKey({ key: key.privateKey, format: 'pem' }); } catch (err) {
+      throw new DkimSignError(`DKIM signing for ${domain} (selector ${key.selector}) failed: ${(err as Error).message}`, { cause: err });
+    }
+    if (parsedKeys.size >= PARSED_KEYS_MAX) parsedKeys.clear();
+    parsedKeys.set(key.privateKey, parsed);
+  }
+  if (parsed.asymmetricKeyType !== key.algorithm) {
+    throw new DkimSignError(`DKIM signing for ${domain} (selector ${key.selector}) failed: Invalid key type: "${parsed.asymmetricKeyType}" (expecting "${key.algorithm}")`);
+  }
+  return parsed;
 }
 
-const ORDER: Record<DkimAlgorithm, number> = { rsa: 0, ed25519: 1 };
+/**
+ * The header block (From oversigned) and the body hash of a message, through mailauth's parser
+ * and body canonicaliser. Oversigning: mailauth builds h= by joining the `casedKey` of each signed
+ * field and hashes each field's own line, so naming From twice in the first From field's key adds
+ * one "From" to h= without adding bytes to the hash: exactly an oversigned From.
+ */
+class BodyHasher extends MessageParser {
+  headers: ParsedHeaders | null = null;
+  #hash: BodyHash | null = null;
+  constructor(private readonly bodyCanon: string) { super(); }
+
+  override async messageHeaders(headers: ParsedHeaders): Promise<void> {
+    this.headers = headers;
+    const from = headers.parsed.find((h) => h.key === 'from');
+    if (from) from.casedKey = `${from.casedKey}: ${from.casedKey}`;
+    this.#hash = dkimBody(this.bodyCanon, 'sha256', false);
+  }
+
+  override async nextChunk(chunk: Buffer): Promise<void> { this.#hash!.update(chunk); }
+
+  /** bh= once the whole message is written (a message without a body hashes an empty one). */
+  bodyHash(): string { return this.#hash!.digest('base64'); }
+}
 
 /** The DKIM-Signature header lines (CRLF-terminated) to prepend to `message`; '' if `keys` is empty. */
 export async function signMessage(message: Buffer | Readable, opts: SignOptions): Promise<string> {
   if (opts.keys.length === 0) return '';
   const keys = [...opts.keys].sort((a, b) => ORDER[a.algorithm] - ORDER[b.algorithm]);
-  const options = {
-    canonicalization: 'relaxed/relaxed',
-    headerList: SIGNED_HEADERS.join(':'), // mailauth takes a colon-separated string (its typings say string[])
-    signTime: opts.signTime ?? new Date(),
-    getARChain: oversignFrom,
-    signatureData: keys.map((k) => ({
-      signingDomain: opts.domain, selector: k.selector, privateKey: k.privateKey, algorithm: `${k.algorithm}-sha256`,
-      canonicalization: 'relaxed/relaxed',
-    })),
-  } as unknown as DKIMSignOptions;
-  let result: Awaited<ReturnType<typeof dkimSign>>;
-  try { result = await dkimSign(message, options); } catch (err) {
+  let parsed: KeyObject[];
+  try { parsed = keys.map((k) => keyObject(k, opts.domain)); } catch (err) { // before reading: a bad key fails at once
+    if (!Buffer.isBuffer(message)) message.resume(); // nothing will read it: do not buffer the message
+    throw err;
+  }
+  const canonicalization = opts.canonicalization ?? 'relaxed/relaxed';
+  const hasher = new BodyHasher(canonicalization.split('/')[1]!);
+  try { await writeToStream(hasher, message); } catch (err) {
     throw new DkimSignError(`DKIM signing for ${opts.domain} failed: ${(err as Error).message}`, { cause: err });
   }
-  if (result.errors.length > 0) {
-    const first = result.errors[0] as unknown as { err?: Error; selector?: string };
-    throw new DkimSignError(`DKIM signing for ${opts.domain} (selector ${first.selector ?? '?'}) failed: ${first.err?.message ?? 'unknown error'}`);
-  }
-  return result.signatures;
+  if (!hasher.headers) return ''; // an empty message: nothing to sign
+  const lines = getSigningHeaderLines(hasher.headers.parsed, HEADER_LIST);
+  const bodyHash = hasher.bodyHash();
+  const signTime = opts.signTime ?? new Date();
+  return keys.map((k, i) => {
+    const { canonicalizedHeader, dkimHeaderOpts } = generateCanonicalizedHeader('DKIM', lines, {
+      signingDomain: opts.domain, selector: k.selector, algorithm: `${k.algorithm}-sha256`, canonicalization, bodyHash, signTime,
+    });
+    // RFC 8463: Ed25519 signs the SHA-256 of the canonicalised header; RSA signs it with rsa-sha256.
+    const b = k.algorithm === 'rsa'
+      ? cryptoSign('rsa-sha256', canonicalizedHeader, parsed[i]!)
+      : cryptoSign(null, createHash('sha256').update(canonicalizedHeader).digest(), parsed[i]!);
+    return `${formatSignatureHeaderLine('DKIM', { ...dkimHeaderOpts, b: b.toString('base64') }, true)}\r\n`;
+  }).join('');
 }
