@@ -1,70 +1,91 @@
-// Benchmark: POST /v1/messages through the in-process HTTP API (fastify, zod, MailComposer,
-// Ed25519 DKIM signing, SQLite store with group commit) with 1, 20 and 50 concurrent clients, 300
-// messages each run, median of 3 runs on fresh data directories. Reports messages/s and p50/p99;
-// with API_BENCH_JSON=FILE also appends one JSON line per concurrency (bench/run.sh all).
-//   npx tsc -p bench/tsconfig.json && node dist/bench/api-send.js
-import { appendFileSync } from 'node:fs';
-import fs from 'node:fs/promises';
-import os from 'node:os';
+// Benchmark: POST /v1/messages (≈3 KB JSON, text + HTML, Ed25519 DKIM) with the relay and the
+// client in separate processes (bench/api-server.ts, bench/api-client.ts: undici, one keep-alive
+// connection per client), at 1, 20 and 50 concurrent clients, on SQLite and/or PostgreSQL. Each
+// run starts a fresh relay (fresh data directory or database), warms it up with 100 messages, then
+// sends MESSAGES; it reports msg/s, p50/p99 latency and the relay's CPU ms per message (its own
+// process, SQLite worker included; not PostgreSQL's). Median of RUNS runs by rate.
+// With --before DIST (the dist/ root of another build, e.g. the base commit's), each run is made
+// against both builds in turn, interleaved, and the ratio after/before is printed.
+// With API_BENCH_JSON=FILE it appends one JSON line per (store, build, concurrency) (bench/run.sh all).
+//   npx tsc -p bench/tsconfig.json && node dist/bench/api-send.js [--store sqlite|postgres|both]
+//     [--clients 1,20,50] [--messages 1000] [--runs 3] [--before DIR] [--server-flags="--cpu-prof ..."]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
-import { systemClock } from '../src/clock.js';
-import { configSchema } from '../src/config/schema.js';
-import { MessageSigner } from '../src/domains/message-signer.js';
-import { startApi } from '../src/http/index.js';
-import { openStore } from '../src/store/open-store.js';
-import { fixedSecrets } from '../src/events/secret-ring.js';
-import { randomBytes } from 'node:crypto';
-import { seedTenant } from '../test/helpers/api-fixture.js';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
-const MESSAGES = 300;
-const RUNS = 3;
-const body = JSON.stringify({
-  from: 'App <app@acme.test>', to: ['bob@dest.test'], subject: 'Your receipt', text: 'Thanks! '.repeat(200),
-  html: `<p>${'Thanks! '.repeat(200)}</p>`, tags: ['receipt'], metadata: { order: '1' },
-});
+const here = path.dirname(fileURLToPath(import.meta.url));
+const { values: opt } = parseArgs({ options: {
+  store: { type: 'string', default: 'sqlite' }, clients: { type: 'string', default: '1,20,50' },
+  messages: { type: 'string', default: '1000' }, runs: { type: 'string', default: '3' },
+  before: { type: 'string' }, 'server-flags': { type: 'string', default: '' },
+} });
+const stores = opt.store === 'both' ? ['sqlite', 'postgres'] : [opt.store!];
+const clients = opt.clients!.split(',').map(Number);
+const MESSAGES = Number(opt.messages);
+const RUNS = Number(opt.runs);
+const builds: [string, string][] = [['after', path.join(here, '..')], ...(opt.before ? [['before', path.resolve(opt.before)] as [string, string]] : [])];
+const serverFlags = opt['server-flags']!.split(' ').filter(Boolean);
 
-async function run(concurrency: number): Promise<{ rate: number; p50: number; p99: number }> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-bench-api-'));
-  const config = configSchema.parse({ hostname: 'relay.test', dataDir: dir, http: { port: 0 } });
-  const logger = pino({ level: 'silent' });
-  const store = openStore(config, logger, 'relay');
-  await store.open();
-  const t = await seedTenant(store, { account: 'acme', domains: ['acme.test'], keys: { send: ['send'] } });
-  const signer = new MessageSigner({ store, hostname: config.hostname, domains: config.domains, clock: systemClock, logger });
-  const api = (await startApi({ config, store, clock: systemClock, logger, tls: { cert: '', key: '' }, signer, bounceSecrets: fixedSecrets(randomBytes(32)) }))!;
-  const url = `http://127.0.0.1:${api.address.port}/v1/messages`;
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < MESSAGES) {
-      next++;
-      const t0 = performance.now();
-      const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${t.tokens.send}`, 'content-type': 'application/json' }, body });
-      if (res.status !== 202) throw new Error(`status ${res.status}: ${await res.text()}`);
-      await res.arrayBuffer();
-      latencies.push(performance.now() - t0);
-    }
-  }));
-  const elapsed = (performance.now() - started) / 1000;
-  await api.close();
-  await store.close();
-  await fs.rm(dir, { recursive: true, force: true });
-  latencies.sort((a, b) => a - b);
-  return { rate: MESSAGES / elapsed, p50: latencies[Math.floor(latencies.length / 2)]!, p99: latencies[Math.floor(latencies.length * 0.99)]! };
+interface Result { rate: number; p50: number; p99: number; cpuMsPerMsg: number }
+
+function lines(child: ChildProcess): () => Promise<string> {
+  const rl = readline.createInterface({ input: child.stdout! });
+  const queue: string[] = [];
+  const waiting: ((l: string) => void)[] = [];
+  rl.on('line', (l) => { const w = waiting.shift(); if (w) w(l); else queue.push(l); });
+  return () => new Promise((resolve, reject) => {
+    const l = queue.shift();
+    if (l !== undefined) return resolve(l);
+    waiting.push(resolve);
+    child.once('exit', (code) => reject(new Error(`process exited (${code})`)));
+  });
 }
 
-for (const c of [1, 20, 50]) {
-  const results = [];
-  for (let i = 0; i < RUNS; i++) results.push(await run(c));
-  results.sort((a, b) => a.rate - b.rate);
-  const m = results[Math.floor(RUNS / 2)]!;
-  console.log(`concurrency ${c}: ${m.rate.toFixed(0)} msg/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms (median of ${RUNS})`);
-  const json = process.env.API_BENCH_JSON;
-  if (json) {
-    const line = { ts: new Date().toISOString(), bench: 'api-send', concurrency: c, messages: MESSAGES, runs: RUNS, ...m,
-      peak_rss_mb: process.resourceUsage().maxRSS / 1024, loadavg_after: (await fs.readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ') };
-    appendFileSync(json, JSON.stringify(line) + '\n');
+function runClient(url: string, token: string, concurrency: number, messages: number): Promise<{ rate: number; p50: number; p99: number }> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [path.join(here, 'api-client.js'), url, token, String(concurrency), String(messages)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client exited ${code}`))));
+  });
+}
+
+async function run(root: string, store: string, concurrency: number): Promise<Result> {
+  const server = spawn(process.execPath, [...serverFlags, path.join(here, 'api-server.js'), path.join(root), store], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const next = lines(server);
+  const { port, token } = JSON.parse(await next());
+  const url = `http://127.0.0.1:${port}/v1/messages`;
+  const cpu = async () => { server.stdin!.write('cpu\n'); return JSON.parse(await next()).cpuMs as number; };
+  await runClient(url, token, concurrency, 100);
+  const cpu0 = await cpu();
+  const r = await runClient(url, token, concurrency, MESSAGES);
+  const cpuMsPerMsg = ((await cpu()) - cpu0) / MESSAGES;
+  server.stdin!.write('stop\n');
+  await new Promise((resolve) => server.once('exit', resolve));
+  return { ...r, cpuMsPerMsg };
+}
+
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const median = (rs: Result[]) => [...rs].sort((a, b) => a.rate - b.rate)[Math.floor(rs.length / 2)]!;
+console.log(`${MESSAGES} messages per run, median of ${RUNS}; builds: ${builds.map(([n, r]) => `${n}=${r}`).join(', ')}; load ${loadavg()}`);
+for (const store of stores) {
+  for (const c of clients) {
+    const results = new Map<string, Result[]>(builds.map(([n]) => [n, []]));
+    for (let i = 0; i < RUNS; i++) for (const [name, root] of builds) results.get(name)!.push(await run(root, store, c));
+    const meds = new Map([...results].map(([n, rs]) => [n, median(rs)]));
+    for (const [name, m] of meds) {
+      console.log(`${store} ${name} ${c} clients: ${m.rate.toFixed(0)} msg/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, relay CPU ${m.cpuMsPerMsg.toFixed(2)} ms/msg`);
+      const json = process.env.API_BENCH_JSON;
+      if (json) {
+        appendFileSync(json, `${JSON.stringify({ ts: new Date().toISOString(), bench: 'api-send', store, build: name, concurrency: c, messages: MESSAGES, runs: RUNS, ...m, loadavg_after: loadavg() })}\n`);
+      }
+    }
+    if (meds.has('before')) {
+      const a = meds.get('after')!, b = meds.get('before')!;
+      console.log(`${store} ${c} clients: after/before msg/s ${(a.rate / b.rate).toFixed(2)}x, CPU/msg ${(a.cpuMsPerMsg / b.cpuMsPerMsg).toFixed(2)}x (load ${loadavg()})`);
+    }
   }
 }

@@ -1,0 +1,34 @@
+// The client side of bench/api-send.ts, run as its own process: `concurrency` clients, each with
+// its own keep-alive connection (undici Pool), POST the same ≈3 KB JSON message to /v1/messages
+// until `messages` have been sent; every answer must be 202. Prints {rate, p50, p99} (msg/s, ms).
+//   node dist/bench/api-client.js URL TOKEN CONCURRENCY MESSAGES
+import { Pool } from 'undici';
+
+const [url, token, concurrencyArg, messagesArg] = process.argv.slice(2);
+const concurrency = Number(concurrencyArg);
+const messages = Number(messagesArg);
+const body = JSON.stringify({
+  from: 'App <app@acme.test>', to: ['bob@dest.test'], subject: 'Your receipt', text: 'Thanks! '.repeat(200),
+  html: `<p>${'Thanks! '.repeat(200)}</p>`, tags: ['receipt'], metadata: { order: '1' },
+});
+const target = new URL(url!);
+const pool = new Pool(target.origin, { connections: concurrency, pipelining: 1 });
+const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+
+const latencies: number[] = [];
+let next = 0;
+const started = performance.now();
+await Promise.all(Array.from({ length: concurrency }, async () => {
+  while (next < messages) {
+    next++;
+    const t0 = performance.now();
+    const res = await pool.request({ method: 'POST', path: target.pathname, headers, body });
+    const text = await res.body.text();
+    if (res.statusCode !== 202) throw new Error(`status ${res.statusCode}: ${text}`);
+    latencies.push(performance.now() - t0);
+  }
+}));
+const elapsed = (performance.now() - started) / 1000;
+await pool.close();
+latencies.sort((a, b) => a - b);
+process.stdout.write(`${JSON.stringify({ rate: messages / elapsed, p50: latencies[Math.floor(latencies.length / 2)], p99: latencies[Math.floor(latencies.length * 0.99)] })}\n`);

@@ -1,0 +1,65 @@
+// The relay side of bench/api-send.ts, run as its own process: the HTTP API wired as main.ts wires
+// it (store, DKIM signer, quota service and account cache), on SQLite in a temp data directory or on
+// a fresh PostgreSQL database, with one account, one sending domain (Ed25519) and one API key.
+// Imports the relay from the dist tree given as argv[2] (this checkout's by default), so one
+// invocation can compare two builds. Prints {port, token}; then answers stdin lines:
+// "cpu" -> {cpuMs} (this process, SQLite worker thread included), "stop" -> closes and exits.
+//   node dist/bench/api-server.js [distRoot] [sqlite|postgres]
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { pino } from 'pino';
+
+const root = path.resolve(process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..'));
+const storeKind = process.argv[3] ?? 'sqlite';
+const pgAdminUrl = process.env.PL_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const load = (rel: string) => import(pathToFileURL(path.join(root, rel)).href);
+
+const [{ systemClock }, { configSchema }, { MessageSigner }, { startApi }, { openStore }, { fixedSecrets }, { seedTenant }, { QuotaService }, { AccountCache }] =
+  await Promise.all(['src/clock.js', 'src/config/schema.js', 'src/domains/message-signer.js', 'src/http/index.js', 'src/store/open-store.js',
+    'src/events/secret-ring.js', 'test/helpers/api-fixture.js', 'src/accounts/quota.js', 'src/accounts/account-cache.js'].map(load));
+
+const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-bench-api-'));
+let dbName: string | null = null;
+let storageUrl: string | null = null;
+if (storeKind === 'postgres') {
+  dbName = `postlane_bench_api_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: pgAdminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  await admin.end();
+  const u = new URL(pgAdminUrl);
+  u.pathname = `/${dbName}`;
+  storageUrl = u.href;
+}
+const config = configSchema.parse({ hostname: 'relay.test', dataDir: dir, http: { port: 0 }, storage: { url: storageUrl } });
+const logger = pino({ level: 'silent' });
+const store = openStore(config, logger, 'relay');
+await store.open();
+const tenant = await seedTenant(store, { account: 'acme', domains: ['acme.test'], keys: { send: ['send'] } });
+const accounts = new AccountCache(store, systemClock);
+const quota = new QuotaService(store, systemClock, accounts);
+const signer = new MessageSigner({ store, hostname: config.hostname, domains: config.domains, clock: systemClock, logger });
+const api = await startApi({ config, store, clock: systemClock, logger, tls: { cert: '', key: '' }, signer, quota, accounts, bounceSecrets: fixedSecrets(randomBytes(32)) });
+process.stdout.write(`${JSON.stringify({ port: api.address.port, token: tenant.tokens.send })}\n`);
+
+for await (const line of readline.createInterface({ input: process.stdin })) {
+  if (line === 'cpu') {
+    const u = process.cpuUsage();
+    process.stdout.write(`${JSON.stringify({ cpuMs: (u.user + u.system) / 1000 })}\n`);
+  } else if (line === 'stop') break;
+}
+await api.close();
+await store.close();
+await fs.rm(dir, { recursive: true, force: true });
+if (dbName) {
+  const admin = new pg.Client({ connectionString: pgAdminUrl });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await admin.end();
+}
+process.exit(0);
