@@ -95,7 +95,10 @@ export class HttpSubmission {
 
   async submit(msg: PreparedMessage, ctx: SubmissionContext): Promise<Queued> {
     await this.#authorise(msg, ctx.key.account);
-    const suppressed = await this.#suppressed(msg, ctx.key.account);
+    // The suppression lookup (a store round trip: the SQLite worker or PostgreSQL) runs while this
+    // thread composes the message; awaited before anything is charged or written.
+    const lookup = this.#suppressed(msg, ctx.key.account);
+    lookup.catch(() => undefined); // a refusal while composing must not leave it unhandled
     const id = newQueueId(this.deps.clock.now());
     const now = this.deps.clock.now();
     const built = await msg.build(id, this.deps.hostname, now);
@@ -103,6 +106,7 @@ export class HttpSubmission {
     if (built.length > max) throw tooLarge(max);
     const groups = this.#isSplit(msg, built) ? recipientGroups(msg.recipients) : [msg.recipients];
     if (groups.length > 1 && built.length * groups.length > max) throw tooLargeSplit(max);
+    const suppressed = await lookup;
     await this.#charge(msg.recipients.length - suppressed.size, ctx.key);
     const copies: Copy[] = [];
     try {
