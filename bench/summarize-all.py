@@ -48,10 +48,11 @@ def api_rows(rows):
     if not rows:
         return
     print()
-    print("| HTTP API (bench/api-send.ts, in-process, SQLite) | msg/s | p50 ms | p99 ms | peak RSS MB |")
+    print("| HTTP API (bench/api-send.ts, client in its own process) | msg/s | p50 ms | p99 ms | relay CPU ms/msg |")
     print("|---|---|---|---|---|")
     for d in rows:
-        print(f"| {d['concurrency']} clients | {d['rate']:.0f} | {d['p50']:.1f} | {d['p99']:.1f} | {d.get('peak_rss_mb', 0):.0f} |")
+        what = f"{d.get('store', 'sqlite')} {d.get('build', '')} {d['concurrency']} clients".replace('  ', ' ')
+        print(f"| {what} | {d['rate']:.0f} | {d['p50']:.1f} | {d['p99']:.1f} | {d.get('cpuMsPerMsg', 0):.2f} |")
 
 
 def main():
