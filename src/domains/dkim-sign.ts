@@ -4,7 +4,12 @@
 // signature instead of being displayed by the receiver. Returns the header lines to prepend.
 import type { Readable } from 'node:stream';
 import type { DKIMSignOptions } from 'mailauth';
-import { dkimSign } from 'mailauth/lib/dkim/sign.js'; // not the package root: that loads SPF/DMARC/BIMI/ARC too
+import type { dkimSign as DkimSignFn } from 'mailauth/lib/dkim/sign.js';
+
+// Not the package root: that loads SPF/DMARC/BIMI/ARC too. And loaded by the first signature, not
+// at start: about 10 MB a relay without DKIM keys never needs (bench/README.md "Memory").
+let signer: Promise<typeof DkimSignFn> | null = null;
+const loadDkimSign = () => (signer ??= import('mailauth/lib/dkim/sign.js').then((m) => m.dkimSign));
 import { RelayError } from '../errors.js';
 import type { DkimAlgorithm } from '../store/store.js';
 
@@ -59,7 +64,8 @@ export async function signMessage(message: Buffer | Readable, opts: SignOptions)
       canonicalization: 'relaxed/relaxed',
     })),
   } as unknown as DKIMSignOptions;
-  let result: Awaited<ReturnType<typeof dkimSign>>;
+  const dkimSign = await loadDkimSign();
+  let result: Awaited<ReturnType<typeof DkimSignFn>>;
   try { result = await dkimSign(message, options); } catch (err) {
     throw new DkimSignError(`DKIM signing for ${opts.domain} failed: ${(err as Error).message}`, { cause: err });
   }
