@@ -15,8 +15,6 @@ import { systemClock } from './clock.js';
 import { MessageSigner } from './domains/message-signer.js';
 import { AccountCache } from './accounts/account-cache.js';
 import { QuotaService } from './accounts/quota.js';
-import { startApi, startMetrics } from './http/index.js';
-import { Metrics } from './events/metrics.js';
 import { WebhookDispatcher } from './events/webhooks.js';
 import type { OutcomeObserver } from './delivery/run-job.js';
 import { SecretRing } from './events/secret-ring.js';
@@ -59,11 +57,12 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
     logger.error({ event: 'dkim.sign_failed', id, err: (err as Error)?.message }, 'could not sign a DSN; sending it unsigned');
     return '';
   });
-  const metrics = new Metrics({ store });
-  const webhooks = new WebhookDispatcher({ store, config, logger, nodeId, onAttempt: (w, a) => metrics.observeWebhookAttempt(w.account, a.ok) });
+  // With `metrics: false` prom-client (and its event-loop and GC observers) is never loaded (bench/README.md "Memory").
+  const metrics = config.metrics ? new (await import('./events/metrics.js')).Metrics({ store }) : null;
+  const webhooks = new WebhookDispatcher({ store, config, logger, nodeId, onAttempt: (w, a) => metrics?.observeWebhookAttempt(w.account, a.ok) });
   // Delivery outcomes are events (written with the results): count them and wake the webhooks.
   const onOutcome: OutcomeObserver = (job, outcomes, durationMs) => {
-    metrics.observeDeliveries(job, outcomes, durationMs);
+    metrics?.observeDeliveries(job, outcomes, durationMs);
     webhooks.notify();
   };
   // MAC keys of return-paths and links: in the store, the same on every node and across restarts.
@@ -84,7 +83,7 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   const onQueued = (id: string, info?: { listener: string; account?: string | null }) => {
     scheduler.notify();
     webhooks.notify();
-    metrics.countAccepted(info?.account, info?.listener ?? 'unknown');
+    metrics?.countAccepted(info?.account, info?.listener ?? 'unknown');
   };
   const authenticate = async (name: string, password: string) => {
     const user = await store.getUser(name);
@@ -100,8 +99,10 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   webhooks.start();
   tlsOutcomes?.start();
   tlsReporter?.start();
-  const api = await startApi({ config, store, clock: systemClock, logger, tls, signer, quota, onQueued, bounceSecrets, linkSecrets, accounts, throttles: () => scheduler.throttles(), nodeId });
-  const metricsListener = await startMetrics({ config, store, logger, tls, metrics });
+  // The API's routes and their schemas are about 9 MB of heap (bench/README.md "Memory"): loaded only when a listener serves them.
+  const http = config.http !== false || metrics ? await import('./http/index.js') : null;
+  const api = http && await http.startApi({ config, store, clock: systemClock, logger, tls, signer, quota, onQueued, bounceSecrets, linkSecrets, accounts, throttles: () => scheduler.throttles(), nodeId });
+  const metricsListener = http && metrics ? await http.startMetrics({ config, store, logger, tls, metrics }) : null;
   const addresses = { ...ingress.addresses, ...(api ? { http: api.address } : {}), ...(metricsListener ? { metrics: metricsListener.address } : {}) };
 
   const housekeeping = await startHousekeeping({ config, store, logger, nodeId, inFlight: () => scheduler.inFlight, secrets: [bounceSecrets, linkSecrets] });

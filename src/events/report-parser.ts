@@ -7,7 +7,7 @@
 // Robust by contract: at most `maxBytes` of the input are read (reports put their machine-readable
 // parts first and the returned message last, so a cut report still yields what we use), and it
 // never throws — malformed input gives 'other' or whatever could be read.
-import { simpleParser, type Attachment, type ParsedMail, type SimpleParserOptions } from 'mailparser';
+import type { Attachment, ParsedMail, SimpleParserOptions } from 'mailparser';
 import { readArf } from './arf-report.js';
 import { readDsn } from './dsn-report.js';
 import { readTextBounce } from './heuristic-bounce.js';
@@ -48,6 +48,7 @@ const ORIGINAL_TYPES = new Set(['message/rfc822', 'message/global', 'text/rfc822
 export async function parseReport(raw: Buffer, opts: ParseReportOptions = {}): Promise<InboundReport> {
   try {
     const maxBytes = Math.max(0, opts.maxBytes ?? DEFAULT_MAX_REPORT_BYTES);
+    const { simpleParser } = await import('mailparser'); // loaded on first use (bench/README.md "Memory")
     const mail = await simpleParser(raw.length > maxBytes ? raw.subarray(0, maxBytes) : raw, MIME_OPTIONS);
     return readMail(mail, opts.envelopeFrom);
   } catch {

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import dns from 'node:dns';
 import { Resolver } from 'node:dns/promises';
 import net from 'node:net';
-import { Agent, fetch as undiciFetch } from 'undici';
+import type { Agent } from 'undici';
 import { isPublicAddress } from '../net/networks.js';
 import type { EventType, Webhook } from '../store/platform-store.js';
 import { generateWebhookSecret } from './webhook-signature.js';
@@ -87,11 +87,14 @@ function checkPublic(hostname: string, options: dns.LookupOptions, all: dns.Look
  * at connection time through the guarded lookup (undici passes `lookup` to net/tls.connect).
  */
 export function publicOnlyFetch(lookup: AddressLookup = systemLookup): typeof fetch {
-  const agent = new Agent({ connect: { lookup: guardedLookup(lookup) as never } });
+  // undici is loaded by the first POST, not at start (bench/README.md "Memory"): most relays have no webhook.
+  let client: Promise<{ agent: Agent; fetch: typeof import('undici').fetch }> | null = null;
   return (async (input: string | URL | Request, init?: RequestInit) => {
     const url = typeof input === 'string' || input instanceof URL ? String(input) : input.url;
     const problem = privateDestinationProblem(url);
     if (problem) throw new DestinationNotAllowedError(`webhook destination refused: ${problem}`);
+    client ??= import('undici').then((u) => ({ agent: new u.Agent({ connect: { lookup: guardedLookup(lookup) as never } }), fetch: u.fetch }));
+    const { agent, fetch: undiciFetch } = await client;
     return undiciFetch(url, { ...(init as object), dispatcher: agent } as never) as unknown as Response;
   }) as typeof fetch;
 }

@@ -2,11 +2,11 @@
 // once into dataDir/tls on first start (so the quick start needs no openssl and no root).
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { generate } from 'selfsigned';
 
 export interface TlsMaterial { cert: string; key: string; generated: boolean }
 
 export async function createSelfSigned(hostname: string): Promise<{ cert: string; key: string }> {
+  const { generate } = await import('selfsigned'); // once per installation: not kept loaded
   const pems = await generate([{ name: 'commonName', value: hostname }], {
     keyType: 'ec',
     curve: 'P-256',

@@ -9,7 +9,6 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { simpleParser } from 'mailparser';
 
 /** Reports larger than this (mail or uncompressed JSON) are not read. */
 const MAX_BYTES = 10 * 1024 * 1024;
@@ -62,6 +61,7 @@ async function readHead(file: string): Promise<string> {
 }
 
 async function readReport(base: { id: string; receivedAt: number }, raw: Buffer): Promise<ReceivedReport> {
+  const { simpleParser } = await import('mailparser'); // loaded on first use (bench/README.md "Memory")
   const mail = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true });
   const fromValue = str(mail.from?.value[0]?.address) ?? null;
   const header = mail.headers.get('tls-report-domain');

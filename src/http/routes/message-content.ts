@@ -3,7 +3,6 @@
 // here (an HTML-only message is converted to text), so the page never renders the sender's HTML.
 // At most MAX_READ bytes of the body are read: a large message shows its headers and the start of
 // its text. A body is kept until every recipient is final (delivered mail has none): 410 then.
-import { simpleParser } from 'mailparser';
 import { z } from 'zod/v4';
 import { ApiError } from '../../ingress/http/api-error.js';
 import { NotFoundError } from '../../errors.js';
@@ -37,6 +36,7 @@ export function messageContentRoutes(ctx: RouteContext): ApiRoute[] {
       const meta = await ctx.store.getMessageMeta(r.params.id);
       if (meta?.account !== r.key.account) throw new ApiError(404, 'not_found', 'No such message');
       const { bytes, complete } = await readPrefix(ctx, r.params.id);
+      const { simpleParser } = await import('mailparser'); // loaded on first use (bench/README.md "Memory")
       const mail = await simpleParser(bytes, { skipTextLinks: true, skipTextToHtml: true, skipImageLinks: true });
       const text = mail.text ?? '';
       return {

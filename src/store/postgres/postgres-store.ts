@@ -31,7 +31,7 @@ import { INSERT_SECRET, RETIRE_SECRETS, SELECT_SECRETS } from '../sql/secrets.js
 import type { SoftBouncePolicy, Suppression, SuppressionQuery, SuppressionScope } from '../suppression-store.js';
 import { DEFAULT_SOFT_BOUNCE_POLICY } from '../event-effects.js';
 import { Readable } from 'node:stream';
-import pg from 'pg';
+import type pg from 'pg';
 import { systemClock, type Clock } from '../../clock.js';
 import { NotFoundError, QueueUnavailableError, QueueWriteError, RelayError } from '../../errors.js';
 import type { Logger } from '../../events/log.js';
@@ -51,7 +51,7 @@ import * as domains from './domain-ops.js';
 import { migrate } from './migrations.js';
 import * as reads from './read-ops.js';
 import * as slots from './slot-ops.js';
-import { OpError, pgTypes, type Conn } from './rows.js';
+import { OpError, pgTypesOver, type Conn } from './rows.js';
 import * as writes from './write-ops.js';
 
 export interface PostgresQueueStoreOptions {
@@ -95,8 +95,10 @@ export class PostgresQueueStore implements QueueStore {
 
   async open(): Promise<void> {
     if (this.#pool) throw new Error('queue store already open');
-    const pool = new pg.Pool({
-      connectionString: this.opts.url, max: this.opts.poolSize ?? 10, types: pgTypes,
+    // Loaded here, not at import: a SQLite relay never pays for the driver (bench/README.md "Memory").
+    const { default: pgModule } = await import('pg');
+    const pool = new pgModule.Pool({
+      connectionString: this.opts.url, max: this.opts.poolSize ?? 10, types: pgTypesOver(pgModule.types),
       statement_timeout: this.opts.statementTimeoutMs ?? 30_000, connectionTimeoutMillis: this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
       application_name: 'postlane',
     });

@@ -1,7 +1,7 @@
 // Shared by the PostgreSQL operations: the row shapes, their mapping to QueueStore values, the
 // expected-failure type, and the pg type parsers (int8 as a JS number: every bigint column holds
 // ms timestamps, sizes or serial ids, all far below 2^53).
-import pg from 'pg';
+import type pg from 'pg';
 import type { MessageMeta, RateLimits } from '../platform-store.js';
 import type { MessageDsn } from '../../message/dsn-params.js';
 import type { AttemptRecord, AttemptTls, MessageView, NewMessage, RecipientState, RecipientView, UserRecord } from '../store.js';
@@ -23,11 +23,11 @@ export function runPrepared<R extends pg.QueryResultRow = pg.QueryResultRow>(c: 
 }
 
 const INT8_OID = 20;
-/** Per-pool type parsers (never the process-global pg.types). */
-export const pgTypes: pg.CustomTypesConfig = {
+/** Per-pool type parsers (never the process-global pg.types), over the defaults of the loaded `pg`. */
+export const pgTypesOver = (types: typeof pg.types): pg.CustomTypesConfig => ({
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID && format !== 'binary' ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
-};
+    oid === INT8_OID && format !== 'binary' ? (v: string) => Number(v) : types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+});
 
 
 /** Lower-cased, deduplicated and sorted: how domain lists are stored. */
