@@ -27,7 +27,10 @@ export interface StatsRow { key: string; metrics: Record<string, number> }
 export interface StatsStore {
   /** Groups in key order (numerically for hour/day). */
   readStats(q: StatsQuery): Promise<StatsRow[]>;
-  /** Folds counters written as deltas into their rows (PostgreSQL); returns the deltas folded. */
+  /**
+   * Folds counters written as deltas into their rows (PostgreSQL: the statistics and the queue
+   * overview's queue_count; SQLite: drops queue_count groups left at zero); returns the deltas folded.
+   */
   compactStats(): Promise<number>;
 }
 

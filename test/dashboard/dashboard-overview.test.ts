@@ -75,10 +75,9 @@ test('queue overview, domain checks and alerts for the dashboard', async (t) => 
     assert.equal((await ops('GET', '/v1/queue?account=*')).status, 403);
     assert.equal((await ops('GET', '/v1/queue?domains=0')).status, 400);
     await send(acme.tokens.send, 'app@acme.test', ['g@gmail.test']);
-    const reused = await ops('GET', '/v1/queue');
-    assert.equal(reused.body.depth, 4, 'the same answer within 5 s');
-    assert.equal(reused.body.as_of, q.body.as_of);
-    assert.equal((await ops('GET', '/v1/queue?domains=10')).body.depth, 5, 'another query reads anew');
+    const again = await ops('GET', '/v1/queue');
+    assert.equal(again.body.depth, 5, 'each request reads the counters anew: the new message counts at once');
+    assert.ok(Date.parse(again.body.as_of) >= Date.parse(q.body.as_of));
     const all = await root('GET', '/v1/queue?account=*&domains=1');
     assert.equal(all.body.account, null);
     assert.equal(all.body.depth, 6);

@@ -93,9 +93,10 @@ async function applySuppressions(c: Conn, account: string, events: EffectEvent[]
 
 /** put's recipient rows: $1 message id, $2 addresses, $3 their domains, $4 first due time, $5 now. */
 const RECIPIENT_ROWS = `
-  INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at, stream)
-  SELECT $1, a, d, 'queued', $4, $5, (SELECT stream FROM queued_message WHERE id = $1)
-  FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS r (a, d, n) ORDER BY n`;
+  INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at, stream, account, received_at)
+  SELECT $1, a, d, 'queued', $4, $5, m.stream, m.account, m.received_at
+  FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS r (a, d, n) CROSS JOIN (SELECT stream, account, received_at FROM queued_message WHERE id = $1) AS m
+  ORDER BY n`;
 export const INSERT_RECIPIENTS = prepared('insert_recipients', RECIPIENT_ROWS);
 
 /**

@@ -479,6 +479,67 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE queued_message ADD COLUMN subject text;
     `,
   },
+  {
+    version: 16,
+    sql: `
+      -- Issue 12, the queue overview under 300 ms at 100,000 waiting messages: the waiting
+      -- recipients (queued, deferred, delivering, held) counted per (account, domain, state),
+      -- kept exact by statement triggers on recipient (every insert, delete, a message's cascade
+      -- too, and state change, in its own transaction). As with the statistics (stat_delta), the
+      -- triggers only append deltas (no lock on a hot counter row: concurrent puts to one domain
+      -- would otherwise queue behind each other's commit); compactStats folds them into
+      -- queue_count; reads add both. A recipient carries its message's account and receive time
+      -- (never change), and recipient_waiting answers the oldest of each group with one index seek.
+      ALTER TABLE recipient ADD COLUMN account text NOT NULL DEFAULT '';
+      ALTER TABLE recipient ADD COLUMN received_at bigint NOT NULL DEFAULT 0;
+      UPDATE recipient r SET account = m.account, received_at = m.received_at FROM queued_message m WHERE m.id = r.message_id;
+      CREATE INDEX recipient_waiting ON recipient (account, domain, state, received_at)
+        WHERE state IN ('queued', 'deferred', 'delivering', 'held');
+      CREATE TABLE queue_count (
+        account text NOT NULL,
+        domain  text NOT NULL,
+        state   text NOT NULL,
+        n       bigint NOT NULL,
+        PRIMARY KEY (account, domain, state)
+      );
+      CREATE TABLE queue_count_delta (
+        id      bigserial PRIMARY KEY,
+        account text NOT NULL,
+        domain  text NOT NULL,
+        state   text NOT NULL,
+        n       bigint NOT NULL
+      );
+      INSERT INTO queue_count (account, domain, state, n)
+        SELECT account, domain, state, count(*) FROM recipient WHERE state IN ('queued', 'deferred', 'delivering', 'held') GROUP BY account, domain, state;
+      CREATE FUNCTION queue_count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO queue_count_delta (account, domain, state, n)
+          SELECT account, domain, state, count(*) FROM new_rows WHERE state IN ('queued', 'deferred', 'delivering', 'held') GROUP BY account, domain, state;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION queue_count_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO queue_count_delta (account, domain, state, n)
+          SELECT account, domain, state, -count(*) FROM old_rows WHERE state IN ('queued', 'deferred', 'delivering', 'held') GROUP BY account, domain, state;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION queue_count_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO queue_count_delta (account, domain, state, n)
+          SELECT account, domain, state, sum(d) FROM (
+            SELECT account, domain, state, 1 AS d FROM new_rows WHERE state IN ('queued', 'deferred', 'delivering', 'held')
+            UNION ALL SELECT account, domain, state, -1 FROM old_rows WHERE state IN ('queued', 'deferred', 'delivering', 'held')) AS moved
+          GROUP BY account, domain, state HAVING sum(d) <> 0;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER queue_count_insert AFTER INSERT ON recipient REFERENCING NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION queue_count_inserted();
+      CREATE TRIGGER queue_count_delete AFTER DELETE ON recipient REFERENCING OLD TABLE AS old_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION queue_count_deleted();
+      CREATE TRIGGER queue_count_update AFTER UPDATE ON recipient REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION queue_count_updated();
+    `,
+  },
 ];
 
 /** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */

@@ -11,6 +11,7 @@ import { platformStoreContract } from '../../../test/contract/platform-store.con
 import { breakerContract } from '../../../test/contract/breaker.contract.js';
 import { sourceStoreContract } from '../../../test/contract/source-store.contract.js';
 import { timelineContract } from '../../../test/contract/timeline.contract.js';
+import { queueCountContract, WAITING_TRUTH, type CountGroup } from '../../../test/contract/queue-count.contract.js';
 import type { BreakerPolicy } from '../breaker-rules.js';
 import { queueStoreContract } from '../../../test/contract/queue-store.contract.js';
 import { createLogger } from '../../events/log.js';
@@ -21,7 +22,7 @@ import { PostgresQueueStore } from './postgres-store.js';
 const logger = createLogger('silent');
 const ADMIN_URL = process.env.PL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB_NAME = `postlane_test_${randomBytes(6).toString('hex')}`;
-const TABLES = 'queued_message, message_body, recipient, attempt, smtp_user, smtp_user_domain, sending_domain, dkim_key, destination_slot, api_key, usage_counter, event, webhook, webhook_delivery, webhook_attempt, idempotency_key, suppression, soft_bounce, stat_counter, stat_delta, installation_secret, breaker, breaker_counter, dashboard_session, dashboard_user, egress_source, warmup_count';
+const TABLES = 'queued_message, message_body, recipient, attempt, smtp_user, smtp_user_domain, sending_domain, dkim_key, destination_slot, api_key, usage_counter, event, webhook, webhook_delivery, webhook_attempt, idempotency_key, suppression, soft_bounce, stat_counter, stat_delta, queue_count, queue_count_delta, installation_secret, breaker, breaker_counter, dashboard_session, dashboard_user, egress_source, warmup_count';
 
 function withDatabase(base: string, db: string): string {
   const u = new URL(base);
@@ -120,6 +121,25 @@ if (unreachable !== null) {
     await store.open();
     await truncate();
     return { store, cleanup: () => store.close() };
+  });
+
+  queueCountContract('postgres', async () => {
+    const store = newStore();
+    await store.open();
+    await truncate();
+    const read = async (text: string) => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try { return (await c.query<CountGroup>(text)).rows; } finally { await c.end(); }
+    };
+    return {
+      store,
+      truth: () => read(WAITING_TRUTH),
+      counted: () => read(`SELECT account, domain, state, sum(n) AS n FROM (SELECT account, domain, state, n FROM queue_count
+                             UNION ALL SELECT account, domain, state, n FROM queue_count_delta) AS u
+                           GROUP BY account, domain, state HAVING sum(n) <> 0`),
+      cleanup: () => store.close(),
+    };
   });
 
   queueStoreContract('postgres', async () => {

@@ -20,7 +20,7 @@ import * as tlsReports from './tls-report-ops.js';
 import * as sources from './source-ops.js';
 import type { NewSource, SourceState, StoredSource, WarmupCount } from '../source-store.js';
 import * as dashboard from './dashboard-ops.js';
-import { queueOverview } from './queue-overview-ops.js';
+import { compactQueueCounts, queueOverview } from './queue-overview-ops.js';
 import { replayWebhookEvents } from './webhook-replay-ops.js';
 import type { QueueOverview } from '../queue-overview-store.js';
 import type { DashboardSession, DashboardUser } from '../dashboard-store.js';
@@ -248,7 +248,9 @@ export class PostgresQueueStore implements QueueStore {
     });
   }
   readStats(q: StatsQuery): Promise<StatsRow[]> { return this.#read('readStats', (c) => stats.readStats(c, q)); }
-  compactStats(): Promise<number> { return this.#write('compactStats', stats.compactStats); }
+  compactStats(): Promise<number> {
+    return this.#write('compactStats', async (c) => (await stats.compactStats(c)) + (await compactQueueCounts(c)));
+  }
   async addTlsOutcomes(rows: TlsOutcomeCount[]): Promise<void> {
     if (rows.length > 0) await this.#writeRetrying('addTlsOutcomes', (c) => tlsReports.addTlsOutcomes(c, rows));
   }

@@ -1,11 +1,41 @@
-// The queue overview on PostgreSQL (store/queue-overview-store.ts), on the shared statements
-// (sql/queue-overview.ts).
-import { BY_DOMAIN, BY_STATE, toDomainCount, toStateCount, type DomainRow, type StateRow } from '../sql/queue-overview.js';
+// The queue overview on PostgreSQL (store/queue-overview-store.ts), on the shared statement
+// (sql/queue-overview.ts): the counters are queue_count plus the deltas compactStats has not
+// folded yet (compactQueueCounts), added up per group.
+import { groupsQuery, toOverview, type GroupRow } from '../sql/queue-overview.js';
 import type { QueueOverview } from '../queue-overview-store.js';
 import type { Conn } from './rows.js';
 
+const GROUPS = groupsQuery(`(SELECT account, domain, state, sum(n) AS n FROM (
+    SELECT account, domain, state, n FROM queue_count WHERE CAST($1 AS text) IS NULL OR account = $1
+    UNION ALL SELECT account, domain, state, n FROM queue_count_delta WHERE CAST($1 AS text) IS NULL OR account = $1) AS u
+  GROUP BY account, domain, state)`);
+
+/** 'postlane:qcount' as an int8 advisory-lock key. */
+const COMPACT_LOCK = '8101821198534536807';
+const BATCH = 50_000;
+
 export async function queueOverview(c: Conn, account: string | null, domains: number): Promise<QueueOverview> {
-  const byState = (await c.query<StateRow>(BY_STATE.text, [account])).rows.map(toStateCount);
-  const byDomain = (await c.query<DomainRow>(BY_DOMAIN.text, [account, domains])).rows.map(toDomainCount);
-  return { byState, byDomain };
+  return toOverview((await c.query<GroupRow>(GROUPS.text, [account])).rows, domains);
+}
+
+/**
+ * Folds the recipient triggers' deltas into queue_count, one node at a time (the others skip), in
+ * key order, and drops the groups left at zero. Runs in the caller's transaction (compactStats).
+ */
+export async function compactQueueCounts(c: Conn): Promise<number> {
+  const { rows: [lock] } = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [COMPACT_LOCK]);
+  if (!lock?.ok) return 0;
+  const { rows } = await c.query<{ moved: number }>(`
+    WITH moved AS (
+      DELETE FROM queue_count_delta WHERE id IN (SELECT id FROM queue_count_delta ORDER BY id LIMIT ${BATCH})
+      RETURNING account, domain, state, n),
+    folded AS (
+      INSERT INTO queue_count (account, domain, state, n)
+      SELECT account, domain, state, sum(n) FROM moved GROUP BY account, domain, state ORDER BY account, domain, state
+      ON CONFLICT (account, domain, state) DO UPDATE SET n = queue_count.n + excluded.n)
+    SELECT count(*) AS moved FROM moved`);
+  // Only the holder of the lock changes queue_count, so a group at zero stays at zero until it
+  // deletes it (a new delta for it goes to queue_count_delta).
+  await c.query('DELETE FROM queue_count WHERE n = 0');
+  return Number(rows[0]?.moved ?? 0);
 }

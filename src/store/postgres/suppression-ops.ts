@@ -1,7 +1,7 @@
 // Suppression-list operations on PostgreSQL (store/suppression-store.ts). The statements are the
 // shared ones of store/sql/suppressions.ts; only the many-address lookup is PostgreSQL's own (ANY).
 import {
-  DELETE_ENTRIES, INSERT_KEEP, INSERT_REPLACE, LIST, SUPPRESSION_COLUMNS, insertValues, listValues, toSuppression, type SuppressionRow,
+  DELETE_ENTRIES, INSERT_KEEP, INSERT_REPLACE, LIST, LIST_ONE, SUPPRESSION_COLUMNS, insertValues, listValues, toSuppression, type SuppressionRow,
 } from '../sql/suppressions.js';
 import { strongest, suppressionKey, type Suppression, type SuppressionQuery, type SuppressionScope } from '../suppression-store.js';
 import { requireAccount } from './account-ops.js';
@@ -24,7 +24,7 @@ export async function removeSuppression(c: Conn, account: string, address: strin
 }
 
 export async function listSuppressions(c: Conn, q: SuppressionQuery): Promise<Suppression[]> {
-  return (await c.query<SuppressionRow>(LIST.text, listValues(q))).rows.map(toSuppression);
+  return (await c.query<SuppressionRow>((q.address ? LIST_ONE : LIST).text, listValues(q))).rows.map(toSuppression);
 }
 
 export async function findSuppressions(c: Conn, account: string, stream: string, addresses: string[]): Promise<Map<string, Suppression>> {

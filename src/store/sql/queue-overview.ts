@@ -1,22 +1,47 @@
 // The queue overview's statements (store/queue-overview-store.ts), shared by both stores (see
-// dialect.ts): $1 the account (NULL: all), $2 how many domains.
-import { shared } from './dialect.js';
-import type { QueueDomainCount, QueueStateCount } from '../queue-overview-store.js';
+// dialect.ts): $1 the account (NULL: all). The counts come from the per-(account, domain, state)
+// counters the recipient triggers keep (SQLite queue_count; PostgreSQL queue_count plus its
+// unfolded deltas), never from a scan of the waiting recipients; the oldest of each counted group
+// is one seek of the partial index recipient_waiting (account, domain, state, received_at). The
+// groups are few (accounts × domains × 4 states), so the store adds them up by state and by
+// domain in JavaScript (toOverview).
+import { shared, type SharedQuery } from './dialect.js';
+import type { QueueOverview, QueueStateCount } from '../queue-overview-store.js';
 
-const WAITING = `FROM recipient r JOIN queued_message m ON m.id = r.message_id
-  WHERE r.state IN ('queued', 'deferred', 'delivering', 'held') AND (CAST($1 AS text) IS NULL OR m.account = $1)`;
+const WAITING = `('queued', 'deferred', 'delivering', 'held')`;
 
-export const BY_STATE = shared(`SELECT r.state, COUNT(*) AS n, MIN(m.received_at) AS oldest ${WAITING} GROUP BY r.state ORDER BY r.state`);
+/** The waiting groups of `counts` (a table or subquery with account, domain, state, n) with their oldest receive time. */
+export const groupsQuery = (counts: string): SharedQuery => shared(`
+  SELECT c.account, c.domain, c.state, c.n,
+    (SELECT MIN(r.received_at) FROM recipient r
+     WHERE r.account = c.account AND r.domain = c.domain AND r.state = c.state AND r.state IN ${WAITING}) AS oldest
+  FROM ${counts} c WHERE c.n > 0 AND (CAST($1 AS text) IS NULL OR c.account = $1)`);
 
-export const BY_DOMAIN = shared(`SELECT r.domain, COUNT(*) AS n,
-    SUM(CASE WHEN r.state = 'deferred' THEN 1 ELSE 0 END) AS deferred, SUM(CASE WHEN r.state = 'held' THEN 1 ELSE 0 END) AS held,
-    MIN(m.received_at) AS oldest
-  ${WAITING} GROUP BY r.domain ORDER BY COUNT(*) DESC, r.domain LIMIT $2`);
+export interface GroupRow { account: string; domain: string; state: string; n: number | string; oldest: number | string | null }
 
-export interface StateRow { state: string; n: number | string; oldest: number | string }
-export interface DomainRow { domain: string; n: number | string; deferred: number | string; held: number | string; oldest: number | string }
-
-export const toStateCount = (r: StateRow): QueueStateCount =>
-  ({ state: r.state as QueueStateCount['state'], recipients: Number(r.n), oldestReceivedAt: Number(r.oldest) });
-export const toDomainCount = (r: DomainRow): QueueDomainCount =>
-  ({ domain: r.domain, recipients: Number(r.n), deferred: Number(r.deferred), held: Number(r.held), oldestReceivedAt: Number(r.oldest) });
+/** byState in state order; byDomain most waiting recipients first (then by name), at most `domains`. */
+export function toOverview(rows: readonly GroupRow[], domains: number): QueueOverview {
+  const states = new Map<string, QueueStateCount>();
+  const byDomain = new Map<string, { domain: string; recipients: number; deferred: number; held: number; oldestReceivedAt: number }>();
+  for (const r of rows) {
+    const n = Number(r.n);
+    // Counters and rows change in one transaction and are read in one snapshot, so a counted
+    // group always has rows; were it not so, its count still shows (the contract test compares).
+    const oldest = r.oldest === null ? Infinity : Number(r.oldest);
+    const s = states.get(r.state) ?? { state: r.state as QueueStateCount['state'], recipients: 0, oldestReceivedAt: oldest };
+    s.recipients += n;
+    s.oldestReceivedAt = Math.min(s.oldestReceivedAt, oldest);
+    states.set(r.state, s);
+    const d = byDomain.get(r.domain) ?? { domain: r.domain, recipients: 0, deferred: 0, held: 0, oldestReceivedAt: oldest };
+    d.recipients += n;
+    if (r.state === 'deferred') d.deferred += n;
+    if (r.state === 'held') d.held += n;
+    d.oldestReceivedAt = Math.min(d.oldestReceivedAt, oldest);
+    byDomain.set(r.domain, d);
+  }
+  return {
+    byState: [...states.values()].sort((a, b) => (a.state < b.state ? -1 : a.state > b.state ? 1 : 0)),
+    byDomain: [...byDomain.values()]
+      .sort((a, b) => b.recipients - a.recipients || (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0)).slice(0, domains),
+  };
+}

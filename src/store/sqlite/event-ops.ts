@@ -102,7 +102,11 @@ export const EVENT_READS = {
     return r ? toMeta(r) : null;
   },
 
-  /** Newest first; only mail relayed for a client (not DSNs, not inbound mail). */
+  /**
+   * Newest first; only mail relayed for a client (not DSNs, not inbound mail). The recipient
+   * filters name recipient_message: without ANALYZE statistics the planner took recipient_state
+   * for status=, reading every recipient in that state per message (108 ms at 3,000 queued, 0.9 ms now).
+   */
   searchMessages(db: Db, q: MessageSearch): MessageSummary[] {
     const rows = sql(db, `SELECT id, account, mail_from, received_at, size, tags, metadata, stream, subject FROM queued_message m
                           WHERE account = @account AND route = 'relay' AND is_bounce = 0
@@ -111,8 +115,8 @@ export const EVENT_READS = {
                             AND (@from IS NULL OR lower(mail_from) = lower(@from))
                             AND (@subject IS NULL OR instr(lower(subject), lower(@subject)) > 0)
                             AND (@tag IS NULL OR EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value = @tag))
-                            AND (@status IS NULL OR EXISTS (SELECT 1 FROM recipient r WHERE r.message_id = m.id AND r.state = @status))
-                            AND (@rcpt IS NULL OR EXISTS (SELECT 1 FROM recipient r WHERE r.message_id = m.id AND lower(r.address) = lower(@rcpt)))
+                            AND (@status IS NULL OR EXISTS (SELECT 1 FROM recipient r INDEXED BY recipient_message WHERE r.message_id = m.id AND r.state = @status))
+                            AND (@rcpt IS NULL OR EXISTS (SELECT 1 FROM recipient r INDEXED BY recipient_message WHERE r.message_id = m.id AND lower(r.address) = lower(@rcpt)))
                           ORDER BY received_at DESC, id DESC LIMIT @limit`)
       .all({
         account: q.account, since: q.since ?? null, beforeAt: q.before?.receivedAt ?? null, beforeId: q.before?.id ?? null,

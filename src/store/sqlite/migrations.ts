@@ -519,6 +519,51 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
       ALTER TABLE queued_message ADD COLUMN subject TEXT;
     `,
   },
+  {
+    version: 19,
+    sql: `
+      -- Issue 12, the queue overview under 300 ms at 100,000 waiting messages: the waiting
+      -- recipients (queued, deferred, delivering, held) counted per (account, domain, state) in
+      -- queue_count, kept exact by triggers on recipient, so every path that inserts, deletes
+      -- (a message's cascade too) or changes the state of a recipient counts in its own transaction.
+      -- A recipient carries its message's receive time (never changes), and recipient_waiting
+      -- answers the oldest of each counted group with one index seek.
+      ALTER TABLE recipient ADD COLUMN received_at INTEGER NOT NULL DEFAULT 0;
+      UPDATE recipient SET received_at = (SELECT m.received_at FROM queued_message m WHERE m.id = recipient.message_id);
+      CREATE INDEX recipient_waiting ON recipient (account, domain, state, received_at)
+        WHERE state IN ('queued', 'deferred', 'delivering', 'held');
+      CREATE TABLE queue_count (
+        account TEXT NOT NULL,
+        domain  TEXT NOT NULL,
+        state   TEXT NOT NULL,
+        n       INTEGER NOT NULL,
+        PRIMARY KEY (account, domain, state)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO queue_count (account, domain, state, n)
+        SELECT account, domain, state, COUNT(*) FROM recipient
+        WHERE state IN ('queued', 'deferred', 'delivering', 'held') GROUP BY account, domain, state;
+      CREATE TRIGGER queue_count_insert AFTER INSERT ON recipient
+        WHEN NEW.state IN ('queued', 'deferred', 'delivering', 'held')
+      BEGIN
+        INSERT INTO queue_count (account, domain, state, n) VALUES (NEW.account, NEW.domain, NEW.state, 1)
+          ON CONFLICT (account, domain, state) DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER queue_count_delete AFTER DELETE ON recipient
+        WHEN OLD.state IN ('queued', 'deferred', 'delivering', 'held')
+      BEGIN
+        UPDATE queue_count SET n = n - 1 WHERE account = OLD.account AND domain = OLD.domain AND state = OLD.state;
+      END;
+      CREATE TRIGGER queue_count_update AFTER UPDATE OF state, account, domain ON recipient
+        WHEN OLD.state IS NOT NEW.state OR OLD.account IS NOT NEW.account OR OLD.domain IS NOT NEW.domain
+      BEGIN
+        UPDATE queue_count SET n = n - 1 WHERE account = OLD.account AND domain = OLD.domain AND state = OLD.state
+          AND OLD.state IN ('queued', 'deferred', 'delivering', 'held');
+        INSERT INTO queue_count (account, domain, state, n) SELECT NEW.account, NEW.domain, NEW.state, 1
+          WHERE NEW.state IN ('queued', 'deferred', 'delivering', 'held')
+          ON CONFLICT (account, domain, state) DO UPDATE SET n = n + 1;
+      END;
+    `,
+  },
 ];
 
 /** Brings the database to the latest version; safe when several processes open it at once. */

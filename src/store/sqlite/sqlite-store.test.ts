@@ -12,6 +12,8 @@ import { queueStoreContract } from '../../../test/contract/queue-store.contract.
 import { breakerContract } from '../../../test/contract/breaker.contract.js';
 import { sourceStoreContract } from '../../../test/contract/source-store.contract.js';
 import { timelineContract } from '../../../test/contract/timeline.contract.js';
+import { queueCountContract, WAITING_TRUTH, type CountGroup } from '../../../test/contract/queue-count.contract.js';
+import Database from 'better-sqlite3';
 import { createLogger } from '../../events/log.js';
 import { newQueueId } from '../../message/ids.js';
 import { INLINE_MAX_BYTES } from './inline-body.js';
@@ -25,6 +27,22 @@ queueStoreContract('sqlite', async () => {
   const store = new SqliteQueueStore({ dataDir, logger });
   await store.open();
   return { store, cleanup: async () => { await store.close(); await fs.rm(dataDir, { recursive: true, force: true }); } };
+});
+
+queueCountContract('sqlite', async () => {
+  const dataDir = await tempDir();
+  const store = new SqliteQueueStore({ dataDir, logger });
+  await store.open();
+  const read = (text: string) => {
+    const db = new Database(path.join(dataDir, 'queue.db'), { readonly: true });
+    try { return db.prepare(text).all() as CountGroup[]; } finally { db.close(); }
+  };
+  return {
+    store,
+    truth: async () => read(WAITING_TRUTH),
+    counted: async () => read('SELECT account, domain, state, n FROM queue_count WHERE n <> 0'),
+    cleanup: async () => { await store.close(); await fs.rm(dataDir, { recursive: true, force: true }); },
+  };
 });
 
 breakerContract('sqlite', async (breakers) => {

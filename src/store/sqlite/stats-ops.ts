@@ -1,5 +1,7 @@
 // The worker's statistics read (store/stats-store.ts): the shared query over stat_counter, which
-// the event writers keep up to date directly (effect-ops.ts), so there is nothing to compact.
+// the event writers keep up to date directly (effect-ops.ts), so there is nothing to compact; the
+// periodic compaction only drops the queue overview's groups left at zero (queue_count, kept by
+// the recipient triggers of migration v19), so domains mailed once do not stay in it for ever.
 import { sqliteArgs, shared } from '../sql/dialect.js';
 import { statsQuery } from '../sql/stats.js';
 import { toStatsRows, type StatsQuery, type StatsRow } from '../stats-store.js';
@@ -14,5 +16,8 @@ export const STATS_READS = {
 };
 
 export const STATS_WRITES = {
-  compactStats(_db: Db, _fx: Effects): number { return 0; },
+  compactStats(db: Db, _fx: Effects): number {
+    sql(db, 'DELETE FROM queue_count WHERE n = 0').run();
+    return 0;
+  },
 };

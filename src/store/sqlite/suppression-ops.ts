@@ -2,7 +2,7 @@
 // shared ones of store/sql/suppressions.ts; only the many-address lookup is SQLite's own (json_each).
 import { INSERT_SECRET, RETIRE_SECRETS, SELECT_SECRETS } from '../sql/secrets.js';
 import {
-  DELETE_ENTRIES, INSERT_KEEP, INSERT_REPLACE, LIST, SUPPRESSION_COLUMNS, insertValues, listValues, toSuppression, type SuppressionRow,
+  DELETE_ENTRIES, INSERT_KEEP, INSERT_REPLACE, LIST, LIST_ONE, SUPPRESSION_COLUMNS, insertValues, listValues, toSuppression, type SuppressionRow,
 } from '../sql/suppressions.js';
 import { strongest, suppressionKey, type Suppression, type SuppressionQuery, type SuppressionScope } from '../suppression-store.js';
 import { requireAccount } from './account-ops.js';
@@ -27,7 +27,7 @@ export const SUPPRESSION_WRITES = {
 
 export const SUPPRESSION_READS = {
   listSuppressions(db: Db, q: SuppressionQuery): Suppression[] {
-    return all<SuppressionRow>(db, LIST, listValues(q)).map(toSuppression);
+    return all<SuppressionRow>(db, q.address ? LIST_ONE : LIST, listValues(q)).map(toSuppression);
   },
   findSuppressions(db: Db, account: string, stream: string, addresses: string[]): Map<string, Suppression> {
     return strongest(findIn(db, account, stream, addresses));

@@ -28,10 +28,10 @@ export function put(db: Db, fx: Effects, m: NewMessage, now: number, body: Uint8
       meta.account, meta.tags.length ? JSON.stringify(meta.tags) : null,
       Object.keys(meta.metadata).length ? JSON.stringify(meta.metadata) : null, meta.stream, m.dsn ? JSON.stringify(m.dsn) : null,
       t.requireTls ? 1 : 0, t.smtpUtf8 ? 1 : 0, t.tlsOptional ? 1 : 0, m.subject ?? null);
-  const insert = sql(db, `INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at, stream, account)
-                          VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)`);
+  const insert = sql(db, `INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at, stream, account, received_at)
+                          VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)`);
   const dueAt = m.notBefore ?? m.receivedAt;
-  for (const rcpt of m.recipients) insert.run(m.id, rcpt, domainOf(rcpt), dueAt, now, meta.stream, meta.account);
+  for (const rcpt of m.recipients) insert.run(m.id, rcpt, domainOf(rcpt), dueAt, now, meta.stream, meta.account, m.receivedAt);
   if (hasEvents(m)) writeAccepted(db, m.id, m.recipients, meta, now);
   if (body) sql(db, 'INSERT INTO message_body (message_id, data) VALUES (?, ?)').run(m.id, body);
   else fx.syncSpool = true; // the body file's directory entry must be durable before this commit

@@ -1,0 +1,160 @@
+// Benchmark: what the queue overview's counters (issue 12: recipient triggers keeping queue_count,
+// the recipient_waiting index for the oldest) cost intake and delivery, per message, on both
+// stores. Each round opens three fresh stores at the latest schema: one as migrated ("counters"),
+// one with the recipient_waiting index dropped ("triggers": the counters' own cost) and one with
+// the triggers and the index dropped ("none": the v18 write path), and runs the same work on each,
+// in rotating order: intake (put of one-recipient messages with inline 4 KB bodies, 20 writers
+// at once), then delivery (claimDue of 50 jobs, recordResults delivered
+// for each, 4 at once). Reports per phase the medians over the rounds of wall ms per message and CPU ms per
+// message: this process (every thread, so SQLite's worker too) and, on PostgreSQL, the server
+// backends of this database (/proc/<pid>/stat of pg_stat_activity's pids; the shared WAL writer
+// and checkpointer are not in it).
+//   npx tsc -p bench/tsconfig.json && PL_BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/postgres node dist/bench/queue-count-cost.js [messages=4000] [rounds=5]
+import fs from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { createLogger } from '../src/events/log.js';
+import { newQueueId } from '../src/message/ids.js';
+import { SqliteQueueStore } from '../src/store/sqlite/sqlite-store.js';
+import { PostgresQueueStore } from '../src/store/postgres/postgres-store.js';
+import type { NewMessage, QueueStore } from '../src/store/store.js';
+
+const MESSAGES = Number(process.argv[2] ?? 4000);
+const ROUNDS = Number(process.argv[3] ?? 5);
+const WRITERS = 20;
+const logger = createLogger('silent');
+const origin = { listener: 'submission', clientIp: '127.0.0.1', user: null };
+const BODY = Buffer.alloc(4096, 'x');
+const DROP = ['DROP TRIGGER queue_count_insert', 'DROP TRIGGER queue_count_delete', 'DROP TRIGGER queue_count_update', 'DROP INDEX recipient_waiting'];
+const PG_DROP = DROP.map((s) => (s.startsWith('DROP TRIGGER') ? `${s} ON recipient` : s));
+
+type Mode = 'counters' | 'triggers' | 'none';
+interface Phase { wallMs: number; cpuMs: number; serverMs: number }
+interface Opened { store: QueueStore; serverCpuMs: () => Promise<number>; close: () => Promise<void> }
+
+const ticks = (pid: number): number => {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15), in clock ticks
+  } catch { return 0; }
+};
+
+async function openSqlite(mode: Mode): Promise<Opened> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-bench-'));
+  const store = new SqliteQueueStore({ dataDir, logger });
+  await store.open();
+  if (mode !== 'counters') {
+    const db = new Database(path.join(dataDir, 'queue.db'));
+    for (const s of mode === 'none' ? DROP : DROP.slice(3)) db.exec(s);
+    db.close();
+  }
+  return { store, serverCpuMs: async () => 0, close: async () => { await store.close(); await fs.rm(dataDir, { recursive: true, force: true }); } };
+}
+
+async function openPostgres(admin: pg.Client, base: string, mode: Mode): Promise<Opened> {
+  const db = `postlane_bench_${randomBytes(4).toString('hex')}`;
+  await admin.query(`CREATE DATABASE ${db}`);
+  const u = new URL(base);
+  u.pathname = `/${db}`;
+  const store = new PostgresQueueStore({ url: u.href, logger, poolSize: 4 });
+  await store.open();
+  if (mode !== 'counters') {
+    const c = new pg.Client({ connectionString: u.href });
+    await c.connect();
+    for (const s of mode === 'none' ? PG_DROP : PG_DROP.slice(3)) await c.query(s);
+    await c.end();
+  }
+  const serverCpuMs = async () => {
+    const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [db]);
+    return rows.reduce((n, r) => n + ticks(r.pid), 0) * 10; // 100 ticks per second
+  };
+  return {
+    store, serverCpuMs,
+    close: async () => { await store.close(); await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`); },
+  };
+}
+
+async function timed(o: Opened, fn: () => Promise<void>): Promise<Phase> {
+  const s0 = await o.serverCpuMs();
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  await fn();
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const c = process.cpuUsage(c0);
+  return { wallMs: wallMs / MESSAGES, cpuMs: (c.user + c.system) / 1000 / MESSAGES, serverMs: ((await o.serverCpuMs()) - s0) / MESSAGES };
+}
+
+async function round(o: Opened): Promise<{ intake: Phase; delivery: Phase }> {
+  const { store } = o;
+  await store.addAccount({ name: 'acme', createdAt: 1, limits: {} });
+  const ids = Array.from({ length: MESSAGES }, () => newQueueId());
+  const sizes = new Map<string, number>();
+  for (const id of ids) {
+    const w = store.createBody(id);
+    await w.write(BODY);
+    await w.finish();
+    sizes.set(id, w.bytesWritten);
+  }
+  const message = (id: string, i: number): NewMessage => ({
+    id, mailFrom: 'news@acme.example', recipients: [`r${i}@d${i % 50}.example`], size: sizes.get(id)!, receivedAt: Date.now(), origin,
+    isBounce: false, route: 'relay', meta: { account: 'acme', stream: 'broadcast', tags: [], metadata: {} },
+  });
+  let next = 0;
+  const intake = await timed(o, async () => {
+    await Promise.all(Array.from({ length: WRITERS }, async () => {
+      while (next < ids.length) {
+        const i = next++;
+        await store.put(message(ids[i]!, i));
+      }
+    }));
+  });
+  const delivery = await timed(o, async () => {
+    for (;;) {
+      const jobs = await store.claimDue({ now: Date.now() + 1000, limit: 50, leaseMs: 60_000, owner: 'bench' });
+      if (jobs.length === 0) break;
+      for (let i = 0; i < jobs.length; i += 4) { // as many at once as the PostgreSQL pool has connections
+        await Promise.all(jobs.slice(i, i + 4).map((j) => store.recordResults(j.messageId,
+          j.recipients.map((r) => ({ rcptId: r.id, status: 'delivered' as const, response: '250 ok' })), [], { owner: 'bench' })));
+      }
+    }
+  });
+  return { intake, delivery };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function compare(name: string, open: (mode: Mode) => Promise<Opened>): Promise<void> {
+  const runs: Record<Mode, { intake: Phase; delivery: Phase }[]> = { counters: [], triggers: [], none: [] };
+  const order: Mode[] = ['none', 'triggers', 'counters'];
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const mode of [...order.slice(r % 3), ...order.slice(0, r % 3)]) {
+      const o = await open(mode);
+      try { runs[mode].push(await round(o)); } finally { await o.close(); }
+    }
+  }
+  for (const phase of ['intake', 'delivery'] as const) {
+    const row = (mode: Mode) => {
+      const m = (k: keyof Phase) => median(runs[mode].map((x) => x[phase][k]));
+      return { wall: m('wallMs'), cpu: m('cpuMs'), server: m('serverMs') };
+    };
+    const [a, t, b] = [row('none'), row('triggers'), row('counters')];
+    const f = (x: number) => x.toFixed(3);
+    const col = (k: 'wall' | 'cpu' | 'server') => `${f(a[k])} / ${f(t[k])} / ${f(b[k])} (x${(b[k] / a[k]).toFixed(2)})`;
+    console.log(`${name} ${phase}: none / triggers / counters+index: wall ms/msg ${col('wall')}, relay CPU ms/msg ${col('cpu')}`
+      + (name === 'postgres' ? `, server CPU ms/msg ${col('server')}` : ''));
+  }
+}
+
+console.log(`${MESSAGES} messages per run, ${ROUNDS} rounds, modes none / triggers / counters+index; ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} load at start`);
+await compare('sqlite', openSqlite);
+const pgUrl = process.env.PL_BENCH_PG_URL;
+if (pgUrl) {
+  const admin = new pg.Client({ connectionString: pgUrl });
+  await admin.connect();
+  try { await compare('postgres', (mode) => openPostgres(admin, pgUrl, mode)); } finally { await admin.end(); }
+}
+console.log(`load at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
