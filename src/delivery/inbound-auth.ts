@@ -2,7 +2,6 @@
 // SPF, DKIM, DMARC and ARC through mailauth, against the configured resolvers. Produces the
 // Authentication-Results (and Received-SPF) header block to prepend, and a summary for the logs.
 import { Resolver } from 'node:dns/promises';
-import { authenticate } from 'mailauth';
 import type { Config } from '../config/schema.js';
 
 export interface InboundAuthSummary { spf: string; dkim: string[]; dmarc: string; arc: string }
@@ -26,6 +25,10 @@ const resultOf = (r: unknown): string => {
 export async function verifyInbound(message: Buffer, opts: {
   ip: string; helo: string; sender: string; mta: string; resolve: DnsResolveFn;
 }): Promise<InboundAuthResult> {
+  // Loaded at the first inbound message, not at start: mailauth's package root (SPF, DMARC, ARC,
+  // BIMI and its certificate stack) is half a second of CPU and some MB that most relays, and
+  // every CLI command, would otherwise pay for at start.
+  const { authenticate } = await import('mailauth');
   const res = await authenticate(message, {
     ip: opts.ip, helo: opts.helo, sender: opts.sender || undefined, mta: opts.mta,
     resolver: opts.resolve as never, disableBimi: true,
