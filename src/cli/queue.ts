@@ -6,7 +6,6 @@ import { RelayError, NotFoundError } from '../errors.js';
 import type { MessageView, RecipientView } from '../store/store.js';
 import { configOption, withStore } from './admin-store.js';
 import { formatProviders } from './queue-providers.js';
-import { listByProvider } from '../delivery/index.js';
 
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
 
@@ -56,6 +55,7 @@ export function registerQueueCommands(program: Command) {
     .addOption(new Option('--by <group>', 'group waiting mail: per mailbox provider, with its shaping limits and suspension').choices(['provider']))
     .action(async (opts: { config?: string; all?: boolean; state?: string; json?: boolean; by?: string }) => {
       if (opts.by === 'provider') {
+        const { listByProvider } = await import('../delivery/index.js'); // loaded by the commands that use it: see admin-store.ts
         const groups = await withStore(opts.config, (s, config) => listByProvider(s, config));
         process.stdout.write(opts.json ? JSON.stringify(groups) + '\n' : formatProviders(groups));
         return;

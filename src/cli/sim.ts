@@ -7,8 +7,8 @@ import type { Command } from 'commander';
 import { parseDurationMs } from '../config/units.js';
 import { RelayError } from '../errors.js';
 import { loadSimConfig, parseListen, providersFromFlags, type SimRunConfig } from '../sim/sim-config.js';
-import { startSimulator, type Simulator } from '../sim/simulator.js';
-import { startStatusServer } from '../sim/status-server.js';
+import type { Simulator } from '../sim/simulator.js';
+import type { startStatusServer } from '../sim/status-server.js';
 import { STOCK_PROFILE_NAMES } from '../sim/profile.js';
 
 interface Options { config?: string; profile: string[]; listen: string[]; set: string[]; status?: string; publicStatus?: boolean; statsInterval?: string; complaintsTo?: string }
@@ -29,6 +29,8 @@ export function registerSimCommand(program: Command) {
     .option('--complaints-to <ip:port>', 'mail an ARF complaint (to the return path) here for each message to complaint@, e.g. the relay\'s MX listener')
     .action(async (o: Options) => {
       const run = resolveRun(o);
+      // loaded here, not at start: every other command would pay for smtp-server and nodemailer
+      const [{ startSimulator }, { startStatusServer }] = await Promise.all([import('../sim/simulator.js'), import('../sim/status-server.js')]);
       const sim = await startSimulator({
         providers: run.providers, keepBodies: false, ...(run.complaints ? { complaints: run.complaints } : {}),
         onEvent: ({ type, ...e }) => line({ event: `sim.${type}`, ...e }),

@@ -3,12 +3,14 @@
 // (no new mail; going away) and pause (no new mail for now) let in-flight deliveries finish.
 // `check` verifies each source's PTR and forward-confirmed reverse DNS: a table, exit code 4 on a mismatch.
 import type { Command } from 'commander';
-import { addSource, checkPtr, createSourceDns, listSourceViews, setSourceState, type SourceView } from '../delivery/index.js';
+import type { SourceView } from '../delivery/index.js';
 import { RelayError } from '../errors.js';
 import type { SourceState } from '../store/source-store.js';
 import { configOption, withStore } from './admin-store.js';
 
 const out = (s = ''): void => { process.stdout.write(s + '\n'); };
+/** The delivery stage, loaded by the command that runs (it brings mailauth and nodemailer: see admin-store.ts). */
+const delivery = () => import('../delivery/index.js');
 const EXIT_CHECK_FAILED = 4;
 
 /** One line: name, address, EHLO, pool, state, warmup (day and cap) and today's counts. */
@@ -25,6 +27,7 @@ function stateCommand(cmd: Command, verb: string, state: SourceState, what: stri
     .addOption(configOption())
     .option('--json', 'machine-readable output')
     .action(async (name: string, o: { config?: string; json?: boolean }) => {
+      const { setSourceState } = await delivery();
       const s = await withStore(o.config, (store, config) => setSourceState(config, store, name, state, Date.now()));
       if (o.json) return out(JSON.stringify(s));
       out(`source ${s.name} is ${state}${state === 'active' ? '' : '; deliveries in flight finish, no new mail goes through it'} (every node within egress.refreshInterval)`);
@@ -38,6 +41,7 @@ export function registerSourceCommands(program: Command) {
     .addOption(configOption())
     .option('--json', 'machine-readable output')
     .action(async (o: { config?: string; json?: boolean }) => {
+      const { listSourceViews } = await delivery();
       const views = await withStore(o.config, (store, config) => listSourceViews(config, store, Date.now()));
       if (o.json) return out(JSON.stringify(views, null, 2));
       for (const v of views) out(describeSource(v));
@@ -53,6 +57,7 @@ export function registerSourceCommands(program: Command) {
     .option('--force', 'add it even though this machine cannot bind the address (another node has it)')
     .option('--json', 'machine-readable output')
     .action(async (name: string, o: { config?: string; address: string; ehlo: string; pool?: string; warmupStart?: string; warmupSchedule: string; force?: boolean; json?: boolean }) => {
+      const { addSource } = await delivery();
       const v = await withStore(o.config, (store, config) => addSource(config, store, {
         name, address: o.address, ehlo: o.ehlo, ...(o.pool ? { pool: o.pool } : {}),
         warmup: o.warmupStart ? { schedule: o.warmupSchedule, start: o.warmupStart } : null,
@@ -69,6 +74,7 @@ export function registerSourceCommands(program: Command) {
     .addOption(configOption())
     .option('--json', 'machine-readable output')
     .action(async (o: { config?: string; json?: boolean }) => {
+      const { listSourceViews, createSourceDns, checkPtr } = await delivery();
       const { views, dns } = await withStore(o.config, async (store, config) => ({ views: await listSourceViews(config, store, Date.now()), dns: createSourceDns(config.dns) }));
       const bound = views.filter((v): v is SourceView & { address: string } => v.address !== null);
       if (bound.length === 0) throw new RelayError('ERR_USAGE', 'no egress sources: mail goes from the system\'s address (configure egress.sources)');

@@ -7,7 +7,6 @@ import { RelayError } from '../errors.js';
 import { dayOf } from '../tlsrpt/outcomes.js';
 import { configOption, positiveLimit, withStore } from './admin-store.js';
 import { loadConfig } from '../config/load.js';
-import { readReceivedReports } from '../tlsrpt/received.js';
 
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
@@ -55,6 +54,7 @@ export function registerTlsReportCommands(program: Command) {
     .action(async (o: { config?: string; limit: string; json?: boolean }) => {
       const limit = positiveLimit(o.limit);
       const config = loadConfig({ file: o.config });
+      const { readReceivedReports } = await import('../tlsrpt/received.js'); // mailparser: only this command needs it
       const reports = await readReceivedReports(config.dataDir, limit);
       if (o.json) { console.log(JSON.stringify(reports, null, 2)); return; }
       if (reports.length === 0) { console.log('no TLS reports received'); return; }

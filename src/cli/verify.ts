@@ -5,11 +5,10 @@
 // not failures) unless --fail-on names verdicts: then 4 when any address got one of them.
 // Usage errors exit 2, an unknown account 3 (cli/failure.ts).
 import type { Command } from 'commander';
-import { systemClock } from '../clock.js';
-import { createResolver } from '../delivery/index.js';
 import { RelayError } from '../errors.js';
 import { DEFAULT_ACCOUNT } from '../store/platform-store.js';
-import { createVerifier, VERDICTS, type Verdict, type VerifyResult } from '../verify/index.js';
+import type { Verdict, VerifyResult } from '../verify/index.js';
+import { VERDICTS } from '../verify/verdict-rules.js'; // not the index: see lazyDelivery in admin-store.ts
 import { configOption, withStore } from './admin-store.js';
 
 /** Exit code when --fail-on matched. */
@@ -28,6 +27,7 @@ export function registerVerifyCommand(program: Command) {
       const failOn = parseVerdicts(o.failOn);
       const addresses = args.includes('-') ? [...args.filter((a) => a !== '-'), ...(await readStdinLines())] : args;
       if (addresses.length === 0) throw new RelayError('ERR_USAGE', 'no addresses to verify');
+      const [{ systemClock }, { createResolver }, { createVerifier }] = await Promise.all([import('../clock.js'), import('../delivery/index.js'), import('../verify/index.js')]);
       const results = await withStore(o.config, async (store, config) => {
         if (!(await store.getAccount(o.account))) throw new RelayError('ERR_NOT_FOUND', `account ${o.account} not found`);
         return createVerifier({ config, store, resolver: createResolver(config.dns), clock: systemClock }).verify(o.account, addresses);

@@ -5,7 +5,6 @@ import type { Command } from 'commander';
 import { RelayError } from '../errors.js';
 import { DEFAULT_ACCOUNT, EVENT_TYPES, type EventType, type Webhook, type WebhookAttempt } from '../store/platform-store.js';
 import type { QueueStore } from '../store/store.js';
-import { newWebhook, privateDestinationProblem } from '../events/webhook-destination.js';
 import { configOption, positiveLimit, withStore } from './admin-store.js';
 
 interface Common { config?: string; account: string; json?: boolean }
@@ -56,6 +55,7 @@ export function registerWebhookCommands(program: Command) {
     .requiredOption('--url <url>', 'required: the http(s) URL receiving POSTed event batches')
     .option('--events <types>', `comma-separated event types (default: all): ${EVENT_TYPES.join(',')}`))
     .action(async (opts: Common & { url: string; events?: string }) => {
+      const { newWebhook, privateDestinationProblem } = await import('../events/webhook-destination.js'); // undici: only here
       const w = newWebhook({ account: opts.account, url: parseWebhookUrl(opts.url), events: parseEventTypes(opts.events), now: Date.now() });
       await withStore(opts.config, async (store, config) => {
         const problem = config.webhooks.allowPrivateDestinations ? null : privateDestinationProblem(w.url);
