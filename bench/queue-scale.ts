@@ -9,7 +9,7 @@
 //               after a 200-message warm-up: msg/s until the sink holds them all, relay CPU ms/msg,
 //               peak PSS (sampled every 250 ms)
 //   CLI         `postlane queue stats --json` and `postlane queue list --limit 50`, wall time of the
-//               command (a fresh Node process: includes its ~0.3 s start)
+//               command (a fresh Node process: includes its start, shown by `postlane --version`)
 //   API         GET /v1/events?limit=100 (median of 3)
 // Results: one JSON line per run in bench/results/<date>-queue-scale.jsonl, then a table of medians
 // and of the paired ratio filled/empty of e2e msg/s.
@@ -161,6 +161,7 @@ async function run(ds: DataSet, pair: string, rep: number): Promise<Record<strin
     const cpu = cpuS(proc.pid!) - c0;
     clearInterval(sampler);
     peak = Math.max(peak, pssKb(proc.pid!));
+    const cliBaseMs = timeCli(ds.config, ['--version']);
     const statsMs = timeCli(ds.config, ['queue', 'stats', '--json']);
     const listMs = timeCli(ds.config, ['queue', 'list', '--limit', '50']);
     const eventsMs = median([await timeEvents(ds.token), await timeEvents(ds.token), await timeEvents(ds.token)]);
@@ -168,7 +169,7 @@ async function run(ds: DataSet, pair: string, rep: number): Promise<Record<strin
       ts: new Date().toISOString(), store: ds.store, n: ds.n, pair, rep, loadavg_before: load, msgs: MSGS,
       restart_ms: Math.round(restartMs), idle_pss_mb: +(idlePssKb / 1024).toFixed(1), peak_pss_mb: +(peak / 1024).toFixed(1),
       e2e_msgs_per_s: +(MSGS / ((s1 - s0) / 1000)).toFixed(1), relay_cpu_ms_per_msg: +(cpu * 1000 / MSGS).toFixed(2),
-      queue_stats_ms: Math.round(statsMs), queue_list_ms: Math.round(listMs), events_api_ms: +eventsMs.toFixed(1),
+      queue_stats_ms: Math.round(statsMs), queue_list_ms: Math.round(listMs), cli_version_ms: Math.round(cliBaseMs), events_api_ms: +eventsMs.toFixed(1),
     };
     fs.appendFileSync(OUT, JSON.stringify(r) + '\n');
     log(JSON.stringify(r));
@@ -235,8 +236,8 @@ try {
 }
 
 // Medians per (store, N, empty|filled), and the median of the paired ratios filled / empty.
-console.log('| store | queued | restart ms | idle PSS MB | peak PSS MB | e2e msg/s | filled/empty e2e | CPU ms/msg | queue stats ms | queue list ms | events API ms |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('| store | queued | restart ms | idle PSS MB | peak PSS MB | e2e msg/s | filled/empty e2e | CPU ms/msg | queue stats ms | queue list ms | --version ms | events API ms |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const pairName of [...new Set(results.map((r) => r.pair as string))]) {
   const rows = results.filter((r) => r.pair === pairName);
   for (const n of [...new Set(rows.map((r) => r.n as number))].sort((a, b) => a - b)) {
@@ -246,6 +247,6 @@ for (const pairName of [...new Set(results.map((r) => r.pair as string))]) {
       const f = rows.find((r) => r.rep === rep && r.n === n)!, e = rows.find((r) => r.rep === rep && r.n === 0)!;
       return (f.e2e_msgs_per_s as number) / (e.e2e_msgs_per_s as number);
     });
-    console.log(`| ${rs[0]!.store} | ${n === 0 ? 'empty' : n.toLocaleString('en')} | ${m('restart_ms')} | ${m('idle_pss_mb')} | ${m('peak_pss_mb')} | ${m('e2e_msgs_per_s')} | ${n === 0 ? '' : median(ratios).toFixed(2)} | ${m('relay_cpu_ms_per_msg')} | ${m('queue_stats_ms')} | ${m('queue_list_ms')} | ${m('events_api_ms')} |`);
+    console.log(`| ${rs[0]!.store} | ${n === 0 ? 'empty' : n.toLocaleString('en')} | ${m('restart_ms')} | ${m('idle_pss_mb')} | ${m('peak_pss_mb')} | ${m('e2e_msgs_per_s')} | ${n === 0 ? '' : median(ratios).toFixed(2)} | ${m('relay_cpu_ms_per_msg')} | ${m('queue_stats_ms')} | ${m('queue_list_ms')} | ${m('cli_version_ms')} | ${m('events_api_ms')} |`);
   }
 }
