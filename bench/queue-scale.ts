@@ -15,7 +15,8 @@
 // and of the paired ratio filled/empty of e2e msg/s.
 //   npx tsc -p . && npx tsc -p bench/tsconfig.json
 //   SIZES=10000,100000,1000000 STORES=sqlite,postgres REPS=2 node dist/bench/queue-scale.js
-//   (PL_BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/postgres; KEEP=1 keeps the data sets)
+//   (PL_BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/postgres; KEEP=1 keeps the data sets; PORT_BASE=18125
+//   runs beside another invocation)
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -32,8 +33,10 @@ const STORES = (process.env.STORES ?? 'sqlite').split(',') as ('sqlite' | 'postg
 const REPS = Number(process.env.REPS ?? 2);
 const MSGS = Number(process.env.MSGS ?? 2000);
 const PG_URL = process.env.PL_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const HOST = '127.0.10.1', SMTP_PORT = 18025, HTTP_PORT = 18026, SINK_HOST = '127.0.10.9', SINK_PORT = 18099;
-const OUT = path.join(ROOT, 'bench/results', `${new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-')}-queue-scale.jsonl`);
+/** PORT_BASE: another invocation can run beside this one (SMTP, HTTP, sink = base, +1, +74). */
+const PORT_BASE = Number(process.env.PORT_BASE ?? 18025);
+const HOST = '127.0.10.1', SMTP_PORT = PORT_BASE, HTTP_PORT = PORT_BASE + 1, SINK_HOST = '127.0.10.9', SINK_PORT = PORT_BASE + 74;
+const OUT = path.join(ROOT, 'bench/results', `${new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-')}-queue-scale-${STORES.join('-')}.jsonl`);
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'postlane-scale-'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
