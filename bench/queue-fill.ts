@@ -82,36 +82,36 @@ function copyColumns(columns: string[], transform: Transform): { names: string; 
 interface Dialect {
   /** Text of the 11-digit index (the copy's queue id suffix). */
   pad(expr: string): string;
-  /** "WITH ks(k) AS (…)" of k in [lo, hi]. */
-  range(lo: number, hi: number): string;
+  /** "WITH name(col) AS (…), …" of integer series [lo, hi]. */
+  series(...s: [name: string, lo: number, hi: number][]): string;
 }
 const SQLITE: Dialect = {
   pad: (e) => `printf('%011d', ${e})`,
-  range: (lo, hi) => `WITH RECURSIVE ks(k) AS (SELECT ${lo} UNION ALL SELECT k + 1 FROM ks WHERE k < ${hi})`,
+  series: (...s) => `WITH RECURSIVE ${s.map(([n, lo, hi]) => `${n}(v) AS (SELECT ${lo} UNION ALL SELECT v + 1 FROM ${n} WHERE v < ${hi})`).join(', ')}`,
 };
 const POSTGRES: Dialect = {
   pad: (e) => `lpad((${e})::text, 11, '0')`,
-  range: (lo, hi) => `WITH ks(k) AS (SELECT generate_series(${lo}, ${hi})::bigint AS k)`,
+  series: (...s) => `WITH ${s.map(([n, lo, hi]) => `${n}(v) AS (SELECT generate_series(${lo}, ${hi})::bigint)`).join(', ')}`,
 };
 
 /** The INSERT … SELECT statements copying the templates k = lo … hi (k = 0 is the templates themselves). */
 function copyStatements(d: Dialect, cols: Record<string, string[]>, lo: number, hi: number, rcptSpan: number, nextBase: number): string[] {
-  const idx = `(ks.k * ${TEMPLATES} + tm.i)`;
+  const idx = `(ks.v * ${TEMPLATES} + tm.i)`;
   const newId = (col: string) => `substr(${col}, 1, 9) || ${d.pad(idx)}`;
   const domain = `'d' || (${idx} % ${DOMAINS}) || '.deferred.test'`;
   const join = (table: string, on: string) => `FROM ks CROSS JOIN bench_template tm JOIN ${table} t ON ${on}`;
   const stmt = (table: string, transform: Transform, on = 't.message_id = tm.id') => {
     const c = copyColumns(cols[table]!, transform);
-    return `${d.range(lo, hi)} INSERT INTO ${table} (${c.names}) SELECT ${c.values} ${join(table, on)}`;
+    return `${d.series(['ks', lo, hi])} INSERT INTO ${table} (${c.names}) SELECT ${c.values} ${join(table, on)}`;
   };
   return [
     stmt('queued_message', (c) => (c === 'id' ? newId('t.id') : c === 'subject' ? `'scale ' || ${idx}` : undefined), 't.id = tm.id'),
     stmt('message_body', (c) => (c === 'message_id' ? newId('t.message_id') : undefined)),
     stmt('recipient', (c) => ({
-      id: `t.id + ks.k * ${rcptSpan}`, message_id: newId('t.message_id'), domain,
+      id: `t.id + ks.v * ${rcptSpan}`, message_id: newId('t.message_id'), domain,
       address: `'r' || ${idx} || '@' || ${domain}`, next_attempt_at: `${nextBase} + (${idx} * 7919 % 72000) * 1000`,
     } as Record<string, string>)[c]),
-    stmt('attempt', (c) => ({ id: 'DEFAULT', message_id: newId('t.message_id'), rcpt_id: `t.rcpt_id + ks.k * ${rcptSpan}` } as Record<string, string>)[c]),
+    stmt('attempt', (c) => ({ id: 'DEFAULT', message_id: newId('t.message_id'), rcpt_id: `t.rcpt_id + ks.v * ${rcptSpan}` } as Record<string, string>)[c]),
     stmt('event', (c) => ({ seq: 'DEFAULT', message_id: newId('t.message_id'), recipient: `'r' || ${idx} || '@' || ${domain}` } as Record<string, string>)[c]),
     extraEvents(d, cols, lo, hi, newId, idx, domain),
   ];
@@ -122,10 +122,10 @@ function extraEvents(d: Dialect, cols: Record<string, string[]>, lo: number, hi:
   newId: (col: string) => string = (c) => c, idx = '', domain = ''): string {
   const keep = lo === 0;
   const c = copyColumns(cols.event!, (col) => ({
-    seq: 'DEFAULT', at: 't.at - reps.n * 60000',
+    seq: 'DEFAULT', at: 't.at - reps.v * 60000',
     ...(keep ? {} : { message_id: newId('t.message_id'), recipient: `'r' || ${idx} || '@' || ${domain}` }),
   } as Record<string, string>)[col]);
-  return `${d.range(lo, hi)}, reps(n) AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM reps WHERE n < ${EXTRA_DEFERRED_EVENTS})
+  return `${d.series(['ks', lo, hi], ['reps', 1, EXTRA_DEFERRED_EVENTS])}
     INSERT INTO event (${c.names}) SELECT ${c.values}
     FROM ks CROSS JOIN bench_template tm JOIN event t ON t.message_id = tm.id AND t.type = 'deferred' CROSS JOIN reps`;
 }
