@@ -30,7 +30,7 @@ function body(i: number): Buffer {
   return Buffer.from(head + line.repeat(Math.ceil(4096 / line.length)).slice(0, 4096));
 }
 
-function openStore(spec: StoreSpec): QueueStore {
+export function openStore(spec: StoreSpec): QueueStore {
   return spec.kind === 'sqlite' ? new SqliteQueueStore({ dataDir: spec.dataDir, logger }) : new PostgresQueueStore({ url: spec.url, logger, poolSize: 4 });
 }
 
@@ -130,6 +130,47 @@ function extraEvents(d: Dialect, cols: Record<string, string[]>, lo: number, hi:
     FROM ks CROSS JOIN bench_template tm JOIN event t ON t.message_id = tm.id AND t.type = 'deferred' CROSS JOIN reps`;
 }
 
+/** ms of each read the operator's commands and the housekeeping make, on the filled store (median of 3; no relay running). */
+export async function timeQueries(spec: StoreSpec): Promise<Record<string, number>> {
+  const store = openStore(spec);
+  await store.open();
+  const out: Record<string, number> = {};
+  const time = async (name: string, f: () => Promise<unknown>) => {
+    const ms: number[] = [];
+    for (let i = 0; i < 3; i++) { const t0 = performance.now(); await f(); ms.push(performance.now() - t0); }
+    out[name] = +ms.sort((a, b) => a - b)[1]!.toFixed(1);
+  };
+  const monthAgo = Date.now() - 30 * 86_400_000;
+  try {
+    await time('counts', () => store.counts());
+    await time('list_50', () => store.listRecipients({ limit: 50 }));
+    await time('list_deferred_50', () => store.listRecipients({ state: 'deferred', limit: 50 }));
+    await time('list_all_50', () => store.listRecipients({ includeFinal: true, limit: 50 }));
+    await time('events_100', () => store.listEvents({ account: 'default', limit: 100 }));
+    await time('next_due', () => store.nextDueAt());
+    await time('claim_due', () => store.claimDue({ now: Date.now(), limit: 40, leaseMs: 60_000, owner: 'bench' }));
+    await time('purge_events', () => store.purgeEvents(monthAgo));
+  } finally {
+    await store.close();
+  }
+  // What the purge read before it walked the head of the log (both stores filtered the whole log on `at`).
+  if (spec.kind === 'sqlite') {
+    const db = new Database(path.join(spec.dataDir, 'queue.db'), { readonly: true });
+    const t0 = performance.now();
+    db.prepare('SELECT count(*) FROM (SELECT seq FROM event WHERE at < ? ORDER BY seq LIMIT 5000)').get(monthAgo);
+    out.purge_events_before = +(performance.now() - t0).toFixed(1);
+    db.close();
+  } else {
+    const db = new pg.Client({ connectionString: spec.url });
+    await db.connect();
+    const t0 = performance.now();
+    await db.query('SELECT count(*) FROM event WHERE at < $1', [monthAgo]);
+    out.purge_events_before = +(performance.now() - t0).toFixed(1);
+    await db.end();
+  }
+  return out;
+}
+
 const TABLES = ['queued_message', 'message_body', 'recipient', 'attempt', 'event'];
 
 /** Fills the store to `n` deferred recipients (n a multiple of TEMPLATES, or below it) and 10 × n events; returns an API token. */
@@ -151,6 +192,7 @@ async function copySqlite(dataDir: string, copies: number, nextBase: number, pro
   try {
     db.pragma('journal_mode = DELETE'); // one writer, no reader: no WAL growing to the size of the copy
     db.pragma('synchronous = OFF');
+    db.pragma('cache_size = -2000000'); // 2 GB: the copies insert into every index at random places; 2 MB (the default) thrashes
     const cols: Record<string, string[]> = {};
     for (const t of TABLES) cols[t] = (db.pragma(`table_info(${t})`) as { name: string }[]).map((c) => c.name);
     // Extra deferred events of the templates themselves (k = 0), then the copies.

@@ -11,6 +11,8 @@
 //   CLI         `postlane queue stats --json` and `postlane queue list --limit 50`, wall time of the
 //               command (a fresh Node process: includes its start, shown by `postlane --version`)
 //   API         GET /v1/events?limit=100 (median of 3)
+// and, once per data set before the runs, the store calls behind those commands and the hourly
+// purge, in this process (queue-fill.ts timeQueries).
 // Results: one JSON line per run in bench/results/<date>-queue-scale.jsonl, then a table of medians
 // and of the paired ratio filled/empty of e2e msg/s.
 //   npx tsc -p . && npx tsc -p bench/tsconfig.json
@@ -24,7 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { fillStore, type StoreSpec } from './queue-fill.js';
+import { fillStore, timeQueries, type StoreSpec } from './queue-fill.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const LAUNCHER = path.join(ROOT, 'bin/postlane.js');
@@ -205,6 +207,9 @@ async function prepare(store: 'sqlite' | 'postgres', n: number): Promise<DataSet
   const size = spec.kind === 'sqlite' ? `${(fs.statSync(path.join(spec.dataDir, 'queue.db')).size / 2 ** 20).toFixed(0)} MB` : '';
   log(`${name}: filled in ${fillS.toFixed(1)} s ${size}`);
   fs.appendFileSync(OUT, JSON.stringify({ fill: name, n, seconds: +fillS.toFixed(1), loadavg: loadavg(), size }) + '\n');
+  const queries = await timeQueries(spec);
+  log(`${name}: store calls (ms, median of 3): ${JSON.stringify(queries)}`);
+  fs.appendFileSync(OUT, JSON.stringify({ queries: name, n, loadavg: loadavg(), ...queries }) + '\n');
   return { store, n, spec, config: configFor(name, spec), token };
 }
 
