@@ -34,6 +34,19 @@ export function openStore(spec: StoreSpec): QueueStore {
   return spec.kind === 'sqlite' ? new SqliteQueueStore({ dataDir: spec.dataDir, logger }) : new PostgresQueueStore({ url: spec.url, logger, poolSize: 4 });
 }
 
+/** A new API key (read scope) on an existing data set; returns its token. */
+export async function addReadKey(spec: StoreSpec): Promise<string> {
+  const store = openStore(spec);
+  await store.open();
+  try {
+    const { record, token } = newApiKey({ account: 'default', scopes: ['read'], now: Date.now() });
+    await store.addApiKey(record);
+    return token;
+  } finally {
+    await store.close();
+  }
+}
+
 /** Creates an API key (read scope) and the template messages, deferred, through the store. Returns the key's token. */
 async function writeTemplates(spec: StoreSpec, count: number, nextBase: number): Promise<string> {
   const store = openStore(spec);

@@ -18,7 +18,8 @@
 //   npx tsc -p . && npx tsc -p bench/tsconfig.json
 //   SIZES=10000,100000,1000000 STORES=sqlite,postgres REPS=2 node dist/bench/queue-scale.js
 //   (PL_BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/postgres; KEEP=1 keeps the data sets; PORT_BASE=18125
-//   runs beside another invocation)
+//   runs beside another invocation; REUSE_SQLITE=<dataDir> with one SIZES value measures an SQLite
+//   data set filled before, e.g. by a fill that was stopped: its committed copies are a consistent set)
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -26,7 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { fillStore, timeQueries, type StoreSpec } from './queue-fill.js';
+import { addReadKey, fillStore, timeQueries, type StoreSpec } from './queue-fill.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const LAUNCHER = path.join(ROOT, 'bin/postlane.js');
@@ -70,6 +71,7 @@ function configFor(name: string, spec: StoreSpec): string {
   const dir = path.join(WORK, name);
   const dataDir = spec.kind === 'sqlite' ? spec.dataDir : path.join(dir, 'data');
   fs.mkdirSync(dataDir, { recursive: true });
+  fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'postlane.yaml');
   fs.writeFileSync(file, `hostname: relay.bench.test
 dataDir: ${dataDir}
@@ -142,7 +144,7 @@ async function timeEvents(token: string): Promise<number> {
   return performance.now() - t0;
 }
 
-interface DataSet { store: 'sqlite' | 'postgres'; n: number; spec: StoreSpec; config: string; token: string }
+interface DataSet { store: 'sqlite' | 'postgres'; n: number; spec: StoreSpec; config: string; token: string; reused?: boolean }
 
 async function run(ds: DataSet, pair: string, rep: number): Promise<Record<string, unknown>> {
   const load = loadavg();
@@ -213,8 +215,15 @@ async function prepare(store: 'sqlite' | 'postgres', n: number): Promise<DataSet
   return { store, n, spec, config: configFor(name, spec), token };
 }
 
+/** An SQLite data set filled earlier (REUSE_SQLITE=<its dataDir>, SIZES=<its N>): kept afterwards. */
+async function reuse(dataDir: string, n: number): Promise<DataSet> {
+  const spec: StoreSpec = { kind: 'sqlite', dataDir };
+  log(`sqlite-${n}: reusing ${dataDir}`);
+  return { store: 'sqlite', n, spec, config: configFor(`sqlite-${n}-reused`, spec), token: await addReadKey(spec), reused: true };
+}
+
 async function drop(ds: DataSet): Promise<void> {
-  if (process.env.KEEP === '1') return;
+  if (process.env.KEEP === '1' || ds.reused) return;
   if (ds.spec.kind === 'sqlite') { fs.rmSync(path.dirname(ds.config), { recursive: true, force: true }); return; }
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
@@ -230,7 +239,7 @@ try {
   for (const store of STORES) {
     const empty = await prepare(store, 0);
     for (const n of SIZES) {
-      const full = await prepare(store, n);
+      const full = process.env.REUSE_SQLITE ? await reuse(process.env.REUSE_SQLITE, n) : await prepare(store, n);
       for (let rep = 0; rep < REPS; rep++) {
         for (const ds of rep % 2 === 0 ? [empty, full] : [full, empty]) results.push(await run(ds, `${store}-${n}`, rep));
       }
