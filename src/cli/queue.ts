@@ -4,7 +4,7 @@ import { pausedReason } from './breakers.js';
 import { Option, type Command } from 'commander';
 import { RelayError, NotFoundError } from '../errors.js';
 import type { MessageView, RecipientView } from '../store/store.js';
-import { configOption, withStore } from './admin-store.js';
+import { configOption, positiveLimit, withStore } from './admin-store.js';
 import { formatProviders } from './queue-providers.js';
 
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
@@ -52,15 +52,16 @@ export function registerQueueCommands(program: Command) {
     .option('--all', 'include delivered, bounced and expired recipients')
     .addOption(new Option('--state <state>', 'only this state').choices(['queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired']))
     .option('--json', 'one JSON array, machine-readable')
+    .option('--limit <n>', 'at most this many recipients, oldest first (default 1000)', positiveLimit)
     .addOption(new Option('--by <group>', 'group waiting mail: per mailbox provider, with its shaping limits and suspension').choices(['provider']))
-    .action(async (opts: { config?: string; all?: boolean; state?: string; json?: boolean; by?: string }) => {
+    .action(async (opts: { config?: string; all?: boolean; state?: string; json?: boolean; by?: string; limit?: number }) => {
       if (opts.by === 'provider') {
         const { listByProvider } = await import('../delivery/index.js'); // loaded by the commands that use it: see admin-store.ts
         const groups = await withStore(opts.config, (s, config) => listByProvider(s, config));
         process.stdout.write(opts.json ? JSON.stringify(groups) + '\n' : formatProviders(groups));
         return;
       }
-      const rows = await withStore(opts.config, (s) => s.listRecipients({ includeFinal: !!opts.all, state: opts.state as never }));
+      const rows = await withStore(opts.config, (s) => s.listRecipients({ includeFinal: !!opts.all, state: opts.state as never, limit: opts.limit }));
       if (opts.json) process.stdout.write(JSON.stringify(rows) + '\n');
       else if (rows.length === 0) process.stdout.write(nothingListed(opts) + '\n');
       else printRecipients(rows);

@@ -231,6 +231,9 @@ export interface PlatformStore {
   /**
    * Deletes events older than `before` with their pending webhook deliveries, webhook attempt log
    * rows older than `before`, and quota counter windows that ended before it. Returns events removed.
+   * Events go from the head of the log (seq order) up to the first chunk holding a younger one, so a
+   * purge with nothing to do reads one chunk, not the whole history; an old event behind a younger
+   * one (an out-of-order `at`: PostgreSQL nodes' clocks) goes with a later purge.
    */
   purgeEvents(before: number): Promise<number>;
 

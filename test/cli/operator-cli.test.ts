@@ -78,6 +78,10 @@ describe('postlane CLI: operator experience', () => {
     const bad = await runCli(['--config', file, 'queue', 'list', '--state', 'lost']);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /Allowed choices are queued, deferred, delivering, held, delivered, bounced, expired/);
+    assert.equal((await runCli(['--config', file, 'queue', 'list', '--state', 'deferred', '--limit', '50', '--json'])).stdout, '[]\n');
+    const zero = await runCli(['--config', file, 'queue', 'list', '--limit', '0']);
+    assert.notEqual(zero.code, 0);
+    assert.match(zero.stderr, /--limit must be a positive integer/);
   });
 
   it('domains records: a warning for a short hostname; which keys enable MTA-STS and TLS-RPT', async () => {

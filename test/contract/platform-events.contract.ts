@@ -172,6 +172,17 @@ export function platformEventsContract(it: PlatformIt): void {
     assert.deepEqual(types(await store.listEvents({ account: 'acme', types: ['opened', 'clicked'] })), ['clicked:TWO@x.example']);
   });
 
+  it('events: a purge removes old events over many chunks of the log and keeps the young ones', async (store) => {
+    await accounts(store, 'acme');
+    const old = Array.from({ length: 12_000 }, (_, i) => ({ at: T0 + i % 10, account: 'acme', type: 'opened' as const, messageId: null, recipient: `r${i}@x.example`, data: {} }));
+    await store.appendEvents(old);
+    await store.appendEvents(Array.from({ length: 10 }, (_, i) => ({ at: T0 + 1000 + i, account: 'acme', type: 'clicked' as const, messageId: null, recipient: `y${i}@x.example`, data: {} })));
+    assert.equal(await store.purgeEvents(T0 + 500), 12_000);
+    const left = await store.listEvents({ account: 'acme', limit: 1000 });
+    assert.deepEqual(left.map((e) => e.recipient), Array.from({ length: 10 }, (_, i) => `y${i}@x.example`));
+    assert.equal(await store.purgeEvents(T0 + 500), 0, 'nothing old left');
+  });
+
   it('search: messages of one account, newest first, filtered by status, recipient, tag, sender and time, paged', async (store) => {
     await accounts(store, 'acme', 'beta');
     const ids: string[] = [];

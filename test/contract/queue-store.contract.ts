@@ -311,6 +311,20 @@ export function queueStoreContract(name: string, makeStore: MakeStore): void {
     assert.equal((await store.counts()).delivered, 0);
   });
 
+  it('listRecipients by state: the oldest first, from a backlog of many as from a few', async (store) => {
+    const ids: string[] = [];
+    for (let i = 0; i < 1100; i += 100) {
+      ids.push(...await Promise.all(Array.from({ length: 100 }, (_, k) => enqueue(store, [`r${i + k}@d${(i + k) % 7}.example`], { receivedAt: T0 + i + k }))));
+    }
+    const held = await enqueue(store, ['held@x.example'], { receivedAt: T0 + 5000 });
+    await store.hold(held);
+    const first = await store.listRecipients({ state: 'queued', limit: 50 });
+    assert.deepEqual(first.map((r) => r.messageId), ids.slice(0, 50), 'more than 20 × limit queued: the 50 received first');
+    assert.deepEqual((await store.listRecipients({ state: 'held', limit: 50 })).map((r) => r.messageId), [held]);
+    assert.equal((await store.listRecipients({ state: 'queued', limit: 2000 })).length, 1100);
+    assert.deepEqual(await store.listRecipients({ state: 'deferred', limit: 50 }), []);
+  });
+
   it('hold, release, retry and deleteMessage', async (store) => {
     const id = await enqueue(store, ['a@example.com', 'b@example.org']);
     const other = await enqueue(store, ['c@example.net']);

@@ -192,6 +192,7 @@ test('queue CLI: list, hold, release, retry and delete a deferred message on the
   });
   const human = await relay.cli(['queue', 'list']);
   assert.match(human.stdout, new RegExp(`${id}\\s+(deferred|delivering)\\s+\\d+`), "a human-readable row (it retries every 300 ms)");
+  assert.equal(JSON.parse((await relay.cli(['queue', 'list', '--limit', '1', '--json'])).stdout).length, 1, '--limit: at most that many rows');
   // A hold applies to waiting recipients; one in the middle of an attempt is held on the next try.
   await eventually(async () => (await relay.cli(['queue', 'hold', id])).code === 0);
   await eventually(async () => JSON.parse((await relay.cli(['queue', 'show', id, '--json'])).stdout).recipients[0].state === 'held');

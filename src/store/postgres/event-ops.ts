@@ -138,12 +138,29 @@ export async function appendEvents(c: Conn, events: Omit<MessageEvent, 'id' | 's
 
 /** Old events (their pending webhook deliveries cascade), attempt logs, and quota windows that ended. */
 export async function purgeEvents(c: Conn, before: number): Promise<number> {
-  const r = await c.query('DELETE FROM event WHERE at < $1', [before]);
+  // Old events have the lowest seqs: walk the head of the log (the primary key) a chunk at a time
+  // and stop at the first chunk holding a younger event. `WHERE at < $1` alone read the whole log
+  // (10,000,000 rows) every hour when nothing was old enough (issue 14). Seqs are taken at insert,
+  // so across nodes they follow `at` only roughly: an old event behind a younger one goes next time.
+  let removed = 0;
+  for (let after = 0; ;) {
+    const { rows: [h] } = await c.query<{ first: string | null; last: string | null; all_old: boolean | null }>(
+      `SELECT min(seq) AS first, max(seq) AS last, bool_and(at < $1) AS all_old
+         FROM (SELECT seq, at FROM event WHERE seq > $2 ORDER BY seq LIMIT $3) head`, [before, after, PURGE_CHUNK]);
+    if (!h || h.first === null) break;
+    const r = await c.query('DELETE FROM event WHERE seq BETWEEN $1 AND $2 AND at < $3', [h.first, h.last, before]);
+    removed += r.rowCount ?? 0;
+    if (h.all_old !== true) break; // a young event: the rest of the log is younger
+    after = Number(h.last);
+  }
   await c.query('DELETE FROM webhook_attempt WHERE at < $1', [before]);
   await c.query('DELETE FROM usage_counter WHERE window_end < $1', [before]);
   await c.query('DELETE FROM breaker_counter WHERE bucket < $1', [before]);
-  return r.rowCount ?? 0;
+  return removed;
 }
+
+/** Events read per step of a purge (a step deletes the old ones among them). */
+const PURGE_CHUNK = 5000;
 
 type EventRow = EventRowValues & { data: Record<string, unknown> };
 

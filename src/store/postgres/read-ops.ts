@@ -22,7 +22,10 @@ export async function listRecipients(c: Conn, opts: { state?: RecipientState; in
   const limit = opts.limit ?? DEFAULT_LIST_LIMIT;
   let rows: RecipientViewRow[];
   if (opts.state) {
-    rows = (await c.query<RecipientViewRow>(`${RECIPIENT_VIEW} WHERE r.state = $1 ${IN_ORDER} LIMIT $2`, [opts.state, limit])).rows;
+    // A waiting recipient belongs to an open message: saying so lets the planner walk
+    // queued_message_open in received order (a deferred backlog) instead of sorting every match.
+    const open = FINAL_STATES.includes(opts.state) ? '' : 'm.completed_at IS NULL AND';
+    rows = (await c.query<RecipientViewRow>(`${RECIPIENT_VIEW} WHERE ${open} r.state = $1 ${IN_ORDER} LIMIT $2`, [opts.state, limit])).rows;
   } else if (opts.includeFinal) {
     rows = (await c.query<RecipientViewRow>(`${RECIPIENT_VIEW} ${IN_ORDER} LIMIT $1`, [limit])).rows;
   } else {

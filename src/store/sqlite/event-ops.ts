@@ -48,6 +48,9 @@ export function writeAccepted(db: Db, messageId: string, recipients: string[], m
   writeEvents(db, meta.account, recipients.map((recipient) => ({ at: now, account: meta.account, type: 'accepted', messageId, recipient, data })));
 }
 
+/** Events read per step of a purge (a step deletes the old ones among them). */
+const PURGE_CHUNK = 5000;
+
 export const EVENT_WRITES = {
   /** Consecutive events of one account are written together (their statistics aggregated once). */
   appendEvents(db: Db, _fx: Effects, events: Omit<MessageEvent, 'id' | 'seq'>[]): MessageEvent[] {
@@ -65,10 +68,19 @@ export const EVENT_WRITES = {
 
   /** Old events (their pending webhook deliveries cascade), attempt logs, and quota windows that ended. */
   purgeEvents(db: Db, _fx: Effects, before: number): number {
-    // Old events have the lowest seqs: walk the primary key in chunks rather than scan the log.
-    const chunk = sql(db, 'DELETE FROM event WHERE seq IN (SELECT seq FROM event WHERE at < ? ORDER BY seq LIMIT 5000)');
+    // Old events have the lowest seqs: walk the head of the log (the primary key) a chunk at a time
+    // and stop at the first chunk holding a younger event. `WHERE at < ?` alone read the whole log
+    // (10,000,000 rows) every hour when nothing was old enough (issue 14).
+    const head = sql(db, 'SELECT min(seq) AS first, max(seq) AS last, min(at < ?) AS allOld FROM (SELECT seq, at FROM event WHERE seq > ? ORDER BY seq LIMIT ?)');
+    const chunk = sql(db, 'DELETE FROM event WHERE seq BETWEEN ? AND ? AND at < ?');
     let removed = 0;
-    for (let n = chunk.run(before).changes; n > 0; n = chunk.run(before).changes) removed += n;
+    for (let after = 0; ;) {
+      const h = head.get(before, after, PURGE_CHUNK) as { first: number | null; last: number | null; allOld: number | null };
+      if (h.first === null) break;
+      removed += chunk.run(h.first, h.last, before).changes;
+      if (h.allOld !== 1) break; // a young event: the rest of the log is younger
+      after = h.last!;
+    }
     sql(db, 'DELETE FROM webhook_attempt WHERE at < ?').run(before);
     sql(db, 'DELETE FROM usage_counter WHERE window_end < ?').run(before);
     sql(db, 'DELETE FROM breaker_counter WHERE bucket < ?').run(before);

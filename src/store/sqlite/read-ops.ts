@@ -20,7 +20,13 @@ export function nextDueAt(db: Db): number | null {
 export function listRecipients(db: Db, opts: { state?: RecipientState; includeFinal?: boolean; limit?: number } = {}): RecipientView[] {
   const limit = opts.limit ?? DEFAULT_LIST_LIMIT;
   let rows: unknown[];
-  if (opts.state) {
+  if (opts.state && isWaitingBacklog(db, opts.state, limit)) {
+    // Many recipients in a waiting state (a deferred backlog of 1,000,000): walk the open messages
+    // in received order until `limit` match, rather than read and sort every one of them.
+    rows = sql(db, `SELECT r.*, m.mail_from, m.received_at, m.size
+                    FROM queued_message m INDEXED BY queued_message_open JOIN recipient r ON r.message_id = m.id
+                    WHERE m.completed_at IS NULL AND r.state = ? ORDER BY m.received_at, m.id, r.id LIMIT ?`).all(opts.state, limit);
+  } else if (opts.state) {
     rows = sql(db, `${RECIPIENT_VIEW} WHERE r.state = ? ORDER BY m.received_at, m.id, r.id LIMIT ?`).all(opts.state, limit);
   } else if (opts.includeFinal) {
     rows = sql(db, `${RECIPIENT_VIEW} ORDER BY m.received_at, m.id, r.id LIMIT ?`).all(limit);
@@ -33,6 +39,18 @@ export function listRecipients(db: Db, opts: { state?: RecipientState; includeFi
   }
   return (rows as Parameters<typeof toRecipientView>[0][]).map(toRecipientView);
 }
+
+/**
+ * Whether a listing by a waiting state should walk the open messages in order: when more than
+ * BACKLOG_FACTOR × limit recipients are in it (counted on recipient_state, at most that many), the
+ * walk meets `limit` of them soon; fewer (a few held ones) are cheaper to read and sort.
+ */
+function isWaitingBacklog(db: Db, state: RecipientState, limit: number): boolean {
+  if (FINAL_STATES.includes(state)) return false; // final recipients belong to completed messages
+  const cap = limit * BACKLOG_FACTOR;
+  return (sql(db, 'SELECT count(*) AS n FROM (SELECT 1 FROM recipient WHERE state = ? LIMIT ?)').get(state, cap) as { n: number }).n >= cap;
+}
+const BACKLOG_FACTOR = 20;
 
 export function getMessage(db: Db, id: string): MessageView | null {
   const m = sql(db, 'SELECT * FROM queued_message WHERE id = ?').get(id) as MessageRow | undefined;
