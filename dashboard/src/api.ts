@@ -29,8 +29,11 @@ export function buildPath(path: string, query: Query = {}): string {
   return qs ? `${path}?${qs}` : path;
 }
 
-export async function request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
-  const { res, text } = await send(method, path, body, query);
+/** operator: send without the acting account (an admin's operator-only request, e.g. an account's plan). */
+interface RequestOptions { operator?: boolean }
+
+export async function request<T>(method: string, path: string, body?: unknown, query?: Query, opts: RequestOptions = {}): Promise<T> {
+  const { res, text } = await send(method, path, body, query, opts);
   if (res.status === 204) return undefined as T;
   return parseJson(text) as T;
 }
@@ -40,11 +43,11 @@ export async function requestText(path: string): Promise<string> {
   return (await send('GET', path)).text;
 }
 
-async function send(method: string, path: string, body?: unknown, query?: Query): Promise<{ res: Response; text: string }> {
+async function send(method: string, path: string, body?: unknown, query?: Query, opts: RequestOptions = {}): Promise<{ res: Response; text: string }> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
-  if (actingAccount && !path.startsWith('/v1/dashboard/')) headers['x-postlane-account'] = actingAccount;
+  if (actingAccount && !opts.operator && !path.startsWith('/v1/dashboard/')) headers['x-postlane-account'] = actingAccount;
   const res = await fetch(buildPath(path, query), {
     method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body),
   });
@@ -66,6 +69,7 @@ function parseJson(text: string): unknown {
 export const api = {
   get: <T>(path: string, query?: Query) => request<T>('GET', path, undefined, query),
   post: <T>(path: string, body?: unknown) => request<T>('POST', path, body ?? {}),
+  patch: <T>(path: string, body: unknown, opts?: RequestOptions) => request<T>('PATCH', path, body, undefined, opts),
   del: <T = void>(path: string, query?: Query) => request<T>('DELETE', buildPath(path, query)),
 };
 

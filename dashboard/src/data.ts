@@ -32,3 +32,16 @@ export function usePaged<T>(load: (cursor: string | undefined) => Promise<Page<T
     previous: () => setCursors((cs) => (cs.length > 1 ? cs.slice(0, -1) : cs)),
   };
 }
+
+export interface Actions { notice: string | null; error: Error | null; run: (fn: () => Promise<string>) => Promise<void> }
+
+/** A page's actions: run one, show its message (Notice) or its failure (ErrorLine), then reload the page's data. */
+export function useActions(reload: () => void): Actions {
+  const [notice, setNotice] = useState<string | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  const run = async (fn: () => Promise<string>) => {
+    setError(null);
+    try { setNotice(await fn()); reload(); } catch (e) { setError(e as Error); }
+  };
+  return { notice, error, run };
+}

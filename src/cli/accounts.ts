@@ -5,6 +5,7 @@
 import { pausedReason } from './breakers.js';
 import type { Command } from 'commander';
 import { isValidAccountName } from '../accounts/account-name.js';
+import { changeAccountLimits } from '../accounts/account-admin.js';
 import { NotFoundError, RelayError } from '../errors.js';
 import { DEFAULT_ACCOUNT, type Account } from '../store/platform-store.js';
 import type { QueueStore } from '../store/store.js';
@@ -14,7 +15,7 @@ import { createResolver, DnsLookupError, type RecordResolver } from '../delivery
 import { normalizeDomain } from '../domains/domain-name.js';
 import { configOption, withStore } from './admin-store.js';
 import {
-  addLimitOptions, formatLimits, formatUsage, hasAnyLimitOption, limitsFrom, mergeLimits, usageOf, type LimitOptions,
+  addLimitOptions, formatLimits, formatUsage, limitsFrom, mergeLimits, usageOf, type LimitOptions,
 } from './limits-options.js';
 
 /** Whether `domain` is a CNAME to `target` (the publicUrl host), as DNS answers now. */
@@ -98,13 +99,7 @@ export function registerAccountCommands(program: Command) {
     .option('--json', 'machine-readable output'), 'the account')
     .action(async (name: string, opts: LimitOptions & { config?: string; json?: boolean }) => {
       const change = limitsFrom(opts);
-      const limits = await withStore(opts.config, async (store) => {
-        const account = await requireAccount(store, name);
-        if (!hasAnyLimitOption(opts)) return account.limits;
-        const next = mergeLimits(account.limits, change);
-        if (!(await store.setAccountLimits(name, next))) throw new NotFoundError(`account ${name}`);
-        return next;
-      });
+      const limits = await withStore(opts.config, (store) => changeAccountLimits(store, name, change));
       if (opts.json) return out(JSON.stringify({ name, limits }));
       out(`account ${name} limits: ${formatLimits(limits)}`);
     });

@@ -16,7 +16,7 @@ import { checkRecords, hasProblems, type RecordCheck } from '../domains/domain-c
 import { normalizeDomain } from '../domains/domain-name.js';
 import { formatZoneLine, type ExpectedRecord } from '../domains/dns-records.js';
 import { rotateKey } from '../domains/key-rotation.js';
-import { addSendingDomain } from '../domains/domain-admin.js';
+import { addSendingDomain, removeSendingDomain } from '../domains/domain-admin.js';
 import { recordsFor } from '../domains/sending-domain.js';
 import { NotFoundError, RelayError } from '../errors.js';
 import type { QueueStore, SendingDomain } from '../store/store.js';
@@ -146,11 +146,11 @@ export function registerDomainCommands(program: Command) {
     });
 
   domains.command('remove <domain>')
-    .description('remove a sending domain and its keys (its mail is no longer signed as it)')
+    .description('remove a sending domain and its keys (its mail is no longer signed as it) and its account\'s SMTP users\' grants within it')
     .addOption(configOption())
     .action(async (input: string, opts: { config?: string }) => {
       const name = domainArg(input);
-      if (!(await withStore(opts.config, (s) => s.removeDomain(name)))) throw new NotFoundError(`domain ${name}`);
+      await withStore(opts.config, (s) => removeSendingDomain(s, name));
       out(`domain ${name} removed`);
     });
 

@@ -1,19 +1,21 @@
 // The --per-second/--per-hour/--per-day/--per-month options shared by `accounts`, `keys` and
 // `users`: parsing (a non-negative integer, or `none` to clear), merging into the limits already
-// set, and their display with the current usage (store.quotaUsage).
+// set (accounts/rate-limits.ts), and their display with the current usage (store.quotaUsage).
 import type { Command } from 'commander';
 import { windowsFor } from '../accounts/quota.js';
 import { RelayError } from '../errors.js';
 import type { PlatformStore, RateLimits } from '../store/platform-store.js';
+import type { LimitKey, LimitsChange } from '../accounts/rate-limits.js';
+
+export { mergeLimits } from '../accounts/rate-limits.js';
 
 const FLAGS = [
   ['perSecond', '--per-second <n>', 'second'],
   ['perHour', '--per-hour <n>', 'hour'],
   ['perDay', '--per-day <n>', 'day'],
   ['perMonth', '--per-month <n>', 'month'],
-] as const;
+] as const satisfies readonly (readonly [LimitKey, string, string])[];
 
-type LimitKey = (typeof FLAGS)[number][0];
 export type LimitOptions = Partial<Record<LimitKey, string>>;
 
 /** Adds the four options; `none` clears a window where a limit may already be set. */
@@ -29,21 +31,11 @@ function parseLimit(flag: string, value: string): number | null {
 }
 
 /** Only the windows named on the command line: a number, or null for `none`. */
-export function limitsFrom(opts: LimitOptions): Partial<Record<LimitKey, number | null>> {
-  const out: Partial<Record<LimitKey, number | null>> = {};
+export function limitsFrom(opts: LimitOptions): LimitsChange {
+  const out: LimitsChange = {};
   for (const [key, flag] of FLAGS) {
     const v = opts[key];
     if (v !== undefined) out[key] = parseLimit(flag.split(' ')[0]!, v);
-  }
-  return out;
-}
-
-/** `current` with the named windows replaced; cleared windows are dropped. */
-export function mergeLimits(current: RateLimits, change: Partial<Record<LimitKey, number | null>>): RateLimits {
-  const out: RateLimits = {};
-  for (const [key] of FLAGS) {
-    const v = key in change ? change[key] : current[key];
-    if (v !== null && v !== undefined) out[key] = v;
   }
   return out;
 }

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { isValidUserName } from '../users/password.js';
-import { checkDomainsBelong, checkPassword, createSmtpUser } from '../users/smtp-user-admin.js';
+import { changeSmtpUser, checkDomainsBelong, checkPassword, createSmtpUser } from '../users/smtp-user-admin.js';
 import { RelayError } from '../errors.js';
 import { configOption, withStore } from './admin-store.js';
 import { domainArg } from './domains.js';
@@ -98,12 +98,11 @@ export function registerUserCommands(program: Command) {
       const grant = await withStore(opts.config, async (store) => {
         const user = await store.getUser(name);
         if (!user) throw new RelayError('ERR_NOT_FOUND', `user ${name} not found`);
-        if (!opts.revoke) await checkDomainsBelong(store, user.account, named);
         const next = {
           allowedDomains: opts.revoke ? user.allowedDomains.filter((d) => !named.includes(d)) : [...user.allowedDomains, ...named],
           anyDomain: opts.any ? !opts.revoke : user.anyDomain,
         };
-        if (!(await store.setUserDomains(name, next))) throw new RelayError('ERR_NOT_FOUND', `user ${name} not found`);
+        await changeSmtpUser(store, name, next);
         return next;
       });
       process.stdout.write(`user ${name} may send as ${grantText(grant)}\n`);
@@ -134,13 +133,7 @@ export function registerUserCommands(program: Command) {
     .addOption(configOption()), 'this user')
     .action(async (name: string, opts: LimitOptions & { config?: string }) => {
       const change = limitsFrom(opts);
-      const limits = await withStore(opts.config, async (store) => {
-        const user = await store.getUser(name);
-        if (!user) throw new RelayError('ERR_NOT_FOUND', `user ${name} not found`);
-        const next = mergeLimits(user.limits, change);
-        if (hasAnyLimitOption(opts) && !(await store.setUserLimits(name, next))) throw new RelayError('ERR_NOT_FOUND', `user ${name} not found`);
-        return next;
-      });
+      const { limits } = await withStore(opts.config, (store) => changeSmtpUser(store, name, { limits: change }));
       process.stdout.write(`user ${name} limits: ${formatLimits(limits)}\n`);
     });
 
@@ -149,8 +142,7 @@ export function registerUserCommands(program: Command) {
     .addOption(configOption())
     .action(async (name: string, input: string, opts: { config?: string }) => {
       const stream = streamArg(input);
-      const changed = await withStore(opts.config, (store) => store.setUserDefaultStream(name, stream));
-      if (!changed) throw new RelayError('ERR_NOT_FOUND', `user ${name} not found`);
+      await withStore(opts.config, (store) => changeSmtpUser(store, name, { defaultStream: stream }));
       process.stdout.write(`user ${name}: messages without X-Postlane-Stream are ${stream}\n`);
     });
 

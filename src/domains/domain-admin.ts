@@ -1,7 +1,10 @@
-// Owns adding a sending domain to an account, the one path of `postlane domains add` and
-// POST /v1/domains: the account must exist, and a domain inside (or above) another account's
+// Owns adding and removing a sending domain of an account, the one path of `postlane domains
+// add|remove` and POST / DELETE /v1/domains. Adding: the account must exist, and a domain inside (or above) another account's
 // sending domain is refused (ERR_DOMAIN_ACCOUNT), so one tenant cannot sign as a subdomain of
 // another's. The name is globally unique: a taken name is ERR_DOMAIN_EXISTS (from the store).
+// Removing: the domain and its keys go, and so do the grants of the account's SMTP users that name
+// it or a subdomain of it, since once it is free any account may add it and the grant would let
+// those users send as another tenant's domain.
 import { NotFoundError, RelayError } from '../errors.js';
 import type { QueueStore, SendingDomain } from '../store/store.js';
 import { DEFAULT_ACCOUNT } from '../store/platform-store.js';
@@ -29,4 +32,16 @@ export async function addSendingDomain(store: DomainAdminStore, name: string, ac
   const domain = { ...await newSendingDomain(name, opts), account };
   await store.addDomain(domain);
   return domain;
+}
+
+type DomainRemoveStore = Pick<QueueStore, 'getDomain' | 'removeDomain' | 'listUsers' | 'setUserDomains'>;
+
+/** Removes `name` (already normalized) and the account's grants within it; ERR_NOT_FOUND if there is no such domain. */
+export async function removeSendingDomain(store: DomainRemoveStore, name: string): Promise<void> {
+  const domain = await store.getDomain(name);
+  if (!domain || !(await store.removeDomain(name))) throw new NotFoundError(`domain ${name}`);
+  for (const user of await store.listUsers(ownerOf(domain))) {
+    const kept = user.allowedDomains.filter((d) => !isWithinDomain(d, name));
+    if (kept.length !== user.allowedDomains.length) await store.setUserDomains(user.name, { allowedDomains: kept, anyDomain: user.anyDomain });
+  }
 }

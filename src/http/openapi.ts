@@ -62,7 +62,7 @@ export function buildOpenApi(routes: readonly ApiRoute[], system: readonly Syste
     paths,
     components: { schemas: components, securitySchemes: {
       bearerAuth: { type: 'http', scheme: 'bearer', description: 'an API key: pl_<id>_<secret>' },
-      cookieAuth: { type: 'apiKey', in: 'cookie', name: 'postlane_session', description: 'a dashboard session (POST /v1/dashboard/login); non-GET requests also send X-CSRF-Token, and an admin may name the account with X-Postlane-Account' },
+      cookieAuth: { type: 'apiKey', in: 'cookie', name: 'postlane_session', description: 'a dashboard session (POST /v1/dashboard/login); over TLS the cookie is named __Host-postlane_session; non-GET requests also send X-CSRF-Token, and an admin may name the account with X-Postlane-Account' },
     } },
   };
 }

@@ -5,7 +5,7 @@
 import type { z } from 'zod/v4';
 import type { ApiKeyRecord, ApiScope } from '../store/platform-store.js';
 
-export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 export interface ApiRequest<B, Q, P> {
   key: ApiKeyRecord;

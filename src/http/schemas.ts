@@ -38,3 +38,9 @@ export function decodeCursor<T extends z.ZodType>(cursor: string | undefined, sc
     throw new ApiError(400, 'invalid_query', 'The query is invalid', [{ path: 'cursor', message: 'not a cursor returned by this API' }]);
   }
 }
+
+/** A change of rate limits (PATCH of an account's plan or a user's own limits): a named window takes the number, null clears it (unlimited), an absent one stays. */
+const limitValue = z.number().int().min(0).max(999_999_999_999).nullable();
+export const limitsChange = z.object({
+  perSecond: limitValue.optional(), perHour: limitValue.optional(), perDay: limitValue.optional(), perMonth: limitValue.optional().describe('calendar month, UTC'),
+}).strict().meta({ id: 'LimitsChange' });

@@ -1,11 +1,12 @@
-// Owns creating SMTP AUTH users and checking their domain grants, the one path of `postlane users
-// add|allow` and POST /v1/smtp-users. A user of account X may be granted a domain only if it (or a
+// Owns creating and changing SMTP AUTH users and checking their domain grants, the one path of
+// `postlane users add|allow|limits|stream` and POST / PATCH /v1/smtp-users. A user of account X may be granted a domain only if it (or a
 // parent domain) is a sending domain of X; users of 'default' may also be granted domains that are
 // not sending domains (the single-tenant setup), but never another account's domain. Passwords are
 // hashed here (scrypt, users/password.ts) and never returned or logged.
 import { NotFoundError, RelayError } from '../errors.js';
 import type { QueueStore, UserRecord } from '../store/store.js';
 import type { RateLimits } from '../store/platform-store.js';
+import { mergeLimits, type LimitsChange } from '../accounts/rate-limits.js';
 import { DEFAULT_ACCOUNT } from '../store/platform-store.js';
 import { hashPassword, isValidUserName } from './password.js';
 
@@ -56,4 +57,33 @@ export async function createSmtpUser(store: Pick<QueueStore, 'getAccount' | 'get
     name: u.name, passwordHash, createdAt: u.now, allowedDomains: u.allowedDomains, anyDomain: u.anyDomain,
     account: u.account, limits: u.limits, defaultStream: u.defaultStream,
   });
+}
+
+/** What a change names (anything absent stays): the whole domain grant, some limit windows, the stream. */
+export interface SmtpUserChange {
+  allowedDomains?: string[]; anyDomain?: boolean; limits?: LimitsChange; defaultStream?: UserRecord['defaultStream'];
+}
+
+type ChangeStore = Pick<QueueStore, 'getUser' | 'getDomain' | 'setUserDomains' | 'setUserLimits' | 'setUserDefaultStream'>;
+
+/**
+ * Checks the whole change, then applies it and answers the stored user. Only newly granted domains
+ * are checked (ERR_DOMAIN_ACCOUNT): a grant the user already holds stays grantable. With
+ * `opts.account`, a user of another account is ERR_NOT_FOUND, as is no such user.
+ */
+export async function changeSmtpUser(store: ChangeStore, name: string, change: SmtpUserChange, opts: { account?: string } = {}): Promise<UserRecord> {
+  const user = await store.getUser(name);
+  const missing = () => new NotFoundError(`user ${name}`);
+  if (!user || (opts.account !== undefined && user.account !== opts.account)) throw missing();
+  const domains = change.allowedDomains === undefined ? undefined : [...new Set(change.allowedDomains)];
+  if (domains) await checkDomainsBelong(store, user.account, domains.filter((d) => !user.allowedDomains.includes(d)));
+  if (domains || change.anyDomain !== undefined) {
+    const grant = { allowedDomains: domains ?? user.allowedDomains, anyDomain: change.anyDomain ?? user.anyDomain };
+    if (!(await store.setUserDomains(name, grant))) throw missing();
+  }
+  if (change.limits && Object.keys(change.limits).length && !(await store.setUserLimits(name, mergeLimits(user.limits, change.limits)))) throw missing();
+  if (change.defaultStream && !(await store.setUserDefaultStream(name, change.defaultStream))) throw missing();
+  const stored = await store.getUser(name);
+  if (!stored) throw missing();
+  return stored;
 }

@@ -1,9 +1,10 @@
 // The API behind the dashboard's Domains and SMTP users pages (issue 12), over real HTTP against an
 // in-process API with a real store (SQLite, then PostgreSQL in a fresh database): add a domain and
 // get its records, rotate its DKIM key (pending key + record; the old key keeps signing), add / list /
-// remove SMTP users (the password never in an answer; the stored hash verifies it), with scopes,
-// tenant isolation (another account's domain or user is a 404 and is never changed) and bad input
-// (422 naming the field, 409 for a taken name).
+// remove SMTP users (the password never in an answer; the stored hash verifies it), change a user's
+// domains, limits and stream, remove a domain (its users' grants within it go too), change an
+// account's plan (the operator only), with scopes, tenant isolation (another account's domain or
+// user is a 404 and is never changed) and bad input (422 naming the field, 409 for a taken name).
 import test, { type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -37,12 +38,14 @@ async function suite(t: TestContext, pgUrl: string | null) {
   await store.open();
   const acme = await seedTenant(store, { account: 'acme', domains: ['acme.test'], keys: { admin: ['admin'], read: ['read'], send: ['send'] } });
   const beta = await seedTenant(store, { account: 'beta', domains: ['beta.test'], keys: { admin: ['admin'] } });
+  const ops = await seedTenant(store, { account: 'default', domains: [], keys: { admin: ['admin'], read: ['read'] } });
   const signer = new MessageSigner({ store, hostname: config.hostname, domains: config.domains, clock: systemClock, logger });
   const api = (await startApi({ config, store, clock: systemClock, logger, tls: { cert: '', key: '' }, signer, bounceSecrets: fixedSecrets() }))!;
   const base = `http://127.0.0.1:${api.address.port}`;
   t.after(async () => { await api.close(); await store.close(); await fs.rm(dir, { recursive: true, force: true }); });
   const as = (token: string) => (method: string, p: string, body?: unknown) => call(base, method, p, { token, body });
   const admin = as(acme.tokens.admin!), reader = as(acme.tokens.read!), sender = as(acme.tokens.send!), other = as(beta.tokens.admin!);
+  const operator = as(ops.tokens.admin!), opsReader = as(ops.tokens.read!);
 
   await t.test('POST /v1/domains adds the domain to the caller\'s account and answers the records to publish', async () => {
     const r = await admin('POST', '/v1/domains', { name: 'News.Acme.TEST', key: 'ed25519', selector: 'k1' });
@@ -98,7 +101,7 @@ async function suite(t: TestContext, pgUrl: string | null) {
   await t.test('SMTP users: add (password hashed, never answered), list per account, remove; isolation and bad input', async () => {
     const r = await admin('POST', '/v1/smtp-users', { name: 'app@acme', password: 'correct horse battery', allowed_domains: ['acme.test'] });
     assert.equal(r.status, 201, r.text);
-    assert.deepEqual(r.body, { name: 'app@acme', created_at: r.body.created_at, allowed_domains: ['acme.test'], any_domain: false, default_stream: 'transactional' });
+    assert.deepEqual(r.body, { name: 'app@acme', created_at: r.body.created_at, allowed_domains: ['acme.test'], any_domain: false, default_stream: 'transactional', limits: {} });
     assert.ok(!r.text.includes('correct horse'));
     const stored = (await store.getUser('app@acme'))!;
     assert.equal(stored.account, 'acme');
@@ -127,5 +130,94 @@ async function suite(t: TestContext, pgUrl: string | null) {
     assert.equal((await admin('DELETE', '/v1/smtp-users/app@acme')).status, 204);
     assert.equal(await store.getUser('app@acme'), null);
     assert.equal((await admin('DELETE', '/v1/smtp-users/app@acme')).status, 404);
+  });
+
+  await t.test('PATCH /v1/smtp-users/:name changes the domains, own limits and stream; what is absent stays; isolation and bad input', async () => {
+    await admin('POST', '/v1/domains', { name: 'shop.test', key: 'ed25519' });
+    assert.equal((await admin('POST', '/v1/smtp-users', { name: 'edit@acme', password: 'long enough!', allowed_domains: ['acme.test'] })).status, 201);
+    const r = await admin('PATCH', '/v1/smtp-users/edit@acme', { allowed_domains: ['Shop.TEST', 'news.acme.test'], limits: { perHour: 100, perDay: 1000 }, default_stream: 'broadcast' });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual({ ...r.body, created_at: null }, {
+      name: 'edit@acme', created_at: null, allowed_domains: ['news.acme.test', 'shop.test'], any_domain: false, default_stream: 'broadcast', limits: { perHour: 100, perDay: 1000 },
+    });
+    const limitsOnly = await admin('PATCH', '/v1/smtp-users/edit@acme', { limits: { perHour: null, perSecond: 5 } });
+    assert.deepEqual(limitsOnly.body.limits, { perSecond: 5, perDay: 1000 }, 'null clears a window, the unnamed ones stay');
+    assert.deepEqual(limitsOnly.body.allowed_domains, ['news.acme.test', 'shop.test']);
+    assert.equal(limitsOnly.body.default_stream, 'broadcast');
+    const stored = (await store.getUser('edit@acme'))!;
+    assert.deepEqual([stored.allowedDomains, stored.limits, stored.defaultStream], [['news.acme.test', 'shop.test'], { perSecond: 5, perDay: 1000 }, 'broadcast']);
+    assert.ok(await verifyPassword('long enough!', stored.passwordHash), 'the password is untouched');
+    assert.deepEqual((await admin('PATCH', '/v1/smtp-users/edit@acme', {})).body.limits, { perSecond: 5, perDay: 1000 }, 'an empty change changes nothing');
+
+    for (const [body, field] of [[{ allowed_domains: ['beta.test'] }, 'allowed_domains.0'], [{ allowed_domains: ['acme.test', 'mail.beta.test'] }, 'allowed_domains.1'],
+      [{ allowed_domains: ['nope.example'] }, 'allowed_domains.0'], [{ allowed_domains: ['a b'] }, 'allowed_domains.0'], [{ limits: { perHour: -1 } }, 'limits.perHour'],
+      [{ limits: { perWeek: 1 } }, 'limits.perWeek'], [{ default_stream: 'bulk' }, 'default_stream'], [{ any_domain: true }, 'any_domain'], [{ password: 'new password!' }, 'password']] as const) {
+      const bad = await admin('PATCH', '/v1/smtp-users/edit@acme', body);
+      assert.equal(bad.status, 422, `${JSON.stringify(body)}: ${bad.text}`);
+      assert.ok(bad.body.error.fields.some((f: { path: string }) => f.path === field), bad.text);
+    }
+    const other404 = await other('PATCH', '/v1/smtp-users/edit@acme', { allowed_domains: ['beta.test'], default_stream: 'transactional' });
+    assert.equal(other404.status, 404, 'another account\'s user');
+    assert.equal(other404.body.error.code, 'not_found');
+    assert.equal((await admin('PATCH', '/v1/smtp-users/nobody', { default_stream: 'transactional' })).status, 404);
+    assert.equal((await reader('PATCH', '/v1/smtp-users/edit@acme', { default_stream: 'transactional' })).status, 403);
+    assert.equal((await sender('PATCH', '/v1/smtp-users/edit@acme', { default_stream: 'transactional' })).status, 403);
+    const after = (await store.getUser('edit@acme'))!;
+    assert.deepEqual([after.allowedDomains, after.limits, after.defaultStream], [['news.acme.test', 'shop.test'], { perSecond: 5, perDay: 1000 }, 'broadcast'], 'unchanged by the refused calls');
+  });
+
+  await t.test('DELETE /v1/domains/:name removes the domain and its users\' grants within it; another account\'s is a 404; scopes', async () => {
+    assert.equal((await reader('DELETE', '/v1/domains/shop.test')).status, 403);
+    assert.equal((await sender('DELETE', '/v1/domains/shop.test')).status, 403);
+    assert.equal((await call(base, 'DELETE', '/v1/domains/shop.test')).status, 401);
+    const theirs = await other('DELETE', '/v1/domains/shop.test');
+    assert.equal(theirs.status, 404, 'another account\'s domain');
+    assert.ok(await store.getDomain('shop.test'), 'still there');
+    assert.equal((await admin('DELETE', '/v1/domains/beta.test')).status, 404);
+    assert.ok(await store.getDomain('beta.test'));
+
+    const r = await admin('DELETE', '/v1/domains/Shop.Test');
+    assert.equal(r.status, 204, r.text);
+    assert.equal(await store.getDomain('shop.test'), null);
+    assert.deepEqual((await store.getUser('edit@acme'))!.allowedDomains, ['news.acme.test'], 'the grant of the removed domain is gone');
+    assert.ok(!(await admin('GET', '/v1/domains')).body.data.some((d: { name: string }) => d.name === 'shop.test'));
+    assert.equal((await admin('DELETE', '/v1/domains/shop.test')).status, 404);
+    assert.equal((await admin('GET', '/v1/domains/shop.test')).status, 404);
+    // Freed, the name may be taken by another account, and acme's user cannot send as it.
+    assert.equal((await other('POST', '/v1/domains', { name: 'shop.test' })).status, 201);
+    assert.equal((await admin('PATCH', '/v1/smtp-users/edit@acme', { allowed_domains: ['shop.test'] })).status, 422);
+
+    await admin('PATCH', '/v1/smtp-users/edit@acme', { allowed_domains: ['acme.test', 'news.acme.test'] });
+    assert.equal((await admin('DELETE', '/v1/domains/news.acme.test')).status, 204);
+    assert.deepEqual((await store.getUser('edit@acme'))!.allowedDomains, ['acme.test'], 'a grant of the parent stays');
+  });
+
+  await t.test('PATCH /v1/accounts/:name changes a plan: the operator only (403 for anyone else, whichever account), 404 for none', async () => {
+    const r = await operator('PATCH', '/v1/accounts/acme', { limits: { perDay: 500, perMonth: 10000 } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.name, 'acme');
+    assert.deepEqual(r.body.limits, { perDay: 500, perMonth: 10000 });
+    assert.deepEqual(r.body.usage.map((u: { window: string; limit: number }) => [u.window, u.limit]), [['day', 500], ['month', 10000]]);
+    const merged = await operator('PATCH', '/v1/accounts/acme', { limits: { perMonth: null, perSecond: 3 } });
+    assert.deepEqual(merged.body.limits, { perSecond: 3, perDay: 500 });
+    assert.deepEqual((await store.getAccount('acme'))!.limits, { perSecond: 3, perDay: 500 });
+    assert.deepEqual((await admin('GET', '/v1/account')).body.limits, { perSecond: 3, perDay: 500 }, 'the account sees its new plan');
+
+    for (const [who, name] of [[admin, 'acme'], [admin, 'beta'], [admin, 'nobody'], [other, 'acme'], [opsReader, 'acme']] as const) {
+      const refused = await who('PATCH', `/v1/accounts/${name}`, { limits: { perDay: 1 } });
+      assert.equal(refused.status, 403, `${name}: ${refused.text}`);
+    }
+    assert.equal((await call(base, 'PATCH', '/v1/accounts/acme', { body: { limits: { perDay: 1 } } })).status, 401);
+    assert.deepEqual((await store.getAccount('acme'))!.limits, { perSecond: 3, perDay: 500 }, 'unchanged by the refused calls');
+    assert.deepEqual((await store.getAccount('beta'))!.limits, {});
+
+    assert.equal((await operator('PATCH', '/v1/accounts/nobody', { limits: { perDay: 1 } })).status, 404);
+    for (const [body, field] of [[{ limits: { perDay: 1.5 } }, 'limits.perDay'], [{ limits: { perDay: '10' } }, 'limits.perDay'], [{}, 'limits'],
+      [{ limits: {}, name: 'x' }, 'name']] as const) {
+      const bad = await operator('PATCH', '/v1/accounts/acme', body);
+      assert.equal(bad.status, 422, `${JSON.stringify(body)}: ${bad.text}`);
+      assert.ok(bad.body.error.fields.some((f: { path: string }) => f.path === field), bad.text);
+    }
+    assert.equal((await operator('PATCH', '/v1/accounts/Not%20A%20Name', { limits: {} })).status, 404);
   });
 }

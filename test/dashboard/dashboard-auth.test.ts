@@ -1,7 +1,8 @@
 // Dashboard login, sessions and CSRF (issue 12, dashboard contract) over real HTTP: an in-process
 // API on a real socket with the SQLite store in a temp dir, then PostgreSQL in a fresh database;
 // calls with fetch and with curl (a cookie jar, as a browser keeps it). Login sets an HttpOnly,
-// SameSite=Strict cookie (Secure behind a proxy saying https); wrong credentials are 401; the
+// SameSite=Strict cookie (named __Host-postlane_session and Secure behind a proxy saying https, where
+// the bare name is not read, nor the __Host- one over plain HTTP); wrong credentials are 401; the
 // cookie maps to the same principal as a key (an account user sees only its account, an admin
 // picks one); non-GET without X-CSRF-Token is 403 and changes nothing; forged, idle and
 // logged-out sessions are 401; failures lock out per address and per user name, also when the
@@ -103,8 +104,21 @@ async function suite(t: TestContext, pgUrl: string | null) {
     const s = await withCookie(r.cookie!, 'GET', '/v1/dashboard/session');
     assert.equal(s.status, 200);
     assert.deepEqual(s.body, r.body);
-    const secure = await login('ops', 'ops-password', '192.0.2.1', { 'x-forwarded-proto': 'https' });
-    assert.match(secure.setCookie, /; Secure$/, 'Secure when a trusted proxy says https');
+    const https = { 'x-forwarded-proto': 'https' };
+    const secure = await login('ops', 'ops-password', '192.0.2.1', https);
+    assert.match(secure.setCookie, /^__Host-postlane_session=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=43200; Secure$/,
+      'over TLS (a trusted proxy says https): the __Host- name, Secure, Path=/ and no Domain');
+    const hostCookie = /^(__Host-postlane_session=[^;]+)/.exec(secure.setCookie)![1]!;
+    const bare = hostCookie.replace(/^__Host-/, '');
+    assert.deepEqual((await withCookie(hostCookie, 'GET', '/v1/dashboard/session', { headers: https })).body.user, r.body.user);
+    assert.equal((await withCookie(hostCookie, 'GET', '/v1/messages', { headers: https })).status, 200, 'the __Host- cookie authenticates /v1 over TLS');
+    assert.equal((await withCookie(bare, 'GET', '/v1/dashboard/session', { headers: https })).status, 401, 'over TLS the bare name (which any sibling host can set) is not read');
+    assert.equal((await withCookie(bare, 'GET', '/v1/messages', { headers: https })).status, 401);
+    assert.equal((await withCookie(hostCookie, 'GET', '/v1/dashboard/session')).status, 401, 'over plain HTTP only the bare name is read');
+    const out = await withCookie(hostCookie, 'POST', '/v1/dashboard/logout', { csrf: secure.body.csrfToken, headers: https });
+    assert.equal(out.status, 204);
+    assert.match(out.headers.get('set-cookie') ?? '', /^__Host-postlane_session=; HttpOnly; SameSite=Strict; Path=\/; Max-Age=0; Secure$/, 'logout clears the __Host- cookie');
+    assert.equal((await withCookie(hostCookie, 'GET', '/v1/dashboard/session', { headers: https })).status, 401, 'ended');
     assert.equal((await call(base, 'GET', '/v1/dashboard/session')).status, 401);
   });
 

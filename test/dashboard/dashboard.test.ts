@@ -1,31 +1,24 @@
 // The dashboard end to end in headless Chromium: a real relay process (serving dashboard/dist and
 // the /v1 API), a test DNS server and a receiving MX on loopback. Drives what a user does: a
 // wrong password is refused; log in; a message sent through the API appears in Messages and its
-// timeline reaches "delivered"; the overview counts it on its chart; add a domain and see its
-// records; add an SMTP user that then authenticates over real SMTP (Python smtplib, STARTTLS) and is
-// removed (then refused); suppress an address; create a
+// timeline reaches "delivered"; the overview counts it on its chart; suppress an address; create a
 // key (token shown once, then usable) and revoke it (then refused); a cookie-authenticated POST
 // without the CSRF header is refused; every page passes axe-core (no serious or critical
 // violations) with the served CSP intact; a screenshot of each page, light and dark, and at phone
-// width, goes to test-artifacts/dashboard/.
+// width, goes to test-artifacts/dashboard/. Domains, SMTP users and plans: dashboard-admin.test.ts
+// (its own relay, so the two files run side by side).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { RelayProcess, eventually } from '../helpers/relay-process.js';
-import { startDnsServer } from '../helpers/dns-server.js';
-import { startReceiver } from '../helpers/smtp-receiver.js';
+import type { Page } from 'playwright-core';
+import { eventually } from '../helpers/relay-process.js';
 import { call } from '../helpers/api-fixture.js';
-import { CHROMIUM, launchBrowser, saveScreenshot, seriousAxeViolations } from './browser.js';
+import { saveScreenshot, seriousAxeViolations } from './browser.js';
+import { PASSWORD, skipBrowser, startDashboardRig } from './dashboard-rig.js';
 
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
-const PASSWORD = 'correct horse battery staple';
-const skip = !fs.existsSync(CHROMIUM) ? `no ${CHROMIUM} (apt-get install chromium)`
-  : !fs.existsSync(path.join(ROOT, 'dashboard/dist/index.html')) ? 'dashboard/dist not built (npm run build)' : false;
+const skip = skipBrowser;
 
 const PAGES = [
   { path: '/', name: 'overview', heading: 'Overview' },
@@ -40,9 +33,6 @@ const PAGES = [
 ];
 
 test('dashboard in a real browser against a real relay', { skip, timeout: 180_000 }, async (t) => {
-  const dns = await startDnsServer();
-  const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
-  dns.setZone({ 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'mx.dest.test': { A: ['127.0.0.2'] } });
   const hookEvents: string[] = [];
   const hook = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -53,41 +43,10 @@ test('dashboard in a real browser against a real relay', { skip, timeout: 180_00
     });
   });
   await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-  const relay = await RelayProcess.create({
-    dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port, pollInterval: '200ms' },
-    webhooks: { pollInterval: '100ms', allowPrivateDestinations: true },
-  });
-  let browser: Browser | null = null;
-  t.after(async () => { await browser?.close(); await relay.cleanup(); await mx.close(); await dns.close(); hook.close(); });
-  const cli = async (args: string[], input?: string) => {
-    const r = await relay.cli(args, input);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
-  await cli(['accounts', 'add', 'acme']);
-  await relay.addSigningDomain(dns, 'acme.test', ['--account', 'acme', '--key', 'ed25519', '--selector', 's1']);
-  const token = await cli(['keys', 'create', '--account', 'acme', '--scope', 'send,read,admin']);
-  await cli(['accounts', 'add', 'other']);
-  const otherToken = await cli(['keys', 'create', '--account', 'other', '--scope', 'send,read,admin']);
-  await cli(['dashboard-users', 'add', 'alice', '--account', 'acme', '--password-stdin'], `${PASSWORD}\n`);
-  await cli(['dashboard-users', 'add', 'root', '--admin', '--password-stdin'], `${PASSWORD}\n`);
-  await relay.start();
-  const base = `http://127.0.0.1:${relay.port('http')}`;
+  t.after(() => hook.close());
+  const { mx, base, token, otherToken, browser, context, page, cspErrors, dialogs } = await startDashboardRig(t, { webhooks: { pollInterval: '100ms', allowPrivateDestinations: true } });
   const created = await call(base, 'POST', '/v1/webhooks', { token, body: { url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` } });
   assert.equal(created.status, 201, created.text);
-
-  browser = await launchBrowser();
-  const context = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
-  const page = await context.newPage();
-  const cspErrors: string[] = [];
-  const dialogs: string[] = [];
-  page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
-  page.on('console', (m) => {
-    // the sandboxed preview of a message's HTML blocks its scripts, and says so: that is the point
-    if (m.location().url.startsWith('about:srcdoc')) return;
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) cspErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => cspErrors.push(`page error: ${e.message}`));
 
   await t.test('a wrong password is refused with a message, and no session', async () => {
     await page.goto('/');
@@ -184,52 +143,6 @@ test('dashboard in a real browser against a real relay', { skip, timeout: 180_00
     assert.match(await alerts.innerText(), /No alerts|DNS of acme\.test/);
   });
 
-  await t.test('domains: the records to publish, then checked against DNS now', async () => {
-    await page.getByRole('link', { name: 'Domains' }).click();
-    await page.getByRole('button', { name: 'Show DNS records' }).click();
-    const dkim = page.locator('tbody tr', { hasText: 's1._domainkey.acme.test' });
-    await dkim.waitFor();
-    await page.getByRole('button', { name: 'Check DNS now' }).click();
-    await dkim.locator('.badge-ok').waitFor();
-  });
-
-  await t.test('add a domain from the page: its records to publish are shown', async () => {
-    const form = page.getByRole('form', { name: 'Add a sending domain' });
-    await form.getByLabel('Domain name').fill('news.acme.test');
-    await form.getByRole('button', { name: 'Add domain' }).click();
-    await page.getByRole('status').locator('tbody tr', { hasText: '._domainkey.news.acme.test' }).waitFor();
-    await page.getByRole('heading', { name: 'news.acme.test', level: 2 }).waitFor();
-    assert.equal((await call(base, 'GET', '/v1/domains/news.acme.test', { token })).status, 200);
-    assert.equal((await call(base, 'GET', '/v1/domains/news.acme.test', { token: otherToken })).status, 404);
-  });
-
-  await t.test('add an SMTP user: it authenticates over real SMTP (smtplib); removed: refused', async () => {
-    await page.getByRole('link', { name: 'SMTP users' }).click();
-    const form = page.getByRole('form', { name: 'Add an SMTP user' });
-    await form.getByLabel('User name').fill('mailer');
-    await form.getByLabel('Password').fill('s3cret password');
-    await form.getByLabel('May send as (domains, comma-separated)').fill('acme.test');
-    await form.getByRole('button', { name: 'Add user' }).click();
-    await page.locator('tbody tr[data-user="mailer"]').waitFor();
-    const login = (password: string) => new Promise<string>((resolve) => execFile('python3', ['-c', `
-import smtplib, ssl, sys
-ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="py.test")
-s.starttls(context=ctx)
-try:
-    s.login("mailer", sys.argv[2]); print("authenticated")
-except smtplib.SMTPAuthenticationError as e:
-    print("refused", e.smtp_code)
-s.quit()
-`, String(relay.port('submission')), password], { timeout: 30_000 }, (err, out, e) => resolve(err ? `error ${e}` : out.trim())));
-    assert.equal(await login('s3cret password'), 'authenticated');
-    const remove = page.locator('tbody tr[data-user="mailer"]').getByRole('button', { name: 'Remove mailer' });
-    await remove.click();
-    await page.getByRole('button', { name: 'Really remove mailer?' }).click();
-    await page.locator('tbody tr[data-user="mailer"]').waitFor({ state: 'detached' });
-    assert.equal(await login('s3cret password'), 'refused 535');
-  });
-
   await t.test('suppress an address from the page; the API sees it', async () => {
     await page.getByRole('link', { name: 'Suppressions' }).click();
     const form = page.getByRole('form', { name: 'Suppress an address' });
@@ -314,7 +227,7 @@ s.quit()
   });
 
   await t.test('phone width: the menu opens from a button and reaches every page by keyboard', async () => {
-    const phone = await browser!.newContext({ baseURL: base, viewport: { width: 390, height: 844 }, storageState: await context.storageState() });
+    const phone = await browser.newContext({ baseURL: base, viewport: { width: 390, height: 844 }, storageState: await context.storageState() });
     const p = await phone.newPage();
     await p.goto('/');
     await p.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
@@ -331,7 +244,7 @@ s.quit()
   });
 
   await t.test('an admin picks the account to act for and sees its messages', async () => {
-    const admin = await browser!.newContext({ baseURL: base, viewport: { width: 1280, height: 900 } });
+    const admin = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 900 } });
     const p = await admin.newPage();
     await p.goto('/messages');
     await p.getByLabel('Username').fill('root');

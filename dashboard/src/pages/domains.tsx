@@ -1,11 +1,13 @@
 // Domains: the account's sending domains (GET /v1/domains) and, per domain, the DNS records to
 // publish with a copy button each (GET /v1/domains/:name), or checked now against DNS with the fix
 // for each wrong one (GET /v1/domains/:name/check). "Add domain" (POST /v1/domains) and "Rotate DKIM
-// key" (POST /v1/domains/:name/keys) show the records to publish, each copyable.
+// key" (POST /v1/domains/:name/keys) show the records to publish, each copyable. "Remove" (DELETE
+// /v1/domains/:name) asks for a confirmation first.
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useLoad } from '../data.js';
 import { formatTime } from '../format.js';
+import { DataTable } from '../table.js';
 import { ConfirmButton, ErrorLine, Loading, Notice, PageHeader, StatusBadge } from '../ui.js';
 
 interface Domain { name: string; created_at: string; dkim: { selector: string; algorithm: string; state: string }[] }
@@ -17,6 +19,7 @@ export function DomainsPage() {
   const [open, setOpen] = useState<string | null>(null);
   const [fresh, setFresh] = useState<{ title: string; records: DnsRecord[] } | null>(null);
   const [error, setError] = useState<Error | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const add = async (e: Event) => {
     e.preventDefault();
     const form = e.currentTarget as HTMLFormElement;
@@ -37,6 +40,15 @@ export function DomainsPage() {
       domains.reload();
     } catch (err) { setError(err as Error); }
   };
+  const remove = async (name: string) => {
+    setError(null);
+    try {
+      await api.del(`/v1/domains/${encodeURIComponent(name)}`);
+      setNotice(`Domain ${name} removed.`);
+      if (open === name) setOpen(null);
+      domains.reload();
+    } catch (err) { setError(err as Error); }
+  };
   return (
     <section>
       <PageHeader title="Domains" />
@@ -51,6 +63,7 @@ export function DomainsPage() {
           <button type="button" onClick={() => setFresh(null)}>Done</button>
         </div>
       ) : null}
+      <Notice text={notice} />
       <ErrorLine error={error ?? domains.error} />
       <Loading when={domains.loading && !domains.data} />
       {domains.data?.data.length === 0 ? <p class="muted">No sending domains yet: add one above.</p> : null}
@@ -60,6 +73,7 @@ export function DomainsPage() {
           <p>Added {formatTime(d.created_at)} · DKIM: {d.dkim.map((k) => `${k.selector} (${k.algorithm}, ${k.state})`).join(', ') || 'none'}</p>
           <button type="button" aria-expanded={open === d.name} onClick={() => setOpen(open === d.name ? null : d.name)}>{open === d.name ? 'Hide' : 'Show'} DNS records</button>
           {' '}<ConfirmButton label="Rotate DKIM key" confirmLabel={`Rotate the DKIM key of ${d.name}?`} onConfirm={() => rotate(d.name)} />
+          {' '}<ConfirmButton label={`Remove ${d.name}`} confirmLabel={`Really remove ${d.name}? Its mail is no longer signed`} danger onConfirm={() => remove(d.name)} />
           {open === d.name ? <Records name={d.name} /> : null}
         </article>
       ))}
@@ -86,23 +100,21 @@ function Records({ name }: { name: string }) {
 function RecordTable({ caption, records }: { caption: string; records: DnsRecord[] }) {
   const [copied, setCopied] = useState<string | null>(null);
   return (
-    <div class="table-wrap">
+    <>
       <Notice text={copied} />
-      <table>
-        <caption>{caption}</caption>
-        <thead><tr><th scope="col">Purpose</th><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Value</th><th scope="col"><span class="visually-hidden">Copy</span></th></tr></thead>
-        <tbody>
-          {records.map((r, i) => (
-            <tr key={i}>
-              <td>{r.purpose}{r.required ? '' : ' (optional)'}{r.status ? <div><StatusBadge status={r.status} /></div> : null}</td>
-              <td><code>{r.name}</code></td><td>{r.type}</td><td><code class="wrap">{r.value}</code>{r.note ? <div class="muted">{r.note}</div> : null}
-                {r.status && r.status !== 'ok' && r.found ? <div class="muted">found: <code class="wrap">{r.found}</code></div> : null}
-                {r.fix ? <div class="error">{r.fix}</div> : null}</td>
-              <td><button type="button" aria-label={`Copy the ${r.purpose} record value for ${r.name}`} onClick={() => { void navigator.clipboard?.writeText(r.value); setCopied(`${r.purpose} value copied.`); }}>Copy</button></td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+      <DataTable caption={caption} showCaption rows={records} rowKey={(_, i) => i} columns={[
+        { label: 'Purpose', cell: (r) => <>{r.purpose}{r.required ? '' : ' (optional)'}{r.status ? <div><StatusBadge status={r.status} /></div> : null}</> },
+        { label: 'Name', cell: (r) => <code>{r.name}</code> },
+        { label: 'Type', cell: (r) => r.type },
+        { label: 'Value', cell: (r) => (
+          <>
+            <code class="wrap">{r.value}</code>{r.note ? <div class="muted">{r.note}</div> : null}
+            {r.status && r.status !== 'ok' && r.found ? <div class="muted">found: <code class="wrap">{r.found}</code></div> : null}
+            {r.fix ? <div class="error">{r.fix}</div> : null}
+          </>
+        ) },
+        { label: 'Copy', hideLabel: true, cell: (r) => <button type="button" aria-label={`Copy the ${r.purpose} record value for ${r.name}`} onClick={() => { void navigator.clipboard?.writeText(r.value); setCopied(`${r.purpose} value copied.`); }}>Copy</button> },
+      ]} />
+    </>
   );
 }

@@ -4,7 +4,8 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useLoad } from '../data.js';
 import { formatTime } from '../format.js';
-import { ConfirmButton, ErrorLine, Loading, Notice, PageHeader } from '../ui.js';
+import { ListView } from '../table.js';
+import { ConfirmButton, Notice, PageHeader } from '../ui.js';
 
 interface ApiKey { id: string; name: string | null; scopes: string[]; created_at: string; last_used_at: string | null; revoked_at: string | null }
 const SCOPES = ['send', 'read', 'admin'];
@@ -51,25 +52,14 @@ export function KeysPage() {
         </div>
       ) : null}
       <Notice text={notice} />
-      <ErrorLine error={error ?? keys.error} />
-      <Loading when={keys.loading && !keys.data} />
-      {keys.data ? (
-        <div class="table-wrap">
-          <table>
-            <caption class="visually-hidden">API keys</caption>
-            <thead><tr><th scope="col">Key</th><th scope="col">Name</th><th scope="col">Scopes</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">State</th></tr></thead>
-            <tbody>
-              {keys.data.data.map((k) => (
-                <tr key={k.id} data-key={k.id}>
-                  <td><code>{k.id}</code></td><td>{k.name ?? '—'}</td><td>{k.scopes.join(', ')}</td>
-                  <td>{formatTime(k.created_at)}</td><td>{formatTime(k.last_used_at)}</td>
-                  <td>{k.revoked_at ? `revoked ${formatTime(k.revoked_at)}` : <ConfirmButton label="Revoke" confirmLabel={`Revoke ${k.id}?`} danger onConfirm={() => revoke(k.id)} />}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
+      <ListView list={keys} error={error} caption="API keys" rowKey={(k) => k.id} rowData={(k) => ({ 'data-key': k.id })} columns={[
+        { label: 'Key', cell: (k) => <code>{k.id}</code> },
+        { label: 'Name', cell: (k) => k.name ?? '—' },
+        { label: 'Scopes', cell: (k) => k.scopes.join(', ') },
+        { label: 'Created', cell: (k) => formatTime(k.created_at) },
+        { label: 'Last used', cell: (k) => formatTime(k.last_used_at) },
+        { label: 'State', cell: (k) => (k.revoked_at ? `revoked ${formatTime(k.revoked_at)}` : <ConfirmButton label="Revoke" confirmLabel={`Revoke ${k.id}?`} danger onConfirm={() => revoke(k.id)} />) },
+      ]} />
     </section>
   );
 }

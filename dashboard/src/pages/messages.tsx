@@ -6,7 +6,8 @@ import { api, type Page } from '../api.js';
 import { usePaged } from '../data.js';
 import { formatBytes, formatTime } from '../format.js';
 import { navigate, useLocation } from '../router.js';
-import { ConfirmButton, ErrorLine, Link, Loading, Notice, PageHeader, Pager, StatusBadge } from '../ui.js';
+import { ListView } from '../table.js';
+import { ConfirmButton, Link, Notice, PageHeader, StatusBadge } from '../ui.js';
 
 interface Summary { id: string; from: string; received_at: string; size: number; stream: string; tags: string[]; subject?: string | null; recipients: { email: string; status: string }[] }
 
@@ -68,31 +69,15 @@ export function MessagesPage() {
         {selected.size ? <ConfirmButton label="Delete" confirmLabel={`Delete ${selected.size} message(s)?`} danger onConfirm={bulk('delete')} /> : null}
       </div>
       <Notice text={notice} />
-      <ErrorLine error={error ?? page.error} />
-      <Loading when={page.loading} />
-      {page.data ? (
-        <div class="table-wrap">
-          <table>
-            <caption class="visually-hidden">Messages, newest first</caption>
-            <thead><tr><th scope="col"><span class="visually-hidden">Select</span></th><th scope="col">Received</th><th scope="col">From</th><th scope="col">Subject</th><th scope="col">Recipients</th><th scope="col">Stream</th><th scope="col">Size</th></tr></thead>
-            <tbody>
-              {page.data.data.map((m) => (
-                <tr key={m.id}>
-                  <td><input type="checkbox" checked={selected.has(m.id)} onChange={() => toggle(m.id)} aria-label={`Select message ${m.id}`} /></td>
-                  <td><Link href={`/messages/${encodeURIComponent(m.id)}`}>{formatTime(m.received_at)}</Link></td>
-                  <td>{m.from || '<>'}</td>
-                  <td>{m.subject ?? <span class="muted">—</span>}</td>
-                  <td>{m.recipients.map((r) => <div key={r.email}>{r.email} <StatusBadge status={r.status} /></div>)}</td>
-                  <td>{m.stream}{m.tags.length ? <div class="muted">{m.tags.join(', ')}</div> : null}</td>
-                  <td>{formatBytes(m.size)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {page.data.data.length === 0 ? <p class="muted">No messages match.</p> : null}
-        </div>
-      ) : null}
-      <Pager hasPrevious={page.hasPrevious} hasNext={!!page.data?.next_cursor} previous={page.previous} next={page.next} />
+      <ListView list={page} error={error} caption="Messages, newest first" empty="No messages match." rowKey={(m) => m.id} columns={[
+        { label: 'Select', hideLabel: true, cell: (m) => <input type="checkbox" checked={selected.has(m.id)} onChange={() => toggle(m.id)} aria-label={`Select message ${m.id}`} /> },
+        { label: 'Received', cell: (m) => <Link href={`/messages/${encodeURIComponent(m.id)}`}>{formatTime(m.received_at)}</Link> },
+        { label: 'From', cell: (m) => m.from || '<>' },
+        { label: 'Subject', cell: (m) => m.subject ?? <span class="muted">—</span> },
+        { label: 'Recipients', cell: (m) => m.recipients.map((r) => <div key={r.email}>{r.email} <StatusBadge status={r.status} /></div>) },
+        { label: 'Stream', cell: (m) => <>{m.stream}{m.tags.length ? <div class="muted">{m.tags.join(', ')}</div> : null}</> },
+        { label: 'Size', cell: (m) => formatBytes(m.size) },
+      ]} />
     </section>
   );
 }

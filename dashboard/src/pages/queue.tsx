@@ -4,6 +4,7 @@
 import { api, ApiFailure } from '../api.js';
 import { useLoad } from '../data.js';
 import { formatAge } from '../format.js';
+import { DataTable } from '../table.js';
 import { ErrorLine, Link, Loading, PageHeader } from '../ui.js';
 
 interface Oldest { oldest_received_at: string | null; oldest_age_seconds: number | null }
@@ -29,18 +30,13 @@ export function QueuePage() {
               <div class="tile" key={s}><dt><Link href={`/messages?status=${s}`}>{s}</Link></dt><dd>{q.by_state[s]}</dd></div>
             ))}
           </dl>
-          <div class="table-wrap">
-            <table>
-              <caption>By destination domain (most waiting first)</caption>
-              <thead><tr><th scope="col">Domain</th><th scope="col">Waiting</th><th scope="col">Deferred</th><th scope="col">Held</th><th scope="col">Oldest</th></tr></thead>
-              <tbody>
-                {q.by_domain.map((d) => (
-                  <tr key={d.domain}><td>{d.domain}</td><td>{d.recipients}</td><td>{d.deferred}</td><td>{d.held}</td><td>{formatAge(d.oldest_age_seconds)}</td></tr>
-                ))}
-              </tbody>
-            </table>
-            {q.by_domain.length === 0 ? <p class="muted">Nothing is waiting.</p> : null}
-          </div>
+          <DataTable caption="By destination domain (most waiting first)" showCaption empty="Nothing is waiting." rows={q.by_domain} rowKey={(d) => d.domain} columns={[
+            { label: 'Domain', cell: (d) => d.domain },
+            { label: 'Waiting', cell: (d) => d.recipients },
+            { label: 'Deferred', cell: (d) => d.deferred },
+            { label: 'Held', cell: (d) => d.held },
+            { label: 'Oldest', cell: (d) => formatAge(d.oldest_age_seconds) },
+          ]} />
         </>
       ) : null}
       {/* The provider queue is the operator's (it spans accounts): an account's user is not shown an error for it. */}
@@ -59,15 +55,7 @@ export function QueuePage() {
 export function GenericTable({ caption, rows }: { caption: string; rows: Record<string, unknown>[] }) {
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))].slice(0, 8);
   if (!rows.length) return <p class="muted">Nothing to show.</p>;
-  return (
-    <div class="table-wrap">
-      <table>
-        <caption>{caption}</caption>
-        <thead><tr>{cols.map((c) => <th scope="col" key={c}>{c.replaceAll('_', ' ')}</th>)}</tr></thead>
-        <tbody>{rows.map((r, i) => <tr key={i}>{cols.map((c) => <td key={c}>{cell(r[c])}</td>)}</tr>)}</tbody>
-      </table>
-    </div>
-  );
+  return <DataTable caption={caption} showCaption rows={rows} rowKey={(_, i) => i} columns={cols.map((c) => ({ label: c.replaceAll('_', ' '), cell: (r: Record<string, unknown>) => cell(r[c]) }))} />;
 }
 
 function cell(v: unknown): string {

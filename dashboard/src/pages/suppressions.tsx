@@ -3,9 +3,10 @@
 // listed) and export the whole list (GET /v1/suppressions/export, saved as a file).
 import { useState } from 'preact/hooks';
 import { api, requestText, type Page } from '../api.js';
-import { usePaged } from '../data.js';
+import { useActions, usePaged } from '../data.js';
 import { formatTime } from '../format.js';
-import { ConfirmButton, ErrorLine, Loading, Notice, PageHeader, Pager } from '../ui.js';
+import { ListView } from '../table.js';
+import { ConfirmButton, Notice, PageHeader } from '../ui.js';
 
 interface Suppression { email: string; scope: string; reason: string; created_at: string; source: string | null; message_id: string | null; detail: string | null }
 
@@ -13,13 +14,8 @@ const SCOPES = ['all', 'transactional', 'broadcast'];
 
 export function SuppressionsPage() {
   const [search, setSearch] = useState('');
-  const [notice, setNotice] = useState<string | null>(null);
-  const [error, setError] = useState<Error | null>(null);
   const page = usePaged((cursor) => api.get<Page<Suppression>>('/v1/suppressions', { search, cursor, limit: 100 }), [search]);
-  const run = async (fn: () => Promise<string>) => {
-    setError(null);
-    try { setNotice(await fn()); page.reload(); } catch (e) { setError(e as Error); }
-  };
+  const { notice, error, run } = useActions(page.reload);
   const add = (e: Event) => {
     e.preventDefault();
     const form = e.currentTarget as HTMLFormElement;
@@ -66,27 +62,14 @@ export function SuppressionsPage() {
         <button type="submit">Search</button>
       </form>
       <Notice text={notice} />
-      <ErrorLine error={error ?? page.error} />
-      <Loading when={page.loading} />
-      {page.data ? (
-        <div class="table-wrap">
-          <table>
-            <caption class="visually-hidden">Suppressed addresses</caption>
-            <thead><tr><th scope="col">Address</th><th scope="col">Scope</th><th scope="col">Reason</th><th scope="col">Since</th><th scope="col">Source</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-            <tbody>
-              {page.data.data.map((s) => (
-                <tr key={s.email + s.scope}>
-                  <td>{s.email}{s.detail ? <div class="muted">{s.detail}</div> : null}</td><td>{s.scope}</td><td>{s.reason}</td>
-                  <td>{formatTime(s.created_at)}</td><td>{s.source ?? '—'}</td>
-                  <td><ConfirmButton label="Remove" confirmLabel={`Remove ${s.email}?`} danger onConfirm={() => run(async () => { await api.del(`/v1/suppressions/${encodeURIComponent(s.email)}`, { scope: s.scope }); return `${s.email} removed.`; })} /></td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {page.data.data.length === 0 ? <p class="muted">No suppressed addresses.</p> : null}
-        </div>
-      ) : null}
-      <Pager hasPrevious={page.hasPrevious} hasNext={!!page.data?.next_cursor} previous={page.previous} next={page.next} />
+      <ListView list={page} error={error} caption="Suppressed addresses" empty="No suppressed addresses." rowKey={(s) => s.email + s.scope} columns={[
+        { label: 'Address', cell: (s) => <>{s.email}{s.detail ? <div class="muted">{s.detail}</div> : null}</> },
+        { label: 'Scope', cell: (s) => s.scope },
+        { label: 'Reason', cell: (s) => s.reason },
+        { label: 'Since', cell: (s) => formatTime(s.created_at) },
+        { label: 'Source', cell: (s) => s.source ?? '—' },
+        { label: 'Actions', hideLabel: true, cell: (s) => <ConfirmButton label="Remove" confirmLabel={`Remove ${s.email}?`} danger onConfirm={() => run(async () => { await api.del(`/v1/suppressions/${encodeURIComponent(s.email)}`, { scope: s.scope }); return `${s.email} removed.`; })} /> },
+      ]} />
     </section>
   );
 }

@@ -4,6 +4,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useLoad } from '../data.js';
 import { formatTime } from '../format.js';
+import { ListView } from '../table.js';
 import { ErrorLine, Loading, Notice, PageHeader } from '../ui.js';
 
 interface Webhook { id: string; url: string; events: string[]; enabled: boolean; created_at: string; disabled_at: string | null; disabled_reason: string | null }
@@ -52,28 +53,18 @@ function Deliveries({ id, onNotice, onError }: { id: string; onNotice: (s: strin
     } catch (err) { onError(err as Error); }
   };
   return (
-    <div class="table-wrap">
+    <div>
       <form class="filters" aria-label={`Replay events to ${id} since a time`} onSubmit={replaySince}>
         <label>Replay every event since<input name="since" type="datetime-local" required /></label>
         <button type="submit">Replay</button>
       </form>
-      <ErrorLine error={attempts.error} />
-      {attempts.data ? (
-        <table>
-          <caption>Recent deliveries, newest first</caption>
-          <thead><tr><th scope="col">When</th><th scope="col">Result</th><th scope="col">Duration</th><th scope="col">Events</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-          <tbody>
-            {attempts.data.data.map((a, i) => (
-              <tr key={i}>
-                <td>{formatTime(a.at)}</td><td>{a.ok ? `OK ${a.status ?? ''}` : `Failed ${a.status ?? ''} ${a.error ?? ''}`}</td>
-                <td>{a.duration_ms} ms</td><td>{a.event_ids.length}</td>
-                <td><button type="button" onClick={() => replay(a)} aria-label={`Replay the ${a.event_ids.length} event(s) of ${formatTime(a.at)}`}>Replay</button></td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      {attempts.data?.data.length === 0 ? <p class="muted">No deliveries yet.</p> : null}
+      <ListView list={attempts} caption="Recent deliveries, newest first" showCaption empty="No deliveries yet." rowKey={(_, i) => i} columns={[
+        { label: 'When', cell: (a) => formatTime(a.at) },
+        { label: 'Result', cell: (a) => (a.ok ? `OK ${a.status ?? ''}` : `Failed ${a.status ?? ''} ${a.error ?? ''}`) },
+        { label: 'Duration', cell: (a) => `${a.duration_ms} ms` },
+        { label: 'Events', cell: (a) => a.event_ids.length },
+        { label: 'Actions', hideLabel: true, cell: (a) => <button type="button" onClick={() => replay(a)} aria-label={`Replay the ${a.event_ids.length} event(s) of ${formatTime(a.at)}`}>Replay</button> },
+      ]} />
     </div>
   );
 }

@@ -11,6 +11,13 @@ import type { DashboardUser } from '../../store/dashboard-store.js';
 import { sameToken, type DashboardSessions } from './sessions.js';
 
 export const SESSION_COOKIE = 'postlane_session';
+/**
+ * The cookie's name over TLS: the browser keeps a __Host- cookie only if it is Secure, has Path=/
+ * and no Domain, so a sibling host (or a plain-HTTP man in the middle) cannot set or shadow it.
+ * Over TLS only this name is read; over plain HTTP only the bare one (browsers refuse __Host-
+ * without Secure).
+ */
+export const SECURE_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
 export const ACCOUNT_HEADER = 'x-postlane-account';
 export const CSRF_HEADER = 'x-csrf-token';
 
@@ -29,11 +36,11 @@ export function readCookie(header: string | undefined, name: string): string | n
  * cookie planted by a sibling host (cookie tossing, e.g. with Path=/v1) is sent before the
  * user's own, and picking either could make the user act inside the planter's account.
  */
-export function sessionTokenOf(header: string | undefined): string {
+export function sessionTokenOf(header: string | undefined, name = SESSION_COOKIE): string {
   const values = new Set<string>();
   for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) values.add(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name) values.add(part.slice(eq + 1).trim());
   }
   return values.size === 1 ? [...values][0]! : '';
 }
@@ -41,12 +48,19 @@ export function sessionTokenOf(header: string | undefined): string {
 /** Secure when the request came over TLS or a trusted proxy said https (fastify's trustProxy). */
 const isSecure = (req: FastifyRequest) => req.protocol === 'https';
 
+/** The session cookie's name for this request: __Host-postlane_session over TLS, postlane_session otherwise. */
+export const sessionCookieName = (req: FastifyRequest) => (isSecure(req) ? SECURE_SESSION_COOKIE : SESSION_COOKIE);
+
+/** The request's session token (by the name its transport uses; see sessionTokenOf). */
+export const requestSessionToken = (req: FastifyRequest) => sessionTokenOf(req.headers.cookie, sessionCookieName(req));
+
+/** Over TLS: __Host- name, Secure, Path=/ and no Domain (all three are what the prefix demands). */
 export function sessionCookie(req: FastifyRequest, token: string, maxAgeSeconds: number): string {
-  return `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeSeconds}${isSecure(req) ? '; Secure' : ''}`;
+  return `${sessionCookieName(req)}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeSeconds}${isSecure(req) ? '; Secure' : ''}`;
 }
 
 export function clearedCookie(req: FastifyRequest): string {
-  return `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${isSecure(req) ? '; Secure' : ''}`;
+  return `${sessionCookieName(req)}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${isSecure(req) ? '; Secure' : ''}`;
 }
 
 /** The user as the API shows it (never the password hash). */
@@ -54,7 +68,7 @@ export const publicUser = (u: DashboardUser) => ({ username: u.username, role: u
 
 /** Whether the request carries a session cookie (and no Authorization header, which always wins). */
 export const hasSessionCookie = (req: FastifyRequest) =>
-  req.headers.authorization === undefined && readCookie(req.headers.cookie, SESSION_COOKIE) !== null;
+  req.headers.authorization === undefined && readCookie(req.headers.cookie, sessionCookieName(req)) !== null;
 
 /**
  * Authenticates a /v1 request by its session cookie: 401 for a forged, expired or ended session,
@@ -64,7 +78,7 @@ export const hasSessionCookie = (req: FastifyRequest) =>
 export async function authenticateSession(
   req: FastifyRequest, sessions: DashboardSessions, accountExists: (name: string) => Promise<boolean>,
 ): Promise<ApiKeyRecord> {
-  const token = sessionTokenOf(req.headers.cookie);
+  const token = requestSessionToken(req);
   const found = await sessions.authenticate(token);
   if (!found) throw new ApiError(401, 'invalid_session', 'The session is invalid or has ended: log in again');
   if (req.method !== 'GET' && req.method !== 'HEAD') {

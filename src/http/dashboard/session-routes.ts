@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod/v4';
 import { ApiError, zodFields } from '../../ingress/http/api-error.js';
 import type { SystemRoute } from '../openapi.js';
-import { CSRF_HEADER, clearedCookie, publicUser, sessionCookie, sessionTokenOf } from './cookie-auth.js';
+import { CSRF_HEADER, clearedCookie, publicUser, requestSessionToken, sessionCookie } from './cookie-auth.js';
 import { sameToken, type DashboardSessions } from './sessions.js';
 
 const LoginBody = z.object({
@@ -23,7 +23,7 @@ const SessionAnswer = z.object({ user: DashboardUserSchema, csrfToken: z.string(
 export const DASHBOARD_SESSION_ROUTES: SystemRoute[] = [
   {
     method: 'POST', url: '/v1/dashboard/login', tag: 'dashboard', contentType: 'application/json', body: LoginBody,
-    summary: 'Log a dashboard user in: sets the HttpOnly session cookie postlane_session and answers the CSRF token that non-GET requests must send as X-CSRF-Token',
+    summary: 'Log a dashboard user in: sets the HttpOnly session cookie postlane_session (__Host-postlane_session over TLS) and answers the CSRF token that non-GET requests must send as X-CSRF-Token',
     responses: {
       200: { description: 'logged in', schema: SessionAnswer }, 401: { description: 'invalid_credentials' },
       422: { description: 'validation_failed' }, 429: { description: 'too many failures from this address or for this user (Retry-After)' },
@@ -45,7 +45,7 @@ export const DASHBOARD_SESSION_ROUTES: SystemRoute[] = [
 const BODY_LIMIT = 4096;
 
 export function mountDashboardSessionRoutes(app: FastifyInstance, sessions: DashboardSessions, lifetimeSeconds: number) {
-  const tokenOf = (req: FastifyRequest) => sessionTokenOf(req.headers.cookie);
+  const tokenOf = (req: FastifyRequest) => requestSessionToken(req);
 
   app.post('/v1/dashboard/login', { bodyLimit: BODY_LIMIT }, async (req, res) => {
     const parsed = LoginBody.safeParse(req.body);

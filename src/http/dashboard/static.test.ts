@@ -3,7 +3,7 @@
 // a strict CSP with X-Frame-Options and Referrer-Policy on each; /v1 and non-HTML misses stay
 // JSON 404s; traversal attempts never leave dist; without a build a JSON 404 says so; with
 // http.dashboard off nothing is served. The OpenAPI document still lists exactly the routes served.
-// Over HTTPS the session cookie is Secure.
+// Over HTTPS the session cookie is Secure and named with the __Host- prefix.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -111,7 +111,7 @@ test('no build: the pages answer a JSON 404 saying so; dashboard off: plain 404s
   assert.equal((await fetch(`${off.base}/v1/dashboard/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status, 404);
 });
 
-test('over HTTPS the session cookie is Secure', async (t) => {
+test('over HTTPS the session cookie is __Host-postlane_session: Secure, Path=/, no Domain', async (t) => {
   const user = { username: 'ops', passwordHash: await hashPassword('ops-password'), role: 'admin' as const, account: null, createdAt: 1, updatedAt: 1 };
   const sessionStore = {
     getDashboardUser: async (name: string) => (name === 'ops' ? user : null), createDashboardSession: async () => undefined, nextDueAt: async () => null,
@@ -133,5 +133,5 @@ test('over HTTPS the session cookie is Secure', async (t) => {
     req.end(body);
   });
   assert.equal(answer.status, 200);
-  assert.match(answer.cookie, /^postlane_session=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=43200; Secure$/);
+  assert.match(answer.cookie, /^__Host-postlane_session=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=43200; Secure$/);
 });

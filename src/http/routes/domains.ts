@@ -3,13 +3,15 @@
 // as `postlane domains check`). Another account's domain is a 404. POST adds a domain and POST
 // …/keys starts a DKIM key rotation, through the same modules as the CLI (domains/domain-admin.ts,
 // domains/key-rotation.ts): the pending key is activated by the relay once its record is in DNS.
+// DELETE removes a domain, its keys and the account's SMTP users' grants within it (domain-admin.ts,
+// as `postlane domains remove`).
 import { z } from 'zod/v4';
 import { expectedRecords } from '../../domains/dns-records.js';
 import { checkRecords, hasProblems } from '../../domains/domain-check.js';
 import { normalizeDomain } from '../../domains/domain-name.js';
 import { KEY_CHOICES, type KeyChoice } from '../../domains/dkim-keys.js';
 import { dkimRecords } from '../../domains/dns-records.js';
-import { addSendingDomain } from '../../domains/domain-admin.js';
+import { addSendingDomain, removeSendingDomain } from '../../domains/domain-admin.js';
 import { rotateKey } from '../../domains/key-rotation.js';
 import { RelayError } from '../../errors.js';
 import type { SendingDomain } from '../../store/store.js';
@@ -77,6 +79,16 @@ export function domainRoutes(ctx: RouteContext): ApiRoute[] {
         if (!name || !name.includes('.')) throw invalidFields([{ path: 'name', message: 'not a domain name' }]);
         const d = await asApiError(() => addSendingDomain(ctx.store, name, r.key.account, { key: r.body.key, selector: r.body.selector, now: ctx.clock.now() }));
         return { status: 201, body: { ...renderDomain(d), records: recordsOf(ctx, d) } };
+      },
+    }),
+    defineRoute({
+      method: 'DELETE', url: '/v1/domains/:name', scope: 'admin', tag: 'domains', params: nameParams,
+      summary: 'Remove a sending domain and its DKIM keys (mail is no longer signed as it); the account\'s SMTP users lose their grants of it and of its subdomains',
+      responses: { 204: { description: 'removed' }, 404: { description: 'no such domain in this account', schema: errorBody } },
+      handler: async (r) => {
+        const d = await ownDomain(ctx, r.params.name, r.key.account);
+        await asApiError(() => removeSendingDomain(ctx.store, d.name));
+        return { status: 204 };
       },
     }),
     defineRoute({

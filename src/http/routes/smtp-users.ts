@@ -1,5 +1,5 @@
-// /v1/smtp-users: the account's SMTP AUTH users (read: list; admin: add, remove), created through
-// the CLI's path (users/smtp-user-admin.ts): the password is hashed with scrypt and never returned,
+// /v1/smtp-users: the account's SMTP AUTH users (read: list; admin: add, change, remove), created
+// and changed through the CLI's path (users/smtp-user-admin.ts): the password is hashed with scrypt and never returned,
 // stored for idempotent replay, or logged. A user may be granted only the account's own sending
 // domains (never "any domain" through the API). Another account's user is a 404.
 import { z } from 'zod/v4';
@@ -8,9 +8,9 @@ import { RelayError } from '../../errors.js';
 import { ApiError, invalidFields } from '../../ingress/http/api-error.js';
 import type { UserRecord } from '../../store/store.js';
 import { isValidUserName } from '../../users/password.js';
-import { createSmtpUser, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../users/smtp-user-admin.js';
+import { changeSmtpUser, createSmtpUser, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../users/smtp-user-admin.js';
 import { defineRoute, type ApiRoute } from '../route.js';
-import { errorBody, isoTime } from '../schemas.js';
+import { errorBody, isoTime, limitsChange } from '../schemas.js';
 import type { RouteContext } from './context.js';
 
 const userName = z.string().min(1).max(128).refine(isValidUserName, 'letters, digits, . _ @ + - (at most 128)');
@@ -18,6 +18,8 @@ const userName = z.string().min(1).max(128).refine(isValidUserName, 'letters, di
 const smtpUserBody = z.object({
   name: z.string(), created_at: z.string(), allowed_domains: z.array(z.string()), any_domain: z.boolean(),
   default_stream: z.enum(['transactional', 'broadcast']),
+  limits: z.object({ perSecond: z.number().int().optional(), perHour: z.number().int().optional(), perDay: z.number().int().optional(), perMonth: z.number().int().optional() })
+    .describe('the user\'s own limits, on top of its account\'s (absent window: only the account\'s)'),
 }).meta({ id: 'SmtpUser' });
 
 const createUser = z.object({
@@ -27,8 +29,17 @@ const createUser = z.object({
   default_stream: z.enum(['transactional', 'broadcast']).optional(),
 }).strict().meta({ id: 'CreateSmtpUserRequest' });
 
+const changeUser = z.object({
+  allowed_domains: z.array(z.string().min(1).max(253)).max(100).optional().describe('the whole list of sending domains of the account the user may send as (replaces the current one)'),
+  limits: limitsChange.optional(),
+  default_stream: z.enum(['transactional', 'broadcast']).optional(),
+}).strict().meta({ id: 'ChangeSmtpUserRequest' });
+
+const userParams = z.object({ name: userName }).strict();
+
 const renderUser = (u: UserRecord) => ({
   name: u.name, created_at: isoTime(u.createdAt)!, allowed_domains: u.allowedDomains, any_domain: u.anyDomain, default_stream: u.defaultStream,
+  limits: Object.fromEntries(Object.entries(u.limits).filter(([, v]) => v !== null && v !== undefined)),
 });
 
 /** Each named domain normalized, or a 422 naming the bad one. */
@@ -71,7 +82,25 @@ export function smtpUserRoutes(ctx: RouteContext): ApiRoute[] {
       },
     }),
     defineRoute({
-      method: 'DELETE', url: '/v1/smtp-users/:name', scope: 'admin', tag: 'smtp-users', params: z.object({ name: userName }).strict(),
+      method: 'PATCH', url: '/v1/smtp-users/:name', scope: 'admin', tag: 'smtp-users', params: userParams, body: changeUser,
+      summary: 'Change an SMTP AUTH user of the account: the domains it may send as, its own limits (each window named takes the number, null clears it), its default stream; what is absent stays',
+      responses: {
+        200: { description: 'the user as changed', schema: smtpUserBody },
+        404: { description: 'no such user in this account', schema: errorBody },
+        422: { description: 'invalid fields (allowed_domains.N: not a sending domain of this account)', schema: errorBody },
+      },
+      handler: async (r) => {
+        const allowedDomains = r.body.allowed_domains === undefined ? undefined : domainsOf(r.body.allowed_domains);
+        const change = { allowedDomains, limits: r.body.limits, defaultStream: r.body.default_stream };
+        try {
+          return { status: 200, body: renderUser(await changeSmtpUser(ctx.store, r.params.name, change, { account: r.key.account })) };
+        } catch (err) {
+          throw toApiError(err, allowedDomains ?? []);
+        }
+      },
+    }),
+    defineRoute({
+      method: 'DELETE', url: '/v1/smtp-users/:name', scope: 'admin', tag: 'smtp-users', params: userParams,
       summary: 'Remove an SMTP AUTH user of the account (its sessions in progress keep going; new logins fail)',
       responses: { 204: { description: 'removed' }, 404: { description: 'no such user in this account', schema: errorBody } },
       handler: async (r) => {
@@ -85,6 +114,7 @@ export function smtpUserRoutes(ctx: RouteContext): ApiRoute[] {
 
 function toApiError(err: unknown, domains: string[]): unknown {
   if (!(err instanceof RelayError)) return err;
+  if (err.code === 'ERR_NOT_FOUND') return new ApiError(404, 'not_found', 'No such user');
   if (err.code === 'ERR_USER_EXISTS') return new ApiError(409, 'user_exists', 'That user name is taken');
   if (err.code === 'ERR_DOMAIN_ACCOUNT') {
     const i = Math.max(0, domains.findIndex((d) => err.message.startsWith(`${d} `)));
