@@ -12,10 +12,8 @@
 /// <reference path="./mailauth-dkim.d.ts" />
 import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { dkimBody, type BodyHash } from 'mailauth/lib/dkim/body/index.js';
-import { generateCanonicalizedHeader } from 'mailauth/lib/dkim/header/index.js';
-import { MessageParser, type ParsedHeaders } from 'mailauth/lib/dkim/message-parser.js';
-import { formatSignatureHeaderLine, getSigningHeaderLines, writeToStream } from 'mailauth/lib/tools.js';
+import type { BodyHash } from 'mailauth/lib/dkim/body/index.js';
+import type { ParsedHeaders } from 'mailauth/lib/dkim/message-parser.js';
 import { RelayError } from '../errors.js';
 import type { DkimAlgorithm } from '../store/store.js';
 
@@ -65,28 +63,40 @@ function keyObject(key: SigningKey, domain: string): KeyObject {
 }
 
 /**
- * The header block (From oversigned) and the body hash of a message, through mailauth's parser
- * and body canonicaliser. Oversigning: mailauth builds h= by joining the `casedKey` of each signed
- * field and hashes each field's own line, so naming From twice in the first From field's key adds
- * one "From" to h= without adding bytes to the hash: exactly an oversigned From.
+ * mailauth's DKIM parts, loaded by the first signature, not at start: its tools module brings joi,
+ * tldts and libmime, megabytes a relay without DKIM keys (and every CLI command) never needs
+ * (bench/README.md "Memory").
+ *
+ * BodyHasher: the header block (From oversigned) and the body hash of a message, through mailauth's
+ * parser and body canonicaliser. Oversigning: mailauth builds h= by joining the `casedKey` of each
+ * signed field and hashes each field's own line, so naming From twice in the first From field's key
+ * adds one "From" to h= without adding bytes to the hash: exactly an oversigned From.
  */
-class BodyHasher extends MessageParser {
-  headers: ParsedHeaders | null = null;
-  #hash: BodyHash | null = null;
-  constructor(private readonly bodyCanon: string) { super(); }
+async function loadParts() {
+  const [{ dkimBody }, { generateCanonicalizedHeader }, { MessageParser }, tools] = await Promise.all([
+    import('mailauth/lib/dkim/body/index.js'), import('mailauth/lib/dkim/header/index.js'),
+    import('mailauth/lib/dkim/message-parser.js'), import('mailauth/lib/tools.js'),
+  ]);
+  class BodyHasher extends MessageParser {
+    headers: ParsedHeaders | null = null;
+    #hash: BodyHash | null = null;
+    constructor(private readonly bodyCanon: string) { super(); }
 
-  override async messageHeaders(headers: ParsedHeaders): Promise<void> {
-    this.headers = headers;
-    const from = headers.parsed.find((h) => h.key === 'from');
-    if (from) from.casedKey = `${from.casedKey}: ${from.casedKey}`;
-    this.#hash = dkimBody(this.bodyCanon, 'sha256', false);
+    override async messageHeaders(headers: ParsedHeaders): Promise<void> {
+      this.headers = headers;
+      const from = headers.parsed.find((h) => h.key === 'from');
+      if (from) from.casedKey = `${from.casedKey}: ${from.casedKey}`;
+      this.#hash = dkimBody(this.bodyCanon, 'sha256', false);
+    }
+
+    override async nextChunk(chunk: Buffer): Promise<void> { this.#hash!.update(chunk); }
+
+    /** bh= once the whole message is written (a message without a body hashes an empty one). */
+    bodyHash(): string { return this.#hash!.digest('base64'); }
   }
-
-  override async nextChunk(chunk: Buffer): Promise<void> { this.#hash!.update(chunk); }
-
-  /** bh= once the whole message is written (a message without a body hashes an empty one). */
-  bodyHash(): string { return this.#hash!.digest('base64'); }
+  return { BodyHasher, generateCanonicalizedHeader, ...tools };
 }
+let parts: ReturnType<typeof loadParts> | null = null;
 
 /** The DKIM-Signature header lines (CRLF-terminated) to prepend to `message`; '' if `keys` is empty. */
 export async function signMessage(message: Buffer | Readable, opts: SignOptions): Promise<string> {
@@ -97,6 +107,7 @@ export async function signMessage(message: Buffer | Readable, opts: SignOptions)
     if (!Buffer.isBuffer(message)) message.resume(); // nothing will read it: do not buffer the message
     throw err;
   }
+  const { BodyHasher, generateCanonicalizedHeader, formatSignatureHeaderLine, getSigningHeaderLines, writeToStream } = await (parts ??= loadParts());
   const canonicalization = opts.canonicalization ?? 'relaxed/relaxed';
   const hasher = new BodyHasher(canonicalization.split('/')[1]!);
   try { await writeToStream(hasher, message); } catch (err) {
