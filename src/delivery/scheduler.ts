@@ -24,6 +24,7 @@
 // (rates, account share, suspension). A job it holds back is given back to the queue due when the
 // shaper says, without an attempt, and the provider's domains are not claimed until then. Replies
 // are shown to the shaper, which suspends or scales the provider down (throttle-actions.ts).
+import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
@@ -122,6 +123,10 @@ export class DeliveryScheduler {
   readonly #outage: OutageBackoff;
 
   constructor(opts: DeliverySchedulerOptions) {
+    // Every running delivery listens on the one stop signal (connection-pool.ts), as many as the
+    // configured concurrency: past Node's default of 10 it printed a MaxListenersExceededWarning
+    // to stderr, outside the JSON log, for listeners that are each removed when their call ends.
+    setMaxListeners(0, this.#abort.signal);
     const clock = opts.clock ?? systemClock;
     this.#o = { config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId };
     this.#outage = new OutageBackoff(PAUSE_BACKOFF, clock);
