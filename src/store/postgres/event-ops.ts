@@ -193,7 +193,7 @@ export async function searchMessages(c: Conn, q: MessageSearch): Promise<Message
        AND ($6::text IS NULL OR tags ? $6)
        AND ($10::text IS NULL OR strpos(lower(subject), lower($10)) > 0)
        AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM recipient r WHERE r.message_id = m.id AND r.state = $7))
-       AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM recipient r WHERE r.message_id = m.id AND lower(r.address) = lower($8)))
+       AND ($8::text IS NULL OR m.id IN (SELECT r.message_id FROM recipient r WHERE lower(r.address) = lower($8)))
      ORDER BY received_at DESC, id COLLATE "C" DESC LIMIT $9`,
     [q.account, q.since ?? null, q.before?.receivedAt ?? null, q.before?.id ?? null, q.from ?? null, q.tag ?? null, q.status ?? null,
       q.recipient ?? null, searchLimit(q.limit), q.subject ?? null]);

@@ -540,6 +540,16 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION queue_count_updated();
     `,
   },
+  {
+    version: 17,
+    sql: `
+      -- Issue 12, message search by recipient under 300 ms: the search drives from the recipients with
+      -- that address (lower-cased, as the search compares) to their messages, where it probed every
+      -- message of the account for one (627 ms at 100,000 messages for an address with no mail). An
+      -- address never changes, so only intake writes this index, never a state change.
+      CREATE INDEX recipient_address ON recipient (lower(address), message_id);
+    `,
+  },
 ];
 
 /** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */
