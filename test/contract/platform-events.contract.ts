@@ -206,6 +206,15 @@ export function platformEventsContract(it: PlatformIt): void {
     await store.recordResults(job!.messageId, [{ rcptId: job!.recipients[0]!.id, status: 'delivered', response: '250 ok' }]);
     assert.deepEqual((await store.searchMessages({ account: 'acme', status: 'delivered' })).map((m) => m.id), [ids[0]]);
     assert.deepEqual((await store.searchMessages({ account: 'beta', status: 'delivered' })), []);
+    // A waiting state with no recipient in it is answered from the queue counters; one with some is searched.
+    assert.deepEqual(await store.searchMessages({ account: 'acme', status: 'deferred' }), []);
+    assert.deepEqual((await store.searchMessages({ account: 'acme', status: 'queued' })).map((m) => m.id), [ids[4], ids[3], ids[2], ids[1]]);
+    assert.deepEqual((await store.searchMessages({ account: 'beta', status: 'queued' })).map((m) => m.id), [other]);
+    const [later] = await store.claimDue({ now: T0 + 10, limit: 1, leaseMs: LEASE, owner: 'n' });
+    await store.recordResults(later!.messageId, [{ rcptId: later!.recipients[0]!.id, status: 'deferred', response: '451 later', nextAttemptAt: T0 + 300_000 }]);
+    const [deferredIn, notIn] = ids.includes(later!.messageId) ? ['acme', 'beta'] : ['beta', 'acme']; // whichever the claim took
+    assert.deepEqual((await store.searchMessages({ account: deferredIn, status: 'deferred' })).map((m) => m.id), [later!.messageId]);
+    assert.deepEqual(await store.searchMessages({ account: notIn, status: 'deferred' }), []);
     const page1 = await store.searchMessages({ account: 'acme', limit: 2 });
     const page2 = await store.searchMessages({ account: 'acme', limit: 2, before: { receivedAt: page1[1]!.receivedAt, id: page1[1]!.id } });
     const page3 = await store.searchMessages({ account: 'acme', limit: 2, before: { receivedAt: page2[1]!.receivedAt, id: page2[1]!.id } });

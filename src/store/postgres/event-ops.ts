@@ -5,6 +5,7 @@
 // Sequence numbers come from a bigserial, so a transaction that commits late can make an event
 // with a lower seq appear after a reader has paged past it; events of one message are always in
 // order (their writers lock the message row), which is what webhooks promise.
+import { countedState } from '../sql/queue-overview.js';
 import { eventLimit, searchLimit, toEvent, type EventRowValues } from '../event-mapping.js';
 import type { EventQuery, MessageEvent, MessageMeta, MessageSearch, MessageSummary } from '../platform-store.js';
 import { DEFAULT_SOFT_BOUNCE_POLICY, effectsOf, softBounceSuppression, type EffectEvent, type StatDelta } from '../event-effects.js';
@@ -190,6 +191,12 @@ export async function getMessageMeta(c: Conn, id: string): Promise<MessageMeta |
  * status=queued ran into the 30 s statement timeout (bench/README.md "Dashboard pages").
  */
 export async function searchMessages(c: Conn, q: MessageSearch): Promise<MessageSummary[]> {
+  if (countedState(q.status)) {
+    const { rows: [waiting] } = await c.query<{ n: string | null }>(
+      `SELECT sum(n) AS n FROM (SELECT n FROM queue_count WHERE account = $1 AND state = $2
+                                UNION ALL SELECT n FROM queue_count_delta WHERE account = $1 AND state = $2) AS c`, [q.account, q.status]);
+    if (Number(waiting?.n ?? 0) <= 0) return [];
+  }
   const { rows } = await c.query<MessageRow>(
     `SELECT id, account, mail_from, received_at, size, tags, metadata, stream, subject FROM queued_message m
      WHERE account = $1 AND route = 'relay' AND NOT is_bounce

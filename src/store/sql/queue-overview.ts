@@ -9,6 +9,14 @@ import { shared, type SharedQuery } from './dialect.js';
 import type { QueueOverview, QueueStateCount } from '../queue-overview-store.js';
 
 const WAITING = `('queued', 'deferred', 'delivering', 'held')`;
+const WAITING_STATES: readonly string[] = ['queued', 'deferred', 'delivering', 'held'];
+
+/**
+ * Whether a message search by `status` can be answered by the counters alone: a waiting state the
+ * account has no recipient in matches no message, so the search returns at once instead of walking
+ * every message of the account to find none (searchMessages on both stores).
+ */
+export const countedState = (status: string | undefined): status is string => status !== undefined && WAITING_STATES.includes(status);
 
 /** The waiting groups of `counts` (a table or subquery with account, domain, state, n) with their oldest receive time. */
 export const groupsQuery = (counts: string): SharedQuery => shared(`
