@@ -4,8 +4,10 @@
 // U-label vs punycode, a parent or child domain), grants of another tenant's domain, fields the
 // routes do not take (mass assignment), limits out of range, the operator-only PATCH through
 // X-Postlane-Account or a non-admin key, a removed domain's grants, CSRF on PATCH and DELETE, and
-// the __Host- session cookie over plain HTTP or with a forged X-Forwarded-Proto. Everything here
-// held when written; the file keeps it so. Over real HTTP against an in-process API, SQLite store.
+// the __Host- session cookie over plain HTTP or with a forged X-Forwarded-Proto. All of that held;
+// one thing did not: a tenant could add a domain the operator's SMTP user was granted (the
+// single-tenant grant of a domain that is no sending domain), and that user then sent as the
+// tenant's domain, signed with the tenant's key (domain-admin.ts now refuses it, 409). Over real HTTP against an in-process API, SQLite store.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -124,6 +126,21 @@ test('tenant admins cannot reach another tenant or the operator through the new 
     assert.equal(forged.status, 401, forged.text);
     assert.equal((await call(base, 'GET', '/v1/account', { headers: { cookie } })).body.name, 'evil');
     assert.equal((await store.getUser('acme-app'))!.defaultStream, 'transactional');
+  });
+
+  await t.test('a domain granted to another account\'s user (the operator\'s, not a sending domain) cannot be added under or over it', async () => {
+    const opsApp = await operator('POST', '/v1/smtp-users', { name: 'ops-app', password: 'ops-app-password', allowed_domains: ['shop.test', 'x.other.test'] });
+    assert.equal(opsApp.status, 201, opsApp.text);
+    const acmeAdmin = as(acme.tokens.admin!);
+    for (const name of ['shop.test', 'mail.shop.test', 'other.test', 'x.other.test']) {
+      const r = await acmeAdmin('POST', '/v1/domains', { name, key: 'ed25519' });
+      assert.equal(r.status, 409, `${name}: the operator's user would send as it, signed with acme's key: ${r.text}`);
+      assert.equal(r.body.error.code, 'domain_account');
+      assert.equal(await store.getDomain(name), null);
+    }
+    assert.equal((await operator('PATCH', '/v1/smtp-users/ops-app', { allowed_domains: [] })).status, 200);
+    assert.equal((await acmeAdmin('POST', '/v1/domains', { name: 'shop.test', key: 'ed25519' })).status, 201, 'once the grant is gone');
+    assert.equal((await operator('PATCH', '/v1/smtp-users/ops-app', { allowed_domains: ['shop.test'] })).status, 422, 'and it cannot come back');
   });
 
   await t.test('removing a domain takes its grants (and its subdomains\') from the users; a later owner\'s domain stays out of reach', async () => {
