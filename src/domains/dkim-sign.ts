@@ -13,7 +13,7 @@
 import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { BodyHash } from 'mailauth/lib/dkim/body/index.js';
-import type { ParsedHeaders } from 'mailauth/lib/dkim/message-parser.js';
+import type { ParsedHeader, ParsedHeaders } from 'mailauth/lib/dkim/message-parser.js';
 import { RelayError } from '../errors.js';
 import type { DkimAlgorithm } from '../store/store.js';
 
@@ -80,7 +80,31 @@ async function loadParts() {
   class BodyHasher extends MessageParser {
     headers: ParsedHeaders | null = null;
     #hash: BodyHash | null = null;
+    #headerChunks: Buffer[] = [];
+    #tail = Buffer.alloc(0); // the header's last two bytes so far (an end split across chunks)
     constructor(private readonly bodyCanon: string) { super(); }
+
+    /** MessageParser's split (header ends at LF LF or LF CR LF), found by search, not byte by byte. */
+    override async processChunk(chunk: Buffer): Promise<void> {
+      if (!chunk?.length) return;
+      if (this.headers) return this.nextChunk(chunk);
+      const probe = Buffer.concat([this.#tail, chunk]);
+      const end = headerEnd(probe);
+      if (end < 0) {
+        this.#headerChunks.push(chunk);
+        this.#tail = probe.subarray(-2);
+        return;
+      }
+      const cut = end - this.#tail.length;
+      this.#headerChunks.push(chunk.subarray(0, cut));
+      await this.messageHeaders(parseHeaderBlock(Buffer.concat(this.#headerChunks)));
+      if (cut < chunk.length) await this.nextChunk(chunk.subarray(cut));
+    }
+
+    /** A message that never ends its header block is all header. */
+    override async finish(): Promise<void> {
+      if (!this.headers && this.#headerChunks.length) await this.messageHeaders(parseHeaderBlock(Buffer.concat(this.#headerChunks)));
+    }
 
     override async messageHeaders(headers: ParsedHeaders): Promise<void> {
       this.headers = headers;
@@ -97,6 +121,35 @@ async function loadParts() {
   return { BodyHasher, generateCanonicalizedHeader, ...tools };
 }
 let parts: ReturnType<typeof loadParts> | null = null;
+
+/** Just past the header block's end in `buf` (the first LF LF or LF CR LF), or -1. */
+function headerEnd(buf: Buffer): number {
+  for (let lf = buf.indexOf(0x0a); lf >= 0 && lf < buf.length - 1; lf = buf.indexOf(0x0a, lf + 1)) {
+    if (buf[lf + 1] === 0x0a) return lf + 2;
+    if (buf[lf + 1] === 0x0d && buf[lf + 2] === 0x0a) return lf + 3;
+  }
+  return -1;
+}
+
+/**
+ * mailauth's parseHeaders (tools.js), the same fields, in linear time: its own grows each folded
+ * field by copying the continuation lines gathered so far, once per line, so a 256 KB header of one
+ * field folded 64,000 times held the event loop for a minute (test/attack/dkim-folded-header.test.ts).
+ */
+export function parseHeaderBlock(buf: Buffer): ParsedHeaders {
+  const groups: string[][] = [];
+  for (const line of buf.toString('binary').replace(/[\r\n]+$/, '').split(/\r?\n/)) {
+    if (groups.length > 0 && /^\s/.test(line)) groups.at(-1)!.push(line);
+    else groups.push([line]);
+  }
+  const parsed = groups.map((lines) => {
+    const row = lines.join('\r\n');
+    const name = /^[^:]+/.exec(row);
+    const casedKey = name ? name[0].trim() : undefined;
+    return { key: casedKey?.toLowerCase() ?? null, casedKey, line: Buffer.from(row, 'binary') } as ParsedHeader;
+  });
+  return { parsed, original: buf };
+}
 
 /** The DKIM-Signature header lines (CRLF-terminated) to prepend to `message`; '' if `keys` is empty. */
 export async function signMessage(message: Buffer | Readable, opts: SignOptions): Promise<string> {

@@ -11,6 +11,10 @@ declare module 'mailauth/lib/dkim/message-parser.js' {
     messageHeaders(headers: ParsedHeaders): Promise<void>;
     nextChunk(chunk: Buffer): Promise<void>;
     finalChunk(): Promise<void>;
+    /** Called with each line-break-normalised piece written; splits the header block off. */
+    processChunk(chunk: Buffer): Promise<void>;
+    /** At the end of the message (a message without a header end is all header). */
+    finish(): Promise<void>;
   }
 }
 

@@ -37,6 +37,7 @@ import { isSplit } from './recipient-split.js';
 import { HeldForSplit } from './split-copies.js';
 import { DEFAULT_ACCOUNT } from '../store/platform-store.js';
 import { transportField, transportNeeds, type MessageTransport } from '../message/transport-needs.js';
+import { mxHeaderRefusal } from './mx-header-limits.js';
 
 export { receivedHeader, rfc5322Date };
 
@@ -137,6 +138,8 @@ export class IncomingMessage {
     this.#inBody = true;
     this.#header = [];
     let header = block.subarray(0, split);
+    const refused = this.origin.listener === 'mx' ? mxHeaderRefusal(header) : null;
+    if (refused) return this.#fail(refused);
     const tx = this.origin.transaction;
     this.#subject = subjectOf(header);
     this.#transport = transportNeeds({ mailFrom: tx.mailFrom, header, requireTls: tx.requireTls === true });

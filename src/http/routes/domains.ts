@@ -71,7 +71,7 @@ export function domainRoutes(ctx: RouteContext): ApiRoute[] {
       summary: 'Add a sending domain to the account, with its first DKIM key(s); answers the DNS records to publish',
       responses: {
         201: { description: 'added', schema: domainBody.extend({ records: z.array(recordBody) }) },
-        409: { description: 'domain_exists: the name is taken (by any account); domain_account: it is inside or above another account\'s domain', schema: errorBody },
+        409: { description: 'domain_exists: the name is taken (by any account); domain_account: it is inside or above another account\'s domain, or of a grant held by another account\'s SMTP user', schema: errorBody },
         422: { description: 'invalid fields', schema: errorBody },
       },
       handler: async (r) => {
