@@ -3,6 +3,7 @@
 // folded yet (compactQueueCounts), added up per group.
 import { groupsQuery, toOverview, type GroupRow } from '../sql/queue-overview.js';
 import type { QueueOverview } from '../queue-overview-store.js';
+import { foldDeltas } from './fold-deltas.js';
 import type { Conn } from './rows.js';
 
 const GROUPS = groupsQuery(`(SELECT account, domain, state, sum(n) AS n FROM (
@@ -12,7 +13,6 @@ const GROUPS = groupsQuery(`(SELECT account, domain, state, sum(n) AS n FROM (
 
 /** 'postlane:qcount' as an int8 advisory-lock key. */
 const COMPACT_LOCK = '8101821198534536807';
-const BATCH = 50_000;
 
 export async function queueOverview(c: Conn, account: string | null, domains: number): Promise<QueueOverview> {
   return toOverview((await c.query<GroupRow>(GROUPS.text, [account])).rows, domains);
@@ -23,19 +23,10 @@ export async function queueOverview(c: Conn, account: string | null, domains: nu
  * key order, and drops the groups left at zero. Runs in the caller's transaction (compactStats).
  */
 export async function compactQueueCounts(c: Conn): Promise<number> {
-  const { rows: [lock] } = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [COMPACT_LOCK]);
-  if (!lock?.ok) return 0;
-  const { rows } = await c.query<{ moved: number }>(`
-    WITH moved AS (
-      DELETE FROM queue_count_delta WHERE id IN (SELECT id FROM queue_count_delta ORDER BY id LIMIT ${BATCH})
-      RETURNING account, domain, state, n),
-    folded AS (
-      INSERT INTO queue_count (account, domain, state, n)
-      SELECT account, domain, state, sum(n) FROM moved GROUP BY account, domain, state ORDER BY account, domain, state
-      ON CONFLICT (account, domain, state) DO UPDATE SET n = queue_count.n + excluded.n)
-    SELECT count(*) AS moved FROM moved`);
+  const moved = await foldDeltas(c, { lock: COMPACT_LOCK, deltas: 'queue_count_delta', counters: 'queue_count', key: ['account', 'domain', 'state'] });
   // Only the holder of the lock changes queue_count, so a group at zero stays at zero until it
-  // deletes it (a new delta for it goes to queue_count_delta).
-  await c.query('DELETE FROM queue_count WHERE n = 0');
-  return Number(rows[0]?.moved ?? 0);
+  // deletes it (a new delta for it goes to queue_count_delta). Without the lock, moved is 0 and
+  // nothing is deleted here either.
+  if (moved > 0) await c.query('DELETE FROM queue_count WHERE n = 0');
+  return moved;
 }
