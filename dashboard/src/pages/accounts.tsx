@@ -33,8 +33,10 @@ export function AccountsPage({ session }: { session: Session }) {
       {editing ? (
         <form class="card" aria-label={`Plan of ${editing.name}`} onSubmit={save} key={editing.name}>
           <LimitFields legend={`Plan of ${editing.name}: recipients per window (empty: unlimited)`} limits={editing.limits} />
-          <button type="submit" class="primary">Save plan</button>
-          <button type="button" onClick={() => setEditing(null)}>Cancel</button>
+          <div class="actions form-actions">
+            <button type="submit" class="primary">Save plan</button>
+            <button type="button" onClick={() => setEditing(null)}>Cancel</button>
+          </div>
         </form>
       ) : null}
       <Notice text={notice} />

@@ -56,8 +56,10 @@ export function SmtpUsersPage() {
             <select name="stream" defaultValue={editing.default_stream}><option>transactional</option><option>broadcast</option></select>
           </label>
           <LimitFields legend="Own limits, on top of the account's: recipients per window (empty: only the account's)" limits={editing.limits} />
-          <button type="submit" class="primary">Save</button>
-          <button type="button" onClick={() => setEditing(null)}>Cancel</button>
+          <div class="actions form-actions">
+            <button type="submit" class="primary">Save</button>
+            <button type="button" onClick={() => setEditing(null)}>Cancel</button>
+          </div>
         </form>
       ) : null}
       <Notice text={notice} />
