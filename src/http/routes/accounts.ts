@@ -7,10 +7,11 @@
 import { z } from 'zod/v4';
 import { changeAccountLimits } from '../../accounts/account-admin.js';
 import { isValidAccountName } from '../../accounts/account-name.js';
+import { isOperator } from '../../accounts/operator.js';
 import { windowsFor } from '../../accounts/quota.js';
 import { RelayError } from '../../errors.js';
 import { ApiError } from '../../ingress/http/api-error.js';
-import { DEFAULT_ACCOUNT, type Account, type ApiKeyRecord } from '../../store/platform-store.js';
+import type { Account } from '../../store/platform-store.js';
 import type { QueueStore } from '../../store/store.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { errorBody, isoTime, limitsChange } from '../schemas.js';
@@ -29,7 +30,6 @@ const accountBody = z.object({
 }).meta({ id: 'AccountUsage' });
 
 /** The installation's operator: an admin key (or dashboard admin) of the default account. */
-export const isOperator = (key: ApiKeyRecord) => key.account === DEFAULT_ACCOUNT && key.scopes.includes('admin');
 
 const accountParams = z.object({ name: z.string().min(1).max(63).refine(isValidAccountName, 'an account name') }).strict();
 const changeAccount = z.object({ limits: limitsChange }).strict().meta({ id: 'ChangeAccountRequest' });

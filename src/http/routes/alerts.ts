@@ -5,7 +5,8 @@
 // when it expires within CERT_WARNING_DAYS.
 import { X509Certificate } from 'node:crypto';
 import { z } from 'zod/v4';
-import { DEFAULT_ACCOUNT, type ApiKeyRecord } from '../../store/platform-store.js';
+import { isOperator } from '../../accounts/operator.js';
+import type { ApiKeyRecord } from '../../store/platform-store.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { isoTime } from '../schemas.js';
 import type { RouteContext } from './context.js';
@@ -29,7 +30,6 @@ const alertsBody = z.object({
     .describe(`operator only: the relay's TLS certificate when it expires within ${CERT_WARNING_DAYS} days`),
 }).meta({ id: 'Alerts' });
 
-const isOperator = (key: ApiKeyRecord) => key.account === DEFAULT_ACCOUNT && key.scopes.includes('admin');
 
 export function alertRoutes(ctx: RouteContext): ApiRoute[] {
   return [defineRoute({

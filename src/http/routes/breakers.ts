@@ -4,9 +4,9 @@
 // is the only one who may resume: a tenant lifting the breaker its own complaints tripped would
 // defeat it. Who resumed (the request's `by`, and the key) and why are kept with the breaker.
 import { z } from 'zod/v4';
+import { isOperator } from '../../accounts/operator.js';
 import { ApiError } from '../../ingress/http/api-error.js';
 import type { Breaker } from '../../store/breaker-rules.js';
-import { DEFAULT_ACCOUNT, type ApiKeyRecord } from '../../store/platform-store.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { errorBody, idParams, isoTime, limitParam } from '../schemas.js';
 import type { RouteContext } from './context.js';
@@ -36,7 +36,6 @@ const render = (b: Breaker) => ({
   resumed_at: isoTime(b.resumedAt), resumed_by: b.resumedBy, resume_reason: b.resumeReason,
 });
 
-const isOperator = (key: ApiKeyRecord) => key.account === DEFAULT_ACCOUNT && key.scopes.includes('admin');
 const notFound = () => new ApiError(404, 'not_found', 'No such open breaker');
 
 export function breakerRoutes(ctx: RouteContext): ApiRoute[] {
