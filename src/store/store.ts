@@ -205,6 +205,8 @@ export interface UserRecord extends UserDomainGrant {
   /** The stream of this user's SMTP submissions that name none (X-Postlane-Stream). */
   defaultStream: 'transactional' | 'broadcast';
 }
+/** A change of a user's settings; what is absent stays. Limits replace the user's whole set. */
+export interface UserChange { grant?: UserDomainGrant; limits?: RateLimits; defaultStream?: UserRecord['defaultStream'] }
 /** What addUser takes: the domain grant defaults to none, the account to 'default', limits to none, the stream to transactional. */
 export type NewUser = Omit<UserRecord, keyof UserDomainGrant | 'account' | 'limits' | 'defaultStream'> & Partial<UserDomainGrant>
   & { account?: string; limits?: RateLimits; defaultStream?: UserRecord['defaultStream'] };
@@ -333,6 +335,8 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
   /** Sets the stream of the user's submissions that name none. False if no such user. */
   setUserDefaultStream(name: string, stream: UserRecord['defaultStream']): Promise<boolean>;
   removeUser(name: string): Promise<boolean>;
+  /** Applies every part of the change given (grant, limits, stream) in one transaction. False if no such user (nothing changed). */
+  changeUser(name: string, change: UserChange): Promise<boolean>;
 
   // cluster
   /** Upsert this node's heartbeat. */

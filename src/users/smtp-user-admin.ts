@@ -64,10 +64,10 @@ export interface SmtpUserChange {
   allowedDomains?: string[]; anyDomain?: boolean; limits?: LimitsChange; defaultStream?: UserRecord['defaultStream'];
 }
 
-type ChangeStore = Pick<QueueStore, 'getUser' | 'getDomain' | 'setUserDomains' | 'setUserLimits' | 'setUserDefaultStream'>;
+type ChangeStore = Pick<QueueStore, 'getUser' | 'getDomain' | 'changeUser'>;
 
 /**
- * Checks the whole change, then applies it and answers the stored user. Only newly granted domains
+ * Checks the whole change, then applies it in one store transaction and answers the stored user. Only newly granted domains
  * are checked (ERR_DOMAIN_ACCOUNT): a grant the user already holds stays grantable. With
  * `opts.account`, a user of another account is ERR_NOT_FOUND, as is no such user.
  */
@@ -77,12 +77,10 @@ export async function changeSmtpUser(store: ChangeStore, name: string, change: S
   if (!user || (opts.account !== undefined && user.account !== opts.account)) throw missing();
   const domains = change.allowedDomains === undefined ? undefined : [...new Set(change.allowedDomains)];
   if (domains) await checkDomainsBelong(store, user.account, domains.filter((d) => !user.allowedDomains.includes(d)));
-  if (domains || change.anyDomain !== undefined) {
-    const grant = { allowedDomains: domains ?? user.allowedDomains, anyDomain: change.anyDomain ?? user.anyDomain };
-    if (!(await store.setUserDomains(name, grant))) throw missing();
-  }
-  if (change.limits && Object.keys(change.limits).length && !(await store.setUserLimits(name, mergeLimits(user.limits, change.limits)))) throw missing();
-  if (change.defaultStream && !(await store.setUserDefaultStream(name, change.defaultStream))) throw missing();
+  const grant = domains || change.anyDomain !== undefined
+    ? { allowedDomains: domains ?? user.allowedDomains, anyDomain: change.anyDomain ?? user.anyDomain } : undefined;
+  const limits = change.limits && Object.keys(change.limits).length ? mergeLimits(user.limits, change.limits) : undefined;
+  if ((grant || limits || change.defaultStream) && !(await store.changeUser(name, { grant, limits, defaultStream: change.defaultStream }))) throw missing();
   const stored = await store.getUser(name);
   if (!stored) throw missing();
   return stored;

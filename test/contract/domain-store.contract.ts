@@ -109,4 +109,19 @@ export function domainStoreContract(it: It): void {
     await store.addUser({ name: 'alice', passwordHash: 'h', createdAt: T0 });
     assert.deepEqual(await store.getUser('alice').then((u) => [u!.allowedDomains, u!.anyDomain]), [[], false], 'a removed user takes its grant with it');
   });
+
+  it('users: changeUser applies the grant, the limits and the stream together, or nothing', async (store) => {
+    await store.addUser({ name: 'bob', passwordHash: 'h', createdAt: T0, allowedDomains: ['a.example'], limits: { perHour: 5 } });
+    assert.equal(await store.changeUser('bob', { grant: { allowedDomains: ['B.example'], anyDomain: false }, limits: { perDay: 9 }, defaultStream: 'broadcast' }), true);
+    const changed = await store.getUser('bob');
+    assert.deepEqual([changed!.allowedDomains, changed!.limits, changed!.defaultStream], [['b.example'], { perDay: 9 }, 'broadcast']);
+    assert.equal(await store.changeUser('bob', { limits: { perSecond: 1 } }), true, 'a part alone');
+    assert.deepEqual(await store.getUser('bob').then((u) => [u!.allowedDomains, u!.limits, u!.defaultStream]), [['b.example'], { perSecond: 1 }, 'broadcast']);
+    assert.equal(await store.changeUser('nobody', { limits: {} }), false);
+    // A part the database refuses (the stream's CHECK) undoes the parts before it: one transaction.
+    const bad = { grant: { allowedDomains: ['c.example'], anyDomain: true }, limits: { perDay: 1 }, defaultStream: 'bulk' as unknown as 'broadcast' };
+    await assert.rejects(store.changeUser('bob', bad));
+    assert.deepEqual(await store.getUser('bob').then((u) => [u!.allowedDomains, u!.anyDomain, u!.limits, u!.defaultStream]),
+      [['b.example'], false, { perSecond: 1 }, 'broadcast']);
+  });
 }

@@ -1,8 +1,8 @@
 // Operations on sending domains, their DKIM keys and users' domain grants. Writes run inside the
 // store's transaction; domain names and selectors are stored lower-case.
-import type { DkimKey, SendingDomain, UserDomainGrant } from '../store.js';
+import type { DkimKey, SendingDomain, UserChange, UserDomainGrant } from '../store.js';
 import { toKey, type DomainRow, type KeyRow } from '../row-mapping.js';
-import { requireAccount } from './account-ops.js';
+import { requireAccount, setUserDefaultStream, setUserLimits } from './account-ops.js';
 import { normalizeDomains, OpError, prepared, runPrepared, type Conn } from './rows.js';
 
 
@@ -53,6 +53,15 @@ export async function activateDkimKey(c: Conn, domain: string, selector: string)
   await c.query(`UPDATE dkim_key SET state = 'retired' WHERE domain = $1 AND algorithm = $2 AND state = 'active' AND selector <> $3`,
     [name, key.rows[0]!.algorithm, sel]);
   await c.query(`UPDATE dkim_key SET state = 'active' WHERE domain = $1 AND selector = $2`, [name, sel]);
+  return true;
+}
+
+/** Every part given, in the caller's transaction; false (nothing changed) if no such user. */
+export async function changeUser(c: Conn, user: string, change: UserChange): Promise<boolean> {
+  if ((await c.query('SELECT 1 FROM smtp_user WHERE name = $1 FOR UPDATE', [user])).rowCount === 0) return false;
+  if (change.grant) await setUserDomains(c, user, change.grant);
+  if (change.limits) await setUserLimits(c, user, change.limits);
+  if (change.defaultStream) await setUserDefaultStream(c, user, change.defaultStream);
   return true;
 }
 

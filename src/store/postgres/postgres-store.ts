@@ -37,7 +37,7 @@ import { NotFoundError, QueueUnavailableError, QueueWriteError, RelayError } fro
 import type { Logger } from '../../events/log.js';
 import type {
   BodyWriter, DeliveryJob, DkimKey, GeneratedMessage, MessageView, NewMessage, NewUser, QueueCounts, QueueStore, RecipientOutcome,
-  RecordResultsOptions, RecipientState, RecipientView, SendingDomain, UserDomainGrant, UserRecord, WriteCheck,
+  RecordResultsOptions, RecipientState, RecipientView, SendingDomain, UserChange, UserDomainGrant, UserRecord, WriteCheck,
 } from '../store.js';
 import { StoreAvailability } from '../store-availability.js';
 import { isUnavailable } from './availability.js';
@@ -223,6 +223,7 @@ export class PostgresQueueStore implements QueueStore {
   recordHeartbeat(h: NodeHeartbeat): Promise<void> { return this.#write('recordHeartbeat', (c) => writes.recordHeartbeat(c, h)); }
   listNodes(since: number): Promise<NodeHeartbeat[]> { return this.#read('listNodes', (c) => reads.listNodes(c, since)); }
   removeUser(name: string): Promise<boolean> { return this.#write('removeUser', (c) => writes.removeUser(c, name)); }
+  changeUser(name: string, change: UserChange): Promise<boolean> { return this.#write('changeUser', (c) => domains.changeUser(c, name, change)); }
   setUserDomains(name: string, grant: UserDomainGrant): Promise<boolean> {
     return this.#write('setUserDomains', (c) => domains.setUserDomains(c, name, grant));
   }

@@ -1,9 +1,9 @@
 // The worker's operations on sending domains, their DKIM keys and users' domain grants. Writes
 // run inside a savepoint of the current group-commit transaction (like write-ops.ts); reads run on
 // the read-only connection. Domain names and selectors are stored lower-case.
-import type { DkimKey, SendingDomain, UserDomainGrant } from '../store.js';
+import type { DkimKey, SendingDomain, UserChange, UserDomainGrant } from '../store.js';
 import { toKey, type DomainRow, type KeyRow } from '../row-mapping.js';
-import { requireAccount } from './account-ops.js';
+import { ACCOUNT_WRITES, requireAccount } from './account-ops.js';
 import { normalizeDomains, OpError, sql, type Db, type Effects } from './rows.js';
 
 
@@ -51,6 +51,14 @@ export const DOMAIN_WRITES = {
     sql(db, `UPDATE dkim_key SET state = 'retired' WHERE domain = ? AND algorithm = ? AND state = 'active' AND selector <> ?`)
       .run(name, key.algorithm, selector.toLowerCase());
     sql(db, `UPDATE dkim_key SET state = 'active' WHERE domain = ? AND selector = ?`).run(name, selector.toLowerCase());
+    return true;
+  },
+
+  changeUser(db: Db, fx: Effects, user: string, change: UserChange): boolean {
+    if (!sql(db, 'SELECT 1 FROM smtp_user WHERE name = ?').get(user)) return false;
+    if (change.grant) DOMAIN_WRITES.setUserDomains(db, fx, user, change.grant);
+    if (change.limits) ACCOUNT_WRITES.setUserLimits(db, fx, user, change.limits);
+    if (change.defaultStream) ACCOUNT_WRITES.setUserDefaultStream(db, fx, user, change.defaultStream);
     return true;
   },
 

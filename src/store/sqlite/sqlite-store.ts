@@ -30,7 +30,7 @@ import { NotFoundError, QueueUnavailableError, QueueWriteError, RelayError } fro
 import type { Logger } from '../../events/log.js';
 import type {
   BodyWriter, DeliveryJob, DkimKey, GeneratedMessage, MessageView, NewMessage, NewUser, QueueCounts, QueueStore, RecipientOutcome,
-  RecordResultsOptions, RecipientState, RecipientView, SendingDomain, UserDomainGrant, UserRecord, WriteCheck,
+  RecordResultsOptions, RecipientState, RecipientView, SendingDomain, UserChange, UserDomainGrant, UserRecord, WriteCheck,
 } from '../store.js';
 import { StoreAvailability } from '../store-availability.js';
 import { isUnavailable } from './availability.js';
@@ -216,6 +216,7 @@ export class SqliteQueueStore implements QueueStore {
   recordHeartbeat(h: NodeHeartbeat): Promise<void> { return this.#call('recordHeartbeat', h) as Promise<void>; }
   listNodes(since: number): Promise<NodeHeartbeat[]> { return this.#call('listNodes', since) as Promise<NodeHeartbeat[]>; }
   removeUser(name: string): Promise<boolean> { return this.#call('removeUser', name) as Promise<boolean>; }
+  changeUser(name: string, change: UserChange): Promise<boolean> { return this.#call('changeUser', name, change) as Promise<boolean>; }
   setUserDomains(name: string, grant: UserDomainGrant): Promise<boolean> {
     return this.#call('setUserDomains', name, grant) as Promise<boolean>;
   }
