@@ -46,7 +46,8 @@ export function secretMatches(record: ApiKeyRecord, secret: string): boolean {
   return a.length === 32 && a.length === b.length && timingSafeEqual(a, b);
 }
 
-interface KeyLookup {
+/** Where the authenticator finds key records: the store, or ApiKeyCache in front of it. */
+export interface KeyLookup {
   getApiKey(id: string): Promise<ApiKeyRecord | null>;
   touchApiKey(id: string, at: number): Promise<void>;
 }

@@ -67,7 +67,7 @@ export function registerKeyCommands(program: Command) {
     });
 
   keys.command('revoke <id>')
-    .description('revoke an API key at once (it stays listed as revoked)')
+    .description('revoke an API key (it stays listed as revoked); running relays refuse it within 5 seconds')
     .addOption(configOption())
     .option('--account <name>', 'the account that owns the key', DEFAULT_ACCOUNT)
     .action(async (id: string, opts: { config?: string; account: string }) => {

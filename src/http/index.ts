@@ -2,6 +2,7 @@
 // start the metrics listener. main.ts calls startApi() and startMetrics(); everything else in
 // http/ is internal.
 import { AccountCache } from '../accounts/account-cache.js';
+import { ApiKeyCache } from '../accounts/api-key-cache.js';
 import { LinkBase } from '../accounts/link-base.js';
 import { statsRoutes } from './routes/stats.js';
 import { breakerRoutes } from './routes/breakers.js';
@@ -80,12 +81,19 @@ export interface ApiDeps {
   nodeId?: string;
 }
 
+/**
+ * How long this process reuses an API key record (accounts/api-key-cache.ts): a key revoked by the
+ * CLI or on another node keeps working here for at most this long (docs/api.md).
+ */
+const API_KEY_CACHE_MS = 5000;
+
 /** Starts the HTTP API of config.http; null when it is off (http: false). */
 export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
   const { config, store, clock, logger } = deps;
   const http = config.http;
   if (http === false) return null;
   const accounts = deps.accounts ?? new AccountCache(store, clock);
+  const keys = new ApiKeyCache(store, clock, API_KEY_CACHE_MS);
   const links = new LinkBase(publicBaseUrl(config), accounts, logger);
   const submission = new HttpSubmission({
     store, hostname: config.hostname, clock, logger, quota: deps.quota ?? new QuotaService(store, clock, accounts), signer: deps.signer,
@@ -104,13 +112,13 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
     allowPrivateWebhooks: config.webhooks.allowPrivateDestinations,
     providers: { list: (now) => listByProvider(store, config, now), throttles: deps.throttles ?? (() => []) },
     verifier: createVerifier({ config, store, resolver, clock }),
-    dnsResolver: isRecordResolver(resolver) ? resolver : configured, certificatePem: deps.tls.cert || null,
+    dnsResolver: isRecordResolver(resolver) ? resolver : configured, certificatePem: deps.tls.cert || null, keyCache: keys,
     // The retry window (delivery.maxQueueTime) counts from acceptance: a scheduled send keeps at least half of it.
     composeLimits: { maxRecipients: config.limits.maxRecipients, maxLineLength: config.limits.maxLineLength, maxScheduleAheadMs: Math.min(MAX_SCHEDULE_AHEAD_MS, config.delivery.maxQueueTime / 2) },
   };
   return startHttpApi({
     host: http.host, port: http.port, bodyLimit: http.bodyLimit, trustProxy: http.trustProxy, tls: http.tls ? deps.tls : null,
-    store, routes: apiRoutes(ctx), clock, logger,
+    store, keys, routes: apiRoutes(ctx), clock, logger,
     publicRoutes: deps.linkSecrets ? publicRoutes(deps, deps.linkSecrets) : [],
     dashboard: http.dashboard ? {
       // Dashboard logins are limited like SMTP AUTH, with its settings (smtp.auth), per address and per user name.

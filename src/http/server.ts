@@ -11,7 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import { ApiKeyAuthenticator, hasScope } from '../accounts/api-keys.js';
+import { ApiKeyAuthenticator, hasScope, type KeyLookup } from '../accounts/api-keys.js';
 import { isQueueUnavailable } from '../errors.js';
 import { ApiError, zodFields } from '../ingress/http/api-error.js';
 import type { ApiKeyRecord } from '../store/platform-store.js';
@@ -33,6 +33,8 @@ export interface HttpApiDeps {
   /** PEM certificate and key: serve HTTPS. */
   tls?: { cert: string; key: string } | null;
   store: QueueStore;
+  /** Where API keys are looked up: an ApiKeyCache in front of the store; absent: the store itself. */
+  keys?: KeyLookup;
   routes: ApiRoute[];
   clock: Clock;
   logger: Logger;
@@ -68,7 +70,7 @@ export async function startHttpApi(deps: HttpApiDeps): Promise<HttpApi> {
   app.decorateRequest('apiKey', null);
   // The API takes JSON only: without fastify's built-in text/plain parser, any other body is 415.
   app.removeContentTypeParser('text/plain');
-  const auth = new ApiKeyAuthenticator(deps.store, deps.clock, (err) =>
+  const auth = new ApiKeyAuthenticator(deps.keys ?? deps.store, deps.clock, (err) =>
     logger.warn({ event: 'http.key_touch_failed', err: (err as Error)?.message }, 'could not record an API key\'s last use'));
 
   app.addHook('onResponse', async (req, res) => {

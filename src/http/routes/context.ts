@@ -1,5 +1,6 @@
 // What the route handlers are given: the store (account-scoped reads only), the HTTP submission
 // path of the ingress stage, the address verifier, and the few settings the answers need.
+import type { ApiKeyCache } from '../../accounts/api-key-cache.js';
 import type { Clock } from '../../clock.js';
 import type { Config, DomainsConfig } from '../../config/schema.js';
 import type { ComposeLimits } from '../../ingress/http/compose.js';
@@ -28,4 +29,6 @@ export interface RouteContext {
   dnsResolver: RecordResolver;
   /** The relay's TLS certificate (PEM) for /v1/alerts' expiry warning; null: unknown. */
   certificatePem: string | null;
+  /** The API key cache of this process (accounts/api-key-cache.ts): a key revoked here is forgotten at once. */
+  keyCache?: Pick<ApiKeyCache, 'forget'>;
 }

@@ -55,7 +55,9 @@ export function keyRoutes(ctx: RouteContext): ApiRoute[] {
       method: 'DELETE', url: '/v1/keys/:id', scope: 'admin', tag: 'keys', params: idParams, summary: 'Revoke an API key',
       responses: { 204: { description: 'revoked' }, 404: { description: 'no such key in this account', schema: errorBody } },
       handler: async (r) => {
-        if (!(await ctx.store.revokeApiKey(r.key.account, r.params.id, ctx.clock.now()))) throw new ApiError(404, 'not_found', 'No such key');
+        const revoked = await ctx.store.revokeApiKey(r.key.account, r.params.id, ctx.clock.now());
+        ctx.keyCache?.forget(r.params.id);
+        if (!revoked) throw new ApiError(404, 'not_found', 'No such key');
         return { status: 204 };
       },
     }),

@@ -2,13 +2,15 @@
 // recipients, parsed into branded addresses by src/message/address.ts), the originator domains to
 // authorise (From, Sender, Resent-From, Resent-Sender) and the From domain to sign for, and the
 // MIME message built by nodemailer's MailComposer (Message-ID @hostname and Date set here, Bcc left
-// out of the headers; text and html encoded into short lines). A raw message is taken as is, so
+// out of the headers; text and html encoded into short lines), its tree written to bytes by
+// mime-bytes.ts without streams (the same bytes). A raw message is taken as is, so
 // its lines are checked against limits.maxLineLength like SMTP DATA. Pure except for the composer;
 // every refusal is an ApiError with field paths, raised before anything is queued.
 import MailComposer from 'nodemailer/lib/mail-composer';
 import MimeNode from 'nodemailer/lib/mime-node';
 import { foldLines } from 'nodemailer/lib/mime-funcs';
 import addressparser from 'nodemailer/lib/addressparser';
+import { buildMimeBytes } from './mime-bytes.js';
 import { parseMailbox, type Address } from '../../message/address.js';
 import type { DsnNotify, MessageDsn, RecipientDsn } from '../../message/dsn-params.js';
 import { domainOfAddress } from '../../domains/domain-name.js';
@@ -179,7 +181,7 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
     originators: [{ field: 'From', domain: fromDomain, path: 'from' }, ...headerOriginators(req.headers ?? {})],
     build: async (id, hostname, at) => {
       const node = new MailComposer({ ...mail, messageId: `<${id}@${hostname}>`, date: new Date(at) }).compile();
-      return node.build();
+      return buildMimeBytes(node) ?? node.build();
     },
   };
 }

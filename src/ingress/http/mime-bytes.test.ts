@@ -1,0 +1,79 @@
+// buildMimeBytes against MimeNode.build(): the same compiled tree (the same boundary) written both
+// ways must give the same bytes, for the shapes the API composes (text, html, both, attachments,
+// non-ASCII, long lines, bare LF/CR, trailing spaces, > 64 KB parts) and for random text; a tree
+// with stream content gives null (the caller builds it with MimeNode).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import fc from 'fast-check';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import { simpleParser } from 'mailparser';
+import { buildMimeBytes } from './mime-bytes.js';
+
+type Mail = ConstructorParameters<typeof MailComposer>[0];
+
+const base: Mail = {
+  from: { name: 'App', address: 'app@acme.test' }, to: [{ name: '', address: 'bob@dest.test' }], cc: [], bcc: [{ name: '', address: 'eve@dest.test' }],
+  subject: 'Your receipt', headers: { 'X-Campaign': 'c1' }, attachments: [], disableFileAccess: true, disableUrlAccess: true, newline: 'windows',
+  messageId: '<01ABC@relay.test>', date: new Date(Date.UTC(2025, 6, 1, 12)), baseBoundary: '0123456789abcdef',
+};
+
+/** Both ways, each from its own compile of the same mail (so neither sees the other's header pass). */
+async function assertSame(mail: Mail, label: string): Promise<Buffer> {
+  const fast = buildMimeBytes(new MailComposer({ ...base, ...mail }).compile());
+  assert.ok(fast, `${label}: written without MimeNode.build`);
+  const slow = await new MailComposer({ ...base, ...mail }).compile().build();
+  assert.equal(fast.toString('latin1'), slow.toString('latin1'), label);
+  return fast;
+}
+
+const long = 'Thanks for your order! '.repeat(4000); // > 64 KB: the encoders' slices
+const shapes: [string, Mail][] = [
+  ['text', { text: 'Hello\r\nworld' }],
+  ['html', { html: '<p>Hello</p>' }],
+  ['text + html', { text: 'Thanks! '.repeat(200), html: `<p>${'Thanks! '.repeat(200)}</p>` }],
+  ['no subject, empty text', { subject: '', text: '' }],
+  ['non-ASCII (quoted-printable)', { subject: 'Héllo ✓', from: { name: 'Ålice', address: 'a@acme.test' }, text: 'café\r\nnaïve', html: '<p>café</p>' }],
+  ['mostly non-Latin (base64)', { subject: 'Привет', text: 'Привет, мир! '.repeat(30), html: `<p>${'こんにちは'.repeat(40)}</p>` }],
+  ['bare LF and CR, trailing spaces', { text: 'a \nb\t\rc  \r\n\nend   ', html: '<p>x</p>  \n' }],
+  ['ends with CR', { text: 'line\r' }],
+  ['long lines, > 64 KB', { text: long, html: `<p>${long}</p>` }],
+  ['reply-to, names, cc', { replyTo: [{ name: 'Desk, Help', address: 'help@acme.test' }], cc: [{ name: 'Carol "C"', address: 'c@dest.test' }], text: 'x' }],
+  ['attachments', {
+    text: 'see attached', html: '<p><img src="cid:logo@x"></p>',
+    attachments: [
+      { filename: 'logo.png', content: Buffer.from('PNGDATA'), contentType: 'image/png', cid: 'logo@x', contentDisposition: 'inline' },
+      { filename: 'résumé.bin', content: Buffer.from([0, 1, 2, 13, 10, 255]), contentType: 'application/octet-stream', contentDisposition: 'attachment' },
+      { filename: 'note.txt', content: Buffer.from('plain\nnote'), contentType: 'text/plain', contentDisposition: 'attachment' },
+    ],
+  }],
+];
+
+for (const [label, mail] of shapes) {
+  test(`the same bytes as MimeNode.build: ${label}`, async () => { await assertSame(mail, label); });
+}
+
+test('text + html written directly parses back to the same parts', async () => {
+  const bytes = await assertSame({ subject: 'Héllo', text: 'café\r\nline', html: '<p>café</p>' }, 'parsed');
+  const parsed = await simpleParser(bytes);
+  assert.equal(parsed.subject, 'Héllo');
+  assert.equal(parsed.text, 'café\nline');
+  assert.equal(parsed.html, '<p>café</p>');
+  assert.equal(parsed.headers.get('x-campaign'), 'c1');
+  assert.doesNotMatch(bytes.toString('latin1'), /^bcc:/im);
+});
+
+test('random text and html give the same bytes both ways', async () => {
+  const alphabet = fc.constantFrom('a', 'Z', ' ', '\t', '\n', '\r', '\r\n', '=', '.', 'é', '✓', 'Ж', '😀', 'x'.repeat(80), '\0');
+  const body = fc.array(alphabet, { maxLength: 200 }).map((a) => a.join(''));
+  await fc.assert(fc.asyncProperty(fc.option(body, { nil: undefined }), fc.option(body, { nil: undefined }), async (text, html) => {
+    await assertSame({ text, html }, JSON.stringify({ text, html }));
+  }), { numRuns: 150 });
+});
+
+test('a tree with stream content is left to MimeNode.build', () => {
+  const stream = new PassThrough();
+  stream.end('streamed');
+  assert.equal(buildMimeBytes(new MailComposer({ ...base, text: stream }).compile()), null);
+  assert.equal(buildMimeBytes(new MailComposer({ ...base, text: 'x', newline: 'unix' }).compile()), null);
+});
