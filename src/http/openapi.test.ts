@@ -7,7 +7,7 @@ import { systemClock } from '../clock.js';
 import { configSchema } from '../config/schema.js';
 import { HttpSubmission } from '../ingress/http/submission.js';
 import type { QueueStore } from '../store/store.js';
-import { apiRoutes } from './index.js';
+import { apiRoutes } from './route-table.js';
 import { startHttpApi } from './server.js';
 
 test('/openapi.json documents every registered route, and only those', async () => {

@@ -1,12 +1,14 @@
-// Owns the HTTP listener of the API (fastify): TLS, body limit, bearer authentication and scope
-// checks (before the body is read), request validation with the routes' zod schemas, the
-// Idempotency-Key wrapper, the error format {"error":{code,message,fields}}, one `http.request`
-// log line per request (never the Authorization header or cookies), and the system routes /healthz,
-// /readyz (health.ts) and /openapi.json. With the dashboard on (dashboard/), a session cookie is
-// accepted instead of a bearer key (with a CSRF check on non-GET requests), the login routes are
-// mounted, and GETs the API has no route for may be pages of the built dashboard. The routes
-// themselves are data (routes/*.ts). /metrics is not served here: it names every account, so it
-// has a listener of its own (metrics-server.ts).
+// Owns the HTTP application of the API (fastify; the socket and TLS are lazy-listener.ts's): body
+// limit, bearer authentication and scope checks (before the body is read), request validation
+// with the routes' zod schemas, the Idempotency-Key wrapper, the error format
+// {"error":{code,message,fields}}, one `http.request` log line per request (never the
+// Authorization header or cookies), and the system routes /healthz, /readyz (health.ts) and
+// /openapi.json. With the dashboard on (dashboard/), a session cookie is accepted instead of a
+// bearer key (with a CSRF check on non-GET requests), the login routes are mounted, and GETs the
+// API has no route for may be pages of the built dashboard. The routes themselves are data
+// (routes/*.ts, gathered by route-table.ts). /metrics is not served here: it names every account,
+// so it has a listener of its own (metrics-server.ts).
+import type { Server } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -24,6 +26,7 @@ import { authenticateSession, hasSessionCookie } from './dashboard/cookie-auth.j
 import { DASHBOARD_SESSION_ROUTES, mountDashboardSessionRoutes } from './dashboard/session-routes.js';
 import type { DashboardSessions, SessionPolicy } from './dashboard/sessions.js';
 import { SECURITY_HEADERS, serveDashboard } from './dashboard/static.js';
+import { listenLazily, type LazyApp } from './lazy-listener.js';
 
 export interface HttpApiDeps {
   host: string;
@@ -45,11 +48,18 @@ export interface HttpApiDeps {
   dashboard?: { sessions: DashboardSessions; policy: SessionPolicy; dir: string } | null;
 }
 
+/** What the application needs; the listener's part (host, port, tls) is lazy-listener.ts's. */
+export type AppDeps = Omit<HttpApiDeps, 'host' | 'port' | 'tls'>;
+
 export interface HttpApi {
   address: { host: string; port: number };
+  close(): Promise<void>;
+}
+
+/** The application behind the listener (lazy-listener.ts builds it at the first request). */
+export interface HttpApp extends LazyApp {
   /** Method and URL of every route fastify registered (for the OpenAPI completeness test). */
   registered: { method: string; url: string }[];
-  close(): Promise<void>;
 }
 
 declare module 'fastify' {
@@ -57,15 +67,24 @@ declare module 'fastify' {
   interface FastifyContextConfig { scope?: string }
 }
 
-export async function startHttpApi(deps: HttpApiDeps): Promise<HttpApi> {
+/** Binds the listener and builds the application at once (the relay builds it at the first request: index.ts). */
+export async function startHttpApi(deps: HttpApiDeps): Promise<HttpApi & Pick<HttpApp, 'registered'>> {
+  const listener = await listenLazily({ host: deps.host, port: deps.port, tls: deps.tls ?? null, logger: deps.logger, build: (server) => buildHttpApp(deps, server) });
+  const app = await listener.app();
+  return { address: listener.address, registered: app.registered, close: listener.close };
+}
+
+/** The fastify application of `deps`, answering the requests of `server` (already bound). */
+export async function buildHttpApp(deps: AppDeps, server: Server): Promise<HttpApp> {
   const { logger } = deps;
+  let handle: HttpApp['handle'] | null = null;
   const app = Fastify({
     logger: false, bodyLimit: deps.bodyLimit, trustProxy: deps.trustProxy,
     exposeHeadRoutes: false, return503OnClosing: true, requestIdHeader: false,
     routerOptions: { maxParamLength: 2100 }, // link tokens (/u/…) are long
-    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' as const } } : {}),
+    serverFactory: (handler) => { handle = handler; return server; },
   }) as unknown as FastifyInstance;
-  const registered: HttpApi['registered'] = [];
+  const registered: HttpApp['registered'] = [];
   app.addHook('onRoute', (r) => { for (const m of [r.method].flat()) registered.push({ method: m, url: r.url }); });
   app.decorateRequest('apiKey', null);
   // The API takes JSON only: without fastify's built-in text/plain parser, any other body is 415.
@@ -95,14 +114,13 @@ export async function startHttpApi(deps: HttpApiDeps): Promise<HttpApi> {
   if (deps.dashboard) mountDashboardSessionRoutes(app, deps.dashboard.sessions, Math.floor(deps.dashboard.policy.lifetimeMs / 1000));
   for (const mount of deps.publicRoutes ?? []) await app.register(async (scope) => mount(scope));
 
-  await app.listen({ host: deps.host, port: deps.port });
-  const bound = app.server.address();
-  const address = typeof bound === 'object' && bound ? { host: bound.address, port: bound.port } : { host: deps.host, port: deps.port };
-  logger.info({ event: 'http.listening', ...address, tls: Boolean(deps.tls) }, 'HTTP API listening');
-  return { address, registered, close: () => app.close() };
+  await app.ready();
+  const handler = handle as HttpApp['handle'] | null;
+  if (!handler) throw new Error('fastify did not call its serverFactory');
+  return { handle: handler, registered, close: () => app.close() };
 }
 
-function mountRoute(app: FastifyInstance, route: ApiRoute, deps: HttpApiDeps, auth: ApiKeyAuthenticator) {
+function mountRoute(app: FastifyInstance, route: ApiRoute, deps: AppDeps, auth: ApiKeyAuthenticator) {
   app.route({
     method: route.method, url: route.url,
     // Authenticate before the body is read: an anonymous client cannot make us parse 40 MB.
@@ -149,7 +167,7 @@ async function authenticate(req: FastifyRequest, route: ApiRoute, auth: ApiKeyAu
 }
 
 /** The dashboard session's principal (every scope), or 401/403 (cookie-auth.ts); 503 when the store fails. */
-async function authenticateCookie(req: FastifyRequest, route: ApiRoute, deps: HttpApiDeps): Promise<ApiKeyRecord> {
+async function authenticateCookie(req: FastifyRequest, route: ApiRoute, deps: AppDeps): Promise<ApiKeyRecord> {
   try {
     return await authenticateSession(req, deps.dashboard!.sessions, async (name) => (await deps.store.getAccount(name)) !== null);
   } catch (err) {
@@ -212,7 +230,7 @@ const SYSTEM_ROUTES: SystemRoute[] = [
   { method: 'GET', url: '/openapi.json', summary: 'This document', contentType: 'application/json' },
 ];
 
-function mountSystemRoutes(app: FastifyInstance, deps: HttpApiDeps) {
+function mountSystemRoutes(app: FastifyInstance, deps: AppDeps) {
   const doc = buildOpenApi(deps.routes, [...SYSTEM_ROUTES, ...(deps.dashboard ? DASHBOARD_SESSION_ROUTES : [])], { version: deps.version ?? '1' });
   app.get('/openapi.json', async () => doc);
   mountHealthRoutes(app, deps.store);

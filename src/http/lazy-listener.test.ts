@@ -1,0 +1,61 @@
+// The API's socket is bound at start and its application built at the first request, once, even
+// when requests arrive together; a failed build answers 503 and is tried again.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { createLogger } from '../events/log.js';
+import { listenLazily, type LazyApp } from './lazy-listener.js';
+
+const logger = createLogger('silent');
+
+function fakeApp(): LazyApp & { closed: boolean } {
+  const app = {
+    closed: false,
+    handle: (_req: unknown, res: { end(body: string): void }) => res.end('built'),
+    close: async () => { app.closed = true; },
+  };
+  return app as unknown as LazyApp & { closed: boolean };
+}
+
+test('the application is built at the first request, once for requests that arrive together', async () => {
+  let builds = 0;
+  const app = fakeApp();
+  const listener = await listenLazily({ host: '127.0.0.1', port: 0, tls: null, logger, build: async () => { builds += 1; return app; } });
+  try {
+    assert.equal(builds, 0, 'nothing is built before a request');
+    const url = `http://127.0.0.1:${listener.address.port}/healthz`;
+    const bodies = await Promise.all([fetch(url), fetch(url), fetch(url)].map(async (r) => (await r).text()));
+    assert.deepEqual(bodies, ['built', 'built', 'built']);
+    assert.equal(await (await fetch(url)).text(), 'built');
+    assert.equal(builds, 1);
+  } finally {
+    await listener.close();
+  }
+  assert.equal(app.closed, true, 'close() closes the built application');
+});
+
+test('a build that fails answers 503 and is tried again at the next request', async () => {
+  let builds = 0;
+  const listener = await listenLazily({
+    host: '127.0.0.1', port: 0, tls: null, logger,
+    build: async () => { builds += 1; if (builds === 1) throw new Error('no route table'); return fakeApp(); },
+  });
+  try {
+    const url = `http://127.0.0.1:${listener.address.port}/v1/messages`;
+    const failed = await fetch(url);
+    assert.equal(failed.status, 503);
+    assert.equal(failed.headers.get('retry-after'), '5');
+    assert.equal(((await failed.json()) as { error: { code: string } }).error.code, 'unavailable');
+    assert.equal(await (await fetch(url)).text(), 'built');
+    assert.equal(builds, 2);
+  } finally {
+    await listener.close();
+  }
+});
+
+test('close() before any request closes the socket without building', async () => {
+  let builds = 0;
+  const listener = await listenLazily({ host: '127.0.0.1', port: 0, tls: null, logger, build: async () => { builds += 1; return fakeApp(); } });
+  await listener.close();
+  assert.equal(builds, 0);
+  await assert.rejects(fetch(`http://127.0.0.1:${listener.address.port}/`));
+});

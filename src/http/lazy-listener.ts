@@ -1,0 +1,66 @@
+// Owns the API's socket: binds it at start and builds the application behind it (fastify, the
+// route table and its zod schemas: about 25 MB of loaded code, bench/README.md "Memory") when the
+// first request arrives, so a relay whose API nobody calls never loads it. Requests that arrive
+// while it is built wait for it; a build that fails answers 503 and is tried again next request.
+import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { Logger } from 'pino';
+import { ApiError } from '../ingress/http/api-error.js';
+
+export interface LazyApp {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  close(): Promise<void>;
+}
+
+export interface LazyListenerOptions<A extends LazyApp> {
+  host: string;
+  port: number;
+  /** PEM certificate and key: serve HTTPS. */
+  tls: { cert: string; key: string } | null;
+  logger: Logger;
+  build(server: Server): Promise<A>;
+}
+
+export interface LazyListener<A extends LazyApp> {
+  address: { host: string; port: number };
+  /** The application, built now if no request has built it yet. */
+  app(): Promise<A>;
+  close(): Promise<void>;
+}
+
+export async function listenLazily<A extends LazyApp>(opts: LazyListenerOptions<A>): Promise<LazyListener<A>> {
+  const server: Server = opts.tls
+    ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' })
+    : http.createServer();
+  // fastify's defaults, which it set on the servers it made itself.
+  server.keepAliveTimeout = 72_000;
+  server.requestTimeout = 0;
+  server.setTimeout(0);
+  let building: Promise<A> | null = null;
+  const app = (): Promise<A> => building ??= opts.build(server).catch((err: unknown) => {
+    building = null;
+    throw err;
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    app().then((a) => a.handle(req, res), (err: unknown) => {
+      opts.logger.error({ event: 'http.build_failed', err: (err as Error)?.message ?? String(err) }, 'could not build the HTTP API');
+      res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '5' });
+      res.end(JSON.stringify(new ApiError(503, 'unavailable', 'Temporarily unavailable, try again later').toBody()));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: opts.host, port: opts.port }, () => { server.off('error', reject); resolve(); });
+  });
+  const bound = server.address();
+  const address = typeof bound === 'object' && bound ? { host: bound.address, port: bound.port } : { host: opts.host, port: opts.port };
+  opts.logger.info({ event: 'http.listening', ...address, tls: Boolean(opts.tls) }, 'HTTP API listening');
+  return {
+    address, app,
+    close: async () => {
+      const built = building && await building.catch(() => null);
+      await built?.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
