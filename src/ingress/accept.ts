@@ -126,7 +126,7 @@ export class IncomingMessage {
       return;
     }
     if (split > MAX_HEADER_BYTES) return this.#fail(headerTooBig);
-    await this.#completeHeader(Buffer.concat(this.#header), split);
+    await this.#completeHeader(this.#header.length === 1 ? chunk : Buffer.concat(this.#header), split); // one chunk: no copy
   }
 
   /**
@@ -151,11 +151,13 @@ export class IncomingMessage {
     if (this.#isSplit(header)) { this.#split = new HeldForSplit(header, block.subarray(split), fromDomain); return; }
     if (this.origin.transaction.submission) header = await this.#submissionFields(header, fromDomain);
     if (this.#failure) return;
-    const start = Buffer.concat([this.#prologue(header), block.subarray(split)]);
+    const prologue = this.#prologue(header);
+    const body = block.subarray(split); // written after the prologue rather than copied behind it
     const plan = this.#trackingPlan();
-    if (plan) { this.#held = { chunks: [start], plan, fromDomain }; return; }
+    if (plan) { this.#held = { chunks: [prologue, body], plan, fromDomain }; return; }
     this.#startSigning(fromDomain);
-    await this.#write(start);
+    await this.#write(prologue);
+    if (body.length) await this.#write(body);
   }
 
   #trackingPlan(id = this.id, recipients = this.origin.transaction.recipients): TrackingPlan | null {

@@ -69,19 +69,19 @@ export class DataReader {
       this.#atLineStart = false;
       const eol = nextLineBreak(buf, i);
       if (eol < 0) {
-        this.#scan(buf, i, buf.length);
+        this.#countLine(buf.length - i);
         i = buf.length;
         break;
       }
       if (buf[eol] === LF) return { kind: 'invalid', reason: 'bare-lf' };
       if (eol + 1 >= buf.length) { // a CR at the end of the chunk: decide when the next byte comes
-        this.#scan(buf, i, eol);
+        this.#countLine(eol - i);
         this.#emit(data, buf.subarray(segStart, eol));
         this.#carry = buf.subarray(eol);
         return { kind: 'more', data };
       }
       if (buf[eol + 1] !== LF) return { kind: 'invalid', reason: 'bare-cr' };
-      this.#scan(buf, i, eol + 2);
+      this.#countLine(eol + 2 - i);
       this.#atLineStart = true;
       this.#lineBytes = 0;
       i = eol + 2;
@@ -90,16 +90,17 @@ export class DataReader {
     return { kind: 'more', data };
   }
 
-  /** Checks buf[from, to) of the current line for NUL and length. */
-  #scan(buf: Buffer, from: number, to: number) {
-    this.#lineBytes += to - from;
+  /** Adds `bytes` to the current line's length. */
+  #countLine(bytes: number) {
+    this.#lineBytes += bytes;
     if (this.#lineBytes > this.limits.maxLineLength) this.#longLine = true;
-    if (!this.#nul && buf.subarray(from, to).includes(0)) this.#nul = true;
   }
 
+  /** Every body byte passes here once: NUL is searched per part (one native call), not per line. */
   #emit(out: Buffer[], part: Buffer) {
     if (part.length === 0) return;
     this.size += part.length;
+    if (!this.#nul && part.includes(0)) this.#nul = true;
     if (this.problem === null) out.push(part);
   }
 }
