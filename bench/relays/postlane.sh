@@ -26,8 +26,9 @@ EOF
 }
 
 relay_start() {
-    # As deployed: the launcher itself, so its shebang's V8 flags apply (POSTLANE_NODE=node: without them).
-    setsid ${POSTLANE_NODE:-} "${BENCH_POSTLANE_ROOT:?set BENCH_POSTLANE_ROOT}/bin/postlane.js" start --config "$RELAY_DIR/postlane.yaml" \
+    # As deployed: the launcher itself, so its shebang's V8 flags apply (BENCH_POSTLANE_NODE=node: without them;
+    # not POSTLANE_*, which the relay reads as configuration).
+    setsid ${BENCH_POSTLANE_NODE:-} "${BENCH_POSTLANE_ROOT:?set BENCH_POSTLANE_ROOT}/bin/postlane.js" start --config "$RELAY_DIR/postlane.yaml" \
         >"$RELAY_DIR/log/relay.log" 2>&1 </dev/null &
     echo $! > "$RELAY_DIR/relay.pid"
 }
