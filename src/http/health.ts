@@ -16,22 +16,35 @@ export const STUCK_WRITE_MS = 30_000;
 
 const DEGRADED = { status: 'degraded', reason: 'the queue store is slow' };
 
-export function mountHealthRoutes(app: FastifyInstance, store: Pick<QueueStore, 'nextDueAt' | 'checkWritable'>): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, res) => {
-    let answered = true;
-    try {
-      await withTimeout(store.nextDueAt(), READY_TIMEOUT_MS);
-    } catch {
-      answered = false;
-    }
-    const check: WriteCheck = await store.checkWritable();
-    if (!check.writable) return res.code(503).send({ status: 'unavailable', reason: 'the queue store cannot write' });
-    if (check.slow && check.slow.pendingMs >= STUCK_WRITE_MS) return res.code(503).send({ status: 'unavailable', reason: 'the queue store does not complete writes' });
-    if (!answered && !check.slow) return res.code(503).send({ status: 'unavailable', reason: 'the queue store does not answer' });
-    if (check.slow) return DEGRADED;
-    return { status: 'ready' };
-  });
+type ProbeStore = Pick<QueueStore, 'nextDueAt' | 'checkWritable'>;
+export interface ProbeAnswer { code: 200 | 503; body: { status: string; reason?: string } }
+
+/** The probe paths, answered by answerProbe (also before the API is built: lazy-listener.ts). */
+export const PROBE_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+
+export async function answerProbe(path: string, store: ProbeStore): Promise<ProbeAnswer> {
+  if (path === '/healthz') return { code: 200, body: { status: 'ok' } };
+  let answered = true;
+  try {
+    await withTimeout(store.nextDueAt(), READY_TIMEOUT_MS);
+  } catch {
+    answered = false;
+  }
+  const check: WriteCheck = await store.checkWritable();
+  if (!check.writable) return { code: 503, body: { status: 'unavailable', reason: 'the queue store cannot write' } };
+  if (check.slow && check.slow.pendingMs >= STUCK_WRITE_MS) return { code: 503, body: { status: 'unavailable', reason: 'the queue store does not complete writes' } };
+  if (!answered && !check.slow) return { code: 503, body: { status: 'unavailable', reason: 'the queue store does not answer' } };
+  if (check.slow) return { code: 200, body: DEGRADED };
+  return { code: 200, body: { status: 'ready' } };
+}
+
+export function mountHealthRoutes(app: FastifyInstance, store: ProbeStore): void {
+  for (const path of PROBE_PATHS) {
+    app.get(path, async (_req, res) => {
+      const a = await answerProbe(path, store);
+      return res.code(a.code).send(a.body);
+    });
+  }
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

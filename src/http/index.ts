@@ -1,6 +1,7 @@
 // The public API of the HTTP view: start the API listener and the metrics listener. main.ts calls
 // startApi() and startMetrics(); everything else in http/ is internal. The API's listener binds at
 // start; fastify, the route table and its schemas load at the first request (lazy-listener.ts).
+import { answerProbe, PROBE_PATHS } from './health.js';
 import { listenLazily } from './lazy-listener.js';
 import type { ApiDeps } from './route-table.js';
 import type { HttpApi } from './server.js';
@@ -14,6 +15,7 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
   if (http === false) return null;
   const listener = await listenLazily({
     host: http.host, port: http.port, tls: http.tls ? deps.tls : null, logger: deps.logger,
+    probe: (path) => PROBE_PATHS.has(path) ? answerProbe(path, deps.store) : null,
     build: async (server) => {
       const [{ buildHttpApp }, { buildRouteTable }] = await Promise.all([import('./server.js'), import('./route-table.js')]);
       return buildHttpApp({

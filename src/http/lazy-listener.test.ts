@@ -3,6 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../events/log.js';
+import { answerProbe, PROBE_PATHS } from './health.js';
 import { listenLazily, type LazyApp } from './lazy-listener.js';
 
 const logger = createLogger('silent');
@@ -58,4 +59,35 @@ test('close() before any request closes the socket without building', async () =
   await listener.close();
   assert.equal(builds, 0);
   await assert.rejects(fetch(`http://127.0.0.1:${listener.address.port}/`));
+});
+
+test('health probes are answered without building the application, by the application once it is built', async () => {
+  let builds = 0;
+  let writable = true;
+  const store = { nextDueAt: async () => null, checkWritable: async () => ({ writable, reason: null }) };
+  const listener = await listenLazily({
+    host: '127.0.0.1', port: 0, tls: null, logger, build: async () => { builds += 1; return fakeApp(); },
+    probe: (path) => PROBE_PATHS.has(path) ? answerProbe(path, store) : null,
+  });
+  try {
+    const base = `http://127.0.0.1:${listener.address.port}`;
+    const healthz = await fetch(`${base}/healthz?x=1`);
+    assert.equal(healthz.status, 200);
+    assert.equal(healthz.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.deepEqual(await healthz.json(), { status: 'ok' });
+    assert.deepEqual(await (await fetch(`${base}/readyz`)).json(), { status: 'ready' });
+    writable = false;
+    const down = await fetch(`${base}/readyz`);
+    assert.equal(down.status, 503);
+    assert.deepEqual(await down.json(), { status: 'unavailable', reason: 'the queue store cannot write' });
+    const head = await fetch(`${base}/healthz`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(await head.text(), '');
+    assert.equal((await fetch(`${base}/healthz`, { method: 'POST' })).status, 200, 'not a probe: built');
+    assert.equal(builds, 1);
+    assert.equal(await (await fetch(`${base}/healthz`)).text(), 'built', 'once built, the application answers');
+    assert.equal(builds, 1);
+  } finally {
+    await listener.close();
+  }
 });

@@ -19,6 +19,11 @@ export interface LazyListenerOptions<A extends LazyApp> {
   tls: { cert: string; key: string } | null;
   logger: Logger;
   build(server: Server): Promise<A>;
+  /**
+   * Answers a health probe (GET or HEAD of /healthz, /readyz) while the application is not built,
+   * so a load balancer's or a supervisor's probes do not build it; null: not a probe.
+   */
+  probe?(path: string): Promise<{ code: number; body: object }> | null;
 }
 
 export interface LazyListener<A extends LazyApp> {
@@ -42,10 +47,15 @@ export async function listenLazily<A extends LazyApp>(opts: LazyListenerOptions<
     throw err;
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const probe = building === null && (req.method === 'GET' || req.method === 'HEAD') ? opts.probe?.((req.url ?? '').split('?')[0]!) : null;
+    if (probe) {
+      probe.then((a) => answerJson(res, a.code, a.body, req.method === 'HEAD'), () => answerJson(res, 503, { status: 'unavailable', reason: 'the queue store does not answer' }, req.method === 'HEAD'));
+      return;
+    }
     app().then((a) => a.handle(req, res), (err: unknown) => {
       opts.logger.error({ event: 'http.build_failed', err: (err as Error)?.message ?? String(err) }, 'could not build the HTTP API');
-      res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '5' });
-      res.end(JSON.stringify(new ApiError(503, 'unavailable', 'Temporarily unavailable, try again later').toBody()));
+      res.setHeader('retry-after', '5');
+      answerJson(res, 503, new ApiError(503, 'unavailable', 'Temporarily unavailable, try again later').toBody());
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -63,4 +73,10 @@ export async function listenLazily<A extends LazyApp>(opts: LazyListenerOptions<
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+function answerJson(res: ServerResponse, code: number, body: object, head = false): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(head ? undefined : text);
 }
