@@ -550,6 +550,19 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX recipient_address ON recipient (lower(address), message_id);
     `,
   },
+  {
+    version: 18,
+    sql: `
+      -- Issue 14, the queue counters' cost on delivery: recipient_waiting (v16) held 'delivering'
+      -- too, so each claim (a new row version in 'delivering') added an entry to it. recipient_unclaimed
+      -- leaves 'delivering' out: neither a claim nor a delivery adds to it. The oldest of a
+      -- delivering group is read from the delivering recipients themselves (recipient_lease), few:
+      -- the ones in flight.
+      CREATE INDEX recipient_unclaimed ON recipient (account, domain, state, received_at)
+        WHERE state IN ('queued', 'deferred', 'held');
+      DROP INDEX recipient_waiting;
+    `,
+  },
 ];
 
 /** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */

@@ -574,6 +574,19 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
       CREATE INDEX recipient_address ON recipient (lower(address), message_id);
     `,
   },
+  {
+    version: 21,
+    sql: `
+      -- Issue 14, the queue counters' cost on delivery: recipient_waiting (v19) held 'delivering'
+      -- too, so a claim moved each recipient's entry (queued -> delivering: delete and insert) and
+      -- its delivery removed it again. recipient_unclaimed leaves 'delivering' out: a claim only
+      -- removes the entry and the delivery touches no entry of it. The oldest of a delivering group
+      -- is read from the delivering recipients themselves (recipient_lease), few: the ones in flight.
+      CREATE INDEX recipient_unclaimed ON recipient (account, domain, state, received_at)
+        WHERE state IN ('queued', 'deferred', 'held');
+      DROP INDEX recipient_waiting;
+    `,
+  },
 ];
 
 /** Brings the database to the latest version; safe when several processes open it at once. */
