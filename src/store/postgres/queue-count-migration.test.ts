@@ -2,8 +2,9 @@
 // waiting before it (queued, deferred, held, delivering, and finished mail that must not count)
 // is counted per account, domain and state with its oldest receive time, and the counters go on
 // counting what happens after it, before and after compactStats folds their deltas. And v17 → v18
-// (issue 14): recipient_unclaimed, without 'delivering', replaces recipient_waiting, and the same
-// mail keeps its counts and oldest times. Skipped when the server is unreachable, a failure under
+// (issue 14): delivering recipients are no longer counted (the overview reads the ones in flight)
+// and recipient_unclaimed, without them, replaces recipient_waiting; the same mail keeps its counts
+// and oldest times. Skipped when the server is unreachable, a failure under
 // CI=true.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -57,7 +58,7 @@ test('postgres: mail waiting before v16 is counted by account, domain and state,
   } finally { await store.close(); }
 });
 
-test('postgres: v18 answers the oldest from recipient_unclaimed, which leaves delivering recipients out; the counts and oldest times go on as before', { skip }, async (t) => {
+test('postgres: v18 neither counts delivering recipients nor indexes them (recipient_unclaimed); the counts and oldest times go on as before', { skip }, async (t) => {
   const url = await freshDatabase(t, 'postlane_qunclaimed');
   await seedAt(url, 17);
   const store = new PostgresQueueStore({ url, logger: createLogger('silent'), poolSize: 2 });

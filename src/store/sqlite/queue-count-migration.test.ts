@@ -1,8 +1,9 @@
 // The v18 → v19 migration of the SQLite store (issue 12: the queue overview's counters): mail
 // waiting before it (queued, deferred, held, delivering, and finished mail that must not count)
 // is counted per account, domain and state with its oldest receive time, and the counters go on
-// counting what happens after it. And v20 → v21 (issue 14): recipient_unclaimed, without
-// 'delivering', replaces recipient_waiting, and the same mail keeps its counts and oldest times.
+// counting what happens after it. And v20 → v21 (issue 14): delivering recipients are no longer
+// counted (the overview reads the ones in flight) and recipient_unclaimed, without them, replaces
+// recipient_waiting; the same mail keeps its counts and oldest times.
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -54,7 +55,7 @@ test('sqlite: mail waiting before v19 is counted by account, domain and state, a
   await withStoreFrom(18, (store) => checkMigratedCounts(store));
 });
 
-test('sqlite: v21 answers the oldest from recipient_unclaimed, which leaves delivering recipients out; the counts and oldest times go on as before', async () => {
+test('sqlite: v21 neither counts delivering recipients nor indexes them (recipient_unclaimed); the counts and oldest times go on as before', async () => {
   await withStoreFrom(20, async (store, file) => {
     const db = new Database(file, { readonly: true });
     try {
