@@ -12,6 +12,8 @@
 // the queue (listRecipients of every waiting row, grouped in JavaScript).
 //   npx tsc -p bench/tsconfig.json && PL_BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/postgres node dist/bench/dashboard-pages.js
 // ROWS (default 100000) and EVENTS (default 1000000) change the sizes; STORES=sqlite|postgres runs one store only.
+// IN_FLIGHT (default 1000) jobs are claimed before the reads, so that some recipients are delivering
+// (the overview reads those, not counters: issue 14).
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +30,7 @@ import { windowsFor } from '../src/accounts/quota.js';
 
 const ROWS = Number(process.env.ROWS ?? 100_000);
 const EVENTS = Number(process.env.EVENTS ?? 1_000_000);
+const IN_FLIGHT = Number(process.env.IN_FLIGHT ?? 1000);
 const SUPPRESSIONS = 100_000;
 const WEBHOOK_ATTEMPTS = 2_000;
 const DAY = 86_400_000;
@@ -122,6 +125,8 @@ async function measure(name: string, store: QueueStore): Promise<void> {
   await fillHistory(store, sample);
   await fillSuppressionsAndWebhooks(store);
   console.log(`${name}: ${EVENTS} events, ${SUPPRESSIONS} suppressions, ${WEBHOOK_ATTEMPTS} webhook attempts (filled in ${((Date.now() - start) / 1000).toFixed(1)} s)`);
+  const inFlight = await store.claimDue({ now: Date.now() + 1000, limit: IN_FLIGHT, leaseMs: 3_600_000, owner: 'bench' });
+  console.log(`${name}: ${inFlight.reduce((n, j) => n + j.recipients.length, 0)} recipients in flight (${inFlight.length} jobs claimed)`);
   const now = Date.now();
   const stats = (account: string | null, from: number, groupBy: 'hour' | 'day' | 'domain' | 'tag' | 'stream' | 'account' | 'total') =>
     () => store.readStats({ account, from, to: now, groupBy });
@@ -149,6 +154,7 @@ async function measure(name: string, store: QueueStore): Promise<void> {
     ['messages: search by tag', () => store.searchMessages({ account: 'acme', tag: 'tag3', limit: 50 })],
     ['messages: search by status (deferred: none)', () => store.searchMessages({ account: 'acme', status: 'deferred', limit: 50 })],
     ['messages: search by status (queued)', () => store.searchMessages({ account: 'acme', status: 'queued', limit: 50 })],
+    ['messages: search by status (delivering)', () => store.searchMessages({ account: 'acme', status: 'delivering', limit: 50 })],
     ['messages: search by subject, common (?subject=ORDER)', () => store.searchMessages({ account: 'acme', subject: 'ORDER', limit: 50 })],
     ['messages: search by subject, rare: scans the account (?subject=overdue)', () => store.searchMessages({ account: 'acme', subject: 'overdue', limit: 50 })],
     ['messages: search by subject, rare, last hour only (since)', () => store.searchMessages({ account: 'acme', subject: 'overdue', since: t0 + ROWS * 500 - 3_600_000, limit: 50 })],

@@ -62,6 +62,7 @@ test('sqlite: v21 neither counts delivering recipients nor indexes them (recipie
       const indexes = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN ('recipient_waiting', 'recipient_unclaimed')").all() as { name: string; sql: string }[];
       assert.deepEqual(indexes.map((i) => i.name), ['recipient_unclaimed']);
       assert.match(indexes[0]!.sql, /WHERE state IN \('queued', 'deferred', 'held'\)$/);
+      assert.deepEqual(db.prepare("SELECT * FROM queue_count WHERE state = 'delivering'").all(), [], 'no counter of delivering recipients is left');
     } finally { db.close(); }
     await checkMigratedCounts(store);
   });
