@@ -20,12 +20,11 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { createLogger } from '../src/events/log.js';
-import { MIGRATIONS as SQLITE_MIGRATIONS } from '../src/store/sqlite/migrations.js';
-import { MIGRATIONS as PG_MIGRATIONS } from '../src/store/postgres/migrations.js';
 import { newQueueId } from '../src/message/ids.js';
 import { SqliteQueueStore } from '../src/store/sqlite/sqlite-store.js';
 import { PostgresQueueStore } from '../src/store/postgres/postgres-store.js';
 import type { NewMessage, QueueStore } from '../src/store/store.js';
+import { alter, MODES, type Mode } from './queue-count-variants.js';
 
 const MESSAGES = Number(process.argv[2] ?? 4000);
 const ROUNDS = Number(process.argv[3] ?? 5);
@@ -33,24 +32,6 @@ const WRITERS = 20;
 const logger = createLogger('silent');
 const origin = { listener: 'submission', clientIp: '127.0.0.1', user: null };
 const BODY = Buffer.alloc(4096, 'x');
-const TRIGGERS = ['queue_count_insert', 'queue_count_delete', 'queue_count_update'];
-const V20_INDEX = `CREATE INDEX recipient_waiting ON recipient (account, domain, state, received_at)
-  WHERE state IN ('queued', 'deferred', 'delivering', 'held')`;
-const sqlOf = (migrations: readonly { version: number; sql: string }[], version: number) => migrations.find((m) => m.version === version)!.sql;
-/** The v20 design's counters as its migrations wrote them: SQLite's v19 triggers, PostgreSQL's v16 trigger functions. */
-const V20_SQLITE = ['DROP TRIGGER queue_count_insert; DROP TRIGGER queue_count_delete; DROP TRIGGER queue_count_update;',
-  sqlOf(SQLITE_MIGRATIONS, 19).slice(sqlOf(SQLITE_MIGRATIONS, 19).indexOf('CREATE TRIGGER queue_count_insert'))];
-const pgV16 = sqlOf(PG_MIGRATIONS, 16);
-const V20_PG = [pgV16.slice(pgV16.indexOf('CREATE FUNCTION queue_count_inserted'), pgV16.indexOf('CREATE TRIGGER queue_count_insert'))
-  .replaceAll('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION')];
-const MODES = ['none', 'triggers', 'v20', 'v21'] as const;
-type Mode = typeof MODES[number];
-/** The statements that turn the latest schema into `mode`'s (`on`: PostgreSQL's DROP TRIGGER … ON recipient). */
-const alter = (mode: Mode, on: string): string[] => [
-  ...(mode === 'none' ? TRIGGERS.map((t) => `DROP TRIGGER ${t}${on}`) : []),
-  ...(mode === 'v21' ? [] : ['DROP INDEX recipient_unclaimed']),
-  ...(mode === 'v20' ? [V20_INDEX, ...(on === '' ? V20_SQLITE : V20_PG)] : []),
-];
 interface Phase { wallMs: number; cpuMs: number; serverMs: number }
 interface Row { wall: number; cpu: number; server: number }
 interface Opened { store: QueueStore; serverCpuMs: () => Promise<number>; close: () => Promise<void> }
