@@ -1,9 +1,11 @@
 // Benchmark: what the queue overview's counters (issue 12: recipient triggers keeping queue_count,
-// the recipient_waiting index for the oldest) cost intake and delivery, per message, on both
-// stores. Each round opens three fresh stores at the latest schema: one as migrated ("counters"),
-// one with the recipient_waiting index dropped ("triggers": the counters' own cost) and one with
-// the triggers and the index dropped ("none": the v18 write path), and runs the same work on each,
-// in rotating order: intake (put of one-recipient messages with inline 4 KB bodies, 20 writers
+// an index for the oldest) cost intake and delivery, per message, on both stores. Each round opens
+// four fresh stores at the latest schema: one as migrated ("v21", PostgreSQL v18: delivering
+// recipients neither counted nor in recipient_unclaimed), one turned back into the v20 design
+// ("v20", PostgreSQL v17: the v19/v16 triggers counting delivering too, and recipient_waiting), one
+// with the v21 triggers but no index ("triggers": the counters' own cost) and one with the triggers
+// and the index dropped ("none": the v18 write path), and runs the same work on each, in rotating
+// order: intake (put of one-recipient messages with inline 4 KB bodies, 20 writers
 // at once), then delivery (claimDue of 50 jobs, recordResults delivered
 // for each, 4 at once). Reports per phase the medians over the rounds of wall ms per message and CPU ms per
 // message: this process (every thread, so SQLite's worker too) and, on PostgreSQL, the server
@@ -22,6 +24,7 @@ import { newQueueId } from '../src/message/ids.js';
 import { SqliteQueueStore } from '../src/store/sqlite/sqlite-store.js';
 import { PostgresQueueStore } from '../src/store/postgres/postgres-store.js';
 import type { NewMessage, QueueStore } from '../src/store/store.js';
+import { alter, MODES, type Mode } from './queue-count-variants.js';
 
 const MESSAGES = Number(process.argv[2] ?? 4000);
 const ROUNDS = Number(process.argv[3] ?? 5);
@@ -29,11 +32,8 @@ const WRITERS = 20;
 const logger = createLogger('silent');
 const origin = { listener: 'submission', clientIp: '127.0.0.1', user: null };
 const BODY = Buffer.alloc(4096, 'x');
-const DROP = ['DROP TRIGGER queue_count_insert', 'DROP TRIGGER queue_count_delete', 'DROP TRIGGER queue_count_update', 'DROP INDEX recipient_waiting'];
-const PG_DROP = DROP.map((s) => (s.startsWith('DROP TRIGGER') ? `${s} ON recipient` : s));
-
-type Mode = 'counters' | 'triggers' | 'none';
 interface Phase { wallMs: number; cpuMs: number; serverMs: number }
+interface Row { wall: number; cpu: number; server: number }
 interface Opened { store: QueueStore; serverCpuMs: () => Promise<number>; close: () => Promise<void> }
 
 const ticks = (pid: number): number => {
@@ -47,11 +47,9 @@ async function openSqlite(mode: Mode): Promise<Opened> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-bench-'));
   const store = new SqliteQueueStore({ dataDir, logger });
   await store.open();
-  if (mode !== 'counters') {
-    const db = new Database(path.join(dataDir, 'queue.db'));
-    for (const s of mode === 'none' ? DROP : DROP.slice(3)) db.exec(s);
-    db.close();
-  }
+  const db = new Database(path.join(dataDir, 'queue.db'));
+  for (const s of alter(mode, '')) db.exec(s);
+  db.close();
   return { store, serverCpuMs: async () => 0, close: async () => { await store.close(); await fs.rm(dataDir, { recursive: true, force: true }); } };
 }
 
@@ -62,12 +60,10 @@ async function openPostgres(admin: pg.Client, base: string, mode: Mode): Promise
   u.pathname = `/${db}`;
   const store = new PostgresQueueStore({ url: u.href, logger, poolSize: 4 });
   await store.open();
-  if (mode !== 'counters') {
-    const c = new pg.Client({ connectionString: u.href });
-    await c.connect();
-    for (const s of mode === 'none' ? PG_DROP : PG_DROP.slice(3)) await c.query(s);
-    await c.end();
-  }
+  const c = new pg.Client({ connectionString: u.href });
+  await c.connect();
+  for (const s of alter(mode, ' ON recipient')) await c.query(s);
+  await c.end();
   const serverCpuMs = async () => {
     const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [db]);
     return rows.reduce((n, r) => n + ticks(r.pid), 0) * 10; // 100 ticks per second
@@ -128,10 +124,10 @@ async function round(o: Opened): Promise<{ intake: Phase; delivery: Phase }> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function compare(name: string, open: (mode: Mode) => Promise<Opened>): Promise<void> {
-  const runs: Record<Mode, { intake: Phase; delivery: Phase }[]> = { counters: [], triggers: [], none: [] };
-  const order: Mode[] = ['none', 'triggers', 'counters'];
+  const runs: Record<Mode, { intake: Phase; delivery: Phase }[]> = { none: [], triggers: [], v20: [], v21: [] };
   for (let r = 0; r < ROUNDS; r++) {
-    for (const mode of [...order.slice(r % 3), ...order.slice(0, r % 3)]) {
+    const k = r % MODES.length;
+    for (const mode of [...MODES.slice(k), ...MODES.slice(0, k)]) {
       const o = await open(mode);
       try { runs[mode].push(await round(o)); } finally { await o.close(); }
     }
@@ -141,15 +137,15 @@ async function compare(name: string, open: (mode: Mode) => Promise<Opened>): Pro
       const m = (k: keyof Phase) => median(runs[mode].map((x) => x[phase][k]));
       return { wall: m('wallMs'), cpu: m('cpuMs'), server: m('serverMs') };
     };
-    const [a, t, b] = [row('none'), row('triggers'), row('counters')];
+    const [a, t, v20, v21] = MODES.map(row) as [Row, Row, Row, Row];
     const f = (x: number) => x.toFixed(3);
-    const col = (k: 'wall' | 'cpu' | 'server') => `${f(a[k])} / ${f(t[k])} / ${f(b[k])} (x${(b[k] / a[k]).toFixed(2)})`;
-    console.log(`${name} ${phase}: none / triggers / counters+index: wall ms/msg ${col('wall')}, relay CPU ms/msg ${col('cpu')}`
+    const col = (k: keyof Row) => `${f(a[k])} / ${f(t[k])} / ${f(v20[k])} / ${f(v21[k])} (v20 x${(v20[k] / a[k]).toFixed(2)}, v21 x${(v21[k] / a[k]).toFixed(2)}, v21/v20 x${(v21[k] / v20[k]).toFixed(2)})`;
+    console.log(`${name} ${phase}: none / triggers / v20 / v21: wall ms/msg ${col('wall')}, relay CPU ms/msg ${col('cpu')}`
       + (name === 'postgres' ? `, server CPU ms/msg ${col('server')}` : ''));
   }
 }
 
-console.log(`${MESSAGES} messages per run, ${ROUNDS} rounds, modes none / triggers / counters+index; ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} load at start`);
+console.log(`${MESSAGES} messages per run, ${ROUNDS} rounds, modes ${MODES.join(' / ')}; ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} load at start`);
 await compare('sqlite', openSqlite);
 const pgUrl = process.env.PL_BENCH_PG_URL;
 if (pgUrl) {

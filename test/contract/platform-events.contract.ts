@@ -215,6 +215,12 @@ export function platformEventsContract(it: PlatformIt): void {
     const [deferredIn, notIn] = ids.includes(later!.messageId) ? ['acme', 'beta'] : ['beta', 'acme']; // whichever the claim took
     assert.deepEqual((await store.searchMessages({ account: deferredIn, status: 'deferred' })).map((m) => m.id), [later!.messageId]);
     assert.deepEqual(await store.searchMessages({ account: notIn, status: 'deferred' }), []);
+    // Delivering recipients are not counted (issue 14): the search looks at the ones in flight.
+    assert.deepEqual(await store.searchMessages({ account: 'acme', status: 'delivering' }), []);
+    const [inFlight] = await store.claimDue({ now: T0 + 20, limit: 1, leaseMs: LEASE, owner: 'n' });
+    const [deliveringIn, noneIn] = ids.includes(inFlight!.messageId) ? ['acme', 'beta'] : ['beta', 'acme'];
+    assert.deepEqual((await store.searchMessages({ account: deliveringIn, status: 'delivering' })).map((m) => m.id), [inFlight!.messageId]);
+    assert.deepEqual(await store.searchMessages({ account: noneIn, status: 'delivering' }), []);
     const page1 = await store.searchMessages({ account: 'acme', limit: 2 });
     const page2 = await store.searchMessages({ account: 'acme', limit: 2, before: { receivedAt: page1[1]!.receivedAt, id: page1[1]!.id } });
     const page3 = await store.searchMessages({ account: 'acme', limit: 2, before: { receivedAt: page2[1]!.receivedAt, id: page2[1]!.id } });

@@ -3,8 +3,10 @@
 // state (put, putMany, suppressed at acceptance, claimDue, recordResults with each outcome and a
 // generated DSN, unclaimJobs, postponeJobs, releaseLeases, a lease taken over after it expired,
 // hold, release, retry, deleteMessage, purgeFinished, compactStats), the counters equal a GROUP BY
-// of the recipient table joined to its message (account, receive time), read by the test with its
-// own connection; and queueOverview answers the same counts and oldest receive times.
+// of the queued, deferred and held recipients joined to their message (account, receive time), read
+// by the test with its own connection (delivering ones are not counted since issue 14: the overview
+// reads the ones in flight); and queueOverview answers the counts and oldest receive times of all
+// four waiting states.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { newQueueId } from '../../src/message/ids.js';
@@ -32,7 +34,8 @@ const norm = (rows: CountGroup[], withOldest: boolean) =>
 
 async function check(fx: QueueCountFixture, step: string): Promise<void> {
   const truth = norm(await fx.truth(), true);
-  assert.deepEqual(norm(await fx.counted(), false), truth.map((g) => ({ ...g, oldest: null })), `${step}: counters = GROUP BY`);
+  assert.deepEqual(norm(await fx.counted(), false), truth.filter((g) => g.state !== 'delivering').map((g) => ({ ...g, oldest: null })),
+    `${step}: counters = GROUP BY of the queued, deferred and held`);
   const accounts = [...new Set(truth.map((g) => g.account)), null];
   for (const account of accounts) {
     const mine = truth.filter((g) => account === null || g.account === account);

@@ -192,9 +192,12 @@ export async function getMessageMeta(c: Conn, id: string): Promise<MessageMeta |
  */
 export async function searchMessages(c: Conn, q: MessageSearch): Promise<MessageSummary[]> {
   if (countedState(q.status)) {
-    const { rows: [waiting] } = await c.query<{ n: string | null }>(
-      `SELECT sum(n) AS n FROM (SELECT n FROM queue_count WHERE account = $1 AND state = $2
-                                UNION ALL SELECT n FROM queue_count_delta WHERE account = $1 AND state = $2) AS c`, [q.account, q.status]);
+    // The counters for queued, deferred and held; delivering (not counted) from the ones in flight.
+    const { rows: [waiting] } = await c.query<{ n: string | null }>(q.status === 'delivering'
+      ? `SELECT count(*) AS n FROM (SELECT 1 FROM recipient WHERE state = 'delivering' AND account = $1 LIMIT 1) AS d`
+      : `SELECT sum(n) AS n FROM (SELECT n FROM queue_count WHERE account = $1 AND state = $2
+                                UNION ALL SELECT n FROM queue_count_delta WHERE account = $1 AND state = $2) AS c`,
+    q.status === 'delivering' ? [q.account] : [q.account, q.status]);
     if (Number(waiting?.n ?? 0) <= 0) return [];
   }
   const { rows } = await c.query<MessageRow>(

@@ -550,6 +550,45 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX recipient_address ON recipient (lower(address), message_id);
     `,
   },
+  {
+    version: 18,
+    sql: `
+      -- Issue 14, the queue counters' cost on delivery: recipient_waiting (v16) held 'delivering'
+      -- too, so each claim (a new row version in 'delivering') added an entry to it. recipient_unclaimed
+      -- leaves 'delivering' out: neither a claim nor a delivery adds to it.
+      CREATE INDEX recipient_unclaimed ON recipient (account, domain, state, received_at)
+        WHERE state IN ('queued', 'deferred', 'held');
+      DROP INDEX recipient_waiting;
+      -- Nor are delivering recipients counted any more: a claim appends one delta per group (not
+      -- two) and a delivery (delivering -> delivered) none. The delivering ones are few (the ones
+      -- in flight), so the overview counts them, and finds their oldest, by reading them. The
+      -- compaction's lock (compactQueueCounts) keeps a fold from running across the cleanup.
+      SELECT pg_advisory_xact_lock(8101821198534536807);
+      DELETE FROM queue_count_delta WHERE state NOT IN ('queued', 'deferred', 'held');
+      DELETE FROM queue_count WHERE state NOT IN ('queued', 'deferred', 'held');
+      CREATE OR REPLACE FUNCTION queue_count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO queue_count_delta (account, domain, state, n)
+          SELECT account, domain, state, count(*) FROM new_rows WHERE state IN ('queued', 'deferred', 'held') GROUP BY account, domain, state;
+        RETURN NULL;
+      END $$;
+      CREATE OR REPLACE FUNCTION queue_count_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO queue_count_delta (account, domain, state, n)
+          SELECT account, domain, state, -count(*) FROM old_rows WHERE state IN ('queued', 'deferred', 'held') GROUP BY account, domain, state;
+        RETURN NULL;
+      END $$;
+      CREATE OR REPLACE FUNCTION queue_count_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO queue_count_delta (account, domain, state, n)
+          SELECT account, domain, state, sum(d) FROM (
+            SELECT account, domain, state, 1 AS d FROM new_rows WHERE state IN ('queued', 'deferred', 'held')
+            UNION ALL SELECT account, domain, state, -1 FROM old_rows WHERE state IN ('queued', 'deferred', 'held')) AS moved
+          GROUP BY account, domain, state HAVING sum(d) <> 0;
+        RETURN NULL;
+      END $$;
+    `,
+  },
 ];
 
 /** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */

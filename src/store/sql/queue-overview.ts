@@ -1,29 +1,37 @@
 // The queue overview's statements (store/queue-overview-store.ts), shared by both stores (see
-// dialect.ts): $1 the account (NULL: all). The counts come from the per-(account, domain, state)
-// counters the recipient triggers keep (SQLite queue_count; PostgreSQL queue_count plus its
-// unfolded deltas), never from a scan of the waiting recipients; the oldest of each counted group
-// is one seek of the partial index recipient_waiting (account, domain, state, received_at). The
-// groups are few (accounts × domains × 4 states), so the store adds them up by state and by
-// domain in JavaScript (toOverview).
+// dialect.ts): $1 the account (NULL: all). The queued, deferred and held recipients are counted per
+// (account, domain, state) in the counters the recipient triggers keep (SQLite queue_count;
+// PostgreSQL queue_count plus its unfolded deltas), never by a scan of the waiting recipients, and
+// the oldest of each counted group is one seek of the partial index recipient_unclaimed (account,
+// domain, state, received_at). The delivering ones are neither counted nor in that index, so that
+// a claim only takes a recipient out of its group and a delivery touches neither (issue 14): they
+// are the ones in flight, whose number the claims bound, and one grouped read of them (by state)
+// gives their counts and oldest. The groups are few (accounts × domains × 4 states), so the store
+// adds them up by state and by domain in JavaScript (toOverview).
 import { shared, type SharedQuery } from './dialect.js';
 import type { QueueOverview, QueueStateCount } from '../queue-overview-store.js';
 
-const WAITING = `('queued', 'deferred', 'delivering', 'held')`;
 const WAITING_STATES: readonly string[] = ['queued', 'deferred', 'delivering', 'held'];
 
 /**
- * Whether a message search by `status` can be answered by the counters alone: a waiting state the
+ * Whether a message search by `status` can be answered without the walk: a waiting state the
  * account has no recipient in matches no message, so the search returns at once instead of walking
- * every message of the account to find none (searchMessages on both stores).
+ * every message of the account to find none (searchMessages on both stores: the counters for
+ * queued, deferred and held, the recipients in flight for delivering).
  */
 export const countedState = (status: string | undefined): status is string => status !== undefined && WAITING_STATES.includes(status);
 
-/** The waiting groups of `counts` (a table or subquery with account, domain, state, n) with their oldest receive time. */
+const COUNTED = `('queued', 'deferred', 'held')`;
+
+/** The waiting groups of `counts` (a table or subquery with account, domain, state, n) and the delivering ones, with their oldest receive time. */
 export const groupsQuery = (counts: string): SharedQuery => shared(`
   SELECT c.account, c.domain, c.state, c.n,
     (SELECT MIN(r.received_at) FROM recipient r
-     WHERE r.account = c.account AND r.domain = c.domain AND r.state = c.state AND r.state IN ${WAITING}) AS oldest
-  FROM ${counts} c WHERE c.n > 0 AND (CAST($1 AS text) IS NULL OR c.account = $1)`);
+     WHERE r.account = c.account AND r.domain = c.domain AND r.state = c.state AND r.state IN ${COUNTED}) AS oldest
+  FROM ${counts} c WHERE c.n > 0 AND c.state IN ${COUNTED} AND (CAST($1 AS text) IS NULL OR c.account = $1)
+  UNION ALL
+  SELECT account, domain, state, COUNT(*) AS n, MIN(received_at) AS oldest FROM recipient
+  WHERE state = 'delivering' AND (CAST($1 AS text) IS NULL OR account = $1) GROUP BY account, domain, state`);
 
 export interface GroupRow { account: string; domain: string; state: string; n: number | string; oldest: number | string | null }
 

@@ -574,6 +574,46 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
       CREATE INDEX recipient_address ON recipient (lower(address), message_id);
     `,
   },
+  {
+    version: 21,
+    sql: `
+      -- Issue 14, the queue counters' cost on delivery: recipient_waiting (v19) held 'delivering'
+      -- too, so a claim moved each recipient's entry (queued -> delivering: delete and insert) and
+      -- its delivery removed it again. recipient_unclaimed leaves 'delivering' out: a claim only
+      -- removes the entry and the delivery touches no entry of it.
+      CREATE INDEX recipient_unclaimed ON recipient (account, domain, state, received_at)
+        WHERE state IN ('queued', 'deferred', 'held');
+      DROP INDEX recipient_waiting;
+      -- Nor are delivering recipients counted any more: a claim only takes one from its group and a
+      -- delivery (delivering -> delivered) fires no counter statement. The delivering ones are few
+      -- (the ones in flight), so the overview counts them, and finds their oldest, by reading them.
+      DROP TRIGGER queue_count_insert;
+      DROP TRIGGER queue_count_delete;
+      DROP TRIGGER queue_count_update;
+      DELETE FROM queue_count WHERE state NOT IN ('queued', 'deferred', 'held');
+      CREATE TRIGGER queue_count_insert AFTER INSERT ON recipient
+        WHEN NEW.state IN ('queued', 'deferred', 'held')
+      BEGIN
+        INSERT INTO queue_count (account, domain, state, n) VALUES (NEW.account, NEW.domain, NEW.state, 1)
+          ON CONFLICT (account, domain, state) DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER queue_count_delete AFTER DELETE ON recipient
+        WHEN OLD.state IN ('queued', 'deferred', 'held')
+      BEGIN
+        UPDATE queue_count SET n = n - 1 WHERE account = OLD.account AND domain = OLD.domain AND state = OLD.state;
+      END;
+      CREATE TRIGGER queue_count_update AFTER UPDATE OF state, account, domain ON recipient
+        WHEN (OLD.state IS NOT NEW.state OR OLD.account IS NOT NEW.account OR OLD.domain IS NOT NEW.domain)
+          AND (OLD.state IN ('queued', 'deferred', 'held') OR NEW.state IN ('queued', 'deferred', 'held'))
+      BEGIN
+        UPDATE queue_count SET n = n - 1 WHERE account = OLD.account AND domain = OLD.domain AND state = OLD.state
+          AND OLD.state IN ('queued', 'deferred', 'held');
+        INSERT INTO queue_count (account, domain, state, n) SELECT NEW.account, NEW.domain, NEW.state, 1
+          WHERE NEW.state IN ('queued', 'deferred', 'held')
+          ON CONFLICT (account, domain, state) DO UPDATE SET n = n + 1;
+      END;
+    `,
+  },
 ];
 
 /** Brings the database to the latest version; safe when several processes open it at once. */
