@@ -43,28 +43,21 @@ const WRITE_EVENTS = prepared('write_events', `
  * to, in one statement (one round trip; the webhook lookup is an indexed probe, usually empty).
  * Suppressions and soft bounces (rare) follow as statements of their own. Returns the seqs in order.
  */
-export async function writeEvents(c: Conn, account: string, events: NewEvent[], opts: { countBreakersLater?: boolean } = {}): Promise<number[]> {
+export async function writeEvents(c: Conn, account: string, events: NewEvent[]): Promise<number[]> {
   if (events.length === 0) return [];
   const fx = effectsOf(account, events);
   const { rows } = await runPrepared<{ seq: number }>(c, WRITE_EVENTS, [account, events.map((e) => e.at), events.map((e) => e.type), events.map((e) => e.messageId), events.map((e) => e.recipient),
       events.map((e) => JSON.stringify(e.data)), ...statValues(fx.stats), fx.delivered]);
   const seqs = rows.map((r) => r.seq);
   if (events.some((e) => SUPPRESSING.has(e.type))) await applySuppressions(c, account, events.map((e, i) => ({ ...e, seq: seqs[i]! })));
-  if (!opts.countBreakersLater) await countBreakers(c, account, events);
-  return seqs;
-}
-
-/**
- * Circuit breakers: counted and tripped in the caller's transaction; a trip's event goes to the same
- * outbox. The counter rows of a busy scope are hot and stay locked until commit, so a transaction
- * with more to do counts last (recordResults: after the completion), holding them the shortest.
- */
-export async function countBreakers(c: Conn, account: string, events: NewEvent[]): Promise<void> {
-  if (!countsForBreakers(events)) return;
-  const tripped = await applyBreakers(c, account, events);
-  if (tripped.length > 0) {
-    await writeEvents(c, account, tripped.map((b) => ({ at: b.trippedAt, type: 'breaker.tripped', messageId: null, recipient: null, data: breakerEventData(b) })));
+  // Circuit breakers: counted and tripped in this transaction; a trip's event goes to the same outbox.
+  if (countsForBreakers(events)) {
+    const tripped = await applyBreakers(c, account, events);
+    if (tripped.length > 0) {
+      await writeEvents(c, account, tripped.map((b) => ({ at: b.trippedAt, type: 'breaker.tripped', messageId: null, recipient: null, data: breakerEventData(b) })));
+    }
   }
+  return seqs;
 }
 
 /**

@@ -12,7 +12,7 @@ import { suppressedResponse } from '../suppression-store.js';
 import type { MessageMeta } from '../platform-store.js';
 import { requireAccount } from './account-ops.js';
 import { insertUserDomains } from './domain-ops.js';
-import { INSERT_RECIPIENTS, RECIPIENTS_ACCEPTED, acceptedValues, countBreakers, writeEvents, type NewEvent } from './event-ops.js';
+import { INSERT_RECIPIENTS, RECIPIENTS_ACCEPTED, acceptedValues, writeEvents, type NewEvent } from './event-ops.js';
 import { domainOf, OpError, prepared, runPrepared, toMeta, type Conn, type MessageRow } from './rows.js';
 
 const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired', 'suppressed')`;
@@ -92,12 +92,10 @@ export async function recordResults(
   // Our lease was lost (reclaimed, released or held meanwhile): the new owner reports, and a DSN
   // from us would be a duplicate. Keep only the attempt history.
   if (updated === 0 && outcomes.length > 0) return;
-  await writeEvents(c, meta.account, events, { countBreakersLater: true });
+  await writeEvents(c, meta.account, events);
   if (opts.delayNotified) await c.query('UPDATE queued_message SET delay_notified = true WHERE id = $1', [messageId]);
   for (const { g, body } of generated) await put(c, inheritAccount(g.message, meta), now, body);
   await completeIfFinal(c, messageId, now);
-  // Last: every node's results of this account queue on its breaker counter rows until we commit.
-  await countBreakers(c, meta.account, events);
 }
 
 /**
