@@ -16,27 +16,30 @@ chmod -R u+w "$WORK"; chmod 755 "$WORK"
 cp "$ROOT/bench/relays/postlane-cluster.sh" "$WORK/relays/postlane-cluster.sh"
 mkdir -p "$ROOT/bench/results"
 OUT=${CLUSTER_OUT:-$ROOT/bench/results/$(date +%Y%m%d-%H%M)-cluster-$N.jsonl}
-# A private build of the committed tree (BENCH_REF, default HEAD): the shared dist/ may be rebuilt
-# by someone else in the middle of a campaign.
-REF=${BENCH_REF:-HEAD}
-mkdir -p "$WORK/postlane"
-git -C "$ROOT" archive "$REF" src bin package.json tsconfig.json | tar -x -C "$WORK/postlane"
-ln -s "$ROOT/node_modules" "$WORK/postlane/node_modules"
-(cd "$WORK/postlane" && sed -i 's#"include": \[[^]]*\]#"include": ["src/**/*.ts"]#' tsconfig.json && "$ROOT/node_modules/.bin/tsc" -p tsconfig.json >/dev/null || true)
-[ -f "$WORK/postlane/dist/src/cli/index.js" ] || { echo "build failed" >&2; exit 1; }
-export BENCH_POSTLANE_ROOT=$WORK/postlane
-echo "=== benchmarking $(git -C "$ROOT" rev-parse --short "$REF")" >&2
+# Private builds of committed trees (BENCH_REF, default HEAD; BENCH_REFS="main cluster" interleaves
+# several builds in every repetition, each result's variant naming its build's short hash).
+. "$ROOT/bench/build-ref.sh"
+read -r -a REFS <<<"${BENCH_REFS:-${BENCH_REF:-HEAD}}"
+declare -A BUILD
+for ref in "${REFS[@]}"; do
+    BUILD[$ref]=$(git -C "$ROOT" rev-parse --short "$ref")
+    build_ref "$ROOT" "$ref" "$WORK/postlane-${BUILD[$ref]}" || exit 1
+    echo "=== built $ref (${BUILD[$ref]})" >&2
+done
 # CLUSTER_CONFIGS="pg 1,pg 3" runs a subset (default: all four)
 IFS=, read -r -a CONFIGS <<<"${CLUSTER_CONFIGS:-sqlite 1,pg 1,pg 2,pg 3}"
 for rep in $(seq 1 "$REPS"); do
     order=("${CONFIGS[@]}")
     if [ $((rep % 2)) = 0 ]; then order=(); for ((i=${#CONFIGS[@]}-1; i>=0; i--)); do order+=("${CONFIGS[$i]}"); done; fi
     for cfg in "${order[@]}"; do
+      for ref in "${REFS[@]}"; do
         read -r store nodes <<<"$cfg"
-        echo "=== $(date +%T) rep=$rep store=$store nodes=$nodes" >&2
-        CLUSTER_STORE=$store CLUSTER_NODES=$nodes VARIANT="store=$store nodes=$nodes rep=$rep" \
+        build=${BUILD[$ref]}
+        echo "=== $(date +%T) rep=$rep store=$store nodes=$nodes build=$build" >&2
+        BENCH_POSTLANE_ROOT=$WORK/postlane-$build CLUSTER_STORE=$store CLUSTER_NODES=$nodes \
+            VARIANT="store=$store nodes=$nodes rep=$rep$([ ${#REFS[@]} -gt 1 ] && echo " build=$build")" \
             "$WORK/relay-bench.sh" -r postlane-cluster -l cluster -o "$OUT" -T 300 -n "$N" -c 20 -s 4096 -R 1 >/dev/null \
-            || echo "run failed: $cfg rep $rep" >&2
+            || echo "run failed: $cfg $build rep $rep" >&2
         # add the PostgreSQL backends' CPU (from start, so per message over warm-up + measured)
         run=$(ls -td "$WORK"/runs/* | head -1)
         python3 - "$OUT" "$run/relay/pg_cpu_s" <<'PY'
@@ -51,6 +54,7 @@ if "pg_cpu_s" not in r:
     lines[-1] = json.dumps(r)
     open(out, "w").write("\n".join(lines) + "\n")
 PY
+      done
     done
 done
 [ "${KEEP_RUN:-0}" = 1 ] || rm -rf "$WORK"
