@@ -33,8 +33,9 @@ export function openConnections(cfg: WorkerConfig): { writer: Db; reader: Db } {
   // changes in a sub-journal; with the default temp_store that spills past 64 KiB into a temp file
   // (/var/tmp/etilqs_*), opened, written page by page and closed per batch. MEMORY keeps it in RAM
   // (bounded by the batch): relay CPU about x0.6 on intake and delivery (bench/README.md, "SQLite
-  // temp_store"). Set after migrate so that an index build's sort can still spill to disk; the
-  // reader writes no journal, so it keeps the default.
+  // temp_store"). Set after migrate: a migration's statement over a whole table keeps its
+  // statement journal on disk. Sorts spill to temp files whatever temp_store says; the reader
+  // writes no journal, so it keeps the default (its ephemeral tables stay on disk past the cache).
   writer.pragma('temp_store = MEMORY');
   setSoftBouncePolicy(writer, cfg.softBounces);
   setBreakerPolicy(writer, cfg.breakers);
