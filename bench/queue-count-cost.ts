@@ -5,9 +5,7 @@
 // ("v20", PostgreSQL v17: the v19/v16 triggers counting delivering too, and recipient_waiting), one
 // with the v21 triggers but no index ("triggers": the counters' own cost) and one with the triggers
 // and the index dropped ("none": the v18 write path), and runs the same work on each, in rotating
-// order: intake (put of one-recipient messages with inline 4 KB bodies, 20 writers
-// at once), then delivery (claimDue of 50 jobs, recordResults delivered
-// for each, 4 at once). Reports per phase the medians over the rounds of wall ms per message and CPU ms per
+// order: intake then delivery (store-work.ts). Reports per phase the medians over the rounds of wall ms per message and CPU ms per
 // message: this process (every thread, so SQLite's worker too) and, on PostgreSQL, the server
 // backends of this database (/proc/<pid>/stat of pg_stat_activity's pids; the shared WAL writer
 // and checkpointer are not in it).
@@ -20,21 +18,15 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { createLogger } from '../src/events/log.js';
-import { newQueueId } from '../src/message/ids.js';
 import { SqliteQueueStore } from '../src/store/sqlite/sqlite-store.js';
 import { PostgresQueueStore } from '../src/store/postgres/postgres-store.js';
-import type { NewMessage, QueueStore } from '../src/store/store.js';
 import { alter, MODES, type Mode } from './queue-count-variants.js';
+import { storeRound, type Opened, type Phase } from './store-work.js';
 
 const MESSAGES = Number(process.argv[2] ?? 4000);
 const ROUNDS = Number(process.argv[3] ?? 5);
-const WRITERS = 20;
 const logger = createLogger('silent');
-const origin = { listener: 'submission', clientIp: '127.0.0.1', user: null };
-const BODY = Buffer.alloc(4096, 'x');
-interface Phase { wallMs: number; cpuMs: number; serverMs: number }
 interface Row { wall: number; cpu: number; server: number }
-interface Opened { store: QueueStore; serverCpuMs: () => Promise<number>; close: () => Promise<void> }
 
 const ticks = (pid: number): number => {
   try {
@@ -74,53 +66,6 @@ async function openPostgres(admin: pg.Client, base: string, mode: Mode): Promise
   };
 }
 
-async function timed(o: Opened, fn: () => Promise<void>): Promise<Phase> {
-  const s0 = await o.serverCpuMs();
-  const c0 = process.cpuUsage();
-  const t0 = process.hrtime.bigint();
-  await fn();
-  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  const c = process.cpuUsage(c0);
-  return { wallMs: wallMs / MESSAGES, cpuMs: (c.user + c.system) / 1000 / MESSAGES, serverMs: ((await o.serverCpuMs()) - s0) / MESSAGES };
-}
-
-async function round(o: Opened): Promise<{ intake: Phase; delivery: Phase }> {
-  const { store } = o;
-  await store.addAccount({ name: 'acme', createdAt: 1, limits: {} });
-  const ids = Array.from({ length: MESSAGES }, () => newQueueId());
-  const sizes = new Map<string, number>();
-  for (const id of ids) {
-    const w = store.createBody(id);
-    await w.write(BODY);
-    await w.finish();
-    sizes.set(id, w.bytesWritten);
-  }
-  const message = (id: string, i: number): NewMessage => ({
-    id, mailFrom: 'news@acme.example', recipients: [`r${i}@d${i % 50}.example`], size: sizes.get(id)!, receivedAt: Date.now(), origin,
-    isBounce: false, route: 'relay', meta: { account: 'acme', stream: 'broadcast', tags: [], metadata: {} },
-  });
-  let next = 0;
-  const intake = await timed(o, async () => {
-    await Promise.all(Array.from({ length: WRITERS }, async () => {
-      while (next < ids.length) {
-        const i = next++;
-        await store.put(message(ids[i]!, i));
-      }
-    }));
-  });
-  const delivery = await timed(o, async () => {
-    for (;;) {
-      const jobs = await store.claimDue({ now: Date.now() + 1000, limit: 50, leaseMs: 60_000, owner: 'bench' });
-      if (jobs.length === 0) break;
-      for (let i = 0; i < jobs.length; i += 4) { // as many at once as the PostgreSQL pool has connections
-        await Promise.all(jobs.slice(i, i + 4).map((j) => store.recordResults(j.messageId,
-          j.recipients.map((r) => ({ rcptId: r.id, status: 'delivered' as const, response: '250 ok' })), [], { owner: 'bench' })));
-      }
-    }
-  });
-  return { intake, delivery };
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function compare(name: string, open: (mode: Mode) => Promise<Opened>): Promise<void> {
@@ -129,7 +74,7 @@ async function compare(name: string, open: (mode: Mode) => Promise<Opened>): Pro
     const k = r % MODES.length;
     for (const mode of [...MODES.slice(k), ...MODES.slice(0, k)]) {
       const o = await open(mode);
-      try { runs[mode].push(await round(o)); } finally { await o.close(); }
+      try { runs[mode].push(await storeRound(o, MESSAGES)); } finally { await o.close(); }
     }
   }
   for (const phase of ['intake', 'delivery'] as const) {

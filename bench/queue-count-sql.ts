@@ -41,8 +41,8 @@ async function freshDb(mode: Mode): Promise<{ db: Database.Database; dir: string
   db.pragma('synchronous = OFF'); // the commits' fsyncs are not what is compared
   // With the default temp_store (file), every claim UPDATE that fires a trigger cost 0.5-2 ms of
   // CPU here (in this thread, a file or :memory: database alike), against 15-30 µs with
-  // temp_store = MEMORY; the store's own claims do not show it (queue-count-cost.ts), so it is
-  // kept out of this comparison (bench/README.md: not explained yet).
+  // temp_store = MEMORY: its statement journal spills to a temp file; the store's writer sets
+  // MEMORY too (connections.ts; bench/README.md, "SQLite temp_store").
   db.pragma('temp_store = MEMORY');
   for (const s of alter(mode, '')) db.exec(s);
   return { db, dir };

@@ -7,16 +7,13 @@
 // after the answers, asynchronously, so unlinks never hold up a group commit.
 // Each answer says whether its commit changed rows (`wrote`): only such a commit proves, after a
 // full disk, that writes work again (an empty one touches no file).
-import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
 import { ACCOUNT_READS, ACCOUNT_WRITES } from './account-ops.js';
-import { BREAKER_READS, BREAKER_WRITES, setBreakerPolicy } from './breaker-ops.js';
+import { BREAKER_READS, BREAKER_WRITES } from './breaker-ops.js';
 import { claimDue } from './claim-due.js';
+import { openConnections } from './connections.js';
 import { DOMAIN_READS, DOMAIN_WRITES } from './domain-ops.js';
 import { EVENT_READS, EVENT_WRITES } from './event-ops.js';
-import { setSoftBouncePolicy } from './effect-ops.js';
-import { migrate } from './migrations.js';
 import type { BodySource, Op, ReadOp, WorkerConfig, WorkerErrorKind, WorkerReady, WorkerRequest, WorkerResponse, WriteOp } from './protocol.js';
 import { READ_OPS } from './protocol.js';
 import * as reads from './read-ops.js';
@@ -120,34 +117,6 @@ function aborted(cause: unknown): Error {
 function failure(id: number, err: unknown, kind: WorkerErrorKind): WorkerResponse {
   const e = err as { message?: string; code?: string };
   return { id, ok: false, kind: err instanceof OpError ? err.kind : kind, message: String(e?.message ?? err), code: e?.code };
-}
-
-/**
- * The database holds DKIM private keys and password hashes: owner-only (0600). SQLite gives the
- * -wal and -shm files the database file's mode, so creating it 0600 first covers them too.
- */
-function restrictDbFiles(dbPath: string): void {
-  fs.closeSync(fs.openSync(dbPath, 'a', 0o600));
-  for (const f of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) {
-    try { fs.chmodSync(f, 0o600); } catch (err) {
-      if (!['ENOENT', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
-    }
-  }
-}
-
-function openConnections(cfg: WorkerConfig): { writer: Db; reader: Db } {
-  restrictDbFiles(cfg.dbPath);
-  const writer = new Database(cfg.dbPath);
-  writer.pragma('journal_mode = WAL');
-  writer.pragma('synchronous = FULL');
-  writer.pragma('busy_timeout = 5000');
-  writer.pragma('foreign_keys = ON');
-  migrate(writer);
-  setSoftBouncePolicy(writer, cfg.softBounces);
-  setBreakerPolicy(writer, cfg.breakers);
-  const reader = new Database(cfg.dbPath, { readonly: true, fileMustExist: true });
-  reader.pragma('busy_timeout = 5000');
-  return { writer, reader };
 }
 
 /** Removes spool files older than the age limit that no live message references. */

@@ -1,0 +1,45 @@
+// The database thread's two connections (one writer, one reader) on the queue database: file
+// modes, pragmas, migration and the policies the writer's triggers read.
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import { setBreakerPolicy } from './breaker-ops.js';
+import { setSoftBouncePolicy } from './effect-ops.js';
+import { migrate } from './migrations.js';
+import type { WorkerConfig } from './protocol.js';
+import type { Db } from './rows.js';
+
+/**
+ * The database holds DKIM private keys and password hashes: owner-only (0600). SQLite gives the
+ * -wal and -shm files the database file's mode, so creating it 0600 first covers them too.
+ */
+function restrictDbFiles(dbPath: string): void {
+  fs.closeSync(fs.openSync(dbPath, 'a', 0o600));
+  for (const f of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) {
+    try { fs.chmodSync(f, 0o600); } catch (err) {
+      if (!['ENOENT', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    }
+  }
+}
+
+export function openConnections(cfg: WorkerConfig): { writer: Db; reader: Db } {
+  restrictDbFiles(cfg.dbPath);
+  const writer = new Database(cfg.dbPath);
+  writer.pragma('journal_mode = WAL');
+  writer.pragma('synchronous = FULL');
+  writer.pragma('busy_timeout = 5000');
+  writer.pragma('foreign_keys = ON');
+  migrate(writer);
+  // Each write request runs in a savepoint of the open group commit, so SQLite keeps the pages it
+  // changes in a sub-journal; with the default temp_store that spills past 64 KiB into a temp file
+  // (/var/tmp/etilqs_*), opened, written page by page and closed per batch. MEMORY keeps it in RAM
+  // (bounded by the batch): relay CPU about x0.6 on intake and delivery (bench/README.md, "SQLite
+  // temp_store"). Set after migrate: a migration's statement over a whole table keeps its
+  // statement journal on disk. Sorts spill to temp files whatever temp_store says; the reader
+  // writes no journal, so it keeps the default (its ephemeral tables stay on disk past the cache).
+  writer.pragma('temp_store = MEMORY');
+  setSoftBouncePolicy(writer, cfg.softBounces);
+  setBreakerPolicy(writer, cfg.breakers);
+  const reader = new Database(cfg.dbPath, { readonly: true, fileMustExist: true });
+  reader.pragma('busy_timeout = 5000');
+  return { writer, reader };
+}
