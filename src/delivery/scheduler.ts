@@ -1,7 +1,6 @@
 // The delivery scheduler: the sole owner of outbound concurrency, in total (delivery.concurrency)
 // and per recipient domain (delivery.maxConnectionsPerDestination). It claims due jobs from the
-// store, runs them, and wakes on notify(), at the store's next due time, and every pollInterval;
-// a finished job wakes it only if the last claim left due work behind or excluded its domain.
+// store, runs them, and wakes on notify(), at the store's next due time, and every pollInterval.
 // Strategy (after Postfix qmgr): claim in rounds of at most one destination's worth, excluding
 // saturated domains, so one busy domain cannot take every slot; a claimed job whose domain filled
 // up within the round waits here (leased) for the next free slot of its domain. Graceful stop lets
@@ -121,8 +120,6 @@ export class DeliveryScheduler {
   #timer: NodeJS.Timeout | null = null;
   #pump: Promise<void> | null = null;
   #again = false;
-  /** After a claim that came back short (nothing else due): the domains it excluded; null: claim again on any completion. */
-  #drainedExcept: ReadonlySet<string> | null = null;
   readonly #outage: OutageBackoff;
 
   constructor(opts: DeliverySchedulerOptions) {
@@ -253,12 +250,9 @@ export class DeliveryScheduler {
       if (free <= 0 || this.#state !== 'running') return true;
       const limit = Math.min(free, d.maxConnectionsPerDestination);
       await this.#syncSuspensions();
-      const excludeDomains = this.#saturatedDomains();
-      this.#drainedExcept = null; // until this claim says otherwise (a failed one says nothing)
       const jobs = await this.#o.store.claimDue({
-        now: this.#o.clock.now(), limit, leaseMs: d.leaseTime, owner: this.#o.nodeId, excludeDomains,
+        now: this.#o.clock.now(), limit, leaseMs: d.leaseTime, owner: this.#o.nodeId, excludeDomains: this.#saturatedDomains(),
       });
-      if (jobs.length < limit) this.#drainedExcept = new Set(excludeDomains);
       if (this.#state !== 'running') return true; // stopping: these leases are released by stop()
       if (this.#shaping) {
         await this.#providers.learn(jobs.filter((j) => j.route === 'relay').map((j) => j.domain));
@@ -432,7 +426,6 @@ export class DeliveryScheduler {
     if (stranded.length === 0 || this.#state !== 'running') return;
     this.#waiting = this.#waiting.filter((j) => !stranded.includes(j));
     for (const j of stranded) this.#mine.delete(jobKey(j));
-    this.#drainedExcept = null; // they are due again: a slot freed here may take them
     await this.#o.store.unclaimJobs(this.#o.nodeId, stranded.map((j) => ({ messageId: j.messageId, domain: j.domain }))).catch((err: unknown) => {
       // Still leased to us: keep them for the next round (e.g. once the store is back) rather than
       // leave them unclaimable until their lease expires.
@@ -459,20 +452,9 @@ export class DeliveryScheduler {
       this.#startWaiting();
       this.#releaseIdleSlots(dest);
       if (this.#throttled.length > 0) void this.#giveBackThrottled();
-      if (this.#mayFreeDueWork(job)) this.notify();
+      this.notify();
     });
     this.#running.add(run);
-  }
-
-  /**
-   * Whether a finished job may let a claim find work: not when the last claim came back short
-   * (nothing more was due) and did not exclude this job's domain. Then the freed slot waits for
-   * what does bring work: new mail here (notify), the next due time or the poll (#scheduleWake).
-   * With several nodes, most completions found nothing to claim (another node took it), each empty
-   * claim five round trips and a nextDueAt (bench/README.md "Several nodes").
-   */
-  #mayFreeDueWork(job: DeliveryJob): boolean {
-    return this.#drainedExcept === null || this.#drainedExcept.has(job.domain);
   }
 
   /** Start claimed jobs that were waiting for a slot, oldest first. */
