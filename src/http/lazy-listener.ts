@@ -20,7 +20,7 @@ export interface LazyListenerOptions<A extends LazyApp> {
   logger: Logger;
   build(server: Server): Promise<A>;
   /**
-   * Answers a health probe (GET or HEAD of /healthz, /readyz) while the application is not built,
+   * Answers a health probe (GET of /healthz, /readyz: the application exposes no HEAD routes either) while the application is not built,
    * so a load balancer's or a supervisor's probes do not build it; null: not a probe.
    */
   probe?(path: string): Promise<{ code: number; body: object }> | null;
@@ -47,9 +47,9 @@ export async function listenLazily<A extends LazyApp>(opts: LazyListenerOptions<
     throw err;
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const probe = building === null && (req.method === 'GET' || req.method === 'HEAD') ? opts.probe?.((req.url ?? '').split('?')[0]!) : null;
+    const probe = building === null && req.method === 'GET' ? opts.probe?.((req.url ?? '').split('?')[0]!) : null;
     if (probe) {
-      probe.then((a) => answerJson(res, a.code, a.body, req.method === 'HEAD'), () => answerJson(res, 503, { status: 'unavailable', reason: 'the queue store does not answer' }, req.method === 'HEAD'));
+      probe.then((a) => answerJson(res, a.code, a.body), () => answerJson(res, 503, { status: 'unavailable', reason: 'the queue store does not answer' }));
       return;
     }
     app().then((a) => a.handle(req, res), (err: unknown) => {
@@ -75,8 +75,8 @@ export async function listenLazily<A extends LazyApp>(opts: LazyListenerOptions<
   };
 }
 
-function answerJson(res: ServerResponse, code: number, body: object, head = false): void {
+function answerJson(res: ServerResponse, code: number, body: object): void {
   const text = JSON.stringify(body);
   res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(head ? undefined : text);
+  res.end(text);
 }
