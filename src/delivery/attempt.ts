@@ -69,20 +69,19 @@ export class SmtpAttempt {
   async run(message: AttemptMessage, target: SessionTarget, signal?: AbortSignal): Promise<HostAttempt> {
     const destination = message.destination ?? '';
     let session = this.#pool.take(target, destination);
-    // A cached session may have died while idle: one retry on a fresh connection.
+    // A cached session is reset (RSET, pipelined with the transaction when the server offers
+    // PIPELINING) and may have died while idle: one retry on a fresh connection.
     for (let retried = false; ; retried = true) {
       const reused = session !== null;
-      try {
-        if (session) await session.reset();
-        else session = await this.#pool.open(target, signal, destination);
-      } catch (err) {
-        if (session) this.#pool.discard(session);
-        session = null;
-        if (reused && !retried && !signal?.aborted) continue;
-        const tls = err instanceof TlsRequirementFailure ? err.tls : null;
-        return { target, tls, hostFailure: requireTlsFailure(message.transport, err, target.host) ?? classifyError(err), recipients: [] };
+      if (!session) {
+        try {
+          session = await this.#pool.open(target, signal, destination);
+        } catch (err) {
+          const tls = err instanceof TlsRequirementFailure ? err.tls : null;
+          return { target, tls, hostFailure: requireTlsFailure(message.transport, err, target.host) ?? classifyError(err), recipients: [] };
+        }
       }
-      const t = await this.#transact(session, message, target.host, signal);
+      const t = await this.#transact(session, message, target.host, signal, reused);
       this.#pool.release(session, t.reusable && !signal?.aborted);
       if (t.connectionLost && reused && !retried && !signal?.aborted) { session = null; continue; }
       return { target, tls: session.tls, hostFailure: t.hostFailure, recipients: t.recipients, nextHopDsn: speaksDsn(session),
@@ -90,7 +89,8 @@ export class SmtpAttempt {
     }
   }
 
-  async #transact(session: SmtpSession, m: AttemptMessage, host: string, signal?: AbortSignal): Promise<Transaction> {
+  /** `reset`: the session carried a transaction before (RSET first). */
+  async #transact(session: SmtpSession, m: AttemptMessage, host: string, signal: AbortSignal | undefined, reset: boolean): Promise<Transaction> {
     const refused = sessionRefusal({ from: m.mailFrom, to: m.recipients, transport: m.transport }, session, host);
     if (refused) return { recipients: [], hostFailure: refused, reusable: true, connectionLost: false };
     let body: Readable;
@@ -105,7 +105,7 @@ export class SmtpAttempt {
     try {
       passDsn(session, m.dsn);
       const dsn = m.dsn && (m.dsn.ret || m.dsn.envid) ? { dsn: { ret: m.dsn.ret ?? null, envid: m.dsn.envid ?? null } } : {};
-      const info = await session.send({ from: m.mailFrom, to: m.recipients, size: m.size, use8BitMime: true, ...dsn, ...needsEnvelope({ from: m.mailFrom, to: m.recipients, transport: m.transport }) } as SmtpEnvelope, body, signal);
+      const info = await session.send({ from: m.mailFrom, to: m.recipients, size: m.size, use8BitMime: true, ...dsn, ...needsEnvelope({ from: m.mailFrom, to: m.recipients, transport: m.transport }) } as SmtpEnvelope, body, signal, reset);
       return { recipients: resultsFromInfo(m.recipients, info), hostFailure: null, reusable: true, connectionLost: false };
     } catch (err) {
       body.destroy();

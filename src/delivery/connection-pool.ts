@@ -47,7 +47,7 @@ const connectionLost = () => Object.assign(new Error('Connection closed'), { cod
 /** An open SMTP session, ready for MAIL FROM. */
 export class SmtpSession {
   messages = 0;
-  constructor(readonly conn: SMTPConnection, readonly key: string, readonly tls: TlsResult,
+  constructor(readonly conn: OutboundSmtpConnection, readonly key: string, readonly tls: TlsResult,
     readonly destination = '', readonly closed: Promise<void> = Promise.resolve()) {}
 
   get isOpen(): boolean { return !this.conn.destroyed; }
@@ -57,8 +57,13 @@ export class SmtpSession {
     return this.#call((done) => this.conn.reset((err) => done(err ?? null)));
   }
 
-  send(envelope: SMTPConnection.Envelope, body: Readable, signal?: AbortSignal): Promise<SendInfo> {
-    return this.#call((done) => this.conn.send(envelope, body, (err, info) => done(err, info)), signal);
+  /**
+   * One transaction; `reset`: RSET first (a reused session), pipelined with the transaction's
+   * commands when the server offers PIPELINING (smtp-connection.ts), else waited for alone.
+   */
+  send(envelope: SMTPConnection.Envelope, body: Readable, signal?: AbortSignal, reset = false): Promise<SendInfo> {
+    const done = (finish: (err: SmtpError | null, value?: SendInfo) => void) => (err: SmtpError | null, info?: SendInfo) => finish(err, info);
+    return this.#call((finish) => (reset ? this.conn.resetAndSend(envelope, body, done(finish)) : this.conn.send(envelope, body, done(finish))), signal);
   }
 
   /** Runs one callback-style call, failing if the connection ends or the signal aborts first. */

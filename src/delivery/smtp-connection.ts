@@ -4,9 +4,11 @@
 // non-ASCII envelope addresses; RFC 6531 wants it whenever the message needs it).
 // And a fast path for the DATA stream: nodemailer's DataStream transform rewrites only the chunks
 // that need it (dot-stuffing.ts), the others go out as they are, without its byte-by-byte walk.
-// All read nodemailer internals (_supportedExtensions, _envelope, _sendCommand, _createSendStream),
-// in this one place.
-import type { Transform, TransformCallback } from 'node:stream';
+// And RSET written together with the next transaction's MAIL/RCPT/DATA group when the server offers
+// PIPELINING (nodemailer pipelines the group itself, but its reset() waits for the reply alone).
+// All read nodemailer internals (_supportedExtensions, _envelope, _sendCommand, _createSendStream,
+// _responseActions, _formatError), in this one place.
+import type { Readable, Transform, TransformCallback } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { needsStuffing } from './dot-stuffing.js';
 
@@ -17,6 +19,9 @@ interface Internals {
   _supportedExtensions?: string[];
   _envelope?: { smtpUtf8?: boolean } | false;
   _usingSmtpUtf8?: boolean;
+  _socket?: import('node:net').Socket | false | null;
+  _responseActions: ((str: string) => void)[];
+  _formatError(message: string, type: string, response: string, command: string): SMTPConnection.SMTPError;
 }
 type SendCommand = (this: SMTPConnection, str: string, logStr?: string) => void;
 const sendCommand = (SMTPConnection.prototype as unknown as { _sendCommand: SendCommand })._sendCommand;
@@ -40,6 +45,31 @@ export class OutboundSmtpConnection extends SMTPConnection {
       self._usingSmtpUtf8 = true;
     }
     sendCommand.call(this, str, logStr);
+  }
+
+  /**
+   * RSET and then `send(envelope, message)`, written at once (RFC 2920 §3.1: RSET may appear
+   * anywhere in a command group): a reused session costs no round trip of its own. Only when the
+   * server offered PIPELINING (nodemailer then writes the transaction's group without waiting). The
+   * transaction's own replies decide it, as after a separate RSET; a refused RSET matters only when
+   * the transaction failed too: then its error (EPROTOCOL, as nodemailer's reset() gives) is the
+   * one reported, so the session is not trusted and the message is tried on a fresh one.
+   */
+  resetAndSend(envelope: SMTPConnection.Envelope, message: Readable, done: (err: SMTPConnection.SMTPError | null, info?: SMTPConnection.SentMessageInfo) => void): void {
+    const self = this as unknown as Internals;
+    const socket = self._socket;
+    if (!socket || !offers(this, 'PIPELINING')) {
+      this.reset((err) => (err ? done(err) : this.send(envelope, message, done)));
+      return;
+    }
+    let refused: SMTPConnection.SMTPError | null = null;
+    socket.cork();
+    self._responseActions.push((str) => {
+      if (str.charAt(0) !== '2') refused = self._formatError('Could not reset session state. response=' + str, 'EPROTOCOL', str, 'RSET');
+    });
+    this._sendCommand('RSET');
+    this.send(envelope, message, (err, info) => done(err && refused ? refused : err, info));
+    socket.uncork();
   }
 
   /** Called by nodemailer after DATA: its DataStream, with the fast path in front of its transform. */

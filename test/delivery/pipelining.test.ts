@@ -21,10 +21,13 @@ const config = loadConfig({ env: {}, overrides: { hostname: 'relay.test', 'deliv
 /** A command line as the MX read it, and how many replies of the transaction it had written before the read that carried it. */
 interface Seen { line: string; repliesBefore: number }
 interface Transaction { commands: Seen[]; body: Buffer | null }
-interface MxSession { transactions: Transaction[]; lines: string[] }
+/** lines: every command line of the session, each with how many replies the session had written before the read that carried it. */
+interface MxSession { transactions: Transaction[]; lines: Seen[] }
 
 interface Script {
   pipelining: boolean;
+  /** Answer to RSET (default 250). */
+  rset?: () => string;
   /** Answer to MAIL (default 250). */
   mail?: () => string;
   /** Answer to one RCPT (default 250). */
@@ -43,26 +46,28 @@ async function startMx(host: string, script: Script): Promise<ScriptedMx> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => { sockets.delete(socket); clearTimeout(holdTimer); });
     socket.on('error', () => undefined);
     const session: MxSession = { transactions: [], lines: [] };
     mx.sessions.push(session);
     let tx: Transaction | null = null;
     let accepted = 0;
     let replies = 0; // written in the current transaction
+    let sessionReplies = 0;
+    let mailOk = false;
     let held: string[] | null = null;
     let holdTimer: NodeJS.Timeout | undefined;
     let data: Buffer[] | null = null;
     let pending = Buffer.alloc(0);
-    const say = (r: string) => { if (held) held.push(r); else { socket.write(r + '\r\n'); if (tx) replies++; } };
+    const say = (r: string) => { if (held) held.push(r); else { socket.write(r + '\r\n'); sessionReplies++; if (tx) replies++; } };
     const flush = () => {
       clearTimeout(holdTimer);
       const out = held ?? [];
       held = null;
       for (const r of out) say(r);
     };
-    const command = (line: string, repliesBefore: number) => {
-      session.lines.push(line);
+    const command = (line: string, repliesBefore: number, sessionBefore: number) => {
+      session.lines.push({ line, repliesBefore: sessionBefore });
       const verb = line.slice(0, 4).toUpperCase();
       if (verb === 'EHLO') return say(['250-mx.test', ...(script.pipelining ? ['250-PIPELINING'] : []), '250-SIZE 10000000', '250-8BITMIME', '250-DSN', '250 ENHANCEDSTATUSCODES'].join('\r\n'));
       if (verb === 'MAIL') {
@@ -72,10 +77,13 @@ async function startMx(host: string, script: Script): Promise<ScriptedMx> {
         replies = 0;
         tx.commands.push({ line, repliesBefore });
         if (script.pipelining) { held = []; holdTimer = setTimeout(flush, HOLD_MS); }
-        return say(script.mail?.() ?? '250 2.1.0 Ok');
+        const r = script.mail?.() ?? '250 2.1.0 Ok';
+        mailOk = r.startsWith('2');
+        return say(r);
       }
       if (verb === 'RCPT') {
         tx?.commands.push({ line, repliesBefore });
+        if (!mailOk) return say('503 5.5.1 Error: need MAIL command');
         const r = script.rcpt?.(/<([^>]*)>/.exec(line)?.[1] ?? '') ?? '250 2.1.5 Ok';
         if (r.startsWith('2')) accepted++;
         return say(r);
@@ -88,13 +96,14 @@ async function startMx(host: string, script: Script): Promise<ScriptedMx> {
         if (r.startsWith('354')) data = [];
         return;
       }
-      if (verb === 'RSET') { tx = null; return say('250 2.0.0 Ok'); }
+      if (verb === 'RSET') { tx = null; mailOk = false; return say(script.rset?.() ?? '250 2.0.0 Ok'); }
       if (verb === 'QUIT') { say('221 2.0.0 Bye'); socket.end(); return; }
       tx?.commands.push({ line, repliesBefore });
       say('502 5.5.2 Error: command not recognized');
     };
     socket.on('data', (chunk: Buffer) => {
       const repliesBefore = replies;
+      const sessionBefore = sessionReplies;
       pending = Buffer.concat([pending, chunk]);
       for (;;) {
         if (data) {
@@ -107,14 +116,15 @@ async function startMx(host: string, script: Script): Promise<ScriptedMx> {
           if (tx) tx.body = Buffer.concat(data);
           data = null;
           tx = null;
-          socket.write('250 2.0.0 Ok: queued as 4XYZ\r\n');
+          mailOk = false;
+          say('250 2.0.0 Ok: queued as 4XYZ');
           continue;
         }
         const nl = pending.indexOf('\r\n');
         if (nl < 0) return;
         const line = pending.subarray(0, nl).toString('utf8');
         pending = pending.subarray(nl + 2);
-        command(line, repliesBefore);
+        command(line, repliesBefore, sessionBefore);
       }
     });
     socket.write('220 mx.test ESMTP\r\n');
@@ -197,9 +207,51 @@ describe('outbound PIPELINING (RFC 2920)', () => {
     const next = await attempt.run(message(['one@example.test']), target(piped));
     assert.deepEqual(outcomes(next), [expected[0]]);
     assert.equal(piped.sessions.length - before, 1, 'the same session carried the next message');
-    assert.deepEqual(s.lines.slice(-4).map((l) => l.slice(0, 4)), ['RSET', 'MAIL', 'RCPT', 'DATA']);
+    const group = s.lines.slice(-4);
+    assert.deepEqual(group.map((l) => l.line.slice(0, 4)), ['RSET', 'MAIL', 'RCPT', 'DATA']);
+    assert.ok(group.every((l) => l.repliesBefore === group[0]!.repliesBefore), 'RSET went with the group: the client did not wait for its reply');
     assert.ok(s.transactions.at(-1)!.body?.equals(STUFFED));
     pool.closeAll();
+  });
+
+  it('waits for the RSET reply on a reused session when PIPELINING is not offered', async () => {
+    const { pool, attempt } = fresh();
+    await attempt.run(message(['one@example.test']), target(lockstep));
+    const r = await attempt.run(message(['two@example.test']), target(lockstep));
+    assert.deepEqual(outcomes(r), [expected[2]]);
+    const tail = lockstep.sessions.at(-1)!.lines.slice(-4);
+    assert.deepEqual(tail.map((l) => l.line.slice(0, 4)), ['RSET', 'MAIL', 'RCPT', 'DATA']);
+    assert.deepEqual(tail.map((l) => l.repliesBefore - tail[0]!.repliesBefore), [0, 1, 2, 3]);
+    pool.closeAll();
+  });
+
+  it('tries the message on a fresh session when a pipelined RSET is refused and the transaction fails with it', async () => {
+    let rset = '250 2.0.0 Ok';
+    let refuseMail = 0;
+    const mail = () => (refuseMail-- > 0 ? '503 5.5.1 Error: nested MAIL command' : '250 2.1.0 Ok');
+    const odd = await startMx('127.0.0.65', { pipelining: true, rset: () => rset, mail });
+    try {
+      const { pool, attempt } = fresh();
+      assert.deepEqual(outcomes(await attempt.run(message(['one@example.test']), target(odd))), [expected[0]]);
+      rset = '500 5.5.1 Error: unexpected RSET';
+      refuseMail = 1;
+      const r = odd.sessions.length;
+      // The pipelined RSET and MAIL of the reused session are refused: not the message's fault; the fresh session takes it.
+      const again = await attempt.run(message(['two@example.test']), target(odd));
+      assert.equal(again.hostFailure, null);
+      assert.deepEqual(outcomes(again), [expected[2]]);
+      assert.equal(odd.sessions.length - r, 1, 'one fresh session');
+      assert.deepEqual(odd.sessions[0]!.lines.slice(-5).map((l) => l.line.slice(0, 4)), ['RSET', 'MAIL', 'RCPT', 'DATA', 'QUIT'], 'the session is not trusted: ended');
+      assert.equal(odd.sessions[0]!.transactions.at(-1)!.body, null, 'no body on the refused transaction');
+      // A refused RSET whose transaction went through: delivered, once.
+      rset = '500 5.5.1 Error: unexpected RSET';
+      const ok = await attempt.run(message(['one@example.test']), target(odd));
+      assert.deepEqual(outcomes(ok), [expected[0]]);
+      assert.equal(odd.sessions.length - r, 1, 'no further session');
+      pool.closeAll();
+    } finally {
+      await odd.close();
+    }
   });
 
   it('ends a DATA the MX wrongly accepted after every RCPT was refused with a lone dot, sending no body', async () => {
