@@ -52,11 +52,6 @@ export class SmtpSession {
 
   get isOpen(): boolean { return !this.conn.destroyed; }
 
-  /** RSET before reusing the session for another transaction. */
-  reset(): Promise<void> {
-    return this.#call((done) => this.conn.reset((err) => done(err ?? null)));
-  }
-
   /**
    * One transaction; `reset`: RSET first (a reused session), pipelined with the transaction's
    * commands when the server offers PIPELINING (smtp-connection.ts), else waited for alone.
