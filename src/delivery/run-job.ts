@@ -85,19 +85,23 @@ export class JobRunner {
   get heldOutcomes(): number { return this.#held.size; }
   readonly #held = new Set<symbol>();
 
-  async run(job: DeliveryJob, signal: AbortSignal): Promise<void> {
+  /**
+   * Delivers and records the job. True when that left new due work in the store: a DSN queued with
+   * the result, or the job given back; the scheduler then claims at once (it does not, after a
+   * claim that found nothing more due, for a result that queued nothing).
+   */
+  async run(job: DeliveryJob, signal: AbortSignal): Promise<boolean> {
     this.#started.set(job, this.o.clock.now());
-    try { await this.#run(job, signal); } finally { this.#started.delete(job); }
+    try { return await this.#run(job, signal); } finally { this.#started.delete(job); }
   }
 
   /** When run() began for each job in flight (the attempt duration reported to onOutcome). */
   readonly #started = new WeakMap<DeliveryJob, number>();
 
-  async #run(job: DeliveryJob, signal: AbortSignal): Promise<void> {
+  async #run(job: DeliveryJob, signal: AbortSignal): Promise<boolean> {
     if (job.route === 'local') {
       const outcomes = await this.o.local.deliver(job);
-      await this.#record(job, outcomes, await this.#localSuccessDsn(job, outcomes), { owner: this.o.nodeId }, signal);
-      return;
+      return this.#record(job, outcomes, await this.#localSuccessDsn(job, outcomes), { owner: this.o.nodeId }, signal);
     }
     // Suppressed recipients are never sent; the others of the message go on.
     const sendable = job.recipients.filter((r) => !r.suppression);
@@ -105,7 +109,7 @@ export class JobRunner {
     if (sendable.length > 0) {
       try {
         const source = await this.#chooseSource(job); // the store's warmup counters and live state: unavailable → given back
-        if (source === 'postponed') return;
+        if (source === 'postponed') return false;
         findings = await this.#deliver({ ...job, recipients: sendable }, signal, source);
       } catch (err) {
         if (!isQueueUnavailable(err)) throw err;
@@ -115,7 +119,7 @@ export class JobRunner {
         throw Object.assign(new Error('delivery aborted'), { code: 'EABORT' }); // nothing decided: the lease is released
       }
     }
-    await this.#finish(job, findings, signal);
+    return this.#finish(job, findings, signal);
   }
 
   /**
@@ -123,11 +127,12 @@ export class JobRunner {
    * not the destination's fault, so no attempt is counted and no retry delay applies. The job is
    * given back (due again as before, claimed once the store is back), retried like a result.
    */
-  async #giveBack(job: DeliveryJob, err: unknown, signal: AbortSignal): Promise<void> {
+  async #giveBack(job: DeliveryJob, err: unknown, signal: AbortSignal): Promise<true> {
     this.o.logger.warn({ event: 'delivery.unclaimed', id: job.messageId, domain: job.domain, reason: (err as Error).message },
       'queue unavailable: could not read the message; giving the job back without counting an attempt');
     await recordWithRetry(() => this.o.store.unclaimJobs(this.o.nodeId, [{ messageId: job.messageId, domain: job.domain }]).then(() => undefined),
       { clock: this.o.clock, logger: this.o.logger, id: job.messageId, leaseUntil: job.leaseUntil, held: this.#held, signal });
+    return true; // due again as before
   }
 
   /**
@@ -145,10 +150,10 @@ export class JobRunner {
   }
 
   /** An attempt that threw unexpectedly: every recipient is deferred (unknown = temporary). */
-  async recordCrash(job: DeliveryJob, err: unknown): Promise<void> {
+  async recordCrash(job: DeliveryJob, err: unknown): Promise<boolean> {
     const verdict: Verdict = { kind: 'temporary', status: '4.3.0', reason: 'internal error during delivery' };
     this.o.logger.error({ event: 'delivery.crashed', id: job.messageId, domain: job.domain, err }, 'delivery attempt failed unexpectedly');
-    await this.#finish(job, new Map(job.recipients.map((r) => [r.address, { verdict, host: null, tls: null }])));
+    return this.#finish(job, new Map(job.recipients.map((r) => [r.address, { verdict, host: null, tls: null }])));
   }
 
   /** Route, then try hosts in order until one takes a decision on the message. */
@@ -238,7 +243,8 @@ export class JobRunner {
       'MTA-STS (testing): TLS would not satisfy the policy; delivering anyway');
   }
 
-  async #finish(job: DeliveryJob, findings: Map<string, Finding>, signal?: AbortSignal): Promise<void> {
+  /** Decides and records every recipient's outcome; true when a DSN was queued with them. */
+  async #finish(job: DeliveryJob, findings: Map<string, Finding>, signal?: AbortSignal): Promise<boolean> {
     const now = this.o.clock.now();
     let decided = job.recipients.map((r) => this.#decide(job, r, findings.get(r.address), now));
     let generated: GeneratedMessage[] = [];
@@ -257,17 +263,19 @@ export class JobRunner {
         decided = decided.map((d) => (d.outcome.status === 'bounced' || d.outcome.status === 'expired' ? this.#postpone(d, now) : d));
       }
     }
-    await this.#record(job, decided.map((d) => d.outcome), generated, { owner: this.o.nodeId, delayNotified }, signal);
+    const queued = await this.#record(job, decided.map((d) => d.outcome), generated, { owner: this.o.nodeId, delayNotified }, signal);
     for (const d of decided) this.#log(job, d, now);
+    return queued;
   }
 
-  /** One store call; while the store is unavailable, kept in memory and retried (record-retry.ts). */
-  async #record(job: DeliveryJob, decided: RecipientOutcome[], generated: GeneratedMessage[], opts: RecordResultsOptions, signal?: AbortSignal): Promise<void> {
+  /** One store call; while the store is unavailable, kept in memory and retried (record-retry.ts). True when it queued generated mail. */
+  async #record(job: DeliveryJob, decided: RecipientOutcome[], generated: GeneratedMessage[], opts: RecordResultsOptions, signal?: AbortSignal): Promise<boolean> {
     const outcomes = this.#withDuration(job, decided);
     await recordWithRetry(() => this.o.store.recordResults(job.messageId, outcomes, generated, opts),
       { clock: this.o.clock, logger: this.o.logger, id: job.messageId, leaseUntil: job.leaseUntil, held: this.#held, signal });
     const now = this.o.clock.now();
     try { this.o.onOutcome?.(job, outcomes, now - (this.#started.get(job) ?? now)); } catch { /* observers never break delivery */ }
+    return generated.length > 0;
   }
 
   /** Each attempted recipient's outcome with the attempt's duration (ms since run() began, injected clock); suppressed ones were never attempted. */

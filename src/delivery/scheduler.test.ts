@@ -9,9 +9,9 @@ import { InProcessSlots } from '../store/in-process-slots.js';
 import type { AcquireSlotsOptions, DeliveryJob, DestinationSlot, QueueStore } from '../store/store.js';
 import { DeliveryScheduler } from './scheduler.js';
 
-const config = (perDest: number, concurrency: number) => loadConfig({
+const config = (perDest: number, concurrency: number, pollInterval = '50ms') => loadConfig({
   env: {},
-  overrides: { 'delivery.maxConnectionsPerDestination': perDest, 'delivery.concurrency': concurrency, 'delivery.pollInterval': '50ms',
+  overrides: { 'delivery.maxConnectionsPerDestination': perDest, 'delivery.concurrency': concurrency, 'delivery.pollInterval': pollInterval,
     // Not about shaping: without it no MX lookup (a real DNS query here) delays a claim.
     'shaping.enabled': false },
 });
@@ -115,6 +115,60 @@ describe('DeliveryScheduler', () => {
     assert.equal(pending.length, 0);
     assert.equal(await store.releaseDestinationSlots('n1') + await store.releaseDestinationSlots('n2') + await store.releaseDestinationSlots('n3'), 0,
       'stop() released every slot');
+  });
+
+  /** The store with its claims counted. */
+  const counted = (jobs: DeliveryJob[]) => {
+    const f = fakeStore(jobs);
+    const claimDue = f.store.claimDue.bind(f.store);
+    const claims = { n: 0 };
+    f.store.claimDue = (o) => { claims.n++; return claimDue(o); };
+    return { ...f, claims };
+  };
+
+  it('a finished job does not claim again when the last claim found nothing else due (an empty claim per completion on every node)', async () => {
+    const { store, claims } = counted([job(1, 'a.test')]);
+    const { runner, stats } = countingRunner();
+    const s = new DeliveryScheduler({ config: config(2, 4, '1h'), store, logger, nodeId: 'n1', runner });
+    s.start();
+    await until(() => stats.done.length === 1);
+    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(claims.n, 1, 'the start claimed; the completion did not');
+    s.notify(); // new mail here: claims whatever was left
+    await until(() => claims.n === 2);
+    await s.stop(100);
+  });
+
+  it('a finished job whose result queued mail (a DSN) claims again at once, without waiting for the poll', async () => {
+    const { store, pending, claims } = counted([job(1, 'a.test')]);
+    const dsn = job(2, 'sender.test');
+    const done: string[] = [];
+    const runner = {
+      // The first job's record queues a DSN (recordResults puts it; no intake notify): it says so.
+      async run(j: DeliveryJob) {
+        await new Promise((r) => setImmediate(r));
+        done.push(j.messageId);
+        if (j.messageId !== 'M1') return false;
+        pending.push(dsn);
+        return true;
+      },
+      async recordCrash() { throw new Error('not expected'); },
+    };
+    const s = new DeliveryScheduler({ config: config(2, 4, '1h'), store, logger, nodeId: 'n1', runner });
+    s.start();
+    await until(() => done.length === 2); // the poll (1 h) would never have picked it up
+    assert.deepEqual(done, ['M1', 'M2']);
+    assert.equal(claims.n, 2, 'the start claimed, the completion that queued the DSN claimed; the DSN\'s own completion did not');
+    await s.stop(100);
+  });
+
+  it('a finished job of a domain the last claim excluded (full) claims again at once, without waiting for the poll', async () => {
+    const { store } = counted([job(1, 'a.test'), job(2, 'a.test')]);
+    const { runner, stats } = countingRunner();
+    const s = new DeliveryScheduler({ config: config(1, 2, '1h'), store, logger, nodeId: 'n1', runner });
+    s.start();
+    await until(() => stats.done.length === 2);
+    await s.stop(100);
   });
 
   it('records a job that throws as a crash (deferred), never dropping it', async () => {

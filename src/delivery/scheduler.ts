@@ -1,6 +1,8 @@
 // The delivery scheduler: the sole owner of outbound concurrency, in total (delivery.concurrency)
 // and per recipient domain (delivery.maxConnectionsPerDestination). It claims due jobs from the
-// store, runs them, and wakes on notify(), at the store's next due time, and every pollInterval.
+// store, runs them, and wakes on notify(), at the store's next due time, and every pollInterval;
+// a finished job wakes it only if the last claim left due work behind or excluded its domain, or
+// if its run queued mail (a DSN recorded with its result) or gave the job back.
 // Strategy (after Postfix qmgr): claim in rounds of at most one destination's worth, excluding
 // saturated domains, so one busy domain cannot take every slot; a claimed job whose domain filled
 // up within the round waits here (leased) for the next free slot of its domain. Graceful stop lets
@@ -80,8 +82,16 @@ export interface DeliverySchedulerOptions {
   egress?: Egress;
 }
 
-/** Runs claimed jobs; `heldOutcomes`: finished jobs whose outcome waits for the store (none if absent). */
-export type Runner = Pick<JobRunner, 'run' | 'recordCrash'> & { readonly heldOutcomes?: number };
+/**
+ * Runs claimed jobs; `heldOutcomes`: finished jobs whose outcome waits for the store (none if absent).
+ * run/recordCrash resolve to true when they left new due work in the store (a DSN queued with the
+ * result, the job given back): the scheduler then claims at once whatever the last claim found.
+ */
+export type Runner = {
+  run(job: DeliveryJob, signal: AbortSignal): Promise<boolean | void>;
+  recordCrash(job: DeliveryJob, err: unknown): Promise<boolean | void>;
+  readonly heldOutcomes?: number;
+};
 
 /** Exclusion lists kept (#saturatedDomains): a few, as the same full destinations come and go. */
 const EXCLUSIONS_KEPT = 8;
@@ -120,6 +130,8 @@ export class DeliveryScheduler {
   #timer: NodeJS.Timeout | null = null;
   #pump: Promise<void> | null = null;
   #again = false;
+  /** After a claim that came back short (nothing else due): the domains it excluded; null: claim again on any completion. */
+  #drainedExcept: ReadonlySet<string> | null = null;
   readonly #outage: OutageBackoff;
 
   constructor(opts: DeliverySchedulerOptions) {
@@ -244,15 +256,18 @@ export class DeliveryScheduler {
    */
   async #fill(): Promise<boolean> {
     const d = this.#o.config.delivery;
-    if (this.#runner.heldOutcomes) return false;
+    if (this.#runner.heldOutcomes) { this.#drainedExcept = null; return false; } // a finished record wakes us
     for (;;) {
       const free = d.concurrency - this.#running.size;
       if (free <= 0 || this.#state !== 'running') return true;
       const limit = Math.min(free, d.maxConnectionsPerDestination);
       await this.#syncSuspensions();
+      const excludeDomains = this.#saturatedDomains();
+      this.#drainedExcept = null; // until this claim says otherwise (a failed one says nothing)
       const jobs = await this.#o.store.claimDue({
-        now: this.#o.clock.now(), limit, leaseMs: d.leaseTime, owner: this.#o.nodeId, excludeDomains: this.#saturatedDomains(),
+        now: this.#o.clock.now(), limit, leaseMs: d.leaseTime, owner: this.#o.nodeId, excludeDomains,
       });
+      if (jobs.length < limit) this.#drainedExcept = new Set(excludeDomains);
       if (this.#state !== 'running') return true; // stopping: these leases are released by stop()
       if (this.#shaping) {
         await this.#providers.learn(jobs.filter((j) => j.route === 'relay').map((j) => j.domain));
@@ -426,6 +441,7 @@ export class DeliveryScheduler {
     if (stranded.length === 0 || this.#state !== 'running') return;
     this.#waiting = this.#waiting.filter((j) => !stranded.includes(j));
     for (const j of stranded) this.#mine.delete(jobKey(j));
+    this.#drainedExcept = null; // they are due again: a slot freed here may take them
     await this.#o.store.unclaimJobs(this.#o.nodeId, stranded.map((j) => ({ messageId: j.messageId, domain: j.domain }))).catch((err: unknown) => {
       // Still leased to us: keep them for the next round (e.g. once the store is back) rather than
       // leave them unclaimable until their lease expires.
@@ -444,7 +460,8 @@ export class DeliveryScheduler {
   #start(job: DeliveryJob): void {
     const dest = this.#destinationOf(job);
     this.#perDomain.set(dest, (this.#perDomain.get(dest) ?? 0) + 1);
-    const run: Promise<void> = this.#runJob(job).finally(() => {
+    let queued = false;
+    const run: Promise<void> = this.#runJob(job).then((q) => { queued = q; }).finally(() => {
       this.#running.delete(run);
       this.#mine.delete(jobKey(job));
       const left = (this.#perDomain.get(dest) ?? 1) - 1;
@@ -452,9 +469,21 @@ export class DeliveryScheduler {
       this.#startWaiting();
       this.#releaseIdleSlots(dest);
       if (this.#throttled.length > 0) void this.#giveBackThrottled();
-      this.notify();
+      if (queued || this.#mayFreeDueWork(job)) this.notify();
     });
     this.#running.add(run);
+  }
+
+  /**
+   * Whether a finished job may let a claim find work: not when the last claim came back short
+   * (nothing more was due) and did not exclude this job's domain. Then the freed slot waits for
+   * what does bring work: new mail here (notify, or a run that queued a DSN: #start), the next due
+   * time or the poll (#scheduleWake).
+   * With several nodes, most completions found nothing to claim (another node took it), each empty
+   * claim five round trips and a nextDueAt (bench/README.md "Several nodes").
+   */
+  #mayFreeDueWork(job: DeliveryJob): boolean {
+    return this.#drainedExcept === null || this.#drainedExcept.has(job.domain);
   }
 
   /** Start claimed jobs that were waiting for a slot, oldest first. */
@@ -466,15 +495,18 @@ export class DeliveryScheduler {
     }
   }
 
-  async #runJob(job: DeliveryJob): Promise<void> {
+  /** Runs the job; true when it queued mail or gave the job back (claim again at once). */
+  async #runJob(job: DeliveryJob): Promise<boolean> {
     const signal = this.#abort.signal;
     try {
-      await this.#runner.run(job, signal);
+      return (await this.#runner.run(job, signal)) === true;
     } catch (err) {
-      if (signal.aborted) return; // stop() releases the lease: due again at once, on restart
-      if (isQueueUnavailable(err)) return; // only when stopping (record-retry.ts): the lease expires and the job is retried
-      await this.#runner.recordCrash(job, err).catch((e: unknown) =>
-        this.#o.logger.error({ event: 'delivery.record_failed', id: job.messageId, err: e }, 'could not record a delivery result; the lease will expire'));
+      if (signal.aborted) return false; // stop() releases the lease: due again at once, on restart
+      if (isQueueUnavailable(err)) return false; // only when stopping (record-retry.ts): the lease expires and the job is retried
+      return (await this.#runner.recordCrash(job, err).catch((e: unknown) => {
+        this.#o.logger.error({ event: 'delivery.record_failed', id: job.messageId, err: e }, 'could not record a delivery result; the lease will expire');
+        return false;
+      })) === true;
     }
   }
 

@@ -221,6 +221,19 @@ export function platformEventsContract(it: PlatformIt): void {
     const [deliveringIn, noneIn] = ids.includes(inFlight!.messageId) ? ['acme', 'beta'] : ['beta', 'acme'];
     assert.deepEqual((await store.searchMessages({ account: deliveringIn, status: 'delivering' })).map((m) => m.id), [inFlight!.messageId]);
     assert.deepEqual(await store.searchMessages({ account: noneIn, status: 'delivering' }), []);
+    // Driven by the recipients in flight: several of them, newest first, paged, with the other filters.
+    const more = await store.claimDue({ now: T0 + 30, limit: 10, leaseMs: LEASE, owner: 'n' });
+    const flying = new Set([inFlight!.messageId, ...more.map((j) => j.messageId)]);
+    const acmeFlying = [...ids].reverse().filter((id) => flying.has(id));
+    assert.ok(acmeFlying.length >= 2, 'several of acme\'s messages in flight');
+    assert.deepEqual((await store.searchMessages({ account: 'acme', status: 'delivering' })).map((m) => m.id), acmeFlying);
+    const first = await store.searchMessages({ account: 'acme', status: 'delivering', limit: 1 });
+    assert.deepEqual(first.map((m) => m.id), acmeFlying.slice(0, 1));
+    assert.deepEqual((await store.searchMessages({ account: 'acme', status: 'delivering', limit: 1, before: { receivedAt: first[0]!.receivedAt, id: first[0]!.id } }))
+      .map((m) => m.id), acmeFlying.slice(1, 2));
+    assert.deepEqual((await store.searchMessages({ account: 'acme', status: 'delivering', tag: 'odd' })).map((m) => m.id),
+      acmeFlying.filter((id) => ids.indexOf(id) % 2 === 1));
+    await store.releaseLeases('n'); // due again, as the rest of this test expects
     const page1 = await store.searchMessages({ account: 'acme', limit: 2 });
     const page2 = await store.searchMessages({ account: 'acme', limit: 2, before: { receivedAt: page1[1]!.receivedAt, id: page1[1]!.id } });
     const page3 = await store.searchMessages({ account: 'acme', limit: 2, before: { receivedAt: page2[1]!.receivedAt, id: page2[1]!.id } });

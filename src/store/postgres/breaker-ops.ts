@@ -4,13 +4,23 @@
 // deadlock) and trips a scope whose rate crossed its threshold. The trip is an insert guarded by
 // breaker_open (unique on the open breaker of a scope): when two nodes cross at once, one insert
 // wins and the other gets no row, so exactly one breaker.tripped event is written per crossing.
-// Cost: counter rows of a busy scope are hot (every attempt of the account adds to this bucket's
-// 'attempt' row), so commits of one account's results queue on that row lock for the length of a
-// recordResults transaction; stats-ops.ts avoids that with append-only deltas, which would do here
-// too at the price of folding before every sum.
+// Hot rows (issue 14): every attempt of an account adds to this bucket's 'attempt' row of the
+// account and of its sending domain, so results of one account queued on that row lock for the
+// length of a recordResults transaction, the commit's flush included (252 ms a call with one node,
+// 712 ms with three: bench/README.md "Several nodes"). A result that only adds volume (no count of
+// a watched rate: a delivery) when the scope's window already has its minimum volume and stays
+// under every threshold with it cannot trip anything, whatever runs beside it (a rate's volume only
+// grows, its count does not): it reads the window first, then adds to a shard of its own (1..16,
+// by backend) without waiting and checks nothing. Everything else (bounces, blocks, complaints,
+// a window under its minimum volume or over a threshold) counts on shard 0 and checks as before,
+// one transaction at a time. Sums read every shard; compactStats folds past buckets' shards into
+// shard 0 (foldBreakerShards), so a sum reads at most 16 rows more per counter. What a sharded
+// delivery changes: a bounce counted beside it does not see its volume (not committed yet), so its
+// rate is the one without that in-flight delivery, as if the bounce had come first.
 import {
-  breakerEffects, breakerEventData, breakerLimit, bucketMs, countersOf, crossingOf, DEFAULT_BREAKER_POLICY, sendingDomainOf, toBreaker,
-  type Breaker, type BreakerCounter, type BreakerEvent, type BreakerPolicy, type BreakerQuery, type BreakerRow,
+  breakerEffects, breakerEventData, breakerLimit, bucketMs, bucketOf, countersOf, crossingOf, DEFAULT_BREAKER_POLICY, RATE_OF, sendingDomainOf, toBreaker,
+  type Breaker, type BreakerCheck, type BreakerCounter, type BreakerDelta, type BreakerEvent, type BreakerMetric, type BreakerPolicy, type BreakerQuery,
+  type BreakerRow, type BreakerScope,
 } from '../breaker-rules.js';
 import { LIST, OPEN, RELEASE_HELD, RESUME, SUM_WINDOW, TRIP } from '../sql/breakers.js';
 import type { Conn } from './rows.js';
@@ -35,16 +45,15 @@ export async function applyBreakers(c: Conn, account: string, events: readonly B
   }
   const { deltas, checks } = breakerEffects(policy, account, events, (id) => domains.get(id) ?? null);
   if (deltas.length === 0) return [];
-  await c.query(`INSERT INTO breaker_counter (scope_type, scope_key, bucket, counter, n)
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[])
-                 ON CONFLICT (scope_type, scope_key, bucket, counter) DO UPDATE SET n = breaker_counter.n + excluded.n`,
-  [deltas.map((d) => d.scopeType), deltas.map((d) => d.scopeKey), deltas.map((d) => d.bucket), deltas.map((d) => d.counter), deltas.map((d) => d.n)]);
   const now = Math.max(...events.map((e) => e.at));
+  if (await volumeOnlyAndSafe(c, policy, deltas, checks, now)) {
+    await addCounters(c, deltas, SHARDED);
+    return [];
+  }
+  await addCounters(c, deltas, '0');
   const tripped: Breaker[] = [];
   for (const check of checks) {
-    const sums: Partial<Record<BreakerCounter, number>> = {};
-    const args = [check.scope.type, check.scope.key, now - policy.windowMs + 1, bucketMs(policy.windowMs)];
-    for (const r of (await c.query<{ counter: BreakerCounter; n: string | number }>(SUM_WINDOW.text, args)).rows) sums[r.counter] = Number(r.n);
+    const sums = await windowSums(c, policy, check.scope, now);
     const x = crossingOf(policy, check.metrics, sums);
     if (!x) continue;
     const row = (await c.query<{ id: string | number }>(TRIP.text,
@@ -54,6 +63,60 @@ export async function applyBreakers(c: Conn, account: string, events: readonly B
       windowMs: policy.windowMs, trippedAt: now, resumedAt: null, resumedBy: null, resumeReason: null, held: 0 });
   }
   return tripped;
+}
+
+/** A shard of this backend's own (1..16): two results of one account in different backends do not wait on each other. */
+const SHARDED = '1 + pg_backend_pid() % 16';
+
+/** Adds the deltas (sorted: one lock order for every writer) to shard `shard` (an SQL expression). */
+async function addCounters(c: Conn, deltas: readonly BreakerDelta[], shard: string): Promise<void> {
+  await c.query(`INSERT INTO breaker_counter (scope_type, scope_key, bucket, counter, n, shard)
+                 SELECT *, ${shard} FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[])
+                 ON CONFLICT (scope_type, scope_key, bucket, counter, shard) DO UPDATE SET n = breaker_counter.n + excluded.n`,
+  [deltas.map((d) => d.scopeType), deltas.map((d) => d.scopeKey), deltas.map((d) => d.bucket), deltas.map((d) => d.counter), deltas.map((d) => d.n)]);
+}
+
+/** A scope's counters in its window (every shard), as committed now (plus this transaction's own). */
+async function windowSums(c: Conn, policy: BreakerPolicy, scope: BreakerScope, now: number): Promise<Partial<Record<BreakerCounter, number>>> {
+  const sums: Partial<Record<BreakerCounter, number>> = {};
+  const args = [scope.type, scope.key, now - policy.windowMs + 1, bucketMs(policy.windowMs)];
+  for (const r of (await c.query<{ counter: BreakerCounter; n: string | number }>(SUM_WINDOW.text, args)).rows) sums[r.counter] = Number(r.n);
+  return sums;
+}
+
+/**
+ * Whether these deltas can trip nothing, whatever other transactions add meanwhile: none adds to
+ * the count of a watched rate, and in every checked scope each watched rate's volume already has
+ * its minimum without them, and no rate crosses with them added. Volume only lowers a rate, so no
+ * volume committed later can make these cross either; a count added later is checked by its own
+ * transaction (shard 0, locked). Reads the window once per checked scope (as the check would).
+ */
+async function volumeOnlyAndSafe(c: Conn, policy: BreakerPolicy, deltas: readonly BreakerDelta[], checks: readonly BreakerCheck[], now: number): Promise<boolean> {
+  const watchedCounts = new Set<BreakerCounter>();
+  for (const [metric, t] of Object.entries(policy.thresholds) as [BreakerMetric, number | undefined][]) if (t !== undefined) watchedCounts.add(RATE_OF[metric].count);
+  if (deltas.some((d) => watchedCounts.has(d.counter))) return false;
+  for (const check of checks) {
+    const sums = await windowSums(c, policy, check.scope, now);
+    for (const metric of check.metrics) if ((sums[RATE_OF[metric].volume] ?? 0) < policy.minVolume) return false;
+    const withOwn = { ...sums };
+    for (const d of deltas) if (d.scopeType === check.scope.type && d.scopeKey === check.scope.key) withOwn[d.counter] = (withOwn[d.counter] ?? 0) + d.n;
+    if (crossingOf(policy, check.metrics, withOwn)) return false;
+  }
+  return true;
+}
+
+/**
+ * Folds the shards of buckets before the current one into shard 0 (compactStats, in its transaction): the
+ * current bucket's shards stay, so no delivery waits on a fold. Returns the rows folded.
+ */
+export async function foldBreakerShards(c: Conn, now: number): Promise<number> {
+  const before = bucketOf(now, breakerPolicyOf(c).windowMs);
+  const r = await c.query(`WITH moved AS (DELETE FROM breaker_counter WHERE shard > 0 AND bucket < $1 RETURNING scope_type, scope_key, bucket, counter, n)
+    INSERT INTO breaker_counter (scope_type, scope_key, bucket, counter, shard, n)
+    SELECT scope_type, scope_key, bucket, counter, 0, sum(n) FROM moved GROUP BY scope_type, scope_key, bucket, counter
+    ORDER BY scope_type, scope_key, bucket, counter
+    ON CONFLICT (scope_type, scope_key, bucket, counter, shard) DO UPDATE SET n = breaker_counter.n + excluded.n`, [before]);
+  return r.rowCount ?? 0;
 }
 
 /** The open breakers (usually none). */

@@ -589,6 +589,20 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       END $$;
     `,
   },
+  {
+    version: 19,
+    sql: `
+      -- Issue 14, the breaker counters' hot rows: a result that only adds volume (a delivery) when
+      -- the scope's window already has its minimum volume and stays under every threshold cannot
+      -- trip anything, so it adds to a shard of its own (1..16, by backend) instead of the row every
+      -- other result of the account waits on (breaker-ops.ts). Shard 0 is the locked row as before;
+      -- sums read every shard; compactStats folds past buckets' shards into shard 0.
+      ALTER TABLE breaker_counter ADD COLUMN shard smallint NOT NULL DEFAULT 0;
+      ALTER TABLE breaker_counter DROP CONSTRAINT breaker_counter_pkey;
+      ALTER TABLE breaker_counter ADD PRIMARY KEY (scope_type, scope_key, bucket, counter, shard);
+      CREATE INDEX breaker_counter_shard ON breaker_counter (bucket) WHERE shard > 0;
+    `,
+  },
 ];
 
 /** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */

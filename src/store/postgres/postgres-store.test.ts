@@ -211,6 +211,64 @@ if (unreachable !== null) {
     }
   });
 
+  test('postgres: a delivery in a breaker window past its minimum volume does not wait on the counter rows a bounce holds; sums, trips and the fold count it', async () => {
+    const policy: BreakerPolicy = { enabled: true, scopes: ['account', 'domain'], windowMs: 3_600_000, minVolume: 4, thresholds: { hard_bounce: 0.5 }, pauseTransactional: false };
+    await truncate();
+    const store = newStore(4, policy);
+    await store.open();
+    const sql = new pg.Client({ connectionString: url });
+    await sql.connect();
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      const origin = { listener: 'submission', clientIp: '127.0.0.1', user: null };
+      const send = async (n: number, status: 'delivered' | 'bounced') => {
+        for (let i = 0; i < n; i++) {
+          const id = newQueueId();
+          const w = store.createBody(id);
+          await w.write(Buffer.from('Subject: t\r\n\r\nhi\r\n'));
+          await w.finish();
+          await store.put({ id, mailFrom: 'news@acme.example', recipients: [`r${i}@list.example`], size: w.bytesWritten, receivedAt: Date.now(), origin,
+            isBounce: false, route: 'relay', meta: { account: 'default', stream: 'broadcast', tags: [], metadata: {} } });
+          const [job] = await store.claimDue({ now: Date.now(), limit: 1, leaseMs: 60_000, owner: 'n1' });
+          await store.recordResults(job!.messageId, job!.recipients.map((r) => ({ rcptId: r.id, status, host: 'mx.example.net',
+            response: status === 'delivered' ? '250 2.0.0 ok' : '550 5.1.1 user unknown' })), [], { owner: 'n1' });
+        }
+      };
+      const sharded = async () => Number((await sql.query<{ n: string | null }>("SELECT sum(n) AS n FROM breaker_counter WHERE shard > 0 AND counter = 'final'")).rows[0]!.n ?? 0);
+      await send(4, 'delivered'); // under the minimum volume: counted on the shared row, checked
+      assert.equal(await sharded(), 0);
+      // A bounce being recorded holds the account's and domain's shared rows until its commit.
+      await holder.query('BEGIN');
+      await holder.query('UPDATE breaker_counter SET n = n WHERE shard = 0');
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<'waited'>((resolve) => { timer = setTimeout(() => resolve('waited'), 5000); });
+      assert.equal(await Promise.race([send(1, 'delivered').then(() => 'done' as const), waited]), 'done', 'the delivery did not wait for the held rows');
+      clearTimeout(timer);
+      await holder.query('ROLLBACK');
+      assert.equal(await sharded(), 2, 'the delivery added to a shard in both scopes');
+      // 5 bounces: 5 of 10 final = 50 %: trips on the fifth with the sharded delivery in its volume.
+      await send(4, 'bounced');
+      assert.equal((await store.listBreakers({ open: true })).length, 0, '4 of 9 is under 50 %');
+      await send(1, 'bounced');
+      const open = await store.listBreakers({ open: true });
+      assert.deepEqual(open.map((b) => `${b.scope.type}:${b.scope.key}:${b.count}/${b.volume}`).sort(), ['account:default:5/10', 'domain:acme.example:5/10']);
+      // The fold moves past buckets' shards into shard 0 and keeps every sum.
+      const totals = 'SELECT scope_type, scope_key, bucket, counter, sum(n)::int AS n FROM breaker_counter GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4';
+      const before = (await sql.query(totals)).rows;
+      assert.equal(await store.compactStats() >= 0, true);
+      assert.equal(await sharded(), 2, 'the current bucket is not folded');
+      const { foldBreakerShards } = await import('./breaker-ops.js');
+      await foldBreakerShards(sql as unknown as Parameters<typeof foldBreakerShards>[0], Date.now() + 2 * 86_400_000);
+      assert.equal(await sharded(), 0);
+      assert.deepEqual((await sql.query(totals)).rows, before);
+    } finally {
+      await holder.end();
+      await sql.end();
+      await store.close();
+    }
+  });
+
   test('postgres: concurrent acquirers on several stores never hold more than the limit of destination slots', async () => {
     await truncate();
     const stores = [newStore(3), newStore(3), newStore(3)];

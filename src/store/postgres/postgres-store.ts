@@ -250,7 +250,8 @@ export class PostgresQueueStore implements QueueStore {
   }
   readStats(q: StatsQuery): Promise<StatsRow[]> { return this.#read('readStats', (c) => stats.readStats(c, q)); }
   compactStats(): Promise<number> {
-    return this.#write('compactStats', async (c) => (await stats.compactStats(c)) + (await compactQueueCounts(c)));
+    return this.#write('compactStats', async (c) =>
+      (await stats.compactStats(c)) + (await compactQueueCounts(c)) + (await breakers.foldBreakerShards(c, this.#clock.now())));
   }
   async addTlsOutcomes(rows: TlsOutcomeCount[]): Promise<void> {
     if (rows.length > 0) await this.#writeRetrying('addTlsOutcomes', (c) => tlsReports.addTlsOutcomes(c, rows));
