@@ -38,7 +38,7 @@ if (storeKind === 'postgres') {
 }
 const config = configSchema.parse({ hostname: 'relay.test', dataDir: dir, http: { port: 0 }, storage: { url: storageUrl } });
 const logger = pino({ level: 'silent' });
-const store = openStore(config, logger, 'relay');
+const store = await openStore(config, logger, 'relay'); // a promise since the fifth memory session, a store before: await takes both
 await store.open();
 const tenant = await seedTenant(store, { account: 'acme', domains: ['acme.test'], keys: { send: ['send'] } });
 const accounts = new AccountCache(store, systemClock);

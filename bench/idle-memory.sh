@@ -3,9 +3,11 @@
 # checkout with a built dist/). Each run starts ROOT/bin/postlane.js (its launcher's V8 flags) on
 # a fresh data directory, the API on and unused, metrics off; prints RSS and PSS (MB) 30 s after
 # start, then 5 s after one GET /healthz (the API is built at its first request), and how long
-# that first request took. Addresses 127.0.41.1:18525 (SMTP) and :18526 (HTTP).
+# that first request took. Addresses 127.0.41.1:18525 (SMTP) and :18526 (HTTP); IDLE_HOST and
+# IDLE_PORT (SMTP; HTTP is the next port) pick others when another bench runs.
 set -u
 REPS=$1; shift
+H=${IDLE_HOST:-127.0.41.1} P=${IDLE_PORT:-18525}
 for rep in $(seq "$REPS"); do
   for root in "$@"; do
     d=$(mktemp -d /tmp/idle-mem.XXXX)
@@ -13,9 +15,9 @@ for rep in $(seq "$REPS"); do
 hostname: relay.bench.test
 dataDir: $d/data
 metrics: false
-smtp: { submission: false, submissions: false, mx: false, alt: { host: 127.0.41.1, port: 18525 }, relayNetworks: [127.0.0.0/8] }
+smtp: { submission: false, submissions: false, mx: false, alt: { host: $H, port: $P }, relayNetworks: [127.0.0.0/8] }
 delivery: { smarthost: "127.0.41.9:18599", tls: none }
-http: { host: 127.0.41.1, port: 18526 }
+http: { host: $H, port: $((P + 1)) }
 log: { level: warn }
 Y
     "$root/bin/postlane.js" start --config "$d/c.yaml" > "$d/log" 2>&1 &
@@ -23,7 +25,7 @@ Y
     sleep 30
     mem() { awk '/^Rss:/{r=$2}/^Pss:/{p=$2}END{printf "%d %d", r/1024, p/1024}' "/proc/$pid/smaps_rollup"; }
     idle=$(mem)
-    first=$(curl -s -o /dev/null -w '%{http_code} %{time_total}s' http://127.0.41.1:18526/healthz); sleep 5
+    first=$(curl -s -o /dev/null -w '%{http_code} %{time_total}s' http://$H:$((P + 1))/healthz); sleep 5
     echo "rep=$rep root=$root idle_rss_pss_mb=$idle after_first_request=$(mem) first_request=$first load=$(cut -d' ' -f1 /proc/loadavg)"
     kill -TERM "$pid"; wait "$pid" 2>/dev/null; rm -rf "$d"
   done

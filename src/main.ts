@@ -41,7 +41,7 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   const badHostname = hostnameProblem(config.hostname);
   if (badHostname) logger.warn({ event: 'config.hostname_not_fqdn', hostname: config.hostname }, badHostname);
   await checkSourcesAtStart(config, logger, systemClock.now()); // an egress address not on this machine is refused here
-  const store = openStore(config, logger, 'relay');
+  const store = await openStore(config, logger, 'relay');
   await store.open();
   // Single node (SQLite): every lease left is ours from before a crash. Shared (PostgreSQL): other
   // live nodes hold leases too; a dead node's expire after delivery.leaseTime and are reclaimed.

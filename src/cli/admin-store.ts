@@ -9,7 +9,7 @@ import type { QueueStore } from '../store/store.js';
 
 export async function withStore<T>(configFile: string | undefined, fn: (store: QueueStore, config: Readonly<Config>) => Promise<T>): Promise<T> {
   const config = loadConfig({ file: configFile });
-  const store = openStore(config, createLogger('warn', process.stderr), 'admin');
+  const store = await openStore(config, createLogger('warn', process.stderr), 'admin');
   await store.open();
   try { return await fn(store, config); } finally { await store.close(); }
 }

@@ -1,9 +1,8 @@
 // Chooses the QueueStore implementation from the config: PostgreSQL when storage.url is set (several
-// nodes share it), else the embedded SQLite queue in dataDir.
+// nodes share it), else the embedded SQLite queue in dataDir. Each is imported only when chosen: a
+// SQLite relay never loads the PostgreSQL store's 25 modules (bench/README.md "Memory, fifth session").
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../events/log.js';
-import { SqliteQueueStore } from './sqlite/sqlite-store.js';
-import { PostgresQueueStore } from './postgres/postgres-store.js';
 import type { QueueStore } from './store.js';
 import type { SoftBouncePolicy } from './suppression-store.js';
 import type { BreakerPolicy } from './breaker-rules.js';
@@ -23,8 +22,9 @@ export function breakerPolicy(config: Readonly<Config>): BreakerPolicy {
 }
 
 /** role 'relay' may clean up after a crash (orphan bodies); 'admin' (the CLI) never does. */
-export function openStore(config: Readonly<Config>, logger: Logger, role: 'relay' | 'admin'): QueueStore {
+export async function openStore(config: Readonly<Config>, logger: Logger, role: 'relay' | 'admin'): Promise<QueueStore> {
   if (config.storage.url) {
+    const { PostgresQueueStore } = await import('./postgres/postgres-store.js');
     return new PostgresQueueStore({
       url: config.storage.url, logger, poolSize: config.storage.poolSize, statementTimeoutMs: config.storage.statementTimeout,
       connectTimeoutMs: config.storage.connectTimeout,
@@ -33,5 +33,6 @@ export function openStore(config: Readonly<Config>, logger: Logger, role: 'relay
       softBounces: softBouncePolicy(config), breakers: breakerPolicy(config),
     });
   }
+  const { SqliteQueueStore } = await import('./sqlite/sqlite-store.js');
   return new SqliteQueueStore({ dataDir: config.dataDir, logger, sweepOrphans: role === 'relay', softBounces: softBouncePolicy(config), breakers: breakerPolicy(config) });
 }

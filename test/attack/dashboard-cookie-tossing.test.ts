@@ -23,7 +23,7 @@ test('two session cookies are refused; no CSRF token, no change', async (t) => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-toss-'));
   const config = configSchema.parse({ hostname: 'relay.test', dataDir: dir, http: { port: 0 } });
   const logger = pino({ level: 'silent' });
-  const store = openStore(config, logger, 'relay');
+  const store = await openStore(config, logger, 'relay');
   await store.open();
   await seedTenant(store, { account: 'acme', domains: ['acme.test'], keys: {} });
   await seedTenant(store, { account: 'evil', domains: ['evil.test'], keys: {} });

@@ -21,7 +21,7 @@ test('suppression CSV export neutralises formula cells and round-trips', async (
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-csvinj-'));
   const config = configSchema.parse({ hostname: 'relay.test', dataDir: dir, http: { port: 0 } });
   const logger = pino({ level: 'silent' });
-  const store = openStore(config, logger, 'relay');
+  const store = await openStore(config, logger, 'relay');
   await store.open();
   const acme = await seedTenant(store, { account: 'acme', domains: ['acme.test'], keys: { rw: ['send', 'read'] } });
   const beta = await seedTenant(store, { account: 'beta', domains: ['beta.test'], keys: { rw: ['send', 'read'] } });

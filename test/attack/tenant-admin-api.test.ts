@@ -27,7 +27,7 @@ test('tenant admins cannot reach another tenant or the operator through the new 
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-tenant-attack-'));
   const config = configSchema.parse({ hostname: 'relay.test', dataDir: dir, http: { port: 0 } });
   const logger = pino({ level: 'silent' });
-  const store = openStore(config, logger, 'relay');
+  const store = await openStore(config, logger, 'relay');
   await store.open();
   const acme = await seedTenant(store, { account: 'acme', domains: ['acme.test', 'xn--bcher-kva.test'], keys: { admin: ['admin'] } });
   const evil = await seedTenant(store, { account: 'evil', domains: ['evil.test'], keys: { admin: ['admin'], send: ['send', 'read'] } });

@@ -34,7 +34,7 @@ async function suite(t: TestContext, pgUrl: string | null) {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-dashapi-'));
   const config = configSchema.parse({ hostname: 'relay.test', dataDir: dir, storage: { url: pgUrl }, http: { port: 0 } });
   const logger = pino({ level: 'silent' });
-  const store: QueueStore = openStore(config, logger, 'relay');
+  const store: QueueStore = await openStore(config, logger, 'relay');
   await store.open();
   const acme = await seedTenant(store, { account: 'acme', domains: ['acme.test'], keys: { send: ['send'], read: ['read'] } });
   const beta = await seedTenant(store, { account: 'beta', domains: ['beta.test'], keys: { send: ['send'] } });

@@ -47,7 +47,7 @@ async function suite(t: TestContext, pgUrl: string | null) {
     smtp: { auth: { maxFailures: 3, failureDelay: '1ms', lockout: '15m' } },
   });
   const logger = pino({ level: 'silent' });
-  const store: QueueStore = openStore(config, logger, 'relay');
+  const store: QueueStore = await openStore(config, logger, 'relay');
   await store.open();
   let offset = 0;
   const clock: Clock = { now: () => Date.now() + offset };

@@ -29,7 +29,7 @@ test('queue overview, domain checks and alerts for the dashboard', async (t) => 
   const dns = await startDnsServer();
   const config = configSchema.parse({ hostname: 'relay.test', dataDir: dir, http: { port: 0 }, dns: { servers: [`127.0.0.1:${dns.port}`], timeout: '2s' } });
   const logger = pino({ level: 'silent' });
-  const store = openStore(config, logger, 'relay');
+  const store = await openStore(config, logger, 'relay');
   await store.open();
   const tls = await createSelfSigned('relay.test');
   const validTo = Date.parse(new X509Certificate(tls.cert).validTo);

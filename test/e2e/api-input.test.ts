@@ -35,7 +35,7 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-api-'));
   const config = configSchema.parse({ hostname: 'relay.test', dataDir: dir, http: { port: 0, bodyLimit: '64KB' }, storage: { url: pgUrl } });
   const logger = pino({ level: 'silent' });
-  const store: QueueStore = openStore(config, logger, 'relay');
+  const store: QueueStore = await openStore(config, logger, 'relay');
   await store.open();
   const acme: Tenant = await seedTenant(store, {
     account: 'acme', domains: ['acme.test'], keys: { send: ['send'], read: ['read'], admin: ['admin'] },

@@ -15,7 +15,7 @@ test('tenant isolation across every endpoint family', async (t) => {
   // No DNS for the recipients' domain: messages stay queued/deferred, which is all this test needs.
   const relay = await RelayProcess.create({ dns: { servers: ['127.0.0.1:9'] }, webhooks: { allowPrivateDestinations: true } });
   t.after(() => relay.cleanup());
-  const store = openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
+  const store = await openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
   await store.open();
   const a: Tenant = await seedTenant(store, { account: 'alpha', domains: ['alpha.test'], keys: { admin: ['admin'], send: ['send'] } });
   const b: Tenant = await seedTenant(store, { account: 'beta', domains: ['beta.test'], keys: { admin: ['admin'] } });

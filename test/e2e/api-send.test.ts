@@ -44,7 +44,7 @@ test('API send: MIME, attachments, inline image, bcc, DKIM, delivery status', { 
   t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
 
   // The tenant, written to the relay's store before it starts.
-  const store = openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
+  const store = await openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
   await store.open();
   const acme = await seedTenant(store, { account: 'acme', domains: ['acme.test'], keys: { app: ['send', 'read'] }, dkim: 'both' });
   await store.close();

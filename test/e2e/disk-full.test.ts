@@ -47,7 +47,7 @@ test('disk full while deliveries finish: 4xx intake, not ready, no duplicate, re
     delivery: { port: mx.port, pollInterval: '200ms', leaseTime: LEASE },
   });
   assert.equal((await relay.cli(['users', 'add', 'app', '--password', 'app-password', '--domain', 'acme.test'])).code, 0);
-  const admin = openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
+  const admin = await openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
   await admin.open();
   const tenant = await seedTenant(admin, { account: 'acme', domains: ['acme.test'], keys: { app: ['send'] } });
   await admin.close();

@@ -50,7 +50,7 @@ before(async () => {
   });
   const add = await relay.cli(['users', 'add', 'alice', '--domain', 'example.com'], PASSWORD + '\n');
   assert.equal(add.code, 0, add.stderr);
-  const store = openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
+  const store = await openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
   await store.open();
   token = (await seedTenant(store, { account: 'acme', domains: ['acme.test'], keys: { app: ['send', 'read'] } })).tokens.app!;
   await store.close();

@@ -64,7 +64,7 @@ async function scenario(t: test.TestContext, store: 'sqlite' | 'postgres') {
     relay.env = disk.env;
   }
   assert.equal((await relay.cli(['users', 'add', 'app', '--password', 'app-password', '--domain', 'acme.test'])).code, 0);
-  const admin = openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
+  const admin = await openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
   await admin.open();
   const tenant: Tenant = await seedTenant(admin, { account: 'acme', domains: ['acme.test'], keys: { app: ['send'] } });
   await admin.close();

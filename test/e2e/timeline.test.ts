@@ -40,7 +40,7 @@ async function scenario(t: TestContext, pgUrl: string | null) {
   });
   t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
 
-  const store = openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
+  const store = await openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
   await store.open();
   const acme = await seedTenant(store, { account: 'acme', domains: ['acme.test'], keys: { app: ['send', 'read'] } });
   await store.close();

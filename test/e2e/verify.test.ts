@@ -48,7 +48,7 @@ test('POST /v1/verify and postlane verify against a test DNS server', async (t) 
     verify: { extraDisposableDomains: extraFile, perAccountPerMinute: 150 },
   });
   t.after(() => relay.cleanup());
-  const store = openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
+  const store = await openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
   await store.open();
   const alpha = await seedTenant(store, { account: 'alpha', domains: ['alpha.test'], keys: { send: ['send'], read: ['read'] } });
   const beta = await seedTenant(store, { account: 'beta', domains: ['beta.test'], keys: { send: ['send'] } });
@@ -188,7 +188,7 @@ test('the SMTP probe when configured: a test MX that refuses unknown users with 
     dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port }, verify: { smtpProbe: { timeout: '5s' } },
   });
   t.after(() => relay.cleanup());
-  const store = openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
+  const store = await openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
   await store.open();
   const alpha = await seedTenant(store, { account: 'alpha', domains: ['alpha.test'], keys: { send: ['send'], read: ['read'] } });
   await store.close();

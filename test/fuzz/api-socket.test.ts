@@ -25,7 +25,7 @@ test(`fuzz api-json over HTTP: 300 bodies (seed ${SEED})`, { timeout: 120_000 },
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-fuzz-api-'));
   const config = configSchema.parse({ hostname: 'relay.test', dataDir: dir, http: { port: 0 } });
   const logger = pino({ level: 'silent' });
-  const store = openStore(config, logger, 'relay');
+  const store = await openStore(config, logger, 'relay');
   await store.open();
   const acme = await seedTenant(store, { account: 'acme', domains: ['acme.test'], keys: { send: ['send'] } });
   const signer = new MessageSigner({ store, hostname: config.hostname, domains: config.domains, clock: systemClock, logger });

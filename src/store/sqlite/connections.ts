@@ -21,6 +21,17 @@ function restrictDbFiles(dbPath: string): void {
   }
 }
 
+/**
+ * Page cache per connection, in KiB. better-sqlite3 builds SQLite with a 16 MB default
+ * (SQLITE_DEFAULT_CACHE_SIZE=-16000), not SQLite's 2 MB, and the cache only grows: on a relay every
+ * body written (writer) and read back for delivery (reader, bodySource) passes through it once, so
+ * both caches filled towards 16 MB of pages nobody reads again — the growth of the relay's peak
+ * memory with the number of messages sent (bench/README.md "Memory, fifth session"). The working
+ * set of the queue's own tables and indexes is far smaller; the OS page cache keeps the rest.
+ */
+export const WRITER_CACHE_KIB = 4096;
+export const READER_CACHE_KIB = 2048;
+
 export function openConnections(cfg: WorkerConfig): { writer: Db; reader: Db } {
   restrictDbFiles(cfg.dbPath);
   const writer = new Database(cfg.dbPath);
@@ -37,9 +48,11 @@ export function openConnections(cfg: WorkerConfig): { writer: Db; reader: Db } {
   // statement journal on disk. Sorts spill to temp files whatever temp_store says; the reader
   // writes no journal, so it keeps the default (its ephemeral tables stay on disk past the cache).
   writer.pragma('temp_store = MEMORY');
+  writer.pragma(`cache_size = ${-WRITER_CACHE_KIB}`);
   setSoftBouncePolicy(writer, cfg.softBounces);
   setBreakerPolicy(writer, cfg.breakers);
   const reader = new Database(cfg.dbPath, { readonly: true, fileMustExist: true });
   reader.pragma('busy_timeout = 5000');
+  reader.pragma(`cache_size = ${-READER_CACHE_KIB}`);
   return { writer, reader };
 }
