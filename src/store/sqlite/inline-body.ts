@@ -15,8 +15,8 @@ import { bodyPath, FileBodyWriter } from './spool.js';
  * queue.db by the checkpoint) and every other queue request waits behind those writes, where a
  * spool file is written and fsynced in libuv's pool, in parallel with other sessions' files; the
  * file costs more CPU (its open/write/fsync/close/unlink syscalls and reads). Measured
- * (bench/README.md, "Large messages", fifth session): 100 KB bodies in files, workload (ii) 1.32x
- * end to end against 256 KiB inline (peak PSS 88 -> 77 MB, relay CPU +12 %); the store alone
+ * (bench/README.md, "Large messages", fifth session): 100 KB bodies in files, workload (ii) 1.33x
+ * end to end against 256 KiB inline (peak PSS 89 -> 78 MB, relay CPU +17 %); the store alone
  * 1.15-1.53x at 100 KB, but at 48-80 KB no gain (0.84-1.10x) for 0.4-0.7 ms more CPU per
  * message, hence 64 KiB. It also bounds what a session holds until its commit (sessions x 64 KiB).
  */
