@@ -2,10 +2,12 @@
 // client in separate processes (bench/api-server.ts, bench/api-client.ts: undici, one keep-alive
 // connection per client), at 1, 20 and 50 concurrent clients, on SQLite and/or PostgreSQL. Each
 // run starts a fresh relay (fresh data directory or database), warms it up with 100 messages, then
-// sends MESSAGES; it reports msg/s, p50/p99 latency and the relay's CPU ms per message (its own
-// process, SQLite worker included; not PostgreSQL's). Median of RUNS runs by rate.
+// sends MESSAGES; it reports msg/s, p50/p99 latency, the relay's CPU ms per message (its own
+// process, SQLite worker and libuv's pool included; not PostgreSQL's), its main thread's own CPU
+// ms per message (the thread every request waits for) and its event loop's busy ms per message
+// (wall time: inflated when the machine is loaded). Median of RUNS runs by rate.
 // With --before DIST (the dist/ root of another build, e.g. the base commit's), each run is made
-// against both builds in turn, interleaved, and the ratio after/before is printed.
+// against both builds in turn, interleaved (A B / B A / A B ...), and the ratio after/before is printed.
 // With API_BENCH_JSON=FILE it appends one JSON line per (store, build, concurrency) (bench/run.sh all).
 //   npx tsc -p bench/tsconfig.json && node dist/bench/api-send.js [--store sqlite|postgres|both]
 //     [--clients 1,20,50] [--messages 1000] [--runs 3] [--before DIR] [--server-flags="--cpu-prof ..."]
@@ -29,7 +31,7 @@ const RUNS = Number(opt.runs);
 const builds: [string, string][] = [['after', path.join(here, '..')], ...(opt.before ? [['before', path.resolve(opt.before)] as [string, string]] : [])];
 const serverFlags = opt['server-flags']!.split(' ').filter(Boolean);
 
-interface Result { rate: number; p50: number; p99: number; cpuMsPerMsg: number }
+interface Result { rate: number; p50: number; p99: number; cpuMsPerMsg: number; mainCpuMsPerMsg: number; loopMsPerMsg: number }
 
 function lines(child: ChildProcess): () => Promise<string> {
   const rl = readline.createInterface({ input: child.stdout! });
@@ -58,14 +60,17 @@ async function run(root: string, store: string, concurrency: number): Promise<Re
   const next = lines(server);
   const { port, token } = JSON.parse(await next());
   const url = `http://127.0.0.1:${port}/v1/messages`;
-  const cpu = async () => { server.stdin!.write('cpu\n'); return JSON.parse(await next()).cpuMs as number; };
+  const cpu = async () => { server.stdin!.write('cpu\n'); return JSON.parse(await next()) as { cpuMs: number; loopMs: number; mainCpuMs: number }; };
   await runClient(url, token, concurrency, 100);
   const cpu0 = await cpu();
   const r = await runClient(url, token, concurrency, MESSAGES);
-  const cpuMsPerMsg = ((await cpu()) - cpu0) / MESSAGES;
+  const cpu1 = await cpu();
+  const cpuMsPerMsg = (cpu1.cpuMs - cpu0.cpuMs) / MESSAGES;
+  const loopMsPerMsg = (cpu1.loopMs - cpu0.loopMs) / MESSAGES;
+  const mainCpuMsPerMsg = (cpu1.mainCpuMs - cpu0.mainCpuMs) / MESSAGES;
   server.stdin!.write('stop\n');
   await new Promise((resolve) => server.once('exit', resolve));
-  return { ...r, cpuMsPerMsg };
+  return { ...r, cpuMsPerMsg, mainCpuMsPerMsg, loopMsPerMsg };
 }
 
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -74,10 +79,12 @@ console.log(`${MESSAGES} messages per run, median of ${RUNS}; builds: ${builds.m
 for (const store of stores) {
   for (const c of clients) {
     const results = new Map<string, Result[]>(builds.map(([n]) => [n, []]));
-    for (let i = 0; i < RUNS; i++) for (const [name, root] of builds) results.get(name)!.push(await run(root, store, c));
+    for (let i = 0; i < RUNS; i++) {
+      for (const [name, root] of i % 2 === 0 ? builds : [...builds].reverse()) results.get(name)!.push(await run(root, store, c));
+    }
     const meds = new Map([...results].map(([n, rs]) => [n, median(rs)]));
     for (const [name, m] of meds) {
-      console.log(`${store} ${name} ${c} clients: ${m.rate.toFixed(0)} msg/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, relay CPU ${m.cpuMsPerMsg.toFixed(2)} ms/msg`);
+      console.log(`${store} ${name} ${c} clients: ${m.rate.toFixed(0)} msg/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, relay CPU ${m.cpuMsPerMsg.toFixed(2)} ms/msg, main thread ${m.mainCpuMsPerMsg.toFixed(2)} ms/msg, event loop ${m.loopMsPerMsg.toFixed(2)} ms/msg`);
       const json = process.env.API_BENCH_JSON;
       if (json) {
         appendFileSync(json, `${JSON.stringify({ ts: new Date().toISOString(), bench: 'api-send', store, build: name, concurrency: c, messages: MESSAGES, runs: RUNS, ...m, loadavg_after: loadavg() })}\n`);
@@ -85,7 +92,7 @@ for (const store of stores) {
     }
     if (meds.has('before')) {
       const a = meds.get('after')!, b = meds.get('before')!;
-      console.log(`${store} ${c} clients: after/before msg/s ${(a.rate / b.rate).toFixed(2)}x, CPU/msg ${(a.cpuMsPerMsg / b.cpuMsPerMsg).toFixed(2)}x (load ${loadavg()})`);
+      console.log(`${store} ${c} clients: after/before msg/s ${(a.rate / b.rate).toFixed(2)}x, CPU/msg ${(a.cpuMsPerMsg / b.cpuMsPerMsg).toFixed(2)}x, main thread/msg ${(a.mainCpuMsPerMsg / b.mainCpuMsPerMsg).toFixed(2)}x, loop/msg ${(a.loopMsPerMsg / b.loopMsPerMsg).toFixed(2)}x (load ${loadavg()})`);
     }
   }
 }

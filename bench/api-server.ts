@@ -3,16 +3,20 @@
 // a fresh PostgreSQL database, with one account, one sending domain (Ed25519) and one API key.
 // Imports the relay from the dist tree given as argv[2] (this checkout's by default), so one
 // invocation can compare two builds. Prints {port, token}; then answers stdin lines:
-// "cpu" -> {cpuMs} (this process, SQLite worker thread included), "stop" -> closes and exits.
+// "cpu" -> {cpuMs, loopMs} (cpuMs: this process, SQLite worker thread and libuv's pool included;
+// loopMs: the main thread's event loop busy, performance.eventLoopUtilization, wall time;
+// mainCpuMs: the main thread's own CPU, /proc/self/task/PID/schedstat), "stop" -> closes and exits.
 //   node dist/bench/api-server.js [distRoot] [sqlite|postgres]
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
+import { performance } from 'node:perf_hooks';
 
 const root = path.resolve(process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..'));
 const storeKind = process.argv[3] ?? 'sqlite';
@@ -50,7 +54,8 @@ process.stdout.write(`${JSON.stringify({ port: api.address.port, token: tenant.t
 for await (const line of readline.createInterface({ input: process.stdin })) {
   if (line === 'cpu') {
     const u = process.cpuUsage();
-    process.stdout.write(`${JSON.stringify({ cpuMs: (u.user + u.system) / 1000 })}\n`);
+    const mainCpuMs = Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+    process.stdout.write(`${JSON.stringify({ cpuMs: (u.user + u.system) / 1000, loopMs: performance.eventLoopUtilization().active, mainCpuMs })}\n`);
   } else if (line === 'stop') break;
 }
 await api.close();
