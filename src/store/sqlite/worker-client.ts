@@ -1,11 +1,8 @@
 // The main-thread end of the database worker: request id → promise. The worker is kept referenced
 // only while requests are pending, so a forgotten close() never keeps a CLI process alive, yet
 // the process cannot exit while a commit is still outstanding.
-// The calls made in one turn of the event loop travel in one postMessage (an array, in call order),
-// and the worker answers each of its batches (a group commit, a run of reads) in one message too:
-// a postMessage costs a structured clone and a wake-up of the other thread, whatever its size.
 import { Worker } from 'node:worker_threads';
-import type { Op, WorkerConfig, WorkerReady, WorkerRequest, WorkerResponse } from './protocol.js';
+import type { Op, WorkerConfig, WorkerReady, WorkerResponse } from './protocol.js';
 
 type Failure = Extract<WorkerResponse, { ok: false }>;
 interface Waiter { resolve(v: unknown): void; reject(f: Failure): void }
@@ -14,17 +11,12 @@ export class WorkerClient {
   #pending = new Map<number, Waiter>();
   #nextId = 1;
   #dead: string | null = null;
-  /** Requests not yet posted (sent at the next check phase, setImmediate) and their transfer lists. */
-  #outbox: WorkerRequest[] = [];
-  #outboxTransfers: ArrayBuffer[][] = [];
-  #flushScheduled = false;
-  readonly #flush = () => this.#post();
 
   /** Told of each commit that changed rows (the store's availability: the disk takes writes again). */
   onWrote: () => void = () => undefined;
 
   private constructor(private readonly worker: Worker, private readonly onDead: (reason: string) => void) {
-    worker.on('message', (msgs: WorkerResponse[]) => { for (const m of msgs) this.#settle(m); });
+    worker.on('message', (msg: WorkerResponse) => this.#settle(msg));
     worker.on('error', (err) => this.#fail(`database worker crashed: ${err.message}`));
     worker.on('exit', () => this.#fail('database worker exited'));
   }
@@ -54,32 +46,10 @@ export class WorkerClient {
     if (this.#pending.size === 0) this.worker.ref();
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#outbox.push({ id, op, args });
-      this.#outboxTransfers.push(transfer);
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(this.#flush);
+      try { this.worker.postMessage({ id, op, args }, transfer); } catch (err) { // e.g. a buffer already transferred
+        this.#settle({ id, ok: false, kind: 'write', message: String((err as Error)?.message ?? err) });
       }
     });
-  }
-
-  /** Posts the calls of this turn in one message. */
-  #post(): void {
-    this.#flushScheduled = false;
-    const batch = this.#outbox;
-    const transfers = this.#outboxTransfers;
-    this.#outbox = [];
-    this.#outboxTransfers = [];
-    if (this.#dead) return; // #fail rejected them
-    try {
-      this.worker.postMessage(batch, transfers.length === 1 ? transfers[0] : transfers.flat());
-    } catch { // e.g. a buffer already transferred: nothing was sent; one by one, so only the culprit fails
-      batch.forEach((req, i) => {
-        try { this.worker.postMessage([req], transfers[i]); } catch (err) {
-          this.#settle({ id: req.id, ok: false, kind: 'write', message: String((err as Error)?.message ?? err) });
-        }
-      });
-    }
   }
 
   /** Commits what is in flight, closes the database and ends the thread. */

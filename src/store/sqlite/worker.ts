@@ -7,8 +7,6 @@
 // after the answers, asynchronously, so unlinks never hold up a group commit.
 // Each answer says whether its commit changed rows (`wrote`): only such a commit proves, after a
 // full disk, that writes work again (an empty one touches no file).
-// Requests arrive in arrays (the calls of one main-thread turn, in order); the answers of one
-// turn here (a batch of requests, a group commit) leave in one array too (an Outbox).
 import { parentPort, workerData } from 'node:worker_threads';
 import { ACCOUNT_READS, ACCOUNT_WRITES } from './account-ops.js';
 import { BREAKER_READS, BREAKER_WRITES } from './breaker-ops.js';
@@ -132,34 +130,6 @@ function sweepOrphans(db: Db, cfg: WorkerConfig): number {
   return orphans.length;
 }
 
-/** Answers gathered during one task and posted together at its end (a microtask). */
-class Outbox {
-  #msgs: WorkerResponse[] = [];
-  #transfer: ArrayBuffer[] = [];
-  #scheduled = false;
-  readonly #flush = () => this.flush();
-  constructor(private readonly port: NonNullable<typeof parentPort>) {}
-
-  send(r: WorkerResponse, transfer: ArrayBuffer[] = []): void {
-    this.#msgs.push(r);
-    for (const t of transfer) this.#transfer.push(t);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      queueMicrotask(this.#flush);
-    }
-  }
-
-  flush(): void {
-    this.#scheduled = false;
-    if (this.#msgs.length === 0) return;
-    const msgs = this.#msgs;
-    const transfer = this.#transfer;
-    this.#msgs = [];
-    this.#transfer = [];
-    this.port.postMessage(msgs, transfer);
-  }
-}
-
 function main(): void {
   const port = parentPort!;
   const cfg = workerData as WorkerConfig;
@@ -173,11 +143,10 @@ function main(): void {
     port.postMessage({ ready: false, message: String(e?.message ?? err), code: e?.code } satisfies WorkerReady);
     return;
   }
-  const outbox = new Outbox(port);
-  const send = (r: WorkerResponse, transfer?: ArrayBuffer[]) => outbox.send(r, transfer);
+  const send = (r: WorkerResponse, transfer: ArrayBuffer[] = []) => port.postMessage(r, transfer);
   const committer = new GroupCommitter(conns.writer, cfg.spoolDir, send);
   let closed = false;
-  const handle = (req: WorkerRequest): void => {
+  port.on('message', (req: WorkerRequest) => {
     if (closed) return send(failure(req.id, new Error('queue store is closed'), 'write'));
     if (req.op === 'close') {
       closed = true;
@@ -185,7 +154,6 @@ function main(): void {
       conns.reader.close();
       conns.writer.close();
       send({ id: req.id, ok: true, result: null });
-      outbox.flush();
       return port.close();
     }
     if (isReadOp(req.op)) {
@@ -196,8 +164,7 @@ function main(): void {
       return;
     }
     committer.execute(req);
-  };
-  port.on('message', (reqs: WorkerRequest[]) => { for (const req of reqs) handle(req); });
+  });
   port.postMessage({ ready: true, swept } satisfies WorkerReady);
 }
 
