@@ -418,9 +418,21 @@ export class Connection {
     this.#clearTimer();
     const socket = this.#socket;
     if (socket.destroyed) return;
+    // QUIT answered on a plaintext socket, nothing of the client's left unread: close as soon as
+    // the 221 is in the kernel, as Postfix does (a close with nothing unread sends FIN, not RST).
+    // Still reading, a client's abortive close (SO_LINGER 0: smtp-source, many libraries) came
+    // back as an ECONNRESET read: an Error with a formatted stack per connection (~1.4 % of the
+    // main thread on workload i).
+    const bye = this.#out.at(-1)?.code === 221 && socket === this.raw && this.#buf.length === 0 && this.#inbox.length === 0;
     const text = this.#out.map(formatReply).join('');
     this.#out = [];
     socket.end(text);
+    if (bye) {
+      if (socket.writableLength === 0) socket.destroy();
+      else socket.once('finish', () => socket.destroy());
+      setTimeout(() => this.destroy(), LINGER_MS).unref(); // a client not reading our 221
+      return;
+    }
     socket.resume(); // keep draining what the client still sends, so our last reply is not lost to a reset
     setTimeout(() => this.destroy(), LINGER_MS).unref();
   }
