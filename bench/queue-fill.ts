@@ -254,6 +254,26 @@ async function copySqlite(dataDir: string, copies: number, nextBase: number, pro
   }
 }
 
+/**
+ * Completes an SQLite fill that was stopped (its committed copies are a consistent set): the
+ * templates' own extra 'deferred' events, which a complete fill adds last, and WAL mode. The
+ * templates are the messages of the recipients with id <= TEMPLATES (the copies' ids are offset by
+ * the templates' span). Returns the number of copied recipients.
+ */
+export function finishStoppedSqlite(dataDir: string): number {
+  const db = new Database(path.join(dataDir, 'queue.db'));
+  try {
+    const cols: Record<string, string[]> = { event: (db.pragma('table_info(event)') as { name: string }[]).map((c) => c.name) };
+    db.exec(`CREATE TEMP TABLE bench_template AS SELECT row_number() OVER (ORDER BY id) - 1 AS i, message_id AS id FROM recipient WHERE id <= ${TEMPLATES}`);
+    const done = (db.prepare("SELECT count(*) AS n FROM event e JOIN bench_template t ON e.message_id = t.id AND e.type = 'deferred'").get() as { n: number }).n;
+    if (done === TEMPLATES) db.exec(extraEvents(SQLITE, cols, 0, 0)); // else they are there already
+    db.pragma('journal_mode = WAL');
+    return (db.prepare('SELECT count(*) AS n FROM recipient').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
 async function copyPostgres(url: string, copies: number, nextBase: number, progress: (msg: string) => void): Promise<void> {
   const db = new pg.Client({ connectionString: url });
   await db.connect();
