@@ -18,8 +18,10 @@
 //   npx tsc -p . && npx tsc -p bench/tsconfig.json
 //   SIZES=10000,100000,1000000 STORES=sqlite,postgres REPS=2 node dist/bench/queue-scale.js
 //   (PL_BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/postgres; KEEP=1 keeps the data sets; PORT_BASE=18125
-//   runs beside another invocation; REUSE_SQLITE=<dataDir> with one SIZES value measures an SQLite
-//   data set filled before, e.g. by a fill that was stopped: its committed copies are a consistent set)
+//   runs beside another invocation, NET=127.0.60 on other loopback addresses; FILL_ONLY=1 fills and keeps
+//   the data sets without measuring; REUSE_SQLITE=<dataDir> or REUSE_PG=<url> with one SIZES value measures
+//   a data set filled before (e.g. by a fill that was stopped: its committed copies are a consistent set),
+//   QUERIES=1 times its store calls first)
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -38,8 +40,13 @@ const MSGS = Number(process.env.MSGS ?? 2000);
 const PG_URL = process.env.PL_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 /** PORT_BASE: another invocation can run beside this one (SMTP, HTTP, sink = base, +1, +74). */
 const PORT_BASE = Number(process.env.PORT_BASE ?? 18025);
-const HOST = '127.0.10.1', SMTP_PORT = PORT_BASE, HTTP_PORT = PORT_BASE + 1, SINK_HOST = '127.0.10.9', SINK_PORT = PORT_BASE + 74;
+/** NET: the loopback /24 of the relay's listener (.1) and the sink (.9); another helper's harness may use 127.0.10. */
+const NET = process.env.NET ?? '127.0.10';
+const HOST = `${NET}.1`, SMTP_PORT = PORT_BASE, HTTP_PORT = PORT_BASE + 1, SINK_HOST = `${NET}.9`, SINK_PORT = PORT_BASE + 74;
 const OUT = path.join(ROOT, 'bench/results', `${new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-')}-queue-scale-${STORES.join('-')}.jsonl`);
+/** FILL_ONLY=1: fill (and time the store calls), keep the data sets, measure nothing else: for fills run apart from the measurement. */
+const FILL_ONLY = process.env.FILL_ONLY === '1';
+const KEEP = process.env.KEEP === '1' || FILL_ONLY;
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'postlane-scale-'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -215,15 +222,20 @@ async function prepare(store: 'sqlite' | 'postgres', n: number): Promise<DataSet
   return { store, n, spec, config: configFor(name, spec), token };
 }
 
-/** An SQLite data set filled earlier (REUSE_SQLITE=<its dataDir>, SIZES=<its N>): kept afterwards. */
-async function reuse(dataDir: string, n: number): Promise<DataSet> {
-  const spec: StoreSpec = { kind: 'sqlite', dataDir };
-  log(`sqlite-${n}: reusing ${dataDir}`);
-  return { store: 'sqlite', n, spec, config: configFor(`sqlite-${n}-reused`, spec), token: await addReadKey(spec), reused: true };
+/** A data set filled earlier (REUSE_SQLITE=<its dataDir> or REUSE_PG=<its URL>, SIZES=<its N>): kept afterwards. */
+async function reuse(store: 'sqlite' | 'postgres', where: string, n: number): Promise<DataSet> {
+  const spec: StoreSpec = store === 'sqlite' ? { kind: 'sqlite', dataDir: where } : { kind: 'postgres', url: where };
+  log(`${store}-${n}: reusing ${where}`);
+  if (process.env.QUERIES === '1') {
+    const queries = await timeQueries(spec);
+    log(`${store}-${n}: store calls (ms, median of 3): ${JSON.stringify(queries)}`);
+    fs.appendFileSync(OUT, JSON.stringify({ queries: `${store}-${n}`, n, loadavg: loadavg(), ...queries }) + '\n');
+  }
+  return { store, n, spec, config: configFor(`${store}-${n}-reused`, spec), token: await addReadKey(spec), reused: true };
 }
 
 async function drop(ds: DataSet): Promise<void> {
-  if (process.env.KEEP === '1' || ds.reused) return;
+  if (KEEP || ds.reused) return;
   if (ds.spec.kind === 'sqlite') { fs.rmSync(path.dirname(ds.config), { recursive: true, force: true }); return; }
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
@@ -237,19 +249,21 @@ try {
   await sleep(300);
   log(`results in ${OUT}; load ${loadavg()}; commit ${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim()}`);
   for (const store of STORES) {
-    const empty = await prepare(store, 0);
+    const empty = FILL_ONLY ? undefined! : await prepare(store, 0);
     for (const n of SIZES) {
-      const full = process.env.REUSE_SQLITE ? await reuse(process.env.REUSE_SQLITE, n) : await prepare(store, n);
+      const reused = store === 'sqlite' ? process.env.REUSE_SQLITE : process.env.REUSE_PG;
+      const full = reused ? await reuse(store, reused, n) : await prepare(store, n);
+      if (process.env.FILL_ONLY === '1') { log(`${store}-${n}: filled, kept (FILL_ONLY): ${full.spec.kind === 'sqlite' ? full.spec.dataDir : full.spec.url}`); continue; }
       for (let rep = 0; rep < REPS; rep++) {
         for (const ds of rep % 2 === 0 ? [empty, full] : [full, empty]) results.push(await run(ds, `${store}-${n}`, rep));
       }
       await drop(full);
     }
-    await drop(empty);
+    if (!FILL_ONLY) await drop(empty);
   }
 } finally {
   sink.kill();
-  if (process.env.KEEP !== '1') fs.rmSync(WORK, { recursive: true, force: true });
+  if (!KEEP) fs.rmSync(WORK, { recursive: true, force: true });
 }
 
 // Medians per (store, N, empty|filled), and the median of the paired ratios filled / empty.
