@@ -1,6 +1,6 @@
 // The body part of the QueueStore contract, run by queueStoreContract against every
 // implementation: small bodies (which an implementation may keep inline with the rows) and large
-// ones (beyond any inline limit: SQLite keeps up to 64 KiB in the database) round-trip exactly
+// ones (beyond any inline limit: SQLite keeps up to 256 KiB in the database) round-trip exactly
 // and go away when the message completes; each attempt keeps its TLS result. Interface only.
 import assert from 'node:assert/strict';
 import { newQueueId } from '../../src/message/ids.js';
@@ -51,7 +51,7 @@ async function deliverAll(store: QueueStore, id: string, tls?: AttemptTls): Prom
 
 export function queueBodyContract(it: It): void {
   it('a small binary body round-trips exactly, however it was chunked, and goes when the message completes', async (store) => {
-    const bytes = binary(40_000); // under SQLite's inline limit (64 KiB)
+    const bytes = binary(40_000);
     const id = await enqueue(store, bytes, [1, 0, 7, 16_384, 3, 20_000]);
     assert.deepEqual(await readAll(store.readBody(id)), bytes);
     assert.deepEqual(await readAll(store.readBody(id)), bytes, 'a body can be read again (each attempt reads it)');

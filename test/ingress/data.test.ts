@@ -129,8 +129,8 @@ test('lines over 998 octets (RFC 5322 2.1.1): refused after the data, 550 5.6.0;
 
 test('a client that disconnects mid-DATA leaves nothing stored; the server keeps serving', async () => {
   const c = await atData();
-  // Under the store's inline limit (64 KiB): the partial body is only in memory, never a file.
-  c.write('Subject: cut\r\n\r\n' + 'partial line\r\n'.repeat(1500));
+  // Under the store's inline limit (256 KiB): the partial body is only in memory, never a file.
+  c.write('Subject: cut\r\n\r\n' + 'partial line\r\n'.repeat(2000));
   c.end();
   await eventually(async () => (await spoolFiles()).length === 0);
   assert.deepEqual(await h.storedIds(), []);

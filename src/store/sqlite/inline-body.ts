@@ -9,18 +9,12 @@ import type { BodyWriter } from '../store.js';
 import { bodyPath, FileBodyWriter } from './spool.js';
 
 /**
- * Bodies up to this size are stored in the database; larger ones stream to a spool file. Small
- * mail (the typical message is a few KB) then costs no file syscall at all. A large inline blob
- * is written by the one database thread twice (into the WAL by the group commit, then into
- * queue.db by the checkpoint) and every other queue request waits behind those writes, where a
- * spool file is written and fsynced in libuv's pool, in parallel with other sessions' files; the
- * file costs more CPU (its open/write/fsync/close/unlink syscalls and reads). Measured
- * (bench/README.md, "Large messages", fifth session): 100 KB bodies in files, workload (ii) 1.33x
- * end to end against 256 KiB inline (peak PSS 89 -> 78 MB, relay CPU +17 %); the store alone
- * 1.15-1.53x at 100 KB, but at 48-80 KB no gain (0.84-1.10x) for 0.4-0.7 ms more CPU per
- * message, hence 64 KiB. It also bounds what a session holds until its commit (sessions x 64 KiB).
+ * Bodies up to this size are stored in the database. 256 KiB covers nearly all real mail (the
+ * typical message is a few KB) while bounding what a session holds in memory until its commit
+ * (sessions × 256 KiB worst case) and what one blob adds to a group commit's WAL write; larger
+ * bodies stream to a file, where the per-file syscalls are small next to the bytes moved.
  */
-export const INLINE_MAX_BYTES = 64 * 1024;
+export const INLINE_MAX_BYTES = 256 * 1024;
 
 const FIRST_CAPACITY = 16 * 1024;
 
