@@ -515,6 +515,10 @@ export class DeliveryScheduler {
     const poll = this.#o.config.delivery.pollInterval;
     const next = await this.#o.store.nextDueAt();
     const until = next === null ? poll : next - this.#o.clock.now();
+    // A short claim does not prove nothing else is due: groups parked by an open breaker, rows
+    // another node was claiming (SKIP LOCKED), a lease that lost a race. Work still due now lets
+    // completions claim again, as before the cut, rather than wait for the poll.
+    if (until <= 0) this.#drainedExcept = null;
     // Due now but not claimed (slots or domains full, or leased elsewhere): completions and the poll wake us.
     this.#wakeIn(until > 0 ? Math.min(until, poll) : poll);
   }
