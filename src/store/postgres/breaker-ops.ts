@@ -11,10 +11,13 @@
 // a watched rate: a delivery) when the scope's window already has its minimum volume and stays
 // under every threshold with it cannot trip anything, whatever runs beside it (a rate's volume only
 // grows, its count does not): it reads the window first, then adds to a shard of its own (1..16,
-// by backend) without waiting and checks nothing. Everything else (bounces, blocks, complaints,
-// a window under its minimum volume or over a threshold) counts on shard 0 and checks as before,
-// one transaction at a time. Sums read every shard; compactStats folds past buckets' shards into
-// shard 0 (foldBreakerShards), so a sum reads at most 16 rows more per counter. What a sharded
+// by backend, in breaker_counter_shard) without waiting and checks nothing. Everything else
+// (bounces, blocks, complaints, a window under its minimum volume or over a threshold) counts on
+// breaker_counter's row and checks as before, one transaction at a time. Sums read both tables;
+// compactStats folds past buckets' shards into breaker_counter (foldBreakerShards), so a sum reads
+// at most 16 rows more per counter. breaker_counter keeps its key and upsert, so a node of the
+// previous release keeps counting while its peers roll forward (its sums miss the shards' volume,
+// which errs toward tripping). What a sharded
 // delivery changes: a bounce counted beside it does not see its volume (not committed yet), so its
 // rate is the one without that in-flight delivery, as if the bounce had come first.
 import {
@@ -23,6 +26,11 @@ import {
   type BreakerRow, type BreakerScope,
 } from '../breaker-rules.js';
 import { LIST, OPEN, RELEASE_HELD, RESUME, SUM_WINDOW, TRIP } from '../sql/breakers.js';
+
+/** SUM_WINDOW over the shared rows and the shards (the same columns; the planner pushes the scope's filter into both). */
+const SUM_WINDOW_SHARDED = SUM_WINDOW.text.replace(/FROM breaker_counter\b/,
+  'FROM (SELECT scope_type, scope_key, bucket, counter, n FROM breaker_counter UNION ALL SELECT scope_type, scope_key, bucket, counter, n FROM breaker_counter_shard) AS counters');
+if (SUM_WINDOW_SHARDED === SUM_WINDOW.text) throw new Error('breaker-ops: SUM_WINDOW no longer reads FROM breaker_counter');
 import type { Conn } from './rows.js';
 
 const policies = new WeakMap<Conn, BreakerPolicy>();
@@ -47,10 +55,10 @@ export async function applyBreakers(c: Conn, account: string, events: readonly B
   if (deltas.length === 0) return [];
   const now = Math.max(...events.map((e) => e.at));
   if (await volumeOnlyAndSafe(c, policy, deltas, checks, now)) {
-    await addCounters(c, deltas, SHARDED);
+    await addCounters(c, deltas, true);
     return [];
   }
-  await addCounters(c, deltas, '0');
+  await addCounters(c, deltas, false);
   const tripped: Breaker[] = [];
   for (const check of checks) {
     const sums = await windowSums(c, policy, check.scope, now);
@@ -68,11 +76,16 @@ export async function applyBreakers(c: Conn, account: string, events: readonly B
 /** A shard of this backend's own (1..16): two results of one account in different backends do not wait on each other. */
 const SHARDED = '1 + pg_backend_pid() % 16';
 
-/** Adds the deltas (sorted: one lock order for every writer) to shard `shard` (an SQL expression). */
-async function addCounters(c: Conn, deltas: readonly BreakerDelta[], shard: string): Promise<void> {
-  await c.query(`INSERT INTO breaker_counter (scope_type, scope_key, bucket, counter, n, shard)
-                 SELECT *, ${shard} FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[])
-                 ON CONFLICT (scope_type, scope_key, bucket, counter, shard) DO UPDATE SET n = breaker_counter.n + excluded.n`,
+const ADD_SHARED = `INSERT INTO breaker_counter (scope_type, scope_key, bucket, counter, n)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[])
+  ON CONFLICT (scope_type, scope_key, bucket, counter) DO UPDATE SET n = breaker_counter.n + excluded.n`;
+const ADD_SHARD = `INSERT INTO breaker_counter_shard (scope_type, scope_key, bucket, counter, n, shard)
+  SELECT *, ${SHARDED} FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[])
+  ON CONFLICT (scope_type, scope_key, bucket, counter, shard) DO UPDATE SET n = breaker_counter_shard.n + excluded.n`;
+
+/** Adds the deltas (sorted: one lock order for every writer) to the shared rows, or to this backend's shard. */
+async function addCounters(c: Conn, deltas: readonly BreakerDelta[], sharded: boolean): Promise<void> {
+  await c.query(sharded ? ADD_SHARD : ADD_SHARED,
   [deltas.map((d) => d.scopeType), deltas.map((d) => d.scopeKey), deltas.map((d) => d.bucket), deltas.map((d) => d.counter), deltas.map((d) => d.n)]);
 }
 
@@ -80,7 +93,7 @@ async function addCounters(c: Conn, deltas: readonly BreakerDelta[], shard: stri
 async function windowSums(c: Conn, policy: BreakerPolicy, scope: BreakerScope, now: number): Promise<Partial<Record<BreakerCounter, number>>> {
   const sums: Partial<Record<BreakerCounter, number>> = {};
   const args = [scope.type, scope.key, now - policy.windowMs + 1, bucketMs(policy.windowMs)];
-  for (const r of (await c.query<{ counter: BreakerCounter; n: string | number }>(SUM_WINDOW.text, args)).rows) sums[r.counter] = Number(r.n);
+  for (const r of (await c.query<{ counter: BreakerCounter; n: string | number }>(SUM_WINDOW_SHARDED, args)).rows) sums[r.counter] = Number(r.n);
   return sums;
 }
 
@@ -89,7 +102,7 @@ async function windowSums(c: Conn, policy: BreakerPolicy, scope: BreakerScope, n
  * the count of a watched rate, and in every checked scope each watched rate's volume already has
  * its minimum without them, and no rate crosses with them added. Volume only lowers a rate, so no
  * volume committed later can make these cross either; a count added later is checked by its own
- * transaction (shard 0, locked). Reads the window once per checked scope (as the check would).
+ * transaction (breaker_counter, locked). Reads the window once per checked scope (as the check would).
  */
 async function volumeOnlyAndSafe(c: Conn, policy: BreakerPolicy, deltas: readonly BreakerDelta[], checks: readonly BreakerCheck[], now: number): Promise<boolean> {
   const watchedCounts = new Set<BreakerCounter>();
@@ -106,16 +119,16 @@ async function volumeOnlyAndSafe(c: Conn, policy: BreakerPolicy, deltas: readonl
 }
 
 /**
- * Folds the shards of buckets before the current one into shard 0 (compactStats, in its transaction): the
+ * Folds the shards of buckets before the current one into breaker_counter (compactStats, in its transaction): the
  * current bucket's shards stay, so no delivery waits on a fold. Returns the rows folded.
  */
 export async function foldBreakerShards(c: Conn, now: number): Promise<number> {
   const before = bucketOf(now, breakerPolicyOf(c).windowMs);
-  const r = await c.query(`WITH moved AS (DELETE FROM breaker_counter WHERE shard > 0 AND bucket < $1 RETURNING scope_type, scope_key, bucket, counter, n)
-    INSERT INTO breaker_counter (scope_type, scope_key, bucket, counter, shard, n)
-    SELECT scope_type, scope_key, bucket, counter, 0, sum(n) FROM moved GROUP BY scope_type, scope_key, bucket, counter
+  const r = await c.query(`WITH moved AS (DELETE FROM breaker_counter_shard WHERE bucket < $1 RETURNING scope_type, scope_key, bucket, counter, n)
+    INSERT INTO breaker_counter (scope_type, scope_key, bucket, counter, n)
+    SELECT scope_type, scope_key, bucket, counter, sum(n) FROM moved GROUP BY scope_type, scope_key, bucket, counter
     ORDER BY scope_type, scope_key, bucket, counter
-    ON CONFLICT (scope_type, scope_key, bucket, counter, shard) DO UPDATE SET n = breaker_counter.n + excluded.n`, [before]);
+    ON CONFLICT (scope_type, scope_key, bucket, counter) DO UPDATE SET n = breaker_counter.n + excluded.n`, [before]);
   return r.rowCount ?? 0;
 }
 

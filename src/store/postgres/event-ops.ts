@@ -157,6 +157,7 @@ export async function purgeEvents(c: Conn, before: number): Promise<number> {
   await c.query('DELETE FROM webhook_attempt WHERE at < $1', [before]);
   await c.query('DELETE FROM usage_counter WHERE window_end < $1', [before]);
   await c.query('DELETE FROM breaker_counter WHERE bucket < $1', [before]);
+  await c.query('DELETE FROM breaker_counter_shard WHERE bucket < $1', [before]);
   return removed;
 }
 

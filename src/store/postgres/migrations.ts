@@ -594,13 +594,22 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
     sql: `
       -- Issue 14, the breaker counters' hot rows: a result that only adds volume (a delivery) when
       -- the scope's window already has its minimum volume and stays under every threshold cannot
-      -- trip anything, so it adds to a shard of its own (1..16, by backend) instead of the row every
-      -- other result of the account waits on (breaker-ops.ts). Shard 0 is the locked row as before;
-      -- sums read every shard; compactStats folds past buckets' shards into shard 0.
-      ALTER TABLE breaker_counter ADD COLUMN shard smallint NOT NULL DEFAULT 0;
-      ALTER TABLE breaker_counter DROP CONSTRAINT breaker_counter_pkey;
-      ALTER TABLE breaker_counter ADD PRIMARY KEY (scope_type, scope_key, bucket, counter, shard);
-      CREATE INDEX breaker_counter_shard ON breaker_counter (bucket) WHERE shard > 0;
+      -- trip anything, so it adds to a shard of its own (1..16, by backend) in breaker_counter_shard
+      -- instead of the breaker_counter row every other result of the account waits on
+      -- (breaker-ops.ts). Sums read both tables; compactStats folds past buckets' shards into
+      -- breaker_counter. A table of its own, not a shard column in breaker_counter's key: a node of
+      -- the previous release, still running while its peers roll forward, upserts breaker_counter
+      -- ON CONFLICT on its four-column key, which must stay.
+      CREATE TABLE breaker_counter_shard (
+        scope_type text NOT NULL,
+        scope_key  text NOT NULL,
+        bucket     bigint NOT NULL,
+        counter    text NOT NULL,
+        shard      smallint NOT NULL,
+        n          bigint NOT NULL,
+        PRIMARY KEY (scope_type, scope_key, bucket, counter, shard)
+      );
+      CREATE INDEX breaker_counter_shard_bucket ON breaker_counter_shard (bucket);
     `,
   },
 ];

@@ -22,7 +22,7 @@ import { PostgresQueueStore } from './postgres-store.js';
 const logger = createLogger('silent');
 const ADMIN_URL = process.env.PL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB_NAME = `postlane_test_${randomBytes(6).toString('hex')}`;
-const TABLES = 'queued_message, message_body, recipient, attempt, smtp_user, smtp_user_domain, sending_domain, dkim_key, destination_slot, api_key, usage_counter, event, webhook, webhook_delivery, webhook_attempt, idempotency_key, suppression, soft_bounce, stat_counter, stat_delta, queue_count, queue_count_delta, installation_secret, breaker, breaker_counter, dashboard_session, dashboard_user, egress_source, warmup_count';
+const TABLES = 'queued_message, message_body, recipient, attempt, smtp_user, smtp_user_domain, sending_domain, dkim_key, destination_slot, api_key, usage_counter, event, webhook, webhook_delivery, webhook_attempt, idempotency_key, suppression, soft_bounce, stat_counter, stat_delta, queue_count, queue_count_delta, installation_secret, breaker, breaker_counter, breaker_counter_shard, dashboard_session, dashboard_user, egress_source, warmup_count';
 
 function withDatabase(base: string, db: string): string {
   const u = new URL(base);
@@ -235,12 +235,12 @@ if (unreachable !== null) {
             response: status === 'delivered' ? '250 2.0.0 ok' : '550 5.1.1 user unknown' })), [], { owner: 'n1' });
         }
       };
-      const sharded = async () => Number((await sql.query<{ n: string | null }>("SELECT sum(n) AS n FROM breaker_counter WHERE shard > 0 AND counter = 'final'")).rows[0]!.n ?? 0);
+      const sharded = async () => Number((await sql.query<{ n: string | null }>("SELECT sum(n) AS n FROM breaker_counter_shard WHERE counter = 'final'")).rows[0]!.n ?? 0);
       await send(4, 'delivered'); // under the minimum volume: counted on the shared row, checked
       assert.equal(await sharded(), 0);
       // A bounce being recorded holds the account's and domain's shared rows until its commit.
       await holder.query('BEGIN');
-      await holder.query('UPDATE breaker_counter SET n = n WHERE shard = 0');
+      await holder.query('UPDATE breaker_counter SET n = n');
       let timer: NodeJS.Timeout | undefined;
       const waited = new Promise<'waited'>((resolve) => { timer = setTimeout(() => resolve('waited'), 5000); });
       assert.equal(await Promise.race([send(1, 'delivered').then(() => 'done' as const), waited]), 'done', 'the delivery did not wait for the held rows');
@@ -253,8 +253,9 @@ if (unreachable !== null) {
       await send(1, 'bounced');
       const open = await store.listBreakers({ open: true });
       assert.deepEqual(open.map((b) => `${b.scope.type}:${b.scope.key}:${b.count}/${b.volume}`).sort(), ['account:default:5/10', 'domain:acme.example:5/10']);
-      // The fold moves past buckets' shards into shard 0 and keeps every sum.
-      const totals = 'SELECT scope_type, scope_key, bucket, counter, sum(n)::int AS n FROM breaker_counter GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4';
+      // The fold moves past buckets' shards into breaker_counter and keeps every sum.
+      const totals = `SELECT scope_type, scope_key, bucket, counter, sum(n)::int AS n FROM (SELECT scope_type, scope_key, bucket, counter, n FROM breaker_counter
+        UNION ALL SELECT scope_type, scope_key, bucket, counter, n FROM breaker_counter_shard) AS c GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`;
       const before = (await sql.query(totals)).rows;
       assert.equal(await store.compactStats() >= 0, true);
       assert.equal(await sharded(), 2, 'the current bucket is not folded');
@@ -264,6 +265,28 @@ if (unreachable !== null) {
       assert.deepEqual((await sql.query(totals)).rows, before);
     } finally {
       await holder.end();
+      await sql.end();
+      await store.close();
+    }
+  });
+
+  test('postgres: after v19 a node of the previous release still counts: its four-column upsert of breaker_counter works, and sums see it beside the shards', async () => {
+    await truncate();
+    const store = newStore(2);
+    await store.open();
+    const sql = new pg.Client({ connectionString: url });
+    await sql.connect();
+    try {
+      // The previous release's statement, word for word: ON CONFLICT needs the four-column key.
+      const oldUpsert = `INSERT INTO breaker_counter (scope_type, scope_key, bucket, counter, n)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[])
+                 ON CONFLICT (scope_type, scope_key, bucket, counter) DO UPDATE SET n = breaker_counter.n + excluded.n`;
+      const bucket = Math.floor(Date.now() / 75_000) * 75_000;
+      for (let i = 0; i < 2; i++) await sql.query(oldUpsert, [['account'], ['default'], [bucket], ['final'], [3]]);
+      await sql.query(`INSERT INTO breaker_counter_shard (scope_type, scope_key, bucket, counter, shard, n) VALUES ('account', 'default', $1, 'final', 5, 4)`, [bucket]);
+      const { rows } = await sql.query(`SELECT sum(n)::int AS n FROM (SELECT n FROM breaker_counter WHERE scope_key = 'default' UNION ALL SELECT n FROM breaker_counter_shard WHERE scope_key = 'default') AS c`);
+      assert.equal(rows[0].n, 10);
+    } finally {
       await sql.end();
       await store.close();
     }
