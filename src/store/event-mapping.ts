@@ -10,6 +10,15 @@ export const DEFAULT_META: Readonly<MessageMeta> = Object.freeze({ account: DEFA
 /** The meta stored with a message: the given one, else the default account's (no tags). */
 export const metaOf = (m: Pick<NewMessage, 'meta'>): MessageMeta => m.meta ?? DEFAULT_META;
 
+/**
+ * A DSN about a tenant's message quotes that message: it belongs to the same account (so only that
+ * account can see it), unless the caller set its meta. It goes on the transactional stream whatever
+ * its parent's: a bounce notice to the account's own sender is not campaign mail, so it is neither
+ * behind the broadcast backlog nor held by the breaker its parent's bounces tripped.
+ */
+export const generatedMessage = (m: NewMessage, parent: MessageMeta): NewMessage =>
+  (m.meta ? m : { ...m, meta: { account: parent.account, tags: [], metadata: {}, stream: 'transactional' } });
+
 /** Only mail relayed for a client produces events: not DSNs Postlane generates, not inbound mail. */
 export const hasEvents = (m: { route: 'relay' | 'local'; isBounce: boolean }): boolean => m.route === 'relay' && !m.isBounce;
 

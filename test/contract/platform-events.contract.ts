@@ -124,9 +124,9 @@ export function platformEventsContract(it: PlatformIt): void {
     assert.equal((await store.listEvents({ account: 'default' })).length, 2, 'a recipient already final writes no second event');
   });
 
-  it('events: a DSN generated for a tenant\'s bounce belongs to that tenant and writes no event of its own', async (store) => {
+  it('events: a DSN generated for a tenant\'s bounce belongs to that tenant, is transactional mail, and writes no event of its own', async (store) => {
     await accounts(store, 'acme');
-    const id = await send(store, ['gone@x.example'], { meta: meta('acme') });
+    const id = await send(store, ['gone@x.example'], { meta: meta('acme', { stream: 'broadcast' }) });
     const [job] = await claimAll(store);
     const dsnId = newQueueId();
     const w = store.createBody(dsnId);
@@ -138,6 +138,7 @@ export function platformEventsContract(it: PlatformIt): void {
     };
     await store.recordResults(id, [{ rcptId: job!.recipients[0]!.id, status: 'bounced', response: '550 5.1.1 unknown' }], [{ message: dsn }]);
     assert.equal((await store.getMessageMeta(dsnId))?.account, 'acme', 'only acme may see the DSN quoting its message');
+    assert.equal((await store.getMessageMeta(dsnId))?.stream, 'transactional', 'a bounce notice is not held behind (or by a breaker of) the campaign it reports on');
     assert.deepEqual(types(await store.listEvents({ account: 'acme' })), ['accepted:gone@x.example', 'bounced:gone@x.example']);
     assert.deepEqual(await store.listEvents({ account: 'default' }), []);
   });

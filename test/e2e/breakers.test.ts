@@ -67,7 +67,7 @@ test('a hard-bounce spike pauses the account\'s broadcast mail, transactional ma
   const stats = await eventually(async () => {
     const s = JSON.parse((await relay.cli(['queue', 'stats', '--json'])).stdout) as { held: number; breakers: { held: number }[] };
     return s.held === 20 ? s : null;
-  }, 30_000);
+  }, 30_000).catch(async (e) => { console.log((await relay.cli(['queue', 'stats'])).stdout, (await relay.cli(['queue', 'list'])).stdout); throw e; });
   assert.equal(stats.breakers[0]!.held, 20, 'queue stats says why they are held');
   assert.ok(!mx.messages.some((m) => subjectOf(m.body).startsWith('campaign')), 'no campaign message left while paused');
   assert.match((await relay.cli(['queue', 'stats'])).stdout, /paused: account acme hard bounce .* \(breaker \d+, 20 held\)/);

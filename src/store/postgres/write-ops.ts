@@ -7,7 +7,7 @@
 // message serialize and exactly one of them sees it complete.
 import type { NodeHeartbeat } from '../store.js';
 import type { GeneratedMessage, NewMessage, NewUser, RecipientOutcome, RecordResultsOptions } from '../store.js';
-import { hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.js';
+import { generatedMessage, hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.js';
 import { suppressedResponse } from '../suppression-store.js';
 import type { MessageMeta } from '../platform-store.js';
 import { requireAccount } from './account-ops.js';
@@ -94,16 +94,10 @@ export async function recordResults(
   if (updated === 0 && outcomes.length > 0) return;
   await writeEvents(c, meta.account, events);
   if (opts.delayNotified) await c.query('UPDATE queued_message SET delay_notified = true WHERE id = $1', [messageId]);
-  for (const { g, body } of generated) await put(c, inheritAccount(g.message, meta), now, body);
+  for (const { g, body } of generated) await put(c, generatedMessage(g.message, meta), now, body);
   await completeIfFinal(c, messageId, now);
 }
 
-/**
- * A DSN about a tenant's message quotes that message: it belongs to the same account (so only that
- * account can see it), unless the caller set its meta.
- */
-const inheritAccount = (m: NewMessage, parent: MessageMeta): NewMessage =>
-  (m.meta ? m : { ...m, meta: { account: parent.account, tags: [], metadata: {}, stream: parent.stream } });
 
 /** Stamps completed_at once every recipient is final, and deletes the body with it. */
 async function completeIfFinal(c: Conn, messageId: string, now: number): Promise<void> {

@@ -5,7 +5,7 @@
 // meanwhile is never resurrected or overwritten; the attempt is still kept in the history.
 import type { NodeHeartbeat } from '../store.js';
 import type { GeneratedMessage, NewMessage, NewUser, RecipientOutcome } from '../store.js';
-import { hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.js';
+import { generatedMessage, hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.js';
 import { suppressedResponse } from '../suppression-store.js';
 import type { MessageMeta } from '../platform-store.js';
 import { NO_TRANSPORT_NEEDS } from '../../message/transport-needs.js';
@@ -101,16 +101,10 @@ export function recordResults(
   }
   writeEvents(db, meta.account, events);
   if (opts.delayNotified) sql(db, 'UPDATE queued_message SET delay_notified = 1 WHERE id = ?').run(messageId);
-  generated.forEach((g, i) => put(db, fx, inheritAccount(g.message, meta), now, bodies[i] ?? null));
+  generated.forEach((g, i) => put(db, fx, generatedMessage(g.message, meta), now, bodies[i] ?? null));
   completeIfFinal(db, fx, messageId, now);
 }
 
-/**
- * A DSN about a tenant's message quotes that message: it belongs to the same account (so only that
- * account can see it), unless the caller set its meta.
- */
-const inheritAccount = (m: NewMessage, parent: MessageMeta): NewMessage =>
-  (m.meta ? m : { ...m, meta: { account: parent.account, tags: [], metadata: {}, stream: parent.stream } });
 
 /** Stamps completed_at once every recipient is final; an inline body goes with it, a body file after the commit. */
 function completeIfFinal(db: Db, fx: Effects, messageId: string, now: number): void {
