@@ -1,11 +1,9 @@
 // The database thread. Owns the two better-sqlite3 connections (one writer, one reader) so no
 // synchronous SQLite call or fsync ever runs on the main event loop. Writes are group-committed:
-// the first write request opens a transaction, every request that arrives before the commit runs
-// in it (each in its own savepoint), then the spool directory is fsynced (if a new body file is
-// referenced), the transaction is committed once, and all of them are answered. The commit runs
-// one setImmediate later, or, when the previous commit ended less than GATHER_BUSY_MS before this
-// batch opened (requests are streaming in), after a GATHER_MS timer or as soon as GATHER_MAX
-// requests are in, so that more requests share one fsync. Inline bodies ride in the transaction; body files of finished messages are unlinked
+// the first write request opens a transaction, every request that arrives in the same turn runs
+// in it (each in its own savepoint), and one setImmediate later the spool directory is fsynced
+// (if a new body file is referenced), the transaction is committed once, and all of them are
+// answered. Inline bodies ride in the transaction; body files of finished messages are unlinked
 // after the answers, asynchronously, so unlinks never hold up a group commit.
 // Each answer says whether its commit changed rows (`wrote`): only such a commit proves, after a
 // full disk, that writes work again (an empty one touches no file).
@@ -38,25 +36,12 @@ const READ_HANDLERS: Record<ReadOp, (db: Db, ...args: never[]) => unknown> = { .
 
 interface Pending { id: number; result: unknown; fx: Effects }
 
-const num = (v: string | undefined, d: number): number => (v !== undefined && v !== '' && Number.isFinite(Number(v)) ? Number(v) : d);
-/** How long a batch opened under load waits for more requests (ms; a timer: 1 ms or a little more). */
-const GATHER_MS = num(process.env.GC_GATHER_MS, 1);
-/** A batch is opened "under load" when the previous commit ended less than this before (ms). */
-const GATHER_BUSY_MS = num(process.env.GC_GATHER_BUSY_MS, 1);
-/** A gathering batch commits at the next turn once it holds this many requests. */
-const GATHER_MAX = num(process.env.GC_GATHER_MAX, 64);
-
 class GroupCommitter {
   #pending: Pending[] = [];
   #open = false;
   /** The failure that made SQLite roll the open batch back, if it did. */
   #abortedBy: unknown = null;
   #changesAtBegin = 0;
-  /** The scheduled commit of the open batch: a timer while gathering, else an immediate. */
-  #timer: NodeJS.Timeout | null = null;
-  #immediate: NodeJS.Immediate | null = null;
-  /** performance.now() at the end of the last commit. */
-  #lastCommitEnd = -Infinity;
   readonly #totalChanges: () => number;
   constructor(private readonly db: Db, private readonly spoolDir: string, private readonly send: (r: WorkerResponse, transfer?: ArrayBuffer[]) => void) {
     const stmt = db.prepare('SELECT total_changes()').pluck();
@@ -70,7 +55,6 @@ class GroupCommitter {
     try {
       const result = this.db.transaction(() => handler(this.db, fx, ...(req.args as never[])))(); // a savepoint
       this.#pending.push({ id: req.id, result, fx });
-      if (this.#timer !== null && this.#pending.length >= GATHER_MAX) this.#schedule(false);
     } catch (err) {
       // On SQLITE_FULL, an I/O error or SQLITE_BUSY, SQLite may roll the whole batch back: the
       // requests that already ran in it are lost too, and must fail with the same cause.
@@ -83,8 +67,6 @@ class GroupCommitter {
   commit(): void {
     if (!this.#open) return;
     this.#open = false;
-    if (this.#timer !== null) { clearTimeout(this.#timer); this.#timer = null; }
-    if (this.#immediate !== null) { clearImmediate(this.#immediate); this.#immediate = null; }
     const batch = this.#pending;
     this.#pending = [];
     const abortedBy = this.#abortedBy;
@@ -96,10 +78,8 @@ class GroupCommitter {
     } catch (err) {
       try { if (this.db.inTransaction) this.db.exec('ROLLBACK'); } catch { /* rolled back anyway (disk full): never kill the thread */ }
       for (const p of batch) this.send(failure(p.id, err, 'write'));
-      this.#lastCommitEnd = performance.now();
       return;
     }
-    this.#lastCommitEnd = performance.now();
     const wrote = this.#totalChanges() > this.#changesAtBegin;
     for (const p of batch) this.send({ id: p.id, ok: true, result: p.result, wrote });
     const unlink = batch.flatMap((p) => p.fx.unlink);
@@ -122,15 +102,8 @@ class GroupCommitter {
       return false;
     }
     this.#open = true;
-    this.#schedule(GATHER_MS > 0 && performance.now() - this.#lastCommitEnd < GATHER_BUSY_MS);
+    setImmediate(() => this.commit());
     return true;
-  }
-
-  /** (Re)schedules the open batch's commit: after GATHER_MS when gathering, else at the next check phase. */
-  #schedule(gather: boolean): void {
-    if (this.#timer !== null) { clearTimeout(this.#timer); this.#timer = null; }
-    if (gather) this.#timer = setTimeout(() => { this.#timer = null; this.commit(); }, GATHER_MS);
-    else this.#immediate ??= setImmediate(() => { this.#immediate = null; this.commit(); });
   }
 }
 
