@@ -265,7 +265,8 @@ export class IncomingMessage {
       await this.abort();
       return { reply: queueFailed };
     }
-    this.deps.logger.info({
+    // Built only when logged: the object per message is garbage at the usual level (warn).
+    if (this.deps.logger.isLevelEnabled('info')) this.deps.logger.info({
       event: 'smtp.accepted', id: this.id, from: tx.mailFrom, rcpts: tx.recipients, size: writer.bytesWritten,
       listener: this.origin.listener, user: tx.user, ip: this.origin.clientIp, tls: tx.tls?.protocol ?? null,
     }, 'message accepted');
