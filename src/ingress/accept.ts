@@ -44,6 +44,7 @@ export { receivedHeader, rfc5322Date };
 export const MAX_HEADER_BYTES = 1024 * 1024;
 
 const CRLF2 = Buffer.from('\r\n\r\n');
+const EMPTY = Buffer.alloc(0);
 const queueFailed = reply(451, '4.3.0', 'Temporary local problem, try again later');
 const headerTooBig = reply(554, '5.6.0', 'Header block too large');
 
@@ -87,7 +88,7 @@ export class IncomingMessage {
   #writer: BodyWriter | null = null;
   #header: Buffer[] = [];
   #headerBytes = 0;
-  #tail: Buffer = Buffer.alloc(0);
+  #tail: Buffer = EMPTY; // shared: only ever replaced, never written into
   #inBody = false;
   #failure: Reply | null = null;
   #receivedAt: number;

@@ -132,7 +132,8 @@ export class Connection {
         const line = await this.#readLine();
         if (line === null) break;
         const out = line === TOO_LONG ? this.#session.lineTooLong() : this.#session.handleLine(line);
-        await this.#perform(out);
+        if (out.action || out.close) await this.#perform(out);
+        else this.#record(out); // replies only (most commands): what #perform would do, without its promise
         if (this.#chunked && !this.#session.isReceivingChunks) await this.#dropChunked();
       }
     } catch (err) {
