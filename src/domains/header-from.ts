@@ -26,6 +26,22 @@ export interface HeaderFrom {
 }
 
 const FIELD_BY_NAME = new Map<string, OriginatorField>(ORIGINATOR_FIELDS.map((f) => [f.toLowerCase(), f]));
+/** Every originator field name begins with one of these letters (either case): other lines are skipped unparsed. */
+const FIRST_LETTERS = new Set(ORIGINATOR_FIELDS.flatMap((f) => [f.charCodeAt(0), f.toLowerCase().charCodeAt(0)]));
+/**
+ * A field value that is one plain address, bare or in angle brackets after a display name of plain
+ * words: addressparser() returns exactly that address for it, so it is not run (it builds a token
+ * list per character; ~3 KB per message). Anything else (quotes, comments, groups, several
+ * addresses, encoded words, other characters) goes through addressparser() as before.
+ */
+const SIMPLE_VALUE = /^[ \t]*(?:([A-Za-z0-9._+-]+@[A-Za-z0-9.-]+)|(?:[A-Za-z0-9]+(?:[ \t]+[A-Za-z0-9]+)*[ \t]*)?<([A-Za-z0-9._+-]+@[A-Za-z0-9.-]+)>)[ \t]*$/;
+
+/** The addresses of one originator field's value, as addressparser() (flattened) gives them. */
+function addressesOf(value: string): (string | undefined)[] {
+  const m = SIMPLE_VALUE.exec(value);
+  if (m) return [m[1] ?? m[2]];
+  return addressparser(value, { flatten: true }).map((a) => a.address);
+}
 
 /** The originator fields of a header block (bytes up to the empty line, or the whole message). */
 export function parseHeaderFrom(headerBlock: Buffer | string): HeaderFrom {
@@ -35,12 +51,13 @@ export function parseHeaderFrom(headerBlock: Buffer | string): HeaderFrom {
   const originators: Originator[] = [];
   let fields = 0;
   for (const line of unfolded.split(/\r?\n/)) {
+    if (!FIRST_LETTERS.has(line.charCodeAt(0))) continue;
     const m = /^([!-9;-~]+)[ \t]*:/.exec(line);
     const field = m ? FIELD_BY_NAME.get(m[1]!.toLowerCase()) : undefined;
     if (!field) continue;
     if (field === 'From') fields++;
-    for (const a of addressparser(line.slice(m![0].length), { flatten: true })) {
-      originators.push({ field, domain: a.address ? domainOfAddress(a.address) : null });
+    for (const address of addressesOf(line.slice(m![0].length))) {
+      originators.push({ field, domain: address ? domainOfAddress(address) : null });
     }
   }
   return { domains: originators.filter((o) => o.field === 'From').map((o) => o.domain), fields, originators };

@@ -47,7 +47,7 @@ export class MessageSigner {
   async sign(message: Buffer | Readable, fromDomain: string | null, ctx: { id: string }): Promise<SignOutcome> {
     const own = fromDomain ? await this.#ownKeys(fromDomain) : null;
     const chosen = own ?? (await this.#fallback());
-    if (!own) {
+    if (!own && this.deps.logger.isLevelEnabled('info')) {
       this.deps.logger.info({ event: 'dkim.unconfigured_domain', id: ctx.id, domain: fromDomain, signedAs: chosen?.domain ?? null },
         chosen ? 'From domain is not a sending domain: signed with the fallback domain (not aligned)' : 'From domain is not a sending domain: not signed');
     }

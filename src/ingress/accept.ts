@@ -44,6 +44,7 @@ export { receivedHeader, rfc5322Date };
 export const MAX_HEADER_BYTES = 1024 * 1024;
 
 const CRLF2 = Buffer.from('\r\n\r\n');
+const EMPTY = Buffer.alloc(0);
 const queueFailed = reply(451, '4.3.0', 'Temporary local problem, try again later');
 const headerTooBig = reply(554, '5.6.0', 'Header block too large');
 
@@ -87,7 +88,7 @@ export class IncomingMessage {
   #writer: BodyWriter | null = null;
   #header: Buffer[] = [];
   #headerBytes = 0;
-  #tail: Buffer = Buffer.alloc(0);
+  #tail: Buffer = EMPTY; // shared: only ever replaced, never written into
   #inBody = false;
   #failure: Reply | null = null;
   #receivedAt: number;
@@ -265,7 +266,8 @@ export class IncomingMessage {
       await this.abort();
       return { reply: queueFailed };
     }
-    this.deps.logger.info({
+    // Built only when logged: the object per message is garbage at the usual level (warn).
+    if (this.deps.logger.isLevelEnabled('info')) this.deps.logger.info({
       event: 'smtp.accepted', id: this.id, from: tx.mailFrom, rcpts: tx.recipients, size: writer.bytesWritten,
       listener: this.origin.listener, user: tx.user, ip: this.origin.clientIp, tls: tx.tls?.protocol ?? null,
     }, 'message accepted');

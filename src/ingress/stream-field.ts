@@ -13,11 +13,11 @@ export const STREAM_FIELD = 'x-postlane-stream';
  */
 export function takeHeaderField(header: Buffer, name: string): { header: Buffer; values: string[] } {
   const text = header.toString('latin1');
-  if (!new RegExp(`(^|\\n)${name}[ \\t]*:`, 'i').test(text)) return { header, values: [] };
+  const { present, field } = fieldPatterns(name);
+  if (!present.test(text)) return { header, values: [] };
   const lines = text.split(/(?<=\n)/);
   const kept: string[] = [];
   const values: string[] = [];
-  const field = new RegExp(`^${name}[ \\t]*:(.*)$`, 'is');
   for (let i = 0; i < lines.length; i++) {
     const m = field.exec(lines[i]!);
     if (!m) { kept.push(lines[i]!); continue; }
@@ -26,6 +26,14 @@ export function takeHeaderField(header: Buffer, name: string): { header: Buffer;
     values.push(value.replace(/\s+/g, ' ').trim());
   }
   return { header: Buffer.from(kept.join(''), 'latin1'), values };
+}
+
+/** The two patterns of a field name, built once per name (not per message); neither has the g or y flag, so they keep no state. */
+const patterns = new Map<string, { present: RegExp; field: RegExp }>();
+function fieldPatterns(name: string): { present: RegExp; field: RegExp } {
+  let p = patterns.get(name);
+  if (!p) patterns.set(name, p = { present: new RegExp(`(^|\\n)${name}[ \\t]*:`, 'i'), field: new RegExp(`^${name}[ \\t]*:(.*)$`, 'is') });
+  return p;
 }
 
 /** The header block without any X-Postlane-Stream field (and its folded lines), and the stream the last one named. */

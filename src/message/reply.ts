@@ -16,10 +16,22 @@ export const reply = (code: number, enhanced: string | undefined, text: string |
 
 /** Wire form: "250-first\r\n250 2.0.0 last\r\n". Enhanced code is repeated on every line (RFC 2034). */
 export function formatReply(r: Reply): string {
-  const lines = Array.isArray(r.text) ? r.text : [r.text];
-  return lines
-    .map((line, i) => `${r.code}${i === lines.length - 1 ? ' ' : '-'}${r.enhanced ? r.enhanced + ' ' : ''}${line}`)
-    .join('\r\n') + '\r\n';
+  const code = r.code;
+  const enhanced = r.enhanced ? r.enhanced + ' ' : '';
+  if (typeof r.text === 'string') return `${code} ${enhanced}${r.text}\r\n`; // one line: no array (every reply of a session but EHLO's)
+  const lines = r.text;
+  if (lines.length === 0) return '\r\n';
+  let out = '';
+  for (let i = 0; i < lines.length; i++) out += `${code}${i === lines.length - 1 ? ' ' : '-'}${enhanced}${lines[i]}\r\n`;
+  return out;
+}
+
+/** Several replies in wire form, in order (pipelined replies written at once). */
+export function formatReplies(replies: readonly Reply[]): string {
+  if (replies.length === 1) return formatReply(replies[0]!);
+  let out = '';
+  for (const r of replies) out += formatReply(r);
+  return out;
 }
 
 export const isPositive = (r: Reply) => r.code >= 200 && r.code < 400;

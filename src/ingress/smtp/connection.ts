@@ -17,7 +17,7 @@
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { formatReply, type Reply } from '../../message/reply.js';
+import { formatReplies, type Reply } from '../../message/reply.js';
 import type { Acceptor, IncomingMessage } from '../accept.js';
 import type { QuotaDecision, QuotaSubject } from '../../accounts/quota.js';
 import type { AuthLimiter } from './auth-limiter.js';
@@ -74,7 +74,13 @@ export class Connection {
   #ended = false;
   #eof = false;
   #wake: (() => void) | null = null;
-  #timer: NodeJS.Timeout | null = null;
+  /**
+   * One timer per timeout length, re-armed (refresh) at each wait for input rather than created and
+   * cleared per command; #waitMs names the wait in progress (0: none), so a timer that fires while
+   * we are not waiting, or that belongs to the other length, is ignored.
+   */
+  #timers: { ms: number; timer: NodeJS.Timeout }[] = [];
+  #waitMs = 0;
   #resolveClosed!: () => void;
   readonly #ip: string;
   readonly #logBudget = new SessionLogBudget();
@@ -126,7 +132,8 @@ export class Connection {
         const line = await this.#readLine();
         if (line === null) break;
         const out = line === TOO_LONG ? this.#session.lineTooLong() : this.#session.handleLine(line);
-        await this.#perform(out);
+        if (out.action || out.close) await this.#perform(out);
+        else this.#record(out); // replies only (most commands): what #perform would do, without its promise
         if (this.#chunked && !this.#session.isReceivingChunks) await this.#dropChunked();
       }
     } catch (err) {
@@ -186,7 +193,7 @@ export class Connection {
   }
 
   #record(out: SessionOutput) {
-    this.#out.push(...out.replies);
+    for (const r of out.replies) this.#out.push(r);
     for (const r of out.replies) {
       if (r.code < 400 || !this.#logBudget.allow('smtp.rejected')) continue;
       this.deps.logger.info({ event: 'smtp.rejected', listener: this.deps.session.listener, ip: this.#ip, command: out.command ?? null, code: r.code, enhanced: r.enhanced ?? null }, 'SMTP reply');
@@ -375,9 +382,9 @@ export class Connection {
       if (this.#out.length) { await this.#flush(); continue; }
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
-        this.#timer = setTimeout(() => this.#onTimeout(), timeoutMs);
+        this.#armTimer(timeoutMs);
       });
-      this.#clearTimer();
+      this.#waitMs = 0;
     }
     const chunk = this.#inbox.shift()!;
     this.#inboxBytes -= chunk.length;
@@ -399,7 +406,7 @@ export class Connection {
 
   async #flush(): Promise<void> {
     if (this.#out.length === 0 || this.#socket.destroyed) { this.#out = []; return; }
-    const text = this.#out.map(formatReply).join('');
+    const text = formatReplies(this.#out);
     this.#out = [];
     this.#socket.write(text);
     if (this.#socket.writableLength > WRITE_HIGH_BYTES) {
@@ -424,7 +431,7 @@ export class Connection {
     // back as an ECONNRESET read: an Error with a formatted stack per connection (~1.4 % of the
     // main thread on workload i).
     const bye = this.#out.at(-1)?.code === 221 && socket === this.raw && this.#buf.length === 0 && this.#inbox.length === 0;
-    const text = this.#out.map(formatReply).join('');
+    const text = formatReplies(this.#out);
     this.#out = [];
     socket.end(text);
     if (bye) {
@@ -444,8 +451,15 @@ export class Connection {
     });
   }
 
+  /** Starts the wait's timeout: this length's timer re-armed, or a new one the first time. */
+  #armTimer(ms: number) {
+    this.#waitMs = ms;
+    for (const t of this.#timers) if (t.ms === ms) { t.timer.refresh(); return; }
+    this.#timers.push({ ms, timer: setTimeout(() => { if (this.#waitMs === ms && this.#wake) this.#onTimeout(); }, ms) });
+  }
+
   #onTimeout() {
-    this.#timer = null;
+    this.#waitMs = 0;
     this.deps.logger.info({ event: 'smtp.timeout', listener: this.deps.session.listener, ip: this.#ip }, 'client timed out');
     if (this.#session && !this.#ended) this.#out.push(...this.#session.timedOut().replies);
     this.#ended = true;
@@ -471,8 +485,9 @@ export class Connection {
   }
 
   #clearTimer() {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#waitMs = 0;
+    for (const t of this.#timers) clearTimeout(t.timer);
+    this.#timers = [];
   }
 }
 

@@ -202,7 +202,7 @@ export class SmtpSession {
   handleLine(line: Buffer): SessionOutput {
     const auth = this.#waiting.startsWith('auth-');
     if (!auth && this.#waiting !== 'command') throw new Error(`SmtpSession: line while waiting for ${this.#waiting}`);
-    const isAuthLine = auth || /^AUTH /i.test(line.subarray(0, 5).toString('latin1'));
+    const isAuthLine = auth || startsWithAuth(line);
     if (line.length > (isAuthLine ? MAX_AUTH_LINE : MAX_COMMAND_LINE)) return this.lineTooLong();
     if (line.includes(0)) return this.#finish(this.#endAuth(say(reply(500, '5.5.2', 'NUL bytes are not allowed'))), auth ? 'AUTH' : undefined);
     let text: string;
@@ -319,13 +319,19 @@ export class SmtpSession {
   /** Applies what every step shares: RFC 2034 codes only after EHLO, the error budget, closing. */
   #finish(step: Step, command?: string, isClientError = true): SessionOutput {
     let replies = step.replies;
-    if (isClientError && replies.some((r) => r.code >= 500) && ++this.#badCommands >= this.opts.maxBadCommands && !replies.some((r) => r.close)) {
+    let refused = false;
+    let close = false;
+    for (const r of replies) { if (r.code >= 500) refused = true; if (r.close) close = true; }
+    if (isClientError && refused && ++this.#badCommands >= this.opts.maxBadCommands && !close) {
       replies = [...replies, R.tooManyErrors];
+      close = true;
     }
-    if (!this.#esmtp) replies = replies.map(({ enhanced: _drop, ...r }) => r);
-    const close = replies.some((r) => r.close);
+    if (!this.#esmtp) replies = replies.map(withoutEnhanced);
     if (close) this.#waiting = 'closed';
-    return { replies, close, ...(step.action && !close ? { action: step.action } : {}), ...(command ? { command } : {}) };
+    const out: SessionOutput = { replies, close };
+    if (step.action && !close) out.action = step.action;
+    if (command) out.command = command;
+    return out;
   }
 
   #dispatch(verb: string, arg: string): Step {
@@ -557,6 +563,15 @@ export class SmtpSession {
       ...(tx.params.requireTls ? { requireTls: true } : {}),
     };
   }
+}
+
+/** RFC 2034: no enhanced codes before EHLO (the reply's other fields kept as they are). */
+const withoutEnhanced = (r: Reply): Reply => (r.enhanced === undefined && !Object.hasOwn(r, 'enhanced') ? r : (({ enhanced: _drop, ...rest }) => rest)(r));
+
+/** The line begins with "AUTH " in any case (ASCII only, as /^AUTH /i): AUTH lines may be longer. */
+function startsWithAuth(line: Buffer): boolean {
+  return line.length >= 5 && (line[0]! | 0x20) === 0x61 && (line[1]! | 0x20) === 0x75 && (line[2]! | 0x20) === 0x74
+    && (line[3]! | 0x20) === 0x68 && line[4] === 0x20;
 }
 
 /** MAIL … REQUIRETLS where it is not offered: mx never offers it; submission only once TLS is on (RFC 8689). */

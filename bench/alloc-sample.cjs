@@ -1,0 +1,22 @@
+// Preload (`node --require bench/alloc-sample.cjs …`, or PL_PRELOAD= in relays/postlane-variant.sh):
+// V8's sampling heap profiler with the objects that were collected kept in the profile, i.e. what
+// was ALLOCATED (--heap-prof keeps only what is still live at the end, useless for garbage).
+// Written at exit to $ALLOC_DIR/alloc-<pid>-<start ms>.heapprofile (one per thread: the SQLite
+// worker gets its own, the main thread's is the larger); ALLOC_INTERVAL bytes per sample (16384).
+// Add --no-turbo-inlining to attribute inlined callees' allocations to themselves, not their caller.
+const inspector = require('node:inspector');
+const fs = require('node:fs');
+const session = new inspector.Session();
+session.connect();
+const started = Date.now();
+session.post('HeapProfiler.enable');
+session.post('HeapProfiler.startSampling', {
+  samplingInterval: Number(process.env.ALLOC_INTERVAL || 16384),
+  includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true,
+}, (err) => { if (err) console.error('alloc-sample: could not start', err); });
+process.on('exit', () => {
+  session.post('HeapProfiler.stopSampling', (err, r) => {
+    if (err) return console.error('alloc-sample:', err);
+    fs.writeFileSync(`${process.env.ALLOC_DIR || '.'}/alloc-${process.pid}-${started}.heapprofile`, JSON.stringify(r.profile));
+  });
+});
