@@ -13,7 +13,7 @@ test('a slow client is timed out: 421 4.4.2 and close, between commands and duri
     const c = await Client.connect(h.port('mx'));
     assert.equal(await c.read(), '220 relay.test Postlane ESMTP\r\n');
     assert.equal(await c.read(15_000), '421 Timeout, closing connection\r\n', 'before EHLO: no enhanced code');
-    assert.ok(Date.now() - t0 >= 300, 'not before commandTimeout');
+    assert.ok(Date.now() - t0 >= 290, 'not before commandTimeout (less a timer\'s clock rounding)');
     assert.equal(await c.isClosedWithin(), true);
 
     const d = await Client.ready(h.port('mx'), 'plain');
