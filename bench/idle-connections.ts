@@ -25,16 +25,21 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../.
 /** IDLE_ROOT: another checkout's built relay (a before/after comparison); default this one. */
 const BIN = path.join(process.env.IDLE_ROOT ?? ROOT, 'bin/postlane.js');
 
+/** IDLE_NET=127.0.X: every address in that /24 (sessions from .1 up, PER_IP each, the listener on
+ *  .254, the timed clients from .251–.253) and IDLE_PORT, so that benches of others run beside it. */
+const NET = process.env.IDLE_NET;
 /** The i-th idle session's source address: 127.0.x.y from 127.0.1.1 up, PER_IP sessions each. */
 function sourceOf(i: number): string {
   const k = Math.floor(i / PER_IP);
+  if (NET) { if (k >= 250) throw new Error('IDLE_NET: at most 250 × IDLE_PER_IP sessions'); return `${NET}.${1 + k}`; }
   return `127.0.${1 + Math.floor(k / 254)}.${1 + (k % 254)}`;
 }
+const LISTEN = NET ? `${NET}.254` : '127.0.0.1';
 
 /** Connects from `localAddress`, reads the greeting, optionally says EHLO and reads its reply. */
 function openSession(port: number, localAddress: string, ehlo: boolean): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port, localAddress });
+    const s = net.connect({ host: LISTEN, port, localAddress });
     let text = '';
     let greeted = false;
     const onData = (d: Buffer) => {
@@ -83,7 +88,7 @@ async function startRelay(dir: string, port: number): Promise<ChildProcess> {
   const config = {
     hostname: 'relay.bench.test', dataDir: path.join(dir, 'data'), metrics: false,
     smtp: {
-      submission: false, submissions: false, mx: false, alt: { host: '127.0.0.1', port },
+      submission: false, submissions: false, mx: false, alt: { host: LISTEN, port },
       relayNetworks: ['127.0.0.0/8'], maxConnections: N + 100, maxConnectionsPerIp: 50, commandTimeout: '30m',
     },
     delivery: { smarthost: '127.0.0.1:9', tls: 'none' },
@@ -105,7 +110,7 @@ async function startRelay(dir: string, port: number): Promise<ChildProcess> {
 async function main(): Promise<void> {
   if (process.argv[2] === '--client') return runClient(Number(process.argv[3]));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postlane-idle-'));
-  const port = 20000 + (process.pid % 20000);
+  const port = Number(process.env.IDLE_PORT ?? 20000 + (process.pid % 20000));
   const relay = await startRelay(dir, port);
   const client = fork(new URL(import.meta.url).pathname, ['--client', String(port)], { execArgv: [], stdio: 'inherit' });
   // the client needs the same number of descriptors: it inherits the limit of this process, raised below if needed
@@ -126,7 +131,7 @@ async function main(): Promise<void> {
     const times: number[] = [];
     for (let i = 0; i < GREETINGS; i++) {
       const t0 = performance.now();
-      const s = await openSession(port, `127.1.0.${i + 1}`, false);
+      const s = await openSession(port, NET ? `${NET}.${251 + (i % 3)}` : `127.1.0.${i + 1}`, false);
       times.push(performance.now() - t0);
       s.end('QUIT\r\n');
     }

@@ -1,0 +1,58 @@
+// bin/postlane.js runs dist/bundle (scripts/bundle.mjs, built by `npm run build` and `npm test`)
+// when it is at least as new as tsc's dist/src, else dist/src: a tsc-only rebuild never runs a
+// stale bundle. The end-to-end tests (test/helpers/relay-process.ts) start the relay through the
+// launcher, so under `npm test` they run the bundle.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
+
+test('the launcher runs the bundle only when it is at least as new as tsc\'s output', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-launcher-'));
+  try {
+    await fs.mkdir(path.join(dir, 'bin'));
+    await fs.copyFile(path.join(ROOT, 'bin/postlane.js'), path.join(dir, 'bin/postlane.js'));
+    await fs.writeFile(path.join(dir, 'package.json'), '{"type":"module"}');
+    const src = path.join(dir, 'dist/src/cli/index.js');
+    const bundle = path.join(dir, 'dist/bundle/cli.js');
+    await fs.mkdir(path.dirname(src), { recursive: true });
+    await fs.writeFile(src, "console.log('src');");
+    const which = async (env: Record<string, string> = {}) =>
+      (await run(process.execPath, [path.join(dir, 'bin/postlane.js')], { env: { ...process.env, ...env } })).stdout.trim();
+
+    assert.equal(await which(), 'src', 'no bundle');
+    await fs.mkdir(path.dirname(bundle), { recursive: true });
+    await fs.writeFile(bundle, "console.log('bundle');");
+    const t = new Date();
+    await fs.utimes(src, t, t);
+    await fs.utimes(bundle, t, t);
+    assert.equal(await which(), 'bundle', 'the bundle built after tsc');
+    assert.equal(await which({ POSTLANE_NO_BUNDLE: '1' }), 'src', 'POSTLANE_NO_BUNDLE=1');
+    const later = new Date(t.getTime() + 5000);
+    await fs.utimes(src, later, later);
+    assert.equal(await which(), 'src', 'tsc ran after the bundle was built: the bundle is stale');
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the bundle reads files next to the original modules and starts its own store worker', async (t) => {
+  const cli = path.join(ROOT, 'dist/bundle/cli.js');
+  const stat = await fs.stat(cli).catch(() => null);
+  if (!stat) return t.skip('no dist/bundle (npm run build makes it)');
+  const { version } = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  // version.ts reads ../../../package.json relative to its own dist/src location
+  assert.equal((await run(process.execPath, [cli, '--version'])).stdout.trim(), version);
+  const chunks = await fs.readdir(path.dirname(cli));
+  assert.ok(chunks.includes('sqlite-worker.js'));
+  const client = chunks.filter((f) => f.endsWith('.js')).map((f) => path.join(path.dirname(cli), f));
+  const texts = await Promise.all(client.map((f) => fs.readFile(f, 'utf8')));
+  assert.ok(texts.some((s) => s.includes('new URL(`./sqlite-worker.js`,import.meta.url)')), 'the worker client starts the bundled worker');
+  assert.ok(!texts.some((s) => /\.\.\/src\/store\/sqlite\/worker\.js/.test(s)), 'not the worker of dist/src');
+});
