@@ -2,7 +2,8 @@
 // on data sets filled by queue-fill.ts (bench/queue-scale.ts FILL_ONLY=1), against an empty one, in
 // one process, interleaved. Each run opens the store on one data set and pushes MSGS × 4 KB
 // messages through the relay's store calls: createBody + put (CONC at a time: the group commit
-// batches them), claimDue (40 at a time), recordResults 'delivered' (CONC at a time). It reports
+// batches them), claimDue (40 at a time), recordResults 'delivered' (CONC at a time; READ=1: the
+// body read back first). It reports
 // the process CPU (all threads: the store worker's SQLite included) per message and the wall time.
 //   npx tsc -p bench/tsconfig.json
 //   DIRS=<emptyDataDir>,<filledDataDir>,… REPS=3 node dist/bench/backlog-store.js
@@ -24,6 +25,8 @@ const VARIANTS = (process.env.VARIANTS ?? 'base:').split(',').map((v) => {
   return { name: name!, env: Object.fromEntries(env.split(' ').filter(Boolean).map((kv) => kv.split('=') as [string, string])) };
 });
 const OUT = process.env.OUT;
+/** READ=1: each delivery reads its body back (the reader connection, as the relay's delivery does). */
+const READ = process.env.READ === '1';
 const logger = createLogger('silent');
 const BODY = Buffer.from('Subject: x\r\n\r\n' + 'La de da de da 1. La de da de da 2. La de da de da 3. La de da de da 4.\r\n'.repeat(56).slice(0, 4096));
 const origin = { listener: 'alt', clientIp: '127.0.0.1', user: null };
@@ -55,6 +58,7 @@ async function run(dir: string, env: Record<string, string>): Promise<{ cpuMsPer
       if (jobs.length === 0) throw new Error(`${left} not claimable`);
       left -= jobs.length;
       await pool(jobs, CONC, async (job) => {
+        if (READ) for await (const chunk of store.readBody(job.messageId)) void chunk; // what the delivery sends
         await store.recordResults(job.messageId, job.recipients.map((r) => ({
           rcptId: r.id, status: 'delivered' as const, host: 'sink.test', remoteIp: '127.0.0.9', response: '250 2.0.0 Ok', durationMs: 3,
         })));
