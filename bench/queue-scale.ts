@@ -47,6 +47,7 @@ const OUT = path.join(ROOT, 'bench/results', `${new Date().toISOString().slice(0
 /** FILL_ONLY=1: fill (and time the store calls), keep the data sets, measure nothing else: for fills run apart from the measurement. */
 const FILL_ONLY = process.env.FILL_ONLY === '1';
 const KEEP = process.env.KEEP === '1' || FILL_ONLY;
+const PROFILE_DIR = process.env.PROFILE_DIR;
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'postlane-scale-'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -156,7 +157,12 @@ interface DataSet { store: 'sqlite' | 'postgres'; n: number; spec: StoreSpec; co
 async function run(ds: DataSet, pair: string, rep: number): Promise<Record<string, unknown>> {
   const load = loadavg();
   const t0 = performance.now();
-  const proc = spawn(LAUNCHER, ['start', '--config', ds.config], { cwd: ROOT, detached: true, stdio: ['ignore', fs.openSync(path.join(path.dirname(ds.config), 'relay.log'), 'a'), 'inherit'] });
+  // PROFILE_DIR: a CPU profile of each relay run (main thread and workers), in <dir>/<store>-<n>-<rep>.
+  // (node with the launcher's V8 flags: --cpu-prof is not allowed in NODE_OPTIONS).
+  const [cmd, args] = PROFILE_DIR
+    ? [process.execPath, ['--max-semi-space-size=2', '--heap-growing-percent=30', '--cpu-prof', `--cpu-prof-dir=${path.join(PROFILE_DIR, `${ds.store}-${ds.n}-${rep}`)}`, LAUNCHER]]
+    : [LAUNCHER, []];
+  const proc = spawn(cmd, [...args, 'start', '--config', ds.config], { cwd: ROOT, detached: true, stdio: ['ignore', fs.openSync(path.join(path.dirname(ds.config), 'relay.log'), 'a'), 'inherit'] });
   try {
     const restartMs = await waitGreeting(t0, proc);
     await sleep(3000);
