@@ -12,9 +12,11 @@ const IN_ORDER = 'ORDER BY m.received_at, m.id COLLATE "C", r.id';
 const DEFAULT_LIST_LIMIT = 1000;
 const FINAL = FINAL_STATES.map((s) => `'${s}'`).join(', ');
 
+/** Every scheduler round of every node asks it (named: rows.ts). */
+const NEXT_DUE = prepared('next_due', `SELECT next_attempt_at AS t FROM recipient
+                                       WHERE state IN ('queued', 'deferred') ORDER BY next_attempt_at LIMIT 1`);
 export async function nextDueAt(c: Conn): Promise<number | null> {
-  const { rows } = await c.query<{ t: number | null }>(`SELECT next_attempt_at AS t FROM recipient
-                                                        WHERE state IN ('queued', 'deferred') ORDER BY next_attempt_at LIMIT 1`);
+  const { rows } = await runPrepared<{ t: number | null }>(c, NEXT_DUE, []);
   return rows[0]?.t ?? null;
 }
 

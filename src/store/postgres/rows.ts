@@ -15,6 +15,11 @@ export type Conn = pg.PoolClient;
  * and, once PostgreSQL settles on a generic plan, planning (the larger part of the database's
  * CPU per message; bench/README.md). Its result columns must be listed, never `*`: a prepared
  * statement whose result shape changes (a migration adding a column) fails instead of re-planning.
+ * Prefer scalar parameters to arrays (`= ANY($1)`, `unnest($1)`) where the count is small and known:
+ * PostgreSQL estimates a constant array's length but not a parameter's, so a custom plan can look
+ * cheaper than the generic one at every call and the statement is then planned every time anyway
+ * (pg_stat_statements: plans = calls). And no parameter where a value picks the index (the claim's
+ * stream): the generic plan cannot use its statistics.
  */
 export interface Prepared { readonly name: string; readonly text: string }
 export const prepared = (name: string, text: string): Prepared => ({ name: `pl_${name}`, text });

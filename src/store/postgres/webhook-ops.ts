@@ -7,7 +7,7 @@
 import { eventSeq, toEvent, type EventRowValues } from '../event-mapping.js';
 import type { EventType, Webhook, WebhookAttempt, WebhookBatch } from '../platform-store.js';
 import { requireAccount } from './account-ops.js';
-import type { Conn } from './rows.js';
+import { prepared, runPrepared, type Conn } from './rows.js';
 
 interface WebhookRow {
   id: string; account: string; url: string; events: EventType[]; secret: string; enabled: boolean; created_at: number;
@@ -39,12 +39,14 @@ export async function setWebhookEnabled(c: Conn, account: string, id: string, en
   return (r.rowCount ?? 0) > 0;
 }
 
-const DUE_WEBHOOKS = `
-  SELECT w.* FROM webhook w
+// Every node's dispatcher polls it (each second, and after new events): named (rows.ts), so its
+// columns are listed (WebhookRow's).
+const DUE_WEBHOOKS = prepared('due_webhooks', `
+  SELECT w.id, w.account, w.url, w.events, w.secret, w.enabled, w.created_at, w.disabled_at, w.disabled_reason FROM webhook w
   JOIN LATERAL (SELECT next_attempt_at, lease_until FROM webhook_delivery d WHERE d.webhook_id = w.id ORDER BY event_seq LIMIT 1) h ON true
   WHERE w.enabled AND h.next_attempt_at <= $1 AND (h.lease_until IS NULL OR h.lease_until <= $1) AND NOT (w.id = ANY($3::text[]))
   ORDER BY h.next_attempt_at, w.id COLLATE "C" LIMIT $2
-  FOR UPDATE OF w SKIP LOCKED`;
+  FOR UPDATE OF w SKIP LOCKED`);
 /** Rounds of candidate locking: a round's candidates may turn out leased by a claimer that committed meanwhile. */
 const CLAIM_ROUNDS = 3;
 
@@ -53,7 +55,7 @@ export async function claimWebhookBatches(c: Conn, o: ClaimWebhookOptions): Prom
   const batches: WebhookBatch[] = [];
   const seen: string[] = [];
   for (let round = 0; round < CLAIM_ROUNDS && batches.length < o.limit; round++) {
-    const { rows: hooks } = await c.query<WebhookRow>(DUE_WEBHOOKS, [o.now, o.limit - batches.length, seen]);
+    const { rows: hooks } = await runPrepared<WebhookRow>(c, DUE_WEBHOOKS, [o.now, o.limit - batches.length, seen]);
     if (hooks.length === 0) break;
     for (const hook of hooks) {
       seen.push(hook.id);
