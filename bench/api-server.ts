@@ -31,7 +31,7 @@ const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-bench-api-'));
 let dbName: string | null = null;
 let storageUrl: string | null = null;
 if (storeKind === 'postgres') {
-  dbName = `postlane_bench_api_${randomBytes(4).toString('hex')}`;
+  dbName = `${process.env.PL_BENCH_DB_PREFIX ?? 'postlane_bench_api'}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: pgAdminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${dbName}`);

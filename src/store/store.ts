@@ -289,6 +289,13 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
    * client never gets its 250/202 for part of the copies. Resolves only when durable.
    */
   putMany(messages: NewMessage[]): Promise<void>;
+  /**
+   * put, with the suppression lookup in the same transaction (one round trip instead of a
+   * findSuppressions before the put, the HTTP API's path): the recipients on the account's list for
+   * the message's stream are stored 'suppressed' as `NewMessage.suppressed` stores them (which must
+   * be absent) and resolves with their entries, keyed by suppressionKey (as findSuppressions).
+   */
+  putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>>;
 
   // delivery
   /** The message as delivered: its headerPrefix (if any), then the body as written. */

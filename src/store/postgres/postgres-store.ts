@@ -155,6 +155,13 @@ export class PostgresQueueStore implements QueueStore {
     await this.#write('put', (c) => writes.put(c, message, this.#clock.now(), body));
   }
 
+  /** put with the suppression lookup as the transaction's first statement. */
+  async putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>> {
+    const body = this.#pending.take(message.id);
+    if (!body) throw new QueueWriteError(`no finished body for message ${message.id}`);
+    return await this.#write('putCheckingSuppressions', (c) => writes.putCheckingSuppressions(c, message, this.#clock.now(), body));
+  }
+
   /** One transaction for all of them; every body is taken first, so a missing one writes nothing. */
   async putMany(messages: NewMessage[]): Promise<void> {
     if (messages.length === 0) throw new QueueWriteError('putMany: no messages');

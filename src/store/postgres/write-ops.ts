@@ -8,11 +8,12 @@
 import type { NodeHeartbeat } from '../store.js';
 import type { GeneratedMessage, NewMessage, NewUser, RecipientOutcome, RecordResultsOptions } from '../store.js';
 import { generatedMessage, hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.js';
-import { suppressedResponse } from '../suppression-store.js';
+import { strongest, suppressedAmong, suppressedResponse, type Suppression } from '../suppression-store.js';
 import type { MessageMeta } from '../platform-store.js';
 import { requireAccount } from './account-ops.js';
 import { insertUserDomains } from './domain-ops.js';
 import { INSERT_RECIPIENTS, RECIPIENTS_ACCEPTED, acceptedValues, writeEvents, type NewEvent } from './event-ops.js';
+import { findIn } from './suppression-ops.js';
 import { domainOf, OpError, prepared, runPrepared, toMeta, type Conn, type MessageRow } from './rows.js';
 
 const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired', 'suppressed')`;
@@ -49,6 +50,18 @@ export async function put(c: Conn, m: NewMessage, now: number, body: Buffer): Pr
   else await runPrepared(c, INSERT_RECIPIENTS, rcpts);
   await runPrepared(c, INSERT_BODY, [m.id, body]);
   if (m.suppressed?.length) await suppressAtAcceptance(c, m, meta, now);
+}
+
+/**
+ * put, the recipients on the account's suppression list (the message's stream) looked up in the
+ * same transaction and stored 'suppressed'; returns their entries by suppressionKey.
+ */
+export async function putCheckingSuppressions(c: Conn, m: NewMessage, now: number, body: Buffer): Promise<Map<string, Suppression>> {
+  if (m.suppressed) throw new OpError('write', 'putCheckingSuppressions: suppressed is looked up here, not given');
+  const meta = metaOf(m);
+  const found = strongest(await findIn(c, [meta.account], meta.stream, [m.recipients]));
+  await put(c, found.size > 0 ? { ...m, suppressed: suppressedAmong(m.recipients, found) } : m, now, body);
+  return found;
 }
 
 /** Recipients suppressed at acceptance: final at once, with their events; the message completes if none is left. */

@@ -144,6 +144,12 @@ export class SqliteQueueStore implements QueueStore {
     await this.#send('put', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []);
   }
 
+  /** put with the suppression lookup in the worker's same savepoint: one worker request. */
+  async putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>> {
+    const body = this.#inline.take(message.id) ?? null;
+    return await this.#send('putCheckingSuppressions', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []) as Map<string, Suppression>;
+  }
+
   /** One worker request, so one savepoint of one group commit: all the messages or none. */
   async putMany(messages: NewMessage[]): Promise<void> {
     const bodies = messages.map((m) => this.#inline.take(m.id) ?? null);
