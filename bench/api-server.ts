@@ -41,7 +41,7 @@ if (storeKind === 'postgres') {
   storageUrl = u.href;
 }
 const config = configSchema.parse({ hostname: 'relay.test', dataDir: dir, http: { port: 0 }, storage: { url: storageUrl } });
-const logger = pino({ level: 'silent' });
+const logger = pino({ level: process.env.PL_BENCH_LOG ?? 'silent' });
 const store = await openStore(config, logger, 'relay'); // a promise since the fifth memory session, a store before: await takes both
 await store.open();
 const tenant = await seedTenant(store, { account: 'acme', domains: ['acme.test'], keys: { send: ['send'] } });
