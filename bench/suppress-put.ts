@@ -4,7 +4,7 @@
 // transaction). 20 writers, a 3 KB body, one recipient, no suppression entry hit. Per run: the main
 // thread's CPU per message (/proc schedstat), the process's CPU per message, messages/s. Patterns
 // alternate A B / B A on fresh stores (SQLite data directory, or a PostgreSQL database).
-//   npx tsc -p bench/tsconfig.json && nice -n 5 node dist/bench/suppress-put.js sqlite|postgres [RUNS=6] [MESSAGES=2000]
+//   npx tsc -p bench/tsconfig.json && [WRITERS=20] nice -n 5 node dist/bench/suppress-put.js sqlite|postgres [RUNS=6] [MESSAGES=2000]
 import fs from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,7 +20,7 @@ import type { QueueStore } from '../src/store/store.js';
 const kind = process.argv[2] ?? 'sqlite';
 const RUNS = Number(process.argv[3] ?? 6);
 const MESSAGES = Number(process.argv[4] ?? 2000);
-const WRITERS = 20;
+const WRITERS = Number(process.env.WRITERS ?? 20);
 const BODY = Buffer.alloc(3072, 'x');
 const pgAdminUrl = process.env.PL_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const mainCpu = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
