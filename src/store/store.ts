@@ -296,6 +296,12 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
    * be absent) and resolves with their entries, keyed by suppressionKey (as findSuppressions).
    */
   putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>>;
+  /**
+   * Whether the HTTP API should use putCheckingSuppressions: true where it saves a network round
+   * trip (PostgreSQL); false on SQLite, where the API measured no gain at 50 clients (bench/README,
+   * 2026-12-04 sixth API session: 0.88–0.89x msg/s) though the store-level calls are cheaper.
+   */
+  readonly suppressionLookupInPut: boolean;
 
   // delivery
   /** The message as delivered: its headerPrefix (if any), then the body as written. */

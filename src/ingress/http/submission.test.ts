@@ -23,7 +23,7 @@ const secrets = fixedSecrets(Buffer.alloc(32, 2));
 const key: ApiKeyRecord = { id: 'k1', account: 'acme', name: null, secretHash: '', scopes: ['send'] as ApiKeyRecord['scopes'], limits: {}, createdAt: 0, lastUsedAt: null, revokedAt: null };
 const ctx = { key, clientIp: '192.0.2.9', secure: false, tls: null };
 
-function fakeStore(opts: { failPutMany?: boolean; failPut?: boolean; suppressed?: string[] } = {}) {
+function fakeStore(opts: { failPutMany?: boolean; failPut?: boolean; suppressed?: string[]; lookupInPut?: boolean } = {}) {
   const bodies = new Map<string, Buffer>();
   const aborted: string[] = [];
   const put: NewMessage[] = [];
@@ -39,6 +39,7 @@ function fakeStore(opts: { failPutMany?: boolean; failPut?: boolean; suppressed?
       lookups.push(addresses);
       return found(account, addresses);
     },
+    suppressionLookupInPut: opts.lookupInPut ?? true,
     async putCheckingSuppressions(m: NewMessage) {
       if (opts.failPut) throw new Error('connection lost');
       checked.push(m);
@@ -160,4 +161,12 @@ test('nothing to charge: a failed put is 503, its body removed, nothing reported
   const { http, queued } = submission(mem, 1_000_000, false);
   await assert.rejects(http.submit(request({ stream: 'transactional', track: undefined }), ctx), (err: unknown) => err instanceof ApiError && err.status === 503);
   assert.deepEqual([mem.aborted.length, queued], [1, []]);
+});
+
+test('a store that does not gain by it (SQLite: suppressionLookupInPut false): the lookup stays its own call', async () => {
+  const mem = fakeStore({ suppressed: ['carol@dest.test'], lookupInPut: false });
+  const { http, charges } = submission(mem, 1_000_000, false);
+  const r = await http.submit(request({ stream: 'transactional', track: undefined }), ctx);
+  assert.deepEqual([mem.lookups.length, mem.checked.length, mem.put.length, charges], [1, 0, 1, [2]]);
+  assert.equal(r.recipients[1]!.status, 'suppressed');
 });

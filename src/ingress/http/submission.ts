@@ -92,9 +92,9 @@ export class HttpSubmission {
 
   async submit(msg: PreparedMessage, ctx: SubmissionContext): Promise<Queued> {
     await this.#authorise(msg, ctx.key.account);
-    // Nothing to charge (no limits on the account or the key, as the quota reads them now): the
-    // suppression lookup is made by the put itself, in its transaction (one store round trip
-    // instead of two). Otherwise the charge needs the count first: the lookup (a store round trip)
+    // Nothing to charge (no limits on the account or the key, as the quota reads them now) and a
+    // store that gains by it (PostgreSQL: QueueStore.suppressionLookupInPut): the suppression lookup
+    // is made by the put itself, in its transaction (one store round trip instead of two). Otherwise the charge needs the count first: the lookup (a store round trip)
     // runs while this thread composes the message, awaited before anything is charged or written.
     const folded = await this.#canFold(ctx.key);
     const lookup = folded ? null : this.#suppressed(msg, ctx.key.account);
@@ -299,10 +299,10 @@ export class HttpSubmission {
     }
   }
 
-  /** Whether the suppression lookup may go into the put: nothing to charge for this key. */
+  /** Whether the suppression lookup goes into the put: the store gains by it, and nothing is charged for this key. */
   async #canFold(key: ApiKeyRecord): Promise<boolean> {
-    const { quota } = this.deps;
-    if (!quota.limited) return false;
+    const { quota, store } = this.deps;
+    if (!quota.limited || !store.suppressionLookupInPut) return false;
     try {
       return !(await quota.limited({ account: key.account, principal: { kind: 'key', id: key.id, limits: key.limits } }));
     } catch (err) {

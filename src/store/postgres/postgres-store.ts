@@ -78,6 +78,7 @@ const PENDING_MAX_AGE_MS = 10 * 60_000;
 const CONNECT_TIMEOUT_MS = 5_000;
 
 export class PostgresQueueStore implements QueueStore {
+  readonly suppressionLookupInPut = true;
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #maxBodyBytes: number;
