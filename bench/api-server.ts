@@ -31,7 +31,7 @@ const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-bench-api-'));
 let dbName: string | null = null;
 let storageUrl: string | null = null;
 if (storeKind === 'postgres') {
-  dbName = `postlane_bench_api_${randomBytes(4).toString('hex')}`;
+  dbName = `${process.env.PL_BENCH_DB_PREFIX ?? 'postlane_bench_api'}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: pgAdminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${dbName}`);
@@ -41,7 +41,7 @@ if (storeKind === 'postgres') {
   storageUrl = u.href;
 }
 const config = configSchema.parse({ hostname: 'relay.test', dataDir: dir, http: { port: 0 }, storage: { url: storageUrl } });
-const logger = pino({ level: 'silent' });
+const logger = pino({ level: process.env.PL_BENCH_LOG ?? 'silent' });
 const store = await openStore(config, logger, 'relay'); // a promise since the fifth memory session, a store before: await takes both
 await store.open();
 const tenant = await seedTenant(store, { account: 'acme', domains: ['acme.test'], keys: { send: ['send'] } });

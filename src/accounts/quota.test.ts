@@ -204,3 +204,14 @@ test('charge: a store failure propagates (the caller answers 451); bad counts ar
   await assert.rejects(quota.charge({ account: 'acme' }, 0), RangeError);
   await assert.rejects(quota.charge({ account: 'acme' }, 1.5), RangeError);
 });
+
+test('limited: true when the account or the principal has a limit (what charge would meter), false otherwise; no store write', async () => {
+  const store = new MemoryQuotaStore().withAccount('acme', {}).withAccount('capped', { perDay: 10 });
+  const quota = new QuotaService(store, clockAt('2026-03-15T10:20:30.250Z'));
+  assert.equal(await quota.limited({ account: 'acme' }), false);
+  assert.equal(await quota.limited({ account: 'acme', principal: { kind: 'key', id: 'k1', limits: { perSecond: null } } }), false);
+  assert.equal(await quota.limited({ account: 'acme', principal: { kind: 'key', id: 'k1', limits: { perHour: 5 } } }), true);
+  assert.equal(await quota.limited({ account: 'capped' }), true);
+  assert.equal(await quota.limited({ account: 'unknown' }), false, 'an account without a row has no limits (as charge reads it)');
+  assert.deepEqual(store.charges, []);
+});

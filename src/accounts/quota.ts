@@ -122,6 +122,14 @@ export class QuotaService {
     return result.ok ? result : refusal(result.exceeded, n, now);
   }
 
+  /**
+   * Whether charge() would meter this subject now (the account's limits as charge reads them, or
+   * the principal's own): false lets a caller skip what only the charge needs.
+   */
+  async limited(subject: QuotaSubject): Promise<boolean> {
+    return hasLimits(await this.#accountLimits(subject.account)) || (!!subject.principal && hasLimits(subject.principal.limits));
+  }
+
   /** Limits of an account, cached a few seconds (the CLI may change them from another process). */
   async #accountLimits(account: string): Promise<RateLimits> {
     return (await this.#accounts.get(account))?.limits ?? {};

@@ -289,6 +289,19 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
    * client never gets its 250/202 for part of the copies. Resolves only when durable.
    */
   putMany(messages: NewMessage[]): Promise<void>;
+  /**
+   * put, with the suppression lookup in the same transaction (one round trip instead of a
+   * findSuppressions before the put, the HTTP API's path): the recipients on the account's list for
+   * the message's stream are stored 'suppressed' as `NewMessage.suppressed` stores them (which must
+   * be absent) and resolves with their entries, keyed by suppressionKey (as findSuppressions).
+   */
+  putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>>;
+  /**
+   * Whether the HTTP API should use putCheckingSuppressions: true where it saves a network round
+   * trip (PostgreSQL); false on SQLite, where the API measured no gain at 50 clients (bench/README,
+   * 2026-12-04 sixth API session: 0.88–0.89x msg/s) though the store-level calls are cheaper.
+   */
+  readonly suppressionLookupInPut: boolean;
 
   // delivery
   /** The message as delivered: its headerPrefix (if any), then the body as written. */

@@ -62,6 +62,16 @@ export interface SuppressionStore {
   findSuppressions(account: string, stream: 'transactional' | 'broadcast', addresses: string[]): Promise<Map<string, Suppression>>;
 }
 
+/**
+ * The recipients `found` (findSuppressions' answer, by suppressionKey) stops, as NewMessage.suppressed
+ * lists them: each address once, in envelope order, with its entry's cause.
+ */
+export const suppressedAmong = (recipients: string[], found: Map<string, Suppression>): { address: string; suppression: SuppressionCause }[] =>
+  [...new Set(recipients)].flatMap((address) => {
+    const s = found.get(suppressionKey(address));
+    return s ? [{ address, suppression: { reason: s.reason, scope: s.scope, createdAt: s.createdAt, source: s.source } }] : [];
+  });
+
 /** Lower-case, trimmed: the form entries are stored and looked up in. */
 export const suppressionKey = (address: string): string => address.trim().toLowerCase();
 

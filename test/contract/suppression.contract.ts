@@ -181,6 +181,43 @@ export function suppressionContract(it: PlatformIt): void {
     assert.equal(await store.purgeFinished(Date.now() + HOUR), 1, 'a message whose every recipient is suppressed is complete');
   });
 
+  it('putCheckingSuppressions: the lookup in the put’s transaction (by stream, case-insensitive, per account); found ones stored suppressed and returned', async (store) => {
+    await store.addAccount({ name: 'acme', createdAt: T0, limits: {} });
+    await store.addAccount({ name: 'beta', createdAt: T0, limits: {} });
+    await store.addSuppressions([
+      entry('acme', 'gone@x.example', { reason: 'hard-bounce', createdAt: T0 - 1000, source: 'ev_1' }),
+      entry('acme', 'news@x.example', { scope: 'broadcast', reason: 'unsubscribe' }),
+      entry('beta', 'ok@x.example'),
+    ]);
+    const put = async (recipients: string[], m: MessageMeta) => {
+      const id = newQueueId();
+      const w = store.createBody(id);
+      await w.write(Buffer.from('Subject: t\r\n\r\nhi\r\n'));
+      await w.finish();
+      const found = await store.putCheckingSuppressions({
+        id, mailFrom: 'app@acme.example', recipients, size: w.bytesWritten, receivedAt: T0, meta: m,
+        origin: { listener: 'http', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay',
+      });
+      return { id, found };
+    };
+    const tx = await put(['GONE@x.example', 'news@x.example', 'ok@x.example'], meta('acme'));
+    assert.deepEqual([...tx.found.keys()], ['gone@x.example'], 'a broadcast-only entry does not stop transactional mail; beta’s entry is not acme’s');
+    assert.deepEqual(tx.found.get('gone@x.example'), await store.findSuppressions('acme', 'transactional', ['gone@x.example']).then((f) => f.get('gone@x.example')));
+    const view = await store.getMessage(tx.id);
+    assert.deepEqual(view!.recipients.map((r) => [r.address, r.state]), [['GONE@x.example', 'suppressed'], ['news@x.example', 'queued'], ['ok@x.example', 'queued']]);
+    assert.match(view!.recipients[0]!.lastResponse!, /^550 5\.7\.1 not sent: the recipient is on the suppression list \(hard-bounce/);
+    assert.deepEqual((await store.listEvents({ account: 'acme', types: ['suppressed'] })).map((e) => e.recipient), ['GONE@x.example']);
+    const bc = await put(['news@x.example', 'gone@x.example'], meta('acme', 'broadcast'));
+    assert.deepEqual([...bc.found.keys()].sort(), ['gone@x.example', 'news@x.example']);
+    assert.equal((await store.getMessage(bc.id))!.recipients.every((r) => r.state === 'suppressed'), true);
+    const none = await put(['ok@x.example'], meta('acme'));
+    assert.equal(none.found.size, 0);
+    assert.deepEqual((await store.getMessage(none.id))!.recipients.map((r) => r.state), ['queued']);
+    const jobs = await store.claimDue({ now: T0, limit: 10, leaseMs: 60_000, owner: 'n1' });
+    assert.deepEqual(jobs.flatMap((j) => j.recipients.map((r) => r.address)).sort(), ['news@x.example', 'ok@x.example', 'ok@x.example']);
+    assert.equal(await store.purgeFinished(Date.now() + HOUR), 1, 'the message whose every recipient is suppressed is complete');
+  });
+
   it('statistics: counters per hour, domain, stream and tag, written with the events; tagged messages counted once per tag', async (store) => {
     await store.addAccount({ name: 'acme', createdAt: T0, limits: {} });
     await store.addAccount({ name: 'beta', createdAt: T0, limits: {} });

@@ -23,16 +23,27 @@ const secrets = fixedSecrets(Buffer.alloc(32, 2));
 const key: ApiKeyRecord = { id: 'k1', account: 'acme', name: null, secretHash: '', scopes: ['send'] as ApiKeyRecord['scopes'], limits: {}, createdAt: 0, lastUsedAt: null, revokedAt: null };
 const ctx = { key, clientIp: '192.0.2.9', secure: false, tls: null };
 
-function fakeStore(opts: { failPutMany?: boolean; suppressed?: string[] } = {}) {
+function fakeStore(opts: { failPutMany?: boolean; failPut?: boolean; suppressed?: string[]; lookupInPut?: boolean } = {}) {
   const bodies = new Map<string, Buffer>();
   const aborted: string[] = [];
   const put: NewMessage[] = [];
   const batches: NewMessage[][] = [];
+  const checked: NewMessage[] = [];
+  const lookups: string[][] = [];
+  const found = (account: string, addresses: string[]) =>
+    new Map(addresses.filter((a) => opts.suppressed?.includes(a)).map((a): [string, Suppression] =>
+      [a, { account, address: a, scope: 'all', reason: 'hard-bounce', source: 'cli', messageId: null, detail: null, createdAt: NOW - 1000 }]));
   const store = {
     async listDomains() { return [{ name: 'acme.test', createdAt: 0, keys: [] }]; },
     async findSuppressions(account: string, _stream: string, addresses: string[]) {
-      return new Map(addresses.filter((a) => opts.suppressed?.includes(a)).map((a): [string, Suppression] =>
-        [a, { account, address: a, scope: 'all', reason: 'hard-bounce', source: 'cli', messageId: null, detail: null, createdAt: NOW - 1000 }]));
+      lookups.push(addresses);
+      return found(account, addresses);
+    },
+    suppressionLookupInPut: opts.lookupInPut ?? true,
+    async putCheckingSuppressions(m: NewMessage) {
+      if (opts.failPut) throw new Error('connection lost');
+      checked.push(m);
+      return found(m.meta!.account, m.recipients);
     },
     createBody(id: string): BodyWriter {
       const parts: Buffer[] = [];
@@ -46,15 +57,19 @@ function fakeStore(opts: { failPutMany?: boolean; suppressed?: string[] } = {}) 
     async put(m: NewMessage) { put.push(m); },
     async putMany(ms: NewMessage[]) { if (opts.failPutMany) throw new Error('connection lost'); batches.push(ms); },
   } as unknown as QueueStore;
-  return { store, bodies, aborted, put, batches };
+  return { store, bodies, aborted, put, batches, checked, lookups };
 }
 
-function submission(mem: ReturnType<typeof fakeStore>, maxMessageSize = 1_000_000) {
+/** `limited`: the quota's answer to "would a charge meter this key?"; absent: the quota cannot say (no fold). */
+function submission(mem: ReturnType<typeof fakeStore>, maxMessageSize = 1_000_000, limited?: boolean) {
   const charges: number[] = [];
   const queued: string[] = [];
   const http = new HttpSubmission({
     store: mem.store, hostname: 'relay.test', clock: { now: () => NOW }, logger, maxMessageSize,
-    quota: { charge: async (_s, n = 1) => { charges.push(n); return { ok: true } as never; } },
+    quota: {
+      charge: async (_s, n = 1) => { charges.push(n); return { ok: true } as never; },
+      ...(limited === undefined ? {} : { limited: async () => limited }),
+    },
     tracking: { secrets, links: fixedLinkBase('https://relay.example'), logger, defaults: { opens: false, clicks: false, streams: ['broadcast'] } },
     unsubscribe: { secrets, links: fixedLinkBase('https://relay.example'), bounceLabel: null, logger },
     onQueued: (id) => queued.push(id),
@@ -114,4 +129,44 @@ test('split over HTTP: a store failure is 503 and removes every copy; copies too
   const s = submission(small, oneFits);
   await assert.rejects(s.http.submit(request(), ctx), (err: unknown) => err instanceof ApiError && err.status === 413 && /one copy per recipient/i.test(err.message));
   assert.deepEqual([s.charges, small.batches, small.aborted], [[], [], []]);
+});
+
+test('nothing to charge: the suppression lookup is the put’s (one store call), suppressed recipients marked and reported', async () => {
+  const mem = fakeStore({ suppressed: ['carol@dest.test'] });
+  const { http, charges, queued } = submission(mem, 1_000_000, false);
+  const r = await http.submit(request({ stream: 'transactional', track: undefined }), ctx);
+  assert.deepEqual([mem.lookups, mem.put, charges], [[], [], []], 'no separate lookup, no plain put, no charge');
+  const m = mem.checked[0]!;
+  assert.deepEqual([m.recipients, m.suppressed, queued], [['bob@dest.test', 'carol@dest.test', 'dave@dest.test'], undefined, [r.id]]);
+  assert.deepEqual(r.recipients.map((e) => [e.email, e.status, e.suppression?.reason]),
+    [['bob@dest.test', 'queued', undefined], ['carol@dest.test', 'suppressed', 'hard-bounce'], ['dave@dest.test', 'queued', undefined]]);
+  assert.equal(r.recipients[1]!.suppression!.since, new Date(NOW - 1000).toISOString());
+});
+
+test('limits to charge: the lookup comes first and the charge counts the others; a split message looks up first too', async () => {
+  const limited = fakeStore({ suppressed: ['carol@dest.test'] });
+  const l = submission(limited, 1_000_000, true);
+  await l.http.submit(request({ stream: 'transactional', track: undefined }), ctx);
+  assert.deepEqual([limited.lookups.length, limited.checked.length, limited.put.length, l.charges], [1, 0, 1, [2]]);
+  assert.deepEqual(limited.put[0]!.suppressed!.map((s) => s.address), ['carol@dest.test']);
+  const split = fakeStore({ suppressed: ['carol@dest.test'] });
+  const s = submission(split, 1_000_000, false);
+  const r = await s.http.submit(request(), ctx);
+  assert.deepEqual([split.lookups.length, split.checked.length, split.batches[0]!.length], [1, 0, 3]);
+  assert.equal(r.recipients[1]!.status, 'suppressed');
+});
+
+test('nothing to charge: a failed put is 503, its body removed, nothing reported queued', async () => {
+  const mem = fakeStore({ failPut: true });
+  const { http, queued } = submission(mem, 1_000_000, false);
+  await assert.rejects(http.submit(request({ stream: 'transactional', track: undefined }), ctx), (err: unknown) => err instanceof ApiError && err.status === 503);
+  assert.deepEqual([mem.aborted.length, queued], [1, []]);
+});
+
+test('a store that does not gain by it (SQLite: suppressionLookupInPut false): the lookup stays its own call', async () => {
+  const mem = fakeStore({ suppressed: ['carol@dest.test'], lookupInPut: false });
+  const { http, charges } = submission(mem, 1_000_000, false);
+  const r = await http.submit(request({ stream: 'transactional', track: undefined }), ctx);
+  assert.deepEqual([mem.lookups.length, mem.checked.length, mem.put.length, charges], [1, 0, 1, [2]]);
+  assert.equal(r.recipients[1]!.status, 'suppressed');
 });

@@ -21,7 +21,7 @@ import type { MessageSigner, SignOutcome } from '../../domains/message-signer.js
 import { newQueueId } from '../../message/ids.js';
 import { DEFAULT_ACCOUNT, type ApiKeyRecord } from '../../store/platform-store.js';
 import type { BodyWriter, NewMessage, QueueStore } from '../../store/store.js';
-import { suppressionKey, type Suppression } from '../../store/suppression-store.js';
+import { suppressedAmong, suppressionKey, type Suppression } from '../../store/suppression-store.js';
 import { alignedReturnPath, receivedHeader } from '../trace-fields.js';
 import { unsubscribeFields, unsubscribeWanted, type UnsubscribeSettings } from '../unsubscribe-fields.js';
 import { applyTracking, trackingPlan, trackingWanted, type TrackingSettings } from '../tracking-plan.js';
@@ -37,7 +37,8 @@ export interface HttpSubmissionDeps {
   hostname: string;
   clock: Clock;
   logger: Logger;
-  quota: Pick<QuotaService, 'charge'>;
+  /** `limited` absent: the suppression lookup is always its own round trip before the charge. */
+  quota: Pick<QuotaService, 'charge'> & Partial<Pick<QuotaService, 'limited'>>;
   signer?: MessageSigner;
   bounceLabel?: string | null;
   /** One-click unsubscribe for broadcast mail; absent: never added. */
@@ -80,11 +81,7 @@ export const recipientId = (messageId: string, index: number) => `${messageId}.$
 const tooLargeSplit = (max: number) => new ApiError(413, 'message_too_large',
   `One copy per recipient (tracking or one-click unsubscribe) would be larger than ${max} bytes in all; send fewer recipients per message`);
 
-const suppressedRecipients = (recipients: string[], found: Map<string, Suppression>): NonNullable<NewMessage['suppressed']> =>
-  [...new Set(recipients)].flatMap((address) => {
-    const s = found.get(suppressionKey(address));
-    return s ? [{ address, suppression: { reason: s.reason, scope: s.scope, createdAt: s.createdAt, source: s.source } }] : [];
-  });
+const NONE: ReadonlyMap<string, Suppression> = new Map();
 
 /** How long an account's list of sending domains is reused (like QuotaService's account limits). */
 const DOMAIN_CACHE_MS = 5000;
@@ -95,10 +92,13 @@ export class HttpSubmission {
 
   async submit(msg: PreparedMessage, ctx: SubmissionContext): Promise<Queued> {
     await this.#authorise(msg, ctx.key.account);
-    // The suppression lookup (a store round trip: the SQLite worker or PostgreSQL) runs while this
-    // thread composes the message; awaited before anything is charged or written.
-    const lookup = this.#suppressed(msg, ctx.key.account);
-    lookup.catch(() => undefined); // a refusal while composing must not leave it unhandled
+    // Nothing to charge (no limits on the account or the key, as the quota reads them now) and a
+    // store that gains by it (PostgreSQL: QueueStore.suppressionLookupInPut): the suppression lookup
+    // is made by the put itself, in its transaction (one store round trip instead of two). Otherwise the charge needs the count first: the lookup (a store round trip)
+    // runs while this thread composes the message, awaited before anything is charged or written.
+    const folded = await this.#canFold(ctx.key);
+    const lookup = folded ? null : this.#suppressed(msg, ctx.key.account);
+    lookup?.catch(() => undefined); // a refusal while composing must not leave it unhandled
     const id = newQueueId(this.deps.clock.now());
     const now = this.deps.clock.now();
     const built = await msg.build(id, this.deps.hostname, now);
@@ -106,21 +106,32 @@ export class HttpSubmission {
     if (built.length > max) throw tooLarge(max);
     const groups = this.#isSplit(msg, built) ? recipientGroups(msg.recipients) : [msg.recipients];
     if (groups.length > 1 && built.length * groups.length > max) throw tooLargeSplit(max);
-    const suppressed = await lookup;
-    await this.#charge(msg.recipients.length - suppressed.size, ctx.key);
+    let suppressed: Map<string, Suppression>;
     const copies: Copy[] = [];
-    try {
-      for (const [i, recipients] of groups.entries()) {
-        const copyId = i === 0 ? id : newQueueId(now);
-        // Built again per copy: its Message-ID names the copy (a complaint report giving only that finds its recipient).
-        const own = i === 0 ? built : await msg.build(copyId, this.deps.hostname, now);
-        copies.push(await this.#copy(copyId, recipients, groups.length > 1, own, msg, ctx, now, suppressed));
+    if (folded && groups.length === 1) {
+      try {
+        copies.push(await this.#copy(id, msg.recipients, false, built, msg, ctx, now, NONE));
+        suppressed = await this.#storeChecking(copies[0]!);
+      } catch (err) {
+        await copies[0]?.writer.abort().catch(() => undefined);
+        throw err;
       }
-      if (groups.length > 1 && copies.reduce((n, c) => n + c.message.size, 0) > max) throw tooLargeSplit(max);
-      await this.#store(copies);
-    } catch (err) {
-      await Promise.all(copies.map((c) => c.writer.abort().catch(() => undefined)));
-      throw err;
+    } else {
+      suppressed = await (lookup ?? this.#suppressed(msg, ctx.key.account));
+      await this.#charge(msg.recipients.length - suppressed.size, ctx.key);
+      try {
+        for (const [i, recipients] of groups.entries()) {
+          const copyId = i === 0 ? id : newQueueId(now);
+          // Built again per copy: its Message-ID names the copy (a complaint report giving only that finds its recipient).
+          const own = i === 0 ? built : await msg.build(copyId, this.deps.hostname, now);
+          copies.push(await this.#copy(copyId, recipients, groups.length > 1, own, msg, ctx, now, suppressed));
+        }
+        if (groups.length > 1 && copies.reduce((n, c) => n + c.message.size, 0) > max) throw tooLargeSplit(max);
+        await this.#store(copies);
+      } catch (err) {
+        await Promise.all(copies.map((c) => c.writer.abort().catch(() => undefined)));
+        throw err;
+      }
     }
     const ids = copies.map((c) => c.message.id);
     this.deps.logger.info({
@@ -158,7 +169,7 @@ export class HttpSubmission {
    * tracked, with its Received and List-Unsubscribe fields, signed, its body written.
    */
   async #copy(id: string, recipients: string[], split: boolean, built: Buffer, msg: PreparedMessage, ctx: SubmissionContext, now: number,
-    suppressed: Map<string, Suppression>): Promise<Copy> {
+    suppressed: ReadonlyMap<string, Suppression>): Promise<Copy> {
     const body = await this.#track(id, recipients, msg, ctx.key.account, split ? messageWithoutBcc(built) : built);
     const received = Buffer.from(receivedHeader({
       helo: null, ip: ctx.clientIp, hostname: this.deps.hostname, protocol: ctx.secure ? 'HTTPS' : 'HTTP', id, date: new Date(now), tls: ctx.tls,
@@ -180,7 +191,7 @@ export class HttpSubmission {
         ...subjectField(message),
         meta: { account: ctx.key.account, ...msg.meta },
         ...(msg.notBefore !== null ? { notBefore: msg.notBefore } : {}),
-        ...(mine.size > 0 ? { suppressed: suppressedRecipients(recipients, mine) } : {}),
+        ...(mine.size > 0 ? { suppressed: suppressedAmong(recipients, mine) } : {}),
         ...withDsn(dsnFor(msg.dsn, recipients)),
         ...transportField(transportNeeds({ mailFrom: msg.mailFrom, header: message, requireTls: msg.requireTls === true })),
       },
@@ -285,6 +296,26 @@ export class HttpSubmission {
     } catch (err) {
       await writer?.abort().catch(() => undefined);
       this.#storeFailed('createBody', err, id);
+    }
+  }
+
+  /** Whether the suppression lookup goes into the put: the store gains by it, and nothing is charged for this key. */
+  async #canFold(key: ApiKeyRecord): Promise<boolean> {
+    const { quota, store } = this.deps;
+    if (!quota.limited || !store.suppressionLookupInPut) return false;
+    try {
+      return !(await quota.limited({ account: key.account, principal: { kind: 'key', id: key.id, limits: key.limits } }));
+    } catch (err) {
+      this.#storeFailed('consumeQuota', err); // the account's limits could not be read: as a failed charge
+    }
+  }
+
+  /** One commit: the message, its recipients on the suppression list found and marked in the same transaction. */
+  async #storeChecking(copy: Copy): Promise<Map<string, Suppression>> {
+    try {
+      return await this.deps.store.putCheckingSuppressions(copy.message);
+    } catch (err) {
+      this.#storeFailed('putCheckingSuppressions', err, copy.message.id);
     }
   }
 

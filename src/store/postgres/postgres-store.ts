@@ -78,6 +78,7 @@ const PENDING_MAX_AGE_MS = 10 * 60_000;
 const CONNECT_TIMEOUT_MS = 5_000;
 
 export class PostgresQueueStore implements QueueStore {
+  readonly suppressionLookupInPut = true;
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #maxBodyBytes: number;
@@ -153,6 +154,13 @@ export class PostgresQueueStore implements QueueStore {
     const body = this.#pending.take(message.id);
     if (!body) throw new QueueWriteError(`no finished body for message ${message.id}`);
     await this.#write('put', (c) => writes.put(c, message, this.#clock.now(), body));
+  }
+
+  /** put with the suppression lookup as the transaction's first statement. */
+  async putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>> {
+    const body = this.#pending.take(message.id);
+    if (!body) throw new QueueWriteError(`no finished body for message ${message.id}`);
+    return await this.#write('putCheckingSuppressions', (c) => writes.putCheckingSuppressions(c, message, this.#clock.now(), body));
   }
 
   /** One transaction for all of them; every body is taken first, so a missing one writes nothing. */

@@ -8,11 +8,12 @@
 import type { NodeHeartbeat } from '../store.js';
 import type { GeneratedMessage, NewMessage, NewUser, RecipientOutcome, RecordResultsOptions } from '../store.js';
 import { generatedMessage, hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.js';
-import { suppressedResponse } from '../suppression-store.js';
+import { strongest, suppressedAmong, suppressedResponse, suppressionKey, type Suppression } from '../suppression-store.js';
 import type { MessageMeta } from '../platform-store.js';
 import { requireAccount } from './account-ops.js';
 import { insertUserDomains } from './domain-ops.js';
 import { INSERT_RECIPIENTS, RECIPIENTS_ACCEPTED, acceptedValues, writeEvents, type NewEvent } from './event-ops.js';
+import { SUPPRESSION_COLUMNS, toSuppression, type SuppressionRow } from '../sql/suppressions.js';
 import { domainOf, OpError, prepared, runPrepared, toMeta, type Conn, type MessageRow } from './rows.js';
 
 const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired', 'suppressed')`;
@@ -22,6 +23,10 @@ const INSERT_MESSAGE = prepared('insert_message', `
   INSERT INTO queued_message (id, mail_from, return_path, size, received_at, origin, is_bounce, route, header_prefix, account, tags, metadata, stream, dsn,
                               require_tls, smtputf8, tls_optional, subject)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`);
+/** INSERT_MESSAGE, answering the account's suppression entries for $19 (suppression keys) that stop the message's stream ($13). */
+const INSERT_MESSAGE_CHECKING = prepared('insert_message_checking', `
+  WITH inserted AS (${INSERT_MESSAGE.text.trim()})
+  SELECT ${SUPPRESSION_COLUMNS} FROM suppression WHERE account = $10 AND address = ANY($19::text[]) AND scope IN ('all', $13)`);
 const INSERT_BODY = prepared('insert_body', 'INSERT INTO message_body (message_id, data) VALUES ($1, $2)');
 const LOCK_MESSAGE = prepared('lock_message',
   'SELECT account, tags, metadata, stream, route, is_bounce FROM queued_message WHERE id = $1 FOR UPDATE');
@@ -37,18 +42,37 @@ const ANY_OPEN = prepared('any_open', `SELECT 1 FROM recipient WHERE message_id 
 const COMPLETE = prepared('complete', 'UPDATE queued_message SET completed_at = $1 WHERE id = $2 AND completed_at IS NULL');
 const DELETE_BODY = prepared('delete_body', 'DELETE FROM message_body WHERE message_id = $1');
 
-export async function put(c: Conn, m: NewMessage, now: number, body: Buffer): Promise<void> {
+/** `insertMessage`: runs the message row's INSERT instead of INSERT_MESSAGE, and may name recipients suppressed at acceptance. */
+export async function put(c: Conn, m: NewMessage, now: number, body: Buffer,
+  insertMessage?: (values: unknown[]) => Promise<NewMessage['suppressed']>): Promise<void> {
   if (m.recipients.length === 0) throw new OpError('write', 'message has no recipients');
   const meta = metaOf(m);
-  await runPrepared(c, INSERT_MESSAGE, [m.id, m.mailFrom, m.returnPath ?? null, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce, m.route, m.headerPrefix || null,
+  const values = [m.id, m.mailFrom, m.returnPath ?? null, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce, m.route, m.headerPrefix || null,
     meta.account, JSON.stringify(meta.tags), JSON.stringify(meta.metadata), meta.stream, m.dsn ? JSON.stringify(m.dsn) : null,
-    m.transport?.requireTls === true, m.transport?.smtpUtf8 === true, m.transport?.tlsOptional === true, m.subject ?? null]);
+    m.transport?.requireTls === true, m.transport?.smtpUtf8 === true, m.transport?.tlsOptional === true, m.subject ?? null];
+  const suppressed = insertMessage ? await insertMessage(values) : (await runPrepared(c, INSERT_MESSAGE, values), m.suppressed);
   const rcpts = [m.id, m.recipients, m.recipients.map(domainOf), m.notBefore ?? m.receivedAt, now];
   // Client mail: the recipients and their 'accepted' events (and outbox rows) in one statement.
   if (hasEvents(m)) await runPrepared(c, RECIPIENTS_ACCEPTED, [...rcpts, ...acceptedValues(meta.account, m.recipients, messageData(meta), now)]);
   else await runPrepared(c, INSERT_RECIPIENTS, rcpts);
   await runPrepared(c, INSERT_BODY, [m.id, body]);
-  if (m.suppressed?.length) await suppressAtAcceptance(c, m, meta, now);
+  if (suppressed?.length) await suppressAtAcceptance(c, { ...m, suppressed }, meta, now);
+}
+
+/**
+ * put, the recipients on the account's suppression list (the message's stream) looked up in the
+ * same transaction and stored 'suppressed'; returns their entries by suppressionKey. The lookup is
+ * the message row's INSERT statement itself (INSERT_MESSAGE_CHECKING): no round trip of its own.
+ */
+export async function putCheckingSuppressions(c: Conn, m: NewMessage, now: number, body: Buffer): Promise<Map<string, Suppression>> {
+  if (m.suppressed) throw new OpError('write', 'putCheckingSuppressions: suppressed is looked up here, not given');
+  let found = new Map<string, Suppression>();
+  await put(c, m, now, body, async (values) => {
+    const { rows } = await runPrepared<SuppressionRow>(c, INSERT_MESSAGE_CHECKING, [...values, [...new Set(m.recipients.map(suppressionKey))]]);
+    found = strongest(rows.map(toSuppression));
+    return found.size > 0 ? suppressedAmong(m.recipients, found) : undefined;
+  });
+  return found;
 }
 
 /** Recipients suppressed at acceptance: final at once, with their events; the message completes if none is left. */

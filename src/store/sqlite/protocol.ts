@@ -8,7 +8,7 @@ import type { BreakerPolicy } from '../breaker-rules.js';
 
 /** Operations that write: executed inside the worker's group-commit transaction. */
 export const WRITE_OPS = [
-  'put', 'putMany', 'claimDue', 'recordResults', 'releaseLeases', 'retry', 'hold', 'release',
+  'put', 'putMany', 'putCheckingSuppressions', 'claimDue', 'recordResults', 'releaseLeases', 'retry', 'hold', 'release',
   'deleteMessage', 'purgeFinished', 'addUser', 'removeUser', 'setUserDomains', 'changeUser',
   'addDomain', 'removeDomain', 'addDkimKey', 'activateDkimKey', 'recordHeartbeat', 'unclaimJobs',
   ...PLATFORM_WRITE_OPS,

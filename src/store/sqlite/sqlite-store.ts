@@ -62,6 +62,7 @@ const ORPHAN_AGE_MS = 10 * 60_000;
 export const MIN_FREE_BYTES = 1024 * 1024;
 
 export class SqliteQueueStore implements QueueStore {
+  readonly suppressionLookupInPut = false;
   readonly #spoolDir: string;
   readonly #dbPath: string;
   readonly #logger: Logger;
@@ -142,6 +143,12 @@ export class SqliteQueueStore implements QueueStore {
   async put(message: NewMessage): Promise<void> {
     const body = this.#inline.take(message.id) ?? null;
     await this.#send('put', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []);
+  }
+
+  /** put with the suppression lookup in the worker's same savepoint: one worker request. */
+  async putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>> {
+    const body = this.#inline.take(message.id) ?? null;
+    return await this.#send('putCheckingSuppressions', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []) as Map<string, Suppression>;
   }
 
   /** One worker request, so one savepoint of one group commit: all the messages or none. */

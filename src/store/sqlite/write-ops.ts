@@ -6,12 +6,13 @@
 import type { NodeHeartbeat } from '../store.js';
 import type { GeneratedMessage, NewMessage, NewUser, RecipientOutcome } from '../store.js';
 import { generatedMessage, hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.js';
-import { suppressedResponse } from '../suppression-store.js';
+import { strongest, suppressedAmong, suppressedResponse, type Suppression } from '../suppression-store.js';
 import type { MessageMeta } from '../platform-store.js';
 import { NO_TRANSPORT_NEEDS } from '../../message/transport-needs.js';
 import { requireAccount } from './account-ops.js';
 import { insertUserDomains } from './domain-ops.js';
 import { writeAccepted, writeEvents, type NewEvent } from './event-ops.js';
+import { findIn } from './suppression-ops.js';
 import { domainOf, OpError, sql, toMeta, type Db, type Effects, type MessageRow } from './rows.js';
 
 const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired', 'suppressed')`;
@@ -36,6 +37,18 @@ export function put(db: Db, fx: Effects, m: NewMessage, now: number, body: Uint8
   if (body) sql(db, 'INSERT INTO message_body (message_id, data) VALUES (?, ?)').run(m.id, body);
   else fx.syncSpool = true; // the body file's directory entry must be durable before this commit
   if (m.suppressed?.length) suppressAtAcceptance(db, fx, m, meta, now);
+}
+
+/**
+ * put, the recipients on the account's suppression list (the message's stream) looked up in the
+ * same savepoint and stored 'suppressed'; returns their entries by suppressionKey.
+ */
+export function putCheckingSuppressions(db: Db, fx: Effects, m: NewMessage, now: number, body: Uint8Array | null = null): Map<string, Suppression> {
+  if (m.suppressed) throw new OpError('write', 'putCheckingSuppressions: suppressed is looked up here, not given');
+  const meta = metaOf(m);
+  const found = strongest(findIn(db, meta.account, meta.stream, m.recipients));
+  put(db, fx, found.size > 0 ? { ...m, suppressed: suppressedAmong(m.recipients, found) } : m, now, body);
+  return found;
 }
 
 /** Several messages in the caller's savepoint: a failure of any one rolls them all back. */
