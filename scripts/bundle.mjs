@@ -3,7 +3,8 @@
 // import, minified. Fewer and smaller modules than dist/src + node_modules: less compiled code,
 // source text and module records held by V8, about 8 MB less RSS at idle (issue 14, bench/README.md
 // "Memory, sixth session"). Run by `npm run build` and `npm test` after tsc. Tests import dist/src;
-// the launcher runs the bundle only when it is at least as new as tsc's output, else dist/src.
+// the launcher runs the bundle only when none of the tsc outputs it was made from (dist/bundle/
+// inputs.json) is newer than it, else dist/src.
 // rolldown comes with vite (a devDependency).
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -51,10 +52,18 @@ const bundle = await rolldown({
     handler(level, log);
   },
 });
-await bundle.write({ dir: outDir, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js', minify: true, sourcemap: true,
+const { output } = await bundle.write({ dir: outDir, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js', minify: true, sourcemap: true,
   // escaped: one non-Latin-1 character makes V8 hold a chunk's whole source (kept for lazy
   // compilation) as a two-byte string, twice the memory
   charset: 'ascii',
   keepNames: true, // function and class names as in the source (stack traces, `name` checks in dependencies)
 });
 await bundle.close();
+
+// The tsc outputs the bundle was made from: the launcher runs the bundle only while none of them is
+// newer than it (a `tsc -w` or partial emit rewrites only what changed), else dist/src.
+const distSrc = path.join(root, 'dist/src') + path.sep;
+const inputs = [...new Set(output.flatMap((o) => (o.type === 'chunk' ? o.moduleIds : [])).filter((id) => id.startsWith(distSrc)))]
+  .map((id) => path.relative(root, id).split(path.sep).join('/')).sort();
+if (!inputs.includes('dist/src/cli/index.js')) throw new Error('bundle: dist/src/cli/index.js is not among its inputs');
+fs.writeFileSync(path.join(outDir, 'inputs.json'), `${JSON.stringify(inputs)}\n`);

@@ -1,6 +1,6 @@
 // bin/postlane.js runs dist/bundle (scripts/bundle.mjs, built by `npm run build` and `npm test`)
-// when it is at least as new as tsc's dist/src, else dist/src: a tsc-only rebuild never runs a
-// stale bundle. The end-to-end tests (test/helpers/relay-process.ts) start the relay through the
+// only while none of the tsc outputs it was made from (dist/bundle/inputs.json) is newer, else
+// dist/src: neither a tsc rebuild nor a `tsc -w` that rewrote one module runs a stale bundle. The end-to-end tests (test/helpers/relay-process.ts) start the relay through the
 // launcher, so under `npm test` they run the bundle.
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,16 +13,19 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
 
-test('the launcher runs the bundle only when it is at least as new as tsc\'s output', async () => {
+test('the launcher runs the bundle only while none of its tsc inputs is newer', async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-launcher-'));
   try {
     await fs.mkdir(path.join(dir, 'bin'));
     await fs.copyFile(path.join(ROOT, 'bin/postlane.js'), path.join(dir, 'bin/postlane.js'));
     await fs.writeFile(path.join(dir, 'package.json'), '{"type":"module"}');
     const src = path.join(dir, 'dist/src/cli/index.js');
+    const other = path.join(dir, 'dist/src/store/other.js');
     const bundle = path.join(dir, 'dist/bundle/cli.js');
+    await fs.mkdir(path.dirname(other), { recursive: true });
     await fs.mkdir(path.dirname(src), { recursive: true });
-    await fs.writeFile(src, "console.log('src');");
+    await fs.writeFile(src, "console.log(process.env.POSTLANE_NO_BUNDLE === undefined ? 'src' : 'src, with the launcher\\'s variable left set');");
+    await fs.writeFile(other, '');
     const which = async (env: Record<string, string> = {}) =>
       (await run(process.execPath, [path.join(dir, 'bin/postlane.js')], { env: { ...process.env, ...env } })).stdout.trim();
 
@@ -30,13 +33,17 @@ test('the launcher runs the bundle only when it is at least as new as tsc\'s out
     await fs.mkdir(path.dirname(bundle), { recursive: true });
     await fs.writeFile(bundle, "console.log('bundle');");
     const t = new Date();
-    await fs.utimes(src, t, t);
-    await fs.utimes(bundle, t, t);
+    for (const f of [src, other, bundle]) await fs.utimes(f, t, t);
+    assert.equal(await which(), 'src', 'a bundle without its list of inputs is not trusted');
+    await fs.writeFile(path.join(dir, 'dist/bundle/inputs.json'), JSON.stringify(['dist/src/cli/index.js', 'dist/src/store/other.js']));
     assert.equal(await which(), 'bundle', 'the bundle built after tsc');
     assert.equal(await which({ POSTLANE_NO_BUNDLE: '1' }), 'src', 'POSTLANE_NO_BUNDLE=1');
     const later = new Date(t.getTime() + 5000);
-    await fs.utimes(src, later, later);
-    assert.equal(await which(), 'src', 'tsc ran after the bundle was built: the bundle is stale');
+    await fs.utimes(other, later, later);
+    assert.equal(await which(), 'src', 'tsc -w rewrote one module after the bundle was built: the bundle is stale');
+    await fs.utimes(other, t, t);
+    await fs.rm(other);
+    assert.equal(await which(), 'src', 'an input is gone: the bundle is stale');
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
@@ -49,8 +56,14 @@ test('the bundle reads files next to the original modules and starts its own sto
   const { version } = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
   // version.ts reads ../../../package.json relative to its own dist/src location
   assert.equal((await run(process.execPath, [cli, '--version'])).stdout.trim(), version);
+  // The configuration refuses unknown POSTLANE_* variables: the launcher removes its own.
+  const nb = await run(process.execPath, [path.join(ROOT, 'bin/postlane.js'), 'config'], { cwd: os.tmpdir(), env: { ...process.env, POSTLANE_NO_BUNDLE: '1' } }).catch((e: { stdout: string; stderr: string }) => e);
+  assert.doesNotMatch(String(nb.stderr), /POSTLANE_NO_BUNDLE/);
+  assert.match(String(nb.stdout), /^# effective configuration/m, 'POSTLANE_NO_BUNDLE=1 postlane config works');
   const chunks = await fs.readdir(path.dirname(cli));
   assert.ok(chunks.includes('sqlite-worker.js'));
+  const inputs = JSON.parse(await fs.readFile(path.join(path.dirname(cli), 'inputs.json'), 'utf8')) as string[];
+  assert.ok(inputs.includes('dist/src/cli/index.js') && inputs.includes('dist/src/store/sqlite/worker.js'), 'the inputs list names tsc\'s outputs');
   const client = chunks.filter((f) => f.endsWith('.js')).map((f) => path.join(path.dirname(cli), f));
   const texts = await Promise.all(client.map((f) => fs.readFile(f, 'utf8')));
   assert.ok(texts.some((s) => s.includes('new URL(`./sqlite-worker.js`,import.meta.url)')), 'the worker client starts the bundled worker');
