@@ -1,7 +1,7 @@
 // bin/postlane.js runs dist/bundle (scripts/bundle.mjs, built by `npm run build` and `npm test`)
-// only when POSTLANE_BUNDLE=1 asks for it (it saves memory and costs CPU: bench/README.md), and
-// only while none of the tsc outputs it was made from (dist/bundle/inputs.json) is newer, else
-// dist/src: neither a tsc rebuild nor a `tsc -w` that rewrote one module runs a stale bundle.
+// unless POSTLANE_BUNDLE=0 asks for dist/src, and only while none of the tsc outputs it was made
+// from (dist/bundle/inputs.json) is newer, else dist/src: neither a tsc rebuild nor a `tsc -w` that
+// rewrote one module runs a stale bundle. Only an explicit POSTLANE_BUNDLE=1 warns when it cannot.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
 
-test('the launcher runs the bundle only when asked, and only while none of its tsc inputs is newer', async () => {
+test('the launcher runs the bundle unless told not to, and only while none of its tsc inputs is newer', async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-launcher-'));
   try {
     await fs.mkdir(path.join(dir, 'bin'));
@@ -34,6 +34,7 @@ test('the launcher runs the bundle only when asked, and only while none of its t
     };
 
     assert.equal(await which(), 'src (warned)', 'asked for, but no bundle');
+    assert.equal(await which({}), 'src', 'the default, no bundle: dist/src without a warning');
     await fs.mkdir(path.dirname(bundle), { recursive: true });
     await fs.writeFile(bundle, says('bundle'));
     const t = new Date();
@@ -41,10 +42,12 @@ test('the launcher runs the bundle only when asked, and only while none of its t
     assert.equal(await which(), 'src (warned)', 'a bundle without its list of inputs is not trusted');
     await fs.writeFile(path.join(dir, 'dist/bundle/inputs.json'), JSON.stringify(['dist/src/cli/index.js', 'dist/src/store/other.js']));
     assert.equal(await which(), 'bundle', 'POSTLANE_BUNDLE=1 and the bundle built after tsc');
-    assert.equal(await which({}), 'src', 'not asked for: dist/src');
+    assert.equal(await which({}), 'bundle', 'the default: the bundle');
+    assert.equal(await which({ POSTLANE_BUNDLE: '0' }), 'src', 'POSTLANE_BUNDLE=0: dist/src');
     const later = new Date(t.getTime() + 5000);
     await fs.utimes(other, later, later);
     assert.equal(await which(), 'src (warned)', 'tsc -w rewrote one module after the bundle was built: the bundle is stale');
+    assert.equal(await which({}), 'src', 'the default with a stale bundle: dist/src, quietly (a developer\'s tsc -w)');
     await fs.utimes(other, t, t);
     await fs.rm(other);
     assert.equal(await which(), 'src (warned)', 'an input is gone: the bundle is stale');
