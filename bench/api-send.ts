@@ -9,6 +9,9 @@
 // With --before DIST (the dist/ root of another build, e.g. the base commit's), each run is made
 // against both builds in turn, interleaved (A B / B A / A B ...), and the ratio after/before is printed.
 // With API_BENCH_JSON=FILE it appends one JSON line per (store, build, concurrency) (bench/run.sh all).
+// Each run's figures are printed too (with the relay's event-loop delay p99/max and its main thread's
+// voluntary and preempted context switches per message), and with --before the per-pair ratios.
+// PL_BENCH_API_HOST=ADDR PL_BENCH_API_PORT=FIRST: the relays listen there (FIRST, FIRST+1, ...), not on any free port.
 //   npx tsc -p bench/tsconfig.json && node dist/bench/api-send.js [--store sqlite|postgres|both]
 //     [--clients 1,20,50] [--messages 1000] [--runs 3] [--before DIR] [--server-flags="--cpu-prof ..."]
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -31,7 +34,7 @@ const RUNS = Number(opt.runs);
 const builds: [string, string][] = [['after', path.join(here, '..')], ...(opt.before ? [['before', path.resolve(opt.before)] as [string, string]] : [])];
 const serverFlags = opt['server-flags']!.split(' ').filter(Boolean);
 
-interface Result { rate: number; p50: number; p99: number; cpuMsPerMsg: number; mainCpuMsPerMsg: number; loopMsPerMsg: number }
+interface Result { rate: number; p50: number; p99: number; cpuMsPerMsg: number; mainCpuMsPerMsg: number; loopMsPerMsg: number; eldP99Ms?: number; eldMaxMs?: number; vcswPerMsg?: number; ivcswPerMsg?: number }
 
 function lines(child: ChildProcess): () => Promise<string> {
   const rl = readline.createInterface({ input: child.stdout! });
@@ -55,12 +58,17 @@ function runClient(url: string, token: string, concurrency: number, messages: nu
   });
 }
 
+// PL_BENCH_API_PORT=FIRST: each relay listens on the next port from FIRST (up to FIRST + 99), on PL_BENCH_API_HOST; default: any free port on 127.0.0.1.
+const firstPort = Number(process.env.PL_BENCH_API_PORT ?? 0);
+let runNo = 0;
+
 async function run(root: string, store: string, concurrency: number): Promise<Result> {
-  const server = spawn(process.execPath, [...serverFlags, path.join(here, 'api-server.js'), path.join(root), store], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const env = firstPort ? { ...process.env, PL_BENCH_API_PORT: String(firstPort + (runNo++ % 100)) } : process.env;
+  const server = spawn(process.execPath, [...serverFlags, path.join(here, 'api-server.js'), path.join(root), store], { stdio: ['pipe', 'pipe', 'inherit'], env });
   const next = lines(server);
-  const { port, token } = JSON.parse(await next());
-  const url = `http://127.0.0.1:${port}/v1/messages`;
-  const cpu = async () => { server.stdin!.write('cpu\n'); return JSON.parse(await next()) as { cpuMs: number; loopMs: number; mainCpuMs: number }; };
+  const { host, port, token } = JSON.parse(await next());
+  const url = `http://${host ?? '127.0.0.1'}:${port}/v1/messages`;
+  const cpu = async () => { server.stdin!.write('cpu\n'); return JSON.parse(await next()) as { cpuMs: number; loopMs: number; mainCpuMs: number; eldP99Ms?: number; eldMaxMs?: number; vcsw?: number; ivcsw?: number }; };
   await runClient(url, token, concurrency, 100);
   const cpu0 = await cpu();
   const r = await runClient(url, token, concurrency, MESSAGES);
@@ -70,7 +78,8 @@ async function run(root: string, store: string, concurrency: number): Promise<Re
   const mainCpuMsPerMsg = (cpu1.mainCpuMs - cpu0.mainCpuMs) / MESSAGES;
   server.stdin!.write('stop\n');
   await new Promise((resolve) => server.once('exit', resolve));
-  return { ...r, cpuMsPerMsg, mainCpuMsPerMsg, loopMsPerMsg };
+  return { ...r, cpuMsPerMsg, mainCpuMsPerMsg, loopMsPerMsg, eldP99Ms: cpu1.eldP99Ms, eldMaxMs: cpu1.eldMaxMs,
+    ...(cpu1.vcsw !== undefined ? { vcswPerMsg: (cpu1.vcsw - cpu0.vcsw!) / MESSAGES, ivcswPerMsg: (cpu1.ivcsw! - cpu0.ivcsw!) / MESSAGES } : {}) };
 }
 
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -80,7 +89,11 @@ for (const store of stores) {
   for (const c of clients) {
     const results = new Map<string, Result[]>(builds.map(([n]) => [n, []]));
     for (let i = 0; i < RUNS; i++) {
-      for (const [name, root] of i % 2 === 0 ? builds : [...builds].reverse()) results.get(name)!.push(await run(root, store, c));
+      for (const [name, root] of i % 2 === 0 ? builds : [...builds].reverse()) {
+        const r = await run(root, store, c);
+        results.get(name)!.push(r);
+        console.log(`  run ${i + 1} ${store} ${name} ${c} clients: ${r.rate.toFixed(0)} msg/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, relay CPU ${r.cpuMsPerMsg.toFixed(2)} ms/msg, main thread ${r.mainCpuMsPerMsg.toFixed(2)} ms/msg, loop delay p99 ${r.eldP99Ms?.toFixed(1) ?? '-'} max ${r.eldMaxMs?.toFixed(1) ?? '-'} ms, main thread switches/msg ${r.vcswPerMsg?.toFixed(2) ?? '-'} voluntary ${r.ivcswPerMsg?.toFixed(2) ?? '-'} preempted`);
+      }
     }
     const meds = new Map([...results].map(([n, rs]) => [n, median(rs)]));
     for (const [name, m] of meds) {
@@ -91,6 +104,9 @@ for (const store of stores) {
       }
     }
     if (meds.has('before')) {
+      const pairs = results.get('after')!.map((x, i) => [x, results.get('before')![i]!] as const);
+      const f = (k: keyof Result) => pairs.map(([x, y]) => ((x[k] as number) / (y[k] as number)).toFixed(2)).join(' ');
+      console.log(`${store} ${c} clients, pair ratios after/before: msg/s ${f('rate')}; p99 ${f('p99')}; relay CPU/msg ${f('cpuMsPerMsg')}; main thread/msg ${f('mainCpuMsPerMsg')}`);
       const a = meds.get('after')!, b = meds.get('before')!;
       console.log(`${store} ${c} clients: after/before msg/s ${(a.rate / b.rate).toFixed(2)}x, CPU/msg ${(a.cpuMsPerMsg / b.cpuMsPerMsg).toFixed(2)}x, main thread/msg ${(a.mainCpuMsPerMsg / b.mainCpuMsPerMsg).toFixed(2)}x, loop/msg ${(a.loopMsPerMsg / b.loopMsPerMsg).toFixed(2)}x (load ${loadavg()})`);
     }

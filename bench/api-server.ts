@@ -16,7 +16,7 @@ import readline from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
 const root = path.resolve(process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..'));
 const storeKind = process.argv[3] ?? 'sqlite';
@@ -40,7 +40,9 @@ if (storeKind === 'postgres') {
   u.pathname = `/${dbName}`;
   storageUrl = u.href;
 }
-const config = configSchema.parse({ hostname: 'relay.test', dataDir: dir, http: { port: 0 }, storage: { url: storageUrl } });
+// PL_BENCH_API_HOST / PL_BENCH_API_PORT: the address to listen on (helpers sharing the machine keep to their own block).
+const httpHost = process.env.PL_BENCH_API_HOST ?? '127.0.0.1';
+const config = configSchema.parse({ hostname: 'relay.test', dataDir: dir, http: { host: httpHost, port: Number(process.env.PL_BENCH_API_PORT ?? 0) }, storage: { url: storageUrl } });
 const logger = pino({ level: process.env.PL_BENCH_LOG ?? 'silent' });
 const store = await openStore(config, logger, 'relay'); // a promise since the fifth memory session, a store before: await takes both
 await store.open();
@@ -49,13 +51,22 @@ const accounts = new AccountCache(store, systemClock);
 const quota = new QuotaService(store, systemClock, accounts);
 const signer = new MessageSigner({ store, hostname: config.hostname, domains: config.domains, clock: systemClock, logger });
 const api = await startApi({ config, store, clock: systemClock, logger, tls: { cert: '', key: '' }, signer, quota, accounts, bounceSecrets: fixedSecrets(randomBytes(32)) });
-process.stdout.write(`${JSON.stringify({ port: api.address.port, token: tenant.tokens.send })}\n`);
+process.stdout.write(`${JSON.stringify({ host: httpHost, port: api.address.port, token: tenant.tokens.send })}\n`);
 
+// The event loop's delay (a 10 ms resolution timer's lateness) between two 'cpu' lines: p99 and max, ms.
+const delay = monitorEventLoopDelay({ resolution: 10 });
+delay.enable();
 for await (const line of readline.createInterface({ input: process.stdin })) {
   if (line === 'cpu') {
+    const eldP99Ms = delay.percentile(99) / 1e6, eldMaxMs = delay.max / 1e6;
+    delay.reset();
     const u = process.cpuUsage();
     const mainCpuMs = Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
-    process.stdout.write(`${JSON.stringify({ cpuMs: (u.user + u.system) / 1000, loopMs: performance.eventLoopUtilization().active, mainCpuMs })}\n`);
+    // The main thread's context switches: voluntary (it waited: epoll) and involuntary (preempted).
+    const status = readFileSync(`/proc/self/task/${process.pid}/status`, 'utf8');
+    const csw = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+    const vcsw = csw('voluntary_ctxt_switches'), ivcsw = csw('nonvoluntary_ctxt_switches');
+    process.stdout.write(`${JSON.stringify({ cpuMs: (u.user + u.system) / 1000, loopMs: performance.eventLoopUtilization().active, mainCpuMs, eldP99Ms, eldMaxMs, vcsw, ivcsw })}\n`);
   } else if (line === 'stop') break;
 }
 await api.close();
