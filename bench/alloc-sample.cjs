@@ -3,6 +3,8 @@
 // was ALLOCATED (--heap-prof keeps only what is still live at the end, useless for garbage).
 // Written at exit to $ALLOC_DIR/alloc-<pid>-<start ms>.heapprofile (one per thread: the SQLite
 // worker gets its own, the main thread's is the larger); ALLOC_INTERVAL bytes per sample (16384).
+// ALLOC_PROMOTED=1 drops what the young generation's scavenges collect: what is left was promoted
+// to the old space (or is still live), i.e. what makes the old space grow between major GCs.
 // Add --no-turbo-inlining to attribute inlined callees' allocations to themselves, not their caller.
 const inspector = require('node:inspector');
 const fs = require('node:fs');
@@ -12,7 +14,7 @@ const started = Date.now();
 session.post('HeapProfiler.enable');
 session.post('HeapProfiler.startSampling', {
   samplingInterval: Number(process.env.ALLOC_INTERVAL || 16384),
-  includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true,
+  includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: process.env.ALLOC_PROMOTED !== '1',
 }, (err) => { if (err) console.error('alloc-sample: could not start', err); });
 process.on('exit', () => {
   session.post('HeapProfiler.stopSampling', (err, r) => {

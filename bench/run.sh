@@ -6,6 +6,10 @@
 #                                           HTTP API benchmark, one table (bench/summarize-all.py);
 #                                           results in bench/results/<date>-all.jsonl (+ -all-api.jsonl).
 #                                           ALL_WORKLOADS="i-3k ii-500" picks others; ALL_API=0 skips the API.
+# Memory: bench/procmon.py replaces the harness's sampler in the copy (same PSS peak) and adds the
+# anonymous-memory peaks (Pss_Anon summed over the relay's processes, without the binaries' pages);
+# bench/add-anon.py puts them into the result lines, bench/summarize-all.py prints both columns.
+# RELAY_HOST/RELAY_PORT/SINK_HOST/SINK_PORT in the environment pick the addresses (relay-bench.sh).
 # Needs Debian's postfix (smtp-source, smtp-sink, the reference) and a built dist/ (npm run build;
 # `all` also builds bench/ for the API benchmark).
 set -euo pipefail
@@ -17,13 +21,18 @@ WORK=$(mktemp -d /tmp/postlane-bench.XXXX)
 cp -r "$SHARED"/. "$WORK"/
 chmod -R u+w "$WORK"; chmod 755 "$WORK"   # postfix (user postfix) must reach its run dirs
 cp "$ROOT/bench/relays/postlane.sh" "$WORK/relays/postlane.sh"
+# our procmon (bench/procmon.py): the shared one's, plus the anonymous-memory peaks (Pss_Anon, Anonymous)
+mv "$WORK/lib/procmon.py" "$WORK/lib/procmon_shared.py"
+cp "$ROOT/bench/procmon.py" "$WORK/lib/procmon.py"
 mkdir -p "$ROOT/bench/results"
 OUT="$ROOT/bench/results/$(date +%Y%m%d-%H%M)-$WL.jsonl"
 export BENCH_POSTLANE_ROOT=$ROOT
 
 if [ "$WL" != all ]; then
     "$WORK/run-anchors.sh" "$WL" "$REPS" "$OUT" postfix postlane
+    python3 "$ROOT/bench/add-anon.py" "$OUT" "$WORK/runs"
     python3 "$WORK/lib/summarize.py" "$OUT"
+    echo; python3 "$ROOT/bench/summarize-all.py" "$OUT"
     exit 0
 fi
 
@@ -37,4 +46,5 @@ if [ "${ALL_API:-1}" != 0 ]; then
     echo "=== $(date +%T) HTTP API (bench/api-send.ts)" >&2
     API_BENCH_JSON="$API_OUT" node "$ROOT/dist/bench/api-send.js" >&2
 fi
+python3 "$ROOT/bench/add-anon.py" "$OUT" "$WORK/runs"
 python3 "$ROOT/bench/summarize-all.py" "$OUT" "$API_OUT"

@@ -2,8 +2,10 @@
 """summarize-all.py RELAY.jsonl [API.jsonl] -> one markdown table for `bench/run.sh all`.
 
 One row per relay workload: Postfix and Postlane e2e msgs/s (medians), the median of paired
-ratios (run k of Postlane / run k of Postfix, same repetition), relay CPU ms per message and peak
-PSS MB (Postfix -> Postlane, medians), the machine's load before the first run. Then one row
+ratios (run k of Postlane / run k of Postfix, same repetition), relay CPU ms per message, peak
+PSS MB and peak anonymous PSS MB (Pss_Anon summed over the relay's processes, bench/procmon.py;
+"-" for results recorded without it) (Postfix -> Postlane, medians), the machine's load before
+the first run. Then one row
 per HTTP API concurrency (msgs/s, p50, p99, peak RSS of the process), which has no reference.
 """
 import json
@@ -28,17 +30,18 @@ def relay_rows(rows):
     for d in rows:
         if d.get("complete") and d.get("gen_rc") == 0:
             by.setdefault(d["label"], {}).setdefault(d["relay"], []).append(d)
-    print("| workload | Postfix e2e msg/s | Postlane e2e msg/s | Postlane / Postfix (paired) | relay CPU ms/msg (Postfix → Postlane) | peak PSS MB (Postfix → Postlane) | load before | runs |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| workload | Postfix e2e msg/s | Postlane e2e msg/s | Postlane / Postfix (paired) | relay CPU ms/msg (Postfix → Postlane) | peak PSS MB (Postfix → Postlane) | peak anon PSS MB (Postfix → Postlane) | load before | runs |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for wl, sys_runs in by.items():
         pf, pl = sys_runs.get("postfix", []), sys_runs.get("postlane", [])
         ratios = [a["e2e_msgs_per_s"] / b["e2e_msgs_per_s"] for a, b in zip(pl, pf)]
         e2e = lambda rs: [r["e2e_msgs_per_s"] for r in rs]
         cpu = lambda rs: [r["relay_cpu_s_per_1k"] for r in rs]
         pss = lambda rs: [r["peak_pss_sum_mb"] for r in rs]
+        anon = lambda rs: [r["peak_pss_anon_sum_mb"] for r in rs if "peak_pss_anon_sum_mb" in r]
         load0 = (pf or pl)[0]["loadavg_before"].split()[0]
         print(f"| {wl} | {med(e2e(pf))} | {med(e2e(pl))} | **{med(ratios, 2)}** | "
-              f"{med(cpu(pf), 2)} → {med(cpu(pl), 2)} | {med(pss(pf))} → {med(pss(pl))} | {load0} | {len(pf)}+{len(pl)} |")
+              f"{med(cpu(pf), 2)} → {med(cpu(pl), 2)} | {med(pss(pf))} → {med(pss(pl))} | {med(anon(pf))} → {med(anon(pl))} | {load0} | {len(pf)}+{len(pl)} |")
     bad = [d for d in rows if not d.get("complete") or d.get("gen_rc") != 0]
     for d in bad:
         print(f"\n- incomplete/failed run excluded: {d['run_id']} complete={d.get('complete')} gen_rc={d.get('gen_rc')}")
