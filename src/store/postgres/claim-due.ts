@@ -18,8 +18,7 @@ import { messageDsn, withRecipientDsn } from '../job-dsn.js';
 
 export interface ClaimOptions { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[] }
 type Group = DueGroup;
-type LeasedMessage = Pick<MessageRow, 'mail_from' | 'return_path' | 'is_bounce' | 'route' | 'size' | 'received_at' | 'dsn' | 'stream' | 'delay_notified' | 'account' | 'require_tls' | 'smtputf8' | 'tls_optional'>;
-interface Leased extends LeasedMessage { id: number; message_id: string; domain: string; address: string; attempts: number; held_ms: number }
+interface Leased { id: number; message_id: string; domain: string; address: string; attempts: number; held_ms: number }
 interface WalkRow { message_id: string; domain: string; account: string; mail_from: string; stream: string; due_at: number }
 
 /** Candidate rows read per walk, per job asked for: a group usually has few due recipients; FAIR_SCAN lets other accounts be seen. */
@@ -42,20 +41,13 @@ const waiting = (stream: 'transactional' | 'broadcast'): Prepared => prepared(`c
                  ORDER BY r.next_attempt_at LIMIT $3 FOR UPDATE OF r SKIP LOCKED`);
 const WAITING_TRANSACTIONAL = waiting('transactional');
 const WAITING_BROADCAST = waiting('broadcast');
-// The lease returns its recipients with their messages' columns (a CTE joined on the primary key):
-// the message rows were a statement of their own, `SELECT *` by an id array, unprepared (a prepared
-// `*` breaks when a migration adds a column) and planned at every claim.
-const MESSAGE_COLUMNS = 'm.mail_from, m.return_path, m.is_bounce, m.route, m.size, m.received_at, m.dsn, m.stream, m.delay_notified, m.account, m.require_tls, m.smtputf8, m.tls_optional';
-const LEASE = prepared('claim_lease_messages', `WITH l AS (
-               UPDATE recipient SET state = 'delivering', lease_owner = $1, lease_until = $2, updated_at = $3
+const LEASE = prepared('claim_lease', `UPDATE recipient SET state = 'delivering', lease_owner = $1, lease_until = $2, updated_at = $3
                WHERE id IN (SELECT id FROM recipient
                             WHERE (message_id, domain) IN (SELECT * FROM unnest($4::text[], $5::text[]))
                               AND ((state IN ('queued', 'deferred') AND next_attempt_at <= $3)
                                    OR (state = 'delivering' AND lease_until < $3))
                             FOR UPDATE SKIP LOCKED)
-               RETURNING id, message_id, domain, address, attempts, held_ms)
-               SELECT l.id, l.message_id, l.domain, l.address, l.attempts, l.held_ms, ${MESSAGE_COLUMNS}
-               FROM l JOIN queued_message m ON m.id = l.message_id`);
+               RETURNING id, message_id, domain, address, attempts, held_ms`);
 
 /** Runs inside the caller's transaction. */
 export async function claimDue(c: Conn, opts: ClaimOptions): Promise<DeliveryJob[]> {
@@ -128,13 +120,16 @@ async function attachSuppressions(c: Conn, jobs: DeliveryJob[]): Promise<Deliver
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 async function buildJobs(c: Conn, chosen: Group[], leased: Leased[], leaseUntil: number): Promise<DeliveryJob[]> {
+  const ids = [...new Set(leased.map((r) => r.message_id))];
+  const { rows } = await c.query<MessageRow>('SELECT * FROM queued_message WHERE id = ANY($1::text[])', [ids]);
+  const messages = new Map(rows.map((m) => [m.id, m]));
   const jobs: DeliveryJob[] = [];
   for (const g of chosen) {
     const rcpts = leased.filter((r) => r.message_id === g.messageId && r.domain === g.domain).sort((a, b) => a.id - b.id);
-    const m = rcpts[0];
-    if (!m) continue;
+    const m = messages.get(g.messageId);
+    if (rcpts.length === 0 || !m) continue;
     jobs.push({
-      messageId: g.messageId, domain: g.domain, mailFrom: m.mail_from, returnPath: m.return_path ?? m.mail_from, isBounce: m.is_bounce,
+      messageId: m.id, domain: g.domain, mailFrom: m.mail_from, returnPath: m.return_path ?? m.mail_from, isBounce: m.is_bounce,
       route: m.route, size: m.size, receivedAt: m.received_at,
       recipients: rcpts.map((r) => withRecipientDsn({ id: r.id, address: r.address, attempts: r.attempts }, m.dsn)),
       stream: m.stream, leaseUntil, delayNotified: m.delay_notified, account: m.account, ...messageDsn(m.dsn), heldMs: Math.max(...rcpts.map((r) => r.held_ms)),

@@ -5,7 +5,7 @@ import {
 } from '../sql/suppressions.js';
 import { strongest, suppressionKey, type Suppression, type SuppressionQuery, type SuppressionScope } from '../suppression-store.js';
 import { requireAccount } from './account-ops.js';
-import { prepared, runPrepared, type Conn } from './rows.js';
+import type { Conn } from './rows.js';
 
 /** Inserts entries in the caller's transaction (the event log's effects call it too); returns rows changed. */
 export async function insertSuppressions(c: Conn, entries: Suppression[], replace: boolean): Promise<number> {
@@ -38,15 +38,9 @@ export async function findSuppressions(c: Conn, account: string, stream: string,
 export async function findIn(c: Conn, accounts: string[], stream: string | null, addresses: string[][]): Promise<Suppression[]> {
   const pairs = accounts.flatMap((a, i) => addresses[i]!.map((addr) => [a, suppressionKey(addr)] as const));
   if (pairs.length === 0) return [];
-  const values: unknown[] = [pairs.map((p) => p[0]), pairs.map((p) => p[1])];
-  if (stream !== null) values.push(stream);
-  const { rows } = await runPrepared<SuppressionRow>(c, stream === null ? FIND_ANY_SCOPE : FIND_FOR_STREAM, values);
+  const { rows } = await c.query<SuppressionRow>(
+    `SELECT ${SUPPRESSION_COLUMNS} FROM suppression
+     WHERE (account, address) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND (CAST($3 AS text) IS NULL OR scope IN ('all', $3))`,
+    [pairs.map((p) => p[0]), pairs.map((p) => p[1]), stream]);
   return rows.map(toSuppression);
 }
-
-// Named prepared statements (rows.ts): claimDue asks at every claim, and with several nodes the
-// claims run about as often as the messages. Two statements rather than `($3 IS NULL OR ...)`, so
-// each plan is the plain primary-key probe.
-const FIND = `SELECT ${SUPPRESSION_COLUMNS} FROM suppression WHERE (account, address) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
-const FIND_ANY_SCOPE = prepared('suppression_find', FIND);
-const FIND_FOR_STREAM = prepared('suppression_find_stream', `${FIND} AND scope IN ('all', $3)`);
