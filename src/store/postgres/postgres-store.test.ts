@@ -314,8 +314,8 @@ if (unreachable !== null) {
       const first = await put(1);
       assert.deepEqual((await store.claimDue({ now: 1_000, limit: 5, leaseMs: 60_000, owner: 'n1' })).map((j) => j.messageId), [first]);
       assert.match(await body(first), /body 1/);
-      // What a migration run by another node might do: the lease returns `size`, the body read `completed_at`.
-      await admin.query('ALTER TABLE queued_message ALTER COLUMN size TYPE integer');
+      // What a migration run by another node might do: the claim's walks return `mail_from`, the body read `completed_at`.
+      await admin.query('ALTER TABLE queued_message ALTER COLUMN mail_from TYPE varchar(1000)');
       const second = await put(2);
       const jobs = await store.claimDue({ now: 1_000, limit: 5, leaseMs: 60_000, owner: 'n1' });
       assert.deepEqual(jobs.map((j) => [j.messageId, j.size]), [[second, Buffer.byteLength('body 2\r\n')]], 'the claim is retried, and leases once');
@@ -327,7 +327,7 @@ if (unreachable !== null) {
       assert.match(await body(second), /body 2/, 'the fresh connection works on');
       assert.equal((await store.claimDue({ now: 1_000, limit: 5, leaseMs: 60_000, owner: 'n1' })).length, 0);
     } finally {
-      await admin.query('ALTER TABLE queued_message ALTER COLUMN size TYPE bigint, ALTER COLUMN completed_at TYPE bigint');
+      await admin.query('ALTER TABLE queued_message ALTER COLUMN mail_from TYPE text, ALTER COLUMN completed_at TYPE bigint');
       await admin.end();
       await store.close();
     }
