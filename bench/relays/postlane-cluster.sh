@@ -3,12 +3,13 @@
 # nodes (each on the `alt` listener, port RELAY_PORT+i); every node sends everything to smtp-sink
 # through its smarthost. Env: BENCH_POSTLANE_ROOT (checkout with a built dist/), CLUSTER_NODES
 # (1..3, default 1), CLUSTER_STORE (pg | sqlite, default pg; sqlite needs 1 node), CLUSTER_PG_URL
-# (server admin URL, default postgres://postgres@127.0.0.1:5432/postgres). With pg each run gets a
+# (server admin URL, default postgres://postgres@127.0.0.1:5432/postgres), CLUSTER_DB_PREFIX (default
+# postlane_bench). With pg each run gets a
 # fresh database, dropped by relay_stop. HAProxy runs in the measured process tree; PostgreSQL
 # does not: the CPU of the backends serving the run's database is written to RELAY_DIR/pg_cpu_s
 # (bench/cluster.sh adds it to the result line).
 
-cluster_db_name() { echo "postlane_bench_$(basename "$RELAY_DIR" | tr -c 'a-zA-Z0-9\n' '_' | tail -c 40)_$$"; }
+cluster_db_name() { echo "${CLUSTER_DB_PREFIX:-postlane_bench}_$(basename "$RELAY_DIR" | tr -c 'a-zA-Z0-9\n' '_' | tail -c 40)_$$"; }
 
 relay_setup() {
     local nodes=${CLUSTER_NODES:-1} store=${CLUSTER_STORE:-pg} admin=${CLUSTER_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}

@@ -292,6 +292,47 @@ if (unreachable !== null) {
     }
   });
 
+  test('postgres: a prepared statement made stale by a column type change (0A000) is retried once on a fresh connection, reads and writes', async () => {
+    await truncate();
+    const warnings: string[] = [];
+    const capture = { ...logger, warn: (o: { event?: string }) => { if (o.event) warnings.push(o.event); } } as typeof logger;
+    const store = new PostgresQueueStore({ url, logger: capture, poolSize: 1 }); // one connection: its statements are the ones made stale
+    await store.open();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const origin = { listener: 'mx', clientIp: '127.0.0.1', user: null };
+    const put = async (i: number) => {
+      const id = newQueueId();
+      const w = store.createBody(id);
+      await w.write(Buffer.from(`body ${i}\r\n`));
+      await w.finish();
+      await store.put({ id, mailFrom: 's@example.org', recipients: [`r${i}@one.example`], size: w.bytesWritten, receivedAt: i, origin, isBounce: false, route: 'relay' });
+      return id;
+    };
+    const body = async (id: string) => { const parts: Buffer[] = []; for await (const b of store.readBody(id)) parts.push(b as Buffer); return Buffer.concat(parts).toString(); };
+    try {
+      const first = await put(1);
+      assert.deepEqual((await store.claimDue({ now: 1_000, limit: 5, leaseMs: 60_000, owner: 'n1' })).map((j) => j.messageId), [first]);
+      assert.match(await body(first), /body 1/);
+      // What a migration run by another node might do: the claim's walks return `mail_from`, the body read `completed_at`.
+      await admin.query('ALTER TABLE queued_message ALTER COLUMN mail_from TYPE varchar(1000)');
+      const second = await put(2);
+      const jobs = await store.claimDue({ now: 1_000, limit: 5, leaseMs: 60_000, owner: 'n1' });
+      assert.deepEqual(jobs.map((j) => [j.messageId, j.size]), [[second, Buffer.byteLength('body 2\r\n')]], 'the claim is retried, and leases once');
+      assert.deepEqual(warnings, ['queue.stale_plan']);
+      assert.match(await body(second), /body 2/); // prepared on the fresh connection
+      await admin.query('ALTER TABLE queued_message ALTER COLUMN completed_at TYPE integer');
+      assert.match(await body(first), /body 1/, 'the read is retried');
+      assert.deepEqual(warnings, ['queue.stale_plan', 'queue.stale_plan']);
+      assert.match(await body(second), /body 2/, 'the fresh connection works on');
+      assert.equal((await store.claimDue({ now: 1_000, limit: 5, leaseMs: 60_000, owner: 'n1' })).length, 0);
+    } finally {
+      await admin.query('ALTER TABLE queued_message ALTER COLUMN mail_from TYPE text, ALTER COLUMN completed_at TYPE bigint');
+      await admin.end();
+      await store.close();
+    }
+  });
+
   test('postgres: concurrent acquirers on several stores never hold more than the limit of destination slots', async () => {
     await truncate();
     const stores = [newStore(3), newStore(3), newStore(3)];

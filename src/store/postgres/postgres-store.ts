@@ -398,8 +398,22 @@ export class PostgresQueueStore implements QueueStore {
     }
   }
 
-  /** One transaction: committed (durable) when this resolves; rolled back and a typed error otherwise. */
+  /**
+   * One transaction: committed (durable) when this resolves; rolled back and a typed error otherwise.
+   * A transaction that failed on a stale prepared statement (isStalePlan) is run once more on a fresh
+   * connection: nothing of it was committed, and the connection that failed is discarded.
+   */
   async #write<T>(op: string, fn: (c: Conn) => Promise<T>): Promise<T> {
+    try {
+      return await this.#writeOnce(op, fn, false);
+    } catch (err) {
+      if (!(err instanceof StalePlan)) throw err;
+      this.#stalePlan(op, err.cause);
+      return await this.#writeOnce(op, fn, true);
+    }
+  }
+
+  async #writeOnce<T>(op: string, fn: (c: Conn) => Promise<T>, last: boolean): Promise<T> {
     const done = this.#availability.writeStarted(op); // timed from the wait for a connection (/readyz degraded)
     let client: pg.PoolClient;
     try { client = await this.#connect(op); } catch (err) { done(); throw err; }
@@ -415,6 +429,10 @@ export class PostgresQueueStore implements QueueStore {
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => { broken = true; });
+      if (isStalePlan(err)) {
+        broken = true; // its prepared statements would fail the same way at every later use
+        if (!last) throw new StalePlan(err);
+      }
       throw this.#toError(op, err, true);
     } finally {
       client.release(broken);
@@ -423,14 +441,34 @@ export class PostgresQueueStore implements QueueStore {
   }
 
   async #read<T>(op: string, fn: (c: Conn) => Promise<T>): Promise<T> {
+    try {
+      return await this.#readOnce(op, fn, false);
+    } catch (err) {
+      if (!(err instanceof StalePlan)) throw err;
+      this.#stalePlan(op, err.cause);
+      return await this.#readOnce(op, fn, true);
+    }
+  }
+
+  async #readOnce<T>(op: string, fn: (c: Conn) => Promise<T>, last: boolean): Promise<T> {
     const client = await this.#connect(op);
+    let broken = false;
     try {
       return await fn(client); // only a write ends an outage (store-availability.ts)
     } catch (err) {
+      if (isStalePlan(err)) {
+        broken = true;
+        if (!last) throw new StalePlan(err);
+      }
       throw this.#toError(op, err, false);
     } finally {
-      client.release();
+      client.release(broken);
     }
+  }
+
+  #stalePlan(op: string, err: unknown): void {
+    this.#logger.warn({ event: 'queue.stale_plan', op, reason: (err as Error).message },
+      'prepared statement invalidated by a schema change: connection discarded, operation retried');
   }
 
   async #connect(op: string): Promise<pg.PoolClient> {
@@ -464,6 +502,21 @@ export class PostgresQueueStore implements QueueStore {
     this.#logger.error({ event: 'queue.write_failed', op, code, reason: message }, 'queue write failed');
     return new QueueWriteError(`queue ${op} failed: ${message}`, { cause: err });
   }
+}
+
+/**
+ * A prepared statement whose result shape changed under it (SQLSTATE 0A000, "cached plan must not
+ * change result type": a migration by another node altered a column it returns). PostgreSQL will
+ * not re-plan it, so every later use on that connection fails the same way.
+ */
+export function isStalePlan(err: unknown): boolean {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  return code === '0A000' && typeof message === 'string' && message.includes('cached plan must not change result type');
+}
+
+/** The first failure of an operation on a stale plan, carried to the retry. */
+class StalePlan extends Error {
+  constructor(override readonly cause: unknown) { super('stale prepared statement'); }
 }
 
 async function wroteSomething(c: pg.PoolClient): Promise<boolean> {
