@@ -32,7 +32,6 @@ interface DataStream extends Transform {
   outByteCount: number;
   lastByte: number | false;
   _transform(chunk: unknown, encoding: BufferEncoding, done: TransformCallback): void;
-  _flush(done: TransformCallback): void;
 }
 type CreateSendStream = (this: SMTPConnection, callback: (err: Error | null, response?: string) => void) => DataStream;
 const createSendStream = (SMTPConnection.prototype as unknown as { _createSendStream: CreateSendStream })._createSendStream;
@@ -81,40 +80,12 @@ export class OutboundSmtpConnection extends SMTPConnection {
   }
 }
 
-/** Below this many bytes, output chunks are held and written together (see withFastPath). */
-export const COALESCE_BYTES = 16 * 1024;
-
 /**
  * Makes `stream` pass a chunk that needs no stuffing straight through, with the same bookkeeping
  * as DataStream's own transform (byte counts, last byte), which still handles every other chunk.
- * And coalesces its small output chunks: a stored message reaches it as the header prefix and the
- * body, then DataStream's flush adds the final dot, each a socket write of its own (a syscall,
- * which on loopback or a LAN is most of what a small message costs to send). Output is held while
- * it stays under COALESCE_BYTES and pushed as one chunk when more would not fit, or at the end with
- * the terminator: a 4 KB message goes out in one write instead of three. The bytes are the same.
  */
 export function withFastPath(stream: DataStream): void {
   const rewrite = stream._transform;
-  const flush = stream._flush;
-  const push = stream.push;
-  let held: Buffer[] = [];
-  let heldBytes = 0;
-  const release = (self: DataStream) => {
-    if (held.length === 0) return;
-    const out = held.length === 1 ? held[0]! : Buffer.concat(held, heldBytes);
-    held = [];
-    heldBytes = 0;
-    push.call(self, out);
-  };
-  stream.push = function (this: DataStream, chunk: unknown, encoding?: BufferEncoding): boolean {
-    if (!Buffer.isBuffer(chunk)) { release(this); return push.call(this, chunk, encoding); }
-    if (chunk.length === 0) return true;
-    if (heldBytes + chunk.length > COALESCE_BYTES) release(this);
-    if (chunk.length >= COALESCE_BYTES) return push.call(this, chunk);
-    held.push(chunk);
-    heldBytes += chunk.length;
-    return true;
-  };
   stream._transform = function (this: DataStream, chunk, encoding, done) {
     if (!Buffer.isBuffer(chunk) || chunk.length === 0 || needsStuffing(chunk, this.lastByte)) return rewrite.call(this, chunk, encoding, done);
     this.inByteCount += chunk.length;
@@ -122,13 +93,6 @@ export function withFastPath(stream: DataStream): void {
     this.push(chunk);
     this.lastByte = chunk[chunk.length - 1];
     done();
-  };
-  stream._flush = function (this: DataStream, done: TransformCallback) {
-    flush.call(this, (err?: Error | null, data?: unknown) => {
-      if (data != null) this.push(data);
-      release(this);
-      done(err);
-    });
   };
 }
 
