@@ -3,6 +3,7 @@
 // IPv4 special ranges; and networkMatcher for CIDR lists.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { embeddedIpv4, isPublicAddress, networkMatcher } from './networks.js';
 
 // [address, public?, why]
@@ -97,5 +98,26 @@ describe('networkMatcher', () => {
     assert.equal(m('2001:db8::5'), true);
     assert.equal(m('not-an-ip'), false);
     assert.equal(networkMatcher([])('10.0.0.1'), false);
+  });
+
+  it('answers IPv4 addresses as a BlockList of the same CIDRs does (IPv4 masks, then IPv6 rules)', () => {
+    const lists = [
+      ['0.0.0.0/0'], ['127.0.0.0/8', '10.0.0.0/8'], ['192.168.1.77/24', '172.16.0.0/12', '8.8.8.8'],
+      ['255.255.255.255/32', '1.2.3.4/31'], ['203.0.113.0/25', '::ffff:10.0.0.0/104'], ['::/0'], ['2001:db8::/32', '100.64.0.0/10'],
+    ];
+    const rnd = (n: number) => Math.floor(Math.random() * n);
+    const ips = ['0.0.0.0', '255.255.255.255', '127.0.0.1', '10.255.255.255', '11.0.0.0', '192.168.1.1', '192.168.2.1',
+      '172.31.255.255', '172.32.0.0', '8.8.8.8', '8.8.8.9', '1.2.3.5', '1.2.3.6', '203.0.113.127', '203.0.113.128', '100.127.0.1',
+      ...Array.from({ length: 2000 }, () => [rnd(256), rnd(256), rnd(256), rnd(256)].join('.'))];
+    for (const cidrs of lists) {
+      const m = networkMatcher(cidrs);
+      const reference = new net.BlockList();
+      for (const cidr of cidrs) {
+        const [addr = '', bits] = cidr.split('/');
+        const type = net.isIPv6(addr) ? 'ipv6' : 'ipv4';
+        reference.addSubnet(addr, bits === undefined ? (type === 'ipv6' ? 128 : 32) : Number(bits), type);
+      }
+      for (const ip of ips) assert.equal(m(ip), reference.check(ip, 'ipv4'), `${ip} in ${cidrs.join(' ')}`);
+    }
   });
 });
