@@ -180,3 +180,12 @@ test('YAML warnings (an unknown tag or directive, a mapping as a key) are errors
     } finally { process.off('warning', onWarning); }
   }
 });
+
+test('smtp.relayNetworks takes only valid addresses and prefixes; the error names the entry (not a bare error at start)', () => {
+  for (const bad of ['10.0.0.0/33', '010.0.0.1', '::1/129', '300.1.1.1/8']) {
+    const { file } = tmpFile(`smtp:\n  relayNetworks: ["127.0.0.0/8", "${bad}"]\n`);
+    assert.throws(() => loadConfig({ file, env: {} }), (err: unknown) => err instanceof ConfigError && err.key === 'smtp.relayNetworks.1', bad);
+  }
+  const { file } = tmpFile('smtp:\n  relayNetworks: ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]\n');
+  assert.deepEqual(loadConfig({ file, env: {} }).smtp.relayNetworks, ['10.0.0.0/8', '192.0.2.7', '2001:db8::/32']);
+});

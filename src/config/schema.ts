@@ -202,7 +202,7 @@ export const configSchema = z.object({
     submissions: listener(1465).describe('implicit-TLS submission (465 in production); AUTH required'),
     alt: listener(2525).describe('alternative submission port; same rules as submission'),
     mx: listener(2500).describe('inbound MX (25 in production): only mail for local domains, never relays'),
-    relayNetworks: z.array(z.string().regex(/^[0-9a-fA-F.:]+(\/\d{1,3})?$/, 'expected an IP or CIDR like 10.0.0.0/8'))
+    relayNetworks: z.array(cidr)
       .default([]).describe('client networks (CIDR) allowed to submit on submission/alt without AUTH, like Postfix mynetworks; empty: AUTH always required'),
     banner: z.string().default('Postlane ESMTP').describe('text after the hostname in the 220 greeting'),
     maxConnections: z.number().int().positive().default(500).describe('simultaneous SMTP sessions, all listeners'),

@@ -292,11 +292,11 @@ if (unreachable !== null) {
     }
   });
 
-  test('postgres: a prepared statement made stale by a column type change (0A000) is retried once on a fresh connection, reads and writes', async () => {
+  test('postgres: a prepared statement made stale by a column type change (0A000) is retried once on a fresh connection (no older pooled one), reads and writes', async () => {
     await truncate();
     const warnings: string[] = [];
     const capture = { ...logger, warn: (o: { event?: string }) => { if (o.event) warnings.push(o.event); } } as typeof logger;
-    const store = new PostgresQueueStore({ url, logger: capture, poolSize: 1 }); // one connection: its statements are the ones made stale
+    const store = new PostgresQueueStore({ url, logger: capture, poolSize: 2 });
     await store.open();
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
@@ -314,6 +314,9 @@ if (unreachable !== null) {
       const first = await put(1);
       assert.deepEqual((await store.claimDue({ now: 1_000, limit: 5, leaseMs: 60_000, owner: 'n1' })).map((j) => j.messageId), [first]);
       assert.match(await body(first), /body 1/);
+      // Both pooled connections prepare the claim's statements: after the change, the retry must not take the other stale one.
+      const both = await Promise.all([1, 2].map(() => store.claimDue({ now: 1_000, limit: 5, leaseMs: 60_000, owner: 'n1' })));
+      assert.deepEqual(both, [[], []]);
       // What a migration run by another node might do: the claim's walks return `mail_from`, the body read `completed_at`.
       await admin.query('ALTER TABLE queued_message ALTER COLUMN mail_from TYPE varchar(1000)');
       const second = await put(2);

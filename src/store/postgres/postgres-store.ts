@@ -108,6 +108,7 @@ export class PostgresQueueStore implements QueueStore {
     // Nor one dropped while checked out (pg-pool listens only on idle clients): its query fails
     // (a typed error for the caller) and release() sees it is no longer queryable and discards it.
     pool.on('connect', (client) => {
+      this.#planGenerationOf.set(client, this.#planGeneration);
       client.on('error', () => undefined);
       events.setSoftBouncePolicy(client, this.opts.softBounces ?? DEFAULT_SOFT_BOUNCE_POLICY);
       breakers.setBreakerPolicy(client, this.opts.breakers ?? DEFAULT_BREAKER_POLICY);
@@ -431,6 +432,7 @@ export class PostgresQueueStore implements QueueStore {
       await client.query('ROLLBACK').catch(() => { broken = true; });
       if (isStalePlan(err)) {
         broken = true; // its prepared statements would fail the same way at every later use
+        this.#planGeneration++; // and so would those of every other connection made before
         if (!last) throw new StalePlan(err);
       }
       throw this.#toError(op, err, true);
@@ -458,6 +460,7 @@ export class PostgresQueueStore implements QueueStore {
     } catch (err) {
       if (isStalePlan(err)) {
         broken = true;
+        this.#planGeneration++;
         if (!last) throw new StalePlan(err);
       }
       throw this.#toError(op, err, false);
@@ -471,10 +474,22 @@ export class PostgresQueueStore implements QueueStore {
       'prepared statement invalidated by a schema change: connection discarded, operation retried');
   }
 
+  /**
+   * Bumped when a stale plan is seen: every connection made before then prepared its statements
+   * against the old schema, so #connect discards it instead of handing it out (the pool gives idle
+   * connections first, and all of them would fail the same way).
+   */
+  #planGeneration = 0;
+  readonly #planGenerationOf = new WeakMap<object, number>();
+
   async #connect(op: string): Promise<pg.PoolClient> {
     if (!this.#pool) throw new QueueWriteError('queue store is not open');
     try {
-      return await this.#pool.connect();
+      for (;;) {
+        const client = await this.#pool.connect();
+        if ((this.#planGenerationOf.get(client) ?? this.#planGeneration) >= this.#planGeneration) return client;
+        client.release(true); // prepared before the schema changed
+      }
     } catch (err) {
       throw this.#toError(op, err, true);
     }
@@ -510,8 +525,10 @@ export class PostgresQueueStore implements QueueStore {
  * not re-plan it, so every later use on that connection fails the same way.
  */
 export function isStalePlan(err: unknown): boolean {
-  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
-  return code === '0A000' && typeof message === 'string' && message.includes('cached plan must not change result type');
+  const { code, routine, message } = (err ?? {}) as { code?: unknown; routine?: unknown; message?: unknown };
+  // The routine's name is not translated (lc_messages); the message is the fallback.
+  return code === '0A000' && (routine === 'RevalidateCachedQuery'
+    || (typeof message === 'string' && message.includes('cached plan must not change result type')));
 }
 
 /** The first failure of an operation on a stale plan, carried to the retry. */
