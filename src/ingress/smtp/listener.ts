@@ -141,7 +141,11 @@ export class SmtpListener {
 
   async #accept(socket: net.Socket) {
     socket.on('error', () => { /* reported by the Connection, or irrelevant after a refusal */ });
-    if (!socket.remoteAddress) return socket.destroy(); // already gone
+    if (!socket.remoteAddress) {
+      // Reset before it was accepted (a balancer's layer-4 health check does that): no peer to name.
+      this.deps.logger.debug({ event: 'smtp.gone_before_accept', listener: this.deps.name }, 'connection reset before it was accepted');
+      return socket.destroy();
+    }
     const peer = clientIp(socket);
     this.#awaitingHeader.add(socket);
     const admission = await admitConnection(socket, peer, this.deps.proxy);
