@@ -404,13 +404,18 @@ export class PostgresQueueStore implements QueueStore {
    * A transaction that failed on a stale prepared statement (isStalePlan) is run once more on a fresh
    * connection: nothing of it was committed, and the connection that failed is discarded.
    */
-  async #write<T>(op: string, fn: (c: Conn) => Promise<T>): Promise<T> {
+  #write<T>(op: string, fn: (c: Conn) => Promise<T>): Promise<T> {
+    return this.#onceMoreIfStale(op, (last) => this.#writeOnce(op, fn, last));
+  }
+
+  /** Runs `attempt(false)`; when it failed on a stale plan (StalePlan), `attempt(true)` once more. */
+  async #onceMoreIfStale<T>(op: string, attempt: (last: boolean) => Promise<T>): Promise<T> {
     try {
-      return await this.#writeOnce(op, fn, false);
+      return await attempt(false);
     } catch (err) {
       if (!(err instanceof StalePlan)) throw err;
       this.#stalePlan(op, err.cause);
-      return await this.#writeOnce(op, fn, true);
+      return await attempt(true);
     }
   }
 
@@ -442,14 +447,8 @@ export class PostgresQueueStore implements QueueStore {
     }
   }
 
-  async #read<T>(op: string, fn: (c: Conn) => Promise<T>): Promise<T> {
-    try {
-      return await this.#readOnce(op, fn, false);
-    } catch (err) {
-      if (!(err instanceof StalePlan)) throw err;
-      this.#stalePlan(op, err.cause);
-      return await this.#readOnce(op, fn, true);
-    }
+  #read<T>(op: string, fn: (c: Conn) => Promise<T>): Promise<T> {
+    return this.#onceMoreIfStale(op, (last) => this.#readOnce(op, fn, last));
   }
 
   async #readOnce<T>(op: string, fn: (c: Conn) => Promise<T>, last: boolean): Promise<T> {
