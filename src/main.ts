@@ -48,7 +48,7 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   const released = config.storage.url ? 0 : await store.releaseLeases(null);
   if (released > 0) logger.warn({ event: 'queue.recovered', recipients: released }, 'resuming deliveries interrupted by a previous stop');
 
-  const tls = await loadOrCreateTls(config);
+  const tls = await loadOrCreateTls(config, (reason) => logger.info({ event: 'tls.self_signed_in_process', reason }, 'the certificate thread could not run; generating the certificate in the main thread'));
   if (tls.generated) logger.warn({ event: 'tls.self_signed', dir: `${config.dataDir}/tls` }, 'generated a self-signed certificate; configure tls.cert/tls.key for production');
 
   const signer = new MessageSigner({ store, hostname: config.hostname, domains: config.domains, clock: systemClock, logger });

@@ -32,7 +32,7 @@ export async function createSelfSigned(hostname: string): Promise<{ cert: string
  * createSelfSigned in a worker thread, so that nothing it loads stays in this isolate. If the thread
  * cannot run (its file missing next to this one, e.g. a tree moved without it), made here instead.
  */
-export async function createSelfSignedApart(hostname: string): Promise<{ cert: string; key: string }> {
+export async function createSelfSignedApart(hostname: string, onFallback?: (reason: string) => void): Promise<{ cert: string; key: string }> {
   type Reply = { ok: true; pems: { cert: string; key: string } } | { ok: false; message: string };
   let reply: Reply;
   try {
@@ -42,14 +42,16 @@ export async function createSelfSignedApart(hostname: string): Promise<{ cert: s
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`self-signed certificate thread exited (${code}) without a reply`)));
     });
-  } catch {
+  } catch (err) {
+    onFallback?.((err as Error)?.message ?? String(err));
     return await createSelfSigned(hostname);
   }
   if (!reply.ok) throw new Error(`could not generate a self-signed certificate: ${reply.message}`);
   return reply.pems;
 }
 
-export async function loadOrCreateTls(cfg: { hostname: string; dataDir: string; tls: { cert: string | null; key: string | null } }): Promise<TlsMaterial> {
+/** `onFallback`: told why the certificate thread could not run (the certificate is then made in this thread). */
+export async function loadOrCreateTls(cfg: { hostname: string; dataDir: string; tls: { cert: string | null; key: string | null } }, onFallback?: (reason: string) => void): Promise<TlsMaterial> {
   if (cfg.tls.cert && cfg.tls.key) {
     return { cert: await fs.readFile(cfg.tls.cert, 'utf8'), key: await fs.readFile(cfg.tls.key, 'utf8'), generated: false };
   }
@@ -61,7 +63,7 @@ export async function loadOrCreateTls(cfg: { hostname: string; dataDir: string; 
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  const pems = await createSelfSignedApart(cfg.hostname);
+  const pems = await createSelfSignedApart(cfg.hostname, onFallback);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   await fs.writeFile(keyPath, pems.key, { mode: 0o600 });
   await fs.writeFile(certPath, pems.cert, { mode: 0o644 });
