@@ -6,8 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { hasLongerLines as nodemailerHasLongerLines } from 'nodemailer/lib/mime-funcs';
 import { simpleParser } from 'mailparser';
-import { buildSimpleMessage, type SimpleMail } from './mime-simple.js';
+import { buildSimpleMessage, hasLongerLines, type SimpleMail } from './mime-simple.js';
 
 const BOUNDARY = '0123456789abcdef';
 const base: SimpleMail = {
@@ -81,6 +82,18 @@ test('generated requests give the same bytes as MailComposer', async () => {
     if (!full.text && !full.html) { assert.equal(buildSimpleMessage(full, BOUNDARY), null); return; }
     await assertSame(full, JSON.stringify(m));
   }), { numRuns: 400 });
+});
+
+test('hasLongerLines answers as mime-funcs.hasLongerLines(s, 76)', () => {
+  for (const [s, want] of [['x'.repeat(76), false], ['x'.repeat(77), true], [`${'x'.repeat(76)}\r\n${'y'.repeat(76)}`, false],
+    [`${'x'.repeat(40)}\u2028${'y'.repeat(40)}`, false], [`a\n${'é'.repeat(77)}`, true], ['', false], ['x\n'.repeat(70_000), true]] as const) {
+    assert.equal(hasLongerLines(s), want, JSON.stringify(s.slice(0, 90)));
+    assert.equal(nodemailerHasLongerLines(s, 76), want);
+  }
+  const piece = fc.constantFrom('a', ' ', '\n', '\r', '\u2028', '\u2029', '\u0085', '😀', 'x'.repeat(30), 'y'.repeat(75));
+  fc.assert(fc.property(fc.array(piece, { maxLength: 40 }).map((a) => a.join('')), (s) => {
+    assert.equal(hasLongerLines(s), nodemailerHasLongerLines(s, 76));
+  }), { numRuns: 2000 });
 });
 
 test('a mail outside the simple shape is left to the composer', () => {
