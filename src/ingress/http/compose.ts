@@ -3,7 +3,8 @@
 // authorise (From, Sender, Resent-From, Resent-Sender) and the From domain to sign for, and the
 // MIME message built by nodemailer's MailComposer (Message-ID @hostname and Date set here, Bcc left
 // out of the headers; text and html encoded into short lines), its tree written to bytes by
-// mime-bytes.ts without streams (the same bytes). A raw message is taken as is, so
+// mime-bytes.ts without streams (the same bytes); a message without attachments is written by
+// mime-simple.ts without the composer (the same bytes again). A raw message is taken as is, so
 // its lines are checked against limits.maxLineLength like SMTP DATA. Pure except for the composer;
 // every refusal is an ApiError with field paths, raised before anything is queued.
 import MailComposer from 'nodemailer/lib/mail-composer';
@@ -11,6 +12,7 @@ import MimeNode from 'nodemailer/lib/mime-node';
 import { foldLines } from 'nodemailer/lib/mime-funcs';
 import addressparser from 'nodemailer/lib/addressparser';
 import { buildMimeBytes } from './mime-bytes.js';
+import { buildSimpleMessage } from './mime-simple.js';
 import { parseMailbox, type Address } from '../../message/address.js';
 import type { DsnNotify, MessageDsn, RecipientDsn } from '../../message/dsn-params.js';
 import { domainOfAddress } from '../../domains/domain-name.js';
@@ -180,7 +182,11 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
     mailFrom: sender.address, recipients, fromDomains: [fromDomain], meta: metaOf(req), notBefore, listUnsubscribe: req.list_unsubscribe, track: req.track, ...(dsn ? { dsn } : {}), requireTls: req.require_tls === true,
     originators: [{ field: 'From', domain: fromDomain, path: 'from' }, ...headerOriginators(req.headers ?? {})],
     build: async (id, hostname, at) => {
-      const node = new MailComposer({ ...mail, messageId: `<${id}@${hostname}>`, date: new Date(at) }).compile();
+      const messageId = `<${id}@${hostname}>`, date = new Date(at);
+      // The common shape (no attachments) is written directly; the same bytes as the composer's.
+      const simple = mail.attachments.length === 0 ? buildSimpleMessage({ ...mail, messageId, date }) : null;
+      if (simple) return simple;
+      const node = new MailComposer({ ...mail, messageId, date }).compile();
       return buildMimeBytes(node) ?? node.build();
     },
   };

@@ -33,8 +33,11 @@ export function buildMimeBytes(root: MimeNode): Buffer | null {
   if (!isSimpleTree(root, true)) return null;
   const out: Buffer[] = [];
   writeNode(root, out);
-  return toCrlf(withLastNewline(Buffer.concat(out)));
+  return finishMessage(out);
 }
+
+/** What MimeNode.build() does to the streamed parts at the end: LastNewline, then LeWindows. */
+export const finishMessage = (parts: Buffer[]): Buffer => toCrlf(withLastNewline(Buffer.concat(parts)));
 
 function isSimpleTree(node: MimeNode, isRoot: boolean): boolean {
   const n = node as unknown as NodeInternals;
@@ -66,7 +69,7 @@ function writeNode(node: MimeNode, out: Buffer[]): void {
 }
 
 /** The encoder's output for `bytes` written as one chunk and ended, as its stream would give it. */
-function encodeAll(encoder: Transform, bytes: Buffer): Buffer[] {
+export function encodeAll(encoder: Transform, bytes: Buffer): Buffer[] {
   const t = encoder as unknown as Transformer;
   const chunks: Buffer[] = [];
   t.push = (chunk: unknown, encoding?: string) => {
