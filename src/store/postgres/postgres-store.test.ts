@@ -21,7 +21,8 @@ import { PostgresQueueStore } from './postgres-store.js';
 
 const logger = createLogger('silent');
 const ADMIN_URL = process.env.PL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const DB_NAME = `postlane_test_${randomBytes(6).toString('hex')}`;
+/** PL_TEST_PG_DB_PREFIX: another prefix for the test database's name (several runs sharing a server). */
+const DB_NAME = `${process.env.PL_TEST_PG_DB_PREFIX ?? 'postlane_test_'}${randomBytes(6).toString('hex')}`;
 const TABLES = 'queued_message, message_body, recipient, attempt, smtp_user, smtp_user_domain, sending_domain, dkim_key, destination_slot, api_key, usage_counter, event, webhook, webhook_delivery, webhook_attempt, idempotency_key, suppression, soft_bounce, stat_counter, stat_delta, queue_count, queue_count_delta, installation_secret, breaker, breaker_counter, breaker_counter_shard, dashboard_session, dashboard_user, egress_source, warmup_count';
 
 function withDatabase(base: string, db: string): string {
@@ -171,6 +172,37 @@ if (unreachable !== null) {
     await store.open();
     await truncate();
     return { store, cleanup: () => store.close() };
+  });
+
+  test('postgres: a message one node stored and another node delivered: the other reads it from the database, and it is gone for both', async () => {
+    await truncate();
+    const a = newStore();
+    const b = newStore();
+    await a.open();
+    await b.open();
+    try {
+      const id = newQueueId();
+      const prefix = 'DKIM-Signature: v=1; b=x\r\n';
+      const w = a.createBody(id);
+      await w.write(Buffer.from('Subject: nodes\r\n\r\nhello\r\n'));
+      await w.finish();
+      await a.put({ id, mailFrom: 's@example.org', recipients: ['x@one.example'], size: w.bytesWritten + prefix.length, receivedAt: 1,
+        origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay', headerPrefix: prefix });
+      const read = async (store: PostgresQueueStore, claimed: boolean) => {
+        const parts: Buffer[] = [];
+        for await (const p of store.readBody(id, { claimed })) parts.push(p as Buffer);
+        return Buffer.concat(parts).toString();
+      };
+      const [job] = await b.claimDue({ now: 1_000, limit: 10, leaseMs: 60_000, owner: 'b1' });
+      assert.equal(job?.messageId, id);
+      assert.equal(await read(b, true), `${prefix}Subject: nodes\r\n\r\nhello\r\n`);
+      await b.recordResults(id, [{ rcptId: job.recipients[0]!.id, status: 'delivered', response: '250 ok' }]);
+      await assert.rejects(read(b, false), { code: 'ERR_NOT_FOUND' });
+      await assert.rejects(read(a, false), { code: 'ERR_NOT_FOUND' }, 'the node that stored it: an unclaimed read asks the database');
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 
   test('postgres: two stores claiming concurrently never lease the same recipient twice', async () => {
