@@ -95,7 +95,7 @@ export class SmtpAttempt {
     if (refused) return { recipients: [], hostFailure: refused, reusable: true, connectionLost: false };
     let body: Readable;
     try {
-      body = this.#store.readBody(m.messageId, { claimed: true }); // leased: may come from memory
+      body = this.#store.readBody(m.messageId);
     } catch (err) {
       return { recipients: [], hostFailure: { ...classifyError(Object.assign(err as Error, { code: 'ESTREAM' })) }, reusable: true, connectionLost: false };
     }

@@ -57,7 +57,7 @@ export class LocalDelivery {
   /** Writes the stored copy; returns the message as received. */
   async #copyBody(job: DeliveryJob, file: string): Promise<Buffer> {
     const chunks: Buffer[] = [];
-    for await (const chunk of this.#store.readBody(job.messageId, { claimed: true })) chunks.push(chunk as Buffer);
+    for await (const chunk of this.#store.readBody(job.messageId)) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     const prefix = await this.#authenticate(job, body);
     const fh = await fsp.open(file, 'wx', 0o600);

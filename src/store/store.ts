@@ -304,12 +304,8 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
   readonly suppressionLookupInPut: boolean;
 
   // delivery
-  /**
-   * The message as delivered: its headerPrefix (if any), then the body as written. `claimed`: the
-   * caller holds the lease of one of its recipients (a delivery attempt), so the message is not
-   * finished and the store may answer from the bodies this node stored recently (recent-bodies.ts).
-   */
-  readBody(id: string, opts?: ReadBodyOptions): Readable;
+  /** The message as delivered: its headerPrefix (if any), then the body as written. */
+  readBody(id: string): Readable;
   /**
    * Lease up to `limit` due jobs (recipients queued/deferred with next attempt <= now, or whose
    * lease expired), grouped by (message, domain), oldest due first, skipping `excludeDomains` (a
@@ -397,8 +393,6 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
    */
   unclaimJobs(owner: string, jobs: { messageId: string; domain: string }[], dueAt?: number): Promise<number>;
 }
-
-export interface ReadBodyOptions { claimed?: boolean }
 
 /** One permitted connection to a destination (recipient domain), leased by a node. */
 export interface DestinationSlot { destination: string; slot: number }

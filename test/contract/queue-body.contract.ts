@@ -95,47 +95,6 @@ export function queueBodyContract(it: It): void {
     }
   });
 
-  it('a claimed read (a delivery attempt) gives the header prefix and the body, on every attempt; the body goes when the message completes', async (store) => {
-    const prefix = 'DKIM-Signature: v=1; a=rsa-sha256; b=abc\r\n';
-    const bytes = binary(4_000);
-    const id = await enqueue(store, bytes, [1000], { headerPrefix: prefix, recipients: ['a@example.com', 'b@example.com'] });
-    const whole = Buffer.concat([Buffer.from(prefix, 'latin1'), bytes]);
-    const [job] = await store.claimDue({ now: T0, limit: 10, leaseMs: 60_000, owner: 'node-a' });
-    assert.deepEqual(await readAll(store.readBody(id, { claimed: true })), whole);
-    assert.deepEqual(await readAll(store.readBody(id, { claimed: true })), whole, 'read again within the attempt');
-    assert.deepEqual(await readAll(store.readBody(id)), whole, 'an unclaimed read gives the same bytes');
-    const [a, b] = job!.recipients.map((r) => r.id) as [number, number];
-    await store.recordResults(id, [
-      { rcptId: a, status: 'delivered', response: '250 ok' },
-      { rcptId: b, status: 'deferred', response: '451 later', nextAttemptAt: T0 + 1 },
-    ]);
-    const [again] = await store.claimDue({ now: T0 + 1, limit: 10, leaseMs: 60_000, owner: 'node-a' });
-    assert.equal(again?.messageId, id);
-    assert.deepEqual(await readAll(store.readBody(id, { claimed: true })), whole, 'the next attempt reads the same bytes');
-    await store.recordResults(id, [{ rcptId: b, status: 'delivered', response: '250 ok' }]);
-    assert.equal(await hasBody(store, id), false);
-  });
-
-  it('messages stored together (putMany) each read back by a claimed read, and a deleted one is gone', async (store) => {
-    const ids = [newQueueId(), newQueueId()];
-    const bodies = ids.map((_, i) => binary(3_000 + i));
-    for (const [i, id] of ids.entries()) {
-      const w = store.createBody(id);
-      await w.write(bodies[i]!);
-      await w.finish();
-    }
-    await store.putMany(ids.map((id, i) => ({
-      id, mailFrom: 'sender@example.org', recipients: [`r${i}@example.com`], size: bodies[i]!.length, receivedAt: T0,
-      origin: { listener: 'submission', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay',
-    })));
-    const jobs = await store.claimDue({ now: T0, limit: 10, leaseMs: 60_000, owner: 'node-a' });
-    assert.deepEqual(jobs.map((j) => j.messageId).sort(), [...ids].sort());
-    for (const [i, id] of ids.entries()) assert.deepEqual(await readAll(store.readBody(id, { claimed: true })), bodies[i]);
-    assert.equal(await store.deleteMessage(ids[0]!), true);
-    assert.equal(await hasBody(store, ids[0]!), false);
-    assert.deepEqual(await readAll(store.readBody(ids[1]!)), bodies[1]);
-  });
-
   it('each attempt keeps its TLS result; attempts without one have none', async (store) => {
     const tls: AttemptTls = { version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', verified: false, policy: 'opportunistic', level: 'opportunistic', error: 'self-signed certificate' };
     const id = await enqueue(store, Buffer.from('Subject: tls\r\n\r\nhi\r\n'), [100], { recipients: ['a@example.com', 'b@example.com'] });

@@ -174,37 +174,6 @@ if (unreachable !== null) {
     return { store, cleanup: () => store.close() };
   });
 
-  test('postgres: a message one node stored and another node delivered: the other reads it from the database, and it is gone for both', async () => {
-    await truncate();
-    const a = newStore();
-    const b = newStore();
-    await a.open();
-    await b.open();
-    try {
-      const id = newQueueId();
-      const prefix = 'DKIM-Signature: v=1; b=x\r\n';
-      const w = a.createBody(id);
-      await w.write(Buffer.from('Subject: nodes\r\n\r\nhello\r\n'));
-      await w.finish();
-      await a.put({ id, mailFrom: 's@example.org', recipients: ['x@one.example'], size: w.bytesWritten + prefix.length, receivedAt: 1,
-        origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay', headerPrefix: prefix });
-      const read = async (store: PostgresQueueStore, claimed: boolean) => {
-        const parts: Buffer[] = [];
-        for await (const p of store.readBody(id, { claimed })) parts.push(p as Buffer);
-        return Buffer.concat(parts).toString();
-      };
-      const [job] = await b.claimDue({ now: 1_000, limit: 10, leaseMs: 60_000, owner: 'b1' });
-      assert.equal(job?.messageId, id);
-      assert.equal(await read(b, true), `${prefix}Subject: nodes\r\n\r\nhello\r\n`);
-      await b.recordResults(id, [{ rcptId: job.recipients[0]!.id, status: 'delivered', response: '250 ok' }]);
-      await assert.rejects(read(b, false), { code: 'ERR_NOT_FOUND' });
-      await assert.rejects(read(a, false), { code: 'ERR_NOT_FOUND' }, 'the node that stored it: an unclaimed read asks the database');
-    } finally {
-      await a.close();
-      await b.close();
-    }
-  });
-
   test('postgres: two stores claiming concurrently never lease the same recipient twice', async () => {
     await truncate();
     const a = newStore();

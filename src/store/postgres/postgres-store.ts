@@ -37,9 +37,8 @@ import { NotFoundError, QueueUnavailableError, QueueWriteError, RelayError } fro
 import type { Logger } from '../../events/log.js';
 import type {
   BodyWriter, DeliveryJob, DkimKey, GeneratedMessage, MessageView, NewMessage, NewUser, QueueCounts, QueueStore, RecipientOutcome,
-  ReadBodyOptions, RecordResultsOptions, RecipientState, RecipientView, SendingDomain, UserChange, UserDomainGrant, UserRecord, WriteCheck,
+  RecordResultsOptions, RecipientState, RecipientView, SendingDomain, UserChange, UserDomainGrant, UserRecord, WriteCheck,
 } from '../store.js';
-import { RecentBodies } from '../recent-bodies.js';
 import { StoreAvailability } from '../store-availability.js';
 import { isUnavailable } from './availability.js';
 import { MemoryBodyWriter, PendingBodies } from './body-writer.js';
@@ -85,8 +84,6 @@ export class PostgresQueueStore implements QueueStore {
   readonly #maxBodyBytes: number;
   /** Wall time: the injected clock may be a test's simulated time. */
   readonly #pending = new PendingBodies(systemClock, PENDING_MAX_AGE_MS);
-  /** Bodies this node just stored, for their first attempt here (another node reads the database). */
-  readonly #recent = new RecentBodies(systemClock);
   readonly #availability: StoreAvailability;
   #pool: pg.Pool | null = null;
 
@@ -147,13 +144,8 @@ export class PostgresQueueStore implements QueueStore {
   /** Held in memory until put() inserts it with the message rows. */
   createBody(id: string): BodyWriter { return new MemoryBodyWriter(id, this.#pending, this.#maxBodyBytes); }
 
-  /**
-   * The header prefix, then the body. The query starts now, overlapping what the caller does before
-   * reading; a claimed message this node stored recently is read from memory, with no query.
-   */
-  readBody(id: string, opts: ReadBodyOptions = {}): Readable {
-    const kept = opts.claimed ? this.#recent.chunks(id) : undefined;
-    if (kept) return Readable.from(kept, { objectMode: false });
+  /** The header prefix, then the body. The query starts now, overlapping what the caller does before reading. */
+  readBody(id: string): Readable {
     const source = this.#read('bodySource', (c) => reads.bodySource(c, id));
     source.catch(() => undefined); // handled when the stream is read
     return Readable.from(bodyChunks(id, source), { objectMode: false });
@@ -163,16 +155,13 @@ export class PostgresQueueStore implements QueueStore {
     const body = this.#pending.take(message.id);
     if (!body) throw new QueueWriteError(`no finished body for message ${message.id}`);
     await this.#write('put', (c) => writes.put(c, message, this.#clock.now(), body));
-    this.#recent.keep(message.id, message.headerPrefix, body);
   }
 
   /** put with the suppression lookup as the transaction's first statement. */
   async putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>> {
     const body = this.#pending.take(message.id);
     if (!body) throw new QueueWriteError(`no finished body for message ${message.id}`);
-    const found = await this.#write('putCheckingSuppressions', (c) => writes.putCheckingSuppressions(c, message, this.#clock.now(), body));
-    this.#recent.keep(message.id, message.headerPrefix, body);
-    return found;
+    return await this.#write('putCheckingSuppressions', (c) => writes.putCheckingSuppressions(c, message, this.#clock.now(), body));
   }
 
   /** One transaction for all of them; every body is taken first, so a missing one writes nothing. */
@@ -184,7 +173,6 @@ export class PostgresQueueStore implements QueueStore {
     await this.#write('putMany', async (c) => {
       for (const [i, m] of messages.entries()) await writes.put(c, m, this.#clock.now(), bodies[i]!);
     });
-    messages.forEach((m, i) => this.#recent.keep(m.id, m.headerPrefix, bodies[i]!));
   }
 
   claimDue(opts: ClaimOptions): Promise<DeliveryJob[]> { return this.#write('claimDue', (c) => claimDue(c, opts)); }
@@ -194,7 +182,6 @@ export class PostgresQueueStore implements QueueStore {
     const withBodies = generated.map((g) => ({ g, body: this.#pending.take(g.message.id) }));
     const missing = withBodies.find((x) => !x.body);
     if (missing) throw new QueueWriteError(`no finished body for generated message ${missing.g.message.id}`);
-    this.#recent.drop(messageId); // its first attempt is over: later ones read the database
     try {
       await this.#write('recordResults', (c) =>
         writes.recordResults(c, messageId, outcomes, withBodies as { g: GeneratedMessage; body: Buffer }[], opts, this.#clock.now()));
@@ -231,10 +218,7 @@ export class PostgresQueueStore implements QueueStore {
   /** Holds queued/deferred recipients only; ones being delivered at this moment finish their attempt. */
   hold(id: string): Promise<number> { return this.#write('hold', (c) => writes.hold(c, id, this.#clock.now())); }
   release(id: string, now: number): Promise<number> { return this.#write('release', (c) => writes.release(c, id, now)); }
-  deleteMessage(id: string): Promise<boolean> {
-    this.#recent.drop(id);
-    return this.#write('deleteMessage', (c) => writes.deleteMessage(c, id));
-  }
+  deleteMessage(id: string): Promise<boolean> { return this.#write('deleteMessage', (c) => writes.deleteMessage(c, id)); }
   purgeFinished(before: number): Promise<number> { return this.#write('purgeFinished', (c) => writes.purgeFinished(c, before)); }
   counts(): Promise<QueueCounts> { return this.#read('counts', reads.counts); }
 

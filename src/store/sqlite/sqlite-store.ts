@@ -30,9 +30,8 @@ import { NotFoundError, QueueUnavailableError, QueueWriteError, RelayError } fro
 import type { Logger } from '../../events/log.js';
 import type {
   BodyWriter, DeliveryJob, DkimKey, GeneratedMessage, MessageView, NewMessage, NewUser, QueueCounts, QueueStore, RecipientOutcome,
-  ReadBodyOptions, RecordResultsOptions, RecipientState, RecipientView, SendingDomain, UserChange, UserDomainGrant, UserRecord, WriteCheck,
+  RecordResultsOptions, RecipientState, RecipientView, SendingDomain, UserChange, UserDomainGrant, UserRecord, WriteCheck,
 } from '../store.js';
-import { RecentBodies } from '../recent-bodies.js';
 import { StoreAvailability } from '../store-availability.js';
 import { isUnavailable } from './availability.js';
 import { InlineBodies, InlineBodyWriter } from './inline-body.js';
@@ -71,8 +70,6 @@ export class SqliteQueueStore implements QueueStore {
   #client: WorkerClient | null = null;
   /** Wall time, like the orphan sweep: the injected clock may be a test's simulated time. */
   readonly #inline = new InlineBodies(systemClock, ORPHAN_AGE_MS);
-  /** Inline bodies just stored, for their first attempt (a copy: the stored one is transferred). */
-  readonly #recent = new RecentBodies(systemClock);
   readonly #slots = new InProcessSlots();
   readonly #availability: StoreAvailability;
 
@@ -127,11 +124,8 @@ export class SqliteQueueStore implements QueueStore {
   /**
    * The header prefix, then the inline body or the spool file. The one worker request for both is
    * sent now, so it overlaps what the caller does before reading (e.g. the MAIL/RCPT exchange).
-   * A claimed message this node stored recently is read from memory, with no request.
    */
-  readBody(id: string, opts: ReadBodyOptions = {}): Readable {
-    const kept = opts.claimed ? this.#recent.chunks(id) : undefined;
-    if (kept) return Readable.from(kept, { objectMode: false });
+  readBody(id: string): Readable {
     const source = this.#call('bodySource', id) as Promise<BodySource>;
     source.catch(() => undefined); // handled when the stream is read
     return Readable.from(this.#messageChunks(id, source), { objectMode: false });
@@ -148,26 +142,19 @@ export class SqliteQueueStore implements QueueStore {
   /** An inline body goes to the worker with the rows (transferred, not copied): one commit, one fsync. */
   async put(message: NewMessage): Promise<void> {
     const body = this.#inline.take(message.id) ?? null;
-    const copy = body && Buffer.from(body);
     await this.#send('put', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []);
-    if (copy) this.#recent.keep(message.id, message.headerPrefix, copy);
   }
 
   /** put with the suppression lookup in the worker's same savepoint: one worker request. */
   async putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>> {
     const body = this.#inline.take(message.id) ?? null;
-    const copy = body && Buffer.from(body);
-    const found = await this.#send('putCheckingSuppressions', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []) as Map<string, Suppression>;
-    if (copy) this.#recent.keep(message.id, message.headerPrefix, copy);
-    return found;
+    return await this.#send('putCheckingSuppressions', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []) as Map<string, Suppression>;
   }
 
   /** One worker request, so one savepoint of one group commit: all the messages or none. */
   async putMany(messages: NewMessage[]): Promise<void> {
     const bodies = messages.map((m) => this.#inline.take(m.id) ?? null);
-    const copies = bodies.map((b) => b && Buffer.from(b));
     await this.#send('putMany', [messages, this.#clock.now(), bodies], bodies.flatMap((b) => (b ? [b.buffer as ArrayBuffer] : [])));
-    messages.forEach((m, i) => { const c = copies[i]; if (c) this.#recent.keep(m.id, m.headerPrefix, c); });
   }
 
   /**
@@ -197,7 +184,6 @@ export class SqliteQueueStore implements QueueStore {
   async recordResults(messageId: string, outcomes: RecipientOutcome[], generated: GeneratedMessage[] = [],
     opts: RecordResultsOptions = {}): Promise<void> {
     const bodies = generated.map((g) => this.#inline.take(g.message.id) ?? null);
-    this.#recent.drop(messageId); // its first attempt is over: later ones read the store
     await this.#send('recordResults', [messageId, outcomes, generated, opts, this.#clock.now(), bodies],
       bodies.flatMap((b) => (b ? [b.buffer as ArrayBuffer] : [])));
   }
@@ -225,10 +211,7 @@ export class SqliteQueueStore implements QueueStore {
   /** Holds queued/deferred recipients only; ones being delivered at this moment finish their attempt. */
   hold(id: string): Promise<number> { return this.#call('hold', id, this.#clock.now()) as Promise<number>; }
   release(id: string, now: number): Promise<number> { return this.#call('release', id, now) as Promise<number>; }
-  deleteMessage(id: string): Promise<boolean> {
-    this.#recent.drop(id);
-    return this.#call('deleteMessage', id) as Promise<boolean>;
-  }
+  deleteMessage(id: string): Promise<boolean> { return this.#call('deleteMessage', id) as Promise<boolean>; }
   purgeFinished(before: number): Promise<number> { return this.#call('purgeFinished', before) as Promise<number>; }
   counts(): Promise<QueueCounts> { return this.#call('counts') as Promise<QueueCounts>; }
 
