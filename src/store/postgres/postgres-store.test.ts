@@ -21,7 +21,8 @@ import { PostgresQueueStore } from './postgres-store.js';
 
 const logger = createLogger('silent');
 const ADMIN_URL = process.env.PL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const DB_NAME = `postlane_test_${randomBytes(6).toString('hex')}`;
+/** PL_TEST_PG_DB_PREFIX: another prefix for the test database's name (several runs sharing a server). */
+const DB_NAME = `${process.env.PL_TEST_PG_DB_PREFIX ?? 'postlane_test_'}${randomBytes(6).toString('hex')}`;
 const TABLES = 'queued_message, message_body, recipient, attempt, smtp_user, smtp_user_domain, sending_domain, dkim_key, destination_slot, api_key, usage_counter, event, webhook, webhook_delivery, webhook_attempt, idempotency_key, suppression, soft_bounce, stat_counter, stat_delta, queue_count, queue_count_delta, installation_secret, breaker, breaker_counter, breaker_counter_shard, dashboard_session, dashboard_user, egress_source, warmup_count';
 
 function withDatabase(base: string, db: string): string {
