@@ -35,8 +35,6 @@ const COLUMNS = 'r.message_id, r.domain, m.account, m.mail_from, m.stream';
 const EXPIRED = prepared('claim_expired', `SELECT ${COLUMNS}, r.lease_until AS due_at FROM recipient r JOIN queued_message m ON m.id = r.message_id
                  WHERE r.state = 'delivering' AND r.lease_until < $1 AND ${NOT_EXCLUDED}
                  ORDER BY r.lease_until LIMIT $3 FOR UPDATE OF r SKIP LOCKED`);
-/** The earliest lease end (one step down recipient_lease); the one statement of this file with no parameter. */
-const NEXT_EXPIRY = prepared('claim_next_expiry', `SELECT min(lease_until) AS at FROM recipient WHERE state = 'delivering'`);
 const waiting = (stream: 'transactional' | 'broadcast'): Prepared => prepared(`claim_waiting_${stream}`, `SELECT ${COLUMNS}, r.next_attempt_at AS due_at
                  FROM recipient r JOIN queued_message m ON m.id = r.message_id
                  WHERE r.stream = '${stream}' AND r.state IN ('queued', 'deferred') AND r.next_attempt_at <= $1 AND ${NOT_EXCLUDED}
@@ -51,39 +49,8 @@ const LEASE = prepared('claim_lease', `UPDATE recipient SET state = 'delivering'
                             FOR UPDATE SKIP LOCKED)
                RETURNING id, message_id, domain, address, attempts, held_ms`);
 
-/** The longest a store goes without walking expired leases after an empty walk (and at most its own lease time). */
-const EXPIRED_WALK_EVERY_MS = 1_000;
-
-/**
- * When one store next walks expired leases. PostgreSQL planned that walk at every call (its custom
- * plan always looked cheaper than the generic one: 0.39 ms of planning a message with 3 nodes, 23 %
- * of all planning, bench/README.md), and leases rarely expire (a node died or stalled). After an
- * empty walk the store reads the earliest lease end (NEXT_EXPIRY, no parameter: planned once a
- * connection) and walks again once that has passed, or after min(leaseMs, 1 s) of the claim's clock
- * for leases peers take in between; a lease this store takes moves the next walk up to its end.
- * After a walk that found rows, or when the clock went back, the next claim walks.
- */
-export class ExpiredWalkGate {
-  #last = Number.NEGATIVE_INFINITY;
-  #next = Number.NEGATIVE_INFINITY;
-
-  isDue(now: number): boolean { return now >= this.#next || now < this.#last; }
-
-  /** A walk at `now` found rows: the next claim walks too. */
-  found(now: number): void { this.#last = now; this.#next = now; }
-
-  /** A walk at `now` found none; `nextExpiry` is the earliest lease end then (null: no lease). */
-  empty(now: number, leaseMs: number, nextExpiry: number | null): void {
-    this.#last = now;
-    this.#next = Math.min(now + Math.min(Math.max(leaseMs, 0), EXPIRED_WALK_EVERY_MS), nextExpiry === null ? Infinity : nextExpiry + 1);
-  }
-
-  /** This store leased work until `leaseUntil`: expired (lease_until < now) from leaseUntil + 1 on. */
-  leased(leaseUntil: number): void { this.#next = Math.min(this.#next, leaseUntil + 1); }
-}
-
-/** Runs inside the caller's transaction. `gate` is the store's own (one per store: each walks for itself). */
-export async function claimDue(c: Conn, opts: ClaimOptions, gate: ExpiredWalkGate): Promise<DeliveryJob[]> {
+/** Runs inside the caller's transaction. */
+export async function claimDue(c: Conn, opts: ClaimOptions): Promise<DeliveryJob[]> {
   if (!(opts.limit > 0)) return [];
   const exclude = excludeParam(opts.excludeDomains ?? []);
   const groups = new Map<string, Group>();
@@ -96,12 +63,7 @@ export async function claimDue(c: Conn, opts: ClaimOptions, gate: ExpiredWalkGat
   for (const [query, params, tier] of walks) {
     // Broadcast only when transactional mail leaves room in this claim: transactional first.
     if (tier === TIER.broadcast && groups.size >= opts.limit) break;
-    if (tier === TIER.expired && !gate.isDue(opts.now)) continue;
     const { rows } = await runPrepared<WalkRow>(c, query, params);
-    if (tier === TIER.expired) {
-      if (rows.length > 0) gate.found(opts.now);
-      else gate.empty(opts.now, opts.leaseMs, (await runPrepared<{ at: number | null }>(c, NEXT_EXPIRY, [])).rows[0]?.at ?? null);
-    }
     for (const r of rows) {
       const key = `${r.message_id}\u0000${r.domain}`;
       const prev = groups.get(key);
@@ -125,7 +87,6 @@ export async function claimDue(c: Conn, opts: ClaimOptions, gate: ExpiredWalkGat
   const leaseUntil = opts.now + opts.leaseMs;
   const { rows: leased } = await runPrepared<Leased>(c, LEASE,
     [opts.owner, leaseUntil, opts.now, chosen.map((g) => g.messageId), chosen.map((g) => g.domain)]);
-  if (leased.length > 0) gate.leased(leaseUntil);
   return buildJobs(c, chosen, leased, leaseUntil);
 }
 

@@ -46,7 +46,7 @@ import * as breakers from './breaker-ops.js';
 import * as shaping from './shaping-ops.js';
 import type { ProviderSuspension } from '../shaping-store.js';
 import { DEFAULT_BREAKER_POLICY, type Breaker, type BreakerPolicy, type BreakerQuery } from '../breaker-rules.js';
-import { claimDue, ExpiredWalkGate, type ClaimOptions } from './claim-due.js';
+import { claimDue, type ClaimOptions } from './claim-due.js';
 import * as domains from './domain-ops.js';
 import { migrate } from './migrations.js';
 import * as reads from './read-ops.js';
@@ -92,8 +92,6 @@ export class PostgresQueueStore implements QueueStore {
   /** Wall time: the injected clock may be a test's simulated time. */
   readonly #pending = new PendingBodies(systemClock, PENDING_MAX_AGE_MS);
   readonly #availability: StoreAvailability;
-  /** When this store next walks expired leases (claim-due.ts). */
-  readonly #expiredWalk = new ExpiredWalkGate();
   #pool: pg.Pool | null = null;
 
   constructor(private readonly opts: PostgresQueueStoreOptions) {
@@ -185,7 +183,7 @@ export class PostgresQueueStore implements QueueStore {
     });
   }
 
-  claimDue(opts: ClaimOptions): Promise<DeliveryJob[]> { return this.#write('claimDue', (c) => claimDue(c, opts, this.#expiredWalk)); }
+  claimDue(opts: ClaimOptions): Promise<DeliveryJob[]> { return this.#write('claimDue', (c) => claimDue(c, opts)); }
 
   async recordResults(messageId: string, outcomes: RecipientOutcome[], generated: GeneratedMessage[] = [],
     opts: RecordResultsOptions = {}): Promise<void> {
