@@ -76,6 +76,13 @@ export interface PostgresQueueStoreOptions {
 
 const PENDING_MAX_AGE_MS = 10 * 60_000;
 const CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * How long an idle pooled connection is kept (pg-pool's default: 10 s). A new connection is a new
+ * backend that plans every statement again (5 custom plans and a generic one each) and fills its
+ * catalog caches: with 10 s, a pause in the traffic (e.g. between a benchmark's warm-up and its run)
+ * closed most of the pool and the next burst paid that again on every connection (bench/README.md).
+ */
+const IDLE_TIMEOUT_MS = 300_000;
 
 export class PostgresQueueStore implements QueueStore {
   readonly suppressionLookupInPut = true;
@@ -101,6 +108,7 @@ export class PostgresQueueStore implements QueueStore {
     const pool = new pgModule.Pool({
       connectionString: this.opts.url, max: this.opts.poolSize ?? 10, types: pgTypesOver(pgModule.types),
       statement_timeout: this.opts.statementTimeoutMs ?? 30_000, connectionTimeoutMillis: this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+      idleTimeoutMillis: IDLE_TIMEOUT_MS,
       application_name: 'postlane',
     });
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
