@@ -6,8 +6,10 @@
 # Counting is switched on after start-up and a warm-up (callgrind_control -i on, -z), a fixed load is
 # pushed through (smtp-source -> relay -> smtp-sink), and they are dumped once the sink has every
 # message and a short settle (callgrind_control -d); then the relay idles and is dumped again, so
-# that the timers' cost per second can be taken off. Prints one JSON line (also appended to OUT):
-#   instr_per_msg = (Ir(load) - idle Ir/s x load seconds) / N      (raw_per_msg: without the idle term)
+# that its cost can be seen (not subtracted: mostly the memory reducer's GC). Prints one JSON line
+# (also appended to OUT): instr_per_msg = Ir(load) / N, and its parts (bench/instr-split.py):
+#   program_per_msg = JIT code + builtins + the rest of Node/V8 + SQLite + libc, without V8's compilers
+#   and GC, which depend on timing (tier-up, heap growth): the steadier yardstick.
 #
 #   bench/instr.sh BUILD_DIR [N=400] [MODE=conn|keep] [OUT.jsonl]
 #     conn: one connection per message (workload i); keep: sessions kept (smtp-source -d, i-keep)
@@ -19,6 +21,7 @@
 #   INSTR_IDLE (8) idle seconds measured after the load   INSTR_SETTLE (3) seconds after the sink is full
 #   INSTR_SLOT (0) k: relay 127.0.15.1:45025+10k (API +1), sink 127.0.15.9:45029+10k, so that
 #                two runs can go side by side (counts do not depend on the load of the machine)
+#   INSTR_DUMPS (/tmp/postlane-instr-dumps) where the load and idle dumps are copied (callgrind_annotate)
 #   INSTR_KEEP=1 keeps the run directory (config, logs, callgrind dumps for callgrind_annotate)
 # Under valgrind the relay is ~50x slower: start-up takes 30-90 s (the wait here is 600 s; no product
 # timeout is changed), 400 messages a few minutes.
@@ -129,16 +132,23 @@ for _ in $(seq 100); do [ -s "$WORK/cg.out.2" ] && break; sleep 0.1; done
 LOAD_IR=$(ir_of "$WORK/cg.out.1"); IDLE_IR=$(ir_of "$WORK/cg.out.2")
 [ -n "$LOAD_IR" ] && [ -n "$IDLE_IR" ] || { echo "no callgrind totals in $WORK/cg.out.1/.2" >&2; exit 1; }
 REV=$(cat "$BUILD/.instr-rev" 2>/dev/null || git -C "$BUILD" rev-parse --short HEAD 2>/dev/null || echo "?")
-LINE=$(python3 - <<EOF
-import json, time
+# the dumps are kept for callgrind_annotate (a few MB each): where two runs differ
+DUMPS=${INSTR_DUMPS:-/tmp/postlane-instr-dumps}; mkdir -p "$DUMPS"
+TAG=$(date +%H%M%S)-$(basename "$BUILD")-$MODE-$SLOT
+cp "$WORK/cg.out.1" "$DUMPS/$TAG.load"; cp "$WORK/cg.out.2" "$DUMPS/$TAG.idle"
+SPLIT=$(python3 "$ROOT/bench/instr-split.py" --n "$N" "$DUMPS/$TAG.load")
+LINE=$(python3 - "$SPLIT" <<EOF
+import json, sys, time
 n, load, idle = $N, $LOAD_IR, $IDLE_IR
-tl, ti = $T1 - $T0, $T2 - $T1
-idle_rate = idle / ti
-print(json.dumps({"ts": time.strftime("%Y-%m-%dT%H:%M:%S"), "build": "$BUILD", "rev": "$REV", "mode": "$MODE",
+parts = json.loads(sys.argv[1]); parts.pop("dump"); parts.pop("total")
+# the idle window is not subtracted: it holds the memory reducer's GC after the load (70M+ Ir), not
+# the timers' share of the load
+print(json.dumps({"ts": time.strftime("%Y-%m-%dT%H:%M:%S"), "rev": "$REV", "build": "$BUILD", "mode": "$MODE",
   "n": n, "c": $C, "size": $SIZE, "warm": $WARM, "v8": "$V8",
-  "load_ir": load, "load_s": round(tl, 1), "idle_ir_per_s": round(idle_rate), "idle_s": round(ti, 1),
-  "raw_per_msg": round(load / n), "instr_per_msg": round((load - idle_rate * tl) / n),
-  "loadavg": open("/proc/loadavg").read().split()[0]}))
+  "instr_per_msg": round(load / n),
+  "program_per_msg": parts["jit_and_builtins"] + parts["node_v8_other"] + parts["sqlite"] + parts["libc_etc"] + parts["other"],
+  "parts_per_msg": parts, "load_s": round($T1 - $T0, 1), "idle_ir_per_s": round(idle / ($T2 - $T1)),
+  "loadavg": open("/proc/loadavg").read().split()[0], "dumps": "$DUMPS/$TAG"}))
 EOF
 )
 echo "$LINE"
