@@ -11,29 +11,34 @@
 #   program_per_msg = JIT code + builtins + the rest of Node/V8 + SQLite + libc, without V8's compilers
 #   and GC, which depend on timing (tier-up, heap growth): the steadier yardstick.
 #
-#   bench/instr.sh BUILD_DIR [N=400] [MODE=conn|keep] [OUT.jsonl]
+#   bench/instr.sh BUILD_DIR [N=100] [MODE=conn|keep] [OUT.jsonl]
 #     conn: one connection per message (workload i); keep: sessions kept (smtp-source -d, i-keep)
 # Environment:
-#   INSTR_V8     V8 flags (default: the launcher's --max-semi-space-size=2 --heap-growing-percent=30
-#                plus --single-threaded --random-seed=1 --hash-seed=1: see bench/README.md 2026-12-05
-#                eighth session for why)
-#   INSTR_WARM (150) warm-up messages   INSTR_C (20) client sessions   INSTR_SIZE (4096) body bytes
+#   INSTR_V8     V8 flags; default: the launcher's --max-semi-space-size=2 --heap-growing-percent=30, plus
+#                --single-threaded --random-seed=1 --hash-seed=1 --no-memory-reducer --no-opt (Ignition and
+#                Sparkplug only: TurboFan still compiles after 4,000 messages and its compiles are a third
+#                of the count, differing run to run). INSTR_TIER=opt drops --no-opt (+-5 %, not a yardstick).
+#                bench/README.md 2026-12-05 (eighth session) has the measurements.
+#   INSTR_WARM (300) warm-up messages   INSTR_C (20) client sessions   INSTR_SIZE (4096) body bytes
 #   INSTR_IDLE (8) idle seconds measured after the load   INSTR_SETTLE (3) seconds after the sink is full
 #   INSTR_SLOT (0) k: relay 127.0.15.1:45025+10k (API +1), sink 127.0.15.9:45029+10k, so that
 #                two runs can go side by side (counts do not depend on the load of the machine)
+#   INSTR_TIMERS (off) off: delivery/webhooks pollInterval 1h (below); on: the 1 s default polls
 #   INSTR_DUMPS (/tmp/postlane-instr-dumps) where the load and idle dumps are copied (callgrind_annotate)
 #   INSTR_KEEP=1 keeps the run directory (config, logs, callgrind dumps for callgrind_annotate)
-# Under valgrind the relay is ~50x slower: start-up takes 30-90 s (the wait here is 600 s; no product
-# timeout is changed), 400 messages a few minutes.
+# Under valgrind the relay is ~50x slower: start-up takes 30-150 s (the wait here is 600 s; no product
+# timeout is changed), a run of 100 messages 2-3 min on a quiet VM, 5-10 min at load 15.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:?usage: bench/instr.sh BUILD_DIR [N] [conn|keep] [OUT.jsonl]}" && pwd)
-N=${2:-400}; MODE=${3:-conn}; OUT=${4:-}
+N=${2:-100}; MODE=${3:-conn}; OUT=${4:-}
 case $MODE in conn) KEEPFLAG="" ;; keep) KEEPFLAG=-d ;; *) echo "MODE is conn or keep" >&2; exit 2 ;; esac
 SLOT=${INSTR_SLOT:-0}
 HOST=127.0.15.1 PORT=$((45025 + 10 * SLOT)) SINK_HOST=127.0.15.9 SINK_PORT=$((45029 + 10 * SLOT))
-WARM=${INSTR_WARM:-150} C=${INSTR_C:-20} SIZE=${INSTR_SIZE:-4096} IDLE=${INSTR_IDLE:-8} SETTLE=${INSTR_SETTLE:-3}
-V8=${INSTR_V8:---max-semi-space-size=2 --heap-growing-percent=30 --single-threaded --random-seed=1 --hash-seed=1}
+WARM=${INSTR_WARM:-300} C=${INSTR_C:-20} SIZE=${INSTR_SIZE:-4096} IDLE=${INSTR_IDLE:-8} SETTLE=${INSTR_SETTLE:-3}
+V8_BASE="--max-semi-space-size=2 --heap-growing-percent=30 --single-threaded --random-seed=1 --hash-seed=1 --no-memory-reducer"
+if [ "${INSTR_TIER:-base}" = opt ]; then V8_DEF=$V8_BASE; else V8_DEF="$V8_BASE --no-opt"; fi
+V8=${INSTR_V8:-$V8_DEF}
 SC=${SHARED_BENCH:-$ROOT/../shared/bench}/lib/sinkcount.py
 [ -f "$BUILD/dist/src/cli/index.js" ] || { echo "$BUILD has no dist/src/cli/index.js (build_ref or npx tsc)" >&2; exit 1; }
 
@@ -72,6 +77,12 @@ delivery:
 log: { level: warn }
 http: { host: $HOST, port: $((PORT + 1)) }
 EOF
+# INSTR_TIMERS=off: the 1 s polls (delivery, webhooks) at 1 h; the scheduler still wakes on every put
+# (notify), so the load is unchanged but the count no longer grows with the run's wall time
+if [ "${INSTR_TIMERS:-off}" = off ]; then
+    sed -i 's/^delivery:$/delivery:\n  pollInterval: 1h/' "$WORK/postlane.yaml"
+    printf 'webhooks: { pollInterval: 1h }\n' >> "$WORK/postlane.yaml"
+fi
 
 smtp-sink -u nobody -c "$SINK_HOST:$SINK_PORT" 1024 >"$WORK/sink.out" 2>"$WORK/sink.err" &
 SINK_PID=$!
@@ -144,7 +155,7 @@ parts = json.loads(sys.argv[1]); parts.pop("dump"); parts.pop("total")
 # the idle window is not subtracted: it holds the memory reducer's GC after the load (70M+ Ir), not
 # the timers' share of the load
 print(json.dumps({"ts": time.strftime("%Y-%m-%dT%H:%M:%S"), "rev": "$REV", "build": "$BUILD", "mode": "$MODE",
-  "n": n, "c": $C, "size": $SIZE, "warm": $WARM, "v8": "$V8",
+  "n": n, "c": $C, "size": $SIZE, "warm": $WARM, "v8": "$V8", "timers": "${INSTR_TIMERS:-off}",
   "instr_per_msg": round(load / n),
   "program_per_msg": parts["jit_and_builtins"] + parts["node_v8_other"] + parts["sqlite"] + parts["libc_etc"] + parts["other"],
   "parts_per_msg": parts, "load_s": round($T1 - $T0, 1), "idle_ir_per_s": round(idle / ($T2 - $T1)),
