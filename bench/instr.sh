@@ -58,25 +58,12 @@ cleanup() {
 trap cleanup EXIT
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 
-cat > "$WORK/postlane.yaml" <<EOF
-hostname: relay.bench.test
-dataDir: $WORK/data
-metrics: false
-smtp:
-  submission: false
-  submissions: false
-  mx: false
-  alt: { host: $HOST, port: $PORT }
-  relayNetworks: [127.0.0.0/8]
-  maxConnectionsPerIp: 1000
-delivery:
-  smarthost: "$SINK_HOST:$SINK_PORT"
-  tls: none
-  concurrency: 40
-  maxConnectionsPerDestination: 40
-log: { level: warn }
-http: { host: $HOST, port: $((PORT + 1)) }
-EOF
+# The relay's configuration is the harness plugin's (bench/relays/postlane.sh), plus the HTTP API.
+# shellcheck source=relays/postlane.sh
+RELAY_DIR=$WORK RELAY_HOST=$HOST RELAY_PORT=$PORT
+. "$ROOT/bench/relays/postlane.sh"
+relay_setup
+printf 'http: { host: %s, port: %s }\n' "$HOST" "$((PORT + 1))" >> "$WORK/postlane.yaml"
 # INSTR_TIMERS=off: the 1 s polls (delivery, webhooks) at 1 h; the scheduler still wakes on every put
 # (notify), so the load is unchanged but the count no longer grows with the run's wall time
 if [ "${INSTR_TIMERS:-off}" = off ]; then
