@@ -17,8 +17,8 @@ export class Submitter {
     });
     conn.on('error', () => { /* surfaced through the callbacks */ });
     try {
-      await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
-      await new Promise<void>((resolve, reject) => conn.login({ user: this.opts.user, pass: this.opts.pass }, (err) => (err ? reject(err) : resolve())));
+      await step<void>(conn, (done) => conn.connect((err) => done(err ?? null)));
+      await step<void>(conn, (done) => conn.login({ user: this.opts.user, pass: this.opts.pass }, (err) => done(err ?? null)));
     } catch (err) {
       conn.close(); // e.g. AUTH answered 454: do not leave the session open
       throw err;
@@ -31,8 +31,7 @@ export class Submitter {
   async send(from: string, to: string[], message: string | Buffer): Promise<string> {
     const conn = await this.connect();
     try {
-      return await new Promise<string>((resolve, reject) =>
-        conn.send({ from, to }, message, (err, info) => (err ? reject(err) : resolve(info.response))));
+      return await step<string>(conn, (done) => conn.send({ from, to }, message, (err, info) => done(err ?? null, info?.response)));
     } catch (err) {
       this.close();
       throw err;
@@ -44,6 +43,23 @@ export class Submitter {
     this.conn = null;
     if (c) { try { c.quit(); } catch { /* already closed */ } c.close(); }
   }
+}
+
+/**
+ * One SMTPConnection step: its callback's outcome, or an error when the connection ends first.
+ * When the server goes away without an error mid-handshake (a relay killed by a crash test while
+ * the greeting or STARTTLS was under way), nodemailer ends the connection and never calls the
+ * callback: the step would wait forever.
+ */
+function step<T>(conn: SMTPConnection, run: (done: (err: Error | null, value?: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onEnd = () => reject(new Error('the connection ended before the server answered'));
+    conn.once('end', onEnd);
+    run((err, value) => {
+      conn.off('end', onEnd);
+      if (err) reject(err); else resolve(value as T);
+    });
+  });
 }
 
 export const queueIdOf = (response: string) => /queued as ([0-9A-Z]{20})/.exec(response)?.[1] ?? null;
