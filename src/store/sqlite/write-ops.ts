@@ -57,10 +57,14 @@ export function putMany(db: Db, fx: Effects, messages: NewMessage[], now: number
   messages.forEach((m, i) => put(db, fx, m, now, bodies[i] ?? null));
 }
 
+/** The message's own recipients, found by recipient_message: `+state` keeps the planner off recipient_state,
+ *  which (without ANALYZE statistics) it picked, reading every queued recipient of the backlog per address. */
+export const SUPPRESS_AT_ACCEPTANCE = `UPDATE recipient SET state = 'suppressed', next_attempt_at = NULL, last_response = ?, updated_at = ?
+  WHERE message_id = ? AND address = ? AND +state = 'queued' RETURNING id, address`;
+
 /** Recipients suppressed at acceptance: final at once, with their events; the message completes if none is left. */
 function suppressAtAcceptance(db: Db, fx: Effects, m: NewMessage, meta: MessageMeta, now: number): void {
-  const update = sql(db, `UPDATE recipient SET state = 'suppressed', next_attempt_at = NULL, last_response = ?, updated_at = ?
-                          WHERE message_id = ? AND address = ? AND state = 'queued' RETURNING id, address`);
+  const update = sql(db, SUPPRESS_AT_ACCEPTANCE);
   const events: NewEvent[] = [];
   for (const s of m.suppressed!) {
     const response = suppressedResponse(s.suppression);
