@@ -132,7 +132,7 @@ export const EVENT_READS = {
    * Newest first; only mail relayed for a client (not DSNs, not inbound mail). A recipient search
    * is its own statement (BY_RECIPIENT), driven by the messages of that address; so is
    * status=delivering (BY_DELIVERING), driven by the recipients in flight. The status
-   * filter names recipient_message: without ANALYZE statistics the planner took recipient_state (v1–v21)
+   * filter names recipient_message: without ANALYZE statistics the planner took recipient_state
    * for status=, reading every recipient in that state per message (108 ms at 3,000 queued, 0.9 ms now).
    */
   searchMessages(db: Db, q: MessageSearch): MessageSummary[] {
@@ -165,5 +165,5 @@ export const EVENT_READS = {
 
 /** Whether the account has a recipient in waiting `state`: from queue_count, or for delivering (not counted) from the ones in flight. */
 const hasWaiting = (db: Db, account: string, state: string): boolean => (state === 'delivering'
-  ? sql(db, "SELECT 1 FROM recipient INDEXED BY recipient_lease WHERE state = 'delivering' AND account = ? LIMIT 1").get(account)
+  ? sql(db, "SELECT 1 FROM recipient WHERE state = 'delivering' AND account = ? LIMIT 1").get(account)
   : sql(db, 'SELECT 1 FROM queue_count WHERE account = ? AND state = ? AND n > 0 LIMIT 1').get(account, state)) !== undefined;

@@ -614,18 +614,6 @@ export const MIGRATIONS: readonly { version: number; sql: string; rebuild?: bool
       END;
     `,
   },
-  {
-    version: 22,
-    sql: `
-      -- Issue 14, the WAL pages a message writes: recipient_state held every recipient, so intake
-      -- (insert 'queued') and the claim (queued -> delivering) each wrote one of its pages too. It
-      -- now leaves those two states out: intake and the first claim touch no entry of it, and a
-      -- delivery inserts one as before. The recipients in flight are read from recipient_lease,
-      -- the queued ones are counted by queue_count and listed from recipient_due_claim.
-      CREATE INDEX recipient_settled ON recipient (state) WHERE state NOT IN ('queued', 'delivering');
-      DROP INDEX recipient_state;
-    `,
-  },
 ];
 
 /** Brings the database to the latest version; safe when several processes open it at once. */

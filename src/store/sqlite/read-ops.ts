@@ -27,9 +27,7 @@ export function listRecipients(db: Db, opts: { state?: RecipientState; includeFi
                     FROM queued_message m INDEXED BY queued_message_open JOIN recipient r ON r.message_id = m.id
                     WHERE m.completed_at IS NULL AND r.state = ? ORDER BY m.received_at, m.id, r.id LIMIT ?`).all(opts.state, limit);
   } else if (opts.state) {
-    rows = sql(db, `SELECT r.*, m.mail_from, m.received_at, m.size FROM recipient r INDEXED BY ${STATE_INDEX[opts.state]}
-                    JOIN queued_message m ON m.id = r.message_id
-                    WHERE ${STATE_PARTIAL[opts.state]} AND r.state = ? ORDER BY m.received_at, m.id, r.id LIMIT ?`).all(opts.state, limit);
+    rows = sql(db, `${RECIPIENT_VIEW} WHERE r.state = ? ORDER BY m.received_at, m.id, r.id LIMIT ?`).all(opts.state, limit);
   } else if (opts.includeFinal) {
     rows = sql(db, `${RECIPIENT_VIEW} ORDER BY m.received_at, m.id, r.id LIMIT ?`).all(limit);
   } else {
@@ -44,32 +42,15 @@ export function listRecipients(db: Db, opts: { state?: RecipientState; includeFi
 
 /**
  * Whether a listing by a waiting state should walk the open messages in order: when more than
- * BACKLOG_FACTOR × limit recipients are in it (queue_count; the delivering ones on recipient_lease), the
+ * BACKLOG_FACTOR × limit recipients are in it (counted on recipient_state, at most that many), the
  * walk meets `limit` of them soon; fewer (a few held ones) are cheaper to read and sort.
  */
 function isWaitingBacklog(db: Db, state: RecipientState, limit: number): boolean {
   if (FINAL_STATES.includes(state)) return false; // final recipients belong to completed messages
   const cap = limit * BACKLOG_FACTOR;
-  if (state !== 'delivering') return (sql(db, 'SELECT coalesce(sum(n), 0) AS n FROM queue_count WHERE state = ?').get(state) as { n: number }).n >= cap;
-  return (sql(db, `SELECT count(*) AS n FROM (SELECT 1 FROM recipient INDEXED BY recipient_lease WHERE state = 'delivering' LIMIT ?)`).get(cap) as { n: number }).n >= cap;
+  return (sql(db, 'SELECT count(*) AS n FROM (SELECT 1 FROM recipient WHERE state = ? LIMIT ?)').get(state, cap) as { n: number }).n >= cap;
 }
 const BACKLOG_FACTOR = 20;
-
-/**
- * The index a listing by state reads, and the condition (the index's own WHERE) that lets SQLite use
- * it: there is no index of every recipient's state (v22). recipient_settled holds all but the queued
- * and the delivering ones, recipient_lease the delivering ones, recipient_due_claim the queued ones
- * among the deferred (read through when there are fewer queued than a backlog).
- */
-const SETTLED = "r.state NOT IN ('queued', 'delivering')";
-const STATE_INDEX: Record<RecipientState, string> = {
-  queued: 'recipient_due_claim', delivering: 'recipient_lease', deferred: 'recipient_settled', held: 'recipient_settled',
-  delivered: 'recipient_settled', bounced: 'recipient_settled', expired: 'recipient_settled', suppressed: 'recipient_settled',
-};
-const STATE_PARTIAL: Record<RecipientState, string> = {
-  queued: "r.state IN ('queued', 'deferred')", delivering: "r.state = 'delivering'", deferred: SETTLED, held: SETTLED,
-  delivered: SETTLED, bounced: SETTLED, expired: SETTLED, suppressed: SETTLED,
-};
 
 export function getMessage(db: Db, id: string): MessageView | null {
   const m = sql(db, 'SELECT * FROM queued_message WHERE id = ?').get(id) as MessageRow | undefined;
@@ -83,8 +64,8 @@ export function getMessage(db: Db, id: string): MessageView | null {
 
 /**
  * The waiting states (queued, deferred, held) from queue_count, which the recipient triggers keep
- * exact (one row per account, domain and state); the others by counting their recipients: the
- * ones in flight in recipient_lease, the finished ones kept by storage.retainFinished in recipient_settled. A
+ * exact (one row per account, domain and state); the others by counting their recipients in
+ * recipient_state: the ones in flight and the finished ones kept by storage.retainFinished. A
  * count of every recipient grouped by state read the whole backlog: 190–210 ms at 1,000,000
  * deferred (bench/README.md, "SQLite with a backlog").
  */
@@ -92,9 +73,8 @@ export function counts(db: Db): QueueCounts {
   const c: QueueCounts = { queued: 0, deferred: 0, delivering: 0, held: 0, delivered: 0, bounced: 0, expired: 0, suppressed: 0 };
   const rows = [
     ...sql(db, 'SELECT state, sum(n) AS n FROM queue_count GROUP BY state').all(),
-    ...sql(db, `SELECT 'delivering' AS state, count(*) AS n FROM recipient INDEXED BY recipient_lease WHERE state = 'delivering'`).all(),
-    ...sql(db, `SELECT state, count(*) AS n FROM recipient INDEXED BY recipient_settled
-                WHERE state NOT IN ('queued', 'delivering') AND state IN ('delivered', 'bounced', 'expired', 'suppressed') GROUP BY state`).all(),
+    ...sql(db, `SELECT state, count(*) AS n FROM recipient INDEXED BY recipient_state
+                WHERE state IN ('delivering', 'delivered', 'bounced', 'expired', 'suppressed') GROUP BY state`).all(),
   ] as { state: RecipientState; n: number }[];
   for (const row of rows) c[row.state] = row.n;
   return c;
