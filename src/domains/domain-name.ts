@@ -4,25 +4,8 @@ import { domainToASCII } from 'node:url';
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-/** Answers kept by normalizeDomain (a pure function): at most this many, then it starts again empty. */
-const MEMO_MAX = 1000;
-const memo = new Map<string, string | null>();
-
-/**
- * The lower-case A-label form of a host name with at least two labels, or null if it is not one.
- * Remembered per input (the HTTP API normalizes the same few domains several times a request:
- * domainToASCII and the label checks were ~1.5 % of its main thread at 50 clients).
- */
+/** The lower-case A-label form of a host name with at least two labels, or null if it is not one. */
 export function normalizeDomain(input: string): string | null {
-  const known = memo.get(input);
-  if (known !== undefined) return known;
-  const result = normalize(input);
-  if (memo.size >= MEMO_MAX) memo.clear();
-  memo.set(input, result);
-  return result;
-}
-
-function normalize(input: string): string | null {
   const trimmed = input.trim().replace(/\.$/, '');
   if (trimmed === '' || /[\s@[\]]/.test(trimmed)) return null;
   const ascii = domainToASCII(trimmed).toLowerCase();
