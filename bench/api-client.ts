@@ -1,15 +1,18 @@
 // The client side of bench/api-send.ts, run as its own process: `concurrency` clients, each with
 // its own keep-alive connection (undici Pool), POST the same ≈3 KB JSON message to /v1/messages
 // until `messages` have been sent; every answer must be 202. Prints {rate, p50, p99} (msg/s, ms).
-//   node dist/bench/api-client.js URL TOKEN CONCURRENCY MESSAGES
+//   node dist/bench/api-client.js URL TOKEN CONCURRENCY MESSAGES [SEND_AT_S]
 import { Pool } from 'undici';
 
-const [url, token, concurrencyArg, messagesArg] = process.argv.slice(2);
+const [url, token, concurrencyArg, messagesArg, sendAtArg] = process.argv.slice(2);
+// SEND_AT_S (optional, bench/instr.sh's api mode): each message scheduled that many seconds ahead (send_at), so that the
+// relay only accepts and queues it (no delivery in the measured window).
 const concurrency = Number(concurrencyArg);
 const messages = Number(messagesArg);
 const body = JSON.stringify({
   from: 'App <app@acme.test>', to: ['bob@dest.test'], subject: 'Your receipt', text: 'Thanks! '.repeat(200),
   html: `<p>${'Thanks! '.repeat(200)}</p>`, tags: ['receipt'], metadata: { order: '1' },
+  ...(sendAtArg ? { send_at: new Date(Date.now() + Number(sendAtArg) * 1000).toISOString() } : {}),
 });
 const target = new URL(url!);
 const pool = new Pool(target.origin, { connections: concurrency, pipelining: 1 });

@@ -13,6 +13,11 @@
 #
 #   bench/instr.sh BUILD_DIR [N=100] [MODE=conn|keep] [OUT.jsonl]
 #     conn: one connection per message (workload i); keep: sessions kept (smtp-source -d, i-keep)
+#     api: N POSTs to /v1/messages (bench/api-client.js of this checkout: INSTR_C keep-alive clients, api-send's
+#          3 KB JSON message), the account's sending domain acme.test with an Ed25519 DKIM key and a send key
+#          made with the build's CLI before the relay starts. INSTR_API_DELIVER=0 (default): every message has
+#          send_at 2 h ahead, so the count is the API path alone (accept, sign, put; no delivery, whose sessions
+#          to the sink batch differently with the run's wall time); =1: delivered to the sink like conn/keep
 # Environment:
 #   INSTR_V8     V8 flags; default: the launcher's --max-semi-space-size=2 --heap-growing-percent=30, plus
 #                --single-threaded --random-seed=1 --hash-seed=1 --no-memory-reducer --no-opt (Ignition and
@@ -32,7 +37,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:?usage: bench/instr.sh BUILD_DIR [N] [conn|keep] [OUT.jsonl]}" && pwd)
 N=${2:-100}; MODE=${3:-conn}; OUT=${4:-}
-case $MODE in conn) KEEPFLAG="" ;; keep) KEEPFLAG=-d ;; *) echo "MODE is conn or keep" >&2; exit 2 ;; esac
+case $MODE in conn|api) KEEPFLAG="" ;; keep) KEEPFLAG=-d ;; *) echo "MODE is conn, keep or api" >&2; exit 2 ;; esac
 SLOT=${INSTR_SLOT:-0}
 HOST=127.0.15.1 PORT=$((45025 + 10 * SLOT)) SINK_HOST=127.0.15.9 SINK_PORT=$((45029 + 10 * SLOT))
 WARM=${INSTR_WARM:-300} C=${INSTR_C:-20} SIZE=${INSTR_SIZE:-4096} IDLE=${INSTR_IDLE:-8} SETTLE=${INSTR_SETTLE:-3}
@@ -71,6 +76,15 @@ if [ "${INSTR_TIMERS:-off}" = off ]; then
     printf 'webhooks: { pollInterval: 1h }\n' >> "$WORK/postlane.yaml"
 fi
 
+# MODE=api: a sending domain (Ed25519 DKIM, as bench/api-send.ts's tenant) and a send key, made before the relay opens the store
+TOKEN=""
+if [ "$MODE" = api ]; then
+    [ -f "$ROOT/dist/bench/api-client.js" ] || { echo "$ROOT/dist/bench/api-client.js missing (npx tsc -p bench/tsconfig.json)" >&2; exit 1; }
+    node "$BUILD/bin/postlane.js" domains add acme.test --key ed25519 --selector s1 --config "$WORK/postlane.yaml" >"$WORK/cli.log" 2>&1
+    TOKEN=$(node "$BUILD/bin/postlane.js" keys create --scope send --config "$WORK/postlane.yaml" 2>>"$WORK/cli.log")
+    [ -n "$TOKEN" ] || { echo "keys create failed:" >&2; cat "$WORK/cli.log" >&2; exit 1; }
+fi
+
 smtp-sink -u nobody -c "$SINK_HOST:$SINK_PORT" 1024 >"$WORK/sink.out" 2>"$WORK/sink.err" &
 SINK_PID=$!
 
@@ -101,8 +115,14 @@ log "relay up under callgrind after $((SECONDS - T_START)) s ($BUILD, $MODE)"
 sent() { python3 "$SC" now "$WORK/sink.out" | cut -d' ' -f1; }
 push() { # push COUNT: send and wait until the sink has them all
     local target=$(( $(sent) + $1 ))
-    smtp-source $KEEPFLAG -s "$C" -m "$1" -l "$SIZE" -f sender@src.test -t rcpt@dst.test -M gen.src.test \
+    if [ "$MODE" = api ]; then
+        local later=""; [ "${INSTR_API_DELIVER:-0}" = 1 ] || later=7200
+        node "$ROOT/dist/bench/api-client.js" "http://$HOST:$((PORT + 1))/v1/messages" "$TOKEN" "$C" "$1" $later >>"$WORK/gen.out" 2>&1 \
+            || { echo "api-client failed:" >&2; tail -5 "$WORK/gen.out" >&2; return 1; }
+        [ -n "$later" ] && return 0 # every answer was 202: queued (and committed)
+    else smtp-source $KEEPFLAG -s "$C" -m "$1" -l "$SIZE" -f sender@src.test -t rcpt@dst.test -M gen.src.test \
         "$HOST:$PORT" >>"$WORK/gen.out" 2>&1 || { echo "smtp-source failed:" >&2; tail -5 "$WORK/gen.out" >&2; return 1; }
+    fi
     python3 "$SC" wait "$WORK/sink.out" - "$target" 0 1200 >/dev/null || { echo "the sink did not get $target messages" >&2; return 1; }
 }
 ir_of() { # total Ir of a callgrind dump
@@ -142,7 +162,7 @@ parts = json.loads(sys.argv[1]); parts.pop("dump"); parts.pop("total")
 # the idle window is not subtracted: it holds the memory reducer's GC after the load (70M+ Ir), not
 # the timers' share of the load
 print(json.dumps({"ts": time.strftime("%Y-%m-%dT%H:%M:%S"), "rev": "$REV", "build": "$BUILD", "mode": "$MODE",
-  "n": n, "c": $C, "size": $SIZE, "warm": $WARM, "v8": "$V8", "timers": "${INSTR_TIMERS:-off}",
+  "n": n, "c": $C, "size": $SIZE, "warm": $WARM, "v8": "$V8", "timers": "${INSTR_TIMERS:-off}", "api_deliver": "${INSTR_API_DELIVER:-0}",
   "instr_per_msg": round(load / n),
   "program_per_msg": parts["jit_and_builtins"] + parts["node_v8_other"] + parts["sqlite"] + parts["libc_etc"] + parts["other"],
   "parts_per_msg": parts, "load_s": round($T1 - $T0, 1), "idle_ir_per_s": round(idle / ($T2 - $T1)),

@@ -252,3 +252,34 @@ test('sqlite: a store that is not open, or closed, rejects with QueueWriteError'
     await fs.rm(dataDir, { recursive: true, force: true });
   }
 });
+
+test('sqlite: requests made in one turn (sent to the worker as one message) each get their own answer, in order', async () => {
+  const dataDir = await tempDir();
+  try {
+    const store = new SqliteQueueStore({ dataDir, logger });
+    await store.open();
+    try {
+      const ids = Array.from({ length: 40 }, () => newQueueId());
+      for (const id of ids) { // inline bodies, finished before any put
+        const w = store.createBody(id);
+        await w.write(bodyOf(id, 100 + ids.indexOf(id)));
+        await w.finish();
+      }
+      // all in one synchronous stretch: puts (each transferring its body), reads and a missing message
+      const puts = ids.map((id) => store.put({ id, mailFrom: 'a@example.org', recipients: ['b@example.com'], size: 200, receivedAt: 1, origin, isBounce: false, route: 'relay' }));
+      const missing = store.getMessage('no-such-id');
+      const suppressed = ids.map(() => store.findSuppressions('default', 'transactional', ['b@example.com']));
+      await Promise.all(puts);
+      assert.equal(await missing, null);
+      for (const s of await Promise.all(suppressed)) assert.equal(s.size, 0);
+      // once the puts resolved, reads see every message committed
+      const [counts] = await Promise.all([store.counts(), ...ids.map((id) => store.getMessage(id))]);
+      assert.equal(counts.queued, 40);
+      for (const id of ids) assert.deepEqual(await readAll(store.readBody(id)), bodyOf(id, 100 + ids.indexOf(id)));
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+});

@@ -2,7 +2,7 @@
 // only while requests are pending, so a forgotten close() never keeps a CLI process alive, yet
 // the process cannot exit while a commit is still outstanding.
 import { Worker } from 'node:worker_threads';
-import type { Op, WorkerConfig, WorkerReady, WorkerResponse } from './protocol.js';
+import type { Op, WorkerConfig, WorkerReady, WorkerRequest, WorkerResponse } from './protocol.js';
 
 type Failure = Extract<WorkerResponse, { ok: false }>;
 interface Waiter { resolve(v: unknown): void; reject(f: Failure): void }
@@ -39,17 +39,40 @@ export class WorkerClient {
     });
   }
 
-  /** `transfer`: buffers in `args` handed to the thread rather than copied (unusable here afterwards). */
+  /**
+   * `transfer`: buffers in `args` handed to the thread rather than copied (unusable here afterwards).
+   * Requests made in the same turn of the event loop go to the thread as one message (an array, in
+   * order), sent from setImmediate: under load the HTTP API's concurrent requests made one
+   * postMessage (serialisation, a wake-up of the thread) each for their suppression lookups and puts.
+   */
   call(op: Op, args: unknown[], transfer: ArrayBuffer[] = []): Promise<unknown> {
     if (this.#dead) return Promise.reject(failure(this.#dead));
     const id = this.#nextId++;
     if (this.#pending.size === 0) this.worker.ref();
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      try { this.worker.postMessage({ id, op, args }, transfer); } catch (err) { // e.g. a buffer already transferred
-        this.#settle({ id, ok: false, kind: 'write', message: String((err as Error)?.message ?? err) });
-      }
+      if (this.#outbox.length === 0) setImmediate(this.#flush);
+      this.#outbox.push({ req: { id, op, args }, transfer });
     });
+  }
+
+  #outbox: { req: WorkerRequest; transfer: ArrayBuffer[] }[] = [];
+
+  readonly #flush = (): void => {
+    const out = this.#outbox;
+    this.#outbox = [];
+    if (out.length === 1) return this.#post(out[0]!.req, out[0]!.transfer);
+    try {
+      this.worker.postMessage(out.map((o) => o.req), [...new Set(out.flatMap((o) => o.transfer))]);
+    } catch { // e.g. a buffer already transferred: each on its own, so that only its request fails
+      for (const o of out) this.#post(o.req, o.transfer);
+    }
+  };
+
+  #post(req: WorkerRequest, transfer: ArrayBuffer[]): void {
+    try { this.worker.postMessage(req, transfer); } catch (err) {
+      this.#settle({ id: req.id, ok: false, kind: 'write', message: String((err as Error)?.message ?? err) });
+    }
   }
 
   /** Commits what is in flight, closes the database and ends the thread. */

@@ -146,7 +146,12 @@ function main(): void {
   const send = (r: WorkerResponse, transfer: ArrayBuffer[] = []) => port.postMessage(r, transfer);
   const committer = new GroupCommitter(conns.writer, cfg.spoolDir, send);
   let closed = false;
-  port.on('message', (req: WorkerRequest) => {
+  // One request, or the requests the main thread made in one turn of its event loop (worker-client.ts), in order.
+  port.on('message', (msg: WorkerRequest | WorkerRequest[]) => {
+    if (Array.isArray(msg)) for (const req of msg) handle(req);
+    else handle(msg);
+  });
+  const handle = (req: WorkerRequest): void => {
     if (closed) return send(failure(req.id, new Error('queue store is closed'), 'write'));
     if (req.op === 'close') {
       closed = true;
@@ -164,7 +169,7 @@ function main(): void {
       return;
     }
     committer.execute(req);
-  });
+  };
   port.postMessage({ ready: true, swept } satisfies WorkerReady);
 }
 
