@@ -32,11 +32,8 @@ const COLUMNS = 'r.message_id, r.domain, m.account, m.mail_from, m.stream';
 // with a parameter the generic plan had no stream statistics to go by and walked recipient_due
 // filtering the stream (88 ms for an empty transactional walk over 100,000 due broadcast rows,
 // against 0.08 ms on recipient_due_stream).
-// The expired walk compares with `(SELECT $1::bigint)`, an InitPlan whose value the planner never
-// sees: with `< $1` every custom plan knew that no lease ends before now (the histogram) and so
-// looked cheaper than the generic one, and PostgreSQL planned the walk at every call (bench/README.md).
 const EXPIRED = prepared('claim_expired', `SELECT ${COLUMNS}, r.lease_until AS due_at FROM recipient r JOIN queued_message m ON m.id = r.message_id
-                 WHERE r.state = 'delivering' AND r.lease_until < (SELECT $1::bigint) AND ${NOT_EXCLUDED}
+                 WHERE r.state = 'delivering' AND r.lease_until < $1 AND ${NOT_EXCLUDED}
                  ORDER BY r.lease_until LIMIT $3 FOR UPDATE OF r SKIP LOCKED`);
 const waiting = (stream: 'transactional' | 'broadcast'): Prepared => prepared(`claim_waiting_${stream}`, `SELECT ${COLUMNS}, r.next_attempt_at AS due_at
                  FROM recipient r JOIN queued_message m ON m.id = r.message_id
