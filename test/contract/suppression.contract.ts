@@ -8,6 +8,7 @@ import { newQueueId } from '../../src/message/ids.js';
 import type { MessageMeta } from '../../src/store/platform-store.js';
 import type { NewMessage, QueueStore, RecipientOutcome } from '../../src/store/store.js';
 import type { Suppression } from '../../src/store/suppression-store.js';
+import { QueueWriteError } from '../../src/errors.js';
 import type { PlatformIt } from './platform-store.contract.js';
 
 const T0 = 1_700_000_000_000;
@@ -216,6 +217,36 @@ export function suppressionContract(it: PlatformIt): void {
     const jobs = await store.claimDue({ now: T0, limit: 10, leaseMs: 60_000, owner: 'n1' });
     assert.deepEqual(jobs.flatMap((j) => j.recipients.map((r) => r.address)).sort(), ['news@x.example', 'ok@x.example', 'ok@x.example']);
     assert.equal(await store.purgeFinished(Date.now() + HOUR), 1, 'the message whose every recipient is suppressed is complete');
+  });
+
+  it('putCheckingSuppressions writes each message once, with and without a hit: one accepted event and one count per recipient; a repeated id writes nothing', async (store) => {
+    await store.addAccount({ name: 'acme', createdAt: T0, limits: {} });
+    await store.addSuppressions([entry('acme', 'gone@x.example')]);
+    const put = async (recipients: string[], id = newQueueId()) => {
+      const w = store.createBody(id);
+      await w.write(Buffer.from('Subject: t\r\n\r\nhi\r\n'));
+      await w.finish();
+      const found = await store.putCheckingSuppressions({
+        id, mailFrom: 'app@acme.example', recipients, size: w.bytesWritten, receivedAt: T0, meta: meta('acme'),
+        origin: { listener: 'http', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay',
+      });
+      return { id, found };
+    };
+    const hit = await put(['gone@x.example', 'ok@x.example']);
+    const miss = await put(['a@y.example', 'b@y.example']);
+    assert.deepEqual([...hit.found.keys()], ['gone@x.example']);
+    assert.equal(miss.found.size, 0);
+    await assert.rejects(put(['c@y.example'], miss.id), QueueWriteError);
+    await assert.rejects(put(['gone@x.example'], hit.id), QueueWriteError, 'a repeated id with a hit rejects too');
+    assert.deepEqual((await store.getMessage(miss.id))!.recipients.map((r) => [r.address, r.state]), [['a@y.example', 'queued'], ['b@y.example', 'queued']]);
+    assert.deepEqual((await store.getMessage(hit.id))!.recipients.map((r) => [r.address, r.state]), [['gone@x.example', 'suppressed'], ['ok@x.example', 'queued']]);
+    const accepted = (await store.listEvents({ account: 'acme', types: ['accepted'] })).map((e) => `${e.messageId} ${e.recipient}`).sort();
+    assert.deepEqual(accepted, [`${hit.id} gone@x.example`, `${hit.id} ok@x.example`, `${miss.id} a@y.example`, `${miss.id} b@y.example`].sort());
+    await store.compactStats();
+    const total = await store.readStats({ account: 'acme', from: 0, to: Date.now() + 2 * HOUR, groupBy: 'total' });
+    assert.equal(total[0]!.metrics.accepted, 4);
+    const jobs = await store.claimDue({ now: T0, limit: 10, leaseMs: 60_000, owner: 'n1' });
+    assert.deepEqual(jobs.flatMap((j) => j.recipients.map((r) => r.address)).sort(), ['a@y.example', 'b@y.example', 'ok@x.example']);
   });
 
   it('statistics: counters per hour, domain, stream and tag, written with the events; tagged messages counted once per tag', async (store) => {

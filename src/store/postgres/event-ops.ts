@@ -65,11 +65,11 @@ export async function writeEvents(c: Conn, account: string, events: NewEvent[]):
  * never waits on another transaction's lock, where an upsert of a hot counter row (this hour's
  * deliveries to gmail.com) would serialize every node's commits on that row.
  */
-function STAT_DELTAS(first: number, account = '$1'): string {
+export function STAT_DELTAS(first: number, account = '$1', where = ''): string {
   const p = (i: number) => `$${first + i}`;
   return `st AS (INSERT INTO stat_delta (account, grain, bucket, stream, key, metric, n)
     SELECT ${account}, g, b, s, k, m, n FROM unnest(${p(0)}::text[], ${p(1)}::bigint[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::bigint[])
-      AS x (g, b, s, k, m, n))`;
+      AS x (g, b, s, k, m, n)${where})`;
 }
 
 const statValues = (stats: StatDelta[]): unknown[] =>

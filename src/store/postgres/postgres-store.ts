@@ -162,13 +162,22 @@ export class PostgresQueueStore implements QueueStore {
   async put(message: NewMessage): Promise<void> {
     const body = this.#pending.take(message.id);
     if (!body) throw new QueueWriteError(`no finished body for message ${message.id}`);
-    await this.#write('put', (c) => writes.put(c, message, this.#clock.now(), body));
+    // One statement, one round trip (writes.putAlone); recipients suppressed beforehand take the transaction.
+    if (message.suppressed?.length) await this.#write('put', (c) => writes.put(c, message, this.#clock.now(), body));
+    else await this.#writeAlone('put', (c) => writes.putAlone(c, message, this.#clock.now(), body, false));
   }
 
-  /** put with the suppression lookup as the transaction's first statement. */
+  /**
+   * put with the suppression lookup in the same statement (writes.putAlone, one round trip); when
+   * it finds entries it wrote nothing, and the put runs again as a transaction that marks them.
+   */
   async putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>> {
     const body = this.#pending.take(message.id);
     if (!body) throw new QueueWriteError(`no finished body for message ${message.id}`);
+    if (!message.suppressed) {
+      const none = await this.#writeAlone('putCheckingSuppressions', (c) => writes.putAlone(c, message, this.#clock.now(), body, true));
+      if (none) return none;
+    }
     return await this.#write('putCheckingSuppressions', (c) => writes.putCheckingSuppressions(c, message, this.#clock.now(), body));
   }
 
@@ -446,6 +455,38 @@ export class PostgresQueueStore implements QueueStore {
       if (isStalePlan(err)) {
         broken = true; // its prepared statements would fail the same way at every later use
         this.#planGeneration++; // and so would those of every other connection made before
+        if (!last) throw new StalePlan(err);
+      }
+      throw this.#toError(op, err, true);
+    } finally {
+      client.release(broken);
+      done();
+    }
+  }
+
+  /**
+   * One statement outside a transaction (`fn` must run exactly one): PostgreSQL commits it when it
+   * ends, before answering, so this resolves durable like #write, without BEGIN and COMMIT's two
+   * round trips; a failed one committed nothing. It proves the server takes writes again (an
+   * outage's end) when `fn` answers non-null: the statement wrote (putAlone's contract).
+   */
+  #writeAlone<T>(op: string, fn: (c: Conn) => Promise<T>): Promise<T> {
+    return this.#onceMoreIfStale(op, (last) => this.#writeAloneOnce(op, fn, last));
+  }
+
+  async #writeAloneOnce<T>(op: string, fn: (c: Conn) => Promise<T>, last: boolean): Promise<T> {
+    const done = this.#availability.writeStarted(op);
+    let client: pg.PoolClient;
+    try { client = await this.#connect(op); } catch (err) { done(); throw err; }
+    let broken = false;
+    try {
+      const result = await fn(client);
+      if (this.#availability.writable || result !== null) this.#availability.succeeded();
+      return result;
+    } catch (err) {
+      if (isStalePlan(err)) {
+        broken = true;
+        this.#planGeneration++;
         if (!last) throw new StalePlan(err);
       }
       throw this.#toError(op, err, true);

@@ -12,9 +12,9 @@ import { strongest, suppressedAmong, suppressedResponse, suppressionKey, type Su
 import type { MessageMeta } from '../platform-store.js';
 import { requireAccount } from './account-ops.js';
 import { insertUserDomains } from './domain-ops.js';
-import { INSERT_RECIPIENTS, RECIPIENTS_ACCEPTED, acceptedValues, writeEvents, type NewEvent } from './event-ops.js';
+import { INSERT_RECIPIENTS, RECIPIENTS_ACCEPTED, STAT_DELTAS, acceptedValues, writeEvents, type NewEvent } from './event-ops.js';
 import { SUPPRESSION_COLUMNS, toSuppression, type SuppressionRow } from '../sql/suppressions.js';
-import { domainOf, OpError, prepared, runPrepared, toMeta, type Conn, type MessageRow } from './rows.js';
+import { domainOf, OpError, prepared, runPrepared, toMeta, type Conn, type MessageRow, type Prepared } from './rows.js';
 
 const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired', 'suppressed')`;
 
@@ -41,6 +41,69 @@ const INSERT_ATTEMPT = prepared('insert_attempt', `
 const ANY_OPEN = prepared('any_open', `SELECT 1 FROM recipient WHERE message_id = $1 AND ${NOT_FINAL} LIMIT 1`);
 const COMPLETE = prepared('complete', 'UPDATE queued_message SET completed_at = $1 WHERE id = $2 AND completed_at IS NULL');
 const DELETE_BODY = prepared('delete_body', 'DELETE FROM message_body WHERE message_id = $1');
+
+/**
+ * The whole put as one statement, run on its own (no BEGIN/COMMIT: PostgreSQL commits a lone
+ * statement when it ends, before answering, so it is as durable as a transaction and as atomic):
+ * the message row, its recipients, its body and, for client mail, the recipients' 'accepted'
+ * events with their outbox rows and statistics, in one round trip where put() makes five (BEGIN,
+ * three INSERTs, COMMIT). Parameters: $1..$18 the message row (INSERT_MESSAGE), $19 addresses,
+ * $20 their domains, $21 first due time, $22 now, $23 the body; checking: $24 suppression keys;
+ * events: then the event data and the 6 statistics arrays. The checking form looks the account's
+ * suppressions up first and, when one matches, writes nothing and answers the entries: the caller
+ * then runs put() in a transaction, which marks those recipients (rare: a lookup that hits).
+ * The recipients take the message's columns from the row inserted (`m`): a sibling CTE does not
+ * see another's rows in the table itself.
+ */
+function putAloneStatement(checking: boolean, events: boolean): Prepared {
+  const data = checking ? 25 : 24;
+  const written = checking ? ' WHERE NOT EXISTS (SELECT 1 FROM sup)' : '';
+  const parts = [
+    ...(checking ? [`sup AS (SELECT ${SUPPRESSION_COLUMNS} FROM suppression WHERE account = $10 AND address = ANY($24::text[]) AND scope IN ('all', $13))`] : []),
+    `m AS (INSERT INTO queued_message (id, mail_from, return_path, size, received_at, origin, is_bounce, route, header_prefix, account, tags, metadata, stream, dsn,
+                                   require_tls, smtputf8, tls_optional, subject)
+      SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18${written}
+      RETURNING id, stream, account, received_at)`,
+    `rcpt AS (INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at, stream, account, received_at)
+      SELECT m.id, a, d, 'queued', $21, $22, m.stream, m.account, m.received_at
+      FROM m CROSS JOIN unnest($19::text[], $20::text[]) WITH ORDINALITY AS r (a, d, n) ORDER BY n)`,
+    `body AS (INSERT INTO message_body (message_id, data) SELECT m.id, $23 FROM m)`,
+    ...(events ? [
+      `ins AS (INSERT INTO event (at, account, type, message_id, recipient, data)
+        SELECT $22, m.account, 'accepted', m.id, a, $${data}::jsonb FROM m CROSS JOIN unnest($19::text[]) WITH ORDINALITY AS r (a, n) ORDER BY n
+        RETURNING seq, type, at)`,
+      `fan AS (INSERT INTO webhook_delivery (webhook_id, event_seq, next_attempt_at)
+        SELECT w.id, ins.seq, ins.at FROM ins JOIN webhook w
+          ON w.account = $10 AND w.enabled AND (w.events = '[]'::jsonb OR w.events ? ins.type))`,
+      STAT_DELTAS(data + 1, '$10', checking ? ' WHERE EXISTS (SELECT 1 FROM m)' : ''),
+    ] : []),
+  ];
+  const tail = checking ? `SELECT ${SUPPRESSION_COLUMNS} FROM sup` : 'SELECT 1';
+  return prepared(`put_alone${checking ? '_checking' : ''}${events ? '_events' : ''}`, `WITH ${parts.join(',\n  ')}\n  ${tail}`);
+}
+const PUT_ALONE = [putAloneStatement(false, false), putAloneStatement(false, true), putAloneStatement(true, false), putAloneStatement(true, true)];
+
+/**
+ * put() as one statement outside a transaction (PUT_ALONE): for a message without recipients
+ * suppressed beforehand (`m.suppressed`). checking: the suppression lookup of
+ * putCheckingSuppressions too; then null means it matched and nothing was written (run
+ * putCheckingSuppressions in a transaction); otherwise the (empty) entries found.
+ */
+export async function putAlone(c: Conn, m: NewMessage, now: number, body: Buffer, checking: boolean): Promise<Map<string, Suppression> | null> {
+  if (m.recipients.length === 0) throw new OpError('write', 'message has no recipients');
+  if (m.suppressed?.length) throw new OpError('write', 'putAlone: a message with suppressed recipients takes put()');
+  const meta = metaOf(m);
+  const events = hasEvents(m);
+  const values: unknown[] = [m.id, m.mailFrom, m.returnPath ?? null, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce, m.route, m.headerPrefix || null,
+    meta.account, JSON.stringify(meta.tags), JSON.stringify(meta.metadata), meta.stream, m.dsn ? JSON.stringify(m.dsn) : null,
+    m.transport?.requireTls === true, m.transport?.smtpUtf8 === true, m.transport?.tlsOptional === true, m.subject ?? null,
+    m.recipients, m.recipients.map(domainOf), m.notBefore ?? m.receivedAt, now, body];
+  if (checking) values.push([...new Set(m.recipients.map(suppressionKey))]);
+  if (events) values.push(...acceptedValues(meta.account, m.recipients, messageData(meta), now).slice(1));
+  const { rows } = await runPrepared<SuppressionRow>(c, PUT_ALONE[(checking ? 2 : 0) + (events ? 1 : 0)]!, values);
+  if (!checking) return new Map();
+  return rows.length > 0 ? null : new Map();
+}
 
 /** `insertMessage`: runs the message row's INSERT instead of INSERT_MESSAGE, and may name recipients suppressed at acceptance. */
 export async function put(c: Conn, m: NewMessage, now: number, body: Buffer,
