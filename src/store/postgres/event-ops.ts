@@ -106,16 +106,25 @@ export const INSERT_RECIPIENTS = prepared('insert_recipients', RECIPIENT_ROWS);
  */
 export const RECIPIENTS_ACCEPTED = prepared('recipients_accepted', `
   WITH rcpt AS (${RECIPIENT_ROWS}),
-  ins AS (
+  ${ACCEPTED_EVENTS({ at: '$5', account: '$6::text', messageId: '$1', addresses: '$2', data: '$7' })},
+  ${STAT_DELTAS(8, '$6')}
+  SELECT count(*) FROM ins`);
+
+/**
+ * The CTEs `ins` (one 'accepted' event per address, in order) and `fan` (their webhook outbox
+ * rows), for statements that insert recipients: each argument is an SQL expression (a parameter,
+ * or a column of the CTE named in `from`, e.g. the message row just inserted).
+ */
+export function ACCEPTED_EVENTS(p: { at: string; account: string; messageId: string; addresses: string; data: string; from?: string }): string {
+  return `ins AS (
     INSERT INTO event (at, account, type, message_id, recipient, data)
-    SELECT $5, $6::text, 'accepted', $1, a, $7::jsonb FROM unnest($2::text[]) WITH ORDINALITY AS r (a, n) ORDER BY n
+    SELECT ${p.at}, ${p.account}, 'accepted', ${p.messageId}, a, ${p.data}::jsonb FROM ${p.from ? `${p.from} CROSS JOIN ` : ''}unnest(${p.addresses}::text[]) WITH ORDINALITY AS r (a, n) ORDER BY n
     RETURNING seq, type, at),
   fan AS (
     INSERT INTO webhook_delivery (webhook_id, event_seq, next_attempt_at)
     SELECT w.id, ins.seq, ins.at FROM ins JOIN webhook w
-      ON w.account = $6 AND w.enabled AND (w.events = '[]'::jsonb OR w.events ? ins.type)),
-  ${STAT_DELTAS(8, '$6')}
-  SELECT count(*) FROM ins`);
+      ON w.account = ${p.account} AND w.enabled AND (w.events = '[]'::jsonb OR w.events ? ins.type))`;
+}
 
 /** The values of RECIPIENTS_ACCEPTED after the recipient rows': account, event data, and the events' statistics. */
 export function acceptedValues(account: string, recipients: string[], data: Record<string, unknown>, now: number): unknown[] {

@@ -12,7 +12,7 @@ import { strongest, suppressedAmong, suppressedResponse, suppressionKey, type Su
 import type { MessageMeta } from '../platform-store.js';
 import { requireAccount } from './account-ops.js';
 import { insertUserDomains } from './domain-ops.js';
-import { INSERT_RECIPIENTS, RECIPIENTS_ACCEPTED, STAT_DELTAS, acceptedValues, writeEvents, type NewEvent } from './event-ops.js';
+import { ACCEPTED_EVENTS, INSERT_RECIPIENTS, RECIPIENTS_ACCEPTED, STAT_DELTAS, acceptedValues, writeEvents, type NewEvent } from './event-ops.js';
 import { SUPPRESSION_COLUMNS, toSuppression, type SuppressionRow } from '../sql/suppressions.js';
 import { domainOf, OpError, prepared, runPrepared, toMeta, type Conn, type MessageRow, type Prepared } from './rows.js';
 
@@ -69,12 +69,7 @@ function putAloneStatement(checking: boolean, events: boolean): Prepared {
       FROM m CROSS JOIN unnest($19::text[], $20::text[]) WITH ORDINALITY AS r (a, d, n) ORDER BY n)`,
     `body AS (INSERT INTO message_body (message_id, data) SELECT m.id, $23 FROM m)`,
     ...(events ? [
-      `ins AS (INSERT INTO event (at, account, type, message_id, recipient, data)
-        SELECT $22, m.account, 'accepted', m.id, a, $${data}::jsonb FROM m CROSS JOIN unnest($19::text[]) WITH ORDINALITY AS r (a, n) ORDER BY n
-        RETURNING seq, type, at)`,
-      `fan AS (INSERT INTO webhook_delivery (webhook_id, event_seq, next_attempt_at)
-        SELECT w.id, ins.seq, ins.at FROM ins JOIN webhook w
-          ON w.account = $10 AND w.enabled AND (w.events = '[]'::jsonb OR w.events ? ins.type))`,
+      ACCEPTED_EVENTS({ at: '$22', account: '$10', messageId: 'm.id', addresses: '$19', data: `$${data}`, from: 'm' }),
       STAT_DELTAS(data + 1, '$10', checking ? ' WHERE EXISTS (SELECT 1 FROM m)' : ''),
     ] : []),
   ];
