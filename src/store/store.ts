@@ -69,8 +69,7 @@ export interface NewMessage {
 /**
  * Writes a body to durable storage. finish() resolves once the body is complete; it is durable
  * when put() (or recordResults for a generated message) resolves. An implementation may keep a
- * small body in memory until then and store it in the same commit as the message rows. A written
- * chunk may be kept (not copied) until finish(): the caller must not change its bytes afterwards.
+ * small body in memory until then and store it in the same commit as the message rows.
  */
 export interface BodyWriter {
   write(chunk: Buffer): Promise<void>;

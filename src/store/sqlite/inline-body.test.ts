@@ -26,11 +26,11 @@ test('inline body: up to INLINE_MAX_BYTES stays in memory, in an unpooled buffer
   const id = newQueueId();
   const w = new InlineBodyWriter(dir, id, registry);
   const first = Buffer.from('first chunk,');
-  await w.write(first); // kept until finish() (BodyWriter: the caller leaves a written chunk alone)
+  await w.write(first);
+  first.fill(0); // the caller may reuse its buffer once write() resolved
   await w.write(Buffer.alloc(INLINE_MAX_BYTES - 12, 'y'));
   assert.equal(w.bytesWritten, INLINE_MAX_BYTES);
   await w.finish();
-  first.fill(0); // copied by finish(): the caller's buffer is its own again
   await assert.rejects(w.write(Buffer.from('late')), QueueWriteError);
   assert.deepEqual(await fs.readdir(dir), []);
   const data = registry.take(id)!;

@@ -16,6 +16,8 @@ import { bodyPath, FileBodyWriter } from './spool.js';
  */
 export const INLINE_MAX_BYTES = 256 * 1024;
 
+const FIRST_CAPACITY = 16 * 1024;
+
 /**
  * Finished inline bodies by queue id, taken by the commit that stores them (put, recordResults)
  * or dropped by abort(). One never taken (a caller that died between finish and put) is dropped
@@ -45,15 +47,12 @@ export class InlineBodies {
 }
 
 /**
- * Keeps the chunks as they come (no copy: ingress hands over fresh socket bytes and never changes
- * a chunk it has written) and copies them once, at finish(), into one buffer of the exact size that
- * owns its ArrayBuffer (never the shared Buffer pool), so the bytes go to the database thread by
- * transfer, without a second copy. A growing buffer cost a copy per doubling (16 → 32 → 64 → 128
- * KiB for a 100 KB body: 112 KiB copied again and 240 KiB of fresh memory; bench/README.md).
+ * Copies chunks into one growing buffer that owns its ArrayBuffer (never the shared Buffer pool),
+ * so finish() can hand the bytes to the database thread by transfer, without a second copy.
  * Past INLINE_MAX_BYTES it writes what it has to a FileBodyWriter and delegates from then on.
  */
 export class InlineBodyWriter implements BodyWriter {
-  #chunks: Buffer[] = [];
+  #buf: Buffer | null = null;
   #len = 0;
   #file: FileBodyWriter | null = null;
   #done = false;
@@ -68,8 +67,7 @@ export class InlineBodyWriter implements BodyWriter {
     if (this.#done) return Promise.reject(new QueueWriteError('body writer already closed'));
     if (this.#file) return this.#file.write(chunk);
     if (this.#len + chunk.length > INLINE_MAX_BYTES) return this.#spill(chunk);
-    if (chunk.length === 0) return Promise.resolve();
-    this.#chunks.push(chunk);
+    this.#reserve(this.#len + chunk.length).set(chunk, this.#len);
     this.#len += chunk.length;
     return Promise.resolve();
   }
@@ -79,26 +77,32 @@ export class InlineBodyWriter implements BodyWriter {
     if (this.#done) return Promise.reject(new QueueWriteError('body writer already closed'));
     this.#done = true;
     if (this.#file) return this.#file.finish();
-    const data = Buffer.allocUnsafeSlow(this.#len); // owns its ArrayBuffer: transferable
-    let at = 0;
-    for (const c of this.#chunks) { data.set(c, at); at += c.length; }
-    this.#chunks = [];
-    this.registry.add(this.id, new Uint8Array(data.buffer, 0, this.#len));
+    this.registry.add(this.id, this.#buf ? new Uint8Array(this.#buf.buffer, 0, this.#len) : new Uint8Array(0));
+    this.#buf = null;
     return Promise.resolve();
   }
 
   async abort(): Promise<void> {
     this.#done = true;
-    this.#chunks = [];
+    this.#buf = null;
     this.registry.delete(this.id);
     await this.#file?.abort();
+  }
+
+  /** The buffer, grown (doubling, up to the limit) to hold `size` bytes. */
+  #reserve(size: number): Buffer {
+    if (this.#buf && this.#buf.length >= size) return this.#buf;
+    const grown = Buffer.allocUnsafeSlow(Math.min(INLINE_MAX_BYTES, Math.max(size, 2 * (this.#buf?.length ?? FIRST_CAPACITY / 2))));
+    this.#buf?.copy(grown, 0, 0, this.#len);
+    this.#buf = grown;
+    return grown;
   }
 
   #spill(chunk: Buffer): Promise<void> {
     const file = new FileBodyWriter(this.spoolDir, this.id);
     this.#file = file;
-    const held = this.#chunks.length > 1 ? Buffer.concat(this.#chunks, this.#len) : this.#chunks[0];
-    this.#chunks = [];
+    const held = this.#buf?.subarray(0, this.#len);
+    this.#buf = null;
     const writes = [...(held ? [file.write(held)] : []), file.write(chunk)]; // FileBodyWriter keeps their order
     return Promise.all(writes).then(() => undefined);
   }
