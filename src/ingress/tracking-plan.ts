@@ -12,7 +12,6 @@ import type { Config } from '../config/schema.js';
 import type { LinkBaseOf } from '../accounts/link-base.js';
 import type { Secrets } from '../events/secret-ring.js';
 import { clickUrl, isServableToken, isTrackableUrl, openPixelUrl, trackingToken } from '../events/tracking-token.js';
-import { trackMime } from './mime-tracking.js';
 import type { Stream } from './stream-field.js';
 import type { TrackRequest } from './track-field.js';
 
@@ -73,6 +72,9 @@ export async function applyTracking(s: TrackingSettings, plan: TrackingPlan, mes
     const token = trackingToken(s.secrets, { kind: 'click', ...ref, url });
     return isServableToken(token) ? clickUrl(baseUrl, token) : null;
   };
+  // mailsplit, htmlparser2 and libmime's charset tables: loaded at the first tracked message, not at
+  // start (tracking is opt-in; bench/README.md "ninth session").
+  const { trackMime } = await import('./mime-tracking.js');
   try {
     const r = await trackMime(message, {
       pixelUrl: plan.opens ? openPixelUrl(baseUrl, trackingToken(s.secrets, { kind: 'open', ...ref })) : null,

@@ -15,3 +15,17 @@ test('subjectOf: decoded (RFC 2047, raw UTF-8), unfolded, first field only, cont
   assert.equal(long, '😀'.repeat(MAX_SUBJECT_CHARS), 'whole code points');
   assert.equal(subjectOf(Buffer.from(`Subject: ${'x'.repeat(1024 * 1024)}\r\n`)), 'x'.repeat(MAX_SUBJECT_CHARS));
 });
+
+test('subjectOf: without an encoded-word, libmime is not needed and the result is the one it gives', async () => {
+  const { default: libmime } = await import('libmime');
+  const viaLibmime = (s: string) => libmime.decodeWords(s).replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').replace(/\s+/g, ' ').trim();
+  const alphabet = ['a', ' ', '=', '?', '_', 'é', '😀', '\t', 'Q', 'B', '\u0000', 'J', 'O', 'I', 'N', '\u007f'];
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+  for (let i = 0; i < 2000; i++) {
+    const value = Array.from({ length: 1 + (next() % 40) }, () => alphabet[next() % alphabet.length]).join('');
+    const expected = viaLibmime(value).slice(0, 400);
+    const got = subjectOf(Buffer.from(`Subject: ${value}\r\n`, 'utf8'));
+    assert.equal(got, expected === '' ? null : [...expected].slice(0, MAX_SUBJECT_CHARS).join(''), JSON.stringify(value));
+  }
+});

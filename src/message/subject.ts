@@ -2,7 +2,14 @@
 // field of a header block, unfolded, its RFC 2047 encoded-words decoded (an undecodable word is kept
 // as written), control characters replaced by spaces, whitespace collapsed, and cut at
 // MAX_SUBJECT_CHARS characters (whole code points). Pure: no I/O, never throws.
-import libmime from 'libmime';
+import { createRequire } from 'node:module';
+
+// libmime (with iconv-lite and encoding-japanese's tables) is loaded at the first Subject that has
+// an encoded-word, not at start: most relays' Subjects are plain ASCII, and it is the only use of
+// libmime on the SMTP path (bench/README.md "ninth session"). Synchronous, as subjectOf is.
+type Libmime = { decodeWords(value: string): string };
+let libmime: Libmime | undefined;
+const loadLibmime = (): Libmime => (libmime ??= createRequire(import.meta.url)('libmime') as Libmime);
 
 export const MAX_SUBJECT_CHARS = 200;
 
@@ -30,5 +37,9 @@ function rawField(text: string): string | null {
 }
 
 function decodeWords(value: string): string {
-  try { return libmime.decodeWords(value); } catch { return value; }
+  // Without "=?" libmime's decodeWords changes nothing (each of its patterns starts with an
+  // encoded-word; NUL is checked too: its join marker holds one).
+  if (!value.includes('=?') && !value.includes('\u0000')) return value;
+  const mime = loadLibmime();
+  try { return mime.decodeWords(value); } catch { return value; }
 }
