@@ -436,12 +436,21 @@ export class PostgresQueueStore implements QueueStore {
     }
   }
 
-  async #writeOnce<T>(op: string, fn: (c: Conn) => Promise<T>, last: boolean): Promise<T> {
+  /**
+   * One write on a pooled connection: a transaction, or (`alone`) one statement outside a
+   * transaction (#writeAlone).
+   */
+  async #writeOnce<T>(op: string, fn: (c: Conn) => Promise<T>, last: boolean, alone = false): Promise<T> {
     const done = this.#availability.writeStarted(op); // timed from the wait for a connection (/readyz degraded)
     let client: pg.PoolClient;
     try { client = await this.#connect(op); } catch (err) { done(); throw err; }
     let broken = false;
     try {
+      if (alone) {
+        const result = await fn(client);
+        if (this.#availability.writable || result !== null) this.#availability.succeeded();
+        return result;
+      }
       await client.query('BEGIN');
       const result = await fn(client);
       // During an outage only a transaction that wrote (an xid was assigned) proves the server takes
@@ -451,13 +460,10 @@ export class PostgresQueueStore implements QueueStore {
       if (proves) this.#availability.succeeded();
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => { broken = true; });
-      if (isStalePlan(err)) {
-        broken = true; // its prepared statements would fail the same way at every later use
-        this.#planGeneration++; // and so would those of every other connection made before
-        if (!last) throw new StalePlan(err);
-      }
-      throw this.#toError(op, err, true);
+      if (!alone) await client.query('ROLLBACK').catch(() => { broken = true; });
+      const f = this.#failed(op, err, last, true);
+      broken ||= f.stale;
+      throw f.error;
     } finally {
       client.release(broken);
       done();
@@ -471,29 +477,7 @@ export class PostgresQueueStore implements QueueStore {
    * outage's end) when `fn` answers non-null: the statement wrote (putAlone's contract).
    */
   #writeAlone<T>(op: string, fn: (c: Conn) => Promise<T>): Promise<T> {
-    return this.#onceMoreIfStale(op, (last) => this.#writeAloneOnce(op, fn, last));
-  }
-
-  async #writeAloneOnce<T>(op: string, fn: (c: Conn) => Promise<T>, last: boolean): Promise<T> {
-    const done = this.#availability.writeStarted(op);
-    let client: pg.PoolClient;
-    try { client = await this.#connect(op); } catch (err) { done(); throw err; }
-    let broken = false;
-    try {
-      const result = await fn(client);
-      if (this.#availability.writable || result !== null) this.#availability.succeeded();
-      return result;
-    } catch (err) {
-      if (isStalePlan(err)) {
-        broken = true;
-        this.#planGeneration++;
-        if (!last) throw new StalePlan(err);
-      }
-      throw this.#toError(op, err, true);
-    } finally {
-      client.release(broken);
-      done();
-    }
+    return this.#onceMoreIfStale(op, (last) => this.#writeOnce(op, fn, last, true));
   }
 
   #read<T>(op: string, fn: (c: Conn) => Promise<T>): Promise<T> {
@@ -506,15 +490,23 @@ export class PostgresQueueStore implements QueueStore {
     try {
       return await fn(client); // only a write ends an outage (store-availability.ts)
     } catch (err) {
-      if (isStalePlan(err)) {
-        broken = true;
-        this.#planGeneration++;
-        if (!last) throw new StalePlan(err);
-      }
-      throw this.#toError(op, err, false);
+      const f = this.#failed(op, err, last, false);
+      broken = f.stale;
+      throw f.error;
     } finally {
       client.release(broken);
     }
+  }
+
+  /**
+   * What a failed statement throws. A stale plan (`stale`: discard the connection, its prepared
+   * statements would fail the same way at every later use) also marks every connection made before
+   * (#planGeneration) and is thrown as StalePlan for #onceMoreIfStale to retry, unless `last`.
+   */
+  #failed(op: string, err: unknown, last: boolean, write: boolean): { error: Error; stale: boolean } {
+    if (!isStalePlan(err)) return { error: this.#toError(op, err, write), stale: false };
+    this.#planGeneration++;
+    return { error: last ? this.#toError(op, err, write) : new StalePlan(err), stale: true };
   }
 
   #stalePlan(op: string, err: unknown): void {
