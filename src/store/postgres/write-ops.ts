@@ -19,14 +19,20 @@ import { domainOf, OpError, prepared, runPrepared, toMeta, type Conn, type Messa
 const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired', 'suppressed')`;
 
 // The statements every message runs (prepared once per connection: rows.ts).
+/** The message row's columns, $1..$18 in this order (messageRowValues). */
+const MESSAGE_INTO = `INSERT INTO queued_message (id, mail_from, return_path, size, received_at, origin, is_bounce, route, header_prefix, account, tags, metadata, stream, dsn,
+                              require_tls, smtputf8, tls_optional, subject)`;
+const MESSAGE_PARAMS = Array.from({ length: 18 }, (_, i) => `$${i + 1}`).join(', ');
 const INSERT_MESSAGE = prepared('insert_message', `
-  INSERT INTO queued_message (id, mail_from, return_path, size, received_at, origin, is_bounce, route, header_prefix, account, tags, metadata, stream, dsn,
-                              require_tls, smtputf8, tls_optional, subject)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`);
+  ${MESSAGE_INTO}
+  VALUES (${MESSAGE_PARAMS})`);
+/** The account's ($10) suppression entries for the keys in `keys` that stop the message's stream ($13). */
+const suppressionsOf = (keys: string) =>
+  `SELECT ${SUPPRESSION_COLUMNS} FROM suppression WHERE account = $10 AND address = ANY(${keys}::text[]) AND scope IN ('all', $13)`;
 /** INSERT_MESSAGE, answering the account's suppression entries for $19 (suppression keys) that stop the message's stream ($13). */
 const INSERT_MESSAGE_CHECKING = prepared('insert_message_checking', `
   WITH inserted AS (${INSERT_MESSAGE.text.trim()})
-  SELECT ${SUPPRESSION_COLUMNS} FROM suppression WHERE account = $10 AND address = ANY($19::text[]) AND scope IN ('all', $13)`);
+  ${suppressionsOf('$19')}`);
 const INSERT_BODY = prepared('insert_body', 'INSERT INTO message_body (message_id, data) VALUES ($1, $2)');
 const LOCK_MESSAGE = prepared('lock_message',
   'SELECT account, tags, metadata, stream, route, is_bounce FROM queued_message WHERE id = $1 FOR UPDATE');
@@ -59,10 +65,9 @@ function putAloneStatement(checking: boolean, events: boolean): Prepared {
   const data = checking ? 25 : 24;
   const written = checking ? ' WHERE NOT EXISTS (SELECT 1 FROM sup)' : '';
   const parts = [
-    ...(checking ? [`sup AS (SELECT ${SUPPRESSION_COLUMNS} FROM suppression WHERE account = $10 AND address = ANY($24::text[]) AND scope IN ('all', $13))`] : []),
-    `m AS (INSERT INTO queued_message (id, mail_from, return_path, size, received_at, origin, is_bounce, route, header_prefix, account, tags, metadata, stream, dsn,
-                                   require_tls, smtputf8, tls_optional, subject)
-      SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18${written}
+    ...(checking ? [`sup AS (${suppressionsOf('$24')})`] : []),
+    `m AS (${MESSAGE_INTO}
+      SELECT ${MESSAGE_PARAMS}${written}
       RETURNING id, stream, account, received_at)`,
     `rcpt AS (INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at, stream, account, received_at)
       SELECT m.id, a, d, 'queued', $21, $22, m.stream, m.account, m.received_at
@@ -89,9 +94,7 @@ export async function putAlone(c: Conn, m: NewMessage, now: number, body: Buffer
   if (m.suppressed?.length) throw new OpError('write', 'putAlone: a message with suppressed recipients takes put()');
   const meta = metaOf(m);
   const events = hasEvents(m);
-  const values: unknown[] = [m.id, m.mailFrom, m.returnPath ?? null, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce, m.route, m.headerPrefix || null,
-    meta.account, JSON.stringify(meta.tags), JSON.stringify(meta.metadata), meta.stream, m.dsn ? JSON.stringify(m.dsn) : null,
-    m.transport?.requireTls === true, m.transport?.smtpUtf8 === true, m.transport?.tlsOptional === true, m.subject ?? null,
+  const values: unknown[] = [...messageRowValues(m, meta),
     m.recipients, m.recipients.map(domainOf), m.notBefore ?? m.receivedAt, now, body];
   if (checking) values.push([...new Set(m.recipients.map(suppressionKey))]);
   if (events) values.push(...acceptedValues(meta.account, m.recipients, messageData(meta), now).slice(1));
@@ -100,14 +103,19 @@ export async function putAlone(c: Conn, m: NewMessage, now: number, body: Buffer
   return rows.length > 0 ? null : new Map();
 }
 
+/** The message row's values, $1..$18 of MESSAGE_INTO. */
+function messageRowValues(m: NewMessage, meta: MessageMeta): unknown[] {
+  return [m.id, m.mailFrom, m.returnPath ?? null, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce, m.route, m.headerPrefix || null,
+    meta.account, JSON.stringify(meta.tags), JSON.stringify(meta.metadata), meta.stream, m.dsn ? JSON.stringify(m.dsn) : null,
+    m.transport?.requireTls === true, m.transport?.smtpUtf8 === true, m.transport?.tlsOptional === true, m.subject ?? null];
+}
+
 /** `insertMessage`: runs the message row's INSERT instead of INSERT_MESSAGE, and may name recipients suppressed at acceptance. */
 export async function put(c: Conn, m: NewMessage, now: number, body: Buffer,
   insertMessage?: (values: unknown[]) => Promise<NewMessage['suppressed']>): Promise<void> {
   if (m.recipients.length === 0) throw new OpError('write', 'message has no recipients');
   const meta = metaOf(m);
-  const values = [m.id, m.mailFrom, m.returnPath ?? null, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce, m.route, m.headerPrefix || null,
-    meta.account, JSON.stringify(meta.tags), JSON.stringify(meta.metadata), meta.stream, m.dsn ? JSON.stringify(m.dsn) : null,
-    m.transport?.requireTls === true, m.transport?.smtpUtf8 === true, m.transport?.tlsOptional === true, m.subject ?? null];
+  const values = messageRowValues(m, meta);
   const suppressed = insertMessage ? await insertMessage(values) : (await runPrepared(c, INSERT_MESSAGE, values), m.suppressed);
   const rcpts = [m.id, m.recipients, m.recipients.map(domainOf), m.notBefore ?? m.receivedAt, now];
   // Client mail: the recipients and their 'accepted' events (and outbox rows) in one statement.
