@@ -94,3 +94,16 @@ test('a suspension recorded by another node is adopted (and ours is handed to th
   now += 5000;
   assert.equal(shaper.admit('microsoft', 'default', 'a').ok, true);
 });
+
+test('a suspension adopted after ours has ended (admit has not resumed it yet) is a new one and is logged', () => {
+  const t = setup({ maxSuspend: '2s' });
+  t.shaper.observe('yahoo', 'default', '421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred');
+  assert.equal(t.lines.filter((l) => l.event === 'shaping.suspended').length, 1);
+  t.advance(3000); // ours is over; nothing has asked admit() since
+  t.shaper.adopt([{ provider: 'yahoo', source: 'default', until: t.now() + 2000, reason: 'yahoo-volume' }]);
+  assert.equal(t.lines.filter((l) => l.event === 'shaping.suspended' && l.shared === true).length, 1);
+  assert.equal(t.shaper.admit('yahoo', 'default', 'a').ok, false);
+  t.advance(3000);
+  t.shaper.observe('yahoo', 'default', '421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred');
+  assert.equal(t.lines.filter((l) => l.event === 'shaping.suspended').length, 3, 'a throttle reply after an ended suspension starts (and logs) a new one');
+});

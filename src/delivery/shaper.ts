@@ -108,7 +108,7 @@ export class Shaper {
     if (suspendMs > 0) {
       const until = now + suspendMs;
       if (s.suspendedUntil === null || until > s.suspendedUntil) {
-        const began = s.suspendedUntil === null;
+        const began = !suspendedAt(s, now);
         s.suspendedUntil = until;
         s.reason = action.name;
         if (began) this.#o.logger.warn({ event: 'shaping.suspended', provider, source, until, action: action.name, scale: s.scale, reply }, 'provider throttled us: suspended');
@@ -127,7 +127,7 @@ export class Shaper {
       if (x.until <= now || !this.isShaped(x.provider)) continue;
       const s = this.#state(x.provider, x.source, now);
       if (s.suspendedUntil !== null && s.suspendedUntil >= x.until) continue;
-      if (s.suspendedUntil === null) {
+      if (!suspendedAt(s, now)) { // none, or ours ended and admit() has not seen it yet
         this.#o.logger.warn({ event: 'shaping.suspended', provider: x.provider, source: x.source, until: x.until, action: x.reason, shared: true }, 'provider suspended by another node');
       }
       s.suspendedUntil = x.until;
@@ -186,6 +186,8 @@ export class Shaper {
 }
 
 const key = (provider: string, source: string) => `${provider}\u0000${source}`;
+/** Held now: a suspension that has ended counts as none, though admit() has not resumed it yet. */
+const suspendedAt = (s: ThrottleState, now: number) => s.suspendedUntil !== null && now < s.suspendedUntil;
 
 function bucketsOf(l: ShapingLimits, now: number): Buckets {
   return {
