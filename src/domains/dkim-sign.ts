@@ -8,10 +8,9 @@
 // dkimSign parses the PEM on every call (createPrivateKey, 1.5–1.9 ms, more than the signature)
 // and refuses a KeyObject, so we drive its parts ourselves and keep parsed keys in a cache keyed
 // by the PEM text: a rotated key is a different PEM, hence a different entry (bench/README.md
-// "The DKIM key parse"). An RSA signature is made with crypto.sign's callback form, in libuv's
+// "The DKIM key parse"). The signature itself is made with crypto.sign's callback form, in libuv's
 // thread pool: an RSA-2048 signature is about a millisecond of CPU the event loop no longer waits
-// on (bench/README.md "HTTP API, fifth session"). An Ed25519 signature (~30 µs) is made inline:
-// the pool's hand-off (a thread wake-up and the callback's return) costs about as much again.
+// on (bench/README.md "HTTP API, fifth session").
 /// <reference path="./mailauth-dkim.d.ts" />
 import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -207,7 +206,7 @@ export async function signMessage(message: Buffer | Readable, opts: SignOptions)
     try {
       b = k.algorithm === 'rsa'
         ? await signInPool('rsa-sha256', canonicalizedHeader, parsed[i]!)
-        : cryptoSign(null, createHash('sha256').update(canonicalizedHeader).digest(), parsed[i]!);
+        : await signInPool(null, createHash('sha256').update(canonicalizedHeader).digest(), parsed[i]!);
     } catch (err) {
       throw new DkimSignError(`DKIM signing for ${opts.domain} (selector ${k.selector}) failed: ${(err as Error).message}`, { cause: err });
     }

@@ -73,11 +73,6 @@ export interface NewMessage {
  */
 export interface BodyWriter {
   write(chunk: Buffer): Promise<void>;
-  /**
-   * Optional: the whole body in one buffer that the caller gives up (it must not read it after the
-   * put: its memory may be handed to another thread); same result as write(buf), maybe without a copy.
-   */
-  adopt?(buf: Buffer): Promise<void>;
   finish(): Promise<void>;
   abort(): Promise<void>;
   readonly bytesWritten: number;

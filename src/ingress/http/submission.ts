@@ -175,7 +175,7 @@ export class HttpSubmission {
       helo: null, ip: ctx.clientIp, hostname: this.deps.hostname, protocol: ctx.secure ? 'HTTPS' : 'HTTP', id, date: new Date(now), tls: ctx.tls,
     }), 'latin1');
     const unsubscribe = await this.#unsubscribeFields(id, recipients, msg, ctx.key.account, body);
-    const message = concatOwned([received, Buffer.from(unsubscribe, 'latin1'), body]);
+    const message = Buffer.concat([received, Buffer.from(unsubscribe, 'latin1'), body]);
     const signed = await this.#sign(message, msg, id);
     const writer = await this.#writeBody(id, message);
     const headerPrefix = signed?.headers ?? '';
@@ -290,7 +290,7 @@ export class HttpSubmission {
     let writer: BodyWriter | undefined;
     try {
       writer = this.deps.store.createBody(id);
-      await (writer.adopt ? writer.adopt(message) : writer.write(message)); // message is not read after the put
+      await writer.write(message);
       await writer.finish();
       return writer;
     } catch (err) {
@@ -339,14 +339,6 @@ export class HttpSubmission {
 const withDsn = (dsn: MessageDsn | undefined): { dsn?: MessageDsn } => (dsn ? { dsn } : {});
 
 /** The stored message's decoded Subject (message/subject.ts), when it has one. */
-/** Buffer.concat into a buffer that owns its ArrayBuffer (never the shared pool), so a body writer can adopt it. */
-function concatOwned(parts: Buffer[]): Buffer {
-  const out = Buffer.allocUnsafeSlow(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) at += p.copy(out, at);
-  return out;
-}
-
 function subjectField(message: Buffer): { subject?: string } {
   const end = message.indexOf('\r\n\r\n');
   const subject = subjectOf(end < 0 ? message : message.subarray(0, end + 2));

@@ -42,40 +42,6 @@ test('inline body: up to INLINE_MAX_BYTES stays in memory, in an unpooled buffer
   assert.equal(registry.take(id), undefined, 'taken once');
 }));
 
-test('inline body: adopt keeps a buffer that owns its ArrayBuffer (no copy); a pooled slice, a second write or an oversized one is copied or spilled', () => withDir(async (dir) => {
-  const registry = new InlineBodies(fakeClock(), MAX_AGE);
-  const owned = Buffer.allocUnsafeSlow(5000).fill('o');
-  const a = new InlineBodyWriter(dir, 'adopted', registry);
-  await a.adopt(owned);
-  assert.equal(a.bytesWritten, 5000);
-  await a.finish();
-  assert.equal(registry.take('adopted')!.buffer, owned.buffer, 'the caller\'s ArrayBuffer, not a copy');
-
-  const pooled = Buffer.from('a small pooled body');
-  assert.notEqual(pooled.buffer.byteLength, pooled.length);
-  const b = new InlineBodyWriter(dir, 'pooled', registry);
-  await b.adopt(pooled);
-  await b.finish();
-  const copied = registry.take('pooled')!;
-  assert.notEqual(copied.buffer, pooled.buffer);
-  assert.equal(Buffer.from(copied).toString(), 'a small pooled body');
-  structuredClone(copied, { transfer: [copied.buffer as ArrayBuffer] }); // transferable, and the pool is untouched
-  assert.equal(pooled.toString(), 'a small pooled body');
-
-  const c = new InlineBodyWriter(dir, 'second', registry);
-  await c.write(Buffer.from('head,'));
-  await c.adopt(Buffer.allocUnsafeSlow(4).fill('t'));
-  await c.finish();
-  assert.equal(Buffer.from(registry.take('second')!).toString(), 'head,tttt');
-
-  const big = Buffer.allocUnsafeSlow(INLINE_MAX_BYTES + 1).fill('z');
-  const d = new InlineBodyWriter(dir, 'big', registry);
-  await d.adopt(big);
-  await d.finish();
-  assert.equal(registry.take('big'), undefined);
-  assert.deepEqual(await fs.readFile(path.join(dir, 'big')), big);
-}));
-
 test('inline body: one byte over INLINE_MAX_BYTES spills everything to a spool file, in order', () => withDir(async (dir) => {
   const registry = new InlineBodies(fakeClock(), MAX_AGE);
   const id = newQueueId();

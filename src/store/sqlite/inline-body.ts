@@ -72,20 +72,6 @@ export class InlineBodyWriter implements BodyWriter {
     return Promise.resolve();
   }
 
-  /**
-   * The whole body as one buffer the caller hands over (BodyWriter.adopt): kept as it is, not copied,
-   * when nothing was written before, it fits inline and it owns its whole ArrayBuffer (not a slice
-   * of Node's shared pool), since the put transfers that ArrayBuffer to the database thread; else
-   * written (copied) as by write().
-   */
-  adopt(buf: Buffer): Promise<void> {
-    if (this.#done || this.#file || this.#len > 0 || buf.length > INLINE_MAX_BYTES || buf.byteOffset !== 0
-      || buf.byteLength !== buf.buffer.byteLength || !(buf.buffer instanceof ArrayBuffer)) return this.write(buf);
-    this.#buf = buf;
-    this.#len = buf.length;
-    return Promise.resolve();
-  }
-
   /** Inline: registers the bytes for the commit, no I/O. Spilled: fsyncs and closes the file. */
   finish(): Promise<void> {
     if (this.#done) return Promise.reject(new QueueWriteError('body writer already closed'));
