@@ -284,7 +284,7 @@ test('sqlite: requests made in one turn (sent to the worker as one message) each
   }
 });
 
-test('sqlite: a claim that begins a turn commits on its own (no fsync) before the puts after it; each answered in order, all kept after a reopen', async () => {
+test('sqlite: claims and puts made in one turn: each answered in order, a claim sees the puts before it, all kept after a reopen', async () => {
   const dataDir = await tempDir();
   try {
     const msg = (id: string) => ({ id, mailFrom: 'a@example.org', recipients: [`${id}@example.com`], size: 10, receivedAt: 1, origin, isBounce: false, route: 'relay' as const });
@@ -294,7 +294,7 @@ test('sqlite: a claim that begins a turn commits on its own (no fsync) before th
     await store.open();
     try {
       await store.put(msg(a));
-      // one turn: claim (a lazy batch), put (commits the claim's batch, begins a durable one), claim (joins it), put
+      // one turn: claim, put, claim (sees the put), put
       const first = claim(store);
       const putB = store.put(msg(b));
       const second = claim(store);
@@ -303,8 +303,8 @@ test('sqlite: a claim that begins a turn commits on its own (no fsync) before th
       await putB;
       assert.deepEqual((await second).map((j) => j.messageId), [b], 'a claim after a put in the same batch sees it');
       await putC;
-      assert.deepEqual((await claim(store)).map((j) => j.messageId), [c], 'a claim-only batch after a durable one');
-      // claim-only batches one after another, and an empty one
+      assert.deepEqual((await claim(store)).map((j) => j.messageId), [c], 'a claim on its own after them');
+      // and an empty one
       assert.deepEqual(await claim(store), []);
     } finally {
       await store.close();

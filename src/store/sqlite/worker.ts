@@ -7,15 +7,6 @@
 // after the answers, asynchronously, so unlinks never hold up a group commit.
 // Each answer says whether its commit changed rows (`wrote`): only such a commit proves, after a
 // full disk, that writes work again (an empty one touches no file).
-// Durability: the writer runs with synchronous=FULL (the WAL is fsynced at every commit), except
-// for a batch of claims only (LAZY_OPS), which commits with synchronous=NORMAL (no fsync): on
-// SQLite every lease is released at start (main.ts), so a claim lost in a power failure changes
-// nothing, and the next FULL commit (a delivery's result, a put) syncs the WAL with the claim's
-// frames before its own. SQLite refuses to change the level inside a transaction, so the level
-// is chosen when a batch begins, by its first request; a durable request that arrives while a
-// lazy batch is open commits that batch first (without fsync) and begins its own (FULL). Every
-// put and result is thus committed by SQLite itself with FULL, exactly as before
-// (bench/README.md, tenth session).
 import { parentPort, workerData } from 'node:worker_threads';
 import { ACCOUNT_READS, ACCOUNT_WRITES } from './account-ops.js';
 import { BREAKER_READS, BREAKER_WRITES } from './breaker-ops.js';
@@ -45,33 +36,20 @@ const READ_HANDLERS: Record<ReadOp, (db: Db, ...args: never[]) => unknown> = { .
 
 interface Pending { id: number; result: unknown; fx: Effects }
 
-/** Requests whose commit need not be durable: a claim lost in a crash is undone at start anyway (releaseLeases). */
-const LAZY_OPS: ReadonlySet<string> = new Set<WriteOp>(['claimDue']);
-
 class GroupCommitter {
   #pending: Pending[] = [];
   #open = false;
   /** The failure that made SQLite roll the open batch back, if it did. */
   #abortedBy: unknown = null;
   #changesAtBegin = 0;
-  /** The open batch commits without fsync (synchronous=NORMAL): it holds lazy requests only. */
-  #lazy = false;
-  /** The connection's synchronous level now (FULL as connections.ts opens it). */
-  #syncFull = true;
   readonly #totalChanges: () => number;
-  readonly #setSync: (full: boolean) => void;
   constructor(private readonly db: Db, private readonly spoolDir: string, private readonly send: (r: WorkerResponse, transfer?: ArrayBuffer[]) => void) {
     const stmt = db.prepare('SELECT total_changes()').pluck();
     this.#totalChanges = () => stmt.get() as number;
-    const full = db.prepare('PRAGMA synchronous = FULL');
-    const normal = db.prepare('PRAGMA synchronous = NORMAL');
-    this.#setSync = (f) => { (f ? full : normal).run(); this.#syncFull = f; };
   }
 
   execute(req: WorkerRequest): void {
-    const lazy = LAZY_OPS.has(req.op);
-    if (this.#open && this.#lazy && !lazy) this.commit(); // the claims' batch cannot become FULL: commit it, begin a FULL one
-    if (!this.#begin(req.id, lazy)) return;
+    if (!this.#begin(req.id)) return;
     const fx: Effects = { syncSpool: false, unlink: [] };
     const handler = WRITE_HANDLERS[req.op as WriteOp];
     try {
@@ -89,7 +67,6 @@ class GroupCommitter {
   commit(): void {
     if (!this.#open) return;
     this.#open = false;
-    const lazy = this.#lazy;
     const batch = this.#pending;
     this.#pending = [];
     const abortedBy = this.#abortedBy;
@@ -103,15 +80,14 @@ class GroupCommitter {
       for (const p of batch) this.send(failure(p.id, err, 'write'));
       return;
     }
-    // A commit without fsync may sit in the page cache of a failing disk: only a durable one ends an outage.
-    const wrote = !lazy && this.#totalChanges() > this.#changesAtBegin;
+    const wrote = this.#totalChanges() > this.#changesAtBegin;
     for (const p of batch) this.send({ id: p.id, ok: true, result: p.result, wrote });
     const unlink = batch.flatMap((p) => p.fx.unlink);
     if (unlink.length > 0) void removeBodies(this.spoolDir, unlink); // a crash before it ran: the orphan sweep
   }
 
   /** Opens the batch transaction if needed; false (request answered) when that is impossible. */
-  #begin(id: number, lazy: boolean): boolean {
+  #begin(id: number): boolean {
     if (this.#open) {
       if (this.db.inTransaction) return true;
       // SQLite rolled the whole transaction back (e.g. disk full): the batch fails at commit.
@@ -119,7 +95,6 @@ class GroupCommitter {
       return false;
     }
     try {
-      if (this.#syncFull === lazy) this.#setSync(!lazy); // only between transactions
       this.db.exec('BEGIN IMMEDIATE');
       this.#changesAtBegin = this.#totalChanges();
     } catch (err) {
@@ -127,7 +102,6 @@ class GroupCommitter {
       return false;
     }
     this.#open = true;
-    this.#lazy = lazy;
     setImmediate(() => this.commit());
     return true;
   }
