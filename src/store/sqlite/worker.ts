@@ -7,7 +7,6 @@
 // after the answers, asynchronously, so unlinks never hold up a group commit.
 // Each answer says whether its commit changed rows (`wrote`): only such a commit proves, after a
 // full disk, that writes work again (an empty one touches no file).
-import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ACCOUNT_READS, ACCOUNT_WRITES } from './account-ops.js';
 import { BREAKER_READS, BREAKER_WRITES } from './breaker-ops.js';
@@ -35,7 +34,7 @@ type WriteHandler = (db: Db, fx: Effects, ...args: never[]) => unknown;
 const WRITE_HANDLERS: Record<WriteOp, WriteHandler> = { ...writes, ...DOMAIN_WRITES, ...ACCOUNT_WRITES, ...EVENT_WRITES, ...WEBHOOK_WRITES, ...SUPPRESSION_WRITES, ...STATS_WRITES, ...SECRET_WRITES, ...BREAKER_WRITES, ...TLS_REPORT_WRITES, ...SOURCE_WRITES, ...SHAPING_WRITES, ...DASHBOARD_WRITES, ...WEBHOOK_REPLAY_WRITES, claimDue };
 const READ_HANDLERS: Record<ReadOp, (db: Db, ...args: never[]) => unknown> = { ...reads, ...DOMAIN_READS, ...ACCOUNT_READS, ...EVENT_READS, ...WEBHOOK_READS, ...SUPPRESSION_READS, ...STATS_READS, ...SECRET_READS, ...BREAKER_READS, ...TLS_REPORT_READS, ...SOURCE_READS, ...SHAPING_READS, ...DASHBOARD_READS, ...QUEUE_OVERVIEW_READS };
 
-interface Pending { id: number; result: unknown; fx: Effects; op: string }
+interface Pending { id: number; result: unknown; fx: Effects }
 
 class GroupCommitter {
   #pending: Pending[] = [];
@@ -44,12 +43,9 @@ class GroupCommitter {
   #abortedBy: unknown = null;
   #changesAtBegin = 0;
   readonly #totalChanges: () => number;
-  #walFd: number | null = null;
-  constructor(private readonly db: Db, private readonly spoolDir: string, private readonly send: (r: WorkerResponse, transfer?: ArrayBuffer[]) => void, private readonly walPath = '') {
+  constructor(private readonly db: Db, private readonly spoolDir: string, private readonly send: (r: WorkerResponse, transfer?: ArrayBuffer[]) => void) {
     const stmt = db.prepare('SELECT total_changes()').pluck();
     this.#totalChanges = () => stmt.get() as number;
-    // EXPERIMENT (wal10 variant D): NORMAL always; a commit that holds anything but claims is fsynced here, after COMMIT
-    db.pragma('synchronous = NORMAL');
   }
 
   execute(req: WorkerRequest): void {
@@ -58,7 +54,7 @@ class GroupCommitter {
     const handler = WRITE_HANDLERS[req.op as WriteOp];
     try {
       const result = this.db.transaction(() => handler(this.db, fx, ...(req.args as never[])))(); // a savepoint
-      this.#pending.push({ id: req.id, result, fx, op: req.op });
+      this.#pending.push({ id: req.id, result, fx });
     } catch (err) {
       // On SQLITE_FULL, an I/O error or SQLITE_BUSY, SQLite may roll the whole batch back: the
       // requests that already ran in it are lost too, and must fail with the same cause.
@@ -79,7 +75,6 @@ class GroupCommitter {
       if (abortedBy !== null) throw aborted(abortedBy);
       if (batch.some((p) => p.fx.syncSpool)) fsyncDirSync(this.spoolDir);
       this.db.exec('COMMIT');
-      if (this.#totalChanges() > this.#changesAtBegin && !batch.every((p) => p.op === 'claimDue')) fs.fsyncSync(this.#walFd ??= fs.openSync(this.walPath, 'r'));
     } catch (err) {
       try { if (this.db.inTransaction) this.db.exec('ROLLBACK'); } catch { /* rolled back anyway (disk full): never kill the thread */ }
       for (const p of batch) this.send(failure(p.id, err, 'write'));
@@ -149,7 +144,7 @@ function main(): void {
     return;
   }
   const send = (r: WorkerResponse, transfer: ArrayBuffer[] = []) => port.postMessage(r, transfer);
-  const committer = new GroupCommitter(conns.writer, cfg.spoolDir, send, `${cfg.dbPath}-wal`);
+  const committer = new GroupCommitter(conns.writer, cfg.spoolDir, send);
   let closed = false;
   // One request, or the requests the main thread made in one turn of its event loop (worker-client.ts), in order.
   port.on('message', (msg: WorkerRequest | WorkerRequest[]) => {
