@@ -283,3 +283,44 @@ test('sqlite: requests made in one turn (sent to the worker as one message) each
     await fs.rm(dataDir, { recursive: true, force: true });
   }
 });
+
+test('sqlite: claims and puts made in one turn: each answered in order, a claim sees the puts before it, all kept after a reopen', async () => {
+  const dataDir = await tempDir();
+  try {
+    const msg = (id: string) => ({ id, mailFrom: 'a@example.org', recipients: [`${id}@example.com`], size: 10, receivedAt: 1, origin, isBounce: false, route: 'relay' as const });
+    const claim = (store: SqliteQueueStore) => store.claimDue({ now: 1_000, limit: 10, leaseMs: 60_000, owner: 'n1' });
+    const [a, b, c] = [newQueueId(), newQueueId(), newQueueId()];
+    let store = new SqliteQueueStore({ dataDir, logger });
+    await store.open();
+    try {
+      await store.put(msg(a));
+      // one turn: claim, put, claim (sees the put), put
+      const first = claim(store);
+      const putB = store.put(msg(b));
+      const second = claim(store);
+      const putC = store.put(msg(c));
+      assert.deepEqual((await first).map((j) => j.messageId), [a]);
+      await putB;
+      assert.deepEqual((await second).map((j) => j.messageId), [b], 'a claim after a put in the same batch sees it');
+      await putC;
+      assert.deepEqual((await claim(store)).map((j) => j.messageId), [c], 'a claim on its own after them');
+      // and an empty one
+      assert.deepEqual(await claim(store), []);
+    } finally {
+      await store.close();
+    }
+    store = new SqliteQueueStore({ dataDir, logger });
+    await store.open();
+    try {
+      const counts = await store.counts();
+      assert.equal(counts.delivering, 3, 'every claim was committed');
+      assert.equal(await store.releaseLeases(null), 3);
+      const again = await store.claimDue({ now: Date.now() + 1, limit: 10, leaseMs: 60_000, owner: 'n2' }); // released: due now
+      assert.deepEqual(again.map((j) => j.messageId).sort(), [a, b, c].sort());
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+});
