@@ -72,6 +72,7 @@ export interface NewMessage {
  * small body in memory until then and store it in the same commit as the message rows.
  */
 export interface BodyWriter {
+  /** The writer may keep a reference to `chunk` until finish() or abort(): do not change its bytes. */
   write(chunk: Buffer): Promise<void>;
   finish(): Promise<void>;
   abort(): Promise<void>;

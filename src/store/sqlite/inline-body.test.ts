@@ -27,7 +27,7 @@ test('inline body: up to INLINE_MAX_BYTES stays in memory, in an unpooled buffer
   const w = new InlineBodyWriter(dir, id, registry);
   const first = Buffer.from('first chunk,');
   await w.write(first);
-  first.fill(0); // the caller may reuse its buffer once write() resolved
+  first.fill(0); // a short chunk is copied at once (a long one may be kept by reference until finish)
   await w.write(Buffer.alloc(INLINE_MAX_BYTES - 12, 'y'));
   assert.equal(w.bytesWritten, INLINE_MAX_BYTES);
   await w.finish();
@@ -40,6 +40,41 @@ test('inline body: up to INLINE_MAX_BYTES stays in memory, in an unpooled buffer
   assert.equal(data.byteLength, 0, 'transferred, not copied');
   assert.equal(moved.byteLength, INLINE_MAX_BYTES);
   assert.equal(registry.take(id), undefined, 'taken once');
+}));
+
+test('inline body: long chunks, short runs and a body sent a byte at a time come back whole, in order, in an exact-size buffer', () => withDir(async (dir) => {
+  const registry = new InlineBodies(fakeClock(), MAX_AGE);
+  const parts = [Buffer.alloc(10_000, 'a'), Buffer.from('b'), Buffer.alloc(3_000, 'c'), Buffer.alloc(70_000, 'd'), Buffer.from('.e\r\n'), Buffer.alloc(0), Buffer.alloc(20_000, 'f')];
+  const id = newQueueId();
+  const w = new InlineBodyWriter(dir, id, registry);
+  for (const p of parts) await w.write(p);
+  await w.finish();
+  const data = registry.take(id)!;
+  assert.equal(data.buffer.byteLength, data.byteLength, 'no slack: the transferred buffer is the body');
+  assert.ok(Buffer.from(data).equals(Buffer.concat(parts)));
+
+  // a client's body a byte per segment: copied into 16 KiB runs, not kept as 200,000 Buffers
+  const body = Buffer.from(Array.from({ length: 200_000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join(''));
+  const id2 = newQueueId();
+  const w2 = new InlineBodyWriter(dir, id2, registry);
+  const before = process.memoryUsage().arrayBuffers;
+  const scratch = Buffer.allocUnsafeSlow(1); // one byte reused for every write: only a copy keeps each
+  for (let i = 0; i < body.length; i++) { scratch[0] = body[i]!; await w2.write(scratch); }
+  assert.ok(process.memoryUsage().arrayBuffers - before < 1024 * 1024, 'the runs stay near the body size');
+  await w2.finish();
+  assert.ok(Buffer.from(registry.take(id2)!).equals(body));
+
+  // short and long chunks alternating: the runs are shared, not one per short chunk
+  const id3 = newQueueId();
+  const w3 = new InlineBodyWriter(dir, id3, registry);
+  const long = Buffer.alloc(4096, 'L');
+  const at3 = process.memoryUsage().arrayBuffers;
+  const expect: Buffer[] = [];
+  for (let i = 0; i < 60; i++) { scratch[0] = 48 + (i % 10); await w3.write(scratch); await w3.write(long); expect.push(Buffer.from(scratch), long); }
+  assert.ok(process.memoryUsage().arrayBuffers - at3 < 64 * 1024, 'one 16 KiB run for 60 short chunks');
+  await w3.finish();
+  assert.ok(Buffer.from(registry.take(id3)!).equals(Buffer.concat(expect)));
+  assert.deepEqual(await fs.readdir(dir), []);
 }));
 
 test('inline body: one byte over INLINE_MAX_BYTES spills everything to a spool file, in order', () => withDir(async (dir) => {

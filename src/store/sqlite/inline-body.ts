@@ -16,8 +16,6 @@ import { bodyPath, FileBodyWriter } from './spool.js';
  */
 export const INLINE_MAX_BYTES = 256 * 1024;
 
-const FIRST_CAPACITY = 16 * 1024;
-
 /**
  * Finished inline bodies by queue id, taken by the commit that stores them (put, recordResults)
  * or dropped by abort(). One never taken (a caller that died between finish and put) is dropped
@@ -46,13 +44,27 @@ export class InlineBodies {
   delete(id: string): void { this.#bodies.delete(id); }
 }
 
+/** Chunks at least this long are kept by reference; shorter ones are copied into a shared run. */
+const KEEP_AT_LEAST = 4 * 1024;
+const RUN_CAPACITY = 16 * 1024;
+
 /**
- * Copies chunks into one growing buffer that owns its ArrayBuffer (never the shared Buffer pool),
- * so finish() can hand the bytes to the database thread by transfer, without a second copy.
+ * Keeps the body's chunks until finish(), which copies them once into one buffer of the exact size
+ * that owns its ArrayBuffer (never the shared Buffer pool), so the bytes go to the database thread
+ * by transfer without a second copy. A chunk of KEEP_AT_LEAST bytes or more is kept by reference
+ * (callers hand over immutable bytes: a socket read's view, which the DKIM tee holds as well);
+ * shorter ones are copied into runs of RUN_CAPACITY, so that a client sending its body a byte a
+ * segment costs 16 KiB runs, not an object per byte (and a long chunk between short ones does not
+ * end a run: the short ones after it go on filling it). Doubling one buffer instead cost a 100 KB body
+ * 112 KiB of dead buffers on the way, which waited for full collections (bench/README.md, tenth session).
  * Past INLINE_MAX_BYTES it writes what it has to a FileBodyWriter and delegates from then on.
  */
 export class InlineBodyWriter implements BodyWriter {
-  #buf: Buffer | null = null;
+  #chunks: Uint8Array[] = [];
+  /** Where short chunks are copied; [#runFrom, #runLen) is not yet in #chunks. */
+  #run: Buffer | null = null;
+  #runFrom = 0;
+  #runLen = 0;
   #len = 0;
   #file: FileBodyWriter | null = null;
   #done = false;
@@ -67,7 +79,18 @@ export class InlineBodyWriter implements BodyWriter {
     if (this.#done) return Promise.reject(new QueueWriteError('body writer already closed'));
     if (this.#file) return this.#file.write(chunk);
     if (this.#len + chunk.length > INLINE_MAX_BYTES) return this.#spill(chunk);
-    this.#reserve(this.#len + chunk.length).set(chunk, this.#len);
+    if (chunk.length >= KEEP_AT_LEAST) {
+      this.#endRun();
+      this.#chunks.push(chunk);
+    } else if (chunk.length > 0) {
+      if (!this.#run || this.#runLen + chunk.length > this.#run.length) {
+        this.#endRun();
+        this.#run = Buffer.allocUnsafeSlow(RUN_CAPACITY);
+        this.#runFrom = this.#runLen = 0;
+      }
+      this.#run.set(chunk, this.#runLen);
+      this.#runLen += chunk.length;
+    }
     this.#len += chunk.length;
     return Promise.resolve();
   }
@@ -77,32 +100,38 @@ export class InlineBodyWriter implements BodyWriter {
     if (this.#done) return Promise.reject(new QueueWriteError('body writer already closed'));
     this.#done = true;
     if (this.#file) return this.#file.finish();
-    this.registry.add(this.id, this.#buf ? new Uint8Array(this.#buf.buffer, 0, this.#len) : new Uint8Array(0));
-    this.#buf = null;
+    this.#endRun();
+    const body = new Uint8Array(new ArrayBuffer(this.#len));
+    let at = 0;
+    for (const c of this.#chunks) { body.set(c, at); at += c.length; }
+    this.#chunks = [];
+    this.#run = null;
+    this.registry.add(this.id, body);
     return Promise.resolve();
   }
 
   async abort(): Promise<void> {
     this.#done = true;
-    this.#buf = null;
+    this.#chunks = [];
+    this.#run = null;
     this.registry.delete(this.id);
     await this.#file?.abort();
   }
 
-  /** The buffer, grown (doubling, up to the limit) to hold `size` bytes. */
-  #reserve(size: number): Buffer {
-    if (this.#buf && this.#buf.length >= size) return this.#buf;
-    const grown = Buffer.allocUnsafeSlow(Math.min(INLINE_MAX_BYTES, Math.max(size, 2 * (this.#buf?.length ?? FIRST_CAPACITY / 2))));
-    this.#buf?.copy(grown, 0, 0, this.#len);
-    this.#buf = grown;
-    return grown;
+  /** The short chunks copied since the last kept chunk become one (the run's rest stays for the next ones). */
+  #endRun(): void {
+    if (!this.#run || this.#runLen === this.#runFrom) return;
+    this.#chunks.push(this.#run.subarray(this.#runFrom, this.#runLen));
+    this.#runFrom = this.#runLen;
   }
 
   #spill(chunk: Buffer): Promise<void> {
     const file = new FileBodyWriter(this.spoolDir, this.id);
     this.#file = file;
-    const held = this.#buf?.subarray(0, this.#len);
-    this.#buf = null;
+    this.#endRun();
+    const held = this.#chunks.length > 0 ? Buffer.concat(this.#chunks) : null;
+    this.#chunks = [];
+    this.#run = null;
     const writes = [...(held ? [file.write(held)] : []), file.write(chunk)]; // FileBodyWriter keeps their order
     return Promise.all(writes).then(() => undefined);
   }
