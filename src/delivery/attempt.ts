@@ -56,12 +56,14 @@ interface Transaction { recipients: RecipientResult[]; hostFailure: Verdict | nu
 
 /** Errors that mean the connection itself broke (as opposed to a reply about the message). */
 const CONNECTION_ERRORS = new Set(['ECONNECTION', 'ESOCKET', 'ETIMEDOUT', 'EPROTOCOL']);
+/** The queue could not give the message's bytes: tried again later, whatever the server said. */
+const UNREADABLE: Verdict = { kind: 'temporary', status: '4.3.0', reason: 'could not read the queued message' };
 
 export class SmtpAttempt {
   readonly #pool: ConnectionPool;
-  readonly #store: Pick<QueueStore, 'readBody'>;
+  readonly #store: Pick<QueueStore, 'readMessage'>;
 
-  constructor(opts: { pool: ConnectionPool; store: Pick<QueueStore, 'readBody'> }) {
+  constructor(opts: { pool: ConnectionPool; store: Pick<QueueStore, 'readMessage'> }) {
     this.#pool = opts.pool;
     this.#store = opts.store;
   }
@@ -93,25 +95,28 @@ export class SmtpAttempt {
   async #transact(session: SmtpSession, m: AttemptMessage, host: string, signal: AbortSignal | undefined, reset: boolean): Promise<Transaction> {
     const refused = sessionRefusal({ from: m.mailFrom, to: m.recipients, transport: m.transport }, session, host);
     if (refused) return { recipients: [], hostFailure: refused, reusable: true, connectionLost: false };
-    let body: Readable;
+    // Read before MAIL FROM: a body the store holds comes as one Buffer, which nodemailer writes
+    // without a stream; nothing was sent yet if the read fails, so the session stays usable.
+    let body: Buffer | Readable;
     try {
-      body = this.#store.readBody(m.messageId);
+      body = await this.#store.readMessage(m.messageId);
     } catch (err) {
+      if (isQueueUnavailable(err)) return { recipients: [], hostFailure: UNREADABLE, reusable: true, connectionLost: false, queueUnavailable: new QueueUnavailableError((err as Error).message, { cause: err }) };
       return { recipients: [], hostFailure: { ...classifyError(Object.assign(err as Error, { code: 'ESTREAM' })) }, reusable: true, connectionLost: false };
     }
     session.messages++;
-    let unreadable: Error | null = null; // nodemailer rewrites the error's code to ESTREAM: judge it as it comes
-    body.once('error', (err) => { if (isQueueUnavailable(err)) unreadable = new QueueUnavailableError(err.message, { cause: err }); });
+    let unreadable: Error | null = null; // a spool file's stream: nodemailer rewrites the error's code to ESTREAM, so judge it as it comes
+    if (!Buffer.isBuffer(body)) body.once('error', (err) => { if (isQueueUnavailable(err)) unreadable = new QueueUnavailableError(err.message, { cause: err }); });
     try {
       passDsn(session, m.dsn);
       const dsn = m.dsn && (m.dsn.ret || m.dsn.envid) ? { dsn: { ret: m.dsn.ret ?? null, envid: m.dsn.envid ?? null } } : {};
       const info = await session.send({ from: m.mailFrom, to: m.recipients, size: m.size, use8BitMime: true, ...dsn, ...needsEnvelope({ from: m.mailFrom, to: m.recipients, transport: m.transport }) } as SmtpEnvelope, body, signal, reset);
       return { recipients: resultsFromInfo(m.recipients, info), hostFailure: null, reusable: true, connectionLost: false };
     } catch (err) {
-      body.destroy();
+      if (!Buffer.isBuffer(body)) body.destroy();
       const t = resultsFromError(m.recipients, err as SmtpError, session);
       if (!unreadable) return t;
-      const hostFailure = t.hostFailure ?? { kind: 'temporary', status: '4.3.0', reason: 'could not read the queued message' };
+      const hostFailure = t.hostFailure ?? UNREADABLE;
       return { recipients: [], hostFailure, reusable: false, connectionLost: false, queueUnavailable: unreadable };
     }
   }

@@ -56,7 +56,7 @@ export class SmtpSession {
    * One transaction; `reset`: RSET first (a reused session), pipelined with the transaction's
    * commands when the server offers PIPELINING (smtp-connection.ts), else waited for alone.
    */
-  send(envelope: SMTPConnection.Envelope, body: Readable, signal?: AbortSignal, reset = false): Promise<SendInfo> {
+  send(envelope: SMTPConnection.Envelope, body: Buffer | Readable, signal?: AbortSignal, reset = false): Promise<SendInfo> {
     const done = (finish: (err: SmtpError | null, value?: SendInfo) => void) => (err: SmtpError | null, info?: SendInfo) => finish(err, info);
     return this.#call((finish) => (reset ? this.conn.resetAndSend(envelope, body, done(finish)) : this.conn.send(envelope, body, done(finish))), signal);
   }

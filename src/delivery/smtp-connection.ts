@@ -55,7 +55,7 @@ export class OutboundSmtpConnection extends SMTPConnection {
    * the transaction failed too: then its error (EPROTOCOL, as nodemailer's reset() gives) is the
    * one reported, so the session is not trusted and the message is tried on a fresh one.
    */
-  resetAndSend(envelope: SMTPConnection.Envelope, message: Readable, done: (err: SMTPConnection.SMTPError | null, info?: SMTPConnection.SentMessageInfo) => void): void {
+  resetAndSend(envelope: SMTPConnection.Envelope, message: Buffer | Readable, done: (err: SMTPConnection.SMTPError | null, info?: SMTPConnection.SentMessageInfo) => void): void {
     const self = this as unknown as Internals;
     const socket = self._socket;
     if (!socket || !offers(this, 'PIPELINING')) {

@@ -308,6 +308,13 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
   /** The message as delivered: its headerPrefix (if any), then the body as written. */
   readBody(id: string): Readable;
   /**
+   * readBody's bytes for delivery, read at once: one Buffer when the store holds the body itself
+   * (SQLite inline, PostgreSQL), readBody's stream when the body is a spool file. Rejects with
+   * NotFoundError once the message finished. A Buffer is handed to nodemailer as it is: no
+   * Readable, async generator or pipe per message (bench/README.md, eleventh session).
+   */
+  readMessage(id: string): Promise<Buffer | Readable>;
+  /**
    * Lease up to `limit` due jobs (recipients queued/deferred with next attempt <= now, or whose
    * lease expired), grouped by (message, domain), oldest due first, skipping `excludeDomains` (a
    * frozen list may be handed in again: stores keep what they derive from it by identity).

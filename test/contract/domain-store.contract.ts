@@ -46,10 +46,13 @@ export function domainStoreContract(it: It): void {
     await putMessage(store, plain, 'From: a@example.com\r\n\r\nho\r\n');
     assert.equal(await readAll(store.readBody(signed)), `${sig}From: a@example.com\r\n\r\nhi\r\n`);
     assert.equal(await readAll(store.readBody(plain)), 'From: a@example.com\r\n\r\nho\r\n');
+    assert.equal((await store.readMessage(signed) as Buffer).toString('latin1'), `${sig}From: a@example.com\r\n\r\nhi\r\n`, 'readMessage: the prefix and the body in one Buffer');
+    assert.equal((await store.readMessage(plain) as Buffer).toString('latin1'), 'From: a@example.com\r\n\r\nho\r\n');
     const [job] = await store.claimDue({ now: T0, limit: 10, leaseMs: 1000, owner: 'n', excludeDomains: [] }).then((j) => j.filter((x) => x.messageId === signed));
     assert.equal(job!.size, sig.length + 'From: a@example.com\r\n\r\nhi\r\n'.length, 'size as given: prefix included');
     await store.deleteMessage(signed);
     await assert.rejects(readAll(store.readBody(signed)), 'a deleted message has no body, prefix or not');
+    await assert.rejects(store.readMessage(signed), { code: 'ERR_NOT_FOUND' });
   });
 
 

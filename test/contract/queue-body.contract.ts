@@ -18,6 +18,12 @@ async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** readMessage's bytes: its Buffer, or its stream read to the end (a body kept in a file). */
+async function readMessage(store: QueueStore, id: string): Promise<Buffer> {
+  const m = await store.readMessage(id);
+  return Buffer.isBuffer(m) ? m : readAll(m);
+}
+
 async function hasBody(store: QueueStore, id: string): Promise<boolean> {
   try { await readAll(store.readBody(id)); return true; } catch { return false; }
 }
@@ -55,22 +61,29 @@ export function queueBodyContract(it: It): void {
     const id = await enqueue(store, bytes, [1, 0, 7, 16_384, 3, 20_000]);
     assert.deepEqual(await readAll(store.readBody(id)), bytes);
     assert.deepEqual(await readAll(store.readBody(id)), bytes, 'a body can be read again (each attempt reads it)');
+    const whole = await store.readMessage(id);
+    assert.ok(Buffer.isBuffer(whole), 'a small body comes from readMessage as one Buffer');
+    assert.deepEqual(whole, bytes);
     await deliverAll(store, id);
     assert.equal(await hasBody(store, id), false);
+    await assert.rejects(store.readMessage(id), { code: 'ERR_NOT_FOUND' });
   });
 
   it('an empty body round-trips as zero bytes', async (store) => {
     const id = await enqueue(store, Buffer.alloc(0), [1]);
     assert.equal((await readAll(store.readBody(id))).length, 0);
+    assert.equal((await readMessage(store, id)).length, 0);
   });
 
   it('a large body round-trips exactly and goes when the message completes', async (store) => {
     const bytes = binary(LARGE);
     const id = await enqueue(store, bytes, [65_536, 1000, 100_000]);
     assert.deepEqual(await readAll(store.readBody(id)), bytes);
+    assert.deepEqual(await readMessage(store, id), bytes, 'readMessage: a Buffer, or the file streamed');
     assert.equal((await store.getMessage(id))!.size, LARGE);
     await deliverAll(store, id);
     assert.equal(await hasBody(store, id), false);
+    await assert.rejects(store.readMessage(id), { code: 'ERR_NOT_FOUND' });
   });
 
   it('a large body: abort before finish, and deleteMessage, remove it', async (store) => {

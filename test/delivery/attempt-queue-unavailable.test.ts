@@ -1,7 +1,8 @@
-// SmtpAttempt when the queued message cannot be read because the queue store is unreachable
-// (the body stream fails with QueueUnavailableError): the transaction is abandoned before its end
-// of data, the attempt says so (queueUnavailable) instead of blaming the host, and the receiving
-// server records nothing. Another body error is still an ordinary host failure.
+// SmtpAttempt when the queued message cannot be read because the queue store is unreachable:
+// readMessage rejects with QueueUnavailableError (a body held in the store: nothing is sent), or a
+// spool file's stream fails with it during DATA (the transaction is abandoned before its end of
+// data). Either way the attempt says so (queueUnavailable) instead of blaming the host, and the
+// receiving server records nothing. Another read error is still an ordinary host failure.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
@@ -18,7 +19,7 @@ const target = (r: Receiver): SessionTarget => ({
   security: { level: 'opportunistic', source: 'opportunistic', names: ['mx.example.test'], tlsa: [] },
 });
 
-/** A body whose read fails the way PostgresQueueStore.readBody fails (after the query, asynchronously). */
+/** A spool file's stream that fails once DATA has started (after the transaction began). */
 function failingBody(err: Error): Readable {
   const source = new Promise<Buffer>((_, reject) => setTimeout(() => reject(err), 20));
   source.catch(() => undefined);
@@ -30,20 +31,25 @@ describe('SmtpAttempt: queue store unavailable', () => {
   before(async () => { mx = await startReceiver({ host: '127.0.0.2' }); });
   after(() => mx.close());
 
-  it('reports queueUnavailable and delivers nothing', async () => {
-    const pool = new ConnectionPool({ config });
-    const attempt = new SmtpAttempt({ pool, store: { readBody: () => failingBody(new QueueUnavailableError('queue bodySource failed: database unavailable')) } });
-    const a = await attempt.run(message, target(mx));
-    pool.closeAll();
-    assert.equal((a.queueUnavailable as { code?: string } | undefined)?.code, 'ERR_QUEUE_UNAVAILABLE');
-    assert.ok(a.hostFailure, 'no decision by the host');
-    assert.deepEqual(a.recipients, []);
-    assert.equal(mx.messages.length, 0);
-  });
+  for (const [how, readMessage] of [
+    ['readMessage rejects (a body held in the store)', () => new Promise<never>((_, reject) => setTimeout(() => reject(new QueueUnavailableError('queue bodySource failed: database unavailable')), 20))],
+    ['the spool stream fails during DATA', async () => failingBody(new QueueUnavailableError('queue body file unreadable: database unavailable'))],
+  ] as const) {
+    it(`reports queueUnavailable and delivers nothing: ${how}`, async () => {
+      const pool = new ConnectionPool({ config });
+      const attempt = new SmtpAttempt({ pool, store: { readMessage } });
+      const a = await attempt.run(message, target(mx));
+      pool.closeAll();
+      assert.equal((a.queueUnavailable as { code?: string } | undefined)?.code, 'ERR_QUEUE_UNAVAILABLE');
+      assert.equal(a.hostFailure?.status, '4.3.0', 'no decision by the host');
+      assert.deepEqual(a.recipients, []);
+      assert.equal(mx.messages.length, 0);
+    });
+  }
 
   it('another body failure stays an ordinary host failure', async () => {
     const pool = new ConnectionPool({ config });
-    const attempt = new SmtpAttempt({ pool, store: { readBody: () => failingBody(new Error('disk on fire')) } });
+    const attempt = new SmtpAttempt({ pool, store: { readMessage: async () => failingBody(new Error('disk on fire')) } });
     const a = await attempt.run(message, target(mx));
     pool.closeAll();
     assert.equal(a.queueUnavailable, undefined);

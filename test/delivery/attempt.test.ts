@@ -2,7 +2,6 @@
 // RSET, a broken cached session retried on a fresh one, TLS policies and the plaintext fallback.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { loadConfig } from '../../src/config/load.js';
 import { SmtpAttempt, type AttemptMessage } from '../../src/delivery/attempt.js';
 import { ConnectionPool, type SessionTarget } from '../../src/delivery/connection-pool.js';
@@ -10,7 +9,7 @@ import type { TlsLevel } from '../../src/delivery/tls-policy.js';
 import { startReceiver, type Receiver, type SmtpReply } from '../helpers/smtp-receiver.js';
 
 const BODY = Buffer.from('Subject: hi\r\n\r\nbody\r\n');
-const store = { readBody: () => Readable.from([BODY]) };
+const store = { readMessage: async () => Buffer.from(BODY) };
 const config = loadConfig({ env: {}, overrides: { hostname: 'relay.test', 'delivery.connectTimeout': '3s', 'delivery.commandTimeout': '5s', 'delivery.idleConnectionTimeout': '5s' } });
 
 const message = (recipients: string[]): AttemptMessage => ({ messageId: 'M1', mailFrom: 'a@sender.test', size: BODY.length, recipients });

@@ -31,6 +31,7 @@ import { INSERT_SECRET, RETIRE_SECRETS, SELECT_SECRETS } from '../sql/secrets.js
 import type { SoftBouncePolicy, Suppression, SuppressionQuery, SuppressionScope } from '../suppression-store.js';
 import { DEFAULT_SOFT_BOUNCE_POLICY } from '../event-effects.js';
 import { Readable } from 'node:stream';
+import { joinMessage } from '../whole-body.js';
 import type pg from 'pg';
 import { systemClock, type Clock } from '../../clock.js';
 import { NotFoundError, QueueUnavailableError, QueueWriteError, RelayError } from '../../errors.js';
@@ -157,6 +158,12 @@ export class PostgresQueueStore implements QueueStore {
     const source = this.#read('bodySource', (c) => reads.bodySource(c, id));
     source.catch(() => undefined); // handled when the stream is read
     return Readable.from(bodyChunks(id, source), { objectMode: false });
+  }
+
+  async readMessage(id: string): Promise<Buffer | Readable> {
+    const body = await this.#read('bodySource', (c) => reads.bodySource(c, id));
+    if (!body) throw new NotFoundError(`body of message ${id}`);
+    return joinMessage(body.prefix, body.data);
   }
 
   async put(message: NewMessage): Promise<void> {

@@ -37,6 +37,7 @@ import { isUnavailable } from './availability.js';
 import { InlineBodies, InlineBodyWriter } from './inline-body.js';
 import { EXCLUSIONS_KEPT, READ_OPS, type Exclusion, type BodySource, type Op, type ReadOp, type WorkerResponse } from './protocol.js';
 import { readBodyFile } from './spool.js';
+import { joinMessage } from '../whole-body.js';
 import { WorkerClient } from './worker-client.js';
 import type { ClaimOptions } from './claim-due.js';
 
@@ -129,6 +130,13 @@ export class SqliteQueueStore implements QueueStore {
     const source = this.#call('bodySource', id) as Promise<BodySource>;
     source.catch(() => undefined); // handled when the stream is read
     return Readable.from(this.#messageChunks(id, source), { objectMode: false });
+  }
+
+  async readMessage(id: string): Promise<Buffer | Readable> {
+    const source = await (this.#call('bodySource', id) as Promise<BodySource>);
+    if (source.body === null) throw new NotFoundError(`body of message ${id}`);
+    if (source.body === 'file') return Readable.from(this.#messageChunks(id, Promise.resolve(source)), { objectMode: false });
+    return joinMessage(source.prefix, Buffer.from(source.body.buffer, source.body.byteOffset, source.body.byteLength));
   }
 
   async *#messageChunks(id: string, source: Promise<BodySource>): AsyncGenerator<Buffer> {
