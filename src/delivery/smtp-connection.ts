@@ -72,10 +72,19 @@ export class OutboundSmtpConnection extends SMTPConnection {
     socket.uncork();
   }
 
-  /** Called by nodemailer after DATA: its DataStream, with the fast path in front of its transform. */
+  /**
+   * Called by nodemailer after DATA: its DataStream, with the fast path in front of its transform.
+   * The socket is corked until the next tick: a message given as a Buffer is written and ended in
+   * this same turn, so the body and the final "." leave in one write instead of two.
+   */
   _createSendStream(callback: (err: Error | null, response?: string) => void): DataStream {
     const stream = createSendStream.call(this, callback);
     withFastPath(stream);
+    const socket = (this as unknown as Internals)._socket;
+    if (socket) {
+      socket.cork();
+      process.nextTick(() => socket.uncork());
+    }
     return stream;
   }
 }

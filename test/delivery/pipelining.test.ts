@@ -5,6 +5,7 @@
 // waited would show it); without it, each command follows the reply to the one before. The reply
 // to each RCPT decides only its recipient, and a DATA refused after every RCPT was (RFC 2920 §3.1)
 // is not followed by the body; a DATA accepted anyway gets a lone "." (no body, nobody to go to).
+// The body and its final "." leave in one write (the socket is corked for that turn).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -179,6 +180,29 @@ describe('outbound PIPELINING (RFC 2920)', () => {
       "each RCPT carries its own recipient's DSN parameters");
     assert.ok(t.body?.equals(STUFFED), 'the body, dot-stuffed, once');
     pool.closeAll();
+  });
+
+  it('hands the socket the body and its final "." in one write', async () => {
+    // The MX runs in this process and reads whatever arrived, so it cannot tell one write from
+    // two: the client socket's own write calls (Writable's _write/_writev) are watched instead.
+    const writes: Buffer[][] = [];
+    const proto = net.Socket.prototype as unknown as { _write: Function; _writev: Function };
+    const { _write, _writev } = proto;
+    const mine = (s: net.Socket) => s.remotePort === piped.port;
+    proto._write = function (this: net.Socket, chunk: Buffer, ...rest: unknown[]) { if (mine(this)) writes.push([Buffer.from(chunk)]); return _write.call(this, chunk, ...rest); };
+    proto._writev = function (this: net.Socket, chunks: { chunk: Buffer }[], ...rest: unknown[]) { if (mine(this)) writes.push(chunks.map((c) => Buffer.from(c.chunk))); return _writev.call(this, chunks, ...rest); };
+    const { pool, attempt } = fresh();
+    try {
+      const r = await attempt.run(message(['one@example.test']), target(piped));
+      assert.deepEqual(outcomes(r), [expected[0]]);
+    } finally {
+      proto._write = _write;
+      proto._writev = _writev;
+      pool.closeAll();
+    }
+    const last = [...writes].reverse().find((w) => Buffer.concat(w).includes(STUFFED));
+    assert.ok(last, 'the body was written');
+    assert.ok(Buffer.concat(last).subarray(-5).equals(Buffer.from('\r\n.\r\n')), 'the same write ends the data');
   });
 
   it('sends one command at a time when PIPELINING is not offered, with the same per-recipient results', async () => {
