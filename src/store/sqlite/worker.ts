@@ -107,6 +107,7 @@ class GroupCommitter {
       for (const p of batch) this.send(failure(p.id, err, 'write'));
       return;
     }
+    // Changed rows, and not only claims: fsynced before any answer leaves (header, "Durability").
     const wrote = this.#totalChanges() > this.#changesAtBegin && !batch.every((p) => p.op === 'claimDue');
     if (wrote) {
       try { this.wal.sync(); } catch (err) { this.failStop(err); }
