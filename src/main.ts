@@ -33,15 +33,19 @@ export interface Relay {
 }
 
 const SHUTDOWN_DELIVERY_GRACE_MS = 20_000;
+/** Exit status when the queue store died under the relay (EX_IOERR), after this delay (every call fails meanwhile). */
+export const EXIT_STORE_DEAD = 74;
+const STORE_DEAD_EXIT_DELAY_MS = 500;
 
-export async function startRelay(config: Readonly<Config>, logger = createLogger(config.log.level)): Promise<Relay> {
+/** `onStoreDead`: the queue store can no longer be used (logged by the store); runRelay exits. */
+export async function startRelay(config: Readonly<Config>, logger = createLogger(config.log.level), onStoreDead?: () => void): Promise<Relay> {
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o750 });
   // The relay's name (config), not the OS short name; the suffix keeps ids unique where nodes share a name and a pid (containers).
   const nodeId = `${config.hostname}:${process.pid}:${randomBytes(2).toString('hex')}`;
   const badHostname = hostnameProblem(config.hostname);
   if (badHostname) logger.warn({ event: 'config.hostname_not_fqdn', hostname: config.hostname }, badHostname);
   await checkSourcesAtStart(config, logger, systemClock.now()); // an egress address not on this machine is refused here
-  const store = await openStore(config, logger, 'relay');
+  const store = await openStore(config, logger, 'relay', onStoreDead);
   await store.open();
   // Single node (SQLite): every lease left is ours from before a crash. Shared (PostgreSQL): other
   // live nodes hold leases too; a dead node's expire after delivery.leaseTime and are reclaimed.
@@ -127,7 +131,8 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
 /** Run until SIGTERM/SIGINT, then shut down gracefully; a second signal exits at once. "relay.started"
  *  is logged once the handlers are in place, so a signal sent on seeing it always stops gracefully. */
 export async function runRelay(config: Readonly<Config>, logger = createLogger(config.log.level)): Promise<Relay> {
-  const relay = await startRelay(config, logger);
+  // The store died (a failed WAL fsync: sqlite/worker.ts "Fail-stop"): exit once the 451/503 owed are sent; the restart recovers the queue from disk.
+  const relay = await startRelay(config, logger, () => setTimeout(() => process.exit(EXIT_STORE_DEAD), STORE_DEAD_EXIT_DELAY_MS));
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     if (++signals > 1) process.exit(1);

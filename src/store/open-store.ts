@@ -21,8 +21,12 @@ export function breakerPolicy(config: Readonly<Config>): BreakerPolicy {
   return { enabled: b.enabled, scopes: [...new Set(b.scopes)], windowMs: b.window, minVolume: b.minVolume, thresholds, pauseTransactional: b.pauseTransactional };
 }
 
-/** role 'relay' may clean up after a crash (orphan bodies); 'admin' (the CLI) never does. */
-export async function openStore(config: Readonly<Config>, logger: Logger, role: 'relay' | 'admin'): Promise<QueueStore> {
+/**
+ * role 'relay' may clean up after a crash (orphan bodies); 'admin' (the CLI) never does.
+ * `onDead`: the store can no longer be used in this process (SQLite: its database thread ended,
+ * e.g. after a failed WAL fsync); logged by the store before the call. PostgreSQL has no such state.
+ */
+export async function openStore(config: Readonly<Config>, logger: Logger, role: 'relay' | 'admin', onDead?: () => void): Promise<QueueStore> {
   if (config.storage.url) {
     const { PostgresQueueStore } = await import('./postgres/postgres-store.js');
     return new PostgresQueueStore({
@@ -34,5 +38,5 @@ export async function openStore(config: Readonly<Config>, logger: Logger, role: 
     });
   }
   const { SqliteQueueStore } = await import('./sqlite/sqlite-store.js');
-  return new SqliteQueueStore({ dataDir: config.dataDir, logger, sweepOrphans: role === 'relay', softBounces: softBouncePolicy(config), breakers: breakerPolicy(config) });
+  return new SqliteQueueStore({ dataDir: config.dataDir, logger, sweepOrphans: role === 'relay', softBounces: softBouncePolicy(config), breakers: breakerPolicy(config), onDead });
 }

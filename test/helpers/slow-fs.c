@@ -7,6 +7,9 @@
  *   echo 300 > ctl        every fsync/fdatasync under the directory takes 300 ms more
  *   echo "300 20" > ctl   … and every write/pwrite 20 ms more
  *   echo 0 > ctl          fast again (a missing or unreadable file means 0 too)
+ *   echo "0 0 -wal" > ctl every fsync/fdatasync of a file under the directory whose path ends
+ *                         in "-wal" fails with EIO, without syncing (a failing disk, as the
+ *                         kernel reports it after losing a write-back); logged as "<call>-eio"
  *
  * Each delayed call appends "<pid> <call> <ms>\n" to $SLOWFS_LOG when it is set, so a test can
  * prove the slowness reached the process it meant (an LD_PRELOAD that silently did not load would
@@ -39,9 +42,13 @@ static ssize_t raw_write(int fd, const void *buf, size_t n) { return syscall(SYS
 static int raw_open(const char *path, int flags, int mode) { return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode); }
 static int raw_close(int fd) { return (int)syscall(SYS_close, fd); }
 
-/* The delays now: [0] fsync/fdatasync, [1] write/pwrite, in ms. */
+/* The path suffix whose syncs fail (third field of the control file), "" for none. */
+static char fail_suffix[64];
+
+/* The delays now: [0] fsync/fdatasync, [1] write/pwrite, in ms; and fail_suffix. */
 static void read_delays(long delays[2]) {
   delays[0] = delays[1] = 0;
+  fail_suffix[0] = '\0';
   const char *ctl = getenv("SLOWFS_CTL");
   if (!ctl) return;
   int fd = raw_open(ctl, O_RDONLY | O_CLOEXEC, 0);
@@ -53,13 +60,14 @@ static void read_delays(long delays[2]) {
   buf[n] = '\0';
   char *end;
   delays[0] = strtol(buf, &end, 10);
-  delays[1] = strtol(end, NULL, 10);
+  delays[1] = strtol(end, &end, 10);
+  (void)sscanf(end, " %63s", fail_suffix);
   if (delays[0] < 0) delays[0] = 0;
   if (delays[1] < 0) delays[1] = 0;
 }
 
-/* True when fd is a file under $SLOWFS_DIR. */
-static int under_dir(int fd) {
+/* True when fd is a file under $SLOWFS_DIR (and its path ends in `suffix`, when not NULL). */
+static int under_dir_with(int fd, const char *suffix) {
   const char *dir = getenv("SLOWFS_DIR");
   if (!dir || !*dir) return 0;
   char link[64], target[PATH_MAX];
@@ -68,8 +76,13 @@ static int under_dir(int fd) {
   if (n <= 0) return 0;
   target[n] = '\0';
   size_t len = strlen(dir);
-  return strncmp(target, dir, len) == 0 && (target[len] == '/' || target[len] == '\0');
+  if (strncmp(target, dir, len) != 0 || (target[len] != '/' && target[len] != '\0')) return 0;
+  if (!suffix) return 1;
+  size_t tl = (size_t)n, sl = strlen(suffix);
+  return tl >= sl && strcmp(target + tl - sl, suffix) == 0;
 }
+
+static int under_dir(int fd) { return under_dir_with(fd, NULL); }
 
 static void note(const char *call, long ms) {
   const char *log = getenv("SLOWFS_LOG");
@@ -82,17 +95,26 @@ static void note(const char *call, long ms) {
   raw_close(fd);
 }
 
-/* Sleeps the configured delay (kind 0: sync, 1: write) when fd is under the directory. */
-static void maybe_delay(int fd, int kind, const char *call) {
+/* Sleeps the configured delay (kind 0: sync, 1: write) when fd is under the directory; for a
+ * sync, 1 when it must fail instead (the fail suffix matches). */
+static int maybe_delay(int fd, int kind, const char *call) {
   int saved = errno;
   long delays[2];
   read_delays(delays);
+  if (kind == 0 && fail_suffix[0] && under_dir_with(fd, fail_suffix)) {
+    char name[32];
+    snprintf(name, sizeof name, "%s-eio", call);
+    note(name, 0);
+    errno = saved;
+    return 1;
+  }
   if (delays[kind] > 0 && under_dir(fd)) {
     struct timespec ts = { delays[kind] / 1000, (delays[kind] % 1000) * 1000000L };
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
     note(call, delays[kind]);
   }
   errno = saved;
+  return 0;
 }
 
 static void *next(const char *name) { return dlsym(RTLD_NEXT, name); }
@@ -100,14 +122,14 @@ static void *next(const char *name) { return dlsym(RTLD_NEXT, name); }
 int fsync(int fd) {
   static sync_fn real;
   if (!real) real = (sync_fn)next("fsync");
-  maybe_delay(fd, 0, "fsync");
+  if (maybe_delay(fd, 0, "fsync")) { errno = EIO; return -1; }
   return real(fd);
 }
 
 int fdatasync(int fd) {
   static sync_fn real;
   if (!real) real = (sync_fn)next("fdatasync");
-  maybe_delay(fd, 0, "fdatasync");
+  if (maybe_delay(fd, 0, "fdatasync")) { errno = EIO; return -1; }
   return real(fd);
 }
 

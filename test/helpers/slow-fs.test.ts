@@ -5,6 +5,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -54,5 +55,40 @@ test('slow-fs delays fsync and fdatasync under its directory only, switched at r
   await sync(inside);
   await ask('write', inside);
   assert.equal((await disk.delayedCalls()).length, 3, 'fast again without a restart');
+  child.stdin!.end();
+});
+
+// fsyncs the named file, answering "ok" or the error's code.
+const SYNC_CHILD = `
+const fs = require('node:fs');
+const rl = require('node:readline').createInterface({ input: process.stdin });
+rl.on('line', (file) => {
+  const fd = fs.openSync(file, 'a');
+  const codes = [];
+  for (const sync of [fs.fsyncSync, fs.fdatasyncSync]) { try { sync(fd); codes.push('ok'); } catch (err) { codes.push(err.code); } }
+  fs.closeSync(fd);
+  console.log(codes.join(' '));
+});
+`;
+
+test('slow-fs fails fsync and fdatasync with EIO for files under its directory whose path ends as asked', { skip, timeout: 60_000 }, async (t) => {
+  const disk = await SlowFs.create((await toolPath(TOOLS.gcc))!);
+  t.after(() => disk.cleanup());
+  const child = spawn(process.execPath, ['-e', SYNC_CHILD], { env: { ...process.env, ...disk.env }, stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(() => { child.kill(); });
+  const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const sync = async (file: string) => { child.stdin!.write(`${file}\n`); return (await lines.next()).value as string; };
+  const wal = path.join(disk.dir, 'queue.db-wal');
+  const db = path.join(disk.dir, 'queue.db');
+  const outside = path.join(os.tmpdir(), `postlane-slowfs-outside-${process.pid}-wal`);
+  t.after(() => rm(outside, { force: true }));
+  assert.equal(await sync(wal), 'ok ok');
+  await disk.set({ syncMs: 0, failSyncOf: '-wal' });
+  assert.equal(await sync(wal), 'EIO EIO');
+  assert.equal(await sync(db), 'ok ok', 'another file under the directory');
+  assert.equal(await sync(outside), 'ok ok', 'a file elsewhere');
+  assert.deepEqual((await disk.delayedCalls()).map((c) => [c.pid, c.call]), [[child.pid, 'fsync-eio'], [child.pid, 'fdatasync-eio']]);
+  await disk.set(0);
+  assert.equal(await sync(wal), 'ok ok', 'healthy again without a restart');
   child.stdin!.end();
 });

@@ -1,12 +1,14 @@
 // A slow disk for tests: test/helpers/slow-fs.c, an LD_PRELOAD library that delays fsync and
 // fdatasync (and optionally write/pwrite) of files under one directory by the milliseconds in a
 // control file, read at every call, so a test makes the disk slow and fast again while the process
-// runs. Built with gcc on first use and cached in the OS temp dir under the source's hash. No root
-// needed; gcc is a tool like the others (require-tool.ts: skipped when missing, a failure under CI).
+// runs; it can also make the syncs of some files fail with EIO (a failing disk). Built with gcc
+// on first use and cached in the OS temp dir under the source's hash. No root needed; gcc is a
+// tool like the others (require-tool.ts: skipped when missing, a failure under CI).
 //
 //   const disk = await SlowFs.create();                   // an empty directory, fast
 //   spawn(..., { env: { ...process.env, ...disk.env } })  // the process whose files live in disk.dir
 //   await disk.set(300); … await disk.set(3000); … await disk.set(0);
+//   await disk.set({ syncMs: 0, failSyncOf: '-wal' })    // fsync of *-wal fails with EIO
 //   await disk.delayedCalls()                             // the calls it really slowed (proof it applied)
 //   await disk.cleanup();
 import { createHash } from 'node:crypto';
@@ -38,7 +40,8 @@ export function buildSlowFsLibrary(gcc = 'gcc'): Promise<string> {
   return built;
 }
 
-export interface SlowFsDelays { syncMs: number; writeMs?: number }
+/** `failSyncOf`: syncs of files whose path ends so fail with EIO, without syncing (e.g. '-wal'). */
+export interface SlowFsDelays { syncMs: number; writeMs?: number; failSyncOf?: string }
 
 export class SlowFs {
   private constructor(readonly dir: string, readonly ctl: string, readonly log: string, readonly library: string) {}
@@ -67,11 +70,12 @@ export class SlowFs {
   async set(delays: number | SlowFsDelays): Promise<void> {
     const d = typeof delays === 'number' ? { syncMs: delays } : delays;
     const tmp = `${this.ctl}.tmp`;
-    await fs.writeFile(tmp, `${d.syncMs} ${d.writeMs ?? 0}\n`, { mode: 0o644 });
+    if (d.failSyncOf !== undefined && !/^\S{1,63}$/.test(d.failSyncOf)) throw new Error(`failSyncOf must be 1-63 characters without spaces: ${d.failSyncOf}`);
+    await fs.writeFile(tmp, `${d.syncMs} ${d.writeMs ?? 0}${d.failSyncOf ? ` ${d.failSyncOf}` : ''}\n`, { mode: 0o644 });
     await fs.rename(tmp, this.ctl); // a reader sees the old or the new delays, never half a file
   }
 
-  /** The calls the library delayed so far: pid, call name, delay. */
+  /** The calls the library delayed (or failed: call "fsync-eio", delay 0) so far: pid, call name, delay. */
   async delayedCalls(): Promise<{ pid: number; call: string; ms: number }[]> {
     const text = await fs.readFile(this.log, 'utf8').catch(() => '');
     return text.split('\n').filter(Boolean).map((line) => {

@@ -40,6 +40,9 @@ export function openConnections(cfg: WorkerConfig): { writer: Db; reader: Db } {
   writer.pragma('busy_timeout = 5000');
   writer.pragma('foreign_keys = ON');
   migrate(writer);
+  // After the migrations (committed with FULL): from now on a COMMIT only appends to the WAL and
+  // the database thread fsyncs the WAL itself, except after claim-only commits (worker.ts, "Durability").
+  writer.pragma('synchronous = NORMAL');
   // Each write request runs in a savepoint of the open group commit, so SQLite keeps the pages it
   // changes in a sub-journal; with the default temp_store that spills past 64 KiB into a temp file
   // (/var/tmp/etilqs_*), opened, written page by page and closed per batch. MEMORY keeps it in RAM

@@ -33,14 +33,20 @@ export type Op = WriteOp | ReadOp | 'close';
 
 export interface WorkerRequest { id: number; op: Op; args: unknown[] }
 
-/** Error kinds the main thread maps back to typed errors. */
+/** Error kinds the main thread maps back to typed errors. 'dead': the thread has ended (made by worker-client.ts, never sent). */
 export type WorkerErrorKind = 'write' | 'user-exists' | 'domain-exists' | 'selector-exists' | 'not-found' | 'internal'
-  | 'account-exists' | 'account-default';
+  | 'account-exists' | 'account-default' | 'dead';
 
 export type WorkerResponse =
-  /** `wrote`: committed in a batch that changed rows (proof that the disk takes writes; an empty commit is not). */
+  /** `wrote`: committed in a batch that changed rows and was fsynced (proof that the disk takes writes; an empty or claim-only commit is not). */
   | { id: number; ok: true; result: unknown; wrote?: boolean }
   | { id: number; ok: false; kind: WorkerErrorKind; message: string; code?: string };
+
+/**
+ * Sent by the worker when it must stop at once (a failed WAL fsync after COMMIT: worker.ts,
+ * "Fail-stop"); it answers nothing more and exits. `code`: the errno (EIO…).
+ */
+export interface WorkerFatal { fatal: true; message: string; code?: string }
 
 /** Sent once by the worker after opening and migrating, or with the failure. */
 export type WorkerReady = { ready: true; swept: number } | { ready: false; message: string; code?: string };

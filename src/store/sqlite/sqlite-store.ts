@@ -1,11 +1,14 @@
 // SqliteQueueStore: the embedded QueueStore. Rows live in dataDir/queue.db, owned by a worker
-// thread that group-commits writes (WAL, synchronous=FULL); bodies up to INLINE_MAX_BYTES are kept
-// in memory until put() and committed with the rows, larger ones live in dataDir/spool (streamed
-// and fsynced on the main thread through libuv). This class only translates calls into worker
-// requests and worker failures into typed errors: a failed write is a QueueWriteError (451), and
-// one the disk caused (full, failing, or the write lock held too long: availability.ts) is a
-// QueueUnavailableError, logged once per outage (../store-availability.ts), like an unreachable
-// PostgreSQL: delivery pauses and keeps finished outcomes in memory, /readyz says not ready.
+// thread that group-commits writes (WAL; each commit fsynced before it is answered, except
+// claim-only ones: worker.ts); bodies up to INLINE_MAX_BYTES are kept in memory until put() and
+// committed with the rows, larger ones live in dataDir/spool (streamed and fsynced on the main
+// thread through libuv). This class only translates calls into worker requests and worker
+// failures into typed errors: a failed write is a QueueWriteError (451), and one the disk caused
+// (full, failing, or the write lock held too long: availability.ts) is a QueueUnavailableError,
+// logged once per outage (../store-availability.ts), like an unreachable PostgreSQL: delivery
+// pauses and keeps finished outcomes in memory, /readyz says not ready. If the database thread
+// ends (a failed WAL fsync makes it stop: worker.ts "Fail-stop"), every call fails with
+// QueueUnavailableError and opts.onDead runs: the relay exits.
 import type { AcquireSlotsOptions, DestinationSlot, NodeHeartbeat } from '../store.js';
 import type {
   Account, ApiKeyRecord, EventQuery, IdempotencyRecord, MessageEvent, MessageMeta, MessageSearch, MessageSummary, QuotaResult, QuotaWindow,
@@ -52,6 +55,12 @@ export interface SqliteQueueStoreOptions {
   softBounces?: SoftBouncePolicy;
   /** Circuit breakers (config breakers); default: breaker-rules.ts DEFAULT_BREAKER_POLICY. */
   breakers?: BreakerPolicy;
+  /**
+   * Called once, after `queue.worker_died` is logged, when the database thread has ended without
+   * close() (e.g. a failed WAL fsync: worker.ts "Fail-stop"); every queue call fails from then on.
+   * The relay exits here (main.ts), so that its restart recovers the queue from the disk.
+   */
+  onDead?: () => void;
 }
 
 const ORPHAN_AGE_MS = 10 * 60_000;
@@ -69,6 +78,8 @@ export class SqliteQueueStore implements QueueStore {
   readonly #logger: Logger;
   readonly #clock: Clock;
   #client: WorkerClient | null = null;
+  /** Why the database thread ended without close(), once it has. */
+  #dead: string | null = null;
   /** Wall time, like the orphan sweep: the injected clock may be a test's simulated time. */
   readonly #inline = new InlineBodies(systemClock, ORPHAN_AGE_MS);
   readonly #slots = new InProcessSlots();
@@ -90,7 +101,11 @@ export class SqliteQueueStore implements QueueStore {
       const { client, swept } = await WorkerClient.start({
         dbPath: this.#dbPath, spoolDir: this.#spoolDir, sweepOrphans: !!this.opts.sweepOrphans, orphanAgeMs: ORPHAN_AGE_MS,
         softBounces: this.opts.softBounces ?? DEFAULT_SOFT_BOUNCE_POLICY, breakers: this.opts.breakers ?? DEFAULT_BREAKER_POLICY,
-      }, (reason) => this.#logger.fatal({ event: 'queue.worker_died', reason }, 'queue database thread died; queue writes now fail'));
+      }, (reason, code) => {
+        this.#dead = reason;
+        this.#logger.fatal({ event: 'queue.worker_died', reason, code: code ?? null }, 'queue database thread died; every queue operation now fails');
+        this.opts.onDead?.();
+      });
       this.#client = client;
       client.onWrote = () => this.#availability.succeeded(); // only a commit that wrote rows ends an outage
       if (swept > 0) this.#logger.warn({ event: 'queue.orphans_removed', count: swept }, 'removed unreferenced spool files');
@@ -106,6 +121,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async checkWritable(): Promise<WriteCheck> {
+    if (this.#dead !== null) return { writable: false, reason: `queue database thread ended: ${this.#dead}` };
     const outage = this.#availability.outage;
     if (outage) return { writable: false, reason: `writes failing since ${new Date(outage.since).toISOString()} (${outage.code ?? outage.reason})` };
     const slow = this.#availability.slowness;
@@ -394,6 +410,9 @@ export class SqliteQueueStore implements QueueStore {
     if (f.kind === 'domain-exists') return new RelayError('ERR_DOMAIN_EXISTS', f.message, undefined, { cause });
     if (f.kind === 'selector-exists') return new RelayError('ERR_SELECTOR_EXISTS', f.message, undefined, { cause });
     if (f.kind === 'not-found') return new NotFoundError(f.message);
+    // The thread has ended (logged once, queue.worker_died): not retryable in this process, but a
+    // temporary failure for the client (451, HTTP 503), who retries after the restart.
+    if (f.kind === 'dead') return new QueueUnavailableError(`queue ${op} failed: ${f.message}`, { cause });
     if (isUnavailable(f.code)) {
       this.#availability.failed(op, cause);
       this.#logger.debug({ event: 'queue.op_unavailable', op, code: f.code, reason: f.message }, 'queue operation failed: storage unavailable');

@@ -2,7 +2,7 @@
 // only while requests are pending, so a forgotten close() never keeps a CLI process alive, yet
 // the process cannot exit while a commit is still outstanding.
 import { Worker } from 'node:worker_threads';
-import type { Op, WorkerConfig, WorkerReady, WorkerRequest, WorkerResponse } from './protocol.js';
+import type { Op, WorkerConfig, WorkerFatal, WorkerReady, WorkerRequest, WorkerResponse } from './protocol.js';
 
 type Failure = Extract<WorkerResponse, { ok: false }>;
 interface Waiter { resolve(v: unknown): void; reject(f: Failure): void }
@@ -10,19 +10,20 @@ interface Waiter { resolve(v: unknown): void; reject(f: Failure): void }
 export class WorkerClient {
   #pending = new Map<number, Waiter>();
   #nextId = 1;
-  #dead: string | null = null;
+  /** Why every request now fails: the store was closed ('write'), or the thread ended ('dead'). */
+  #dead: Failure | null = null;
 
   /** Told of each commit that changed rows (the store's availability: the disk takes writes again). */
   onWrote: () => void = () => undefined;
 
-  private constructor(private readonly worker: Worker, private readonly onDead: (reason: string) => void) {
-    worker.on('message', (msg: WorkerResponse) => this.#settle(msg));
+  private constructor(private readonly worker: Worker, private readonly onDead: (reason: string, code?: string) => void) {
+    worker.on('message', (msg: WorkerResponse | WorkerFatal) => ('fatal' in msg ? this.#fail(msg.message, msg.code) : this.#settle(msg)));
     worker.on('error', (err) => this.#fail(`database worker crashed: ${err.message}`));
     worker.on('exit', () => this.#fail('database worker exited'));
   }
 
   /** Starts the worker and waits until it has opened and migrated the database. */
-  static start(config: WorkerConfig, onDead: (reason: string) => void): Promise<{ client: WorkerClient; swept: number }> {
+  static start(config: WorkerConfig, onDead: (reason: string, code?: string) => void): Promise<{ client: WorkerClient; swept: number }> {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: config });
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
@@ -48,7 +49,7 @@ export class WorkerClient {
    * (serialisation, a wake-up of the thread) each for their suppression lookups and puts.
    */
   call(op: Op, args: unknown[], transfer: ArrayBuffer[] = []): Promise<unknown> {
-    if (this.#dead) return Promise.reject(failure(this.#dead));
+    if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
     const idle = this.#pending.size === 0; // then the outbox is empty too (its requests are pending)
     if (idle) this.worker.ref();
@@ -84,7 +85,7 @@ export class WorkerClient {
     if (this.#dead) return;
     const exited = new Promise((resolve) => this.worker.once('exit', resolve));
     await this.call('close', []);
-    this.#dead = 'queue store is closed';
+    this.#dead = { id: 0, ok: false, kind: 'write', message: 'queue store is closed' };
     this.worker.ref(); // stay alive until the thread has really gone
     await exited;
   }
@@ -99,13 +100,17 @@ export class WorkerClient {
     else waiter.reject(msg);
   }
 
-  /** The thread died without close(): every pending and later request fails (451 for puts). */
-  #fail(reason: string): void {
-    if (this.#dead === null) this.onDead(reason);
-    this.#dead ??= reason;
-    for (const w of this.#pending.values()) w.reject(failure(reason));
+  /**
+   * The thread died without close(), or told why it must stop (WorkerFatal, then its exit): every
+   * pending and later request fails as 'dead' (a QueueUnavailableError: 451, HTTP 503), whatever
+   * its batch did, so no request of a batch whose fsync failed is answered OK.
+   */
+  #fail(reason: string, code?: string): void {
+    if (this.#dead === null) {
+      this.#dead = { id: 0, ok: false, kind: 'dead', message: reason, code };
+      this.onDead(reason, code);
+    }
+    for (const w of this.#pending.values()) w.reject(this.#dead);
     this.#pending.clear();
   }
 }
-
-const failure = (message: string): Failure => ({ id: 0, ok: false, kind: 'write', message });

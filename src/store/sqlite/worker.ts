@@ -2,11 +2,36 @@
 // synchronous SQLite call or fsync ever runs on the main event loop. Writes are group-committed:
 // the first write request opens a transaction, every request that arrives in the same turn runs
 // in it (each in its own savepoint), and one setImmediate later the spool directory is fsynced
-// (if a new body file is referenced), the transaction is committed once, and all of them are
-// answered. Inline bodies ride in the transaction; body files of finished messages are unlinked
-// after the answers, asynchronously, so unlinks never hold up a group commit.
-// Each answer says whether its commit changed rows (`wrote`): only such a commit proves, after a
-// full disk, that writes work again (an empty one touches no file).
+// (if a new body file is referenced), the transaction is committed once, the WAL is fsynced (see
+// below), and all of them are answered. Inline bodies ride in the transaction; body files of
+// finished messages are unlinked after the answers, asynchronously, so unlinks never hold up a
+// group commit.
+//
+// Durability. The writer runs with synchronous=NORMAL, so SQLite's COMMIT only appends to the WAL;
+// this thread then fsyncs the WAL itself (wal-sync.ts) before it answers, for every commit that
+// changed rows unless every request in it was a claimDue. A claim-only commit writes nothing that
+// is acknowledged or needed after a crash: leases and holds of recipients (claim-due.ts), which
+// the relay releases at every start (main.ts, releaseLeases(null)); a later fsync, of the next
+// commit that needs one or of a checkpoint, covers its frames too, since the WAL is appended in
+// order and recovery keeps a prefix of whole commits. So a power loss can take back the claims
+// since the last fsync and nothing else. Nothing is visible to a delivery or another request of
+// this process before it is durable: the fsync runs synchronously here, after COMMIT and before
+// the next request is read. (Another process, the CLI, can read a commit in the fsync's window,
+// well under a millisecond; it acknowledges nothing on it.) SQLite syncs the WAL before each
+// checkpoint and the database file after it also under NORMAL, and FULL saved only the per-commit
+// fsync that claims do not need (bench/README.md, tenth and eleventh sessions).
+//
+// Fail-stop. If that fsync fails (EIO; ENOSPC or EDQUOT on some filesystems), the commit is
+// visible but may never reach the disk (Linux can drop the dirty pages and report the error only
+// once), so nothing more may be built on this connection: the thread answers none of the batch,
+// posts a WorkerFatal and exits. The main thread fails every pending and later request
+// (worker-client.ts), and the relay exits (main.ts), so that its restart recovers the queue from
+// what is on disk. A commit that SQLite itself could not write (SQLITE_FULL, SQLITE_IOERR) is
+// rolled back before it is visible: those stay ordinary failures (a full disk is an outage).
+//
+// Each answer says whether its commit changed rows and was fsynced (`wrote`): only such a commit
+// proves, after a full disk, that writes work again (an empty one touches no file; a claim-only
+// one may still sit in the page cache).
 import { parentPort, workerData } from 'node:worker_threads';
 import { ACCOUNT_READS, ACCOUNT_WRITES } from './account-ops.js';
 import { BREAKER_READS, BREAKER_WRITES } from './breaker-ops.js';
@@ -14,7 +39,7 @@ import { claimDue } from './claim-due.js';
 import { openConnections } from './connections.js';
 import { DOMAIN_READS, DOMAIN_WRITES } from './domain-ops.js';
 import { EVENT_READS, EVENT_WRITES } from './event-ops.js';
-import type { BodySource, Op, ReadOp, WorkerConfig, WorkerErrorKind, WorkerReady, WorkerRequest, WorkerResponse, WriteOp } from './protocol.js';
+import type { BodySource, Op, ReadOp, WorkerConfig, WorkerErrorKind, WorkerFatal, WorkerReady, WorkerRequest, WorkerResponse, WriteOp } from './protocol.js';
 import { READ_OPS } from './protocol.js';
 import * as reads from './read-ops.js';
 import { OpError, sql, type Db, type Effects } from './rows.js';
@@ -28,13 +53,14 @@ import { QUEUE_OVERVIEW_READS } from './queue-overview-ops.js';
 import { WEBHOOK_REPLAY_WRITES } from './webhook-replay-ops.js';
 import { SECRET_READS, SECRET_WRITES, SUPPRESSION_READS, SUPPRESSION_WRITES } from './suppression-ops.js';
 import { WEBHOOK_READS, WEBHOOK_WRITES } from './webhook-ops.js';
+import { WalSync } from './wal-sync.js';
 import * as writes from './write-ops.js';
 
 type WriteHandler = (db: Db, fx: Effects, ...args: never[]) => unknown;
 const WRITE_HANDLERS: Record<WriteOp, WriteHandler> = { ...writes, ...DOMAIN_WRITES, ...ACCOUNT_WRITES, ...EVENT_WRITES, ...WEBHOOK_WRITES, ...SUPPRESSION_WRITES, ...STATS_WRITES, ...SECRET_WRITES, ...BREAKER_WRITES, ...TLS_REPORT_WRITES, ...SOURCE_WRITES, ...SHAPING_WRITES, ...DASHBOARD_WRITES, ...WEBHOOK_REPLAY_WRITES, claimDue };
 const READ_HANDLERS: Record<ReadOp, (db: Db, ...args: never[]) => unknown> = { ...reads, ...DOMAIN_READS, ...ACCOUNT_READS, ...EVENT_READS, ...WEBHOOK_READS, ...SUPPRESSION_READS, ...STATS_READS, ...SECRET_READS, ...BREAKER_READS, ...TLS_REPORT_READS, ...SOURCE_READS, ...SHAPING_READS, ...DASHBOARD_READS, ...QUEUE_OVERVIEW_READS };
 
-interface Pending { id: number; result: unknown; fx: Effects }
+interface Pending { id: number; op: WriteOp; result: unknown; fx: Effects }
 
 class GroupCommitter {
   #pending: Pending[] = [];
@@ -43,7 +69,8 @@ class GroupCommitter {
   #abortedBy: unknown = null;
   #changesAtBegin = 0;
   readonly #totalChanges: () => number;
-  constructor(private readonly db: Db, private readonly spoolDir: string, private readonly send: (r: WorkerResponse, transfer?: ArrayBuffer[]) => void) {
+  constructor(private readonly db: Db, private readonly spoolDir: string, private readonly wal: WalSync,
+    private readonly send: (r: WorkerResponse, transfer?: ArrayBuffer[]) => void, private readonly failStop: (err: unknown) => never) {
     const stmt = db.prepare('SELECT total_changes()').pluck();
     this.#totalChanges = () => stmt.get() as number;
   }
@@ -54,7 +81,7 @@ class GroupCommitter {
     const handler = WRITE_HANDLERS[req.op as WriteOp];
     try {
       const result = this.db.transaction(() => handler(this.db, fx, ...(req.args as never[])))(); // a savepoint
-      this.#pending.push({ id: req.id, result, fx });
+      this.#pending.push({ id: req.id, op: req.op as WriteOp, result, fx });
     } catch (err) {
       // On SQLITE_FULL, an I/O error or SQLITE_BUSY, SQLite may roll the whole batch back: the
       // requests that already ran in it are lost too, and must fail with the same cause.
@@ -80,7 +107,11 @@ class GroupCommitter {
       for (const p of batch) this.send(failure(p.id, err, 'write'));
       return;
     }
-    const wrote = this.#totalChanges() > this.#changesAtBegin;
+    // Changed rows, and not only claims: fsynced before any answer leaves (header, "Durability").
+    const wrote = this.#totalChanges() > this.#changesAtBegin && !batch.every((p) => p.op === 'claimDue');
+    if (wrote) {
+      try { this.wal.sync(); } catch (err) { this.failStop(err); }
+    }
     for (const p of batch) this.send({ id: p.id, ok: true, result: p.result, wrote });
     const unlink = batch.flatMap((p) => p.fx.unlink);
     if (unlink.length > 0) void removeBodies(this.spoolDir, unlink); // a crash before it ran: the orphan sweep
@@ -119,6 +150,19 @@ function failure(id: number, err: unknown, kind: WorkerErrorKind): WorkerRespons
   return { id, ok: false, kind: err instanceof OpError ? err.kind : kind, message: String(e?.message ?? err), code: e?.code };
 }
 
+/**
+ * A committed batch could not be made durable: tell the main thread why, answer nothing, and end
+ * the thread without running another statement (worker.ts header, "Fail-stop"). Closing the
+ * connections, which the thread's teardown does, is safe: SQLite's checkpoint on close syncs the
+ * WAL first, on its own descriptor, which Linux also reports the error to, so it stops before it
+ * copies anything into the database file.
+ */
+function failStop(port: NonNullable<typeof parentPort>, err: unknown): never {
+  const e = err as { message?: string; code?: string };
+  port.postMessage({ fatal: true, message: `WAL fsync failed after a commit: ${String(e?.message ?? err)}`, code: e?.code } satisfies WorkerFatal);
+  process.exit(1); // in a worker: ends this thread, and the messages already posted are delivered
+}
+
 /** Removes spool files older than the age limit that no live message references. */
 function sweepOrphans(db: Db, cfg: WorkerConfig): number {
   const live = sql(db, 'SELECT completed_at FROM queued_message WHERE id = ?');
@@ -144,7 +188,8 @@ function main(): void {
     return;
   }
   const send = (r: WorkerResponse, transfer: ArrayBuffer[] = []) => port.postMessage(r, transfer);
-  const committer = new GroupCommitter(conns.writer, cfg.spoolDir, send);
+  const wal = new WalSync(`${cfg.dbPath}-wal`);
+  const committer = new GroupCommitter(conns.writer, cfg.spoolDir, wal, send, (err) => failStop(port, err));
   let closed = false;
   // One request, or the requests the main thread made in one turn of its event loop (worker-client.ts), in order.
   port.on('message', (msg: WorkerRequest | WorkerRequest[]) => {
@@ -157,7 +202,8 @@ function main(): void {
       closed = true;
       committer.commit();
       conns.reader.close();
-      conns.writer.close();
+      conns.writer.close(); // the last connection: SQLite checkpoints, syncing the WAL and the database
+      wal.close();
       send({ id: req.id, ok: true, result: null });
       return port.close();
     }

@@ -1,0 +1,163 @@
+// Which commits the database thread fsyncs, and its fail-stop when that fsync fails (worker.ts,
+// "Durability" and "Fail-stop"), on real files:
+//   - a commit that holds a put answers wrote=true (it was fsynced); one that holds only claims
+//     answers wrote=false (it was not: the disk-full recovery must not take it as proof);
+//   - the WAL's descriptor is opened again when the file it names was unlinked (wal-sync.ts);
+//   - in a child process whose fsyncs of `*-wal` fail with EIO (test/helpers/slow-fs.c): a claim
+//     still succeeds (no fsync), a put's batch is answered with no OK (QueueUnavailableError; a
+//     read in the same turn is answered from before that commit),
+//     the thread ends once (`queue.worker_died`, code EIO, onDead called once), every later call
+//     fails the same way and checkWritable says no; a reopen without the fault finds the message
+//     put before it.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import fsSync from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { skipUnless, TOOLS, toolPath } from '../../../test/helpers/require-tool.js';
+import { SlowFs } from '../../../test/helpers/slow-fs.js';
+import { createLogger } from '../../events/log.js';
+import { newQueueId } from '../../message/ids.js';
+import { DEFAULT_BREAKER_POLICY } from '../breaker-rules.js';
+import { DEFAULT_SOFT_BOUNCE_POLICY } from '../event-effects.js';
+import type { NewMessage } from '../store.js';
+import { SqliteQueueStore } from './sqlite-store.js';
+import { WalSync } from './wal-sync.js';
+import { WorkerClient } from './worker-client.js';
+
+const tempDir = () => fs.mkdtemp(path.join(os.tmpdir(), 'postlane-walsync-'));
+const message = (id: string): NewMessage => ({
+  id, mailFrom: 'a@example.org', recipients: ['b@example.com'], size: 4, receivedAt: 1,
+  origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay',
+});
+
+test('sqlite worker: a put answers wrote=true, a claim-only commit wrote=false; what was put survives a reopen', async (t) => {
+  const dataDir = await tempDir();
+  t.after(() => fs.rm(dataDir, { recursive: true, force: true }));
+  await fs.mkdir(path.join(dataDir, 'spool'));
+  const { client } = await WorkerClient.start({
+    dbPath: path.join(dataDir, 'queue.db'), spoolDir: path.join(dataDir, 'spool'), sweepOrphans: false, orphanAgeMs: 60_000,
+    softBounces: DEFAULT_SOFT_BOUNCE_POLICY, breakers: DEFAULT_BREAKER_POLICY,
+  }, (reason) => assert.fail(`the thread died: ${reason}`));
+  let wrote = 0;
+  client.onWrote = () => { wrote++; };
+  const ids = [newQueueId(), newQueueId()];
+  await client.call('put', [message(ids[0]!), 1, new Uint8Array(Buffer.from('one\r\n'))]);
+  assert.equal(wrote, 1, 'a put is fsynced');
+  const jobs = await client.call('claimDue', [{ now: 10, limit: 10, leaseMs: 60_000, owner: 'n1' }]) as unknown[];
+  assert.equal(jobs.length, 1, 'the claim changed rows');
+  assert.equal(wrote, 1, 'a claim-only commit is not fsynced: wrote=false');
+  // a claim and a put in one batch (behind an outstanding read they go to the thread as one message): fsynced, both wrote=true
+  await Promise.all([
+    client.call('counts', []),
+    client.call('put', [message(ids[1]!), 2, new Uint8Array(Buffer.from('two\r\n'))]),
+    client.call('claimDue', [{ now: 10, limit: 10, leaseMs: 60_000, owner: 'n1' }]),
+  ]);
+  assert.equal(wrote, 3);
+  await client.close();
+
+  const reopened = new SqliteQueueStore({ dataDir, logger: createLogger('silent') });
+  await reopened.open();
+  t.after(() => reopened.close());
+  assert.equal((await reopened.getMessage(ids[0]!))?.id, ids[0]);
+  assert.equal((await reopened.getMessage(ids[1]!))?.id, ids[1]);
+});
+
+test('WalSync opens the WAL again when the file it had open was unlinked', async (t) => {
+  const dir = await tempDir();
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  const wal = path.join(dir, 'queue.db-wal');
+  await fs.writeFile(wal, 'first');
+  const sync = new WalSync(wal);
+  t.after(() => sync.close());
+  const openOn = async () => {
+    const links = await Promise.all((await fs.readdir('/proc/self/fd')).map((fd) => fs.readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+    return links.filter((l) => l.startsWith(wal));
+  };
+  sync.sync();
+  assert.deepEqual(await openOn(), [wal]);
+  await fs.rm(wal);
+  await fs.writeFile(wal, 'second');
+  sync.sync();
+  assert.deepEqual(await openOn(), [wal], 'the unlinked file was closed and the new one opened');
+  sync.close();
+  assert.deepEqual(await openOn(), []);
+  assert.equal(fsSync.readFileSync(wal, 'utf8'), 'second');
+});
+
+const skip = await skipUnless(TOOLS.gcc);
+
+// Runs in a child process whose fsyncs the slow-fs library can fail. Prints one JSON line.
+const CHILD = (storeUrl: string, logUrl: string) => `
+import fs from 'node:fs';
+import { PassThrough } from 'node:stream';
+const { SqliteQueueStore } = await import(${JSON.stringify(storeUrl)});
+const { createLogger } = await import(${JSON.stringify(logUrl)});
+const [dataDir, id1, id2, id3] = process.argv.slice(2);
+const out = new PassThrough();
+const lines = [];
+out.on('data', (d) => { for (const l of d.toString().split('\\n')) if (l) lines.push(JSON.parse(l)); });
+let dead = 0;
+const store = new SqliteQueueStore({ dataDir, logger: createLogger('info', out), onDead: () => { dead++; } });
+await store.open();
+const message = (id) => ({ id, mailFrom: 'a@example.org', recipients: ['b@example.com'], size: 4, receivedAt: 1,
+  origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay' });
+const put = async (id) => { const w = store.createBody(id); await w.write(Buffer.from('body')); await w.finish(); await store.put(message(id)); };
+const settle = (p) => p.then((v) => ({ ok: true, v }), (e) => ({ ok: false, code: e.code, text: e.reply?.code }));
+await put(id1);
+fs.writeFileSync(process.env.SLOWFS_CTL, '0 0 -wal\\n');
+const claim = await settle(store.claimDue({ now: Date.now(), limit: 10, leaseMs: 60000, owner: 'n1' }).then((j) => j.length));
+const batch = await Promise.all([settle(put(id2)), settle(put(id3)), settle(store.counts())]);
+const after = await settle(store.counts());
+const writable = await store.checkWritable();
+await new Promise((r) => setImmediate(r));
+console.log(JSON.stringify({ claim, batch, after, writable, dead, died: lines.filter((l) => l.event === 'queue.worker_died') }));
+process.exit(0);
+`;
+
+test('sqlite worker: a failed WAL fsync after COMMIT ends the thread; no request of that batch is answered OK', { skip, timeout: 60_000 }, async (t) => {
+  const disk = await SlowFs.create((await toolPath(TOOLS.gcc))!);
+  t.after(() => disk.cleanup());
+  const dataDir = path.join(disk.dir, 'data');
+  const script = CHILD(new URL('./sqlite-store.js', import.meta.url).href, new URL('../../events/log.js', import.meta.url).href);
+  const ids = [newQueueId(), newQueueId(), newQueueId()];
+  const file = path.join(path.dirname(disk.dir), 'child.mjs');
+  await fs.writeFile(file, script);
+  const child = spawn(process.execPath, [file, dataDir, ...ids], {
+    env: { ...process.env, ...disk.env }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+  const [code] = await new Promise<[number | null]>((resolve) => child.once('exit', (c) => resolve([c])));
+  assert.equal(code, 0, stdout);
+  const r = JSON.parse(stdout.trim().split('\n').pop()!) as {
+    claim: { ok: boolean; v?: number }; batch: { ok: boolean; code?: string; text?: number; v?: unknown }[]; after: { ok: boolean; code?: string; text?: number };
+    writable: { writable: boolean; reason: string }; dead: number; died: { reason: string; code: string | null }[];
+  };
+  const calls = await disk.delayedCalls();
+  assert.ok(calls.some((c) => c.pid === child.pid && c.call === 'fsync-eio'), 'the WAL fsync really failed in the child');
+  assert.deepEqual(r.claim, { ok: true, v: 1 }, 'a claim-only commit is not fsynced, so it still succeeds');
+  const unavailable = { ok: false, code: 'ERR_QUEUE_UNAVAILABLE', text: 451 };
+  assert.deepEqual(r.batch.slice(0, 2), [unavailable, unavailable], 'no request of the failed batch is answered OK');
+  // a read made in the same turn is answered at once, from before the commit: it never sees the batch
+  assert.deepEqual(r.batch[2], { ok: true, v: { queued: 0, deferred: 0, delivering: 1, held: 0, delivered: 0, bounced: 0, expired: 0, suppressed: 0 } });
+  assert.deepEqual(r.after, unavailable, 'and every call after it');
+  assert.equal(r.writable.writable, false);
+  assert.match(r.writable.reason, /WAL fsync failed/);
+  assert.equal(r.dead, 1, 'onDead once');
+  assert.equal(r.died.length, 1, 'one queue.worker_died line');
+  assert.equal(r.died[0]!.code, 'EIO');
+  assert.match(r.died[0]!.reason, /WAL fsync failed after a commit/);
+
+  // a restart, without the fault: the message put before it is there, its claim released
+  await disk.set(0);
+  const store = new SqliteQueueStore({ dataDir, logger: createLogger('silent') });
+  await store.open();
+  t.after(() => store.close());
+  assert.equal((await store.getMessage(ids[0]!))?.id, ids[0]);
+  await store.releaseLeases(null);
+  const jobs = await store.claimDue({ now: Date.now(), limit: 10, leaseMs: 60_000, owner: 'n2' });
+  assert.ok(jobs.some((j) => j.messageId === ids[0]), 'the first message is due again after the restart');
+});
