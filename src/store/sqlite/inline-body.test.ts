@@ -77,36 +77,6 @@ test('inline body: long chunks, short runs and a body sent a byte at a time come
   assert.deepEqual(await fs.readdir(dir), []);
 }));
 
-test('inline body: a short first chunk (the HTTP API writes its whole message at once) costs one buffer of its size, no 16 KiB run', () => withDir(async (dir) => {
-  const registry = new InlineBodies(fakeClock(), MAX_AGE);
-  const message = Buffer.alloc(3_900, 'm');
-  const writers: { id: string; w: InlineBodyWriter }[] = [];
-  const before = process.memoryUsage().arrayBuffers;
-  for (let i = 0; i < 200; i++) {
-    const id = newQueueId();
-    const w = new InlineBodyWriter(dir, id, registry);
-    await w.write(message);
-    writers.push({ id, w });
-  }
-  // 200 x 3,900 bytes copied; a run each would hold 200 x 16 KiB = 3.2 MB until finish
-  assert.ok(process.memoryUsage().arrayBuffers - before < 1024 * 1024, 'no run allocated for a short first chunk');
-  message.fill('x'); // copied at once: the caller's buffer is not kept
-  for (const { id, w } of writers.slice(1)) {
-    await w.finish();
-    const data = registry.take(id)!;
-    assert.equal(data.byteLength, 3_900);
-    assert.equal(data.buffer.byteLength, data.byteLength, 'its own exact-size buffer, transferable');
-    assert.ok(Buffer.from(data).equals(Buffer.alloc(3_900, 'm')));
-  }
-  const { id, w } = writers[0]!;
-  await w.write(Buffer.from(', then more'));
-  await w.write(Buffer.alloc(5_000, 'n'));
-  await w.finish();
-  const data = registry.take(id)!;
-  assert.equal(data.buffer.byteLength, data.byteLength);
-  assert.ok(Buffer.from(data).equals(Buffer.concat([Buffer.alloc(3_900, 'm'), Buffer.from(', then more'), Buffer.alloc(5_000, 'n')])));
-}));
-
 test('inline body: one byte over INLINE_MAX_BYTES spills everything to a spool file, in order', () => withDir(async (dir) => {
   const registry = new InlineBodies(fakeClock(), MAX_AGE);
   const id = newQueueId();

@@ -55,10 +55,7 @@ const RUN_CAPACITY = 16 * 1024;
  * (callers hand over immutable bytes: a socket read's view, which the DKIM tee holds as well);
  * shorter ones are copied into runs of RUN_CAPACITY, so that a client sending its body a byte a
  * segment costs 16 KiB runs, not an object per byte (and a long chunk between short ones does not
- * end a run: the short ones after it go on filling it). A short first chunk is copied into a buffer
- * of its own size instead, which finish() hands over as it is when nothing follows: the HTTP API
- * writes its whole message at once, often just under 4 KiB, and a run cost it a 16 KiB allocation
- * and a second copy (bench/README.md, eleventh session). Doubling one buffer instead cost a 100 KB body
+ * end a run: the short ones after it go on filling it). Doubling one buffer instead cost a 100 KB body
  * 112 KiB of dead buffers on the way, which waited for full collections (bench/README.md, tenth session).
  * Past INLINE_MAX_BYTES it writes what it has to a FileBodyWriter and delegates from then on.
  */
@@ -68,8 +65,6 @@ export class InlineBodyWriter implements BodyWriter {
   #run: Buffer | null = null;
   #runFrom = 0;
   #runLen = 0;
-  /** A short first chunk's copy in a buffer of its own, exactly its size: the body itself if nothing follows. */
-  #first: Buffer | null = null;
   #len = 0;
   #file: FileBodyWriter | null = null;
   #done = false;
@@ -87,10 +82,6 @@ export class InlineBodyWriter implements BodyWriter {
     if (chunk.length >= KEEP_AT_LEAST) {
       this.#endRun();
       this.#chunks.push(chunk);
-    } else if (this.#len === 0 && chunk.length > 0) {
-      this.#first = Buffer.allocUnsafeSlow(chunk.length);
-      this.#first.set(chunk);
-      this.#chunks.push(this.#first);
     } else if (chunk.length > 0) {
       if (!this.#run || this.#runLen + chunk.length > this.#run.length) {
         this.#endRun();
@@ -110,14 +101,11 @@ export class InlineBodyWriter implements BodyWriter {
     this.#done = true;
     if (this.#file) return this.#file.finish();
     this.#endRun();
-    const sole = this.#chunks.length === 1 && this.#chunks[0] === this.#first ? this.#first : null;
-    const body = sole ? new Uint8Array(sole.buffer) : new Uint8Array(new ArrayBuffer(this.#len));
-    if (!sole) {
-      let at = 0;
-      for (const c of this.#chunks) { body.set(c, at); at += c.length; }
-    }
+    const body = new Uint8Array(new ArrayBuffer(this.#len));
+    let at = 0;
+    for (const c of this.#chunks) { body.set(c, at); at += c.length; }
     this.#chunks = [];
-    this.#run = this.#first = null;
+    this.#run = null;
     this.registry.add(this.id, body);
     return Promise.resolve();
   }
@@ -125,7 +113,7 @@ export class InlineBodyWriter implements BodyWriter {
   async abort(): Promise<void> {
     this.#done = true;
     this.#chunks = [];
-    this.#run = this.#first = null;
+    this.#run = null;
     this.registry.delete(this.id);
     await this.#file?.abort();
   }
