@@ -6,10 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import MimeNode from 'nodemailer/lib/mime-node';
 import { hasLongerLines as nodemailerHasLongerLines } from 'nodemailer/lib/mime-funcs';
 import { assertParsesBack, parseBackMail } from '../../../test/helpers/mime-parse-back.js';
-import { buildSimpleMessage, hasLongerLines, transferEncodingOf, type SimpleMail } from './mime-simple.js';
+import { buildSimpleMessage, hasLongerLines, type SimpleMail } from './mime-simple.js';
 
 const BOUNDARY = '0123456789abcdef';
 const base: SimpleMail = {
@@ -102,15 +101,4 @@ test('two messages get different boundaries', () => {
   const mail = { ...base, html: '<p>x</p>' };
   const boundary = (b: Buffer | null) => /boundary="([^"]+)"/.exec(b!.toString('latin1'))?.[1];
   assert.notEqual(boundary(buildSimpleMessage(mail)), boundary(buildSimpleMessage(mail)));
-});
-
-test('transferEncodingOf answers as MimeNode.getTransferEncoding() for text content', () => {
-  const viaNode = (s: string) => { const n = new MimeNode('text/plain'); n.setContent(s); return n.getTransferEncoding(); };
-  const cases = ['short', 'Thanks! '.repeat(200), '1234 '.repeat(40), `${'-'.repeat(90)}\r\nx`, `${'9'.repeat(80)}`, 'é'.repeat(100), `${'a'.repeat(80)}é`,
-    `${'é'.repeat(50)}${'ab'.repeat(30)}`, `${'\u0001'.repeat(40)}${'a'.repeat(41)}`, 'x\u0000'.repeat(60), '\t'.repeat(100), 'Z'];
-  for (const s of cases) assert.equal(transferEncodingOf(s), viaNode(s), JSON.stringify(s.slice(0, 40)));
-  fc.assert(fc.property(fc.array(fc.constantFrom('a', 'Z', '1', ' ', '.', '\t', '\r\n', '\n', 'é', '€', '\u0007', '😀', '9'.repeat(40), 'word '.repeat(20)), { minLength: 1, maxLength: 80 }), (parts) => {
-    const s = parts.join('');
-    assert.equal(transferEncodingOf(s), viaNode(s));
-  }), { numRuns: 3000 });
 });

@@ -70,17 +70,9 @@ export function hasLongerLines(s: string): boolean {
   return false;
 }
 
-/**
- * MimeNode.getTransferEncoding() for a text part whose content is a non-empty string. For plain
- * text with a long line its _getTextEncoding() counts, code unit by code unit, the characters
- * isPlainText's expression looks for (none here) against the Latin letters, and picks Q when the
- * letters are more: for plain text, when there is one. One regular-expression test answers that;
- * the count was the largest JS cost left in composing an API message (bench/README.md, eleventh session).
- */
-export function transferEncodingOf(content: string): '7bit' | 'quoted-printable' | 'base64' {
-  const plain = isPlainText(content);
-  if (plain && !hasLongerLines(content)) return '7bit';
-  if (plain) return /[A-Za-z]/.test(content) ? 'quoted-printable' : 'base64';
+/** MimeNode.getTransferEncoding() for a text part whose content is a non-empty string. */
+function transferEncodingOf(content: string): '7bit' | 'quoted-printable' | 'base64' {
+  if (isPlainText(content) && !hasLongerLines(content)) return '7bit';
   return encoder._getTextEncoding(content) === 'Q' ? 'quoted-printable' : 'base64';
 }
 
