@@ -158,9 +158,9 @@ const CRLF = Buffer.from('\r\n', 'latin1');
  * before CRLF, the only things that make mailauth's RelaxedHash rewrite a line (fixLineBuffer) once
  * bare LFs are ruled out. Then what it hashes is the body up to its last byte that is neither CR nor
  * LF (the empty lines at the end are dropped), and CRLF after it when anything was hashed. Its
- * per-byte loop over the body was about 1.5 % of the HTTP API's instructions a message; three native
- * searches and one update replace it (bench/README.md, eleventh session). test/domains/dkim-sign.test.ts
- * compares the two over generated bodies.
+ * per-byte loop over the body was 16 % of the HTTP API's program instructions a message (callgrind,
+ * baseline code) and ~18 µs a 3.6 KB body with TurboFan; native searches and one update replace it
+ * (bench/README.md, eleventh session). test/domains/dkim-sign.test.ts compares the two over generated bodies.
  */
 export function relaxedBodyHashAsIs(body: Buffer): string | null {
   if (body.indexOf(0x09) >= 0 || body.indexOf('  ', 0, 'latin1') >= 0 || body.indexOf(' \r\n', 0, 'latin1') >= 0 || hasBareLf(body)) return null;
