@@ -11,10 +11,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { dkimVerify, type DKIMSignOptions } from 'mailauth';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
+import { dkimBody } from 'mailauth/lib/dkim/body/index.js';
+import fc from 'fast-check';
 import { Readable } from 'node:stream';
 import { createResolver } from '../../src/delivery/resolver.js';
 import { generateDkimKey, type KeyMaterial } from '../../src/domains/dkim-keys.js';
-import { signMessage, SIGNED_HEADERS, type Canonicalization, type SigningKey } from '../../src/domains/dkim-sign.js';
+import { relaxedBodyHashAsIs, signMessage, SIGNED_HEADERS, type Canonicalization, type SigningKey } from '../../src/domains/dkim-sign.js';
 import { dkimRecordValue } from '../../src/domains/dkim-keys.js';
 import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 
@@ -233,5 +235,31 @@ describe('signMessage (mailauth dkimSign) verified through DNS by mailauth and p
       { code: 'ERR_DKIM_SIGN' });
     await assert.rejects(signMessage(Buffer.from(MESSAGE), { domain: DOMAIN, keys: [{ selector: 'x', algorithm: 'rsa', privateKey: ed.privateKey }] }),
       { code: 'ERR_DKIM_SIGN' }, 'algorithm must match the key');
+  });
+});
+
+describe('relaxedBodyHashAsIs (the relaxed body hash without mailauth\'s per-byte pass)', () => {
+  const viaMailauth = (body: Buffer) => { const h = dkimBody('relaxed', 'sha256', false); h.update(body); return h.digest('base64'); };
+
+  it('gives mailauth\'s relaxed body hash for a body it leaves as is, and null for one it rewrites', () => {
+    const asIs = ['Thanks! '.repeat(200).trimEnd(), 'line\r\n', 'line\r\n\r\n\r\n', 'a\r\n\r\nb', 'no line break at the end', 'ends in a space ',
+      'ends in CR\r', ' leading space\r\n', 'lone CR\rinside\r\n', 'space then CR CR LF \r\r\nx', '\r\n\r\n', '\r', 'x', '=\r\n=20\r\n'];
+    for (const s of asIs) {
+      const body = Buffer.from(s, 'latin1');
+      assert.equal(relaxedBodyHashAsIs(body), viaMailauth(body), JSON.stringify(s));
+    }
+    for (const s of ['tab\there\r\n', 'two  spaces\r\n', 'space before CRLF \r\nx', 'bare\nLF\r\n', '\nstarts with LF']) {
+      assert.equal(relaxedBodyHashAsIs(Buffer.from(s, 'latin1')), null, JSON.stringify(s));
+    }
+  });
+
+  it('agrees with mailauth over generated bodies', () => {
+    let taken = 0;
+    fc.assert(fc.property(fc.array(fc.constantFrom('a', 'Z', ' ', '  ', '\t', '\r', '\n', '\r\n', '=20', 'é', 'word', 'x'.repeat(90)), { maxLength: 200 }), (parts) => {
+      const body = Buffer.from(parts.join(''), 'utf8');
+      const fast = relaxedBodyHashAsIs(body);
+      if (fast !== null) { taken++; assert.equal(fast, viaMailauth(body)); }
+    }), { numRuns: 3000 });
+    assert.ok(taken > 100, `the fast path taken ${taken} times of 3,000`);
   });
 });

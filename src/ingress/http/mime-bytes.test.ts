@@ -4,11 +4,12 @@
 // with stream content gives null (the caller builds it with MimeNode).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Transform } from 'node:stream';
 import fc from 'fast-check';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { assertParsesBack, parseBackMail } from '../../../test/helpers/mime-parse-back.js';
-import { buildMimeBytes } from './mime-bytes.js';
+import { Encoder as QpEncoder } from 'nodemailer/lib/qp';
+import { buildMimeBytes, encodeAll, encodeQuotedPrintableText } from './mime-bytes.js';
 
 type Mail = ConstructorParameters<typeof MailComposer>[0];
 
@@ -70,4 +71,29 @@ test('a tree with stream content is left to MimeNode.build', () => {
   stream.end('streamed');
   assert.equal(buildMimeBytes(new MailComposer({ ...base, text: stream }).compile()), null);
   assert.equal(buildMimeBytes(new MailComposer({ ...base, text: 'x', newline: 'unix' }).compile()), null);
+});
+
+test('encodeQuotedPrintableText: the QP encoder\'s bytes for text it leaves literal, with held-back trailing whitespace; null where it escapes', () => {
+  const viaEncoder = (b: Buffer) => Buffer.concat(encodeAll(new QpEncoder({ binary: false }) as unknown as Transform, b)).toString('latin1');
+  const cases = ['Thanks! '.repeat(200), `<p>${'Thanks! '.repeat(200)}</p>`, 'short', 'x'.repeat(76), 'x'.repeat(77), 'a '.repeat(100),
+    `${'word '.repeat(40)}w\r\n${'more\t'.repeat(30)}x`, 'line one\nline two\r\nline three\rend', ' ', '\t\t', 'ends in a tab\t', `${'y'.repeat(75)} \t `,
+    `${'z'.repeat(150)}\r\n\r\n`, '<>?@[]^_`{|}~!"#$%&\'()*+,-./0123456789:;'];
+  for (const s of cases) {
+    const b = Buffer.from(s, 'latin1');
+    const fast = encodeQuotedPrintableText(b);
+    assert.ok(fast, JSON.stringify(s.slice(0, 40)));
+    assert.equal(fast.toString('latin1'), viaEncoder(b), JSON.stringify(s.slice(0, 40)));
+  }
+  for (const s of ['a=b', 'café', 'tab before break\t\r\nx', 'space before break \nx', 'nul\u0000', '\u007f']) {
+    assert.equal(encodeQuotedPrintableText(Buffer.from(s, 'utf8')), null, JSON.stringify(s));
+  }
+  assert.equal(encodeQuotedPrintableText(Buffer.alloc(0)), null);
+  assert.equal(encodeQuotedPrintableText(Buffer.alloc(64 * 1024 + 1, 'a')), null, 'over one of the encoder\'s slices');
+  let taken = 0;
+  fc.assert(fc.property(fc.array(fc.constantFrom('a', 'Z', ' ', '\t', '\r', '\n', '\r\n', '.', ',', '!', '?', '~', 'word', 'x'.repeat(80)), { maxLength: 300 }), (parts) => {
+    const b = Buffer.from(parts.join(''), 'utf8');
+    const fast = encodeQuotedPrintableText(b);
+    if (fast) { taken++; assert.equal(fast.toString('latin1'), viaEncoder(b)); }
+  }), { numRuns: 2000 });
+  assert.ok(taken > 200, `the fast path taken ${taken} times of 2,000`);
 });

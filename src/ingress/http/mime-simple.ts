@@ -14,7 +14,7 @@ import MimeNode from 'nodemailer/lib/mime-node';
 import { buildHeaderValue, foldLines, isPlainText } from 'nodemailer/lib/mime-funcs';
 import { Encoder as Base64Encoder } from 'nodemailer/lib/base64';
 import { Encoder as QpEncoder } from 'nodemailer/lib/qp';
-import { encodeAll, finishMessage } from './mime-bytes.js';
+import { encodeAll, encodeQuotedPrintableText, finishMessage } from './mime-bytes.js';
 
 export interface SimpleMailbox { name: string; address: string }
 
@@ -90,7 +90,8 @@ interface TextPart { typeLine: string; transferEncoding: string; body: Buffer[] 
 function textPart(subtype: 'plain' | 'html', content: string): TextPart {
   const transferEncoding = transferEncodingOf(content);
   const bytes = Buffer.from(content, 'utf8');
-  const body = transferEncoding === '7bit' ? [bytes]
+  const quoted = transferEncoding === 'quoted-printable' ? encodeQuotedPrintableText(bytes) : null;
+  const body = transferEncoding === '7bit' ? [bytes] : quoted ? [quoted]
     : encodeAll((transferEncoding === 'base64' ? new Base64Encoder() : new QpEncoder({ binary: false })) as unknown as Transform, bytes);
   return { typeLine: contentTypeLine(`text/${subtype}`, { charset: 'utf-8' }), transferEncoding, body };
 }
