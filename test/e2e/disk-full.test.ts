@@ -14,10 +14,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { pino } from 'pino';
-import { loadConfig } from '../../src/config/load.js';
-import { openStore } from '../../src/store/open-store.js';
-import { call, seedTenant } from '../helpers/api-fixture.js';
+import { call, seedAcme } from '../helpers/api-fixture.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';
 import { SmallFs, smallFsSkip } from '../helpers/small-fs.js';
@@ -46,11 +43,7 @@ test('disk full while deliveries finish: 4xx intake, not ready, no duplicate, re
     dns: { servers: [`127.0.0.1:${dns.port}`] },
     delivery: { port: mx.port, pollInterval: '200ms', leaseTime: LEASE },
   });
-  assert.equal((await relay.cli(['users', 'add', 'app', '--password', 'app-password', '--domain', 'acme.test'])).code, 0);
-  const admin = await openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
-  await admin.open();
-  const tenant = await seedTenant(admin, { account: 'acme', domains: ['acme.test'], keys: { app: ['send'] } });
-  await admin.close();
+  const tenant = await seedAcme(relay);
   await relay.start();
   const r = relay;
   const base = `http://127.0.0.1:${r.port('http')}`;

@@ -17,10 +17,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { pino } from 'pino';
-import { loadConfig } from '../../src/config/load.js';
-import { openStore } from '../../src/store/open-store.js';
-import { call, seedTenant, type Tenant } from '../helpers/api-fixture.js';
+import { call, seedAcme } from '../helpers/api-fixture.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { PgInstance } from '../helpers/pg-instance.js';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';
@@ -63,11 +60,7 @@ async function scenario(t: test.TestContext, store: 'sqlite' | 'postgres') {
     relay = await RelayProcess.create({ dataDir: path.join(disk.dir, 'data'), dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery });
     relay.env = disk.env;
   }
-  assert.equal((await relay.cli(['users', 'add', 'app', '--password', 'app-password', '--domain', 'acme.test'])).code, 0);
-  const admin = await openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
-  await admin.open();
-  const tenant: Tenant = await seedTenant(admin, { account: 'acme', domains: ['acme.test'], keys: { app: ['send'] } });
-  await admin.close();
+  const tenant = await seedAcme(relay);
   await relay.start();
   const r = relay;
   const base = `http://127.0.0.1:${r.port('http')}`;

@@ -5,6 +5,10 @@ import { newSendingDomain } from '../../src/domains/sending-domain.js';
 import { dkimRecords } from '../../src/domains/dns-records.js';
 import type { ApiScope } from '../../src/store/platform-store.js';
 import type { QueueStore } from '../../src/store/store.js';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config/load.js';
+import { openStore } from '../../src/store/open-store.js';
+import type { RelayProcess } from './relay-process.js';
 
 export interface Tenant {
   account: string;
@@ -32,6 +36,23 @@ export async function seedTenant(store: QueueStore, opts: {
     tokens[label] = token;
   }
   return { account: opts.account, tokens, dkim };
+}
+
+/**
+ * Before `relay.start()`: the SMTP user app (password app-password, sending as acme.test) made by
+ * the CLI, and the API tenant acme (acme.test, an Ed25519 key, a send key "app") written into the
+ * relay's own store.
+ */
+export async function seedAcme(relay: RelayProcess): Promise<Tenant> {
+  const made = await relay.cli(['users', 'add', 'app', '--password', 'app-password', '--domain', 'acme.test']);
+  if (made.code !== 0) throw new Error(`users add app: exit ${made.code}`);
+  const admin = await openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
+  await admin.open();
+  try {
+    return await seedTenant(admin, { account: 'acme', domains: ['acme.test'], keys: { app: ['send'] } });
+  } finally {
+    await admin.close();
+  }
 }
 
 export interface ApiAnswer { status: number; headers: Headers; body: any; text: string }
