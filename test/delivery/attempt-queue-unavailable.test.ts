@@ -31,14 +31,17 @@ describe('SmtpAttempt: queue store unavailable', () => {
   before(async () => { mx = await startReceiver({ host: '127.0.0.2' }); });
   after(() => mx.close());
 
-  for (const [how, readMessage] of [
-    ['readMessage rejects (a body held in the store)', () => new Promise<never>((_, reject) => setTimeout(() => reject(new QueueUnavailableError('queue bodySource failed: database unavailable')), 20))],
-    ['the spool stream fails during DATA', async () => failingBody(new QueueUnavailableError('queue body file unreadable: database unavailable'))],
+  const down = () => new QueueUnavailableError('queue bodySource failed: database unavailable');
+  const unused = () => { throw new Error('not this read'); };
+  for (const [how, store, size] of [
+    ['readMessage rejects (a small message, read whole)', { readMessage: () => new Promise<never>((_, reject) => setTimeout(() => reject(down()), 20)), readBody: unused }, 100],
+    ['readMessage gives a spool stream that fails during DATA', { readMessage: async () => failingBody(down()), readBody: unused }, 100],
+    ['a large message\'s stream fails during DATA', { readMessage: unused, readBody: () => failingBody(down()) }, 100_000],
   ] as const) {
     it(`reports queueUnavailable and delivers nothing: ${how}`, async () => {
       const pool = new ConnectionPool({ config });
-      const attempt = new SmtpAttempt({ pool, store: { readMessage } });
-      const a = await attempt.run(message, target(mx));
+      const attempt = new SmtpAttempt({ pool, store });
+      const a = await attempt.run({ ...message, size }, target(mx));
       pool.closeAll();
       assert.equal((a.queueUnavailable as { code?: string } | undefined)?.code, 'ERR_QUEUE_UNAVAILABLE');
       assert.equal(a.hostFailure?.status, '4.3.0', 'no decision by the host');
@@ -49,7 +52,7 @@ describe('SmtpAttempt: queue store unavailable', () => {
 
   it('another body failure stays an ordinary host failure', async () => {
     const pool = new ConnectionPool({ config });
-    const attempt = new SmtpAttempt({ pool, store: { readMessage: async () => failingBody(new Error('disk on fire')) } });
+    const attempt = new SmtpAttempt({ pool, store: { readMessage: async () => failingBody(new Error('disk on fire')), readBody: () => failingBody(new Error('disk on fire')) } });
     const a = await attempt.run(message, target(mx));
     pool.closeAll();
     assert.equal(a.queueUnavailable, undefined);

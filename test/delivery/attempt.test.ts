@@ -2,6 +2,7 @@
 // RSET, a broken cached session retried on a fresh one, TLS policies and the plaintext fallback.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { loadConfig } from '../../src/config/load.js';
 import { SmtpAttempt, type AttemptMessage } from '../../src/delivery/attempt.js';
 import { ConnectionPool, type SessionTarget } from '../../src/delivery/connection-pool.js';
@@ -9,7 +10,7 @@ import type { TlsLevel } from '../../src/delivery/tls-policy.js';
 import { startReceiver, type Receiver, type SmtpReply } from '../helpers/smtp-receiver.js';
 
 const BODY = Buffer.from('Subject: hi\r\n\r\nbody\r\n');
-const store = { readMessage: async () => Buffer.from(BODY) };
+const store = { readMessage: async () => Buffer.from(BODY), readBody: () => Readable.from([BODY]) };
 const config = loadConfig({ env: {}, overrides: { hostname: 'relay.test', 'delivery.connectTimeout': '3s', 'delivery.commandTimeout': '5s', 'delivery.idleConnectionTimeout': '5s' } });
 
 const message = (recipients: string[]): AttemptMessage => ({ messageId: 'M1', mailFrom: 'a@sender.test', size: BODY.length, recipients });
@@ -54,6 +55,24 @@ describe('SmtpAttempt', () => {
     assert.equal(ok.sessions - before, 1);
     assert.ok(ok.messages.slice(-2).every((m) => m.body.equals(BODY) && m.tls));
     pool.closeAll();
+  });
+
+  it('streams a message over 32 KiB (readBody) and reads a smaller one whole (readMessage)', async () => {
+    const large = Buffer.concat([Buffer.from('Subject: large\r\n\r\n'), Buffer.from('line of text\r\n'.repeat(3000))]);
+    const reads: string[] = [];
+    const both = {
+      readMessage: async () => { reads.push('whole'); return Buffer.from(BODY); },
+      readBody: () => { reads.push('stream'); return Readable.from([large.subarray(0, 10_000), large.subarray(10_000)]); },
+    };
+    const pool = new ConnectionPool({ config });
+    const attempt = new SmtpAttempt({ pool, store: both });
+    const a = await attempt.run({ ...message(['x@example.test']), size: large.length }, target(ok));
+    const b = await attempt.run(message(['y@example.test']), target(ok));
+    pool.closeAll();
+    assert.deepEqual([a.recipients[0]!.outcome, b.recipients[0]!.outcome], ['delivered', 'delivered']);
+    assert.deepEqual(reads, ['stream', 'whole']);
+    assert.ok(ok.messages.at(-2)!.body.equals(large));
+    assert.ok(ok.messages.at(-1)!.body.equals(BODY));
   });
 
   it('retries once on a fresh session when the cached one turns out to be broken', async () => {

@@ -8,6 +8,7 @@
 // The body and its final "." leave in one write (the socket is corked for that turn).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import net from 'node:net';
 import { loadConfig } from '../../src/config/load.js';
 import { SmtpAttempt, type AttemptMessage } from '../../src/delivery/attempt.js';
@@ -15,7 +16,7 @@ import { ConnectionPool, type SessionTarget } from '../../src/delivery/connectio
 
 const BODY = Buffer.from('Subject: hi\r\n\r\nbody line\r\n.starts with a dot\r\n');
 const STUFFED = Buffer.from('Subject: hi\r\n\r\nbody line\r\n..starts with a dot\r\n');
-const store = { readMessage: async () => Buffer.from(BODY) };
+const store = { readMessage: async () => Buffer.from(BODY), readBody: () => Readable.from([BODY]) };
 const config = loadConfig({ env: {}, overrides: { hostname: 'relay.test', 'delivery.connectTimeout': '3s', 'delivery.commandTimeout': '5s', 'delivery.idleConnectionTimeout': '5s' } });
 
 /** A command line as the MX read it, and how many replies of the transaction it had written before the read that carried it. */
