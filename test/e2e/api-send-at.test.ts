@@ -45,7 +45,11 @@ test('send_at: the message waits until then, then is delivered; an unscheduled o
   assert.ok(unscheduled.receivedAt <= later.receivedAt, 'the unscheduled message was not held back with it');
 
   // The relay's own record: no attempt before send_at, one delivery after it.
-  const show = JSON.parse(await cli('queue', 'show', scheduled.body.id, '--json')) as { attempts: { at: number; status: string }[] };
+  // (the result is recorded just after the receiver's 250: wait for it)
+  const show = await eventually(async () => {
+    const s = JSON.parse(await cli('queue', 'show', scheduled.body.id, '--json')) as { attempts: { at: number; status: string }[] };
+    return s.attempts.at(-1)?.status === 'delivered' ? s : null;
+  }, 30_000, 200);
   assert.ok(show.attempts.length >= 1);
   assert.ok(show.attempts.every((a) => a.at >= sendAt), `attempts at ${show.attempts.map((a) => a.at - sendAt).join(', ')} ms from send_at`);
   assert.equal(show.attempts.at(-1)!.status, 'delivered');

@@ -103,10 +103,13 @@ test('swaks submits over STARTTLS + AUTH; the MX receives the exact envelope and
   const parsed = await simpleParser(got.body);
   assert.ok(parsed.messageId, 'a Message-ID exists');
   assert.ok(parsed.date, 'a Date exists');
-  const show = await relay.cli(['queue', 'show', id!, '--json']);
-  assert.equal(show.code, 0, show.stderr);
-  const view = JSON.parse(show.stdout);
-  assert.equal(view.recipients[0].state, 'delivered');
+  // the result is recorded just after the receiver's 250 (which follows its copy): wait for it
+  const view = await eventually(async () => {
+    const show = await relay.cli(['queue', 'show', id!, '--json']);
+    assert.equal(show.code, 0, show.stderr);
+    const v = JSON.parse(show.stdout);
+    return v.recipients[0].state === 'delivered' ? v : null;
+  }, 20_000, 200);
   assert.equal(view.attempts[0].status, 'delivered');
 });
 
@@ -160,7 +163,10 @@ test('4xx from the receiver: deferred, retried with backoff, then delivered', as
   const id = queueIdOf(await sub.send('alice@example.com', ['gina@flaky.test'], `Subject: ${marker}\r\n\r\n${marker}\r\n`));
   sub.close();
   await eventually(() => findMessage(mx2, marker), 20_000);
-  const view = JSON.parse((await relay.cli(['queue', 'show', id!, '--json'])).stdout);
+  const view = await eventually(async () => {
+    const v = JSON.parse((await relay.cli(['queue', 'show', id!, '--json'])).stdout);
+    return v.attempts.at(-1)?.status === 'delivered' ? v : null;
+  }, 20_000, 200);
   assert.deepEqual(view.attempts.map((a: { status: string }) => a.status), ['deferred', 'deferred', 'delivered']);
   assert.match(view.attempts[0].response, /451/);
 });
