@@ -47,7 +47,8 @@ const WAITING_BROADCAST = waiting('broadcast');
 // claim locks only what it leases, and a group another claimer is leasing (locked) or has leased
 // (committed: the re-check on the newest row version fails) is passed over for the next candidate.
 // The candidates are unnested WITH ORDINALITY and nothing sorts them: the nested loop keeps the
-// array's order (an ORDER BY over the LATERAL would lock every candidate before sorting).
+// array's order (an ORDER BY over the LATERAL would lock every candidate before sorting). The
+// update finds the locked rows by primary key (= ANY of one array: never a scan of the table).
 const LEASE = prepared('claim_lease_next', `WITH picked AS (
                  SELECT l.ids FROM unnest($4::text[], $5::text[]) WITH ORDINALITY AS c (message_id, domain, ord)
                  CROSS JOIN LATERAL (SELECT array_agg(x.id) AS ids FROM (
@@ -59,7 +60,7 @@ const LEASE = prepared('claim_lease_next', `WITH picked AS (
                  WHERE l.ids IS NOT NULL
                  LIMIT $6)
                UPDATE recipient SET state = 'delivering', lease_owner = $1, lease_until = $2, updated_at = $3
-               WHERE id IN (SELECT unnest(ids) FROM picked)
+               WHERE id = ANY (ARRAY(SELECT unnest(ids) FROM picked))
                RETURNING id, message_id, domain, address, attempts, held_ms`);
 /** Candidates handed to the lease per job asked for: room to pass over groups other claimers took since the walks read them. */
 const CANDIDATES_PER_JOB = 4;
