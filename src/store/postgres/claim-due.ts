@@ -1,12 +1,12 @@
 // claimDue for PostgreSQL: leases due work as (message, domain) jobs in one transaction, safe with
 // any number of nodes claiming at once. Ordered index walks — 'delivering' recipients whose lease
 // expired by lease_until, then waiting transactional recipients, then waiting broadcast ones, by
-// next_attempt_at (recipient_due_stream) — lock candidate rows FOR UPDATE OF r SKIP LOCKED (the
-// message row is only read: recordResults locks it), so concurrent claimers take different work
-// instead of queueing behind each other; claim-order.ts hands the groups out transactional first
-// and accounts in turn. Groups an open circuit breaker holds are parked 'held' (breaker-ops.ts);
-// every due recipient of each other chosen group is flipped to 'delivering' under the new lease
-// (again SKIP LOCKED: a row another claimer holds is its, not ours).
+// next_attempt_at (recipient_due_stream) — only read (no lock): claim-order.ts orders the groups
+// they found, transactional first and accounts in turn, up to 4 × limit candidates. Groups an open
+// circuit breaker holds are parked 'held' (breaker-ops.ts); the lease then takes the first `limit`
+// other candidates nobody else holds, locking each one's due rows FOR UPDATE SKIP LOCKED in turn,
+// so a claim locks only what it leases and concurrent claimers take different work instead of
+// one locking the window the others read (bench/README.md, twelfth session, helper pgclaim).
 import { holdingBreaker, sendingDomainOf } from '../breaker-rules.js';
 import { FAIR_SCAN, fairOrder, TIER, type DueGroup } from '../claim-order.js';
 import type { DeliveryJob } from '../store.js';
