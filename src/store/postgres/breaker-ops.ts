@@ -168,10 +168,13 @@ export async function openBreakers(c: Conn): Promise<Pick<Breaker, 'id' | 'scope
 /** Parks claimed groups' due recipients under open breakers: 'held', no due time, the breaker named. */
 export async function holdGroups(c: Conn, held: { messageId: string; domain: string; breakerId: number }[], now: number): Promise<void> {
   if (held.length === 0) return;
+  // SKIP LOCKED: a row another claimer is leasing or holding is its (the claim's walks only read).
   await c.query(`UPDATE recipient r SET state = 'held', next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL, breaker_id = h.b, updated_at = $4
-                 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS h (m, d, b)
-                 WHERE r.message_id = h.m AND r.domain = h.d
-                   AND ((r.state IN ('queued', 'deferred') AND r.next_attempt_at <= $4) OR (r.state = 'delivering' AND r.lease_until < $4))`,
+                 FROM (SELECT r2.id, h2.b FROM recipient r2 JOIN unnest($1::text[], $2::text[], $3::bigint[]) AS h2 (m, d, b)
+                         ON r2.message_id = h2.m AND r2.domain = h2.d
+                       WHERE (r2.state IN ('queued', 'deferred') AND r2.next_attempt_at <= $4) OR (r2.state = 'delivering' AND r2.lease_until < $4)
+                       FOR UPDATE OF r2 SKIP LOCKED) AS h
+                 WHERE r.id = h.id`,
   [held.map((h) => h.messageId), held.map((h) => h.domain), held.map((h) => h.breakerId), now]);
 }
 

@@ -1,12 +1,12 @@
 // claimDue for PostgreSQL: leases due work as (message, domain) jobs in one transaction, safe with
 // any number of nodes claiming at once. Ordered index walks — 'delivering' recipients whose lease
 // expired by lease_until, then waiting transactional recipients, then waiting broadcast ones, by
-// next_attempt_at (recipient_due_stream) — lock candidate rows FOR UPDATE OF r SKIP LOCKED (the
-// message row is only read: recordResults locks it), so concurrent claimers take different work
-// instead of queueing behind each other; claim-order.ts hands the groups out transactional first
-// and accounts in turn. Groups an open circuit breaker holds are parked 'held' (breaker-ops.ts);
-// every due recipient of each other chosen group is flipped to 'delivering' under the new lease
-// (again SKIP LOCKED: a row another claimer holds is its, not ours).
+// next_attempt_at (recipient_due_stream) — only read (no lock): claim-order.ts orders the groups
+// they found, transactional first and accounts in turn, up to 4 × limit candidates. Groups an open
+// circuit breaker holds are parked 'held' (breaker-ops.ts); the lease then takes the first `limit`
+// other candidates nobody else holds, locking each one's due rows FOR UPDATE SKIP LOCKED in turn,
+// so a claim locks only what it leases and concurrent claimers take different work instead of
+// one locking the window the others read (bench/README.md, twelfth session, helper pgclaim).
 import { holdingBreaker, sendingDomainOf } from '../breaker-rules.js';
 import { FAIR_SCAN, fairOrder, TIER, type DueGroup } from '../claim-order.js';
 import type { DeliveryJob } from '../store.js';
@@ -34,20 +34,36 @@ const COLUMNS = 'r.message_id, r.domain, m.account, m.mail_from, m.stream';
 // against 0.08 ms on recipient_due_stream).
 const EXPIRED = prepared('claim_expired', `SELECT ${COLUMNS}, r.lease_until AS due_at FROM recipient r JOIN queued_message m ON m.id = r.message_id
                  WHERE r.state = 'delivering' AND r.lease_until < $1 AND ${NOT_EXCLUDED}
-                 ORDER BY r.lease_until LIMIT $3 FOR UPDATE OF r SKIP LOCKED`);
+                 ORDER BY r.lease_until LIMIT $3`);
 const waiting = (stream: 'transactional' | 'broadcast'): Prepared => prepared(`claim_waiting_${stream}`, `SELECT ${COLUMNS}, r.next_attempt_at AS due_at
                  FROM recipient r JOIN queued_message m ON m.id = r.message_id
                  WHERE r.stream = '${stream}' AND r.state IN ('queued', 'deferred') AND r.next_attempt_at <= $1 AND ${NOT_EXCLUDED}
-                 ORDER BY r.next_attempt_at LIMIT $3 FOR UPDATE OF r SKIP LOCKED`);
+                 ORDER BY r.next_attempt_at LIMIT $3`);
 const WAITING_TRANSACTIONAL = waiting('transactional');
 const WAITING_BROADCAST = waiting('broadcast');
-const LEASE = prepared('claim_lease', `UPDATE recipient SET state = 'delivering', lease_owner = $1, lease_until = $2, updated_at = $3
-               WHERE id IN (SELECT id FROM recipient
-                            WHERE (message_id, domain) IN (SELECT * FROM unnest($4::text[], $5::text[]))
-                              AND ((state IN ('queued', 'deferred') AND next_attempt_at <= $3)
-                                   OR (state = 'delivering' AND lease_until < $3))
-                            FOR UPDATE SKIP LOCKED)
+// The lease: candidate groups in claim order ($4/$5, fairOrder's order, $6 of them wanted). Each
+// candidate's due rows are locked FOR UPDATE SKIP LOCKED in turn (the LATERAL, under the CTE's
+// LIMIT: the nested loop over the candidates stops at the $6th group that had a row for us), so a
+// claim locks only what it leases, and a group another claimer is leasing (locked) or has leased
+// (committed: the re-check on the newest row version fails) is passed over for the next candidate.
+// The candidates are unnested WITH ORDINALITY and nothing sorts them: the nested loop keeps the
+// array's order (an ORDER BY over the LATERAL would lock every candidate before sorting). The
+// update finds the locked rows by primary key (= ANY of one array: never a scan of the table).
+const LEASE = prepared('claim_lease_next', `WITH picked AS (
+                 SELECT l.ids FROM unnest($4::text[], $5::text[]) WITH ORDINALITY AS c (message_id, domain, ord)
+                 CROSS JOIN LATERAL (SELECT array_agg(x.id) AS ids FROM (
+                     SELECT r.id FROM recipient r
+                     WHERE r.message_id = c.message_id AND r.domain = c.domain
+                       AND ((r.state IN ('queued', 'deferred') AND r.next_attempt_at <= $3)
+                            OR (r.state = 'delivering' AND r.lease_until < $3))
+                     FOR UPDATE OF r SKIP LOCKED) AS x) AS l
+                 WHERE l.ids IS NOT NULL
+                 LIMIT $6)
+               UPDATE recipient SET state = 'delivering', lease_owner = $1, lease_until = $2, updated_at = $3
+               WHERE id = ANY (ARRAY(SELECT unnest(ids) FROM picked))
                RETURNING id, message_id, domain, address, attempts, held_ms`);
+/** Candidates handed to the lease per job asked for: room to pass over groups other claimers took since the walks read them. */
+const CANDIDATES_PER_JOB = 4;
 
 /** Runs inside the caller's transaction. */
 export async function claimDue(c: Conn, opts: ClaimOptions): Promise<DeliveryJob[]> {
@@ -71,7 +87,9 @@ export async function claimDue(c: Conn, opts: ClaimOptions): Promise<DeliveryJob
       else if (r.due_at < prev.dueAt) prev.dueAt = r.due_at;
     }
   }
-  const ordered = fairOrder(groups.values(), opts.limit);
+  // The walks only read (no lock): every claimer sees the same head of the queue, and the lease
+  // below takes the first `limit` candidate groups nobody else holds, in claim order.
+  const ordered = fairOrder(groups.values(), opts.limit * CANDIDATES_PER_JOB);
   if (ordered.length === 0) return [];
   const open = await openBreakers(c);
   const policy = breakerPolicyOf(c);
@@ -79,14 +97,15 @@ export async function claimDue(c: Conn, opts: ClaimOptions): Promise<DeliveryJob
   const chosen: Group[] = [];
   for (const g of ordered) {
     const breakerId = holdingBreaker(open, policy, { account: g.account, stream: g.stream, sendingDomain: sendingDomainOf(g.mailFrom) });
+    // Groups a breaker holds are parked as far as the first `limit` candidates reach (as when only those were read).
     if (breakerId === null) chosen.push(g);
-    else held.push({ messageId: g.messageId, domain: g.domain, breakerId });
+    else if (chosen.length < opts.limit) held.push({ messageId: g.messageId, domain: g.domain, breakerId });
   }
   await holdGroups(c, held, opts.now);
   if (chosen.length === 0) return [];
   const leaseUntil = opts.now + opts.leaseMs;
   const { rows: leased } = await runPrepared<Leased>(c, LEASE,
-    [opts.owner, leaseUntil, opts.now, chosen.map((g) => g.messageId), chosen.map((g) => g.domain)]);
+    [opts.owner, leaseUntil, opts.now, chosen.map((g) => g.messageId), chosen.map((g) => g.domain), opts.limit]);
   return buildJobs(c, chosen, leased, leaseUntil);
 }
 

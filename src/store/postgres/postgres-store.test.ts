@@ -18,6 +18,8 @@ import { createLogger } from '../../events/log.js';
 import { newQueueId } from '../../message/ids.js';
 import { MIGRATIONS } from './migrations.js';
 import { PostgresQueueStore } from './postgres-store.js';
+import { claimDue } from './claim-due.js';
+import { pgTypesOver, type Conn } from './rows.js';
 
 const logger = createLogger('silent');
 const ADMIN_URL = process.env.PL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -214,6 +216,71 @@ if (unreachable !== null) {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  test('postgres: a claim locks only what it leases: a second claimer gets work while the first one\'s transaction is open, before its lease and after it', async () => {
+    await truncate();
+    const store = newStore();
+    await store.open();
+    // The first claimer: claimDue on a connection of our own, so the test holds its transaction open
+    // between statements (paused before its lease, the first UPDATE) and before its commit.
+    const held = new pg.Client({ connectionString: url, types: pgTypesOver(pg.types) });
+    await held.connect();
+    try {
+      const origin = { listener: 'mx', clientIp: '127.0.0.1', user: null };
+      const total = 40;
+      for (let i = 0; i < total; i++) {
+        const id = newQueueId();
+        const w = store.createBody(id);
+        await w.write(Buffer.from(`body ${i}\r\n`));
+        await w.finish();
+        await store.put({ id, mailFrom: 's@example.org', recipients: [`r${i}@d${i % 4}.example`], size: w.bytesWritten, receivedAt: i, origin, isBounce: false, route: 'relay' });
+      }
+      const limit = 5;
+      const ids = (jobs: { recipients: { id: number }[] }[]) => jobs.flatMap((j) => j.recipients.map((r) => Number(r.id)));
+      const claimHeld = async (beforeLease: (() => Promise<void>) | null) => {
+        let paused = false;
+        const conn = new Proxy(held, {
+          get(target, prop, receiver) {
+            if (prop !== 'query') return Reflect.get(target, prop, receiver);
+            return async (q: string | { text: string }, ...rest: unknown[]) => {
+              const text = typeof q === 'string' ? q : q.text;
+              if (beforeLease && !paused && /\bUPDATE recipient\b/.test(text)) { paused = true; await beforeLease(); }
+              return (target.query as (...a: unknown[]) => Promise<unknown>)(q, ...rest);
+            };
+          },
+        }) as unknown as Conn;
+        return claimDue(conn, { now: 1_000, limit, leaseMs: 60_000, owner: 'held' });
+      };
+
+      // 1. The first claimer has leased (not committed): the second one leases the next groups.
+      await held.query('BEGIN');
+      const first = await claimHeld(null);
+      const second = await store.claimDue({ now: 1_000, limit, leaseMs: 60_000, owner: 'other' });
+      await held.query('COMMIT');
+      assert.equal(first.length, limit);
+      assert.equal(second.length, limit, 'the second claimer was not locked out by the first one\'s open transaction');
+
+      // 2. The first claimer has read the queue's head, then another claim leases that head and
+      // commits before the first one's lease: the first one passes over it and leases the next groups.
+      await held.query('BEGIN');
+      let third: Awaited<ReturnType<typeof store.claimDue>> = [];
+      const fourth = await claimHeld(async () => { third = await store.claimDue({ now: 1_000, limit, leaseMs: 60_000, owner: 'other' }); });
+      await held.query('COMMIT');
+      assert.equal(third.length, limit);
+      assert.equal(fourth.length, limit, 'the first claimer leased the groups after the ones taken under it');
+
+      const all = [first, second, third, fourth].flatMap(ids);
+      assert.equal(new Set(all).size, all.length, 'no recipient leased twice');
+      assert.equal(all.length, 4 * limit);
+      // In due order: the four claims took the 20 first recipients.
+      const { rows } = await held.query<{ id: number }>("SELECT id FROM recipient WHERE state = 'delivering' ORDER BY id");
+      assert.deepEqual(rows.map((r) => Number(r.id)), [...all].sort((a, b) => a - b));
+      assert.deepEqual((await store.counts()).queued, total - 4 * limit);
+    } finally {
+      await held.end();
+      await store.close();
     }
   });
 
