@@ -298,8 +298,9 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
    */
   putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>>;
   /**
-   * Whether the HTTP API should use putCheckingSuppressions: true where it saves a round trip
-   * (PostgreSQL: the network; SQLite: one worker request of two, bench/README twelfth session, api12).
+   * Whether the HTTP API should use putCheckingSuppressions: true where it saves a network round
+   * trip (PostgreSQL); false on SQLite, where the API measured no gain at 50 clients (bench/README,
+   * 2026-12-04 sixth API session: 0.88–0.89x msg/s) though the store-level calls are cheaper.
    */
   readonly suppressionLookupInPut: boolean;
 

@@ -93,7 +93,7 @@ export class HttpSubmission {
   async submit(msg: PreparedMessage, ctx: SubmissionContext): Promise<Queued> {
     await this.#authorise(msg, ctx.key.account);
     // Nothing to charge (no limits on the account or the key, as the quota reads them now) and a
-    // store that gains by it (QueueStore.suppressionLookupInPut: both stores): the suppression lookup
+    // store that gains by it (PostgreSQL: QueueStore.suppressionLookupInPut): the suppression lookup
     // is made by the put itself, in its transaction (one store round trip instead of two). Otherwise the charge needs the count first: the lookup (a store round trip)
     // runs while this thread composes the message, awaited before anything is charged or written.
     const folded = await this.#canFold(ctx.key);

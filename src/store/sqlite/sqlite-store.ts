@@ -72,7 +72,7 @@ const ORPHAN_AGE_MS = 10 * 60_000;
 export const MIN_FREE_BYTES = 1024 * 1024;
 
 export class SqliteQueueStore implements QueueStore {
-  readonly suppressionLookupInPut = true;
+  readonly suppressionLookupInPut = false;
   readonly #spoolDir: string;
   readonly #dbPath: string;
   readonly #logger: Logger;
