@@ -3,7 +3,7 @@
 // base64url) is shown once and stored only as its SHA-256. A fast hash is right here: the secret
 // has 256 bits of entropy, so there is nothing to brute-force that scrypt would slow down, and
 // every API request checks one. Comparison is constant-time.
-import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { RelayError } from '../errors.js';
 import { API_SCOPES, type ApiKeyRecord, type ApiScope, type RateLimits } from '../store/platform-store.js';
@@ -39,27 +39,10 @@ export function parseApiToken(token: unknown): { id: string; secret: string } | 
   return m ? { id: m[1]!, secret: m[2]! } : null;
 }
 
-/** A record's stored hash as bytes, by record object (ApiKeyCache hands the same object to every request for its TTL). */
-const storedHashes = new WeakMap<ApiKeyRecord, { hex: string; bytes: Buffer }>();
-
-/** The stored hash decoded once per record object, and again whenever its secretHash is not the text it was decoded from. */
-function storedHashBytes(record: ApiKeyRecord): Buffer {
-  let stored = storedHashes.get(record);
-  if (stored?.hex !== record.secretHash) {
-    stored = { hex: record.secretHash, bytes: Buffer.from(record.secretHash, 'hex') };
-    storedHashes.set(record, stored);
-  }
-  return stored.bytes;
-}
-
-/**
- * Constant-time comparison of the secret's hash with the stored one (a malformed stored hash never
- * matches). The secret is hashed on every call (one-shot crypto.hash to bytes, not a Hash object
- * and two hex conversions): nothing about a token's validity is remembered here.
- */
+/** Constant-time comparison of the secret's hash with the stored one (a malformed stored hash never matches). */
 export function secretMatches(record: ApiKeyRecord, secret: string): boolean {
-  const a = storedHashBytes(record);
-  const b = hash('sha256', secret, 'buffer') as unknown as Buffer;
+  const a = Buffer.from(record.secretHash, 'hex');
+  const b = Buffer.from(hashSecret(secret), 'hex');
   return a.length === 32 && a.length === b.length && timingSafeEqual(a, b);
 }
 
