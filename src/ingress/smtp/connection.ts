@@ -62,14 +62,6 @@ const TOO_LONG = Symbol('line too long');
 
 type ChunkAction = Extract<SessionAction, { type: 'receiveChunk' }>;
 
-/**
- * The Connection a socket (the raw one, and the TLS one after an upgrade) belongs to: its event
- * handlers are the class's static ones, shared by every connection, rather than closures made
- * per connection (on workload i, one connection per message; bench/README.md, twelfth session).
- */
-const OWNER = Symbol('postlane.smtpConnection');
-type OwnedSocket = net.Socket & { [OWNER]?: Connection };
-
 export class Connection {
   readonly closed: Promise<void>;
   #socket: net.Socket;
@@ -99,26 +91,8 @@ export class Connection {
     this.#socket = raw;
     this.#ip = deps.clientIp;
     this.closed = new Promise((resolve) => { this.#resolveClosed = resolve; });
-    (raw as OwnedSocket)[OWNER] = this;
-    raw.on('error', Connection.#onError);
-    raw.once('close', Connection.#onClose);
-  }
-
-  static #onError(this: OwnedSocket, err: Error): void { const c = this[OWNER]; if (c) c.#onSocketError(err); }
-  static #onClose(this: OwnedSocket): void { const c = this[OWNER]; if (c) c.#onClosed(); }
-  static #onData(this: OwnedSocket, chunk: Buffer): void {
-    const c = this[OWNER];
-    if (!c || c.#ended) return;
-    c.#inbox.push(chunk);
-    c.#inboxBytes += chunk.length;
-    if (c.#inboxBytes > INBOX_HIGH_BYTES) this.pause();
-    c.#wakeUp();
-  }
-  static #onEnd(this: OwnedSocket): void {
-    const c = this[OWNER];
-    if (!c) return;
-    c.#eof = true;
-    c.#wakeUp();
+    raw.on('error', (err) => this.#onSocketError(err));
+    raw.once('close', () => this.#onClosed());
   }
 
   /**
@@ -239,9 +213,8 @@ export class Connection {
     await this.#flush();
     const secure = new tls.TLSSocket(this.raw, { isServer: true, secureContext: this.deps.secureContext });
     this.#socket = secure;
-    (secure as OwnedSocket)[OWNER] = this;
-    secure.on('error', Connection.#onError);
-    secure.once('close', Connection.#onClose);
+    secure.on('error', (err) => this.#onSocketError(err));
+    secure.once('close', () => this.#onClosed());
     const ok = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), this.deps.timeouts.commandMs);
       const done = (v: boolean) => { clearTimeout(timer); resolve(v); };
@@ -420,8 +393,14 @@ export class Connection {
   }
 
   #listen(socket: net.Socket) {
-    socket.on('data', Connection.#onData);
-    socket.on('end', Connection.#onEnd);
+    socket.on('data', (chunk: Buffer) => {
+      if (this.#ended) return;
+      this.#inbox.push(chunk);
+      this.#inboxBytes += chunk.length;
+      if (this.#inboxBytes > INBOX_HIGH_BYTES) socket.pause();
+      this.#wakeUp();
+    });
+    socket.on('end', () => { this.#eof = true; this.#wakeUp(); });
     socket.resume(); // proxy-handshake.ts leaves the raw socket paused after the PROXY header
   }
 

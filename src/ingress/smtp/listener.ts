@@ -140,7 +140,7 @@ export class SmtpListener {
   }
 
   async #accept(socket: net.Socket) {
-    socket.on('error', ignoreError); // reported by the Connection, or irrelevant after a refusal
+    socket.on('error', () => { /* reported by the Connection, or irrelevant after a refusal */ });
     if (!socket.remoteAddress) {
       // Reset before it was accepted (a balancer's layer-4 health check does that): no peer to name.
       this.deps.logger.debug({ event: 'smtp.gone_before_accept', listener: this.deps.name }, 'connection reset before it was accepted');
@@ -182,6 +182,3 @@ export class SmtpListener {
     void conn.run();
   }
 }
-
-/** One handler for every socket (not a closure per connection). */
-function ignoreError(): void { /* see #accept */ }
