@@ -10,8 +10,7 @@ import type { QueueStore } from '../store/store.js';
 import { classifyError, type Verdict } from './classify.js';
 import type { ConnectionPool, SendInfo, SessionTarget, SmtpError, SmtpSession } from './connection-pool.js';
 import { TlsRequirementFailure } from './tls-check.js';
-import type { MessageDsn, RecipientDsn } from '../message/dsn-params.js';
-import { offers } from './smtp-connection.js';
+import { encodeXtext, formatNotify, formatOrcpt, type MessageDsn, type RecipientDsn } from '../message/dsn-params.js';
 import { needsEnvelope, requireTlsFailure, sessionRefusal } from './next-hop-needs.js';
 import type { MessageTransport } from '../message/transport-needs.js';
 import type { TlsResult } from './tls-policy.js';
@@ -178,16 +177,29 @@ function envelopeRejections(session: SmtpSession): SmtpError[] | undefined {
 
 type SmtpEnvelope = Parameters<SmtpSession['send']>[0];
 
+/** Internal state of nodemailer's SMTPConnection used to pass DSN parameters per recipient. */
+interface DsnInternals { _supportedExtensions?: string[]; _recipientQueue?: string[]; _getDsnRcptToArgs?: () => string }
+
 /** Whether the session's server advertised DSN (nodemailer's parsed EHLO extensions; internal). */
 function speaksDsn(session: SmtpSession): boolean {
-  return offers(session.conn, 'DSN');
+  return ((session.conn as unknown as DsnInternals)._supportedExtensions ?? []).includes('DSN');
 }
 
 /**
- * Each recipient's own NOTIFY/ORCPT for this transaction's RCPTs (the connection's RCPT hook,
- * smtp-connection.ts, passes them only when the server advertised DSN). RET/ENVID go through
- * nodemailer's own envelope.dsn (it checks DSN itself).
+ * nodemailer writes one NOTIFY/ORCPT for every RCPT of an envelope; each recipient has its own, so
+ * the connection's RCPT-argument hook (called right after the recipient is queued) is replaced for
+ * this transaction: the last queued recipient's NOTIFY/ORCPT, xtext-encoded, only when the server
+ * advertised DSN. RET/ENVID go through nodemailer's own envelope.dsn (it checks DSN itself).
  */
 function passDsn(session: SmtpSession, dsn: AttemptMessage['dsn']): void {
-  session.conn.rcptDsn = dsn?.recipients ?? null;
+  const conn = session.conn as unknown as DsnInternals;
+  const byRcpt = dsn?.recipients;
+  conn._getDsnRcptToArgs = () => {
+    if (!byRcpt || !speaksDsn(session)) return '';
+    const queue = conn._recipientQueue ?? [];
+    const own = byRcpt.get(queue[queue.length - 1] ?? '');
+    if (!own) return '';
+    const args = [...(own.notify ? [`NOTIFY=${encodeXtext(formatNotify(own.notify))}`] : []), ...(own.orcpt ? [`ORCPT=${formatOrcpt(own.orcpt)}`] : [])];
+    return args.length ? ` ${args.join(' ')}` : '';
+  };
 }

@@ -44,68 +44,40 @@ interface DestinationSessions { open: number; busy: number; closing: Set<Promise
 
 const connectionLost = () => Object.assign(new Error('Connection closed'), { code: 'ECONNECTION' });
 
-const aborted = () => Object.assign(new Error('Delivery aborted'), { code: 'EABORT' });
-
-/**
- * An open SMTP session, ready for MAIL FROM. One transaction at a time: its promise is settled by
- * nodemailer's callback, the connection's end or the stop signal, through handlers made once per
- * session (per-message closures and listeners cost TurboFan recompiles and GC on (i); bench/README.md).
- */
+/** An open SMTP session, ready for MAIL FROM. */
 export class SmtpSession {
   messages = 0;
-  #resolve: ((info: SendInfo) => void) | null = null;
-  #reject: ((err: Error) => void) | null = null;
-  /** The stop signal listened on: the scheduler's one signal (a call with another moves the listener). */
-  #signal: AbortSignal | null = null;
-  #ended = false;
-  readonly #done = (err: SmtpError | null, info?: SendInfo): void => this.#settle(err, info);
-  readonly #onAbort = (): void => {
-    if (!this.#reject) return;
-    this.close();
-    this.#settle(aborted());
-  };
-  /** 'end' (once): the call in flight fails, a turn later (below); the stop signal is let go. */
-  readonly #onEnd = (): void => {
-    this.#ended = true;
-    this.#signal?.removeEventListener('abort', this.#onAbort);
-    this.#signal = null;
-    const reject = this.#reject;
-    // nodemailer ends the connection on a 421 *before* it hands the call its reply: wait a turn
-    // so that reply (the provider's "421 4.7.28 … rate limited" text) wins over "connection lost".
-    if (reject) setImmediate(() => { if (this.#reject === reject) this.#settle(connectionLost()); });
-  };
-
   constructor(readonly conn: OutboundSmtpConnection, readonly key: string, readonly tls: TlsResult,
-    readonly destination = '', readonly closed: Promise<void> = Promise.resolve()) {
-    conn.once('end', this.#onEnd);
-  }
+    readonly destination = '', readonly closed: Promise<void> = Promise.resolve()) {}
 
   get isOpen(): boolean { return !this.conn.destroyed; }
 
   /**
    * One transaction; `reset`: RSET first (a reused session), pipelined with the transaction's
    * commands when the server offers PIPELINING (smtp-connection.ts), else waited for alone.
-   * Fails if the connection ends or the signal aborts first.
    */
   send(envelope: SMTPConnection.Envelope, body: Buffer | Readable, signal?: AbortSignal, reset = false): Promise<SendInfo> {
-    return new Promise<SendInfo>((resolve, reject) => {
-      if (signal?.aborted) { this.close(); reject(aborted()); return; }
-      if (signal && signal !== this.#signal && !this.#ended) {
-        this.#signal?.removeEventListener('abort', this.#onAbort);
-        signal.addEventListener('abort', this.#onAbort);
-        this.#signal = signal;
-      }
-      this.#resolve = resolve;
-      this.#reject = reject;
-      if (reset) this.conn.resetAndSend(envelope, body, this.#done); else this.conn.send(envelope, body, this.#done);
-    });
+    const done = (finish: (err: SmtpError | null, value?: SendInfo) => void) => (err: SmtpError | null, info?: SendInfo) => finish(err, info);
+    return this.#call((finish) => (reset ? this.conn.resetAndSend(envelope, body, done(finish)) : this.conn.send(envelope, body, done(finish))), signal);
   }
 
-  #settle(err: Error | null, value?: SendInfo): void {
-    const resolve = this.#resolve, reject = this.#reject;
-    if (!resolve || !reject) return;
-    this.#resolve = this.#reject = null;
-    if (err) reject(err); else resolve(value as SendInfo);
+  /** Runs one callback-style call, failing if the connection ends or the signal aborts first. */
+  #call<T>(start: (done: (err: SmtpError | null, value?: T) => void) => void, signal?: AbortSignal): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      // nodemailer ends the connection on a 421 *before* it hands the call its reply: wait a turn
+      // so that reply (the provider's "421 4.7.28 … rate limited" text) wins over "connection lost".
+      const onEnd = () => setImmediate(() => finish(connectionLost()));
+      const onAbort = () => { this.close(); finish(Object.assign(new Error('Delivery aborted'), { code: 'EABORT' })); };
+      const finish = (err: Error | null, value?: T) => {
+        this.conn.off('end', onEnd);
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err); else resolve(value as T);
+      };
+      if (signal?.aborted) return onAbort();
+      this.conn.once('end', onEnd);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      start(finish);
+    });
   }
 
   /** QUIT politely; a server that does not answer within a second is cut off. */

@@ -13,7 +13,6 @@
 import type { Readable, Transform, TransformCallback } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { needsStuffing } from './dot-stuffing.js';
-import { encodeXtext, formatNotify, formatOrcpt, type RecipientDsn } from '../message/dsn-params.js';
 
 /** The envelope of one transaction, with `smtpUtf8`: send MAIL FROM … SMTPUTF8 (the server offers it). */
 export type OutboundEnvelope = SMTPConnection.Envelope & { smtpUtf8?: boolean };
@@ -26,7 +25,6 @@ interface Internals {
   _responseActions: ((str: string) => void)[];
   _actionSMTPStream(str: string, callback: (err: Error | null, response?: string) => void): void;
   options: SMTPConnection.Options & { lmtp?: boolean };
-  _recipientQueue?: string[];
   _formatError(message: string, type: string, response: string, command: string): SMTPConnection.SMTPError;
 }
 type SendCommand = (this: SMTPConnection, str: string, logStr?: string) => void;
@@ -43,7 +41,6 @@ type CreateSendStream = (this: SMTPConnection, callback: (err: Error | null, res
 const createSendStream = (SMTPConnection.prototype as unknown as { _createSendStream: CreateSendStream })._createSendStream;
 
 type SendArgs = Parameters<SMTPConnection['send']>;
-type SendDone = (err: SMTPConnection.SMTPError | null, info?: SMTPConnection.SentMessageInfo) => void;
 
 export class OutboundSmtpConnection extends SMTPConnection {
   /** The Buffer send() was given, needing no stuffing, until its DATA stream is made (_createSendStream). */
@@ -72,54 +69,21 @@ export class OutboundSmtpConnection extends SMTPConnection {
    * the transaction failed too: then its error (EPROTOCOL, as nodemailer's reset() gives) is the
    * one reported, so the session is not trusted and the message is tried on a fresh one.
    */
-  resetAndSend(envelope: SMTPConnection.Envelope, message: Buffer | Readable, done: SendDone): void {
+  resetAndSend(envelope: SMTPConnection.Envelope, message: Buffer | Readable, done: (err: SMTPConnection.SMTPError | null, info?: SMTPConnection.SentMessageInfo) => void): void {
     const self = this as unknown as Internals;
     const socket = self._socket;
     if (!socket || !offers(this, 'PIPELINING')) {
       this.reset((err) => (err ? done(err) : this.send(envelope, message, done)));
       return;
     }
-    this.#refused = null;
-    this.#afterReset = done;
+    let refused: SMTPConnection.SMTPError | null = null;
     socket.cork();
-    self._responseActions.push(this.#onResetReply);
+    self._responseActions.push((str) => {
+      if (str.charAt(0) !== '2') refused = self._formatError('Could not reset session state. response=' + str, 'EPROTOCOL', str, 'RSET');
+    });
     this._sendCommand('RSET');
-    this.send(envelope, message, this.#resetSendDone);
+    this.send(envelope, message, (err, info) => done(err && refused ? refused : err, info));
     socket.uncork();
-  }
-
-  /** resetAndSend's state and handlers, made once per connection rather than per message. */
-  #refused: SMTPConnection.SMTPError | null = null;
-  #afterReset: SendDone | null = null;
-  readonly #onResetReply = (str: string): void => {
-    if (str.charAt(0) !== '2') this.#refused = (this as unknown as Internals)._formatError('Could not reset session state. response=' + str, 'EPROTOCOL', str, 'RSET');
-  };
-  readonly #resetSendDone = (err: SMTPConnection.SMTPError | null, info?: SMTPConnection.SentMessageInfo): void => {
-    const done = this.#afterReset!;
-    const refused = this.#refused;
-    this.#afterReset = null;
-    this.#refused = null;
-    done(err && refused ? refused : err, info);
-  };
-
-  /**
-   * Each recipient's own NOTIFY/ORCPT for its RCPT (RFC 3461), xtext-encoded, when the server
-   * advertised DSN: set per transaction (attempt.ts), read by the RCPT hook below.
-   */
-  rcptDsn: ReadonlyMap<string, RecipientDsn> | null = null;
-
-  /**
-   * nodemailer's RCPT-argument hook, called right after a recipient is queued: it writes one
-   * NOTIFY/ORCPT for every RCPT of an envelope, each recipient here has its own (rcptDsn).
-   */
-  _getDsnRcptToArgs(): string {
-    const byRcpt = this.rcptDsn;
-    if (!byRcpt || !offers(this, 'DSN')) return '';
-    const queue = (this as unknown as Internals)._recipientQueue ?? [];
-    const own = byRcpt.get(queue[queue.length - 1] ?? '');
-    if (!own) return '';
-    const args = [...(own.notify ? [`NOTIFY=${encodeXtext(formatNotify(own.notify))}`] : []), ...(own.orcpt ? [`ORCPT=${formatOrcpt(own.orcpt)}`] : [])];
-    return args.length ? ` ${args.join(' ')}` : '';
   }
 
   /**
