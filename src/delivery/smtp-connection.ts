@@ -4,6 +4,8 @@
 // non-ASCII envelope addresses; RFC 6531 wants it whenever the message needs it).
 // And a fast path for the DATA stream: nodemailer's DataStream transform rewrites only the chunks
 // that need it (dot-stuffing.ts), the others go out as they are, without its byte-by-byte walk.
+// And a message given whole (a Buffer) that needs no stuffing written straight to the socket with
+// its terminating dot: no DataStream, no pipe (their objects and listeners were made per message).
 // And RSET written together with the next transaction's MAIL/RCPT/DATA group when the server offers
 // PIPELINING (nodemailer pipelines the group itself, but its reset() waits for the reply alone).
 // All read nodemailer internals (_supportedExtensions, _envelope, _sendCommand, _createSendStream,
@@ -21,6 +23,8 @@ interface Internals {
   _usingSmtpUtf8?: boolean;
   _socket?: import('node:net').Socket | false | null;
   _responseActions: ((str: string) => void)[];
+  _actionSMTPStream(str: string, callback: (err: Error | null, response?: string) => void): void;
+  options: SMTPConnection.Options & { lmtp?: boolean };
   _formatError(message: string, type: string, response: string, command: string): SMTPConnection.SMTPError;
 }
 type SendCommand = (this: SMTPConnection, str: string, logStr?: string) => void;
@@ -36,7 +40,17 @@ interface DataStream extends Transform {
 type CreateSendStream = (this: SMTPConnection, callback: (err: Error | null, response?: string) => void) => DataStream;
 const createSendStream = (SMTPConnection.prototype as unknown as { _createSendStream: CreateSendStream })._createSendStream;
 
+type SendArgs = Parameters<SMTPConnection['send']>;
+
 export class OutboundSmtpConnection extends SMTPConnection {
+  /** The Buffer send() was given, needing no stuffing, until its DATA stream is made (_createSendStream). */
+  #whole: Buffer | null = null;
+
+  override send(envelope: SendArgs[0], message: SendArgs[1], done: SendArgs[2]): void {
+    this.#whole = Buffer.isBuffer(message) && message.length > 0 && !needsStuffing(message, false) ? message : null;
+    super.send(envelope, message, done);
+  }
+
   /** Called by nodemailer for every command; MAIL FROM gains SMTPUTF8 when the envelope asks and the server offers it. */
   _sendCommand(str: string, logStr?: string): void {
     const self = this as unknown as Internals;
@@ -78,6 +92,13 @@ export class OutboundSmtpConnection extends SMTPConnection {
    * this same turn, so the body and the final "." leave in one write instead of two.
    */
   _createSendStream(callback: (err: Error | null, response?: string) => void): DataStream {
+    const self = this as unknown as Internals;
+    const whole = this.#whole;
+    this.#whole = null;
+    if (whole && self._socket && !self.options.lmtp && !self.options.debug) {
+      self._responseActions.push((str) => self._actionSMTPStream(str, callback));
+      return new WholeMessage(self._socket, whole) as unknown as DataStream;
+    }
     const stream = createSendStream.call(this, callback);
     withFastPath(stream);
     const socket = (this as unknown as Internals)._socket;
@@ -86,6 +107,33 @@ export class OutboundSmtpConnection extends SMTPConnection {
       process.nextTick(() => socket.uncork());
     }
     return stream;
+  }
+}
+
+/** A line end and the final dot, by the message's last byte (as DataStream's _flush). */
+const END_AFTER_LF = Buffer.from('.\r\n');
+const END_AFTER_CR = Buffer.from('\n.\r\n');
+const END_OTHER = Buffer.from('\r\n.\r\n');
+
+/**
+ * What nodemailer's send() writes a Buffer message to in place of its DataStream (write, end, the
+ * byte count): the message, which needs no stuffing, and its end of data in one corked write.
+ */
+class WholeMessage {
+  inByteCount = 0;
+  outByteCount = 0;
+  constructor(private readonly socket: import('node:net').Socket, private readonly message: Buffer) {}
+  write(): boolean { return true; }
+  end(): void {
+    const m = this.message;
+    const last = m[m.length - 1];
+    const tail = last === 0x0a ? END_AFTER_LF : last === 0x0d ? END_AFTER_CR : END_OTHER;
+    this.inByteCount = m.length;
+    this.outByteCount = m.length + tail.length;
+    this.socket.cork();
+    this.socket.write(m);
+    this.socket.write(tail);
+    this.socket.uncork();
   }
 }
 

@@ -206,6 +206,40 @@ describe('outbound PIPELINING (RFC 2920)', () => {
     assert.ok(Buffer.concat(last).subarray(-5).equals(Buffer.from('\r\n.\r\n')), 'the same write ends the data');
   });
 
+  it('writes a whole message that needs no stuffing straight to the socket: the same bytes and end of data as DataStream, in one write', async () => {
+    // smtp-connection.ts bypasses nodemailer's DataStream for such a Buffer; the wire must not change:
+    // the message as it is, then CRLF "." CRLF, of which the CRLF is left out after an LF and the LF after a CR.
+    const cases: [string, Buffer, Buffer][] = [
+      ['ends with CRLF', Buffer.from('Subject: a\r\n\r\nline\r\n'), Buffer.from('Subject: a\r\n\r\nline\r\n.\r\n')],
+      ['no line end at the end', Buffer.from('Subject: b\r\n\r\nline'), Buffer.from('Subject: b\r\n\r\nline\r\n.\r\n')],
+      ['ends with a CR', Buffer.from('Subject: c\r\n\r\nline\r'), Buffer.from('Subject: c\r\n\r\nline\r\n.\r\n')],
+      ['a bare LF (DataStream rewrites it)', Buffer.from('Subject: d\r\n\r\nbare\nlf\r\n'), Buffer.from('Subject: d\r\n\r\nbare\r\nlf\r\n.\r\n')],
+    ];
+    const writes: Buffer[][] = [];
+    const proto = net.Socket.prototype as unknown as { _write: Function; _writev: Function };
+    const { _write, _writev } = proto;
+    const mine = (s: net.Socket) => s.remotePort === piped.port;
+    proto._write = function (this: net.Socket, chunk: Buffer, ...rest: unknown[]) { if (mine(this)) writes.push([Buffer.from(chunk)]); return _write.call(this, chunk, ...rest); };
+    proto._writev = function (this: net.Socket, chunks: { chunk: Buffer }[], ...rest: unknown[]) { if (mine(this)) writes.push(chunks.map((c) => Buffer.from(c.chunk))); return _writev.call(this, chunks, ...rest); };
+    const pool = new ConnectionPool({ config });
+    try {
+      for (const [name, body, wire] of cases) {
+        writes.length = 0;
+        const attempt = new SmtpAttempt({ pool, store: { readMessage: async () => body, readBody: () => Readable.from([body]) } });
+        const r = await attempt.run(message(['one@example.test'], { size: body.length }), target(piped));
+        assert.deepEqual(outcomes(r), [expected[0]], name);
+        const last = writes.find((w) => Buffer.concat(w).subarray(0, 10).equals(body.subarray(0, 10)));
+        assert.ok(last, `${name}: the body was written`);
+        assert.deepEqual(Buffer.concat(last).toString('latin1'), wire.toString('latin1'), `${name}: the bytes on the wire, with the end of data, in one write`);
+        assert.ok(piped.sessions.at(-1)!.transactions.at(-1)!.body?.equals(wire.subarray(0, wire.length - 3)), `${name}: what the MX received`);
+      }
+    } finally {
+      proto._write = _write;
+      proto._writev = _writev;
+      pool.closeAll();
+    }
+  });
+
   it('sends one command at a time when PIPELINING is not offered, with the same per-recipient results', async () => {
     const { pool, attempt } = fresh();
     const r = await attempt.run(message(rcpts), target(lockstep));
