@@ -9,6 +9,7 @@ relay_setup() {
 hostname: relay.bench.test
 dataDir: $RELAY_DIR/data
 metrics: false
+http: { host: $RELAY_HOST, port: 0 }  # unused here; off the default 127.0.0.1:8025 so that two relays can run side by side
 smtp:
   submission: false
   submissions: false
