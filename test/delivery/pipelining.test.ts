@@ -146,6 +146,17 @@ const outcomes = (r: Awaited<ReturnType<SmtpAttempt['run']>>) =>
   r.recipients.map((x) => [x.address, x.outcome === 'failed' ? `${x.verdict.kind} ${x.verdict.reply}` : `${x.outcome} ${x.response}`]);
 const verbs = (t: Transaction) => t.commands.map((c) => c.line.slice(0, 4));
 
+/** Records the client sockets' own write calls (Writable's _write/_writev) to `port`, one entry per call, until restore(). */
+function watchWrites(port: number): { writes: Buffer[][]; restore: () => void } {
+  const writes: Buffer[][] = [];
+  const proto = net.Socket.prototype as unknown as { _write: Function; _writev: Function };
+  const { _write, _writev } = proto;
+  const mine = (s: net.Socket) => s.remotePort === port;
+  proto._write = function (this: net.Socket, chunk: Buffer, ...rest: unknown[]) { if (mine(this)) writes.push([Buffer.from(chunk)]); return _write.call(this, chunk, ...rest); };
+  proto._writev = function (this: net.Socket, chunks: { chunk: Buffer }[], ...rest: unknown[]) { if (mine(this)) writes.push(chunks.map((c) => Buffer.from(c.chunk))); return _writev.call(this, chunks, ...rest); };
+  return { writes, restore: () => { proto._write = _write; proto._writev = _writev; } };
+}
+
 describe('outbound PIPELINING (RFC 2920)', () => {
   let piped: ScriptedMx;
   let lockstep: ScriptedMx;
@@ -186,19 +197,13 @@ describe('outbound PIPELINING (RFC 2920)', () => {
   it('hands the socket the body and its final "." in one write', async () => {
     // The MX runs in this process and reads whatever arrived, so it cannot tell one write from
     // two: the client socket's own write calls (Writable's _write/_writev) are watched instead.
-    const writes: Buffer[][] = [];
-    const proto = net.Socket.prototype as unknown as { _write: Function; _writev: Function };
-    const { _write, _writev } = proto;
-    const mine = (s: net.Socket) => s.remotePort === piped.port;
-    proto._write = function (this: net.Socket, chunk: Buffer, ...rest: unknown[]) { if (mine(this)) writes.push([Buffer.from(chunk)]); return _write.call(this, chunk, ...rest); };
-    proto._writev = function (this: net.Socket, chunks: { chunk: Buffer }[], ...rest: unknown[]) { if (mine(this)) writes.push(chunks.map((c) => Buffer.from(c.chunk))); return _writev.call(this, chunks, ...rest); };
+    const { writes, restore } = watchWrites(piped.port);
     const { pool, attempt } = fresh();
     try {
       const r = await attempt.run(message(['one@example.test']), target(piped));
       assert.deepEqual(outcomes(r), [expected[0]]);
     } finally {
-      proto._write = _write;
-      proto._writev = _writev;
+      restore();
       pool.closeAll();
     }
     const last = [...writes].reverse().find((w) => Buffer.concat(w).includes(STUFFED));
@@ -215,12 +220,7 @@ describe('outbound PIPELINING (RFC 2920)', () => {
       ['ends with a CR', Buffer.from('Subject: c\r\n\r\nline\r'), Buffer.from('Subject: c\r\n\r\nline\r\n.\r\n')],
       ['a bare LF (DataStream rewrites it)', Buffer.from('Subject: d\r\n\r\nbare\nlf\r\n'), Buffer.from('Subject: d\r\n\r\nbare\r\nlf\r\n.\r\n')],
     ];
-    const writes: Buffer[][] = [];
-    const proto = net.Socket.prototype as unknown as { _write: Function; _writev: Function };
-    const { _write, _writev } = proto;
-    const mine = (s: net.Socket) => s.remotePort === piped.port;
-    proto._write = function (this: net.Socket, chunk: Buffer, ...rest: unknown[]) { if (mine(this)) writes.push([Buffer.from(chunk)]); return _write.call(this, chunk, ...rest); };
-    proto._writev = function (this: net.Socket, chunks: { chunk: Buffer }[], ...rest: unknown[]) { if (mine(this)) writes.push(chunks.map((c) => Buffer.from(c.chunk))); return _writev.call(this, chunks, ...rest); };
+    const { writes, restore } = watchWrites(piped.port);
     const pool = new ConnectionPool({ config });
     try {
       for (const [name, body, wire] of cases) {
@@ -234,8 +234,7 @@ describe('outbound PIPELINING (RFC 2920)', () => {
         assert.ok(piped.sessions.at(-1)!.transactions.at(-1)!.body?.equals(wire.subarray(0, wire.length - 3)), `${name}: what the MX received`);
       }
     } finally {
-      proto._write = _write;
-      proto._writev = _writev;
+      restore();
       pool.closeAll();
     }
   });
