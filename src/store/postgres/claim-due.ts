@@ -81,7 +81,7 @@ export async function claimDue(c: Conn, opts: ClaimOptions): Promise<DeliveryJob
     if (tier === TIER.broadcast && groups.size >= opts.limit) break;
     const { rows } = await runPrepared<WalkRow>(c, query, params);
     for (const r of rows) {
-      const key = `${r.message_id}\u0000${r.domain}`;
+      const key = groupKey(r.message_id, r.domain);
       const prev = groups.get(key);
       if (!prev) groups.set(key, { messageId: r.message_id, domain: r.domain, dueAt: r.due_at, account: r.account, mailFrom: r.mail_from, stream: r.stream, tier });
       else if (r.due_at < prev.dueAt) prev.dueAt = r.due_at;
@@ -136,17 +136,28 @@ async function attachSuppressions(c: Conn, jobs: DeliveryJob[]): Promise<Deliver
   });
 }
 
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** A (message, domain) job's key in the maps above. */
+const groupKey = (messageId: string, domain: string): string => `${messageId}\u0000${domain}`;
+
 
 async function buildJobs(c: Conn, chosen: Group[], leased: Leased[], leaseUntil: number): Promise<DeliveryJob[]> {
   const ids = [...new Set(leased.map((r) => r.message_id))];
   const { rows } = await c.query<MessageRow>('SELECT * FROM queued_message WHERE id = ANY($1::text[])', [ids]);
   const messages = new Map(rows.map((m) => [m.id, m]));
+  // The lease took some of the (up to 4 × limit) candidates: group its rows by (message, domain)
+  // in one pass and keep the candidates' claim order, passing over the ones it did not get.
+  const byGroup = new Map<string, Leased[]>();
+  for (const r of leased) {
+    const key = groupKey(r.message_id, r.domain);
+    const list = byGroup.get(key);
+    if (list) list.push(r); else byGroup.set(key, [r]);
+  }
   const jobs: DeliveryJob[] = [];
   for (const g of chosen) {
-    const rcpts = leased.filter((r) => r.message_id === g.messageId && r.domain === g.domain).sort((a, b) => a.id - b.id);
+    const rcpts = byGroup.get(groupKey(g.messageId, g.domain));
     const m = messages.get(g.messageId);
-    if (rcpts.length === 0 || !m) continue;
+    if (!rcpts || !m) continue;
+    rcpts.sort((a, b) => a.id - b.id);
     jobs.push({
       messageId: m.id, domain: g.domain, mailFrom: m.mail_from, returnPath: m.return_path ?? m.mail_from, isBounce: m.is_bounce,
       route: m.route, size: m.size, receivedAt: m.received_at,
