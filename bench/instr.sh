@@ -68,7 +68,9 @@ log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 RELAY_DIR=$WORK RELAY_HOST=$HOST RELAY_PORT=$PORT
 . "$ROOT/bench/relays/postlane.sh"
 relay_setup
-printf 'http: { host: %s, port: %s }\n' "$HOST" "$((PORT + 1))" >> "$WORK/postlane.yaml"
+# (the plugin puts the unused API on port 0; here it gets the next port, which api mode posts to)
+sed -i "s/^http: .*/http: { host: $HOST, port: $((PORT + 1)) }/" "$WORK/postlane.yaml"
+grep -q '^http: ' "$WORK/postlane.yaml" || printf 'http: { host: %s, port: %s }\n' "$HOST" "$((PORT + 1))" >> "$WORK/postlane.yaml"
 # INSTR_TIMERS=off: the 1 s polls (delivery, webhooks) at 1 h; the scheduler still wakes on every put
 # (notify), so the load is unchanged but the count no longer grows with the run's wall time
 if [ "${INSTR_TIMERS:-off}" = off ]; then
