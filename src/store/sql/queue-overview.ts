@@ -21,14 +21,15 @@ const WAITING_STATES: readonly string[] = ['queued', 'deferred', 'delivering', '
  */
 export const countedState = (status: string | undefined): status is string => status !== undefined && WAITING_STATES.includes(status);
 
-const COUNTED = `('queued', 'deferred', 'held')`;
+/** The counted states, as recipient_unclaimed's WHERE names them (SQLite matches a partial index's WHERE by its form; two short lists are also compared in place where three constants would build a temporary b-tree). */
+const counted = (column: string): string => `(${column} IN ('queued', 'deferred') OR ${column} = 'held')`;
 
 /** The waiting groups of `counts` (a table or subquery with account, domain, state, n) and the delivering ones, with their oldest receive time. */
 export const groupsQuery = (counts: string): SharedQuery => shared(`
   SELECT c.account, c.domain, c.state, c.n,
     (SELECT MIN(r.received_at) FROM recipient r
-     WHERE r.account = c.account AND r.domain = c.domain AND r.state = c.state AND r.state IN ${COUNTED}) AS oldest
-  FROM ${counts} c WHERE c.n > 0 AND c.state IN ${COUNTED} AND (CAST($1 AS text) IS NULL OR c.account = $1)
+     WHERE r.account = c.account AND r.domain = c.domain AND r.state = c.state AND ${counted('r.state')}) AS oldest
+  FROM ${counts} c WHERE c.n > 0 AND ${counted('c.state')} AND (CAST($1 AS text) IS NULL OR c.account = $1)
   UNION ALL
   SELECT account, domain, state, COUNT(*) AS n, MIN(received_at) AS oldest FROM recipient
   WHERE state = 'delivering' AND (CAST($1 AS text) IS NULL OR account = $1) GROUP BY account, domain, state`);

@@ -61,7 +61,8 @@ test('sqlite: v21 neither counts delivering recipients nor indexes them (recipie
     try {
       const indexes = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN ('recipient_waiting', 'recipient_unclaimed')").all() as { name: string; sql: string }[];
       assert.deepEqual(indexes.map((i) => i.name), ['recipient_unclaimed']);
-      assert.match(indexes[0]!.sql, /WHERE state IN \('queued', 'deferred', 'held'\)$/);
+      // (v22 writes the same WHERE as two short lists: query-plans.test.ts)
+      assert.match(indexes[0]!.sql, /WHERE state IN \('queued', 'deferred'\) OR state = 'held'$/);
       assert.deepEqual(db.prepare("SELECT * FROM queue_count WHERE state = 'delivering'").all(), [], 'no counter of delivering recipients is left');
     } finally { db.close(); }
     await checkMigratedCounts(store);
