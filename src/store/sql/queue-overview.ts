@@ -21,18 +21,29 @@ const WAITING_STATES: readonly string[] = ['queued', 'deferred', 'delivering', '
  */
 export const countedState = (status: string | undefined): status is string => status !== undefined && WAITING_STATES.includes(status);
 
-/** The counted states, as recipient_unclaimed's WHERE names them (SQLite matches a partial index's WHERE by its form; two short lists are also compared in place where three constants would build a temporary b-tree). */
-const counted = (column: string): string => `(${column} IN ('queued', 'deferred') OR ${column} = 'held')`;
+/**
+ * The counted states, as each store's recipient_unclaimed names them in its WHERE: a partial index
+ * serves a query term that implies its WHERE, which SQLite decides by the term's form. SQLite's
+ * index says it as two short lists, compared in place, where a list of three constants built a
+ * temporary b-tree on every insert and state change (migration v22); PostgreSQL keeps the list.
+ */
+const COUNTED = {
+  postgres: (column: string): string => `${column} IN ('queued', 'deferred', 'held')`,
+  sqlite: (column: string): string => `(${column} IN ('queued', 'deferred') OR ${column} = 'held')`,
+};
 
 /** The waiting groups of `counts` (a table or subquery with account, domain, state, n) and the delivering ones, with their oldest receive time. */
-export const groupsQuery = (counts: string): SharedQuery => shared(`
+export function groupsQuery(counts: string): SharedQuery {
+  const text = (counted: (column: string) => string): string => `
   SELECT c.account, c.domain, c.state, c.n,
     (SELECT MIN(r.received_at) FROM recipient r
      WHERE r.account = c.account AND r.domain = c.domain AND r.state = c.state AND ${counted('r.state')}) AS oldest
   FROM ${counts} c WHERE c.n > 0 AND ${counted('c.state')} AND (CAST($1 AS text) IS NULL OR c.account = $1)
   UNION ALL
   SELECT account, domain, state, COUNT(*) AS n, MIN(received_at) AS oldest FROM recipient
-  WHERE state = 'delivering' AND (CAST($1 AS text) IS NULL OR account = $1) GROUP BY account, domain, state`);
+  WHERE state = 'delivering' AND (CAST($1 AS text) IS NULL OR account = $1) GROUP BY account, domain, state`;
+  return { text: shared(text(COUNTED.postgres)).text, sqlite: shared(text(COUNTED.sqlite)).sqlite };
+}
 
 export interface GroupRow { account: string; domain: string; state: string; n: number | string; oldest: number | string | null }
 
