@@ -54,6 +54,10 @@ export function suppressionContract(it: PlatformIt): void {
     assert.equal(tx.get('gone@example.com')!.reason, 'hard-bounce');
     const bc = await store.findSuppressions('acme', 'broadcast', ['gone@example.com', 'news@example.com']);
     assert.deepEqual([...bc.keys()].sort(), ['gone@example.com', 'news@example.com']);
+    // One address alone (the lookup of most claimed jobs) is matched the same way.
+    assert.deepEqual([...(await store.findSuppressions('acme', 'transactional', ['GONE@Example.com'])).keys()], ['gone@example.com']);
+    assert.equal((await store.findSuppressions('acme', 'transactional', ['news@example.com'])).size, 0, 'one address: broadcast-only entry');
+    assert.equal((await store.findSuppressions('acme', 'broadcast', ['NEWS@example.com'])).get('news@example.com')!.reason, 'unsubscribe');
     assert.equal((await store.findSuppressions('beta', 'broadcast', ['gone@example.com'])).size, 0, 'another account sees nothing');
     assert.equal(await store.addSuppressions([entry('acme', 'gone@example.com', { reason: 'complaint' })], { replace: true }), 1);
     assert.equal((await store.listSuppressions({ account: 'acme', search: 'gone' }))[0]!.reason, 'complaint');
