@@ -44,40 +44,27 @@ export class InlineBodies {
   delete(id: string): void { this.#bodies.delete(id); }
 }
 
-/** Body bytes are copied into slabs of this size as they arrive, reused from message to message. */
-const SLAB_BYTES = 16 * 1024;
-/** At most this many idle slabs are kept (2 MiB): past a burst, the extra ones are left to the GC. */
-const IDLE_SLABS_MAX = 128;
-const idleSlabs: Buffer[] = [];
-
-function takeSlab(): Buffer { return idleSlabs.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES); }
-
-/** Slabs whose bytes were copied out (finish, spill) or dropped (abort): no view of them ever left the writer. */
-function giveSlabs(slabs: Buffer[]): void {
-  for (const s of slabs) {
-    if (idleSlabs.length >= IDLE_SLABS_MAX) return;
-    idleSlabs.push(s);
-  }
-}
+/** Chunks at least this long are kept by reference; shorter ones are copied into a shared run. */
+const KEEP_AT_LEAST = 4 * 1024;
+const RUN_CAPACITY = 16 * 1024;
 
 /**
- * Copies each chunk at once into slabs taken from a process-wide pool, and at finish() copies them
- * into one buffer of the exact size that owns its ArrayBuffer (never the shared Buffer pool), so the
- * bytes go to the database thread by transfer without another copy; the slabs go back to the pool.
- * Why copy at once: a chunk kept by reference is a socket read's own ArrayBuffer, held until the
- * end of DATA; with 20 sessions in flight most were alive across two scavenges, promoted, and their
- * malloc'd bytes then waited, dead, for a full collection (helper gc10's finding, tenth session; and
- * large13's, thirteenth). Copied at once, the socket's buffer dies young and a scavenge frees it,
- * while the slabs live on and are never garbage. No view of a slab leaves the writer, so reusing one
- * can never change bytes someone still reads. (Doubling one buffer instead cost a 100 KB body 112 KiB
- * of dead buffers on the way; keeping short chunks by reference cost an object per byte for a client
- * sending a byte a segment: both avoided here.) Past INLINE_MAX_BYTES it writes what it has to a
- * FileBodyWriter and delegates from then on.
+ * Keeps the body's chunks until finish(), which copies them once into one buffer of the exact size
+ * that owns its ArrayBuffer (never the shared Buffer pool), so the bytes go to the database thread
+ * by transfer without a second copy. A chunk of KEEP_AT_LEAST bytes or more is kept by reference
+ * (callers hand over immutable bytes: a socket read's view, which the DKIM tee holds as well);
+ * shorter ones are copied into runs of RUN_CAPACITY, so that a client sending its body a byte a
+ * segment costs 16 KiB runs, not an object per byte (and a long chunk between short ones does not
+ * end a run: the short ones after it go on filling it). Doubling one buffer instead cost a 100 KB body
+ * 112 KiB of dead buffers on the way, which waited for full collections (bench/README.md, tenth session).
+ * Past INLINE_MAX_BYTES it writes what it has to a FileBodyWriter and delegates from then on.
  */
 export class InlineBodyWriter implements BodyWriter {
-  #slabs: Buffer[] = [];
-  /** Bytes used in the last slab; SLAB_BYTES (full) when a write must take a new one. */
-  #fill = SLAB_BYTES;
+  #chunks: Uint8Array[] = [];
+  /** Where short chunks are copied; [#runFrom, #runLen) is not yet in #chunks. */
+  #run: Buffer | null = null;
+  #runFrom = 0;
+  #runLen = 0;
   #len = 0;
   #file: FileBodyWriter | null = null;
   #done = false;
@@ -92,12 +79,17 @@ export class InlineBodyWriter implements BodyWriter {
     if (this.#done) return Promise.reject(new QueueWriteError('body writer already closed'));
     if (this.#file) return this.#file.write(chunk);
     if (this.#len + chunk.length > INLINE_MAX_BYTES) return this.#spill(chunk);
-    for (let from = 0; from < chunk.length;) {
-      if (this.#fill === SLAB_BYTES) { this.#slabs.push(takeSlab()); this.#fill = 0; }
-      const n = Math.min(SLAB_BYTES - this.#fill, chunk.length - from);
-      chunk.copy(this.#slabs[this.#slabs.length - 1]!, this.#fill, from, from + n);
-      this.#fill += n;
-      from += n;
+    if (chunk.length >= KEEP_AT_LEAST) {
+      this.#endRun();
+      this.#chunks.push(chunk);
+    } else if (chunk.length > 0) {
+      if (!this.#run || this.#runLen + chunk.length > this.#run.length) {
+        this.#endRun();
+        this.#run = Buffer.allocUnsafeSlow(RUN_CAPACITY);
+        this.#runFrom = this.#runLen = 0;
+      }
+      this.#run.set(chunk, this.#runLen);
+      this.#runLen += chunk.length;
     }
     this.#len += chunk.length;
     return Promise.resolve();
@@ -108,44 +100,38 @@ export class InlineBodyWriter implements BodyWriter {
     if (this.#done) return Promise.reject(new QueueWriteError('body writer already closed'));
     this.#done = true;
     if (this.#file) return this.#file.finish();
+    this.#endRun();
     const body = new Uint8Array(new ArrayBuffer(this.#len));
-    this.#copySlabs(body);
+    let at = 0;
+    for (const c of this.#chunks) { body.set(c, at); at += c.length; }
+    this.#chunks = [];
+    this.#run = null;
     this.registry.add(this.id, body);
     return Promise.resolve();
   }
 
   async abort(): Promise<void> {
     this.#done = true;
-    this.#releaseSlabs();
+    this.#chunks = [];
+    this.#run = null;
     this.registry.delete(this.id);
     await this.#file?.abort();
   }
 
-  /** The bytes written so far, in order, into `out` (#len bytes long); the slabs go back to the pool. */
-  #copySlabs(out: Uint8Array): void {
-    let at = 0;
-    for (const slab of this.#slabs) {
-      const n = Math.min(SLAB_BYTES, this.#len - at);
-      out.set(n === SLAB_BYTES ? slab : slab.subarray(0, n), at);
-      at += n;
-    }
-    this.#releaseSlabs();
-  }
-
-  #releaseSlabs(): void {
-    giveSlabs(this.#slabs);
-    this.#slabs = [];
-    this.#fill = SLAB_BYTES;
+  /** The short chunks copied since the last kept chunk become one (the run's rest stays for the next ones). */
+  #endRun(): void {
+    if (!this.#run || this.#runLen === this.#runFrom) return;
+    this.#chunks.push(this.#run.subarray(this.#runFrom, this.#runLen));
+    this.#runFrom = this.#runLen;
   }
 
   #spill(chunk: Buffer): Promise<void> {
     const file = new FileBodyWriter(this.spoolDir, this.id);
     this.#file = file;
-    let held: Buffer | null = null;
-    if (this.#len > 0) {
-      held = Buffer.allocUnsafeSlow(this.#len); // the file writer may keep it until written: not a slab
-      this.#copySlabs(held);
-    }
+    this.#endRun();
+    const held = this.#chunks.length > 0 ? Buffer.concat(this.#chunks) : null;
+    this.#chunks = [];
+    this.#run = null;
     const writes = [...(held ? [file.write(held)] : []), file.write(chunk)]; // FileBodyWriter keeps their order
     return Promise.all(writes).then(() => undefined);
   }
