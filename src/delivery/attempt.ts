@@ -57,12 +57,16 @@ interface Transaction { recipients: RecipientResult[]; hostFailure: Verdict | nu
 /** Errors that mean the connection itself broke (as opposed to a reply about the message). */
 const CONNECTION_ERRORS = new Set(['ECONNECTION', 'ESOCKET', 'ETIMEDOUT', 'EPROTOCOL']);
 /**
- * The largest message read whole before MAIL FROM (readMessage). At 100 KB the stream's per-message
- * objects are a small part of the cost and the read overlapping the envelope's round trip counts
- * more: relay CPU 1.03 median of base in 4 quiet pairs on (ii) with every size read whole, against
- * program instructions -1.8 to -2.3 % at 4 KB (bench/README.md, eleventh session).
+ * The largest message read whole before MAIL FROM (readMessage), which nodemailer then gets as one
+ * Buffer and smtp-connection.ts writes straight to the socket (no Readable, generator, DataStream,
+ * pipe). 256 KiB: every body SQLite stores inline (INLINE_MAX_BYTES) with its header prefix under
+ * it; such a body comes from the store in one piece anyway, so the stream held the same bytes.
+ * Larger ones (spool files) are streamed, their read overlapping the envelope's round trip.
+ * At 100 KB (workload ii) this was 32 KiB until the thirteenth session: the eleventh measured the
+ * whole read through DataStream (relay CPU 1.03); since the direct write (twelfth) see bench/README.md,
+ * thirteenth session (helper large13).
  */
-const WHOLE_READ_MAX = 32 * 1024;
+const WHOLE_READ_MAX = 256 * 1024;
 /** The queue could not give the message's bytes: tried again later, whatever the server said. */
 const UNREADABLE: Verdict = { kind: 'temporary', status: '4.3.0', reason: 'could not read the queued message' };
 

@@ -36,7 +36,7 @@ describe('SmtpAttempt: queue store unavailable', () => {
   for (const [how, store, size] of [
     ['readMessage rejects (a small message, read whole)', { readMessage: () => new Promise<never>((_, reject) => setTimeout(() => reject(down()), 20)), readBody: unused }, 100],
     ['readMessage gives a spool stream that fails during DATA', { readMessage: async () => failingBody(down()), readBody: unused }, 100],
-    ['a large message\'s stream fails during DATA', { readMessage: unused, readBody: () => failingBody(down()) }, 100_000],
+    ['a large message\'s stream fails during DATA', { readMessage: unused, readBody: () => failingBody(down()) }, 300_000], // over attempt.ts's WHOLE_READ_MAX (256 KiB): streamed
   ] as const) {
     it(`reports queueUnavailable and delivers nothing: ${how}`, async () => {
       const pool = new ConnectionPool({ config });

@@ -57,8 +57,8 @@ describe('SmtpAttempt', () => {
     pool.closeAll();
   });
 
-  it('streams a message over 32 KiB (readBody) and reads a smaller one whole (readMessage)', async () => {
-    const large = Buffer.concat([Buffer.from('Subject: large\r\n\r\n'), Buffer.from('line of text\r\n'.repeat(3000))]);
+  it('streams a message over 256 KiB (readBody) and reads a smaller one whole (readMessage)', async () => {
+    const large = Buffer.concat([Buffer.from('Subject: large\r\n\r\n'), Buffer.from('line of text\r\n'.repeat(20_000))]);
     const reads: string[] = [];
     const both = {
       readMessage: async () => { reads.push('whole'); return Buffer.from(BODY); },

@@ -239,6 +239,31 @@ describe('outbound PIPELINING (RFC 2920)', () => {
     }
   });
 
+  it('delivers a 100 KB message byte for byte; written straight, its bytes are freed once the socket wrote them; one needing dot-stuffing or line-end repair goes through DataStream', async () => {
+    const lines = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i)).join('');
+    const plain = Buffer.from('Subject: big\r\n\r\n' + lines(1500, (i) => `line ${i} ${'x'.repeat(60)}\r\n`));
+    const dotted = Buffer.from('Subject: dots\r\n\r\n' + lines(1500, (i) => `${i % 100 === 7 ? '.' : ''}line ${i} ${'y'.repeat(60)}\r\n`) + '.\r\n');
+    const bare = Buffer.concat([plain.subarray(0, 50_000), Buffer.from('bare\nlf, bare\rcr\r\n.lead\r\n'), plain.subarray(50_000), Buffer.from('no end')]);
+    // what RFC 5321 transparency and DataStream's repair make of it (CRLF everywhere, a dot doubled at a line start)
+    const onWire = (b: Buffer) => Buffer.from(b.toString('latin1').replace(/\r\n|\r|\n/g, '\r\n').replace(/(^|\r\n)\./g, '$1..') + (/\r\n$/.test(b.toString('latin1')) ? '' : '\r\n'), 'latin1');
+    const pool = new ConnectionPool({ config });
+    try {
+      for (const [name, body, released] of [['plain', plain, true], ['a line starting with a dot', dotted, false], ['bare CR and LF, no line end at the end', bare, false]] as const) {
+        let handed: Buffer | null = null;
+        const read = async () => { handed = Buffer.allocUnsafeSlow(body.length); body.copy(handed); return handed; };
+        const attempt = new SmtpAttempt({ pool, store: { readMessage: read, readBody: () => Readable.from([body]) } });
+        const r = await attempt.run(message(['one@example.test'], { size: body.length }), target(piped));
+        assert.deepEqual(outcomes(r), [expected[0]], name);
+        const got = piped.sessions.at(-1)!.transactions.at(-1)!.body!;
+        assert.ok(body.length > 100_000 && got.equals(onWire(body)), `${name}: the MX received exactly the transparent form (${got.length} bytes)`);
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.equal(handed!.length, released ? 0 : body.length, released ? `${name}: its bytes were released after the write` : `${name}: left as it was`);
+      }
+    } finally {
+      pool.closeAll();
+    }
+  });
+
   it('sends one command at a time when PIPELINING is not offered, with the same per-recipient results', async () => {
     const { pool, attempt } = fresh();
     const r = await attempt.run(message(rcpts), target(lockstep));

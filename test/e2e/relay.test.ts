@@ -157,6 +157,21 @@ test('MX fallback: the preferred MX refuses connections, the next one gets the m
   assert.deepEqual(got.rcptTo, ['frank@fallback.test']);
 });
 
+test('150 KB messages arrive byte for byte: one plain (written straight to the socket), one with lines starting with a dot (stuffed on the way out)', async () => {
+  const sub = new Submitter({ port: relay.port('submission'), user: 'alice', pass: PASSWORD });
+  const marker = `large-${Date.now()}`;
+  const plain = Array.from({ length: 2000 }, (_, i) => `${marker} line ${i} ${'q'.repeat(60)}\r\n`).join('');
+  const dotted = Array.from({ length: 2000 }, (_, i) => (i % 97 === 3 ? '.\r\n' : i % 89 === 5 ? '..\r\n' : i % 83 === 7 ? `.lead ${'z'.repeat(40)}\r\n` : `${marker} dot ${i} ${'w'.repeat(60)}\r\n`)).join('');
+  for (const [name, body] of [['plain', plain], ['dotted', dotted]]) {
+    await sub.send('alice@example.com', [`${name}@example.net`], `Subject: ${marker} ${name}\r\n\r\n${body}`);
+    const got = await eventually(() => mx1.messages.find((m) => m.rcptTo[0] === `${name}@example.net` && bodyText(m).includes(`${marker} ${name}`)));
+    const at = got.body.indexOf('\r\n\r\n');
+    assert.ok(body.length > 150_000);
+    assert.equal(got.body.subarray(at + 4).toString('latin1'), body, `${name}: the body as submitted`);
+  }
+  sub.close();
+});
+
 test('4xx from the receiver: deferred, retried with backoff, then delivered', async () => {
   const sub = new Submitter({ port: relay.port('submission'), user: 'alice', pass: PASSWORD });
   const marker = `flaky-${Date.now()}`;
