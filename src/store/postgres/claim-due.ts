@@ -43,7 +43,7 @@ const EXPIRED = prepared('claim_expired', `SELECT ${COLUMNS}, r.lease_until AS d
 // Waiting mail another node ($5 is us) accepted after $4 (now − OWN_FRESH_MS) is left to it: fresh
 // mail is the end of the due order, so the walk passes over only what the other nodes accepted
 // and did not claim yet in the last OWN_FRESH_MS (usually nothing: they claim within milliseconds).
-const NOT_OTHERS_FRESH = `(r.received_at < $4 OR m.origin->>'node' IS NULL OR m.origin->>'node' = $5)`;
+const NOT_OTHERS_FRESH = `(r.received_at <= $4 OR m.origin->>'node' IS NULL OR m.origin->>'node' = $5)`;
 const waiting = (stream: 'transactional' | 'broadcast'): Prepared => prepared(`claim_waiting_own_${stream}`, `SELECT ${COLUMNS}, r.next_attempt_at AS due_at
                  FROM recipient r JOIN queued_message m ON m.id = r.message_id
                  WHERE r.stream = '${stream}' AND r.state IN ('queued', 'deferred') AND r.next_attempt_at <= $1 AND ${NOT_EXCLUDED}

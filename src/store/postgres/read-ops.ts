@@ -23,7 +23,7 @@ const NEXT_DUE_ROWS = 16;
 // message's origin is read only for such fresh rows. Over the first NEXT_DUE_ROWS in due order:
 // when they are all that were read, the last one's due time bounds what lies beyond (an early
 // answer only wakes the scheduler early).
-const NEXT_DUE_FOR = prepared('next_due_for', `SELECT min(CASE WHEN r.received_at >= $2
+const NEXT_DUE_FOR = prepared('next_due_for', `SELECT min(CASE WHEN r.received_at > $2
                    AND (SELECT m.origin->>'node' FROM queued_message m WHERE m.id = r.message_id) <> $1
                    THEN GREATEST(r.next_attempt_at, r.received_at + $3) ELSE r.next_attempt_at END) AS t,
                  max(r.next_attempt_at) AS last, count(*)::int AS n
