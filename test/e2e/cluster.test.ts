@@ -56,7 +56,10 @@ test('two nodes sending at once: each node delivers the mail it accepted itself 
   const dns = await startDnsServer();
   const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
   dns.setZone({ 'own.test': { MX: [{ exchange: 'mx.own.test', priority: 10 }] }, 'mx.own.test': { A: ['127.0.0.2'] } });
-  const config = { storage: { url }, dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port, pollInterval: '200ms' } };
+  // Enough destination slots for both nodes: with the default 10 over the cluster, a node whose
+  // slots the other holds (its open sessions) cannot claim and hands its fresh mail over after
+  // OWN_FRESH_MS, as it should (57 of 80 kept here then; 41 of 80 before own-fresh-mail-first).
+  const config = { storage: { url }, dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port, pollInterval: '200ms', maxConnectionsPerDestination: 50 } };
   const nodes = [await RelayProcess.create(config), await RelayProcess.create(config)];
   t.after(async () => { await Promise.all(nodes.map((n) => n.cleanup())); await mx.close(); await dns.close(); });
   assert.equal((await nodes[0]!.cli(['users', 'add', 'app', '--password', 'app-password', '--domain', 'own.test'])).code, 0);
