@@ -513,7 +513,7 @@ export class DeliveryScheduler {
   async #scheduleWake(): Promise<void> {
     if (this.#state !== 'running') return;
     const poll = this.#o.config.delivery.pollInterval;
-    const next = await this.#o.store.nextDueAt(this.#o.nodeId); // as our claims see it (others' fresh mail later)
+    const next = await this.#o.store.nextDueAt();
     const until = next === null ? poll : next - this.#o.clock.now();
     // A short claim does not prove nothing else is due: groups parked by an open breaker, rows
     // another node was claiming (SKIP LOCKED), a lease that lost a race. Work still due now lets

@@ -318,9 +318,6 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
    * Lease up to `limit` due jobs (recipients queued/deferred with next attempt <= now, or whose
    * lease expired), grouped by (message, domain), oldest due first, skipping `excludeDomains` (a
    * frozen list may be handed in again: stores keep what they derive from it by identity).
-   * A store shared by several nodes may leave waiting mail that another node accepted (its
-   * origin.node) to that node for a short while after its acceptance (PostgreSQL: OWN_FRESH_MS,
-   * claim-due.ts): that node claims it right after its put, and the others' claims would collide.
    */
   claimDue(opts: { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[] }): Promise<DeliveryJob[]>;
   /**
@@ -331,13 +328,8 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
   recordResults(messageId: string, outcomes: RecipientOutcome[], generated?: GeneratedMessage[], opts?: RecordResultsOptions): Promise<void>;
   /** Give up leases held by `owner` (graceful shutdown, or startup of a single node): back to queued, due now. */
   releaseLeases(owner: string | null): Promise<number>;
-  /**
-   * Earliest next_attempt_at among waiting recipients, for the scheduler's timer; null if none.
-   * With `owner` (a claimer), when its claimDue may next find waiting work: a shared store leaves
-   * mail another node accepted to that node for a moment (claimDue), so such mail is due for
-   * `owner` only then (an earlier answer is allowed: it only wakes the scheduler early).
-   */
-  nextDueAt(owner?: string): Promise<number | null>;
+  /** Earliest next_attempt_at among waiting recipients, for the scheduler's timer; null if none. */
+  nextDueAt(): Promise<number | null>;
 
   // admin (CLI)
   /** Ordered by received time; non-final recipients unless `state` or `includeFinal`; at most `limit` (default 1000). */

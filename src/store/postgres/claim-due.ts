@@ -7,11 +7,6 @@
 // other candidates nobody else holds, locking each one's due rows FOR UPDATE SKIP LOCKED in turn,
 // so a claim locks only what it leases and concurrent claimers take different work instead of
 // one locking the window the others read (bench/README.md, twelfth session, helper pgclaim).
-// A node's own fresh mail first: waiting mail another node accepted less than OWN_FRESH_MS ago is
-// left to that node (it claims right after its put), so with several nodes a claim does not take
-// the message another node is about to claim, and that node's claim does not come back empty
-// (40–90 % of the claims with 3 nodes did: bench/README.md, thirteenth session, helper cluster13).
-// Past OWN_FRESH_MS, or once the accepting node died, any node takes it (no lease: nothing to expire).
 import { holdingBreaker, sendingDomainOf } from '../breaker-rules.js';
 import { FAIR_SCAN, fairOrder, TIER, type DueGroup } from '../claim-order.js';
 import type { DeliveryJob } from '../store.js';
@@ -40,14 +35,9 @@ const COLUMNS = 'r.message_id, r.domain, m.account, m.mail_from, m.stream';
 const EXPIRED = prepared('claim_expired', `SELECT ${COLUMNS}, r.lease_until AS due_at FROM recipient r JOIN queued_message m ON m.id = r.message_id
                  WHERE r.state = 'delivering' AND r.lease_until < $1 AND ${NOT_EXCLUDED}
                  ORDER BY r.lease_until LIMIT $3`);
-// Waiting mail another node ($5 is us) accepted after $4 (now − OWN_FRESH_MS) is left to it: fresh
-// mail is the end of the due order, so the walk passes over only what the other nodes accepted
-// and did not claim yet in the last OWN_FRESH_MS (usually nothing: they claim within milliseconds).
-const NOT_OTHERS_FRESH = `(r.received_at <= $4 OR m.origin->>'node' IS NULL OR m.origin->>'node' = $5)`;
-const waiting = (stream: 'transactional' | 'broadcast'): Prepared => prepared(`claim_waiting_own_${stream}`, `SELECT ${COLUMNS}, r.next_attempt_at AS due_at
+const waiting = (stream: 'transactional' | 'broadcast'): Prepared => prepared(`claim_waiting_${stream}`, `SELECT ${COLUMNS}, r.next_attempt_at AS due_at
                  FROM recipient r JOIN queued_message m ON m.id = r.message_id
                  WHERE r.stream = '${stream}' AND r.state IN ('queued', 'deferred') AND r.next_attempt_at <= $1 AND ${NOT_EXCLUDED}
-                   AND ${NOT_OTHERS_FRESH}
                  ORDER BY r.next_attempt_at LIMIT $3`);
 const WAITING_TRANSACTIONAL = waiting('transactional');
 const WAITING_BROADCAST = waiting('broadcast');
@@ -72,12 +62,6 @@ const LEASE = prepared('claim_lease_next', `WITH picked AS (
                UPDATE recipient SET state = 'delivering', lease_owner = $1, lease_until = $2, updated_at = $3
                WHERE id = ANY (ARRAY(SELECT unnest(ids) FROM picked))
                RETURNING id, message_id, domain, address, attempts, held_ms`);
-/**
- * How long waiting mail is left to the node that accepted it (origin.node) before the other nodes'
- * claims take it too: long enough for the accepting node's claim (it runs right after the put, a
- * few ms; longer only when its delivery slots are all busy, when handing the mail on is right).
- */
-export const OWN_FRESH_MS = 1_000;
 /** Candidates handed to the lease per job asked for: room to pass over groups other claimers took since the walks read them. */
 const CANDIDATES_PER_JOB = 4;
 
@@ -89,8 +73,8 @@ export async function claimDue(c: Conn, opts: ClaimOptions): Promise<DeliveryJob
   const rowLimit = Math.min(opts.limit * ROWS_PER_JOB * FAIR_SCAN, 100_000);
   const walks: [Prepared, unknown[], number][] = [
     [EXPIRED, [opts.now, exclude, rowLimit], TIER.expired],
-    [WAITING_TRANSACTIONAL, [opts.now, exclude, rowLimit, opts.now - OWN_FRESH_MS, opts.owner], TIER.transactional],
-    [WAITING_BROADCAST, [opts.now, exclude, rowLimit, opts.now - OWN_FRESH_MS, opts.owner], TIER.broadcast],
+    [WAITING_TRANSACTIONAL, [opts.now, exclude, rowLimit], TIER.transactional],
+    [WAITING_BROADCAST, [opts.now, exclude, rowLimit], TIER.broadcast],
   ];
   for (const [query, params, tier] of walks) {
     // Broadcast only when transactional mail leaves room in this claim: transactional first.

@@ -18,7 +18,7 @@ import { createLogger } from '../../events/log.js';
 import { newQueueId } from '../../message/ids.js';
 import { MIGRATIONS } from './migrations.js';
 import { PostgresQueueStore } from './postgres-store.js';
-import { claimDue, OWN_FRESH_MS } from './claim-due.js';
+import { claimDue } from './claim-due.js';
 import { pgTypesOver, type Conn } from './rows.js';
 
 const logger = createLogger('silent');
@@ -213,62 +213,6 @@ if (unreachable !== null) {
       await Promise.all([worker(a, 'a1'), worker(a, 'a2'), worker(b, 'b1'), worker(b, 'b2')]);
       assert.equal(leased.size, total, 'every recipient leased exactly once');
       assert.deepEqual(await b.counts(), { queued: 0, deferred: 0, delivering: total, held: 0, delivered: 0, bounced: 0, expired: 0, suppressed: 0 });
-    } finally {
-      await a.close();
-      await b.close();
-    }
-  });
-
-  test('postgres: mail another node accepted is left to it for OWN_FRESH_MS, then any node takes it; nextDueAt answers as each node\'s claims see it', async () => {
-    await truncate();
-    let now = 0; // nextDueAt(owner) reads the store's clock
-    const clock = { now: () => now };
-    const a = new PostgresQueueStore({ url, logger, poolSize: 4, clock });
-    const b = new PostgresQueueStore({ url, logger, poolSize: 4, clock });
-    await a.open();
-    await b.open();
-    const at = async <T>(t: number, f: () => Promise<T>): Promise<T> => { now = t; return f(); };
-    try {
-      const t0 = 1_000_000;
-      const put = async (node: string | undefined, receivedAt: number, rcpt: string) => {
-        const id = newQueueId();
-        const w = a.createBody(id);
-        await w.write(Buffer.from('body\r\n'));
-        await w.finish();
-        await a.put({ id, mailFrom: 's@example.org', recipients: [rcpt], size: w.bytesWritten, receivedAt,
-          origin: { listener: 'mx', clientIp: '127.0.0.1', user: null, ...(node ? { node } : {}) }, isBounce: false, route: 'relay' });
-        return id;
-      };
-      const fromA = await put('node-a', t0, 'r1@one.example');
-      const claim = (store: PostgresQueueStore, owner: string, now: number) =>
-        store.claimDue({ now, limit: 10, leaseMs: 60_000, owner }).then((jobs) => jobs.map((j) => j.messageId));
-      // Node B is not handed node A's fresh mail, and is told when it may be: not at once (its
-      // completions would claim again and find nothing), but OWN_FRESH_MS after the acceptance.
-      assert.deepEqual(await claim(b, 'node-b', t0 + 10), []);
-      assert.equal(await at(t0 + 10, () => b.nextDueAt('node-b')), t0 + OWN_FRESH_MS);
-      assert.equal(await at(t0 + 10, () => a.nextDueAt('node-a')), t0, 'due now for the node that accepted it');
-      assert.equal(await b.nextDueAt(), t0, 'without an owner: the earliest waiting recipient, as before');
-      // Mail without a node (generated, or from a release before issue 12) and B's own are B's at once.
-      const anyone = await put(undefined, t0, 'r2@two.example');
-      const fromB = await put('node-b', t0, 'r3@three.example');
-      assert.deepEqual((await claim(b, 'node-b', t0 + 20)).sort(), [anyone, fromB].sort());
-      // Node A claims its own.
-      assert.deepEqual(await claim(a, 'node-a', t0 + 30), [fromA]);
-      // Node A accepts more and never claims it (dead, or every slot busy): B takes it once OWN_FRESH_MS passed.
-      const late = await put('node-a', t0 + 100, 'r4@four.example');
-      assert.deepEqual(await claim(b, 'node-b', t0 + 100 + OWN_FRESH_MS - 1), []);
-      assert.deepEqual(await claim(b, 'node-b', t0 + 100 + OWN_FRESH_MS), [late]);
-      // A retry (deferred, received long ago) is anyone's whoever accepted it; a lease that expired too.
-      const old = await put('node-a', t0 - 10 * OWN_FRESH_MS, 'r5@five.example');
-      assert.deepEqual(await claim(b, 'node-b', t0 + 200), [old]);
-      // Expired leases are taken over as before, whoever accepted the mail (late's runs to t0 + 1,100 + 60,000).
-      assert.deepEqual((await claim(b, 'node-b', t0 + 200 + 60_000 + 1)).sort(), [fromA, anyone, fromB, old].sort());
-      // Only node A's fresh mail among many waiting rows: nextDueAt reads the first few and bounds the rest.
-      await truncate();
-      for (let i = 0; i < 20; i++) await put('node-a', t0 + i, `m${i}@many.example`);
-      assert.equal(await at(t0 + 50, () => b.nextDueAt('node-b')), t0 + 15, 'the 16th row read bounds the ones not read');
-      await put(undefined, t0 + 5, 'x@other.example');
-      assert.equal(await at(t0 + 50, () => b.nextDueAt('node-b')), t0 + 5, 'mail without a node is due at once');
     } finally {
       await a.close();
       await b.close();

@@ -220,9 +220,7 @@ export class PostgresQueueStore implements QueueStore {
     return this.#write('releaseLeases', (c) => writes.releaseLeases(c, owner, this.#clock.now()));
   }
 
-  nextDueAt(owner?: string): Promise<number | null> {
-    return owner === undefined ? this.#read('nextDueAt', reads.nextDueAt) : this.#read('nextDueAt', (c) => reads.nextDueAtFor(c, owner, this.#clock.now()));
-  }
+  nextDueAt(): Promise<number | null> { return this.#read('nextDueAt', reads.nextDueAt); }
 
   acquireDestinationSlots(o: AcquireSlotsOptions): Promise<DestinationSlot[]> { return this.#write('acquireDestinationSlots', (c) => slots.acquireSlots(c, o)); }
   renewDestinationSlots(o: { owner: string; now: number; leaseMs: number }): Promise<DestinationSlot[]> {

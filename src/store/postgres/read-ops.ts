@@ -6,7 +6,6 @@ import { FINAL_STATES, type MessageView, type QueueCounts, type RecipientState, 
 import {
   prepared, runPrepared, toMessageView, toRecipientView, toUser, type AttemptRow, type Conn, type MessageRow, type RecipientViewRow, type UserRow,
 } from './rows.js';
-import { OWN_FRESH_MS } from './claim-due.js';
 
 const RECIPIENT_VIEW = 'SELECT r.*, m.mail_from, m.received_at, m.size FROM recipient r JOIN queued_message m ON m.id = r.message_id';
 const IN_ORDER = 'ORDER BY m.received_at, m.id COLLATE "C", r.id';
@@ -16,31 +15,9 @@ const FINAL = FINAL_STATES.map((s) => `'${s}'`).join(', ');
 /** Every scheduler round of every node asks it (named: rows.ts). */
 const NEXT_DUE = prepared('next_due', `SELECT next_attempt_at AS t FROM recipient
                                        WHERE state IN ('queued', 'deferred') ORDER BY next_attempt_at LIMIT 1`);
-/** Waiting rows NEXT_DUE_FOR reads: mail other nodes accepted and are about to claim is rarely more than a few. */
-const NEXT_DUE_ROWS = 16;
-// For a claimer ($1): a waiting recipient of mail another node accepted after $2 (now −
-// OWN_FRESH_MS) is due for it only OWN_FRESH_MS ($3) after its acceptance (claim-due.ts); its
-// message's origin is read only for such fresh rows. Over the first NEXT_DUE_ROWS in due order:
-// when they are all that were read, the last one's due time bounds what lies beyond (an early
-// answer only wakes the scheduler early).
-const NEXT_DUE_FOR = prepared('next_due_for', `SELECT min(CASE WHEN r.received_at > $2
-                   AND (SELECT m.origin->>'node' FROM queued_message m WHERE m.id = r.message_id) <> $1
-                   THEN GREATEST(r.next_attempt_at, r.received_at + $3) ELSE r.next_attempt_at END) AS t,
-                 max(r.next_attempt_at) AS last, count(*)::int AS n
-                 FROM (SELECT message_id, next_attempt_at, received_at FROM recipient WHERE state IN ('queued', 'deferred')
-                       ORDER BY next_attempt_at LIMIT ${NEXT_DUE_ROWS}) r`);
-
 export async function nextDueAt(c: Conn): Promise<number | null> {
   const { rows } = await runPrepared<{ t: number | null }>(c, NEXT_DUE, []);
   return rows[0]?.t ?? null;
-}
-
-/** nextDueAt for one claimer: when its claim may next find waiting work (others' fresh mail after OWN_FRESH_MS). */
-export async function nextDueAtFor(c: Conn, owner: string, now: number): Promise<number | null> {
-  const { rows } = await runPrepared<{ t: number | null; last: number | null; n: number }>(c, NEXT_DUE_FOR, [owner, now - OWN_FRESH_MS, OWN_FRESH_MS]);
-  const r = rows[0];
-  if (!r || r.t === null) return null;
-  return r.n === NEXT_DUE_ROWS && r.last !== null ? Math.min(r.t, r.last) : r.t;
 }
 
 export async function listRecipients(c: Conn, opts: { state?: RecipientState; includeFinal?: boolean; limit?: number } = {}): Promise<RecipientView[]> {
