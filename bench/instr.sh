@@ -68,6 +68,9 @@ log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 RELAY_DIR=$WORK RELAY_HOST=$HOST RELAY_PORT=$PORT
 . "$ROOT/bench/relays/postlane.sh"
 relay_setup
+# the plugin already writes an http: line (an unused API on a free port, f22b202): replaced, not appended
+# (a second http: key is invalid YAML and the CLI refused the file)
+sed -i '/^http:/d' "$WORK/postlane.yaml"
 printf 'http: { host: %s, port: %s }\n' "$HOST" "$((PORT + 1))" >> "$WORK/postlane.yaml"
 # INSTR_TIMERS=off: the 1 s polls (delivery, webhooks) at 1 h; the scheduler still wakes on every put
 # (notify), so the load is unchanged but the count no longer grows with the run's wall time
