@@ -28,6 +28,8 @@
 #   INSTR_IDLE (8) idle seconds measured after the load   INSTR_SETTLE (3) seconds after the sink is full
 #   INSTR_SLOT (0) k: relay 127.0.15.1:45025+10k (API +1), sink 127.0.15.9:45029+10k, so that
 #                two runs can go side by side (counts do not depend on the load of the machine)
+#   INSTR_HOST, INSTR_SINK_HOST, INSTR_PORT (127.0.15.1, 127.0.15.9, 45025): the relay's and sink's addresses and the
+#                first port (slot k adds 10k), for a helper's own loopback block and ports (several builds side by side)
 #   INSTR_TIMERS (off) off: delivery/webhooks pollInterval 1h (below); on: the 1 s default polls
 #   INSTR_DUMPS (/tmp/postlane-instr-dumps) where the load and idle dumps are copied (callgrind_annotate)
 #   INSTR_KEEP=1 keeps the run directory (config, logs, callgrind dumps for callgrind_annotate)
@@ -39,7 +41,7 @@ BUILD=$(cd "${1:?usage: bench/instr.sh BUILD_DIR [N] [conn|keep] [OUT.jsonl]}" &
 N=${2:-100}; MODE=${3:-conn}; OUT=${4:-}
 case $MODE in conn|api) KEEPFLAG="" ;; keep) KEEPFLAG=-d ;; *) echo "MODE is conn, keep or api" >&2; exit 2 ;; esac
 SLOT=${INSTR_SLOT:-0}
-HOST=127.0.15.1 PORT=$((45025 + 10 * SLOT)) SINK_HOST=127.0.15.9 SINK_PORT=$((45029 + 10 * SLOT))
+HOST=${INSTR_HOST:-127.0.15.1} PORT=$((${INSTR_PORT:-45025} + 10 * SLOT)) SINK_HOST=${INSTR_SINK_HOST:-127.0.15.9} SINK_PORT=$((${INSTR_PORT:-45025} + 4 + 10 * SLOT))
 WARM=${INSTR_WARM:-300} C=${INSTR_C:-20} SIZE=${INSTR_SIZE:-4096} IDLE=${INSTR_IDLE:-8} SETTLE=${INSTR_SETTLE:-3}
 V8_BASE="--max-semi-space-size=2 --heap-growing-percent=30 --single-threaded --random-seed=1 --hash-seed=1 --no-memory-reducer"
 if [ "${INSTR_TIER:-base}" = opt ]; then V8_DEF=$V8_BASE; else V8_DEF="$V8_BASE --no-opt"; fi
@@ -68,9 +70,10 @@ log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 RELAY_DIR=$WORK RELAY_HOST=$HOST RELAY_PORT=$PORT
 . "$ROOT/bench/relays/postlane.sh"
 relay_setup
-# (the plugin puts the unused API on port 0; here it gets the next port, which api mode posts to)
-sed -i "s/^http: .*/http: { host: $HOST, port: $((PORT + 1)) }/" "$WORK/postlane.yaml"
-grep -q '^http: ' "$WORK/postlane.yaml" || printf 'http: { host: %s, port: %s }\n' "$HOST" "$((PORT + 1))" >> "$WORK/postlane.yaml"
+# the plugin already writes an http: line (an unused API on a free port, f22b202): replaced, not appended
+# (a second http: key is invalid YAML and the CLI refused the file)
+sed -i '/^http:/d' "$WORK/postlane.yaml"
+printf 'http: { host: %s, port: %s }\n' "$HOST" "$((PORT + 1))" >> "$WORK/postlane.yaml"
 # INSTR_TIMERS=off: the 1 s polls (delivery, webhooks) at 1 h; the scheduler still wakes on every put
 # (notify), so the load is unchanged but the count no longer grows with the run's wall time
 if [ "${INSTR_TIMERS:-off}" = off ]; then

@@ -8,13 +8,25 @@ export const ACCOUNT_CACHE_MS = 5000;
 
 export class AccountCache {
   readonly #hits = new Map<string, { account: Account | null; at: number }>();
+  /** Lookups in flight: readers that miss while one runs wait for it (no burst of the same read when an entry expires under load). */
+  readonly #pending = new Map<string, Promise<Account | null>>();
   constructor(private readonly store: Pick<PlatformStore, 'getAccount'>, private readonly clock: Clock) {}
 
-  /** The account (null if unknown), at most ACCOUNT_CACHE_MS old. A store failure propagates. */
-  async get(name: string): Promise<Account | null> {
+  /** The account (null if unknown), at most ACCOUNT_CACHE_MS old. A store failure propagates (to every reader of that lookup). */
+  get(name: string): Promise<Account | null> {
     const now = this.clock.now();
     const hit = this.#hits.get(name);
-    if (hit && now - hit.at < ACCOUNT_CACHE_MS) return hit.account;
+    if (hit && now - hit.at < ACCOUNT_CACHE_MS) return Promise.resolve(hit.account);
+    const pending = this.#pending.get(name);
+    if (pending) return pending;
+    const lookup = this.#lookup(name, now);
+    const done = () => { this.#pending.delete(name); };
+    lookup.then(done, done);
+    this.#pending.set(name, lookup);
+    return lookup;
+  }
+
+  async #lookup(name: string, now: number): Promise<Account | null> {
     const account = await this.store.getAccount(name);
     this.#hits.set(name, { account, at: now });
     return account;

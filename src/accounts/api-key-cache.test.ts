@@ -83,3 +83,35 @@ test('ApiKeyCache: unknown and revoked keys are not cached; ttlMs 0 caches nothi
   await none.auth.authenticate(none.key.token);
   assert.equal(none.store.lookups, 2);
 });
+
+test('ApiKeyCache: requests that miss while a lookup runs share it; one after a revocation does not; a failed lookup is not kept', async () => {
+  const { store, clock, auth, cache, key, revoke } = setup();
+  assert.ok(await auth.authenticate(key.token));
+  clock.t += 5000; // expired: the next requests miss
+  let open!: () => void;
+  store.gate = new Promise((resolve) => { open = resolve; });
+  const before = store.lookups;
+  const waiting = Array.from({ length: 20 }, () => auth.authenticate(key.token));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(store.lookups, before + 1, 'one store read for 20 concurrent requests');
+  // Revoked through this process while that read is in flight: a request after it reads again.
+  revoke();
+  cache.forget(key.record.id);
+  const after = auth.authenticate(key.token);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(store.lookups, before + 2, 'the request after forget() made its own read');
+  open();
+  assert.ok((await Promise.all(waiting)).every((r) => r?.id === key.record.id), 'the earlier requests read the key before the revocation');
+  assert.equal(await after, null, 'refused: it read the revoked record');
+  // A store failure reaches every request of that read and is not kept.
+  store.gate = null;
+  store.keys.set(key.record.id, key.record);
+  clock.t += 5000;
+  const real = store.getApiKey.bind(store);
+  let fail = true;
+  store.getApiKey = async (id: string) => { if (fail) { store.lookups++; await Promise.resolve(); throw new Error('connection lost'); } return real(id); };
+  const failed = await Promise.allSettled([cache.getApiKey(key.record.id), cache.getApiKey(key.record.id)]);
+  assert.deepEqual(failed.map((r) => r.status), ['rejected', 'rejected']);
+  fail = false;
+  assert.equal((await cache.getApiKey(key.record.id))?.id, key.record.id, 'asked again after the failure');
+});

@@ -18,11 +18,30 @@ export class ApiKeyCache implements KeyLookup {
   #forgets = 0;
   constructor(private readonly store: KeyLookup, private readonly clock: Clock, private readonly ttlMs: number) {}
 
-  async getApiKey(id: string): Promise<ApiKeyRecord | null> {
+  /**
+   * Lookups in flight by key id: a request that misses while one runs waits for it (when an entry
+   * expires under load, one store read instead of one per concurrent request). forget() drops
+   * them all, so a request after a revocation never takes a read that began before it.
+   */
+  readonly #pending = new Map<string, Promise<ApiKeyRecord | null>>();
+
+  getApiKey(id: string): Promise<ApiKeyRecord | null> {
     const now = this.clock.now();
     const hit = this.#records.get(id);
-    if (hit && now - hit.at < this.ttlMs) return hit.record;
+    if (hit && now - hit.at < this.ttlMs) return Promise.resolve(hit.record);
     this.#records.delete(id);
+    const pending = this.#pending.get(id);
+    if (pending) return pending;
+    if (this.ttlMs <= 0) return this.#lookup(id, now); // no cache asked for: every request reads the store
+    const lookup = this.#lookup(id, now);
+    // forget() may have put a newer lookup of the same id in place: only this one is removed.
+    const done = () => { if (this.#pending.get(id) === lookup) this.#pending.delete(id); };
+    lookup.then(done, done);
+    this.#pending.set(id, lookup);
+    return lookup;
+  }
+
+  async #lookup(id: string, now: number): Promise<ApiKeyRecord | null> {
     const forgets = this.#forgets;
     const record = await this.store.getApiKey(id);
     if (record && record.revokedAt === null && this.ttlMs > 0 && forgets === this.#forgets) {
@@ -38,5 +57,6 @@ export class ApiKeyCache implements KeyLookup {
   forget(id: string): void {
     this.#forgets++;
     this.#records.delete(id);
+    this.#pending.clear();
   }
 }

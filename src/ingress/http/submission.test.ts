@@ -170,3 +170,36 @@ test('a store that does not gain by it (SQLite: suppressionLookupInPut false): t
   assert.deepEqual([mem.lookups.length, mem.checked.length, mem.put.length, charges], [1, 0, 1, [2]]);
   assert.equal(r.recipients[1]!.status, 'suppressed');
 });
+
+test('sending domains: requests that miss while listDomains runs share it; a failed lookup is a 503 for them and is asked again', async () => {
+  const mem = fakeStore();
+  let calls = 0;
+  let open!: () => void;
+  let gate: Promise<void> = new Promise((resolve) => { open = resolve; });
+  let fail = false;
+  (mem.store as { listDomains: () => Promise<unknown> }).listDomains = async () => {
+    calls++;
+    await gate;
+    if (fail) throw new Error('connection lost');
+    return [{ name: 'acme.test', createdAt: 0, keys: [] }];
+  };
+  const { http } = submission(mem, 1_000_000, false);
+  const plain = () => request({ stream: 'transactional', track: undefined, cc: [], bcc: [] });
+  const waiting = Array.from({ length: 10 }, () => http.submit(plain(), ctx));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(calls, 1, 'one listDomains for 10 concurrent requests');
+  open();
+  assert.equal((await Promise.all(waiting)).length, 10);
+  assert.equal(mem.checked.length, 10);
+  // Expired (the test's clock is fixed: a new HttpSubmission has an empty cache) and failing.
+  const second = submission(mem, 1_000_000, false).http;
+  calls = 0;
+  fail = true;
+  gate = Promise.resolve();
+  const failed = await Promise.allSettled([second.submit(plain(), ctx), second.submit(plain(), ctx)]);
+  assert.deepEqual(failed.map((r) => r.status === 'rejected' && r.reason instanceof ApiError && r.reason.status), [503, 503]);
+  assert.equal(calls, 1, 'the two requests shared the failed lookup');
+  fail = false;
+  await second.submit(plain(), ctx);
+  assert.equal(calls, 2, 'asked again after the failure');
+});

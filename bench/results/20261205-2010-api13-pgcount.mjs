@@ -1,0 +1,18 @@
+// Counts the queries the relay sends to PostgreSQL (every pg Client.query call: one round trip each,
+// unless pipelined), by statement text (first 70 characters), printed to stderr when the process exits.
+import { createRequire } from 'node:module';
+import { writeSync } from 'node:fs';
+const require = createRequire('/work/main/node_modules/');
+const pg = require('pg');
+const counts = new Map();
+const orig = pg.Client.prototype.query;
+pg.Client.prototype.query = function (config, ...rest) {
+  const text = typeof config === 'string' ? config : (config?.text ?? config?.name ?? '?');
+  const k = String(text).replace(/\s+/g, ' ').slice(0, 70);
+  counts.set(k, (counts.get(k) ?? 0) + 1);
+  return orig.call(this, config, ...rest);
+};
+process.on('exit', () => {
+  const rows = [...counts].sort((a, b) => b[1] - a[1]);
+  writeSync(2, `PGCOUNT ${JSON.stringify(rows)}\n`);
+});
