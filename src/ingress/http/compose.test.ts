@@ -1,6 +1,10 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { simpleParser } from 'mailparser';
+import fc from 'fast-check';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import addressparser from 'nodemailer/lib/addressparser';
+import { parseMailbox } from '../../message/address.js';
 import { prepareMessage, prepareRawMessage } from './compose.js';
 import { sendMessageRequest, rawMessageRequest, batchRequest, InvalidItem } from './message-request.js';
 import { ApiError } from './api-error.js';
@@ -150,4 +154,54 @@ test('text and html with LF or CR line ends are composed with CRLF only (found b
   assert.doesNotMatch(mime, /\r(?!\n)|(?<!\r)\n/, 'no bare CR or LF');
   const parsed = await simpleParser(Buffer.from(mime, 'latin1'));
   assert.match(parsed.text ?? '', /Thanks!\r?\n\r?\n\.\r?\nTotal: 10 €/);
+});
+
+// The address fields of the built message come from the request check's own parse (compose.ts's
+// Named.written) and not from nodemailer's second parse: the bytes must be what MailComposer
+// writes for the same request, its addresses as the check read them (addressparser for a string,
+// the mailbox's address with its domain lower-cased), as the build did before. Generated requests:
+// string and object forms, quoted names with commas, quotes and backslashes, UTF-8 names, upper
+// case, IDN (U-label and A-label) and UTF-8 local parts, groups of one; text only and text + html
+// (the random boundary put back to the composer's fixed one).
+test('built messages: address fields from the checked addresses, the same bytes as MailComposer', async () => {
+  const BOUNDARY = '0123456789abcdef';
+  const namePiece = fc.constantFrom('', 'App', 'Bob', ' ', '_', "'", ',', ';', ':', '\\', '(', '.', '=?', 'é', 'Дима', '例え', '😀', 'x'.repeat(30));
+  const name = fc.array(namePiece, { maxLength: 6 }).map((a) => a.join(''));
+  const local = fc.constantFrom('app', 'bob', 'Bob.Smith', 'a+tag', "o'neil", 'x_y', '"a b"', '"a,b"', 'ü', 'δοκιμή');
+  const domain = fc.constantFrom('acme.test', 'dest.test', 'Dest.TEST', 'a-b.example.org', 'bücher.test', 'xn--bcher-kva.test', '例え.test', 'sub.acme.test');
+  const email = fc.tuple(local, domain).map(([l, d]) => `${l}@${d}`);
+  const quoted = (n: string) => `"${n.replace(/(["\\])/g, '\\$1')}"`;
+  const input = fc.oneof(
+    email,
+    fc.tuple(name, email).map(([n, e]) => (n.trim() ? `${quoted(n)} <${e}>` : e)),
+    fc.tuple(fc.constantFrom('App', 'Bob Smith', 'Team'), email).map(([n, e]) => `${n} <${e}>`),
+    fc.tuple(name, email).map(([n, e]) => ({ name: n, email: e })),
+    fc.tuple(fc.constantFrom('Team', 'List'), email).map(([g, e]) => `${g}: ${e};`),
+  );
+  const request = fc.record({
+    from: input, to: fc.array(input, { minLength: 1, maxLength: 3 }), cc: fc.array(input, { maxLength: 2 }), bcc: fc.array(input, { maxLength: 1 }),
+    reply_to: fc.option(input, { nil: undefined }), subject: fc.constantFrom('Hi', 'Héllo ✓'), text: fc.constantFrom('Hello', 'Thanks! '.repeat(50)),
+    html: fc.option(fc.constant('<p>Thanks!</p>'), { nil: undefined }),
+  });
+  /** A mailbox as prepareMessage read it before its written form existed. */
+  const checked = (m: string | { name: string; email: string }) => {
+    const [name, address] = typeof m === 'string' ? [addressparser(m, { flatten: true })[0]!.name ?? '', addressparser(m, { flatten: true })[0]!.address!] : [m.name, m.email];
+    return { name, address: parseMailbox(address)!.address };
+  };
+  let built = 0;
+  await fc.assert(fc.asyncProperty(request, async (r) => {
+    const req = sendMessageRequest.parse(r);
+    let prepared;
+    try { prepared = prepareMessage(req, { ...LIMITS, maxRecipients: 50 }, NOW); } catch (err) { if (err instanceof ApiError) return; throw err; }
+    built++;
+    const messageId = '<01ABCDEFGHJKMNPQRSTV@relay.test>';
+    const mime = (await prepared.build('01ABCDEFGHJKMNPQRSTV', 'relay.test', NOW)).toString('latin1').replace(/_NmP-[0-9a-f]{16}-Part_1/g, `_NmP-${BOUNDARY}-Part_1`);
+    const reference = await new MailComposer({
+      from: checked(r.from), to: r.to.map(checked), cc: r.cc.map(checked), bcc: r.bcc.map(checked),
+      ...(r.reply_to !== undefined ? { replyTo: [checked(r.reply_to)] } : {}), subject: r.subject, text: r.text, ...(r.html ? { html: r.html } : {}),
+      headers: {}, attachments: [], messageId, date: new Date(NOW), disableFileAccess: true, disableUrlAccess: true, newline: 'windows', baseBoundary: BOUNDARY,
+    }).compile().build();
+    assert.equal(mime, reference.toString('latin1'), JSON.stringify(r));
+  }), { numRuns: 400 });
+  assert.ok(built > 200, `${built} requests built`);
 });

@@ -12,7 +12,7 @@ import MimeNode from 'nodemailer/lib/mime-node';
 import { foldLines } from 'nodemailer/lib/mime-funcs';
 import addressparser from 'nodemailer/lib/addressparser';
 import { buildMimeBytes } from './mime-bytes.js';
-import { buildSimpleMessage } from './mime-simple.js';
+import { buildSimpleMessage, writtenMailbox } from './mime-simple.js';
 import { parseMailbox, type Address } from '../../message/address.js';
 import type { DsnNotify, MessageDsn, RecipientDsn } from '../../message/dsn-params.js';
 import { domainOfAddress } from '../../domains/domain-name.js';
@@ -54,7 +54,12 @@ export interface PreparedMessage {
   build(id: string, hostname: string, now: number): Promise<Buffer>;
 }
 
-interface Named { name: string; address: Address }
+/**
+ * A checked mailbox: `domain` is its domain as domain-name.ts normalizes it (once, here), `written`
+ * its text in an address field when mime-simple.ts can write it from this check (writtenMailbox),
+ * so the message is not built from a second parse and normalisation of the same address.
+ */
+interface Named { name: string; address: Address; domain: string; written: string | undefined }
 
 /** The request's `dsn` as the store keeps it (what SMTP's RET/ENVID/NOTIFY/ORCPT give); errors noted in `c`. */
 function dsnOf(input: SendMessageRequest['dsn'], recipients: readonly Address[], c: Collector): MessageDsn | undefined {
@@ -109,18 +114,19 @@ function parseNamed(input: string | { name?: string | undefined; email: string }
     address = input.email;
   }
   const mailbox = parseMailbox(address);
-  if (!mailbox || mailbox.isAddressLiteral || domainOfAddress(mailbox.address) === null) {
+  const domain = mailbox && !mailbox.isAddressLiteral ? domainOfAddress(mailbox.address) : null;
+  if (!mailbox || domain === null) {
     c.add(typeof input === 'string' ? path : `${path}.email`, 'is not a valid email address');
     return null;
   }
-  return { name, address: mailbox.address };
+  return { name, address: mailbox.address, domain, written: writtenMailbox(name, mailbox.address, domain) };
 }
 
 function parseList(list: readonly (string | { name?: string | undefined; email: string })[] | undefined, path: string, c: Collector): Named[] {
   return (list ?? []).flatMap((m, i) => parseNamed(m, `${path}.${i}`, c) ?? []);
 }
 
-const uniqueAddresses = (lists: Named[][]): Address[] => {
+const uniqueAddresses = (lists: { address: Address }[][]): Address[] => {
   const seen = new Set<string>();
   return lists.flat().map((m) => m.address).filter((a) => !seen.has(a.toLowerCase()) && seen.add(a.toLowerCase()));
 };
@@ -177,14 +183,18 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
     // catches any other LF); SMTP carries and DKIM signs CRLF only.
     newline: 'windows',
   };
-  const fromDomain = domainOfAddress(sender.address);
+  const fromDomain = sender.domain;
   return {
     mailFrom: sender.address, recipients, fromDomains: [fromDomain], meta: metaOf(req), notBefore, listUnsubscribe: req.list_unsubscribe, track: req.track, ...(dsn ? { dsn } : {}), requireTls: req.require_tls === true,
     originators: [{ field: 'From', domain: fromDomain, path: 'from' }, ...headerOriginators(req.headers ?? {})],
     build: async (id, hostname, at) => {
       const messageId = `<${id}@${hostname}>`, date = new Date(at);
       // The common shape (no attachments) is written directly; the same bytes as the composer's.
-      const simple = mail.attachments.length === 0 ? buildSimpleMessage({ ...mail, messageId, date }) : null;
+      // Its address fields are written from the mailboxes checked above (Named.written).
+      const simple = mail.attachments.length === 0 ? buildSimpleMessage({
+        ...mail, from: withWritten(sender), to: to.map(withWritten), cc: cc.map(withWritten),
+        ...(replyTo.length ? { replyTo: replyTo.map(withWritten) } : {}), messageId, date,
+      }) : null;
       if (simple) return simple;
       const node = new MailComposer({ ...mail, messageId, date }).compile();
       return buildMimeBytes(node) ?? node.build();
@@ -193,6 +203,7 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
 }
 
 const asNodemailer = (m: Named) => ({ name: m.name, address: m.address });
+const withWritten = (m: Named) => ({ name: m.name, address: m.address, written: m.written });
 
 /** Every line end (LF, CR, CRLF) as CRLF: a bare CR or LF must not reach the stored message. */
 const crlfLines = (s: string | undefined) => s?.replace(/\r\n|\r|\n/g, '\r\n');

@@ -16,7 +16,16 @@ import { Encoder as Base64Encoder } from 'nodemailer/lib/base64';
 import { Encoder as QpEncoder } from 'nodemailer/lib/qp';
 import { encodeAll, encodeQuotedPrintableText, finishMessage } from './mime-bytes.js';
 
-export interface SimpleMailbox { name: string; address: string }
+export interface SimpleMailbox {
+  name: string;
+  address: string;
+  /**
+   * This mailbox as an address field writes it (encodeHeaderValue's text for it alone), when the
+   * caller already knows it from its own check of the address (writtenMailbox); otherwise the
+   * field is encoded by nodemailer as before.
+   */
+  written?: string | undefined;
+}
 
 /** The MailComposer options compose.ts passes, for a message without attachments. */
 export interface SimpleMail {
@@ -35,7 +44,28 @@ export interface SimpleMail {
 }
 
 /** A MimeNode with default options: its encodeHeaderValue and _getTextEncoding are the ones every composer node uses. */
-const encoder = new MimeNode('text/plain') as MimeNode & { _getTextEncoding(value: string): 'Q' | 'B' };
+const encoder = new MimeNode('text/plain') as MimeNode & { _getTextEncoding(value: string): 'Q' | 'B'; _encodeAddressName(name: string): string };
+
+/** RFC 5322 atext without nodemailer's non-ASCII range: an ASCII dot-atom local part. */
+const ASCII_DOT_ATOM = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*$/;
+
+/**
+ * The text encodeHeaderValue writes for the one mailbox { name, address } in an address field
+ * (From, To, Cc, Reply-To), or undefined when that takes nodemailer's own pass. `asciiDomain` is
+ * what domain-name.ts's normalizeDomain gave for the address's domain: when it is the domain as
+ * written, domainToASCII leaves that domain alone (normalizeDomain is domainToASCII, lower-cased,
+ * of the trimmed domain, and its labels are plain LDH), so nodemailer's _normalizeAddress (run
+ * twice there: when the list is parsed and when it is written; a domainToASCII and five regular
+ * expressions each time) returns the address unchanged, and an ASCII dot-atom local part needs
+ * neither quotes nor angle brackets. The name is encoded by nodemailer's own _encodeAddressName.
+ * The API's request check has already made both (compose.ts); mime-simple.test.ts compares the
+ * fields with nodemailer's over generated mailboxes.
+ */
+export function writtenMailbox(name: string, address: string, asciiDomain: string | null): string | undefined {
+  const at = address.lastIndexOf('@');
+  if (at <= 0 || asciiDomain === null || address.slice(at + 1) !== asciiDomain || !ASCII_DOT_ATOM.test(address.slice(0, at))) return undefined;
+  return name ? `${encoder._encodeAddressName(name)} <${address}>` : address;
+}
 
 /**
  * Header names compile() or buildHeaders() may set or treat apart for compose.ts's mail (plus Sender
@@ -82,6 +112,14 @@ function headerLine(key: string, value: unknown): string {
   return (encoded || '').toString().trim() ? foldLines(`${key}: ${encoded}`, 76) : '';
 }
 
+/** An address field: from the mailboxes' written forms when every one has it, else by headerLine. */
+function addressLine(key: string, value: SimpleMailbox | SimpleMailbox[]): string {
+  const list = Array.isArray(value) ? value : [value];
+  if (!list.every((m) => m.written !== undefined)) return headerLine(key, value);
+  const written = list.map((m) => m.written).join(', ');
+  return written.trim() ? foldLines(`${key}: ${written}`, 76) : '';
+}
+
 const contentTypeLine = (type: string, params: Record<string, string>) => foldLines(`Content-Type: ${buildHeaderValue({ value: type, params })}`, 76);
 
 /** A text part: its Content-Type and Content-Transfer-Encoding lines and its encoded content. */
@@ -104,8 +142,8 @@ export function buildSimpleMessage(mail: SimpleMail, baseBoundary: string = rand
   const parts = [...(mail.text ? [textPart('plain', mail.text)] : []), ...(mail.html ? [textPart('html', mail.html)] : [])];
   const lines: string[] = [];
   for (const k of customKeys) lines.push(headerLine(normalizeKey(k), mail.headers[k]));
-  lines.push(headerLine('From', mail.from), headerLine('To', mail.to), headerLine('Cc', mail.cc));
-  if (mail.replyTo) lines.push(headerLine('Reply-To', mail.replyTo));
+  lines.push(addressLine('From', mail.from), addressLine('To', mail.to), addressLine('Cc', mail.cc));
+  if (mail.replyTo) lines.push(addressLine('Reply-To', mail.replyTo));
   if (mail.subject) lines.push(headerLine('Subject', mail.subject));
   lines.push(headerLine('Message-ID', mail.messageId), headerLine('Date', mail.date));
   const out: Buffer[] = [];
