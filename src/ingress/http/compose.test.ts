@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import addressparser from 'nodemailer/lib/addressparser';
 import { parseMailbox } from '../../message/address.js';
-import { prepareMessage, prepareRawMessage } from './compose.js';
+import { mailboxOfText, prepareMessage, prepareRawMessage } from './compose.js';
 import { sendMessageRequest, rawMessageRequest, batchRequest, InvalidItem } from './message-request.js';
 import { ApiError } from './api-error.js';
 
@@ -204,4 +204,29 @@ test('built messages: address fields from the checked addresses, the same bytes 
     assert.equal(mime, reference.toString('latin1'), JSON.stringify(r));
   }), { numRuns: 400 });
   assert.ok(built > 200, `${built} requests built`);
+});
+
+// mailboxOfText reads the common "Name <local@domain>" and "local@domain" by one expression: it must
+// give what addressparser(text, { flatten: true }) gives (one mailbox, or null for none or several),
+// over strings near that shape (spaces, dots, quotes, commas, angle brackets, groups, comments,
+// encoded words, UTF-8, upper case) and over strings of the shape itself.
+test('mailboxOfText reads a request address string as addressparser does', () => {
+  const viaParser = (text: string) => {
+    const parsed = addressparser(text, { flatten: true });
+    return parsed.length !== 1 || !parsed[0]!.address ? null : { name: parsed[0]!.name ?? '', address: parsed[0]!.address };
+  };
+  const piece = fc.constantFrom('a', 'Z', '0', 'App', 'bob', ' ', '  ', '.', '..', '@', '<', '>', '+', '-', '_', '"', ',', ':', ';', '(', ')', '\\', '=?', '?=', 'é', '\t', 'acme.test', 'x@y.z');
+  const loose = fc.array(piece, { maxLength: 12 }).map((a) => a.join(''));
+  const word = fc.stringMatching(/^[A-Za-z0-9]{1,8}$/);
+  const atom = fc.stringMatching(/^[A-Za-z0-9_+-]{1,8}$/);
+  const addr = fc.tuple(fc.array(atom, { minLength: 1, maxLength: 3 }), fc.array(fc.stringMatching(/^[A-Za-z0-9-]{1,8}$/), { minLength: 2, maxLength: 3 }))
+    .map(([l, d]) => `${l.join('.')}@${d.join('.')}`);
+  const shaped = fc.oneof(addr, fc.tuple(fc.array(word, { minLength: 1, maxLength: 3 }), addr).map(([n, a]) => `${n.join(' ')} <${a}>`),
+    fc.tuple(fc.array(word, { minLength: 1, maxLength: 3 }), fc.constantFrom(' ', '', '  ', ' , '), addr, fc.constantFrom('', ' ', '>', ',x@y.z')).map(([n, sp, a, tail]) => `${n.join(' ')}${sp}<${a}>${tail}`));
+  let simple = 0;
+  fc.assert(fc.property(fc.oneof(loose, shaped), (text) => {
+    if (/^(?:[A-Za-z0-9]+(?: [A-Za-z0-9]+)* <[^<>]+>|[^\s<>]+)$/.test(text) && !/[",:;()\\]/.test(text)) simple++;
+    assert.deepEqual(mailboxOfText(text), viaParser(text), JSON.stringify(text));
+  }), { numRuns: 5000 });
+  assert.ok(simple > 1000, `${simple} strings of the common shape`);
 });
