@@ -39,3 +39,21 @@ test('AccountCache: one read per expiry however many readers miss at once; a fai
   assert.equal(await cache.get('acme'), account);
   assert.equal(reads, 5, 'asked again after the failure');
 });
+
+test('AccountCache: a lookup that never answers (a dead connection) is shared only while it is young; later readers read again', async () => {
+  const account = { name: 'acme' } as Account;
+  let reads = 0;
+  let hang = true;
+  const store = { getAccount(): Promise<Account> { reads++; return hang ? new Promise<Account>(() => {}) : Promise.resolve(account); } };
+  const clock = { t: 1000, now: () => clock.t };
+  const cache = new AccountCache(store, clock);
+  void cache.get('acme'); // stuck for good
+  void cache.get('acme');
+  assert.equal(reads, 1, 'shared while young');
+  clock.t += ACCOUNT_CACHE_MS;
+  hang = false;
+  assert.equal(await cache.get('acme'), account, 'a reader after ACCOUNT_CACHE_MS does not wait for the stuck lookup');
+  assert.equal(reads, 2);
+  assert.equal(await cache.get('acme'), account);
+  assert.equal(reads, 2, 'and what it read is cached');
+});

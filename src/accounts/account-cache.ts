@@ -8,8 +8,12 @@ export const ACCOUNT_CACHE_MS = 5000;
 
 export class AccountCache {
   readonly #hits = new Map<string, { account: Account | null; at: number }>();
-  /** Lookups in flight: readers that miss while one runs wait for it (no burst of the same read when an entry expires under load). */
-  readonly #pending = new Map<string, Promise<Account | null>>();
+  /**
+   * Lookups in flight: readers that miss while one runs wait for it (no burst of the same read when
+   * an entry expires under load), but only while it is younger than ACCOUNT_CACHE_MS: a lookup stuck
+   * on a dead connection must not hold every later reader (they start their own, as before).
+   */
+  readonly #pending = new Map<string, { lookup: Promise<Account | null>; at: number }>();
   constructor(private readonly store: Pick<PlatformStore, 'getAccount'>, private readonly clock: Clock) {}
 
   /** The account (null if unknown), at most ACCOUNT_CACHE_MS old. A store failure propagates (to every reader of that lookup). */
@@ -18,11 +22,12 @@ export class AccountCache {
     const hit = this.#hits.get(name);
     if (hit && now - hit.at < ACCOUNT_CACHE_MS) return Promise.resolve(hit.account);
     const pending = this.#pending.get(name);
-    if (pending) return pending;
+    if (pending && now - pending.at < ACCOUNT_CACHE_MS) return pending.lookup;
     const lookup = this.#lookup(name, now);
-    const done = () => { this.#pending.delete(name); };
+    // A newer lookup may have taken this one's place (this one got old): only this one is removed.
+    const done = () => { if (this.#pending.get(name)?.lookup === lookup) this.#pending.delete(name); };
     lookup.then(done, done);
-    this.#pending.set(name, lookup);
+    this.#pending.set(name, { lookup, at: now });
     return lookup;
   }
 

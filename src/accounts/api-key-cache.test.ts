@@ -115,3 +115,16 @@ test('ApiKeyCache: requests that miss while a lookup runs share it; one after a 
   fail = false;
   assert.equal((await cache.getApiKey(key.record.id))?.id, key.record.id, 'asked again after the failure');
 });
+
+test('ApiKeyCache: a lookup that never answers (a dead connection) is shared only for ttlMs; later requests read again', async () => {
+  const { store, clock, auth, key } = setup();
+  store.gate = new Promise(() => {}); // every lookup started now hangs for good
+  void auth.authenticate(key.token);
+  void auth.authenticate(key.token);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(store.lookups, 1, 'shared while young');
+  clock.t += 5000;
+  store.gate = null;
+  assert.equal((await auth.authenticate(key.token))?.id, key.record.id, 'a request after ttlMs does not wait for the stuck lookup');
+  assert.equal(store.lookups, 2);
+});

@@ -21,9 +21,10 @@ export class ApiKeyCache implements KeyLookup {
   /**
    * Lookups in flight by key id: a request that misses while one runs waits for it (when an entry
    * expires under load, one store read instead of one per concurrent request). forget() drops
-   * them all, so a request after a revocation never takes a read that began before it.
+   * them all, so a request after a revocation never takes a read that began before it. Joined only
+   * while younger than `ttlMs`: a lookup stuck on a dead connection must not hold every later request.
    */
-  readonly #pending = new Map<string, Promise<ApiKeyRecord | null>>();
+  readonly #pending = new Map<string, { lookup: Promise<ApiKeyRecord | null>; at: number }>();
 
   getApiKey(id: string): Promise<ApiKeyRecord | null> {
     const now = this.clock.now();
@@ -31,13 +32,13 @@ export class ApiKeyCache implements KeyLookup {
     if (hit && now - hit.at < this.ttlMs) return Promise.resolve(hit.record);
     this.#records.delete(id);
     const pending = this.#pending.get(id);
-    if (pending) return pending;
+    if (pending && now - pending.at < this.ttlMs) return pending.lookup;
     if (this.ttlMs <= 0) return this.#lookup(id, now); // no cache asked for: every request reads the store
     const lookup = this.#lookup(id, now);
-    // forget() may have put a newer lookup of the same id in place: only this one is removed.
-    const done = () => { if (this.#pending.get(id) === lookup) this.#pending.delete(id); };
+    // forget() or age may have put a newer lookup of the same id in place: only this one is removed.
+    const done = () => { if (this.#pending.get(id)?.lookup === lookup) this.#pending.delete(id); };
     lookup.then(done, done);
-    this.#pending.set(id, lookup);
+    this.#pending.set(id, { lookup, at: now });
     return lookup;
   }
 

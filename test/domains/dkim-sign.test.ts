@@ -57,6 +57,21 @@ function refold(message: Buffer): Buffer {
   return Buffer.from(header + text.slice(split), 'utf8');
 }
 
+/** mailauth's dkimSign with the signer's choices (From oversigned through its getARChain hook, as the signer did before). */
+async function mailauthSign(keys: SigningKey[], message: Buffer, canonicalization: Canonicalization, domain = DOMAIN): Promise<string> {
+  const oversignFrom = (headers: { parsed: { key: string; casedKey: string }[] }) => {
+    const from = headers.parsed.find((h) => h.key === 'from');
+    if (from) from.casedKey = `${from.casedKey}: ${from.casedKey}`;
+    return false;
+  };
+  const res = await dkimSign(message, {
+    canonicalization, headerList: SIGNED_HEADERS.join(':'), signTime: SIGN_TIME, getARChain: oversignFrom,
+    signatureData: keys.map((k) => ({ signingDomain: domain, selector: k.selector, privateKey: k.privateKey, algorithm: `${k.algorithm}-sha256`, canonicalization })),
+  } as unknown as DKIMSignOptions);
+  assert.deepEqual(res.errors, []);
+  return res.signatures;
+}
+
 describe('signMessage (mailauth dkimSign) verified through DNS by mailauth and python3-dkim', { skip }, () => {
   let dns: DnsServer;
   let rsa: KeyMaterial;
@@ -73,21 +88,6 @@ describe('signMessage (mailauth dkimSign) verified through DNS by mailauth and p
   const key = (selector: string, k: KeyMaterial): SigningKey => ({ selector, algorithm: k.algorithm, privateKey: k.privateKey });
   const sign = async (keys: SigningKey[], message = Buffer.from(MESSAGE), canonicalization?: Canonicalization) =>
     Buffer.concat([Buffer.from(await signMessage(message, { domain: DOMAIN, keys, signTime: SIGN_TIME, canonicalization })), message]);
-
-  /** mailauth's dkimSign with the same choices (From oversigned through its getARChain hook, as the signer did before). */
-  async function mailauthSign(keys: SigningKey[], message: Buffer, canonicalization: Canonicalization): Promise<string> {
-    const oversignFrom = (headers: { parsed: { key: string; casedKey: string }[] }) => {
-      const from = headers.parsed.find((h) => h.key === 'from');
-      if (from) from.casedKey = `${from.casedKey}: ${from.casedKey}`;
-      return false;
-    };
-    const res = await dkimSign(message, {
-      canonicalization, headerList: SIGNED_HEADERS.join(':'), signTime: SIGN_TIME, getARChain: oversignFrom,
-      signatureData: keys.map((k) => ({ signingDomain: DOMAIN, selector: k.selector, privateKey: k.privateKey, algorithm: `${k.algorithm}-sha256`, canonicalization })),
-    } as unknown as DKIMSignOptions);
-    assert.deepEqual(res.errors, []);
-    return res.signatures;
-  }
 
   /** 'pass', or 'fail' for anything else (mailauth reports a body hash mismatch as 'neutral'). */
   async function mailauthResults(signed: Buffer): Promise<string[]> {
@@ -265,21 +265,6 @@ describe('relaxedBodyHashAsIs (the relaxed body hash without mailauth\'s per-byt
 });
 
 describe('the DKIM-Signature field and canonical header written directly (relaxed header canonicalisation)', () => {
-  /** mailauth's dkimSign, From oversigned, as the describe above. */
-  async function viaMailauth(keys: SigningKey[], message: Buffer, canonicalization: Canonicalization, domain: string): Promise<string> {
-    const oversignFrom = (headers: { parsed: { key: string; casedKey: string }[] }) => {
-      const from = headers.parsed.find((h) => h.key === 'from');
-      if (from) from.casedKey = `${from.casedKey}: ${from.casedKey}`;
-      return false;
-    };
-    const res = await dkimSign(message, {
-      canonicalization, headerList: SIGNED_HEADERS.join(':'), signTime: SIGN_TIME, getARChain: oversignFrom,
-      signatureData: keys.map((k) => ({ signingDomain: domain, selector: k.selector, privateKey: k.privateKey, algorithm: `${k.algorithm}-sha256`, canonicalization })),
-    } as unknown as DKIMSignOptions);
-    assert.deepEqual(res.errors, []);
-    return res.signatures;
-  }
-
   it('byte for byte mailauth\'s dkimSign over generated header blocks (folding, tabs, runs of spaces, case, latin1 bytes, long h=), RSA and Ed25519', async () => {
     const [rsa, ed] = await Promise.all([generateDkimKey('rsa'), generateDkimKey('ed25519')]);
     const names = [...SIGNED_HEADERS, 'X-Other', 'Received'];
@@ -294,7 +279,7 @@ describe('the DKIM-Signature field and canonical header written directly (relaxe
         const message = Buffer.from(`From: a@example.test\r\n${fields.join('\r\n')}\r\n\r\nbody  line\r\n`, 'latin1');
         const keys = [{ selector, algorithm: 'rsa' as const, privateKey: rsa.privateKey }, { selector, algorithm: 'ed25519' as const, privateKey: ed.privateKey }];
         const ours = await signMessage(message, { domain, keys, signTime: SIGN_TIME, canonicalization: c as Canonicalization });
-        assert.equal(ours, await viaMailauth(keys, message, c as Canonicalization, domain));
+        assert.equal(ours, await mailauthSign(keys, message, c as Canonicalization, domain));
       }), { numRuns: 300 });
   });
 });
