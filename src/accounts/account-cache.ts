@@ -3,17 +3,14 @@
 // takes effect within ACCOUNT_CACHE_MS is soon enough. One per process, shared by its readers.
 import type { Clock } from '../clock.js';
 import type { Account, PlatformStore } from '../store/platform-store.js';
+import { SharedLookups } from './shared-lookups.js';
 
 export const ACCOUNT_CACHE_MS = 5000;
 
 export class AccountCache {
   readonly #hits = new Map<string, { account: Account | null; at: number }>();
-  /**
-   * Lookups in flight: readers that miss while one runs wait for it (no burst of the same read when
-   * an entry expires under load), but only while it is younger than ACCOUNT_CACHE_MS: a lookup stuck
-   * on a dead connection must not hold every later reader (they start their own, as before).
-   */
-  readonly #pending = new Map<string, { lookup: Promise<Account | null>; at: number }>();
+  /** Lookups in flight, shared by the readers that miss meanwhile (shared-lookups.ts). */
+  readonly #pending = new SharedLookups<Account | null>(ACCOUNT_CACHE_MS);
   constructor(private readonly store: Pick<PlatformStore, 'getAccount'>, private readonly clock: Clock) {}
 
   /** The account (null if unknown), at most ACCOUNT_CACHE_MS old. A store failure propagates (to every reader of that lookup). */
@@ -21,14 +18,7 @@ export class AccountCache {
     const now = this.clock.now();
     const hit = this.#hits.get(name);
     if (hit && now - hit.at < ACCOUNT_CACHE_MS) return Promise.resolve(hit.account);
-    const pending = this.#pending.get(name);
-    if (pending && now - pending.at < ACCOUNT_CACHE_MS) return pending.lookup;
-    const lookup = this.#lookup(name, now);
-    // A newer lookup may have taken this one's place (this one got old): only this one is removed.
-    const done = () => { if (this.#pending.get(name)?.lookup === lookup) this.#pending.delete(name); };
-    lookup.then(done, done);
-    this.#pending.set(name, { lookup, at: now });
-    return lookup;
+    return this.#pending.get(name, now, () => this.#lookup(name, now));
   }
 
   async #lookup(name: string, now: number): Promise<Account | null> {

@@ -8,6 +8,7 @@
 import type { Clock } from '../clock.js';
 import type { ApiKeyRecord } from '../store/platform-store.js';
 import type { KeyLookup } from './api-keys.js';
+import { SharedLookups } from './shared-lookups.js';
 
 /** At most this many records are kept; a full cache starts again empty (a flood of valid keys is not expected). */
 const MAX_ENTRIES = 10_000;
@@ -16,30 +17,24 @@ export class ApiKeyCache implements KeyLookup {
   readonly #records = new Map<string, { record: ApiKeyRecord; at: number }>();
   /** Bumped by forget(): a lookup that started before a revocation does not cache what it read. */
   #forgets = 0;
-  constructor(private readonly store: KeyLookup, private readonly clock: Clock, private readonly ttlMs: number) {}
+  constructor(private readonly store: KeyLookup, private readonly clock: Clock, private readonly ttlMs: number) {
+    this.#pending = new SharedLookups(ttlMs);
+  }
 
   /**
-   * Lookups in flight by key id: a request that misses while one runs waits for it (when an entry
-   * expires under load, one store read instead of one per concurrent request). forget() drops
-   * them all, so a request after a revocation never takes a read that began before it. Joined only
-   * while younger than `ttlMs`: a lookup stuck on a dead connection must not hold every later request.
+   * Lookups in flight by key id, shared by the requests that miss meanwhile (shared-lookups.ts, for
+   * at most `ttlMs`). forget() drops them all, so a request after a revocation never takes a read
+   * that began before it.
    */
-  readonly #pending = new Map<string, { lookup: Promise<ApiKeyRecord | null>; at: number }>();
+  readonly #pending: SharedLookups<ApiKeyRecord | null>;
 
   getApiKey(id: string): Promise<ApiKeyRecord | null> {
     const now = this.clock.now();
     const hit = this.#records.get(id);
     if (hit && now - hit.at < this.ttlMs) return Promise.resolve(hit.record);
     this.#records.delete(id);
-    const pending = this.#pending.get(id);
-    if (pending && now - pending.at < this.ttlMs) return pending.lookup;
     if (this.ttlMs <= 0) return this.#lookup(id, now); // no cache asked for: every request reads the store
-    const lookup = this.#lookup(id, now);
-    // forget() or age may have put a newer lookup of the same id in place: only this one is removed.
-    const done = () => { if (this.#pending.get(id)?.lookup === lookup) this.#pending.delete(id); };
-    lookup.then(done, done);
-    this.#pending.set(id, { lookup, at: now });
-    return lookup;
+    return this.#pending.get(id, now, () => this.#lookup(id, now));
   }
 
   async #lookup(id: string, now: number): Promise<ApiKeyRecord | null> {
