@@ -211,8 +211,7 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
       // The common shape (no attachments) is written directly; the same bytes as the composer's.
       // Its address fields are written from the mailboxes checked above (Named.written).
       const simple = mail.attachments.length === 0 ? buildSimpleMessage({
-        ...mail, from: withWritten(sender), to: to.map(withWritten), cc: cc.map(withWritten),
-        ...(replyTo.length ? { replyTo: replyTo.map(withWritten) } : {}), messageId, date,
+        ...mail, from: sender, to, cc, ...(replyTo.length ? { replyTo } : {}), messageId, date,
       }) : null;
       if (simple) return simple;
       const node = new MailComposer({ ...mail, messageId, date }).compile();
@@ -222,7 +221,6 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
 }
 
 const asNodemailer = (m: Named) => ({ name: m.name, address: m.address });
-const withWritten = (m: Named) => ({ name: m.name, address: m.address, written: m.written });
 
 /** Every line end (LF, CR, CRLF) as CRLF: a bare CR or LF must not reach the stored message. */
 const crlfLines = (s: string | undefined) => s?.replace(/\r\n|\r|\n/g, '\r\n');
