@@ -14,4 +14,5 @@ relay_start() {
     echo $! > "$RELAY_DIR/relay.pid"
 }
 eval "orig_$(declare -f relay_setup)"
-relay_setup() { orig_relay_setup; printf 'http: { host: %s, port: %s }\n' "$RELAY_HOST" "$((RELAY_PORT + 1))" >> "$RELAY_DIR/postlane.yaml"; }
+# postlane.sh binds the API to port 0; here it gets RELAY_PORT + 1 (one http: line: YAML keys are unique)
+relay_setup() { orig_relay_setup; sed -i '/^http:/d' "$RELAY_DIR/postlane.yaml"; printf 'http: { host: %s, port: %s }\n' "$RELAY_HOST" "$((RELAY_PORT + 1))" >> "$RELAY_DIR/postlane.yaml"; }
