@@ -132,7 +132,9 @@ class WholeMessage {
     this.outByteCount = m.length + tail.length;
     this.socket.cork();
     this.socket.write(m);
-    this.socket.write(tail, () => releaseBytes(m)); // written in order: the message is out too
+    // written in order: the message is out too. A small message gets no callback (no closure per message: workload i)
+    if (m.byteLength >= RELEASE_MIN) this.socket.write(tail, () => releaseBytes(m));
+    else this.socket.write(tail);
     this.socket.uncork();
   }
 }
