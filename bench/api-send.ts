@@ -2,7 +2,7 @@
 // client in separate processes (bench/api-server.ts, bench/api-client.ts: undici, one keep-alive
 // connection per client), at 1, 20 and 50 concurrent clients, on SQLite and/or PostgreSQL. Each
 // run starts a fresh relay (fresh data directory or database), warms it up with 100 messages, then
-// sends MESSAGES; it reports msg/s, p50/p99 latency, the relay's CPU ms per message (its own
+// sends MESSAGES; it reports msg/s, p50/p99 latency (and the p99 of the requests after the first tenth of the run), the relay's CPU ms per message (its own
 // process, SQLite worker and libuv's pool included; not PostgreSQL's), its main thread's own CPU
 // ms per message (the thread every request waits for) and its event loop's busy ms per message
 // (wall time: inflated when the machine is loaded). Median of RUNS runs by rate.
@@ -34,7 +34,7 @@ const RUNS = Number(opt.runs);
 const builds: [string, string][] = [['after', path.join(here, '..')], ...(opt.before ? [['before', path.resolve(opt.before)] as [string, string]] : [])];
 const serverFlags = opt['server-flags']!.split(' ').filter(Boolean);
 
-interface Result { rate: number; p50: number; p99: number; cpuMsPerMsg: number; mainCpuMsPerMsg: number; loopMsPerMsg: number; eldP99Ms?: number; eldMaxMs?: number; vcswPerMsg?: number; ivcswPerMsg?: number }
+interface Result { rate: number; p50: number; p99: number; p99Steady?: number | null; cpuMsPerMsg: number; mainCpuMsPerMsg: number; loopMsPerMsg: number; eldP99Ms?: number; eldMaxMs?: number; vcswPerMsg?: number; ivcswPerMsg?: number }
 
 function lines(child: ChildProcess): () => Promise<string> {
   const rl = readline.createInterface({ input: child.stdout! });
@@ -49,7 +49,7 @@ function lines(child: ChildProcess): () => Promise<string> {
   });
 }
 
-function runClient(url: string, token: string, concurrency: number, messages: number): Promise<{ rate: number; p50: number; p99: number }> {
+function runClient(url: string, token: string, concurrency: number, messages: number): Promise<{ rate: number; p50: number; p99: number; p99Steady?: number | null }> {
   return new Promise((resolve, reject) => {
     const c = spawn(process.execPath, [path.join(here, 'api-client.js'), url, token, String(concurrency), String(messages)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -92,12 +92,12 @@ for (const store of stores) {
       for (const [name, root] of i % 2 === 0 ? builds : [...builds].reverse()) {
         const r = await run(root, store, c);
         results.get(name)!.push(r);
-        console.log(`  run ${i + 1} ${store} ${name} ${c} clients: ${r.rate.toFixed(0)} msg/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, relay CPU ${r.cpuMsPerMsg.toFixed(2)} ms/msg, main thread ${r.mainCpuMsPerMsg.toFixed(2)} ms/msg, loop delay p99 ${r.eldP99Ms?.toFixed(1) ?? '-'} max ${r.eldMaxMs?.toFixed(1) ?? '-'} ms, main thread switches/msg ${r.vcswPerMsg?.toFixed(2) ?? '-'} voluntary ${r.ivcswPerMsg?.toFixed(2) ?? '-'} preempted`);
+        console.log(`  run ${i + 1} ${store} ${name} ${c} clients: ${r.rate.toFixed(0)} msg/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (after the first tenth ${r.p99Steady?.toFixed(1) ?? '-'}), relay CPU ${r.cpuMsPerMsg.toFixed(2)} ms/msg, main thread ${r.mainCpuMsPerMsg.toFixed(2)} ms/msg, loop delay p99 ${r.eldP99Ms?.toFixed(1) ?? '-'} max ${r.eldMaxMs?.toFixed(1) ?? '-'} ms, main thread switches/msg ${r.vcswPerMsg?.toFixed(2) ?? '-'} voluntary ${r.ivcswPerMsg?.toFixed(2) ?? '-'} preempted`);
       }
     }
     const meds = new Map([...results].map(([n, rs]) => [n, median(rs)]));
     for (const [name, m] of meds) {
-      console.log(`${store} ${name} ${c} clients: ${m.rate.toFixed(0)} msg/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, relay CPU ${m.cpuMsPerMsg.toFixed(2)} ms/msg, main thread ${m.mainCpuMsPerMsg.toFixed(2)} ms/msg, event loop ${m.loopMsPerMsg.toFixed(2)} ms/msg`);
+      console.log(`${store} ${name} ${c} clients: ${m.rate.toFixed(0)} msg/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms (after the first tenth ${m.p99Steady?.toFixed(1) ?? '-'}), relay CPU ${m.cpuMsPerMsg.toFixed(2)} ms/msg, main thread ${m.mainCpuMsPerMsg.toFixed(2)} ms/msg, event loop ${m.loopMsPerMsg.toFixed(2)} ms/msg`);
       const json = process.env.API_BENCH_JSON;
       if (json) {
         appendFileSync(json, `${JSON.stringify({ ts: new Date().toISOString(), bench: 'api-send', store, build: name, concurrency: c, messages: MESSAGES, runs: RUNS, ...m, loadavg_after: loadavg() })}\n`);
@@ -106,7 +106,7 @@ for (const store of stores) {
     if (meds.has('before')) {
       const pairs = results.get('after')!.map((x, i) => [x, results.get('before')![i]!] as const);
       const f = (k: keyof Result) => pairs.map(([x, y]) => ((x[k] as number) / (y[k] as number)).toFixed(2)).join(' ');
-      console.log(`${store} ${c} clients, pair ratios after/before: msg/s ${f('rate')}; p99 ${f('p99')}; relay CPU/msg ${f('cpuMsPerMsg')}; main thread/msg ${f('mainCpuMsPerMsg')}`);
+      console.log(`${store} ${c} clients, pair ratios after/before: msg/s ${f('rate')}; p99 ${f('p99')}; p99 after the first tenth ${f('p99Steady')}; relay CPU/msg ${f('cpuMsPerMsg')}; main thread/msg ${f('mainCpuMsPerMsg')}`);
       const a = meds.get('after')!, b = meds.get('before')!;
       console.log(`${store} ${c} clients: after/before msg/s ${(a.rate / b.rate).toFixed(2)}x, CPU/msg ${(a.cpuMsPerMsg / b.cpuMsPerMsg).toFixed(2)}x, main thread/msg ${(a.mainCpuMsPerMsg / b.mainCpuMsPerMsg).toFixed(2)}x, loop/msg ${(a.loopMsPerMsg / b.loopMsPerMsg).toFixed(2)}x (load ${loadavg()})`);
     }

@@ -31,6 +31,8 @@
 #   INSTR_HOST, INSTR_SINK_HOST, INSTR_PORT (127.0.15.1, 127.0.15.9, 45025): the relay's and sink's addresses and the
 #                first port (slot k adds 10k), for a helper's own loopback block and ports (several builds side by side)
 #   INSTR_TIMERS (off) off: delivery/webhooks pollInterval 1h (below); on: the 1 s default polls
+#   INSTR_STORAGE_URL (unset) postgres://…/DB: the relay's store is that PostgreSQL database (created empty
+#                beforehand, one per run; the PostgreSQL server's own work is not counted), else SQLite in the run directory
 #   INSTR_DUMPS (/tmp/postlane-instr-dumps) where the load and idle dumps are copied (callgrind_annotate)
 #   INSTR_KEEP=1 keeps the run directory (config, logs, callgrind dumps for callgrind_annotate)
 # Under valgrind the relay is ~50x slower: start-up takes 30-150 s (the wait here is 600 s; no product
@@ -74,6 +76,7 @@ relay_setup
 # (a second http: key is invalid YAML and the CLI refused the file)
 sed -i '/^http:/d' "$WORK/postlane.yaml"
 printf 'http: { host: %s, port: %s }\n' "$HOST" "$((PORT + 1))" >> "$WORK/postlane.yaml"
+[ -n "${INSTR_STORAGE_URL:-}" ] && printf 'storage: { url: "%s" }\n' "$INSTR_STORAGE_URL" >> "$WORK/postlane.yaml"
 # INSTR_TIMERS=off: the 1 s polls (delivery, webhooks) at 1 h; the scheduler still wakes on every put
 # (notify), so the load is unchanged but the count no longer grows with the run's wall time
 if [ "${INSTR_TIMERS:-off}" = off ]; then

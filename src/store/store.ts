@@ -373,6 +373,8 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
   getDomain(name: string): Promise<SendingDomain | null>;
   /** Ordered by name. */
   listDomains(account?: string): Promise<SendingDomain[]>;
+  /** The names of the account's sending domains, ordered (listDomains without the DKIM keys: the HTTP API's sender check). */
+  listDomainNames(account: string): Promise<string[]>;
   /** Removes the domain and its keys. False if unknown. */
   removeDomain(name: string): Promise<boolean>;
   /** Adds a key (usually 'pending'); ERR_NOT_FOUND for an unknown domain, ERR_SELECTOR_EXISTS for a used selector. */

@@ -88,6 +88,17 @@ export function platformStoreContract(name: string, makeStore: MakePlatformStore
 
     await store.addDomain({ name: 'acme.example', createdAt: T0, account: 'acme', keys: [] });
     await store.addDomain({ name: 'main.example', createdAt: T0, keys: [] });
+    await store.addDomain({ name: 'b.acme.example', createdAt: T0, account: 'acme',
+      keys: [{ selector: 's1', algorithm: 'ed25519', privateKey: 'pk', publicKey: 'pub', createdAt: T0, state: 'active' }] });
+    await store.addDkimKey('main.example', { selector: 'm1', algorithm: 'ed25519', privateKey: 'pk', publicKey: 'pub', createdAt: T0, state: 'active' });
+    // listDomainNames: an account's names only, ordered (the HTTP API's sender check); listDomains(account): only its keys
+    assert.deepEqual(await store.listDomainNames('acme'), ['acme.example', 'b.acme.example']);
+    assert.deepEqual(await store.listDomainNames('default'), ['main.example']);
+    assert.deepEqual(await store.listDomainNames('nope'), []);
+    assert.deepEqual((await store.listDomains('acme')).map((d) => [d.name, d.keys.map((k) => k.selector)]), [['acme.example', []], ['b.acme.example', ['s1']]]);
+    assert.deepEqual((await store.listDomains()).map((d) => [d.name, d.keys.map((k) => k.selector)]),
+      [['acme.example', []], ['b.acme.example', ['s1']], ['main.example', ['m1']]]);
+    assert.equal(await store.removeDomain('b.acme.example'), true);
     await assert.rejects(store.addDomain({ name: 'x.example', createdAt: T0, account: 'nope', keys: [] }), code('ERR_NOT_FOUND'));
     assert.equal((await store.getDomain('acme.example'))?.account, 'acme');
     assert.deepEqual((await store.listDomains('acme')).map((d) => [d.name, d.account]), [['acme.example', 'acme']]);

@@ -34,7 +34,7 @@ function fakeStore(opts: { failPutMany?: boolean; failPut?: boolean; suppressed?
     new Map(addresses.filter((a) => opts.suppressed?.includes(a)).map((a): [string, Suppression] =>
       [a, { account, address: a, scope: 'all', reason: 'hard-bounce', source: 'cli', messageId: null, detail: null, createdAt: NOW - 1000 }]));
   const store = {
-    async listDomains() { return [{ name: 'acme.test', createdAt: 0, keys: [] }]; },
+    async listDomainNames() { return ['acme.test']; },
     async findSuppressions(account: string, _stream: string, addresses: string[]) {
       lookups.push(addresses);
       return found(account, addresses);
@@ -171,23 +171,23 @@ test('a store that does not gain by it (SQLite: suppressionLookupInPut false): t
   assert.equal(r.recipients[1]!.status, 'suppressed');
 });
 
-test('sending domains: requests that miss while listDomains runs share it; a failed lookup is a 503 for them and is asked again', async () => {
+test('sending domains: requests that miss while listDomainNames runs share it; a failed lookup is a 503 for them and is asked again', async () => {
   const mem = fakeStore();
   let calls = 0;
   let open!: () => void;
   let gate: Promise<void> = new Promise((resolve) => { open = resolve; });
   let fail = false;
-  (mem.store as { listDomains: () => Promise<unknown> }).listDomains = async () => {
+  (mem.store as { listDomainNames: (account: string) => Promise<string[]> }).listDomainNames = async () => {
     calls++;
     await gate;
     if (fail) throw new Error('connection lost');
-    return [{ name: 'acme.test', createdAt: 0, keys: [] }];
+    return ['acme.test'];
   };
   const { http } = submission(mem, 1_000_000, false);
   const plain = () => request({ stream: 'transactional', track: undefined, cc: [], bcc: [] });
   const waiting = Array.from({ length: 10 }, () => http.submit(plain(), ctx));
   await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(calls, 1, 'one listDomains for 10 concurrent requests');
+  assert.equal(calls, 1, 'one listDomainNames for 10 concurrent requests');
   open();
   assert.equal((await Promise.all(waiting)).length, 10);
   assert.equal(mem.checked.length, 10);

@@ -252,13 +252,14 @@ export class HttpSubmission {
    * One lookup at a time per account: when the entry expires under load, the requests that arrive
    * before the store answers wait for the same lookup instead of each making its own (at 50 clients
    * on PostgreSQL, up to 50 listDomains, each two queries, every DOMAIN_CACHE_MS; bench/README.md,
-   * thirteenth session, api13). A failed lookup is not kept: the next request asks again.
+   * thirteenth session, api13). Names only (listDomainNames): listDomains read every DKIM key of
+   * the cluster, private keys included, to list them. A failed lookup is not kept: the next request asks again.
    */
   async #sendingDomains(account: string): Promise<string[]> {
     const now = this.deps.clock.now();
     let hit = this.#domains.get(account);
     if (!hit || now - hit.at >= DOMAIN_CACHE_MS) {
-      const names = this.deps.store.listDomains(account).then((ds) => ds.map((d) => d.name));
+      const names = this.deps.store.listDomainNames(account);
       hit = { names, at: now };
       this.#domains.set(account, hit);
       names.catch(() => { if (this.#domains.get(account)?.names === names) this.#domains.delete(account); });
@@ -266,7 +267,7 @@ export class HttpSubmission {
     try {
       return await hit.names;
     } catch (err) {
-      this.#storeFailed('listDomains', err);
+      this.#storeFailed('listDomainNames', err);
     }
   }
 

@@ -85,12 +85,21 @@ export async function getDomain(c: Conn, name: string): Promise<SendingDomain | 
   return { name: d.name, createdAt: d.created_at, account: d.account, keys: keys.rows.map(toKey) };
 }
 
-/** All domains, or one account's. */
+/** All domains, or one account's (then only its domains' keys are read). */
 export async function listDomains(c: Conn, account: string | null = null): Promise<SendingDomain[]> {
   const keys = new Map<string, DkimKey[]>();
-  for (const k of (await c.query<KeyRow>(`SELECT * FROM dkim_key ${KEYS_IN_ORDER}`)).rows) {
+  const keyRows = await c.query<KeyRow>(`SELECT * FROM dkim_key
+    WHERE ($1::text IS NULL OR domain IN (SELECT name FROM sending_domain WHERE account = $1)) ${KEYS_IN_ORDER}`, [account]);
+  for (const k of keyRows.rows) {
     keys.set(k.domain, [...(keys.get(k.domain) ?? []), toKey(k)]);
   }
   const domains = await c.query<DomainRow>('SELECT * FROM sending_domain WHERE ($1::text IS NULL OR account = $1) ORDER BY name COLLATE "C"', [account]);
   return domains.rows.map((d) => ({ name: d.name, createdAt: d.created_at, account: d.account, keys: keys.get(d.name) ?? [] }));
+}
+
+/** Read by the HTTP API every few seconds per account (its sender check): names only, no keys. */
+const DOMAIN_NAMES = prepared('domain_names', 'SELECT name FROM sending_domain WHERE account = $1 ORDER BY name COLLATE "C"');
+
+export async function listDomainNames(c: Conn, account: string): Promise<string[]> {
+  return (await runPrepared<{ name: string }>(c, DOMAIN_NAMES, [account])).rows.map((r) => r.name);
 }

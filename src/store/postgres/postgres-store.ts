@@ -264,6 +264,7 @@ export class PostgresQueueStore implements QueueStore {
   addDomain(domain: SendingDomain): Promise<void> { return this.#write('addDomain', (c) => domains.addDomain(c, domain)); }
   getDomain(name: string): Promise<SendingDomain | null> { return this.#read('getDomain', (c) => domains.getDomain(c, name)); }
   listDomains(account?: string): Promise<SendingDomain[]> { return this.#read('listDomains', (c) => domains.listDomains(c, account ?? null)); }
+  listDomainNames(account: string): Promise<string[]> { return this.#read('listDomainNames', (c) => domains.listDomainNames(c, account)); }
   removeDomain(name: string): Promise<boolean> { return this.#write('removeDomain', (c) => domains.removeDomain(c, name)); }
   addDkimKey(domain: string, key: DkimKey): Promise<void> { return this.#write('addDkimKey', (c) => domains.addDkimKey(c, domain, key)); }
   activateDkimKey(domain: string, selector: string): Promise<boolean> {

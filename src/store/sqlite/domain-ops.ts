@@ -78,13 +78,20 @@ export const DOMAIN_READS = {
     return { name: d.name, createdAt: d.created_at, account: d.account, keys: keys.map(toKey) };
   },
 
-  /** All domains, or one account's. */
+  /** All domains, or one account's (then only its domains' keys are read). */
   listDomains(db: Db, account: string | null = null): SendingDomain[] {
     const keys = new Map<string, DkimKey[]>();
-    for (const k of sql(db, `SELECT * FROM dkim_key ${KEYS_IN_ORDER}`).all() as KeyRow[]) {
+    const keyRows = sql(db, `SELECT * FROM dkim_key WHERE (@account IS NULL OR domain IN (SELECT name FROM sending_domain WHERE account = @account)) ${KEYS_IN_ORDER}`)
+      .all({ account }) as KeyRow[];
+    for (const k of keyRows) {
       keys.set(k.domain, [...(keys.get(k.domain) ?? []), toKey(k)]);
     }
     return (sql(db, 'SELECT * FROM sending_domain WHERE (@account IS NULL OR account = @account) ORDER BY name').all({ account }) as DomainRow[])
       .map((d) => ({ name: d.name, createdAt: d.created_at, account: d.account, keys: keys.get(d.name) ?? [] }));
+  },
+
+  /** The HTTP API's sender check, every few seconds per account: names only, no keys. */
+  listDomainNames(db: Db, account: string): string[] {
+    return sql(db, 'SELECT name FROM sending_domain WHERE account = ? ORDER BY name').pluck().all(account) as string[];
   },
 };

@@ -16,7 +16,7 @@ export const WRITE_OPS = [
 
 /** Operations that only read: answered at once from a second (read-only) connection. */
 export const READ_OPS = [
-  'nextDueAt', 'listRecipients', 'getMessage', 'counts', 'getUser', 'listUsers', 'getDomain', 'listDomains',
+  'nextDueAt', 'listRecipients', 'getMessage', 'counts', 'getUser', 'listUsers', 'getDomain', 'listDomains', 'listDomainNames',
   'bodySource', 'listNodes', ...PLATFORM_READ_OPS,
 ] as const;
 

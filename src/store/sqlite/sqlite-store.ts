@@ -255,6 +255,7 @@ export class SqliteQueueStore implements QueueStore {
   async addDomain(domain: SendingDomain): Promise<void> { await this.#call('addDomain', domain); }
   getDomain(name: string): Promise<SendingDomain | null> { return this.#call('getDomain', name) as Promise<SendingDomain | null>; }
   listDomains(account?: string): Promise<SendingDomain[]> { return this.#call('listDomains', account ?? null) as Promise<SendingDomain[]>; }
+  listDomainNames(account: string): Promise<string[]> { return this.#call('listDomainNames', account) as Promise<string[]>; }
   removeDomain(name: string): Promise<boolean> { return this.#call('removeDomain', name) as Promise<boolean>; }
   async addDkimKey(domain: string, key: DkimKey): Promise<void> { await this.#call('addDkimKey', domain, key); }
   activateDkimKey(domain: string, selector: string): Promise<boolean> {
