@@ -2,7 +2,7 @@
 # bench/cluster.sh campaign, from pg_stat_statements (calls and rows), on a PostgreSQL instance of
 # your own that loads it (see bench/cluster-statements.py: same conditions, same dbid-to-run pairing).
 #   python3 bench/claim-waste.py $CLUSTER_PG_URL bench/results/<campaign>.jsonl [SKIP_DBIDS]
-# prints one line per run: messages; claims (the transactional walk: every claim runs it), leases (claims
+# prints one line per run: messages; claims (the expired-lease walk: every claim runs it), leases (claims
 # that reached the lease statement) and the recipients they leased; unclaimJobs calls and the recipients
 # given back; slot acquires (calls, slots granted), releases, renewals; nextDueAt; statements a message.
 import json, subprocess, sys
@@ -13,11 +13,11 @@ dbids = [int(x) for x in q("SELECT dbid FROM pg_stat_statements WHERE dbid NOT I
 runs = [json.loads(l) for l in open(jsonl) if l.strip()]
 assert len(dbids) == len(runs), (len(dbids), len(runs))
 KINDS = {
-    'claims': "query LIKE '%r.stream = ''transactional''%ORDER BY r.next_attempt_at%'",
+    'claims': "query LIKE '%r.lease_until AS due_at FROM recipient r%'",  # the expired-lease walk: every claim runs it first
     'leases': "query LIKE 'WITH picked AS%'",
-    'unclaims': "query LIKE 'UPDATE recipient SET state = CASE WHEN attempts > 0%'",
+    'unclaims': "query LIKE 'UPDATE recipient SET state = CASE WHEN attempts >%'",
     'acquires': "query LIKE 'WITH free AS%'",
-    'releases': "query LIKE 'UPDATE destination_slot SET owner = NULL%'",
+    'releases': "query LIKE 'UPDATE destination_slot SET owner%(destination, slot) IN%'",  # constants (NULL, 0) are normalized
     'renewals': "query LIKE 'UPDATE destination_slot SET lease_until%'",
     'nextdue': "query LIKE 'SELECT next_attempt_at AS t FROM recipient%'",
 }

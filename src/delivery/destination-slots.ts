@@ -34,8 +34,8 @@ export class DestinationSlots {
   readonly #fullUntil = new Map<string, number>();
   /**
    * Destinations whose last acquire came back short: the other nodes held the rest. Past the
-   * full-backoff they are claimed only for slots had first (scheduler.ts); an acquire granted in
-   * full takes one off the list.
+   * full-backoff, one this node holds no slot of is claimed only for slots had first
+   * (scheduler.ts #slotsFirst); an acquire granted in full takes it off the list.
    */
   readonly #contended = new Map<string, number>(); // → when the last short acquire was
   #timer: NodeJS.Timeout | null = null;

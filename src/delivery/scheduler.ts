@@ -293,39 +293,24 @@ export class DeliveryScheduler {
   }
 
   /**
-   * Slots before claims for a contended destination (the last acquire for it came back short: the
-   * other nodes hold the rest of its slots). Such a domain is claimed only as far as this node can
-   * start its jobs: the slots it holds and has free, or, when none is free and the full-backoff has
-   * passed, what one acquire made before the claim grants (none: the domain is excluded, as while
-   * it is marked full). So a node never leases jobs there that it must give back to the queue for
-   * another node to claim again (2,364 jobs claimed for 1,700 messages with 3 nodes on one
-   * destination: bench/README.md, fourteenth session). Slots acquired here that the claim finds no
-   * job for are released after it. Shaped destinations ("<provider>@<source>", several domains)
-   * keep the claim-then-acquire order. `acquired`: the destinations acquired for.
+   * Slots before claims for a destination this node has no slot of while the others hold them all
+   * (its last acquire came back short and it holds none, runs none, keeps none waiting). Claimed
+   * first, its jobs would be given back to the queue unstarted (unclaimJobs) for another node to
+   * claim again, after every full-backoff; instead one acquire is made before the claim, and the
+   * claim takes at most as many jobs of it as that acquire granted (none: the domain is excluded,
+   * as while it is marked full). Slots the claim finds no job for are released after it. A node
+   * that holds slots of the destination claims as before (jobs beyond its slots wait here for
+   * them). Shaped destinations ("<provider>@<source>", several domains) keep claim-then-acquire.
+   * `acquired`: the destinations acquired for; `capped`: the ones limited in this claim.
    */
   async #slotsFirst(limit: number): Promise<{ domainLimits: Record<string, number> | null; capped: string[]; acquired: string[] }> {
-    const contended = this.#slots.contended().filter((dest) => !dest.includes('@'));
-    if (contended.length === 0) return { domainLimits: null, capped: contended, acquired: [] };
-    const waiting = new Map<string, number>();
-    for (const j of this.#waiting) if (j.route === 'relay') waiting.set(this.#destinationOf(j), (waiting.get(this.#destinationOf(j)) ?? 0) + 1);
+    const starved = this.#slots.contended().filter((dest) => !dest.includes('@') && this.#slots.held(dest) === 0 && !this.#perDomain.has(dest)
+      && !this.#slots.isFull(dest) && !this.#waiting.some((j) => j.route === 'relay' && this.#destinationOf(j) === dest));
+    if (starved.length === 0) return { domainLimits: null, capped: starved, acquired: [] };
+    await this.#slots.acquire(new Map(starved.map((dest) => [dest, Math.min(limit, this.#maxFor(dest))])));
     const domainLimits: Record<string, number> = {};
-    const wants = new Map<string, number>();
-    for (const dest of contended) {
-      const busy = (this.#perDomain.get(dest) ?? 0) + (waiting.get(dest) ?? 0);
-      const held = this.#slots.held(dest);
-      if (held > busy) domainLimits[dest.toLowerCase()] = Math.min(held - busy, limit);
-      // Enough for the jobs waiting here and `limit` new ones, within the destination's limit.
-      else if (!this.#slots.isFull(dest) && busy < this.#maxFor(dest)) wants.set(dest, Math.min(busy + limit, this.#maxFor(dest)) - held);
-      else domainLimits[dest.toLowerCase()] = 0; // excluded too (#saturatedDomains): full here, or marked full
-    }
-    if (wants.size > 0) {
-      await this.#slots.acquire(wants);
-      for (const dest of wants.keys()) {
-        const busy = (this.#perDomain.get(dest) ?? 0) + (waiting.get(dest) ?? 0);
-        domainLimits[dest.toLowerCase()] = Math.max(0, Math.min(limit, this.#slots.held(dest) - busy));
-      }
-    }
-    return { domainLimits, capped: contended, acquired: [...wants.keys()] };
+    for (const dest of starved) domainLimits[dest.toLowerCase()] = Math.min(limit, this.#slots.held(dest));
+    return { domainLimits, capped: starved, acquired: starved };
   }
 
   /**
