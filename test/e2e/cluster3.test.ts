@@ -74,6 +74,7 @@ test('three nodes, one destination with 2 slots over the cluster: jobs are rarel
   };
   const nodes = [await RelayProcess.create(config), await RelayProcess.create(config), await RelayProcess.create(config)];
   const db = new pg.Client({ connectionString: url });
+  db.on('error', () => undefined); // the database is dropped (its connections ended) after the test
   t.after(async () => {
     await db.end().catch(() => undefined);
     await Promise.all(nodes.map((n) => n.cleanup()));
@@ -105,11 +106,12 @@ test('three nodes, one destination with 2 slots over the cluster: jobs are rarel
   assert.deepEqual(seqs.sort((a, b) => a - b), Array.from({ length: MESSAGES }, (_, i) => i), 'each message once');
   assert.ok(mx.maxConcurrentSessions <= LIMIT, `at most ${LIMIT} sessions at once (saw ${mx.maxConcurrentSessions})`);
   const counts = Object.fromEntries((await db.query<{ kind: string; n: number }>('SELECT kind, n FROM test_transitions')).rows.map((r) => [r.kind, r.n]));
+  await db.end();
   const leased = counts.leased ?? 0;
   const givenBack = counts.given_back ?? 0;
   t.diagnostic(`recipients leased ${leased}, given back ${givenBack}, for ${MESSAGES} messages`);
   // Each node may give back what it claimed before it knew the slots were taken elsewhere (and again
-  // after its last acquire was granted in full); not after every full-backoff as before.
+  // after an acquire granted in full); not after every full-backoff as before (main: 35 of 95 leases).
   assert.ok(givenBack <= 12, `jobs given back: ${givenBack}`);
   assert.equal(leased, MESSAGES + givenBack, 'every lease but the given-back ones delivered');
 });
