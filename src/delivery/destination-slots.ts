@@ -23,21 +23,12 @@ export interface DestinationSlotsOptions {
   logger: Logger;
 }
 
-/** A destination whose acquire came back short stays contended (contended()) this long unless an acquire is granted in full. */
-const CONTENDED_MS = 60_000;
-
 export class DestinationSlots {
   readonly #o: DestinationSlotsOptions;
   /** destination → slot numbers held. */
   readonly #held = new Map<string, number[]>();
   /** destination → until when another node holds all its slots (as far as we know). */
   readonly #fullUntil = new Map<string, number>();
-  /**
-   * Destinations whose last acquire came back short: the other nodes held the rest. Past the
-   * full-backoff, one this node holds no slot of is claimed only for slots had first
-   * (scheduler.ts #slotsFirst); an acquire granted in full takes it off the list.
-   */
-  readonly #contended = new Map<string, number>(); // → when the last short acquire was
   #timer: NodeJS.Timeout | null = null;
   /** A renewal is in flight: the next tick skips (a slow store; overlapping renewals deadlock on PostgreSQL). */
   #renewing = false;
@@ -65,16 +56,6 @@ export class DestinationSlots {
   /** Destinations marked full (see isFull). */
   fullDestinations(): string[] { return [...this.#fullUntil.keys()].filter((d) => this.isFull(d)); }
 
-  /**
-   * Destinations whose last acquire came back short (other nodes hold slots of them), full or not
-   * any more; forgotten CONTENDED_MS after that acquire (a destination not asked for since).
-   */
-  contended(): string[] {
-    const since = this.#o.clock.now() - CONTENDED_MS;
-    for (const [d, at] of this.#contended) if (at < since) this.#contended.delete(d);
-    return [...this.#contended.keys()];
-  }
-
   /** One store call for every destination's extra slots; a destination that got fewer is marked full. */
   async acquire(wants: Map<string, number>): Promise<void> {
     const requests = [...wants].filter(([d, n]) => n > 0 && !this.isFull(d)).map(([destination, want]) => ({ destination, want }));
@@ -97,10 +78,7 @@ export class DestinationSlots {
     for (const g of granted) this.#held.set(g.destination, [...(this.#held.get(g.destination) ?? []), g.slot]);
     for (const r of requests) {
       const got = granted.filter((g) => g.destination === r.destination).length;
-      if (got < r.want) {
-        this.#fullUntil.set(r.destination, now + this.#o.fullBackoffMs);
-        this.#contended.set(r.destination, now);
-      } else this.#contended.delete(r.destination);
+      if (got < r.want) this.#fullUntil.set(r.destination, now + this.#o.fullBackoffMs);
     }
     this.#ensureRenewal();
   }
@@ -122,7 +100,6 @@ export class DestinationSlots {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     this.#held.clear();
-    this.#contended.clear();
     await this.#releasing;
     try {
       await this.#o.store.releaseDestinationSlots(this.#o.owner);

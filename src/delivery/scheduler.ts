@@ -262,55 +262,24 @@ export class DeliveryScheduler {
       if (free <= 0 || this.#state !== 'running') return true;
       const limit = Math.min(free, d.maxConnectionsPerDestination);
       await this.#syncSuspensions();
-      const { domainLimits, capped, acquired } = await this.#slotsFirst(limit);
-      if (this.#state !== 'running') return true;
       const excludeDomains = this.#saturatedDomains();
       this.#drainedExcept = null; // until this claim says otherwise (a failed one says nothing)
-      let jobs: DeliveryJob[];
-      try {
-        jobs = await this.#o.store.claimDue({
-          now: this.#o.clock.now(), limit, leaseMs: d.leaseTime, owner: this.#o.nodeId, excludeDomains, ...(domainLimits ? { domainLimits } : {}),
-        });
-      } catch (err) {
-        for (const dest of acquired) this.#releaseIdleSlots(dest); // had for this claim: not kept through an outage
-        throw err;
-      }
-      // Short: nothing else was due outside the excluded domains and the ones held to this node's slots.
-      if (jobs.length < limit) this.#drainedExcept = new Set(capped.length > 0 ? [...excludeDomains, ...capped] : excludeDomains);
+      const jobs = await this.#o.store.claimDue({
+        now: this.#o.clock.now(), limit, leaseMs: d.leaseTime, owner: this.#o.nodeId, excludeDomains,
+      });
+      if (jobs.length < limit) this.#drainedExcept = new Set(excludeDomains);
       if (this.#state !== 'running') return true; // stopping: these leases are released by stop()
       if (this.#shaping) {
         await this.#providers.learn(jobs.filter((j) => j.route === 'relay').map((j) => j.domain));
         if (this.#state !== 'running') return true; // stopped while looking MX hosts up: released by stop()
       }
       const admitted = jobs.filter((job) => this.#admit(job)).length;
-      for (const dest of acquired) this.#releaseIdleSlots(dest); // slots had first that the claim found no job for
       await this.#acquireForWaiting();
       await this.#giveBackThrottled();
       // Copies of our own running jobs do not count: claiming on at once would return them again
       // each time a claim's commit outlasts the lease (a slow disk). Completions and the poll wake us.
       if (admitted < limit) return true;
     }
-  }
-
-  /**
-   * Slots before claims for a destination this node has no slot of while the others hold them all
-   * (its last acquire came back short and it holds none, runs none, keeps none waiting). Claimed
-   * first, its jobs would be given back to the queue unstarted (unclaimJobs) for another node to
-   * claim again, after every full-backoff; instead one acquire is made before the claim, and the
-   * claim takes at most as many jobs of it as that acquire granted (none: the domain is excluded,
-   * as while it is marked full). Slots the claim finds no job for are released after it. A node
-   * that holds slots of the destination claims as before (jobs beyond its slots wait here for
-   * them). Shaped destinations ("<provider>@<source>", several domains) keep claim-then-acquire.
-   * `acquired`: the destinations acquired for; `capped`: the ones limited in this claim.
-   */
-  async #slotsFirst(limit: number): Promise<{ domainLimits: Record<string, number> | null; capped: string[]; acquired: string[] }> {
-    const starved = this.#slots.contended().filter((dest) => !dest.includes('@') && this.#slots.held(dest) === 0 && !this.#perDomain.has(dest)
-      && !this.#slots.isFull(dest) && !this.#waiting.some((j) => j.route === 'relay' && this.#destinationOf(j) === dest));
-    if (starved.length === 0) return { domainLimits: null, capped: starved, acquired: [] };
-    await this.#slots.acquire(new Map(starved.map((dest) => [dest, Math.min(limit, this.#maxFor(dest))])));
-    const domainLimits: Record<string, number> = {};
-    for (const dest of starved) domainLimits[dest.toLowerCase()] = Math.min(limit, this.#slots.held(dest));
-    return { domainLimits, capped: starved, acquired: starved };
   }
 
   /**

@@ -18,16 +18,10 @@ export const FAIR_SCAN = 4;
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const byDue = (a: FairGroup, b: FairGroup) => a.dueAt - b.dueAt || cmp(a.messageId, b.messageId) || cmp(a.domain, b.domain);
 
-/**
- * The first `limit` groups in claim order: by tier, then accounts in turn. `domainLimits` (lower-case
- * domain → n): at most n groups of that domain, the rest of it passed over (what the claiming node
- * can start there: its destination slots, scheduler.ts).
- */
-export function fairOrder<G extends FairGroup>(groups: Iterable<G>, limit: number, domainLimits?: Readonly<Record<string, number>>): G[] {
-  const left = domainLimits && Object.keys(domainLimits).length > 0 ? new Map(Object.entries(domainLimits)) : null;
+/** The first `limit` groups in claim order: by tier, then accounts in turn. */
+export function fairOrder<G extends FairGroup>(groups: Iterable<G>, limit: number): G[] {
   const tiers = new Map<number, Map<string, G[]>>();
   for (const g of groups) {
-    if (left && (left.get(g.domain.toLowerCase()) ?? 1) <= 0) continue; // none wanted at all
     let accounts = tiers.get(g.tier);
     if (!accounts) tiers.set(g.tier, (accounts = new Map()));
     const list = accounts.get(g.account);
@@ -35,27 +29,14 @@ export function fairOrder<G extends FairGroup>(groups: Iterable<G>, limit: numbe
     else accounts.set(g.account, [g]);
   }
   const out: G[] = [];
-  /** Takes g unless its domain's limit is spent (then passed over: the next group of the queue is not moved up). */
-  const take = (g: G): boolean => {
-    if (left) {
-      const domain = g.domain.toLowerCase();
-      const n = left.get(domain);
-      if (n !== undefined) {
-        if (n <= 0) return false;
-        left.set(domain, n - 1);
-      }
-    }
-    out.push(g);
-    return true;
-  };
   for (const tier of [...tiers.keys()].sort((a, b) => a - b)) {
     const queues = [...tiers.get(tier)!.values()].map((l) => l.sort(byDue)).sort((a, b) => byDue(a[0]!, b[0]!));
     for (let turn = 0; out.length < limit; turn++) {
-      let seen = false;
+      let took = false;
       for (const q of queues) {
-        if (turn < q.length) { seen = true; take(q[turn]!); if (out.length >= limit) break; }
+        if (turn < q.length) { out.push(q[turn]!); took = true; if (out.length >= limit) break; }
       }
-      if (!seen) break;
+      if (!took) break;
     }
     if (out.length >= limit) break;
   }

@@ -268,12 +268,6 @@ export interface NodeHeartbeat {
  */
 export interface WriteCheck { writable: boolean; reason: string | null; slow?: { pendingMs: number; slowestMs: number } }
 
-/** claimDue's options (QueueStore.claimDue). */
-export interface ClaimDueOptions {
-  now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[];
-  domainLimits?: Readonly<Record<string, number>>;
-}
-
 export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore, BreakerStore, TlsReportStore, DashboardStore, QueueOverviewStore, WebhookReplayStore, SourceStore, ShapingStore {
   /** Open/migrate. Must be called once before anything else. */
   open(): Promise<void>;
@@ -323,11 +317,9 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
   /**
    * Lease up to `limit` due jobs (recipients queued/deferred with next attempt <= now, or whose
    * lease expired), grouped by (message, domain), oldest due first, skipping `excludeDomains` (a
-   * frozen list may be handed in again: stores keep what they derive from it by identity), and at
-   * most `domainLimits[d]` jobs of each domain d named there (lower-case; what the claiming node can
-   * start there, delivery/scheduler.ts), the rest of that domain passed over.
+   * frozen list may be handed in again: stores keep what they derive from it by identity).
    */
-  claimDue(opts: ClaimDueOptions): Promise<DeliveryJob[]>;
+  claimDue(opts: { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[] }): Promise<DeliveryJob[]>;
   /**
    * Record the outcome for each recipient of a job (and the attempt history), releasing the lease.
    * `generated` messages (DSNs) are committed in the same transaction. When every recipient of the

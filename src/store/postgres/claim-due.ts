@@ -9,14 +9,14 @@
 // one locking the window the others read (bench/README.md, twelfth session, helper pgclaim).
 import { holdingBreaker, sendingDomainOf } from '../breaker-rules.js';
 import { FAIR_SCAN, fairOrder, TIER, type DueGroup } from '../claim-order.js';
-import type { ClaimDueOptions, DeliveryJob } from '../store.js';
+import type { DeliveryJob } from '../store.js';
 import { stopsStream, strongest, suppressionKey } from '../suppression-store.js';
 import { breakerPolicyOf, holdGroups, openBreakers } from './breaker-ops.js';
 import { prepared, runPrepared, type Conn, type MessageRow, type Prepared } from './rows.js';
 import { findIn } from './suppression-ops.js';
 import { messageDsn, withRecipientDsn } from '../job-dsn.js';
 
-export type ClaimOptions = ClaimDueOptions;
+export interface ClaimOptions { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[] }
 type Group = DueGroup;
 interface Leased { id: number; message_id: string; domain: string; address: string; attempts: number; held_ms: number }
 interface WalkRow { message_id: string; domain: string; account: string; mail_from: string; stream: string; due_at: number }
@@ -89,9 +89,7 @@ export async function claimDue(c: Conn, opts: ClaimOptions): Promise<DeliveryJob
   }
   // The walks only read (no lock): every claimer sees the same head of the queue, and the lease
   // below takes the first `limit` candidate groups nobody else holds, in claim order.
-  // A domain limited to n jobs (the node's slots there) gets n candidates, not 4 × n: a claim never
-  // leases more of it than the node can start (a candidate another claimer took is not made up for).
-  const ordered = fairOrder(groups.values(), opts.limit * CANDIDATES_PER_JOB, opts.domainLimits);
+  const ordered = fairOrder(groups.values(), opts.limit * CANDIDATES_PER_JOB);
   if (ordered.length === 0) return [];
   const open = await openBreakers(c);
   const policy = breakerPolicyOf(c);

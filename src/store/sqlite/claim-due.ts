@@ -20,8 +20,6 @@ import { EXCLUSIONS_KEPT, type Exclusion } from './protocol.js';
 
 export interface ClaimOptions {
   now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[];
-  /** At most n jobs of each domain named (lower-case): QueueStore.claimDue. */
-  domainLimits?: Readonly<Record<string, number>>;
   /** Instead of excludeDomains (sqlite-store.ts): a numbered list, its domains sent only the first time. */
   exclusion?: Exclusion;
 }
@@ -50,7 +48,7 @@ export function claimDue(db: Db, _fx: Effects, opts: ClaimOptions): DeliveryJob[
   const open = openBreakers(db);
   const policy = breakerPolicyOf(db);
   const jobs: DeliveryJob[] = [];
-  for (const g of fairOrder(groups.values(), opts.limit, opts.domainLimits)) {
+  for (const g of fairOrder(groups.values(), opts.limit)) {
     const m = sql(db, 'SELECT * FROM queued_message WHERE id = ?').get(g.messageId) as MessageRow | undefined;
     if (!m) continue;
     const breaker = holdingBreaker(open, policy, { account: m.account, stream: m.stream, sendingDomain: sendingDomainOf(m.mail_from) });

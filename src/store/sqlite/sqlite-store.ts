@@ -9,7 +9,7 @@
 // pauses and keeps finished outcomes in memory, /readyz says not ready. If the database thread
 // ends (a failed WAL fsync makes it stop: worker.ts "Fail-stop"), every call fails with
 // QueueUnavailableError and opts.onDead runs: the relay exits.
-import type { AcquireSlotsOptions, ClaimDueOptions, DestinationSlot, NodeHeartbeat } from '../store.js';
+import type { AcquireSlotsOptions, DestinationSlot, NodeHeartbeat } from '../store.js';
 import type {
   Account, ApiKeyRecord, EventQuery, IdempotencyRecord, MessageEvent, MessageMeta, MessageSearch, MessageSummary, QuotaResult, QuotaWindow,
   RateLimits, Webhook, WebhookAttempt, WebhookBatch,
@@ -185,7 +185,7 @@ export class SqliteQueueStore implements QueueStore {
    * The exclusion list crosses to the worker once: the scheduler hands the same frozen list out
    * while an exclusion recurs, so a frozen list seen among the last few is sent by number (claim-due.ts).
    */
-  claimDue(opts: ClaimDueOptions): Promise<DeliveryJob[]> {
+  claimDue(opts: { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[] }): Promise<DeliveryJob[]> {
     const list = opts.excludeDomains;
     if (!list || list.length === 0 || !Object.isFrozen(list)) return this.#call('claimDue', opts) as Promise<DeliveryJob[]>;
     const known = this.#exclusionIds.get(list);
@@ -195,7 +195,7 @@ export class SqliteQueueStore implements QueueStore {
       exclusion = { id: ++this.#lastExclusion, domains: list };
       this.#exclusionIds.set(list, exclusion.id);
     }
-    const sent: ClaimOptions = { now: opts.now, limit: opts.limit, leaseMs: opts.leaseMs, owner: opts.owner, exclusion, ...(opts.domainLimits ? { domainLimits: opts.domainLimits } : {}) };
+    const sent: ClaimOptions = { now: opts.now, limit: opts.limit, leaseMs: opts.leaseMs, owner: opts.owner, exclusion };
     return (this.#call('claimDue', sent) as Promise<DeliveryJob[]>).catch((err: unknown) => {
       this.#exclusionIds.delete(list); // maybe not defined in the worker: send it in full next time
       throw err;
