@@ -84,8 +84,8 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
       ca: await readPem(config.tlsReporting.caFile, 'tlsReporting.caFile'),
     })
     : null;
-  const onQueued = (id: string, info?: { listener: string; account?: string | null; recipients?: readonly string[] }) => {
-    scheduler.notify(info?.recipients);
+  const onQueued = (id: string, info?: { listener: string; account?: string | null }) => {
+    scheduler.notify();
     webhooks.notify();
     metrics?.countAccepted(info?.account, info?.listener ?? 'unknown');
   };

@@ -186,30 +186,15 @@ export class DeliveryScheduler {
     this.notify();
   }
 
-  /**
-   * New work was queued (or a slot freed): claim soon. `recipients`: of newly accepted mail; when
-   * every one's domain is excluded from claims now (full here, every slot held elsewhere, held by
-   * the shaper), no claim: it would exclude them and find nothing for this mail, and other due work
-   * has its own wake-ups (its due time, the poll, completions). With a saturated destination that was
-   * an empty claim and a nextDueAt per accepted message on every node (bench/README.md, fourteenth
-   * session). The mail is claimed when a slot frees here (the completion claims), by another node, or at the poll.
-   */
-  notify(recipients?: readonly string[]): void {
+  /** New work was queued (or a slot freed): claim soon. */
+  notify(): void {
     if (this.#state !== 'running') return;
-    if (recipients && recipients.length > 0 && this.#allExcluded(recipients)) return;
     if (this.#outage.paused && this.#timer) return; // paused: only the backoff timer retries
     if (this.#pump) { this.#again = true; return; }
     this.#pump = this.#runPump().finally(() => {
       this.#pump = null;
       if (this.#again) this.notify(); // asked for while the last round was finishing
     });
-  }
-
-  /** Every recipient's domain is among the domains a claim would exclude now. */
-  #allExcluded(recipients: readonly string[]): boolean {
-    const excluded = this.#saturatedDomains();
-    if (excluded.length === 0) return false;
-    return recipients.every((r) => excluded.includes(r.slice(r.lastIndexOf('@') + 1).toLowerCase()));
   }
 
   /** Stop claiming; let attempts finish for up to timeoutMs, then abort them; release our leases. */

@@ -48,11 +48,8 @@ const EMPTY = Buffer.alloc(0);
 const queueFailed = reply(451, '4.3.0', 'Temporary local problem, try again later');
 const headerTooBig = reply(554, '5.6.0', 'Header block too large');
 
-/**
- * What onQueued learns besides the queue id: the listener ('submission', 'mx', 'http'…), the account
- * (null: mx mail) and, from SMTP, the envelope recipients (the scheduler's wake-up: delivery/scheduler.ts notify).
- */
-export interface QueuedInfo { listener: string; account: string | null; recipients?: readonly string[] }
+/** What onQueued learns besides the queue id: the listener ('submission', 'mx', 'http'…) and the account (null: mx mail). */
+export interface QueuedInfo { listener: string; account: string | null }
 
 export interface AcceptDeps {
   store: QueueStore;
@@ -336,7 +333,7 @@ export class IncomingMessage {
   }
 
   #tellQueued(id: string): void {
-    try { this.deps.onQueued?.(id, { listener: this.origin.listener, account: this.origin.transaction.account ?? null, recipients: this.origin.transaction.recipients }); } catch (err) {
+    try { this.deps.onQueued?.(id, { listener: this.origin.listener, account: this.origin.transaction.account ?? null }); } catch (err) {
       this.deps.logger.error({ event: 'smtp.on_queued_failed', id, err: (err as Error)?.message }, 'onQueued callback failed');
     }
   }
