@@ -2,7 +2,8 @@
 # HAProxy listens on $RELAY_HOST:$RELAY_PORT and spreads client connections round-robin over the
 # nodes (each on the `alt` listener, port RELAY_PORT+i); every node sends everything to smtp-sink
 # through its smarthost. Env: BENCH_POSTLANE_ROOT (checkout with a built dist/), CLUSTER_NODES
-# (1..3, default 1), CLUSTER_STORE (pg | sqlite, default pg; sqlite needs 1 node), CLUSTER_PG_URL
+# (1..3, default 1), CLUSTER_PER_DEST (delivery.maxConnectionsPerDestination, default 40, as the
+# concurrency), CLUSTER_STORE (pg | sqlite, default pg; sqlite needs 1 node), CLUSTER_PG_URL
 # (server admin URL, default postgres://postgres@127.0.0.1:5432/postgres), CLUSTER_DB_PREFIX (default
 # postlane_bench). With pg each run gets a
 # fresh database, dropped by relay_stop. HAProxy runs in the measured process tree; PostgreSQL
@@ -43,7 +44,7 @@ delivery:
   smarthost: "$SINK_HOST:$SINK_PORT"
   tls: none
   concurrency: 40
-  maxConnectionsPerDestination: 40
+  maxConnectionsPerDestination: ${CLUSTER_PER_DEST:-40}
 log: { level: warn }
 EOF
     done
