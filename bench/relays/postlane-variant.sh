@@ -14,4 +14,5 @@ relay_start() {
     echo $! > "$RELAY_DIR/relay.pid"
 }
 eval "orig_$(declare -f relay_setup)"
-relay_setup() { orig_relay_setup; printf 'http: { host: %s, port: %s }\n' "$RELAY_HOST" "$((RELAY_PORT + 1))" >> "$RELAY_DIR/postlane.yaml"; }
+# relays/postlane.sh writes an http: line of its own (port 0): replaced, not appended (a second key is invalid YAML)
+relay_setup() { orig_relay_setup; sed -i '/^http:/d' "$RELAY_DIR/postlane.yaml"; printf 'http: { host: %s, port: %s }\n' "$RELAY_HOST" "$((RELAY_PORT + 1))" >> "$RELAY_DIR/postlane.yaml"; }
