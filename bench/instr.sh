@@ -61,7 +61,7 @@ fi
 
 WORK=$(mktemp -d /tmp/postlane-instr.XXXX)
 chmod 755 "$WORK"
-RELAY_PID="" SINK_PID=""
+RELAY_PID="" SINK_PID="" DUMPDIR=""
 cleanup() {
     set +e
     if [ -n "$RELAY_PID" ]; then
@@ -70,6 +70,7 @@ cleanup() {
         kill -KILL "$RELAY_PID" 2>/dev/null
     fi
     [ -n "$SINK_PID" ] && { kill "$SINK_PID" 2>/dev/null; wait "$SINK_PID" 2>/dev/null; }
+    [ -n "${DUMPDIR:-}" ] && rm -rf "$DUMPDIR"
     if [ "${INSTR_KEEP:-0}" = 1 ]; then echo "run directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -101,7 +102,8 @@ if [ "$MODE" = api ]; then
 fi
 
 DUMP=-; SINK_DUMP=()
-if [ "$RCPTS" -gt 1 ]; then DUMP=$WORK/sink.dump; SINK_DUMP=(-D "$DUMP"); touch "$DUMP"; chown nobody "$DUMP" 2>/dev/null || chmod 666 "$DUMP"; fi
+# smtp-sink (user nobody) writes the dump through a temporary file next to it: a directory of its own, as relay-bench.sh's
+if [ "$RCPTS" -gt 1 ]; then DUMPDIR=$(mktemp -d /dev/shm/postlane-instr-dump.XXXX); chown nobody "$DUMPDIR"; DUMP=$DUMPDIR/dump; SINK_DUMP=(-D "$DUMP"); fi
 smtp-sink -u nobody -c "${SINK_DUMP[@]}" "$SINK_HOST:$SINK_PORT" 1024 >"$WORK/sink.out" 2>"$WORK/sink.err" &
 SINK_PID=$!
 
