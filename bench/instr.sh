@@ -24,6 +24,10 @@
 #                Sparkplug only: TurboFan still compiles after 4,000 messages and its compiles are a third
 #                of the count, differing run to run). INSTR_TIER=opt drops --no-opt (+-5 %, not a yardstick).
 #                bench/README.md 2026-12-05 (eighth session) has the measurements.
+#   INSTR_RCPTS (1) recipients per message; INSTR_DOMS (dst.test) their domains, comma-separated: with more than one
+#                recipient the load comes from the shared harness's mgen (tools/mgen.c, built into /tmp once), which
+#                spreads each message's recipients round-robin over the domains (workload iii: INSTR_RCPTS=10
+#                INSTR_DOMS=a.test,b.test), and the sink is waited for by recipients (smtp-sink -D dump, as relay-bench.sh)
 #   INSTR_WARM (300) warm-up messages   INSTR_C (20) client sessions   INSTR_SIZE (4096) body bytes
 #   INSTR_IDLE (8) idle seconds measured after the load   INSTR_SETTLE (3) seconds after the sink is full
 #   INSTR_SLOT (0) k: relay 127.0.15.1:45025+10k (API +1), sink 127.0.15.9:45029+10k, so that
@@ -49,11 +53,17 @@ V8_BASE="--max-semi-space-size=2 --heap-growing-percent=30 --single-threaded --r
 if [ "${INSTR_TIER:-base}" = opt ]; then V8_DEF=$V8_BASE; else V8_DEF="$V8_BASE --no-opt"; fi
 V8=${INSTR_V8:-$V8_DEF}
 SC=${SHARED_BENCH:-$ROOT/../shared/bench}/lib/sinkcount.py
+RCPTS=${INSTR_RCPTS:-1} DOMS=${INSTR_DOMS:-dst.test}
+if [ "$RCPTS" -gt 1 ]; then
+    [ "$MODE" = api ] && { echo "INSTR_RCPTS applies to conn and keep" >&2; exit 2; }
+    MGEN=/tmp/postlane-instr-mgen-$(id -u)
+    [ -x "$MGEN" ] || gcc -O2 -pthread -o "$MGEN" "${SHARED_BENCH:-$ROOT/../shared/bench}/tools/mgen.c"
+fi
 [ -f "$BUILD/dist/src/cli/index.js" ] || { echo "$BUILD has no dist/src/cli/index.js (build_ref or npx tsc)" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/postlane-instr.XXXX)
 chmod 755 "$WORK"
-RELAY_PID="" SINK_PID=""
+RELAY_PID="" SINK_PID="" DUMPDIR=""
 cleanup() {
     set +e
     if [ -n "$RELAY_PID" ]; then
@@ -62,6 +72,7 @@ cleanup() {
         kill -KILL "$RELAY_PID" 2>/dev/null
     fi
     [ -n "$SINK_PID" ] && { kill "$SINK_PID" 2>/dev/null; wait "$SINK_PID" 2>/dev/null; }
+    [ -n "${DUMPDIR:-}" ] && rm -rf "$DUMPDIR"
     if [ "${INSTR_KEEP:-0}" = 1 ]; then echo "run directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -93,7 +104,10 @@ if [ "$MODE" = api ]; then
     [ -n "$TOKEN" ] || { echo "keys create failed:" >&2; cat "$WORK/cli.log" >&2; exit 1; }
 fi
 
-smtp-sink -u nobody -c "$SINK_HOST:$SINK_PORT" 1024 >"$WORK/sink.out" 2>"$WORK/sink.err" &
+DUMP=-; SINK_DUMP=()
+# smtp-sink (user nobody) writes the dump through a temporary file next to it: a directory of its own, as relay-bench.sh's
+if [ "$RCPTS" -gt 1 ]; then DUMPDIR=$(mktemp -d /dev/shm/postlane-instr-dump.XXXX); chown nobody "$DUMPDIR"; DUMP=$DUMPDIR/dump; SINK_DUMP=(-D "$DUMP"); fi
+smtp-sink -u nobody -c "${SINK_DUMP[@]}" "$SINK_HOST:$SINK_PORT" 1024 >"$WORK/sink.out" 2>"$WORK/sink.err" &
 SINK_PID=$!
 
 # trace-children=no: the relay starts no processes on this path; --smc-check for V8's JIT code;
@@ -121,7 +135,15 @@ done
 log "relay up under callgrind after $((SECONDS - T_START)) s ($BUILD, $MODE)"
 
 sent() { python3 "$SC" now "$WORK/sink.out" | cut -d' ' -f1; }
+rcpts_in() { python3 "$SC" now "$WORK/sink.out" "$DUMP" | cut -d' ' -f2; }
 push() { # push COUNT: send and wait until the sink has them all
+    if [ "$RCPTS" -gt 1 ]; then
+        local rt=$(( $(rcpts_in) + $1 * RCPTS ))
+        "$MGEN" $KEEPFLAG -s "$C" -m "$1" -l "$SIZE" -r "$RCPTS" -f sender@src.test -t "rcpt@$DOMS" -M gen.src.test \
+            "$HOST:$PORT" >>"$WORK/gen.out" 2>&1 || { echo "mgen failed:" >&2; tail -5 "$WORK/gen.out" >&2; return 1; }
+        python3 "$SC" wait "$WORK/sink.out" "$DUMP" 0 "$rt" 1200 >/dev/null || { echo "the sink did not get $rt recipients" >&2; return 1; }
+        return 0
+    fi
     local target=$(( $(sent) + $1 ))
     if [ "$MODE" = api ]; then
         local later=""; [ "${INSTR_API_DELIVER:-0}" = 1 ] || later=7200
@@ -170,7 +192,7 @@ parts = json.loads(sys.argv[1]); parts.pop("dump"); parts.pop("total")
 # the idle window is not subtracted: it holds the memory reducer's GC after the load (70M+ Ir), not
 # the timers' share of the load
 print(json.dumps({"ts": time.strftime("%Y-%m-%dT%H:%M:%S"), "rev": "$REV", "build": "$BUILD", "mode": "$MODE",
-  "n": n, "c": $C, "size": $SIZE, "warm": $WARM, "v8": "$V8", "timers": "${INSTR_TIMERS:-off}", "api_deliver": "${INSTR_API_DELIVER:-0}",
+  "n": n, "c": $C, "size": $SIZE, "rcpts": $RCPTS, "doms": "$DOMS", "warm": $WARM, "v8": "$V8", "timers": "${INSTR_TIMERS:-off}", "api_deliver": "${INSTR_API_DELIVER:-0}",
   "instr_per_msg": round(load / n),
   "program_per_msg": parts["jit_and_builtins"] + parts["node_v8_other"] + parts["sqlite"] + parts["libc_etc"] + parts["other"],
   "parts_per_msg": parts, "load_s": round($T1 - $T0, 1), "idle_ir_per_s": round(idle / ($T2 - $T1)),
