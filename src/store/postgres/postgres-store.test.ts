@@ -445,6 +445,54 @@ if (unreachable !== null) {
     }
   });
 
+  test('postgres: puts made while four are in flight go together, one transaction; a suppressed recipient among them is marked, a failing message fails alone', async () => {
+    await truncate();
+    const store = newStore();
+    await store.open();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      await store.addAccount({ name: 'acme', createdAt: 1, limits: {} });
+      await store.addSuppressions([{ account: 'acme', address: 'gone@x.example', scope: 'all', reason: 'hard-bounce', source: 'cli', messageId: null, detail: null, createdAt: 1 }]);
+      const origin = { listener: 'http', clientIp: '127.0.0.1', user: null };
+      const meta = { account: 'acme', tags: ['t'], metadata: { k: 'v' }, stream: 'transactional' as const };
+      const put = async (id: string, recipients: string[], checking: boolean) => {
+        const w = store.createBody(id);
+        await w.write(Buffer.from(`Subject: ${id}\r\n\r\nhi\r\n`));
+        await w.finish();
+        const m = { id, mailFrom: 'app@acme.example', recipients, size: w.bytesWritten, receivedAt: 5, origin, isBounce: false, route: 'relay' as const, meta };
+        return checking ? store.putCheckingSuppressions(m) : store.put(m).then(() => null);
+      };
+      // 20 at once: four go alone (PUT_LANES), the 16 made meanwhile wait and go together (one transaction, or a few)
+      const ids = Array.from({ length: 20 }, () => newQueueId());
+      const answers = await Promise.all(ids.map((id, i) => put(id, i === 7 ? ['gone@x.example', `ok${i}@y.example`] : [`a${i}@y.example`, `b${i}@z.example`], i % 2 === 1)));
+      const { rows: [tx] } = await c.query<{ n: number }>('SELECT count(DISTINCT xmin::text)::int AS n FROM queued_message WHERE id = ANY($1)', [ids]);
+      // message 7 had a hit: written by putCheckingSuppressions' own transaction afterwards
+      assert.ok(tx!.n <= 8, `20 puts in ${tx!.n} transactions`);
+      assert.deepEqual([...(answers[7] as Map<string, unknown>).keys()], ['gone@x.example']);
+      assert.ok(answers.every((a, i) => i === 7 || a === null || (a as Map<string, unknown>).size === 0));
+      for (const [i, id] of ids.entries()) {
+        const view = (await store.getMessage(id))!;
+        assert.deepEqual(view.recipients.map((r) => [r.address, r.state]),
+          i === 7 ? [['gone@x.example', 'suppressed'], ['ok7@y.example', 'queued']] : [[`a${i}@y.example`, 'queued'], [`b${i}@z.example`, 'queued']]);
+        assert.equal((await store.readMessage(id) as Buffer).toString('latin1'), `Subject: ${id}\r\n\r\nhi\r\n`);
+      }
+      const accepted = await store.listEvents({ account: 'acme', types: ['accepted'], limit: 100 });
+      assert.equal(accepted.length, 40, 'one accepted event per recipient, each written once');
+      // 10 at once, the sixth with an id already stored: only it fails; the others are stored (the batch it was in ran again, one by one)
+      const again = Array.from({ length: 10 }, (_, i) => (i === 5 ? ids[0]! : newQueueId()));
+      const results = await Promise.allSettled(again.map((id, i) => put(id, [`c${i}@y.example`], true)));
+      assert.deepEqual(results.map((r) => r.status), again.map((_, i) => (i === 5 ? 'rejected' : 'fulfilled')));
+      assert.equal((results[5] as PromiseRejectedResult).reason.code, 'ERR_QUEUE_WRITE');
+      for (const [i, id] of again.entries()) {
+        assert.deepEqual((await store.getMessage(id))!.recipients.map((r) => r.address), i === 5 ? ['a0@y.example', 'b0@z.example'] : [`c${i}@y.example`]);
+      }
+    } finally {
+      await c.end();
+      await store.close();
+    }
+  });
+
   test('postgres: a store not open, closed, or given an oversize body rejects with QueueWriteError', async () => {
     const store = new PostgresQueueStore({ url, logger, maxBodyBytes: 10 });
     await assert.rejects(store.counts(), { code: 'ERR_QUEUE_WRITE' });

@@ -103,6 +103,48 @@ export async function putAlone(c: Conn, m: NewMessage, now: number, body: Buffer
   return rows.length > 0 ? null : new Map();
 }
 
+/** One put of a batch (putAloneBatch): the message, its finished body, and whether it is putAlone's checking form. */
+export interface BatchedPut { m: NewMessage; body: Buffer; checking: boolean }
+
+/** What a batch did: `committed` false, nothing of it was written; true, each fulfilled answer was (a rejected one was not). */
+export interface BatchOutcome { committed: boolean; answers: PromiseSettledResult<Map<string, Suppression> | null>[] }
+
+/** The parts of pg's Client a batch writes through: its socket, corked while the statements are queued. */
+interface PipelinedConn { connection: { stream: { cork(): void; uncork(): void } } }
+
+/**
+ * Several putAlone statements in one transaction, written to the server at once: BEGIN, one
+ * statement per message, COMMIT, queued on a connection in pg's pipeline mode (the caller's pool
+ * is made with `pipeline: true`) while its socket is corked, so the batch costs one write, one
+ * round trip and one commit where each put alone costs its own (bench/README.md, fourteenth
+ * session). Each answer is putAlone's (checking: null when that message's suppression lookup
+ * matched and nothing of it was written). A failed statement aborts the transaction and COMMIT
+ * answers ROLLBACK: nothing is written (`committed` false). A statement that failed before it
+ * reached the server (pg could not bind its values) leaves the others to commit: `committed`
+ * true, and that one's answer is rejected. Throws when COMMIT itself failed (the connection was
+ * lost: whether anything committed is unknown, as for a lone put).
+ */
+export async function putAloneBatch(c: Conn, puts: BatchedPut[], now: number): Promise<BatchOutcome> {
+  for (const p of puts) { // putAlone's own refusals, before anything is sent: the batch fails whole
+    if (p.m.recipients.length === 0 || p.m.suppressed?.length) throw new OpError('write', 'putAloneBatch: a message without recipients, or with suppressed ones');
+  }
+  const stream = (c as unknown as PipelinedConn).connection.stream;
+  const answers: Promise<Map<string, Suppression> | null>[] = [];
+  let begin: Promise<unknown>;
+  let commit: Promise<{ command: string }>;
+  stream.cork();
+  try {
+    begin = c.query('BEGIN');
+    for (const p of puts) answers.push(putAlone(c, p.m, now, p.body, p.checking));
+    commit = c.query('COMMIT');
+  } finally {
+    stream.uncork();
+  }
+  const [, settled, done] = await Promise.all([begin.catch(() => undefined), Promise.allSettled(answers), commit]);
+  // Without BEGIN (it failed) each statement committed on its own, and COMMIT answers COMMIT (a warning): the same reading.
+  return { committed: done.command === 'COMMIT', answers: settled };
+}
+
 /** The message row's values, $1..$18 of MESSAGE_INTO. */
 function messageRowValues(m: NewMessage, meta: MessageMeta): unknown[] {
   return [m.id, m.mailFrom, m.returnPath ?? null, m.size, m.receivedAt, JSON.stringify(m.origin), m.isBounce, m.route, m.headerPrefix || null,
