@@ -91,11 +91,20 @@ const IDLE_TIMEOUT_MS = 300_000;
  * API clients each put was its own round trip, commit and wake-up of a backend, on this 2-core
  * machine the relay's main thread's largest cost on PostgreSQL (bench/README.md, fourteenth session).
  * A put made while fewer are in flight goes at once, alone: no wait at low load.
+ * The lanes are a second pool (pipeline mode) of up to PUT_LANES connections beside `poolSize`:
+ * a node opens up to poolSize + PUT_LANES connections (docs/operations.md).
+ * A put waits in the queue at most the connect timeout, then fails as a pool connect timeout
+ * does (unavailable: SMTP 451, HTTP 503), lanes stuck or not (#expirePuts).
+ * Durability: a batch is one transaction, so when its COMMIT was sent and the answer is lost
+ * (the connection failed) up to PUT_BATCH_MAX messages are in the unknown state a lone put's lost
+ * answer leaves one in: each is answered unavailable, and a client's retry may duplicate one that
+ * did commit (docs/design/store.md, "Batched puts"). Any failure before COMMIT is sent runs each
+ * put of the batch on its own (#putOne), as without batching.
  */
 const PUT_LANES = 4;
 const PUT_BATCH_MAX = 64;
 
-interface QueuedPut extends writes.BatchedPut { op: string; resolve(v: Map<string, Suppression> | null): void; reject(err: unknown): void }
+interface QueuedPut extends writes.BatchedPut { op: string; since: number; resolve(v: Map<string, Suppression> | null): void; reject(err: unknown): void }
 
 export class PostgresQueueStore implements QueueStore {
   readonly suppressionLookupInPut = true;
@@ -110,6 +119,8 @@ export class PostgresQueueStore implements QueueStore {
   #pipePool: pg.Pool | null = null;
   #putQueue: QueuedPut[] = [];
   #putsInFlight = 0;
+  /** Armed while #putQueue is not empty: fires when its oldest put has waited the connect timeout. */
+  #putTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: PostgresQueueStoreOptions) {
     this.#logger = opts.logger;
@@ -175,6 +186,8 @@ export class PostgresQueueStore implements QueueStore {
     const pipePool = this.#pipePool;
     this.#pool = null;
     this.#pipePool = null;
+    if (this.#putTimer) clearTimeout(this.#putTimer);
+    this.#putTimer = null;
     await pool?.end();
     await pipePool?.end();
   }
@@ -441,10 +454,33 @@ export class PostgresQueueStore implements QueueStore {
    * waiting beside it as one batch (PUT_LANES).
    */
   #putAlone(op: string, m: NewMessage, body: Buffer, checking: boolean): Promise<Map<string, Suppression> | null> {
+    const refused = writes.putAloneRefusal(m); // fails alone, as without batching: never a batch's
+    if (refused) return Promise.reject(this.#toError(op, refused, true));
     return new Promise((resolve, reject) => {
-      this.#putQueue.push({ op, m, body, checking, resolve, reject });
+      this.#putQueue.push({ op, m, body, checking, since: performance.now(), resolve, reject });
       this.#drainPuts();
+      this.#expirePuts();
     });
+  }
+
+  /**
+   * Fails the puts that waited in #putQueue the connect timeout (the oldest are first) as a pool
+   * connect timeout does (QueueUnavailableError, availability failed), and arms one timer for the
+   * next: it fires even when every lane is stuck (a lock, a server that stopped answering).
+   */
+  #expirePuts(): void {
+    const limit = this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+    if (this.#putTimer || limit <= 0) return; // 0: pg waits for a connection without limit, and so does the queue
+    const now = performance.now();
+    const fresh = this.#putQueue.findIndex((p) => now - p.since < limit);
+    for (const p of this.#putQueue.splice(0, fresh < 0 ? this.#putQueue.length : fresh)) {
+      const waited = Math.round(now - p.since);
+      p.reject(this.#toError(p.op, new Error(`timeout exceeded when trying to connect (waited ${waited} ms behind ${PUT_LANES} puts in flight)`), true));
+    }
+    const oldest = this.#putQueue[0];
+    if (!oldest) return;
+    this.#putTimer = setTimeout(() => { this.#putTimer = null; this.#expirePuts(); }, oldest.since + limit - now);
+    this.#putTimer.unref();
   }
 
   #drainPuts(): void {
@@ -460,20 +496,22 @@ export class PostgresQueueStore implements QueueStore {
 
   async #runPuts(batch: QueuedPut[]): Promise<void> {
     if (batch.length === 1) return this.#putOne(batch[0]!);
-    let outcome: writes.BatchOutcome;
+    let outcome: writes.BatchOutcome | null;
     try {
       outcome = await this.#writeBatch(batch);
     } catch (err) {
-      for (const p of batch) p.reject(err); // no connection, or COMMIT's answer lost: as each put alone would fail
+      for (const p of batch) p.reject(err); // COMMIT sent, its answer lost: outcome unknown for each (PUT_LANES' comment)
       return;
     }
     const again: QueuedPut[] = [];
-    outcome.answers.forEach((a, i) => {
-      if (outcome.committed && a.status === 'fulfilled') batch[i]!.resolve(a.value);
-      else again.push(batch[i]!);
+    batch.forEach((p, i) => {
+      const a = outcome?.committed ? outcome.answers[i] : undefined;
+      if (a?.status === 'fulfilled') p.resolve(a.value);
+      else again.push(p);
     });
-    // Not written (a statement failed and the batch rolled back, or one could not be sent): each
-    // on its own, as without batching, so that only a message at fault fails.
+    // Not written (the batch was not sent: no connection, a put refused; or a statement failed and
+    // it rolled back; or one could not be sent): each on its own, as without batching, so that only
+    // a message at fault fails.
     await Promise.all(again.map((p) => this.#putOne(p)));
   }
 
@@ -481,21 +519,26 @@ export class PostgresQueueStore implements QueueStore {
     return this.#writeAlone(p.op, (c) => writes.putAlone(c, p.m, this.#clock.now(), p.body, p.checking)).then(p.resolve, p.reject);
   }
 
-  /** putAloneBatch on a pipelining connection, discarded unless the batch committed whole (a stale plan, a failed statement). */
-  async #writeBatch(batch: QueuedPut[]): Promise<writes.BatchOutcome> {
+  /**
+   * putAloneBatch on a pipelining connection, discarded unless the batch committed whole (a stale
+   * plan, a failed statement). Null when nothing of it was sent (no pipelining connection: each put
+   * then tries the main pool); throws only when COMMIT's answer was lost (writes.CommitUnknown).
+   */
+  async #writeBatch(batch: QueuedPut[]): Promise<writes.BatchOutcome | null> {
     const op = batch[0]!.op;
     const done = this.#availability.writeStarted(op);
     let client: pg.PoolClient;
-    try { client = await this.#connect(op, this.#pipePool); } catch (err) { done(); throw err; }
+    try { client = await this.#connect(op, this.#pipePool); } catch { done(); return null; }
     let clean = false;
     try {
       const outcome = await writes.putAloneBatch(client, batch, this.#clock.now());
+      if (!outcome) return null;
       const wrote = outcome.committed && outcome.answers.some((a) => a.status === 'fulfilled' && a.value !== null);
       clean = outcome.committed && outcome.answers.every((a) => a.status === 'fulfilled');
       if (outcome.committed && (this.#availability.writable || wrote)) this.#availability.succeeded();
       return outcome;
     } catch (err) {
-      throw this.#toError(op, err, true);
+      throw this.#toError(op, err instanceof writes.CommitUnknown ? err.cause : err, true);
     } finally {
       client.release(!clean);
       done();
