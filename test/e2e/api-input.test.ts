@@ -196,6 +196,23 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
     assert.equal((await call(base, 'GET', '/v1/messages?cursor=zzz', { token: acme.tokens.read })).status, 400);
   });
 
+  await t.test('40 sends at once (PostgreSQL: puts made while four are in flight go together): each 202 and stored once, a suppressed recipient among them reported and marked', async () => {
+    await store.addSuppressions([{ account: 'acme', address: 'gone@dest.test', scope: 'all', reason: 'hard-bounce', source: 'cli', messageId: null, detail: null, createdAt: 1 }]);
+    const before = total(await store.counts());
+    const rs = await Promise.all(Array.from({ length: 40 }, (_, i) =>
+      send({ ...good, to: i === 13 ? ['gone@dest.test', 'x13@dest.test'] : [`x${i}@dest.test`], subject: `burst ${i}`, tags: ['burst'] })));
+    assert.deepEqual(rs.map((r) => r.status), rs.map(() => 202), rs.find((r) => r.status !== 202)?.text);
+    assert.deepEqual(rs[13]!.body.recipients.map((r: { email: string; status: string }) => [r.email, r.status]), [['gone@dest.test', 'suppressed'], ['x13@dest.test', 'queued']]);
+    assert.equal(total(await store.counts()), before + 41, 'each of the 41 recipients stored once');
+    for (const [i, r] of rs.entries()) {
+      const view = (await store.getMessage(r.body.id))!;
+      assert.deepEqual(view.recipients.map((x) => [x.address, x.state]), i === 13 ? [['gone@dest.test', 'suppressed'], ['x13@dest.test', 'queued']] : [[`x${i}@dest.test`, 'queued']]);
+      assert.match((await store.readMessage(r.body.id) as Buffer).toString('latin1'), new RegExp(`\r\nSubject: burst ${i}\r\n`));
+      const events = await store.listEvents({ account: 'acme', messageId: r.body.id });
+      assert.deepEqual(events.map((e) => [e.type, e.recipient]).sort(), (i === 13 ? [['accepted', 'gone@dest.test'], ['accepted', 'x13@dest.test'], ['suppressed', 'gone@dest.test']] : [['accepted', `x${i}@dest.test`]]).sort());
+    }
+  });
+
   await t.test('Idempotency-Key: replay, different body 422, in progress 409', async () => {
     const before = total(await store.counts());
     const body = { ...good, subject: 'idem' };

@@ -445,6 +445,136 @@ if (unreachable !== null) {
     }
   });
 
+  test('postgres: puts made while four are in flight go together, one transaction; a suppressed recipient among them is marked, a failing message fails alone', async () => {
+    await truncate();
+    const store = newStore();
+    await store.open();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      await store.addAccount({ name: 'acme', createdAt: 1, limits: {} });
+      await store.addSuppressions([{ account: 'acme', address: 'gone@x.example', scope: 'all', reason: 'hard-bounce', source: 'cli', messageId: null, detail: null, createdAt: 1 }]);
+      const origin = { listener: 'http', clientIp: '127.0.0.1', user: null };
+      const meta = { account: 'acme', tags: ['t'], metadata: { k: 'v' }, stream: 'transactional' as const };
+      const put = async (id: string, recipients: string[], checking: boolean) => {
+        const w = store.createBody(id);
+        await w.write(Buffer.from(`Subject: ${id}\r\n\r\nhi\r\n`));
+        await w.finish();
+        const m = { id, mailFrom: 'app@acme.example', recipients, size: w.bytesWritten, receivedAt: 5, origin, isBounce: false, route: 'relay' as const, meta };
+        return checking ? store.putCheckingSuppressions(m) : store.put(m).then(() => null);
+      };
+      // 20 at once: four go alone (PUT_LANES), the 16 made meanwhile wait and go together (one transaction, or a few)
+      const ids = Array.from({ length: 20 }, () => newQueueId());
+      const answers = await Promise.all(ids.map((id, i) => put(id, i === 7 ? ['gone@x.example', `ok${i}@y.example`] : [`a${i}@y.example`, `b${i}@z.example`], i % 2 === 1)));
+      const { rows: [tx] } = await c.query<{ n: number }>('SELECT count(DISTINCT xmin::text)::int AS n FROM queued_message WHERE id = ANY($1)', [ids]);
+      // message 7 had a hit: written by putCheckingSuppressions' own transaction afterwards
+      assert.ok(tx!.n <= 8, `20 puts in ${tx!.n} transactions`);
+      assert.deepEqual([...(answers[7] as Map<string, unknown>).keys()], ['gone@x.example']);
+      assert.ok(answers.every((a, i) => i === 7 || a === null || (a as Map<string, unknown>).size === 0));
+      for (const [i, id] of ids.entries()) {
+        const view = (await store.getMessage(id))!;
+        assert.deepEqual(view.recipients.map((r) => [r.address, r.state]),
+          i === 7 ? [['gone@x.example', 'suppressed'], ['ok7@y.example', 'queued']] : [[`a${i}@y.example`, 'queued'], [`b${i}@z.example`, 'queued']]);
+        assert.equal((await store.readMessage(id) as Buffer).toString('latin1'), `Subject: ${id}\r\n\r\nhi\r\n`);
+      }
+      const accepted = await store.listEvents({ account: 'acme', types: ['accepted'], limit: 100 });
+      assert.equal(accepted.length, 40, 'one accepted event per recipient, each written once');
+      // 10 at once, the sixth with an id already stored: only it fails; the others are stored (the batch it was in ran again, one by one)
+      const again = Array.from({ length: 10 }, (_, i) => (i === 5 ? ids[0]! : newQueueId()));
+      const results = await Promise.allSettled(again.map((id, i) => put(id, [`c${i}@y.example`], true)));
+      assert.deepEqual(results.map((r) => r.status), again.map((_, i) => (i === 5 ? 'rejected' : 'fulfilled')));
+      assert.equal((results[5] as PromiseRejectedResult).reason.code, 'ERR_QUEUE_WRITE');
+      for (const [i, id] of again.entries()) {
+        assert.deepEqual((await store.getMessage(id))!.recipients.map((r) => r.address), i === 5 ? ['a0@y.example', 'b0@z.example'] : [`c${i}@y.example`]);
+      }
+    } finally {
+      await c.end();
+      await store.close();
+    }
+  });
+
+  /** put() of a one-line message to `recipients` (account acme, events on), through the store's batching. */
+  const putTo = async (store: PostgresQueueStore, id: string, recipients: string[]): Promise<void> => {
+    const w = store.createBody(id);
+    await w.write(Buffer.from(`Subject: ${id}\r\n\r\nhi\r\n`));
+    await w.finish();
+    await store.put({ id, mailFrom: 'app@acme.example', recipients, size: w.bytesWritten, receivedAt: 5,
+      origin: { listener: 'http', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay', meta: { account: 'acme', tags: [], metadata: {}, stream: 'transactional' } });
+  };
+  const ourConnections = async (c: pg.Client): Promise<number> =>
+    (await c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'postlane'")).rows[0]!.n;
+
+  test('postgres: a put waiting behind four stuck puts fails after the connect timeout as unavailable, while they are still stuck', async () => {
+    await truncate();
+    const store = new PostgresQueueStore({ url, logger, poolSize: 4, connectTimeoutMs: 500 });
+    await store.open();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      await store.addAccount({ name: 'acme', createdAt: 1, limits: {} });
+      // Another session's lock that every put's INSERT waits for: the four lanes are stuck
+      await c.query('BEGIN');
+      await c.query('LOCK TABLE message_body IN SHARE MODE');
+      const ids = Array.from({ length: 6 }, () => newQueueId());
+      const puts = ids.map((id, i) => putTo(store, id, [`r${i}@y.example`]));
+      const stuck = puts.slice(0, 4).map((p) => p.then(() => 'stored', (e: Error) => e.message));
+      // The two queued ones fail as a pool connect timeout does (451 / 503, the store marked unavailable)
+      for (const p of puts.slice(4)) await assert.rejects(p, (e: Error & { code?: string }) => e.code === 'ERR_QUEUE_UNAVAILABLE' && /timeout exceeded when trying to connect/.test(e.message));
+      const { rows: [w] } = await c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+      assert.equal(w!.n, 4, 'the four lanes still wait for the lock');
+      assert.equal((await store.checkWritable()).writable, false);
+      await c.query('COMMIT');
+      assert.deepEqual(await Promise.all(stuck), ['stored', 'stored', 'stored', 'stored']);
+      for (const [i, id] of ids.entries()) assert.equal((await store.getMessage(id)) === null, i >= 4);
+    } finally {
+      await c.query('ROLLBACK').catch(() => undefined);
+      await c.end();
+      await store.close();
+    }
+  });
+
+  test('postgres: a batch with a put refused (no recipients) or without a pipelining connection: the other puts are stored', async () => {
+    await truncate();
+    const store = newStore();
+    await store.open();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      await store.addAccount({ name: 'acme', createdAt: 1, limits: {} });
+      // Four at once: they go alone on the main pool (four lanes), which then holds four connections; no batch yet
+      await Promise.all(Array.from({ length: 4 }, () => putTo(store, newQueueId(), ['w@y.example'])));
+      assert.equal(await ourConnections(c), 4);
+      // Twelve at once, the tenth without recipients: only it fails; the ones batched are stored
+      const ids = Array.from({ length: 12 }, () => newQueueId());
+      const results = await Promise.allSettled(ids.map((id, i) => putTo(store, id, i === 9 ? [] : [`r${i}@y.example`])));
+      assert.deepEqual(results.map((r) => r.status), ids.map((_, i) => (i === 9 ? 'rejected' : 'fulfilled')));
+      assert.equal((results[9] as PromiseRejectedResult).reason.code, 'ERR_QUEUE_WRITE');
+      for (const [i, id] of ids.entries()) assert.equal((await store.getMessage(id)) === null, i === 9);
+      // No new connection can be made (the pipelining pool's all fail): the batched puts each go alone on the main pool's four
+      await store.close();
+      const fresh = newStore();
+      await fresh.open();
+      const admin = new pg.Client({ connectionString: ADMIN_URL });
+      try {
+        await Promise.all(Array.from({ length: 4 }, () => putTo(fresh, newQueueId(), ['w@y.example'])));
+        assert.equal(await ourConnections(c), 4);
+        await admin.connect(); // from another database: a session cannot disallow its own
+        await admin.query(`ALTER DATABASE ${DB_NAME} ALLOW_CONNECTIONS false`);
+        const more = Array.from({ length: 12 }, () => newQueueId());
+        await Promise.all(more.map((id, i) => putTo(fresh, id, [`m${i}@y.example`])));
+        for (const id of more) assert.ok(await fresh.getMessage(id));
+        assert.equal(await ourConnections(c), 4, 'no pipelining connection was made');
+      } finally {
+        await admin.query(`ALTER DATABASE ${DB_NAME} ALLOW_CONNECTIONS true`).catch(() => undefined);
+        await admin.end().catch(() => undefined);
+        await fresh.close();
+      }
+    } finally {
+      await c.end();
+      await store.close().catch(() => undefined);
+    }
+  });
+
   test('postgres: a store not open, closed, or given an oversize body rejects with QueueWriteError', async () => {
     const store = new PostgresQueueStore({ url, logger, maxBodyBytes: 10 });
     await assert.rejects(store.counts(), { code: 'ERR_QUEUE_WRITE' });

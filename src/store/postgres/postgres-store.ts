@@ -84,6 +84,27 @@ const CONNECT_TIMEOUT_MS = 5_000;
  * closed most of the pool and the next burst paid that again on every connection (bench/README.md).
  */
 const IDLE_TIMEOUT_MS = 300_000;
+/**
+ * Puts alone (one statement each, putAlone) in flight at once; the puts made while that many are
+ * in flight wait, and the next to go takes every one of them (up to PUT_BATCH_MAX) as one
+ * transaction written at once (putAloneBatch, on the pipelining connections): group commit. At 50
+ * API clients each put was its own round trip, commit and wake-up of a backend, on this 2-core
+ * machine the relay's main thread's largest cost on PostgreSQL (bench/README.md, fourteenth session).
+ * A put made while fewer are in flight goes at once, alone: no wait at low load.
+ * The lanes are a second pool (pipeline mode) of up to PUT_LANES connections beside `poolSize`:
+ * a node opens up to poolSize + PUT_LANES connections (docs/operations.md).
+ * A put waits in the queue at most the connect timeout, then fails as a pool connect timeout
+ * does (unavailable: SMTP 451, HTTP 503), lanes stuck or not (#expirePuts).
+ * Durability: a batch is one transaction, so when its COMMIT was sent and the answer is lost
+ * (the connection failed) up to PUT_BATCH_MAX messages are in the unknown state a lone put's lost
+ * answer leaves one in: each is answered unavailable, and a client's retry may duplicate one that
+ * did commit (docs/design/store.md, "Batched puts"). Any failure before COMMIT is sent runs each
+ * put of the batch on its own (#putOne), as without batching.
+ */
+const PUT_LANES = 4;
+const PUT_BATCH_MAX = 64;
+
+interface QueuedPut extends writes.BatchedPut { op: string; since: number; resolve(v: Map<string, Suppression> | null): void; reject(err: unknown): void }
 
 export class PostgresQueueStore implements QueueStore {
   readonly suppressionLookupInPut = true;
@@ -94,6 +115,12 @@ export class PostgresQueueStore implements QueueStore {
   readonly #pending = new PendingBodies(systemClock, PENDING_MAX_AGE_MS);
   readonly #availability: StoreAvailability;
   #pool: pg.Pool | null = null;
+  /** Connections in pg's pipeline mode, for batches of puts only (PUT_LANES of them at most). */
+  #pipePool: pg.Pool | null = null;
+  #putQueue: QueuedPut[] = [];
+  #putsInFlight = 0;
+  /** Armed while #putQueue is not empty: fires when its oldest put has waited the connect timeout. */
+  #putTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: PostgresQueueStoreOptions) {
     this.#logger = opts.logger;
@@ -106,11 +133,19 @@ export class PostgresQueueStore implements QueueStore {
     if (this.#pool) throw new Error('queue store already open');
     // Loaded here, not at import: a SQLite relay never pays for the driver (bench/README.md "Memory").
     const { default: pgModule } = await import('pg');
-    const pool = new pgModule.Pool({
+    const poolOptions = {
       connectionString: this.opts.url, max: this.opts.poolSize ?? 10, types: pgTypesOver(pgModule.types),
       statement_timeout: this.opts.statementTimeoutMs ?? 30_000, connectionTimeoutMillis: this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
       idleTimeoutMillis: IDLE_TIMEOUT_MS,
       application_name: 'postlane',
+    };
+    const pool = new pgModule.Pool(poolOptions);
+    // pg's Pool passes its options to each Client; `pipeline` is a Client option the Pool's type does not list.
+    const pipePool = new pgModule.Pool({ ...poolOptions, max: PUT_LANES, pipeline: true } as pg.PoolConfig);
+    pipePool.on('error', (err) => this.#logger.warn({ event: 'queue.pg_connection_lost', reason: err.message }, 'database connection lost'));
+    pipePool.on('connect', (client) => {
+      this.#planGenerationOf.set(client, this.#planGeneration);
+      client.on('error', () => undefined);
     });
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
     pool.on('error', (err) => this.#logger.warn({ event: 'queue.pg_connection_lost', reason: err.message }, 'database connection lost'));
@@ -132,9 +167,11 @@ export class PostgresQueueStore implements QueueStore {
       }
     } catch (err) {
       await pool.end().catch(() => undefined);
+      await pipePool.end().catch(() => undefined);
       throw new RelayError('ERR_QUEUE_OPEN', `could not open the PostgreSQL queue: ${(err as Error).message}`, undefined, { cause: err });
     }
     this.#pool = pool;
+    this.#pipePool = pipePool;
   }
 
   async checkWritable(): Promise<WriteCheck> {
@@ -146,8 +183,13 @@ export class PostgresQueueStore implements QueueStore {
 
   async close(): Promise<void> {
     const pool = this.#pool;
+    const pipePool = this.#pipePool;
     this.#pool = null;
+    this.#pipePool = null;
+    if (this.#putTimer) clearTimeout(this.#putTimer);
+    this.#putTimer = null;
     await pool?.end();
+    await pipePool?.end();
   }
 
   /** Held in memory until put() inserts it with the message rows. */
@@ -171,7 +213,7 @@ export class PostgresQueueStore implements QueueStore {
     if (!body) throw new QueueWriteError(`no finished body for message ${message.id}`);
     // One statement, one round trip (writes.putAlone); recipients suppressed beforehand take the transaction.
     if (message.suppressed?.length) await this.#write('put', (c) => writes.put(c, message, this.#clock.now(), body));
-    else await this.#writeAlone('put', (c) => writes.putAlone(c, message, this.#clock.now(), body, false));
+    else await this.#putAlone('put', message, body, false);
   }
 
   /**
@@ -182,7 +224,7 @@ export class PostgresQueueStore implements QueueStore {
     const body = this.#pending.take(message.id);
     if (!body) throw new QueueWriteError(`no finished body for message ${message.id}`);
     if (!message.suppressed) {
-      const none = await this.#writeAlone('putCheckingSuppressions', (c) => writes.putAlone(c, message, this.#clock.now(), body, true));
+      const none = await this.#putAlone('putCheckingSuppressions', message, body, true);
       if (none) return none;
     }
     return await this.#write('putCheckingSuppressions', (c) => writes.putCheckingSuppressions(c, message, this.#clock.now(), body));
@@ -409,6 +451,102 @@ export class PostgresQueueStore implements QueueStore {
   }
 
   /**
+   * writes.putAlone, at once when fewer than PUT_LANES puts are in flight, else with the puts
+   * waiting beside it as one batch (PUT_LANES).
+   */
+  #putAlone(op: string, m: NewMessage, body: Buffer, checking: boolean): Promise<Map<string, Suppression> | null> {
+    const refused = writes.putAloneRefusal(m); // fails alone, as without batching: never a batch's
+    if (refused) return Promise.reject(this.#toError(op, refused, true));
+    return new Promise((resolve, reject) => {
+      this.#putQueue.push({ op, m, body, checking, since: performance.now(), resolve, reject });
+      this.#drainPuts();
+      this.#expirePuts();
+    });
+  }
+
+  /**
+   * Fails the puts that waited in #putQueue the connect timeout (the oldest are first) as a pool
+   * connect timeout does (QueueUnavailableError, availability failed), and arms one timer for the
+   * next: it fires even when every lane is stuck (a lock, a server that stopped answering).
+   */
+  #expirePuts(): void {
+    const limit = this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+    if (this.#putTimer || limit <= 0) return; // 0: pg waits for a connection without limit, and so does the queue
+    const now = performance.now();
+    const fresh = this.#putQueue.findIndex((p) => now - p.since < limit);
+    for (const p of this.#putQueue.splice(0, fresh < 0 ? this.#putQueue.length : fresh)) {
+      const waited = Math.round(now - p.since);
+      p.reject(this.#toError(p.op, new Error(`timeout exceeded when trying to connect (waited ${waited} ms behind ${PUT_LANES} puts in flight)`), true));
+    }
+    const oldest = this.#putQueue[0];
+    if (!oldest) return;
+    this.#putTimer = setTimeout(() => { this.#putTimer = null; this.#expirePuts(); }, oldest.since + limit - now);
+    this.#putTimer.unref();
+  }
+
+  #drainPuts(): void {
+    while (this.#putsInFlight < PUT_LANES && this.#putQueue.length > 0) {
+      const batch = this.#putQueue.splice(0, PUT_BATCH_MAX);
+      this.#putsInFlight++;
+      void this.#runPuts(batch).finally(() => {
+        this.#putsInFlight--;
+        this.#drainPuts();
+      });
+    }
+  }
+
+  async #runPuts(batch: QueuedPut[]): Promise<void> {
+    if (batch.length === 1) return this.#putOne(batch[0]!);
+    let outcome: writes.BatchOutcome | null;
+    try {
+      outcome = await this.#writeBatch(batch);
+    } catch (err) {
+      for (const p of batch) p.reject(err); // COMMIT sent, its answer lost: outcome unknown for each (PUT_LANES' comment)
+      return;
+    }
+    const again: QueuedPut[] = [];
+    batch.forEach((p, i) => {
+      const a = outcome?.committed ? outcome.answers[i] : undefined;
+      if (a?.status === 'fulfilled') p.resolve(a.value);
+      else again.push(p);
+    });
+    // Not written (the batch was not sent: no connection, a put refused; or a statement failed and
+    // it rolled back; or one could not be sent): each on its own, as without batching, so that only
+    // a message at fault fails.
+    await Promise.all(again.map((p) => this.#putOne(p)));
+  }
+
+  #putOne(p: QueuedPut): Promise<void> {
+    return this.#writeAlone(p.op, (c) => writes.putAlone(c, p.m, this.#clock.now(), p.body, p.checking)).then(p.resolve, p.reject);
+  }
+
+  /**
+   * putAloneBatch on a pipelining connection, discarded unless the batch committed whole (a stale
+   * plan, a failed statement). Null when nothing of it was sent (no pipelining connection: each put
+   * then tries the main pool); throws only when COMMIT's answer was lost (writes.CommitUnknown).
+   */
+  async #writeBatch(batch: QueuedPut[]): Promise<writes.BatchOutcome | null> {
+    const op = batch[0]!.op;
+    const done = this.#availability.writeStarted(op);
+    let client: pg.PoolClient;
+    try { client = await this.#connect(op, this.#pipePool); } catch { done(); return null; }
+    let clean = false;
+    try {
+      const outcome = await writes.putAloneBatch(client, batch, this.#clock.now());
+      if (!outcome) return null;
+      const wrote = outcome.committed && outcome.answers.some((a) => a.status === 'fulfilled' && a.value !== null);
+      clean = outcome.committed && outcome.answers.every((a) => a.status === 'fulfilled');
+      if (outcome.committed && (this.#availability.writable || wrote)) this.#availability.succeeded();
+      return outcome;
+    } catch (err) {
+      throw this.#toError(op, err instanceof writes.CommitUnknown ? err.cause : err, true);
+    } finally {
+      client.release(!clean);
+      done();
+    }
+  }
+
+  /**
    * #write, run again (up to 3 times) when the transaction lost a race it cannot win by waiting: a
    * deadlock or serialization failure, or a row that changed between two of its statements.
    */
@@ -530,11 +668,11 @@ export class PostgresQueueStore implements QueueStore {
   #planGeneration = 0;
   readonly #planGenerationOf = new WeakMap<object, number>();
 
-  async #connect(op: string): Promise<pg.PoolClient> {
-    if (!this.#pool) throw new QueueWriteError('queue store is not open');
+  async #connect(op: string, pool = this.#pool): Promise<pg.PoolClient> {
+    if (!pool) throw new QueueWriteError('queue store is not open');
     try {
       for (;;) {
-        const client = await this.#pool.connect();
+        const client = await pool.connect();
         if ((this.#planGenerationOf.get(client) ?? this.#planGeneration) >= this.#planGeneration) return client;
         client.release(true); // prepared before the schema changed
       }

@@ -90,8 +90,8 @@ const PUT_ALONE = [putAloneStatement(false, false), putAloneStatement(false, tru
  * putCheckingSuppressions in a transaction); otherwise the (empty) entries found.
  */
 export async function putAlone(c: Conn, m: NewMessage, now: number, body: Buffer, checking: boolean): Promise<Map<string, Suppression> | null> {
-  if (m.recipients.length === 0) throw new OpError('write', 'message has no recipients');
-  if (m.suppressed?.length) throw new OpError('write', 'putAlone: a message with suppressed recipients takes put()');
+  const refused = putAloneRefusal(m);
+  if (refused) throw refused;
   const meta = metaOf(m);
   const events = hasEvents(m);
   const values: unknown[] = [...messageRowValues(m, meta),
@@ -101,6 +101,67 @@ export async function putAlone(c: Conn, m: NewMessage, now: number, body: Buffer
   const { rows } = await runPrepared<SuppressionRow>(c, PUT_ALONE[(checking ? 2 : 0) + (events ? 1 : 0)]!, values);
   if (!checking) return new Map();
   return rows.length > 0 ? null : new Map();
+}
+
+/** Why putAlone would refuse `m` before sending anything (an OpError), or null: checked before a put joins a batch. */
+export function putAloneRefusal(m: NewMessage): OpError | null {
+  if (m.recipients.length === 0) return new OpError('write', 'message has no recipients');
+  if (m.suppressed?.length) return new OpError('write', 'putAlone: a message with suppressed recipients takes put()');
+  return null;
+}
+
+/** One put of a batch (putAloneBatch): the message, its finished body, and whether it is putAlone's checking form. */
+export interface BatchedPut { m: NewMessage; body: Buffer; checking: boolean }
+
+/** What a batch did: `committed` false, nothing of it was written; true, each fulfilled answer was (a rejected one was not). */
+export interface BatchOutcome { committed: boolean; answers: PromiseSettledResult<Map<string, Suppression> | null>[] }
+
+/** The parts of pg's Client a batch writes through: its socket, corked while the statements are queued. */
+interface PipelinedConn { connection: { stream: { cork(): void; uncork(): void } } }
+
+/**
+ * Several putAlone statements in one transaction, written to the server at once: BEGIN, one
+ * statement per message, COMMIT, queued on a connection in pg's pipeline mode (the caller's pool
+ * is made with `pipeline: true`) while its socket is corked, so the batch costs one write, one
+ * round trip and one commit where each put alone costs its own (bench/README.md, fourteenth
+ * session). Each answer is putAlone's (checking: null when that message's suppression lookup
+ * matched and nothing of it was written). A failed statement aborts the transaction and COMMIT
+ * answers ROLLBACK: nothing is written (`committed` false). A statement that failed before it
+ * reached the server (pg could not bind its values) leaves the others to commit: `committed`
+ * true, and that one's answer is rejected. Null when nothing was sent (a put putAlone refuses,
+ * putAloneRefusal: the caller checks before batching; or the queries could not be queued):
+ * nothing is written. Throws (CommitUnknown) only when COMMIT was sent and its answer is lost
+ * (the connection failed): whether the batch committed is unknown, as for a lone put whose
+ * answer is lost, for every message of the batch.
+ */
+export async function putAloneBatch(c: Conn, puts: BatchedPut[], now: number): Promise<BatchOutcome | null> {
+  if (puts.some((p) => putAloneRefusal(p.m))) return null;
+  const stream = (c as unknown as PipelinedConn).connection.stream;
+  const answers: Promise<Map<string, Suppression> | null>[] = [];
+  let begin: Promise<unknown> | undefined;
+  let commit: Promise<{ command: string }>;
+  stream.cork();
+  try {
+    begin = c.query('BEGIN');
+    for (const p of puts) answers.push(putAlone(c, p.m, now, p.body, p.checking));
+    commit = c.query('COMMIT');
+  } catch {
+    // COMMIT was not queued: whatever was is rolled back when the caller discards the connection
+    void begin?.catch(() => undefined);
+    void Promise.allSettled(answers);
+    return null;
+  } finally {
+    stream.uncork();
+  }
+  const [, settled, done] = await Promise.all([begin.catch(() => undefined), Promise.allSettled(answers),
+    commit.catch((err: unknown) => { throw new CommitUnknown(err); })]);
+  // Without BEGIN (it failed) each statement committed on its own, and COMMIT answers COMMIT (a warning): the same reading.
+  return { committed: done.command === 'COMMIT', answers: settled };
+}
+
+/** A batch's COMMIT was sent and its answer lost (`cause`: the connection's error): committed or not, unknown. */
+export class CommitUnknown extends Error {
+  constructor(override readonly cause: unknown) { super('the answer to a batch\'s COMMIT was lost'); }
 }
 
 /** The message row's values, $1..$18 of MESSAGE_INTO. */
