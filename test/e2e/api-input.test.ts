@@ -126,6 +126,13 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
     assert.deepEqual(resent.body.error.fields, [{ path: 'headers.Resent-From', message: 'the Resent-From domain is not a sending domain of this account' }]);
     assert.equal(spoof.body.error.fields[0].message, 'other.test is not a sending domain of account acme; add it with: postlane domains add other.test --account acme');
     assert.equal(spoof.body.error.message, `The sender is not authorised: ${spoof.body.error.fields[0].message}`);
+    // NUL in metadata: PostgreSQL's jsonb cannot hold it (a batch of puts rolled back for it), so it is refused at intake on both stores
+    const nul = await send({ ...good, metadata: { order: 'a\u0000b' } });
+    assert.equal(nul.status, 422);
+    assert.deepEqual(nul.body.error.fields.map((f: { path: string }) => f.path), ['metadata.order']);
+    const nulKey = await send({ ...good, metadata: { ['k\u0000']: 'v' } });
+    assert.equal(nulKey.status, 422);
+    assert.ok(nulKey.body.error.fields.every((f: { path: string }) => f.path.startsWith('metadata')), JSON.stringify(nulKey.body.error.fields));
     const plain = await send(JSON.stringify(good), { 'content-type': 'text/plain' });
     assert.equal(plain.status, 415, 'text/plain is not JSON (docs/api.md)');
     await nothingQueued(before);

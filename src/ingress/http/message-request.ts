@@ -7,6 +7,8 @@ import { z } from 'zod/v4';
 /** No CR, LF or NUL: the value goes into a header line. */
 const HEADER_SAFE = /^[^\r\n\0]*$/;
 const headerText = (max: number) => z.string().max(max).regex(HEADER_SAFE, 'must not contain CR, LF or NUL');
+/** A metadata key or value: any text but NUL, which PostgreSQL's jsonb cannot hold (22P05: one such put failed every batch it was in). */
+const metadataText = (min: number, max: number) => z.string().min(min).max(max).regex(/^[^\u0000]*$/, 'must not contain NUL');
 /**
  * A header value MailComposer may have to fold onto a line of its own: one leading space plus at
  * most 997 octets keeps it within the 998-octet line limit (RFC 5322 §2.1.1) even without a space
@@ -84,7 +86,7 @@ export const sendMessageRequest = z.object({
   headers: z.record(headerName, headerText(MAX_HEADER_VALUE)).optional()
     .describe('custom header fields; structural ones (From, To, Subject, Date, Message-ID, Content-*, ...) are refused'),
   tags: z.array(headerText(128).min(1)).max(MAX_TAGS).optional().describe('returned in events; searchable with ?tag='),
-  metadata: z.record(z.string().min(1).max(64), z.string().max(1000)).optional()
+  metadata: z.record(metadataText(1, 64), metadataText(0, 1000)).optional()
     .describe(`string values returned in every event of the message (at most ${MAX_METADATA_KEYS} keys)`),
   stream: z.enum(['transactional', 'broadcast']).optional().describe('default transactional'),
   list_unsubscribe: z.boolean().optional()
@@ -104,7 +106,7 @@ export const rawMessageRequest = z.object({
   message: z.string().optional().describe('the RFC 5322 message as text'),
   message_base64: z.string().regex(/^[A-Za-z0-9+/=\s]*$/, 'must be base64').optional().describe('or as base64 bytes (8-bit content)'),
   tags: z.array(headerText(128).min(1)).max(MAX_TAGS).optional(),
-  metadata: z.record(z.string().min(1).max(64), z.string().max(1000)).optional(),
+  metadata: z.record(metadataText(1, 64), metadataText(0, 1000)).optional(),
   stream: z.enum(['transactional', 'broadcast']).optional(),
   list_unsubscribe: z.boolean().optional(),
   track: trackInput.optional(),

@@ -564,6 +564,8 @@ if (unreachable !== null) {
         await Promise.all(more.map((id, i) => putTo(fresh, id, [`m${i}@y.example`])));
         for (const id of more) assert.ok(await fresh.getMessage(id));
         assert.equal(await ourConnections(c), 4, 'no pipelining connection was made');
+        // The lanes' failed connections are no outage while the main pool works (readyz stays 200)
+        assert.equal((await fresh.checkWritable()).writable, true);
       } finally {
         await admin.query(`ALTER DATABASE ${DB_NAME} ALLOW_CONNECTIONS true`).catch(() => undefined);
         await admin.end().catch(() => undefined);

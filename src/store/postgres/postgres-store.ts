@@ -95,14 +95,17 @@ const IDLE_TIMEOUT_MS = 300_000;
  * a node opens up to poolSize + PUT_LANES connections (docs/operations.md).
  * A put waits in the queue at most the connect timeout, then fails as a pool connect timeout
  * does (unavailable: SMTP 451, HTTP 503), lanes stuck or not (#expirePuts).
- * Durability: a batch is one transaction, so when its COMMIT was sent and the answer is lost
- * (the connection failed) up to PUT_BATCH_MAX messages are in the unknown state a lone put's lost
- * answer leaves one in: each is answered unavailable, and a client's retry may duplicate one that
- * did commit (docs/design/store.md, "Batched puts"). Any failure before COMMIT is sent runs each
- * put of the batch on its own (#putOne), as without batching.
+ * Durability: a batch is one transaction, so when its COMMIT's answer is lost (the connection
+ * failed) up to PUT_BATCH_MAX messages are in the unknown state a lone put's lost answer leaves one
+ * in: each is answered unavailable, and a client's retry may duplicate one that did commit
+ * (docs/design/store.md, "Batched puts"). A batch not sent, or rolled back because of one message,
+ * runs each put on its own (#putOne), as without batching; one rolled back because the database
+ * is unavailable fails each put as unavailable (#runPuts).
  */
 const PUT_LANES = 4;
 const PUT_BATCH_MAX = 64;
+/** A batch takes puts up to this many body bytes (at least one put): pg copies each body into its Bind while the socket is corked. */
+const PUT_BATCH_MAX_BYTES = 8 * 1024 * 1024;
 
 interface QueuedPut extends writes.BatchedPut { op: string; since: number; resolve(v: Map<string, Suppression> | null): void; reject(err: unknown): void }
 
@@ -188,6 +191,7 @@ export class PostgresQueueStore implements QueueStore {
     this.#pipePool = null;
     if (this.#putTimer) clearTimeout(this.#putTimer);
     this.#putTimer = null;
+    for (const p of this.#putQueue.splice(0)) p.reject(new QueueWriteError('queue store is not open'));
     await pool?.end();
     await pipePool?.end();
   }
@@ -486,7 +490,12 @@ export class PostgresQueueStore implements QueueStore {
 
   #drainPuts(): void {
     while (this.#putsInFlight < PUT_LANES && this.#putQueue.length > 0) {
-      const batch = this.#putQueue.splice(0, PUT_BATCH_MAX);
+      let n = 1;
+      for (let bytes = this.#putQueue[0]!.body.length; n < Math.min(PUT_BATCH_MAX, this.#putQueue.length); n++) {
+        bytes += this.#putQueue[n]!.body.length;
+        if (bytes > PUT_BATCH_MAX_BYTES) break;
+      }
+      const batch = this.#putQueue.splice(0, n);
       this.#putsInFlight++;
       void this.#runPuts(batch).finally(() => {
         this.#putsInFlight--;
@@ -502,6 +511,15 @@ export class PostgresQueueStore implements QueueStore {
       outcome = await this.#writeBatch(batch);
     } catch (err) {
       for (const p of batch) p.reject(err); // COMMIT sent, its answer lost: outcome unknown for each (PUT_LANES' comment)
+      return;
+    }
+    // Rolled back because the database is unavailable (a timeout, a full disk, a lost race): nothing
+    // was written, and running each put alone would only send the same load to the main pool, where
+    // claims and results wait for connections. Each fails as a lone put would (451/503).
+    const cause = outcome?.committed === false ? outcome.answers.find((a) => a.status === 'rejected')?.reason : undefined;
+    if (cause !== undefined && isUnavailable(cause)) {
+      const err = this.#toError(batch[0]!.op, cause, true);
+      for (const p of batch) p.reject(err);
       return;
     }
     const again: QueuedPut[] = [];
@@ -529,7 +547,9 @@ export class PostgresQueueStore implements QueueStore {
     const op = batch[0]!.op;
     const done = this.#availability.writeStarted(op);
     let client: pg.PoolClient;
-    try { client = await this.#connect(op, this.#pipePool); } catch { done(); return null; }
+    // Not #connect: a lane that cannot connect (e.g. max_connections reached by the lanes) is no
+    // outage while the main pool works; each put then runs there and reports what it finds.
+    try { client = await this.#freshClient(this.#pipePool); } catch { done(); return null; }
     let clean = false;
     try {
       const outcome = await writes.putAloneBatch(client, batch, this.#clock.now());
@@ -668,16 +688,21 @@ export class PostgresQueueStore implements QueueStore {
   #planGeneration = 0;
   readonly #planGenerationOf = new WeakMap<object, number>();
 
-  async #connect(op: string, pool = this.#pool): Promise<pg.PoolClient> {
-    if (!pool) throw new QueueWriteError('queue store is not open');
+  async #connect(op: string): Promise<pg.PoolClient> {
     try {
-      for (;;) {
-        const client = await pool.connect();
-        if ((this.#planGenerationOf.get(client) ?? this.#planGeneration) >= this.#planGeneration) return client;
-        client.release(true); // prepared before the schema changed
-      }
+      return await this.#freshClient(this.#pool);
     } catch (err) {
-      throw this.#toError(op, err, true);
+      throw err instanceof QueueWriteError ? err : this.#toError(op, err, true);
+    }
+  }
+
+  /** A connection of `pool` prepared against the current schema (#planGeneration). */
+  async #freshClient(pool: pg.Pool | null): Promise<pg.PoolClient> {
+    if (!pool) throw new QueueWriteError('queue store is not open');
+    for (;;) {
+      const client = await pool.connect();
+      if ((this.#planGenerationOf.get(client) ?? this.#planGeneration) >= this.#planGeneration) return client;
+      client.release(true); // prepared before the schema changed
     }
   }
 

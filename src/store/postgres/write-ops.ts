@@ -126,13 +126,12 @@ interface PipelinedConn { connection: { stream: { cork(): void; uncork(): void }
  * round trip and one commit where each put alone costs its own (bench/README.md, fourteenth
  * session). Each answer is putAlone's (checking: null when that message's suppression lookup
  * matched and nothing of it was written). A failed statement aborts the transaction and COMMIT
- * answers ROLLBACK: nothing is written (`committed` false). A statement that failed before it
- * reached the server (pg could not bind its values) leaves the others to commit: `committed`
- * true, and that one's answer is rejected. Null when nothing was sent (a put putAlone refuses,
- * putAloneRefusal: the caller checks before batching; or the queries could not be queued):
- * nothing is written. Throws (CommitUnknown) only when COMMIT was sent and its answer is lost
- * (the connection failed): whether the batch committed is unknown, as for a lone put whose
- * answer is lost, for every message of the batch.
+ * answers ROLLBACK: nothing is written (`committed` false); so too when pg could not bind one
+ * statement's values (it closes the shared prepared statement, and the later ones fail). Null when
+ * nothing was sent (a put putAlone refuses, putAloneRefusal: the caller checks before batching):
+ * nothing is written. Throws (CommitUnknown) when COMMIT's answer did not come (the connection
+ * failed, before or after COMMIT left): whether the batch committed is unknown, as for a lone put
+ * whose answer is lost, for every message of the batch.
  */
 export async function putAloneBatch(c: Conn, puts: BatchedPut[], now: number): Promise<BatchOutcome | null> {
   if (puts.some((p) => putAloneRefusal(p.m))) return null;
