@@ -528,9 +528,8 @@ export class PostgresQueueStore implements QueueStore {
       if (a?.status === 'fulfilled') p.resolve(a.value);
       else again.push(p);
     });
-    // Not written (the batch was not sent: no connection, a put refused; or a statement failed and
-    // it rolled back; or one could not be sent): each on its own, as without batching, so that only
-    // a message at fault fails.
+    // Not written (the batch was not sent: no pipelining connection; or a statement failed and it
+    // rolled back): each on its own, as without batching, so that only a message at fault fails.
     await Promise.all(again.map((p) => this.#putOne(p)));
   }
 
@@ -540,8 +539,8 @@ export class PostgresQueueStore implements QueueStore {
 
   /**
    * putAloneBatch on a pipelining connection, discarded unless the batch committed whole (a stale
-   * plan, a failed statement). Null when nothing of it was sent (no pipelining connection: each put
-   * then tries the main pool); throws only when COMMIT's answer was lost (writes.CommitUnknown).
+   * plan, a failed statement). Null when it was not sent (no pipelining connection: each put then
+   * tries the main pool); throws only when COMMIT's answer was lost (writes.CommitUnknown).
    */
   async #writeBatch(batch: QueuedPut[]): Promise<writes.BatchOutcome | null> {
     const op = batch[0]!.op;
@@ -553,7 +552,6 @@ export class PostgresQueueStore implements QueueStore {
     let clean = false;
     try {
       const outcome = await writes.putAloneBatch(client, batch, this.#clock.now());
-      if (!outcome) return null;
       const wrote = outcome.committed && outcome.answers.some((a) => a.status === 'fulfilled' && a.value !== null);
       clean = outcome.committed && outcome.answers.every((a) => a.status === 'fulfilled');
       if (outcome.committed && (this.#availability.writable || wrote)) this.#availability.succeeded();

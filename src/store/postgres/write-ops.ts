@@ -127,28 +127,22 @@ interface PipelinedConn { connection: { stream: { cork(): void; uncork(): void }
  * session). Each answer is putAlone's (checking: null when that message's suppression lookup
  * matched and nothing of it was written). A failed statement aborts the transaction and COMMIT
  * answers ROLLBACK: nothing is written (`committed` false); so too when pg could not bind one
- * statement's values (it closes the shared prepared statement, and the later ones fail). Null when
- * nothing was sent (a put putAlone refuses, putAloneRefusal: the caller checks before batching):
- * nothing is written. Throws (CommitUnknown) when COMMIT's answer did not come (the connection
+ * statement's values (it closes the shared prepared statement, and the later ones fail); so too
+ * when putAlone refuses one (putAloneRefusal: the caller refuses those before batching). Throws
+ * (CommitUnknown) when COMMIT's answer did not come (the connection
  * failed, before or after COMMIT left): whether the batch committed is unknown, as for a lone put
  * whose answer is lost, for every message of the batch.
  */
-export async function putAloneBatch(c: Conn, puts: BatchedPut[], now: number): Promise<BatchOutcome | null> {
-  if (puts.some((p) => putAloneRefusal(p.m))) return null;
+export async function putAloneBatch(c: Conn, puts: BatchedPut[], now: number): Promise<BatchOutcome> {
   const stream = (c as unknown as PipelinedConn).connection.stream;
-  const answers: Promise<Map<string, Suppression> | null>[] = [];
-  let begin: Promise<unknown> | undefined;
-  let commit: Promise<{ command: string }>;
+  // pg queues each query and reports every failure, a client no longer queryable included, by
+  // rejecting its promise (putAlone is async): nothing here throws while the socket is corked.
+  let begin: Promise<unknown>, answers: Promise<Map<string, Suppression> | null>[], commit: Promise<{ command: string }>;
   stream.cork();
   try {
     begin = c.query('BEGIN');
-    for (const p of puts) answers.push(putAlone(c, p.m, now, p.body, p.checking));
+    answers = puts.map((p) => putAlone(c, p.m, now, p.body, p.checking));
     commit = c.query('COMMIT');
-  } catch {
-    // COMMIT was not queued: whatever was is rolled back when the caller discards the connection
-    void begin?.catch(() => undefined);
-    void Promise.allSettled(answers);
-    return null;
   } finally {
     stream.uncork();
   }
