@@ -28,6 +28,23 @@ test('rate: ratePerMinute scaled to rateWindow, counted per client IP, at the co
   assert.equal(s.stats().refusals['rate-limit'], 1);
 });
 
+test('rate at MAIL: sessions in parallel are counted when let through, so none overshoots the window before the first is received', () => {
+  const c = clock();
+  const s = new ProviderState('p', resolveProfile('yahoo', { ratePerMinute: 2 }), c);
+  // Three sessions reach MAIL FROM before any has finished DATA: the third is refused.
+  assert.equal(s.mail('10.0.0.1', 'a@s.test'), null);
+  assert.equal(s.mail('10.0.0.1', 'a@s.test'), null);
+  assert.equal(s.mail('10.0.0.1', 'a@s.test')?.code, 421);
+  // The two let through are received without being counted twice.
+  assert.equal(s.data('10.0.0.1', env(), BODY, false), null);
+  assert.equal(s.data('10.0.0.1', env(), BODY, false), null);
+  c.advance(60_000);
+  assert.equal(s.mail('10.0.0.1', 'a@s.test'), null, 'the window has moved: two more');
+  assert.equal(s.mail('10.0.0.1', 'a@s.test'), null);
+  assert.equal(s.mail('10.0.0.1', 'a@s.test')?.code, 421);
+  assert.equal(s.stats().refusals['rate-limit'], 2);
+});
+
 test('sessions: the connection limit counts open sessions per IP; refused ones are not counted open', () => {
   const s = new ProviderState('p', resolveProfile('gmail', { maxConnectionsPerIp: 1 }), clock());
   assert.equal(s.connect('10.0.0.1'), null);

@@ -87,6 +87,8 @@ export class ProviderState {
   readonly refusals: SimRefusal[] = [];
   #open = new Map<string, number>();
   #ipWindows = new Map<string, Window>();
+  /** Per IP, admissions at CONNECT or MAIL already counted in its window and not yet received. */
+  #admitted = new Map<string, number>();
   #rcptWindows = new Map<string, Window>();
   #greylist = new Map<string, number>();
   #counters: Omit<SimStats, 'provider' | 'openSessions' | 'refusals'> = { sessions: 0, maxOpenSessions: 0, messages: 0, recipients: 0, bytes: 0 };
@@ -112,7 +114,7 @@ export class ProviderState {
     if (p.maxConnectionsPerIp !== null && (this.#open.get(ip) ?? 0) >= p.maxConnectionsPerIp) {
       return this.#refuse('connect', 'connection-limit', p.connectionLimitReply, { ip });
     }
-    if (p.rateLimitAt === 'connect' && this.#overRate(ip)) return this.#refuse('connect', 'rate-limit', p.rateLimitReply, { ip });
+    if (p.rateLimitAt === 'connect' && !this.#admit(ip)) return this.#refuse('connect', 'rate-limit', p.rateLimitReply, { ip });
     const open = (this.#open.get(ip) ?? 0) + 1;
     this.#open.set(ip, open);
     this.#counters.maxOpenSessions = Math.max(this.#counters.maxOpenSessions, this.#openTotal());
@@ -130,7 +132,7 @@ export class ProviderState {
     const vars = { ip, sender };
     if (p.blockedIpAt === 'mail' && this.#isBlockedIp(ip)) return this.#refuse('mail', 'blocked-ip', p.blockedIpReply, vars);
     if (sender && this.#isBlockedSender(sender)) return this.#refuse('mail', 'blocked-sender', p.blockedSenderReply, vars);
-    if (p.rateLimitAt === 'mail' && this.#overRate(ip)) return this.#refuse('mail', 'rate-limit', p.rateLimitReply, vars);
+    if (p.rateLimitAt === 'mail' && !this.#admit(ip)) return this.#refuse('mail', 'rate-limit', p.rateLimitReply, vars);
     return null;
   }
 
@@ -200,9 +202,10 @@ export class ProviderState {
       this.#rcptWindows.set(key, w);
     }
     if (this.profile.ratePerMinute !== null) {
-      const w = this.#ipWindows.get(ip) ?? new Window();
-      w.add(now, this.profile.rateWindow);
-      this.#ipWindows.set(ip, w);
+      const pending = this.#admitted.get(ip) ?? 0;
+      if (pending > 1) this.#admitted.set(ip, pending - 1);
+      else if (pending === 1) this.#admitted.delete(ip);
+      else this.#countIn(ip, now); // not admitted earlier (the limit is at RCPT or DATA): counted now
     }
     const received: Omit<SimReceived, 'body'> = {
       provider: this.provider, clientIp: ip, mailFrom: env.mailFrom, rcptTo: [...env.rcptTo], size: body.length, tls: env.tls, receivedAt: now, magic,
@@ -218,6 +221,24 @@ export class ProviderState {
 
   #capacity(perMinute: number): number {
     return Math.max(1, Math.floor((perMinute * this.profile.rateWindow) / 60_000));
+  }
+
+  /**
+   * The limit at CONNECT or MAIL: a session let through is counted in the window at once, so
+   * sessions in parallel cannot all pass before the first of them is received.
+   */
+  #admit(ip: string): boolean {
+    if (this.profile.ratePerMinute === null) return true;
+    if (this.#overRate(ip)) return false;
+    this.#countIn(ip, this.clock.now());
+    this.#admitted.set(ip, (this.#admitted.get(ip) ?? 0) + 1);
+    return true;
+  }
+
+  #countIn(ip: string, now: number) {
+    const w = this.#ipWindows.get(ip) ?? new Window();
+    w.add(now, this.profile.rateWindow);
+    this.#ipWindows.set(ip, w);
   }
 
   #overRate(ip: string): boolean {
