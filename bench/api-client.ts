@@ -26,6 +26,7 @@ const perRequest: [number, number][] | null = process.env.PL_BENCH_LAT_FILE ? []
 // process whose connections all send at once: its first tenth was 1.3-3x slower at the median (bench/README.md,
 // fourteenth session, api14), also after 1,500 warm-up messages; the target is about the steady state.
 const steady: number[] = [];
+const first: number[] = []; // p99First: the first tenth's p99 (with api-send --warmup 0, a relay's start)
 let next = 0;
 const started = performance.now();
 await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -38,6 +39,7 @@ await Promise.all(Array.from({ length: concurrency }, async () => {
     latencies.push(performance.now() - t0);
     perRequest?.push([performance.timeOrigin + t0, performance.now() - t0]);
     if (index >= messages / 10) steady.push(performance.now() - t0);
+    else first.push(performance.now() - t0);
   }
 }));
 const elapsed = (performance.now() - started) / 1000;
@@ -45,5 +47,7 @@ await pool.close();
 if (perRequest) appendFileSync(process.env.PL_BENCH_LAT_FILE!, `${JSON.stringify({ messages, concurrency, requests: perRequest })}\n`);
 latencies.sort((a, b) => a - b);
 steady.sort((a, b) => a - b);
+first.sort((a, b) => a - b);
 process.stdout.write(`${JSON.stringify({ rate: messages / elapsed, p50: latencies[Math.floor(latencies.length / 2)], p99: latencies[Math.floor(latencies.length * 0.99)],
-  p99Steady: steady[Math.floor(steady.length * 0.99)] ?? null })}\n`);
+  p99Steady: steady[Math.floor(steady.length * 0.99)] ?? null, p99First: first[Math.floor(first.length * 0.99)] ?? null,
+  clientCpuMsPerMsg: ((u) => (u.user + u.system) / 1000 / messages)(process.cpuUsage()) })}\n`);

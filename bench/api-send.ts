@@ -13,7 +13,7 @@
 // voluntary and preempted context switches per message), and with --before the per-pair ratios.
 // PL_BENCH_API_HOST=ADDR PL_BENCH_API_PORT=FIRST: the relays listen there (FIRST, FIRST+1, ...), not on any free port.
 //   npx tsc -p bench/tsconfig.json && node dist/bench/api-send.js [--store sqlite|postgres|both]
-//     [--clients 1,20,50] [--messages 1000] [--runs 3] [--before DIR] [--server-flags="--cpu-prof ..."]
+//     [--clients 1,20,50] [--messages 1000] [--runs 3] [--before DIR] [--server-flags="--cpu-prof ..."] [--warmup 100]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,16 +25,17 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: opt } = parseArgs({ options: {
   store: { type: 'string', default: 'sqlite' }, clients: { type: 'string', default: '1,20,50' },
   messages: { type: 'string', default: '1000' }, runs: { type: 'string', default: '3' },
-  before: { type: 'string' }, 'server-flags': { type: 'string', default: '' },
+  before: { type: 'string' }, 'server-flags': { type: 'string', default: '' }, warmup: { type: 'string', default: '100' },
 } });
 const stores = opt.store === 'both' ? ['sqlite', 'postgres'] : [opt.store!];
 const clients = opt.clients!.split(',').map(Number);
 const MESSAGES = Number(opt.messages);
 const RUNS = Number(opt.runs);
+const WARMUP = Number(opt.warmup); // --warmup 0: the run starts on a relay that has answered nothing (its first second, as after a start)
 const builds: [string, string][] = [['after', path.join(here, '..')], ...(opt.before ? [['before', path.resolve(opt.before)] as [string, string]] : [])];
 const serverFlags = opt['server-flags']!.split(' ').filter(Boolean);
 
-interface Result { rate: number; p50: number; p99: number; p99Steady?: number | null; cpuMsPerMsg: number; mainCpuMsPerMsg: number; loopMsPerMsg: number; eldP99Ms?: number; eldMaxMs?: number; vcswPerMsg?: number; ivcswPerMsg?: number }
+interface Result { rate: number; p50: number; p99: number; p99Steady?: number | null; p99First?: number | null; clientCpuMsPerMsg?: number; cpuMsPerMsg: number; mainCpuMsPerMsg: number; loopMsPerMsg: number; eldP99Ms?: number; eldMaxMs?: number; vcswPerMsg?: number; ivcswPerMsg?: number }
 
 function lines(child: ChildProcess): () => Promise<string> {
   const rl = readline.createInterface({ input: child.stdout! });
@@ -49,7 +50,7 @@ function lines(child: ChildProcess): () => Promise<string> {
   });
 }
 
-function runClient(url: string, token: string, concurrency: number, messages: number): Promise<{ rate: number; p50: number; p99: number; p99Steady?: number | null }> {
+function runClient(url: string, token: string, concurrency: number, messages: number): Promise<{ rate: number; p50: number; p99: number; p99Steady?: number | null; p99First?: number | null; clientCpuMsPerMsg?: number }> {
   return new Promise((resolve, reject) => {
     const c = spawn(process.execPath, [path.join(here, 'api-client.js'), url, token, String(concurrency), String(messages)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -69,7 +70,7 @@ async function run(root: string, store: string, concurrency: number): Promise<Re
   const { host, port, token } = JSON.parse(await next());
   const url = `http://${host ?? '127.0.0.1'}:${port}/v1/messages`;
   const cpu = async () => { server.stdin!.write('cpu\n'); return JSON.parse(await next()) as { cpuMs: number; loopMs: number; mainCpuMs: number; eldP99Ms?: number; eldMaxMs?: number; vcsw?: number; ivcsw?: number }; };
-  await runClient(url, token, concurrency, 100);
+  if (WARMUP > 0) await runClient(url, token, concurrency, WARMUP);
   const cpu0 = await cpu();
   const r = await runClient(url, token, concurrency, MESSAGES);
   const cpu1 = await cpu();
@@ -92,7 +93,7 @@ for (const store of stores) {
       for (const [name, root] of i % 2 === 0 ? builds : [...builds].reverse()) {
         const r = await run(root, store, c);
         results.get(name)!.push(r);
-        console.log(`  run ${i + 1} ${store} ${name} ${c} clients: ${r.rate.toFixed(0)} msg/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (after the first tenth ${r.p99Steady?.toFixed(1) ?? '-'}), relay CPU ${r.cpuMsPerMsg.toFixed(2)} ms/msg, main thread ${r.mainCpuMsPerMsg.toFixed(2)} ms/msg, loop delay p99 ${r.eldP99Ms?.toFixed(1) ?? '-'} max ${r.eldMaxMs?.toFixed(1) ?? '-'} ms, main thread switches/msg ${r.vcswPerMsg?.toFixed(2) ?? '-'} voluntary ${r.ivcswPerMsg?.toFixed(2) ?? '-'} preempted`);
+        console.log(`  run ${i + 1} ${store} ${name} ${c} clients: ${r.rate.toFixed(0)} msg/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (after the first tenth ${r.p99Steady?.toFixed(1) ?? '-'}, first tenth ${r.p99First?.toFixed(1) ?? '-'}), relay CPU ${r.cpuMsPerMsg.toFixed(2)} ms/msg, main thread ${r.mainCpuMsPerMsg.toFixed(2)} ms/msg, client process CPU ${r.clientCpuMsPerMsg?.toFixed(2) ?? '-'} ms/msg (its start included), loop delay p99 ${r.eldP99Ms?.toFixed(1) ?? '-'} max ${r.eldMaxMs?.toFixed(1) ?? '-'} ms, main thread switches/msg ${r.vcswPerMsg?.toFixed(2) ?? '-'} voluntary ${r.ivcswPerMsg?.toFixed(2) ?? '-'} preempted`);
       }
     }
     const meds = new Map([...results].map(([n, rs]) => [n, median(rs)]));
@@ -106,7 +107,7 @@ for (const store of stores) {
     if (meds.has('before')) {
       const pairs = results.get('after')!.map((x, i) => [x, results.get('before')![i]!] as const);
       const f = (k: keyof Result) => pairs.map(([x, y]) => ((x[k] as number) / (y[k] as number)).toFixed(2)).join(' ');
-      console.log(`${store} ${c} clients, pair ratios after/before: msg/s ${f('rate')}; p99 ${f('p99')}; p99 after the first tenth ${f('p99Steady')}; relay CPU/msg ${f('cpuMsPerMsg')}; main thread/msg ${f('mainCpuMsPerMsg')}`);
+      console.log(`${store} ${c} clients, pair ratios after/before: msg/s ${f('rate')}; p99 ${f('p99')}; p99 after the first tenth ${f('p99Steady')}; p99 of the first tenth ${f('p99First')}; relay CPU/msg ${f('cpuMsPerMsg')}; main thread/msg ${f('mainCpuMsPerMsg')}`);
       const a = meds.get('after')!, b = meds.get('before')!;
       console.log(`${store} ${c} clients: after/before msg/s ${(a.rate / b.rate).toFixed(2)}x, CPU/msg ${(a.cpuMsPerMsg / b.cpuMsPerMsg).toFixed(2)}x, main thread/msg ${(a.mainCpuMsPerMsg / b.mainCpuMsPerMsg).toFixed(2)}x, loop/msg ${(a.loopMsPerMsg / b.loopMsPerMsg).toFixed(2)}x (load ${loadavg()})`);
     }
