@@ -35,7 +35,6 @@ export async function openStore(config: Readonly<Config>, logger: Logger, role: 
       // room for the headers Postlane adds (Received, Message-ID, Date, DKIM-Signature)
       maxBodyBytes: config.limits.maxMessageSize + 64 * 1024,
       softBounces: softBouncePolicy(config), breakers: breakerPolicy(config),
-      warm: role === 'relay', // its connections made before the first request; the CLI's never
     });
   }
   const { SqliteQueueStore } = await import('./sqlite/sqlite-store.js');

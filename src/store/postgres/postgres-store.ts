@@ -71,11 +71,6 @@ export interface PostgresQueueStoreOptions {
   maxBodyBytes?: number;
   /** When repeated soft bounces suppress an address (config suppression.softBounces); default 3 in 30 days. */
   softBounces?: SoftBouncePolicy;
-  /**
-   * Connect the put lanes and PUT_LANES of the main pool's connections in open(), before the first
-   * request (a relay: openStore's role 'relay'), instead of on the first requests' way. Default false.
-   */
-  warm?: boolean;
   /** Circuit breakers (config breakers); default: breaker-rules.ts DEFAULT_BREAKER_POLICY. */
   breakers?: BreakerPolicy;
 }
@@ -111,19 +106,6 @@ const PUT_LANES = 4;
 const PUT_BATCH_MAX = 64;
 /** A batch takes puts up to this many body bytes (at least one put): pg copies each body into its Bind while the socket is corked. */
 const PUT_BATCH_MAX_BYTES = 8 * 1024 * 1024;
-
-/**
- * Connects `n` connections of `pool` and `lanes` of `pipePool` at once and leaves them idle (kept
- * IDLE_TIMEOUT_MS). A relay's first requests otherwise open them: at 50 clients the first wave's
- * first four puts (alone, main pool), its store reads (key, account, domains) and its first batches
- * each waited for a new backend (bench/README.md, fifteenth session, pgp99). A connection that
- * fails here is no error: the pools connect again on demand, and report there what they find.
- */
-async function warmPools(pool: pg.Pool, n: number, pipePool: pg.Pool, lanes: number): Promise<void> {
-  const connect = (p: pg.Pool, k: number) => Array.from({ length: k }, () => p.connect());
-  const clients = await Promise.allSettled([...connect(pool, n), ...connect(pipePool, lanes)]);
-  for (const c of clients) if (c.status === 'fulfilled') c.value.release();
-}
 
 interface QueuedPut extends writes.BatchedPut { op: string; since: number; resolve(v: Map<string, Suppression> | null): void; reject(err: unknown): void }
 
@@ -193,7 +175,6 @@ export class PostgresQueueStore implements QueueStore {
     }
     this.#pool = pool;
     this.#pipePool = pipePool;
-    if (this.opts.warm) await warmPools(pool, Math.min(poolOptions.max, PUT_LANES), pipePool, PUT_LANES);
   }
 
   async checkWritable(): Promise<WriteCheck> {
