@@ -122,8 +122,6 @@ export class PostgresQueueStore implements QueueStore {
   #pipePool: pg.Pool | null = null;
   #putQueue: QueuedPut[] = [];
   #putsInFlight = 0;
-  /** The puts in the batches in flight (#putsInFlight counts the batches). */
-  #putsQueuedInFlight = 0;
   /** Armed while #putQueue is not empty: fires when its oldest put has waited the connect timeout. */
   #putTimer: NodeJS.Timeout | null = null;
 
@@ -492,20 +490,15 @@ export class PostgresQueueStore implements QueueStore {
 
   #drainPuts(): void {
     while (this.#putsInFlight < PUT_LANES && this.#putQueue.length > 0) {
-      // A lane takes its share of the puts waiting and in flight, not every one waiting: a wave of
-      // puts (50 clients starting together) goes out on the lanes as they free up, not all on the first.
-      const share = Math.max(1, Math.ceil((this.#putQueue.length + this.#putsQueuedInFlight) / PUT_LANES));
       let n = 1;
-      for (let bytes = this.#putQueue[0]!.body.length; n < Math.min(PUT_BATCH_MAX, share, this.#putQueue.length); n++) {
+      for (let bytes = this.#putQueue[0]!.body.length; n < Math.min(PUT_BATCH_MAX, this.#putQueue.length); n++) {
         bytes += this.#putQueue[n]!.body.length;
         if (bytes > PUT_BATCH_MAX_BYTES) break;
       }
       const batch = this.#putQueue.splice(0, n);
       this.#putsInFlight++;
-      this.#putsQueuedInFlight += n;
       void this.#runPuts(batch).finally(() => {
         this.#putsInFlight--;
-        this.#putsQueuedInFlight -= n;
         this.#drainPuts();
       });
     }
