@@ -42,7 +42,9 @@ if (storeKind === 'postgres') {
 }
 // PL_BENCH_API_HOST / PL_BENCH_API_PORT: the address to listen on (helpers sharing the machine keep to their own block).
 const httpHost = process.env.PL_BENCH_API_HOST ?? '127.0.0.1';
-const config = configSchema.parse({ hostname: 'relay.test', dataDir: dir, http: { host: httpHost, port: Number(process.env.PL_BENCH_API_PORT ?? 0) }, storage: { url: storageUrl } });
+// PL_BENCH_BUILD_AT_START=ROOT: http.buildAtStart for the relay of that dist root only (a build without the option refuses the key).
+const buildAtStart = process.env.PL_BENCH_BUILD_AT_START !== undefined && path.resolve(process.env.PL_BENCH_BUILD_AT_START) === root ? { buildAtStart: true } : {};
+const config = configSchema.parse({ hostname: 'relay.test', dataDir: dir, http: { host: httpHost, port: Number(process.env.PL_BENCH_API_PORT ?? 0), ...buildAtStart }, storage: { url: storageUrl } });
 const logger = pino({ level: process.env.PL_BENCH_LOG ?? 'silent' });
 const store = await openStore(config, logger, 'relay'); // a promise since the fifth memory session, a store before: await takes both
 await store.open();

@@ -1,11 +1,12 @@
 // One fresh relay (api-server), one client request at a time: the first request's latency (lazy app build, cold pools/JIT) against the next ones.
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
-const [store, root] = [process.argv[2] ?? 'postgres', process.argv[3] ?? '/work/wt-pgp99/dist'];
+const [store, root, delayArg] = [process.argv[2] ?? "postgres", process.argv[3] ?? "/work/wt-pgp99/dist", process.argv[4] ?? "0"];
 const server = spawn(process.execPath, ['/work/wt-pgp99/dist/bench/api-server.js', root, store], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, PL_BENCH_API_HOST: '127.0.63.1', PL_BENCH_API_PORT: '46399', PL_BENCH_DB_PREFIX: 'pgp99_first' } });
 const rl = readline.createInterface({ input: server.stdout });
 const first = await new Promise((r) => rl.once('line', r));
 const { host, port, token } = JSON.parse(first);
+await new Promise((r) => setTimeout(r, Number(delayArg)));
 const body = JSON.stringify({ from: 'App <app@acme.test>', to: ['bob@dest.test'], subject: 'Your receipt', text: 'Thanks! '.repeat(200), html: `<p>${'Thanks! '.repeat(200)}</p>`, tags: ['receipt'], metadata: { order: '1' } });
 const out = [];
 for (let i = 0; i < 3; i++) { const t0 = performance.now(); const r = await fetch(`http://${host}:${port}/healthz`); await r.text(); out.push(`healthz ${r.status} ${(performance.now() - t0).toFixed(1)}`); }
@@ -15,6 +16,6 @@ for (let i = 0; i < 6; i++) {
   await res.text();
   out.push(`${res.status} ${(performance.now() - t0).toFixed(1)}`);
 }
-console.log(store, out.join(', '));
+console.log(store, root, 'delay', delayArg, out.join(', '));
 server.stdin.write('stop\n');
 await new Promise((r) => server.once('exit', r));

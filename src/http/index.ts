@@ -14,7 +14,7 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
   const http = deps.config.http;
   if (http === false) return null;
   const listener = await listenLazily({
-    host: http.host, port: http.port, tls: http.tls ? deps.tls : null, logger: deps.logger,
+    host: http.host, port: http.port, tls: http.tls ? deps.tls : null, logger: deps.logger, buildAtStart: http.buildAtStart,
     probe: (path) => PROBE_PATHS.has(path) ? answerProbe(path, deps.store) : null,
     build: async (server) => {
       const [{ buildHttpApp }, { buildRouteTable }] = await Promise.all([import('./server.js'), import('./route-table.js')]);

@@ -34,6 +34,62 @@ test('the application is built at the first request, once for requests that arri
   assert.equal(app.closed, true, 'close() closes the built application');
 });
 
+test('buildAtStart: the application is built at start, before any request, and used by the first', async () => {
+  let builds = 0;
+  let built!: () => void;
+  const done = new Promise<void>((resolve) => { built = resolve; });
+  const app = fakeApp();
+  const listener = await listenLazily({ host: '127.0.0.1', port: 0, tls: null, logger, buildAtStart: true,
+    build: async () => { builds += 1; built(); return app; } });
+  try {
+    await done;
+    assert.equal(builds, 1, 'built without a request');
+    const url = `http://127.0.0.1:${listener.address.port}/v1/messages`;
+    assert.equal(await (await fetch(url)).text(), 'built');
+    assert.equal(await (await fetch(`http://127.0.0.1:${listener.address.port}/healthz`)).text(), 'built', 'probes go to the application once it is built');
+    assert.equal(builds, 1);
+  } finally {
+    await listener.close();
+  }
+  assert.equal(app.closed, true);
+});
+
+test('buildAtStart: probes are answered at once while the build is under way, by the application once it is built', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => { release = resolve; });
+  let built!: () => void;
+  const done = new Promise<void>((resolve) => { built = resolve; });
+  const store = { nextDueAt: async () => null, checkWritable: async () => ({ writable: true, reason: null }) };
+  const listener = await listenLazily({ host: '127.0.0.1', port: 0, tls: null, logger, buildAtStart: true,
+    build: async () => { await gate; built(); return fakeApp(); },
+    probe: (path) => PROBE_PATHS.has(path) ? answerProbe(path, store) : null });
+  try {
+    const base = `http://127.0.0.1:${listener.address.port}`;
+    assert.deepEqual(await (await fetch(`${base}/readyz`)).json(), { status: 'ready' }, 'the build under way does not hold a probe');
+    release();
+    await done;
+    await new Promise(setImmediate);
+    assert.equal(await (await fetch(`${base}/readyz`)).text(), 'built');
+  } finally {
+    await listener.close();
+  }
+});
+
+test('buildAtStart: a build that fails at start is tried again at the first request', async () => {
+  let builds = 0;
+  const app = fakeApp();
+  const listener = await listenLazily({ host: '127.0.0.1', port: 0, tls: null, logger, buildAtStart: true,
+    build: async () => { builds += 1; if (builds === 1) throw new Error('no'); return app; } });
+  try {
+    await new Promise(setImmediate); // the failed build's rejection handled (microtasks run first)
+    assert.equal(builds, 1);
+    assert.equal(await (await fetch(`http://127.0.0.1:${listener.address.port}/v1/messages`)).text(), 'built');
+    assert.equal(builds, 2);
+  } finally {
+    await listener.close();
+  }
+});
+
 test('a build that fails answers 503 and is tried again at the next request', async () => {
   let builds = 0;
   const listener = await listenLazily({

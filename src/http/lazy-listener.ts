@@ -1,7 +1,8 @@
 // Owns the API's socket: binds it at start and builds the application behind it (fastify, the
 // route table and its zod schemas: about 25 MB of loaded code, bench/README.md "Memory") when the
-// first request arrives, so a relay whose API nobody calls never loads it. Requests that arrive
-// while it is built wait for it; a build that fails answers 503 and is tried again next request.
+// first request arrives, so a relay whose API nobody calls never loads it (http.buildAtStart: at
+// start, in the background). Requests that arrive while it is built wait for it; a build that fails
+// answers 503 and is tried again next request.
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Logger } from 'pino';
@@ -20,10 +21,16 @@ export interface LazyListenerOptions<A extends LazyApp> {
   logger: Logger;
   build(server: Server): Promise<A>;
   /**
-   * Answers a health probe (GET of /healthz, /readyz: the application exposes no HEAD routes either) while the application is not built,
+   * Answers a health probe (GET of /healthz, /readyz: the application exposes no HEAD routes either) while the application is not built (nor while it is being built),
    * so a load balancer's or a supervisor's probes do not build it; null: not a probe.
    */
   probe?(path: string): Promise<{ code: number; body: object }> | null;
+  /**
+   * Build the application in the background as soon as the socket is bound (http.buildAtStart), so
+   * that the first requests do not wait for it; a build that fails is logged and tried again at the
+   * next request, as a failed build at a request is.
+   */
+  buildAtStart?: boolean;
 }
 
 export interface LazyListener<A extends LazyApp> {
@@ -42,12 +49,14 @@ export async function listenLazily<A extends LazyApp>(opts: LazyListenerOptions<
   server.requestTimeout = 0;
   server.setTimeout(0);
   let building: Promise<A> | null = null;
-  const app = (): Promise<A> => building ??= opts.build(server).catch((err: unknown) => {
+  /** Set once the build succeeded: until then probes are answered here, also while it is under way (buildAtStart). */
+  let built = false;
+  const app = (): Promise<A> => building ??= opts.build(server).then((a) => { built = true; return a; }, (err: unknown) => {
     building = null;
     throw err;
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const probe = building === null && req.method === 'GET' ? opts.probe?.((req.url ?? '').split('?')[0]!) : null;
+    const probe = !built && req.method === 'GET' ? opts.probe?.((req.url ?? '').split('?')[0]!) : null;
     if (probe) {
       probe.then((a) => answerJson(res, a.code, a.body), () => answerJson(res, 503, { status: 'unavailable', reason: 'the queue store does not answer' }));
       return;
@@ -65,6 +74,9 @@ export async function listenLazily<A extends LazyApp>(opts: LazyListenerOptions<
   const bound = server.address();
   const address = typeof bound === 'object' && bound ? { host: bound.address, port: bound.port } : { host: opts.host, port: opts.port };
   opts.logger.info({ event: 'http.listening', ...address, tls: Boolean(opts.tls) }, 'HTTP API listening');
+  if (opts.buildAtStart) {
+    app().catch((err: unknown) => opts.logger.error({ event: 'http.build_failed', err: (err as Error)?.message ?? String(err) }, 'could not build the HTTP API'));
+  }
   return {
     address, app,
     close: async () => {
