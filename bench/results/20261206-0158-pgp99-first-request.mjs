@@ -6,7 +6,12 @@ const server = spawn(process.execPath, ['/work/wt-pgp99/dist/bench/api-server.js
 const rl = readline.createInterface({ input: server.stdout });
 const first = await new Promise((r) => rl.once('line', r));
 const { host, port, token } = JSON.parse(first);
-await new Promise((r) => setTimeout(r, Number(delayArg)));
+let readyAfter = null;
+if (delayArg === 'ready') { // as a load balancer: /readyz polled every 20 ms until 200, then the requests
+  const t0 = performance.now();
+  for (;;) { const r = await fetch(`http://${host}:${port}/readyz`); await r.text(); if (r.status === 200) break; await new Promise((res) => setTimeout(res, 20)); }
+  readyAfter = (performance.now() - t0).toFixed(0);
+} else await new Promise((r) => setTimeout(r, Number(delayArg)));
 const body = JSON.stringify({ from: 'App <app@acme.test>', to: ['bob@dest.test'], subject: 'Your receipt', text: 'Thanks! '.repeat(200), html: `<p>${'Thanks! '.repeat(200)}</p>`, tags: ['receipt'], metadata: { order: '1' } });
 const out = [];
 for (let i = 0; i < 3; i++) { const t0 = performance.now(); const r = await fetch(`http://${host}:${port}/healthz`); await r.text(); out.push(`healthz ${r.status} ${(performance.now() - t0).toFixed(1)}`); }
@@ -16,6 +21,6 @@ for (let i = 0; i < 6; i++) {
   await res.text();
   out.push(`${res.status} ${(performance.now() - t0).toFixed(1)}`);
 }
-console.log(store, root, 'delay', delayArg, out.join(', '));
+console.log(store, root, 'delay', delayArg, readyAfter === null ? '' : `ready after ${readyAfter} ms`, out.join(', '));
 server.stdin.write('stop\n');
 await new Promise((r) => server.once('exit', r));

@@ -319,7 +319,7 @@ export const configSchema = z.object({
       dashboard: z.boolean().default(true)
         .describe('serve the web dashboard (dashboard/dist) at / and accept its session cookies on /v1 (docs/dashboard.md); false: the API only, bearer keys only'),
       buildAtStart: z.boolean().default(false)
-        .describe('build the API application (fastify, routes, schemas) in the background at start, not at the first request: a relay that takes API traffic answers its first requests without waiting ~0.5 s for it, for ~25 MB held from the start'),
+        .describe('build the API application (fastify, routes, schemas) in the background at start, not at the first request (/readyz 503 until it is built): a relay that takes API traffic answers its first requests without waiting ~0.5 s for it, for ~18 MB held from the start'),
     }).strict(),
   ]).default({}).describe('the HTTP API (/v1), /openapi.json, /healthz and /readyz, and the web dashboard; false: off'),
   metrics: z.union([

@@ -22,8 +22,13 @@ export interface ProbeAnswer { code: 200 | 503; body: { status: string; reason?:
 /** The probe paths, answered by answerProbe (also before the API is built: lazy-listener.ts). */
 export const PROBE_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
 
-export async function answerProbe(path: string, store: ProbeStore): Promise<ProbeAnswer> {
+/**
+ * `starting`: the API application is still being built at start (http.buildAtStart): /readyz is 503
+ * until it is, so that a load balancer sends no request that would wait for the build.
+ */
+export async function answerProbe(path: string, store: ProbeStore, starting = false): Promise<ProbeAnswer> {
   if (path === '/healthz') return { code: 200, body: { status: 'ok' } };
+  if (starting) return { code: 503, body: { status: 'unavailable', reason: 'the API is starting' } };
   let answered = true;
   try {
     await withTimeout(store.nextDueAt(), READY_TIMEOUT_MS);

@@ -54,18 +54,23 @@ test('buildAtStart: the application is built at start, before any request, and u
   assert.equal(app.closed, true);
 });
 
-test('buildAtStart: probes are answered at once while the build is under way, by the application once it is built', async () => {
+test('buildAtStart: probes are answered at once while the build is under way (readiness: starting), by the application once it is built', async () => {
   let release!: () => void;
   const gate = new Promise<void>((resolve) => { release = resolve; });
   let built!: () => void;
   const done = new Promise<void>((resolve) => { built = resolve; });
   const store = { nextDueAt: async () => null, checkWritable: async () => ({ writable: true, reason: null }) };
+  const states: boolean[] = [];
   const listener = await listenLazily({ host: '127.0.0.1', port: 0, tls: null, logger, buildAtStart: true,
     build: async () => { await gate; built(); return fakeApp(); },
-    probe: (path) => PROBE_PATHS.has(path) ? answerProbe(path, store) : null });
+    probe: (path, state) => { states.push(state.building); return PROBE_PATHS.has(path) ? answerProbe(path, store, state.building) : null; } });
   try {
     const base = `http://127.0.0.1:${listener.address.port}`;
-    assert.deepEqual(await (await fetch(`${base}/readyz`)).json(), { status: 'ready' }, 'the build under way does not hold a probe');
+    const starting = await fetch(`${base}/readyz`);
+    assert.equal(starting.status, 503, 'the build under way does not hold a probe: not ready yet');
+    assert.deepEqual(await starting.json(), { status: 'unavailable', reason: 'the API is starting' });
+    assert.deepEqual(await (await fetch(`${base}/healthz`)).json(), { status: 'ok' });
+    assert.deepEqual(states, [true, true]);
     release();
     await done;
     await new Promise(setImmediate);

@@ -22,9 +22,9 @@ export interface LazyListenerOptions<A extends LazyApp> {
   build(server: Server): Promise<A>;
   /**
    * Answers a health probe (GET of /healthz, /readyz: the application exposes no HEAD routes either) while the application is not built (nor while it is being built),
-   * so a load balancer's or a supervisor's probes do not build it; null: not a probe.
+   * so a load balancer's or a supervisor's probes do not build it; null: not a probe. `building`: a build is under way.
    */
-  probe?(path: string): Promise<{ code: number; body: object }> | null;
+  probe?(path: string, state: { building: boolean }): Promise<{ code: number; body: object }> | null;
   /**
    * Build the application in the background as soon as the socket is bound (http.buildAtStart), so
    * that the first requests do not wait for it; a build that fails is logged and tried again at the
@@ -56,7 +56,7 @@ export async function listenLazily<A extends LazyApp>(opts: LazyListenerOptions<
     throw err;
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const probe = !built && req.method === 'GET' ? opts.probe?.((req.url ?? '').split('?')[0]!) : null;
+    const probe = !built && req.method === 'GET' ? opts.probe?.((req.url ?? '').split('?')[0]!, { building: building !== null }) : null;
     if (probe) {
       probe.then((a) => answerJson(res, a.code, a.body), () => answerJson(res, 503, { status: 'unavailable', reason: 'the queue store does not answer' }));
       return;
