@@ -21,13 +21,6 @@
 // checkpoint and the database file after it also under NORMAL, and FULL saved only the per-commit
 // fsync that claims do not need (bench/README.md, tenth and eleventh sessions).
 //
-// Checkpoints. The writer runs without SQLite's automatic checkpoint while the checkpointer thread
-// (checkpointer.ts, checkpoint-thread.ts) copies the WAL into the database file, so no COMMIT here
-// copies pages or waits for the database file's fsync; this thread runs one checkpoint itself, after
-// a batch's answers, only when the WAL has grown long, so that it starts again. A checkpoint copies
-// committed frames only and records them after the database file's fsync; until then the WAL keeps
-// them and a crash replays them: nothing above changes.
-//
 // Fail-stop. If that fsync fails (EIO; ENOSPC or EDQUOT on some filesystems), the commit is
 // visible but may never reach the disk (Linux can drop the dirty pages and report the error only
 // once), so nothing more may be built on this connection: the thread answers none of the batch,
