@@ -51,11 +51,7 @@ export interface WorkerFatal { fatal: true; message: string; code?: string }
 /** Sent once by the worker after opening and migrating, or with the failure. */
 export type WorkerReady = { ready: true; swept: number } | { ready: false; message: string; code?: string };
 
-export interface WorkerConfig {
-  dbPath: string; spoolDir: string; sweepOrphans: boolean; orphanAgeMs: number; softBounces: SoftBouncePolicy; breakers: BreakerPolicy;
-  /** The WAL checkpointer's pace and bound (checkpointer.ts); tests only, the defaults otherwise. */
-  checkpoints?: { intervalMs: number; restartFrames: number };
-}
+export interface WorkerConfig { dbPath: string; spoolDir: string; sweepOrphans: boolean; orphanAgeMs: number; softBounces: SoftBouncePolicy; breakers: BreakerPolicy }
 
 /** claimDue's exclusion list by number: `domains` defines it; without, it names one of the last EXCLUSIONS_KEPT defined. */
 export interface Exclusion { id: number; domains?: readonly string[] }

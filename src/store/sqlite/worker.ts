@@ -35,7 +35,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ACCOUNT_READS, ACCOUNT_WRITES } from './account-ops.js';
 import { BREAKER_READS, BREAKER_WRITES } from './breaker-ops.js';
-import { CheckpointThread } from './checkpoint-thread.js';
 import { claimDue } from './claim-due.js';
 import { openConnections } from './connections.js';
 import { DOMAIN_READS, DOMAIN_WRITES } from './domain-ops.js';
@@ -78,8 +77,7 @@ class GroupCommitter {
    */
   readonly #inSavepoint: (handler: WriteHandler, fx: Effects, args: never[]) => unknown;
   constructor(private readonly db: Db, private readonly spoolDir: string, private readonly wal: WalSync,
-    private readonly send: (r: WorkerResponse, transfer?: ArrayBuffer[]) => void, private readonly failStop: (err: unknown) => never,
-    private readonly committed: () => void) {
+    private readonly send: (r: WorkerResponse, transfer?: ArrayBuffer[]) => void, private readonly failStop: (err: unknown) => never) {
     const stmt = db.prepare('SELECT total_changes()').pluck();
     this.#totalChanges = () => stmt.get() as number;
     this.#inSavepoint = db.transaction((handler: WriteHandler, fx: Effects, args: never[]) => handler(db, fx, ...args));
@@ -118,13 +116,11 @@ class GroupCommitter {
       return;
     }
     // Changed rows, and not only claims: fsynced before any answer leaves (header, "Durability").
-    const changed = this.#totalChanges() > this.#changesAtBegin;
-    const wrote = changed && !batch.every((p) => p.op === 'claimDue');
+    const wrote = this.#totalChanges() > this.#changesAtBegin && !batch.every((p) => p.op === 'claimDue');
     if (wrote) {
       try { this.wal.sync(); } catch (err) { this.failStop(err); }
     }
     for (const p of batch) this.send({ id: p.id, ok: true, result: p.result, wrote });
-    if (changed) this.committed(); // the checkpointer's cue (checkpointer.ts)
     const unlink = batch.flatMap((p) => p.fx.unlink);
     if (unlink.length > 0) void removeBodies(this.spoolDir, unlink); // a crash before it ran: the orphan sweep
   }
@@ -201,8 +197,7 @@ function main(): void {
   }
   const send = (r: WorkerResponse, transfer: ArrayBuffer[] = []) => port.postMessage(r, transfer);
   const wal = new WalSync(`${cfg.dbPath}-wal`);
-  const checkpoints = new CheckpointThread(conns.writer, cfg.dbPath, cfg.checkpoints);
-  const committer = new GroupCommitter(conns.writer, cfg.spoolDir, wal, send, (err) => failStop(port, err), () => checkpoints.committed());
+  const committer = new GroupCommitter(conns.writer, cfg.spoolDir, wal, send, (err) => failStop(port, err));
   let closed = false;
   // One request, or the requests the main thread made in one turn of its event loop (worker-client.ts), in order.
   port.on('message', (msg: WorkerRequest | WorkerRequest[]) => {
@@ -214,7 +209,6 @@ function main(): void {
     if (req.op === 'close') {
       closed = true;
       committer.commit();
-      checkpoints.stop(); // its connection closed first: the writer's is the last, which checkpoints and removes the WAL
       conns.reader.close();
       conns.writer.close(); // the last connection: SQLite checkpoints, syncing the WAL and the database
       wal.close();
