@@ -10,7 +10,6 @@
 // removed or replaced it), an fsync of the old inode would prove nothing, so each sync checks the
 // link count and opens the path again; the check is one fstat, far below the fsync's cost.
 import fs from 'node:fs';
-import os from 'node:os';
 
 export class WalSync {
   #fd: number | null = null;
@@ -31,37 +30,3 @@ export class WalSync {
     fs.closeSync(fd);
   }
 }
-
-/**
- * How many frames the WAL holds: `mxFrame` of the WAL-index header, the first 48 bytes of
- * `queue.db-shm` (https://www.sqlite.org/walformat.html, "The WAL-Index Header": offset 16, a
- * 32-bit integer in the machine's byte order). The database thread checkpoints when it passes
- * CHECKPOINT_FRAMES, after a batch's answers rather than in its COMMIT (worker.ts, "Checkpoints").
- * One pread of 20 bytes per commit. null when the file cannot be read (the caller then leaves
- * SQLite's automatic checkpoint on).
- */
-export class WalFrames {
-  #fd: number | null = null;
-  readonly #buf = Buffer.alloc(20);
-  constructor(private readonly shmPath: string) {}
-
-  frames(): number | null {
-    try {
-      this.#fd ??= fs.openSync(this.shmPath, 'r');
-      if (fs.readSync(this.#fd, this.#buf, 0, 20, 0) < 20) return null;
-      return os.endianness() === 'LE' ? this.#buf.readUInt32LE(16) : this.#buf.readUInt32BE(16);
-    } catch {
-      return null;
-    }
-  }
-
-  close(): void {
-    if (this.#fd === null) return;
-    const fd = this.#fd;
-    this.#fd = null;
-    fs.closeSync(fd);
-  }
-}
-
-/** SQLite's default wal_autocheckpoint: the WAL's size, in frames, from which the database thread checkpoints. */
-export const CHECKPOINT_FRAMES = 1000;

@@ -21,16 +21,6 @@
 // checkpoint and the database file after it also under NORMAL, and FULL saved only the per-commit
 // fsync that claims do not need (bench/README.md, tenth and eleventh sessions).
 //
-// Checkpoints. SQLite's automatic checkpoint runs inside the COMMIT that takes the WAL past 1,000
-// frames, so that batch waited for the copy and the database file's fsync before its own WAL fsync
-// and answers (mean 2.6 ms, p99 12–63 ms, 4.5 % of the puts on workload (i): bench/README.md,
-// fifteenth session). The writer runs without it (wal_autocheckpoint=0) and this thread runs the
-// same PASSIVE checkpoint itself, on the same connection, right after such a batch's answers are
-// posted (wal-sync.ts, WalFrames: the WAL's frame count from the -shm header). The same work on the
-// same thread, so nothing above changes; only the batch is answered first. Its errors are ignored,
-// as SQLite ignores the automatic checkpoint's: a failed checkpoint records nothing, the WAL keeps
-// the frames, and an EIO also reaches this thread's WAL descriptor (fail-stop at the next fsync).
-//
 // Fail-stop. If that fsync fails (EIO; ENOSPC or EDQUOT on some filesystems), the commit is
 // visible but may never reach the disk (Linux can drop the dirty pages and report the error only
 // once), so nothing more may be built on this connection: the thread answers none of the batch,
@@ -63,7 +53,7 @@ import { QUEUE_OVERVIEW_READS } from './queue-overview-ops.js';
 import { WEBHOOK_REPLAY_WRITES } from './webhook-replay-ops.js';
 import { SECRET_READS, SECRET_WRITES, SUPPRESSION_READS, SUPPRESSION_WRITES } from './suppression-ops.js';
 import { WEBHOOK_READS, WEBHOOK_WRITES } from './webhook-ops.js';
-import { CHECKPOINT_FRAMES, WalFrames, WalSync } from './wal-sync.js';
+import { WalSync } from './wal-sync.js';
 import * as writes from './write-ops.js';
 
 type WriteHandler = (db: Db, fx: Effects, ...args: never[]) => unknown;
@@ -87,8 +77,7 @@ class GroupCommitter {
    */
   readonly #inSavepoint: (handler: WriteHandler, fx: Effects, args: never[]) => unknown;
   constructor(private readonly db: Db, private readonly spoolDir: string, private readonly wal: WalSync,
-    private readonly send: (r: WorkerResponse, transfer?: ArrayBuffer[]) => void, private readonly failStop: (err: unknown) => never,
-    private readonly afterAnswers: () => void) {
+    private readonly send: (r: WorkerResponse, transfer?: ArrayBuffer[]) => void, private readonly failStop: (err: unknown) => never) {
     const stmt = db.prepare('SELECT total_changes()').pluck();
     this.#totalChanges = () => stmt.get() as number;
     this.#inSavepoint = db.transaction((handler: WriteHandler, fx: Effects, args: never[]) => handler(db, fx, ...args));
@@ -134,7 +123,6 @@ class GroupCommitter {
     for (const p of batch) this.send({ id: p.id, ok: true, result: p.result, wrote });
     const unlink = batch.flatMap((p) => p.fx.unlink);
     if (unlink.length > 0) void removeBodies(this.spoolDir, unlink); // a crash before it ran: the orphan sweep
-    this.afterAnswers(); // the checkpoint, when the WAL is long (header, "Checkpoints")
   }
 
   /** Opens the batch transaction if needed; false (request answered) when that is impossible. */
@@ -183,29 +171,6 @@ function failStop(port: NonNullable<typeof parentPort>, err: unknown): never {
   process.exit(1); // in a worker: ends this thread, and the messages already posted are delivered
 }
 
-/**
- * The checkpoint after a batch's answers (header, "Checkpoints"): the writer's automatic checkpoint
- * off while the WAL's frame count can be read, and back on (SQLite's 1,000 frames) if it ever cannot.
- */
-function ownCheckpoints(writer: Db, frames: WalFrames): { afterAnswers: () => void; close: () => void } {
-  let on = frames.frames() !== null;
-  if (on) writer.pragma('wal_autocheckpoint = 0');
-  return {
-    afterAnswers: () => {
-      if (!on) return;
-      const n = frames.frames();
-      if (n === null) {
-        on = false;
-        writer.pragma(`wal_autocheckpoint = ${CHECKPOINT_FRAMES}`);
-        return;
-      }
-      if (n < CHECKPOINT_FRAMES) return;
-      try { writer.pragma('wal_checkpoint(PASSIVE)'); } catch { /* as SQLite's automatic checkpoint: the frames stay for the next one */ }
-    },
-    close: () => frames.close(),
-  };
-}
-
 /** Removes spool files older than the age limit that no live message references. */
 function sweepOrphans(db: Db, cfg: WorkerConfig): number {
   const live = sql(db, 'SELECT completed_at FROM queued_message WHERE id = ?');
@@ -232,8 +197,7 @@ function main(): void {
   }
   const send = (r: WorkerResponse, transfer: ArrayBuffer[] = []) => port.postMessage(r, transfer);
   const wal = new WalSync(`${cfg.dbPath}-wal`);
-  const checkpoints = ownCheckpoints(conns.writer, new WalFrames(`${cfg.dbPath}-shm`));
-  const committer = new GroupCommitter(conns.writer, cfg.spoolDir, wal, send, (err) => failStop(port, err), checkpoints.afterAnswers);
+  const committer = new GroupCommitter(conns.writer, cfg.spoolDir, wal, send, (err) => failStop(port, err));
   let closed = false;
   // One request, or the requests the main thread made in one turn of its event loop (worker-client.ts), in order.
   port.on('message', (msg: WorkerRequest | WorkerRequest[]) => {
@@ -245,7 +209,6 @@ function main(): void {
     if (req.op === 'close') {
       closed = true;
       committer.commit();
-      checkpoints.close();
       conns.reader.close();
       conns.writer.close(); // the last connection: SQLite checkpoints, syncing the WAL and the database
       wal.close();
