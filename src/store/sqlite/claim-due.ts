@@ -36,6 +36,12 @@ const WAITING = `SELECT ${COLUMNS}, next_attempt_at AS due_at FROM recipient IND
                  ORDER BY next_attempt_at`;
 const IS_DUE = `((state IN ('queued', 'deferred') AND next_attempt_at <= ?) OR (state = 'delivering' AND lease_until < ?))`;
 
+/** The message columns a job is built from (not its origin, header prefix, tags or metadata). */
+const MESSAGE = `SELECT id, mail_from, return_path, size, received_at, is_bounce, route, delay_notified, account, stream, dsn,
+                        require_tls, smtputf8, tls_optional FROM queued_message WHERE id = ?`;
+type ClaimedMessage = Pick<MessageRow, 'id' | 'mail_from' | 'return_path' | 'size' | 'received_at' | 'is_bounce' | 'route' | 'delay_notified'
+  | 'account' | 'stream' | 'dsn' | 'require_tls' | 'smtputf8' | 'tls_optional'>;
+
 export function claimDue(db: Db, _fx: Effects, opts: ClaimOptions): DeliveryJob[] {
   if (!(opts.limit > 0)) return [];
   const exclude = excludeJson(opts);
@@ -48,8 +54,10 @@ export function claimDue(db: Db, _fx: Effects, opts: ClaimOptions): DeliveryJob[
   const open = openBreakers(db);
   const policy = breakerPolicyOf(db);
   const jobs: DeliveryJob[] = [];
+  const messages = new Map<string, ClaimedMessage | undefined>(); // a message's groups of one claim read its row once
   for (const g of fairOrder(groups.values(), opts.limit)) {
-    const m = sql(db, 'SELECT * FROM queued_message WHERE id = ?').get(g.messageId) as MessageRow | undefined;
+    let m = messages.get(g.messageId);
+    if (m === undefined && !messages.has(g.messageId)) messages.set(g.messageId, (m = sql(db, MESSAGE).get(g.messageId) as ClaimedMessage | undefined));
     if (!m) continue;
     const breaker = holdingBreaker(open, policy, { account: m.account, stream: m.stream, sendingDomain: sendingDomainOf(m.mail_from) });
     if (breaker !== null) { holdGroup(db, g.messageId, g.domain, breaker, opts.now); continue; }
@@ -93,7 +101,7 @@ function collectGroups(db: Db, query: string, params: Record<string, unknown>, t
 }
 
 /** Client mail only: each recipient on the account's suppression list for the message's stream carries its entry. */
-function withSuppressions(db: Db, m: MessageRow, rcpts: DeliveryJob['recipients']): DeliveryJob['recipients'] {
+function withSuppressions(db: Db, m: ClaimedMessage, rcpts: DeliveryJob['recipients']): DeliveryJob['recipients'] {
   if (m.route !== 'relay' || m.is_bounce === 1) return rcpts;
   const found = strongest(findIn(db, m.account, m.stream, rcpts.map((r) => r.address)));
   if (found.size === 0) return rcpts;
@@ -103,7 +111,7 @@ function withSuppressions(db: Db, m: MessageRow, rcpts: DeliveryJob['recipients'
   });
 }
 
-function leaseGroup(db: Db, g: Group, m: MessageRow, opts: ClaimOptions): DeliveryJob | null {
+function leaseGroup(db: Db, g: Group, m: ClaimedMessage, opts: ClaimOptions): DeliveryJob | null {
   const leaseUntil = opts.now + opts.leaseMs;
   const rows = sql(db, `UPDATE recipient SET state = 'delivering', lease_owner = ?, lease_until = ?, updated_at = ?
                         WHERE message_id = ? AND domain = ? AND ${IS_DUE}
