@@ -85,13 +85,16 @@ function suppressAtAcceptance(db: Db, fx: Effects, m: NewMessage, meta: MessageM
 
 /**
  * recordResults' statements for k recipients of one group (same outcome, ids ascending): the state
- * update and the attempt rows, one statement each per group instead of one per recipient.
+ * update and the attempt rows, one statement each per group instead of one per recipient. Each
+ * recipient is sought by id (`+message_id`, `+state`: with a list of ids SQLite otherwise reads
+ * every recipient of the message by recipient_message, or seeks each in recipient_state and then
+ * the table; query-plans.test.ts).
  */
 export const SET_RESULTS = new MultiRow(`UPDATE recipient SET state = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL,
     lease_until = NULL, last_response = ?, updated_at = ?
-  WHERE message_id = ? AND state = 'delivering' AND (? IS NULL OR lease_owner = ?) AND id IN (`, '?', ') RETURNING id, address, attempts');
+  WHERE +message_id = ? AND +state = 'delivering' AND (? IS NULL OR lease_owner = ?) AND id IN (`, '?', ') RETURNING id, address, attempts');
 export const INSERT_ATTEMPTS = new MultiRow(`INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls, source, remote_ip, duration_ms)
-  SELECT message_id, id, ?, ?, ?, ?, ?, ?, ?, ? FROM recipient WHERE message_id = ? AND id IN (`, '?', ') ORDER BY id');
+  SELECT message_id, id, ?, ?, ?, ?, ?, ?, ?, ? FROM recipient WHERE +message_id = ? AND id IN (`, '?', ') ORDER BY id');
 
 const nextOf = (o: RecipientOutcome): number | null => (o.status === 'deferred' ? o.nextAttemptAt : null);
 /**
