@@ -4,7 +4,7 @@
 // names its lease owner, still leased to it), so a recipient deleted, released or reclaimed
 // meanwhile is never resurrected or overwritten; the attempt is still kept in the history.
 import type { NodeHeartbeat } from '../store.js';
-import type { GeneratedMessage, NewMessage, NewUser, RecipientOutcome } from '../store.js';
+import type { GeneratedMessage, NewMessage, NewUser } from '../store.js';
 import { generatedMessage, hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.js';
 import { strongest, suppressedAmong, suppressedResponse, type Suppression } from '../suppression-store.js';
 import type { MessageMeta } from '../platform-store.js';
@@ -13,7 +13,8 @@ import { requireAccount } from './account-ops.js';
 import { insertUserDomains } from './domain-ops.js';
 import { writeAccepted, writeEvents, type NewEvent } from './event-ops.js';
 import { findIn } from './suppression-ops.js';
-import { chunksOf, domainOf, MultiRow, OpError, ROWS_PER_STATEMENT, sql, toMeta, type Db, type Effects, type MessageRow } from './rows.js';
+import { nextOf, type OutcomeRun } from './outcome-runs.js';
+import { chunksOf, domainOf, MultiRow, OpError, sql, toMeta, type Db, type Effects, type MessageRow } from './rows.js';
 
 /** Not yet final; as two short lists, which SQLite compares in place (four constants would build a temporary b-tree each time). */
 const NOT_FINAL = `NOT (state IN ('delivered', 'bounced') OR state IN ('expired', 'suppressed'))`;
@@ -84,8 +85,8 @@ function suppressAtAcceptance(db: Db, fx: Effects, m: NewMessage, meta: MessageM
 }
 
 /**
- * recordResults' statements for k recipients of one group (same outcome, ids ascending): the state
- * update and the attempt rows, one statement each per group instead of one per recipient. Each
+ * recordResults' statements for the k recipients of one run (same outcome, ids ascending): the state
+ * update and the attempt rows, one statement each per run instead of one per recipient. Each
  * recipient is sought by id (`+message_id`, `+state`: with a list of ids SQLite otherwise reads
  * every recipient of the message by recipient_message, or seeks each in recipient_state and then
  * the table; query-plans.test.ts).
@@ -96,30 +97,9 @@ export const SET_RESULTS = new MultiRow(`UPDATE recipient SET state = ?, attempt
 export const INSERT_ATTEMPTS = new MultiRow(`INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls, source, remote_ip, duration_ms)
   SELECT message_id, id, ?, ?, ?, ?, ?, ?, ?, ? FROM recipient WHERE +message_id = ? AND id IN (`, '?', ') ORDER BY id');
 
-const nextOf = (o: RecipientOutcome): number | null => (o.status === 'deferred' ? o.nextAttemptAt : null);
-/**
- * Whether b can share a's statements and event data: the same outcome in every field that is
- * written (the TLS result and suppression by reference: one session's, after the structured clone
- * too), a higher recipient id (rows are then written in the order one statement per recipient did).
- */
-const sameGroup = (a: RecipientOutcome, b: RecipientOutcome): boolean =>
-  b.rcptId > a.rcptId && a.status === b.status && a.response === b.response && a.host === b.host && a.tls === b.tls
-  && a.source === b.source && a.remoteIp === b.remoteIp && a.durationMs === b.durationMs && nextOf(a) === nextOf(b)
-  && (a.status !== 'suppressed' || (b.status === 'suppressed' && a.suppression === b.suppression));
-
-/** Consecutive outcomes that sameGroup joins, at most ROWS_PER_STATEMENT a group. */
-function groupsOf(outcomes: readonly RecipientOutcome[]): RecipientOutcome[][] {
-  const groups: RecipientOutcome[][] = [];
-  let cur: RecipientOutcome[] | null = null;
-  for (const o of outcomes) {
-    if (cur && cur.length < ROWS_PER_STATEMENT && sameGroup(cur[cur.length - 1]!, o)) cur.push(o);
-    else groups.push((cur = [o]));
-  }
-  return groups;
-}
-
+/** `runs`: the outcomes as outcome-runs.ts packs them (SqliteQueueStore.recordResults). */
 export function recordResults(
-  db: Db, fx: Effects, messageId: string, outcomes: RecipientOutcome[], generated: GeneratedMessage[] = [],
+  db: Db, fx: Effects, messageId: string, runs: OutcomeRun[], generated: GeneratedMessage[] = [],
   opts: { delayNotified?: boolean; owner?: string } = {}, now: number, bodies: (Uint8Array | null)[] = [],
 ): void {
   const msg = sql(db, 'SELECT account, tags, metadata, stream, route, is_bounce, mail_from FROM queued_message WHERE id = ?').get(messageId) as
@@ -137,13 +117,11 @@ export function recordResults(
   const events: NewEvent[] = [];
   const base = messageData(meta);
   const withEvents = hasEvents({ route: msg.route, isBounce: msg.is_bounce === 1 });
-  for (const group of groupsOf(outcomes)) {
-    const o = group[0]!;
-    const ids = group.map((g) => g.rcptId);
-    const rows = SET_RESULTS.stmt(db, group.length).all(o.status, nextOf(o), o.response, now, messageId, owner, owner, ...ids) as
+  for (const [o, ids] of runs) {
+    const rows = SET_RESULTS.stmt(db, ids.length).all(o.status, nextOf(o), o.response, now, messageId, owner, owner, ...ids) as
       { id: number; address: string; attempts: number }[];
     // The attempt is kept in the history whether or not the recipient was still ours (header).
-    INSERT_ATTEMPTS.stmt(db, group.length).run(now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.source ?? null,
+    INSERT_ATTEMPTS.stmt(db, ids.length).run(now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.source ?? null,
       o.remoteIp ?? null, o.durationMs ?? null, messageId, ...ids);
     if (rows.length === 0) continue;
     updated += rows.length;
@@ -151,14 +129,14 @@ export function recordResults(
     const byId = new Map(rows.map((r) => [r.id, r]));
     let data: { type: string; data: Record<string, unknown> } | null = null;
     let dataAttempts = -1;
-    for (const g of group) { // in the outcomes' order, one data object per attempt count (serialized once: writeEvents)
-      const row = byId.get(g.rcptId);
+    for (const id of ids) { // in the outcomes' order, one data object per attempt count (serialized once: writeEvents)
+      const row = byId.get(id);
       if (!row) continue;
-      if (data === null || row.attempts !== dataAttempts) { data = outcomeEvent(g, row.attempts, base); dataAttempts = row.attempts; }
+      if (data === null || row.attempts !== dataAttempts) { data = outcomeEvent(o, row.attempts, base); dataAttempts = row.attempts; }
       events.push({ at: now, account: meta.account, messageId, recipient: row.address, ...data });
     }
   }
-  if (updated === 0 && outcomes.length > 0) {
+  if (updated === 0 && runs.length > 0) {
     // Our lease was lost (reclaimed, released or held meanwhile): the new owner reports; a DSN
     // from us would be a duplicate. Drop it (and its body file, if it has one).
     fx.unlink.push(...generated.filter((_, i) => !bodies[i]).map((g) => g.message.id));
