@@ -117,7 +117,8 @@ export function recordResults(
   const events: NewEvent[] = [];
   const base = messageData(meta);
   const withEvents = hasEvents({ route: msg.route, isBounce: msg.is_bounce === 1 });
-  for (const [o, ids] of runs) {
+  for (const run of runs) {
+    const o = run[0], ids = run[1];
     const rows = SET_RESULTS.stmt(db, ids.length).all(o.status, nextOf(o), o.response, now, messageId, owner, owner, ...ids) as
       { id: number; address: string; attempts: number }[];
     // The attempt is kept in the history whether or not the recipient was still ours (header).
@@ -126,11 +127,11 @@ export function recordResults(
     if (rows.length === 0) continue;
     updated += rows.length;
     if (!withEvents) continue;
-    const byId = new Map(rows.map((r) => [r.id, r]));
+    const byId = ids.length === 1 ? null : new Map(rows.map((r) => [r.id, r]));
     let data: { type: string; data: Record<string, unknown> } | null = null;
     let dataAttempts = -1;
     for (const id of ids) { // in the outcomes' order, one data object per attempt count (serialized once: writeEvents)
-      const row = byId.get(id);
+      const row = byId ? byId.get(id) : rows[0];
       if (!row) continue;
       if (data === null || row.attempts !== dataAttempts) { data = outcomeEvent(o, row.attempts, base); dataAttempts = row.attempts; }
       events.push({ at: now, account: meta.account, messageId, recipient: row.address, ...data });
