@@ -133,6 +133,63 @@ export function suppressionContract(it: PlatformIt): void {
     assert.match(s!.detail!, /^3 consecutive soft bounces/);
   });
 
+  it('a delivery clears the soft-bounce count of every recipient of its job (several in one result)', async (store) => {
+    await store.addAccount({ name: 'acme', createdAt: T0, limits: {} });
+    const soft = (_a: string, rcptId: number): RecipientOutcome => ({ rcptId, status: 'bounced', response: '552 5.2.2 mailbox full' });
+    const rcpts = ['full1@x.example', 'full2@x.example', 'full3@x.example'];
+    for (const at of [T0, T0 + 1]) {
+      await send(store, rcpts, meta('acme'));
+      await deliverAll(store, at, soft);
+    }
+    await send(store, ['other@x.example', ...rcpts], meta('acme'));
+    await deliverAll(store, T0 + 5, (_a, rcptId) => ({ rcptId, status: 'delivered', response: '250 ok' }));
+    for (const at of [T0 + 10, T0 + 11]) {
+      await send(store, rcpts, meta('acme'));
+      await deliverAll(store, at, soft);
+    }
+    assert.equal((await store.listSuppressions({ account: 'acme' })).length, 0, 'each count started again at the delivery: two in a row');
+    await send(store, rcpts, meta('acme'));
+    await deliverAll(store, T0 + 12, soft);
+    assert.deepEqual((await store.listSuppressions({ account: 'acme' })).map((s) => [s.address, s.reason]),
+      rcpts.map((a) => [a, 'soft-bounce']), 'the third in a row');
+  });
+
+  it('one result for a job of runs of equal outcomes: each recipient\'s state, attempt and event in the outcomes\' order', async (store) => {
+    await store.addAccount({ name: 'acme', createdAt: T0, limits: {} });
+    const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    const id = await send(store, names.map((n) => `${n}@x.example`), meta('acme', 'transactional', ['t1']));
+    const [job] = await store.claimDue({ now: T0, limit: 10, leaseMs: 60_000, owner: 'n1' });
+    const ids = Object.fromEntries(job!.recipients.map((r) => [r.address[0]!, r.id])) as Record<string, number>;
+    const tls = { version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', verified: true, policy: 'opportunistic', level: 'opportunistic' };
+    const ok = (n: string, t: RecipientOutcome['tls'] = tls): RecipientOutcome =>
+      ({ rcptId: ids[n]!, status: 'delivered', response: '250 2.0.0 queued as X', host: 'mx.x.example', tls: t, source: 'src1', remoteIp: '192.0.2.1', durationMs: 12 });
+    const later = (n: string): RecipientOutcome => ({ rcptId: ids[n]!, status: 'deferred', response: '451 4.2.0 later', host: 'mx.x.example', tls, nextAttemptAt: T0 + 600_000 });
+    // a, b together; c alone (a hard bounce between them); d; f before e (not in id order); g with its own (equal) TLS result.
+    const sent: RecipientOutcome[] = [ok('a'), ok('b'), { rcptId: ids.c!, status: 'bounced', response: '550 5.1.1 user unknown', host: 'mx.x.example' },
+      ok('d'), later('f'), later('e'), ok('g', { ...tls })];
+    await store.recordResults(id, sent, [], { owner: 'n1' });
+    const m = (await store.getMessage(id))!;
+    assert.deepEqual(m.recipients.map((r) => [r.address[0], r.state, r.attempts, r.lastResponse]), [
+      ['a', 'delivered', 1, '250 2.0.0 queued as X'], ['b', 'delivered', 1, '250 2.0.0 queued as X'], ['c', 'bounced', 1, '550 5.1.1 user unknown'],
+      ['d', 'delivered', 1, '250 2.0.0 queued as X'], ['e', 'deferred', 1, '451 4.2.0 later'], ['f', 'deferred', 1, '451 4.2.0 later'],
+      ['g', 'delivered', 1, '250 2.0.0 queued as X']]);
+    assert.deepEqual(m.recipients.filter((r) => r.state === 'deferred').map((r) => r.nextAttemptAt), [T0 + 600_000, T0 + 600_000]);
+    assert.deepEqual(m.attempts.map((x) => [x.address[0], x.status]),
+      [['a', 'delivered'], ['b', 'delivered'], ['c', 'bounced'], ['d', 'delivered'], ['f', 'deferred'], ['e', 'deferred'], ['g', 'delivered']]);
+    const a = m.attempts[0]!;
+    assert.deepEqual([a.host, a.tls, a.source, a.remoteIp, a.durationMs], ['mx.x.example', tls, 'src1', '192.0.2.1', 12]);
+    assert.equal(m.attempts[2]!.tls, undefined);
+    const events = (await store.listEvents({ account: 'acme', messageId: id })).filter((e) => e.type !== 'accepted');
+    assert.deepEqual(events.map((e) => [e.recipient![0], e.type]),
+      [['a', 'delivered'], ['b', 'delivered'], ['c', 'bounced'], ['d', 'delivered'], ['f', 'deferred'], ['e', 'deferred'], ['g', 'delivered']]);
+    assert.ok(events.every((e, i) => i === 0 || e.seq > events[i - 1]!.seq), 'seqs ascend in the outcomes\' order');
+    assert.deepEqual(events.map((e) => [e.data.attempt, e.data.host, (e.data.tags as string[])[0]]), events.map(() => [1, 'mx.x.example', 't1']));
+    assert.deepEqual(events[0]!.data.tls, tls);
+    assert.equal(events[4]!.data.nextAttemptAt, T0 + 600_000);
+    const [hard] = await store.listSuppressions({ account: 'acme' });
+    assert.deepEqual([hard?.address, hard?.reason, hard?.source], ['c@x.example', 'hard-bounce', events[2]!.id], 'the suppression names its event');
+  });
+
   it('claimDue marks suppressed recipients by stream; a suppressed outcome is final, has its event and completes the message', async (store) => {
     await store.addAccount({ name: 'acme', createdAt: T0, limits: {} });
     await store.addSuppressions([entry('acme', 'unsub@x.example', { scope: 'broadcast', reason: 'unsubscribe' }), entry('acme', 'gone@x.example')]);

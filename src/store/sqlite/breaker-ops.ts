@@ -8,18 +8,25 @@ import {
   type Breaker, type BreakerCounter, type BreakerEvent, type BreakerPolicy, type BreakerQuery, type BreakerRow,
 } from '../breaker-rules.js';
 import { LIST, OPEN, RELEASE_HELD, RESUME, SUM_WINDOW, TRIP } from '../sql/breakers.js';
-import { all, run, sql, type Db, type Effects } from './rows.js';
+import { all, chunksOf, MultiRow, run, sql, type Db, type Effects } from './rows.js';
 import { writeEvents } from './event-ops.js';
+
+const BUMP_COUNTERS = new MultiRow('INSERT INTO breaker_counter (scope_type, scope_key, bucket, counter, n) VALUES ', '(?, ?, ?, ?, ?)',
+  ' ON CONFLICT (scope_type, scope_key, bucket, counter) DO UPDATE SET n = n + excluded.n');
 
 const policies = new WeakMap<Db, BreakerPolicy>();
 /** The breakers' policy of this database connection (from the store's options: config breakers). */
 export const setBreakerPolicy = (db: Db, policy: BreakerPolicy): void => { policies.set(db, policy); };
 export const breakerPolicyOf = (db: Db): BreakerPolicy => policies.get(db) ?? DEFAULT_BREAKER_POLICY;
 
+/** A message and its MAIL FROM, read by the caller in this transaction. */
+export interface KnownSender { messageId: string; mailFrom: string }
+
 /** Counts the events of one account and trips what crossed; returns the breakers tripped now. */
-export function applyBreakers(db: Db, account: string, events: readonly BreakerEvent[]): Breaker[] {
+export function applyBreakers(db: Db, account: string, events: readonly BreakerEvent[], known?: KnownSender): Breaker[] {
   const policy = breakerPolicyOf(db);
   const domains = new Map<string, string | null>();
+  if (known) domains.set(known.messageId, sendingDomainOf(known.mailFrom) || null);
   const domainOf = (id: string): string | null => {
     if (!domains.has(id)) {
       const row = sql(db, 'SELECT mail_from FROM queued_message WHERE id = ?').get(id) as { mail_from: string } | undefined;
@@ -29,9 +36,11 @@ export function applyBreakers(db: Db, account: string, events: readonly BreakerE
   };
   const { deltas, checks } = breakerEffects(policy, account, events, domainOf);
   if (deltas.length === 0) return [];
-  const bump = sql(db, `INSERT INTO breaker_counter (scope_type, scope_key, bucket, counter, n) VALUES (?, ?, ?, ?, ?)
-                        ON CONFLICT (scope_type, scope_key, bucket, counter) DO UPDATE SET n = n + excluded.n`);
-  for (const d of deltas) bump.run(d.scopeType, d.scopeKey, d.bucket, d.counter, d.n);
+  for (const part of chunksOf(deltas)) { // one upsert statement for up to 16 counters (distinct keys: aggregated)
+    const args: unknown[] = [];
+    for (const d of part) args.push(d.scopeType, d.scopeKey, d.bucket, d.counter, d.n);
+    BUMP_COUNTERS.stmt(db, part.length).run(args);
+  }
   const now = Math.max(...events.map((e) => e.at));
   const tripped: Breaker[] = [];
   for (const check of checks) {

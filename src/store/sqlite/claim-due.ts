@@ -36,6 +36,12 @@ const WAITING = `SELECT ${COLUMNS}, next_attempt_at AS due_at FROM recipient IND
                  ORDER BY next_attempt_at`;
 const IS_DUE = `((state IN ('queued', 'deferred') AND next_attempt_at <= ?) OR (state = 'delivering' AND lease_until < ?))`;
 
+/** The message columns a job is built from (not its origin, header prefix, tags or metadata). */
+const MESSAGE = `SELECT id, mail_from, return_path, size, received_at, is_bounce, route, delay_notified, account, stream, dsn,
+                        require_tls, smtputf8, tls_optional FROM queued_message WHERE id = ?`;
+type ClaimedMessage = Pick<MessageRow, 'id' | 'mail_from' | 'return_path' | 'size' | 'received_at' | 'is_bounce' | 'route' | 'delay_notified'
+  | 'account' | 'stream' | 'dsn' | 'require_tls' | 'smtputf8' | 'tls_optional'>;
+
 export function claimDue(db: Db, _fx: Effects, opts: ClaimOptions): DeliveryJob[] {
   if (!(opts.limit > 0)) return [];
   const exclude = excludeJson(opts);
@@ -48,14 +54,24 @@ export function claimDue(db: Db, _fx: Effects, opts: ClaimOptions): DeliveryJob[
   const open = openBreakers(db);
   const policy = breakerPolicyOf(db);
   const jobs: DeliveryJob[] = [];
+  const messages = new Map<string, ClaimedMessage | undefined>(); // a message's groups of one claim read its row once
+  const lookups = new Map<string, DeliveryJob[]>(); // client mail's jobs by account and stream: one suppression lookup each
   for (const g of fairOrder(groups.values(), opts.limit)) {
-    const m = sql(db, 'SELECT * FROM queued_message WHERE id = ?').get(g.messageId) as MessageRow | undefined;
+    let m = messages.get(g.messageId);
+    if (m === undefined && !messages.has(g.messageId)) messages.set(g.messageId, (m = sql(db, MESSAGE).get(g.messageId) as ClaimedMessage | undefined));
     if (!m) continue;
     const breaker = holdingBreaker(open, policy, { account: m.account, stream: m.stream, sendingDomain: sendingDomainOf(m.mail_from) });
     if (breaker !== null) { holdGroup(db, g.messageId, g.domain, breaker, opts.now); continue; }
     const job = leaseGroup(db, g, m, opts);
-    if (job) jobs.push(job);
+    if (!job) continue;
+    jobs.push(job);
+    if (m.route === 'relay' && m.is_bounce !== 1) { // client mail: its recipients are looked up on the suppression list
+      const key = `${m.account}\u0000${m.stream}`;
+      const list = lookups.get(key);
+      if (list) list.push(job); else lookups.set(key, [job]);
+    }
   }
+  for (const list of lookups.values()) markSuppressed(db, list);
   return jobs;
 }
 
@@ -92,18 +108,25 @@ function collectGroups(db: Db, query: string, params: Record<string, unknown>, t
   }
 }
 
-/** Client mail only: each recipient on the account's suppression list for the message's stream carries its entry. */
-function withSuppressions(db: Db, m: MessageRow, rcpts: DeliveryJob['recipients']): DeliveryJob['recipients'] {
-  if (m.route !== 'relay' || m.is_bounce === 1) return rcpts;
-  const found = strongest(findIn(db, m.account, m.stream, rcpts.map((r) => r.address)));
-  if (found.size === 0) return rcpts;
-  return rcpts.map((r) => {
-    const s = found.get(suppressionKey(r.address));
-    return s ? { ...r, suppression: s } : r;
-  });
+/**
+ * Client mail only (jobs of one account and stream): each recipient on the account's suppression
+ * list for the stream carries its entry. One lookup for the claim's jobs of that account and stream,
+ * not one per job.
+ */
+function markSuppressed(db: Db, jobs: DeliveryJob[]): void {
+  const { account, stream } = jobs[0]!;
+  const addresses = jobs.length === 1 ? jobs[0]!.recipients.map((r) => r.address) : jobs.flatMap((j) => j.recipients.map((r) => r.address));
+  const found = strongest(findIn(db, account, stream, addresses));
+  if (found.size === 0) return;
+  for (const job of jobs) {
+    job.recipients = job.recipients.map((r) => {
+      const s = found.get(suppressionKey(r.address));
+      return s ? { ...r, suppression: s } : r;
+    });
+  }
 }
 
-function leaseGroup(db: Db, g: Group, m: MessageRow, opts: ClaimOptions): DeliveryJob | null {
+function leaseGroup(db: Db, g: Group, m: ClaimedMessage, opts: ClaimOptions): DeliveryJob | null {
   const leaseUntil = opts.now + opts.leaseMs;
   const rows = sql(db, `UPDATE recipient SET state = 'delivering', lease_owner = ?, lease_until = ?, updated_at = ?
                         WHERE message_id = ? AND domain = ? AND ${IS_DUE}
@@ -120,7 +143,7 @@ function leaseGroup(db: Db, g: Group, m: MessageRow, opts: ClaimOptions): Delive
     route: m.route,
     size: m.size,
     receivedAt: m.received_at,
-    recipients: withSuppressions(db, m, rows.sort((a, b) => a.id - b.id).map((r) => withRecipientDsn({ id: r.id, address: r.address, attempts: r.attempts }, dsn))),
+    recipients: rows.sort((a, b) => a.id - b.id).map((r) => withRecipientDsn({ id: r.id, address: r.address, attempts: r.attempts }, dsn)),
     stream: m.stream,
     leaseUntil,
     delayNotified: m.delay_notified === 1,

@@ -6,8 +6,12 @@ import { effectsOf, softBounceSuppression, DEFAULT_SOFT_BOUNCE_POLICY, type Effe
 import { sqliteArgs } from '../sql/dialect.js';
 import { COUNT_SOFT_BOUNCE } from '../sql/suppressions.js';
 import type { SoftBouncePolicy } from '../suppression-store.js';
-import { sql, type Db } from './rows.js';
+import { chunksOf, MultiRow, sql, type Db } from './rows.js';
 import { insertSuppressions } from './suppression-ops.js';
+
+const BUMP_STATS = new MultiRow('INSERT INTO stat_counter (account, grain, bucket, stream, key, metric, n) VALUES ', '(?, ?, ?, ?, ?, ?, ?)',
+  ' ON CONFLICT (account, grain, bucket, stream, key, metric) DO UPDATE SET n = n + excluded.n');
+const CLEAR_SOFT_BOUNCES = new MultiRow('DELETE FROM soft_bounce WHERE account = ? AND address IN (', '?', ')');
 
 const policies = new WeakMap<Db, SoftBouncePolicy>();
 
@@ -16,10 +20,10 @@ export const setSoftBouncePolicy = (db: Db, policy: SoftBouncePolicy): void => {
 
 export function applyEventEffects(db: Db, account: string, events: readonly EffectEvent[]): void {
   const fx = effectsOf(account, events);
-  if (fx.stats.length > 0) {
-    const bump = sql(db, `INSERT INTO stat_counter (account, grain, bucket, stream, key, metric, n) VALUES (?, ?, ?, ?, ?, ?, ?)
-                          ON CONFLICT (account, grain, bucket, stream, key, metric) DO UPDATE SET n = n + excluded.n`);
-    for (const d of fx.stats) bump.run(account, d.grain, d.bucket, d.stream, d.key, d.metric, d.n);
+  for (const part of chunksOf(fx.stats)) { // one upsert statement for the keys (distinct: aggregated) of up to 16 counters
+    const args: unknown[] = [];
+    for (const d of part) args.push(account, d.grain, d.bucket, d.stream, d.key, d.metric, d.n);
+    BUMP_STATS.stmt(db, part.length).run(args);
   }
   if (fx.suppressions.length > 0) insertSuppressions(db, fx.suppressions, false);
   if (fx.softBounces.length > 0) {
@@ -29,8 +33,6 @@ export function applyEventEffects(db: Db, account: string, events: readonly Effe
       if (row.count >= policy.count) insertSuppressions(db, [softBounceSuppression(account, b, row.count)], false);
     }
   }
-  if (fx.delivered.length > 0) {
-    const clear = sql(db, 'DELETE FROM soft_bounce WHERE account = ? AND address = ?');
-    for (const address of fx.delivered) clear.run(account, address);
-  }
+  // A delivery clears the address's soft-bounce count: one statement for a job's recipients.
+  for (const part of chunksOf(fx.delivered)) CLEAR_SOFT_BOUNCES.stmt(db, part.length).run(account, ...part);
 }

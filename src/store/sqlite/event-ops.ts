@@ -6,9 +6,9 @@ import { countedState } from '../sql/queue-overview.js';
 import { eventLimit, messageData, searchLimit, toEvent, wantsEvent, type EventRowValues } from '../event-mapping.js';
 import type { EventQuery, MessageEvent, MessageMeta, MessageSearch, MessageSummary } from '../platform-store.js';
 import { applyEventEffects } from './effect-ops.js';
-import { applyBreakers } from './breaker-ops.js';
+import { applyBreakers, type KnownSender } from './breaker-ops.js';
 import { breakerEventData } from '../breaker-rules.js';
-import { sql, toMeta, type Db, type Effects, type MessageRow } from './rows.js';
+import { chunksOf, MultiRow, sql, toMeta, type Db, type Effects, type MessageRow } from './rows.js';
 
 /**
  * The recipient filter of searchMessages, present only when a recipient is given: the messages of
@@ -32,24 +32,38 @@ function webhooksOf(db: Db, account: string): Hook[] {
   return rows.map((r) => ({ id: r.id, events: JSON.parse(r.events) as string[] }));
 }
 
-/** Appends events of one account in order and queues them for its webhooks; returns their seqs. */
-export function writeEvents(db: Db, account: string, events: NewEvent[]): number[] {
+/** Events inserted by one statement (up to ROWS_PER_STATEMENT). */
+const INSERT_EVENTS = new MultiRow('INSERT INTO event (at, account, type, message_id, recipient, data) VALUES ', '(?, ?, ?, ?, ?, ?)');
+
+/**
+ * Appends events of one account in order and queues them for its webhooks; returns their seqs.
+ * `known`: a message whose MAIL FROM the caller has just read (the breakers' sending-domain scope
+ * then reads no row for it).
+ */
+export function writeEvents(db: Db, account: string, events: NewEvent[], known?: KnownSender): number[] {
   if (events.length === 0) return [];
-  const insert = sql(db, 'INSERT INTO event (at, account, type, message_id, recipient, data) VALUES (?, ?, ?, ?, ?, ?)');
   const hooks = webhooksOf(db, account);
-  const outbox = sql(db, 'INSERT INTO webhook_delivery (webhook_id, event_seq, next_attempt_at) VALUES (?, ?, ?)');
   const seqs: number[] = [];
   let lastData: Record<string, unknown> | null = null;
   let lastJson = '';
-  for (const e of events) {
-    if (e.data !== lastData) { lastData = e.data; lastJson = JSON.stringify(e.data); } // one serialization per shared data object
-    const seq = Number(insert.run(e.at, account, e.type, e.messageId, e.recipient, lastJson).lastInsertRowid);
-    seqs.push(seq);
-    for (const h of hooks) if (wantsEvent(h.events, e.type)) outbox.run(h.id, seq, e.at);
+  for (const part of chunksOf(events)) {
+    const args: unknown[] = [];
+    for (const e of part) {
+      if (e.data !== lastData) { lastData = e.data; lastJson = JSON.stringify(e.data); } // one serialization per shared data object
+      args.push(e.at, account, e.type, e.messageId, e.recipient, lastJson);
+    }
+    // One statement's rows take consecutive seqs in VALUES order (AUTOINCREMENT, the only writer
+    // inside this transaction; no trigger inserts events): the last one's is the statement's rowid.
+    const last = Number(INSERT_EVENTS.stmt(db, part.length).run(args).lastInsertRowid);
+    for (let k = 0; k < part.length; k++) seqs.push(last - part.length + 1 + k);
+  }
+  if (hooks.length > 0) {
+    const outbox = sql(db, 'INSERT INTO webhook_delivery (webhook_id, event_seq, next_attempt_at) VALUES (?, ?, ?)');
+    events.forEach((e, i) => { for (const h of hooks) if (wantsEvent(h.events, e.type)) outbox.run(h.id, seqs[i]!, e.at); });
   }
   applyEventEffects(db, account, events.map((e, i) => ({ ...e, seq: seqs[i]! })));
   // Circuit breakers: counted and tripped in this commit; a trip's event goes to the same outbox.
-  const tripped = applyBreakers(db, account, events);
+  const tripped = applyBreakers(db, account, events, known);
   if (tripped.length > 0) {
     writeEvents(db, account, tripped.map((b) => ({ at: b.trippedAt, account, type: 'breaker.tripped', messageId: null, recipient: null, data: breakerEventData(b) })));
   }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { migrate } from './migrations.js';
-import { SUPPRESS_AT_ACCEPTANCE } from './write-ops.js';
+import { INSERT_ATTEMPTS, SET_RESULTS, SUPPRESS_AT_ACCEPTANCE } from './write-ops.js';
 import { groupsQuery } from '../sql/queue-overview.js';
 
 function plan(db: Database.Database, statement: string, params: unknown[]): string {
@@ -40,5 +40,22 @@ test("a recipient's insert and state changes build no temporary b-tree for a lis
   assert.equal(temporaryTrees(db, "UPDATE recipient SET state = 'delivering', lease_owner = ?, lease_until = ? WHERE id = ?", ['n', 2, 1]), 1);
   assert.equal(temporaryTrees(db, 'UPDATE recipient SET state = ?, lease_owner = NULL WHERE id = ?', ['delivered', 1]), 1);
   assert.match(plan(db, groupsQuery('queue_count').sqlite, [{ p1: null }]), /SEARCH r USING COVERING INDEX recipient_unclaimed \(account=\? AND domain=\? AND state=\?\)/);
+  db.close();
+});
+
+test("a result's update and attempt rows for several recipients seek each by id, not every recipient of the message", () => {
+  const db = new Database(':memory:');
+  migrate(db);
+  const ids = [1, 2, 3, 4, 5];
+  const update = [SET_RESULTS.text(5), ['delivered', null, '250 ok', 1, 'Q1', null, null, ...ids]] as const;
+  const attempts = [INSERT_ATTEMPTS.text(5), [1, 'delivered', 'mx', '250 ok', null, null, null, 3, 'Q1', ...ids]] as const;
+  const byId = /SEARCH recipient USING INTEGER PRIMARY KEY \(rowid=\?\)/;
+  for (const [q, params] of [update, attempts]) assert.match(plan(db, q, [...params]), byId);
+  db.exec('ANALYZE');
+  // A message with many recipients, and the message index looking selective: still by id.
+  db.exec(`DELETE FROM sqlite_stat1 WHERE tbl = 'recipient';
+    INSERT INTO sqlite_stat1 VALUES ('recipient', 'recipient_message', '1000000 2 1'), ('recipient', 'recipient_state', '1000000 250000');
+    ANALYZE sqlite_schema;`);
+  for (const [q, params] of [update, attempts]) assert.match(plan(db, q, [...params]), byId);
   db.close();
 });

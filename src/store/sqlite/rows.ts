@@ -23,6 +23,33 @@ export function sql(db: Db, text: string): Database.Statement {
   return stmt;
 }
 
+/** Rows one multi-row statement takes at most (MultiRow): larger lists go in chunks of this many. */
+export const ROWS_PER_STATEMENT = 16;
+
+/**
+ * A statement for k rows, k ≤ ROWS_PER_STATEMENT: `head`, k copies of `row` joined by commas, `tail`
+ * (multi-row VALUES, or an IN list). Each count's text is built and prepared once per connection; one
+ * statement per job or message instead of one per recipient (bench/README.md, fifteenth session: a
+ * statement's bind, step and reset cost more than the rows a small one writes).
+ */
+export class MultiRow {
+  readonly #texts: string[] = [];
+  constructor(private readonly head: string, private readonly row: string, private readonly tail = '') {}
+  text(k: number): string {
+    if (!(k >= 1 && k <= ROWS_PER_STATEMENT)) throw new RangeError(`MultiRow: ${k} rows`);
+    return (this.#texts[k] ??= this.head + Array.from({ length: k }, () => this.row).join(', ') + this.tail);
+  }
+  stmt(db: Db, k: number): Database.Statement { return sql(db, this.#texts[k] ?? this.text(k)); }
+}
+
+/** `items` in runs of at most ROWS_PER_STATEMENT, in order (an array, not a generator: cheaper to run unoptimized). */
+export function chunksOf<T>(items: readonly T[]): (readonly T[])[] {
+  if (items.length <= ROWS_PER_STATEMENT) return items.length > 0 ? [items] : [];
+  const parts: (readonly T[])[] = [];
+  for (let i = 0; i < items.length; i += ROWS_PER_STATEMENT) parts.push(items.slice(i, i + ROWS_PER_STATEMENT));
+  return parts;
+}
+
 /** A statement written once for both stores (../sql/), run with SQLite's named parameters. */
 export const run = (db: Db, q: SharedQuery, values: readonly unknown[]) => sql(db, q.sqlite).run(sqliteArgs(values));
 export const all = <R>(db: Db, q: SharedQuery, values: readonly unknown[]) => sql(db, q.sqlite).all(sqliteArgs(values)) as R[];

@@ -43,6 +43,7 @@ import { readBodyFile } from './spool.js';
 import { joinMessage } from '../whole-body.js';
 import { WorkerClient } from './worker-client.js';
 import type { ClaimOptions } from './claim-due.js';
+import { outcomeRuns } from './outcome-runs.js';
 
 export interface SqliteQueueStoreOptions {
   dataDir: string;
@@ -208,7 +209,7 @@ export class SqliteQueueStore implements QueueStore {
   async recordResults(messageId: string, outcomes: RecipientOutcome[], generated: GeneratedMessage[] = [],
     opts: RecordResultsOptions = {}): Promise<void> {
     const bodies = generated.map((g) => this.#inline.take(g.message.id) ?? null);
-    await this.#send('recordResults', [messageId, outcomes, generated, opts, this.#clock.now(), bodies],
+    await this.#send('recordResults', [messageId, outcomeRuns(outcomes), generated, opts, this.#clock.now(), bodies],
       bodies.flatMap((b) => (b ? [b.buffer as ArrayBuffer] : [])));
   }
 

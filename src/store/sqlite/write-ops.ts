@@ -4,7 +4,7 @@
 // names its lease owner, still leased to it), so a recipient deleted, released or reclaimed
 // meanwhile is never resurrected or overwritten; the attempt is still kept in the history.
 import type { NodeHeartbeat } from '../store.js';
-import type { GeneratedMessage, NewMessage, NewUser, RecipientOutcome } from '../store.js';
+import type { GeneratedMessage, NewMessage, NewUser } from '../store.js';
 import { generatedMessage, hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.js';
 import { strongest, suppressedAmong, suppressedResponse, type Suppression } from '../suppression-store.js';
 import type { MessageMeta } from '../platform-store.js';
@@ -13,10 +13,14 @@ import { requireAccount } from './account-ops.js';
 import { insertUserDomains } from './domain-ops.js';
 import { writeAccepted, writeEvents, type NewEvent } from './event-ops.js';
 import { findIn } from './suppression-ops.js';
-import { domainOf, OpError, sql, toMeta, type Db, type Effects, type MessageRow } from './rows.js';
+import { nextOf, type OutcomeRun } from './outcome-runs.js';
+import { chunksOf, domainOf, MultiRow, OpError, sql, toMeta, type Db, type Effects, type MessageRow } from './rows.js';
 
 /** Not yet final; as two short lists, which SQLite compares in place (four constants would build a temporary b-tree each time). */
 const NOT_FINAL = `NOT (state IN ('delivered', 'bounced') OR state IN ('expired', 'suppressed'))`;
+
+const INSERT_RECIPIENTS = new MultiRow(`INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at, stream, account, received_at)
+  VALUES `, `(?, ?, ?, 'queued', ?, ?, ?, ?, ?)`);
 
 /** `body`: the inline body (stored in this transaction); null when it is a spool file. */
 export function put(db: Db, fx: Effects, m: NewMessage, now: number, body: Uint8Array | null = null): void {
@@ -30,10 +34,12 @@ export function put(db: Db, fx: Effects, m: NewMessage, now: number, body: Uint8
       meta.account, meta.tags.length ? JSON.stringify(meta.tags) : null,
       Object.keys(meta.metadata).length ? JSON.stringify(meta.metadata) : null, meta.stream, m.dsn ? JSON.stringify(m.dsn) : null,
       t.requireTls ? 1 : 0, t.smtpUtf8 ? 1 : 0, t.tlsOptional ? 1 : 0, m.subject ?? null);
-  const insert = sql(db, `INSERT INTO recipient (message_id, address, domain, state, next_attempt_at, updated_at, stream, account, received_at)
-                          VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)`);
   const dueAt = m.notBefore ?? m.receivedAt;
-  for (const rcpt of m.recipients) insert.run(m.id, rcpt, domainOf(rcpt), dueAt, now, meta.stream, meta.account, m.receivedAt);
+  for (const part of chunksOf(m.recipients)) { // one statement for up to 16 recipients; ids in order, the triggers per row
+    const args: unknown[] = [];
+    for (const rcpt of part) args.push(m.id, rcpt, domainOf(rcpt), dueAt, now, meta.stream, meta.account, m.receivedAt);
+    INSERT_RECIPIENTS.stmt(db, part.length).run(args);
+  }
   if (hasEvents(m)) writeAccepted(db, m.id, m.recipients, meta, now);
   if (body) sql(db, 'INSERT INTO message_body (message_id, data) VALUES (?, ?)').run(m.id, body);
   else fx.syncSpool = true; // the body file's directory entry must be durable before this commit
@@ -78,12 +84,26 @@ function suppressAtAcceptance(db: Db, fx: Effects, m: NewMessage, meta: MessageM
   completeIfFinal(db, fx, m.id, now);
 }
 
+/**
+ * recordResults' statements for the k recipients of one run (same outcome, ids ascending): the state
+ * update and the attempt rows, one statement each per run instead of one per recipient. Each
+ * recipient is sought by id (`+message_id`, `+state`: with a list of ids SQLite otherwise reads
+ * every recipient of the message by recipient_message, or seeks each in recipient_state and then
+ * the table; query-plans.test.ts).
+ */
+export const SET_RESULTS = new MultiRow(`UPDATE recipient SET state = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL,
+    lease_until = NULL, last_response = ?, updated_at = ?
+  WHERE +message_id = ? AND +state = 'delivering' AND (? IS NULL OR lease_owner = ?) AND id IN (`, '?', ') RETURNING id, address, attempts');
+export const INSERT_ATTEMPTS = new MultiRow(`INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls, source, remote_ip, duration_ms)
+  SELECT message_id, id, ?, ?, ?, ?, ?, ?, ?, ? FROM recipient WHERE +message_id = ? AND id IN (`, '?', ') ORDER BY id');
+
+/** `runs`: the outcomes as outcome-runs.ts packs them (SqliteQueueStore.recordResults). */
 export function recordResults(
-  db: Db, fx: Effects, messageId: string, outcomes: RecipientOutcome[], generated: GeneratedMessage[] = [],
+  db: Db, fx: Effects, messageId: string, runs: OutcomeRun[], generated: GeneratedMessage[] = [],
   opts: { delayNotified?: boolean; owner?: string } = {}, now: number, bodies: (Uint8Array | null)[] = [],
 ): void {
-  const msg = sql(db, 'SELECT account, tags, metadata, stream, route, is_bounce FROM queued_message WHERE id = ?').get(messageId) as
-    Pick<MessageRow, 'account' | 'tags' | 'metadata' | 'stream' | 'route' | 'is_bounce'> | undefined;
+  const msg = sql(db, 'SELECT account, tags, metadata, stream, route, is_bounce, mail_from FROM queued_message WHERE id = ?').get(messageId) as
+    Pick<MessageRow, 'account' | 'tags' | 'metadata' | 'stream' | 'route' | 'is_bounce' | 'mail_from'> | undefined;
   if (!msg) {
     // Deleted meanwhile: a no-op. Body files written for DSNs that will never be stored go too.
     const unknown = generated.map((g) => g.message.id)
@@ -91,33 +111,39 @@ export function recordResults(
     fx.unlink.push(...unknown);
     return;
   }
-  const update = sql(db, `UPDATE recipient SET state = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL,
-                            lease_until = NULL, last_response = ?, updated_at = ?
-                          WHERE id = ? AND message_id = ? AND state = 'delivering' AND (? IS NULL OR lease_owner = ?)
-                          RETURNING address, attempts`);
-  const history = sql(db, `INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls, source, remote_ip, duration_ms)
-                           SELECT message_id, id, ?, ?, ?, ?, ?, ?, ?, ? FROM recipient WHERE id = ? AND message_id = ?`);
   const owner = opts.owner ?? null;
   let updated = 0;
   const meta = toMeta(msg);
   const events: NewEvent[] = [];
   const base = messageData(meta);
   const withEvents = hasEvents({ route: msg.route, isBounce: msg.is_bounce === 1 });
-  for (const o of outcomes) {
-    const next = o.status === 'deferred' ? o.nextAttemptAt : null;
-    const row = update.get(o.status, next, o.response, now, o.rcptId, messageId, owner, owner) as { address: string; attempts: number } | undefined;
-    history.run(now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.source ?? null, o.remoteIp ?? null, o.durationMs ?? null, o.rcptId, messageId);
-    if (!row) continue;
-    updated++;
-    if (withEvents) events.push({ at: now, account: meta.account, messageId, recipient: row.address, ...outcomeEvent(o, row.attempts, base) });
+  for (const run of runs) {
+    const o = run[0], ids = run[1];
+    const rows = SET_RESULTS.stmt(db, ids.length).all(o.status, nextOf(o), o.response, now, messageId, owner, owner, ...ids) as
+      { id: number; address: string; attempts: number }[];
+    // The attempt is kept in the history whether or not the recipient was still ours (header).
+    INSERT_ATTEMPTS.stmt(db, ids.length).run(now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.source ?? null,
+      o.remoteIp ?? null, o.durationMs ?? null, messageId, ...ids);
+    if (rows.length === 0) continue;
+    updated += rows.length;
+    if (!withEvents) continue;
+    const byId = ids.length === 1 ? null : new Map(rows.map((r) => [r.id, r]));
+    let data: { type: string; data: Record<string, unknown> } | null = null;
+    let dataAttempts = -1;
+    for (const id of ids) { // in the outcomes' order, one data object per attempt count (serialized once: writeEvents)
+      const row = byId ? byId.get(id) : rows[0];
+      if (!row) continue;
+      if (data === null || row.attempts !== dataAttempts) { data = outcomeEvent(o, row.attempts, base); dataAttempts = row.attempts; }
+      events.push({ at: now, account: meta.account, messageId, recipient: row.address, ...data });
+    }
   }
-  if (updated === 0 && outcomes.length > 0) {
+  if (updated === 0 && runs.length > 0) {
     // Our lease was lost (reclaimed, released or held meanwhile): the new owner reports; a DSN
     // from us would be a duplicate. Drop it (and its body file, if it has one).
     fx.unlink.push(...generated.filter((_, i) => !bodies[i]).map((g) => g.message.id));
     return;
   }
-  writeEvents(db, meta.account, events);
+  writeEvents(db, meta.account, events, { messageId, mailFrom: msg.mail_from });
   if (opts.delayNotified) sql(db, 'UPDATE queued_message SET delay_notified = 1 WHERE id = ?').run(messageId);
   generated.forEach((g, i) => put(db, fx, generatedMessage(g.message, meta), now, bodies[i] ?? null));
   completeIfFinal(db, fx, messageId, now);
@@ -126,9 +152,9 @@ export function recordResults(
 
 /** Stamps completed_at once every recipient is final; an inline body goes with it, a body file after the commit. */
 function completeIfFinal(db: Db, fx: Effects, messageId: string, now: number): void {
-  const open = sql(db, `SELECT COUNT(*) AS n FROM recipient WHERE message_id = ? AND ${NOT_FINAL}`).get(messageId) as { n: number };
-  if (open.n > 0) return;
-  const r = sql(db, 'UPDATE queued_message SET completed_at = ? WHERE id = ? AND completed_at IS NULL').run(now, messageId);
+  // One statement: the stamp only when no recipient is open (the first open one found ends the probe).
+  const r = sql(db, `UPDATE queued_message SET completed_at = ? WHERE id = ? AND completed_at IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM recipient WHERE message_id = ? AND ${NOT_FINAL})`).run(now, messageId, messageId);
   if (r.changes > 0 && !deleteInlineBody(db, messageId)) fx.unlink.push(messageId);
 }
 
