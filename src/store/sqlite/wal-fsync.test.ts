@@ -161,3 +161,62 @@ test('sqlite worker: a failed WAL fsync after COMMIT ends the thread; no request
   const jobs = await store.claimDue({ now: Date.now(), limit: 10, leaseMs: 60_000, owner: 'n2' });
   assert.ok(jobs.some((j) => j.messageId === ids[0]), 'the first message is due again after the restart');
 });
+
+// The pipelined fsync (worker.ts, "Durability"): a batch committed while the previous one's WAL
+// fsync is in flight, its answer held until an fsync covering it returns; a read in the window
+// sees the first commit and is answered only once that is durable. Run in a child process whose
+// fsyncs the slow-fs library delays by 400 ms.
+const PIPELINE_CHILD = (storeUrl: string, logUrl: string, sqliteUrl: string) => `
+import fs from 'node:fs';
+import path from 'node:path';
+const { SqliteQueueStore } = await import(${JSON.stringify(storeUrl)});
+const { createLogger } = await import(${JSON.stringify(logUrl)});
+const { default: Database } = await import(${JSON.stringify(sqliteUrl)});
+const [dataDir, w, a, b] = process.argv.slice(2);
+const store = new SqliteQueueStore({ dataDir, logger: createLogger('silent') });
+await store.open();
+const message = (id) => ({ id, mailFrom: 'a@example.org', recipients: ['b@example.com'], size: 4, receivedAt: 1,
+  origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay' });
+const put = async (id) => { const wr = store.createBody(id); await wr.write(Buffer.from('body')); await wr.finish(); await store.put(message(id)); };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+await put(w);
+fs.writeFileSync(process.env.SLOWFS_CTL, '400 0\\n');
+const t0 = Date.now();
+const order = [];
+const pA = put(a).then(() => order.push({ what: 'A', ms: Date.now() - t0 }));
+await sleep(150); // A committed, its fsync in flight
+const pB = put(b).then(() => order.push({ what: 'B', ms: Date.now() - t0 }));
+const pC = store.counts().then((c) => order.push({ what: 'counts', ms: Date.now() - t0, queued: c.queued }));
+await sleep(150); // B's batch committed while A's fsync is still in flight
+const other = new Database(path.join(dataDir, 'queue.db'), { fileMustExist: true });
+const visibleB = other.prepare('SELECT COUNT(*) AS n FROM queued_message WHERE id = ?').get(b).n;
+other.close();
+const answeredA = order.some((o) => o.what === 'A');
+await Promise.all([pA, pB, pC]);
+fs.writeFileSync(process.env.SLOWFS_CTL, '0 0\\n');
+await store.close();
+console.log(JSON.stringify({ order, visibleB, answeredA }));
+`;
+
+test('sqlite worker: the next batch commits while the WAL fsync is in flight; answers and reads wait for the fsync that covers them', { skip, timeout: 60_000 }, async (t) => {
+  const disk = await SlowFs.create((await toolPath(TOOLS.gcc))!);
+  t.after(() => disk.cleanup());
+  const dataDir = path.join(disk.dir, 'data');
+  const script = PIPELINE_CHILD(new URL('./sqlite-store.js', import.meta.url).href, new URL('../../events/log.js', import.meta.url).href,
+    import.meta.resolve('better-sqlite3'));
+  const ids = [newQueueId(), newQueueId(), newQueueId()];
+  const file = path.join(path.dirname(disk.dir), 'child.mjs');
+  await fs.writeFile(file, script);
+  const child = spawn(process.execPath, [file, dataDir, ...ids], { env: { ...process.env, ...disk.env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+  const [code] = await new Promise<[number | null]>((resolve) => child.once('exit', (c) => resolve([c])));
+  assert.equal(code, 0, stdout);
+  const r = JSON.parse(stdout.trim().split('\n').pop()!) as { order: { what: string; ms: number; queued?: number }[]; visibleB: number; answeredA: boolean };
+  assert.ok((await disk.delayedCalls()).some((c) => c.pid === child.pid && c.call.startsWith('f')), 'the fsyncs really were slow in the child');
+  assert.equal(r.answeredA, false, 'A is not answered while its fsync is in flight');
+  assert.equal(r.visibleB, 1, 'B was committed meanwhile: the thread did not wait for the fsync');
+  assert.deepEqual(r.order.map((o) => o.what), ['A', 'counts', 'B'], 'the read is answered with A, B after its own fsync');
+  assert.equal(r.order[1]!.queued, 2, 'the read saw A (and the first message), not B');
+  assert.ok(r.order[2]!.ms >= r.order[0]!.ms + 300, `B waited for an fsync that began after its commit: ${JSON.stringify(r.order)}`);
+});
