@@ -13,7 +13,7 @@ declare -A F=(
   [S8Gd]="--max-semi-space-size=8"
   [min2]="--min-semi-space-size=2 --max-semi-space-size=2 --heap-growing-percent=30"
 )
-order=(C S8G30 S2Gd S4G30 S8Gd S4Gd min2)
+order=(${ORDER:-C S8G30 S2Gd S4G30 S8Gd S4Gd min2})  # ORDER="C min2 …": a subset
 echo "store $store; load $(cat /proc/loadavg); $(date -u +%T)" >> $out
 port=46400
 for r in $(seq 1 $rounds); do
