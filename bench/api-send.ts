@@ -14,6 +14,8 @@
 // PL_BENCH_API_HOST=ADDR PL_BENCH_API_PORT=FIRST: the relays listen there (FIRST, FIRST+1, ...), not on any free port.
 //   npx tsc -p bench/tsconfig.json && node dist/bench/api-send.js [--store sqlite|postgres|both]
 //     [--clients 1,20,50] [--messages 1000] [--runs 3] [--before DIR] [--server-flags="--cpu-prof ..."] [--warmup 100]
+// The relay runs with its build's launcher flags (bin/postlane.js's shebang: what `postlane start` and the
+// systemd unit run with); --server-flags="…" replaces them (--server-flags= : none, Node's defaults).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,7 +27,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: opt } = parseArgs({ options: {
   store: { type: 'string', default: 'sqlite' }, clients: { type: 'string', default: '1,20,50' },
   messages: { type: 'string', default: '1000' }, runs: { type: 'string', default: '3' },
-  before: { type: 'string' }, 'server-flags': { type: 'string', default: '' }, warmup: { type: 'string', default: '100' },
+  before: { type: 'string' }, 'server-flags': { type: 'string' }, warmup: { type: 'string', default: '100' },
 } });
 const stores = opt.store === 'both' ? ['sqlite', 'postgres'] : [opt.store!];
 const clients = opt.clients!.split(',').map(Number);
@@ -33,7 +35,19 @@ const MESSAGES = Number(opt.messages);
 const RUNS = Number(opt.runs);
 const WARMUP = Number(opt.warmup); // --warmup 0: the run starts on a relay that has answered nothing (its first second, as after a start)
 const builds: [string, string][] = [['after', path.join(here, '..')], ...(opt.before ? [['before', path.resolve(opt.before)] as [string, string]] : [])];
-const serverFlags = opt['server-flags']!.split(' ').filter(Boolean);
+// The relay runs with the V8 flags an operator's relay gets: those of the build's own launcher
+// (the `#!/usr/bin/env -S node …` line of bin/postlane.js next to its dist/), read at each start
+// so they cannot drift from it. --server-flags="…" replaces them for every build (--server-flags=
+// with nothing: Node's defaults).
+function launcherFlags(distRoot: string): string[] {
+  const launcher = path.join(distRoot, '..', 'bin', 'postlane.js');
+  const first = readFileSync(launcher, 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\S*env -S node((?:\s+--\S+)*)\s*$/.exec(first);
+  if (!m) throw new Error(`${launcher}: its first line is not '#!/usr/bin/env -S node [--flag ...]': ${first}`);
+  return m[1]!.split(/\s+/).filter(Boolean);
+}
+const serverFlagsFor = (distRoot: string): string[] =>
+  opt['server-flags'] !== undefined ? opt['server-flags'].split(' ').filter(Boolean) : launcherFlags(distRoot);
 
 interface Result { rate: number; p50: number; p99: number; p99Steady?: number | null; p99First?: number | null; clientCpuMsPerMsg?: number; cpuMsPerMsg: number; mainCpuMsPerMsg: number; loopMsPerMsg: number; eldP99Ms?: number; eldMaxMs?: number; vcswPerMsg?: number; ivcswPerMsg?: number }
 
@@ -65,7 +79,7 @@ let runNo = 0;
 
 async function run(root: string, store: string, concurrency: number): Promise<Result> {
   const env = firstPort ? { ...process.env, PL_BENCH_API_PORT: String(firstPort + (runNo++ % 100)) } : process.env;
-  const server = spawn(process.execPath, [...serverFlags, path.join(here, 'api-server.js'), path.join(root), store], { stdio: ['pipe', 'pipe', 'inherit'], env });
+  const server = spawn(process.execPath, [...serverFlagsFor(root), path.join(here, 'api-server.js'), path.join(root), store], { stdio: ['pipe', 'pipe', 'inherit'], env });
   const next = lines(server);
   const { host, port, token } = JSON.parse(await next());
   const url = `http://${host ?? '127.0.0.1'}:${port}/v1/messages`;
@@ -85,7 +99,7 @@ async function run(root: string, store: string, concurrency: number): Promise<Re
 
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const median = (rs: Result[]) => [...rs].sort((a, b) => a.rate - b.rate)[Math.floor(rs.length / 2)]!;
-console.log(`${MESSAGES} messages per run, median of ${RUNS}; builds: ${builds.map(([n, r]) => `${n}=${r}`).join(', ')}; load ${loadavg()}`);
+console.log(`${MESSAGES} messages per run, median of ${RUNS}; builds: ${builds.map(([n, r]) => `${n}=${r} (relay flags: '${serverFlagsFor(r).join(' ')}')`).join(', ')}; load ${loadavg()}`);
 for (const store of stores) {
   for (const c of clients) {
     const results = new Map<string, Result[]>(builds.map(([n]) => [n, []]));
