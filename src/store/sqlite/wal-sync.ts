@@ -23,23 +23,6 @@ export class WalSync {
     fs.fsyncSync(this.#fd);
   }
 
-  /**
-   * The same, on libuv's thread pool: `done` gets the fsync's error or null. At most one at a time
-   * (the caller's rule: GroupCommitter starts the next only when this one has returned), so the
-   * descriptor is never closed or replaced under a sync in flight.
-   */
-  syncAsync(done: (err: NodeJS.ErrnoException | null) => void): void {
-    let fd: number;
-    try {
-      if (this.#fd !== null && fs.fstatSync(this.#fd).nlink === 0) this.close();
-      fd = this.#fd ??= fs.openSync(this.walPath, 'r');
-    } catch (err) {
-      queueMicrotask(() => done(err as NodeJS.ErrnoException));
-      return;
-    }
-    fs.fsync(fd, done);
-  }
-
   close(): void {
     if (this.#fd === null) return;
     const fd = this.#fd;

@@ -14,29 +14,16 @@
 // the relay releases at every start (main.ts, releaseLeases(null)); a later fsync, of the next
 // commit that needs one or of a checkpoint, covers its frames too, since the WAL is appended in
 // order and recovery keeps a prefix of whole commits. So a power loss can take back the claims
-// since the last fsync and nothing else.
-//
-// The fsync is pipelined: it runs on libuv's thread pool (one at a time), and while it is in
-// flight this thread goes on reading requests, running the next batch's statements and committing
-// it (fsync was a quarter of this thread's time on workload (i): bench/README.md, fifteenth
-// session). What makes that safe is that **nothing leaves this thread before every commit it may
-// have read from is durable**: a batch's answers (and the unlinks of its finished bodies) are
-// held until the fsync that covers its commit returns; a commit made while an fsync is in flight
-// waits for the next one, started when that returns (an fsync covers what was written before it
-// began); and every other answer produced meanwhile (a claim-only batch, a read from the reader
-// connection) waits with the latest commit before it (GroupCommitter.emit). So a delivery, an
-// acknowledgement or an API answer never rests on a commit a power loss could take back; a crash
-// can take back commits nobody was told of, whose requests then fail or are never answered (the
-// relay exits: the client's 250 never came, as when the crash comes before COMMIT). Failures are
-// answered at once: they reveal no row. (Another process, the CLI, can read a commit in the
-// fsync's window, well under a millisecond; it acknowledges nothing on it.) SQLite syncs the WAL
-// before each checkpoint and the database file after it also under NORMAL, and FULL saved only the
-// per-commit fsync that claims do not need (bench/README.md, tenth and eleventh sessions).
+// since the last fsync and nothing else. Nothing is visible to a delivery or another request of
+// this process before it is durable: the fsync runs synchronously here, after COMMIT and before
+// the next request is read. (Another process, the CLI, can read a commit in the fsync's window,
+// well under a millisecond; it acknowledges nothing on it.) SQLite syncs the WAL before each
+// checkpoint and the database file after it also under NORMAL, and FULL saved only the per-commit
+// fsync that claims do not need (bench/README.md, tenth and eleventh sessions).
 //
 // Fail-stop. If that fsync fails (EIO; ENOSPC or EDQUOT on some filesystems), the commit is
 // visible but may never reach the disk (Linux can drop the dirty pages and report the error only
-// once), so nothing more may be built on this connection: the thread answers none of the batch
-// (nor anything held behind it),
+// once), so nothing more may be built on this connection: the thread answers none of the batch,
 // posts a WorkerFatal and exits. The main thread fails every pending and later request
 // (worker-client.ts), and the relay exits (main.ts), so that its restart recovers the queue from
 // what is on disk. A commit that SQLite itself could not write (SQLITE_FULL, SQLITE_IOERR) is
@@ -81,11 +68,6 @@ class GroupCommitter {
   /** The failure that made SQLite roll the open batch back, if it did. */
   #abortedBy: unknown = null;
   #changesAtBegin = 0;
-  /** What waits for the WAL fsync in flight (answers, unlinks); null: no fsync in flight. */
-  #syncing: (() => void)[] | null = null;
-  /** What waits for a commit made while that fsync was in flight: the next fsync, started when it returns. */
-  #nextSync: (() => void)[] | null = null;
-  #onSynced: (() => void)[] = [];
   readonly #totalChanges: () => number;
   /**
    * Runs a request in a savepoint of the open batch. Made once: better-sqlite3's transaction()
@@ -135,51 +117,12 @@ class GroupCommitter {
     }
     // Changed rows, and not only claims: fsynced before any answer leaves (header, "Durability").
     const wrote = this.#totalChanges() > this.#changesAtBegin && !batch.every((p) => p.op === 'claimDue');
-    const answer = () => {
-      for (const p of batch) this.send({ id: p.id, ok: true, result: p.result, wrote });
-      const unlink = batch.flatMap((p) => p.fx.unlink);
-      if (unlink.length > 0) void removeBodies(this.spoolDir, unlink); // a crash before it ran: the orphan sweep
-    };
-    if (!wrote) return this.emit(answer); // a claim-only commit: after the commits it may have read from
-    if (this.#syncing === null) {
-      this.#syncing = [answer];
-      this.#startSync();
-    } else {
-      (this.#nextSync ??= []).push(answer); // the fsync in flight may not cover this commit: the next one does
+    if (wrote) {
+      try { this.wal.sync(); } catch (err) { this.failStop(err); }
     }
-  }
-
-  /**
-   * Runs `action` (answers, unlinks) now, or once every commit made so far is durable: whatever it
-   * sends may have been read from them (header, "Durability").
-   */
-  emit(action: () => void): void {
-    if (this.#nextSync !== null) this.#nextSync.push(action);
-    else if (this.#syncing !== null) this.#syncing.push(action);
-    else action();
-  }
-
-  /** Runs `f` once no commit waits for its fsync (close). */
-  whenSynced(f: () => void): void {
-    if (this.#syncing === null) f();
-    else this.#onSynced.push(f);
-  }
-
-  /** fsyncs the WAL on libuv's pool for the commits #syncing's actions wait for; the next batch runs meanwhile. */
-  #startSync(): void {
-    this.wal.syncAsync((err) => {
-      if (err) this.failStop(err);
-      const done = this.#syncing!;
-      this.#syncing = this.#nextSync;
-      this.#nextSync = null;
-      if (this.#syncing !== null) this.#startSync(); // commits made during that fsync: one more covers them all
-      for (const action of done) action();
-      if (this.#syncing === null && this.#onSynced.length > 0) {
-        const waiters = this.#onSynced;
-        this.#onSynced = [];
-        for (const f of waiters) f();
-      }
-    });
+    for (const p of batch) this.send({ id: p.id, ok: true, result: p.result, wrote });
+    const unlink = batch.flatMap((p) => p.fx.unlink);
+    if (unlink.length > 0) void removeBodies(this.spoolDir, unlink); // a crash before it ran: the orphan sweep
   }
 
   /** Opens the batch transaction if needed; false (request answered) when that is impossible. */
@@ -266,20 +209,16 @@ function main(): void {
     if (req.op === 'close') {
       closed = true;
       committer.commit();
-      committer.whenSynced(() => {
-        conns.reader.close();
-        conns.writer.close(); // the last connection: SQLite checkpoints, syncing the WAL and the database
-        wal.close();
-        send({ id: req.id, ok: true, result: null });
-        port.close();
-      });
-      return;
+      conns.reader.close();
+      conns.writer.close(); // the last connection: SQLite checkpoints, syncing the WAL and the database
+      wal.close();
+      send({ id: req.id, ok: true, result: null });
+      return port.close();
     }
     if (isReadOp(req.op)) {
       try {
         const result = READ_HANDLERS[req.op](conns.reader, ...(req.args as never[]));
-        // It may have read a commit whose fsync is in flight: answered once that is durable.
-        committer.emit(() => send({ id: req.id, ok: true, result }, req.op === 'bodySource' ? ownBuffers((result as BodySource).body) : []));
+        send({ id: req.id, ok: true, result }, req.op === 'bodySource' ? ownBuffers((result as BodySource).body) : []);
       } catch (err) { send(failure(req.id, err, 'internal')); }
       return;
     }
