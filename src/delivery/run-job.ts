@@ -22,6 +22,7 @@ import { classifyError, describeVerdict, flattenReply, type Verdict } from './cl
 import type { SessionTarget } from './connection-pool.js';
 import type { LocalDelivery } from './local.js';
 import { recordWithRetry } from './record-retry.js';
+import { jobParts } from './job-parts.js';
 import { canReach, type Egress, type EgressSource } from './egress.js';
 import type { RouteHost, Router } from './route.js';
 import type { TlsResult } from './tls-policy.js';
@@ -130,7 +131,7 @@ export class JobRunner {
   async #giveBack(job: DeliveryJob, err: unknown, signal: AbortSignal): Promise<true> {
     this.o.logger.warn({ event: 'delivery.unclaimed', id: job.messageId, domain: job.domain, reason: (err as Error).message },
       'queue unavailable: could not read the message; giving the job back without counting an attempt');
-    await recordWithRetry(() => this.o.store.unclaimJobs(this.o.nodeId, [{ messageId: job.messageId, domain: job.domain }]).then(() => undefined),
+    await recordWithRetry(() => this.o.store.unclaimJobs(this.o.nodeId, jobParts(job)).then(() => undefined),
       { clock: this.o.clock, logger: this.o.logger, id: job.messageId, leaseUntil: job.leaseUntil, held: this.#held, signal });
     return true; // due again as before
   }
@@ -144,7 +145,7 @@ export class JobRunner {
     const choice = await this.o.egress.pick(job);
     if ('source' in choice) return choice.source;
     const { until, reason } = choice.wait;
-    await this.o.store.postponeJobs(this.o.nodeId, [{ messageId: job.messageId, domain: job.domain }], until, this.o.clock.now());
+    await this.o.store.postponeJobs(this.o.nodeId, jobParts(job), until, this.o.clock.now());
     this.o.logger.info({ event: 'delivery.source_wait', id: job.messageId, domain: job.domain, until, reason }, 'no egress source may take the message now; it waits (no attempt counted)');
     return 'postponed';
   }

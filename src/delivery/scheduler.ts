@@ -47,6 +47,7 @@ import { MtaStsResolver, type MtaStsDns } from './mta-sts.js';
 import { createResolver, type MxResolver } from './resolver.js';
 import { Router } from './route.js';
 import { JobRunner, type OutcomeObserver } from './run-job.js';
+import { joinByMessage, jobParts } from './job-parts.js';
 import { ProviderDirectory } from './provider-directory.js';
 import { providerOf } from './providers.js';
 import { Shaper, type ThrottleView } from './shaper.js';
@@ -113,6 +114,8 @@ export class DeliveryScheduler {
   readonly #providers: ProviderDirectory;
   /** Shaping applies (shaping.enabled, and no smarthost: everything goes to one host then). */
   readonly #shaping: boolean;
+  /** A smarthost takes every relay job: a message's jobs claimed together leave as one (job-parts.ts). */
+  readonly #joinJobs: boolean;
   /** The shaped provider and destination of each job admitted here (fixed for the job's life). */
   readonly #shapedOf = new WeakMap<DeliveryJob, { provider: string; source: string; destination: string }>();
   /** Destination → until when the shaper holds it back (its domains are not claimed meanwhile). */
@@ -150,6 +153,7 @@ export class DeliveryScheduler {
     });
     this.#providers = new ProviderDirectory(resolver, clock, opts.config.shaping.mx);
     this.#shaping = opts.config.shaping.enabled && !opts.config.delivery.smarthost;
+    this.#joinJobs = !!opts.config.delivery.smarthost;
     this.#pool = new ConnectionPool({
       config: opts.config, clock, ca: readCaFile(opts.config.delivery.tlsCaFile, 'delivery.tlsCaFile'),
       onSessionClosed: (destination) => this.#releaseIdleSlots(destination),
@@ -207,7 +211,7 @@ export class DeliveryScheduler {
       this.#abort.abort();
       await settlesWithin([...this.#running], ABORT_GRACE_MS);
     }
-    for (const j of this.#waiting) this.#mine.delete(jobKey(j));
+    for (const j of this.#waiting) this.#forget(j);
     this.#waiting = [];
     this.#pool.closeAll();
     await this.#pool.drain(ABORT_GRACE_MS); // our connections are closed before our slots are freed
@@ -273,7 +277,9 @@ export class DeliveryScheduler {
         await this.#providers.learn(jobs.filter((j) => j.route === 'relay').map((j) => j.domain));
         if (this.#state !== 'running') return true; // stopped while looking MX hosts up: released by stop()
       }
-      const admitted = jobs.filter((job) => this.#admit(job)).length;
+      const fresh = jobs.filter((job) => this.#notRunning(job));
+      for (const job of this.#joinJobs ? joinByMessage(fresh) : fresh) this.#admit(job);
+      const admitted = fresh.length;
       await this.#acquireForWaiting();
       await this.#giveBackThrottled();
       // Copies of our own running jobs do not count: claiming on at once would return them again
@@ -370,8 +376,8 @@ export class DeliveryScheduler {
     for (const t of batch) byUntil.set(t.until, [...(byUntil.get(t.until) ?? []), t.job]);
     for (const [until, jobs] of byUntil) {
       try {
-        await this.#o.store.unclaimJobs(this.#o.nodeId, jobs.map((j) => ({ messageId: j.messageId, domain: j.domain })), until);
-        for (const j of jobs) this.#mine.delete(jobKey(j));
+        await this.#o.store.unclaimJobs(this.#o.nodeId, jobs.flatMap(jobParts), until);
+        for (const j of jobs) this.#forget(j);
       } catch (err) {
         this.#waiting.push(...jobs); // still leased to us: the next round tries again
         this.#o.logger.warn({ event: 'delivery.unclaim_failed', count: jobs.length, reason: (err as Error)?.message }, 'could not give back throttled jobs; keeping them for the next round');
@@ -405,21 +411,27 @@ export class DeliveryScheduler {
   /** Throttle state per shaped provider and egress source on this node (queue views, API). */
   throttles(): ThrottleView[] { return this.#shaper.views(); }
 
-  /** Runs or queues a claimed job; false for a copy of one already ours (not started twice). */
-  #admit(job: DeliveryJob): boolean {
+  /** False for a claimed copy of a job already ours (not started twice). */
+  #notRunning(job: DeliveryJob): boolean {
     // Ours already: its lease ran out while it runs (a claim or a result committed late on a slow
     // disk, a long attempt) and the store handed it out again. The running one records the outcome
     // (the lease still names this node); starting it again would deliver it twice.
-    const key = jobKey(job);
-    if (this.#mine.has(key)) {
-      this.#o.logger.warn({ event: 'delivery.lease_overrun', id: job.messageId, domain: job.domain },
-        'a job still running here was claimed again (its lease expired); not started twice');
-      return false;
-    }
-    this.#mine.add(key);
+    if (!this.#mine.has(jobKey(job))) return true;
+    this.#o.logger.warn({ event: 'delivery.lease_overrun', id: job.messageId, domain: job.domain },
+      'a job still running here was claimed again (its lease expired); not started twice');
+    return false;
+  }
+
+  /** Runs or queues a claimed job (one checked by #notRunning, or several such joined). */
+  #admit(job: DeliveryJob): void {
+    for (const p of jobParts(job)) this.#mine.add(jobKey(p));
     if (this.#hasSlot(job)) this.#startOrHold(job);
     else this.#waiting.push(job);
-    return true;
+  }
+
+  /** The job (each of its parts) is no longer running or waiting here. */
+  #forget(job: DeliveryJob): void {
+    for (const p of jobParts(job)) this.#mine.delete(jobKey(p));
   }
 
   /**
@@ -440,13 +452,13 @@ export class DeliveryScheduler {
     const stranded = this.#waiting.filter((j) => j.route === 'relay' && !this.#perDomain.has(this.#destinationOf(j)) && this.#slots.held(this.#destinationOf(j)) === 0);
     if (stranded.length === 0 || this.#state !== 'running') return;
     this.#waiting = this.#waiting.filter((j) => !stranded.includes(j));
-    for (const j of stranded) this.#mine.delete(jobKey(j));
+    for (const j of stranded) this.#forget(j);
     this.#drainedExcept = null; // they are due again: a slot freed here may take them
-    await this.#o.store.unclaimJobs(this.#o.nodeId, stranded.map((j) => ({ messageId: j.messageId, domain: j.domain }))).catch((err: unknown) => {
+    await this.#o.store.unclaimJobs(this.#o.nodeId, stranded.flatMap(jobParts)).catch((err: unknown) => {
       // Still leased to us: keep them for the next round (e.g. once the store is back) rather than
       // leave them unclaimable until their lease expires.
       this.#waiting.push(...stranded);
-      for (const j of stranded) this.#mine.add(jobKey(j));
+      for (const j of stranded) for (const p of jobParts(j)) this.#mine.add(jobKey(p));
       this.#o.logger.warn({ event: 'delivery.unclaim_failed', count: stranded.length, reason: (err as Error)?.message }, 'could not give back jobs; keeping them for the next round');
     });
   }
@@ -463,7 +475,7 @@ export class DeliveryScheduler {
     let queued = false;
     const run: Promise<void> = this.#runJob(job).then((q) => { queued = q; }).finally(() => {
       this.#running.delete(run);
-      this.#mine.delete(jobKey(job));
+      this.#forget(job);
       const left = (this.#perDomain.get(dest) ?? 1) - 1;
       if (left > 0) this.#perDomain.set(dest, left); else this.#perDomain.delete(dest);
       this.#startWaiting();
@@ -483,7 +495,8 @@ export class DeliveryScheduler {
    * claim five round trips and a nextDueAt (bench/README.md "Several nodes").
    */
   #mayFreeDueWork(job: DeliveryJob): boolean {
-    return this.#drainedExcept === null || this.#drainedExcept.has(job.domain);
+    const drained = this.#drainedExcept;
+    return drained === null || drained.has(job.domain) || (job.alsoDomains?.some((d) => drained.has(d)) ?? false);
   }
 
   /** Start claimed jobs that were waiting for a slot, oldest first. */

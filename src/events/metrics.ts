@@ -108,11 +108,15 @@ export class Metrics {
    * carries its message's account (read by the claim with the message row).
    * `durationMs`: how long the attempt took.
    */
-  observeDeliveries(job: Pick<DeliveryJob, 'domain' | 'receivedAt' | 'account'>, outcomes: readonly Pick<RecipientOutcome, 'status'>[], durationMs?: number): void {
+  observeDeliveries(job: Pick<DeliveryJob, 'domain' | 'receivedAt' | 'account'> & Partial<Pick<DeliveryJob, 'alsoDomains' | 'recipients'>>,
+    outcomes: readonly (Pick<RecipientOutcome, 'status'> & Partial<Pick<RecipientOutcome, 'rcptId'>>)[], durationMs?: number): void {
     const domain = this.#domainLabel(job.domain);
+    // A job joining several domains (job-parts.ts): each outcome under its own recipient's domain.
+    const joined = job.alsoDomains && job.recipients ? new Map(job.recipients.map((r) => [r.id, r.domain ?? job.domain])) : null;
     const now = this.#o.clock.now();
     for (const o of outcomes) {
-      this.#deliveries.inc({ account: job.account, domain, outcome: o.status });
+      const own = joined && o.rcptId !== undefined ? joined.get(o.rcptId) : undefined;
+      this.#deliveries.inc({ account: job.account, domain: own === undefined ? domain : this.#domainLabel(own), outcome: o.status });
       if (o.status !== 'deferred') this.#latency.observe({ outcome: o.status }, Math.max(0, now - job.receivedAt) / 1000);
     }
     if (durationMs !== undefined && outcomes.length > 0) this.#attemptDuration.observe({ outcome: outcomes[0]!.status }, durationMs / 1000);

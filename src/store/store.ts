@@ -94,7 +94,9 @@ export interface DeliveryJob {
    * `suppression`: the address is on the account's suppression list for this message's stream
    * (read with the claim): the recipient is not sent and ends 'suppressed'.
    */
-  recipients: { id: number; address: string; attempts: number; suppression?: Suppression; dsn?: RecipientDsn }[];
+  recipients: { id: number; address: string; attempts: number; suppression?: Suppression; dsn?: RecipientDsn;
+    /** Its domain, when the job joins several (`alsoDomains`); absent: the job's `domain`. */
+    domain?: string }[];
   /** The message's RET and ENVID (RFC 3461); absent: none given. Each recipient carries its NOTIFY/ORCPT. */
   dsn?: Pick<MessageDsn, 'ret' | 'envid'>;
   /** The message's stream (suppressions of scope 'broadcast' apply only to broadcast mail). */
@@ -109,6 +111,12 @@ export interface DeliveryJob {
   transport?: MessageTransport;
   /** Time these recipients spent held by circuit breakers (the longest of them): not counted towards delivery.maxQueueTime. */
   heldMs?: number;
+  /**
+   * The message's other recipient domains whose due recipients ride in this job, each leased by the
+   * same claim as `domain`: the scheduler joins a message's relay jobs when every one goes to the
+   * smarthost (delivery/job-parts.ts), so the message leaves in one transaction. Absent: `domain` only.
+   */
+  alsoDomains?: string[];
 }
 
 /**

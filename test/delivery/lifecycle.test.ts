@@ -52,6 +52,40 @@ describe('delivery lifecycle', () => {
     assert.ok(!JSON.stringify(f.logs).includes('s3cret'), 'the password is never logged');
   });
 
+  it('sends a message for several domains through the smarthost in one transaction; each recipient has its own result', async () => {
+    // 127.0.0.5: a smarthost that refuses one recipient (the others' domains do not matter to it)
+    const hub = await startReceiver({ host: '127.0.0.5', behaviour: { rcpt: (a: string) => (a === 'gone@b.test' ? { code: 550, message: '5.1.1 No such user here' } : null) } });
+    try {
+      f = await createFixture({ port: mx.port, dns, overrides: { 'delivery.smarthost': `127.0.0.5:${hub.port}` } });
+      f.scheduler.start();
+      const to = ['one@a.test', 'two@b.test', 'three@a.test', 'gone@b.test', 'four@c.test'];
+      const id = await enqueue(f, { from: 'alice@sender.test', to });
+      const m = await waitForStates(f, id, ['delivered', 'bounced']);
+      const sent = hub.messages.filter((x) => x.mailFrom === 'alice@sender.test');
+      assert.equal(sent.length, 1, 'one transaction for the three domains');
+      assert.deepEqual(sent[0]!.rcptTo, ['one@a.test', 'two@b.test', 'three@a.test', 'four@c.test'], 'every accepted RCPT, in the message\'s order');
+      assert.equal(hub.sessions, 1);
+      for (const r of m.recipients) {
+        assert.equal(r.attempts, 1, r.address);
+        assert.equal(r.state, r.address === 'gone@b.test' ? 'bounced' : 'delivered', r.address);
+      }
+      assert.match(m.recipients.find((r) => r.address === 'gone@b.test')!.lastResponse ?? '', /^550 5\.1\.1 /);
+      // One DSN, for the refused recipient only (it goes out through the smarthost too).
+      await hub.waitFor(2, 5000);
+      const dsns = hub.messages.filter((x) => x.mailFrom === '');
+      assert.equal(dsns.length, 1);
+      const report = dsns[0]!.body.toString();
+      assert.match(report, /Final-Recipient: rfc822; ?gone@b\.test/);
+      assert.doesNotMatch(report, /Final-Recipient: rfc822; ?(one|two|three|four)@/);
+      const delivered = f.logs.filter((l) => l.event === 'delivery.delivered' && l.id === id).map((l) => l.rcpt).sort();
+      assert.deepEqual(delivered, ['four@c.test', 'one@a.test', 'three@a.test', 'two@b.test'], 'each recipient logged once');
+    } finally {
+      await f?.close();
+      f = undefined;
+      await hub.close();
+    }
+  });
+
   it('defers (never bounces) when the smarthost refuses our credentials', async () => {
     f = await createFixture({ port: mx.port, dns, overrides: smarthost('wrong') });
     f.scheduler.start();
