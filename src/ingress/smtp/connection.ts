@@ -437,8 +437,8 @@ export class Connection {
     this.#out = [];
     socket.end(text);
     if (bye) {
-      if (socket.writableLength === 0) return void socket.destroy(); // gone now: nothing to linger for
-      socket.once('finish', () => socket.destroy());
+      if (socket.writableLength === 0) socket.destroy();
+      else socket.once('finish', () => socket.destroy());
       this.#lingerThenDestroy(LINGER_MS); // a client not reading our 221
       return;
     }
