@@ -154,7 +154,7 @@ export class InlineBodyWriter implements BodyWriter {
     this.#done = true;
     if (this.#file) return this.#file.finish();
     this.#endRun();
-    const body = Buffer.allocUnsafeSlow(this.#len); // every byte is written below: no zero-fill (calloc) of 100 KB first
+    const body = new Uint8Array(new ArrayBuffer(this.#len));
     let at = 0;
     for (const c of this.#chunks) { body.set(c, at); at += c.length; }
     this.#chunks = [];
