@@ -128,7 +128,7 @@ interface TextPart { typeLine: string; transferEncoding: string; body: Buffer[] 
 function textPart(subtype: 'plain' | 'html', content: string): TextPart {
   const transferEncoding = transferEncodingOf(content);
   const bytes = Buffer.from(content, 'utf8');
-  const quoted = transferEncoding === 'quoted-printable' ? encodeQuotedPrintableText(bytes) : null;
+  const quoted = transferEncoding === 'quoted-printable' ? encodeQuotedPrintableText(bytes, content) : null;
   const body = transferEncoding === '7bit' ? [bytes] : quoted ? [quoted]
     : encodeAll((transferEncoding === 'base64' ? new Base64Encoder() : new QpEncoder({ binary: false })) as unknown as Transform, bytes);
   return { typeLine: contentTypeLine(`text/${subtype}`, { charset: 'utf-8' }), transferEncoding, body };
