@@ -122,20 +122,24 @@ export function encodeQuotedPrintableText(bytes: Buffer, text?: string): Buffer 
     const held = `${bytes.toString('latin1', end, bytes.length - 1)}${bytes[bytes.length - 1] === 0x20 ? '=20' : '=09'}`;
     tail = Buffer.from(qpWrap(bytes.toString('latin1', lastLineStart, end) + held, 76), 'latin1');
   }
+  // The text up to the last line in one copy, then each line moved up to its place from the last
+  // back (copyWithin: no view object per line, as Buffer.copy of a range makes) with its break before it.
   const out = Buffer.allocUnsafe(lastLineStart + 3 * breaks.length + (tail ? tail.length : 0));
-  let at = 0;
-  let from = 0;
-  for (const b of breaks) {
-    at += bytes.copy(out, at, from, b);
-    at += SOFT_BREAK.copy(out, at);
-    from = b;
+  bytes.copy(out, 0, 0, lastLineStart);
+  let segEnd = lastLineStart;
+  for (let k = breaks.length - 1; k >= 0; k--) {
+    const b = breaks[k]!;
+    const shift = 3 * (k + 1);
+    out.copyWithin(b + shift, b, segEnd);
+    out[b + shift - 3] = 0x3d; // =
+    out[b + shift - 2] = 0x0d;
+    out[b + shift - 1] = 0x0a;
+    segEnd = b;
   }
-  at += bytes.copy(out, at, from, lastLineStart);
-  if (tail) tail.copy(out, at);
+  if (tail) tail.copy(out, lastLineStart + 3 * breaks.length);
   return out;
 }
 
-const SOFT_BREAK = Buffer.from('=\r\n', 'latin1');
 /** wrap()'s margin for a 76-character line: where it looks back for a line break or a space. */
 const QP_MARGIN = Math.floor(76 / 3);
 
@@ -152,6 +156,7 @@ export function qpSoftBreaks(bytes: Buffer, len: number): number[] {
   const breaks: number[] = [];
   if (len <= 76) return breaks;
   let nextCrlf = -2; // the first CRLF at or after pos (-1: none left), found once per CRLF passed
+  let nextLf = -2; // an LF at or after the last line's tail (-1: none left), found again once passed
   let pos = 0;
   while (pos < len) {
     let lineEnd = Math.min(pos + 76, len);
@@ -162,14 +167,13 @@ export function qpSoftBreaks(bytes: Buffer, len: number): number[] {
     if (nextCrlf !== -1 && nextCrlf + 2 <= lineEnd) { pos = nextCrlf + 2; continue; }
     if (bytes[lineEnd - 1] === 0x0a) { pos = lineEnd; continue; }
     const tailStart = Math.max(pos, lineEnd - QP_MARGIN);
-    let lf = -1;
-    let crAfter = false;
-    for (let i = lineEnd - 1; i >= tailStart; i--) {
-      const c = bytes[i];
-      if (c === 0x0a) { lf = i; break; }
-      if (c === 0x0d) crAfter = true;
+    if (nextLf !== -1 && nextLf < tailStart) nextLf = bytes.indexOf(0x0a, tailStart);
+    if (nextLf !== -1 && nextLf < lineEnd) { // an LF in the tail (rare: only lines that hold one get here)
+      let lf = lineEnd - 1;
+      let crAfter = false;
+      for (; bytes[lf] !== 0x0a; lf--) if (bytes[lf] === 0x0d) crAfter = true;
+      if (!crAfter) { pos = lf + 1; continue; }
     }
-    if (lf >= 0 && !crAfter) { pos = lf + 1; continue; }
     if (lineEnd - pos > 76 - QP_MARGIN) {
       for (let i = lineEnd - 1; i >= tailStart; i--) {
         const c = bytes[i];
