@@ -6,10 +6,12 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
 import { QueueWriteError } from '../../errors.js';
 import { createLogger } from '../../events/log.js';
 import { newQueueId } from '../../message/ids.js';
-import { INLINE_MAX_BYTES, InlineBodies, InlineBodyWriter } from './inline-body.js';
+import { INLINE_MAX_BYTES, InlineBodies, InlineBodyWriter, KEEP_FOR_DELIVERY_MIN, KeptBodies } from './inline-body.js';
+import { NotFoundError } from '../../errors.js';
 import { SqliteQueueStore } from './sqlite-store.js';
 
 const MAX_AGE = 600_000;
@@ -135,4 +137,87 @@ test('store: a spilled body file is unlinked after its message completes (by clo
   }
   await store.close();
   assert.deepEqual(await fs.readdir(spool), []);
+}));
+
+test('kept bodies: taken once; the oldest dropped past the byte bound or the age', () => {
+  const clock = fakeClock(0);
+  const kept = new KeptBodies(clock, 1000, 300);
+  kept.add('a', Buffer.alloc(100, 'a'));
+  kept.add('b', Buffer.alloc(100, 'b'));
+  kept.add('c', Buffer.alloc(100, 'c'));
+  assert.equal(kept.bytes, 300);
+  kept.add('d', Buffer.alloc(100, 'd')); // over 300: a goes
+  assert.equal(kept.take('a'), undefined);
+  assert.equal(kept.take('b')!.toString(), 'b'.repeat(100));
+  assert.equal(kept.take('b'), undefined, 'taken once');
+  assert.equal(kept.bytes, 200);
+  kept.add('c', Buffer.alloc(50, 'C')); // the same id again: replaced, counted once
+  assert.equal(kept.bytes, 150);
+  clock.t = 1500;
+  kept.add('e', Buffer.alloc(10, 'e')); // d and c are older than the age: dropped
+  assert.equal(kept.take('d'), undefined);
+  assert.equal(kept.take('c'), undefined);
+  assert.equal(kept.bytes, 10);
+  kept.add('huge', Buffer.alloc(301)); // larger than the bound: never kept
+  assert.equal(kept.take('huge'), undefined);
+  assert.equal(kept.take('e')!.length, 10);
+  assert.equal(kept.bytes, 0);
+});
+
+test('store: a large inline body is delivered from the kept copy (same bytes), a second read comes from the database, a finished message from neither', () => withDir(async (dir) => {
+  const store = new SqliteQueueStore({ dataDir: dir, logger: createLogger('silent') });
+  await store.open();
+  try {
+    const body = Buffer.alloc(100 * 1024);
+    for (let i = 0; i < body.length; i++) body[i] = 32 + (i * 7) % 90;
+    const ids: string[] = [];
+    for (const size of [body.length, KEEP_FOR_DELIVERY_MIN - 1]) {
+      const id = newQueueId();
+      ids.push(id);
+      const w = store.createBody(id);
+      await w.write(body.subarray(0, size));
+      await w.finish();
+      await store.put({ id, mailFrom: '', recipients: ['r@example.com'], size, receivedAt: 1,
+        origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay' });
+    }
+    // mark the stored copy (another connection), to tell which one each read returns
+    const db = new Database(path.join(dir, 'queue.db'));
+    db.prepare('UPDATE message_body SET data = ? WHERE message_id = ?').run(Buffer.alloc(body.length, 'S'), ids[0]);
+    db.close();
+    const first = await store.readMessage(ids[0]!) as Buffer;
+    assert.ok(first.equals(body));
+    assert.equal(first.byteOffset, 0);
+    assert.equal(first.byteLength, first.buffer.byteLength, 'owns its ArrayBuffer (the delivery may detach it)');
+    first.fill(0); // the attempt owns it: nothing the store reads later may see this
+    const second = await store.readMessage(ids[0]!) as Buffer;
+    assert.ok(second.equals(Buffer.alloc(body.length, 'S')), 'the second read is the stored body');
+    assert.ok((await store.readMessage(ids[1]!) as Buffer).equals(body.subarray(0, KEEP_FOR_DELIVERY_MIN - 1)));
+
+    // with a header prefix (a DKIM signature): the prefix, then the kept body
+    const signed = newQueueId();
+    const prefix = 'DKIM-Signature: v=1; a=ed25519-sha256; d=example.com; s=k; b=abc\r\n';
+    const ws = store.createBody(signed);
+    await ws.write(body);
+    await ws.finish();
+    await store.put({ id: signed, mailFrom: '', recipients: ['r@example.com'], size: body.length + prefix.length, receivedAt: 1, headerPrefix: prefix,
+      origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay' });
+    const withPrefix = await store.readMessage(signed) as Buffer;
+    assert.ok(withPrefix.equals(Buffer.concat([Buffer.from(prefix, 'latin1'), body])));
+    assert.ok((await store.readMessage(signed) as Buffer).equals(withPrefix), 'the stored message is the same');
+
+    // kept, but finished before the read (e.g. deleted): not found, as without the copy
+    const id = newQueueId();
+    const w = store.createBody(id);
+    await w.write(body);
+    await w.finish();
+    await store.put({ id, mailFrom: '', recipients: ['r@example.com'], size: body.length, receivedAt: 1,
+      origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay' });
+    for (const job of await store.claimDue({ now: 1, limit: 10, leaseMs: 1000, owner: 'n' })) {
+      if (job.messageId !== id) continue;
+      await store.recordResults(job.messageId, [{ rcptId: job.recipients[0]!.id, status: 'delivered', response: '250 ok' }]);
+    }
+    await assert.rejects(store.readMessage(id), NotFoundError);
+  } finally {
+    await store.close();
+  }
 }));

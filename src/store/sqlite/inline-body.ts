@@ -44,6 +44,59 @@ export class InlineBodies {
   delete(id: string): void { this.#bodies.delete(id); }
 }
 
+/** Bodies from this size up are kept for their first delivery (KeptBodies); smaller ones are cheap to read back. */
+export const KEEP_FOR_DELIVERY_MIN = 16 * 1024;
+/** At most this many bytes of kept bodies; the oldest go first. */
+export const KEPT_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * A copy of each large inline body the store committed, kept until the first delivery attempt of
+ * its message takes it (sqlite-store.ts readMessage), so that the attempt does not read the blob
+ * back from SQLite on the database thread (its overflow pages from the WAL, SQLite's copy and
+ * better-sqlite3's, a transfer back): a relay delivers most mail seconds after it took it. The
+ * worker is still asked for the header prefix and whether the message is finished, without the
+ * blob. Taken once: the attempt owns the Buffer (it may detach it once written, releaseBytes in
+ * delivery/smtp-connection.ts); a retry, or another attempt for other recipients, reads the store.
+ * Bounded by KEPT_MAX_BYTES and `maxAgeMs` (a message nobody delivers soon: paused, scheduled for
+ * later, or whose delivery runs elsewhere); the bytes are the very bytes committed, so a kept body
+ * and the stored one cannot differ (a stored body is never rewritten).
+ */
+export class KeptBodies {
+  readonly #bodies = new Map<string, { data: Buffer; at: number }>();
+  #bytes = 0;
+  constructor(private readonly clock: Clock, private readonly maxAgeMs: number, private readonly maxBytes = KEPT_MAX_BYTES) {}
+
+  /** Keeps `data` (the caller's own copy) for message `id`, dropping the oldest beyond the bounds. */
+  add(id: string, data: Buffer): void {
+    if (data.byteLength > this.maxBytes) return;
+    const now = this.clock.now();
+    this.#drop(id);
+    for (const [old, b] of this.#bodies) { // insertion order: stop at the first young one that fits
+      if (now - b.at < this.maxAgeMs && this.#bytes + data.byteLength <= this.maxBytes) break;
+      this.#drop(old);
+    }
+    this.#bodies.set(id, { data, at: now });
+    this.#bytes += data.byteLength;
+  }
+
+  /** The kept body, removed (the caller owns it now); undefined if none. */
+  take(id: string): Buffer | undefined {
+    const b = this.#bodies.get(id);
+    if (!b) return undefined;
+    this.#drop(id);
+    return b.data;
+  }
+
+  get bytes(): number { return this.#bytes; }
+
+  #drop(id: string): void {
+    const b = this.#bodies.get(id);
+    if (!b) return;
+    this.#bodies.delete(id);
+    this.#bytes -= b.data.byteLength;
+  }
+}
+
 /** Chunks at least this long are kept by reference; shorter ones are copied into a shared run. */
 const KEEP_AT_LEAST = 4 * 1024;
 const RUN_CAPACITY = 16 * 1024;

@@ -25,7 +25,8 @@ export const READ_OPS = [
  * inline (its buffer transferred), 'file' when it is in the spool, null when the message is
  * unknown or finished (its body removed).
  */
-export interface BodySource { prefix: string | null; body: Uint8Array | 'file' | null }
+/** body: the inline blob; 'inline' when it was not asked for (bodySource's `blob` false); 'file': a spool file; null: none or finished. */
+export interface BodySource { prefix: string | null; body: Uint8Array | 'inline' | 'file' | null }
 
 export type WriteOp = (typeof WRITE_OPS)[number];
 export type ReadOp = (typeof READ_OPS)[number];

@@ -97,8 +97,15 @@ export function listUsers(db: Db, account: string | null = null): UserRecord[] {
     .map((u) => toUser(u, byUser.get(u.name) ?? []));
 }
 
-/** readBody's one query: the header prefix, and the inline body or 'file'; nothing once finished. */
-export function bodySource(db: Db, id: string): BodySource {
+/** readBody's one query: the header prefix, and the inline body (or 'inline' without `blob`) or 'file'; nothing once finished. */
+export function bodySource(db: Db, id: string, blob = true): BodySource {
+  if (!blob) { // the caller holds the body (KeptBodies): only the prefix and whether it is still due
+    const r = sql(db, `SELECT m.header_prefix, m.completed_at, b.message_id IS NOT NULL AS inline FROM queued_message m
+                       LEFT JOIN message_body b ON b.message_id = m.id WHERE m.id = ?`).get(id) as
+      { header_prefix: string | null; completed_at: number | null; inline: number } | undefined;
+    if (!r || r.completed_at !== null) return { prefix: null, body: null };
+    return { prefix: r.header_prefix, body: r.inline ? 'inline' : 'file' };
+  }
   const row = sql(db, `SELECT m.header_prefix, m.completed_at, b.data FROM queued_message m
                        LEFT JOIN message_body b ON b.message_id = m.id WHERE m.id = ?`).get(id) as
     { header_prefix: string | null; completed_at: number | null; data: Buffer | null } | undefined;

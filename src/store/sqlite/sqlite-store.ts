@@ -37,7 +37,7 @@ import type {
 } from '../store.js';
 import { StoreAvailability } from '../store-availability.js';
 import { isUnavailable } from './availability.js';
-import { InlineBodies, InlineBodyWriter } from './inline-body.js';
+import { InlineBodies, InlineBodyWriter, KEEP_FOR_DELIVERY_MIN, KeptBodies } from './inline-body.js';
 import { EXCLUSIONS_KEPT, READ_OPS, type Exclusion, type BodySource, type Op, type ReadOp, type WorkerResponse } from './protocol.js';
 import { readBodyFile } from './spool.js';
 import { joinMessage } from '../whole-body.js';
@@ -65,6 +65,8 @@ export interface SqliteQueueStoreOptions {
 }
 
 const ORPHAN_AGE_MS = 10 * 60_000;
+/** A kept body not taken by then is dropped: its message is read from the store like any other. */
+const KEPT_AGE_MS = 60_000;
 /**
  * Below this much free space (for us: statfs bavail) checkWritable answers false even before a
  * write fails: a body or a WAL append is likely not to fit, and an idle relay would otherwise
@@ -83,6 +85,8 @@ export class SqliteQueueStore implements QueueStore {
   #dead: string | null = null;
   /** Wall time, like the orphan sweep: the injected clock may be a test's simulated time. */
   readonly #inline = new InlineBodies(systemClock, ORPHAN_AGE_MS);
+  /** Large bodies committed by put, kept for their first delivery attempt (KeptBodies). */
+  readonly #kept = new KeptBodies(systemClock, KEPT_AGE_MS);
   readonly #slots = new InProcessSlots();
   readonly #availability: StoreAvailability;
 
@@ -150,9 +154,15 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async readMessage(id: string): Promise<Buffer | Readable> {
+    const kept = this.#kept.take(id);
+    if (kept) {
+      const state = await (this.#call('bodySource', id, false) as Promise<BodySource>);
+      if (state.body === null) throw new NotFoundError(`body of message ${id}`);
+      if (state.body === 'inline') return joinMessage(state.prefix, kept);
+    }
     const source = await (this.#call('bodySource', id) as Promise<BodySource>);
     if (source.body === null) throw new NotFoundError(`body of message ${id}`);
-    if (source.body === 'file') return Readable.from(this.#messageChunks(id, Promise.resolve(source)), { objectMode: false });
+    if (source.body === 'file' || source.body === 'inline') return Readable.from(this.#messageChunks(id, Promise.resolve(source)), { objectMode: false });
     return joinMessage(source.prefix, Buffer.from(source.body.buffer, source.body.byteOffset, source.body.byteLength));
   }
 
@@ -160,20 +170,28 @@ export class SqliteQueueStore implements QueueStore {
     const { prefix, body } = await source;
     if (body === null) throw new NotFoundError(`body of message ${id}`);
     if (prefix) yield Buffer.from(prefix, 'latin1');
-    if (body === 'file') yield* readBodyFile(this.#spoolDir, id) as AsyncIterable<Buffer>;
+    if (body === 'file' || body === 'inline') yield* readBodyFile(this.#spoolDir, id) as AsyncIterable<Buffer>; // 'inline': never (asked with the blob)
     else yield Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   }
 
-  /** An inline body goes to the worker with the rows (transferred, not copied): one commit, one fsync. */
+  /**
+   * An inline body goes to the worker with the rows (transferred, not copied): one commit, one fsync.
+   * A large one is copied first and the copy kept for the first delivery attempt (KeptBodies) once committed.
+   */
   async put(message: NewMessage): Promise<void> {
     const body = this.#inline.take(message.id) ?? null;
+    const keep = copyToKeep(body);
     await this.#send('put', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []);
+    if (keep) this.#kept.add(message.id, keep);
   }
 
   /** put with the suppression lookup in the worker's same savepoint: one worker request. */
   async putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>> {
     const body = this.#inline.take(message.id) ?? null;
-    return await this.#send('putCheckingSuppressions', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []) as Map<string, Suppression>;
+    const keep = copyToKeep(body);
+    const found = await this.#send('putCheckingSuppressions', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []) as Map<string, Suppression>;
+    if (keep) this.#kept.add(message.id, keep);
+    return found;
   }
 
   /** One worker request, so one savepoint of one group commit: all the messages or none. */
@@ -432,4 +450,12 @@ export class SqliteQueueStore implements QueueStore {
 async function syncDir(dir: string): Promise<void> {
   const fh = await fsp.open(dir, 'r');
   try { await fh.sync(); } finally { await fh.close(); }
+}
+
+/** A copy of a large inline body to keep for delivery (one that owns its ArrayBuffer, never the pool's); null below KEEP_FOR_DELIVERY_MIN. */
+function copyToKeep(body: Uint8Array | null): Buffer | null {
+  if (!body || body.byteLength < KEEP_FOR_DELIVERY_MIN) return null;
+  const copy = Buffer.allocUnsafeSlow(body.byteLength);
+  copy.set(body);
+  return copy;
 }
