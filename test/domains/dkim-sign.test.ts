@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import { Readable } from 'node:stream';
 import { createResolver } from '../../src/delivery/resolver.js';
 import { generateDkimKey, type KeyMaterial } from '../../src/domains/dkim-keys.js';
-import { relaxedBodyHashAsIs, signMessage, SIGNED_HEADERS, type Canonicalization, type SigningKey } from '../../src/domains/dkim-sign.js';
+import { parseCrlfHeaderBlock, parseHeaderBlock, relaxedBodyHashAsIs, signMessage, SIGNED_HEADERS, type Canonicalization, type SigningKey } from '../../src/domains/dkim-sign.js';
 import { dkimRecordValue } from '../../src/domains/dkim-keys.js';
 import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 
@@ -281,5 +281,25 @@ describe('the DKIM-Signature field and canonical header written directly (relaxe
         const ours = await signMessage(message, { domain, keys, signTime: SIGN_TIME, canonicalization: c as Canonicalization });
         assert.equal(ours, await mailauthSign(keys, message, c as Canonicalization, domain));
       }), { numRuns: 300 });
+  });
+});
+
+describe('parseCrlfHeaderBlock (the header block of a message without a bare LF, fields as views)', () => {
+  const plain = (b: Buffer) => parseHeaderBlock(b).parsed.map((h) => ({ key: h.key, casedKey: h.casedKey, line: Buffer.from(h.line).toString('latin1') }));
+  const viaViews = (b: Buffer) => parseCrlfHeaderBlock(b).parsed.map((h) => ({ key: h.key, casedKey: h.casedKey, line: Buffer.from(h.line).toString('latin1') }));
+
+  it('gives parseHeaderBlock\'s fields, keys and lines', () => {
+    const cases = ['', '\r\n', '\r\n\r\n', 'From: a@b.test\r\nTo: c@d.test\r\n\r\n', 'Subject: one\r\n two\r\n\tthree\r\nX: y\r\n\r\n',
+      'no colon here\r\n: leading colon\r\nA:\r\n\r\n', 'X: y\r\r\n\r\n', 'X: y\r', '\r\nFoo: bar\r\n\r\n', 'A: 1\r\n\r\r\n\xa0nbsp fold\r\n\x0bvt\r\nB : 2\r\n',
+      'Lone\rCR: v\r\n', '  Leading: space\r\n', 'a:b:c\r\n'];
+    for (const s of cases) { const b = Buffer.from(s, 'latin1'); assert.deepEqual(viaViews(b), plain(b), JSON.stringify(s)); }
+  });
+
+  it('agrees with parseHeaderBlock over generated blocks', () => {
+    fc.assert(fc.property(fc.array(fc.constantFrom('From', 'X-A', 'subject', ':', ': ', ' ', '\t', '\xa0', '\x0b', '\r', '\r\n', '\r\n ', '\r\n\t', 'v', 'é', 'ü;b=1', 'x'.repeat(80)), { maxLength: 120 }), (parts) => {
+      const b = Buffer.from(parts.join(''), 'latin1');
+      if (/(^|[^\r])\n/.test(b.toString('latin1'))) return; // bare LF: not this function's input
+      assert.deepEqual(viaViews(b), plain(b));
+    }), { numRuns: 4000 });
   });
 });

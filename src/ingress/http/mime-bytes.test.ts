@@ -8,8 +8,8 @@ import { PassThrough, type Transform } from 'node:stream';
 import fc from 'fast-check';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { assertParsesBack, parseBackMail } from '../../../test/helpers/mime-parse-back.js';
-import { Encoder as QpEncoder } from 'nodemailer/lib/qp';
-import { buildMimeBytes, encodeAll, encodeQuotedPrintableText } from './mime-bytes.js';
+import { Encoder as QpEncoder, wrap as qpWrap } from 'nodemailer/lib/qp';
+import { buildMimeBytes, encodeAll, encodeQuotedPrintableText, qpSoftBreaks } from './mime-bytes.js';
 
 type Mail = ConstructorParameters<typeof MailComposer>[0];
 
@@ -94,6 +94,39 @@ test('encodeQuotedPrintableText: the QP encoder\'s bytes for text it leaves lite
     const b = Buffer.from(parts.join(''), 'utf8');
     const fast = encodeQuotedPrintableText(b);
     if (fast) { taken++; assert.equal(fast.toString('latin1'), viaEncoder(b)); }
+  }), { numRuns: 2000 });
+  assert.ok(taken > 200, `the fast path taken ${taken} times of 2,000`);
+});
+
+test('qpSoftBreaks: the soft line breaks of nodemailer\'s wrap(text, 76) for text without "="', () => {
+  const viaWrap = (s: string) => qpWrap(s, 76);
+  const withBreaks = (b: Buffer) => {
+    let out = '';
+    let from = 0;
+    for (const at of qpSoftBreaks(b, b.length)) { out += `${b.toString('latin1', from, at)}=\r\n`; from = at; }
+    return out + b.toString('latin1', from);
+  };
+  const cases = ['', 'x'.repeat(76), 'x'.repeat(77), 'x'.repeat(152), 'x'.repeat(153), `${'y'.repeat(75)}\r\n${'z'.repeat(200)}`,
+    `${'a'.repeat(60)}\n${'b'.repeat(60)}\r${'c'.repeat(60)}`, `${'d'.repeat(74)}\r\n`, `${'d'.repeat(75)}\r\nx`, `${'e'.repeat(60)}?${'f'.repeat(30)}`,
+    'Thanks! '.repeat(200), `<p>${'Thanks! '.repeat(200)}</p>`, `${'g'.repeat(51)}.${'h'.repeat(40)}`, `${'g'.repeat(50)} ${'h'.repeat(40)}`];
+  for (const s of cases) assert.equal(withBreaks(Buffer.from(s, 'latin1')), viaWrap(s), JSON.stringify(s.slice(0, 60)));
+  fc.assert(fc.property(fc.array(fc.constantFrom('a', 'Z', ' ', '\t', '\r', '\n', '\r\n', '\n\r', '.', ',', '!', '?', ';', 'word', 'x'.repeat(50), 'y'.repeat(80)), { maxLength: 400 }), (parts) => {
+    const s = parts.join('');
+    assert.equal(withBreaks(Buffer.from(s, 'latin1')), viaWrap(s));
+  }), { numRuns: 3000 });
+});
+
+test('encodeQuotedPrintableText with the text it was encoded from: the same bytes as without; null for non-ASCII text', () => {
+  const viaEncoder = (b: Buffer) => Buffer.concat(encodeAll(new QpEncoder({ binary: false }) as unknown as Transform, b)).toString('latin1');
+  assert.equal(encodeQuotedPrintableText(Buffer.from('café '.repeat(30), 'utf8'), 'café '.repeat(30)), null);
+  let taken = 0;
+  fc.assert(fc.property(fc.array(fc.constantFrom('a', ' ', '\t', '\r', '\n', '\r\n', '.', '!', 'word', 'x'.repeat(80), '  ', '\t '), { maxLength: 300 }), (parts) => {
+    const s = parts.join('');
+    const b = Buffer.from(s, 'utf8');
+    const withText = encodeQuotedPrintableText(b, s);
+    const without = encodeQuotedPrintableText(b);
+    assert.deepEqual(withText, without);
+    if (withText) { taken++; assert.equal(withText.toString('latin1'), viaEncoder(b)); }
   }), { numRuns: 2000 });
   assert.ok(taken > 200, `the fast path taken ${taken} times of 2,000`);
 });

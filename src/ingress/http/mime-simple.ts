@@ -122,16 +122,19 @@ function addressLine(key: string, value: SimpleMailbox | SimpleMailbox[]): strin
 
 const contentTypeLine = (type: string, params: Record<string, string>) => foldLines(`Content-Type: ${buildHeaderValue({ value: type, params })}`, 76);
 
+/** The text parts' Content-Type lines, the same for every message: written once (nodemailer's buildHeaderValue and foldLines per part were 2.3 % of an API message's allocation, sixteenth session). */
+const TEXT_TYPE_LINES = { plain: contentTypeLine('text/plain', { charset: 'utf-8' }), html: contentTypeLine('text/html', { charset: 'utf-8' }) } as const;
+
 /** A text part: its Content-Type and Content-Transfer-Encoding lines and its encoded content. */
 interface TextPart { typeLine: string; transferEncoding: string; body: Buffer[] }
 
 function textPart(subtype: 'plain' | 'html', content: string): TextPart {
   const transferEncoding = transferEncodingOf(content);
   const bytes = Buffer.from(content, 'utf8');
-  const quoted = transferEncoding === 'quoted-printable' ? encodeQuotedPrintableText(bytes) : null;
+  const quoted = transferEncoding === 'quoted-printable' ? encodeQuotedPrintableText(bytes, content) : null;
   const body = transferEncoding === '7bit' ? [bytes] : quoted ? [quoted]
     : encodeAll((transferEncoding === 'base64' ? new Base64Encoder() : new QpEncoder({ binary: false })) as unknown as Transform, bytes);
-  return { typeLine: contentTypeLine(`text/${subtype}`, { charset: 'utf-8' }), transferEncoding, body };
+  return { typeLine: TEXT_TYPE_LINES[subtype], transferEncoding, body };
 }
 
 /** The message bytes for `mail` with multipart boundaries made from `baseBoundary`, or null when it is not a simple message. */
