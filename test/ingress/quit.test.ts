@@ -5,6 +5,7 @@
 // QUIT still has its input drained, so the 221 is not lost to a reset from our side.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
 import { Client, startHarness } from './harness.js';
 
 test('QUIT: 221 and FIN, and the relay no longer reads: the socket is closed, not left draining', async () => {
@@ -42,4 +43,26 @@ test('QUIT with more pipelined behind it: the 221 still arrives whole', async ()
     assert.ok(await c.isClosedWithin(3000));
     c.end();
   } finally { await h.close(); }
+});
+
+test('a closed session leaves no linger timer behind (it held the finished Connection for 2 s)', async () => {
+  const h = await startHarness();
+  // Timers created from here on, by their duration, until they run or are cleared (unref'd ones too).
+  const live = new Map<number, number>();
+  const hook = createHook({
+    init(id, type, _trigger, resource) { if (type === 'Timeout') live.set(id, (resource as { _idleTimeout: number })._idleTimeout); },
+    destroy(id) { live.delete(id); },
+  }).enable();
+  try {
+    for (const pipelined of [false, true]) {
+      const c = await Client.connect(h.port('mx'));
+      assert.match(await c.read(), /^220 /);
+      if (pipelined) { c.write('EHLO client.test\r\nQUIT\r\nNOOP\r\n'); await c.read(); await c.read(); } // the draining close
+      else { await c.cmd('EHLO client.test'); await c.cmd('QUIT'); } // the immediate close
+      assert.ok(await c.isClosedWithin(3000));
+      c.end();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual([...live.values()].filter((ms) => ms === 2000), []);
+  } finally { hook.disable(); await h.close(); }
 });

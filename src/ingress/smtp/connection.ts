@@ -81,6 +81,8 @@ export class Connection {
    */
   #timers: { ms: number; timer: NodeJS.Timeout }[] = [];
   #waitMs = 0;
+  /** The linger timer after our end (#lingerThenDestroy). */
+  #linger: NodeJS.Timeout | null = null;
   #resolveClosed!: () => void;
   readonly #ip: string;
   readonly #logBudget = new SessionLogBudget();
@@ -112,7 +114,7 @@ export class Connection {
     this.#ended = true;
     this.#clearTimer();
     if (this.#session && this.#socket.writable) this.#socket.end('421 4.7.0 Too many connections, try again later\r\n');
-    setTimeout(() => this.destroy(), EVICT_LINGER_MS).unref();
+    this.#lingerThenDestroy(EVICT_LINGER_MS);
     this.#wakeUp();
   }
 
@@ -435,13 +437,25 @@ export class Connection {
     this.#out = [];
     socket.end(text);
     if (bye) {
-      if (socket.writableLength === 0) socket.destroy();
-      else socket.once('finish', () => socket.destroy());
-      setTimeout(() => this.destroy(), LINGER_MS).unref(); // a client not reading our 221
+      if (socket.writableLength === 0) return void socket.destroy(); // gone now: nothing to linger for
+      socket.once('finish', () => socket.destroy());
+      this.#lingerThenDestroy(LINGER_MS); // a client not reading our 221
       return;
     }
     socket.resume(); // keep draining what the client still sends, so our last reply is not lost to a reset
-    setTimeout(() => this.destroy(), LINGER_MS).unref();
+    this.#lingerThenDestroy(LINGER_MS);
+  }
+
+  /**
+   * Destroys the socket if the peer has not closed within `ms` of our end. Cleared once both sockets
+   * have closed: left running, its closure held the Connection, its socket and session for the
+   * whole linger time after every close (2 s: ~3,300 finished connections alive at once on workload
+   * i, all promoted to the old space).
+   */
+  #lingerThenDestroy(ms: number) {
+    if (this.#linger) clearTimeout(this.#linger);
+    this.#linger = setTimeout(() => { this.#linger = null; this.destroy(); }, ms);
+    this.#linger.unref();
   }
 
   #pause(ms: number): Promise<void> {
@@ -474,6 +488,7 @@ export class Connection {
   #onClosed() {
     this.#ended = true;
     this.#clearTimer();
+    if (this.#linger && this.raw.destroyed && this.#socket.destroyed) { clearTimeout(this.#linger); this.#linger = null; }
     this.#wakeUp();
     this.#resolveClosed();
   }
