@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# apply16.py TREE: round16 throwaway trace (connection.ts, listener.ts: each connection's events; the main loop's delay and ELU). Run apply-wal15.py TREE too for the put's round (rounds.jsonl; summary: ../20261206-wal15-tracekit/summary.py)
+# apply16.py TREE: round16 throwaway trace (connection.ts, listener.ts: each connection's events; the main loop's delay and ELU). Run ../20261206-wal15-tracekit/apply.py TREE too for the put's round (rounds.jsonl; summary: ../20261206-wal15-tracekit/summary.py)
 import sys, shutil
 T = sys.argv[1]
 shutil.copy(__import__('os').path.join(__import__('os').path.dirname(__file__), 'pltrace16.ts'), f'{T}/src/ingress/smtp/pltrace16.ts')
