@@ -40,7 +40,8 @@ export const MAX_PATH_OCTETS = 256;
 const MAX_LOCAL_OCTETS = 64;
 const MAX_DOMAIN_OCTETS = 255;
 
-const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\u{10ffff}]$/u;
+/** RFC 5321 Dot-string: atoms of atext (and UTF-8, RFC 6531) joined by single dots; one test of the whole local part. */
+const DOT_STRING = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\u{10ffff}]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\u{10ffff}]+)*$/u;
 const LDH_LABEL = /^[A-Za-z0-9\u0080-\u{10ffff}]([A-Za-z0-9\-\u0080-\u{10ffff}]*[A-Za-z0-9\u0080-\u{10ffff}])?$/u;
 const NON_ASCII = /[^\x00-\x7f]/;
 const LONE_SURROGATE = /\p{Surrogate}/u;
@@ -165,7 +166,7 @@ function findPathEnd(s: string): number {
 }
 
 function isDotString(local: string): boolean {
-  return local.length > 0 && local.split('.').every((atom) => atom.length > 0 && [...atom].every((c) => ATEXT.test(c)));
+  return DOT_STRING.test(local);
 }
 
 /**
