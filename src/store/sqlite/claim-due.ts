@@ -126,14 +126,11 @@ function markSuppressed(db: Db, jobs: DeliveryJob[]): void {
   }
 }
 
-/** Built once: a template with a substitution is a new string at every call, hashed and compared again in the statement cache. */
-const LEASE_GROUP = `UPDATE recipient SET state = 'delivering', lease_owner = ?, lease_until = ?, updated_at = ?
-                        WHERE message_id = ? AND domain = ? AND ${IS_DUE}
-                        RETURNING id, address, attempts, held_ms`;
-
 function leaseGroup(db: Db, g: Group, m: ClaimedMessage, opts: ClaimOptions): DeliveryJob | null {
   const leaseUntil = opts.now + opts.leaseMs;
-  const rows = sql(db, LEASE_GROUP)
+  const rows = sql(db, `UPDATE recipient SET state = 'delivering', lease_owner = ?, lease_until = ?, updated_at = ?
+                        WHERE message_id = ? AND domain = ? AND ${IS_DUE}
+                        RETURNING id, address, attempts, held_ms`)
     .all(opts.owner, leaseUntil, opts.now, g.messageId, g.domain, opts.now, opts.now) as { id: number; address: string; attempts: number; held_ms: number }[];
   if (rows.length === 0) return null;
   const dsn = m.dsn ? JSON.parse(m.dsn) as MessageDsn : null;

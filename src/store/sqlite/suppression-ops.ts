@@ -34,20 +34,16 @@ export const SUPPRESSION_READS = {
   },
 };
 
-/** Built once: a template with a substitution is a new string at every call, hashed again in the statement cache. */
-const FIND_ONE = `SELECT ${SUPPRESSION_COLUMNS} FROM suppression WHERE account = ? AND address = ? AND scope IN ('all', ?)`;
-const FIND_LIST = `SELECT ${SUPPRESSION_COLUMNS} FROM suppression
-                        WHERE account = ? AND address IN (SELECT value FROM json_each(?)) AND scope IN ('all', ?)`;
-
 /** The entries stopping `stream` mail to any of `addresses` (normalized here). */
 export function findIn(db: Db, account: string, stream: string, addresses: string[]): Suppression[] {
   if (addresses.length === 0) return [];
   // One address (most mail, looked up with every claimed job): a plain equality, where the list
   // form materialises json_each into two temporary b-trees each time (bench/README.md, thirteenth session).
   const rows = addresses.length === 1
-    ? sql(db, FIND_ONE)
+    ? sql(db, `SELECT ${SUPPRESSION_COLUMNS} FROM suppression WHERE account = ? AND address = ? AND scope IN ('all', ?)`)
       .all(account, suppressionKey(addresses[0]!), stream) as SuppressionRow[]
-    : sql(db, FIND_LIST)
+    : sql(db, `SELECT ${SUPPRESSION_COLUMNS} FROM suppression
+                        WHERE account = ? AND address IN (SELECT value FROM json_each(?)) AND scope IN ('all', ?)`)
       .all(account, JSON.stringify(addresses.map(suppressionKey)), stream) as SuppressionRow[];
   return rows.map(toSuppression);
 }

@@ -150,14 +150,11 @@ export function recordResults(
 }
 
 
-/** Built once (a template with a substitution is a new string at every call, hashed again in the statement cache). */
-const COMPLETE_IF_FINAL = `UPDATE queued_message SET completed_at = ? WHERE id = ? AND completed_at IS NULL
-                       AND NOT EXISTS (SELECT 1 FROM recipient WHERE message_id = ? AND ${NOT_FINAL})`;
-
 /** Stamps completed_at once every recipient is final; an inline body goes with it, a body file after the commit. */
 function completeIfFinal(db: Db, fx: Effects, messageId: string, now: number): void {
   // One statement: the stamp only when no recipient is open (the first open one found ends the probe).
-  const r = sql(db, COMPLETE_IF_FINAL).run(now, messageId, messageId);
+  const r = sql(db, `UPDATE queued_message SET completed_at = ? WHERE id = ? AND completed_at IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM recipient WHERE message_id = ? AND ${NOT_FINAL})`).run(now, messageId, messageId);
   if (r.changes > 0 && !deleteInlineBody(db, messageId)) fx.unlink.push(messageId);
 }
 
