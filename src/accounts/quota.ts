@@ -70,9 +70,7 @@ export function windowsFor(key: string, limits: RateLimits, now: number): QuotaW
   return out;
 }
 
-const isLimit = (v: number | null | undefined) => v !== null && v !== undefined;
-/** Checked at every RCPT (chargeNow): no array or closure made per call. */
-const hasLimits = (l: RateLimits | undefined) => !!l && (isLimit(l.perSecond) || isLimit(l.perHour) || isLimit(l.perDay) || isLimit(l.perMonth));
+const hasLimits = (l: RateLimits | undefined) => !!l && [l.perSecond, l.perHour, l.perDay, l.perMonth].some((v) => v !== null && v !== undefined);
 
 /** Longest reset first, then by key and window: the charge order (see the header). */
 const chargeOrder = (a: QuotaWindow, b: QuotaWindow) =>

@@ -36,7 +36,7 @@ export function parseReply(reply: string): { code: number; enhanced?: string; te
 }
 
 /** One line, for logs and Diagnostic-Code. */
-export const flattenReply = (reply: string) => (reply.includes('\n') ? reply.split(/\r?\n/).map((l) => l.trim()).filter(Boolean).join(' ') : reply.trim()); // one line: as split would give it
+export const flattenReply = (reply: string) => reply.split(/\r?\n/).map((l) => l.trim()).filter(Boolean).join(' ');
 
 function matches(rule: BounceRule, code: number | undefined, text: string, errorCode: string | undefined): boolean {
   if (rule.errorCode !== undefined && rule.errorCode !== errorCode) return false;

@@ -176,17 +176,9 @@ export class JobRunner {
     if ('failed' in out) return all({ ...out.failed, ...(out.failed.host ? used : {}) });
     const a = out.decided;
     const at = { host: a.target.host, remoteIp: a.target.address, tls: a.tls, ...used };
-    // Recipients delivered with the same reply (the transaction's answer to DATA) share one finding (read only from here on).
-    let lastReply: string | null = null;
-    let delivered: Finding | null = null;
-    return new Map(a.recipients.map((r) => {
-      if (r.outcome !== 'delivered') return [r.address, { verdict: r.verdict, ...at }];
-      if (delivered === null || r.response !== lastReply) {
-        lastReply = r.response;
-        delivered = { delivered: flattenReply(r.response), nextHopDsn: a.nextHopDsn === true, ...at };
-      }
-      return [r.address, delivered];
-    }));
+    return new Map(a.recipients.map((r) => [r.address, r.outcome === 'delivered'
+      ? { delivered: flattenReply(r.response), nextHopDsn: a.nextHopDsn === true, ...at }
+      : { verdict: r.verdict, ...at }]));
   }
 
   /** Each host in order (its TLS requirement first), each of its addresses, until one decides. */
@@ -292,9 +284,7 @@ export class JobRunner {
     const started = this.#started.get(job);
     if (started === undefined) return outcomes;
     const durationMs = Math.max(0, this.o.clock.now() - started);
-    // In place: the outcomes were made for this job (#decide, #postpone, local delivery), no copy of each.
-    for (const o of outcomes) if (o.status !== 'suppressed') o.durationMs = durationMs;
-    return outcomes;
+    return outcomes.map((o) => (o.status === 'suppressed' ? o : { ...o, durationMs }));
   }
 
   #decide(job: DeliveryJob, r: DeliveryJob['recipients'][number], found: Finding | undefined, now: number): Decided {
