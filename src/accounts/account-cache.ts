@@ -27,6 +27,12 @@ export class AccountCache {
     return account;
   }
 
+  /** The account if a read of it is at most ACCOUNT_CACHE_MS old (what get() would answer without a lookup); undefined: get() must read it. */
+  fresh(name: string): Account | null | undefined {
+    const hit = this.#hits.get(name);
+    return hit && this.clock.now() - hit.at < ACCOUNT_CACHE_MS ? hit.account : undefined;
+  }
+
   /** The last value read, however old (a fallback while the store cannot answer). */
   stale(name: string): Account | null | undefined { return this.#hits.get(name)?.account; }
 }

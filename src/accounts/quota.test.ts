@@ -184,6 +184,28 @@ test('charge: unlimited subjects cost no quota call; account limits are cached f
   assert.ok(!(await quota.charge({ account: 'free' })).ok, 'new limits after the cache expires');
 });
 
+test('chargeNow: ok without waiting only when charge() would meter nothing with the same cached account; else undefined', async () => {
+  const store = new MemoryQuotaStore().withAccount('free', {}).withAccount('acme', { perDay: 5 });
+  const clock = clockAt('2026-03-15T10:00:00Z');
+  const quota = new QuotaService(store, clock);
+  assert.equal(quota.chargeNow({ account: 'free' }), undefined, 'not read yet: charge() must look it up');
+  assert.deepEqual(await quota.charge({ account: 'free' }), { ok: true });
+  assert.deepEqual(quota.chargeNow({ account: 'free' }), { ok: true });
+  assert.deepEqual(quota.chargeNow({ account: 'free', principal: { kind: 'user', id: 'u', limits: { perDay: null } } }), { ok: true });
+  assert.equal(quota.chargeNow({ account: 'free', principal: { kind: 'user', id: 'u', limits: { perDay: 0 } } }), undefined, 'a limited user is charged');
+  await quota.charge({ account: 'acme' });
+  assert.equal(quota.chargeNow({ account: 'acme' }), undefined, 'a limited account is charged');
+  assert.equal(store.getAccountCalls, 2);
+  assert.equal(store.charges.length, 1);
+  store.withAccount('free', { perDay: 0 });
+  clock.t += 4999;
+  assert.deepEqual(quota.chargeNow({ account: 'free' }), { ok: true }, 'the cached limits still apply, as in charge()');
+  clock.t += 1;
+  assert.equal(quota.chargeNow({ account: 'free' }), undefined, 'the cache expired: charge() reads the new limits');
+  assert.ok(!(await quota.charge({ account: 'free' })).ok);
+  assert.equal(quota.chargeNow({ account: 'free' }), undefined);
+});
+
 test('charge: more than the limit at once, or a limit of 0, is permanent even in a short window', async () => {
   const store = new MemoryQuotaStore().withAccount('acme', { perSecond: 10 }).withAccount('paused', { perHour: 0 });
   const quota = new QuotaService(store, clockAt('2026-03-15T10:00:00Z'));

@@ -113,13 +113,29 @@ export class QuotaService {
     if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`quota charge must be a positive integer, got ${n}`);
     const now = this.clock.now();
     const accountLimits = await this.#accountLimits(subject.account);
-    const windows = windowsFor(`account:${subject.account}`, accountLimits, now);
     const p = subject.principal;
-    if (p && hasLimits(p.limits)) windows.push(...windowsFor(`${p.kind}:${p.id}`, p.limits, now));
+    const principalLimited = !!p && hasLimits(p.limits);
+    if (!principalLimited && !hasLimits(accountLimits)) return { ok: true }; // no window to charge
+    const windows = windowsFor(`account:${subject.account}`, accountLimits, now);
+    if (principalLimited) windows.push(...windowsFor(`${p.kind}:${p.id}`, p.limits, now));
     if (windows.length === 0) return { ok: true };
     windows.sort(chargeOrder);
     const result = await this.store.consumeQuota(windows, n);
     return result.ok ? result : refusal(result.exceeded, n, now);
+  }
+
+  /**
+   * charge()'s answer without waiting, when it needs neither a store call nor an account lookup:
+   * the account was read less than ACCOUNT_CACHE_MS ago (the same cached value charge() would use)
+   * and neither it nor the principal has any limit. undefined: call charge(). The SMTP session
+   * asks this first at each RCPT (ingress/smtp/connection.ts): an unmetered recipient then costs
+   * no promise chain.
+   */
+  chargeNow(subject: QuotaSubject): { ok: true } | undefined {
+    const account = this.#accounts.fresh(subject.account);
+    if (account === undefined) return undefined;
+    if (hasLimits(account?.limits) || (!!subject.principal && hasLimits(subject.principal.limits))) return undefined;
+    return { ok: true };
   }
 
   /**

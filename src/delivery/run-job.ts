@@ -290,10 +290,17 @@ export class JobRunner {
   #decide(job: DeliveryJob, r: DeliveryJob['recipients'][number], found: Finding | undefined, now: number): Decided {
     if (r.suppression) return suppressedDecision(r, r.suppression);
     const finding: Finding = found ?? { verdict: { kind: 'temporary', status: '4.0.0', reason: 'no result for this recipient' }, host: null, tls: null };
+    const decided = (outcome: RecipientOutcome): Decided => ({ outcome, address: r.address, attempt: r.attempts + 1, finding });
+    if (finding.delivered !== undefined) { // the usual outcome: one object, no spreads (the recipients of a job share the finding)
+      const o: RecipientOutcome = { rcptId: r.id, status: 'delivered', response: finding.delivered };
+      if (finding.host) o.host = finding.host;
+      if (finding.tls) o.tls = finding.tls;
+      if (finding.source) o.source = finding.source;
+      if (finding.remoteIp) o.remoteIp = finding.remoteIp;
+      return decided(o);
+    }
     const base = { rcptId: r.id, ...(finding.host ? { host: finding.host } : {}), ...(finding.tls ? { tls: finding.tls } : {}), ...(finding.source ? { source: finding.source } : {}),
       ...(finding.remoteIp ? { remoteIp: finding.remoteIp } : {}) };
-    const decided = (outcome: RecipientOutcome): Decided => ({ outcome, address: r.address, attempt: r.attempts + 1, finding });
-    if (finding.delivered !== undefined) return decided({ ...base, status: 'delivered', response: finding.delivered });
     const v = finding.verdict!;
     const response = describeVerdict(v);
     if (v.kind === 'permanent') return decided({ ...base, status: 'bounced', response });
@@ -375,6 +382,7 @@ export class JobRunner {
 
   #log(job: DeliveryJob, d: Decided, now: number): void {
     const o = d.outcome;
+    if (o.status === 'delivered' && !this.o.logger.isLevelEnabled('info')) return; // not built when not logged (warn and above: the usual level)
     const entry = {
       event: `delivery.${o.status}`, id: job.messageId, rcpt: d.address, host: d.finding.host, ip: d.finding.remoteIp ?? null, source: d.finding.source ?? null, response: o.response,
       tls: d.finding.tls, attempt: d.attempt, delayMs: now - job.receivedAt,

@@ -40,9 +40,12 @@ export const MAX_PATH_OCTETS = 256;
 const MAX_LOCAL_OCTETS = 64;
 const MAX_DOMAIN_OCTETS = 255;
 
-const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\u{10ffff}]$/u;
+/** RFC 5321 Dot-string: atoms of atext (and UTF-8, RFC 6531) joined by single dots; one test of the whole local part. */
+const DOT_STRING = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\u{10ffff}]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\u{10ffff}]+)*$/u;
 const LDH_LABEL = /^[A-Za-z0-9\u0080-\u{10ffff}]([A-Za-z0-9\-\u0080-\u{10ffff}]*[A-Za-z0-9\u0080-\u{10ffff}])?$/u;
 const NON_ASCII = /[^\x00-\x7f]/;
+/** An all-ASCII domain name: LDH labels of 1 to 63 characters (isDomainName's rule, in one test). */
+const ASCII_DOMAIN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const LONE_SURROGATE = /\p{Surrogate}/u;
 const KEYWORD = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
 const VALUE = /^[\x21-\x3c\x3e-\x7e]+$/;
@@ -115,20 +118,24 @@ export function relayTrickIn(m: Mailbox): 'source-route' | 'percent-hack' | 'ban
   return null;
 }
 
-function mailbox(local: string, domain: string, flags: Pick<Mailbox, 'isQuoted' | 'isAddressLiteral' | 'hasSourceRoute'>): Mailbox {
+/** `ascii`: the text it came from is known to be ASCII (then so is the address). */
+function mailbox(local: string, domain: string, flags: Pick<Mailbox, 'isQuoted' | 'isAddressLiteral' | 'hasSourceRoute'>, ascii = false): Mailbox {
   const address = (domain ? `${local}@${domain}` : local) as Address;
-  return { local, domain, address, ...flags, isUtf8: NON_ASCII.test(address) };
+  return { local, domain, address, isQuoted: flags.isQuoted, isAddressLiteral: flags.isAddressLiteral, hasSourceRoute: flags.hasSourceRoute,
+    isUtf8: !ascii && NON_ASCII.test(address) };
 }
 
 /** Parses "<[@route,...:]local@domain>" at the start of `s`; `end` is the index after '>'. */
 function parsePath(s: string): ArgsResult<{ mailbox: Mailbox; end: number }> {
   if (s[0] !== '<') return fail('syntax');
+  // All ASCII (the usual envelope): octets are characters, and there is no surrogate to find.
+  const ascii = !NON_ASCII.test(s);
   const close = findPathEnd(s);
   if (close < 0) return fail('syntax');
-  if (octets(s.slice(0, close + 1)) > MAX_PATH_OCTETS) return fail('path-too-long');
+  if ((ascii ? close + 1 : octets(s.slice(0, close + 1))) > MAX_PATH_OCTETS) return fail('path-too-long');
   let inner = s.slice(1, close);
   // A lone UTF-16 surrogate (possible in a JSON string, not in UTF-8) would be stored as U+FFFD.
-  if (LONE_SURROGATE.test(inner)) return fail('syntax');
+  if (!ascii && LONE_SURROGATE.test(inner)) return fail('syntax');
   let hasSourceRoute = false;
   if (inner.startsWith('@')) {
     const colon = inner.indexOf(':');
@@ -145,14 +152,19 @@ function parsePath(s: string): ArgsResult<{ mailbox: Mailbox; end: number }> {
   const isQuoted = local.startsWith('"');
   if (!(isQuoted ? isQuotedString(local) : isDotString(local))) return fail('syntax');
   const isAddressLiteral = domain.startsWith('[');
-  if (!(isAddressLiteral ? isAddressLiteralText(domain) : isDomainName(domain))) return fail('syntax');
-  if (octets(local) > MAX_LOCAL_OCTETS || octets(domain) > MAX_DOMAIN_OCTETS) return fail('path-too-long');
+  if (!(isAddressLiteral ? isAddressLiteralText(domain) : isDomainName(domain, ascii))) return fail('syntax');
+  if ((ascii ? local.length : octets(local)) > MAX_LOCAL_OCTETS || (ascii ? domain.length : octets(domain)) > MAX_DOMAIN_OCTETS) return fail('path-too-long');
   const normalized = isAddressLiteral ? domain : domain.toLowerCase();
-  return { ok: true, value: { mailbox: mailbox(local, normalized, { isQuoted, isAddressLiteral, hasSourceRoute }), end: close + 1 } };
+  return { ok: true, value: { mailbox: mailbox(local, normalized, { isQuoted, isAddressLiteral, hasSourceRoute }, ascii), end: close + 1 } };
 }
 
 /** Index of the '>' closing the path, skipping quoted strings; -1 if none. */
 function findPathEnd(s: string): number {
+  if (s.indexOf('"') < 0) { // nothing quoted: the first '>' unless a '<' comes before it
+    const gt = s.indexOf('>', 1);
+    const lt = s.indexOf('<', 1);
+    return lt >= 0 && (gt < 0 || lt < gt) ? -1 : gt;
+  }
   let quoted = false;
   for (let i = 1; i < s.length; i++) {
     const c = s[i];
@@ -165,7 +177,7 @@ function findPathEnd(s: string): number {
 }
 
 function isDotString(local: string): boolean {
-  return local.length > 0 && local.split('.').every((atom) => atom.length > 0 && [...atom].every((c) => ATEXT.test(c)));
+  return DOT_STRING.test(local);
 }
 
 /**
@@ -188,8 +200,10 @@ function isQuotedString(local: string): boolean {
   return true;
 }
 
-function isDomainName(domain: string): boolean {
+/** `ascii`: the domain is known to be all ASCII (one test of the whole name). */
+function isDomainName(domain: string, ascii = false): boolean {
   if (domain.length === 0 || domain.length > MAX_DOMAIN_OCTETS) return false;
+  if (ascii) return ASCII_DOMAIN.test(domain);
   const labels = domain.split('.');
   if (!labels.every((l) => l.length > 0 && l.length <= 63 && LDH_LABEL.test(l))) return false;
   return !NON_ASCII.test(domain) || domainToASCII(domain) !== '';

@@ -111,7 +111,18 @@ export function breakerEffects(policy: BreakerPolicy, account: string, events: r
   if (!policy.enabled) return { deltas: [], checks: [] };
   const deltas = new Map<string, BreakerDelta>();
   const checks = new Map<string, BreakerCheck>();
+  // An event of the same type, data object, message and bucket as the one before adds to the same
+  // counters and checks nothing new (a result's events share their data object): counted again
+  // without building their keys.
+  let last: { type: string; data: Record<string, unknown>; messageId: string | null; bucket: number; touched: BreakerDelta[] } | null = null;
   for (const e of events) {
+    const bucket = bucketOf(e.at, policy.windowMs);
+    if (last && last.type === e.type && last.data === e.data && last.messageId === e.messageId && last.bucket === bucket) {
+      for (const d of last.touched) d.n++;
+      continue;
+    }
+    const touched: BreakerDelta[] = [];
+    last = { type: e.type, data: e.data, messageId: e.messageId, bucket, touched };
     const counters = countersOf(e.type, e.data);
     if (counters.length === 0) continue;
     const scopes: BreakerScope[] = [];
@@ -119,13 +130,13 @@ export function breakerEffects(policy: BreakerPolicy, account: string, events: r
       const key = type === 'account' ? account : type === 'source' ? sourceOf(e.data) : e.messageId ? sendingDomain(e.messageId) : null;
       if (key) scopes.push({ type, key });
     }
-    const bucket = bucketOf(e.at, policy.windowMs);
     for (const scope of scopes) {
       for (const counter of counters) {
         const id = `${scope.type}\u0000${scope.key}\u0000${bucket}\u0000${counter}`;
-        const d = deltas.get(id);
+        let d = deltas.get(id);
         if (d) d.n++;
-        else deltas.set(id, { scopeType: scope.type, scopeKey: scope.key, bucket, counter, n: 1 });
+        else deltas.set(id, d = { scopeType: scope.type, scopeKey: scope.key, bucket, counter, n: 1 });
+        touched.push(d);
         for (const metric of MOVES.get(counter) ?? []) {
           if (policy.thresholds[metric] === undefined) continue;
           const sid = `${scope.type}\u0000${scope.key}`;

@@ -64,44 +64,70 @@ const domainOf = (recipient: string | null): string => {
 
 const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 
-/** The effects of events of one account, written in one transaction. */
-export function effectsOf(account: string, events: readonly EffectEvent[]): EventEffects {
+/**
+ * The effects of events of one account, written in one transaction. `seqs`: the events' store
+ * sequences when they are not on the events themselves (writeEvents passes them alongside rather
+ * than copying each event).
+ */
+export function effectsOf(account: string, events: readonly EffectEvent[], seqs?: readonly number[]): EventEffects {
   const counts = new Map<string, StatDelta>();
   const out: EventEffects = { stats: [], suppressions: [], softBounces: [], delivered: [] };
-  for (const e of events) {
-    countStats(e, counts);
+  const memo = new Map<string, StatsMemo>();
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    countStats(e, counts, memo);
     if (!e.recipient) continue;
+    const type = e.type;
+    const bounceType = type === 'bounced' ? e.data.bounceType : undefined;
+    if (type === 'delivered') { out.delivered.push(suppressionKey(e.recipient)); continue; }
+    if (type !== 'bounced' && type !== 'complained' && type !== 'unsubscribed' && type !== 'failed') continue; // no effect but the counters
     const address = suppressionKey(e.recipient);
-    const source = e.seq === undefined ? null : `ev_${e.seq}`;
+    const seq = e.seq ?? seqs?.[i];
+    const source = seq === undefined ? null : `ev_${seq}`;
     const suppress = (scope: SuppressionScope, reason: Suppression['reason'], detail: string | null) =>
       out.suppressions.push({ account, address, scope, reason, source, messageId: e.messageId, detail, createdAt: e.at });
-    if (e.type === 'bounced' && e.data.bounceType === 'hard') suppress('all', 'hard-bounce', text(e.data.response));
-    else if (e.type === 'complained') suppress('all', 'complaint', text(e.data.feedbackType) ?? 'abuse');
-    else if (e.type === 'unsubscribed') suppress(e.data.scope === 'all' ? 'all' : 'broadcast', 'unsubscribe', text(e.data.method));
-    else if ((e.type === 'bounced' && e.data.bounceType === 'soft') || (e.type === 'failed' && e.data.lastFailure !== 'block')) {
+    if (type === 'bounced' && bounceType === 'hard') suppress('all', 'hard-bounce', text(e.data.response));
+    else if (type === 'complained') suppress('all', 'complaint', text(e.data.feedbackType) ?? 'abuse');
+    else if (type === 'unsubscribed') suppress(e.data.scope === 'all' ? 'all' : 'broadcast', 'unsubscribe', text(e.data.method));
+    else if ((type === 'bounced' && bounceType === 'soft') || (type === 'failed' && e.data.lastFailure !== 'block')) {
       out.softBounces.push({ address, at: e.at, messageId: e.messageId, detail: text(e.data.response), source });
-    } else if (e.type === 'delivered') out.delivered.push(address);
+    }
   }
   out.stats = [...counts.values()].sort(compareStat);
   return out;
 }
 
-function countStats(e: EffectEvent, into: Map<string, StatDelta>): void {
-  const metrics = metricsOf(e.type, e.data);
-  if (metrics.length === 0) return;
+/**
+ * The counters the last event of a recipient domain added to, and what they depended on: an event
+ * of the same type, data object, hour and day adds to the same ones (the events of one put or
+ * result share their data object), so they are counted again without building their keys.
+ */
+interface StatsMemo { type: string; data: Record<string, unknown>; hour: number; day: number; deltas: StatDelta[] }
+
+function countStats(e: EffectEvent, into: Map<string, StatDelta>, memo?: Map<string, StatsMemo>): void {
   const hour = Math.floor(e.at / HOUR_MS) * HOUR_MS;
   const day = Math.floor(e.at / DAY_MS) * DAY_MS;
-  const stream = text(e.data.stream) ?? 'transactional';
   const domain = domainOf(e.recipient);
+  const last = memo?.get(domain);
+  if (last && last.type === e.type && last.data === e.data && last.hour === hour && last.day === day) {
+    for (const d of last.deltas) d.n++;
+    return;
+  }
+  const deltas: StatDelta[] = [];
+  memo?.set(domain, { type: e.type, data: e.data, hour, day, deltas });
+  const metrics = metricsOf(e.type, e.data);
+  if (metrics.length === 0) return;
+  const stream = text(e.data.stream) ?? 'transactional';
   const tags = Array.isArray(e.data.tags) ? [...new Set(e.data.tags.filter((t): t is string => typeof t === 'string' && t !== ''))] : [];
   const rows: [StatGrain, number, string][] = [['hour', hour, ''], ...(domain ? [['domain', day, domain] as [StatGrain, number, string]] : []),
     ...tags.map((t): [StatGrain, number, string] => ['tag', day, t])];
   for (const metric of metrics) {
     for (const [grain, bucket, key] of rows) {
       const id = `${grain}\u0000${bucket}\u0000${stream}\u0000${key}\u0000${metric}`;
-      const d = into.get(id);
+      let d = into.get(id);
       if (d) d.n++;
-      else into.set(id, { grain, bucket, stream, key, metric, n: 1 });
+      else into.set(id, d = { grain, bucket, stream, key, metric, n: 1 });
+      deltas.push(d);
     }
   }
 }

@@ -27,7 +27,11 @@ import { SessionLogBudget } from './log-budget.js';
 import { MAX_AUTH_LINE, SmtpSession, type AuthGrant, type AuthOutcome, type ChunkOutcome, type DataOutcome, type QuotaOutcome, type SessionAction, type SessionOutput, type SessionOptions, type TlsInfo, type Transaction } from './session.js';
 
 /** Charges recipients to an account (src/accounts/quota.ts QuotaService). */
-export interface QuotaCharger { charge(subject: QuotaSubject, n?: number): Promise<QuotaDecision> }
+export interface QuotaCharger {
+  charge(subject: QuotaSubject, n?: number): Promise<QuotaDecision>;
+  /** charge(subject, 1)'s answer when it is known without waiting (an unmetered subject); undefined: charge. */
+  chargeNow?(subject: QuotaSubject): QuotaDecision | undefined;
+}
 
 export interface ConnectionDeps {
   session: Omit<SessionOptions, 'tls' | 'trustedNetwork'>;
@@ -133,7 +137,11 @@ export class Connection {
       while (!this.#ended) {
         const line = await this.#readLine();
         if (line === null) break;
-        const out = line === TOO_LONG ? this.#session.lineTooLong() : this.#session.handleLine(line);
+        let out = line === TOO_LONG ? this.#session.lineTooLong() : this.#session.handleLine(line);
+        if (out.action?.type === 'chargeQuota' && !out.close) { // an unmetered RCPT: answered now, no promise chain
+          const decision = this.deps.quota ? this.deps.quota.chargeNow?.(out.action.subject) : { ok: true as const };
+          if (decision?.ok) { this.#record(out); out = this.#session.quotaCharged(decision); }
+        }
         if (out.action || out.close) await this.#perform(out);
         else this.#record(out); // replies only (most commands): what #perform would do, without its promise
         if (this.#chunked && !this.#session.isReceivingChunks) await this.#dropChunked();

@@ -18,8 +18,9 @@ const policies = new WeakMap<Db, SoftBouncePolicy>();
 /** The soft-bounce rule of this database connection (from the store's options). */
 export const setSoftBouncePolicy = (db: Db, policy: SoftBouncePolicy): void => { policies.set(db, policy); };
 
-export function applyEventEffects(db: Db, account: string, events: readonly EffectEvent[]): void {
-  const fx = effectsOf(account, events);
+/** `seqs`: the events' sequences, when not on the events (effectsOf). */
+export function applyEventEffects(db: Db, account: string, events: readonly EffectEvent[], seqs?: readonly number[]): void {
+  const fx = effectsOf(account, events, seqs);
   for (const part of chunksOf(fx.stats)) { // one upsert statement for the keys (distinct: aggregated) of up to 16 counters
     const args: unknown[] = [];
     for (const d of part) args.push(account, d.grain, d.bucket, d.stream, d.key, d.metric, d.n);

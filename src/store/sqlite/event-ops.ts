@@ -61,7 +61,7 @@ export function writeEvents(db: Db, account: string, events: NewEvent[], known?:
     const outbox = sql(db, 'INSERT INTO webhook_delivery (webhook_id, event_seq, next_attempt_at) VALUES (?, ?, ?)');
     events.forEach((e, i) => { for (const h of hooks) if (wantsEvent(h.events, e.type)) outbox.run(h.id, seqs[i]!, e.at); });
   }
-  applyEventEffects(db, account, events.map((e, i) => ({ ...e, seq: seqs[i]! })));
+  applyEventEffects(db, account, events, seqs);
   // Circuit breakers: counted and tripped in this commit; a trip's event goes to the same outbox.
   const tripped = applyBreakers(db, account, events, known);
   if (tripped.length > 0) {
