@@ -28,7 +28,7 @@ export interface OutboundHooks {
   /** PEM bundle (delivery.tlsCaFile's contents). */
   ca: string | undefined;
   clock: Clock;
-  store: Pick<QueueStore, 'readMessage' | 'readBody'>;
+  store: Pick<QueueStore, 'readMessage' | 'readBody' | 'hostDeliveryThread'>;
   logger: Logger;
   /** A session of this destination has closed: a slot may be free. */
   onSessionClosed: (destination: string) => void;

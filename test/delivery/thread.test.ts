@@ -1,7 +1,9 @@
-// The outbound SMTP side on its own thread (src/delivery/thread/), as a relay runs it: messages go
-// out through the thread over real sockets, byte for byte (small ones sent with the run, a spool
-// file's stream pulled chunk by chunk), and a thread that dies in the middle of a transaction leaves
-// its message queued: the attempt is a temporary failure, a new thread retries and delivers it.
+// The outbound SMTP side off the main thread (src/delivery/thread/), as a relay runs it: hosted by
+// the SQLite store's thread (reading the messages there) or on a thread of its own (the messages
+// read on the main thread and sent with the run). Messages go out over real sockets, byte for byte
+// (a spool file's stream pulled chunk by chunk from the main side), and a thread that dies in the
+// middle of a transaction leaves its message queued: the attempt is a temporary failure, a new
+// thread retries and delivers it.
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeliveryThread } from '../../src/delivery/thread/client.js';
@@ -35,31 +37,33 @@ describe('delivery thread', () => {
   after(async () => { held?.(); await Promise.all([mx.close(), dns.close()]); });
   afterEach(async () => { await f?.close(); f = undefined; thread = undefined; mx.messages.length = 0; });
 
-  const start = async () => {
-    f = await createFixture({ port: mx.port, dns, scheduler: { outbound: (h) => (thread = new DeliveryThread(h)) } });
+  const start = async (mayHost = true) => {
+    f = await createFixture({ port: mx.port, dns, scheduler: { outbound: (h) => (thread = new DeliveryThread(h, { mayHost })) } });
     f.scheduler.start();
     return f;
   };
 
-  it('delivers through the thread: a small message and a spool file, byte for byte, on a reused session', async () => {
-    const f = await start();
+  for (const hosted of [true, false]) it(`delivers ${hosted ? 'from the store\'s thread' : 'through a thread of its own'}: a small message and a spool file, byte for byte, on a reused session`, async () => {
+    const f = await start(hosted);
+    const sessions = mx.sessions;
     const small = body('small one');
     const large = body('large one').toString() + ('y'.repeat(998) + '\r\n').repeat(Math.ceil((INLINE_MAX_BYTES * 1.5) / 1000));
     const a = await enqueue(f, { from: 'alice@sender.test', to: ['bob@example.test'], body: small });
     await waitForStates(f, a, ['delivered']);
     const b = await enqueue(f, { from: 'alice@sender.test', to: ['carol@example.test'], body: Buffer.from(large) });
     await waitForStates(f, b, ['delivered']);
-    assert.ok(thread?.worker, 'the scheduler ran its attempts on the thread');
+    assert.equal(thread?.hosted, hosted);
+    if (!hosted) assert.ok(thread?.worker, 'the scheduler ran its attempts on the thread');
     const got = mx.messages.map((m) => m.body);
     assert.equal(got.length, 2);
     assert.ok(got[0]!.equals(small), 'the small message as queued');
     assert.ok(got[1]!.equals(Buffer.from(large)), `the spool file as queued (${got[1]!.length} bytes of ${large.length})`);
     assert.ok((await f.store.getMessage(b))!.size > INLINE_MAX_BYTES, 'the second one is a spool file');
-    assert.equal(mx.sessions, 1, 'the second message reused the thread\'s session');
+    assert.equal(mx.sessions - sessions, 1, 'the second message reused the thread\'s session');
   });
 
   it('a thread that dies during DATA leaves the message queued; it is retried on a new thread and delivered once', async () => {
-    const f = await start();
+    const f = await start(false);
     holdFirst = true;
     const id = await enqueue(f, { from: 'alice@sender.test', to: ['bob@example.test'] });
     for (let i = 0; mx.heldData === 0; i++) { assert.ok(i < 500, 'the DATA reached the receiver'); await new Promise((r) => setTimeout(r, 10)); }

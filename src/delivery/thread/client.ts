@@ -12,7 +12,7 @@
 // - A thread that dies (an exception there, or terminated): every attempt in flight on it ends as a
 //   temporary host failure (the message stays queued and is retried), its sessions count as
 //   closed, the death is logged (delivery.thread_died), and the next attempt starts a new thread.
-import { Worker } from 'node:worker_threads';
+import { Worker, type MessagePort } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
 import { isQueueUnavailable, QueueUnavailableError } from '../../errors.js';
 import type { AttemptMessage, HostAttempt } from '../attempt.js';
@@ -42,7 +42,12 @@ const failure = (err: unknown): ReadFailure => ({
 
 export class DeliveryThread implements Outbound {
   readonly #h: OutboundHooks;
-  #worker: Worker | null = null;
+  /** May the store's thread host the outbound side (hostDeliveryThread)? Else a thread of its own. */
+  readonly #mayHost: boolean;
+  /** The thread of its own, or the port to the side the store's thread hosts. */
+  #worker: Worker | MessagePort | null = null;
+  /** #worker is the store's thread: it reads the messages itself (no read here before a run). */
+  #hosted = false;
   readonly #runs = new Map<number, Run>();
   readonly #drains = new Map<number, () => void>();
   /** Streams this side reads for the thread, by id (> 0 made here, < 0 named by the thread). */
@@ -54,12 +59,15 @@ export class DeliveryThread implements Outbound {
   #closing = false;
   readonly attempt = { run: (message: AttemptMessage, target: SessionTarget, signal?: AbortSignal) => this.#run(message, target, signal) };
 
-  constructor(h: OutboundHooks) {
+  constructor(h: OutboundHooks, opts: { mayHost?: boolean } = {}) {
     this.#h = h;
+    this.#mayHost = opts.mayHost ?? true;
   }
 
-  /** An OutboundFactory for DeliveryScheduler's `outbound`. */
+  /** An OutboundFactory for DeliveryScheduler's `outbound`: hosted by the store's thread when it can, else a thread of its own. */
   static readonly factory: OutboundFactory = (h) => new DeliveryThread(h);
+  /** Always a thread of its own. */
+  static readonly ownThread: OutboundFactory = (h) => new DeliveryThread(h, { mayHost: false });
 
   unusedSessions(destination: string): number { return this.#unused.get(destination) ?? 0; }
 
@@ -80,17 +88,21 @@ export class DeliveryThread implements Outbound {
   async close(): Promise<void> {
     this.#closing = true;
     const w = this.#worker;
-    if (w) await w.terminate();
+    if (w instanceof Worker) await w.terminate();
+    else if (w) { w.close(); this.#died(w, 'closed'); }
   }
 
-  /** The live thread's id (tests): terminate() it to see a thread die. */
-  get worker(): Worker | null { return this.#worker; }
+  /** The thread of its own (tests): terminate() it to see a thread die; null when none, or hosted by the store. */
+  get worker(): Worker | null { return this.#worker instanceof Worker ? this.#worker : null; }
+  /** The outbound side runs in the store's thread. */
+  get hosted(): boolean { return this.#hosted; }
 
   async #run(message: AttemptMessage, target: SessionTarget, signal?: AbortSignal): Promise<HostAttempt> {
     const destination = message.destination ?? '';
     let body: Buffer | undefined;
     let stream: number | undefined;
-    if (message.size <= WHOLE_READ_MAX) {
+    this.#thread();
+    if (message.size <= WHOLE_READ_MAX && !this.#hosted) {
       try {
         const read = await this.#h.store.readMessage(message.messageId);
         if (Buffer.isBuffer(read)) body = read;
@@ -147,11 +159,21 @@ export class DeliveryThread implements Outbound {
     w.postMessage(out, transfer);
   };
 
-  /** The live thread, started if none is. */
-  #thread(): Worker {
+  /** The live thread (or hosted side), started if none is. */
+  #thread(): Worker | MessagePort {
     if (this.#worker) return this.#worker;
     const { config, ca } = this.#h;
     const data: ThreadData = { config: { hostname: config.hostname, delivery: config.delivery }, ca };
+    const port = this.#mayHost ? this.#h.store.hostDeliveryThread?.(data) ?? null : null;
+    if (port) {
+      this.#worker = port;
+      this.#hosted = true;
+      if (this.#runs.size === 0 && this.#drains.size === 0) port.unref();
+      port.on('message', (batch: FromThread[]) => { for (const m of batch) this.#onMessage(m); });
+      port.on('close', () => this.#died(port, 'the store\'s thread closed the delivery port'));
+      return port;
+    }
+    this.#hosted = false;
     const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: data });
     this.#worker = w;
     if (this.#runs.size === 0 && this.#drains.size === 0) w.unref();
@@ -210,7 +232,7 @@ export class DeliveryThread implements Outbound {
   }
 
   /** The thread ended: its attempts fail as temporary, its sessions are gone; the next attempt starts another. */
-  #died(w: Worker, reason: string): void {
+  #died(w: Worker | MessagePort, reason: string): void {
     if (this.#worker !== w) return;
     this.#worker = null;
     this.#outbox = []; // for the dead thread: its runs end here

@@ -42,6 +42,8 @@ import { EXCLUSIONS_KEPT, READ_OPS, type Exclusion, type BodySource, type Op, ty
 import { readBodyFile } from './spool.js';
 import { joinMessage } from '../whole-body.js';
 import { WorkerClient } from './worker-client.js';
+import type { MessagePort } from 'node:worker_threads';
+import type { ThreadData } from '../../delivery/thread/protocol.js';
 import type { ClaimOptions } from './claim-due.js';
 import { outcomeRuns } from './outcome-runs.js';
 
@@ -139,6 +141,9 @@ export class SqliteQueueStore implements QueueStore {
     }
     return slow ? { writable: true, reason: `writes slow: ${slow.slowestMs} ms`, slow } : { writable: true, reason: null };
   }
+
+  /** The outbound SMTP side hosted by the database thread (QueueStore.hostDeliveryThread). */
+  hostDeliveryThread(data: ThreadData): MessagePort | null { return this.#client?.hostDelivery(data) ?? null; }
 
   /** In memory up to INLINE_MAX_BYTES (stored in the database by put), a spool file beyond. */
   createBody(id: string): BodyWriter { return new InlineBodyWriter(this.#spoolDir, id, this.#inline); }
