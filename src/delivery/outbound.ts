@@ -2,8 +2,9 @@
 // transaction (SmtpAttempt's run: plain data in, plain data out) over sessions it keeps per
 // destination, and the few facts about those sessions the scheduler's destination slots need.
 // Two implementations: in this thread (a ConnectionPool and SmtpAttempt, what unit tests use), and
-// on a worker thread of its own (thread/client.ts: what a relay started by main.ts uses), so the
-// main thread answers the SMTP sessions of ingress without waiting behind delivery's sockets.
+// off the main thread (thread/client.ts: what a relay started by main.ts uses; hosted by the SQLite
+// store's thread, or on a thread of its own), so the main thread answers the SMTP sessions of
+// ingress without waiting behind delivery's sockets.
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../events/log.js';

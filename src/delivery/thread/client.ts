@@ -1,17 +1,23 @@
-// The main-thread end of the delivery thread (worker.ts): an Outbound (../outbound.ts) whose
-// attempts run there. The scheduler, claims, results, events, metrics and shaping stay on the main
-// thread; the thread owns the ConnectionPool and its sockets, so the main thread no longer runs
-// delivery's SMTP exchanges (reads, replies, TLS, timers) between the hops of ingress's sessions.
-// - The message's bytes: read here before the run is posted (store.readMessage, up to 256 KiB, as
-//   SmtpAttempt would read it) and transferred with it; anything else the attempt reads (a retry on
-//   a fresh session, a spool file's stream) is pulled from here, a request or a chunk at a time.
-//   The thread has no store: the SQLite store's kept bodies and its worker client stay on this side.
+// The main-thread end of delivery's outbound side (serve.ts): an Outbound (../outbound.ts) whose
+// attempts run off the main thread. The scheduler, claims, results, events, metrics and shaping
+// stay here; the other side owns the ConnectionPool and its sockets, so the main thread no longer
+// runs delivery's SMTP exchanges (reads, replies, TLS, timers) between the hops of ingress's sessions.
+// - Where: hosted by the store's own thread when the store offers it (SQLite's database thread,
+//   QueueStore.hostDeliveryThread: no second V8 isolate, ~10 MB less than a thread of its own,
+//   and a message under 16 KiB is read there, from SQLite, without crossing this thread); else a
+//   thread of its own (worker.ts: PostgreSQL).
+// - The message's bytes, when not read there: read here before the run is posted
+//   (store.readMessage, up to 256 KiB, as SmtpAttempt would read it; the SQLite store's kept copy
+//   of a body of 16 KiB or more is taken here) and transferred with it; anything else the attempt
+//   reads (a retry on a fresh session, a spool file's stream) is pulled from here, a request or a
+//   chunk at a time.
 // - Session counts for the destination slots: each result carries its destination's unused
-//   sessions, and the thread says when a session closed (ConnectionPool's onSessionClosed).
+//   sessions, and the other side says when a session closed (ConnectionPool's onSessionClosed).
 // - Messages either way are batched per event-loop turn (one postMessage per turn).
 // - A thread that dies (an exception there, or terminated): every attempt in flight on it ends as a
 //   temporary host failure (the message stays queued and is retried), its sessions count as
-//   closed, the death is logged (delivery.thread_died), and the next attempt starts a new thread.
+//   closed, the death is logged (delivery.thread_died), and the next attempt starts a new one
+//   (hosted: the store's thread died, and with it the store: the relay stops, main.ts).
 import { Worker, type MessagePort } from 'node:worker_threads';
 import type { Readable } from 'node:stream';
 import { isQueueUnavailable, QueueUnavailableError } from '../../errors.js';
