@@ -29,12 +29,6 @@ import type { FromThread, ReadFailure, ThreadData, ToThread } from './protocol.j
 
 /** As attempt.ts WHOLE_READ_MAX: what SmtpAttempt reads whole (readMessage) before MAIL FROM. */
 const WHOLE_READ_MAX = 256 * 1024;
-/**
- * Hosted by the store's thread, a message smaller than this is read there; a larger one (up to
- * WHOLE_READ_MAX) is still read here, where the SQLite store keeps a copy of each body of 16 KiB or
- * more for its first attempt (KeptBodies, KEEP_FOR_DELIVERY_MIN): that copy is taken and sent.
- */
-const HOSTED_READ_MAX = 16 * 1024;
 const DIED: Verdict = { kind: 'temporary', status: '4.3.0', reason: 'the delivery thread stopped during the attempt' };
 
 interface Run { resolve: (a: HostAttempt) => void; target: SessionTarget; destination: string; signal?: AbortSignal; onAbort?: () => void }
@@ -114,7 +108,7 @@ export class DeliveryThread implements Outbound {
     let body: Buffer | undefined;
     let stream: number | undefined;
     this.#thread();
-    if (message.size <= WHOLE_READ_MAX && (!this.#hosted || message.size >= HOSTED_READ_MAX)) {
+    if (message.size <= WHOLE_READ_MAX && !this.#hosted) {
       try {
         const read = await this.#h.store.readMessage(message.messageId);
         if (Buffer.isBuffer(read)) body = read;

@@ -143,7 +143,14 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   /** The outbound SMTP side hosted by the database thread (QueueStore.hostDeliveryThread). */
-  hostDeliveryThread(data: ThreadData): MessagePort | null { return this.#client?.hostDelivery(data) ?? null; }
+  hostDeliveryThread(data: ThreadData): MessagePort | null {
+    const port = this.#client?.hostDelivery(data) ?? null;
+    // Delivery reads every message in the database thread now: a kept copy would never be taken,
+    // and a copy moved into that thread counts twice against the two isolates' GC limits.
+    if (port) this.#keepForDelivery = false;
+    return port;
+  }
+  #keepForDelivery = true;
 
   /** In memory up to INLINE_MAX_BYTES (stored in the database by put), a spool file beyond. */
   createBody(id: string): BodyWriter { return new InlineBodyWriter(this.#spoolDir, id, this.#inline); }
@@ -185,7 +192,7 @@ export class SqliteQueueStore implements QueueStore {
    */
   async put(message: NewMessage): Promise<void> {
     const body = this.#inline.take(message.id) ?? null;
-    const keep = copyToKeep(body);
+    const keep = this.#keepForDelivery ? copyToKeep(body) : null;
     await this.#send('put', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []);
     if (keep) this.#kept.add(message.id, keep);
   }
@@ -193,7 +200,7 @@ export class SqliteQueueStore implements QueueStore {
   /** put with the suppression lookup in the worker's same savepoint: one worker request. */
   async putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>> {
     const body = this.#inline.take(message.id) ?? null;
-    const keep = copyToKeep(body);
+    const keep = this.#keepForDelivery ? copyToKeep(body) : null;
     const found = await this.#send('putCheckingSuppressions', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []) as Map<string, Suppression>;
     if (keep) this.#kept.add(message.id, keep);
     return found;
