@@ -4,13 +4,13 @@
 // runs delivery's SMTP exchanges (reads, replies, TLS, timers) between the hops of ingress's sessions.
 // - Where: hosted by the store's own thread when the store offers it (SQLite's database thread,
 //   QueueStore.hostDeliveryThread: no second V8 isolate, ~10 MB less than a thread of its own,
-//   and a message under 16 KiB is read there, from SQLite, without crossing this thread); else a
-//   thread of its own (worker.ts: PostgreSQL).
-// - The message's bytes, when not read there: read here before the run is posted
-//   (store.readMessage, up to 256 KiB, as SmtpAttempt would read it; the SQLite store's kept copy
-//   of a body of 16 KiB or more is taken here) and transferred with it; anything else the attempt
-//   reads (a retry on a fresh session, a spool file's stream) is pulled from here, a request or a
-//   chunk at a time.
+//   and a message held in the database is read there, from SQLite, without crossing this thread;
+//   the store then keeps no copy of large bodies for delivery); else a thread of its own
+//   (worker.ts: PostgreSQL).
+// - The message's bytes, on a thread of its own: read here before the run is posted
+//   (store.readMessage, up to 256 KiB, as SmtpAttempt would read it) and transferred with it;
+//   anything else the attempt reads (a retry on a fresh session, a spool file's stream) is pulled
+//   from here, a request or a chunk at a time.
 // - Session counts for the destination slots: each result carries its destination's unused
 //   sessions, and the other side says when a session closed (ConnectionPool's onSessionClosed).
 // - Messages either way are batched per event-loop turn (one postMessage per turn).
