@@ -87,7 +87,7 @@ export class SqliteQueueStore implements QueueStore {
   #dead: string | null = null;
   /** Wall time, like the orphan sweep: the injected clock may be a test's simulated time. */
   readonly #inline = new InlineBodies(systemClock, ORPHAN_AGE_MS);
-  /** Large bodies committed by put, kept for their first delivery attempt (KeptBodies). */
+  /** Large bodies committed by put, kept for their first delivery attempt (KeptBodies); none while delivery is hosted by the database thread (hostDeliveryThread). */
   readonly #kept = new KeptBodies(systemClock, KEPT_AGE_MS);
   readonly #slots = new InProcessSlots();
   readonly #availability: StoreAvailability;
