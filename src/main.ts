@@ -10,7 +10,6 @@ import type { QueueStore } from './store/store.js';
 import { loadOrCreateTls } from './tls/certificates.js';
 import { startSmtpIngress } from './ingress/index.js';
 import { checkSourcesAtStart, DeliveryScheduler } from './delivery/index.js';
-import { DeliveryThread } from './delivery/thread/client.js';
 import { verifyPassword } from './users/password.js';
 import { systemClock } from './clock.js';
 import { MessageSigner } from './domains/message-signer.js';
@@ -78,8 +77,7 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   });
   // TLS reporting (RFC 8460): delivery counts TLS outcomes, a daily job sends the reports.
   const tlsOutcomes = config.tlsReporting.enabled ? new TlsOutcomeRecorder({ store, clock: systemClock, logger }) : undefined;
-  // The outbound SMTP sessions run on a thread of their own (delivery/thread/): the main thread keeps ingress's sessions, the scheduler and the results.
-  const scheduler = new DeliveryScheduler({ config, store, logger, nodeId, signDsn, onOutcome, inboundReports, tlsOutcomes, outbound: DeliveryThread.factory });
+  const scheduler = new DeliveryScheduler({ config, store, logger, nodeId, signDsn, onOutcome, inboundReports, tlsOutcomes });
   const tlsReporter = config.tlsReporting.enabled
     ? new TlsReporter({
       config, store, logger, clock: systemClock, nodeId, dns: createResolver(config.dns), sign: signDsn, onQueued: () => scheduler.notify(),

@@ -61,7 +61,7 @@ export interface JobRunnerOptions {
   nodeId: string;
   router: Router;
   security: TransportSecurity;
-  attempt: Pick<SmtpAttempt, 'run'>;
+  attempt: SmtpAttempt;
   local: LocalDelivery;
   random?: () => number;
   /** Signs the DSNs Postlane generates (with the relay's own domain); absent: unsigned. */

@@ -34,7 +34,8 @@ import type { Config } from '../config/schema.js';
 import { ConfigError, isQueueUnavailable } from '../errors.js';
 import type { Logger } from '../events/log.js';
 import type { DeliveryJob, QueueStore } from '../store/store.js';
-import { inProcessOutbound, type Outbound, type OutboundFactory } from './outbound.js';
+import { SmtpAttempt } from './attempt.js';
+import { ConnectionPool } from './connection-pool.js';
 import { DestinationSlots } from './destination-slots.js';
 import { LocalDelivery } from './local.js';
 import type { InboundReports } from '../events/inbound-reports.js';
@@ -80,8 +81,6 @@ export interface DeliverySchedulerOptions {
   tlsOutcomes?: TlsOutcomeRecorder;
   /** Picks each job's egress source (egress.ts); default: one over config egress and the store's live state. */
   egress?: Egress;
-  /** The outbound SMTP side (outbound.ts); default: in this thread. main.ts runs it on a thread of its own (thread/client.ts). */
-  outbound?: OutboundFactory;
 }
 
 /**
@@ -105,7 +104,7 @@ export const PAUSE_BACKOFF: BackoffLimits = { initialMs: 250, maxMs: 5_000 };
 export class DeliveryScheduler {
   readonly #o: Required<Pick<DeliverySchedulerOptions, 'config' | 'store' | 'logger' | 'clock' | 'nodeId'>>;
   readonly #runner: Runner;
-  readonly #outbound: Outbound;
+  readonly #pool: ConnectionPool;
   readonly #slots: DestinationSlots;
   /** Running jobs per destination (a recipient domain, or a shaped provider's "<provider>@<source>"). */
   readonly #perDomain = new Map<string, number>();
@@ -155,8 +154,8 @@ export class DeliveryScheduler {
     this.#providers = new ProviderDirectory(resolver, clock, opts.config.shaping.mx);
     this.#shaping = opts.config.shaping.enabled && !opts.config.delivery.smarthost;
     this.#joinJobs = !!opts.config.delivery.smarthost;
-    this.#outbound = (opts.outbound ?? inProcessOutbound)({
-      config: opts.config, clock, ca: readCaFile(opts.config.delivery.tlsCaFile, 'delivery.tlsCaFile'), store: opts.store, logger: opts.logger,
+    this.#pool = new ConnectionPool({
+      config: opts.config, clock, ca: readCaFile(opts.config.delivery.tlsCaFile, 'delivery.tlsCaFile'),
       onSessionClosed: (destination) => this.#releaseIdleSlots(destination),
       maxMessagesOf: (destination) => this.#shaper.messagesPerConnection(providerOfDestination(destination)),
     });
@@ -175,7 +174,7 @@ export class DeliveryScheduler {
       destinationOf: (job) => this.#destinationOf(job),
       router: new Router({ config: opts.config, resolver, random: opts.random }),
       security: createTransportSecurity(opts, resolver, clock),
-      attempt: this.#outbound.attempt,
+      attempt: new SmtpAttempt({ pool: this.#pool, store: opts.store }),
       egress: this.#egress,
       local: new LocalDelivery({
         dataDir: opts.config.dataDir, store: opts.store, logger: opts.logger,
@@ -214,9 +213,8 @@ export class DeliveryScheduler {
     }
     for (const j of this.#waiting) this.#forget(j);
     this.#waiting = [];
-    this.#outbound.closeAll();
-    await this.#outbound.drain(ABORT_GRACE_MS); // our connections are closed before our slots are freed
-    await this.#outbound.close();
+    this.#pool.closeAll();
+    await this.#pool.drain(ABORT_GRACE_MS); // our connections are closed before our slots are freed
     await this.#slots.stop();
     const released = await this.#o.store.releaseLeases(this.#o.nodeId).catch((err: unknown) => {
       this.#o.logger.warn({ event: 'delivery.release_failed', node: this.#o.nodeId, reason: (err as Error)?.message },
@@ -468,7 +466,7 @@ export class DeliveryScheduler {
   /** Free the slots of a domain that neither a running job, a waiting one nor an open connection of ours needs. */
   #releaseIdleSlots(domain: string): void {
     if (this.#state !== 'running' || this.#waiting.some((j) => this.#destinationOf(j) === domain)) return;
-    this.#slots.releaseSurplus(domain, (this.#perDomain.get(domain) ?? 0) + this.#outbound.unusedSessions(domain));
+    this.#slots.releaseSurplus(domain, (this.#perDomain.get(domain) ?? 0) + this.#pool.unusedSessions(domain));
   }
 
   #start(job: DeliveryJob): void {

@@ -139,14 +139,8 @@ class WholeMessage {
   }
 }
 
-/**
- * Below this a message's bytes are left to the GC: on the main thread the release costs more than
- * it saves. The delivery thread (thread/worker.ts) releases every message's (releaseEveryMessage):
- * there the bodies arrive by transfer, and their wrappers, held across the transaction, were
- * promoted and kept their bytes until a mark-compact (3-4 MB of them between two).
- */
-let RELEASE_MIN = 16 * 1024;
-export function releaseEveryMessage(): void { RELEASE_MIN = 1; }
+/** Below this a message's bytes are left to the GC: the release costs more than it saves. */
+const RELEASE_MIN = 16 * 1024;
 
 /**
  * Frees the bytes of a message the socket has written, now rather than at the next full

@@ -323,11 +323,6 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
    */
   readMessage(id: string): Promise<Buffer | Readable>;
   /**
-   * A port to the delivery thread's outbound side hosted by the store's own thread (SQLite: its
-   * database thread; delivery/thread/client.ts), or absent/null: delivery starts a thread of its own.
-   */
-  hostDeliveryThread?(data: import('../delivery/thread/protocol.js').ThreadData): import('node:worker_threads').MessagePort | null;
-  /**
    * Lease up to `limit` due jobs (recipients queued/deferred with next attempt <= now, or whose
    * lease expired), grouped by (message, domain), oldest due first, skipping `excludeDomains` (a
    * frozen list may be handed in again: stores keep what they derive from it by identity).

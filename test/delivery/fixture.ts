@@ -9,7 +9,6 @@ import type { Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { DeliveryScheduler } from '../../src/delivery/index.js';
-import { DeliveryThread } from '../../src/delivery/thread/client.js';
 import type { DeliverySchedulerOptions } from '../../src/delivery/scheduler.js';
 import type { MxResolver } from '../../src/delivery/resolver.js';
 import { createLogger, type Logger } from '../../src/events/log.js';
@@ -75,9 +74,7 @@ export async function createFixture(opts: FixtureOptions): Promise<Fixture> {
   const store = new SqliteQueueStore({ dataDir: dir, logger });
   await store.open();
   const clock = opts.clock ?? { now: () => Date.now() };
-  // TEST_DELIVERY_THREAD=1: these tests with the outbound side on its thread, as a relay runs it (main.ts).
-  const thread = process.env.TEST_DELIVERY_THREAD === '1' ? { outbound: DeliveryThread.factory } : {};
-  const scheduler = new DeliveryScheduler({ config, store, logger, clock, nodeId: 'node-test', resolver: opts.resolver, random: () => 0.5, ...thread, ...opts.scheduler });
+  const scheduler = new DeliveryScheduler({ config, store, logger, clock, nodeId: 'node-test', resolver: opts.resolver, random: () => 0.5, ...opts.scheduler });
   return {
     dir, dns, store, config, logs, logger, scheduler, clock,
     async close() {

@@ -58,6 +58,3 @@ export interface WorkerConfig { dbPath: string; spoolDir: string; sweepOrphans: 
 export interface Exclusion { id: number; domains?: readonly string[] }
 /** Exclusion lists the worker remembers (the client refers only to these by number). */
 export const EXCLUSIONS_KEPT = 8;
-
-/** Hands this thread the delivery thread's port (delivery/thread/client.ts): it serves the outbound SMTP side too. */
-export interface HostDelivery { hostDelivery: { port: import('node:worker_threads').MessagePort; data: import('../../delivery/thread/protocol.js').ThreadData } }

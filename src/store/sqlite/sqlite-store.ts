@@ -42,8 +42,6 @@ import { EXCLUSIONS_KEPT, READ_OPS, type Exclusion, type BodySource, type Op, ty
 import { readBodyFile } from './spool.js';
 import { joinMessage } from '../whole-body.js';
 import { WorkerClient } from './worker-client.js';
-import type { MessagePort } from 'node:worker_threads';
-import type { ThreadData } from '../../delivery/thread/protocol.js';
 import type { ClaimOptions } from './claim-due.js';
 import { outcomeRuns } from './outcome-runs.js';
 
@@ -87,7 +85,7 @@ export class SqliteQueueStore implements QueueStore {
   #dead: string | null = null;
   /** Wall time, like the orphan sweep: the injected clock may be a test's simulated time. */
   readonly #inline = new InlineBodies(systemClock, ORPHAN_AGE_MS);
-  /** Large bodies committed by put, kept for their first delivery attempt (KeptBodies); none while delivery is hosted by the database thread (hostDeliveryThread). */
+  /** Large bodies committed by put, kept for their first delivery attempt (KeptBodies). */
   readonly #kept = new KeptBodies(systemClock, KEPT_AGE_MS);
   readonly #slots = new InProcessSlots();
   readonly #availability: StoreAvailability;
@@ -142,16 +140,6 @@ export class SqliteQueueStore implements QueueStore {
     return slow ? { writable: true, reason: `writes slow: ${slow.slowestMs} ms`, slow } : { writable: true, reason: null };
   }
 
-  /** The outbound SMTP side hosted by the database thread (QueueStore.hostDeliveryThread). */
-  hostDeliveryThread(data: ThreadData): MessagePort | null {
-    const port = this.#client?.hostDelivery(data) ?? null;
-    // Delivery reads every message in the database thread now: a kept copy would never be taken,
-    // and a copy moved into that thread counts twice against the two isolates' GC limits.
-    if (port) this.#keepForDelivery = false;
-    return port;
-  }
-  #keepForDelivery = true;
-
   /** In memory up to INLINE_MAX_BYTES (stored in the database by put), a spool file beyond. */
   createBody(id: string): BodyWriter { return new InlineBodyWriter(this.#spoolDir, id, this.#inline); }
 
@@ -192,7 +180,7 @@ export class SqliteQueueStore implements QueueStore {
    */
   async put(message: NewMessage): Promise<void> {
     const body = this.#inline.take(message.id) ?? null;
-    const keep = this.#keepForDelivery ? copyToKeep(body) : null;
+    const keep = copyToKeep(body);
     await this.#send('put', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []);
     if (keep) this.#kept.add(message.id, keep);
   }
@@ -200,7 +188,7 @@ export class SqliteQueueStore implements QueueStore {
   /** put with the suppression lookup in the worker's same savepoint: one worker request. */
   async putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>> {
     const body = this.#inline.take(message.id) ?? null;
-    const keep = this.#keepForDelivery ? copyToKeep(body) : null;
+    const keep = copyToKeep(body);
     const found = await this.#send('putCheckingSuppressions', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []) as Map<string, Suppression>;
     if (keep) this.#kept.add(message.id, keep);
     return found;

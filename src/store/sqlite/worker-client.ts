@@ -1,8 +1,8 @@
 // The main-thread end of the database worker: request id → promise. The worker is kept referenced
 // only while requests are pending, so a forgotten close() never keeps a CLI process alive, yet
 // the process cannot exit while a commit is still outstanding.
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import type { HostDelivery, Op, WorkerConfig, WorkerFatal, WorkerReady, WorkerRequest, WorkerResponse } from './protocol.js';
+import { Worker } from 'node:worker_threads';
+import type { Op, WorkerConfig, WorkerFatal, WorkerReady, WorkerRequest, WorkerResponse } from './protocol.js';
 
 type Failure = Extract<WorkerResponse, { ok: false }>;
 interface Waiter { resolve(v: unknown): void; reject(f: Failure): void }
@@ -78,17 +78,6 @@ export class WorkerClient {
     try { this.worker.postMessage(req, transfer); } catch (err) {
       this.#settle({ id: req.id, ok: false, kind: 'write', message: String((err as Error)?.message ?? err) });
     }
-  }
-
-  /**
-   * A port to the outbound SMTP side hosted by this thread (delivery/thread/serve.ts), for the
-   * delivery thread's main side; null once the thread is gone. Close the port before close().
-   */
-  hostDelivery(data: HostDelivery['hostDelivery']['data']): MessagePort | null {
-    if (this.#dead) return null;
-    const { port1, port2 } = new MessageChannel();
-    this.worker.postMessage({ hostDelivery: { port: port2, data } } satisfies HostDelivery, [port2]);
-    return port1;
   }
 
   /** Commits what is in flight, closes the database and ends the thread. */

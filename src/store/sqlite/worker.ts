@@ -32,14 +32,14 @@
 // Each answer says whether its commit changed rows and was fsynced (`wrote`): only such a commit
 // proves, after a full disk, that writes work again (an empty one touches no file; a claim-only
 // one may still sit in the page cache).
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { ACCOUNT_READS, ACCOUNT_WRITES } from './account-ops.js';
 import { BREAKER_READS, BREAKER_WRITES } from './breaker-ops.js';
 import { claimDue } from './claim-due.js';
 import { openConnections } from './connections.js';
 import { DOMAIN_READS, DOMAIN_WRITES } from './domain-ops.js';
 import { EVENT_READS, EVENT_WRITES } from './event-ops.js';
-import type { BodySource, HostDelivery, Op, ReadOp, WorkerConfig, WorkerErrorKind, WorkerFatal, WorkerReady, WorkerRequest, WorkerResponse, WriteOp } from './protocol.js';
+import type { BodySource, Op, ReadOp, WorkerConfig, WorkerErrorKind, WorkerFatal, WorkerReady, WorkerRequest, WorkerResponse, WriteOp } from './protocol.js';
 import { READ_OPS } from './protocol.js';
 import * as reads from './read-ops.js';
 import { OpError, sql, type Db, type Effects } from './rows.js';
@@ -199,12 +199,9 @@ function main(): void {
   const wal = new WalSync(`${cfg.dbPath}-wal`);
   const committer = new GroupCommitter(conns.writer, cfg.spoolDir, wal, send, (err) => failStop(port, err));
   let closed = false;
-  // One request, or the requests the main thread made in one turn of its event loop (worker-client.ts), in order;
-  // or the port of the delivery thread's main side, whose outbound SMTP side this thread then hosts
-  // (delivery/thread/serve.ts: no second isolate; it reads the messages it sends here, from the reader).
-  port.on('message', (msg: WorkerRequest | WorkerRequest[] | HostDelivery) => {
+  // One request, or the requests the main thread made in one turn of its event loop (worker-client.ts), in order.
+  port.on('message', (msg: WorkerRequest | WorkerRequest[]) => {
     if (Array.isArray(msg)) for (const req of msg) handle(req);
-    else if ('hostDelivery' in msg) void hostDelivery(msg, conns.reader);
     else handle(msg);
   });
   const handle = (req: WorkerRequest): void => {
@@ -215,7 +212,6 @@ function main(): void {
       conns.reader.close();
       conns.writer.close(); // the last connection: SQLite checkpoints, syncing the WAL and the database
       wal.close();
-      for (const p of hosted) p.close(); // a delivery side still hosted would keep this thread alive
       send({ id: req.id, ok: true, result: null });
       return port.close();
     }
@@ -229,14 +225,6 @@ function main(): void {
     committer.execute(req);
   };
   port.postMessage({ ready: true, swept } satisfies WorkerReady);
-}
-
-/** Loaded only when asked: the SMTP side's modules stay out of this thread otherwise. */
-const hosted: MessagePort[] = [];
-async function hostDelivery(msg: HostDelivery, reader: Db): Promise<void> {
-  hosted.push(msg.hostDelivery.port);
-  const { serveDelivery } = await import('../../delivery/thread/serve.js');
-  serveDelivery(msg.hostDelivery.port, msg.hostDelivery.data, (id) => reads.bodySource(reader, id));
 }
 
 const isReadOp = (op: Op): op is ReadOp => (READ_OPS as readonly string[]).includes(op);
