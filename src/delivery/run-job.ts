@@ -16,7 +16,8 @@ import type { Logger } from '../events/log.js';
 import { computeRetryDelayMs } from '../store/retry-schedule.js';
 import type { DeliveryJob, GeneratedMessage, QueueStore, RecipientOutcome, RecordResultsOptions } from '../store/store.js';
 import { suppressedReason, suppressedResponse } from '../store/suppression-store.js';
-import type { AttemptMessage, HostAttempt, SmtpAttempt } from './attempt.js';
+import type { AttemptMessage, HostAttempt } from './attempt.js';
+import type { AttemptRunner } from './attempt-runner.js';
 import { wantsNotice, type RecipientDsn } from '../message/dsn-params.js';
 import { classifyError, describeVerdict, flattenReply, type Verdict } from './classify.js';
 import type { SessionTarget } from './connection-pool.js';
@@ -61,7 +62,7 @@ export interface JobRunnerOptions {
   nodeId: string;
   router: Router;
   security: TransportSecurity;
-  attempt: SmtpAttempt;
+  attempt: Pick<AttemptRunner, 'run'>;
   local: LocalDelivery;
   random?: () => number;
   /** Signs the DSNs Postlane generates (with the relay's own domain); absent: unsigned. */
