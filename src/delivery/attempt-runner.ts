@@ -1,16 +1,16 @@
 // What the scheduler needs from outbound SMTP: one transaction per call (SmtpAttempt.run: plain
 // data in and out, never throws) and the few session-pool calls it makes (unused sessions of a
 // destination for its slots, close and drain at stop). Two implementations:
-//   - InProcessAttempts (here): the pool and the attempts on the calling thread (PostgreSQL, tests
+//   - InProcessAttempts (in-process-attempts.ts, loaded at the first attempt: LazyInProcessAttempts): the pool and the attempts on the calling thread (PostgreSQL, tests
 //     with a simulated clock, anything without the SQLite store's thread);
 //   - RemoteAttempts (store/sqlite/remote-attempts.ts): the same pool and attempts run in the
 //     SQLite store's database thread (thread-attempts.ts), which also reads the body there; the
 //     main thread pays one request and one answer per transaction (docs/design/delivery.md,
 //     "Where the SMTP transactions run").
 import type { AttemptMessage, HostAttempt } from './attempt.js';
-import { SmtpAttempt } from './attempt.js';
-import { ConnectionPool, type PoolOptions, type SessionTarget } from './connection-pool.js';
+import type { PoolOptions, SessionTarget } from './connection-pool.js';
 import type { QueueStore } from '../store/store.js';
+import type { InProcessAttempts } from './in-process-attempts.js';
 
 export interface AttemptRunner {
   run(message: AttemptMessage, target: SessionTarget, signal?: AbortSignal): Promise<HostAttempt>;
@@ -40,15 +40,26 @@ export interface AttemptRunnerSource {
 export const canRunAttempts = (store: unknown): store is AttemptRunnerSource =>
   typeof (store as Partial<AttemptRunnerSource> | null)?.attemptRunner === 'function';
 
-export class InProcessAttempts implements AttemptRunner {
-  readonly pool: ConnectionPool;
-  readonly #attempt: SmtpAttempt;
-  constructor(opts: PoolOptions & { store: Pick<QueueStore, 'readMessage' | 'readBody'> }) {
-    this.pool = new ConnectionPool(opts);
-    this.#attempt = new SmtpAttempt({ pool: this.pool, store: opts.store });
+/**
+ * InProcessAttempts, loaded at the first attempt: a relay whose transactions run in the database
+ * thread, a CLI process or a relay that never delivers, never loads nodemailer's SMTP client on
+ * the main thread.
+ */
+export class LazyInProcessAttempts implements AttemptRunner {
+  #loaded: InProcessAttempts | null = null;
+  #loading: Promise<InProcessAttempts> | null = null;
+  #closed = false;
+  constructor(private readonly opts: PoolOptions & { store: Pick<QueueStore, 'readMessage' | 'readBody'> }) {}
+
+  async run(message: AttemptMessage, target: SessionTarget, signal?: AbortSignal): Promise<HostAttempt> {
+    const runner = this.#loaded ?? await (this.#loading ??= import('./in-process-attempts.js').then(({ InProcessAttempts }) => {
+      this.#loaded = new InProcessAttempts(this.opts);
+      if (this.#closed) this.#loaded.closeAll();
+      return this.#loaded;
+    }));
+    return runner.run(message, target, signal);
   }
-  run(message: AttemptMessage, target: SessionTarget, signal?: AbortSignal): Promise<HostAttempt> { return this.#attempt.run(message, target, signal); }
-  unusedSessions(destination: string): number { return this.pool.unusedSessions(destination); }
-  closeAll(): void { this.pool.closeAll(); }
-  drain(ms: number): Promise<void> { return this.pool.drain(ms); }
+  unusedSessions(destination: string): number { return this.#loaded?.unusedSessions(destination) ?? 0; }
+  closeAll(): void { this.#closed = true; this.#loaded?.closeAll(); }
+  async drain(ms: number): Promise<void> { await this.#loaded?.drain(ms); }
 }

@@ -34,7 +34,7 @@ import type { Config } from '../config/schema.js';
 import { ConfigError, isQueueUnavailable } from '../errors.js';
 import type { Logger } from '../events/log.js';
 import type { DeliveryJob, QueueStore } from '../store/store.js';
-import { canRunAttempts, InProcessAttempts, type AttemptRunner, type AttemptRunnerOptions } from './attempt-runner.js';
+import { canRunAttempts, LazyInProcessAttempts, type AttemptRunner, type AttemptRunnerOptions } from './attempt-runner.js';
 import { DestinationSlots } from './destination-slots.js';
 import { LocalDelivery } from './local.js';
 import type { InboundReports } from '../events/inbound-reports.js';
@@ -164,7 +164,7 @@ export class DeliveryScheduler {
     // In the store's thread only on the wall clock (the thread judges certificates by its own);
     // a test's simulated clock keeps them here.
     const inThread = clock === systemClock && canRunAttempts(opts.store) ? opts.store.attemptRunner(poolOptions) : null;
-    this.#pool = inThread ?? new InProcessAttempts({ ...poolOptions, clock, store: opts.store });
+    this.#pool = inThread ?? new LazyInProcessAttempts({ ...poolOptions, clock, store: opts.store });
     this.#attemptsIn = inThread ? 'database-thread' : 'main-thread';
     const d = opts.config.delivery;
     this.#slots = new DestinationSlots({
