@@ -17,8 +17,7 @@ import { isUtf8Address, type MessageTransport } from '../message/transport-needs
 import type { GeneratedMessage } from '../store/store.js';
 import type { Verdict } from './classify.js';
 import type { SmtpSession } from './connection-pool.js';
-import type { OutboundEnvelope } from './smtp-connection.js';
-import { offers } from './smtp-extensions.js';
+import { offers, type OutboundEnvelope } from './smtp-connection.js';
 import { TlsRequirementFailure } from './tls-check.js';
 import { isStricter, type TlsRequirement } from './tls-policy.js';
 

@@ -16,8 +16,7 @@ import type { Logger } from '../events/log.js';
 import { computeRetryDelayMs } from '../store/retry-schedule.js';
 import type { DeliveryJob, GeneratedMessage, QueueStore, RecipientOutcome, RecordResultsOptions } from '../store/store.js';
 import { suppressedReason, suppressedResponse } from '../store/suppression-store.js';
-import type { AttemptMessage, HostAttempt } from './attempt.js';
-import type { AttemptRunner } from './attempt-runner.js';
+import type { AttemptMessage, HostAttempt, SmtpAttempt } from './attempt.js';
 import { wantsNotice, type RecipientDsn } from '../message/dsn-params.js';
 import { classifyError, describeVerdict, flattenReply, type Verdict } from './classify.js';
 import type { SessionTarget } from './connection-pool.js';
@@ -62,7 +61,7 @@ export interface JobRunnerOptions {
   nodeId: string;
   router: Router;
   security: TransportSecurity;
-  attempt: Pick<AttemptRunner, 'run'>;
+  attempt: SmtpAttempt;
   local: LocalDelivery;
   random?: () => number;
   /** Signs the DSNs Postlane generates (with the relay's own domain); absent: unsigned. */

@@ -34,7 +34,8 @@ import type { Config } from '../config/schema.js';
 import { ConfigError, isQueueUnavailable } from '../errors.js';
 import type { Logger } from '../events/log.js';
 import type { DeliveryJob, QueueStore } from '../store/store.js';
-import { canRunAttempts, LazyInProcessAttempts, type AttemptRunner, type AttemptRunnerOptions } from './attempt-runner.js';
+import { SmtpAttempt } from './attempt.js';
+import { ConnectionPool } from './connection-pool.js';
 import { DestinationSlots } from './destination-slots.js';
 import { LocalDelivery } from './local.js';
 import type { InboundReports } from '../events/inbound-reports.js';
@@ -103,10 +104,7 @@ export const PAUSE_BACKOFF: BackoffLimits = { initialMs: 250, maxMs: 5_000 };
 export class DeliveryScheduler {
   readonly #o: Required<Pick<DeliverySchedulerOptions, 'config' | 'store' | 'logger' | 'clock' | 'nodeId'>>;
   readonly #runner: Runner;
-  /** The outbound sessions and transactions: in the SQLite store's thread, else here (attempt-runner.ts). */
-  readonly #pool: AttemptRunner;
-  /** Where the SMTP transactions run (logged with delivery.started). */
-  readonly #attemptsIn: 'database-thread' | 'main-thread';
+  readonly #pool: ConnectionPool;
   readonly #slots: DestinationSlots;
   /** Running jobs per destination (a recipient domain, or a shaped provider's "<provider>@<source>"). */
   readonly #perDomain = new Map<string, number>();
@@ -156,16 +154,11 @@ export class DeliveryScheduler {
     this.#providers = new ProviderDirectory(resolver, clock, opts.config.shaping.mx);
     this.#shaping = opts.config.shaping.enabled && !opts.config.delivery.smarthost;
     this.#joinJobs = !!opts.config.delivery.smarthost;
-    const poolOptions: AttemptRunnerOptions = {
-      config: opts.config, ca: readCaFile(opts.config.delivery.tlsCaFile, 'delivery.tlsCaFile'),
+    this.#pool = new ConnectionPool({
+      config: opts.config, clock, ca: readCaFile(opts.config.delivery.tlsCaFile, 'delivery.tlsCaFile'),
       onSessionClosed: (destination) => this.#releaseIdleSlots(destination),
       maxMessagesOf: (destination) => this.#shaper.messagesPerConnection(providerOfDestination(destination)),
-    };
-    // In the store's thread only on the wall clock (the thread judges certificates by its own);
-    // a test's simulated clock keeps them here.
-    const inThread = clock === systemClock && canRunAttempts(opts.store) ? opts.store.attemptRunner(poolOptions) : null;
-    this.#pool = inThread ?? new LazyInProcessAttempts({ ...poolOptions, clock, store: opts.store });
-    this.#attemptsIn = inThread ? 'database-thread' : 'main-thread';
+    });
     const d = opts.config.delivery;
     this.#slots = new DestinationSlots({
       store: opts.store, owner: opts.nodeId, limit: (destination) => this.#maxFor(destination), leaseMs: d.leaseTime,
@@ -181,7 +174,7 @@ export class DeliveryScheduler {
       destinationOf: (job) => this.#destinationOf(job),
       router: new Router({ config: opts.config, resolver, random: opts.random }),
       security: createTransportSecurity(opts, resolver, clock),
-      attempt: this.#pool,
+      attempt: new SmtpAttempt({ pool: this.#pool, store: opts.store }),
       egress: this.#egress,
       local: new LocalDelivery({
         dataDir: opts.config.dataDir, store: opts.store, logger: opts.logger,
@@ -193,7 +186,7 @@ export class DeliveryScheduler {
   start(): void {
     if (this.#state !== 'new') throw new Error('delivery scheduler already started');
     this.#state = 'running';
-    this.#o.logger.info({ event: 'delivery.started', node: this.#o.nodeId, attempts: this.#attemptsIn }, 'delivery started');
+    this.#o.logger.info({ event: 'delivery.started', node: this.#o.nodeId }, 'delivery started');
     this.notify();
   }
 

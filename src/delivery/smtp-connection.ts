@@ -13,9 +13,6 @@
 import type { Readable, Transform, TransformCallback } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { needsStuffing } from './dot-stuffing.js';
-import { offers } from './smtp-extensions.js';
-
-export { offers };
 
 /** The envelope of one transaction, with `smtpUtf8`: send MAIL FROM … SMTPUTF8 (the server offers it). */
 export type OutboundEnvelope = SMTPConnection.Envelope & { smtpUtf8?: boolean };
@@ -181,3 +178,7 @@ export function withFastPath(stream: DataStream): void {
   };
 }
 
+/** True if the server's last EHLO reply offered `extension` (as nodemailer recorded it: SMTPUTF8, REQUIRETLS, …). */
+export function offers(conn: SMTPConnection, extension: string): boolean {
+  return ((conn as unknown as Internals)._supportedExtensions ?? []).includes(extension);
+}

@@ -56,22 +56,6 @@ describe('delivery to MX hosts', () => {
     assert.deepEqual(m.attempts.map((a) => a.tls), [tls, tls], 'each attempt keeps its TLS result');
   });
 
-  it('runs the transactions in the database thread on the wall clock, and on the main thread with another clock, alike', async () => {
-    for (const [clock, where] of [[undefined, 'database-thread'], [{ now: () => Date.now() }, 'main-thread']] as const) {
-      f = await createFixture({ port: mx1.port, dns, ...(clock ? { clock } : {}) });
-      f.scheduler.start();
-      assert.equal(f.logs.find((l) => l.event === 'delivery.started')?.attempts, where);
-      const data = body(where, 'x'.repeat(70));
-      const ids = [await enqueue(f, { from: 'alice@sender.test', to: ['bob@example.test'], body: data }), await enqueue(f, { from: 'alice@sender.test', to: ['dan@example.test'], body: data })];
-      for (const id of ids) await waitForStates(f, id, ['delivered']);
-      assert.ok(mx1.messages.every((m) => m.body.equals(data) && m.tls), `${where}: bodies byte for byte, over STARTTLS`);
-      assert.equal(mx1.messages.length, 2);
-      await f.close();
-      f = undefined;
-      mx1.messages.length = 0;
-    }
-  });
-
   it('falls back to the next MX when the first refuses connections', async () => {
     f = await createFixture({ port: mx1.port, dns });
     f.scheduler.start();

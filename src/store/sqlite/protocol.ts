@@ -30,15 +30,7 @@ export interface BodySource { prefix: string | null; body: Uint8Array | 'inline'
 
 export type WriteOp = (typeof WRITE_OPS)[number];
 export type ReadOp = (typeof READ_OPS)[number];
-/**
- * The outbound SMTP transactions the thread runs for delivery (delivery/thread-attempts.ts): never
- * part of a group commit; an `attempt` is answered when its transaction has ended, the others at once
- * (`drainAttempts` when the sessions have closed or its time is up).
- */
-export const ATTEMPT_OPS = ['attemptSetup', 'attempt', 'abortAttempt', 'closeAttempts', 'drainAttempts'] as const;
-export type AttemptOp = (typeof ATTEMPT_OPS)[number];
-
-export type Op = WriteOp | ReadOp | AttemptOp | 'close';
+export type Op = WriteOp | ReadOp | 'close';
 
 export interface WorkerRequest { id: number; op: Op; args: unknown[] }
 
@@ -66,6 +58,3 @@ export interface WorkerConfig { dbPath: string; spoolDir: string; sweepOrphans: 
 export interface Exclusion { id: number; domains?: readonly string[] }
 /** Exclusion lists the worker remembers (the client refers only to these by number). */
 export const EXCLUSIONS_KEPT = 8;
-
-/** Posted by the thread unasked: a delivery session of `destination` closed (delivery/thread-attempts.ts). */
-export interface WorkerEvent { event: 'sessionClosed'; destination: string; unused: number }

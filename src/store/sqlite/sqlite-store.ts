@@ -44,8 +44,6 @@ import { joinMessage } from '../whole-body.js';
 import { WorkerClient } from './worker-client.js';
 import type { ClaimOptions } from './claim-due.js';
 import { outcomeRuns } from './outcome-runs.js';
-import type { AttemptRunner, AttemptRunnerOptions, AttemptRunnerSource } from '../../delivery/attempt-runner.js';
-import { RemoteAttempts } from './remote-attempts.js';
 
 export interface SqliteQueueStoreOptions {
   dataDir: string;
@@ -76,7 +74,7 @@ const KEPT_AGE_MS = 60_000;
  */
 export const MIN_FREE_BYTES = 1024 * 1024;
 
-export class SqliteQueueStore implements QueueStore, AttemptRunnerSource {
+export class SqliteQueueStore implements QueueStore {
   readonly suppressionLookupInPut = false;
   readonly #spoolDir: string;
   readonly #dbPath: string;
@@ -89,8 +87,6 @@ export class SqliteQueueStore implements QueueStore, AttemptRunnerSource {
   readonly #inline = new InlineBodies(systemClock, ORPHAN_AGE_MS);
   /** Large bodies committed by put, kept for their first delivery attempt (KeptBodies). */
   readonly #kept = new KeptBodies(systemClock, KEPT_AGE_MS);
-  /** Delivery's transactions run in the database thread (attemptRunner), which reads the bodies there: none is kept here. */
-  #attemptsInThread = false;
   readonly #slots = new InProcessSlots();
   readonly #availability: StoreAvailability;
 
@@ -121,16 +117,6 @@ export class SqliteQueueStore implements QueueStore, AttemptRunnerSource {
     } catch (err) {
       throw new RelayError('ERR_QUEUE_OPEN', `could not open the queue in ${this.opts.dataDir}: ${(err as Error).message}`, undefined, { cause: err });
     }
-  }
-
-  /**
-   * Delivery's SMTP transactions in the database thread (remote-attempts.ts): it reads each body
-   * itself, so no body crosses threads and large ones are no longer kept here for their first attempt.
-   */
-  attemptRunner(opts: AttemptRunnerOptions): AttemptRunner | null {
-    if (!this.#client) return null;
-    this.#attemptsInThread = true;
-    return new RemoteAttempts(this.#client, opts);
   }
 
   async close(): Promise<void> {
@@ -194,7 +180,7 @@ export class SqliteQueueStore implements QueueStore, AttemptRunnerSource {
    */
   async put(message: NewMessage): Promise<void> {
     const body = this.#inline.take(message.id) ?? null;
-    const keep = this.#attemptsInThread ? null : copyToKeep(body);
+    const keep = copyToKeep(body);
     await this.#send('put', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []);
     if (keep) this.#kept.add(message.id, keep);
   }
@@ -202,7 +188,7 @@ export class SqliteQueueStore implements QueueStore, AttemptRunnerSource {
   /** put with the suppression lookup in the worker's same savepoint: one worker request. */
   async putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>> {
     const body = this.#inline.take(message.id) ?? null;
-    const keep = this.#attemptsInThread ? null : copyToKeep(body);
+    const keep = copyToKeep(body);
     const found = await this.#send('putCheckingSuppressions', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []) as Map<string, Suppression>;
     if (keep) this.#kept.add(message.id, keep);
     return found;

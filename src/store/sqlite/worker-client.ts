@@ -2,7 +2,7 @@
 // only while requests are pending, so a forgotten close() never keeps a CLI process alive, yet
 // the process cannot exit while a commit is still outstanding.
 import { Worker } from 'node:worker_threads';
-import type { Op, WorkerConfig, WorkerEvent, WorkerFatal, WorkerReady, WorkerRequest, WorkerResponse } from './protocol.js';
+import type { Op, WorkerConfig, WorkerFatal, WorkerReady, WorkerRequest, WorkerResponse } from './protocol.js';
 
 type Failure = Extract<WorkerResponse, { ok: false }>;
 interface Waiter { resolve(v: unknown): void; reject(f: Failure): void }
@@ -15,15 +15,9 @@ export class WorkerClient {
 
   /** Told of each commit that changed rows (the store's availability: the disk takes writes again). */
   onWrote: () => void = () => undefined;
-  /** Told of what the thread posts unasked (a delivery session closed: remote-attempts.ts). */
-  onEvent: (e: WorkerEvent) => void = () => undefined;
 
   private constructor(private readonly worker: Worker, private readonly onDead: (reason: string, code?: string) => void) {
-    worker.on('message', (msg: WorkerResponse | WorkerFatal | WorkerEvent) => {
-      if ('event' in msg) this.onEvent(msg);
-      else if ('fatal' in msg) this.#fail(msg.message, msg.code);
-      else this.#settle(msg);
-    });
+    worker.on('message', (msg: WorkerResponse | WorkerFatal) => ('fatal' in msg ? this.#fail(msg.message, msg.code) : this.#settle(msg)));
     worker.on('error', (err) => this.#fail(`database worker crashed: ${err.message}`));
     worker.on('exit', () => this.#fail('database worker exited'));
   }

@@ -39,10 +39,8 @@ import { claimDue } from './claim-due.js';
 import { openConnections } from './connections.js';
 import { DOMAIN_READS, DOMAIN_WRITES } from './domain-ops.js';
 import { EVENT_READS, EVENT_WRITES } from './event-ops.js';
-import type { AttemptOp, BodySource, Op, ReadOp, WorkerConfig, WorkerErrorKind, WorkerEvent, WorkerFatal, WorkerReady, WorkerRequest, WorkerResponse, WriteOp } from './protocol.js';
-import { ATTEMPT_OPS, READ_OPS } from './protocol.js';
-import type { AttemptRequest, ThreadAttempts, ThreadAttemptSetup } from '../../delivery/thread-attempts.js';
-import { threadBodies } from './thread-bodies.js';
+import type { BodySource, Op, ReadOp, WorkerConfig, WorkerErrorKind, WorkerFatal, WorkerReady, WorkerRequest, WorkerResponse, WriteOp } from './protocol.js';
+import { READ_OPS } from './protocol.js';
 import * as reads from './read-ops.js';
 import { OpError, sql, type Db, type Effects } from './rows.js';
 import { fsyncDirSync, listOldBodiesSync, removeBodies, removeBodiesSync } from './spool.js';
@@ -200,7 +198,6 @@ function main(): void {
   const send = (r: WorkerResponse, transfer: ArrayBuffer[] = []) => port.postMessage(r, transfer);
   const wal = new WalSync(`${cfg.dbPath}-wal`);
   const committer = new GroupCommitter(conns.writer, cfg.spoolDir, wal, send, (err) => failStop(port, err));
-  const attempts = new AttemptHost(() => threadBodies(conns.reader, cfg.spoolDir), (e) => port.postMessage(e), send);
   let closed = false;
   // One request, or the requests the main thread made in one turn of its event loop (worker-client.ts), in order.
   port.on('message', (msg: WorkerRequest | WorkerRequest[]) => {
@@ -216,12 +213,8 @@ function main(): void {
       conns.writer.close(); // the last connection: SQLite checkpoints, syncing the WAL and the database
       wal.close();
       send({ id: req.id, ok: true, result: null });
-      port.close();
-      // Delivery sessions still open (stop's drain timed out) would keep the thread alive: end it.
-      if (attempts.loaded) setImmediate(() => process.exit(0));
-      return;
+      return port.close();
     }
-    if (isAttemptOp(req.op)) return attempts.handle(req);
     if (isReadOp(req.op)) {
       try {
         const result = READ_HANDLERS[req.op](conns.reader, ...(req.args as never[]));
@@ -235,45 +228,6 @@ function main(): void {
 }
 
 const isReadOp = (op: Op): op is ReadOp => (READ_OPS as readonly string[]).includes(op);
-const isAttemptOp = (op: Op): op is AttemptOp => (ATTEMPT_OPS as readonly string[]).includes(op);
-
-/**
- * Delivery's SMTP transactions, run in this thread (delivery/thread-attempts.ts, loaded at the
- * first attempt). An attempt is async: its socket events run between the requests and group
- * commits of this loop, and it is answered when its transaction has ended; it never joins a batch.
- */
-class AttemptHost {
-  #setup: ThreadAttemptSetup | null = null;
-  #host: Promise<ThreadAttempts> | null = null;
-  constructor(private readonly bodies: () => ReturnType<typeof threadBodies>, private readonly post: (e: WorkerEvent) => void,
-    private readonly send: (r: WorkerResponse) => void) {}
-
-  get loaded(): boolean { return this.#host !== null; }
-
-  #load(): Promise<ThreadAttempts> {
-    const setup = this.#setup;
-    if (!setup) return Promise.reject(new Error('delivery attempts were not set up'));
-    return (this.#host ??= import('../../delivery/thread-attempts.js').then(({ ThreadAttempts }) => new ThreadAttempts(setup, this.bodies(), this.post)));
-  }
-
-  handle(req: WorkerRequest): void {
-    const { id } = req;
-    const answer = (p: Promise<unknown>) => void p.then((result) => this.send({ id, ok: true, result }), (err: unknown) => this.send(failure(id, err, 'internal')));
-    switch (req.op as AttemptOp) {
-      case 'attemptSetup':
-        this.#setup = req.args[0] as ThreadAttemptSetup;
-        return this.send({ id, ok: true, result: null });
-      case 'attempt':
-        return answer(this.#load().then((h) => h.run(req.args[0] as AttemptRequest)));
-      case 'abortAttempt':
-        return answer(this.#host ? this.#host.then((h) => h.abort(req.args[0] as number)) : Promise.resolve());
-      case 'closeAttempts':
-        return answer(this.#host ? this.#host.then((h) => h.closeAll()) : Promise.resolve());
-      case 'drainAttempts':
-        return answer(this.#host ? this.#host.then((h) => h.drain(req.args[0] as number)) : Promise.resolve());
-    }
-  }
-}
 
 /** A blob read from SQLite owns its whole ArrayBuffer: transfer it rather than copy it. */
 const ownBuffers = (body: unknown): ArrayBuffer[] =>
