@@ -38,6 +38,8 @@
 #   INSTR_STORAGE_URL (unset) postgres://…/DB: the relay's store is that PostgreSQL database (created empty
 #                beforehand, one per run; the PostgreSQL server's own work is not counted), else SQLite in the run directory
 #   INSTR_DUMPS (/tmp/postlane-instr-dumps) where the load and idle dumps are copied (callgrind_annotate)
+#   INSTR_VG_EXTRA (unset) more valgrind options, e.g. --separate-threads=yes: one dump per thread (cg.out.1-01 the main
+#                thread; the totals are summed over them) with the perf map kept next to the dumps (cpu17, seventeenth session)
 #   INSTR_KEEP=1 keeps the run directory (config, logs, callgrind dumps for callgrind_annotate)
 # Under valgrind the relay is ~50x slower: start-up takes 30-150 s (the wait here is 600 s; no product
 # timeout is changed), a run of 100 messages 2-3 min on a quiet VM, 5-10 min at load 15.
@@ -114,7 +116,7 @@ SINK_PID=$!
 # instr-atstart=no: start-up and warm-up run uninstrumented (~4x faster than counted), the counting
 # is switched on just before the measured load (callgrind_control -i on)
 # shellcheck disable=SC2086
-(cd "$WORK" && exec valgrind --tool=callgrind --smc-check=all-non-file --trace-children=no --instr-atstart=no \
+(cd "$WORK" && exec valgrind --tool=callgrind --smc-check=all-non-file --trace-children=no --instr-atstart=no ${INSTR_VG_EXTRA:-} \
     --callgrind-out-file="$WORK/cg.out" node $V8 "$BUILD/bin/postlane.js" start --config "$WORK/postlane.yaml" \
     >"$WORK/relay.log" 2>"$WORK/valgrind.log") &
 RELAY_PID=$!
@@ -155,8 +157,8 @@ push() { # push COUNT: send and wait until the sink has them all
     fi
     python3 "$SC" wait "$WORK/sink.out" - "$target" 0 1200 >/dev/null || { echo "the sink did not get $target messages" >&2; return 1; }
 }
-ir_of() { # total Ir of a callgrind dump
-    awk '/^(summary|totals):/ {print $2; exit}' "$1"
+ir_of() { # total Ir of a callgrind dump (all per-thread parts with --separate-threads=yes)
+    local t=0 f v; for f in "$1" "$1"-*; do [ -f "$f" ] || continue; v=$(awk '/^(summary|totals):/ {print $2; exit}' "$f"); t=$((t + ${v:-0})); done; echo $t
 }
 # callgrind_control names the dumps cg.out.1, cg.out.2, ... in order
 dump() { callgrind_control -d "$RELAY_PID_VG" >/dev/null 2>&1; }
@@ -176,15 +178,23 @@ T1=$EPOCHREALTIME
 sleep "$IDLE"
 dump
 T2=$EPOCHREALTIME
-for _ in $(seq 100); do [ -s "$WORK/cg.out.2" ] && break; sleep 0.1; done
+for _ in $(seq 100); do ls "$WORK"/cg.out.2* >/dev/null 2>&1 && break; sleep 0.1; done; sleep 2
 LOAD_IR=$(ir_of "$WORK/cg.out.1"); IDLE_IR=$(ir_of "$WORK/cg.out.2")
 [ -n "$LOAD_IR" ] && [ -n "$IDLE_IR" ] || { echo "no callgrind totals in $WORK/cg.out.1/.2" >&2; exit 1; }
 REV=$(cat "$BUILD/.instr-rev" 2>/dev/null || git -C "$BUILD" rev-parse --short HEAD 2>/dev/null || echo "?")
 # the dumps are kept for callgrind_annotate (a few MB each): where two runs differ
 DUMPS=${INSTR_DUMPS:-/tmp/postlane-instr-dumps}; mkdir -p "$DUMPS"
 TAG=$(date +%H%M%S)-$(basename "$BUILD")-$MODE-$SLOT
-cp "$WORK/cg.out.1" "$DUMPS/$TAG.load"; cp "$WORK/cg.out.2" "$DUMPS/$TAG.idle"
-SPLIT=$(python3 "$ROOT/bench/instr-split.py" --n "$N" "$DUMPS/$TAG.load")
+for f in "$WORK"/cg.out.1*; do cp "$f" "$DUMPS/$TAG.load${f#$WORK/cg.out.1}"; done; for f in "$WORK"/cg.out.2*; do cp "$f" "$DUMPS/$TAG.idle${f#$WORK/cg.out.2}"; done
+cp /tmp/perf-$RELAY_PID_VG.map "$DUMPS/$TAG.map" 2>/dev/null || true
+SPLIT=$(python3 "$ROOT/bench/instr-split.py" --n "$N" "$DUMPS"/$TAG.load* | python3 -c '
+import json,sys
+t={}
+for l in sys.stdin:
+    d=json.loads(l)
+    for k,v in d.items():
+        if k!="dump": t[k]=t.get(k,0)+v
+t["dump"]="sum"; print(json.dumps(t))')
 LINE=$(python3 - "$SPLIT" <<EOF
 import json, sys, time
 n, load, idle = $N, $LOAD_IR, $IDLE_IR
