@@ -33,13 +33,9 @@ export interface QuotaCharger {
   chargeNow?(subject: QuotaSubject): QuotaDecision | undefined;
 }
 
+/** What every connection of a listener shares (one object per listener, not copied per connection). */
 export interface ConnectionDeps {
   session: Omit<SessionOptions, 'tls' | 'trustedNetwork'>;
-  implicitTls: boolean;
-  /** The client is in smtp.relayNetworks and this is submission or alt. */
-  trustedNetwork: boolean;
-  /** The client's address: the socket's peer, or the one a trusted proxy's PROXY header named. */
-  clientIp: string;
   secureContext: tls.SecureContext;
   acceptor: Acceptor;
   authLimiter: AuthLimiter;
@@ -50,6 +46,15 @@ export interface ConnectionDeps {
   /** preAuthMs: the idle limit before AUTH on the submission listeners (smtp.preAuthTimeout). */
   timeouts: { commandMs: number; dataMs: number; preAuthMs?: number };
   limits: { maxMessageSize: number; maxLineLength: number };
+}
+
+/** What is this connection's own. */
+export interface ConnectionPeer {
+  implicitTls: boolean;
+  /** The client is in smtp.relayNetworks and this is submission or alt. */
+  trustedNetwork: boolean;
+  /** The client's address: the socket's peer, or the one a trusted proxy's PROXY header named. */
+  clientIp: string;
 }
 
 const QUOTA_UNAVAILABLE: Reply = { code: 451, enhanced: '4.3.0', text: 'Temporary local problem, try again later' };
@@ -89,16 +94,21 @@ export class Connection {
   #linger: NodeJS.Timeout | null = null;
   #resolveClosed!: () => void;
   readonly #ip: string;
-  readonly #logBudget = new SessionLogBudget();
+  readonly #trustedNetwork: boolean;
+  readonly #implicitTls: boolean;
+  /** Made at the first refusal or error that is logged: most sessions never need one (two Maps). */
+  #logBudget: SessionLogBudget | null = null;
   /** The message of the BDAT transaction in progress, with the checks on its bytes. */
   #chunked: { incoming: IncomingMessage; reader: ChunkReader } | null = null;
 
-  constructor(private readonly raw: net.Socket, private readonly deps: ConnectionDeps) {
+  constructor(private readonly raw: net.Socket, private readonly deps: ConnectionDeps, peer: ConnectionPeer) {
     this.#socket = raw;
-    this.#ip = deps.clientIp;
+    this.#ip = peer.clientIp;
+    this.#trustedNetwork = peer.trustedNetwork;
+    this.#implicitTls = peer.implicitTls;
     this.closed = new Promise((resolve) => { this.#resolveClosed = resolve; });
     raw.on('error', (err) => this.#onSocketError(err));
-    raw.once('close', () => this.#onClosed());
+    raw.on('close', () => this.#onClosed()); // 'close' comes once: no once() wrapper per connection
   }
 
   /**
@@ -106,7 +116,7 @@ export class Connection {
    * network client, and idle — no transaction, no command or AUTH exchange in progress.
    */
   get isEvictable(): boolean {
-    if (this.deps.trustedNetwork || this.#ended) return false;
+    if (this.#trustedNetwork || this.#ended) return false;
     const s = this.#session;
     return !s || (s.user === null && !s.isBusy);
   }
@@ -125,12 +135,12 @@ export class Connection {
   /** Runs the conversation to its end; never rejects (errors are logged and the socket destroyed). */
   async run(): Promise<void> {
     try {
-      if (this.deps.implicitTls) {
+      if (this.#implicitTls) {
         const info = await this.#upgrade();
         if (!info) return;
-        this.#session = new SmtpSession({ ...this.deps.session, tls: info, trustedNetwork: this.deps.trustedNetwork });
+        this.#session = new SmtpSession(this.deps.session, info, this.#trustedNetwork);
       } else {
-        this.#session = new SmtpSession({ ...this.deps.session, tls: null, trustedNetwork: this.deps.trustedNetwork });
+        this.#session = new SmtpSession(this.deps.session, null, this.#trustedNetwork);
         this.#listen(this.raw);
       }
       await this.#perform(this.#session.greet());
@@ -150,9 +160,9 @@ export class Connection {
       this.deps.logger.error({ event: 'smtp.session_error', listener: this.deps.session.listener, ip: this.#ip, err: errorText(err) }, 'SMTP session failed');
       this.destroy();
     } finally {
-      await this.#dropChunked().catch(() => { /* abort() logs and never throws */ });
+      if (this.#chunked) await this.#dropChunked().catch(() => { /* abort() logs and never throws */ });
       await this.#end();
-      this.#logBudget.report(this.deps.logger, { listener: this.deps.session.listener, ip: this.#ip });
+      this.#logBudget?.report(this.deps.logger, { listener: this.deps.session.listener, ip: this.#ip });
     }
   }
 
@@ -202,10 +212,15 @@ export class Connection {
     }
   }
 
+  /** The session's log budget (log-budget.ts), made when first asked. */
+  #logAllowed(event: string): boolean {
+    return (this.#logBudget ??= new SessionLogBudget()).allow(event);
+  }
+
   #record(out: SessionOutput) {
     for (const r of out.replies) this.#out.push(r);
     for (const r of out.replies) {
-      if (r.code < 400 || !this.#logBudget.allow('smtp.rejected')) continue;
+      if (r.code < 400 || !this.#logAllowed('smtp.rejected')) continue;
       this.deps.logger.info({ event: 'smtp.rejected', listener: this.deps.session.listener, ip: this.#ip, command: out.command ?? null, code: r.code, enhanced: r.enhanced ?? null }, 'SMTP reply');
     }
   }
@@ -273,11 +288,11 @@ export class Connection {
     const base = { listener: this.deps.session.listener, ip: this.#ip, account: subject.account, user: subject.principal?.id ?? null };
     let decision: QuotaDecision;
     try { decision = await this.deps.quota.charge(subject, 1); } catch (err) {
-      if (this.#logBudget.allow('smtp.quota_error')) this.deps.logger.error({ event: 'smtp.quota_error', ...base, err: errorText(err) }, 'quota check failed');
+      if (this.#logAllowed('smtp.quota_error')) this.deps.logger.error({ event: 'smtp.quota_error', ...base, err: errorText(err) }, 'quota check failed');
       return { ok: false, reply: QUOTA_UNAVAILABLE };
     }
     if (decision.ok) return decision;
-    if (this.#logBudget.allow('smtp.quota_exceeded')) this.deps.logger.warn({
+    if (this.#logAllowed('smtp.quota_exceeded')) this.deps.logger.warn({
       event: 'smtp.quota_exceeded', ...base, key: decision.key, window: decision.window, limit: decision.limit,
       permanent: decision.permanent, retryAfterMs: decision.retryAfterMs,
     }, 'recipient refused: quota exceeded');
@@ -341,7 +356,7 @@ export class Connection {
     const problem = target.reader.problem;
     if (problem) {
       await this.#dropChunked();
-      if ((problem === 'bare-cr' || problem === 'bare-lf') && this.#logBudget.allow('smtp.bad_data')) {
+      if ((problem === 'bare-cr' || problem === 'bare-lf') && this.#logAllowed('smtp.bad_data')) {
         this.deps.logger.warn({ event: 'smtp.bad_data', listener: this.deps.session.listener, ip: this.#ip, reason: problem, command: 'BDAT' }, 'bare CR/LF in BDAT data');
       }
       return { reply: chunkReply(problem, this.deps.limits) };
@@ -382,7 +397,7 @@ export class Connection {
   /** Before AUTH on the submission listeners the wait is shorter (smtp.preAuthTimeout): idle unauthenticated sessions hold no slot for long. */
   #commandTimeout(): number {
     const t = this.deps.timeouts;
-    const preAuth = this.deps.session.listener !== 'mx' && !this.deps.trustedNetwork && (this.#session?.user ?? null) === null;
+    const preAuth = this.deps.session.listener !== 'mx' && !this.#trustedNetwork && (this.#session?.user ?? null) === null;
     return preAuth && t.preAuthMs !== undefined ? Math.min(t.preAuthMs, t.commandMs) : t.commandMs;
   }
 

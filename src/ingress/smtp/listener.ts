@@ -6,7 +6,7 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { Connection, clientIp, type ConnectionDeps } from './connection.js';
-import { admitConnection, type ProxyPolicy } from './proxy-handshake.js';
+import { admitConnection, type Admission, type ProxyPolicy } from './proxy-handshake.js';
 import type { ListenerName } from './session.js';
 
 /** Shared by every listener, so the limits count all sessions. */
@@ -74,7 +74,7 @@ export class ConnectionLimits {
 /** A matcher for smtp.relayNetworks: "10.0.0.0/8", "192.0.2.7", "2001:db8::/32". */
 export interface ListenerDeps {
   name: ListenerName;
-  connection: Omit<ConnectionDeps, 'implicitTls' | 'trustedNetwork' | 'clientIp'>;
+  connection: ConnectionDeps;
   /** smtp.<name>.proxyProtocol; null: every peer is the client itself. */
   proxy: ProxyPolicy | null;
   /** smtp.relayNetworks; honoured on submission and alt only. */
@@ -84,6 +84,8 @@ export interface ListenerDeps {
 }
 
 const TOO_MANY = '421 4.7.0 Too many connections, try again later\r\n';
+/** One function for every socket (no closure per connection). */
+const ignoreError = () => { /* reported by the Connection, or irrelevant after a refusal */ };
 
 export class SmtpListener {
   #server: net.Server;
@@ -140,25 +142,33 @@ export class SmtpListener {
   }
 
   async #accept(socket: net.Socket) {
-    socket.on('error', () => { /* reported by the Connection, or irrelevant after a refusal */ });
+    socket.on('error', ignoreError);
     if (!socket.remoteAddress) {
       // Reset before it was accepted (a balancer's layer-4 health check does that): no peer to name.
       this.deps.logger.debug({ event: 'smtp.gone_before_accept', listener: this.deps.name }, 'connection reset before it was accepted');
       return socket.destroy();
     }
     const peer = clientIp(socket);
-    this.#awaitingHeader.add(socket);
-    const admission = await admitConnection(socket, peer, this.deps.proxy);
-    this.#awaitingHeader.delete(socket);
+    let admission: Admission;
+    if (this.deps.proxy) {
+      this.#awaitingHeader.add(socket);
+      admission = await admitConnection(socket, peer, this.deps.proxy);
+      this.#awaitingHeader.delete(socket);
+    } else {
+      admission = { kind: 'direct', ip: peer }; // the peer is the client: no async step (a promise and a tick per connection)
+    }
     if (admission.kind === 'refused') {
       if (this.#closing) return socket.destroy();
       this.deps.logger.warn({ event: 'smtp.proxy_refused', listener: this.deps.name, peer, reason: admission.reason }, 'PROXY protocol: connection refused');
       return socket.destroy();
     }
     const ip = admission.ip;
-    const via = admission.kind === 'proxied' ? { proxy: admission.peer, proxyVersion: admission.version } : {};
     // Logged before the liveness check: a balancer's health check sends its header and resets at once.
-    this.deps.logger.debug({ event: 'smtp.connected', listener: this.deps.name, ip, ...via }, 'connection');
+    // The record is built only when debug is on (most relays: once per connection for nothing).
+    if (this.deps.logger.isLevelEnabled('debug')) {
+      const via = admission.kind === 'proxied' ? { proxy: admission.peer, proxyVersion: admission.version } : {};
+      this.deps.logger.debug({ event: 'smtp.connected', listener: this.deps.name, ip, ...via }, 'connection');
+    }
     if (this.#closing || socket.destroyed) return socket.destroy();
     if (!this.deps.limits.tryAcquire(ip) && !(await this.#evictFor(ip))) {
       this.deps.logger.warn({ event: 'smtp.rejected', listener: this.deps.name, ip, code: 421, enhanced: '4.7.0', reason: 'connection limit' }, 'too many connections');
@@ -171,7 +181,7 @@ export class SmtpListener {
     }
     const { name } = this.deps;
     const trustedNetwork = (name === 'submission' || name === 'alt') && this.deps.isRelayNetwork(ip);
-    const conn = new Connection(socket, { ...this.deps.connection, implicitTls: name === 'submissions', trustedNetwork, clientIp: ip });
+    const conn = new Connection(socket, this.deps.connection, { implicitTls: name === 'submissions', trustedNetwork, clientIp: ip });
     this.#connections.add(conn);
     this.deps.limits.track(conn);
     conn.closed.then(() => {

@@ -183,8 +183,16 @@ export class SmtpSession {
   #badCommands = 0;
   #draining = false;
 
-  constructor(private readonly opts: SessionOptions) {
-    this.#tls = opts.tls;
+  readonly #trustedNetwork: boolean;
+
+  /**
+   * `tls` and `trustedNetwork` given apart let a listener share one options object among all its
+   * sessions (no copy per connection); absent, they are read from `opts`.
+   */
+  constructor(private readonly opts: Omit<SessionOptions, 'tls' | 'trustedNetwork'> & Partial<Pick<SessionOptions, 'tls' | 'trustedNetwork'>>,
+    tls: TlsInfo | null = opts.tls ?? null, trustedNetwork: boolean = opts.trustedNetwork ?? false) {
+    this.#tls = tls;
+    this.#trustedNetwork = trustedNetwork;
   }
 
   get isBusy(): boolean { return this.#tx !== null || (this.#waiting !== 'command' && this.#waiting !== 'closed'); }
@@ -213,7 +221,7 @@ export class SmtpSession {
     const sp = text.indexOf(' ');
     const verb = (sp < 0 ? text : text.slice(0, sp)).toUpperCase();
     const arg = sp < 0 ? '' : text.slice(sp + 1);
-    const known = Object.hasOwn(this.#handlers, verb) ? verb : undefined;
+    const known = Object.hasOwn(SmtpSession.#handlers, verb) ? verb : undefined;
     if (this.#draining && !this.#tx && verb !== 'QUIT') return this.#finish(say(R.shuttingDown), known);
     return this.#finish(this.#dispatch(verb, arg), known);
   }
@@ -335,25 +343,26 @@ export class SmtpSession {
   }
 
   #dispatch(verb: string, arg: string): Step {
-    if (Object.hasOwn(this.#handlers, verb)) return this.#handlers[verb]!(arg);
+    if (Object.hasOwn(SmtpSession.#handlers, verb)) return SmtpSession.#handlers[verb]!(this, arg);
     if (NOT_IMPLEMENTED.has(verb)) return say(R.notImplemented);
     if (HTTP_VERBS.has(verb)) return say(reply(421, '4.7.0', 'Protocol error', true));
     return say(R.unrecognized);
   }
 
-  readonly #handlers: Record<string, (arg: string) => Step> = {
-    EHLO: (arg) => this.#hello(arg, true),
-    HELO: (arg) => this.#hello(arg, false),
-    STARTTLS: (arg) => this.#startTls(arg),
-    AUTH: (arg) => this.#auth(arg),
-    MAIL: (arg) => this.#mail(arg),
-    RCPT: (arg) => this.#rcpt(arg),
-    DATA: (arg) => this.#data(arg),
-    BDAT: (arg) => this.#bdat(arg),
-    RSET: () => { this.#resetTransaction(); return say(R.ok); },
+  /** The command handlers, shared by every session (built once, not per connection). */
+  static readonly #handlers: Readonly<Record<string, (s: SmtpSession, arg: string) => Step>> = {
+    EHLO: (s, arg) => s.#hello(arg, true),
+    HELO: (s, arg) => s.#hello(arg, false),
+    STARTTLS: (s, arg) => s.#startTls(arg),
+    AUTH: (s, arg) => s.#auth(arg),
+    MAIL: (s, arg) => s.#mail(arg),
+    RCPT: (s, arg) => s.#rcpt(arg),
+    DATA: (s, arg) => s.#data(arg),
+    BDAT: (s, arg) => s.#bdat(arg),
+    RSET: (s) => { s.#resetTransaction(); return say(R.ok); },
     NOOP: () => say(R.ok),
     QUIT: () => say(R.bye),
-    VRFY: (arg) => say(arg.trim() ? reply(252, '2.5.0', 'Cannot verify user, but will accept message and attempt delivery') : reply(501, '5.5.4', 'Syntax: VRFY <address>')),
+    VRFY: (_s, arg) => say(arg.trim() ? reply(252, '2.5.0', 'Cannot verify user, but will accept message and attempt delivery') : reply(501, '5.5.4', 'Syntax: VRFY <address>')),
     HELP: () => say(reply(214, '2.0.0', 'Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH')),
   };
 
@@ -362,7 +371,7 @@ export class SmtpSession {
   /** RFC 8689: REQUIRETLS is offered only once the session is TLS-protected, and only for submission (not mx). */
   get #offersRequireTls(): boolean { return this.opts.listener !== 'mx' && this.#tls !== null; }
   /** Authenticated, or trusted by network: may send to any domain. */
-  get #mayRelay(): boolean { return this.#user !== null || (this.opts.trustedNetwork && this.opts.listener !== 'mx'); }
+  get #mayRelay(): boolean { return this.#user !== null || (this.#trustedNetwork && this.opts.listener !== 'mx'); }
 
   #hello(arg: string, esmtp: boolean): Step {
     const name = arg.trim();
