@@ -161,7 +161,15 @@ const R = {
   relayDenied: reply(550, '5.7.1', 'Relaying denied'),
   needUtf8: reply(553, '5.6.7', 'Non-ASCII address requires SMTPUTF8'),
   badBase64: reply(501, '5.5.2', 'Invalid base64 data'),
+  mailOk: reply(250, '2.1.0', 'Ok'),
+  rcptOk: reply(250, '2.1.5', 'Ok'),
 };
+/** The shared replies above as sent before EHLO (without their enhanced codes), made once. */
+const PLAIN = new Map<Reply, Reply>(Object.values(R).map((r) => [r, strip(r)]));
+
+/** What depends only on a session's options (one object per listener): built once, not per connection. */
+interface OptionReplies { greeting: Reply; helo: Reply; ehlo: (Reply | undefined)[] }
+const OPTION_REPLIES = new WeakMap<object, OptionReplies>();
 
 export class SmtpSession {
   #helo: string | null = null;
@@ -203,7 +211,18 @@ export class SmtpSession {
   get user(): string | null { return this.#user; }
 
   greet(): SessionOutput {
-    return this.#finish(say(reply(220, undefined, `${this.opts.hostname} ${this.opts.banner}`)));
+    return this.#finish(say(this.#optionReplies.greeting));
+  }
+
+  /** The greeting, HELO and EHLO replies of these options (made for the first session that has them). */
+  get #optionReplies(): OptionReplies {
+    let o = OPTION_REPLIES.get(this.opts);
+    if (!o) {
+      // stored as sent before EHLO (no enhanced code): #finish passes them on as they are
+      o = { greeting: strip(reply(220, undefined, `${this.opts.hostname} ${this.opts.banner}`)), helo: strip(reply(250, undefined, this.opts.hostname)), ehlo: [] };
+      OPTION_REPLIES.set(this.opts, o);
+    }
+    return o;
   }
 
   /** One line from the client, without its line ending. */
@@ -272,7 +291,7 @@ export class SmtpSession {
     if (!outcome.ok) return this.#finish(say(outcome.reply), 'RCPT', false);
     this.#tx?.rcpts.push(this.#pendingRcpt);
     if (this.#tx && this.#pendingRcptDsn) this.#tx.rcptDsn[this.#pendingRcpt] = this.#pendingRcptDsn;
-    return this.#finish(say(reply(250, '2.1.5', 'Ok')), 'RCPT');
+    return this.#finish(say(R.rcptOk), 'RCPT');
   }
 
   dataFinished(outcome: DataOutcome): SessionOutput {
@@ -379,12 +398,19 @@ export class SmtpSession {
     this.#helo = name;
     this.#esmtp = esmtp;
     this.#resetTransaction();
-    if (!esmtp) return say(reply(250, undefined, this.opts.hostname));
+    const shared = this.#optionReplies;
+    if (!esmtp) return say(shared.helo);
+    const startTls = this.#offersStartTls;
+    const auth = this.#offersAuth && this.#tls !== null;
+    const requireTls = this.#offersRequireTls;
+    const key = (startTls ? 1 : 0) | (auth ? 2 : 0) | (requireTls ? 4 : 0);
+    const cached = shared.ehlo[key];
+    if (cached) return say(cached);
     const ext = ['PIPELINING', `SIZE ${this.opts.maxMessageSize}`, '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'CHUNKING', 'DSN'];
-    if (this.#offersStartTls) ext.push('STARTTLS');
-    if (this.#offersAuth && this.#tls) ext.push('AUTH PLAIN LOGIN');
-    if (this.#offersRequireTls) ext.push('REQUIRETLS');
-    return say(reply(250, undefined, [this.opts.hostname, ...ext]));
+    if (startTls) ext.push('STARTTLS');
+    if (auth) ext.push('AUTH PLAIN LOGIN');
+    if (requireTls) ext.push('REQUIRETLS');
+    return say(shared.ehlo[key] = reply(250, undefined, [this.opts.hostname, ...ext]));
   }
 
   #startTls(arg: string): Step {
@@ -476,7 +502,7 @@ export class SmtpSession {
     const notAuthorised = authorisedDomain(this.#grant, sender?.domain ?? null, null);
     if (notAuthorised) return say(notAuthorised);
     this.#tx = { from: sender, params, rcpts: [], rcptDsn: {} };
-    return say(reply(250, '2.1.0', 'Ok'));
+    return say(R.mailOk);
   }
 
   #rcpt(arg: string): Step {
@@ -490,7 +516,7 @@ export class SmtpSession {
     const rcptDsn: RecipientDsn | null = notify || orcpt ? { ...(notify ? { notify } : {}), ...(orcpt ? { orcpt } : {}) } : null;
     const address = rcpt.domain === '' ? `${rcpt.local}@${this.opts.hostname.toLowerCase()}` : rcpt.address;
     if (!this.#mayRelay && !this.#isLocal(rcpt)) return say(R.relayDenied);
-    if (tx.rcpts.includes(address)) return say(reply(250, '2.1.5', 'Ok'));
+    if (tx.rcpts.includes(address)) return say(R.rcptOk);
     if (tx.rcpts.length >= this.opts.maxRecipients) return say(reply(452, '4.5.3', 'Too many recipients'));
     if (this.opts.quotas && this.#isSubmission) {
       this.#pendingRcpt = address;
@@ -500,7 +526,7 @@ export class SmtpSession {
     }
     tx.rcpts.push(address);
     if (rcptDsn) tx.rcptDsn[address] = rcptDsn;
-    return say(reply(250, '2.1.5', 'Ok'));
+    return say(R.rcptOk);
   }
 
   /** Authenticated or relayNetworks mail on submission/alt/submissions (never mx). */
@@ -575,7 +601,11 @@ export class SmtpSession {
 }
 
 /** RFC 2034: no enhanced codes before EHLO (the reply's other fields kept as they are). */
-const withoutEnhanced = (r: Reply): Reply => (r.enhanced === undefined && !Object.hasOwn(r, 'enhanced') ? r : (({ enhanced: _drop, ...rest }) => rest)(r));
+const withoutEnhanced = (r: Reply): Reply => (r.enhanced === undefined && !Object.hasOwn(r, 'enhanced') ? r : PLAIN.get(r) ?? strip(r));
+function strip(r: Reply): Reply {
+  const { enhanced: _drop, ...rest } = r;
+  return rest;
+}
 
 /** The line begins with "AUTH " in any case (ASCII only, as /^AUTH /i): AUTH lines may be longer. */
 function startsWithAuth(line: Buffer): boolean {
