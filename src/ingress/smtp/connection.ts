@@ -143,7 +143,9 @@ export class Connection {
         this.#session = new SmtpSession(this.deps.session, null, this.#trustedNetwork);
         this.#listen(this.raw);
       }
-      await this.#perform(this.#session.greet());
+      const greeting = this.#session.greet();
+      if (greeting.action || greeting.close) await this.#perform(greeting);
+      else this.#record(greeting); // the usual 220: no async step
       while (!this.#ended) {
         const line = await this.#readLine();
         if (line === null) break;
@@ -161,7 +163,7 @@ export class Connection {
       this.destroy();
     } finally {
       if (this.#chunked) await this.#dropChunked().catch(() => { /* abort() logs and never throws */ });
-      await this.#end();
+      this.#end();
       this.#logBudget?.report(this.deps.logger, { listener: this.deps.session.listener, ip: this.#ip });
     }
   }
@@ -445,7 +447,7 @@ export class Connection {
   }
 
   /** Writes what is left and ends our side; the peer gets LINGER_MS to close its side. */
-  async #end(): Promise<void> {
+  #end(): void {
     this.#ended = true;
     this.#clearTimer();
     const socket = this.#socket;
@@ -530,6 +532,10 @@ export class Connection {
 }
 
 /** The client's address as logged and stored: IPv4-mapped IPv6 (dual-stack listeners) as plain IPv4. */
-export const clientIp = (socket: net.Socket): string => (socket.remoteAddress ?? 'unknown').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+export const clientIp = (socket: net.Socket): string => {
+  const address = socket.remoteAddress ?? 'unknown';
+  // only an address that starts with "::" can be IPv4-mapped: the others skip the expression
+  return address.startsWith('::') ? address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '') : address;
+};
 
 const errorText = (err: unknown) => (err instanceof Error ? err.stack ?? err.message : String(err));
