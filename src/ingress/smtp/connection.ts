@@ -460,13 +460,18 @@ export class Connection {
     const bye = this.#out.at(-1)?.code === 221 && socket === this.raw && this.#buf.length === 0 && this.#inbox.length === 0;
     const text = formatReplies(this.#out);
     this.#out = [];
-    socket.end(text);
     if (bye) {
+      // The 221 written, then closed: if it is all in the kernel, destroy() alone sends it and the FIN
+      // (end() would first ask libuv for a shutdown that the close at once cancels: a request, its
+      // callback and the stream's finish steps per connection for nothing on the wire).
+      socket.write(text);
       if (socket.writableLength === 0) return void socket.destroy(); // gone now: nothing to linger for
+      socket.end();
       socket.once('finish', () => socket.destroy());
       this.#lingerThenDestroy(LINGER_MS); // a client not reading our 221
       return;
     }
+    socket.end(text);
     socket.resume(); // keep draining what the client still sends, so our last reply is not lost to a reset
     this.#lingerThenDestroy(LINGER_MS);
   }
