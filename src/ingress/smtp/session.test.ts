@@ -326,3 +326,31 @@ test('DSN (RFC 3461): RET/ENVID and each recipient\'s NOTIFY/ORCPT reach the tra
     },
   });
 });
+
+test('sessions sharing one options object (as a listener\'s): each gets the greeting, HELO and EHLO replies of its own state', () => {
+  const shared = {
+    listener: 'submission' as const, hostname: 'relay.test', banner: 'Postlane ESMTP', localDomains: new Set(['relay.test']),
+    maxMessageSize: 1000, maxRecipients: 3, maxBadCommands: 50,
+  };
+  const plainEhlo = '250-relay.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250-DSN\r\n250 STARTTLS\r\n';
+  const tlsEhlo = '250-relay.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250-DSN\r\n250-AUTH PLAIN LOGIN\r\n250 REQUIRETLS\r\n';
+  for (let i = 0; i < 3; i++) {
+    const a = new SmtpSession(shared, null, false);
+    assert.equal(wire(a.greet()), '220 relay.test Postlane ESMTP\r\n');
+    assert.deepEqual(a.greet().replies, [{ code: 220, text: 'relay.test Postlane ESMTP' }], 'no enhanced code before EHLO');
+    assert.equal(wire(a.handleLine(Buffer.from('EHLO c.test'))), plainEhlo);
+    a.handleLine(Buffer.from('STARTTLS'));
+    a.tlsStarted(TLS);
+    assert.equal(wire(a.handleLine(Buffer.from('EHLO c.test'))), tlsEhlo, 'after TLS: AUTH and REQUIRETLS, no STARTTLS');
+    const b = new SmtpSession(shared, TLS, false); // implicit TLS state from the start
+    assert.equal(wire(b.handleLine(Buffer.from('EHLO c.test'))), tlsEhlo);
+    const c = new SmtpSession(shared, null, true);
+    assert.deepEqual(c.handleLine(Buffer.from('HELO c.test')).replies, [{ code: 250, text: 'relay.test' }]);
+    assert.equal(wire(c.handleLine(Buffer.from('MAIL FROM:<a@b.example>'))), '250 Ok\r\n', 'a trusted network client may send; no enhanced code after HELO');
+    assert.equal(wire(c.handleLine(Buffer.from('RCPT TO:<x@y.example>'))), '250 Ok\r\n');
+    assert.equal(wire(c.handleLine(Buffer.from('QUIT'))), '221 Bye\r\n');
+  }
+  const other = new SmtpSession({ ...shared, hostname: 'other.test', listener: 'mx' }, null, false);
+  assert.equal(wire(other.greet()), '220 other.test Postlane ESMTP\r\n', 'another options object has its own replies');
+  assert.equal(wire(other.handleLine(Buffer.from('EHLO c.test'))).split('\r\n')[0], '250-other.test');
+});
