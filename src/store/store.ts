@@ -306,10 +306,9 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
    */
   putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>>;
   /**
-   * Whether the HTTP API should use putCheckingSuppressions (when nothing is charged): true on both
-   * stores. PostgreSQL saves a network round trip; SQLite a worker round, whose read waited behind
-   * the group commit in progress (bench/README.md, eighteenth session, api18; the sixth session's
-   * loaded pairs had shown no gain in msg/s).
+   * Whether the HTTP API should use putCheckingSuppressions: true where it saves a network round
+   * trip (PostgreSQL); false on SQLite, where the API measured no gain at 50 clients (bench/README,
+   * 2026-12-04 sixth API session: 0.88–0.89x msg/s) though the store-level calls are cheaper.
    */
   readonly suppressionLookupInPut: boolean;
 

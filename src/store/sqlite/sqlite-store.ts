@@ -75,13 +75,7 @@ const KEPT_AGE_MS = 60_000;
 export const MIN_FREE_BYTES = 1024 * 1024;
 
 export class SqliteQueueStore implements QueueStore {
-  /**
-   * The API's suppression lookup rides in the put's savepoint (putCheckingSuppressions): one
-   * worker round a request instead of two. The lookup as its own read waited in the worker's
-   * queue behind the group commit and WAL fsync in progress, about as long as the put's own round
-   * (bench/README.md, eighteenth session, api18).
-   */
-  readonly suppressionLookupInPut = true;
+  readonly suppressionLookupInPut = false;
   readonly #spoolDir: string;
   readonly #dbPath: string;
   readonly #logger: Logger;
