@@ -65,18 +65,8 @@ const LEASE = prepared('claim_lease_next', `WITH picked AS (
 /** Candidates handed to the lease per job asked for: room to pass over groups other claimers took since the walks read them. */
 const CANDIDATES_PER_JOB = 4;
 
-/** Walks and lease on one connection, inside the caller's transaction. */
+/** Runs inside the caller's transaction. */
 export async function claimDue(c: Conn, opts: ClaimOptions): Promise<DeliveryJob[]> {
-  return leaseDue(c, opts, await walkDue(c, opts));
-}
-
-/**
- * The candidate groups in claim order (up to 4 × limit): the walks only read, without a lock, so
- * they may run outside the lease's transaction (under READ COMMITTED every statement reads its own
- * snapshot either way). A claim that finds nothing then opens no transaction: three statements,
- * not five (with several nodes most claims found nothing: bench/README.md, cluster18).
- */
-export async function walkDue(c: Conn, opts: ClaimOptions): Promise<Group[]> {
   if (!(opts.limit > 0)) return [];
   const exclude = excludeParam(opts.excludeDomains ?? []);
   const groups = new Map<string, Group>();
@@ -99,12 +89,8 @@ export async function walkDue(c: Conn, opts: ClaimOptions): Promise<Group[]> {
   }
   // The walks only read (no lock): every claimer sees the same head of the queue, and the lease
   // below takes the first `limit` candidate groups nobody else holds, in claim order.
-  return fairOrder(groups.values(), opts.limit * CANDIDATES_PER_JOB);
-}
-
-/** Leases what it can of the walks' candidates (walkDue), in the caller's transaction. */
-export async function leaseDue(c: Conn, opts: ClaimOptions, ordered: readonly Group[]): Promise<DeliveryJob[]> {
-  if (ordered.length === 0 || !(opts.limit > 0)) return [];
+  const ordered = fairOrder(groups.values(), opts.limit * CANDIDATES_PER_JOB);
+  if (ordered.length === 0) return [];
   const open = await openBreakers(c);
   const policy = breakerPolicyOf(c);
   const held: { messageId: string; domain: string; breakerId: number }[] = [];

@@ -47,7 +47,7 @@ import * as breakers from './breaker-ops.js';
 import * as shaping from './shaping-ops.js';
 import type { ProviderSuspension } from '../shaping-store.js';
 import { DEFAULT_BREAKER_POLICY, type Breaker, type BreakerPolicy, type BreakerQuery } from '../breaker-rules.js';
-import { leaseDue, walkDue, type ClaimOptions } from './claim-due.js';
+import { claimDue, type ClaimOptions } from './claim-due.js';
 import * as domains from './domain-ops.js';
 import { migrate } from './migrations.js';
 import * as reads from './read-ops.js';
@@ -245,15 +245,7 @@ export class PostgresQueueStore implements QueueStore {
     });
   }
 
-  async claimDue(opts: ClaimOptions): Promise<DeliveryJob[]> {
-    // The walks first, outside a transaction (they only read): a claim that finds nothing opens
-    // none. Run as a write alone (#writeAlone) that answers null: it fails as a claim did, and
-    // proves an outage over no more than an empty claim's transaction did (nothing written).
-    let candidates: Awaited<ReturnType<typeof walkDue>> = [];
-    await this.#writeAlone('claimDue', async (c) => { candidates = await walkDue(c, opts); return null; });
-    if (candidates.length === 0) return [];
-    return this.#write('claimDue', (c) => leaseDue(c, opts, candidates));
-  }
+  claimDue(opts: ClaimOptions): Promise<DeliveryJob[]> { return this.#write('claimDue', (c) => claimDue(c, opts)); }
 
   async recordResults(messageId: string, outcomes: RecipientOutcome[], generated: GeneratedMessage[] = [],
     opts: RecordResultsOptions = {}): Promise<void> {
