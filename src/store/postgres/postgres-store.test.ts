@@ -284,36 +284,6 @@ if (unreachable !== null) {
     }
   });
 
-  test('postgres: with nothing due, a webhook claim opens no transaction (one read: every node polls it, each second and after new events)', async () => {
-    await truncate();
-    const store = newStore();
-    await store.open();
-    const texts: string[] = [];
-    const query = pg.Client.prototype.query;
-    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-      const q = args[0];
-      texts.push(typeof q === 'string' ? q : (q as { text?: string }).text ?? '');
-      return (query as (...a: unknown[]) => unknown).apply(this, args);
-    } as typeof query;
-    const claimHooks = () => store.claimWebhookBatches({ now: 10_000, limit: 4, batchSize: 10, leaseMs: 30_000, owner: 'n1' });
-    try {
-      assert.deepEqual(await claimHooks(), [], 'no webhook');
-      await store.addAccount({ name: 'acme', createdAt: 1, limits: {} });
-      await store.addWebhook({ id: 'wh_a', account: 'acme', url: 'https://a.test/h', events: [], secret: 's', enabled: true, createdAt: 1, disabledAt: null, disabledReason: null });
-      texts.length = 0;
-      assert.deepEqual(await claimHooks(), [], 'a webhook, nothing pending');
-      assert.deepEqual(texts.filter((t) => t === 'BEGIN'), [], 'no transaction for a claim that finds nothing');
-      assert.equal(texts.length, 1);
-      await store.appendEvents([{ type: 'opened', at: 5_000, messageId: null, recipient: null, account: 'acme', data: {} }]);
-      const [batch, ...rest] = await claimHooks();
-      assert.deepEqual([batch?.webhook.id, batch?.events.map((e) => e.type), rest.length], ['wh_a', ['opened'], 0], 'due work is leased as before');
-      assert.deepEqual(await claimHooks(), [], 'leased: nothing due');
-    } finally {
-      pg.Client.prototype.query = query;
-      await store.close();
-    }
-  });
-
   test('postgres: a delivery in a breaker window past its minimum volume does not wait on the counter rows a bounce holds; sums, trips and the fold count it', async () => {
     const policy: BreakerPolicy = { enabled: true, scopes: ['account', 'domain'], windowMs: 3_600_000, minVolume: 4, thresholds: { hard_bounce: 0.5 }, pauseTransactional: false };
     await truncate();

@@ -383,9 +383,7 @@ export class PostgresQueueStore implements QueueStore {
   setWebhookEnabled(account: string, id: string, enabled: boolean, reason: string | null, at: number): Promise<boolean> {
     return this.#write('setWebhookEnabled', (c) => webhooks.setWebhookEnabled(c, account, id, enabled, reason, at));
   }
-  async claimWebhookBatches(opts: webhooks.ClaimWebhookOptions): Promise<WebhookBatch[]> {
-    // One read first: with nothing due (no webhook at all, often) no transaction is opened.
-    if (!(opts.limit > 0) || !(await this.#read('claimWebhookBatches', (c) => webhooks.anyDueWebhook(c, opts.now)))) return [];
+  claimWebhookBatches(opts: webhooks.ClaimWebhookOptions): Promise<WebhookBatch[]> {
     return this.#write('claimWebhookBatches', (c) => webhooks.claimWebhookBatches(c, opts));
   }
   recordWebhookAttempt(a: WebhookAttempt, retryAt: number | null): Promise<void> {

@@ -47,18 +47,6 @@ const DUE_WEBHOOKS = prepared('due_webhooks', `
   WHERE w.enabled AND h.next_attempt_at <= $1 AND (h.lease_until IS NULL OR h.lease_until <= $1) AND NOT (w.id = ANY($3::text[]))
   ORDER BY h.next_attempt_at, w.id COLLATE "C" LIMIT $2
   FOR UPDATE OF w SKIP LOCKED`);
-// Whether any enabled webhook has a due, unleased head: the claim's own test, read alone (no
-// transaction, no lock). Every node polls each second and after new events, and with no webhook
-// (or nothing due) the claim found nothing: BEGIN, this walk, COMMIT for nothing, three statements
-// where this is one (bench/README.md, cluster18). Work committed after this read waits for the next
-// notify or poll, as it did when it committed just after a claim's walk.
-const ANY_DUE_WEBHOOK = prepared('any_due_webhook', `
-  SELECT EXISTS (SELECT 1 FROM webhook w
-    JOIN LATERAL (SELECT next_attempt_at, lease_until FROM webhook_delivery d WHERE d.webhook_id = w.id ORDER BY event_seq LIMIT 1) h ON true
-    WHERE w.enabled AND h.next_attempt_at <= $1 AND (h.lease_until IS NULL OR h.lease_until <= $1)) AS due`);
-export async function anyDueWebhook(c: Conn, now: number): Promise<boolean> {
-  return (await runPrepared<{ due: boolean }>(c, ANY_DUE_WEBHOOK, [now])).rows[0]?.due === true;
-}
 /** Rounds of candidate locking: a round's candidates may turn out leased by a claimer that committed meanwhile. */
 const CLAIM_ROUNDS = 3;
 
