@@ -249,10 +249,7 @@ export class DeliveryScheduler {
       do {
         this.#again = false;
         const claimed = await this.#fill();
-        // Asked for again meanwhile: the next round claims at once and reads the next due time
-        // after it; a nextDueAt now would only set a timer that round replaces (one statement a
-        // round, about every claim with several nodes: bench/README.md, cluster18).
-        if (!this.#again) await this.#scheduleWake();
+        await this.#scheduleWake();
         if (claimed) this.#resumed();
         // Asked for again after a claim that found nothing: notify() spaces the next one.
       } while (this.#again && this.#state === 'running' && this.#emptyAt === -Infinity);
