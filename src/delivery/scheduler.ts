@@ -94,13 +94,6 @@ export type Runner = {
   readonly heldOutcomes?: number;
 };
 
-/**
- * After a claim that found nothing, the next claim waits until this long after it (notify() sets a
- * timer instead of claiming): with several nodes most claims asked for by new mail and completions
- * found nothing (another node had taken it), five statements and a nextDueAt each (bench/README.md,
- * cluster18). A claim that finds work claims again at once, as before; so does an idle node.
- */
-export const EMPTY_CLAIM_SPACING_MS = 25;
 /** Exclusion lists kept (#saturatedDomains): a few, as the same full destinations come and go. */
 const EXCLUSIONS_KEPT = 8;
 /** After an abort, how long stop() still waits for attempts (a DNS query cannot be cancelled). */
@@ -140,10 +133,6 @@ export class DeliveryScheduler {
   #timer: NodeJS.Timeout | null = null;
   #pump: Promise<void> | null = null;
   #again = false;
-  /** performance.now() of the last claim that found nothing (-Infinity after one that found work). */
-  #emptyAt = -Infinity;
-  /** The claim deferred by EMPTY_CLAIM_SPACING_MS, if one is set. */
-  #spaced: NodeJS.Timeout | null = null;
   /** After a claim that came back short (nothing else due): the domains it excluded; null: claim again on any completion. */
   #drainedExcept: ReadonlySet<string> | null = null;
   readonly #outage: OutageBackoff;
@@ -206,13 +195,6 @@ export class DeliveryScheduler {
     if (this.#state !== 'running') return;
     if (this.#outage.paused && this.#timer) return; // paused: only the backoff timer retries
     if (this.#pump) { this.#again = true; return; }
-    if (this.#spaced) return; // a claim is set for the end of the spacing
-    const wait = this.#emptyAt + EMPTY_CLAIM_SPACING_MS - performance.now();
-    if (wait > 0) {
-      this.#spaced = setTimeout(() => { this.#spaced = null; this.notify(); }, Math.ceil(wait));
-      this.#spaced.unref();
-      return;
-    }
     this.#pump = this.#runPump().finally(() => {
       this.#pump = null;
       if (this.#again) this.notify(); // asked for while the last round was finishing
@@ -224,7 +206,6 @@ export class DeliveryScheduler {
     if (this.#state !== 'running' && this.#state !== 'new') return;
     this.#state = 'stopping';
     if (this.#timer) clearTimeout(this.#timer);
-    if (this.#spaced) clearTimeout(this.#spaced);
     await this.#pump;
     if (!(await settlesWithin([...this.#running], timeoutMs))) {
       this.#abort.abort();
@@ -251,8 +232,7 @@ export class DeliveryScheduler {
         const claimed = await this.#fill();
         await this.#scheduleWake();
         if (claimed) this.#resumed();
-        // Asked for again after a claim that found nothing: notify() spaces the next one.
-      } while (this.#again && this.#state === 'running' && this.#emptyAt === -Infinity);
+      } while (this.#again && this.#state === 'running');
     } catch (err) {
       this.#paused(err);
     }
@@ -292,7 +272,6 @@ export class DeliveryScheduler {
         now: this.#o.clock.now(), limit, leaseMs: d.leaseTime, owner: this.#o.nodeId, excludeDomains,
       });
       if (jobs.length < limit) this.#drainedExcept = new Set(excludeDomains);
-      this.#emptyAt = jobs.length === 0 ? performance.now() : -Infinity;
       if (this.#state !== 'running') return true; // stopping: these leases are released by stop()
       if (this.#shaping) {
         await this.#providers.learn(jobs.filter((j) => j.route === 'relay').map((j) => j.domain));
