@@ -5,7 +5,7 @@
 # (1..3, default 1), CLUSTER_PER_DEST (delivery.maxConnectionsPerDestination, default 40, as the
 # concurrency), CLUSTER_STORE (pg | sqlite, default pg; sqlite needs 1 node), CLUSTER_PG_URL
 # (server admin URL, default postgres://postgres@127.0.0.1:5432/postgres), CLUSTER_DB_PREFIX (default
-# postlane_bench). With pg each run gets a
+# postlane_bench), CLUSTER_NODE_FLAGS (node flags for every node). With pg each run gets a
 # fresh database, dropped by relay_stop. HAProxy runs in the measured process tree; PostgreSQL
 # does not: the CPU of the backends serving the run's database is written to RELAY_DIR/pg_cpu_s
 # (bench/cluster.sh adds it to the result line).
@@ -68,7 +68,8 @@ EOF
 relay_start() {
     local nodes=${CLUSTER_NODES:-1}
     for i in $(seq 1 "$nodes"); do
-        setsid node "${BENCH_POSTLANE_ROOT:?set BENCH_POSTLANE_ROOT}/bin/postlane.js" start --config "$RELAY_DIR/node$i.yaml" \
+        # shellcheck disable=SC2086  # CLUSTER_NODE_FLAGS: node's own flags, e.g. "--cpu-prof --cpu-prof-dir=DIR" (not allowed in NODE_OPTIONS)
+        setsid node ${CLUSTER_NODE_FLAGS:-} "${BENCH_POSTLANE_ROOT:?set BENCH_POSTLANE_ROOT}/bin/postlane.js" start --config "$RELAY_DIR/node$i.yaml" \
             >"$RELAY_DIR/log/node$i.log" 2>&1 </dev/null &
         echo $! > "$RELAY_DIR/node$i.pid"
     done
