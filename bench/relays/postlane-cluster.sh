@@ -120,6 +120,15 @@ PY
 relay_queue_count() {
     # (called once, after the measured run) PostgreSQL backend CPU since start, warm-up included
     cluster_pg_cpu > "$RELAY_DIR/pg_cpu_s"
+    # per node since its start: read/write-class syscalls (/proc/PID/io syscr, syscw) and context
+    # switches over its threads (voluntary, involuntary): counts the machine's load hardly moves
+    for f in "$RELAY_DIR"/node*.pid; do
+        local pid; pid=$(cat "$f")
+        { awk '/^sysc/ {printf "%s %s ", $1, $2}' "/proc/$pid/io"
+          cat /proc/"$pid"/task/*/status | awk '/^voluntary_ctxt/ {v += $2} /^nonvoluntary_ctxt/ {n += $2} END {printf "vol_cs: %d invol_cs: %d ", v, n}'
+          awk '{printf "utime_ticks: %d stime_ticks: %d\n", $14, $15}' "/proc/$pid/stat"
+        } > "${f%.pid}.counts" 2>/dev/null || true
+    done
     # recipients not yet final, over the cluster (one node's CLI sees the shared queue)
     node "$BENCH_POSTLANE_ROOT/bin/postlane.js" queue stats --json --config "$RELAY_DIR/node1.yaml" 2>/dev/null \
         | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const c=JSON.parse(s);console.log(c.queued+c.deferred+c.delivering+c.held)})' \
