@@ -4,6 +4,10 @@
 # SQLite node through the same HAProxy for context. Configurations are interleaved in every
 # repetition (order reversed on even ones); every PostgreSQL run gets a fresh database.
 #   bench/cluster.sh [MESSAGES=3000] [REPS=3]   results in bench/results/<date>-cluster-<n>.jsonl
+# Addresses: RELAY_HOST/RELAY_PORT (HAProxy; node i listens on RELAY_PORT+i) and SINK_HOST/SINK_PORT
+# pass through to the harness (its defaults 127.0.10.1:18025, 127.0.10.9:18099); CLUSTER_PG_URL,
+# CLUSTER_DB_PREFIX (relays/postlane-cluster.sh); CLUSTER_WARMUP warm-up messages (default 200, spread
+# over the nodes by HAProxy: each of 3 nodes warms up on a third of them).
 # Needs Debian's postfix (smtp-source, smtp-sink), haproxy, psql, PostgreSQL on 127.0.0.1:5432
 # (CLUSTER_PG_URL) and a built dist/.
 set -euo pipefail
@@ -38,7 +42,7 @@ for rep in $(seq 1 "$REPS"); do
         echo "=== $(date +%T) rep=$rep store=$store nodes=$nodes build=$build" >&2
         BENCH_POSTLANE_ROOT=$WORK/postlane-$build CLUSTER_STORE=$store CLUSTER_NODES=$nodes \
             VARIANT="store=$store nodes=$nodes rep=$rep$([ ${#REFS[@]} -gt 1 ] && echo " build=$build")" \
-            "$WORK/relay-bench.sh" -r postlane-cluster -l cluster -o "$OUT" -T 300 -n "$N" -c 20 -s 4096 -R 1 >/dev/null \
+            "$WORK/relay-bench.sh" -r postlane-cluster -l cluster -o "$OUT" -T 300 -w "${CLUSTER_WARMUP:-200}" -n "$N" -c 20 -s 4096 -R 1 >/dev/null \
             || echo "run failed: $cfg $build rep $rep" >&2
         # add the PostgreSQL backends' CPU (from start, so per message over warm-up + measured)
         run=$(ls -td "$WORK"/runs/* | head -1)

@@ -5,7 +5,7 @@
 # (1..3, default 1), CLUSTER_PER_DEST (delivery.maxConnectionsPerDestination, default 40, as the
 # concurrency), CLUSTER_STORE (pg | sqlite, default pg; sqlite needs 1 node), CLUSTER_PG_URL
 # (server admin URL, default postgres://postgres@127.0.0.1:5432/postgres), CLUSTER_DB_PREFIX (default
-# postlane_bench). With pg each run gets a
+# postlane_bench), CLUSTER_NODE_FLAGS (node flags for every node). With pg each run gets a
 # fresh database, dropped by relay_stop. HAProxy runs in the measured process tree; PostgreSQL
 # does not: the CPU of the backends serving the run's database is written to RELAY_DIR/pg_cpu_s
 # (bench/cluster.sh adds it to the result line).
@@ -68,7 +68,8 @@ EOF
 relay_start() {
     local nodes=${CLUSTER_NODES:-1}
     for i in $(seq 1 "$nodes"); do
-        setsid node "${BENCH_POSTLANE_ROOT:?set BENCH_POSTLANE_ROOT}/bin/postlane.js" start --config "$RELAY_DIR/node$i.yaml" \
+        # shellcheck disable=SC2086  # CLUSTER_NODE_FLAGS: node's own flags, e.g. "--cpu-prof --cpu-prof-dir=DIR" (not allowed in NODE_OPTIONS)
+        setsid node ${CLUSTER_NODE_FLAGS:-} "${BENCH_POSTLANE_ROOT:?set BENCH_POSTLANE_ROOT}/bin/postlane.js" start --config "$RELAY_DIR/node$i.yaml" \
             >"$RELAY_DIR/log/node$i.log" 2>&1 </dev/null &
         echo $! > "$RELAY_DIR/node$i.pid"
     done
@@ -119,6 +120,15 @@ PY
 relay_queue_count() {
     # (called once, after the measured run) PostgreSQL backend CPU since start, warm-up included
     cluster_pg_cpu > "$RELAY_DIR/pg_cpu_s"
+    # per node since its start: read/write-class syscalls (/proc/PID/io syscr, syscw) and context
+    # switches over its threads (voluntary, involuntary): counts the machine's load hardly moves
+    for f in "$RELAY_DIR"/node*.pid; do
+        local pid; pid=$(cat "$f")
+        { awk '/^sysc/ {printf "%s %s ", $1, $2}' "/proc/$pid/io"
+          cat /proc/"$pid"/task/*/status | awk '/^voluntary_ctxt/ {v += $2} /^nonvoluntary_ctxt/ {n += $2} END {printf "vol_cs: %d invol_cs: %d ", v, n}'
+          awk '{printf "utime_ticks: %d stime_ticks: %d\n", $14, $15}' "/proc/$pid/stat"
+        } > "${f%.pid}.counts" 2>/dev/null || true
+    done
     # recipients not yet final, over the cluster (one node's CLI sees the shared queue)
     node "$BENCH_POSTLANE_ROOT/bin/postlane.js" queue stats --json --config "$RELAY_DIR/node1.yaml" 2>/dev/null \
         | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const c=JSON.parse(s);console.log(c.queued+c.deferred+c.delivering+c.held)})' \
