@@ -85,6 +85,8 @@ export class Connection {
    */
   #timers: { ms: number; timer: NodeJS.Timeout }[] = [];
   #waitMs = 0;
+  /** The timeout of the wait #waitExecutor starts. */
+  #waitFor = 0;
   /** The linger timer after our end (#lingerThenDestroy). */
   #linger: NodeJS.Timeout | null = null;
   #resolveClosed!: () => void;
@@ -133,9 +135,16 @@ export class Connection {
         this.#session = new SmtpSession({ ...this.deps.session, tls: null, trustedNetwork: this.deps.trustedNetwork });
         this.#listen(this.raw);
       }
-      await this.#perform(this.#session.greet());
+      const greeting = this.#session.greet();
+      if (greeting.action || greeting.close) await this.#perform(greeting);
+      else this.#record(greeting);
       while (!this.#ended) {
-        const line = await this.#readLine();
+        // a line already buffered is taken without a promise; else one promise per wait for input
+        let line = this.#takeLine();
+        while (line === undefined) {
+          await this.#waitForInput(this.#commandTimeout());
+          line = this.#takeLine();
+        }
         if (line === null) break;
         let out = line === TOO_LONG ? this.#session.lineTooLong() : this.#session.handleLine(line);
         if (out.action?.type === 'chargeQuota' && !out.close) { // an unmetered RCPT: answered now, no promise chain
@@ -150,7 +159,7 @@ export class Connection {
       this.deps.logger.error({ event: 'smtp.session_error', listener: this.deps.session.listener, ip: this.#ip, err: errorText(err) }, 'SMTP session failed');
       this.destroy();
     } finally {
-      await this.#dropChunked().catch(() => { /* abort() logs and never throws */ });
+      if (this.#chunked) await this.#dropChunked().catch(() => { /* abort() logs and never throws */ });
       await this.#end();
       this.#logBudget.report(this.deps.logger, { listener: this.deps.session.listener, ip: this.#ip });
     }
@@ -220,7 +229,8 @@ export class Connection {
     this.#inbox = [];
     this.#inboxBytes = 0;
     this.#buf = EMPTY;
-    await this.#flush();
+    const flushed = this.#flush();
+    if (flushed) await flushed;
     const secure = new tls.TLSSocket(this.raw, { isServer: true, secureContext: this.deps.secureContext });
     this.#socket = secure;
     secure.on('error', (err) => this.#onSocketError(err));
@@ -286,15 +296,20 @@ export class Connection {
 
   /** Streams DATA through the reader into accept.ts; null when the connection was lost. */
   async #receiveData(transaction: Transaction): Promise<DataOutcome | null> {
-    await this.#flush();
+    const flushed = this.#flush();
+    if (flushed) await flushed;
     const incoming = this.deps.acceptor.begin({ listener: this.deps.session.listener, clientIp: this.#ip, transaction });
     const reader = new DataReader(this.deps.limits);
     let pending = this.#buf;
     this.#buf = EMPTY;
     try {
       for (;;) {
-        const chunk = pending.length ? pending : await this.#nextChunk(this.deps.timeouts.dataMs);
+        let chunk = pending.length ? pending : this.#takeChunk();
         pending = EMPTY;
+        while (chunk === undefined) {
+          await this.#waitForInput(this.deps.timeouts.dataMs);
+          chunk = this.#takeChunk();
+        }
         if (!chunk) { await incoming.abort(); return null; }
         const r = reader.push(chunk);
         if (r.kind === 'invalid') {
@@ -329,7 +344,11 @@ export class Connection {
     if (action.sink !== 'discard' && !target) throw new Error('Connection: BDAT chunk for a message that is not open');
     let left = action.size;
     while (left > 0) {
-      let piece = this.#buf.length ? this.#buf : await this.#nextChunk(this.deps.timeouts.dataMs);
+      let piece = this.#buf.length ? this.#buf : this.#takeChunk();
+      while (piece === undefined) {
+        await this.#waitForInput(this.deps.timeouts.dataMs);
+        piece = this.#takeChunk();
+      }
       this.#buf = EMPTY;
       if (!piece) return null;
       if (piece.length > left) { this.#buf = piece.subarray(left); piece = piece.subarray(0, left); }
@@ -358,8 +377,11 @@ export class Connection {
     await chunked?.incoming.abort();
   }
 
-  /** The next command line (without its line ending), TOO_LONG, or null at the end. */
-  async #readLine(): Promise<Buffer | typeof TOO_LONG | null> {
+  /**
+   * The next command line (without its line ending), TOO_LONG, or null at the end — from what is
+   * already received; undefined when no whole line is there yet (#waitForInput, then ask again).
+   */
+  #takeLine(): Buffer | typeof TOO_LONG | null | undefined {
     for (;;) {
       const lf = this.#buf.indexOf(LF);
       if (lf >= 0) {
@@ -373,8 +395,9 @@ export class Connection {
         this.#skippingLongLine = true;
         this.#buf = EMPTY;
       }
-      const chunk = await this.#nextChunk(this.#commandTimeout());
-      if (!chunk) return null;
+      const chunk = this.#takeChunk();
+      if (chunk === undefined) return undefined;
+      if (chunk === null) return null;
       this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
     }
   }
@@ -386,21 +409,34 @@ export class Connection {
     return preAuth && t.preAuthMs !== undefined ? Math.min(t.preAuthMs, t.commandMs) : t.commandMs;
   }
 
-  async #nextChunk(timeoutMs: number): Promise<Buffer | null> {
-    while (this.#inbox.length === 0) {
-      if (this.#ended || this.#eof) return null;
-      if (this.#out.length) { await this.#flush(); continue; }
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        this.#armTimer(timeoutMs);
-      });
-      this.#waitMs = 0;
-    }
-    const chunk = this.#inbox.shift()!;
+  /** The oldest received chunk; null when none is left and no more will come (ended, or the client's EOF); undefined: wait. */
+  #takeChunk(): Buffer | null | undefined {
+    const chunk = this.#inbox.shift();
+    if (chunk === undefined) return this.#ended || this.#eof ? null : undefined;
     this.#inboxBytes -= chunk.length;
     if (this.#inboxBytes < INBOX_LOW_BYTES && this.#socket.isPaused()) this.#socket.resume();
     return chunk;
   }
+
+  /**
+   * Called when #takeChunk/#takeLine found nothing: writes the replies gathered so far and waits
+   * until input comes, the connection ends or timeoutMs pass (#armTimer) — or, when the client is
+   * not reading our replies, until they drain. The caller takes again after either: one promise
+   * per wait, made with an executor shared by the connection's waits.
+   */
+  #waitForInput(timeoutMs: number): Promise<void> {
+    if (this.#out.length) {
+      const drained = this.#flush();
+      if (drained) return drained;
+    }
+    this.#waitFor = timeoutMs;
+    return new Promise<void>(this.#waitExecutor);
+  }
+
+  readonly #waitExecutor = (resolve: () => void) => {
+    this.#wake = resolve;
+    this.#armTimer(this.#waitFor);
+  };
 
   #listen(socket: net.Socket) {
     socket.on('data', (chunk: Buffer) => {
@@ -414,19 +450,21 @@ export class Connection {
     socket.resume(); // proxy-handshake.ts leaves the raw socket paused after the PROXY header
   }
 
-  async #flush(): Promise<void> {
-    if (this.#out.length === 0 || this.#socket.destroyed) { this.#out = []; return; }
+  /** Writes the gathered replies; a promise only when the client is not reading them (wait for drain). */
+  #flush(): Promise<void> | undefined {
+    if (this.#out.length === 0 || this.#socket.destroyed) { this.#out = []; return undefined; }
     const text = formatReplies(this.#out);
     this.#out = [];
     this.#socket.write(text);
     if (this.#socket.writableLength > WRITE_HIGH_BYTES) {
       // the client is not reading our replies: wait, but not longer than a command may take
-      await new Promise<void>((resolve) => {
+      return new Promise<void>((resolve) => {
         const timer = setTimeout(() => { this.destroy(); resolve(); }, this.deps.timeouts.commandMs);
         this.#socket.once('drain', () => { clearTimeout(timer); resolve(); });
         this.#socket.once('close', () => { clearTimeout(timer); resolve(); });
       });
     }
+    return undefined;
   }
 
   /** Writes what is left and ends our side; the peer gets LINGER_MS to close its side. */
@@ -503,8 +541,10 @@ export class Connection {
 
   #wakeUp() {
     const wake = this.#wake;
+    if (!wake) return;
     this.#wake = null;
-    wake?.();
+    this.#waitMs = 0; // the wait is over: its timer, if it fires now, is ignored
+    wake();
   }
 
   #clearTimer() {
