@@ -146,6 +146,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 const say = (...replies: Reply[]): Step => ({ replies });
 const R = {
   ok: reply(250, '2.0.0', 'Ok'),
+  /** MAIL and RCPT accepted: one value shared by every transaction (replies are never changed in place). */
+  mailOk: reply(250, '2.1.0', 'Ok'),
+  rcptOk: reply(250, '2.1.5', 'Ok'),
   bye: reply(221, '2.0.0', 'Bye', true),
   needHelo: reply(503, '5.5.1', 'Send HELO/EHLO first'),
   needEhlo: reply(503, '5.5.1', 'Send EHLO first'),
@@ -182,6 +185,8 @@ export class SmtpSession {
   #pendingUser = '';
   #badCommands = 0;
   #draining = false;
+  /** #quotaSubject's value for the current #user/#account/#userLimits; null: made at the next RCPT. */
+  #subject: QuotaSubject | null = null;
 
   constructor(private readonly opts: SessionOptions) {
     this.#tls = opts.tls;
@@ -235,6 +240,7 @@ export class SmtpSession {
     this.#account = null;
     this.#defaultStream = undefined;
     this.#userLimits = {};
+    this.#subject = null;
     this.#waiting = 'command';
     return { replies: [], close: false };
   }
@@ -248,6 +254,7 @@ export class SmtpSession {
       this.#account = grant?.account ?? DEFAULT_ACCOUNT;
       this.#userLimits = grant?.limits ?? {};
       this.#defaultStream = grant?.defaultStream;
+      this.#subject = null;
       return this.#finish(say(reply(235, '2.7.0', 'Authentication successful')), 'AUTH');
     }
     if (outcome === 'error') return this.#finish(say(reply(454, '4.7.0', 'Temporary authentication failure')), 'AUTH');
@@ -264,7 +271,7 @@ export class SmtpSession {
     if (!outcome.ok) return this.#finish(say(outcome.reply), 'RCPT', false);
     this.#tx?.rcpts.push(this.#pendingRcpt);
     if (this.#tx && this.#pendingRcptDsn) this.#tx.rcptDsn[this.#pendingRcpt] = this.#pendingRcptDsn;
-    return this.#finish(say(reply(250, '2.1.5', 'Ok')), 'RCPT');
+    return this.#finish(say(R.rcptOk), 'RCPT');
   }
 
   dataFinished(outcome: DataOutcome): SessionOutput {
@@ -328,10 +335,10 @@ export class SmtpSession {
     }
     if (!this.#esmtp) replies = replies.map(withoutEnhanced);
     if (close) this.#waiting = 'closed';
-    const out: SessionOutput = { replies, close };
-    if (step.action && !close) out.action = step.action;
-    if (command) out.command = command;
-    return out;
+    // one literal per shape (the same own properties as adding them one by one, without growing the object)
+    const action = close ? undefined : step.action;
+    if (action) return command ? { replies, close, action, command } : { replies, close, action };
+    return command ? { replies, close, command } : { replies, close };
   }
 
   #dispatch(verb: string, arg: string): Step {
@@ -467,7 +474,7 @@ export class SmtpSession {
     const notAuthorised = authorisedDomain(this.#grant, sender?.domain ?? null, null);
     if (notAuthorised) return say(notAuthorised);
     this.#tx = { from: sender, params, rcpts: [], rcptDsn: {} };
-    return say(reply(250, '2.1.0', 'Ok'));
+    return say(R.mailOk);
   }
 
   #rcpt(arg: string): Step {
@@ -481,7 +488,7 @@ export class SmtpSession {
     const rcptDsn: RecipientDsn | null = notify || orcpt ? { ...(notify ? { notify } : {}), ...(orcpt ? { orcpt } : {}) } : null;
     const address = rcpt.domain === '' ? `${rcpt.local}@${this.opts.hostname.toLowerCase()}` : rcpt.address;
     if (!this.#mayRelay && !this.#isLocal(rcpt)) return say(R.relayDenied);
-    if (tx.rcpts.includes(address)) return say(reply(250, '2.1.5', 'Ok'));
+    if (tx.rcpts.includes(address)) return say(R.rcptOk);
     if (tx.rcpts.length >= this.opts.maxRecipients) return say(reply(452, '4.5.3', 'Too many recipients'));
     if (this.opts.quotas && this.#isSubmission) {
       this.#pendingRcpt = address;
@@ -491,7 +498,7 @@ export class SmtpSession {
     }
     tx.rcpts.push(address);
     if (rcptDsn) tx.rcptDsn[address] = rcptDsn;
-    return say(reply(250, '2.1.5', 'Ok'));
+    return say(R.rcptOk);
   }
 
   /** Authenticated or relayNetworks mail on submission/alt/submissions (never mx). */
@@ -499,8 +506,10 @@ export class SmtpSession {
 
   /** Whom a recipient is charged to: the user's account and own limits, or 'default' for relayNetworks. */
   #quotaSubject(): QuotaSubject {
-    if (this.#user === null) return { account: DEFAULT_ACCOUNT };
-    return { account: this.#account ?? DEFAULT_ACCOUNT, principal: { kind: 'user', id: this.#user, limits: this.#userLimits } };
+    // made once per login state (AUTH and STARTTLS change it), not per RCPT; the charge only reads it
+    return this.#subject ??= this.#user === null
+      ? { account: DEFAULT_ACCOUNT }
+      : { account: this.#account ?? DEFAULT_ACCOUNT, principal: { kind: 'user', id: this.#user, limits: this.#userLimits } };
   }
 
   /** Clients that may not relay may only name local mailboxes, written plainly. */
