@@ -452,9 +452,9 @@ export class Connection {
 
   /** Writes the gathered replies; a promise only when the client is not reading them (wait for drain). */
   #flush(): Promise<void> | undefined {
-    if (this.#out.length === 0 || this.#socket.destroyed) { this.#out.length = 0; return undefined; }
+    if (this.#out.length === 0 || this.#socket.destroyed) { this.#out = []; return undefined; }
     const text = formatReplies(this.#out);
-    this.#out.length = 0; // the same array for the connection's next replies (formatReplies keeps nothing)
+    this.#out = [];
     this.#socket.write(text);
     if (this.#socket.writableLength > WRITE_HIGH_BYTES) {
       // the client is not reading our replies: wait, but not longer than a command may take

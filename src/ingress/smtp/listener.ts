@@ -156,12 +156,9 @@ export class SmtpListener {
       return socket.destroy();
     }
     const ip = admission.ip;
+    const via = admission.kind === 'proxied' ? { proxy: admission.peer, proxyVersion: admission.version } : {};
     // Logged before the liveness check: a balancer's health check sends its header and resets at once.
-    // Its object is built only when debug is on (one per connection otherwise, at the default level).
-    if (this.deps.logger.isLevelEnabled('debug')) {
-      const via = admission.kind === 'proxied' ? { proxy: admission.peer, proxyVersion: admission.version } : {};
-      this.deps.logger.debug({ event: 'smtp.connected', listener: this.deps.name, ip, ...via }, 'connection');
-    }
+    this.deps.logger.debug({ event: 'smtp.connected', listener: this.deps.name, ip, ...via }, 'connection');
     if (this.#closing || socket.destroyed) return socket.destroy();
     if (!this.deps.limits.tryAcquire(ip) && !(await this.#evictFor(ip))) {
       this.deps.logger.warn({ event: 'smtp.rejected', listener: this.deps.name, ip, code: 421, enhanced: '4.7.0', reason: 'connection limit' }, 'too many connections');
