@@ -138,23 +138,11 @@ export class Connection {
       const greeting = this.#session.greet();
       if (greeting.action || greeting.close) await this.#perform(greeting);
       else this.#record(greeting);
-      while (!this.#ended) {
-        // a line already buffered is taken without a promise; else one promise per wait for input
-        let line = this.#takeLine();
-        while (line === undefined) {
-          await this.#waitForInput(this.#commandTimeout());
-          line = this.#takeLine();
-        }
-        if (line === null) break;
-        let out = line === TOO_LONG ? this.#session.lineTooLong() : this.#session.handleLine(line);
-        if (out.action?.type === 'chargeQuota' && !out.close) { // an unmetered RCPT: answered now, no promise chain
-          const decision = this.deps.quota ? this.deps.quota.chargeNow?.(out.action.subject) : { ok: true as const };
-          if (decision?.ok) { this.#record(out); out = this.#session.quotaCharged(decision); }
-        }
-        if (out.action || out.close) await this.#perform(out);
-        else this.#record(out); // replies only (most commands): what #perform would do, without its promise
-        if (this.#chunked && !this.#session.isReceivingChunks) await this.#dropChunked();
-      }
+      await new Promise<void>((resolve, reject) => {
+        this.#commandsDone = resolve;
+        this.#commandsFailed = reject;
+        this.#commands(false);
+      });
     } catch (err) {
       this.deps.logger.error({ event: 'smtp.session_error', listener: this.deps.session.listener, ip: this.#ip, err: errorText(err) }, 'SMTP session failed');
       this.destroy();
@@ -164,6 +152,59 @@ export class Connection {
       this.#logBudget.report(this.deps.logger, { listener: this.deps.session.listener, ip: this.#ip });
     }
   }
+
+  /**
+   * The command loop, driven by callbacks rather than a promise per wait: runs commands while
+   * whole lines are received; with none, writes the gathered replies and parks (#wake = the
+   * resume callback, under commandTimeout); an action (#perform: DATA, BDAT, AUTH, STARTTLS, a
+   * metered RCPT) continues it once done. A wait ends by running the loop at once (from the socket's
+   * data or end event, the timeout, or a close). Ends with #commandsDone (connection ended, or the client's EOF)
+   * or #commandsFailed (an error: run() logs it and destroys the socket).
+   * afterWait: resumed after a wait, where the loop took the next line without looking at #ended.
+   */
+  #commands(afterWait: boolean): void {
+    try {
+      const session = this.#session!;
+      for (;;) {
+        if (!afterWait && this.#ended) return this.#commandsDone();
+        afterWait = false;
+        const line = this.#takeLine();
+        if (line === undefined) return this.#parkForCommand();
+        if (line === null) return this.#commandsDone();
+        let out = line === TOO_LONG ? session.lineTooLong() : session.handleLine(line);
+        if (out.action?.type === 'chargeQuota' && !out.close) { // an unmetered RCPT: answered now, no promise chain
+          const decision = this.deps.quota ? this.deps.quota.chargeNow?.(out.action.subject) : { ok: true as const };
+          if (decision?.ok) { this.#record(out); out = session.quotaCharged(decision); }
+        }
+        if (out.action || out.close) { this.#perform(out).then(this.#afterAction, this.#commandsFailed); return; }
+        this.#record(out); // replies only (most commands): what #perform would do, without its promise
+        if (this.#chunked && !session.isReceivingChunks) { this.#dropChunked().then(this.#nextCommand, this.#commandsFailed); return; }
+      }
+    } catch (err) {
+      this.#commandsFailed(err);
+    }
+  }
+
+  /** No whole line received: the replies are written and the loop waits for input (or for them to drain). */
+  #parkForCommand(): void {
+    const timeoutMs = this.#commandTimeout();
+    if (this.#out.length) {
+      const drained = this.#flush();
+      if (drained) { drained.then(this.#resumeAfterWait, this.#commandsFailed); return; }
+    }
+    this.#wake = this.#wakeCommands;
+    this.#armTimer(timeoutMs);
+  }
+
+  #commandsDone: () => void = () => {};
+  #commandsFailed: (err: unknown) => void = () => {};
+  readonly #nextCommand = () => this.#commands(false);
+  readonly #resumeAfterWait = () => this.#commands(true);
+  readonly #wakeCommands = this.#resumeAfterWait;
+  readonly #afterAction = () => {
+    if (this.#chunked && !this.#session!.isReceivingChunks) this.#dropChunked().then(this.#nextCommand, this.#commandsFailed);
+    else this.#commands(false);
+  };
 
   /** Graceful shutdown: an idle session gets 421 now; a busy one after its transaction. */
   shutdown(): void {
