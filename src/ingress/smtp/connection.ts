@@ -191,6 +191,7 @@ export class Connection {
     if (this.#out.length) {
       const drained = this.#flush();
       if (drained) { drained.then(this.#resumeAfterWait, this.#commandsFailed); return; }
+      if (this.#ended || this.#eof) return this.#commands(true); // as the loop did: looked again before waiting
     }
     this.#wake = this.#wakeCommands;
     this.#armTimer(timeoutMs);
@@ -469,6 +470,7 @@ export class Connection {
     if (this.#out.length) {
       const drained = this.#flush();
       if (drained) return drained;
+      if (this.#ended || this.#eof) return Promise.resolve(); // as #nextChunk did: looked again before waiting
     }
     this.#waitFor = timeoutMs;
     return new Promise<void>(this.#waitExecutor);
