@@ -70,7 +70,10 @@ export function windowsFor(key: string, limits: RateLimits, now: number): QuotaW
   return out;
 }
 
-const hasLimits = (l: RateLimits | undefined) => !!l && [l.perSecond, l.perHour, l.perDay, l.perMonth].some((v) => v !== null && v !== undefined);
+const hasLimits = (l: RateLimits | undefined) => !!l && (isSet(l.perSecond) || isSet(l.perHour) || isSet(l.perDay) || isSet(l.perMonth));
+const isSet = (v: unknown) => v !== null && v !== undefined;
+/** chargeNow's answer for an unmetered subject: one shared value (callers only read it). */
+const UNMETERED = { ok: true } as const;
 
 /** Longest reset first, then by key and window: the charge order (see the header). */
 const chargeOrder = (a: QuotaWindow, b: QuotaWindow) =>
@@ -135,7 +138,7 @@ export class QuotaService {
     const account = this.#accounts.fresh(subject.account);
     if (account === undefined) return undefined;
     if (hasLimits(account?.limits) || (!!subject.principal && hasLimits(subject.principal.limits))) return undefined;
-    return { ok: true };
+    return UNMETERED;
   }
 
   /**

@@ -11,8 +11,9 @@ export interface Reply {
   close?: boolean;
 }
 
+/** The same own properties as before (close only when true), without the spread's temporary object. */
 export const reply = (code: number, enhanced: string | undefined, text: string | string[], close = false): Reply =>
-  ({ code, enhanced, text, ...(close ? { close } : {}) });
+  (close ? { code, enhanced, text, close } : { code, enhanced, text });
 
 /** Wire form: "250-first\r\n250 2.0.0 last\r\n". Enhanced code is repeated on every line (RFC 2034). */
 export function formatReply(r: Reply): string {

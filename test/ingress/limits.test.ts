@@ -254,3 +254,27 @@ test('close(): idle sessions get 421 4.3.2, a transaction in DATA finishes and i
     await h.close();
   }
 });
+
+test('a client that pipelines commands but never reads the replies: once they back up, the session is closed within commandTimeout; others are served', async () => {
+  const h = await startHarness({ 'smtp.commandTimeout': '500ms' });
+  try {
+    const { connect } = await import('node:net');
+    const s = connect(h.port('mx'), '127.0.0.1');
+    await new Promise<void>((resolve, reject) => { s.once('connect', () => resolve()); s.once('error', reject); });
+    s.pause(); // never reads: the relay's replies (14 octets per NOOP) fill the socket buffers, then its write queue
+    s.on('error', () => { /* a reset when the relay destroys the socket is expected */ });
+    const closed = new Promise<number>((resolve) => s.once('close', () => resolve(Date.now())));
+    const t0 = Date.now();
+    const batch = Buffer.from('NOOP\r\n'.repeat(10_000));
+    for (let i = 0; i < 1_500 && !s.destroyed; i++) s.write(batch); // 90 MB of commands at most, written as the relay takes them
+    let timer: NodeJS.Timeout | undefined;
+    const t = await Promise.race([closed, new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), 30_000); })]);
+    clearTimeout(timer);
+    assert.notEqual(t, null, 'closed by the relay, not left waiting for the client to read');
+    const c = await Client.ready(h.port('mx'), 'plain');
+    assert.equal(await c.cmd('NOOP'), '250 2.0.0 Ok\r\n');
+    c.end();
+  } finally {
+    await h.close();
+  }
+});

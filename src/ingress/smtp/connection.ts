@@ -90,6 +90,8 @@ export class Connection {
    */
   #timers: { ms: number; timer: NodeJS.Timeout }[] = [];
   #waitMs = 0;
+  /** The timeout of the wait #waitExecutor starts. */
+  #waitFor = 0;
   /** The linger timer after our end (#lingerThenDestroy). */
   #linger: NodeJS.Timeout | null = null;
   #resolveClosed!: () => void;
@@ -146,18 +148,11 @@ export class Connection {
       const greeting = this.#session.greet();
       if (greeting.action || greeting.close) await this.#perform(greeting);
       else this.#record(greeting); // the usual 220: no async step
-      while (!this.#ended) {
-        const line = await this.#readLine();
-        if (line === null) break;
-        let out = line === TOO_LONG ? this.#session.lineTooLong() : this.#session.handleLine(line);
-        if (out.action?.type === 'chargeQuota' && !out.close) { // an unmetered RCPT: answered now, no promise chain
-          const decision = this.deps.quota ? this.deps.quota.chargeNow?.(out.action.subject) : { ok: true as const };
-          if (decision?.ok) { this.#record(out); out = this.#session.quotaCharged(decision); }
-        }
-        if (out.action || out.close) await this.#perform(out);
-        else this.#record(out); // replies only (most commands): what #perform would do, without its promise
-        if (this.#chunked && !this.#session.isReceivingChunks) await this.#dropChunked();
-      }
+      await new Promise<void>((resolve, reject) => {
+        this.#commandsDone = resolve;
+        this.#commandsFailed = reject;
+        this.#commands(false);
+      });
     } catch (err) {
       this.deps.logger.error({ event: 'smtp.session_error', listener: this.deps.session.listener, ip: this.#ip, err: errorText(err) }, 'SMTP session failed');
       this.destroy();
@@ -167,6 +162,60 @@ export class Connection {
       this.#logBudget?.report(this.deps.logger, { listener: this.deps.session.listener, ip: this.#ip });
     }
   }
+
+  /**
+   * The command loop, driven by callbacks rather than a promise per wait: runs commands while
+   * whole lines are received; with none, writes the gathered replies and parks (#wake = the
+   * resume callback, under commandTimeout); an action (#perform: DATA, BDAT, AUTH, STARTTLS, a
+   * metered RCPT) continues it once done. A wait ends by running the loop at once (from the socket's
+   * data or end event, the timeout, or a close). Ends with #commandsDone (connection ended, or the client's EOF)
+   * or #commandsFailed (an error: run() logs it and destroys the socket).
+   * afterWait: resumed after a wait, where the loop took the next line without looking at #ended.
+   */
+  #commands(afterWait: boolean): void {
+    try {
+      const session = this.#session!;
+      for (;;) {
+        if (!afterWait && this.#ended) return this.#commandsDone();
+        afterWait = false;
+        const line = this.#takeLine();
+        if (line === undefined) return this.#parkForCommand();
+        if (line === null) return this.#commandsDone();
+        let out = line === TOO_LONG ? session.lineTooLong() : session.handleLine(line);
+        if (out.action?.type === 'chargeQuota' && !out.close) { // an unmetered RCPT: answered now, no promise chain
+          const decision = this.deps.quota ? this.deps.quota.chargeNow?.(out.action.subject) : { ok: true as const };
+          if (decision?.ok) { this.#record(out); out = session.quotaCharged(decision); }
+        }
+        if (out.action || out.close) { this.#perform(out).then(this.#afterAction, this.#commandsFailed); return; }
+        this.#record(out); // replies only (most commands): what #perform would do, without its promise
+        if (this.#chunked && !session.isReceivingChunks) { this.#dropChunked().then(this.#nextCommand, this.#commandsFailed); return; }
+      }
+    } catch (err) {
+      this.#commandsFailed(err);
+    }
+  }
+
+  /** No whole line received: the replies are written and the loop waits for input (or for them to drain). */
+  #parkForCommand(): void {
+    const timeoutMs = this.#commandTimeout();
+    if (this.#out.length) {
+      const drained = this.#flush();
+      if (drained) { drained.then(this.#resumeAfterWait, this.#commandsFailed); return; }
+      if (this.#ended || this.#eof) return this.#commands(true); // as the loop did: looked again before waiting
+    }
+    this.#wake = this.#wakeCommands;
+    this.#armTimer(timeoutMs);
+  }
+
+  #commandsDone: () => void = () => {};
+  #commandsFailed: (err: unknown) => void = () => {};
+  readonly #nextCommand = () => this.#commands(false);
+  readonly #resumeAfterWait = () => this.#commands(true);
+  readonly #wakeCommands = this.#resumeAfterWait;
+  readonly #afterAction = () => {
+    if (this.#chunked && !this.#session!.isReceivingChunks) this.#dropChunked().then(this.#nextCommand, this.#commandsFailed);
+    else this.#commands(false);
+  };
 
   /** Graceful shutdown: an idle session gets 421 now; a busy one after its transaction. */
   shutdown(): void {
@@ -237,7 +286,8 @@ export class Connection {
     this.#inbox = [];
     this.#inboxBytes = 0;
     this.#buf = EMPTY;
-    await this.#flush();
+    const flushed = this.#flush();
+    if (flushed) await flushed;
     const secure = new tls.TLSSocket(this.raw, { isServer: true, secureContext: this.deps.secureContext });
     this.#socket = secure;
     secure.on('error', (err) => this.#onSocketError(err));
@@ -303,15 +353,20 @@ export class Connection {
 
   /** Streams DATA through the reader into accept.ts; null when the connection was lost. */
   async #receiveData(transaction: Transaction): Promise<DataOutcome | null> {
-    await this.#flush();
+    const flushed = this.#flush();
+    if (flushed) await flushed;
     const incoming = this.deps.acceptor.begin({ listener: this.deps.session.listener, clientIp: this.#ip, transaction });
     const reader = new DataReader(this.deps.limits);
     let pending = this.#buf;
     this.#buf = EMPTY;
     try {
       for (;;) {
-        const chunk = pending.length ? pending : await this.#nextChunk(this.deps.timeouts.dataMs);
+        let chunk = pending.length ? pending : this.#takeChunk();
         pending = EMPTY;
+        while (chunk === undefined) {
+          await this.#waitForInput(this.deps.timeouts.dataMs);
+          chunk = this.#takeChunk();
+        }
         if (!chunk) { await incoming.abort(); return null; }
         const r = reader.push(chunk);
         if (r.kind === 'invalid') {
@@ -346,7 +401,11 @@ export class Connection {
     if (action.sink !== 'discard' && !target) throw new Error('Connection: BDAT chunk for a message that is not open');
     let left = action.size;
     while (left > 0) {
-      let piece = this.#buf.length ? this.#buf : await this.#nextChunk(this.deps.timeouts.dataMs);
+      let piece = this.#buf.length ? this.#buf : this.#takeChunk();
+      while (piece === undefined) {
+        await this.#waitForInput(this.deps.timeouts.dataMs);
+        piece = this.#takeChunk();
+      }
       this.#buf = EMPTY;
       if (!piece) return null;
       if (piece.length > left) { this.#buf = piece.subarray(left); piece = piece.subarray(0, left); }
@@ -375,8 +434,11 @@ export class Connection {
     await chunked?.incoming.abort();
   }
 
-  /** The next command line (without its line ending), TOO_LONG, or null at the end. */
-  async #readLine(): Promise<Buffer | typeof TOO_LONG | null> {
+  /**
+   * The next command line (without its line ending), TOO_LONG, or null at the end — from what is
+   * already received; undefined when no whole line is there yet (#waitForInput, then ask again).
+   */
+  #takeLine(): Buffer | typeof TOO_LONG | null | undefined {
     for (;;) {
       const lf = this.#buf.indexOf(LF);
       if (lf >= 0) {
@@ -390,8 +452,9 @@ export class Connection {
         this.#skippingLongLine = true;
         this.#buf = EMPTY;
       }
-      const chunk = await this.#nextChunk(this.#commandTimeout());
-      if (!chunk) return null;
+      const chunk = this.#takeChunk();
+      if (chunk === undefined) return undefined;
+      if (chunk === null) return null;
       this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
     }
   }
@@ -403,21 +466,35 @@ export class Connection {
     return preAuth && t.preAuthMs !== undefined ? Math.min(t.preAuthMs, t.commandMs) : t.commandMs;
   }
 
-  async #nextChunk(timeoutMs: number): Promise<Buffer | null> {
-    while (this.#inbox.length === 0) {
-      if (this.#ended || this.#eof) return null;
-      if (this.#out.length) { await this.#flush(); continue; }
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        this.#armTimer(timeoutMs);
-      });
-      this.#waitMs = 0;
-    }
-    const chunk = this.#inbox.shift()!;
+  /** The oldest received chunk; null when none is left and no more will come (ended, or the client's EOF); undefined: wait. */
+  #takeChunk(): Buffer | null | undefined {
+    const chunk = this.#inbox.shift();
+    if (chunk === undefined) return this.#ended || this.#eof ? null : undefined;
     this.#inboxBytes -= chunk.length;
     if (this.#inboxBytes < INBOX_LOW_BYTES && this.#socket.isPaused()) this.#socket.resume();
     return chunk;
   }
+
+  /**
+   * Called when #takeChunk/#takeLine found nothing: writes the replies gathered so far and waits
+   * until input comes, the connection ends or timeoutMs pass (#armTimer) — or, when the client is
+   * not reading our replies, until they drain. The caller takes again after either: one promise
+   * per wait, made with an executor shared by the connection's waits.
+   */
+  #waitForInput(timeoutMs: number): Promise<void> {
+    if (this.#out.length) {
+      const drained = this.#flush();
+      if (drained) return drained;
+      if (this.#ended || this.#eof) return Promise.resolve(); // as #nextChunk did: looked again before waiting
+    }
+    this.#waitFor = timeoutMs;
+    return new Promise<void>(this.#waitExecutor);
+  }
+
+  readonly #waitExecutor = (resolve: () => void) => {
+    this.#wake = resolve;
+    this.#armTimer(this.#waitFor);
+  };
 
   #listen(socket: net.Socket) {
     socket.on('data', (chunk: Buffer) => {
@@ -431,19 +508,21 @@ export class Connection {
     socket.resume(); // proxy-handshake.ts leaves the raw socket paused after the PROXY header
   }
 
-  async #flush(): Promise<void> {
-    if (this.#out.length === 0 || this.#socket.destroyed) { this.#out = []; return; }
+  /** Writes the gathered replies; a promise only when the client is not reading them (wait for drain). */
+  #flush(): Promise<void> | undefined {
+    if (this.#out.length === 0 || this.#socket.destroyed) { this.#out = []; return undefined; }
     const text = formatReplies(this.#out);
     this.#out = [];
     this.#socket.write(text);
     if (this.#socket.writableLength > WRITE_HIGH_BYTES) {
       // the client is not reading our replies: wait, but not longer than a command may take
-      await new Promise<void>((resolve) => {
+      return new Promise<void>((resolve) => {
         const timer = setTimeout(() => { this.destroy(); resolve(); }, this.deps.timeouts.commandMs);
         this.#socket.once('drain', () => { clearTimeout(timer); resolve(); });
         this.#socket.once('close', () => { clearTimeout(timer); resolve(); });
       });
     }
+    return undefined;
   }
 
   /** Writes what is left and ends our side; the peer gets LINGER_MS to close its side. */
@@ -525,8 +604,10 @@ export class Connection {
 
   #wakeUp() {
     const wake = this.#wake;
+    if (!wake) return;
     this.#wake = null;
-    wake?.();
+    this.#waitMs = 0; // the wait is over: its timer, if it fires now, is ignored
+    wake();
   }
 
   #clearTimer() {

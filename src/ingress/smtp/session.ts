@@ -146,6 +146,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 const say = (...replies: Reply[]): Step => ({ replies });
 const R = {
   ok: reply(250, '2.0.0', 'Ok'),
+  /** MAIL and RCPT accepted: one value shared by every transaction (replies are never changed in place). */
+  mailOk: reply(250, '2.1.0', 'Ok'),
+  rcptOk: reply(250, '2.1.5', 'Ok'),
   bye: reply(221, '2.0.0', 'Bye', true),
   needHelo: reply(503, '5.5.1', 'Send HELO/EHLO first'),
   needEhlo: reply(503, '5.5.1', 'Send EHLO first'),
@@ -161,8 +164,6 @@ const R = {
   relayDenied: reply(550, '5.7.1', 'Relaying denied'),
   needUtf8: reply(553, '5.6.7', 'Non-ASCII address requires SMTPUTF8'),
   badBase64: reply(501, '5.5.2', 'Invalid base64 data'),
-  mailOk: reply(250, '2.1.0', 'Ok'),
-  rcptOk: reply(250, '2.1.5', 'Ok'),
 };
 /** The shared replies above as sent before EHLO (without their enhanced codes), made once. */
 const PLAIN = new Map<Reply, Reply>(Object.values(R).map((r) => [r, strip(r)]));
@@ -190,6 +191,8 @@ export class SmtpSession {
   #pendingUser = '';
   #badCommands = 0;
   #draining = false;
+  /** #quotaSubject's value for the current #user/#account/#userLimits; null: made at the next RCPT. */
+  #subject: QuotaSubject | null = null;
 
   readonly #trustedNetwork: boolean;
 
@@ -262,6 +265,7 @@ export class SmtpSession {
     this.#account = null;
     this.#defaultStream = undefined;
     this.#userLimits = {};
+    this.#subject = null;
     this.#waiting = 'command';
     return { replies: [], close: false };
   }
@@ -275,6 +279,7 @@ export class SmtpSession {
       this.#account = grant?.account ?? DEFAULT_ACCOUNT;
       this.#userLimits = grant?.limits ?? {};
       this.#defaultStream = grant?.defaultStream;
+      this.#subject = null;
       return this.#finish(say(reply(235, '2.7.0', 'Authentication successful')), 'AUTH');
     }
     if (outcome === 'error') return this.#finish(say(reply(454, '4.7.0', 'Temporary authentication failure')), 'AUTH');
@@ -355,10 +360,10 @@ export class SmtpSession {
     }
     if (!this.#esmtp) replies = replies.map(withoutEnhanced);
     if (close) this.#waiting = 'closed';
-    const out: SessionOutput = { replies, close };
-    if (step.action && !close) out.action = step.action;
-    if (command) out.command = command;
-    return out;
+    // one literal per shape (the same own properties as adding them one by one, without growing the object)
+    const action = close ? undefined : step.action;
+    if (action) return command ? { replies, close, action, command } : { replies, close, action };
+    return command ? { replies, close, command } : { replies, close };
   }
 
   #dispatch(verb: string, arg: string): Step {
@@ -534,8 +539,10 @@ export class SmtpSession {
 
   /** Whom a recipient is charged to: the user's account and own limits, or 'default' for relayNetworks. */
   #quotaSubject(): QuotaSubject {
-    if (this.#user === null) return { account: DEFAULT_ACCOUNT };
-    return { account: this.#account ?? DEFAULT_ACCOUNT, principal: { kind: 'user', id: this.#user, limits: this.#userLimits } };
+    // made once per login state (AUTH and STARTTLS change it), not per RCPT; the charge only reads it
+    return this.#subject ??= this.#user === null
+      ? { account: DEFAULT_ACCOUNT }
+      : { account: this.#account ?? DEFAULT_ACCOUNT, principal: { kind: 'user', id: this.#user, limits: this.#userLimits } };
   }
 
   /** Clients that may not relay may only name local mailboxes, written plainly. */
