@@ -270,21 +270,24 @@ export class JobRunner {
   }
 
   /** One store call; while the store is unavailable, kept in memory and retried (record-retry.ts). True when it queued generated mail. */
-  async #record(job: DeliveryJob, decided: RecipientOutcome[], generated: GeneratedMessage[], opts: RecordResultsOptions, signal?: AbortSignal): Promise<boolean> {
-    const outcomes = this.#withDuration(job, decided);
-    await recordWithRetry(() => this.o.store.recordResults(job.messageId, outcomes, generated, opts),
+  async #record(job: DeliveryJob, outcomes: RecipientOutcome[], generated: GeneratedMessage[], opts: RecordResultsOptions, signal?: AbortSignal): Promise<boolean> {
+    const durationMs = this.#durationMs(job);
+    const withDuration = durationMs === undefined ? opts : { ...opts, durationMs };
+    await recordWithRetry(() => this.o.store.recordResults(job.messageId, outcomes, generated, withDuration),
       { clock: this.o.clock, logger: this.o.logger, id: job.messageId, leaseUntil: job.leaseUntil, held: this.#held, signal });
     const now = this.o.clock.now();
     try { this.o.onOutcome?.(job, outcomes, now - (this.#started.get(job) ?? now)); } catch { /* observers never break delivery */ }
     return generated.length > 0;
   }
 
-  /** Each attempted recipient's outcome with the attempt's duration (ms since run() began, injected clock); suppressed ones were never attempted. */
-  #withDuration(job: DeliveryJob, outcomes: RecipientOutcome[]): RecipientOutcome[] {
+  /**
+   * The attempt's duration (ms since run() began, injected clock), undefined outside run(): given to
+   * the store once per job, which writes it for each attempted recipient (suppressed ones were never
+   * attempted) — not a copy of each outcome with it.
+   */
+  #durationMs(job: DeliveryJob): number | undefined {
     const started = this.#started.get(job);
-    if (started === undefined) return outcomes;
-    const durationMs = Math.max(0, this.o.clock.now() - started);
-    return outcomes.map((o) => (o.status === 'suppressed' ? o : { ...o, durationMs }));
+    return started === undefined ? undefined : Math.max(0, this.o.clock.now() - started);
   }
 
   #decide(job: DeliveryJob, r: DeliveryJob['recipients'][number], found: Finding | undefined, now: number): Decided {
