@@ -176,9 +176,20 @@ export class JobRunner {
     if ('failed' in out) return all({ ...out.failed, ...(out.failed.host ? used : {}) });
     const a = out.decided;
     const at = { host: a.target.host, remoteIp: a.target.address, tls: a.tls, ...used };
-    return new Map(a.recipients.map((r) => [r.address, r.outcome === 'delivered'
-      ? { delivered: flattenReply(r.response), nextHopDsn: a.nextHopDsn === true, ...at }
-      : { verdict: r.verdict, ...at }]));
+    // Recipients delivered with the same reply (a transaction's DATA answer: usually all of them)
+    // share one finding, flattened once; findings are only read from here on.
+    const findings = new Map<string, Finding>();
+    let delivered: Finding | null = null;
+    let reply = '';
+    for (const r of a.recipients) {
+      if (r.outcome !== 'delivered') { findings.set(r.address, { verdict: r.verdict, ...at }); continue; }
+      if (delivered === null || r.response !== reply) {
+        reply = r.response;
+        delivered = { delivered: flattenReply(reply), nextHopDsn: a.nextHopDsn === true, ...at };
+      }
+      findings.set(r.address, delivered);
+    }
+    return findings;
   }
 
   /** Each host in order (its TLS requirement first), each of its addresses, until one decides. */
