@@ -304,25 +304,26 @@ export class JobRunner {
   #decide(job: DeliveryJob, r: DeliveryJob['recipients'][number], found: Finding | undefined, now: number): Decided {
     if (r.suppression) return suppressedDecision(r, r.suppression);
     const finding: Finding = found ?? { verdict: { kind: 'temporary', status: '4.0.0', reason: 'no result for this recipient' }, host: null, tls: null };
+    const decided = (outcome: RecipientOutcome): Decided => ({ outcome, address: r.address, attempt: r.attempts + 1, finding });
     if (finding.delivered !== undefined) { // the usual outcome: one object, no spreads (the recipients of a job share the finding)
       const o: RecipientOutcome = { rcptId: r.id, status: 'delivered', response: finding.delivered };
       if (finding.host) o.host = finding.host;
       if (finding.tls) o.tls = finding.tls;
       if (finding.source) o.source = finding.source;
       if (finding.remoteIp) o.remoteIp = finding.remoteIp;
-      return decision(o, r, finding);
+      return decided(o);
     }
     const base = { rcptId: r.id, ...(finding.host ? { host: finding.host } : {}), ...(finding.tls ? { tls: finding.tls } : {}), ...(finding.source ? { source: finding.source } : {}),
       ...(finding.remoteIp ? { remoteIp: finding.remoteIp } : {}) };
     const v = finding.verdict!;
     const response = describeVerdict(v);
-    if (v.kind === 'permanent') return decision({ ...base, status: 'bounced', response }, r, finding);
+    if (v.kind === 'permanent') return decided({ ...base, status: 'bounced', response });
     const d = this.o.config.delivery;
     // Time held by a circuit breaker does not count: a paused campaign does not expire while it waits for an operator.
     const giveUpAt = job.receivedAt + d.maxQueueTime + (job.heldMs ?? 0);
-    if (now >= giveUpAt) return decision({ ...base, status: 'expired', response }, r, finding);
+    if (now >= giveUpAt) return decided({ ...base, status: 'expired', response });
     const delay = computeRetryDelayMs(d.retrySchedule, r.attempts + 1, this.o.random);
-    return decision({ ...base, status: 'deferred', response, nextAttemptAt: Math.min(now + delay, giveUpAt) }, r, finding);
+    return decided({ ...base, status: 'deferred', response, nextAttemptAt: Math.min(now + delay, giveUpAt) });
   }
 
   #postpone(d: Decided, now: number): Decided {
@@ -364,29 +365,22 @@ export class JobRunner {
     if (job.isBounce || job.mailFrom === '') return [];
     const d = this.o.config.delivery;
     const warnDelay = d.delayWarning !== false && !job.delayNotified && now - job.receivedAt >= d.delayWarning;
-    // Each recipient's own DSN request, looked up only for the recipients that may get one (not the
-    // usual delivered ones, whose next hop speaks DSN); one loop, no array per recipient.
-    let asked: Map<number, RecipientDsn | undefined> | null = null;
-    const ownOf = (id: number) => (asked ??= new Map(job.recipients.map((r) => [r.id, r.dsn]))).get(id);
-    const out: DsnRecipient[] = [];
-    for (const x of decided) {
+    const asked = new Map(job.recipients.map((r) => [r.id, r.dsn]));
+    return decided.flatMap((x): DsnRecipient[] => {
       const s = x.outcome.status;
+      const own = asked.get(x.outcome.rcptId);
       if (s === 'delivered') {
-        if (x.finding.nextHopDsn !== false) continue;
-        const own = ownOf(x.outcome.rcptId);
-        if (!wantsNotice(own?.notify, 'SUCCESS')) continue;
-        out.push({
+        if (x.finding.nextHopDsn !== false || !wantsNotice(own?.notify, 'SUCCESS')) return [];
+        return [{
           address: x.address, action: 'relayed', status: '2.0.0', reason: 'relayed to a server without delivery notifications',
           ...(x.finding.host ? { remoteMta: x.finding.host } : {}), ...(x.finding.delivered ? { diagnostic: x.finding.delivered } : {}),
           lastAttemptAt: now, ...originalRecipient(own),
-        });
-        continue;
+        }];
       }
-      const own = ownOf(x.outcome.rcptId);
       const failed = s === 'bounced' || s === 'expired' || s === 'suppressed';
-      if (!(failed && wantsNotice(own?.notify, 'FAILURE')) && !(s === 'deferred' && warnDelay && wantsNotice(own?.notify, 'DELAY'))) continue;
+      if (!(failed && wantsNotice(own?.notify, 'FAILURE')) && !(s === 'deferred' && warnDelay && wantsNotice(own?.notify, 'DELAY'))) return [];
       const v = x.finding.verdict!;
-      out.push({
+      return [{
         ...originalRecipient(own),
         address: x.address,
         action: s === 'deferred' ? 'delayed' : 'failed',
@@ -396,9 +390,8 @@ export class JobRunner {
         ...(v.reply ? { diagnostic: v.reply } : {}),
         lastAttemptAt: now,
         ...(s === 'deferred' ? { willRetryUntil: job.receivedAt + d.maxQueueTime + (job.heldMs ?? 0) } : {}),
-      });
-    }
-    return out;
+      }];
+    });
   }
 
   #log(job: DeliveryJob, d: Decided, now: number): void {
@@ -413,10 +406,6 @@ export class JobRunner {
     else this.o.logger.warn(entry, o.status);
   }
 }
-
-/** A recipient's decided outcome with what its DSN and log line need. */
-const decision = (outcome: RecipientOutcome, r: DeliveryJob['recipients'][number], finding: Finding): Decided =>
-  ({ outcome, address: r.address, attempt: r.attempts + 1, finding });
 
 /** The DsnRecipient field for a recipient's ORCPT, when it gave one. */
 const originalRecipient = (dsn: RecipientDsn | undefined): Pick<DsnRecipient, 'originalRecipient'> =>
