@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeliveryError } from '../errors.js';
-import { classifyError, classifyReply, describeVerdict, LocalFailure, parseReply } from './classify.js';
+import { classifyError, classifyReply, describeVerdict, flattenReply, LocalFailure, parseReply } from './classify.js';
 import { DnsLookupError } from './resolver.js';
 
 describe('classifyReply', () => {
@@ -80,5 +80,15 @@ describe('parseReply', () => {
     assert.deepEqual(parseReply('550 5.1.1 User unknown'), { code: 550, enhanced: '5.1.1', text: '5.1.1 User unknown' });
     assert.deepEqual(parseReply('250 OK'), { code: 250, enhanced: undefined, text: 'OK' });
     assert.equal(parseReply('no code'), null);
+  });
+});
+
+describe('flattenReply', () => {
+  const general = (reply: string) => reply.split(/\r?\n/).map((l) => l.trim()).filter(Boolean).join(' ');
+  it('gives the same line as the general split/trim/join, one-line replies (its shortcut) included', () => {
+    const replies = ['250 2.0.0 Ok: queued as 4XyZ', '  250 ok  ', '250 ok\r', '\t250 ok\r\n', '', '   ', '\r', '250\u00a0ok\u2028',
+      '250-first\r\n250 second\r\n', '550-5.1.1 a\n550 5.1.1 b', '\n\n250 x\n', '250 a\rb', ' x \r\n\r\n y '];
+    for (const r of replies) assert.equal(flattenReply(r), general(r), JSON.stringify(r));
+    assert.equal(flattenReply('250 2.0.0 Ok\r\n'), '250 2.0.0 Ok');
   });
 });

@@ -36,7 +36,9 @@ export function parseReply(reply: string): { code: number; enhanced?: string; te
 }
 
 /** One line, for logs and Diagnostic-Code. */
-export const flattenReply = (reply: string) => reply.split(/\r?\n/).map((l) => l.trim()).filter(Boolean).join(' ');
+export const flattenReply = (reply: string): string =>
+  (reply.indexOf('\n') === -1 ? reply.trim() // one line (the usual): the same as split/trim/filter/join, without the arrays
+    : reply.split(/\r?\n/).map((l) => l.trim()).filter(Boolean).join(' '));
 
 function matches(rule: BounceRule, code: number | undefined, text: string, errorCode: string | undefined): boolean {
   if (rule.errorCode !== undefined && rule.errorCode !== errorCode) return false;

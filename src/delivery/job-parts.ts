@@ -29,15 +29,22 @@ export function joinByMessage(jobs: readonly DeliveryJob[]): DeliveryJob[] {
       continue;
     }
     const m = out[i]!;
-    const own = (d: string) => (r: DeliveryJob['recipients'][number]) => (r.domain ? r : { ...r, domain: d });
+    // Each recipient names its domain: set on the claimed recipient objects themselves (fresh from
+    // the claim, owned by these jobs, which the joined one replaces), not a copy of each.
+    ownDomain(m.recipients, m.domain);
+    ownDomain(j.recipients, j.domain);
     const heldMs = m.heldMs === undefined && j.heldMs === undefined ? undefined : Math.max(m.heldMs ?? 0, j.heldMs ?? 0);
     out[i] = {
       ...m,
-      recipients: [...m.recipients.map(own(m.domain)), ...j.recipients.map(own(j.domain))].sort((a, b) => a.id - b.id),
+      recipients: [...m.recipients, ...j.recipients].sort((a, b) => a.id - b.id),
       alsoDomains: [...(m.alsoDomains ?? []), j.domain],
       leaseUntil: Math.min(m.leaseUntil, j.leaseUntil),
       ...(heldMs === undefined ? {} : { heldMs }),
     };
   }
   return out;
+}
+
+function ownDomain(recipients: DeliveryJob['recipients'], domain: string): void {
+  for (const r of recipients) if (!r.domain) r.domain = domain;
 }

@@ -176,9 +176,20 @@ export class JobRunner {
     if ('failed' in out) return all({ ...out.failed, ...(out.failed.host ? used : {}) });
     const a = out.decided;
     const at = { host: a.target.host, remoteIp: a.target.address, tls: a.tls, ...used };
-    return new Map(a.recipients.map((r) => [r.address, r.outcome === 'delivered'
-      ? { delivered: flattenReply(r.response), nextHopDsn: a.nextHopDsn === true, ...at }
-      : { verdict: r.verdict, ...at }]));
+    // Recipients delivered with the same reply (a transaction's DATA answer: usually all of them)
+    // share one finding, flattened once; findings are only read from here on.
+    const findings = new Map<string, Finding>();
+    let delivered: Finding | null = null;
+    let reply = '';
+    for (const r of a.recipients) {
+      if (r.outcome !== 'delivered') { findings.set(r.address, { verdict: r.verdict, ...at }); continue; }
+      if (delivered === null || r.response !== reply) {
+        reply = r.response;
+        delivered = { delivered: flattenReply(reply), nextHopDsn: a.nextHopDsn === true, ...at };
+      }
+      findings.set(r.address, delivered);
+    }
+    return findings;
   }
 
   /** Each host in order (its TLS requirement first), each of its addresses, until one decides. */
@@ -270,21 +281,24 @@ export class JobRunner {
   }
 
   /** One store call; while the store is unavailable, kept in memory and retried (record-retry.ts). True when it queued generated mail. */
-  async #record(job: DeliveryJob, decided: RecipientOutcome[], generated: GeneratedMessage[], opts: RecordResultsOptions, signal?: AbortSignal): Promise<boolean> {
-    const outcomes = this.#withDuration(job, decided);
-    await recordWithRetry(() => this.o.store.recordResults(job.messageId, outcomes, generated, opts),
+  async #record(job: DeliveryJob, outcomes: RecipientOutcome[], generated: GeneratedMessage[], opts: RecordResultsOptions, signal?: AbortSignal): Promise<boolean> {
+    const durationMs = this.#durationMs(job);
+    const withDuration = durationMs === undefined ? opts : { ...opts, durationMs };
+    await recordWithRetry(() => this.o.store.recordResults(job.messageId, outcomes, generated, withDuration),
       { clock: this.o.clock, logger: this.o.logger, id: job.messageId, leaseUntil: job.leaseUntil, held: this.#held, signal });
     const now = this.o.clock.now();
     try { this.o.onOutcome?.(job, outcomes, now - (this.#started.get(job) ?? now)); } catch { /* observers never break delivery */ }
     return generated.length > 0;
   }
 
-  /** Each attempted recipient's outcome with the attempt's duration (ms since run() began, injected clock); suppressed ones were never attempted. */
-  #withDuration(job: DeliveryJob, outcomes: RecipientOutcome[]): RecipientOutcome[] {
+  /**
+   * The attempt's duration (ms since run() began, injected clock), undefined outside run(): given to
+   * the store once per job, which writes it for each attempted recipient (suppressed ones were never
+   * attempted) — not a copy of each outcome with it.
+   */
+  #durationMs(job: DeliveryJob): number | undefined {
     const started = this.#started.get(job);
-    if (started === undefined) return outcomes;
-    const durationMs = Math.max(0, this.o.clock.now() - started);
-    return outcomes.map((o) => (o.status === 'suppressed' ? o : { ...o, durationMs }));
+    return started === undefined ? undefined : Math.max(0, this.o.clock.now() - started);
   }
 
   #decide(job: DeliveryJob, r: DeliveryJob['recipients'][number], found: Finding | undefined, now: number): Decided {

@@ -26,6 +26,13 @@ export const hasEvents = (m: { route: 'relay' | 'local'; isBounce: boolean }): b
 export const messageData = (meta: MessageMeta): Record<string, unknown> =>
   ({ tags: meta.tags, metadata: meta.metadata, stream: meta.stream });
 
+/**
+ * The duration written in an outcome's attempt row: its own `durationMs`, else the job's
+ * (RecordResultsOptions.durationMs) unless it was suppressed (never attempted); null: none.
+ */
+export const durationOf = (o: RecipientOutcome, jobMs: number | undefined): number | null =>
+  o.durationMs ?? (o.status === 'suppressed' ? null : jobMs ?? null);
+
 /** The event one recorded outcome becomes; `attempt` is the recipient's attempt count after it. */
 export function outcomeEvent(o: RecipientOutcome, attempt: number, base: Record<string, unknown>): { type: EventType; data: Record<string, unknown> } {
   const host = o.host ?? null;

@@ -259,6 +259,12 @@ export interface RecordResultsOptions {
    * is never resurrected); the attempt is kept in the history regardless.
    */
   owner?: string;
+  /**
+   * How long the attempt took (ms): written as the duration of every outcome but the suppressed
+   * ones (never attempted) that carries no `durationMs` of its own. One number per job instead of
+   * a copy of each outcome with it (bench/README.md, eighteenth session, deliv18).
+   */
+  durationMs?: number;
 }
 
 /** A relay node's liveness record (one row per running process), for `postlane cluster status`. */

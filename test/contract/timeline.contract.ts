@@ -43,6 +43,19 @@ export function timelineContract(name: string, makeStore: MakeTimelineStore): vo
     assert.ok(!('remoteIp' in attempts[1]!) && !('durationMs' in attempts[1]!), 'absent, not null');
   });
 
+  it('the job\'s durationMs (RecordResultsOptions) is written for attempted outcomes without their own; a suppressed one gets none', async (store) => {
+    const now = Date.now();
+    const ids = [await enqueue(store, 'a@dest.example', now - 1000), await enqueue(store, 'b@dest.example', now - 1000), await enqueue(store, 'c@dest.example', now - 1000)];
+    const jobs = await store.claimDue({ now, limit: 10, leaseMs: 60_000, owner: 'node-a' });
+    const rcpt = (id: string) => jobs.find((j) => j.messageId === id)!.recipients[0]!.id;
+    await store.recordResults(ids[0]!, [{ rcptId: rcpt(ids[0]!), status: 'delivered', response: '250 ok', host: 'mx' }], [], { owner: 'node-a', durationMs: 42 });
+    await store.recordResults(ids[1]!, [{ rcptId: rcpt(ids[1]!), status: 'bounced', response: '550 no', durationMs: 7 }], [], { owner: 'node-a', durationMs: 42 });
+    await store.recordResults(ids[2]!, [{ rcptId: rcpt(ids[2]!), status: 'suppressed', response: '550 5.7.1 suppressed',
+      suppression: { reason: 'manual', scope: 'all', createdAt: now - 5000, source: 'api' } }], [], { owner: 'node-a', durationMs: 42 });
+    const durations = await Promise.all(ids.map(async (id) => (await store.getMessage(id))!.attempts.map((a) => a.durationMs)));
+    assert.deepEqual(durations, [[42], [7], [undefined]]);
+  });
+
   it('a zero duration is kept (not taken for absent)', async (store) => {
     const now = Date.now();
     const id = await enqueue(store, 'r@dest.example', now - 1000);

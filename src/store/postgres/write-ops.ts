@@ -7,7 +7,7 @@
 // message serialize and exactly one of them sees it complete.
 import type { NodeHeartbeat } from '../store.js';
 import type { GeneratedMessage, NewMessage, NewUser, RecipientOutcome, RecordResultsOptions } from '../store.js';
-import { generatedMessage, hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.js';
+import { durationOf, generatedMessage, hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.js';
 import { strongest, suppressedAmong, suppressedResponse, suppressionKey, type Suppression } from '../suppression-store.js';
 import type { MessageMeta } from '../platform-store.js';
 import { requireAccount } from './account-ops.js';
@@ -228,7 +228,7 @@ export async function recordResults(
   for (const o of outcomes) {
     const next = o.status === 'deferred' ? o.nextAttemptAt : null;
     const row = (await runPrepared<{ address: string; attempts: number }>(c, RECORD_OUTCOME, [o.status, next, o.response, now, o.rcptId, messageId, owner])).rows[0];
-    await runPrepared(c, INSERT_ATTEMPT, [now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.rcptId, messageId, o.source ?? null, o.remoteIp ?? null, o.durationMs ?? null]);
+    await runPrepared(c, INSERT_ATTEMPT, [now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.rcptId, messageId, o.source ?? null, o.remoteIp ?? null, durationOf(o, opts.durationMs)]);
     if (!row) continue;
     updated++;
     if (withEvents) events.push({ at: now, messageId, recipient: row.address, ...outcomeEvent(o, row.attempts, base) });

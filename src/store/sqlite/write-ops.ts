@@ -5,7 +5,7 @@
 // meanwhile is never resurrected or overwritten; the attempt is still kept in the history.
 import type { NodeHeartbeat } from '../store.js';
 import type { GeneratedMessage, NewMessage, NewUser } from '../store.js';
-import { generatedMessage, hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.js';
+import { durationOf, generatedMessage, hasEvents, messageData, metaOf, outcomeEvent } from '../event-mapping.js';
 import { strongest, suppressedAmong, suppressedResponse, type Suppression } from '../suppression-store.js';
 import type { MessageMeta } from '../platform-store.js';
 import { NO_TRANSPORT_NEEDS } from '../../message/transport-needs.js';
@@ -100,7 +100,7 @@ export const INSERT_ATTEMPTS = new MultiRow(`INSERT INTO attempt (message_id, rc
 /** `runs`: the outcomes as outcome-runs.ts packs them (SqliteQueueStore.recordResults). */
 export function recordResults(
   db: Db, fx: Effects, messageId: string, runs: OutcomeRun[], generated: GeneratedMessage[] = [],
-  opts: { delayNotified?: boolean; owner?: string } = {}, now: number, bodies: (Uint8Array | null)[] = [],
+  opts: { delayNotified?: boolean; owner?: string; durationMs?: number } = {}, now: number, bodies: (Uint8Array | null)[] = [],
 ): void {
   const msg = sql(db, 'SELECT account, tags, metadata, stream, route, is_bounce, mail_from FROM queued_message WHERE id = ?').get(messageId) as
     Pick<MessageRow, 'account' | 'tags' | 'metadata' | 'stream' | 'route' | 'is_bounce' | 'mail_from'> | undefined;
@@ -123,7 +123,7 @@ export function recordResults(
       { id: number; address: string; attempts: number }[];
     // The attempt is kept in the history whether or not the recipient was still ours (header).
     INSERT_ATTEMPTS.stmt(db, ids.length).run(now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.source ?? null,
-      o.remoteIp ?? null, o.durationMs ?? null, messageId, ...ids);
+      o.remoteIp ?? null, durationOf(o, opts.durationMs), messageId, ...ids);
     if (rows.length === 0) continue;
     updated += rows.length;
     if (!withEvents) continue;
