@@ -23,7 +23,8 @@ export const generatedMessage = (m: NewMessage, parent: MessageMeta): NewMessage
 export const hasEvents = (m: { route: 'relay' | 'local'; isBounce: boolean }): boolean => m.route === 'relay' && !m.isBounce;
 
 /** What every event of a message carries: its tags, metadata and stream. */
-export const messageData = (meta: MessageMeta): Record<string, unknown> =>
+export type MessageData = Pick<MessageMeta, 'tags' | 'metadata' | 'stream'>;
+export const messageData = (meta: MessageMeta): MessageData =>
   ({ tags: meta.tags, metadata: meta.metadata, stream: meta.stream });
 
 /**
@@ -34,12 +35,20 @@ export const durationOf = (o: RecipientOutcome, jobMs: number | undefined): numb
   o.durationMs ?? (o.status === 'suppressed' ? null : jobMs ?? null);
 
 /** The event one recorded outcome becomes; `attempt` is the recipient's attempt count after it. */
-export function outcomeEvent(o: RecipientOutcome, attempt: number, base: Record<string, unknown>): { type: EventType; data: Record<string, unknown> } {
+export function outcomeEvent(o: RecipientOutcome, attempt: number, messageBase: MessageData): { type: EventType; data: Record<string, unknown> } {
   const host = o.host ?? null;
-  base = o.source ? { ...base, source: o.source } : base; // the egress source (breakers' source scope reads it)
+  if (o.status === 'delivered') {
+    // The usual event: one literal per shape, the same keys in the same order as the spread made
+    // (base's, the source, then these). The spread's clone and its four stores were runtime misses
+    // once per message in the store's worker (helper ic18, --log-ic).
+    const tls = o.tls ?? null;
+    const { tags, metadata, stream } = messageBase;
+    return { type: 'delivered', data: o.source
+      ? { tags, metadata, stream, source: o.source, response: o.response, host, tls, attempt }
+      : { tags, metadata, stream, response: o.response, host, tls, attempt } };
+  }
+  const base: Record<string, unknown> = o.source ? { ...messageBase, source: o.source } : messageBase; // the egress source (breakers' source scope reads it)
   switch (o.status) {
-    case 'delivered':
-      return { type: 'delivered', data: { ...base, response: o.response, host, tls: o.tls ?? null, attempt } };
     case 'deferred':
       return { type: 'deferred', data: { ...base, response: o.response, host, nextAttemptAt: o.nextAttemptAt, attempt } };
     case 'bounced': {
