@@ -15,6 +15,21 @@ test('SMTPUTF8 is needed (for every recipient) for a UTF-8 sender or raw non-ASC
   assert.equal(hasRawNonAsciiHeader(msg('Subject: hi\r\n', 'é')), false);
 });
 
+test('hasRawNonAsciiHeader: any octet >= 0x80 before the empty line, each value at each place', () => {
+  const loop = (b: Buffer) => { const end = b.indexOf('\r\n\r\n'); for (const x of end < 0 ? b : b.subarray(0, end)) if (x >= 0x80) return true; return false; };
+  for (const octet of [0x00, 0x7f, 0x80, 0xc3, 0xff]) {
+    for (const at of [0, 5, 31, 32, 33, 63, 64, 100]) {
+      const header = Buffer.from(`Subject: ${'x'.repeat(120)}\r\n\r\nbody é\r\n`, 'latin1');
+      header[at] = octet;
+      assert.equal(hasRawNonAsciiHeader(header), loop(header), `octet ${octet} at ${at}`);
+      assert.equal(hasRawNonAsciiHeader(header), octet >= 0x80, `octet ${octet} at ${at}`);
+    }
+  }
+  assert.equal(hasRawNonAsciiHeader(Buffer.alloc(0)), false);
+  assert.equal(hasRawNonAsciiHeader(Buffer.from('Subject: x\r\n\r\n\xff', 'latin1')), false, 'after the empty line it is body');
+  assert.equal(hasRawNonAsciiHeader(Buffer.from('Subject: x\xff', 'latin1')), true, 'no empty line: all of it is header');
+});
+
 test('TLS-Required: No, any case, folded; other values and other fields do not count', () => {
   assert.equal(hasTlsRequiredNo(msg('Subject: x\r\nTLS-Required: No\r\n')), true);
   assert.equal(hasTlsRequiredNo(msg('tls-required:no\r\n')), true);

@@ -11,6 +11,7 @@
 //     DANE) and the operator's TLS policy are not applied; opportunistic TLS still is. Ignored when
 //     REQUIRETLS was also asked for: the MAIL parameter wins (RFC 8689).
 // Pure functions; delivery reads the flags (delivery/next-hop-requirements.ts).
+import { isAscii } from 'node:buffer';
 
 export interface MessageTransport {
   requireTls: boolean;
@@ -29,8 +30,7 @@ export const isUtf8Address = (address: string): boolean => NON_ASCII.test(addres
 export function hasRawNonAsciiHeader(header: Buffer): boolean {
   const end = header.indexOf('\r\n\r\n');
   const section = end < 0 ? header : header.subarray(0, end);
-  for (const byte of section) if (byte >= 0x80) return true;
-  return false;
+  return !isAscii(section); // native (the byte loop was ~0.3 M instructions an API message unoptimised, nineteenth session)
 }
 
 /** The value of the first `TLS-Required` header field is "No" (case-insensitive, RFC 8689). */

@@ -6,11 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { hasLongerLines as nodemailerHasLongerLines } from 'nodemailer/lib/mime-funcs';
+import { hasLongerLines as nodemailerHasLongerLines, isPlainText } from 'nodemailer/lib/mime-funcs';
 import { assertParsesBack, parseBackMail } from '../../../test/helpers/mime-parse-back.js';
 import MimeNode from 'nodemailer/lib/mime-node';
 import { normalizeDomain } from '../../domains/domain-name.js';
-import { buildSimpleMessage, hasLongerLines, writtenMailbox, type SimpleMail, type SimpleMailbox } from './mime-simple.js';
+import { buildSimpleMessage, hasLongerLines, textEncodingOf, writtenMailbox, type SimpleMail, type SimpleMailbox } from './mime-simple.js';
 
 const BOUNDARY = '0123456789abcdef';
 const base: SimpleMail = {
@@ -90,6 +90,14 @@ test('hasLongerLines answers as mime-funcs.hasLongerLines(s, 76)', () => {
   fc.assert(fc.property(fc.array(piece, { maxLength: 40 }).map((a) => a.join('')), (s) => {
     assert.equal(hasLongerLines(s), nodemailerHasLongerLines(s, 76));
   }), { numRuns: 2000 });
+});
+
+test('textEncodingOf answers as MimeNode._getTextEncoding, plain text by one test', () => {
+  const node = new MimeNode('text/plain') as MimeNode & { _getTextEncoding(value: string): 'Q' | 'B' };
+  const check = (s: string) => assert.equal(textEncodingOf(s, isPlainText(s)), node._getTextEncoding(s), JSON.stringify(s.slice(0, 90)));
+  for (const s of ['', 'a', '1234 5678', '.,!?', `${'x'.repeat(1600)}`, '\t\r\n', '\x7f', '\x7fZ', 'é', 'éa', 'éab', '\x01ab', '\x0bA', '\x0e\x1fAb', 'Ж'.repeat(3) + 'abc', 'Ж'.repeat(3) + 'abcd']) check(s);
+  const piece = fc.constantFrom('a', 'Z', '0', ' ', '\t', '\n', '\r', '\x00', '\x08', '\x0b', '\x0c', '\x0e', '\x1f', '\x7f', '\x80', 'é', 'Ж', '😀', '@', '[', '`', '{', 'x'.repeat(80));
+  fc.assert(fc.property(fc.array(piece, { maxLength: 40 }).map((a) => a.join('')), check), { numRuns: 3000 });
 });
 
 test('a mail outside the simple shape is left to the composer', () => {
