@@ -141,8 +141,6 @@ export class PostgresQueueStore implements QueueStore {
       statement_timeout: this.opts.statementTimeoutMs ?? 30_000, connectionTimeoutMillis: this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
       idleTimeoutMillis: IDLE_TIMEOUT_MS,
       application_name: 'postlane',
-      // MEASUREMENT ONLY (pg19): every statement's generic plan at once, no 5 custom plans first.
-      options: '-c plan_cache_mode=force_generic_plan',
     };
     const pool = new pgModule.Pool(poolOptions);
     // pg's Pool passes its options to each Client; `pipeline` is a Client option the Pool's type does not list.
