@@ -77,9 +77,8 @@ export async function applyBreakers(c: Conn, account: string, events: readonly B
   const { deltas, checks } = breakerEffects(policy, account, events, (id) => domains.get(id) ?? null);
   if (deltas.length === 0) return [];
   const now = Math.max(...events.map((e) => e.at));
-  const safe = await volumeOnlyAndSafe(c, policy, deltas, checks, now);
-  if (safe !== 'no') {
-    if (safe === 'safe') await addCounters(c, deltas, true); // no scope checked: nothing read, added now
+  if (await volumeOnlyAndSafe(c, policy, deltas, checks, now)) {
+    await addCounters(c, deltas, true);
     return [];
   }
   await addCounters(c, deltas, false);
@@ -107,36 +106,21 @@ const ADD_SHARD = prepared('breaker_add_shard', `INSERT INTO breaker_counter_sha
   SELECT *, ${SHARDED} FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[])
   ON CONFLICT (scope_type, scope_key, bucket, counter, shard) DO UPDATE SET n = breaker_counter_shard.n + excluded.n`);
 
-/**
- * SUM_WINDOWS and ADD_SHARD in one round trip ($9..$13 the deltas): a delivery's volume added to
- * this backend's shard while its scopes' windows are read. The sums do not see the rows this
- * statement adds (one snapshot), so they are the sums volumeOnlyAndSafe read before adding; when
- * they say the add was not safe, it is taken back (ADD_SHARD of the negated deltas) and the deltas
- * go to the shared rows as before. Shard rows before shared ones: the order every writer locks in.
- */
-const SUM_WINDOWS_ADDING_SHARD = prepared('breaker_sum_windows_adding_shard', `WITH add AS (${ADD_SHARD.text.replace(/\$([1-5])\b/g, (_, d: string) => `$${Number(d) + 8}`)})
-  ${SUM_WINDOWS.text}`);
-
 /** Adds the deltas (sorted: one lock order for every writer) to the shared rows, or to this backend's shard. */
-async function addCounters(c: Conn, deltas: readonly BreakerDelta[], sharded: boolean, sign = 1): Promise<void> {
-  await runPrepared(c, sharded ? ADD_SHARD : ADD_SHARED, deltaValues(deltas, sign));
+async function addCounters(c: Conn, deltas: readonly BreakerDelta[], sharded: boolean): Promise<void> {
+  await runPrepared(c, sharded ? ADD_SHARD : ADD_SHARED, [deltas.map((d) => d.scopeType), deltas.map((d) => d.scopeKey), deltas.map((d) => d.bucket), deltas.map((d) => d.counter), deltas.map((d) => d.n)]);
 }
-const deltaValues = (deltas: readonly BreakerDelta[], sign = 1): unknown[] =>
-  [deltas.map((d) => d.scopeType), deltas.map((d) => d.scopeKey), deltas.map((d) => d.bucket), deltas.map((d) => d.counter), deltas.map((d) => sign * d.n)];
 
 type Sums = Partial<Record<BreakerCounter, number>>;
 /** The scopes' counters in their windows (every shard), as committed now (plus this transaction's own), in the scopes' order; one statement. */
-async function windowSums(c: Conn, policy: BreakerPolicy, scopes: readonly BreakerScope[], now: number, addingToShard?: readonly BreakerDelta[]): Promise<Sums[]> {
+async function windowSums(c: Conn, policy: BreakerPolicy, scopes: readonly BreakerScope[], now: number): Promise<Sums[]> {
   const out = scopes.map((): Sums => ({}));
   if (scopes.length === 0) return out;
   const at = new Map(scopes.map((s, i) => [`${s.type}\0${s.key}`, i]));
   for (let from = 0; from < scopes.length; from += SCOPES_PER_READ) {
     const args: unknown[] = [now - policy.windowMs + 1, bucketMs(policy.windowMs)];
     for (let j = from; j < from + SCOPES_PER_READ; j++) args.push(scopes[j]?.type ?? null, scopes[j]?.key ?? null);
-    // addingToShard: the first read adds them to this backend's shard in the same statement (SUM_WINDOWS_ADDING_SHARD)
-    if (from === 0 && addingToShard) args.push(...deltaValues(addingToShard));
-    for (const r of (await runPrepared<{ scope_type: string; scope_key: string; counter: BreakerCounter; n: string | number }>(c,
-      from === 0 && addingToShard ? SUM_WINDOWS_ADDING_SHARD : SUM_WINDOWS, args)).rows) {
+    for (const r of (await runPrepared<{ scope_type: string; scope_key: string; counter: BreakerCounter; n: string | number }>(c, SUM_WINDOWS, args)).rows) {
       const i = at.get(`${r.scope_type}\0${r.scope_key}`);
       if (i !== undefined) out[i]![r.counter] = Number(r.n);
     }
@@ -151,26 +135,21 @@ async function windowSums(c: Conn, policy: BreakerPolicy, scopes: readonly Break
  * the count of a watched rate, and in every checked scope each watched rate's volume already has
  * its minimum without them, and no rate crosses with them added. Volume only lowers a rate, so no
  * volume committed later can make these cross either; a count added later is checked by its own
- * transaction (breaker_counter, locked). Reads every checked scope's window in one statement (as the check would),
- * adding the deltas to this backend's shard in it: 'added' (safe, and added), 'safe' (no scope to read: nothing
- * added yet), 'no' (not safe: nothing left added).
+ * transaction (breaker_counter, locked). Reads every checked scope's window in one statement (as the check would).
  */
-async function volumeOnlyAndSafe(c: Conn, policy: BreakerPolicy, deltas: readonly BreakerDelta[], checks: readonly BreakerCheck[], now: number): Promise<'no' | 'safe' | 'added'> {
+async function volumeOnlyAndSafe(c: Conn, policy: BreakerPolicy, deltas: readonly BreakerDelta[], checks: readonly BreakerCheck[], now: number): Promise<boolean> {
   const watchedCounts = new Set<BreakerCounter>();
   for (const [metric, t] of Object.entries(policy.thresholds) as [BreakerMetric, number | undefined][]) if (t !== undefined) watchedCounts.add(RATE_OF[metric].count);
-  if (deltas.some((d) => watchedCounts.has(d.counter))) return 'no';
-  // Added to the shard while the windows are read (one round trip, not two), taken back if not safe.
-  const all = await windowSums(c, policy, checks.map((k) => k.scope), now, checks.length > 0 ? deltas : undefined);
-  const safe = checks.every((check, i) => {
+  if (deltas.some((d) => watchedCounts.has(d.counter))) return false;
+  const all = await windowSums(c, policy, checks.map((k) => k.scope), now);
+  for (const [i, check] of checks.entries()) {
     const sums = all[i]!;
     for (const metric of check.metrics) if ((sums[RATE_OF[metric].volume] ?? 0) < policy.minVolume) return false;
     const withOwn = { ...sums };
     for (const d of deltas) if (d.scopeType === check.scope.type && d.scopeKey === check.scope.key) withOwn[d.counter] = (withOwn[d.counter] ?? 0) + d.n;
-    return !crossingOf(policy, check.metrics, withOwn);
-  });
-  if (checks.length === 0) return 'safe';
-  if (!safe) await addCounters(c, deltas, true, -1);
-  return safe ? 'added' : 'no';
+    if (crossingOf(policy, check.metrics, withOwn)) return false;
+  }
+  return true;
 }
 
 /**
