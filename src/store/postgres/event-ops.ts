@@ -19,24 +19,11 @@ import { breakerEventData } from '../breaker-rules.js';
 export interface NewEvent { at: number; type: string; messageId: string | null; recipient: string | null; data: Record<string, unknown> }
 
 /**
- * CTEs stamping completed_at on message `id` when none of its recipients is left open, and deleting
- * its body with it. They must run in a statement after the transaction's own recipient updates (its
- * snapshot sees them) and, in recordResults, under the message row's lock, so two nodes finishing
- * one message's domains serialize and exactly one of them sees no recipient open.
- */
-export function COMPLETION(now: string, id: string): string {
-  return `done AS (
-    UPDATE queued_message SET completed_at = ${now}
-    WHERE id = ${id} AND completed_at IS NULL AND NOT EXISTS (SELECT 1 FROM recipient WHERE message_id = ${id} AND state NOT IN ('delivered', 'bounced', 'expired', 'suppressed'))
-    RETURNING id),
-  gone AS (DELETE FROM message_body WHERE message_id IN (SELECT id FROM done))`;
-}
-/**
  * Appends events of one account in order and queues each for the account's enabled webhooks
  * that want its type, in one statement (one round trip; the webhook lookup is an indexed probe,
  * usually empty). Returns their seqs in order.
  */
-const writeEventsText = (completing: boolean) => `
+const WRITE_EVENTS = prepared('write_events', `
   WITH ins AS (
     INSERT INTO event (at, account, type, message_id, recipient, data)
     SELECT at, $1::text, type, mid, rcpt, data::jsonb
@@ -47,12 +34,8 @@ const writeEventsText = (completing: boolean) => `
     SELECT w.id, ins.seq, ins.at FROM ins JOIN webhook w
       ON w.account = $1 AND w.enabled AND (w.events = '[]'::jsonb OR w.events ? ins.type)),
   ${STAT_DELTAS(7)},
-  clr AS (DELETE FROM soft_bounce WHERE account = $1 AND address = ANY($13::text[]))${completing ? `,
-  ${COMPLETION('$14', '$15')}` : ''}
-  SELECT seq FROM ins ORDER BY seq`;
-const WRITE_EVENTS = prepared('write_events', writeEventsText(false));
-/** WRITE_EVENTS and recordResults' completion (COMPLETION, $14 now, $15 the message) in one round trip. */
-const WRITE_EVENTS_COMPLETING = prepared('write_events_completing', writeEventsText(true));
+  clr AS (DELETE FROM soft_bounce WHERE account = $1 AND address = ANY($13::text[]))
+  SELECT seq FROM ins ORDER BY seq`);
 
 /**
  * Appends events of one account in order, queues each for the account's enabled webhooks that
@@ -61,28 +44,12 @@ const WRITE_EVENTS_COMPLETING = prepared('write_events_completing', writeEventsT
  * Suppressions and soft bounces (rare) follow as statements of their own. Returns the seqs in order.
  */
 export async function writeEvents(c: Conn, account: string, events: NewEvent[], mailFrom?: ReadonlyMap<string, string>): Promise<number[]> {
-  return (await writeEventsCompleting(c, account, events, mailFrom, null)).seqs;
-}
-
-/**
- * writeEvents, and with `complete` ({ id, now }) also recordResults' completion of message `id`
- * (COMPLETION) in the same statement, when nothing written after the events can change a
- * recipient's state: no event that suppresses (applySuppressions). `completed`: whether it ran the
- * completion (otherwise the caller runs it).
- */
-export async function writeEventsCompleting(
-  c: Conn, account: string, events: NewEvent[], mailFrom: ReadonlyMap<string, string> | undefined, complete: { id: string; now: number } | null,
-): Promise<{ seqs: number[]; completed: boolean }> {
-  if (events.length === 0) return { seqs: [], completed: false };
+  if (events.length === 0) return [];
   const fx = effectsOf(account, events);
-  const suppressing = events.some((e) => SUPPRESSING.has(e.type));
-  const completing = complete !== null && !suppressing;
-  const values: unknown[] = [account, events.map((e) => e.at), events.map((e) => e.type), events.map((e) => e.messageId), events.map((e) => e.recipient),
-    events.map((e) => JSON.stringify(e.data)), ...statValues(fx.stats), fx.delivered];
-  if (completing) values.push(complete.now, complete.id);
-  const { rows } = await runPrepared<{ seq: number }>(c, completing ? WRITE_EVENTS_COMPLETING : WRITE_EVENTS, values);
+  const { rows } = await runPrepared<{ seq: number }>(c, WRITE_EVENTS, [account, events.map((e) => e.at), events.map((e) => e.type), events.map((e) => e.messageId), events.map((e) => e.recipient),
+      events.map((e) => JSON.stringify(e.data)), ...statValues(fx.stats), fx.delivered]);
   const seqs = rows.map((r) => r.seq);
-  if (suppressing) await applySuppressions(c, account, events.map((e, i) => ({ ...e, seq: seqs[i]! })));
+  if (events.some((e) => SUPPRESSING.has(e.type))) await applySuppressions(c, account, events.map((e, i) => ({ ...e, seq: seqs[i]! })));
   // Circuit breakers: counted and tripped in this transaction; a trip's event goes to the same outbox.
   if (countsForBreakers(events)) {
     const tripped = await applyBreakers(c, account, events, mailFrom);
@@ -90,7 +57,7 @@ export async function writeEventsCompleting(
       await writeEvents(c, account, tripped.map((b) => ({ at: b.trippedAt, type: 'breaker.tripped', messageId: null, recipient: null, data: breakerEventData(b) })));
     }
   }
-  return { seqs, completed: completing };
+  return seqs;
 }
 
 /**

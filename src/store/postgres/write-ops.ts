@@ -12,10 +12,11 @@ import { strongest, suppressedAmong, suppressedResponse, suppressionKey, type Su
 import type { MessageMeta } from '../platform-store.js';
 import { requireAccount } from './account-ops.js';
 import { insertUserDomains } from './domain-ops.js';
-import { ACCEPTED_EVENTS, COMPLETION, INSERT_RECIPIENTS, RECIPIENTS_ACCEPTED, STAT_DELTAS, acceptedValues, writeEvents, writeEventsCompleting, type NewEvent } from './event-ops.js';
+import { ACCEPTED_EVENTS, INSERT_RECIPIENTS, RECIPIENTS_ACCEPTED, STAT_DELTAS, acceptedValues, writeEvents, type NewEvent } from './event-ops.js';
 import { SUPPRESSION_COLUMNS, toSuppression, type SuppressionRow } from '../sql/suppressions.js';
 import { domainOf, OpError, prepared, runPrepared, toMeta, type Conn, type MessageRow, type Prepared } from './rows.js';
 
+const NOT_FINAL = `state NOT IN ('delivered', 'bounced', 'expired', 'suppressed')`;
 
 // The statements every message runs (prepared once per connection: rows.ts).
 /** The message row's columns, $1..$18 in this order (messageRowValues). */
@@ -55,8 +56,19 @@ const RECORD_OUTCOME = prepared('record_outcome_attempt', `
     INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls, source, remote_ip, duration_ms)
     SELECT message_id, id, $4, $1, $8, $3, $9, $10, $11, $12 FROM recipient WHERE id = $5 AND message_id = $6)
   SELECT address, attempts FROM o`);
-/** Stamps completed_at when no recipient is left open and deletes the body with it, in one statement (event-ops' COMPLETION; three round trips before). */
-const COMPLETE_IF_FINAL = prepared('complete_if_final', `WITH ${COMPLETION('$1', '$2')} SELECT 1`);
+/**
+ * Stamps completed_at when no recipient is left open, and deletes the body with it, in one
+ * statement (three round trips before: the open check, the stamp, the delete). It runs after the
+ * transaction's own updates (a statement of its own: its snapshot sees them) and, in
+ * recordResults, under the message row's lock, so two nodes finishing one message's domains
+ * serialize and exactly one of them sees no recipient open.
+ */
+const COMPLETE_IF_FINAL = prepared('complete_if_final', `
+  WITH done AS (
+    UPDATE queued_message SET completed_at = $1
+    WHERE id = $2 AND completed_at IS NULL AND NOT EXISTS (SELECT 1 FROM recipient WHERE message_id = $2 AND ${NOT_FINAL})
+    RETURNING id)
+  DELETE FROM message_body WHERE message_id IN (SELECT id FROM done)`);
 
 /**
  * The whole put as one statement, run on its own (no BEGIN/COMMIT: PostgreSQL commits a lone
@@ -246,13 +258,10 @@ export async function recordResults(
   // Our lease was lost (reclaimed, released or held meanwhile): the new owner reports, and a DSN
   // from us would be a duplicate. Keep only the attempt history.
   if (updated === 0 && outcomes.length > 0) return;
-  // The completion goes with the events (one round trip) unless something written after them
-  // comes first: the delay notice, generated messages (DSNs), suppressions (writeEventsCompleting).
-  const last = !opts.delayNotified && generated.length === 0;
-  const { completed } = await writeEventsCompleting(c, meta.account, events, new Map([[messageId, msg.mail_from]]), last ? { id: messageId, now } : null);
+  await writeEvents(c, meta.account, events, new Map([[messageId, msg.mail_from]]));
   if (opts.delayNotified) await c.query('UPDATE queued_message SET delay_notified = true WHERE id = $1', [messageId]);
   for (const { g, body } of generated) await put(c, generatedMessage(g.message, meta), now, body);
-  if (!completed) await completeIfFinal(c, messageId, now);
+  await completeIfFinal(c, messageId, now);
 }
 
 
