@@ -55,19 +55,12 @@ export const breakerPolicyOf = (c: Conn): BreakerPolicy => policies.get(c) ?? DE
 /** Whether any of these events adds to a breaker counter (most event batches are 'accepted' only). */
 export const countsForBreakers = (events: readonly BreakerEvent[]): boolean => events.some((e) => countersOf(e.type, e.data).length > 0);
 
-/** Counts the events of one account and trips what crossed; returns the breakers tripped now. `mailFrom`: the messages' MAIL FROM, when the caller has read them. */
-export async function applyBreakers(c: Conn, account: string, events: readonly BreakerEvent[], mailFrom?: ReadonlyMap<string, string>): Promise<Breaker[]> {
+/** Counts the events of one account and trips what crossed; returns the breakers tripped now. */
+export async function applyBreakers(c: Conn, account: string, events: readonly BreakerEvent[]): Promise<Breaker[]> {
   const policy = breakerPolicyOf(c);
   if (!policy.enabled) return [];
+  const ids = [...new Set(events.map((e) => e.messageId).filter((id): id is string => id !== null))];
   const domains = new Map<string, string | null>();
-  // The messages' MAIL FROM the caller already read (recordResults locks its message's row and
-  // reads it there): only the others are looked up, usually none.
-  const ids = [...new Set(events.map((e) => e.messageId).filter((id): id is string => id !== null))].filter((id) => {
-    const from = mailFrom?.get(id);
-    if (from === undefined) return true;
-    domains.set(id, sendingDomainOf(from) || null);
-    return false;
-  });
   if (policy.scopes.includes('domain') && ids.length > 0) {
     const { rows } = ids.length === 1
       ? await runPrepared<{ id: string; mail_from: string }>(c, MAIL_FROM_ONE, ids)

@@ -43,7 +43,7 @@ const WRITE_EVENTS = prepared('write_events', `
  * to, in one statement (one round trip; the webhook lookup is an indexed probe, usually empty).
  * Suppressions and soft bounces (rare) follow as statements of their own. Returns the seqs in order.
  */
-export async function writeEvents(c: Conn, account: string, events: NewEvent[], mailFrom?: ReadonlyMap<string, string>): Promise<number[]> {
+export async function writeEvents(c: Conn, account: string, events: NewEvent[]): Promise<number[]> {
   if (events.length === 0) return [];
   const fx = effectsOf(account, events);
   const { rows } = await runPrepared<{ seq: number }>(c, WRITE_EVENTS, [account, events.map((e) => e.at), events.map((e) => e.type), events.map((e) => e.messageId), events.map((e) => e.recipient),
@@ -52,7 +52,7 @@ export async function writeEvents(c: Conn, account: string, events: NewEvent[], 
   if (events.some((e) => SUPPRESSING.has(e.type))) await applySuppressions(c, account, events.map((e, i) => ({ ...e, seq: seqs[i]! })));
   // Circuit breakers: counted and tripped in this transaction; a trip's event goes to the same outbox.
   if (countsForBreakers(events)) {
-    const tripped = await applyBreakers(c, account, events, mailFrom);
+    const tripped = await applyBreakers(c, account, events);
     if (tripped.length > 0) {
       await writeEvents(c, account, tripped.map((b) => ({ at: b.trippedAt, type: 'breaker.tripped', messageId: null, recipient: null, data: breakerEventData(b) })));
     }

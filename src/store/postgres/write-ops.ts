@@ -34,41 +34,19 @@ const INSERT_MESSAGE_CHECKING = prepared('insert_message_checking', `
   WITH inserted AS (${INSERT_MESSAGE.text.trim()})
   ${suppressionsOf('$19')}`);
 const INSERT_BODY = prepared('insert_body', 'INSERT INTO message_body (message_id, data) VALUES ($1, $2)');
-/** Locks the message row (recordResults' first statement); mail_from is the circuit breakers' sending domain (applyBreakers). */
-const LOCK_MESSAGE = prepared('lock_message_from',
-  'SELECT account, tags, metadata, stream, route, is_bounce, mail_from FROM queued_message WHERE id = $1 FOR UPDATE');
-/**
- * One recipient's outcome and its attempt row in one statement (one round trip, not two): the
- * outcome only while the recipient is still 'delivering' (and, with an owner $7, leased to it),
- * answering its address and attempts; the attempt always (the history keeps a late result too).
- * The attempt reads the recipient in the statement's snapshot, before the update: only its id and
- * message_id, which the update does not change.
- * $1 state/status, $2 next attempt, $3 response, $4 now, $5 recipient id, $6 message id, $7 owner,
- * $8 host, $9 tls, $10 source, $11 remote ip, $12 duration ms.
- */
-const RECORD_OUTCOME = prepared('record_outcome_attempt', `
-  WITH o AS (
-    UPDATE recipient SET state = $1, attempts = attempts + 1, next_attempt_at = $2, lease_owner = NULL, lease_until = NULL,
-                         last_response = $3, updated_at = $4
-    WHERE id = $5 AND message_id = $6 AND state = 'delivering' AND ($7::text IS NULL OR lease_owner = $7)
-    RETURNING address, attempts),
-  a AS (
-    INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls, source, remote_ip, duration_ms)
-    SELECT message_id, id, $4, $1, $8, $3, $9, $10, $11, $12 FROM recipient WHERE id = $5 AND message_id = $6)
-  SELECT address, attempts FROM o`);
-/**
- * Stamps completed_at when no recipient is left open, and deletes the body with it, in one
- * statement (three round trips before: the open check, the stamp, the delete). It runs after the
- * transaction's own updates (a statement of its own: its snapshot sees them) and, in
- * recordResults, under the message row's lock, so two nodes finishing one message's domains
- * serialize and exactly one of them sees no recipient open.
- */
-const COMPLETE_IF_FINAL = prepared('complete_if_final', `
-  WITH done AS (
-    UPDATE queued_message SET completed_at = $1
-    WHERE id = $2 AND completed_at IS NULL AND NOT EXISTS (SELECT 1 FROM recipient WHERE message_id = $2 AND ${NOT_FINAL})
-    RETURNING id)
-  DELETE FROM message_body WHERE message_id IN (SELECT id FROM done)`);
+const LOCK_MESSAGE = prepared('lock_message',
+  'SELECT account, tags, metadata, stream, route, is_bounce FROM queued_message WHERE id = $1 FOR UPDATE');
+const RECORD_OUTCOME = prepared('record_outcome', `
+  UPDATE recipient SET state = $1, attempts = attempts + 1, next_attempt_at = $2, lease_owner = NULL, lease_until = NULL,
+                       last_response = $3, updated_at = $4
+  WHERE id = $5 AND message_id = $6 AND state = 'delivering' AND ($7::text IS NULL OR lease_owner = $7)
+  RETURNING address, attempts`);
+const INSERT_ATTEMPT = prepared('insert_attempt', `
+  INSERT INTO attempt (message_id, rcpt_id, at, status, host, response, tls, source, remote_ip, duration_ms)
+  SELECT message_id, id, $1, $2, $3, $4, $5, $8, $9, $10 FROM recipient WHERE id = $6 AND message_id = $7`);
+const ANY_OPEN = prepared('any_open', `SELECT 1 FROM recipient WHERE message_id = $1 AND ${NOT_FINAL} LIMIT 1`);
+const COMPLETE = prepared('complete', 'UPDATE queued_message SET completed_at = $1 WHERE id = $2 AND completed_at IS NULL');
+const DELETE_BODY = prepared('delete_body', 'DELETE FROM message_body WHERE message_id = $1');
 
 /**
  * The whole put as one statement, run on its own (no BEGIN/COMMIT: PostgreSQL commits a lone
@@ -238,7 +216,7 @@ export async function recordResults(
   c: Conn, messageId: string, outcomes: RecipientOutcome[], generated: { g: GeneratedMessage; body: Buffer }[],
   opts: RecordResultsOptions, now: number,
 ): Promise<void> {
-  const locked = await runPrepared<Pick<MessageRow, 'account' | 'tags' | 'metadata' | 'stream' | 'route' | 'is_bounce' | 'mail_from'>>(c, LOCK_MESSAGE, [messageId]);
+  const locked = await runPrepared<Pick<MessageRow, 'account' | 'tags' | 'metadata' | 'stream' | 'route' | 'is_bounce'>>(c, LOCK_MESSAGE, [messageId]);
   const msg = locked.rows[0];
   if (!msg) return; // deleted meanwhile: a no-op, and its DSNs are not stored
   const owner = opts.owner ?? null;
@@ -249,8 +227,8 @@ export async function recordResults(
   let updated = 0;
   for (const o of outcomes) {
     const next = o.status === 'deferred' ? o.nextAttemptAt : null;
-    const row = (await runPrepared<{ address: string; attempts: number }>(c, RECORD_OUTCOME, [o.status, next, o.response, now, o.rcptId, messageId, owner,
-      o.host ?? null, o.tls ? JSON.stringify(o.tls) : null, o.source ?? null, o.remoteIp ?? null, durationOf(o, opts.durationMs)])).rows[0];
+    const row = (await runPrepared<{ address: string; attempts: number }>(c, RECORD_OUTCOME, [o.status, next, o.response, now, o.rcptId, messageId, owner])).rows[0];
+    await runPrepared(c, INSERT_ATTEMPT, [now, o.status, o.host ?? null, o.response, o.tls ? JSON.stringify(o.tls) : null, o.rcptId, messageId, o.source ?? null, o.remoteIp ?? null, durationOf(o, opts.durationMs)]);
     if (!row) continue;
     updated++;
     if (withEvents) events.push({ at: now, messageId, recipient: row.address, ...outcomeEvent(o, row.attempts, base) });
@@ -258,7 +236,7 @@ export async function recordResults(
   // Our lease was lost (reclaimed, released or held meanwhile): the new owner reports, and a DSN
   // from us would be a duplicate. Keep only the attempt history.
   if (updated === 0 && outcomes.length > 0) return;
-  await writeEvents(c, meta.account, events, new Map([[messageId, msg.mail_from]]));
+  await writeEvents(c, meta.account, events);
   if (opts.delayNotified) await c.query('UPDATE queued_message SET delay_notified = true WHERE id = $1', [messageId]);
   for (const { g, body } of generated) await put(c, generatedMessage(g.message, meta), now, body);
   await completeIfFinal(c, messageId, now);
@@ -267,7 +245,10 @@ export async function recordResults(
 
 /** Stamps completed_at once every recipient is final, and deletes the body with it. */
 async function completeIfFinal(c: Conn, messageId: string, now: number): Promise<void> {
-  await runPrepared(c, COMPLETE_IF_FINAL, [now, messageId]);
+  const open = await runPrepared(c, ANY_OPEN, [messageId]);
+  if ((open.rowCount ?? 0) > 0) return;
+  const r = await runPrepared(c, COMPLETE, [now, messageId]);
+  if ((r.rowCount ?? 0) > 0) await runPrepared(c, DELETE_BODY, [messageId]);
 }
 
 export async function releaseLeases(c: Conn, owner: string | null, now: number): Promise<number> {
