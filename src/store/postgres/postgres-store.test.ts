@@ -219,6 +219,49 @@ if (unreachable !== null) {
     }
   });
 
+  test('postgres: two stores finishing the two domains of each message at once: every message completes exactly once, its body deleted, every attempt kept, a stale owner\'s too', async () => {
+    const a = newStore();
+    const b = newStore();
+    await a.open();
+    await b.open();
+    await truncate();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const origin = { listener: 'mx', clientIp: '127.0.0.1', user: null };
+      const total = 40;
+      for (let i = 0; i < total; i++) {
+        const id = newQueueId();
+        const w = a.createBody(id);
+        await w.write(Buffer.from(`body ${i}\r\n`));
+        await w.finish();
+        await a.put({ id, mailFrom: 's@example.org', recipients: [`x${i}@one.example`, `y${i}@two.example`], size: w.bytesWritten, receivedAt: i, origin, isBounce: false, route: 'relay' });
+      }
+      const jobs = await a.claimDue({ now: 1_000, limit: 2 * total, leaseMs: 60_000, owner: 'n' });
+      assert.equal(jobs.length, 2 * total);
+      const byMessage = new Map<string, typeof jobs>();
+      for (const j of jobs) byMessage.set(j.messageId, [...(byMessage.get(j.messageId) ?? []), j]);
+      // A stale reporter first (not the lease's owner): its attempt is kept, its outcome is not.
+      const [first] = jobs;
+      await b.recordResults(first!.messageId, first!.recipients.map((r) => ({ rcptId: r.id, status: 'bounced' as const, response: '550 stale' })), [], { owner: 'other' });
+      await Promise.all([...byMessage.values()].map(([one, two]) => Promise.all([
+        a.recordResults(one!.messageId, one!.recipients.map((r) => ({ rcptId: r.id, status: 'delivered' as const, response: '250 ok' })), [], { owner: 'n' }),
+        b.recordResults(two!.messageId, two!.recipients.map((r) => ({ rcptId: r.id, status: 'delivered' as const, response: '250 ok' })), [], { owner: 'n' }),
+      ])));
+      const q = async (sql: string) => Number((await c.query<{ n: string }>(sql)).rows[0]!.n);
+      assert.equal(await q('SELECT count(*) AS n FROM queued_message WHERE completed_at IS NULL'), 0, 'every message completed');
+      assert.equal(await q('SELECT count(*) AS n FROM message_body'), 0, 'every body deleted with its completion');
+      assert.equal(await q(`SELECT count(*) AS n FROM recipient WHERE state <> 'delivered'`), 0, 'the stale outcome overwrote nothing');
+      assert.equal(await q('SELECT count(*) AS n FROM attempt'), 2 * total + 1, 'every attempt kept, the stale one too');
+      assert.equal(await q(`SELECT count(*) AS n FROM attempt WHERE status = 'bounced' AND response = '550 stale'`), 1);
+      assert.equal(await q(`SELECT count(*) AS n FROM event WHERE type = 'delivered'`), 2 * total);
+    } finally {
+      await c.end();
+      await a.close();
+      await b.close();
+    }
+  });
+
   test('postgres: a claim locks only what it leases: a second claimer gets work while the first one\'s transaction is open, before its lease and after it', async () => {
     await truncate();
     const store = newStore();
