@@ -266,8 +266,10 @@ export class Connection {
   }
 
   #record(out: SessionOutput) {
-    for (const r of out.replies) this.#out.push(r);
-    for (const r of out.replies) {
+    const replies = out.replies;
+    for (let i = 0; i < replies.length; i++) this.#out.push(replies[i]!); // indexed: no iterator per command
+    for (let i = 0; i < replies.length; i++) {
+      const r = replies[i]!;
       if (r.code < 400 || !this.#logAllowed('smtp.rejected')) continue;
       this.deps.logger.info({ event: 'smtp.rejected', listener: this.deps.session.listener, ip: this.#ip, command: out.command ?? null, code: r.code, enhanced: r.enhanced ?? null }, 'SMTP reply');
     }
@@ -440,7 +442,8 @@ export class Connection {
       const lf = this.#buf.indexOf(LF);
       if (lf >= 0) {
         const line = this.#buf.subarray(0, lf > 0 && this.#buf[lf - 1] === 0x0d ? lf - 1 : lf);
-        this.#buf = this.#buf.subarray(lf + 1);
+        // the usual chunk holds one command: nothing left, no view of the rest
+        this.#buf = lf + 1 === this.#buf.length ? EMPTY : this.#buf.subarray(lf + 1);
         if (!this.#skippingLongLine) return line;
         this.#skippingLongLine = false;
         return TOO_LONG;
