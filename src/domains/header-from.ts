@@ -50,8 +50,15 @@ export function parseHeaderFrom(headerBlock: Buffer | string): HeaderFrom {
   const unfolded = (end < 0 ? text : text.slice(0, end)).replace(/\r?\n(?=[ \t])/g, '');
   const originators: Originator[] = [];
   let fields = 0;
-  for (const line of unfolded.split(/\r?\n/)) {
-    if (!FIRST_LETTERS.has(line.charCodeAt(0))) continue;
+  // line by line as split(/\r?\n/) would cut them, without the array of every line: only the lines
+  // that may start an originator field become strings
+  for (let pos = 0; pos <= unfolded.length;) {
+    let nl = unfolded.indexOf('\n', pos);
+    if (nl < 0) nl = unfolded.length;
+    const start = pos;
+    pos = nl + 1;
+    if (!FIRST_LETTERS.has(unfolded.charCodeAt(start))) continue;
+    const line = unfolded.slice(start, nl > start && unfolded.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl);
     const m = /^([!-9;-~]+)[ \t]*:/.exec(line);
     const field = m ? FIELD_BY_NAME.get(m[1]!.toLowerCase()) : undefined;
     if (!field) continue;

@@ -226,9 +226,10 @@ export class IncomingMessage {
   #findHeaderEnd(chunk: Buffer): number {
     if (this.#headerBytes === 0 && chunk[0] === 0x0d && chunk[1] === 0x0a) return 0;
     const probe = this.#tail.length ? Buffer.concat([this.#tail, chunk]) : chunk;
-    this.#tail = Buffer.from(probe.subarray(Math.max(0, probe.length - 3)));
     const at = probe.indexOf(CRLF2);
-    return at < 0 ? -1 : this.#headerBytes - (probe.length - chunk.length) + at + 2;
+    if (at >= 0) return this.#headerBytes - (probe.length - chunk.length) + at + 2; // found: no tail to keep
+    this.#tail = Buffer.from(probe.subarray(Math.max(0, probe.length - 3)));
+    return -1;
   }
 
   /** The data was refused while reading (too big, framing, ...): nothing will be stored. */

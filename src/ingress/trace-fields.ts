@@ -46,7 +46,12 @@ export function withProtocol(tx: Pick<Transaction, 'esmtp' | 'smtputf8' | 'tls' 
   return `${tx.smtputf8 ? 'UTF8SMTP' : 'ESMTP'}${tx.tls ? 'S' : ''}${tx.user !== null ? 'A' : ''}`;
 }
 
+/** hasField's expression for each name asked (a few fixed names): made once, not per message. */
+const FIELD_TESTS = new Map<string, RegExp>();
+
 /** Whether a header block (CRLF line ends) has a field called `name` (lower-case). */
 export function hasField(headerBlock: string, name: string): boolean {
-  return new RegExp(`(^|\\r\\n)${name}[ \\t]*:`, 'i').test(headerBlock);
+  let re = FIELD_TESTS.get(name);
+  if (!re) FIELD_TESTS.set(name, re = new RegExp(`(^|\\r\\n)${name}[ \\t]*:`, 'i')); // not global: test() keeps no state
+  return re.test(headerBlock);
 }

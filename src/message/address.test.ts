@@ -163,3 +163,31 @@ test('RCPT TO: DSN parameters NOTIFY and ORCPT (RFC 3461), xtext decoded', () =>
     assert.equal(rcptErr(`TO:<a@b.example> ${bad}`), 'param-syntax', bad);
   }
 });
+
+test('the plain-path shortcut gives what the general parser gives (fast-check, MAIL and RCPT)', async () => {
+  const { default: fc } = await import('fast-check');
+  const { parseMailArgsGeneral, parseRcptArgsGeneral } = await import('./address.js');
+  const chars = (s: string) => fc.constantFrom(...[...s]);
+  const localChar = chars('abcXYZ09.-_+=%!#$&\'*/?^`{|}~"@\\ é<>[]');
+  const domainChar = chars('abcXYZ09.-.[]:é_ ');
+  const local = fc.oneof(fc.string({ unit: localChar, maxLength: 70 }), fc.constantFrom('a', 'A.b', 'postmaster', 'Postmaster', 'x'.repeat(64), 'x'.repeat(65), '"q"', '.a', 'a.', 'a..b'));
+  const domain = fc.oneof(fc.string({ unit: domainChar, maxLength: 80 }), fc.constantFrom('b.test', 'B.Test', 'a-b.c', '-a.b', 'a-.b', '[192.0.2.1]', `${'d'.repeat(63)}.test`, `${'d'.repeat(64)}.test`, `${'a.'.repeat(126)}b`));
+  const prefix = fc.constantFrom('TO:', 'to:', 'To:', 'tO:', 'TO: ', 'TO:  ', 'FROM:', 'from:', 'From: ', 'TQ:', 'FROM', 'TO', 'FRAM:', '');
+  const around = fc.record({ open: fc.constantFrom('<', '', '<@r.test:', '<<'), close: fc.constantFrom('>', '', '>>', '> ', '> NOTIFY=NEVER', '> SIZE=10', '> BODY=8BITMIME', '>x') });
+  const built = fc.tuple(prefix, around, local, domain, fc.constantFrom('@', '@@', '')).map(([p, a, l, d, at]) => `${p}${a.open}${l}${at}${d}${a.close}`);
+  const anyArg = fc.oneof(built, fc.string({ maxLength: 40 }), fc.constantFrom('TO:<postmaster>', 'to:<PostMaster>', 'FROM:<>', 'TO:<a@b.test>', 'FROM:<A@B.TEST>'));
+  const same = (a: unknown, b: unknown, arg: string) => {
+    assert.deepStrictEqual(a, b, arg);
+    assert.equal(JSON.stringify(a), JSON.stringify(b), arg); // the same keys in the same order
+  };
+  fc.assert(fc.property(anyArg, (arg) => {
+    same(parseRcptArgs(arg), parseRcptArgsGeneral(arg), arg);
+    same(parseMailArgs(arg), parseMailArgsGeneral(arg), arg);
+  }), { numRuns: 20000 });
+  // the shortcut's own inputs, among them the longest it takes and the first it leaves to the general parser
+  for (const arg of ['TO:<a@b.test>', 'to:<First.Last+tag@Sub.Example.COM>', `TO:<${'x'.repeat(64)}@b.test>`, `TO:<${'x'.repeat(65)}@b.test>`,
+    `TO:<a@${'d'.repeat(63)}.test>`, `TO:<${'l'.repeat(64)}@${'d.'.repeat(94)}test>`, `TO:<${'l'.repeat(64)}@${'d.'.repeat(95)}test>`, 'FROM:<Alice@Example.com>']) {
+    same(parseRcptArgs(arg), parseRcptArgsGeneral(arg), arg);
+    same(parseMailArgs(arg), parseMailArgsGeneral(arg), arg);
+  }
+});

@@ -53,10 +53,50 @@ const VALUE = /^[\x21-\x3c\x3e-\x7e]+$/;
 const UNITEXT_VALUE = /^[\x21-\x3c\x3e-\x7e\u0080-\u{10ffff}]+$/u;
 const octets = (s: string) => Buffer.byteLength(s, 'utf8');
 
+/** parseParams of '': shared (its callers only read it). */
+const NO_PARAMS: ArgsResult<Map<string, string | null>> = { ok: true, value: new Map() };
+
 const fail = (error: ArgsError): { ok: false; error: ArgsError } => ({ ok: false, error });
+
+/**
+ * The usual envelope argument, "TO:<local@domain>" or "FROM:<local@domain>" with nothing else: all
+ * ASCII, no space, no parameter, a Dot-string local part and an LDH domain. Tested by one sticky
+ * expression from the '<' on (no match array, no substring); what it does not match, or what is over
+ * the length limits, goes to the general parser (which also gives the errors).
+ */
+const PLAIN_PATH = /<[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*>$/y;
+const UPPER = /[A-Z]/;
+const PLAIN_FLAGS = { isQuoted: false, isAddressLiteral: false, hasSourceRoute: false } as const;
+
+/** The mailbox of `arg` when from `start` (its '<') on it is a plain path ending the argument; null: use the general parser. */
+function plainPath(arg: string, start: number): Mailbox | null {
+  const len = arg.length;
+  if (len - start > MAX_PATH_OCTETS) return null;
+  PLAIN_PATH.lastIndex = start;
+  if (!PLAIN_PATH.test(arg)) return null;
+  const at = arg.indexOf('@', start);
+  if (at - start - 1 > MAX_LOCAL_OCTETS) return null;
+  const local = arg.slice(start + 1, at);
+  const domain = arg.slice(at + 1, len - 1);
+  // a domain already in lower case (the usual): the address is the path's own text, not a new string
+  if (!UPPER.test(domain)) return mailbox(local, domain, PLAIN_FLAGS, true, arg.slice(start + 1, len - 1) as Address);
+  return mailbox(local, domain.toLowerCase(), PLAIN_FLAGS, true);
+}
+
+/** "FROM:<a@b.c>" or "TO:<a@b.c>": the keyword in any case (ASCII letters only, as the general parser's /i). */
+const isFromColon = (a: string) => a.length > 5 && (a.charCodeAt(0) | 0x20) === 0x66 && (a.charCodeAt(1) | 0x20) === 0x72
+  && (a.charCodeAt(2) | 0x20) === 0x6f && (a.charCodeAt(3) | 0x20) === 0x6d && a.charCodeAt(4) === 0x3a;
+const isToColon = (a: string) => a.length > 3 && (a.charCodeAt(0) | 0x20) === 0x74 && (a.charCodeAt(1) | 0x20) === 0x6f && a.charCodeAt(2) === 0x3a;
 
 /** "FROM:<a@b.c> SIZE=10 BODY=8BITMIME" (the text after MAIL). <> is the null sender. */
 export function parseMailArgs(arg: string): ArgsResult<MailArgs> {
+  const plain = isFromColon(arg) ? plainPath(arg, 5) : null;
+  if (plain) return { ok: true, value: { sender: plain, params: { size: null, body: null, smtputf8: false, ret: null, envid: null, requireTls: false } } };
+  return parseMailArgsGeneral(arg);
+}
+
+/** parseMailArgs without the plain-path shortcut (exported for the test that compares the two). */
+export function parseMailArgsGeneral(arg: string): ArgsResult<MailArgs> {
   const m = /^FROM:[ ]*/i.exec(arg);
   if (!m) return fail('syntax');
   const rest = arg.slice(m[0].length);
@@ -72,6 +112,13 @@ export function parseMailArgs(arg: string): ArgsResult<MailArgs> {
 
 /** "TO:<a@b.c>" (the text after RCPT); "<postmaster>" alone is allowed (RFC 5321 §4.1.1.3). */
 export function parseRcptArgs(arg: string): ArgsResult<RcptArgs> {
+  const plain = isToColon(arg) ? plainPath(arg, 3) : null;
+  if (plain) return { ok: true, value: { recipient: plain, notify: null, orcpt: null } };
+  return parseRcptArgsGeneral(arg);
+}
+
+/** parseRcptArgs without the plain-path shortcut (exported for the test that compares the two). */
+export function parseRcptArgsGeneral(arg: string): ArgsResult<RcptArgs> {
   const m = /^TO:[ ]*/i.exec(arg);
   if (!m) return fail('syntax');
   const rest = arg.slice(m[0].length);
@@ -118,9 +165,9 @@ export function relayTrickIn(m: Mailbox): 'source-route' | 'percent-hack' | 'ban
   return null;
 }
 
-/** `ascii`: the text it came from is known to be ASCII (then so is the address). */
-function mailbox(local: string, domain: string, flags: Pick<Mailbox, 'isQuoted' | 'isAddressLiteral' | 'hasSourceRoute'>, ascii = false): Mailbox {
-  const address = (domain ? `${local}@${domain}` : local) as Address;
+/** `ascii`: the text it came from is known to be ASCII (then so is the address); `written`: the address as the client wrote it, when that is its form. */
+function mailbox(local: string, domain: string, flags: Pick<Mailbox, 'isQuoted' | 'isAddressLiteral' | 'hasSourceRoute'>, ascii = false, written?: Address): Mailbox {
+  const address = written ?? (domain ? `${local}@${domain}` : local) as Address;
   return { local, domain, address, isQuoted: flags.isQuoted, isAddressLiteral: flags.isAddressLiteral, hasSourceRoute: flags.hasSourceRoute,
     isUtf8: !ascii && NON_ASCII.test(address) };
 }
@@ -219,8 +266,8 @@ function isAddressLiteralText(lit: string): boolean {
 
 /** " KEY=VALUE KEY2" → Map(upper-case key → value or null); duplicates and bad syntax rejected. */
 function parseParams(text: string): ArgsResult<Map<string, string | null>> {
+  if (text === '') return NO_PARAMS; // only iterated by the callers: one shared empty result
   const params = new Map<string, string | null>();
-  if (text === '') return { ok: true, value: params };
   if (text[0] !== ' ') return fail('syntax');
   for (const item of text.split(' ').filter((t) => t !== '')) {
     const eq = item.indexOf('=');

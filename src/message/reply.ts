@@ -27,11 +27,23 @@ export function formatReply(r: Reply): string {
   return out;
 }
 
+/** The wire forms of replies made once and sent many times (keepWireForm): looked up, not formatted per write. */
+const WIRE = new WeakMap<Reply, string>();
+
+/**
+ * Keeps r's wire form for formatReplies (a shared reply: an SMTP session's constants, made once per
+ * process or per listener). Replies are values, never changed in place, so the form stays right.
+ */
+export function keepWireForm(r: Reply): Reply {
+  WIRE.set(r, formatReply(r));
+  return r;
+}
+
 /** Several replies in wire form, in order (pipelined replies written at once). */
 export function formatReplies(replies: readonly Reply[]): string {
-  if (replies.length === 1) return formatReply(replies[0]!);
+  if (replies.length === 1) { const r = replies[0]!; return WIRE.get(r) ?? formatReply(r); }
   let out = '';
-  for (const r of replies) out += formatReply(r);
+  for (let i = 0; i < replies.length; i++) { const r = replies[i]!; out += WIRE.get(r) ?? formatReply(r); }
   return out;
 }
 

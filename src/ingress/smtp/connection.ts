@@ -90,8 +90,6 @@ export class Connection {
    */
   #timers: { ms: number; timer: NodeJS.Timeout }[] = [];
   #waitMs = 0;
-  /** The timeout of the wait #waitExecutor starts. */
-  #waitFor = 0;
   /** The linger timer after our end (#lingerThenDestroy). */
   #linger: NodeJS.Timeout | null = null;
   #resolveClosed!: () => void;
@@ -203,7 +201,7 @@ export class Connection {
       if (drained) { drained.then(this.#resumeAfterWait, this.#commandsFailed); return; }
       if (this.#ended || this.#eof) return this.#commands(true); // as the loop did: looked again before waiting
     }
-    this.#wake = this.#wakeCommands;
+    this.#wake = this.#resumeAfterWait;
     this.#armTimer(timeoutMs);
   }
 
@@ -211,7 +209,6 @@ export class Connection {
   #commandsFailed: (err: unknown) => void = () => {};
   readonly #nextCommand = () => this.#commands(false);
   readonly #resumeAfterWait = () => this.#commands(true);
-  readonly #wakeCommands = this.#resumeAfterWait;
   readonly #afterAction = () => {
     if (this.#chunked && !this.#session!.isReceivingChunks) this.#dropChunked().then(this.#nextCommand, this.#commandsFailed);
     else this.#commands(false);
@@ -269,8 +266,10 @@ export class Connection {
   }
 
   #record(out: SessionOutput) {
-    for (const r of out.replies) this.#out.push(r);
-    for (const r of out.replies) {
+    const replies = out.replies;
+    for (let i = 0; i < replies.length; i++) this.#out.push(replies[i]!); // indexed: no iterator per command
+    for (let i = 0; i < replies.length; i++) {
+      const r = replies[i]!;
       if (r.code < 400 || !this.#logAllowed('smtp.rejected')) continue;
       this.deps.logger.info({ event: 'smtp.rejected', listener: this.deps.session.listener, ip: this.#ip, command: out.command ?? null, code: r.code, enhanced: r.enhanced ?? null }, 'SMTP reply');
     }
@@ -364,7 +363,7 @@ export class Connection {
         let chunk = pending.length ? pending : this.#takeChunk();
         pending = EMPTY;
         while (chunk === undefined) {
-          await this.#waitForInput(this.deps.timeouts.dataMs);
+          await this.#waitForData();
           chunk = this.#takeChunk();
         }
         if (!chunk) { await incoming.abort(); return null; }
@@ -403,7 +402,7 @@ export class Connection {
     while (left > 0) {
       let piece = this.#buf.length ? this.#buf : this.#takeChunk();
       while (piece === undefined) {
-        await this.#waitForInput(this.deps.timeouts.dataMs);
+        await this.#waitForData();
         piece = this.#takeChunk();
       }
       this.#buf = EMPTY;
@@ -436,14 +435,15 @@ export class Connection {
 
   /**
    * The next command line (without its line ending), TOO_LONG, or null at the end — from what is
-   * already received; undefined when no whole line is there yet (#waitForInput, then ask again).
+   * already received; undefined when no whole line is there yet (#parkForCommand waits, then the loop asks again).
    */
   #takeLine(): Buffer | typeof TOO_LONG | null | undefined {
     for (;;) {
       const lf = this.#buf.indexOf(LF);
       if (lf >= 0) {
         const line = this.#buf.subarray(0, lf > 0 && this.#buf[lf - 1] === 0x0d ? lf - 1 : lf);
-        this.#buf = this.#buf.subarray(lf + 1);
+        // the usual chunk holds one command: nothing left, no view of the rest
+        this.#buf = lf + 1 === this.#buf.length ? EMPTY : this.#buf.subarray(lf + 1);
         if (!this.#skippingLongLine) return line;
         this.#skippingLongLine = false;
         return TOO_LONG;
@@ -476,24 +476,23 @@ export class Connection {
   }
 
   /**
-   * Called when #takeChunk/#takeLine found nothing: writes the replies gathered so far and waits
-   * until input comes, the connection ends or timeoutMs pass (#armTimer) — or, when the client is
-   * not reading our replies, until they drain. The caller takes again after either: one promise
-   * per wait, made with an executor shared by the connection's waits.
+   * Called by the DATA and BDAT reads when #takeChunk found nothing: writes the replies gathered so
+   * far and waits until input comes, the connection ends or dataTimeout passes (#armTimer) — or,
+   * when the client is not reading our replies, until they drain. The caller takes again after
+   * either: one promise per wait, made with an executor shared by the connection's waits.
    */
-  #waitForInput(timeoutMs: number): Promise<void> {
+  #waitForData(): Promise<void> {
     if (this.#out.length) {
       const drained = this.#flush();
       if (drained) return drained;
       if (this.#ended || this.#eof) return Promise.resolve(); // as #nextChunk did: looked again before waiting
     }
-    this.#waitFor = timeoutMs;
     return new Promise<void>(this.#waitExecutor);
   }
 
   readonly #waitExecutor = (resolve: () => void) => {
     this.#wake = resolve;
-    this.#armTimer(this.#waitFor);
+    this.#armTimer(this.deps.timeouts.dataMs);
   };
 
   #listen(socket: net.Socket) {

@@ -151,3 +151,43 @@ test('several content problems: the same one is reported in any chunking (too-bi
     assert.equal(r.last.kind === 'end' && r.last.problem, 'line-too-long', JSON.stringify(chunks.map((c) => c.length)));
   }
 });
+
+test('the plain-prefix scan reads every chunking as the line loop alone does (fast-check)', async () => {
+  const { default: fc } = await import('fast-check');
+  // lines of plain text, dots first, bare CR or LF, NUL, long runs, the end marker and what follows it
+  const token = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom('abc', 'X'.repeat(70), 'Subject: x', 'x') },
+    { weight: 8, arbitrary: fc.constant('\r\n') },
+    { weight: 2, arbitrary: fc.constantFrom('\r\n.', '\r\n..', '\r\n.\r\n', '\r\n.x') },
+    { weight: 1, arbitrary: fc.constantFrom('\r', '\n', '\0', '.', 'Y'.repeat(300), '\r\r\n', '\n\r') },
+  );
+  const messy = fc.array(token, { minLength: 1, maxLength: 120 }).map((t) => t.join(''));
+  // mostly plain lines (the scan's case), now and then a dot first, a NUL, a bare CR or LF
+  const line = fc.oneof({ weight: 30, arbitrary: fc.nat({ max: 130 }).map((n) => 'L'.repeat(n)) },
+    { weight: 1, arbitrary: fc.constantFrom('.', '..x', 'a\0b', 'a\rb', 'a\nb', 'x\r') });
+  const plain = fc.array(line, { minLength: 1, maxLength: 80 }).map((l) => l.join('\r\n'));
+  const wire = fc.oneof(messy, plain, plain).map((body) => `${body}\r\n.\r\nQUIT\r\n`);
+  const cuts = fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 6 });
+  const limits = fc.record({ maxMessageSize: fc.constantFrom(100, 2000, 1e6), maxLineLength: fc.constantFrom(20, 80, 100, 1000) });
+  const read = (w: string, sizes: number[], l: { maxMessageSize: number; maxLineLength: number }, plain: boolean) => {
+    DataReader.plainScan = plain;
+    try {
+      const bytes = Buffer.from(w, 'latin1');
+      const reader = new DataReader(l);
+      const out: unknown[] = [];
+      for (let at = 0, k = 0; at < bytes.length; k++) {
+        const n = sizes[k % sizes.length]!;
+        const r = reader.push(bytes.subarray(at, at + n));
+        at += n;
+        out.push(r.kind === 'invalid' ? r : { kind: r.kind, data: Buffer.concat(r.data).toString('latin1'), ...(r.kind === 'end' ? { rest: r.rest.toString('latin1'), problem: r.problem } : {}) });
+        if (r.kind !== 'more') break;
+      }
+      return { out, size: reader.size, problem: reader.problem };
+    } finally {
+      DataReader.plainScan = true;
+    }
+  };
+  fc.assert(fc.property(wire, cuts, limits, (w, sizes, l) => {
+    assert.deepStrictEqual(read(w, sizes, l, true), read(w, sizes, l, false));
+  }), { numRuns: 3000 });
+});

@@ -20,7 +20,7 @@
 // Quotas (when opts.quotas): each RCPT a submission would accept is first charged to the sender's
 // account (and the user's own limits) through the chargeQuota action; quotaCharged() then answers
 // 250 or the refusal (452 4.7.1 / 550 5.7.1 / 451 4.3.0) for that RCPT only. mx is never charged.
-import { reply, type Reply } from '../../message/reply.js';
+import { keepWireForm, reply, type Reply } from '../../message/reply.js';
 import type { UserDomainGrant } from '../../store/store.js';
 import { DEFAULT_ACCOUNT, type RateLimits } from '../../store/platform-store.js';
 import type { QuotaSubject } from '../../accounts/quota.js';
@@ -164,9 +164,16 @@ const R = {
   relayDenied: reply(550, '5.7.1', 'Relaying denied'),
   needUtf8: reply(553, '5.6.7', 'Non-ASCII address requires SMTPUTF8'),
   badBase64: reply(501, '5.5.2', 'Invalid base64 data'),
+  dataGo: reply(354, undefined, 'End data with <CR><LF>.<CR><LF>'),
 };
+/**
+ * The steps of the commands answered by one shared reply, made once (was a rest array and a Step per
+ * command): #finish never changes a step's replies in place (it makes a new array when it must).
+ */
+const S = { ok: say(R.ok), mailOk: say(R.mailOk), rcptOk: say(R.rcptOk), bye: say(R.bye) };
 /** The shared replies above as sent before EHLO (without their enhanced codes), made once. */
 const PLAIN = new Map<Reply, Reply>(Object.values(R).map((r) => [r, strip(r)]));
+for (const [r, plain] of PLAIN) { keepWireForm(r); keepWireForm(plain); } // sent as they are, many times: formatted once
 
 /** What depends only on a session's options (one object per listener): built once, not per connection. */
 interface OptionReplies { greeting: Reply; helo: Reply; ehlo: (Reply | undefined)[] }
@@ -222,7 +229,7 @@ export class SmtpSession {
     let o = OPTION_REPLIES.get(this.opts);
     if (!o) {
       // stored as sent before EHLO (no enhanced code): #finish passes them on as they are
-      o = { greeting: strip(reply(220, undefined, `${this.opts.hostname} ${this.opts.banner}`)), helo: strip(reply(250, undefined, this.opts.hostname)), ehlo: [] };
+      o = { greeting: keepWireForm(strip(reply(220, undefined, `${this.opts.hostname} ${this.opts.banner}`))), helo: keepWireForm(strip(reply(250, undefined, this.opts.hostname))), ehlo: [] };
       OPTION_REPLIES.set(this.opts, o);
     }
     return o;
@@ -296,7 +303,7 @@ export class SmtpSession {
     if (!outcome.ok) return this.#finish(say(outcome.reply), 'RCPT', false);
     this.#tx?.rcpts.push(this.#pendingRcpt);
     if (this.#tx && this.#pendingRcptDsn) this.#tx.rcptDsn[this.#pendingRcpt] = this.#pendingRcptDsn;
-    return this.#finish(say(R.rcptOk), 'RCPT');
+    return this.#finish(S.rcptOk, 'RCPT');
   }
 
   dataFinished(outcome: DataOutcome): SessionOutput {
@@ -353,7 +360,7 @@ export class SmtpSession {
     let replies = step.replies;
     let refused = false;
     let close = false;
-    for (const r of replies) { if (r.code >= 500) refused = true; if (r.close) close = true; }
+    for (let i = 0; i < replies.length; i++) { const r = replies[i]!; if (r.code >= 500) refused = true; if (r.close) close = true; } // no iterator per command
     if (isClientError && refused && ++this.#badCommands >= this.opts.maxBadCommands && !close) {
       replies = [...replies, R.tooManyErrors];
       close = true;
@@ -383,9 +390,9 @@ export class SmtpSession {
     RCPT: (s, arg) => s.#rcpt(arg),
     DATA: (s, arg) => s.#data(arg),
     BDAT: (s, arg) => s.#bdat(arg),
-    RSET: (s) => { s.#resetTransaction(); return say(R.ok); },
-    NOOP: () => say(R.ok),
-    QUIT: () => say(R.bye),
+    RSET: (s) => { s.#resetTransaction(); return S.ok; },
+    NOOP: () => S.ok,
+    QUIT: () => S.bye,
     VRFY: (_s, arg) => say(arg.trim() ? reply(252, '2.5.0', 'Cannot verify user, but will accept message and attempt delivery') : reply(501, '5.5.4', 'Syntax: VRFY <address>')),
     HELP: () => say(reply(214, '2.0.0', 'Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH')),
   };
@@ -415,7 +422,7 @@ export class SmtpSession {
     if (startTls) ext.push('STARTTLS');
     if (auth) ext.push('AUTH PLAIN LOGIN');
     if (requireTls) ext.push('REQUIRETLS');
-    return say(shared.ehlo[key] = reply(250, undefined, [this.opts.hostname, ...ext]));
+    return say(shared.ehlo[key] = keepWireForm(reply(250, undefined, [this.opts.hostname, ...ext])));
   }
 
   #startTls(arg: string): Step {
@@ -507,7 +514,7 @@ export class SmtpSession {
     const notAuthorised = authorisedDomain(this.#grant, sender?.domain ?? null, null);
     if (notAuthorised) return say(notAuthorised);
     this.#tx = { from: sender, params, rcpts: [], rcptDsn: {} };
-    return say(R.mailOk);
+    return S.mailOk;
   }
 
   #rcpt(arg: string): Step {
@@ -521,7 +528,7 @@ export class SmtpSession {
     const rcptDsn: RecipientDsn | null = notify || orcpt ? { ...(notify ? { notify } : {}), ...(orcpt ? { orcpt } : {}) } : null;
     const address = rcpt.domain === '' ? `${rcpt.local}@${this.opts.hostname.toLowerCase()}` : rcpt.address;
     if (!this.#mayRelay && !this.#isLocal(rcpt)) return say(R.relayDenied);
-    if (tx.rcpts.includes(address)) return say(R.rcptOk);
+    if (tx.rcpts.includes(address)) return S.rcptOk;
     if (tx.rcpts.length >= this.opts.maxRecipients) return say(reply(452, '4.5.3', 'Too many recipients'));
     if (this.opts.quotas && this.#isSubmission) {
       this.#pendingRcpt = address;
@@ -531,7 +538,7 @@ export class SmtpSession {
     }
     tx.rcpts.push(address);
     if (rcptDsn) tx.rcptDsn[address] = rcptDsn;
-    return say(R.rcptOk);
+    return S.rcptOk;
   }
 
   /** Authenticated or relayNetworks mail on submission/alt/submissions (never mx). */
@@ -563,7 +570,7 @@ export class SmtpSession {
     if (this.#tx.rcpts.length === 0) return say(R.needRcpt);
     if (arg.trim()) return say(reply(501, '5.5.4', 'Syntax: DATA'));
     this.#waiting = 'data';
-    return { replies: [reply(354, undefined, 'End data with <CR><LF>.<CR><LF>')], action: { type: 'receiveData', transaction: this.#transaction() } };
+    return { replies: [R.dataGo], action: { type: 'receiveData', transaction: this.#transaction() } };
   }
 
   /** BDAT: the chunk is always read (a refusal is answered after its bytes); only a malformed size closes. */
