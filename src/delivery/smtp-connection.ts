@@ -13,6 +13,7 @@
 import type { Readable, Transform, TransformCallback } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { needsStuffing } from './dot-stuffing.js';
+import { freeNow } from '../free-bytes.js';
 
 /** The envelope of one transaction, with `smtpUtf8`: send MAIL FROM … SMTPUTF8 (the server offers it). */
 export type OutboundEnvelope = SMTPConnection.Envelope & { smtpUtf8?: boolean };
@@ -143,23 +144,20 @@ class WholeMessage {
 const RELEASE_MIN = 16 * 1024;
 
 /**
- * Frees the bytes of a message the socket has written, now rather than at the next full
- * collection. The Buffer was alive across the envelope's round trip, so its wrapper has often
- * been promoted by then, and its malloc'd bytes would wait, dead, for a mark-compact (helper gc10,
- * tenth session: ~10 MB of such external memory at the peak with fewer mark-compacts). Moving the
- * ArrayBuffer's contents into a clone that is dropped at once detaches the Buffer (length 0) and
- * leaves the bytes to a young object, which the next scavenge frees. Only a Buffer that owns its
+ * Frees the bytes of a message the socket has written, now rather than at a collection. The
+ * Buffer was alive across the envelope's round trip, so its wrapper has often been promoted by
+ * then, and its malloc'd bytes would wait, dead, for a mark-compact (helper gc10, tenth session:
+ * ~10 MB of such external memory at the peak with fewer mark-compacts). Detaching it through a
+ * closed port (freeNow) gives the bytes back to malloc before this returns; the clone it used to
+ * be moved into waited for the next scavenge (nineteenth session). Only a Buffer that owns its
  * whole ArrayBuffer (the store's read, not a slice of a shared pool): its one user, the attempt
  * that read it for this transaction, never looks at it again (a retry reads the message anew).
+ * Called from the write callback of the message's last chunk: the socket is done with its bytes.
  */
 export function releaseBytes(buf: Buffer): void {
   const ab = buf.buffer;
   if (buf.byteLength < RELEASE_MIN || buf.byteOffset !== 0 || buf.byteLength !== ab.byteLength) return;
-  try {
-    structuredClone(ab, { transfer: [ab as ArrayBuffer] });
-  } catch {
-    // not detachable (e.g. a wasm or externally owned buffer): the GC frees it as before
-  }
+  freeNow(ab as ArrayBuffer); // false: not detachable (e.g. a wasm or externally owned buffer): the GC frees it as before
 }
 
 /**

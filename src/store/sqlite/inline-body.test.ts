@@ -221,3 +221,39 @@ test('store: a large inline body is delivered from the kept copy (same bytes), a
     await store.close();
   }
 }));
+
+test('store: a large body is handed back by the database thread to be kept (one buffer, no copy), or freed there once stored', () => withDir(async (dir) => {
+  const store = new SqliteQueueStore({ dataDir: dir, logger: createLogger('silent') });
+  await store.open();
+  const size = 200 * 1024;
+  const allocated = () => process.memoryUsage().arrayBuffers; // the main thread's allocator: the thread frees into it too
+  try {
+    const chunk = Buffer.alloc(size, 'k');
+    const origin = { listener: 'mx' as const, clientIp: '127.0.0.1', user: null };
+    // put: the body comes back with the answer and is what the first read returns
+    const id = newQueueId();
+    const before = allocated();
+    const w = store.createBody(id);
+    await w.write(chunk);
+    await w.finish(); // one buffer of `size`
+    await store.put({ id, mailFrom: '', recipients: ['r@example.com'], size, receivedAt: 1, origin, isBounce: false, route: 'relay' });
+    assert.ok(allocated() - before < size + size / 2, `one buffer of the body after put, not two (${allocated() - before} bytes)`);
+    const first = await store.readMessage(id) as Buffer;
+    assert.ok(first.equals(chunk));
+    assert.ok((await store.readMessage(id) as Buffer).equals(chunk), 'the stored body is the same');
+
+    // putMany keeps nothing: the thread frees each large body once its statement has run
+    const many = [newQueueId(), newQueueId()];
+    const before2 = allocated();
+    for (const m of many) {
+      const wm = store.createBody(m);
+      await wm.write(chunk);
+      await wm.finish();
+    }
+    await store.putMany(many.map((m) => ({ id: m, mailFrom: '', recipients: ['r@example.com'], size, receivedAt: 1, origin, isBounce: false, route: 'relay' as const })));
+    assert.ok(allocated() - before2 < size / 2, `both bodies freed by the database thread (${allocated() - before2} bytes left)`);
+    for (const m of many) assert.ok((await store.readMessage(m) as Buffer).equals(chunk));
+  } finally {
+    await store.close();
+  }
+}));

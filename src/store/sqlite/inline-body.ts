@@ -50,7 +50,8 @@ export const KEEP_FOR_DELIVERY_MIN = 16 * 1024;
 export const KEPT_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
- * A copy of each large inline body the store committed, kept until the first delivery attempt of
+ * Each large inline body the store committed (the buffer the database thread hands back with
+ * put's answer once SQLite has its copy: no copy of its own), kept until the first delivery attempt of
  * its message takes it (sqlite-store.ts readMessage), so that the attempt does not read the blob
  * back from SQLite on the database thread (its overflow pages from the WAL, SQLite's copy and
  * better-sqlite3's, a transfer back): a relay delivers most mail seconds after it took it. The

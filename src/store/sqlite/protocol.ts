@@ -32,7 +32,14 @@ export type WriteOp = (typeof WRITE_OPS)[number];
 export type ReadOp = (typeof READ_OPS)[number];
 export type Op = WriteOp | ReadOp | 'close';
 
-export interface WorkerRequest { id: number; op: Op; args: unknown[] }
+/**
+ * `keep` (put and putCheckingSuppressions with an inline body): once SQLite has its copy, the
+ * thread hands the body back instead of holding it until its next collection: the answer's result
+ * is `[result, body]`, the body's buffer transferred, for the main thread to keep for delivery
+ * (KeptBodies) without a copy of its own. Without `keep`, a body of RELEASE_BODY_MIN bytes or more
+ * is freed as soon as its statement has run (a request's bodies are never read again in the thread).
+ */
+export interface WorkerRequest { id: number; op: Op; args: unknown[]; keep?: true }
 
 /** Error kinds the main thread maps back to typed errors. 'dead': the thread has ended (made by worker-client.ts, never sent). */
 export type WorkerErrorKind = 'write' | 'user-exists' | 'domain-exists' | 'selector-exists' | 'not-found' | 'internal'

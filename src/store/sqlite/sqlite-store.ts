@@ -38,6 +38,7 @@ import type {
 import { StoreAvailability } from '../store-availability.js';
 import { isUnavailable } from './availability.js';
 import { InlineBodies, InlineBodyWriter, KEEP_FOR_DELIVERY_MIN, KeptBodies } from './inline-body.js';
+import { freeNow } from '../../free-bytes.js';
 import { EXCLUSIONS_KEPT, READ_OPS, type Exclusion, type BodySource, type Op, type ReadOp, type WorkerResponse } from './protocol.js';
 import { readBodyFile } from './spool.js';
 import { joinMessage } from '../whole-body.js';
@@ -157,8 +158,10 @@ export class SqliteQueueStore implements QueueStore {
     const kept = this.#kept.take(id);
     if (kept) {
       const state = await (this.#call('bodySource', id, false) as Promise<BodySource>);
+      const whole = state.body === 'inline' ? joinMessage(state.prefix, kept) : null;
+      if (whole !== kept) freeNow(kept.buffer as ArrayBuffer); // joined into a new buffer (a header prefix), or not needed: nobody else has it
       if (state.body === null) throw new NotFoundError(`body of message ${id}`);
-      if (state.body === 'inline') return joinMessage(state.prefix, kept);
+      if (whole) return whole;
     }
     const source = await (this.#call('bodySource', id) as Promise<BodySource>);
     if (source.body === null) throw new NotFoundError(`body of message ${id}`);
@@ -176,22 +179,30 @@ export class SqliteQueueStore implements QueueStore {
 
   /**
    * An inline body goes to the worker with the rows (transferred, not copied): one commit, one fsync.
-   * A large one is copied first and the copy kept for the first delivery attempt (KeptBodies) once committed.
+   * A large one comes back with the answer once committed and is kept for the first delivery attempt (KeptBodies).
    */
   async put(message: NewMessage): Promise<void> {
-    const body = this.#inline.take(message.id) ?? null;
-    const keep = copyToKeep(body);
-    await this.#send('put', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []);
-    if (keep) this.#kept.add(message.id, keep);
+    await this.#putOne('put', message);
   }
 
   /** put with the suppression lookup in the worker's same savepoint: one worker request. */
-  async putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>> {
+  putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>> {
+    return this.#putOne('putCheckingSuppressions', message) as Promise<Map<string, Suppression>>;
+  }
+
+  /**
+   * A large body comes back with the answer, once SQLite has its copy (protocol.ts, `keep`), and is
+   * kept for the first delivery attempt: the same buffer, not a copy made before the transfer.
+   */
+  async #putOne(op: 'put' | 'putCheckingSuppressions', message: NewMessage): Promise<unknown> {
     const body = this.#inline.take(message.id) ?? null;
-    const keep = copyToKeep(body);
-    const found = await this.#send('putCheckingSuppressions', [message, this.#clock.now(), body], body ? [body.buffer as ArrayBuffer] : []) as Map<string, Suppression>;
-    if (keep) this.#kept.add(message.id, keep);
-    return found;
+    if (!body) return this.#send(op, [message, this.#clock.now(), null], []);
+    const keep = body.byteLength >= KEEP_FOR_DELIVERY_MIN;
+    const answer = await this.#send(op, [message, this.#clock.now(), body], [body.buffer as ArrayBuffer], keep);
+    if (!keep) return answer;
+    const [result, back] = answer as [unknown, Uint8Array | null];
+    if (back) this.#kept.add(message.id, Buffer.from(back.buffer, back.byteOffset, back.byteLength));
+    return result;
   }
 
   /** One worker request, so one savepoint of one group commit: all the messages or none. */
@@ -409,12 +420,12 @@ export class SqliteQueueStore implements QueueStore {
 
   #call(op: Op, ...args: unknown[]): Promise<unknown> { return this.#send(op, args, []); }
 
-  async #send(op: Op, args: unknown[], transfer: ArrayBuffer[]): Promise<unknown> {
+  async #send(op: Op, args: unknown[], transfer: ArrayBuffer[], keep = false): Promise<unknown> {
     if (!this.#client) throw new QueueWriteError('queue store is not open');
     // Writes are timed (a slow disk: /readyz degraded); reads wait behind them in the same thread.
     const done = READ_OPS.includes(op as ReadOp) ? null : this.#availability.writeStarted(op);
     try {
-      return await this.#client.call(op, args, transfer);
+      return await this.#client.call(op, args, transfer, keep);
     } catch (err) {
       throw this.#toError(op, err as Extract<WorkerResponse, { ok: false }>);
     } finally {
@@ -452,10 +463,3 @@ async function syncDir(dir: string): Promise<void> {
   try { await fh.sync(); } finally { await fh.close(); }
 }
 
-/** A copy of a large inline body to keep for delivery (one that owns its ArrayBuffer, never the pool's); null below KEEP_FOR_DELIVERY_MIN. */
-function copyToKeep(body: Uint8Array | null): Buffer | null {
-  if (!body || body.byteLength < KEEP_FOR_DELIVERY_MIN) return null;
-  const copy = Buffer.allocUnsafeSlow(body.byteLength);
-  copy.set(body);
-  return copy;
-}

@@ -42,22 +42,24 @@ export class WorkerClient {
 
   /**
    * `transfer`: buffers in `args` handed to the thread rather than copied (unusable here afterwards).
+   * `keep`: the request's inline body comes back with the answer (WorkerRequest in protocol.ts).
    * A request made while none is outstanding is posted at once (a lone request shares nothing, so
    * it does not wait for setImmediate). Behind an outstanding one, the requests made in the same
    * turn of the event loop go to the thread as one message (an array, in order), sent from
    * setImmediate: under load the HTTP API's concurrent requests made one postMessage
    * (serialisation, a wake-up of the thread) each for their suppression lookups and puts.
    */
-  call(op: Op, args: unknown[], transfer: ArrayBuffer[] = []): Promise<unknown> {
+  call(op: Op, args: unknown[], transfer: ArrayBuffer[] = [], keep = false): Promise<unknown> {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
     const idle = this.#pending.size === 0; // then the outbox is empty too (its requests are pending)
     if (idle) this.worker.ref();
+    const req: WorkerRequest = keep ? { id, op, args, keep: true } : { id, op, args };
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      if (idle) return this.#post({ id, op, args }, transfer);
+      if (idle) return this.#post(req, transfer);
       if (this.#outbox.length === 0) setImmediate(this.#flush);
-      this.#outbox.push({ req: { id, op, args }, transfer });
+      this.#outbox.push({ req, transfer });
     });
   }
 

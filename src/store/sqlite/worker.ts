@@ -54,13 +54,14 @@ import { WEBHOOK_REPLAY_WRITES } from './webhook-replay-ops.js';
 import { SECRET_READS, SECRET_WRITES, SUPPRESSION_READS, SUPPRESSION_WRITES } from './suppression-ops.js';
 import { WEBHOOK_READS, WEBHOOK_WRITES } from './webhook-ops.js';
 import { WalSync } from './wal-sync.js';
+import { freeNow } from '../../free-bytes.js';
 import * as writes from './write-ops.js';
 
 type WriteHandler = (db: Db, fx: Effects, ...args: never[]) => unknown;
 const WRITE_HANDLERS: Record<WriteOp, WriteHandler> = { ...writes, ...DOMAIN_WRITES, ...ACCOUNT_WRITES, ...EVENT_WRITES, ...WEBHOOK_WRITES, ...SUPPRESSION_WRITES, ...STATS_WRITES, ...SECRET_WRITES, ...BREAKER_WRITES, ...TLS_REPORT_WRITES, ...SOURCE_WRITES, ...SHAPING_WRITES, ...DASHBOARD_WRITES, ...WEBHOOK_REPLAY_WRITES, claimDue };
 const READ_HANDLERS: Record<ReadOp, (db: Db, ...args: never[]) => unknown> = { ...reads, ...DOMAIN_READS, ...ACCOUNT_READS, ...EVENT_READS, ...WEBHOOK_READS, ...SUPPRESSION_READS, ...STATS_READS, ...SECRET_READS, ...BREAKER_READS, ...TLS_REPORT_READS, ...SOURCE_READS, ...SHAPING_READS, ...DASHBOARD_READS, ...QUEUE_OVERVIEW_READS };
 
-interface Pending { id: number; op: WriteOp; result: unknown; fx: Effects }
+interface Pending { id: number; op: WriteOp; result: unknown; fx: Effects; transfer?: ArrayBuffer[] }
 
 class GroupCommitter {
   #pending: Pending[] = [];
@@ -84,13 +85,21 @@ class GroupCommitter {
   }
 
   execute(req: WorkerRequest): void {
-    if (!this.#begin(req.id)) return;
+    if (!this.#begin(req.id)) return releaseBodies(req);
     const fx: Effects = { syncSpool: false, unlink: [] };
     const handler = WRITE_HANDLERS[req.op as WriteOp];
     try {
       const result = this.#inSavepoint(handler, fx, req.args as never[]); // a savepoint
-      this.#pending.push({ id: req.id, op: req.op as WriteOp, result, fx });
+      // SQLite copied each body when its statement ran (bound SQLITE_TRANSIENT): hand a kept one
+      // back with the answer, free the others now (protocol.ts, WorkerRequest's `keep`).
+      const back = req.keep ? keptBody(req) : null;
+      if (back) this.#pending.push({ id: req.id, op: req.op as WriteOp, result: [result, back], fx, transfer: [back.buffer as ArrayBuffer] });
+      else {
+        releaseBodies(req);
+        this.#pending.push({ id: req.id, op: req.op as WriteOp, result: req.keep ? [result, null] : result, fx });
+      }
     } catch (err) {
+      releaseBodies(req);
       // On SQLITE_FULL, an I/O error or SQLITE_BUSY, SQLite may roll the whole batch back: the
       // requests that already ran in it are lost too, and must fail with the same cause.
       if (!this.db.inTransaction) this.#abortedBy ??= err;
@@ -120,7 +129,7 @@ class GroupCommitter {
     if (wrote) {
       try { this.wal.sync(); } catch (err) { this.failStop(err); }
     }
-    for (const p of batch) this.send({ id: p.id, ok: true, result: p.result, wrote });
+    for (const p of batch) this.send({ id: p.id, ok: true, result: p.result, wrote }, p.transfer);
     const unlink = batch.flatMap((p) => p.fx.unlink);
     if (unlink.length > 0) void removeBodies(this.spoolDir, unlink); // a crash before it ran: the orphan sweep
   }
@@ -144,6 +153,38 @@ class GroupCommitter {
     setImmediate(() => this.commit());
     return true;
   }
+}
+
+/** Bodies from this size up are freed as soon as their statement has run; smaller ones are left to the GC. */
+export const RELEASE_BODY_MIN = 16 * 1024;
+
+/** The inline bodies a write request carries (transferred to this thread; not read again once its statements have run). */
+function bodiesOf(req: WorkerRequest): unknown[] {
+  switch (req.op) {
+    case 'put': case 'putCheckingSuppressions': return [req.args[2]];
+    case 'putMany': return (req.args[2] as unknown[] | undefined) ?? [];
+    case 'recordResults': return (req.args[5] as unknown[] | undefined) ?? [];
+    default: return [];
+  }
+}
+
+/** A body that owns its whole ArrayBuffer (as InlineBodyWriter makes them), so it can be handed on or freed. */
+const ownsBuffer = (b: unknown): b is Uint8Array =>
+  b instanceof Uint8Array && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !(b.buffer instanceof SharedArrayBuffer);
+
+function keptBody(req: WorkerRequest): Uint8Array | null {
+  const [b] = bodiesOf(req);
+  return ownsBuffer(b) && b.byteLength > 0 ? b : null;
+}
+
+/**
+ * Frees a request's large bodies now: they came from the main thread by transfer, and this
+ * thread's isolate, which allocates little, would hold them (and the main thread's malloc arena
+ * their pages) until its next scavenge, tens of messages later on 100 KB mail (bench/README.md,
+ * nineteenth session).
+ */
+function releaseBodies(req: WorkerRequest): void {
+  for (const b of bodiesOf(req)) if (ownsBuffer(b) && b.byteLength >= RELEASE_BODY_MIN) freeNow(b.buffer as ArrayBuffer);
 }
 
 /** The error for requests of a batch SQLite rolled back: the cause's code, so the store classifies it alike. */
