@@ -28,9 +28,13 @@ function restrictDbFiles(dbPath: string): void {
  * both caches filled towards 16 MB of pages nobody reads again — the growth of the relay's peak
  * memory with the number of messages sent (bench/README.md "Memory, fifth session"). The working
  * set of the queue's own tables and indexes is far smaller; the OS page cache keeps the rest.
+ * 2 MB and 1 MB since the nineteenth session (4 and 2 before): peak anonymous memory −2.2 MB on
+ * iii-1k and ~−2 MB more on ii-500 (both caches full of body pages there), with the same number of
+ * read syscalls per message on i-3k (a page the cache dropped comes back from the OS page cache
+ * or the WAL with one pread, and few of them are read again).
  */
-export const WRITER_CACHE_KIB = 4096;
-export const READER_CACHE_KIB = 2048;
+export const WRITER_CACHE_KIB = 2048;
+export const READER_CACHE_KIB = 1024;
 
 export function openConnections(cfg: WorkerConfig): { writer: Db; reader: Db } {
   restrictDbFiles(cfg.dbPath);
