@@ -80,6 +80,16 @@ async function tablesToEmpty(c: pg.Client): Promise<{ tables: string[]; sequence
  * half of this file's time). Foreign keys are not checked while every referencing table is emptied
  * in the same transaction (session_replication_role = replica, as a restore does).
  */
+/** Puts message number `i` (a one-line body, from the MX listener) through `store`; its id. */
+async function putNumbered(store: PostgresQueueStore, i: number, recipients: string[]): Promise<string> {
+  const id = newQueueId();
+  const w = store.createBody(id);
+  await w.write(Buffer.from(`body ${i}\r\n`));
+  await w.finish();
+  await store.put({ id, mailFrom: 's@example.org', recipients, size: w.bytesWritten, receivedAt: i, origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay' });
+  return id;
+}
+
 async function truncate(): Promise<void> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
@@ -183,16 +193,8 @@ if (unreachable !== null) {
     await a.open();
     await b.open();
     try {
-      const origin = { listener: 'mx', clientIp: '127.0.0.1', user: null };
       const total = 300;
-      for (let i = 0; i < total / 3; i++) {
-        const id = newQueueId();
-        const w = a.createBody(id);
-        await w.write(Buffer.from(`body ${i}\r\n`));
-        await w.finish();
-        await a.put({ id, mailFrom: 's@example.org', recipients: [`x${i}@one.example`, `y${i}@one.example`, `z${i}@two.example`],
-          size: w.bytesWritten, receivedAt: i, origin, isBounce: false, route: 'relay' });
-      }
+      for (let i = 0; i < total / 3; i++) await putNumbered(a, i, [`x${i}@one.example`, `y${i}@one.example`, `z${i}@two.example`]);
       const leased = new Map<number, string>();
       const worker = async (store: PostgresQueueStore, owner: string) => {
         for (;;) {
@@ -228,15 +230,8 @@ if (unreachable !== null) {
     const c = new pg.Client({ connectionString: url });
     await c.connect();
     try {
-      const origin = { listener: 'mx', clientIp: '127.0.0.1', user: null };
       const total = 40;
-      for (let i = 0; i < total; i++) {
-        const id = newQueueId();
-        const w = a.createBody(id);
-        await w.write(Buffer.from(`body ${i}\r\n`));
-        await w.finish();
-        await a.put({ id, mailFrom: 's@example.org', recipients: [`x${i}@one.example`, `y${i}@two.example`], size: w.bytesWritten, receivedAt: i, origin, isBounce: false, route: 'relay' });
-      }
+      for (let i = 0; i < total; i++) await putNumbered(a, i, [`x${i}@one.example`, `y${i}@two.example`]);
       const jobs = await a.claimDue({ now: 1_000, limit: 2 * total, leaseMs: 60_000, owner: 'n' });
       assert.equal(jobs.length, 2 * total);
       const byMessage = new Map<string, typeof jobs>();
@@ -271,15 +266,8 @@ if (unreachable !== null) {
     const held = new pg.Client({ connectionString: url, types: pgTypesOver(pg.types) });
     await held.connect();
     try {
-      const origin = { listener: 'mx', clientIp: '127.0.0.1', user: null };
       const total = 40;
-      for (let i = 0; i < total; i++) {
-        const id = newQueueId();
-        const w = store.createBody(id);
-        await w.write(Buffer.from(`body ${i}\r\n`));
-        await w.finish();
-        await store.put({ id, mailFrom: 's@example.org', recipients: [`r${i}@d${i % 4}.example`], size: w.bytesWritten, receivedAt: i, origin, isBounce: false, route: 'relay' });
-      }
+      for (let i = 0; i < total; i++) await putNumbered(store, i, [`r${i}@d${i % 4}.example`]);
       const limit = 5;
       const ids = (jobs: { recipients: { id: number }[] }[]) => jobs.flatMap((j) => j.recipients.map((r) => Number(r.id)));
       const claimHeld = async (beforeLease: (() => Promise<void>) | null) => {
@@ -416,15 +404,7 @@ if (unreachable !== null) {
     await store.open();
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
-    const origin = { listener: 'mx', clientIp: '127.0.0.1', user: null };
-    const put = async (i: number) => {
-      const id = newQueueId();
-      const w = store.createBody(id);
-      await w.write(Buffer.from(`body ${i}\r\n`));
-      await w.finish();
-      await store.put({ id, mailFrom: 's@example.org', recipients: [`r${i}@one.example`], size: w.bytesWritten, receivedAt: i, origin, isBounce: false, route: 'relay' });
-      return id;
-    };
+    const put = (i: number) => putNumbered(store, i, [`r${i}@one.example`]);
     const body = async (id: string) => { const parts: Buffer[] = []; for await (const b of store.readBody(id)) parts.push(b as Buffer); return Buffer.concat(parts).toString(); };
     try {
       const first = await put(1);
