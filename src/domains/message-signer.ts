@@ -36,7 +36,8 @@ const activeKeys = (d: SendingDomain | null): SigningKey[] =>
   (d?.keys ?? []).filter((k) => k.state === 'active').map(({ selector, algorithm, privateKey }) => ({ selector, algorithm, privateKey }));
 
 export class MessageSigner {
-  readonly #domains = new Map<string, { at: number; value: Promise<SendingDomain | null> }>();
+  /** settled: the lookup's answer once it came (absent: still pending); a failed lookup is removed. */
+  readonly #domains = new Map<string, { at: number; value: Promise<SendingDomain | null>; settled?: SendingDomain | null }>();
   constructor(private readonly deps: MessageSignerDeps) {}
 
   /**
@@ -47,16 +48,39 @@ export class MessageSigner {
   async sign(message: Buffer | Readable, fromDomain: string | null, ctx: { id: string }): Promise<SignOutcome> {
     const own = fromDomain ? await this.#ownKeys(fromDomain) : null;
     const chosen = own ?? (await this.#fallback());
-    if (!own && this.deps.logger.isLevelEnabled('info')) {
-      this.deps.logger.info({ event: 'dkim.unconfigured_domain', id: ctx.id, domain: fromDomain, signedAs: chosen?.domain ?? null },
-        chosen ? 'From domain is not a sending domain: signed with the fallback domain (not aligned)' : 'From domain is not a sending domain: not signed');
-    }
+    if (!own) this.#logUnconfigured(ctx.id, fromDomain, chosen?.domain ?? null);
     if (!chosen) {
       if (!Buffer.isBuffer(message)) message.resume(); // nothing will read it: do not buffer the message
       return { headers: '', domain: null, aligned: false };
     }
     const headers = await signMessage(message, { domain: chosen.domain, keys: chosen.keys, signTime: new Date(this.deps.clock.now()) });
     return { headers, domain: chosen.domain, aligned: own !== null };
+  }
+
+  /**
+   * sign()'s answer, given now, when the domain lookups it would make are all in the cache (answered,
+   * fresh) and none has an active key: the message will not be signed, so the caller need not stream
+   * it to the signer at all (accept.ts then makes no tee). Logs what sign() would. null: not known
+   * without waiting (a lookup missing, pending or expired, or a key found): call sign().
+   */
+  unsignedNow(fromDomain: string | null, ctx: { id: string }): SignOutcome | null {
+    if (fromDomain) for (const name of domainAndParents(fromDomain)) if (!this.#knownKeyless(name)) return null;
+    const setting = this.deps.domains.signUnconfiguredWith;
+    if (setting !== false && !this.#knownKeyless((setting ?? this.deps.hostname).toLowerCase())) return null;
+    this.#logUnconfigured(ctx.id, fromDomain, null);
+    return { headers: '', domain: null, aligned: false };
+  }
+
+  /** The cached lookup of `name` has answered, is still fresh (as #domain would reuse it) and has no active key. */
+  #knownKeyless(name: string): boolean {
+    const hit = this.#domains.get(name);
+    return hit !== undefined && hit.settled !== undefined && this.deps.clock.now() - hit.at < DOMAIN_CACHE_MS && activeKeys(hit.settled).length === 0;
+  }
+
+  #logUnconfigured(id: string, fromDomain: string | null, signedAs: string | null): void {
+    if (!this.deps.logger.isLevelEnabled('info')) return;
+    this.deps.logger.info({ event: 'dkim.unconfigured_domain', id, domain: fromDomain, signedAs },
+      signedAs !== null ? 'From domain is not a sending domain: signed with the fallback domain (not aligned)' : 'From domain is not a sending domain: not signed');
   }
 
   /** The sending domain that will sign mail from `fromDomain` when it is aligned (it or a parent has active keys); null otherwise. */
@@ -87,8 +111,9 @@ export class MessageSigner {
     if (hit && now - hit.at < DOMAIN_CACHE_MS) return hit.value;
     if (this.#domains.size >= DOMAIN_CACHE_MAX) this.#domains.clear();
     const value = this.deps.store.getDomain(name);
-    this.#domains.set(name, { at: now, value });
-    value.catch(() => { if (this.#domains.get(name)?.value === value) this.#domains.delete(name); });
+    const entry: { at: number; value: Promise<SendingDomain | null>; settled?: SendingDomain | null } = { at: now, value };
+    this.#domains.set(name, entry);
+    value.then((d) => { entry.settled = d; }, () => { if (this.#domains.get(name) === entry) this.#domains.delete(name); });
     return value;
   }
 }

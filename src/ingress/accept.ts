@@ -94,6 +94,8 @@ export class IncomingMessage {
   #receivedAt: number;
   #tee: PassThrough | null = null;
   #signing: Promise<SignOutcome> | null = null;
+  /** The signer's answer known at #startSigning (no key applies): no tee, no #signing. */
+  #unsigned: SignOutcome | null = null;
   #stream: Stream = 'transactional';
   #track: TrackRequest | null = null;
   /** A tracked message, held until the end of DATA (the prologue first); null: streaming. */
@@ -253,7 +255,7 @@ export class IncomingMessage {
     const tx = this.origin.transaction;
     let signed: SignOutcome | null = null;
     try {
-      signed = await this.#finishSigning();
+      signed = this.#unsigned ?? await this.#finishSigning(); // known unsigned: no await
     } catch (err) {
       this.deps.logger.error({ event: 'dkim.sign_failed', id: this.id, err: (err as Error)?.message }, 'DKIM signing failed');
       await this.abort();
@@ -369,6 +371,9 @@ export class IncomingMessage {
   /** Relayed mail only: the signer reads everything written from here on (the whole message). */
   #startSigning(fromDomain: string | null) {
     if (!this.deps.signer || this.origin.listener === 'mx') return;
+    // no key can apply (the signer's cached lookups say so): its answer now, no tee to stream the message through
+    const unsigned = this.deps.signer.unsignedNow?.(fromDomain, { id: this.id });
+    if (unsigned) { this.#unsigned = unsigned; return; }
     this.#tee = new PassThrough();
     this.#signing = this.deps.signer.sign(this.#tee, fromDomain, { id: this.id });
     // Surfaced by #finishSigning. A signer that failed early (its key lookup found the store
@@ -378,6 +383,7 @@ export class IncomingMessage {
 
   /** The signature to store in front of the message (headers '' when unsigned); null: not signing. */
   async #finishSigning(): Promise<SignOutcome | null> {
+    if (this.#unsigned) return this.#unsigned;
     if (!this.#signing) return null;
     this.#tee!.end();
     return this.#signing;
