@@ -102,4 +102,40 @@ describe('MessageSigner', () => {
     failing = false;
     assert.equal((await s.sign(MESSAGE, 'later.example', { id: 'C5' })).domain, 'later.example', 'the failure was not cached');
   });
+
+  it('unsignedNow: sign()\'s unsigned answer and log line once every lookup it would make is cached, answered, fresh and keyless; else null', async () => {
+    let now = NOW;
+    const s = (fallback: string | false | null) => new MessageSigner({ store, hostname: 'relay.example.net', domains: { signUnconfiguredWith: fallback }, clock: { now: () => now }, logger });
+    const plain = s('nokeys.example');
+    assert.equal(plain.unsignedNow('a.other.example', { id: 'U1' }), null, 'nothing looked up yet');
+    const viaSign = await plain.sign(MESSAGE, 'a.other.example', { id: 'U1' });
+    const before = logs.length;
+    const known = plain.unsignedNow('a.other.example', { id: 'U2' });
+    assert.deepEqual(known, viaSign);
+    assert.deepEqual(known, { headers: '', domain: null, aligned: false });
+    assert.equal(logs.length, before + 1);
+    assert.deepEqual(logs.at(-1), { ...logs.at(-1), event: 'dkim.unconfigured_domain', id: 'U2', domain: 'a.other.example', signedAs: null });
+    assert.equal(plain.unsignedNow('b.other.example', { id: 'U3' }), null, 'a parent cached, the name itself not');
+    assert.equal(plain.unsignedNow(null, { id: 'U4' })?.domain, null, 'no From domain: the fallback alone decides');
+    now += 5000;
+    assert.equal(plain.unsignedNow('a.other.example', { id: 'U5' }), null, 'expired: sign() looks again');
+    // a key anywhere sign() would look: never known unsigned
+    const keyed = s(null);
+    await keyed.sign(MESSAGE, 'a.other.example', { id: 'U6' });
+    assert.equal(keyed.unsignedNow('a.other.example', { id: 'U7' }), null, 'the fallback (hostname) has a key');
+    const own = s(false);
+    await own.sign(MESSAGE, 'news.example.com', { id: 'U8' });
+    assert.equal(own.unsignedNow('news.example.com', { id: 'U9' }), null, 'a parent has keys');
+    await own.sign(MESSAGE, 'other.example', { id: 'U10' });
+    assert.deepEqual(own.unsignedNow('other.example', { id: 'U11' }), { headers: '', domain: null, aligned: false }, 'signUnconfiguredWith false: no fallback lookup');
+    // a pending lookup is not an answer
+    let release!: () => void;
+    const slow = new MessageSigner({ store: { getDomain: (name: string) => new Promise((r) => { release = () => r(domains.get(name) ?? null); }) }, hostname: 'relay.example.net',
+      domains: { signUnconfiguredWith: false }, clock: { now: () => now }, logger });
+    const pending = slow.sign(MESSAGE, 'other.example', { id: 'U12' });
+    assert.equal(slow.unsignedNow('other.example', { id: 'U13' }), null);
+    release();
+    await pending;
+    assert.ok(slow.unsignedNow('other.example', { id: 'U14' }));
+  });
 });
