@@ -83,3 +83,46 @@ test('property: any split gives the same verdict and the same stored bytes as th
     if (/\r(?!\n)|(?<!\r)\n/.test(wire)) assert.ok(whole.problem !== null);
   }));
 });
+
+test('the plain scan reads every split as the line loop alone does: same writes, problem and size (fast-check)', () => {
+  // lines of plain text, NUL, bare CR or LF (also at a piece's edge), long runs, CRLF
+  const token = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom('abc', 'X'.repeat(70), 'Subject: x', 'x', '.') },
+    { weight: 8, arbitrary: fc.constant('\r\n') },
+    { weight: 1, arbitrary: fc.constantFrom('\r', '\n', '\0', 'Y'.repeat(300), '\r\r\n', '\n\r', 'Z'.repeat(999), 'W'.repeat(998)) },
+  );
+  const messy = fc.array(token, { minLength: 1, maxLength: 120 }).map((t) => t.join(''));
+  // mostly plain lines (the scan's case), now and then a NUL, a bare CR or LF, a line ending in CR
+  const line = fc.oneof({ weight: 30, arbitrary: fc.nat({ max: 130 }).map((n) => 'L'.repeat(n)) },
+    { weight: 1, arbitrary: fc.constantFrom('a\0b', 'a\rb', 'a\nb', 'x\r', 'M'.repeat(1100)) });
+  const plain = fc.array(line, { minLength: 1, maxLength: 80 }).map((l) => l.join('\r\n'));
+  const wire = fc.tuple(fc.oneof(messy, plain, plain), fc.constantFrom('', '\r\n', '\r', '\n'))
+    .map(([body, tail]) => body + tail);
+  const cuts = fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 6 });
+  const limits = fc.record({ maxMessageSize: fc.constantFrom(100, 2000, 1e6), maxLineLength: fc.constantFrom(20, 80, 100, 1000) });
+  let scanned = 0;
+  const read = (w: string, sizes: number[], l: { maxMessageSize: number; maxLineLength: number }, scan: boolean) => {
+    ChunkReader.plainScan = scan;
+    try {
+      const bytes = Buffer.from(w, 'latin1');
+      const reader = new ChunkReader(l);
+      const out: string[] = [];
+      for (let at = 0, k = 0; at < bytes.length; k++) {
+        const n = sizes[k % sizes.length]!;
+        const piece = bytes.subarray(at, at + n);
+        const parts = reader.push(piece);
+        if (scan && parts.length === 1 && parts[0] === piece) scanned++;
+        out.push(Buffer.concat(parts).toString('latin1'));
+        at += n;
+      }
+      out.push(Buffer.concat(reader.end()).toString('latin1'));
+      return { out, size: reader.size, problem: reader.problem };
+    } finally {
+      ChunkReader.plainScan = true;
+    }
+  };
+  fc.assert(fc.property(wire, cuts, limits, (w, sizes, l) => {
+    assert.deepStrictEqual(read(w, sizes, l, true), read(w, sizes, l, false));
+  }), { numRuns: 3000 });
+  assert.ok(scanned > 100, `the scan was taken (${scanned} pieces)`);
+});

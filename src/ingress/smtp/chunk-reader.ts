@@ -22,6 +22,11 @@ export type ChunkProblem = ContentProblem | 'bare-cr' | 'bare-lf';
 const CR = 0x0d;
 const LF = 0x0a;
 const CRLF = Buffer.from('\r\n');
+/** Pieces of this size take the plain scan (#plain), as data-reader.ts's: smaller ones are a few lines, larger ones stay on the loop (no large string). */
+const PLAIN_MIN = 256;
+const PLAIN_MAX = 16 * 1024;
+/** A CR not followed by LF (also one ending the piece), or an LF not preceded by CR (also one starting it). */
+const BARE_CR_LF = /\r(?!\n)|\n(?<!\r\n)/;
 
 export class ChunkReader {
   /** Octets received in the chunks so far, counted even once over the limit. */
@@ -41,6 +46,7 @@ export class ChunkReader {
     this.size += bytes.length;
     if (this.#problem || bytes.length === 0) return [];
     if (this.size > this.limits.maxMessageSize) return this.#fail('too-big');
+    if (!this.#heldCr && ChunkReader.plainScan && bytes.length >= PLAIN_MIN && bytes.length <= PLAIN_MAX && this.#plain(bytes)) return [bytes];
     const out: Buffer[] = [];
     let from = 0;
     if (this.#heldCr) {
@@ -69,6 +75,41 @@ export class ChunkReader {
     if (this.#problem) return [];
     if (end > from) out.push(bytes.subarray(from, end));
     return out;
+  }
+
+  /** Off only in the test that compares the two ways of reading. */
+  static plainScan = true;
+
+  /**
+   * The loop below looks at every line with two searches, a view and a NUL search (~6 K instructions a
+   * line without the optimising compiler, as data-reader.ts's loop was). Most pieces are plain: no NUL,
+   * only CRLF line ends (none split at the piece's end), no line over the limit. This finds that with a
+   * few searches of one latin1 copy of the piece and, when so, leaves #lineBytes as the loop would
+   * (true: the whole piece is stored as it is). Anything else (false) is left to the loop, so the
+   * answer is the loop's. (No held CR here: the caller asks only without one.)
+   */
+  #plain(bytes: Buffer): boolean {
+    const len = bytes.length;
+    if (bytes.includes(0)) return false;
+    const s = bytes.toString('latin1', 0, len);
+    if (s.search(BARE_CR_LF) >= 0) return false; // also a CR ending the piece, an LF starting it
+    const max = this.limits.maxLineLength;
+    const firstLf = s.indexOf('\n');
+    if (firstLf < 0) { // the piece continues one line (no CR either: it would be bare)
+      if (this.#lineBytes + len > max) return false;
+      this.#lineBytes += len;
+      return true;
+    }
+    if (this.#lineBytes + firstLf + 1 > max) return false; // the line the previous piece began, with its CRLF
+    // A line of more than max octets holds `max` octets without LF, so it holds a multiple of max: the
+    // line around each multiple is measured (two searches each), not every line (as data-reader.ts).
+    for (let q = Math.ceil((firstLf + 1) / max) * max; q < len; q += max) {
+      if (s.charCodeAt(q) === LF) continue;
+      const next = s.indexOf('\n', q);
+      if ((next < 0 ? len : next) - s.lastIndexOf('\n', q) - 1 >= max) return false;
+    }
+    this.#lineBytes = len - s.lastIndexOf('\n') - 1;
+    return true;
   }
 
   /** After the LAST chunk: the closing bytes to store (a CRLF the last line lacked), none once refused. */
