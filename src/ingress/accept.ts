@@ -44,7 +44,6 @@ export { receivedHeader, rfc5322Date };
 export const MAX_HEADER_BYTES = 1024 * 1024;
 
 const CRLF2 = Buffer.from('\r\n\r\n');
-const noop = () => {};
 const EMPTY = Buffer.alloc(0);
 const queueFailed = reply(451, '4.3.0', 'Temporary local problem, try again later');
 const headerTooBig = reply(554, '5.6.0', 'Header block too large');
@@ -118,13 +117,8 @@ export class IncomingMessage {
     }
   }
 
-  /**
-   * Body bytes (already unstuffed) in order. Never rejects: a failure is kept for finish(). Returns a
-   * promise only when there is something to wait for (a file or PostgreSQL write, a tee's drain, the
-   * unsubscribe fields' lookups): the usual inline body is taken at once, undefined, no promise or
-   * microtask per chunk. The caller waits for a returned promise before the next write.
-   */
-  write(chunk: Buffer): Promise<void> | undefined {
+  /** Body bytes (already unstuffed) in order. Never throws: a failure is kept for finish(). */
+  async write(chunk: Buffer): Promise<void> {
     if (this.#failure || chunk.length === 0) return;
     if (this.#inBody) return this.#write(chunk);
     const split = this.#findHeaderEnd(chunk);
@@ -135,7 +129,7 @@ export class IncomingMessage {
       return;
     }
     if (split > MAX_HEADER_BYTES) return this.#fail(headerTooBig);
-    return this.#completeHeader(this.#header.length === 1 ? chunk : Buffer.concat(this.#header), split); // one chunk: no copy
+    await this.#completeHeader(this.#header.length === 1 ? chunk : Buffer.concat(this.#header), split); // one chunk: no copy
   }
 
   /**
@@ -143,7 +137,7 @@ export class IncomingMessage {
    * depends on it runs here, whether the block was ended by an empty line or by the end of the
    * data (a message that is all header), so neither shape can skip one.
    */
-  #completeHeader(block: Buffer, split: number): Promise<void> | undefined {
+  async #completeHeader(block: Buffer, split: number): Promise<void> {
     this.#inBody = true;
     this.#header = [];
     let header = block.subarray(0, split);
@@ -158,24 +152,15 @@ export class IncomingMessage {
     const fromDomain = authorDomain(from);
     if (this.origin.transaction.submission) header = this.#takeClientFields(header);
     if (this.#isSplit(header)) { this.#split = new HeldForSplit(header, block.subarray(split), fromDomain); return; }
-    // the unsubscribe fields' lookups only when it gets them (broadcast, or asked): else no promise
-    if (this.origin.transaction.submission && unsubscribeWanted(this.deps.unsubscribe, { stream: this.#stream, header })) {
-      return this.#submissionFields(header, fromDomain).then((h) => this.#beginBody(h, block.subarray(split), fromDomain));
-    }
-    return this.#beginBody(header, block.subarray(split), fromDomain);
-  }
-
-  /** The header block is final: the prologue and the body's first bytes are written (or held), and signing starts. */
-  #beginBody(header: Buffer, body: Buffer, fromDomain: string | null): Promise<void> | undefined {
+    if (this.origin.transaction.submission) header = await this.#submissionFields(header, fromDomain);
     if (this.#failure) return;
     const prologue = this.#prologue(header);
-    // the body is written after the prologue rather than copied behind it
+    const body = block.subarray(split); // written after the prologue rather than copied behind it
     const plan = this.#trackingPlan();
     if (plan) { this.#held = { chunks: [prologue, body], plan, fromDomain }; return; }
     this.#startSigning(fromDomain);
-    const first = this.#write(prologue);
-    if (!body.length) return first;
-    return first ? first.then(() => this.#write(body)) : this.#write(body);
+    await this.#write(prologue);
+    if (body.length) await this.#write(body);
   }
 
   #trackingPlan(id = this.id, recipients = this.origin.transaction.recipients): TrackingPlan | null {
@@ -372,27 +357,15 @@ export class IncomingMessage {
     }
   }
 
-  /** Stores `bytes` (and tees them to the signer); a promise only when there is something to wait for. */
-  #write(bytes: Buffer): Promise<void> | undefined {
+  async #write(bytes: Buffer): Promise<void> {
     if (this.#failure || !this.#writer) return;
     if (this.#held) { this.#held.chunks.push(bytes); return; }
     if (this.#split) { this.#split.push(bytes); return; }
-    if (!this.#writer.writeNow?.(bytes)) return this.#writeWaiting(bytes);
-    return this.#toTee(bytes);
-  }
-
-  /** The writer's write() to wait for (a file, PostgreSQL, or a writer without writeNow). */
-  async #writeWaiting(bytes: Buffer): Promise<void> {
-    try { await this.#writer!.write(bytes); } catch (err) {
+    try { await this.#writer.write(bytes); } catch (err) {
       this.#fail(queueFailed, err);
       return;
     }
-    await this.#toTee(bytes);
-  }
-
-  #toTee(bytes: Buffer): Promise<void> | undefined {
-    if (this.#tee && !this.#tee.write(bytes)) return once(this.#tee, 'drain').then(noop);
-    return undefined;
+    if (this.#tee && !this.#tee.write(bytes)) await once(this.#tee, 'drain');
   }
 
   /** Relayed mail only: the signer reads everything written from here on (the whole message). */
@@ -416,7 +389,7 @@ export class IncomingMessage {
     return this.#signing;
   }
 
-  #fail(r: Reply, err?: unknown): undefined {
+  #fail(r: Reply, err?: unknown) {
     this.#failure = r;
     this.#header = [];
     this.#held = null;
@@ -424,7 +397,6 @@ export class IncomingMessage {
     if (err !== undefined) {
       this.deps.logger.error({ event: 'smtp.queue_failed', id: this.id, err: (err as Error)?.message ?? String(err) }, 'could not queue a message');
     }
-    return undefined;
   }
 
   /**

@@ -74,11 +74,6 @@ export interface NewMessage {
 export interface BodyWriter {
   /** The writer may keep a reference to `chunk` until finish() or abort(): do not change its bytes. */
   write(chunk: Buffer): Promise<void>;
-  /**
-   * Optional: takes `chunk` at once when there is nothing to wait for (an inline body in memory) and
-   * says so (true); false: nothing was done, call write(). Same keeping rule as write().
-   */
-  writeNow?(chunk: Buffer): boolean;
   finish(): Promise<void>;
   abort(): Promise<void>;
   readonly bytesWritten: number;

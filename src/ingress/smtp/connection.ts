@@ -373,7 +373,7 @@ export class Connection {
           this.deps.logger.warn({ event: 'smtp.bad_data', listener: this.deps.session.listener, ip: this.#ip, reason: r.reason }, 'bare CR/LF in DATA');
           return { reply: dataReplies.invalid };
         }
-        for (const part of r.data) { const w = incoming.write(part); if (w) await w; } // the usual inline body: no promise
+        for (const part of r.data) await incoming.write(part);
         if (r.kind === 'end') {
           this.#buf = r.rest;
           if (r.problem) incoming.reject(contentReply(r.problem, this.deps.limits));
@@ -409,10 +409,10 @@ export class Connection {
       if (!piece) return null;
       if (piece.length > left) { this.#buf = piece.subarray(left); piece = piece.subarray(0, left); }
       left -= piece.length;
-      if (target) for (const part of target.reader.push(piece)) { const w = target.incoming.write(part); if (w) await w; }
+      if (target) for (const part of target.reader.push(piece)) await target.incoming.write(part);
     }
     if (!target) return 'ok';
-    if (action.last) for (const part of target.reader.end()) { const w = target.incoming.write(part); if (w) await w; }
+    if (action.last) for (const part of target.reader.end()) await target.incoming.write(part);
     const problem = target.reader.problem;
     if (problem) {
       await this.#dropChunked();

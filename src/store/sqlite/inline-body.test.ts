@@ -93,31 +93,6 @@ test('inline body: one byte over INLINE_MAX_BYTES spills everything to a spool f
   assert.deepEqual(await fs.readFile(path.join(dir, id)), Buffer.concat([a, Buffer.from('bcd')]));
 }));
 
-test('inline body: writeNow takes a chunk at once while the body stays inline; past the limit, spilled or finished it does nothing (false) and write() goes on', () => withDir(async (dir) => {
-  const registry = new InlineBodies(fakeClock(), MAX_AGE);
-  const id = newQueueId();
-  const w = new InlineBodyWriter(dir, id, registry);
-  const a = Buffer.alloc(INLINE_MAX_BYTES - 1, 'a');
-  assert.equal(w.writeNow(Buffer.from('x')), true);
-  assert.equal(w.writeNow(a), true);
-  assert.equal(w.bytesWritten, INLINE_MAX_BYTES);
-  assert.equal(w.writeNow(Buffer.from('b')), false, 'one byte over: not taken');
-  assert.equal(w.bytesWritten, INLINE_MAX_BYTES);
-  await w.write(Buffer.from('b')); // spills
-  assert.equal(w.writeNow(Buffer.from('c')), false, 'spilled: the file writer waits');
-  await w.write(Buffer.from('c'));
-  await w.finish();
-  assert.equal(w.writeNow(Buffer.from('d')), false, 'finished');
-  await assert.rejects(w.write(Buffer.from('d')), QueueWriteError);
-  assert.deepEqual(await fs.readFile(path.join(dir, id)), Buffer.concat([Buffer.from('x'), a, Buffer.from('bc')]));
-  const smallId = newQueueId();
-  const small = new InlineBodyWriter(dir, smallId, registry);
-  assert.equal(small.writeNow(Buffer.from('hello ')), true);
-  await small.write(Buffer.from('world'));
-  await small.finish();
-  assert.equal(Buffer.from(registry.take(smallId)!).toString(), 'hello world', 'writeNow and write share one body, in order');
-}));
-
 test('inline body: abort forgets a finished body; an unsafe id is refused up front', () => withDir(async (dir) => {
   const registry = new InlineBodies(fakeClock(), MAX_AGE);
   const id = newQueueId();

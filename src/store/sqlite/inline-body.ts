@@ -130,15 +130,9 @@ export class InlineBodyWriter implements BodyWriter {
   get bytesWritten(): number { return this.#file ? this.#file.bytesWritten : this.#len; }
 
   write(chunk: Buffer): Promise<void> {
-    if (this.writeNow(chunk)) return Promise.resolve();
     if (this.#done) return Promise.reject(new QueueWriteError('body writer already closed'));
     if (this.#file) return this.#file.write(chunk);
-    return this.#spill(chunk);
-  }
-
-  /** Kept in memory at once (true); false when it must go through write(): closed, spilled or spilling to a file. */
-  writeNow(chunk: Buffer): boolean {
-    if (this.#done || this.#file || this.#len + chunk.length > INLINE_MAX_BYTES) return false;
+    if (this.#len + chunk.length > INLINE_MAX_BYTES) return this.#spill(chunk);
     if (chunk.length >= KEEP_AT_LEAST) {
       this.#endRun();
       this.#chunks.push(chunk);
@@ -152,7 +146,7 @@ export class InlineBodyWriter implements BodyWriter {
       this.#runLen += chunk.length;
     }
     this.#len += chunk.length;
-    return true;
+    return Promise.resolve();
   }
 
   /** Inline: registers the bytes for the commit, no I/O. Spilled: fsyncs and closes the file. */
