@@ -178,38 +178,6 @@ test('tracking: "none" (one or several recipients), or a refused message: nothin
   assert.deepEqual([mem.put, mem.aborted], [[], [incoming.id]]);
 });
 
-test('a writer that takes chunks at once (writeNow) stores the same bytes as one waited for, and write() returns no promise for it', async () => {
-  const syncStore = () => {
-    const mem = memoryStore();
-    const create = mem.store.createBody.bind(mem.store);
-    let nowCalls = 0;
-    (mem.store as { createBody: (id: string) => BodyWriter }).createBody = (id: string) => {
-      const w = create(id);
-      return Object.assign(w, { writeNow(chunk: Buffer) { nowCalls++; void w.write(chunk); return true; } }); // memoryStore's write stores synchronously
-    };
-    return { mem, calls: () => nowCalls };
-  };
-  const wires = [
-    ['Subject: hi\r\nFrom: a@example.com\r\n\r\nbody line\r\n', 'more body\r\n'],
-    ['Subject: hi\r\n', 'From: a@example.com\r\n\r', '\nbody\r\n'],
-    ['Subject: headers only\r\n'],
-  ];
-  for (const chunks of wires) {
-    const s = syncStore();
-    const a = await accept(chunks, { user: null }, 'submission', s.mem);
-    const b = await accept(chunks, { user: null });
-    assert.deepEqual(a.outcome, { queuedAs: a.id });
-    assert.equal(a.body(a.id).replace(a.id, 'ID').replace(/<[^>]+@relay\.test>/, '<X>'), b.body(b.id).replace(b.id, 'ID').replace(/<[^>]+@relay\.test>/, '<X>'));
-    assert.ok(s.calls() > 0);
-  }
-  const s = syncStore();
-  const acceptor = new Acceptor({ store: s.mem.store, hostname: 'relay.test', clock: { now: () => NOW }, logger });
-  const incoming = acceptor.begin({ listener: 'submission', clientIp: '192.0.2.7', transaction: tx() });
-  assert.equal(incoming.write(Buffer.from('Subject: x\r\n\r\nbody\r\n')), undefined, 'header and body taken at once');
-  assert.equal(incoming.write(Buffer.from('more\r\n')), undefined);
-  assert.deepEqual(await incoming.finish(), { queuedAs: incoming.id });
-});
-
 test('signing: a signer that knows now that no key applies (unsignedNow) gets no tee and is not asked to sign; otherwise it signs the stream', async () => {
   const calls: string[] = [];
   const signer = (known: boolean) => ({
