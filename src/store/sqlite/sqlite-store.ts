@@ -76,7 +76,14 @@ const KEPT_AGE_MS = 60_000;
 export const MIN_FREE_BYTES = 1024 * 1024;
 
 export class SqliteQueueStore implements QueueStore {
-  readonly suppressionLookupInPut = false;
+  /**
+   * The API's suppression lookup rides in the put's savepoint (putCheckingSuppressions) when
+   * nothing is charged: one worker round a request instead of two (the lookup as its own read
+   * waited behind the group commit and WAL fsync in progress, as long as the put's round: api18).
+   * Its main-thread cost at 50 clients came from running each request whole, not from the fold:
+   * HttpSubmission splits the request at a loop turn instead (bench/README.md, twentieth session, api20).
+   */
+  readonly suppressionLookupInPut = true;
   readonly #spoolDir: string;
   readonly #dbPath: string;
   readonly #logger: Logger;
