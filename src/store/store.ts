@@ -312,10 +312,10 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
    */
   putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>>;
   /**
-   * Whether the HTTP API should use putCheckingSuppressions when it has nothing to charge: true on
-   * both stores (a network round trip saved on PostgreSQL, a worker round on SQLite). SQLite's was
-   * false until the API split the folded request at a loop turn: run whole, the request cost the
-   * main thread more CPU than the round saved (bench/README.md, sixth, eighteenth and twentieth sessions).
+   * Whether the HTTP API should use putCheckingSuppressions when it has nothing to charge: true where
+   * it saves a network round trip (PostgreSQL); false on SQLite, where folding the lookup into the put
+   * measured no gain at 50 clients (bench/README.md: sixth session 0.88–0.89x msg/s; eighteenth, api18,
+   * main thread 1.1–1.4x CPU; twentieth, api20, with the loop-turn split: level, msg/s 0.97).
    */
   readonly suppressionLookupInPut: boolean;
 

@@ -77,13 +77,13 @@ export const MIN_FREE_BYTES = 1024 * 1024;
 
 export class SqliteQueueStore implements QueueStore {
   /**
-   * The API's suppression lookup rides in the put's savepoint (putCheckingSuppressions) when
-   * nothing is charged: one worker round a request instead of two (the lookup as its own read
-   * waited behind the group commit and WAL fsync in progress, as long as the put's round: api18).
-   * Its main-thread cost at 50 clients came from running each request whole, not from the fold:
-   * HttpSubmission splits the request at a loop turn instead (bench/README.md, twentieth session, api20).
+   * false: the API's suppression lookup stays its own worker round. Folded into the put
+   * (putCheckingSuppressions) the request ran whole and cost the main thread 1.1-1.45x CPU at
+   * 50 clients; with the fold's second half after a loop turn (HttpSubmission) that came back to
+   * level (0.96) but msg/s 0.97 and p99 1.02 over 8 loaded pairs: not kept (bench/README.md,
+   * twentieth session, api20; the eighteenth's api18 for the fold alone).
    */
-  readonly suppressionLookupInPut = true;
+  readonly suppressionLookupInPut = false;
   readonly #spoolDir: string;
   readonly #dbPath: string;
   readonly #logger: Logger;
