@@ -5,7 +5,9 @@
 // (a split's estimate too) → charge the quota for the others → open/click tracking
 // (tracking-plan.ts) → add the Received field → DKIM-sign (MessageSigner, once, before storing) →
 // createBody/put (one commit: nothing is half-queued) → wake the scheduler. Every refusal is an
-// ApiError; a store failure is 503 with Retry-After, never a 2xx.
+// ApiError; a store failure is 503 with Retry-After, never a 2xx. The steps from the charge on run
+// in a later turn of the event loop than the compose (after the lookup's answer, or, when the put
+// makes the lookup itself, after setImmediate): a request is never run whole (api20, bench/README.md).
 // A message with per-recipient content (tracking, one-click unsubscribe) and several recipients
 // is split (recipient-split.ts): the compose → tracking → Received → List-Unsubscribe → sign steps
 // run once per recipient, each copy with its own queue id (and Message-ID), and putMany commits
