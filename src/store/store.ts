@@ -312,9 +312,10 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
    */
   putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>>;
   /**
-   * Whether the HTTP API should use putCheckingSuppressions: true where it saves a network round
-   * trip (PostgreSQL); false on SQLite, where the API measured no gain at 50 clients (bench/README,
-   * 2026-12-04 sixth API session: 0.88–0.89x msg/s) though the store-level calls are cheaper.
+   * Whether the HTTP API should use putCheckingSuppressions when it has nothing to charge: true where
+   * it saves a network round trip (PostgreSQL); false on SQLite, where folding the lookup into the put
+   * measured no gain at 50 clients (bench/README.md: sixth session 0.88–0.89x msg/s; eighteenth, api18,
+   * main thread 1.1–1.4x CPU; twentieth, api20, with the loop-turn split: level, msg/s 0.97).
    */
   readonly suppressionLookupInPut: boolean;
 

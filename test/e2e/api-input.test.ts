@@ -207,7 +207,7 @@ async function inputSuite(t: TestContext, pgUrl: string | null) {
     await store.addSuppressions([{ account: 'acme', address: 'gone@dest.test', scope: 'all', reason: 'hard-bounce', source: 'cli', messageId: null, detail: null, createdAt: 1 }]);
     const before = total(await store.counts());
     // Nothing is charged (no limits): where the store gains by it (PostgreSQL) the lookup rides in the
-    // put, one store request a send; on SQLite it stays its own read (bench/README.md, api18).
+    // put, one store request a send; on SQLite it stays its own read (bench/README.md, api18, api20).
     assert.equal(store.suppressionLookupInPut, pgUrl !== null);
     const calls = { findSuppressions: 0, putCheckingSuppressions: 0, put: 0 };
     const s = store as unknown as Record<keyof typeof calls, (...a: unknown[]) => Promise<unknown>>;

@@ -163,7 +163,7 @@ test('nothing to charge: a failed put is 503, its body removed, nothing reported
   assert.deepEqual([mem.aborted.length, queued], [1, []]);
 });
 
-test('a store that does not gain by it (SQLite: suppressionLookupInPut false): the lookup stays its own call', async () => {
+test('a store that does not gain by it (suppressionLookupInPut false): the lookup stays its own call', async () => {
   const mem = fakeStore({ suppressed: ['carol@dest.test'], lookupInPut: false });
   const { http, charges } = submission(mem, 1_000_000, false);
   const r = await http.submit(request({ stream: 'transactional', track: undefined }), ctx);

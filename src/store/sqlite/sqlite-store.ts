@@ -76,6 +76,13 @@ const KEPT_AGE_MS = 60_000;
 export const MIN_FREE_BYTES = 1024 * 1024;
 
 export class SqliteQueueStore implements QueueStore {
+  /**
+   * false: the API's suppression lookup stays its own worker round. Folded into the put
+   * (putCheckingSuppressions) the request ran whole and cost the main thread 1.1-1.45x CPU at
+   * 50 clients; with the fold's second half after a loop turn (HttpSubmission) that came back to
+   * level (0.96) but msg/s 0.97 and p99 1.02 over 8 loaded pairs: not kept (bench/README.md,
+   * twentieth session, api20; the eighteenth's api18 for the fold alone).
+   */
   readonly suppressionLookupInPut = false;
   readonly #spoolDir: string;
   readonly #dbPath: string;
