@@ -7,7 +7,7 @@
 // server loads pg_stat_statements, top-level statements and plans a message (its rows of that database).
 //   node bench/cluster-store-cost.mjs ROOT_A ROOT_B [messages=2000] [rounds=6]   (ROOT: a checkout with a built dist/)
 // Env: PL_BENCH_PG_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres), PL_BENCH_DB_PREFIX
-// (default cluster_store_). Prints one JSON line per phase and build, then medians and paired ratios B/A.
+// (default cluster_store_), PL_BENCH_RESULTS_AT_ONCE (recordResults calls at once, default 4). Prints one JSON line per phase and build, then medians and paired ratios B/A.
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -19,6 +19,8 @@ const ROUNDS = Number(process.argv[5] ?? 6);
 const ADMIN = process.env.PL_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const PREFIX = process.env.PL_BENCH_DB_PREFIX ?? 'cluster_store_';
 const WRITERS = 20;
+/** recordResults calls at once in the delivery phase (PL_BENCH_RESULTS_AT_ONCE, default 4, as bench/store-work.ts). */
+const AT_ONCE = Number(process.env.PL_BENCH_RESULTS_AT_ONCE ?? 4);
 const BODY = Buffer.alloc(4096, 'x');
 
 const load = async (root) => ({
@@ -74,8 +76,8 @@ async function round(name) {
       for (;;) {
         const jobs = await store.claimDue({ now: Date.now() + 1000, limit: 50, leaseMs: 60_000, owner: 'bench' });
         if (jobs.length === 0) break;
-        for (let i = 0; i < jobs.length; i += 4) {
-          await Promise.all(jobs.slice(i, i + 4).map((j) => store.recordResults(j.messageId,
+        for (let i = 0; i < jobs.length; i += AT_ONCE) {
+          await Promise.all(jobs.slice(i, i + AT_ONCE).map((j) => store.recordResults(j.messageId,
             j.recipients.map((r) => ({ rcptId: r.id, status: 'delivered', response: '250 ok', host: 'mx.example' })), [], { owner: 'bench' })));
         }
       }

@@ -257,6 +257,42 @@ if (unreachable !== null) {
     }
   });
 
+  test('postgres: delivery results that come together commit as one transaction (group commit); a batch with a failing result records the others, and only that one fails', async () => {
+    const store = newStore();
+    await store.open();
+    await truncate();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const total = 16;
+      for (let i = 0; i < total; i++) await putNumbered(store, i, [`r${i}@one.example`]);
+      const jobs = await store.claimDue({ now: 1_000, limit: total, leaseMs: 60_000, owner: 'n' });
+      assert.equal(jobs.length, total);
+      const ok = (j: (typeof jobs)[number]) => j.recipients.map((r) => ({ rcptId: r.id, status: 'delivered' as const, response: '250 ok' }));
+      // 1. Ten at once: two go alone (RESULT_LANES), the eight that waited share one transaction.
+      await Promise.all(jobs.slice(0, 10).map((j) => store.recordResults(j.messageId, ok(j), [], { owner: 'n' })));
+      const xids = async (ids: string[]) => Number((await c.query<{ n: string }>(
+        'SELECT count(DISTINCT xmin::text) AS n FROM attempt WHERE message_id = ANY($1)', [ids])).rows[0]!.n);
+      assert.ok(await xids(jobs.slice(0, 10).map((j) => j.messageId)) < 10, 'some results shared a transaction');
+      // 2. Six at once, one of them failing in the database (a recipient id that is no number): it
+      // fails, alone; the batch it was in rolled back and the others were recorded each on its own.
+      const rest = jobs.slice(10);
+      const bad = rest[4]!;
+      const settled = await Promise.allSettled(rest.map((j) => store.recordResults(j.messageId,
+        j === bad ? [{ rcptId: 'x' as unknown as number, status: 'delivered' as const, response: '250 ok' }] : ok(j), [], { owner: 'n' })));
+      assert.deepEqual(settled.map((s) => s.status), rest.map((j) => (j === bad ? 'rejected' : 'fulfilled')));
+      const q = async (sql: string, v: unknown[] = []) => Number((await c.query<{ n: string }>(sql, v)).rows[0]!.n);
+      assert.equal(await q(`SELECT count(*) AS n FROM recipient WHERE state = 'delivered'`), total - 1);
+      assert.equal(await q(`SELECT count(*) AS n FROM recipient WHERE state = 'delivering' AND message_id = $1`, [bad.messageId]), 1);
+      assert.equal(await q('SELECT count(*) AS n FROM queued_message WHERE completed_at IS NULL'), 1, 'every other message completed');
+      assert.equal(await q('SELECT count(*) AS n FROM attempt'), total - 1, 'one attempt each, none twice');
+      assert.equal(await q(`SELECT count(*) AS n FROM event WHERE type = 'delivered'`), total - 1);
+    } finally {
+      await c.end();
+      await store.close();
+    }
+  });
+
   test('postgres: a claim locks only what it leases: a second claimer gets work while the first one\'s transaction is open, before its lease and after it', async () => {
     await truncate();
     const store = newStore();

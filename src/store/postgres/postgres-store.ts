@@ -107,6 +107,23 @@ const PUT_BATCH_MAX = 64;
 /** A batch takes puts up to this many body bytes (at least one put): pg copies each body into its Bind while the socket is corked. */
 const PUT_BATCH_MAX_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Delivery results (recordResults) in flight at once; the results that come while that many are in
+ * flight wait, and the next to go takes them (up to RESULT_BATCH_MAX, one per message) as one
+ * transaction, their statements pipelined on one connection (writes.recordResultsBatch): group
+ * commit, as for puts. A result that comes while fewer are in flight goes at once, alone (today's
+ * transaction on the main pool): no wait at low load. A batch that fails (a job's statement, a
+ * deadlock with another node, a stale plan) rolled back whole, and each of its results then runs
+ * alone, as without batching; one whose COMMIT's answer was lost fails each as a lost answer fails
+ * one (the delivery retries it: recordResults only changes recipients still leased to the reporter).
+ * The lanes are a third pool (pipeline mode) of up to RESULT_LANES connections: a node opens up to
+ * poolSize + PUT_LANES + RESULT_LANES connections (docs/operations.md).
+ */
+const RESULT_LANES = 2;
+const RESULT_BATCH_MAX = 32;
+
+interface QueuedResult extends writes.BatchedResult { resolve(): void; reject(err: unknown): void }
+
 interface QueuedPut extends writes.BatchedPut { op: string; since: number; resolve(v: Map<string, Suppression> | null): void; reject(err: unknown): void }
 
 export class PostgresQueueStore implements QueueStore {
@@ -122,6 +139,10 @@ export class PostgresQueueStore implements QueueStore {
   #pipePool: pg.Pool | null = null;
   #putQueue: QueuedPut[] = [];
   #putsInFlight = 0;
+  /** Connections in pg's pipeline mode, for batches of delivery results only (RESULT_LANES). */
+  #resultPool: pg.Pool | null = null;
+  #resultQueue: QueuedResult[] = [];
+  #resultsInFlight = 0;
   /** Armed while #putQueue is not empty: fires when its oldest put has waited the connect timeout. */
   #putTimer: NodeJS.Timeout | null = null;
 
@@ -150,16 +171,20 @@ export class PostgresQueueStore implements QueueStore {
       this.#planGenerationOf.set(client, this.#planGeneration);
       client.on('error', () => undefined);
     });
+    const resultPool = new pgModule.Pool({ ...poolOptions, max: RESULT_LANES, pipeline: true } as pg.PoolConfig);
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
+    resultPool.on('error', (err) => this.#logger.warn({ event: 'queue.pg_connection_lost', reason: err.message }, 'database connection lost'));
     pool.on('error', (err) => this.#logger.warn({ event: 'queue.pg_connection_lost', reason: err.message }, 'database connection lost'));
     // Nor one dropped while checked out (pg-pool listens only on idle clients): its query fails
     // (a typed error for the caller) and release() sees it is no longer queryable and discards it.
-    pool.on('connect', (client) => {
+    const onConnect = (client: pg.PoolClient): void => {
       this.#planGenerationOf.set(client, this.#planGeneration);
       client.on('error', () => undefined);
       events.setSoftBouncePolicy(client, this.opts.softBounces ?? DEFAULT_SOFT_BOUNCE_POLICY);
       breakers.setBreakerPolicy(client, this.opts.breakers ?? DEFAULT_BREAKER_POLICY);
-    });
+    };
+    pool.on('connect', onConnect);
+    resultPool.on('connect', onConnect);
     try {
       const client = await pool.connect();
       try {
@@ -171,10 +196,12 @@ export class PostgresQueueStore implements QueueStore {
     } catch (err) {
       await pool.end().catch(() => undefined);
       await pipePool.end().catch(() => undefined);
+      await resultPool.end().catch(() => undefined);
       throw new RelayError('ERR_QUEUE_OPEN', `could not open the PostgreSQL queue: ${(err as Error).message}`, undefined, { cause: err });
     }
     this.#pool = pool;
     this.#pipePool = pipePool;
+    this.#resultPool = resultPool;
   }
 
   async checkWritable(): Promise<WriteCheck> {
@@ -187,13 +214,17 @@ export class PostgresQueueStore implements QueueStore {
   async close(): Promise<void> {
     const pool = this.#pool;
     const pipePool = this.#pipePool;
+    const resultPool = this.#resultPool;
     this.#pool = null;
     this.#pipePool = null;
+    this.#resultPool = null;
+    for (const r of this.#resultQueue.splice(0)) r.reject(new QueueWriteError('queue store is not open'));
     if (this.#putTimer) clearTimeout(this.#putTimer);
     this.#putTimer = null;
     for (const p of this.#putQueue.splice(0)) p.reject(new QueueWriteError('queue store is not open'));
     await pool?.end();
     await pipePool?.end();
+    await resultPool?.end();
   }
 
   /** Held in memory until put() inserts it with the message rows. */
@@ -253,8 +284,10 @@ export class PostgresQueueStore implements QueueStore {
     const missing = withBodies.find((x) => !x.body);
     if (missing) throw new QueueWriteError(`no finished body for generated message ${missing.g.message.id}`);
     try {
-      await this.#write('recordResults', (c) =>
-        writes.recordResults(c, messageId, outcomes, withBodies as { g: GeneratedMessage; body: Buffer }[], opts, this.#clock.now()));
+      await new Promise<void>((resolve, reject) => {
+        this.#resultQueue.push({ messageId, outcomes, generated: withBodies as writes.BatchedResult['generated'], opts, resolve, reject });
+        this.#drainResults();
+      });
     } catch (err) {
       // Nothing was committed: keep the DSN bodies so the caller may retry (delivery/record-retry.ts).
       for (const { g, body } of withBodies) this.#pending.add(g.message.id, body!);
@@ -501,6 +534,66 @@ export class PostgresQueueStore implements QueueStore {
         this.#putsInFlight--;
         this.#drainPuts();
       });
+    }
+  }
+
+  #drainResults(): void {
+    while (this.#resultsInFlight < RESULT_LANES && this.#resultQueue.length > 0) {
+      // One job per message in a batch (a later result of one message waits for the next batch).
+      const batch: QueuedResult[] = [];
+      const ids = new Set<string>();
+      this.#resultQueue = this.#resultQueue.filter((r) => {
+        if (batch.length >= RESULT_BATCH_MAX || ids.has(r.messageId)) return true;
+        ids.add(r.messageId);
+        batch.push(r);
+        return false;
+      });
+      this.#resultsInFlight++;
+      void this.#runResults(batch).finally(() => {
+        this.#resultsInFlight--;
+        this.#drainResults();
+      });
+    }
+  }
+
+  async #runResults(batch: QueuedResult[]): Promise<void> {
+    // Alone: one result, or during an outage (each then reports what it finds, as without batching).
+    if (batch.length > 1 && this.#availability.writable) {
+      batch.sort((a, b) => (a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0)); // one lock order on every node
+      let committed: boolean;
+      try {
+        committed = await this.#writeResultBatch(batch);
+      } catch (err) {
+        for (const r of batch) r.reject(err); // COMMIT sent, its answer lost: unknown for each (RESULT_LANES' comment)
+        return;
+      }
+      if (committed) {
+        for (const r of batch) r.resolve();
+        return;
+      }
+    }
+    await Promise.all(batch.map((r) => this.#write('recordResults', (c) =>
+      writes.recordResults(c, r.messageId, r.outcomes, r.generated, r.opts, this.#clock.now())).then(r.resolve, r.reject)));
+  }
+
+  /**
+   * writes.recordResultsBatch on a pipelining connection; false when it was not sent (no connection)
+   * or rolled back (the connection is then discarded); throws only when COMMIT's answer was lost.
+   */
+  async #writeResultBatch(batch: QueuedResult[]): Promise<boolean> {
+    const done = this.#availability.writeStarted('recordResults');
+    let client: pg.PoolClient;
+    try { client = await this.#freshClient(this.#resultPool); } catch { done(); return false; }
+    let committed = false;
+    try {
+      committed = await writes.recordResultsBatch(client, batch, this.#clock.now());
+      if (committed) this.#availability.succeeded();
+      return committed;
+    } catch (err) {
+      throw this.#toError('recordResults', err instanceof writes.CommitUnknown ? err.cause : err, true);
+    } finally {
+      client.release(!committed);
+      done();
     }
   }
 

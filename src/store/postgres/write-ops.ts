@@ -243,6 +243,43 @@ export async function recordResults(
 }
 
 
+/** One recordResults of a batch (recordResultsBatch). */
+export interface BatchedResult { messageId: string; outcomes: RecipientOutcome[]; generated: { g: GeneratedMessage; body: Buffer }[]; opts: RecordResultsOptions }
+
+/**
+ * Several recordResults in one transaction, their statements pipelined on one connection (a pool
+ * made with `pipeline: true`): BEGIN and every job's first statement (its message row's lock) are
+ * written at once, in the order given (the caller sorts by message id, so two nodes' batches lock
+ * messages in one order), then each job sends its next statement when its previous answer comes,
+ * interleaved with the others'; one COMMIT for all (group commit: one commit, one flush, and the
+ * jobs' round trips overlap). Each job runs exactly the statements recordResults runs alone, in the
+ * same transaction semantics (READ COMMITTED: each statement sees what committed before it, and
+ * what earlier statements of this transaction wrote). The caller gives each message at most once.
+ * Answers true when the batch committed whole; false when a job failed (the transaction is rolled
+ * back, nothing of it was written: the caller runs each job alone, so only a job at fault fails).
+ * Throws CommitUnknown when COMMIT's (or BEGIN's) answer did not come.
+ */
+export async function recordResultsBatch(c: Conn, jobs: BatchedResult[], now: number): Promise<boolean> {
+  const stream = (c as unknown as PipelinedConn).connection.stream;
+  let begin: Promise<unknown>, runs: Promise<void>[];
+  stream.cork();
+  try {
+    begin = c.query('BEGIN');
+    runs = jobs.map((j) => recordResults(c, j.messageId, j.outcomes, j.generated, j.opts, now));
+  } finally {
+    stream.uncork();
+  }
+  const [began, settled] = await Promise.all([begin.then(() => true, (err: unknown) => err), Promise.allSettled(runs)]);
+  // Without BEGIN each statement would have committed on its own: only a lost connection fails BEGIN.
+  if (began !== true) throw new CommitUnknown(began);
+  if (settled.some((s) => s.status === 'rejected')) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    return false;
+  }
+  const done = await c.query('COMMIT').catch((err: unknown) => { throw new CommitUnknown(err); });
+  return (done as { command: string }).command === 'COMMIT';
+}
+
 /** Stamps completed_at once every recipient is final, and deletes the body with it. */
 async function completeIfFinal(c: Conn, messageId: string, now: number): Promise<void> {
   const open = await runPrepared(c, ANY_OPEN, [messageId]);
