@@ -3,12 +3,12 @@
 // accounts acme (sending domain acme.test, an all-scope key) and other (a key), dashboard users
 // alice (of acme) and root (admin), and a headless Chromium page that records CSP violations,
 // page errors and dialogs. logIn signs a page in through the login form.
-import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { RelayProcess } from '../helpers/relay-process.js';
+import { cliFixture } from '../helpers/cli-fixture.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { startReceiver } from '../helpers/smtp-receiver.js';
 import { CHROMIUM, launchBrowser } from './browser.js';
@@ -22,7 +22,6 @@ export const skipBrowser = !fs.existsSync(CHROMIUM) ? `no ${CHROMIUM} (apt-get i
 
 export interface DashboardRig {
   relay: RelayProcess; mx: Awaited<ReturnType<typeof startReceiver>>; base: string; token: string; otherToken: string;
-  cli: (args: string[], input?: string) => Promise<string>;
   browser: Browser; context: BrowserContext; page: Page; cspErrors: string[]; dialogs: string[];
 }
 
@@ -33,18 +32,11 @@ export async function startDashboardRig(t: TestContext, extraConfig: Record<stri
   const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port, pollInterval: '200ms' }, ...extraConfig });
   let browser: Browser | null = null;
   t.after(async () => { await browser?.close(); await relay.cleanup(); await mx.close(); await dns.close(); });
-  const cli = async (args: string[], input?: string) => {
-    const r = await relay.cli(args, input);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
-  await cli(['accounts', 'add', 'acme']);
-  await relay.addSigningDomain(dns, 'acme.test', ['--account', 'acme', '--key', 'ed25519', '--selector', 's1']);
-  const token = await cli(['keys', 'create', '--account', 'acme', '--scope', 'send,read,admin']);
-  await cli(['accounts', 'add', 'other']);
-  const otherToken = await cli(['keys', 'create', '--account', 'other', '--scope', 'send,read,admin']);
-  await cli(['dashboard-users', 'add', 'alice', '--account', 'acme', '--password-stdin'], `${PASSWORD}\n`);
-  await cli(['dashboard-users', 'add', 'root', '--admin', '--password-stdin'], `${PASSWORD}\n`);
+  const { okWithInput, addTenant } = cliFixture(() => relay);
+  const token = await addTenant({ account: 'acme', domain: 'acme.test', publishOn: dns, key: { scope: 'send,read,admin' } });
+  const otherToken = await addTenant({ account: 'other', key: { scope: 'send,read,admin' } });
+  await okWithInput(`${PASSWORD}\n`, 'dashboard-users', 'add', 'alice', '--account', 'acme', '--password-stdin');
+  await okWithInput(`${PASSWORD}\n`, 'dashboard-users', 'add', 'root', '--admin', '--password-stdin');
   await relay.start();
   const base = `http://127.0.0.1:${relay.port('http')}`;
 
@@ -60,7 +52,7 @@ export async function startDashboardRig(t: TestContext, extraConfig: Record<stri
     if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) cspErrors.push(m.text());
   });
   page.on('pageerror', (e) => cspErrors.push(`page error: ${e.message}`));
-  return { relay, mx, base, token, otherToken, cli, browser, context, page, cspErrors, dialogs };
+  return { relay, mx, base, token, otherToken, browser, context, page, cspErrors, dialogs };
 }
 
 /** Signs `page` in as `username` through the login form and waits for the navigation. */

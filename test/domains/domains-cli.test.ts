@@ -14,6 +14,7 @@ import { createLogger } from '../../src/events/log.js';
 import { SqliteQueueStore } from '../../src/store/sqlite/sqlite-store.js';
 import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 import { RelayProcess } from '../helpers/relay-process.js';
+import { cliFixture } from '../helpers/cli-fixture.js';
 
 const D = 'example.test';
 const chunked = (v: string) => [v.slice(0, 255), v.slice(255)].filter(Boolean);
@@ -21,7 +22,7 @@ const chunked = (v: string) => [v.slice(0, 255), v.slice(255)].filter(Boolean);
 describe('postlane domains / users allow (CLI)', () => {
   let dns: DnsServer;
   let relay: RelayProcess;
-  const cli = async (...args: string[]) => relay.cli(args);
+  const { cli } = cliFixture(() => relay);
   /** Publish every TXT record exactly as printed. */
   const publish = (records: ExpectedRecord[]) => {
     for (const r of records) if (r.type === 'TXT') dns.set(r.name, 'TXT', [chunked(r.value)]);
@@ -142,7 +143,7 @@ describe('postlane domains check: CNAME records through the test DNS server', ()
   const C = 'cname.test';
   let dns: DnsServer;
   let relay: RelayProcess;
-  const cli = async (...args: string[]) => relay.cli(args);
+  const { cli } = cliFixture(() => relay);
 
   before(async () => {
     dns = await startDnsServer();

@@ -9,6 +9,7 @@ import { RelayProcess, eventually } from '../helpers/relay-process.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { startReceiver } from '../helpers/smtp-receiver.js';
 import { call } from '../helpers/api-fixture.js';
+import { cliFixture } from '../helpers/cli-fixture.js';
 
 const AHEAD_MS = 8_000;
 
@@ -18,14 +19,8 @@ test('send_at: the message waits until then, then is delivered; an unscheduled o
   dns.setZone({ 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'mx.dest.test': { A: ['127.0.0.2'] } });
   const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port, pollInterval: '200ms' } });
   t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
-  const cli = async (...args: string[]) => {
-    const r = await relay.cli(args);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
-  await cli('accounts', 'add', 'acme');
-  await cli('domains', 'add', 'acme.test', '--account', 'acme', '--key', 'ed25519');
-  const token = await cli('keys', 'create', '--account', 'acme', '--scope', 'send,read');
+  const { out, addTenant } = cliFixture(() => relay);
+  const token = await addTenant({ account: 'acme', domain: 'acme.test', key: { scope: 'send,read' } });
   await relay.start();
   const api = `http://127.0.0.1:${relay.port('http')}`;
 
@@ -47,7 +42,7 @@ test('send_at: the message waits until then, then is delivered; an unscheduled o
   // The relay's own record: no attempt before send_at, one delivery after it.
   // (the result is recorded just after the receiver's 250: wait for it)
   const show = await eventually(async () => {
-    const s = JSON.parse(await cli('queue', 'show', scheduled.body.id, '--json')) as { attempts: { at: number; status: string }[] };
+    const s = JSON.parse(await out('queue', 'show', scheduled.body.id, '--json')) as { attempts: { at: number; status: string }[] };
     return s.attempts.at(-1)?.status === 'delivered' ? s : null;
   }, 30_000, 200);
   assert.ok(show.attempts.length >= 1);

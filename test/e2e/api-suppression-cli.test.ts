@@ -7,18 +7,13 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { RelayProcess } from '../helpers/relay-process.js';
 import { call } from '../helpers/api-fixture.js';
+import { cliFixture } from '../helpers/cli-fixture.js';
 
 test('suppressions added and removed by the CLI while the relay runs decide the next API sends', { timeout: 300_000 }, async (t) => {
   const relay = await RelayProcess.create({});
   t.after(async () => { await relay.cleanup(); });
-  const cli = async (...args: string[]) => {
-    const r = await relay.cli(args);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
-  await cli('accounts', 'add', 'acme');
-  await cli('domains', 'add', 'acme.test', '--account', 'acme', '--key', 'ed25519');
-  const token = await cli('keys', 'create', '--account', 'acme', '--scope', 'send,read');
+  const { out, addTenant } = cliFixture(() => relay);
+  const token = await addTenant({ account: 'acme', domain: 'acme.test', key: { scope: 'send,read' } });
   await relay.start();
   const api = `http://127.0.0.1:${relay.port('http')}`;
   // Two hours ahead: nothing is attempted while the test looks at the stored states.
@@ -28,13 +23,13 @@ test('suppressions added and removed by the CLI while the relay runs decide the 
   const statuses = (r: Awaited<ReturnType<typeof send>>) =>
     (r.body.recipients as { email: string; status: string }[]).map((x) => [x.email, x.status]);
   const stored = async (id: string) =>
-    (JSON.parse(await cli('queue', 'show', id, '--json')) as { recipients: { address: string; state: string }[] }).recipients.map((x) => [x.address, x.state]);
+    (JSON.parse(await out('queue', 'show', id, '--json')) as { recipients: { address: string; state: string }[] }).recipients.map((x) => [x.address, x.state]);
 
   const first = await send(['gone@dest.test', 'ok@dest.test']);
   assert.equal(first.status, 202, first.text);
   assert.deepEqual(statuses(first), [['gone@dest.test', 'queued'], ['ok@dest.test', 'queued']], 'no entry yet');
 
-  assert.equal(await cli('suppressions', 'add', 'Gone@dest.test', '--account', 'acme'), '1 added');
+  assert.equal(await out('suppressions', 'add', 'Gone@dest.test', '--account', 'acme'), '1 added');
   const second = await send(['gone@dest.test', 'ok@dest.test']);
   assert.equal(second.status, 202, second.text);
   assert.deepEqual(statuses(second), [['gone@dest.test', 'suppressed'], ['ok@dest.test', 'queued']], 'the CLI\'s entry stops the next send');
@@ -51,12 +46,12 @@ test('suppressions added and removed by the CLI while the relay runs decide the 
   }
 
   // A broadcast-only entry: broadcast mail stopped, transactional mail goes.
-  assert.equal(await cli('suppressions', 'add', 'news@dest.test', '--scope', 'broadcast', '--account', 'acme'), '1 added');
+  assert.equal(await out('suppressions', 'add', 'news@dest.test', '--scope', 'broadcast', '--account', 'acme'), '1 added');
   assert.deepEqual(statuses(await send(['news@dest.test'], 'broadcast')), [['news@dest.test', 'suppressed']]);
   assert.deepEqual(statuses(await send(['news@dest.test'], 'transactional')), [['news@dest.test', 'queued']]);
 
   // Removed by the CLI: the next send goes again.
-  await cli('suppressions', 'remove', 'gone@dest.test', '--account', 'acme');
+  await out('suppressions', 'remove', 'gone@dest.test', '--account', 'acme');
   const third = await send(['gone@dest.test']);
   assert.deepEqual(statuses(third), [['gone@dest.test', 'queued']]);
   assert.deepEqual(await stored(third.body.id), [['gone@dest.test', 'queued']]);

@@ -8,7 +8,7 @@
 // kept (usage_counter): no window ever holds more than its limit, the counters add up to exactly
 // what the clients were told was accepted, and the limit was reached. Needs PostgreSQL on
 // 127.0.0.1:5432 (PL_TEST_PG_URL); skipped without it, except under CI.
-import test from 'node:test';
+import test, { type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';
@@ -18,6 +18,7 @@ import { freshDatabase } from '../helpers/postgres.js';
 import { TOOLS, skipUnless } from '../helpers/require-tool.js';
 import { Client, b64 } from '../ingress/harness.js';
 import { call } from '../helpers/api-fixture.js';
+import { cliFixture } from '../helpers/cli-fixture.js';
 
 const NODES = 3;
 const SESSIONS_PER_NODE = 4;
@@ -52,9 +53,11 @@ async function session(port: number, tag: string, as = { user: 'app', password: 
   }
 }
 
-test('three nodes on one PostgreSQL database: an account\'s per-day limit holds exactly across the cluster', { skip }, async (t) => {
-  const toMidnight = 86_400_000 - (Date.now() % 86_400_000);
-  if (toMidnight < 120_000) await new Promise((r) => setTimeout(r, toMidnight + 1000)); // one day window for the whole test
+/**
+ * NODES relay nodes (not started) on a fresh database, delivering to a receiving MX on 127.0.0.2
+ * for quota.test; `out` and `addTenant` run the first node's CLI (which migrates the database).
+ */
+async function cluster(t: TestContext) {
   const url = await freshDatabase(t);
   const dns = await startDnsServer();
   const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
@@ -66,15 +69,15 @@ test('three nodes on one PostgreSQL database: an account\'s per-day limit holds 
     await Promise.all(nodes.map((n) => n.cleanup()));
     await mx.close(); await dns.close();
   });
-  const cli = async (...args: string[]) => {
-    const r = await nodes[0]!.cli(args);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  return { url, mx, nodes, ...cliFixture(() => nodes[0]!) };
+}
+
+test('three nodes on one PostgreSQL database: an account\'s per-day limit holds exactly across the cluster', { skip }, async (t) => {
+  const toMidnight = 86_400_000 - (Date.now() % 86_400_000);
+  if (toMidnight < 120_000) await new Promise((r) => setTimeout(r, toMidnight + 1000)); // one day window for the whole test
+  const { mx, nodes, out, addTenant } = await cluster(t);
   // the first node's CLI migrates the fresh database; the nodes then start together
-  await cli('accounts', 'add', 'acme', '--per-day', String(PER_DAY));
-  await cli('domains', 'add', 'quota.test', '--account', 'acme', '--key', 'ed25519');
-  await cli('users', 'add', 'app', '--account', 'acme', '--domain', 'quota.test', '--password', PASSWORD);
+  await addTenant({ account: 'acme', limits: ['--per-day', String(PER_DAY)], domain: 'quota.test', users: [{ name: 'app', password: PASSWORD }] });
   await Promise.all(nodes.map((n) => n.start()));
 
   const sessions = nodes.flatMap((n, ni) => Array.from({ length: SESSIONS_PER_NODE }, (_, si) => session(n.port('submission'), `n${ni}s${si}`)));
@@ -89,12 +92,12 @@ test('three nodes on one PostgreSQL database: an account\'s per-day limit holds 
   assert.equal(accepted, PER_DAY, 'exactly the limit, across the cluster');
   assert.equal(refused, replies.length - PER_DAY, replies.filter((r) => !r.startsWith('250') && !r.startsWith('452')).join(''));
 
-  const usage = JSON.parse(await cli('accounts', 'list', '--json')) as { name: string; usage: { window: string; used: number; limit: number }[] }[];
+  const usage = JSON.parse(await out('accounts', 'list', '--json')) as { name: string; usage: { window: string; used: number; limit: number }[] }[];
   assert.deepEqual(usage.find((a) => a.name === 'acme')?.usage.map((u) => [u.window, u.used, u.limit]), [['day', PER_DAY, PER_DAY]]);
 
   // exactly the accepted recipients are delivered, once each (the queue is empty: nothing more can come)
   await eventually(() => mx.messages.flatMap((m) => m.rcptTo).length >= PER_DAY, 30_000);
-  await eventually(async () => (JSON.parse(await cli('queue', 'list', '--json')) as unknown[]).length === 0, 30_000, 200);
+  await eventually(async () => (JSON.parse(await out('queue', 'list', '--json')) as unknown[]).length === 0, 30_000, 200);
   const delivered = mx.messages.flatMap((m) => m.rcptTo);
   assert.equal(delivered.length, PER_DAY);
   assert.equal(new Set(delivered).size, PER_DAY);
@@ -130,36 +133,15 @@ async function assertWindows(url: string, key: string, limit: number, accepted: 
 }
 
 test('three nodes: per-hour and per-month (account), per-user and per-second (API key) limits hold across the cluster', { skip, timeout: 240_000 }, async (t) => {
-  const url = await freshDatabase(t);
-  const dns = await startDnsServer();
-  const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
-  dns.setZone({ 'quota.test': { MX: [{ exchange: 'mx.quota.test', priority: 10 }] }, 'mx.quota.test': { A: ['127.0.0.2'] } });
-  const config = { storage: { url }, dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port, pollInterval: '200ms' } };
-  const nodes: RelayProcess[] = [];
-  for (let i = 0; i < NODES; i++) nodes.push(await RelayProcess.create(config));
-  t.after(async () => {
-    await Promise.all(nodes.map((n) => n.cleanup()));
-    await mx.close(); await dns.close();
-  });
-  const cli = async (...args: string[]) => {
-    const r = await nodes[0]!.cli(args);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const { url, mx, nodes, out, addTenant } = await cluster(t);
   const LIMITS = { hour: 12, month: 9, u1: 5, u2: 7, second: 3 };
-  await cli('accounts', 'add', 'hourly', '--per-hour', String(LIMITS.hour));
-  await cli('domains', 'add', 'hourly.test', '--account', 'hourly', '--key', 'ed25519');
-  await cli('users', 'add', 'h', '--account', 'hourly', '--domain', 'hourly.test', '--password', PASSWORD);
-  await cli('accounts', 'add', 'monthly', '--per-month', String(LIMITS.month));
-  await cli('domains', 'add', 'monthly.test', '--account', 'monthly', '--key', 'ed25519');
-  await cli('users', 'add', 'm', '--account', 'monthly', '--domain', 'monthly.test', '--password', PASSWORD);
-  await cli('accounts', 'add', 'team');
-  await cli('domains', 'add', 'team.test', '--account', 'team', '--key', 'ed25519');
-  await cli('users', 'add', 'u1', '--account', 'team', '--domain', 'team.test', '--password', PASSWORD, '--per-day', String(LIMITS.u1));
-  await cli('users', 'add', 'u2', '--account', 'team', '--domain', 'team.test', '--password', PASSWORD, '--per-day', String(LIMITS.u2));
-  await cli('accounts', 'add', 'burst');
-  await cli('domains', 'add', 'burst.test', '--account', 'burst', '--key', 'ed25519');
-  const burstToken = await cli('keys', 'create', '--account', 'burst', '--scope', 'send', '--per-second', String(LIMITS.second));
+  await addTenant({ account: 'hourly', limits: ['--per-hour', String(LIMITS.hour)], domain: 'hourly.test', users: [{ name: 'h', password: PASSWORD }] });
+  await addTenant({ account: 'monthly', limits: ['--per-month', String(LIMITS.month)], domain: 'monthly.test', users: [{ name: 'm', password: PASSWORD }] });
+  await addTenant({
+    account: 'team', domain: 'team.test',
+    users: [{ name: 'u1', password: PASSWORD, args: ['--per-day', String(LIMITS.u1)] }, { name: 'u2', password: PASSWORD, args: ['--per-day', String(LIMITS.u2)] }],
+  });
+  const burstToken = await addTenant({ account: 'burst', domain: 'burst.test', key: { scope: 'send', args: ['--per-second', String(LIMITS.second)] } });
   await Promise.all(nodes.map((n) => n.start()));
 
   // SMTP: every subject asks on every node at once for more than its limit.
@@ -207,7 +189,7 @@ test('three nodes: per-hour and per-month (account), per-user and per-second (AP
   // Exactly the accepted recipients are delivered, once each.
   const expected = runs.reduce((a, r) => a + r.accepted, 0) + ok;
   await eventually(() => mx.messages.flatMap((m) => m.rcptTo).length >= expected, 60_000);
-  await eventually(async () => (JSON.parse(await cli('queue', 'list', '--json')) as unknown[]).length === 0, 60_000, 200);
+  await eventually(async () => (JSON.parse(await out('queue', 'list', '--json')) as unknown[]).length === 0, 60_000, 200);
   const delivered = mx.messages.flatMap((m) => m.rcptTo);
   assert.equal(delivered.length, expected);
   assert.equal(new Set(delivered).size, expected);

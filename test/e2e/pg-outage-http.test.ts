@@ -11,6 +11,7 @@ import { RelayProcess, eventually } from '../helpers/relay-process.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { startReceiver } from '../helpers/smtp-receiver.js';
 import { call } from '../helpers/api-fixture.js';
+import { cliFixture } from '../helpers/cli-fixture.js';
 import { TOOLS, skipUnless } from '../helpers/require-tool.js';
 
 const skip = await skipUnless(TOOLS.pgServerBinaries);
@@ -28,14 +29,7 @@ test('PostgreSQL stopped: HTTP sends get 503 + Retry-After and /readyz is 503; b
     dns: { servers: [`127.0.0.1:${dns.port}`] },
     delivery: { port: mx.port, pollInterval: '200ms' },
   });
-  const cli = async (...args: string[]) => {
-    const r = await relay!.cli(args);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
-  await cli('accounts', 'add', 'acme');
-  await cli('domains', 'add', 'acme.test', '--account', 'acme', '--key', 'ed25519');
-  const token = await cli('keys', 'create', '--account', 'acme', '--scope', 'send,read');
+  const token = await cliFixture(() => relay!).addTenant({ account: 'acme', domain: 'acme.test', key: { scope: 'send,read' } });
   await relay.start();
   const api = `http://127.0.0.1:${relay.port('http')}`;
   const metrics = `http://127.0.0.1:${relay.port('metrics')}`;

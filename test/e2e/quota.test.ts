@@ -10,6 +10,7 @@ import { RelayProcess, eventually } from '../helpers/relay-process.js';
 import { startDnsServer, type DnsServer } from '../helpers/dns-server.js';
 import { startReceiver, type Receiver } from '../helpers/smtp-receiver.js';
 import { call } from '../helpers/api-fixture.js';
+import { cliFixture } from '../helpers/cli-fixture.js';
 import { TOOLS, skipUnless, toolPath } from '../helpers/require-tool.js';
 
 const PASSWORD = 'quota-password';
@@ -19,11 +20,7 @@ let relay: RelayProcess;
 let burstToken = '';
 let sharedToken = '';
 
-const cli = async (...args: string[]) => {
-  const r = await relay.cli(args);
-  assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-};
+const { out, addTenant } = cliFixture(() => relay);
 
 before(async () => {
   // The day's counters reset at 00:00 UTC: do not straddle it.
@@ -36,16 +33,11 @@ before(async () => {
     dns: { servers: [`127.0.0.1:${dns.port}`] },
     delivery: { port: mx.port, pollInterval: '200ms', connectTimeout: '3s' },
   });
-  await cli('accounts', 'add', 'acme', '--per-day', '6');
-  await cli('domains', 'add', 'acme.test', '--account', 'acme', '--key', 'ed25519');
-  await cli('users', 'add', 'app', '--account', 'acme', '--domain', 'acme.test', '--password', PASSWORD);
-  await cli('accounts', 'add', 'burst');
-  await cli('domains', 'add', 'burst.test', '--account', 'burst', '--key', 'ed25519');
-  burstToken = (await cli('keys', 'create', '--account', 'burst', '--scope', 'send', '--per-second', '2')).trim();
-  await cli('accounts', 'add', 'shared', '--per-day', '5');
-  await cli('domains', 'add', 'shared.test', '--account', 'shared', '--key', 'ed25519');
-  await cli('users', 'add', 'mixed', '--account', 'shared', '--domain', 'shared.test', '--password', PASSWORD);
-  sharedToken = (await cli('keys', 'create', '--account', 'shared', '--scope', 'send')).trim();
+  await addTenant({ account: 'acme', limits: ['--per-day', '6'], domain: 'acme.test', users: [{ name: 'app', password: PASSWORD }] });
+  burstToken = await addTenant({ account: 'burst', domain: 'burst.test', key: { scope: 'send', args: ['--per-second', '2'] } });
+  sharedToken = await addTenant({
+    account: 'shared', limits: ['--per-day', '5'], domain: 'shared.test', users: [{ name: 'mixed', password: PASSWORD }], key: { scope: 'send' },
+  });
   await relay.start();
 });
 
@@ -87,7 +79,7 @@ const SWAKS = (await toolPath(TOOLS.swaks)) ?? 'swaks';
 const PYTHON3 = (await toolPath(TOOLS.python3)) ?? 'python3';
 
 const dayUsage = async (account: string) => {
-  const list = JSON.parse(await cli('accounts', 'list', '--json')) as { name: string; usage: { window: string; used: number }[] }[];
+  const list = JSON.parse(await out('accounts', 'list', '--json')) as { name: string; usage: { window: string; used: number }[] }[];
   return list.find((a) => a.name === account)?.usage.find((u) => u.window === 'day')?.used;
 };
 const delivered = (domainPart: string) => mx.messages.flatMap((m) => m.rcptTo).filter((r) => r.includes(domainPart)).length;

@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { BIN } from '../helpers/relay-process.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
@@ -17,7 +18,7 @@ test('the launcher runs the bundle unless told not to, and only while none of it
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-launcher-'));
   try {
     await fs.mkdir(path.join(dir, 'bin'));
-    await fs.copyFile(path.join(ROOT, 'bin/postlane.js'), path.join(dir, 'bin/postlane.js'));
+    await fs.copyFile(BIN, path.join(dir, 'bin/postlane.js'));
     await fs.writeFile(path.join(dir, 'package.json'), '{"type":"module"}');
     const src = path.join(dir, 'dist/src/cli/index.js');
     const other = path.join(dir, 'dist/src/store/other.js');
@@ -64,7 +65,7 @@ test('the bundle reads files next to the original modules and starts its own sto
   // version.ts reads ../../../package.json relative to its own dist/src location
   assert.equal((await run(process.execPath, [cli, '--version'])).stdout.trim(), version);
   // The configuration refuses unknown POSTLANE_* variables: the launcher removes its own.
-  const viaBundle = await run(process.execPath, [path.join(ROOT, 'bin/postlane.js'), 'config'], { cwd: os.tmpdir(), env: { ...process.env, POSTLANE_BUNDLE: '1' } })
+  const viaBundle = await run(process.execPath, [BIN, 'config'], { cwd: os.tmpdir(), env: { ...process.env, POSTLANE_BUNDLE: '1' } })
     .catch((e: { stdout: string; stderr: string }) => e);
   assert.equal(String(viaBundle.stderr), '', 'the bundle is current and the variable is not taken for a configuration key');
   assert.match(String(viaBundle.stdout), /^# effective configuration/m, 'POSTLANE_BUNDLE=1 postlane config works');
