@@ -35,19 +35,24 @@ const MESSAGES = Number(opt.messages);
 const RUNS = Number(opt.runs);
 const WARMUP = Number(opt.warmup); // --warmup 0: the run starts on a relay that has answered nothing (its first second, as after a start)
 const builds: [string, string][] = [['after', path.join(here, '..')], ...(opt.before ? [['before', path.resolve(opt.before)] as [string, string]] : [])];
-// The relay runs with the V8 flags an operator's relay gets: those of the build's own launcher
-// (the `#!/usr/bin/env -S node …` line of bin/postlane.js next to its dist/), read at each start
-// so they cannot drift from it. --server-flags="…" replaces them for every build (--server-flags=
-// with nothing: Node's defaults).
-function launcherFlags(distRoot: string): string[] {
+// The relay runs with the V8 flags and environment (GLIBC_TUNABLES) an operator's relay gets: those
+// of the build's own launcher (the `#!/usr/bin/env -S [VAR=value …] node …` line of bin/postlane.js
+// next to its dist/), read at each start so they cannot drift from it. --server-flags="…" replaces
+// the flags for every build (--server-flags= with nothing: Node's defaults); the variables stay.
+function launcherLine(distRoot: string): { flags: string[]; env: Record<string, string> } {
   const launcher = path.join(distRoot, '..', 'bin', 'postlane.js');
   const first = readFileSync(launcher, 'utf8').split('\n', 1)[0]!;
-  const m = /^#!\S*env -S node((?:\s+--\S+)*)\s*$/.exec(first);
-  if (!m) throw new Error(`${launcher}: its first line is not '#!/usr/bin/env -S node [--flag ...]': ${first}`);
-  return m[1]!.split(/\s+/).filter(Boolean);
+  const m = /^#!\S*env -S((?:\s+[A-Z_]+=\S*)*)\s+node((?:\s+--\S+)*)\s*$/.exec(first);
+  if (!m) throw new Error(`${launcher}: its first line is not '#!/usr/bin/env -S [VAR=value ...] node [--flag ...]': ${first}`);
+  // env -S expands ${NAME} from the environment (empty when unset)
+  const env = Object.fromEntries(m[1]!.split(/\s+/).filter(Boolean).map((a) => {
+    const eq = a.indexOf('=');
+    return [a.slice(0, eq), a.slice(eq + 1).replace(/\$\{(\w+)\}/g, (_, n: string) => process.env[n] ?? '')];
+  }));
+  return { flags: m[2]!.split(/\s+/).filter(Boolean), env };
 }
 const serverFlagsFor = (distRoot: string): string[] =>
-  opt['server-flags'] !== undefined ? opt['server-flags'].split(' ').filter(Boolean) : launcherFlags(distRoot);
+  opt['server-flags'] !== undefined ? opt['server-flags'].split(' ').filter(Boolean) : launcherLine(distRoot).flags;
 
 interface Result { rate: number; p50: number; p99: number; p99Steady?: number | null; p99First?: number | null; clientCpuMsPerMsg?: number; cpuMsPerMsg: number; mainCpuMsPerMsg: number; loopMsPerMsg: number; eldP99Ms?: number; eldMaxMs?: number; vcswPerMsg?: number; ivcswPerMsg?: number }
 
@@ -78,7 +83,7 @@ const firstPort = Number(process.env.PL_BENCH_API_PORT ?? 0);
 let runNo = 0;
 
 async function run(root: string, store: string, concurrency: number): Promise<Result> {
-  const env = firstPort ? { ...process.env, PL_BENCH_API_PORT: String(firstPort + (runNo++ % 100)) } : process.env;
+  const env = { ...process.env, ...launcherLine(root).env, ...(firstPort ? { PL_BENCH_API_PORT: String(firstPort + (runNo++ % 100)) } : {}) };
   const server = spawn(process.execPath, [...serverFlagsFor(root), path.join(here, 'api-server.js'), path.join(root), store], { stdio: ['pipe', 'pipe', 'inherit'], env });
   const next = lines(server);
   const { host, port, token } = JSON.parse(await next());
@@ -99,7 +104,7 @@ async function run(root: string, store: string, concurrency: number): Promise<Re
 
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const median = (rs: Result[]) => [...rs].sort((a, b) => a.rate - b.rate)[Math.floor(rs.length / 2)]!;
-console.log(`${MESSAGES} messages per run, median of ${RUNS}; builds: ${builds.map(([n, r]) => `${n}=${r} (relay flags: '${serverFlagsFor(r).join(' ')}')`).join(', ')}; load ${loadavg()}`);
+console.log(`${MESSAGES} messages per run, median of ${RUNS}; builds: ${builds.map(([n, r]) => `${n}=${r} (relay flags: '${serverFlagsFor(r).join(' ')}', env: '${Object.entries(launcherLine(r).env).map(([k, v]) => `${k}=${v}`).join(' ')}')`).join(', ')}; load ${loadavg()}`);
 for (const store of stores) {
   for (const c of clients) {
     const results = new Map<string, Result[]>(builds.map(([n]) => [n, []]));
