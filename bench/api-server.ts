@@ -63,7 +63,7 @@ delay.enable();
 const gc = { scav: 0, scavMs: 0, mc: 0, mcMs: 0, mcMaxMs: 0 };
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
-    const kind = (e.detail as { kind?: number } | null)?.kind;
+    const kind = ((e as unknown as { detail?: { kind?: number } | null }).detail)?.kind;
     if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) { gc.mc++; gc.mcMs += e.duration; gc.mcMaxMs = Math.max(gc.mcMaxMs, e.duration); }
     else { gc.scav++; gc.scavMs += e.duration; }
   }
