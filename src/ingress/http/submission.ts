@@ -8,7 +8,6 @@
 // ApiError; a store failure is 503 with Retry-After, never a 2xx. The steps from the charge on run
 // in a later turn of the event loop than the compose (after the lookup's answer, or, when the put
 // makes the lookup itself, after setImmediate): a request is never run whole (api20, bench/README.md).
-// On PostgreSQL the sender check and compose themselves wait one turn after the request's parsing (api21).
 // A message with per-recipient content (tracking, one-click unsubscribe) and several recipients
 // is split (recipient-split.ts): the compose → tracking → Received → List-Unsubscribe → sign steps
 // run once per recipient, each copy with its own queue id (and Message-ID), and putMany commits
@@ -95,13 +94,6 @@ export class HttpSubmission {
   constructor(private readonly deps: HttpSubmissionDeps) {}
 
   async submit(msg: PreparedMessage, ctx: SubmissionContext): Promise<Queued> {
-    // On a store that makes the suppression lookup in its put (PostgreSQL), a first loop turn: under
-    // load, the poll phase parses and validates every request that arrived (HTTP, fastify, zod,
-    // prepareMessage), the check phase runs their sender check and MIME build, a later one each
-    // request's second half: three batches instead of two. PostgreSQL, 50 clients, 8 pairs: main-thread
-    // CPU a message 0.905, msg/s 1.155, p99 0.81; on SQLite (its lookup a worker round) level or
-    // worse (main thread 0.985, msg/s 0.80), so not there (bench/README.md, twenty-first session, api21).
-    if (this.deps.store.suppressionLookupInPut) await nextTurn();
     await this.#authorise(msg, ctx.key.account);
     // Nothing to charge (no limits on the account or the key, as the quota reads them now) and a
     // store that gains by it (PostgreSQL: QueueStore.suppressionLookupInPut): the suppression lookup
