@@ -10,7 +10,8 @@
 // against both builds in turn, interleaved (A B / B A / A B ...), and the ratio after/before is printed.
 // With API_BENCH_JSON=FILE it appends one JSON line per (store, build, concurrency) (bench/run.sh all).
 // Each run's figures are printed too (with the relay's event-loop delay p99/max and its main thread's
-// voluntary and preempted context switches per message), and with --before the per-pair ratios.
+// voluntary and preempted context switches per message, its main thread's user and system CPU apart, and its
+// main thread's GCs: scavenges per 1,000 messages and their ms, mark-compacts and the longest one), and with --before the per-pair ratios.
 // PL_BENCH_API_HOST=ADDR PL_BENCH_API_PORT=FIRST: the relays listen there (FIRST, FIRST+1, ...), not on any free port.
 //   npx tsc -p bench/tsconfig.json && node dist/bench/api-send.js [--store sqlite|postgres|both]
 //     [--clients 1,20,50] [--messages 1000] [--runs 3] [--before DIR] [--server-flags="--cpu-prof ..."] [--warmup 100]
@@ -54,7 +55,9 @@ function launcherLine(distRoot: string): { flags: string[]; env: Record<string, 
 const serverFlagsFor = (distRoot: string): string[] =>
   opt['server-flags'] !== undefined ? opt['server-flags'].split(' ').filter(Boolean) : launcherLine(distRoot).flags;
 
-interface Result { rate: number; p50: number; p99: number; p99Steady?: number | null; p99First?: number | null; clientCpuMsPerMsg?: number; cpuMsPerMsg: number; mainCpuMsPerMsg: number; loopMsPerMsg: number; eldP99Ms?: number; eldMaxMs?: number; vcswPerMsg?: number; ivcswPerMsg?: number }
+/** The relay's main-thread GCs so far (api-server.ts): counts and pause ms; mcMaxMs: the longest mark-compact since the last 'cpu' line. */
+interface GcCounts { scav: number; scavMs: number; mc: number; mcMs: number; mcMaxMs: number }
+interface Result { rate: number; p50: number; p99: number; p99Steady?: number | null; p99First?: number | null; clientCpuMsPerMsg?: number; cpuMsPerMsg: number; mainCpuMsPerMsg: number; loopMsPerMsg: number; eldP99Ms?: number; eldMaxMs?: number; vcswPerMsg?: number; ivcswPerMsg?: number; mainUserMsPerMsg?: number; mainSysMsPerMsg?: number; scavPerKMsg?: number; scavMsPerMsg?: number; mcCount?: number; mcMs?: number; mcMaxMs?: number }
 
 function lines(child: ChildProcess): () => Promise<string> {
   const rl = readline.createInterface({ input: child.stdout! });
@@ -88,7 +91,7 @@ async function run(root: string, store: string, concurrency: number): Promise<Re
   const next = lines(server);
   const { host, port, token } = JSON.parse(await next());
   const url = `http://${host ?? '127.0.0.1'}:${port}/v1/messages`;
-  const cpu = async () => { server.stdin!.write('cpu\n'); return JSON.parse(await next()) as { cpuMs: number; loopMs: number; mainCpuMs: number; eldP99Ms?: number; eldMaxMs?: number; vcsw?: number; ivcsw?: number }; };
+  const cpu = async () => { server.stdin!.write('cpu\n'); return JSON.parse(await next()) as { cpuMs: number; loopMs: number; mainCpuMs: number; eldP99Ms?: number; eldMaxMs?: number; vcsw?: number; ivcsw?: number; mainUserMs?: number; mainSysMs?: number; gc?: GcCounts }; };
   if (WARMUP > 0) await runClient(url, token, concurrency, WARMUP);
   const cpu0 = await cpu();
   const r = await runClient(url, token, concurrency, MESSAGES);
@@ -99,7 +102,10 @@ async function run(root: string, store: string, concurrency: number): Promise<Re
   server.stdin!.write('stop\n');
   await new Promise((resolve) => server.once('exit', resolve));
   return { ...r, cpuMsPerMsg, mainCpuMsPerMsg, loopMsPerMsg, eldP99Ms: cpu1.eldP99Ms, eldMaxMs: cpu1.eldMaxMs,
-    ...(cpu1.vcsw !== undefined ? { vcswPerMsg: (cpu1.vcsw - cpu0.vcsw!) / MESSAGES, ivcswPerMsg: (cpu1.ivcsw! - cpu0.ivcsw!) / MESSAGES } : {}) };
+    ...(cpu1.vcsw !== undefined ? { vcswPerMsg: (cpu1.vcsw - cpu0.vcsw!) / MESSAGES, ivcswPerMsg: (cpu1.ivcsw! - cpu0.ivcsw!) / MESSAGES } : {}),
+    ...(cpu1.mainUserMs !== undefined ? { mainUserMsPerMsg: (cpu1.mainUserMs - cpu0.mainUserMs!) / MESSAGES, mainSysMsPerMsg: (cpu1.mainSysMs! - cpu0.mainSysMs!) / MESSAGES } : {}),
+    ...(cpu1.gc && cpu0.gc ? { scavPerKMsg: (cpu1.gc.scav - cpu0.gc.scav) * 1000 / MESSAGES, scavMsPerMsg: (cpu1.gc.scavMs - cpu0.gc.scavMs) / MESSAGES,
+      mcCount: cpu1.gc.mc - cpu0.gc.mc, mcMs: cpu1.gc.mcMs - cpu0.gc.mcMs, mcMaxMs: cpu1.gc.mcMaxMs } : {}) };
 }
 
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -112,7 +118,7 @@ for (const store of stores) {
       for (const [name, root] of i % 2 === 0 ? builds : [...builds].reverse()) {
         const r = await run(root, store, c);
         results.get(name)!.push(r);
-        console.log(`  run ${i + 1} ${store} ${name} ${c} clients: ${r.rate.toFixed(0)} msg/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (after the first tenth ${r.p99Steady?.toFixed(1) ?? '-'}, first tenth ${r.p99First?.toFixed(1) ?? '-'}), relay CPU ${r.cpuMsPerMsg.toFixed(2)} ms/msg, main thread ${r.mainCpuMsPerMsg.toFixed(2)} ms/msg, client process CPU ${r.clientCpuMsPerMsg?.toFixed(2) ?? '-'} ms/msg (its start included), loop delay p99 ${r.eldP99Ms?.toFixed(1) ?? '-'} max ${r.eldMaxMs?.toFixed(1) ?? '-'} ms, main thread switches/msg ${r.vcswPerMsg?.toFixed(2) ?? '-'} voluntary ${r.ivcswPerMsg?.toFixed(2) ?? '-'} preempted`);
+        console.log(`  run ${i + 1} ${store} ${name} ${c} clients: ${r.rate.toFixed(0)} msg/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (after the first tenth ${r.p99Steady?.toFixed(1) ?? '-'}, first tenth ${r.p99First?.toFixed(1) ?? '-'}), relay CPU ${r.cpuMsPerMsg.toFixed(2)} ms/msg, main thread ${r.mainCpuMsPerMsg.toFixed(2)} ms/msg, client process CPU ${r.clientCpuMsPerMsg?.toFixed(2) ?? '-'} ms/msg (its start included), loop delay p99 ${r.eldP99Ms?.toFixed(1) ?? '-'} max ${r.eldMaxMs?.toFixed(1) ?? '-'} ms, main thread switches/msg ${r.vcswPerMsg?.toFixed(2) ?? '-'} voluntary ${r.ivcswPerMsg?.toFixed(2) ?? '-'} preempted, main thread user ${r.mainUserMsPerMsg?.toFixed(3) ?? '-'} sys ${r.mainSysMsPerMsg?.toFixed(3) ?? '-'} ms/msg, scavenges ${r.scavPerKMsg?.toFixed(1) ?? '-'}/1000 msgs (${r.scavMsPerMsg?.toFixed(3) ?? '-'} ms/msg), mark-compacts ${r.mcCount ?? '-'} (${r.mcMs?.toFixed(1) ?? '-'} ms, longest ${r.mcMaxMs?.toFixed(1) ?? '-'} ms)`);
       }
     }
     const meds = new Map([...results].map(([n, rs]) => [n, median(rs)]));
@@ -126,7 +132,7 @@ for (const store of stores) {
     if (meds.has('before')) {
       const pairs = results.get('after')!.map((x, i) => [x, results.get('before')![i]!] as const);
       const f = (k: keyof Result) => pairs.map(([x, y]) => ((x[k] as number) / (y[k] as number)).toFixed(2)).join(' ');
-      console.log(`${store} ${c} clients, pair ratios after/before: msg/s ${f('rate')}; p99 ${f('p99')}; p99 after the first tenth ${f('p99Steady')}; p99 of the first tenth ${f('p99First')}; relay CPU/msg ${f('cpuMsPerMsg')}; main thread/msg ${f('mainCpuMsPerMsg')}`);
+      console.log(`${store} ${c} clients, pair ratios after/before: msg/s ${f('rate')}; p99 ${f('p99')}; p99 after the first tenth ${f('p99Steady')}; p99 of the first tenth ${f('p99First')}; relay CPU/msg ${f('cpuMsPerMsg')}; main thread/msg ${f('mainCpuMsPerMsg')}; main thread user/msg ${f('mainUserMsPerMsg')}; sys/msg ${f('mainSysMsPerMsg')}; voluntary switches/msg ${f('vcswPerMsg')}; scavenge ms/msg ${f('scavMsPerMsg')}`);
       const a = meds.get('after')!, b = meds.get('before')!;
       console.log(`${store} ${c} clients: after/before msg/s ${(a.rate / b.rate).toFixed(2)}x, CPU/msg ${(a.cpuMsPerMsg / b.cpuMsPerMsg).toFixed(2)}x, main thread/msg ${(a.mainCpuMsPerMsg / b.mainCpuMsPerMsg).toFixed(2)}x, loop/msg ${(a.loopMsPerMsg / b.loopMsPerMsg).toFixed(2)}x (load ${loadavg()})`);
     }

@@ -16,7 +16,7 @@ import readline from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { constants as perfConstants, monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 
 const root = path.resolve(process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..'));
 const storeKind = process.argv[3] ?? 'sqlite';
@@ -58,6 +58,24 @@ process.stdout.write(`${JSON.stringify({ host: httpHost, port: api.address.port,
 // The event loop's delay (a 10 ms resolution timer's lateness) between two 'cpu' lines: p99 and max, ms.
 const delay = monitorEventLoopDelay({ resolution: 10 });
 delay.enable();
+// The main thread's GCs (perf_hooks 'gc' entries): scavenges and mark-compacts (count, pause ms, cumulative) and
+// the longest mark-compact pause between two 'cpu' lines (a pause stops every request in flight: issue 14's p99).
+const gc = { scav: 0, scavMs: 0, mc: 0, mcMs: 0, mcMaxMs: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = ((e as unknown as { detail?: { kind?: number } | null }).detail)?.kind;
+    if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) { gc.mc++; gc.mcMs += e.duration; gc.mcMaxMs = Math.max(gc.mcMaxMs, e.duration); }
+    else { gc.scav++; gc.scavMs += e.duration; }
+  }
+}).observe({ entryTypes: ['gc'] });
+// The main thread's user and system CPU (clock ticks of /proc/self/task/PID/stat, 10 ms each on Linux): which of
+// the two a change moves (callgrind counts user-space instructions only; the kernel's work is not in instr.sh).
+const TICK_MS = 10;
+function mainUserSys(): { mainUserMs: number; mainSysMs: number } {
+  const s = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return { mainUserMs: Number(f[11]) * TICK_MS, mainSysMs: Number(f[12]) * TICK_MS };
+}
 for await (const line of readline.createInterface({ input: process.stdin })) {
   if (line === 'cpu') {
     const eldP99Ms = delay.percentile(99) / 1e6, eldMaxMs = delay.max / 1e6;
@@ -68,7 +86,8 @@ for await (const line of readline.createInterface({ input: process.stdin })) {
     const status = readFileSync(`/proc/self/task/${process.pid}/status`, 'utf8');
     const csw = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
     const vcsw = csw('voluntary_ctxt_switches'), ivcsw = csw('nonvoluntary_ctxt_switches');
-    process.stdout.write(`${JSON.stringify({ cpuMs: (u.user + u.system) / 1000, loopMs: performance.eventLoopUtilization().active, mainCpuMs, eldP99Ms, eldMaxMs, vcsw, ivcsw })}\n`);
+    process.stdout.write(`${JSON.stringify({ cpuMs: (u.user + u.system) / 1000, loopMs: performance.eventLoopUtilization().active, mainCpuMs, eldP99Ms, eldMaxMs, vcsw, ivcsw, ...mainUserSys(), gc })}\n`);
+    gc.mcMaxMs = 0;
   } else if (line === 'stop') break;
 }
 await api.close();
