@@ -46,15 +46,24 @@ for rep in $(seq 1 "$REPS"); do
             || echo "run failed: $cfg $build rep $rep" >&2
         # add the PostgreSQL backends' CPU (from start, so per message over warm-up + measured)
         run=$(ls -td "$WORK"/runs/* | head -1)
-        python3 - "$OUT" "$run/relay/pg_cpu_s" <<'PY'
+        python3 - "$OUT" "$run/relay/pg_cpu_s" "$run/relay/pg_backends.tsv" <<'PY'
 import json, os, sys
-out, f = sys.argv[1], sys.argv[2]
+out, f, bf = sys.argv[1], sys.argv[2], sys.argv[3]
 lines = open(out).read().splitlines()
 r = json.loads(lines[-1])
 if "pg_cpu_s" not in r:
     cpu = float(open(f).read()) if os.path.exists(f) else 0.0
     r["pg_cpu_s"] = cpu
     r["pg_cpu_ms_per_msg"] = round(cpu * 1000 / (r["n"] + r["warmup"]), 3)
+    # per backend: pid, CPU ticks, voluntary and involuntary context switches (wake-ups), last statement
+    if os.path.exists(bf):
+        b = [l.split("\t") for l in open(bf).read().splitlines() if l.strip()]
+        m = r["n"] + r["warmup"]
+        r["pg_backends"] = len(b)
+        r["pg_vcs_per_msg"] = round(sum(int(x[2]) for x in b) / m, 2)
+        r["pg_ivcs_per_msg"] = round(sum(int(x[3]) for x in b) / m, 2)
+        with open(out[:-len(".jsonl")] + "-backends.tsv", "a") as t:
+            for x in b: t.write(r["variant"] + "\t" + "\t".join(x) + "\n")
     lines[-1] = json.dumps(r)
     open(out, "w").write("\n".join(lines) + "\n")
 PY

@@ -8,7 +8,8 @@
 # postlane_bench), CLUSTER_NODE_FLAGS (node flags for every node). With pg each run gets a
 # fresh database, dropped by relay_stop. HAProxy runs in the measured process tree; PostgreSQL
 # does not: the CPU of the backends serving the run's database is written to RELAY_DIR/pg_cpu_s
-# (bench/cluster.sh adds it to the result line).
+# (bench/cluster.sh adds it to the result line), and per backend (CPU ticks, context switches, last
+# statement) to RELAY_DIR/pg_backends.tsv.
 
 cluster_db_name() { echo "${CLUSTER_DB_PREFIX:-postlane_bench}_$(basename "$RELAY_DIR" | tr -c 'a-zA-Z0-9\n' '_' | tail -c 40)_$$"; }
 
@@ -117,9 +118,26 @@ print(round(total / clk, 2))
 PY
 }
 
+cluster_pg_backends() { # per backend of this run's database (live ones): pid, CPU ticks, voluntary and involuntary context switches, its last statement
+    local db; db=$(cat "$RELAY_DIR/dbname" 2>/dev/null) || return 0
+    psql -qAt -F $'\t' "${CLUSTER_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}" \
+        -c "SELECT pid, left(regexp_replace(query, '\s+', ' ', 'g'), 70) FROM pg_stat_activity WHERE datname = '$db' AND pid <> pg_backend_pid()" 2>/dev/null \
+    | python3 -c '
+import sys
+for line in sys.stdin:
+    pid, _, q = line.rstrip("\n").partition("\t")
+    try:
+        st = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        cs = {k: v.strip() for k, v in (l.split(":", 1) for l in open(f"/proc/{pid}/status") if "ctxt_switches" in l)}
+    except OSError:
+        continue
+    print(pid, int(st[11]) + int(st[12]), cs["voluntary_ctxt_switches"], cs["nonvoluntary_ctxt_switches"], q, sep="\t")'
+}
+
 relay_queue_count() {
     # (called once, after the measured run) PostgreSQL backend CPU since start, warm-up included
     cluster_pg_cpu > "$RELAY_DIR/pg_cpu_s"
+    cluster_pg_backends > "$RELAY_DIR/pg_backends.tsv" || true
     # per node since its start: read/write-class syscalls (/proc/PID/io syscr, syscw) and context
     # switches over its threads (voluntary, involuntary): counts the machine's load hardly moves
     for f in "$RELAY_DIR"/node*.pid; do

@@ -293,6 +293,56 @@ if (unreachable !== null) {
     }
   });
 
+  test('postgres: small bodies asked for in one turn are read with one statement (16 at most); an unknown or finished message fails alone; a read alone runs the one-row statement', async () => {
+    const store = newStore();
+    await store.open();
+    await truncate();
+    // Count the body reads every pooled connection sends (the store's pg is this module: the same Client class).
+    const query = pg.Client.prototype.query;
+    const sent: string[] = [];
+    pg.Client.prototype.query = function (this: pg.Client, q: unknown, ...rest: unknown[]) {
+      const name = (q as { name?: string } | null)?.name;
+      if (name === 'pl_body_source' || name === 'pl_body_sources') sent.push(`${name.slice(3)}:${(q as { values: unknown[] }).values[0]!.toString().split(',').length}`);
+      return (query as (...a: unknown[]) => unknown).call(this, q, ...rest);
+    } as typeof query;
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i++) ids.push(await putNumbered(store, i, [`r${i}@one.example`]));
+      // message 3 finishes (delivered, completed, its body deleted)
+      const [job] = (await store.claimDue({ now: 1_000, limit: 40, leaseMs: 60_000, owner: 'n' })).filter((j) => j.messageId === ids[3]);
+      await store.recordResults(ids[3]!, [{ rcptId: job!.recipients[0]!.id, status: 'delivered', response: '250 ok' }], [], { owner: 'n' });
+      const unknown = newQueueId();
+      // 12 at once, one of them asked twice, one unknown, one finished: one statement (12 distinct ids)
+      const asked = [...ids.slice(0, 11), ids[0]!, unknown];
+      const settled = await Promise.allSettled(asked.map((id) => store.readMessage(id)));
+      assert.deepEqual(sent, ['body_sources:12'], 'one statement for the reads of one turn (the repeated id once)');
+      settled.forEach((s, k) => {
+        const id = asked[k]!;
+        if (id === unknown || id === ids[3]) {
+          assert.equal(s.status, 'rejected', id);
+          assert.equal((s as PromiseRejectedResult).reason.code, 'ERR_NOT_FOUND');
+        } else {
+          assert.equal(s.status, 'fulfilled', id);
+          assert.equal(((s as PromiseFulfilledResult<Buffer>).value).toString('latin1'), `body ${ids.indexOf(id)}\r\n`);
+        }
+      });
+      // 19 at once: 16, then 3
+      sent.length = 0;
+      const many = ids.filter((id) => id !== ids[3]);
+      const bodies = await Promise.all(many.map((id) => store.readMessage(id)));
+      assert.deepEqual(sent, ['body_sources:16', 'body_sources:3']);
+      assert.deepEqual(bodies.map((b) => (b as Buffer).toString('latin1')), many.map((id) => `body ${ids.indexOf(id)}\r\n`));
+      // alone in its turn: the one-row statement, as before
+      sent.length = 0;
+      assert.equal((await store.readMessage(ids[5]!) as Buffer).toString('latin1'), 'body 5\r\n');
+      await assert.rejects(store.readMessage(ids[3]!), { code: 'ERR_NOT_FOUND' });
+      assert.deepEqual(sent, ['body_source:1', 'body_source:1']);
+    } finally {
+      pg.Client.prototype.query = query;
+      await store.close();
+    }
+  });
+
   test('postgres: a claim locks only what it leases: a second claimer gets work while the first one\'s transaction is open, before its lease and after it', async () => {
     await truncate();
     const store = newStore();

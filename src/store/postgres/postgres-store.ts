@@ -122,6 +122,18 @@ const PUT_BATCH_MAX_BYTES = 8 * 1024 * 1024;
 const RESULT_LANES = 2;
 const RESULT_BATCH_MAX = 32;
 
+/**
+ * Small bodies (readMessage: a delivery reads its message before MAIL FROM) asked for in one turn of
+ * the event loop are read with one statement (reads.bodySources), up to this many at a time: a claim
+ * starts its jobs together, and each read its body in a round trip of its own, the one statement a
+ * delivered message still ran alone after puts and results were batched (bench/README.md,
+ * twenty-first session). A read alone in its turn runs the one-row statement, as before; the wait is
+ * one turn, not a timer. Each statement runs as any read does (#read: the main pool, a stale plan
+ * retried once); when it fails, every read in it fails with that error, as each would have alone.
+ * 16 × WHOLE_READ_MAX (256 KB, delivery/attempt.ts) bounds one answer at 4 MB.
+ */
+const BODY_READ_BATCH_MAX = 16;
+
 interface QueuedResult extends writes.BatchedResult { resolve(): void; reject(err: unknown): void }
 
 interface QueuedPut extends writes.BatchedPut { op: string; since: number; resolve(v: Map<string, Suppression> | null): void; reject(err: unknown): void }
@@ -145,6 +157,8 @@ export class PostgresQueueStore implements QueueStore {
   #resultsInFlight = 0;
   /** Armed while #putQueue is not empty: fires when its oldest put has waited the connect timeout. */
   #putTimer: NodeJS.Timeout | null = null;
+  /** readMessage calls of this turn of the event loop, read together when it ends (BODY_READ_BATCH_MAX). */
+  #bodyReads: { id: string; resolve(v: reads.BodySource | null): void; reject(err: unknown): void }[] = [];
 
   constructor(private readonly opts: PostgresQueueStoreOptions) {
     this.#logger = opts.logger;
@@ -238,9 +252,29 @@ export class PostgresQueueStore implements QueueStore {
   }
 
   async readMessage(id: string): Promise<Buffer | Readable> {
-    const body = await this.#read('bodySource', (c) => reads.bodySource(c, id));
+    const body = await new Promise<reads.BodySource | null>((resolve, reject) => {
+      if (this.#bodyReads.push({ id, resolve, reject }) === 1) setImmediate(() => this.#flushBodyReads());
+    });
     if (!body) throw new NotFoundError(`body of message ${id}`);
     return joinMessage(body.prefix, body.data);
+  }
+
+  /** The readMessage calls of the turn that ended: one statement for each BODY_READ_BATCH_MAX of them. */
+  #flushBodyReads(): void {
+    const asked = this.#bodyReads;
+    this.#bodyReads = [];
+    for (let i = 0; i < asked.length; i += BODY_READ_BATCH_MAX) {
+      const batch = asked.slice(i, i + BODY_READ_BATCH_MAX);
+      if (batch.length === 1) {
+        const r = batch[0]!;
+        this.#read('bodySource', (c) => reads.bodySource(c, r.id)).then(r.resolve, r.reject);
+        continue;
+      }
+      const ids = [...new Set(batch.map((r) => r.id))];
+      this.#read('bodySource', (c) => reads.bodySources(c, ids)).then(
+        (found) => { for (const r of batch) r.resolve(found.get(r.id) ?? null); },
+        (err: unknown) => { for (const r of batch) r.reject(err); });
+    }
   }
 
   async put(message: NewMessage): Promise<void> {

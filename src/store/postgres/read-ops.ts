@@ -75,11 +75,26 @@ export async function listUsers(c: Conn, account: string | null = null): Promise
 const BODY_SOURCE = prepared('body_source', `SELECT m.header_prefix, m.completed_at, b.data FROM queued_message m
                                              LEFT JOIN message_body b ON b.message_id = m.id WHERE m.id = $1`);
 
-export async function bodySource(c: Conn, id: string): Promise<{ prefix: string | null; data: Buffer } | null> {
+/** A message's header prefix and body (readBody, readMessage). */
+export interface BodySource { prefix: string | null; data: Buffer }
+
+export async function bodySource(c: Conn, id: string): Promise<BodySource | null> {
   const { rows } = await runPrepared<{ header_prefix: string | null; completed_at: number | null; data: Buffer | null }>(c, BODY_SOURCE, [id]);
   const row = rows[0];
   if (!row || row.completed_at !== null || row.data === null) return null;
   return { prefix: row.header_prefix, data: row.data };
+}
+
+/** BODY_SOURCE for several messages at once (the store's readMessage batches: postgres-store.ts BODY_READ_BATCH_MAX). */
+const BODY_SOURCES = prepared('body_sources', `SELECT m.id, m.header_prefix, m.completed_at, b.data FROM queued_message m
+                                               LEFT JOIN message_body b ON b.message_id = m.id WHERE m.id = ANY($1::text[])`);
+
+/** bodySource of each of `ids` in one statement, by id; a finished or unknown message is left out (as bodySource's null). */
+export async function bodySources(c: Conn, ids: readonly string[]): Promise<Map<string, BodySource>> {
+  const { rows } = await runPrepared<{ id: string; header_prefix: string | null; completed_at: number | null; data: Buffer | null }>(c, BODY_SOURCES, [ids]);
+  const found = new Map<string, BodySource>();
+  for (const row of rows) if (row.completed_at === null && row.data !== null) found.set(row.id, { prefix: row.header_prefix, data: row.data });
+  return found;
 }
 
 export async function listNodes(c: Conn, since: number): Promise<NodeHeartbeat[]> {
