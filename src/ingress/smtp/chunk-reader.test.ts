@@ -135,3 +135,51 @@ test('the plain scan reads every split as the line loop alone does: same writes,
 });
 
 const LIMITS_1000 = { maxMessageSize: 1e6, maxLineLength: 1000 };
+
+test('a piece larger than pieceMax is read in scanned pieces as the line loop alone reads it: same writes, problem and size (fast-check)', () => {
+  const line = fc.oneof({ weight: 40, arbitrary: fc.nat({ max: 130 }).map((n) => 'L'.repeat(n)) },
+    { weight: 1, arbitrary: fc.constantFrom('a\0b', 'a\rb', 'a\nb', 'x\r', 'M'.repeat(1100), 'N'.repeat(998), '.') });
+  const wire = fc.tuple(fc.array(line, { minLength: 1, maxLength: 700 }).map((l) => l.join('\r\n')), fc.constantFrom('', '\r\n', '\r'))
+    .map(([body, tail]) => body + tail);
+  const cuts = fc.array(fc.integer({ min: 1, max: 70_000 }), { minLength: 1, maxLength: 4 });
+  const limits = fc.record({ maxMessageSize: fc.constantFrom(2000, 1e6), maxLineLength: fc.constantFrom(80, 1000) });
+  const pieceMax = fc.constantFrom(257, 300, 1000, 4096, 16 * 1024);
+  const read = (w: string, sizes: number[], l: { maxMessageSize: number; maxLineLength: number }, scan: boolean, max: number) => {
+    ChunkReader.plainScan = scan;
+    ChunkReader.pieceMax = max;
+    try {
+      const bytes = Buffer.from(w, 'latin1');
+      const reader = new ChunkReader(l);
+      const out: string[] = [];
+      for (let at = 0, k = 0; at < bytes.length; k++) {
+        const n = sizes[k % sizes.length]!;
+        out.push(Buffer.concat(reader.push(bytes.subarray(at, at + n))).toString('latin1'));
+        at += n;
+      }
+      out.push(Buffer.concat(reader.end()).toString('latin1'));
+      return { out, size: reader.size, problem: reader.problem };
+    } finally {
+      ChunkReader.plainScan = true;
+      ChunkReader.pieceMax = 16 * 1024;
+    }
+  };
+  fc.assert(fc.property(wire, cuts, limits, pieceMax, (w, sizes, l, max) => {
+    assert.deepStrictEqual(read(w, sizes, l, true, max), read(w, sizes, l, false, max));
+  }), { numRuns: 600 });
+  // a 64 KB piece of plain lines: scanned in 16 KB pieces, given back as one write of the whole piece
+  const plain = Buffer.from(('L'.repeat(76) + '\r\n').repeat(Math.ceil(65536 / 78)), 'latin1').subarray(0, 65536);
+  const reader = new ChunkReader(LIMITS_1000);
+  const copies: number[] = []; // the scan's only trace: its latin1 copy of each piece
+  const toString = Buffer.prototype.toString;
+  Buffer.prototype.toString = function (this: Buffer, ...args: unknown[]) {
+    if (args[0] === 'latin1' && typeof args[1] === 'number' && typeof args[2] === 'number') copies.push(args[2] - args[1]);
+    return (toString as (...a: unknown[]) => string).apply(this, args);
+  } as typeof toString;
+  let parts: Buffer[];
+  try { parts = reader.push(plain); } finally { Buffer.prototype.toString = toString; }
+  assert.equal(copies.length, 4, `pieces ${copies.join(' ')}`); // 4 of 16,380 octets (210 lines); the 16 left are read by the loop
+  assert.ok(copies.every((n) => n <= 16 * 1024));
+  assert.equal(parts.length, 1);
+  assert.ok(parts[0]!.equals(plain));
+  assert.deepEqual([reader.problem, reader.size], [null, 65536]);
+});
