@@ -22,7 +22,7 @@ export type ChunkProblem = ContentProblem | 'bare-cr' | 'bare-lf';
 const CR = 0x0d;
 const LF = 0x0a;
 const CRLF = Buffer.from('\r\n');
-/** Pieces of this size take the plain scan (#plain), as data-reader.ts's: smaller ones are a few lines; a larger piece is cut into pieces of at most PLAIN_MAX (no large string). */
+/** Pieces of this size take the plain scan (#plain), as data-reader.ts's: smaller ones are a few lines, larger ones stay on the loop (no large string). */
 const PLAIN_MIN = 256;
 const PLAIN_MAX = 16 * 1024;
 /** A CR not followed by LF (also one ending the piece), or an LF not preceded by CR (also one starting it). */
@@ -46,34 +46,7 @@ export class ChunkReader {
     this.size += bytes.length;
     if (this.#problem || bytes.length === 0) return [];
     if (this.size > this.limits.maxMessageSize) return this.#fail('too-big');
-    const max = ChunkReader.pieceMax;
-    if (bytes.length <= max || !ChunkReader.plainScan) return this.#piece(bytes);
-    // A larger piece (a big message's 64 KB reads): read in pieces of at most `max` octets, each cut after
-    // an LF where there is one, so each can take the scan; their parts, views of `bytes` that follow one
-    // another, are joined again (one write, as the loop gives for a CRLF-only piece).
-    const out: Buffer[] = [];
-    for (let from = 0; from < bytes.length;) {
-      const to = pieceEnd(bytes, from, max);
-      for (const part of this.#piece(bytes.subarray(from, to))) {
-        const last = out.length ? out[out.length - 1]! : null;
-        if (last && last.buffer === part.buffer && last.byteOffset + last.length === part.byteOffset) {
-          out[out.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + part.length);
-        } else out.push(part);
-      }
-      if (this.#problem) return [];
-      from = to;
-    }
-    return out;
-  }
-
-  /** Off only in the test that compares the two ways of reading. */
-  static plainScan = true;
-  /** The largest piece scanned at once: PLAIN_MAX, smaller only in that test (to cut pieces into many). */
-  static pieceMax = PLAIN_MAX;
-
-  /** One piece of at most pieceMax octets (or any, without the scan): the scan, else the line loop. */
-  #piece(bytes: Buffer): Buffer[] {
-    if (!this.#heldCr && ChunkReader.plainScan && bytes.length >= PLAIN_MIN && this.#plain(bytes)) return [bytes];
+    if (!this.#heldCr && ChunkReader.plainScan && bytes.length >= PLAIN_MIN && bytes.length <= PLAIN_MAX && this.#plain(bytes)) return [bytes];
     const out: Buffer[] = [];
     let from = 0;
     if (this.#heldCr) {
@@ -103,6 +76,9 @@ export class ChunkReader {
     if (end > from) out.push(bytes.subarray(from, end));
     return out;
   }
+
+  /** Off only in the test that compares the two ways of reading. */
+  static plainScan = true;
 
   /**
    * The loop below looks at every line with two searches, a view and a NUL search (~6 K instructions a
@@ -164,17 +140,6 @@ export class ChunkReader {
     this.#problem ??= problem;
     return [];
   }
-}
-
-/**
- * The end of the piece of buf that starts at `from`: its end when at most `max` octets are left, else just
- * after the last LF among the next `max` octets (a piece ending in a CR goes to the loop), or `from + max`
- * when they hold none after PLAIN_MIN (as data-reader.ts's).
- */
-function pieceEnd(buf: Buffer, from: number, max: number): number {
-  if (buf.length - from <= max) return buf.length;
-  const lf = buf.lastIndexOf(LF, from + max - 1);
-  return lf >= from + PLAIN_MIN ? lf + 1 : from + max;
 }
 
 function nextLineBreak(buf: Buffer, from: number): number {
