@@ -73,7 +73,7 @@ export class DataReader {
         const to = pieceEnd(buf, i, DataReader.pieceMax);
         stop = to;
         if (to - i < PLAIN_MIN) stop = buf.length; // a short tail: the loop reads it
-        else if ((i = this.#plainPrefix(buf, i, to)) >= buf.length) break;
+        else if ((i = to - i === buf.length ? this.#plainPrefix(buf, i, to) : this.#plainLines(buf, i, to)) >= buf.length) break;
         else if (i === to) continue;
       }
       if (this.#atLineStart && buf[i] === DOT) {
@@ -159,6 +159,43 @@ export class DataReader {
       this.#lineBytes = len - lastLf - 1;
     }
     return from + end;
+  }
+
+  /**
+   * #plainPrefix's answer for a piece of a chunk over PLAIN_MAX (a big message's 64 KB reads), found by a
+   * walk of the lines of one latin1 copy: two string searches a line (the LF, the CR that must be just
+   * before it), its length and its first octet. #plainPrefix's expression for a bare CR or LF costs ~0.8 ns
+   * an octet with the optimising compiler, more than the line loop it replaces (~0.7 ns: its two buffer
+   * searches a line are cheap there); this walk ~0.3 ns, and without the optimising compiler a string
+   * search is a builtin, not Buffer#indexOf's JavaScript wrapper (~2,000 instructions a call). Unlike
+   * #plainPrefix it can stop at any line start (a dot line, or a line it is not sure of: a bare CR or LF,
+   * a line over the limit, a CR ending the piece), leaving the loop that line and the rest of the piece.
+   */
+  #plainLines(buf: Buffer, from: number, to: number): number {
+    if (this.#atLineStart && buf[from] === DOT) return from;
+    const len = to - from;
+    const s = buf.toString('latin1', from, to);
+    const max = this.limits.maxLineLength;
+    let start = 0;
+    let before = this.#lineBytes; // octets of the first line that came before the piece
+    for (;;) {
+      const lf = s.indexOf('\n', start);
+      const cr = s.indexOf('\r', start);
+      if (lf < 0) { // the piece ends inside a line
+        if (cr >= 0 || before + len - start > max) break;
+        this.#lineBytes = before + len - start;
+        this.#atLineStart = false;
+        return to;
+      }
+      if (cr !== lf - 1 || lf === start || before + lf + 1 - start > max) break; // a bare CR or LF, or a long line
+      before = 0;
+      start = lf + 1;
+      if (start === len || s.charCodeAt(start) === DOT) break; // the piece's end, or a dot line for the loop
+    }
+    if (start === 0) return from;
+    this.#atLineStart = true;
+    this.#lineBytes = 0;
+    return from + start;
   }
 
   /** Adds `bytes` to the current line's length. */
