@@ -10,8 +10,12 @@ const CR = 0x0d;
 const LF = 0x0a;
 const DOT = 0x2e;
 
-/** Chunks of this size are checked on latin1 copies (scanFinds), in pieces of at most SCAN_PIECE octets. */
-const SCAN_MIN = 256;
+/**
+ * Chunks of this size are checked on latin1 copies (scanFinds), in pieces of at most SCAN_PIECE octets.
+ * Smaller ones keep the walk: with the optimising compiler the copy makes a 4 KB message's check ~1 µs
+ * slower (tf-bench, bench/README.md twenty-first session); from ~16 KB on the string walk is level or faster.
+ */
+const SCAN_MIN = 16 * 1024;
 const SCAN_PIECE = 16 * 1024;
 /**
  * True when nodemailer's DataStream would insert bytes into `chunk`: a dot at the start of a
@@ -27,7 +31,7 @@ export function needsStuffing(chunk: Buffer, prev: number | false): boolean {
 }
 
 /**
- * The same answer as needsStuffing's walk, for a chunk of at least SCAN_MIN octets: the walk's two
+ * The same answer as needsStuffing's walk, for a chunk of at least SCAN_MIN octets (the test: any): the walk's two
  * Buffer#indexOf calls a line are ~2,000 instructions each where the optimising compiler has not run
  * (their JavaScript wrapper); this walks latin1 copies of pieces of at most SCAN_PIECE octets (no large
  * string) with String#indexOf, a builtin: ~0.35 ns an octet with the optimising compiler against the

@@ -164,9 +164,10 @@ export class DataReader {
   /**
    * #plainPrefix's answer for a piece of a chunk over PLAIN_MAX (a big message's 64 KB reads), found by a
    * walk of the lines of one latin1 copy: two string searches a line (the LF, the CR that must be just
-   * before it), its length and its first octet. #plainPrefix's expression for a bare CR or LF costs ~0.8 ns
-   * an octet with the optimising compiler, more than the line loop it replaces (~0.7 ns: its two buffer
-   * searches a line are cheap there); this walk ~0.3 ns, and without the optimising compiler a string
+   * before it), its length and its first octet. #plainPrefix's expression for a bare CR or LF alone costs
+   * ~0.8 ns an octet with the optimising compiler (the reader with it 1.2 ns), more than the line loop it
+   * replaces (~0.7 ns: its two buffer searches a line are cheap there); the reader with this walk ~0.5 ns
+   * (bench/README.md twenty-first session), and without the optimising compiler a string
    * search is a builtin, not Buffer#indexOf's JavaScript wrapper (~2,000 instructions a call). Unlike
    * #plainPrefix it can stop at any line start (a dot line, or a line it is not sure of: a bare CR or LF,
    * a line over the limit, a CR ending the piece), leaving the loop that line and the rest of the piece.
