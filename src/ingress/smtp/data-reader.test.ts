@@ -265,3 +265,21 @@ test('a 64 KB read of plain lines is scanned whole in 16 KB pieces: one body par
   assert.deepStrictEqual(Buffer.concat(dataOf(scanned.second)), Buffer.concat(dataOf(looped.second)));
   assert.equal(scanned.second.kind === 'end' && scanned.second.rest.toString(), 'QUIT\r\n');
 });
+
+test('a bare LF that starts a piece, with no CR after it in the piece, is the loop\'s bare LF (SMTP smuggling)', () => {
+  // 1,024-octet pieces: the first ends with a CRLF at 1,023, the second starts with the bare LF and holds no CR
+  const head = ('L'.repeat(76) + '\r\n').repeat(13) + 'L'.repeat(8) + '\r\n';
+  assert.equal(head.length, 1024);
+  const chunk = Buffer.from(head + '\n' + 'M'.repeat(400), 'latin1');
+  for (const scan of [true, false]) {
+    DataReader.plainScan = scan;
+    DataReader.pieceMax = 1024;
+    try {
+      const r = new DataReader({ maxMessageSize: 1e6, maxLineLength: 1000 }).push(chunk);
+      assert.deepEqual(r, { kind: 'invalid', reason: 'bare-lf' }, `scan ${scan}`);
+    } finally {
+      DataReader.plainScan = true;
+      DataReader.pieceMax = 16 * 1024;
+    }
+  }
+});
