@@ -191,3 +191,95 @@ test('the plain-prefix scan reads every chunking as the line loop alone does (fa
     assert.deepStrictEqual(read(w, sizes, l, true), read(w, sizes, l, false));
   }), { numRuns: 3000 });
 });
+
+test('a chunk larger than a piece is scanned piece by piece and read as the line loop alone reads it (fast-check)', async () => {
+  const { default: fc } = await import('fast-check');
+  // big messages: many plain lines, now and then a dot first, a NUL, a bare CR or LF, a long line, CRs at every place
+  const line = fc.oneof({ weight: 40, arbitrary: fc.nat({ max: 130 }).map((n) => 'L'.repeat(n)) },
+    { weight: 1, arbitrary: fc.constantFrom('.', '..x', '.', 'a\0b', 'a\rb', 'a\nb', 'x\r', 'M'.repeat(1100), 'N'.repeat(998), '\r\n.\r') });
+  const body = fc.array(line, { minLength: 1, maxLength: 700 }).map((l) => l.join('\r\n'));
+  const wire = fc.tuple(body, fc.constantFrom('\r\n.\r\nQUIT\r\n', '\r\n.\r\n', '\r\n', '\r\n.')).map(([b, t]) => b + t);
+  const cuts = fc.array(fc.integer({ min: 1, max: 70_000 }), { minLength: 1, maxLength: 4 });
+  const limits = fc.record({ maxMessageSize: fc.constantFrom(2000, 1e6), maxLineLength: fc.constantFrom(80, 1000) });
+  const pieceMax = fc.constantFrom(257, 300, 1000, 4096, 16 * 1024);
+  const read = (w: string, sizes: number[], l: { maxMessageSize: number; maxLineLength: number }, scan: boolean, max: number) => {
+    DataReader.plainScan = scan;
+    DataReader.pieceMax = max;
+    try {
+      const bytes = Buffer.from(w, 'latin1');
+      const reader = new DataReader(l);
+      const out: unknown[] = [];
+      for (let at = 0, k = 0; at < bytes.length; k++) {
+        const n = sizes[k % sizes.length]!;
+        const r = reader.push(bytes.subarray(at, at + n));
+        at += n;
+        out.push(r.kind === 'invalid' ? r : { kind: r.kind, data: Buffer.concat(r.data).toString('latin1'), ...(r.kind === 'end' ? { rest: r.rest.toString('latin1'), problem: r.problem } : {}) });
+        if (r.kind !== 'more') break;
+      }
+      return { out, size: reader.size, problem: reader.problem };
+    } finally {
+      DataReader.plainScan = true;
+      DataReader.pieceMax = 16 * 1024;
+    }
+  };
+  fc.assert(fc.property(wire, cuts, limits, pieceMax, (w, sizes, l, max) => {
+    assert.deepStrictEqual(read(w, sizes, l, true, max), read(w, sizes, l, false, max));
+  }), { numRuns: 600 });
+});
+
+test('a 64 KB read of plain lines is scanned whole in 16 KB pieces: one body part, the same as the line loop', () => {
+  const line = 'L'.repeat(76) + '\r\n';
+  const wire = Buffer.from(line.repeat(Math.ceil(100 * 1024 / line.length)) + '.\r\nQUIT\r\n', 'latin1');
+  // the scan's only trace is its latin1 copy of each piece: count them (the loop makes none)
+  const copies: number[] = [];
+  const read = (scan: boolean) => {
+    DataReader.plainScan = scan;
+    const toString = Buffer.prototype.toString;
+    Buffer.prototype.toString = function (this: Buffer, ...args: unknown[]) {
+      if (args[0] === 'latin1' && typeof args[1] === 'number' && typeof args[2] === 'number') copies.push(args[2] - args[1]);
+      return (toString as (...a: unknown[]) => string).apply(this, args);
+    } as typeof toString;
+    try {
+      const reader = new DataReader({ maxMessageSize: 1e6, maxLineLength: 1000 });
+      const first = reader.push(wire.subarray(0, 65536));
+      const second = reader.push(wire.subarray(65536));
+      return { first, second };
+    } finally {
+      Buffer.prototype.toString = toString;
+      DataReader.plainScan = true;
+    }
+  };
+  const looped = read(false);
+  assert.deepEqual(copies, [], 'the line loop makes no copy');
+  const scanned = read(true);
+  assert.ok(copies.every((n) => n <= 16 * 1024), `no piece over 16 KB: ${copies.join(' ')}`);
+  // every octet of the body but the first read's last 16 (under 256: the loop's) is scanned: 4 pieces, then 3
+  assert.ok(copies.length === 7 && copies.reduce((a, b) => a + b, 0) === wire.length - 16, `pieces ${copies.join(' ')}`);
+  const dataOf = (r: PushResult) => (r.kind === 'invalid' ? assert.fail('invalid') : r.data);
+  assert.equal(scanned.first.kind, 'more');
+  assert.equal(scanned.second.kind, 'end');
+  // the loop passes a chunk of CRLF lines on as one part; the scanned pieces join into it too
+  assert.equal(dataOf(scanned.first).length, 1);
+  assert.equal(dataOf(scanned.first)[0]!.length, 65536);
+  assert.deepStrictEqual(Buffer.concat(dataOf(scanned.first)), Buffer.concat(dataOf(looped.first)));
+  assert.deepStrictEqual(Buffer.concat(dataOf(scanned.second)), Buffer.concat(dataOf(looped.second)));
+  assert.equal(scanned.second.kind === 'end' && scanned.second.rest.toString(), 'QUIT\r\n');
+});
+
+test('a bare LF that starts a piece, with no CR after it in the piece, is the loop\'s bare LF (SMTP smuggling)', () => {
+  // 1,024-octet pieces: the first ends with a CRLF at 1,023, the second starts with the bare LF and holds no CR
+  const head = ('L'.repeat(76) + '\r\n').repeat(13) + 'L'.repeat(8) + '\r\n';
+  assert.equal(head.length, 1024);
+  const chunk = Buffer.from(head + '\n' + 'M'.repeat(400), 'latin1');
+  for (const scan of [true, false]) {
+    DataReader.plainScan = scan;
+    DataReader.pieceMax = 1024;
+    try {
+      const r = new DataReader({ maxMessageSize: 1e6, maxLineLength: 1000 }).push(chunk);
+      assert.deepEqual(r, { kind: 'invalid', reason: 'bare-lf' }, `scan ${scan}`);
+    } finally {
+      DataReader.plainScan = true;
+      DataReader.pieceMax = 16 * 1024;
+    }
+  }
+});

@@ -1,0 +1,17 @@
+let body = ''; let n = 0; while (body.length < 102400) body += String(++n % 10) + 'X'.repeat(77) + '\r\n';
+const buf = Buffer.from(body, 'latin1');
+const BARE = /\r(?!\n)|\n(?<!\r\n)/;
+const M = 3000, R = 5;
+const med = (a) => a.sort((x, y) => x - y)[a.length >> 1];
+const time = (f) => { const r = []; for (let k = 0; k < R; k++) { const t = process.cpuUsage(); for (let i = 0; i < M; i++) f(); const u = process.cpuUsage(t); r.push((u.user + u.system) / M); } return +med(r).toFixed(2); };
+let sink = 0;
+const out = {};
+out.copy16 = time(() => { for (let a = 0; a < buf.length; a += 16384) sink += buf.toString('latin1', a, Math.min(buf.length, a + 16384)).length; });
+const s = buf.toString('latin1');
+out.indexOfDotLine = time(() => { sink += s.indexOf('\n.'); });
+out.regexBare = time(() => { sink += s.search(BARE); });
+out.regexSimple = time(() => { sink += s.search(/[\r\n][^\r\n]/); });
+out.lfLoopString = time(() => { for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) if (s.charCodeAt(i - 1) !== 13) sink++; });
+out.lfLoopBuffer = time(() => { for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) if (buf[i - 1] !== 13) sink++; });
+out.crLoopBuffer = time(() => { for (let i = buf.indexOf(13); i >= 0; i = buf.indexOf(13, i + 1)) if (buf[i + 1] !== 10) sink++; });
+console.log(JSON.stringify(out), sink > 0);
