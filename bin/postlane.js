@@ -1,13 +1,9 @@
-#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.arena_max=3:${GLIBC_TUNABLES} node --max-semi-space-size=2 --heap-growing-percent=30
+#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=30
 // Entry point of the `postlane` CLI: runs the compiled TypeScript in dist/.
 // The V8 flags above (issue 14, bench/README.md "Memory") take effect when this file is run as a
 // program (`postlane …`, `./bin/postlane.js …`, the systemd unit); `node bin/postlane.js` skips them.
 // They cap the young generation at 2 × 2 MB and grow the old one by 30 % instead of up to 4×:
 // about half the peak memory under load of Node's defaults, for the same CPU per message.
-// GLIBC_TUNABLES: at most 3 malloc arenas (glibc's default is 8 per core) for the main thread, the
-// database thread and Node's helper threads: 1-2 MB less peak memory under load for the same CPU
-// (bench/README.md, twenty-first session; 2 arenas saved a little more but cost 3-4 % CPU). A
-// GLIBC_TUNABLES already in the environment comes after it, so the operator's own choice wins.
 // `npm run build` also bundles dist/src into dist/bundle (scripts/bundle.mjs: fewer, smaller
 // modules), and this runs it: about 7 MB less idle RSS and 6-9 MB less peak under load, for the same
 // CPU per message (bench/README.md, 2026-12-05: over three quiet campaigns on (i) and one on (iii),
