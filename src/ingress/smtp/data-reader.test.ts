@@ -26,6 +26,31 @@ function splits(wire: string): string[][] {
   return out;
 }
 
+
+type Limits = { maxMessageSize: number; maxLineLength: number };
+/** What a DataReader makes of `w` pushed in reads of `sizes` (cycled), with the scan on or off and pieces of at most `pieceMax`. */
+function readWire(w: string, sizes: number[], l: Limits, plainScan: boolean, pieceMax: number) {
+  DataReader.plainScan = plainScan;
+  const defaultPieceMax = DataReader.pieceMax;
+  DataReader.pieceMax = pieceMax;
+  try {
+    const bytes = Buffer.from(w, 'latin1');
+    const reader = new DataReader(l);
+    const out: unknown[] = [];
+    for (let at = 0, k = 0; at < bytes.length; k++) {
+      const n = sizes[k % sizes.length]!;
+      const r = reader.push(bytes.subarray(at, at + n));
+      at += n;
+      out.push(r.kind === 'invalid' ? r : { kind: r.kind, data: Buffer.concat(r.data).toString('latin1'), ...(r.kind === 'end' ? { rest: r.rest.toString('latin1'), problem: r.problem } : {}) });
+      if (r.kind !== 'more') break;
+    }
+    return { out, size: reader.size, problem: reader.problem };
+  } finally {
+    DataReader.plainScan = true;
+    DataReader.pieceMax = defaultPieceMax;
+  }
+}
+
 test('ends at CRLF.CRLF, unstuffs dots, returns the bytes after the end, in any chunking', () => {
   const wire = 'Subject: x\r\n\r\n..leading dot\r\n.\r\n.. \r\nend\r\n.\r\nQUIT\r\n';
   for (const chunks of splits(wire)) {
@@ -169,24 +194,7 @@ test('the plain-prefix scan reads every chunking as the line loop alone does (fa
   const wire = fc.oneof(messy, plain, plain).map((body) => `${body}\r\n.\r\nQUIT\r\n`);
   const cuts = fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 6 });
   const limits = fc.record({ maxMessageSize: fc.constantFrom(100, 2000, 1e6), maxLineLength: fc.constantFrom(20, 80, 100, 1000) });
-  const read = (w: string, sizes: number[], l: { maxMessageSize: number; maxLineLength: number }, plain: boolean) => {
-    DataReader.plainScan = plain;
-    try {
-      const bytes = Buffer.from(w, 'latin1');
-      const reader = new DataReader(l);
-      const out: unknown[] = [];
-      for (let at = 0, k = 0; at < bytes.length; k++) {
-        const n = sizes[k % sizes.length]!;
-        const r = reader.push(bytes.subarray(at, at + n));
-        at += n;
-        out.push(r.kind === 'invalid' ? r : { kind: r.kind, data: Buffer.concat(r.data).toString('latin1'), ...(r.kind === 'end' ? { rest: r.rest.toString('latin1'), problem: r.problem } : {}) });
-        if (r.kind !== 'more') break;
-      }
-      return { out, size: reader.size, problem: reader.problem };
-    } finally {
-      DataReader.plainScan = true;
-    }
-  };
+  const read = (w: string, sizes: number[], l: Limits, plain: boolean) => readWire(w, sizes, l, plain, DataReader.pieceMax);
   fc.assert(fc.property(wire, cuts, limits, (w, sizes, l) => {
     assert.deepStrictEqual(read(w, sizes, l, true), read(w, sizes, l, false));
   }), { numRuns: 3000 });
@@ -202,26 +210,7 @@ test('a chunk larger than a piece is scanned piece by piece and read as the line
   const cuts = fc.array(fc.integer({ min: 1, max: 70_000 }), { minLength: 1, maxLength: 4 });
   const limits = fc.record({ maxMessageSize: fc.constantFrom(2000, 1e6), maxLineLength: fc.constantFrom(80, 1000) });
   const pieceMax = fc.constantFrom(257, 300, 1000, 4096, 16 * 1024);
-  const read = (w: string, sizes: number[], l: { maxMessageSize: number; maxLineLength: number }, scan: boolean, max: number) => {
-    DataReader.plainScan = scan;
-    DataReader.pieceMax = max;
-    try {
-      const bytes = Buffer.from(w, 'latin1');
-      const reader = new DataReader(l);
-      const out: unknown[] = [];
-      for (let at = 0, k = 0; at < bytes.length; k++) {
-        const n = sizes[k % sizes.length]!;
-        const r = reader.push(bytes.subarray(at, at + n));
-        at += n;
-        out.push(r.kind === 'invalid' ? r : { kind: r.kind, data: Buffer.concat(r.data).toString('latin1'), ...(r.kind === 'end' ? { rest: r.rest.toString('latin1'), problem: r.problem } : {}) });
-        if (r.kind !== 'more') break;
-      }
-      return { out, size: reader.size, problem: reader.problem };
-    } finally {
-      DataReader.plainScan = true;
-      DataReader.pieceMax = 16 * 1024;
-    }
-  };
+  const read = readWire;
   fc.assert(fc.property(wire, cuts, limits, pieceMax, (w, sizes, l, max) => {
     assert.deepStrictEqual(read(w, sizes, l, true, max), read(w, sizes, l, false, max));
   }), { numRuns: 600 });
