@@ -33,15 +33,13 @@ const LF = 0x0a;
 const DOT = 0x2e;
 const EMPTY = Buffer.alloc(0);
 /**
- * Pieces of this size take the plain-prefix scan (#plainPrefix): a message of a few KB that came in
- * one read is one piece. Smaller ones are a few lines (the loop is cheaper than a string); a larger
- * chunk (a big message's 64 KB reads) is scanned in pieces of at most PLAIN_MAX octets, each cut
- * after an LF where there is one (#pieceEnd), so no scan makes a string of more than 16 KB.
+ * Reads of at least PLAIN_MIN octets are walked line by line on latin1 copies (#plainLines) before the
+ * line loop reads what the walk is not sure of: smaller ones are a few lines (the loop is cheaper than a
+ * string). A read is walked in pieces of at most PLAIN_MAX octets, each cut after an LF where there is one
+ * (#pieceEnd), so no walk makes a string of more than 16 KB.
  */
 const PLAIN_MIN = 256;
 const PLAIN_MAX = 16 * 1024;
-/** A CR not followed by LF, or an LF not preceded by CR (each alternative starts with its character, so only CRs and LFs are tried further). */
-const BARE_CR_LF = /\r(?!\n)|\n(?<!\r\n)/;
 
 export class DataReader {
   /** Body bytes produced (after unstuffing), counted even once over the limit. */
@@ -73,7 +71,7 @@ export class DataReader {
         const to = pieceEnd(buf, i, DataReader.pieceMax);
         stop = to;
         if (to - i < PLAIN_MIN) stop = buf.length; // a short tail: the loop reads it
-        else if ((i = to - i === buf.length ? this.#plainPrefix(buf, i, to) : this.#plainLines(buf, i, to)) >= buf.length) break;
+        else if ((i = this.#plainLines(buf, i, to)) >= buf.length) break;
         else if (i === to) continue;
       }
       if (this.#atLineStart && buf[i] === DOT) {
@@ -117,60 +115,19 @@ export class DataReader {
 
   /**
    * The loop below looks at every line with two searches of the buffer and a dozen steps (~6 K
-   * instructions a line without the optimising compiler: ~360 K for a 4 KB message). Most data is
-   * plain lines: this finds, with a few searches of one latin1 copy of the chunk, how far from its
-   * start it holds only CRLF-ended lines (or the start of one), none over the length limit and none
-   * but the first starting with a dot, i.e. the bytes the loop would pass on as they are without
-   * finding anything. Returns that length (0: none, the loop reads the chunk) with #atLineStart and
-   * #lineBytes as the loop would leave them there; the loop goes on from it (a dot line: the end of
-   * data or a stuffed dot). Whatever it is not sure of (a bare CR or LF, a CR ending the chunk, a long
-   * line, a dot first) it leaves to the loop from the chunk's start, so the answer is the loop's.
-   */
-  #plainPrefix(buf: Buffer, from: number, to: number): number {
-    const len = to - from;
-    if (this.#atLineStart && buf[from] === DOT) return from;
-    const s = buf.toString('latin1', from, to);
-    const dot = s.indexOf('\n.');
-    const end = dot < 0 ? len : dot + 1; // just after an LF when a dot line follows
-    const bare = s.search(BARE_CR_LF);
-    if (bare >= 0 && bare < end) return from;
-    const max = this.limits.maxLineLength;
-    const firstLf = s.indexOf('\n');
-    if (firstLf < 0 || firstLf >= end) { // no line ends here: the piece continues one line (end === len)
-      if (this.#lineBytes + len > max) return from;
-      this.#lineBytes += len;
-      this.#atLineStart = false;
-      return to;
-    }
-    if (this.#lineBytes + firstLf + 1 > max) return from; // the line the previous piece began
-    // A line of more than max octets holds `max` octets without LF, so it holds a multiple of max: the
-    // line around each multiple is measured (two searches each), not every line.
-    for (let q = Math.ceil((firstLf + 1) / max) * max; q < end; q += max) {
-      if (s.charCodeAt(q) === LF) continue;
-      const next = s.indexOf('\n', q);
-      if ((next < 0 ? len : next) - s.lastIndexOf('\n', q) - 1 >= max) return from;
-    }
-    if (end < len) {
-      this.#atLineStart = true;
-      this.#lineBytes = 0;
-    } else {
-      const lastLf = s.lastIndexOf('\n');
-      this.#atLineStart = lastLf === len - 1;
-      this.#lineBytes = len - lastLf - 1;
-    }
-    return from + end;
-  }
-
-  /**
-   * #plainPrefix's answer for a piece of a chunk over PLAIN_MAX (a big message's 64 KB reads), found by a
-   * walk of the lines of one latin1 copy: two string searches a line (the LF, the CR that must be just
-   * before it), its length and its first octet. #plainPrefix's expression for a bare CR or LF alone costs
-   * ~0.8 ns an octet with the optimising compiler (the reader with it 1.2 ns), more than the line loop it
-   * replaces (~0.7 ns: its two buffer searches a line are cheap there); the reader with this walk ~0.5 ns
-   * (bench/README.md twenty-first session), and without the optimising compiler a string
-   * search is a builtin, not Buffer#indexOf's JavaScript wrapper (~2,000 instructions a call). Unlike
-   * #plainPrefix it can stop at any line start (a dot line, or a line it is not sure of: a bare CR or LF,
-   * a line over the limit, a CR ending the piece), leaving the loop that line and the rest of the piece.
+   * instructions a line without the optimising compiler: ~360 K for a 4 KB message). Most data is plain
+   * lines: this walks the lines of one latin1 copy of the piece `from`–`to` with two string searches a
+   * line (the LF, the CR that must be just before it), its length and its first octet, and returns how far
+   * it holds only CRLF-ended lines (or the start of one), none over the length limit and none starting
+   * with a dot (at a line start), i.e. the bytes the loop would pass on as they are without finding
+   * anything, with #atLineStart and #lineBytes as the loop would leave them there. It stops at any line
+   * start it is not sure of (a dot line, a bare CR or LF, a line over the limit, a CR ending the piece),
+   * leaving the loop that line and the rest of the piece, so the answer is the loop's.
+   * With the optimising compiler a string search is ~0.35 ns an octet; the reader with this walk
+   * ~0.5 ns, the line loop ~0.7, and data19's expression for a bare CR or LF (`s.search`, which this
+   * replaced in the twenty-first session) ~0.8 ns on its own (bench/README.md, twenty-first session).
+   * Without it, a string search is a builtin, not Buffer#indexOf's JavaScript wrapper (~2,000
+   * instructions a call).
    */
   #plainLines(buf: Buffer, from: number, to: number): number {
     if (this.#atLineStart && buf[from] === DOT) return from;
