@@ -177,7 +177,7 @@ test('several content problems: the same one is reported in any chunking (too-bi
   }
 });
 
-test('the plain-prefix scan reads every chunking as the line loop alone does (fast-check)', async () => {
+test('the line walk reads every chunking as the line loop alone does (fast-check)', async () => {
   const { default: fc } = await import('fast-check');
   // lines of plain text, dots first, bare CR or LF, NUL, long runs, the end marker and what follows it
   const token = fc.oneof(
