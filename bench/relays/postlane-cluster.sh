@@ -5,7 +5,7 @@
 # (1..3, default 1), CLUSTER_PER_DEST (delivery.maxConnectionsPerDestination, default 40, as the
 # concurrency), CLUSTER_STORE (pg | sqlite, default pg; sqlite needs 1 node), CLUSTER_PG_URL
 # (server admin URL, default postgres://postgres@127.0.0.1:5432/postgres), CLUSTER_DB_PREFIX (default
-# postlane_bench), CLUSTER_NODE_FLAGS (node flags for every node). With pg each run gets a
+# postlane_bench), CLUSTER_NODE_FLAGS (node flags for every node, after the launcher's own: CLUSTER_LAUNCHER=0 drops those). With pg each run gets a
 # fresh database, dropped by relay_stop. HAProxy runs in the measured process tree; PostgreSQL
 # does not: the CPU of the backends serving the run's database is written to RELAY_DIR/pg_cpu_s
 # (bench/cluster.sh adds it to the result line), and per backend (CPU ticks, context switches, last
@@ -69,8 +69,16 @@ EOF
 relay_start() {
     local nodes=${CLUSTER_NODES:-1}
     for i in $(seq 1 "$nodes"); do
-        # shellcheck disable=SC2086  # CLUSTER_NODE_FLAGS: node's own flags, e.g. "--cpu-prof --cpu-prof-dir=DIR" (not allowed in NODE_OPTIONS)
-        setsid node ${CLUSTER_NODE_FLAGS:-} "${BENCH_POSTLANE_ROOT:?set BENCH_POSTLANE_ROOT}/bin/postlane.js" start --config "$RELAY_DIR/node$i.yaml" \
+        # Each node starts as production does: with the launcher's own first line (`env -S [VAR=…] node <V8 flags>`,
+        # bin/postlane.js), then CLUSTER_NODE_FLAGS (node's own flags, e.g. "--cpu-prof --cpu-prof-dir=DIR", not
+        # allowed in NODE_OPTIONS). CLUSTER_LAUNCHER=0 runs plain `node` as before 2026-12-07 (no launcher flags).
+        local launcher=node
+        if [ "${CLUSTER_LAUNCHER:-1}" != 0 ]; then
+            launcher=$(head -n 1 "${BENCH_POSTLANE_ROOT:?set BENCH_POSTLANE_ROOT}/bin/postlane.js" | sed -n 's|^#!/usr/bin/env -S ||p')
+            [ -n "$launcher" ] || launcher=node
+        fi
+        # shellcheck disable=SC2086  # the launcher's words and CLUSTER_NODE_FLAGS are split on purpose
+        setsid env $launcher ${CLUSTER_NODE_FLAGS:-} "${BENCH_POSTLANE_ROOT:?set BENCH_POSTLANE_ROOT}/bin/postlane.js" start --config "$RELAY_DIR/node$i.yaml" \
             >"$RELAY_DIR/log/node$i.log" 2>&1 </dev/null &
         echo $! > "$RELAY_DIR/node$i.pid"
     done
