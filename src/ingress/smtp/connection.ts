@@ -72,6 +72,7 @@ const TOO_LONG = Symbol('line too long');
 type ChunkAction = Extract<SessionAction, { type: 'receiveChunk' }>;
 
 export class Connection {
+  readonly closed: Promise<void>;
   #socket: net.Socket;
   #session: SmtpSession | null = null;
   #inbox: Buffer[] = [];
@@ -91,14 +92,7 @@ export class Connection {
   #waitMs = 0;
   /** The linger timer after our end (#lingerThenDestroy). */
   #linger: NodeJS.Timeout | null = null;
-  /** Both sockets closed (#onClosed); `closed` is made only when asked (eviction, shutdown, an AUTH delay). */
-  #isClosed = false;
-  #closed: Promise<void> | null = null;
-  #resolveClosed: (() => void) | null = null;
-  /** The listener's release of this connection's slot, called once at the close. */
-  readonly #onClose: (() => void) | null;
-  /** run()'s command loop has ended (#commandsDone / #commandsFailed): its end runs once. */
-  #loopDone = false;
+  #resolveClosed!: () => void;
   readonly #ip: string;
   readonly #trustedNetwork: boolean;
   readonly #implicitTls: boolean;
@@ -107,21 +101,14 @@ export class Connection {
   /** The message of the BDAT transaction in progress, with the checks on its bytes. */
   #chunked: { incoming: IncomingMessage; reader: ChunkReader } | null = null;
 
-  /** onClose: called once when the connection has closed (the listener frees its slot): no promise per connection. */
-  constructor(private readonly raw: net.Socket, private readonly deps: ConnectionDeps, peer: ConnectionPeer, onClose?: () => void) {
+  constructor(private readonly raw: net.Socket, private readonly deps: ConnectionDeps, peer: ConnectionPeer) {
     this.#socket = raw;
     this.#ip = peer.clientIp;
     this.#trustedNetwork = peer.trustedNetwork;
     this.#implicitTls = peer.implicitTls;
-    this.#onClose = onClose ?? null;
+    this.closed = new Promise((resolve) => { this.#resolveClosed = resolve; });
     raw.on('error', (err) => this.#onSocketError(err));
     raw.on('close', () => this.#onClosed()); // 'close' comes once: no once() wrapper per connection
-  }
-
-  /** Resolves once the connection has closed; made when first asked (most connections never are). */
-  get closed(): Promise<void> {
-    if (this.#isClosed) return Promise.resolve();
-    return (this.#closed ??= new Promise((resolve) => { this.#resolveClosed = resolve; }));
   }
 
   /**
@@ -145,58 +132,33 @@ export class Connection {
     this.#wakeUp();
   }
 
-  /**
-   * Runs the conversation to its end, driven by callbacks (no async frame or promise per connection);
-   * never throws: an error is logged and the socket destroyed (#commandsFailed), and the end
-   * (#finishRun: a BDAT message dropped, the last replies written, our side ended) runs once either way.
-   */
-  run(): void {
-    if (this.#implicitTls) {
-      this.#upgrade().then((info) => {
-        if (!info) return this.#finishRun();
-        try {
-          this.#session = new SmtpSession(this.deps.session, info, this.#trustedNetwork);
-        } catch (err) {
-          return this.#commandsFailed(err);
-        }
-        this.#greet();
-      }, this.#commandsFailed);
-      return;
-    }
+  /** Runs the conversation to its end; never rejects (errors are logged and the socket destroyed). */
+  async run(): Promise<void> {
     try {
-      this.#session = new SmtpSession(this.deps.session, null, this.#trustedNetwork);
-      this.#listen(this.raw);
+      if (this.#implicitTls) {
+        const info = await this.#upgrade();
+        if (!info) return;
+        this.#session = new SmtpSession(this.deps.session, info, this.#trustedNetwork);
+      } else {
+        this.#session = new SmtpSession(this.deps.session, null, this.#trustedNetwork);
+        this.#listen(this.raw);
+      }
+      const greeting = this.#session.greet();
+      if (greeting.action || greeting.close) await this.#perform(greeting);
+      else this.#record(greeting); // the usual 220: no async step
+      await new Promise<void>((resolve, reject) => {
+        this.#commandsDone = resolve;
+        this.#commandsFailed = reject;
+        this.#commands(false);
+      });
     } catch (err) {
-      return this.#commandsFailed(err);
+      this.deps.logger.error({ event: 'smtp.session_error', listener: this.deps.session.listener, ip: this.#ip, err: errorText(err) }, 'SMTP session failed');
+      this.destroy();
+    } finally {
+      if (this.#chunked) await this.#dropChunked().catch(() => { /* abort() logs and never throws */ });
+      this.#end();
+      this.#logBudget?.report(this.deps.logger, { listener: this.deps.session.listener, ip: this.#ip });
     }
-    this.#greet();
-  }
-
-  #greet(): void {
-    try {
-      const greeting = this.#session!.greet();
-      if (greeting.action || greeting.close) { this.#perform(greeting).then(this.#nextCommand, this.#commandsFailed); return; }
-      this.#record(greeting); // the usual 220: no async step
-    } catch (err) {
-      return this.#commandsFailed(err);
-    }
-    this.#commands(false);
-  }
-
-  /** The command loop has ended: as run()'s old `finally`, once. */
-  #finishRun(): void {
-    if (this.#loopDone) return;
-    this.#loopDone = true;
-    if (this.#chunked) {
-      this.#dropChunked().catch(() => { /* abort() logs and never throws */ }).then(() => this.#endRun());
-      return;
-    }
-    this.#endRun();
-  }
-
-  #endRun(): void {
-    this.#end();
-    this.#logBudget?.report(this.deps.logger, { listener: this.deps.session.listener, ip: this.#ip });
   }
 
   /**
@@ -243,13 +205,8 @@ export class Connection {
     this.#armTimer(timeoutMs);
   }
 
-  readonly #commandsDone = (): void => this.#finishRun();
-  readonly #commandsFailed = (err: unknown): void => {
-    if (this.#loopDone) return;
-    this.deps.logger.error({ event: 'smtp.session_error', listener: this.deps.session.listener, ip: this.#ip, err: errorText(err) }, 'SMTP session failed');
-    this.destroy();
-    this.#finishRun();
-  };
+  #commandsDone: () => void = () => {};
+  #commandsFailed: (err: unknown) => void = () => {};
   readonly #nextCommand = () => this.#commands(false);
   readonly #resumeAfterWait = () => this.#commands(true);
   readonly #afterAction = () => {
@@ -612,7 +569,7 @@ export class Connection {
   #pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, ms);
-      void this.closed.then(() => { clearTimeout(timer); resolve(); });
+      this.closed.then(() => { clearTimeout(timer); resolve(); });
     });
   }
 
@@ -641,10 +598,7 @@ export class Connection {
     this.#clearTimer();
     if (this.#linger && this.raw.destroyed && this.#socket.destroyed) { clearTimeout(this.#linger); this.#linger = null; }
     this.#wakeUp();
-    if (this.#isClosed) return; // the TLS socket's close after the raw one's (or the reverse)
-    this.#isClosed = true;
-    this.#resolveClosed?.();
-    this.#onClose?.();
+    this.#resolveClosed();
   }
 
   #wakeUp() {

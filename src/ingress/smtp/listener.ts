@@ -97,7 +97,7 @@ export class SmtpListener {
 
   constructor(private readonly deps: ListenerDeps) {
     // allowHalfOpen: a client that sends its commands and shuts down its side still gets replies
-    this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
+    this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => void this.#accept(socket));
     this.#server.on('error', (err) => deps.logger.error({ event: 'smtp.listener_error', listener: deps.name, err: err.message }, 'listener error'));
   }
 
@@ -141,41 +141,26 @@ export class SmtpListener {
     return (await limits.makeRoom()) && limits.tryAcquire(ip);
   }
 
-  /**
-   * A new socket. The usual one (no PROXY policy, a slot free) is handed to its Connection in this
-   * same turn: no async step, promise or error listener of the listener's own per connection.
-   */
-  #accept(socket: net.Socket): void {
+  async #accept(socket: net.Socket) {
+    socket.on('error', ignoreError);
     if (!socket.remoteAddress) {
       // Reset before it was accepted (a balancer's layer-4 health check does that): no peer to name.
-      socket.on('error', ignoreError);
       this.deps.logger.debug({ event: 'smtp.gone_before_accept', listener: this.deps.name }, 'connection reset before it was accepted');
-      return void socket.destroy();
+      return socket.destroy();
     }
     const peer = clientIp(socket);
+    let admission: Admission;
     if (this.deps.proxy) {
-      socket.on('error', ignoreError);
       this.#awaitingHeader.add(socket);
-      void admitConnection(socket, peer, this.deps.proxy).then((admission) => {
-        this.#awaitingHeader.delete(socket);
-        return this.#admit(socket, peer, admission);
-      });
-      return;
+      admission = await admitConnection(socket, peer, this.deps.proxy);
+      this.#awaitingHeader.delete(socket);
+    } else {
+      admission = { kind: 'direct', ip: peer }; // the peer is the client: no async step (a promise and a tick per connection)
     }
-    const ip = peer; // the peer is the client
-    if (this.deps.logger.isLevelEnabled('debug')) this.deps.logger.debug({ event: 'smtp.connected', listener: this.deps.name, ip }, 'connection');
-    if (this.#closing || socket.destroyed) return void socket.destroy();
-    if (this.deps.limits.tryAcquire(ip)) return this.#start(socket, ip);
-    socket.on('error', ignoreError);
-    void this.#admitted(socket, ip);
-  }
-
-  /** After the PROXY header (or its absence) was read: refused, or on to the limits. */
-  async #admit(socket: net.Socket, peer: string, admission: Admission): Promise<void> {
     if (admission.kind === 'refused') {
-      if (this.#closing) return void socket.destroy();
+      if (this.#closing) return socket.destroy();
       this.deps.logger.warn({ event: 'smtp.proxy_refused', listener: this.deps.name, peer, reason: admission.reason }, 'PROXY protocol: connection refused');
-      return void socket.destroy();
+      return socket.destroy();
     }
     const ip = admission.ip;
     // Logged before the liveness check: a balancer's health check sends its header and resets at once.
@@ -184,37 +169,26 @@ export class SmtpListener {
       const via = admission.kind === 'proxied' ? { proxy: admission.peer, proxyVersion: admission.version } : {};
       this.deps.logger.debug({ event: 'smtp.connected', listener: this.deps.name, ip, ...via }, 'connection');
     }
-    if (this.#closing || socket.destroyed) return void socket.destroy();
-    if (this.deps.limits.tryAcquire(ip)) return this.#start(socket, ip);
-    await this.#admitted(socket, ip);
-  }
-
-  /** At the total limit (tryAcquire said no): a slot made by eviction, or the refusal. */
-  async #admitted(socket: net.Socket, ip: string): Promise<void> {
-    if (!(await this.#evictFor(ip))) {
+    if (this.#closing || socket.destroyed) return socket.destroy();
+    if (!this.deps.limits.tryAcquire(ip) && !(await this.#evictFor(ip))) {
       this.deps.logger.warn({ event: 'smtp.rejected', listener: this.deps.name, ip, code: 421, enhanced: '4.7.0', reason: 'connection limit' }, 'too many connections');
-      if (this.deps.name === 'submissions') return void socket.destroy(); // no TLS yet: a plaintext reply would not be understood
+      if (this.deps.name === 'submissions') return socket.destroy(); // no TLS yet: a plaintext reply would not be understood
       this.#refused.add(socket);
       socket.once('close', () => this.#refused.delete(socket));
       socket.end(TOO_MANY);
       setTimeout(() => socket.destroy(), 2000).unref();
       return;
     }
-    if (this.#closing || socket.destroyed) { this.deps.limits.release(ip); return void socket.destroy(); }
-    this.#start(socket, ip);
-  }
-
-  /** A slot is held for `ip`: the socket's Connection runs; the slot is freed when it closes. */
-  #start(socket: net.Socket, ip: string): void {
     const { name } = this.deps;
     const trustedNetwork = (name === 'submission' || name === 'alt') && this.deps.isRelayNetwork(ip);
-    const conn: Connection = new Connection(socket, this.deps.connection, { implicitTls: name === 'submissions', trustedNetwork, clientIp: ip }, () => {
+    const conn = new Connection(socket, this.deps.connection, { implicitTls: name === 'submissions', trustedNetwork, clientIp: ip });
+    this.#connections.add(conn);
+    this.deps.limits.track(conn);
+    conn.closed.then(() => {
       this.#connections.delete(conn);
       this.deps.limits.untrack(conn);
       this.deps.limits.release(ip);
     });
-    this.#connections.add(conn);
-    this.deps.limits.track(conn);
-    conn.run();
+    void conn.run();
   }
 }
