@@ -4,11 +4,18 @@ import { domainToASCII } from 'node:url';
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
+// Letters, digits, hyphens and dots, ending in a label that starts with a letter, with no A-label (`xn--`):
+// what domainToASCII would give back lower-cased and nothing else (no IDNA mapping, no punycode to check,
+// and a last label that cannot be read as an IPv4 number such as `0x10`), so it is not called. Most
+// From and envelope domains are of this kind; the call was 0.4-0.7 % of the main thread on workload (i).
+const PLAIN_ASCII = /^(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*$/i;
+const A_LABEL = /(?:^|\.)xn--/i;
+
 /** The lower-case A-label form of a host name with at least two labels, or null if it is not one. */
 export function normalizeDomain(input: string): string | null {
   const trimmed = input.trim().replace(/\.$/, '');
   if (trimmed === '' || /[\s@[\]]/.test(trimmed)) return null;
-  const ascii = domainToASCII(trimmed).toLowerCase();
+  const ascii = PLAIN_ASCII.test(trimmed) && !A_LABEL.test(trimmed) ? trimmed.toLowerCase() : domainToASCII(trimmed).toLowerCase();
   if (ascii === '' || ascii.length > 253) return null;
   const labels = ascii.split('.');
   if (labels.length < 2 || !labels.every((l) => LABEL.test(l)) || /^\d+$/.test(labels.at(-1)!)) return null;
