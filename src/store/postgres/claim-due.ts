@@ -52,7 +52,7 @@ const walk = (tier: number, where: string, due: string) => `SELECT ${tier} AS ti
                  ORDER BY ${due} LIMIT $3`;
 const waitingIn = (stream: 'transactional' | 'broadcast') => `r.stream = '${stream}' AND r.state IN ('queued', 'deferred') AND r.next_attempt_at <= $1`;
 const BREAKER_ROW = -1;
-const WALKS = prepared('claim_walks', `WITH e AS (${walk(TIER.expired, "r.state = 'delivering' AND r.lease_until < $1", 'r.lease_until')}),
+export const WALKS = prepared('claim_walks', `WITH e AS (${walk(TIER.expired, "r.state = 'delivering' AND r.lease_until < $1", 'r.lease_until')}),
                t AS (${walk(TIER.transactional, waitingIn('transactional'), 'r.next_attempt_at')})
                SELECT * FROM e UNION ALL SELECT * FROM t
                UNION ALL (${walk(TIER.broadcast, `${waitingIn('broadcast')}
