@@ -171,6 +171,40 @@ describe('DeliveryScheduler', () => {
     await s.stop(100);
   });
 
+  it('a claim that answers nextDueAt (claimDueAndNext: it found nothing due) spares the round\'s nextDueAt; one that does not, or jobs given back after it, ask the store', async () => {
+    const f = fakeStore([job(1, 'a.test')]);
+    const claimDue = f.store.claimDue.bind(f.store);
+    const asked = { next: 0, claims: 0 };
+    let future: number | null = null;
+    const nextDueAt = f.store.nextDueAt.bind(f.store);
+    f.store.nextDueAt = () => { asked.next++; return nextDueAt(); };
+    // A store that reads nextDueAt with a claim that found nothing due (as PostgreSQL's one statement).
+    f.store.claimDueAndNext = async (o) => {
+      asked.claims++;
+      const jobs = await claimDue(o);
+      return jobs.length === 0 && f.pending.length === 0 ? { jobs, nextDueAt: future } : { jobs };
+    };
+    const { runner, stats } = countingRunner();
+    const s = new DeliveryScheduler({ config: config(2, 4, '1h'), store: f.store, logger, nodeId: 'n1', runner });
+    s.start();
+    await until(() => stats.done.length === 1);
+    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(asked, { next: 1, claims: 1 }, 'a claim that leased: nextDueAt asked');
+    // new mail that another node already took: the claim finds nothing and answers nextDueAt
+    future = Date.now() + 60_000;
+    s.notify();
+    await until(() => asked.claims === 2);
+    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(asked, { next: 1, claims: 2 }, 'an empty claim that answered it: no nextDueAt');
+    // the answer is used: due now (0) makes completions claim again, as a nextDueAt of 0 would
+    future = 0;
+    s.notify();
+    await until(() => asked.claims === 3);
+    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(asked.next, 1);
+    await s.stop(100);
+  });
+
   it('records a job that throws as a crash (deferred), never dropping it', async () => {
     const { store } = fakeStore([job(1, 'a.test'), job(2, 'a.test')]);
     const crashed: string[] = [];

@@ -133,6 +133,13 @@ export class DeliveryScheduler {
   #timer: NodeJS.Timeout | null = null;
   #pump: Promise<void> | null = null;
   #again = false;
+  /**
+   * nextDueAt as the round's last claim read it (store.claimDueAndNext: a claim that found nothing
+   * due, on PostgreSQL one statement with its walks); undefined: unknown, or stale since (jobs were
+   * given back after it), and #scheduleWake asks the store. With several nodes most claims find
+   * nothing, and each was followed by a nextDueAt of its own (bench/README.md, twenty-second session).
+   */
+  #nextDue: number | null | undefined = undefined;
   /** After a claim that came back short (nothing else due): the domains it excluded; null: claim again on any completion. */
   #drainedExcept: ReadonlySet<string> | null = null;
   readonly #outage: OutageBackoff;
@@ -260,6 +267,7 @@ export class DeliveryScheduler {
    */
   async #fill(): Promise<boolean> {
     const d = this.#o.config.delivery;
+    this.#nextDue = undefined;
     if (this.#runner.heldOutcomes) { this.#drainedExcept = null; return false; } // a finished record wakes us
     for (;;) {
       const free = d.concurrency - this.#running.size;
@@ -268,9 +276,10 @@ export class DeliveryScheduler {
       await this.#syncSuspensions();
       const excludeDomains = this.#saturatedDomains();
       this.#drainedExcept = null; // until this claim says otherwise (a failed one says nothing)
-      const jobs = await this.#o.store.claimDue({
-        now: this.#o.clock.now(), limit, leaseMs: d.leaseTime, owner: this.#o.nodeId, excludeDomains,
-      });
+      const opts = { now: this.#o.clock.now(), limit, leaseMs: d.leaseTime, owner: this.#o.nodeId, excludeDomains };
+      const claimed = this.#o.store.claimDueAndNext ? await this.#o.store.claimDueAndNext(opts) : { jobs: await this.#o.store.claimDue(opts) };
+      const jobs = claimed.jobs;
+      this.#nextDue = claimed.nextDueAt; // read with the claim when it found nothing due: #scheduleWake need not ask
       if (jobs.length < limit) this.#drainedExcept = new Set(excludeDomains);
       if (this.#state !== 'running') return true; // stopping: these leases are released by stop()
       if (this.#shaping) {
@@ -374,6 +383,7 @@ export class DeliveryScheduler {
     this.#throttled = [];
     const byUntil = new Map<number, DeliveryJob[]>();
     for (const t of batch) byUntil.set(t.until, [...(byUntil.get(t.until) ?? []), t.job]);
+    this.#nextDue = undefined; // due times change: ask the store
     for (const [until, jobs] of byUntil) {
       try {
         await this.#o.store.unclaimJobs(this.#o.nodeId, jobs.flatMap(jobParts), until);
@@ -454,6 +464,7 @@ export class DeliveryScheduler {
     this.#waiting = this.#waiting.filter((j) => !stranded.includes(j));
     for (const j of stranded) this.#forget(j);
     this.#drainedExcept = null; // they are due again: a slot freed here may take them
+    this.#nextDue = undefined;
     await this.#o.store.unclaimJobs(this.#o.nodeId, stranded.flatMap(jobParts)).catch((err: unknown) => {
       // Still leased to us: keep them for the next round (e.g. once the store is back) rather than
       // leave them unclaimable until their lease expires.
@@ -526,7 +537,9 @@ export class DeliveryScheduler {
   async #scheduleWake(): Promise<void> {
     if (this.#state !== 'running') return;
     const poll = this.#o.config.delivery.pollInterval;
-    const next = await this.#o.store.nextDueAt();
+    const known = this.#nextDue;
+    this.#nextDue = undefined;
+    const next = known !== undefined ? known : await this.#o.store.nextDueAt();
     const until = next === null ? poll : next - this.#o.clock.now();
     // A short claim does not prove nothing else is due: groups parked by an open breaker, rows
     // another node was claiming (SKIP LOCKED), a lease that lost a race. Work still due now lets

@@ -15,6 +15,7 @@ import { breakerPolicyOf, holdGroups } from './breaker-ops.js';
 import { unclaimJobs } from './slot-ops.js';
 import { prepared, runPrepared, type Conn, type MessageRow } from './rows.js';
 import { findIn } from './suppression-ops.js';
+import { NEXT_DUE_TEXT } from './read-ops.js';
 import { messageDsn, withRecipientDsn } from '../job-dsn.js';
 
 export interface ClaimOptions { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[] }
@@ -52,12 +53,15 @@ const walk = (tier: number, where: string, due: string) => `SELECT ${tier} AS ti
                  ORDER BY ${due} LIMIT $3`;
 const waitingIn = (stream: 'transactional' | 'broadcast') => `r.stream = '${stream}' AND r.state IN ('queued', 'deferred') AND r.next_attempt_at <= $1`;
 const BREAKER_ROW = -1;
+/** WALKS' last row: in due_at, nextDueAt's answer in the same snapshot (the waiting recipients' earliest next_attempt_at, due or not; NULL: none). */
+const NEXT_ROW = -2;
 export const WALKS = prepared('claim_walks', `WITH e AS (${walk(TIER.expired, "r.state = 'delivering' AND r.lease_until < $1", 'r.lease_until')}),
                t AS (${walk(TIER.transactional, waitingIn('transactional'), 'r.next_attempt_at')})
                SELECT * FROM e UNION ALL SELECT * FROM t
                UNION ALL (${walk(TIER.broadcast, `${waitingIn('broadcast')}
                    AND (SELECT count(*) FROM (SELECT message_id, domain FROM e UNION SELECT message_id, domain FROM t) AS g) < $4`, 'r.next_attempt_at')})
-               UNION ALL SELECT ${BREAKER_ROW}, NULL, scope_type, scope_key, NULL, NULL, id FROM breaker WHERE resumed_at IS NULL`);
+               UNION ALL SELECT ${BREAKER_ROW}, NULL, scope_type, scope_key, NULL, NULL, id FROM breaker WHERE resumed_at IS NULL
+               UNION ALL SELECT ${NEXT_ROW}, NULL, NULL, NULL, NULL, NULL, (${NEXT_DUE_TEXT})`);
 // The lease: candidate groups in claim order ($4/$5, fairOrder's order, $6 of them wanted). Each
 // candidate's due rows are locked FOR UPDATE SKIP LOCKED in turn (the LATERAL, under the CTE's
 // LIMIT: the nested loop over the candidates stops at the $6th group that had a row for us), so a
@@ -89,8 +93,12 @@ const LEASE = prepared('claim_lease_jobs', `WITH picked AS (
 /** Candidates handed to the lease per job asked for: room to pass over groups other claimers took since the walks read them. */
 const CANDIDATES_PER_JOB = 4;
 
-/** What a claim did: the jobs leased, and whether it wrote anything (a lease, a group parked by a breaker). */
-export interface Claimed { jobs: DeliveryJob[]; wrote: boolean }
+/**
+ * What a claim did: the jobs leased, whether it wrote anything (a lease, a group parked by a
+ * breaker), and, when its walks found nothing due (so it leased nothing), nextDueAt's answer read
+ * in the same statement (undefined otherwise: ask nextDueAt).
+ */
+export interface Claimed { jobs: DeliveryJob[]; wrote: boolean; nextDueAt?: number | null }
 
 /** claim() for a caller that only wants the jobs (in its own transaction, or none). */
 export async function claimDue(c: Conn, opts: ClaimOptions): Promise<DeliveryJob[]> {
@@ -111,7 +119,9 @@ export async function claim(c: Conn, opts: ClaimOptions): Promise<Claimed> {
   const exclude = excludeParam(opts.excludeDomains ?? []);
   const rowLimit = Math.min(opts.limit * ROWS_PER_JOB * FAIR_SCAN, 100_000);
   const { rows } = await runPrepared<WalkRow & { tier: number }>(c, WALKS, [opts.now, exclude, rowLimit, opts.limit]);
-  if (rows.length === 0) return { jobs: [], wrote: false };
+  if (rows.length === 0 || rows.every((r) => r.tier < 0)) {
+    return { jobs: [], wrote: false, nextDueAt: rows.find((r) => r.tier === NEXT_ROW)?.due_at ?? null };
+  }
   // Each walk's rows in its tier's order (expired, transactional, broadcast): a group seen by two
   // walks keeps the first one's tier, and its earliest due time.
   const groups = new Map<string, Group>();

@@ -362,19 +362,19 @@ if (unreachable !== null) {
       }
       return (query as (...a: unknown[]) => unknown).call(this, q, ...rest);
     } as typeof query;
-    const put = async (i: number, stream: 'transactional' | 'broadcast') => {
+    const put = async (i: number, stream: 'transactional' | 'broadcast', notBefore = 100 + i) => {
       const id = newQueueId();
       const w = store.createBody(id);
       await w.write(Buffer.from(`body ${i}\r\n`));
       await w.finish();
       await store.put({ id, mailFrom: 's@example.org', recipients: [`r${i}@d${i}.example`], size: w.bytesWritten, receivedAt: i,
-        origin: { listener: 'submission', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay', notBefore: 100 + i,
+        origin: { listener: 'submission', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay', notBefore,
         meta: { account: 'default', tags: [], metadata: {}, stream } });
       return id;
     };
     try {
-      assert.deepEqual(await store.claimDue({ now: 1_000, limit: 5, leaseMs: 60_000, owner: 'n' }), []);
-      assert.deepEqual(sent, ['claim_walks'], 'nothing due: one statement, no BEGIN/COMMIT');
+      assert.deepEqual(await store.claimDueAndNext({ now: 1_000, limit: 5, leaseMs: 60_000, owner: 'n' }), { jobs: [], nextDueAt: null });
+      assert.deepEqual(sent, ['claim_walks'], 'nothing due: one statement, no BEGIN/COMMIT, and nextDueAt (none) read with it');
       // broadcast mail due first, transactional after it: transactional is leased first
       const broadcast = [await put(0, 'broadcast'), await put(1, 'broadcast')];
       const transactional = [await put(2, 'transactional'), await put(3, 'transactional'), await put(4, 'transactional')];
@@ -408,6 +408,16 @@ if (unreachable !== null) {
       assert.deepEqual(rows.map((r) => [r.state, r.lease_owner]), [['queued', null], ['queued', null], ['queued', null]], 'given back: due again, no attempt');
       const again = await store.claimDue({ now: 1_000, limit: 5, leaseMs: 60_000, owner: 'n' });
       assert.deepEqual(again.map((j) => j.messageId), [transactional[2], ...broadcast]);
+      // Nothing due, mail due later: the claim answers nextDueAt as nextDueAt does, in its one statement.
+      await put(9, 'broadcast', 5_000);
+      sent.length = 0;
+      assert.deepEqual(await store.claimDueAndNext({ now: 1_000, limit: 5, leaseMs: 60_000, owner: 'n' }), { jobs: [], nextDueAt: 5_000 });
+      assert.deepEqual(sent, ['claim_walks']);
+      assert.equal(await store.nextDueAt(), 5_000);
+      // Due work found: no answer (the lease changes what is due; the scheduler asks nextDueAt).
+      const leased = await store.claimDueAndNext({ now: 6_000, limit: 5, leaseMs: 60_000, owner: 'n' });
+      assert.equal(leased.jobs.length, 1);
+      assert.equal('nextDueAt' in leased, false);
     } finally {
       pg.Client.prototype.query = query;
       await admin.end();

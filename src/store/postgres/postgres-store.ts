@@ -315,8 +315,17 @@ export class PostgresQueueStore implements QueueStore {
    * nothing is one round trip, one that leases two or three). It proves the server takes writes
    * again (an outage's end) only when it wrote: a lease, or a group parked by a breaker.
    */
-  async claimDue(opts: ClaimOptions): Promise<DeliveryJob[]> {
-    return (await this.#writeAlone('claimDue', async (c) => { const r = await claim(c, opts); return r.wrote ? r.jobs : null; })) ?? [];
+  async claimDue(opts: ClaimOptions): Promise<DeliveryJob[]> { return (await this.claimDueAndNext(opts)).jobs; }
+
+  /** claimDue; when its walks found nothing due, nextDueAt's answer read in their statement (no round trip of its own). */
+  async claimDueAndNext(opts: ClaimOptions): Promise<{ jobs: DeliveryJob[]; nextDueAt?: number | null }> {
+    let next: number | null | undefined;
+    const jobs = (await this.#writeAlone('claimDue', async (c) => {
+      const r = await claim(c, opts);
+      next = r.nextDueAt;
+      return r.wrote ? r.jobs : null;
+    })) ?? [];
+    return next === undefined ? { jobs } : { jobs, nextDueAt: next };
   }
 
   async recordResults(messageId: string, outcomes: RecipientOutcome[], generated: GeneratedMessage[] = [],
