@@ -7,7 +7,7 @@ import { loadConfig } from '../config/load.js';
 import { createLogger } from '../events/log.js';
 import { InProcessSlots } from '../store/in-process-slots.js';
 import type { AcquireSlotsOptions, DeliveryJob, DestinationSlot, QueueStore } from '../store/store.js';
-import { DeliveryScheduler } from './scheduler.js';
+import { DeliveryScheduler, EMPTY_CLAIM_SPACING_MS } from './scheduler.js';
 
 const config = (perDest: number, concurrency: number, pollInterval = '50ms') => loadConfig({
   env: {},
@@ -136,6 +136,29 @@ describe('DeliveryScheduler', () => {
     assert.equal(claims.n, 1, 'the start claimed; the completion did not');
     s.notify(); // new mail here: claims whatever was left
     await until(() => claims.n === 2);
+    await s.stop(100);
+  });
+
+  it('after a claim that found nothing, new mail claims once at the end of the spacing, not once per notify (several nodes: another node took it)', async () => {
+    const { store, pending, claims } = counted([]);
+    const { runner, stats } = countingRunner();
+    const s = new DeliveryScheduler({ config: config(2, 4, '1h'), store, logger, nodeId: 'n1', runner });
+    s.start();
+    await until(() => claims.n === 1); // the start's claim: nothing due
+    const at = performance.now();
+    pending.push(job(1, 'a.test'));
+    for (let i = 0; i < 20; i++) { s.notify(); await new Promise((r) => setImmediate(r)); }
+    // (a loaded machine may take longer than the spacing over these twenty turns: then a claim is due)
+    if (performance.now() - at < EMPTY_CLAIM_SPACING_MS) assert.equal(claims.n, 1, 'no claim within the spacing');
+    else assert.ok(claims.n <= 2, 'at most one claim for the twenty notifications');
+    await until(() => stats.done.length === 1); // claimed and delivered once the spacing ends (the poll is 1 h)
+    assert.equal(claims.n, 2, 'one claim for the twenty notifications');
+    // A claim that found work lets the next one run at once (a busy queue is not slowed down).
+    pending.push(job(2, 'a.test'));
+    s.notify();
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); // no timer needed: claimed at once
+    assert.equal(claims.n, 3);
+    await until(() => stats.done.length === 2);
     await s.stop(100);
   });
 

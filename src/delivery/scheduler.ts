@@ -94,6 +94,14 @@ export type Runner = {
   readonly heldOutcomes?: number;
 };
 
+/**
+ * After a claim that found nothing, the next claim waits until this long after it (notify() sets a
+ * timer instead of claiming): with several nodes most claims asked for by new mail found nothing
+ * (another node's claim had taken it), and once a claim cost one round trip the nodes claimed about
+ * once a message each (bench/README.md, twenty-second session; cluster18's cut, re-applied). A claim
+ * that finds work claims again at once, as before; so does a node whose last claim found work.
+ */
+export const EMPTY_CLAIM_SPACING_MS = 25;
 /** Exclusion lists kept (#saturatedDomains): a few, as the same full destinations come and go. */
 const EXCLUSIONS_KEPT = 8;
 /** After an abort, how long stop() still waits for attempts (a DNS query cannot be cancelled). */
@@ -133,6 +141,10 @@ export class DeliveryScheduler {
   #timer: NodeJS.Timeout | null = null;
   #pump: Promise<void> | null = null;
   #again = false;
+  /** performance.now() of the last claim that found nothing (-Infinity after one that found work). */
+  #emptyAt = -Infinity;
+  /** The claim deferred by EMPTY_CLAIM_SPACING_MS, if one is set. */
+  #spaced: NodeJS.Timeout | null = null;
   /**
    * nextDueAt as the round's last claim read it (store.claimDueAndNext: a claim that found nothing
    * due, on PostgreSQL one statement with its walks); undefined: unknown, or stale since (jobs were
@@ -202,6 +214,13 @@ export class DeliveryScheduler {
     if (this.#state !== 'running') return;
     if (this.#outage.paused && this.#timer) return; // paused: only the backoff timer retries
     if (this.#pump) { this.#again = true; return; }
+    if (this.#spaced) return; // a claim is set for the end of the spacing
+    const wait = this.#emptyAt + EMPTY_CLAIM_SPACING_MS - performance.now();
+    if (wait > 0) {
+      this.#spaced = setTimeout(() => { this.#spaced = null; this.notify(); }, Math.ceil(wait));
+      this.#spaced.unref();
+      return;
+    }
     this.#pump = this.#runPump().finally(() => {
       this.#pump = null;
       if (this.#again) this.notify(); // asked for while the last round was finishing
@@ -213,6 +232,7 @@ export class DeliveryScheduler {
     if (this.#state !== 'running' && this.#state !== 'new') return;
     this.#state = 'stopping';
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#spaced) clearTimeout(this.#spaced);
     await this.#pump;
     if (!(await settlesWithin([...this.#running], timeoutMs))) {
       this.#abort.abort();
@@ -237,9 +257,12 @@ export class DeliveryScheduler {
       do {
         this.#again = false;
         const claimed = await this.#fill();
-        await this.#scheduleWake();
+        // Asked for again meanwhile: the next round claims at once and schedules the wake-up itself
+        // (a nextDueAt a round: with several nodes about every claim had one; cluster18's cut).
+        if (!this.#again || this.#emptyAt !== -Infinity) await this.#scheduleWake();
         if (claimed) this.#resumed();
-      } while (this.#again && this.#state === 'running');
+        // Asked for again after a claim that found nothing: notify() spaces the next one.
+      } while (this.#again && this.#state === 'running' && this.#emptyAt === -Infinity);
     } catch (err) {
       this.#paused(err);
     }
@@ -280,6 +303,7 @@ export class DeliveryScheduler {
       const claimed = this.#o.store.claimDueAndNext ? await this.#o.store.claimDueAndNext(opts) : { jobs: await this.#o.store.claimDue(opts) };
       const jobs = claimed.jobs;
       this.#nextDue = claimed.nextDueAt; // read with the claim when it found nothing due: #scheduleWake need not ask
+      this.#emptyAt = jobs.length === 0 ? performance.now() : -Infinity;
       if (jobs.length < limit) this.#drainedExcept = new Set(excludeDomains);
       if (this.#state !== 'running') return true; // stopping: these leases are released by stop()
       if (this.#shaping) {
