@@ -2,7 +2,8 @@
 // and per recipient domain (delivery.maxConnectionsPerDestination). It claims due jobs from the
 // store, runs them, and wakes on notify(), at the store's next due time, and every pollInterval;
 // a finished job wakes it only if the last claim left due work behind or excluded its domain, or
-// if its run queued mail (a DSN recorded with its result) or gave the job back.
+// if its run queued mail (a DSN recorded with its result) or gave the job back. After a claim that
+// found nothing, the next one waits until EMPTY_CLAIM_SPACING_MS after it.
 // Strategy (after Postfix qmgr): claim in rounds of at most one destination's worth, excluding
 // saturated domains, so one busy domain cannot take every slot; a claimed job whose domain filled
 // up within the round waits here (leased) for the next free slot of its domain. Graceful stop lets
