@@ -7,7 +7,7 @@ import { loadConfig } from '../config/load.js';
 import { createLogger } from '../events/log.js';
 import { InProcessSlots } from '../store/in-process-slots.js';
 import type { AcquireSlotsOptions, DeliveryJob, DestinationSlot, QueueStore } from '../store/store.js';
-import { DeliveryScheduler, EMPTY_CLAIM_SPACING_MS } from './scheduler.js';
+import { DeliveryScheduler } from './scheduler.js';
 
 const config = (perDest: number, concurrency: number, pollInterval = '50ms') => loadConfig({
   env: {},
@@ -139,29 +139,6 @@ describe('DeliveryScheduler', () => {
     await s.stop(100);
   });
 
-  it('after a claim that found nothing, new mail claims once at the end of the spacing, not once per notify (several nodes: another node took it)', async () => {
-    const { store, pending, claims } = counted([]);
-    const { runner, stats } = countingRunner();
-    const s = new DeliveryScheduler({ config: config(2, 4, '1h'), store, logger, nodeId: 'n1', runner });
-    s.start();
-    await until(() => claims.n === 1); // the start's claim: nothing due
-    const at = performance.now();
-    pending.push(job(1, 'a.test'));
-    for (let i = 0; i < 20; i++) { s.notify(); await new Promise((r) => setImmediate(r)); }
-    // (a loaded machine may take longer than the spacing over these twenty turns: then a claim is due)
-    if (performance.now() - at < EMPTY_CLAIM_SPACING_MS) assert.equal(claims.n, 1, 'no claim within the spacing');
-    else assert.ok(claims.n <= 2, 'at most one claim for the twenty notifications');
-    await until(() => stats.done.length === 1); // claimed and delivered once the spacing ends (the poll is 1 h)
-    assert.equal(claims.n, 2, 'one claim for the twenty notifications');
-    // A claim that found work lets the next one run at once (a busy queue is not slowed down).
-    pending.push(job(2, 'a.test'));
-    s.notify();
-    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); // no timer needed: claimed at once
-    assert.equal(claims.n, 3);
-    await until(() => stats.done.length === 2);
-    await s.stop(100);
-  });
-
   it('a finished job whose result queued mail (a DSN) claims again at once, without waiting for the poll', async () => {
     const { store, pending, claims } = counted([job(1, 'a.test')]);
     const dsn = job(2, 'sender.test');
@@ -191,40 +168,6 @@ describe('DeliveryScheduler', () => {
     const s = new DeliveryScheduler({ config: config(1, 2, '1h'), store, logger, nodeId: 'n1', runner });
     s.start();
     await until(() => stats.done.length === 2);
-    await s.stop(100);
-  });
-
-  it('a claim that answers nextDueAt (claimDueAndNext: it found nothing due) spares the round\'s nextDueAt; one that does not, or jobs given back after it, ask the store', async () => {
-    const f = fakeStore([job(1, 'a.test')]);
-    const claimDue = f.store.claimDue.bind(f.store);
-    const asked = { next: 0, claims: 0 };
-    let future: number | null = null;
-    const nextDueAt = f.store.nextDueAt.bind(f.store);
-    f.store.nextDueAt = () => { asked.next++; return nextDueAt(); };
-    // A store that reads nextDueAt with a claim that found nothing due (as PostgreSQL's one statement).
-    f.store.claimDueAndNext = async (o) => {
-      asked.claims++;
-      const jobs = await claimDue(o);
-      return jobs.length === 0 && f.pending.length === 0 ? { jobs, nextDueAt: future } : { jobs };
-    };
-    const { runner, stats } = countingRunner();
-    const s = new DeliveryScheduler({ config: config(2, 4, '1h'), store: f.store, logger, nodeId: 'n1', runner });
-    s.start();
-    await until(() => stats.done.length === 1);
-    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
-    assert.deepEqual(asked, { next: 1, claims: 1 }, 'a claim that leased: nextDueAt asked');
-    // new mail that another node already took: the claim finds nothing and answers nextDueAt
-    future = Date.now() + 60_000;
-    s.notify();
-    await until(() => asked.claims === 2);
-    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
-    assert.deepEqual(asked, { next: 1, claims: 2 }, 'an empty claim that answered it: no nextDueAt');
-    // the answer is used: due now (0) makes completions claim again, as a nextDueAt of 0 would
-    future = 0;
-    s.notify();
-    await until(() => asked.claims === 3);
-    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
-    assert.equal(asked.next, 1);
     await s.stop(100);
   });
 

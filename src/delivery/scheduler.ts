@@ -2,8 +2,7 @@
 // and per recipient domain (delivery.maxConnectionsPerDestination). It claims due jobs from the
 // store, runs them, and wakes on notify(), at the store's next due time, and every pollInterval;
 // a finished job wakes it only if the last claim left due work behind or excluded its domain, or
-// if its run queued mail (a DSN recorded with its result) or gave the job back. After a claim that
-// found nothing, the next one waits until EMPTY_CLAIM_SPACING_MS after it.
+// if its run queued mail (a DSN recorded with its result) or gave the job back.
 // Strategy (after Postfix qmgr): claim in rounds of at most one destination's worth, excluding
 // saturated domains, so one busy domain cannot take every slot; a claimed job whose domain filled
 // up within the round waits here (leased) for the next free slot of its domain. Graceful stop lets
@@ -95,14 +94,6 @@ export type Runner = {
   readonly heldOutcomes?: number;
 };
 
-/**
- * After a claim that found nothing, the next claim waits until this long after it (notify() sets a
- * timer instead of claiming): with several nodes most claims asked for by new mail found nothing
- * (another node's claim had taken it), and once a claim cost one round trip the nodes claimed about
- * once a message each (bench/README.md, twenty-second session; cluster18's cut, re-applied). A claim
- * that finds work claims again at once, as before; so does a node whose last claim found work.
- */
-export const EMPTY_CLAIM_SPACING_MS = 25;
 /** Exclusion lists kept (#saturatedDomains): a few, as the same full destinations come and go. */
 const EXCLUSIONS_KEPT = 8;
 /** After an abort, how long stop() still waits for attempts (a DNS query cannot be cancelled). */
@@ -142,17 +133,6 @@ export class DeliveryScheduler {
   #timer: NodeJS.Timeout | null = null;
   #pump: Promise<void> | null = null;
   #again = false;
-  /** performance.now() of the last claim that found nothing (-Infinity after one that found work). */
-  #emptyAt = -Infinity;
-  /** The claim deferred by EMPTY_CLAIM_SPACING_MS, if one is set. */
-  #spaced: NodeJS.Timeout | null = null;
-  /**
-   * nextDueAt as the round's last claim read it (store.claimDueAndNext: a claim that found nothing
-   * due, on PostgreSQL one statement with its walks); undefined: unknown, or stale since (jobs were
-   * given back after it), and #scheduleWake asks the store. With several nodes most claims find
-   * nothing, and each was followed by a nextDueAt of its own (bench/README.md, twenty-second session).
-   */
-  #nextDue: number | null | undefined = undefined;
   /** After a claim that came back short (nothing else due): the domains it excluded; null: claim again on any completion. */
   #drainedExcept: ReadonlySet<string> | null = null;
   readonly #outage: OutageBackoff;
@@ -215,13 +195,6 @@ export class DeliveryScheduler {
     if (this.#state !== 'running') return;
     if (this.#outage.paused && this.#timer) return; // paused: only the backoff timer retries
     if (this.#pump) { this.#again = true; return; }
-    if (this.#spaced) return; // a claim is set for the end of the spacing
-    const wait = this.#emptyAt + EMPTY_CLAIM_SPACING_MS - performance.now();
-    if (wait > 0) {
-      this.#spaced = setTimeout(() => { this.#spaced = null; this.notify(); }, Math.ceil(wait));
-      this.#spaced.unref();
-      return;
-    }
     this.#pump = this.#runPump().finally(() => {
       this.#pump = null;
       if (this.#again) this.notify(); // asked for while the last round was finishing
@@ -233,7 +206,6 @@ export class DeliveryScheduler {
     if (this.#state !== 'running' && this.#state !== 'new') return;
     this.#state = 'stopping';
     if (this.#timer) clearTimeout(this.#timer);
-    if (this.#spaced) clearTimeout(this.#spaced);
     await this.#pump;
     if (!(await settlesWithin([...this.#running], timeoutMs))) {
       this.#abort.abort();
@@ -258,12 +230,9 @@ export class DeliveryScheduler {
       do {
         this.#again = false;
         const claimed = await this.#fill();
-        // Asked for again meanwhile: the next round claims at once and schedules the wake-up itself
-        // (a nextDueAt a round: with several nodes about every claim had one; cluster18's cut).
-        if (!this.#again || this.#emptyAt !== -Infinity) await this.#scheduleWake();
+        await this.#scheduleWake();
         if (claimed) this.#resumed();
-        // Asked for again after a claim that found nothing: notify() spaces the next one.
-      } while (this.#again && this.#state === 'running' && this.#emptyAt === -Infinity);
+      } while (this.#again && this.#state === 'running');
     } catch (err) {
       this.#paused(err);
     }
@@ -291,7 +260,6 @@ export class DeliveryScheduler {
    */
   async #fill(): Promise<boolean> {
     const d = this.#o.config.delivery;
-    this.#nextDue = undefined;
     if (this.#runner.heldOutcomes) { this.#drainedExcept = null; return false; } // a finished record wakes us
     for (;;) {
       const free = d.concurrency - this.#running.size;
@@ -300,11 +268,9 @@ export class DeliveryScheduler {
       await this.#syncSuspensions();
       const excludeDomains = this.#saturatedDomains();
       this.#drainedExcept = null; // until this claim says otherwise (a failed one says nothing)
-      const opts = { now: this.#o.clock.now(), limit, leaseMs: d.leaseTime, owner: this.#o.nodeId, excludeDomains };
-      const claimed = this.#o.store.claimDueAndNext ? await this.#o.store.claimDueAndNext(opts) : { jobs: await this.#o.store.claimDue(opts) };
-      const jobs = claimed.jobs;
-      this.#nextDue = claimed.nextDueAt; // read with the claim when it found nothing due: #scheduleWake need not ask
-      this.#emptyAt = jobs.length === 0 ? performance.now() : -Infinity;
+      const jobs = await this.#o.store.claimDue({
+        now: this.#o.clock.now(), limit, leaseMs: d.leaseTime, owner: this.#o.nodeId, excludeDomains,
+      });
       if (jobs.length < limit) this.#drainedExcept = new Set(excludeDomains);
       if (this.#state !== 'running') return true; // stopping: these leases are released by stop()
       if (this.#shaping) {
@@ -408,7 +374,6 @@ export class DeliveryScheduler {
     this.#throttled = [];
     const byUntil = new Map<number, DeliveryJob[]>();
     for (const t of batch) byUntil.set(t.until, [...(byUntil.get(t.until) ?? []), t.job]);
-    this.#nextDue = undefined; // due times change: ask the store
     for (const [until, jobs] of byUntil) {
       try {
         await this.#o.store.unclaimJobs(this.#o.nodeId, jobs.flatMap(jobParts), until);
@@ -489,7 +454,6 @@ export class DeliveryScheduler {
     this.#waiting = this.#waiting.filter((j) => !stranded.includes(j));
     for (const j of stranded) this.#forget(j);
     this.#drainedExcept = null; // they are due again: a slot freed here may take them
-    this.#nextDue = undefined;
     await this.#o.store.unclaimJobs(this.#o.nodeId, stranded.flatMap(jobParts)).catch((err: unknown) => {
       // Still leased to us: keep them for the next round (e.g. once the store is back) rather than
       // leave them unclaimable until their lease expires.
@@ -562,9 +526,7 @@ export class DeliveryScheduler {
   async #scheduleWake(): Promise<void> {
     if (this.#state !== 'running') return;
     const poll = this.#o.config.delivery.pollInterval;
-    const known = this.#nextDue;
-    this.#nextDue = undefined;
-    const next = known !== undefined ? known : await this.#o.store.nextDueAt();
+    const next = await this.#o.store.nextDueAt();
     const until = next === null ? poll : next - this.#o.clock.now();
     // A short claim does not prove nothing else is due: groups parked by an open breaker, rows
     // another node was claiming (SKIP LOCKED), a lease that lost a race. Work still due now lets

@@ -336,13 +336,6 @@ export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore,
    */
   claimDue(opts: { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[] }): Promise<DeliveryJob[]>;
   /**
-   * Optional: claimDue, with nextDueAt's answer when the claim can give it without a round trip of
-   * its own (PostgreSQL: a claim whose walks found nothing due reads it in the same statement);
-   * `nextDueAt` absent: ask nextDueAt. The scheduler uses it, when a store has it, for the claim
-   * after which it would ask nextDueAt.
-   */
-  claimDueAndNext?(opts: { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[] }): Promise<{ jobs: DeliveryJob[]; nextDueAt?: number | null }>;
-  /**
    * Record the outcome for each recipient of a job (and the attempt history), releasing the lease.
    * `generated` messages (DSNs) are committed in the same transaction. When every recipient of the
    * message is final, its body is removed.

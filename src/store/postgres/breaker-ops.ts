@@ -25,7 +25,7 @@ import {
   type Breaker, type BreakerCheck, type BreakerCounter, type BreakerDelta, type BreakerEvent, type BreakerMetric, type BreakerPolicy, type BreakerQuery,
   type BreakerRow, type BreakerScope,
 } from '../breaker-rules.js';
-import { LIST, RELEASE_HELD, RESUME, SUM_WINDOW, TRIP } from '../sql/breakers.js';
+import { LIST, OPEN, RELEASE_HELD, RESUME, SUM_WINDOW, TRIP } from '../sql/breakers.js';
 
 /** SUM_WINDOW over the shared rows and the shards (the same columns; the planner pushes the scope's filter into both). */
 const SUM_WINDOW_SHARDED = SUM_WINDOW.text.replace(/FROM breaker_counter\b/,
@@ -157,6 +157,12 @@ export async function foldBreakerShards(c: Conn, now: number): Promise<number> {
     ORDER BY scope_type, scope_key, bucket, counter
     ON CONFLICT (scope_type, scope_key, bucket, counter) DO UPDATE SET n = breaker_counter.n + excluded.n`, [before]);
   return r.rowCount ?? 0;
+}
+
+/** The open breakers (usually none). */
+export async function openBreakers(c: Conn): Promise<Pick<Breaker, 'id' | 'scope'>[]> {
+  const { rows } = await c.query<{ id: string | number; scope_type: Breaker['scope']['type']; scope_key: string }>(OPEN.text);
+  return rows.map((r) => ({ id: Number(r.id), scope: { type: r.scope_type, key: r.scope_key } }));
 }
 
 /** Parks claimed groups' due recipients under open breakers: 'held', no due time, the breaker named. */

@@ -18,7 +18,7 @@ import { createLogger } from '../../events/log.js';
 import { newQueueId } from '../../message/ids.js';
 import { MIGRATIONS } from './migrations.js';
 import { PostgresQueueStore } from './postgres-store.js';
-import { claimDue, WALKS } from './claim-due.js';
+import { claimDue } from './claim-due.js';
 import { pgTypesOver, type Conn } from './rows.js';
 
 const logger = createLogger('silent');
@@ -339,88 +339,6 @@ if (unreachable !== null) {
       assert.deepEqual(sent, ['body_source:1', 'body_source:1']);
     } finally {
       pg.Client.prototype.query = query;
-      await store.close();
-    }
-  });
-
-  test('postgres: a claim runs no transaction — nothing due is one statement; a lease is the walks, the lease with its messages and the suppression read; broadcast mail is walked only when transactional mail leaves room; a failed suppression read gives the jobs back', async () => {
-    const store = newStore();
-    await store.open();
-    await truncate();
-    const admin = new pg.Client({ connectionString: url, types: pgTypesOver(pg.types) });
-    await admin.connect();
-    const query = pg.Client.prototype.query;
-    const sent: string[] = [];
-    let failSuppressions = false;
-    pg.Client.prototype.query = function (this: pg.Client, q: unknown, ...rest: unknown[]) {
-      const text = typeof q === 'string' ? q : (q as { text?: string } | null)?.text ?? '';
-      const name = (q as { name?: string } | null)?.name;
-      if (this !== admin) {
-        const kind = name ? name.slice(3) : /FROM suppression/.test(text) ? 'suppressions' : text.trim().split(/\s+/)[0]!;
-        sent.push(kind);
-        if (kind === 'suppressions' && failSuppressions) { failSuppressions = false; return Promise.reject(new Error('suppression read failed')); }
-      }
-      return (query as (...a: unknown[]) => unknown).call(this, q, ...rest);
-    } as typeof query;
-    const put = async (i: number, stream: 'transactional' | 'broadcast', notBefore = 100 + i) => {
-      const id = newQueueId();
-      const w = store.createBody(id);
-      await w.write(Buffer.from(`body ${i}\r\n`));
-      await w.finish();
-      await store.put({ id, mailFrom: 's@example.org', recipients: [`r${i}@d${i}.example`], size: w.bytesWritten, receivedAt: i,
-        origin: { listener: 'submission', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay', notBefore,
-        meta: { account: 'default', tags: [], metadata: {}, stream } });
-      return id;
-    };
-    try {
-      assert.deepEqual(await store.claimDueAndNext({ now: 1_000, limit: 5, leaseMs: 60_000, owner: 'n' }), { jobs: [], nextDueAt: null });
-      assert.deepEqual(sent, ['claim_walks'], 'nothing due: one statement, no BEGIN/COMMIT, and nextDueAt (none) read with it');
-      // broadcast mail due first, transactional after it: transactional is leased first
-      const broadcast = [await put(0, 'broadcast'), await put(1, 'broadcast')];
-      const transactional = [await put(2, 'transactional'), await put(3, 'transactional'), await put(4, 'transactional')];
-      sent.length = 0;
-      const first = await store.claimDue({ now: 1_000, limit: 2, leaseMs: 60_000, owner: 'n' });
-      assert.deepEqual(first.map((j) => j.messageId), transactional.slice(0, 2));
-      assert.deepEqual(sent, ['claim_walks', 'claim_lease_jobs', 'suppressions'], 'a lease: three statements, no BEGIN/COMMIT');
-      assert.deepEqual(first.map((j) => [j.mailFrom, j.account, j.stream, j.route, j.size, j.recipients.length]),
-        transactional.slice(0, 2).map(() => ['s@example.org', 'default', 'transactional', 'relay', Buffer.byteLength('body 2\r\n'), 1]));
-      // The broadcast walk under its one-time filter: not run while the expired and transactional walks fill the claim.
-      type Node = { 'Index Cond'?: string; 'Actual Loops': number; Plans?: Node[] };
-      const plan = async (limit: number) => {
-        const { rows } = await admin.query<{ 'QUERY PLAN': { Plan: Node }[] }>({ text: `EXPLAIN (ANALYZE, FORMAT JSON) ${WALKS.text}`, values: [1_000, '{}', 64, limit] });
-        return rows[0]!['QUERY PLAN'][0]!.Plan;
-      };
-      /** How often the broadcast walk's index scan ran. */
-      const broadcastScan = (node: Node): number | undefined => {
-        if (node['Index Cond']?.includes("stream = 'broadcast'")) return node['Actual Loops'];
-        for (const child of node.Plans ?? []) { const n = broadcastScan(child); if (n !== undefined) return n; }
-        return undefined;
-      };
-      assert.equal(broadcastScan(await plan(1)), 0, 'one transactional group left, limit 1: broadcast not walked');
-      assert.equal(broadcastScan(await plan(2)), 1, 'limit 2: room for broadcast');
-      // the last transactional message and both broadcast ones; the suppression read fails after the lease
-      failSuppressions = true;
-      sent.length = 0;
-      await assert.rejects(store.claimDue({ now: 1_000, limit: 5, leaseMs: 60_000, owner: 'n' }), /suppression read failed|claimDue/);
-      assert.deepEqual(sent.slice(0, 3), ['claim_walks', 'claim_lease_jobs', 'suppressions']);
-      const { rows } = await admin.query<{ message_id: string; state: string; lease_owner: string | null }>(
-        'SELECT message_id, state, lease_owner FROM recipient WHERE message_id = ANY($1) ORDER BY id', [[...broadcast, transactional[2]!]]);
-      assert.deepEqual(rows.map((r) => [r.state, r.lease_owner]), [['queued', null], ['queued', null], ['queued', null]], 'given back: due again, no attempt');
-      const again = await store.claimDue({ now: 1_000, limit: 5, leaseMs: 60_000, owner: 'n' });
-      assert.deepEqual(again.map((j) => j.messageId), [transactional[2], ...broadcast]);
-      // Nothing due, mail due later: the claim answers nextDueAt as nextDueAt does, in its one statement.
-      await put(9, 'broadcast', 5_000);
-      sent.length = 0;
-      assert.deepEqual(await store.claimDueAndNext({ now: 1_000, limit: 5, leaseMs: 60_000, owner: 'n' }), { jobs: [], nextDueAt: 5_000 });
-      assert.deepEqual(sent, ['claim_walks']);
-      assert.equal(await store.nextDueAt(), 5_000);
-      // Due work found: no answer (the lease changes what is due; the scheduler asks nextDueAt).
-      const leased = await store.claimDueAndNext({ now: 6_000, limit: 5, leaseMs: 60_000, owner: 'n' });
-      assert.equal(leased.jobs.length, 1);
-      assert.equal('nextDueAt' in leased, false);
-    } finally {
-      pg.Client.prototype.query = query;
-      await admin.end();
       await store.close();
     }
   });

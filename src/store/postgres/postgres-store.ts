@@ -47,7 +47,7 @@ import * as breakers from './breaker-ops.js';
 import * as shaping from './shaping-ops.js';
 import type { ProviderSuspension } from '../shaping-store.js';
 import { DEFAULT_BREAKER_POLICY, type Breaker, type BreakerPolicy, type BreakerQuery } from '../breaker-rules.js';
-import { claim, type ClaimOptions } from './claim-due.js';
+import { claimDue, type ClaimOptions } from './claim-due.js';
 import * as domains from './domain-ops.js';
 import { migrate } from './migrations.js';
 import * as reads from './read-ops.js';
@@ -310,23 +310,7 @@ export class PostgresQueueStore implements QueueStore {
     });
   }
 
-  /**
-   * claim-due.ts's claim, its statements each on its own (no BEGIN/COMMIT: a claim that finds
-   * nothing is one round trip, one that leases two or three). It proves the server takes writes
-   * again (an outage's end) only when it wrote: a lease, or a group parked by a breaker.
-   */
-  async claimDue(opts: ClaimOptions): Promise<DeliveryJob[]> { return (await this.claimDueAndNext(opts)).jobs; }
-
-  /** claimDue; when its walks found nothing due, nextDueAt's answer read in their statement (no round trip of its own). */
-  async claimDueAndNext(opts: ClaimOptions): Promise<{ jobs: DeliveryJob[]; nextDueAt?: number | null }> {
-    let next: number | null | undefined;
-    const jobs = (await this.#writeAlone('claimDue', async (c) => {
-      const r = await claim(c, opts);
-      next = r.nextDueAt;
-      return r.wrote ? r.jobs : null;
-    })) ?? [];
-    return next === undefined ? { jobs } : { jobs, nextDueAt: next };
-  }
+  claimDue(opts: ClaimOptions): Promise<DeliveryJob[]> { return this.#write('claimDue', (c) => claimDue(c, opts)); }
 
   async recordResults(messageId: string, outcomes: RecipientOutcome[], generated: GeneratedMessage[] = [],
     opts: RecordResultsOptions = {}): Promise<void> {
@@ -778,8 +762,7 @@ export class PostgresQueueStore implements QueueStore {
   }
 
   /**
-   * One statement outside a transaction (`fn` must run exactly one, or several that are each
-   * atomic on their own: claimDue): PostgreSQL commits it when it
+   * One statement outside a transaction (`fn` must run exactly one): PostgreSQL commits it when it
    * ends, before answering, so this resolves durable like #write, without BEGIN and COMMIT's two
    * round trips; a failed one committed nothing. It proves the server takes writes again (an
    * outage's end) when `fn` answers non-null: the statement wrote (putAlone's contract).

@@ -12,11 +12,9 @@ const IN_ORDER = 'ORDER BY m.received_at, m.id COLLATE "C", r.id';
 const DEFAULT_LIST_LIMIT = 1000;
 const FINAL = FINAL_STATES.map((s) => `'${s}'`).join(', ');
 
-/** The earliest due time of waiting recipients (recipient_due): nextDueAt, and the claim's walks' last row. */
-export const NEXT_DUE_TEXT = `SELECT next_attempt_at AS t FROM recipient
-                                       WHERE state IN ('queued', 'deferred') ORDER BY next_attempt_at LIMIT 1`;
-/** Every scheduler round of every node asks it (named: rows.ts), unless the round's claim answered it (claim-due.ts). */
-const NEXT_DUE = prepared('next_due', NEXT_DUE_TEXT);
+/** Every scheduler round of every node asks it (named: rows.ts). */
+const NEXT_DUE = prepared('next_due', `SELECT next_attempt_at AS t FROM recipient
+                                       WHERE state IN ('queued', 'deferred') ORDER BY next_attempt_at LIMIT 1`);
 export async function nextDueAt(c: Conn): Promise<number | null> {
   const { rows } = await runPrepared<{ t: number | null }>(c, NEXT_DUE, []);
   return rows[0]?.t ?? null;
