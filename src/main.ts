@@ -24,7 +24,6 @@ import { TlsOutcomeRecorder } from './tlsrpt/outcomes.js';
 import { TlsReporter } from './tlsrpt/reporter.js';
 import { createResolver } from './delivery/resolver.js';
 import { ConfigError } from './errors.js';
-import { startMallocTrim } from './malloc-trim.js';
 
 export interface Relay {
   store: QueueStore;
@@ -111,7 +110,6 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   const addresses = { ...ingress.addresses, ...(api ? { http: api.address } : {}), ...(metricsListener ? { metrics: metricsListener.address } : {}) };
 
   const housekeeping = await startHousekeeping({ config, store, logger, nodeId, inFlight: () => scheduler.inFlight, secrets: [bounceSecrets, linkSecrets] });
-  const mallocTrim = startMallocTrim({ logger }); // glibc's freed memory back to the system under load (optional addon)
 
   let stopping: Promise<void> | null = null;
   return {
@@ -120,7 +118,6 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
     addresses,
     stop: () => (stopping ??= (async () => {
       housekeeping.stop();
-      mallocTrim.stop();
       await tlsReporter?.stop();
       await Promise.all([ingress.close(), api?.close(), metricsListener?.close()]);
       await Promise.all([scheduler.stop(SHUTDOWN_DELIVERY_GRACE_MS), webhooks.stop()]);
