@@ -36,21 +36,20 @@ test('normalizeDomain: the ASCII fast path answers as domainToASCII does (genera
   );
 });
 
-test('normalizeDomain: known answers on and off the fast path', () => {
-  const cases: [string, string | null][] = [
+test('normalizeDomain: known answers on the fast path, and the domainToASCII path off it', () => {
+  // On the fast path the answer is fixed; off it the answer is the running Node's domainToASCII's
+  // (its URL parser differs between versions: Node 24 accepts `xn--zz`, which Node 20 refuses).
+  const fast: [string, string | null][] = [
     ['Mail.Example.COM', 'mail.example.com'],
     ['example.com.', 'example.com'],
     ['a-b.example.org', 'a-b.example.org'],
-    ['xn--bcher-kva.example', 'xn--bcher-kva.example'],
-    ['bücher.example', 'xn--bcher-kva.example'],
-    ['xn--zz.example', null], // not punycode: domainToASCII refuses it
-    ['example.0x10', null], // read as an IPv4 number by WHATWG
-    ['example.123', null],
     ['-bad.example', null],
     ['bad-.example', null],
-    ['under_score.example', null],
     ['localhost', null],
-    ['a..example', null],
   ];
-  for (const [input, want] of cases) assert.equal(normalizeDomain(input), want, input);
+  for (const [input, want] of fast) assert.equal(normalizeDomain(input), want, input);
+  assert.equal(normalizeDomain('bücher.example'), 'xn--bcher-kva.example');
+  for (const input of ['xn--bcher-kva.example', 'xn--zz.example', 'example.0x10', 'example.123', 'under_score.example', 'a..example']) {
+    assert.equal(normalizeDomain(input), throughDomainToASCII(input), input);
+  }
 });
