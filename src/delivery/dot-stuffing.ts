@@ -44,8 +44,12 @@ function scanFinds(chunk: Buffer): boolean {
   for (let from = 0; ; from += SCAN_PIECE - 1) {
     const to = Math.min(len, from + SCAN_PIECE);
     const s = chunk.toString('latin1', from, to);
+    // `i + 1 < end`: charCodeAt past the end (NaN, never DOT) made the optimised scan deoptimise ("out of
+    // bounds", twice a run: bench/README.md twenty-third session); a LF ending a piece is seen again, with
+    // its next octet, as the next piece's first
+    const end = s.length;
     for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) {
-      if ((i > 0 && s.charCodeAt(i - 1) !== CR) || s.charCodeAt(i + 1) === DOT) return true;
+      if ((i > 0 && s.charCodeAt(i - 1) !== CR) || (i + 1 < end && s.charCodeAt(i + 1) === DOT)) return true;
     }
     for (let i = s.indexOf('\r'); i >= 0 && i + 1 < s.length; i = s.indexOf('\r', i + 1)) {
       if (s.charCodeAt(i + 1) !== LF) return true;

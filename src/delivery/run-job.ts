@@ -104,8 +104,12 @@ export class JobRunner {
       const outcomes = await this.o.local.deliver(job);
       return this.#record(job, outcomes, await this.#localSuccessDsn(job, outcomes), { owner: this.o.nodeId }, signal);
     }
-    // Suppressed recipients are never sent; the others of the message go on.
-    const sendable = job.recipients.filter((r) => !r.suppression);
+    // Suppressed recipients are never sent; the others of the message go on. The arrays built here are
+    // pushed to, not made by filter()/map(): a claimed job's recipients arrive holey (postMessage), and
+    // filter() and map() return another elements kind once their caller is optimised, on which the
+    // optimised code of the next function deoptimised ("wrong map", bench/README.md twenty-third session).
+    const sendable: DeliveryJob['recipients'] = [];
+    for (const r of job.recipients) if (!r.suppression) sendable.push(r);
     let findings = new Map<string, Finding>();
     if (sendable.length > 0) {
       try {
@@ -167,7 +171,8 @@ export class JobRunner {
     } catch (err) {
       return all({ verdict: classifyError(err), host: null, tls: null });
     }
-    const rcptDsn = new Map(job.recipients.filter((r) => r.dsn).map((r) => [r.address, r.dsn!]));
+    const rcptDsn = new Map<string, NonNullable<DeliveryJob['recipients'][number]['dsn']>>();
+    for (const r of job.recipients) if (r.dsn) rcptDsn.set(r.address, r.dsn);
     const dsn = job.dsn || rcptDsn.size ? { dsn: { ...job.dsn, ...(rcptDsn.size ? { recipients: rcptDsn } : {}) } } : {};
     const message: AttemptMessage = { messageId: job.messageId, mailFrom: job.returnPath, size: job.size, recipients: addresses, destination: this.o.destinationOf?.(job) ?? job.domain, ...dsn,
       ...(job.transport ? { transport: job.transport } : {}) };
@@ -258,7 +263,8 @@ export class JobRunner {
   /** Decides and records every recipient's outcome; true when a DSN was queued with them. */
   async #finish(job: DeliveryJob, findings: Map<string, Finding>, signal?: AbortSignal): Promise<boolean> {
     const now = this.o.clock.now();
-    let decided = job.recipients.map((r) => this.#decide(job, r, findings.get(r.address), now));
+    let decided: Decided[] = []; // pushed to (#run says why)
+    for (const r of job.recipients) decided.push(this.#decide(job, r, findings.get(r.address), now));
     let generated: GeneratedMessage[] = [];
     let delayNotified = false;
     const dsn = this.#dsnRecipients(job, decided, now);
@@ -275,7 +281,9 @@ export class JobRunner {
         decided = decided.map((d) => (d.outcome.status === 'bounced' || d.outcome.status === 'expired' ? this.#postpone(d, now) : d));
       }
     }
-    const queued = await this.#record(job, decided.map((d) => d.outcome), generated, { owner: this.o.nodeId, delayNotified }, signal);
+    const outcomes: RecipientOutcome[] = [];
+    for (const d of decided) outcomes.push(d.outcome);
+    const queued = await this.#record(job, outcomes, generated, { owner: this.o.nodeId, delayNotified }, signal);
     for (const d of decided) this.#log(job, d, now);
     return queued;
   }

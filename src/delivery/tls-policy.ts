@@ -77,7 +77,9 @@ export function smarthostRequirement(host: string, mode: 'opportunistic' | 'requ
 
 /** Identifies a requirement, so a cached session is reused only for the very same one. */
 export function requirementKey(r: TlsRequirement): string {
-  const tlsa = r.tlsa.map((t) => `${t.usage}${t.selector}${t.matchingType}:${t.data.toString('hex')}`).sort();
+  const tlsa: string[] = []; // pushed to: map()'s array changes elements kind once this is optimised ("wrong map" at its sort)
+  for (const t of r.tlsa) tlsa.push(`${t.usage}${t.selector}${t.matchingType}:${t.data.toString('hex')}`);
+  tlsa.sort();
   return JSON.stringify([r.level, r.source, r.names, tlsa, r.implicit ?? false, r.audit ?? false]);
 }
 

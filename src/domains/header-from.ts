@@ -49,10 +49,14 @@ export function parseHeaderFrom(headerBlock: Buffer | string): HeaderFrom {
   const end = text.search(/\r?\n\r?\n/);
   const unfolded = (end < 0 ? text : text.slice(0, end)).replace(/\r?\n(?=[ \t])/g, '');
   const originators: Originator[] = [];
+  // pushed to, not originators.filter().map(): an array from map() changes its elements kind when the
+  // caller is optimised, and authorDomain's optimised code then deoptimised on it ("wrong map")
+  const domains: (string | null)[] = [];
   let fields = 0;
   // line by line as split(/\r?\n/) would cut them, without the array of every line: only the lines
-  // that may start an originator field become strings
-  for (let pos = 0; pos <= unfolded.length;) {
+  // that may start an originator field become strings (not the empty one after the last line end:
+  // charCodeAt past the end deoptimised the optimised code, "out of bounds")
+  for (let pos = 0; pos < unfolded.length;) {
     let nl = unfolded.indexOf('\n', pos);
     if (nl < 0) nl = unfolded.length;
     const start = pos;
@@ -64,10 +68,12 @@ export function parseHeaderFrom(headerBlock: Buffer | string): HeaderFrom {
     if (!field) continue;
     if (field === 'From') fields++;
     for (const address of addressesOf(line.slice(m![0].length))) {
-      originators.push({ field, domain: address ? domainOfAddress(address) : null });
+      const domain = address ? domainOfAddress(address) : null;
+      originators.push({ field, domain });
+      if (field === 'From') domains.push(domain);
     }
   }
-  return { domains: originators.filter((o) => o.field === 'From').map((o) => o.domain), fields, originators };
+  return { domains, fields, originators };
 }
 
 /** The single author domain to sign for, or null (no From, several addresses, or no valid domain). */

@@ -30,7 +30,9 @@ export function fairOrder<G extends FairGroup>(groups: Iterable<G>, limit: numbe
   }
   const out: G[] = [];
   for (const tier of [...tiers.keys()].sort((a, b) => a - b)) {
-    const queues = [...tiers.get(tier)!.values()].map((l) => l.sort(byDue)).sort((a, b) => byDue(a[0]!, b[0]!));
+    const queues: G[][] = []; // pushed to: map()'s array changes elements kind once this is optimised ("wrong map" at its sort)
+    for (const l of tiers.get(tier)!.values()) queues.push(l.sort(byDue));
+    queues.sort((a, b) => byDue(a[0]!, b[0]!));
     for (let turn = 0; out.length < limit; turn++) {
       let took = false;
       for (const q of queues) {

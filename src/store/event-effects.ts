@@ -118,9 +118,20 @@ function countStats(e: EffectEvent, into: Map<string, StatDelta>, memo?: Map<str
   const metrics = metricsOf(e.type, e.data);
   if (metrics.length === 0) return;
   const stream = text(e.data.stream) ?? 'transactional';
-  const tags = Array.isArray(e.data.tags) ? [...new Set(e.data.tags.filter((t): t is string => typeof t === 'string' && t !== ''))] : [];
-  const rows: [StatGrain, number, string][] = [['hour', hour, ''], ...(domain ? [['domain', day, domain] as [StatGrain, number, string]] : []),
-    ...tags.map((t): [StatGrain, number, string] => ['tag', day, t])];
+  // One array built by push: the spread of a Set, a literal [] and map()'s result had different
+  // elements kinds, and the optimised code deoptimised on the other ("wrong map")
+  const rows: [StatGrain, number, string][] = [['hour', hour, '']];
+  if (domain) rows.push(['domain', day, domain]);
+  const tags = e.data.tags;
+  if (Array.isArray(tags)) {
+    const first = rows.length;
+    const seen = tags.length > 16 ? new Set<string>() : null; // a message has at most 10 (MAX_TAGS); a long list is not walked per tag
+    for (const t of tags) {
+      if (typeof t !== 'string' || t === '' || (seen ? seen.has(t) : hasKey(rows, first, t))) continue; // each tag once, first seen first
+      seen?.add(t);
+      rows.push(['tag', day, t]);
+    }
+  }
   for (const metric of metrics) {
     for (const [grain, bucket, key] of rows) {
       const id = `${grain}\u0000${bucket}\u0000${stream}\u0000${key}\u0000${metric}`;
@@ -130,6 +141,12 @@ function countStats(e: EffectEvent, into: Map<string, StatDelta>, memo?: Map<str
       deltas.push(d);
     }
   }
+}
+
+/** Whether rows[first..] has a row with this key (the few tags of one event). */
+function hasKey(rows: readonly [StatGrain, number, string][], first: number, key: string): boolean {
+  for (let i = first; i < rows.length; i++) if (rows[i]![2] === key) return true;
+  return false;
 }
 
 const compareStat = (a: StatDelta, b: StatDelta): number =>

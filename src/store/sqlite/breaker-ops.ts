@@ -9,7 +9,7 @@ import {
 } from '../breaker-rules.js';
 import { LIST, OPEN, RELEASE_HELD, RESUME, SUM_WINDOW, TRIP } from '../sql/breakers.js';
 import { all, chunksOf, MultiRow, run, sql, type Db, type Effects } from './rows.js';
-import { writeEvents } from './event-ops.js';
+import { newEvent, writeEvents } from './event-ops.js';
 
 const BUMP_COUNTERS = new MultiRow('INSERT INTO breaker_counter (scope_type, scope_key, bucket, counter, n) VALUES ', '(?, ?, ?, ?, ?)',
   ' ON CONFLICT (scope_type, scope_key, bucket, counter) DO UPDATE SET n = n + excluded.n');
@@ -58,8 +58,15 @@ export function applyBreakers(db: Db, account: string, events: readonly BreakerE
 }
 
 /** The open breakers (usually none: then the claim costs nothing more). */
-export const openBreakers = (db: Db): Pick<Breaker, 'id' | 'scope'>[] =>
-  all<{ id: number; scope_type: Breaker['scope']['type']; scope_key: string }>(db, OPEN, []).map((r) => ({ id: r.id, scope: { type: r.scope_type, key: r.scope_key } }));
+export function openBreakers(db: Db): Pick<Breaker, 'id' | 'scope'>[] {
+  // pushed to, not map()'s array: its elements kind changes once the caller is optimised, and claimDue's
+  // optimised code deoptimised on it ("wrong map", bench/README.md twenty-third session)
+  const open: Pick<Breaker, 'id' | 'scope'>[] = [];
+  for (const r of all<{ id: number; scope_type: Breaker['scope']['type']; scope_key: string }>(db, OPEN, [])) {
+    open.push({ id: r.id, scope: { type: r.scope_type, key: r.scope_key } });
+  }
+  return open;
+}
 
 /** Parks a claimed group's due recipients under an open breaker: 'held', no due time, the breaker named. */
 export function holdGroup(db: Db, messageId: string, domain: string, breakerId: number, now: number): number {
@@ -75,7 +82,7 @@ export const BREAKER_WRITES = {
     if (!row) return null;
     const released = run(db, RELEASE_HELD, [id, now]).changes;
     const b = toBreaker(row);
-    writeEvents(db, b.account, [{ at: now, account: b.account, type: 'breaker.resumed', messageId: null, recipient: null, data: breakerEventData(b, released) }]);
+    writeEvents(db, b.account, [newEvent(now, b.account, 'breaker.resumed', null, null, breakerEventData(b, released))]);
     return { ...b, held: 0 };
   },
 };

@@ -24,12 +24,25 @@ const BY_RECIPIENT = 'AND m.id IN (SELECT r.message_id FROM recipient r INDEXED 
 const BY_DELIVERING = "AND m.id IN (SELECT r.message_id FROM recipient r INDEXED BY recipient_lease WHERE r.state = 'delivering' AND r.account = @account)";
 
 export interface NewEvent { at: number; account: string; type: string; messageId: string | null; recipient: string | null; data: Record<string, unknown> }
+
+/**
+ * A NewEvent, its fields always in this order: events built as literals in two orders (and by a
+ * spread) gave writeEvents, effectsOf and breakerEffects two shapes to read.
+ */
+export const newEvent = (at: number, account: string, type: string, messageId: string | null, recipient: string | null,
+  data: Record<string, unknown>): NewEvent => ({ at, account, type, messageId, recipient, data });
 interface Hook { id: string; events: string[] }
 
-/** The account's enabled webhooks (one indexed lookup; usually none). */
+/**
+ * The account's enabled webhooks (one indexed lookup; usually none). Pushed to, not rows.map(): map()'s
+ * array is packed or holey depending on whether its caller runs optimised, and writeEvents' optimised
+ * code deoptimised on the other kind ("wrong map", bench/README.md twenty-third session).
+ */
 function webhooksOf(db: Db, account: string): Hook[] {
   const rows = sql(db, 'SELECT id, events FROM webhook WHERE account = ? AND enabled = 1').all(account) as { id: string; events: string }[];
-  return rows.map((r) => ({ id: r.id, events: JSON.parse(r.events) as string[] }));
+  const hooks: Hook[] = [];
+  for (const r of rows) hooks.push({ id: r.id, events: JSON.parse(r.events) as string[] });
+  return hooks;
 }
 
 /** Events inserted by one statement (up to ROWS_PER_STATEMENT). */
@@ -65,7 +78,9 @@ export function writeEvents(db: Db, account: string, events: NewEvent[], known?:
   // Circuit breakers: counted and tripped in this commit; a trip's event goes to the same outbox.
   const tripped = applyBreakers(db, account, events, known);
   if (tripped.length > 0) {
-    writeEvents(db, account, tripped.map((b) => ({ at: b.trippedAt, account, type: 'breaker.tripped', messageId: null, recipient: null, data: breakerEventData(b) })));
+    const trips: NewEvent[] = [];
+    for (const b of tripped) trips.push(newEvent(b.trippedAt, account, 'breaker.tripped', null, null, breakerEventData(b)));
+    writeEvents(db, account, trips);
   }
   return seqs;
 }
@@ -73,7 +88,11 @@ export function writeEvents(db: Db, account: string, events: NewEvent[], known?:
 /** The 'accepted' event of each recipient of a message just stored. */
 export function writeAccepted(db: Db, messageId: string, recipients: string[], meta: MessageMeta, now: number): void {
   const data = messageData(meta);
-  writeEvents(db, meta.account, recipients.map((recipient) => ({ at: now, account: meta.account, type: 'accepted', messageId, recipient, data })));
+  // pushed to, not recipients.map(): one elements kind for every events array (effectsOf and
+  // breakerEffects deoptimised on map()'s, "wrong map")
+  const events: NewEvent[] = [];
+  for (const recipient of recipients) events.push(newEvent(now, meta.account, 'accepted', messageId, recipient, data));
+  writeEvents(db, meta.account, events);
 }
 
 /** Events read per step of a purge (a step deletes the old ones among them). */

@@ -11,7 +11,7 @@ import type { MessageMeta } from '../platform-store.js';
 import { NO_TRANSPORT_NEEDS } from '../../message/transport-needs.js';
 import { requireAccount } from './account-ops.js';
 import { insertUserDomains } from './domain-ops.js';
-import { writeAccepted, writeEvents, type NewEvent } from './event-ops.js';
+import { newEvent, writeAccepted, writeEvents, type NewEvent } from './event-ops.js';
 import { findIn } from './suppression-ops.js';
 import { nextOf, type OutcomeRun } from './outcome-runs.js';
 import { chunksOf, domainOf, MultiRow, OpError, sql, toMeta, type Db, type Effects, type MessageRow } from './rows.js';
@@ -77,7 +77,7 @@ function suppressAtAcceptance(db: Db, fx: Effects, m: NewMessage, meta: MessageM
     const response = suppressedResponse(s.suppression);
     for (const row of update.all(response, now, m.id, s.address) as { id: number; address: string }[]) {
       const o = { rcptId: row.id, status: 'suppressed' as const, response, suppression: s.suppression };
-      if (hasEvents(m)) events.push({ at: now, account: meta.account, messageId: m.id, recipient: row.address, ...outcomeEvent(o, 0, messageData(meta)) });
+      if (hasEvents(m)) { const ev = outcomeEvent(o, 0, messageData(meta)); events.push(newEvent(now, meta.account, ev.type, m.id, row.address, ev.data)); }
     }
   }
   writeEvents(db, meta.account, events);
@@ -134,7 +134,7 @@ export function recordResults(
       const row = byId ? byId.get(id) : rows[0];
       if (!row) continue;
       if (data === null || row.attempts !== dataAttempts) { data = outcomeEvent(o, row.attempts, base); dataAttempts = row.attempts; }
-      events.push({ at: now, account: meta.account, messageId, recipient: row.address, ...data });
+      events.push(newEvent(now, meta.account, data.type, messageId, row.address, data.data)); // one shape for every event (not a spread)
     }
   }
   if (updated === 0 && runs.length > 0) {
