@@ -1,4 +1,4 @@
-// Which commits the database thread fsyncs, and its fail-stop when that fsync fails (worker.ts,
+// Which commits the executor fsyncs, and its fail-stop when that fsync fails (executor.ts,
 // "Durability" and "Fail-stop"), on real files:
 //   - a commit that holds a put answers wrote=true (it was fsynced); one that holds only claims
 //     answers wrote=false (it was not: the disk-full recovery must not take it as proof);
@@ -6,7 +6,7 @@
 //   - in a child process whose fsyncs of `*-wal` fail with EIO (test/helpers/slow-fs.c): a claim
 //     still succeeds (no fsync), a put's batch is answered with no OK (QueueUnavailableError; a
 //     read in the same turn is answered from before that commit),
-//     the thread ends once (`queue.worker_died`, code EIO, onDead called once), every later call
+//     the store stops once (`queue.worker_died`, code EIO, onDead called once), every later call
 //     fails the same way and checkWritable says no; a reopen without the fault finds the message
 //     put before it.
 import test from 'node:test';
@@ -25,7 +25,7 @@ import { DEFAULT_SOFT_BOUNCE_POLICY } from '../event-effects.js';
 import type { NewMessage } from '../store.js';
 import { SqliteQueueStore } from './sqlite-store.js';
 import { WalSync } from './wal-sync.js';
-import { WorkerClient } from './worker-client.js';
+import { StoreClient } from './client.js';
 
 const tempDir = () => fs.mkdtemp(path.join(os.tmpdir(), 'postlane-walsync-'));
 const message = (id: string): NewMessage => ({
@@ -33,14 +33,14 @@ const message = (id: string): NewMessage => ({
   origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay',
 });
 
-test('sqlite worker: a put answers wrote=true, a claim-only commit wrote=false; what was put survives a reopen', async (t) => {
+test('sqlite executor: a put answers wrote=true, a claim-only commit wrote=false; what was put survives a reopen', async (t) => {
   const dataDir = await tempDir();
   t.after(() => fs.rm(dataDir, { recursive: true, force: true }));
   await fs.mkdir(path.join(dataDir, 'spool'));
-  const { client } = await WorkerClient.start({
+  const { client } = await StoreClient.start({
     dbPath: path.join(dataDir, 'queue.db'), spoolDir: path.join(dataDir, 'spool'), sweepOrphans: false, orphanAgeMs: 60_000,
     softBounces: DEFAULT_SOFT_BOUNCE_POLICY, breakers: DEFAULT_BREAKER_POLICY,
-  }, (reason) => assert.fail(`the thread died: ${reason}`));
+  }, (reason) => assert.fail(`the store stopped: ${reason}`));
   let wrote = 0;
   client.onWrote = () => { wrote++; };
   const ids = [newQueueId(), newQueueId()];
@@ -49,7 +49,7 @@ test('sqlite worker: a put answers wrote=true, a claim-only commit wrote=false; 
   const jobs = await client.call('claimDue', [{ now: 10, limit: 10, leaseMs: 60_000, owner: 'n1' }]) as unknown[];
   assert.equal(jobs.length, 1, 'the claim changed rows');
   assert.equal(wrote, 1, 'a claim-only commit is not fsynced: wrote=false');
-  // a claim and a put in one batch (behind an outstanding read they go to the thread as one message): fsynced, both wrote=true
+  // a claim and a put in one batch (made in one turn): fsynced, both wrote=true
   await Promise.all([
     client.call('counts', []),
     client.call('put', [message(ids[1]!), 2, new Uint8Array(Buffer.from('two\r\n'))]),
@@ -76,11 +76,11 @@ test('WalSync opens the WAL again when the file it had open was unlinked', async
     const links = await Promise.all((await fs.readdir('/proc/self/fd')).map((fd) => fs.readlink(`/proc/self/fd/${fd}`).catch(() => '')));
     return links.filter((l) => l.startsWith(wal));
   };
-  sync.sync();
+  await new Promise<void>((resolve, reject) => sync.sync((err) => (err ? reject(err) : resolve())));
   assert.deepEqual(await openOn(), [wal]);
   await fs.rm(wal);
   await fs.writeFile(wal, 'second');
-  sync.sync();
+  await new Promise<void>((resolve, reject) => sync.sync((err) => (err ? reject(err) : resolve())));
   assert.deepEqual(await openOn(), [wal], 'the unlinked file was closed and the new one opened');
   sync.close();
   assert.deepEqual(await openOn(), []);
@@ -117,7 +117,7 @@ console.log(JSON.stringify({ claim, batch, after, writable, dead, died: lines.fi
 process.exit(0);
 `;
 
-test('sqlite worker: a failed WAL fsync after COMMIT ends the thread; no request of that batch is answered OK', { skip, timeout: 60_000 }, async (t) => {
+test('sqlite executor: a failed WAL fsync after COMMIT stops the store; no request of that batch is answered OK', { skip, timeout: 60_000 }, async (t) => {
   const disk = await SlowFs.create((await toolPath(TOOLS.gcc))!);
   t.after(() => disk.cleanup());
   const dataDir = path.join(disk.dir, 'data');
