@@ -82,7 +82,8 @@ platformStoreContract('sqlite', async () => {
   const peers: SqliteQueueStore[] = [];
   return {
     store,
-    // a second store on the same files: its own worker and connections, like a second process
+    // a second store on the same files: its own executor and connections, like a second process (its
+    // writes wait for the other's write lock from timers: executor.ts, BUSY_WAIT_MS)
     openPeer: async () => { const p = new SqliteQueueStore({ dataDir, logger }); await p.open(); peers.push(p); return p; },
     cleanup: async () => {
       for (const p of peers) await p.close();
@@ -253,7 +254,7 @@ test('sqlite: a store that is not open, or closed, rejects with QueueWriteError'
   }
 });
 
-test('sqlite: requests made in one turn (sent to the worker as one message) each get their own answer, in order', async () => {
+test('sqlite: requests made in one turn (one group commit) each get their own answer, in order', async () => {
   const dataDir = await tempDir();
   try {
     const store = new SqliteQueueStore({ dataDir, logger });
