@@ -8,7 +8,10 @@
 //     read in the same turn is answered from before that commit),
 //     the store stops once (`queue.worker_died`, code EIO, onDead called once), every later call
 //     fails the same way and checkWritable says no; a reopen without the fault finds the message
-//     put before it.
+//     put before it;
+//   - with the WAL fsync slowed down (test/helpers/slow-fs.c): answers leave in execution order (a
+//     read made after a commit, which sees its rows, is answered after that commit's fsync), and
+//     batches committed while an fsync is in flight share the next one (executor.ts, AnswerPipeline).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -161,3 +164,64 @@ test('sqlite executor: a failed WAL fsync after COMMIT stops the store; no reque
   const jobs = await store.claimDue({ now: Date.now(), limit: 10, leaseMs: 60_000, owner: 'n2' });
   assert.ok(jobs.some((j) => j.messageId === ids[0]), 'the first message is due again after the restart');
 });
+
+// Runs in a child process whose fsyncs are slowed. Prints one JSON line.
+const ORDER_CHILD = (storeUrl: string, logUrl: string) => `
+import fs from 'node:fs';
+const { SqliteQueueStore } = await import(${JSON.stringify(storeUrl)});
+const { createLogger } = await import(${JSON.stringify(logUrl)});
+const [dataDir, ...ids] = process.argv.slice(2);
+const store = new SqliteQueueStore({ dataDir, logger: createLogger('silent') });
+await store.open();
+const message = (id) => ({ id, mailFrom: 'a@example.org', recipients: ['b@example.com'], size: 4, receivedAt: 1,
+  origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay' });
+for (const id of ids) { const w = store.createBody(id); await w.write(Buffer.from('body')); await w.finish(); }
+await store.put(message(ids[0]));
+const turn = () => new Promise((r) => setImmediate(r));
+const fsyncs = () => fs.readFileSync(process.env.SLOWFS_LOG, 'utf8').split('\\n').filter((l) => l.startsWith(process.pid + ' fsync')).length;
+fs.writeFileSync(process.env.SLOWFS_CTL, '150 0\\n');
+const before = fsyncs();
+const order = [];
+const t0 = Date.now();
+const seen = (name, p) => p.then((v) => { order.push([name, Date.now() - t0]); return v; });
+const put1 = seen('put1', store.put(message(ids[1])));
+await turn(); await turn(); // committed, its fsync in flight
+const read = seen('read', store.getMessage(ids[1]));
+const later = [];
+for (const id of ids.slice(2)) { later.push(seen('put', store.put(message(id)))); await turn(); await turn(); }
+const claim = seen('claim', store.claimDue({ now: Date.now(), limit: 10, leaseMs: 60000, owner: 'n1' }));
+const [, got, , jobs] = await Promise.all([put1, read, Promise.all(later), claim]);
+const ms = Date.now() - t0;
+const synced = fsyncs() - before;
+fs.writeFileSync(process.env.SLOWFS_CTL, '0 0\\n');
+await store.close();
+console.log(JSON.stringify({ order, readSaw: got?.id === ids[1], jobs: jobs.length, synced, ms }));
+`;
+
+test('sqlite executor: answers leave in order, after the fsync of every commit before them; batches committed meanwhile share one fsync',
+  { skip, timeout: 60_000 }, async (t) => {
+    const disk = await SlowFs.create((await toolPath(TOOLS.gcc))!);
+    t.after(() => disk.cleanup());
+    const dataDir = path.join(disk.dir, 'data');
+    const file = path.join(path.dirname(disk.dir), 'order-child.mjs');
+    await fs.writeFile(file, ORDER_CHILD(new URL('./sqlite-store.js', import.meta.url).href, new URL('../../events/log.js', import.meta.url).href));
+    const ids = Array.from({ length: 5 }, () => newQueueId());
+    const child = spawn(process.execPath, [file, dataDir, ...ids], { env: { ...process.env, ...disk.env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+    const [code] = await new Promise<[number | null]>((resolve) => child.once('exit', (c) => resolve([c])));
+    assert.equal(code, 0, stdout);
+    const r = JSON.parse(stdout.trim().split('\n').pop()!) as { order: [string, number][]; readSaw: boolean; jobs: number; synced: number; ms: number };
+    // released in execution order; among answers released together, the callers' own promise
+    // layers decide which one's continuation runs first (a put has more than a claim)
+    assert.deepEqual(r.order.slice(0, 2).map(([n]) => n), ['put1', 'read'], JSON.stringify(r.order));
+    assert.deepEqual(r.order.slice(2).map(([n]) => n).sort(), ['claim', 'put', 'put', 'put']);
+    const at = (name: string) => r.order.find(([n]) => n === name)![1];
+    assert.ok(at('read') >= 140, `the read waited for put1's fsync (${at('read')} ms)`);
+    assert.ok(at('claim') >= 280, `the claim (not synced itself) waited for the puts' fsync, the second (${at('claim')} ms)`);
+    assert.ok(r.readSaw, 'the read saw the committed put (executed after its COMMIT), and was answered after its fsync');
+    assert.equal(r.jobs, 5, 'the claim, committed behind the puts, got all five');
+    // put1's fsync, then one for the three puts and the claim committed while it ran (no fsync of
+    // the claim's own: claim-only batches are not synced, but wait behind the puts' fsync)
+    assert.equal(r.synced, 2, `two fsyncs for four batches (${r.synced})`);
+  });
