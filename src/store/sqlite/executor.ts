@@ -94,6 +94,8 @@ class AnswerPipeline {
   #nextSyncs = false;
   #failed = false;
   #drained: (() => void)[] = [];
+  /** What waits for the fsync in flight to complete (the open batch's commit: whenIdle). */
+  #idle: (() => void)[] = [];
 
   constructor(private readonly wal: WalSync, private readonly spoolDir: string,
     private readonly send: (r: StoreResponse) => void, private readonly fatal: (err: unknown) => void) {}
@@ -108,6 +110,12 @@ class AnswerPipeline {
     for (const a of answers) this.#next.push(a);
     for (const u of unlink) this.#nextUnlink.push(u);
     if (durable) this.#nextSyncs = true;
+  }
+
+  /** Runs `f` now when no fsync is in flight, else once the one in flight has completed and its answers have left. */
+  whenIdle(f: () => void): void {
+    if (this.#syncing === null || this.#failed) return f();
+    this.#idle.push(f);
   }
 
   /** Resolves once nothing waits for an fsync (close). */
@@ -126,6 +134,7 @@ class AnswerPipeline {
         this.#next = [];
         this.#syncingUnlink = this.#nextUnlink = [];
         this.fatal(err);
+        for (const f of this.#idle.splice(0)) f(); // the commit it held back: a no-op now (stopped)
         for (const d of this.#drained.splice(0)) d();
         return;
       }
@@ -140,6 +149,7 @@ class AnswerPipeline {
       this.#nextSyncs = false;
       this.#release(done, doneUnlink);
       if (next.length > 0 || nextUnlink.length > 0) this.push(next, nextSyncs, nextUnlink);
+      for (const f of this.#idle.splice(0)) f();
       if (this.#syncing === null) for (const d of this.#drained.splice(0)) d();
     });
   }
@@ -239,7 +249,9 @@ class GroupCommitter {
       return false;
     }
     this.#open = true;
-    setImmediate(() => this.commit());
+    // one turn later, or, while an fsync is in flight, once it has completed: the writes made
+    // meanwhile join this batch, one COMMIT (its pages written to the WAL once) for the next fsync
+    setImmediate(() => this.out.whenIdle(() => this.commit()));
     return true;
   }
 }
