@@ -11,7 +11,8 @@
 //     put before it;
 //   - with the WAL fsync slowed down (test/helpers/slow-fs.c): answers leave in execution order (a
 //     read made after a commit, which sees its rows, is answered after that commit's fsync), and
-//     batches committed while an fsync is in flight share the next one (executor.ts, AnswerPipeline).
+//     the writes made while an fsync is in flight are committed together when it completes and
+//     share the next fsync (executor.ts, "Group commit" and AnswerPipeline).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
