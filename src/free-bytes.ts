@@ -11,7 +11,7 @@ let sink: MessagePort | null = null;
  * serialises), and Node then drops the message, releasing the backing stores with it, before
  * postMessage returns. structuredClone(ab, { transfer }) moves them too, but into a new young
  * ArrayBuffer that waits for the next scavenge of its isolate, which for the database thread's
- * isolate of the time was many messages away (bench/README.md, nineteenth session). False when `ab` cannot be
+ * isolate can be many messages away (bench/README.md, nineteenth session). False when `ab` cannot be
  * detached (e.g. a wasm memory or a SharedArrayBuffer's): the GC frees it as before.
  */
 export function freeNow(ab: ArrayBuffer): boolean {

@@ -57,7 +57,7 @@ test('the launcher runs the bundle unless told not to, and only while none of it
   }
 });
 
-test('the bundle reads files next to the original modules and holds the store executor', async (t) => {
+test('the bundle reads files next to the original modules and starts its own store worker', async (t) => {
   const cli = path.join(ROOT, 'dist/bundle/cli.js');
   const stat = await fs.stat(cli).catch(() => null);
   if (!stat) return t.skip('no dist/bundle (npm run build makes it)');
@@ -70,10 +70,11 @@ test('the bundle reads files next to the original modules and holds the store ex
   assert.equal(String(viaBundle.stderr), '', 'the bundle is current and the variable is not taken for a configuration key');
   assert.match(String(viaBundle.stdout), /^# effective configuration/m, 'POSTLANE_BUNDLE=1 postlane config works');
   const chunks = await fs.readdir(path.dirname(cli));
-  assert.ok(!chunks.includes('sqlite-worker.js'), 'no store thread: the executor runs in the main thread (store/sqlite/executor.ts)');
+  assert.ok(chunks.includes('sqlite-worker.js'));
   const inputs = JSON.parse(await fs.readFile(path.join(path.dirname(cli), 'inputs.json'), 'utf8')) as string[];
-  assert.ok(inputs.includes('dist/src/cli/index.js') && inputs.includes('dist/src/store/sqlite/executor.js'), 'the inputs list names tsc\'s outputs');
-  const all = chunks.filter((f) => f.endsWith('.js')).map((f) => path.join(path.dirname(cli), f));
-  const texts = await Promise.all(all.map((f) => fs.readFile(f, 'utf8')));
-  assert.ok(!texts.some((s) => /\.\.\/src\/store\//.test(s)), 'nothing of dist/src/store loaded by path');
+  assert.ok(inputs.includes('dist/src/cli/index.js') && inputs.includes('dist/src/store/sqlite/worker.js'), 'the inputs list names tsc\'s outputs');
+  const client = chunks.filter((f) => f.endsWith('.js')).map((f) => path.join(path.dirname(cli), f));
+  const texts = await Promise.all(client.map((f) => fs.readFile(f, 'utf8')));
+  assert.ok(texts.some((s) => s.includes('new URL(`./sqlite-worker.js`,import.meta.url)')), 'the worker client starts the bundled worker');
+  assert.ok(!texts.some((s) => /\.\.\/src\/store\/sqlite\/worker\.js/.test(s)), 'not the worker of dist/src');
 });

@@ -55,8 +55,8 @@ export function openConnections(cfg: StoreConfig): { writer: Db; reader: Db } {
   // statement journal on disk. Sorts spill to temp files whatever temp_store says; the reader
   // writes no journal, so it keeps the default (its ephemeral tables stay on disk past the cache).
   writer.pragma('temp_store = MEMORY');
-  // The executor runs on the main thread: a write lock held by another connection is waited for
-  // from timers, not in SQLite's busy handler, which would sleep on the event loop (executor.ts, BUSY_WAIT_MS).
+  // A write lock held by another connection is waited for from timers, not in SQLite's busy
+  // handler, which would sleep on the executor's event loop (the caller's, in-process: executor.ts, BUSY_WAIT_MS).
   writer.pragma('busy_timeout = 0');
   writer.pragma(`cache_size = ${-WRITER_CACHE_KIB}`);
   setSoftBouncePolicy(writer, cfg.softBounces);

@@ -1,9 +1,12 @@
-// The store's executor: runs every request of SqliteQueueStore on the main thread, on two
-// better-sqlite3 connections (one writer, one read-only reader), and answers it through
-// StoreClient (client.ts). Until the twenty-third session this ran in a Worker (its own V8
-// isolate and Node environment: ~8.3 MB of anonymous memory before it loaded any code, and a
-// postMessage round trip per request); now the statements run here and only the WAL fsync leaves
-// the thread, to libuv's pool (bench/README.md, twenty-third session).
+// The store's executor: runs every request of SqliteQueueStore on two better-sqlite3 connections
+// (one writer, one read-only reader) and answers it, on whichever thread it lives: the relay's
+// database thread (worker.ts, through worker-client.ts) or the caller's own thread (client.ts,
+// SqliteQueueStore's `inProcess`: the CLI). One copy of the rules for both. In-process there is
+// no second V8 isolate and Node environment (~8.3 MB of anonymous memory before any code; peak
+// anonymous memory −10 to −13 MB under the shared harness) and no postMessage round trip, but
+// SQLite's work shares the caller's core: on a 2-core VM the relay's main thread saturated on small
+// messages (e2e 0.60, relay CPU 1.14 on i-3k), so the relay keeps the thread (bench/README.md,
+// twenty-third session). Either way the WAL fsync runs on libuv's pool (`fs.fsync`).
 //
 // Group commit. The first write request opens a transaction; every write made in the same turn of
 // the event loop runs in it (each in its own savepoint, at once, when it is called), and one
@@ -33,7 +36,7 @@
 // order. Reads made while a batch is open are answered before that batch (they cannot see it).
 //
 // Visibility before durability. While its fsync runs, a committed batch is visible to this
-// process (the writer: claimDue, recordResults…; the reader: every read) though not yet durable.
+// executor (the writer: claimDue, recordResults…; the reader: every read) though not yet durable.
 // Nothing acknowledged can depend on it: (1) the batch's own requests are answered only after the
 // fsync (the 250, the 202); (2) every request executed after the commit, read or write, is
 // answered after that fsync too (the pipeline's order), so no delivery starts from a claim of an
@@ -279,6 +282,19 @@ function bodiesOf(req: StoreRequest): unknown[] {
 /** A body that owns its whole ArrayBuffer (as InlineBodyWriter makes them), so it can be handed on or freed. */
 const ownsBuffer = (b: unknown): b is Uint8Array =>
   b instanceof Uint8Array && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !(b.buffer instanceof SharedArrayBuffer);
+
+/** The buffers of a request's bodies that own their ArrayBuffer: all the worker received by transfer (worker.ts). */
+export function ownedBodies(req: StoreRequest): ArrayBuffer[] {
+  return bodiesOf(req).filter(ownsBuffer).map((b) => b.buffer as ArrayBuffer);
+}
+
+/** The buffer an answer can hand on rather than copy (worker.ts): a kept body, or a blob SQLite read. */
+export function answerBuffers(r: StoreResponse): ArrayBuffer[] {
+  if (!r.ok) return [];
+  const res = r.result as unknown;
+  const b = Array.isArray(res) && res.length === 2 ? res[1] : (res as { body?: unknown } | null)?.body;
+  return ownsBuffer(b) && b.byteLength > 0 ? [b.buffer as ArrayBuffer] : [];
+}
 
 function keptBody(req: StoreRequest): Uint8Array | null {
   const [b] = bodiesOf(req);

@@ -29,7 +29,8 @@ export interface BodySource { prefix: string | null; body: Uint8Array | 'inline'
 
 export type WriteOp = (typeof WRITE_OPS)[number];
 export type ReadOp = (typeof READ_OPS)[number];
-export type Op = WriteOp | ReadOp;
+/** 'close': the worker's last request (worker-client.ts); never given to the executor. */
+export type Op = WriteOp | ReadOp | 'close';
 
 /**
  * `keep` (put and putCheckingSuppressions with an inline body): once SQLite has its copy, the
@@ -39,7 +40,7 @@ export type Op = WriteOp | ReadOp;
  */
 export interface StoreRequest { id: number; op: Op; args: unknown[]; keep?: true; transfer?: ArrayBuffer[] }
 
-/** Error kinds the store maps back to typed errors. 'dead': the executor stopped (fail-stop: made by client.ts). */
+/** Error kinds the store maps back to typed errors. 'dead': the executor stopped (fail-stop: made by client.ts or worker-client.ts, never sent). */
 export type StoreErrorKind = 'write' | 'user-exists' | 'domain-exists' | 'selector-exists' | 'not-found' | 'internal'
   | 'account-exists' | 'account-default' | 'dead';
 
@@ -47,6 +48,15 @@ export type StoreResponse =
   /** `wrote`: committed in a batch that changed rows and was fsynced (proof that the disk takes writes; an empty or claim-only commit is not). */
   | { id: number; ok: true; result: unknown; wrote?: boolean }
   | { id: number; ok: false; kind: StoreErrorKind; message: string; code?: string };
+
+/**
+ * Sent by the database thread when it must stop at once (a failed WAL fsync after COMMIT:
+ * executor.ts, "Fail-stop"); it answers nothing more and exits. `code`: the errno (EIO…).
+ */
+export interface WorkerFatal { fatal: true; message: string; code?: string }
+
+/** Sent once by the database thread after opening and migrating, or with the failure. */
+export type WorkerReady = { ready: true; swept: number } | { ready: false; message: string; code?: string };
 
 export interface StoreConfig { dbPath: string; spoolDir: string; sweepOrphans: boolean; orphanAgeMs: number; softBounces: SoftBouncePolicy; breakers: BreakerPolicy }
 

@@ -1,6 +1,7 @@
 // SqliteQueueStore: the embedded QueueStore. Rows live in dataDir/queue.db, written by the
-// executor on this thread, which group-commits writes (WAL; each commit fsynced on libuv's pool
-// before it is answered, except claim-only ones: executor.ts); bodies up to INLINE_MAX_BYTES are
+// store's executor — in a database thread (worker.ts: the relay) or on this thread (client.ts:
+// `inProcess`, the CLI) — which group-commits writes (WAL; each commit fsynced before it is
+// answered, except claim-only ones: executor.ts); bodies up to INLINE_MAX_BYTES are
 // kept in memory until put() and committed with the rows, larger ones live in dataDir/spool
 // (streamed and fsynced through libuv). This class only translates calls into executor requests
 // and their failures into typed errors: a failed write is a QueueWriteError (451), and one the disk caused
@@ -43,6 +44,7 @@ import { EXCLUSIONS_KEPT, READ_OPS, type Exclusion, type BodySource, type Op, ty
 import { readBodyFile } from './spool.js';
 import { joinMessage } from '../whole-body.js';
 import { StoreClient } from './client.js';
+import { WorkerClient } from './worker-client.js';
 import type { ClaimOptions } from './claim-due.js';
 import { outcomeRuns } from './outcome-runs.js';
 
@@ -63,6 +65,13 @@ export interface SqliteQueueStoreOptions {
    * The relay exits here (main.ts), so that its restart recovers the queue from the disk.
    */
   onDead?: () => void;
+  /**
+   * Run the executor on this thread (client.ts) rather than in a database thread (worker.ts):
+   * no second V8 isolate (peak anonymous memory −10 to −13 MB under load) and no thread start,
+   * but SQLite's work shares this thread's core: on a 2-core VM the relay's throughput on small
+   * messages fell to 0.6 (bench/README.md, twenty-third session). The CLI: yes; the relay: no.
+   */
+  inProcess?: boolean;
 }
 
 const ORPHAN_AGE_MS = 10 * 60_000;
@@ -88,7 +97,7 @@ export class SqliteQueueStore implements QueueStore {
   readonly #dbPath: string;
   readonly #logger: Logger;
   readonly #clock: Clock;
-  #client: StoreClient | null = null;
+  #client: StoreClient | WorkerClient | null = null; // the same surface
   /** Why the executor stopped without close(), once it has. */
   #dead: string | null = null;
   /** Wall time, like the orphan sweep: the injected clock may be a test's simulated time. */
@@ -111,7 +120,7 @@ export class SqliteQueueStore implements QueueStore {
     try {
       await fsp.mkdir(this.#spoolDir, { recursive: true, mode: 0o700 });
       await syncDir(this.opts.dataDir); // the spool directory's own entry
-      const { client, swept } = await StoreClient.start({
+      const { client, swept } = await (this.opts.inProcess ? StoreClient : WorkerClient).start({
         dbPath: this.#dbPath, spoolDir: this.#spoolDir, sweepOrphans: !!this.opts.sweepOrphans, orphanAgeMs: ORPHAN_AGE_MS,
         softBounces: this.opts.softBounces ?? DEFAULT_SOFT_BOUNCE_POLICY, breakers: this.opts.breakers ?? DEFAULT_BREAKER_POLICY,
       }, (reason, code) => {

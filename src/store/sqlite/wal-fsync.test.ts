@@ -104,7 +104,7 @@ const out = new PassThrough();
 const lines = [];
 out.on('data', (d) => { for (const l of d.toString().split('\\n')) if (l) lines.push(JSON.parse(l)); });
 let dead = 0;
-const store = new SqliteQueueStore({ dataDir, logger: createLogger('info', out), onDead: () => { dead++; } });
+const store = new SqliteQueueStore({ dataDir, logger: createLogger('info', out), onDead: () => { dead++; }, inProcess: process.env.IN_PROCESS === '1' });
 await store.open();
 const message = (id) => ({ id, mailFrom: 'a@example.org', recipients: ['b@example.com'], size: 4, receivedAt: 1,
   origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay' });
@@ -121,7 +121,7 @@ console.log(JSON.stringify({ claim, batch, after, writable, dead, died: lines.fi
 process.exit(0);
 `;
 
-test('sqlite executor: a failed WAL fsync after COMMIT stops the store; no request of that batch is answered OK', { skip, timeout: 60_000 }, async (t) => {
+for (const inProcess of [false, true]) test(`sqlite executor (${inProcess ? 'in-process' : 'database thread'}): a failed WAL fsync after COMMIT stops the store; no request of that batch is answered OK`, { skip, timeout: 60_000 }, async (t) => {
   const disk = await SlowFs.create((await toolPath(TOOLS.gcc))!);
   t.after(() => disk.cleanup());
   const dataDir = path.join(disk.dir, 'data');
@@ -130,7 +130,7 @@ test('sqlite executor: a failed WAL fsync after COMMIT stops the store; no reque
   const file = path.join(path.dirname(disk.dir), 'child.mjs');
   await fs.writeFile(file, script);
   const child = spawn(process.execPath, [file, dataDir, ...ids], {
-    env: { ...process.env, ...disk.env }, stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...disk.env, IN_PROCESS: inProcess ? '1' : '0' }, stdio: ['ignore', 'pipe', 'inherit'],
   });
   let stdout = '';
   child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -172,7 +172,7 @@ import fs from 'node:fs';
 const { SqliteQueueStore } = await import(${JSON.stringify(storeUrl)});
 const { createLogger } = await import(${JSON.stringify(logUrl)});
 const [dataDir, ...ids] = process.argv.slice(2);
-const store = new SqliteQueueStore({ dataDir, logger: createLogger('silent') });
+const store = new SqliteQueueStore({ dataDir, logger: createLogger('silent'), inProcess: process.env.IN_PROCESS === '1' });
 await store.open();
 const message = (id) => ({ id, mailFrom: 'a@example.org', recipients: ['b@example.com'], size: 4, receivedAt: 1,
   origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay' });
@@ -199,7 +199,7 @@ await store.close();
 console.log(JSON.stringify({ order, readSaw: got?.id === ids[1], jobs: jobs.length, synced, ms }));
 `;
 
-test('sqlite executor: answers leave in order, after the fsync of every commit before them; batches committed meanwhile share one fsync',
+for (const inProcess of [false, true]) test(`sqlite executor (${inProcess ? 'in-process' : 'database thread'}): answers leave in order, after the fsync of every commit before them; writes made meanwhile share one fsync`,
   { skip, timeout: 60_000 }, async (t) => {
     const disk = await SlowFs.create((await toolPath(TOOLS.gcc))!);
     t.after(() => disk.cleanup());
@@ -207,7 +207,7 @@ test('sqlite executor: answers leave in order, after the fsync of every commit b
     const file = path.join(path.dirname(disk.dir), 'order-child.mjs');
     await fs.writeFile(file, ORDER_CHILD(new URL('./sqlite-store.js', import.meta.url).href, new URL('../../events/log.js', import.meta.url).href));
     const ids = Array.from({ length: 5 }, () => newQueueId());
-    const child = spawn(process.execPath, [file, dataDir, ...ids], { env: { ...process.env, ...disk.env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [file, dataDir, ...ids], { env: { ...process.env, ...disk.env, IN_PROCESS: inProcess ? '1' : '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
     const [code] = await new Promise<[number | null]>((resolve) => child.once('exit', (c) => resolve([c])));
