@@ -1,23 +1,19 @@
-// The main-thread end of the database thread (worker.ts): request id → promise; the relay's
-// client (StoreClient, client.ts, runs the same executor in-process: the CLI's). The worker is kept referenced
+// The main-thread end of the database thread (worker.ts): request id → promise (waiters.ts); the
+// relay's client (StoreClient, client.ts, runs the same executor in-process: the CLI's). The worker is kept referenced
 // only while requests are pending, so a forgotten close() never keeps a CLI process alive, yet
 // the process cannot exit while a commit is still outstanding.
 import { Worker } from 'node:worker_threads';
 import type { Op, StoreConfig, StoreRequest, StoreResponse, WorkerFatal, WorkerReady } from './protocol.js';
-
-type Failure = Extract<StoreResponse, { ok: false }>;
-interface Waiter { resolve(v: unknown): void; reject(f: Failure): void }
+import { CLOSED, Waiters } from './waiters.js';
 
 export class WorkerClient {
-  #pending = new Map<number, Waiter>();
-  #nextId = 1;
-  /** Why every request now fails: the store was closed ('write'), or the thread ended ('dead'). */
-  #dead: Failure | null = null;
+  readonly #waiters: Waiters;
 
   /** Told of each commit that changed rows (the store's availability: the disk takes writes again). */
   onWrote: () => void = () => undefined;
 
-  private constructor(private readonly worker: Worker, private readonly onDead: (reason: string, code?: string) => void) {
+  private constructor(private readonly worker: Worker, onDead: (reason: string, code?: string) => void) {
+    this.#waiters = new Waiters(() => this.onWrote(), onDead);
     worker.on('message', (msg: StoreResponse | WorkerFatal) => ('fatal' in msg ? this.#fail(msg.message, msg.code) : this.#settle(msg)));
     worker.on('error', (err) => this.#fail(`database worker crashed: ${err.message}`));
     worker.on('exit', () => this.#fail('database worker exited'));
@@ -51,17 +47,17 @@ export class WorkerClient {
    * (serialisation, a wake-up of the thread) each for their suppression lookups and puts.
    */
   call(op: Op, args: unknown[], transfer: ArrayBuffer[] = [], keep = false): Promise<unknown> {
-    if (this.#dead) return Promise.reject(this.#dead);
-    const id = this.#nextId++;
-    const idle = this.#pending.size === 0; // then the outbox is empty too (its requests are pending)
+    if (this.#waiters.dead) return Promise.reject(this.#waiters.dead);
+    const idle = this.#waiters.size === 0; // then the outbox is empty too (its requests are pending)
     if (idle) this.worker.ref();
+    const { id, answer } = this.#waiters.add();
     const req: StoreRequest = keep ? { id, op, args, keep: true } : { id, op, args };
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      if (idle) return this.#post(req, transfer);
+    if (idle) this.#post(req, transfer);
+    else {
       if (this.#outbox.length === 0) setImmediate(this.#flush);
       this.#outbox.push({ req, transfer });
-    });
+    }
+    return answer;
   }
 
   #outbox: { req: StoreRequest; transfer: ArrayBuffer[] }[] = [];
@@ -85,35 +81,20 @@ export class WorkerClient {
 
   /** Commits what is in flight, closes the database and ends the thread. */
   async close(): Promise<void> {
-    if (this.#dead) return;
+    if (this.#waiters.dead) return;
     const exited = new Promise((resolve) => this.worker.once('exit', resolve));
     await this.call('close', []);
-    this.#dead = { id: 0, ok: false, kind: 'write', message: 'queue store is closed' };
+    this.#waiters.dead = CLOSED;
     this.worker.ref(); // stay alive until the thread has really gone
     await exited;
   }
 
   #settle(msg: StoreResponse): void {
-    const waiter = this.#pending.get(msg.id);
-    if (!waiter) return;
-    this.#pending.delete(msg.id);
-    if (this.#pending.size === 0) this.worker.unref();
-    if (msg.ok && msg.wrote) this.onWrote();
-    if (msg.ok) waiter.resolve(msg.result);
-    else waiter.reject(msg);
+    if (this.#waiters.settle(msg) && this.#waiters.size === 0) this.worker.unref();
   }
 
-  /**
-   * The thread died without close(), or told why it must stop (WorkerFatal, then its exit): every
-   * pending and later request fails as 'dead' (a QueueUnavailableError: 451, HTTP 503), whatever
-   * its batch did, so no request of a batch whose fsync failed is answered OK.
-   */
+  /** The thread died without close(), or told why it must stop (WorkerFatal, then its exit): waiters.ts fails every request. */
   #fail(reason: string, code?: string): void {
-    if (this.#dead === null) {
-      this.#dead = { id: 0, ok: false, kind: 'dead', message: reason, code };
-      this.onDead(reason, code);
-    }
-    for (const w of this.#pending.values()) w.reject(this.#dead);
-    this.#pending.clear();
+    this.#waiters.fail(reason, code);
   }
 }
