@@ -131,7 +131,7 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
 /** Run until SIGTERM/SIGINT, then shut down gracefully; a second signal exits at once. "relay.started"
  *  is logged once the handlers are in place, so a signal sent on seeing it always stops gracefully. */
 export async function runRelay(config: Readonly<Config>, logger = createLogger(config.log.level)): Promise<Relay> {
-  // The store died (a failed WAL fsync: sqlite/worker.ts "Fail-stop"): exit once the 451/503 owed are sent; the restart recovers the queue from disk.
+  // The store died (a failed WAL fsync: sqlite/executor.ts "Fail-stop"): exit once the 451/503 owed are sent; the restart recovers the queue from disk.
   const relay = await startRelay(config, logger, () => setTimeout(() => process.exit(EXIT_STORE_DEAD), STORE_DEAD_EXIT_DELAY_MS));
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {

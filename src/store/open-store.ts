@@ -38,5 +38,8 @@ export async function openStore(config: Readonly<Config>, logger: Logger, role: 
     });
   }
   const { SqliteQueueStore } = await import('./sqlite/sqlite-store.js');
-  return new SqliteQueueStore({ dataDir: config.dataDir, logger, sweepOrphans: role === 'relay', softBounces: softBouncePolicy(config), breakers: breakerPolicy(config), onDead });
+  return new SqliteQueueStore({
+    dataDir: config.dataDir, logger, sweepOrphans: role === 'relay', softBounces: softBouncePolicy(config), breakers: breakerPolicy(config), onDead,
+    inProcess: role === 'admin', // the CLI: no database thread to start (sqlite-store.ts, inProcess)
+  });
 }

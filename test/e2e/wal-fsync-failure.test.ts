@@ -1,6 +1,6 @@
 // A failing disk under the SQLite queue, end to end: the relay process's fsyncs of queue.db-wal
 // fail with EIO (test/helpers/slow-fs.c, switched while it runs), as the kernel reports a lost
-// write-back. The database thread fsyncs the WAL itself after COMMIT (store/sqlite/worker.ts), so
+// write-back. The store fsyncs the WAL itself after COMMIT (store/sqlite/executor.ts, on libuv's pool), so
 // the commit is visible but not durable; the fail-stop must hold:
 //   - the messages submitted then (SMTP and HTTP together) are refused as temporary (451, 503):
 //     none answered 250/202;

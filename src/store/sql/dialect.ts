@@ -1,5 +1,5 @@
 // Queries written once for both stores. The text is PostgreSQL's ($1, $2… parameters, CAST(… AS
-// text) rather than ::text); the SQLite worker runs the same text with the parameters renamed to
+// text) rather than ::text); the SQLite store runs the same text with the parameters renamed to
 // @p1, @p2… (better-sqlite3 binds named parameters from an object, so a parameter may be used more
 // than once). Only statements both dialects accept belong here: array parameters, DML in CTEs and
 // json operators differ, and stay in each store's own module.

@@ -1,4 +1,4 @@
-// The worker's operations on accounts (tenants), API keys, quota counters, per-user limits and
+// The executor's operations on accounts (tenants), API keys, quota counters, per-user limits and
 // idempotency keys. Writes run in a savepoint of the group-commit transaction on the single
 // writer connection, so consumeQuota's check-then-add is atomic for every process on this
 // database (other processes' writers wait on BEGIN IMMEDIATE). Reads use the read-only connection.

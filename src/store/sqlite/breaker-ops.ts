@@ -1,4 +1,4 @@
-// The circuit breakers in the SQLite worker (rules: ../breaker-rules.ts, shared SQL: ../sql/breakers.ts).
+// The circuit breakers in the SQLite store (rules: ../breaker-rules.ts, shared SQL: ../sql/breakers.ts).
 // applyBreakers runs in writeEvents' transaction: it adds the events' rolling counters and trips
 // the scopes whose rate crossed a threshold (the caller writes their breaker.tripped events).
 // openBreakers is read by claimDue at every claim; holdGroup parks a claimed group's recipients

@@ -23,8 +23,8 @@ export interface ClaimOptions {
   /** Instead of excludeDomains (sqlite-store.ts): a numbered list, its domains sent only the first time. */
   exclusion?: Exclusion;
 }
-/** This worker's recent exclusion lists as json_each input, by number. */
-const exclusions = new Map<number, string>();
+/** Each store's recent exclusion lists as json_each input, by number (per writer connection: one process may open several stores). */
+const exclusionsOf = new WeakMap<Db, Map<number, string>>();
 type Group = FairGroup;
 
 const NOT_EXCLUDED = 'domain NOT IN (SELECT value FROM json_each(@exclude))';
@@ -44,7 +44,7 @@ type ClaimedMessage = Pick<MessageRow, 'id' | 'mail_from' | 'return_path' | 'siz
 
 export function claimDue(db: Db, _fx: Effects, opts: ClaimOptions): DeliveryJob[] {
   if (!(opts.limit > 0)) return [];
-  const exclude = excludeJson(opts);
+  const exclude = excludeJson(db, opts);
   const groups = new Map<string, Group>();
   const budget = opts.limit * FAIR_SCAN;
   collectGroups(db, EXPIRED, { now: opts.now, exclude }, TIER.expired, budget, groups);
@@ -78,16 +78,18 @@ export function claimDue(db: Db, _fx: Effects, opts: ClaimOptions): DeliveryJob[
 const toJson = (domains: readonly string[]) => JSON.stringify(domains.map((d) => d.toLowerCase()));
 
 /** The @exclude parameter: excludeDomains, or a numbered list (defined now, or one of the last few). */
-function excludeJson(opts: ClaimOptions): string {
+function excludeJson(db: Db, opts: ClaimOptions): string {
   if (!opts.exclusion) return toJson(opts.excludeDomains ?? []);
   const { id, domains } = opts.exclusion;
+  let exclusions = exclusionsOf.get(db);
+  if (!exclusions) exclusionsOf.set(db, (exclusions = new Map()));
   if (domains) {
     exclusions.set(id, toJson(domains));
     for (const k of exclusions.keys()) if (k <= id - EXCLUSIONS_KEPT) exclusions.delete(k);
   }
   const json = exclusions.get(id);
-  // Only after a restart of the worker: the client forgets the list on this failure and sends it again.
-  if (json === undefined) throw new Error(`exclusion list ${id} is not known to the store worker`);
+  // Not expected (the store names only lists it defined among the last few): the store forgets the list on this failure and sends it again.
+  if (json === undefined) throw new Error(`exclusion list ${id} is not known to the store executor`);
   return json;
 }
 

@@ -1,4 +1,4 @@
-// The worker's connections: the writer keeps temporary data (the savepoints' sub-journal of every
+// The executor's connections: the writer keeps temporary data (the savepoints' sub-journal of every
 // group commit) in memory instead of temp files; the reader keeps SQLite's default.
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';

@@ -1,11 +1,11 @@
-// The database thread's two connections (one writer, one reader) on the queue database: file
+// The executor's two connections (one writer, one reader) on the queue database: file
 // modes, pragmas, migration and the policies the writer's triggers read.
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { setBreakerPolicy } from './breaker-ops.js';
 import { setSoftBouncePolicy } from './effect-ops.js';
 import { migrate } from './migrations.js';
-import type { WorkerConfig } from './protocol.js';
+import type { StoreConfig } from './protocol.js';
 import type { Db } from './rows.js';
 
 /**
@@ -36,7 +36,7 @@ function restrictDbFiles(dbPath: string): void {
 export const WRITER_CACHE_KIB = 2048;
 export const READER_CACHE_KIB = 1024;
 
-export function openConnections(cfg: WorkerConfig): { writer: Db; reader: Db } {
+export function openConnections(cfg: StoreConfig): { writer: Db; reader: Db } {
   restrictDbFiles(cfg.dbPath);
   const writer = new Database(cfg.dbPath);
   writer.pragma('journal_mode = WAL');
@@ -45,7 +45,7 @@ export function openConnections(cfg: WorkerConfig): { writer: Db; reader: Db } {
   writer.pragma('foreign_keys = ON');
   migrate(writer);
   // After the migrations (committed with FULL): from now on a COMMIT only appends to the WAL and
-  // the database thread fsyncs the WAL itself, except after claim-only commits (worker.ts, "Durability").
+  // the executor fsyncs the WAL itself, except after claim-only commits (executor.ts, "Durability").
   writer.pragma('synchronous = NORMAL');
   // Each write request runs in a savepoint of the open group commit, so SQLite keeps the pages it
   // changes in a sub-journal; with the default temp_store that spills past 64 KiB into a temp file
@@ -55,6 +55,9 @@ export function openConnections(cfg: WorkerConfig): { writer: Db; reader: Db } {
   // statement journal on disk. Sorts spill to temp files whatever temp_store says; the reader
   // writes no journal, so it keeps the default (its ephemeral tables stay on disk past the cache).
   writer.pragma('temp_store = MEMORY');
+  // A write lock held by another connection is waited for from timers, not in SQLite's busy
+  // handler, which would sleep on the executor's event loop (the caller's, in-process: executor.ts, BUSY_WAIT_MS).
+  writer.pragma('busy_timeout = 0');
   writer.pragma(`cache_size = ${-WRITER_CACHE_KIB}`);
   setSoftBouncePolicy(writer, cfg.softBounces);
   setBreakerPolicy(writer, cfg.breakers);

@@ -1,4 +1,4 @@
-// The worker's dashboard operations (store/dashboard-store.ts) on the shared statements
+// The executor's dashboard operations (store/dashboard-store.ts) on the shared statements
 // (sql/dashboard.ts): user and session changes join the group commit like every write.
 import {
   ADD_SESSION, ADD_USER, DELETE_SESSION, END_USER_SESSIONS, GET_SESSION, GET_USER, LIST_USERS, PURGE_SESSIONS, REMOVE_USER,

@@ -4,7 +4,7 @@
 //   - put, recordResults and heartbeats reject with QueueUnavailableError (451 4.3.0), also when
 //     several arrive in one group commit that SQLite rolls back as a whole;
 //   - a body too large to stay in memory fails in the spool with ENOSPC as QueueUnavailableError;
-//   - the outage is logged once; the process and the database thread survive.
+//   - the outage is logged once; the process and the store survive (no fail-stop).
 // Once freed, the same recordResults calls succeed (nothing was committed meanwhile, nothing is
 // lost), the store is writable again and logs its recovery, with no restart.
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-// The worker's operations on sending domains, their DKIM keys and users' domain grants. Writes
+// The executor's operations on sending domains, their DKIM keys and users' domain grants. Writes
 // run inside a savepoint of the current group-commit transaction (like write-ops.ts); reads run on
 // the read-only connection. Domain names and selectors are stored lower-case.
 import type { DkimKey, SendingDomain, UserChange, UserDomainGrant } from '../store.js';

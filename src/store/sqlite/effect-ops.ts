@@ -1,4 +1,4 @@
-// Applies the effects of events (store/event-effects.ts) in the worker's current transaction:
+// Applies the effects of events (store/event-effects.ts) in the executor's current transaction:
 // statistics counters (one upsert per key: SQLite has a single writer, so a hot counter row costs
 // no lock wait), suppressions, and the soft-bounce rule. Called by writeEvents, so every writer
 // of events (put, recordResults, appendEvents) gets them in the same commit.

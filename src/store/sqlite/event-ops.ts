@@ -1,4 +1,4 @@
-// The worker's event-log operations. writeEvents is called by put/recordResults inside their
+// The executor's event-log operations. writeEvents is called by put/recordResults inside their
 // savepoint (the transactional outbox: an event commits with the state change it reports, or not
 // at all) and fans each event out to the outbox of the account's enabled webhooks that want it.
 // Reads (listEvents, getMessageMeta, searchMessages) always filter by account.

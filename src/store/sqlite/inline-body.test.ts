@@ -222,11 +222,11 @@ test('store: a large inline body is delivered from the kept copy (same bytes), a
   }
 }));
 
-test('store: a large body is handed back by the database thread to be kept (one buffer, no copy), or freed there once stored', () => withDir(async (dir) => {
+test('store: a large body is handed back by the executor to be kept (one buffer, no copy), or freed there once stored', () => withDir(async (dir) => {
   const store = new SqliteQueueStore({ dataDir: dir, logger: createLogger('silent') });
   await store.open();
   const size = 200 * 1024;
-  const allocated = () => process.memoryUsage().arrayBuffers; // the main thread's allocator: the thread frees into it too
+  const allocated = () => process.memoryUsage().arrayBuffers;
   try {
     const chunk = Buffer.alloc(size, 'k');
     const origin = { listener: 'mx' as const, clientIp: '127.0.0.1', user: null };
@@ -242,7 +242,7 @@ test('store: a large body is handed back by the database thread to be kept (one 
     assert.ok(first.equals(chunk));
     assert.ok((await store.readMessage(id) as Buffer).equals(chunk), 'the stored body is the same');
 
-    // putMany keeps nothing: the thread frees each large body once its statement has run
+    // putMany keeps nothing: the executor frees each large body once its statement has run
     const many = [newQueueId(), newQueueId()];
     const before2 = allocated();
     for (const m of many) {
@@ -251,7 +251,7 @@ test('store: a large body is handed back by the database thread to be kept (one 
       await wm.finish();
     }
     await store.putMany(many.map((m) => ({ id: m, mailFrom: '', recipients: ['r@example.com'], size, receivedAt: 1, origin, isBounce: false, route: 'relay' as const })));
-    assert.ok(allocated() - before2 < size / 2, `both bodies freed by the database thread (${allocated() - before2} bytes left)`);
+    assert.ok(allocated() - before2 < size / 2, `both bodies freed by the executor (${allocated() - before2} bytes left)`);
     for (const m of many) assert.ok((await store.readMessage(m) as Buffer).equals(chunk));
   } finally {
     await store.close();

@@ -50,13 +50,12 @@ export const KEEP_FOR_DELIVERY_MIN = 16 * 1024;
 export const KEPT_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
- * Each large inline body the store committed (the buffer the database thread hands back with
- * put's answer once SQLite has its copy: no copy of its own), kept until the first delivery attempt of
+ * Each large inline body the store committed (the buffer the executor hands back with put's
+ * answer once SQLite has its copy: no copy of its own), kept until the first delivery attempt of
  * its message takes it (sqlite-store.ts readMessage), so that the attempt does not read the blob
- * back from SQLite on the database thread (its overflow pages from the WAL, SQLite's copy and
- * better-sqlite3's, a transfer back): a relay delivers most mail seconds after it took it. The
- * worker is still asked for the header prefix and whether the message is finished, without the
- * blob. Taken once: the attempt owns the Buffer (it may detach it once written, releaseBytes in
+ * back from SQLite (its overflow pages from the WAL, SQLite's copy and better-sqlite3's): a relay
+ * delivers most mail seconds after it took it. The store is still asked for the header prefix and
+ * whether the message is finished, without the blob. Taken once: the attempt owns the Buffer (it may detach it once written, releaseBytes in
  * delivery/smtp-connection.ts); a retry, or another attempt for other recipients, reads the store.
  * Bounded by KEPT_MAX_BYTES and `maxAgeMs` (a message nobody delivers soon: paused, scheduled for
  * later, or whose delivery runs elsewhere); the bytes are the very bytes committed, so a kept body
@@ -104,8 +103,8 @@ const RUN_CAPACITY = 16 * 1024;
 
 /**
  * Keeps the body's chunks until finish(), which copies them once into one buffer of the exact size
- * that owns its ArrayBuffer (never the shared Buffer pool), so the bytes go to the database thread
- * by transfer without a second copy. A chunk of KEEP_AT_LEAST bytes or more is kept by reference
+ * that owns its ArrayBuffer (never the shared Buffer pool), so the executor can hand it back to be
+ * kept, or free it at once, without a second copy. A chunk of KEEP_AT_LEAST bytes or more is kept by reference
  * (callers hand over immutable bytes: a socket read's view, which the DKIM tee holds as well);
  * shorter ones are copied into runs of RUN_CAPACITY, so that a client sending its body a byte a
  * segment costs 16 KiB runs, not an object per byte (and a long chunk between short ones does not

@@ -1,6 +1,7 @@
-// How recordResults' outcomes cross to the SQLite worker: runs of consecutive equal outcomes, each
-// sent once with its recipients' ids. One result statement and one attempt statement per run
-// (write-ops.ts), and one outcome object cloned per run instead of one per recipient (a job's
+// How recordResults' outcomes go to the SQLite executor: runs of consecutive equal outcomes, each
+// given once with its recipients' ids. One result statement and one attempt statement per run
+// (write-ops.ts), and, to the database thread, one outcome object cloned per run instead of one
+// per recipient (a job's
 // recipients usually share the transaction's answer: bench/README.md, fifteenth session).
 import type { RecipientOutcome } from '../store.js';
 import { ROWS_PER_STATEMENT } from './rows.js';

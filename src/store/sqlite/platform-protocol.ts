@@ -1,4 +1,4 @@
-// The worker operations of the platform store (accounts, keys, quotas, events, webhooks,
+// The store operations of the platform store (accounts, keys, quotas, events, webhooks,
 // idempotency), split by whether they write (group commit) or only read (read-only connection).
 // protocol.ts appends them to its WRITE_OPS / READ_OPS.
 

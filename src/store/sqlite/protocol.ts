@@ -1,12 +1,11 @@
-// The message protocol between SqliteQueueStore (main thread) and the database worker: which
-// operations exist, which of them write (and so join a group commit), and the wire shapes.
-// Only plain, structured-cloneable data crosses the boundary; inline body buffers are transferred.
+// The requests SqliteQueueStore makes of the executor (executor.ts, through client.ts): which
+// operations exist, which of them write (and so join a group commit), and the answers' shapes.
 
 import { PLATFORM_READ_OPS, PLATFORM_WRITE_OPS } from './platform-protocol.js';
 import type { SoftBouncePolicy } from '../suppression-store.js';
 import type { BreakerPolicy } from '../breaker-rules.js';
 
-/** Operations that write: executed inside the worker's group-commit transaction. */
+/** Operations that write: executed inside the executor's group-commit transaction. */
 export const WRITE_OPS = [
   'put', 'putMany', 'putCheckingSuppressions', 'claimDue', 'recordResults', 'releaseLeases', 'retry', 'hold', 'release',
   'deleteMessage', 'purgeFinished', 'addUser', 'removeUser', 'setUserDomains', 'changeUser',
@@ -30,38 +29,38 @@ export interface BodySource { prefix: string | null; body: Uint8Array | 'inline'
 
 export type WriteOp = (typeof WRITE_OPS)[number];
 export type ReadOp = (typeof READ_OPS)[number];
+/** 'close': the worker's last request (worker-client.ts); never given to the executor. */
 export type Op = WriteOp | ReadOp | 'close';
 
 /**
  * `keep` (put and putCheckingSuppressions with an inline body): once SQLite has its copy, the
- * thread hands the body back instead of holding it until its next collection: the answer's result
- * is `[result, body]`, the body's buffer transferred, for the main thread to keep for delivery
- * (KeptBodies) without a copy of its own. Without `keep`, a body of RELEASE_BODY_MIN bytes or more
- * is freed as soon as its statement has run (a request's bodies are never read again in the thread).
+ * body comes back with the answer (`[result, body]`, the same buffer) for the store to keep for
+ * delivery (KeptBodies). Without `keep`, a body of RELEASE_BODY_MIN bytes or more is freed as soon
+ * as its statement has run (its caller handed it over: StoreClient.call's `transfer`).
  */
-export interface WorkerRequest { id: number; op: Op; args: unknown[]; keep?: true }
+export interface StoreRequest { id: number; op: Op; args: unknown[]; keep?: true; transfer?: ArrayBuffer[] }
 
-/** Error kinds the main thread maps back to typed errors. 'dead': the thread has ended (made by worker-client.ts, never sent). */
-export type WorkerErrorKind = 'write' | 'user-exists' | 'domain-exists' | 'selector-exists' | 'not-found' | 'internal'
+/** Error kinds the store maps back to typed errors. 'dead': the executor stopped (fail-stop: made by client.ts or worker-client.ts, never sent). */
+export type StoreErrorKind = 'write' | 'user-exists' | 'domain-exists' | 'selector-exists' | 'not-found' | 'internal'
   | 'account-exists' | 'account-default' | 'dead';
 
-export type WorkerResponse =
+export type StoreResponse =
   /** `wrote`: committed in a batch that changed rows and was fsynced (proof that the disk takes writes; an empty or claim-only commit is not). */
   | { id: number; ok: true; result: unknown; wrote?: boolean }
-  | { id: number; ok: false; kind: WorkerErrorKind; message: string; code?: string };
+  | { id: number; ok: false; kind: StoreErrorKind; message: string; code?: string };
 
 /**
- * Sent by the worker when it must stop at once (a failed WAL fsync after COMMIT: worker.ts,
- * "Fail-stop"); it answers nothing more and exits. `code`: the errno (EIO…).
+ * Sent by the database thread when it must stop at once (a failed WAL fsync after COMMIT:
+ * executor.ts, "Fail-stop"); it answers nothing more and exits. `code`: the errno (EIO…).
  */
 export interface WorkerFatal { fatal: true; message: string; code?: string }
 
-/** Sent once by the worker after opening and migrating, or with the failure. */
+/** Sent once by the database thread after opening and migrating, or with the failure. */
 export type WorkerReady = { ready: true; swept: number } | { ready: false; message: string; code?: string };
 
-export interface WorkerConfig { dbPath: string; spoolDir: string; sweepOrphans: boolean; orphanAgeMs: number; softBounces: SoftBouncePolicy; breakers: BreakerPolicy }
+export interface StoreConfig { dbPath: string; spoolDir: string; sweepOrphans: boolean; orphanAgeMs: number; softBounces: SoftBouncePolicy; breakers: BreakerPolicy }
 
 /** claimDue's exclusion list by number: `domains` defines it; without, it names one of the last EXCLUSIONS_KEPT defined. */
 export interface Exclusion { id: number; domains?: readonly string[] }
-/** Exclusion lists the worker remembers (the client refers only to these by number). */
+/** Exclusion lists the executor remembers (the store refers only to these by number). */
 export const EXCLUSIONS_KEPT = 8;

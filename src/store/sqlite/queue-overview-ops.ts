@@ -1,4 +1,4 @@
-// The worker's queue overview (store/queue-overview-store.ts) on the shared statement
+// The executor's queue overview (store/queue-overview-store.ts) on the shared statement
 // (sql/queue-overview.ts) over queue_count, answered from the read-only connection.
 import { groupsQuery, toOverview, type GroupRow } from '../sql/queue-overview.js';
 import type { QueueOverview } from '../queue-overview-store.js';

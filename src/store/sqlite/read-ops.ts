@@ -1,4 +1,4 @@
-// The worker's read-only operations, run on a separate connection that sees committed data only,
+// The executor's read-only operations, run on a separate connection that sees committed data only,
 // so they never wait for (nor observe) a group commit in progress.
 import type { NodeHeartbeat } from '../store.js';
 import { FINAL_STATES, type MessageView, type QueueCounts, type RecipientState, type RecipientView, type UserRecord } from '../store.js';

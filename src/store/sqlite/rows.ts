@@ -1,4 +1,4 @@
-// Shared by the worker's operations: the prepared-statement cache, the per-operation side
+// Shared by the executor's operations: the prepared-statement cache, the per-operation side
 // effects applied around the commit, and the mapping from SQLite rows to QueueStore values.
 import type Database from 'better-sqlite3';
 import { sqliteArgs, type SharedQuery } from '../sql/dialect.js';

@@ -1,4 +1,4 @@
-// Provider suspensions in the SQLite worker (interface: ../shaping-store.ts, SQL: ../sql/shaping.ts).
+// Provider suspensions in the SQLite store (interface: ../shaping-store.ts, SQL: ../sql/shaping.ts).
 import type { ProviderSuspension } from '../shaping-store.js';
 import { LIST_SUSPENSIONS, RECORD_SUSPENSION, toSuspension, type SuspensionRow } from '../sql/shaping.js';
 import { all, run, type Db, type Effects } from './rows.js';

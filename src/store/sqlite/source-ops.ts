@@ -1,4 +1,4 @@
-// The worker's egress source operations (store/source-store.ts) on the shared statements
+// The executor's egress source operations (store/source-store.ts) on the shared statements
 // (sql/sources.ts); writes join the group commit like every write.
 import {
   ADD_SOURCE, LIST_SOURCES, POSTPONE_JOB, PURGE_WARMUP, READ_WARMUP, SET_SOURCE_STATE, TAKE_WARMUP, toSource, toWarmup,

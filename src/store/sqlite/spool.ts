@@ -1,5 +1,5 @@
 // The spool: one file per message body, dataDir/spool/<queue id>. Owns body file names, the
-// streaming BodyWriter (fsync on finish), readBody, and the helpers the database worker uses
+// streaming BodyWriter (fsync on finish), readBody, and the helpers the executor uses
 // around a commit (directory fsync before it, unlinks after it, orphan sweep). Only bodies larger
 // than INLINE_MAX_BYTES (inline-body.ts) get a file; smaller ones live in the database. A write
 // that fails because the disk is full or failing is a QueueUnavailableError (451, never a crash).
@@ -26,7 +26,7 @@ export function readBodyFile(spoolDir: string, id: string): Readable {
 /**
  * Streams a body into its spool file. Writes are serialized (each resolves when the bytes
  * reached the kernel, so awaiting write() is the backpressure); finish() fsyncs and closes.
- * The directory entry is made durable later, by the worker, once per group commit.
+ * The directory entry is made durable later, by the executor, once per group commit.
  */
 export class FileBodyWriter implements BodyWriter {
   #file: string;
@@ -87,7 +87,8 @@ export class FileBodyWriter implements BodyWriter {
   }
 }
 
-// ---- synchronous helpers for the worker thread (never call these on the main thread) ----
+// ---- synchronous helpers for the executor: the orphan sweep at open, and the spool directory's fsync
+// before a commit that references a new body file (bodies over INLINE_MAX_BYTES only) ----
 
 /** fsync a directory so entries created in it (new body files) survive a power loss. */
 export function fsyncDirSync(dir: string): void {

@@ -22,12 +22,36 @@ import { SqliteQueueStore } from './sqlite-store.js';
 const logger = createLogger('silent');
 const tempDir = () => fs.mkdtemp(path.join(os.tmpdir(), 'postlane-queue-'));
 
-queueStoreContract('sqlite', async () => {
-  const dataDir = await tempDir();
-  const store = new SqliteQueueStore({ dataDir, logger });
-  await store.open();
-  return { store, cleanup: async () => { await store.close(); await fs.rm(dataDir, { recursive: true, force: true }); } };
-});
+// The database thread (the relay's) and in-process (the CLI's, sqlite-store.ts `inProcess`): the
+// same executor; the queue and platform contracts run on both (the platform's "two nodes" make
+// two stores of one process contend for the write lock).
+for (const inProcess of [false, true]) {
+  const name = inProcess ? 'sqlite in-process' : 'sqlite';
+  queueStoreContract(name, async () => {
+    const dataDir = await tempDir();
+    const store = new SqliteQueueStore({ dataDir, logger, inProcess });
+    await store.open();
+    return { store, cleanup: async () => { await store.close(); await fs.rm(dataDir, { recursive: true, force: true }); } };
+  });
+
+  platformStoreContract(name, async () => {
+    const dataDir = await tempDir();
+    const store = new SqliteQueueStore({ dataDir, logger, inProcess });
+    await store.open();
+    const peers: SqliteQueueStore[] = [];
+    return {
+      store,
+      // a second store on the same files: its own executor and connections, like a second process (its
+      // writes wait for the other's write lock from timers: executor.ts, BUSY_WAIT_MS)
+      openPeer: async () => { const p = new SqliteQueueStore({ dataDir, logger, inProcess }); await p.open(); peers.push(p); return p; },
+      cleanup: async () => {
+        for (const p of peers) await p.close();
+        await store.close();
+        await fs.rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  });
+}
 
 queueCountContract('sqlite', async () => {
   const dataDir = await tempDir();
@@ -75,22 +99,6 @@ sourceStoreContract('sqlite', async () => {
   };
 });
 
-platformStoreContract('sqlite', async () => {
-  const dataDir = await tempDir();
-  const store = new SqliteQueueStore({ dataDir, logger });
-  await store.open();
-  const peers: SqliteQueueStore[] = [];
-  return {
-    store,
-    // a second store on the same files: its own worker and connections, like a second process
-    openPeer: async () => { const p = new SqliteQueueStore({ dataDir, logger }); await p.open(); peers.push(p); return p; },
-    cleanup: async () => {
-      for (const p of peers) await p.close();
-      await store.close();
-      await fs.rm(dataDir, { recursive: true, force: true });
-    },
-  };
-});
 
 const origin = { listener: 'mx', clientIp: '127.0.0.1', user: null };
 const readAll = async (s: AsyncIterable<unknown>) => { const c: Buffer[] = []; for await (const x of s) c.push(x as Buffer); return Buffer.concat(c); };
@@ -253,7 +261,7 @@ test('sqlite: a store that is not open, or closed, rejects with QueueWriteError'
   }
 });
 
-test('sqlite: requests made in one turn (sent to the worker as one message) each get their own answer, in order', async () => {
+test('sqlite: requests made in one turn (one group commit) each get their own answer, in order', async () => {
   const dataDir = await tempDir();
   try {
     const store = new SqliteQueueStore({ dataDir, logger });

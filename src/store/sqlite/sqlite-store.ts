@@ -1,14 +1,15 @@
-// SqliteQueueStore: the embedded QueueStore. Rows live in dataDir/queue.db, owned by a worker
-// thread that group-commits writes (WAL; each commit fsynced before it is answered, except
-// claim-only ones: worker.ts); bodies up to INLINE_MAX_BYTES are kept in memory until put() and
-// committed with the rows, larger ones live in dataDir/spool (streamed and fsynced on the main
-// thread through libuv). This class only translates calls into worker requests and worker
-// failures into typed errors: a failed write is a QueueWriteError (451), and one the disk caused
+// SqliteQueueStore: the embedded QueueStore. Rows live in dataDir/queue.db, written by the
+// store's executor — in a database thread (worker.ts: the relay) or on this thread (client.ts:
+// `inProcess`, the CLI) — which group-commits writes (WAL; each commit fsynced before it is
+// answered, except claim-only ones: executor.ts); bodies up to INLINE_MAX_BYTES are
+// kept in memory until put() and committed with the rows, larger ones live in dataDir/spool
+// (streamed and fsynced through libuv). This class only translates calls into executor requests
+// and their failures into typed errors: a failed write is a QueueWriteError (451), and one the disk caused
 // (full, failing, or the write lock held too long: availability.ts) is a QueueUnavailableError,
 // logged once per outage (../store-availability.ts), like an unreachable PostgreSQL: delivery
-// pauses and keeps finished outcomes in memory, /readyz says not ready. If the database thread
-// ends (a failed WAL fsync makes it stop: worker.ts "Fail-stop"), every call fails with
-// QueueUnavailableError and opts.onDead runs: the relay exits.
+// pauses and keeps finished outcomes in memory, /readyz says not ready. If the executor stops
+// (a failed WAL fsync: executor.ts "Fail-stop"), every call fails with QueueUnavailableError and
+// opts.onDead runs: the relay exits.
 import type { AcquireSlotsOptions, DestinationSlot, NodeHeartbeat } from '../store.js';
 import type {
   Account, ApiKeyRecord, EventQuery, IdempotencyRecord, MessageEvent, MessageMeta, MessageSearch, MessageSummary, QuotaResult, QuotaWindow,
@@ -39,9 +40,10 @@ import { StoreAvailability } from '../store-availability.js';
 import { isUnavailable } from './availability.js';
 import { InlineBodies, InlineBodyWriter, KEEP_FOR_DELIVERY_MIN, KeptBodies } from './inline-body.js';
 import { freeNow } from '../../free-bytes.js';
-import { EXCLUSIONS_KEPT, READ_OPS, type Exclusion, type BodySource, type Op, type ReadOp, type WorkerResponse } from './protocol.js';
+import { EXCLUSIONS_KEPT, READ_OPS, type Exclusion, type BodySource, type Op, type ReadOp, type StoreResponse } from './protocol.js';
 import { readBodyFile } from './spool.js';
 import { joinMessage } from '../whole-body.js';
+import { StoreClient } from './client.js';
 import { WorkerClient } from './worker-client.js';
 import type { ClaimOptions } from './claim-due.js';
 import { outcomeRuns } from './outcome-runs.js';
@@ -58,11 +60,18 @@ export interface SqliteQueueStoreOptions {
   /** Circuit breakers (config breakers); default: breaker-rules.ts DEFAULT_BREAKER_POLICY. */
   breakers?: BreakerPolicy;
   /**
-   * Called once, after `queue.worker_died` is logged, when the database thread has ended without
-   * close() (e.g. a failed WAL fsync: worker.ts "Fail-stop"); every queue call fails from then on.
+   * Called once, after `queue.worker_died` is logged, when the executor has stopped without
+   * close() (a failed WAL fsync: executor.ts "Fail-stop"); every queue call fails from then on.
    * The relay exits here (main.ts), so that its restart recovers the queue from the disk.
    */
   onDead?: () => void;
+  /**
+   * Run the executor on this thread (client.ts) rather than in a database thread (worker.ts):
+   * no second V8 isolate (peak anonymous memory −10 to −13 MB under load) and no thread start,
+   * but SQLite's work shares this thread's core: on a 2-core VM the relay's throughput on small
+   * messages fell to 0.6 (bench/README.md, twenty-third session). The CLI: yes; the relay: no.
+   */
+  inProcess?: boolean;
 }
 
 const ORPHAN_AGE_MS = 10 * 60_000;
@@ -77,7 +86,7 @@ export const MIN_FREE_BYTES = 1024 * 1024;
 
 export class SqliteQueueStore implements QueueStore {
   /**
-   * false: the API's suppression lookup stays its own worker round. Folded into the put
+   * false: the API's suppression lookup stays its own store request. Folded into the put
    * (putCheckingSuppressions) the request ran whole and cost the main thread 1.1-1.45x CPU at
    * 50 clients; with the fold's second half after a loop turn (HttpSubmission) that came back to
    * level (0.96) but msg/s 0.97 and p99 1.02 over 8 loaded pairs: not kept (bench/README.md,
@@ -88,8 +97,8 @@ export class SqliteQueueStore implements QueueStore {
   readonly #dbPath: string;
   readonly #logger: Logger;
   readonly #clock: Clock;
-  #client: WorkerClient | null = null;
-  /** Why the database thread ended without close(), once it has. */
+  #client: StoreClient | WorkerClient | null = null; // the same surface
+  /** Why the executor stopped without close(), once it has. */
   #dead: string | null = null;
   /** Wall time, like the orphan sweep: the injected clock may be a test's simulated time. */
   readonly #inline = new InlineBodies(systemClock, ORPHAN_AGE_MS);
@@ -111,12 +120,12 @@ export class SqliteQueueStore implements QueueStore {
     try {
       await fsp.mkdir(this.#spoolDir, { recursive: true, mode: 0o700 });
       await syncDir(this.opts.dataDir); // the spool directory's own entry
-      const { client, swept } = await WorkerClient.start({
+      const { client, swept } = await (this.opts.inProcess ? StoreClient : WorkerClient).start({
         dbPath: this.#dbPath, spoolDir: this.#spoolDir, sweepOrphans: !!this.opts.sweepOrphans, orphanAgeMs: ORPHAN_AGE_MS,
         softBounces: this.opts.softBounces ?? DEFAULT_SOFT_BOUNCE_POLICY, breakers: this.opts.breakers ?? DEFAULT_BREAKER_POLICY,
       }, (reason, code) => {
         this.#dead = reason;
-        this.#logger.fatal({ event: 'queue.worker_died', reason, code: code ?? null }, 'queue database thread died; every queue operation now fails');
+        this.#logger.fatal({ event: 'queue.worker_died', reason, code: code ?? null }, 'queue store stopped (fail-stop); every queue operation now fails');
         this.opts.onDead?.();
       });
       this.#client = client;
@@ -134,7 +143,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async checkWritable(): Promise<WriteCheck> {
-    if (this.#dead !== null) return { writable: false, reason: `queue database thread ended: ${this.#dead}` };
+    if (this.#dead !== null) return { writable: false, reason: `queue store stopped: ${this.#dead}` };
     const outage = this.#availability.outage;
     if (outage) return { writable: false, reason: `writes failing since ${new Date(outage.since).toISOString()} (${outage.code ?? outage.reason})` };
     const slow = this.#availability.slowness;
@@ -152,8 +161,8 @@ export class SqliteQueueStore implements QueueStore {
   createBody(id: string): BodyWriter { return new InlineBodyWriter(this.#spoolDir, id, this.#inline); }
 
   /**
-   * The header prefix, then the inline body or the spool file. The one worker request for both is
-   * sent now, so it overlaps what the caller does before reading (e.g. the MAIL/RCPT exchange).
+   * The header prefix, then the inline body or the spool file. The one store request for both is
+   * made now, so it overlaps what the caller does before reading (e.g. the MAIL/RCPT exchange).
    */
   readBody(id: string): Readable {
     const source = this.#call('bodySource', id) as Promise<BodySource>;
@@ -185,14 +194,14 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   /**
-   * An inline body goes to the worker with the rows (transferred, not copied): one commit, one fsync.
+   * An inline body goes to the executor with the rows (handed over, not copied): one commit, one fsync.
    * A large one comes back with the answer once committed and is kept for the first delivery attempt (KeptBodies).
    */
   async put(message: NewMessage): Promise<void> {
     await this.#putOne('put', message);
   }
 
-  /** put with the suppression lookup in the worker's same savepoint: one worker request. */
+  /** put with the suppression lookup in the same savepoint: one store request. */
   putCheckingSuppressions(message: NewMessage): Promise<Map<string, Suppression>> {
     return this.#putOne('putCheckingSuppressions', message) as Promise<Map<string, Suppression>>;
   }
@@ -212,14 +221,14 @@ export class SqliteQueueStore implements QueueStore {
     return result;
   }
 
-  /** One worker request, so one savepoint of one group commit: all the messages or none. */
+  /** One store request, so one savepoint of one group commit: all the messages or none. */
   async putMany(messages: NewMessage[]): Promise<void> {
     const bodies = messages.map((m) => this.#inline.take(m.id) ?? null);
     await this.#send('putMany', [messages, this.#clock.now(), bodies], bodies.flatMap((b) => (b ? [b.buffer as ArrayBuffer] : [])));
   }
 
   /**
-   * The exclusion list crosses to the worker once: the scheduler hands the same frozen list out
+   * The exclusion list is turned into claimDue's JSON once: the scheduler hands the same frozen list out
    * while an exclusion recurs, so a frozen list seen among the last few is sent by number (claim-due.ts).
    */
   claimDue(opts: { now: number; limit: number; leaseMs: number; owner: string; excludeDomains?: readonly string[] }): Promise<DeliveryJob[]> {
@@ -234,11 +243,11 @@ export class SqliteQueueStore implements QueueStore {
     }
     const sent: ClaimOptions = { now: opts.now, limit: opts.limit, leaseMs: opts.leaseMs, owner: opts.owner, exclusion };
     return (this.#call('claimDue', sent) as Promise<DeliveryJob[]>).catch((err: unknown) => {
-      this.#exclusionIds.delete(list); // maybe not defined in the worker: send it in full next time
+      this.#exclusionIds.delete(list); // maybe not defined in the executor: send it in full next time
       throw err;
     });
   }
-  /** Numbers of the exclusion lists sent to the worker, and the last number given. */
+  /** Numbers of the exclusion lists given to the executor, and the last number given. */
   readonly #exclusionIds = new WeakMap<readonly string[], number>();
   #lastExclusion = 0;
 
@@ -299,7 +308,7 @@ export class SqliteQueueStore implements QueueStore {
     return this.#call('activateDkimKey', domain, selector) as Promise<boolean>;
   }
 
-  // the platform store (account-ops.ts, event-ops.ts, webhook-ops.ts run them in the worker)
+  // the platform store (account-ops.ts, event-ops.ts, webhook-ops.ts run them in the executor)
   async addAccount(a: Account): Promise<void> { await this.#call('addAccount', a); }
   getAccount(name: string): Promise<Account | null> { return this.#call('getAccount', name) as Promise<Account | null>; }
   listAccounts(): Promise<Account[]> { return this.#call('listAccounts') as Promise<Account[]>; }
@@ -429,18 +438,18 @@ export class SqliteQueueStore implements QueueStore {
 
   async #send(op: Op, args: unknown[], transfer: ArrayBuffer[], keep = false): Promise<unknown> {
     if (!this.#client) throw new QueueWriteError('queue store is not open');
-    // Writes are timed (a slow disk: /readyz degraded); reads wait behind them in the same thread.
+    // Writes are timed (a slow disk: /readyz degraded); reads are answered in order behind them.
     const done = READ_OPS.includes(op as ReadOp) ? null : this.#availability.writeStarted(op);
     try {
       return await this.#client.call(op, args, transfer, keep);
     } catch (err) {
-      throw this.#toError(op, err as Extract<WorkerResponse, { ok: false }>);
+      throw this.#toError(op, err as Extract<StoreResponse, { ok: false }>);
     } finally {
       done?.();
     }
   }
 
-  #toError(op: Op, f: Extract<WorkerResponse, { ok: false }>): Error {
+  #toError(op: Op, f: Extract<StoreResponse, { ok: false }>): Error {
     const cause = Object.assign(new Error(f.message), { code: f.code });
     if (f.kind === 'user-exists') return new RelayError('ERR_USER_EXISTS', f.message, undefined, { cause });
     if (f.kind === 'account-exists') return new RelayError('ERR_ACCOUNT_EXISTS', f.message, undefined, { cause });
@@ -448,7 +457,7 @@ export class SqliteQueueStore implements QueueStore {
     if (f.kind === 'domain-exists') return new RelayError('ERR_DOMAIN_EXISTS', f.message, undefined, { cause });
     if (f.kind === 'selector-exists') return new RelayError('ERR_SELECTOR_EXISTS', f.message, undefined, { cause });
     if (f.kind === 'not-found') return new NotFoundError(f.message);
-    // The thread has ended (logged once, queue.worker_died): not retryable in this process, but a
+    // The executor stopped (logged once, queue.worker_died): not retryable in this process, but a
     // temporary failure for the client (451, HTTP 503), who retries after the restart.
     if (f.kind === 'dead') return new QueueUnavailableError(`queue ${op} failed: ${f.message}`, { cause });
     if (isUnavailable(f.code)) {

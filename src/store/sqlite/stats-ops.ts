@@ -1,4 +1,4 @@
-// The worker's statistics read (store/stats-store.ts): the shared query over stat_counter, which
+// The executor's statistics read (store/stats-store.ts): the shared query over stat_counter, which
 // the event writers keep up to date directly (effect-ops.ts), so there is nothing to compact; the
 // periodic compaction only drops the queue overview's groups left at zero (queue_count, kept by
 // the recipient triggers of migration v19), so domains mailed once do not stay in it for ever.

@@ -1,4 +1,4 @@
-// The worker's suppression-list operations (store/suppression-store.ts). The statements are the
+// The executor's suppression-list operations (store/suppression-store.ts). The statements are the
 // shared ones of store/sql/suppressions.ts; only the many-address lookup is SQLite's own (json_each).
 import { INSERT_SECRET, RETIRE_SECRETS, SELECT_SECRETS } from '../sql/secrets.js';
 import {

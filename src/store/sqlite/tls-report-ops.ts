@@ -1,4 +1,4 @@
-// The worker's TLS reporting operations (store/tls-report-store.ts) on the shared statements
+// The executor's TLS reporting operations (store/tls-report-store.ts) on the shared statements
 // (sql/tls-reports.ts): counter batches and claims join the group commit like every write.
 import {
   ADD_TLS_OUTCOME, CLAIM_TLS_REPORT, FINISH_TLS_REPORT, LIST_TLS_REPORTS, PURGE_TLS_OUTCOMES, PURGE_TLS_REPORTS, SELECT_TLS_OUTCOMES,

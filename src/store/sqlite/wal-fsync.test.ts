@@ -1,4 +1,4 @@
-// Which commits the database thread fsyncs, and its fail-stop when that fsync fails (worker.ts,
+// Which commits the executor fsyncs, and its fail-stop when that fsync fails (executor.ts,
 // "Durability" and "Fail-stop"), on real files:
 //   - a commit that holds a put answers wrote=true (it was fsynced); one that holds only claims
 //     answers wrote=false (it was not: the disk-full recovery must not take it as proof);
@@ -6,9 +6,13 @@
 //   - in a child process whose fsyncs of `*-wal` fail with EIO (test/helpers/slow-fs.c): a claim
 //     still succeeds (no fsync), a put's batch is answered with no OK (QueueUnavailableError; a
 //     read in the same turn is answered from before that commit),
-//     the thread ends once (`queue.worker_died`, code EIO, onDead called once), every later call
+//     the store stops once (`queue.worker_died`, code EIO, onDead called once), every later call
 //     fails the same way and checkWritable says no; a reopen without the fault finds the message
-//     put before it.
+//     put before it;
+//   - with the WAL fsync slowed down (test/helpers/slow-fs.c): answers leave in execution order (a
+//     read made after a commit, which sees its rows, is answered after that commit's fsync), and
+//     the writes made while an fsync is in flight are committed together when it completes and
+//     share the next fsync (executor.ts, "Group commit" and AnswerPipeline).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -25,7 +29,7 @@ import { DEFAULT_SOFT_BOUNCE_POLICY } from '../event-effects.js';
 import type { NewMessage } from '../store.js';
 import { SqliteQueueStore } from './sqlite-store.js';
 import { WalSync } from './wal-sync.js';
-import { WorkerClient } from './worker-client.js';
+import { StoreClient } from './client.js';
 
 const tempDir = () => fs.mkdtemp(path.join(os.tmpdir(), 'postlane-walsync-'));
 const message = (id: string): NewMessage => ({
@@ -33,14 +37,14 @@ const message = (id: string): NewMessage => ({
   origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay',
 });
 
-test('sqlite worker: a put answers wrote=true, a claim-only commit wrote=false; what was put survives a reopen', async (t) => {
+test('sqlite executor: a put answers wrote=true, a claim-only commit wrote=false; what was put survives a reopen', async (t) => {
   const dataDir = await tempDir();
   t.after(() => fs.rm(dataDir, { recursive: true, force: true }));
   await fs.mkdir(path.join(dataDir, 'spool'));
-  const { client } = await WorkerClient.start({
+  const { client } = await StoreClient.start({
     dbPath: path.join(dataDir, 'queue.db'), spoolDir: path.join(dataDir, 'spool'), sweepOrphans: false, orphanAgeMs: 60_000,
     softBounces: DEFAULT_SOFT_BOUNCE_POLICY, breakers: DEFAULT_BREAKER_POLICY,
-  }, (reason) => assert.fail(`the thread died: ${reason}`));
+  }, (reason) => assert.fail(`the store stopped: ${reason}`));
   let wrote = 0;
   client.onWrote = () => { wrote++; };
   const ids = [newQueueId(), newQueueId()];
@@ -49,7 +53,7 @@ test('sqlite worker: a put answers wrote=true, a claim-only commit wrote=false; 
   const jobs = await client.call('claimDue', [{ now: 10, limit: 10, leaseMs: 60_000, owner: 'n1' }]) as unknown[];
   assert.equal(jobs.length, 1, 'the claim changed rows');
   assert.equal(wrote, 1, 'a claim-only commit is not fsynced: wrote=false');
-  // a claim and a put in one batch (behind an outstanding read they go to the thread as one message): fsynced, both wrote=true
+  // a claim and a put in one batch (made in one turn): fsynced, both wrote=true
   await Promise.all([
     client.call('counts', []),
     client.call('put', [message(ids[1]!), 2, new Uint8Array(Buffer.from('two\r\n'))]),
@@ -76,11 +80,11 @@ test('WalSync opens the WAL again when the file it had open was unlinked', async
     const links = await Promise.all((await fs.readdir('/proc/self/fd')).map((fd) => fs.readlink(`/proc/self/fd/${fd}`).catch(() => '')));
     return links.filter((l) => l.startsWith(wal));
   };
-  sync.sync();
+  await new Promise<void>((resolve, reject) => sync.sync((err) => (err ? reject(err) : resolve())));
   assert.deepEqual(await openOn(), [wal]);
   await fs.rm(wal);
   await fs.writeFile(wal, 'second');
-  sync.sync();
+  await new Promise<void>((resolve, reject) => sync.sync((err) => (err ? reject(err) : resolve())));
   assert.deepEqual(await openOn(), [wal], 'the unlinked file was closed and the new one opened');
   sync.close();
   assert.deepEqual(await openOn(), []);
@@ -100,7 +104,7 @@ const out = new PassThrough();
 const lines = [];
 out.on('data', (d) => { for (const l of d.toString().split('\\n')) if (l) lines.push(JSON.parse(l)); });
 let dead = 0;
-const store = new SqliteQueueStore({ dataDir, logger: createLogger('info', out), onDead: () => { dead++; } });
+const store = new SqliteQueueStore({ dataDir, logger: createLogger('info', out), onDead: () => { dead++; }, inProcess: process.env.IN_PROCESS === '1' });
 await store.open();
 const message = (id) => ({ id, mailFrom: 'a@example.org', recipients: ['b@example.com'], size: 4, receivedAt: 1,
   origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay' });
@@ -117,7 +121,7 @@ console.log(JSON.stringify({ claim, batch, after, writable, dead, died: lines.fi
 process.exit(0);
 `;
 
-test('sqlite worker: a failed WAL fsync after COMMIT ends the thread; no request of that batch is answered OK', { skip, timeout: 60_000 }, async (t) => {
+for (const inProcess of [false, true]) test(`sqlite executor (${inProcess ? 'in-process' : 'database thread'}): a failed WAL fsync after COMMIT stops the store; no request of that batch is answered OK`, { skip, timeout: 60_000 }, async (t) => {
   const disk = await SlowFs.create((await toolPath(TOOLS.gcc))!);
   t.after(() => disk.cleanup());
   const dataDir = path.join(disk.dir, 'data');
@@ -126,7 +130,7 @@ test('sqlite worker: a failed WAL fsync after COMMIT ends the thread; no request
   const file = path.join(path.dirname(disk.dir), 'child.mjs');
   await fs.writeFile(file, script);
   const child = spawn(process.execPath, [file, dataDir, ...ids], {
-    env: { ...process.env, ...disk.env }, stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...disk.env, IN_PROCESS: inProcess ? '1' : '0' }, stdio: ['ignore', 'pipe', 'inherit'],
   });
   let stdout = '';
   child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -161,3 +165,64 @@ test('sqlite worker: a failed WAL fsync after COMMIT ends the thread; no request
   const jobs = await store.claimDue({ now: Date.now(), limit: 10, leaseMs: 60_000, owner: 'n2' });
   assert.ok(jobs.some((j) => j.messageId === ids[0]), 'the first message is due again after the restart');
 });
+
+// Runs in a child process whose fsyncs are slowed. Prints one JSON line.
+const ORDER_CHILD = (storeUrl: string, logUrl: string) => `
+import fs from 'node:fs';
+const { SqliteQueueStore } = await import(${JSON.stringify(storeUrl)});
+const { createLogger } = await import(${JSON.stringify(logUrl)});
+const [dataDir, ...ids] = process.argv.slice(2);
+const store = new SqliteQueueStore({ dataDir, logger: createLogger('silent'), inProcess: process.env.IN_PROCESS === '1' });
+await store.open();
+const message = (id) => ({ id, mailFrom: 'a@example.org', recipients: ['b@example.com'], size: 4, receivedAt: 1,
+  origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay' });
+for (const id of ids) { const w = store.createBody(id); await w.write(Buffer.from('body')); await w.finish(); }
+await store.put(message(ids[0]));
+const turn = () => new Promise((r) => setImmediate(r));
+const fsyncs = () => fs.readFileSync(process.env.SLOWFS_LOG, 'utf8').split('\\n').filter((l) => l.startsWith(process.pid + ' fsync')).length;
+fs.writeFileSync(process.env.SLOWFS_CTL, '150 0\\n');
+const before = fsyncs();
+const order = [];
+const t0 = Date.now();
+const seen = (name, p) => p.then((v) => { order.push([name, Date.now() - t0]); return v; });
+const put1 = seen('put1', store.put(message(ids[1])));
+await turn(); await turn(); // committed, its fsync in flight
+const read = seen('read', store.getMessage(ids[1]));
+const later = [];
+for (const id of ids.slice(2)) { later.push(seen('put', store.put(message(id)))); await turn(); await turn(); }
+const claim = seen('claim', store.claimDue({ now: Date.now(), limit: 10, leaseMs: 60000, owner: 'n1' }));
+const [, got, , jobs] = await Promise.all([put1, read, Promise.all(later), claim]);
+const ms = Date.now() - t0;
+const synced = fsyncs() - before;
+fs.writeFileSync(process.env.SLOWFS_CTL, '0 0\\n');
+await store.close();
+console.log(JSON.stringify({ order, readSaw: got?.id === ids[1], jobs: jobs.length, synced, ms }));
+`;
+
+for (const inProcess of [false, true]) test(`sqlite executor (${inProcess ? 'in-process' : 'database thread'}): answers leave in order, after the fsync of every commit before them; writes made meanwhile share one fsync`,
+  { skip, timeout: 60_000 }, async (t) => {
+    const disk = await SlowFs.create((await toolPath(TOOLS.gcc))!);
+    t.after(() => disk.cleanup());
+    const dataDir = path.join(disk.dir, 'data');
+    const file = path.join(path.dirname(disk.dir), 'order-child.mjs');
+    await fs.writeFile(file, ORDER_CHILD(new URL('./sqlite-store.js', import.meta.url).href, new URL('../../events/log.js', import.meta.url).href));
+    const ids = Array.from({ length: 5 }, () => newQueueId());
+    const child = spawn(process.execPath, [file, dataDir, ...ids], { env: { ...process.env, ...disk.env, IN_PROCESS: inProcess ? '1' : '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+    const [code] = await new Promise<[number | null]>((resolve) => child.once('exit', (c) => resolve([c])));
+    assert.equal(code, 0, stdout);
+    const r = JSON.parse(stdout.trim().split('\n').pop()!) as { order: [string, number][]; readSaw: boolean; jobs: number; synced: number; ms: number };
+    // (among answers released together, the callers' own promise layers decide whose continuation
+    // runs first: a put has more than a read or a claim; so the times are compared, not the order)
+    assert.deepEqual(r.order.map(([n]) => n).sort(), ['claim', 'put', 'put', 'put', 'put1', 'read'], JSON.stringify(r.order));
+    const at = (name: string) => r.order.find(([n]) => n === name)![1];
+    assert.ok(at('put1') >= 140 && at('put1') < 280, `put1 answered after its own fsync (${at('put1')} ms)`);
+    assert.ok(at('read') >= 140, `the read waited for put1's fsync (${at('read')} ms)`);
+    assert.ok(at('claim') >= 280, `the claim (not synced itself) waited for the puts' fsync, the second (${at('claim')} ms)`);
+    assert.ok(r.readSaw, 'the read saw the committed put (executed after its COMMIT), and was answered after its fsync');
+    assert.equal(r.jobs, 5, 'the claim, committed behind the puts, got all five');
+    // put1's fsync, then one for the three puts and the claim committed while it ran (no fsync of
+    // the claim's own: claim-only batches are not synced, but wait behind the puts' fsync)
+    assert.equal(r.synced, 2, `two fsyncs for four batches (${r.synced})`);
+  });

@@ -1,4 +1,4 @@
-// The worker's webhook operations: the account's webhooks, and the delivery outbox that
+// The executor's webhook operations: the account's webhooks, and the delivery outbox that
 // writeEvents fills. A dispatcher leases a batch per webhook: the webhook's pending events from
 // the oldest (its head) in seq order, only while the head is due and not leased, so at most one
 // batch of a webhook is in flight and its events go out in order. Failed batches keep their

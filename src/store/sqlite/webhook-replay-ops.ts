@@ -1,4 +1,4 @@
-// The worker's webhook replay (store/webhook-replay-store.ts) on the shared statement
+// The executor's webhook replay (store/webhook-replay-store.ts) on the shared statement
 // (sql/webhook-replay.ts), in the group commit like every write.
 import { REPLAY_EVENT } from '../sql/webhook-replay.js';
 import { run, type Db, type Effects } from './rows.js';

@@ -1,29 +1,26 @@
-// The main-thread end of the database worker: request id → promise. The worker is kept referenced
+// The main-thread end of the database thread (worker.ts): request id → promise (waiters.ts); the
+// relay's client (StoreClient, client.ts, runs the same executor in-process: the CLI's). The worker is kept referenced
 // only while requests are pending, so a forgotten close() never keeps a CLI process alive, yet
 // the process cannot exit while a commit is still outstanding.
 import { Worker } from 'node:worker_threads';
-import type { Op, WorkerConfig, WorkerFatal, WorkerReady, WorkerRequest, WorkerResponse } from './protocol.js';
-
-type Failure = Extract<WorkerResponse, { ok: false }>;
-interface Waiter { resolve(v: unknown): void; reject(f: Failure): void }
+import type { Op, StoreConfig, StoreRequest, StoreResponse, WorkerFatal, WorkerReady } from './protocol.js';
+import { CLOSED, Waiters } from './waiters.js';
 
 export class WorkerClient {
-  #pending = new Map<number, Waiter>();
-  #nextId = 1;
-  /** Why every request now fails: the store was closed ('write'), or the thread ended ('dead'). */
-  #dead: Failure | null = null;
+  readonly #waiters: Waiters;
 
   /** Told of each commit that changed rows (the store's availability: the disk takes writes again). */
   onWrote: () => void = () => undefined;
 
-  private constructor(private readonly worker: Worker, private readonly onDead: (reason: string, code?: string) => void) {
-    worker.on('message', (msg: WorkerResponse | WorkerFatal) => ('fatal' in msg ? this.#fail(msg.message, msg.code) : this.#settle(msg)));
+  private constructor(private readonly worker: Worker, onDead: (reason: string, code?: string) => void) {
+    this.#waiters = new Waiters(() => this.onWrote(), onDead);
+    worker.on('message', (msg: StoreResponse | WorkerFatal) => ('fatal' in msg ? this.#fail(msg.message, msg.code) : this.#settle(msg)));
     worker.on('error', (err) => this.#fail(`database worker crashed: ${err.message}`));
     worker.on('exit', () => this.#fail('database worker exited'));
   }
 
   /** Starts the worker and waits until it has opened and migrated the database. */
-  static start(config: WorkerConfig, onDead: (reason: string, code?: string) => void): Promise<{ client: WorkerClient; swept: number }> {
+  static start(config: StoreConfig, onDead: (reason: string, code?: string) => void): Promise<{ client: WorkerClient; swept: number }> {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: config });
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
@@ -42,7 +39,7 @@ export class WorkerClient {
 
   /**
    * `transfer`: buffers in `args` handed to the thread rather than copied (unusable here afterwards).
-   * `keep`: the request's inline body comes back with the answer (WorkerRequest in protocol.ts).
+   * `keep`: the request's inline body comes back with the answer (StoreRequest in protocol.ts).
    * A request made while none is outstanding is posted at once (a lone request shares nothing, so
    * it does not wait for setImmediate). Behind an outstanding one, the requests made in the same
    * turn of the event loop go to the thread as one message (an array, in order), sent from
@@ -50,20 +47,20 @@ export class WorkerClient {
    * (serialisation, a wake-up of the thread) each for their suppression lookups and puts.
    */
   call(op: Op, args: unknown[], transfer: ArrayBuffer[] = [], keep = false): Promise<unknown> {
-    if (this.#dead) return Promise.reject(this.#dead);
-    const id = this.#nextId++;
-    const idle = this.#pending.size === 0; // then the outbox is empty too (its requests are pending)
+    if (this.#waiters.dead) return Promise.reject(this.#waiters.dead);
+    const idle = this.#waiters.size === 0; // then the outbox is empty too (its requests are pending)
     if (idle) this.worker.ref();
-    const req: WorkerRequest = keep ? { id, op, args, keep: true } : { id, op, args };
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      if (idle) return this.#post(req, transfer);
+    const { id, answer } = this.#waiters.add();
+    const req: StoreRequest = keep ? { id, op, args, keep: true } : { id, op, args };
+    if (idle) this.#post(req, transfer);
+    else {
       if (this.#outbox.length === 0) setImmediate(this.#flush);
       this.#outbox.push({ req, transfer });
-    });
+    }
+    return answer;
   }
 
-  #outbox: { req: WorkerRequest; transfer: ArrayBuffer[] }[] = [];
+  #outbox: { req: StoreRequest; transfer: ArrayBuffer[] }[] = [];
 
   readonly #flush = (): void => {
     const out = this.#outbox;
@@ -76,7 +73,7 @@ export class WorkerClient {
     }
   };
 
-  #post(req: WorkerRequest, transfer: ArrayBuffer[]): void {
+  #post(req: StoreRequest, transfer: ArrayBuffer[]): void {
     try { this.worker.postMessage(req, transfer); } catch (err) {
       this.#settle({ id: req.id, ok: false, kind: 'write', message: String((err as Error)?.message ?? err) });
     }
@@ -84,35 +81,20 @@ export class WorkerClient {
 
   /** Commits what is in flight, closes the database and ends the thread. */
   async close(): Promise<void> {
-    if (this.#dead) return;
+    if (this.#waiters.dead) return;
     const exited = new Promise((resolve) => this.worker.once('exit', resolve));
     await this.call('close', []);
-    this.#dead = { id: 0, ok: false, kind: 'write', message: 'queue store is closed' };
+    this.#waiters.dead = CLOSED;
     this.worker.ref(); // stay alive until the thread has really gone
     await exited;
   }
 
-  #settle(msg: WorkerResponse): void {
-    const waiter = this.#pending.get(msg.id);
-    if (!waiter) return;
-    this.#pending.delete(msg.id);
-    if (this.#pending.size === 0) this.worker.unref();
-    if (msg.ok && msg.wrote) this.onWrote();
-    if (msg.ok) waiter.resolve(msg.result);
-    else waiter.reject(msg);
+  #settle(msg: StoreResponse): void {
+    if (this.#waiters.settle(msg) && this.#waiters.size === 0) this.worker.unref();
   }
 
-  /**
-   * The thread died without close(), or told why it must stop (WorkerFatal, then its exit): every
-   * pending and later request fails as 'dead' (a QueueUnavailableError: 451, HTTP 503), whatever
-   * its batch did, so no request of a batch whose fsync failed is answered OK.
-   */
+  /** The thread died without close(), or told why it must stop (WorkerFatal, then its exit): waiters.ts fails every request. */
   #fail(reason: string, code?: string): void {
-    if (this.#dead === null) {
-      this.#dead = { id: 0, ok: false, kind: 'dead', message: reason, code };
-      this.onDead(reason, code);
-    }
-    for (const w of this.#pending.values()) w.reject(this.#dead);
-    this.#pending.clear();
+    this.#waiters.fail(reason, code);
   }
 }

@@ -1,4 +1,4 @@
-// The worker's writing operations other than claimDue: each runs inside a savepoint of the
+// The executor's writing operations other than claimDue: each runs inside a savepoint of the
 // current group-commit transaction and records in `fx` what must happen around the commit.
 // Late results: recordResults only updates recipients still 'delivering' (and, when the caller
 // names its lease owner, still leased to it), so a recipient deleted, released or reclaimed
