@@ -186,7 +186,10 @@ const order = [];
 const t0 = Date.now();
 const seen = (name, p) => p.then((v) => { order.push([name, Date.now() - t0]); return v; });
 const put1 = seen('put1', store.put(message(ids[1])));
-await turn(); await turn(); // committed, its fsync in flight
+// committed, its fsync (150 ms) in flight: a wait, not two turns, since on the database thread the
+// put reaches the thread and commits there in its own time (two turns of this loop were not always
+// enough under load: the read ran before the COMMIT, saw nothing to wait for, and was answered at 4 ms)
+await new Promise((r) => setTimeout(r, 40));
 const read = seen('read', store.getMessage(ids[1]));
 const later = [];
 for (const id of ids.slice(2)) { later.push(seen('put', store.put(message(id)))); await turn(); await turn(); }
