@@ -1,5 +1,6 @@
 // Bundles the compiled relay (dist/src, tsc's output) with its dependencies into dist/bundle:
-// cli.js (what bin/postlane.js runs) and a chunk per lazy import, minified. Fewer and smaller modules than dist/src + node_modules: less compiled code,
+// cli.js (what bin/postlane.js runs), sqlite-reader.js (the store's heavy-read thread, started on
+// demand: store/sqlite/reader-thread.ts) and a chunk per lazy import, minified. Fewer and smaller modules than dist/src + node_modules: less compiled code,
 // source text and module records held by V8, about 8 MB less RSS at idle (issue 14, bench/README.md
 // "Memory, sixth session"). Run by `npm run build` and `npm test` after tsc. Tests import dist/src;
 // the launcher runs the bundle only when none of the tsc outputs it was made from (dist/bundle/
@@ -15,13 +16,19 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const outDir = path.join(root, 'dist/bundle');
 
 // Each module keeps its own import.meta.url (files it reads next to itself: package.json, the
-// dashboard, the verify lists), made relative to the chunk so that the tree can be moved.
+// dashboard, the verify lists), made relative to the chunk so that the tree can be moved; the
+// store's heavy-read thread is the bundled one.
+const READER_URL = "new URL('./reader-worker.js', import.meta.url)";
 const ownUrl = {
   name: 'own-import-meta-url',
   transform(code, id) {
     if (!id.startsWith(root) || id.includes('/node_modules/') || !code.includes('import.meta.url')) return null;
+    const isStarter = id.endsWith('/store/sqlite/reader-thread.js');
+    if (isStarter && !code.includes(READER_URL)) throw new Error(`bundle: the heavy-read thread's URL changed in ${id}`);
+    if (isStarter) code = code.replace(READER_URL, 'new URL(BUNDLED_READER)');
     const rel = path.relative(outDir, id).split(path.sep).join('/');
-    return { code: code.replace(/import\.meta\.url/g, `new URL(${JSON.stringify(rel)}, import.meta.url).href`), map: null };
+    code = code.replace(/import\.meta\.url/g, `new URL(${JSON.stringify(rel)}, import.meta.url).href`);
+    return { code: code.replace('new URL(BUNDLED_READER)', "new URL('./sqlite-reader.js', import.meta.url)"), map: null };
   },
 };
 
@@ -35,7 +42,7 @@ const oneLibmime = {
 
 fs.rmSync(outDir, { recursive: true, force: true });
 const bundle = await rolldown({
-  input: { cli: path.join(root, 'dist/src/cli/index.js') },
+  input: { cli: path.join(root, 'dist/src/cli/index.js'), 'sqlite-reader': path.join(root, 'dist/src/store/sqlite/reader-worker.js') },
   platform: 'node',
   // native code (better-sqlite3), and pino, whose transports load files of the package by path
   external: [/^node:/, /^better-sqlite3(\/|$)/, /^pino(\/|$)/, /^pino-/, /^thread-stream(\/|$)/],
