@@ -57,7 +57,7 @@ test('the launcher runs the bundle unless told not to, and only while none of it
   }
 });
 
-test('the bundle reads files next to the original modules and holds the store executor', async (t) => {
+test('the bundle reads files next to the original modules, holds the store executor and starts its own heavy-read thread', async (t) => {
   const cli = path.join(ROOT, 'dist/bundle/cli.js');
   const stat = await fs.stat(cli).catch(() => null);
   if (!stat) return t.skip('no dist/bundle (npm run build makes it)');
@@ -76,4 +76,16 @@ test('the bundle reads files next to the original modules and holds the store ex
   const all = chunks.filter((f) => f.endsWith('.js')).map((f) => path.join(path.dirname(cli), f));
   const texts = await Promise.all(all.map((f) => fs.readFile(f, 'utf8')));
   assert.ok(!texts.some((s) => /\.\.\/src\/store\//.test(s)), 'nothing of dist/src/store loaded by path');
+  // the store's heavy-read thread (store/sqlite/reader-thread.ts) is bundled and started from the bundle
+  assert.ok(chunks.includes('sqlite-reader.js'));
+  assert.ok(inputs.includes('dist/src/store/sqlite/reader-worker.js'));
+  assert.ok(texts.some((s) => s.includes('new URL(`./sqlite-reader.js`,import.meta.url)')), 'the bundle starts the bundled reader thread');
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-bundle-reader-'));
+  t.after(() => fs.rm(dataDir, { recursive: true, force: true }));
+  for (const bundled of ['1', '0']) { // a queue listing is a heavy read: it runs on that thread, from dist/bundle and from dist/src
+    const listed = await run(process.execPath, [BIN, 'queue', 'list', '--all', '--json'], { cwd: os.tmpdir(), env: { ...process.env, POSTLANE_BUNDLE: bundled, POSTLANE_DATA_DIR: dataDir } })
+      .catch((e: { stdout: string; stderr: string }) => e);
+    assert.equal(String(listed.stderr), '', `POSTLANE_BUNDLE=${bundled}: the listing ran on the reader thread`);
+    assert.equal(String(listed.stdout), '[]\n');
+  }
 });
