@@ -31,6 +31,21 @@ const ops: Record<string, () => Promise<unknown>> = {
   counts: () => store.counts(),
   events_1000: () => store.listEvents({ account: 'default', limit: 1000 }),
 };
+// point reads that stay on the main thread (read-handlers.ts): their cost should not grow with the queue
+let one: { messageId: string; address: string } = { messageId: '', address: '' };
+let id = '';
+const points: Record<string, () => Promise<unknown>> = {
+  p_getMessage: () => store.getMessage(id),
+  p_getMessageMeta: () => store.getMessageMeta(id),
+  p_nextDueAt: () => store.nextDueAt(),
+  p_events_of_message: () => store.listEvents({ account: 'default', messageId: id, limit: 1000 }),
+  p_findSuppressions: () => store.findSuppressions('default', 'transactional', [one.address, 'x@example.com']),
+  p_suppression_of_address: () => store.listSuppressions({ account: 'default', address: one.address }),
+  p_listDomains: () => store.listDomains(),
+  p_listUsers: () => store.listUsers(),
+  p_listBreakers: () => store.listBreakers({ limit: 1000 }),
+  p_listWebhooks: () => store.listWebhooks('default'),
+};
 const stats = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return [+s[0]!.toFixed(1), +s[s.length >> 1]!.toFixed(1), +s[s.length - 1]!.toFixed(1)]; };
 const h = monitorEventLoopDelay({ resolution: 1 });
 async function timed(f: () => Promise<unknown>): Promise<[number, number]> {
@@ -46,8 +61,10 @@ await new Promise((r) => setTimeout(r, 50));
 const tasksBefore = tasks();
 const [firstMs, firstLoop] = await timed(ops.events_1000!); // the first heavy read: a cold thread (if any)
 const tasksAfter = tasks();
+one = (await store.listRecipients({ limit: 1 }))[0]!;
+id = one.messageId;
 const out: Record<string, { ms: number[]; loopMaxMs: number[] }> = {};
-for (const [name, f] of Object.entries(ops)) {
+for (const [name, f] of [...Object.entries(ops), ...Object.entries(points)]) {
   await f();
   const ms: number[] = [];
   const loop: number[] = [];
