@@ -96,6 +96,7 @@ test('heavy reads: no thread before the first; answers equal the main-thread han
   await store.listEvents({ account: 'acme', messageId: ids[1]!, limit: 100 });
   await store.listSuppressions({ account: 'acme', address: 'gone@example.com' });
   await store.getDomain('example.org');
+  await store.readTlsOutcomes(Date.now()); // the TLS reporter's, at every start and every 10 minutes
   assert.equal(liveReaderThreads.size, 0, 'no heavy-read thread before the first heavy read');
   const before = tasks();
 
@@ -111,7 +112,7 @@ test('heavy reads: no thread before the first; answers equal the main-thread han
     ['readStats', [{ account: null, from: now - 7 * day, to: now + day, groupBy: 'hour' }]], ['readStats', [{ account: 'acme', from: now - 30 * day, to: now + day, groupBy: 'domain' }]],
     ['queueOverview', [null, 20]], ['queueOverview', ['acme', 20]],
     ['listSuppressions', [{ account: 'acme', limit: 1000 }]],
-    ['readTlsOutcomes', [Math.floor(now / day), null]], ['listTlsReports', [100]],
+    ['listTlsReports', [100]],
   ];
   const reader = openReader(path.join(dataDir, 'queue.db'));
   t.after(() => reader.close());
@@ -124,7 +125,7 @@ test('heavy reads: no thread before the first; answers equal the main-thread han
     assert.deepEqual(viaThread, here, `${op}(${JSON.stringify(args)}): the thread's answer is the handler's`);
     if (Array.isArray(here) ? here.length > 0 : here !== null) nonEmpty++;
   }
-  assert.ok(nonEmpty >= 14, `the data gives the reads something to return (${nonEmpty})`);
+  assert.ok(nonEmpty >= 13, `the data gives the reads something to return (${nonEmpty})`);
   assert.equal(liveReaderThreads.size, 1, 'one thread for all of them');
   assert.equal(tasks(), before + 1, 'one more thread in the process');
   await until('the thread ends after the idle period', () => liveReaderThreads.size === 0);
