@@ -59,7 +59,7 @@ export class ReaderThread {
     if (this.#idle) { clearTimeout(this.#idle); this.#idle = null; }
     const t = this.#thread;
     if (t === null) return;
-    if (t.pending.size > 0) await new Promise<void>((resolve) => this.#settled.push(resolve));
+    while (t.pending.size > 0) await new Promise<void>((resolve) => this.#settled.push(resolve));
     if (this.#thread === t) await this.#end(t); // else it failed meanwhile: gone already
   }
 
