@@ -42,8 +42,10 @@ static ssize_t raw_write(int fd, const void *buf, size_t n) { return syscall(SYS
 static int raw_open(const char *path, int flags, int mode) { return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode); }
 static int raw_close(int fd) { return (int)syscall(SYS_close, fd); }
 
-/* The path suffix whose syncs fail (third field of the control file), "" for none. */
-static char fail_suffix[64];
+/* The path suffix whose syncs fail (third field of the control file), "" for none. Per thread:
+ * read_delays clears and refills it at every call, and a write on one thread (the main thread's
+ * WAL frames) must not clear it under an fsync on another (libuv's pool) that is testing it. */
+static __thread char fail_suffix[64];
 
 /* The delays now: [0] fsync/fdatasync, [1] write/pwrite, in ms; and fail_suffix. */
 static void read_delays(long delays[2]) {
