@@ -54,6 +54,7 @@ for (const mode of ['worker', 'main'] as const) {
 
     const pid = relay.child!.pid!;
     counted[mode] = await threads(pid);
+    t.diagnostic(`${mode}: ${counted[mode]} threads after the delivery`);
     if (mode === 'main') {
       assert.ok(counted.worker === undefined || counted.main! < counted.worker, `no database thread: ${counted.main} threads, ${counted.worker} with worker`);
       const res = await fetch(`http://${HOST}:${relay.port('metrics')}/metrics`); // queue counts: a heavy read
