@@ -1,6 +1,7 @@
 // Bundles the compiled relay (dist/src, tsc's output) with its dependencies into dist/bundle:
-// cli.js (what bin/postlane.js runs), sqlite-worker.js (the store's thread) and a chunk per lazy
-// import, minified. Fewer and smaller modules than dist/src + node_modules: less compiled code,
+// cli.js (what bin/postlane.js runs), sqlite-worker.js (the store's database thread), sqlite-reader.js
+// (the heavy-read thread of an in-process executor, started on demand: store/sqlite/reader-thread.ts)
+// and a chunk per lazy import, minified. Fewer and smaller modules than dist/src + node_modules: less compiled code,
 // source text and module records held by V8, about 8 MB less RSS at idle (issue 14, bench/README.md
 // "Memory, sixth session"). Run by `npm run build` and `npm test` after tsc. Tests import dist/src;
 // the launcher runs the bundle only when none of the tsc outputs it was made from (dist/bundle/
@@ -17,8 +18,9 @@ const outDir = path.join(root, 'dist/bundle');
 
 // Each module keeps its own import.meta.url (files it reads next to itself: package.json, the
 // dashboard, the verify lists), made relative to the chunk so that the tree can be moved; the
-// store's worker is the bundled one.
+// store's two threads are the bundled ones.
 const WORKER_URL = "new URL('./worker.js', import.meta.url)";
+const READER_URL = "new URL('./reader-worker.js', import.meta.url)";
 const ownUrl = {
   name: 'own-import-meta-url',
   transform(code, id) {
@@ -26,9 +28,13 @@ const ownUrl = {
     const isClient = id.endsWith('/store/sqlite/worker-client.js');
     if (isClient && !code.includes(WORKER_URL)) throw new Error(`bundle: the worker's URL changed in ${id}`);
     if (isClient) code = code.replace(WORKER_URL, 'new URL(BUNDLED_WORKER)');
+    const isStarter = id.endsWith('/store/sqlite/reader-thread.js');
+    if (isStarter && !code.includes(READER_URL)) throw new Error(`bundle: the heavy-read thread's URL changed in ${id}`);
+    if (isStarter) code = code.replace(READER_URL, 'new URL(BUNDLED_READER)');
     const rel = path.relative(outDir, id).split(path.sep).join('/');
     code = code.replace(/import\.meta\.url/g, `new URL(${JSON.stringify(rel)}, import.meta.url).href`);
-    return { code: code.replace('new URL(BUNDLED_WORKER)', "new URL('./sqlite-worker.js', import.meta.url)"), map: null };
+    code = code.replace('new URL(BUNDLED_WORKER)', "new URL('./sqlite-worker.js', import.meta.url)");
+    return { code: code.replace('new URL(BUNDLED_READER)', "new URL('./sqlite-reader.js', import.meta.url)"), map: null };
   },
 };
 
@@ -42,7 +48,11 @@ const oneLibmime = {
 
 fs.rmSync(outDir, { recursive: true, force: true });
 const bundle = await rolldown({
-  input: { cli: path.join(root, 'dist/src/cli/index.js'), 'sqlite-worker': path.join(root, 'dist/src/store/sqlite/worker.js') },
+  input: {
+    cli: path.join(root, 'dist/src/cli/index.js'),
+    'sqlite-worker': path.join(root, 'dist/src/store/sqlite/worker.js'),
+    'sqlite-reader': path.join(root, 'dist/src/store/sqlite/reader-worker.js'),
+  },
   platform: 'node',
   // native code (better-sqlite3), and pino, whose transports load files of the package by path
   external: [/^node:/, /^better-sqlite3(\/|$)/, /^pino(\/|$)/, /^pino-/, /^thread-stream(\/|$)/],

@@ -149,7 +149,8 @@ export async function runRelay(config: Readonly<Config>, logger = createLogger(c
     logger.fatal({ event: 'relay.crash', err }, 'unhandled rejection');
     process.exit(70);
   });
-  logger.info({ event: 'relay.started', nodeId: relay.nodeId, hostname: config.hostname, dataDir: config.dataDir, listeners: relay.addresses }, 'Postlane started');
+  logger.info({ event: 'relay.started', nodeId: relay.nodeId, hostname: config.hostname, dataDir: config.dataDir, listeners: relay.addresses,
+    sqliteThread: config.storage.url ? null : config.storage.sqliteThread }, 'Postlane started');
   return relay;
 }
 

@@ -189,3 +189,18 @@ test('smtp.relayNetworks takes only valid addresses and prefixes; the error name
   const { file } = tmpFile('smtp:\n  relayNetworks: ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]\n');
   assert.deepEqual(loadConfig({ file, env: {} }).smtp.relayNetworks, ['10.0.0.0/8', '192.0.2.7', '2001:db8::/32']);
 });
+
+test('storage.sqliteThread: worker by default; main from the file or POSTLANE_STORAGE_SQLITE_THREAD; another value is refused, naming the key and the value', () => {
+  assert.equal(loadConfig({ env: {} }).storage.sqliteThread, 'worker');
+  const { file } = tmpFile('storage:\n  sqliteThread: main\n');
+  assert.equal(loadConfig({ file, env: {} }).storage.sqliteThread, 'main');
+  for (const name of ['POSTLANE_STORAGE_SQLITE_THREAD', 'POSTLANE_STORAGE_SQLITETHREAD']) {
+    assert.equal(loadConfig({ env: { [name]: 'main' } }).storage.sqliteThread, 'main', name);
+  }
+  const bad = tmpFile('storage:\n  sqliteThread: inline\n');
+  assert.throws(() => loadConfig({ file: bad.file, env: {} }),
+    (err: unknown) => err instanceof ConfigError && err.key === 'storage.sqliteThread' && /storage\.sqliteThread/.test(err.message) && /'worker' \| 'main'/.test(err.message) && /inline/.test(err.message),
+    'the file');
+  assert.throws(() => loadConfig({ env: { POSTLANE_STORAGE_SQLITE_THREAD: 'thread' } }),
+    (err: unknown) => err instanceof ConfigError && /storage\.sqliteThread/.test(err.message) && /thread'/.test(err.message), 'the environment');
+});

@@ -306,6 +306,8 @@ export const configSchema = z.object({
       .describe('PostgreSQL: how long a call waits for a connection (new, or a free one from the pool) before failing; bounds how long an SMTP client waits for its 451 when the database is unreachable'),
     retainFinished: duration('storage.retainFinished', MAX_PERIOD_MS).default('7d')
       .describe('keep delivered/bounced messages (without bodies) this long for `queue show`'),
+    sqliteThread: z.enum(['worker', 'main']).default('worker')
+      .describe('SQLite: where the relay runs the queue database: worker (a thread of its own) or main (the main thread, with listings and searches on a thread started on demand): ~10-13 MB less memory under load, but SMTP, delivery and SQLite share one core, so lower peak throughput on small messages; ignored with storage.url (PostgreSQL) and by the CLI (always main)'),
   }).strict().default({}),
   http: z.union([
     z.literal(false),

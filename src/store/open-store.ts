@@ -40,6 +40,9 @@ export async function openStore(config: Readonly<Config>, logger: Logger, role: 
   const { SqliteQueueStore } = await import('./sqlite/sqlite-store.js');
   return new SqliteQueueStore({
     dataDir: config.dataDir, logger, sweepOrphans: role === 'relay', softBounces: softBouncePolicy(config), breakers: breakerPolicy(config), onDead,
-    inProcess: role === 'admin', // the CLI: no database thread to start (sqlite-store.ts, inProcess)
+    // the CLI: no database thread to start (sqlite-store.ts, inProcess); the relay: only with
+    // storage.sqliteThread: main, and then with the heavy reads on a thread of their own
+    inProcess: role === 'admin' || config.storage.sqliteThread === 'main',
+    heavyReadsThread: role === 'relay',
   });
 }

@@ -14,12 +14,14 @@ const MESSAGES = 240;
 const SESSIONS = 8;
 const KILL_AFTER_ACKED = 100;
 
-test(`kill -9 during acceptance and delivery: every acknowledged message is delivered (${MESSAGES} msgs)`, async (t) => {
+// both hosts of the store's executor: the database thread (default) and the main thread (storage.sqliteThread: main)
+for (const sqliteThread of ['worker', 'main'] as const) test(`kill -9 during acceptance and delivery: every acknowledged message is delivered (${MESSAGES} msgs, storage.sqliteThread: ${sqliteThread})`, async (t) => {
   const dns = await startDnsServer();
   // smtp-server waits 100 ms before each greeting, so deliveries are in flight when the relay dies.
   const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
   dns.setZone({ 'crash.test': { MX: [{ exchange: 'mx.crash.test', priority: 10 }] }, 'mx.crash.test': { A: ['127.0.0.2'] } });
   const relay = await RelayProcess.create({
+    storage: { sqliteThread },
     dns: { servers: [`127.0.0.1:${dns.port}`] },
     delivery: { port: mx.port, pollInterval: '200ms', retrySchedule: { initial: '300ms', factor: 1, max: '300ms', jitter: 0 } },
   });

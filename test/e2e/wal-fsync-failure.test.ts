@@ -21,14 +21,15 @@ import { startReceiver } from '../helpers/smtp-receiver.js';
 const skip = await skipUnless(TOOLS.gcc);
 const seqOf = (body: Buffer) => Number(/Subject: wal (\d+)/.exec(body.toString())?.[1]);
 
-test('a failed WAL fsync: the batch is refused (451, 503), the relay logs once and exits 74, a restart delivers what was accepted',
+// both hosts of the store's executor: the database thread (default) and the main thread (storage.sqliteThread: main)
+for (const sqliteThread of ['worker', 'main'] as const) test(`a failed WAL fsync: the batch is refused (451, 503), the relay logs once and exits 74, a restart delivers what was accepted (storage.sqliteThread: ${sqliteThread})`,
   { skip, timeout: 120_000 }, async (t) => {
     const disk = await SlowFs.create((await toolPath(TOOLS.gcc))!);
     const dns = await startDnsServer();
     const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
     dns.setZone({ 'wal.test': { MX: [{ exchange: 'mx.wal.test', priority: 10 }] }, 'mx.wal.test': { A: ['127.0.0.2'] } });
     const relay = await RelayProcess.create({
-      dataDir: path.join(disk.dir, 'data'), dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port, pollInterval: '200ms' },
+      storage: { sqliteThread }, dataDir: path.join(disk.dir, 'data'), dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port, pollInterval: '200ms' },
     });
     relay.env = disk.env;
     t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); await disk.cleanup(); });

@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { BIN } from '../helpers/relay-process.js';
+import { BIN, RelayProcess } from '../helpers/relay-process.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
@@ -57,7 +57,7 @@ test('the launcher runs the bundle unless told not to, and only while none of it
   }
 });
 
-test('the bundle reads files next to the original modules and starts its own store worker', async (t) => {
+test('the bundle reads files next to the original modules, starts its own store worker and heavy-read thread', async (t) => {
   const cli = path.join(ROOT, 'dist/bundle/cli.js');
   const stat = await fs.stat(cli).catch(() => null);
   if (!stat) return t.skip('no dist/bundle (npm run build makes it)');
@@ -70,11 +70,43 @@ test('the bundle reads files next to the original modules and starts its own sto
   assert.equal(String(viaBundle.stderr), '', 'the bundle is current and the variable is not taken for a configuration key');
   assert.match(String(viaBundle.stdout), /^# effective configuration/m, 'POSTLANE_BUNDLE=1 postlane config works');
   const chunks = await fs.readdir(path.dirname(cli));
-  assert.ok(chunks.includes('sqlite-worker.js'));
+  assert.ok(chunks.includes('sqlite-worker.js'), 'the store\'s database thread');
   const inputs = JSON.parse(await fs.readFile(path.join(path.dirname(cli), 'inputs.json'), 'utf8')) as string[];
-  assert.ok(inputs.includes('dist/src/cli/index.js') && inputs.includes('dist/src/store/sqlite/worker.js'), 'the inputs list names tsc\'s outputs');
-  const client = chunks.filter((f) => f.endsWith('.js')).map((f) => path.join(path.dirname(cli), f));
-  const texts = await Promise.all(client.map((f) => fs.readFile(f, 'utf8')));
+  assert.ok(inputs.includes('dist/src/cli/index.js') && inputs.includes('dist/src/store/sqlite/worker.js') && inputs.includes('dist/src/store/sqlite/executor.js'),
+    'the inputs list names tsc\'s outputs');
+  const all = chunks.filter((f) => f.endsWith('.js')).map((f) => path.join(path.dirname(cli), f));
+  const texts = await Promise.all(all.map((f) => fs.readFile(f, 'utf8')));
   assert.ok(texts.some((s) => s.includes('new URL(`./sqlite-worker.js`,import.meta.url)')), 'the worker client starts the bundled worker');
-  assert.ok(!texts.some((s) => /\.\.\/src\/store\/sqlite\/worker\.js/.test(s)), 'not the worker of dist/src');
+  assert.ok(!texts.some((s) => /\.\.\/src\/store\//.test(s)), 'nothing of dist/src/store loaded by path (not the worker of dist/src)');
+  // the heavy-read thread of an in-process executor (store/sqlite/reader-thread.ts) is bundled and started from the bundle
+  assert.ok(chunks.includes('sqlite-reader.js'));
+  assert.ok(inputs.includes('dist/src/store/sqlite/reader-worker.js'));
+  assert.ok(texts.some((s) => s.includes('new URL(`./sqlite-reader.js`,import.meta.url)')), 'the bundle starts the bundled reader thread');
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-bundle-reader-'));
+  t.after(() => fs.rm(dataDir, { recursive: true, force: true }));
+  for (const bundled of ['1', '0']) { // the CLI's in-process executor: a queue listing (a heavy read) runs on its own thread, no reader thread
+    const listed = await run(process.execPath, [BIN, 'queue', 'list', '--all', '--json'], { cwd: os.tmpdir(), env: { ...process.env, POSTLANE_BUNDLE: bundled, POSTLANE_DATA_DIR: dataDir } })
+      .catch((e: { stdout: string; stderr: string }) => e);
+    assert.equal(String(listed.stderr), '', `POSTLANE_BUNDLE=${bundled}: the listing ran`);
+    assert.equal(String(listed.stdout), '[]\n');
+  }
+  for (const bundled of ['1', '0']) { // the relay with storage.sqliteThread: main: /metrics' queue counts (a heavy read) start the reader thread
+    const relay = await RelayProcess.create({
+      storage: { sqliteThread: 'main' },
+      smtp: { submission: { host: '127.0.74.1' }, submissions: { host: '127.0.74.1' }, mx: { host: '127.0.74.1' } },
+      http: { host: '127.0.74.1' }, metrics: { host: '127.0.74.1' },
+    });
+    t.after(() => relay.cleanup());
+    relay.env = { POSTLANE_BUNDLE: bundled };
+    await relay.start();
+    const pid = relay.child!.pid!;
+    const threads = async () => (await fs.readdir(`/proc/${pid}/task`)).length;
+    const before = await threads();
+    const res = await fetch(`http://127.0.74.1:${relay.port('metrics')}/metrics`);
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    assert.match(text, /^postlane_queue_depth\{/m, `POSTLANE_BUNDLE=${bundled}: the queue counts were read (on the reader thread)`);
+    assert.ok(await threads() > before, `POSTLANE_BUNDLE=${bundled}: a thread more (the reader thread, until it is idle)`);
+    await relay.cleanup();
+  }
 });

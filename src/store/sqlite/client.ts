@@ -1,5 +1,6 @@
-// SqliteQueueStore's end of an in-process executor (executor.ts; `inProcess`, the CLI's; the
-// relay's runs in worker.ts, through worker-client.ts): request id → promise. The executor runs
+// SqliteQueueStore's end of an in-process executor (executor.ts; `inProcess`: the CLI's, and the
+// relay's with storage.sqliteThread: main, which adds the heavy-read thread; the relay's default
+// runs in worker.ts, through worker-client.ts): request id → promise. The executor runs
 // on this thread; a request's statements run when it is called (a write in the open group commit),
 // and its answer arrives when the answer pipeline releases it (after the WAL fsync its batch, or
 // an earlier one, waits for). Nothing here keeps the process alive: only a pending commit

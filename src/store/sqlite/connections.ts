@@ -61,8 +61,13 @@ export function openConnections(cfg: StoreConfig): { writer: Db; reader: Db } {
   writer.pragma(`cache_size = ${-WRITER_CACHE_KIB}`);
   setSoftBouncePolicy(writer, cfg.softBounces);
   setBreakerPolicy(writer, cfg.breakers);
-  const reader = new Database(cfg.dbPath, { readonly: true, fileMustExist: true });
+  return { writer, reader: openReader(cfg.dbPath) };
+}
+
+/** A read-only connection: the executor's reader, and the heavy-read thread's (reader-worker.ts). */
+export function openReader(dbPath: string): Db {
+  const reader = new Database(dbPath, { readonly: true, fileMustExist: true });
   reader.pragma('busy_timeout = 5000');
   reader.pragma(`cache_size = ${-READER_CACHE_KIB}`);
-  return { writer, reader };
+  return reader;
 }

@@ -1,12 +1,12 @@
 // The store's executor: runs every request of SqliteQueueStore on two better-sqlite3 connections
 // (one writer, one read-only reader) and answers it, on whichever thread it lives: the relay's
 // database thread (worker.ts, through worker-client.ts) or the caller's own thread (client.ts,
-// SqliteQueueStore's `inProcess`: the CLI). One copy of the rules for both. In-process there is
+// SqliteQueueStore's `inProcess`: the CLI, and the relay with storage.sqliteThread: main). One copy of the rules for both. In-process there is
 // no second V8 isolate and Node environment (~8.3 MB of anonymous memory before any code; peak
 // anonymous memory −10 to −13 MB under the shared harness) and no postMessage round trip, but
 // SQLite's work shares the caller's core: on a 2-core VM the relay's main thread saturated on small
-// messages (e2e 0.60, relay CPU 1.14 on i-3k), so the relay keeps the thread (bench/README.md,
-// twenty-third session). Either way the WAL fsync runs on libuv's pool (`fs.fsync`).
+// messages (e2e 0.60, relay CPU 1.14 on i-3k), so the relay keeps the thread by default and the
+// in-process relay is an operator's choice (bench/README.md, twenty-third session). Either way the WAL fsync runs on libuv's pool (`fs.fsync`).
 //
 // Group commit. The first write request opens a transaction; every write made in the same turn of
 // the event loop runs in it (each in its own savepoint, at once, when it is called), and one
@@ -45,6 +45,19 @@
 // the batch loses everything built on it with it. (Another process, the CLI, can read a commit in
 // the fsync's window; it acknowledges nothing on it.)
 //
+// The heavy reads' answers. With cfg.heavyReadsThread (the relay's in-process executor, config
+// storage.sqliteThread: main; not the CLI's, whose own event loop may block, nor the database
+// thread's, which has no event loop of the relay to keep free), reads whose cost grows with the
+// queue or the history (read-handlers.ts, isHeavyRead) run on a thread of their own (reader-thread.ts) with its own read-only connection,
+// and their answers are pushed into the pipeline when they come back, like any read's at that
+// moment. The thread may read a commit whose fsync is still in flight, or one made after the read
+// was asked for: either way that COMMIT ran on this thread before the thread's read began, so
+// before the answer's message is handled here, and so the commit's answers were pushed first; the
+// read's answer waits behind them for that fsync (or the next, which covers it). So rule (2) above
+// holds for them too: no one is shown a row before it is durable. What the thread cannot see is the
+// open batch (uncommitted), as the main thread's reader cannot. Their answers may overtake later
+// requests' (reads only; no write waits for a read).
+//
 // Fail-stop. If that fsync fails (EIO; ENOSPC or EDQUOT on some filesystems), the commit is
 // visible but may never reach the disk (Linux can drop the dirty pages and report the error only
 // once), so nothing more may be built on this connection: the executor answers none of the
@@ -60,26 +73,26 @@
 // Each answer says whether its commit changed rows and was fsynced (`wrote`): only such a commit
 // proves, after a full disk, that writes work again (an empty one touches no file; a claim-only
 // one may still sit in the page cache).
-import { ACCOUNT_READS, ACCOUNT_WRITES } from './account-ops.js';
-import { BREAKER_READS, BREAKER_WRITES } from './breaker-ops.js';
+import { ACCOUNT_WRITES } from './account-ops.js';
+import { BREAKER_WRITES } from './breaker-ops.js';
 import { claimDue } from './claim-due.js';
 import { openConnections } from './connections.js';
-import { DOMAIN_READS, DOMAIN_WRITES } from './domain-ops.js';
-import { EVENT_READS, EVENT_WRITES } from './event-ops.js';
+import { DOMAIN_WRITES } from './domain-ops.js';
+import { EVENT_WRITES } from './event-ops.js';
 import type { Op, ReadOp, StoreConfig, StoreErrorKind, StoreRequest, StoreResponse, WriteOp } from './protocol.js';
 import { READ_OPS } from './protocol.js';
-import * as reads from './read-ops.js';
+import { READ_HANDLERS, isHeavyRead } from './read-handlers.js';
+import { ReaderThread } from './reader-thread.js';
 import { OpError, sql, type Db, type Effects } from './rows.js';
 import { fsyncDirSync, listOldBodiesSync, removeBodies, removeBodiesSync } from './spool.js';
-import { STATS_READS, STATS_WRITES } from './stats-ops.js';
-import { TLS_REPORT_READS, TLS_REPORT_WRITES } from './tls-report-ops.js';
-import { SHAPING_READS, SHAPING_WRITES } from './shaping-ops.js';
-import { SOURCE_READS, SOURCE_WRITES } from './source-ops.js';
-import { DASHBOARD_READS, DASHBOARD_WRITES } from './dashboard-ops.js';
-import { QUEUE_OVERVIEW_READS } from './queue-overview-ops.js';
+import { STATS_WRITES } from './stats-ops.js';
+import { TLS_REPORT_WRITES } from './tls-report-ops.js';
+import { SHAPING_WRITES } from './shaping-ops.js';
+import { SOURCE_WRITES } from './source-ops.js';
+import { DASHBOARD_WRITES } from './dashboard-ops.js';
 import { WEBHOOK_REPLAY_WRITES } from './webhook-replay-ops.js';
-import { SECRET_READS, SECRET_WRITES, SUPPRESSION_READS, SUPPRESSION_WRITES } from './suppression-ops.js';
-import { WEBHOOK_READS, WEBHOOK_WRITES } from './webhook-ops.js';
+import { SECRET_WRITES, SUPPRESSION_WRITES } from './suppression-ops.js';
+import { WEBHOOK_WRITES } from './webhook-ops.js';
 import { WalSync } from './wal-sync.js';
 import { freeNow } from '../../free-bytes.js';
 import * as writes from './write-ops.js';
@@ -87,7 +100,6 @@ import * as writes from './write-ops.js';
 
 type WriteHandler = (db: Db, fx: Effects, ...args: never[]) => unknown;
 const WRITE_HANDLERS: Record<WriteOp, WriteHandler> = { ...writes, ...DOMAIN_WRITES, ...ACCOUNT_WRITES, ...EVENT_WRITES, ...WEBHOOK_WRITES, ...SUPPRESSION_WRITES, ...STATS_WRITES, ...SECRET_WRITES, ...BREAKER_WRITES, ...TLS_REPORT_WRITES, ...SOURCE_WRITES, ...SHAPING_WRITES, ...DASHBOARD_WRITES, ...WEBHOOK_REPLAY_WRITES, claimDue };
-const READ_HANDLERS: Record<ReadOp, (db: Db, ...args: never[]) => unknown> = { ...reads, ...DOMAIN_READS, ...ACCOUNT_READS, ...EVENT_READS, ...WEBHOOK_READS, ...SUPPRESSION_READS, ...STATS_READS, ...SECRET_READS, ...BREAKER_READS, ...TLS_REPORT_READS, ...SOURCE_READS, ...SHAPING_READS, ...DASHBOARD_READS, ...QUEUE_OVERVIEW_READS };
 
 /** Answers in execution order, each released once every durable commit before it is fsynced (header). */
 class AnswerPipeline {
@@ -353,6 +365,8 @@ export class StoreExecutor {
   readonly #out: AnswerPipeline;
   readonly #committer: GroupCommitter;
   readonly #wal: WalSync;
+  /** The heavy reads' thread, started by the first one (reader-thread.ts); null: they run here (cfg.heavyReadsThread). */
+  readonly #heavy: ReaderThread | null;
 
   private constructor(private readonly conns: { writer: Db; reader: Db }, cfg: StoreConfig,
     send: (r: StoreResponse) => void, onFatal: (message: string, code?: string) => void) {
@@ -366,6 +380,8 @@ export class StoreExecutor {
       onFatal(`WAL fsync failed after a commit: ${String(e?.message ?? err)}`, e?.code);
     });
     this.#committer = new GroupCommitter(conns.writer, cfg.spoolDir, this.#out);
+    this.#heavy = cfg.heavyReadsThread // header, "The heavy reads' answers"
+      ? new ReaderThread(cfg.dbPath, (answer) => this.#out.push([answer], false)) : null;
   }
 
   /**
@@ -407,6 +423,7 @@ export class StoreExecutor {
   /** false: a write found the write lock held elsewhere (nothing done). */
   #run(req: StoreRequest, busyIsFailure: boolean): boolean {
     if (!isReadOp(req.op)) return this.#committer.execute(req, busyIsFailure);
+    if (this.#heavy && isHeavyRead(req.op, req.args)) { this.#heavy.run(req); return true; }
     let answer: StoreResponse;
     try {
       answer = { id: req.id, ok: true, result: READ_HANDLERS[req.op](this.conns.reader, ...(req.args as never[])) };
@@ -448,12 +465,14 @@ export class StoreExecutor {
     }
     this.#closed = true;
     this.#committer.commit();
+    await this.#heavy?.close(); // the heavy reads pending are answered (behind the commit), then the thread ends
     await this.#out.drained();
     if (this.#committer.stopped) return; // failed meanwhile: closed already
     this.#closeConnections();
   }
 
   #closeConnections(): void {
+    void this.#heavy?.close();
     for (const c of [this.conns.reader, this.conns.writer]) { // the writer last: it checkpoints
       try { c.close(); } catch { /* closing anyway */ }
     }

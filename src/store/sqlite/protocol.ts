@@ -58,7 +58,11 @@ export interface WorkerFatal { fatal: true; message: string; code?: string }
 /** Sent once by the database thread after opening and migrating, or with the failure. */
 export type WorkerReady = { ready: true; swept: number } | { ready: false; message: string; code?: string };
 
-export interface StoreConfig { dbPath: string; spoolDir: string; sweepOrphans: boolean; orphanAgeMs: number; softBounces: SoftBouncePolicy; breakers: BreakerPolicy }
+export interface StoreConfig {
+  dbPath: string; spoolDir: string; sweepOrphans: boolean; orphanAgeMs: number; softBounces: SoftBouncePolicy; breakers: BreakerPolicy;
+  /** Heavy reads on a read-only thread started on demand (executor.ts "The heavy reads' answers"); in-process only. */
+  heavyReadsThread?: boolean;
+}
 
 /** claimDue's exclusion list by number: `domains` defines it; without, it names one of the last EXCLUSIONS_KEPT defined. */
 export interface Exclusion { id: number; domains?: readonly string[] }

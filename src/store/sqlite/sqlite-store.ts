@@ -69,9 +69,17 @@ export interface SqliteQueueStoreOptions {
    * Run the executor on this thread (client.ts) rather than in a database thread (worker.ts):
    * no second V8 isolate (peak anonymous memory −10 to −13 MB under load) and no thread start,
    * but SQLite's work shares this thread's core: on a 2-core VM the relay's throughput on small
-   * messages fell to 0.6 (bench/README.md, twenty-third session). The CLI: yes; the relay: no.
+   * messages fell to 0.6 (bench/README.md, twenty-third session). The CLI: yes; the relay: only
+   * with storage.sqliteThread: main (open-store.ts).
    */
   inProcess?: boolean;
+  /**
+   * With inProcess: the heavy reads (listings, searches, aggregates: read-handlers.ts) run on a
+   * read-only thread started on demand (reader-thread.ts), so they do not block this thread's event
+   * loop (180-300 ms for an event listing of 100k messages). The relay in-process: yes; the CLI: no
+   * (its own loop may block; the thread's start costs ~70 ms). Ignored without inProcess.
+   */
+  heavyReadsThread?: boolean;
 }
 
 const ORPHAN_AGE_MS = 10 * 60_000;
@@ -123,6 +131,7 @@ export class SqliteQueueStore implements QueueStore {
       const { client, swept } = await (this.opts.inProcess ? StoreClient : WorkerClient).start({
         dbPath: this.#dbPath, spoolDir: this.#spoolDir, sweepOrphans: !!this.opts.sweepOrphans, orphanAgeMs: ORPHAN_AGE_MS,
         softBounces: this.opts.softBounces ?? DEFAULT_SOFT_BOUNCE_POLICY, breakers: this.opts.breakers ?? DEFAULT_BREAKER_POLICY,
+        heavyReadsThread: !!this.opts.inProcess && !!this.opts.heavyReadsThread,
       }, (reason, code) => {
         this.#dead = reason;
         this.#logger.fatal({ event: 'queue.worker_died', reason, code: code ?? null }, 'queue store stopped (fail-stop); every queue operation now fails');

@@ -104,7 +104,7 @@ const out = new PassThrough();
 const lines = [];
 out.on('data', (d) => { for (const l of d.toString().split('\\n')) if (l) lines.push(JSON.parse(l)); });
 let dead = 0;
-const store = new SqliteQueueStore({ dataDir, logger: createLogger('info', out), onDead: () => { dead++; }, inProcess: process.env.IN_PROCESS === '1' });
+const store = new SqliteQueueStore({ dataDir, logger: createLogger('info', out), onDead: () => { dead++; }, inProcess: process.env.IN_PROCESS === '1', heavyReadsThread: true });
 await store.open();
 const message = (id) => ({ id, mailFrom: 'a@example.org', recipients: ['b@example.com'], size: 4, receivedAt: 1,
   origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay' });
@@ -113,7 +113,7 @@ const settle = (p) => p.then((v) => ({ ok: true, v }), (e) => ({ ok: false, code
 await put(id1);
 fs.writeFileSync(process.env.SLOWFS_CTL, '0 0 -wal\\n');
 const claim = await settle(store.claimDue({ now: Date.now(), limit: 10, leaseMs: 60000, owner: 'n1' }).then((j) => j.length));
-const batch = await Promise.all([settle(put(id2)), settle(put(id3)), settle(store.counts())]);
+const batch = await Promise.all([settle(put(id2)), settle(put(id3)), settle(store.nextDueAt())]);
 const after = await settle(store.counts());
 const writable = await store.checkWritable();
 await new Promise((r) => setImmediate(r));
@@ -145,8 +145,10 @@ for (const inProcess of [false, true]) test(`sqlite executor (${inProcess ? 'in-
   assert.deepEqual(r.claim, { ok: true, v: 1 }, 'a claim-only commit is not fsynced, so it still succeeds');
   const unavailable = { ok: false, code: 'ERR_QUEUE_UNAVAILABLE', text: 451 };
   assert.deepEqual(r.batch.slice(0, 2), [unavailable, unavailable], 'no request of the failed batch is answered OK');
-  // a read made in the same turn is answered at once, from before the commit: it never sees the batch
-  assert.deepEqual(r.batch[2], { ok: true, v: { queued: 0, deferred: 0, delivering: 1, held: 0, delivered: 0, bounced: 0, expired: 0, suppressed: 0 } });
+  // a (point) read made in the same turn is answered at once, from before the commit: it never sees
+  // the batch (nothing due: the first message is claimed). (A heavy read runs later, on its own
+  // thread, and its answer waits in the pipeline, which stopped: it fails like the batch.)
+  assert.deepEqual(r.batch[2], { ok: true, v: null });
   assert.deepEqual(r.after, unavailable, 'and every call after it');
   assert.equal(r.writable.writable, false);
   assert.match(r.writable.reason, /WAL fsync failed/);
@@ -172,7 +174,7 @@ import fs from 'node:fs';
 const { SqliteQueueStore } = await import(${JSON.stringify(storeUrl)});
 const { createLogger } = await import(${JSON.stringify(logUrl)});
 const [dataDir, ...ids] = process.argv.slice(2);
-const store = new SqliteQueueStore({ dataDir, logger: createLogger('silent'), inProcess: process.env.IN_PROCESS === '1' });
+const store = new SqliteQueueStore({ dataDir, logger: createLogger('silent'), inProcess: process.env.IN_PROCESS === '1', heavyReadsThread: true });
 await store.open();
 const message = (id) => ({ id, mailFrom: 'a@example.org', recipients: ['b@example.com'], size: 4, receivedAt: 1,
   origin: { listener: 'mx', clientIp: '127.0.0.1', user: null }, isBounce: false, route: 'relay' });
