@@ -1,11 +1,21 @@
 // The client side of bench/api-send.ts, run as its own process: `concurrency` clients, each with
 // its own keep-alive connection (undici Pool), POST the same ≈3 KB JSON message to /v1/messages
 // until `messages` have been sent; every answer must be 202. Prints {rate, p50, p99} (msg/s, ms).
-//   node dist/bench/api-client.js URL TOKEN CONCURRENCY MESSAGES [SEND_AT_S]
+//   node dist/bench/api-client.js URL TOKEN CONCURRENCY MESSAGES [SEND_AT_S] [--rate R]
+// Closed loop (the default): each client sends its next request when its previous answer arrives, so a slow
+// relay slows the senders and its latency is partly hidden (coordinated omission).
+// Open loop (--rate R, as wrk2): request k is due at start + k/R seconds whatever the answers do; at most
+// CONCURRENCY are in flight (one keep-alive connection each); a due request that finds no free connection waits
+// for one, and its latency is counted from its due time, so the wait is in it. Prints in addition p999, the
+// service time's p50/p99 (from the actual send), how many requests started 5 ms or more after their due
+// time for want of a connection (lateStarts), the rate asked and open: true. rate is messages / (last answer - start).
 import { appendFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 
-const [url, token, concurrencyArg, messagesArg, sendAtArg] = process.argv.slice(2);
+const { values: flags, positionals } = parseArgs({ options: { rate: { type: 'string' } }, allowPositionals: true });
+const [url, token, concurrencyArg, messagesArg, sendAtArg] = positionals;
+const openRate = flags.rate !== undefined ? Number(flags.rate) : 0;
 // SEND_AT_S (optional, bench/instr.sh's api mode): each message scheduled that many seconds ahead (send_at), so that the
 // relay only accepts and queues it (no delivery in the measured window).
 const concurrency = Number(concurrencyArg);
@@ -29,19 +39,54 @@ const steady: number[] = [];
 const first: number[] = []; // p99First: the first tenth's p99 (with api-send --warmup 0, a relay's start)
 let next = 0;
 const started = performance.now();
-await Promise.all(Array.from({ length: concurrency }, async () => {
-  while (next < messages) {
-    const index = next++;
-    const t0 = performance.now();
-    const res = await pool.request({ method: 'POST', path: target.pathname, headers, body });
-    const text = await res.body.text();
-    if (res.statusCode !== 202) throw new Error(`status ${res.statusCode}: ${text}`);
-    latencies.push(performance.now() - t0);
-    perRequest?.push([performance.timeOrigin + t0, performance.now() - t0]);
-    if (index >= messages / 10) steady.push(performance.now() - t0);
-    else first.push(performance.now() - t0);
-  }
-}));
+const service: number[] = []; // open loop: from the actual send to the answer
+let lateStarts = 0;
+async function send(index: number, due: number): Promise<void> {
+  const t0 = performance.now();
+  if (t0 - due >= 5) lateStarts++; // a timer's lateness is ~1 ms; 5 ms: it waited for a connection
+  const res = await pool.request({ method: 'POST', path: target.pathname, headers, body });
+  const text = await res.body.text();
+  if (res.statusCode !== 202) throw new Error(`status ${res.statusCode}: ${text}`);
+  const done = performance.now();
+  latencies.push(done - due);
+  service.push(done - t0);
+  perRequest?.push([performance.timeOrigin + due, done - due]);
+  if (index >= messages / 10) steady.push(done - due);
+  else first.push(done - due);
+}
+if (openRate > 0) {
+  // Open loop: a dispatcher starts every request whose due time has come while a connection is free; an
+  // answer frees one and runs the dispatcher again; otherwise a timer wakes it at the next due time.
+  const interval = 1000 / openRate;
+  await new Promise<void>((resolve, reject) => {
+    let inFlight = 0, timer: NodeJS.Timeout | null = null;
+    const pump = (): void => {
+      timer = null;
+      const now = performance.now();
+      while (next < messages && inFlight < concurrency && started + next * interval <= now) {
+        const index = next++;
+        inFlight++;
+        send(index, started + index * interval).then(() => { inFlight--; if (next >= messages && inFlight === 0) resolve(); else if (!timer) pump(); }, reject);
+      }
+      if (next < messages && inFlight < concurrency && !timer) timer = setTimeout(pump, Math.max(0, started + next * interval - performance.now()));
+    };
+    pump();
+  });
+} else {
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < messages) {
+      const index = next++;
+      const t0 = performance.now();
+      const res = await pool.request({ method: 'POST', path: target.pathname, headers, body });
+      const text = await res.body.text();
+      if (res.statusCode !== 202) throw new Error(`status ${res.statusCode}: ${text}`);
+      latencies.push(performance.now() - t0);
+      perRequest?.push([performance.timeOrigin + t0, performance.now() - t0]);
+      if (index >= messages / 10) steady.push(performance.now() - t0);
+      else first.push(performance.now() - t0);
+    }
+  }));
+}
 const elapsed = (performance.now() - started) / 1000;
 await pool.close();
 if (perRequest) appendFileSync(process.env.PL_BENCH_LAT_FILE!, `${JSON.stringify({ messages, concurrency, requests: perRequest })}\n`);
@@ -50,4 +95,6 @@ steady.sort((a, b) => a - b);
 first.sort((a, b) => a - b);
 process.stdout.write(`${JSON.stringify({ rate: messages / elapsed, p50: latencies[Math.floor(latencies.length / 2)], p99: latencies[Math.floor(latencies.length * 0.99)],
   p99Steady: steady[Math.floor(steady.length * 0.99)] ?? null, p99First: first[Math.floor(first.length * 0.99)] ?? null,
-  clientCpuMsPerMsg: ((u) => (u.user + u.system) / 1000 / messages)(process.cpuUsage()) })}\n`);
+  clientCpuMsPerMsg: ((u) => (u.user + u.system) / 1000 / messages)(process.cpuUsage()),
+  ...(openRate > 0 ? ((sv) => ({ open: true, rateAsked: openRate, p999: latencies[Math.floor(latencies.length * 0.999)], lateStarts,
+    serviceP50: sv[Math.floor(sv.length / 2)], serviceP99: sv[Math.floor(sv.length * 0.99)] }))(service.sort((a, b) => a - b)) : {}) })}\n`);

@@ -15,6 +15,10 @@
 // PL_BENCH_API_HOST=ADDR PL_BENCH_API_PORT=FIRST: the relays listen there (FIRST, FIRST+1, ...), not on any free port.
 //   npx tsc -p bench/tsconfig.json && node dist/bench/api-send.js [--store sqlite|postgres|both]
 //     [--clients 1,20,50] [--messages 1000] [--runs 3] [--before DIR] [--server-flags="--cpu-prof ..."] [--warmup 100]
+// --rate R: the measured requests are sent open-loop (bench/api-client.ts: request k due at k/R s, at most CLIENTS in
+// flight, latency from the due time, as wrk2, so a stall is not hidden by the clients slowing down); the warm-up stays
+// closed-loop. Each run then also prints p99.9, the service time (send to answer) and the late starts; rate is the
+// achieved one, and the JSON line has open: true and rateAsked.
 // The relay runs with its build's launcher flags (bin/postlane.js's shebang: what `postlane start` and the
 // systemd unit run with); --server-flags="…" replaces them (--server-flags= : none, Node's defaults).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,12 +32,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: opt } = parseArgs({ options: {
   store: { type: 'string', default: 'sqlite' }, clients: { type: 'string', default: '1,20,50' },
   messages: { type: 'string', default: '1000' }, runs: { type: 'string', default: '3' },
-  before: { type: 'string' }, 'server-flags': { type: 'string' }, warmup: { type: 'string', default: '100' },
+  before: { type: 'string' }, rate: { type: 'string' }, 'server-flags': { type: 'string' }, warmup: { type: 'string', default: '100' },
 } });
 const stores = opt.store === 'both' ? ['sqlite', 'postgres'] : [opt.store!];
 const clients = opt.clients!.split(',').map(Number);
 const MESSAGES = Number(opt.messages);
 const RUNS = Number(opt.runs);
+const OPEN_RATE = opt.rate !== undefined ? Number(opt.rate) : 0; // --rate R: open loop
 const WARMUP = Number(opt.warmup); // --warmup 0: the run starts on a relay that has answered nothing (its first second, as after a start)
 const builds: [string, string][] = [['after', path.join(here, '..')], ...(opt.before ? [['before', path.resolve(opt.before)] as [string, string]] : [])];
 // The relay runs with the V8 flags and environment (GLIBC_TUNABLES) an operator's relay gets: those
@@ -57,7 +62,8 @@ const serverFlagsFor = (distRoot: string): string[] =>
 
 /** The relay's main-thread GCs so far (api-server.ts): counts and pause ms; mcMaxMs: the longest mark-compact since the last 'cpu' line. */
 interface GcCounts { scav: number; scavMs: number; mc: number; mcMs: number; mcMaxMs: number }
-interface Result { rate: number; p50: number; p99: number; p99Steady?: number | null; p99First?: number | null; clientCpuMsPerMsg?: number; cpuMsPerMsg: number; mainCpuMsPerMsg: number; loopMsPerMsg: number; eldP99Ms?: number; eldMaxMs?: number; vcswPerMsg?: number; ivcswPerMsg?: number; mainUserMsPerMsg?: number; mainSysMsPerMsg?: number; scavPerKMsg?: number; scavMsPerMsg?: number; mcCount?: number; mcMs?: number; mcMaxMs?: number }
+interface OpenFields { open?: boolean; rateAsked?: number; p999?: number; lateStarts?: number; serviceP50?: number; serviceP99?: number }
+interface Result extends OpenFields { rate: number; p50: number; p99: number; p99Steady?: number | null; p99First?: number | null; clientCpuMsPerMsg?: number; cpuMsPerMsg: number; mainCpuMsPerMsg: number; loopMsPerMsg: number; eldP99Ms?: number; eldMaxMs?: number; vcswPerMsg?: number; ivcswPerMsg?: number; mainUserMsPerMsg?: number; mainSysMsPerMsg?: number; scavPerKMsg?: number; scavMsPerMsg?: number; mcCount?: number; mcMs?: number; mcMaxMs?: number }
 
 function lines(child: ChildProcess): () => Promise<string> {
   const rl = readline.createInterface({ input: child.stdout! });
@@ -72,9 +78,9 @@ function lines(child: ChildProcess): () => Promise<string> {
   });
 }
 
-function runClient(url: string, token: string, concurrency: number, messages: number): Promise<{ rate: number; p50: number; p99: number; p99Steady?: number | null; p99First?: number | null; clientCpuMsPerMsg?: number }> {
+function runClient(url: string, token: string, concurrency: number, messages: number, rate = 0): Promise<{ rate: number; p50: number; p99: number; p99Steady?: number | null; p99First?: number | null; clientCpuMsPerMsg?: number } & OpenFields> {
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [path.join(here, 'api-client.js'), url, token, String(concurrency), String(messages)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const c = spawn(process.execPath, [path.join(here, 'api-client.js'), url, token, String(concurrency), String(messages), ...(rate > 0 ? ['--rate', String(rate)] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client exited ${code}`))));
@@ -94,7 +100,7 @@ async function run(root: string, store: string, concurrency: number): Promise<Re
   const cpu = async () => { server.stdin!.write('cpu\n'); return JSON.parse(await next()) as { cpuMs: number; loopMs: number; mainCpuMs: number; eldP99Ms?: number; eldMaxMs?: number; vcsw?: number; ivcsw?: number; mainUserMs?: number; mainSysMs?: number; gc?: GcCounts }; };
   if (WARMUP > 0) await runClient(url, token, concurrency, WARMUP);
   const cpu0 = await cpu();
-  const r = await runClient(url, token, concurrency, MESSAGES);
+  const r = await runClient(url, token, concurrency, MESSAGES, OPEN_RATE);
   const cpu1 = await cpu();
   const cpuMsPerMsg = (cpu1.cpuMs - cpu0.cpuMs) / MESSAGES;
   const loopMsPerMsg = (cpu1.loopMs - cpu0.loopMs) / MESSAGES;
@@ -109,8 +115,11 @@ async function run(root: string, store: string, concurrency: number): Promise<Re
 }
 
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-const median = (rs: Result[]) => [...rs].sort((a, b) => a.rate - b.rate)[Math.floor(rs.length / 2)]!;
-console.log(`${MESSAGES} messages per run, median of ${RUNS}; builds: ${builds.map(([n, r]) => `${n}=${r} (relay flags: '${serverFlagsFor(r).join(' ')}', env: '${Object.entries(launcherLine(r).env).map(([k, v]) => `${k}=${v}`).join(' ')}')`).join(', ')}; load ${loadavg()}`);
+// closed loop: the run of median rate; open loop (the rate is the one asked while the relay keeps up): the run of median p99
+const median = (rs: Result[]) => [...rs].sort((a, b) => (OPEN_RATE > 0 ? a.p99 - b.p99 : a.rate - b.rate))[Math.floor(rs.length / 2)]!;
+const loopName = OPEN_RATE > 0 ? ` open loop at ${OPEN_RATE} msg/s,` : '';
+const openPart = (r: Result) => (r.open ? `, p99.9 ${r.p999?.toFixed(1)} ms [open loop, asked ${r.rateAsked} msg/s: service p50 ${r.serviceP50?.toFixed(1)} p99 ${r.serviceP99?.toFixed(1)} ms, late starts ${r.lateStarts}]` : '');
+console.log(`${MESSAGES} messages per run,${loopName} median of ${RUNS}; builds: ${builds.map(([n, r]) => `${n}=${r} (relay flags: '${serverFlagsFor(r).join(' ')}', env: '${Object.entries(launcherLine(r).env).map(([k, v]) => `${k}=${v}`).join(' ')}')`).join(', ')}; load ${loadavg()}`);
 for (const store of stores) {
   for (const c of clients) {
     const results = new Map<string, Result[]>(builds.map(([n]) => [n, []]));
@@ -118,12 +127,12 @@ for (const store of stores) {
       for (const [name, root] of i % 2 === 0 ? builds : [...builds].reverse()) {
         const r = await run(root, store, c);
         results.get(name)!.push(r);
-        console.log(`  run ${i + 1} ${store} ${name} ${c} clients: ${r.rate.toFixed(0)} msg/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (after the first tenth ${r.p99Steady?.toFixed(1) ?? '-'}, first tenth ${r.p99First?.toFixed(1) ?? '-'}), relay CPU ${r.cpuMsPerMsg.toFixed(2)} ms/msg, main thread ${r.mainCpuMsPerMsg.toFixed(2)} ms/msg, client process CPU ${r.clientCpuMsPerMsg?.toFixed(2) ?? '-'} ms/msg (its start included), loop delay p99 ${r.eldP99Ms?.toFixed(1) ?? '-'} max ${r.eldMaxMs?.toFixed(1) ?? '-'} ms, main thread switches/msg ${r.vcswPerMsg?.toFixed(2) ?? '-'} voluntary ${r.ivcswPerMsg?.toFixed(2) ?? '-'} preempted, main thread user ${r.mainUserMsPerMsg?.toFixed(3) ?? '-'} sys ${r.mainSysMsPerMsg?.toFixed(3) ?? '-'} ms/msg, scavenges ${r.scavPerKMsg?.toFixed(1) ?? '-'}/1000 msgs (${r.scavMsPerMsg?.toFixed(3) ?? '-'} ms/msg), mark-compacts ${r.mcCount ?? '-'} (${r.mcMs?.toFixed(1) ?? '-'} ms, longest ${r.mcMaxMs?.toFixed(1) ?? '-'} ms)`);
+        console.log(`  run ${i + 1} ${store} ${name} ${c} clients: ${r.rate.toFixed(0)} msg/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (after the first tenth ${r.p99Steady?.toFixed(1) ?? '-'}, first tenth ${r.p99First?.toFixed(1) ?? '-'})${openPart(r)}, relay CPU ${r.cpuMsPerMsg.toFixed(2)} ms/msg, main thread ${r.mainCpuMsPerMsg.toFixed(2)} ms/msg, client process CPU ${r.clientCpuMsPerMsg?.toFixed(2) ?? '-'} ms/msg (its start included), loop delay p99 ${r.eldP99Ms?.toFixed(1) ?? '-'} max ${r.eldMaxMs?.toFixed(1) ?? '-'} ms, main thread switches/msg ${r.vcswPerMsg?.toFixed(2) ?? '-'} voluntary ${r.ivcswPerMsg?.toFixed(2) ?? '-'} preempted, main thread user ${r.mainUserMsPerMsg?.toFixed(3) ?? '-'} sys ${r.mainSysMsPerMsg?.toFixed(3) ?? '-'} ms/msg, scavenges ${r.scavPerKMsg?.toFixed(1) ?? '-'}/1000 msgs (${r.scavMsPerMsg?.toFixed(3) ?? '-'} ms/msg), mark-compacts ${r.mcCount ?? '-'} (${r.mcMs?.toFixed(1) ?? '-'} ms, longest ${r.mcMaxMs?.toFixed(1) ?? '-'} ms)`);
       }
     }
     const meds = new Map([...results].map(([n, rs]) => [n, median(rs)]));
     for (const [name, m] of meds) {
-      console.log(`${store} ${name} ${c} clients: ${m.rate.toFixed(0)} msg/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms (after the first tenth ${m.p99Steady?.toFixed(1) ?? '-'}), relay CPU ${m.cpuMsPerMsg.toFixed(2)} ms/msg, main thread ${m.mainCpuMsPerMsg.toFixed(2)} ms/msg, event loop ${m.loopMsPerMsg.toFixed(2)} ms/msg`);
+      console.log(`${store} ${name} ${c} clients: ${m.rate.toFixed(0)} msg/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms (after the first tenth ${m.p99Steady?.toFixed(1) ?? '-'})${openPart(m)}, relay CPU ${m.cpuMsPerMsg.toFixed(2)} ms/msg, main thread ${m.mainCpuMsPerMsg.toFixed(2)} ms/msg, event loop ${m.loopMsPerMsg.toFixed(2)} ms/msg`);
       const json = process.env.API_BENCH_JSON;
       if (json) {
         appendFileSync(json, `${JSON.stringify({ ts: new Date().toISOString(), bench: 'api-send', store, build: name, concurrency: c, messages: MESSAGES, runs: RUNS, ...m, loadavg_after: loadavg() })}\n`);

@@ -3,7 +3,8 @@
 # (../shared/bench): smtp-source → relay → smtp-sink, systems interleaved in one campaign.
 #   bench/run.sh [WORKLOAD=i-3k] [REPS=3]   one workload; results in bench/results/<date>-<workload>.jsonl
 #   bench/run.sh all [REPS=1]               the four relay workloads (i ii iii i-keep, full size) and the
-#                                           HTTP API benchmark, one table (bench/summarize-all.py);
+#                                           HTTP API benchmark (closed loop at 1, 20, 50 clients and open loop
+#                                           at 1,000 msg/s with at most 50 in flight), one table (bench/summarize-all.py);
 #                                           results in bench/results/<date>-all.jsonl (+ -all-api.jsonl).
 #                                           ALL_WORKLOADS="i-3k ii-500" picks others; ALL_API=0 skips the API.
 # Memory: bench/procmon.py replaces the harness's sampler in the copy (same PSS peak) and adds the
@@ -50,6 +51,8 @@ done
 if [ "${ALL_API:-1}" != 0 ]; then
     echo "=== $(date +%T) HTTP API (bench/api-send.ts)" >&2
     API_BENCH_JSON="$API_OUT" node "$ROOT/dist/bench/api-send.js" >&2
+    # issue 14's target read open-loop too: 1,000 msg/s due on a fixed schedule, at most 50 in flight (latency from the due time)
+    API_BENCH_JSON="$API_OUT" node "$ROOT/dist/bench/api-send.js" --clients 50 --rate 1000 >&2
 fi
 python3 "$ROOT/bench/add-anon.py" "$OUT" "$WORK/runs"
 python3 "$ROOT/bench/summarize-all.py" "$OUT" "$API_OUT"

@@ -51,11 +51,14 @@ def api_rows(rows):
     if not rows:
         return
     print()
-    print("| HTTP API (bench/api-send.ts, client in its own process) | msg/s | p50 ms | p99 ms | relay CPU ms/msg |")
-    print("|---|---|---|---|---|")
+    print("| HTTP API (bench/api-send.ts, client in its own process) | msg/s | p50 ms | p99 ms | p99.9 ms | relay CPU ms/msg |")
+    print("|---|---|---|---|---|---|")
     for d in rows:
-        what = f"{d.get('store', 'sqlite')} {d.get('build', '')} {d['concurrency']} clients".replace('  ', ' ')
-        print(f"| {what} | {d['rate']:.0f} | {d['p50']:.1f} | {d['p99']:.1f} | {d.get('cpuMsPerMsg', 0):.2f} |")
+        # open loop (api-send --rate R): requests due at R msg/s, at most `concurrency` in flight, latency from the due time
+        how = f"open loop {d['rateAsked']:.0f} msg/s, ≤ {d['concurrency']} in flight" if d.get('open') else f"{d['concurrency']} clients"
+        what = f"{d.get('store', 'sqlite')} {d.get('build', '')} {how}".replace('  ', ' ')
+        p999 = f"{d['p999']:.1f}" if d.get('p999') is not None else ''
+        print(f"| {what} | {d['rate']:.0f} | {d['p50']:.1f} | {d['p99']:.1f} | {p999} | {d.get('cpuMsPerMsg', 0):.2f} |")
 
 
 def main():
