@@ -63,7 +63,7 @@ const serverFlagsFor = (distRoot: string): string[] =>
 /** The relay's main-thread GCs so far (api-server.ts): counts and pause ms; mcMaxMs: the longest mark-compact since the last 'cpu' line. */
 interface GcCounts { scav: number; scavMs: number; mc: number; mcMs: number; mcMaxMs: number }
 interface OpenFields { open?: boolean; rateAsked?: number; p999?: number; lateStarts?: number; serviceP50?: number; serviceP99?: number }
-interface Result extends OpenFields { rate: number; p50: number; p99: number; p99Steady?: number | null; p99First?: number | null; clientCpuMsPerMsg?: number; cpuMsPerMsg: number; mainCpuMsPerMsg: number; loopMsPerMsg: number; eldP99Ms?: number; eldMaxMs?: number; vcswPerMsg?: number; ivcswPerMsg?: number; mainUserMsPerMsg?: number; mainSysMsPerMsg?: number; scavPerKMsg?: number; scavMsPerMsg?: number; mcCount?: number; mcMs?: number; mcMaxMs?: number }
+interface Result extends OpenFields { rate: number; p50: number; p99: number; p99Steady?: number | null; p99First?: number | null; clientCpuMsPerMsg?: number; cpuMsPerMsg: number; mainCpuMsPerMsg: number; loopMsPerMsg: number; eldP99Ms?: number; eldMaxMs?: number; vcswPerMsg?: number; ivcswPerMsg?: number; mainUserMsPerMsg?: number; mainSysMsPerMsg?: number; scavPerKMsg?: number; scavMsPerMsg?: number; mcCount?: number; mcMs?: number; mcMaxMs?: number; busiestOtherMsPerMsg?: number; restMsPerMsg?: number }
 
 function lines(child: ChildProcess): () => Promise<string> {
   const rl = readline.createInterface({ input: child.stdout! });
@@ -97,7 +97,7 @@ async function run(root: string, store: string, concurrency: number): Promise<Re
   const next = lines(server);
   const { host, port, token } = JSON.parse(await next());
   const url = `http://${host ?? '127.0.0.1'}:${port}/v1/messages`;
-  const cpu = async () => { server.stdin!.write('cpu\n'); return JSON.parse(await next()) as { cpuMs: number; loopMs: number; mainCpuMs: number; eldP99Ms?: number; eldMaxMs?: number; vcsw?: number; ivcsw?: number; mainUserMs?: number; mainSysMs?: number; gc?: GcCounts }; };
+  const cpu = async () => { server.stdin!.write('cpu\n'); return JSON.parse(await next()) as { cpuMs: number; loopMs: number; mainCpuMs: number; eldP99Ms?: number; eldMaxMs?: number; vcsw?: number; ivcsw?: number; mainUserMs?: number; mainSysMs?: number; gc?: GcCounts; threads?: [number, number][] }; };
   if (WARMUP > 0) await runClient(url, token, concurrency, WARMUP);
   const cpu0 = await cpu();
   const r = await runClient(url, token, concurrency, MESSAGES, OPEN_RATE);
@@ -105,9 +105,16 @@ async function run(root: string, store: string, concurrency: number): Promise<Re
   const cpuMsPerMsg = (cpu1.cpuMs - cpu0.cpuMs) / MESSAGES;
   const loopMsPerMsg = (cpu1.loopMs - cpu0.loopMs) / MESSAGES;
   const mainCpuMsPerMsg = (cpu1.mainCpuMs - cpu0.mainCpuMs) / MESSAGES;
+  // The threads other than the main one: the busiest (under load the SQLite worker) and the rest together (ticks: ±10 ms a thread).
+  let threadSplit = {};
+  if (cpu0.threads && cpu1.threads) {
+    const before = new Map(cpu0.threads);
+    const others = cpu1.threads.filter(([tid]) => tid !== server.pid).map(([tid, ms]) => ms - (before.get(tid) ?? 0)).sort((x, y) => y - x);
+    threadSplit = { busiestOtherMsPerMsg: (others[0] ?? 0) / MESSAGES, restMsPerMsg: others.slice(1).reduce((a, b) => a + b, 0) / MESSAGES };
+  }
   server.stdin!.write('stop\n');
   await new Promise((resolve) => server.once('exit', resolve));
-  return { ...r, cpuMsPerMsg, mainCpuMsPerMsg, loopMsPerMsg, eldP99Ms: cpu1.eldP99Ms, eldMaxMs: cpu1.eldMaxMs,
+  return { ...r, cpuMsPerMsg, mainCpuMsPerMsg, loopMsPerMsg, ...threadSplit, eldP99Ms: cpu1.eldP99Ms, eldMaxMs: cpu1.eldMaxMs,
     ...(cpu1.vcsw !== undefined ? { vcswPerMsg: (cpu1.vcsw - cpu0.vcsw!) / MESSAGES, ivcswPerMsg: (cpu1.ivcsw! - cpu0.ivcsw!) / MESSAGES } : {}),
     ...(cpu1.mainUserMs !== undefined ? { mainUserMsPerMsg: (cpu1.mainUserMs - cpu0.mainUserMs!) / MESSAGES, mainSysMsPerMsg: (cpu1.mainSysMs! - cpu0.mainSysMs!) / MESSAGES } : {}),
     ...(cpu1.gc && cpu0.gc ? { scavPerKMsg: (cpu1.gc.scav - cpu0.gc.scav) * 1000 / MESSAGES, scavMsPerMsg: (cpu1.gc.scavMs - cpu0.gc.scavMs) / MESSAGES,
@@ -127,7 +134,7 @@ for (const store of stores) {
       for (const [name, root] of i % 2 === 0 ? builds : [...builds].reverse()) {
         const r = await run(root, store, c);
         results.get(name)!.push(r);
-        console.log(`  run ${i + 1} ${store} ${name} ${c} clients: ${r.rate.toFixed(0)} msg/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (after the first tenth ${r.p99Steady?.toFixed(1) ?? '-'}, first tenth ${r.p99First?.toFixed(1) ?? '-'})${openPart(r)}, relay CPU ${r.cpuMsPerMsg.toFixed(2)} ms/msg, main thread ${r.mainCpuMsPerMsg.toFixed(2)} ms/msg, client process CPU ${r.clientCpuMsPerMsg?.toFixed(2) ?? '-'} ms/msg (its start included), loop delay p99 ${r.eldP99Ms?.toFixed(1) ?? '-'} max ${r.eldMaxMs?.toFixed(1) ?? '-'} ms, main thread switches/msg ${r.vcswPerMsg?.toFixed(2) ?? '-'} voluntary ${r.ivcswPerMsg?.toFixed(2) ?? '-'} preempted, main thread user ${r.mainUserMsPerMsg?.toFixed(3) ?? '-'} sys ${r.mainSysMsPerMsg?.toFixed(3) ?? '-'} ms/msg, scavenges ${r.scavPerKMsg?.toFixed(1) ?? '-'}/1000 msgs (${r.scavMsPerMsg?.toFixed(3) ?? '-'} ms/msg), mark-compacts ${r.mcCount ?? '-'} (${r.mcMs?.toFixed(1) ?? '-'} ms, longest ${r.mcMaxMs?.toFixed(1) ?? '-'} ms)`);
+        console.log(`  run ${i + 1} ${store} ${name} ${c} clients: ${r.rate.toFixed(0)} msg/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (after the first tenth ${r.p99Steady?.toFixed(1) ?? '-'}, first tenth ${r.p99First?.toFixed(1) ?? '-'})${openPart(r)}, relay CPU ${r.cpuMsPerMsg.toFixed(2)} ms/msg, main thread ${r.mainCpuMsPerMsg.toFixed(2)} ms/msg (busiest other thread ${r.busiestOtherMsPerMsg?.toFixed(2) ?? '-'}, the rest ${r.restMsPerMsg?.toFixed(2) ?? '-'}), client process CPU ${r.clientCpuMsPerMsg?.toFixed(2) ?? '-'} ms/msg (its start included), loop delay p99 ${r.eldP99Ms?.toFixed(1) ?? '-'} max ${r.eldMaxMs?.toFixed(1) ?? '-'} ms, main thread switches/msg ${r.vcswPerMsg?.toFixed(2) ?? '-'} voluntary ${r.ivcswPerMsg?.toFixed(2) ?? '-'} preempted, main thread user ${r.mainUserMsPerMsg?.toFixed(3) ?? '-'} sys ${r.mainSysMsPerMsg?.toFixed(3) ?? '-'} ms/msg, scavenges ${r.scavPerKMsg?.toFixed(1) ?? '-'}/1000 msgs (${r.scavMsPerMsg?.toFixed(3) ?? '-'} ms/msg), mark-compacts ${r.mcCount ?? '-'} (${r.mcMs?.toFixed(1) ?? '-'} ms, longest ${r.mcMaxMs?.toFixed(1) ?? '-'} ms)`);
       }
     }
     const meds = new Map([...results].map(([n, rs]) => [n, median(rs)]));
@@ -135,13 +142,13 @@ for (const store of stores) {
       console.log(`${store} ${name} ${c} clients: ${m.rate.toFixed(0)} msg/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms (after the first tenth ${m.p99Steady?.toFixed(1) ?? '-'})${openPart(m)}, relay CPU ${m.cpuMsPerMsg.toFixed(2)} ms/msg, main thread ${m.mainCpuMsPerMsg.toFixed(2)} ms/msg, event loop ${m.loopMsPerMsg.toFixed(2)} ms/msg`);
       const json = process.env.API_BENCH_JSON;
       if (json) {
-        appendFileSync(json, `${JSON.stringify({ ts: new Date().toISOString(), bench: 'api-send', store, build: name, concurrency: c, messages: MESSAGES, runs: RUNS, ...m, loadavg_after: loadavg() })}\n`);
+        appendFileSync(json, `${JSON.stringify({ ts: new Date().toISOString(), bench: 'api-send', store, build: name, concurrency: c, messages: MESSAGES, runs: RUNS, warmup: WARMUP, ...(process.env.API_BENCH_TAG ? { tag: process.env.API_BENCH_TAG } : {}), ...m, loadavg_after: loadavg() })}\n`);
       }
     }
     if (meds.has('before')) {
       const pairs = results.get('after')!.map((x, i) => [x, results.get('before')![i]!] as const);
       const f = (k: keyof Result) => pairs.map(([x, y]) => ((x[k] as number) / (y[k] as number)).toFixed(2)).join(' ');
-      console.log(`${store} ${c} clients, pair ratios after/before: msg/s ${f('rate')}; p99 ${f('p99')}; p99 after the first tenth ${f('p99Steady')}; p99 of the first tenth ${f('p99First')}; relay CPU/msg ${f('cpuMsPerMsg')}; main thread/msg ${f('mainCpuMsPerMsg')}; main thread user/msg ${f('mainUserMsPerMsg')}; sys/msg ${f('mainSysMsPerMsg')}; voluntary switches/msg ${f('vcswPerMsg')}; scavenge ms/msg ${f('scavMsPerMsg')}`);
+      console.log(`${store} ${c} clients, pair ratios after/before: msg/s ${f('rate')}; p99 ${f('p99')}; p99 after the first tenth ${f('p99Steady')}; p99 of the first tenth ${f('p99First')}; relay CPU/msg ${f('cpuMsPerMsg')}; main thread/msg ${f('mainCpuMsPerMsg')}; busiest other thread/msg ${f('busiestOtherMsPerMsg')}; the rest/msg ${f('restMsPerMsg')}; main thread user/msg ${f('mainUserMsPerMsg')}; sys/msg ${f('mainSysMsPerMsg')}; voluntary switches/msg ${f('vcswPerMsg')}; scavenge ms/msg ${f('scavMsPerMsg')}`);
       const a = meds.get('after')!, b = meds.get('before')!;
       console.log(`${store} ${c} clients: after/before msg/s ${(a.rate / b.rate).toFixed(2)}x, CPU/msg ${(a.cpuMsPerMsg / b.cpuMsPerMsg).toFixed(2)}x, main thread/msg ${(a.mainCpuMsPerMsg / b.mainCpuMsPerMsg).toFixed(2)}x, loop/msg ${(a.loopMsPerMsg / b.loopMsPerMsg).toFixed(2)}x (load ${loadavg()})`);
     }

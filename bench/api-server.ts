@@ -5,11 +5,11 @@
 // invocation can compare two builds. Prints {port, token}; then answers stdin lines:
 // "cpu" -> {cpuMs, loopMs} (cpuMs: this process, SQLite worker thread and libuv's pool included;
 // loopMs: the main thread's event loop busy, performance.eventLoopUtilization, wall time;
-// mainCpuMs: the main thread's own CPU, /proc/self/task/PID/schedstat), "stop" -> closes and exits.
+// mainCpuMs: the main thread's own CPU, /proc/self/task/PID/schedstat; threads: [tid, CPU ms] of every thread), "stop" -> closes and exits.
 //   node dist/bench/api-server.js [distRoot] [sqlite|postgres]
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import fs0, { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -76,6 +76,20 @@ function mainUserSys(): { mainUserMs: number; mainSysMs: number } {
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return { mainUserMs: Number(f[11]) * TICK_MS, mainSysMs: Number(f[12]) * TICK_MS };
 }
+// Every thread's CPU (utime + stime ticks of /proc/self/task/*/stat, ms), by thread id: api-send splits the relay's
+// CPU a message into the main thread, the busiest other thread (the SQLite worker under load) and the rest (V8's
+// helpers: GC and the optimising compiler; libuv's pool: the WAL fsync).
+function threadsCpu(): [number, number][] {
+  const out: [number, number][] = [];
+  for (const tid of fs0.readdirSync('/proc/self/task')) {
+    try {
+      const st = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      out.push([Number(tid), (Number(f[11]) + Number(f[12])) * TICK_MS]);
+    } catch { /* the thread ended */ }
+  }
+  return out;
+}
 for await (const line of readline.createInterface({ input: process.stdin })) {
   if (line === 'cpu') {
     const eldP99Ms = delay.percentile(99) / 1e6, eldMaxMs = delay.max / 1e6;
@@ -86,7 +100,7 @@ for await (const line of readline.createInterface({ input: process.stdin })) {
     const status = readFileSync(`/proc/self/task/${process.pid}/status`, 'utf8');
     const csw = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
     const vcsw = csw('voluntary_ctxt_switches'), ivcsw = csw('nonvoluntary_ctxt_switches');
-    process.stdout.write(`${JSON.stringify({ cpuMs: (u.user + u.system) / 1000, loopMs: performance.eventLoopUtilization().active, mainCpuMs, eldP99Ms, eldMaxMs, vcsw, ivcsw, ...mainUserSys(), gc })}\n`);
+    process.stdout.write(`${JSON.stringify({ cpuMs: (u.user + u.system) / 1000, loopMs: performance.eventLoopUtilization().active, mainCpuMs, eldP99Ms, eldMaxMs, vcsw, ivcsw, ...mainUserSys(), gc, threads: threadsCpu() })}\n`);
     gc.mcMaxMs = 0;
   } else if (line === 'stop') break;
 }
