@@ -14,7 +14,7 @@ S=$!
 exec 3>"$CTL"
 L=
 for _ in $(seq 1 200); do L=$(grep -a '^{"host"' "$OUT" | head -1 || true); [ -n "$L" ] && break; sleep 0.1; done
-URL=$(echo "$L" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(f"http://{d[\"host\"]}:{d[\"port\"]}/v1/messages")')
+URL=$(echo "$L" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("http://%s:%s/v1/messages" % (d["host"], d["port"]))')
 TOK=$(echo "$L" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 node "$HERE/dist/bench/api-client.js" "$URL" "$TOK" 50 "$WARM" >/dev/null; echo cpu >&3; sleep 0.3
 for _ in $(seq 1 "$CHUNKS"); do node "$HERE/dist/bench/api-client.js" "$URL" "$TOK" 50 "$MSGS" >/dev/null; echo cpu >&3; sleep 0.3; done
