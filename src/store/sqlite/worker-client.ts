@@ -2,8 +2,7 @@
 // relay's client (StoreClient, client.ts, runs the same executor in-process: the CLI's). The worker is kept referenced
 // only while requests are pending, so a forgotten close() never keeps a CLI process alive, yet
 // the process cannot exit while a commit is still outstanding.
-import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../../worker-heap.js';
+import { Worker } from 'node:worker_threads';
 import type { Op, StoreConfig, StoreRequest, StoreResponse, WorkerFatal, WorkerReady } from './protocol.js';
 import { CLOSED, Waiters } from './waiters.js';
 
@@ -22,7 +21,7 @@ export class WorkerClient {
 
   /** Starts the worker and waits until it has opened and migrated the database. */
   static start(config: StoreConfig, onDead: (reason: string, code?: string) => void): Promise<{ client: WorkerClient; swept: number }> {
-    const worker = startWorker(new URL('./worker.js', import.meta.url), { workerData: config }); // a 1 MB semi-space (worker-heap.ts)
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: config });
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       worker.once('error', onError);
