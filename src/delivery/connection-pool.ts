@@ -47,17 +47,6 @@ const connectionLost = () => Object.assign(new Error('Connection closed'), { cod
 /** An open SMTP session, ready for MAIL FROM. */
 export class SmtpSession {
   messages = 0;
-  /**
-   * The send() in progress (one at a time: the pool hands a session to one attempt). Its handlers
-   * are made once per session, not per message: a closure made per message is compiled again by
-   * V8 after most collections (docs/performance.md, "Code that stays optimised").
-   */
-  #resolve: ((info: SendInfo) => void) | null = null;
-  #reject: ((err: Error) => void) | null = null;
-  #signal: AbortSignal | undefined = undefined;
-  /** Counts the sends, so that a connection loss seen during one cannot end a later one. */
-  #sends = 0;
-
   constructor(readonly conn: OutboundSmtpConnection, readonly key: string, readonly tls: TlsResult,
     readonly destination = '', readonly closed: Promise<void> = Promise.resolve()) {}
 
@@ -66,45 +55,30 @@ export class SmtpSession {
   /**
    * One transaction; `reset`: RSET first (a reused session), pipelined with the transaction's
    * commands when the server offers PIPELINING (smtp-connection.ts), else waited for alone.
-   * Fails if the connection ends or the signal aborts first.
    */
   send(envelope: SMTPConnection.Envelope, body: Buffer | Readable, signal?: AbortSignal, reset = false): Promise<SendInfo> {
-    const sent = new Promise<SendInfo>(this.#capture);
-    this.#sends++;
-    this.#signal = signal;
-    if (signal?.aborted) { this.#onAbort(); return sent; }
-    this.conn.once('end', this.#onEnd);
-    signal?.addEventListener('abort', this.#onAbort, { once: true });
-    try {
-      if (reset) this.conn.resetAndSend(envelope, body, this.#finish);
-      else this.conn.send(envelope, body, this.#finish);
-    } catch (err) {
-      this.#finish(err as Error);
-    }
-    return sent;
+    const done = (finish: (err: SmtpError | null, value?: SendInfo) => void) => (err: SmtpError | null, info?: SendInfo) => finish(err, info);
+    return this.#call((finish) => (reset ? this.conn.resetAndSend(envelope, body, done(finish)) : this.conn.send(envelope, body, done(finish))), signal);
   }
 
-  readonly #capture = (resolve: (info: SendInfo) => void, reject: (err: Error) => void): void => {
-    this.#resolve = resolve;
-    this.#reject = reject;
-  };
-
-  /** Settles the send in progress (later calls for it do nothing, as on a settled promise). */
-  readonly #finish = (err: Error | null, info?: SendInfo): void => {
-    const resolve = this.#resolve, reject = this.#reject;
-    if (!resolve || !reject) return;
-    this.#resolve = this.#reject = null;
-    this.conn.off('end', this.#onEnd);
-    this.#signal?.removeEventListener('abort', this.#onAbort);
-    this.#signal = undefined;
-    if (err) reject(err); else resolve(info as SendInfo);
-  };
-
-  // nodemailer ends the connection on a 421 *before* it hands the call its reply: wait a turn
-  // so that reply (the provider's "421 4.7.28 … rate limited" text) wins over "connection lost".
-  readonly #onEnd = (): void => { setImmediate(this.#lostDuring, this.#sends); };
-  readonly #lostDuring = (send: number): void => { if (send === this.#sends) this.#finish(connectionLost()); };
-  readonly #onAbort = (): void => { this.close(); this.#finish(Object.assign(new Error('Delivery aborted'), { code: 'EABORT' })); };
+  /** Runs one callback-style call, failing if the connection ends or the signal aborts first. */
+  #call<T>(start: (done: (err: SmtpError | null, value?: T) => void) => void, signal?: AbortSignal): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      // nodemailer ends the connection on a 421 *before* it hands the call its reply: wait a turn
+      // so that reply (the provider's "421 4.7.28 … rate limited" text) wins over "connection lost".
+      const onEnd = () => setImmediate(() => finish(connectionLost()));
+      const onAbort = () => { this.close(); finish(Object.assign(new Error('Delivery aborted'), { code: 'EABORT' })); };
+      const finish = (err: Error | null, value?: T) => {
+        this.conn.off('end', onEnd);
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err); else resolve(value as T);
+      };
+      if (signal?.aborted) return onAbort();
+      this.conn.once('end', onEnd);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      start(finish);
+    });
+  }
 
   /** QUIT politely; a server that does not answer within a second is cut off. */
   quit(): void {

@@ -33,11 +33,6 @@ import { policyOf, sessionResult, type TlsOutcomeRecorder } from '../tlsrpt/outc
 /** At most this many addresses (over all MX hosts) are tried per attempt (Postfix: 5 + 2 sessions). */
 const MAX_ADDRESSES_PER_JOB = 10;
 
-/** A recipient's decision (a module-level function, not an arrow made per recipient: docs/performance.md, "Code that stays optimised"). */
-function decided(outcome: RecipientOutcome, r: DeliveryJob['recipients'][number], finding: Finding): Decided {
-  return { outcome, address: r.address, attempt: r.attempts + 1, finding };
-}
-
 /**
  * A recipient on the suppression list: not sent, final. Its DSN says why (5.7.1, like a policy
  * refusal), so an SMTP sender is told even without webhooks; the event is 'suppressed'.
@@ -317,25 +312,26 @@ export class JobRunner {
   #decide(job: DeliveryJob, r: DeliveryJob['recipients'][number], found: Finding | undefined, now: number): Decided {
     if (r.suppression) return suppressedDecision(r, r.suppression);
     const finding: Finding = found ?? { verdict: { kind: 'temporary', status: '4.0.0', reason: 'no result for this recipient' }, host: null, tls: null };
+    const decided = (outcome: RecipientOutcome): Decided => ({ outcome, address: r.address, attempt: r.attempts + 1, finding });
     if (finding.delivered !== undefined) { // the usual outcome: one object, no spreads (the recipients of a job share the finding)
       const o: RecipientOutcome = { rcptId: r.id, status: 'delivered', response: finding.delivered };
       if (finding.host) o.host = finding.host;
       if (finding.tls) o.tls = finding.tls;
       if (finding.source) o.source = finding.source;
       if (finding.remoteIp) o.remoteIp = finding.remoteIp;
-      return decided(o, r, finding);
+      return decided(o);
     }
     const base = { rcptId: r.id, ...(finding.host ? { host: finding.host } : {}), ...(finding.tls ? { tls: finding.tls } : {}), ...(finding.source ? { source: finding.source } : {}),
       ...(finding.remoteIp ? { remoteIp: finding.remoteIp } : {}) };
     const v = finding.verdict!;
     const response = describeVerdict(v);
-    if (v.kind === 'permanent') return decided({ ...base, status: 'bounced', response }, r, finding);
+    if (v.kind === 'permanent') return decided({ ...base, status: 'bounced', response });
     const d = this.o.config.delivery;
     // Time held by a circuit breaker does not count: a paused campaign does not expire while it waits for an operator.
     const giveUpAt = job.receivedAt + d.maxQueueTime + (job.heldMs ?? 0);
-    if (now >= giveUpAt) return decided({ ...base, status: 'expired', response }, r, finding);
+    if (now >= giveUpAt) return decided({ ...base, status: 'expired', response });
     const delay = computeRetryDelayMs(d.retrySchedule, r.attempts + 1, this.o.random);
-    return decided({ ...base, status: 'deferred', response, nextAttemptAt: Math.min(now + delay, giveUpAt) }, r, finding);
+    return decided({ ...base, status: 'deferred', response, nextAttemptAt: Math.min(now + delay, giveUpAt) });
   }
 
   #postpone(d: Decided, now: number): Decided {
@@ -377,26 +373,22 @@ export class JobRunner {
     if (job.isBounce || job.mailFrom === '') return [];
     const d = this.o.config.delivery;
     const warnDelay = d.delayWarning !== false && !job.delayNotified && now - job.receivedAt >= d.delayWarning;
-    // loops, not map() and flatMap() with arrows made per call (docs/performance.md, "Code that stays optimised")
-    const asked = new Map<DeliveryJob['recipients'][number]['id'], DeliveryJob['recipients'][number]['dsn']>();
-    for (const r of job.recipients) asked.set(r.id, r.dsn);
-    const out: DsnRecipient[] = [];
-    for (const x of decided) {
+    const asked = new Map(job.recipients.map((r) => [r.id, r.dsn]));
+    return decided.flatMap((x): DsnRecipient[] => {
       const s = x.outcome.status;
       const own = asked.get(x.outcome.rcptId);
       if (s === 'delivered') {
-        if (x.finding.nextHopDsn !== false || !wantsNotice(own?.notify, 'SUCCESS')) continue;
-        out.push({
+        if (x.finding.nextHopDsn !== false || !wantsNotice(own?.notify, 'SUCCESS')) return [];
+        return [{
           address: x.address, action: 'relayed', status: '2.0.0', reason: 'relayed to a server without delivery notifications',
           ...(x.finding.host ? { remoteMta: x.finding.host } : {}), ...(x.finding.delivered ? { diagnostic: x.finding.delivered } : {}),
           lastAttemptAt: now, ...originalRecipient(own),
-        });
-        continue;
+        }];
       }
       const failed = s === 'bounced' || s === 'expired' || s === 'suppressed';
-      if (!(failed && wantsNotice(own?.notify, 'FAILURE')) && !(s === 'deferred' && warnDelay && wantsNotice(own?.notify, 'DELAY'))) continue;
+      if (!(failed && wantsNotice(own?.notify, 'FAILURE')) && !(s === 'deferred' && warnDelay && wantsNotice(own?.notify, 'DELAY'))) return [];
       const v = x.finding.verdict!;
-      out.push({
+      return [{
         ...originalRecipient(own),
         address: x.address,
         action: s === 'deferred' ? 'delayed' : 'failed',
@@ -406,9 +398,8 @@ export class JobRunner {
         ...(v.reply ? { diagnostic: v.reply } : {}),
         lastAttemptAt: now,
         ...(s === 'deferred' ? { willRetryUntil: job.receivedAt + d.maxQueueTime + (job.heldMs ?? 0) } : {}),
-      });
-    }
-    return out;
+      }];
+    });
   }
 
   #log(job: DeliveryJob, d: Decided, now: number): void {

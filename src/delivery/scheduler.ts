@@ -122,8 +122,7 @@ export class DeliveryScheduler {
   readonly #heldUntil = new Map<string, { until: number; provider: string }>();
   /** Jobs the shaper held back this round, to give back to the queue with their due time. */
   #throttled: { job: DeliveryJob; until: number }[] = [];
-  /** The jobs running here, each with its run (#start). */
-  readonly #running = new Map<DeliveryJob, Promise<void>>();
+  readonly #running = new Set<Promise<void>>();
   /** messageId + domain of every job running or waiting here: a claim that returns one again is not run twice. */
   readonly #mine = new Set<string>();
   /** Deliveries running now (for heartbeats and status). */
@@ -208,9 +207,9 @@ export class DeliveryScheduler {
     this.#state = 'stopping';
     if (this.#timer) clearTimeout(this.#timer);
     await this.#pump;
-    if (!(await settlesWithin([...this.#running.values()], timeoutMs))) {
+    if (!(await settlesWithin([...this.#running], timeoutMs))) {
       this.#abort.abort();
-      await settlesWithin([...this.#running.values()], ABORT_GRACE_MS);
+      await settlesWithin([...this.#running], ABORT_GRACE_MS);
     }
     for (const j of this.#waiting) this.#forget(j);
     this.#waiting = [];
@@ -473,20 +472,9 @@ export class DeliveryScheduler {
   #start(job: DeliveryJob): void {
     const dest = this.#destinationOf(job);
     this.#perDomain.set(dest, (this.#perDomain.get(dest) ?? 0) + 1);
-    this.#running.set(job, this.#runThenRelease(job, dest));
-  }
-
-  /**
-   * Runs a started job, then frees its slot and starts what waits for one. An async method rather
-   * than .then/.finally callbacks made per job: a closure made per message is compiled again by V8
-   * after most collections (docs/performance.md, "Code that stays optimised").
-   */
-  async #runThenRelease(job: DeliveryJob, dest: string): Promise<void> {
     let queued = false;
-    try {
-      queued = await this.#runJob(job);
-    } finally {
-      this.#running.delete(job);
+    const run: Promise<void> = this.#runJob(job).then((q) => { queued = q; }).finally(() => {
+      this.#running.delete(run);
       this.#forget(job);
       const left = (this.#perDomain.get(dest) ?? 1) - 1;
       if (left > 0) this.#perDomain.set(dest, left); else this.#perDomain.delete(dest);
@@ -494,7 +482,8 @@ export class DeliveryScheduler {
       this.#releaseIdleSlots(dest);
       if (this.#throttled.length > 0) void this.#giveBackThrottled();
       if (queued || this.#mayFreeDueWork(job)) this.notify();
-    }
+    });
+    this.#running.add(run);
   }
 
   /**

@@ -77,14 +77,13 @@ export class OutboundSmtpConnection extends SMTPConnection {
       this.reset((err) => (err ? done(err) : this.send(envelope, message, done)));
       return;
     }
-    // The reply handlers are module-level functions bound to this transaction's state, not arrow
-    // functions made here: a closure made per message is compiled again by V8 after most
-    // collections (docs/performance.md, "Code that stays optimised").
-    const reset: ResetState = { refused: null };
+    let refused: SMTPConnection.SMTPError | null = null;
     socket.cork();
-    self._responseActions.push(rsetReplied.bind(self, reset));
+    self._responseActions.push((str) => {
+      if (str.charAt(0) !== '2') refused = self._formatError('Could not reset session state. response=' + str, 'EPROTOCOL', str, 'RSET');
+    });
     this._sendCommand('RSET');
-    this.send(envelope, message, sentAfterReset.bind(null, reset, done));
+    this.send(envelope, message, (err, info) => done(err && refused ? refused : err, info));
     socket.uncork();
   }
 
@@ -98,7 +97,7 @@ export class OutboundSmtpConnection extends SMTPConnection {
     const whole = this.#whole;
     this.#whole = null;
     if (whole && self._socket && !self.options.lmtp && !self.options.debug) {
-      self._responseActions.push(dataReplied.bind(self, callback));
+      self._responseActions.push((str) => self._actionSMTPStream(str, callback));
       return new WholeMessage(self._socket, whole) as unknown as DataStream;
     }
     const stream = createSendStream.call(this, callback);
@@ -106,31 +105,10 @@ export class OutboundSmtpConnection extends SMTPConnection {
     const socket = (this as unknown as Internals)._socket;
     if (socket) {
       socket.cork();
-      process.nextTick(uncork, socket);
+      process.nextTick(() => socket.uncork());
     }
     return stream;
   }
-}
-
-/** What a pipelined RSET's reply said, for the transaction sent behind it (resetAndSend). */
-interface ResetState { refused: SMTPConnection.SMTPError | null }
-type SendDone = (err: SMTPConnection.SMTPError | null, info?: SMTPConnection.SentMessageInfo) => void;
-
-function rsetReplied(this: Internals, reset: ResetState, str: string): void {
-  if (str.charAt(0) !== '2') reset.refused = this._formatError('Could not reset session state. response=' + str, 'EPROTOCOL', str, 'RSET');
-}
-
-function sentAfterReset(reset: ResetState, done: SendDone, err: SMTPConnection.SMTPError | null, info?: SMTPConnection.SentMessageInfo): void {
-  done(err && reset.refused ? reset.refused : err, info);
-}
-
-/** The reply to the end of data of a whole message (as the DataStream's own response action). */
-function dataReplied(this: Internals, callback: (err: Error | null, response?: string) => void, str: string): void {
-  this._actionSMTPStream(str, callback);
-}
-
-function uncork(socket: import('node:net').Socket): void {
-  socket.uncork();
 }
 
 /** A line end and the final dot, by the message's last byte (as DataStream's _flush). */

@@ -107,10 +107,8 @@ export class Connection {
     this.#trustedNetwork = peer.trustedNetwork;
     this.#implicitTls = peer.implicitTls;
     this.closed = new Promise((resolve) => { this.#resolveClosed = resolve; });
-    // Bound methods, not arrow functions: an arrow made per connection (per message, one message a
-    // connection) is compiled again by V8 after most collections (docs/performance.md, "Code that stays optimised").
-    raw.on('error', this.#onSocketError.bind(this));
-    raw.on('close', this.#onClosed.bind(this)); // 'close' comes once: no once() wrapper per connection
+    raw.on('error', (err) => this.#onSocketError(err));
+    raw.on('close', () => this.#onClosed()); // 'close' comes once: no once() wrapper per connection
   }
 
   /**
@@ -209,15 +207,12 @@ export class Connection {
 
   #commandsDone: () => void = () => {};
   #commandsFailed: (err: unknown) => void = () => {};
-  // bound once per connection (methods, not arrows: see the constructor)
-  readonly #nextCommand: () => void = this.#commands.bind(this, false);
-  readonly #resumeAfterWait: () => void = this.#commands.bind(this, true);
-  readonly #afterAction: () => void = this.#continueAfterAction.bind(this);
-
-  #continueAfterAction(): void {
+  readonly #nextCommand = () => this.#commands(false);
+  readonly #resumeAfterWait = () => this.#commands(true);
+  readonly #afterAction = () => {
     if (this.#chunked && !this.#session!.isReceivingChunks) this.#dropChunked().then(this.#nextCommand, this.#commandsFailed);
     else this.#commands(false);
-  }
+  };
 
   /** Graceful shutdown: an idle session gets 421 now; a busy one after its transaction. */
   shutdown(): void {
@@ -495,12 +490,10 @@ export class Connection {
     return new Promise<void>(this.#waitExecutor);
   }
 
-  readonly #waitExecutor: (resolve: () => void) => void = this.#parkForData.bind(this);
-
-  #parkForData(resolve: () => void): void {
+  readonly #waitExecutor = (resolve: () => void) => {
     this.#wake = resolve;
     this.#armTimer(this.deps.timeouts.dataMs);
-  }
+  };
 
   #listen(socket: net.Socket) {
     socket.on('data', (chunk: Buffer) => {

@@ -184,15 +184,11 @@ export class SmtpListener {
     const conn = new Connection(socket, this.deps.connection, { implicitTls: name === 'submissions', trustedNetwork, clientIp: ip });
     this.#connections.add(conn);
     this.deps.limits.track(conn);
-    void this.#forgetWhenClosed(conn, ip);
+    conn.closed.then(() => {
+      this.#connections.delete(conn);
+      this.deps.limits.untrack(conn);
+      this.deps.limits.release(ip);
+    });
     void conn.run();
-  }
-
-  /** An async method, not a callback made per connection (docs/performance.md, "Code that stays optimised"). */
-  async #forgetWhenClosed(conn: Connection, ip: string): Promise<void> {
-    await conn.closed;
-    this.#connections.delete(conn);
-    this.deps.limits.untrack(conn);
-    this.deps.limits.release(ip);
   }
 }

@@ -67,7 +67,7 @@ export class WorkerClient {
     this.#outbox = [];
     if (out.length === 1) return this.#post(out[0]!.req, out[0]!.transfer);
     try {
-      this.worker.postMessage(out.map(requestOf), [...new Set(out.flatMap(transferOf))]);
+      this.worker.postMessage(out.map((o) => o.req), [...new Set(out.flatMap((o) => o.transfer))]);
     } catch { // e.g. a buffer already transferred: each on its own, so that only its request fails
       for (const o of out) this.#post(o.req, o.transfer);
     }
@@ -98,8 +98,3 @@ export class WorkerClient {
     this.#waiters.fail(reason, code);
   }
 }
-
-// Module-level, not arrows made per flush: see docs/performance.md, "Code that stays optimised".
-type Outgoing = { req: StoreRequest; transfer: ArrayBuffer[] };
-const requestOf = (o: Outgoing): StoreRequest => o.req;
-const transferOf = (o: Outgoing): ArrayBuffer[] => o.transfer;
