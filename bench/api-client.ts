@@ -73,18 +73,9 @@ if (openRate > 0) {
     pump();
   });
 } else {
+  // Closed loop: each client's next request is due when its previous answer arrives.
   await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < messages) {
-      const index = next++;
-      const t0 = performance.now();
-      const res = await pool.request({ method: 'POST', path: target.pathname, headers, body });
-      const text = await res.body.text();
-      if (res.statusCode !== 202) throw new Error(`status ${res.statusCode}: ${text}`);
-      latencies.push(performance.now() - t0);
-      perRequest?.push([performance.timeOrigin + t0, performance.now() - t0]);
-      if (index >= messages / 10) steady.push(performance.now() - t0);
-      else first.push(performance.now() - t0);
-    }
+    while (next < messages) await send(next++, performance.now());
   }));
 }
 const elapsed = (performance.now() - started) / 1000;
