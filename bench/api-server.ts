@@ -9,7 +9,7 @@
 //   node dist/bench/api-server.js [distRoot] [sqlite|postgres]
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import fs0, { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -81,7 +81,7 @@ function mainUserSys(): { mainUserMs: number; mainSysMs: number } {
 // helpers: GC and the optimising compiler; libuv's pool: the WAL fsync).
 function threadsCpu(): [number, number][] {
   const out: [number, number][] = [];
-  for (const tid of fs0.readdirSync('/proc/self/task')) {
+  for (const tid of readdirSync('/proc/self/task')) {
     try {
       const st = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
       const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
