@@ -7,6 +7,9 @@
 #                                           at 1,000 msg/s with at most 50 in flight), one table (bench/summarize-all.py);
 #                                           results in bench/results/<date>-all.jsonl (+ -all-api.jsonl).
 #                                           ALL_WORKLOADS="i-3k ii-500" picks others; ALL_API=0 skips the API.
+# PEERS="haraka" (or haraka-n2: two worker processes) adds the harness's other relays to every campaign,
+# interleaved with Postfix and Postlane; Haraka 3.3.4 (the version of ../shared/bench/RESULTS.md) is
+# installed from the npm registry on first use into HARAKA_HOME (default ~/.cache/postlane-bench/haraka).
 # Memory: bench/procmon.py replaces the harness's sampler in the copy (same PSS peak) and adds the
 # anonymous-memory peaks (Pss_Anon summed over the relay's processes, without the binaries' pages);
 # bench/add-anon.py puts them into the result lines, bench/summarize-all.py prints both columns.
@@ -25,6 +28,14 @@ cp "$ROOT/bench/relays/postlane.sh" "$WORK/relays/postlane.sh"
 # our procmon (bench/procmon.py): the shared one's, plus the anonymous-memory peaks (Pss_Anon, Anonymous)
 mv "$WORK/lib/procmon.py" "$WORK/lib/procmon_shared.py"
 cp "$ROOT/bench/procmon.py" "$WORK/lib/procmon.py"
+PEERS=${PEERS:-}
+if [[ " $PEERS " == *" haraka"* ]]; then
+    export HARAKA_HOME=${HARAKA_HOME:-$HOME/.cache/postlane-bench/haraka}
+    if [ ! -x "$HARAKA_HOME/node_modules/Haraka/bin/haraka" ]; then
+        echo "=== installing Haraka 3.3.4 into $HARAKA_HOME (npm registry)" >&2
+        mkdir -p "$HARAKA_HOME" && npm install --prefix "$HARAKA_HOME" --no-audit --no-fund --loglevel=error Haraka@3.3.4 >&2
+    fi
+fi
 mkdir -p "$ROOT/bench/results"
 OUT="$ROOT/bench/results/$(date +%Y%m%d-%H%M)-$WL.jsonl"
 export BENCH_POSTLANE_ROOT=$ROOT
@@ -36,7 +47,7 @@ if [ "$WL" = all ] && [ "${ALL_API:-1}" != 0 ]; then (cd "$ROOT" && npx tsc -p b
 (cd "$ROOT" && node scripts/bundle.mjs)
 
 if [ "$WL" != all ]; then
-    "$WORK/run-anchors.sh" "$WL" "$REPS" "$OUT" postfix postlane
+    "$WORK/run-anchors.sh" "$WL" "$REPS" "$OUT" postfix $PEERS postlane
     python3 "$ROOT/bench/add-anon.py" "$OUT" "$WORK/runs"
     python3 "$WORK/lib/summarize.py" "$OUT"
     echo; python3 "$ROOT/bench/summarize-all.py" "$OUT"
@@ -46,7 +57,7 @@ fi
 API_OUT="${OUT%.jsonl}-api.jsonl"
 echo "=== $(date +%T) all: workloads ${ALL_WORKLOADS:-i ii iii i-keep}, $REPS repetition(s), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for w in ${ALL_WORKLOADS:-i ii iii i-keep}; do
-    "$WORK/run-anchors.sh" "$w" "$REPS" "$OUT" postfix postlane
+    "$WORK/run-anchors.sh" "$w" "$REPS" "$OUT" postfix $PEERS postlane
 done
 if [ "${ALL_API:-1}" != 0 ]; then
     echo "=== $(date +%T) HTTP API (bench/api-send.ts)" >&2

@@ -5,7 +5,8 @@ One row per relay workload: Postfix and Postlane e2e msgs/s (medians), the media
 ratios (run k of Postlane / run k of Postfix, same repetition), relay CPU ms per message, peak
 PSS MB and peak anonymous PSS MB (Pss_Anon summed over the relay's processes, bench/procmon.py;
 "-" for results recorded without it) (Postfix -> Postlane, medians), the machine's load before
-the first run. Then one row
+the first run. With other relays in the campaign (run.sh's PEERS, e.g. Haraka) a second table
+gives each of them against Postfix and against Postlane (paired ratios). Then one row
 per HTTP API concurrency (msgs/s, p50, p99, peak RSS of the process), which has no reference.
 """
 import json
@@ -25,11 +26,21 @@ def med(xs, nd=0):
     return f"{st.median(xs):.{nd}f}" if xs else "-"
 
 
+def system(d):
+    """A run's system: the relay, with the harness's variant (e.g. Haraka's nodes=2) when it has one."""
+    return f"{d['relay']} {d['variant']}" if d.get("variant") else d["relay"]
+
+
+def paired(num, den):
+    """Median of run k of num / run k of den (the same repetition of an interleaved campaign)."""
+    return med([a["e2e_msgs_per_s"] / b["e2e_msgs_per_s"] for a, b in zip(num, den)], 2)
+
+
 def relay_rows(rows):
     by = OrderedDict()
     for d in rows:
         if d.get("complete") and d.get("gen_rc") == 0:
-            by.setdefault(d["label"], {}).setdefault(d["relay"], []).append(d)
+            by.setdefault(d["label"], {}).setdefault(system(d), []).append(d)
     print("| workload | Postfix e2e msg/s | Postlane e2e msg/s | Postlane / Postfix (paired) | relay CPU ms/msg (Postfix → Postlane) | peak PSS MB (Postfix → Postlane) | peak anon PSS MB (Postfix → Postlane) | load before | runs |")
     print("|---|---|---|---|---|---|---|---|---|")
     for wl, sys_runs in by.items():
@@ -42,6 +53,19 @@ def relay_rows(rows):
         load0 = (pf or pl)[0]["loadavg_before"].split()[0]
         print(f"| {wl} | {med(e2e(pf))} | {med(e2e(pl))} | **{med(ratios, 2)}** | "
               f"{med(cpu(pf), 2)} → {med(cpu(pl), 2)} | {med(pss(pf))} → {med(pss(pl))} | {med(anon(pf))} → {med(anon(pl))} | {load0} | {len(pf)}+{len(pl)} |")
+    peers = [(wl, name, runs) for wl, sys_runs in by.items() for name, runs in sys_runs.items() if name not in ("postfix", "postlane")]
+    if peers:
+        print()
+        print("| workload | peer | peer e2e msg/s | peer / Postfix (paired) | Postlane / peer (paired) | relay CPU ms/msg (peer → Postlane) | peak PSS MB (peer → Postlane) | peak anon PSS MB (peer → Postlane) |")
+        print("|---|---|---|---|---|---|---|---|")
+        for wl, name, runs in peers:
+            pf, pl = by[wl].get("postfix", []), by[wl].get("postlane", [])
+            e2e = [r["e2e_msgs_per_s"] for r in runs]
+            cpu = lambda rs: [r["relay_cpu_s_per_1k"] for r in rs]
+            pss = lambda rs: [r["peak_pss_sum_mb"] for r in rs]
+            anon = lambda rs: [r["peak_pss_anon_sum_mb"] for r in rs if "peak_pss_anon_sum_mb" in r]
+            print(f"| {wl} | {name} | {med(e2e)} | {paired(runs, pf)} | **{paired(pl, runs)}** | "
+                  f"{med(cpu(runs), 2)} → {med(cpu(pl), 2)} | {med(pss(runs))} → {med(pss(pl))} | {med(anon(runs))} → {med(anon(pl))} |")
     bad = [d for d in rows if not d.get("complete") or d.get("gen_rc") != 0]
     for d in bad:
         print(f"\n- incomplete/failed run excluded: {d['run_id']} complete={d.get('complete')} gen_rc={d.get('gen_rc')}")
