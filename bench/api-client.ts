@@ -9,7 +9,7 @@
 // for one, and its latency is counted from its due time, so the wait is in it. Prints in addition p999, the
 // service time's p50/p99 (from the actual send), how many requests started 5 ms or more after their due
 // time for want of a connection (lateStarts), the rate asked and open: true. rate is messages / (last answer - start).
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 
@@ -28,6 +28,12 @@ const body = JSON.stringify({
 const target = new URL(url!);
 const pool = new Pool(target.origin, { connections: concurrency, pipelining: 1 });
 const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+// PL_TRACE=PREFIX (api25's attribution, bench/api-trace.py): each request carries x-seq (this process's id and its index) and
+// its due, send and answer times (CLOCK_MONOTONIC ms, as the relay's trace) go to PREFIX.client-MESSAGES.json.
+const tracePrefix = process.env.PL_TRACE || null;
+const seqBase = (process.pid % 1000) * 100_000;
+const hrOffset = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+const traced: number[][] | null = tracePrefix ? [] : null;
 
 const latencies: number[] = [];
 // PL_BENCH_LAT_FILE=FILE: every request's start (epoch ms) and latency (ms) appended to FILE as one JSON line per run (where the p99 comes from).
@@ -44,13 +50,14 @@ let lateStarts = 0;
 async function send(index: number, due: number): Promise<void> {
   const t0 = performance.now();
   if (t0 - due >= 5) lateStarts++; // a timer's lateness is ~1 ms; 5 ms: it waited for a connection
-  const res = await pool.request({ method: 'POST', path: target.pathname, headers, body });
+  const res = await pool.request({ method: 'POST', path: target.pathname, headers: traced ? { ...headers, 'x-seq': String(seqBase + index) } : headers, body });
   const text = await res.body.text();
   if (res.statusCode !== 202) throw new Error(`status ${res.statusCode}: ${text}`);
   const done = performance.now();
   latencies.push(done - due);
   service.push(done - t0);
   perRequest?.push([performance.timeOrigin + due, done - due]);
+  traced?.push([seqBase + index, due + hrOffset, t0 + hrOffset, done + hrOffset]);
   if (index >= messages / 10) steady.push(done - due);
   else first.push(done - due);
 }
@@ -80,6 +87,7 @@ if (openRate > 0) {
 }
 const elapsed = (performance.now() - started) / 1000;
 await pool.close();
+if (traced) writeFileSync(`${tracePrefix}.client-${messages}.json`, JSON.stringify(traced));
 if (perRequest) appendFileSync(process.env.PL_BENCH_LAT_FILE!, `${JSON.stringify({ messages, concurrency, requests: perRequest })}\n`);
 latencies.sort((a, b) => a - b);
 steady.sort((a, b) => a - b);
