@@ -7,13 +7,13 @@
 # overlap) with what ran in them: main-thread GC pauses, the store thread's commits and fsyncs, each thread's CPU and
 # run-queue wait, the machine's idle, and the requests in flight at the relay.
 #   python3 bench/api-trace.py PREFIX [N]
-import glob, json, struct, sys
+import glob, json, os, struct, sys
 from collections import defaultdict
 
 prefix = sys.argv[1]
 cf = sys.argv[2] if len(sys.argv) > 2 else None
-client_files = sorted(glob.glob(f'{prefix}.client-*.json'), key=lambda p: int(p.rsplit('-', 1)[1].split('.')[0]))
-client = json.load(open(f'{prefix}.client-{cf}.json' if cf else client_files[-1]))  # the measured run: the largest N unless named
+client_files = sorted(glob.glob(f'{prefix}.client-*.json'), key=os.path.getmtime)
+client = json.load(open(f'{prefix}.client-{cf}.json' if cf else client_files[-1]))  # the measured run: the last written (after the warm-up) unless named
 
 
 def records(path):
@@ -53,7 +53,7 @@ STAGES = [  # (name, from, to): client codes 'due', 'send', 'done'; relay codes 
     ('wait for a connection', 'due', 'send'), ('to the relay (onRequest)', 'send', 1), ('auth + body parse', 1, 2), ('zod', 2, 3),
     ('compose + lookup answered', 3, 10), ('charge', 10, 11), ('Received etc.', 11, 4), ('DKIM sign', 4, 5),
     ('body write', 5, 12), ('to the put', 12, 6), ('put (store round trip)', 6, 7), ('to the handler\'s end', 7, 8),
-    ('reply written (onResponse)', 8, 9), ('back to the client', 9, 'done'),
+    ('(body write to the handler\'s end)', 12, 8), ('reply written (onResponse)', 8, 9), ('back to the client', 9, 'done'),
 ]
 rows = []
 for seq, due, send, done in client:
