@@ -27,9 +27,6 @@ const [{ systemClock }, { configSchema }, { MessageSigner }, { startApi }, { ope
   await Promise.all(['src/clock.js', 'src/config/schema.js', 'src/domains/message-signer.js', 'src/http/index.js', 'src/store/open-store.js',
     'src/events/secret-ring.js', 'test/helpers/api-fixture.js', 'src/accounts/quota.js', 'src/accounts/account-cache.js'].map(load));
 
-// As main.ts's startRelay does first: V8's helper threads below the request path's priority (src/helper-threads.ts,
-// api25), for a build that has it (an older one: nothing).
-await load('src/helper-threads.js').then((m: { lowerV8HelperPriority: () => number[] }) => m.lowerV8HelperPriority(), () => undefined);
 const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'postlane-bench-api-'));
 let dbName: string | null = null;
 let storageUrl: string | null = null;

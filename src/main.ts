@@ -24,7 +24,6 @@ import { TlsOutcomeRecorder } from './tlsrpt/outcomes.js';
 import { TlsReporter } from './tlsrpt/reporter.js';
 import { createResolver } from './delivery/resolver.js';
 import { ConfigError } from './errors.js';
-import { lowerV8HelperPriority } from './helper-threads.js';
 
 export interface Relay {
   store: QueueStore;
@@ -40,7 +39,6 @@ const STORE_DEAD_EXIT_DELAY_MS = 500;
 
 /** `onStoreDead`: the queue store can no longer be used (logged by the store); runRelay exits. */
 export async function startRelay(config: Readonly<Config>, logger = createLogger(config.log.level), onStoreDead?: () => void): Promise<Relay> {
-  lowerV8HelperPriority(); // first: the request path goes before GC marking and TurboFan on a busy machine (helper-threads.ts)
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o750 });
   // The relay's name (config), not the OS short name; the suffix keeps ids unique where nodes share a name and a pid (containers).
   const nodeId = `${config.hostname}:${process.pid}:${randomBytes(2).toString('hex')}`;
