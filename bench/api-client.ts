@@ -9,7 +9,8 @@
 // for one, and its latency is counted from its due time, so the wait is in it. Prints in addition p999, the
 // service time's p50/p99 (from the actual send), how many requests started 5 ms or more after their due
 // time for want of a connection (lateStarts), the rate asked and open: true. rate is messages / (last answer - start).
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 
@@ -26,8 +27,18 @@ const body = JSON.stringify({
   ...(sendAtArg ? { send_at: new Date(Date.now() + Number(sendAtArg) * 1000).toISOString() } : {}),
 });
 const target = new URL(url!);
-const pool = new Pool(target.origin, { connections: concurrency, pipelining: 1 });
+// PL_BENCH_CLIENT=raw (api25): the requests are written as prebuilt bytes on `concurrency` plain sockets and the answers
+// read by their Content-Length (HTTP/1.1 keep-alive, no pipelining), instead of undici's Pool: the same requests and
+// timing, at a fraction of the client's CPU (which shares the relay's two cores; bench/README.md, twenty-fifth session).
+const raw = process.env.PL_BENCH_CLIENT === 'raw';
+const pool = raw ? null : new Pool(target.origin, { connections: concurrency, pipelining: 1 });
 const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+// PL_TRACE=PREFIX (api25's attribution, bench/api-trace.py): each request carries x-seq (this process's id and its index) and
+// its due, send and answer times (CLOCK_MONOTONIC ms, as the relay's trace) go to PREFIX.client-MESSAGES.json.
+const tracePrefix = process.env.PL_TRACE || null;
+const seqBase = (process.pid % 1000) * 100_000;
+const hrOffset = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+const traced: number[][] | null = tracePrefix ? [] : null;
 
 const latencies: number[] = [];
 // PL_BENCH_LAT_FILE=FILE: every request's start (epoch ms) and latency (ms) appended to FILE as one JSON line per run (where the p99 comes from).
@@ -37,6 +48,45 @@ const perRequest: [number, number][] | null = process.env.PL_BENCH_LAT_FILE ? []
 // fourteenth session, api14), also after 1,500 warm-up messages; the target is about the steady state.
 const steady: number[] = [];
 const first: number[] = []; // p99First: the first tenth's p99 (with api-send --warmup 0, a relay's start)
+interface RawConn { socket: Socket; chunks: Buffer[]; size: number; done: ((r: { statusCode: number; text: string }) => void) | null; fail: ((e: Error) => void) | null }
+const freeConns: RawConn[] = [];
+const head = (seq: string | null) => `POST ${target.pathname} HTTP/1.1\r\nhost: ${target.host}\r\nauthorization: Bearer ${token}\r\n`
+  + `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${seq !== null ? `x-seq: ${seq}\r\n` : ''}\r\n`;
+const request = Buffer.from(head(null) + body);
+/** One request on a free connection (the caller keeps at most `concurrency` in flight, so there is one). */
+function rawRequest(seq: string | null): Promise<{ statusCode: number; text: string }> {
+  const c = freeConns.pop()!;
+  return new Promise((resolve, reject) => {
+    c.done = (r) => { c.done = c.fail = null; freeConns.push(c); resolve(r); };
+    c.fail = reject;
+    c.socket.write(seq === null ? request : Buffer.from(head(seq) + body));
+  });
+}
+/** The answer in `c`'s bytes, once whole: its header's end and Content-Length. */
+function rawAnswer(c: RawConn): void {
+  const all = c.chunks.length === 1 ? c.chunks[0]! : Buffer.concat(c.chunks);
+  c.chunks = [all];
+  const end = all.indexOf('\r\n\r\n');
+  if (end < 0) return;
+  const header = all.subarray(0, end).toString('latin1');
+  const length = /\r\ncontent-length:\s*(\d+)/i.exec(header);
+  if (!length) return c.fail?.(new Error(`an answer without Content-Length: ${header}`));
+  const total = end + 4 + Number(length[1]);
+  if (all.length < total) return;
+  c.chunks = all.length > total ? [all.subarray(total)] : [];
+  c.size = all.length - total;
+  c.done?.({ statusCode: Number(header.slice(9, 12)), text: all.subarray(end + 4, total).toString() });
+}
+if (raw) {
+  await Promise.all(Array.from({ length: concurrency }, () => new Promise<void>((resolve, reject) => {
+    const socket = connect({ host: target.hostname, port: Number(target.port) }, () => resolve());
+    socket.setNoDelay(true);
+    const c: RawConn = { socket, chunks: [], size: 0, done: null, fail: null };
+    socket.on('data', (d: Buffer) => { c.chunks.push(d); c.size += d.length; rawAnswer(c); });
+    socket.on('error', (e) => (c.fail ? c.fail(e) : reject(e)));
+    freeConns.push(c);
+  })));
+}
 let next = 0;
 const started = performance.now();
 const service: number[] = []; // open loop: from the actual send to the answer
@@ -44,13 +94,19 @@ let lateStarts = 0;
 async function send(index: number, due: number): Promise<void> {
   const t0 = performance.now();
   if (t0 - due >= 5) lateStarts++; // a timer's lateness is ~1 ms; 5 ms: it waited for a connection
-  const res = await pool.request({ method: 'POST', path: target.pathname, headers, body });
-  const text = await res.body.text();
-  if (res.statusCode !== 202) throw new Error(`status ${res.statusCode}: ${text}`);
+  if (raw) {
+    const res = await rawRequest(traced ? String(seqBase + index) : null);
+    if (res.statusCode !== 202) throw new Error(`status ${res.statusCode}: ${res.text}`);
+  } else {
+    const res = await pool!.request({ method: 'POST', path: target.pathname, headers: traced ? { ...headers, 'x-seq': String(seqBase + index) } : headers, body });
+    const text = await res.body.text();
+    if (res.statusCode !== 202) throw new Error(`status ${res.statusCode}: ${text}`);
+  }
   const done = performance.now();
   latencies.push(done - due);
   service.push(done - t0);
   perRequest?.push([performance.timeOrigin + due, done - due]);
+  traced?.push([seqBase + index, due + hrOffset, t0 + hrOffset, done + hrOffset]);
   if (index >= messages / 10) steady.push(done - due);
   else first.push(done - due);
 }
@@ -79,7 +135,8 @@ if (openRate > 0) {
   }));
 }
 const elapsed = (performance.now() - started) / 1000;
-await pool.close();
+if (pool) await pool.close(); else for (const c of freeConns) c.socket.destroy();
+if (traced) writeFileSync(`${tracePrefix}.client-${messages}.json`, JSON.stringify(traced));
 if (perRequest) appendFileSync(process.env.PL_BENCH_LAT_FILE!, `${JSON.stringify({ messages, concurrency, requests: perRequest })}\n`);
 latencies.sort((a, b) => a - b);
 steady.sort((a, b) => a - b);
