@@ -222,6 +222,7 @@ def main():
     commits_of = collections.Counter()  # name -> commits that wrote a page of it
     pages_of = collections.defaultdict(set)  # name -> distinct pages
     per_page = collections.Counter()  # page -> frames (measured)
+    sig = collections.defaultdict(lambda: [0, 0])  # the set of b-trees a commit wrote -> [commits, frames]
     ckpt_pages, ckpt_count, since_ckpt, since_set = 0, 0, 0, set()
     for i in range(frames_total):
         off = 32 + i * fs
@@ -249,6 +250,8 @@ def main():
             per_page[n] += 1
         for name in names:
             commits_of[name] += 1
+        sig[frozenset(names)][0] += 1
+        sig[frozenset(names)][1] += len(measured)
         commits.append([n for _, n in measured])
         since_ckpt += len(measured)
         since_set.update(n for _, n in measured)
@@ -278,6 +281,9 @@ def main():
         'wal_bytes_per_msg': round(nframes * fs / n), 'ckpt_pages_per_msg': round(ckpt_pages / n, 3),
         'ckpts': ckpt_count, 'pwrite_per_msg_est': round((2 * nframes + ckpt_pages) / n, 2),
         'db_pages': max(img.pages) if img.pages else 0, 'table': table, 'hot_pages': hot,
+        # what commits wrote: the most frequent sets of b-trees (with one client, one operation a commit)
+        'commit_kinds': [{'commits': c, 'frames_mean': round(f / c, 2), 'btrees': sorted(k)}
+                         for k, (c, f) in sorted(sig.items(), key=lambda kv: -kv[1][0])[:10]],
     }
     print(json.dumps(out))
     if a.table:

@@ -121,6 +121,7 @@ print(json.dumps({'kind': 'strace', 'rev': rev, 'n': n, 'rcpts': rcpts,
 PY
 )
 else
+    [ "${WF_KEEP:-0}" = 1 ] && echo "re-read: python3 $ROOT/bench/wal-frames.py $DB --from $S0 --to $S1 --n $N --rcpts $RCPTS" >&2
     LINE=$(python3 "$ROOT/bench/wal-frames.py" "$DB" --from "$S0" --to "$S1" --n "$N" --rcpts "$RCPTS" --rev "$REV" --warm "$WARM" --clients "$C")
 fi
 echo "$LINE"
