@@ -142,7 +142,7 @@ for (const store of stores) {
       console.log(`${store} ${name} ${c} clients: ${m.rate.toFixed(0)} msg/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms (after the first tenth ${m.p99Steady?.toFixed(1) ?? '-'})${openPart(m)}, relay CPU ${m.cpuMsPerMsg.toFixed(2)} ms/msg, main thread ${m.mainCpuMsPerMsg.toFixed(2)} ms/msg, event loop ${m.loopMsPerMsg.toFixed(2)} ms/msg`);
       const json = process.env.API_BENCH_JSON;
       if (json) {
-        appendFileSync(json, `${JSON.stringify({ ts: new Date().toISOString(), bench: 'api-send', store, build: name, concurrency: c, messages: MESSAGES, runs: RUNS, warmup: WARMUP, ...(process.env.API_BENCH_TAG ? { tag: process.env.API_BENCH_TAG } : {}), ...m, loadavg_after: loadavg() })}\n`);
+        appendFileSync(json, `${JSON.stringify({ ts: new Date().toISOString(), bench: 'api-send', store, build: name, concurrency: c, messages: MESSAGES, runs: RUNS, warmup: WARMUP, ...(process.env.API_BENCH_TAG ? { tag: process.env.API_BENCH_TAG } : {}), client: process.env.PL_BENCH_CLIENT === 'raw' ? 'raw' : 'undici', ...m, loadavg_after: loadavg() })}\n`);
       }
     }
     if (meds.has('before')) {

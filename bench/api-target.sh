@@ -4,7 +4,12 @@
 # after api-send's usual 100 warm-up messages and after WARM_LONG (a relay past its JIT tier-up: bench/README.md,
 # twenty-fourth session, api24). One JSON line per run in OUT (API_BENCH_JSON); summary: bench/api-target.py OUT.
 #   bench/api-target.sh OUT [ROUNDS=3] [STORES="sqlite postgres"] [MESSAGES=3000] [WARM_LONG=5000]
+# The client is api-client.ts's raw-socket one (PL_BENCH_CLIENT=raw; PL_BENCH_CLIENT=undici for undici's Pool, what
+# api-send uses by default): it sends the same requests with the same timing for about half the CPU (0.15-0.18 against
+# 0.29-0.39 ms a message), which on a 2-core host is taken from the relay under test (bench/README.md, twenty-fifth
+# session: api25's attribution, and the lead's pairs of the two clients); Debian's wrk agrees with it in the closed loop.
 set -euo pipefail
+export PL_BENCH_CLIENT=${PL_BENCH_CLIENT:-raw}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$1; ROUNDS=${2:-3}; STORES=${3:-sqlite postgres}; MESSAGES=${MESSAGES:-3000}; WARM_LONG=${WARM_LONG:-5000}
 for store in $STORES; do
