@@ -17,6 +17,7 @@ while True:
             cmd = open(f'/proc/{p}/cmdline', 'rb').read().split(b'\0')[0].decode(errors='replace')
             if not cmd.startswith('postgres: '): continue
             parts = cmd.split()
+            if len(parts) > 2 and parts[1].endswith(':'): parts = parts[1:]  # a cluster_name ('15/main:') before the user (pgapi25)
             db = parts[2] if len(parts) > 2 else '?'
             if not db.startswith(prefix): continue
             f = open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split()
