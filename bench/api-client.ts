@@ -48,7 +48,7 @@ const perRequest: [number, number][] | null = process.env.PL_BENCH_LAT_FILE ? []
 // fourteenth session, api14), also after 1,500 warm-up messages; the target is about the steady state.
 const steady: number[] = [];
 const first: number[] = []; // p99First: the first tenth's p99 (with api-send --warmup 0, a relay's start)
-interface RawConn { socket: Socket; chunks: Buffer[]; size: number; done: ((r: { statusCode: number; text: string }) => void) | null; fail: ((e: Error) => void) | null }
+interface RawConn { socket: Socket; chunks: Buffer[]; done: ((r: { statusCode: number; text: string }) => void) | null; fail: ((e: Error) => void) | null }
 const freeConns: RawConn[] = [];
 const head = (seq: string | null) => `POST ${target.pathname} HTTP/1.1\r\nhost: ${target.host}\r\nauthorization: Bearer ${token}\r\n`
   + `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${seq !== null ? `x-seq: ${seq}\r\n` : ''}\r\n`;
@@ -74,15 +74,14 @@ function rawAnswer(c: RawConn): void {
   const total = end + 4 + Number(length[1]);
   if (all.length < total) return;
   c.chunks = all.length > total ? [all.subarray(total)] : [];
-  c.size = all.length - total;
   c.done?.({ statusCode: Number(header.slice(9, 12)), text: all.subarray(end + 4, total).toString() });
 }
 if (raw) {
   await Promise.all(Array.from({ length: concurrency }, () => new Promise<void>((resolve, reject) => {
     const socket = connect({ host: target.hostname, port: Number(target.port) }, () => resolve());
     socket.setNoDelay(true);
-    const c: RawConn = { socket, chunks: [], size: 0, done: null, fail: null };
-    socket.on('data', (d: Buffer) => { c.chunks.push(d); c.size += d.length; rawAnswer(c); });
+    const c: RawConn = { socket, chunks: [], done: null, fail: null };
+    socket.on('data', (d: Buffer) => { c.chunks.push(d); rawAnswer(c); });
     socket.on('error', (e) => (c.fail ? c.fail(e) : reject(e)));
     freeConns.push(c);
   })));

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # pgapi25: every 20 ms, the PostgreSQL server's processes as sched-sample.py reads the relay's threads: CLOCK_MONOTONIC ms and
-# [pid, role, on-CPU ns, run-queue wait ns] a process (role: 'mine' for a backend of a database starting with PREFIX, else
-# the process title's first word (with PG_SCHED_BY_DB=1 the database's name instead of 'mine')
-# the process title's first word after 'postgres:', e.g. 'walwriter', or 'other' for other databases' backends), one JSON line.
+# [pid, role, on-CPU ns, run-queue wait ns] a process (role: 'mine' for a backend of a database starting with PREFIX (with
+# PG_SCHED_BY_DB=1 the database's name instead), else the process title's first word after 'postgres:', e.g. 'walwriter',
+# or 'other' for other databases' backends), one JSON line.
 #   python3 bench/pg-sched-sample.py PREFIX OUT &   (kill it after the run; bench/pg-trace.py reads it beside api-trace.py's files)
 import json, os, sys, time
 prefix, out = sys.argv[1], sys.argv[2]
