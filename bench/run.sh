@@ -10,6 +10,9 @@
 # PEERS="haraka" (or haraka-n2: two worker processes) adds the harness's other relays to every campaign,
 # interleaved with Postfix and Postlane; Haraka 3.3.4 (the version of ../shared/bench/RESULTS.md) is
 # installed from the npm registry on first use into HARAKA_HOME (default ~/.cache/postlane-bench/haraka).
+# NODE_LINES="24 26" also runs this tree on those Node.js lines (the pins of .ci/node-matrix.sh, which
+# fetches each Node, builds a copy of the tree with it, better-sqlite3 compiled for its ABI), as relays
+# postlane-node24, postlane-node26: the same launcher and flags, another `node` first in PATH.
 # Memory: bench/procmon.py replaces the harness's sampler in the copy (same PSS peak) and adds the
 # anonymous-memory peaks (Pss_Anon summed over the relay's processes, without the binaries' pages);
 # bench/add-anon.py puts them into the result lines, bench/summarize-all.py prints both columns.
@@ -36,6 +39,21 @@ if [[ " $PEERS " == *" haraka"* ]]; then
         mkdir -p "$HARAKA_HOME" && npm install --prefix "$HARAKA_HOME" --no-audit --no-fund --loglevel=error Haraka@3.3.4 >&2
     fi
 fi
+NODE_RELAYS=
+if [ -n "${NODE_LINES:-}" ]; then
+    build='npx tsc -p tsconfig.json && node scripts/bundle.mjs >/dev/null && node -p "process.version"'
+    MATRIX_LOG=$WORK/node-matrix.log
+    POSTLANE_MATRIX_KEEP=1 POSTLANE_NODE_MATRIX="$NODE_LINES" POSTLANE_MATRIX_TEST="$build" \
+        bash "$ROOT/.ci/node-matrix.sh" >"$MATRIX_LOG" 2>&1 || { tail -20 "$MATRIX_LOG" >&2; exit 1; }
+    for dir in $(sed -n 's/^node-matrix: tree copied to \(.*\); fetched.*/\1/p' "$MATRIX_LOG"); do
+        name=postlane-node$("$dir/bin/node" -p 'process.versions.node.split(".")[0]')
+        printf 'export PATH=%q/bin:$PATH BENCH_POSTLANE_ROOT=%q/tree\nsource "$(dirname "${BASH_SOURCE[0]}")/postlane.sh"\n' \
+            "$dir" "$dir" >"$WORK/relays/$name.sh"
+        NODE_RELAYS+=" $name"; NODE_TREES+=("$dir")
+    done
+    trap 'rm -rf "${NODE_TREES[@]}"' EXIT
+    echo "=== Node lines:$NODE_RELAYS (each a copy of this tree built with that Node)" >&2
+fi
 mkdir -p "$ROOT/bench/results"
 OUT="$ROOT/bench/results/$(date +%Y%m%d-%H%M)-$WL.jsonl"
 export BENCH_POSTLANE_ROOT=$ROOT
@@ -47,7 +65,7 @@ if [ "$WL" = all ] && [ "${ALL_API:-1}" != 0 ]; then (cd "$ROOT" && npx tsc -p b
 (cd "$ROOT" && node scripts/bundle.mjs)
 
 if [ "$WL" != all ]; then
-    "$WORK/run-anchors.sh" "$WL" "$REPS" "$OUT" postfix $PEERS postlane
+    "$WORK/run-anchors.sh" "$WL" "$REPS" "$OUT" postfix $PEERS postlane $NODE_RELAYS
     python3 "$ROOT/bench/add-anon.py" "$OUT" "$WORK/runs"
     python3 "$WORK/lib/summarize.py" "$OUT"
     echo; python3 "$ROOT/bench/summarize-all.py" "$OUT"
@@ -57,7 +75,7 @@ fi
 API_OUT="${OUT%.jsonl}-api.jsonl"
 echo "=== $(date +%T) all: workloads ${ALL_WORKLOADS:-i ii iii i-keep}, $REPS repetition(s), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for w in ${ALL_WORKLOADS:-i ii iii i-keep}; do
-    "$WORK/run-anchors.sh" "$w" "$REPS" "$OUT" postfix $PEERS postlane
+    "$WORK/run-anchors.sh" "$w" "$REPS" "$OUT" postfix $PEERS postlane $NODE_RELAYS
 done
 if [ "${ALL_API:-1}" != 0 ]; then
     echo "=== $(date +%T) HTTP API (bench/api-send.ts)" >&2
