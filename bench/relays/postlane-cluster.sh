@@ -157,6 +157,11 @@ cluster_pg_stats() { # CLUSTER_STATS_DIR/<db>.{statements,wal,tables,indexes}.ts
     psql -qAt -F $'\t' "${admin%/*}/$db" -c "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del, pg_relation_size(relid), pg_total_relation_size(relid) FROM pg_stat_user_tables ORDER BY n_tup_ins + n_tup_upd DESC" > "$out.tables.tsv" 2>/dev/null || true
     psql -qAt -F $'\t' "${admin%/*}/$db" -c "SELECT s.relname, s.indexrelname, s.idx_blks_hit, s.idx_blks_read, pg_relation_size(s.indexrelid) FROM pg_statio_user_indexes s ORDER BY s.idx_blks_hit DESC" > "$out.indexes.tsv" 2>/dev/null || true
     psql -qAt -F $'\t' "${admin%/*}/$db" -c "SELECT relname, heap_blks_hit, toast_blks_hit, tidx_blks_hit FROM pg_statio_user_tables ORDER BY heap_blks_hit DESC" > "$out.heapio.tsv" 2>/dev/null || true
+    # CLUSTER_WALDUMP=PGDATA (the private server's data directory, readable here): this run's WAL by relation
+    if [ -n "${CLUSTER_WALDUMP:-}" ]; then
+        local start end; start=$(cut -d'|' -f3 "$RELAY_DIR/wal_start"); end=$(psql -qAt "$admin" -c "SELECT pg_current_wal_insert_lsn()")
+        python3 "${CLUSTER_WALDUMP_TOOL:-/dev/null}" "$CLUSTER_WALDUMP" "$start" "$end" "${admin%/*}/$db" "${CLUSTER_MSGS:-1}" > "$out.wal-by-relation.tsv" 2>&1 || true
+    fi
 }
 
 relay_queue_count() {
