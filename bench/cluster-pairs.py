@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """cluster-pairs.py FILE.jsonl [FILE.jsonl ...]: every candidate build's paired ratios to the first build
-(same file, configuration and repetition), pair by pair, with the median and the load before each run:
+(or to BASE=<short hash> when set; same file, configuration and repetition), pair by pair, with the median and the load before each run:
 PostgreSQL CPU a message, nodes + HAProxy CPU a message, e2e msg/s, backend wake-ups a message."""
-import json, statistics, sys
+import json, os, statistics, sys
 from collections import defaultdict
 KEYS = [("pg_cpu_ms_per_msg", "PG CPU/msg"), ("relay_cpu_s_per_1k", "nodes CPU/msg"), ("e2e_msgs_per_s", "e2e msg/s"), ("pg_vcs_per_msg", "PG wake-ups/msg")]
 pairs = defaultdict(lambda: defaultdict(list))  # (cfg, build) -> key -> ratios
@@ -16,7 +16,7 @@ for f in sys.argv[1:]:
         b = kv.get("build", "")
         if b not in builds: builds.append(b)
         by[(f, kv["store"] + " " + kv["nodes"], int(kv["rep"]), b)] = r
-    base = builds[0]
+    base = next((b for b in builds if os.environ.get("BASE") and b.startswith(os.environ["BASE"])), builds[0])
     for (ff, cfg, rep, b), r in by.items():
         abs_[(cfg, b)]["pg"].append(r.get("pg_cpu_ms_per_msg", 0)); abs_[(cfg, b)]["load"].append(float(r["loadavg_before"].split()[0]))
         if b == base: continue
