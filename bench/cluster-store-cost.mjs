@@ -21,7 +21,23 @@ const PREFIX = process.env.PL_BENCH_DB_PREFIX ?? 'cluster_store_';
 const WRITERS = 20;
 /** recordResults calls at once in the delivery phase (PL_BENCH_RESULTS_AT_ONCE, default 4, as bench/store-work.ts). */
 const AT_ONCE = Number(process.env.PL_BENCH_RESULTS_AT_ONCE ?? 4);
-const BODY = Buffer.alloc(4096, 'x');
+/**
+ * PL_BENCH_BODY: 'x' (default, 4,096 × 'x': compresses ~50×), 'text' (a plain-text mail of words and
+ * numbers, ~2× compressible, as real 4 KB mail), 'b64' (a base64 attachment of random bytes); PL_BENCH_BODY_SIZE (4096).
+ */
+const BODY_SIZE = Number(process.env.PL_BENCH_BODY_SIZE ?? 4096);
+const BODY = ((kind) => {
+  if (kind === 'b64') return Buffer.from(randomBytes(Math.ceil(BODY_SIZE * 0.75)).toString('base64').replace(/(.{76})/g, '$1\r\n').slice(0, BODY_SIZE));
+  if (kind !== 'text') return Buffer.alloc(BODY_SIZE, 'x');
+  const words = 'the of and to in is that for it as was with be by on not this are or from at which but have an they you were there order invoice shipment account payment delivery customer please regards thank meeting tomorrow schedule report attached update review confirm request project team number reference total amount balance statement period'.split(' ');
+  let r = 2654435761, s = '', line = '';
+  const rnd = () => (r = (Math.imul(r, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  while (s.length < BODY_SIZE) {
+    line += (line ? ' ' : '') + (rnd() < 0.08 ? String(Math.floor(rnd() * 100000)) : words[Math.floor(rnd() * words.length)]);
+    if (line.length > 70) { s += line + '\r\n'; line = ''; }
+  }
+  return Buffer.from(s.slice(0, BODY_SIZE));
+})(process.env.PL_BENCH_BODY ?? 'x');
 
 const load = async (root) => ({
   Store: (await import(path.join(root, 'dist/src/store/postgres/postgres-store.js'))).PostgresQueueStore,

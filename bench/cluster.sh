@@ -42,7 +42,7 @@ for rep in $(seq 1 "$REPS"); do
         echo "=== $(date +%T) rep=$rep store=$store nodes=$nodes build=$build" >&2
         BENCH_POSTLANE_ROOT=$WORK/postlane-$build CLUSTER_STORE=$store CLUSTER_NODES=$nodes \
             VARIANT="store=$store nodes=$nodes rep=$rep$([ ${#REFS[@]} -gt 1 ] && echo " build=$build")" \
-            "$WORK/relay-bench.sh" -r postlane-cluster -l cluster -o "$OUT" -T 300 -w "${CLUSTER_WARMUP:-200}" -n "$N" -c 20 -s 4096 -R 1 >/dev/null \
+            "$WORK/relay-bench.sh" -r postlane-cluster -l cluster -o "$OUT" -T 300 -w "${CLUSTER_WARMUP:-200}" -n "$N" -c 20 -s "${CLUSTER_SIZE:-4096}" -R 1 >/dev/null \
             || echo "run failed: $cfg $build rep $rep" >&2
         # add the PostgreSQL backends' CPU (from start, so per message over warm-up + measured)
         run=$(ls -td "$WORK"/runs/* | head -1)

@@ -21,6 +21,10 @@ relay_setup() {
         db=$(cluster_db_name)
         psql -q "$admin" -c "CREATE DATABASE $db" >/dev/null
         echo "$db" > "$RELAY_DIR/dbname"
+        # CLUSTER_STATS_DIR (a private server with pg_stat_statements): the counters start at this run
+        if [ -n "${CLUSTER_STATS_DIR:-}" ]; then
+            psql -qAt "$admin" -c "SELECT pg_stat_statements_reset(), pg_stat_reset_shared('wal'), pg_current_wal_lsn()" > "$RELAY_DIR/wal_start" 2>/dev/null || true
+        fi
         storage="storage: { url: \"${admin%/*}/$db\", poolSize: 10 }"
     fi
     local servers=""
@@ -142,10 +146,29 @@ for line in sys.stdin:
     print(pid, int(st[11]) + int(st[12]), cs["voluntary_ctxt_switches"], cs["nonvoluntary_ctxt_switches"], q, sep="\t")'
 }
 
+cluster_pg_stats() { # CLUSTER_STATS_DIR/<db>.{statements,wal,tables,indexes}.tsv: what this run's database did
+    local db admin=${CLUSTER_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres} out; db=$(cat "$RELAY_DIR/dbname" 2>/dev/null) || return 0
+    mkdir -p "$CLUSTER_STATS_DIR"; out=$CLUSTER_STATS_DIR/$(date +%H%M%S)-${VARIANT// /_}
+    psql -qAt -F $'\t' "$admin" -c "SELECT s.calls, s.rows, round(s.total_exec_time::numeric, 1), round(s.total_plan_time::numeric, 1), s.shared_blks_hit, s.shared_blks_dirtied, s.shared_blks_written,
+        s.wal_records, s.wal_fpi, s.wal_bytes, s.toplevel, left(regexp_replace(s.query, '\s+', ' ', 'g'), 160)
+        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$db' ORDER BY s.wal_bytes DESC" > "$out.statements.tsv" 2>/dev/null || true
+    { cat "$RELAY_DIR/wal_start" 2>/dev/null
+      psql -qAt -F $'\t' "$admin" -c "SELECT wal_records, wal_fpi, wal_bytes, wal_write, wal_sync, round(wal_write_time::numeric,1), round(wal_sync_time::numeric,1), pg_current_wal_lsn() FROM pg_stat_wal"; } > "$out.wal.tsv" 2>/dev/null || true
+    psql -qAt -F $'\t' "${admin%/*}/$db" -c "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del, pg_relation_size(relid), pg_total_relation_size(relid) FROM pg_stat_user_tables ORDER BY n_tup_ins + n_tup_upd DESC" > "$out.tables.tsv" 2>/dev/null || true
+    psql -qAt -F $'\t' "${admin%/*}/$db" -c "SELECT s.relname, s.indexrelname, s.idx_blks_hit, s.idx_blks_read, pg_relation_size(s.indexrelid) FROM pg_statio_user_indexes s ORDER BY s.idx_blks_hit DESC" > "$out.indexes.tsv" 2>/dev/null || true
+    psql -qAt -F $'\t' "${admin%/*}/$db" -c "SELECT relname, heap_blks_hit, toast_blks_hit, tidx_blks_hit FROM pg_statio_user_tables ORDER BY heap_blks_hit DESC" > "$out.heapio.tsv" 2>/dev/null || true
+    # CLUSTER_WALDUMP=PGDATA (the private server's data directory, readable here): this run's WAL by relation
+    if [ -n "${CLUSTER_WALDUMP:-}" ]; then
+        local start end; start=$(cut -d'|' -f3 "$RELAY_DIR/wal_start"); end=$(psql -qAt "$admin" -c "SELECT pg_current_wal_insert_lsn()")
+        python3 "${CLUSTER_WALDUMP_TOOL:-/dev/null}" "$CLUSTER_WALDUMP" "$start" "$end" "${admin%/*}/$db" "${CLUSTER_MSGS:-1}" > "$out.wal-by-relation.tsv" 2>&1 || true
+    fi
+}
+
 relay_queue_count() {
     # (called once, after the measured run) PostgreSQL backend CPU since start, warm-up included
     cluster_pg_cpu > "$RELAY_DIR/pg_cpu_s"
     cluster_pg_backends > "$RELAY_DIR/pg_backends.tsv" || true
+    [ -n "${CLUSTER_STATS_DIR:-}" ] && cluster_pg_stats
     # per node since its start: read/write-class syscalls (/proc/PID/io syscr, syscw) and context
     # switches over its threads (voluntary, involuntary): counts the machine's load hardly moves
     for f in "$RELAY_DIR"/node*.pid; do

@@ -612,6 +612,21 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX breaker_counter_shard_bucket ON breaker_counter_shard (bucket);
     `,
   },
+  {
+    version: 20,
+    sql: `
+      -- Issue 14, PostgreSQL's CPU a message: every body over ~2 KB was compressed with pglz on
+      -- insert (the default) and decompressed by each read. lz4 compresses and decompresses several
+      -- times faster for about the same size on mail (bench/README.md, twenty-sixth session, pg26).
+      -- New bodies only (a stored one keeps its method until rewritten). A server built without lz4
+      -- (or older than 14) keeps pglz: the migration must not stop a node starting.
+      DO $$ BEGIN
+        EXECUTE 'ALTER TABLE message_body ALTER COLUMN data SET COMPRESSION lz4';
+      EXCEPTION WHEN feature_not_supported OR syntax_error OR invalid_parameter_value THEN
+        RAISE NOTICE 'message_body keeps pglz: %', SQLERRM;
+      END $$;
+    `,
+  },
 ];
 
 /** Arbitrary constant naming Postlane's migration lock ('postlane' as hex, fits an int8). */
