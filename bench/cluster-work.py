@@ -25,6 +25,7 @@ ap.add_argument("--out", required=True)
 ap.add_argument("--tag", default="")
 ap.add_argument("--valgrind", action="store_true")
 ap.add_argument("--settle", type=float, default=1.0)
+ap.add_argument("--timers", default="on", help="off: delivery and webhook pollInterval 1h (the per-second polls out of a slow callgrind run)")
 a = ap.parse_args()
 
 ROOT = os.environ.get("BENCH_POSTLANE_ROOT", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -64,17 +65,23 @@ def port_open(h, p, greet=False, tmo=2.0):
 
 def task_counts(pid):
     """per process: CPU ticks (utime+stime), ctx switches and schedstat summed over its threads"""
-    d = {"ticks": 0, "vcs": 0, "ivcs": 0, "run_ns": 0, "wait_ns": 0, "slices": 0, "threads": 0}
+    d = {"ticks": 0, "uticks": 0, "sticks": 0, "vcs": 0, "ivcs": 0, "run_ns": 0, "wait_ns": 0, "slices": 0, "migr": 0, "threads": 0}
     try:
         f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        d["ticks"] = int(f[11]) + int(f[12])
+        d["ticks"] = int(f[11]) + int(f[12]); d["uticks"] = int(f[11]); d["sticks"] = int(f[12])
         for t in os.listdir(f"/proc/{pid}/task"):
             try:
                 for l in open(f"/proc/{pid}/task/{t}/status"):
                     if l.startswith("voluntary_ctxt"): d["vcs"] += int(l.split()[1])
                     elif l.startswith("nonvoluntary_ctxt"): d["ivcs"] += int(l.split()[1])
+                comm = open(f"/proc/{pid}/task/{t}/comm").read().strip()
+                comm = "main" if t == str(pid) else re.sub(r"\d+$", "", comm)
+                d.setdefault("by_comm", {})
+                d["by_comm"][comm] = d["by_comm"].get(comm, 0) + int(open(f"/proc/{pid}/task/{t}/schedstat").read().split()[0])
                 r, w, s = open(f"/proc/{pid}/task/{t}/schedstat").read().split()
                 d["run_ns"] += int(r); d["wait_ns"] += int(w); d["slices"] += int(s); d["threads"] += 1
+                for l in open(f"/proc/{pid}/task/{t}/sched"):
+                    if l.startswith("se.nr_migrations"): d["migr"] += int(l.split()[-1])
             except OSError: pass
     except OSError: pass
     return d
@@ -100,7 +107,7 @@ def sink_count():
     return int(subprocess.run(["python3", SC, "now", f"{WORK}/sink.out"], capture_output=True, text=True).stdout.split()[0])
 
 
-def diff(a, b, keys=("ticks", "vcs", "ivcs", "run_ns", "wait_ns", "slices")):
+def diff(a, b, keys=("ticks", "uticks", "sticks", "vcs", "ivcs", "run_ns", "wait_ns", "slices", "migr")):
     return {k: b[k] - a[k] for k in keys}
 
 
@@ -141,6 +148,7 @@ delivery:
   maxConnectionsPerDestination: 40
 log: {{ level: warn }}
 """
+        if a.timers == "off": cfg = cfg.replace("delivery:\n", "delivery:\n  pollInterval: 1h\n") + "webhooks: { pollInterval: 1h }\n"
         open(f"{WORK}/node{i}.yaml", "w").write(cfg)
         cmd = ["node", *V8.split(), f"{ROOT}/bin/postlane.js", "start", "--config", f"{WORK}/node{i}.yaml"]
         if a.valgrind:
@@ -229,21 +237,27 @@ backend nodes
                 if os.path.exists(f): subprocess.run(["cp", f, f"{os.path.splitext(a.out)[0]}-cg-{a.tag or 'x'}-n{a.nodes}-{ph.replace(':', '_')}-node{i}.out"])
         el = s1["t"] - s0["t"]
         nd = [diff(x, y) for x, y in zip(s0["nodes"], s1["nodes"])]
+        comm = {}
+        for x, y in zip(s0["nodes"], s1["nodes"]):
+            for k, v in y.get("by_comm", {}).items(): comm[k] = comm.get(k, 0) + v - x.get("by_comm", {}).get(k, 0)
         hpd = diff(s0["haproxy"], s1["haproxy"])
         pgt = sum(v["ticks"] for v in s1["pg"].values()) - sum(s0["pg"].get(p, {"ticks": 0})["ticks"] for p in s1["pg"])
         pgv = sum(v["vcs"] for v in s1["pg"].values()) - sum(s0["pg"].get(p, {"vcs": 0})["vcs"] for p in s1["pg"])
         stm = {}
         if pgss:
             rows = psql(f"SELECT calls, regexp_replace(query, '\\s+', ' ', 'g') FROM pg_stat_statements WHERE toplevel AND dbid = (SELECT oid FROM pg_database WHERE datname = '{DB}')")
-            tot = begin = claim = 0
+            tot = begin = claim = lease = nextdue = 0
             for r in rows:
                 c, q = r.split("\t", 1); c = int(c); tot += c
                 if q.upper().startswith("BEGIN"): begin += c
-                if "claim" in q.lower() and q.upper().startswith(("WITH", "SELECT", "UPDATE")): claim += c
-            stm = {"statements": tot, "begin": begin, "claim_stmts": claim}
-            open(f"{os.path.splitext(a.out)[0]}-stmts-{a.tag or 'x'}-n{a.nodes}-{ph.replace(':', '_')}.tsv", "w").write("\n".join(sorted(rows, key=lambda r: -int(r.split('\t')[0]))) + "\n")
+                if "r.lease_until AS due_at" in q: claim += c  # the expired-lease walk: once a claim
+                if q.startswith("WITH picked AS"): lease += c                       # the lease: claims that found work
+                if q.startswith("SELECT next_attempt_at AS t"): nextdue += c
+            stm = {"statements": tot, "begin": begin, "claims": claim, "leases": lease, "nextdue": nextdue}
+            with open(f"{os.path.splitext(a.out)[0]}-stmts.tsv", "a") as sf:  # tag, nodes, phase, calls, statement
+                sf.write("".join(f"{a.tag}\tn{a.nodes}\t{ph}\t{r}\n" for r in sorted(rows, key=lambda r: -int(r.split('\t')[0]))))
         delivered = s1["sink"] - s0["sink"]
-        rec = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S"), "tag": a.tag, "nodes": a.nodes, "valgrind": a.valgrind, "phase": ph, "kind": kind,
+        rec = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S"), "tag": a.tag, "timers": a.timers, "v8": V8, "nodes": a.nodes, "valgrind": a.valgrind, "phase": ph, "kind": kind,
                "offered_rate": rate, "msgs": m, "delivered": delivered, "seconds": round(el, 2),
                "e2e_rate": round(m / (done - s0["t"]), 1) if done and m else None, "gen": gen, "loadavg": la,
                "nodes_cpu_s": round(sum(x["ticks"] for x in nd) / CLK, 3), "haproxy_cpu_s": round(hpd["ticks"] / CLK, 3),
@@ -251,10 +265,14 @@ backend nodes
         if m:
             rec["nodes_cpu_ms_per_msg"] = round(rec["nodes_cpu_s"] * 1000 / m, 4)
             rec["nodes_haproxy_cpu_ms_per_msg"] = round((rec["nodes_cpu_s"] + rec["haproxy_cpu_s"]) * 1000 / m, 4)
+            rec["nodes_user_ms_per_msg"] = round(sum(x["uticks"] for x in nd) * 1000 / CLK / m, 4)
+            rec["nodes_sys_ms_per_msg"] = round(sum(x["sticks"] for x in nd) * 1000 / CLK / m, 4)
             rec["sched_run_ms_per_msg"] = round(sum(x["run_ns"] for x in nd) / 1e6 / m, 4)
             rec["runq_wait_ms_per_msg"] = round(sum(x["wait_ns"] for x in nd) / 1e6 / m, 4)
             rec["vcs_per_msg"] = round(sum(x["vcs"] for x in nd) / m, 3)
             rec["ivcs_per_msg"] = round(sum(x["ivcs"] for x in nd) / m, 3)
+            rec["on_cpu_ms_per_msg_by_thread"] = {k: round(v / 1e6 / m, 4) for k, v in sorted(comm.items(), key=lambda kv: -kv[1])}
+            rec["migr_per_msg"] = round(sum(x["migr"] for x in nd) / m, 3)
             rec["slices_per_msg"] = round(sum(x["slices"] for x in nd) / m, 3)
             rec["pg_cpu_ms_per_msg"] = round(rec["pg_cpu_s"] * 1000 / m, 4)
             if stm: rec.update({k + "_per_msg": round(stm[k] / m, 3) for k in stm})
@@ -266,7 +284,7 @@ backend nodes
             if ir: rec["ir_per_s"] = round(sum(x or 0 for x in ir) / el)
         with open(a.out, "a") as f: f.write(json.dumps(rec) + "\n")
         log(ph, {k: rec.get(k) for k in ("e2e_rate", "nodes_cpu_ms_per_msg", "nodes_haproxy_cpu_ms_per_msg", "nodes_cpu_ms_per_s",
-                                          "runq_wait_ms_per_msg", "vcs_per_msg", "ivcs_per_msg", "statements_per_msg", "claim_stmts_per_msg", "ir_per_msg", "ir_per_s", "loadavg")})
+                                          "runq_wait_ms_per_msg", "vcs_per_msg", "ivcs_per_msg", "statements_per_msg", "claims_per_msg", "leases_per_msg", "ir_per_msg", "ir_per_s", "loadavg")})
 
 
 def cleanup():
