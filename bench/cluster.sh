@@ -2,7 +2,8 @@
 # Throughput of 1, 2 and 3 Postlane nodes on one PostgreSQL database (behind HAProxy, round-robin),
 # with the shared harness (../shared/bench: smtp-source → HAProxy → nodes → smtp-sink), plus one
 # SQLite node through the same HAProxy for context. Configurations are interleaved in every
-# repetition (order reversed on even ones); every PostgreSQL run gets a fresh database.
+# repetition (order reversed on even ones, the builds' order too: a build run later in a repetition
+# was measured slower, pg26); every PostgreSQL run gets a fresh database.
 #   bench/cluster.sh [MESSAGES=3000] [REPS=3]   results in bench/results/<date>-cluster-<n>.jsonl
 # Addresses: RELAY_HOST/RELAY_PORT (HAProxy; node i listens on RELAY_PORT+i) and SINK_HOST/SINK_PORT
 # pass through to the harness (its defaults 127.0.10.1:18025, 127.0.10.9:18099); CLUSTER_PG_URL,
@@ -36,7 +37,9 @@ for rep in $(seq 1 "$REPS"); do
     order=("${CONFIGS[@]}")
     if [ $((rep % 2)) = 0 ]; then order=(); for ((i=${#CONFIGS[@]}-1; i>=0; i--)); do order+=("${CONFIGS[$i]}"); done; fi
     for cfg in "${order[@]}"; do
-      for ref in "${REFS[@]}"; do
+      refs=("${REFS[@]}")
+      if [ $((rep % 2)) = 0 ]; then refs=(); for ((i=${#REFS[@]}-1; i>=0; i--)); do refs+=("${REFS[$i]}"); done; fi
+      for ref in "${refs[@]}"; do
         read -r store nodes <<<"$cfg"
         build=${BUILD[$ref]}
         echo "=== $(date +%T) rep=$rep store=$store nodes=$nodes build=$build" >&2
