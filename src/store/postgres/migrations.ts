@@ -617,7 +617,7 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
     sql: `
       -- Issue 14, PostgreSQL's CPU a message: every body over ~2 KB was compressed with pglz on
       -- insert (the default) and decompressed by each read. lz4 compresses and decompresses several
-      -- times faster for about the same size on mail (bench/README.md, twenty-sixth session, pg26).
+      -- times faster, for about 30 % more stored bytes on mail (bench/README.md, twenty-sixth session, pg26).
       -- New bodies only (a stored one keeps its method until rewritten). A server built without lz4
       -- (or older than 14) keeps pglz: the migration must not stop a node starting.
       DO $$ BEGIN
