@@ -9,6 +9,9 @@
 # pass through to the harness (its defaults 127.0.10.1:18025, 127.0.10.9:18099); CLUSTER_PG_URL,
 # CLUSTER_DB_PREFIX (relays/postlane-cluster.sh); CLUSTER_WARMUP warm-up messages (default 200, spread
 # over the nodes by HAProxy: each of 3 nodes warms up on a third of them).
+# CLUSTER_SIZE message size (default 4096). With a private server that loads pg_stat_statements,
+# CLUSTER_STATS_DIR=DIR records each run's statements, WAL and table/index counters there, and
+# CLUSTER_WALDUMP=PGDATA (that server's data directory) its WAL a message by relation (pg-wal-by-relation.py).
 # Needs Debian's postfix (smtp-source, smtp-sink), haproxy, psql, PostgreSQL on 127.0.0.1:5432
 # (CLUSTER_PG_URL) and a built dist/.
 set -euo pipefail
@@ -19,6 +22,7 @@ WORK=$(mktemp -d /tmp/postlane-bench.XXXX)
 cp -r "$SHARED"/. "$WORK"/
 chmod -R u+w "$WORK"; chmod 755 "$WORK"
 cp "$ROOT/bench/relays/postlane-cluster.sh" "$WORK/relays/postlane-cluster.sh"
+export CLUSTER_WALDUMP_TOOL=${CLUSTER_WALDUMP_TOOL:-$ROOT/bench/pg-wal-by-relation.py} CLUSTER_MSGS=${CLUSTER_MSGS:-$((N + ${CLUSTER_WARMUP:-200}))}
 mkdir -p "$ROOT/bench/results"
 OUT=${CLUSTER_OUT:-$ROOT/bench/results/$(date +%Y%m%d-%H%M)-cluster-$N.jsonl}
 # Private builds of committed trees (BENCH_REF, default HEAD; BENCH_REFS="main cluster" interleaves
