@@ -6,9 +6,10 @@ import type { QueueCounts } from '../store/store.js';
 const COUNTS: QueueCounts = { queued: 3, deferred: 2, delivering: 1, held: 0, delivered: 10, bounced: 1, expired: 0, suppressed: 0 };
 
 function fakeStore(over: Partial<MetricsStore> = {}) {
-  const calls = { counts: 0 };
+  const calls = { counts: 0, queueDepth: 0 };
   const store: MetricsStore = {
     counts: async () => { calls.counts++; return { ...COUNTS }; },
+    queueDepth: async () => { calls.queueDepth++; return { queued: COUNTS.queued, deferred: COUNTS.deferred, delivering: COUNTS.delivering, held: COUNTS.held }; },
     ...over,
   };
   return { store, calls };
@@ -80,23 +81,59 @@ describe('Metrics', () => {
     let now = 0;
     let fail = false;
     const { store, calls } = fakeStore();
-    const counts = store.counts;
-    store.counts = () => (fail ? Promise.reject(new Error('down')) : counts());
+    const queueDepth = store.queueDepth;
+    store.queueDepth = () => (fail ? Promise.reject(new Error('down')) : queueDepth());
     const m = new Metrics({ store, processMetrics: false, clock: { now: () => now }, queueDepthCacheMs: 5000 });
     const first = await m.render();
     assert.equal(sample(first, 'postlane_queue_depth{state="queued"}'), 3);
+    assert.equal(sample(first, 'postlane_queue_depth{state="delivering"}'), 1);
     assert.equal(sample(first, 'postlane_queue_depth{state="delivered"}'), 10);
     await m.render();
     now += 4000;
     await m.render();
-    assert.equal(calls.counts, 1, 'cached');
+    assert.equal(calls.queueDepth, 1, 'cached');
     now += 2000;
     fail = true;
     const stale = await m.render();
     assert.equal(sample(stale, 'postlane_queue_depth{state="queued"}'), 3, 'the scrape still succeeds');
     fail = false;
     await m.render();
-    assert.equal(calls.counts, 2, 'an error is not cached');
+    assert.equal(calls.queueDepth, 2, 'an error is not cached');
+  });
+
+  it('scrapes read the light queue depth; the finished states are counted at most every 5 minutes', async () => {
+    let now = 0;
+    let depth = { queued: 3, deferred: 2, delivering: 1, held: 0 };
+    let finished = { ...COUNTS };
+    const calls = { counts: 0, queueDepth: 0 };
+    const store: MetricsStore = {
+      queueDepth: async () => { calls.queueDepth++; return { ...depth }; },
+      counts: async () => { calls.counts++; return { ...finished, queued: -1, deferred: -1, delivering: -1, held: -1 }; },
+    };
+    const m = new Metrics({ store, processMetrics: false, clock: { now: () => now } });
+    const text = await m.render();
+    assert.match(text, /^# HELP postlane_queue_depth .*delivering \(in flight\).*counted at most every 300 s$/m, 'the help text says how fresh each state is');
+    assert.equal(calls.counts, 1, 'the first scrape counts the finished ones');
+    // every scrape for 5 minutes (Prometheus' 15 s, the 5 s cache): the light read only
+    for (let i = 1; i <= 19; i++) {
+      now += 15_000;
+      depth = { queued: i, deferred: 2 * i, delivering: i % 3, held: 1 };
+      finished = { ...finished, delivered: 10 + i };
+      const t = await m.render();
+      assert.equal(sample(t, 'postlane_queue_depth{state="queued"}'), i, 'waiting states: the light read, never counts()\'s');
+      assert.equal(sample(t, 'postlane_queue_depth{state="deferred"}'), 2 * i);
+      assert.equal(sample(t, 'postlane_queue_depth{state="delivering"}'), i % 3);
+      assert.equal(sample(t, 'postlane_queue_depth{state="held"}'), 1);
+      assert.equal(sample(t, 'postlane_queue_depth{state="delivered"}'), 10, 'finished: the count of the first scrape');
+    }
+    assert.equal(calls.queueDepth, 20);
+    assert.equal(calls.counts, 1, 'no count of the finished ones within 5 minutes');
+    now += 15_000; // 300 s after the first scrape
+    const later = await m.render();
+    assert.equal(calls.counts, 2);
+    assert.equal(sample(later, 'postlane_queue_depth{state="delivered"}'), 29);
+    assert.equal(sample(later, 'postlane_queue_depth{state="bounced"}'), 1);
+    assert.equal(sample(later, 'postlane_queue_depth{state="queued"}'), 19, 'still the light read');
   });
 
   it('counts webhook POSTs and failures by account', async () => {

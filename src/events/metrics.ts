@@ -3,15 +3,25 @@
 // observeDeliveries, observeWebhookAttempt); queue depth is read from the store when scraped,
 // cached for a few seconds so frequent scrapes never hammer the database.
 //
+// A scrape's queue depth is a light read (store.queueDepth: the queue counters and the recipients
+// in flight, a few rows per account and domain), never one that grows with the history. The
+// finished states of the same gauge (delivered, bounced, expired, suppressed: the recipients kept
+// for storage.retainFinished) can only be had by counting them (store.counts: the heavy read that
+// starts SQLite's heavy-read thread in storage.sqliteThread: main, a scan of recipient on
+// PostgreSQL), so they are read again at most every `finishedCountsEveryMs` (5 minutes), on a
+// scrape: that thread then lives ~30 s of each 5 minutes someone scrapes, not always.
+//
 // Label cardinality is bounded: `account` is a tenant name (operator-created); `domain` is the
 // recipient domain, which senders choose freely, so only the first `maxDomainLabels` distinct
 // domains seen by this process get their own series and the rest are counted as 'other'.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { systemClock, type Clock } from '../clock.js';
 import { DEFAULT_ACCOUNT } from '../store/platform-store.js';
-import type { DeliveryJob, QueueCounts, RecipientOutcome } from '../store/store.js';
+import type { QueueDepth } from '../store/queue-depth-store.js';
+import { FINAL_STATES, type DeliveryJob, type QueueCounts, type RecipientOutcome } from '../store/store.js';
 
 export interface MetricsStore {
+  queueDepth(): Promise<QueueDepth>;
   counts(): Promise<QueueCounts>;
 }
 
@@ -20,13 +30,16 @@ export interface MetricsOptions {
   clock?: Clock;
   /** Distinct recipient domains given their own label value; the rest are 'other'. Default 100. */
   maxDomainLabels?: number;
-  /** How long a queue-depth reading is reused. Default 5 s. */
+  /** How long a queue-depth reading (queued, deferred, delivering, held) is reused. Default 5 s. */
   queueDepthCacheMs?: number;
+  /** How long the finished states' counts (delivered, bounced, expired, suppressed) are reused. Default 5 minutes. */
+  finishedCountsEveryMs?: number;
   /** Process metrics (CPU, memory, event loop lag, GC). Default true. */
   processMetrics?: boolean;
 }
 
 export const OTHER_DOMAIN = 'other';
+export const FINISHED_COUNTS_EVERY_MS = 300_000;
 /** receivedAt → final outcome: seconds to days (the queue keeps retrying for days). */
 const LATENCY_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86_400, 3 * 86_400, 5 * 86_400];
 /** One delivery attempt (route, connect, TLS, transaction). */
@@ -38,7 +51,10 @@ export class Metrics {
   readonly registry = new Registry();
   readonly #o: Required<Omit<MetricsOptions, 'store'>> & { store: MetricsStore };
   readonly #domains = new Set<string>();
-  #depth: { at: number; value: Promise<QueueCounts> } | null = null;
+  /** The waiting and in-flight states: the light read, at most every queueDepthCacheMs. */
+  readonly #depth: Reading<QueueDepth>;
+  /** The finished states: a count of every one kept (heavy), at most every finishedCountsEveryMs. */
+  readonly #finished: Reading<QueueCounts>;
 
   readonly #accepted: Counter<'account' | 'listener'>;
   readonly #deliveries: Counter<'account' | 'domain' | 'outcome'>;
@@ -50,8 +66,12 @@ export class Metrics {
   constructor(opts: MetricsOptions) {
     this.#o = {
       store: opts.store, clock: opts.clock ?? systemClock, maxDomainLabels: opts.maxDomainLabels ?? 100,
-      queueDepthCacheMs: opts.queueDepthCacheMs ?? 5000, processMetrics: opts.processMetrics ?? true,
+      queueDepthCacheMs: opts.queueDepthCacheMs ?? 5000, finishedCountsEveryMs: opts.finishedCountsEveryMs ?? FINISHED_COUNTS_EVERY_MS,
+      processMetrics: opts.processMetrics ?? true,
     };
+    const { store, clock } = this.#o;
+    this.#depth = new Reading(() => store.queueDepth(), this.#o.queueDepthCacheMs, clock);
+    this.#finished = new Reading(() => store.counts(), this.#o.finishedCountsEveryMs, clock);
     const registers = [this.registry];
     if (this.#o.processMetrics) collectDefaultMetrics({ register: this.registry });
     this.#accepted = new Counter({
@@ -82,13 +102,17 @@ export class Metrics {
       labelNames: ['account'], registers,
     });
     const metrics = this;
+    const finishedEvery = `${Math.round(this.#o.finishedCountsEveryMs / 1000)} s`;
     new Gauge({
-      name: 'postlane_queue_depth', help: 'Recipients in the queue by state (read from the store at most every few seconds)',
+      name: 'postlane_queue_depth',
+      help: `Recipients by state: queued, deferred, held (the queue counters) and delivering (in flight), read at most every ${Math.round(this.#o.queueDepthCacheMs / 1000)} s; `
+        + `delivered, bounced, expired, suppressed (finished, kept for storage.retainFinished), counted at most every ${finishedEvery}`,
       labelNames: ['state'], registers,
       async collect() {
         // A store that cannot answer leaves the last values: a scrape never fails for it.
-        const counts = await metrics.#queueCounts().catch(() => null);
-        if (counts) for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+        const [depth, counts] = await Promise.all([metrics.#depth.get().catch(() => null), metrics.#finished.get().catch(() => null)]);
+        if (depth) for (const [state, n] of Object.entries(depth)) this.set({ state }, n);
+        if (counts) for (const state of FINAL_STATES) this.set({ state }, counts[state]);
       },
     });
   }
@@ -134,13 +158,19 @@ export class Metrics {
     this.#domains.add(d);
     return d;
   }
+}
 
-  #queueCounts(): Promise<QueueCounts> {
-    const now = this.#o.clock.now();
-    if (this.#depth && now - this.#depth.at < this.#o.queueDepthCacheMs) return this.#depth.value;
-    const value = this.#o.store.counts();
-    this.#depth = { at: now, value };
-    value.catch(() => { if (this.#depth?.value === value) this.#depth = null; }); // an error is not cached
-    return value;
+/** A store reading reused for `maxAgeMs`; an error is not kept (the next scrape reads again). */
+class Reading<T> {
+  #last: { at: number; value: Promise<T> } | null = null;
+  constructor(private readonly read: () => Promise<T>, private readonly maxAgeMs: number, private readonly clock: Clock) {}
+
+  get(): Promise<T> {
+    const now = this.clock.now();
+    if (this.#last && now - this.#last.at < this.maxAgeMs) return this.#last.value;
+    const last = { at: now, value: this.read() };
+    this.#last = last;
+    last.value.catch(() => { if (this.#last === last) this.#last = null; });
+    return last.value;
   }
 }

@@ -11,6 +11,7 @@ import type { StatsStore } from './stats-store.js';
 import type { TlsReportStore } from './tls-report-store.js';
 import type { ShapingStore } from './shaping-store.js';
 import type { DashboardStore } from './dashboard-store.js';
+import type { QueueDepthStore } from './queue-depth-store.js';
 import type { QueueOverviewStore } from './queue-overview-store.js';
 import type { WebhookReplayStore } from './webhook-replay-store.js';
 import type { SecretStore } from './secret-store.js';
@@ -282,7 +283,7 @@ export interface NodeHeartbeat {
  */
 export interface WriteCheck { writable: boolean; reason: string | null; slow?: { pendingMs: number; slowestMs: number } }
 
-export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore, BreakerStore, TlsReportStore, DashboardStore, QueueOverviewStore, WebhookReplayStore, SourceStore, ShapingStore {
+export interface QueueStore extends PlatformStore, SuppressionStore, StatsStore, SecretStore, BreakerStore, TlsReportStore, DashboardStore, QueueOverviewStore, QueueDepthStore, WebhookReplayStore, SourceStore, ShapingStore {
   /** Open/migrate. Must be called once before anything else. */
   open(): Promise<void>;
   close(): Promise<void>;

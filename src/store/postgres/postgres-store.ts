@@ -23,6 +23,8 @@ import * as dashboard from './dashboard-ops.js';
 import { compactQueueCounts, queueOverview } from './queue-overview-ops.js';
 import { replayWebhookEvents } from './webhook-replay-ops.js';
 import type { QueueOverview } from '../queue-overview-store.js';
+import type { QueueDepth } from '../queue-depth-store.js';
+import { queueDepth } from './queue-depth-ops.js';
 import type { DashboardSession, DashboardUser } from '../dashboard-store.js';
 import type { TlsOutcomeCount, TlsReportClaim, TlsReportRow, TlsReportState } from '../tls-report-store.js';
 import type { StatsQuery, StatsRow } from '../stats-store.js';
@@ -515,6 +517,9 @@ export class PostgresQueueStore implements QueueStore {
 
   // the queue overview (queue-overview-ops.ts)
   queueOverview(account: string | null, domains: number): Promise<QueueOverview> { return this.#read('queueOverview', (c) => queueOverview(c, account, domains)); }
+
+  // the queue depth (queue-depth-ops.ts)
+  queueDepth(): Promise<QueueDepth> { return this.#read('queueDepth', queueDepth); }
 
   // webhook replay (webhook-replay-ops.ts)
   replayWebhookEvents(account: string, webhookId: string, seqs: number[], now: number): Promise<number> {

@@ -23,5 +23,5 @@ export const PLATFORM_READ_OPS = [
   'readTlsOutcomes', 'listTlsReports',
   'listSuspensions',
   'listSources', 'readWarmup',
-  'getDashboardUser', 'listDashboardUsers', 'getDashboardSession', 'queueOverview',
+  'getDashboardUser', 'listDashboardUsers', 'getDashboardSession', 'queueOverview', 'queueDepth',
 ] as const;

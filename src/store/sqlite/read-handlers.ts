@@ -10,6 +10,7 @@ import { DASHBOARD_READS } from './dashboard-ops.js';
 import { DOMAIN_READS } from './domain-ops.js';
 import { EVENT_READS } from './event-ops.js';
 import type { ReadOp } from './protocol.js';
+import { QUEUE_DEPTH_READS } from './queue-depth-ops.js';
 import { QUEUE_OVERVIEW_READS } from './queue-overview-ops.js';
 import * as reads from './read-ops.js';
 import type { Db } from './rows.js';
@@ -22,7 +23,7 @@ import { WEBHOOK_READS } from './webhook-ops.js';
 
 export type ReadHandler = (db: Db, ...args: never[]) => unknown;
 
-export const READ_HANDLERS: Record<ReadOp, ReadHandler> = { ...reads, ...DOMAIN_READS, ...ACCOUNT_READS, ...EVENT_READS, ...WEBHOOK_READS, ...SUPPRESSION_READS, ...STATS_READS, ...SECRET_READS, ...BREAKER_READS, ...TLS_REPORT_READS, ...SOURCE_READS, ...SHAPING_READS, ...DASHBOARD_READS, ...QUEUE_OVERVIEW_READS };
+export const READ_HANDLERS: Record<ReadOp, ReadHandler> = { ...reads, ...DOMAIN_READS, ...ACCOUNT_READS, ...EVENT_READS, ...WEBHOOK_READS, ...SUPPRESSION_READS, ...STATS_READS, ...SECRET_READS, ...BREAKER_READS, ...TLS_REPORT_READS, ...SOURCE_READS, ...SHAPING_READS, ...DASHBOARD_READS, ...QUEUE_OVERVIEW_READS, ...QUEUE_DEPTH_READS };
 
 /**
  * The heavy reads, each with its measured cost on 100,000 deferred recipients and 1,000,000 events

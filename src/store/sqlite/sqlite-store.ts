@@ -26,6 +26,7 @@ import type { NewSource, SourceState, StoredSource, WarmupCount } from '../sourc
 import type { TlsOutcomeCount, TlsReportClaim, TlsReportRow, TlsReportState } from '../tls-report-store.js';
 import type { DashboardSession, DashboardUser } from '../dashboard-store.js';
 import type { QueueOverview } from '../queue-overview-store.js';
+import type { QueueDepth } from '../queue-depth-store.js';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -437,6 +438,9 @@ export class SqliteQueueStore implements QueueStore {
 
   // the queue overview (queue-overview-ops.ts)
   queueOverview(account: string | null, domains: number): Promise<QueueOverview> { return this.#call('queueOverview', account, domains) as Promise<QueueOverview>; }
+
+  // the queue depth (queue-depth-ops.ts): a light read, never on the heavy reads' thread
+  queueDepth(): Promise<QueueDepth> { return this.#call('queueDepth') as Promise<QueueDepth>; }
 
   // webhook replay (webhook-replay-ops.ts)
   replayWebhookEvents(account: string, webhookId: string, seqs: number[], now: number): Promise<number> {
