@@ -6,7 +6,7 @@
 // of the queued, deferred and held recipients joined to their message (account, receive time), read
 // by the test with its own connection (delivering ones are not counted since issue 14: the overview
 // reads the ones in flight); and queueOverview answers the counts and oldest receive times of all
-// four waiting states.
+// four waiting states, and queueDepth (/metrics' light read) the four states' totals, as counts().
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { newQueueId } from '../../src/message/ids.js';
@@ -36,6 +36,13 @@ async function check(fx: QueueCountFixture, step: string): Promise<void> {
   const truth = norm(await fx.truth(), true);
   assert.deepEqual(norm(await fx.counted(), false), truth.filter((g) => g.state !== 'delivering').map((g) => ({ ...g, oldest: null })),
     `${step}: counters = GROUP BY of the queued, deferred and held`);
+  // The queue depth (/metrics, store/queue-depth-store.ts): the light read's four states equal the
+  // GROUP BY's and the full count's (counts(), which counts every recipient on PostgreSQL).
+  const byState = { queued: 0, deferred: 0, delivering: 0, held: 0 };
+  for (const g of truth) byState[g.state as keyof typeof byState] += g.n;
+  const [depth, full] = await Promise.all([fx.store.queueDepth(), fx.store.counts()]);
+  assert.deepEqual(depth, byState, `${step}: queueDepth = GROUP BY of the waiting and delivering`);
+  assert.deepEqual(depth, { queued: full.queued, deferred: full.deferred, delivering: full.delivering, held: full.held }, `${step}: queueDepth = counts()`);
   const accounts = [...new Set(truth.map((g) => g.account)), null];
   for (const account of accounts) {
     const mine = truth.filter((g) => account === null || g.account === account);
