@@ -90,7 +90,7 @@ test('the bundle reads files next to the original modules, starts its own store 
     assert.equal(String(listed.stderr), '', `POSTLANE_BUNDLE=${bundled}: the listing ran`);
     assert.equal(String(listed.stdout), '[]\n');
   }
-  for (const bundled of ['1', '0']) { // the relay with storage.sqliteThread: main: /metrics' queue counts (a heavy read) start the reader thread
+  for (const bundled of ['1', '0']) { // the relay with storage.sqliteThread: main: /metrics' first scrape counts the finished recipients (a heavy read): the reader thread starts
     const relay = await RelayProcess.create({
       storage: { sqliteThread: 'main' },
       smtp: { submission: { host: '127.0.74.1' }, submissions: { host: '127.0.74.1' }, mx: { host: '127.0.74.1' } },
@@ -105,7 +105,7 @@ test('the bundle reads files next to the original modules, starts its own store 
     const res = await fetch(`http://127.0.74.1:${relay.port('metrics')}/metrics`);
     const text = await res.text();
     assert.equal(res.status, 200, text);
-    assert.match(text, /^postlane_queue_depth\{/m, `POSTLANE_BUNDLE=${bundled}: the queue counts were read (on the reader thread)`);
+    assert.match(text, /^postlane_queue_depth\{/m, `POSTLANE_BUNDLE=${bundled}: the finished were counted (on the reader thread)`);
     assert.ok(await threads() > before, `POSTLANE_BUNDLE=${bundled}: a thread more (the reader thread, until it is idle)`);
     await relay.cleanup();
   }
