@@ -33,11 +33,16 @@ export const READ_HANDLERS: Record<ReadOp, ReadHandler> = { ...reads, ...DOMAIN_
  * readTlsOutcomes, though it reads a whole day of TLS outcomes (a row per destination domain, MX,
  * IP and result; on the primary key's day prefix): the TLS reporter makes it at every start and
  * every 10 minutes (tlsrpt/reporter.ts), so on the thread it would start it on every relay, nobody
- * asking (seen in a harness run: 12 threads instead of 11 from the start).
+ * asking (seen in a harness run: 12 threads instead of 11 from the start). And queueDepth, which
+ * /metrics reads on every scrape: it reads the queue counters and the recipients in flight only,
+ * never the history, so a Prometheus scrape every 15 s never keeps the thread alive.
  */
 const HEAVY: ReadonlySet<ReadOp> = new Set<ReadOp>([
   'listRecipients', // the CLI's queue listing, the providers view (100,000 rows): 50 ms for 1,000 with finished ones
-  'counts', // /metrics (cached), the CLI: queue_count's rows per account, domain and state, plus the finished ones kept
+  // the CLI (queue stats, cluster status) and /metrics' finished states, at most every 5 minutes: queue_count's rows per
+  // account, domain and state, plus every finished recipient kept (recipient_state). A scrape's waiting and delivering
+  // states are queueDepth's, which is not here: the counters and the recipients in flight only (queue-depth-ops.ts).
+  'counts',
   'listEvents', // the events API, webhook replay, address verification: ~180 ms filtered by type and time or by recipient
   'searchMessages', // the messages API and the dashboard: ~35 ms by subject or sender
   'readStats', // the stats API and the dashboard: grows with the counters' history

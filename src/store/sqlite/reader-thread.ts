@@ -2,7 +2,8 @@
 // runs the executor on its main thread (storage.sqliteThread: main; not the CLI, not the database
 // thread of the default): there a read would hold every SMTP session and delivery while it runs,
 // so the reads whose cost grows with the queue or the history (read-handlers.ts, isHeavyRead:
-// listings, searches, aggregates for the API, the dashboard and /metrics; up to ~180 ms each on
+// listings, searches, aggregates for the API, the dashboard, the CLI and /metrics' count of the
+// finished recipients (at most every 5 minutes; a scrape's queue depth is a light read); up to ~180 ms each on
 // 1,000,000 events) run instead on a Worker with its own read-only connection
 // (reader-worker.ts). The SMTP path and delivery make none of them, so a relay nobody queries never
 // starts it (its ~8 MB of isolate and environment are spent only while someone reads).
