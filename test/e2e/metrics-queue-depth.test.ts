@@ -111,6 +111,7 @@ test('storage.sqliteThread: main: /metrics scrapes read the light queue depth an
   await eventually(() => mx.messages.find((m) => m.mailFrom === '' && m.rcptTo[0] === 'alice@example.com'), 20_000);
   d = await scrapeUntil('a hold, a delivery, a bounce and its DSN', (x) => x.held === 1 && x.delivering === 0 && x.queued === 0 && x.deferred === 0);
   assert.ok(scrapes >= 3, `scraped ${scrapes} times`);
+  t.diagnostic(`${scrapes} scrapes over HTTP, no heavy-read thread`);
   assert.deepEqual({ delivered: d.delivered, bounced: d.bounced }, { delivered: 0, bounced: 0 }, 'the finished states: the first scrape\'s count, until the next (5 minutes)');
   assert.equal(liveReaderThreads.size, 0, 'no heavy-read thread after all the scrapes');
 
