@@ -1,9 +1,10 @@
 // The queue depth's statement (store/queue-depth-store.ts), shared by both stores (see dialect.ts):
 // the waiting states summed over the counters the recipient triggers keep per (account, domain,
 // state) (SQLite queue_count; PostgreSQL queue_count plus the deltas compactQueueCounts has not
-// folded yet), and the recipients in flight counted on recipient_lease, the partial index of the
-// 'delivering' ones (as many as the claims lease: delivery concurrency). Neither reads a finished
-// recipient, so the cost does not grow with the history kept.
+// folded yet), and the recipients in flight counted on the 'delivering' range of an index on state
+// (both planners take recipient_state's; as many entries as the claims lease: delivery
+// concurrency). Neither reads a finished recipient, so the cost does not grow with the history
+// kept (bench/README.md, twenty-seventh session: 0.2 / 0.7 ms at 1,000,000 recipients).
 import { shared, type SharedQuery } from './dialect.js';
 import type { QueueDepth } from '../queue-depth-store.js';
 
