@@ -138,11 +138,9 @@ function mountRoute(app: FastifyInstance, route: ApiRoute, deps: AppDeps, auth: 
         body: parse(route.body, req.body, 'validation_failed', 422),
       };
       const idemKey = req.headers['idempotency-key'];
-      const hash = route.idempotent && typeof idemKey === 'string' ? requestHash(route.method, req.url.split('?')[0]!, req.body) : null;
-      req.body = undefined;
       const run = () => route.handler(input);
-      const out = hash !== null
-        ? await withIdempotency(deps.store, deps.clock, key.account, idemKey as string, hash, run, route.secretFields)
+      const out = route.idempotent && typeof idemKey === 'string'
+        ? await withIdempotency(deps.store, deps.clock, key.account, idemKey, requestHash(route.method, req.url.split('?')[0]!, req.body), run, route.secretFields)
         : await run();
       return send(res, out);
     },

@@ -84,7 +84,7 @@ export function messageRoutes(ctx: RouteContext): ApiRoute[] {
       method: 'POST', url: '/v1/messages', scope: 'send', tag: 'messages', idempotent: true, body: sendMessageRequest,
       summary: 'Send a message: Postlane builds the MIME, signs it and queues it',
       responses: { 202: { description: 'queued', schema: queuedBody }, ...sendErrors },
-      handler: (r) => { const m = prepareMessage(r.body, ctx.composeLimits, ctx.clock.now()); const sc = submissionContext(r); (r as { body: unknown }).body = undefined; return ctx.submission.submit(m, sc).then(accepted); },
+      handler: async (r) => accepted(await ctx.submission.submit(prepareMessage(r.body, ctx.composeLimits, ctx.clock.now()), submissionContext(r))),
     }),
     defineRoute({
       method: 'POST', url: '/v1/messages/raw', scope: 'send', tag: 'messages', idempotent: true, body: rawMessageRequest,

@@ -52,7 +52,6 @@ export interface PreparedMessage {
   requireTls?: boolean;
   /** The message bytes (header block first, CRLF line ends) for queue id `id`. */
   build(id: string, hostname: string, now: number): Promise<Buffer>;
-  release?(): void;
 }
 
 /**
@@ -187,8 +186,7 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
   const notBefore = checkMeta(req, limits, now, c);
   c.throwIfAny();
   const sender = from!;
-  let mail: typeof content | null;
-  const content = {
+  const mail = {
     from: { name: sender.name, address: sender.address },
     to: to.map(asNodemailer), cc: cc.map(asNodemailer), bcc: bcc.map(asNodemailer),
     ...(replyTo.length ? { replyTo: replyTo.map(asNodemailer) } : {}),
@@ -204,14 +202,11 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
     // catches any other LF); SMTP carries and DKIM signs CRLF only.
     newline: 'windows',
   };
-  mail = content;
   const fromDomain = sender.domain;
   return {
     mailFrom: sender.address, recipients, fromDomains: [fromDomain], meta: metaOf(req), notBefore, listUnsubscribe: req.list_unsubscribe, track: req.track, ...(dsn ? { dsn } : {}), requireTls: req.require_tls === true,
     originators: [{ field: 'From', domain: fromDomain, path: 'from' }, ...headerOriginators(req.headers ?? {})],
-    release: () => { mail = null; },
     build: async (id, hostname, at) => {
-      if (!mail) throw new Error('released');
       const messageId = `<${id}@${hostname}>`, date = new Date(at);
       // The common shape (no attachments) is written directly; the same bytes as the composer's.
       // Its address fields are written from the mailboxes checked above (Named.written).

@@ -108,8 +108,6 @@ export class HttpSubmission {
     const max = this.deps.maxMessageSize;
     if (built.length > max) throw tooLarge(max);
     const groups = this.#isSplit(msg, built) ? recipientGroups(msg.recipients) : [msg.recipients];
-    const { mailFrom, recipients: rcpts, notBefore } = msg;
-    if (groups.length === 1) msg.release?.();
     if (groups.length > 1 && built.length * groups.length > max) throw tooLargeSplit(max);
     let suppressed: Map<string, Suppression>;
     const copies: Copy[] = [];
@@ -123,7 +121,6 @@ export class HttpSubmission {
       await nextTurn();
       try {
         copies.push(await this.#copy(id, msg.recipients, false, built, msg, ctx, now, NONE));
-        msg = null as never;
         suppressed = await this.#storeChecking(copies[0]!);
       } catch (err) {
         await copies[0]?.writer.abort().catch(() => undefined);
@@ -140,7 +137,6 @@ export class HttpSubmission {
           copies.push(await this.#copy(copyId, recipients, groups.length > 1, own, msg, ctx, now, suppressed));
         }
         if (groups.length > 1 && copies.reduce((n, c) => n + c.message.size, 0) > max) throw tooLargeSplit(max);
-        msg = null as never;
         await this.#store(copies);
       } catch (err) {
         await Promise.all(copies.map((c) => c.writer.abort().catch(() => undefined)));
@@ -149,15 +145,15 @@ export class HttpSubmission {
     }
     const ids = copies.map((c) => c.message.id);
     this.deps.logger.info({
-      event: 'http.accepted', id, ...(ids.length > 1 ? { ids, split: ids.length } : {}), account: ctx.key.account, keyId: ctx.key.id, from: mailFrom,
-      rcpts: rcpts.length, size: copies.reduce((n, c) => n + c.message.size, 0), notBefore,
+      event: 'http.accepted', id, ...(ids.length > 1 ? { ids, split: ids.length } : {}), account: ctx.key.account, keyId: ctx.key.id, from: msg.mailFrom,
+      rcpts: msg.recipients.length, size: copies.reduce((n, c) => n + c.message.size, 0), notBefore: msg.notBefore,
     }, 'message accepted');
     for (const queued of ids) {
       try { this.deps.onQueued?.(queued, { listener: 'http', account: ctx.key.account }); } catch (err) {
         this.deps.logger.error({ event: 'http.on_queued_failed', id: queued, err: (err as Error)?.message }, 'onQueued callback failed');
       }
     }
-    return { id, recipients: rcpts.map((email) => this.#entry(email, copies, suppressed)) };
+    return { id, recipients: msg.recipients.map((email) => this.#entry(email, copies, suppressed)) };
   }
 
   /** A recipient's entry in the answer: its id in the stored message it is in, and its status. */
