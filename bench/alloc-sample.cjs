@@ -12,10 +12,12 @@ const session = new inspector.Session();
 session.connect();
 const started = Date.now();
 session.post('HeapProfiler.enable');
-session.post('HeapProfiler.startSampling', {
+const start = () => session.post('HeapProfiler.startSampling', {
   samplingInterval: Number(process.env.ALLOC_INTERVAL || 16384),
   includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: process.env.ALLOC_PROMOTED !== '1',
 }, (err) => { if (err) console.error('alloc-sample: could not start', err); });
+// ALLOC_ON_SIGNAL=1: sampling starts at the first SIGUSR2 (e.g. after a warm-up), not at the preload (api27).
+if (process.env.ALLOC_ON_SIGNAL === '1') process.once('SIGUSR2', start); else start();
 process.on('exit', () => {
   session.post('HeapProfiler.stopSampling', (err, r) => {
     if (err) return console.error('alloc-sample:', err);

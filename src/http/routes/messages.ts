@@ -3,7 +3,7 @@
 // so a key learns nothing about messages it does not own.
 import { z } from 'zod/v4';
 import { ApiError, zodFields } from '../../ingress/http/api-error.js';
-import { prepareMessage, prepareRawMessage } from '../../ingress/http/compose.js';
+import { prepareMessage, prepareRawMessage, type PreparedMessage } from '../../ingress/http/compose.js';
 import { batchRequest, InvalidItem, rawMessageRequest, sendMessageRequest, type SendMessageRequest } from '../../ingress/http/message-request.js';
 import { recipientId, type Queued, type SubmissionContext } from '../../ingress/http/submission.js';
 import type { MessageView } from '../../store/store.js';
@@ -76,6 +76,12 @@ const sendErrors = {
 };
 
 const accepted = (q: Queued) => ({ status: 202, body: q });
+/**
+ * Queues a prepared message. The send routes' handlers are not async: they prepare the message and
+ * return this, so that while the store answers nothing keeps the request (`r`) and its body, and the
+ * prepared message lets go of its content once built (PreparedMessage.release; api27).
+ */
+const queue = async (ctx: RouteContext, msg: PreparedMessage, sub: SubmissionContext) => accepted(await ctx.submission.submit(msg, sub));
 const submissionContext = (r: SubmissionContext): SubmissionContext => ({ key: r.key, clientIp: r.clientIp, secure: r.secure, tls: r.tls });
 
 export function messageRoutes(ctx: RouteContext): ApiRoute[] {
@@ -84,13 +90,13 @@ export function messageRoutes(ctx: RouteContext): ApiRoute[] {
       method: 'POST', url: '/v1/messages', scope: 'send', tag: 'messages', idempotent: true, body: sendMessageRequest,
       summary: 'Send a message: Postlane builds the MIME, signs it and queues it',
       responses: { 202: { description: 'queued', schema: queuedBody }, ...sendErrors },
-      handler: async (r) => accepted(await ctx.submission.submit(prepareMessage(r.body, ctx.composeLimits, ctx.clock.now()), submissionContext(r))),
+      handler: (r) => queue(ctx, prepareMessage(r.body, ctx.composeLimits, ctx.clock.now()), submissionContext(r)),
     }),
     defineRoute({
       method: 'POST', url: '/v1/messages/raw', scope: 'send', tag: 'messages', idempotent: true, body: rawMessageRequest,
       summary: 'Send an already-built RFC 5322 message with an envelope',
       responses: { 202: { description: 'queued', schema: queuedBody }, ...sendErrors },
-      handler: async (r) => accepted(await ctx.submission.submit(prepareRawMessage(r.body, ctx.composeLimits, ctx.clock.now()), submissionContext(r))),
+      handler: (r) => queue(ctx, prepareRawMessage(r.body, ctx.composeLimits, ctx.clock.now()), submissionContext(r)),
     }),
     defineRoute({
       method: 'POST', url: '/v1/messages/batch', scope: 'send', tag: 'messages', idempotent: true, body: batchRequest,

@@ -72,6 +72,19 @@ test('semantic refusals carry field paths', () => {
   assert.equal(later.notBefore, NOW + 60_000);
 });
 
+test('release(): a prepared message builds until released, and a build after it throws (api27)', async () => {
+  const p = prepareMessage(sendMessageRequest.parse({ from: 'a@acme.test', to: ['b@dest.test'], subject: 's', text: 'hi' }), LIMITS, NOW);
+  const first = await p.build('ID', 'relay.test', NOW);
+  assert.deepEqual(await p.build('ID', 'relay.test', NOW), first);
+  p.release();
+  assert.deepEqual(p.recipients, ['b@dest.test'], 'the envelope and the rest stay');
+  await assert.rejects(p.build('ID', 'relay.test', NOW), /after release/);
+  const raw = prepareRawMessage(rawMessageRequest.parse({ envelope: { from: 'a@acme.test', to: ['b@dest.test'] }, message: 'From: a@acme.test\r\n\r\nx\r\n' }), LIMITS, NOW);
+  assert.match((await raw.build('ID', 'relay.test', NOW)).toString(), /^From: a@acme\.test\r\nMessage-ID: <ID@relay\.test>/);
+  raw.release();
+  await assert.rejects(raw.build('ID', 'relay.test', NOW), /after release/);
+});
+
 test('raw messages: LF made CRLF, Message-ID and Date added, one From field required', async () => {
   const p = prepareRawMessage(rawMessageRequest.parse({ envelope: { from: 'a@acme.test', to: ['b@dest.test', 'B@dest.test'] }, message: 'From: a@acme.test\nSubject: s\n\nbody\n' }), LIMITS, NOW);
   assert.deepEqual(p.recipients, ['b@dest.test']);

@@ -52,6 +52,13 @@ export interface PreparedMessage {
   requireTls?: boolean;
   /** The message bytes (header block first, CRLF line ends) for queue id `id`. */
   build(id: string, hostname: string, now: number): Promise<Buffer>;
+  /**
+   * Lets go of the request's content (text, html, attachments; a raw request's message) once the
+   * last build is made, so that a request waiting for the store (the suppression lookup, the put)
+   * does not keep it: held that long, it outlived two scavenges and was promoted to the old space
+   * (bench/README.md, twenty-seventh session, api27). A build after it throws.
+   */
+  release(): void;
 }
 
 /**
@@ -186,6 +193,7 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
   const notBefore = checkMeta(req, limits, now, c);
   c.throwIfAny();
   const sender = from!;
+  let content: typeof mail | null;
   const mail = {
     from: { name: sender.name, address: sender.address },
     to: to.map(asNodemailer), cc: cc.map(asNodemailer), bcc: bcc.map(asNodemailer),
@@ -202,25 +210,30 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
     // catches any other LF); SMTP carries and DKIM signs CRLF only.
     newline: 'windows',
   };
+  content = mail;
   const fromDomain = sender.domain;
   return {
     mailFrom: sender.address, recipients, fromDomains: [fromDomain], meta: metaOf(req), notBefore, listUnsubscribe: req.list_unsubscribe, track: req.track, ...(dsn ? { dsn } : {}), requireTls: req.require_tls === true,
     originators: [{ field: 'From', domain: fromDomain, path: 'from' }, ...headerOriginators(req.headers ?? {})],
     build: async (id, hostname, at) => {
+      const m = content ?? released();
       const messageId = `<${id}@${hostname}>`, date = new Date(at);
       // The common shape (no attachments) is written directly; the same bytes as the composer's.
       // Its address fields are written from the mailboxes checked above (Named.written).
-      const simple = mail.attachments.length === 0 ? buildSimpleMessage({
-        ...mail, from: sender, to, cc, ...(replyTo.length ? { replyTo } : {}), messageId, date,
+      const simple = m.attachments.length === 0 ? buildSimpleMessage({
+        ...m, from: sender, to, cc, ...(replyTo.length ? { replyTo } : {}), messageId, date,
       }) : null;
       if (simple) return simple;
-      const node = new MailComposer({ ...mail, messageId, date }).compile();
+      const node = new MailComposer({ ...m, messageId, date }).compile();
       return buildMimeBytes(node) ?? node.build();
     },
+    release: () => { content = null; },
   };
 }
 
 const asNodemailer = (m: Named) => ({ name: m.name, address: m.address });
+
+const released = (): never => { throw new Error('PreparedMessage.build() after release()'); };
 
 /** Every line end (LF, CR, CRLF) as CRLF: a bare CR or LF must not reach the stored message. */
 const crlfLines = (s: string | undefined) => s?.replace(/\r\n|\r|\n/g, '\r\n');
@@ -273,10 +286,12 @@ export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits,
   }
   const from = parseHeaderFrom(headerBlock);
   if (from.fields !== 1) throw invalidFields([{ path: 'message', message: 'must have exactly one From: field' }]);
+  let content: { bytes: Buffer; headerBlock: string } | null = { bytes, headerBlock };
   return {
     mailFrom: mailFrom!.address, recipients, fromDomains: from.domains, meta: metaOf(req), notBefore, listUnsubscribe: req.list_unsubscribe, track: req.track, ...(dsn ? { dsn } : {}), requireTls: req.require_tls === true,
     originators: from.originators.map((o) => ({ ...o, path: o.field === 'From' ? 'from' : 'message' })),
     build: async (id, hostname, at) => {
+      const { bytes, headerBlock } = content ?? released();
       const added: string[] = [];
       if (!hasField(headerBlock, 'message-id')) added.push(`Message-ID: <${id}@${hostname}>\r\n`);
       if (!hasField(headerBlock, 'date')) added.push(`Date: ${rfc5322Date(new Date(at))}\r\n`);
@@ -284,6 +299,7 @@ export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits,
       const at2 = headerEnd < 0 ? 0 : headerEnd + 2;
       return Buffer.concat([bytes.subarray(0, at2), Buffer.from(added.join(''), 'latin1'), bytes.subarray(at2)]);
     },
+    release: () => { content = null; },
   };
 }
 

@@ -108,6 +108,7 @@ export class HttpSubmission {
     const max = this.deps.maxMessageSize;
     if (built.length > max) throw tooLarge(max);
     const groups = this.#isSplit(msg, built) ? recipientGroups(msg.recipients) : [msg.recipients];
+    if (groups.length === 1) msg.release(); // built for good: the lookup and the put are awaited without the request's content
     if (groups.length > 1 && built.length * groups.length > max) throw tooLargeSplit(max);
     let suppressed: Map<string, Suppression>;
     const copies: Copy[] = [];
@@ -137,6 +138,7 @@ export class HttpSubmission {
           copies.push(await this.#copy(copyId, recipients, groups.length > 1, own, msg, ctx, now, suppressed));
         }
         if (groups.length > 1 && copies.reduce((n, c) => n + c.message.size, 0) > max) throw tooLargeSplit(max);
+        msg.release();
         await this.#store(copies);
       } catch (err) {
         await Promise.all(copies.map((c) => c.writer.abort().catch(() => undefined)));
