@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=30
+#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=30 --no-allocation-site-pretenuring
 // Entry point of the `postlane` CLI: runs the compiled TypeScript in dist/.
 // The V8 flags above (issue 14, bench/README.md "Memory") take effect when this file is run as a
 // program (`postlane …`, `./bin/postlane.js …`, the systemd unit); `node bin/postlane.js` skips them.

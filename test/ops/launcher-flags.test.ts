@@ -12,8 +12,8 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
-// `env -S [NAME=value …] node --flag=value …`; a value may end in `:${NAME}`, the operator's own after ours.
-const SHEBANG = /^#!\/usr\/bin\/env -S((?: [A-Z_]+=\S+)*) node((?: --[\w-]+=\S+)+)$/;
+// `env -S [NAME=value …] node --flag=value --flag …`; a value may end in `:${NAME}`, the operator's own after ours.
+const SHEBANG = /^#!\/usr\/bin\/env -S((?: [A-Z_]+=\S+)*) node((?: --[\w-]+(?:=\S+)?)+)$/;
 
 async function launcherLine(): Promise<{ vars: Map<string, string>; flags: string[] }> {
   const shebang = (await fs.readFile(path.join(ROOT, 'bin/postlane.js'), 'utf8')).split('\n')[0]!;
@@ -26,7 +26,7 @@ async function launcherLine(): Promise<{ vars: Map<string, string>; flags: strin
 test('the systemd unit starts node with the launcher\'s V8 flags and variables', async () => {
   const { vars, flags } = await launcherLine();
   const unit = await fs.readFile(path.join(ROOT, 'contrib/systemd/postlane.service'), 'utf8');
-  const exec = /^ExecStart=\S+\/node((?: --[\w-]+=\S+)*) \S+\/bin\/postlane\.js start$/m.exec(unit);
+  const exec = /^ExecStart=\S+\/node((?: --[\w-]+(?:=\S+)?)*) \S+\/bin\/postlane\.js start$/m.exec(unit);
   assert.ok(exec, 'ExecStart= runs node <flags> …/bin/postlane.js start');
   assert.deepEqual(exec[1]!.trim().split(' '), flags);
   for (const [name, value] of vars) {
