@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What a warm API relay promotes to the old space a request, on either store (api27): bench/api-server.js (this
-# checkout's) runs the relay of ROOT/dist on STORE with the launcher's heap flags and --trace-gc-nvp (its stdout in OUT),
+# checkout's) runs the relay of ROOT/dist on STORE with ROOT's launcher flags (the first line of ROOT/bin/postlane.js, as
+# bench/api-send.ts reads them) and TRACE_FLAGS (default --trace-gc-nvp; its stdout in OUT),
 # driven by bench/api-client.js at 50 clients (closed loop): WARM messages, then CHUNKS chunks of MSGS, a 'cpu' line
 # after each, so that `bench/api-promoted.py OUT WARM,MSGS,...` gives the young-generation bytes allocated and promoted a
 # message and the mark-compacts of each chunk. ALLOC=DIR: bench/alloc-sample.cjs preloaded with ALLOC_PROMOTED=1, started
@@ -10,9 +11,10 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 ROOT=$1; OUT=$2; STORE=${3:-sqlite}; WARM=${4:-5000}; MSGS=${5:-2000}; CHUNKS=${6:-3}
 CTL=$(mktemp -u /tmp/api-promoted.XXXX); mkfifo "$CTL"
+read -r -a FLAGS <<<"$(sed -n '1s/^#!.* node //p' "$ROOT/bin/postlane.js")"
 PRE=()
 if [ -n "${ALLOC:-}" ]; then PRE=(--require "$HERE/bench/alloc-sample.cjs"); export ALLOC_DIR=$ALLOC ALLOC_PROMOTED=1 ALLOC_ON_SIGNAL=1; fi
-node ${TRACE_FLAGS:---trace-gc-nvp} --max-semi-space-size=2 --heap-growing-percent=30 "${PRE[@]}" "$HERE/dist/bench/api-server.js" "$ROOT/dist" "$STORE" < "$CTL" > "$OUT" &
+node ${TRACE_FLAGS:---trace-gc-nvp} "${FLAGS[@]}" "${PRE[@]}" "$HERE/dist/bench/api-server.js" "$ROOT/dist" "$STORE" < "$CTL" > "$OUT" &
 S=$!
 exec 3>"$CTL"
 L=
