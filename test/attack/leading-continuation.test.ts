@@ -75,5 +75,6 @@ test('a header block that begins with a continuation line is refused on every pa
   assert.equal(refused.status, 422, refused.text);
   assert.deepEqual(refused.body.error.fields.map((f: { path: string }) => f.path), ['message']);
   assert.equal((await raw(PLAIN)).status, 202);
+  await relay.waitForLog((l) => l.event === 'http.accepted'); // its log line may come after the answer
   assert.equal(relay.logs.filter((l) => l.event === 'smtp.accepted' || l.event === 'http.accepted').length, 3, 'only the three plain messages were queued');
 });
