@@ -282,6 +282,9 @@ export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits,
   if (bytes.includes(0)) {
     throw invalidFields([{ path: req.message !== undefined ? 'message' : 'message_base64', message: 'must not contain NUL bytes' }]);
   }
+  if (bytes[0] === 0x20 || bytes[0] === 0x09) { // it would continue the Received field written before it, as SMTP refuses
+    throw invalidFields([{ path: req.message !== undefined ? 'message' : 'message_base64', message: 'must begin with a header field, not a continuation line' }]);
+  }
   if (hasLongLine(bytes, limits.maxLineLength - 2)) {
     throw invalidFields([{ path: req.message !== undefined ? 'message' : 'message_base64', message: `has a line longer than ${limits.maxLineLength - 2} octets; encode long lines (quoted-printable or base64)` }]);
   }
