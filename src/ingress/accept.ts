@@ -47,6 +47,7 @@ const CRLF2 = Buffer.from('\r\n\r\n');
 const EMPTY = Buffer.alloc(0);
 const queueFailed = reply(451, '4.3.0', 'Temporary local problem, try again later');
 const headerTooBig = reply(554, '5.6.0', 'Header block too large');
+const headerStartsFolded = reply(550, '5.6.0', 'Message header must begin with a field name, not a continuation line');
 
 /** What onQueued learns besides the queue id: the listener ('submission', 'mx', 'http'…) and the account (null: mx mail). */
 export interface QueuedInfo { listener: string; account: string | null }
@@ -141,6 +142,9 @@ export class IncomingMessage {
     this.#inBody = true;
     this.#header = [];
     let header = block.subarray(0, split);
+    // A first line that begins with SP or HTAB would continue the Received field written just before it
+    // (a client's text in this relay's trace field): refused, once per message (one octet looked at).
+    if (header[0] === 0x20 || header[0] === 0x09) return this.#fail(headerStartsFolded);
     const refused = this.origin.listener === 'mx' ? mxHeaderRefusal(header) : null;
     if (refused) return this.#fail(refused);
     const tx = this.origin.transaction;

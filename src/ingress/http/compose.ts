@@ -277,6 +277,14 @@ export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits,
   if (headerEnd < 0 && !bytes.subarray(0, 2).equals(Buffer.from('\r\n'))) {
     throw invalidFields([{ path: req.message !== undefined ? 'message' : 'message_base64', message: 'must have a header block and an empty line before the body' }]);
   }
+  // SMTP DATA and BDAT refuse a NUL (550 5.6.0): a receiver reading lines as C strings would see another
+  // message (From: evil@evil.test<NUL>@acme.test is authorised as acme.test, and read there as evil.test)
+  if (bytes.includes(0)) {
+    throw invalidFields([{ path: req.message !== undefined ? 'message' : 'message_base64', message: 'must not contain NUL bytes' }]);
+  }
+  if (bytes[0] === 0x20 || bytes[0] === 0x09) { // it would continue the Received field written before it, as SMTP refuses
+    throw invalidFields([{ path: req.message !== undefined ? 'message' : 'message_base64', message: 'must begin with a header field, not a continuation line' }]);
+  }
   if (hasLongLine(bytes, limits.maxLineLength - 2)) {
     throw invalidFields([{ path: req.message !== undefined ? 'message' : 'message_base64', message: `has a line longer than ${limits.maxLineLength - 2} octets; encode long lines (quoted-printable or base64)` }]);
   }
