@@ -273,24 +273,26 @@ export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits,
   const notBefore = checkMeta(req, limits, now, c);
   c.throwIfAny();
   const bytes = toCrlf(req.message !== undefined ? Buffer.from(req.message, 'utf8') : decodeBase64(req.message_base64!));
+  const field = req.message !== undefined ? 'message' : 'message_base64';
+  const refuse = (message: string) => invalidFields([{ path: field, message }]);
   const headerEnd = bytes.indexOf('\r\n\r\n');
   if (headerEnd < 0 && !bytes.subarray(0, 2).equals(Buffer.from('\r\n'))) {
-    throw invalidFields([{ path: req.message !== undefined ? 'message' : 'message_base64', message: 'must have a header block and an empty line before the body' }]);
+    throw refuse('must have a header block and an empty line before the body');
   }
   // SMTP DATA and BDAT refuse a NUL (550 5.6.0): a receiver reading lines as C strings would see another
   // message (From: evil@evil.test<NUL>@acme.test is authorised as acme.test, and read there as evil.test)
   if (bytes.includes(0)) {
-    throw invalidFields([{ path: req.message !== undefined ? 'message' : 'message_base64', message: 'must not contain NUL bytes' }]);
+    throw refuse('must not contain NUL bytes');
   }
   if (bytes[0] === 0x20 || bytes[0] === 0x09) { // it would continue the Received field written before it, as SMTP refuses
-    throw invalidFields([{ path: req.message !== undefined ? 'message' : 'message_base64', message: 'must begin with a header field, not a continuation line' }]);
+    throw refuse('must begin with a header field, not a continuation line');
   }
   if (hasLongLine(bytes, limits.maxLineLength - 2)) {
-    throw invalidFields([{ path: req.message !== undefined ? 'message' : 'message_base64', message: `has a line longer than ${limits.maxLineLength - 2} octets; encode long lines (quoted-printable or base64)` }]);
+    throw refuse(`has a line longer than ${limits.maxLineLength - 2} octets; encode long lines (quoted-printable or base64)`);
   }
   const headerBlock = bytes.subarray(0, headerEnd < 0 ? 0 : headerEnd + 2).toString('latin1');
   if (/(^|\r\n)x-postlane-[a-z0-9-]*[ \t]*:/i.test(headerBlock)) {
-    throw invalidFields([{ path: req.message !== undefined ? 'message' : 'message_base64', message: 'X-Postlane-* fields are for SMTP; use the request fields stream, track and list_unsubscribe' }]);
+    throw refuse('X-Postlane-* fields are for SMTP; use the request fields stream, track and list_unsubscribe');
   }
   const from = parseHeaderFrom(headerBlock);
   if (from.fields !== 1) throw invalidFields([{ path: 'message', message: 'must have exactly one From: field' }]);
