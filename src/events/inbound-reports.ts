@@ -140,7 +140,10 @@ export class InboundReports {
 
   #complaint(report: ArfReport, found: Found): Outcome {
     if (!COMPLAINTS.has(report.feedbackType)) return { skip: `feedback type ${report.feedbackType}: not a complaint` };
-    const recipient = recipientOf(found, [...report.originalRcptTo, ...report.originalHeaders.to]);
+    // Original-Rcpt-To names the complainant; the reported message's To lists every recipient, so it
+    // is read only when the report redacts Original-Rcpt-To (and then must name just one of them).
+    const named = report.originalRcptTo.length > 0 ? report.originalRcptTo : report.originalHeaders.to;
+    const recipient = recipientOf(found, named);
     if (!recipient) return { skip: 'the complaint names no recipient of the message (redacted)' };
     return this.#event(found, 'complained', recipient, {
       feedbackType: report.feedbackType, userAgent: report.userAgent, sourceIp: report.sourceIp, arrivalDate: report.arrivalDate, reportedDomain: report.reportedDomain,
@@ -163,12 +166,15 @@ export class InboundReports {
   }
 }
 
-/** The message's recipient a report is about: by the VERP index, by address, or the only one. */
+/**
+ * The message's recipient a report is about: by the VERP index, by address (when the addresses
+ * name exactly one of its recipients: several is ambiguous, so none), or the only one.
+ */
 function recipientOf(found: Found, addresses: (string | null)[]): string | null {
   const rcpts = [...found.message.recipients].sort((a, b) => a.rcptId - b.rcptId).map((r) => r.address);
   if (found.rcptIndex !== null) return rcpts[found.rcptIndex] ?? null;
   const wanted = new Set(addresses.filter((a): a is string => !!a).map((a) => a.toLowerCase()));
-  const hit = rcpts.find((r) => wanted.has(r.toLowerCase()));
-  if (hit) return hit;
+  const hits = rcpts.filter((r) => wanted.has(r.toLowerCase()));
+  if (hits.length > 0) return new Set(hits.map((r) => r.toLowerCase())).size === 1 ? hits[0]! : null;
   return new Set(rcpts.map((r) => r.toLowerCase())).size === 1 ? rcpts[0]! : null;
 }
