@@ -63,6 +63,9 @@ async function suite(t: TestContext, pgUrl: string | null) {
   };
   const m1 = await send(acme.tokens.send, 'acme.test', 'ann@dest.test');
   const m2 = await send(acme.tokens.send, 'acme.test', 'bob@dest.test');
+  // `until` excludes and `since` includes the instant itself: m2 must be received strictly before
+  // `cut` and m3 strictly after it, whatever millisecond each request happened to fall in.
+  await new Promise((r) => setTimeout(r, 5));
   const cut = new Date().toISOString();
   await new Promise((r) => setTimeout(r, 5)); // the next message is received strictly after `cut`
   const m3 = (await ops('POST', '/v1/messages', { from: 'app@acme.test', to: ['cy@dest.test'], subject: 'hi', text: 'hello' })).body.id as string;

@@ -60,7 +60,9 @@ async function scenario(t: TestContext, pgUrl: string | null) {
   smtp.close();
   const smtpId = queueIdOf(answer)!;
   assert.ok(smtpId, answer);
-  // Over HTTP.
+  // Over HTTP, in a later millisecond: the search below lists newest first, and two messages
+  // received in the same millisecond are ordered by their ids' random part.
+  await new Promise((r) => setTimeout(r, 5));
   const sent = await call(base, 'POST', '/v1/messages', {
     token: acme.tokens.app, body: { from: 'app@acme.test', to: ['carol@dest.test'], subject: 'Your receipt ✓ 42', text: 'thanks' },
   });

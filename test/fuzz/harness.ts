@@ -2,7 +2,7 @@
 // property phase), a corpus of real traffic plus a way to read mutated bytes as an input (the
 // mutation phase), and a check that runs the parser on one input and throws when a property
 // breaks. runTarget() runs both phases from one seed, times every input (an input over
-// `slowMs` is a failure: a hang caught in the act) and returns counts and failures; the bounded
+// `slowMs`, twice in a row, is a failure: a hang caught in the act) and returns counts and failures; the bounded
 // run in `npm test` (fuzz.test.ts) and the long run (bench/fuzz.ts) both go through it.
 //
 // A failure names the seed and, for the mutation phase, carries the input itself (base64), so
@@ -30,7 +30,7 @@ export interface RunOptions {
   seed: number;
   propertyRuns: number;
   mutationRuns: number;
-  /** An input that takes longer than this is reported as a failure (default 1000 ms). */
+  /** An input that takes longer than this twice in a row is reported as a failure (default 1000 ms). */
   slowMs?: number;
   /** At most this many mutation failures are kept (all are counted). */
   keepFailures?: number;
@@ -114,14 +114,26 @@ export async function runTarget<T>(target: FuzzTarget<T>, opts: RunOptions): Pro
   let slowestMs = 0;
   const show = target.show ?? ((i: T) => fc.stringify(i));
 
-  /** Runs check() and times it; a slow input throws like a broken property. */
-  const timedCheck = async (input: T) => {
+  const time = async (input: T): Promise<number> => {
     const start = performance.now();
     const r = target.check(input);
     if (r instanceof Promise) await r;
     const ms = performance.now() - start;
     if (ms > slowestMs) slowestMs = ms;
-    if (ms > slowMs) throw new Error(`slow input: ${ms.toFixed(0)} ms (budget ${slowMs} ms)`);
+    return ms;
+  };
+  /**
+   * Runs check() and times it; a slow input throws like a broken property. An input over the
+   * budget is run once more and fails only if it is slow again: a pathological input is slow every
+   * time, while a first call that loads what the parser imports on first use (report-parser.ts
+   * loads mailparser: 1.1–2.1 s for the first input at load 7, over npm test's 2 s), a GC or a
+   * descheduled process is slow once.
+   */
+  const timedCheck = async (input: T) => {
+    const ms = await time(input);
+    if (ms <= slowMs) return;
+    const again = await time(input);
+    if (again > slowMs) throw new Error(`slow input: ${ms.toFixed(0)} ms, then ${again.toFixed(0)} ms (budget ${slowMs} ms)`);
   };
 
   let propertyRuns = 0;

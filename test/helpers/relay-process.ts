@@ -48,8 +48,13 @@ export class RelayProcess {
     return new RelayProcess(dir, configFile);
   }
 
-  /** Start and wait for 'relay.started'; resolves with the listener addresses. */
-  async start(timeoutMs = 20_000): Promise<void> {
+  /**
+   * Start and wait for 'relay.started'; resolves with the listener addresses. The bound only catches
+   * a relay that never starts: a start takes about 3 s of CPU, and several at once beside another
+   * test file on a loaded 2-core machine took over 20 s (the known start-up timeouts of cluster3,
+   * shaping-cluster, inbound and metrics-listener at load 11–23).
+   */
+  async start(timeoutMs = 60_000): Promise<void> {
     this.previousLogs.push(...this.logs);
     this.logs = [];
     this.child = spawn(process.execPath, [BIN, 'start', '--config', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...cleanEnv(), ...this.env } });

@@ -168,6 +168,13 @@ for (const inProcess of [false, true]) test(`sqlite executor (${inProcess ? 'in-
   assert.ok(jobs.some((j) => j.messageId === ids[0]), 'the first message is due again after the restart');
 });
 
+// The slowed fsync. Long enough that the waits and bounds below leave hundreds of milliseconds for
+// a loaded machine (CI: two test files at once on two cores): with 150 ms, put1 was answered at up
+// to 238 ms of its 280 ms bound here with three busy processes beside it.
+const SYNC_MS = 400;
+/** How long the child waits for put1's COMMIT on the database thread (well within SYNC_MS). */
+const COMMIT_WAIT_MS = 120;
+
 // Runs in a child process whose fsyncs are slowed. Prints one JSON line.
 const ORDER_CHILD = (storeUrl: string, logUrl: string) => `
 import fs from 'node:fs';
@@ -182,16 +189,16 @@ for (const id of ids) { const w = store.createBody(id); await w.write(Buffer.fro
 await store.put(message(ids[0]));
 const turn = () => new Promise((r) => setImmediate(r));
 const fsyncs = () => fs.readFileSync(process.env.SLOWFS_LOG, 'utf8').split('\\n').filter((l) => l.startsWith(process.pid + ' fsync')).length;
-fs.writeFileSync(process.env.SLOWFS_CTL, '150 0\\n');
+fs.writeFileSync(process.env.SLOWFS_CTL, '${SYNC_MS} 0\\n');
 const before = fsyncs();
 const order = [];
 const t0 = Date.now();
 const seen = (name, p) => p.then((v) => { order.push([name, Date.now() - t0]); return v; });
 const put1 = seen('put1', store.put(message(ids[1])));
-// committed, its fsync (150 ms) in flight: a wait, not two turns, since on the database thread the
+// committed, its fsync (SYNC_MS) in flight: a wait, not two turns, since on the database thread the
 // put reaches the thread and commits there in its own time (two turns of this loop were not always
 // enough under load: the read ran before the COMMIT, saw nothing to wait for, and was answered at 4 ms)
-await new Promise((r) => setTimeout(r, 40));
+await new Promise((r) => setTimeout(r, ${COMMIT_WAIT_MS}));
 const read = seen('read', store.getMessage(ids[1]));
 const later = [];
 for (const id of ids.slice(2)) { later.push(seen('put', store.put(message(id)))); await turn(); await turn(); }
@@ -222,9 +229,10 @@ for (const inProcess of [false, true]) test(`sqlite executor (${inProcess ? 'in-
     // runs first: a put has more than a read or a claim; so the times are compared, not the order)
     assert.deepEqual(r.order.map(([n]) => n).sort(), ['claim', 'put', 'put', 'put', 'put1', 'read'], JSON.stringify(r.order));
     const at = (name: string) => r.order.find(([n]) => n === name)![1];
-    assert.ok(at('put1') >= 140 && at('put1') < 280, `put1 answered after its own fsync (${at('put1')} ms)`);
-    assert.ok(at('read') >= 140, `the read waited for put1's fsync (${at('read')} ms)`);
-    assert.ok(at('claim') >= 280, `the claim (not synced itself) waited for the puts' fsync, the second (${at('claim')} ms)`);
+    // (the bound on put1 tells its own fsync from the second: 2 × SYNC_MS less a timer's rounding)
+    assert.ok(at('put1') >= SYNC_MS - 10 && at('put1') < 2 * SYNC_MS - 20, `put1 answered after its own fsync (${at('put1')} ms)`);
+    assert.ok(at('read') >= SYNC_MS - 10, `the read waited for put1's fsync (${at('read')} ms)`);
+    assert.ok(at('claim') >= 2 * SYNC_MS - 20, `the claim (not synced itself) waited for the puts' fsync, the second (${at('claim')} ms)`);
     assert.ok(r.readSaw, 'the read saw the committed put (executed after its COMMIT), and was answered after its fsync');
     assert.equal(r.jobs, 5, 'the claim, committed behind the puts, got all five');
     // put1's fsync, then one for the three puts and the claim committed while it ran (no fsync of
