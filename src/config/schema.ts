@@ -280,6 +280,8 @@ export const configSchema = z.object({
         .describe('the return-path host is <label>.<sending domain>'),
       target: z.string().min(1)
         .describe('what <label>.<domain> is a CNAME of: a host whose MX/A reach this relay\'s MX listener and whose SPF record covers the relay'),
+      perRecipient: z.boolean().default(false)
+        .describe('split every submitted message with several recipients into one copy per recipient (as tracked mail is), so each return path names one recipient and a recipient cannot forge a bounce or complaint that suppresses another; costs a stored copy and a transaction per recipient, and the copies together count against limits.maxMessageSize'),
     }).strict().nullable().default(null)
       .describe('a return-path domain aligned with each From domain, so SPF aligns for DMARC (bounce+<id>.<mac>@<label>.<domain>); null: none'),
     signUnconfiguredWith: z.union([z.string().min(1), z.literal(false), z.null()]).default(null)

@@ -97,6 +97,7 @@ export function buildRouteTable(deps: ApiDeps, http: Exclude<Config['http'], fal
     store, hostname: config.hostname, clock, logger, quota: deps.quota ?? new QuotaService(store, clock, accounts), signer: deps.signer,
     bounceLabel: config.domains.bounceDomain?.label ?? null,
     bounceSecret: bounceSecretOf(config.domains.bounceDomain?.label, deps.bounceSecrets),
+    splitForReturnPath: config.domains.bounceDomain?.perRecipient === true,
     unsubscribe: deps.linkSecrets ? {
       secrets: deps.linkSecrets, links, bounceLabel: config.domains.bounceDomain?.label ?? null, signer: deps.signer, logger,
     } : undefined,

@@ -33,7 +33,7 @@ import { takeStreamField, type Stream } from './stream-field.js';
 import { takeTrackField, type TrackRequest } from './track-field.js';
 import { applyTracking, trackingPlan, trackingWanted, type TrackingPlan, type TrackingSettings } from './tracking-plan.js';
 import { unsubscribeFields, unsubscribeWanted, type UnsubscribeSettings } from './unsubscribe-fields.js';
-import { isSplit } from './recipient-split.js';
+import { isSplit, splitsForReturnPath } from './recipient-split.js';
 import { HeldForSplit } from './split-copies.js';
 import { DEFAULT_ACCOUNT } from '../store/platform-store.js';
 import { transportField, transportNeeds, type MessageTransport } from '../message/transport-needs.js';
@@ -69,6 +69,8 @@ export interface AcceptDeps {
   bounceLabel?: string | null;
   /** The current bounce secret (the MAC key of that return-path); without it: no VERP return-path. */
   bounceSecret?: () => Buffer | null;
+  /** domains.bounceDomain.perRecipient: aligned mail to several recipients is split so each return path names one (recipient-split.ts). */
+  splitForReturnPath?: boolean;
   /** limits.maxMessageSize: the copies of a split message count against it together; absent: no such check. */
   maxMessageBytes?: number;
   /** This node's id, kept with each message it accepts (the timeline's accepted entry); absent: not kept. */
@@ -155,7 +157,10 @@ export class IncomingMessage {
     if (notAuthorised) return this.#fail(notAuthorised);
     const fromDomain = authorDomain(from);
     if (this.origin.transaction.submission) header = this.#takeClientFields(header);
-    if (this.#isSplit(header)) { this.#split = new HeldForSplit(header, block.subarray(split), fromDomain); return; }
+    if (this.#isSplit(header) || (this.deps.splitForReturnPath === true && await this.#splitForReturnPath(fromDomain))) {
+      this.#split = new HeldForSplit(header, block.subarray(split), fromDomain);
+      return;
+    }
     if (this.origin.transaction.submission) header = await this.#submissionFields(header, fromDomain);
     if (this.#failure) return;
     const prologue = this.#prologue(header);
@@ -180,6 +185,12 @@ export class IncomingMessage {
     const personal = trackingWanted(this.deps.tracking, { stream: this.#stream, asked: this.#track }) !== null
       || unsubscribeWanted(this.deps.unsubscribe, { stream: this.#stream, header });
     return isSplit(personal, tx.recipients);
+  }
+
+  /** domains.bounceDomain.perRecipient: whether this message gets a VERP return path per copy (recipient-split.ts). */
+  async #splitForReturnPath(fromDomain: string | null): Promise<boolean> {
+    const tx = this.origin.transaction;
+    return tx.submission && splitsForReturnPath(tx.mailFrom, tx.recipients, this.deps.bounceSecret?.() ? await this.deps.signer?.alignedDomain(fromDomain) : null);
   }
 
   /** End of DATA of a tracked message: rewrite it whole, then write and sign it like any other. */

@@ -85,7 +85,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const tracking = deps.linkSecrets ? trackingSettings(config, deps.linkSecrets, links, logger) : undefined;
   const acceptor = new Acceptor({
     store: deps.store, hostname: config.hostname, clock, logger, onQueued: deps.onQueued, signer: deps.signer, bounceLabel, bounceSecret, unsubscribe, tracking,
-    maxMessageBytes: config.limits.maxMessageSize, ...(deps.nodeId ? { nodeId: deps.nodeId } : {}),
+    splitForReturnPath: config.domains.bounceDomain?.perRecipient === true, maxMessageBytes: config.limits.maxMessageSize, ...(deps.nodeId ? { nodeId: deps.nodeId } : {}),
   });
   const authLimiter = new AuthLimiter(config.smtp.auth, clock);
   const limits = new ConnectionLimits(config.smtp.maxConnections, config.smtp.maxConnectionsPerIp, () => clock.now());

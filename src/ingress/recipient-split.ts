@@ -5,7 +5,9 @@
 // recipients is split: each copy has its own queue id, Received field, return-path, tokens and
 // DKIM signature, and the copies are committed together (QueueStore.putMany: all or none), so the
 // client never gets its 250/202 for part of them. Without per-recipient content a message to
-// several recipients stays one message.
+// several recipients stays one message, unless domains.bounceDomain.perRecipient asks for a
+// return path per recipient: a late bounce or complaint names its copy, so a recipient of a shared
+// message cannot forge one (with the message's VERP address) that suppresses a co-recipient.
 //
 // Rules: recipients are grouped case-insensitively (one copy per distinct address, in envelope
 // order); no copy carries a Bcc field (each Bcc recipient gets a copy of its own, the others never
@@ -29,6 +31,14 @@ export function recipientGroups(recipients: readonly string[]): string[][] {
 /** Whether a message is split: it gets per-recipient content and has several distinct recipients. */
 export function isSplit(personal: boolean, recipients: readonly string[]): boolean {
   return personal && new Set(recipients.map((r) => r.toLowerCase())).size > 1;
+}
+
+/**
+ * domains.bounceDomain.perRecipient: split a message to several distinct recipients when it gets a
+ * VERP return path (a sender that is not null, mail `alignedDomain` signs aligned, a bounce secret).
+ */
+export function splitsForReturnPath(mailFrom: string, recipients: readonly string[], alignedDomain: string | null | undefined): boolean {
+  return mailFrom !== '' && !!alignedDomain && isSplit(true, recipients);
 }
 
 /** The header block without its Bcc fields (and their folded lines). */

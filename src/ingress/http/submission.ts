@@ -27,7 +27,7 @@ import { suppressedAmong, suppressionKey, type Suppression } from '../../store/s
 import { alignedReturnPath, receivedHeader } from '../trace-fields.js';
 import { unsubscribeFields, unsubscribeWanted, type UnsubscribeSettings } from '../unsubscribe-fields.js';
 import { applyTracking, trackingPlan, trackingWanted, type TrackingSettings } from '../tracking-plan.js';
-import { isSplit, messageWithoutBcc, recipientGroups } from '../recipient-split.js';
+import { isSplit, messageWithoutBcc, recipientGroups, splitsForReturnPath } from '../recipient-split.js';
 import { dsnFor, type MessageDsn } from '../../message/dsn-params.js';
 import { ApiError, invalidFields, queueUnavailable } from './api-error.js';
 import { transportField, transportNeeds } from '../../message/transport-needs.js';
@@ -49,6 +49,8 @@ export interface HttpSubmissionDeps {
   tracking?: TrackingSettings;
   /** The current bounce secret (AcceptDeps.bounceSecret). */
   bounceSecret?: () => Buffer | null;
+  /** AcceptDeps.splitForReturnPath. */
+  splitForReturnPath?: boolean;
   maxMessageSize: number;
   onQueued?: AcceptDeps['onQueued'];
   /** This node's id (AcceptDeps.nodeId). */
@@ -107,7 +109,8 @@ export class HttpSubmission {
     const built = await msg.build(id, this.deps.hostname, now);
     const max = this.deps.maxMessageSize;
     if (built.length > max) throw tooLarge(max);
-    const groups = this.#isSplit(msg, built) ? recipientGroups(msg.recipients) : [msg.recipients];
+    const split = this.#isSplit(msg, built) || (this.deps.splitForReturnPath === true && await this.#splitForReturnPath(msg));
+    const groups = split ? recipientGroups(msg.recipients) : [msg.recipients];
     if (groups.length === 1) msg.release(); // built for good: the lookup and the put are awaited without the request's content
     if (groups.length > 1 && built.length * groups.length > max) throw tooLargeSplit(max);
     let suppressed: Map<string, Suppression>;
@@ -174,6 +177,12 @@ export class HttpSubmission {
         stream: msg.meta.stream, requested: msg.listUnsubscribe === true, header: end < 0 ? built : built.subarray(0, end + 2),
       }));
     return isSplit(personal, msg.recipients);
+  }
+
+  /** AcceptDeps.splitForReturnPath: a VERP return path per copy (recipient-split.ts). */
+  async #splitForReturnPath(msg: PreparedMessage): Promise<boolean> {
+    const aligned = this.deps.bounceSecret?.() ? await this.deps.signer?.alignedDomain(authorDomain({ domains: msg.fromDomains, fields: 1 })) : null;
+    return splitsForReturnPath(msg.mailFrom, msg.recipients, aligned);
   }
 
   /**
