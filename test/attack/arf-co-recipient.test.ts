@@ -7,21 +7,11 @@
 // no event. Over real sockets: the relay process, a test MX, the report sent to the MX listener.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import { RelayProcess, eventually } from '../helpers/relay-process.js';
-import { startDnsServer } from '../helpers/dns-server.js';
-import { startReceiver, type Receiver } from '../helpers/smtp-receiver.js';
-import { Submitter } from '../helpers/smtp-client.js';
+import { eventually } from '../helpers/relay-process.js';
+import { sendToMx } from '../helpers/smtp-client.js';
+import { startMailRig } from '../helpers/relay-rig.js';
 
 interface ApiEvent { type: string; message_id: string; recipient: string; data: Record<string, unknown> }
-
-async function sendToMx(port: number, from: string, to: string, raw: Buffer): Promise<string> {
-  const c = new SMTPConnection({ host: '127.0.0.1', port, ignoreTLS: true, name: 'mx.example.org' });
-  return new Promise<string>((resolve, reject) => {
-    c.on('error', reject);
-    c.connect(() => c.send({ from, to: [to] }, raw, (err, info) => { c.quit(); if (err) reject(err); else resolve(info.response); }));
-  });
-}
 
 /** A feedback report about the message with `returnPath`, naming `rcptTo` (null: redacted), its original To being `to`. */
 function arf(returnPath: string, rcptTo: string | null, to: string[], subject: string): Buffer {
@@ -39,29 +29,14 @@ function arf(returnPath: string, rcptTo: string | null, to: string[], subject: s
 }
 
 test('an ARF complaint about a message with several recipients suppresses the one it names, or none', async (t) => {
-  const dns = await startDnsServer();
-  const mx: Receiver = await startReceiver({ host: '127.0.0.2', port: 0 });
-  dns.setZone({ 'mx.dest.test': { A: ['127.0.0.2'] }, 'example.org': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] } });
-  const relay = await RelayProcess.create({
-    dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port }, localDomains: ['fbl.relay.test'],
-    domains: { bounceDomain: { label: 'bounces', target: 'relay.test' } },
+  // Mail to example.org goes to the test MX; reports come back to the relay's MX listener.
+  const { relay, api, sendThrough } = await startMailRig(t, {
+    mxDomains: ['example.org'], config: { localDomains: ['fbl.relay.test'], domains: { bounceDomain: { label: 'bounces', target: 'relay.test' } } },
+    provision: (r) => r.ok('domains', 'add', 'acme.test', '--key', 'rsa2048'),
+    adminKey: true,
   });
-  t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
-  assert.equal((await relay.cli(['domains', 'add', 'acme.test', '--key', 'rsa2048'])).code, 0);
-  assert.equal((await relay.cli(['users', 'add', 'alice', '--password', 'alice-password', '--domain', 'acme.test'])).code, 0);
-  const key = JSON.parse((await relay.cli(['keys', 'create', '--account', 'default', '--scope', 'admin', '--json'])).stdout).token as string;
-  await relay.start();
-  const api = async (path: string) => (await (await fetch(`http://127.0.0.1:${relay.port('http')}${path}`, { headers: { authorization: `Bearer ${key}` } })).json()) as Record<string, unknown>;
-  const complaints = async () => (await api('/v1/events?type=complained&limit=1000')).data as ApiEvent[];
-  const suppressed = async () => ((await api('/v1/suppressions?limit=1000')).data as { email: string }[]).map((s) => s.email).sort();
-  const submitter = new Submitter({ port: relay.port('submission'), user: 'alice', pass: 'alice-password' });
-  t.after(() => submitter.close());
-  const sendThrough = async (to: string[], subject: string) => {
-    const reply = await submitter.send('alice@acme.test', to, `From: alice@acme.test\r\nTo: ${to.join(', ')}\r\nSubject: ${subject}\r\n\r\nHello\r\n`);
-    const id = /queued as ([0-9A-Z]{20})/.exec(reply)![1]!;
-    const got = await eventually(() => mx.messages.find((m) => m.body.toString().includes(`Subject: ${subject}`)));
-    return { id, returnPath: got.mailFrom };
-  };
+  const complaints = async () => (await api('/v1/events?type=complained&limit=1000')).body.data as ApiEvent[];
+  const suppressed = async () => ((await api('/v1/suppressions?limit=1000')).body.data as { email: string }[]).map((s) => s.email).sort();
 
   // peggy complains; bob (first in envelope order) is listed in To as well.
   const first = await sendThrough(['bob@example.org', 'peggy@example.org'], 'two readers');

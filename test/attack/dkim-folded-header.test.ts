@@ -9,10 +9,8 @@
 // parser answers the same fields as mailauth's on folded, odd and unterminated header blocks.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { RelayProcess, eventually } from '../helpers/relay-process.js';
-import { startDnsServer } from '../helpers/dns-server.js';
-import { startReceiver } from '../helpers/smtp-receiver.js';
-import { Submitter } from '../helpers/smtp-client.js';
+import { eventually } from '../helpers/relay-process.js';
+import { startMailRig } from '../helpers/relay-rig.js';
 import { pythonVerify } from '../helpers/python-dkim.js';
 import { TOOLS, skipUnless } from '../helpers/require-tool.js';
 import type { ParsedHeader, ParsedHeaders } from 'mailauth/lib/dkim/message-parser.js';
@@ -22,19 +20,9 @@ const skip = await skipUnless(TOOLS.pythonDkim);
 const FOLDS = 120_000;
 
 test('a header folded 120,000 times is signed and delivered, not a stalled relay', { skip, timeout: 120_000 }, async (t) => {
-  const dns = await startDnsServer();
-  const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
-  dns.setZone({ 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'mx.dest.test': { A: ['127.0.0.2'] } });
-  const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port } });
-  t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
-  await relay.addSigningDomain(dns, 'acme.test');
-  assert.equal((await relay.cli(['users', 'add', 'alice', '--password', 'alice-password', '--domain', 'acme.test'])).code, 0);
-  await relay.start();
-
-  const s = new Submitter({ port: relay.port('submission'), user: 'alice', pass: 'alice-password' });
-  t.after(() => s.close());
+  const { dns, mx, submitter } = await startMailRig(t, { provision: (r) => r.relay.addSigningDomain(r.dns, 'acme.test') });
   const message = 'From: alice@acme.test\r\nTo: bob@dest.test\r\nSubject: folded\r\n' + ' x\r\n'.repeat(FOLDS) + '\r\nthe body\r\n';
-  assert.match(await s.send('alice@acme.test', ['bob@dest.test'], message), /^250 /);
+  assert.match(await submitter.send('alice@acme.test', ['bob@dest.test'], message), /^250 /);
 
   const got = await eventually(() => mx.messages.find((m) => m.body.includes('the body')));
   const head = got.body.toString('latin1', 0, 2000);
@@ -43,7 +31,7 @@ test('a header folded 120,000 times is signed and delivered, not a stalled relay
   // Signed at all is not enough: the same header's signature verifies where a verifier copes with
   // it (python3-dkim gives up on 120,000 lines), so a shorter fold is checked by it end to end.
   const short = 'From: alice@acme.test\r\nTo: bob@dest.test\r\nSubject: folded\r\n' + ' y\r\n'.repeat(2000) + '\r\nshort fold\r\n';
-  assert.match(await s.send('alice@acme.test', ['bob@dest.test'], short), /^250 /);
+  assert.match(await submitter.send('alice@acme.test', ['bob@dest.test'], short), /^250 /);
   const shortGot = await eventually(() => mx.messages.find((m) => m.body.includes('short fold')));
   assert.deepEqual(await pythonVerify(dns.port, shortGot.body, 2), ['pass', 'pass'], 'python3-dkim verifies both signatures');
 });

@@ -5,31 +5,19 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { simpleParser } from 'mailparser';
-import { pino } from 'pino';
-import { loadConfig } from '../../src/config/load.js';
-import { openStore } from '../../src/store/open-store.js';
-import { RelayProcess, eventually } from '../helpers/relay-process.js';
-import { startDnsServer } from '../helpers/dns-server.js';
-import { startReceiver } from '../helpers/smtp-receiver.js';
+import { eventually } from '../helpers/relay-process.js';
 import { pythonVerify } from '../helpers/python-dkim.js';
 import { TOOLS, skipUnless } from '../helpers/require-tool.js';
-import { call, seedTenant } from '../helpers/api-fixture.js';
+import { call, seedRelayTenant } from '../helpers/api-fixture.js';
+import { createRig } from '../helpers/relay-rig.js';
 
 const skip = await skipUnless(TOOLS.pythonDkim);
 const linesOf = (b: Buffer) => b.toString('latin1').split('\r\n');
 const longest = (lines: string[]) => Math.max(...lines.map((l) => l.length));
 
 test('API: long text/html lines arrive encoded within 998 octets; a raw long line is 422', { skip }, async (t) => {
-  const dns = await startDnsServer();
-  const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
-  dns.setZone({ 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'mx.dest.test': { A: ['127.0.0.2'] } });
-  const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port } });
-  t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
-  const store = await openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
-  await store.open();
-  const acme = await seedTenant(store, { account: 'acme', domains: ['acme.test'], keys: { app: ['send', 'read'] } });
-  await store.close();
-  for (const [name, value] of acme.dkim) dns.set(name, 'TXT', [value.match(/.{1,250}/g)!]);
+  const { dns, mx, relay } = await createRig(t);
+  const acme = await seedRelayTenant(relay, { account: 'acme', domains: ['acme.test'], keys: { app: ['send', 'read'] } }, dns);
   await relay.start();
   const base = `http://127.0.0.1:${relay.port('http')}`;
 

@@ -5,21 +5,14 @@
 // machine can only make them later), while the unscheduled message is delivered first.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { RelayProcess, eventually } from '../helpers/relay-process.js';
-import { startDnsServer } from '../helpers/dns-server.js';
-import { startReceiver } from '../helpers/smtp-receiver.js';
+import { eventually } from '../helpers/relay-process.js';
 import { call } from '../helpers/api-fixture.js';
-import { cliFixture } from '../helpers/cli-fixture.js';
+import { createRig } from '../helpers/relay-rig.js';
 
 const AHEAD_MS = 8_000;
 
 test('send_at: the message waits until then, then is delivered; an unscheduled one leaves at once', { timeout: 120_000 }, async (t) => {
-  const dns = await startDnsServer();
-  const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
-  dns.setZone({ 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'mx.dest.test': { A: ['127.0.0.2'] } });
-  const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port, pollInterval: '200ms' } });
-  t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
-  const { out, addTenant } = cliFixture(() => relay);
+  const { mx, relay, out, addTenant } = await createRig(t, { config: { delivery: { pollInterval: '200ms' } } });
   const token = await addTenant({ account: 'acme', domain: 'acme.test', key: { scope: 'send,read' } });
   await relay.start();
   const api = `http://127.0.0.1:${relay.port('http')}`;

@@ -6,49 +6,23 @@
 // an independent client, shows each recipient delivered with the MX host and the TLS session.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { simpleParser } from 'mailparser';
-import { pino } from 'pino';
-import { loadConfig } from '../../src/config/load.js';
-import { openStore } from '../../src/store/open-store.js';
-import { RelayProcess, eventually } from '../helpers/relay-process.js';
-import { startDnsServer } from '../helpers/dns-server.js';
-import { startReceiver } from '../helpers/smtp-receiver.js';
+import { eventually } from '../helpers/relay-process.js';
 import { pythonVerify } from '../helpers/python-dkim.js';
-import { TOOLS, skipUnless, toolPath } from '../helpers/require-tool.js';
-import { call, seedTenant } from '../helpers/api-fixture.js';
+import { TOOLS, skipUnless } from '../helpers/require-tool.js';
+import { curl } from '../helpers/curl.js';
+import { call, seedRelayTenant } from '../helpers/api-fixture.js';
+import { createRig } from '../helpers/relay-rig.js';
 
 const skip = await skipUnless(TOOLS.pythonDkim, TOOLS.curl);
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex');
 const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.from([0, 1, 2, 3, 250, 251, 252, 253, 254, 255]), Buffer.from('\n%%EOF\n')]);
 
-const CURL = (await toolPath(TOOLS.curl)) ?? 'curl';
-
-function curl(args: string[]): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(CURL, ['-sS', '-w', '\n%{http_code}', ...args], (err, stdout, stderr) => {
-      if (err) return reject(new Error(`curl failed: ${stderr || err.message}`));
-      const i = stdout.lastIndexOf('\n');
-      resolve({ status: Number(stdout.slice(i + 1)), body: stdout.slice(0, i) });
-    });
-  });
-}
-
 test('API send: MIME, attachments, inline image, bcc, DKIM, delivery status', { skip }, async (t) => {
-  const dns = await startDnsServer();
-  const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
-  dns.setZone({ 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'mx.dest.test': { A: ['127.0.0.2'] } });
-  const relay = await RelayProcess.create({
-    dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port }, domains: { bounceDomain: { label: 'bounces', target: 'relay.test' } },
-  });
-  t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
+  const { dns, mx, relay } = await createRig(t, { config: { domains: { bounceDomain: { label: 'bounces', target: 'relay.test' } } } });
 
-  // The tenant, written to the relay's store before it starts.
-  const store = await openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
-  await store.open();
-  const acme = await seedTenant(store, { account: 'acme', domains: ['acme.test'], keys: { app: ['send', 'read'] }, dkim: 'both' });
-  await store.close();
-  for (const [name, value] of acme.dkim) dns.set(name, 'TXT', [value.match(/.{1,250}/g)!]);
+  // The tenant, written to the relay's store before it starts; its DKIM keys published.
+  const acme = await seedRelayTenant(relay, { account: 'acme', domains: ['acme.test'], keys: { app: ['send', 'read'] }, dkim: 'both' }, dns);
   await relay.start();
   const base = `http://127.0.0.1:${relay.port('http')}`;
 

@@ -8,14 +8,13 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { RelayProcess, eventually } from '../helpers/relay-process.js';
-import { startDnsServer } from '../helpers/dns-server.js';
-import { startReceiver } from '../helpers/smtp-receiver.js';
+import { eventually } from '../helpers/relay-process.js';
+import { ALICE, startMailRig } from '../helpers/relay-rig.js';
 import { PYTHON, pythonVerify } from '../helpers/python-dkim.js';
 import { TOOLS, skipUnless } from '../helpers/require-tool.js';
 
 const skip = await skipUnless(TOOLS.python3, TOOLS.pythonDkim);
-const PASSWORD = 'alice-password';
+const PASSWORD = ALICE.pass;
 
 /** argv: port, password, JSON list of chunks (text, sent as UTF-8), mode "bdat" | "data". Prints the replies as JSON. */
 const CLIENT = `
@@ -57,14 +56,7 @@ function python(port: number, chunks: string[], mode: 'bdat' | 'data'): Promise<
 }
 
 test('a message sent by BDAT (raw Python client) is delivered intact and DKIM-verifies, like the same by DATA', { skip }, async (t) => {
-  const dns = await startDnsServer();
-  const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
-  dns.setZone({ 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'mx.dest.test': { A: ['127.0.0.2'] } });
-  const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port } });
-  t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
-  await relay.addSigningDomain(dns, 'acme.test');
-  assert.equal((await relay.cli(['users', 'add', 'alice', '--password', PASSWORD, '--domain', 'acme.test'])).code, 0);
-  await relay.start();
+  const { dns, mx, relay } = await startMailRig(t, { provision: (r) => r.relay.addSigningDomain(r.dns, 'acme.test') });
 
   const body = 'first line\r\n.\r\n..two leading dots\r\nQUIT\r\n.\r\nMAIL FROM:<ceo@acme.test>\r\nlast line, 8-bit: é\r\n';
   const message = (how: string) => `From: Alice <alice@acme.test>\r\nTo: bob@dest.test\r\nSubject: by ${how}\r\n` +

@@ -7,11 +7,9 @@
 // other recipients are delivered.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import { RelayProcess, eventually } from '../helpers/relay-process.js';
-import { startDnsServer } from '../helpers/dns-server.js';
-import { startReceiver, type Receiver } from '../helpers/smtp-receiver.js';
-import { Submitter } from '../helpers/smtp-client.js';
+import { eventually } from '../helpers/relay-process.js';
+import { sendToMx } from '../helpers/smtp-client.js';
+import { startMailRig } from '../helpers/relay-rig.js';
 import { readReportFixture } from '../helpers/report-fixtures.js';
 import { parseReport } from '../../src/events/report-parser.js';
 import { classifyBounce } from '../../src/events/bounce-classifier.js';
@@ -34,50 +32,24 @@ async function expectations(name: string): Promise<{ address: string; bounceType
   throw new Error(`${name} is not a bounce`);
 }
 
-/** Sends raw bytes to the relay's MX listener as an SMTP client would. */
-async function sendToMx(port: number, from: string, to: string, raw: Buffer): Promise<string> {
-  const c = new SMTPConnection({ host: '127.0.0.1', port, ignoreTLS: true, name: 'mx.example.org' });
-  return new Promise<string>((resolve, reject) => {
-    c.on('error', reject);
-    c.connect(() => c.send({ from, to: [to] }, raw, (err, info) => { c.quit(); if (err) reject(err); else resolve(info.response); }));
-  });
-}
-
 const crlf = (s: string) => Buffer.from(s.replace(/\r?\n/g, '\r\n'), 'latin1');
 
 test('late bounces and complaints on the MX port become events and suppressions; suppressed recipients are skipped', async (t) => {
-  const dns = await startDnsServer();
-  const mx: Receiver = await startReceiver({ host: '127.0.0.2', port: 0 });
-  const recipientDomains = ['example.org', 'example.net', 'example.edu', 'gmail.com', 'contoso.com', 'fabrikam.example', 'example.com',
-    'legacy.example.org', 'yahoo.com', 'dest.test'];
-  dns.setZone({ 'mx.dest.test': { A: ['127.0.0.2'] }, ...Object.fromEntries(recipientDomains.map((d) => [d, { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }])) });
-  const relay = await RelayProcess.create({
-    dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port }, localDomains: ['fbl.relay.test'],
-    domains: { bounceDomain: { label: 'bounces', target: 'relay.test' } },
+  // Mail to every fixture's recipient domain goes to the test MX; reports come back to the relay's MX listener.
+  const { mx, relay, submitter, api, ...rig } = await startMailRig(t, {
+    mxDomains: ['example.org', 'example.net', 'example.edu', 'gmail.com', 'contoso.com', 'fabrikam.example', 'example.com', 'legacy.example.org', 'yahoo.com', 'dest.test'],
+    config: { localDomains: ['fbl.relay.test'], domains: { bounceDomain: { label: 'bounces', target: 'relay.test' } } },
+    provision: (r) => r.ok('domains', 'add', 'acme.test', '--key', 'rsa2048'),
+    adminKey: true,
   });
-  t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
-  assert.equal((await relay.cli(['domains', 'add', 'acme.test', '--key', 'rsa2048'])).code, 0);
-  assert.equal((await relay.cli(['users', 'add', 'alice', '--password', 'alice-password', '--domain', 'acme.test'])).code, 0);
-  const key = JSON.parse((await relay.cli(['keys', 'create', '--account', 'default', '--scope', 'admin', '--json'])).stdout).token as string;
-  await relay.start();
-  const api = async (path: string, init: RequestInit = {}) => {
-    const res = await fetch(`http://127.0.0.1:${relay.port('http')}${path}`, {
-      ...init, headers: { authorization: `Bearer ${key}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers },
-    });
-    return { status: res.status, body: res.status === 204 ? null : await res.json() as Record<string, unknown> };
-  };
-  const events = async (type: string) => ((await api(`/v1/events?type=${type}&limit=1000`)).body!.data as ApiEvent[]);
-  const suppressed = async () => ((await api('/v1/suppressions?limit=1000')).body!.data as { email: string; reason: string; scope: string }[]);
-  const submitter = new Submitter({ port: relay.port('submission'), user: 'alice', pass: 'alice-password' });
-  t.after(() => submitter.close());
+  const events = async (type: string) => ((await api(`/v1/events?type=${type}&limit=1000`)).body.data as ApiEvent[]);
+  const suppressed = async () => ((await api('/v1/suppressions?limit=1000')).body.data as { email: string; reason: string; scope: string }[]);
 
-  /** Sends one message to `to` through the relay; resolves with its queue id and the return path the MX saw. */
+  /** Sends one message to `to` through the relay; resolves with its queue id and the (VERP) return path the MX saw. */
   const sendThrough = async (to: string[], subject: string) => {
-    const reply = await submitter.send('alice@acme.test', to, `From: alice@acme.test\r\nTo: ${to.join(', ')}\r\nSubject: ${subject}\r\n\r\nHello\r\n`);
-    const id = /queued as ([0-9A-Z]{20})/.exec(reply)![1]!;
-    const got = await eventually(() => mx.messages.find((m) => m.body.toString().includes(`Subject: ${subject}`)));
-    assert.match(got.mailFrom, /^bounce\+[0-9A-Z]{20}\.[a-z2-7]{10}@bounces\.acme\.test$/);
-    return { id, returnPath: got.mailFrom };
+    const sent = await rig.sendThrough(to, subject);
+    assert.match(sent.returnPath, /^bounce\+[0-9A-Z]{20}\.[a-z2-7]{10}@bounces\.acme\.test$/);
+    return sent;
   };
 
   // Every bounce shape, each about a message of its own.
@@ -143,9 +115,9 @@ test('late bounces and complaints on the MX port become events and suppressions;
   assert.deepEqual(view.recipients.map((r) => [r.email, r.status]), [['bob@example.org', 'suppressed'], ['fresh@dest.test', 'delivered']]);
 
   // Over the API the suppression is reported at once, in the 202.
-  const sent = await api('/v1/messages', { method: 'POST', body: JSON.stringify({ from: 'alice@acme.test', to: ['peggy@yahoo.com', 'other@dest.test'], subject: 'api', text: 'x' }) });
+  const sent = await api('/v1/messages', { body: { from: 'alice@acme.test', to: ['peggy@yahoo.com', 'other@dest.test'], subject: 'api', text: 'x' } });
   assert.equal(sent.status, 202);
-  assert.deepEqual((sent.body!.recipients as { email: string; status: string; suppression?: { reason: string } }[]).map((r) => [r.email, r.status, r.suppression?.reason ?? null]),
+  assert.deepEqual((sent.body.recipients as { email: string; status: string; suppression?: { reason: string } }[]).map((r) => [r.email, r.status, r.suppression?.reason ?? null]),
     [['peggy@yahoo.com', 'suppressed', 'complaint'], ['other@dest.test', 'queued', null]]);
 
   // Removing the entry lets mail through again.

@@ -7,38 +7,24 @@
 //   transactional ones; shop's all arrive before most of bulk's (the receiver's arrival order).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { RelayProcess, eventually } from '../helpers/relay-process.js';
-import { startDnsServer } from '../helpers/dns-server.js';
-import { startReceiver } from '../helpers/smtp-receiver.js';
+import { eventually } from '../helpers/relay-process.js';
 import { Submitter } from '../helpers/smtp-client.js';
+import { apiAs, createRig } from '../helpers/relay-rig.js';
 
 const subjectOf = (body: Buffer) => /^Subject: (.*)$/m.exec(body.toString('latin1'))?.[1]?.trim() ?? '';
 
-async function setUp(t: test.TestContext, config: Record<string, unknown>, rcpt?: (a: string) => { code: number; message: string } | null) {
-  const dns = await startDnsServer();
-  const mx = await startReceiver({ host: '127.0.0.2', port: 0, behaviour: { ...(rcpt ? { rcpt } : {}) } });
-  dns.setZone({ 'mx.dest.test': { A: ['127.0.0.2'] }, 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] } });
-  const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port }, ...config });
-  t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
-  return { dns, mx, relay };
-}
-
 test('a hard-bounce spike pauses the account\'s broadcast mail, transactional mail still goes, and everything held is delivered after resume', async (t) => {
-  const { mx, relay } = await setUp(t, { breakers: { scopes: ['account'], minVolume: 6, hardBouncePercent: 50 } },
-    (a) => (a.startsWith('gone') ? { code: 550, message: '5.1.1 no such user' } : null));
-  assert.equal((await relay.cli(['accounts', 'add', 'acme'])).code, 0);
-  assert.equal((await relay.cli(['domains', 'add', 'acme.test', '--account', 'acme', '--key', 'rsa2048'])).code, 0);
-  assert.equal((await relay.cli(['users', 'add', 'alice', '--password', 'alice-password', '--domain', 'acme.test', '--account', 'acme'])).code, 0);
-  const operator = JSON.parse((await relay.cli(['keys', 'create', '--account', 'default', '--scope', 'admin', '--json'])).stdout).token as string;
-  const tenant = JSON.parse((await relay.cli(['keys', 'create', '--account', 'acme', '--scope', 'admin', '--json'])).stdout).token as string;
+  const { mx, relay, ok, out } = await createRig(t, {
+    config: { breakers: { scopes: ['account'], minVolume: 6, hardBouncePercent: 50 } },
+    mx: { behaviour: { rcpt: (a) => (a.startsWith('gone') ? { code: 550, message: '5.1.1 no such user' } : null) } },
+  });
+  await ok('accounts', 'add', 'acme');
+  await ok('domains', 'add', 'acme.test', '--account', 'acme', '--key', 'rsa2048');
+  await ok('users', 'add', 'alice', '--password', 'alice-password', '--domain', 'acme.test', '--account', 'acme');
+  const operator = await out('keys', 'create', '--account', 'default', '--scope', 'admin');
+  const tenant = await out('keys', 'create', '--account', 'acme', '--scope', 'admin');
   await relay.start();
-  const api = async (key: string, path: string, body?: unknown) => {
-    const res = await fetch(`http://127.0.0.1:${relay.port('http')}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: await res.json() as Record<string, any> };
-  };
+  const api = (key: string, path: string, body?: unknown) => apiAs(relay, key)(path, { body });
   const submitter = new Submitter({ port: relay.port('submission'), user: 'alice', pass: 'alice-password' });
   t.after(() => submitter.close());
   const send = (to: string, subject: string, stream: 'broadcast' | 'transactional') =>
@@ -100,16 +86,10 @@ test('a hard-bounce spike pauses the account\'s broadcast mail, transactional ma
 test('fairness: 20 transactional messages of one account arrive before most of another account\'s 2,000 queued broadcast messages', async (t) => {
   let release!: () => void;
   const gate = new Promise<void>((r) => { release = r; });
-  const dns = await startDnsServer();
-  const mx = await startReceiver({ host: '127.0.0.2', port: 0, tls: false, behaviour: { holdData: () => gate } });
-  dns.setZone({ 'mx.dest.test': { A: ['127.0.0.2'] }, 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] } });
-  const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port }, limits: { maxRecipients: 100 } });
-  t.after(async () => { release(); await relay.cleanup(); await mx.close(); await dns.close(); });
+  t.after(() => release()); // before the rig's cleanup (hooks run in order): the MX must let held deliveries go to close
+  const { mx, relay, addTenant } = await createRig(t, { config: { limits: { maxRecipients: 100 } }, mx: { tls: false, behaviour: { holdData: () => gate } } });
   for (const [account, user, domain] of [['bulk', 'bulkuser', 'bulk.test'], ['shop', 'shopuser', 'shop.test']] as const) {
-    assert.equal((await relay.cli(['accounts', 'add', account])).code, 0);
-    assert.equal((await relay.cli(['domains', 'add', domain, '--account', account, '--key', 'ed25519'])).code, 0);
-    const added = await relay.cli(['users', 'add', user, '--password', `${user}-password`, '--domain', domain, '--account', account]);
-    assert.equal(added.code, 0, added.stderr);
+    await addTenant({ account, domain, users: [{ name: user, password: `${user}-password` }] });
   }
   await relay.start();
   const bulk = new Submitter({ port: relay.port('submission'), user: 'bulkuser', pass: 'bulkuser-password' });

@@ -5,34 +5,21 @@
 // share its bugs). A user cannot send as a domain it was not granted (MAIL FROM or From:).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { RelayProcess, eventually } from '../helpers/relay-process.js';
-import { startDnsServer } from '../helpers/dns-server.js';
-import { startReceiver } from '../helpers/smtp-receiver.js';
+import { eventually } from '../helpers/relay-process.js';
 import { Submitter } from '../helpers/smtp-client.js';
+import { ALICE, startMailRig } from '../helpers/relay-rig.js';
 import { pythonVerify } from '../helpers/python-dkim.js';
 import { TOOLS, skipUnless } from '../helpers/require-tool.js';
 
 const skip = await skipUnless(TOOLS.pythonDkim);
 
 test('DKIM-signed at acceptance (RSA + Ed25519), verified by python3-dkim; spoofing refused', { skip }, async (t) => {
-  const dns = await startDnsServer();
-  const mx = await startReceiver({ host: '127.0.0.2', port: 0, behaviour: { rcpt: (a: string) => (a === 'nobody@dest.test' ? { code: 550, message: '5.1.1 No such user' } : null) } });
-  dns.setZone({
-    'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'acme.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] },
-    'mx.dest.test': { A: ['127.0.0.2'] },
+  const { dns, mx, relay } = await startMailRig(t, {
+    mx: { behaviour: { rcpt: (a: string) => (a === 'nobody@dest.test' ? { code: 550, message: '5.1.1 No such user' } : null) } },
+    mxDomains: ['dest.test', 'acme.test'], config: { domains: { bounceDomain: { label: 'bounces', target: 'relay.test' } } },
+    provision: async (r) => { for (const domain of ['acme.test', 'other.test', 'relay.test']) await r.relay.addSigningDomain(r.dns, domain); },
   });
-  const relay = await RelayProcess.create({
-    dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port },
-    domains: { bounceDomain: { label: 'bounces', target: 'relay.test' } },
-  });
-  t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
-
-  for (const domain of ['acme.test', 'other.test', 'relay.test']) {
-    await relay.addSigningDomain(dns, domain);
-  }
-  assert.equal((await relay.cli(['users', 'add', 'alice', '--password', 'alice-password', '--domain', 'acme.test'])).code, 0);
-  await relay.start();
-  const sub = () => new Submitter({ port: relay.port('submission'), user: 'alice', pass: 'alice-password' });
+  const sub = () => new Submitter({ port: relay.port('submission'), user: ALICE.user, pass: ALICE.pass });
 
   const s = sub();
   const message = 'From: Alice <alice@acme.test>\r\nTo: bob@dest.test\r\nSubject: signed\r\n' +

@@ -7,37 +7,29 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { RelayProcess, eventually } from '../helpers/relay-process.js';
-import { startDnsServer } from '../helpers/dns-server.js';
-import { startReceiver } from '../helpers/smtp-receiver.js';
 import { Submitter } from '../helpers/smtp-client.js';
+import { apiAs, createRig } from '../helpers/relay-rig.js';
 
 const source = (name: string, address: string) => ({ name, address, ehlo: `${name}.relay.test`, pool: 'main' });
 
 test('sources: mail leaves from the pool\'s sources, and pause / add / drain / resume act live through the CLI and the API', async (t) => {
-  const dns = await startDnsServer();
-  const mx = await startReceiver({ host: '127.0.0.2', port: 0, tls: false });
-  dns.setZone({
-    'mx.dest.test': { A: ['127.0.0.2'] }, 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] },
-    '30.0.0.127.in-addr.arpa': { PTR: ['mta1.relay.test'] }, 'mta1.relay.test': { A: ['127.0.0.30'] },
-    '31.0.0.127.in-addr.arpa': { PTR: ['somewhere.else.test'] },
+  const { mx, relay, ok, out } = await createRig(t, {
+    mx: { tls: false },
+    zone: {
+      '30.0.0.127.in-addr.arpa': { PTR: ['mta1.relay.test'] }, 'mta1.relay.test': { A: ['127.0.0.30'] },
+      '31.0.0.127.in-addr.arpa': { PTR: ['somewhere.else.test'] },
+    },
+    config: {
+      dns: { timeout: '500ms' },
+      egress: { sources: [source('mta1', '127.0.0.30'), source('mta2', '127.0.0.31')], defaultPool: 'main', refreshInterval: '200ms' },
+    },
   });
-  const relay = await RelayProcess.create({
-    dns: { servers: [`127.0.0.1:${dns.port}`], timeout: '500ms' }, delivery: { port: mx.port },
-    egress: { sources: [source('mta1', '127.0.0.30'), source('mta2', '127.0.0.31')], defaultPool: 'main', refreshInterval: '200ms' },
-  });
-  t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
-  assert.equal((await relay.cli(['users', 'add', 'alice', '--password', 'alice-password', '--any-domain'])).code, 0);
-  const operator = JSON.parse((await relay.cli(['keys', 'create', '--account', 'default', '--scope', 'admin', '--json'])).stdout).token as string;
-  assert.equal((await relay.cli(['accounts', 'add', 'acme'])).code, 0);
-  const tenant = JSON.parse((await relay.cli(['keys', 'create', '--account', 'acme', '--scope', 'admin', '--json'])).stdout).token as string;
+  await ok('users', 'add', 'alice', '--password', 'alice-password', '--any-domain');
+  const operator = await out('keys', 'create', '--account', 'default', '--scope', 'admin');
+  await ok('accounts', 'add', 'acme');
+  const tenant = await out('keys', 'create', '--account', 'acme', '--scope', 'admin');
   await relay.start();
-  const api = async (key: string, path: string, body?: unknown) => {
-    const res = await fetch(`http://127.0.0.1:${relay.port('http')}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: await res.json() as Record<string, any> };
-  };
+  const api = (key: string, path: string, body?: unknown) => apiAs(relay, key)(path, { body });
   const submitter = new Submitter({ port: relay.port('submission'), user: 'alice', pass: 'alice-password' });
   t.after(() => submitter.close());
   let n = 0;

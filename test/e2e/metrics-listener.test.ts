@@ -4,23 +4,12 @@
 // or with a wrong one, 200 with it). /healthz and /readyz answer on both listeners, without keys.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { RelayProcess } from '../helpers/relay-process.js';
-import { TOOLS, skipUnless, toolPath } from '../helpers/require-tool.js';
+import { TOOLS, skipUnless } from '../helpers/require-tool.js';
+import { curl } from '../helpers/curl.js';
 
 const skip = await skipUnless(TOOLS.curl);
-const CURL = (await toolPath(TOOLS.curl)) ?? 'curl';
 const TOKEN = 'e2e-metrics-token-5a1c9f';
-
-function curl(args: string[]): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(CURL, ['-sS', '-w', '\n%{http_code}', ...args], (err, stdout, stderr) => {
-      if (err) return reject(new Error(`curl failed: ${stderr || err.message}`));
-      const i = stdout.lastIndexOf('\n');
-      resolve({ status: Number(stdout.slice(i + 1)), body: stdout.slice(0, i) });
-    });
-  });
-}
 
 test('metrics on their own listener, off the API listener, token enforced', { skip }, async (t) => {
   const relay = await RelayProcess.create({ dns: { servers: ['127.0.0.1:9'] }, metrics: { token: TOKEN } });

@@ -6,33 +6,16 @@
 // A simulated Yahoo answering 421 [TSS04] after 3 messages a minute, with 2 sessions per IP:
 //    the relay suspends yahoo (logged), resumes slowly, delivers everything with no bounce, and
 //    never opens a third session.
-import test, { before, after } from 'node:test';
+import test from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually, type LogLine, type RelayProcess } from '../helpers/relay-process.js';
-import type { DnsServer } from '../helpers/dns-server.js';
-import { startShapingSetup, submitTo } from '../helpers/sim-relay.js';
-import type { Simulator } from '../../src/sim/simulator.js';
+import { eventually } from '../helpers/relay-process.js';
+import { shapingSuite, submitTo } from '../helpers/sim-relay.js';
 
-let dns: DnsServer;
-let sim: Simulator;
-let relay: RelayProcess;
-let simNow = Date.now();
-/** The relay's shaping.* log lines. */
-const shapingLogs = (): LogLine[] => relay.logs.filter((l) => String(l.event ?? '').startsWith('shaping.'));
-
-before(async () => {
-  ({ dns, sim, relay } = await startShapingSetup(() => simNow));
-});
-
-after(async () => {
-  await relay?.cleanup();
-  await Promise.all([sim?.close(), dns?.close()]);
-});
-
-const submit = (to: string[], subject: string): Promise<string> => submitTo(relay, to, subject);
-
+const suite = shapingSuite();
+const submit = (to: string[], subject: string): Promise<string> => submitTo(suite.relay, to, subject);
 
 test('a provider answering 421 [TSS04] after 3 a minute: the relay suspends it, recovers and delivers everything, no bounce, never over 2 sessions', async () => {
+  const { sim, relay, shapingLogs } = suite;
   const ids: string[] = [];
   for (let i = 0; i < 8; i++) ids.push(await submit([`user${i}@yahoo.test`], `yahoo ${i}`));
   await eventually(() => sim.refusals('yahoo').some((r) => r.reason === 'rate-limit') || undefined, 20_000);
@@ -40,7 +23,7 @@ test('a provider answering 421 [TSS04] after 3 a minute: the relay suspends it, 
   // The simulator's minute moves on while the relay keeps retrying (suspended 1 s each time, at most).
   await eventually(() => {
     if (sim.received('yahoo').length >= 8) return true;
-    simNow += 60_001;
+    suite.simNow += 60_001;
     return undefined;
   }, 25_000, 500);
   assert.ok(shapingLogs().some((l) => l.event === 'shaping.resumed' && l.provider === 'yahoo'));

@@ -6,37 +6,19 @@
 //    60 a minute (a burst of 6, then one a second) only a handful are sent, whatever the number of
 //    domains, and the rest waits queued (never bounced); `queue list --by provider` shows them as one.
 // (The adaptive half, a provider answering 421 after N a minute: shaping-adaptive.test.ts.)
-import test, { before, after } from 'node:test';
+import test from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually, type LogLine, type RelayProcess } from '../helpers/relay-process.js';
-import type { DnsServer } from '../helpers/dns-server.js';
-import { queueCounts, startShapingSetup, submitTo } from '../helpers/sim-relay.js';
-import type { Simulator } from '../../src/sim/simulator.js';
+import { eventually } from '../helpers/relay-process.js';
+import { queueCounts, shapingSuite, submitTo } from '../helpers/sim-relay.js';
 
 const WORKSPACE_DOMAINS = 2000;
-let dns: DnsServer;
-let sim: Simulator;
-let relay: RelayProcess;
-let simNow = Date.now();
-/** The relay's shaping.* log lines. */
-const shapingLogs = (): LogLine[] => relay.logs.filter((l) => String(l.event ?? '').startsWith('shaping.'));
-
-before(async () => {
-  const workspace: Parameters<DnsServer['setZone']>[0] = {};
-  for (let i = 0; i < WORKSPACE_DOMAINS; i++) workspace[`shop${i}.test`] = { MX: [{ exchange: 'aspmx.l.gmail.test', priority: 1 }] };
-  ({ dns, sim, relay } = await startShapingSetup(() => simNow, workspace));
-});
-
-after(async () => {
-  await relay?.cleanup();
-  await Promise.all([sim?.close(), dns?.close()]);
-});
-
-const submit = (to: string[], subject: string): Promise<string> => submitTo(relay, to, subject);
-
-const counts = () => queueCounts(relay);
+const suite = shapingSuite(() => Object.fromEntries(Array.from({ length: WORKSPACE_DOMAINS },
+  (_, i) => [`shop${i}.test`, { MX: [{ exchange: 'aspmx.l.gmail.test', priority: 1 }] }])));
+const submit = (to: string[], subject: string): Promise<string> => submitTo(suite.relay, to, subject);
+const counts = () => queueCounts(suite.relay);
 
 test('2,000 Workspace-style domains whose MX is the simulated Gmail share one provider budget', async () => {
+  const { sim, relay } = suite;
   const started = Date.now();
   const messages = Array.from({ length: WORKSPACE_DOMAINS / 100 }, (_, m) => m);
   for (let k = 0; k < messages.length; k += 5) { // five sessions at once

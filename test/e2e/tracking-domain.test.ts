@@ -9,10 +9,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { RelayProcess, eventually } from '../helpers/relay-process.js';
-import { startDnsServer } from '../helpers/dns-server.js';
-import { startReceiver } from '../helpers/smtp-receiver.js';
+import { eventually } from '../helpers/relay-process.js';
 import { Submitter } from '../helpers/smtp-client.js';
+import { ALICE, createRig } from '../helpers/relay-rig.js';
 import { pythonVerify } from '../helpers/python-dkim.js';
 import { TOOLS, requireTools, toolPath } from '../helpers/require-tool.js';
 import { freePort } from '../helpers/free-port.js';
@@ -22,18 +21,11 @@ const run = promisify(execFile);
 test('an account\'s tracking domain: CNAME check, links and List-Unsubscribe on it, a click through it, --clear', async (t) => {
   if (!(await requireTools(t, TOOLS.curl, TOOLS.pythonDkim))) return;
   const curl = (await toolPath(TOOLS.curl))!;
-  const dns = await startDnsServer();
-  const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
-  dns.setZone({ 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'mx.dest.test': { A: ['127.0.0.2'] } });
   const httpPort = await freePort();
-  const publicUrl = `http://links.relay.test:${httpPort}`;
-  const relay = await RelayProcess.create({
-    dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port }, http: { host: '127.0.0.1', port: httpPort }, publicUrl,
-  });
-  t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
+  const { dns, mx, relay, ok, out } = await createRig(t, { config: { http: { host: '127.0.0.1', port: httpPort }, publicUrl: `http://links.relay.test:${httpPort}` } });
   await relay.addSigningDomain(dns, 'acme.test', ['--key', 'ed25519', '--selector', 's1']);
-  assert.equal((await relay.cli(['users', 'add', 'alice', '--password', 'alice-password', '--domain', 'acme.test'])).code, 0);
-  const key = JSON.parse((await relay.cli(['keys', 'create', '--scope', 'admin', '--json'])).stdout).token as string;
+  await ok('users', 'add', ALICE.user, '--password', ALICE.pass, '--domain', ALICE.domain);
+  const key = await out('keys', 'create', '--scope', 'admin');
 
   // Set before its DNS exists: accepted, with the record to publish and what DNS says now.
   const set = await relay.cli(['accounts', 'tracking-domain', 'default', 'Track.Acme.test.']);
@@ -54,7 +46,7 @@ test('an account\'s tracking domain: CNAME check, links and List-Unsubscribe on 
   assert.equal(listed.find((a) => a.name === 'default')?.trackingDomain, 'track.acme.test');
 
   await relay.start();
-  const submitter = new Submitter({ port: relay.port('submission'), user: 'alice', pass: 'alice-password' });
+  const submitter = new Submitter({ port: relay.port('submission'), user: ALICE.user, pass: ALICE.pass });
   t.after(() => submitter.close());
   const send = async (subject: string) => {
     const raw = await new MailComposer({

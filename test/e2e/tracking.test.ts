@@ -14,10 +14,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { simpleParser } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { RelayProcess, eventually } from '../helpers/relay-process.js';
-import { startDnsServer } from '../helpers/dns-server.js';
-import { startReceiver } from '../helpers/smtp-receiver.js';
-import { Submitter } from '../helpers/smtp-client.js';
+import { eventually } from '../helpers/relay-process.js';
+import { startMailRig } from '../helpers/relay-rig.js';
 import { pythonVerify } from '../helpers/python-dkim.js';
 import { TOOLS, skipUnless } from '../helpers/require-tool.js';
 import { freshDatabase } from '../helpers/postgres.js';
@@ -41,25 +39,15 @@ async function untracked(html: string, followed: (url: string) => Promise<string
 
 /** A relay with acme.test (DKIM keys in the test DNS), SMTP user alice, an admin API key, and a test MX for dest.test. */
 async function startRelay(t: test.TestContext, storage?: { url: string }) {
-  const dns = await startDnsServer();
-  const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
-  dns.setZone({ 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'mx.dest.test': { A: ['127.0.0.2'] } });
-  const httpPort = await freePort();
+  const httpPort = await freePort(); // the links in the mail name it (publicUrl)
   const base = `http://127.0.0.1:${httpPort}`;
-  const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port }, http: { host: '127.0.0.1', port: httpPort }, publicUrl: base, ...(storage ? { storage } : {}) });
-  t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
-  await relay.addSigningDomain(dns, 'acme.test');
-  assert.equal((await relay.cli(['users', 'add', 'alice', '--password', 'alice-password', '--domain', 'acme.test'])).code, 0);
-  const key = JSON.parse((await relay.cli(['keys', 'create', '--account', 'default', '--scope', 'admin', '--json'])).stdout).token as string;
-  await relay.start();
-  const submitter = new Submitter({ port: relay.port('submission'), user: 'alice', pass: 'alice-password' });
-  t.after(() => submitter.close());
-  const api = async (path: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, { method: body ? 'POST' : 'GET', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
-    return res.json() as Promise<Record<string, unknown> & { data: Record<string, unknown>[] }>;
-  };
-  const received = (subject: string) => eventually(() => mx.messages.find((m) => m.body.toString().includes(`Subject: ${subject}\r\n`)));
-  return { dns, mx, relay, base, submitter, api, received };
+  const rig = await startMailRig(t, {
+    config: { http: { host: '127.0.0.1', port: httpPort }, publicUrl: base, ...(storage ? { storage } : {}) },
+    provision: (r) => r.relay.addSigningDomain(r.dns, 'acme.test'),
+    adminKey: true,
+  });
+  const api = async (path: string, body?: unknown) => (await rig.api(path, { body })).body as Record<string, unknown> & { data: Record<string, unknown>[] };
+  return { ...rig, base, api };
 }
 
 test('open and click tracking: SMTP header and API field, valid signed MIME, events, stats, no open redirect', { skip: skipPython }, async (t) => {

@@ -5,11 +5,9 @@
 // tampered link is 404; a mail to the mailto: address unsubscribes too; POST floods are limited.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import { RelayProcess, eventually } from '../helpers/relay-process.js';
-import { startDnsServer } from '../helpers/dns-server.js';
-import { startReceiver } from '../helpers/smtp-receiver.js';
-import { Submitter } from '../helpers/smtp-client.js';
+import { eventually } from '../helpers/relay-process.js';
+import { sendToMx } from '../helpers/smtp-client.js';
+import { startMailRig } from '../helpers/relay-rig.js';
 import { pythonVerify } from '../helpers/python-dkim.js';
 import { TOOLS, skipUnless } from '../helpers/require-tool.js';
 import { freePort } from '../helpers/free-port.js';
@@ -29,26 +27,16 @@ function fields(raw: Buffer): Map<string, string[]> {
 }
 
 test('one-click unsubscribe: signed List-Unsubscribe, GET shows a page, POST unsubscribes broadcast mail only, mailto too', { skip: skipPython }, async (t) => {
-  const dns = await startDnsServer();
-  const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
-  dns.setZone({ 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'mx.dest.test': { A: ['127.0.0.2'] } });
-  const httpPort = await freePort();
-  const relay = await RelayProcess.create({
-    dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port }, http: { host: '127.0.0.1', port: httpPort },
-    publicUrl: `http://127.0.0.1:${httpPort}`, domains: { bounceDomain: { label: 'bounces', target: 'relay.test' } },
+  const httpPort = await freePort(); // the links in the mail name it (publicUrl)
+  const { dns, mx, relay, received, ...rig } = await startMailRig(t, {
+    config: { http: { host: '127.0.0.1', port: httpPort }, publicUrl: `http://127.0.0.1:${httpPort}`, domains: { bounceDomain: { label: 'bounces', target: 'relay.test' } } },
+    provision: (r) => r.relay.addSigningDomain(r.dns, 'acme.test'),
+    adminKey: true,
   });
-  t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
-  await relay.addSigningDomain(dns, 'acme.test');
-  assert.equal((await relay.cli(['users', 'add', 'alice', '--password', 'alice-password', '--domain', 'acme.test'])).code, 0);
-  const key = JSON.parse((await relay.cli(['keys', 'create', '--account', 'default', '--scope', 'admin', '--json'])).stdout).token as string;
-  await relay.start();
-  const submitter = new Submitter({ port: relay.port('submission'), user: 'alice', pass: 'alice-password' });
-  t.after(() => submitter.close());
-  const api = async (path: string) => (await fetch(`http://127.0.0.1:${httpPort}${path}`, { headers: { authorization: `Bearer ${key}` } })).json() as Promise<{ data: Record<string, unknown>[] }>;
+  const api = async (path: string) => (await rig.api(path)).body as { data: Record<string, unknown>[] };
   const send = async (to: string, subject: string, stream?: string) => {
-    await submitter.send('alice@acme.test', [to], `From: alice@acme.test\r\nTo: ${to}\r\nSubject: ${subject}\r\n${stream ? `X-Postlane-Stream: ${stream}\r\n` : ''}\r\nHello\r\n`);
+    await rig.send([to], subject, stream ? `X-Postlane-Stream: ${stream}\r\n` : '');
   };
-  const received = (subject: string) => eventually(() => mx.messages.find((m) => m.body.toString().includes(`Subject: ${subject}\r\n`)));
 
   await send('bob@dest.test', 'news 1', 'broadcast');
   const news = await received('news 1');
@@ -100,11 +88,7 @@ test('one-click unsubscribe: signed List-Unsubscribe, GET shows a page, POST uns
   await send('carol@dest.test', 'news 3', 'broadcast');
   const carolTargets = fields((await received('news 3')).body).get('list-unsubscribe')![0]!;
   const carolMailto = /<mailto:([^?>]+)\?subject=unsubscribe>/.exec(carolTargets)![1]!;
-  const c = new SMTPConnection({ host: '127.0.0.1', port: relay.port('mx'), ignoreTLS: true, name: 'mail.dest.test' });
-  await new Promise<void>((resolve, reject) => {
-    c.on('error', reject);
-    c.connect(() => c.send({ from: 'carol@dest.test', to: [carolMailto] }, 'Subject: unsubscribe\r\n\r\n\r\n', (err) => { c.quit(); if (err) reject(err); else resolve(); }));
-  });
+  await sendToMx(relay.port('mx'), 'carol@dest.test', carolMailto, 'Subject: unsubscribe\r\n\r\n\r\n', 'mail.dest.test');
   await eventually(async () => (await api('/v1/suppressions?search=carol')).data.length === 1 || null);
 
   // A flood of POSTs from one address is limited (429), and changes nothing more.

@@ -6,9 +6,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { RelayProcess, eventually } from '../helpers/relay-process.js';
-import { startDnsServer } from '../helpers/dns-server.js';
-import { startReceiver } from '../helpers/smtp-receiver.js';
+import { eventually } from '../helpers/relay-process.js';
+import { createRig } from '../helpers/relay-rig.js';
 import { DEBIAN_PYTHON, TOOLS, requireTools } from '../helpers/require-tool.js';
 
 const run = promisify(execFile);
@@ -29,12 +28,8 @@ s.quit()
 
 test('a user\'s default stream: broadcast unless the message says otherwise; other users unchanged', async (t) => {
   if (!(await requireTools(t, TOOLS.python3))) return;
-  const dns = await startDnsServer();
-  const mx = await startReceiver({ host: '127.0.0.2', port: 0 });
-  dns.setZone({ 'dest.test': { MX: [{ exchange: 'mx.dest.test', priority: 10 }] }, 'mx.dest.test': { A: ['127.0.0.2'] } });
-  const relay = await RelayProcess.create({ dns: { servers: [`127.0.0.1:${dns.port}`] }, delivery: { port: mx.port }, publicUrl: 'https://links.relay.test' });
-  t.after(async () => { await relay.cleanup(); await mx.close(); await dns.close(); });
-  const add = async (args: string[]) => { const r = await relay.cli(args); assert.equal(r.code, 0, r.stderr); return r.stdout; };
+  const { mx, relay, ok } = await createRig(t, { config: { publicUrl: 'https://links.relay.test' } });
+  const add = async (args: string[]) => (await ok(...args)).stdout;
   await add(['domains', 'add', 'acme.test', '--json']);
   assert.match(await add(['users', 'add', 'news', '--password', 'pass-news', '--domain', 'acme.test', '--stream', 'broadcast']), /its mail is broadcast unless it says X-Postlane-Stream: transactional/);
   await add(['users', 'add', 'app', '--password', 'pass-app', '--domain', 'acme.test']);

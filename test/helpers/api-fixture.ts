@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { RelayProcess } from './relay-process.js';
+import type { DnsServer } from './dns-server.js';
 
 export interface Tenant {
   account: string;
@@ -46,13 +47,21 @@ export async function seedTenant(store: QueueStore, opts: {
 export async function seedAcme(relay: RelayProcess): Promise<Tenant> {
   const made = await relay.cli(['users', 'add', 'app', '--password', 'app-password', '--domain', 'acme.test']);
   if (made.code !== 0) throw new Error(`users add app: exit ${made.code}`);
+  return seedRelayTenant(relay, { account: 'acme', domains: ['acme.test'], keys: { app: ['send'] } });
+}
+
+/** Before `relay.start()`: seedTenant into the relay's own store; its DKIM TXT records published on `publishOn` if given. */
+export async function seedRelayTenant(relay: RelayProcess, opts: Parameters<typeof seedTenant>[1], publishOn?: Pick<DnsServer, 'set'>): Promise<Tenant> {
   const admin = await openStore(loadConfig({ file: relay.configFile, env: {} }), pino({ level: 'silent' }), 'admin');
   await admin.open();
+  let tenant: Tenant;
   try {
-    return await seedTenant(admin, { account: 'acme', domains: ['acme.test'], keys: { app: ['send'] } });
+    tenant = await seedTenant(admin, opts);
   } finally {
     await admin.close();
   }
+  if (publishOn) for (const [name, value] of tenant.dkim) publishOn.set(name, 'TXT', [value.match(/.{1,250}/g)!]);
+  return tenant;
 }
 
 export interface ApiAnswer { status: number; headers: Headers; body: any; text: string }

@@ -3,7 +3,8 @@
 // Delivery retries quickly (300 ms, no jitter) and polls every 200 ms so a test sees deferrals
 // come back within seconds; `shaping` is passed through as the test's own.
 import assert from 'node:assert/strict';
-import { RelayProcess } from './relay-process.js';
+import { before, after } from 'node:test';
+import { RelayProcess, type LogLine } from './relay-process.js';
 import { startDnsServer, type DnsServer } from './dns-server.js';
 import { Submitter, queueIdOf } from './smtp-client.js';
 import { startSimulator, type Simulator } from '../../src/sim/simulator.js';
@@ -69,4 +70,31 @@ export async function startShapingSetup(now: () => number, extraZone: Parameters
     maxSuspend: '1s', recoverEvery: '1s',
   } });
   return { dns, sim, relay };
+}
+
+export interface ShapingSuite {
+  dns: DnsServer; sim: Simulator; relay: RelayProcess;
+  /** The simulator's clock: a test moves it on (e.g. `suite.simNow += 60_001`, the provider's next minute). */
+  simNow: number;
+  /** The relay's shaping.* log lines. */
+  shapingLogs(): LogLine[];
+}
+
+/**
+ * startShapingSetup for a whole test file: started in before(), closed in after(); the fields are
+ * set once before() has run (read them inside the tests).
+ */
+export function shapingSuite(extraZone: () => Parameters<DnsServer['setZone']>[0] = () => ({})): ShapingSuite {
+  const suite = {
+    simNow: Date.now(),
+    shapingLogs: () => suite.relay.logs.filter((l) => String(l.event ?? '').startsWith('shaping.')),
+  } as ShapingSuite;
+  before(async () => {
+    Object.assign(suite, await startShapingSetup(() => suite.simNow, extraZone()));
+  });
+  after(async () => {
+    await suite.relay?.cleanup();
+    await Promise.all([suite.sim?.close(), suite.dns?.close()]);
+  });
+  return suite;
 }

@@ -1,5 +1,6 @@
 // A submission client for tests, built on nodemailer's SMTPConnection (an implementation independent
-// of Postlane's server code): STARTTLS or implicit TLS, AUTH PLAIN, one message per send().
+// of Postlane's server code): STARTTLS or implicit TLS, AUTH PLAIN, one message per send(); and
+// sendToMx, a remote MTA handing a report or reply to the relay's MX listener.
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 
 export interface SubmitOptions { host?: string; port: number; secure?: boolean; user: string; pass: string }
@@ -59,6 +60,15 @@ function step<T>(conn: SMTPConnection, run: (done: (err: Error | null, value?: T
       conn.off('end', onEnd);
       if (err) reject(err); else resolve(value as T);
     });
+  });
+}
+
+/** Sends raw bytes to a relay's MX listener as a remote MTA would (no STARTTLS); resolves with the final reply. */
+export function sendToMx(port: number, from: string, to: string, raw: Buffer | string, name = 'mx.example.org'): Promise<string> {
+  const c = new SMTPConnection({ host: '127.0.0.1', port, ignoreTLS: true, name });
+  return new Promise<string>((resolve, reject) => {
+    c.on('error', reject);
+    c.connect(() => c.send({ from, to: [to] }, raw, (err, info) => { c.quit(); if (err) reject(err); else resolve(info.response); }));
   });
 }
 

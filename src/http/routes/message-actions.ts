@@ -3,7 +3,6 @@
 // (hold, release, retry now, delete) on up to 500 messages of the account. Another account's
 // message is answered as not found, like an unknown id, per message.
 import { z } from 'zod/v4';
-import { ApiError } from '../../ingress/http/api-error.js';
 import { recipientId } from '../../ingress/http/submission.js';
 import { renderWebhookEvent } from '../../events/webhooks.js';
 import type { MessageView } from '../../store/store.js';
@@ -11,6 +10,7 @@ import { defineRoute, type ApiRoute } from '../route.js';
 import { errorBody, idParams, isoTime } from '../schemas.js';
 import type { RouteContext } from './context.js';
 import { eventBody } from './events.js';
+import { accountMessage } from './messages.js';
 
 const BULK_ACTIONS = ['hold', 'release', 'retry', 'delete'] as const;
 type BulkAction = (typeof BULK_ACTIONS)[number];
@@ -58,9 +58,7 @@ export function messageActionRoutes(ctx: RouteContext): ApiRoute[] {
       summary: 'A message\'s timeline: how it was accepted (listener, client, user or key), each delivery attempt (MX host, TLS, response) and each event (deliveries, opens, clicks, unsubscribes)',
       responses: { 200: { description: 'the timeline', schema: timelineBody }, 404: { description: 'no such message in this account', schema: errorBody } },
       handler: async (r) => {
-        const meta = await ctx.store.getMessageMeta(r.params.id);
-        const view = meta?.account === r.key.account ? await ctx.store.getMessage(r.params.id) : null;
-        if (!view) throw new ApiError(404, 'not_found', 'No such message');
+        const view = await accountMessage(ctx, r.key.account, r.params.id);
         const events = await ctx.store.listEvents({ account: r.key.account, messageId: view.id, limit: MAX_TIMELINE_EVENTS });
         return { status: 200, body: { ...renderTimeline(view), events: events.map(renderWebhookEvent) } };
       },

@@ -116,12 +116,7 @@ export function messageRoutes(ctx: RouteContext): ApiRoute[] {
       method: 'GET', url: '/v1/messages/:id', scope: 'read', tag: 'messages', params: idParams,
       summary: 'A message with each recipient\'s status and delivery history (attempts, MX host, TLS, response)',
       responses: { 200: { description: 'the message', schema: messageBody }, 404: { description: 'no such message in this account', schema: errorBody } },
-      handler: async (r) => {
-        const meta = await ctx.store.getMessageMeta(r.params.id);
-        const view = meta?.account === r.key.account ? await ctx.store.getMessage(r.params.id) : null;
-        if (!view) throw new ApiError(404, 'not_found', 'No such message');
-        return { status: 200, body: renderMessage(view) };
-      },
+      handler: async (r) => ({ status: 200, body: renderMessage(await accountMessage(ctx, r.key.account, r.params.id)) }),
     }),
     defineRoute({
       method: 'GET', url: '/v1/messages', scope: 'read', tag: 'messages', query: searchQuery,
@@ -182,4 +177,12 @@ export function renderMessage(view: MessageView) {
       })),
     })),
   };
+}
+
+/** The message `id` if it belongs to `account`; else 404 (another account's message is not told apart from none). */
+export async function accountMessage(ctx: RouteContext, account: string, id: string): Promise<MessageView> {
+  const meta = await ctx.store.getMessageMeta(id);
+  const view = meta?.account === account ? await ctx.store.getMessage(id) : null;
+  if (!view) throw new ApiError(404, 'not_found', 'No such message');
+  return view;
 }
