@@ -55,9 +55,10 @@ export async function startHostileMx(host: string, script: (s: HostileSession) =
       },
       write(data) { if (!socket.destroyed) socket.write(data); },
       async upgrade() {
-        const { cert, key } = await (certificate ??= createSelfSigned('hostile.test'));
         socket.off('data', onData);
-        const secure = new tls.TLSSocket(socket, { isServer: true, cert, key });
+        socket.pause(); // the ClientHello waits in the socket, not dropped by a flowing socket without a reader
+        const { cert, key } = await (certificate ??= createSelfSigned('hostile.test'));
+        const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: tls.createSecureContext({ cert, key }) });
         secure.on('error', () => undefined);
         secure.on('data', onData);
         secure.on('close', onEnd);
