@@ -26,6 +26,7 @@ export interface HostileMx {
 let certificate: Promise<{ cert: string; key: string }> | undefined;
 
 export async function startHostileMx(host: string, script: (s: HostileSession) => Promise<void>): Promise<HostileMx> {
+  await (certificate ??= createSelfSigned('hostile.test')); // made now: its key generation must not eat a session's deadline
   const sockets = new Set<net.Socket>();
   const state: HostileMx = { host, port: 0, connections: 0, received: [], close: async () => undefined };
   const server = net.createServer((raw) => {
