@@ -249,6 +249,8 @@ export const configSchema = z.object({
     commandTimeout: duration('delivery.commandTimeout').default('5m').describe('per SMTP command of a delivery'),
     idleConnectionTimeout: duration('delivery.idleConnectionTimeout').default('5s').describe('keep an idle outbound connection for reuse this long'),
     ipv6: z.boolean().default(true).describe('also try AAAA addresses of MX hosts'),
+    mxAddresses: z.enum(['public', 'private', 'any']).default('private')
+      .describe('addresses a recipient domain\'s DNS may send deliveries (and MTA-STS policy fetches) to: "public" only the internet; "private" also RFC 1918, CGNAT and IPv6 ULA networks (an internal MX); "any" also loopback, link-local (cloud metadata), unspecified and reserved addresses (tests, an MX on this host). Others are skipped like absent hosts; the smarthost is not checked'),
     tls: z.enum(['none', 'opportunistic', 'required', 'verify']).default('opportunistic')
       .describe('default outbound TLS policy where no tlsPolicies rule, DANE or MTA-STS decides: STARTTLS when offered, insist, insist on a certificate valid for the MX name, or never'),
     tlsPolicies: z.array(z.object({

@@ -2,7 +2,8 @@
 // https://mta-sts.<domain>/.well-known/mta-sts.txt with a certificate valid for that name, the
 // host name resolved through the delivery resolver (so dns.servers apply), no redirects, only
 // 200 with text/plain, at most 64 KiB, within a deadline. Port and CA bundle come from
-// delivery.mtaSts (tests and private deployments change them).
+// delivery.mtaSts (tests and private deployments change them). The policy host is named by the
+// recipient domain's DNS: only addresses delivery.mxAddresses allows are connected to (`allow`).
 import type { LookupFunction } from 'node:net';
 import https from 'node:https';
 import { MAX_POLICY_BYTES } from './mta-sts-policy.js';
@@ -17,10 +18,12 @@ export interface HttpsFetcherOptions {
   /** PEM bundle replacing the Node CA store; undefined: the Node CA store. */
   ca?: string;
   timeoutMs: number;
+  /** Which resolved addresses may be connected to (delivery.mxAddresses); absent: any. */
+  allow?: (address: string) => boolean;
 }
 
 export function createHttpsPolicyFetcher(opts: HttpsFetcherOptions): PolicyFetcher {
-  const lookup = resolverLookup(opts.resolver);
+  const lookup = resolverLookup(opts.resolver, opts.allow);
   return (domain) => {
     const host = `mta-sts.${domain}`;
     return new Promise<string>((resolve, reject) => {
@@ -58,13 +61,17 @@ export function createHttpsPolicyFetcher(opts: HttpsFetcherOptions): PolicyFetch
   };
 }
 
-/** A net lookup function answering from the delivery resolver (A first, then AAAA). */
-export function resolverLookup(resolver: HttpsFetcherOptions['resolver']): LookupFunction {
+/** A net lookup function answering from the delivery resolver (A first, then AAAA); only the addresses `allow` accepts, when given. */
+export function resolverLookup(resolver: HttpsFetcherOptions['resolver'], allow?: (address: string) => boolean): LookupFunction {
   return ((hostname: string, options: { all?: boolean; family?: number }, callback: (...args: unknown[]) => void) => {
     const wanted = options.family === 6 ? [6] : options.family === 4 ? [4] : [4, 6];
     Promise.allSettled(wanted.map((f) => (f === 4 ? resolver.resolve4(hostname) : resolver.resolve6(hostname))))
       .then((results) => {
-        const addresses = results.flatMap((r, i) => (r.status === 'fulfilled' ? r.value.map((address) => ({ address, family: wanted[i]! })) : []));
+        const found = results.flatMap((r, i) => (r.status === 'fulfilled' ? r.value.map((address) => ({ address, family: wanted[i]! })) : []));
+        const addresses = allow ? found.filter((a) => allow(a.address)) : found;
+        if (addresses.length === 0 && found.length > 0) {
+          return callback(new Error(`${hostname} has no address delivery.mxAddresses allows (${found[0]!.address})`));
+        }
         if (addresses.length === 0) {
           return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }));
         }

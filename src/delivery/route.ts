@@ -4,8 +4,15 @@
 // Failures are thrown as LocalFailure (temporary/permanent with an RFC 3463 status). The TLS
 // requirement of MX hosts is not decided here but by transport-security.ts; a smarthost's comes
 // from its own configuration.
+// The recipient domain's DNS is chosen by whoever picks the recipient, so it is not trusted: at
+// most MAX_MX_HOSTS MX hosts are looked up, and an address outside delivery.mxAddresses (loopback,
+// link-local cloud metadata, …: networks.ts addressScope) is skipped as if absent, logged
+// (delivery.address_refused). A domain left with none bounces 5.4.4, as Exim's ignore_target_hosts
+// does. The smarthost, configured by the operator, is not checked.
 import net from 'node:net';
 import type { Config, SmarthostConfig } from '../config/schema.js';
+import type { Logger } from '../events/log.js';
+import { addressScope } from '../net/networks.js';
 import { LocalFailure } from './classify.js';
 import { classifyLookupError, type LookupFailure, type MxRecord, type MxResolver } from './resolver.js';
 import { smarthostRequirement, type TlsRequirement } from './tls-policy.js';
@@ -26,33 +33,57 @@ export interface RouterOptions {
   resolver: MxResolver;
   /** [0, 1) — injected so tests can fix the order among equal MX preferences. */
   random?: () => number;
+  /** Where refused addresses are logged (delivery.address_refused); absent: not logged. */
+  logger?: Pick<Logger, 'warn'>;
+}
+
+/**
+ * MX hosts looked up per route, in preference order: JobRunner tries at most 10 addresses an
+ * attempt, so a domain publishing hundreds of MX records costs no more than 10 A/AAAA lookups
+ * (and DANE TLSA lookups) an attempt. Postfix: smtp_mx_address_limit 5.
+ */
+export const MAX_MX_HOSTS = 10;
+
+/** Whether delivery.mxAddresses lets a domain's DNS send deliveries to `address`. */
+export function mxAddressAllowed(setting: Config['delivery']['mxAddresses'], address: string): boolean {
+  if (setting === 'any') return true;
+  const scope = addressScope(address);
+  return scope === 'public' || (scope === 'private' && setting === 'private');
 }
 
 export class Router {
   readonly #delivery: Config['delivery'];
   readonly #resolver: MxResolver;
   readonly #random: () => number;
+  readonly #logger: RouterOptions['logger'];
 
   constructor(opts: RouterOptions) {
     this.#delivery = opts.config.delivery;
     this.#resolver = opts.resolver;
     this.#random = opts.random ?? Math.random;
+    this.#logger = opts.logger;
   }
 
   /** The hosts to try for `domain`, in order; each has at least one address. */
   async route(domain: string): Promise<RouteHost[]> {
     const smarthost = this.#delivery.smarthost;
     if (smarthost) return [await this.#smarthostRoute(smarthost)];
-    const { names, implicit } = await this.#mxHostNames(domain);
+    const { names: all, implicit } = await this.#mxHostNames(domain);
+    const names = all.slice(0, MAX_MX_HOSTS);
     const resolved = await Promise.all(names.map((name) => this.#addresses(name)));
     const hosts: RouteHost[] = [];
+    const refused: string[] = [];
     names.forEach((name, i) => {
       const r = resolved[i]!;
-      if (r.addresses.length > 0) hosts.push(this.#mxHost(name, r.addresses));
+      const allowed = this.#allowed(domain, name, r.addresses, refused);
+      if (allowed.length > 0) hosts.push(this.#mxHost(name, allowed));
     });
     if (hosts.length > 0) return hosts;
     if (resolved.some((r) => r.failure === 'temporary')) {
       throw new LocalFailure('temporary', '4.4.3', 'DNS lookup of the mail servers failed');
+    }
+    if (refused.length > 0) {
+      throw new LocalFailure('permanent', '5.4.4', `the mail servers of the recipient domain have no address this relay may deliver to (${refused.slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}; delivery.mxAddresses: ${this.#delivery.mxAddresses})`);
     }
     if (implicit) throw new LocalFailure('permanent', '5.1.2', 'the recipient domain has no mail server');
     throw new LocalFailure('permanent', '5.4.4', 'the mail servers of the recipient domain have no address');
@@ -68,6 +99,20 @@ export class Router {
       case 'nxdomain': throw new LocalFailure('permanent', '5.1.2', 'the recipient domain does not exist', { cause: found.cause });
       case 'temporary': throw new LocalFailure('temporary', '4.4.3', 'DNS lookup of the recipient domain failed', { cause: found.cause });
     }
+  }
+
+  /** The addresses delivery.mxAddresses allows; the others are logged and added to `refused` as "host → address". */
+  #allowed(domain: string, host: string, addresses: string[], refused: string[]): string[] {
+    const setting = this.#delivery.mxAddresses;
+    if (setting === 'any') return addresses;
+    const allowed: string[] = [];
+    for (const address of addresses) {
+      if (mxAddressAllowed(setting, address)) { allowed.push(address); continue; }
+      refused.push(`${host} → ${address}`);
+      this.#logger?.warn({ event: 'delivery.address_refused', domain, host, address, scope: addressScope(address), mxAddresses: setting },
+        'a mail server of the recipient domain has an address outside delivery.mxAddresses; skipped');
+    }
+    return allowed;
   }
 
   #addresses(host: string): Promise<HostAddresses> {

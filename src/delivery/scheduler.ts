@@ -45,7 +45,7 @@ import { createResolveFn } from './inbound-auth.js';
 import { createHttpsPolicyFetcher, type PolicyFetcher } from './mta-sts-fetch.js';
 import { MtaStsResolver, type MtaStsDns } from './mta-sts.js';
 import { createResolver, type MxResolver } from './resolver.js';
-import { Router } from './route.js';
+import { mxAddressAllowed, Router } from './route.js';
 import { JobRunner, type OutcomeObserver } from './run-job.js';
 import { joinByMessage, jobParts } from './job-parts.js';
 import { ProviderDirectory } from './provider-directory.js';
@@ -172,7 +172,7 @@ export class DeliveryScheduler {
       config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId, random: opts.random, signDsn: opts.signDsn, tlsOutcomes: opts.tlsOutcomes,
       onOutcome: (job, outcomes, ms) => { this.#observe(job, outcomes); opts.onOutcome?.(job, outcomes, ms); },
       destinationOf: (job) => this.#destinationOf(job),
-      router: new Router({ config: opts.config, resolver, random: opts.random }),
+      router: new Router({ config: opts.config, resolver, random: opts.random, logger: opts.logger }),
       security: createTransportSecurity(opts, resolver, clock),
       attempt: new SmtpAttempt({ pool: this.#pool, store: opts.store }),
       egress: this.#egress,
@@ -570,6 +570,7 @@ function createTransportSecurity(opts: DeliverySchedulerOptions, resolver: MxRes
   const sts = config.delivery.mtaSts;
   const fetch = opts.mtaStsFetcher ?? createHttpsPolicyFetcher({
     resolver, port: sts.port, ca: readCaFile(sts.caFile, 'delivery.mtaSts.caFile'), timeoutMs: config.delivery.connectTimeout,
+    allow: (address) => mxAddressAllowed(config.delivery.mxAddresses, address),
   });
   const txt: MtaStsDns = 'resolveTxt' in resolver ? (resolver as MxResolver & MtaStsDns) : createResolver(config.dns);
   return new TransportSecurity({

@@ -8,8 +8,12 @@
 // its terminating dot: no DataStream, no pipe (their objects and listeners were made per message).
 // And RSET written together with the next transaction's MAIL/RCPT/DATA group when the server offers
 // PIPELINING (nodemailer pipelines the group itself, but its reset() waits for the reply alone).
+// And a deadline on each reply: nodemailer's socketTimeout (delivery.commandTimeout) only notices a
+// silent server, so a hostile MX that drips a reply a byte at a time (or "250-" lines, up to its
+// 1 MiB reply limit) would hold the connection, and a delivery slot, for days. A reply begun must
+// be complete within socketTimeout of the chunk that began it (docs/design/security.md, attack29).
 // All read nodemailer internals (_supportedExtensions, _envelope, _sendCommand, _createSendStream,
-// _responseActions, _formatError), in this one place.
+// _responseActions, _formatError, _onData, _remainder, _responsePartial, _onError), in this one place.
 import type { Readable, Transform, TransformCallback } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { needsStuffing } from './dot-stuffing.js';
@@ -23,6 +27,10 @@ interface Internals {
   _envelope?: { smtpUtf8?: boolean } | false;
   _usingSmtpUtf8?: boolean;
   _socket?: import('node:net').Socket | false | null;
+  _remainder: string;
+  _responsePartial?: boolean;
+  _destroyed?: boolean;
+  _onError(err: Error, type: string, data: false, command: string): void;
   _responseActions: ((str: string) => void)[];
   _actionSMTPStream(str: string, callback: (err: Error | null, response?: string) => void): void;
   options: SMTPConnection.Options & { lmtp?: boolean };
@@ -43,9 +51,43 @@ const createSendStream = (SMTPConnection.prototype as unknown as { _createSendSt
 
 type SendArgs = Parameters<SMTPConnection['send']>;
 
+type OnData = (this: SMTPConnection, chunk: Buffer) => void;
+const onData = (SMTPConnection.prototype as unknown as { _onData: OnData })._onData;
+
 export class OutboundSmtpConnection extends SMTPConnection {
   /** The Buffer send() was given, needing no stuffing, until its DATA stream is made (_createSendStream). */
   #whole: Buffer | null = null;
+  /** Runs while a reply is partly received (a line without its end, or "250-" lines without the last). */
+  #replyTimer: NodeJS.Timeout | null = null;
+  #endHooked = false;
+
+  /**
+   * Called by nodemailer for every chunk the server sends. A reply that arrives whole (nearly
+   * always) costs two property reads; one split over chunks starts a timer at its first part, and
+   * a reply still incomplete socketTimeout later fails the connection (ETIMEDOUT), as silence does.
+   */
+  _onData(chunk: Buffer): void {
+    onData.call(this, chunk);
+    const self = this as unknown as Internals;
+    if (self._remainder !== '' || self._responsePartial === true) {
+      if (this.#replyTimer === null && !self._destroyed) {
+        const ms = self.options.socketTimeout ?? 10 * 60_000;
+        this.#replyTimer = setTimeout(() => {
+          this.#replyTimer = null;
+          self._onError(Object.assign(new Error(`Reply not completed within ${ms} ms`), { timeoutType: 'REPLY_TIMEOUT' }), 'ETIMEDOUT', false, 'CONN');
+        }, ms);
+        if (!this.#endHooked) { this.#endHooked = true; this.once('end', () => this.#stopReplyTimer()); }
+      }
+    } else if (this.#replyTimer !== null) {
+      this.#stopReplyTimer();
+    }
+  }
+
+  #stopReplyTimer(): void {
+    if (this.#replyTimer === null) return;
+    clearTimeout(this.#replyTimer);
+    this.#replyTimer = null;
+  }
 
   override send(envelope: SendArgs[0], message: SendArgs[1], done: SendArgs[2]): void {
     this.#whole = Buffer.isBuffer(message) && message.length > 0 && !needsStuffing(message, false) ? message : null;

@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { embeddedIpv4, isPublicAddress, networkMatcher } from './networks.js';
+import { addressScope, embeddedIpv4, isPublicAddress, networkMatcher } from './networks.js';
 
 // [address, public?, why]
 const TABLE: [string, boolean, string][] = [
@@ -74,6 +74,16 @@ describe('isPublicAddress', () => {
   for (const [ip, expected, why] of TABLE) {
     it(`${ip || '(empty)'}: ${expected ? 'public' : 'not public'} (${why})`, () => assert.equal(isPublicAddress(ip), expected));
   }
+});
+
+describe('addressScope', () => {
+  const cases: [string, string][] = [
+    ['8.8.8.8', 'public'], ['2606:4700::1111', 'public'],
+    ['10.1.2.3', 'private'], ['172.16.0.1', 'private'], ['192.168.1.1', 'private'], ['100.64.0.1', 'private'], ['fd00::1', 'private'], ['::ffff:10.0.0.1', 'private'],
+    ['127.0.0.1', 'special'], ['0.0.0.0', 'special'], ['169.254.169.254', 'special'], ['::1', 'special'], ['::', 'special'], ['fe80::1%eth0', 'special'],
+    ['::ffff:127.0.0.1', 'special'], ['::ffff:169.254.169.254', 'special'], ['64:ff9b::7f00:1', 'special'], ['224.0.0.1', 'special'], ['192.0.2.1', 'special'], ['mx.example', 'special'],
+  ];
+  for (const [ip, scope] of cases) it(`${ip}: ${scope}`, () => assert.equal(addressScope(ip), scope));
 });
 
 describe('embeddedIpv4', () => {

@@ -111,3 +111,28 @@ function expandIpv6(ip: string): number[] {
   const zeros = tail === undefined ? [] : new Array<string>(8 - h.length - t.length).fill('0');
   return [...h, ...zeros, ...t].map((g) => parseInt(g, 16));
 }
+
+/**
+ * Private networks an organisation's own servers live on: RFC 1918, carrier-grade NAT (RFC 6598)
+ * and IPv6 unique local addresses (RFC 4193). Every other non-public address is special: this host
+ * (loopback), unspecified, link-local (cloud metadata), multicast, documentation, reserved.
+ */
+const PRIVATE_V4 = networkMatcher(['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16']);
+const PRIVATE_V6 = networkMatcher(['fc00::/7']);
+
+/** How far from the public internet an address is: 'public', 'private' (an organisation's network), 'special' (anything else). */
+export type AddressScope = 'public' | 'private' | 'special';
+
+/**
+ * The scope of a literal address (not an address: 'special'). An IPv6 address carrying an IPv4
+ * address (embeddedIpv4) has the scope of that address, its widest-reaching one winning:
+ * ::ffff:127.0.0.1 is special, ::ffff:10.0.0.1 private.
+ */
+export function addressScope(ip: string): AddressScope {
+  if (isPublicAddress(ip)) return 'public';
+  if (net.isIPv4(ip)) return PRIVATE_V4(ip) ? 'private' : 'special';
+  if (!net.isIPv6(ip)) return 'special';
+  const embedded = embeddedIpv4(ip);
+  if (embedded.length > 0) return embedded.every((v4) => isPublicAddress(v4) || PRIVATE_V4(v4)) ? 'private' : 'special';
+  return PRIVATE_V6(ip.replace(/%.*$/, '')) ? 'private' : 'special';
+}

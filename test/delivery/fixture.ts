@@ -59,6 +59,7 @@ const DEFAULTS = {
   'delivery.idleConnectionTimeout': '2s',
   'delivery.delayWarning': false,
   'delivery.ipv6': true,
+  'delivery.mxAddresses': 'any', // the receivers listen on 127.0.0.x (refused by default)
 };
 
 export async function createFixture(opts: FixtureOptions): Promise<Fixture> {

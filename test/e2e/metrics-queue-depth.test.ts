@@ -64,7 +64,7 @@ test('storage.sqliteThread: main: /metrics scrapes read the light queue depth an
       'smtp.submission': { host: HOST, port: 0 }, 'smtp.submissions': { host: HOST, port: 0 }, 'smtp.mx': { host: HOST, port: 0 }, 'smtp.alt': false,
       http: false, metrics: { host: HOST, port: 0 },
       dns: { servers: [`${HOST}:${dns.port}`] },
-      delivery: { port: mx.port, pollInterval: '200ms', connectTimeout: '3s' },
+      delivery: { port: mx.port, pollInterval: '200ms', connectTimeout: '3s', mxAddresses: 'any' }, // the test MX is on loopback
     },
   });
   const relay: Relay = await startRelay(config, createLogger('silent'));

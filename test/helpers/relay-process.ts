@@ -41,6 +41,8 @@ export class RelayProcess {
       http: { host: '127.0.0.1', port: 0 },
       metrics: { host: '127.0.0.1', port: 0 }, // never the default 9025: tests and nodes run side by side
       log: { level: 'info' },
+      // every test MX, sink and simulator listens on 127.0.0.x: loopback MX addresses allowed (refused by default)
+      delivery: { mxAddresses: 'any' },
     };
     const merged = deepMerge(base, config);
     const configFile = path.join(dir, 'postlane.yaml');
