@@ -25,7 +25,7 @@ export class StoreClient {
   static async start(config: StoreConfig, onDead: (reason: string, code?: string) => void): Promise<{ client: StoreClient; swept: number }> {
     const client = new StoreClient(onDead);
     const waiters = client.#waiters;
-    const { executor, swept } = StoreExecutor.open(config, (answers) => { for (const r of answers) waiters.settle(r); }, (reason, code) => waiters.fail(reason, code));
+    const { executor, swept } = StoreExecutor.open(config, (r) => { waiters.settle(r); }, (reason, code) => waiters.fail(reason, code));
     client.#executor = executor;
     return { client, swept };
   }

@@ -116,7 +116,7 @@ class AnswerPipeline {
   #idle: (() => void)[] = [];
 
   constructor(private readonly wal: WalSync, private readonly spoolDir: string,
-    private readonly send: (answers: readonly StoreResponse[]) => void, private readonly fatal: (err: unknown) => void) {}
+    private readonly send: (r: StoreResponse) => void, private readonly fatal: (err: unknown) => void) {}
 
   /** `durable`: the answers are of a commit that must be fsynced before any of them leaves. */
   push(answers: StoreResponse[], durable: boolean, unlink: string[] = []): void {
@@ -173,7 +173,7 @@ class AnswerPipeline {
   }
 
   #release(answers: StoreResponse[], unlink: string[]): void {
-    if (answers.length > 0) this.send(answers);
+    for (const a of answers) this.send(a);
     if (unlink.length > 0) void removeBodies(this.spoolDir, unlink); // a crash before it ran: the orphan sweep
   }
 }
@@ -369,7 +369,7 @@ export class StoreExecutor {
   readonly #heavy: ReaderThread | null;
 
   private constructor(private readonly conns: { writer: Db; reader: Db }, cfg: StoreConfig,
-    send: (answers: readonly StoreResponse[]) => void, onFatal: (message: string, code?: string) => void) {
+    send: (r: StoreResponse) => void, onFatal: (message: string, code?: string) => void) {
     this.#wal = new WalSync(`${cfg.dbPath}-wal`);
     this.#out = new AnswerPipeline(this.#wal, cfg.spoolDir, send, (err) => {
       // header, "Fail-stop": no statement after this, nothing of the pipeline answered
@@ -386,10 +386,10 @@ export class StoreExecutor {
 
   /**
    * Opens (and migrates) the database, sweeps orphaned spool files if asked; throws when it cannot.
-   * `send`: the answers released together (a commit's group, or one), in order, once they may leave (header). `onFatal`: the executor stopped
+   * `send`: each answer, in order, once it may leave (header). `onFatal`: the executor stopped
    * (fail-stop); nothing waiting is answered, and every later request fails.
    */
-  static open(cfg: StoreConfig, send: (answers: readonly StoreResponse[]) => void, onFatal: (message: string, code?: string) => void): { executor: StoreExecutor; swept: number } {
+  static open(cfg: StoreConfig, send: (r: StoreResponse) => void, onFatal: (message: string, code?: string) => void): { executor: StoreExecutor; swept: number } {
     const conns = openConnections(cfg);
     let swept = 0;
     try {

@@ -14,11 +14,7 @@ export class WorkerClient {
 
   private constructor(private readonly worker: Worker, onDead: (reason: string, code?: string) => void) {
     this.#waiters = new Waiters(() => this.onWrote(), onDead);
-    worker.on('message', (msg: StoreResponse | StoreResponse[] | WorkerFatal) => {
-      if (Array.isArray(msg)) for (const r of msg) this.#settle(r); // the answers released together (worker.ts)
-      else if ('fatal' in msg) this.#fail(msg.message, msg.code);
-      else this.#settle(msg);
-    });
+    worker.on('message', (msg: StoreResponse | WorkerFatal) => ('fatal' in msg ? this.#fail(msg.message, msg.code) : this.#settle(msg)));
     worker.on('error', (err) => this.#fail(`database worker crashed: ${err.message}`));
     worker.on('exit', () => this.#fail('database worker exited'));
   }

@@ -7,8 +7,7 @@
 //
 // Requests come from worker-client.ts, one or an array per message; every inline body arrived by
 // transfer, so the executor may free it (StoreRequest's `transfer`). Answers go back in the
-// executor's order, one message for those released together (an array), a kept body or a blob
-// read from SQLite transferred rather than copied. On a
+// executor's order, a kept body or a blob read from SQLite transferred rather than copied. On a
 // fail-stop the thread posts a WorkerFatal and exits: worker-client.ts fails every pending and
 // later request. Closing the connections on the way out is safe (executor.ts, "Fail-stop").
 import { parentPort, workerData } from 'node:worker_threads';
@@ -17,18 +16,7 @@ import type { StoreConfig, StoreRequest, StoreResponse, WorkerFatal, WorkerReady
 
 function main(): void {
   const port = parentPort!;
-  // The answers released together (a commit's, after its fsync) leave as one message, an array in
-  // order: one serialisation, one wake-up and one dispatch on the main thread for the group instead
-  // of one per answer (twenty-ninth session).
-  const post1 = (r: StoreResponse): void => port.postMessage(r, answerBuffers(r));
-  const send = (answers: readonly StoreResponse[]): void => {
-    if (answers.length === 1) return post1(answers[0]!);
-    try {
-      port.postMessage(answers, answers.flatMap((r) => answerBuffers(r)));
-    } catch { // e.g. an answer that cannot be cloned: each on its own, as before
-      for (const r of answers) post1(r);
-    }
-  };
+  const send = (r: StoreResponse): void => port.postMessage(r, answerBuffers(r));
   let opened: { executor: StoreExecutor; swept: number };
   try {
     opened = StoreExecutor.open(workerData as StoreConfig, send, (message, code) => {
@@ -43,7 +31,7 @@ function main(): void {
   const { executor } = opened;
   const handle = (req: StoreRequest): void => {
     if (req.op === 'close') {
-      void executor.close().then(() => { post1({ id: req.id, ok: true, result: null }); port.close(); });
+      void executor.close().then(() => { send({ id: req.id, ok: true, result: null }); port.close(); });
       return;
     }
     const owned = ownedBodies(req);
