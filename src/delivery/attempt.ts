@@ -1,6 +1,8 @@
 // Owns one SMTP transaction: one message (one job's recipients, one domain) to one address of
 // one host, over a cached session when there is one. Returns per-recipient results, or a host
 // failure meaning "this host could not take the message; try the next one". Never throws.
+// An aborted signal (a stop, or the attempt's deadline: attempt-deadline.ts) destroys the session,
+// which is never reused; the host failure is then the abort's (the deadline's 4.4.2).
 // DSN (RFC 3461): when the host advertises DSN, RET/ENVID go on MAIL and each recipient's own
 // NOTIFY/ORCPT on its RCPT, xtext-encoded; whether it did is reported (nextHopDsn) so a recipient
 // that asked NOTIFY=SUCCESS gets a "relayed" notice from us when the next hop will not send one.

@@ -15,6 +15,7 @@ import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { LocalFailure } from './classify.js';
+import { abortError } from './attempt-deadline.js';
 import { OutboundSmtpConnection } from './smtp-connection.js';
 import { judgeTls, TlsRequirementFailure } from './tls-check.js';
 import { policyLabel, requirementKey, requiresTls, type TlsRequirement, type TlsResult } from './tls-policy.js';
@@ -67,7 +68,7 @@ export class SmtpSession {
       // nodemailer ends the connection on a 421 *before* it hands the call its reply: wait a turn
       // so that reply (the provider's "421 4.7.28 … rate limited" text) wins over "connection lost".
       const onEnd = () => setImmediate(() => finish(connectionLost()));
-      const onAbort = () => { this.close(); finish(Object.assign(new Error('Delivery aborted'), { code: 'EABORT' })); };
+      const onAbort = () => { this.destroy(); finish(abortError(signal)); };
       const finish = (err: Error | null, value?: T) => {
         this.conn.off('end', onEnd);
         signal?.removeEventListener('abort', onAbort);
@@ -87,6 +88,23 @@ export class SmtpSession {
     setTimeout(() => this.conn.close(), QUIT_GRACE_MS).unref();
   }
   close(): void { this.conn.close(); }
+  /**
+   * Cut the connection now (an aborted attempt: a stop, or its deadline): close() only ends our
+   * side, and a server that reads slowly would keep the unsent body, and the socket, for its grace.
+   */
+  destroy(): void { destroyConnection(this.conn); }
+}
+
+/**
+ * nodemailer's close() (its state, 'end'), then the socket itself reset: a plain TCP socket sends
+ * RST, so the kernel drops what it still held to send (MBs of body to a slow reader) instead of
+ * sending it on after the close; a TLS socket (no RST through it) is destroyed.
+ */
+function destroyConnection(conn: SMTPConnection): void {
+  const socket = conn._socket as net.Socket | undefined;
+  conn.close();
+  if (!socket || socket.destroyed) return;
+  try { socket.resetAndDestroy(); } catch { socket.destroy(); } // ERR_INVALID_HANDLE_TYPE: not a TCP handle (TLS)
 }
 
 export interface PoolOptions {
@@ -236,17 +254,18 @@ export class ConnectionPool {
     const conn = new OutboundSmtpConnection(this.#connectionOptions(target, security));
     conn.on('error', () => undefined); // errors are delivered through callbacks/'end'; never unhandled
     const closed = this.#track(conn, destination);
-    const onAbort = () => conn.close();
+    const onAbort = () => destroyConnection(conn);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await connect(conn);
-      if (signal?.aborted) throw Object.assign(new Error('Delivery aborted'), { code: 'EABORT' });
+      if (signal?.aborted) throw abortError(signal);
       const judged = judgeTls(conn.secure ? (conn._socket as tls.TLSSocket) : null, target.security, target.host, this.#clock.now());
       if (judged.failure) throw new TlsRequirementFailure(judged.failure, judged.result);
       if (target.auth) await authenticate(conn, target.auth);
       return new SmtpSession(conn, ConnectionPool.keyOf(target, destination), judged.result, destination, closed);
     } catch (err) {
       conn.close();
+      if (signal?.aborted) throw abortError(signal); // cut by the abort: that is why (the deadline's 4.4.2), not "connection closed"
       throw asRequirementFailure(target, asTlsFailure(conn, err as SmtpError));
     } finally {
       signal?.removeEventListener('abort', onAbort);

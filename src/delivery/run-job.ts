@@ -3,6 +3,8 @@
 // into recipient outcomes (delivered / deferred / bounced / expired) → build the DSN when one is
 // due → record everything in one store call (retried while the store is unavailable — unreachable,
 // disk full — until recorded: record-retry.ts) → log each outcome (with the TLS result).
+// Every relay attempt ends before the job's lease does (attempt-deadline.ts): cut at its deadline,
+// its undecided recipients are deferred (4.4.2), so no other node claims a message still in flight.
 // The scheduler decides when jobs run; this decides what happens to their recipients.
 // DSNs honour each recipient's NOTIFY (RFC 3461, message/dsn-params.ts wantsNotice): FAILURE for
 // bounced/expired/suppressed, DELAY for the delay warning (absent NOTIFY: both, as always),
@@ -22,6 +24,7 @@ import { classifyError, describeVerdict, flattenReply, type Verdict } from './cl
 import type { SessionTarget } from './connection-pool.js';
 import type { LocalDelivery } from './local.js';
 import { recordWithRetry } from './record-retry.js';
+import { attemptDeadline, AttemptDeadlines, ATTEMPT_DEADLINE } from './attempt-deadline.js';
 import { jobParts } from './job-parts.js';
 import { canReach, type Egress, type EgressSource } from './egress.js';
 import type { RouteHost, Router } from './route.js';
@@ -80,7 +83,12 @@ export interface JobRunnerOptions {
 export type OutcomeObserver = (job: DeliveryJob, outcomes: readonly RecipientOutcome[], durationMs: number) => void;
 
 export class JobRunner {
-  constructor(private readonly o: JobRunnerOptions) {}
+  constructor(private readonly o: JobRunnerOptions) {
+    this.#deadlines = new AttemptDeadlines(o.clock, AttemptDeadlines.sweepFor(o.config.delivery.leaseTime));
+  }
+
+  /** Each relay attempt's deadline, before its lease ends (attempt-deadline.ts). */
+  readonly #deadlines: AttemptDeadlines;
 
   /** Outcomes of finished jobs waiting in memory for the store (record-retry.ts); the scheduler claims nothing meanwhile. */
   get heldOutcomes(): number { return this.#held.size; }
@@ -112,13 +120,25 @@ export class JobRunner {
     for (const r of job.recipients) if (!r.suppression) sendable.push(r);
     let findings = new Map<string, Finding>();
     if (sendable.length > 0) {
+      // The attempt must end before the lease does (attempt-deadline.ts): past it, another node may
+      // claim the message and deliver it again. A job that waited here for a slot until too late is
+      // given back, no attempt counted.
+      const deadline = attemptDeadline(job.leaseUntil, this.o.config.delivery.leaseTime);
+      if (deadline <= this.o.clock.now()) return this.#giveBack(job, new Error('its lease ends before an attempt could'), signal);
+      const attempt = this.#deadlines.begin(signal, deadline);
       try {
         const source = await this.#chooseSource(job); // the store's warmup counters and live state: unavailable → given back
         if (source === 'postponed') return false;
-        findings = await this.#deliver({ ...job, recipients: sendable }, signal, source);
+        findings = await this.#deliver({ ...job, recipients: sendable }, attempt.signal, source);
       } catch (err) {
         if (!isQueueUnavailable(err)) throw err;
         return this.#giveBack(job, err, signal);
+      } finally {
+        this.#deadlines.end(attempt);
+      }
+      if (attempt.timedOut) {
+        this.o.logger.warn({ event: 'delivery.attempt_deadline', id: job.messageId, domain: job.domain, deadline, leaseUntil: job.leaseUntil },
+          'delivery attempt cut at its deadline, before its lease ends; undecided recipients are deferred');
       }
       if (signal.aborted && ![...findings.values()].some((f) => f.delivered !== undefined || f.verdict?.kind === 'permanent')) {
         throw Object.assign(new Error('delivery aborted'), { code: 'EABORT' }); // nothing decided: the lease is released
@@ -128,13 +148,15 @@ export class JobRunner {
   }
 
   /**
-   * The message could not be read (the queue store is unreachable) before anything was delivered:
-   * not the destination's fault, so no attempt is counted and no retry delay applies. The job is
-   * given back (due again as before, claimed once the store is back), retried like a result.
+   * The message could not be read (the queue store is unreachable) before anything was delivered,
+   * or the job's lease ends before an attempt could (it waited here for a slot): not the
+   * destination's fault, so no attempt is counted and no retry delay applies. The job is given back
+   * (due again as before, claimed once the store is back), retried like a result.
    */
   async #giveBack(job: DeliveryJob, err: unknown, signal: AbortSignal): Promise<true> {
     this.o.logger.warn({ event: 'delivery.unclaimed', id: job.messageId, domain: job.domain, reason: (err as Error).message },
-      'queue unavailable: could not read the message; giving the job back without counting an attempt');
+      isQueueUnavailable(err) ? 'queue unavailable: could not read the message; giving the job back without counting an attempt'
+        : 'giving the job back without counting an attempt');
     await recordWithRetry(() => this.o.store.unclaimJobs(this.o.nodeId, jobParts(job)).then(() => undefined),
       { clock: this.o.clock, logger: this.o.logger, id: job.messageId, leaseUntil: job.leaseUntil, held: this.#held, signal });
     return true; // due again as before
@@ -229,6 +251,8 @@ export class JobRunner {
       }
     }
     if (notInPolicy.length > 0 && notInPolicy.length === hosts.length) failed = { verdict: notInPolicyVerdict(notInPolicy), host: null, tls: null };
+    // Cut at the deadline (between hosts, or in DNS/MTA-STS that a signal cannot cut): that is why, whatever came before.
+    if (signal.reason === ATTEMPT_DEADLINE) failed = { ...failed, verdict: classifyError(ATTEMPT_DEADLINE) };
     return { failed };
   }
 
