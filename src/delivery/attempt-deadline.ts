@@ -1,16 +1,20 @@
 // Owns the deadline of each relay attempt: an attempt ends before its job's lease does. A job is
 // claimed for delivery.leaseTime and its lease is never renewed; once it expires another node of a
 // cluster may claim the message and deliver it again. A hostile MX can hold an attempt far longer
-// (a body read a few bytes a second is never silent, so delivery.commandTimeout never fires; a reply
+// (a body read a few KB at a time is never silent, so delivery.commandTimeout never fires; a reply
 // to every command given just within commandTimeout), so every attempt gets a deadline: the job's
-// leaseUntil less a margin to record its result (attemptDeadline). At the deadline its signal is
-// aborted with ATTEMPT_DEADLINE as the reason: the SMTP session is destroyed (connection-pool.ts,
-// never reused), and every recipient not yet decided is deferred with that verdict (run-job.ts).
-// Cheap on the hot path: per attempt an AbortController (the signal passed down, which also carries
-// the scheduler's stop) and a Set entry; one interval for all attempts sweeps for deadlines, and one
-// listener per stop signal passes a stop on. No timer and no listener per attempt.
+// leaseUntil less a margin to record its result (attemptDeadline). At the deadline the connection
+// the attempt is using (connecting, in a command or in the body) is reset (destroyConnection), the
+// attempt tries no other host, and every recipient not yet decided is deferred with
+// DEADLINE_VERDICT (run-job.ts, attempt.ts).
+// Cheap on the hot path: per attempt one small object (no AbortController: with its EventTarget it
+// cost ~1 % of the program instructions of a message, bench/README.md twenty-ninth session) and a
+// Set entry; one interval for all attempts sweeps for deadlines; no timer or listener per attempt.
+// The scheduler's stop still travels as the AbortSignal it was.
+import type SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { Clock } from '../clock.js';
-import { LocalFailure } from './classify.js';
+import type { Verdict } from './classify.js';
+import { destroyConnection } from './connection-pool.js';
 
 /** At most this long is kept between an attempt's deadline and its lease's end, to record the result. */
 export const RECORD_MARGIN_MAX_MS = 30_000;
@@ -21,29 +25,24 @@ export function attemptDeadline(leaseUntil: number, leaseTimeMs: number): number
 }
 
 /**
- * The reason an attempt's signal carries at its deadline; what it makes of each undecided recipient
- * (classifyError): temporary, 4.4.2 (RFC 3463 "Bad connection": established, but unable to complete
- * the transaction because of time-out), retried under delivery.retrySchedule.
+ * What an undecided recipient of a cut attempt gets: temporary, 4.4.2 (RFC 3463 "Bad connection":
+ * established, but unable to complete the transaction because of time-out), retried under
+ * delivery.retrySchedule.
  */
-export const ATTEMPT_DEADLINE = new LocalFailure('temporary', '4.4.2',
-  'the attempt reached its deadline (its lease, delivery.leaseTime, was ending) before the mail server finished');
+export const DEADLINE_VERDICT: Verdict = Object.freeze({
+  kind: 'temporary', status: '4.4.2',
+  reason: 'the attempt reached its deadline (its lease, delivery.leaseTime, was ending) before the mail server finished',
+});
 
-/** An attempt's controller: aborted by its deadline or by its stop signal. */
-export class AttemptSignal extends AbortController {
-  constructor(readonly stop: AbortSignal, readonly deadline: number) { super(); }
-  /** True when the deadline, not a stop, ended it. */
-  get timedOut(): boolean { return this.signal.aborted && this.signal.reason === ATTEMPT_DEADLINE; }
-}
-
-/** The error an aborted call fails with: the signal's deadline reason, else a plain abort (EABORT). */
-export function abortError(signal: AbortSignal | undefined): Error {
-  if (signal?.reason === ATTEMPT_DEADLINE) return ATTEMPT_DEADLINE;
-  return Object.assign(new Error('Delivery aborted'), { code: 'EABORT' });
+/** One attempt's deadline; `conn`: the connection it is using now (set by the pool and the attempt), reset when it passes. */
+export class AttemptDeadline {
+  passed = false;
+  conn: SMTPConnection | null = null;
+  constructor(readonly at: number) {}
 }
 
 export class AttemptDeadlines {
-  readonly #live = new Set<AttemptSignal>();
-  readonly #hooked = new WeakSet<AbortSignal>();
+  readonly #live = new Set<AttemptDeadline>();
   #sweep: NodeJS.Timeout | null = null;
 
   /** `sweepMs`: how often deadlines are checked (an attempt ends at most this late). */
@@ -57,23 +56,18 @@ export class AttemptDeadlines {
   /** Attempts in flight (tests). */
   get size(): number { return this.#live.size; }
 
-  /** A signal for one attempt: aborted at `deadline` (ATTEMPT_DEADLINE) or when `stop` aborts. end() it after. */
-  begin(stop: AbortSignal, deadline: number): AttemptSignal {
-    const a = new AttemptSignal(stop, deadline);
-    if (stop.aborted) { a.abort(stop.reason); return a; }
-    if (!this.#hooked.has(stop)) {
-      this.#hooked.add(stop);
-      stop.addEventListener('abort', () => { for (const x of this.#live) if (x.stop === stop) x.abort(stop.reason); }, { once: true });
-    }
-    this.#live.add(a);
+  /** The deadline of one attempt, watched until end(). */
+  begin(at: number): AttemptDeadline {
+    const d = new AttemptDeadline(at);
+    this.#live.add(d);
     if (this.#sweep === null) {
       this.#sweep = setInterval(() => this.#check(), this.sweepMs);
       this.#sweep.unref();
     }
-    return a;
+    return d;
   }
 
-  end(a: AttemptSignal): void { this.#live.delete(a); }
+  end(d: AttemptDeadline): void { this.#live.delete(d); }
 
   #check(): void {
     if (this.#live.size === 0) { // idle: stop sweeping until the next attempt (kept while attempts follow each other)
@@ -82,10 +76,11 @@ export class AttemptDeadlines {
       return;
     }
     const now = this.clock.now();
-    for (const a of this.#live) {
-      if (now < a.deadline) continue;
-      this.#live.delete(a);
-      a.abort(ATTEMPT_DEADLINE);
+    for (const d of this.#live) {
+      if (now < d.at) continue;
+      this.#live.delete(d);
+      d.passed = true;
+      if (d.conn) destroyConnection(d.conn);
     }
   }
 }

@@ -24,7 +24,7 @@ import { classifyError, describeVerdict, flattenReply, type Verdict } from './cl
 import type { SessionTarget } from './connection-pool.js';
 import type { LocalDelivery } from './local.js';
 import { recordWithRetry } from './record-retry.js';
-import { attemptDeadline, AttemptDeadlines, ATTEMPT_DEADLINE } from './attempt-deadline.js';
+import { attemptDeadline, AttemptDeadlines, DEADLINE_VERDICT, type AttemptDeadline } from './attempt-deadline.js';
 import { jobParts } from './job-parts.js';
 import { canReach, type Egress, type EgressSource } from './egress.js';
 import type { RouteHost, Router } from './route.js';
@@ -125,18 +125,18 @@ export class JobRunner {
       // given back, no attempt counted.
       const deadline = attemptDeadline(job.leaseUntil, this.o.config.delivery.leaseTime);
       if (deadline <= this.o.clock.now()) return this.#giveBack(job, new Error('its lease ends before an attempt could'), signal);
-      const attempt = this.#deadlines.begin(signal, deadline);
+      const attempt = this.#deadlines.begin(deadline);
       try {
         const source = await this.#chooseSource(job); // the store's warmup counters and live state: unavailable → given back
         if (source === 'postponed') return false;
-        findings = await this.#deliver({ ...job, recipients: sendable }, attempt.signal, source);
+        findings = await this.#deliver({ ...job, recipients: sendable }, signal, source, attempt);
       } catch (err) {
         if (!isQueueUnavailable(err)) throw err;
         return this.#giveBack(job, err, signal);
       } finally {
         this.#deadlines.end(attempt);
       }
-      if (attempt.timedOut) {
+      if (attempt.passed) {
         this.o.logger.warn({ event: 'delivery.attempt_deadline', id: job.messageId, domain: job.domain, deadline, leaseUntil: job.leaseUntil },
           'delivery attempt cut at its deadline, before its lease ends; undecided recipients are deferred');
       }
@@ -184,7 +184,7 @@ export class JobRunner {
   }
 
   /** Route, then try hosts in order until one takes a decision on the message. */
-  async #deliver(job: DeliveryJob, signal: AbortSignal, source: EgressSource | null = null): Promise<Map<string, Finding>> {
+  async #deliver(job: DeliveryJob, signal: AbortSignal, source: EgressSource | null = null, deadline?: AttemptDeadline): Promise<Map<string, Finding>> {
     const addresses = [...new Set(job.recipients.map((r) => r.address))];
     const all = (f: Finding) => new Map(addresses.map((a) => [a, f]));
     let hosts: RouteHost[];
@@ -198,7 +198,7 @@ export class JobRunner {
     const dsn = job.dsn || rcptDsn.size ? { dsn: { ...job.dsn, ...(rcptDsn.size ? { recipients: rcptDsn } : {}) } } : {};
     const message: AttemptMessage = { messageId: job.messageId, mailFrom: job.returnPath, size: job.size, recipients: addresses, destination: this.o.destinationOf?.(job) ?? job.domain, ...dsn,
       ...(job.transport ? { transport: job.transport } : {}) };
-    const out = await this.#tryHosts(job, message, hosts, signal, source);
+    const out = await this.#tryHosts(job, message, hosts, signal, source, deadline);
     const used = source ? { source: source.name } : {};
     if ('failed' in out) return all({ ...out.failed, ...(out.failed.host ? used : {}) });
     const a = out.decided;
@@ -220,13 +220,13 @@ export class JobRunner {
   }
 
   /** Each host in order (its TLS requirement first), each of its addresses, until one decides. */
-  async #tryHosts(job: DeliveryJob, message: AttemptMessage, hosts: RouteHost[], signal: AbortSignal, source: EgressSource | null): Promise<HostsOutcome> {
+  async #tryHosts(job: DeliveryJob, message: AttemptMessage, hosts: RouteHost[], signal: AbortSignal, source: EgressSource | null, deadline?: AttemptDeadline): Promise<HostsOutcome> {
     let failed: Extract<HostsOutcome, { failed: unknown }>['failed'] = { verdict: { kind: 'temporary', status: '4.4.1', reason: 'no mail server could be tried' }, host: null, tls: null };
     const notInPolicy: string[] = [];
     let tried = 0;
     let domain: Promise<DomainSecurity> | null = null;
     for (const h of hosts) {
-      if (signal.aborted || tried >= MAX_ADDRESSES_PER_JOB) break;
+      if (signal.aborted || deadline?.passed || tried >= MAX_ADDRESSES_PER_JOB) break;
       const sec = await this.#hostSecurity(job, h, () => domain ??= this.o.security.forDomain(job.domain));
       if (!sec.ok) {
         if (sec.notInPolicy) notInPolicy.push(h.host);
@@ -237,11 +237,11 @@ export class JobRunner {
       }
       const reachable = source ? h.addresses.filter((a) => canReach(source, a)) : h.addresses;
       for (const address of reachable.slice(0, MAX_ADDRESSES_PER_JOB - tried)) {
-        if (signal.aborted) break;
+        if (signal.aborted || deadline?.passed) break;
         tried++;
         const target: SessionTarget = { host: h.host, address, port: h.port, security: withRequireTls(sec.requirement, job.transport, h.host), auth: h.auth,
           ...(source && source.origin !== 'implicit' ? { source: { name: source.name, address: source.address, ehlo: source.ehlo } } : {}) };
-        const a = await this.o.attempt.run(message, target, signal);
+        const a = await this.o.attempt.run(message, target, signal, deadline);
         if (a.queueUnavailable) throw a.queueUnavailable; // nothing was sent; no other host can do better
         this.#auditTls(job, target, a);
         if (!h.security && domain) this.#countTls(job, target, a, await domain); // TLS-Required: No: no policy applied, nothing to report
@@ -252,7 +252,7 @@ export class JobRunner {
     }
     if (notInPolicy.length > 0 && notInPolicy.length === hosts.length) failed = { verdict: notInPolicyVerdict(notInPolicy), host: null, tls: null };
     // Cut at the deadline (between hosts, or in DNS/MTA-STS that a signal cannot cut): that is why, whatever came before.
-    if (signal.reason === ATTEMPT_DEADLINE) failed = { ...failed, verdict: classifyError(ATTEMPT_DEADLINE) };
+    if (deadline?.passed) failed = { ...failed, verdict: DEADLINE_VERDICT };
     return { failed };
   }
 
