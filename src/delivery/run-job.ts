@@ -121,10 +121,13 @@ export class JobRunner {
     let findings = new Map<string, Finding>();
     if (sendable.length > 0) {
       // The attempt must end before the lease does (attempt-deadline.ts): past it, another node may
-      // claim the message and deliver it again. A job that waited here for a slot until too late is
-      // given back, no attempt counted.
-      const deadline = attemptDeadline(job.leaseUntil, this.o.config.delivery.leaseTime);
-      if (deadline <= this.o.clock.now()) return this.#giveBack(job, new Error('its lease ends before an attempt could'), signal);
+      // claim the message and deliver it again. A lease already (nearly) over when the job starts (a
+      // claim a slow disk committed late, a long wait for a slot) gets the budget of a lease taken
+      // now: given back it would only be claimed again, as late, over and over (slow-disk.test.ts).
+      const leaseTime = this.o.config.delivery.leaseTime;
+      let deadline = attemptDeadline(job.leaseUntil, leaseTime);
+      const now = this.o.clock.now();
+      if (deadline <= now) deadline = attemptDeadline(now + leaseTime, leaseTime);
       const attempt = this.#deadlines.begin(deadline);
       try {
         const source = await this.#chooseSource(job); // the store's warmup counters and live state: unavailable → given back
@@ -148,15 +151,13 @@ export class JobRunner {
   }
 
   /**
-   * The message could not be read (the queue store is unreachable) before anything was delivered,
-   * or the job's lease ends before an attempt could (it waited here for a slot): not the
-   * destination's fault, so no attempt is counted and no retry delay applies. The job is given back
-   * (due again as before, claimed once the store is back), retried like a result.
+   * The message could not be read (the queue store is unreachable) before anything was delivered:
+   * not the destination's fault, so no attempt is counted and no retry delay applies. The job is
+   * given back (due again as before, claimed once the store is back), retried like a result.
    */
   async #giveBack(job: DeliveryJob, err: unknown, signal: AbortSignal): Promise<true> {
     this.o.logger.warn({ event: 'delivery.unclaimed', id: job.messageId, domain: job.domain, reason: (err as Error).message },
-      isQueueUnavailable(err) ? 'queue unavailable: could not read the message; giving the job back without counting an attempt'
-        : 'giving the job back without counting an attempt');
+      'queue unavailable: could not read the message; giving the job back without counting an attempt');
     await recordWithRetry(() => this.o.store.unclaimJobs(this.o.nodeId, jobParts(job)).then(() => undefined),
       { clock: this.o.clock, logger: this.o.logger, id: job.messageId, leaseUntil: job.leaseUntil, held: this.#held, signal });
     return true; // due again as before
