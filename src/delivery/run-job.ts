@@ -121,13 +121,12 @@ export class JobRunner {
     let findings = new Map<string, Finding>();
     if (sendable.length > 0) {
       // The attempt must end before the lease does (attempt-deadline.ts): past it, another node may
-      // claim the message and deliver it again. A lease already (nearly) over when the job starts (a
-      // claim a slow disk committed late, a long wait for a slot) gets the budget of a lease taken
-      // now: given back it would only be claimed again, as late, over and over (slow-disk.test.ts).
-      const leaseTime = this.o.config.delivery.leaseTime;
-      let deadline = attemptDeadline(job.leaseUntil, leaseTime);
-      const now = this.o.clock.now();
-      if (deadline <= now) deadline = attemptDeadline(now + leaseTime, leaseTime);
+      // claim the message and deliver it again. But it gets at least one commandTimeout from now: a
+      // lease already (nearly) over when the job starts (a claim a slow disk committed late), or one
+      // shorter than a command may take, would otherwise cut every attempt, and given back the job
+      // would be claimed again as late, over and over (slow-disk.test.ts: leaseTime 2s, 250 ms writes).
+      const d = this.o.config.delivery;
+      const deadline = Math.max(attemptDeadline(job.leaseUntil, d.leaseTime), this.o.clock.now() + d.commandTimeout);
       const attempt = this.#deadlines.begin(deadline);
       try {
         const source = await this.#chooseSource(job); // the store's warmup counters and live state: unavailable → given back
