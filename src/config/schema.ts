@@ -269,7 +269,7 @@ export const configSchema = z.object({
       caFile: z.string().nullable().default(null).describe('PEM CA bundle that verifies policy servers instead of the Node CA store; for tests and private PKIs'),
     }).strict().default({}),
     pollInterval: duration('delivery.pollInterval').default('1s').describe('how often the scheduler looks for due work it was not told about'),
-    leaseTime: duration('delivery.leaseTime').default('10m').describe('a claimed delivery is reclaimable after this, if its owner died'),
+    leaseTime: duration('delivery.leaseTime').default('10m').describe('a claimed delivery is reclaimable after this, if its owner died; each attempt is cut before (by a fifth of it, at most 30s)'),
   }).strict().default({}),
   shaping: shapingSchema,
   egress: egressSchema,

@@ -1,6 +1,8 @@
 // Owns one SMTP transaction: one message (one job's recipients, one domain) to one address of
 // one host, over a cached session when there is one. Returns per-recipient results, or a host
 // failure meaning "this host could not take the message; try the next one". Never throws.
+// An aborted signal (a stop) destroys the session; so does the attempt's deadline passing
+// (attempt-deadline.ts): the session is never reused and the host failure is the deadline's 4.4.2.
 // DSN (RFC 3461): when the host advertises DSN, RET/ENVID go on MAIL and each recipient's own
 // NOTIFY/ORCPT on its RCPT, xtext-encoded; whether it did is reported (nextHopDsn) so a recipient
 // that asked NOTIFY=SUCCESS gets a "relayed" notice from us when the next hop will not send one.
@@ -14,6 +16,7 @@ import { encodeXtext, formatNotify, formatOrcpt, type MessageDsn, type Recipient
 import { needsEnvelope, requireTlsFailure, sessionRefusal } from './next-hop-needs.js';
 import type { MessageTransport } from '../message/transport-needs.js';
 import type { TlsResult } from './tls-policy.js';
+import { DEADLINE_VERDICT, type AttemptDeadline } from './attempt-deadline.js';
 
 export interface AttemptMessage {
   messageId: string;
@@ -79,8 +82,10 @@ export class SmtpAttempt {
     this.#store = opts.store;
   }
 
-  async run(message: AttemptMessage, target: SessionTarget, signal?: AbortSignal): Promise<HostAttempt> {
+  /** `deadline`: the attempt's (attempt-deadline.ts); once passed, the connection in use is reset and the attempt ends. */
+  async run(message: AttemptMessage, target: SessionTarget, signal?: AbortSignal, deadline?: AttemptDeadline): Promise<HostAttempt> {
     const destination = message.destination ?? '';
+    if (deadline?.passed) return { target, tls: null, hostFailure: DEADLINE_VERDICT, recipients: [] };
     let session = this.#pool.take(target, destination);
     // A cached session is reset (RSET, pipelined with the transaction when the server offers
     // PIPELINING) and may have died while idle: one retry on a fresh connection.
@@ -88,16 +93,20 @@ export class SmtpAttempt {
       const reused = session !== null;
       if (!session) {
         try {
-          session = await this.#pool.open(target, signal, destination);
+          session = await this.#pool.open(target, signal, destination, deadline);
         } catch (err) {
+          if (deadline?.passed) return { target, tls: null, hostFailure: DEADLINE_VERDICT, recipients: [] };
           const tls = err instanceof TlsRequirementFailure ? err.tls : null;
           return { target, tls, hostFailure: requireTlsFailure(message.transport, err, target.host) ?? classifyError(err), recipients: [] };
         }
       }
+      if (deadline) deadline.conn = session.conn;
       const t = await this.#transact(session, message, target.host, signal, reused);
-      this.#pool.release(session, t.reusable && !signal?.aborted);
-      if (t.connectionLost && reused && !retried && !signal?.aborted) { session = null; continue; }
-      return { target, tls: session.tls, hostFailure: t.hostFailure, recipients: t.recipients, nextHopDsn: speaksDsn(session),
+      if (deadline) deadline.conn = null;
+      const cut = deadline?.passed === true; // the connection was reset (if the transaction had ended, its result stands)
+      this.#pool.release(session, t.reusable && !signal?.aborted && !cut);
+      if (t.connectionLost && reused && !retried && !signal?.aborted && !cut) { session = null; continue; }
+      return { target, tls: session.tls, hostFailure: cut && t.hostFailure ? DEADLINE_VERDICT : t.hostFailure, recipients: t.recipients, nextHopDsn: speaksDsn(session),
         ...(t.queueUnavailable ? { queueUnavailable: t.queueUnavailable } : {}) };
     }
   }

@@ -15,6 +15,7 @@ import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { LocalFailure } from './classify.js';
+import type { AttemptDeadline } from './attempt-deadline.js';
 import { OutboundSmtpConnection } from './smtp-connection.js';
 import { judgeTls, TlsRequirementFailure } from './tls-check.js';
 import { policyLabel, requirementKey, requiresTls, type TlsRequirement, type TlsResult } from './tls-policy.js';
@@ -67,7 +68,7 @@ export class SmtpSession {
       // nodemailer ends the connection on a 421 *before* it hands the call its reply: wait a turn
       // so that reply (the provider's "421 4.7.28 … rate limited" text) wins over "connection lost".
       const onEnd = () => setImmediate(() => finish(connectionLost()));
-      const onAbort = () => { this.close(); finish(Object.assign(new Error('Delivery aborted'), { code: 'EABORT' })); };
+      const onAbort = () => { this.destroy(); finish(Object.assign(new Error('Delivery aborted'), { code: 'EABORT' })); };
       const finish = (err: Error | null, value?: T) => {
         this.conn.off('end', onEnd);
         signal?.removeEventListener('abort', onAbort);
@@ -87,6 +88,27 @@ export class SmtpSession {
     setTimeout(() => this.conn.close(), QUIT_GRACE_MS).unref();
   }
   close(): void { this.conn.close(); }
+  /**
+   * Cut the connection now (an aborted attempt; attempt-deadline.ts at a deadline): close() only ends our
+   * side, and a server that reads slowly would keep the unsent body, and the socket, for its grace.
+   */
+  destroy(): void { destroyConnection(this.conn); }
+}
+
+/**
+ * The socket reset, then nodemailer's close() (its state, 'end'): a plain TCP socket sends RST, so
+ * the kernel drops what it still held to send (MBs of body to a slow reader) instead of sending it
+ * on after the close. Reset first: after close() has ended the socket (FIN requested), libuv refuses
+ * the reset and the handle never finished closing (the process spun at exit). A socket still
+ * connecting (its reset would wait for the connect) or a TLS one (no TCP handle) is destroyed.
+ */
+export function destroyConnection(conn: SMTPConnection): void {
+  const socket = conn._socket as net.Socket | undefined;
+  if (socket && !socket.destroyed) {
+    if (socket.connecting || socket.writableEnded) socket.destroy();
+    else try { socket.resetAndDestroy(); } catch { socket.destroy(); } // ERR_INVALID_HANDLE_TYPE: not a TCP handle (TLS)
+  }
+  conn.close();
 }
 
 export interface PoolOptions {
@@ -150,17 +172,17 @@ export class ConnectionPool {
    * A fresh session: connect, EHLO, STARTTLS per requirement, TLS judged, AUTH if configured. An
    * unused session of the destination (idle for another address, or still closing) is retired first.
    */
-  async open(target: SessionTarget, signal?: AbortSignal, destination = ''): Promise<SmtpSession> {
+  async open(target: SessionTarget, signal?: AbortSignal, destination = '', deadline?: AttemptDeadline): Promise<SmtpSession> {
     await this.#retireOne(destination);
     this.#count(destination).busy++; // until release(); a failed connection stays counted until its socket closed
     try {
       try {
-        return await this.#open(target, target.security, destination, signal);
+        return await this.#open(target, target.security, destination, signal, deadline);
       } catch (err) {
         // Opportunistic TLS that fails in the handshake: like Postfix, retry once in plaintext
         // (old servers that only speak retired TLS versions must still get their mail).
-        if (target.security.level !== 'opportunistic' || (err as SmtpError).code !== 'ETLS' || signal?.aborted) throw err;
-        return await this.#open(target, { ...target.security, level: 'none' }, destination, signal);
+        if (target.security.level !== 'opportunistic' || (err as SmtpError).code !== 'ETLS' || signal?.aborted || deadline?.passed) throw err;
+        return await this.#open(target, { ...target.security, level: 'none' }, destination, signal, deadline);
       }
     } catch (err) {
       this.#unbusy(destination);
@@ -232,11 +254,12 @@ export class ConnectionPool {
   }
 
   /** `security` is the target's, or its plaintext fallback (the session is still judged and keyed by the target's). */
-  async #open(target: SessionTarget, security: TlsRequirement, destination: string, signal?: AbortSignal): Promise<SmtpSession> {
+  async #open(target: SessionTarget, security: TlsRequirement, destination: string, signal?: AbortSignal, deadline?: AttemptDeadline): Promise<SmtpSession> {
     const conn = new OutboundSmtpConnection(this.#connectionOptions(target, security));
     conn.on('error', () => undefined); // errors are delivered through callbacks/'end'; never unhandled
     const closed = this.#track(conn, destination);
-    const onAbort = () => conn.close();
+    if (deadline) deadline.conn = conn; // reset if the deadline passes while connecting (attempt-deadline.ts)
+    const onAbort = () => destroyConnection(conn);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await connect(conn);

@@ -3,6 +3,8 @@
 // into recipient outcomes (delivered / deferred / bounced / expired) → build the DSN when one is
 // due → record everything in one store call (retried while the store is unavailable — unreachable,
 // disk full — until recorded: record-retry.ts) → log each outcome (with the TLS result).
+// Every relay attempt ends before the job's lease does (attempt-deadline.ts): cut at its deadline,
+// its undecided recipients are deferred (4.4.2), so no other node claims a message still in flight.
 // The scheduler decides when jobs run; this decides what happens to their recipients.
 // DSNs honour each recipient's NOTIFY (RFC 3461, message/dsn-params.ts wantsNotice): FAILURE for
 // bounced/expired/suppressed, DELAY for the delay warning (absent NOTIFY: both, as always),
@@ -22,6 +24,7 @@ import { classifyError, describeVerdict, flattenReply, type Verdict } from './cl
 import type { SessionTarget } from './connection-pool.js';
 import type { LocalDelivery } from './local.js';
 import { recordWithRetry } from './record-retry.js';
+import { attemptDeadline, AttemptDeadlines, DEADLINE_VERDICT, type AttemptDeadline } from './attempt-deadline.js';
 import { jobParts } from './job-parts.js';
 import { canReach, type Egress, type EgressSource } from './egress.js';
 import type { RouteHost, Router } from './route.js';
@@ -80,7 +83,12 @@ export interface JobRunnerOptions {
 export type OutcomeObserver = (job: DeliveryJob, outcomes: readonly RecipientOutcome[], durationMs: number) => void;
 
 export class JobRunner {
-  constructor(private readonly o: JobRunnerOptions) {}
+  constructor(private readonly o: JobRunnerOptions) {
+    this.#deadlines = new AttemptDeadlines(o.clock, AttemptDeadlines.sweepFor(o.config.delivery.leaseTime));
+  }
+
+  /** Each relay attempt's deadline, before its lease ends (attempt-deadline.ts). */
+  readonly #deadlines: AttemptDeadlines;
 
   /** Outcomes of finished jobs waiting in memory for the store (record-retry.ts); the scheduler claims nothing meanwhile. */
   get heldOutcomes(): number { return this.#held.size; }
@@ -112,13 +120,27 @@ export class JobRunner {
     for (const r of job.recipients) if (!r.suppression) sendable.push(r);
     let findings = new Map<string, Finding>();
     if (sendable.length > 0) {
+      // The attempt must end before the lease does (attempt-deadline.ts): past it, another node may
+      // claim the message and deliver it again. But it gets at least one commandTimeout from now: a
+      // lease already (nearly) over when the job starts (a claim a slow disk committed late), or one
+      // shorter than a command may take, would otherwise cut every attempt, and given back the job
+      // would be claimed again as late, over and over (slow-disk.test.ts: leaseTime 2s, 250 ms writes).
+      const d = this.o.config.delivery;
+      const deadline = Math.max(attemptDeadline(job.leaseUntil, d.leaseTime), this.o.clock.now() + d.commandTimeout);
+      const attempt = this.#deadlines.begin(deadline);
       try {
         const source = await this.#chooseSource(job); // the store's warmup counters and live state: unavailable → given back
         if (source === 'postponed') return false;
-        findings = await this.#deliver({ ...job, recipients: sendable }, signal, source);
+        findings = await this.#deliver({ ...job, recipients: sendable }, signal, source, attempt);
       } catch (err) {
         if (!isQueueUnavailable(err)) throw err;
         return this.#giveBack(job, err, signal);
+      } finally {
+        this.#deadlines.end(attempt);
+      }
+      if (attempt.passed) {
+        this.o.logger.warn({ event: 'delivery.attempt_deadline', id: job.messageId, domain: job.domain, deadline, leaseUntil: job.leaseUntil },
+          'delivery attempt cut at its deadline, before its lease ends; undecided recipients are deferred');
       }
       if (signal.aborted && ![...findings.values()].some((f) => f.delivered !== undefined || f.verdict?.kind === 'permanent')) {
         throw Object.assign(new Error('delivery aborted'), { code: 'EABORT' }); // nothing decided: the lease is released
@@ -162,7 +184,7 @@ export class JobRunner {
   }
 
   /** Route, then try hosts in order until one takes a decision on the message. */
-  async #deliver(job: DeliveryJob, signal: AbortSignal, source: EgressSource | null = null): Promise<Map<string, Finding>> {
+  async #deliver(job: DeliveryJob, signal: AbortSignal, source: EgressSource | null = null, deadline?: AttemptDeadline): Promise<Map<string, Finding>> {
     const addresses = [...new Set(job.recipients.map((r) => r.address))];
     const all = (f: Finding) => new Map(addresses.map((a) => [a, f]));
     let hosts: RouteHost[];
@@ -176,7 +198,7 @@ export class JobRunner {
     const dsn = job.dsn || rcptDsn.size ? { dsn: { ...job.dsn, ...(rcptDsn.size ? { recipients: rcptDsn } : {}) } } : {};
     const message: AttemptMessage = { messageId: job.messageId, mailFrom: job.returnPath, size: job.size, recipients: addresses, destination: this.o.destinationOf?.(job) ?? job.domain, ...dsn,
       ...(job.transport ? { transport: job.transport } : {}) };
-    const out = await this.#tryHosts(job, message, hosts, signal, source);
+    const out = await this.#tryHosts(job, message, hosts, signal, source, deadline);
     const used = source ? { source: source.name } : {};
     if ('failed' in out) return all({ ...out.failed, ...(out.failed.host ? used : {}) });
     const a = out.decided;
@@ -198,13 +220,13 @@ export class JobRunner {
   }
 
   /** Each host in order (its TLS requirement first), each of its addresses, until one decides. */
-  async #tryHosts(job: DeliveryJob, message: AttemptMessage, hosts: RouteHost[], signal: AbortSignal, source: EgressSource | null): Promise<HostsOutcome> {
+  async #tryHosts(job: DeliveryJob, message: AttemptMessage, hosts: RouteHost[], signal: AbortSignal, source: EgressSource | null, deadline?: AttemptDeadline): Promise<HostsOutcome> {
     let failed: Extract<HostsOutcome, { failed: unknown }>['failed'] = { verdict: { kind: 'temporary', status: '4.4.1', reason: 'no mail server could be tried' }, host: null, tls: null };
     const notInPolicy: string[] = [];
     let tried = 0;
     let domain: Promise<DomainSecurity> | null = null;
     for (const h of hosts) {
-      if (signal.aborted || tried >= MAX_ADDRESSES_PER_JOB) break;
+      if (signal.aborted || deadline?.passed || tried >= MAX_ADDRESSES_PER_JOB) break;
       const sec = await this.#hostSecurity(job, h, () => domain ??= this.o.security.forDomain(job.domain));
       if (!sec.ok) {
         if (sec.notInPolicy) notInPolicy.push(h.host);
@@ -215,11 +237,11 @@ export class JobRunner {
       }
       const reachable = source ? h.addresses.filter((a) => canReach(source, a)) : h.addresses;
       for (const address of reachable.slice(0, MAX_ADDRESSES_PER_JOB - tried)) {
-        if (signal.aborted) break;
+        if (signal.aborted || deadline?.passed) break;
         tried++;
         const target: SessionTarget = { host: h.host, address, port: h.port, security: withRequireTls(sec.requirement, job.transport, h.host), auth: h.auth,
           ...(source && source.origin !== 'implicit' ? { source: { name: source.name, address: source.address, ehlo: source.ehlo } } : {}) };
-        const a = await this.o.attempt.run(message, target, signal);
+        const a = await this.o.attempt.run(message, target, signal, deadline);
         if (a.queueUnavailable) throw a.queueUnavailable; // nothing was sent; no other host can do better
         this.#auditTls(job, target, a);
         if (!h.security && domain) this.#countTls(job, target, a, await domain); // TLS-Required: No: no policy applied, nothing to report
@@ -229,6 +251,8 @@ export class JobRunner {
       }
     }
     if (notInPolicy.length > 0 && notInPolicy.length === hosts.length) failed = { verdict: notInPolicyVerdict(notInPolicy), host: null, tls: null };
+    // Cut at the deadline (between hosts, or in DNS/MTA-STS that a signal cannot cut): that is why, whatever came before.
+    if (deadline?.passed) failed = { ...failed, verdict: DEADLINE_VERDICT };
     return { failed };
   }
 

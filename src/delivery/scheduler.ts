@@ -19,6 +19,7 @@
 // claimed, so a job whose lease expired meanwhile is recorded, never claimed and sent again here.
 // Nor is a job that is still running here when a claim returns it again (its lease ran out: a
 // claim or a result that a slow disk committed late): the copy is dropped (`delivery.lease_overrun`).
+// A long attempt is not one of those: every attempt is cut before its lease ends (attempt-deadline.ts).
 // Traffic shaping (issue 11, docs/shaping.md): a relay job whose domain rolls up to a shaped
 // provider (provider-directory.ts, by MX) has the destination "<provider>@<egress source>" instead
 // of its domain, so slots, connections and sessions are counted per provider over the cluster,
@@ -414,7 +415,7 @@ export class DeliveryScheduler {
   /** False for a claimed copy of a job already ours (not started twice). */
   #notRunning(job: DeliveryJob): boolean {
     // Ours already: its lease ran out while it runs (a claim or a result committed late on a slow
-    // disk, a long attempt) and the store handed it out again. The running one records the outcome
+    // disk; not a long attempt, which is cut before: attempt-deadline.ts) and the store handed it out again. The running one records the outcome
     // (the lease still names this node); starting it again would deliver it twice.
     if (!this.#mine.has(jobKey(job))) return true;
     this.#o.logger.warn({ event: 'delivery.lease_overrun', id: job.messageId, domain: job.domain },
