@@ -156,8 +156,8 @@ describe('DeliveryScheduler: the slow lane', () => {
   });
 
   it('a destination with slow attempts gets at most slowDestinationConnections younger ones; claims skip it', async () => {
-    // 8 jobs to one domain (per destination 10), concurrency 4: 4 start, cross, then only one new
-    // one at a time while they run; another domain's mail is not held up.
+    // 8 jobs to one domain (per destination 10), concurrency 4, slow lane 4: 4 start, cross, then
+    // only one new one at a time while they run; another domain's mail is not held up.
     const jobs = [...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => job(n, 'evil.test')), job(9, 'good.test')];
     const { s, r, pending } = start(jobs);
     try {
@@ -166,8 +166,16 @@ describe('DeliveryScheduler: the slow lane', () => {
       const evilStarted = r.started.filter((id) => id !== 'M9').length;
       assert.equal(evilStarted, 5, `4 first, then one at a time (started ${r.started.join(',')})`);
       assert.ok(pending.some((j) => j.domain === 'evil.test'), 'the rest stay in the queue (not claimed and held leased)');
-      // The young one crosses too: another one may start (younger ones: 0 < 1).
-      await until(() => r.started.length === 7, 2000);
+      r.finish('M9');
+      // M5 crosses too, but the slow lane (4) is full: it keeps its fast slot and counts as evil's
+      // one; no other evil attempt starts, however long they all last.
+      await sleep(SLOW_MS * 3);
+      assert.equal(r.started.length, 6, `evil piles no overdue attempts into the fast lane (started ${r.started.join(',')})`);
+      assert.deepEqual(s.lanes, { fast: 1, slow: 4 });
+      // A slow one ends: M5 takes its place in the slow lane, and one new evil attempt may start.
+      r.finish('M1');
+      await until(() => r.started.length === 7);
+      assert.deepEqual(s.lanes, { fast: 1, slow: 4 });
       // Ending them lets the rest through (given back to the queue, claimed again once admitted).
       for (const deadline = Date.now() + 5000; (pending.length > 0 || s.inFlight > 0) && Date.now() < deadline;) {
         for (const id of r.running()) r.finish(id);

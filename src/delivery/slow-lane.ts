@@ -7,8 +7,9 @@
 // concurrency + maxSlowAttempts attempts (and sockets of them) at once. As Postfix's advice to give
 // problem destinations a transport of their own (its own process limit), made dynamic.
 // While a destination has overdue or slow attempts, a new attempt to it starts only while fewer
-// than delivery.slowDestinationConnections of its attempts are in the fast lane (Postfix lowers a
-// troubled destination's concurrency alike), so one hostile domain cannot recycle fast slots.
+// than delivery.slowDestinationConnections of its attempts count against concurrency (young or
+// overdue; Postfix lowers a troubled destination's concurrency alike), so one hostile domain
+// cannot recycle fast slots, nor pile overdue attempts into them while the slow lane is full.
 // The scheduler owns this state (it calls begin/end around each job and asks fast/admits); cheap on
 // the hot path: per attempt one small object, a clock read and a Set entry; one interval for all
 // attempts (while any run) marks those past the threshold, walking from the oldest and stopping at
@@ -45,8 +46,8 @@ export class SlowLane {
   readonly #young = new Set<LaneEntry>();
   /** Overdue attempts waiting for room in the slow lane, oldest crossing first. */
   readonly #overdue = new Set<LaneEntry>();
-  /** Overdue and slow attempts per destination (only destinations that have some). */
-  readonly #slowOf = new Map<string, number>();
+  /** Per destination that has overdue or slow attempts: how many (n), and how many of them in the slow lane. */
+  readonly #slowOf = new Map<string, { n: number; slow: number }>();
   #slow = 0;
   #running = 0;
   #sweep: NodeJS.Timeout | null = null;
@@ -69,7 +70,7 @@ export class SlowLane {
   /** Attempts running (every lane). */
   get running(): number { return this.#running; }
   /** Overdue or slow attempts of `destination`. */
-  slowOf(destination: string): number { return this.#slowOf.get(destination) ?? 0; }
+  slowOf(destination: string): number { return this.#slowOf.get(destination)?.n ?? 0; }
 
   /** An attempt to `destination` starts (in the fast lane). */
   begin(destination: string): LaneEntry {
@@ -87,9 +88,10 @@ export class SlowLane {
   end(e: LaneEntry): boolean {
     this.#running--;
     if (e.lane === 'fast') { this.#young.delete(e); return false; }
-    const left = this.#slowOf.get(e.destination)! - 1;
-    if (left > 0) this.#slowOf.set(e.destination, left); else this.#slowOf.delete(e.destination);
+    const of = this.#slowOf.get(e.destination)!;
+    if (--of.n === 0) this.#slowOf.delete(e.destination);
     if (e.lane === 'overdue') { this.#overdue.delete(e); return false; }
+    of.slow--;
     this.#slow--;
     return this.#promote().length > 0;
   }
@@ -97,18 +99,18 @@ export class SlowLane {
   /**
    * Whether a new attempt to `destination`, which has `running` attempts now (every lane), may
    * start: always, unless it has overdue or slow ones; then only while fewer than
-   * slowDestinationConnections of its attempts are in the fast lane.
+   * slowDestinationConnections of its attempts count against concurrency (young or overdue).
    */
   admits(destination: string, running: number): boolean {
     if (this.#slowOf.size === 0) return true;
-    const s = this.#slowOf.get(destination);
-    return s === undefined || running - s < this.#o.perSlowDestination;
+    const of = this.#slowOf.get(destination);
+    return of === undefined || running - of.slow < this.#o.perSlowDestination;
   }
 
   /** Destinations no new attempt may start for (admits false), given their running attempts. */
   limited(runningOf: (destination: string) => number): string[] {
     const out: string[] = [];
-    for (const [dest, s] of this.#slowOf) if (runningOf(dest) - s >= this.#o.perSlowDestination) out.push(dest);
+    for (const [dest, of] of this.#slowOf) if (runningOf(dest) - of.slow >= this.#o.perSlowDestination) out.push(dest);
     return out;
   }
 
@@ -125,7 +127,8 @@ export class SlowLane {
       this.#young.delete(e);
       e.lane = 'overdue';
       this.#overdue.add(e);
-      this.#slowOf.set(e.destination, (this.#slowOf.get(e.destination) ?? 0) + 1);
+      const of = this.#slowOf.get(e.destination);
+      if (of) of.n++; else this.#slowOf.set(e.destination, { n: 1, slow: 0 });
       (crossed ??= []).push(e);
     }
     if (crossed === null) return;
@@ -146,6 +149,7 @@ export class SlowLane {
       this.#overdue.delete(e);
       e.lane = 'slow';
       this.#slow++;
+      this.#slowOf.get(e.destination)!.slow++;
       moved.push(e);
     }
     return moved;
