@@ -249,7 +249,7 @@ export const configSchema = z.object({
     maxSlowAttempts: z.number().int().min(0).nullable().default(null)
       .describe('attempts past delivery.slowAttemptAfter allowed at once beyond delivery.concurrency (at most concurrency + this many in all); when full, a slow attempt keeps its normal slot until one ends; null: delivery.concurrency; 0: no slow lane'),
     slowDestinationConnections: z.number().int().positive().default(1)
-      .describe('while a destination has attempts past delivery.slowAttemptAfter, a new attempt to it starts only while fewer than this many of its younger attempts run'),
+      .describe('while a destination has attempts past delivery.slowAttemptAfter, a new attempt to it starts only while fewer than this many of its attempts count against delivery.concurrency (younger ones, and past ones that found the slow lane full)'),
     maxMessagesPerConnection: z.number().int().positive().default(100).describe('then the cached connection is closed'),
     connectTimeout: duration('delivery.connectTimeout').default('30s').describe('TCP connect + greeting'),
     commandTimeout: duration('delivery.commandTimeout').default('5m').describe('per SMTP command of a delivery'),

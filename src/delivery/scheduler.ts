@@ -32,7 +32,8 @@
 // (`delivery.slow_attempt` logged), so a destination that holds its sessions open (a silent or
 // slow-reading MX, up to the attempt deadline each retry) cannot starve fresh mail; while a
 // destination has such attempts, a new one to it starts only while fewer than
-// delivery.slowDestinationConnections of its younger ones run (and it is not claimed otherwise).
+// delivery.slowDestinationConnections of its attempts count against concurrency (it is not
+// claimed otherwise, and its claimed jobs that cannot start are given back).
 import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -538,8 +539,9 @@ export class DeliveryScheduler {
   }
 
   /**
-   * The lanes' sweep found attempts past delivery.slowAttemptAfter: log each, and when some moved
-   * into the slow lane (fast slots freed), start waiting jobs and claim.
+   * The lanes' sweep found attempts past delivery.slowAttemptAfter (`crossed`; `moved`: those that
+   * went into the slow lane, freeing their fast slots): log each, start waiting jobs and claim
+   * (which also gives back waiting jobs of destinations now limited).
    */
   #swept(crossed: readonly LaneEntry[], moved: readonly LaneEntry[], onSlow?: (destination: string) => void): void {
     const now = this.#o.clock.now();
