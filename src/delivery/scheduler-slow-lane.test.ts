@@ -214,7 +214,7 @@ describe('SlowLane', () => {
       assert.equal(lane.admits('a', 2), false, 'a: one slow, one younger');
       assert.equal(lane.admits('a', 1), true);
       assert.equal(lane.admits('b', 5), true);
-      assert.deepEqual(lane.limited((d) => (d === 'a' ? 2 : 1)), ['a']);
+      assert.deepEqual(lane.limited(new Map([['a', 2], ['b', 1]])), ['a']);
       clock.ms = 1500;
       lane.sweep();
       assert.deepEqual(swept[1], [['b', 'a'], []], 'the slow lane is full: overdue');

@@ -318,7 +318,7 @@ export class DeliveryScheduler {
    */
   #saturatedDomains(): readonly string[] {
     const full = [...this.#perDomain].filter(([dest, n]) => n >= this.#maxFor(dest)).map(([dest]) => dest);
-    for (const dest of this.#lanes.limited((x) => this.#perDomain.get(x) ?? 0)) if (!full.includes(dest)) full.push(dest);
+    for (const dest of this.#lanes.limited(this.#perDomain)) if (!full.includes(dest)) full.push(dest);
     const elsewhere = this.#slots.fullDestinations().filter((d) => (this.#perDomain.get(d) ?? 0) >= this.#slots.held(d));
     const now = this.#o.clock.now();
     for (const [dest, h] of this.#heldUntil) if (h.until <= now) this.#heldUntil.delete(dest);

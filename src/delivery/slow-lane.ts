@@ -18,6 +18,8 @@ import type { Clock } from '../clock.js';
 
 export type Lane = 'fast' | 'overdue' | 'slow';
 
+const NONE: readonly string[] = Object.freeze([]);
+
 /** One running attempt as the lanes see it. */
 export class LaneEntry {
   /** fast: young; overdue: past the threshold, slow lane full (still counted as fast); slow: in the slow lane. */
@@ -107,10 +109,11 @@ export class SlowLane {
     return of === undefined || running - of.slow < this.#o.perSlowDestination;
   }
 
-  /** Destinations no new attempt may start for (admits false), given their running attempts. */
-  limited(runningOf: (destination: string) => number): string[] {
+  /** Destinations no new attempt may start for (admits false), given the running attempts per destination. */
+  limited(running: ReadonlyMap<string, number>): readonly string[] {
+    if (this.#slowOf.size === 0) return NONE;
     const out: string[] = [];
-    for (const [dest, of] of this.#slowOf) if (runningOf(dest) - of.slow >= this.#o.perSlowDestination) out.push(dest);
+    for (const [dest, of] of this.#slowOf) if ((running.get(dest) ?? 0) - of.slow >= this.#o.perSlowDestination) out.push(dest);
     return out;
   }
 
