@@ -77,7 +77,10 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   });
   // TLS reporting (RFC 8460): delivery counts TLS outcomes, a daily job sends the reports.
   const tlsOutcomes = config.tlsReporting.enabled ? new TlsOutcomeRecorder({ store, clock: systemClock, logger }) : undefined;
-  const scheduler = new DeliveryScheduler({ config, store, logger, nodeId, signDsn, onOutcome, inboundReports, tlsOutcomes });
+  const scheduler = new DeliveryScheduler({
+    config, store, logger, nodeId, signDsn, onOutcome, inboundReports, tlsOutcomes, onSlowAttempt: metrics ? (d) => metrics.observeSlowAttempt(d) : undefined,
+  });
+  metrics?.watchLanes(() => scheduler.lanes);
   const tlsReporter = config.tlsReporting.enabled
     ? new TlsReporter({
       config, store, logger, clock: systemClock, nodeId, dns: createResolver(config.dns), sign: signDsn, onQueued: () => scheduler.notify(),

@@ -244,6 +244,12 @@ export const configSchema = z.object({
     concurrency: z.number().int().positive().default(100).describe('simultaneous outbound SMTP connections in all'),
     maxConnectionsPerDestination: z.number().int().positive().default(10)
       .describe('simultaneous connections per recipient domain, so one big domain cannot starve the others'),
+    slowAttemptAfter: duration('delivery.slowAttemptAfter').default('60s')
+      .describe('an attempt running longer than this stops counting against delivery.concurrency and counts against delivery.maxSlowAttempts instead, so destinations that hold sessions open (a silent or slow-reading MX) cannot starve fresh mail'),
+    maxSlowAttempts: z.number().int().min(0).nullable().default(null)
+      .describe('attempts past delivery.slowAttemptAfter allowed at once beyond delivery.concurrency (at most concurrency + this many in all); when full, a slow attempt keeps its normal slot until one ends; null: delivery.concurrency; 0: no slow lane'),
+    slowDestinationConnections: z.number().int().positive().default(1)
+      .describe('while a destination has attempts past delivery.slowAttemptAfter, a new attempt to it starts only while fewer than this many of its attempts count against delivery.concurrency (younger ones, and past ones that found the slow lane full)'),
     maxMessagesPerConnection: z.number().int().positive().default(100).describe('then the cached connection is closed'),
     connectTimeout: duration('delivery.connectTimeout').default('30s').describe('TCP connect + greeting'),
     commandTimeout: duration('delivery.commandTimeout').default('5m').describe('per SMTP command of a delivery'),

@@ -27,6 +27,13 @@
 // (rates, account share, suspension). A job it holds back is given back to the queue due when the
 // shaper says, without an attempt, and the provider's domains are not claimed until then. Replies
 // are shown to the shaper, which suspends or scales the provider down (throttle-actions.ts).
+// Slow attempts (slow-lane.ts): an attempt running longer than delivery.slowAttemptAfter stops
+// counting against delivery.concurrency and counts against delivery.maxSlowAttempts instead
+// (`delivery.slow_attempt` logged), so a destination that holds its sessions open (a silent or
+// slow-reading MX, up to the attempt deadline each retry) cannot starve fresh mail; while a
+// destination has such attempts, a new one to it starts only while fewer than
+// delivery.slowDestinationConnections of its attempts count against concurrency (it is not
+// claimed otherwise, and its claimed jobs that cannot start are given back).
 import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -53,6 +60,7 @@ import { ProviderDirectory } from './provider-directory.js';
 import { providerOf } from './providers.js';
 import { Shaper, type ThrottleView } from './shaper.js';
 import { Egress } from './egress.js';
+import { SlowLane, type LaneEntry } from './slow-lane.js';
 import { createSecureResolver, type SecureResolver } from './secure-resolver.js';
 import { TransportSecurity } from './transport-security.js';
 import { stsFetchResult, type TlsOutcomeRecorder } from '../tlsrpt/outcomes.js';
@@ -82,6 +90,8 @@ export interface DeliverySchedulerOptions {
   tlsOutcomes?: TlsOutcomeRecorder;
   /** Picks each job's egress source (egress.ts); default: one over config egress and the store's live state. */
   egress?: Egress;
+  /** An attempt to `destination` ran past delivery.slowAttemptAfter (metrics). */
+  onSlowAttempt?: (destination: string) => void;
 }
 
 /**
@@ -128,6 +138,10 @@ export class DeliveryScheduler {
   readonly #mine = new Set<string>();
   /** Deliveries running now (for heartbeats and status). */
   get inFlight(): number { return this.#running.size; }
+  /** Attempts by age (slow-lane.ts): fast ones count against delivery.concurrency, slow ones against maxSlowAttempts. */
+  readonly #lanes: SlowLane;
+  /** Running attempts in the normal lane (counted against delivery.concurrency) and in the slow lane. */
+  get lanes(): { fast: number; slow: number } { return { fast: this.#lanes.fast, slow: this.#lanes.slow }; }
   #waiting: DeliveryJob[] = [];
   readonly #abort = new AbortController();
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -146,6 +160,11 @@ export class DeliveryScheduler {
     const clock = opts.clock ?? systemClock;
     this.#o = { config: opts.config, store: opts.store, logger: opts.logger, clock, nodeId: opts.nodeId };
     this.#outage = new OutageBackoff(PAUSE_BACKOFF, clock);
+    const dl = opts.config.delivery;
+    this.#lanes = new SlowLane({
+      clock, slowAfterMs: dl.slowAttemptAfter, maxSlow: dl.maxSlowAttempts ?? dl.concurrency, perSlowDestination: dl.slowDestinationConnections,
+      onSwept: (crossed, moved) => this.#swept(crossed, moved, opts.onSlowAttempt),
+    });
     const resolver = opts.resolver ?? createResolver(opts.config.dns);
     this.#shaper = new Shaper({
       config: opts.config.shaping, clock, logger: opts.logger,
@@ -214,6 +233,7 @@ export class DeliveryScheduler {
     }
     for (const j of this.#waiting) this.#forget(j);
     this.#waiting = [];
+    this.#lanes.close();
     this.#pool.closeAll();
     await this.#pool.drain(ABORT_GRACE_MS); // our connections are closed before our slots are freed
     await this.#slots.stop();
@@ -263,7 +283,7 @@ export class DeliveryScheduler {
     const d = this.#o.config.delivery;
     if (this.#runner.heldOutcomes) { this.#drainedExcept = null; return false; } // a finished record wakes us
     for (;;) {
-      const free = d.concurrency - this.#running.size;
+      const free = d.concurrency - this.#lanes.fast;
       if (free <= 0 || this.#state !== 'running') return true;
       const limit = Math.min(free, d.maxConnectionsPerDestination);
       await this.#syncSuspensions();
@@ -298,6 +318,7 @@ export class DeliveryScheduler {
    */
   #saturatedDomains(): readonly string[] {
     const full = [...this.#perDomain].filter(([dest, n]) => n >= this.#maxFor(dest)).map(([dest]) => dest);
+    for (const dest of this.#lanes.limited(this.#perDomain)) if (!full.includes(dest)) full.push(dest);
     const elsewhere = this.#slots.fullDestinations().filter((d) => (this.#perDomain.get(d) ?? 0) >= this.#slots.held(d));
     const now = this.#o.clock.now();
     for (const [dest, h] of this.#heldUntil) if (h.until <= now) this.#heldUntil.delete(dest);
@@ -345,7 +366,7 @@ export class DeliveryScheduler {
     const d = this.#o.config.delivery;
     const dest = this.#destinationOf(job);
     const n = this.#perDomain.get(dest) ?? 0;
-    return this.#running.size < d.concurrency && n < this.#maxFor(dest)
+    return this.#lanes.fast < d.concurrency && n < this.#maxFor(dest) && this.#lanes.admits(dest, n)
       && (job.route === 'local' || n < this.#slots.held(dest));
   }
 
@@ -450,7 +471,13 @@ export class DeliveryScheduler {
     }
     await this.#slots.acquire(wants);
     this.#startWaiting();
-    const stranded = this.#waiting.filter((j) => j.route === 'relay' && !this.#perDomain.has(this.#destinationOf(j)) && this.#slots.held(this.#destinationOf(j)) === 0);
+    // Also given back: jobs of a destination with slow attempts that admits no new one (slow-lane.ts):
+    // they would wait leased, their lease running, for as long as the slow attempts last.
+    const stranded = this.#waiting.filter((j) => {
+      const dest = this.#destinationOf(j);
+      const n = this.#perDomain.get(dest) ?? 0;
+      return (j.route === 'relay' && n === 0 && this.#slots.held(dest) === 0) || !this.#lanes.admits(dest, n);
+    });
     if (stranded.length === 0 || this.#state !== 'running') return;
     this.#waiting = this.#waiting.filter((j) => !stranded.includes(j));
     for (const j of stranded) this.#forget(j);
@@ -473,16 +500,18 @@ export class DeliveryScheduler {
   #start(job: DeliveryJob): void {
     const dest = this.#destinationOf(job);
     this.#perDomain.set(dest, (this.#perDomain.get(dest) ?? 0) + 1);
+    const lane = this.#lanes.begin(dest);
     let queued = false;
     const run: Promise<void> = this.#runJob(job).then((q) => { queued = q; }).finally(() => {
       this.#running.delete(run);
+      const promoted = this.#lanes.end(lane); // an overdue attempt took its slow-lane place: a fast slot is free
       this.#forget(job);
       const left = (this.#perDomain.get(dest) ?? 1) - 1;
       if (left > 0) this.#perDomain.set(dest, left); else this.#perDomain.delete(dest);
       this.#startWaiting();
       this.#releaseIdleSlots(dest);
       if (this.#throttled.length > 0) void this.#giveBackThrottled();
-      if (queued || this.#mayFreeDueWork(job)) this.notify();
+      if (queued || promoted || this.#mayFreeDueWork(job)) this.notify();
     });
     this.#running.add(run);
   }
@@ -503,10 +532,33 @@ export class DeliveryScheduler {
   /** Start claimed jobs that were waiting for a slot, oldest first. */
   #startWaiting(): void {
     if (this.#state !== 'running') return;
-    for (let i = 0; i < this.#waiting.length && this.#running.size < this.#o.config.delivery.concurrency;) {
+    for (let i = 0; i < this.#waiting.length && this.#lanes.fast < this.#o.config.delivery.concurrency;) {
       if (this.#hasSlot(this.#waiting[i]!)) this.#startOrHold(this.#waiting.splice(i, 1)[0]!);
       else i++;
     }
+  }
+
+  /**
+   * The lanes' sweep found attempts past delivery.slowAttemptAfter (`crossed`; `moved`: those that
+   * went into the slow lane, freeing their fast slots): log each, start waiting jobs and claim
+   * (which also gives back waiting jobs of destinations now limited).
+   */
+  #swept(crossed: readonly LaneEntry[], moved: readonly LaneEntry[], onSlow?: (destination: string) => void): void {
+    const now = this.#o.clock.now();
+    for (const e of crossed) {
+      this.#o.logger.info({
+        event: 'delivery.slow_attempt', domain: e.destination, runningMs: now - e.startedAt, lane: e.lane === 'slow' ? 'slow' : 'full',
+        fast: this.#lanes.fast, slow: this.#lanes.slow, ofDestination: this.#lanes.slowOf(e.destination),
+      }, e.lane === 'slow'
+        ? 'a delivery attempt ran past delivery.slowAttemptAfter: it no longer counts against delivery.concurrency'
+        : 'a delivery attempt ran past delivery.slowAttemptAfter, but the slow lane (delivery.maxSlowAttempts) is full: it keeps its slot');
+      onSlow?.(e.destination);
+    }
+    if (this.#state !== 'running') return;
+    // Fast slots freed (moved): a claim may find work; destinations newly limited: their waiting jobs are given back (#acquireForWaiting).
+    this.#drainedExcept = null;
+    this.#startWaiting();
+    this.notify();
   }
 
   /** Runs the job; true when it queued mail or gave the job back (claim again at once). */

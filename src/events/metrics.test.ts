@@ -67,6 +67,18 @@ describe('Metrics', () => {
     assert.equal(sample(text, 'postlane_delivery_attempt_duration_seconds_sum{outcome="bounced"}'), 0.08);
   });
 
+  it('counts attempts moved to the slow lane by domain, and shows the scheduler\'s lanes once watched', async () => {
+    const m = new Metrics({ store: fakeStore().store, processMetrics: false });
+    assert.equal(sample(await m.render(), 'postlane_delivery_attempts_running{lane="fast"}'), undefined, 'not watched: no sample');
+    m.observeSlowAttempt('Evil.test');
+    m.observeSlowAttempt('evil.test');
+    m.watchLanes(() => ({ fast: 3, slow: 7 }));
+    const text = await m.render();
+    assert.equal(sample(text, 'postlane_delivery_slow_attempts_total{domain="evil.test"}'), 2);
+    assert.equal(sample(text, 'postlane_delivery_attempts_running{lane="fast"}'), 3);
+    assert.equal(sample(text, 'postlane_delivery_attempts_running{lane="slow"}'), 7);
+  });
+
   it('collapses recipient domains beyond maxDomainLabels into "other"', async () => {
     const m = new Metrics({ store: fakeStore().store, processMetrics: false, maxDomainLabels: 2 });
     for (const d of ['a.test', 'b.test', 'c.test', 'a.test', 'd.test']) m.observeDeliveries({ domain: d, receivedAt: 0, account: 'default' }, [{ status: 'delivered' }]);

@@ -62,6 +62,9 @@ export class Metrics {
   readonly #attemptDuration: Histogram<'outcome'>;
   readonly #webhookDeliveries: Counter<'account' | 'outcome'>;
   readonly #webhookFailures: Counter<'account'>;
+  readonly #slowAttempts: Counter<'domain'>;
+  /** The scheduler's attempts by lane (delivery.concurrency, delivery.maxSlowAttempts), once watched. */
+  #lanes: (() => { fast: number; slow: number }) | null = null;
 
   constructor(opts: MetricsOptions) {
     this.#o = {
@@ -101,7 +104,21 @@ export class Metrics {
       name: 'postlane_webhook_failures_total', help: 'Failed webhook POSTs (non-2xx, network error or timeout), by account',
       labelNames: ['account'], registers,
     });
+    this.#slowAttempts = new Counter({
+      name: 'postlane_delivery_slow_attempts_total',
+      help: `Delivery attempts that ran past delivery.slowAttemptAfter (moved out of delivery.concurrency into the slow lane, or kept their slot when it was full), by recipient domain or shaped destination (beyond ${this.#o.maxDomainLabels}: "${OTHER_DOMAIN}")`,
+      labelNames: ['domain'], registers,
+    });
     const metrics = this;
+    new Gauge({
+      name: 'postlane_delivery_attempts_running',
+      help: 'Delivery attempts running on this node by lane: fast (counted against delivery.concurrency) and slow (past delivery.slowAttemptAfter, counted against delivery.maxSlowAttempts)',
+      labelNames: ['lane'], registers,
+      collect() {
+        const lanes = metrics.#lanes?.();
+        if (lanes) { this.set({ lane: 'fast' }, lanes.fast); this.set({ lane: 'slow' }, lanes.slow); }
+      },
+    });
     const finishedEvery = `${Math.round(this.#o.finishedCountsEveryMs / 1000)} s`;
     new Gauge({
       name: 'postlane_queue_depth',
@@ -145,6 +162,14 @@ export class Metrics {
     }
     if (durationMs !== undefined && outcomes.length > 0) this.#attemptDuration.observe({ outcome: outcomes[0]!.status }, durationMs / 1000);
   }
+
+  /** An attempt to `destination` ran past delivery.slowAttemptAfter (the scheduler's onSlowAttempt). */
+  observeSlowAttempt(destination: string): void {
+    this.#slowAttempts.inc({ domain: this.#domainLabel(destination) });
+  }
+
+  /** Report the scheduler's attempts by lane on each scrape. */
+  watchLanes(lanes: () => { fast: number; slow: number }): void { this.#lanes = lanes; }
 
   observeWebhookAttempt(account: string, ok: boolean): void {
     this.#webhookDeliveries.inc({ account, outcome: ok ? 'ok' : 'failed' });

@@ -25,7 +25,8 @@ export interface HostileMx {
 
 let certificate: Promise<{ cert: string; key: string }> | undefined;
 
-export async function startHostileMx(host: string, script: (s: HostileSession) => Promise<void>): Promise<HostileMx> {
+/** `port`: 0 (any) unless several MX hosts must share one (delivery.port), each on its own address. */
+export async function startHostileMx(host: string, script: (s: HostileSession) => Promise<void>, port = 0): Promise<HostileMx> {
   await (certificate ??= createSelfSigned('hostile.test')); // made now: its key generation must not eat a session's deadline
   const sockets = new Set<net.Socket>();
   const state: HostileMx = { host, port: 0, connections: 0, received: [], close: async () => undefined };
@@ -70,7 +71,7 @@ export async function startHostileMx(host: string, script: (s: HostileSession) =
     };
     script(session).catch(() => undefined);
   });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
   state.port = (server.address() as net.AddressInfo).port;
   state.close = async () => {
     for (const s of sockets) s.destroy();

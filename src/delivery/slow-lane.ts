@@ -1,0 +1,160 @@
+// The slow lane (thirtieth session): the scheduler's accounting of attempts by age, so that
+// destinations which hold their sessions open cannot starve fresh mail. An attempt counts against
+// delivery.concurrency (the "fast" lane) until it has run delivery.slowAttemptAfter; then it is
+// "overdue" and moves, while there is room, into the slow lane, capped by delivery.maxSlowAttempts,
+// where it no longer counts against concurrency. An overdue attempt that finds the slow lane full
+// keeps its fast slot until a slow one ends (oldest first), so the relay never has more than
+// concurrency + maxSlowAttempts attempts (and sockets of them) at once. As Postfix's advice to give
+// problem destinations a transport of their own (its own process limit), made dynamic.
+// While a destination has overdue or slow attempts, a new attempt to it starts only while fewer
+// than delivery.slowDestinationConnections of its attempts count against concurrency (young or
+// overdue; Postfix lowers a troubled destination's concurrency alike), so one hostile domain
+// cannot recycle fast slots, nor pile overdue attempts into them while the slow lane is full.
+// The scheduler owns this state (it calls begin/end around each job and asks fast/admits); cheap on
+// the hot path: per attempt one small object, a clock read and a Set entry; one interval for all
+// attempts (while any run) marks those past the threshold, walking from the oldest and stopping at
+// the first young one; no timer or listener per attempt.
+import type { Clock } from '../clock.js';
+
+export type Lane = 'fast' | 'overdue' | 'slow';
+
+const NONE: readonly string[] = Object.freeze([]);
+
+/** One running attempt as the lanes see it. */
+export class LaneEntry {
+  /** fast: young; overdue: past the threshold, slow lane full (still counted as fast); slow: in the slow lane. */
+  lane: Lane = 'fast';
+  constructor(readonly destination: string, readonly startedAt: number) {}
+}
+
+export interface SlowLaneOptions {
+  clock: Clock;
+  /** delivery.slowAttemptAfter. */
+  slowAfterMs: number;
+  /** delivery.maxSlowAttempts (0: no slow lane; attempts past the threshold keep their fast slot). */
+  maxSlow: number;
+  /** delivery.slowDestinationConnections. */
+  perSlowDestination: number;
+  /**
+   * A sweep found attempts past the threshold (`crossed`, now overdue or slow) and moved some into
+   * the slow lane (`moved`, which freed as many fast slots): start waiting work, claim again.
+   */
+  onSwept(crossed: readonly LaneEntry[], moved: readonly LaneEntry[]): void;
+}
+
+export class SlowLane {
+  readonly #o: SlowLaneOptions;
+  /** Fast-lane attempts, in start order (the sweep walks from the oldest). */
+  readonly #young = new Set<LaneEntry>();
+  /** Overdue attempts waiting for room in the slow lane, oldest crossing first. */
+  readonly #overdue = new Set<LaneEntry>();
+  /** Per destination that has overdue or slow attempts: how many (n), and how many of them in the slow lane. */
+  readonly #slowOf = new Map<string, { n: number; slow: number }>();
+  #slow = 0;
+  #running = 0;
+  #sweep: NodeJS.Timeout | null = null;
+  readonly #sweepMs: number;
+
+  constructor(o: SlowLaneOptions) {
+    this.#o = o;
+    this.#sweepMs = SlowLane.sweepFor(o.slowAfterMs);
+  }
+
+  /** Sweep interval: a quarter of the threshold, between 20 ms and 1 s (an attempt moves at most this late). */
+  static sweepFor(slowAfterMs: number): number {
+    return Math.max(20, Math.min(1000, Math.floor(slowAfterMs / 4)));
+  }
+
+  /** Attempts that count against delivery.concurrency (fast and overdue). */
+  get fast(): number { return this.#running - this.#slow; }
+  /** Attempts in the slow lane. */
+  get slow(): number { return this.#slow; }
+  /** Attempts running (every lane). */
+  get running(): number { return this.#running; }
+  /** Overdue or slow attempts of `destination`. */
+  slowOf(destination: string): number { return this.#slowOf.get(destination)?.n ?? 0; }
+
+  /** An attempt to `destination` starts (in the fast lane). */
+  begin(destination: string): LaneEntry {
+    const e = new LaneEntry(destination, this.#o.clock.now());
+    this.#young.add(e);
+    this.#running++;
+    if (this.#sweep === null) {
+      this.#sweep = setInterval(() => this.sweep(), this.#sweepMs);
+      this.#sweep.unref();
+    }
+    return e;
+  }
+
+  /** The attempt ended (whatever its outcome); true when its slow-lane place went to an overdue one (a fast slot freed). */
+  end(e: LaneEntry): boolean {
+    this.#running--;
+    if (e.lane === 'fast') { this.#young.delete(e); return false; }
+    const of = this.#slowOf.get(e.destination)!;
+    if (--of.n === 0) this.#slowOf.delete(e.destination);
+    if (e.lane === 'overdue') { this.#overdue.delete(e); return false; }
+    of.slow--;
+    this.#slow--;
+    return this.#promote().length > 0;
+  }
+
+  /**
+   * Whether a new attempt to `destination`, which has `running` attempts now (every lane), may
+   * start: always, unless it has overdue or slow ones; then only while fewer than
+   * slowDestinationConnections of its attempts count against concurrency (young or overdue).
+   */
+  admits(destination: string, running: number): boolean {
+    if (this.#slowOf.size === 0) return true;
+    const of = this.#slowOf.get(destination);
+    return of === undefined || running - of.slow < this.#o.perSlowDestination;
+  }
+
+  /** Destinations no new attempt may start for (admits false), given the running attempts per destination. */
+  limited(running: ReadonlyMap<string, number>): readonly string[] {
+    if (this.#slowOf.size === 0) return NONE;
+    const out: string[] = [];
+    for (const [dest, of] of this.#slowOf) if ((running.get(dest) ?? 0) - of.slow >= this.#o.perSlowDestination) out.push(dest);
+    return out;
+  }
+
+  /** Mark attempts past the threshold and move what fits into the slow lane (the interval's work; tests call it). */
+  sweep(): void {
+    if (this.#running === 0) { // idle: stop sweeping until the next attempt
+      this.close();
+      return;
+    }
+    const cutoff = this.#o.clock.now() - this.#o.slowAfterMs;
+    let crossed: LaneEntry[] | null = null;
+    for (const e of this.#young) {
+      if (e.startedAt > cutoff) break; // started in order: the rest are younger
+      this.#young.delete(e);
+      e.lane = 'overdue';
+      this.#overdue.add(e);
+      const of = this.#slowOf.get(e.destination);
+      if (of) of.n++; else this.#slowOf.set(e.destination, { n: 1, slow: 0 });
+      (crossed ??= []).push(e);
+    }
+    if (crossed === null) return;
+    this.#o.onSwept(crossed, this.#promote());
+  }
+
+  /** Stop the interval (the scheduler's stop; restarted by the next begin). */
+  close(): void {
+    if (this.#sweep !== null) clearInterval(this.#sweep);
+    this.#sweep = null;
+  }
+
+  /** Overdue attempts into the slow lane while it has room, oldest first. */
+  #promote(): LaneEntry[] {
+    const moved: LaneEntry[] = [];
+    for (const e of this.#overdue) {
+      if (this.#slow >= this.#o.maxSlow) break;
+      this.#overdue.delete(e);
+      e.lane = 'slow';
+      this.#slow++;
+      this.#slowOf.get(e.destination)!.slow++;
+      moved.push(e);
+    }
+    return moved;
+  }
+}
