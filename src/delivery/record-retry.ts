@@ -7,7 +7,7 @@
 // so once another node has reclaimed the job, our late report writes nothing and theirs stands
 // (at-least-once); until then it is still ours to record. This node claims nothing while an
 // outcome is held (`held`, read by the scheduler), so it never reclaims such a job itself.
-// Memory is bounded by the running jobs' slots (delivery.concurrency). Any other error is not
+// Memory is bounded by the running jobs' slots (delivery.concurrency, plus delivery.maxSlowAttempts in the slow lane). Any other error is not
 // retried: it is the caller's to handle.
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Clock } from '../clock.js';
