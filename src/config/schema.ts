@@ -410,6 +410,9 @@ export const configSchema = z.object({
     pollInterval: duration('webhooks.pollInterval').default('1s').describe('how often each node looks for pending webhook deliveries'),
     allowPrivateDestinations: z.boolean().default(false)
       .describe('let webhooks reach loopback, private, link-local and other non-public addresses; off, a tenant cannot aim the relay at internal services or cloud metadata (SSRF)'),
+    // attack30: one tenant's webhooks cannot hold every POST slot.
+    concurrencyPerAccount: z.number().int().positive().default(3)
+      .describe('webhook POSTs in flight per node for one account at most (of webhooks.concurrency): a tenant whose webhook servers answer slowly or never holds only these, and other accounts\' events still go out'),
   }).strict().default({}),
   tlsReporting: z.object({
     enabled: z.boolean().default(true)

@@ -9,7 +9,7 @@
 import type { AcquireSlotsOptions, DestinationSlot, NodeHeartbeat } from '../store.js';
 import type {
   Account, ApiKeyRecord, EventQuery, IdempotencyRecord, MessageEvent, MessageMeta, MessageSearch, MessageSummary, QuotaResult, QuotaWindow,
-  RateLimits, Webhook, WebhookAttempt, WebhookBatch,
+  RateLimits, ClaimWebhookOptions, Webhook, WebhookAttempt, WebhookBatch,
 } from '../platform-store.js';
 import * as accounts from './account-ops.js';
 import * as events from './event-ops.js';
@@ -452,7 +452,7 @@ export class PostgresQueueStore implements QueueStore {
   setWebhookEnabled(account: string, id: string, enabled: boolean, reason: string | null, at: number): Promise<boolean> {
     return this.#write('setWebhookEnabled', (c) => webhooks.setWebhookEnabled(c, account, id, enabled, reason, at));
   }
-  claimWebhookBatches(opts: webhooks.ClaimWebhookOptions): Promise<WebhookBatch[]> {
+  claimWebhookBatches(opts: ClaimWebhookOptions): Promise<WebhookBatch[]> {
     return this.#write('claimWebhookBatches', (c) => webhooks.claimWebhookBatches(c, opts));
   }
   recordWebhookAttempt(a: WebhookAttempt, retryAt: number | null): Promise<void> {

@@ -13,7 +13,7 @@
 import type { AcquireSlotsOptions, DestinationSlot, NodeHeartbeat } from '../store.js';
 import type {
   Account, ApiKeyRecord, EventQuery, IdempotencyRecord, MessageEvent, MessageMeta, MessageSearch, MessageSummary, QuotaResult, QuotaWindow,
-  RateLimits, Webhook, WebhookAttempt, WebhookBatch,
+  RateLimits, ClaimWebhookOptions, Webhook, WebhookAttempt, WebhookBatch,
 } from '../platform-store.js';
 import { InProcessSlots } from '../in-process-slots.js';
 import type { SoftBouncePolicy, Suppression, SuppressionQuery, SuppressionScope } from '../suppression-store.js';
@@ -344,7 +344,7 @@ export class SqliteQueueStore implements QueueStore {
   setWebhookEnabled(account: string, id: string, enabled: boolean, reason: string | null, at: number): Promise<boolean> {
     return this.#call('setWebhookEnabled', account, id, enabled, reason, at) as Promise<boolean>;
   }
-  claimWebhookBatches(opts: { now: number; limit: number; batchSize: number; leaseMs: number; owner: string }): Promise<WebhookBatch[]> {
+  claimWebhookBatches(opts: ClaimWebhookOptions): Promise<WebhookBatch[]> {
     return this.#call('claimWebhookBatches', opts) as Promise<WebhookBatch[]>;
   }
   async recordWebhookAttempt(a: WebhookAttempt, retryAt: number | null): Promise<void> { await this.#call('recordWebhookAttempt', a, retryAt); }
