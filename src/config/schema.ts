@@ -326,6 +326,9 @@ export const configSchema = z.object({
         .describe('serve the web dashboard (dashboard/dist) at / and accept its session cookies on /v1 (docs/dashboard.md); false: the API only, bearer keys only'),
       buildAtStart: z.boolean().default(false)
         .describe('build the API application (fastify, routes, schemas) in the background at start, not at the first request (/readyz 503 until it is built): a relay that takes API traffic answers its first requests without waiting ~0.5 s for it, for ~18 MB held from the start'),
+      // attack30: a body dripped a byte at a time held its connection forever.
+      requestTimeout: duration('http.requestTimeout').default('5m')
+        .describe('a request (headers and body) must arrive within this long, else 408 and the connection is closed; a client dripping its body cannot hold a connection longer. 0: no limit'),
     }).strict(),
   ]).default({}).describe('the HTTP API (/v1), /openapi.json, /healthz and /readyz, and the web dashboard; false: off'),
   metrics: z.union([
