@@ -416,6 +416,8 @@ export const configSchema = z.object({
     // attack30: one tenant's webhooks cannot hold every POST slot.
     concurrencyPerAccount: z.number().int().positive().default(3)
       .describe('webhook POSTs in flight per node for one account at most (of webhooks.concurrency): a tenant whose webhook servers answer slowly or never holds only these, and other accounts\' events still go out'),
+    maxPerAccount: z.number().int().positive().default(20)
+      .describe('webhooks one account may create through the API (409 beyond; the CLI is not limited): every event is queued once per webhook in the transaction that writes it, so thousands of webhooks made each of the tenant\'s events hold the store for everyone'),
   }).strict().default({}),
   tlsReporting: z.object({
     enabled: z.boolean().default(true)

@@ -265,7 +265,11 @@ export interface PlatformStore {
   searchMessages(q: MessageSearch): Promise<MessageSummary[]>;
 
   // webhooks
-  addWebhook(w: Webhook): Promise<void>;
+  /**
+   * Add a webhook; with `maxPerAccount`, only while its account has fewer (counted in the same
+   * transaction, so parallel adds cannot pass the cap): false when it has that many already.
+   */
+  addWebhook(w: Webhook, maxPerAccount?: number): Promise<boolean>;
   listWebhooks(account: string): Promise<Webhook[]>;
   getWebhook(account: string, id: string): Promise<Webhook | null>;
   removeWebhook(account: string, id: string): Promise<boolean>;

@@ -94,3 +94,29 @@ test('a tenant\'s tarpit webhooks hold at most webhooks.concurrencyPerAccount sl
   await eventually(async () => (tarpit.accepted >= 6 ? true : null), 15_000);
   assert.ok(tarpit.maxOpen <= 3);
 });
+
+// Every event is queued once per webhook of its account, in the transaction that writes it (the
+// outbox): with 2,000 webhooks, 100 events held the SQLite writer 0.8-2 s, growing with the
+// outbox (bench/results/20261208-0055-attack30-scripts/fanout.mjs), and every ingress and delivery
+// write of every tenant waited. The API now lets an account have webhooks.maxPerAccount (20), also
+// against parallel creations (counted in the same transaction).
+test('an account creates at most webhooks.maxPerAccount webhooks through the API, also in parallel', async (t) => {
+  const relay = await RelayProcess.create({ dns: { servers: ['127.0.0.1:9'] }, webhooks: { allowPrivateDestinations: true, maxPerAccount: 5 } });
+  t.after(() => relay.cleanup());
+  const evil = await seedRelayTenant(relay, { account: 'evil', domains: ['evil.test'], keys: { admin: ['admin'] } });
+  const acme = await seedRelayTenant(relay, { account: 'acme', domains: ['acme.test'], keys: { admin: ['admin'] } });
+  await relay.start();
+  const base = `http://127.0.0.1:${relay.port('http')}`;
+  const create = (token: string, i: number) => call(base, 'POST', '/v1/webhooks', { token, body: { url: `http://127.0.62.9:9/h${i}` } });
+  const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => create(evil.tokens.admin!, i)));
+  assert.deepEqual(answers.map((a) => a.status).sort(), [...Array(5).fill(201), ...Array(15).fill(409)]);
+  const refused = answers.find((a) => a.status === 409)!;
+  assert.equal(refused.body.error.code, 'webhook_limit');
+  assert.equal((await call(base, 'GET', '/v1/webhooks', { token: evil.tokens.admin! })).body.data.length, 5);
+  assert.equal((await create(acme.tokens.admin!, 0)).status, 201, 'another account is not counted against it');
+  // Removing one makes room for one.
+  const first = answers.find((a) => a.status === 201)!.body.id as string;
+  assert.equal((await call(base, 'DELETE', `/v1/webhooks/${first}`, { token: evil.tokens.admin! })).status, 204);
+  assert.equal((await create(evil.tokens.admin!, 99)).status, 201);
+  assert.equal((await create(evil.tokens.admin!, 100)).status, 409);
+});

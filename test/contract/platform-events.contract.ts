@@ -325,6 +325,16 @@ export function platformEventsContract(it: PlatformIt): void {
     assert.equal((await claimHooks(store, T0 + 2 * LEASE)).length, 1, 're-enabled: its pending events resume');
   });
 
+  it('webhooks: addWebhook with maxPerAccount stops at the cap, also for adds in parallel (attack30)', async (store) => {
+    await accounts(store, 'evil', 'acme');
+    const added = await Promise.all(Array.from({ length: 12 }, (_, i) => store.addWebhook(hook(`p${i}`, 'evil'), 5)));
+    assert.equal(added.filter(Boolean).length, 5, 'five of twelve parallel adds');
+    assert.equal((await store.listWebhooks('evil')).length, 5);
+    assert.equal(await store.addWebhook(hook('p99', 'evil'), 5), false);
+    assert.equal(await store.addWebhook(hook('a0', 'acme'), 5), true, 'another account has its own count');
+    assert.equal(await store.addWebhook(hook('p100', 'evil')), true, 'no cap asked (the CLI): added');
+  });
+
   it('webhooks: perAccount caps one account\'s batches in flight, so other accounts\' due webhooks are claimed (attack30)', async (store) => {
     await accounts(store, 'evil', 'acme');
     for (let i = 0; i < 6; i++) await store.addWebhook(hook(`e${i}`, 'evil'));

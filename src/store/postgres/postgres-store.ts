@@ -445,7 +445,7 @@ export class PostgresQueueStore implements QueueStore {
   purgeEvents(before: number): Promise<number> { return this.#write('purgeEvents', (c) => events.purgeEvents(c, before)); }
   getMessageMeta(id: string): Promise<MessageMeta | null> { return this.#read('getMessageMeta', (c) => events.getMessageMeta(c, id)); }
   searchMessages(q: MessageSearch): Promise<MessageSummary[]> { return this.#read('searchMessages', (c) => events.searchMessages(c, q)); }
-  addWebhook(w: Webhook): Promise<void> { return this.#write('addWebhook', (c) => webhooks.addWebhook(c, w)); }
+  addWebhook(w: Webhook, maxPerAccount?: number): Promise<boolean> { return this.#write('addWebhook', (c) => webhooks.addWebhook(c, w, maxPerAccount)); }
   listWebhooks(account: string): Promise<Webhook[]> { return this.#read('listWebhooks', (c) => webhooks.listWebhooks(c, account)); }
   getWebhook(account: string, id: string): Promise<Webhook | null> { return this.#read('getWebhook', (c) => webhooks.getWebhook(c, account, id)); }
   removeWebhook(account: string, id: string): Promise<boolean> { return this.#write('removeWebhook', (c) => webhooks.removeWebhook(c, account, id)); }

@@ -20,11 +20,19 @@ const toWebhook = (r: WebhookRow): Webhook => ({
   disabledAt: r.disabled_at, disabledReason: r.disabled_reason,
 });
 
-export async function addWebhook(c: Conn, w: Webhook): Promise<void> {
+export async function addWebhook(c: Conn, w: Webhook, maxPerAccount?: number): Promise<boolean> {
+  // Capped adds to one account wait for each other here (before any other lock on the row: taking
+  // it after requireAccount's KEY SHARE deadlocks two of them), so parallel ones cannot all see room.
+  if (maxPerAccount !== undefined) await c.query('SELECT 1 FROM account WHERE name = $1 FOR NO KEY UPDATE', [w.account]);
   await requireAccount(c, w.account);
+  if (maxPerAccount !== undefined) {
+    const { rows } = await c.query<{ n: string }>('SELECT count(*) AS n FROM webhook WHERE account = $1', [w.account]);
+    if (Number(rows[0]!.n) >= maxPerAccount) return false;
+  }
   await c.query(`INSERT INTO webhook (id, account, url, events, secret, enabled, created_at, disabled_at, disabled_reason)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
   [w.id, w.account, w.url, JSON.stringify(w.events), w.secret, w.enabled, w.createdAt, w.disabledAt, w.disabledReason]);
+  return true;
 }
 
 export async function removeWebhook(c: Conn, account: string, id: string): Promise<boolean> {

@@ -337,7 +337,7 @@ export class SqliteQueueStore implements QueueStore {
   purgeEvents(before: number): Promise<number> { return this.#call('purgeEvents', before) as Promise<number>; }
   getMessageMeta(id: string): Promise<MessageMeta | null> { return this.#call('getMessageMeta', id) as Promise<MessageMeta | null>; }
   searchMessages(q: MessageSearch): Promise<MessageSummary[]> { return this.#call('searchMessages', q) as Promise<MessageSummary[]>; }
-  async addWebhook(w: Webhook): Promise<void> { await this.#call('addWebhook', w); }
+  addWebhook(w: Webhook, maxPerAccount?: number): Promise<boolean> { return this.#call('addWebhook', w, maxPerAccount) as Promise<boolean>; }
   listWebhooks(account: string): Promise<Webhook[]> { return this.#call('listWebhooks', account) as Promise<Webhook[]>; }
   getWebhook(account: string, id: string): Promise<Webhook | null> { return this.#call('getWebhook', account, id) as Promise<Webhook | null>; }
   removeWebhook(account: string, id: string): Promise<boolean> { return this.#call('removeWebhook', account, id) as Promise<boolean>; }

@@ -21,11 +21,13 @@ const toWebhook = (r: WebhookRow): Webhook => ({
 });
 
 export const WEBHOOK_WRITES = {
-  addWebhook(db: Db, _fx: Effects, w: Webhook): void {
+  addWebhook(db: Db, _fx: Effects, w: Webhook, maxPerAccount?: number): boolean {
     requireAccount(db, w.account);
+    if (maxPerAccount !== undefined && (sql(db, 'SELECT count(*) AS n FROM webhook WHERE account = ?').get(w.account) as { n: number }).n >= maxPerAccount) return false;
     sql(db, `INSERT INTO webhook (id, account, url, events, secret, enabled, created_at, disabled_at, disabled_reason)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(w.id, w.account, w.url, JSON.stringify(w.events), w.secret, w.enabled ? 1 : 0, w.createdAt, w.disabledAt, w.disabledReason);
+    return true;
   },
 
   removeWebhook(db: Db, _fx: Effects, account: string, id: string): boolean {
