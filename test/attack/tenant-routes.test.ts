@@ -2,7 +2,8 @@
 // (messages, events, keys, domains, webhooks) and tenant-admin-api (the admin PATCH/DELETE routes).
 // Beta's admin key aims at alpha's objects by id on every remaining route: a message's timeline,
 // content and bulk actions, webhook replay of alpha's event ids into beta's own webhook, the
-// suppression list (read, search, export, remove), stats, queue, breakers and accounts with
+// suppression list (read, search, export, remove), a domain's key rotation and DNS check, SMTP users
+// (list, remove), stats, queue, breakers and accounts with
 // ?account=alpha, the operator's routes (sources, providers, account plans, breaker resume), and
 // X-Postlane-Account with a bearer key (a dashboard-session header). All held; kept because each
 // route scopes its own reads (a new route, or a store query losing its account filter, would leak).
@@ -92,6 +93,17 @@ test('beta\'s admin key reaches none of alpha\'s objects on the remaining routes
     ] as const) {
       assert.equal((await asB(method, path, body)).status, 403, `${method} ${path}`);
     }
+  });
+
+  await t.test('domains and SMTP users: key rotation, the DNS check, listing and removal of alpha\'s are not found', async () => {
+    assert.equal((await asB('POST', '/v1/domains/alpha.test/keys', {})).status, 404);
+    assert.equal((await asB('GET', '/v1/domains/alpha.test/check')).status, 404);
+    assert.equal((await asA('POST', '/v1/smtp-users', { name: 'alpha-app', password: 'alpha-password-1', allowed_domains: ['alpha.test'] })).status, 201);
+    assert.deepEqual((await asB('GET', '/v1/smtp-users')).body.data, []);
+    assert.equal((await asB('DELETE', '/v1/smtp-users/alpha-app')).status, 404);
+    assert.equal((await asA('GET', '/v1/smtp-users')).body.data.length, 1, 'still there');
+    const keys = await asA('GET', '/v1/domains/alpha.test');
+    assert.equal(keys.body.records.filter((r: { purpose: string }) => r.purpose === 'dkim').length, 1, 'no key added by beta');
   });
 
   await t.test('X-Postlane-Account is a dashboard-session header: with a bearer key it changes nothing', async () => {
