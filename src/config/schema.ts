@@ -332,6 +332,9 @@ export const configSchema = z.object({
         .describe('serve the web dashboard (dashboard/dist) at / and accept its session cookies on /v1 (docs/dashboard.md); false: the API only, bearer keys only'),
       buildAtStart: z.boolean().default(false)
         .describe('build the API application (fastify, routes, schemas) in the background at start, not at the first request (/readyz 503 until it is built): a relay that takes API traffic answers its first requests without waiting ~0.5 s for it, for ~18 MB held from the start'),
+      // attack30: a body dripped a byte at a time held its connection forever.
+      requestTimeout: duration('http.requestTimeout').default('5m')
+        .describe('a request (headers and body) must arrive within this long, else 408 and the connection is closed; a client dripping its body cannot hold a connection longer. 0: no limit'),
     }).strict(),
   ]).default({}).describe('the HTTP API (/v1), /openapi.json, /healthz and /readyz, and the web dashboard; false: off'),
   metrics: z.union([
@@ -416,6 +419,11 @@ export const configSchema = z.object({
     pollInterval: duration('webhooks.pollInterval').default('1s').describe('how often each node looks for pending webhook deliveries'),
     allowPrivateDestinations: z.boolean().default(false)
       .describe('let webhooks reach loopback, private, link-local and other non-public addresses; off, a tenant cannot aim the relay at internal services or cloud metadata (SSRF)'),
+    // attack30: one tenant's webhooks cannot hold every POST slot.
+    concurrencyPerAccount: z.number().int().positive().default(3)
+      .describe('webhook POSTs in flight per node for one account at most (of webhooks.concurrency): a tenant whose webhook servers answer slowly or never holds only these, and other accounts\' events still go out'),
+    maxPerAccount: z.number().int().positive().default(20)
+      .describe('webhooks one account may create through the API (409 beyond; the CLI is not limited): every event is queued once per webhook in the transaction that writes it, so thousands of webhooks made each of the tenant\'s events hold the store for everyone'),
   }).strict().default({}),
   tlsReporting: z.object({
     enabled: z.boolean().default(true)

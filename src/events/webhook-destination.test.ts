@@ -21,6 +21,13 @@ describe('webhook destinations', () => {
     assert.match(privateDestinationProblem('http://[::1]/hook')!, /not a public address/);
     assert.match(privateDestinationProblem('http://169.254.169.254/latest/meta-data')!, /not a public address/);
     assert.match(privateDestinationProblem('http://localhost/x')!, /this host/);
+    // Other spellings (attack30): a trailing dot, percent-encoded, full-width, numeric IPv4 forms.
+    for (const url of ['http://localhost./x', 'http://a.localhost./x', 'http://localhost%2E/x', 'http://%6c%6fcalhost/', 'http://ｌｏｃａｌｈｏｓｔ/']) {
+      assert.match(privateDestinationProblem(url) ?? 'accepted', /this host/, url);
+    }
+    for (const url of ['http://2130706433/', 'http://0x7f.1/', 'http://017700000001/', 'http://169.254.169.254./', 'http://127。0。0。1/', 'http://0/']) {
+      assert.match(privateDestinationProblem(url) ?? 'accepted', /not a public address/, url);
+    }
     assert.equal(privateDestinationProblem('https://hooks.example.com/postlane'), null);
     assert.equal(privateDestinationProblem('https://8.8.8.8/'), null);
   });

@@ -25,7 +25,8 @@ export function newWebhook(opts: { account: string; url: string; events: readonl
 
 /** Why this URL's host can never be a public destination (literal private IP, localhost), else null. */
 export function privateDestinationProblem(url: string): string | null {
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  // A trailing dot (localhost., also spelled localhost%2E) names the same host (attack30).
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '').replace(/\.+$/, '').toLowerCase();
   if (host === 'localhost' || host.endsWith('.localhost')) return `${host} is this host`;
   if (net.isIP(host) !== 0 && !isPublicAddress(host)) return `${host} is not a public address`;
   return null;

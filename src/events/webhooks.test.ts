@@ -113,7 +113,7 @@ function captureLogs() {
 
 const config = (over: Partial<Record<string, number>> = {}) => ({
   // the test receivers listen on loopback: allowed here; the guard itself is tested in webhook-destination.test.ts
-  webhooks: { timeout: 2000, batchSize: 100, concurrency: 4, retryFor: 24 * 3600_000, disableAfter: 24 * 3600_000, pollInterval: 50, allowPrivateDestinations: true, ...over },
+  webhooks: { timeout: 2000, batchSize: 100, concurrency: 4, retryFor: 24 * 3600_000, disableAfter: 24 * 3600_000, pollInterval: 50, allowPrivateDestinations: true, concurrencyPerAccount: 100, maxPerAccount: 20, ...over },
 });
 
 async function until<T>(fn: () => T, ms = 5000): Promise<NonNullable<T>> {

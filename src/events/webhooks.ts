@@ -6,7 +6,10 @@
 // up after webhooks.retryFor. A webhook failing continuously for webhooks.disableAfter is
 // disabled, with a `webhook.disabled` event and a log line.
 // It never blocks mail delivery: an independent loop, bounded concurrency, a timeout per POST;
-// store errors are logged and retried at the next poll; nothing here rejects unhandled.
+// store errors are logged and retried at the next poll; nothing here rejects unhandled. One account
+// has at most webhooks.concurrencyPerAccount POSTs in flight: a tenant's webhook servers that answer
+// slowly or never (a tarpit, each POST held for the whole timeout) cannot hold every slot and stall
+// the other accounts' events (attack30, docs/design/security.md).
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from './log.js';
@@ -67,6 +70,8 @@ export class WebhookDispatcher {
   readonly #o: WebhookDispatcherOptions & { clock: Clock };
   readonly #fetch: typeof fetch;
   readonly #inFlight = new Set<Promise<void>>();
+  /** POSTs in flight per account (webhooks.concurrencyPerAccount). */
+  readonly #byAccount: Record<string, number> = {};
   readonly #abort = new AbortController();
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   #timer: NodeJS.Timeout | null = null;
@@ -143,6 +148,7 @@ export class WebhookDispatcher {
         this.#lastClaimAt = Date.now();
         const batches = await this.#o.store.claimWebhookBatches({
           now: this.#o.clock.now(), limit: free, batchSize: w.batchSize, leaseMs: leaseMsFor(w.timeout), owner: this.#o.nodeId,
+          perAccount: { max: w.concurrencyPerAccount, inFlight: { ...this.#byAccount } },
         });
         if (this.#claimFailing) {
           this.#claimFailing = false;
@@ -163,11 +169,14 @@ export class WebhookDispatcher {
 
   #startBatch(batch: WebhookBatch): void {
     if (this.#state !== 'running') return; // stopping: the lease expires and the batch is retried
+    const account = batch.webhook.account;
+    this.#byAccount[account] = (this.#byAccount[account] ?? 0) + 1;
     const run: Promise<void> = this.#deliver(batch)
       .catch((err: unknown) => this.#o.logger.error({ event: 'webhooks.dispatch_failed', webhookId: batch.webhook.id, err: (err as Error)?.message ?? String(err) },
         'webhook dispatch failed; its lease will expire and it is retried'))
       .finally(() => {
         this.#inFlight.delete(run);
+        if (--this.#byAccount[account]! <= 0) delete this.#byAccount[account];
         this.notify(); // a slot is free
       });
     this.#inFlight.add(run);

@@ -15,6 +15,7 @@ export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
   if (http === false) return null;
   const listener = await listenLazily({
     host: http.host, port: http.port, tls: http.tls ? deps.tls : null, logger: deps.logger, buildAtStart: http.buildAtStart,
+    requestTimeoutMs: http.requestTimeout,
     // With buildAtStart, not ready until the API is built (answerProbe's `starting`).
     probe: (path, state) => PROBE_PATHS.has(path) ? answerProbe(path, deps.store, http.buildAtStart && state.building) : null,
     build: async (server) => {

@@ -8,6 +8,9 @@ import https from 'node:https';
 import type { Logger } from 'pino';
 import { ApiError } from '../ingress/http/api-error.js';
 
+/** How often Node checks the connections' header and request timeouts (its default: 30 s, so a timeout could run 30 s late). */
+const CONNECTION_SWEEP_MS = 5_000;
+
 export interface LazyApp {
   handle(req: IncomingMessage, res: ServerResponse): void;
   close(): Promise<void>;
@@ -31,6 +34,11 @@ export interface LazyListenerOptions<A extends LazyApp> {
    * next request, as a failed build at a request is.
    */
   buildAtStart?: boolean;
+  /**
+   * How long a request (headers and body) may take to arrive (http.requestTimeout): then 408 and
+   * the connection is closed. 0 or absent: no limit (the headers still have Node's 60 s).
+   */
+  requestTimeoutMs?: number;
 }
 
 export interface LazyListener<A extends LazyApp> {
@@ -41,12 +49,17 @@ export interface LazyListener<A extends LazyApp> {
 }
 
 export async function listenLazily<A extends LazyApp>(opts: LazyListenerOptions<A>): Promise<LazyListener<A>> {
+  // The header and request timeouts are enforced by a sweep of the connections this often (Node: 30 s).
+  const timing = { connectionsCheckingInterval: CONNECTION_SWEEP_MS };
   const server: Server = opts.tls
-    ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' })
-    : http.createServer();
-  // fastify's defaults, which it set on the servers it made itself.
+    ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2', ...timing })
+    : http.createServer(timing);
+  // fastify's defaults, which it set on the servers it made itself, but for the request timeout: with
+  // none, a client that drips its body (a byte every few seconds, authenticated or not) held its
+  // connection for as long as it liked (attack30, docs/design/security.md).
   server.keepAliveTimeout = 72_000;
-  server.requestTimeout = 0;
+  server.requestTimeout = opts.requestTimeoutMs ?? 0;
+  if (server.requestTimeout > 0) server.headersTimeout = Math.min(server.headersTimeout, server.requestTimeout);
   server.setTimeout(0);
   let building: Promise<A> | null = null;
   /** Set once the build succeeded: until then probes are answered here, also while it is under way (buildAtStart). */

@@ -109,6 +109,7 @@ export function buildRouteTable(deps: ApiDeps, http: Exclude<Config['http'], fal
   const ctx: RouteContext = {
     store, submission, clock, hostname: config.hostname, domains: config.domains, egress: config,
     allowPrivateWebhooks: config.webhooks.allowPrivateDestinations,
+    maxWebhooksPerAccount: config.webhooks.maxPerAccount,
     providers: { list: (now) => listByProvider(store, config, now), throttles: deps.throttles ?? (() => []) },
     verifier: createVerifier({ config, store, resolver, clock }),
     dnsResolver: isRecordResolver(resolver) ? resolver : configured, certificatePem: deps.tls.cert || null, keyCache: keys,

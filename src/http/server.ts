@@ -208,10 +208,32 @@ function send(res: FastifyReply, out: ApiResponse) {
 }
 
 function sendError(res: FastifyReply, err: ApiError) {
+  if (err.status === 401) closeUnlessBodyArrives(res);
   if (err.status === 401 && err.code !== 'invalid_credentials' && err.code !== 'invalid_session') res.header('www-authenticate', `Bearer realm="postlane"${err.code === 'invalid_key' ? ', error="invalid_token"' : ''}`);
   if (err.status === 403 && err.code !== 'csrf_required' && err.code !== 'account_forbidden') res.header('www-authenticate', 'Bearer realm="postlane", error="insufficient_scope"');
   if (err.retryAfterSeconds !== null) res.header('retry-after', String(err.retryAfterSeconds));
   res.code(err.status).send(err.toBody());
+}
+
+/** How long after a 401 the rest of an unread request body may take before the connection is closed. */
+const UNREAD_BODY_GRACE_MS = 1000;
+
+/**
+ * Refused before its body was read (no key, a forged, revoked or expired one): once the answer is
+ * sent, Node reads and discards the rest of the body to keep the connection, which an anonymous
+ * client could drip forever (attack30, docs/design/security.md). A body that has not arrived
+ * UNREAD_BODY_GRACE_MS after the answer is not waited for: the connection is closed. A small body
+ * (already here) keeps its keep-alive connection.
+ */
+function closeUnlessBodyArrives(res: FastifyReply): void {
+  const req = res.request.raw;
+  if (req.complete) return;
+  res.raw.once('finish', () => {
+    if (req.complete) return;
+    const timer = setTimeout(() => { if (!req.complete) req.socket.destroy(); }, UNREAD_BODY_GRACE_MS);
+    timer.unref();
+    req.once('end', () => clearTimeout(timer));
+  });
 }
 
 /** fastify's own errors (body parsing, limits) and unexpected ones, as API errors. */

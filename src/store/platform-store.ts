@@ -72,6 +72,29 @@ export const EVENT_TYPES: readonly EventType[] = [
   'opened', 'clicked', 'unsubscribed', 'complained', 'webhook.disabled', 'breaker.tripped', 'breaker.resumed',
 ];
 
+/** claimWebhookBatches' options (plain data: the SQLite store passes them to its executor thread). */
+export interface ClaimWebhookOptions {
+  now: number; limit: number; batchSize: number; leaseMs: number; owner: string;
+  /** At most `max` batches of one account in flight; `inFlight`: the caller's batches in flight per account. */
+  perAccount?: { max: number; inFlight: Record<string, number> };
+}
+
+/** True when `account` may get another batch under `o.perAccount` (and counts it in `claimed`). */
+export function takeAccountSlot(o: ClaimWebhookOptions, claimed: Map<string, number>, account: string): boolean {
+  if (!o.perAccount) return true;
+  const n = (o.perAccount.inFlight[account] ?? 0) + (claimed.get(account) ?? 0);
+  if (n >= o.perAccount.max) return false;
+  claimed.set(account, (claimed.get(account) ?? 0) + 1);
+  return true;
+}
+
+/** The accounts with no slot left under `o.perAccount` (the caller's in flight plus `claimed`). */
+export function fullAccounts(o: ClaimWebhookOptions, claimed: Map<string, number>): string[] {
+  if (!o.perAccount) return [];
+  const names = new Set([...Object.keys(o.perAccount.inFlight), ...claimed.keys()]);
+  return [...names].filter((a) => (o.perAccount!.inFlight[a] ?? 0) + (claimed.get(a) ?? 0) >= o.perAccount!.max);
+}
+
 export interface MessageEvent {
   /** Stable id: 'ev_' + the sequence number, unique across the store. */
   id: string;
@@ -242,7 +265,11 @@ export interface PlatformStore {
   searchMessages(q: MessageSearch): Promise<MessageSummary[]>;
 
   // webhooks
-  addWebhook(w: Webhook): Promise<void>;
+  /**
+   * Add a webhook; with `maxPerAccount`, only while its account has fewer (counted in the same
+   * transaction, so parallel adds cannot pass the cap): false when it has that many already.
+   */
+  addWebhook(w: Webhook, maxPerAccount?: number): Promise<boolean>;
   listWebhooks(account: string): Promise<Webhook[]>;
   getWebhook(account: string, id: string): Promise<Webhook | null>;
   removeWebhook(account: string, id: string): Promise<boolean>;
@@ -252,8 +279,10 @@ export interface PlatformStore {
    * Lease due webhook deliveries: for up to `limit` enabled webhooks, their pending events due at
    * `now` (up to `batchSize` each, seq order). A webhook with a leased batch is skipped (one batch
    * in flight per webhook keeps per-message order). Works across nodes (SKIP LOCKED on PG).
+   * `perAccount`: an account with `max` batches in flight (`inFlight`, the caller's, plus those
+   * claimed now) gets no more, so one tenant's slow webhooks cannot hold every slot.
    */
-  claimWebhookBatches(opts: { now: number; limit: number; batchSize: number; leaseMs: number; owner: string }): Promise<WebhookBatch[]>;
+  claimWebhookBatches(opts: ClaimWebhookOptions): Promise<WebhookBatch[]>;
   /**
    * Record one attempt. ok: the batch's deliveries are done. Not ok: they stay pending, due at
    * `retryAt`, attempts + 1; retryAt null = give up on them (dropped from the outbox, kept in the

@@ -325,6 +325,34 @@ export function platformEventsContract(it: PlatformIt): void {
     assert.equal((await claimHooks(store, T0 + 2 * LEASE)).length, 1, 're-enabled: its pending events resume');
   });
 
+  it('webhooks: addWebhook with maxPerAccount stops at the cap, also for adds in parallel (attack30)', async (store) => {
+    await accounts(store, 'evil', 'acme');
+    const added = await Promise.all(Array.from({ length: 12 }, (_, i) => store.addWebhook(hook(`p${i}`, 'evil'), 5)));
+    assert.equal(added.filter(Boolean).length, 5, 'five of twelve parallel adds');
+    assert.equal((await store.listWebhooks('evil')).length, 5);
+    assert.equal(await store.addWebhook(hook('p99', 'evil'), 5), false);
+    assert.equal(await store.addWebhook(hook('a0', 'acme'), 5), true, 'another account has its own count');
+    assert.equal(await store.addWebhook(hook('p100', 'evil')), true, 'no cap asked (the CLI): added');
+  });
+
+  it('webhooks: perAccount caps one account\'s batches in flight, so other accounts\' due webhooks are claimed (attack30)', async (store) => {
+    await accounts(store, 'evil', 'acme');
+    for (let i = 0; i < 6; i++) await store.addWebhook(hook(`e${i}`, 'evil'));
+    await store.addWebhook(hook('a0', 'acme'));
+    // evil's events are older: without the cap its six webhooks come first and fill the claim.
+    await store.appendEvents([{ at: T0, account: 'evil', type: 'opened', messageId: null, recipient: null, data: {} }]);
+    await store.appendEvents([{ at: T0 + 5, account: 'acme', type: 'opened', messageId: null, recipient: null, data: {} }]);
+    const claim = (inFlight: Record<string, number>, limit = 4) =>
+      store.claimWebhookBatches({ now: T0 + 10, limit, batchSize: 10, leaseMs: LEASE, owner: 'd1', perAccount: { max: 2, inFlight } });
+    const first = (await claim({})).map((b) => b.webhook.id).sort();
+    assert.deepEqual(first, ['a0', 'e0', 'e1'], 'two of evil\'s, then acme\'s');
+    assert.deepEqual(await claim({ evil: 2 }), [], 'evil is full, acme\'s webhook is leased');
+    const next = await claim({ evil: 1 });
+    assert.deepEqual(next.map((b) => b.webhook.id), ['e2'], 'one slot freed: one more of evil\'s');
+    const uncapped = await store.claimWebhookBatches({ now: T0 + 10, limit: 10, batchSize: 10, leaseMs: LEASE, owner: 'd2' });
+    assert.deepEqual(uncapped.map((b) => b.webhook.id).sort(), ['e3', 'e4', 'e5'], 'without perAccount: no cap');
+  });
+
   it('webhooks: concurrent claimers (two nodes) never get batches of the same webhook at once', async (store, fx) => {
     const peer = await fx.openPeer();
     const hooks = Array.from({ length: 6 }, (_, i) => `w${i}`);

@@ -19,6 +19,8 @@ export interface RouteContext {
   domains: DomainsConfig;
   /** webhooks.allowPrivateDestinations: webhook URLs may name non-public hosts. */
   allowPrivateWebhooks: boolean;
+  /** webhooks.maxPerAccount: webhooks an account may create through the API. */
+  maxWebhooksPerAccount: number;
   /** POST /v1/verify (src/verify/). */
   verifier: Verifier;
   /** GET /v1/queue/providers: the per-provider queue and this node's throttle state; absent: 503. */

@@ -42,12 +42,18 @@ export function webhookRoutes(ctx: RouteContext): ApiRoute[] {
     defineRoute({
       method: 'POST', url: '/v1/webhooks', scope: 'admin', tag: 'webhooks', body: createWebhook, idempotent: true, secretFields: ['secret'],
       summary: 'Create a webhook; its signing secret is in this response only',
-      responses: { 201: { description: 'created', schema: webhookBody.extend({ secret: z.string() }) }, 422: { description: 'invalid fields', schema: errorBody } },
+      responses: {
+        201: { description: 'created', schema: webhookBody.extend({ secret: z.string() }) },
+        409: { description: 'the account has webhooks.maxPerAccount webhooks already', schema: errorBody },
+        422: { description: 'invalid fields', schema: errorBody },
+      },
       handler: async (r) => {
         const problem = ctx.allowPrivateWebhooks ? null : privateDestinationProblem(r.body.url);
         if (problem) throw invalidFields([{ path: 'url', message: `${problem}: webhooks may only reach public addresses` }]);
         const w = newWebhook({ account: r.key.account, url: r.body.url, events: r.body.events ?? [], now: ctx.clock.now() });
-        await ctx.store.addWebhook(w);
+        if (!(await ctx.store.addWebhook(w, ctx.maxWebhooksPerAccount))) {
+          throw new ApiError(409, 'webhook_limit', `This account has ${ctx.maxWebhooksPerAccount} webhooks, the most it may have (webhooks.maxPerAccount): remove one first`);
+        }
         return { status: 201, body: { ...renderWebhook(w), secret: w.secret } };
       },
     }),

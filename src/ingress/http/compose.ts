@@ -19,8 +19,9 @@ import { domainOfAddress } from '../../domains/domain-name.js';
 import { parseHeaderFrom, type Originator } from '../../domains/header-from.js';
 import type { MessageMeta } from '../../store/platform-store.js';
 import { ApiError, invalidFields, type FieldError } from './api-error.js';
-import { isStructuralHeader, MAX_METADATA_KEYS, type RawMessageRequest, type SendMessageRequest } from './message-request.js';
+import { isStructuralHeader, MAX_CUSTOM_HEADERS, MAX_METADATA_KEYS, type RawMessageRequest, type SendMessageRequest } from './message-request.js';
 import { hasField, rfc5322Date } from '../trace-fields.js';
+import { MAX_HEADER_BYTES } from '../accept.js';
 import type { TrackRequest } from '../track-field.js';
 
 export interface ComposeLimits {
@@ -79,7 +80,11 @@ function dsnOf(input: SendMessageRequest['dsn'], recipients: readonly Address[],
     else notify = asked.includes('NEVER') ? 'NEVER' : (asked as Exclude<typeof asked[number], 'NEVER'>[]);
   }
   const orcpt = new Map<string, string>();
-  for (const [key, original] of Object.entries(input.orcpt ?? {})) {
+  const orcptEntries = Object.entries(input.orcpt ?? {});
+  // One per recipient at most: each key is looked up among the recipients (attack30: 300,000 keys
+  // held the main thread, and answered 300,000 field errors).
+  if (orcptEntries.length > recipients.length) c.add('dsn.orcpt', `at most one per envelope recipient (${recipients.length})`);
+  else for (const [key, original] of orcptEntries) {
     const wanted = parseMailbox(key)?.address.toLowerCase();
     const rcpt = recipients.find((r) => r.toLowerCase() === wanted);
     if (!rcpt) c.add(`dsn.orcpt.${key}`, 'is not an envelope recipient of this message');
@@ -183,7 +188,11 @@ export function prepareMessage(req: SendMessageRequest, limits: ComposeLimits, n
   if (recipients.length > limits.maxRecipients) c.add('to', `at most ${limits.maxRecipients} recipients in all`);
   if (req.text === undefined && req.html === undefined) c.add('text', 'text or html is required');
   const dsn = dsnOf(req.dsn, recipients, c);
-  for (const [name, value] of Object.entries(req.headers ?? {})) {
+  const headers = Object.entries(req.headers ?? {});
+  // attack30: 100,000 fields (2.2 MB of header block, past the 1 MiB every SMTP listener takes)
+  // were accepted, composed on the main thread.
+  if (headers.length > MAX_CUSTOM_HEADERS) c.add('headers', `at most ${MAX_CUSTOM_HEADERS} fields`);
+  else for (const [name, value] of headers) {
     if (isStructuralHeader(name)) c.add(`headers.${name}`, 'this header is set by Postlane or by a dedicated field');
     else if (longestWrittenLine(name, value) > MAX_LINE_OCTETS) c.add(`headers.${name}`, `would be written as a line longer than ${MAX_LINE_OCTETS} octets (an unbroken part, such as a message id, is too long)`);
   }
@@ -289,6 +298,9 @@ export function prepareRawMessage(req: RawMessageRequest, limits: ComposeLimits,
   }
   if (hasLongLine(bytes, limits.maxLineLength - 2)) {
     throw refuse(`has a line longer than ${limits.maxLineLength - 2} octets; encode long lines (quoted-printable or base64)`);
+  }
+  if (headerEnd + 2 > MAX_HEADER_BYTES) { // as DATA and BDAT on every listener (554 5.6.0)
+    throw refuse(`has a header block over ${MAX_HEADER_BYTES} octets`);
   }
   const headerBlock = bytes.subarray(0, headerEnd < 0 ? 0 : headerEnd + 2).toString('latin1');
   if (/(^|\r\n)x-postlane-[a-z0-9-]*[ \t]*:/i.test(headerBlock)) {

@@ -26,6 +26,8 @@ export const isStructuralHeader = (name: string) => STRUCTURAL_HEADERS.includes(
 
 export const MAX_TAGS = 10;
 export const MAX_METADATA_KEYS = 50;
+/** Custom header fields of one message (`headers`): with the structural ones, well within the 1 MiB header block every listener takes. */
+export const MAX_CUSTOM_HEADERS = 100;
 export const MAX_BATCH = 500;
 
 const email = z.string().min(3).max(254).regex(HEADER_SAFE, 'must not contain CR, LF or NUL')
@@ -84,7 +86,7 @@ export const sendMessageRequest = z.object({
   html: z.string().optional(),
   attachments: z.array(attachmentInput).max(100).optional(),
   headers: z.record(headerName, headerText(MAX_HEADER_VALUE)).optional()
-    .describe('custom header fields; structural ones (From, To, Subject, Date, Message-ID, Content-*, ...) are refused'),
+    .describe(`custom header fields (at most ${MAX_CUSTOM_HEADERS}); structural ones (From, To, Subject, Date, Message-ID, Content-*, ...) are refused`),
   tags: z.array(headerText(128).min(1)).max(MAX_TAGS).optional().describe('returned in events; searchable with ?tag='),
   metadata: z.record(metadataText(1, 64), metadataText(0, 1000)).optional()
     .describe(`string values returned in every event of the message (at most ${MAX_METADATA_KEYS} keys)`),

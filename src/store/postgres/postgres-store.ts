@@ -9,7 +9,7 @@
 import type { AcquireSlotsOptions, DestinationSlot, NodeHeartbeat } from '../store.js';
 import type {
   Account, ApiKeyRecord, EventQuery, IdempotencyRecord, MessageEvent, MessageMeta, MessageSearch, MessageSummary, QuotaResult, QuotaWindow,
-  RateLimits, Webhook, WebhookAttempt, WebhookBatch,
+  RateLimits, ClaimWebhookOptions, Webhook, WebhookAttempt, WebhookBatch,
 } from '../platform-store.js';
 import * as accounts from './account-ops.js';
 import * as events from './event-ops.js';
@@ -445,14 +445,14 @@ export class PostgresQueueStore implements QueueStore {
   purgeEvents(before: number): Promise<number> { return this.#write('purgeEvents', (c) => events.purgeEvents(c, before)); }
   getMessageMeta(id: string): Promise<MessageMeta | null> { return this.#read('getMessageMeta', (c) => events.getMessageMeta(c, id)); }
   searchMessages(q: MessageSearch): Promise<MessageSummary[]> { return this.#read('searchMessages', (c) => events.searchMessages(c, q)); }
-  addWebhook(w: Webhook): Promise<void> { return this.#write('addWebhook', (c) => webhooks.addWebhook(c, w)); }
+  addWebhook(w: Webhook, maxPerAccount?: number): Promise<boolean> { return this.#write('addWebhook', (c) => webhooks.addWebhook(c, w, maxPerAccount)); }
   listWebhooks(account: string): Promise<Webhook[]> { return this.#read('listWebhooks', (c) => webhooks.listWebhooks(c, account)); }
   getWebhook(account: string, id: string): Promise<Webhook | null> { return this.#read('getWebhook', (c) => webhooks.getWebhook(c, account, id)); }
   removeWebhook(account: string, id: string): Promise<boolean> { return this.#write('removeWebhook', (c) => webhooks.removeWebhook(c, account, id)); }
   setWebhookEnabled(account: string, id: string, enabled: boolean, reason: string | null, at: number): Promise<boolean> {
     return this.#write('setWebhookEnabled', (c) => webhooks.setWebhookEnabled(c, account, id, enabled, reason, at));
   }
-  claimWebhookBatches(opts: webhooks.ClaimWebhookOptions): Promise<WebhookBatch[]> {
+  claimWebhookBatches(opts: ClaimWebhookOptions): Promise<WebhookBatch[]> {
     return this.#write('claimWebhookBatches', (c) => webhooks.claimWebhookBatches(c, opts));
   }
   recordWebhookAttempt(a: WebhookAttempt, retryAt: number | null): Promise<void> {

@@ -5,7 +5,7 @@
 // SKIP LOCKED, then re-read each locked webhook's head in a new statement (a fresh snapshot: a
 // lease committed by another claimer since our first statement began is seen), then lease.
 import { eventSeq, toEvent, type EventRowValues } from '../event-mapping.js';
-import type { EventType, Webhook, WebhookAttempt, WebhookBatch } from '../platform-store.js';
+import { fullAccounts, takeAccountSlot, type ClaimWebhookOptions, type EventType, type Webhook, type WebhookAttempt, type WebhookBatch } from '../platform-store.js';
 import { requireAccount } from './account-ops.js';
 import { prepared, runPrepared, type Conn } from './rows.js';
 
@@ -20,13 +20,19 @@ const toWebhook = (r: WebhookRow): Webhook => ({
   disabledAt: r.disabled_at, disabledReason: r.disabled_reason,
 });
 
-export interface ClaimWebhookOptions { now: number; limit: number; batchSize: number; leaseMs: number; owner: string }
-
-export async function addWebhook(c: Conn, w: Webhook): Promise<void> {
+export async function addWebhook(c: Conn, w: Webhook, maxPerAccount?: number): Promise<boolean> {
+  // Capped adds to one account wait for each other here (before any other lock on the row: taking
+  // it after requireAccount's KEY SHARE deadlocks two of them), so parallel ones cannot all see room.
+  if (maxPerAccount !== undefined) await c.query('SELECT 1 FROM account WHERE name = $1 FOR NO KEY UPDATE', [w.account]);
   await requireAccount(c, w.account);
+  if (maxPerAccount !== undefined) {
+    const { rows } = await c.query<{ n: string }>('SELECT count(*) AS n FROM webhook WHERE account = $1', [w.account]);
+    if (Number(rows[0]!.n) >= maxPerAccount) return false;
+  }
   await c.query(`INSERT INTO webhook (id, account, url, events, secret, enabled, created_at, disabled_at, disabled_reason)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
   [w.id, w.account, w.url, JSON.stringify(w.events), w.secret, w.enabled, w.createdAt, w.disabledAt, w.disabledReason]);
+  return true;
 }
 
 export async function removeWebhook(c: Conn, account: string, id: string): Promise<boolean> {
@@ -45,6 +51,7 @@ const DUE_WEBHOOKS = prepared('due_webhooks', `
   SELECT w.id, w.account, w.url, w.events, w.secret, w.enabled, w.created_at, w.disabled_at, w.disabled_reason FROM webhook w
   JOIN LATERAL (SELECT next_attempt_at, lease_until FROM webhook_delivery d WHERE d.webhook_id = w.id ORDER BY event_seq LIMIT 1) h ON true
   WHERE w.enabled AND h.next_attempt_at <= $1 AND (h.lease_until IS NULL OR h.lease_until <= $1) AND NOT (w.id = ANY($3::text[]))
+    AND NOT (w.account = ANY($4::text[]))
   ORDER BY h.next_attempt_at, w.id COLLATE "C" LIMIT $2
   FOR UPDATE OF w SKIP LOCKED`);
 /** Rounds of candidate locking: a round's candidates may turn out leased by a claimer that committed meanwhile. */
@@ -54,13 +61,16 @@ export async function claimWebhookBatches(c: Conn, o: ClaimWebhookOptions): Prom
   if (!(o.limit > 0) || !(o.batchSize > 0)) return [];
   const batches: WebhookBatch[] = [];
   const seen: string[] = [];
+  const claimed = new Map<string, number>(); // per account (o.perAccount)
   for (let round = 0; round < CLAIM_ROUNDS && batches.length < o.limit; round++) {
-    const { rows: hooks } = await runPrepared<WebhookRow>(c, DUE_WEBHOOKS, [o.now, o.limit - batches.length, seen]);
+    const { rows: hooks } = await runPrepared<WebhookRow>(c, DUE_WEBHOOKS, [o.now, o.limit - batches.length, seen, fullAccounts(o, claimed)]);
     if (hooks.length === 0) break;
     for (const hook of hooks) {
       seen.push(hook.id);
+      if (!takeAccountSlot(o, claimed, hook.account)) continue; // its account filled up in this round: unlocked at commit
       const batch = await leaseBatch(c, hook, o);
       if (batch) batches.push(batch);
+      else claimed.set(hook.account, claimed.get(hook.account)! - 1);
     }
   }
   return batches;

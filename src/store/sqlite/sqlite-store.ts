@@ -13,7 +13,7 @@
 import type { AcquireSlotsOptions, DestinationSlot, NodeHeartbeat } from '../store.js';
 import type {
   Account, ApiKeyRecord, EventQuery, IdempotencyRecord, MessageEvent, MessageMeta, MessageSearch, MessageSummary, QuotaResult, QuotaWindow,
-  RateLimits, Webhook, WebhookAttempt, WebhookBatch,
+  RateLimits, ClaimWebhookOptions, Webhook, WebhookAttempt, WebhookBatch,
 } from '../platform-store.js';
 import { InProcessSlots } from '../in-process-slots.js';
 import type { SoftBouncePolicy, Suppression, SuppressionQuery, SuppressionScope } from '../suppression-store.js';
@@ -337,14 +337,14 @@ export class SqliteQueueStore implements QueueStore {
   purgeEvents(before: number): Promise<number> { return this.#call('purgeEvents', before) as Promise<number>; }
   getMessageMeta(id: string): Promise<MessageMeta | null> { return this.#call('getMessageMeta', id) as Promise<MessageMeta | null>; }
   searchMessages(q: MessageSearch): Promise<MessageSummary[]> { return this.#call('searchMessages', q) as Promise<MessageSummary[]>; }
-  async addWebhook(w: Webhook): Promise<void> { await this.#call('addWebhook', w); }
+  addWebhook(w: Webhook, maxPerAccount?: number): Promise<boolean> { return this.#call('addWebhook', w, maxPerAccount) as Promise<boolean>; }
   listWebhooks(account: string): Promise<Webhook[]> { return this.#call('listWebhooks', account) as Promise<Webhook[]>; }
   getWebhook(account: string, id: string): Promise<Webhook | null> { return this.#call('getWebhook', account, id) as Promise<Webhook | null>; }
   removeWebhook(account: string, id: string): Promise<boolean> { return this.#call('removeWebhook', account, id) as Promise<boolean>; }
   setWebhookEnabled(account: string, id: string, enabled: boolean, reason: string | null, at: number): Promise<boolean> {
     return this.#call('setWebhookEnabled', account, id, enabled, reason, at) as Promise<boolean>;
   }
-  claimWebhookBatches(opts: { now: number; limit: number; batchSize: number; leaseMs: number; owner: string }): Promise<WebhookBatch[]> {
+  claimWebhookBatches(opts: ClaimWebhookOptions): Promise<WebhookBatch[]> {
     return this.#call('claimWebhookBatches', opts) as Promise<WebhookBatch[]>;
   }
   async recordWebhookAttempt(a: WebhookAttempt, retryAt: number | null): Promise<void> { await this.#call('recordWebhookAttempt', a, retryAt); }

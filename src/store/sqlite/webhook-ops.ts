@@ -4,7 +4,7 @@
 // batch of a webhook is in flight and its events go out in order. Failed batches keep their
 // place (the head waits for its retry time). Every account-scoped call filters by account.
 import { eventSeq, toEvent, type EventRowValues } from '../event-mapping.js';
-import type { EventType, Webhook, WebhookAttempt, WebhookBatch } from '../platform-store.js';
+import { takeAccountSlot, type ClaimWebhookOptions, type EventType, type Webhook, type WebhookAttempt, type WebhookBatch } from '../platform-store.js';
 import { requireAccount } from './account-ops.js';
 import { sql, type Db, type Effects } from './rows.js';
 
@@ -20,14 +20,14 @@ const toWebhook = (r: WebhookRow): Webhook => ({
   createdAt: r.created_at, disabledAt: r.disabled_at, disabledReason: r.disabled_reason,
 });
 
-export interface ClaimWebhookOptions { now: number; limit: number; batchSize: number; leaseMs: number; owner: string }
-
 export const WEBHOOK_WRITES = {
-  addWebhook(db: Db, _fx: Effects, w: Webhook): void {
+  addWebhook(db: Db, _fx: Effects, w: Webhook, maxPerAccount?: number): boolean {
     requireAccount(db, w.account);
+    if (maxPerAccount !== undefined && (sql(db, 'SELECT count(*) AS n FROM webhook WHERE account = ?').get(w.account) as { n: number }).n >= maxPerAccount) return false;
     sql(db, `INSERT INTO webhook (id, account, url, events, secret, enabled, created_at, disabled_at, disabled_reason)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(w.id, w.account, w.url, JSON.stringify(w.events), w.secret, w.enabled ? 1 : 0, w.createdAt, w.disabledAt, w.disabledReason);
+    return true;
   },
 
   removeWebhook(db: Db, _fx: Effects, account: string, id: string): boolean {
@@ -54,7 +54,8 @@ export const WEBHOOK_WRITES = {
     const lease = sql(db, `UPDATE webhook_delivery SET lease_owner = ?, lease_until = ?
                            WHERE webhook_id = ? AND event_seq IN (SELECT value FROM json_each(?))`);
     const leaseUntil = o.now + o.leaseMs;
-    return due.slice(0, o.limit).map(({ hook, head: h }) => {
+    const claimed = new Map<string, number>();
+    return due.filter(({ hook }) => takeAccountSlot(o, claimed, hook.account)).slice(0, o.limit).map(({ hook, head: h }) => {
       const rows = pending.all(hook.id, o.batchSize) as PendingRow[];
       const cut = rows.findIndex((r) => r.next_attempt_at > o.now);
       const taken = cut === -1 ? rows : rows.slice(0, cut);
