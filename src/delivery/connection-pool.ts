@@ -38,53 +38,18 @@ const QUIT_GRACE_MS = 1000;
 /** How long a closed session's socket may take to finish closing before it stops being counted. */
 const SOCKET_CLOSE_MS = 2000;
 
-/** An idle session in the pool (the session's one idle timer, refreshed at each release, finds it through session.idle). */
-interface IdleEntry { session: SmtpSession; key: string }
+interface IdleEntry { session: SmtpSession; timer: NodeJS.Timeout; onEnd: () => void }
 
 /** One destination's sessions: open counts every one from connect until its socket closed; busy, those handed out. */
 interface DestinationSessions { open: number; busy: number; closing: Set<Promise<void>> }
 
 const connectionLost = () => Object.assign(new Error('Connection closed'), { code: 'ECONNECTION' });
 
-/**
- * Stop signals watched for the sessions and connects in progress: ONE abort listener a signal (the
- * scheduler's stop is shared by every delivery), and a Set entry per call in progress. A listener
- * added and removed on the signal per message cost ~16,000 instructions each (EventTarget's
- * bookkeeping; bench/README.md twenty-ninth and thirtieth sessions).
- */
-const stoppables = new WeakMap<AbortSignal, Set<() => void>>();
-
-function watchStop(signal: AbortSignal, onAbort: () => void): void {
-  let set = stoppables.get(signal);
-  if (!set) {
-    const own = (set = new Set());
-    stoppables.set(signal, own);
-    signal.addEventListener('abort', () => { for (const stop of [...own]) stop(); own.clear(); }, { once: true });
-  }
-  set.add(onAbort);
-}
-
-function unwatchStop(signal: AbortSignal, onAbort: () => void): void {
-  stoppables.get(signal)?.delete(onAbort);
-}
-
 /** An open SMTP session, ready for MAIL FROM. */
 export class SmtpSession {
   messages = 0;
-  /**
-   * What the connection's end means now: the call in progress fails (#call), or the idle session
-   * is dropped from the pool (release). One 'end' listener for the session's life, so no listener
-   * is added and removed per message.
-   */
-  onEnd: (() => void) | null = null;
-  /** The pool's idle entry while this session waits for reuse (its timer is made once, refreshed). */
-  idle: IdleEntry | null = null;
-  idleTimer: NodeJS.Timeout | null = null;
-
   constructor(readonly conn: OutboundSmtpConnection, readonly key: string, readonly tls: TlsResult,
-    readonly destination = '', readonly closed: Promise<void> = Promise.resolve()) {
-    conn.once('end', () => { const f = this.onEnd; this.onEnd = null; f?.(); });
-  }
+    readonly destination = '', readonly closed: Promise<void> = Promise.resolve()) {}
 
   get isOpen(): boolean { return !this.conn.destroyed; }
 
@@ -93,48 +58,41 @@ export class SmtpSession {
    * commands when the server offers PIPELINING (smtp-connection.ts), else waited for alone.
    */
   send(envelope: SMTPConnection.Envelope, body: Buffer | Readable, signal?: AbortSignal, reset = false): Promise<SendInfo> {
-    return this.#call((finish) => (reset ? this.conn.resetAndSend(envelope, body, finish) : this.conn.send(envelope, body, finish)), signal);
+    const done = (finish: (err: SmtpError | null, value?: SendInfo) => void) => (err: SmtpError | null, info?: SendInfo) => finish(err, info);
+    return this.#call((finish) => (reset ? this.conn.resetAndSend(envelope, body, done(finish)) : this.conn.send(envelope, body, done(finish))), signal);
   }
 
   /** Runs one callback-style call, failing if the connection ends or the signal aborts first. */
   #call<T>(start: (done: (err: SmtpError | null, value?: T) => void) => void, signal?: AbortSignal): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      let settled = false;
       // nodemailer ends the connection on a 421 *before* it hands the call its reply: wait a turn
       // so that reply (the provider's "421 4.7.28 … rate limited" text) wins over "connection lost".
       const onEnd = () => setImmediate(() => finish(connectionLost()));
       const onAbort = () => { this.destroy(); finish(Object.assign(new Error('Delivery aborted'), { code: 'EABORT' })); };
       const finish = (err: Error | null, value?: T) => {
-        if (settled) return;
-        settled = true;
-        if (this.onEnd === onEnd) this.onEnd = null;
-        if (signal) unwatchStop(signal, onAbort);
+        this.conn.off('end', onEnd);
+        signal?.removeEventListener('abort', onAbort);
         if (err) reject(err); else resolve(value as T);
       };
       if (signal?.aborted) return onAbort();
-      this.onEnd = onEnd;
-      if (signal) watchStop(signal, onAbort);
+      this.conn.once('end', onEnd);
+      signal?.addEventListener('abort', onAbort, { once: true });
       start(finish);
     });
   }
 
   /** QUIT politely; a server that does not answer within a second is cut off. */
   quit(): void {
-    this.#stopIdleTimer();
     if (!this.isOpen) return;
     this.conn.quit();
     setTimeout(() => this.conn.close(), QUIT_GRACE_MS).unref();
   }
-  close(): void { this.#stopIdleTimer(); this.conn.close(); }
+  close(): void { this.conn.close(); }
   /**
    * Cut the connection now (an aborted attempt; attempt-deadline.ts at a deadline): close() only ends our
    * side, and a server that reads slowly would keep the unsent body, and the socket, for its grace.
    */
-  destroy(): void { this.#stopIdleTimer(); destroyConnection(this.conn); }
-
-  #stopIdleTimer(): void {
-    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
-  }
+  destroy(): void { destroyConnection(this.conn); }
 }
 
 /**
@@ -199,9 +157,9 @@ export class ConnectionPool {
   take(target: SessionTarget, destination = ''): SmtpSession | null {
     const list = this.#idle.get(ConnectionPool.keyOf(target, destination));
     while (list && list.length > 0) {
-      const { session } = list.pop()!;
-      session.idle = null; // its timer is left to run: it finds the session busy (or idle again, refreshed)
-      session.onEnd = null;
+      const { session, timer, onEnd } = list.pop()!;
+      clearTimeout(timer);
+      session.conn.off('end', onEnd);
       if (session.isOpen) {
         this.#count(destination).busy++;
         return session;
@@ -302,8 +260,7 @@ export class ConnectionPool {
     const closed = this.#track(conn, destination);
     if (deadline) deadline.conn = conn; // reset if the deadline passes while connecting (attempt-deadline.ts)
     const onAbort = () => destroyConnection(conn);
-    if (signal?.aborted) onAbort();
-    else if (signal) watchStop(signal, onAbort);
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await connect(conn);
       if (signal?.aborted) throw Object.assign(new Error('Delivery aborted'), { code: 'EABORT' });
@@ -315,7 +272,7 @@ export class ConnectionPool {
       conn.close();
       throw asRequirementFailure(target, asTlsFailure(conn, err as SmtpError));
     } finally {
-      if (signal) unwatchStop(signal, onAbort);
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -351,18 +308,19 @@ export class ConnectionPool {
       return;
     }
     const list = this.#idle.get(session.key) ?? [];
-    const entry: IdleEntry = { session, key: session.key };
-    session.idle = entry;
-    // one timer a session, refreshed at each release: not a timer made and cleared per message
-    if (session.idleTimer) session.idleTimer.refresh();
-    else session.idleTimer = setTimeout(() => { if (session.idle) this.#expire(session.idle.key, session.idle); }, d.idleConnectionTimeout).unref();
+    const entry: IdleEntry = {
+      session,
+      timer: setTimeout(() => this.#expire(session.key, entry), d.idleConnectionTimeout).unref(),
+      onEnd: () => this.#expire(session.key, entry),
+    };
     list.push(entry);
     this.#idle.set(session.key, list);
-    session.onEnd = () => { if (session.idle) this.#expire(session.idle.key, session.idle); };
+    session.conn.once('end', entry.onEnd);
   }
 
   #expire(key: string, entry: IdleEntry): void {
-    if (entry.session.idle === entry) { entry.session.idle = null; entry.session.onEnd = null; }
+    clearTimeout(entry.timer);
+    entry.session.conn.off('end', entry.onEnd);
     const list = this.#idle.get(key);
     const i = list?.indexOf(entry) ?? -1;
     if (i < 0) return; // taken or already gone

@@ -2,9 +2,7 @@
 // RSET, a broken cached session retried on a fresh one, TLS policies and the plaintext fallback.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { getEventListeners } from 'node:events';
 import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../src/config/load.js';
 import { SmtpAttempt, type AttemptMessage } from '../../src/delivery/attempt.js';
 import { ConnectionPool, type SessionTarget } from '../../src/delivery/connection-pool.js';
@@ -170,52 +168,5 @@ describe('SmtpAttempt', () => {
     assert.equal(r.hostFailure?.kind, 'temporary');
     assert.equal(r.hostFailure?.status, '4.4.1');
     pool.closeAll();
-  });
-
-  it('a stop aborts the transactions in progress on pooled sessions; the stop signal carries one listener, not one a message', async () => {
-    let holding = false;
-    let release!: () => void;
-    const released = new Promise<void>((r) => { release = r; });
-    const mx = await startReceiver({ host: '127.0.0.7', tls: false, behaviour: { holdData: () => (holding ? released : Promise.resolve()) } });
-    const { pool, attempt } = fresh();
-    const stop = new AbortController();
-    try {
-      for (const to of ['a', 'b', 'c']) assert.equal((await attempt.run(message([`${to}@example.test`]), target(mx, 'none'), stop.signal)).hostFailure, null);
-      assert.ok(getEventListeners(stop.signal, 'abort').length <= 1, 'no listener left per message');
-      holding = true;
-      const inFlight = [attempt.run(message(['d@example.test']), target(mx, 'none'), stop.signal), attempt.run(message(['e@example.test']), target(mx, 'none'), stop.signal)];
-      for (let i = 0; i < 100 && mx.heldData < 2; i++) await sleep(20);
-      assert.equal(mx.heldData, 2, 'both DATA held: one on the pooled session, one on a new one');
-      assert.ok(getEventListeners(stop.signal, 'abort').length <= 1, 'two transactions in progress, one listener');
-      stop.abort();
-      for (const r of await Promise.all(inFlight)) {
-        assert.equal(r.hostFailure?.kind, 'temporary');
-        assert.deepEqual(r.recipients, []);
-      }
-      assert.equal(pool.idleCount, 0, 'aborted sessions are not kept');
-      const after = await attempt.run(message(['f@example.test']), target(mx, 'none'), stop.signal);
-      assert.equal(after.hostFailure?.kind, 'temporary', 'an attempt after the stop is aborted at once');
-    } finally {
-      release();
-      pool.closeAll();
-      await pool.drain(3000);
-      await mx.close();
-    }
-  });
-
-  it('closes an idle session delivery.idleConnectionTimeout after its latest release', async () => {
-    const short = loadConfig({ env: {}, overrides: { hostname: 'relay.test', 'delivery.connectTimeout': '3s', 'delivery.commandTimeout': '5s', 'delivery.idleConnectionTimeout': '600ms' } });
-    const pool = new ConnectionPool({ config: short });
-    const attempt = new SmtpAttempt({ pool, store });
-    const before = plain.sessions;
-    assert.equal((await attempt.run(message(['x@example.test']), target(plain, 'none'))).hostFailure, null);
-    await sleep(400);
-    assert.equal((await attempt.run(message(['y@example.test']), target(plain, 'none'))).hostFailure, null);
-    assert.equal(plain.sessions - before, 1, 'reused');
-    await sleep(400);
-    assert.equal(pool.idleCount, 1, '800 ms after the first release, 400 after the latest: kept');
-    await sleep(600);
-    assert.equal(pool.idleCount, 0, 'closed once idle for the timeout');
-    await pool.drain(3000);
   });
 });
