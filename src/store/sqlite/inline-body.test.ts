@@ -148,7 +148,7 @@ test('kept bodies: taken once; the oldest dropped past the byte bound or the age
   assert.equal(kept.bytes, 300);
   kept.add('d', Buffer.alloc(100, 'd')); // over 300: a goes
   assert.equal(kept.take('a'), undefined);
-  assert.equal(kept.take('b')!.data.toString(), 'b'.repeat(100));
+  assert.equal(kept.take('b')!.toString(), 'b'.repeat(100));
   assert.equal(kept.take('b'), undefined, 'taken once');
   assert.equal(kept.bytes, 200);
   kept.add('c', Buffer.alloc(50, 'C')); // the same id again: replaced, counted once
@@ -160,14 +160,7 @@ test('kept bodies: taken once; the oldest dropped past the byte bound or the age
   assert.equal(kept.bytes, 10);
   kept.add('huge', Buffer.alloc(301)); // larger than the bound: never kept
   assert.equal(kept.take('huge'), undefined);
-  assert.equal(kept.take('e')!.data.length, 10);
-  assert.equal(kept.bytes, 0);
-  kept.add('f', Buffer.alloc(5, 'f'), 'DKIM-Signature: x\r\n'); // the header prefix is kept with the body
-  kept.add('g', Buffer.alloc(5, 'g'));
-  kept.drop('g'); // finished or deleted through the store: forgotten
-  assert.equal(kept.take('g'), undefined);
-  const f = kept.take('f')!;
-  assert.deepEqual([f.data, f.prefix], [Buffer.alloc(5, 'f'), 'DKIM-Signature: x\r\n']);
+  assert.equal(kept.take('e')!.length, 10);
   assert.equal(kept.bytes, 0);
 });
 

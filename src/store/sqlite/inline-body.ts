@@ -44,12 +44,7 @@ export class InlineBodies {
   delete(id: string): void { this.#bodies.delete(id); }
 }
 
-/**
- * Bodies from this size up are kept for their first delivery (KeptBodies) whenever they are put;
- * smaller ones only when their message is due at once and goes out by relay (sqlite-store.ts #putOne):
- * then the first attempt takes body and prefix from memory with no store request at all
- * (twenty-ninth session: one of the four store round trips of a 4 KB message on workload i).
- */
+/** Bodies from this size up are kept for their first delivery (KeptBodies); smaller ones are cheap to read back. */
 export const KEEP_FOR_DELIVERY_MIN = 16 * 1024;
 /** At most this many bytes of kept bodies; the oldest go first. */
 export const KEPT_MAX_BYTES = 8 * 1024 * 1024;
@@ -59,22 +54,20 @@ export const KEPT_MAX_BYTES = 8 * 1024 * 1024;
  * answer once SQLite has its copy: no copy of its own), kept until the first delivery attempt of
  * its message takes it (sqlite-store.ts readMessage), so that the attempt does not read the blob
  * back from SQLite (its overflow pages from the WAL, SQLite's copy and better-sqlite3's): a relay
- * delivers most mail seconds after it took it. The header prefix is kept with it, so the store is
- * not asked at all: the attempt follows a claim, answered after the put's commit was durable; a
- * message finished or deleted through this store drops its kept body (recordResults,
- * deleteMessage), so such a read still finds nothing. Taken once: the attempt owns the Buffer (it may detach it once written, releaseBytes in
+ * delivers most mail seconds after it took it. The store is still asked for the header prefix and
+ * whether the message is finished, without the blob. Taken once: the attempt owns the Buffer (it may detach it once written, releaseBytes in
  * delivery/smtp-connection.ts); a retry, or another attempt for other recipients, reads the store.
  * Bounded by KEPT_MAX_BYTES and `maxAgeMs` (a message nobody delivers soon: paused, scheduled for
  * later, or whose delivery runs elsewhere); the bytes are the very bytes committed, so a kept body
  * and the stored one cannot differ (a stored body is never rewritten).
  */
 export class KeptBodies {
-  readonly #bodies = new Map<string, { data: Buffer; prefix: string | null; at: number }>();
+  readonly #bodies = new Map<string, { data: Buffer; at: number }>();
   #bytes = 0;
   constructor(private readonly clock: Clock, private readonly maxAgeMs: number, private readonly maxBytes = KEPT_MAX_BYTES) {}
 
-  /** Keeps `data` (the caller's own copy) and the message's header prefix for message `id`, dropping the oldest beyond the bounds. */
-  add(id: string, data: Buffer, prefix: string | null = null): void {
+  /** Keeps `data` (the caller's own copy) for message `id`, dropping the oldest beyond the bounds. */
+  add(id: string, data: Buffer): void {
     if (data.byteLength > this.maxBytes) return;
     const now = this.clock.now();
     this.#drop(id);
@@ -82,20 +75,17 @@ export class KeptBodies {
       if (now - b.at < this.maxAgeMs && this.#bytes + data.byteLength <= this.maxBytes) break;
       this.#drop(old);
     }
-    this.#bodies.set(id, { data, prefix, at: now });
+    this.#bodies.set(id, { data, at: now });
     this.#bytes += data.byteLength;
   }
 
-  /** The kept body and header prefix, removed (the caller owns the body now); undefined if none. */
-  take(id: string): { data: Buffer; prefix: string | null } | undefined {
+  /** The kept body, removed (the caller owns it now); undefined if none. */
+  take(id: string): Buffer | undefined {
     const b = this.#bodies.get(id);
     if (!b) return undefined;
     this.#drop(id);
-    return b;
+    return b.data;
   }
-
-  /** Forgets message `id`'s body, if kept (its message finished or was deleted here). */
-  drop(id: string): void { this.#drop(id); }
 
   get bytes(): number { return this.#bytes; }
 

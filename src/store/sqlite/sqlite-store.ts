@@ -182,10 +182,12 @@ export class SqliteQueueStore implements QueueStore {
 
   async readMessage(id: string): Promise<Buffer | Readable> {
     const kept = this.#kept.take(id);
-    if (kept) { // no store request (KeptBodies): the prefix was kept with it
-      const whole = joinMessage(kept.prefix, kept.data);
-      if (whole !== kept.data) freeNow(kept.data.buffer as ArrayBuffer); // joined into a new buffer: nobody else has it
-      return whole;
+    if (kept) {
+      const state = await (this.#call('bodySource', id, false) as Promise<BodySource>);
+      const whole = state.body === 'inline' ? joinMessage(state.prefix, kept) : null;
+      if (whole !== kept) freeNow(kept.buffer as ArrayBuffer); // joined into a new buffer (a header prefix), or not needed: nobody else has it
+      if (state.body === null) throw new NotFoundError(`body of message ${id}`);
+      if (whole) return whole;
     }
     const source = await (this.#call('bodySource', id) as Promise<BodySource>);
     if (source.body === null) throw new NotFoundError(`body of message ${id}`);
@@ -221,12 +223,11 @@ export class SqliteQueueStore implements QueueStore {
   async #putOne(op: 'put' | 'putCheckingSuppressions', message: NewMessage): Promise<unknown> {
     const body = this.#inline.take(message.id) ?? null;
     if (!body) return this.#send(op, [message, this.#clock.now(), null], []);
-    const now = this.#clock.now();
-    const keep = body.byteLength >= KEEP_FOR_DELIVERY_MIN || (message.route === 'relay' && !(message.notBefore! > now));
-    const answer = await this.#send(op, [message, now, body], [body.buffer as ArrayBuffer], keep);
+    const keep = body.byteLength >= KEEP_FOR_DELIVERY_MIN;
+    const answer = await this.#send(op, [message, this.#clock.now(), body], [body.buffer as ArrayBuffer], keep);
     if (!keep) return answer;
     const [result, back] = answer as [unknown, Uint8Array | null];
-    if (back) this.#kept.add(message.id, Buffer.from(back.buffer, back.byteOffset, back.byteLength), message.headerPrefix || null);
+    if (back) this.#kept.add(message.id, Buffer.from(back.buffer, back.byteOffset, back.byteLength));
     return result;
   }
 
@@ -262,7 +263,6 @@ export class SqliteQueueStore implements QueueStore {
 
   async recordResults(messageId: string, outcomes: RecipientOutcome[], generated: GeneratedMessage[] = [],
     opts: RecordResultsOptions = {}): Promise<void> {
-    this.#kept.drop(messageId); // its first attempt is over (or it never read it): a later read asks the store
     const bodies = generated.map((g) => this.#inline.take(g.message.id) ?? null);
     await this.#send('recordResults', [messageId, outcomeRuns(outcomes), generated, opts, this.#clock.now(), bodies],
       bodies.flatMap((b) => (b ? [b.buffer as ArrayBuffer] : [])));
@@ -291,10 +291,7 @@ export class SqliteQueueStore implements QueueStore {
   /** Holds queued/deferred recipients only; ones being delivered at this moment finish their attempt. */
   hold(id: string): Promise<number> { return this.#call('hold', id, this.#clock.now()) as Promise<number>; }
   release(id: string, now: number): Promise<number> { return this.#call('release', id, now) as Promise<number>; }
-  deleteMessage(id: string): Promise<boolean> {
-    this.#kept.drop(id);
-    return this.#call('deleteMessage', id) as Promise<boolean>;
-  }
+  deleteMessage(id: string): Promise<boolean> { return this.#call('deleteMessage', id) as Promise<boolean>; }
   purgeFinished(before: number): Promise<number> { return this.#call('purgeFinished', before) as Promise<number>; }
   counts(): Promise<QueueCounts> { return this.#call('counts') as Promise<QueueCounts>; }
 
