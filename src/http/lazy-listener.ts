@@ -2,7 +2,8 @@
 // route table and its zod schemas: about 25 MB of loaded code, bench/README.md "Memory") when the
 // first request arrives, so a relay whose API nobody calls never loads it (http.buildAtStart: at
 // start, in the background). Requests that arrive while it is built wait for it; a build that fails
-// answers 503 and is tried again next request.
+// answers 503 and is tried again next request. It also caps the connections open at once, in all and
+// per peer address (http.maxConnections, http.maxConnectionsPerIp: capConnections below).
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
