@@ -335,6 +335,11 @@ export const configSchema = z.object({
       // attack30: a body dripped a byte at a time held its connection forever.
       requestTimeout: duration('http.requestTimeout').default('5m')
         .describe('a request (headers and body) must arrive within this long, else 408 and the connection is closed; a client dripping its body cannot hold a connection longer. 0: no limit'),
+      // conn30: connections to the API were bounded only by the timeouts and the file limit, shared with SMTP and delivery.
+      maxConnections: z.number().int().positive().default(1000)
+        .describe('simultaneous connections to the API (keep-alive ones count while open); beyond, a new one is answered 503 (HTTPS: closed) at accept, so a flood on this port cannot take the file descriptors SMTP and delivery need'),
+      maxConnectionsPerIp: z.number().int().positive().default(100)
+        .describe('simultaneous connections from one peer address; a load balancer or reverse proxy in front is one address (trustProxy names the client of a request, not of a connection): raise this to maxConnections there'),
     }).strict(),
   ]).default({}).describe('the HTTP API (/v1), /openapi.json, /healthz and /readyz, and the web dashboard; false: off'),
   metrics: z.union([

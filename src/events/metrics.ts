@@ -57,6 +57,7 @@ export class Metrics {
   readonly #finished: Reading<QueueCounts>;
 
   readonly #accepted: Counter<'account' | 'listener'>;
+  readonly #connectionsRefused: Counter<'listener' | 'reason'>;
   readonly #deliveries: Counter<'account' | 'domain' | 'outcome'>;
   readonly #latency: Histogram<'outcome'>;
   readonly #attemptDuration: Histogram<'outcome'>;
@@ -80,6 +81,11 @@ export class Metrics {
     this.#accepted = new Counter({
       name: 'postlane_messages_accepted_total', help: 'Messages accepted and queued (SMTP or HTTP), by account and listener',
       labelNames: ['account', 'listener'], registers,
+    });
+    this.#connectionsRefused = new Counter({
+      name: 'postlane_connections_refused_total',
+      help: 'Connections refused at accept by a connection cap, by listener (http) and reason (total: http.maxConnections, per-ip: http.maxConnectionsPerIp)',
+      labelNames: ['listener', 'reason'], registers,
     });
     this.#deliveries = new Counter({
       name: 'postlane_deliveries_total',
@@ -161,6 +167,11 @@ export class Metrics {
       if (o.status !== 'deferred') this.#latency.observe({ outcome: o.status }, Math.max(0, now - job.receivedAt) / 1000);
     }
     if (durationMs !== undefined && outcomes.length > 0) this.#attemptDuration.observe({ outcome: outcomes[0]!.status }, durationMs / 1000);
+  }
+
+  /** A connection to `listener` refused at accept (lazy-listener.ts): two listeners by two reasons, no address. */
+  countRefusedConnection(listener: 'http', reason: 'total' | 'per-ip'): void {
+    this.#connectionsRefused.inc({ listener, reason });
   }
 
   /** An attempt to `destination` ran past delivery.slowAttemptAfter (the scheduler's onSlowAttempt). */

@@ -3,6 +3,7 @@
 // start; fastify, the route table and its schemas load at the first request (lazy-listener.ts).
 import { answerProbe, PROBE_PATHS } from './health.js';
 import { listenLazily } from './lazy-listener.js';
+import type { LimitReason } from '../net/connection-limits.js';
 import type { ApiDeps } from './route-table.js';
 import type { HttpApi } from './server.js';
 import type { MetricsListener, MetricsSource } from './metrics-server.js';
@@ -10,12 +11,13 @@ import type { MetricsListener, MetricsSource } from './metrics-server.js';
 export type { ApiDeps, HttpApi, MetricsListener, MetricsSource };
 
 /** Starts the HTTP API of config.http; null when it is off (http: false). */
-export async function startApi(deps: ApiDeps): Promise<HttpApi | null> {
+export async function startApi(deps: ApiDeps & { onConnectionRefused?: (reason: LimitReason) => void }): Promise<HttpApi | null> {
   const http = deps.config.http;
   if (http === false) return null;
   const listener = await listenLazily({
     host: http.host, port: http.port, tls: http.tls ? deps.tls : null, logger: deps.logger, buildAtStart: http.buildAtStart,
     requestTimeoutMs: http.requestTimeout,
+    limits: { maxConnections: http.maxConnections, maxConnectionsPerIp: http.maxConnectionsPerIp }, onRefused: deps.onConnectionRefused,
     // With buildAtStart, not ready until the API is built (answerProbe's `starting`).
     probe: (path, state) => PROBE_PATHS.has(path) ? answerProbe(path, deps.store, http.buildAtStart && state.building) : null,
     build: async (server) => {

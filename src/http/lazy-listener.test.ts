@@ -2,7 +2,12 @@
 // when requests arrive together; a failed build answers 503 and is tried again.
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
+import tls from 'node:tls';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { createLogger } from '../events/log.js';
+import { createSelfSigned } from '../tls/certificates.js';
 import { answerProbe, PROBE_PATHS } from './health.js';
 import { listenLazily, type LazyApp } from './lazy-listener.js';
 
@@ -146,6 +151,69 @@ test('health probes are answered without building the application, by the applic
     assert.equal(builds, 1);
     assert.equal(await (await fetch(`${base}/healthz`)).text(), 'built', 'once built, the application answers');
     assert.equal(builds, 1);
+  } finally {
+    await listener.close();
+  }
+});
+
+/** Connects and sends nothing: what the listener wrote before the socket closed (null: still open after 2 s). */
+function firstWords(port: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let reply = '';
+    const timer = setTimeout(() => { s.destroy(); resolve(null); }, 2000);
+    s.on('data', (d) => { reply += d.toString('latin1'); });
+    s.on('error', () => undefined);
+    s.on('close', () => { clearTimeout(timer); resolve(reply); });
+  });
+}
+
+function heldOpen(port: number, opts: { tls?: boolean } = {}): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = opts.tls ? tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false }) : net.connect(port, '127.0.0.1');
+    s.once(opts.tls ? 'secureConnect' : 'connect', () => { s.write('GET /x HTTP/1.1\r\nHost: t\r\n\r\n'); });
+    s.once('data', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+test('connection caps: a connection over the cap is answered 503 before it is read, logged once per 10 s, released on close and on stop', async () => {
+  const lines: { event?: string; refused?: number }[] = [];
+  const log = pino({ level: 'info' }, new Writable({ write(chunk, _e, cb) { lines.push(JSON.parse(String(chunk))); cb(); } }));
+  const refusals: string[] = [];
+  let built = 0;
+  const listener = await listenLazily({ host: '127.0.0.1', port: 0, tls: null, logger: log, limits: { maxConnections: 2, maxConnectionsPerIp: 2 },
+    onRefused: (r) => refusals.push(r), build: async () => { built++; return fakeApp(); } });
+  const { port } = listener.address;
+  const a = await heldOpen(port);
+  const b = await heldOpen(port);
+  for (let i = 0; i < 3; i++) {
+    const reply = await firstWords(port);
+    assert.match(reply ?? 'still open', /^HTTP\/1\.1 503 [^]*\r\nConnection: close\r\nRetry-After: 5\r\n[^]*"unavailable"/);
+  }
+  assert.deepEqual(refusals, ['per-ip', 'per-ip', 'per-ip']);
+  assert.equal(lines.filter((l) => l.event === 'http.connections_refused').length, 1, 'one line at once, the rest later');
+  assert.equal(built, 1, 'a refused connection never reaches the application');
+  a.destroy();
+  await new Promise((r) => setTimeout(r, 100));
+  const c = await heldOpen(port);
+  // close() with connections still open (keep-alive): they go, and so do their slots.
+  b.on('error', () => undefined); c.on('error', () => undefined);
+  await listener.close();
+  b.destroy(); c.destroy();
+});
+
+test('connection caps over HTTPS: a refused connection is closed without a handshake', async () => {
+  const cert = await createSelfSigned('relay.test');
+  const listener = await listenLazily({ host: '127.0.0.1', port: 0, tls: cert, logger, limits: { maxConnections: 1, maxConnectionsPerIp: 1 },
+    build: async () => fakeApp() });
+  try {
+    const held = await heldOpen(listener.address.port, { tls: true });
+    assert.equal(await firstWords(listener.address.port), '', 'closed at once, nothing written');
+    held.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    const again = await heldOpen(listener.address.port, { tls: true });
+    again.destroy();
   } finally {
     await listener.close();
   }

@@ -2,11 +2,14 @@
 // route table and its zod schemas: about 25 MB of loaded code, bench/README.md "Memory") when the
 // first request arrives, so a relay whose API nobody calls never loads it (http.buildAtStart: at
 // start, in the background). Requests that arrive while it is built wait for it; a build that fails
-// answers 503 and is tried again next request.
+// answers 503 and is tried again next request. It also caps the connections open at once, in all and
+// per peer address (http.maxConnections, http.maxConnectionsPerIp: capConnections below).
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import https from 'node:https';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ApiError } from '../ingress/http/api-error.js';
+import { ConnectionCounts, type LimitReason } from '../net/connection-limits.js';
 
 /** How often Node checks the connections' header and request timeouts (its default: 30 s, so a timeout could run 30 s late). */
 const CONNECTION_SWEEP_MS = 5_000;
@@ -39,6 +42,15 @@ export interface LazyListenerOptions<A extends LazyApp> {
    * the connection is closed. 0 or absent: no limit (the headers still have Node's 60 s).
    */
   requestTimeoutMs?: number;
+  /**
+   * http.maxConnections, http.maxConnectionsPerIp: connections open at once, in all and from one
+   * peer address (a proxy in front counts as one: X-Forwarded-For is a request's, not the socket's).
+   * Over either, a connection is refused at accept, before a byte is read: 503 and closed (HTTPS:
+   * closed). Absent: no caps.
+   */
+  limits?: { maxConnections: number; maxConnectionsPerIp: number };
+  /** Called for each refused connection (the metric postlane_connections_refused_total). */
+  onRefused?(reason: LimitReason): void;
 }
 
 export interface LazyListener<A extends LazyApp> {
@@ -61,6 +73,7 @@ export async function listenLazily<A extends LazyApp>(opts: LazyListenerOptions<
   server.requestTimeout = opts.requestTimeoutMs ?? 0;
   if (server.requestTimeout > 0) server.headersTimeout = Math.min(server.headersTimeout, server.requestTimeout);
   server.setTimeout(0);
+  const refused = opts.limits ? capConnections(server, opts.limits, Boolean(opts.tls), opts.logger, opts.onRefused) : null;
   let building: Promise<A> | null = null;
   /** Set once the build succeeded: until then probes are answered here, also while it is under way (buildAtStart). */
   let built = false;
@@ -95,7 +108,9 @@ export async function listenLazily<A extends LazyApp>(opts: LazyListenerOptions<
     close: async () => {
       const built = building && await building.catch(() => null);
       await built?.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of refused ?? []) s.destroy();
+      await stopped;
     },
   };
 }
@@ -104,4 +119,70 @@ function answerJson(res: ServerResponse, code: number, body: object): void {
   const text = JSON.stringify(body);
   res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** At most one log line of refused connections this often (a flood is thousands a second). */
+const REFUSAL_LOG_EVERY_MS = 10_000;
+/** How long a refused connection may take to read its 503 before it is destroyed. */
+const REFUSED_LINGER_MS = 1000;
+const TOO_MANY_BODY = JSON.stringify(new ApiError(503, 'unavailable', 'Too many connections, try again later').toBody());
+/** Written before the request is read (not parsed, never reaches the application). */
+const TOO_MANY = `HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(TOO_MANY_BODY)}\r\n\r\n${TOO_MANY_BODY}`;
+const ignoreError = () => { /* a refused socket's errors (a reset) are of no interest */ };
+
+/**
+ * Puts the connection caps in front of Node's own handling of `server`'s connections: Node's
+ * 'connection' listeners (HTTP's parser set-up, or TLS's handshake) are taken off and called only
+ * for a connection that got a slot; its slot is given back when its socket closes, whichever way
+ * (end, error, timeout, reset, server stop). A refused one is answered 503 (plaintext: HTTPS would
+ * need a handshake first, so it is just closed) and destroyed soon after. Returns the refused
+ * sockets still lingering, for close().
+ */
+function capConnections(server: Server, limits: { maxConnections: number; maxConnectionsPerIp: number }, tls: boolean,
+  logger: Logger, onRefused: ((reason: LimitReason) => void) | undefined): Set<Socket> {
+  const counts = new ConnectionCounts(limits.maxConnections, limits.maxConnectionsPerIp);
+  const node = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  const refused = new Set<Socket>();
+  let lastLogAt = -Infinity;
+  let unlogged: { count: number; reasons: Set<LimitReason> } = { count: 0, reasons: new Set() };
+  let flush: NodeJS.Timeout | null = null;
+  const log = (last: { ip: string; reason: LimitReason } | null) => {
+    const { count, reasons } = unlogged;
+    unlogged = { count: 0, reasons: new Set() };
+    lastLogAt = Date.now();
+    logger.warn({
+      event: 'http.connections_refused', refused: count, reasons: [...reasons], ...(last ?? {}),
+      open: counts.total, addresses: counts.addresses, ...limits,
+    }, 'HTTP API: connections refused, too many open');
+  };
+  server.on('connection', (socket: Socket) => {
+    const peer = socket.remoteAddress;
+    if (!peer) return socket.destroy(); // reset before it was accepted: no peer to count
+    const ip = peer.startsWith('::ffff:') ? peer.slice(7) : peer;
+    if (counts.tryAcquire(ip)) {
+      socket.once('close', () => counts.release(ip));
+      for (const listener of node) listener.call(server, socket);
+      return;
+    }
+    const reason = counts.refusal(ip) ?? 'total';
+    onRefused?.(reason);
+    unlogged.count++;
+    unlogged.reasons.add(reason);
+    // The first refusal after a quiet spell is logged at once, with its address; the rest are counted
+    // into one line every REFUSAL_LOG_EVERY_MS (no address: which of many would it name?).
+    if (Date.now() - lastLogAt >= REFUSAL_LOG_EVERY_MS) {
+      if (flush) { clearTimeout(flush); flush = null; }
+      log({ ip, reason });
+    } else {
+      flush ??= setTimeout(() => { flush = null; log(null); }, lastLogAt + REFUSAL_LOG_EVERY_MS - Date.now()).unref();
+    }
+    socket.on('error', ignoreError);
+    if (tls) return socket.destroy();
+    refused.add(socket);
+    socket.once('close', () => refused.delete(socket));
+    socket.end(TOO_MANY);
+    setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
+  });
+  return refused;
 }

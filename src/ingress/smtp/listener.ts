@@ -5,6 +5,7 @@
 // connection is logged and ends that connection only.
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { ConnectionCounts } from '../../net/connection-limits.js';
 import { Connection, clientIp, type ConnectionDeps } from './connection.js';
 import { admitConnection, type Admission, type ProxyPolicy } from './proxy-handshake.js';
 import type { ListenerName } from './session.js';
@@ -18,30 +19,18 @@ const MIN_EVICT_AGE_MS = 2000;
 const EVICT_WAIT_MS = 1000;
 
 /**
- * Owns the session counts (every listener shares one): in total and per client address. When the
+ * Owns the session counts (every listener shares one): in total and per client address (the
+ * counting is net/connection-limits.ts's, shared with the HTTP API's listener). When the
  * total is reached, the oldest session that has not authenticated and is idle (no transaction, no
  * command in progress; never a relayNetworks client) is closed with 421 to make room, so an
  * attacker holding every slot from many addresses cannot keep a real client out: authenticated
  * sessions are never evicted, and a newcomer gets a slot and the time to authenticate.
  */
-export class ConnectionLimits {
-  #total = 0;
-  #perIp = new Map<string, number>();
+export class ConnectionLimits extends ConnectionCounts {
   /** Open sessions and when each started (by `now`). */
   #sessions = new Map<Evictable, number>();
 
-  constructor(private readonly maxTotal: number, private readonly maxPerIp: number, private readonly now: () => number = Date.now) {}
-
-  tryAcquire(ip: string): boolean {
-    const n = this.#perIp.get(ip) ?? 0;
-    if (this.#total >= this.maxTotal || n >= this.maxPerIp) return false;
-    this.#total++;
-    this.#perIp.set(ip, n + 1);
-    return true;
-  }
-
-  /** Whether `ip` is at its own limit (eviction does not help then). */
-  isIpFull(ip: string): boolean { return (this.#perIp.get(ip) ?? 0) >= this.maxPerIp; }
+  constructor(maxTotal: number, maxPerIp: number, private readonly now: () => number = Date.now) { super(maxTotal, maxPerIp); }
 
   track(s: Evictable): void { this.#sessions.set(s, this.now()); }
   untrack(s: Evictable): void { this.#sessions.delete(s); }
@@ -60,15 +49,6 @@ export class ConnectionLimits {
     clearTimeout(timer);
     return true;
   }
-
-  release(ip: string): void {
-    this.#total--;
-    const n = (this.#perIp.get(ip) ?? 1) - 1;
-    if (n <= 0) this.#perIp.delete(ip);
-    else this.#perIp.set(ip, n);
-  }
-
-  get total(): number { return this.#total; }
 }
 
 /** A matcher for smtp.relayNetworks: "10.0.0.0/8", "192.0.2.7", "2001:db8::/32". */
