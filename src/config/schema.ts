@@ -335,6 +335,9 @@ export const configSchema = z.object({
       // attack30: a body dripped a byte at a time held its connection forever.
       requestTimeout: duration('http.requestTimeout').default('5m')
         .describe('a request (headers and body) must arrive within this long, else 408 and the connection is closed; a client dripping its body cannot hold a connection longer. 0: no limit'),
+      // rate30: bulk routes (webhook replay, bulk message actions, suppression add/import/export) had no rate limit.
+      heavyWorkPerAccountPerMinute: z.number().int().min(1).default(100_000)
+        .describe('rows an account may touch per minute, per node, through the bulk API routes: events replayed to a webhook, messages of a bulk action, suppressions added, imported or exported (each 10,000 rows hold the SQLite writer ~50 ms). Beyond it 429 + Retry-After; one request of more rows than this is refused (413). The CLI is not counted'),
     }).strict(),
   ]).default({}).describe('the HTTP API (/v1), /openapi.json, /healthz and /readyz, and the web dashboard; false: off'),
   metrics: z.union([
