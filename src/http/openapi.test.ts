@@ -8,6 +8,7 @@ import { configSchema } from '../config/schema.js';
 import { HttpSubmission } from '../ingress/http/submission.js';
 import type { QueueStore } from '../store/store.js';
 import { apiRoutes } from './route-table.js';
+import { HeavyWork } from './heavy-work.js';
 import { startHttpApi } from './server.js';
 
 test('/openapi.json documents every registered route, and only those', async () => {
@@ -15,7 +16,7 @@ test('/openapi.json documents every registered route, and only those', async () 
   const store = { nextDueAt: async () => null } as unknown as QueueStore;
   const logger = pino({ level: 'silent' });
   const submission = new HttpSubmission({ store, hostname: 'relay.test', clock: systemClock, logger, quota: { charge: async () => ({ ok: true }) }, maxMessageSize: 1000 });
-  const routes = apiRoutes({ store, submission, clock: systemClock, hostname: 'relay.test', domains: config.domains, allowPrivateWebhooks: false, maxWebhooksPerAccount: 20, verifier: { verify: async () => [], take: () => ({ ok: true }) }, dnsResolver: { resolveTxt: async () => [], resolveCname: async () => [] }, certificatePem: null, composeLimits: { maxRecipients: 10, maxLineLength: 1000, maxScheduleAheadMs: 1000 }, egress: config });
+  const routes = apiRoutes({ store, submission, clock: systemClock, hostname: 'relay.test', domains: config.domains, allowPrivateWebhooks: false, maxWebhooksPerAccount: 20, verifier: { verify: async () => [], take: () => ({ ok: true }) }, heavyWork: new HeavyWork(1000, systemClock), dnsResolver: { resolveTxt: async () => [], resolveCname: async () => [] }, certificatePem: null, composeLimits: { maxRecipients: 10, maxLineLength: 1000, maxScheduleAheadMs: 1000 }, egress: config });
   const api = await startHttpApi({
     host: '127.0.0.1', port: 0, bodyLimit: 1000, trustProxy: false, store, routes, clock: systemClock, logger,
   });

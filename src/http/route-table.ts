@@ -14,6 +14,7 @@ import { sourceRoutes } from './routes/sources.js';
 import { suppressionRoutes } from './routes/suppressions.js';
 import { verifyRoutes } from './routes/verify.js';
 import { createVerifier } from '../verify/index.js';
+import { HeavyWork } from './heavy-work.js';
 import { createResolver, type MxResolver } from '../delivery/index.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
@@ -112,6 +113,7 @@ export function buildRouteTable(deps: ApiDeps, http: Exclude<Config['http'], fal
     maxWebhooksPerAccount: config.webhooks.maxPerAccount,
     providers: { list: (now) => listByProvider(store, config, now), throttles: deps.throttles ?? (() => []) },
     verifier: createVerifier({ config, store, resolver, clock }),
+    heavyWork: new HeavyWork(http.heavyWorkPerAccountPerMinute, clock),
     dnsResolver: isRecordResolver(resolver) ? resolver : configured, certificatePem: deps.tls.cert || null, keyCache: keys,
     // The retry window (delivery.maxQueueTime) counts from acceptance: a scheduled send keeps at least half of it.
     composeLimits: { maxRecipients: config.limits.maxRecipients, maxLineLength: config.limits.maxLineLength, maxScheduleAheadMs: Math.min(MAX_SCHEDULE_AHEAD_MS, config.delivery.maxQueueTime / 2) },

@@ -2,7 +2,7 @@
 // addresses at one company asks DNS once) and runs at most `concurrency` verifications at a
 // time; and the per-account budget of addresses per minute (in this process), because every
 // address can cost DNS queries the relay makes on the account's behalf.
-import type { Clock } from '../clock.js';
+import { MinuteBudget } from '../accounts/minute-budget.js';
 import { verifyAddress, type DomainFacts, type VerifyDeps, type VerifyResult } from './verify-address.js';
 
 export async function verifyBatch(deps: VerifyDeps, account: string, addresses: readonly string[], concurrency: number): Promise<VerifyResult[]> {
@@ -20,21 +20,4 @@ export async function verifyBatch(deps: VerifyDeps, account: string, addresses: 
  * Addresses verified per account per minute (a fixed one-minute window, in memory: per node).
  * take() charges n addresses or, over the budget, charges nothing and returns the seconds until the window ends.
  */
-export class VerifyBudget {
-  readonly #windows = new Map<string, { start: number; used: number }>();
-  constructor(private readonly perMinute: number, private readonly clock: Clock) {}
-
-  take(account: string, n: number): { ok: true } | { ok: false; retryAfterSeconds: number } {
-    const now = this.clock.now();
-    const start = now - (now % 60_000);
-    let w = this.#windows.get(account);
-    if (!w || w.start !== start) {
-      if (this.#windows.size > 10_000) this.#windows.clear();
-      w = { start, used: 0 };
-      this.#windows.set(account, w);
-    }
-    if (w.used + n > this.perMinute) return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((start + 60_000 - now) / 1000)) };
-    w.used += n;
-    return { ok: true };
-  }
-}
+export class VerifyBudget extends MinuteBudget {}

@@ -7,6 +7,7 @@ import type { ComposeLimits } from '../../ingress/http/compose.js';
 import type { HttpSubmission } from '../../ingress/http/submission.js';
 import type { QueueStore } from '../../store/store.js';
 import type { Verifier } from '../../verify/index.js';
+import type { HeavyWork } from '../heavy-work.js';
 import type { ProviderRow, ThrottleView } from '../../delivery/index.js';
 import type { RecordResolver } from '../../domains/index.js';
 
@@ -21,6 +22,8 @@ export interface RouteContext {
   allowPrivateWebhooks: boolean;
   /** webhooks.maxPerAccount: webhooks an account may create through the API. */
   maxWebhooksPerAccount: number;
+  /** Rows of bulk work per account per minute (http.heavyWorkPerAccountPerMinute): replay, bulk actions, suppression add/import/export. */
+  heavyWork: HeavyWork;
   /** POST /v1/verify (src/verify/). */
   verifier: Verifier;
   /** GET /v1/queue/providers: the per-provider queue and this node's throttle state; absent: 503. */

@@ -11,6 +11,7 @@ import { errorBody, idParams, isoTime } from '../schemas.js';
 import type { RouteContext } from './context.js';
 import { eventBody } from './events.js';
 import { accountMessage } from './messages.js';
+import { heavyResponses } from '../heavy-work.js';
 
 const BULK_ACTIONS = ['hold', 'release', 'retry', 'delete'] as const;
 type BulkAction = (typeof BULK_ACTIONS)[number];
@@ -66,10 +67,12 @@ export function messageActionRoutes(ctx: RouteContext): ApiRoute[] {
     defineRoute({
       method: 'POST', url: '/v1/messages/bulk', scope: 'admin', tag: 'messages', body: bulkBody,
       summary: 'Hold, release, retry now or delete up to 500 messages of the account; each id is answered on its own',
-      responses: { 200: { description: 'one result per id, in order', schema: bulkResult }, 422: { description: 'invalid fields', schema: errorBody } },
+      responses: { 200: { description: 'one result per id, in order', schema: bulkResult }, 422: { description: 'invalid fields', schema: errorBody }, ...heavyResponses },
       handler: async (r) => {
+        const ids = new Set(r.body.ids);
+        ctx.heavyWork.take(r.key.account, ids.size);
         const results = [];
-        for (const id of new Set(r.body.ids)) results.push({ id, ...(await applyAction(ctx, r.key.account, id, r.body.action)) });
+        for (const id of ids) results.push({ id, ...(await applyAction(ctx, r.key.account, id, r.body.action)) });
         return { status: 200, body: { results } };
       },
     }),

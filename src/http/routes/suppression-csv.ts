@@ -9,6 +9,7 @@ import type { QueueStore } from '../../store/store.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { errorBody } from '../schemas.js';
 import type { RouteContext } from './context.js';
+import { heavyResponses } from '../heavy-work.js';
 
 const PAGE = 1000;
 const MAX_CSV_CHARS = 10_000_000;
@@ -38,18 +39,25 @@ export function suppressionCsvRoutes(ctx: RouteContext): ApiRoute[] {
     defineRoute({
       method: 'GET', url: '/v1/suppressions/export', scope: 'read', tag: 'suppressions',
       summary: 'The whole suppression list as CSV (email,scope,reason,created_at,source,message_id,detail)',
-      responses: { 200: { description: 'text/csv' } },
-      handler: async (r) => ({
-        status: 200, body: formatSuppressionsCsv(await allEntries(ctx.store, r.key.account)),
-        headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="suppressions-${r.key.account}.csv"` },
-      }),
+      responses: { 200: { description: 'text/csv' }, 429: heavyResponses[429] },
+      handler: async (r) => {
+        // Counted in rows read (http.heavyWorkPerAccountPerMinute), known after the read: refused only once the minute is used up.
+        ctx.heavyWork.check(r.key.account);
+        const entries = await allEntries(ctx.store, r.key.account);
+        ctx.heavyWork.charge(r.key.account, entries.length);
+        return {
+          status: 200, body: formatSuppressionsCsv(entries),
+          headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="suppressions-${r.key.account}.csv"` },
+        };
+      },
     }),
     defineRoute({
       method: 'POST', url: '/v1/suppressions/import', scope: 'send', tag: 'suppressions', body: importBody,
       summary: 'Add the addresses of a CSV text to the suppression list; refused lines are listed',
-      responses: { 200: { description: 'what was read, added and refused', schema: importResult }, 422: { description: 'invalid fields', schema: errorBody } },
+      responses: { 200: { description: 'what was read, added and refused', schema: importResult }, 422: { description: 'invalid fields', schema: errorBody }, ...heavyResponses },
       handler: async (r) => {
         const parsed = parseSuppressionsCsv(r.body.csv);
+        ctx.heavyWork.take(r.key.account, parsed.rows.length);
         const now = ctx.clock.now();
         let added = 0;
         for (let i = 0; i < parsed.rows.length; i += PAGE) {

@@ -8,6 +8,7 @@ import { SUPPRESSION_REASONS, SUPPRESSION_SCOPES, type Suppression, type Suppres
 import { defineRoute, type ApiRoute } from '../route.js';
 import { decodeCursor, encodeCursor, errorBody, isoTime, limitParam } from '../schemas.js';
 import type { RouteContext } from './context.js';
+import { heavyResponses } from '../heavy-work.js';
 
 const scope = z.enum(SUPPRESSION_SCOPES as [SuppressionScope, ...SuppressionScope[]]);
 const reason = z.enum(SUPPRESSION_REASONS as [SuppressionReason, ...SuppressionReason[]]);
@@ -69,8 +70,9 @@ export function suppressionRoutes(ctx: RouteContext): ApiRoute[] {
     defineRoute({
       method: 'POST', url: '/v1/suppressions', scope: 'send', tag: 'suppressions', body: addRequest,
       summary: 'Suppress addresses (reason "manual"); an address already suppressed keeps its entry',
-      responses: { 200: { description: 'how many were new', schema: z.object({ added: z.number().int() }) }, 422: { description: 'invalid fields', schema: errorBody } },
+      responses: { 200: { description: 'how many were new', schema: z.object({ added: z.number().int() }) }, 422: { description: 'invalid fields', schema: errorBody }, ...heavyResponses },
       handler: async (r) => {
+        ctx.heavyWork.take(r.key.account, r.body.suppressions.length);
         const now = ctx.clock.now();
         const added = await ctx.store.addSuppressions(r.body.suppressions.map((s) => ({
           account: r.key.account, address: s.email, scope: s.scope, reason: 'manual', source: 'api', messageId: null, detail: s.detail ?? null, createdAt: now,

@@ -8,6 +8,7 @@ import type { Webhook } from '../../store/platform-store.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { errorBody, idParams, queryTime } from '../schemas.js';
 import type { RouteContext } from './context.js';
+import { heavyResponses } from '../heavy-work.js';
 
 const MAX_EVENTS = 10_000;
 const PAGE = 1000;
@@ -28,14 +29,18 @@ export function webhookReplayRoutes(ctx: RouteContext): ApiRoute[] {
       404: { description: 'no such webhook in this account', schema: errorBody },
       409: { description: 'the webhook is disabled: enable it first', schema: errorBody },
       422: { description: 'invalid fields', schema: errorBody },
+      ...heavyResponses,
     },
     handler: async (r) => {
       const webhook = await ctx.store.getWebhook(r.key.account, r.params.id);
       if (!webhook) throw new ApiError(404, 'not_found', 'No such webhook');
       if (!webhook.enabled) throw new ApiError(409, 'webhook_disabled', 'The webhook is disabled: enable it first');
+      // Counted in events to queue (http.heavyWorkPerAccountPerMinute); a window's are known after reading it.
+      if (!r.body.event_ids) ctx.heavyWork.check(r.key.account);
       const seqs = r.body.event_ids
         ? r.body.event_ids.map((id) => Number(id.slice(3)))
         : await windowSeqs(ctx, webhook, r.body.since!, r.body.until ?? ctx.clock.now());
+      ctx.heavyWork.take(r.key.account, seqs.length);
       const queued = await ctx.store.replayWebhookEvents(r.key.account, webhook.id, seqs, ctx.clock.now());
       return { status: 202, body: { queued } };
     },
