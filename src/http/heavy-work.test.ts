@@ -24,8 +24,9 @@ test('rows are counted per account per minute; over them 429 with the seconds to
   assert.equal(e.retryAfterSeconds, 45);
   refused(() => w.check('a'), 429, 'rate_limited');
   w.take('b', 1000);
-  now = 180_000;
+  now = 180_000; // the next minute: the budget is back, and counted again
   w.take('a', 1000);
+  refused(() => w.take('a', 1), 429, 'rate_limited');
 });
 
 test('one request over the whole budget is 413 naming the maximum, and charges nothing', () => {

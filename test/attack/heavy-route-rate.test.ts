@@ -4,7 +4,7 @@
 // every tenant shares. Alpha spends its 1,000 rows on a replay and a bulk action and is answered
 // 429 + Retry-After on every counted route (curl as an independent client for one), while beta's
 // heavy requests in the same minute succeed and alpha's sends still work; one request larger than
-// the whole budget is 413 naming the maximum; after the window alpha can again.
+// the whole budget is 413 naming the maximum (the window's end: src/http/heavy-work.test.ts).
 // Over real HTTP to a relay process, SQLite store.
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +18,7 @@ const BUDGET = 1000;
 const skip = await skipUnless(TOOLS.curl);
 const eventIds = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `ev_${from + i}`);
 
-test('bulk routes: an account over its rows per minute gets 429 + Retry-After; other accounts and its sends do not', { skip, timeout: 120_000 }, async (t) => {
+test('bulk routes: an account over its rows per minute gets 429 + Retry-After; other accounts and its sends do not', { skip, timeout: 60_000 }, async (t) => {
   const relay = await RelayProcess.create({
     dns: { servers: ['127.0.0.1:9'] }, webhooks: { allowPrivateDestinations: true }, http: { heavyWorkPerAccountPerMinute: BUDGET },
   });
@@ -34,9 +34,9 @@ test('bulk routes: an account over its rows per minute gets 429 + Retry-After; o
   assert.equal(hookA.status, 201, hookA.text);
   assert.equal(hookB.status, 201, hookB.text);
 
-  // The budget is a fixed minute: start early in one so the burst and beta's requests share it.
+  // The budget is a fixed minute: start early enough in one that the burst and beta's requests share it.
   const sec = new Date().getUTCSeconds();
-  if (sec > 40) await sleep((61 - sec) * 1000);
+  if (sec > 48) await sleep((61 - sec) * 1000);
 
   // One request over the whole budget is refused outright (nothing charged), naming the maximum.
   const csv = Array.from({ length: BUDGET + 1 }, (_, i) => `big${i}@far.test`).join('\n');
@@ -51,7 +51,6 @@ test('bulk routes: an account over its rows per minute gets 429 + Retry-After; o
   const bulk = await asA('POST', '/v1/messages/bulk', { action: 'retry', ids: Array.from({ length: 400 }, (_, i) => `m${i}`) });
   assert.equal(bulk.status, 200, bulk.text);
 
-  let retryAfter = 0;
   await t.test('alpha is 429 with Retry-After on every counted route, in the error shape', async () => {
     const tries: [string, string, unknown][] = [
       ['POST', `/v1/webhooks/${hookA.body.id}/replay`, { event_ids: ['ev_1'] }],
@@ -67,7 +66,6 @@ test('bulk routes: an account over its rows per minute gets 429 + Retry-After; o
       assert.equal(r.body.error.code, 'rate_limited');
       const after = Number(r.headers.get('retry-after'));
       assert.ok(after >= 1 && after <= 60, `${path}: Retry-After ${after}`);
-      retryAfter = Math.max(retryAfter, after);
     }
     // curl, an independent client: the 429 and its Retry-After header.
     const c = await curl(['-D', '-', '-X', 'POST', '-H', `authorization: Bearer ${a.tokens.admin!}`, '-H', 'content-type: application/json',
@@ -92,10 +90,7 @@ test('bulk routes: an account over its rows per minute gets 429 + Retry-After; o
     assert.equal(sent.status, 202, sent.text);
   });
 
-  await t.test('after the window alpha can again', async () => {
-    await sleep((retryAfter + 1) * 1000);
-    const r = await asA('POST', `/v1/webhooks/${hookA.body.id}/replay`, { event_ids: eventIds(BUDGET) });
-    assert.equal(r.status, 202, r.text);
-    assert.equal((await asA('POST', '/v1/suppressions', { suppressions: [{ email: 'one@far.test' }] })).status, 429, 'and the new minute is counted too');
-  });
+  // That the minute's end gives alpha its budget back (and counts the new minute) is
+  // src/http/heavy-work.test.ts's, on an injected clock: here it would cost npm test up to a
+  // minute of waiting.
 });
