@@ -20,6 +20,12 @@ export class MinuteBudget {
     this.#window(account).used += n;
   }
 
+  /** The seconds until the window ends when the account's budget is used up; null while some is left. */
+  spent(account: string): number | null {
+    const w = this.#window(account);
+    return w.used >= this.perMinute ? this.#retryAfter(w.start) : null;
+  }
+
   #window(account: string): { start: number; used: number } {
     const now = this.clock.now();
     const start = now - (now % 60_000);

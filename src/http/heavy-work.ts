@@ -32,9 +32,8 @@ export class HeavyWork {
 
   /** Before a read whose size is known only after it: 429 when the account's minute is used up. */
   check(account: string): void {
-    const charged = this.#budget.take(account, 1);
-    if (!charged.ok) throw rateLimited(charged.retryAfterSeconds);
-    this.#budget.charge(account, -1);
+    const retryAfterSeconds = this.#budget.spent(account);
+    if (retryAfterSeconds !== null) throw rateLimited(retryAfterSeconds);
   }
 
   /** Charges the rows of a read already done; it may run over the budget (the account then waits for the next minute). */
