@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../events/log.js';
-import { InProcessSlots } from '../store/in-process-slots.js';
-import type { AcquireSlotsOptions, DeliveryJob, DestinationSlot, QueueStore } from '../store/store.js';
+import type { DeliveryJob } from '../store/store.js';
+import { fakeStore, job } from '../../test/helpers/scheduler-fixture.js';
 import { DeliveryScheduler } from './scheduler.js';
 import { SlowLane } from './slow-lane.js';
 
@@ -22,36 +22,6 @@ const config = (o: Record<string, unknown> = {}) => loadConfig({
     'delivery.slowAttemptAfter': `${SLOW_MS}ms`, 'shaping.enabled': false, ...o,
   },
 });
-
-const job = (n: number, domain: string): DeliveryJob => ({
-  messageId: `M${n}`, domain, mailFrom: 'a@x.test', returnPath: 'a@x.test', isBounce: false, route: 'relay', size: 1, receivedAt: 0,
-  recipients: [{ id: n, address: `r${n}@${domain}`, attempts: 0 }], leaseUntil: 0, delayNotified: false, account: 'default', stream: 'transactional',
-});
-
-function fakeStore(jobs: DeliveryJob[]) {
-  const pending = [...jobs];
-  const slots = new InProcessSlots();
-  const store = {
-    async claimDue(o: { limit: number; excludeDomains?: readonly string[] }) {
-      const out: DeliveryJob[] = [];
-      for (let i = 0; i < pending.length && out.length < o.limit;) {
-        if (o.excludeDomains?.includes(pending[i]!.domain)) { i++; continue; }
-        out.push(...pending.splice(i, 1));
-      }
-      return out;
-    },
-    async nextDueAt() { return pending.length ? 0 : null; },
-    async releaseLeases() { return 0; },
-    acquireDestinationSlots: async (o: AcquireSlotsOptions) => slots.acquire(o),
-    renewDestinationSlots: async (o: { owner: string; now: number; leaseMs: number }) => slots.renew(o),
-    releaseDestinationSlots: async (owner: string, which?: DestinationSlot[]) => slots.release(owner, which),
-    async unclaimJobs(_owner: string, given: { messageId: string; domain: string }[]) {
-      pending.unshift(...jobs.filter((j) => given.some((g) => g.messageId === j.messageId && g.domain === j.domain)));
-      return given.length;
-    },
-  };
-  return { store: store as unknown as QueueStore, pending };
-}
 
 /** Jobs run until `finish(id)` (or `fail(id)`), or until the stop signal aborts them. */
 function heldRunner() {

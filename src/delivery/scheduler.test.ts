@@ -5,8 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../events/log.js';
-import { InProcessSlots } from '../store/in-process-slots.js';
-import type { AcquireSlotsOptions, DeliveryJob, DestinationSlot, QueueStore } from '../store/store.js';
+import type { DeliveryJob } from '../store/store.js';
+import { fakeStore, job } from '../../test/helpers/scheduler-fixture.js';
 import { DeliveryScheduler } from './scheduler.js';
 
 const config = (perDest: number, concurrency: number, pollInterval = '50ms') => loadConfig({
@@ -16,38 +16,6 @@ const config = (perDest: number, concurrency: number, pollInterval = '50ms') => 
     'shaping.enabled': false },
 });
 const logger = createLogger('silent');
-
-const job = (n: number, domain: string): DeliveryJob => ({
-  messageId: `M${n}`, domain, mailFrom: 'a@x.test', returnPath: 'a@x.test', isBounce: false, route: 'relay', size: 1, receivedAt: 0,
-  recipients: [{ id: n, address: `r${n}@${domain}`, attempts: 0 }], leaseUntil: 0, delayNotified: false, account: 'default', stream: 'transactional',
-});
-
-/** Due jobs handed out oldest first; `greedy` ignores the per-call limit for one domain (as a racing claim might). */
-function fakeStore(jobs: DeliveryJob[], greedy = false) {
-  const pending = [...jobs];
-  const released: string[] = [];
-  const slots = new InProcessSlots();
-  const store = {
-    async claimDue(o: { limit: number; excludeDomains?: string[] }) {
-      const out: DeliveryJob[] = [];
-      for (let i = 0; i < pending.length && (out.length < o.limit || (greedy && pending[i]!.domain === out[0]?.domain));) {
-        if (o.excludeDomains?.includes(pending[i]!.domain)) { i++; continue; }
-        out.push(...pending.splice(i, 1));
-      }
-      return out;
-    },
-    async nextDueAt() { return pending.length ? 0 : null; },
-    async releaseLeases(owner: string) { released.push(owner); return 0; },
-    acquireDestinationSlots: async (o: AcquireSlotsOptions) => slots.acquire(o),
-    renewDestinationSlots: async (o: { owner: string; now: number; leaseMs: number }) => slots.renew(o),
-    releaseDestinationSlots: async (owner: string, which?: DestinationSlot[]) => slots.release(owner, which),
-    async unclaimJobs(_owner: string, given: { messageId: string; domain: string }[]) {
-      pending.unshift(...jobs.filter((j) => given.some((g) => g.messageId === j.messageId && g.domain === j.domain)));
-      return given.length;
-    },
-  };
-  return { store: store as unknown as QueueStore, pending, released };
-}
 
 /** A runner whose jobs take a few ticks, recording concurrency per domain. */
 function countingRunner() {
