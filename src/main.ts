@@ -80,7 +80,7 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   const scheduler = new DeliveryScheduler({
     config, store, logger, nodeId, signDsn, onOutcome, inboundReports, tlsOutcomes, onSlowAttempt: metrics ? (d) => metrics.observeSlowAttempt(d) : undefined,
   });
-  metrics?.watchLanes(() => scheduler.lanes);
+  metrics?.watchLanes(() => scheduler.lanes, () => scheduler.slowDestinations);
   const tlsReporter = config.tlsReporting.enabled
     ? new TlsReporter({
       config, store, logger, clock: systemClock, nodeId, dns: createResolver(config.dns), sign: signDsn, onQueued: () => scheduler.notify(),

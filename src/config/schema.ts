@@ -250,6 +250,13 @@ export const configSchema = z.object({
       .describe('attempts past delivery.slowAttemptAfter allowed at once beyond delivery.concurrency (at most concurrency + this many in all); when full, a slow attempt keeps its normal slot until one ends; null: delivery.concurrency; 0: no slow lane'),
     slowDestinationConnections: z.number().int().positive().default(1)
       .describe('while a destination has attempts past delivery.slowAttemptAfter, a new attempt to it starts only while fewer than this many of its attempts count against delivery.concurrency (younger ones, and past ones that found the slow lane full)'),
+    slowMemory: z.object({
+      destinations: z.number().int().min(0).default(10_000)
+        .describe('destinations remembered as slow at most (the least recently slow forgotten first); 0: none remembered'),
+      ttl: duration('delivery.slowMemory.ttl').default('1h')
+        .describe('a destination is remembered this long after its last attempt past delivery.slowAttemptAfter (or its last slow attempt ended)'),
+    }).strict().default({})
+      .describe('destinations whose attempts ran past delivery.slowAttemptAfter, remembered per node: a new attempt to one starts in the slow lane (not counted against delivery.concurrency); one that ends within slowAttemptAfter forgets it'),
     maxMessagesPerConnection: z.number().int().positive().default(100).describe('then the cached connection is closed'),
     connectTimeout: duration('delivery.connectTimeout').default('30s').describe('TCP connect + greeting'),
     commandTimeout: duration('delivery.commandTimeout').default('5m').describe('per SMTP command of a delivery'),

@@ -7,6 +7,13 @@
 // the attempt is using (connecting, in a command or in the body) is reset (destroyConnection), the
 // attempt tries no other host, and every recipient not yet decided is deferred with
 // DEADLINE_VERDICT (run-job.ts, attempt.ts).
+// Except an attempt that waits for the reply to the end of data with the whole message sent
+// (thirty-first session): the server may have taken the message, and cutting the connection then
+// leaves the outcome unknown; retried, it may be delivered twice (RFC 1047). Such an attempt waits
+// for that reply up to a later edge (finalReplyEdge: half the record margin before the lease ends,
+// so the result is still recorded before another node may claim the job); at the deadline it
+// tries nothing new (no other host, its session not reused), and it is cut only if the reply has
+// not come by the edge. Whether it waits is read from the connection only at the deadline.
 // Cheap on the hot path: per attempt one small object (no AbortController: with its EventTarget it
 // cost ~1 % of the program instructions of a message, bench/README.md twenty-ninth session) and a
 // Set entry; one interval for all attempts sweeps for deadlines; no timer or listener per attempt.
@@ -15,13 +22,33 @@ import type SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { Clock } from '../clock.js';
 import type { Verdict } from './classify.js';
 import { destroyConnection } from './connection-pool.js';
+import { OutboundSmtpConnection } from './smtp-connection.js';
+
+/** The connection sent the whole message and waits for the reply to its end of data (smtp-connection.ts). */
+const awaitsFinalReply = (conn: SMTPConnection): boolean => conn instanceof OutboundSmtpConnection && conn.awaitsFinalReply();
 
 /** At most this long is kept between an attempt's deadline and its lease's end, to record the result. */
 export const RECORD_MARGIN_MAX_MS = 30_000;
 
+/** The margin kept between an attempt's deadline and its lease's end: a fifth of leaseTime, at most RECORD_MARGIN_MAX_MS. */
+export function recordMargin(leaseTimeMs: number): number {
+  return Math.min(RECORD_MARGIN_MAX_MS, Math.floor(leaseTimeMs / 5));
+}
+
 /** When an attempt of a job leased until `leaseUntil` must end: a fifth of the lease before, at most RECORD_MARGIN_MAX_MS. */
 export function attemptDeadline(leaseUntil: number, leaseTimeMs: number): number {
-  return leaseUntil - Math.min(RECORD_MARGIN_MAX_MS, Math.floor(leaseTimeMs / 5));
+  return leaseUntil - recordMargin(leaseTimeMs);
+}
+
+/**
+ * Until when an attempt that reached its deadline `deadline` while waiting for the reply to its
+ * end of data may still wait for it: half the record margin before the lease ends (9 min 45 s
+ * after the claim by default, 15 s after the deadline; the sweep cuts at most one interval later,
+ * a quarter of the margin, so a quarter of it at least is left to record the result), never
+ * before the deadline itself (a deadline already pushed past that by the commandTimeout floor).
+ */
+export function finalReplyEdge(deadline: number, leaseUntil: number, leaseTimeMs: number): number {
+  return Math.max(deadline, leaseUntil - Math.floor(recordMargin(leaseTimeMs) / 2));
 }
 
 /**
@@ -34,19 +61,29 @@ export const DEADLINE_VERDICT: Verdict = Object.freeze({
   reason: 'the attempt reached its deadline (its lease, delivery.leaseTime, was ending) before the mail server finished',
 });
 
-/** One attempt's deadline; `conn`: the connection it is using now (set by the pool and the attempt), reset when it passes. */
+/**
+ * One attempt's deadline; `conn`: the connection it is using now (set by the pool and the
+ * attempt), reset when it passes, unless it waits for the reply to the end of data: then at `edge`.
+ */
 export class AttemptDeadline {
+  /** The deadline passed: nothing new is tried (the connection was reset, or it waits for its final reply). */
   passed = false;
+  /** At the deadline the connection waited for the reply to the end of data: it was given until `edge`. */
+  awaitedFinalReply = false;
   conn: SMTPConnection | null = null;
-  constructor(readonly at: number) {}
+  /** `subject`: what the attempt delivers (told to onWait). */
+  constructor(readonly at: number, readonly edge: number, readonly subject: unknown = null) {}
 }
 
 export class AttemptDeadlines {
   readonly #live = new Set<AttemptDeadline>();
   #sweep: NodeJS.Timeout | null = null;
 
-  /** `sweepMs`: how often deadlines are checked (an attempt ends at most this late). */
-  constructor(private readonly clock: Clock, private readonly sweepMs: number) {}
+  /**
+   * `sweepMs`: how often deadlines are checked (an attempt ends at most this late); `onWait`: an
+   * attempt reached its deadline waiting for its final reply and waits on (log).
+   */
+  constructor(private readonly clock: Clock, private readonly sweepMs: number, private readonly onWait?: (d: AttemptDeadline) => void) {}
 
   /** Sweep interval for a lease time: a quarter of the margin, between 20 ms and 1 s. */
   static sweepFor(leaseTimeMs: number): number {
@@ -56,9 +93,9 @@ export class AttemptDeadlines {
   /** Attempts in flight (tests). */
   get size(): number { return this.#live.size; }
 
-  /** The deadline of one attempt, watched until end(). */
-  begin(at: number): AttemptDeadline {
-    const d = new AttemptDeadline(at);
+  /** The deadline of one attempt (`edge`: finalReplyEdge; default `at`), watched until end(). */
+  begin(at: number, edge = at, subject: unknown = null): AttemptDeadline {
+    const d = new AttemptDeadline(at, edge, subject);
     this.#live.add(d);
     if (this.#sweep === null) {
       this.#sweep = setInterval(() => this.#check(), this.sweepMs);
@@ -78,8 +115,12 @@ export class AttemptDeadlines {
     const now = this.clock.now();
     for (const d of this.#live) {
       if (now < d.at) continue;
-      this.#live.delete(d);
       d.passed = true;
+      if (now < d.edge && d.conn !== null && awaitsFinalReply(d.conn)) { // waits on, until the edge
+        if (!d.awaitedFinalReply) { d.awaitedFinalReply = true; this.onWait?.(d); }
+        continue;
+      }
+      this.#live.delete(d);
       if (d.conn) destroyConnection(d.conn);
     }
   }

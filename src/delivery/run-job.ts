@@ -24,7 +24,7 @@ import { classifyError, describeVerdict, flattenReply, type Verdict } from './cl
 import type { SessionTarget } from './connection-pool.js';
 import type { LocalDelivery } from './local.js';
 import { recordWithRetry } from './record-retry.js';
-import { attemptDeadline, AttemptDeadlines, DEADLINE_VERDICT, type AttemptDeadline } from './attempt-deadline.js';
+import { attemptDeadline, AttemptDeadlines, DEADLINE_VERDICT, finalReplyEdge, type AttemptDeadline } from './attempt-deadline.js';
 import { jobParts } from './job-parts.js';
 import { canReach, type Egress, type EgressSource } from './egress.js';
 import type { RouteHost, Router } from './route.js';
@@ -35,6 +35,12 @@ import { policyOf, sessionResult, type TlsOutcomeRecorder } from '../tlsrpt/outc
 
 /** At most this many addresses (over all MX hosts) are tried per attempt (Postfix: 5 + 2 sessions). */
 const MAX_ADDRESSES_PER_JOB = 10;
+
+/** No recipient was left undecided by the deadline (an attempt that waited for its final reply got it). */
+const decided = (findings: ReadonlyMap<string, Finding>): boolean => {
+  for (const f of findings.values()) if (f.verdict === DEADLINE_VERDICT) return false;
+  return true;
+};
 
 /**
  * A recipient on the suppression list: not sent, final. Its DSN says why (5.7.1, like a policy
@@ -84,7 +90,11 @@ export type OutcomeObserver = (job: DeliveryJob, outcomes: readonly RecipientOut
 
 export class JobRunner {
   constructor(private readonly o: JobRunnerOptions) {
-    this.#deadlines = new AttemptDeadlines(o.clock, AttemptDeadlines.sweepFor(o.config.delivery.leaseTime));
+    this.#deadlines = new AttemptDeadlines(o.clock, AttemptDeadlines.sweepFor(o.config.delivery.leaseTime), (d) => {
+      const job = d.subject as DeliveryJob;
+      o.logger.info({ event: 'delivery.final_reply_wait', id: job.messageId, domain: job.domain, deadline: d.at, until: d.edge, leaseUntil: job.leaseUntil },
+        'delivery attempt at its deadline with the whole message sent: waiting for the reply to the end of data (cut at `until` if none)');
+    });
   }
 
   /** Each relay attempt's deadline, before its lease ends (attempt-deadline.ts). */
@@ -126,8 +136,10 @@ export class JobRunner {
       // shorter than a command may take, would otherwise cut every attempt, and given back the job
       // would be claimed again as late, over and over (slow-disk.test.ts: leaseTime 2s, 250 ms writes).
       const d = this.o.config.delivery;
+      // One waiting for the reply to its end of data, the whole message sent, waits on until a later
+      // edge, still inside the lease: cut then, a message the server took would be sent again (RFC 1047).
       const deadline = Math.max(attemptDeadline(job.leaseUntil, d.leaseTime), this.o.clock.now() + d.commandTimeout);
-      const attempt = this.#deadlines.begin(deadline);
+      const attempt = this.#deadlines.begin(deadline, finalReplyEdge(deadline, job.leaseUntil, d.leaseTime), job);
       try {
         const source = await this.#chooseSource(job); // the store's warmup counters and live state: unavailable → given back
         if (source === 'postponed') return false;
@@ -138,9 +150,10 @@ export class JobRunner {
       } finally {
         this.#deadlines.end(attempt);
       }
-      if (attempt.passed) {
-        this.o.logger.warn({ event: 'delivery.attempt_deadline', id: job.messageId, domain: job.domain, deadline, leaseUntil: job.leaseUntil },
-          'delivery attempt cut at its deadline, before its lease ends; undecided recipients are deferred');
+      if (attempt.passed && !(attempt.awaitedFinalReply && decided(findings))) {
+        this.o.logger.warn({ event: 'delivery.attempt_deadline', id: job.messageId, domain: job.domain, deadline, leaseUntil: job.leaseUntil,
+          ...(attempt.awaitedFinalReply ? { awaitedFinalReply: true, until: attempt.edge } : {}) },
+        'delivery attempt cut at its deadline, before its lease ends; undecided recipients are deferred');
       }
       if (signal.aborted && ![...findings.values()].some((f) => f.delivered !== undefined || f.verdict?.kind === 'permanent')) {
         throw Object.assign(new Error('delivery aborted'), { code: 'EABORT' }); // nothing decided: the lease is released

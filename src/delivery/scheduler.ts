@@ -33,7 +33,9 @@
 // slow-reading MX, up to the attempt deadline each retry) cannot starve fresh mail; while a
 // destination has such attempts, a new one to it starts only while fewer than
 // delivery.slowDestinationConnections of its attempts count against concurrency (it is not
-// claimed otherwise, and its claimed jobs that cannot start are given back).
+// claimed otherwise, and its claimed jobs that cannot start are given back). Such a destination is
+// remembered (delivery.slowMemory, per node, bounded, with a ttl): its next attempts start in the
+// slow lane, until one ends within slowAttemptAfter.
 import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -142,6 +144,10 @@ export class DeliveryScheduler {
   readonly #lanes: SlowLane;
   /** Running attempts in the normal lane (counted against delivery.concurrency) and in the slow lane. */
   get lanes(): { fast: number; slow: number } { return { fast: this.#lanes.fast, slow: this.#lanes.slow }; }
+  /** Destinations this node remembers as slow (delivery.slowMemory): their attempts start in the slow lane. */
+  get slowDestinations(): number { return this.#lanes.rememberedCount; }
+  /** Whether this node remembers `destination` (a recipient domain, or a shaped "<provider>@<source>") as slow. */
+  remembersSlow(destination: string): boolean { return this.#lanes.isRemembered(destination); }
   #waiting: DeliveryJob[] = [];
   readonly #abort = new AbortController();
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -163,7 +169,10 @@ export class DeliveryScheduler {
     const dl = opts.config.delivery;
     this.#lanes = new SlowLane({
       clock, slowAfterMs: dl.slowAttemptAfter, maxSlow: dl.maxSlowAttempts ?? dl.concurrency, perSlowDestination: dl.slowDestinationConnections,
+      memory: { destinations: dl.slowMemory.destinations, ttlMs: dl.slowMemory.ttl },
       onSwept: (crossed, moved) => this.#swept(crossed, moved, opts.onSlowAttempt),
+      onForgotten: (destination) => opts.logger.info({ event: 'delivery.slow_destination_forgotten', domain: destination },
+        'an attempt to a destination remembered as slow ended within delivery.slowAttemptAfter: it is no longer remembered'),
     });
     const resolver = opts.resolver ?? createResolver(opts.config.dns);
     this.#shaper = new Shaper({

@@ -10,10 +10,18 @@
 // than delivery.slowDestinationConnections of its attempts count against concurrency (young or
 // overdue; Postfix lowers a troubled destination's concurrency alike), so one hostile domain
 // cannot recycle fast slots, nor pile overdue attempts into them while the slow lane is full.
+// Slow destinations are remembered (thirty-first session, delivery.slowMemory): a destination one
+// of whose attempts crossed the threshold is kept, per node, for delivery.slowMemory.ttl after its
+// last slow attempt (at most delivery.slowMemory.destinations, the least recently slow dropped
+// first); a new attempt to a remembered destination starts in the slow lane when it has room, so a
+// hostile domain's retries do not hold a normal slot for their first slowAttemptAfter again; when
+// the slow lane is full, a remembered destination is limited as one with slow attempts is. Any
+// attempt to it that ends within the threshold (the destination answered fast) forgets it.
 // The scheduler owns this state (it calls begin/end around each job and asks fast/admits); cheap on
-// the hot path: per attempt one small object, a clock read and a Set entry; one interval for all
-// attempts (while any run) marks those past the threshold, walking from the oldest and stopping at
-// the first young one; no timer or listener per attempt.
+// the hot path: per attempt one small object, a clock read and a Set entry (and, while some
+// destination is remembered, one Map look-up at its start and one delete at its end); one interval
+// for all attempts (while any run) marks those past the threshold, walking from the oldest and
+// stopping at the first young one; no timer or listener per attempt.
 import type { Clock } from '../clock.js';
 
 export type Lane = 'fast' | 'overdue' | 'slow';
@@ -24,7 +32,17 @@ const NONE: readonly string[] = Object.freeze([]);
 export class LaneEntry {
   /** fast: young; overdue: past the threshold, slow lane full (still counted as fast); slow: in the slow lane. */
   lane: Lane = 'fast';
+  /** Started in the slow lane because its destination was remembered as slow (never young). */
+  remembered = false;
   constructor(readonly destination: string, readonly startedAt: number) {}
+}
+
+/** delivery.slowMemory. */
+export interface SlowMemoryOptions {
+  /** Destinations remembered at most (0: none). */
+  destinations: number;
+  /** How long after its last slow evidence a destination is remembered (ms). */
+  ttlMs: number;
 }
 
 export interface SlowLaneOptions {
@@ -35,6 +53,10 @@ export interface SlowLaneOptions {
   maxSlow: number;
   /** delivery.slowDestinationConnections. */
   perSlowDestination: number;
+  /** delivery.slowMemory; absent: nothing remembered. */
+  memory?: SlowMemoryOptions;
+  /** A remembered destination was forgotten: an attempt to it ended within the threshold (log). */
+  onForgotten?(destination: string): void;
   /**
    * A sweep found attempts past the threshold (`crossed`, now overdue or slow) and moved some into
    * the slow lane (`moved`, which freed as many fast slots): start waiting work, claim again.
@@ -50,6 +72,14 @@ export class SlowLane {
   readonly #overdue = new Set<LaneEntry>();
   /** Per destination that has overdue or slow attempts: how many (n), and how many of them in the slow lane. */
   readonly #slowOf = new Map<string, { n: number; slow: number }>();
+  /**
+   * Destinations remembered as slow → until when (ms), least recently slow first (a refresh moves
+   * one to the end), at most memory.destinations; an expired one is dropped when looked up or
+   * when it reaches the front as another is added.
+   */
+  readonly #remembered = new Map<string, number>();
+  readonly #memMax: number;
+  readonly #memTtl: number;
   #slow = 0;
   #running = 0;
   #sweep: NodeJS.Timeout | null = null;
@@ -58,6 +88,8 @@ export class SlowLane {
   constructor(o: SlowLaneOptions) {
     this.#o = o;
     this.#sweepMs = SlowLane.sweepFor(o.slowAfterMs);
+    this.#memMax = o.memory?.destinations ?? 0;
+    this.#memTtl = o.memory?.ttlMs ?? 0;
   }
 
   /** Sweep interval: a quarter of the threshold, between 20 ms and 1 s (an attempt moves at most this late). */
@@ -73,12 +105,39 @@ export class SlowLane {
   get running(): number { return this.#running; }
   /** Overdue or slow attempts of `destination`. */
   slowOf(destination: string): number { return this.#slowOf.get(destination)?.n ?? 0; }
+  /** Destinations remembered as slow now (expired ones at the front dropped first). */
+  get rememberedCount(): number {
+    const now = this.#remembered.size > 0 ? this.#o.clock.now() : 0;
+    for (const [d, until] of this.#remembered) { if (until > now) break; this.#remembered.delete(d); }
+    return this.#remembered.size;
+  }
 
-  /** An attempt to `destination` starts (in the fast lane). */
+  /** Whether `destination` is remembered as slow now (an expired entry is dropped). */
+  isRemembered(destination: string, now = this.#o.clock.now()): boolean {
+    const until = this.#remembered.get(destination);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.#remembered.delete(destination);
+    return false;
+  }
+
+  /**
+   * An attempt to `destination` starts: in the fast lane, or in the slow lane when the destination
+   * is remembered as slow and the slow lane has room.
+   */
   begin(destination: string): LaneEntry {
-    const e = new LaneEntry(destination, this.#o.clock.now());
-    this.#young.add(e);
+    const now = this.#o.clock.now();
+    const e = new LaneEntry(destination, now);
     this.#running++;
+    if (this.#remembered.size > 0 && this.#slow < this.#o.maxSlow && this.isRemembered(destination, now)) {
+      e.lane = 'slow';
+      e.remembered = true;
+      this.#slow++;
+      const of = this.#slowOf.get(destination);
+      if (of) { of.n++; of.slow++; } else this.#slowOf.set(destination, { n: 1, slow: 1 });
+    } else {
+      this.#young.add(e);
+    }
     if (this.#sweep === null) {
       this.#sweep = setInterval(() => this.sweep(), this.#sweepMs);
       this.#sweep.unref();
@@ -89,13 +148,37 @@ export class SlowLane {
   /** The attempt ended (whatever its outcome); true when its slow-lane place went to an overdue one (a fast slot freed). */
   end(e: LaneEntry): boolean {
     this.#running--;
-    if (e.lane === 'fast') { this.#young.delete(e); return false; }
+    if (e.lane === 'fast') {
+      this.#young.delete(e);
+      // Ended within the threshold: the destination answered fast (it is remembered again if it stalls again).
+      if (this.#remembered.size > 0 && this.#remembered.delete(e.destination)) this.#o.onForgotten?.(e.destination);
+      return false;
+    }
     const of = this.#slowOf.get(e.destination)!;
     if (--of.n === 0) this.#slowOf.delete(e.destination);
+    // The last slow evidence is the end of a slow attempt: remembered for the ttl from now. One
+    // started slow by the memory that ended within the threshold answered fast: forgotten.
+    const now = this.#o.clock.now();
+    if (e.remembered && now - e.startedAt < this.#o.slowAfterMs) {
+      if (this.#remembered.delete(e.destination)) this.#o.onForgotten?.(e.destination);
+    } else {
+      this.remember(e.destination, now);
+    }
     if (e.lane === 'overdue') { this.#overdue.delete(e); return false; }
     of.slow--;
     this.#slow--;
     return this.#promote().length > 0;
+  }
+
+  /** Remember `destination` as slow until now + ttl (least recently slow dropped first, expired ones as they come up). */
+  remember(destination: string, now: number): void {
+    if (this.#memMax === 0) return;
+    this.#remembered.delete(destination); // re-added at the end: the most recently slow
+    for (const [d, until] of this.#remembered) { // the oldest first: drop expired ones, and the oldest while full
+      if (until > now && this.#remembered.size < this.#memMax) break;
+      this.#remembered.delete(d);
+    }
+    this.#remembered.set(destination, now + this.#memTtl);
   }
 
   /**
@@ -104,16 +187,25 @@ export class SlowLane {
    * slowDestinationConnections of its attempts count against concurrency (young or overdue).
    */
   admits(destination: string, running: number): boolean {
-    if (this.#slowOf.size === 0) return true;
+    if (this.#slowOf.size === 0 && this.#remembered.size === 0) return true;
+    const remembered = this.#remembered.size > 0 && this.isRemembered(destination);
+    if (remembered && this.#slow < this.#o.maxSlow) return true; // it starts in the slow lane
     const of = this.#slowOf.get(destination);
-    return of === undefined || running - of.slow < this.#o.perSlowDestination;
+    if (of !== undefined) return running - of.slow < this.#o.perSlowDestination;
+    return !remembered || running < this.#o.perSlowDestination; // remembered, the slow lane full: as one with slow attempts
   }
 
   /** Destinations no new attempt may start for (admits false), given the running attempts per destination. */
   limited(running: ReadonlyMap<string, number>): readonly string[] {
-    if (this.#slowOf.size === 0) return NONE;
+    // Nothing remembered: only destinations with slow attempts can be limited. Remembered ones
+    // start in the slow lane while it has room; once it is full, any running destination may be.
+    if (this.#slowOf.size === 0 && (this.#remembered.size === 0 || this.#slow < this.#o.maxSlow)) return NONE;
     const out: string[] = [];
-    for (const [dest, of] of this.#slowOf) if ((running.get(dest) ?? 0) - of.slow >= this.#o.perSlowDestination) out.push(dest);
+    if (this.#remembered.size === 0) {
+      for (const [dest, of] of this.#slowOf) if ((running.get(dest) ?? 0) - of.slow >= this.#o.perSlowDestination) out.push(dest);
+    } else {
+      for (const [dest, n] of running) if (!this.admits(dest, n)) out.push(dest);
+    }
     return out;
   }
 
@@ -135,6 +227,8 @@ export class SlowLane {
       (crossed ??= []).push(e);
     }
     if (crossed === null) return;
+    const now = cutoff + this.#o.slowAfterMs;
+    for (const e of crossed) this.remember(e.destination, now);
     this.#o.onSwept(crossed, this.#promote());
   }
 

@@ -12,8 +12,12 @@
 // silent server, so a hostile MX that drips a reply a byte at a time (or "250-" lines, up to its
 // 1 MiB reply limit) would hold the connection, and a delivery slot, for days. A reply begun must
 // be complete within socketTimeout of the chunk that began it (docs/design/security.md, attack29).
+// And whether the connection waits for the reply to the end of data with the whole message sent
+// (awaitsFinalReply): an attempt at its deadline then waits for that reply a little longer rather
+// than cut a transaction the server may have completed (attempt-deadline.ts; RFC 1047).
 // All read nodemailer internals (_supportedExtensions, _envelope, _sendCommand, _createSendStream,
-// _responseActions, _formatError, _onData, _remainder, _responsePartial, _onError), in this one place.
+// _responseActions, _actionSMTPStream, _formatError, _onData, _remainder, _responsePartial,
+// _onError), in this one place.
 import type { Readable, Transform, TransformCallback } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { needsStuffing } from './dot-stuffing.js';
@@ -54,12 +58,37 @@ type SendArgs = Parameters<SMTPConnection['send']>;
 type OnData = (this: SMTPConnection, chunk: Buffer) => void;
 const onData = (SMTPConnection.prototype as unknown as { _onData: OnData })._onData;
 
+type ActionSmtpStream = (this: SMTPConnection, str: string, callback: (err: Error | null, response?: string) => void) => void;
+const actionSmtpStream = (SMTPConnection.prototype as unknown as { _actionSMTPStream: ActionSmtpStream })._actionSMTPStream;
+
 export class OutboundSmtpConnection extends SMTPConnection {
   /** The Buffer send() was given, needing no stuffing, until its DATA stream is made (_createSendStream). */
   #whole: Buffer | null = null;
   /** Runs while a reply is partly received (a line without its end, or "250-" lines without the last). */
   #replyTimer: NodeJS.Timeout | null = null;
   #endHooked = false;
+  /** The transaction's message output (made after DATA's 354) until the reply to its end of data. */
+  #body: WholeMessage | DataStream | null = null;
+
+  /**
+   * True while the whole message, its final dot included, has left for the server (the socket
+   * holds none of it: written to the kernel) and its reply has not come: the server may have
+   * taken the message, so cutting now could make it delivered twice (RFC 1047). Asked only at an
+   * attempt's deadline (attempt-deadline.ts); per message it costs one field write at each end.
+   */
+  awaitsFinalReply(): boolean {
+    const body = this.#body;
+    const socket = (this as unknown as Internals)._socket;
+    if (body === null || !socket || socket.destroyed) return false;
+    const sent = body instanceof WholeMessage ? body.ended : body.readableEnded;
+    return sent && socket.writableLength === 0;
+  }
+
+  /** Called by nodemailer with the reply to the end of data (SMTP; LMTP has its own and no fast path). */
+  _actionSMTPStream(str: string, callback: (err: Error | null, response?: string) => void): void {
+    this.#body = null;
+    actionSmtpStream.call(this, str, callback);
+  }
 
   /**
    * Called by nodemailer for every chunk the server sends. A reply that arrives whole (nearly
@@ -91,6 +120,7 @@ export class OutboundSmtpConnection extends SMTPConnection {
 
   override send(envelope: SendArgs[0], message: SendArgs[1], done: SendArgs[2]): void {
     this.#whole = Buffer.isBuffer(message) && message.length > 0 && !needsStuffing(message, false) ? message : null;
+    this.#body = null;
     super.send(envelope, message, done);
   }
 
@@ -140,9 +170,12 @@ export class OutboundSmtpConnection extends SMTPConnection {
     this.#whole = null;
     if (whole && self._socket && !self.options.lmtp && !self.options.debug) {
       self._responseActions.push((str) => self._actionSMTPStream(str, callback));
-      return new WholeMessage(self._socket, whole) as unknown as DataStream;
+      const body = new WholeMessage(self._socket, whole);
+      this.#body = body;
+      return body as unknown as DataStream;
     }
     const stream = createSendStream.call(this, callback);
+    this.#body = self.options.lmtp ? null : stream;
     withFastPath(stream);
     const socket = (this as unknown as Internals)._socket;
     if (socket) {
@@ -165,6 +198,8 @@ const END_OTHER = Buffer.from('\r\n.\r\n');
 class WholeMessage {
   inByteCount = 0;
   outByteCount = 0;
+  /** end() wrote the message and its end of data. */
+  ended = false;
   constructor(private readonly socket: import('node:net').Socket, private readonly message: Buffer) {}
   write(): boolean { return true; }
   end(): void {
@@ -173,6 +208,7 @@ class WholeMessage {
     const tail = last === 0x0a ? END_AFTER_LF : last === 0x0d ? END_AFTER_CR : END_OTHER;
     this.inByteCount = m.length;
     this.outByteCount = m.length + tail.length;
+    this.ended = true;
     this.socket.cork();
     this.socket.write(m);
     // written in order: the message is out too. A small message gets no callback (no closure per message: workload i)

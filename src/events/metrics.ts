@@ -66,6 +66,8 @@ export class Metrics {
   readonly #slowAttempts: Counter<'domain'>;
   /** The scheduler's attempts by lane (delivery.concurrency, delivery.maxSlowAttempts), once watched. */
   #lanes: (() => { fast: number; slow: number }) | null = null;
+  /** Destinations the scheduler remembers as slow (delivery.slowMemory), once watched. */
+  #slowDestinations: (() => number) | null = null;
 
   constructor(opts: MetricsOptions) {
     this.#o = {
@@ -125,6 +127,15 @@ export class Metrics {
         if (lanes) { this.set({ lane: 'fast' }, lanes.fast); this.set({ lane: 'slow' }, lanes.slow); }
       },
     });
+    new Gauge({
+      name: 'postlane_delivery_slow_destinations',
+      help: 'Destinations this node remembers as slow (delivery.slowMemory): their new attempts start in the slow lane, not counted against delivery.concurrency',
+      registers,
+      collect() {
+        const n = metrics.#slowDestinations?.();
+        if (n !== undefined) this.set(n);
+      },
+    });
     const finishedEvery = `${Math.round(this.#o.finishedCountsEveryMs / 1000)} s`;
     new Gauge({
       name: 'postlane_queue_depth',
@@ -180,7 +191,10 @@ export class Metrics {
   }
 
   /** Report the scheduler's attempts by lane on each scrape. */
-  watchLanes(lanes: () => { fast: number; slow: number }): void { this.#lanes = lanes; }
+  watchLanes(lanes: () => { fast: number; slow: number }, slowDestinations?: () => number): void {
+    this.#lanes = lanes;
+    this.#slowDestinations = slowDestinations ?? null;
+  }
 
   observeWebhookAttempt(account: string, ok: boolean): void {
     this.#webhookDeliveries.inc({ account, outcome: ok ? 'ok' : 'failed' });
