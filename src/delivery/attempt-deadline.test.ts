@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
-import { attemptDeadline, AttemptDeadlines, DEADLINE_VERDICT, RECORD_MARGIN_MAX_MS } from './attempt-deadline.js';
+import { attemptDeadline, AttemptDeadlines, DEADLINE_VERDICT, finalReplyEdge, RECORD_MARGIN_MAX_MS, type AttemptDeadline } from './attempt-deadline.js';
+import { OutboundSmtpConnection } from './smtp-connection.js';
 import { describeVerdict } from './classify.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -39,6 +40,48 @@ describe('attempt deadline', () => {
     assert.equal(done.passed, false, 'an ended attempt is not watched');
     d.end(early);
     d.end(late);
+    assert.equal(d.size, 0);
+  });
+
+  it('an attempt waiting for its final reply may wait until half the margin before the lease ends, never less than its deadline', () => {
+    assert.equal(finalReplyEdge(attemptDeadline(1_000_000, 10 * 60_000), 1_000_000, 10 * 60_000), 1_000_000 - RECORD_MARGIN_MAX_MS / 2);
+    assert.equal(finalReplyEdge(attemptDeadline(1_000_000, 5000), 1_000_000, 5000), 1_000_000 - 500);
+    assert.equal(finalReplyEdge(1_200_000, 1_000_000, 5000), 1_200_000, 'a deadline past the lease (the commandTimeout floor) gets no more');
+  });
+
+  it('at the deadline, a connection waiting for the reply to its end of data is kept until the edge; others are cut', async () => {
+    let now = 1000;
+    const waited: AttemptDeadline[] = [];
+    const d = new AttemptDeadlines({ now: () => now }, 20, (x) => waited.push(x));
+    const closed: string[] = [];
+    const conn = (name: string, awaiting: () => boolean) => Object.assign(Object.create(OutboundSmtpConnection.prototype) as OutboundSmtpConnection,
+      { _socket: undefined, close: () => { closed.push(name); }, awaitsFinalReply: awaiting });
+    let replied = false;
+    const waiting = d.begin(2000, 3000, 'waiting');
+    waiting.conn = conn('waiting', () => true);
+    const answered = d.begin(2000, 3000, 'answered');
+    answered.conn = conn('answered', () => !replied);
+    const sending = d.begin(2000, 3000, 'sending');
+    sending.conn = conn('sending', () => false); // still sending the body: cut at the deadline
+    now = 2000;
+    await sleep(60);
+    assert.deepEqual(closed, ['sending']);
+    assert.deepEqual([waiting.passed, answered.passed, sending.passed], [true, true, true], 'nothing new is tried past the deadline');
+    assert.deepEqual(waited.map((x) => x.subject), ['waiting', 'answered'], 'told once each');
+    assert.equal(waiting.awaitedFinalReply, true);
+    // The reply comes: the attempt ends itself (its connection no longer in use).
+    replied = true;
+    answered.conn = null;
+    d.end(answered);
+    now = 2999;
+    await sleep(60);
+    assert.deepEqual(closed, ['sending'], 'not before the edge');
+    now = 3000;
+    await sleep(60);
+    assert.deepEqual(closed, ['sending', 'waiting'], 'no reply by the edge: cut');
+    assert.equal(waited.length, 2);
+    d.end(waiting);
+    d.end(sending);
     assert.equal(d.size, 0);
   });
 

@@ -125,6 +125,27 @@ describe('DeliveryScheduler: the slow lane', () => {
     assert.equal(s.inFlight, 0);
   });
 
+  it('a destination remembered as slow: its next attempt starts in the slow lane, not counted against concurrency', async () => {
+    const jobs = [job(1, 'evil.test'), job(2, 'evil.test')];
+    const { s, r, logs } = start(jobs, { 'delivery.maxConnectionsPerDestination': 1 });
+    try {
+      await until(() => r.started.length === 1);
+      await until(() => s.lanes.slow === 1); // crossed
+      assert.equal(s.remembersSlow('evil.test'), true);
+      r.finish('M1');
+      await until(() => r.started.length === 2);
+      assert.deepEqual(s.lanes, { fast: 0, slow: 1 }, 'M2 started in the slow lane at once');
+      assert.equal(s.slowDestinations, 1);
+      r.finish('M2'); // ended within the threshold: the destination answered fast
+      await until(() => s.inFlight === 0);
+      assert.equal(s.remembersSlow('evil.test'), false);
+      assert.equal(logs.filter((l) => l.event === 'delivery.slow_destination_forgotten' && l.domain === 'evil.test').length, 1);
+      assert.equal(logs.filter((l) => l.event === 'delivery.slow_attempt').length, 1, 'only the first attempt crossed');
+    } finally {
+      await s.stop(50);
+    }
+  });
+
   it('a destination with slow attempts gets at most slowDestinationConnections younger ones; claims skip it', async () => {
     // 8 jobs to one domain (per destination 10), concurrency 4, slow lane 4: 4 start, cross, then
     // only one new one at a time while they run; another domain's mail is not held up.
@@ -198,6 +219,95 @@ describe('SlowLane', () => {
     } finally {
       lane.close();
     }
+  });
+
+  it('remembers a destination whose attempt crossed: its next attempt starts in the slow lane; one that ends fast forgets it', () => {
+    const clock = { ms: 0, now() { return this.ms; } };
+    const forgotten: string[] = [];
+    const lane = new SlowLane({
+      clock, slowAfterMs: 1000, maxSlow: 2, perSlowDestination: 1, memory: { destinations: 10, ttlMs: 60_000 },
+      onSwept: () => undefined, onForgotten: (d) => forgotten.push(d),
+    });
+    try {
+      const a = lane.begin('evil');
+      clock.ms = 1000;
+      lane.sweep();
+      assert.equal(a.lane, 'slow');
+      assert.equal(lane.isRemembered('evil'), true, 'remembered when it crossed');
+      clock.ms = 5000;
+      lane.end(a);
+      assert.equal(lane.rememberedCount, 1);
+      // The next attempt (a retry, or new mail) starts in the slow lane: no fast slot, no threshold to wait for.
+      const b = lane.begin('evil');
+      assert.deepEqual([b.lane, b.remembered, lane.fast, lane.slow, lane.slowOf('evil')], ['slow', true, 0, 1, 1]);
+      assert.equal(lane.admits('evil', 1), true, 'room in the slow lane: another starts there too');
+      const c = lane.begin('evil');
+      assert.equal(c.lane, 'slow');
+      // The slow lane is full (2): a remembered destination is limited as one with slow attempts.
+      assert.equal(lane.admits('evil', 2), true, 'none of its attempts counts against concurrency');
+      const d = lane.begin('evil');
+      assert.deepEqual([d.lane, lane.fast, lane.slow], ['fast', 1, 2]);
+      assert.equal(lane.admits('evil', 3), false);
+      assert.deepEqual(lane.limited(new Map([['evil', 3], ['good', 4]])), ['evil']);
+      // An attempt started slow that ran past the threshold refreshes the memory; one that ended within it forgets.
+      clock.ms = 7000;
+      lane.end(b);
+      assert.equal(lane.isRemembered('evil'), true);
+      assert.deepEqual(forgotten, []);
+      clock.ms = 7500;
+      lane.end(c); // started at 5000, ended 2.5 s later: slow, kept
+      lane.end(d); // a fast-lane attempt that ended before any sweep marked it: the destination answered fast
+      assert.deepEqual(forgotten, ['evil']);
+      assert.equal(lane.isRemembered('evil'), false);
+      const e = lane.begin('evil');
+      assert.equal(e.lane, 'fast', 'forgotten: it starts in the fast lane again');
+      clock.ms = 7600;
+      lane.end(e);
+      assert.deepEqual([lane.fast, lane.slow, lane.running, lane.slowOf('evil')], [0, 0, 0, 0]);
+    } finally {
+      lane.close();
+    }
+  });
+
+  it('an attempt started slow by the memory that ends within the threshold forgets the destination', () => {
+    const clock = { ms: 0, now() { return this.ms; } };
+    const forgotten: string[] = [];
+    const lane = new SlowLane({
+      clock, slowAfterMs: 1000, maxSlow: 4, perSlowDestination: 1, memory: { destinations: 10, ttlMs: 60_000 },
+      onSwept: () => undefined, onForgotten: (d) => forgotten.push(d),
+    });
+    lane.remember('recovered', 0);
+    const a = lane.begin('recovered');
+    assert.equal(a.lane, 'slow');
+    clock.ms = 300;
+    lane.end(a);
+    assert.deepEqual(forgotten, ['recovered']);
+    assert.equal(lane.rememberedCount, 0);
+    lane.close();
+  });
+
+  it('the memory is bounded: at most slowMemory.destinations, the least recently slow dropped first; entries expire after the ttl', () => {
+    const clock = { ms: 0, now() { return this.ms; } };
+    const lane = new SlowLane({ clock, slowAfterMs: 1000, maxSlow: 4, perSlowDestination: 1, memory: { destinations: 3, ttlMs: 10_000 }, onSwept: () => undefined });
+    for (let i = 0; i < 5; i++) { clock.ms = i; lane.remember(`d${i}`, clock.ms); }
+    assert.equal(lane.rememberedCount, 3);
+    assert.deepEqual(['d0', 'd1', 'd2', 'd3', 'd4'].map((d) => lane.isRemembered(d)), [false, false, true, true, true]);
+    clock.ms = 5;
+    lane.remember('d2', clock.ms); // slow again: now the most recent
+    lane.remember('d5', clock.ms); // drops d3, the least recently slow
+    assert.deepEqual(['d2', 'd3', 'd4', 'd5'].map((d) => lane.isRemembered(d)), [true, false, true, true]);
+    clock.ms = 10_004; // d4 (remembered at 4) has expired; d2 and d5 (at 5) not yet
+    assert.equal(lane.rememberedCount, 2);
+    assert.equal(lane.isRemembered('d4'), false);
+    clock.ms = 10_005;
+    assert.equal(lane.isRemembered('d5'), false);
+    assert.equal(lane.rememberedCount, 0);
+    // Off (0): nothing is remembered, an attempt past the threshold is handled as before.
+    const off = new SlowLane({ clock, slowAfterMs: 1000, maxSlow: 4, perSlowDestination: 1, memory: { destinations: 0, ttlMs: 10_000 }, onSwept: () => undefined });
+    off.remember('x', clock.ms);
+    assert.equal(off.rememberedCount, 0);
+    lane.close();
+    off.close();
   });
 
   it('sweeps every quarter of the threshold, between 20 ms and 1 s', () => {
