@@ -269,6 +269,26 @@ describe('SlowLane', () => {
     }
   });
 
+  it('a destination remembered while some of its attempts are young: they count, no new one starts past slowDestinationConnections', () => {
+    const clock = { ms: 0, now() { return this.ms; } };
+    const lane = new SlowLane({ clock, slowAfterMs: 1000, maxSlow: 4, perSlowDestination: 1, memory: { destinations: 10, ttlMs: 60_000 }, onSwept: () => undefined });
+    const older = [lane.begin('evil'), lane.begin('evil')];
+    clock.ms = 1;
+    const younger = [lane.begin('evil'), lane.begin('evil')];
+    clock.ms = 1000;
+    lane.sweep(); // the older two cross (remembered, slow); the younger two still count against concurrency
+    assert.deepEqual([...older, ...younger].map((e) => e.lane), ['slow', 'slow', 'fast', 'fast']);
+    assert.equal(lane.admits('evil', 4), false, 'not while two of its attempts count against concurrency, though the slow lane has room');
+    clock.ms = 1001;
+    lane.sweep();
+    assert.deepEqual([lane.fast, lane.slow], [0, 4]);
+    assert.equal(lane.admits('evil', 4), true);
+    const next = lane.begin('evil');
+    assert.equal(next.lane, 'fast', 'the slow lane is full: it counts against concurrency');
+    assert.equal(lane.admits('evil', 5), false);
+    lane.close();
+  });
+
   it('an attempt started slow by the memory that ends within the threshold forgets the destination', () => {
     const clock = { ms: 0, now() { return this.ms; } };
     const forgotten: string[] = [];

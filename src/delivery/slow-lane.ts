@@ -183,23 +183,23 @@ export class SlowLane {
 
   /**
    * Whether a new attempt to `destination`, which has `running` attempts now (every lane), may
-   * start: always, unless it has overdue or slow ones; then only while fewer than
-   * slowDestinationConnections of its attempts count against concurrency (young or overdue).
+   * start: always, unless it has overdue or slow ones or is remembered as slow; then only while
+   * fewer than slowDestinationConnections of its attempts count against concurrency (young or overdue).
    */
   admits(destination: string, running: number): boolean {
     if (this.#slowOf.size === 0 && this.#remembered.size === 0) return true;
-    const remembered = this.#remembered.size > 0 && this.isRemembered(destination);
-    if (remembered && this.#slow < this.#o.maxSlow) return true; // it starts in the slow lane
     const of = this.#slowOf.get(destination);
-    if (of !== undefined) return running - of.slow < this.#o.perSlowDestination;
-    return !remembered || running < this.#o.perSlowDestination; // remembered, the slow lane full: as one with slow attempts
+    // A remembered destination is limited alike: its new attempt starts in the slow lane while that
+    // has room (not counted: admitted again), else in the fast lane (counted: then no more); its
+    // attempts begun before it was remembered count until they cross.
+    if (of === undefined && !(this.#remembered.size > 0 && this.isRemembered(destination))) return true;
+    return running - (of?.slow ?? 0) < this.#o.perSlowDestination;
   }
 
   /** Destinations no new attempt may start for (admits false), given the running attempts per destination. */
   limited(running: ReadonlyMap<string, number>): readonly string[] {
-    // Nothing remembered: only destinations with slow attempts can be limited. Remembered ones
-    // start in the slow lane while it has room; once it is full, any running destination may be.
-    if (this.#slowOf.size === 0 && (this.#remembered.size === 0 || this.#slow < this.#o.maxSlow)) return NONE;
+    // Nothing remembered: only destinations with slow attempts can be limited; else any running one.
+    if (this.#slowOf.size === 0 && this.#remembered.size === 0) return NONE;
     const out: string[] = [];
     if (this.#remembered.size === 0) {
       for (const [dest, of] of this.#slowOf) if ((running.get(dest) ?? 0) - of.slow >= this.#o.perSlowDestination) out.push(dest);
