@@ -24,7 +24,7 @@ import { classifyError, describeVerdict, flattenReply, type Verdict } from './cl
 import type { SessionTarget } from './connection-pool.js';
 import type { LocalDelivery } from './local.js';
 import { recordWithRetry } from './record-retry.js';
-import { attemptDeadline, AttemptDeadlines, DEADLINE_VERDICT, finalReplyEdge, type AttemptDeadline } from './attempt-deadline.js';
+import { attemptDeadline, AttemptDeadlines, DEADLINE_VERDICT, recordMargin, type AttemptDeadline } from './attempt-deadline.js';
 import { jobParts } from './job-parts.js';
 import { canReach, type Egress, type EgressSource } from './egress.js';
 import type { RouteHost, Router } from './route.js';
@@ -90,6 +90,7 @@ export type OutcomeObserver = (job: DeliveryJob, outcomes: readonly RecipientOut
 
 export class JobRunner {
   constructor(private readonly o: JobRunnerOptions) {
+    this.#finalReplyMargin = Math.floor(recordMargin(o.config.delivery.leaseTime) / 2);
     this.#deadlines = new AttemptDeadlines(o.clock, AttemptDeadlines.sweepFor(o.config.delivery.leaseTime), (d) => {
       const job = d.subject as DeliveryJob;
       o.logger.info({ event: 'delivery.final_reply_wait', id: job.messageId, domain: job.domain, deadline: d.at, until: d.edge, leaseUntil: job.leaseUntil },
@@ -99,6 +100,8 @@ export class JobRunner {
 
   /** Each relay attempt's deadline, before its lease ends (attempt-deadline.ts). */
   readonly #deadlines: AttemptDeadlines;
+  /** How long before its lease's end an attempt waiting for its final reply is cut (finalReplyEdge: half the record margin). */
+  readonly #finalReplyMargin: number;
 
   /** Outcomes of finished jobs waiting in memory for the store (record-retry.ts); the scheduler claims nothing meanwhile. */
   get heldOutcomes(): number { return this.#held.size; }
@@ -139,7 +142,7 @@ export class JobRunner {
       // One waiting for the reply to its end of data, the whole message sent, waits on until a later
       // edge, still inside the lease: cut then, a message the server took would be sent again (RFC 1047).
       const deadline = Math.max(attemptDeadline(job.leaseUntil, d.leaseTime), this.o.clock.now() + d.commandTimeout);
-      const attempt = this.#deadlines.begin(deadline, finalReplyEdge(deadline, job.leaseUntil, d.leaseTime), job);
+      const attempt = this.#deadlines.begin(deadline, Math.max(deadline, job.leaseUntil - this.#finalReplyMargin), job); // finalReplyEdge
       try {
         const source = await this.#chooseSource(job); // the store's warmup counters and live state: unavailable → given back
         if (source === 'postponed') return false;

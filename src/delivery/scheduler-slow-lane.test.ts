@@ -239,7 +239,7 @@ describe('SlowLane', () => {
       assert.equal(lane.rememberedCount, 1);
       // The next attempt (a retry, or new mail) starts in the slow lane: no fast slot, no threshold to wait for.
       const b = lane.begin('evil');
-      assert.deepEqual([b.lane, b.remembered, lane.fast, lane.slow, lane.slowOf('evil')], ['slow', true, 0, 1, 1]);
+      assert.deepEqual([b.lane, lane.fast, lane.slow, lane.slowOf('evil')], ['slow', 0, 1, 1]);
       assert.equal(lane.admits('evil', 1), true, 'room in the slow lane: another starts there too');
       const c = lane.begin('evil');
       assert.equal(c.lane, 'slow');
@@ -286,6 +286,24 @@ describe('SlowLane', () => {
     const next = lane.begin('evil');
     assert.equal(next.lane, 'fast', 'the slow lane is full: it counts against concurrency');
     assert.equal(lane.admits('evil', 5), false);
+    lane.close();
+  });
+
+  it('limited() names a remembered destination without slow attempts whose counted attempts reach the limit', () => {
+    const clock = { ms: 0, now() { return this.ms; } };
+    const lane = new SlowLane({ clock, slowAfterMs: 1000, maxSlow: 0, perSlowDestination: 1, memory: { destinations: 10, ttlMs: 60_000 }, onSwept: () => undefined });
+    lane.remember('x', 0);
+    const e = lane.begin('x'); // no slow lane (maxSlow 0): it counts against concurrency
+    assert.equal(e.lane, 'fast');
+    assert.equal(lane.admits('x', 1), false);
+    assert.deepEqual(lane.limited(new Map([['x', 1], ['y', 1], ['z', 2]])), ['x'], 'walking the remembered destinations');
+    lane.remember('w', 0);
+    lane.remember('v', 0);
+    assert.deepEqual(lane.limited(new Map([['x', 1]])), ['x'], 'walking the running destinations');
+    assert.deepEqual(lane.limited(new Map([['y', 3]])), []);
+    clock.ms = 60_000; // expired
+    assert.deepEqual(lane.limited(new Map([['x', 1]])), []);
+    lane.end(e);
     lane.close();
   });
 

@@ -30,10 +30,8 @@ const NONE: readonly string[] = Object.freeze([]);
 
 /** One running attempt as the lanes see it. */
 export class LaneEntry {
-  /** fast: young; overdue: past the threshold, slow lane full (still counted as fast); slow: in the slow lane. */
+  /** fast: young; overdue: past the threshold, slow lane full (still counted as fast); slow: in the slow lane (crossed, or started there: remembered). */
   lane: Lane = 'fast';
-  /** Started in the slow lane because its destination was remembered as slow (never young). */
-  remembered = false;
   constructor(readonly destination: string, readonly startedAt: number) {}
 }
 
@@ -112,11 +110,11 @@ export class SlowLane {
     return this.#remembered.size;
   }
 
-  /** Whether `destination` is remembered as slow now (an expired entry is dropped). */
-  isRemembered(destination: string, now = this.#o.clock.now()): boolean {
+  /** Whether `destination` is remembered as slow now (an expired entry is dropped); the clock is read only for one found. */
+  isRemembered(destination: string, now?: number): boolean {
     const until = this.#remembered.get(destination);
     if (until === undefined) return false;
-    if (until > now) return true;
+    if (until > (now ?? this.#o.clock.now())) return true;
     this.#remembered.delete(destination);
     return false;
   }
@@ -131,7 +129,6 @@ export class SlowLane {
     this.#running++;
     if (this.#remembered.size > 0 && this.#slow < this.#o.maxSlow && this.isRemembered(destination, now)) {
       e.lane = 'slow';
-      e.remembered = true;
       this.#slow++;
       const of = this.#slowOf.get(destination);
       if (of) { of.n++; of.slow++; } else this.#slowOf.set(destination, { n: 1, slow: 1 });
@@ -157,9 +154,9 @@ export class SlowLane {
     const of = this.#slowOf.get(e.destination)!;
     if (--of.n === 0) this.#slowOf.delete(e.destination);
     // The last slow evidence is the end of a slow attempt: remembered for the ttl from now. One
-    // started slow by the memory that ended within the threshold answered fast: forgotten.
+    // that ended within the threshold (it started in the slow lane, remembered) answered fast: forgotten.
     const now = this.#o.clock.now();
-    if (e.remembered && now - e.startedAt < this.#o.slowAfterMs) {
+    if (now - e.startedAt < this.#o.slowAfterMs) {
       if (this.#remembered.delete(e.destination)) this.#o.onForgotten?.(e.destination);
     } else {
       this.remember(e.destination, now);
@@ -198,13 +195,21 @@ export class SlowLane {
 
   /** Destinations no new attempt may start for (admits false), given the running attempts per destination. */
   limited(running: ReadonlyMap<string, number>): readonly string[] {
-    // Nothing remembered: only destinations with slow attempts can be limited; else any running one.
     if (this.#slowOf.size === 0 && this.#remembered.size === 0) return NONE;
+    const per = this.#o.perSlowDestination;
     const out: string[] = [];
-    if (this.#remembered.size === 0) {
-      for (const [dest, of] of this.#slowOf) if ((running.get(dest) ?? 0) - of.slow >= this.#o.perSlowDestination) out.push(dest);
+    for (const [dest, of] of this.#slowOf) if ((running.get(dest) ?? 0) - of.slow >= per) out.push(dest);
+    if (this.#remembered.size === 0) return out;
+    // And remembered destinations without slow attempts whose attempts (all counted) reach the
+    // limit: found by walking the smaller of the running and the remembered destinations.
+    const now = this.#o.clock.now();
+    if (running.size <= this.#remembered.size) {
+      for (const [dest, n] of running) if (n >= per && !this.#slowOf.has(dest) && this.isRemembered(dest, now)) out.push(dest);
     } else {
-      for (const [dest, n] of running) if (!this.admits(dest, n)) out.push(dest);
+      for (const dest of this.#remembered.keys()) {
+        const n = running.get(dest);
+        if (n !== undefined && n >= per && !this.#slowOf.has(dest) && this.isRemembered(dest, now)) out.push(dest);
+      }
     }
     return out;
   }
