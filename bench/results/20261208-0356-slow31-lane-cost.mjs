@@ -3,6 +3,7 @@
 // for callgrind. Runs against whichever build ../../dist holds (before: main 77bda48; after: slow31).
 import { SlowLane } from '../../dist/src/delivery/slow-lane.js';
 import * as deadlines from '../../dist/src/delivery/attempt-deadline.js';
+import { OutboundSmtpConnection } from '../../dist/src/delivery/smtp-connection.js';
 const [mode, nArg] = process.argv.slice(2);
 const N = Number(nArg);
 const clock = { now: () => Date.now() };
@@ -20,6 +21,8 @@ const perDomain = new Map([['example.com', 1]]);
 // limited-mem50: 50 destinations running, one (other) remembered
 const perDomain50 = new Map(Array.from({ length: 50 }, (_, i) => [`d${i}.example`, 1]));
 let sink = 0;
+const conn = new OutboundSmtpConnection({});
+const done = (err, str) => { if (str) sink++; };
 const dests = ['example.com', 'example.net', 'example.org', 'example.edu'];
 for (let i = 0; i < N; i++) {
   const dest = dests[i & 3];
@@ -32,6 +35,9 @@ for (let i = 0; i < N; i++) {
     sink += lane.limited(perDomain).length;
   } else if (mode === 'limited-mem50') {
     sink += lane.limited(perDomain50).length;
+  } else if (mode === 'reply') {
+    // the reply to the end of data (after: through the _actionSMTPStream override, which clears the body)
+    conn._actionSMTPStream('250 2.0.0 ok', done);
   } else if (mode === 'deadline') {
     // run-job.ts: the deadline (and, after, its edge), begin, end
     const at = Math.max(deadlines.attemptDeadline(job.leaseUntil, 600_000), clock.now() + 300_000);
