@@ -12,7 +12,7 @@ const lane = new SlowLane({
   memory: { destinations: 10_000, ttlMs: 3_600_000 }, // ignored before
 });
 // -mem modes: one other destination remembered (the memory is not empty; these are not in it)
-if (mode.endsWith('-mem') && typeof lane.remember === 'function') lane.remember('slow.example', clock.now());
+if (mode.includes('-mem') && typeof lane.remember === 'function') lane.remember('slow.example', clock.now());
 const d = new deadlines.AttemptDeadlines(clock, 1000);
 const hasEdge = typeof deadlines.finalReplyEdge === 'function';
 const half = hasEdge ? Math.floor(deadlines.recordMargin(600_000) / 2) : 0; // run-job.ts #finalReplyMargin, once

@@ -200,17 +200,16 @@ export class SlowLane {
     const out: string[] = [];
     // (keys() and get(), not entries: destructuring each [key, value] pair costs ~4,000 instructions
     // unoptimised, bench/README.md thirty-first session)
-    for (const dest of this.#slowOf.keys()) if ((running.get(dest) ?? 0) - this.#slowOf.get(dest)!.slow >= per) out.push(dest);
+    if (this.#slowOf.size > 0) for (const dest of this.#slowOf.keys()) if ((running.get(dest) ?? 0) - this.#slowOf.get(dest)!.slow >= per) out.push(dest);
     if (this.#remembered.size === 0) return out;
     // And remembered destinations without slow attempts whose attempts (all counted) reach the
     // limit: found by walking the smaller of the running and the remembered destinations.
-    const now = this.#o.clock.now();
     if (running.size <= this.#remembered.size) {
-      for (const dest of running.keys()) if (running.get(dest)! >= per && !this.#slowOf.has(dest) && this.isRemembered(dest, now)) out.push(dest);
+      for (const dest of running.keys()) if (running.get(dest)! >= per && !this.#slowOf.has(dest) && this.isRemembered(dest)) out.push(dest);
     } else {
       for (const dest of this.#remembered.keys()) {
         const n = running.get(dest);
-        if (n !== undefined && n >= per && !this.#slowOf.has(dest) && this.isRemembered(dest, now)) out.push(dest);
+        if (n !== undefined && n >= per && !this.#slowOf.has(dest) && this.isRemembered(dest)) out.push(dest);
       }
     }
     return out;
