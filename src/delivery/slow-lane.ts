@@ -198,8 +198,8 @@ export class SlowLane {
     if (this.#slowOf.size === 0 && this.#remembered.size === 0) return NONE;
     const per = this.#o.perSlowDestination;
     const out: string[] = [];
-    // (keys() and get(), not entries: destructuring each [key, value] pair costs ~4,000 instructions
-    // unoptimised, bench/README.md thirty-first session)
+    // (each walk makes a Map iterator, ~3,000 instructions unoptimised: bench/README.md thirty-first
+    // session; so an empty one is skipped, and the walk below takes the smaller map)
     if (this.#slowOf.size > 0) for (const dest of this.#slowOf.keys()) if ((running.get(dest) ?? 0) - this.#slowOf.get(dest)!.slow >= per) out.push(dest);
     if (this.#remembered.size === 0) return out;
     // And remembered destinations without slow attempts whose attempts (all counted) reach the
