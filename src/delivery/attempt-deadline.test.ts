@@ -43,9 +43,11 @@ describe('attempt deadline', () => {
     assert.equal(d.size, 0);
   });
 
-  it('an attempt waiting for its final reply may wait until half the margin before the lease ends, never less than its deadline', () => {
-    assert.equal(finalReplyEdge(attemptDeadline(1_000_000, 10 * 60_000), 1_000_000, 10 * 60_000), 1_000_000 - RECORD_MARGIN_MAX_MS / 2);
-    assert.equal(finalReplyEdge(attemptDeadline(1_000_000, 5000), 1_000_000, 5000), 1_000_000 - 500);
+  it('an attempt waiting for its final reply may wait until half the margin and a sweep before the lease ends, never less than its deadline', () => {
+    // default lease: deadline 30 s before its end, edge 16 s before (15 s and the 1 s sweep)
+    assert.equal(finalReplyEdge(attemptDeadline(1_000_000, 10 * 60_000), 1_000_000, 10 * 60_000), 1_000_000 - RECORD_MARGIN_MAX_MS / 2 - 1000);
+    assert.equal(finalReplyEdge(attemptDeadline(1_000_000, 5000), 1_000_000, 5000), 1_000_000 - 500 - 250); // margin 1 s, sweep 250 ms
+    assert.equal(finalReplyEdge(attemptDeadline(1_000_000, 100), 1_000_000, 100), attemptDeadline(1_000_000, 100), 'no room (margin 20 ms): no wait');
     assert.equal(finalReplyEdge(1_200_000, 1_000_000, 5000), 1_200_000, 'a deadline past the lease (the commandTimeout floor) gets no more');
   });
 

@@ -10,8 +10,9 @@
 // Except an attempt that waits for the reply to the end of data with the whole message sent
 // (thirty-first session): the server may have taken the message, and cutting the connection then
 // leaves the outcome unknown; retried, it may be delivered twice (RFC 1047). Such an attempt waits
-// for that reply up to a later edge (finalReplyEdge: half the record margin before the lease ends,
-// so the result is still recorded before another node may claim the job); at the deadline it
+// for that reply up to a later edge (finalReplyEdge: half the record margin and a sweep interval
+// before the lease ends, so the result is still recorded, with at least half the margin left, before
+// another node may claim the job); at the deadline it
 // tries nothing new (no other host, its session not reused), and it is cut only if the reply has
 // not come by the edge. Whether it waits is read from the connection only at the deadline.
 // Cheap on the hot path: per attempt one small object (no AbortController: with its EventTarget it
@@ -41,14 +42,22 @@ export function attemptDeadline(leaseUntil: number, leaseTimeMs: number): number
 }
 
 /**
+ * How long before its lease's end an attempt waiting for its final reply is cut at the latest:
+ * half the record margin, and the sweep interval by which the cut may come late, so that at least
+ * half the margin is left to record the result (16 s by default: cut by 15 s before the lease ends).
+ */
+export function finalReplyMargin(leaseTimeMs: number): number {
+  return Math.floor(recordMargin(leaseTimeMs) / 2) + AttemptDeadlines.sweepFor(leaseTimeMs);
+}
+
+/**
  * Until when an attempt that reached its deadline `deadline` while waiting for the reply to its
- * end of data may still wait for it: half the record margin before the lease ends (9 min 45 s
- * after the claim by default, 15 s after the deadline; the sweep cuts at most one interval later,
- * a quarter of the margin, so a quarter of it at least is left to record the result), never
- * before the deadline itself (a deadline already pushed past that by the commandTimeout floor).
+ * end of data may still wait for it: finalReplyMargin before the lease ends (9 min 44 s after the
+ * claim by default, 14 s after the deadline), never before the deadline itself (a deadline pushed
+ * past that by the commandTimeout floor, or a lease too short to leave room).
  */
 export function finalReplyEdge(deadline: number, leaseUntil: number, leaseTimeMs: number): number {
-  return Math.max(deadline, leaseUntil - Math.floor(recordMargin(leaseTimeMs) / 2));
+  return Math.max(deadline, leaseUntil - finalReplyMargin(leaseTimeMs));
 }
 
 /**

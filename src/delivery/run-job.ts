@@ -24,7 +24,7 @@ import { classifyError, describeVerdict, flattenReply, type Verdict } from './cl
 import type { SessionTarget } from './connection-pool.js';
 import type { LocalDelivery } from './local.js';
 import { recordWithRetry } from './record-retry.js';
-import { attemptDeadline, AttemptDeadlines, DEADLINE_VERDICT, recordMargin, type AttemptDeadline } from './attempt-deadline.js';
+import { attemptDeadline, AttemptDeadlines, DEADLINE_VERDICT, finalReplyMargin, type AttemptDeadline } from './attempt-deadline.js';
 import { jobParts } from './job-parts.js';
 import { canReach, type Egress, type EgressSource } from './egress.js';
 import type { RouteHost, Router } from './route.js';
@@ -90,7 +90,7 @@ export type OutcomeObserver = (job: DeliveryJob, outcomes: readonly RecipientOut
 
 export class JobRunner {
   constructor(private readonly o: JobRunnerOptions) {
-    this.#finalReplyMargin = Math.floor(recordMargin(o.config.delivery.leaseTime) / 2);
+    this.#finalReplyMargin = finalReplyMargin(o.config.delivery.leaseTime);
     this.#deadlines = new AttemptDeadlines(o.clock, AttemptDeadlines.sweepFor(o.config.delivery.leaseTime), (d) => {
       const job = d.subject as DeliveryJob;
       o.logger.info({ event: 'delivery.final_reply_wait', id: job.messageId, domain: job.domain, deadline: d.at, until: d.edge, leaseUntil: job.leaseUntil },
@@ -100,7 +100,7 @@ export class JobRunner {
 
   /** Each relay attempt's deadline, before its lease ends (attempt-deadline.ts). */
   readonly #deadlines: AttemptDeadlines;
-  /** How long before its lease's end an attempt waiting for its final reply is cut (finalReplyEdge: half the record margin). */
+  /** How long before its lease's end an attempt waiting for its final reply is cut at the latest (finalReplyEdge). */
   readonly #finalReplyMargin: number;
 
   /** Outcomes of finished jobs waiting in memory for the store (record-retry.ts); the scheduler claims nothing meanwhile. */

@@ -3,8 +3,8 @@
 // after the cut was lost: the server had the message, we deferred it 4.4.2 and sent it again later
 // (RFC 1047's duplicate). A hostile MX can aim for that on purpose (answer the final dot just past
 // the deadline), an honest but slow one does it by chance. Now an attempt that has sent the whole
-// message waits for that reply up to a later edge, half the record margin before the lease ends
-// (finalReplyEdge), and is cut only then. On the injected clock (the deadline follows the lease,
+// message waits for that reply up to a later edge, half the record margin and a sweep interval
+// before the lease ends (finalReplyEdge), and is cut only then. On the injected clock (the deadline follows the lease,
 // 10 min by default) over real sockets: an MX that holds its reply to the final dot until the relay
 // has passed the deadline, and one that never answers it.
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -74,7 +74,7 @@ describe('attack: the reply to the end of data arrives after the attempt deadlin
     const wait = await waitForLog(f!, (l) => l.event === 'delivery.final_reply_wait' && l.id === id);
     assert.equal(Number(wait.deadline), attemptDeadline(Number(wait.leaseUntil), LEASE_MS));
     assert.equal(Number(wait.until), finalReplyEdge(Number(wait.deadline), Number(wait.leaseUntil), LEASE_MS));
-    assert.equal(Number(wait.leaseUntil) - Number(wait.until), 15_000, 'the result is still recorded well inside the lease');
+    assert.equal(Number(wait.leaseUntil) - Number(wait.until), 16_000, 'cut by 15 s before the lease ends at the latest: the result is recorded inside it');
     assert.equal(closed, 0, 'the connection was not cut');
     clock.advance(5_000); // the reply comes 5 s after the deadline
     answer!('250 2.0.0 queued as 1234\r\n');
@@ -109,12 +109,12 @@ describe('attack: the reply to the end of data arrives after the attempt deadlin
     await waitForLog(f!, (l) => l.event === 'delivery.final_reply_wait' && l.id === id);
     await sleep(300);
     assert.equal((await f!.store.getMessage(id))!.recipients[0]!.state, 'delivering', 'still waiting before the edge');
-    clock.advance(15_000); // the edge: half the margin before the lease ends
+    clock.advance(14_000); // the edge: 16 s before the lease ends (half the margin and a sweep)
     const m = await waitForStates(f!, id, ['deferred'], 5000);
     assert.match(m.recipients[0]!.lastResponse ?? '', /^4\.4\.2 the attempt reached its deadline/);
     const cut = await waitForLog(f!, (l) => l.event === 'delivery.attempt_deadline' && l.id === id);
     assert.equal(cut.awaitedFinalReply, true);
-    assert.equal(Number(cut.leaseUntil) - Number(cut.until), 15_000);
+    assert.equal(Number(cut.leaseUntil) - Number(cut.until), 16_000);
     for (const until = Date.now() + 2000; closed === 0 && Date.now() < until;) await sleep(20);
     assert.equal(closed, 1, 'the MX saw the connection cut');
     assert.deepEqual([dots, accepted], [1, 0]);
