@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AuthLimiter, clientKey, type AuthAttempt } from './auth-limiter.js';
+import { AuthLimiter, type AuthAttempt } from './auth-limiter.js';
 
 const limits = { maxFailures: 4, failureWindow: 60_000, lockout: 300_000, failureDelay: 1000 };
 const fakeClock = (t = 1_000_000) => ({ t, now() { return this.t; } });
@@ -97,12 +97,6 @@ test('the delay is capped at 30 s', async () => {
 });
 
 test('IPv6 clients are counted per /64, IPv4-mapped as IPv4', async () => {
-  assert.equal(clientKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
-  assert.equal(clientKey('2001:db8:1:2::ffff'), '2001:db8:1:2::/64');
-  assert.equal(clientKey('2001:0db8:0001:0002:0:0:0:1'), '2001:db8:1:2::/64');
-  assert.equal(clientKey('::1'), '0:0:0:0::/64');
-  assert.equal(clientKey('::ffff:192.0.2.7'), '192.0.2.7');
-  assert.equal(clientKey('192.0.2.7'), '192.0.2.7');
   const lim = new AuthLimiter({ ...limits, maxFailures: 2 }, fakeClock());
   await fail(lim, '2001:db8:1:2::1', 'a');
   await fail(lim, '2001:db8:1:2::2', 'b');
