@@ -112,3 +112,30 @@ test('expired entries are swept, so the map stays bounded', async () => {
   await fail(lim, '192.0.2.1', 'z');
   assert.equal(lim.size, 2);
 });
+
+test('tryBegin (the API): never waits, refuses with the time to wait, trusted pairs pass the address limit', () => {
+  const clock = fakeClock();
+  const lim = new AuthLimiter({ ...limits, maxFailures: 3, maxFailuresPerUser: Number.MAX_SAFE_INTEGER, failureDelay: 0 }, clock);
+  const take = (ip: string, user: string): AuthAttempt => {
+    const a = lim.tryBegin(ip, user);
+    assert.ok(!('retryAfterMs' in a), `${user}@${ip} admitted`);
+    return a as AuthAttempt;
+  };
+  take('192.0.2.1', 'k-good').succeeded(); // the neighbour's key, once
+  // Three lookups in flight from one address: a fourth is refused at once (1 s), before any failure is known.
+  const inFlight = ['k1', 'k2', 'k3'].map((k) => take('192.0.2.1', k));
+  assert.deepEqual(lim.tryBegin('192.0.2.1', 'k4'), { retryAfterMs: 1000 });
+  const sizeBefore = lim.size;
+  assert.deepEqual(inFlight.map((a) => a.failed()), [
+    { delayMs: 0, lockedOut: false }, { delayMs: 0, lockedOut: false }, { delayMs: 0, lockedOut: true }]);
+  assert.deepEqual(lim.tryBegin('192.0.2.1', 'k5'), { retryAfterMs: 300_000 });
+  assert.equal(lim.size, sizeBefore, 'a refused attempt adds no entry');
+  clock.t += 100_000;
+  assert.deepEqual(lim.tryBegin('192.0.2.1', 'k6'), { retryAfterMs: 200_000 });
+  // The key that authenticated from this address in the last day still gets its lookup.
+  take('192.0.2.1', 'k-good').succeeded();
+  // Another address, and the same address after the lockout, are admitted.
+  take('192.0.2.2', 'k7').failed();
+  clock.t += 200_000;
+  take('192.0.2.1', 'k8').failed();
+});
