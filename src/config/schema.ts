@@ -344,8 +344,8 @@ export const configSchema = z.object({
       heavyWorkPerAccountPerMinute: z.number().int().min(1).default(100_000)
         .describe('rows an account may touch per minute, per node, through the bulk API routes: events replayed to a webhook, messages of a bulk action, suppressions added, imported or exported (each 10,000 rows hold the SQLite writer ~50 ms). Beyond it 429 + Retry-After; one request of more rows than this is refused (413). The CLI is not counted'),
       // api31: listings and statistics had no budget: one account's parallel reads queued every tenant's behind them.
-      heavyReadsPerAccount: z.number().int().min(1).default(3)
-        .describe('listings, searches and statistics (GET /v1/events, /v1/messages, /v1/suppressions and its export, /v1/stats, /v1/queue) one account may have in flight at once, per node; one more is 429 + Retry-After, so one tenant cannot occupy the heavy-read path'),
+      heavyReadsPerAccount: z.number().int().min(1).default(4)
+        .describe('listings, searches and statistics (GET /v1/events, /v1/messages, /v1/suppressions and its export, /v1/stats, /v1/queue) one account may have in flight at once, per node; one more is 429 + Retry-After, so one tenant cannot occupy the heavy-read path (the dashboard\'s overview page makes three at once)'),
       // api31: random bearer tokens each cost a store lookup, unthrottled.
       authFailures: z.object({
         maxFailures: z.number().int().positive().default(20)
