@@ -3,19 +3,19 @@
 // requests in flight, then valid-key GETs from another, and reports per request the relay's CPU
 // (whole process, and its main thread alone, from /proc), the wall time, the answers and the store
 // lookups of the run (postlane_api_key_lookups_total where the tree has it).
-//   node bench/api-guess-cost.mjs <tree> [guesses=5000] [valid=5000] [concurrency=20]
+//   node bench/api-guess-cost.mjs <tree> [guesses=5000] [valid=5000] [concurrency=20] [postgres://… (else SQLite)]
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
 
-const [tree, guesses = '5000', valid = '5000', conc = '20'] = process.argv.slice(2);
+const [tree, guesses = '5000', valid = '5000', conc = '20', pgUrl] = process.argv.slice(2);
 const { RelayProcess } = await import(path.resolve(tree, 'dist/test/helpers/relay-process.js'));
 const { seedRelayTenant } = await import(path.resolve(tree, 'dist/test/helpers/api-fixture.js'));
 const HOST = '127.0.72.1';
 const TICK_MS = 10; // USER_HZ 100
 
-const relay = await RelayProcess.create({ dns: { servers: ['127.0.0.1:9'] }, http: { host: HOST, port: 0 } });
+const relay = await RelayProcess.create({ ...(pgUrl ? { storage: { url: pgUrl } } : {}), dns: { servers: ['127.0.0.1:9'] }, http: { host: HOST, port: 0 } });
 try {
   const acme = await seedRelayTenant(relay, { account: 'acme', domains: ['acme.test'], keys: { read: ['read'] } });
   await relay.start();
@@ -57,7 +57,7 @@ try {
     await run('random tokens, one address', '127.0.72.20', Number(guesses), guessToken),
     await run('valid key, another address', '127.0.72.21', Number(valid), () => acme.tokens.read),
   ];
-  console.log(JSON.stringify({ tree, concurrency: Number(conc), node: process.version, results: out }, null, 2));
+  console.log(JSON.stringify({ tree, store: pgUrl ? 'postgres' : 'sqlite', concurrency: Number(conc), node: process.version, results: out }, null, 2));
 } finally {
   await relay.cleanup();
 }
