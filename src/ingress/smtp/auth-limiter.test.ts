@@ -139,3 +139,14 @@ test('tryBegin (the API): never waits, refuses with the time to wait, trusted pa
   clock.t += 200_000;
   take('192.0.2.1', 'k8').failed();
 });
+
+test('entries of addresses that only succeed are swept too (the API admits many)', () => {
+  const clock = fakeClock();
+  const lim = new AuthLimiter({ ...limits, maxFailuresPerUser: Number.MAX_SAFE_INTEGER, failureDelay: 0 }, clock);
+  for (let i = 0; i < 12_000; i++) {
+    const a = lim.tryBegin(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, 'k1');
+    assert.ok(!('retryAfterMs' in a));
+    (a as AuthAttempt).succeeded();
+  }
+  assert.ok(lim.size < 10_100, `${lim.size} entries: address entries without failures are swept (the key's trust stays)`);
+});

@@ -16,7 +16,9 @@
 //   user is locked (the lockout is meant for guessers, not for the application that owns the
 //   account); the per-address limit still applies to it.
 // Each failure is answered after a delay that doubles per failure. Memory is bounded: expired
-// entries are swept as the map grows.
+// entries are swept as the map grows (after a failure or a success: the API admits many addresses
+// that never fail), and the next sweep waits until the map has doubled, so a map of many live
+// entries is not scanned at every attempt.
 import type { Clock } from '../../clock.js';
 import { clientKey } from '../../net/client-key.js';
 
@@ -59,6 +61,8 @@ const TRUST_MS = 24 * 3600_000;
 export class AuthLimiter {
   #counters = new Map<string, Counter>();
   readonly #maxPerUser: number;
+  /** The map's size that triggers the next sweep. */
+  #sweepAt = SWEEP_AT_ENTRIES;
 
   constructor(private readonly limits: AuthLimits, private readonly clock: Clock) {
     this.#maxPerUser = limits.maxFailuresPerUser ?? limits.maxFailures * 2;
@@ -129,6 +133,7 @@ export class AuthLimiter {
         forget(byUser, ipKey);
         byUser.trusted.set(ipKey, this.clock.now() + TRUST_MS);
         wake(byIp, byUser);
+        this.#maybeSweep();
       },
       failed: () => {
         finish();
@@ -136,7 +141,7 @@ export class AuthLimiter {
         const ipLocked = this.#count(byIp, userName, this.limits.maxFailures, now);
         const userLocked = this.#count(byUser, ipKey, this.#maxPerUser, now);
         wake(byIp, byUser);
-        if (this.#counters.size > SWEEP_AT_ENTRIES) this.#sweep();
+        this.#maybeSweep();
         const failures = Math.max(byIp.failures, byUser.failures);
         return { delayMs: Math.min(this.limits.failureDelay * 2 ** (failures - 1), MAX_DELAY_MS), lockedOut: ipLocked || userLocked };
       },
@@ -173,6 +178,12 @@ export class AuthLimiter {
       c.byPeer.clear();
     }
     return c;
+  }
+
+  #maybeSweep() {
+    if (this.#counters.size <= this.#sweepAt) return;
+    this.#sweep();
+    this.#sweepAt = Math.max(SWEEP_AT_ENTRIES, this.#counters.size * 2);
   }
 
   #sweep() {
