@@ -8,9 +8,9 @@
 // writes the store directly and is not counted.
 //
 // It also owns the cap on heavy reads in flight (HeavyReads, thirty-first session): listings,
-// searches and statistics (routes marked heavyRead) read through the store's heavy-read path (the
-// SQLite heavy-read thread, one at a time; a PostgreSQL pool connection each) for tens to hundreds
-// of milliseconds each, so one account calling them in parallel queued every other tenant's
+// searches and statistics (routes marked heavyRead) read for tens to hundreds of milliseconds
+// each, one at a time on SQLite (the database thread, or the heavy-read thread with
+// storage.sqliteThread: main), a pool connection each on PostgreSQL, so one account calling them in parallel queued every other tenant's
 // behind its own. An account has at most http.heavyReadsPerAccount of them in flight per node;
 // one more is 429 rate_limited with Retry-After: 1 at once (nothing read). Counted in requests in
 // flight, not per minute: a read's cost is its duration, which the cap bounds in parallel.
