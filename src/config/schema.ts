@@ -419,9 +419,9 @@ export const configSchema = z.object({
     history: z.boolean().default(true)
       .describe('read the account\'s delivered/bounced/complained events for each address (hard bounces since lifted from the suppression list, deliveries). There is no index on event recipients yet: on SQLite each address scans the account\'s events within events.retention (about 100 ms per 200,000 events), one at a time per node; false: the suppression list alone, which holds every hard bounce and complaint'),
     smtpProbe: z.union([z.literal(false), z.object({
-      timeout: duration('verify.smtpProbe.timeout').default('10s').describe('per read of one probe dialog (connect, greeting, each reply)'),
+      timeout: duration('verify.smtpProbe.timeout').default('10s').describe('per read of one probe dialog (connect, greeting, each reply, which must be whole within it)'),
       perHostPerMinute: z.number().int().min(1).default(6)
-        .describe('probes per MX host per minute, per node: beyond it the probe is skipped (a burst of RCPTs from one address is what gets it blocklisted)'),
+        .describe('probes per MX host name and per MX address per minute, per node: beyond it the probe is skipped (a burst of RCPTs from one address is what gets it blocklisted; many names can point at one address)'),
       skipMxHosts: z.array(z.string().regex(/^[a-z0-9.-]+$/, 'a lower-case host or domain')).default(PROBE_SKIP_MX_HOSTS)
         .describe('never probe MX hosts equal to or under these names: providers known to blocklist probers (default: Google, Yahoo/AOL, Microsoft, Apple)'),
     }).strict()]).default(false)
