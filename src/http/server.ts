@@ -226,13 +226,26 @@ function parse(schema: ApiRoute['body'], value: unknown, code: string, status: n
   throw new ApiError(status, code, status === 422 ? 'The request has invalid fields' : 'The query is invalid', zodFields(r.error));
 }
 
+/**
+ * On every JSON answer of the API, errors included (a route's own headers win): a browser never
+ * sniffs it into HTML nor frames it, nothing renders from it, and no cache between the client and
+ * the relay keeps an account's data (attack31's left open; the dashboard's files carry their own).
+ */
+const API_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+} as const;
+
 function send(res: FastifyReply, out: ApiResponse) {
+  res.headers(API_HEADERS);
   for (const [k, v] of Object.entries(out.headers ?? {})) res.header(k, v);
   res.code(out.status);
   return out.status === 204 ? res.send() : res.send(out.body ?? {});
 }
 
 function sendError(res: FastifyReply, err: ApiError) {
+  res.headers(API_HEADERS);
   if (err.status === 401 || err.code === 'too_many_attempts') closeUnlessBodyArrives(res);
   if (err.status === 401 && err.code !== 'invalid_credentials' && err.code !== 'invalid_session') res.header('www-authenticate', `Bearer realm="postlane"${err.code === 'invalid_key' ? ', error="invalid_token"' : ''}`);
   if (err.status === 403 && err.code !== 'csrf_required' && err.code !== 'account_forbidden') res.header('www-authenticate', 'Bearer realm="postlane", error="insufficient_scope"');
