@@ -109,7 +109,10 @@ export async function startRelay(config: Readonly<Config>, logger = createLogger
   // The API's routes and their schemas are about 9 MB of heap (bench/README.md "Memory"): loaded only when a listener serves them.
   const http = config.http !== false || metrics ? await import('./http/index.js') : null;
   const api = http && await http.startApi({ config, store, clock: systemClock, logger, tls, signer, quota, onQueued, bounceSecrets, linkSecrets, accounts, throttles: () => scheduler.throttles(), nodeId,
-    onConnectionRefused: metrics ? (reason) => metrics.countRefusedConnection('http', reason) : undefined });
+    onConnectionRefused: metrics ? (reason) => metrics.countRefusedConnection('http', reason) : undefined,
+    onConnectionEvicted: metrics ? () => metrics.countEvictedConnection('http') : undefined,
+    onKeyLookup: metrics ? (found) => metrics.countApiKeyLookup(found) : undefined,
+    onAuthThrottled: metrics ? () => metrics.countApiAuthThrottled() : undefined });
   const metricsListener = http && metrics ? await http.startMetrics({ config, store, logger, tls, metrics }) : null;
   const addresses = { ...ingress.addresses, ...(api ? { http: api.address } : {}), ...(metricsListener ? { metrics: metricsListener.address } : {}) };
 

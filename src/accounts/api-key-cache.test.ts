@@ -128,3 +128,24 @@ test('ApiKeyCache: a lookup that never answers (a dead connection) is shared onl
   assert.equal((await auth.authenticate(key.token))?.id, key.record.id, 'a request after ttlMs does not wait for the stuck lookup');
   assert.equal(store.lookups, 2);
 });
+
+test('ApiKeyCache: isCached tells whether a lookup would skip the store; onLookup sees each store lookup', async () => {
+  const store = new KeyStore();
+  const clock = { t: 1000, now: () => clock.t };
+  const seen: boolean[] = [];
+  const cache = new ApiKeyCache(store, clock, 5000, (found) => seen.push(found));
+  const key = newApiKey({ account: 'acme', scopes: ['send'], now: 0 });
+  store.keys.set(key.record.id, key.record);
+  assert.equal(cache.isCached(key.record.id), false);
+  await cache.getApiKey(key.record.id);
+  assert.equal(cache.isCached(key.record.id), true);
+  await cache.getApiKey('0123456789abcdef');
+  assert.equal(cache.isCached('0123456789abcdef'), false, 'a miss is not cached');
+  clock.t += 5000;
+  assert.equal(cache.isCached(key.record.id), false, 'expired');
+  await cache.getApiKey(key.record.id);
+  assert.equal(cache.isCached(key.record.id), true, 'looked up again');
+  cache.forget(key.record.id);
+  assert.equal(cache.isCached(key.record.id), false, 'forgotten');
+  assert.deepEqual(seen, [true, false, true]);
+});

@@ -17,7 +17,9 @@ export class ApiKeyCache implements KeyLookup {
   readonly #records = new Map<string, { record: ApiKeyRecord; at: number }>();
   /** Bumped by forget(): a lookup that started before a revocation does not cache what it read. */
   #forgets = 0;
-  constructor(private readonly store: KeyLookup, private readonly clock: Clock, private readonly ttlMs: number) {
+  /** `onLookup`: called with each store lookup's outcome (postlane_api_key_lookups_total). */
+  constructor(private readonly store: KeyLookup, private readonly clock: Clock, private readonly ttlMs: number,
+    private readonly onLookup?: (found: boolean) => void) {
     this.#pending = new SharedLookups(ttlMs);
   }
 
@@ -37,9 +39,16 @@ export class ApiKeyCache implements KeyLookup {
     return this.#pending.get(id, now, () => this.#lookup(id, now));
   }
 
+  /** Whether getApiKey(id) would answer without reading the store (a record cached and fresh). */
+  isCached(id: string): boolean {
+    const hit = this.#records.get(id);
+    return hit !== undefined && this.clock.now() - hit.at < this.ttlMs;
+  }
+
   async #lookup(id: string, now: number): Promise<ApiKeyRecord | null> {
     const forgets = this.#forgets;
     const record = await this.store.getApiKey(id);
+    this.onLookup?.(record !== null);
     if (record && record.revokedAt === null && this.ttlMs > 0 && forgets === this.#forgets) {
       if (this.#records.size >= MAX_ENTRIES) this.#records.clear();
       this.#records.set(id, { record, at: now });

@@ -50,6 +50,8 @@ export function secretMatches(record: ApiKeyRecord, secret: string): boolean {
 export interface KeyLookup {
   getApiKey(id: string): Promise<ApiKeyRecord | null>;
   touchApiKey(id: string, at: number): Promise<void>;
+  /** Whether getApiKey(id) would answer without a store read (ApiKeyCache); absent: never. */
+  isCached?(id: string): boolean;
 }
 
 /** Authenticates bearer tokens against the store; records last use (throttled). */

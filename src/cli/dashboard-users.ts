@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { hashPassword, isValidUserName } from '../users/password.js';
 import { RelayError } from '../errors.js';
 import type { DashboardUser } from '../store/dashboard-store.js';
+import { DEFAULT_ACCOUNT } from '../store/platform-store.js';
 import { configOption, withStore } from './admin-store.js';
 import { accountArg, requireAccount } from './accounts.js';
 import { readPassword } from './users.js';
@@ -45,6 +46,10 @@ export function registerDashboardUserCommands(program: Command) {
       const username = nameArg(input);
       if (Boolean(opts.admin) === (opts.account !== undefined)) throw new RelayError('ERR_USAGE', 'give exactly one of --admin or --account <name>');
       const account = opts.account === undefined ? null : accountArg(opts.account);
+      // A user of the default account acts for it with every scope, and an admin of default is the
+      // operator (accounts/operator.ts): every account's plans, usage, alerts and breakers. Not a
+      // user who "sees only its account", so that is refused; the operator's users are --admin.
+      if (account === DEFAULT_ACCOUNT) throw new RelayError('ERR_USAGE', `a user of the ${DEFAULT_ACCOUNT} account would be the operator (every account): use --admin`);
       await withStore(opts.config, async (store) => {
         if (account !== null) await requireAccount(store, account);
         if (await store.getDashboardUser(username)) throw new RelayError('ERR_USER_EXISTS', `dashboard user ${username} already exists`);

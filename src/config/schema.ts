@@ -350,6 +350,16 @@ export const configSchema = z.object({
       // rate30: bulk routes (webhook replay, bulk message actions, suppression add/import/export) had no rate limit.
       heavyWorkPerAccountPerMinute: z.number().int().min(1).default(100_000)
         .describe('rows an account may touch per minute, per node, through the bulk API routes: events replayed to a webhook, messages of a bulk action, suppressions added, imported or exported (each 10,000 rows hold the SQLite writer ~50 ms). Beyond it 429 + Retry-After; one request of more rows than this is refused (413). The CLI is not counted'),
+      // api31: listings and statistics had no budget: one account's parallel reads queued every tenant's behind them.
+      heavyReadsPerAccount: z.number().int().min(1).default(4)
+        .describe('listings, searches and statistics (GET /v1/events, /v1/messages, /v1/suppressions and its export, /v1/stats, /v1/queue) one account may have in flight at once, per node; one more is 429 + Retry-After, so one tenant cannot occupy the heavy-read path (the dashboard\'s overview page makes three at once)'),
+      // api31: random bearer tokens each cost a store lookup, unthrottled.
+      authFailures: z.object({
+        maxFailures: z.number().int().positive().default(20)
+          .describe('bearer tokens from one client address (IPv6: its /64; the request\'s client under trustProxy) that may fail their key lookup within failureWindow; then 429 + Retry-After before any lookup for lockout. Keys this node has in its cache, and keys that authenticated from the address in the last day, are still served'),
+        failureWindow: duration('http.authFailures.failureWindow', MAX_PERIOD_MS).default('15m').describe('window in which failed lookups are counted'),
+        lockout: duration('http.authFailures.lockout', MAX_PERIOD_MS).default('15m').describe('how long an address over maxFailures is answered 429 for keys not cached or trusted'),
+      }).strict().default({}).describe('the throttle of failed API key authentications per client address (docs/api.md "Authentication and scopes")'),
     }).strict(),
   ]).default({}).describe('the HTTP API (/v1), /openapi.json, /healthz and /readyz, and the web dashboard; false: off'),
   metrics: z.union([
@@ -416,9 +426,9 @@ export const configSchema = z.object({
     history: z.boolean().default(true)
       .describe('read the account\'s delivered/bounced/complained events for each address (hard bounces since lifted from the suppression list, deliveries). There is no index on event recipients yet: on SQLite each address scans the account\'s events within events.retention (about 100 ms per 200,000 events), one at a time per node; false: the suppression list alone, which holds every hard bounce and complaint'),
     smtpProbe: z.union([z.literal(false), z.object({
-      timeout: duration('verify.smtpProbe.timeout').default('10s').describe('per read of one probe dialog (connect, greeting, each reply)'),
+      timeout: duration('verify.smtpProbe.timeout').default('10s').describe('per read of one probe dialog (connect, greeting, each reply, which must be whole within it)'),
       perHostPerMinute: z.number().int().min(1).default(6)
-        .describe('probes per MX host per minute, per node: beyond it the probe is skipped (a burst of RCPTs from one address is what gets it blocklisted)'),
+        .describe('probes per MX host name and per MX address per minute, per node: beyond it the probe is skipped (a burst of RCPTs from one address is what gets it blocklisted; many names can point at one address)'),
       skipMxHosts: z.array(z.string().regex(/^[a-z0-9.-]+$/, 'a lower-case host or domain')).default(PROBE_SKIP_MX_HOSTS)
         .describe('never probe MX hosts equal to or under these names: providers known to blocklist probers (default: Google, Yahoo/AOL, Microsoft, Apple)'),
     }).strict()]).default(false)

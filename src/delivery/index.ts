@@ -4,7 +4,7 @@
 export { DeliveryScheduler, type DeliverySchedulerOptions } from './scheduler.js';
 export { createResolver, type MxResolver, type MxRecord } from './resolver.js';
 // The MX / implicit MX / null MX lookups, for address verification (src/verify/).
-export { lookupMailHosts, resolveHostAddresses, orderByPreference, normalizeHost, type MailHostLookup } from './route.js';
+export { lookupMailHosts, resolveHostAddresses, orderByPreference, normalizeHost, mxAddressAllowed, type MailHostLookup } from './route.js';
 // The per-provider view of the queue (CLI and API).
 export { listByProvider, type ProviderRow } from './provider-queue.js';
 export type { ThrottleView } from './shaper.js';

@@ -54,11 +54,19 @@ export class InboundReports {
     const found = await this.#find(report, verp);
     if (!found) return this.#log('info', id, report, 'no message of ours matches; ignored');
     const outcomes = report.kind === 'arf' ? [this.#complaint(report, found)] : this.#bounces(report, found);
+    // One event per recipient a report: a DSN may list 1,000 blocks, and with the VERP index (or a
+    // message of one recipient) every block names the same recipient. A reason to skip is logged once.
     const events: Omit<MessageEvent, 'id' | 'seq'>[] = [];
+    const named = new Set<string>();
+    const skipped = new Map<string, number>();
     for (const o of outcomes) {
-      if ('skip' in o) this.#log('info', id, report, o.skip, found.message.id);
-      else if (!(await this.#isDuplicate(o.event))) events.push(o.event);
+      if ('skip' in o) { skipped.set(o.skip, (skipped.get(o.skip) ?? 0) + 1); continue; }
+      const rcpt = o.event.recipient!.toLowerCase();
+      if (named.has(rcpt)) continue;
+      named.add(rcpt);
+      if (!(await this.#isDuplicate(o.event))) events.push(o.event);
     }
+    for (const [reason, count] of skipped) this.#log('info', id, report, reason, found.message.id, count);
     if (events.length > 0) await this.d.store.appendEvents(events);
     for (const e of events) {
       this.d.logger.info({ event: 'inbound.report', id, kind: report.kind, type: e.type, message: e.messageId, rcpt: e.recipient, account: e.account,
@@ -161,8 +169,8 @@ export class InboundReports {
     return seen.some((x) => e.type === 'complained' || x.data.async === true);
   }
 
-  #log(level: 'info' | 'warn', id: string, report: InboundReport, reason: string, message?: string): void {
-    this.d.logger[level]({ event: 'inbound.report_ignored', id, kind: report.kind, message, reason }, `report ignored: ${reason}`);
+  #log(level: 'info' | 'warn', id: string, report: InboundReport, reason: string, message?: string, count = 1): void {
+    this.d.logger[level]({ event: 'inbound.report_ignored', id, kind: report.kind, message, reason, ...(count > 1 ? { count } : {}) }, `report ignored: ${reason}`);
   }
 }
 

@@ -58,6 +58,9 @@ export class Metrics {
 
   readonly #accepted: Counter<'account' | 'listener'>;
   readonly #connectionsRefused: Counter<'listener' | 'reason'>;
+  readonly #connectionsEvicted: Counter<'listener'>;
+  readonly #apiKeyLookups: Counter<'result'>;
+  readonly #apiAuthThrottled: Counter;
   readonly #deliveries: Counter<'account' | 'domain' | 'outcome'>;
   readonly #latency: Histogram<'outcome'>;
   readonly #attemptDuration: Histogram<'outcome'>;
@@ -88,6 +91,21 @@ export class Metrics {
       name: 'postlane_connections_refused_total',
       help: 'Connections refused at accept by a connection cap, by listener (http) and reason (total: http.maxConnections, per-ip: http.maxConnectionsPerIp)',
       labelNames: ['listener', 'reason'], registers,
+    });
+    this.#connectionsEvicted = new Counter({
+      name: 'postlane_connections_evicted_total',
+      help: 'Idle connections closed at the total connection cap to admit a newcomer, by listener (http)',
+      labelNames: ['listener'], registers,
+    });
+    this.#apiKeyLookups = new Counter({
+      name: 'postlane_api_key_lookups_total',
+      help: 'API keys looked up in the store (not answered by the key cache), by result (found, not_found)',
+      labelNames: ['result'], registers,
+    });
+    this.#apiAuthThrottled = new Counter({
+      name: 'postlane_api_auth_throttled_total',
+      help: 'API requests answered 429 too_many_attempts, before any key lookup, by the failed-authentication throttle (http.authFailures)',
+      registers,
     });
     this.#deliveries = new Counter({
       name: 'postlane_deliveries_total',
@@ -183,6 +201,21 @@ export class Metrics {
   /** A connection to `listener` refused at accept (lazy-listener.ts): two listeners by two reasons, no address. */
   countRefusedConnection(listener: 'http', reason: 'total' | 'per-ip'): void {
     this.#connectionsRefused.inc({ listener, reason });
+  }
+
+  /** An idle connection to `listener` closed at its total cap for a newcomer (lazy-listener.ts). */
+  countEvictedConnection(listener: 'http'): void {
+    this.#connectionsEvicted.inc({ listener });
+  }
+
+  /** An API key looked up in the store (api-key-cache.ts): found or not. */
+  countApiKeyLookup(found: boolean): void {
+    this.#apiKeyLookups.inc({ result: found ? 'found' : 'not_found' });
+  }
+
+  /** An API request refused by the failed-authentication throttle (api-auth-throttle.ts). */
+  countApiAuthThrottled(): void {
+    this.#apiAuthThrottled.inc();
   }
 
   /** An attempt to `destination` ran past delivery.slowAttemptAfter (the scheduler's onSlowAttempt). */

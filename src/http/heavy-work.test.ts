@@ -3,7 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiError } from '../ingress/http/api-error.js';
-import { HeavyWork } from './heavy-work.js';
+import { HeavyReads, HeavyWork } from './heavy-work.js';
 
 const refused = (fn: () => void, status: number, code: string): ApiError => {
   try { fn(); } catch (e) {
@@ -42,4 +42,21 @@ test('a read is checked before and charged after; it may run over, and the accou
   w.charge('a', 5000);
   refused(() => w.check('a'), 429, 'rate_limited');
   refused(() => w.take('a', 1), 429, 'rate_limited');
+});
+
+test('heavy reads: at most perAccount in flight per account, 429 with Retry-After beyond, each slot given back once', () => {
+  const r = new HeavyReads(2);
+  const a1 = r.begin('acme');
+  const a2 = r.begin('acme');
+  const e = refused(() => r.begin('acme'), 429, 'rate_limited');
+  assert.equal(e.retryAfterSeconds, 1);
+  const b1 = r.begin('globex');
+  assert.equal(r.inFlight('globex'), 1, 'another account is not affected');
+  a1();
+  a1();
+  assert.equal(r.inFlight('acme'), 1, 'released once');
+  const a3 = r.begin('acme');
+  refused(() => r.begin('acme'), 429, 'rate_limited');
+  for (const release of [a2, a3, b1]) release();
+  assert.deepEqual([r.inFlight('acme'), r.inFlight('globex')], [0, 0]);
 });

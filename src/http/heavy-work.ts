@@ -6,6 +6,14 @@
 // minute in this process (per node: a cluster-wide count would cost a store write per request),
 // with the mechanism of POST /v1/verify's budget (accounts/minute-budget.ts). The operator's CLI
 // writes the store directly and is not counted.
+//
+// It also owns the cap on heavy reads in flight (HeavyReads, thirty-first session): listings,
+// searches and statistics (routes marked heavyRead) read for tens to hundreds of milliseconds
+// each, one at a time on SQLite (the database thread, or the heavy-read thread with
+// storage.sqliteThread: main), a pool connection each on PostgreSQL, so one account calling them in parallel queued every other tenant's
+// behind its own. An account has at most http.heavyReadsPerAccount of them in flight per node;
+// one more is 429 rate_limited with Retry-After: 1 at once (nothing read). Counted in requests in
+// flight, not per minute: a read's cost is its duration, which the cap bounds in parallel.
 import type { Clock } from '../clock.js';
 import { MinuteBudget } from '../accounts/minute-budget.js';
 import { ApiError } from '../ingress/http/api-error.js';
@@ -49,4 +57,35 @@ const rateLimited = (retryAfterSeconds: number) =>
 export const heavyResponses = {
   413: { description: 'more rows than http.heavyWorkPerAccountPerMinute allows in one request (too_much_work): split it', schema: errorBody },
   429: { description: 'the account\'s rows of bulk work for this minute are used up (http.heavyWorkPerAccountPerMinute, per node); Retry-After', schema: errorBody },
+} as const;
+
+/** Per account, the heavy reads in flight in this process, capped at `perAccount`. */
+export class HeavyReads {
+  readonly #inFlight = new Map<string, number>();
+  constructor(readonly perAccount: number) {}
+
+  /** Takes a slot of `account` for one read (429 rate_limited when it has none); call the function returned once the read is done. */
+  begin(account: string): () => void {
+    const n = this.#inFlight.get(account) ?? 0;
+    if (n >= this.perAccount) {
+      throw new ApiError(429, 'rate_limited', `Too many listings and statistics in flight for this account (at most ${this.perAccount}, http.heavyReadsPerAccount), try again later`, [], 1);
+    }
+    this.#inFlight.set(account, n + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#inFlight.get(account) ?? 1) - 1;
+      if (left <= 0) this.#inFlight.delete(account);
+      else this.#inFlight.set(account, left);
+    };
+  }
+
+  /** Reads in flight for `account` (tests). */
+  inFlight(account: string): number { return this.#inFlight.get(account) ?? 0; }
+}
+
+/** The 429 of a heavy read, for its `responses`. */
+export const heavyReadResponses = {
+  429: { description: 'the account has http.heavyReadsPerAccount listings, searches or statistics in flight on this node (rate_limited); Retry-After', schema: errorBody },
 } as const;

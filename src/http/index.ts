@@ -11,19 +11,21 @@ import type { MetricsListener, MetricsSource } from './metrics-server.js';
 export type { ApiDeps, HttpApi, MetricsListener, MetricsSource };
 
 /** Starts the HTTP API of config.http; null when it is off (http: false). */
-export async function startApi(deps: ApiDeps & { onConnectionRefused?: (reason: LimitReason) => void }): Promise<HttpApi | null> {
+export async function startApi(deps: ApiDeps & { onConnectionRefused?: (reason: LimitReason) => void; onConnectionEvicted?: () => void }): Promise<HttpApi | null> {
   const http = deps.config.http;
   if (http === false) return null;
   const listener = await listenLazily({
     host: http.host, port: http.port, tls: http.tls ? deps.tls : null, logger: deps.logger, buildAtStart: http.buildAtStart,
     requestTimeoutMs: http.requestTimeout,
     limits: { maxConnections: http.maxConnections, maxConnectionsPerIp: http.maxConnectionsPerIp }, onRefused: deps.onConnectionRefused,
+    onEvicted: deps.onConnectionEvicted,
     // With buildAtStart, not ready until the API is built (answerProbe's `starting`).
     probe: (path, state) => PROBE_PATHS.has(path) ? answerProbe(path, deps.store, http.buildAtStart && state.building) : null,
     build: async (server) => {
-      const [{ buildHttpApp }, { buildRouteTable }] = await Promise.all([import('./server.js'), import('./route-table.js')]);
+      const [{ buildHttpApp }, { buildRouteTable }, { HeavyReads }] = await Promise.all([import('./server.js'), import('./route-table.js'), import('./heavy-work.js')]);
       return buildHttpApp({
         bodyLimit: http.bodyLimit, trustProxy: http.trustProxy, store: deps.store, clock: deps.clock, logger: deps.logger,
+        authFailures: http.authFailures, onAuthThrottled: deps.onAuthThrottled, heavyReads: new HeavyReads(http.heavyReadsPerAccount),
         ...buildRouteTable(deps, http),
       }, server);
     },

@@ -218,3 +218,129 @@ test('connection caps over HTTPS: a refused connection is closed without a hands
     await listener.close();
   }
 });
+
+/** An application that answers /hold only when `release` is called (a request in flight), anything else at once. */
+function holdingApp(): LazyApp & { release(): void } {
+  const held: { end(body: string): void }[] = [];
+  return {
+    handle: (req: { url?: string }, res: { end(body: string): void }) => { if (req.url === '/hold') held.push(res); else res.end('built'); },
+    close: async () => undefined,
+    release: () => { for (const res of held.splice(0)) res.end('released'); },
+  } as unknown as LazyApp & { release(): void };
+}
+
+/** A connection from `from` that sent GET `path` (answered for /x, held for /hold); resolves once the request is surely read (a reply, or 300 ms). */
+function requestFrom(port: number, host: string, from: string, path: string, opts: { tls?: boolean } = {}): Promise<{ socket: net.Socket; reply: () => string; closed: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const raw = net.connect({ port, host, localAddress: from });
+    const s = opts.tls ? tls.connect({ socket: raw, rejectUnauthorized: false }) : raw;
+    let reply = '';
+    const closed = new Promise<void>((r) => s.once('close', () => r()));
+    const done = () => resolve({ socket: s, reply: () => reply, closed });
+    s.once(opts.tls ? 'secureConnect' : 'connect', () => {
+      s.write(`GET ${path} HTTP/1.1\r\nHost: t\r\n\r\n`);
+      if (path === '/hold') setTimeout(done, 300);
+    });
+    s.on('data', (d) => { reply += d.toString('latin1'); if (path !== '/hold') done(); });
+    s.once('error', reject);
+  });
+}
+
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('connection caps: at the total cap the oldest idle connection is closed for a newcomer; none idle: refused', async () => {
+  const app = holdingApp();
+  const evicted: number[] = [];
+  const refusals: string[] = [];
+  const host = '127.0.72.1';
+  const listener = await listenLazily({ host, port: 0, tls: null, logger, limits: { maxConnections: 3, maxConnectionsPerIp: 3 },
+    onRefused: (r) => refusals.push(r), onEvicted: () => evicted.push(1), build: async () => app });
+  try {
+    const { port } = listener.address;
+    const idle = await requestFrom(port, host, '127.0.72.10', '/x');
+    assert.match(idle.reply(), /^HTTP\/1\.1 200 [^]*built$/);
+    const busy = [await requestFrom(port, host, '127.0.72.11', '/hold'), await requestFrom(port, host, '127.0.72.12', '/hold')];
+    await settle(2100); // the idle one has been idle past MIN_IDLE_MS
+    const newcomer = await requestFrom(port, host, '127.0.72.13', '/x');
+    assert.match(newcomer.reply(), /^HTTP\/1\.1 200 [^]*built$/, 'admitted');
+    await idle.closed;
+    assert.equal(evicted.length, 1);
+    for (const b of busy) assert.equal(b.socket.destroyed, false, 'a request in flight is never cut');
+    // Every connection busy: a newcomer is refused, however long they have been open.
+    newcomer.socket.write('GET /hold HTTP/1.1\r\nHost: t\r\n\r\n');
+    await settle(2100);
+    assert.match(await firstWordsFrom(port, host, '127.0.72.14') ?? 'still open', /^HTTP\/1\.1 503 /);
+    assert.deepEqual(refusals, ['total']);
+    assert.equal(evicted.length, 1);
+    app.release();
+    await eventuallyTrue(() => busy.every((b) => /released$/.test(b.reply())));
+    for (const s of [...busy, newcomer]) s.socket.destroy();
+  } finally {
+    await listener.close();
+  }
+});
+
+test('connection caps over HTTPS: the idle connection is evicted, the one with a request in flight is not', async () => {
+  const cert = await createSelfSigned('relay.test');
+  const app = holdingApp();
+  const host = '127.0.72.1';
+  const listener = await listenLazily({ host, port: 0, tls: cert, logger, limits: { maxConnections: 2, maxConnectionsPerIp: 2 }, build: async () => app });
+  try {
+    const { port } = listener.address;
+    const busy = await requestFrom(port, host, '127.0.72.20', '/hold', { tls: true });
+    const idle = await requestFrom(port, host, '127.0.72.21', '/x', { tls: true });
+    await settle(2100);
+    const newcomer = await requestFrom(port, host, '127.0.72.22', '/x', { tls: true });
+    assert.match(newcomer.reply(), /^HTTP\/1\.1 200 [^]*built$/);
+    await idle.closed;
+    assert.equal(busy.socket.destroyed, false);
+    app.release();
+    await eventuallyTrue(() => /released$/.test(busy.reply()));
+    busy.socket.destroy(); newcomer.socket.destroy();
+  } finally {
+    await listener.close();
+  }
+});
+
+test('connection caps over IPv6 (::1): counted per /64, refused at the per-address cap', { skip: !(await hasIPv6Loopback()) && 'no IPv6 loopback' }, async () => {
+  const app = holdingApp();
+  const refusals: string[] = [];
+  const listener = await listenLazily({ host: '::1', port: 0, tls: null, logger, limits: { maxConnections: 10, maxConnectionsPerIp: 2 },
+    onRefused: (r) => refusals.push(r), build: async () => app });
+  try {
+    const { port } = listener.address;
+    const held = [await requestFrom(port, '::1', '::1', '/x'), await requestFrom(port, '::1', '::1', '/x')];
+    assert.match(await firstWordsFrom(port, '::1', '::1') ?? 'still open', /^HTTP\/1\.1 503 /);
+    assert.deepEqual(refusals, ['per-ip']);
+    held[0]!.socket.destroy();
+    await held[0]!.closed;
+    await settle(100);
+    const again = await requestFrom(port, '::1', '::1', '/x');
+    assert.match(again.reply(), /built$/);
+    held[1]!.socket.destroy(); again.socket.destroy();
+  } finally {
+    await listener.close();
+  }
+});
+
+function firstWordsFrom(port: number, host: string, from: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host, localAddress: from });
+    let reply = '';
+    const timer = setTimeout(() => { s.destroy(); resolve(null); }, 2000);
+    s.on('data', (d) => { reply += d.toString('latin1'); });
+    s.on('error', () => undefined);
+    s.on('close', () => { clearTimeout(timer); resolve(reply); });
+  });
+}
+
+async function eventuallyTrue(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !check(); i++) await settle(50);
+  assert.ok(check());
+}
+
+async function hasIPv6Loopback(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer().once('error', () => resolve(false)).listen(0, '::1', () => s.close(() => resolve(true)));
+  });
+}

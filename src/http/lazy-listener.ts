@@ -3,7 +3,8 @@
 // first request arrives, so a relay whose API nobody calls never loads it (http.buildAtStart: at
 // start, in the background). Requests that arrive while it is built wait for it; a build that fails
 // answers 503 and is tried again next request. It also caps the connections open at once, in all and
-// per peer address (http.maxConnections, http.maxConnectionsPerIp: capConnections below).
+// per peer address (http.maxConnections, http.maxConnectionsPerIp: capConnections below), and at the
+// total cap makes room for a newcomer by closing the oldest idle connection (IdleConnections).
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
@@ -51,6 +52,8 @@ export interface LazyListenerOptions<A extends LazyApp> {
   limits?: { maxConnections: number; maxConnectionsPerIp: number };
   /** Called for each refused connection (the metric postlane_connections_refused_total). */
   onRefused?(reason: LimitReason): void;
+  /** Called for each idle connection closed at the total cap to admit a newcomer (postlane_connections_evicted_total). */
+  onEvicted?(): void;
 }
 
 export interface LazyListener<A extends LazyApp> {
@@ -73,7 +76,7 @@ export async function listenLazily<A extends LazyApp>(opts: LazyListenerOptions<
   server.requestTimeout = opts.requestTimeoutMs ?? 0;
   if (server.requestTimeout > 0) server.headersTimeout = Math.min(server.headersTimeout, server.requestTimeout);
   server.setTimeout(0);
-  const refused = opts.limits ? capConnections(server, opts.limits, Boolean(opts.tls), opts.logger, opts.onRefused) : null;
+  const refused = opts.limits ? capConnections(server, opts.limits, Boolean(opts.tls), opts.logger, opts) : null;
   let building: Promise<A> | null = null;
   /** Set once the build succeeded: until then probes are answered here, also while it is under way (buildAtStart). */
   let built = false;
@@ -134,13 +137,15 @@ const ignoreError = () => { /* a refused socket's errors (a reset) are of no int
  * Puts the connection caps in front of Node's own handling of `server`'s connections: Node's
  * 'connection' listeners (HTTP's parser set-up, or TLS's handshake) are taken off and called only
  * for a connection that got a slot; its slot is given back when its socket closes, whichever way
- * (end, error, timeout, reset, server stop). A refused one is answered 503 (plaintext: HTTPS would
- * need a handshake first, so it is just closed) and destroyed soon after. Returns the refused
- * sockets still lingering, for close().
+ * (end, error, timeout, reset, server stop). At the total cap (not at an address's own) the oldest
+ * idle connection is closed to make room (IdleConnections); with none idle, the newcomer is refused:
+ * answered 503 (plaintext: HTTPS would need a handshake first, so it is just closed) and destroyed
+ * soon after. Returns the refused sockets still lingering, for close().
  */
 function capConnections(server: Server, limits: { maxConnections: number; maxConnectionsPerIp: number }, tls: boolean,
-  logger: Logger, onRefused: ((reason: LimitReason) => void) | undefined): Set<Socket> {
+  logger: Logger, hooks: Pick<LazyListenerOptions<LazyApp>, 'onRefused' | 'onEvicted'>): Set<Socket> {
   const counts = new ConnectionCounts(limits.maxConnections, limits.maxConnectionsPerIp);
+  const idle = new IdleConnections(server, counts);
   const node = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
   const refused = new Set<Socket>();
@@ -160,13 +165,13 @@ function capConnections(server: Server, limits: { maxConnections: number; maxCon
     const peer = socket.remoteAddress;
     if (!peer) return socket.destroy(); // reset before it was accepted: no peer to count
     const ip = peer.startsWith('::ffff:') ? peer.slice(7) : peer;
-    if (counts.tryAcquire(ip)) {
-      socket.once('close', () => counts.release(ip));
+    if (counts.tryAcquire(ip) || (counts.refusal(ip) === 'total' && idle.evictOldest(hooks.onEvicted) && counts.tryAcquire(ip))) {
+      idle.track(socket, ip);
       for (const listener of node) listener.call(server, socket);
       return;
     }
     const reason = counts.refusal(ip) ?? 'total';
-    onRefused?.(reason);
+    hooks.onRefused?.(reason);
     unlogged.count++;
     unlogged.reasons.add(reason);
     // The first refusal after a quiet spell is logged at once, with its address; the rest are counted
@@ -185,4 +190,65 @@ function capConnections(server: Server, limits: { maxConnections: number; maxCon
     setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
   });
   return refused;
+}
+
+/** A connection with no request in flight for this long may be closed for a newcomer (the SMTP listener's MIN_EVICT_AGE_MS). */
+const MIN_IDLE_MS = 2000;
+
+interface Tracked { ip: string; inFlight: number; idleSince: number; released: boolean }
+
+/**
+ * Owns the admitted connections' slots (given back once, when the socket closes or is evicted) and
+ * whether each has a request in flight: from its request's headers to the end of its response. At
+ * the total cap, evictOldest closes the connection idle the longest (a keep-alive one between
+ * requests, or one that has not sent a whole request head yet), if idle at least MIN_IDLE_MS, so
+ * that idle connections held from many addresses cannot keep new clients out; a request in flight
+ * (a body being uploaded, a response being written) is never cut. The slot is given back at once:
+ * the newcomer takes it in the same tick.
+ */
+class IdleConnections {
+  /** By the socket Node gave 'connection': over HTTPS a request's socket is the TLSSocket around it. */
+  readonly #tracked = new Map<Socket, Tracked>();
+
+  constructor(server: Server, private readonly counts: ConnectionCounts) {
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const socket = req.socket as Socket & { _parent?: Socket };
+      const t = this.#tracked.get(socket) ?? (socket._parent ? this.#tracked.get(socket._parent) : undefined);
+      if (!t) return;
+      t.inFlight++;
+      res.once('close', () => { t.inFlight--; t.idleSince = Date.now(); });
+    });
+  }
+
+  track(socket: Socket, ip: string): void {
+    const t: Tracked = { ip, inFlight: 0, idleSince: Date.now(), released: false };
+    this.#tracked.set(socket, t);
+    socket.once('close', () => {
+      this.#tracked.delete(socket);
+      this.#release(t);
+    });
+  }
+
+  /** Closes the connection idle the longest (at least MIN_IDLE_MS) and gives its slot back; false when none is. */
+  evictOldest(onEvicted: (() => void) | undefined): boolean {
+    const cutoff = Date.now() - MIN_IDLE_MS;
+    let oldest: [Socket, Tracked] | null = null;
+    for (const entry of this.#tracked) {
+      const t = entry[1];
+      if (t.inFlight === 0 && t.idleSince <= cutoff && (!oldest || t.idleSince < oldest[1].idleSince)) oldest = entry;
+    }
+    if (!oldest) return false;
+    const [socket, t] = oldest;
+    this.#tracked.delete(socket);
+    this.#release(t);
+    socket.destroy();
+    onEvicted?.();
+    return true;
+  }
+
+  #release(t: Tracked): void {
+    if (t.released) return;
+    t.released = true;
+    this.counts.release(t.ip);
+  }
 }

@@ -78,6 +78,10 @@ export interface ApiDeps {
   throttles?: () => ThrottleView[];
   /** The built dashboard; dashboard/dist of this installation if absent. */
   dashboardDir?: string;
+  /** Each API key looked up in the store, found or not (postlane_api_key_lookups_total). */
+  onKeyLookup?: (found: boolean) => void;
+  /** Each request answered 429 by the failed-authentication throttle (postlane_api_auth_throttled_total). */
+  onAuthThrottled?: () => void;
   /** This node's id, kept with each message the API accepts (AcceptDeps.nodeId). */
   nodeId?: string;
 }
@@ -92,7 +96,7 @@ const API_KEY_CACHE_MS = 5000;
 export function buildRouteTable(deps: ApiDeps, http: Exclude<Config['http'], false>): Pick<AppDeps, 'routes' | 'publicRoutes' | 'dashboard' | 'keys'> {
   const { config, store, clock, logger } = deps;
   const accounts = deps.accounts ?? new AccountCache(store, clock);
-  const keys = new ApiKeyCache(store, clock, API_KEY_CACHE_MS);
+  const keys = new ApiKeyCache(store, clock, API_KEY_CACHE_MS, deps.onKeyLookup);
   const links = new LinkBase(publicBaseUrl(config), accounts, logger);
   const submission = new HttpSubmission({
     store, hostname: config.hostname, clock, logger, quota: deps.quota ?? new QuotaService(store, clock, accounts), signer: deps.signer,

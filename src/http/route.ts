@@ -42,6 +42,11 @@ export interface RouteDef<B extends z.ZodType | undefined, Q extends z.ZodType |
   idempotent?: boolean;
   /** Top-level answer fields shown once (a token, a secret): stored for replay as null, never kept. */
   secretFields?: string[];
+  /**
+   * A read whose cost grows with the account's history (a listing, a search, statistics): at most
+   * http.heavyReadsPerAccount of them in flight per account (heavy-work.ts HeavyReads), else 429.
+   */
+  heavyRead?: boolean;
   responses: Record<number, ResponseDoc>;
   handler(req: ApiRequest<Parsed<B>, Parsed<Q>, Parsed<P>>): Promise<ApiResponse>;
 }
@@ -58,6 +63,11 @@ export interface ApiRoute {
   idempotent?: boolean;
   /** Top-level answer fields shown once (a token, a secret): stored for replay as null, never kept. */
   secretFields?: string[];
+  /**
+   * A read whose cost grows with the account's history (a listing, a search, statistics): at most
+   * http.heavyReadsPerAccount of them in flight per account (heavy-work.ts HeavyReads), else 429.
+   */
+  heavyRead?: boolean;
   responses: Record<number, ResponseDoc>;
   handler(req: ApiRequest<unknown, unknown, unknown>): Promise<ApiResponse>;
 }

@@ -13,12 +13,12 @@ import { defineRoute } from './route.js';
 import { startHttpApi } from './server.js';
 import { z } from 'zod/v4';
 
-function get(port: number, path: string, token: string): Promise<{ status: number; body: string }> {
+function get(port: number, path: string, token: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     https.get({ host: '127.0.0.1', port, path, rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` } }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => { body += d.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
+      res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
     }).on('error', reject);
   });
 }
@@ -48,9 +48,17 @@ test('HTTPS listener, request log lines without credentials, JSON 404', async ()
     const missing = await get(api.address.port, '/v1/nothing', token);
     assert.equal(missing.status, 404);
     assert.equal(JSON.parse(missing.body).error.code, 'not_found');
+    const refused = await get(api.address.port, '/v1/ping', 'pl_0123456789abcdef_not-a-key');
+    assert.equal(refused.status, 401);
+    for (const answer of [ok, missing, refused]) {
+      // Answers and errors alike: never sniffed into HTML, framed or kept by a cache on the way.
+      assert.equal(answer.headers['x-content-type-options'], 'nosniff');
+      assert.equal(answer.headers['cache-control'], 'no-store');
+      assert.equal(answer.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'");
+    }
     assert.equal((await get(api.address.port, '/metrics', token)).status, 404, '/metrics is never on the API listener');
     const logged = lines.filter((l) => l.event === 'http.request');
-    assert.equal(logged.length, 3);
+    assert.equal(logged.length, 4);
     assert.deepEqual({ ...logged[0], time: undefined, ms: undefined, pid: undefined, hostname: undefined }, {
       level: 30, svc: 'postlane', event: 'http.request', method: 'GET', route: '/v1/ping', path: '/v1/ping', status: 200,
       ip: '127.0.0.1', account: 'acme', keyId: record.id, msg: 'http request', time: undefined, ms: undefined, pid: undefined, hostname: undefined,

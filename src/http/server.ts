@@ -1,5 +1,7 @@
 // Owns the HTTP application of the API (fastify; the socket and TLS are lazy-listener.ts's): body
-// limit, bearer authentication and scope checks (before the body is read), request validation
+// limit, bearer authentication and scope checks (before the body is read; failed authentications
+// throttled per client address: api-auth-throttle.ts), the per-account cap on heavy reads in flight
+// (heavy-work.ts HeavyReads), request validation
 // with the routes' zod schemas, the Idempotency-Key wrapper, the error format
 // {"error":{code,message,fields}}, one `http.request` log line per request (never the
 // Authorization header or cookies), and the system routes /healthz, /readyz (health.ts) and
@@ -19,6 +21,8 @@ import { ApiError, zodFields } from '../ingress/http/api-error.js';
 import type { ApiKeyRecord } from '../store/platform-store.js';
 import type { QueueStore } from '../store/store.js';
 import { requestHash, withIdempotency } from './idempotency.js';
+import { ApiAuthThrottle, type ApiAuthLimits } from './api-auth-throttle.js';
+import type { HeavyReads } from './heavy-work.js';
 import { mountHealthRoutes } from './health.js';
 import { buildOpenApi, type SystemRoute } from './openapi.js';
 import type { ApiResponse, ApiRoute } from './route.js';
@@ -46,6 +50,12 @@ export interface HttpApiDeps {
   publicRoutes?: ((app: FastifyInstance) => Promise<void>)[];
   /** The web dashboard (http.dashboard): session logins, cookie authentication, the built app in `dir`. */
   dashboard?: { sessions: DashboardSessions; policy: SessionPolicy; dir: string } | null;
+  /** http.authFailures: failed bearer authentications per client address before 429 (api-auth-throttle.ts); absent: not throttled. */
+  authFailures?: ApiAuthLimits;
+  /** Called for each request refused by that throttle (postlane_api_auth_throttled_total). */
+  onAuthThrottled?: () => void;
+  /** http.heavyReadsPerAccount: the cap on the routes marked heavyRead; absent: none. */
+  heavyReads?: HeavyReads;
 }
 
 /** What the application needs; the listener's part (host, port, tls) is lazy-listener.ts's. */
@@ -89,8 +99,13 @@ export async function buildHttpApp(deps: AppDeps, server: Server): Promise<HttpA
   app.decorateRequest('apiKey', null);
   // The API takes JSON only: without fastify's built-in text/plain parser, any other body is 415.
   app.removeContentTypeParser('text/plain');
-  const auth = new ApiKeyAuthenticator(deps.keys ?? deps.store, deps.clock, (err) =>
+  const keys: KeyLookup = deps.keys ?? deps.store;
+  const authenticator = new ApiKeyAuthenticator(keys, deps.clock, (err) =>
     logger.warn({ event: 'http.key_touch_failed', err: (err as Error)?.message }, 'could not record an API key\'s last use'));
+  const throttle = deps.authFailures
+    ? new ApiAuthThrottle(deps.authFailures, deps.clock, authenticator, (id) => keys.isCached?.(id) ?? false, deps.onAuthThrottled)
+    : null;
+  const auth: BearerCheck = throttle ? (token, ip) => throttle.authenticate(token, ip) : (token) => authenticator.authenticate(token);
 
   app.addHook('onResponse', async (req, res) => {
     logger.info({
@@ -120,7 +135,11 @@ export async function buildHttpApp(deps: AppDeps, server: Server): Promise<HttpA
   return { handle: handler, registered, close: () => app.close() };
 }
 
-function mountRoute(app: FastifyInstance, route: ApiRoute, deps: AppDeps, auth: ApiKeyAuthenticator) {
+/** A bearer token from a client address: its key, null (401), or a 429 ApiError (throttled). */
+type BearerCheck = (token: string, ip: string) => Promise<ApiKeyRecord | null>;
+
+function mountRoute(app: FastifyInstance, route: ApiRoute, deps: AppDeps, auth: BearerCheck) {
+  const heavyReads = route.heavyRead ? deps.heavyReads ?? null : null;
   app.route({
     method: route.method, url: route.url,
     // Authenticate before the body is read: an anonymous client cannot make us parse 40 MB.
@@ -129,7 +148,12 @@ function mountRoute(app: FastifyInstance, route: ApiRoute, deps: AppDeps, auth: 
         ? await authenticateCookie(req, route, deps)
         : await authenticate(req, route, auth, deps.logger);
     },
-    handler: async (req, res) => send(res, await answer(route, req, deps)),
+    handler: heavyReads
+      ? async (req, res) => {
+        const release = heavyReads.begin(req.apiKey!.account);
+        try { return send(res, await answer(route, req, deps)); } finally { release(); }
+      }
+      : async (req, res) => send(res, await answer(route, req, deps)),
   });
 }
 
@@ -156,14 +180,15 @@ function answer(route: ApiRoute, req: FastifyRequest, deps: AppDeps): Promise<Ap
     : route.handler(input);
 }
 
-async function authenticate(req: FastifyRequest, route: ApiRoute, auth: ApiKeyAuthenticator, logger: Logger): Promise<ApiKeyRecord> {
+async function authenticate(req: FastifyRequest, route: ApiRoute, auth: BearerCheck, logger: Logger): Promise<ApiKeyRecord> {
   const header = req.headers.authorization;
   const m = typeof header === 'string' ? /^Bearer[ ]+(\S+)$/i.exec(header) : null;
   if (!m) throw new ApiError(401, 'unauthorized', 'An API key is required: Authorization: Bearer <key>');
   let key: ApiKeyRecord | null;
   try {
-    key = await auth.authenticate(m[1]!);
+    key = await auth(m[1]!, req.ip);
   } catch (err) {
+    if (err instanceof ApiError) throw err; // 429: throttled
     logger.error({ event: 'http.auth_failed', err: (err as Error)?.message }, 'API key lookup failed');
     throw new ApiError(503, 'unavailable', 'Temporarily unavailable, try again later', [], 5);
   }
@@ -201,14 +226,27 @@ function parse(schema: ApiRoute['body'], value: unknown, code: string, status: n
   throw new ApiError(status, code, status === 422 ? 'The request has invalid fields' : 'The query is invalid', zodFields(r.error));
 }
 
+/**
+ * On every JSON answer of the API, errors included (a route's own headers win): a browser never
+ * sniffs it into HTML nor frames it, nothing renders from it, and no cache between the client and
+ * the relay keeps an account's data (attack31's left open; the dashboard's files carry their own).
+ */
+const API_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+} as const;
+
 function send(res: FastifyReply, out: ApiResponse) {
+  res.headers(API_HEADERS);
   for (const [k, v] of Object.entries(out.headers ?? {})) res.header(k, v);
   res.code(out.status);
   return out.status === 204 ? res.send() : res.send(out.body ?? {});
 }
 
 function sendError(res: FastifyReply, err: ApiError) {
-  if (err.status === 401) closeUnlessBodyArrives(res);
+  res.headers(API_HEADERS);
+  if (err.status === 401 || err.code === 'too_many_attempts') closeUnlessBodyArrives(res);
   if (err.status === 401 && err.code !== 'invalid_credentials' && err.code !== 'invalid_session') res.header('www-authenticate', `Bearer realm="postlane"${err.code === 'invalid_key' ? ', error="invalid_token"' : ''}`);
   if (err.status === 403 && err.code !== 'csrf_required' && err.code !== 'account_forbidden') res.header('www-authenticate', 'Bearer realm="postlane", error="insufficient_scope"');
   if (err.retryAfterSeconds !== null) res.header('retry-after', String(err.retryAfterSeconds));
@@ -219,7 +257,7 @@ function sendError(res: FastifyReply, err: ApiError) {
 const UNREAD_BODY_GRACE_MS = 1000;
 
 /**
- * Refused before its body was read (no key, a forged, revoked or expired one): once the answer is
+ * Refused before its body was read (no key, a forged, revoked or expired one, or throttled): once the answer is
  * sent, Node reads and discards the rest of the body to keep the connection, which an anonymous
  * client could drip forever (attack30, docs/design/security.md). A body that has not arrived
  * UNREAD_BODY_GRACE_MS after the answer is not waited for: the connection is closed. A small body

@@ -23,3 +23,21 @@ test('ConnectionCounts: per address and in total, released exactly', () => {
   c.release('c');
   assert.deepEqual([c.total, c.addresses], [0, 0]);
 });
+
+test('ConnectionCounts: an IPv6 client is its /64, an IPv4-mapped one its IPv4 address', () => {
+  const c = new ConnectionCounts(10, 2);
+  assert.ok(c.tryAcquire('2001:db8:1:2::1'));
+  assert.ok(c.tryAcquire('2001:db8:1:2:ffff:1:2:3'));
+  assert.equal(c.tryAcquire('2001:db8:1:2::3'), false, 'a third address of the same /64');
+  assert.equal(c.refusal('2001:0db8:0001:0002::9'), 'per-ip');
+  assert.equal(c.isIpFull('2001:db8:1:2::4'), true);
+  assert.ok(c.tryAcquire('2001:db8:1:3::1'), 'the next /64 is another client');
+  assert.ok(c.tryAcquire('192.0.2.7'));
+  assert.ok(c.tryAcquire('::ffff:192.0.2.7'));
+  assert.equal(c.tryAcquire('192.0.2.7'), false, 'mapped and plain IPv4 are one client');
+  assert.deepEqual([c.total, c.addresses], [5, 3]);
+  c.release('2001:db8:1:2::1');
+  assert.ok(c.tryAcquire('2001:db8:1:2::abcd'), 'a slot given back by any address of the /64');
+  for (const ip of ['2001:db8:1:2::abcd', '2001:db8:1:2:ffff:1:2:3', '2001:db8:1:3::1', '::ffff:192.0.2.7', '192.0.2.7']) c.release(ip);
+  assert.deepEqual([c.total, c.addresses], [0, 0]);
+});

@@ -36,7 +36,7 @@ export function createVerifier(opts: { config: Pick<Config, 'verify' | 'delivery
     listSuppressions: (q) => opts.store.listSuppressions(q),
     listEvents: (q) => oneAtATime(() => opts.store.listEvents(q)),
   };
-  const deps: VerifyDeps = { resolver: opts.resolver, store, lists, ipv6: delivery.ipv6, prober, history: verify.history };
+  const deps: VerifyDeps = { resolver: opts.resolver, store, lists, ipv6: delivery.ipv6, mxAddresses: delivery.mxAddresses, prober, history: verify.history };
   const budget = new VerifyBudget(verify.perAccountPerMinute, opts.clock);
   return {
     verify: (account, addresses) => verifyBatch(deps, account, addresses, verify.concurrency),

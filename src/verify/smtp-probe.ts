@@ -4,7 +4,11 @@
 // sent. Probes are rate-limited per MX host (in this process) and never made to hosts matching
 // `skipMxHosts` (providers known to blocklist probers: Gmail, Yahoo, Microsoft, Apple). A plain
 // TCP dialog (no STARTTLS: only the envelope crosses the wire, and a probe must stay cheap), its
-// socket injected for tests. The outcome feeds the verdict table as reason codes.
+// socket injected for tests. The outcome feeds the verdict table as reason codes. The probed host
+// is the domain's DNS's choice, so it is held like a hostile MX: a reply must be complete within
+// the timeout (a dripped one would otherwise hold the probe, and the API request, forever) and at
+// most MAX_REPLY_CHARS long; the rate counts per host name and per address (many names can point
+// at one victim).
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
@@ -30,7 +34,7 @@ export class SmtpProber {
   /** Probes `address` (domain `domain`) at MX `host` reached at `ip`. */
   async probe(address: string, domain: string, host: string, ip: string): Promise<ProbeOutcome> {
     if (isListedHost(this.settings.skipMxHosts, host)) return { kind: 'skipped', why: `${host} belongs to a provider that blocks probes` };
-    if (!this.#charge(host)) return { kind: 'skipped', why: `probe rate for ${host} reached (verify.smtpProbe.perHostPerMinute)` };
+    if (!this.#charge(host) || !this.#charge(ip)) return { kind: 'skipped', why: `probe rate for ${host} reached (verify.smtpProbe.perHostPerMinute)` };
     const dialog = new Dialog(this.connect(ip, this.settings.port), this.settings.timeoutMs);
     try {
       const greeting = await dialog.read();
@@ -53,7 +57,7 @@ export class SmtpProber {
     }
   }
 
-  /** A probe slot for `host` in the last minute, or false. */
+  /** A probe slot for `host` (a name or an address) in the last minute, or false. */
   #charge(host: string): boolean {
     const now = this.clock.now();
     const recent = (this.#recent.get(host) ?? []).filter((t) => now - t < 60_000);
@@ -66,7 +70,10 @@ export class SmtpProber {
 
 const format = (r: Reply) => `${r.code} ${r.text}`.trim().slice(0, 200);
 
-/** One SMTP client dialog: commands, multi-line replies, one timeout for every read. */
+/** One reply's characters at most, all its lines together (an honest EHLO reply is under 1 KiB). */
+const MAX_REPLY_CHARS = 16 * 1024;
+
+/** One SMTP client dialog: commands, multi-line replies, each within one timeout and MAX_REPLY_CHARS. */
 class Dialog {
   #buffer = '';
   #waiter: (() => void) | null = null;
@@ -83,14 +90,27 @@ class Dialog {
   #fail(err: Error) { this.#error ??= err; this.#wake(); }
   #wake() { const w = this.#waiter; this.#waiter = null; w?.(); }
 
+  /** One reply, complete within the timeout (the socket's idle timeout alone lets a dripped reply run forever). */
   async read(): Promise<Reply> {
+    const deadline = setTimeout(() => this.#fail(new Error('timed out')), this.timeoutMs);
+    try {
+      return await this.#readReply();
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  async #readReply(): Promise<Reply> {
     const lines: string[] = [];
+    let chars = 0;
     for (;;) {
       const nl = this.#buffer.indexOf('\n');
       if (nl >= 0) {
         const line = this.#buffer.slice(0, nl).replace(/\r$/, '');
         this.#buffer = this.#buffer.slice(nl + 1);
         if (!/^\d{3}[ -]?/.test(line)) throw new Error('not an SMTP reply');
+        chars += line.length;
+        if (chars > MAX_REPLY_CHARS) throw new Error('reply too long');
         lines.push(line.slice(4));
         if (line[3] !== '-') return { code: Number(line.slice(0, 3)), text: lines.join(' ') };
         continue;

@@ -25,7 +25,7 @@ export const REASON_RULES: readonly ReasonRule[] = [
   { code: 'domain_not_found', verdict: 'undeliverable', meaning: 'the domain does not exist (NXDOMAIN)' },
   { code: 'null_mx', verdict: 'undeliverable', meaning: 'the domain publishes a null MX: it accepts no mail (RFC 7505)' },
   { code: 'no_mail_host', verdict: 'undeliverable', meaning: 'no MX and no A/AAAA record: nowhere to deliver' },
-  { code: 'mail_host_unresolvable', verdict: 'undeliverable', meaning: 'the MX hosts have no address' },
+  { code: 'mail_host_unresolvable', verdict: 'undeliverable', meaning: 'the MX hosts (or the implicit MX) have no address, or none delivery.mxAddresses allows (delivery would bounce it 5.4.4)' },
   { code: 'suppressed', verdict: 'undeliverable', meaning: 'on this account\'s suppression list for all mail: Postlane will not send to it' },
   { code: 'hard_bounced', verdict: 'undeliverable', meaning: 'this account\'s mail to it hard-bounced, with no delivery since' },
   { code: 'rcpt_rejected', verdict: 'undeliverable', meaning: 'the SMTP probe: the MX refused the recipient permanently (5xx)' },

@@ -2,10 +2,13 @@
 // the parser MAIL/RCPT use) → look up the domain's mail hosts (delivery/route.ts, the lookups
 // delivery uses) → the role and disposable lists → the account's suppressions and history (its
 // own only: every store read takes the account) → the verdict (verdict-rules.ts, a pure table).
-// Lookups are injected (resolver, store, lists), so the steps are tested without sockets.
+// Lookups are injected (resolver, store, lists), so the steps are tested without sockets. A mail
+// host address delivery.mxAddresses refuses is not one (delivery would skip it and bounce 5.4.4):
+// the SMTP probe connects only where delivery would, never to loopback or cloud metadata.
 import { domainToASCII } from 'node:url';
 import { parseMailbox, type Mailbox } from '../message/address.js';
-import { lookupMailHosts, normalizeHost, orderByPreference, resolveHostAddresses, type MxResolver } from '../delivery/index.js';
+import { lookupMailHosts, mxAddressAllowed, normalizeHost, orderByPreference, resolveHostAddresses, type MxResolver } from '../delivery/index.js';
+import type { Config } from '../config/schema.js';
 import type { QueueStore } from '../store/store.js';
 import { suppressionKey } from '../store/suppression-store.js';
 import type { VerifyLists } from './verify-lists.js';
@@ -58,6 +61,8 @@ export interface VerifyDeps {
   lists: Pick<VerifyLists, 'isRole' | 'isDisposable'>;
   /** delivery.ipv6: whether AAAA records count as a mail host's address. */
   ipv6: boolean;
+  /** delivery.mxAddresses: which addresses of a mail host count (the others are skipped, as delivery does); absent: any. */
+  mxAddresses?: Config['delivery']['mxAddresses'];
   /** Shared by the addresses of one batch: each domain is looked up once. */
   domainCache?: Map<string, Promise<DomainFacts>>;
   /** verify.history: read the account's events for the address (false: the suppression list alone). */
@@ -133,27 +138,37 @@ function checkDomain(deps: VerifyDeps, m: Mailbox): Promise<DomainFacts> {
   return facts;
 }
 
-export async function lookupDomain(deps: Pick<VerifyDeps, 'resolver' | 'ipv6'>, domain: string): Promise<DomainFacts> {
+export async function lookupDomain(deps: Pick<VerifyDeps, 'resolver' | 'ipv6' | 'mxAddresses'>, domain: string): Promise<DomainFacts> {
   const found = await lookupMailHosts(deps.resolver, domain);
   const none = { kind: 'none' as const, hosts: [] };
+  const setting = deps.mxAddresses ?? 'any';
+  const refused: string[] = [];
+  /** The host's addresses delivery.mxAddresses allows; the refused ones are kept for the reason's detail. */
+  const addressesOf = async (host: string) => {
+    const r = await resolveHostAddresses(deps.resolver, host, deps.ipv6);
+    const allowed = r.addresses.filter((a) => mxAddressAllowed(setting, a) || (refused.push(a), false));
+    return { ...r, addresses: allowed };
+  };
+  const refusal = () => `no address this relay may deliver to (${refused.slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}; delivery.mxAddresses: ${setting})`;
   switch (found.kind) {
     case 'nxdomain': return { state: 'not_found', mx: none, reasons: [{ code: 'domain_not_found', detail: `${domain} does not exist (NXDOMAIN)` }] };
     case 'temporary': return { state: 'temporary_failure', mx: none, reasons: [{ code: 'dns_temporary', detail: `the MX lookup of ${domain} failed for now` }] };
     case 'null': return { state: 'exists', mx: { kind: 'null', hosts: [] }, reasons: [{ code: 'null_mx', detail: `${domain} publishes a null MX (RFC 7505)` }] };
     case 'implicit': {
-      const r = await resolveHostAddresses(deps.resolver, domain, deps.ipv6);
+      const r = await addressesOf(domain);
       if (r.addresses.length > 0) return { state: 'exists', mx: { kind: 'implicit', hosts: [domain] }, reasons: [{ code: 'implicit_mx', detail: `${domain} has no MX; its A/AAAA address receives mail` }], target: { host: domain, ip: r.addresses[0]! } };
       if (r.failure === 'temporary') return { state: 'temporary_failure', mx: none, reasons: [{ code: 'dns_temporary', detail: `the address lookup of ${domain} failed for now` }] };
+      if (refused.length > 0) return { state: 'exists', mx: { kind: 'implicit', hosts: [domain] }, reasons: [{ code: 'mail_host_unresolvable', detail: `${domain} has no MX; its A/AAAA record has ${refusal()}` }] };
       return { state: 'exists', mx: none, reasons: [{ code: 'no_mail_host', detail: `${domain} has no MX and no A/AAAA record` }] };
     }
     case 'mx': {
       const hosts = orderByPreference(found.records, () => 0).map((r) => normalizeHost(r.exchange));
-      const resolved = await Promise.all(hosts.slice(0, MAX_HOSTS_RESOLVED).map((h) => resolveHostAddresses(deps.resolver, h, deps.ipv6)));
+      const resolved = await Promise.all(hosts.slice(0, MAX_HOSTS_RESOLVED).map(addressesOf));
       const mx = { kind: 'mx' as const, hosts };
       const first = resolved.findIndex((r) => r.addresses.length > 0);
       if (first >= 0) return { state: 'exists', mx, reasons: [], target: { host: hosts[first]!, ip: resolved[first]!.addresses[0]! } };
       if (resolved.some((r) => r.failure === 'temporary')) return { state: 'exists', mx, reasons: [{ code: 'dns_temporary', detail: `the address lookup of ${domain}'s MX hosts failed for now` }] };
-      return { state: 'exists', mx, reasons: [{ code: 'mail_host_unresolvable', detail: `the MX hosts of ${domain} have no address` }] };
+      return { state: 'exists', mx, reasons: [{ code: 'mail_host_unresolvable', detail: `the MX hosts of ${domain} have ${refused.length > 0 ? refusal() : 'no address'}` }] };
     }
   }
 }

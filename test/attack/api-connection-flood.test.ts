@@ -6,6 +6,9 @@
 // connection at accept with a 503 written before anything is read; refusals are logged at a bounded
 // rate and counted in postlane_connections_refused_total. Over real sockets to a relay process,
 // from several 127.0.65.x source addresses, with curl as an independent client.
+// Thirty-first session (api31): at the total cap the oldest idle connection (no request in
+// flight, idle 2 s or more) is closed to admit a newcomer; only when every connection has a
+// request in flight is the newcomer refused.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -20,6 +23,20 @@ const HOST = '127.0.65.1';
 const PER_IP = 5;
 const TOTAL = 12;
 const HEALTHZ = `GET /healthz HTTP/1.1\r\nHost: relay.test\r\n\r\n`;
+
+/**
+ * A connection from `from` with a request in flight: a send whose headers the relay has read (it
+ * answered 100 Continue) and whose body never comes (http.requestTimeout is minutes).
+ */
+function busy(port: number, from: string, token: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: HOST, localAddress: from });
+    s.on('connect', () => s.write(`POST /v1/messages HTTP/1.1\r\nHost: relay.test\r\nAuthorization: Bearer ${token}\r\n`
+      + 'Content-Type: application/json\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n'));
+    s.once('data', (d) => (/^HTTP\/1\.1 100 /.test(d.toString('latin1')) ? resolve(s) : reject(new Error(`${from}: ${d.toString('latin1').slice(0, 60)}`))));
+    s.on('error', reject);
+  });
+}
 
 /** A keep-alive connection from `from` that has been answered 200 once (so the relay has counted it) and stays open. */
 function held(port: number, from: string): Promise<net.Socket> {
@@ -103,9 +120,19 @@ test('API connection caps: per address and in total, refused at accept with 503,
   assert.equal(line.ip, '127.0.65.10');
   assert.equal(await refusedMetric(relay.port('metrics'), 'per-ip'), 2);
 
-  // In total: TOTAL slots held from several addresses, none at its own cap; a newcomer from a fresh address is refused.
-  flood.push(...await holdMany(port, [['127.0.65.20', 4], ['127.0.65.21', 3]]));
-  assert.equal(flood.length, TOTAL);
+  // In total: TOTAL slots held from several addresses, none at its own cap, each with a request
+  // in flight; a newcomer from a fresh address is refused (nothing idle to evict).
+  await closeAll(flood);
+  const flood2 = await eventually(async () => {
+    try {
+      const all: net.Socket[] = [];
+      for (const [from, n] of [['127.0.65.20', 4], ['127.0.65.21', 4], ['127.0.65.22', 4]] as const) for (let i = 0; i < n; i++) all.push(await busy(port, from, acme.tokens.send!));
+      return all;
+    } catch { return null; }
+  }, 15_000, 200);
+  for (const s of flood2) s.on('error', () => undefined);
+  assert.equal(flood2.length, TOTAL);
+  await new Promise((r) => setTimeout(r, 2100)); // older than the 2 s an idle connection needs to be evicted: still refused
   const refusals = await Promise.all(Array.from({ length: 10 }, (_, i) => refusedReply(port, `127.0.65.${30 + i}`)));
   for (const r of refusals) assert.match(r, /^HTTP\/1\.1 503 /, r);
   assert.equal((await send('127.0.65.40')).status, 503, 'curl from a fresh address at the total cap');
@@ -117,8 +144,25 @@ test('API connection caps: per address and in total, refused at accept with 503,
   assert.ok(lines().length <= 3, JSON.stringify(lines()));
   assert.ok(lines().some((l) => (l.reasons as string[]).includes('total')));
 
+  // Idle keep-alive connections at the total cap: two busy ones end, two idle ones take their
+  // slots; once idle 2 s, a newcomer closes the oldest idle one and is served; the busy ones stay.
+  await closeAll(flood2.splice(0, 2));
+  const idle = await eventually(async () => {
+    try { return await holdMany(port, [['127.0.65.23', 2]]); } catch { return null; }
+  }, 15_000, 200);
+  const idleClosed = idle.map((s) => new Promise<void>((r) => (s.destroyed ? r() : s.once('close', () => r()))));
+  await new Promise((r) => setTimeout(r, 2100));
+  const admitted = await send('127.0.65.41');
+  assert.equal(admitted.status, 202, admitted.body);
+  await idleClosed[0];
+  assert.equal(idle[1]!.destroyed, false, 'one eviction per newcomer');
+  for (const s of flood2) assert.equal(s.destroyed, false, 'a connection with a request in flight is never evicted');
+  const evicted = (await (await fetch(`http://127.0.0.1:${relay.port('metrics')}/metrics`)).text()).match(/^postlane_connections_evicted_total\{listener="http"\} (\d+)/m);
+  assert.equal(Number(evicted?.[1]), 1, 'counted');
+  const rest = [...flood2, ...idle];
+
   // The flood closes: every slot is given back, and the caps hold again exactly.
-  await closeAll(flood);
+  await closeAll(rest);
   const again = await eventually(async () => {
     try { return await holdMany(port, [['127.0.65.10', PER_IP], ['127.0.65.20', PER_IP]]); } catch { return null; }
   }, 15_000, 200);

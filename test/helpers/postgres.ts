@@ -1,5 +1,6 @@
 // PostgreSQL for tests: whether the server (PL_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432)
-// is reachable, and a fresh database per test, dropped (with its connections) afterwards.
+// is reachable, and a fresh database per test, dropped (with its connections) afterwards. Its name
+// starts with PL_TEST_DB_PREFIX when set (machines whose users share one server keep to a prefix each).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -14,7 +15,7 @@ export async function pgReachable(): Promise<boolean> {
 /** Creates a database for one test; t.after drops it. Returns its URL. */
 export async function freshDatabase(t: { after(fn: () => Promise<void>): void }, prefix = 'postlane_e2e'): Promise<string> {
   assert.ok(await pgReachable(), `PostgreSQL is required (${PG_ADMIN_URL})`);
-  const dbName = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const dbName = `${process.env.PL_TEST_DB_PREFIX ?? ''}${prefix}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${dbName}`);

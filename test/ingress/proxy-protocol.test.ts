@@ -99,6 +99,34 @@ test('the per-IP connection limit counts the client the header names, not the ba
   }
 });
 
+test('the per-IP connection limit counts an IPv6 client per /64 (thirty-first session), an IPv4-mapped one as IPv4', async () => {
+  const open: Client[] = [];
+  try {
+    // Two addresses of one /64 fill its two slots; a third address of it is refused.
+    for (const [i, address] of ['2001:db8:7:1::1', '2001:db8:7:1:ffff::2'].entries()) {
+      open.push(await Client.connect(h.port('mx'), { preface: proxyV2({ source: { address, port: 2000 + i } }) }));
+      assert.match(await open.at(-1)!.read(), /^220 /);
+    }
+    const third = await Client.connect(h.port('mx'), { preface: proxyV2({ source: { address: '2001:db8:7:1:aaaa:bbbb:cccc:dddd', port: 2002 } }) });
+    assert.equal(await third.read(), '421 4.7.0 Too many connections, try again later\r\n');
+    assert.equal(await third.isClosedWithin(), true);
+    assert.ok(logsOf('smtp.rejected').some((l) => l.ip === '2001:db8:7:1:aaaa:bbbb:cccc:dddd' && l.reason === 'connection limit'));
+    const nextPrefix = await Client.connect(h.port('mx'), { preface: proxyV2({ source: { address: '2001:db8:7:2::1', port: 2003 } }) });
+    open.push(nextPrefix);
+    assert.match(await nextPrefix.read(), /^220 /, 'the next /64 is another client');
+    // The header's v1 form with an IPv4-mapped client: one client with its plain IPv4 address.
+    open.push(await Client.connect(h.port('mx'), { preface: proxyV1('198.51.100.9', 2004) }));
+    assert.match(await open.at(-1)!.read(), /^220 /);
+    open.push(await Client.connect(h.port('mx'), { preface: proxyV1('::ffff:198.51.100.9', 2005, '::1') }));
+    assert.match(await open.at(-1)!.read(), /^220 /);
+    const mapped = await Client.connect(h.port('mx'), { preface: proxyV1('198.51.100.9', 2006) });
+    assert.equal(await mapped.read(), '421 4.7.0 Too many connections, try again later\r\n');
+    mapped.end();
+  } finally {
+    for (const c of open) c.end();
+  }
+});
+
 test('relayNetworks applies to the client named, never to the balancer\'s own address', async () => {
   const inside = await Client.connect(h.port('alt'), { preface: proxyV1('198.51.100.9', 1) });
   await inside.read();

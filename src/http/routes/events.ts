@@ -8,6 +8,7 @@ import { defineRoute, type ApiRoute } from '../route.js';
 import { decodeCursor, encodeCursor, limitParam, queryTime } from '../schemas.js';
 import type { RouteContext } from './context.js';
 import { renderWebhookEvent } from '../../events/webhooks.js';
+import { heavyReadResponses } from '../heavy-work.js';
 
 const eventQuery = z.object({
   cursor: z.string().max(200).optional(),
@@ -33,7 +34,8 @@ export function eventRoutes(ctx: RouteContext): ApiRoute[] {
   return [defineRoute({
     method: 'GET', url: '/v1/events', scope: 'read', tag: 'events', query: eventQuery,
     summary: 'Message events (accepted, delivered, deferred, bounced, ...), oldest first, cursor-paged',
-    responses: { 200: { description: 'a page of events', schema: eventPage } },
+    heavyRead: true,
+    responses: { 200: { description: 'a page of events', schema: eventPage }, ...heavyReadResponses },
     handler: async (r) => {
       const q = r.query;
       const after = decodeCursor(q.cursor, z.object({ s: z.number().int().min(0) }))?.s ?? 0;

@@ -10,6 +10,7 @@ import type { MessageView } from '../../store/store.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { decodeCursor, encodeCursor, errorBody, idParams, isoTime, limitParam, page, queryTime } from '../schemas.js';
 import type { RouteContext } from './context.js';
+import { heavyReadResponses } from '../heavy-work.js';
 
 const queuedBody = z.object({
   id: z.string().describe('the message (queue) id'),
@@ -121,7 +122,8 @@ export function messageRoutes(ctx: RouteContext): ApiRoute[] {
     defineRoute({
       method: 'GET', url: '/v1/messages', scope: 'read', tag: 'messages', query: searchQuery,
       summary: 'Search messages, newest first, paged by cursor',
-      responses: { 200: { description: 'a page of messages', schema: messagePage } },
+      heavyRead: true,
+      responses: { 200: { description: 'a page of messages', schema: messagePage }, ...heavyReadResponses },
       handler: async (r) => {
         const q = r.query;
         const before = earlier(decodeCursor(q.cursor, searchCursor), q.until);

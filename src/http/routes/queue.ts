@@ -12,6 +12,7 @@ import { DEFAULT_ACCOUNT, type ApiKeyRecord } from '../../store/platform-store.j
 import { defineRoute, type ApiRoute } from '../route.js';
 import { errorBody, isoTime, limitParam } from '../schemas.js';
 import type { RouteContext } from './context.js';
+import { heavyReadResponses } from '../heavy-work.js';
 
 const queueQuery = z.object({
   domains: limitParam(500, 50).describe('how many domains to list (most waiting recipients first)'),
@@ -32,7 +33,8 @@ export function queueRoutes(ctx: RouteContext): ApiRoute[] {
   return [defineRoute({
     method: 'GET', url: '/v1/queue', scope: 'read', tag: 'queue', query: queueQuery,
     summary: 'Queue depth by state and by recipient domain, with the age of the oldest waiting message',
-    responses: { 200: { description: 'the queue', schema: queueBody }, 403: { description: 'another account asked by a non-operator', schema: errorBody } },
+    responses: { 200: { description: 'the queue', schema: queueBody }, 403: { description: 'another account asked by a non-operator', schema: errorBody }, ...heavyReadResponses },
+    heavyRead: true,
     handler: async (r) => {
       const account = accountOf(r.query.account, r.key);
       const now = ctx.clock.now();

@@ -11,6 +11,7 @@ import { byProvider, COUNT_NAMES, statsReport } from '../../events/stats-report.
 import { defineRoute, type ApiRoute } from '../route.js';
 import { errorBody, queryTime } from '../schemas.js';
 import type { RouteContext } from './context.js';
+import { heavyReadResponses } from '../heavy-work.js';
 
 const DAY_MS = 86_400_000;
 const MAX_WINDOW_MS = 400 * DAY_MS;
@@ -38,7 +39,8 @@ export function statsRoutes(ctx: RouteContext): ApiRoute[] {
   return [defineRoute({
     method: 'GET', url: '/v1/stats', scope: 'read', tag: 'stats', query: statsQuery,
     summary: 'Delivery statistics: counts and rates over a window, grouped by hour, day, domain, provider, stream, tag (or total)',
-    responses: { 200: { description: 'statistics', schema: statsBody }, 400: { description: 'invalid query', schema: errorBody }, 403: { description: 'another account asked by a non-operator key', schema: errorBody } },
+    responses: { 200: { description: 'statistics', schema: statsBody }, 400: { description: 'invalid query', schema: errorBody }, 403: { description: 'another account asked by a non-operator key', schema: errorBody }, ...heavyReadResponses },
+    heavyRead: true,
     handler: async (r) => {
       const to = r.query.to ?? ctx.clock.now();
       const from = r.query.from ?? to - 7 * DAY_MS;

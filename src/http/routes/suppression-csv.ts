@@ -9,7 +9,7 @@ import type { QueueStore } from '../../store/store.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { errorBody } from '../schemas.js';
 import type { RouteContext } from './context.js';
-import { heavyResponses } from '../heavy-work.js';
+import { heavyResponses, heavyReadResponses } from '../heavy-work.js';
 
 const PAGE = 1000;
 const MAX_CSV_CHARS = 10_000_000;
@@ -39,7 +39,8 @@ export function suppressionCsvRoutes(ctx: RouteContext): ApiRoute[] {
     defineRoute({
       method: 'GET', url: '/v1/suppressions/export', scope: 'read', tag: 'suppressions',
       summary: 'The whole suppression list as CSV (email,scope,reason,created_at,source,message_id,detail)',
-      responses: { 200: { description: 'text/csv' }, 429: heavyResponses[429] },
+      heavyRead: true,
+      responses: { 200: { description: 'text/csv' }, 429: { description: `${heavyResponses[429].description}; or ${heavyReadResponses[429].description}`, schema: heavyResponses[429].schema } },
       handler: async (r) => {
         // Counted in rows read (http.heavyWorkPerAccountPerMinute), known after the read: refused only once the minute is used up.
         ctx.heavyWork.check(r.key.account);

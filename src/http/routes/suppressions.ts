@@ -8,7 +8,7 @@ import { SUPPRESSION_REASONS, SUPPRESSION_SCOPES, type Suppression, type Suppres
 import { defineRoute, type ApiRoute } from '../route.js';
 import { decodeCursor, encodeCursor, errorBody, isoTime, limitParam } from '../schemas.js';
 import type { RouteContext } from './context.js';
-import { heavyResponses } from '../heavy-work.js';
+import { heavyResponses, heavyReadResponses } from '../heavy-work.js';
 
 const scope = z.enum(SUPPRESSION_SCOPES as [SuppressionScope, ...SuppressionScope[]]);
 const reason = z.enum(SUPPRESSION_REASONS as [SuppressionReason, ...SuppressionReason[]]);
@@ -46,7 +46,8 @@ export function suppressionRoutes(ctx: RouteContext): ApiRoute[] {
     defineRoute({
       method: 'GET', url: '/v1/suppressions', scope: 'read', tag: 'suppressions', query: listQuery,
       summary: 'The account\'s suppression list in address order, searchable, paged by cursor',
-      responses: { 200: { description: 'a page of entries', schema: suppressionPage } },
+      heavyRead: true,
+      responses: { 200: { description: 'a page of entries', schema: suppressionPage }, ...heavyReadResponses },
       handler: async (r) => {
         const after = decodeCursor(r.query.cursor, cursorSchema);
         const found = await ctx.store.listSuppressions({

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AuthLimiter, clientKey, type AuthAttempt } from './auth-limiter.js';
+import { AuthLimiter, type AuthAttempt } from './auth-limiter.js';
 
 const limits = { maxFailures: 4, failureWindow: 60_000, lockout: 300_000, failureDelay: 1000 };
 const fakeClock = (t = 1_000_000) => ({ t, now() { return this.t; } });
@@ -97,12 +97,6 @@ test('the delay is capped at 30 s', async () => {
 });
 
 test('IPv6 clients are counted per /64, IPv4-mapped as IPv4', async () => {
-  assert.equal(clientKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
-  assert.equal(clientKey('2001:db8:1:2::ffff'), '2001:db8:1:2::/64');
-  assert.equal(clientKey('2001:0db8:0001:0002:0:0:0:1'), '2001:db8:1:2::/64');
-  assert.equal(clientKey('::1'), '0:0:0:0::/64');
-  assert.equal(clientKey('::ffff:192.0.2.7'), '192.0.2.7');
-  assert.equal(clientKey('192.0.2.7'), '192.0.2.7');
   const lim = new AuthLimiter({ ...limits, maxFailures: 2 }, fakeClock());
   await fail(lim, '2001:db8:1:2::1', 'a');
   await fail(lim, '2001:db8:1:2::2', 'b');
@@ -117,4 +111,42 @@ test('expired entries are swept, so the map stays bounded', async () => {
   clock.t += 60_000;
   await fail(lim, '192.0.2.1', 'z');
   assert.equal(lim.size, 2);
+});
+
+test('tryBegin (the API): never waits, refuses with the time to wait, trusted pairs pass the address limit', () => {
+  const clock = fakeClock();
+  const lim = new AuthLimiter({ ...limits, maxFailures: 3, maxFailuresPerUser: Number.MAX_SAFE_INTEGER, failureDelay: 0 }, clock);
+  const take = (ip: string, user: string): AuthAttempt => {
+    const a = lim.tryBegin(ip, user);
+    assert.ok(!('retryAfterMs' in a), `${user}@${ip} admitted`);
+    return a as AuthAttempt;
+  };
+  take('192.0.2.1', 'k-good').succeeded(); // the neighbour's key, once
+  // Three lookups in flight from one address: a fourth is refused at once (1 s), before any failure is known.
+  const inFlight = ['k1', 'k2', 'k3'].map((k) => take('192.0.2.1', k));
+  assert.deepEqual(lim.tryBegin('192.0.2.1', 'k4'), { retryAfterMs: 1000 });
+  const sizeBefore = lim.size;
+  assert.deepEqual(inFlight.map((a) => a.failed()), [
+    { delayMs: 0, lockedOut: false }, { delayMs: 0, lockedOut: false }, { delayMs: 0, lockedOut: true }]);
+  assert.deepEqual(lim.tryBegin('192.0.2.1', 'k5'), { retryAfterMs: 300_000 });
+  assert.equal(lim.size, sizeBefore, 'a refused attempt adds no entry');
+  clock.t += 100_000;
+  assert.deepEqual(lim.tryBegin('192.0.2.1', 'k6'), { retryAfterMs: 200_000 });
+  // The key that authenticated from this address in the last day still gets its lookup.
+  take('192.0.2.1', 'k-good').succeeded();
+  // Another address, and the same address after the lockout, are admitted.
+  take('192.0.2.2', 'k7').failed();
+  clock.t += 200_000;
+  take('192.0.2.1', 'k8').failed();
+});
+
+test('entries of addresses that only succeed are swept too (the API admits many)', () => {
+  const clock = fakeClock();
+  const lim = new AuthLimiter({ ...limits, maxFailuresPerUser: Number.MAX_SAFE_INTEGER, failureDelay: 0 }, clock);
+  for (let i = 0; i < 12_000; i++) {
+    const a = lim.tryBegin(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, 'k1');
+    assert.ok(!('retryAfterMs' in a));
+    (a as AuthAttempt).succeeded();
+  }
+  assert.ok(lim.size < 10_100, `${lim.size} entries: address entries without failures are swept (the key's trust stays)`);
 });

@@ -1,5 +1,5 @@
 // Owns the AUTH failure counts (config smtp.auth.*). Failures are counted twice: per client
-// address (IPv6 per /64, since one host can use a whole prefix) and per target user name (a
+// address (IPv6 per /64, since one host can use a whole prefix: net/client-key.ts) and per target user name (a
 // guesser spread over many addresses), each within failureWindow; reaching maxFailures
 // (maxFailuresPerUser) locks that address (user) out of AUTH for `lockout`.
 //
@@ -16,8 +16,11 @@
 //   user is locked (the lockout is meant for guessers, not for the application that owns the
 //   account); the per-address limit still applies to it.
 // Each failure is answered after a delay that doubles per failure. Memory is bounded: expired
-// entries are swept as the map grows.
+// entries are swept as the map grows (after a failure or a success: the API admits many addresses
+// that never fail), and the next sweep waits until the map has doubled, so a map of many live
+// entries is not scanned at every attempt.
 import type { Clock } from '../../clock.js';
+import { clientKey } from '../../net/client-key.js';
 
 export interface AuthLimits {
   maxFailures: number;
@@ -58,6 +61,8 @@ const TRUST_MS = 24 * 3600_000;
 export class AuthLimiter {
   #counters = new Map<string, Counter>();
   readonly #maxPerUser: number;
+  /** The map's size that triggers the next sweep. */
+  #sweepAt = SWEEP_AT_ENTRIES;
 
   constructor(private readonly limits: AuthLimits, private readonly clock: Clock) {
     this.#maxPerUser = limits.maxFailuresPerUser ?? limits.maxFailures * 2;
@@ -85,6 +90,34 @@ export class AuthLimiter {
     }
   }
 
+  /**
+   * The HTTP API's admission (http/api-auth-throttle.ts): begin's counting, but it never waits (the
+   * answer is then a 429 at once: a waiting request would hold its connection), reports how long
+   * to wait instead, and creates no entry for an attempt it refuses. An address that authenticated
+   * as `user` in the last day passes the address's limits as well as the user's: the API's guesses
+   * are at 256-bit secrets and are limited for what they cost, and a known key is answered from the
+   * key cache without that cost, so a neighbour behind the same NAT need not share a guesser's lockout.
+   */
+  tryBegin(ip: string, user: string): AuthAttempt | { retryAfterMs: number } {
+    const ipKey = clientKey(ip);
+    const userName = user.toLowerCase();
+    const now = this.clock.now();
+    const trusted = (this.#counters.get(`user:${userName}`)?.trusted.get(ipKey) ?? 0) > now;
+    const byIp = this.#counter(`ip:${ipKey}`);
+    if (!trusted) {
+      if (byIp.lockedUntil > now) return { retryAfterMs: byIp.lockedUntil - now };
+      if (byIp.failures + byIp.inFlight >= this.limits.maxFailures) return { retryAfterMs: 1000 };
+    }
+    const byUser = this.#counter(`user:${userName}`);
+    if (!trusted) {
+      if (byUser.lockedUntil > now) return { retryAfterMs: byUser.lockedUntil - now };
+      if (byUser.failures + byUser.inFlight >= this.#maxPerUser) return { retryAfterMs: 1000 };
+    }
+    byIp.inFlight++;
+    byUser.inFlight++;
+    return this.#attempt(byIp, byUser, ipKey, userName);
+  }
+
   #attempt(byIp: Counter, byUser: Counter, ipKey: string, userName: string): AuthAttempt {
     let done = false;
     const finish = () => {
@@ -100,6 +133,7 @@ export class AuthLimiter {
         forget(byUser, ipKey);
         byUser.trusted.set(ipKey, this.clock.now() + TRUST_MS);
         wake(byIp, byUser);
+        this.#maybeSweep();
       },
       failed: () => {
         finish();
@@ -107,7 +141,7 @@ export class AuthLimiter {
         const ipLocked = this.#count(byIp, userName, this.limits.maxFailures, now);
         const userLocked = this.#count(byUser, ipKey, this.#maxPerUser, now);
         wake(byIp, byUser);
-        if (this.#counters.size > SWEEP_AT_ENTRIES) this.#sweep();
+        this.#maybeSweep();
         const failures = Math.max(byIp.failures, byUser.failures);
         return { delayMs: Math.min(this.limits.failureDelay * 2 ** (failures - 1), MAX_DELAY_MS), lockedOut: ipLocked || userLocked };
       },
@@ -146,6 +180,12 @@ export class AuthLimiter {
     return c;
   }
 
+  #maybeSweep() {
+    if (this.#counters.size <= this.#sweepAt) return;
+    this.#sweep();
+    this.#sweepAt = Math.max(SWEEP_AT_ENTRIES, this.#counters.size * 2);
+  }
+
   #sweep() {
     const now = this.clock.now();
     for (const [key, c] of this.#counters) {
@@ -167,20 +207,4 @@ function forget(c: Counter, peer: string) {
 
 function wake(...counters: Counter[]) {
   for (const c of counters) for (const resolve of c.waiters.splice(0)) resolve();
-}
-
-/** IPv4 as is (also when IPv4-mapped), IPv6 reduced to its /64. */
-export function clientKey(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) return mapped[1]!;
-  if (!ip.includes(':')) return ip;
-  return expandIPv6(ip).slice(0, 4).join(':') + '::/64';
-}
-
-function expandIPv6(ip: string): string[] {
-  const [head, tail] = ip.split('%')[0]!.split('::') as [string, string | undefined];
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const zeros = tail === undefined ? [] : Array(Math.max(0, 8 - left.length - right.length)).fill('0');
-  return [...left, ...zeros, ...right].map((g) => (g.includes('.') ? g : parseInt(g, 16).toString(16)));
 }
