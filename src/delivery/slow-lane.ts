@@ -19,7 +19,8 @@
 // attempt to it that ends within the threshold (the destination answered fast) forgets it.
 // The scheduler owns this state (it calls begin/end around each job and asks fast/admits); cheap on
 // the hot path: per attempt one small object, a clock read and a Set entry (and, while some
-// destination is remembered, one Map look-up at its start and one delete at its end); one interval
+// destination is remembered, a Map look-up at its admission and at its start, a delete at its end,
+// and per claim round a walk of the smaller of the running and remembered destinations); one interval
 // for all attempts (while any run) marks those past the threshold, walking from the oldest and
 // stopping at the first young one; no timer or listener per attempt.
 import type { Clock } from '../clock.js';
