@@ -23,6 +23,21 @@ export function newWebhook(opts: { account: string; url: string; events: readonl
   };
 }
 
+/**
+ * A webhook URL as the API shows it: the password of its userinfo and the values of query
+ * parameters named like credentials (token, secret, key, sig, auth, pass…) hidden. GET /v1/webhooks
+ * needs only the read scope, and such a URL is how many receivers authenticate the relay (secret31).
+ */
+export function shownWebhookUrl(url: string): string {
+  let u: URL;
+  try { u = new URL(url); } catch { return '[invalid url]'; }
+  const names = [...u.searchParams.keys()].filter((n) => /pass|secret|token|key|sig|auth|cred/i.test(n));
+  if (!u.password && names.length === 0) return url; // as it was given
+  if (u.password) u.password = 'redacted';
+  for (const name of names) u.searchParams.set(name, 'redacted');
+  return u.toString();
+}
+
 /** Why this URL's host can never be a public destination (literal private IP, localhost), else null. */
 export function privateDestinationProblem(url: string): string | null {
   // A trailing dot (localhost., also spelled localhost%2E) names the same host (attack30).

@@ -7,7 +7,10 @@
 //    the tail of one with an '@' in it ("u:p@ss@h") and a `?password=` parameter;
 //  - a YAML syntax error quoted the offending source line, secret and all;
 //  - a smarthost whose 535 echoed the AUTH command it was sent put the relay's credentials into the
-//    recipient's response: the log, GET /v1/events, webhooks and the DSN to every sender.
+//    recipient's response: the log, GET /v1/events, webhooks and the DSN to every sender;
+//  - GET /v1/webhooks (read scope) showed a webhook URL's password and ?token=;
+//  - the request log line gave the path of /u/<token> and /t/c/<token>: a click token carries the
+//    link (a password reset's) and the recipient.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -171,6 +174,24 @@ test('a running relay: wrong, malformed and pipelined AUTH, wrong keys and token
   const scraped = await fetch(`${metricsBase}/metrics`, { headers: { authorization: 'Bearer CANARYmetricsToken0123' } });
   assert.equal(scraped.status, 200);
   answers.push(await scraped.text());
+
+  // A webhook URL with credentials in it is shown to a read-scoped key without them.
+  secrets.push('CANARYhookPass', 'CANARYhookQuery');
+  const hook = await call(base, 'POST', '/v1/webhooks', { token, body: { url: 'https://hookuser:CANARYhookPass@hooks.example.com/in?token=CANARYhookQuery&source=relay' } });
+  assert.equal(hook.status, 201, hook.text);
+  answers.push(hook.text);
+  const reader = await relay.cli(['keys', 'create', '--scope', 'read']);
+  const readToken = reader.stdout.trim().split(/\s/)[0]!;
+  const hooks = await eventually(async () => { const r = await call(base, 'GET', '/v1/webhooks', { token: readToken }); return r.status === 200 ? r : null; });
+  assert.match(hooks.text, /https:\/\/hookuser:redacted@hooks\.example\.com\/in\?token=redacted&source=relay/);
+  answers.push(hooks.text);
+  // Unsubscribe and tracking paths are their tokens (a click token carries the link and the recipient).
+  secrets.push('CANARYunsubToken', 'CANARYclickToken', 'CANARYopenToken');
+  for (const p of ['/u/CANARYunsubToken', '/t/c/CANARYclickToken', '/t/o/CANARYopenToken.gif']) {
+    const r = await fetch(`${base}${p}`);
+    answers.push(await r.text());
+  }
+  await relay.waitForLog((l) => l.event === 'http.request' && l.route === '/t/o/:file');
 
   // The smarthost refused the relay's credentials, echoing them: the deferral is recorded and shown.
   await relay.waitForLog((l) => l.event === 'delivery.deferred', 30_000);
