@@ -5,7 +5,8 @@
 // everything the real processes wrote and answered. What leaked before this pass:
 //  - `postlane config` printed metrics.token, and of storage.url the password of "postgres://:pw@h",
 //    the tail of one with an '@' in it ("u:p@ss@h") and a `?password=` parameter;
-//  - a YAML syntax error quoted the offending source line, secret and all;
+//  - a YAML syntax error quoted the offending source line, secret and all; a smarthost written as
+//    "smtp://user:pass@host:587" was echoed in the error, or without a dot taken for an IPv6 host;
 //  - a smarthost whose 535 echoed the AUTH command it was sent put the relay's credentials into the
 //    recipient's response: the log, GET /v1/events, webhooks and the DSN to every sender;
 //  - GET /v1/webhooks (read scope) showed a webhook URL's password and ?token=;
@@ -80,6 +81,18 @@ test('a YAML syntax error names the line, not the secret on it', async (t) => {
   assert.notEqual(bad.code, 0);
   assert.match(bad.out, /metrics\.token/);
   assert.deepEqual(leaks(bad.out, []), [], bad.out);
+  // Credentials written URL-style where "host:port" belongs were taken for a bare IPv6 host (kept,
+  // printed, logged at every delivery) or echoed in the error.
+  for (const smarthost of ['smtp://u:CANARYurlStyle@smtp.example.com:587', 'u:CANARYnoDot@smarthost:587']) {
+    const r = await postlane(['config', '--config', good], { POSTLANE_DELIVERY_SMARTHOST: smarthost });
+    assert.equal(r.code, 2, r.out);
+    assert.match(r.out, /invalid configuration at delivery\.smarthost/);
+    assert.deepEqual(leaks(r.out, []), [], r.out);
+  }
+  const dns = await postlane(['config', '--config', good], { POSTLANE_DNS_SERVERS: '["dns://u:CANARYdns@ns.example.com:53"]' });
+  assert.equal(dns.code, 2, dns.out);
+  assert.match(dns.out, /dns\.servers\.0: expected "host" or "host:port", got a URL with credentials/);
+  assert.deepEqual(leaks(dns.out, []), [], dns.out);
 });
 
 test('an unreachable PostgreSQL URL with a password: the start fails without quoting it', async (t) => {
