@@ -39,7 +39,7 @@ const STORE_DEAD_EXIT_DELAY_MS = 500;
 
 /** `onStoreDead`: the queue store can no longer be used (logged by the store); runRelay exits. */
 export async function startRelay(config: Readonly<Config>, logger = createLogger(config.log.level), onStoreDead?: () => void): Promise<Relay> {
-  await fs.mkdir(config.dataDir, { recursive: true, mode: 0o750 });
+  await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 }); // secret31: was 0750 (group could list it)
   // The relay's name (config), not the OS short name; the suffix keeps ids unique where nodes share a name and a pid (containers).
   const nodeId = `${config.hostname}:${process.pid}:${randomBytes(2).toString('hex')}`;
   const badHostname = hostnameProblem(config.hostname);

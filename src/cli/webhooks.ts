@@ -55,8 +55,10 @@ export function registerWebhookCommands(program: Command) {
     .requiredOption('--url <url>', 'required: the http(s) URL receiving POSTed event batches')
     .option('--events <types>', `comma-separated event types (default: all): ${EVENT_TYPES.join(',')}`))
     .action(async (opts: Common & { url: string; events?: string }) => {
-      const { newWebhook, privateDestinationProblem } = await import('../events/webhook-destination.js'); // undici: only here
+      const { newWebhook, privateDestinationProblem, webhookUrlProblem } = await import('../events/webhook-destination.js'); // undici: only here
       const w = newWebhook({ account: opts.account, url: parseWebhookUrl(opts.url), events: parseEventTypes(opts.events), now: Date.now() });
+      const unusable = webhookUrlProblem(w.url);
+      if (unusable) throw new RelayError('ERR_USAGE', unusable);
       await withStore(opts.config, async (store, config) => {
         const problem = config.webhooks.allowPrivateDestinations ? null : privateDestinationProblem(w.url);
         if (problem) throw new RelayError('ERR_WEBHOOK_DESTINATION', `${problem}: webhooks may only reach public addresses (see webhooks.allowPrivateDestinations)`);

@@ -74,17 +74,20 @@ function parseEnvValue(raw: string): unknown {
  * and load a guess.
  */
 function parseYaml(text: string, name: string): unknown {
+  // secret31: the yaml library quotes the offending source line under its message, and that line
+  // can hold a secret (an unterminated `pass: "…`); the line and column say where, the text is not shown.
+  const where = (message: string) => message.split('\n')[0]!.replace(/:$/, '');
   let doc: YAML.Document.Parsed;
   try { doc = YAML.parseDocument(text, { prettyErrors: true, logLevel: 'silent' }); } catch (err) {
-    throw new ConfigError(`${name}: invalid YAML: ${(err as Error).message}`, 'config');
+    throw new ConfigError(`${name}: invalid YAML: ${where((err as Error).message)}`, 'config');
   }
   const problem = doc.errors[0] ?? doc.warnings[0];
-  if (problem) throw new ConfigError(`${name}: invalid YAML: ${problem.message}`, 'config');
+  if (problem) throw new ConfigError(`${name}: invalid YAML: ${where(problem.message)}`, 'config');
   let collectionKey = false;
   YAML.visit(doc, { Pair: (_, pair) => { if (YAML.isCollection(pair.key)) { collectionKey = true; return YAML.visit.BREAK; } return undefined; } });
   if (collectionKey) throw new ConfigError(`${name}: invalid YAML: a mapping or sequence used as a key`, 'config');
   try { return doc.toJS({ maxAliasCount: 100 }) ?? {}; } catch (err) {
-    throw new ConfigError(`${name}: invalid YAML: ${(err as Error).message}`, 'config');
+    throw new ConfigError(`${name}: invalid YAML: ${where((err as Error).message)}`, 'config');
   }
 }
 

@@ -7,7 +7,22 @@ import { configSchema, unitOfSchema, type Config } from './schema.js';
 import { formatDuration, formatSize } from './units.js';
 import { effectiveRules } from '../delivery/shaping-rules.js';
 
-const SECRET_KEYS = new Set(['pass', 'password', 'secret']);
+// secret31: metrics.token was printed as is.
+const SECRET_KEYS = new Set(['pass', 'password', 'secret', 'token']);
+
+/**
+ * A connection URL with its password hidden: the userinfo runs to the last '@' of the authority
+ * (WHATWG URL, as pg reads it: "u:p@ss@host" is user u, password p@ss), the password may be empty
+ * of a user (":pw@host"), and pg also takes password and sslpassword as query parameters.
+ * secret31: "postgres://:pw@h", the tail of "u:p@ss@h" and "?password=pw" were printed.
+ */
+export function redactUrl(url: string): string {
+  const hidden = url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (_, scheme: string, userinfo: string) => {
+    const colon = userinfo.indexOf(':');
+    return colon < 0 ? `${scheme}${userinfo}@` : `${scheme}${userinfo.slice(0, colon)}:[redacted]@`;
+  });
+  return hidden.replace(/([?&][^=&#]*pass[^=&#]*=)[^&#]*/gi, '$1[redacted]');
+}
 
 /** The schema under defaults, optionals, nullables and descriptions. */
 function unwrap(schema: z.ZodTypeAny): z.ZodTypeAny {
@@ -24,7 +39,7 @@ const branches = (schema: z.ZodTypeAny): z.ZodTypeAny[] => {
 
 function render(schema: z.ZodTypeAny | undefined, value: unknown, key: string): unknown {
   if (typeof value === 'string' && SECRET_KEYS.has(key)) return '[redacted]';
-  if (key === 'url' && typeof value === 'string') return value.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:[redacted]@');
+  if (key === 'url' && typeof value === 'string') return redactUrl(value);
   const options = schema ? branches(schema) : [];
   if (typeof value === 'number') {
     const unit = options.map((o) => unitOfSchema.get(o)).find(Boolean);

@@ -49,10 +49,12 @@ const hostPort = (defaultPort: number) => withUnit('hostPort',
     if (m) {
       const port = m[2] ? Number(m[2]) : defaultPort;
       if (port > 0 && port < 65536) return { host: m[1]!, port };
-    } else if (v.includes(':') && !v.includes('.')) {
+    } else if (net.isIPv6(v)) {
       return { host: v, port: defaultPort }; // bare IPv6
     }
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected "host" or "host:port", got "${v}"` });
+    // secret31: "smtp://user:pass@host:587" was a bare IPv6 "host" (no dot), or echoed whole here.
+    const got = v.includes('@') ? 'a URL with credentials (not shown)' : `"${v}"`;
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected "host" or "host:port", got ${got}` });
     return z.NEVER;
   }));
 

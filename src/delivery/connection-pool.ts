@@ -375,8 +375,25 @@ function authenticate(conn: SMTPConnection, auth: { user: string; pass: string }
   // Never send credentials in clear, whatever the TLS policy says.
   if (!conn.secure) return Promise.reject(new LocalFailure('temporary', '4.7.10', 'the relay offers no TLS; credentials are never sent in clear'));
   return new Promise((resolve, reject) => {
-    conn.login({ user: auth.user, pass: auth.pass }, (err) => (err ? reject(err) : resolve()));
+    conn.login({ user: auth.user, pass: auth.pass }, (err) => (err ? reject(withoutCredentials(err, auth)) : resolve()));
   });
+}
+
+/**
+ * The failed AUTH's error with the password hidden in its reply and message, as sent (plain, or
+ * base64 of AUTH LOGIN's password or AUTH PLAIN's "\0user\0pass"): that text becomes the
+ * recipient's response, logged, in events and webhooks and quoted in DSNs to every sender, so a
+ * smarthost that echoes what it was sent (secret31) would hand its credentials to all of them.
+ */
+function withoutCredentials(err: Error & { response?: unknown }, auth: { user: string; pass: string }): Error {
+  if (!auth.pass) return err;
+  const forms = [`\0${auth.user}\0${auth.pass}`, `${auth.user}\0${auth.user}\0${auth.pass}`, auth.pass]
+    .map((f) => Buffer.from(f).toString('base64').replace(/=+$/, '')).concat(auth.pass);
+  const scrub = (text: string) => forms.reduce((t, f) => t.split(f).join('[redacted]'), text);
+  if (typeof err.response === 'string') err.response = scrub(err.response);
+  err.message = scrub(err.message);
+  if (err.stack) err.stack = scrub(err.stack);
+  return err;
 }
 
 /** Where TLS is required, a failed STARTTLS says which policy required it and what went wrong. */

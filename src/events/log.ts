@@ -10,8 +10,11 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     base: { svc: 'postlane' },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
-      paths: ['password', 'pass', '*.password', '*.pass', '*.*.pass', 'auth.pass', 'key', 'tls.key', 'secret', '*.secret'],
-      censor: '[redacted]',
+      // secret31: also tokens, Authorization and Cookie headers (a request or its headers logged
+      // whole). Only values are hidden, not flags: `token: true` (metrics.listening says a token is set) stays.
+      paths: ['password', 'pass', '*.password', '*.pass', '*.*.pass', 'auth.pass', 'key', 'tls.key', 'secret', '*.secret',
+        'token', '*.token', 'authorization', '*.authorization', '*.*.authorization', 'cookie', '*.cookie', '*.*.cookie'],
+      censor: (value: unknown) => (typeof value === 'boolean' || value === null || value === undefined ? value : '[redacted]'),
     },
   }, destination as never);
 }

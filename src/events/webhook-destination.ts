@@ -23,6 +23,33 @@ export function newWebhook(opts: { account: string; url: string; events: readonl
   };
 }
 
+/**
+ * Why a webhook URL can never be used as given, else null: fetch refuses a URL with credentials
+ * ("user:pass@"), quoting it whole in its error, which was stored as the attempt's error, logged and
+ * answered by GET /v1/webhooks/:id/attempts (secret31). Not echoed here.
+ */
+export function webhookUrlProblem(url: string): string | null {
+  const u = new URL(url);
+  return u.username || u.password
+    ? 'a webhook URL cannot carry a user name or password; check the Postlane-Signature header, or put a token in the path or query'
+    : null;
+}
+
+/**
+ * A webhook URL as the API shows it: the password of its userinfo and the values of query
+ * parameters named like credentials (token, secret, key, sig, auth, pass…) hidden. GET /v1/webhooks
+ * needs only the read scope, and such a URL is how many receivers authenticate the relay (secret31).
+ */
+export function shownWebhookUrl(url: string): string {
+  let u: URL;
+  try { u = new URL(url); } catch { return '[invalid url]'; }
+  const names = [...u.searchParams.keys()].filter((n) => /pass|secret|token|key|sig|auth|cred/i.test(n));
+  if (!u.password && names.length === 0) return url; // as it was given
+  if (u.password) u.password = 'redacted';
+  for (const name of names) u.searchParams.set(name, 'redacted');
+  return u.toString();
+}
+
 /** Why this URL's host can never be a public destination (literal private IP, localhost), else null. */
 export function privateDestinationProblem(url: string): string | null {
   // A trailing dot (localhost., also spelled localhost%2E) names the same host (attack30).

@@ -329,3 +329,18 @@ describe('WebhookDispatcher', () => {
     assert.equal(store.claims, claims);
   });
 });
+
+describe('WebhookDispatcher and a URL with credentials (secret31)', () => {
+  it('keeps no password in the attempt error or the log: fetch refuses such a URL quoting it whole', async () => {
+    const store = new FakeOutbox();
+    store.addWebhook('wh_creds', 'https://hookuser:CANARYstoredPass@hooks.example.com/in'); // stored before they were refused
+    store.emit('wh_creds', Date.now());
+    const { lines, logger } = captureLogs();
+    dispatcher(store, logger);
+    await until(() => store.attempts.length === 1);
+    const error = store.attempts[0]!.error!;
+    assert.match(error, /credentials: https:\/\/\[redacted\]@hooks\.example\.com\/in/);
+    await until(() => lines.some((l) => l.event === 'webhook.failed' || l.event === 'webhook.gave_up'));
+    assert.doesNotMatch(JSON.stringify(lines) + error, /CANARY/);
+  });
+});

@@ -327,7 +327,8 @@ function describeFetchError(err: unknown): string {
   if (e?.name === 'TimeoutError') return 'timeout';
   if (e?.name === 'AbortError') return 'aborted';
   const cause = e?.cause;
-  return (cause?.code ?? cause?.message ?? e?.message ?? String(err)).slice(0, MAX_ERROR_TEXT);
+  // fetch quotes a URL with credentials in its refusal (a webhook stored before they were refused): not kept.
+  return (cause?.code ?? cause?.message ?? e?.message ?? String(err)).replace(/:\/\/[^\s/?#]*@/g, '://[redacted]@').slice(0, MAX_ERROR_TEXT);
 }
 
 async function settlesWithin(promises: Promise<unknown>[], ms: number): Promise<boolean> {

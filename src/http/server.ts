@@ -109,7 +109,10 @@ export async function buildHttpApp(deps: AppDeps, server: Server): Promise<HttpA
 
   app.addHook('onResponse', async (req, res) => {
     logger.info({
-      event: 'http.request', method: req.method, route: req.routeOptions.url ?? null, path: req.url.split('?')[0],
+      // secret31: a tracking or unsubscribe path is its token, and a click token carries the link
+      // (a password reset's, a magic login's) and the recipient: such a path is logged as its route.
+      event: 'http.request', method: req.method, route: req.routeOptions.url ?? null,
+      path: /^\/(t|u)\//.test(req.url) ? req.routeOptions.url ?? null : req.url.split('?')[0],
       status: res.statusCode, ms: Math.round(res.elapsedTime), ip: req.ip, account: req.apiKey?.account ?? null, keyId: req.apiKey?.id ?? null,
     }, 'http request');
   });

@@ -23,6 +23,9 @@ export class RelayProcess {
   addresses: Record<string, { host: string; port: number }> = {};
   private waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
 
+  /** What the relay wrote on stderr (this run). */
+  stderr: string[] = [];
+
   /** Extra environment of the relay process (not of cli()), e.g. a slow disk's LD_PRELOAD (slow-fs.ts). */
   env: Record<string, string> = {};
 
@@ -62,7 +65,7 @@ export class RelayProcess {
     this.child = spawn(process.execPath, [BIN, 'start', '--config', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...cleanEnv(), ...this.env } });
     const rl = readline.createInterface({ input: this.child.stdout! });
     rl.on('line', (line) => this.onLine(line));
-    const stderr: string[] = [];
+    const stderr: string[] = this.stderr = [];
     this.child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
     const started = await Promise.race([
       this.waitForLog((l) => l.event === 'relay.started', timeoutMs),

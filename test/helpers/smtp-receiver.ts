@@ -14,6 +14,7 @@
 //     dataDelayMs: 300,                                          // answer (and record) the DATA this much later
 //     holdData: () => released,                                  // answer each DATA once this resolves (mx.heldData: how many wait)
 //     refuse: true,                                              // nothing listens: ECONNREFUSED
+//     authFailed: (a) => ({ code: 535, message: `5.7.8 no ${a.password}` }), // the answer to a wrong AUTH
 //   } })
 //   startReceiver({ host, dsn: true })               // advertise DSN (RFC 3461); messages record its parameters
 //   mx.messages → [{ mailFrom, rcptTo, body, tls, user, receivedAt, dsn, smtpUtf8, requireTls, remoteAddress, ehlo }]  ('' for the null sender;
@@ -38,6 +39,8 @@ export interface ReceiverBehaviour {
   /** Answer each DATA only once the promise this returns resolves (deliveries held in flight on cue). */
   holdData?: () => Promise<void>;
   refuse?: boolean;
+  /** The answer to a failed AUTH (default 535 5.7.8 Authentication failed), e.g. one that echoes what was sent. */
+  authFailed?(auth: { username: string; password: string }): SmtpReply;
 }
 
 /** The DSN parameters as the receiver decoded them (xtext undone); only with `dsn: true`. */
@@ -131,7 +134,8 @@ async function serverOptions(host: string, opts: ReceiverOptions, state: Receive
     onClose() { state.open--; },
     onAuth(auth, _session, cb) {
       const ok = opts.auth && auth.username === opts.auth.user && auth.password === opts.auth.pass;
-      cb(ok ? null : smtpError({ code: 535, message: '5.7.8 Authentication failed' }), ok ? { user: auth.username } : undefined);
+      const refused = b.authFailed?.({ username: auth.username ?? '', password: auth.password ?? '' }) ?? { code: 535, message: '5.7.8 Authentication failed' };
+      cb(ok ? null : smtpError(refused), ok ? { user: auth.username } : undefined);
     },
     onMailFrom(address, _session, cb) { cb(reply(b.mail?.(address.address))); },
     onRcptTo(address, _session, cb) { cb(reply(b.rcpt?.(address.address))); },

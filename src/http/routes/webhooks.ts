@@ -4,7 +4,7 @@
 import { z } from 'zod/v4';
 import { EVENT_TYPES, type EventType, type Webhook, type WebhookAttempt } from '../../store/platform-store.js';
 import { ApiError, invalidFields } from '../../ingress/http/api-error.js';
-import { newWebhook, privateDestinationProblem } from '../../events/webhook-destination.js';
+import { newWebhook, privateDestinationProblem, shownWebhookUrl, webhookUrlProblem } from '../../events/webhook-destination.js';
 import { defineRoute, type ApiRoute } from '../route.js';
 import { errorBody, idParams, isoTime, limitParam } from '../schemas.js';
 import type { RouteContext } from './context.js';
@@ -24,7 +24,7 @@ const attemptBody = z.object({
 }).meta({ id: 'WebhookAttempt' });
 
 const renderWebhook = (w: Webhook) => ({
-  id: w.id, url: w.url, events: w.events, enabled: w.enabled, created_at: isoTime(w.createdAt),
+  id: w.id, url: shownWebhookUrl(w.url), events: w.events, enabled: w.enabled, created_at: isoTime(w.createdAt),
   disabled_at: isoTime(w.disabledAt), disabled_reason: w.disabledReason,
 });
 const renderAttempt = (a: WebhookAttempt) => ({ at: isoTime(a.at), ok: a.ok, status: a.status, error: a.error, duration_ms: a.durationMs, event_ids: a.eventIds });
@@ -48,6 +48,8 @@ export function webhookRoutes(ctx: RouteContext): ApiRoute[] {
         422: { description: 'invalid fields', schema: errorBody },
       },
       handler: async (r) => {
+        const unusable = webhookUrlProblem(r.body.url);
+        if (unusable) throw invalidFields([{ path: 'url', message: unusable }]);
         const problem = ctx.allowPrivateWebhooks ? null : privateDestinationProblem(r.body.url);
         if (problem) throw invalidFields([{ path: 'url', message: `${problem}: webhooks may only reach public addresses` }]);
         const w = newWebhook({ account: r.key.account, url: r.body.url, events: r.body.events ?? [], now: ctx.clock.now() });
