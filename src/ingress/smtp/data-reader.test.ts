@@ -267,13 +267,13 @@ test('a bare LF that starts a piece, with no CR after it in the piece, is the lo
   // 1,024-octet pieces: the first ends with a CRLF at 1,023, the second starts with the bare LF and holds no CR
   const head = ('L'.repeat(76) + '\r\n').repeat(13) + 'L'.repeat(8) + '\r\n';
   assert.equal(head.length, 1024);
-  const chunk = Buffer.from(head + '\n' + 'M'.repeat(400), 'latin1');
-  for (const scan of [true, false]) {
+  // a 1,424-octet read (walked on a latin1 copy) and a 17,409-octet one (walked on its bytes, #plainBytes)
+  for (const chunk of [Buffer.from(head + '\n' + 'M'.repeat(400), 'latin1'), Buffer.from(head + '\n' + 'M'.repeat(16 * 1024), 'latin1')]) for (const scan of [true, false]) {
     DataReader.plainScan = scan;
     DataReader.pieceMax = 1024;
     try {
       const r = new DataReader({ maxMessageSize: 1e6, maxLineLength: 1000 }).push(chunk);
-      assert.deepEqual(r, { kind: 'invalid', reason: 'bare-lf' }, `scan ${scan}`);
+      assert.deepEqual(r, { kind: 'invalid', reason: 'bare-lf' }, `scan ${scan}, read of ${chunk.length}`);
     } finally {
       DataReader.plainScan = true;
       DataReader.pieceMax = 16 * 1024;
