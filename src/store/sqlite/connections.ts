@@ -35,15 +35,6 @@ function restrictDbFiles(dbPath: string): void {
  */
 export const WRITER_CACHE_KIB = 2048;
 export const READER_CACHE_KIB = 1024;
-/**
- * The writer reads the database file through a memory map of at most this many bytes (SQLite maps only as much
- * as the file holds). Deleting a finished message's body walks its overflow chain, one page at a time, to
- * free it; by then those pages have usually left the 2 MB cache (about 20 bodies of 100 KB fill it) and been
- * checkpointed, so each was a pread(2) into the cache: ~15 a 100 KB message (bench/README.md, thirty-first
- * session). Mapped, they are read in place. Writes still go through pwrite(2) (SQLite never writes through the
- * map), so durability is unchanged; a read error on the mapped file is a SIGBUS instead of SQLITE_IOERR.
- */
-export const WRITER_MMAP_BYTES = 256 * 1024 * 1024;
 
 export function openConnections(cfg: StoreConfig): { writer: Db; reader: Db } {
   restrictDbFiles(cfg.dbPath);
@@ -68,7 +59,6 @@ export function openConnections(cfg: StoreConfig): { writer: Db; reader: Db } {
   // handler, which would sleep on the executor's event loop (the caller's, in-process: executor.ts, BUSY_WAIT_MS).
   writer.pragma('busy_timeout = 0');
   writer.pragma(`cache_size = ${-WRITER_CACHE_KIB}`);
-  writer.pragma(`mmap_size = ${WRITER_MMAP_BYTES}`);
   setSoftBouncePolicy(writer, cfg.softBounces);
   setBreakerPolicy(writer, cfg.breakers);
   return { writer, reader: openReader(cfg.dbPath) };
