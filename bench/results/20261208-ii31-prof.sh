@@ -27,14 +27,16 @@ snap > $OUT.snap0; ls -l $WORK/data/ > $OUT.files0 2>/dev/null || true
 case $MODE in
   stat) perf stat --per-thread -x, -o $OUT.stat -e task-clock,context-switches,page-faults,raw_syscalls:sys_enter,syscalls:sys_enter_futex,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_read,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_pwrite64,syscalls:sys_enter_pread64,syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync,syscalls:sys_enter_madvise,syscalls:sys_enter_mprotect,syscalls:sys_enter_mmap,syscalls:sys_enter_munmap,syscalls:sys_enter_fcntl -p $RELAY_PID & PERF_PID=$! ;;
   record) perf record -F 499 -g -o $OUT.data -p $RELAY_PID 2>$OUT.rec.err & PERF_PID=$! ;;
-  strace) strace -f -y -T -e trace=pwrite64,pread64,write,writev,read,fsync,fdatasync,openat,close,unlink -o $OUT.strace -p $RELAY_PID 2>$OUT.strace.err & PERF_PID=$! ;;
+  strace) strace -f -y -T ${STRACE_EXTRA:-} -e trace=${STRACE_CALLS:-pwrite64,pread64,write,writev,read,fsync,fdatasync,openat,close,unlink} -o $OUT.strace -p $RELAY_PID 2>$OUT.strace.err & PERF_PID=$! ;;
   none) ;;
 esac
 sleep 0.5
+wc -l < $WORK/relay.log > $OUT.logline0
 T0=$EPOCHREALTIME
 push $N
 T1=$EPOCHREALTIME
 [ -n "$PERF_PID" ] && { kill -INT $PERF_PID; wait $PERF_PID || true; PERF_PID=""; }
 snap > $OUT.snap1; ls -l $WORK/data/ > $OUT.files1 2>/dev/null || true
 echo "N=$N SIZE=$SIZE wall=$(python3 -c "print(round($T1-$T0,3))") rate=$(python3 -c "print(round($N/($T1-$T0)))") relay_pid=$RELAY_PID load=$(cut -d' ' -f1-3 /proc/loadavg)" | tee $OUT.info
+cp $WORK/relay.log $OUT.relaylog 2>/dev/null || true; grep -c . $OUT.relaylog >/dev/null 2>&1 || true
 cp /tmp/perf-$RELAY_PID.map $OUT.map 2>/dev/null || true
