@@ -40,8 +40,6 @@ const EMPTY = Buffer.alloc(0);
  */
 const PLAIN_MIN = 256;
 const PLAIN_MAX = 16 * 1024;
-/** Reads of at least this many octets are walked on the bytes (#plainBytes), smaller ones on a latin1 copy. */
-const BYTES_WALK_MIN = 16 * 1024;
 
 export class DataReader {
   /** Body bytes produced (after unstuffing), counted even once over the limit. */
@@ -133,7 +131,6 @@ export class DataReader {
    */
   #plainLines(buf: Buffer, from: number, to: number): number {
     if (this.#atLineStart && buf[from] === DOT) return from;
-    if (buf.length >= BYTES_WALK_MIN) return this.#plainBytes(buf, from, to);
     const len = to - from;
     const s = buf.toString('latin1', from, to);
     const max = this.limits.maxLineLength;
@@ -152,41 +149,6 @@ export class DataReader {
       before = 0;
       start = lf + 1;
       if (start === len || s.charCodeAt(start) === DOT) break; // the piece's end, or a dot line for the loop
-    }
-    if (start === 0) return from;
-    this.#atLineStart = true;
-    this.#lineBytes = 0;
-    return from + start;
-  }
-
-  /**
-   * #plainLines' walk on the read itself, for reads of BYTES_WALK_MIN octets or more: the same answer, with
-   * Buffer#indexOf (native, no copy) for the two searches a line instead of String#indexOf on a latin1 copy.
-   * A latin1 copy of every big read was ~100 KB of young-generation strings a 100 KB message (and the
-   * stuffing check's as much again): on workload (ii) ~2.5× (i)'s scavenges a message, whose survivors
-   * brought 4.8× (i)'s mark-compacts a message (bench/README.md, thirty-first session). A search found
-   * past `to` counts as none in the piece, as the string's would.
-   */
-  #plainBytes(buf: Buffer, from: number, to: number): number {
-    const len = to - from;
-    const max = this.limits.maxLineLength;
-    let start = 0;
-    let before = this.#lineBytes; // octets of the first line that came before the piece
-    for (;;) {
-      let lf = buf.indexOf(LF, from + start);
-      lf = lf < 0 || lf >= to ? -1 : lf - from;
-      let cr = buf.indexOf(CR, from + start);
-      cr = cr < 0 || cr >= to ? -1 : cr - from;
-      if (lf < 0) { // the piece ends inside a line
-        if (cr >= 0 || before + len - start > max) break;
-        this.#lineBytes = before + len - start;
-        this.#atLineStart = false;
-        return to;
-      }
-      if (cr !== lf - 1 || lf === start || before + lf + 1 - start > max) break; // a bare CR or LF, or a long line
-      before = 0;
-      start = lf + 1;
-      if (start === len || buf[from + start] === DOT) break; // the piece's end, or a dot line for the loop
     }
     if (start === 0) return from;
     this.#atLineStart = true;
