@@ -68,3 +68,16 @@ test('ApiAuthThrottle: a store failure is not counted and is rethrown', async ()
   assert.equal(await throttle.authenticate(randomToken(7), '192.0.2.5'), null);
   await assert.rejects(throttle.authenticate(randomToken(8), '192.0.2.5'), (e: ApiError) => e.status === 429);
 });
+
+test('ApiAuthThrottle: a client\'s first burst with a key not yet cached is served whole: one counted lookup, the rest wait for it', async () => {
+  const { throttle, lookups, key } = rig();
+  // 50 connections opened at once by a new client (bench/run.sh all's API step): more than maxFailures (5) in flight.
+  const answers = await Promise.all(Array.from({ length: 50 }, () => throttle.authenticate(key.token, '192.0.2.50')));
+  assert.ok(answers.every((k) => k?.id === key.record.id));
+  assert.equal(lookups.length, 1, 'the parallel requests share one lookup');
+  // The same unknown id sent in parallel is still bounded: maxFailures lookups, then 429.
+  const unknown = randomToken(7);
+  const guesses = await Promise.allSettled(Array.from({ length: 20 }, () => throttle.authenticate(unknown, '192.0.2.51')));
+  assert.ok(lookups.length - 1 <= 5, `at most maxFailures lookups of the unknown id (${lookups.length - 1})`);
+  assert.ok(guesses.some((g) => g.status === 'rejected' && (g.reason as ApiError).status === 429));
+});

@@ -12,6 +12,13 @@
 //   then the address is answered 429 too_many_attempts with Retry-After, before any lookup, for
 //   `lockout`. An address that authenticated with a key in the last day is still admitted for that
 //   key (the neighbour behind the same NAT whose cached record expired).
+// - A token whose key id is being looked up already (a client's parallel requests with a key not
+//   yet cached: 50 connections opened at once) waits for that lookup, once, instead of counting an
+//   attempt of its own: the lookup is shared (api-key-cache.ts), so it costs the store nothing, and
+//   counted it made a legitimate client's first burst look like guessing (429s at 50 clients,
+//   found by the lead's `bench/run.sh all` the same session). After the wait a cached key is
+//   served; anything else is counted as above (the same unknown id sent in parallel still gets no
+//   more than maxFailures lookups).
 // No negative cache: random tokens are all new, so it would never hit; what bounds the store's work
 // is maxFailures per address per window, times the addresses an attacker holds.
 import type { Clock } from '../clock.js';
@@ -28,6 +35,8 @@ export interface ApiAuthLimits {
 
 export class ApiAuthThrottle {
   readonly #limiter: AuthLimiter;
+  /** The counted lookups in flight, by key id: a request for the same id waits for it once. */
+  readonly #pending = new Map<string, Promise<unknown>>();
 
   constructor(limits: ApiAuthLimits, clock: Clock, private readonly auth: ApiKeyAuthenticator,
     private readonly isCached: (keyId: string) => boolean, private readonly onThrottled?: () => void) {
@@ -41,18 +50,27 @@ export class ApiAuthThrottle {
     const parsed = parseApiToken(token);
     if (!parsed) return null;
     if (this.isCached(parsed.id)) return this.auth.authenticate(token);
+    const pending = this.#pending.get(parsed.id);
+    if (pending) {
+      await pending.catch(() => undefined);
+      if (this.isCached(parsed.id)) return this.auth.authenticate(token);
+    }
     const attempt = this.#limiter.tryBegin(ip, parsed.id);
     if ('retryAfterMs' in attempt) {
       this.onThrottled?.();
       throw new ApiError(429, 'too_many_attempts', 'Too many failed authentications from this address, try again later', [],
         Math.max(1, Math.ceil(attempt.retryAfterMs / 1000)));
     }
+    const lookup = this.auth.authenticate(token);
+    this.#pending.set(parsed.id, lookup);
     let key: ApiKeyRecord | null;
     try {
-      key = await this.auth.authenticate(token);
+      key = await lookup;
     } catch (err) {
       attempt.abandoned();
       throw err;
+    } finally {
+      if (this.#pending.get(parsed.id) === lookup) this.#pending.delete(parsed.id);
     }
     if (key) attempt.succeeded();
     else attempt.failed();

@@ -96,3 +96,25 @@ test('API key guessing: parallel random tokens from one address get maxFailures 
   assert.equal((await get(guesser, randomToken())).status, 429, 'the address is still locked for other keys');
   assert.equal(await lookups(), MAX_FAILURES);
 });
+
+test('API key throttle: a new client\'s first burst with a valid key not yet cached is served whole (one lookup)', { skip, timeout: 60_000 }, async (t) => {
+  // The lead's `bench/run.sh all` found it: 50 connections opened at once with one key counted 50
+  // attempts in flight against maxFailures, and the client got 429s. They now share one lookup.
+  const relay = await RelayProcess.create({
+    dns: { servers: ['127.0.0.1:9'] },
+    http: { host: HOST, port: 0, authFailures: { maxFailures: MAX_FAILURES, failureWindow: '10m', lockout: '10m' } },
+  });
+  t.after(() => relay.cleanup());
+  const acme = await seedRelayTenant(relay, { account: 'acme', domains: ['acme.test'], keys: { read: ['read'] } });
+  await relay.start();
+  const agent = new Agent({ localAddress: '127.0.72.12', connections: 50 });
+  t.after(() => agent.close());
+  const statuses = await Promise.all(Array.from({ length: 50 }, async () => {
+    const res = await request(`http://${HOST}:${relay.port('http')}/v1/account`, { dispatcher: agent, headers: { authorization: `Bearer ${acme.tokens.read!}` } });
+    await res.body.dump();
+    return res.statusCode;
+  }));
+  assert.deepEqual(new Set(statuses), new Set([200]), JSON.stringify(statuses));
+  assert.equal(await metric(relay.port('metrics'), 'postlane_api_key_lookups_total', '{result="found"}'), 1);
+  assert.equal(await metric(relay.port('metrics'), 'postlane_api_auth_throttled_total'), 0);
+});
