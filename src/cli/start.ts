@@ -48,7 +48,8 @@ export function formatBanner({ config, addresses, configFile, hasUsers }: Banner
   const lines = [`Postlane ${VERSION} is running as ${config.hostname}`];
   for (const [name, a] of Object.entries(addresses)) {
     const where = name === 'http' ? `${config.http !== false && config.http.tls ? 'https' : 'http'}://${a.host}:${a.port}` : `${a.host}:${a.port}`;
-    lines.push(`  ${name.padEnd(12)} ${where.padEnd(24)} ${ROLES[name] ?? ''}`.trimEnd());
+    const role = name === 'http' && config.http !== false && config.http.dashboard ? `${ROLES.http}; dashboard at / (a browser)` : ROLES[name] ?? '';
+    lines.push(`  ${name.padEnd(12)} ${where.padEnd(24)} ${role}`.trimEnd());
   }
   lines.push(`  ${'data'.padEnd(12)} ${config.dataDir}`);
   const problem = hostnameProblem(config.hostname);

@@ -346,9 +346,9 @@ export const configSchema = z.object({
         .describe('a request (headers and body) must arrive within this long, else 408 and the connection is closed; a client dripping its body cannot hold a connection longer. 0: no limit'),
       // conn30: connections to the API were bounded only by the timeouts and the file limit, shared with SMTP and delivery.
       maxConnections: z.number().int().positive().default(1000)
-        .describe('simultaneous connections to the API (keep-alive ones count while open); beyond, a new one is answered 503 (HTTPS: closed) at accept, so a flood on this port cannot take the file descriptors SMTP and delivery need'),
+        .describe('simultaneous connections to the API (keep-alive ones count while open); at the cap the connection idle longest (no request in flight, idle 2 s or more) is closed to make room, and with none idle a new one is answered 503 (HTTPS: closed) at accept, so a flood on this port cannot take the file descriptors SMTP and delivery need'),
       maxConnectionsPerIp: z.number().int().positive().default(100)
-        .describe('simultaneous connections from one peer address; a load balancer or reverse proxy in front is one address (trustProxy names the client of a request, not of a connection): raise this to maxConnections there'),
+        .describe('simultaneous connections from one peer address (IPv6: its /64); a load balancer or reverse proxy in front is one address (trustProxy names the client of a request, not of a connection): raise this to maxConnections there'),
       // rate30: bulk routes (webhook replay, bulk message actions, suppression add/import/export) had no rate limit.
       heavyWorkPerAccountPerMinute: z.number().int().min(1).default(100_000)
         .describe('rows an account may touch per minute, per node, through the bulk API routes: events replayed to a webhook, messages of a bulk action, suppressions added, imported or exported (each 10,000 rows hold the SQLite writer ~50 ms). Beyond it 429 + Retry-After; one request of more rows than this is refused (413). The CLI is not counted'),
