@@ -1,8 +1,11 @@
 // `postlane webhooks add|list|remove|enable|attempts`: an account's webhook endpoints, for
 // operators (the HTTP API offers the same under /v1/webhooks). The signing secret is generated
-// here, printed once by `add`, and never shown again (list shows no secrets).
+// here, printed once by `add`, and never shown again (list shows no secrets). A URL is shown as the
+// API shows it (shownWebhookUrl: a query token or URL password as `redacted`): this output is pasted
+// into tickets and terminals' scrollback, and the stored URL is the receiver's credential.
 import type { Command } from 'commander';
 import { RelayError } from '../errors.js';
+import { newWebhook, privateDestinationProblem, shownWebhookUrl, webhookUrlProblem } from '../events/webhook-destination.js';
 import { DEFAULT_ACCOUNT, EVENT_TYPES, type EventType, type Webhook, type WebhookAttempt } from '../store/platform-store.js';
 import type { QueueStore } from '../store/store.js';
 import { configOption, positiveLimit, withStore } from './admin-store.js';
@@ -16,9 +19,9 @@ const accountOption = (cmd: Command) =>
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** Without the secret: it is shown once, at creation. */
+/** Without the secret (it is shown once, at creation) and without the URL's credentials. */
 const webhookView = (w: Webhook) => ({
-  id: w.id, account: w.account, url: w.url, events: w.events, enabled: w.enabled, createdAt: iso(w.createdAt),
+  id: w.id, account: w.account, url: shownWebhookUrl(w.url), events: w.events, enabled: w.enabled, createdAt: iso(w.createdAt),
   disabledAt: iso(w.disabledAt), disabledReason: w.disabledReason,
 });
 
@@ -55,7 +58,6 @@ export function registerWebhookCommands(program: Command) {
     .requiredOption('--url <url>', 'required: the http(s) URL receiving POSTed event batches')
     .option('--events <types>', `comma-separated event types (default: all): ${EVENT_TYPES.join(',')}`))
     .action(async (opts: Common & { url: string; events?: string }) => {
-      const { newWebhook, privateDestinationProblem, webhookUrlProblem } = await import('../events/webhook-destination.js'); // undici: only here
       const w = newWebhook({ account: opts.account, url: parseWebhookUrl(opts.url), events: parseEventTypes(opts.events), now: Date.now() });
       const unusable = webhookUrlProblem(w.url);
       if (unusable) throw new RelayError('ERR_USAGE', unusable);
@@ -68,7 +70,7 @@ export function registerWebhookCommands(program: Command) {
       if (opts.json) {
         process.stdout.write(JSON.stringify({ ...webhookView(w), secret: w.secret }) + '\n');
       } else {
-        process.stdout.write(`webhook ${w.id} added for account ${w.account}: ${w.url} (${w.events.length ? w.events.join(', ') : 'all events'})\n`);
+        process.stdout.write(`webhook ${w.id} added for account ${w.account}: ${shownWebhookUrl(w.url)} (${w.events.length ? w.events.join(', ') : 'all events'})\n`);
         process.stdout.write(`signing secret (shown only now): ${w.secret}\n`);
       }
     });
@@ -85,7 +87,7 @@ export function registerWebhookCommands(program: Command) {
       }
       for (const w of list) {
         const state = w.enabled ? 'enabled' : `disabled ${iso(w.disabledAt)}: ${w.disabledReason ?? ''}`;
-        process.stdout.write(`${w.id}\t${w.url}\t${w.events.length ? w.events.join(',') : 'all'}\t${state}\n`);
+        process.stdout.write(`${w.id}\t${shownWebhookUrl(w.url)}\t${w.events.length ? w.events.join(',') : 'all'}\t${state}\n`);
       }
     });
 

@@ -7,6 +7,7 @@ import type { MxResolver } from '../delivery/index.js';
 import type { VerifyDeps, VerifyResult } from './verify-address.js';
 import { verifyBatch, VerifyBudget } from './verify-batch.js';
 import { VerifyLists } from './verify-lists.js';
+import { fairQueue } from './fair-queue.js';
 import { SmtpProber } from './smtp-probe.js';
 
 export type { VerifyResult, Reason, VerifyChecks } from './verify-address.js';
@@ -30,26 +31,17 @@ export function createVerifier(opts: { config: Pick<Config, 'verify' | 'delivery
     timeoutMs: probe.timeout, perHostPerMinute: probe.perHostPerMinute, skipMxHosts: probe.skipMxHosts, port: delivery.port, heloName: opts.config.hostname,
   }, opts.clock);
   // One history read in flight per process: on SQLite it is a scan of the account's events in the
-  // store's single worker, and acceptance writes must never queue behind a batch of them.
-  const oneAtATime = serialize();
+  // store's single worker, and acceptance writes must never queue behind a batch of them. Accounts
+  // take turns (fair-queue.ts): one account's large batch does not hold up another's reads.
+  const historyTurns = fairQueue();
   const store: VerifyDeps['store'] = {
     listSuppressions: (q) => opts.store.listSuppressions(q),
-    listEvents: (q) => oneAtATime(() => opts.store.listEvents(q)),
+    listEvents: (q) => historyTurns(q.account, () => opts.store.listEvents(q)),
   };
   const deps: VerifyDeps = { resolver: opts.resolver, store, lists, ipv6: delivery.ipv6, mxAddresses: delivery.mxAddresses, prober, history: verify.history };
   const budget = new VerifyBudget(verify.perAccountPerMinute, opts.clock);
   return {
     verify: (account, addresses) => verifyBatch(deps, account, addresses, verify.concurrency),
     take: (account, n) => budget.take(account, n),
-  };
-}
-
-/** Runs the tasks given to it one after another, in call order. */
-function serialize(): <T>(task: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return <T>(task: () => Promise<T>) => {
-    const run = tail.then(task, task);
-    tail = run.catch(() => undefined);
-    return run;
   };
 }

@@ -23,3 +23,27 @@ describe('postlane webhooks add: destination guard (CLI)', () => {
     assert.equal(ok.code, 0, ok.stderr);
   });
 });
+
+// `webhooks add` and `list` show a stored URL as GET /v1/webhooks does (shownWebhookUrl): a query
+// token as `redacted`, the rest of the URL as given (left open by secret31).
+describe('postlane webhooks list: URL credentials (CLI)', () => {
+  let relay: RelayProcess;
+  before(async () => { relay = await RelayProcess.create({}); });
+  after(async () => { await relay.cleanup(); });
+
+  it('shows a ?token= value as redacted in add, list and list --json, keeping the rest of the URL', async () => {
+    const canary = 'CANARYleft31tok';
+    const added = await relay.cli(['webhooks', 'add', '--url', `https://hooks.example.com/in/acme?v=2&token=${canary}&tag=x`]);
+    assert.equal(added.code, 0, added.stderr);
+    assert.ok(!added.stdout.includes(canary) && !added.stderr.includes(canary), added.stdout);
+    assert.match(added.stdout, /signing secret \(shown only now\): whsec_/, 'the secret is still shown once');
+    const shown = 'https://hooks.example.com/in/acme?v=2&token=redacted&tag=x';
+    const list = await relay.cli(['webhooks', 'list']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.ok(!list.stdout.includes(canary) && !list.stderr.includes(canary), list.stdout);
+    assert.equal(list.stdout.split('\t')[1], shown);
+    const json = await relay.cli(['webhooks', 'list', '--json']);
+    assert.ok(!json.stdout.includes(canary), json.stdout);
+    assert.deepEqual(JSON.parse(json.stdout).map((w: { url: string }) => w.url), [shown]);
+  });
+});
