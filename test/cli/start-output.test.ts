@@ -31,7 +31,7 @@ describe('postlane start output', () => {
     assert.match(banner, /^ {2}submission {3}127\.0\.0\.1:\d+ +SMTP submission: STARTTLS, then AUTH$/m);
     assert.match(banner, /^ {2}submissions {2}127\.0\.0\.1:\d+ +SMTP submission over TLS, AUTH$/m);
     assert.match(banner, /^ {2}mx {11}127\.0\.0\.1:\d+ +inbound mail for local domains only$/m);
-    assert.match(banner, /^ {2}http {9}http:\/\/127\.0\.0\.1:\d+ +HTTP API \/v1, \/openapi\.json, \/healthz, \/readyz$/m);
+    assert.match(banner, /^ {2}http {9}http:\/\/127\.0\.0\.1:\d+ +HTTP API \/v1, \/openapi\.json, \/healthz, \/readyz; dashboard at \/ \(a browser\)$/m);
     assert.match(banner, /^ {2}metrics {6}127\.0\.0\.1:\d+ +Prometheus \/metrics, \/healthz, \/readyz$/m, 'metrics: their own listener, not the API\'s');
     assert.ok(banner.includes(`\n  data         ${relay.dir}/data\n`), banner);
     assert.match(banner, /^warning: hostname "vm" is not a fully qualified domain name/m);
